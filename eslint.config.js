@@ -1,0 +1,34 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'cdk.out/**', '.rapport/**', '**/*.d.ts'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-restricted-properties': [
+        'error',
+        { object: 'it', property: 'only', message: 'Do not commit focused tests.' },
+        { object: 'describe', property: 'only', message: 'Do not commit focused tests.' },
+        { object: 'test', property: 'only', message: 'Do not commit focused tests.' },
+        { object: 'it', property: 'skip', message: 'Do not commit skipped tests.' },
+        { object: 'describe', property: 'skip', message: 'Do not commit skipped tests.' },
+        { object: 'test', property: 'skip', message: 'Do not commit skipped tests.' },
+      ],
+    },
+  },
+  {
+    // Dependencies point one way: nothing in functions/ or shared/ may import the CDK.
+    files: ['functions/**/*.ts', 'shared/**/*.ts', 'workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs'], message: 'Runtime code must not import the CDK.' }] },
+      ],
+    },
+  },
+);
