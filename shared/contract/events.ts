@@ -1,0 +1,147 @@
+import { z } from 'zod';
+
+/**
+ * The Rapport event contract: Segment-spec shaped, so any Segment or RudderStack
+ * source can feed Rapport unchanged. These zod schemas are the single source of
+ * truth; `npm run schema` exports them as JSON Schema for integrators.
+ *
+ * @example
+ * {
+ *   "type": "track",
+ *   "messageId": "ord-1001-completed",
+ *   "userId": "cust_42",
+ *   "event": "Order Completed",
+ *   "properties": { "orderId": "1001", "revenue": 59.9, "currency": "EUR" },
+ *   "timestamp": "2026-11-23T10:00:00.000Z"
+ * }
+ */
+
+export const EVENT_TYPES = ['track', 'identify', 'page', 'screen', 'group', 'alias'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** Longest accepted messageId (Segment's own limit). */
+export const MAX_MESSAGE_ID_LENGTH = 100;
+/** Longest accepted userId / anonymousId. */
+export const MAX_ID_LENGTH = 256;
+/** Deepest accepted nesting of objects/arrays inside one event. */
+export const MAX_NESTING_DEPTH = 32;
+
+const JsonObject = z.record(z.string(), z.unknown());
+
+/** Identifiers may arrive as numbers from some SDKs; they are kept as strings. */
+const Identifier = z
+  .union([z.string(), z.number().finite()])
+  .transform((v) => String(v))
+  .pipe(z.string().min(1, 'must not be empty').max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`));
+
+const IsoTimestamp = z.iso.datetime({ offset: true, error: 'expected an ISO 8601 date-time with a time zone, e.g. 2026-11-23T10:00:00Z' });
+
+const Common = {
+  messageId: z
+    .string()
+    .min(1, 'must not be empty')
+    .max(MAX_MESSAGE_ID_LENGTH, `must be at most ${MAX_MESSAGE_ID_LENGTH} characters`)
+    .optional(),
+  userId: Identifier.optional(),
+  anonymousId: Identifier.optional(),
+  timestamp: IsoTimestamp.optional(),
+  originalTimestamp: IsoTimestamp.optional(),
+  sentAt: IsoTimestamp.optional(),
+  context: JsonObject.optional(),
+  integrations: JsonObject.optional(),
+};
+
+export const TrackEventSchema = z.looseObject({
+  ...Common,
+  type: z.literal('track'),
+  event: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+  properties: JsonObject.optional(),
+});
+
+export const IdentifyEventSchema = z.looseObject({
+  ...Common,
+  type: z.literal('identify'),
+  traits: JsonObject.optional(),
+});
+
+export const PageEventSchema = z.looseObject({
+  ...Common,
+  type: z.literal('page'),
+  name: z.string().max(200).optional(),
+  category: z.string().max(200).optional(),
+  properties: JsonObject.optional(),
+});
+
+export const ScreenEventSchema = z.looseObject({
+  ...Common,
+  type: z.literal('screen'),
+  name: z.string().max(200).optional(),
+  category: z.string().max(200).optional(),
+  properties: JsonObject.optional(),
+});
+
+export const GroupEventSchema = z.looseObject({
+  ...Common,
+  type: z.literal('group'),
+  groupId: Identifier,
+  traits: JsonObject.optional(),
+});
+
+export const AliasEventSchema = z.looseObject({
+  ...Common,
+  type: z.literal('alias'),
+  previousId: Identifier,
+  userId: Identifier,
+});
+
+/** One incoming event, as an integrator sends it. */
+export const IncomingEventSchema = z
+  .discriminatedUnion('type', [
+    TrackEventSchema,
+    IdentifyEventSchema,
+    PageEventSchema,
+    ScreenEventSchema,
+    GroupEventSchema,
+    AliasEventSchema,
+  ])
+  .superRefine((e, ctx) => {
+    if (e.userId === undefined && e.anonymousId === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['userId'], message: 'either userId or anonymousId is required' });
+    }
+  });
+export type IncomingEvent = z.infer<typeof IncomingEventSchema>;
+
+/**
+ * The normalised event: what Rapport puts on the bus as `Detail`, and what every
+ * consumer reads. Ids only as sent; no fields beyond the contract.
+ */
+export const NormalisedEventSchema = z.object({
+  specVersion: z.literal(1),
+  type: z.enum(EVENT_TYPES),
+  messageId: z.string().min(1).max(MAX_MESSAGE_ID_LENGTH),
+  userId: z.string().optional(),
+  anonymousId: z.string().optional(),
+  event: z.string().optional(),
+  name: z.string().optional(),
+  category: z.string().optional(),
+  groupId: z.string().optional(),
+  previousId: z.string().optional(),
+  properties: JsonObject,
+  traits: JsonObject,
+  context: JsonObject,
+  /** When it happened (the sender's clock, skew-corrected when sentAt is given). */
+  timestamp: z.string(),
+  /** When Rapport accepted it. */
+  receivedAt: z.string(),
+  /** The ingest source (webhook sender / write key) it came from. */
+  sourceId: z.string(),
+});
+export type NormalisedEvent = z.infer<typeof NormalisedEventSchema>;
+
+/** Body of `POST /v1/events` and `POST /v1/batch`: one event, or a batch of them. */
+export const BATCH_LIMIT = 500;
+export const BatchEnvelopeSchema = z.looseObject({
+  batch: z.array(z.unknown()).min(1, 'batch must hold at least one event').max(BATCH_LIMIT, `batch holds at most ${BATCH_LIMIT} events`),
+  context: JsonObject.optional(),
+  sentAt: IsoTimestamp.optional(),
+});

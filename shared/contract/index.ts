@@ -1,0 +1,5 @@
+export * from './events';
+export * from './known-events';
+export * from './normalise';
+export * from './entry';
+export * from './json-schema';
