@@ -1,0 +1,5 @@
+export * from './config/env';
+export * from './contract';
+export * from './errors';
+export * from './ports';
+export * from './pattern';
