@@ -1,0 +1,42 @@
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { z } from 'zod';
+import { ENV, systemClock } from '../../shared';
+import { powertoolsDeduplicator } from './dedupe';
+import type { IngestDeps } from './service';
+import { compileSources, SourceConfigError, sourceFromSecretValue, type SourceProvider } from './sources';
+
+const SourceRefs = z.array(z.object({ id: z.string(), secretArn: z.string() })).min(1);
+
+function requireEnv(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (!value) throw new SourceConfigError(`environment variable ${name} is not set`);
+  return value;
+}
+
+/** Sources read from Secrets Manager, cached 5 minutes so a rotated secret is picked up without a deploy. */
+export function secretsManagerSources(env: NodeJS.ProcessEnv = process.env): SourceProvider {
+  const refs = SourceRefs.parse(JSON.parse(requireEnv(env, ENV.SOURCES)));
+  return {
+    async load() {
+      const sources = await Promise.all(
+        refs.map(async ({ id, secretArn }) => sourceFromSecretValue(id, await getSecret(secretArn, { transform: 'json', maxAge: 300 }))),
+      );
+      return compileSources(sources);
+    },
+  };
+}
+
+/** The ingest function's dependencies in AWS, from its environment. */
+export function awsIngestDeps(env: NodeJS.ProcessEnv = process.env): Omit<IngestDeps, 'observer'> {
+  const eventBusName = requireEnv(env, ENV.EVENT_BUS_NAME);
+  const client = new EventBridgeClient({});
+  return {
+    sources: secretsManagerSources(env),
+    dedupe: powertoolsDeduplicator(new DynamoDBPersistenceLayer({ tableName: requireEnv(env, ENV.IDEMPOTENCY_TABLE_NAME) })),
+    putEvents: (entries) => client.send(new PutEventsCommand({ Entries: entries })),
+    clock: systemClock,
+    eventBusName,
+  };
+}

@@ -1,0 +1,301 @@
+import { TextDecoder } from 'node:util';
+import {
+  BatchEnvelopeSchema,
+  normaliseEvent,
+  toBusEntry,
+  toProblems,
+  type Clock,
+  type EventProblem,
+  type EventType,
+  type NormalisedEvent,
+} from '../../shared';
+import type { EventDeduplicator } from './dedupe';
+import { publishEntries, type PutEvents } from './publisher';
+import { verifyWebhook, WebhookVerificationError } from './signature';
+import type { SourceProvider } from './sources';
+
+/** Largest accepted request body. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** A request as the ingest service sees it: lower-case header names, the raw body bytes. */
+export interface IngestRequest {
+  method: string;
+  path: string;
+  headers: Readonly<Record<string, string | undefined>>;
+  body: Buffer;
+}
+
+export interface IngestResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** What the ingest path counts, for metrics. */
+export interface IngestObserver {
+  accepted(count: number, sourceId: string): void;
+  duplicates(count: number, sourceId: string): void;
+  rejected(count: number, reason: string): void;
+  putEventsCalls(count: number): void;
+  publishFailed(count: number): void;
+}
+
+export interface IngestDeps {
+  sources: SourceProvider;
+  dedupe: EventDeduplicator;
+  putEvents: PutEvents;
+  clock: Clock;
+  eventBusName?: string;
+  observer?: IngestObserver;
+  /** How long a claim stays locked if this process dies mid-request. @default 30000 */
+  claimLockMs?: number;
+  /** Retries of PutEvents per entry. */
+  publish?: { maxAttempts?: number; baseDelayMs?: number };
+}
+
+/** `/v1/<type>` endpoints of the Segment HTTP Tracking API and the event type each implies. */
+const SEGMENT_SINGLE: Readonly<Record<string, EventType>> = {
+  '/v1/track': 'track',
+  '/v1/identify': 'identify',
+  '/v1/page': 'page',
+  '/v1/screen': 'screen',
+  '/v1/group': 'group',
+  '/v1/alias': 'alias',
+};
+export const WEBHOOK_PATH = '/v1/events';
+export const SEGMENT_BATCH_PATH = '/v1/batch';
+export const INGEST_PATHS = [WEBHOOK_PATH, SEGMENT_BATCH_PATH, ...Object.keys(SEGMENT_SINGLE)] as const;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const noop = () => undefined;
+const silentObserver: IngestObserver = { accepted: noop, duplicates: noop, rejected: noop, putEventsCalls: noop, publishFailed: noop };
+
+interface Authenticated {
+  sourceId: string;
+  deliveryId?: string;
+}
+
+/**
+ * The ingest service: authenticate on the raw body, parse, validate each event,
+ * drop duplicates, publish the rest, and answer what happened to every event.
+ * Bad input is always a 4xx naming the problem; a 5xx only means "retry, nothing
+ * you sent was wrong" and names the events that could not be published.
+ */
+export function createIngestService(deps: IngestDeps) {
+  const observer = deps.observer ?? silentObserver;
+  const lockMs = deps.claimLockMs ?? 30_000;
+
+  return async function handle(request: IngestRequest): Promise<IngestResponse> {
+    const path = normalisePath(request.path);
+    const segmentType = SEGMENT_SINGLE[path];
+    const isWebhook = path === WEBHOOK_PATH;
+    if (!isWebhook && path !== SEGMENT_BATCH_PATH && segmentType === undefined) {
+      return reject(404, 'not_found', `no ingest endpoint at ${request.path}; use POST ${INGEST_PATHS.join(', ')}`);
+    }
+    if (request.method.toUpperCase() !== 'POST') {
+      return reject(405, 'method_not_allowed', `${request.path} accepts POST only`, { allow: 'POST' });
+    }
+    if (request.body.length > MAX_BODY_BYTES) {
+      return reject(413, 'payload_too_large', `body is ${request.body.length} bytes; the limit is ${MAX_BODY_BYTES} bytes (1 MiB)`);
+    }
+    const contentType = request.headers['content-type'];
+    if (!isJsonContentType(contentType)) {
+      return reject(415, 'unsupported_media_type', `Content-Type must be application/json, got ${contentType ? JSON.stringify(contentType) : 'none'}`);
+    }
+
+    const credentials = await deps.sources.load();
+    let auth: Authenticated;
+    if (isWebhook) {
+      try {
+        const verified = verifyWebhook({ headers: request.headers, body: request.body, keys: credentials.keys, now: deps.clock.now() });
+        auth = { sourceId: verified.sourceId, deliveryId: verified.webhookId };
+      } catch (error) {
+        if (error instanceof WebhookVerificationError) return reject(401, 'invalid_signature', error.message);
+        throw error;
+      }
+    } else {
+      const writeKey = basicAuthUser(request.headers.authorization);
+      if (writeKey === undefined) {
+        return reject(401, 'missing_write_key', 'send the write key as the Basic-auth username (Authorization: Basic base64("<writeKey>:"))', {
+          'www-authenticate': 'Basic realm="rapport"',
+        });
+      }
+      const sourceId = credentials.writeKeys.get(writeKey);
+      if (sourceId === undefined) return reject(401, 'invalid_write_key', 'the write key is not known', { 'www-authenticate': 'Basic realm="rapport"' });
+      auth = { sourceId };
+    }
+
+    let text: string;
+    try {
+      text = utf8.decode(request.body);
+    } catch {
+      return reject(400, 'invalid_utf8', 'body is not valid UTF-8');
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (error) {
+      return reject(400, 'invalid_json', `body is not valid JSON: ${(error as Error).message}`);
+    }
+
+    const isBatch = path === SEGMENT_BATCH_PATH || (isWebhook && typeof body === 'object' && body !== null && !Array.isArray(body) && 'batch' in body);
+    let rawEvents: unknown[];
+    let envelope: { context?: Record<string, unknown>; sentAt?: string } = {};
+    if (isBatch) {
+      if (Array.isArray((body as { batch?: unknown }).batch) && (body as { batch: unknown[] }).batch.length > 500) {
+        return reject(413, 'batch_too_large', `batch holds ${(body as { batch: unknown[] }).batch.length} events; the limit is 500`);
+      }
+      const parsed = BatchEnvelopeSchema.safeParse(body);
+      if (!parsed.success) return invalid([], toProblems(parsed.error, -1, '$').map((p) => ({ ...p, index: -1 })), 0);
+      rawEvents = parsed.data.batch;
+      envelope = { context: parsed.data.context, sentAt: parsed.data.sentAt };
+    } else {
+      rawEvents = [body];
+    }
+
+    // Validate every event; the good ones go on even when others are rejected.
+    const receivedAt = deps.clock.now();
+    const problems: EventProblem[] = [];
+    const valid: Array<{ index: number; event: NormalisedEvent }> = [];
+    rawEvents.forEach((raw, index) => {
+      const result = normaliseEvent(raw, index, {
+        sourceId: auth.sourceId,
+        receivedAt,
+        ...(auth.deliveryId !== undefined && { deliveryId: auth.deliveryId }),
+        ...(segmentType !== undefined && { defaultType: segmentType }),
+        ...(envelope.context !== undefined && { envelopeContext: envelope.context }),
+        ...(envelope.sentAt !== undefined && { envelopeSentAt: envelope.sentAt }),
+      });
+      if (result.ok) valid.push({ index, event: result.event });
+      else problems.push(...result.problems);
+    });
+
+    // Duplicates: within this request first, then against the idempotency store.
+    const firstOfId = new Map<string, number>();
+    const duplicates: string[] = [];
+    const fresh: typeof valid = [];
+    for (const item of valid) {
+      if (firstOfId.has(item.event.messageId)) duplicates.push(item.event.messageId);
+      else {
+        firstOfId.set(item.event.messageId, item.index);
+        fresh.push(item);
+      }
+    }
+    const claimKey = (e: NormalisedEvent) => `${e.sourceId}/${e.messageId}`;
+    const outcomes = await mapLimit(fresh, 32, (item) => deps.dedupe.claim(claimKey(item.event), lockMs));
+    const toPublish: typeof valid = [];
+    const inFlight: typeof valid = [];
+    fresh.forEach((item, i) => {
+      const outcome = outcomes[i];
+      if (outcome === 'new') toPublish.push(item);
+      else if (outcome === 'duplicate') duplicates.push(item.event.messageId);
+      else inFlight.push(item);
+    });
+
+    const result = await publishEntries(
+      deps.putEvents,
+      toPublish.map((item) => toBusEntry(item.event, deps.eventBusName)),
+      { clock: deps.clock, ...deps.publish },
+    );
+    observer.putEventsCalls(result.calls);
+    const failedPositions = new Set(result.failed.map((f) => f.position));
+    await mapLimit(toPublish, 32, (item, position) =>
+      failedPositions.has(position) ? deps.dedupe.release(claimKey(item.event)) : deps.dedupe.complete(claimKey(item.event)),
+    );
+
+    const publishedIds = toPublish.filter((_, position) => !failedPositions.has(position)).map((item) => item.event.messageId);
+    const acceptedIds = [...publishedIds, ...duplicates];
+    observer.accepted(publishedIds.length, auth.sourceId);
+    observer.duplicates(duplicates.length, auth.sourceId);
+
+    if (result.failed.length > 0 || inFlight.length > 0) {
+      observer.publishFailed(result.failed.length);
+      const failed = [
+        ...result.failed.map((f) => {
+          const item = toPublish[f.position]!;
+          return { index: item.index, messageId: item.event.messageId, errorCode: f.errorCode, message: f.errorMessage };
+        }),
+        ...inFlight.map((item) => ({
+          index: item.index,
+          messageId: item.event.messageId,
+          errorCode: 'InFlight',
+          message: 'a concurrent request is publishing this messageId; retry shortly',
+        })),
+      ].sort((a, b) => a.index - b.index);
+      return json(503, {
+        error: 'publish_failed',
+        message: `${failed.length} event(s) could not be published; retry the request (accepted events will not be published twice)`,
+        accepted: acceptedIds,
+        ...(duplicates.length > 0 && { duplicates }),
+        failed,
+        ...(problems.length > 0 && { rejected: groupProblems(problems) }),
+      }, { 'retry-after': '1' });
+    }
+    if (problems.length > 0) return invalid(acceptedIds, problems, rawEvents.length, duplicates);
+    return json(202, { accepted: acceptedIds, ...(duplicates.length > 0 && { duplicates }) });
+  };
+
+  function invalid(accepted: string[], problems: EventProblem[], total: number, duplicates: string[] = []): IngestResponse {
+    const rejected = groupProblems(problems);
+    observer.rejected(Math.max(rejected.length, 1), 'invalid_event');
+    const count = rejected.filter((r) => r.index >= 0).length;
+    const message =
+      count === 0
+        ? 'the request body is not a valid batch'
+        : `${count} of ${total} event(s) rejected${accepted.length > 0 ? `; the other ${accepted.length} were accepted` : ''}`;
+    return json(400, { error: 'invalid_events', message, accepted, ...(duplicates.length > 0 && { duplicates }), rejected });
+  }
+
+  function reject(statusCode: number, error: string, message: string, headers: Record<string, string> = {}): IngestResponse {
+    observer.rejected(1, error);
+    return json(statusCode, { error, message }, headers);
+  }
+}
+
+function groupProblems(problems: EventProblem[]) {
+  const byIndex = new Map<number, Array<{ path: string; message: string }>>();
+  for (const { index, path, message } of problems) {
+    const list = byIndex.get(index) ?? [];
+    list.push({ path, message });
+    byIndex.set(index, list);
+  }
+  return [...byIndex.entries()].sort(([a], [b]) => a - b).map(([index, list]) => ({ index, problems: list }));
+}
+
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): IngestResponse {
+  return { statusCode, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
+}
+
+function normalisePath(path: string): string {
+  const withoutQuery = path.split('?')[0] ?? '';
+  return withoutQuery.length > 1 && withoutQuery.endsWith('/') ? withoutQuery.slice(0, -1) : withoutQuery;
+}
+
+function isJsonContentType(value: string | undefined): boolean {
+  if (!value) return false;
+  const [type, ...params] = value.toLowerCase().split(';').map((s) => s.trim());
+  if (type !== 'application/json' && !/^application\/[\w.+-]+\+json$/.test(type ?? '')) return false;
+  const charset = params.find((p) => p.startsWith('charset='));
+  return charset === undefined || /^charset="?utf-8"?$/.test(charset);
+}
+
+function basicAuthUser(header: string | undefined): string | undefined {
+  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
+  if (!match) return undefined;
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const user = decoded.split(':')[0];
+  return user ? user : undefined;
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
