@@ -11,9 +11,9 @@
  */
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { createIngestService, decodeWebhookSecret, signWebhook, staticSources, type EventDeduplicator, type PutEvents } from '../functions/ingest';
+import { createIngestService, decodeWebhookSecret, signWebhook, staticSources, type EventDeduplicator } from '../functions/ingest';
 import { startEngine } from '../infra/embedded/engine';
-import { systemClock } from '../shared';
+import { systemClock, type PutEvents } from '../shared';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';

@@ -3,3 +3,4 @@ export * from './contract';
 export * from './errors';
 export * from './ports';
 export * from './pattern';
+export * from './bus';

@@ -10,7 +10,7 @@ import {
   type NormalisedEvent,
 } from '../../shared';
 import type { EventDeduplicator } from './dedupe';
-import { publishEntries, type PutEvents } from './publisher';
+import { publishEntries, type PutEvents } from '../../shared';
 import { verifyWebhook, WebhookVerificationError } from './signature';
 import type { SourceProvider } from './sources';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { publishEntries, type PutEvents } from '../../functions/ingest';
+import { publishEntries, type PutEvents } from '../../shared';
 import { ManualClock, type BusEntry } from '../../shared';
 
 const entries: BusEntry[] = Array.from({ length: 23 }, (_, i) => ({ Source: 'rapport.ingest', DetailType: 'X', Detail: `{"n":${i}}` }));

@@ -1,4 +1,5 @@
-import { chunkBusEntries, type BusEntry, type Clock } from '../../shared';
+import { chunkBusEntries, type BusEntry } from '../contract';
+import type { Clock } from '../ports';
 
 /** Port: one PutEvents call, in the AWS SDK's request/response shape. */
 export type PutEvents = (entries: BusEntry[]) => Promise<{

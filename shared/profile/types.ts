@@ -1,0 +1,81 @@
+import type { Channel } from '../contract';
+
+/**
+ * The unified customer profile: the 360° view every journey step reads. Kept in
+ * one DynamoDB item per customer, updated by the profile consumer on each event.
+ * Times are ISO 8601 strings (UTC).
+ */
+
+export const LIFECYCLE_STAGES = ['prospect', 'new', 'active', 'loyal', 'at-risk', 'dormant', 'churned'] as const;
+export type LifecycleStage = (typeof LIFECYCLE_STAGES)[number];
+
+export const VALUE_TIERS = ['high-value', 'potential', 'sleeping'] as const;
+export type ValueTier = (typeof VALUE_TIERS)[number];
+
+export interface Rfm {
+  /** 1 (long ago) .. 5 (very recent); 0 when the customer never ordered. */
+  recency: number;
+  /** 1 (few orders) .. 5 (many); 0 when never ordered. */
+  frequency: number;
+  /** 1 (little spent) .. 5 (much); 0 when never ordered. */
+  monetary: number;
+  /** The customer's value tier from the three scores, or undefined when never ordered. */
+  tier?: ValueTier;
+}
+
+export type ConsentStatus = 'granted' | 'denied' | 'unknown';
+export interface ConsentRecord {
+  status: ConsentStatus;
+  /** What set it: an event name, `trait`, `one-click-unsubscribe`, ... */
+  source: string;
+  at: string;
+}
+
+export interface Suppression {
+  reason: 'hard-bounce' | 'complaint' | 'erasure' | 'manual';
+  at: string;
+}
+
+/** A recent event kept on the profile (bounded), for tag conditions over behaviour. */
+export interface RecentEvent {
+  name: string;
+  at: string;
+  messageId: string;
+  /** Scalar properties only (strings, numbers, booleans), bounded in number and length. */
+  properties: Record<string, string | number | boolean>;
+}
+
+export interface ProfileStats {
+  eventCount: number;
+  orderCount: number;
+  totalRevenue: number;
+  averageOrderValue: number;
+  firstOrderAt?: string;
+  lastOrderAt?: string;
+  productsViewed: Array<{ productId: string; category?: string; at: string }>;
+  complaintCount: number;
+  /** complaintIds filed and not yet resolved. */
+  openComplaints: string[];
+  lastComplaintAt?: string;
+  lastResolutionAt?: string;
+  lastSurvey?: { type: 'nps' | 'csat'; score: number; at: string };
+}
+
+export interface Profile {
+  /** The customer id: the userId, or `anon:<anonymousId>` for a visitor not yet identified. */
+  id: string;
+  anonymousIds: string[];
+  traits: Record<string, unknown>;
+  consent: Record<Channel, ConsentRecord>;
+  suppression: Partial<Record<Channel, Suppression>>;
+  firstSeenAt: string;
+  lastSeenAt: string;
+  stats: ProfileStats;
+  lifecycleStage: LifecycleStage;
+  rfm: Rfm;
+  /** Tags computed by the tag rules. */
+  computedTags: string[];
+  /** Tags set from outside (e.g. a CRM via identify traits `tags`), kept apart from computed ones. */
+  manualTags: string[];
+  recentEvents: RecentEvent[];
+}
