@@ -1,0 +1,32 @@
+import { CfnOutput, Stack } from 'aws-cdk-lib';
+import type { StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { Rapport } from './rapport';
+import type { RapportProps } from './rapport';
+
+export interface RapportStackProps extends StackProps, RapportProps {}
+
+/** One deployable Rapport: the `Rapport` construct and the outputs an operator needs after a deploy. */
+export class RapportStack extends Stack {
+  public readonly rapport: Rapport;
+
+  constructor(scope: Construct, id: string, props: RapportStackProps) {
+    super(scope, id, props);
+    this.rapport = new Rapport(this, 'Rapport', props);
+
+    new CfnOutput(this, 'ApiUrl', {
+      description: 'Base URL of the ingest API (POST /v1/events, /v1/track, /v1/batch, ...)',
+      value: this.rapport.httpStage.url,
+    });
+    new CfnOutput(this, 'EventBusName', {
+      description: 'EventBridge bus that receives every Rapport event',
+      value: this.rapport.bus.eventBusName,
+    });
+    new CfnOutput(this, 'SourceSecretArns', {
+      description: 'Secrets Manager ARN of each source, by source id; put its webhook secrets and write keys there',
+      value: this.toJsonString(
+        Object.fromEntries([...this.rapport.sourceSecrets].map(([sourceId, secret]) => [sourceId, secret.secretArn])),
+      ),
+    });
+  }
+}

@@ -1,0 +1,43 @@
+import { rmSync } from 'node:fs';
+import type { App } from 'aws-cdk-lib';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import './synth';
+
+/**
+ * Act: load the CDK app module as `cdk synth` runs it, with `-c` context passed
+ * the way the CLI passes it (CDK_CONTEXT_JSON). Bundling is skipped here;
+ * ingest-stack.test.ts checks the bundle.
+ */
+const loaded: App[] = [];
+async function loadApp(context: Record<string, unknown>): Promise<App> {
+  vi.stubEnv('CDK_CONTEXT_JSON', JSON.stringify({ 'aws:cdk:bundling-stacks': [], ...context }));
+  vi.resetModules();
+  const module = await import('../../infra/cdk/app');
+  loaded.push(module.app);
+  return module.app;
+}
+
+afterEach(() => {
+  vi.unstubAllEnvs();
+  for (const app of loaded.splice(0)) rmSync(app.outdir, { recursive: true, force: true });
+});
+
+describe('infra/cdk/app.ts', () => {
+  it('synthesises Rapport-dev without context', async () => {
+    const app = await loadApp({});
+
+    expect(app.synth().stacks.map((stack) => stack.stackName)).toEqual(['Rapport-dev']);
+  });
+
+  it('synthesises Rapport-prod with -c stage=prod', async () => {
+    const app = await loadApp({ stage: 'prod' });
+
+    expect(app.synth().stacks.map((stack) => stack.stackName)).toEqual(['Rapport-prod']);
+  });
+
+  it('refuses a stage that cannot be part of resource names, saying why', async () => {
+    await expect(loadApp({ stage: 'Prod_1' })).rejects.toThrow(
+      'Invalid context -c stage=...: stageName "Prod_1" must be 1-32 lower-case letters',
+    );
+  });
+});

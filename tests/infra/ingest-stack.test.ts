@@ -1,0 +1,270 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { Capture, Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { INGEST } from '../../infra/cdk/defaults';
+import { ENV } from '../../shared/config/env';
+import type { Synthesised } from './synth';
+import { asList, functionPolicyStatements, onlyLogicalId, renderText, synthRapport } from './synth';
+
+describe('Rapport-dev stack, default props', () => {
+  let synthesised: Synthesised;
+  let busId: string;
+  let tableId: string;
+  let secretId: string;
+
+  beforeAll(() => {
+    synthesised = synthRapport({ stageName: 'dev' });
+    const { template } = synthesised;
+    busId = onlyLogicalId(template, 'AWS::Events::EventBus');
+    tableId = onlyLogicalId(template, 'AWS::DynamoDB::GlobalTable');
+    secretId = onlyLogicalId(template, 'AWS::SecretsManager::Secret');
+  });
+
+  it('runs the ingest function on nodejs24.x, arm64, 512 MB, 29 s, with X-Ray', () => {
+    synthesised.template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      MemorySize: 512,
+      Timeout: 29,
+      Handler: 'index.handler',
+      TracingConfig: { Mode: 'Active' },
+    });
+  });
+
+  it('logs the function to its own log group, kept one month', () => {
+    const { template } = synthesised;
+    const logGroup = new Capture();
+    template.hasResourceProperties('AWS::Lambda::Function', { LoggingConfig: { LogGroup: { Ref: logGroup } } });
+
+    const resource = template.toJSON().Resources[logGroup.asString()];
+    expect(resource).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
+    expect(resource.Properties.LogGroupName).toBeUndefined();
+  });
+
+  it('sets the environment variables the runtime loader reads', () => {
+    const sources = new Capture();
+    synthesised.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: {
+          [ENV.EVENT_BUS_NAME]: { Ref: busId },
+          [ENV.IDEMPOTENCY_TABLE_NAME]: { Ref: tableId },
+          [ENV.SOURCES]: sources,
+          [ENV.STAGE]: 'dev',
+          POWERTOOLS_SERVICE_NAME: 'rapport-ingest',
+          POWERTOOLS_METRICS_NAMESPACE: 'Rapport',
+          NODE_OPTIONS: '--enable-source-maps',
+        },
+      },
+    });
+
+    expect(JSON.parse(renderText(sources.asObject()))).toEqual([{ id: 'default', secretArn: `<Ref:${secretId}>` }]);
+  });
+
+  it('archives every event on the bus for 30 days', () => {
+    synthesised.template.hasResourceProperties('AWS::Events::Archive', {
+      SourceArn: { 'Fn::GetAtt': [busId, 'Arn'] },
+      RetentionDays: 30,
+      EventPattern: Match.absent(),
+    });
+  });
+
+  it('has an encrypted, TLS-only dead-letter queue that keeps messages 14 days', () => {
+    const { template } = synthesised;
+    const queueId = onlyLogicalId(template, 'AWS::SQS::Queue');
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 60 * 60,
+    });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: queueId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'sqs:*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('keeps idempotency records in the Powertools layout: key id, TTL on expiration, on-demand, PITR', () => {
+    synthesised.template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
+      BillingMode: 'PAY_PER_REQUEST',
+      Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } })],
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
+      TableName: Match.absent(),
+    });
+  });
+
+  it('generates one secret per source with a webhookSecret key', () => {
+    synthesised.template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Name: Match.absent(),
+      GenerateSecretString: {
+        SecretStringTemplate: JSON.stringify({ webhookSecrets: [], writeKeys: [] }),
+        GenerateStringKey: 'webhookSecret',
+        ExcludePunctuation: true,
+        PasswordLength: 32,
+      },
+    });
+  });
+
+  it('retains every resource that holds data', () => {
+    const { template } = synthesised;
+    for (const type of [
+      'AWS::Events::EventBus',
+      'AWS::Events::Archive',
+      'AWS::SQS::Queue',
+      'AWS::DynamoDB::GlobalTable',
+      'AWS::SecretsManager::Secret',
+      'AWS::Logs::LogGroup',
+    ]) {
+      const resources = Object.values(template.findResources(type));
+      expect(resources.length, type).toBeGreaterThan(0);
+      for (const resource of resources) {
+        expect(resource, type).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+      }
+    }
+  });
+
+  describe('IAM: the ingest function gets least privilege', () => {
+    const guardedServices = ['events', 'dynamodb', 'secretsmanager'];
+    const actionsOf = (service: string) =>
+      functionPolicyStatements(synthesised.template).filter((s) =>
+        asList(s.Action).some((action) => action.startsWith(`${service}:`)),
+      );
+
+    it('may PutEvents on the Rapport bus only', () => {
+      const statements = actionsOf('events');
+      expect(statements).toEqual([
+        { Effect: 'Allow', Action: 'events:PutEvents', Resource: { 'Fn::GetAtt': [busId, 'Arn'] } },
+      ]);
+    });
+
+    it('may read and write the idempotency table only, with the calls Powertools makes', () => {
+      const statements = actionsOf('dynamodb');
+      expect(statements).toHaveLength(1);
+      expect(statements[0]?.Resource).toEqual({ 'Fn::GetAtt': [tableId, 'Arn'] });
+      expect([...asList(statements[0]?.Action ?? [])].sort()).toEqual([
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+      ]);
+    });
+
+    it('may GetSecretValue on the source secrets only', () => {
+      expect(actionsOf('secretsmanager')).toEqual([
+        { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: { Ref: secretId } },
+      ]);
+    });
+
+    it('has no wildcard action or resource for events, dynamodb or secretsmanager', () => {
+      const guarded = functionPolicyStatements(synthesised.template).filter((s) =>
+        asList(s.Action).some((action) => guardedServices.some((service) => action.startsWith(`${service}:`))),
+      );
+      expect(guarded.length).toBeGreaterThan(0);
+      for (const statement of guarded) {
+        expect(asList(statement.Action).every((action) => !action.includes('*')), JSON.stringify(statement)).toBe(true);
+        expect(JSON.stringify(statement.Resource), JSON.stringify(statement)).not.toContain('*');
+      }
+    });
+  });
+
+  describe('HTTP API', () => {
+    it('routes POST on every ingest path to the function, payload format 2.0', () => {
+      const { template } = synthesised;
+      const functionId = onlyLogicalId(template, 'AWS::Lambda::Function');
+      const integrationId = onlyLogicalId(template, 'AWS::ApiGatewayV2::Integration', {
+        Properties: {
+          IntegrationType: 'AWS_PROXY',
+          IntegrationUri: { 'Fn::GetAtt': [functionId, 'Arn'] },
+          PayloadFormatVersion: '2.0',
+        },
+      });
+
+      for (const routePath of [
+        '/v1/events',
+        '/v1/track',
+        '/v1/identify',
+        '/v1/page',
+        '/v1/screen',
+        '/v1/group',
+        '/v1/alias',
+        '/v1/batch',
+      ]) {
+        template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+          RouteKey: `POST ${routePath}`,
+          Target: { 'Fn::Join': ['', ['integrations/', { Ref: integrationId }]] },
+        });
+        template.hasResourceProperties('AWS::Lambda::Permission', {
+          Action: 'lambda:InvokeFunction',
+          Principal: 'apigateway.amazonaws.com',
+          FunctionName: { 'Fn::GetAtt': [functionId, 'Arn'] },
+          SourceArn: { 'Fn::Join': ['', Match.arrayWith([`/*/*${routePath}`])] },
+        });
+      }
+      template.resourceCountIs('AWS::ApiGatewayV2::Route', INGEST.routes.length);
+    });
+
+    it('throttles the default stage and writes access logs', () => {
+      const { template } = synthesised;
+      const destination = new Capture();
+      template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+        StageName: '$default',
+        AutoDeploy: true,
+        DefaultRouteSettings: { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 },
+        AccessLogSettings: {
+          DestinationArn: { 'Fn::GetAtt': [destination, 'Arn'] },
+          Format: Match.stringLikeRegexp('\\$context\\.requestId'),
+        },
+      });
+      expect(template.toJSON().Resources[destination.asString()]).toMatchObject({
+        Type: 'AWS::Logs::LogGroup',
+        Properties: { RetentionInDays: 30 },
+      });
+    });
+  });
+
+  it('outputs the API URL, the bus name and the secret ARNs by source', () => {
+    const { template } = synthesised;
+    const apiId = onlyLogicalId(template, 'AWS::ApiGatewayV2::Api');
+    const outputs = template.toJSON().Outputs;
+
+    expect(renderText(outputs.ApiUrl.Value)).toMatch(new RegExp(`^https://<Ref:${apiId}>\\.execute-api\\.`));
+    expect(outputs.EventBusName.Value).toEqual({ Ref: busId });
+    expect(JSON.parse(renderText(outputs.SourceSecretArns.Value))).toEqual({ default: `<Ref:${secretId}>` });
+    for (const output of Object.values(outputs)) expect(output).not.toHaveProperty('Export');
+  });
+
+  it('bundles the handler locally as ESM that defines require, with the AWS SDK inside', () => {
+    const { app, stack, template } = synthesised;
+    const assemblyDir = app.synth().directory;
+    const s3Key = new Capture();
+    template.hasResourceProperties('AWS::Lambda::Function', { Code: { S3Key: s3Key } });
+    const manifest = JSON.parse(readFileSync(path.join(assemblyDir, `${stack.artifactId}.assets.json`), 'utf8')) as {
+      files: Record<string, { source: { path: string }; destinations: Record<string, { objectKey: string }> }>;
+    };
+    const asset = Object.values(manifest.files).find((file) =>
+      Object.values(file.destinations).some((destination) => destination.objectKey === s3Key.asString()),
+    );
+    const assetDir = path.join(assemblyDir, asset?.source.path ?? 'missing-asset');
+
+    const bundle = readFileSync(path.join(assetDir, 'index.mjs'), 'utf8');
+    const sourceMap = JSON.parse(readFileSync(path.join(assetDir, 'index.mjs.map'), 'utf8')) as { sources: string[] };
+
+    expect(bundle.slice(0, bundle.indexOf('\n'))).toMatch(
+      /^import \{ createRequire as (\w+) \} from 'node:module'; const require = \1\(import\.meta\.url\);$/,
+    );
+    // Whatever stays external is imported at run time: only Node built-ins may.
+    const imported = [...bundle.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*)["']([^"']+)["']/g)].map((m) => m[1]);
+    expect(imported.filter((specifier) => !specifier?.startsWith('node:'))).toEqual([]);
+    // The pinned AWS SDK is inside the bundle, not taken from the runtime.
+    expect(sourceMap.sources.some((source) => source.includes('node_modules/@aws-sdk/'))).toBe(true);
+  });
+});

@@ -1,0 +1,63 @@
+import { Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { RapportStack } from '../../infra/cdk/rapport-stack';
+import { newApp } from './synth';
+
+/** Top-level properties that name a resource only inside its parent, so equal values cannot clash. */
+const SCOPED_NAME_PROPERTIES = new Set(['StageName', 'PolicyName']);
+
+/** `Type.Property=value` for every literal, top-level `*Name` property: the physical names a template sets. */
+function physicalNames(template: Template): Set<string> {
+  const names = new Set<string>();
+  for (const resource of Object.values(template.toJSON().Resources) as { Type: string; Properties?: object }[]) {
+    for (const [key, value] of Object.entries(resource.Properties ?? {})) {
+      if (key.endsWith('Name') && !SCOPED_NAME_PROPERTIES.has(key) && typeof value === 'string') {
+        names.add(`${resource.Type}.${key}=${value}`);
+      }
+    }
+  }
+  return names;
+}
+
+describe('dev and prod in one app and one account', () => {
+  // Prepare
+  const app = newApp();
+  const dev = new RapportStack(app, 'Rapport-dev', { stageName: 'dev' });
+  const prod = new RapportStack(app, 'Rapport-prod', { stageName: 'prod' });
+
+  it('synthesise side by side', () => {
+    const assembly = app.synth();
+
+    expect(assembly.stacks.map((stack) => stack.stackName).sort()).toEqual(['Rapport-dev', 'Rapport-prod']);
+  });
+
+  it('set no physical name twice', () => {
+    const devNames = physicalNames(Template.fromStack(dev));
+    const prodNames = physicalNames(Template.fromStack(prod));
+
+    expect(devNames.size).toBeGreaterThan(0);
+    expect([...devNames].filter((name) => prodNames.has(name))).toEqual([]);
+  });
+
+  it('leave account-unique names to CloudFormation, or put the stage in them', () => {
+    for (const [stage, stack] of [['dev', dev], ['prod', prod]] as const) {
+      const template = Template.fromStack(stack);
+      for (const [type, property] of [
+        ['AWS::DynamoDB::GlobalTable', 'TableName'],
+        ['AWS::SQS::Queue', 'QueueName'],
+        ['AWS::SecretsManager::Secret', 'Name'],
+        ['AWS::Lambda::Function', 'FunctionName'],
+        ['AWS::Logs::LogGroup', 'LogGroupName'],
+        ['AWS::IAM::Role', 'RoleName'],
+        ['AWS::Events::Archive', 'ArchiveName'],
+      ]) {
+        for (const resource of Object.values(template.findResources(type as string))) {
+          expect(resource.Properties?.[property as string], `${stage} ${type}.${property}`).toBeUndefined();
+        }
+      }
+      const bus = Object.values(template.findResources('AWS::Events::EventBus'))[0];
+      expect(bus?.Properties.Name).toMatch(new RegExp(`^Rapport${stage}`));
+      template.hasResourceProperties('AWS::ApiGatewayV2::Api', { Name: `rapport-${stage}-ingest` });
+    }
+  });
+});
