@@ -82,13 +82,13 @@ async function embedded() {
       if (res.status !== 202) throw new Error(`unexpected ${res.status}: ${await res.text()}`);
     });
     for (const r of requests.slice(0, 3)) await send(r);
-    const callsBefore = engine.bus.putEventsCalls;
+    const callsBefore = engine.bus.callsBySource.get("rapport.ingest") ?? 0;
     const start = performance.now();
     // Four requests in flight, as several senders would.
     const rest = requests.slice(3);
     for (let i = 0; i < rest.length; i += 4) await Promise.all(rest.slice(i, i + 4).map(send));
     const seconds = (performance.now() - start) / 1000;
-    return { events: rest.length * BATCH, seconds, calls: engine.bus.putEventsCalls - callsBefore };
+    return { events: rest.length * BATCH, seconds, calls: (engine.bus.callsBySource.get("rapport.ingest") ?? 0) - callsBefore };
   } finally {
     await engine.stop();
   }

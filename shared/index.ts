@@ -4,3 +4,4 @@ export * from './errors';
 export * from './ports';
 export * from './pattern';
 export * from './bus';
+export * from './profile';

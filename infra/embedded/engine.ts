@@ -8,12 +8,22 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { createIngestHandler, INGEST_PATHS, MAX_BODY_BYTES, powertoolsDeduplicator, staticSources, type IngestSource } from '../../functions/ingest';
-import { ENV, systemClock, type Clock } from '../../shared';
+import {
+  createCustomerApiHandler,
+  createProfileConsumerHandler,
+  createSweepHandler,
+  documentClient,
+  loadProfileConfig,
+  ProfileStore,
+} from '../../functions/profile';
+import { ENV, PROFILE_CONSUMER_PATTERN, PROFILE_TABLE_LAYOUT as L, systemClock, type BusEntry, type Clock } from '../../shared';
 import { ensureTable, LOCAL_AWS, startDynalite, type LocalDynamo } from './dynamo';
 import { LocalEventBus, serveEventBridgeApi } from './event-bus';
+import { asyncLambdaTarget, lambdaContext, type DeadLetter } from './lambda-async';
 import { invokeHttpLambda } from './lambda-http';
 
 export const IDEMPOTENCY_TABLE = 'rapport-idempotency';
+export const PROFILE_TABLE = 'rapport-profiles';
 /** HTTP API refuses bodies over 10 MB before the Lambda runs; the adapter does the same. */
 const HTTP_API_MAX_BODY = 10 * 1024 * 1024;
 
@@ -26,12 +36,27 @@ export interface EngineOptions {
   clock?: Clock;
   /** PutEvents retry settings, passed to the ingest function. */
   publish?: { maxAttempts?: number; baseDelayMs?: number };
+  /** Folder with tags.yaml and segmentation.config.yaml. @default 'workflows' */
+  configDir?: string;
+  /** Environment for the profile config (consent mode, timeline retention). @default process.env */
+  env?: NodeJS.ProcessEnv;
+  /** How often the sweep runs on its own (real milliseconds); 0 turns it off. @default one day */
+  sweepEveryMs?: number;
+  /** Log level of the functions' Powertools loggers. @default POWERTOOLS_LOG_LEVEL */
+  logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
 }
 
 export interface Engine {
   url: string;
   bus: LocalEventBus;
   dynamo: LocalDynamo;
+  profiles: ProfileStore;
+  /** Events the profile consumer failed on after its retries (EventBridge would send them to the DLQ). */
+  deadLetters: DeadLetter[];
+  /** Run the sweep now (what the daily schedule does). */
+  sweep(): Promise<{ due: number; changed: number; derived: number }>;
+  /** Wait until every event on the bus has been handled by its targets. */
+  settle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -54,19 +79,75 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
     },
   );
 
+  await ensureTable(dynamo.client, {
+    TableName: PROFILE_TABLE,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [L.partitionKey, L.sortKey, L.dueIndex.partitionKey, L.dueIndex.sortKey, L.lastOrderIndex.partitionKey, L.lastOrderIndex.sortKey].map(
+      (AttributeName) => ({ AttributeName, AttributeType: 'S' as const }),
+    ),
+    KeySchema: [
+      { AttributeName: L.partitionKey, KeyType: 'HASH' },
+      { AttributeName: L.sortKey, KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: [L.dueIndex, L.lastOrderIndex].map((index) => ({
+      IndexName: index.name,
+      KeySchema: [
+        { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
+        { AttributeName: index.sortKey, KeyType: 'RANGE' as const },
+      ],
+      Projection: { ProjectionType: 'KEYS_ONLY' as const },
+    })),
+  });
+
   const bus = new LocalEventBus({ ...(dataDir && { dataDir }) });
   const busApi = await serveEventBridgeApi(bus);
   const eventBridge = new EventBridgeClient({ ...LOCAL_AWS, endpoint: busApi.endpoint, maxAttempts: 1 });
 
-  const logger = new Logger({ serviceName: 'rapport-ingest' });
+  const logger = new Logger({ serviceName: 'rapport', ...(options.logLevel && { logLevel: options.logLevel }) });
   const metrics = new Metrics({ namespace: 'Rapport', serviceName: 'rapport-ingest' });
   const ingest = createIngestHandler(
     {
       sources: staticSources(options.sources),
       dedupe: powertoolsDeduplicator(new DynamoDBPersistenceLayer({ tableName: IDEMPOTENCY_TABLE, awsSdkV3Client: dynamo.client })),
-      putEvents: (entries) => eventBridge.send(new PutEventsCommand({ Entries: entries })),
+      putEvents: (entries: BusEntry[]) => eventBridge.send(new PutEventsCommand({ Entries: entries })),
       clock,
       ...(options.publish && { publish: options.publish }),
+    },
+    { logger, metrics },
+  );
+
+  const profileConfig = loadProfileConfig(options.configDir ?? 'workflows', options.env ?? process.env);
+  const profiles = new ProfileStore(documentClient(dynamo.client), PROFILE_TABLE);
+  const profileDeps = {
+    store: profiles,
+    segment: profileConfig.segmenter,
+    putEvents: (entries: BusEntry[]) => eventBridge.send(new PutEventsCommand({ Entries: entries })),
+    clock,
+    timelineRetentionDays: profileConfig.timelineRetentionDays,
+  };
+  const deadLetters: DeadLetter[] = [];
+  bus.addRule({
+    name: 'profile-consumer',
+    pattern: PROFILE_CONSUMER_PATTERN,
+    target: asyncLambdaTarget(createProfileConsumerHandler(profileDeps, { logger, metrics }), 'rapport-profile', { retryAttempts: 2, deadLetters }),
+  });
+  const sweepHandler = createSweepHandler(profileDeps, { logger, metrics });
+  const sweep = () => sweepHandler({} as never, lambdaContext('rapport-sweep'), { signal: AbortSignal.timeout(900_000) }) as Promise<{ due: number; changed: number; derived: number }>;
+  const sweepEvery = options.sweepEveryMs ?? 86_400_000;
+  const sweepTimer = sweepEvery > 0 ? setInterval(() => void sweep().catch((e: unknown) => logger.error('sweep failed', e as Error)), sweepEvery) : undefined;
+  sweepTimer?.unref();
+  const customerApi = createCustomerApiHandler(
+    {
+      store: profiles,
+      clock,
+      // The embedded bus keeps a log of events; erasure removes the customer's from it too.
+      onErase: async (customerId) => {
+        const ids = new Set([customerId, ...((await profiles.get(customerId))?.profile.anonymousIds ?? [])]);
+        bus.forget((e) => {
+          const d = e.detail as { userId?: string; anonymousId?: string; previousId?: string };
+          return [d.userId, d.anonymousId, d.previousId].some((v) => v !== undefined && (ids.has(v) || ids.has(v.replace(/^anon:/, ''))));
+        });
+      },
     },
     { logger, metrics },
   );
@@ -101,6 +182,14 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
       const events = type ? bus.log.filter((e) => e['detail-type'] === type) : bus.log;
       return send(res, 200, { total: events.length, events: events.slice(-limit) });
     }
+    if (url.pathname.startsWith('/v1/customers/')) {
+      const result = await invokeHttpLambda(customerApi, 'rapport-customers', { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: Buffer.alloc(0) });
+      res.writeHead(result.statusCode, result.headers);
+      res.end(result.body);
+      return;
+    }
+    if (req.method === 'POST' && url.pathname === '/v1/admin/sweep') return send(res, 200, await sweep());
+    if (req.method === 'GET' && url.pathname === '/v1/admin/dead-letters') return send(res, 200, { deadLetters });
     if (req.method === 'GET' && url.pathname === '/health') return send(res, 200, { status: 'ok' });
     send(res, 404, { error: 'not_found', message: `nothing at ${req.method} ${url.pathname}` });
   }
@@ -115,7 +204,12 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
     url: `http://127.0.0.1:${port}`,
     bus,
     dynamo,
+    profiles,
+    deadLetters,
+    sweep,
+    settle: () => bus.drain(),
     async stop() {
+      if (sweepTimer) clearInterval(sweepTimer);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await bus.drain();

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -47,6 +47,8 @@ export class LocalEventBus {
   fault: EntryFault | undefined;
   /** PutEvents calls received, for tests and benchmarks. */
   putEventsCalls = 0;
+  /** PutEvents calls received, by the `Source` of their first entry (rapport.ingest, rapport.profile, ...). */
+  readonly callsBySource = new Map<string, number>();
   #logFile: string | undefined;
   #pending = new Set<Promise<void>>();
   #maxLog: number;
@@ -70,6 +72,8 @@ export class LocalEventBus {
 
   putEvents(entries: readonly BusEntry[]): PutEventsResponse {
     this.putEventsCalls++;
+    const source = entries[0]?.Source ?? '';
+    this.callsBySource.set(source, (this.callsBySource.get(source) ?? 0) + 1);
     const results: PutEventsResponse['Entries'] = [];
     let failed = 0;
     entries.forEach((entry, index) => {
@@ -95,6 +99,19 @@ export class LocalEventBus {
       results.push({ EventId: event.id });
     });
     return { FailedEntryCount: failed, Entries: results };
+  }
+
+  /** Remove events from the log (and its file), e.g. when a customer is erased. Returns how many. */
+  forget(predicate: (event: BusEvent) => boolean): number {
+    const kept = this.log.filter((e) => !predicate(e));
+    const removed = this.log.length - kept.length;
+    this.log.splice(0, this.log.length, ...kept);
+    if (this.#logFile && removed > 0) {
+      const lines = readFileSync(this.#logFile, 'utf8').split('\n').filter(Boolean);
+      const rest = lines.filter((line) => !predicate(JSON.parse(line) as BusEvent));
+      writeFileSync(this.#logFile, rest.map((l) => `${l}\n`).join(''));
+    }
+    return removed;
   }
 
   /** Resolves when every target invoked so far has finished. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { lambdaContext } from './lambda-async';
 
 /** Any HTTP API (v2) handler; `never` lets handlers with a narrower parsed event type fit. */
 export type HttpLambda = (
@@ -47,21 +48,7 @@ export async function invokeHttpLambda(
     body: request.body.toString('base64'),
     isBase64Encoded: true,
   };
-  const deadline = Date.now() + 29_000;
-  const context: Context = {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: '512',
-    awsRequestId: requestId,
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+  const context = lambdaContext(functionName, 29_000);
   const result = await handler(event as never, context, { signal: AbortSignal.timeout(29_000) });
   const outHeaders: Record<string, string> = {};
   for (const [k, v] of Object.entries(result.headers ?? {})) outHeaders[k] = String(v);

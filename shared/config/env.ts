@@ -6,6 +6,14 @@
 export const ENV = {
   /** Name of the EventBridge bus events are published to. */
   EVENT_BUS_NAME: 'RAPPORT_EVENT_BUS_NAME',
+  /** The single DynamoDB table of profiles, timelines and aliases. */
+  PROFILE_TABLE_NAME: 'RAPPORT_PROFILE_TABLE_NAME',
+  /** Folder holding tags.yaml and segmentation.config.yaml (bundled next to the handler in AWS). */
+  CONFIG_DIR: 'RAPPORT_CONFIG_DIR',
+  /** `opt-out` (default) or `opt-in`: may marketing reach a customer who never said yes? */
+  CONSENT_MODE: 'RAPPORT_CONSENT_MODE',
+  /** Days a customer's timeline events are kept. */
+  TIMELINE_RETENTION_DAYS: 'RAPPORT_TIMELINE_RETENTION_DAYS',
   /** DynamoDB table holding idempotency records (webhook-id / messageId), TTL on `expiration`. */
   IDEMPOTENCY_TABLE_NAME: 'RAPPORT_IDEMPOTENCY_TABLE_NAME',
   /**
@@ -32,3 +40,27 @@ export const INGEST_EVENT_SOURCE = 'rapport.ingest';
 
 /** Time an event's messageId (or a webhook-id) is remembered for duplicate suppression. */
 export const IDEMPOTENCY_WINDOW_SECONDS = 72 * 60 * 60;
+
+/** Single-table layout of the profile table, shared by the CDK stack and the store. */
+export const PROFILE_TABLE_LAYOUT = {
+  partitionKey: 'PK',
+  sortKey: 'SK',
+  ttlAttribute: 'ttl',
+  /** Sparse index: profiles due for time-based re-evaluation (GSI1PK = DUE#<shard>, GSI1SK = <nextChangeAt>#<id>). */
+  dueIndex: { name: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' },
+  /** Sparse index: customers by last order time (GSI2PK = ORD#<shard>, GSI2SK = <lastOrderAt>#<id>). */
+  lastOrderIndex: { name: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK' },
+  /** Write sharding of the two sparse indexes, so no index partition is hot. */
+  shards: 8,
+} as const;
+
+/** EventBridge `Source` of the events the profile consumer and sweep derive. */
+export const PROFILE_EVENT_SOURCE = 'rapport.profile';
+
+/**
+ * The bus rule that feeds the profile consumer: customer events from ingest
+ * only. Derived events (source rapport.profile) never match it, so a tag change
+ * cannot re-trigger the rules that produced it. Shared by the CDK stack and the
+ * embedded bus.
+ */
+export const PROFILE_CONSUMER_PATTERN = { source: [INGEST_EVENT_SOURCE] } as const;

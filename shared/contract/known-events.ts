@@ -14,6 +14,7 @@ export const EVENTS = {
   SURVEY_RESPONDED: 'Survey Responded',
   UNSUBSCRIBED: 'Unsubscribed',
   SUBSCRIBED: 'Subscribed',
+  MESSAGE_BOUNCED: 'Message Bounced',
 } as const;
 export type KnownEventName = (typeof EVENTS)[keyof typeof EVENTS];
 
@@ -98,6 +99,11 @@ export const KNOWN_EVENT_PROPERTIES = {
   }),
   [EVENTS.SUBSCRIBED]: z.looseObject({
     channel: z.enum(CHANNELS),
+  }),
+  [EVENTS.MESSAGE_BOUNCED]: z.looseObject({
+    channel: z.enum(CHANNELS),
+    bounceType: z.enum(['hard', 'soft']),
+    reason: z.string().max(1_000).optional(),
   }),
 } satisfies Record<KnownEventName, z.ZodType>;
 

@@ -56,6 +56,8 @@ export interface ProfileStats {
   complaintCount: number;
   /** complaintIds filed and not yet resolved. */
   openComplaints: string[];
+  /** complaintIds resolved (recent, bounded): a resolution that arrives before its complaint still closes it. */
+  resolvedComplaints: string[];
   lastComplaintAt?: string;
   lastResolutionAt?: string;
   lastSurvey?: { type: 'nps' | 'csat'; score: number; at: string };
@@ -78,4 +80,6 @@ export interface Profile {
   /** Tags set from outside (e.g. a CRM via identify traits `tags`), kept apart from computed ones. */
   manualTags: string[];
   recentEvents: RecentEvent[];
+  /** When each trait was last set (event time), so an older identify never overwrites a newer value. */
+  traitTimes: Record<string, string>;
 }

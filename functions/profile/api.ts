@@ -1,0 +1,82 @@
+import type { Clock, Profile } from '../../shared';
+import type { ProfileStore } from './store';
+
+export interface ApiRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+}
+export interface ApiResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** The profile as the API shows it: the 360° view, without bookkeeping fields. */
+export function profileView(p: Profile) {
+  return {
+    id: p.id,
+    anonymousIds: p.anonymousIds,
+    traits: p.traits,
+    consent: p.consent,
+    suppression: p.suppression,
+    firstSeenAt: p.firstSeenAt,
+    lastSeenAt: p.lastSeenAt,
+    stats: p.stats,
+    lifecycleStage: p.lifecycleStage,
+    rfm: p.rfm,
+    tags: [...new Set([...p.computedTags, ...p.manualTags])].sort(),
+    computedTags: p.computedTags,
+    manualTags: p.manualTags,
+  };
+}
+
+const json = (statusCode: number, body: unknown): ApiResponse => ({ statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const notFound = (id: string) => json(404, { error: 'customer_not_found', message: `no customer with id ${JSON.stringify(id)}` });
+
+/**
+ * The customer API (embedded engine; IAM-authorised admin API in AWS):
+ * GET /v1/customers/{id}, GET .../events, GET .../export, DELETE /v1/customers/{id}.
+ */
+export function createCustomerApi(deps: { store: ProfileStore; clock: Clock; onErase?: (customerId: string) => Promise<void> }) {
+  const { store, clock } = deps;
+  return async function handle(req: ApiRequest): Promise<ApiResponse> {
+    const match = /^\/v1\/customers\/([^/]+)(\/events|\/export)?\/?$/.exec(req.path);
+    if (!match) return json(404, { error: 'not_found', message: `no route ${req.method} ${req.path}` });
+    let id: string;
+    try {
+      id = decodeURIComponent(match[1]!);
+    } catch {
+      return json(400, { error: 'invalid_id', message: 'the customer id in the path is not valid percent-encoding' });
+    }
+    const sub = match[2];
+    const method = req.method.toUpperCase();
+
+    if (method === 'GET' && sub === undefined) {
+      const stored = await store.get(id);
+      return stored ? json(200, profileView(stored.profile)) : notFound(id);
+    }
+    if (method === 'GET' && sub === '/events') {
+      const stored = await store.get(id);
+      if (!stored) return notFound(id);
+      const limitParam = req.query.get('limit');
+      const limit = limitParam === null ? 100 : Number(limitParam);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return json(400, { error: 'invalid_limit', message: 'limit must be a whole number from 1 to 1000' });
+      const ids = [id, ...stored.profile.anonymousIds.map((a) => `anon:${a}`)];
+      return json(200, { customerId: id, events: await store.listEvents(ids, clock.now(), limit) });
+    }
+    if (method === 'GET' && sub === '/export') {
+      const stored = await store.get(id);
+      if (!stored) return notFound(id);
+      return json(200, { exportedAt: clock.now().toISOString(), customer: profileView(stored.profile), items: await store.allItems(id) });
+    }
+    if (method === 'DELETE' && sub === undefined) {
+      const stored = await store.get(id);
+      if (!stored) return notFound(id);
+      await deps.onErase?.(id);
+      const deleted = await store.erase(id, clock.now());
+      return json(200, { erased: id, itemsDeleted: deleted });
+    }
+    return json(405, { error: 'method_not_allowed', message: `${method} is not allowed on ${req.path}` });
+  };
+}

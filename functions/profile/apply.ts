@@ -1,0 +1,222 @@
+import { CHANNELS, EVENTS, detailTypeOf, type Channel, type NormalisedEvent, type Profile, type RecentEvent } from '../../shared';
+
+/** How much behaviour the profile item keeps for tag conditions (the timeline keeps the rest). */
+export const RECENT_EVENTS_DAYS = 90;
+export const RECENT_EVENTS_MAX = 200;
+const PRODUCTS_VIEWED_MAX = 20;
+const RESOLVED_COMPLAINTS_MAX = 50;
+const RECENT_PROPERTY_MAX = 20;
+
+const DAY_MS = 86_400_000;
+const maxIso = (a: string | undefined, b: string) => (a === undefined || b > a ? b : a);
+const minIso = (a: string | undefined, b: string) => (a === undefined || b < a ? b : a);
+
+/** A new, empty profile for a customer first seen at `at`. */
+export function emptyProfile(id: string, at: string): Profile {
+  const unknown = { status: 'unknown' as const, source: 'default', at };
+  return {
+    id,
+    anonymousIds: [],
+    traits: {},
+    consent: { email: { ...unknown }, sms: { ...unknown }, push: { ...unknown } },
+    suppression: {},
+    firstSeenAt: at,
+    lastSeenAt: at,
+    stats: {
+      eventCount: 0,
+      orderCount: 0,
+      totalRevenue: 0,
+      averageOrderValue: 0,
+      productsViewed: [],
+      complaintCount: 0,
+      openComplaints: [],
+      resolvedComplaints: [],
+    },
+    lifecycleStage: 'prospect',
+    rfm: { recency: 0, frequency: 0, monetary: 0 },
+    computedTags: [],
+    manualTags: [],
+    recentEvents: [],
+    traitTimes: {},
+  };
+}
+
+/**
+ * Fold one event into a profile. Pure. Counters are sums and times are min/max
+ * over event timestamps, so the result does not depend on arrival order; a
+ * trait or consent change only wins over an older one (event time decides).
+ * Duplicate suppression is the caller's job (by messageId).
+ */
+export function applyEvent(profile: Profile, event: NormalisedEvent, now: Date): Profile {
+  const p = structuredClone(profile);
+  const at = event.timestamp;
+  p.firstSeenAt = minIso(p.firstSeenAt, at);
+  p.lastSeenAt = maxIso(p.lastSeenAt, at);
+  p.stats.eventCount += 1;
+  if (event.anonymousId && event.userId && !p.anonymousIds.includes(event.anonymousId)) p.anonymousIds.push(event.anonymousId);
+
+  if (event.type === 'identify') applyTraits(p, event.traits, at);
+  if (event.type === 'track') applyTrack(p, event, at);
+
+  p.recentEvents = keepRecent([...p.recentEvents, toRecent(event)], now);
+  defaultConsentSince(p);
+  return p;
+}
+
+/** Consent nobody has given or refused is "unknown since the customer was first seen". */
+function defaultConsentSince(p: Profile): void {
+  for (const channel of CHANNELS) if (p.consent[channel].source === 'default') p.consent[channel].at = p.firstSeenAt;
+}
+
+function applyTraits(p: Profile, traits: Record<string, unknown>, at: string): void {
+  for (const [key, value] of Object.entries(traits)) {
+    if (key === 'tags') {
+      if (Array.isArray(value) && newer(p.traitTimes.tags, at)) {
+        p.manualTags = [...new Set(value.filter((t): t is string => typeof t === 'string' && t.length > 0))].sort();
+        p.traitTimes.tags = at;
+      }
+      continue;
+    }
+    if (key === 'consent' && typeof value === 'object' && value !== null) {
+      for (const channel of CHANNELS) {
+        const given = (value as Record<string, unknown>)[channel];
+        if (typeof given === 'boolean') setConsent(p, channel, given ? 'granted' : 'denied', 'identify', at);
+      }
+      continue;
+    }
+    if (!newer(p.traitTimes[key], at)) continue;
+    if (value === null) delete p.traits[key];
+    else p.traits[key] = value;
+    p.traitTimes[key] = at;
+  }
+}
+
+function applyTrack(p: Profile, event: NormalisedEvent, at: string): void {
+  const props = event.properties;
+  switch (event.event) {
+    case EVENTS.ORDER_COMPLETED: {
+      p.stats.orderCount += 1;
+      p.stats.totalRevenue = round2(p.stats.totalRevenue + round2(Number(props.revenue ?? 0)));
+      p.stats.averageOrderValue = round2(p.stats.totalRevenue / p.stats.orderCount);
+      p.stats.firstOrderAt = minIso(p.stats.firstOrderAt, at);
+      p.stats.lastOrderAt = maxIso(p.stats.lastOrderAt, at);
+      break;
+    }
+    case EVENTS.PRODUCT_VIEWED: {
+      const viewed = { productId: String(props.productId), at, ...(typeof props.category === 'string' && { category: props.category }) };
+      p.stats.productsViewed = [...p.stats.productsViewed, viewed].sort((a, b) => (a.at < b.at ? 1 : -1)).slice(0, PRODUCTS_VIEWED_MAX);
+      break;
+    }
+    case EVENTS.COMPLAINT_FILED: {
+      const id = String(props.complaintId);
+      p.stats.complaintCount += 1;
+      p.stats.lastComplaintAt = maxIso(p.stats.lastComplaintAt, at);
+      if (!p.stats.resolvedComplaints.includes(id) && !p.stats.openComplaints.includes(id)) p.stats.openComplaints.push(id);
+      break;
+    }
+    case EVENTS.COMPLAINT_RESOLVED: {
+      const id = String(props.complaintId);
+      p.stats.openComplaints = p.stats.openComplaints.filter((c) => c !== id);
+      if (!p.stats.resolvedComplaints.includes(id)) p.stats.resolvedComplaints = [...p.stats.resolvedComplaints, id].slice(-RESOLVED_COMPLAINTS_MAX);
+      p.stats.lastResolutionAt = maxIso(p.stats.lastResolutionAt, at);
+      break;
+    }
+    case EVENTS.SURVEY_RESPONDED: {
+      if (!p.stats.lastSurvey || at >= p.stats.lastSurvey.at) {
+        p.stats.lastSurvey = { type: props.surveyType as 'nps' | 'csat', score: Number(props.score), at };
+      }
+      break;
+    }
+    case EVENTS.UNSUBSCRIBED: {
+      const channels = props.channel === 'all' ? CHANNELS : [props.channel as Channel];
+      for (const channel of channels) setConsent(p, channel, 'denied', EVENTS.UNSUBSCRIBED, at);
+      break;
+    }
+    case EVENTS.SUBSCRIBED:
+      setConsent(p, props.channel as Channel, 'granted', EVENTS.SUBSCRIBED, at);
+      break;
+    case EVENTS.MESSAGE_BOUNCED:
+      if (props.bounceType === 'hard') p.suppression[props.channel as Channel] ??= { reason: 'hard-bounce', at };
+      break;
+    default:
+      break;
+  }
+}
+
+/** Set consent for a channel unless a newer decision is already recorded. */
+export function setConsent(p: Profile, channel: Channel, status: 'granted' | 'denied', source: string, at: string): void {
+  const current = p.consent[channel];
+  if (current.source !== 'default' && current.at > at) return;
+  p.consent[channel] = { status, source, at };
+}
+
+/**
+ * Merge a visitor's anonymous profile into the known customer's. Sums and
+ * min/max like `applyEvent`; the known customer's traits win where both have one
+ * unless the visitor's is newer.
+ */
+export function mergeProfiles(known: Profile, visitor: Profile, anonymousId: string, now: Date): Profile {
+  const p = structuredClone(known);
+  const v = visitor;
+  p.firstSeenAt = minIso(p.firstSeenAt, v.firstSeenAt);
+  p.lastSeenAt = maxIso(p.lastSeenAt, v.lastSeenAt);
+  p.anonymousIds = [...new Set([...p.anonymousIds, anonymousId, ...v.anonymousIds])];
+  for (const [key, value] of Object.entries(v.traits)) {
+    const at = v.traitTimes[key] ?? v.lastSeenAt;
+    if (newer(p.traitTimes[key], at)) {
+      p.traits[key] = value;
+      p.traitTimes[key] = at;
+    }
+  }
+  for (const channel of CHANNELS) {
+    const c = v.consent[channel];
+    if (c.source !== 'default') setConsent(p, channel, c.status === 'granted' ? 'granted' : 'denied', c.source, c.at);
+    const s = v.suppression[channel];
+    if (s) p.suppression[channel] ??= s;
+  }
+  const s = p.stats;
+  const vs = v.stats;
+  s.eventCount += vs.eventCount;
+  s.orderCount += vs.orderCount;
+  s.totalRevenue = round2(s.totalRevenue + vs.totalRevenue);
+  s.averageOrderValue = s.orderCount > 0 ? round2(s.totalRevenue / s.orderCount) : 0;
+  if (vs.firstOrderAt) s.firstOrderAt = minIso(s.firstOrderAt, vs.firstOrderAt);
+  if (vs.lastOrderAt) s.lastOrderAt = maxIso(s.lastOrderAt, vs.lastOrderAt);
+  s.productsViewed = [...s.productsViewed, ...vs.productsViewed].sort((a, b) => (a.at < b.at ? 1 : -1)).slice(0, PRODUCTS_VIEWED_MAX);
+  s.complaintCount += vs.complaintCount;
+  s.resolvedComplaints = [...new Set([...s.resolvedComplaints, ...vs.resolvedComplaints])].slice(-RESOLVED_COMPLAINTS_MAX);
+  s.openComplaints = [...new Set([...s.openComplaints, ...vs.openComplaints])].filter((c) => !s.resolvedComplaints.includes(c));
+  if (vs.lastComplaintAt) s.lastComplaintAt = maxIso(s.lastComplaintAt, vs.lastComplaintAt);
+  if (vs.lastResolutionAt) s.lastResolutionAt = maxIso(s.lastResolutionAt, vs.lastResolutionAt);
+  if (vs.lastSurvey && (!s.lastSurvey || vs.lastSurvey.at > s.lastSurvey.at)) s.lastSurvey = vs.lastSurvey;
+  p.manualTags = [...new Set([...p.manualTags, ...v.manualTags])].sort();
+  p.recentEvents = keepRecent([...p.recentEvents, ...v.recentEvents], now);
+  defaultConsentSince(p);
+  return p;
+}
+
+function toRecent(event: NormalisedEvent): RecentEvent {
+  const properties: RecentEvent['properties'] = {};
+  let n = 0;
+  for (const [key, value] of Object.entries(event.properties)) {
+    if (n >= RECENT_PROPERTY_MAX) break;
+    if (typeof value === 'number' || typeof value === 'boolean' || (typeof value === 'string' && value.length <= 200)) {
+      properties[key] = value;
+      n++;
+    }
+  }
+  return { name: detailTypeOf(event), at: event.timestamp, messageId: event.messageId, properties };
+}
+
+/** Newest first, within the window and the cap, one entry per messageId. */
+function keepRecent(events: RecentEvent[], now: Date): RecentEvent[] {
+  const cutoff = new Date(now.getTime() - RECENT_EVENTS_DAYS * DAY_MS).toISOString();
+  const seen = new Set<string>();
+  return events
+    .filter((e) => e.at >= cutoff && !seen.has(e.messageId) && seen.add(e.messageId))
+    .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : a.messageId < b.messageId ? 1 : -1))
+    .slice(0, RECENT_EVENTS_MAX);
+}
+
+const newer = (previous: string | undefined, at: string) => previous === undefined || at >= previous;
+const round2 = (n: number) => Math.round(n * 100) / 100;

@@ -1,0 +1,32 @@
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ENV, systemClock } from '../../shared';
+import { loadProfileConfig } from './config';
+import type { ProfileConsumerDeps } from './consumer';
+import { ProfileStore } from './store';
+
+function requireEnv(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (!value) throw new Error(`environment variable ${name} is not set`);
+  return value;
+}
+
+export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false } });
+}
+
+/** The profile functions' dependencies in AWS, from their environment; config files are bundled under ./config. */
+export function awsProfileDeps(env: NodeJS.ProcessEnv = process.env): Omit<ProfileConsumerDeps, 'log'> {
+  const config = loadProfileConfig(env[ENV.CONFIG_DIR] ?? join(import.meta.dirname, 'config'), env);
+  const eventBridge = new EventBridgeClient({});
+  return {
+    store: new ProfileStore(documentClient(new DynamoDBClient({})), requireEnv(env, ENV.PROFILE_TABLE_NAME)),
+    segment: config.segmenter,
+    putEvents: (entries) => eventBridge.send(new PutEventsCommand({ Entries: entries })),
+    clock: systemClock,
+    eventBusName: requireEnv(env, ENV.EVENT_BUS_NAME),
+    timelineRetentionDays: config.timelineRetentionDays,
+  };
+}

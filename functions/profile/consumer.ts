@@ -1,0 +1,216 @@
+import { createHash } from 'node:crypto';
+import {
+  DERIVED_EVENTS,
+  PROFILE_EVENT_SOURCE,
+  publishEntries,
+  type BusEntry,
+  type Clock,
+  type LifecycleStage,
+  type NormalisedEvent,
+  type Profile,
+  type PutEvents,
+  type Rfm,
+} from '../../shared';
+import { applyEvent, emptyProfile, mergeProfiles } from './apply';
+import { VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
+
+/** What segmentation computes from a profile at an instant (lifecycle, RFM, tags) and when it may next change. */
+export interface Segmentation {
+  lifecycleStage: LifecycleStage;
+  rfm: Rfm;
+  computedTags: string[];
+  nextChangeAt?: string;
+}
+export type Segmenter = (profile: Profile, now: Date) => Segmentation;
+
+export interface ProfileConsumerDeps {
+  store: ProfileStore;
+  segment: Segmenter;
+  putEvents: PutEvents;
+  clock: Clock;
+  eventBusName?: string;
+  timelineRetentionDays: number;
+  /** Receives customer ids and counts only, never traits. */
+  log?: (message: string, fields: Record<string, unknown>) => void;
+}
+
+export type ConsumeResult =
+  | { status: 'applied'; customerId: string; derived: string[] }
+  | { status: 'duplicate'; customerId: string }
+  | { status: 'dropped'; customerId: string; reason: string };
+
+const MAX_ATTEMPTS = 25;
+/** Jittered pause after losing an optimistic-lock race (real time, whatever the clock). */
+const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 5 * 2 ** attempt)));
+const OUTBOX_MAX = 50;
+/** Stages a customer has lapsed into; entering one from elsewhere publishes `Customer Became Inactive`. */
+const INACTIVE_STAGES: ReadonlySet<LifecycleStage> = new Set(['dormant', 'churned']);
+
+/**
+ * The profile consumer: folds each customer event into that customer's profile
+ * (idempotent per messageId, order-independent, optimistic locking), keeps the
+ * timeline, recomputes lifecycle/RFM/tags, and publishes derived events
+ * (Tag Added/Removed, Lifecycle Stage Changed, Customer Became Inactive) from
+ * source `rapport.profile` — which the consumer's own rule never matches, so
+ * derived events cannot loop back into it.
+ */
+export function createProfileConsumer(deps: ProfileConsumerDeps) {
+  const { store, clock } = deps;
+  const log = deps.log ?? (() => undefined);
+
+  async function handleEvent(event: NormalisedEvent): Promise<ConsumeResult> {
+    const now = clock.now();
+    let customerId: string;
+    let link: string | undefined;
+    if (event.type === 'alias') {
+      customerId = event.userId!;
+      link = event.previousId;
+    } else if (event.userId !== undefined) {
+      customerId = event.userId;
+      link = event.anonymousId;
+    } else {
+      customerId = (await store.getAlias(event.anonymousId!)) ?? `anon:${event.anonymousId}`;
+    }
+
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const stored = await store.get(customerId);
+      if (!stored && (await store.isErased(customerId, now))) {
+        log('event for an erased customer dropped', { customerId, messageId: event.messageId });
+        return { status: 'dropped', customerId, reason: 'erased' };
+      }
+      if (stored?.applied.includes(event.messageId)) {
+        // Redelivered: the profile already has it. Finish what a crashed attempt may have left undone.
+        await store.putTimelineEvent(customerId, event, deps.timelineRetentionDays);
+        await publish(stored.outbox.filter((o) => o.cause === event.messageId));
+        return { status: 'duplicate', customerId };
+      }
+
+      const before = stored?.profile ?? emptyProfile(customerId, event.timestamp);
+      let profile = applyEvent(before, event, now);
+      let applied = [...(stored?.applied ?? []), event.messageId];
+      let mergedVisitor: string | undefined;
+      if (link !== undefined && link !== customerId && !before.anonymousIds.includes(link)) {
+        const owner = await store.getAlias(link);
+        if (owner === undefined || owner === customerId) {
+          const visitor = await store.get(`anon:${link}`);
+          if (visitor) {
+            profile = mergeProfiles(profile, visitor.profile, link, now);
+            applied = [...visitor.applied, ...applied];
+            mergedVisitor = link;
+          } else if (!profile.anonymousIds.includes(link)) {
+            profile.anonymousIds.push(link);
+          }
+        }
+      }
+
+      const { next, derived } = resegment(stored, profile, before, event.messageId, now);
+      next.applied = applied;
+      try {
+        await store.put(next, stored?.version);
+      } catch (error) {
+        if (!(error instanceof VersionConflictError)) throw error;
+        await backoff(attempt);
+        continue;
+      }
+      if (link !== undefined && profile.anonymousIds.includes(link)) await store.putAlias(link, customerId);
+      if (mergedVisitor !== undefined) await store.deleteProfileItem(`anon:${mergedVisitor}`);
+      await store.putTimelineEvent(customerId, event, deps.timelineRetentionDays);
+      await publish(derived);
+      log('profile updated', { customerId, messageId: event.messageId, derived: derived.length, attempt, merged: mergedVisitor !== undefined });
+      return { status: 'applied', customerId, derived: derived.map((d) => d.entry.DetailType) };
+    }
+    throw new VersionConflictError(`profile ${customerId}: ${MAX_ATTEMPTS} concurrent writes in a row; the event will be retried`);
+  }
+
+  /**
+   * Re-evaluate a customer whose segments may have changed with time alone (the
+   * daily sweep). Publishes what changed; moves the customer's due time on.
+   */
+  async function reevaluate(customerId: string): Promise<string[]> {
+    const now = clock.now();
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const stored = await store.get(customerId);
+      if (!stored) return [];
+      const cause = `sweep:${customerId}:${now.toISOString()}`;
+      const { next, derived } = resegment(stored, stored.profile, stored.profile, cause, now);
+      if (derived.length === 0 && next.nextChangeAt === stored.nextChangeAt) return [];
+      try {
+        await store.put(next, stored.version);
+      } catch (error) {
+        if (!(error instanceof VersionConflictError)) throw error;
+        await backoff(attempt);
+        continue;
+      }
+      await publish(derived);
+      log('profile re-evaluated', { customerId, derived: derived.length });
+      return derived.map((d) => d.entry.DetailType);
+    }
+    throw new VersionConflictError(`profile ${customerId}: could not re-evaluate after ${MAX_ATTEMPTS} attempts`);
+  }
+
+  function resegment(stored: StoredProfile | undefined, profile: Profile, before: Profile, cause: string, now: Date) {
+    const seg = deps.segment(profile, now);
+    const after: Profile = { ...profile, lifecycleStage: seg.lifecycleStage, rfm: seg.rfm, computedTags: [...seg.computedTags].sort() };
+    const derived = diff(stored ? before : undefined, after, cause, now);
+    const next: StoredProfile = {
+      profile: after,
+      version: (stored?.version ?? 0) + 1,
+      applied: stored?.applied ?? [],
+      outbox: [...(stored?.outbox ?? []), ...derived].slice(-OUTBOX_MAX),
+      ...(seg.nextChangeAt !== undefined && { nextChangeAt: seg.nextChangeAt }),
+    };
+    return { next, derived };
+  }
+
+  function diff(before: Profile | undefined, after: Profile, cause: string, now: Date): OutboxEntry[] {
+    const out: OutboxEntry[] = [];
+    const make = (name: string, properties: Record<string, unknown>) => out.push(derivedEvent(after.id, name, properties, cause, now, deps.eventBusName));
+    const was = new Set(before?.computedTags ?? []);
+    const is = new Set(after.computedTags);
+    for (const tag of after.computedTags) if (!was.has(tag)) make(DERIVED_EVENTS.TAG_ADDED, { tag });
+    for (const tag of before?.computedTags ?? []) if (!is.has(tag)) make(DERIVED_EVENTS.TAG_REMOVED, { tag });
+    const from = before?.lifecycleStage;
+    if (from !== after.lifecycleStage) {
+      make(DERIVED_EVENTS.LIFECYCLE_STAGE_CHANGED, { from: from ?? null, to: after.lifecycleStage });
+      if (INACTIVE_STAGES.has(after.lifecycleStage) && (from === undefined || !INACTIVE_STAGES.has(from))) {
+        make(DERIVED_EVENTS.CUSTOMER_BECAME_INACTIVE, { stage: after.lifecycleStage, lastOrderAt: after.stats.lastOrderAt ?? null });
+      }
+    }
+    return out;
+  }
+
+  async function publish(outbox: OutboxEntry[]): Promise<void> {
+    if (outbox.length === 0) return;
+    const entries: BusEntry[] = outbox.map(({ entry: { Time, ...rest } }) => ({ ...rest, ...(Time !== undefined && { Time: new Date(Time) }) }));
+    const result = await publishEntries(deps.putEvents, entries, { clock });
+    if (result.failed.length > 0) {
+      throw new Error(`${result.failed.length} derived event(s) could not be published (${result.failed[0]!.errorCode}); the event will be retried`);
+    }
+  }
+
+  return { handleEvent, reevaluate };
+}
+
+/**
+ * A derived event in the normalised event shape, so journeys start from it like
+ * from any event. Ids only, no PII. Its messageId is derived from its cause, so a
+ * republished outbox entry is recognised downstream as the same event.
+ */
+function derivedEvent(customerId: string, name: string, properties: Record<string, unknown>, cause: string, now: Date, eventBusName?: string): OutboxEntry {
+  const messageId = `drv-${createHash('sha256').update(`${cause}\n${name}\n${JSON.stringify(properties)}`).digest('hex').slice(0, 40)}`;
+  const at = now.toISOString();
+  const detail: NormalisedEvent = {
+    specVersion: 1,
+    type: 'track',
+    messageId,
+    userId: customerId,
+    event: name,
+    properties: { customerId, ...properties },
+    traits: {},
+    context: { causedBy: cause },
+    timestamp: at,
+    receivedAt: at,
+    sourceId: PROFILE_EVENT_SOURCE,
+  };
+  return { cause, entry: { Source: PROFILE_EVENT_SOURCE, DetailType: name, Detail: JSON.stringify(detail), Time: at, ...(eventBusName !== undefined && { EventBusName: eventBusName }) } };
+}

@@ -1,0 +1,79 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, EventBridgeEvent } from 'aws-lambda';
+import { NormalisedEventSchema } from '../../shared';
+import { createCustomerApi } from './api';
+import { createProfileConsumer, type ProfileConsumerDeps } from './consumer';
+
+export interface ProfileHandlerOptions {
+  logger?: Logger;
+  metrics?: Metrics;
+}
+
+const tools = (options: ProfileHandlerOptions, service: string) => ({
+  logger: options.logger ?? new Logger({ serviceName: service }),
+  metrics: options.metrics ?? new Metrics({ namespace: 'Rapport', serviceName: service }),
+});
+
+/**
+ * The profile consumer Lambda: target of the bus rule for customer events
+ * (source rapport.ingest). An invalid detail or a failure throws, so the async
+ * invocation is retried and, after its retries, lands in the DLQ.
+ */
+export function createProfileConsumerHandler(deps: Omit<ProfileConsumerDeps, 'log'>, options: ProfileHandlerOptions = {}) {
+  const { logger, metrics } = tools(options, 'rapport-profile');
+  // Only ids and counts reach the log: never traits, email or phone.
+  const consumer = createProfileConsumer({ ...deps, log: (message, fields) => logger.info(message, fields) });
+  const handler = async (event: EventBridgeEvent<string, unknown>, _context: Context) => {
+    const detail = NormalisedEventSchema.parse(event.detail);
+    logger.appendKeys({ messageId: detail.messageId });
+    try {
+      const result = await consumer.handleEvent(detail);
+      metrics.addMetric(result.status === 'applied' ? 'ProfileUpdates' : result.status === 'duplicate' ? 'ProfileDuplicates' : 'ProfileEventsDropped', MetricUnit.Count, 1);
+      if (result.status === 'applied' && result.derived.length > 0) metrics.addMetric('DerivedEvents', MetricUnit.Count, result.derived.length);
+      return result;
+    } finally {
+      logger.removeKeys(['messageId']);
+    }
+  };
+  return middy(handler).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+}
+
+/** The daily sweep (EventBridge Scheduler): re-evaluates customers whose segments change with time alone. */
+export function createSweepHandler(deps: Omit<ProfileConsumerDeps, 'log'>, options: ProfileHandlerOptions = {}) {
+  const { logger, metrics } = tools(options, 'rapport-sweep');
+  const consumer = createProfileConsumer({ ...deps, log: (message, fields) => logger.info(message, fields) });
+  const handler = async (_event: unknown, _context: Context) => {
+    const due = await deps.store.dueForReevaluation(deps.clock.now());
+    let changed = 0;
+    let derived = 0;
+    for (const customerId of due) {
+      const published = await consumer.reevaluate(customerId);
+      if (published.length > 0) changed++;
+      derived += published.length;
+    }
+    metrics.addMetric('SweepReevaluated', MetricUnit.Count, due.length);
+    metrics.addMetric('SweepDerivedEvents', MetricUnit.Count, derived);
+    logger.info('sweep finished', { due: due.length, changed, derived });
+    return { due: due.length, changed, derived };
+  };
+  return middy(handler).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+}
+
+/** The customer API Lambda (HTTP API v2, IAM-authorised in AWS). */
+export function createCustomerApiHandler(deps: Parameters<typeof createCustomerApi>[0], options: ProfileHandlerOptions = {}) {
+  const { logger, metrics } = tools(options, 'rapport-customers');
+  const api = createCustomerApi(deps);
+  const handler = async (event: APIGatewayProxyEventV2, _context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
+    try {
+      return await api({ method: event.requestContext.http.method, path: event.rawPath, query: new URLSearchParams(event.rawQueryString) });
+    } catch (error) {
+      logger.error('customer API failed', error as Error);
+      return { statusCode: 503, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: 'unavailable', message: 'retry the request' }) };
+    }
+  };
+  return middy(handler).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+}

@@ -1,0 +1,261 @@
+import { createHash } from 'node:crypto';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PROFILE_TABLE_LAYOUT as L, RapportError, type BusEntry, type NormalisedEvent, type Profile } from '../../shared';
+
+/**
+ * The profile store: one DynamoDB table (single-table design), the same code on
+ * AWS and on dynalite. Items:
+ *
+ * | item      | PK                 | SK                          | notes |
+ * |-----------|--------------------|-----------------------------|-------|
+ * | profile   | `C#<customerId>`   | `P`                         | optimistic lock on `version`; sparse GSI1 (due for re-evaluation), GSI2 (last order) |
+ * | event     | `C#<customerId>`   | `E#<timestamp>#<messageId>` | the timeline; `ttl` for retention, also filtered on read |
+ * | alias     | `A#<anonymousId>`  | `A`                         | routes a visitor's later events to the known customer |
+ * | tombstone | `X#<sha256(id)>`   | `X`                         | an erased id, hashed; late events for it are dropped |
+ *
+ * Writes are conditional single-item writes, no transactions.
+ */
+
+export class VersionConflictError extends RapportError {
+  readonly retryable = true;
+}
+
+/** A derived event waiting to be (re)published, with the messageId that caused it. */
+export interface OutboxEntry {
+  cause: string;
+  entry: Omit<BusEntry, 'Time'> & { Time?: string };
+}
+
+export interface StoredProfile {
+  profile: Profile;
+  version: number;
+  /** messageIds applied most recently (bounded): a redelivery within this window changes nothing. */
+  applied: string[];
+  /** Derived events of the most recent changes, republished if their cause is redelivered. */
+  outbox: OutboxEntry[];
+  /** Earliest instant the profile's segments can change with time alone (sweep index). */
+  nextChangeAt?: string;
+}
+
+export const APPLIED_MAX = 1000;
+const TOMBSTONE_DAYS = 30;
+
+const profileKey = (id: string) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: 'P' });
+const shardOf = (id: string) => createHash('sha1').update(id).digest()[0]! % L.shards;
+const hashId = (id: string) => createHash('sha256').update(id).digest('hex');
+
+export class ProfileStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    readonly tableName: string,
+  ) {}
+
+  async get(id: string): Promise<StoredProfile | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: profileKey(id), ConsistentRead: true }));
+    if (!Item) return undefined;
+    return { profile: Item.profile as Profile, version: Item.version as number, applied: (Item.applied as string[]) ?? [], outbox: (Item.outbox as OutboxEntry[]) ?? [], ...(Item.nextChangeAt && { nextChangeAt: Item.nextChangeAt as string }) };
+  }
+
+  /**
+   * Write a profile if nobody else wrote it since we read `expectedVersion`
+   * (`undefined`: it must not exist yet). Throws VersionConflictError otherwise.
+   */
+  async put(stored: StoredProfile, expectedVersion: number | undefined): Promise<void> {
+    const id = stored.profile.id;
+    const shard = shardOf(id);
+    const item: Record<string, unknown> = {
+      ...profileKey(id),
+      kind: 'profile',
+      profile: stored.profile,
+      version: stored.version,
+      applied: stored.applied.slice(-APPLIED_MAX),
+      outbox: stored.outbox,
+      ...(stored.nextChangeAt && {
+        nextChangeAt: stored.nextChangeAt,
+        [L.dueIndex.partitionKey]: `DUE#${shard}`,
+        [L.dueIndex.sortKey]: `${stored.nextChangeAt}#${id}`,
+      }),
+      ...(stored.profile.stats.lastOrderAt && {
+        [L.lastOrderIndex.partitionKey]: `ORD#${shard}`,
+        [L.lastOrderIndex.sortKey]: `${stored.profile.stats.lastOrderAt}#${id}`,
+      }),
+    };
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ...(expectedVersion === undefined
+            ? { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': L.partitionKey } }
+            : { ConditionExpression: '#v = :v', ExpressionAttributeNames: { '#v': 'version' }, ExpressionAttributeValues: { ':v': expectedVersion } }),
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw new VersionConflictError(`profile ${id} changed concurrently`, { cause: error });
+      throw error;
+    }
+  }
+
+  async deleteProfileItem(id: string): Promise<void> {
+    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: profileKey(id) }));
+  }
+
+  /** Add an event to the customer's timeline. Idempotent: the key is the event's time and messageId. */
+  async putTimelineEvent(id: string, event: NormalisedEvent, retentionDays: number): Promise<void> {
+    const expires = Math.floor(new Date(event.timestamp).getTime() / 1000) + retentionDays * 86_400;
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { [L.partitionKey]: `C#${id}`, [L.sortKey]: `E#${event.timestamp}#${event.messageId}`, kind: 'event', event, [L.ttlAttribute]: expires },
+      }),
+    );
+  }
+
+  /** The customer's events, newest first; expired ones are filtered out (TTL deletion is late, dynalite never deletes). */
+  async listEvents(ids: readonly string[], now: Date, limit = 100): Promise<NormalisedEvent[]> {
+    const nowSeconds = Math.floor(now.getTime() / 1000);
+    const lists = await Promise.all(
+      ids.map(async (id) => {
+        const { Items = [] } = await this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :e)',
+            FilterExpression: '#ttl > :now',
+            ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey, '#ttl': L.ttlAttribute },
+            ExpressionAttributeValues: { ':pk': `C#${id}`, ':e': 'E#', ':now': nowSeconds },
+            ScanIndexForward: false,
+            Limit: limit,
+          }),
+        );
+        return Items.filter((i) => (i[L.ttlAttribute] as number) > nowSeconds).map((i) => i.event as NormalisedEvent);
+      }),
+    );
+    return lists
+      .flat()
+      .sort((a, b) => (a.timestamp < b.timestamp ? 1 : a.timestamp > b.timestamp ? -1 : 0))
+      .slice(0, limit);
+  }
+
+  async getAlias(anonymousId: string): Promise<string | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [L.partitionKey]: `A#${anonymousId}`, [L.sortKey]: 'A' } }));
+    return Item?.customerId as string | undefined;
+  }
+
+  /** Link a visitor id to a customer; the first link wins (returns the owner). */
+  async putAlias(anonymousId: string, customerId: string): Promise<string> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { [L.partitionKey]: `A#${anonymousId}`, [L.sortKey]: 'A', kind: 'alias', customerId },
+          ConditionExpression: 'attribute_not_exists(#pk) OR customerId = :c',
+          ExpressionAttributeNames: { '#pk': L.partitionKey },
+          ExpressionAttributeValues: { ':c': customerId },
+        }),
+      );
+      return customerId;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return (await this.getAlias(anonymousId)) ?? customerId;
+      throw error;
+    }
+  }
+
+  async isErased(id: string, now: Date): Promise<boolean> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [L.partitionKey]: `X#${hashId(id)}`, [L.sortKey]: 'X' } }));
+    return Item !== undefined && (Item[L.ttlAttribute] as number) > now.getTime() / 1000;
+  }
+
+  /** Every item stored under the customer's partition(s) and their aliases, as stored. */
+  async allItems(id: string): Promise<Array<Record<string, unknown>>> {
+    const stored = await this.get(id);
+    const partitions = [`C#${id}`, ...(stored?.profile.anonymousIds ?? []).map((a) => `C#anon:${a}`)];
+    const items: Array<Record<string, unknown>> = [];
+    for (const pk of partitions) items.push(...(await this.#queryPartition(pk)));
+    for (const a of stored?.profile.anonymousIds ?? []) items.push(...(await this.#queryPartition(`A#${a}`)));
+    return items;
+  }
+
+  /**
+   * Erase a customer: every item under their id and their visitor ids, and their
+   * aliases. Leaves a tombstone keyed by a hash of the id (no id in it) so late
+   * events do not recreate them. Returns how many items were deleted.
+   */
+  async erase(id: string, now: Date): Promise<number> {
+    const items = await this.allItems(id);
+    const keys = items.map((i) => ({ [L.partitionKey]: i[L.partitionKey], [L.sortKey]: i[L.sortKey] }));
+    for (let i = 0; i < keys.length; i += 25) {
+      let requests: Array<{ DeleteRequest: { Key: Record<string, unknown> } }> | undefined = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
+      for (let attempt = 0; requests && requests.length > 0; attempt++) {
+        if (attempt > 8) throw new Error(`erasure of ${id}: DynamoDB kept items unprocessed`);
+        const { UnprocessedItems } = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
+        requests = UnprocessedItems?.[this.tableName] as typeof requests;
+      }
+    }
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { [L.partitionKey]: `X#${hashId(id)}`, [L.sortKey]: 'X', kind: 'tombstone', [L.ttlAttribute]: Math.floor(now.getTime() / 1000) + TOMBSTONE_DAYS * 86_400 },
+      }),
+    );
+    return items.length;
+  }
+
+  /** Customers whose segments may have changed with time alone by `now` (GSI1, all shards). */
+  async dueForReevaluation(now: Date, limitPerShard = 1000): Promise<string[]> {
+    return this.#queryIndexBefore(L.dueIndex, 'DUE', now.toISOString(), limitPerShard);
+  }
+
+  /** Customers whose last order is before `cutoff` (GSI2, all shards), without scanning the table. */
+  async lastOrderBefore(cutoff: Date, limitPerShard = 1000): Promise<string[]> {
+    return this.#queryIndexBefore(L.lastOrderIndex, 'ORD', cutoff.toISOString(), limitPerShard);
+  }
+
+  async #queryIndexBefore(index: { name: string; partitionKey: string; sortKey: string }, prefix: string, upperIso: string, limit: number): Promise<string[]> {
+    const ids: string[] = [];
+    for (let shard = 0; shard < L.shards; shard++) {
+      let startKey: Record<string, unknown> | undefined;
+      let count = 0;
+      do {
+        const page = await this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: index.name,
+            KeyConditionExpression: '#pk = :pk AND #sk < :upper',
+            ExpressionAttributeNames: { '#pk': index.partitionKey, '#sk': index.sortKey },
+            // '~' sorts after '#', so every `<time>#<id>` with time <= upperIso is included.
+            ExpressionAttributeValues: { ':pk': `${prefix}#${shard}`, ':upper': `${upperIso}~` },
+            ...(startKey && { ExclusiveStartKey: startKey }),
+          }),
+        );
+        for (const item of page.Items ?? []) {
+          const sk = item[index.sortKey] as string;
+          ids.push(sk.slice(sk.indexOf('#') + 1));
+          count++;
+        }
+        startKey = page.LastEvaluatedKey;
+      } while (startKey && count < limit);
+    }
+    return ids;
+  }
+
+  async #queryPartition(pk: string): Promise<Array<Record<string, unknown>>> {
+    const items: Array<Record<string, unknown>> = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': L.partitionKey },
+          ExpressionAttributeValues: { ':pk': pk },
+          ConsistentRead: true,
+          ...(startKey && { ExclusiveStartKey: startKey }),
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+}

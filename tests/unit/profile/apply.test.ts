@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { applyEvent, emptyProfile, mergeProfiles } from '../../../functions/profile';
+import type { Profile } from '../../../shared';
+import { ev, identify } from '../../helpers/events';
+
+const now = new Date('2026-11-23T12:00:00Z');
+const fold = (events: Parameters<typeof applyEvent>[1][], start: Profile = emptyProfile('cust-1', events[0]!.timestamp)) =>
+  events.reduce((p, e) => applyEvent(p, e, now), start);
+
+const history = [
+  identify('2026-11-01T09:00:00Z', { email: 'ada@example.com', name: 'Ada', timezone: 'Europe/Paris' }),
+  ev('Product Viewed', '2026-11-02T10:00:00Z', { productId: 'p-1', category: 'baby' }),
+  ev('Order Completed', '2026-11-03T10:00:00Z', { orderId: 'o-1', revenue: 40.1, currency: 'EUR' }),
+  ev('Order Completed', '2026-11-10T10:00:00Z', { orderId: 'o-2', revenue: 19.95, currency: 'EUR' }),
+  ev('Complaint Filed', '2026-11-11T10:00:00Z', { complaintId: 'c-1' }),
+  ev('Complaint Filed', '2026-11-12T10:00:00Z', { complaintId: 'c-2' }),
+  ev('Complaint Resolved', '2026-11-13T10:00:00Z', { complaintId: 'c-1' }),
+  ev('Survey Responded', '2026-11-14T10:00:00Z', { surveyType: 'nps', score: 9 }),
+  ev('Unsubscribed', '2026-11-15T10:00:00Z', { channel: 'sms' }),
+];
+
+describe('applyEvent', () => {
+  it('keeps the behaviour stats a journey needs', () => {
+    const p = fold(history);
+    expect(p.stats).toMatchObject({
+      eventCount: 9,
+      orderCount: 2,
+      totalRevenue: 60.05,
+      averageOrderValue: 30.03,
+      firstOrderAt: '2026-11-03T10:00:00.000Z',
+      lastOrderAt: '2026-11-10T10:00:00.000Z',
+      complaintCount: 2,
+      openComplaints: ['c-2'],
+      lastComplaintAt: '2026-11-12T10:00:00.000Z',
+      lastResolutionAt: '2026-11-13T10:00:00.000Z',
+      lastSurvey: { type: 'nps', score: 9, at: '2026-11-14T10:00:00.000Z' },
+      productsViewed: [{ productId: 'p-1', category: 'baby', at: '2026-11-02T10:00:00.000Z' }],
+    });
+    expect(p.traits).toEqual({ email: 'ada@example.com', name: 'Ada', timezone: 'Europe/Paris' });
+    expect(p.consent.sms).toEqual({ status: 'denied', source: 'Unsubscribed', at: '2026-11-15T10:00:00.000Z' });
+    expect(p.consent.email.status).toBe('unknown');
+    expect(p.firstSeenAt).toBe('2026-11-01T09:00:00.000Z');
+    expect(p.lastSeenAt).toBe('2026-11-15T10:00:00.000Z');
+    expect(p.recentEvents.map((e) => e.name)).toEqual(['Unsubscribed', 'Survey Responded', 'Complaint Resolved', 'Complaint Filed', 'Complaint Filed', 'Order Completed', 'Order Completed', 'Product Viewed', 'Identify']);
+  });
+
+  it('gives the same profile whatever order the events arrive in', () => {
+    const expected = fold(history);
+    const reversed = [...history].reverse();
+    for (const order of [reversed, [history[4]!, history[6]!, ...history.slice(0, 4), history[5]!, ...history.slice(7)]]) {
+      const p = fold(order, emptyProfile('cust-1', order[0]!.timestamp));
+      expect(p).toEqual(expected);
+    }
+  });
+
+  it('never lets an older identify or consent change overwrite a newer one', () => {
+    const p = fold([
+      identify('2026-11-10T00:00:00Z', { plan: 'pro' }),
+      identify('2026-11-01T00:00:00Z', { plan: 'free', city: 'Lyon' }),
+      ev('Subscribed', '2026-11-12T00:00:00Z', { channel: 'email' }),
+      ev('Unsubscribed', '2026-11-11T00:00:00Z', { channel: 'all' }),
+    ]);
+    expect(p.traits).toEqual({ plan: 'pro', city: 'Lyon' });
+    expect(p.consent.email.status).toBe('granted');
+    expect(p.consent.sms.status).toBe('denied');
+  });
+
+  it('keeps manual tags from identify traits apart from computed ones, and consent traits as consent', () => {
+    const p = fold([identify('2026-11-01T00:00:00Z', { tags: ['crm-vip', 'crm-vip', 'b2b'], consent: { email: true, sms: false } })]);
+    expect(p.manualTags).toEqual(['b2b', 'crm-vip']);
+    expect(p.traits).toEqual({});
+    expect(p.consent.email).toMatchObject({ status: 'granted', source: 'identify' });
+    expect(p.consent.sms.status).toBe('denied');
+  });
+
+  it('closes a complaint whose resolution arrived first, and suppresses a hard bounce', () => {
+    const p = fold([
+      ev('Complaint Resolved', '2026-11-13T10:00:00Z', { complaintId: 'c-9' }),
+      ev('Complaint Filed', '2026-11-12T10:00:00Z', { complaintId: 'c-9' }),
+      ev('Message Bounced', '2026-11-14T10:00:00Z', { channel: 'email', bounceType: 'hard' }),
+      ev('Message Bounced', '2026-11-14T11:00:00Z', { channel: 'sms', bounceType: 'soft' }),
+    ]);
+    expect(p.stats.openComplaints).toEqual([]);
+    expect(p.suppression).toEqual({ email: { reason: 'hard-bounce', at: '2026-11-14T10:00:00.000Z' } });
+  });
+
+  it('drops recent events older than 90 days from the profile item', () => {
+    const p = fold([ev('Product Viewed', '2026-07-01T00:00:00Z', { productId: 'old' }), ev('Product Viewed', '2026-11-01T00:00:00Z', { productId: 'new' })]);
+    expect(p.recentEvents.map((e) => e.properties.productId)).toEqual(['new']);
+  });
+});
+
+describe('mergeProfiles', () => {
+  it("adds a visitor's history to the known customer", () => {
+    const visitor = fold([ev('Product Viewed', '2026-11-01T00:00:00Z', { productId: 'p-1' }, { userId: undefined, anonymousId: 'anon-1' }), ev('Order Completed', '2026-11-02T00:00:00Z', { orderId: 'o', revenue: 10, currency: 'EUR' })], emptyProfile('anon:anon-1', '2026-11-01T00:00:00Z'));
+    const known = fold([identify('2026-11-03T00:00:00Z', { email: 'a@example.com' }), ev('Order Completed', '2026-11-04T00:00:00Z', { orderId: 'o2', revenue: 30, currency: 'EUR' })]);
+    const merged = mergeProfiles(known, visitor, 'anon-1', now);
+    expect(merged.id).toBe('cust-1');
+    expect(merged.anonymousIds).toEqual(['anon-1']);
+    expect(merged.stats).toMatchObject({ orderCount: 2, totalRevenue: 40, averageOrderValue: 20, firstOrderAt: '2026-11-02T00:00:00.000Z', lastOrderAt: '2026-11-04T00:00:00.000Z', eventCount: 4 });
+    expect(merged.firstSeenAt).toBe('2026-11-01T00:00:00.000Z');
+    expect(merged.recentEvents).toHaveLength(4);
+  });
+});
