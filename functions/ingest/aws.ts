@@ -1,5 +1,6 @@
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { z } from 'zod';
 import { ENV, systemClock } from '../../shared';
@@ -16,12 +17,13 @@ function requireEnv(env: NodeJS.ProcessEnv, name: string): string {
 }
 
 /** Sources read from Secrets Manager, cached 5 minutes so a rotated secret is picked up without a deploy. */
-export function secretsManagerSources(env: NodeJS.ProcessEnv = process.env): SourceProvider {
+export function secretsManagerSources(env: NodeJS.ProcessEnv = process.env, client: SecretsManagerClient = new SecretsManagerClient({})): SourceProvider {
   const refs = SourceRefs.parse(JSON.parse(requireEnv(env, ENV.SOURCES)));
+  const provider = new SecretsProvider({ awsSdkV3Client: client });
   return {
     async load() {
       const sources = await Promise.all(
-        refs.map(async ({ id, secretArn }) => sourceFromSecretValue(id, await getSecret(secretArn, { transform: 'json', maxAge: 300 }))),
+        refs.map(async ({ id, secretArn }) => sourceFromSecretValue(id, await provider.get(secretArn, { transform: 'json', maxAge: 300 }))),
       );
       return compileSources(sources);
     },

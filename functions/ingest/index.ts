@@ -3,3 +3,4 @@ export { createIngestService, INGEST_PATHS, MAX_BODY_BYTES, WEBHOOK_PATH, SEGMEN
 export { powertoolsDeduplicator, type EventDeduplicator, type ClaimOutcome } from './dedupe';
 export { verifyWebhook, signWebhook, decodeWebhookSecret, WebhookVerificationError, WEBHOOK_TOLERANCE_SECONDS } from './signature';
 export { compileSources, staticSources, sourceFromSecretValue, SourceConfigError, type IngestSource, type SourceProvider } from './sources';
+export { secretsManagerSources } from './aws';

@@ -130,3 +130,14 @@ describe('event contract: bus entries', () => {
     expect(chunkBusEntries(big).map((c) => c.length)).toEqual([2, 2, 1]);
   });
 });
+
+describe('event contract: JSON Schema for integrators', () => {
+  it('is committed in shared/contract/schema and matches the zod schemas (run `npm run schema` after changing them)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { contractJsonSchemas } = await import('../../shared');
+    for (const [file, schema] of Object.entries(contractJsonSchemas())) {
+      const committed = JSON.parse(readFileSync(`shared/contract/schema/${file}`, 'utf8')) as unknown;
+      expect(committed, file).toEqual(JSON.parse(JSON.stringify(schema)));
+    }
+  });
+});

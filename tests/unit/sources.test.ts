@@ -1,0 +1,33 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { describe, expect, it } from 'vitest';
+import { compileSources, secretsManagerSources, SourceConfigError, sourceFromSecretValue } from '../../functions/ingest';
+
+describe('ingest sources', () => {
+  it('reads each source secret from Secrets Manager once per 5 minutes (the exact request is asserted; AWS is not reachable here)', async () => {
+    const client = new SecretsManagerClient({ region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const requests: unknown[] = [];
+    client.send = (async (command: GetSecretValueCommand) => {
+      requests.push(command.input);
+      return { SecretString: JSON.stringify({ webhookSecret: 'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', webhookSecrets: [], writeKeys: ['wk_from_secret'] }) };
+    }) as unknown as SecretsManagerClient['send'];
+    const env = { RAPPORT_SOURCES: JSON.stringify([{ id: 'shop', secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop-AbCdEf' }]) };
+    const provider = secretsManagerSources(env, client);
+    const first = await provider.load();
+    await provider.load();
+    expect(requests).toEqual([{ SecretId: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop-AbCdEf' }]);
+    expect(first.keys.map((k) => k.sourceId)).toEqual(['shop']);
+    expect(first.writeKeys.get('wk_from_secret')).toBe('shop');
+  });
+
+  it('turns the generated webhookSecret into a whsec_ key and keeps rotated ones', () => {
+    expect(sourceFromSecretValue('a', { webhookSecret: 'abcd', webhookSecrets: ['whsec_old'] }).webhookSecrets).toEqual(['whsec_old', 'whsec_abcd']);
+    expect(() => sourceFromSecretValue('a', { writeKeys: 'nope' })).toThrow(/secret of source "a" must be JSON/);
+  });
+
+  it('refuses bad source configuration with a message naming the source', () => {
+    expect(() => compileSources([{ id: 'Shop!', webhookSecrets: [] }])).toThrow(SourceConfigError);
+    expect(() => compileSources([{ id: 'a' }, { id: 'a' }])).toThrow('source "a" is configured twice');
+    expect(() => compileSources([{ id: 'a', webhookSecrets: ['whsec_!!'] }])).toThrow(/source "a": webhook secret must be/);
+    expect(() => compileSources([{ id: 'a', writeKeys: ['shared-key-1'] }, { id: 'b', writeKeys: ['shared-key-1'] }])).toThrow('a write key is shared by sources "a" and "b"');
+  });
+});
