@@ -4,7 +4,7 @@
  */
 
 export const DEFAULT_TIME_ZONE = 'UTC';
-const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
 
 export function isValidTimeZone(tz: unknown): tz is string {
