@@ -2,9 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { decideSend, DEFAULT_SEND_POLICY } from '../../../functions/journeys/policy';
 import { nextLocalTime, quietHoursEnd, zonedToUtc } from '../../../functions/journeys/time';
 
-const consented = (traits: Record<string, unknown>) => ({
+import type { ConsentRecord, Profile } from '../../../shared';
+
+const unknown = (): ConsentRecord => ({ status: 'unknown', source: 'default', at: '' });
+const consented = (traits: Record<string, unknown>): Pick<Profile, 'traits' | 'consent' | 'suppression'> => ({
   traits,
-  consent: { email: { status: 'unknown' as const, source: 'default', at: '' }, sms: { status: 'unknown' as const, source: 'default', at: '' }, push: { status: 'unknown' as const, source: 'default', at: '' } },
+  consent: { email: unknown(), sms: unknown(), push: unknown() },
   suppression: {},
 });
 

@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import { PinpointSMSVoiceV2Client, SendTextMessageCommand } from '@aws-sdk/client-pinpoint-sms-voice-v2';
+import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
+import { decodeWebhookSecret, signWebhook } from '../../ingest/signature';
+import { ChannelUnavailableError, type Channels, type EmailMessage, type SmsMessage, type WebhookMessage } from './types';
+
+export interface OutboundWebhookTarget {
+  url: string;
+  /** Standard Webhooks secret (`whsec_...`) the receiver verifies with. */
+  secret: string;
+}
+
+export interface AwsChannelsConfig {
+  fromAddress: string;
+  configurationSet?: string;
+  smsOriginationIdentity?: string;
+  webhooks: Record<string, OutboundWebhookTarget>;
+}
+
+const isThrottleOrOutage = (error: unknown) => {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return /Throttl|TooManyRequests|ServiceUnavailable|InternalFailure|LimitExceeded/.test(e.name ?? '') || (e.$metadata?.httpStatusCode ?? 0) >= 500;
+};
+
+/** The SES v2 request for an email, with the one-click unsubscribe headers as message headers. */
+export function sesRequest(message: EmailMessage, config: Pick<AwsChannelsConfig, 'fromAddress' | 'configurationSet'>) {
+  return {
+    FromEmailAddress: config.fromAddress,
+    Destination: { ToAddresses: [message.to] },
+    Content: {
+      Simple: {
+        Subject: { Data: message.subject, Charset: 'UTF-8' },
+        Body: { Text: { Data: message.text, Charset: 'UTF-8' }, ...(message.html !== undefined && { Html: { Data: message.html, Charset: 'UTF-8' } }) },
+        Headers: Object.entries(message.headers).map(([Name, Value]) => ({ Name, Value })),
+      },
+    },
+    EmailTags: Object.entries(message.tags).map(([Name, Value]) => ({ Name, Value: Value.replace(/[^\w-]/g, '_').slice(0, 256) })),
+    ...(config.configurationSet !== undefined && { ConfigurationSetName: config.configurationSet }),
+  };
+}
+
+export function smsRequest(message: SmsMessage, originationIdentity: string | undefined) {
+  return {
+    DestinationPhoneNumber: message.to,
+    MessageBody: message.body,
+    MessageType: message.kind === 'transactional' ? ('TRANSACTIONAL' as const) : ('PROMOTIONAL' as const),
+    ...(originationIdentity !== undefined && { OriginationIdentity: originationIdentity }),
+    Context: message.tags,
+  };
+}
+
+/** Channels in AWS: SES v2 email, End User Messaging SMS, Standard-Webhooks-signed HTTP POSTs. */
+export function awsChannels(config: AwsChannelsConfig, clients: { ses?: SESv2Client; sms?: PinpointSMSVoiceV2Client; fetch?: typeof fetch } = {}): Channels {
+  const ses = clients.ses ?? new SESv2Client({});
+  const sms = clients.sms ?? new PinpointSMSVoiceV2Client({});
+  const doFetch = clients.fetch ?? fetch;
+  return {
+    async email(message) {
+      try {
+        const out = await ses.send(new SendEmailCommand(sesRequest(message, config)));
+        return { providerId: out.MessageId ?? randomUUID() };
+      } catch (error) {
+        if (isThrottleOrOutage(error)) throw new ChannelUnavailableError(`SES is unavailable: ${(error as Error).message}`, { cause: error });
+        throw error;
+      }
+    },
+    async sms(message) {
+      try {
+        const out = await sms.send(new SendTextMessageCommand(smsRequest(message, config.smsOriginationIdentity)));
+        return { providerId: out.MessageId ?? randomUUID() };
+      } catch (error) {
+        if (isThrottleOrOutage(error)) throw new ChannelUnavailableError(`SMS is unavailable: ${(error as Error).message}`, { cause: error });
+        throw error;
+      }
+    },
+    async webhook(message) {
+      return postWebhook(doFetch, config.webhooks, message);
+    },
+  };
+}
+
+/** POST a signed webhook to a configured target; 5xx/429/network errors are retryable, 4xx are not. */
+export async function postWebhook(doFetch: typeof fetch, targets: Record<string, OutboundWebhookTarget>, message: WebhookMessage): Promise<{ providerId: string }> {
+  const target = targets[message.target];
+  if (!target) throw new Error(`no outbound webhook named "${message.target}" is configured`);
+  const timestamp = Math.floor(Date.now() / 1000);
+  let response: Response;
+  try {
+    response = await doFetch(target.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'webhook-id': message.id,
+        'webhook-timestamp': String(timestamp),
+        'webhook-signature': signWebhook(decodeWebhookSecret(target.secret), message.id, timestamp, message.body),
+      },
+      body: message.body,
+      signal: AbortSignal.timeout(10_000),
+    });
+  } catch (error) {
+    throw new ChannelUnavailableError(`webhook "${message.target}" unreachable: ${(error as Error).message}`, { cause: error });
+  }
+  if (response.status >= 500 || response.status === 429) throw new ChannelUnavailableError(`webhook "${message.target}" answered ${response.status}`);
+  if (response.status >= 400) throw new Error(`webhook "${message.target}" refused the message: ${response.status}`);
+  return { providerId: message.id };
+}
