@@ -42,7 +42,8 @@ export function createIngestHandler(deps: Omit<IngestDeps, 'observer'>, options:
     if (headers['webhook-id']) logger.appendKeys({ webhookId: headers['webhook-id'] });
     const body = event.body === undefined ? Buffer.alloc(0) : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
     try {
-      return await service({ method: event.requestContext.http.method, path: event.rawPath, headers, body });
+      const path = event.rawQueryString ? `${event.rawPath}?${event.rawQueryString}` : event.rawPath;
+      return await service({ method: event.requestContext.http.method, path, headers, body });
     } catch (error) {
       // Not the sender's fault (store or bus unreachable): a 5xx tells them to retry; internals stay in the log.
       logger.error('ingest failed', error as Error);

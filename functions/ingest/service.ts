@@ -13,6 +13,8 @@ import type { EventDeduplicator } from './dedupe';
 import { publishEntries, type PutEvents } from '../../shared';
 import { verifyWebhook, WebhookVerificationError } from './signature';
 import type { SourceProvider } from './sources';
+import { UNSUBSCRIBE_PATH } from '../journeys/unsubscribe';
+import { handleUnsubscribe } from './unsubscribe';
 
 /** Largest accepted request body. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -51,6 +53,8 @@ export interface IngestDeps {
   claimLockMs?: number;
   /** Retries of PutEvents per entry. */
   publish?: { maxAttempts?: number; baseDelayMs?: number };
+  /** Key that signs one-click unsubscribe links; without it `/v1/unsubscribe` answers 404. */
+  unsubscribeSecret?: string;
 }
 
 /** `/v1/<type>` endpoints of the Segment HTTP Tracking API and the event type each implies. */
@@ -64,7 +68,7 @@ const SEGMENT_SINGLE: Readonly<Record<string, EventType>> = {
 };
 export const WEBHOOK_PATH = '/v1/events';
 export const SEGMENT_BATCH_PATH = '/v1/batch';
-export const INGEST_PATHS = [WEBHOOK_PATH, SEGMENT_BATCH_PATH, ...Object.keys(SEGMENT_SINGLE)] as const;
+export const INGEST_PATHS = [WEBHOOK_PATH, SEGMENT_BATCH_PATH, ...Object.keys(SEGMENT_SINGLE), UNSUBSCRIBE_PATH] as const;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const noop = () => undefined;
@@ -89,6 +93,9 @@ export function createIngestService(deps: IngestDeps) {
     const path = normalisePath(request.path);
     const segmentType = SEGMENT_SINGLE[path];
     const isWebhook = path === WEBHOOK_PATH;
+    if (path === UNSUBSCRIBE_PATH && deps.unsubscribeSecret !== undefined) {
+      return handleUnsubscribe(request, { secret: deps.unsubscribeSecret, putEvents: deps.putEvents, clock: deps.clock, ...(deps.eventBusName !== undefined && { eventBusName: deps.eventBusName }) });
+    }
     if (!isWebhook && path !== SEGMENT_BATCH_PATH && segmentType === undefined) {
       return reject(404, 'not_found', `no ingest endpoint at ${request.path}; use POST ${INGEST_PATHS.join(', ')}`);
     }

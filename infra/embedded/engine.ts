@@ -42,6 +42,8 @@ export interface EngineOptions {
   env?: NodeJS.ProcessEnv;
   /** How often the sweep runs on its own (real milliseconds); 0 turns it off. @default one day */
   sweepEveryMs?: number;
+  /** Key that signs one-click unsubscribe links. @default a fixed development key */
+  unsubscribeSecret?: string;
   /** Log level of the functions' Powertools loggers. @default POWERTOOLS_LOG_LEVEL */
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
 }
@@ -111,6 +113,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
       dedupe: powertoolsDeduplicator(new DynamoDBPersistenceLayer({ tableName: IDEMPOTENCY_TABLE, awsSdkV3Client: dynamo.client })),
       putEvents: (entries: BusEntry[]) => eventBridge.send(new PutEventsCommand({ Entries: entries })),
       clock,
+      unsubscribeSecret: options.unsubscribeSecret ?? 'rapport-development-unsubscribe-key',
       ...(options.publish && { publish: options.publish }),
     },
     { logger, metrics },
@@ -246,6 +249,7 @@ export interface EnvConfig {
   port: number;
   dataDir: string;
   source: { id: string; webhookSecret: string; writeKey: string };
+  unsubscribeSecret: string;
   generated: { webhookSecret: boolean; writeKey: boolean };
 }
 
@@ -259,13 +263,14 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${ENV.PORT} must be a port number, got ${JSON.stringify(env[ENV.PORT])}`);
   const dataDir = env[ENV.DATA_DIR] || '.rapport';
   const devFile = join(dataDir, 'dev-credentials.json');
-  const saved = existsSync(devFile) ? (JSON.parse(readFileSync(devFile, 'utf8')) as { webhookSecret?: string; writeKey?: string }) : {};
+  const saved = existsSync(devFile) ? (JSON.parse(readFileSync(devFile, 'utf8')) as { webhookSecret?: string; writeKey?: string; unsubscribeSecret?: string }) : {};
   const webhookSecret = env[ENV.WEBHOOK_SECRET] || saved.webhookSecret || `whsec_${randomBytes(24).toString('base64')}`;
   const writeKey = env[ENV.WRITE_KEY] || saved.writeKey || `wk_${randomBytes(12).toString('hex')}`;
+  const unsubscribeSecret = env[ENV.UNSUBSCRIBE_SECRET] || saved.unsubscribeSecret || randomBytes(32).toString('base64url');
   const generated = { webhookSecret: !env[ENV.WEBHOOK_SECRET], writeKey: !env[ENV.WRITE_KEY] };
-  if (generated.webhookSecret || generated.writeKey) {
+  if (generated.webhookSecret || generated.writeKey || !env[ENV.UNSUBSCRIBE_SECRET]) {
     mkdirSync(dataDir, { recursive: true });
-    writeFileSync(devFile, JSON.stringify({ webhookSecret, writeKey }, null, 2), { mode: 0o600 });
+    writeFileSync(devFile, JSON.stringify({ webhookSecret, writeKey, unsubscribeSecret }, null, 2), { mode: 0o600 });
   }
-  return { port, dataDir, source: { id: 'default', webhookSecret, writeKey }, generated };
+  return { port, dataDir, source: { id: 'default', webhookSecret, writeKey }, unsubscribeSecret, generated };
 }

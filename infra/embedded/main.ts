@@ -8,6 +8,7 @@ const config = configFromEnv();
 const engine = await startEngine({
   port: config.port,
   dataDir: config.dataDir,
+  unsubscribeSecret: config.unsubscribeSecret,
   sources: [{ id: config.source.id, webhookSecrets: [config.source.webhookSecret], writeKeys: [config.source.writeKey] }],
 });
 

@@ -25,6 +25,10 @@ export const ENV = {
   STAGE: 'RAPPORT_STAGE',
   /** Embedded engine: Standard Webhooks secret of the default source (`whsec_...`). */
   WEBHOOK_SECRET: 'RAPPORT_WEBHOOK_SECRET',
+  /** Key that signs one-click unsubscribe links (AWS: the ARN of a secret holding it; embedded: the key). */
+  UNSUBSCRIBE_SECRET: 'RAPPORT_UNSUBSCRIBE_SECRET',
+  /** Public base URL of Rapport, for links in messages (unsubscribe). */
+  PUBLIC_URL: 'RAPPORT_PUBLIC_URL',
   /** Embedded engine: Segment write key of the default source. */
   WRITE_KEY: 'RAPPORT_WRITE_KEY',
   /** Embedded engine: folder for local data (dynalite files, bus log). */

@@ -153,3 +153,27 @@ describe('customer profiles on the embedded engine', () => {
     expect(log).not.toContain('+15550001111');
   });
 });
+
+describe('one-click unsubscribe', () => {
+  it('GET shows a confirmation and changes nothing; POST (RFC 8058) sets consent to denied at once; a forged link is refused', async () => {
+    const { unsubscribeUrl } = await import('../../functions/journeys/unsubscribe');
+    await api.sendAndSettle({ type: 'identify', userId: 'p-unsub', messageId: 'unsub-id-1', traits: { email: 'u@example.com' } });
+    const link = unsubscribeUrl(engine.url, 'rapport-development-unsubscribe-key', 'p-unsub', 'email');
+
+    const page = await fetch(link);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('Unsubscribe from email messages?');
+    await engine.settle();
+    expect((await api.customer('p-unsub')).consent.email.status).toBe('unknown');
+
+    const oneClick = await fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+    expect(oneClick.status).toBe(200);
+    await engine.settle();
+    expect((await api.customer('p-unsub')).consent.email).toMatchObject({ status: 'denied', source: 'Unsubscribed' });
+
+    const forged = await fetch(link.replace('c=p-unsub', 'c=p-export'), { method: 'POST' });
+    expect(forged.status).toBe(400);
+    await engine.settle();
+    expect((await api.customer('p-export')).consent.email.status).toBe('unknown');
+  });
+});
