@@ -148,6 +148,34 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     throw new VersionConflictError(`profile ${customerId}: could not re-evaluate after ${MAX_ATTEMPTS} attempts`);
   }
 
+  /**
+   * Change a profile from a journey step (add/remove a tag, set a trait), with
+   * the same locking, re-segmentation and derived events as an incoming event.
+   * Idempotent per `cause` (execution + step).
+   */
+  async function mutate(customerId: string, cause: string, change: (profile: Profile) => void): Promise<string[]> {
+    const now = clock.now();
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const stored = await store.get(customerId);
+      if (!stored) return [];
+      if (stored.applied.includes(cause)) return [];
+      const profile = structuredClone(stored.profile);
+      change(profile);
+      const { next, derived } = resegment(stored, profile, stored.profile, cause, now);
+      next.applied = [...stored.applied, cause];
+      try {
+        await store.put(next, stored.version);
+      } catch (error) {
+        if (!(error instanceof VersionConflictError)) throw error;
+        await backoff(attempt);
+        continue;
+      }
+      await publish(derived);
+      return derived.map((d) => d.entry.DetailType);
+    }
+    throw new VersionConflictError(`profile ${customerId}: could not apply ${cause} after ${MAX_ATTEMPTS} attempts`);
+  }
+
   function resegment(stored: StoredProfile | undefined, profile: Profile, before: Profile, cause: string, now: Date) {
     const seg = deps.segment(profile, now);
     const after: Profile = { ...profile, lifecycleStage: seg.lifecycleStage, rfm: seg.rfm, computedTags: [...seg.computedTags].sort() };
@@ -165,10 +193,11 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
   function diff(before: Profile | undefined, after: Profile, cause: string, now: Date): OutboxEntry[] {
     const out: OutboxEntry[] = [];
     const make = (name: string, properties: Record<string, unknown>) => out.push(derivedEvent(after.id, name, properties, cause, now, deps.eventBusName));
-    const was = new Set(before?.computedTags ?? []);
-    const is = new Set(after.computedTags);
-    for (const tag of after.computedTags) if (!was.has(tag)) make(DERIVED_EVENTS.TAG_ADDED, { tag });
-    for (const tag of before?.computedTags ?? []) if (!is.has(tag)) make(DERIVED_EVENTS.TAG_REMOVED, { tag });
+    const tagsOf = (p: Profile | undefined) => new Set([...(p?.computedTags ?? []), ...(p?.manualTags ?? [])]);
+    const was = tagsOf(before);
+    const is = tagsOf(after);
+    for (const tag of [...is].sort()) if (!was.has(tag)) make(DERIVED_EVENTS.TAG_ADDED, { tag });
+    for (const tag of [...was].sort()) if (!is.has(tag)) make(DERIVED_EVENTS.TAG_REMOVED, { tag });
     const from = before?.lifecycleStage;
     if (from !== after.lifecycleStage) {
       make(DERIVED_EVENTS.LIFECYCLE_STAGE_CHANGED, { from: from ?? null, to: after.lifecycleStage });
@@ -188,7 +217,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     }
   }
 
-  return { handleEvent, reevaluate };
+  return { handleEvent, reevaluate, mutate };
 }
 
 /**

@@ -66,7 +66,7 @@ export class ProfileStore {
     const shard = shardOf(id);
     const item: Record<string, unknown> = {
       ...profileKey(id),
-      kind: 'profile',
+      itemType: 'profile',
       profile: stored.profile,
       version: stored.version,
       applied: stored.applied.slice(-APPLIED_MAX),
@@ -107,7 +107,7 @@ export class ProfileStore {
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { [L.partitionKey]: `C#${id}`, [L.sortKey]: `E#${event.timestamp}#${event.messageId}`, kind: 'event', event, [L.ttlAttribute]: expires },
+        Item: { [L.partitionKey]: `C#${id}`, [L.sortKey]: `E#${event.timestamp}#${event.messageId}`, itemType: 'event', event, [L.ttlAttribute]: expires },
       }),
     );
   }
@@ -148,7 +148,7 @@ export class ProfileStore {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { [L.partitionKey]: `A#${anonymousId}`, [L.sortKey]: 'A', kind: 'alias', customerId },
+          Item: { [L.partitionKey]: `A#${anonymousId}`, [L.sortKey]: 'A', itemType: 'alias', customerId },
           ConditionExpression: 'attribute_not_exists(#pk) OR customerId = :c',
           ExpressionAttributeNames: { '#pk': L.partitionKey },
           ExpressionAttributeValues: { ':c': customerId },
@@ -195,7 +195,7 @@ export class ProfileStore {
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { [L.partitionKey]: `X#${hashId(id)}`, [L.sortKey]: 'X', kind: 'tombstone', [L.ttlAttribute]: Math.floor(now.getTime() / 1000) + TOMBSTONE_DAYS * 86_400 },
+        Item: { [L.partitionKey]: `X#${hashId(id)}`, [L.sortKey]: 'X', itemType: 'tombstone', [L.ttlAttribute]: Math.floor(now.getTime() / 1000) + TOMBSTONE_DAYS * 86_400 },
       }),
     );
     return items.length;

@@ -1,0 +1,253 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { RapportError, type Channel, type Clock, type EventPattern, type Profile } from '../../shared';
+import type { ProfileStore } from '../profile';
+import type { Channels } from './channels/types';
+import { decideSend, type SendPolicy } from './policy';
+import type { JourneyStore } from './store';
+import { DEFAULT_TIME_ZONE, isValidTimeZone, nextLocalTime, type Weekday } from './time';
+import { unsubscribeUrl } from './unsubscribe';
+
+/** The Payload every step Task sends to the step Lambda (see the compiler's runtime contract). */
+export const StepInputSchema = z.object({
+  journeyId: z.string(),
+  stepId: z.string(),
+  action: z.enum(['send', 'branch', 'split', 'tag', 'update', 'webhook', 'waitUntil', 'await', 'audience']),
+  config: z.record(z.string(), z.unknown()),
+  customerId: z.string(),
+  trigger: z.object({ messageId: z.string(), event: z.string(), properties: z.record(z.string(), z.unknown()).default({}) }),
+  execution: z.string(),
+  taskToken: z.string().optional(),
+});
+export type StepInput = z.infer<typeof StepInputSchema>;
+
+/** A template failed to render: the step fails (no retry), nothing half-rendered is sent. */
+export class TemplateRenderError extends RapportError {
+  readonly retryable = false;
+}
+/** The journey's config is inconsistent with what the runtime has (e.g. a webhook target not configured). */
+export class StepConfigError extends RapportError {
+  readonly retryable = false;
+}
+
+export interface RenderedEmail {
+  subject: string;
+  text: string;
+  html?: string;
+}
+
+/** Port: templates by name and channel, rendered over `{ profile, trigger, journey, unsubscribeUrl }`. */
+export interface TemplateRenderer {
+  email(template: string, data: Record<string, unknown>): Promise<RenderedEmail>;
+  text(template: string, channel: 'sms' | 'webhook', data: Record<string, unknown>): Promise<string>;
+}
+
+/** Port: evaluate a branch condition (the tag-rule condition language) against a profile. */
+export type ConditionEvaluator = (condition: unknown, profile: Profile, now: Date) => boolean;
+
+export interface StepDeps {
+  profiles: ProfileStore;
+  journeys: JourneyStore;
+  channels: Channels;
+  templates: TemplateRenderer;
+  evaluate: ConditionEvaluator;
+  policy: SendPolicy;
+  clock: Clock;
+  unsubscribe: { baseUrl: string; secret: string };
+  /** Change a profile with locking and derived events (the profile consumer's `mutate`). */
+  mutateProfile: (customerId: string, cause: string, change: (profile: Profile) => void) => Promise<unknown>;
+  /** Called with the resolved wait when an `await` step registers (the embedded engine hooks its callbacks here). */
+  onAwait?: (customerId: string, wait: { event: string; pattern: EventPattern }) => void;
+}
+
+export type StepResult =
+  | { status: 'sent' | 'skipped'; reason?: string }
+  | { status: 'deferred'; until: string; reason: string }
+  | { next: string }
+  | { until: string }
+  | { ok: true };
+
+/** `{{ trigger.x }}` references in step config, resolved from the execution's trigger properties. */
+export function resolveTriggerRefs<T>(value: T, trigger: StepInput['trigger']): T {
+  if (typeof value === 'string') {
+    const m = /^\{\{\s*trigger\.([\w.-]+)\s*\}\}$/.exec(value);
+    if (m) return (m[1] === 'messageId' ? trigger.messageId : trigger.properties[m[1]!]) as T;
+    return value;
+  }
+  if (Array.isArray(value)) return value.map((v) => resolveTriggerRefs(v, trigger)) as T;
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveTriggerRefs(v, trigger)])) as T;
+  return value;
+}
+
+/**
+ * The step Lambda's core: one handler for every action a journey step can take.
+ * Reads the profile from DynamoDB (the execution carries ids only), decides at
+ * send time, and records every send or skip with its reason, once per execution
+ * and step.
+ */
+export function createStepRunner(deps: StepDeps) {
+  const { profiles, journeys, clock } = deps;
+
+  async function run(input: StepInput): Promise<StepResult> {
+    const now = clock.now();
+    const stored = await profiles.get(input.customerId);
+    const profile = stored?.profile;
+    const config = resolveTriggerRefs(input.config, input.trigger);
+    switch (input.action) {
+      case 'send':
+        return send(input, config, profile, now);
+      case 'webhook':
+        return webhook(input, config, profile);
+      case 'branch': {
+        const branches = z.array(z.union([z.object({ when: z.unknown(), next: z.string() }), z.object({ else: z.string() })])).parse(config.branches);
+        for (const b of branches) {
+          if ('else' in b) return { next: b.else };
+          if (profile && deps.evaluate(b.when, profile, now)) return { next: b.next };
+        }
+        throw new StepConfigError(`branch ${input.stepId} has no else`);
+      }
+      case 'split': {
+        const arms = z.array(z.object({ percent: z.number(), next: z.string() })).parse(config.arms);
+        const bucket = createHash('sha256').update(`${input.execution}\n${input.stepId}`).digest().readUInt32BE(0) % 100;
+        let acc = 0;
+        for (const arm of arms) {
+          acc += arm.percent;
+          if (bucket < acc) return { next: arm.next };
+        }
+        return { next: arms[arms.length - 1]!.next };
+      }
+      case 'waitUntil': {
+        const { time, days } = z.object({ time: z.string(), days: z.array(z.string()).optional() }).parse(config);
+        const tz = profile && isValidTimeZone(profile.traits.timezone) ? profile.traits.timezone : deps.policy.defaultTimeZone ?? DEFAULT_TIME_ZONE;
+        return { until: nextLocalTime(now, tz, time, days as Weekday[] | undefined).toISOString() };
+      }
+      case 'await': {
+        const { event, where } = z.object({ event: z.string(), where: z.record(z.string(), z.unknown()).optional() }).parse(config);
+        if (!input.taskToken) throw new StepConfigError(`await ${input.stepId} was invoked without a task token`);
+        const pattern = { 'detail-type': [event], ...(where && { detail: { properties: where } }) } as EventPattern;
+        await journeys.putWait(input.customerId, {
+          event,
+          executionName: input.execution,
+          stepId: input.stepId,
+          journeyId: input.journeyId,
+          taskToken: input.taskToken,
+          pattern,
+          expiresAt: new Date(now.getTime() + 366 * 86_400_000).toISOString(),
+        });
+        deps.onAwait?.(input.customerId, { event, pattern });
+        return { ok: true };
+      }
+      case 'tag': {
+        const { add, remove } = z.object({ add: z.string().optional(), remove: z.string().optional() }).parse(config);
+        await deps.mutateProfile(input.customerId, `${input.execution}:${input.stepId}`, (p) => {
+          const tags = new Set(p.manualTags);
+          if (add) tags.add(add);
+          if (remove) tags.delete(remove);
+          p.manualTags = [...tags].sort();
+        });
+        return { ok: true };
+      }
+      case 'update': {
+        const { trait, value } = z.object({ trait: z.string().min(1), value: z.union([z.string(), z.number(), z.boolean(), z.null()]) }).parse(config);
+        await deps.mutateProfile(input.customerId, `${input.execution}:${input.stepId}`, (p) => {
+          if (value === null) delete p.traits[trait];
+          else p.traits[trait] = value;
+          p.traitTimes[trait] = now.toISOString();
+        });
+        return { ok: true };
+      }
+      case 'audience':
+        return { ok: true };
+    }
+  }
+
+  async function send(input: StepInput, config: Record<string, unknown>, profile: Profile | undefined, now: Date): Promise<StepResult> {
+    const { channel, template, kind } = z
+      .object({ channel: z.enum(['email', 'sms']), template: z.string(), kind: z.enum(['marketing', 'transactional']).default('marketing') })
+      .parse(config);
+    const previous = await journeys.getMessage(input.customerId, input.execution, input.stepId);
+    if (previous) return previous.status === 'sent' ? { status: 'sent' } : { status: 'skipped', ...(previous.reason !== undefined && { reason: previous.reason }) };
+
+    const base = { journeyId: input.journeyId, stepId: input.stepId, executionName: input.execution, channel, template, kind, at: now.toISOString() };
+    const skip = async (reason: string): Promise<StepResult> => {
+      await journeys.recordMessage(input.customerId, { ...base, status: 'skipped', reason });
+      await journeys.count(input.journeyId, { [`${input.stepId}.skipped.${reason}`]: 1 });
+      return { status: 'skipped', reason };
+    };
+    if (!profile) return skip('no-profile');
+    const window = new Date(now.getTime() - deps.policy.frequencyWindowDays * 86_400_000);
+    const sentInWindow = kind === 'marketing' ? await journeys.marketingSentSince(input.customerId, window) : 0;
+    const decision = decideSend(profile, channel as Channel, kind, sentInWindow, now, deps.policy);
+    if (decision.action === 'skip') return skip(decision.reason);
+    if (decision.action === 'defer') {
+      await journeys.count(input.journeyId, { [`${input.stepId}.deferred.${decision.reason}`]: 1 });
+      return { status: 'deferred', until: decision.until.toISOString(), reason: decision.reason };
+    }
+
+    const data = templateData(input, profile, channel as Channel);
+    let providerId: string;
+    if (channel === 'email') {
+      const rendered = await renderOrFail(() => deps.templates.email(template, data), template, channel);
+      const link = data.unsubscribeUrl as string;
+      ({ providerId } = await deps.channels.email({
+        to: decision.address,
+        ...rendered,
+        headers: kind === 'marketing' ? { 'List-Unsubscribe': `<${link}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } : {},
+        tags: { journey: input.journeyId, step: input.stepId, execution: input.execution },
+      }));
+    } else {
+      const body = await renderOrFail(() => deps.templates.text(template, 'sms', data), template, channel);
+      ({ providerId } = await deps.channels.sms({ to: decision.address, body, kind, tags: { journey: input.journeyId, step: input.stepId } }));
+    }
+    await journeys.recordMessage(input.customerId, { ...base, status: 'sent', providerId });
+    await journeys.count(input.journeyId, { [`${input.stepId}.sent`]: 1 });
+    return { status: 'sent' };
+  }
+
+  async function webhook(input: StepInput, config: Record<string, unknown>, profile: Profile | undefined): Promise<StepResult> {
+    const { target, template } = z.object({ target: z.string(), template: z.string() }).parse(config);
+    const previous = await journeys.getMessage(input.customerId, input.execution, input.stepId);
+    if (previous?.status === 'sent') return { status: 'sent' };
+    const body = await renderOrFail(() => deps.templates.text(template, 'webhook', templateData(input, profile, undefined)), template, 'webhook');
+    try {
+      JSON.parse(body);
+    } catch (error) {
+      throw new TemplateRenderError(`template "${template}" (webhook) did not render to JSON: ${(error as Error).message}`);
+    }
+    const { providerId } = await deps.channels.webhook({ target, id: `${input.execution}:${input.stepId}`, body });
+    await journeys.recordMessage(input.customerId, {
+      journeyId: input.journeyId,
+      stepId: input.stepId,
+      executionName: input.execution,
+      channel: `webhook:${target}`,
+      template,
+      kind: 'transactional',
+      status: 'sent',
+      providerId,
+      at: clock.now().toISOString(),
+    });
+    await journeys.count(input.journeyId, { [`${input.stepId}.sent`]: 1 });
+    return { status: 'sent' };
+  }
+
+  function templateData(input: StepInput, profile: Profile | undefined, channel: Channel | undefined): Record<string, unknown> {
+    return {
+      profile: profile ?? { id: input.customerId, traits: {} },
+      customer: { id: input.customerId },
+      trigger: input.trigger,
+      journey: { id: input.journeyId, step: input.stepId, execution: input.execution },
+      ...(channel && { unsubscribeUrl: unsubscribeUrl(deps.unsubscribe.baseUrl, deps.unsubscribe.secret, input.customerId, channel) }),
+    };
+  }
+
+  return { run };
+}
+
+async function renderOrFail<T>(render: () => Promise<T>, template: string, channel: string): Promise<T> {
+  try {
+    return await render();
+  } catch (error) {
+    if (error instanceof TemplateRenderError) throw error;
+    throw new TemplateRenderError(`template "${template}" (${channel}) failed to render: ${(error as Error).message}`, { cause: error });
+  }
+}

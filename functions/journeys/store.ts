@@ -1,0 +1,226 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PROFILE_TABLE_LAYOUT as L, type EventPattern } from '../../shared';
+
+/**
+ * Journey records, kept in the profile table under the customer's partition so
+ * that erasure removes them with everything else:
+ *
+ * | item    | PK           | SK                                   |
+ * |---------|--------------|--------------------------------------|
+ * | run     | `C#<id>`     | `R#<journeyId>#<executionName>`      |
+ * | lock    | `C#<id>`     | `L#<journeyId>#<key>`                | one active run per customer (or per key) |
+ * | message | `C#<id>`     | `M#<executionName>#<stepId>`         | a send or skip; the conditional put is the send's idempotency |
+ * | wait    | `C#<id>`     | `W#<event>#<executionName>#<stepId>` | a task token waiting for an event |
+ * | stats   | `J#<journeyId>` | `STATS`                           | counters per journey and step |
+ */
+
+export type RunStatus = 'running' | 'completed' | 'converted' | 'exited' | 'stopped' | 'failed';
+
+export interface RunRecord {
+  journeyId: string;
+  executionName: string;
+  customerId: string;
+  key: string;
+  status: RunStatus;
+  startedAt: string;
+  endedAt?: string;
+  triggerMessageId: string;
+}
+
+export interface MessageRecord {
+  journeyId: string;
+  stepId: string;
+  executionName: string;
+  channel: string;
+  template: string;
+  kind: 'marketing' | 'transactional';
+  status: 'sent' | 'skipped' | 'failed';
+  reason?: string;
+  providerId?: string;
+  at: string;
+}
+
+export interface WaitRecord {
+  event: string;
+  executionName: string;
+  stepId: string;
+  journeyId: string;
+  taskToken: string;
+  /** Pattern on the awaited event's `detail`, trigger references already resolved. */
+  pattern: EventPattern;
+  expiresAt: string;
+}
+
+const pk = (customerId: string) => `C#${customerId}`;
+
+export class JourneyStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    readonly tableName: string,
+  ) {}
+
+  /** Take the run lock for (journey, key); false when another run holds it. */
+  async lock(customerId: string, journeyId: string, key: string, executionName: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { [L.partitionKey]: pk(customerId), [L.sortKey]: `L#${journeyId}#${key}`, itemType: 'lock', executionName },
+          ConditionExpression: 'attribute_not_exists(#pk) OR executionName = :e',
+          ExpressionAttributeNames: { '#pk': L.partitionKey },
+          ExpressionAttributeValues: { ':e': executionName },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async unlock(customerId: string, journeyId: string, key: string, executionName: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { [L.partitionKey]: pk(customerId), [L.sortKey]: `L#${journeyId}#${key}` },
+          ConditionExpression: 'executionName = :e',
+          ExpressionAttributeValues: { ':e': executionName },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  async putRun(run: RunRecord): Promise<void> {
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { [L.partitionKey]: pk(run.customerId), [L.sortKey]: `R#${run.journeyId}#${run.executionName}`, itemType: 'run', ...run } }));
+  }
+
+  /** End a run once: only a running run changes status (a stop after completion changes nothing). */
+  async endRun(customerId: string, journeyId: string, executionName: string, status: Exclude<RunStatus, 'running'>, at: string): Promise<RunRecord | undefined> {
+    try {
+      const { Attributes } = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [L.partitionKey]: pk(customerId), [L.sortKey]: `R#${journeyId}#${executionName}` },
+          UpdateExpression: 'SET #s = :s, endedAt = :at',
+          ConditionExpression: '#s = :running',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':s': status, ':at': at, ':running': 'running' },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return Attributes as RunRecord;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+
+  async runs(customerId: string, journeyId?: string): Promise<RunRecord[]> {
+    return (await this.#query(customerId, journeyId ? `R#${journeyId}#` : 'R#')) as unknown as RunRecord[];
+  }
+
+  /** Record a send/skip once per execution and step; returns the record already there on a retry. */
+  async recordMessage(customerId: string, record: MessageRecord): Promise<{ recorded: boolean; existing?: MessageRecord }> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { [L.partitionKey]: pk(customerId), [L.sortKey]: `M#${record.executionName}#${record.stepId}`, itemType: 'message', ...record },
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': L.partitionKey },
+        }),
+      );
+      return { recorded: true };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [L.partitionKey]: pk(customerId), [L.sortKey]: `M#${record.executionName}#${record.stepId}` }, ConsistentRead: true }));
+      return { recorded: false, existing: Item as MessageRecord };
+    }
+  }
+
+  async getMessage(customerId: string, executionName: string, stepId: string): Promise<MessageRecord | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [L.partitionKey]: pk(customerId), [L.sortKey]: `M#${executionName}#${stepId}` }, ConsistentRead: true }));
+    return Item as MessageRecord | undefined;
+  }
+
+  async messages(customerId: string): Promise<MessageRecord[]> {
+    const items = (await this.#query(customerId, 'M#')) as unknown as MessageRecord[];
+    return items.sort((a, b) => (a.at < b.at ? 1 : -1));
+  }
+
+  /** Marketing messages actually sent to the customer since `since` (for the frequency cap). */
+  async marketingSentSince(customerId: string, since: Date): Promise<number> {
+    const items = (await this.#query(customerId, 'M#')) as unknown as MessageRecord[];
+    const from = since.toISOString();
+    return items.filter((m) => m.kind === 'marketing' && m.status === 'sent' && m.at >= from).length;
+  }
+
+  async putWait(customerId: string, wait: WaitRecord): Promise<void> {
+    await this.doc.send(
+      new PutCommand({ TableName: this.tableName, Item: { [L.partitionKey]: pk(customerId), [L.sortKey]: `W#${wait.event}#${wait.executionName}#${wait.stepId}`, itemType: 'wait', ...wait } }),
+    );
+  }
+
+  async waitsFor(customerId: string, event: string): Promise<WaitRecord[]> {
+    return (await this.#query(customerId, `W#${event}#`)) as unknown as WaitRecord[];
+  }
+
+  /** Delete a wait; true if this call removed it (so only one resumer sends the task token). */
+  async takeWait(customerId: string, wait: Pick<WaitRecord, 'event' | 'executionName' | 'stepId'>): Promise<boolean> {
+    const { Attributes } = await this.doc.send(
+      new DeleteCommand({ TableName: this.tableName, Key: { [L.partitionKey]: pk(customerId), [L.sortKey]: `W#${wait.event}#${wait.executionName}#${wait.stepId}` }, ReturnValues: 'ALL_OLD' }),
+    );
+    return Attributes !== undefined;
+  }
+
+  /** Add to a journey's counters (entered, goal, exited, `<stepId>.sent`, `<stepId>.skipped.<reason>`, ...). */
+  async count(journeyId: string, counters: Record<string, number>): Promise<void> {
+    const names: Record<string, string> = {};
+    const values: Record<string, number> = {};
+    const parts = Object.entries(counters).map(([name, n], i) => {
+      names[`#c${i}`] = name;
+      values[`:c${i}`] = n;
+      return `#c${i} :c${i}`;
+    });
+    if (parts.length === 0) return;
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { [L.partitionKey]: `J#${journeyId}`, [L.sortKey]: 'STATS' },
+        UpdateExpression: `ADD ${parts.join(', ')}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
+  async stats(journeyId: string): Promise<Record<string, number>> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [L.partitionKey]: `J#${journeyId}`, [L.sortKey]: 'STATS' } }));
+    const { [L.partitionKey]: _pk, [L.sortKey]: _sk, ...counters } = Item ?? {};
+    return counters as Record<string, number>;
+  }
+
+  async #query(customerId: string, prefix: string): Promise<Array<Record<string, unknown>>> {
+    const items: Array<Record<string, unknown>> = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :p)',
+          ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey },
+          ExpressionAttributeValues: { ':pk': pk(customerId), ':p': prefix },
+          ConsistentRead: true,
+          ...(startKey && { ExclusiveStartKey: startKey }),
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+}
