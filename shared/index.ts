@@ -5,3 +5,4 @@ export * from './ports';
 export * from './pattern';
 export * from './bus';
 export * from './profile';
+export * from './templates';

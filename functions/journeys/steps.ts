@@ -188,7 +188,7 @@ export function createStepRunner(deps: StepDeps) {
     let providerId: string;
     if (channel === 'email') {
       const rendered = await renderOrFail(() => deps.templates.email(template, data), template, channel);
-      const link = data.unsubscribeUrl as string;
+      const link = data.unsubscribe_url as string;
       ({ providerId } = await deps.channels.email({
         to: decision.address,
         ...rendered,
@@ -236,7 +236,7 @@ export function createStepRunner(deps: StepDeps) {
       customer: { id: input.customerId },
       trigger: input.trigger,
       journey: { id: input.journeyId, step: input.stepId, execution: input.execution },
-      ...(channel && { unsubscribeUrl: unsubscribeUrl(deps.unsubscribe.baseUrl, deps.unsubscribe.secret, input.customerId, channel) }),
+      ...(channel && { unsubscribe_url: unsubscribeUrl(deps.unsubscribe.baseUrl, deps.unsubscribe.secret, input.customerId, channel) }),
     };
   }
 

@@ -29,3 +29,26 @@ export class ManualClock implements Clock {
     this.#now += ms;
   }
 }
+
+/**
+ * A clock running `scale` times faster than real time from the moment it is
+ * made (RAPPORT_TIME_SCALE): with 86400 a day passes in a second, for waits,
+ * timeouts, quiet hours and the sweep alike.
+ */
+export class ScaledClock implements Clock {
+  readonly #realStart = Date.now();
+  readonly #simStart: number;
+  constructor(
+    readonly scale: number,
+    start: Date = new Date(),
+  ) {
+    if (!(scale > 0) || !Number.isFinite(scale)) throw new Error(`time scale must be a positive number, got ${scale}`);
+    this.#simStart = start.getTime();
+  }
+  now(): Date {
+    return new Date(this.#simStart + (Date.now() - this.#realStart) * this.scale);
+  }
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms / this.scale));
+  }
+}

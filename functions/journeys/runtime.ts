@@ -1,0 +1,196 @@
+import { createHash } from 'node:crypto';
+import { matchesEventPattern, PROFILE_EVENT_SOURCE, reachability, type Channel, type Clock, type ConsentMode, type EventPattern, type LifecycleStage, type NormalisedEvent, type Profile } from '../../shared';
+import type { ProfileStore } from '../profile';
+import { executionName, type ExecutionInput, type Executions } from './executions';
+import type { JourneyStore, RunRecord } from './store';
+
+/** What the runtime needs of a compiled journey. */
+export interface JourneySpec {
+  id: string;
+  version: number;
+  triggerPatterns: EventPattern[];
+  goalPatterns: EventPattern[];
+  exitPatterns: EventPattern[];
+  audience?: { tags?: { include?: string[]; exclude?: string[] }; lifecycle?: LifecycleStage[]; consent?: Channel };
+  reentry: 'never' | 'always' | { afterSeconds: number };
+  /** A trigger property: one run per value of it (e.g. complaintId) instead of one per customer. */
+  concurrencyKey?: string;
+  /** Scalar trigger properties the journey refers to; only these travel in the execution input (no PII). */
+  triggerProperties: string[];
+}
+
+/** An event as EventBridge delivers it to a rule target. */
+export interface BusEventLike {
+  source: string;
+  'detail-type': string;
+  detail: unknown;
+}
+
+export type EnrolOutcome =
+  | { journeyId: string; status: 'started' | 'duplicate'; executionName: string }
+  | { journeyId: string; status: 'skipped'; reason: 'no-profile' | 'audience' | 're-entry' | 'already-running' | 'no-key' };
+
+export interface JourneyRuntimeDeps {
+  journeys: JourneySpec[];
+  profiles: ProfileStore;
+  records: JourneyStore;
+  executions: Executions;
+  clock: Clock;
+  consentMode: ConsentMode;
+  /** How long the starter waits for the profile consumer to apply the trigger event (they run side by side). @default 5000 */
+  profileWaitMs?: number;
+  log?: (message: string, fields: Record<string, unknown>) => void;
+}
+
+const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/**
+ * The journey runtime around the state machines: the starter (audience, re-entry
+ * and concurrency checks, then a start under a deterministic name, so a
+ * redelivered trigger never enrols twice), the router (an event resumes the
+ * customer's runs waiting for it and stops runs whose goal or exit it is), and
+ * the end-of-run bookkeeping.
+ */
+export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
+  const { profiles, records, executions, clock } = deps;
+  const log = deps.log ?? (() => undefined);
+  const byId = new Map(deps.journeys.map((j) => [j.id, j]));
+
+  async function customerOf(detail: NormalisedEvent): Promise<string | undefined> {
+    if (detail.userId !== undefined) return detail.userId;
+    if (detail.anonymousId === undefined) return undefined;
+    return (await profiles.getAlias(detail.anonymousId)) ?? `anon:${detail.anonymousId}`;
+  }
+
+  /** The profile as of this event: ingest events are applied by the profile consumer in parallel, so wait for it briefly. */
+  async function profileAfter(customerId: string, detail: NormalisedEvent, source: string): Promise<Profile | undefined> {
+    const deadline = Date.now() + (deps.profileWaitMs ?? 5000);
+    for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
+      const stored = await profiles.get(customerId);
+      if (source === PROFILE_EVENT_SOURCE || stored?.applied.includes(detail.messageId)) return stored?.profile;
+      if (Date.now() > deadline) return stored?.profile;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+
+  function inAudience(journey: JourneySpec, profile: Profile): boolean {
+    const a = journey.audience;
+    if (!a) return true;
+    const tags = new Set([...profile.computedTags, ...profile.manualTags]);
+    if (a.tags?.include && !a.tags.include.some((t) => tags.has(t))) return false;
+    if (a.tags?.exclude && a.tags.exclude.some((t) => tags.has(t))) return false;
+    if (a.lifecycle && !a.lifecycle.includes(profile.lifecycleStage)) return false;
+    if (a.consent && !reachability(profile, a.consent, 'marketing', deps.consentMode).ok) return false;
+    return true;
+  }
+
+  async function enrol(journey: JourneySpec, event: BusEventLike, detail: NormalisedEvent): Promise<EnrolOutcome> {
+    const customerId = await customerOf(detail);
+    if (customerId === undefined) return { journeyId: journey.id, status: 'skipped', reason: 'no-profile' };
+    const name = executionName(journey.id, customerId, detail.messageId, sha);
+    const runs = await records.runs(customerId, journey.id);
+    if (runs.some((r) => r.executionName === name)) return { journeyId: journey.id, status: 'duplicate', executionName: name };
+
+    const profile = await profileAfter(customerId, detail, event.source);
+    if (!profile) return { journeyId: journey.id, status: 'skipped', reason: 'no-profile' };
+    const skip = async (reason: 'audience' | 're-entry' | 'already-running' | 'no-key'): Promise<EnrolOutcome> => {
+      await records.count(journey.id, { [`skipped.${reason}`]: 1 });
+      return { journeyId: journey.id, status: 'skipped', reason };
+    };
+    if (!inAudience(journey, profile)) return skip('audience');
+
+    let key = '*';
+    if (journey.concurrencyKey !== undefined) {
+      const value = detail.properties[journey.concurrencyKey];
+      if (value === undefined || value === null || typeof value === 'object') return skip('no-key');
+      key = String(value);
+    }
+    const sameKey = runs.filter((r) => r.key === key);
+    if (journey.reentry === 'never' && sameKey.length > 0) return skip('re-entry');
+    if (typeof journey.reentry === 'object') {
+      const since = new Date(clock.now().getTime() - journey.reentry.afterSeconds * 1000).toISOString();
+      if (sameKey.some((r) => r.startedAt > since)) return skip('re-entry');
+    }
+    if (!(await records.lock(customerId, journey.id, key, name))) return skip('already-running');
+
+    const properties: ExecutionInput['trigger']['properties'] = {};
+    for (const p of journey.triggerProperties) {
+      const v = detail.properties[p];
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') properties[p] = v;
+    }
+    const input: ExecutionInput = { journeyId: journey.id, journeyVersion: journey.version, customerId, trigger: { messageId: detail.messageId, event: event['detail-type'], properties } };
+    await records.putRun({ journeyId: journey.id, executionName: name, customerId, key, status: 'running', startedAt: clock.now().toISOString(), triggerMessageId: detail.messageId });
+    const started = await executions.start(journey.id, name, input);
+    if (started === 'started') await records.count(journey.id, { entered: 1 });
+    log('journey entered', { journeyId: journey.id, customerId, executionName: name, started });
+    return { journeyId: journey.id, status: started === 'started' ? 'started' : 'duplicate', executionName: name };
+  }
+
+  /** Starter: enrol the event's customer in every journey this event triggers. */
+  async function start(event: BusEventLike): Promise<EnrolOutcome[]> {
+    const detail = event.detail as NormalisedEvent;
+    const outcomes: EnrolOutcome[] = [];
+    for (const journey of deps.journeys) {
+      if (journey.triggerPatterns.some((p) => matchesEventPattern(p, event))) outcomes.push(await enrol(journey, event, detail));
+    }
+    return outcomes;
+  }
+
+  /** Router: resume waits this event satisfies; stop runs whose goal (conversion) or exit it is. */
+  async function route(event: BusEventLike, customerId: string): Promise<{ resumed: number; converted: number; exited: number }> {
+    const detail = event.detail as NormalisedEvent;
+    let resumed = 0;
+    for (const wait of await records.waitsFor(customerId, event['detail-type'])) {
+      if (!matchesEventPattern(wait.pattern, event)) continue;
+      if (!(await records.takeWait(customerId, wait))) continue;
+      if (await executions.sendTaskSuccess(wait.taskToken, { event: event['detail-type'], messageId: detail.messageId })) resumed++;
+    }
+    let converted = 0;
+    let exited = 0;
+    for (const journey of deps.journeys) {
+      const goal = journey.goalPatterns.some((p) => matchesEventPattern(p, event));
+      const exit = !goal && journey.exitPatterns.some((p) => matchesEventPattern(p, event));
+      if (!goal && !exit) continue;
+      for (const run of await records.runs(customerId, journey.id)) {
+        if (run.status !== 'running' || run.triggerMessageId === detail.messageId) continue;
+        const ended = await endRun(run, goal ? 'converted' : 'exited');
+        if (!ended) continue;
+        await executions.stop(journey.id, run.executionName, `${goal ? 'goal' : 'exit'}: ${event['detail-type']} (${detail.messageId})`);
+        if (goal) converted++;
+        else exited++;
+      }
+    }
+    return { resumed, converted, exited };
+  }
+
+  /** Record a run's end once (whoever comes first: the goal router, the execution's own end, erasure) and free its lock. */
+  async function endRun(run: Pick<RunRecord, 'customerId' | 'journeyId' | 'executionName' | 'key'>, status: 'completed' | 'converted' | 'exited' | 'stopped' | 'failed'): Promise<boolean> {
+    const ended = await records.endRun(run.customerId, run.journeyId, run.executionName, status, clock.now().toISOString());
+    if (!ended) return false;
+    await records.unlock(run.customerId, run.journeyId, run.key, run.executionName);
+    await records.count(run.journeyId, { [status === 'converted' ? 'goal' : status]: 1 });
+    return true;
+  }
+
+  /** An execution ended on its own (Step Functions status change): completed, failed, or aborted by us. */
+  async function executionEnded(journeyId: string, customerId: string, name: string, status: 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT'): Promise<void> {
+    const run = (await records.runs(customerId, journeyId)).find((r) => r.executionName === name);
+    if (!run) return;
+    await endRun(run, status === 'SUCCEEDED' ? 'completed' : status === 'ABORTED' ? 'stopped' : 'failed');
+  }
+
+  /** Stop every running journey of a customer (erasure): nothing is sent after it. */
+  async function stopAll(customerId: string, cause: string): Promise<number> {
+    let stopped = 0;
+    for (const run of await records.runs(customerId)) {
+      if (run.status !== 'running') continue;
+      if (await endRun(run, 'stopped')) {
+        await executions.stop(run.journeyId, run.executionName, cause);
+        stopped++;
+      }
+    }
+    return stopped;
+  }
+
+  return { start, route, executionEnded, stopAll, journeys: byId };
+}

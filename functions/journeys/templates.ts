@@ -1,0 +1,44 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Liquid } from 'liquidjs';
+import { parseEmailTemplate, TEMPLATE_FILE, templateKey, type TemplateChannel } from '../../shared';
+import { TemplateRenderError, type TemplateRenderer } from './steps';
+
+/** Read every `<template>.<channel>.liquid` in a folder into a source map keyed `<template>.<channel>`. */
+export function readTemplates(dir: string): Record<string, string> {
+  const sources: Record<string, string> = {};
+  for (const file of readdirSync(dir)) {
+    const m = TEMPLATE_FILE.exec(file);
+    if (m) sources[templateKey(m[1]!, m[2] as TemplateChannel)] = readFileSync(join(dir, file), 'utf8');
+  }
+  return sources;
+}
+
+/**
+ * Liquid templates, rendered strictly: an unknown filter or a missing template
+ * fails the step with a clear error. Rendering is all-or-nothing: a message is
+ * only sent once every part rendered.
+ */
+export function liquidTemplates(sources: Readonly<Record<string, string>>): TemplateRenderer {
+  const liquid = new Liquid({ strictFilters: true, ownPropertyOnly: true });
+  const source = (template: string, channel: TemplateChannel) => {
+    const s = sources[templateKey(template, channel)];
+    if (s === undefined) throw new TemplateRenderError(`no template "${template}" for channel ${channel} (expected workflows/templates/${templateKey(template, channel)}.liquid)`);
+    return s;
+  };
+  return {
+    async email(template, data) {
+      const parsed = parseEmailTemplate(source(template, 'email'));
+      if (!parsed) throw new TemplateRenderError(`template "${template}.email" must start with a "Subject: ..." line`);
+      const [subject, text, html] = await Promise.all([
+        liquid.parseAndRender(parsed.subject, data),
+        liquid.parseAndRender(parsed.text, data),
+        parsed.html === undefined ? undefined : liquid.parseAndRender(parsed.html, data),
+      ]);
+      return { subject: String(subject).trim(), text: String(text), ...(html !== undefined && { html: String(html) }) };
+    },
+    async text(template, channel, data) {
+      return String(await liquid.parseAndRender(source(template, channel), data));
+    },
+  };
+}

@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto';
+import { StateMachine } from 'aws-local-stepfunctions';
+import type { ExecutionInput, Executions } from '../../functions/journeys/executions';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type StateDefinition = { Type: string; Resource?: string; Seconds?: number; TimestampPath?: string; TimeoutSeconds?: number };
+export interface AslDefinition {
+  StartAt: string;
+  States: Record<string, StateDefinition & Record<string, unknown>>;
+}
+
+/** Invokes the step Lambda with a state's Payload (the embedded engine calls the same handler AWS does). */
+export type StepInvoker = (payload: Record<string, unknown>) => Promise<Json>;
+
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT';
+
+export interface LocalExecution {
+  journeyId: string;
+  name: string;
+  input: ExecutionInput;
+  status: ExecutionStatus;
+  startedAt: Date;
+  stoppedAt?: Date;
+  output?: unknown;
+  error?: string;
+  /** States entered, in order (each entry is one billed transition in AWS). */
+  states: string[];
+}
+
+export interface LocalStepFunctionsOptions {
+  /** Journey clock speed: with 86400 a day of Wait passes in a second. */
+  timeScale: number;
+  /** The engine's (scaled) clock, for waits until a timestamp. */
+  now: () => Date;
+  invokeStep: StepInvoker;
+  onEnd?: (execution: LocalExecution) => void | Promise<void>;
+}
+
+/**
+ * Step Functions on a laptop: runs the compiled ASL with aws-local-stepfunctions.
+ * What the local executor lacks is supplied here, around the same definition:
+ * `.waitForTaskToken` tasks get a token and wait for `sendTaskSuccess` or their
+ * TimeoutSeconds (on the journey clock, failing with States.Timeout as AWS does);
+ * Wait states sleep their Seconds or TimestampPath on the journey clock; names
+ * are unique, so a second start with a name is a no-op, as StartExecution is.
+ */
+export class LocalStepFunctions implements Executions {
+  readonly executions = new Map<string, LocalExecution>();
+  readonly #machines = new Map<string, { definition: AslDefinition; machine: StateMachine }>();
+  readonly #aborts = new Map<string, () => void>();
+  readonly #tokens = new Map<string, { resolve: (output: Json) => void; execution: string }>();
+  readonly #running = new Set<Promise<unknown>>();
+
+  constructor(private readonly options: LocalStepFunctionsOptions) {}
+
+  register(journeyId: string, definition: AslDefinition): void {
+    const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false, checkPaths: false } });
+    this.#machines.set(journeyId, { definition, machine });
+  }
+
+  async start(journeyId: string, name: string, input: ExecutionInput): Promise<'started' | 'exists'> {
+    if (this.executions.has(name)) return 'exists';
+    const entry = this.#machines.get(journeyId);
+    if (!entry) throw new Error(`no state machine for journey "${journeyId}"`);
+    const execution: LocalExecution = { journeyId, name, input, status: 'RUNNING', startedAt: this.options.now(), states: [] };
+    this.executions.set(name, execution);
+
+    // The last `until` a Task returned (waitUntil, deferred send): the next TimestampPath Wait sleeps until then.
+    let lastUntil: string | undefined;
+    const handlers: Record<string, (input: Json) => Promise<Json>> = {};
+    for (const [stateName, state] of Object.entries(entry.definition.States)) {
+      if (state.Type !== 'Task') continue;
+      const waitsForToken = (state.Resource ?? '').endsWith('.waitForTaskToken');
+      handlers[stateName] = async (taskInput) => {
+        const payload = { ...((taskInput as { Payload?: Record<string, Json> }).Payload ?? {}) };
+        if (!waitsForToken) {
+          const result = await this.options.invokeStep(payload);
+          const until = (result as { until?: string } | null)?.until;
+          if (typeof until === 'string') lastUntil = until;
+          return { Payload: result };
+        }
+        return this.#awaitToken(execution, payload, state.TimeoutSeconds);
+      };
+    }
+    const scale = this.options.timeScale;
+    const waitMs = new Proxy({} as Record<string, number>, {
+      get: (_target, stateName) => {
+        if (typeof stateName !== 'string') return undefined;
+        const state = entry.definition.States[stateName];
+        if (!state || state.Type !== 'Wait') return undefined;
+        if (typeof state.Seconds === 'number') return Math.max(0, (state.Seconds * 1000) / scale);
+        return lastUntil ? Math.max(0, (new Date(lastUntil).getTime() - this.options.now().getTime()) / scale) : 0;
+      },
+    });
+
+    const run = entry.machine.run(input as unknown as Json, {
+      overrides: { taskResourceLocalHandlers: handlers, waitTimeOverrides: waitMs },
+      context: { Execution: { Id: `local:${name}`, Name: name, StartTime: execution.startedAt.toISOString(), Input: input as unknown as Json }, Task: { Token: 'set-per-task' } } as never,
+      noThrowOnAbort: true,
+    });
+    this.#aborts.set(name, run.abort);
+    void (async () => {
+      for await (const event of run.eventLogs) if (event.type === 'StateEntered') execution.states.push(event.state.name);
+    })().catch(() => undefined);
+    const done = run.result
+      .then((output) => {
+        if (execution.status === 'RUNNING') {
+          execution.status = output === null ? 'ABORTED' : 'SUCCEEDED';
+          execution.output = output;
+        }
+      })
+      .catch((error: unknown) => {
+        execution.status = 'FAILED';
+        execution.error = `${(error as Error).name}: ${(error as Error).message}`;
+      })
+      .then(async () => {
+        execution.stoppedAt = this.options.now();
+        this.#aborts.delete(name);
+        for (const [token, t] of this.#tokens) if (t.execution === name) this.#tokens.delete(token);
+        await this.options.onEnd?.(execution);
+      })
+      .finally(() => this.#running.delete(done));
+    this.#running.add(done);
+    return 'started';
+  }
+
+  async stop(_journeyId: string, name: string, cause: string): Promise<void> {
+    const execution = this.executions.get(name);
+    if (!execution || execution.status !== 'RUNNING') return;
+    execution.status = 'ABORTED';
+    execution.error = cause;
+    this.#aborts.get(name)?.();
+  }
+
+  async sendTaskSuccess(token: string, output: Record<string, unknown>): Promise<boolean> {
+    const waiting = this.#tokens.get(token);
+    if (!waiting) return false;
+    this.#tokens.delete(token);
+    waiting.resolve(output as Json);
+    return true;
+  }
+
+  /** Resolves when no execution is running (waits included): for tests and the simulator. */
+  async idle(): Promise<void> {
+    while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
+  }
+
+  #awaitToken(execution: LocalExecution, payload: Record<string, Json>, timeoutSeconds: number | undefined): Promise<Json> {
+    const token = `${execution.name}:${randomUUID()}`;
+    return new Promise<Json>((resolve, reject) => {
+      const timer =
+        timeoutSeconds !== undefined
+          ? setTimeout(() => {
+              if (!this.#tokens.delete(token)) return;
+              reject(Object.assign(new Error(`no event within ${timeoutSeconds} s`), { name: 'States.Timeout' }));
+            }, (timeoutSeconds * 1000) / this.options.timeScale)
+          : undefined;
+      this.#tokens.set(token, {
+        execution: execution.name,
+        resolve: (output) => {
+          if (timer) clearTimeout(timer);
+          resolve(output);
+        },
+      });
+      this.options.invokeStep({ ...payload, taskToken: token }).catch((error: unknown) => {
+        if (timer) clearTimeout(timer);
+        this.#tokens.delete(token);
+        reject(error as Error);
+      });
+    });
+  }
+}
