@@ -12,7 +12,7 @@ import {
   type Rfm,
 } from '../../shared';
 import { applyEvent, emptyProfile, mergeProfiles } from './apply';
-import { VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
+import { appliedMark, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
 
 /** What segmentation computes from a profile at an instant (lifecycle, RFM, tags) and when it may next change. */
 export interface Segmentation {
@@ -78,7 +78,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         log('event for an erased customer dropped', { customerId, messageId: event.messageId });
         return { status: 'dropped', customerId, reason: 'erased' };
       }
-      if (stored?.applied.includes(event.messageId)) {
+      if (stored?.applied.includes(appliedMark(event.messageId))) {
         // Redelivered: the profile already has it. Finish what a crashed attempt may have left undone.
         await store.putTimelineEvent(customerId, event, deps.timelineRetentionDays);
         await publish(stored.outbox.filter((o) => o.cause === event.messageId));
@@ -87,7 +87,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
 
       const before = stored?.profile ?? emptyProfile(customerId, event.timestamp);
       let profile = applyEvent(before, event, now);
-      let applied = [...(stored?.applied ?? []), event.messageId];
+      let applied = [...(stored?.applied ?? []), appliedMark(event.messageId)];
       let mergedVisitor: string | undefined;
       if (link !== undefined && link !== customerId && !before.anonymousIds.includes(link)) {
         const owner = await store.getAlias(link);
@@ -158,11 +158,11 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const stored = await store.get(customerId);
       if (!stored) return [];
-      if (stored.applied.includes(cause)) return [];
+      if (stored.applied.includes(appliedMark(cause))) return [];
       const profile = structuredClone(stored.profile);
       change(profile);
       const { next, derived } = resegment(stored, profile, stored.profile, cause, now);
-      next.applied = [...stored.applied, cause];
+      next.applied = [...stored.applied, appliedMark(cause)];
       try {
         await store.put(next, stored.version);
       } catch (error) {

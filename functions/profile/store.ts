@@ -30,7 +30,7 @@ export interface OutboxEntry {
 export interface StoredProfile {
   profile: Profile;
   version: number;
-  /** messageIds applied most recently (bounded): a redelivery within this window changes nothing. */
+  /** Marks (`appliedMark`) of the messageIds applied most recently (bounded): a redelivery within this window changes nothing. */
   applied: string[];
   /** Derived events of the most recent changes, republished if their cause is redelivered. */
   outbox: OutboxEntry[];
@@ -38,7 +38,10 @@ export interface StoredProfile {
   nextChangeAt?: string;
 }
 
-export const APPLIED_MAX = 1000;
+/** How many applied messageIds a profile remembers (as 12-character hashes, ~2.6 KB). */
+export const APPLIED_MAX = 200;
+/** What a profile remembers of an applied messageId: short, so the item (and its write units) stay small. */
+export const appliedMark = (messageId: string) => createHash('sha1').update(messageId).digest('base64url').slice(0, 12);
 const TOMBSTONE_DAYS = 30;
 
 const profileKey = (id: string) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: 'P' });
