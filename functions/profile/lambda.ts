@@ -11,6 +11,11 @@ import { createProfileConsumer, type ProfileConsumerDeps } from './consumer';
 export interface ProfileHandlerOptions {
   logger?: Logger;
   metrics?: Metrics;
+  /**
+   * Runs after an event is on the profile (also for a redelivery, to finish what a
+   * crashed attempt left): the journey router resumes waits and stops goal runs here.
+   */
+  afterApply?: (event: EventBridgeEvent<string, unknown>, customerId: string) => Promise<unknown>;
 }
 
 const tools = (options: ProfileHandlerOptions, service: string) => ({
@@ -34,6 +39,7 @@ export function createProfileConsumerHandler(deps: Omit<ProfileConsumerDeps, 'lo
       const result = await consumer.handleEvent(detail);
       metrics.addMetric(result.status === 'applied' ? 'ProfileUpdates' : result.status === 'duplicate' ? 'ProfileDuplicates' : 'ProfileEventsDropped', MetricUnit.Count, 1);
       if (result.status === 'applied' && result.derived.length > 0) metrics.addMetric('DerivedEvents', MetricUnit.Count, result.derived.length);
+      if (result.status !== 'dropped') await options.afterApply?.(event, result.customerId);
       return result;
     } finally {
       logger.removeKeys(['messageId']);

@@ -1,6 +1,12 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, TimeZone } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import type { ConsentMode } from '../../shared';
 import type { RapportSource, RapportThrottle } from './rapport';
+
+/** Repository root: entry, lock file and config paths must not depend on the directory synth runs in. */
+export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 
 /**
  * Defaults of the `Rapport` construct's optional props, kept apart from the
@@ -13,23 +19,135 @@ export const RAPPORT_DEFAULTS = {
   logRetention: logs.RetentionDays.ONE_MONTH,
   removalPolicy: RemovalPolicy.RETAIN,
   apiThrottle: { rateLimit: 1000, burstLimit: 2000 } as RapportThrottle,
+  timelineRetention: Duration.days(365),
+  consentMode: 'opt-out' as ConsentMode,
+  configDir: path.join(REPO_ROOT, 'workflows'),
+  sweepSchedule: scheduler.ScheduleExpression.cron({ minute: '0', hour: '3', timeZone: TimeZone.ETC_UTC }),
+} as const;
+
+/** Settings every Rapport function shares; not props, because the bundles and the runtime depend on them. */
+export const FUNCTION_DEFAULTS = {
+  handler: 'handler',
+  metricsNamespace: 'Rapport',
+  /** esbuild target; matches the Lambda runtime (nodejs24.x). */
+  bundlingTarget: 'node24',
 } as const;
 
 /** Fixed settings of the first leg of the data path; not props, because the runtime depends on them. */
 export const INGEST = {
   /** Relative to the repository root. */
   entry: 'functions/ingest/handler.ts',
-  handler: 'handler',
+  handler: FUNCTION_DEFAULTS.handler,
   memorySize: 512,
   /** One second under the HTTP API integration limit of 30 s, so API Gateway never cuts the function off. */
   timeout: Duration.seconds(29),
   /** Powertools service name (logs, metrics, traces). */
   serviceName: 'rapport-ingest',
-  metricsNamespace: 'Rapport',
+  metricsNamespace: FUNCTION_DEFAULTS.metricsNamespace,
   /** Segment HTTP Tracking API paths; `/v1/events` is the Standard Webhooks endpoint. */
   routes: ['/v1/events', '/v1/track', '/v1/identify', '/v1/page', '/v1/screen', '/v1/group', '/v1/alias', '/v1/batch'],
   /** Failed deliveries wait here for inspection and redrive; 14 days is the SQS maximum. */
   deadLetterRetention: Duration.days(14),
+} as const;
+
+/** How long an asynchronous delivery keeps being retried before it goes to the dead-letter queue. */
+export interface DeliveryRetry {
+  readonly retryAttempts: number;
+  readonly maxEventAge: Duration;
+}
+
+/**
+ * Fixed settings of the profile leg: the consumer of customer events, the daily
+ * sweep and the IAM-authorised customer admin API (`functions/profile/`).
+ */
+export const PROFILE = {
+  /** The files `functions/profile` loads from the config folder: tag rules and segmentation settings. */
+  configFiles: ['tags.yaml', 'segmentation.config.yaml'],
+  /** Folder of the bundle the config files are copied to, and where the functions find it in Lambda. */
+  bundledConfigFolder: 'config',
+  bundledConfigDir: '/var/task/config',
+  consumer: {
+    entry: 'functions/profile/consumer-handler.ts',
+    serviceName: 'rapport-profile',
+    memorySize: 512,
+    /** One event: a few single-item writes, retried on optimistic-lock conflicts, and PutEvents. */
+    timeout: Duration.seconds(30),
+  },
+  sweep: {
+    entry: 'functions/profile/sweep-handler.ts',
+    serviceName: 'rapport-sweep',
+    memorySize: 1024,
+    /** Walks every due customer in one run; the Lambda maximum, so a large day is not cut short. */
+    timeout: Duration.minutes(15),
+  },
+  customerApi: {
+    entry: 'functions/profile/api-handler.ts',
+    serviceName: 'rapport-customers',
+    memorySize: 512,
+    /** One second under the HTTP API integration limit of 30 s. */
+    timeout: Duration.seconds(29),
+    /** The admin API is for operators and back-office tools, not for traffic. */
+    throttle: { rateLimit: 50, burstLimit: 100 } as RapportThrottle,
+    routes: [
+      { method: 'GET', path: '/v1/customers/{id}' },
+      { method: 'GET', path: '/v1/customers/{id}/events' },
+      { method: 'GET', path: '/v1/customers/{id}/export' },
+      { method: 'DELETE', path: '/v1/customers/{id}' },
+    ],
+  },
+  /**
+   * EventBridge -> consumer: EventBridge retries only failed invocations
+   * (throttling, service errors); 8 attempts within 6 hours ride out a regional
+   * blip without holding events for days.
+   */
+  consumerRuleDelivery: { retryAttempts: 8, maxEventAge: Duration.hours(6) } as DeliveryRetry,
+  /** Scheduler -> sweep: a missed sweep is caught up by the next day's, so 6 hours is enough. */
+  sweepScheduleDelivery: { retryAttempts: 3, maxEventAge: Duration.hours(6) } as DeliveryRetry,
+  /**
+   * Lambda's own retries of a failed asynchronous invocation (consumer and sweep;
+   * both are idempotent), after which the event goes to the dead-letter queue.
+   */
+  asyncInvoke: { retryAttempts: 2, maxEventAge: Duration.hours(6) } as DeliveryRetry,
+} as const;
+
+/** DynamoDB actions one function may call on the profile table and on its two indexes. */
+export interface ProfileTableAccess {
+  readonly table: readonly string[];
+  readonly indexes: readonly string[];
+}
+
+/**
+ * DynamoDB actions on the profile table, by function: what `functions/profile/store.ts`
+ * calls on that function's paths, and nothing else. No function may Scan.
+ */
+export const PROFILE_TABLE_ACCESS = {
+  /**
+   * `handleEvent`: profiles, aliases and tombstones read (GetItem); profiles,
+   * aliases and timeline events written (PutItem); a merged visitor profile
+   * deleted (DeleteItem). It queries nothing.
+   */
+  consumer: {
+    table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+    indexes: [],
+  } as ProfileTableAccess,
+  /**
+   * `reevaluate`: a profile read and written back (GetItem, PutItem); customers found
+   * through the sparse indexes (Query): GSI1 `dueForReevaluation`, and GSI2
+   * `lastOrderBefore`, which exists for the sweep's last-order tags.
+   */
+  sweep: {
+    table: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+    indexes: ['dynamodb:Query'],
+  } as ProfileTableAccess,
+  /**
+   * `get`, `listEvents`, `allItems`, `erase`: profiles read (GetItem), timelines and
+   * a customer's partitions read (Query), erased in batches (BatchWriteItem), the
+   * tombstone written (PutItem). It reads no index and never calls DeleteItem.
+   */
+  customerApi: {
+    table: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem'],
+    indexes: [],
+  } as ProfileTableAccess,
 } as const;
 
 /** Source ids become part of config keys and logical ids: lower-case letters, digits and hyphens. */

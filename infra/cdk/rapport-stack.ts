@@ -22,6 +22,14 @@ export class RapportStack extends Stack {
       description: 'EventBridge bus that receives every Rapport event',
       value: this.rapport.bus.eventBusName,
     });
+    new CfnOutput(this, 'CustomerApiUrl', {
+      description: 'Base URL of the IAM-authorised customer admin API (GET/DELETE /v1/customers/{id}, .../events, .../export); sign requests with SigV4',
+      value: this.rapport.customerApiStage.url,
+    });
+    new CfnOutput(this, 'ProfileTableName', {
+      description: 'DynamoDB table of customer profiles, timelines and aliases',
+      value: this.rapport.profileTable.tableName,
+    });
     new CfnOutput(this, 'SourceSecretArns', {
       description: 'Secrets Manager ARN of each source, by source id; put its webhook secrets and write keys there',
       value: this.toJsonString(

@@ -1,6 +1,9 @@
+import { statSync } from 'node:fs';
+import * as path from 'node:path';
 import { RemovalPolicy, Token } from 'aws-cdk-lib';
 import type { Duration } from 'aws-cdk-lib';
-import { MAX_SOURCES, SOURCE_ID_MAX_LENGTH, SOURCE_ID_PATTERN, STAGE_NAME_PATTERN } from './defaults';
+import type { ConsentMode } from '../../shared';
+import { MAX_SOURCES, PROFILE, SOURCE_ID_MAX_LENGTH, SOURCE_ID_PATTERN, STAGE_NAME_PATTERN } from './defaults';
 import type { RapportSource, RapportThrottle } from './rapport';
 
 /** The props of `Rapport` after defaults are applied. */
@@ -10,6 +13,9 @@ export interface ResolvedRapportProps {
   readonly eventArchiveRetention: Duration;
   readonly removalPolicy: RemovalPolicy;
   readonly apiThrottle: RapportThrottle;
+  readonly timelineRetention: Duration;
+  readonly consentMode: ConsentMode;
+  readonly configDir: string;
 }
 
 /** Every reason the props cannot describe a working deployment; empty when they can. */
@@ -20,6 +26,9 @@ export function findPropProblems(props: ResolvedRapportProps): string[] {
     ...archiveRetentionProblems(props.eventArchiveRetention),
     ...removalPolicyProblems(props.removalPolicy),
     ...throttleProblems(props.apiThrottle),
+    ...timelineRetentionProblems(props.timelineRetention),
+    ...consentModeProblems(props.consentMode),
+    ...validateSegmentationFiles(props.configDir),
   ];
 }
 
@@ -87,4 +96,52 @@ function throttleProblems(throttle: RapportThrottle): string[] {
     problems.push(`apiThrottle.burstLimit ${throttle.burstLimit} must be a positive whole number of requests`);
   }
   return problems;
+}
+
+function timelineRetentionProblems(retention: Duration): string[] {
+  const days = retention.toDays({ integral: false });
+  if (!Number.isInteger(days) || days < 1) {
+    return [
+      `timelineRetention is ${retention.toHumanString()}; it must be a whole number of days, at least 1 (timeline events expire by DynamoDB TTL)`,
+    ];
+  }
+  return [];
+}
+
+function consentModeProblems(mode: unknown): string[] {
+  const allowed: readonly ConsentMode[] = ['opt-out', 'opt-in'];
+  if (!allowed.includes(mode as ConsentMode)) {
+    return [`consentMode ${JSON.stringify(mode)} must be 'opt-out' or 'opt-in'`];
+  }
+  return [];
+}
+
+/**
+ * The profile functions load their tag rules and segmentation settings from
+ * `configDir` (copied into their bundles), so a deployment without them would
+ * fail on every event. Checks that each file exists; it does not parse them yet:
+ * `workflows/segmentation` has no loader to parse them with. When it has one,
+ * this is the place to run it and report its errors (file:line:col message),
+ * so a broken tag file never deploys.
+ */
+export function validateSegmentationFiles(configDir: string): string[] {
+  if (!isDirectory(configDir)) {
+    return [
+      `configDir ${configDir} is not a folder; it must hold ${PROFILE.configFiles.join(' and ')} (the tag rules and segmentation settings the profile functions load)`,
+    ];
+  }
+  return PROFILE.configFiles
+    .filter((file) => !isFile(path.join(configDir, file)))
+    .map(
+      (file) =>
+        `configDir ${configDir} has no ${file}; the profile functions load it at start, so it must exist before a deploy (create it, or point configDir at the folder that holds it)`,
+    );
+}
+
+function isDirectory(candidate: string): boolean {
+  return statSync(candidate, { throwIfNoEntry: false })?.isDirectory() ?? false;
+}
+
+function isFile(candidate: string): boolean {
+  return statSync(candidate, { throwIfNoEntry: false })?.isFile() ?? false;
 }

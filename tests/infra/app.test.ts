@@ -1,16 +1,17 @@
 import { rmSync } from 'node:fs';
 import type { App } from 'aws-cdk-lib';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import './synth';
+import { TEST_CONFIG_DIR } from './synth';
 
 /**
  * Act: load the CDK app module as `cdk synth` runs it, with `-c` context passed
  * the way the CLI passes it (CDK_CONTEXT_JSON). Bundling is skipped here;
- * ingest-stack.test.ts checks the bundle.
+ * ingest-stack.test.ts and profile-stack.test.ts check the bundles. The config
+ * files come from the test fixtures unless the context names a folder.
  */
 const loaded: App[] = [];
 async function loadApp(context: Record<string, unknown>): Promise<App> {
-  vi.stubEnv('CDK_CONTEXT_JSON', JSON.stringify({ 'aws:cdk:bundling-stacks': [], ...context }));
+  vi.stubEnv('CDK_CONTEXT_JSON', JSON.stringify({ 'aws:cdk:bundling-stacks': [], configDir: TEST_CONFIG_DIR, ...context }));
   vi.resetModules();
   const module = await import('../../infra/cdk/app');
   loaded.push(module.app);
@@ -33,6 +34,12 @@ describe('infra/cdk/app.ts', () => {
     const app = await loadApp({ stage: 'prod' });
 
     expect(app.synth().stacks.map((stack) => stack.stackName)).toEqual(['Rapport-prod']);
+  });
+
+  it('takes the config files from -c configDir=..., and names the one that is missing', async () => {
+    await expect(loadApp({ configDir: 'tests/infra/no-such-folder' })).rejects.toThrow(
+      /configDir \S*tests\/infra\/no-such-folder is not a folder; it must hold tags\.yaml and segmentation\.config\.yaml/,
+    );
   });
 
   it('refuses a stage that cannot be part of resource names, saying why', async () => {

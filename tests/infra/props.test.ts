@@ -6,7 +6,7 @@ import { RapportPropsError } from '../../infra/cdk/errors';
 import { Rapport } from '../../infra/cdk/rapport';
 import type { RapportProps } from '../../infra/cdk/rapport';
 import { ENV } from '../../shared/config/env';
-import { functionPolicyStatements, newApp, onlyLogicalId, renderText, synthRapport } from './synth';
+import { functionIdByService, functionPolicyStatements, newApp, onlyLogicalId, renderText, synthRapport, TEST_CONFIG_DIR } from './synth';
 
 describe('Rapport with custom props', () => {
   const { template } = synthRapport({
@@ -16,7 +16,7 @@ describe('Rapport with custom props', () => {
     logRetention: logs.RetentionDays.THREE_MONTHS,
     removalPolicy: RemovalPolicy.DESTROY,
     apiThrottle: { rateLimit: 50, burstLimit: 100 },
-  });
+  }, { bundle: false });
   const secretIdByDescription = (sourceId: string) =>
     onlyLogicalId(template, 'AWS::SecretsManager::Secret', {
       Properties: { Description: `Rapport prod: Standard Webhooks secrets and Segment write keys of source "${sourceId}"` },
@@ -25,13 +25,14 @@ describe('Rapport with custom props', () => {
   it('creates a secret per source, lists them in order in RAPPORT_SOURCES and may read exactly those', () => {
     const webShop = secretIdByDescription('web-shop');
     const segment = secretIdByDescription('segment');
-    const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0];
+    const functionId = functionIdByService(template, 'rapport-ingest');
+    const fn = template.toJSON().Resources[functionId];
 
     expect(JSON.parse(renderText(fn?.Properties.Environment.Variables[ENV.SOURCES]))).toEqual([
       { id: 'web-shop', secretArn: `<Ref:${webShop}>` },
       { id: 'segment', secretArn: `<Ref:${segment}>` },
     ]);
-    expect(functionPolicyStatements(template).filter((s) => s.Action === 'secretsmanager:GetSecretValue')).toEqual([
+    expect(functionPolicyStatements(template, functionId).filter((s) => s.Action === 'secretsmanager:GetSecretValue')).toEqual([
       { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: [{ Ref: webShop }, { Ref: segment }] },
     ]);
   });
@@ -61,7 +62,7 @@ describe('Rapport with custom props', () => {
 describe('Rapport rejects impossible props at synth', () => {
   /** Act: build the construct; validation runs before anything is bundled. */
   const build = (props: Partial<RapportProps>) => () =>
-    new Rapport(new Stack(newApp(), 'Rapport-test'), 'Rapport', { stageName: 'test', ...props });
+    new Rapport(new Stack(newApp({ bundle: false }), 'Rapport-test'), 'Rapport', { stageName: 'test', configDir: TEST_CONFIG_DIR, ...props });
 
   it.each<[string, Partial<RapportProps>, RegExp]>([
     ['duplicate source ids', { sources: [{ id: 'shop' }, { id: 'shop' }] }, /sources\[1\]\.id "shop" is used twice/],
@@ -76,6 +77,9 @@ describe('Rapport rejects impossible props at synth', () => {
     ['a SNAPSHOT removal policy', { removalPolicy: RemovalPolicy.SNAPSHOT }, /removalPolicy snapshot is not supported/],
     ['a negative rate limit', { apiThrottle: { rateLimit: -1, burstLimit: 10 } }, /apiThrottle\.rateLimit -1 must be a positive number/],
     ['a fractional burst limit', { apiThrottle: { rateLimit: 10, burstLimit: 2.5 } }, /apiThrottle\.burstLimit 2\.5 must be a positive whole number/],
+    ['a timeline retention of zero', { timelineRetention: Duration.days(0) }, /timelineRetention is 0 days?; it must be a whole number of days, at least 1/],
+    ['a timeline retention in hours', { timelineRetention: Duration.hours(12) }, /timelineRetention .* whole number of days/],
+    ['an unknown consent mode', { consentMode: 'double-opt-in' as never }, /consentMode "double-opt-in" must be 'opt-out' or 'opt-in'/],
   ])('rejects %s', (_case, props, message) => {
     expect(build(props)).toThrow(RapportPropsError);
     expect(build(props)).toThrow(message);

@@ -1,7 +1,7 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { RapportStack } from '../../infra/cdk/rapport-stack';
-import { newApp } from './synth';
+import { newApp, TEST_CONFIG_DIR } from './synth';
 
 /** Top-level properties that name a resource only inside its parent, so equal values cannot clash. */
 const SCOPED_NAME_PROPERTIES = new Set(['StageName', 'PolicyName']);
@@ -21,9 +21,9 @@ function physicalNames(template: Template): Set<string> {
 
 describe('dev and prod in one app and one account', () => {
   // Prepare
-  const app = newApp();
-  const dev = new RapportStack(app, 'Rapport-dev', { stageName: 'dev' });
-  const prod = new RapportStack(app, 'Rapport-prod', { stageName: 'prod' });
+  const app = newApp({ bundle: false }); // names only: the bundles are checked elsewhere
+  const dev = new RapportStack(app, 'Rapport-dev', { stageName: 'dev', configDir: TEST_CONFIG_DIR });
+  const prod = new RapportStack(app, 'Rapport-prod', { stageName: 'prod', configDir: TEST_CONFIG_DIR });
 
   it('synthesise side by side', () => {
     const assembly = app.synth();
@@ -50,6 +50,8 @@ describe('dev and prod in one app and one account', () => {
         ['AWS::Logs::LogGroup', 'LogGroupName'],
         ['AWS::IAM::Role', 'RoleName'],
         ['AWS::Events::Archive', 'ArchiveName'],
+        ['AWS::Events::Rule', 'Name'],
+        ['AWS::Scheduler::Schedule', 'Name'],
       ]) {
         for (const resource of Object.values(template.findResources(type as string))) {
           expect(resource.Properties?.[property as string], `${stage} ${type}.${property}`).toBeUndefined();
@@ -58,6 +60,7 @@ describe('dev and prod in one app and one account', () => {
       const bus = Object.values(template.findResources('AWS::Events::EventBus'))[0];
       expect(bus?.Properties.Name).toMatch(new RegExp(`^Rapport${stage}`));
       template.hasResourceProperties('AWS::ApiGatewayV2::Api', { Name: `rapport-${stage}-ingest` });
+      template.hasResourceProperties('AWS::ApiGatewayV2::Api', { Name: `rapport-${stage}-customers` });
     }
   });
 });

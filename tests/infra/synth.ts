@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -18,9 +18,25 @@ process.env.CDK_DOCKER = '/nonexistent/docker-must-not-run';
 const assemblyRoot = mkdtempSync(path.join(tmpdir(), 'rapport-infra-test-'));
 afterAll(() => rmSync(assemblyRoot, { recursive: true, force: true }));
 
+/** Holds tags.yaml and segmentation.config.yaml for the stacks the tests build (`configDir`). */
+export const TEST_CONFIG_DIR = path.join(import.meta.dirname, 'fixtures', 'config');
+
+export interface NewAppOptions {
+  /**
+   * Bundle the functions' code. Tests that look only at the template turn it off:
+   * esbuild is the slow part of synth (about a second per function).
+   *
+   * @default true
+   */
+  readonly bundle?: boolean;
+}
+
 /** An app that synthesises into this test file's temporary folder. */
-export function newApp(): App {
-  return new App({ outdir: mkdtempSync(path.join(assemblyRoot, 'cdk.out-')) });
+export function newApp(options: NewAppOptions = {}): App {
+  return new App({
+    outdir: mkdtempSync(path.join(assemblyRoot, 'cdk.out-')),
+    ...(options.bundle === false && { context: { 'aws:cdk:bundling-stacks': [] } }),
+  });
 }
 
 export interface Synthesised {
@@ -29,11 +45,19 @@ export interface Synthesised {
   readonly template: Template;
 }
 
-/** Prepare: one app with one `Rapport-<stage>` stack, as `infra/cdk/app.ts` builds it. */
-export function synthRapport(props: Partial<RapportProps> = {}): Synthesised {
-  const app = newApp();
+/**
+ * Prepare: one app with one `Rapport-<stage>` stack, as `infra/cdk/app.ts` builds it,
+ * with the config files of `TEST_CONFIG_DIR` unless `props` names another folder.
+ * `options.extend` adds to the stack before it is synthesised (e.g. a role to grant to).
+ */
+export function synthRapport(
+  props: Partial<RapportProps> = {},
+  options: NewAppOptions & { readonly extend?: (stack: RapportStack) => void } = {},
+): Synthesised {
+  const app = newApp(options);
   const stageName = props.stageName ?? 'dev';
-  const stack = new RapportStack(app, `Rapport-${stageName}`, { ...props, stageName });
+  const stack = new RapportStack(app, `Rapport-${stageName}`, { configDir: TEST_CONFIG_DIR, ...props, stageName });
+  options.extend?.(stack);
   return { app, stack, template: Template.fromStack(stack) };
 }
 
@@ -66,12 +90,21 @@ export interface PolicyStatement {
   readonly Resource: unknown;
 }
 
-/** Every statement of the inline policies attached to the role of the only Lambda function. */
-export function functionPolicyStatements(template: Template): PolicyStatement[] {
-  const functions = Object.values(template.findResources('AWS::Lambda::Function'));
-  expect(functions).toHaveLength(1);
-  const role = (functions[0]?.Properties as { Role: { 'Fn::GetAtt': [string, string] } }).Role;
-  const roleId = role['Fn::GetAtt'][0];
+/** The logical id of the Lambda function whose Powertools service name is `serviceName`. */
+export function functionIdByService(template: Template, serviceName: string): string {
+  return onlyLogicalId(template, 'AWS::Lambda::Function', {
+    Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: serviceName } } },
+  });
+}
+
+/** Every statement of the inline policies attached to the role of the Lambda function `functionId`. */
+export function functionPolicyStatements(template: Template, functionId: string): PolicyStatement[] {
+  const fn = template.toJSON().Resources[functionId] as { Properties: { Role: { 'Fn::GetAtt': [string, string] } } };
+  return rolePolicyStatements(template, fn.Properties.Role['Fn::GetAtt'][0]);
+}
+
+/** Every statement of the inline policies attached to the role `roleId`. */
+export function rolePolicyStatements(template: Template, roleId: string): PolicyStatement[] {
   const policies = Object.values(
     template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } }),
   );
@@ -79,6 +112,23 @@ export function functionPolicyStatements(template: Template): PolicyStatement[] 
   return policies.flatMap(
     (policy) => (policy.Properties as { PolicyDocument: { Statement: PolicyStatement[] } }).PolicyDocument.Statement,
   );
+}
+
+/**
+ * The folder of the cloud assembly that holds the code asset of the Lambda
+ * function `functionId`: what `cdk deploy` would zip and upload.
+ */
+export function functionAssetDir({ app, stack, template }: Synthesised, functionId: string): string {
+  const assemblyDir = app.synth().directory;
+  const s3Key = (template.toJSON().Resources[functionId] as { Properties: { Code: { S3Key: string } } }).Properties.Code.S3Key;
+  const manifest = JSON.parse(readFileSync(path.join(assemblyDir, `${stack.artifactId}.assets.json`), 'utf8')) as {
+    files: Record<string, { source: { path: string }; destinations: Record<string, { objectKey: string }> }>;
+  };
+  const asset = Object.values(manifest.files).find((file) =>
+    Object.values(file.destinations).some((destination) => destination.objectKey === s3Key),
+  );
+  expect(asset, `code asset of ${functionId}`).toBeDefined();
+  return path.join(assemblyDir, asset?.source.path ?? 'missing-asset');
 }
 
 export const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);

@@ -1,0 +1,116 @@
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import type { Duration } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { FUNCTION_DEFAULTS, REPO_ROOT } from './defaults';
+
+/**
+ * Defines `require` in the ESM bundle, for CommonJS dependencies that call it.
+ * The import is aliased so it cannot collide with a bundled `createRequire`.
+ */
+const ESM_REQUIRE_BANNER =
+  "import { createRequire as __rapportCreateRequire } from 'node:module'; const require = __rapportCreateRequire(import.meta.url);";
+
+/** What differs between Rapport's functions; everything else is `rapportFunction`'s. */
+export interface RapportFunctionProps {
+  readonly description: string;
+  /** Handler file, relative to the repository root; it exports `handler`. */
+  readonly entry: string;
+  /** Powertools service name (logs, metrics, traces). */
+  readonly serviceName: string;
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  readonly logGroup: logs.ILogGroup;
+  /** The function's own variables; the Powertools and Node settings are added. */
+  readonly environment: Readonly<Record<string, string>>;
+  /**
+   * Files copied into `<bundle>/<folder>/` after esbuild ran, so the function reads
+   * them from `/var/task/<folder>` (absolute paths on the synth machine).
+   */
+  readonly bundledFiles?: { readonly folder: string; readonly files: readonly string[] };
+  /** Lambda's handling of failed asynchronous invocations (retries, on-failure destination). */
+  readonly asyncInvoke?: Pick<lambda.EventInvokeConfigOptions, 'retryAttempts' | 'maxEventAge' | 'onFailure'>;
+}
+
+/**
+ * A Rapport Lambda function: nodejs24.x on arm64 with X-Ray, its own log group,
+ * bundled locally (never in Docker) by esbuild as minified ESM with source maps,
+ * the AWS SDK inside the bundle (the handlers pin its version).
+ */
+export function rapportFunction(scope: Construct, id: string, props: RapportFunctionProps): nodejs.NodejsFunction {
+  const { bundledFiles } = props;
+  return new nodejs.NodejsFunction(scope, id, {
+    description: props.description,
+    entry: path.join(REPO_ROOT, props.entry),
+    handler: FUNCTION_DEFAULTS.handler,
+    projectRoot: REPO_ROOT,
+    depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
+    runtime: lambda.Runtime.NODEJS_24_X,
+    architecture: lambda.Architecture.ARM_64,
+    memorySize: props.memorySize,
+    timeout: props.timeout,
+    tracing: lambda.Tracing.ACTIVE,
+    logGroup: props.logGroup,
+    ...props.asyncInvoke,
+    environment: {
+      ...props.environment,
+      POWERTOOLS_SERVICE_NAME: props.serviceName,
+      POWERTOOLS_METRICS_NAMESPACE: FUNCTION_DEFAULTS.metricsNamespace,
+      NODE_OPTIONS: '--enable-source-maps',
+    },
+    bundling: {
+      forceDockerBundling: false,
+      // The handlers pin their AWS SDK versions: bundle them instead of using the runtime's.
+      bundleAwsSDK: true,
+      format: nodejs.OutputFormat.ESM,
+      target: FUNCTION_DEFAULTS.bundlingTarget,
+      mainFields: ['module', 'main'],
+      banner: ESM_REQUIRE_BANNER,
+      minify: true,
+      sourceMap: true,
+      sourcesContent: false,
+      logLevel: nodejs.LogLevel.WARNING,
+      ...(bundledFiles && { commandHooks: copyAfterBundling(bundledFiles.folder, bundledFiles.files) }),
+    },
+  });
+}
+
+/**
+ * Copies files into a folder of the bundle once esbuild has written it. Runs in
+ * the local (POSIX) shell: Rapport never bundles in Docker, see `assertLocalEsbuild`.
+ */
+function copyAfterBundling(folder: string, files: readonly string[]): nodejs.ICommandHooks {
+  return {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (_inputDir: string, outputDir: string) => {
+      const target = path.join(outputDir, folder);
+      return [
+        `mkdir -p ${shellQuote(target)}`,
+        ...files.map((file) => `cp ${shellQuote(file)} ${shellQuote(path.join(target, path.basename(file)))}`),
+      ];
+    },
+  };
+}
+
+/** One POSIX shell word, whatever the path contains. */
+function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", "'\\''")}'`;
+}
+
+/**
+ * Bundling must never fall back to Docker (CDK does when it cannot find esbuild):
+ * synth has to work offline, on machines without Docker.
+ */
+export function assertLocalEsbuild(constructPath: string): void {
+  try {
+    createRequire(path.join(REPO_ROOT, 'package.json')).resolve('esbuild');
+  } catch {
+    throw new Error(
+      `${constructPath}: esbuild is not installed in ${REPO_ROOT}; Rapport's functions are bundled with local esbuild, never with Docker (run npm ci)`,
+    );
+  }
+}

@@ -1,0 +1,67 @@
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { postWebhook, type OutboundWebhookTarget } from '../../functions/journeys/channels/aws';
+import type { Channels, EmailMessage, SmsMessage, WebhookMessage } from '../../functions/journeys/channels/types';
+import type { Clock } from '../../shared';
+
+export type OutboxEntry =
+  | ({ channel: 'email'; id: string; at: string } & EmailMessage)
+  | ({ channel: 'sms'; id: string; at: string } & SmsMessage)
+  | ({ channel: 'webhook'; id: string; at: string; delivered: boolean; status?: string } & WebhookMessage);
+
+type WithoutStamp<T> = T extends unknown ? Omit<T, 'id' | 'at'> : never;
+
+/**
+ * The embedded engine's channels: email and SMS land in a local outbox instead
+ * of SES / End User Messaging; webhooks are really posted to configured URLs
+ * (or recorded when none is configured). `fail` lets tests take a channel down.
+ */
+export class Outbox implements Channels {
+  readonly entries: OutboxEntry[] = [];
+  fail: Partial<Record<'email' | 'sms' | 'webhook', Error>> = {};
+  #file: string | undefined;
+  #seq = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly webhooks: Record<string, OutboundWebhookTarget> = {},
+    dataDir?: string,
+  ) {
+    if (dataDir) {
+      mkdirSync(dataDir, { recursive: true });
+      this.#file = join(dataDir, 'outbox.ndjson');
+    }
+  }
+
+  async email(message: EmailMessage) {
+    if (this.fail.email) throw this.fail.email;
+    return this.#add({ channel: 'email', ...message });
+  }
+
+  async sms(message: SmsMessage) {
+    if (this.fail.sms) throw this.fail.sms;
+    return this.#add({ channel: 'sms', ...message });
+  }
+
+  async webhook(message: WebhookMessage) {
+    if (this.fail.webhook) throw this.fail.webhook;
+    if (this.webhooks[message.target]) {
+      await postWebhook(fetch, this.webhooks, message);
+      return this.#add({ channel: 'webhook', delivered: true, ...message });
+    }
+    return this.#add({ channel: 'webhook', delivered: false, status: 'recorded (no URL configured)', ...message });
+  }
+
+  /** Remove a customer's messages (erasure). */
+  forget(predicate: (entry: OutboxEntry) => boolean): void {
+    const kept = this.entries.filter((e) => !predicate(e));
+    this.entries.splice(0, this.entries.length, ...kept);
+  }
+
+  #add(entry: WithoutStamp<OutboxEntry>): { providerId: string } {
+    const full = { ...entry, id: `outbox-${++this.#seq}`, at: this.clock.now().toISOString() } as OutboxEntry;
+    this.entries.push(full);
+    if (this.#file) appendFileSync(this.#file, `${JSON.stringify(full)}\n`);
+    return { providerId: full.id };
+  }
+}

@@ -1,0 +1,538 @@
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { Duration, Stack, TimeZone } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INGEST, PROFILE } from '../../infra/cdk/defaults';
+import { RapportPropsError } from '../../infra/cdk/errors';
+import { Rapport } from '../../infra/cdk/rapport';
+import { validateSegmentationFiles } from '../../infra/cdk/validate';
+import type { BusEvent } from '../../infra/embedded/event-bus';
+import {
+  DERIVED_EVENTS,
+  ENV,
+  PROFILE_CONSUMER_PATTERN,
+  PROFILE_EVENT_SOURCE,
+  PROFILE_TABLE_LAYOUT as L,
+  toBusEntry,
+  type BusEntry,
+} from '../../shared';
+import { matchesEventPattern, type EventPattern } from '../../shared/pattern';
+import { ev, identify } from '../helpers/events';
+import type { PolicyStatement, Synthesised } from './synth';
+import {
+  asList,
+  functionAssetDir,
+  functionIdByService,
+  functionPolicyStatements,
+  newApp,
+  onlyLogicalId,
+  renderText,
+  rolePolicyStatements,
+  synthRapport,
+  TEST_CONFIG_DIR,
+} from './synth';
+
+/** X-Ray has no resource-level permissions: the one statement that must name `*`. */
+const XRAY = { Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' };
+
+/** Statements with their actions sorted, so a comparison does not depend on the order CDK renders them in. */
+const normalised = (statements: readonly PolicyStatement[]) =>
+  statements.map((s) => ({ ...s, Action: Array.isArray(s.Action) ? [...s.Action].sort() : s.Action }));
+
+/** An entry as EventBridge delivers it to a rule's target. */
+function delivered(entry: BusEntry): BusEvent {
+  return {
+    version: '0',
+    id: '6f3c2a1e-0000-4000-8000-000000000000',
+    'detail-type': entry.DetailType,
+    source: entry.Source,
+    account: '123456789012',
+    time: (entry.Time ?? new Date('2026-01-05T10:00:00Z')).toISOString(),
+    region: 'eu-west-1',
+    resources: entry.Resources ?? [],
+    detail: JSON.parse(entry.Detail) as unknown,
+  };
+}
+
+describe('Rapport-dev stack: the profile leg, default props', () => {
+  let synthesised: Synthesised;
+  const ids = {} as Record<'bus' | 'queue' | 'table' | 'consumer' | 'sweep' | 'customers' | 'ingest' | 'customerApi' | 'ingestApi', string>;
+
+  beforeAll(() => {
+    synthesised = synthRapport({ stageName: 'dev' });
+    const { template } = synthesised;
+    ids.bus = onlyLogicalId(template, 'AWS::Events::EventBus');
+    ids.queue = onlyLogicalId(template, 'AWS::SQS::Queue');
+    ids.table = onlyLogicalId(template, 'AWS::DynamoDB::GlobalTable', {
+      Properties: { KeySchema: Match.arrayWith([{ AttributeName: L.partitionKey, KeyType: 'HASH' }]) },
+    });
+    ids.consumer = functionIdByService(template, PROFILE.consumer.serviceName);
+    ids.sweep = functionIdByService(template, PROFILE.sweep.serviceName);
+    ids.customers = functionIdByService(template, PROFILE.customerApi.serviceName);
+    ids.ingest = functionIdByService(template, INGEST.serviceName);
+    ids.customerApi = onlyLogicalId(template, 'AWS::ApiGatewayV2::Api', { Properties: { Name: 'rapport-dev-customers' } });
+    ids.ingestApi = onlyLogicalId(template, 'AWS::ApiGatewayV2::Api', { Properties: { Name: 'rapport-dev-ingest' } });
+  });
+
+  const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+  /** The template's resources by logical id, as plain JSON. */
+  const resources = () => synthesised.template.toJSON().Resources;
+  const props = (id: string) => resources()[id]?.Properties;
+
+  describe('profile table', () => {
+    it('is keyed by PROFILE_TABLE_LAYOUT, TTL on its ttl attribute, on-demand, with PITR and encryption, named by CloudFormation', () => {
+      expect(props(ids.table)).toMatchObject({
+        KeySchema: [
+          { AttributeName: 'PK', KeyType: 'HASH' },
+          { AttributeName: 'SK', KeyType: 'RANGE' },
+        ],
+        TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+        BillingMode: 'PAY_PER_REQUEST',
+        Replicas: [expect.objectContaining({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } })],
+        SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
+      });
+      expect(props(ids.table).TableName).toBeUndefined();
+      expect([...props(ids.table).AttributeDefinitions].sort((a, b) => a.AttributeName.localeCompare(b.AttributeName))).toEqual(
+        ['GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'PK', 'SK'].map((AttributeName) => ({ AttributeName, AttributeType: 'S' })),
+      );
+    });
+
+    it('has the two sparse indexes, KEYS_ONLY: the store reads only the index sort key of index items', () => {
+      expect(props(ids.table).GlobalSecondaryIndexes).toEqual([
+        {
+          IndexName: 'GSI1',
+          KeySchema: [
+            { AttributeName: 'GSI1PK', KeyType: 'HASH' },
+            { AttributeName: 'GSI1SK', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
+        {
+          IndexName: 'GSI2',
+          KeySchema: [
+            { AttributeName: 'GSI2PK', KeyType: 'HASH' },
+            { AttributeName: 'GSI2SK', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
+      ]);
+    });
+
+    it('is retained when it leaves the stack', () => {
+      expect(resources()[ids.table]).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    });
+  });
+
+  describe('functions', () => {
+    const profileEnvironment = () => ({
+      [ENV.PROFILE_TABLE_NAME]: { Ref: ids.table },
+      [ENV.EVENT_BUS_NAME]: { Ref: ids.bus },
+      [ENV.CONFIG_DIR]: '/var/task/config',
+      [ENV.CONSENT_MODE]: 'opt-out',
+      [ENV.TIMELINE_RETENTION_DAYS]: '365',
+      [ENV.STAGE]: 'dev',
+      POWERTOOLS_METRICS_NAMESPACE: 'Rapport',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+
+    it.each([
+      ['consumer', 'rapport-profile', 512, 30],
+      ['sweep', 'rapport-sweep', 1024, 900],
+      ['customers', 'rapport-customers', 512, 29],
+    ] as const)('runs the %s function like the ingest function (nodejs24.x, arm64, X-Ray, own log group)', (which, service, memory, timeout) => {
+      const fn = props(ids[which]);
+      expect(fn).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        TracingConfig: { Mode: 'Active' },
+        MemorySize: memory,
+        Timeout: timeout,
+      });
+      expect(resources()[fn.LoggingConfig.LogGroup.Ref]).toMatchObject({
+        Type: 'AWS::Logs::LogGroup',
+        Properties: { RetentionInDays: 30 },
+        DeletionPolicy: 'Retain',
+      });
+      expect(fn.Environment.Variables).toEqual({ ...profileEnvironment(), POWERTOOLS_SERVICE_NAME: service });
+    });
+
+    it('gives every function its own log group', () => {
+      const logGroups = [ids.ingest, ids.consumer, ids.sweep, ids.customers].map((id) => props(id).LoggingConfig.LogGroup.Ref);
+      expect(new Set(logGroups).size).toBe(4);
+    });
+  });
+
+  describe('bus rule -> profile consumer', () => {
+    let ruleId: string;
+    beforeAll(() => {
+      ruleId = onlyLogicalId(synthesised.template, 'AWS::Events::Rule');
+    });
+
+    it('deploys PROFILE_CONSUMER_PATTERN (the embedded bus routes with the same object) on the Rapport bus', () => {
+      expect(props(ruleId)).toMatchObject({ EventBusName: { Ref: ids.bus }, State: 'ENABLED' });
+      expect(props(ruleId).EventPattern).toEqual(PROFILE_CONSUMER_PATTERN);
+    });
+
+    it('targets the consumer with 8 retries within 6 hours, then the dead-letter queue', () => {
+      expect(props(ruleId).Targets).toEqual([
+        {
+          Id: expect.any(String),
+          Arn: arnOf(ids.consumer),
+          RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 6 * 60 * 60 },
+          DeadLetterConfig: { Arn: arnOf(ids.queue) },
+        },
+      ]);
+    });
+
+    describe('the deployed pattern, run through the EventBridge matcher', () => {
+      const pattern = () => props(ruleId).EventPattern as EventPattern;
+      const at = '2026-01-05T10:00:00Z';
+
+      it.each([
+        ['a track event', toBusEntry(ev('Order Completed', at, { orderId: 'o-1', total: 42 }))],
+        ['an identify event', toBusEntry(identify(at, { email: 'ada@example.com' }))],
+        ['an anonymous page view', toBusEntry(ev('', at, {}, { type: 'page', userId: undefined, anonymousId: 'v-1', name: 'Home' }))],
+      ])('matches %s from ingest', (_case, entry) => {
+        expect(matchesEventPattern(pattern(), delivered(entry))).toBe(true);
+      });
+
+      it.each(Object.values(DERIVED_EVENTS))('does not match a derived "%s" event, so the consumer cannot feed itself', (name) => {
+        const entry = toBusEntry(ev(name, at, { tag: 'vip' }), undefined, PROFILE_EVENT_SOURCE);
+        expect(matchesEventPattern(pattern(), delivered(entry))).toBe(false);
+      });
+
+      it('does not match events of other sources', () => {
+        const entry = toBusEntry(ev('Journey Completed', at), undefined, 'rapport.journeys');
+        expect(matchesEventPattern(pattern(), delivered(entry))).toBe(false);
+      });
+    });
+
+    it('lets EventBridge invoke the consumer from this rule only', () => {
+      synthesised.template.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: arnOf(ids.consumer),
+        Principal: 'events.amazonaws.com',
+        SourceArn: arnOf(ruleId),
+      });
+    });
+
+    it('lets the rule, and only the rule, write to the dead-letter queue', () => {
+      synthesised.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: ids.queue }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Allow',
+              Principal: { Service: 'events.amazonaws.com' },
+              Action: 'sqs:SendMessage',
+              Resource: arnOf(ids.queue),
+              Condition: { ArnEquals: { 'aws:SourceArn': arnOf(ruleId) } },
+            }),
+          ]),
+        },
+      });
+    });
+  });
+
+  it.each(['consumer', 'sweep'] as const)(
+    'retries failed asynchronous invocations of the %s twice within 6 hours, then sends them to the dead-letter queue',
+    (which) => {
+      synthesised.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: ids[which] },
+        Qualifier: '$LATEST',
+        MaximumRetryAttempts: 2,
+        MaximumEventAgeInSeconds: 6 * 60 * 60,
+        DestinationConfig: { OnFailure: { Destination: arnOf(ids.queue) } },
+      });
+    },
+  );
+
+  it('has no asynchronous invocation config for the API-invoked functions', () => {
+    const configured = Object.values(synthesised.template.findResources('AWS::Lambda::EventInvokeConfig')).map(
+      (config) => (config.Properties.FunctionName as { Ref: string }).Ref,
+    );
+    expect(configured.sort()).toEqual([ids.consumer, ids.sweep].sort());
+  });
+
+  describe('sweep schedule', () => {
+    let schedule: ReturnType<typeof props>;
+    beforeAll(() => {
+      schedule = props(onlyLogicalId(synthesised.template, 'AWS::Scheduler::Schedule'));
+    });
+
+    it('runs the sweep daily at 03:00 UTC, on time (no flexible window)', () => {
+      expect(schedule).toMatchObject({
+        ScheduleExpression: 'cron(0 3 * * ? *)',
+        ScheduleExpressionTimezone: 'Etc/UTC',
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        State: 'ENABLED',
+      });
+      expect(schedule.Name).toBeUndefined();
+      expect(schedule.Target.Arn).toEqual(arnOf(ids.sweep));
+    });
+
+    it('retries 3 times within 6 hours, then sends to the dead-letter queue', () => {
+      expect(schedule.Target).toMatchObject({
+        RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 6 * 60 * 60 },
+        DeadLetterConfig: { Arn: arnOf(ids.queue) },
+      });
+    });
+
+    it('assumes a role only Scheduler may assume, for this account and its default group', () => {
+      const roleId = (schedule.Target.RoleArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      const trust = props(roleId).AssumeRolePolicyDocument.Statement;
+      expect(trust).toHaveLength(1);
+      expect(trust[0]).toMatchObject({
+        Effect: 'Allow',
+        Action: 'sts:AssumeRole',
+        Principal: { Service: 'scheduler.amazonaws.com' },
+        Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+      });
+      expect(renderText(trust[0].Condition.StringEquals['aws:SourceArn'])).toBe(
+        'arn:<Ref:AWS::Partition>:scheduler:<Ref:AWS::Region>:<Ref:AWS::AccountId>:schedule-group/default',
+      );
+    });
+
+    it('lets that role invoke the sweep (unqualified) and write to the dead-letter queue, nothing else', () => {
+      const roleId = (schedule.Target.RoleArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      expect(normalised(rolePolicyStatements(synthesised.template, roleId))).toEqual([
+        { Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: arnOf(ids.sweep) },
+        { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: arnOf(ids.queue) },
+      ]);
+    });
+  });
+
+  describe('customer admin API', () => {
+    const routesOf = (apiId: string) =>
+      Object.values(synthesised.template.findResources('AWS::ApiGatewayV2::Route', { Properties: { ApiId: { Ref: apiId } } })).map(
+        (route) => route.Properties as { RouteKey: string; AuthorizationType: string; AuthorizerId?: unknown; Target: unknown },
+      );
+
+    it('serves GET profile, events and export and DELETE on /v1/customers/{id}, nothing else', () => {
+      expect(routesOf(ids.customerApi).map((route) => route.RouteKey).sort()).toEqual([
+        'DELETE /v1/customers/{id}',
+        'GET /v1/customers/{id}',
+        'GET /v1/customers/{id}/events',
+        'GET /v1/customers/{id}/export',
+      ]);
+    });
+
+    it('requires IAM authorization on every customer route', () => {
+      for (const route of routesOf(ids.customerApi)) {
+        expect(route.AuthorizationType, route.RouteKey).toBe('AWS_IAM');
+      }
+    });
+
+    it('leaves every ingest route unauthenticated at the gateway (the function verifies signatures)', () => {
+      const ingestRoutes = routesOf(ids.ingestApi);
+      expect(ingestRoutes).toHaveLength(INGEST.routes.length);
+      for (const route of ingestRoutes) {
+        expect(route.AuthorizationType, route.RouteKey).toBe('NONE');
+        expect(route.AuthorizerId, route.RouteKey).toBeUndefined();
+      }
+    });
+
+    it('sends every customer route to the customer API function, payload format 2.0', () => {
+      const integrationId = onlyLogicalId(synthesised.template, 'AWS::ApiGatewayV2::Integration', {
+        Properties: { ApiId: { Ref: ids.customerApi } },
+      });
+      expect(props(integrationId)).toMatchObject({
+        IntegrationType: 'AWS_PROXY',
+        IntegrationUri: arnOf(ids.customers),
+        PayloadFormatVersion: '2.0',
+      });
+      for (const route of routesOf(ids.customerApi)) {
+        expect(route.Target).toEqual({ 'Fn::Join': ['', ['integrations/', { Ref: integrationId }]] });
+      }
+    });
+
+    it('throttles its default stage to 50 rps and logs who called it', () => {
+      const stage = Object.values(
+        synthesised.template.findResources('AWS::ApiGatewayV2::Stage', { Properties: { ApiId: { Ref: ids.customerApi } } }),
+      )[0]?.Properties;
+      expect(stage).toMatchObject({
+        StageName: '$default',
+        AutoDeploy: true,
+        DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      });
+      expect(JSON.parse(stage.AccessLogSettings.Format)).toMatchObject({
+        callerArn: '$context.identity.userArn',
+        routeKey: '$context.routeKey',
+        status: '$context.status',
+      });
+      const logGroupId = stage.AccessLogSettings.DestinationArn['Fn::GetAtt'][0];
+      expect(resources()[logGroupId]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
+    });
+  });
+
+  describe('IAM: each profile function may do exactly what its code paths call', () => {
+    const tableArn = () => arnOf(ids.table);
+    const indexArn = (name: string) => ({ 'Fn::Join': ['', [arnOf(ids.table), `/index/${name}`]] });
+
+    it('consumer: get/put/delete items of the table, PutEvents on the bus, send to the dead-letter queue', () => {
+      expect(normalised(functionPolicyStatements(synthesised.template, ids.consumer))).toEqual([
+        XRAY,
+        { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: arnOf(ids.queue) },
+        { Effect: 'Allow', Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], Resource: tableArn() },
+        { Effect: 'Allow', Action: 'events:PutEvents', Resource: arnOf(ids.bus) },
+      ]);
+    });
+
+    it('sweep: get/put items, Query on the two indexes by name, PutEvents on the bus, send to the dead-letter queue', () => {
+      expect(normalised(functionPolicyStatements(synthesised.template, ids.sweep))).toEqual([
+        XRAY,
+        { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: arnOf(ids.queue) },
+        { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem'], Resource: tableArn() },
+        { Effect: 'Allow', Action: 'dynamodb:Query', Resource: [indexArn('GSI1'), indexArn('GSI2')] },
+        { Effect: 'Allow', Action: 'events:PutEvents', Resource: arnOf(ids.bus) },
+      ]);
+    });
+
+    it('customer API: read the table, erase in batches, write the tombstone; no index, no PutEvents', () => {
+      expect(normalised(functionPolicyStatements(synthesised.template, ids.customers))).toEqual([
+        XRAY,
+        {
+          Effect: 'Allow',
+          Action: ['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+          Resource: tableArn(),
+        },
+      ]);
+    });
+
+    it('grants no wildcard action or resource anywhere, but X-Ray', () => {
+      const statements = Object.values(synthesised.template.findResources('AWS::IAM::Policy')).flatMap(
+        (policy) => (policy.Properties as { PolicyDocument: { Statement: PolicyStatement[] } }).PolicyDocument.Statement,
+      );
+      for (const statement of statements.filter((s) => !asList(s.Action).every((action) => action.startsWith('xray:')))) {
+        expect(asList(statement.Action).every((action) => !action.includes('*')), JSON.stringify(statement)).toBe(true);
+        expect(JSON.stringify(statement.Resource), JSON.stringify(statement)).not.toContain('*');
+      }
+    });
+  });
+
+  it('outputs the customer API URL and the profile table name, without exports', () => {
+    const outputs = synthesised.template.toJSON().Outputs;
+
+    expect(renderText(outputs.CustomerApiUrl.Value)).toMatch(new RegExp(`^https://<Ref:${ids.customerApi}>\\.execute-api\\.`));
+    expect(outputs.ProfileTableName.Value).toEqual({ Ref: ids.table });
+    expect(outputs.CustomerApiUrl).not.toHaveProperty('Export');
+    expect(outputs.ProfileTableName).not.toHaveProperty('Export');
+  });
+
+  describe('bundles', () => {
+    it.each([
+      ['consumer', 'functions/profile/consumer-handler.ts'],
+      ['sweep', 'functions/profile/sweep-handler.ts'],
+      ['customers', 'functions/profile/api-handler.ts'],
+    ] as const)('bundles the %s handler (%s) with the config files under config/', (which, entry) => {
+      const assetDir = functionAssetDir(synthesised, ids[which]);
+      const sourceMap = JSON.parse(readFileSync(path.join(assetDir, 'index.mjs.map'), 'utf8')) as { sources: string[] };
+
+      expect(sourceMap.sources.some((source) => source.endsWith(entry))).toBe(true);
+      for (const file of ['tags.yaml', 'segmentation.config.yaml']) {
+        expect(readFileSync(path.join(assetDir, 'config', file), 'utf8'), file).toBe(
+          readFileSync(path.join(TEST_CONFIG_DIR, file), 'utf8'),
+        );
+      }
+    });
+
+    it('leaves the config files out of the ingest bundle', () => {
+      expect(existsSync(path.join(functionAssetDir(synthesised, ids.ingest), 'config'))).toBe(false);
+    });
+  });
+});
+
+describe('Rapport with custom profile props', () => {
+  const { template } = synthRapport(
+    {
+      stageName: 'prod',
+      timelineRetention: Duration.days(90),
+      consentMode: 'opt-in',
+      sweepSchedule: scheduler.ScheduleExpression.cron({ minute: '30', hour: '1', timeZone: TimeZone.EUROPE_BERLIN }),
+    },
+    {
+      bundle: false,
+      extend: (stack) => {
+        const operator = new iam.Role(stack, 'Operator', { assumedBy: new iam.AccountRootPrincipal() });
+        stack.rapport.grantCustomerApiInvoke(operator);
+      },
+    },
+  );
+
+  it('passes consent mode and timeline retention to every profile function', () => {
+    for (const service of ['rapport-profile', 'rapport-sweep', 'rapport-customers']) {
+      const fn = template.toJSON().Resources[functionIdByService(template, service)];
+      expect(fn.Properties.Environment.Variables, service).toMatchObject({
+        [ENV.CONSENT_MODE]: 'opt-in',
+        [ENV.TIMELINE_RETENTION_DAYS]: '90',
+      });
+    }
+  });
+
+  it('runs the sweep on the given schedule, in its time zone', () => {
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'cron(30 1 * * ? *)',
+      ScheduleExpressionTimezone: 'Europe/Berlin',
+    });
+  });
+
+  it('grantCustomerApiInvoke allows execute-api:Invoke on the customer routes only', () => {
+    const apiId = onlyLogicalId(template, 'AWS::ApiGatewayV2::Api', { Properties: { Name: 'rapport-prod-customers' } });
+    const roleId = onlyLogicalId(template, 'AWS::IAM::Role', {
+      Properties: { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { AWS: Match.anyValue() } })] } },
+    });
+    const statements = rolePolicyStatements(template, roleId);
+
+    expect(statements).toHaveLength(1);
+    expect(statements[0]?.Action).toBe('execute-api:Invoke');
+    // API Gateway's resource ARNs end in `*` where the path has a parameter: {id} and what follows it.
+    expect(asList(statements[0]?.Resource).map(renderText).sort()).toEqual(
+      ['DELETE', 'GET'].map(
+        (method) => `arn:<Ref:AWS::Partition>:execute-api:<Ref:AWS::Region>:<Ref:AWS::AccountId>:<Ref:${apiId}>/*/${method}/v1/customers/*`,
+      ),
+    );
+  });
+});
+
+describe('Rapport fails synth without its config files', () => {
+  const scratch = mkdtempSync(path.join(tmpdir(), 'rapport-config-'));
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  /** A config folder holding only `files`, copied from the fixtures. */
+  function configDirWith(...files: string[]): string {
+    const dir = mkdtempSync(path.join(scratch, 'config-'));
+    for (const file of files) copyFileSync(path.join(TEST_CONFIG_DIR, file), path.join(dir, file));
+    return dir;
+  }
+  const build = (configDir: string) => () =>
+    new Rapport(new Stack(newApp({ bundle: false }), 'Rapport-test'), 'Rapport', { stageName: 'test', configDir });
+
+  it.each([
+    ['tags.yaml', 'segmentation.config.yaml'],
+    ['segmentation.config.yaml', 'tags.yaml'],
+  ])('names a missing %s', (missing, present) => {
+    const dir = configDirWith(present);
+
+    expect(build(dir)).toThrow(RapportPropsError);
+    expect(build(dir)).toThrow(`configDir ${dir} has no ${missing}; the profile functions load it at start`);
+  });
+
+  it('names a configDir that is not a folder', () => {
+    const dir = path.join(scratch, 'missing');
+
+    expect(build(dir)).toThrow(`configDir ${dir} is not a folder; it must hold tags.yaml and segmentation.config.yaml`);
+  });
+
+  it('lists every missing file at once', () => {
+    expect(validateSegmentationFiles(configDirWith())).toEqual([
+      expect.stringMatching(/ has no tags\.yaml;/),
+      expect.stringMatching(/ has no segmentation\.config\.yaml;/),
+    ]);
+    expect(validateSegmentationFiles(TEST_CONFIG_DIR)).toEqual([]);
+  });
+});
