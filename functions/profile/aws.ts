@@ -17,12 +17,17 @@ export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false } });
 }
 
+/** The profile store in AWS (all the customer API needs). */
+export function awsProfileStore(env: NodeJS.ProcessEnv = process.env): ProfileStore {
+  return new ProfileStore(documentClient(new DynamoDBClient({})), requireEnv(env, ENV.PROFILE_TABLE_NAME));
+}
+
 /** The profile functions' dependencies in AWS, from their environment; config files are bundled under ./config. */
 export function awsProfileDeps(env: NodeJS.ProcessEnv = process.env): Omit<ProfileConsumerDeps, 'log'> {
   const config = loadProfileConfig(env[ENV.CONFIG_DIR] ?? join(import.meta.dirname, 'config'), env);
   const eventBridge = new EventBridgeClient({});
   return {
-    store: new ProfileStore(documentClient(new DynamoDBClient({})), requireEnv(env, ENV.PROFILE_TABLE_NAME)),
+    store: awsProfileStore(env),
     segment: config.segmenter,
     putEvents: (entries) => eventBridge.send(new PutEventsCommand({ Entries: entries })),
     clock: systemClock,
