@@ -1,17 +1,31 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ENV, type ConsentMode } from '../../shared';
+import { createSegmenter, loadSegmentationConfigOrThrow, loadTagRulesOrThrow, SEGMENTATION_FILES } from '../../workflows/segmentation';
 import type { Segmenter } from './consumer';
 
 export interface ProfileConfig {
   segmenter: Segmenter;
   consentMode: ConsentMode;
   timelineRetentionDays: number;
+  /** Tag names the rules define, for logs and the UI. */
+  tagNames: string[];
 }
 
-/** PENDING: replaced by the workflows/segmentation loader. */
-export function loadProfileConfig(_dir: string, env: NodeJS.ProcessEnv = process.env): ProfileConfig {
+/**
+ * Load the profile functions' configuration once (cold start): tag rules and
+ * segmentation thresholds from `dir` (tags.yaml, segmentation.config.yaml), and
+ * consent mode and timeline retention from the environment. A broken file
+ * throws with every problem as `file:line:col  message`, so nothing half-applies.
+ */
+export function loadProfileConfig(dir: string, env: NodeJS.ProcessEnv = process.env): ProfileConfig {
   const mode = env[ENV.CONSENT_MODE] ?? 'opt-out';
   if (mode !== 'opt-out' && mode !== 'opt-in') throw new Error(`${ENV.CONSENT_MODE} must be opt-out or opt-in, got ${JSON.stringify(mode)}`);
   const days = Number(env[ENV.TIMELINE_RETENTION_DAYS] ?? 365);
-  if (!Number.isInteger(days) || days < 1) throw new Error(`${ENV.TIMELINE_RETENTION_DAYS} must be a whole number of days >= 1`);
-  return { segmenter: (p) => ({ lifecycleStage: p.lifecycleStage, rfm: p.rfm, computedTags: p.computedTags }), consentMode: mode, timelineRetentionDays: days };
+  if (!Number.isInteger(days) || days < 1) throw new Error(`${ENV.TIMELINE_RETENTION_DAYS} must be a whole number of days >= 1, got ${JSON.stringify(env[ENV.TIMELINE_RETENTION_DAYS])}`);
+  const tagsFile = join(dir, SEGMENTATION_FILES.tags);
+  const configFile = join(dir, SEGMENTATION_FILES.config);
+  const rules = loadTagRulesOrThrow(readFileSync(tagsFile, 'utf8'), tagsFile);
+  const config = loadSegmentationConfigOrThrow(readFileSync(configFile, 'utf8'), configFile);
+  return { segmenter: createSegmenter({ config, rules }), consentMode: mode, timelineRetentionDays: days, tagNames: rules.map((r) => r.name) };
 }

@@ -1,0 +1,297 @@
+/**
+ * Journey -> Step Functions (JSONPath ASL), EventBridge patterns, a Mermaid
+ * picture and the cost of each path. Pure: no AWS calls.
+ *
+ * State layout (one state per step where possible, so a run costs few transitions):
+ * - send, tag, update, webhook: one Task named after the step. A marketing send
+ *   is followed by a Choice `<id>.route` that sends a deferred send (quiet
+ *   hours) to the Wait `<id>.wait` and back to the send.
+ * - branch, split: Task + Choice `<id>.route` on the returned `next`.
+ * - wait: a Wait named after the step. wait_until: Task + Wait `<id>.wait`.
+ * - wait_for: one callback Task (`.waitForTaskToken`) with TimeoutSeconds; the
+ *   timeout is caught and routed to on_timeout.
+ * - exit: a Succeed named after the step; the end of the list: `End`; a
+ *   holdout group: `Holdout`; a step failing after its retries: `Failed`.
+ */
+import {
+  assertValidEventPattern,
+  INGEST_EVENT_SOURCE,
+  PROFILE_EVENT_SOURCE,
+  RESERVED_EVENT_NAMES,
+  templateKey,
+  type EventPattern,
+} from '../../shared';
+import {
+  LAMBDA_INVOKE,
+  LAMBDA_INVOKE_WAIT_FOR_TOKEN,
+  RESULT,
+  STATE,
+  STEP_FAILED_ERROR,
+  STEP_RETRY,
+  type ChoiceState,
+  type State,
+  type StateMachineDefinition,
+  type TaskState,
+} from './asl';
+import { durationSeconds } from './duration';
+import { formatPath, JourneyError } from './errors';
+import { buildGraph, type StepNode } from './graph';
+import { journeyMermaid } from './mermaid';
+import { statePaths, type StatePath } from './paths';
+import { templateTriggerReferences, triggerReferences } from './references';
+import { END, HOLDOUT, type EventFilter, type Journey } from './schema';
+import type { TemplateCatalog } from './templates';
+import { validateMeaning } from './validate';
+
+export interface CompileOptions extends TemplateCatalog {
+  /** ARN of the one step Lambda every Task invokes. */
+  readonly stepFunctionArn: string;
+  /** Names of the configured outbound webhooks; unchecked when absent. */
+  readonly webhookTargets?: Iterable<string>;
+}
+
+/** The `action` a step Lambda is invoked with. */
+export type StepAction = 'send' | 'branch' | 'split' | 'tag' | 'update' | 'webhook' | 'waitUntil' | 'audience' | 'await';
+
+export type EndOutcome = 'completed' | 'exited' | 'converted' | 'holdout';
+
+/** Everything the runtime needs of a journey: the state machine, the bus patterns and the starter's checks. */
+export interface CompiledJourney {
+  readonly id: string;
+  readonly version: number;
+  readonly definition: StateMachineDefinition;
+  /** Bus rule patterns that start the journey (the journey starter's rule). */
+  readonly triggerPatterns: EventPattern[];
+  /** Events that stop a run as converted, and that stop it without conversion. */
+  readonly goalPatterns: EventPattern[];
+  readonly exitPatterns: EventPattern[];
+  readonly mermaid: string;
+  /** Every loop-free path from the start to a Succeed state (deferred sends not taken), with its state transitions. */
+  readonly transitionsPerPath: StatePath[];
+  /** Wait states by name: their fixed Seconds, or 'timestamp' (TimestampPath `$.last.result.until`). */
+  readonly waitStates: Record<string, number | 'timestamp'>;
+  /** Callback (wait_for) states by name: the awaited event, its full bus pattern (trigger references unresolved) and the timeout. */
+  readonly awaitStates: Record<string, { event: string; pattern: EventPattern; timeoutSeconds: number }>;
+  /** Succeed states by name: how a run that ends there is counted. */
+  readonly endStates: Record<string, { outcome: EndOutcome; reason?: string }>;
+  /** The scalar trigger properties the journey references (steps, concurrency key, templates): the execution input carries only these. */
+  readonly triggerProperties: string[];
+  /** Who may enter (checked by the starter when the trigger arrives); absent: everyone. */
+  readonly audience?: NonNullable<Journey['audience']>;
+  /** May a customer enter again (per concurrency key): never, always, or once this long after their last entry. */
+  readonly reentry: 'never' | 'always' | { afterSeconds: number };
+  /** One run per value of this trigger property (e.g. complaintId) instead of one per customer. */
+  readonly concurrencyKey?: string;
+}
+
+/** Compile a validated journey. Throws `JourneyError` if the journey does not pass the meaning checks. */
+export function compileJourney(journey: Journey, options: CompileOptions): CompiledJourney {
+  const problems = validateMeaning(journey, options);
+  if (problems.length > 0) {
+    throw new JourneyError(problems.map((p) => ({ file: journey.id, line: 1, column: 1, path: formatPath(p.path), message: p.message })));
+  }
+
+  const graph = buildGraph(journey);
+  const states: Record<string, State> = {};
+  const detours = new Set<string>();
+  const waitStates: Record<string, number | 'timestamp'> = {};
+  const awaitStates: CompiledJourney['awaitStates'] = {};
+  const endStates: CompiledJourney['endStates'] = {};
+
+  const target = (to: string): string => {
+    if (to === END) {
+      states[STATE.end] = { Type: 'Succeed', Comment: 'The end of the steps' };
+      endStates[STATE.end] = { outcome: 'completed' };
+      return STATE.end;
+    }
+    if (to === HOLDOUT) {
+      states[STATE.holdout] = { Type: 'Succeed', Comment: 'Holdout group: no further steps, counted for comparison' };
+      endStates[STATE.holdout] = { outcome: 'holdout' };
+      return STATE.holdout;
+    }
+    return to;
+  };
+  const failed = (): string => {
+    states[STATE.failed] = { Type: 'Fail', Error: STEP_FAILED_ERROR, Cause: 'A journey step failed after its retries; see the execution history for the error.' };
+    return STATE.failed;
+  };
+  const payload = (stepId: string, action: StepAction, config: Record<string, unknown>) => ({
+    journeyId: journey.id,
+    stepId,
+    action,
+    config,
+    'customerId.$': '$.customerId',
+    'trigger.$': '$.trigger',
+    'execution.$': '$$.Execution.Name',
+  });
+  const task = (stepId: string, action: StepAction, config: Record<string, unknown>, next: string, comment: string): TaskState => ({
+    Type: 'Task',
+    Comment: comment,
+    Resource: LAMBDA_INVOKE,
+    Parameters: { FunctionName: options.stepFunctionArn, Payload: payload(stepId, action, config) },
+    ResultSelector: { 'result.$': '$.Payload' },
+    ResultPath: '$.last',
+    Retry: [STEP_RETRY],
+    Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: failed() }],
+    Next: next,
+  });
+  const route = (stepId: string, targets: readonly string[]): ChoiceState => ({
+    Type: 'Choice',
+    Comment: `Follow the ${stepId} step's choice`,
+    Choices: [...new Set(targets)].map((to) => ({ Variable: RESULT.next, StringEquals: to, Next: target(to) })),
+    Default: failed(),
+  });
+
+  for (const node of graph) compileStep(node);
+
+  function compileStep(node: StepNode): void {
+    const { step } = node;
+    const id = step.id;
+    const next = () => target(node.edges[0]!.to);
+    if ('send' in step) {
+      const kind = step.send.kind ?? 'marketing';
+      const config = { channel: step.send.channel, template: step.send.template, kind, ...(step.send.target !== undefined && { target: step.send.target }) };
+      const comment = `send ${kind} ${step.send.channel} "${step.send.template}"`;
+      if (kind === 'transactional') {
+        // Transactional messages are never deferred (no quiet hours): no Choice, one transition fewer.
+        states[id] = task(id, 'send', config, next(), comment);
+        return;
+      }
+      states[id] = task(id, 'send', config, STATE.route(id), comment);
+      states[STATE.route(id)] = {
+        Type: 'Choice',
+        Comment: 'A send deferred by quiet hours waits, then sends again',
+        Choices: [{ Variable: RESULT.status, StringEquals: 'deferred', Next: STATE.wait(id) }],
+        Default: next(),
+      };
+      states[STATE.wait(id)] = { Type: 'Wait', Comment: 'Quiet hours: wait until the send may go', TimestampPath: RESULT.until, Next: id };
+      waitStates[STATE.wait(id)] = 'timestamp';
+      detours.add(STATE.wait(id));
+    } else if ('wait' in step) {
+      const seconds = durationSeconds(step.wait);
+      states[id] = { Type: 'Wait', Comment: `wait ${step.wait}`, Seconds: seconds, Next: next() };
+      waitStates[id] = seconds;
+    } else if ('wait_until' in step) {
+      const config = { time: step.wait_until.time, ...(step.wait_until.days && { days: step.wait_until.days }) };
+      states[id] = task(id, 'waitUntil', config, STATE.wait(id), `find the next ${step.wait_until.time} in the customer's time zone`);
+      states[STATE.wait(id)] = { Type: 'Wait', Comment: `wait until ${step.wait_until.time}`, TimestampPath: RESULT.until, Next: next() };
+      waitStates[STATE.wait(id)] = 'timestamp';
+    } else if ('wait_for' in step) {
+      const [onEvent, onTimeout] = node.edges;
+      const timeoutSeconds = durationSeconds(step.wait_for.timeout);
+      const config = { event: step.wait_for.event, ...(step.wait_for.where && { where: step.wait_for.where }) };
+      states[id] = {
+        Type: 'Task',
+        Comment: `wait for ${step.wait_for.event}, at most ${step.wait_for.timeout}`,
+        Resource: LAMBDA_INVOKE_WAIT_FOR_TOKEN,
+        Parameters: { FunctionName: options.stepFunctionArn, Payload: { ...payload(id, 'await', config), 'taskToken.$': '$$.Task.Token' } },
+        TimeoutSeconds: timeoutSeconds,
+        ResultPath: '$.last',
+        Retry: [STEP_RETRY],
+        Catch: [
+          { ErrorEquals: ['States.Timeout'], ResultPath: '$.timeout', Next: target(onTimeout!.to) },
+          { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: failed() },
+        ],
+        Next: target(onEvent!.to),
+      };
+      awaitStates[id] = { event: step.wait_for.event, pattern: busPattern(step.wait_for), timeoutSeconds };
+    } else if ('branch' in step) {
+      // Every rule, then an explicit else (the default resolved): the Lambda returns the first match's next.
+      const rules = step.branch.flatMap((rule) => ('when' in rule ? [{ when: rule.when, next: rule.next }] : []));
+      const otherwise = node.edges.find((e) => e.kind === 'else')!.to;
+      states[id] = task(id, 'branch', { branches: [...rules, { else: otherwise }] }, STATE.route(id), 'evaluate the branch conditions on the profile');
+      states[STATE.route(id)] = route(id, node.edges.map((e) => e.to));
+    } else if ('split' in step) {
+      // Holdout arms go to "holdout"; arms without next to the following step.
+      const arms = node.edges.map((e) => ({ percent: step.split[e.index!]!.percent, next: e.to }));
+      states[id] = task(id, 'split', { arms }, STATE.route(id), 'draw a random arm');
+      states[STATE.route(id)] = route(id, arms.map((a) => a.next));
+    } else if ('tag' in step) {
+      states[id] = task(id, 'tag', { ...step.tag }, next(), 'add' in step.tag ? `tag +${step.tag.add}` : `tag -${step.tag.remove}`);
+    } else if ('update' in step) {
+      states[id] = task(id, 'update', { trait: step.update.trait, value: step.update.value }, next(), `set trait ${step.update.trait}`);
+    } else if ('webhook' in step) {
+      states[id] = task(id, 'webhook', { target: step.webhook.target, template: step.webhook.template }, next(), `post "${step.webhook.template}" to ${step.webhook.target}`);
+    } else if ('exit' in step) {
+      const reason = step.exit === true ? undefined : step.exit;
+      states[id] = { Type: 'Succeed', Comment: reason === undefined ? 'exit' : `exit: ${reason}` };
+      endStates[id] = reason === 'goal' ? { outcome: 'converted' } : { outcome: 'exited', ...(reason !== undefined && { reason }) };
+    } else {
+      assertNever(step);
+    }
+  }
+
+  const definition: StateMachineDefinition = {
+    Comment: `Rapport journey "${journey.id}" v${journey.version}: ${journey.name}`,
+    StartAt: journey.steps[0]!.id,
+    States: orderStates(states, graph),
+  };
+
+  const reentry = journey.entry?.reentry ?? 'never';
+  const concurrency = journey.entry?.concurrency ?? 'one-per-customer';
+  return {
+    id: journey.id,
+    version: journey.version,
+    definition,
+    triggerPatterns: [busPattern(journey.trigger)],
+    goalPatterns: (journey.goals ?? []).map(busPattern),
+    exitPatterns: (journey.exits ?? []).map(busPattern),
+    mermaid: journeyMermaid(journey, graph),
+    transitionsPerPath: statePaths(definition, detours),
+    waitStates,
+    awaitStates,
+    endStates,
+    triggerProperties: referencedTriggerProperties(journey, options),
+    ...(journey.audience !== undefined && { audience: journey.audience }),
+    reentry: typeof reentry === 'string' ? reentry : { afterSeconds: durationSeconds(reentry.after) },
+    ...(typeof concurrency === 'object' && { concurrencyKey: concurrency.per }),
+  };
+}
+
+/**
+ * The bus pattern for an event filter: customer events come from ingest,
+ * derived ones (`Tag Added`, ...) from the profile consumer.
+ */
+export function busPattern(filter: EventFilter): EventPattern {
+  const source = RESERVED_EVENT_NAMES.has(filter.event) ? PROFILE_EVENT_SOURCE : INGEST_EVENT_SOURCE;
+  const pattern = {
+    source: [source],
+    'detail-type': [filter.event],
+    ...(filter.where !== undefined && { detail: { properties: filter.where } }),
+  };
+  assertValidEventPattern(pattern);
+  return pattern;
+}
+
+function referencedTriggerProperties(journey: Journey, catalog: TemplateCatalog): string[] {
+  const names = triggerReferences(journey.steps);
+  const concurrency = journey.entry?.concurrency;
+  if (typeof concurrency === 'object') names.add(concurrency.per);
+  for (const step of journey.steps) {
+    const key =
+      'send' in step ? templateKey(step.send.template, step.send.channel) : 'webhook' in step ? templateKey(step.webhook.template, 'webhook') : undefined;
+    const source = key === undefined ? undefined : catalog.templateSources?.[key];
+    if (source !== undefined) for (const name of templateTriggerReferences(source)) names.add(name);
+  }
+  return [...names].sort();
+}
+
+/** States in step order (each step's states together), then the shared end states: readable in the console. */
+function orderStates(states: Record<string, State>, graph: StepNode[]): Record<string, State> {
+  const ordered: Record<string, State> = {};
+  for (const { step } of graph) {
+    for (const name of [step.id, STATE.route(step.id), STATE.wait(step.id)]) {
+      const state = states[name];
+      if (state) ordered[name] = state;
+    }
+  }
+  for (const name of [STATE.end, STATE.holdout, STATE.failed]) {
+    const state = states[name];
+    if (state) ordered[name] = state;
+  }
+  return ordered;
+}
+
+function assertNever(value: never): never {
+  throw new TypeError(`unhandled step: ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,52 @@
+/**
+ * State transitions per path. Step Functions Standard bills every state
+ * entered (terminal states included), so a path's cost is its length.
+ */
+import type { State, StateMachineDefinition } from './asl';
+
+export interface StatePath {
+  /** The states entered, in order, from StartAt to a Succeed state. */
+  readonly path: string[];
+  /** State transitions billed for this path (= states entered). */
+  readonly transitions: number;
+}
+
+/** Paths are enumerated up to this many; a journey with more is summarised by the first ones. */
+export const MAX_PATHS = 1_000;
+
+/**
+ * Every loop-free path from StartAt to a Succeed state. Edges to Fail states
+ * (errors) and into `detours` (a send's quiet-hours wait: each deferral adds 3,
+ * the Wait, the send again and its Choice) are not followed; a wait_for counts both its outcomes.
+ */
+export function statePaths(definition: StateMachineDefinition, detours: ReadonlySet<string> = new Set()): StatePath[] {
+  const paths: StatePath[] = [];
+  const walk = (name: string, trail: string[]): void => {
+    if (paths.length >= MAX_PATHS || trail.includes(name)) return;
+    const state = definition.States[name];
+    if (!state || state.Type === 'Fail') return;
+    const here = [...trail, name];
+    if (state.Type === 'Succeed') {
+      paths.push({ path: here, transitions: here.length });
+      return;
+    }
+    for (const next of new Set(successors(state))) {
+      if (!detours.has(next)) walk(next, here);
+    }
+  };
+  walk(definition.StartAt, []);
+  return paths;
+}
+
+function successors(state: State): string[] {
+  switch (state.Type) {
+    case 'Task':
+      return [state.Next, ...state.Catch.map((c) => c.Next)];
+    case 'Choice':
+      return [...state.Choices.map((c) => c.Next), state.Default];
+    case 'Wait':
+      return [state.Next];
+    default:
+      return [];
+  }
+}

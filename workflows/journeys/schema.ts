@@ -1,0 +1,299 @@
+/**
+ * The journey file, as zod schemas: the first validation pass (shape). Objects
+ * are strict, so a misspelt key is an error, not a silently ignored line.
+ *
+ * @example
+ * ```yaml
+ * id: welcome
+ * name: Welcome
+ * version: 1
+ * trigger: { event: Signed Up }
+ * goals: [{ event: Order Completed }]
+ * steps:
+ *   - id: send-welcome
+ *     send: { channel: email, template: welcome }
+ *   - id: wait-a-day
+ *     wait: 1d
+ * ```
+ */
+import { z } from 'zod';
+import { CHANNELS, LIFECYCLE_STAGES } from '../../shared';
+import { ConditionSchema } from './conditions';
+import { DURATION_EXAMPLE, DURATION_PATTERN } from './duration';
+
+/** The actions a step can take; a step has exactly one of these keys. */
+export const ACTIONS = ['send', 'wait', 'wait_until', 'wait_for', 'branch', 'split', 'tag', 'update', 'webhook', 'exit'] as const;
+export type ActionName = (typeof ACTIONS)[number];
+
+/** A `next` (or `else`, `on_event`, `on_timeout`) target that ends the journey instead of naming a step. */
+export const END = 'end';
+/** Split variant target of a holdout group (written `holdout: true`). */
+export const HOLDOUT = 'holdout';
+const RESERVED_STEP_IDS: ReadonlySet<string> = new Set([END, HOLDOUT]);
+
+export const SEND_CHANNELS = ['email', 'sms', 'webhook'] as const;
+export type SendChannel = (typeof SEND_CHANNELS)[number];
+export const MESSAGE_KINDS = ['marketing', 'transactional'] as const;
+export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+
+const KEBAB = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** `iss.input === undefined` means the key is missing: say what belongs there. */
+function expected(what: string): { error: (iss: { input?: unknown }) => string } {
+  return { error: (iss) => (iss.input === undefined ? `missing: expected ${what}` : `expected ${what}`) };
+}
+
+const Kebab = (what: string, example: string, max = 60) =>
+  z
+    .string(expected(`${what} in kebab-case, like "${example}"`))
+    .regex(KEBAB, `expected ${what} in kebab-case (lower-case letters, digits and single hyphens), like "${example}"`)
+    .max(max, `must be at most ${max} characters`);
+
+export const StepIdSchema = Kebab('a step id', 'send-welcome')
+  .refine((id) => !RESERVED_STEP_IDS.has(id), { message: `"${END}" and "${HOLDOUT}" are reserved and cannot be step ids` })
+  .describe('Unique step id (kebab-case). It names the Step Functions state, so keep it stable across versions.');
+/** A step id, or `end` to finish the journey. */
+export const TargetSchema = z
+  .string(expected(`a step id or "${END}"`))
+  .regex(KEBAB, `expected a step id (kebab-case) or "${END}"`)
+  .describe(`The step to go to, or "${END}" to finish the journey.`);
+
+export const DurationSchema = z
+  .string(expected(`a duration such as ${DURATION_EXAMPLE}`))
+  .regex(DURATION_PATTERN, `expected a duration such as ${DURATION_EXAMPLE} (units w, d, h, m, s, largest first)`)
+  .min(2, `expected a duration such as ${DURATION_EXAMPLE}`)
+  .describe(`A duration: ${DURATION_EXAMPLE}. At most 365d.`);
+
+const EventNameSchema = z
+  .string(expected('an event name such as "Order Completed"'))
+  .min(1, 'expected an event name such as "Order Completed"')
+  .max(128, 'an event name is at most 128 characters (the EventBridge detail-type limit)')
+  .describe('The event name (the EventBridge detail-type), e.g. "Order Completed", or a derived event: "Tag Added", "Tag Removed", "Lifecycle Stage Changed", "Customer Became Inactive".');
+
+/** An EventBridge event pattern on the event's `properties`, checked in the meaning pass. */
+const WhereSchema = z
+  .record(z.string(), z.unknown(), expected('an EventBridge pattern on the event properties, like { tag: [vip] }'))
+  .describe('An EventBridge content filter on the event properties, e.g. { revenue: [{ numeric: [">", 100] }] }. Every value is a list.');
+
+const PropertyNameSchema = z
+  .string(expected('a trigger property name such as "complaintId"'))
+  .regex(IDENTIFIER, 'expected a property name (letters, digits, underscore), such as "complaintId"');
+
+const TagNameSchema = z
+  .string(expected('a tag name such as "vip"'))
+  .regex(/^[a-z0-9]+(?:[-_:][a-z0-9]+)*$/, 'expected a tag name (lower-case letters, digits, "-", "_" or ":"), such as "vip"')
+  .max(64, 'must be at most 64 characters');
+
+const TemplateNameSchema = Kebab('a template name', 'welcome').describe(
+  'A template in workflows/templates: the file <template>.<channel>.liquid must exist.',
+);
+
+export const EventFilterSchema = z
+  .strictObject(
+    {
+      event: EventNameSchema,
+      where: WhereSchema.optional(),
+    },
+    expected('{ event: <name>, where?: <pattern> }'),
+  )
+  .describe('An event, optionally filtered on its properties.');
+
+export const TriggerSchema = EventFilterSchema.describe('The event that starts the journey for a customer.');
+
+const AudienceSchema = z
+  .strictObject(
+    {
+      tags: z
+        .strictObject({
+          include: z.array(TagNameSchema).min(1).optional().describe('The customer must have at least one of these tags.'),
+          exclude: z.array(TagNameSchema).min(1).optional().describe('The customer must have none of these tags.'),
+        })
+        .optional(),
+      lifecycle: z.array(z.enum(LIFECYCLE_STAGES)).min(1).optional().describe('The customer must be in one of these lifecycle stages.'),
+      consent: z.enum(CHANNELS).optional().describe('The customer must be reachable with marketing on this channel (consent, not suppressed).'),
+    },
+    expected('{ tags?, lifecycle?, consent? }'),
+  )
+  .describe('Who may enter, checked when the trigger arrives.');
+
+const EntrySchema = z
+  .strictObject(
+    {
+      reentry: z
+        .union([z.literal('never'), z.literal('always'), z.strictObject({ after: DurationSchema })], expected('never, always or { after: <duration> }'))
+        .default('never')
+        .describe('May a customer enter again? never (default), always, or { after: 180d } since the last entry. Judged per concurrency key.'),
+      concurrency: z
+        .union([z.literal('one-per-customer'), z.strictObject({ per: PropertyNameSchema })], expected('one-per-customer or { per: <trigger property> }'))
+        .default('one-per-customer')
+        .describe('How many runs at once: one-per-customer (default), or one per value of a trigger property, e.g. { per: complaintId }.'),
+    },
+    expected('{ reentry?, concurrency? }'),
+  )
+  .describe('Re-entry and concurrency rules, checked when the trigger arrives.');
+
+// ---------------------------------------------------------------------------
+// Steps: one strict object per action; a step has an id and exactly one action.
+// ---------------------------------------------------------------------------
+
+const Next = TargetSchema.optional().describe(`Where to go after this step (default: the next step in the list; "${END}" finishes).`);
+
+const SendStep = z.strictObject({
+  id: StepIdSchema,
+  send: z
+    .strictObject(
+      {
+        channel: z.enum(SEND_CHANNELS, expected('email, sms or webhook')),
+        template: TemplateNameSchema,
+        kind: z.enum(MESSAGE_KINDS, expected('marketing or transactional')).optional().describe('marketing (default): consent, frequency cap and quiet hours apply; transactional: only suppression applies.'),
+        target: Kebab('an outbound webhook name', 'support').optional().describe('Only for channel webhook: the configured outbound webhook the message goes to.'),
+      },
+      expected('{ channel, template, kind? }'),
+    )
+    .describe('Send a message to the customer, rendered from <template>.<channel>.liquid.'),
+  next: Next,
+});
+
+const WaitStep = z.strictObject({
+  id: StepIdSchema,
+  wait: DurationSchema.describe('Pause for this long.'),
+  next: Next,
+});
+
+const WaitUntilStep = z.strictObject({
+  id: StepIdSchema,
+  wait_until: z
+    .strictObject(
+      {
+        time: z
+          .string(expected('a time of day "HH:MM"'))
+          .regex(/^(?:[01]\d|2[0-3]):[0-5]\d$/, 'expected a time of day "HH:MM" (24-hour clock), such as "09:00"; quote it in YAML'),
+        days: z.array(z.enum(WEEKDAYS, expected('a weekday: mon, tue, wed, thu, fri, sat or sun'))).min(1).optional(),
+      },
+      expected('{ time: "09:00", days?: [mon, ...] }'),
+    )
+    .describe("Pause until the next time of day (in the customer's time zone), optionally on given weekdays only."),
+  next: Next,
+});
+
+const WaitForStep = z.strictObject({
+  id: StepIdSchema,
+  wait_for: z
+    .strictObject(
+      {
+        event: EventNameSchema,
+        where: WhereSchema.optional().describe('Pattern on the awaited event\'s properties; a value may be "{{ trigger.<property> }}".'),
+        timeout: z
+          .string({ error: (iss) => (iss.input === undefined ? `wait_for needs a timeout, such as "7d": a journey cannot wait forever` : `expected a duration such as ${DURATION_EXAMPLE}`) })
+          .regex(DURATION_PATTERN, `expected a duration such as ${DURATION_EXAMPLE} (units w, d, h, m, s, largest first)`)
+          .min(2, `expected a duration such as ${DURATION_EXAMPLE}`)
+          .describe('How long to wait for the event before taking on_timeout.'),
+      },
+      expected('{ event, where?, timeout }'),
+    )
+    .describe('Pause until the customer sends this event, or the timeout passes.'),
+  on_event: TargetSchema.optional().describe('Where to go when the event arrives (default: the next step).'),
+  on_timeout: TargetSchema.optional().describe('Where to go when the timeout passes (default: the next step).'),
+});
+
+const BranchRule = z.strictObject({ when: ConditionSchema, next: TargetSchema });
+const BranchElse = z.strictObject({ else: TargetSchema });
+const BranchStep = z.strictObject({
+  id: StepIdSchema,
+  branch: z
+    .array(z.union([BranchRule, BranchElse], expected('{ when: <condition>, next: <step> } or { else: <step> }')), expected('a list of { when, next } and a final { else }'))
+    .min(1, 'a branch needs at least one { when, next }')
+    .describe('The first rule whose condition holds for the customer picks the next step; else (default: the next step in the list) otherwise.'),
+});
+
+const SplitVariant = z.strictObject({
+  percent: z.number(expected('a whole percentage from 1 to 100')).int('expected a whole percentage').min(1, 'expected a percentage from 1 to 100').max(100, 'expected a percentage from 1 to 100'),
+  next: TargetSchema.optional(),
+});
+const SplitHoldout = z.strictObject({
+  percent: z.number(expected('a whole percentage from 1 to 100')).int('expected a whole percentage').min(1, 'expected a percentage from 1 to 100').max(100, 'expected a percentage from 1 to 100'),
+  holdout: z.literal(true, expected('true')),
+});
+const SplitStep = z.strictObject({
+  id: StepIdSchema,
+  split: z
+    .array(z.union([SplitVariant, SplitHoldout], expected('{ percent, next? } or { percent, holdout: true }')), expected('a list of { percent, next } groups'))
+    .min(2, 'a split needs at least two groups')
+    .describe('Random split: each customer goes to one group, with the given chances (summing to 100). A holdout group ends the run and is counted.'),
+});
+
+const TagStep = z.strictObject({
+  id: StepIdSchema,
+  tag: z
+    .union([z.strictObject({ add: TagNameSchema }), z.strictObject({ remove: TagNameSchema })], expected('{ add: <tag> } or { remove: <tag> }'))
+    .describe('Add or remove a manual tag on the customer.'),
+  next: Next,
+});
+
+const UpdateStep = z.strictObject({
+  id: StepIdSchema,
+  update: z
+    .strictObject(
+      {
+        trait: z.string(expected('a trait name such as "plan"')).regex(IDENTIFIER, 'expected a trait name (letters, digits, underscore), such as "plan"'),
+        value: z.union([z.string(), z.number(), z.boolean(), z.null()], expected('a string, number, boolean or null')),
+      },
+      expected('{ trait, value }'),
+    )
+    .describe('Set a trait on the customer profile.'),
+  next: Next,
+});
+
+const WebhookStep = z.strictObject({
+  id: StepIdSchema,
+  webhook: z
+    .strictObject({ target: Kebab('an outbound webhook name', 'support'), template: TemplateNameSchema }, expected('{ target, template }'))
+    .describe('Post to a configured outbound webhook (e.g. your help desk), body rendered from <template>.webhook.liquid. Not a customer message: consent rules do not apply.'),
+  next: Next,
+});
+
+const ExitStep = z.strictObject({
+  id: StepIdSchema,
+  exit: z
+    .union([z.literal(true), Kebab('an exit reason', 'escalated', 40)], expected('true, goal or a reason in kebab-case such as "escalated"'))
+    .describe('End the journey here: true, goal (counts as a conversion) or a reason (kebab-case) reported with the run.'),
+});
+
+/** Step schemas in the order of `ACTIONS`: `STEP_SCHEMAS[i]` is the schema of a step with action `ACTIONS[i]`. */
+export const STEP_SCHEMAS = [SendStep, WaitStep, WaitUntilStep, WaitForStep, BranchStep, SplitStep, TagStep, UpdateStep, WebhookStep, ExitStep] as const;
+
+export const StepSchema = z.union(STEP_SCHEMAS).describe('A step: an id and exactly one action.');
+
+export const JourneySchema = z
+  .strictObject(
+    {
+      id: Kebab('a journey id', 'win-back').describe('The journey id: kebab-case, equal to the file name without .yaml.'),
+      name: z.string(expected('a name')).min(1, 'expected a name').max(200),
+      description: z.string(expected('a description')).max(2_000).optional(),
+      version: z.number(expected('a whole version number')).int('expected a whole version number').min(1, 'expected a version >= 1').describe('Bump when you change the steps: running customers finish on the version they started.'),
+      trigger: TriggerSchema,
+      audience: AudienceSchema.optional(),
+      entry: EntrySchema.optional(),
+      goals: z.array(EventFilterSchema).optional().describe('Events that end the run wherever it is, counted as a conversion.'),
+      exits: z.array(EventFilterSchema).optional().describe('Events that end the run wherever it is, without a conversion.'),
+      steps: z.array(StepSchema, expected('a list of steps')).min(1, 'a journey needs at least one step'),
+    },
+    expected('a journey: { id, name, version, trigger, steps, ... }'),
+  )
+  .meta({ title: 'Rapport journey', description: 'A customer journey, compiled to a Step Functions state machine.' });
+
+export type Journey = z.output<typeof JourneySchema>;
+export type JourneyInput = z.input<typeof JourneySchema>;
+export type Step = z.output<typeof StepSchema>;
+export type EventFilter = z.output<typeof EventFilterSchema>;
+export type SendStep = z.output<typeof SendStep>;
+export type WaitForStep = z.output<typeof WaitForStep>;
+export type BranchStep = z.output<typeof BranchStep>;
+export type SplitStep = z.output<typeof SplitStep>;
+
+/** The action key of a step (the schema guarantees exactly one). */
+export function actionOf(step: Step): ActionName {
+  for (const action of ACTIONS) if (action in step) return action;
+  throw new TypeError(`step ${step.id} has no action`);
+}

@@ -1,0 +1,89 @@
+/**
+ * Message templates: Liquid files in workflows/templates named
+ * `<template>.<channel>.liquid` (channel email, sms or webhook). The format
+ * itself (file names, email parts) lives in shared/templates, used by the
+ * step runtime too; this module checks templates before a journey is accepted.
+ *
+ * - email: the first line is `Subject: <liquid>`, then a blank line, then the
+ *   plain-text body; an optional HTML body follows a line `--- html ---`.
+ * - sms: the whole file is the message body.
+ * - webhook: the whole file renders to the JSON request body (use the `json`
+ *   filter for values: `{{ trigger.complaintId | json }}`).
+ *
+ * Render context (provided by the send/webhook step): `profile` (the customer
+ * profile: traits, stats, lifecycleStage, tags), `trigger` (the trigger's
+ * properties carried by the run, e.g. `trigger.complaintId`), `journey`
+ * (`{ id, version, step }`) and, for marketing email/sms, `unsubscribe_url`.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Liquid } from 'liquidjs';
+import { HTML_SEPARATOR, parseEmailTemplate, TEMPLATE_FILE, templateKey, type TemplateChannel } from '../../shared';
+import type { JourneyProblem } from './errors';
+import { templateTriggerReferences } from './references';
+
+/** The templates a journey may use: keys `<template>.<channel>`, and their sources when read from disk. */
+export interface TemplateCatalog {
+  readonly templates: readonly string[];
+  readonly templateSources?: Readonly<Record<string, string>>;
+}
+
+export function templateFileName(template: string, channel: TemplateChannel): string {
+  return `${templateKey(template, channel)}.liquid`;
+}
+
+const liquid = new Liquid({ strictFilters: true });
+
+/** Problems in one template file: Liquid syntax (unknown filters included) and the channel's format. */
+export function checkTemplate(file: string, channel: TemplateChannel, source: string): JourneyProblem[] {
+  const problem = (line: number, column: number, message: string): JourneyProblem => ({ file, line, column, path: '(template)', message });
+  try {
+    liquid.parse(source);
+  } catch (error) {
+    const err = error as Error & { token?: { getPosition(): [number, number] } };
+    const [line, column] = err.token?.getPosition() ?? [1, 1];
+    return [problem(line, column, `Liquid: ${err.message.replace(/, line:\d+, col:\d+$/, '')}`)];
+  }
+  if (channel === 'email') {
+    const email = parseEmailTemplate(source);
+    if (!email) return [problem(1, 1, 'expected the first line to be "Subject: <subject>", then a blank line, then the text body')];
+    const problems: JourneyProblem[] = [];
+    if (email.subject === '') problems.push(problem(1, 1, 'expected a subject after "Subject:"'));
+    if (email.text === '') problems.push(problem(2, 1, `expected a plain-text body after the subject (an HTML body may follow a line "${HTML_SEPARATOR}")`));
+    return problems;
+  }
+  if (source.trim() === '') return [problem(1, 1, channel === 'sms' ? 'expected the message text' : 'expected a JSON body')];
+  if (channel === 'webhook') {
+    const trigger = Object.fromEntries([...templateTriggerReferences(source)].map((name) => [name, `sample-${name}`]));
+    const rendered = liquid.parseAndRenderSync(source, { profile: { id: 'cust-1', traits: {}, stats: {} }, trigger, journey: { id: 'sample', version: 1, step: 'sample' } });
+    try {
+      JSON.parse(rendered);
+    } catch (error) {
+      return [problem(1, 1, `expected the body to render to JSON (checked with sample data): ${(error as Error).message}; write values with the json filter, e.g. {{ trigger.complaintId | json }}`)];
+    }
+  }
+  return [];
+}
+
+/** The templates in `dir` (files named `<template>.<channel>.liquid`), with their sources. */
+export function loadTemplateCatalog(dir: string): { catalog: TemplateCatalog; problems: JourneyProblem[] } {
+  const templates: string[] = [];
+  const templateSources: Record<string, string> = {};
+  const problems: JourneyProblem[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    if (!name.endsWith('.liquid')) continue;
+    const file = join(dir, name);
+    const match = TEMPLATE_FILE.exec(name);
+    if (!match) {
+      problems.push({ file, line: 1, column: 1, path: '(template)', message: 'expected a file name <template>.<channel>.liquid with a kebab-case template name and channel email, sms or webhook' });
+      continue;
+    }
+    const channel = match[2] as TemplateChannel;
+    const source = readFileSync(file, 'utf8');
+    problems.push(...checkTemplate(file, channel, source));
+    const key = templateKey(match[1]!, channel);
+    templates.push(key);
+    templateSources[key] = source;
+  }
+  return { catalog: { templates, templateSources }, problems };
+}
