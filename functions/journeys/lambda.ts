@@ -5,7 +5,8 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { z } from 'zod';
-import { createJourneyRuntime, type BusEventLike } from './runtime';
+import type { createJourneyRuntime} from './runtime';
+import { type BusEventLike } from './runtime';
 import { createStepRunner, StepInputSchema, type StepDeps } from './steps';
 
 export interface JourneyHandlerOptions {
