@@ -1,8 +1,10 @@
 import { CHANNELS, EVENTS, detailTypeOf, type Channel, type NormalisedEvent, type Profile, type RecentEvent } from '../../shared';
 
-/** How much behaviour the profile item keeps for tag conditions (the timeline keeps the rest). */
-export const RECENT_EVENTS_DAYS = 90;
-export const RECENT_EVENTS_MAX = 200;
+import { RECENT_EVENTS_MAX, RECENT_EVENTS_WINDOW_DAYS } from '../../shared/segmentation/constants';
+
+/** How much behaviour the profile item keeps for tag conditions (the timeline keeps the rest): what the rules can see. */
+export const RECENT_EVENTS_DAYS = RECENT_EVENTS_WINDOW_DAYS;
+export { RECENT_EVENTS_MAX };
 const PRODUCTS_VIEWED_MAX = 20;
 const RESOLVED_COMPLAINTS_MAX = 50;
 const RECENT_PROPERTY_MAX = 20;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ENV, type ConsentMode } from '../../shared';
-import { createSegmenter, loadSegmentationConfigOrThrow, loadTagRulesOrThrow, SEGMENTATION_FILES } from '../../workflows/segmentation';
+import { createSegmenter, loadSegmentationConfigOrThrow, loadTagRulesOrThrow, SEGMENTATION_FILES } from '../../shared/segmentation';
 import type { Segmenter } from './consumer';
 
 export interface ProfileConfig {

@@ -1,8 +1,10 @@
+import * as fs from 'node:fs';
 import { statSync } from 'node:fs';
 import * as path from 'node:path';
 import { RemovalPolicy, Token } from 'aws-cdk-lib';
 import type { Duration } from 'aws-cdk-lib';
 import type { ConsentMode } from '../../shared';
+import { formatProblem, loadSegmentationConfig, loadTagRules, SEGMENTATION_FILES } from '../../shared/segmentation';
 import { MAX_SOURCES, PROFILE, SOURCE_ID_MAX_LENGTH, SOURCE_ID_PATTERN, STAGE_NAME_PATTERN } from './defaults';
 import type { RapportSource, RapportThrottle } from './rapport';
 
@@ -130,12 +132,19 @@ export function validateSegmentationFiles(configDir: string): string[] {
       `configDir ${configDir} is not a folder; it must hold ${PROFILE.configFiles.join(' and ')} (the tag rules and segmentation settings the profile functions load)`,
     ];
   }
-  return PROFILE.configFiles
+  const missing = PROFILE.configFiles
     .filter((file) => !isFile(path.join(configDir, file)))
     .map(
       (file) =>
         `configDir ${configDir} has no ${file}; the profile functions load it at start, so it must exist before a deploy (create it, or point configDir at the folder that holds it)`,
     );
+  if (missing.length > 0) return missing;
+  // Parse both files as the functions will at cold start: a broken tag file never deploys.
+  const tagsFile = path.join(configDir, SEGMENTATION_FILES.tags);
+  const configFile = path.join(configDir, SEGMENTATION_FILES.config);
+  const tags = loadTagRules(fs.readFileSync(tagsFile, 'utf8'), tagsFile);
+  const config = loadSegmentationConfig(fs.readFileSync(configFile, 'utf8'), configFile);
+  return [...(tags.ok ? [] : tags.errors), ...(config.ok ? [] : config.errors)].map(formatProblem);
 }
 
 function isDirectory(candidate: string): boolean {

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, writeFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Duration, Stack, TimeZone } from 'aws-cdk-lib';
@@ -534,5 +534,13 @@ describe('Rapport fails synth without its config files', () => {
       expect.stringMatching(/ has no segmentation\.config\.yaml;/),
     ]);
     expect(validateSegmentationFiles(TEST_CONFIG_DIR)).toEqual([]);
+  });
+
+  it('refuses a broken tag file at synth with file:line:col messages, so it never deploys', () => {
+    const dir = configDirWith('segmentation.config.yaml');
+    writeFileSync(path.join(dir, 'tags.yaml'), 'tags:\n  - name: vip\n    description: x\n    when: { stat: totalRevenu, gte: 1000 }\n');
+
+    expect(build(dir)).toThrow(RapportPropsError);
+    expect(build(dir)).toThrow(/tags\.yaml:4:\d+ +tags\[0\]\.when\.stat: /);
   });
 });

@@ -1,12 +1,12 @@
 /**
- * Branch conditions: the tag-rule condition language of workflows/segmentation
+ * Branch conditions: the tag-rule condition language of shared/segmentation
  * (`{ stat: orderCount, eq: 0 }`, `{ all: [...] }`, `{ event: X, within: 7d }`,
  * ...). A journey keeps a condition as written; the segmentation schema checks
  * it, and the branch step parses and evaluates it against the profile with the
  * same module (`ConditionSchema`, then `evaluateCondition`).
  */
 import { z } from 'zod';
-import { ConditionSchema as SegmentationConditionSchema } from '../segmentation';
+import { ConditionSchema as SegmentationConditionSchema } from '../../shared/segmentation';
 
 /** A condition as written in the journey file (checked by the segmentation schema). */
 export type Condition = Record<string, unknown>;

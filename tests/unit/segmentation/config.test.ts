@@ -8,7 +8,7 @@ import {
   loadSegmentationConfigOrThrow,
   SegmentationConfigError,
   SEGMENTATION_FILES,
-} from '../../../workflows/segmentation';
+} from '../../../shared/segmentation';
 
 const FILE = 'segmentation.config.yaml';
 const shipped = readFileSync(fileURLToPath(new URL(`../../../workflows/${SEGMENTATION_FILES.config}`, import.meta.url)), 'utf8');

@@ -6,7 +6,7 @@ import {
   loadTagRulesOrThrow,
   type Condition,
   type TagRule,
-} from '../../../workflows/segmentation';
+} from '../../../shared/segmentation';
 import type { Profile } from '../../../shared';
 import { at, buyer, DAY, daysAgo, hoursAgo, makeProfile, NOW, plusDays, recent } from './profile';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SEGMENTATION_CONFIG, evaluateRfm, loadSegmentationConfigOrThrow, rfmScores, valueTier } from '../../../workflows/segmentation';
+import { DEFAULT_SEGMENTATION_CONFIG, evaluateRfm, loadSegmentationConfigOrThrow, rfmScores, valueTier } from '../../../shared/segmentation';
 import { at, buyer, DAY, makeProfile, NOW, plusDays } from './profile';
 
 const config = DEFAULT_SEGMENTATION_CONFIG;

@@ -15,7 +15,7 @@ import {
   SEGMENTATION_FILES,
   type Segmentation,
   type SegmentationSetup,
-} from '../../../workflows/segmentation';
+} from '../../../shared/segmentation';
 import { at, buyer, DAY, daysAgo, HOUR, makeProfile, NOW, plusDays, recent } from './profile';
 
 const read = (name: string) => readFileSync(fileURLToPath(new URL(`../../../workflows/${name}`, import.meta.url)), 'utf8');

@@ -8,7 +8,7 @@ import {
   SEGMENTATION_FILES,
   TagRulesError,
   type TagRulesResult,
-} from '../../../workflows/segmentation';
+} from '../../../shared/segmentation';
 
 const FILE = 'tags.yaml';
 const shipped = readFileSync(fileURLToPath(new URL(`../../../workflows/${SEGMENTATION_FILES.tags}`, import.meta.url)), 'utf8');

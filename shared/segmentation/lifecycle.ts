@@ -1,4 +1,4 @@
-import type { LifecycleStage, Profile } from '../../shared';
+import type { LifecycleStage, Profile } from '../profile';
 import type { SegmentationConfig } from './config';
 import { DAY_MS } from './constants';
 import { instant, isoAt, nextChange } from './time';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { LIFECYCLE_STAGES, validateEventPattern, type EventPattern } from '../../shared';
+import { LIFECYCLE_STAGES } from '../profile';
+import { validateEventPattern, type EventPattern } from '../pattern';
 import { DURATION_PATTERN } from './time';
 import { describeValue, didYouMean, nameList, suggestion, type PathSegment } from './text';
 import { AT_KEY } from './yaml-source';

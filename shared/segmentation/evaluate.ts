@@ -1,4 +1,5 @@
-import { matchesEventPattern, type Profile, type ProfileStats } from '../../shared';
+import { matchesEventPattern } from '../pattern';
+import { type Profile, type ProfileStats } from '../profile';
 import { DEFAULT_SEGMENTATION_CONFIG, type SegmentationConfig } from './config';
 import { DAY_MS, RECENT_EVENTS_WINDOW_MS } from './constants';
 import { lifecycleBoundaries, lifecycleStageAt } from './lifecycle';

@@ -1,4 +1,4 @@
-import { RapportError } from '../../shared';
+import { RapportError } from '../errors';
 
 /**
  * One problem in a segmentation file, placed where a marketer can find it:

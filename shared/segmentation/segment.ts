@@ -1,4 +1,4 @@
-import type { LifecycleStage, Profile, Rfm } from '../../shared';
+import type { LifecycleStage, Profile, Rfm } from '../profile';
 import type { SegmentationConfig } from './config';
 import { evaluateTags } from './evaluate';
 import { evaluateLifecycle } from './lifecycle';

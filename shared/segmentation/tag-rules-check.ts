@@ -1,4 +1,5 @@
-import { EVENTS, RESERVED_EVENT_NAMES, VALUE_TIERS } from '../../shared';
+import { EVENTS, RESERVED_EVENT_NAMES } from '../contract';
+import { VALUE_TIERS } from '../profile';
 import { RECENT_EVENTS_WINDOW_DAYS, RECENT_EVENTS_WINDOW_MS } from './constants';
 import type { Condition, EventCondition, NoEventCondition, Operators, StatName, TagRule } from './tag-rules';
 import { describeValue, didYouMean, fold, closest, nameList, type PathSegment } from './text';

@@ -1,4 +1,4 @@
-import type { Profile, Rfm, ValueTier } from '../../shared';
+import type { Profile, Rfm, ValueTier } from '../profile';
 import type { SegmentationConfig } from './config';
 import { DAY_MS } from './constants';
 import { instant, isoAt, nextChange } from './time';
