@@ -4,6 +4,7 @@ import {
   normaliseEvent,
   toBusEntry,
   toProblems,
+  systemClock,
   type Clock,
   type EventProblem,
   type EventType,
@@ -46,7 +47,10 @@ export interface IngestDeps {
   sources: SourceProvider;
   dedupe: EventDeduplicator;
   putEvents: PutEvents;
+  /** The engine's clock: receipt times (and so default event times). */
   clock: Clock;
+  /** Wall-clock time for signature freshness, whatever the journey clock's scale. @default systemClock */
+  signatureClock?: Clock;
   eventBusName?: string;
   observer?: IngestObserver;
   /** How long a claim stays locked if this process dies mid-request. @default 30000 */
@@ -114,7 +118,7 @@ export function createIngestService(deps: IngestDeps) {
     let auth: Authenticated;
     if (isWebhook) {
       try {
-        const verified = verifyWebhook({ headers: request.headers, body: request.body, keys: credentials.keys, now: deps.clock.now() });
+        const verified = verifyWebhook({ headers: request.headers, body: request.body, keys: credentials.keys, now: (deps.signatureClock ?? systemClock).now() });
         auth = { sourceId: verified.sourceId, deliveryId: verified.webhookId };
       } catch (error) {
         if (error instanceof WebhookVerificationError) return reject(401, 'invalid_signature', error.message);

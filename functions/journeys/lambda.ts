@@ -33,6 +33,7 @@ export function createStepHandler(deps: StepDeps, options: JourneyHandlerOptions
     logger.appendKeys({ journeyId: input.journeyId, stepId: input.stepId, execution: input.execution, customerId: input.customerId, messageId: input.trigger.messageId });
     try {
       const result = await runner.run(input);
+      metrics.addMetric(`Step_${input.action}`, MetricUnit.Count, 1);
       if ('status' in result) metrics.addMetric(`Step_${input.action}_${result.status}`, MetricUnit.Count, 1);
       logger.info('step done', { action: input.action, ...('status' in result && { status: result.status }), ...('reason' in result && { reason: result.reason }) });
       return result;

@@ -162,9 +162,13 @@ export function createStepRunner(deps: StepDeps) {
   }
 
   async function send(input: StepInput, config: Record<string, unknown>, profile: Profile | undefined, now: Date): Promise<StepResult> {
-    const { channel, template, kind } = z
-      .object({ channel: z.enum(['email', 'sms']), template: z.string(), kind: z.enum(['marketing', 'transactional']).default('marketing') })
+    const { channel, template, kind, target } = z
+      .object({ channel: z.enum(['email', 'sms', 'webhook']), template: z.string(), kind: z.enum(['marketing', 'transactional']).default('marketing'), target: z.string().optional() })
       .parse(config);
+    if (channel === 'webhook') {
+      if (!target) throw new StepConfigError(`send ${input.stepId} on channel webhook needs a target`);
+      return webhook(input, { target, template }, profile);
+    }
     const previous = await journeys.getMessage(input.customerId, input.execution, input.stepId);
     if (previous) return previous.status === 'sent' ? { status: 'sent' } : { status: 'skipped', ...(previous.reason !== undefined && { reason: previous.reason }) };
 
@@ -193,11 +197,11 @@ export function createStepRunner(deps: StepDeps) {
         to: decision.address,
         ...rendered,
         headers: kind === 'marketing' ? { 'List-Unsubscribe': `<${link}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } : {},
-        tags: { journey: input.journeyId, step: input.stepId, execution: input.execution },
+        tags: { journey: input.journeyId, step: input.stepId, execution: input.execution, customer: input.customerId },
       }));
     } else {
       const body = await renderOrFail(() => deps.templates.text(template, 'sms', data), template, channel);
-      ({ providerId } = await deps.channels.sms({ to: decision.address, body, kind, tags: { journey: input.journeyId, step: input.stepId } }));
+      ({ providerId } = await deps.channels.sms({ to: decision.address, body, kind, tags: { journey: input.journeyId, step: input.stepId, customer: input.customerId } }));
     }
     await journeys.recordMessage(input.customerId, { ...base, status: 'sent', providerId });
     await journeys.count(input.journeyId, { [`${input.stepId}.sent`]: 1 });
@@ -234,7 +238,9 @@ export function createStepRunner(deps: StepDeps) {
     return {
       profile: profile ?? { id: input.customerId, traits: {} },
       customer: { id: input.customerId },
-      trigger: input.trigger,
+      // `{{ trigger.complaintId }}`: the trigger's properties the run carries; the trigger event itself as triggerEvent.
+      trigger: input.trigger.properties,
+      triggerEvent: { messageId: input.trigger.messageId, event: input.trigger.event },
       journey: { id: input.journeyId, step: input.stepId, execution: input.execution },
       ...(channel && { unsubscribe_url: unsubscribeUrl(deps.unsubscribe.baseUrl, deps.unsubscribe.secret, input.customerId, channel) }),
     };

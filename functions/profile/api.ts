@@ -38,10 +38,15 @@ const notFound = (id: string) => json(404, { error: 'customer_not_found', messag
  * The customer API (embedded engine; IAM-authorised admin API in AWS):
  * GET /v1/customers/{id}, GET .../events, GET .../export, DELETE /v1/customers/{id}.
  */
-export function createCustomerApi(deps: { store: ProfileStore; clock: Clock; onErase?: (customerId: string) => Promise<void> }) {
+export interface CustomerJourneyRecords {
+  messages(customerId: string): Promise<unknown[]>;
+  runs(customerId: string): Promise<unknown[]>;
+}
+
+export function createCustomerApi(deps: { store: ProfileStore; clock: Clock; onErase?: (customerId: string) => Promise<void>; journeys?: CustomerJourneyRecords }) {
   const { store, clock } = deps;
   return async function handle(req: ApiRequest): Promise<ApiResponse> {
-    const match = /^\/v1\/customers\/([^/]+)(\/events|\/export)?\/?$/.exec(req.path);
+    const match = /^\/v1\/customers\/([^/]+)(\/events|\/export|\/messages|\/journeys)?\/?$/.exec(req.path);
     if (!match) return json(404, { error: 'not_found', message: `no route ${req.method} ${req.path}` });
     let id: string;
     try {
@@ -64,6 +69,13 @@ export function createCustomerApi(deps: { store: ProfileStore; clock: Clock; onE
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return json(400, { error: 'invalid_limit', message: 'limit must be a whole number from 1 to 1000' });
       const ids = [id, ...stored.profile.anonymousIds.map((a) => `anon:${a}`)];
       return json(200, { customerId: id, events: await store.listEvents(ids, clock.now(), limit) });
+    }
+    if (method === 'GET' && (sub === '/messages' || sub === '/journeys') && deps.journeys) {
+      const stored = await store.get(id);
+      if (!stored) return notFound(id);
+      return sub === '/messages'
+        ? json(200, { customerId: id, messages: await deps.journeys.messages(id) })
+        : json(200, { customerId: id, runs: await deps.journeys.runs(id) });
     }
     if (method === 'GET' && sub === '/export') {
       const stored = await store.get(id);

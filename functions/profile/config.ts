@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ENV, type ConsentMode } from '../../shared';
-import { createSegmenter, loadSegmentationConfigOrThrow, loadTagRulesOrThrow, SEGMENTATION_FILES } from '../../shared/segmentation';
+import { createSegmenter, loadSegmentationConfigOrThrow, loadTagRulesOrThrow, SEGMENTATION_FILES, type SegmentationConfig } from '../../shared/segmentation';
 import type { Segmenter } from './consumer';
 
 export interface ProfileConfig {
@@ -10,6 +10,8 @@ export interface ProfileConfig {
   timelineRetentionDays: number;
   /** Tag names the rules define, for logs and the UI. */
   tagNames: string[];
+  /** The lifecycle/RFM thresholds (journey branch conditions evaluate with them too). */
+  segmentation: SegmentationConfig;
 }
 
 /**
@@ -27,5 +29,5 @@ export function loadProfileConfig(dir: string, env: NodeJS.ProcessEnv = process.
   const configFile = join(dir, SEGMENTATION_FILES.config);
   const rules = loadTagRulesOrThrow(readFileSync(tagsFile, 'utf8'), tagsFile);
   const config = loadSegmentationConfigOrThrow(readFileSync(configFile, 'utf8'), configFile);
-  return { segmenter: createSegmenter({ config, rules }), consentMode: mode, timelineRetentionDays: days, tagNames: rules.map((r) => r.name) };
+  return { segmenter: createSegmenter({ config, rules }), consentMode: mode, timelineRetentionDays: days, tagNames: rules.map((r) => r.name), segmentation: config };
 }

@@ -10,17 +10,21 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { createIngestHandler, INGEST_PATHS, MAX_BODY_BYTES, powertoolsDeduplicator, staticSources, type IngestSource } from '../../functions/ingest';
 import {
   createCustomerApiHandler,
+  createProfileConsumer,
   createProfileConsumerHandler,
   createSweepHandler,
   documentClient,
   loadProfileConfig,
   ProfileStore,
 } from '../../functions/profile';
-import { ENV, PROFILE_CONSUMER_PATTERN, PROFILE_TABLE_LAYOUT as L, systemClock, type BusEntry, type Clock } from '../../shared';
+import { DEFAULT_SEND_POLICY, type OutboundWebhookTarget, type SendPolicy } from '../../functions/journeys';
+import { ENV, ScaledClock, PROFILE_CONSUMER_PATTERN, PROFILE_TABLE_LAYOUT as L, systemClock, type BusEntry, type Clock } from '../../shared';
 import { ensureTable, LOCAL_AWS, startDynalite, type LocalDynamo } from './dynamo';
 import { LocalEventBus, serveEventBridgeApi } from './event-bus';
 import { asyncLambdaTarget, lambdaContext, type DeadLetter } from './lambda-async';
 import { invokeHttpLambda } from './lambda-http';
+import { wireJourneys } from './journeys';
+import { Outbox } from './outbox';
 
 export const IDEMPOTENCY_TABLE = 'rapport-idempotency';
 export const PROFILE_TABLE = 'rapport-profiles';
@@ -42,6 +46,14 @@ export interface EngineOptions {
   env?: NodeJS.ProcessEnv;
   /** How often the sweep runs on its own (real milliseconds); 0 turns it off. @default one day */
   sweepEveryMs?: number;
+  /** Folder of journey YAML files. @default 'workflows/journeys.d' */
+  journeysDir?: string;
+  /** Folder of message templates. @default 'workflows/templates' */
+  templatesDir?: string;
+  /** Send policy overrides (frequency cap, quiet hours, default time zone). */
+  sendPolicy?: Partial<SendPolicy>;
+  /** Outbound webhooks by name (support, supervisor, ...); without a URL, webhook steps are recorded in the outbox. */
+  outboundWebhooks?: Record<string, OutboundWebhookTarget>;
   /** Key that signs one-click unsubscribe links. @default a fixed development key */
   unsubscribeSecret?: string;
   /** Log level of the functions' Powertools loggers. @default POWERTOOLS_LOG_LEVEL */
@@ -59,6 +71,8 @@ export interface Engine {
   sweep(): Promise<{ due: number; changed: number; derived: number }>;
   /** Wait until every event on the bus has been handled by its targets. */
   settle(): Promise<void>;
+  outbox: Outbox;
+  journeys: ReturnType<typeof wireJourneys>;
   stop(): Promise<void>;
 }
 
@@ -129,10 +143,35 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
     timelineRetentionDays: profileConfig.timelineRetentionDays,
   };
   const deadLetters: DeadLetter[] = [];
+  const outbox = new Outbox(clock, options.outboundWebhooks ?? {}, dataDir ?? undefined);
+  let url = '';
+  const journeys = wireJourneys({
+    journeysDir: options.journeysDir ?? 'workflows/journeys.d',
+    templatesDir: options.templatesDir ?? 'workflows/templates',
+    bus,
+    doc: documentClient(dynamo.client),
+    tableName: PROFILE_TABLE,
+    profiles,
+    profileConfig,
+    mutateProfile: createProfileConsumer(profileDeps).mutate,
+    channels: outbox,
+    policy: { ...DEFAULT_SEND_POLICY, consentMode: profileConfig.consentMode, ...options.sendPolicy },
+    clock,
+    timeScale: clock instanceof ScaledClock ? clock.scale : 1,
+    unsubscribe: { baseUrl: () => url, secret: options.unsubscribeSecret ?? 'rapport-development-unsubscribe-key' },
+    webhookTargets: options.outboundWebhooks ? Object.keys(options.outboundWebhooks) : ['support', 'supervisor'],
+    deadLetters,
+    logger,
+    metrics,
+  });
   bus.addRule({
     name: 'profile-consumer',
     pattern: PROFILE_CONSUMER_PATTERN,
-    target: asyncLambdaTarget(createProfileConsumerHandler(profileDeps, { logger, metrics }), 'rapport-profile', { retryAttempts: 2, deadLetters }),
+    target: asyncLambdaTarget(
+      createProfileConsumerHandler(profileDeps, { logger, metrics, afterApply: (event, customerId) => journeys.runtime.route(event, customerId) }),
+      'rapport-profile',
+      { retryAttempts: 2, deadLetters },
+    ),
   });
   const sweepHandler = createSweepHandler(profileDeps, { logger, metrics });
   const sweep = () => sweepHandler({} as never, lambdaContext('rapport-sweep'), { signal: AbortSignal.timeout(900_000) }) as Promise<{ due: number; changed: number; derived: number }>;
@@ -143,13 +182,18 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
     {
       store: profiles,
       clock,
-      // The embedded bus keeps a log of events; erasure removes the customer's from it too.
+      journeys: journeys.records,
+      // Erasure stops the customer's journeys first (nothing is sent after it); the embedded bus log and outbox forget them too.
       onErase: async (customerId) => {
+        await journeys.runtime.stopAll(customerId, 'customer erased');
         const ids = new Set([customerId, ...((await profiles.get(customerId))?.profile.anonymousIds ?? [])]);
         bus.forget((e) => {
           const d = e.detail as { userId?: string; anonymousId?: string; previousId?: string };
           return [d.userId, d.anonymousId, d.previousId].some((v) => v !== undefined && (ids.has(v) || ids.has(v.replace(/^anon:/, ''))));
         });
+        const profile = (await profiles.get(customerId))?.profile;
+        const addresses = new Set([profile?.traits.email, profile?.traits.phone].filter((v): v is string => typeof v === 'string'));
+        outbox.forget((m) => ('to' in m && addresses.has(m.to)) || ('tags' in m && (m.tags as Record<string, string>).customer === customerId));
       },
     },
     { logger, metrics },
@@ -192,6 +236,18 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
       return;
     }
     if (req.method === 'POST' && url.pathname === '/v1/admin/sweep') return send(res, 200, await sweep());
+    if (req.method === 'GET' && url.pathname === '/v1/journeys') {
+      return send(res, 200, {
+        journeys: journeys.compiled.map((j) => ({ id: j.id, version: j.version, triggerPatterns: j.triggerPatterns, goalPatterns: j.goalPatterns, transitionsPerPath: j.transitionsPerPath, mermaid: j.mermaid })),
+      });
+    }
+    const stats = /^\/v1\/journeys\/([^/]+)\/stats$/.exec(url.pathname);
+    if (req.method === 'GET' && stats) {
+      const id = decodeURIComponent(stats[1]!);
+      if (!journeys.compiled.some((j) => j.id === id)) return send(res, 404, { error: 'journey_not_found', message: `no journey with id ${JSON.stringify(id)}` });
+      return send(res, 200, { journeyId: id, counters: await journeys.records.stats(id) });
+    }
+    if (req.method === 'GET' && url.pathname === '/v1/outbox') return send(res, 200, { messages: outbox.entries.slice(-Number(url.searchParams.get('limit') ?? 100)) });
     if (req.method === 'GET' && url.pathname === '/v1/admin/dead-letters') return send(res, 200, { deadLetters });
     if (req.method === 'GET' && url.pathname === '/health') return send(res, 200, { status: 'ok' });
     send(res, 404, { error: 'not_found', message: `nothing at ${req.method} ${url.pathname}` });
@@ -202,10 +258,13 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
     server.listen(options.port ?? 3000, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  url = `http://127.0.0.1:${port}`;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     bus,
+    outbox,
+    journeys,
     dynamo,
     profiles,
     deadLetters,
@@ -216,6 +275,8 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await bus.drain();
+      for (const execution of journeys.sfn.executions.values()) if (execution.status === 'RUNNING') await journeys.sfn.stop(execution.journeyId, execution.name, 'engine stopped');
+      await journeys.sfn.idle();
       eventBridge.destroy();
       busApi.server.closeAllConnections();
       await new Promise<void>((resolve) => busApi.server.close(() => resolve()));

@@ -1,26 +1,36 @@
 /** `npm start`: the embedded engine on 127.0.0.1, configured from the environment. */
+import { ENV, ScaledClock } from '../../shared';
 import { configFromEnv, startEngine } from './engine';
 
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 
 const config = configFromEnv();
+const scale = Number(process.env[ENV.TIME_SCALE] ?? 1);
+if (!(scale > 0)) throw new Error(`${ENV.TIME_SCALE} must be a positive number, got ${JSON.stringify(process.env[ENV.TIME_SCALE])}`);
+const webhooksJson = process.env[ENV.OUTBOUND_WEBHOOKS];
+const outboundWebhooks = webhooksJson ? (JSON.parse(webhooksJson) as Record<string, { url: string; secret: string }>) : undefined;
 const engine = await startEngine({
   port: config.port,
   dataDir: config.dataDir,
   unsubscribeSecret: config.unsubscribeSecret,
+  clock: new ScaledClock(scale),
+  ...(outboundWebhooks && { outboundWebhooks }),
   sources: [{ id: config.source.id, webhookSecrets: [config.source.webhookSecret], writeKeys: [config.source.writeKey] }],
 });
 
 const note = (generated: boolean) => (generated ? ' (development value, kept in the data folder)' : '');
 console.log(`Rapport embedded engine listening on ${engine.url}
   data folder        ${config.dataDir}
+  journeys           ${engine.journeys.compiled.map((j) => j.id).join(', ')} (time scale ${scale}x)
   webhook secret     ${config.source.webhookSecret}${note(config.generated.webhookSecret)}
   Segment write key  ${config.source.writeKey}${note(config.generated.writeKey)}
 
   POST ${engine.url}/v1/events      Standard Webhooks signed events
   POST ${engine.url}/v1/batch       Segment HTTP Tracking API (also /v1/track, /v1/identify, ...)
   GET  ${engine.url}/v1/bus/events  events on the bus, in order
+  GET  ${engine.url}/v1/customers/{id}   profile (also /events, /messages, /journeys, /export; DELETE erases)
+  GET  ${engine.url}/v1/journeys    journeys (and /v1/journeys/{id}/stats), GET /v1/outbox: messages sent
 `);
 
 const shutdown = async () => {

@@ -12,6 +12,9 @@ export interface AslDefinition {
 /** Invokes the step Lambda with a state's Payload (the embedded engine calls the same handler AWS does). */
 export type StepInvoker = (payload: Record<string, unknown>) => Promise<Json>;
 
+/** Node timers hold at most 2^31-1 ms (~24.8 days); longer ones fire at once. */
+const NODE_TIMER_MAX_SECONDS = 2_147_483;
+
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT';
 
 export interface LocalExecution {
@@ -53,9 +56,18 @@ export class LocalStepFunctions implements Executions {
 
   constructor(private readonly options: LocalStepFunctionsOptions) {}
 
+  /**
+   * Register a journey's definition. The executor gets a copy (it mutates what it
+   * is given) with task timeouts capped to what a Node timer can hold; the real
+   * timeouts, on the journey clock, are enforced here from the original.
+   */
   register(journeyId: string, definition: AslDefinition): void {
-    const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false, checkPaths: false } });
-    this.#machines.set(journeyId, { definition, machine });
+    const copy = structuredClone(definition);
+    for (const state of Object.values(copy.States)) {
+      if (typeof state.TimeoutSeconds === 'number' && state.TimeoutSeconds > NODE_TIMER_MAX_SECONDS) state.TimeoutSeconds = NODE_TIMER_MAX_SECONDS;
+    }
+    const machine = new StateMachine(copy as never, { validationOptions: { checkArn: false, checkPaths: false } });
+    this.#machines.set(journeyId, { definition: structuredClone(definition), machine });
   }
 
   async start(journeyId: string, name: string, input: ExecutionInput): Promise<'started' | 'exists'> {
@@ -150,7 +162,7 @@ export class LocalStepFunctions implements Executions {
     return new Promise<Json>((resolve, reject) => {
       const timer =
         timeoutSeconds !== undefined
-          ? setTimeout(() => {
+          ? longTimeout(() => {
               if (!this.#tokens.delete(token)) return;
               reject(Object.assign(new Error(`no event within ${timeoutSeconds} s`), { name: 'States.Timeout' }));
             }, (timeoutSeconds * 1000) / this.options.timeScale)
@@ -158,15 +170,27 @@ export class LocalStepFunctions implements Executions {
       this.#tokens.set(token, {
         execution: execution.name,
         resolve: (output) => {
-          if (timer) clearTimeout(timer);
+          timer?.clear();
           resolve(output);
         },
       });
       this.options.invokeStep({ ...payload, taskToken: token }).catch((error: unknown) => {
-        if (timer) clearTimeout(timer);
+        timer?.clear();
         this.#tokens.delete(token);
         reject(error as Error);
       });
     });
   }
+}
+
+/** setTimeout for any delay (chained below Node's 24.8-day limit). */
+function longTimeout(fn: () => void, ms: number): { clear(): void } {
+  let handle: ReturnType<typeof setTimeout>;
+  const due = Date.now() + ms;
+  const arm = () => {
+    const left = due - Date.now();
+    handle = left > NODE_TIMER_MAX_SECONDS * 1000 ? setTimeout(arm, NODE_TIMER_MAX_SECONDS * 1000) : setTimeout(fn, Math.max(0, left));
+  };
+  arm();
+  return { clear: () => clearTimeout(handle) };
 }

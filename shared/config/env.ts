@@ -33,6 +33,10 @@ export const ENV = {
   WRITE_KEY: 'RAPPORT_WRITE_KEY',
   /** Embedded engine: folder for local data (dynalite files, bus log). */
   DATA_DIR: 'RAPPORT_DATA_DIR',
+  /** Embedded engine: journeys' clock runs this many times faster (86400: a day per second). */
+  TIME_SCALE: 'RAPPORT_TIME_SCALE',
+  /** Outbound webhooks by name, JSON: {"support": {"url": "https://...", "secret": "whsec_..."}}. */
+  OUTBOUND_WEBHOOKS: 'RAPPORT_OUTBOUND_WEBHOOKS',
   /** Embedded engine: HTTP port. */
   PORT: 'PORT',
 } as const;

@@ -1,0 +1,11 @@
+export { createJourneyRuntime, type JourneySpec, type BusEventLike, type EnrolOutcome, type JourneyRuntimeDeps } from './runtime';
+export { createStepRunner, StepInputSchema, TemplateRenderError, StepConfigError, resolveTriggerRefs, type StepDeps, type StepInput, type StepResult, type TemplateRenderer, type ConditionEvaluator } from './steps';
+export { createStepHandler, createStarterHandler, createRunEndedHandler } from './lambda';
+export { JourneyStore, type RunRecord, type MessageRecord, type WaitRecord, type RunStatus } from './store';
+export { awsExecutions, executionName, type Executions, type ExecutionInput } from './executions';
+export { liquidTemplates, readTemplates } from './templates';
+export { segmentationConditions } from './conditions';
+export { decideSend, DEFAULT_SEND_POLICY, type SendPolicy, type SendDecision } from './policy';
+export { unsubscribeUrl, verifyUnsubscribe, UNSUBSCRIBE_PATH } from './unsubscribe';
+export { ChannelUnavailableError, type Channels, type EmailMessage, type SmsMessage, type WebhookMessage } from './channels/types';
+export { awsChannels, postWebhook, type OutboundWebhookTarget } from './channels/aws';

@@ -1,0 +1,101 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  createJourneyRuntime,
+  createStarterHandler,
+  createStepHandler,
+  JourneyStore,
+  liquidTemplates,
+  readTemplates,
+  segmentationConditions,
+  type Channels,
+  type SendPolicy,
+} from '../../functions/journeys';
+import type { ProfileConfig, ProfileStore } from '../../functions/profile';
+import type { Clock, Profile } from '../../shared';
+import { compileJourney, loadJourneysFromDir, type CompiledJourney } from '../../workflows/journeys';
+import type { LocalEventBus } from './event-bus';
+import { asyncLambdaTarget, lambdaContext, type DeadLetter } from './lambda-async';
+import { LocalStepFunctions, type AslDefinition } from './step-functions';
+
+/** The name the compiled ASL uses for the step Lambda locally (in AWS, its ARN). */
+export const LOCAL_STEP_FUNCTION = 'arn:aws:lambda:local:000000000000:function:rapport-steps';
+
+export interface JourneyWiring {
+  journeysDir: string;
+  templatesDir: string;
+  bus: LocalEventBus;
+  doc: DynamoDBDocumentClient;
+  tableName: string;
+  profiles: ProfileStore;
+  profileConfig: ProfileConfig;
+  mutateProfile: (customerId: string, cause: string, change: (profile: Profile) => void) => Promise<unknown>;
+  channels: Channels;
+  policy: SendPolicy;
+  clock: Clock;
+  timeScale: number;
+  unsubscribe: { baseUrl: () => string; secret: string };
+  webhookTargets: string[];
+  deadLetters: DeadLetter[];
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/**
+ * Journeys in the embedded engine: the YAML compiled to the same ASL and rule
+ * patterns the CDK stack deploys, run by aws-local-stepfunctions with the same
+ * step and starter handlers.
+ */
+export function wireJourneys(w: JourneyWiring) {
+  const loaded = loadJourneysFromDir(w.journeysDir, w.templatesDir, { webhookTargets: w.webhookTargets });
+  const compiled: CompiledJourney[] = loaded.journeys.map(({ journey }) =>
+    compileJourney(journey, { stepFunctionArn: LOCAL_STEP_FUNCTION, ...loaded.catalog, webhookTargets: w.webhookTargets }),
+  );
+  const records = new JourneyStore(w.doc, w.tableName);
+  const stepHandler = createStepHandler(
+    {
+      profiles: w.profiles,
+      journeys: records,
+      channels: w.channels,
+      templates: liquidTemplates(readTemplates(w.templatesDir)),
+      evaluate: segmentationConditions(w.profileConfig.segmentation),
+      policy: w.policy,
+      clock: w.clock,
+      unsubscribe: { get baseUrl() { return w.unsubscribe.baseUrl(); }, secret: w.unsubscribe.secret },
+      mutateProfile: w.mutateProfile,
+    },
+    { logger: w.logger, metrics: w.metrics },
+  );
+
+  // The executor reports ends to the runtime, which starts executions on the executor: tie the knot through this holder.
+  const holder: { runtime?: ReturnType<typeof createJourneyRuntime> } = {};
+  const sfn = new LocalStepFunctions({
+    timeScale: w.timeScale,
+    now: () => w.clock.now(),
+    invokeStep: async (payload) => (await stepHandler(payload as never, lambdaContext('rapport-steps'), { signal: AbortSignal.timeout(60_000) })) as never,
+    onEnd: async (execution) => {
+      const status = execution.status === 'RUNNING' ? 'SUCCEEDED' : execution.status;
+      await holder.runtime?.executionEnded(execution.journeyId, execution.input.customerId, execution.name, status);
+    },
+  });
+  for (const journey of compiled) sfn.register(journey.id, journey.definition as unknown as AslDefinition);
+
+  const runtime = createJourneyRuntime({
+    journeys: compiled,
+    profiles: w.profiles,
+    records,
+    executions: sfn,
+    clock: w.clock,
+    consentMode: w.profileConfig.consentMode,
+    log: (message, fields) => w.logger.info(message, fields),
+  });
+  holder.runtime = runtime;
+  const starter = createStarterHandler(runtime, { logger: w.logger, metrics: w.metrics });
+  for (const journey of compiled) {
+    journey.triggerPatterns.forEach((pattern, i) =>
+      w.bus.addRule({ name: `journey-${journey.id}-${i}`, pattern, target: asyncLambdaTarget(starter, 'rapport-starter', { retryAttempts: 2, deadLetters: w.deadLetters }) }),
+    );
+  }
+  return { runtime, sfn, records, compiled };
+}
