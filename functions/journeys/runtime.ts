@@ -136,15 +136,12 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     return outcomes;
   }
 
-  /** Router: resume waits this event satisfies; stop runs whose goal (conversion) or exit it is. */
+  /**
+   * Router: stop runs whose goal (conversion) or exit this event is — wherever
+   * they are — then resume the remaining runs waiting for it.
+   */
   async function route(event: BusEventLike, customerId: string): Promise<{ resumed: number; converted: number; exited: number }> {
     const detail = event.detail as NormalisedEvent;
-    let resumed = 0;
-    for (const wait of await records.waitsFor(customerId, event['detail-type'])) {
-      if (!matchesEventPattern(wait.pattern, event)) continue;
-      if (!(await records.takeWait(customerId, wait))) continue;
-      if (await executions.sendTaskSuccess(wait.taskToken, { event: event['detail-type'], messageId: detail.messageId })) resumed++;
-    }
     let converted = 0;
     let exited = 0;
     for (const journey of deps.journeys) {
@@ -159,6 +156,12 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
         if (goal) converted++;
         else exited++;
       }
+    }
+    let resumed = 0;
+    for (const wait of await records.waitsFor(customerId, event['detail-type'])) {
+      if (!matchesEventPattern(wait.pattern, event)) continue;
+      if (!(await records.takeWait(customerId, wait))) continue;
+      if (await executions.sendTaskSuccess(wait.taskToken, { event: event['detail-type'], messageId: detail.messageId })) resumed++;
     }
     return { resumed, converted, exited };
   }

@@ -5,11 +5,11 @@ import type { Channels, EmailMessage, SmsMessage, WebhookMessage } from '../../f
 import type { Clock } from '../../shared';
 
 export type OutboxEntry =
-  | ({ channel: 'email'; id: string; at: string } & EmailMessage)
-  | ({ channel: 'sms'; id: string; at: string } & SmsMessage)
-  | ({ channel: 'webhook'; id: string; at: string; delivered: boolean; status?: string } & WebhookMessage);
+  | ({ channel: 'email'; outboxId: string; at: string } & EmailMessage)
+  | ({ channel: 'sms'; outboxId: string; at: string } & SmsMessage)
+  | ({ channel: 'webhook'; outboxId: string; at: string; delivered: boolean; status?: string } & WebhookMessage);
 
-type WithoutStamp<T> = T extends unknown ? Omit<T, 'id' | 'at'> : never;
+type WithoutStamp<T> = T extends unknown ? Omit<T, 'outboxId' | 'at'> : never;
 
 /**
  * The embedded engine's channels: email and SMS land in a local outbox instead
@@ -59,9 +59,9 @@ export class Outbox implements Channels {
   }
 
   #add(entry: WithoutStamp<OutboxEntry>): { providerId: string } {
-    const full = { ...entry, id: `outbox-${++this.#seq}`, at: this.clock.now().toISOString() } as OutboxEntry;
+    const full = { ...entry, outboxId: `outbox-${++this.#seq}`, at: this.clock.now().toISOString() } as OutboxEntry;
     this.entries.push(full);
     if (this.#file) appendFileSync(this.#file, `${JSON.stringify(full)}\n`);
-    return { providerId: full.id };
+    return { providerId: full.outboxId };
   }
 }

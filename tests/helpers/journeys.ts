@@ -1,0 +1,38 @@
+import type { Engine } from '../../infra/embedded/engine';
+import type { OutboxEntry } from '../../infra/embedded/outbox';
+
+/** Poll until `check` returns a value (not undefined/false), or fail after `timeoutMs` of real time. */
+export async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Messages in the outbox for one customer, in order: `template` is read from the journey step tag. */
+export function outboxFor(engine: Engine, customerId: string): Array<OutboxEntry & { step: string }> {
+  return engine.outbox.entries
+    .filter((m) => ('tags' in m && m.tags.customer === customerId) || (m.channel === 'webhook' && m.body.includes(JSON.stringify(customerId))))
+    .map((m) => ({ ...m, step: 'tags' in m ? (m.tags.step ?? '') : m.id.split(':').pop()! }));
+}
+
+/** The customer's runs, as the API shows them. */
+export async function runsOf(engine: Engine, customerId: string): Promise<Array<{ journeyId: string; status: string; executionName: string }>> {
+  const res = await fetch(`${engine.url}/v1/customers/${encodeURIComponent(customerId)}/journeys`);
+  if (res.status !== 200) return [];
+  return ((await res.json()) as { runs: Array<{ journeyId: string; status: string; executionName: string }> }).runs;
+}
+
+export async function messagesOf(engine: Engine, customerId: string): Promise<Array<{ journeyId: string; stepId: string; status: string; reason?: string; template: string; channel: string }>> {
+  const res = await fetch(`${engine.url}/v1/customers/${encodeURIComponent(customerId)}/messages`);
+  if (res.status !== 200) return [];
+  return ((await res.json()) as { messages: Array<{ journeyId: string; stepId: string; status: string; reason?: string; template: string; channel: string }> }).messages;
+}
+
+/** Wait until the customer's run of a journey has ended, and return it. */
+export function ended(engine: Engine, customerId: string, journeyId: string, timeoutMs = 20_000) {
+  return eventually(async () => (await runsOf(engine, customerId)).find((r) => r.journeyId === journeyId && r.status !== 'running'), `${journeyId} run of ${customerId} to end`, timeoutMs);
+}
