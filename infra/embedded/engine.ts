@@ -120,7 +120,8 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   const eventBridge = new EventBridgeClient({ ...LOCAL_AWS, endpoint: busApi.endpoint, maxAttempts: 1 });
 
   const logger = new Logger({ serviceName: 'rapport', ...(options.logLevel && { logLevel: options.logLevel }) });
-  const metrics = new Metrics({ namespace: 'Rapport', serviceName: 'rapport-ingest' });
+  // Metrics are not published locally; the engine's Metrics only keep Powertools from warning on every invocation.
+  const metrics = new Metrics({ namespace: 'Rapport', serviceName: 'rapport', logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (...a: unknown[]) => console.error(...a) } });
   const ingest = createIngestHandler(
     {
       sources: staticSources(options.sources),
