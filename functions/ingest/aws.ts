@@ -34,7 +34,10 @@ export function secretsManagerSources(env: NodeJS.ProcessEnv = process.env, clie
 export function awsIngestDeps(env: NodeJS.ProcessEnv = process.env): Omit<IngestDeps, 'observer'> {
   const eventBusName = requireEnv(env, ENV.EVENT_BUS_NAME);
   const client = new EventBridgeClient({});
+  const unsubscribeSecretArn = env[ENV.UNSUBSCRIBE_SECRET];
+  const secrets = new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient({}) });
   return {
+    ...(unsubscribeSecretArn && { unsubscribeSecret: async () => String(await secrets.get(unsubscribeSecretArn, { maxAge: 300 })) }),
     sources: secretsManagerSources(env),
     dedupe: powertoolsDeduplicator(new DynamoDBPersistenceLayer({ tableName: requireEnv(env, ENV.IDEMPOTENCY_TABLE_NAME) })),
     putEvents: (entries) => client.send(new PutEventsCommand({ Entries: entries })),

@@ -57,8 +57,8 @@ export interface IngestDeps {
   claimLockMs?: number;
   /** Retries of PutEvents per entry. */
   publish?: { maxAttempts?: number; baseDelayMs?: number };
-  /** Key that signs one-click unsubscribe links; without it `/v1/unsubscribe` answers 404. */
-  unsubscribeSecret?: string;
+  /** Key that signs one-click unsubscribe links (or how to fetch it); without it `/v1/unsubscribe` answers 404. */
+  unsubscribeSecret?: string | (() => Promise<string>);
 }
 
 /** `/v1/<type>` endpoints of the Segment HTTP Tracking API and the event type each implies. */
@@ -98,7 +98,8 @@ export function createIngestService(deps: IngestDeps) {
     const segmentType = SEGMENT_SINGLE[path];
     const isWebhook = path === WEBHOOK_PATH;
     if (path === UNSUBSCRIBE_PATH && deps.unsubscribeSecret !== undefined) {
-      return handleUnsubscribe(request, { secret: deps.unsubscribeSecret, putEvents: deps.putEvents, clock: deps.clock, ...(deps.eventBusName !== undefined && { eventBusName: deps.eventBusName }) });
+      const secret = typeof deps.unsubscribeSecret === 'string' ? deps.unsubscribeSecret : await deps.unsubscribeSecret();
+      return handleUnsubscribe(request, { secret, putEvents: deps.putEvents, clock: deps.clock, ...(deps.eventBusName !== undefined && { eventBusName: deps.eventBusName }) });
     }
     if (!isWebhook && path !== SEGMENT_BATCH_PATH && segmentType === undefined) {
       return reject(404, 'not_found', `no ingest endpoint at ${request.path}; use POST ${INGEST_PATHS.join(', ')}`);
