@@ -9,32 +9,16 @@
 import { performance } from 'node:perf_hooks';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { createProfileConsumer, documentClient, loadProfileConfig, ProfileStore } from '../functions/profile';
-import { ensureTable, startDynalite } from '../infra/embedded/dynamo';
+import { ensureTable, profileTableDefinition, startDynalite } from '../infra/embedded/dynamo';
 import { PROFILE_TABLE } from '../infra/embedded/engine';
-import { PROFILE_TABLE_LAYOUT as L, systemClock, type NormalisedEvent } from '../shared';
+import { systemClock, type NormalisedEvent } from '../shared';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 3000);
 const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 500);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 
 const dynamo = await startDynalite();
-await ensureTable(dynamo.client, {
-  TableName: PROFILE_TABLE,
-  BillingMode: 'PAY_PER_REQUEST',
-  AttributeDefinitions: [L.partitionKey, L.sortKey, L.dueIndex.partitionKey, L.dueIndex.sortKey, L.lastOrderIndex.partitionKey, L.lastOrderIndex.sortKey].map((AttributeName) => ({ AttributeName, AttributeType: 'S' as const })),
-  KeySchema: [
-    { AttributeName: L.partitionKey, KeyType: 'HASH' },
-    { AttributeName: L.sortKey, KeyType: 'RANGE' },
-  ],
-  GlobalSecondaryIndexes: [L.dueIndex, L.lastOrderIndex].map((i) => ({
-    IndexName: i.name,
-    KeySchema: [
-      { AttributeName: i.partitionKey, KeyType: 'HASH' as const },
-      { AttributeName: i.sortKey, KeyType: 'RANGE' as const },
-    ],
-    Projection: { ProjectionType: 'KEYS_ONLY' as const },
-  })),
-});
+await ensureTable(dynamo.client, profileTableDefinition(PROFILE_TABLE));
 await ensureTable(dynamo.client, { TableName: 'raw', BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }] });
 
 // Count every DynamoDB call by operation.

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { PROFILE_TABLE_LAYOUT as L } from '../../shared';
 import dynalite from 'dynalite';
 
 /** Local credentials: dynalite and the local bus accept any; the SDK needs some. */
@@ -47,4 +48,27 @@ export async function ensureTable(client: DynamoDBClient, input: CreateTableComm
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
   }
+}
+
+/** The profile table as the CDK stack defines it (single table, two sparse KEYS_ONLY indexes), for dynalite. */
+export function profileTableDefinition(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [L.partitionKey, L.sortKey, L.dueIndex.partitionKey, L.dueIndex.sortKey, L.lastOrderIndex.partitionKey, L.lastOrderIndex.sortKey].map(
+      (AttributeName) => ({ AttributeName, AttributeType: 'S' as const }),
+    ),
+    KeySchema: [
+      { AttributeName: L.partitionKey, KeyType: 'HASH' },
+      { AttributeName: L.sortKey, KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: [L.dueIndex, L.lastOrderIndex].map((index) => ({
+      IndexName: index.name,
+      KeySchema: [
+        { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
+        { AttributeName: index.sortKey, KeyType: 'RANGE' as const },
+      ],
+      Projection: { ProjectionType: 'KEYS_ONLY' as const },
+    })),
+  };
 }

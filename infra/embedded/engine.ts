@@ -18,8 +18,8 @@ import {
   ProfileStore,
 } from '../../functions/profile';
 import { DEFAULT_SEND_POLICY, type OutboundWebhookTarget, type SendPolicy } from '../../functions/journeys';
-import { ENV, ScaledClock, PROFILE_CONSUMER_PATTERN, PROFILE_TABLE_LAYOUT as L, systemClock, type BusEntry, type Clock } from '../../shared';
-import { ensureTable, LOCAL_AWS, startDynalite, type LocalDynamo } from './dynamo';
+import { ENV, ScaledClock, PROFILE_CONSUMER_PATTERN, systemClock, type BusEntry, type Clock } from '../../shared';
+import { ensureTable, LOCAL_AWS, profileTableDefinition, startDynalite, type LocalDynamo } from './dynamo';
 import { LocalEventBus, serveEventBridgeApi } from './event-bus';
 import { asyncLambdaTarget, lambdaContext, type DeadLetter } from './lambda-async';
 import { invokeHttpLambda } from './lambda-http';
@@ -95,25 +95,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
     },
   );
 
-  await ensureTable(dynamo.client, {
-    TableName: PROFILE_TABLE,
-    BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [L.partitionKey, L.sortKey, L.dueIndex.partitionKey, L.dueIndex.sortKey, L.lastOrderIndex.partitionKey, L.lastOrderIndex.sortKey].map(
-      (AttributeName) => ({ AttributeName, AttributeType: 'S' as const }),
-    ),
-    KeySchema: [
-      { AttributeName: L.partitionKey, KeyType: 'HASH' },
-      { AttributeName: L.sortKey, KeyType: 'RANGE' },
-    ],
-    GlobalSecondaryIndexes: [L.dueIndex, L.lastOrderIndex].map((index) => ({
-      IndexName: index.name,
-      KeySchema: [
-        { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
-        { AttributeName: index.sortKey, KeyType: 'RANGE' as const },
-      ],
-      Projection: { ProjectionType: 'KEYS_ONLY' as const },
-    })),
-  });
+  await ensureTable(dynamo.client, profileTableDefinition(PROFILE_TABLE));
 
   const bus = new LocalEventBus({ ...(dataDir && { dataDir }) });
   const busApi = await serveEventBridgeApi(bus);
