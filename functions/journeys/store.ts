@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { queryAll } from '../profile';
 import { PROFILE_TABLE_LAYOUT as L, type EventPattern } from '../../shared';
 
 /**
@@ -204,23 +205,13 @@ export class JourneyStore {
     return counters as Record<string, number>;
   }
 
-  async #query(customerId: string, prefix: string): Promise<Array<Record<string, unknown>>> {
-    const items: Array<Record<string, unknown>> = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :p)',
-          ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey },
-          ExpressionAttributeValues: { ':pk': pk(customerId), ':p': prefix },
-          ConsistentRead: true,
-          ...(startKey && { ExclusiveStartKey: startKey }),
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return items;
+  #query(customerId: string, prefix: string): Promise<Array<Record<string, unknown>>> {
+    return queryAll(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :p)',
+      ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey },
+      ExpressionAttributeValues: { ':pk': pk(customerId), ':p': prefix },
+      ConsistentRead: true,
+    });
   }
 }

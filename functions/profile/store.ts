@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { PROFILE_TABLE_LAYOUT as L, RapportError, type BusEntry, type NormalisedEvent, type Profile } from '../../shared';
 
 /**
@@ -47,6 +47,18 @@ const TOMBSTONE_DAYS = 30;
 const profileKey = (id: string) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: 'P' });
 const shardOf = (id: string) => createHash('sha1').update(id).digest()[0]! % L.shards;
 const hashId = (id: string) => createHash('sha256').update(id).digest('hex');
+
+/** Every item a query matches, following LastEvaluatedKey page by page. */
+export async function queryAll(doc: DynamoDBDocumentClient, input: QueryCommandInput): Promise<Array<Record<string, unknown>>> {
+  const items: Array<Record<string, unknown>> = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await doc.send(new QueryCommand({ ...input, ...(startKey && { ExclusiveStartKey: startKey }) }));
+    items.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return items;
+}
 
 export class ProfileStore {
   constructor(
@@ -242,23 +254,13 @@ export class ProfileStore {
     return ids;
   }
 
-  async #queryPartition(pk: string): Promise<Array<Record<string, unknown>>> {
-    const items: Array<Record<string, unknown>> = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': L.partitionKey },
-          ExpressionAttributeValues: { ':pk': pk },
-          ConsistentRead: true,
-          ...(startKey && { ExclusiveStartKey: startKey }),
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return items;
+  #queryPartition(pk: string): Promise<Array<Record<string, unknown>>> {
+    return queryAll(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': L.partitionKey },
+      ExpressionAttributeValues: { ':pk': pk },
+      ConsistentRead: true,
+    });
   }
 }
