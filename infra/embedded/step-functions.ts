@@ -101,7 +101,12 @@ export class LocalStepFunctions implements Executions {
         const state = entry.definition.States[stateName];
         if (!state || state.Type !== 'Wait') return undefined;
         if (typeof state.Seconds === 'number') return Math.max(0, (state.Seconds * 1000) / scale);
-        return lastUntil ? Math.max(0, (new Date(lastUntil).getTime() - this.options.now().getTime()) / scale) : 0;
+        if (!lastUntil) return 0;
+        // Wake a little after the instant, never before it: Node timers and a scaled clock are
+        // coarse (1 ms real = `scale` ms simulated), and waking early would find e.g. quiet
+        // hours not yet over and defer the send a second time.
+        const left = new Date(lastUntil).getTime() - this.options.now().getTime();
+        return left <= 0 ? 0 : Math.ceil(left / scale) + 2;
       },
     });
 
