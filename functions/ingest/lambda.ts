@@ -1,17 +1,11 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { APIGatewayProxyEventV2Schema } from '@aws-lambda-powertools/parser/schemas/api-gatewayv2';
-import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { correlate, instrument, observability, type ObservabilityOptions } from '../observability';
 import { createIngestService, json, type IngestDeps, type IngestObserver } from './service';
 
-export interface IngestHandlerOptions {
-  logger?: Logger;
-  metrics?: Metrics;
-}
+export type IngestHandlerOptions = ObservabilityOptions;
 
 /**
  * The ingest Lambda handler, built from its dependencies. The AWS entry point
@@ -19,8 +13,8 @@ export interface IngestHandlerOptions {
  * dependencies (clients' endpoints, where secrets come from) differ.
  */
 export function createIngestHandler(deps: Omit<IngestDeps, 'observer'>, options: IngestHandlerOptions = {}) {
-  const logger = options.logger ?? new Logger({ serviceName: 'rapport-ingest' });
-  const metrics = options.metrics ?? new Metrics({ namespace: 'Rapport', serviceName: 'rapport-ingest' });
+  const o = observability('rapport-ingest', options);
+  const { logger, metrics } = o;
   const observer: IngestObserver = {
     accepted: (n) => n > 0 && metrics.addMetric('EventsAccepted', MetricUnit.Count, n),
     duplicates: (n) => n > 0 && metrics.addMetric('EventsDuplicate', MetricUnit.Count, n),
@@ -39,6 +33,8 @@ export function createIngestHandler(deps: Omit<IngestDeps, 'observer'>, options:
   const lambdaHandler = async (event: APIGatewayProxyEventV2, _context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
     const headers: Record<string, string | undefined> = {};
     for (const [name, value] of Object.entries(event.headers ?? {})) headers[name.toLowerCase()] = value;
+    // The webhook id (or the API's request id) correlates this request's lines; each event's messageId carries on from the bus.
+    correlate(logger, headers['webhook-id'] ?? event.requestContext.requestId);
     if (headers['webhook-id']) logger.appendKeys({ webhookId: headers['webhook-id'] });
     const body = event.body === undefined ? Buffer.alloc(0) : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
     try {
@@ -53,8 +49,5 @@ export function createIngestHandler(deps: Omit<IngestDeps, 'observer'>, options:
     }
   };
 
-  return middy(lambdaHandler)
-    .use(injectLambdaContext(logger))
-    .use(logMetrics(metrics))
-    .use(parser({ schema: APIGatewayProxyEventV2Schema }));
+  return instrument(lambdaHandler, o).use(parser({ schema: APIGatewayProxyEventV2Schema }));
 }

@@ -1,23 +1,11 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { z } from 'zod';
-import type { createJourneyRuntime} from './runtime';
-import { type BusEventLike } from './runtime';
+import { correlate, instrument, observability, type ObservabilityOptions } from '../observability';
+import type { BusEventLike, createJourneyRuntime } from './runtime';
 import { createStepRunner, StepInputSchema, type StepDeps } from './steps';
 
-export interface JourneyHandlerOptions {
-  logger?: Logger;
-  metrics?: Metrics;
-}
-
-const tools = (options: JourneyHandlerOptions, service: string) => ({
-  logger: options.logger ?? new Logger({ serviceName: service }),
-  metrics: options.metrics ?? new Metrics({ namespace: 'Rapport', serviceName: service }),
-});
+export type JourneyHandlerOptions = ObservabilityOptions;
 
 /**
  * The step Lambda: every Task of every journey state machine calls it with the
@@ -26,30 +14,42 @@ const tools = (options: JourneyHandlerOptions, service: string) => ({
  * and StepConfigError are not).
  */
 export function createStepHandler(deps: StepDeps, options: JourneyHandlerOptions = {}) {
-  const { logger, metrics } = tools(options, 'rapport-steps');
+  const o = observability('rapport-steps', options);
+  const { logger, metrics } = o;
   const runner = createStepRunner(deps);
   const handler = async (event: unknown, _context: Context) => {
     const input = StepInputSchema.parse(event);
+    correlate(logger, input.trigger.messageId);
     logger.appendKeys({ journeyId: input.journeyId, stepId: input.stepId, execution: input.execution, customerId: input.customerId, messageId: input.trigger.messageId });
     try {
       const result = await runner.run(input);
       metrics.addMetric(`Step_${input.action}`, MetricUnit.Count, 1);
       if ('status' in result) metrics.addMetric(`Step_${input.action}_${result.status}`, MetricUnit.Count, 1);
+      if (input.action === 'send' && 'status' in result) {
+        // Sends by channel and status (sent, skipped, deferred), one metric with two dimensions.
+        const channel = typeof input.config.channel === 'string' ? input.config.channel : 'unknown';
+        const sends = metrics.singleMetric();
+        sends.addDimensions({ channel, status: result.status });
+        sends.addMetric('Sends', MetricUnit.Count, 1);
+      }
       logger.info('step done', { action: input.action, ...('status' in result && { status: result.status }), ...('reason' in result && { reason: result.reason }) });
       return result;
     } finally {
       logger.removeKeys(['journeyId', 'stepId', 'execution', 'customerId', 'messageId']);
     }
   };
-  return middy(handler).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+  return instrument(handler, o);
 }
 
 type Runtime = ReturnType<typeof createJourneyRuntime>;
 
 /** The journey starter Lambda: target of each journey's trigger rule. */
 export function createStarterHandler(runtime: Runtime, options: JourneyHandlerOptions = {}) {
-  const { logger, metrics } = tools(options, 'rapport-starter');
+  const o = observability('rapport-starter', options);
+  const { logger, metrics } = o;
   const handler = async (event: EventBridgeEvent<string, unknown>, _context: Context) => {
+    const messageId = (event.detail as { messageId?: unknown } | null)?.messageId;
+    correlate(logger, typeof messageId === 'string' ? messageId : undefined);
     const outcomes = await runtime.start(event as BusEventLike);
     for (const o of outcomes) {
       metrics.addMetric(o.status === 'started' ? 'JourneyEnrolments' : o.status === 'duplicate' ? 'JourneyDuplicateTriggers' : 'JourneySkippedEntries', MetricUnit.Count, 1);
@@ -57,7 +57,7 @@ export function createStarterHandler(runtime: Runtime, options: JourneyHandlerOp
     }
     return outcomes;
   };
-  return middy(handler).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+  return instrument(handler, o);
 }
 
 const StatusChangeSchema = z.object({
@@ -66,7 +66,8 @@ const StatusChangeSchema = z.object({
 
 /** Step Functions "Execution Status Change" events → the run's end is recorded and its lock freed. */
 export function createRunEndedHandler(runtime: Runtime, options: JourneyHandlerOptions = {}) {
-  const { logger } = tools(options, 'rapport-run-ended');
+  const o = observability('rapport-run-ended', options);
+  const { logger } = o;
   const handler = async (event: unknown, _context: Context) => {
     const { detail } = StatusChangeSchema.parse(event);
     if (detail.status === 'RUNNING' || detail.status === 'PENDING_REDRIVE' || !detail.input) return;
@@ -74,5 +75,5 @@ export function createRunEndedHandler(runtime: Runtime, options: JourneyHandlerO
     await runtime.executionEnded(input.journeyId, input.customerId, detail.name, detail.status);
     logger.info('run ended', { journeyId: input.journeyId, customerId: input.customerId, execution: detail.name, status: detail.status });
   };
-  return middy(handler).use(injectLambdaContext(logger));
+  return instrument(handler, o, false);
 }

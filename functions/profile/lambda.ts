@@ -1,16 +1,11 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, EventBridgeEvent } from 'aws-lambda';
 import { NormalisedEventSchema } from '../../shared';
+import { correlate, instrument, observability, type ObservabilityOptions } from '../observability';
 import { createCustomerApi } from './api';
 import { createProfileConsumer, type ProfileConsumerDeps } from './consumer';
 
-export interface ProfileHandlerOptions {
-  logger?: Logger;
-  metrics?: Metrics;
+export interface ProfileHandlerOptions extends ObservabilityOptions {
   /**
    * Runs after an event is on the profile (also for a redelivery, to finish what a
    * crashed attempt left): the journey router resumes waits and stops goal runs here.
@@ -18,10 +13,12 @@ export interface ProfileHandlerOptions {
   afterApply?: (event: EventBridgeEvent<string, unknown>, customerId: string) => Promise<unknown>;
 }
 
-const tools = (options: ProfileHandlerOptions, service: string) => ({
-  logger: options.logger ?? new Logger({ serviceName: service }),
-  metrics: options.metrics ?? new Metrics({ namespace: 'Rapport', serviceName: service }),
-});
+/** What the journey router reports (counts of runs it resumed, converted, exited), if it reports. */
+interface RouterOutcome {
+  resumed?: number;
+  converted?: number;
+  exited?: number;
+}
 
 /**
  * The profile consumer Lambda: target of the bus rule for customer events
@@ -29,28 +26,36 @@ const tools = (options: ProfileHandlerOptions, service: string) => ({
  * invocation is retried and, after its retries, lands in the DLQ.
  */
 export function createProfileConsumerHandler(deps: Omit<ProfileConsumerDeps, 'log'>, options: ProfileHandlerOptions = {}) {
-  const { logger, metrics } = tools(options, 'rapport-profile');
+  const o = observability('rapport-profile', options);
+  const { logger, metrics } = o;
   // Only ids and counts reach the log: never traits, email or phone.
   const consumer = createProfileConsumer({ ...deps, log: (message, fields) => logger.info(message, fields) });
   const handler = async (event: EventBridgeEvent<string, unknown>, _context: Context) => {
     const detail = NormalisedEventSchema.parse(event.detail);
+    correlate(logger, detail.messageId);
     logger.appendKeys({ messageId: detail.messageId });
     try {
       const result = await consumer.handleEvent(detail);
       metrics.addMetric(result.status === 'applied' ? 'ProfileUpdates' : result.status === 'duplicate' ? 'ProfileDuplicates' : 'ProfileEventsDropped', MetricUnit.Count, 1);
       if (result.status === 'applied' && result.derived.length > 0) metrics.addMetric('DerivedEvents', MetricUnit.Count, result.derived.length);
-      if (result.status !== 'dropped') await options.afterApply?.(event, result.customerId);
+      if (result.status !== 'dropped') {
+        const routed = (await options.afterApply?.(event, result.customerId)) as RouterOutcome | undefined;
+        if (routed?.converted) metrics.addMetric('GoalConversions', MetricUnit.Count, routed.converted);
+        if (routed?.resumed) metrics.addMetric('JourneyWaitsResumed', MetricUnit.Count, routed.resumed);
+        if (routed?.exited) metrics.addMetric('JourneyExits', MetricUnit.Count, routed.exited);
+      }
       return result;
     } finally {
       logger.removeKeys(['messageId']);
     }
   };
-  return middy(handler).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+  return instrument(handler, o);
 }
 
 /** The daily sweep (EventBridge Scheduler): re-evaluates customers whose segments change with time alone. */
 export function createSweepHandler(deps: Omit<ProfileConsumerDeps, 'log'>, options: ProfileHandlerOptions = {}) {
-  const { logger, metrics } = tools(options, 'rapport-sweep');
+  const o = observability('rapport-sweep', options);
+  const { logger, metrics } = o;
   const consumer = createProfileConsumer({ ...deps, log: (message, fields) => logger.info(message, fields) });
   const handler = async (_event: unknown, _context: Context) => {
     const due = await deps.store.dueForReevaluation(deps.clock.now());
@@ -66,12 +71,13 @@ export function createSweepHandler(deps: Omit<ProfileConsumerDeps, 'log'>, optio
     logger.info('sweep finished', { due: due.length, changed, derived });
     return { due: due.length, changed, derived };
   };
-  return middy(handler).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+  return instrument(handler, o);
 }
 
 /** The customer API Lambda (HTTP API v2, IAM-authorised in AWS). */
 export function createCustomerApiHandler(deps: Parameters<typeof createCustomerApi>[0], options: ProfileHandlerOptions = {}) {
-  const { logger, metrics } = tools(options, 'rapport-customers');
+  const o = observability('rapport-customers', options);
+  const { logger } = o;
   const api = createCustomerApi(deps);
   const handler = async (event: APIGatewayProxyEventV2, _context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
     try {
@@ -81,5 +87,5 @@ export function createCustomerApiHandler(deps: Parameters<typeof createCustomerA
       return { statusCode: 503, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: 'unavailable', message: 'retry the request' }) };
     }
   };
-  return middy(handler).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+  return instrument(handler, o);
 }

@@ -1,0 +1,54 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+
+/** Metrics namespace of every Rapport function (the dashboard and alarms read it). */
+export const METRICS_NAMESPACE = 'Rapport';
+
+export interface ObservabilityOptions {
+  logger?: Logger;
+  metrics?: Metrics;
+  tracer?: Tracer;
+}
+
+export interface Observability {
+  logger: Logger;
+  metrics: Metrics;
+  tracer: Tracer;
+}
+
+/**
+ * Powertools logger (structured JSON), metrics (EMF) and tracer (X-Ray) of one
+ * function. The tracer switches itself off outside Lambda (embedded engine, tests).
+ */
+export function observability(serviceName: string, options: ObservabilityOptions = {}): Observability {
+  return {
+    logger: options.logger ?? new Logger({ serviceName }),
+    metrics: options.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName }),
+    tracer: options.tracer ?? new Tracer({ serviceName }),
+  };
+}
+
+/**
+ * Wrap a handler with the Lambda context in every log line, a trace segment per
+ * invocation and the metrics flushed at its end. `withMetrics: false` for
+ * handlers that publish none (Powertools warns on an empty flush).
+ */
+export function instrument<E, R>(handler: (event: E, context: Context) => Promise<R>, o: Observability, withMetrics = true) {
+  const wrapped = middy(handler).use(injectLambdaContext(o.logger)).use(captureLambdaHandler(o.tracer, { captureResponse: false }));
+  return withMetrics ? wrapped.use(logMetrics(o.metrics)) : wrapped;
+}
+
+/**
+ * The correlation id of a log line: the messageId of the customer event that
+ * caused the work — the ingested event, the profile update, the journey trigger
+ * and each step of the run it started carry the same one.
+ */
+export function correlate(logger: Logger, messageId: string | undefined): void {
+  logger.setCorrelationId(messageId);
+}
