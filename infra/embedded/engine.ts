@@ -25,6 +25,7 @@ import { asyncLambdaTarget, lambdaContext, type DeadLetter } from './lambda-asyn
 import { invokeHttpLambda } from './lambda-http';
 import { wireJourneys } from './journeys';
 import { Outbox } from './outbox';
+import { handleUi } from './ui';
 
 export const IDEMPOTENCY_TABLE = 'rapport-idempotency';
 export const PROFILE_TABLE = 'rapport-profiles';
@@ -233,6 +234,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
     if (req.method === 'GET' && url.pathname === '/v1/outbox') return send(res, 200, { messages: outbox.entries.slice(-Number(url.searchParams.get('limit') ?? 100)) });
     if (req.method === 'GET' && url.pathname === '/v1/admin/dead-letters') return send(res, 200, { deadLetters });
     if (req.method === 'GET' && url.pathname === '/health') return send(res, 200, { status: 'ok' });
+    if (await handleUi(req, res, url)) return;
     send(res, 404, { error: 'not_found', message: `nothing at ${req.method} ${url.pathname}` });
   }
 

@@ -1,0 +1,669 @@
+// Rapport's local web page: journeys with live counts, customer lookup, outbox.
+// Vanilla JS reading the embedded engine's JSON API; no framework, no build step.
+/* global document, location, window, fetch, setTimeout, clearTimeout, getComputedStyle, Node */
+import { layoutGraph, nodeKind, parseMermaid, renderSvg } from './diagram.js';
+
+const POLL_MS = 2000;
+const main = document.getElementById('main');
+const live = document.getElementById('live');
+
+// ---------------------------------------------------------------- helpers
+
+/** Create an element: attributes (`class`, `on<event>` handlers, others as attributes) and children (nodes or text). */
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs ?? {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat(Infinity)) if (c !== undefined && c !== null && c !== false) el.append(c instanceof Node ? c : String(c));
+  return el;
+}
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super(body.message || `HTTP ${status}`);
+    this.status = status;
+    this.code = body.error;
+  }
+}
+
+async function api(path) {
+  const res = await fetch(path, { headers: { accept: 'application/json' } });
+  let body = {};
+  try {
+    body = await res.json();
+  } catch {
+    // not JSON: the status says enough
+  }
+  if (!res.ok) throw new ApiError(res.status, body);
+  return body;
+}
+
+const pad = (n) => String(n).padStart(2, '0');
+/** Local time as YYYY-MM-DD HH:MM:SS (the ISO value is in the title). */
+function fmtTime(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+const time = (iso) => (iso ? h('time', { datetime: iso, title: iso }, fmtTime(iso)) : h('span', { class: 'muted' }, '–'));
+const nowClock = () => fmtTime(new Date().toISOString()).slice(11);
+const num = (n) => new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 }).format(n);
+const json = (v, max = 240) => {
+  const s = JSON.stringify(v);
+  return s.length > max ? h('span', { class: 'json', title: s }, `${s.slice(0, max)}…`) : h('span', { class: 'json' }, s);
+};
+const empty = (text) => h('p', { class: 'empty' }, text);
+
+function table(caption, head, rows, options = {}) {
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      { class: options.class },
+      h('caption', {}, caption),
+      h('thead', {}, h('tr', {}, head.map((c) => h('th', { scope: 'col', class: /^(Sent|Skipped|Deferred|Transitions|\$)/.test(c) ? 'num' : undefined }, c)))),
+      h('tbody', {}, rows),
+    ),
+  );
+}
+
+function setLive(text, error = false) {
+  live.textContent = text;
+  live.classList.toggle('error', error);
+}
+
+// ---------------------------------------------------------------- routing
+
+/** One view's lifetime: polls stop and late responses are dropped when the view changes. */
+function session() {
+  const stops = [];
+  const s = {
+    active: true,
+    poll(fn, ms) {
+      let timer;
+      const tick = async () => {
+        try {
+          await fn();
+        } catch (error) {
+          if (s.active) setLive(`engine unreachable (${error.message}); retrying`, true);
+        }
+        if (s.active) timer = setTimeout(tick, ms);
+      };
+      timer = setTimeout(tick, ms);
+      stops.push(() => clearTimeout(timer));
+    },
+    stop() {
+      s.active = false;
+      stops.forEach((f) => f());
+    },
+  };
+  return s;
+}
+
+const VIEWS = { journeys: journeysView, customers: customersView, outbox: outboxView };
+let current = session();
+
+function route() {
+  const hash = location.hash && location.hash !== '#' ? location.hash : '#/journeys';
+  if (!hash.startsWith('#/')) return;
+  const [view, ...rest] = hash.slice(2).split('/');
+  let arg;
+  try {
+    arg = rest.length && rest.join('/') ? decodeURIComponent(rest.join('/')) : undefined;
+  } catch {
+    arg = rest.join('/');
+  }
+  current.stop();
+  current = session();
+  setLive('');
+  for (const a of document.querySelectorAll('.top nav a')) {
+    if (a.getAttribute('href') === `#/${view}`) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  main.replaceChildren();
+  const render = VIEWS[view];
+  if (!render) {
+    document.title = 'Not found · Rapport';
+    main.append(h('h1', {}, 'Not found'), h('p', {}, 'There is no view ', h('code', {}, hash), '. Try ', h('a', { href: '#/journeys' }, 'Journeys'), '.'));
+    return;
+  }
+  const s = current;
+  render(main, arg, s).catch((error) => {
+    if (!s.active) return;
+    main.append(h('p', { class: 'notice error', role: 'alert' }, `Could not load this view: ${error.message}`));
+  });
+}
+
+window.addEventListener('hashchange', route);
+route();
+
+// ---------------------------------------------------------------- journeys
+
+let measureCtx;
+/** Text width as the SVG will draw it (same font as the stylesheet's `.diagram text`). */
+function measure(text, bold) {
+  measureCtx ??= document.createElement('canvas').getContext('2d');
+  const family = getComputedStyle(document.documentElement).getPropertyValue('--sans').trim() || 'sans-serif';
+  measureCtx.font = `${bold ? '600 ' : ''}12px ${family}`;
+  return measureCtx.measureText(text).width;
+}
+
+const detailTypes = (patterns) => (patterns ?? []).flatMap((p) => p['detail-type'] ?? []);
+const COUNTED = new Set(['send', 'webhook', 'trigger']);
+
+/** Journey counters split into journey-level ones and per-step ones (`<step>.sent`, `<step>.skipped.<reason>`, `<step>.deferred.<reason>`). */
+function splitCounters(counters) {
+  const journey = {};
+  const steps = new Map();
+  for (const [key, value] of Object.entries(counters ?? {})) {
+    const m = key.startsWith('skipped.') ? null : /^(.+?)\.(sent|skipped|deferred)(?:\.(.+))?$/.exec(key);
+    if (!m) {
+      journey[key] = value;
+      continue;
+    }
+    const [, step, what, reason] = m;
+    const s = steps.get(step) ?? { sent: 0, skipped: {}, deferred: {} };
+    if (what === 'sent') s.sent += value;
+    else s[what][reason ?? 'unknown'] = (s[what][reason ?? 'unknown'] ?? 0) + value;
+    steps.set(step, s);
+  }
+  return { journey, steps };
+}
+const total = (byReason) => Object.values(byReason).reduce((a, b) => a + b, 0);
+const reasons = (byReason) => Object.entries(byReason).map(([r, n]) => `${r} ${n}`).join(', ');
+
+async function journeysView(root, arg, s) {
+  document.title = arg ? `${arg} · Journeys · Rapport` : 'Journeys · Rapport';
+  const { journeys } = await api('/v1/journeys');
+  if (!s.active) return;
+  const shown = arg ? journeys.filter((j) => j.id === arg) : journeys;
+  root.replaceChildren(h('h1', {}, arg ? h('span', {}, h('a', { href: '#/journeys' }, 'Journeys'), ' / ', arg) : 'Journeys'));
+  if (arg && shown.length === 0) {
+    root.append(h('p', { class: 'notice', role: 'alert' }, `No journey with id "${arg}".`));
+    return;
+  }
+  if (shown.length === 0) {
+    root.append(empty('No journeys: add YAML files to workflows/journeys.d and restart the engine.'));
+    return;
+  }
+  root.append(h('p', { class: 'muted' }, `${shown.length === 1 ? 'One journey' : `${shown.length} journeys`} as the engine compiled them. Counts refresh every 2 seconds.`));
+  const cards = shown.map(journeyCard);
+  root.append(...cards.map((c) => c.el));
+  const refresh = async () => {
+    const stats = await Promise.all(shown.map((j) => api(`/v1/journeys/${encodeURIComponent(j.id)}/stats`)));
+    if (!s.active) return;
+    stats.forEach((st, i) => cards[i].update(st.counters ?? {}));
+    setLive(`Live counts, updated ${nowClock()}`);
+  };
+  await refresh();
+  s.poll(refresh, POLL_MS);
+}
+
+function journeyCard(j) {
+  const headingId = `journey-${j.id}`;
+  const goals = detailTypes(j.goalPatterns);
+  const chips = {};
+  const chip = (key, label, cls, alwaysShown = true) => {
+    chips[key] = h('span', { class: 'n' }, '0');
+    const li = h('li', { class: cls, hidden: !alwaysShown }, chips[key], ` ${label}`);
+    chips[key].li = li;
+    return li;
+  };
+  const summary = h(
+    'ul',
+    { class: 'chips', 'aria-label': `${j.id} totals` },
+    chip('entered', 'entered'),
+    chip('running', 'in progress'),
+    chip('goal', 'reached the goal', 'goal'),
+    chip('completed', 'completed'),
+    chip('exited', 'exited on an exit event', '', false),
+    chip('stopped', 'stopped', '', false),
+    chip('failed', 'failed', 'bad', false),
+    chip('skipped', 'not entered', '', false),
+  );
+
+  // The diagram, drawn from the compiler's Mermaid text.
+  let graph;
+  let layout;
+  const wrap = h('div', { class: 'diagram-wrap' });
+  try {
+    graph = parseMermaid(j.mermaid);
+    const single = (kind) => graph.nodes.filter((n) => n.id.startsWith(kind)).length === 1;
+    const counted = (n) => COUNTED.has(n.kind) || (n.kind === 'goal' && single('goal_')) || (n.kind === 'exit-event' && single('exit_'));
+    layout = layoutGraph(graph, {
+      measure,
+      reserve: (n) => {
+        const kind = nodeKind(n);
+        if (kind === 'trigger') return 76;
+        if (kind === 'send' || kind === 'webhook') return 84;
+        return (kind === 'goal' && single('goal_')) || (kind === 'exit-event' && single('exit_')) ? 70 : 0;
+      },
+    });
+    wrap.innerHTML = renderSvg(layout, { id: j.id, title: `Diagram of journey ${j.id}: ${layout.nodes.length} nodes from trigger to end`, counters: counted, measure });
+  } catch (error) {
+    wrap.append(h('p', { class: 'notice error' }, `Could not draw this diagram (${error.message}). Its Mermaid text is below.`));
+  }
+
+  // Per-step counts as a table: the text equivalent of the numbers on the diagram.
+  const stepNodes = (layout?.nodes ?? []).filter((n) => n.stepId && (n.kind === 'send' || n.kind === 'webhook'));
+  const stepRows = new Map();
+  const stepBody = h('tbody');
+  const row = (step, what) => {
+    const cells = { sent: h('td', { class: 'num' }, '0'), skipped: h('td', { class: 'num' }, '0'), deferred: h('td', { class: 'num' }, '0') };
+    const tr = h('tr', { 'data-step': step }, h('th', { scope: 'row' }, h('code', {}, step), what ? h('span', { class: 'reasons' }, what) : null), cells.sent, cells.skipped, cells.deferred);
+    stepRows.set(step, cells);
+    stepBody.append(tr);
+  };
+  for (const n of stepNodes) row(n.stepId, n.title[1]);
+  const stepTable = h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      { class: 'step-counts' },
+      h('caption', {}, 'Per step'),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Step'), h('th', { scope: 'col', class: 'num' }, 'Sent'), h('th', { scope: 'col', class: 'num' }, 'Skipped'), h('th', { scope: 'col', class: 'num' }, 'Deferred'))),
+      stepBody,
+    ),
+  );
+
+  const paths = table(
+    'Paths and their Step Functions state transitions',
+    ['Path', 'Transitions', '$ per 1,000 runs'],
+    (j.transitionsPerPath ?? []).map((p) =>
+      h(
+        'tr',
+        {},
+        h('td', {}, p.path.filter((st) => !st.endsWith('.route') && st !== 'End').join(' → ')),
+        h('td', { class: 'num' }, String(p.transitions)),
+        h('td', { class: 'num' }, (p.transitions * 0.025).toFixed(3)),
+      ),
+    ),
+    { class: 'paths' },
+  );
+
+  const el = h(
+    'section',
+    { class: 'card journey', 'aria-labelledby': headingId, 'data-journey': j.id },
+    h(
+      'div',
+      { class: 'card-head' },
+      h('h2', { id: headingId }, h('a', { href: `#/journeys/${encodeURIComponent(j.id)}` }, j.id), ' ', h('span', { class: 'version' }, `v${j.version}`)),
+      h(
+        'dl',
+        { class: 'meta' },
+        h('div', {}, h('dt', {}, 'Trigger'), h('dd', {}, detailTypes(j.triggerPatterns).join(', ') || '–')),
+        h('div', {}, h('dt', {}, 'Goal'), h('dd', {}, goals.join(', ') || 'none')),
+      ),
+    ),
+    summary,
+    h('div', { class: 'journey-body' }, wrap, h('div', {}, stepTable, h('details', {}, h('summary', {}, 'Paths and cost'), paths), h('details', {}, h('summary', {}, 'Mermaid source'), h('pre', {}, j.mermaid)))),
+  );
+
+  const svg = wrap.querySelector('svg');
+  const badges = new Map([...(svg?.querySelectorAll('text.counts') ?? [])].map((t) => [t.getAttribute('data-node'), t]));
+  const nodeStep = new Map((layout?.nodes ?? []).map((n) => [n.id, n.stepId]));
+  const SVG_NS = 'http://www.w3.org/2000/svg';
+  const setBadge = (nodeId, lines) => {
+    const t = badges.get(nodeId);
+    if (!t) return;
+    const spans = lines.map(([text, cls], i) => {
+      const span = document.createElementNS(SVG_NS, 'tspan');
+      span.setAttribute('x', t.getAttribute('x'));
+      span.setAttribute('dy', String(i === 0 ? 4 - ((lines.length - 1) * 14) / 2 : 14));
+      if (cls) span.setAttribute('class', cls);
+      span.textContent = text;
+      return span;
+    });
+    t.replaceChildren(...spans);
+  };
+
+  function update(counters) {
+    const { journey, steps } = splitCounters(counters);
+    const ended = ['goal', 'completed', 'exited', 'stopped', 'failed'].reduce((a, k) => a + (journey[k] ?? 0), 0);
+    const values = { ...journey, running: Math.max(0, (journey.entered ?? 0) - ended), skipped: Object.entries(journey).filter(([k]) => k.startsWith('skipped.')).reduce((a, [, v]) => a + v, 0) };
+    for (const [key, span] of Object.entries(chips)) {
+      const v = values[key] ?? 0;
+      span.textContent = String(v);
+      if (span.li.hidden && v > 0) span.li.hidden = false;
+    }
+    const skippedReasons = Object.entries(journey).filter(([k]) => k.startsWith('skipped.'));
+    chips.skipped.li.title = skippedReasons.map(([k, v]) => `${k.slice(8)} ${v}`).join(', ');
+
+    for (const step of steps.keys()) if (!stepRows.has(step)) row(step, '');
+    for (const [step, cells] of stepRows) {
+      const c = steps.get(step) ?? { sent: 0, skipped: {}, deferred: {} };
+      cells.sent.textContent = String(c.sent);
+      for (const what of ['skipped', 'deferred']) {
+        cells[what].replaceChildren(String(total(c[what])), total(c[what]) ? h('span', { class: 'reasons' }, reasons(c[what])) : '');
+      }
+    }
+    for (const nodeId of badges.keys()) {
+      if (nodeId === 'trigger') setBadge(nodeId, [[`${journey.entered ?? 0} entered`, journey.entered ? '' : 'zero']]);
+      else if (nodeId.startsWith('goal_')) setBadge(nodeId, [[`${journey.goal ?? 0} reached`, journey.goal ? '' : 'zero']]);
+      else if (nodeId.startsWith('exit_')) setBadge(nodeId, [[`${journey.exited ?? 0} exited`, journey.exited ? '' : 'zero']]);
+      else {
+        const c = steps.get(nodeStep.get(nodeId)) ?? { sent: 0, skipped: {}, deferred: {} };
+        const lines = [[`${c.sent} sent`, c.sent ? '' : 'zero']];
+        if (total(c.skipped)) lines.push([`${total(c.skipped)} skipped`, 'skipped']);
+        if (total(c.deferred)) lines.push([`${total(c.deferred)} deferred`, 'deferred']);
+        setBadge(nodeId, lines);
+      }
+    }
+  }
+  return { el, update };
+}
+
+// ---------------------------------------------------------------- customers
+
+async function customersView(root, arg, s) {
+  document.title = arg ? `${arg} · Customers · Rapport` : 'Customers · Rapport';
+  const input = h('input', { id: 'customer-id', name: 'customer', type: 'search', required: true, autocomplete: 'off', spellcheck: 'false', list: 'known-customers', placeholder: 'e.g. cust-1' });
+  input.value = arg ?? '';
+  const datalist = h('datalist', { id: 'known-customers' });
+  const form = h(
+    'form',
+    {
+      class: 'search',
+      role: 'search',
+      onsubmit: (e) => {
+        e.preventDefault();
+        const id = input.value.trim();
+        if (!id) return;
+        const next = `#/customers/${encodeURIComponent(id)}`;
+        if (location.hash === next) route();
+        else location.hash = next;
+      },
+    },
+    h('label', { for: 'customer-id' }, 'Customer id'),
+    input,
+    datalist,
+    h('button', { type: 'submit' }, 'Look up'),
+  );
+  root.replaceChildren(h('h1', {}, 'Customer lookup'), form);
+  // Suggestions: the customer ids on the bus log, most recent first.
+  api('/v1/bus/events?limit=2000')
+    .then(({ events }) => {
+      if (!s.active) return;
+      const ids = [...new Set((events ?? []).map((e) => e.detail?.userId).filter((v) => typeof v === 'string').reverse())].slice(0, 200);
+      datalist.replaceChildren(...ids.map((id) => h('option', { value: id })));
+    })
+    .catch(() => undefined);
+
+  if (!arg) {
+    root.append(h('p', { class: 'muted' }, 'Enter the id of a customer (the userId their events were sent with) to see their profile, timeline, messages and journey runs.'));
+    input.focus();
+    return;
+  }
+  const out = h('div', { 'aria-busy': 'true' }, h('p', { class: 'muted' }, 'Loading…'));
+  root.append(out);
+  const base = `/v1/customers/${encodeURIComponent(arg)}`;
+  let profile;
+  try {
+    profile = await api(base);
+  } catch (error) {
+    if (!s.active) return;
+    out.replaceChildren(h('p', { class: 'notice', role: 'alert' }, error.status === 404 ? `No customer with id "${arg}": the engine has received no event with this userId (or the customer was erased).` : `Could not load the customer: ${error.message}`));
+    out.removeAttribute('aria-busy');
+    return;
+  }
+  const [events, messages, runs] = await Promise.all([api(`${base}/events?limit=200`), api(`${base}/messages`), api(`${base}/journeys`)]);
+  if (!s.active) return;
+  out.replaceChildren(...customerSections(profile, events.events ?? [], messages.messages ?? [], runs.runs ?? []));
+  out.removeAttribute('aria-busy');
+}
+
+const kv = (pairs) => h('dl', { class: 'kv' }, pairs.filter(([, v]) => v !== undefined).flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+const valueText = (v) => (v === null || typeof v !== 'object' ? String(v) : json(v, 120));
+
+function customerSections(p, events, messages, runs) {
+  const t = p.traits ?? {};
+  const name = [t.name ?? [t.firstName, t.lastName].filter(Boolean).join(' '), t.email].filter(Boolean).join(' · ');
+  const computed = new Set(p.computedTags ?? []);
+  const tags = [...new Set([...(p.computedTags ?? []), ...(p.manualTags ?? [])])].sort();
+  const rfm = p.rfm ?? {};
+  const head = h(
+    'div',
+    { class: 'card profile' },
+    h('div', { class: 'profile-head' }, h('h2', {}, p.id), name ? h('span', { class: 'muted' }, name) : null),
+    h(
+      'dl',
+      { class: 'facts' },
+      h('div', {}, h('dt', {}, 'Lifecycle'), h('dd', {}, h('span', { class: 'badge stage', 'data-field': 'lifecycle' }, p.lifecycleStage ?? '–'))),
+      h('div', {}, h('dt', {}, 'RFM'), h('dd', { 'data-field': 'rfm' }, `R${rfm.recency ?? 0} F${rfm.frequency ?? 0} M${rfm.monetary ?? 0}`, rfm.tier ? h('span', { class: 'badge' }, rfm.tier) : h('span', { class: 'muted' }, 'no tier'))),
+      h(
+        'div',
+        {},
+        h('dt', {}, 'Tags'),
+        h(
+          'dd',
+          { 'data-field': 'tags' },
+          tags.length
+            ? tags.map((tag) =>
+                computed.has(tag)
+                  ? h('span', { class: 'tag', title: 'computed from a tag rule' }, tag)
+                  : h('span', { class: 'tag manual', title: 'manual: set from outside (tags trait)' }, tag, h('span', { class: 'visually-hidden' }, ' (manual)')),
+              )
+            : h('span', { class: 'muted' }, 'none'),
+        ),
+      ),
+    ),
+  );
+
+  const consent = Object.entries(p.consent ?? {}).map(([channel, c]) => [
+    channel,
+    h('span', { 'data-channel': channel }, h('span', { class: `badge ${c.status}` }, c.status), h('span', { class: 'reasons' }, [c.source, c.at ? ['since ', time(c.at)] : null].filter(Boolean).flatMap((v, i) => (i ? [' · ', v] : [v])))),
+  ]);
+  const suppression = Object.entries(p.suppression ?? {});
+  const st = p.stats ?? {};
+  const known = ['eventCount', 'orderCount', 'totalRevenue', 'averageOrderValue', 'firstOrderAt', 'lastOrderAt', 'complaintCount', 'openComplaints', 'resolvedComplaints', 'productsViewed', 'lastSurvey'];
+  const statPairs = [
+    ['Events', st.eventCount !== undefined ? num(st.eventCount) : undefined],
+    ['Orders', st.orderCount !== undefined ? num(st.orderCount) : undefined],
+    ['Revenue', st.totalRevenue !== undefined ? num(st.totalRevenue) : undefined],
+    ['Average order', st.averageOrderValue !== undefined ? num(st.averageOrderValue) : undefined],
+    ['First order', st.firstOrderAt ? time(st.firstOrderAt) : undefined],
+    ['Last order', st.lastOrderAt ? time(st.lastOrderAt) : undefined],
+    ['Complaints', st.complaintCount !== undefined ? num(st.complaintCount) : undefined],
+    ['Open complaints', Array.isArray(st.openComplaints) ? st.openComplaints.join(', ') || 'none' : undefined],
+    ['Resolved complaints', Array.isArray(st.resolvedComplaints) ? String(st.resolvedComplaints.length) : undefined],
+    ['Products viewed', Array.isArray(st.productsViewed) ? String(st.productsViewed.length) : undefined],
+    ['Last survey', st.lastSurvey ? `${st.lastSurvey.type} ${st.lastSurvey.score} (${fmtTime(st.lastSurvey.at)})` : undefined],
+    ...Object.entries(st).filter(([k]) => !known.includes(k)).map(([k, v]) => [k, valueText(v)]),
+  ];
+  const grid = h(
+    'div',
+    { class: 'grid' },
+    h('section', { class: 'card', 'aria-labelledby': 'h-traits' }, h('h3', { id: 'h-traits' }, 'Traits'), Object.keys(t).length ? kv(Object.entries(t).map(([k, v]) => [k, valueText(v)])) : empty('No traits.')),
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'h-consent' },
+      h('h3', { id: 'h-consent' }, 'Consent'),
+      consent.length ? kv(consent) : empty('No consent recorded.'),
+      h('p', {}, h('strong', {}, 'Suppression: '), suppression.length ? suppression.map(([ch, v]) => `${ch} (${v?.reason ?? 'yes'})`).join(', ') : 'none'),
+    ),
+    h('section', { class: 'card', 'aria-labelledby': 'h-stats' }, h('h3', { id: 'h-stats' }, 'Stats'), kv(statPairs)),
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'h-seen' },
+      h('h3', { id: 'h-seen' }, 'Seen'),
+      kv([
+        ['First seen', time(p.firstSeenAt)],
+        ['Last seen', time(p.lastSeenAt)],
+        ['Anonymous ids', (p.anonymousIds ?? []).join(', ') || 'none'],
+        ['Computed tags', (p.computedTags ?? []).join(', ') || 'none'],
+        ['Manual tags', (p.manualTags ?? []).join(', ') || 'none'],
+      ]),
+    ),
+  );
+
+  const byTimeDesc = (key) => (a, b) => String(b[key] ?? '').localeCompare(String(a[key] ?? ''));
+  const timeline = h(
+    'section',
+    { class: 'block', 'aria-labelledby': 'h-timeline' },
+    h('h2', { id: 'h-timeline', class: 'visually-hidden' }, 'Timeline'),
+    events.length
+      ? table(
+          `Timeline: ${events.length} event${events.length === 1 ? '' : 's'}, newest first`,
+          ['Time', 'Event', 'Details', 'Message id'],
+          [...events].sort(byTimeDesc('timestamp')).map((e) =>
+            h(
+              'tr',
+              {},
+              h('td', {}, time(e.timestamp)),
+              h('td', {}, e.type === 'track' ? h('strong', {}, e.event) : h('span', {}, e.type), e.type === 'track' ? null : h('span', { class: 'reasons' }, e.event ?? '')),
+              h('td', {}, json(e.type === 'identify' || e.type === 'group' ? e.traits : e.properties)),
+              h('td', { class: 'mono' }, e.messageId),
+            ),
+          ),
+          { class: 'timeline' },
+        )
+      : empty('No events in the timeline.'),
+  );
+  const messageTable = h(
+    'section',
+    { class: 'block', 'aria-labelledby': 'h-messages' },
+    h('h2', { id: 'h-messages', class: 'visually-hidden' }, 'Messages'),
+    messages.length
+      ? table(
+          `Messages: ${messages.length}, newest first`,
+          ['Time', 'Journey', 'Step', 'Channel', 'Template', 'Kind', 'Status'],
+          [...messages].sort(byTimeDesc('at')).map((m) =>
+            h(
+              'tr',
+              { 'data-step': m.stepId },
+              h('td', {}, time(m.at)),
+              h('td', {}, h('a', { href: `#/journeys/${encodeURIComponent(m.journeyId)}` }, m.journeyId)),
+              h('td', {}, h('code', {}, m.stepId)),
+              h('td', {}, m.channel),
+              h('td', {}, m.template),
+              h('td', {}, m.kind ?? ''),
+              h('td', {}, h('span', { class: `badge ${m.status}` }, m.status), m.reason ? ` ${m.reason}` : ''),
+            ),
+          ),
+          { class: 'messages' },
+        )
+      : empty('No messages sent or skipped for this customer.'),
+  );
+  const runTable = h(
+    'section',
+    { class: 'block', 'aria-labelledby': 'h-runs' },
+    h('h2', { id: 'h-runs', class: 'visually-hidden' }, 'Journey runs'),
+    runs.length
+      ? table(
+          `Journey runs: ${runs.length}, newest first`,
+          ['Journey', 'Status', 'Started', 'Ended', 'Execution'],
+          [...runs].sort(byTimeDesc('startedAt')).map((r) =>
+            h(
+              'tr',
+              {},
+              h('td', {}, h('a', { href: `#/journeys/${encodeURIComponent(r.journeyId)}` }, r.journeyId), r.key && r.key !== '*' ? h('span', { class: 'reasons' }, `per ${r.key}`) : null),
+              h('td', {}, h('span', { class: `badge ${r.status}` }, r.status)),
+              h('td', {}, time(r.startedAt)),
+              h('td', {}, time(r.endedAt)),
+              h('td', { class: 'mono' }, r.executionName),
+            ),
+          ),
+          { class: 'runs' },
+        )
+      : empty('No journey runs for this customer.'),
+  );
+  return [head, grid, timeline, messageTable, runTable];
+}
+
+// ---------------------------------------------------------------- outbox
+
+/** Journey and step of an outbox entry: email and SMS carry tags; a webhook's id is `<execution>:<step>`. */
+function origin(m) {
+  if (m.tags?.journey) return { journey: m.tags.journey, step: m.tags.step, execution: m.tags.execution, customer: m.tags.customer };
+  const match = /^(.+)-[0-9a-f]{40}:(.+)$/.exec(m.id ?? '');
+  return match ? { journey: match[1], step: match[2], execution: (m.id ?? '').split(':')[0] } : {};
+}
+
+function outboxSubject(m) {
+  if (m.channel === 'email') return m.subject || '(no subject)';
+  if (m.channel === 'sms') return (m.text ?? '').split('\n')[0].slice(0, 80);
+  return `POST to ${m.target}${m.delivered ? '' : ' (recorded, no URL configured)'}`;
+}
+
+async function outboxView(root, _arg, s) {
+  document.title = 'Outbox · Rapport';
+  root.replaceChildren(h('h1', {}, 'Outbox'), h('p', { class: 'muted' }, 'Email, SMS and webhooks the engine sent (kept here instead of SES and End User Messaging), newest first. Select a subject to read the message.'));
+  const holder = h('div');
+  root.append(holder);
+  const open = new Set();
+  let signature = '';
+  const refresh = async () => {
+    const { messages } = await api('/v1/outbox?limit=1000');
+    if (!s.active) return;
+    setLive(`Live, updated ${nowClock()}`);
+    const sig = `${messages.length}:${messages.at(-1)?.outboxId ?? ''}:${messages[0]?.outboxId ?? ''}`;
+    if (sig === signature) return;
+    signature = sig;
+    if (messages.length === 0) {
+      holder.replaceChildren(empty('Nothing sent yet. Send a "Signed Up" event and the welcome journey writes here.'));
+      return;
+    }
+    const rows = [...messages].reverse().flatMap((m) => {
+      const o = origin(m);
+      const detailId = `msg-${m.outboxId}`;
+      const detail = h('tr', { class: 'detail', id: detailId, hidden: !open.has(m.outboxId) }, h('td', { colspan: 5 }, messageDetail(m, o)));
+      const button = h(
+        'button',
+        {
+          type: 'button',
+          class: 'link',
+          'aria-expanded': String(open.has(m.outboxId)),
+          'aria-controls': detailId,
+          onclick: () => {
+            const show = detail.hidden;
+            detail.hidden = !show;
+            button.setAttribute('aria-expanded', String(show));
+            if (show) open.add(m.outboxId);
+            else open.delete(m.outboxId);
+          },
+        },
+        outboxSubject(m),
+      );
+      return [
+        h(
+          'tr',
+          { 'data-outbox-id': m.outboxId, 'data-channel': m.channel },
+          h('td', {}, time(m.at)),
+          h('td', {}, m.channel),
+          h('td', {}, m.channel === 'webhook' ? m.target : m.to),
+          h('td', {}, button),
+          h('td', {}, o.journey ? [h('a', { href: `#/journeys/${encodeURIComponent(o.journey)}` }, o.journey), ' / ', h('code', {}, o.step)] : h('span', { class: 'muted' }, '–')),
+        ),
+        detail,
+      ];
+    });
+    holder.replaceChildren(table(`${messages.length} message${messages.length === 1 ? '' : 's'}`, ['Time', 'Channel', 'To', 'Subject', 'Journey / step'], rows, { class: 'outbox' }));
+  };
+  await refresh();
+  s.poll(refresh, POLL_MS);
+}
+
+function messageDetail(m, o) {
+  const customer = o.customer ? h('a', { href: `#/customers/${encodeURIComponent(o.customer)}` }, o.customer) : undefined;
+  if (m.channel === 'webhook') {
+    return [kv([['Target', m.target], ['Delivered', m.delivered ? 'yes' : m.status ?? 'no'], ['Id', m.id]]), h('pre', { class: 'email-text' }, m.body ?? '')];
+  }
+  const headers = Object.entries(m.headers ?? {});
+  return [
+    kv([
+      ['To', m.to],
+      m.channel === 'email' ? ['Subject', m.subject] : ['', undefined],
+      ['Customer', customer],
+      ['Execution', o.execution ? h('code', {}, o.execution) : undefined],
+      ['Headers', headers.length ? h('div', {}, headers.map(([k, v]) => h('div', { class: 'mono' }, `${k}: ${v}`))) : 'none'],
+    ]),
+    h('pre', { class: 'email-text', 'aria-label': `Text of ${outboxSubject(m)}` }, m.text ?? ''),
+  ];
+}

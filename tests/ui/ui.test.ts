@@ -1,0 +1,185 @@
+/**
+ * The web page at /ui, in headless Chromium against a real embedded engine:
+ * journeys with their diagrams and live counts, customer lookup, outbox. Every
+ * view is also checked as a screenshot (a valid, non-blank PNG of the page's size).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { parseMermaid } from '../../infra/embedded/ui/assets/diagram.js';
+import { counter, identify, launchBrowser, requireChromium, screenshot, seed, startUiWorld, track, VIEWPORT, watchPage, type UiWorld } from './harness';
+
+let world: UiWorld;
+let browser: Awaited<ReturnType<typeof launchBrowser>>;
+let context: BrowserContext;
+
+beforeAll(async () => {
+  requireChromium();
+  world = await startUiWorld();
+  [browser] = await Promise.all([launchBrowser(), seed(world)]);
+  context = browser.context;
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await world?.stop();
+});
+
+/** Poll until the page shows it: generous, for a loaded 2-core CI machine. */
+const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 20_000, interval: 100 });
+
+/** A fresh tab on a view; every problem it reports (console errors, failed or off-site requests) fails the test. */
+async function open(hash: string): Promise<{ page: Page; problems: string[] }> {
+  const page = await context.newPage();
+  const problems = watchPage(page, world.engine.url);
+  await page.goto(`${world.engine.url}/ui/${hash}`);
+  return { page, problems };
+}
+
+async function expectScreenshot(page: Page, name: string) {
+  const shot = await screenshot(page, name);
+  expect(shot.width, `${shot.file} width`).toBe(shot.expected.width);
+  expect(shot.height, `${shot.file} height`).toBe(shot.expected.height);
+  expect(shot.width).toBe(VIEWPORT.width);
+  expect(shot.height).toBeGreaterThanOrEqual(VIEWPORT.height);
+  // Not blank: a light page background with a fair amount of text and drawing on it.
+  expect(shot.background, `${shot.file} background`).toMatch(/^#(f[0-9a-f]){3}$/);
+  expect(shot.inked, `${shot.file}: share of drawn pixels`).toBeGreaterThan(0.03);
+  expect(shot.colours).toBeGreaterThan(50);
+}
+
+describe('the /ui page', () => {
+  it('needs Chromium, and says how to install it when it is missing', () => {
+    // The suite fails (never skips) without it: .ci/run installs Debian's package.
+    expect(() => requireChromium()).not.toThrow();
+  });
+
+  it('lists every journey with its diagram, and its counts follow new events without a reload', async () => {
+    const { page, problems } = await open('#/journeys');
+    const { journeys } = (await (await fetch(`${world.engine.url}/v1/journeys`)).json()) as { journeys: Array<{ id: string; mermaid: string }> };
+    expect(journeys.map((j) => j.id).sort()).toEqual(['complaint-follow-up', 'welcome', 'win-back']);
+
+    await poll(() => page.locator('section.journey h2').allTextContents()).toEqual(journeys.map((j) => expect.stringContaining(j.id)));
+    for (const j of journeys) {
+      // Every node of the compiler's Mermaid graph is drawn, with its label.
+      const card = page.locator(`section.journey[data-journey="${j.id}"]`);
+      const expected = parseMermaid(j.mermaid).nodes;
+      const drawn = await card.locator('svg.diagram g.node').evaluateAll((gs) => gs.map((g) => [g.getAttribute('data-node'), g.textContent]));
+      expect(drawn.map(([id]) => id).sort()).toEqual(expected.map((n) => n.id).sort());
+      for (const n of expected) {
+        const text = drawn.find(([id]) => id === n.id)?.[1] ?? '';
+        expect(text.replace(/\s+/g, ''), `label of ${j.id} node ${n.id}`).toBe(n.lines.join('').replace(/\s+/g, ''));
+      }
+      expect(await card.locator('svg.diagram path.edge').count()).toBe(parseMermaid(j.mermaid).edges.length);
+    }
+
+    // The seeded counts: 4 sign-ups entered welcome; Ada and Bob were sent the welcome email, Cy had no address, Dee's waits for the morning.
+    const welcome = page.locator('section.journey[data-journey="welcome"]');
+    const sendWelcome = welcome.locator('table.step-counts tr[data-step="send-welcome"]');
+    await poll(() => welcome.locator('ul.chips li').first().textContent()).toBe('4 entered');
+    await poll(() => sendWelcome.locator('td').allTextContents()).toEqual(['2', '1no-address 1', '1quiet-hours 1']);
+    expect(await welcome.locator('ul.chips li.goal').textContent()).toBe('1 reached the goal');
+    expect(await welcome.locator('svg text.counts[data-node="trigger"]').textContent()).toBe('4 entered');
+    expect(await welcome.locator('svg text.counts[data-node="s_send_welcome"]').textContent()).toBe('2 sent1 skipped1 deferred');
+    await expectScreenshot(page, 'journeys');
+
+    // A new sign-up while the page is open: the counts move on their own.
+    await world.send([identify('eve', { email: 'eve@example.com', name: 'Eve Moss' }), track('eve', 'Signed Up', { method: 'email' }, 'signup')]);
+    await poll(() => counter(world, 'welcome', 'send-welcome.sent')).toBe(3);
+    await poll(() => welcome.locator('ul.chips li').first().textContent()).toBe('5 entered');
+    await poll(() => sendWelcome.locator('td').first().textContent()).toBe('3');
+    await poll(() => welcome.locator('svg text.counts[data-node="s_send_welcome"] tspan').first().textContent()).toBe('3 sent');
+    expect(await page.locator('#live').textContent()).toMatch(/^Live counts, updated \d\d:\d\d:\d\d$/);
+
+    // One journey on its own page.
+    await page.locator('section.journey h2 a', { hasText: 'win-back' }).click();
+    await poll(() => page.locator('section.journey').count()).toBe(1);
+    expect(await page.locator('h1').textContent()).toBe('Journeys / win-back');
+    expect(await page.title()).toBe('win-back · Journeys · Rapport');
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('looks a customer up: profile, tags, lifecycle, RFM, timeline, messages and journey runs', async () => {
+    const { page, problems } = await open('#/customers');
+    await page.getByLabel('Customer id').fill('ada');
+    await page.getByRole('button', { name: 'Look up' }).click();
+    await poll(() => page.locator('.card.profile h2').textContent()).toBe('ada');
+    expect(page.url()).toMatch(/#\/customers\/ada$/);
+
+    const profile = page.locator('.card.profile');
+    expect(await profile.textContent()).toContain('Ada Lovelace · ada@example.com');
+    // Two orders worth 1,150: VIP and repeat buyer by the tag rules; beta-tester set from outside.
+    expect(await profile.locator('[data-field="tags"] .tag').allTextContents()).toEqual(['beta-tester (manual)', 'repeat-buyer', 'vip']);
+    const customer = (await (await fetch(`${world.engine.url}/v1/customers/ada`)).json()) as { lifecycleStage: string; rfm: { recency: number; frequency: number; monetary: number; tier?: string } };
+    expect(await profile.locator('[data-field="lifecycle"]').textContent()).toBe(customer.lifecycleStage);
+    const { recency, frequency, monetary, tier } = customer.rfm;
+    expect(await profile.locator('[data-field="rfm"]').textContent()).toBe(`R${recency} F${frequency} M${monetary}${tier ?? 'no tier'}`);
+    expect(await page.locator('section[aria-labelledby="h-stats"]').textContent()).toContain('Revenue1,150');
+
+    const timeline = page.locator('table.timeline');
+    expect(await timeline.locator('caption').textContent()).toBe('Timeline: 4 events, newest first');
+    const kinds = await timeline.locator('tbody tr td:nth-child(2)').allTextContents();
+    // Newest first; the identify call and the sign-up came in one batch, at the same instant.
+    expect(kinds.slice(0, 2)).toEqual(['Order Completed', 'Order Completed']);
+    expect(kinds.slice(2).sort()).toEqual(['Signed Up', 'identify']);
+    expect(await timeline.locator('tbody tr').first().textContent()).toContain('"orderId":"A-1002"');
+
+    const messages = page.locator('table.messages tbody tr');
+    expect(await messages.count()).toBe(1);
+    expect(await messages.first().locator('td').allTextContents()).toEqual([expect.stringMatching(/^2026-03-02 10:0\d:\d\d$/), 'welcome', 'send-welcome', 'email', 'welcome', expect.any(String), 'sent']);
+    const runs = page.locator('table.runs tbody tr');
+    expect(await runs.locator('td:nth-child(1)').allTextContents()).toEqual(['welcome']);
+    expect(await runs.locator('td:nth-child(2)').allTextContents()).toEqual(['converted']);
+    await expectScreenshot(page, 'customer');
+
+    // A customer who does not exist gets a clear message, not an empty profile.
+    await page.getByLabel('Customer id').fill('nobody-here');
+    await page.getByRole('button', { name: 'Look up' }).click();
+    await poll(() => page.getByRole('alert').textContent()).toBe('No customer with id "nobody-here": the engine has received no event with this userId (or the customer was erased).');
+    expect(await page.locator('.card.profile').count()).toBe(0);
+    await expectScreenshot(page, 'customer-unknown');
+    // The only complaint allowed: the browser's own note on the API's 404 for the unknown id.
+    expect(problems.filter((p) => !/^console\.error: Failed to load resource: .*404/.test(p))).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('shows the outbox, newest first, and opens a message', async () => {
+    const { page, problems } = await open('#/outbox');
+    const entries = world.engine.outbox.entries;
+    const rows = page.locator('table.outbox tbody tr[data-outbox-id]');
+    await poll(() => rows.count()).toBe(entries.length);
+    expect(await page.locator('table.outbox caption').textContent()).toBe(`${entries.length} messages`);
+    expect(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-outbox-id')))).toEqual(entries.map((m) => m.outboxId).reverse());
+
+    const first = entries[0]!;
+    expect(first.channel).toBe('email');
+    const row = page.locator(`tr[data-outbox-id="${first.outboxId}"]`);
+    const subject = 'subject' in first ? first.subject : '';
+    expect(await row.locator('td').allTextContents()).toEqual([expect.any(String), 'email', 'ada@example.com', subject, 'welcome / send-welcome']);
+    await row.getByRole('button', { name: subject }).click();
+    const detail = page.locator(`#msg-${first.outboxId}`);
+    await poll(() => detail.isVisible()).toBe(true);
+    expect(await detail.locator('pre').textContent()).toBe('text' in first ? first.text : '');
+    expect(await row.getByRole('button').getAttribute('aria-expanded')).toBe('true');
+    await expectScreenshot(page, 'outbox');
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('serves only its own files, with a policy that allows nothing from elsewhere', async () => {
+    const index = await fetch(`${world.engine.url}/ui`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(index.headers.get('content-security-policy')).toContain("default-src 'none'");
+    const html = await index.text();
+    expect(html).not.toMatch(/https?:\/\//);
+    const missing = await fetch(`${world.engine.url}/ui/engine.ts`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toEqual({ error: 'not_found', message: 'nothing at /ui/engine.ts' });
+    const post = await fetch(`${world.engine.url}/ui/app.js`, { method: 'POST' });
+    expect(post.status).toBe(405);
+    const js = await fetch(`${world.engine.url}/ui/app.js`);
+    const etag = js.headers.get('etag')!;
+    expect((await fetch(`${world.engine.url}/ui/app.js`, { headers: { 'if-none-match': etag } })).status).toBe(304);
+  });
+});
