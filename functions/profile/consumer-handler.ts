@@ -1,5 +1,11 @@
+import { awsJourneyRouter } from '../journeys/aws';
 import { awsProfileDeps } from './aws';
 import { createProfileConsumerHandler } from './lambda';
 
-/** Lambda entry point: target of the bus rule `{ "source": ["rapport.ingest"] }`. */
-export const handler = createProfileConsumerHandler(awsProfileDeps());
+/**
+ * Lambda entry point: target of the bus rule for customer events
+ * (`PROFILE_CONSUMER_PATTERN`). After each event is on the profile, the journey
+ * router resumes the customer's runs waiting for it (SendTaskSuccess) and stops
+ * the runs whose goal or exit it is (StopExecution), as the embedded engine does.
+ */
+export const handler = createProfileConsumerHandler(awsProfileDeps(), { afterApply: awsJourneyRouter() });

@@ -2,8 +2,11 @@ import * as path from 'node:path';
 import { Duration, RemovalPolicy, TimeZone } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { DEFAULT_SEND_POLICY } from '../../functions/journeys';
 import type { ConsentMode } from '../../shared';
-import type { RapportSource, RapportThrottle } from './rapport';
+import { JOURNEY_BUNDLE } from '../../shared/config/journey-env';
+import type { RapportOutboundWebhook, RapportSendPolicy, RapportSource, RapportThrottle } from './rapport';
 
 /** Repository root: entry, lock file and config paths must not depend on the directory synth runs in. */
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
@@ -22,6 +25,16 @@ export const RAPPORT_DEFAULTS = {
   timelineRetention: Duration.days(365),
   consentMode: 'opt-out' as ConsentMode,
   configDir: path.join(REPO_ROOT, 'workflows'),
+  journeysDir: path.join(REPO_ROOT, 'workflows', 'journeys.d'),
+  templatesDir: path.join(REPO_ROOT, 'workflows', 'templates'),
+  outboundWebhooks: {} as Readonly<Record<string, RapportOutboundWebhook>>,
+  /** The runtime's own defaults (`DEFAULT_SEND_POLICY`), so the cloud and the embedded engine decide alike. */
+  sendPolicy: {
+    frequencyCap: DEFAULT_SEND_POLICY.frequencyCap,
+    frequencyWindowDays: DEFAULT_SEND_POLICY.frequencyWindowDays,
+    quietHours: DEFAULT_SEND_POLICY.quietHours ?? false,
+    defaultTimeZone: DEFAULT_SEND_POLICY.defaultTimeZone,
+  } as Required<RapportSendPolicy>,
   sweepSchedule: scheduler.ScheduleExpression.cron({ minute: '0', hour: '3', timeZone: TimeZone.ETC_UTC }),
 } as const;
 
@@ -124,10 +137,13 @@ export const PROFILE_TABLE_ACCESS = {
   /**
    * `handleEvent`: profiles, aliases and tombstones read (GetItem); profiles,
    * aliases and timeline events written (PutItem); a merged visitor profile
-   * deleted (DeleteItem). It queries nothing.
+   * deleted (DeleteItem). Then the journey router (`afterApply`, see
+   * `functions/journeys/aws.ts` `awsJourneyRouter`): the customer's waits and
+   * runs listed (Query), a wait taken and a lock freed (DeleteItem), a run
+   * ended and counted (UpdateItem).
    */
   consumer: {
-    table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+    table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
     indexes: [],
   } as ProfileTableAccess,
   /**
@@ -149,6 +165,84 @@ export const PROFILE_TABLE_ACCESS = {
     indexes: [],
   } as ProfileTableAccess,
 } as const;
+
+/**
+ * Fixed settings of the journeys leg (`functions/journeys/`): the step function
+ * every state machine invokes, the starter behind the trigger rules, and the
+ * run-ended function behind the Step Functions status-change rule.
+ */
+export const JOURNEYS = {
+  step: {
+    entry: 'functions/journeys/step-handler.ts',
+    serviceName: 'rapport-steps',
+    memorySize: 512,
+    /** One step: a profile read, a render and one provider call (webhooks give up after 10 s), or a profile write. */
+    timeout: Duration.seconds(30),
+  },
+  starter: {
+    entry: 'functions/journeys/starter-handler.ts',
+    serviceName: 'rapport-starter',
+    memorySize: 512,
+    /** Waits up to 5 s for the profile consumer to apply the trigger, then a few writes and StartExecution per journey. */
+    timeout: Duration.seconds(30),
+  },
+  runEnded: {
+    entry: 'functions/journeys/run-ended-handler.ts',
+    serviceName: 'rapport-run-ended',
+    memorySize: 256,
+    /** A query and two conditional writes. */
+    timeout: Duration.seconds(30),
+  },
+  /** Where the journey files land in the bundles, and where the functions find them in Lambda. */
+  bundledJourneysFolder: JOURNEY_BUNDLE.journeysFolder,
+  bundledJourneysFile: `/var/task/${JOURNEY_BUNDLE.journeysFolder}/${JOURNEY_BUNDLE.journeysFile}`,
+  bundledTemplatesFolder: JOURNEY_BUNDLE.templatesFolder,
+  bundledTemplatesDir: `/var/task/${JOURNEY_BUNDLE.templatesFolder}`,
+  /**
+   * Execution events without their data (no PII in logs): which state failed,
+   * when, and why, across every execution, in CloudWatch Logs Insights.
+   */
+  logLevel: sfn.LogLevel.ALL,
+  /** The Step Functions statuses that end a run; RUNNING and PENDING_REDRIVE do not. */
+  endStatuses: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'],
+  /** Trigger rule -> starter: as the consumer's rule; a late enrolment beats a lost one, and the starter is idempotent. */
+  triggerRuleDelivery: { retryAttempts: 8, maxEventAge: Duration.hours(6) } as DeliveryRetry,
+  /** Status-change rule -> run-ended: until it runs, the customer's lock blocks re-entry, so keep trying for a day. */
+  runEndedRuleDelivery: { retryAttempts: 8, maxEventAge: Duration.hours(24) } as DeliveryRetry,
+  /** Lambda's own retries of failed asynchronous invocations of the starter and run-ended (both idempotent). */
+  asyncInvoke: { retryAttempts: 2, maxEventAge: Duration.hours(6) } as DeliveryRetry,
+  /**
+   * The starter and the profile consumer carry every state machine ARN in one
+   * variable (about 150 bytes each) within Lambda's 4 KB of environment variables.
+   */
+  maxJourneys: 20,
+} as const;
+
+/**
+ * DynamoDB actions on the profile table of the journey functions: what
+ * `functions/journeys/store.ts` (runs, locks, messages, waits, counters) and
+ * `functions/profile/store.ts` call on each function's paths, and nothing else.
+ * None of them reads an index.
+ */
+export const JOURNEY_TABLE_ACCESS = {
+  /**
+   * `start`: the profile and an anonymous id's alias read (GetItem), the customer's
+   * runs listed (Query), the run lock taken and the run written (PutItem),
+   * counters added (UpdateItem). It never deletes.
+   */
+  starter: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+  /**
+   * `run`: the profile and a step's message record read (GetItem), sends and waits
+   * recorded and the profile written by tag/update steps (PutItem), marketing
+   * sends counted for the frequency cap (Query), counters added (UpdateItem).
+   */
+  step: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+  /** `executionEnded`: the run found (Query), ended and counted (UpdateItem), its lock freed (DeleteItem). */
+  runEnded: ['dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+} as const;
+
+/** Outbound webhook names become construct ids and variable keys; journeys refer to them as `target`. */
+export const WEBHOOK_NAME_PATTERN = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
 
 /** Source ids become part of config keys and logical ids: lower-case letters, digits and hyphens. */
 export const SOURCE_ID_PATTERN = /^[a-z0-9-]+$/;

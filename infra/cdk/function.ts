@@ -14,6 +14,14 @@ import { FUNCTION_DEFAULTS, REPO_ROOT } from './defaults';
 const ESM_REQUIRE_BANNER =
   "import { createRequire as __rapportCreateRequire } from 'node:module'; const require = __rapportCreateRequire(import.meta.url);";
 
+/** Files a function reads at run time, copied into one folder of its bundle. */
+export interface BundledFiles {
+  /** Folder of the bundle, e.g. `config`: the function finds the files in `/var/task/<folder>`. */
+  readonly folder: string;
+  /** Absolute paths on the synth machine. */
+  readonly files: readonly string[];
+}
+
 /** What differs between Rapport's functions; everything else is `rapportFunction`'s. */
 export interface RapportFunctionProps {
   readonly description: string;
@@ -30,7 +38,7 @@ export interface RapportFunctionProps {
    * Files copied into `<bundle>/<folder>/` after esbuild ran, so the function reads
    * them from `/var/task/<folder>` (absolute paths on the synth machine).
    */
-  readonly bundledFiles?: { readonly folder: string; readonly files: readonly string[] };
+  readonly bundledFiles?: readonly BundledFiles[];
   /** Lambda's handling of failed asynchronous invocations (retries, on-failure destination). */
   readonly asyncInvoke?: Pick<lambda.EventInvokeConfigOptions, 'retryAttempts' | 'maxEventAge' | 'onFailure'>;
 }
@@ -73,26 +81,27 @@ export function rapportFunction(scope: Construct, id: string, props: RapportFunc
       sourceMap: true,
       sourcesContent: false,
       logLevel: nodejs.LogLevel.WARNING,
-      ...(bundledFiles && { commandHooks: copyAfterBundling(bundledFiles.folder, bundledFiles.files) }),
+      ...(bundledFiles && bundledFiles.length > 0 && { commandHooks: copyAfterBundling(bundledFiles) }),
     },
   });
 }
 
 /**
- * Copies files into a folder of the bundle once esbuild has written it. Runs in
+ * Copies files into folders of the bundle once esbuild has written it. Runs in
  * the local (POSIX) shell: Rapport never bundles in Docker, see `assertLocalEsbuild`.
  */
-function copyAfterBundling(folder: string, files: readonly string[]): nodejs.ICommandHooks {
+function copyAfterBundling(bundledFiles: readonly BundledFiles[]): nodejs.ICommandHooks {
   return {
     beforeBundling: () => [],
     beforeInstall: () => [],
-    afterBundling: (_inputDir: string, outputDir: string) => {
-      const target = path.join(outputDir, folder);
-      return [
-        `mkdir -p ${shellQuote(target)}`,
-        ...files.map((file) => `cp ${shellQuote(file)} ${shellQuote(path.join(target, path.basename(file)))}`),
-      ];
-    },
+    afterBundling: (_inputDir: string, outputDir: string) =>
+      bundledFiles.flatMap(({ folder, files }) => {
+        const target = path.join(outputDir, folder);
+        return [
+          `mkdir -p ${shellQuote(target)}`,
+          ...files.map((file) => `cp ${shellQuote(file)} ${shellQuote(path.join(target, path.basename(file)))}`),
+        ];
+      }),
   };
 }
 

@@ -30,6 +30,18 @@ export class RapportStack extends Stack {
       description: 'DynamoDB table of customer profiles, timelines and aliases',
       value: this.rapport.profileTable.tableName,
     });
+    new CfnOutput(this, 'JourneyStateMachineArns', {
+      description: 'Step Functions state machine ARN of each journey, by journey id',
+      value: this.toJsonString(
+        Object.fromEntries([...this.rapport.journeyStateMachines].map(([journeyId, stateMachine]) => [journeyId, stateMachine.stateMachineArn])),
+      ),
+    });
+    new CfnOutput(this, 'OutboundWebhookSecretArns', {
+      description: 'Secrets Manager ARN of each outbound webhook, by name; its value is the Standard Webhooks secret the receiver verifies with',
+      value: this.toJsonString(
+        Object.fromEntries([...this.rapport.outboundWebhookSecrets].map(([name, secret]) => [name, secret.secretArn])),
+      ),
+    });
     new CfnOutput(this, 'SourceSecretArns', {
       description: 'Secrets Manager ARN of each source, by source id; put its webhook secrets and write keys there',
       value: this.toJsonString(

@@ -1,5 +1,7 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { Stack, Tags } from 'aws-cdk-lib';
+import { ArnFormat, Lazy, Names, Stack, Stage, Tags } from 'aws-cdk-lib';
 import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
@@ -15,13 +17,18 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { UNSUBSCRIBE_PATH } from '../../functions/journeys/unsubscribe';
 import type { ConsentMode } from '../../shared';
 import { ENV, PROFILE_CONSUMER_PATTERN, PROFILE_TABLE_LAYOUT } from '../../shared/config/env';
-import { INGEST, PROFILE, PROFILE_TABLE_ACCESS, RAPPORT_DEFAULTS } from './defaults';
+import { JOURNEY_ENV } from '../../shared/config/journey-env';
+import type { CompiledJourney } from '../../workflows/journeys';
+import { INGEST, JOURNEY_TABLE_ACCESS, JOURNEYS, PROFILE, PROFILE_TABLE_ACCESS, RAPPORT_DEFAULTS } from './defaults';
 import type { ProfileTableAccess } from './defaults';
 import { RapportPropsError } from './errors';
 import { assertLocalEsbuild, rapportFunction } from './function';
+import { compileJourneys, loadJourneys, templateFiles, writeJourneysFile } from './journeys';
 import { InvokeFunction, SqsOnFailure } from './targets';
 import { findPropProblems } from './validate';
 
@@ -37,6 +44,83 @@ export interface RapportThrottle {
   readonly rateLimit: number;
   /** Requests allowed in a burst above the steady rate. */
   readonly burstLimit: number;
+}
+
+/** The SES identity journey emails are sent from. */
+export interface RapportEmail {
+  /**
+   * Sender of every journey email, a plain address such as `news@shop.example`.
+   * It, or its domain, must be a verified SES identity in the stack's account and
+   * region; the step function may send from this address only.
+   */
+  readonly fromAddress: string;
+  /**
+   * SES configuration set the emails are sent with (event publishing of
+   * deliveries, bounces and complaints; dedicated IPs).
+   *
+   * @default none
+   */
+  readonly configurationSet?: string;
+}
+
+/** Where journey SMS are sent from (AWS End User Messaging SMS). */
+export interface RapportSms {
+  /** ARN of the phone number, pool or sender id SMS are sent from; the step function may send from it alone. */
+  readonly originationIdentity: string;
+}
+
+/** A system journeys post to (help desk, CRM): `webhook` steps and webhook sends name it as `target`. */
+export interface RapportOutboundWebhook {
+  /** The https:// URL each Standard-Webhooks-signed POST goes to. */
+  readonly url: string;
+  /**
+   * Complete ARN of a Secrets Manager secret (in the stack's account) whose value
+   * is the Standard Webhooks secret, `whsec_<base64>` or the base64 alone, as plain
+   * text; the receiver verifies the signatures with it.
+   *
+   * @default a secret generated for this webhook (`outboundWebhookSecrets`; give its value to the receiver)
+   */
+  readonly secretArn?: string;
+}
+
+/** Local times of day, `"HH:MM"`; may wrap midnight. */
+export interface RapportQuietHours {
+  readonly start: string;
+  readonly end: string;
+}
+
+/**
+ * How often and when marketing messages may reach a customer, decided at send
+ * time. Transactional messages ignore all of it (but never suppression).
+ */
+export interface RapportSendPolicy {
+  /**
+   * Marketing messages one customer receives at most within
+   * `frequencyWindowDays`, over every journey and channel; a send over the cap is
+   * skipped and recorded. 0 sends no marketing at all.
+   *
+   * @default 3
+   */
+  readonly frequencyCap?: number;
+  /**
+   * The window of the frequency cap, in days (1-365).
+   *
+   * @default 7
+   */
+  readonly frequencyWindowDays?: number;
+  /**
+   * Hours in the customer's time zone (`traits.timezone`, else `defaultTimeZone`)
+   * in which a marketing send waits until they end instead of going out; `false`: none.
+   *
+   * @default { start: '21:00', end: '08:00' }
+   */
+  readonly quietHours?: RapportQuietHours | false;
+  /**
+   * IANA time zone of customers without a valid `traits.timezone` (quiet hours, `wait_until`).
+   *
+   * @default 'UTC'
+   */
+  readonly defaultTimeZone?: string;
 }
 
 export interface RapportProps {
@@ -118,6 +202,53 @@ export interface RapportProps {
    * @default daily at 03:00 UTC: ScheduleExpression.cron({ minute: '0', hour: '3', timeZone: TimeZone.ETC_UTC })
    */
   readonly sweepSchedule?: scheduler.ScheduleExpression;
+
+  /**
+   * Folder of the journey files (`*.yaml`). At synth each is loaded, checked and
+   * compiled into a Standard state machine and the bus rules that start it; a
+   * broken file fails synth with `file:line:column` messages, so nothing deploys.
+   * Adding a file and deploying is all a new journey needs.
+   * A relative path is resolved against the directory synth runs in.
+   *
+   * @default `<repository>/workflows/journeys.d`
+   */
+  readonly journeysDir?: string;
+
+  /**
+   * Folder of the message templates (`<template>.<channel>.liquid`); they are
+   * checked at synth and copied into the step function's bundle.
+   * A relative path is resolved against the directory synth runs in.
+   *
+   * @default `<repository>/workflows/templates`
+   */
+  readonly templatesDir?: string;
+
+  /** The SES identity journey emails are sent from. */
+  readonly email: RapportEmail;
+
+  /**
+   * Where journey SMS are sent from.
+   *
+   * @default none: a journey that sends SMS fails synth
+   */
+  readonly sms?: RapportSms;
+
+  /**
+   * The systems journeys post to, by name (kebab-case, as journeys name them in
+   * `target`). Posts are signed with Standard Webhooks; each webhook's secret is
+   * kept in Secrets Manager.
+   *
+   * @default {}: a journey that posts to a webhook fails synth
+   */
+  readonly outboundWebhooks?: Readonly<Record<string, RapportOutboundWebhook>>;
+
+  /**
+   * Frequency cap, quiet hours and default time zone of marketing sends.
+   * Fields left out take their defaults.
+   *
+   * @default { frequencyCap: 3, frequencyWindowDays: 7, quietHours: { start: '21:00', end: '08:00' }, defaultTimeZone: 'UTC' }
+   */
+  readonly sendPolicy?: RapportSendPolicy;
 }
 
 /** What Powertools' DynamoDB idempotency persistence layer calls, and nothing more. */
@@ -149,6 +280,12 @@ const ACCESS_LOG_FIELDS = {
  * profiles, timelines and tags in the single-table profile table and publishes
  * derived events; a daily schedule runs the sweep for time-based tags; an
  * IAM-authorised admin API reads, exports and erases customers.
+ *
+ * Journeys: each journey file becomes a Standard state machine whose Tasks invoke
+ * the step function; a rule per trigger on `bus` invokes the starter, which
+ * enrols customers under deterministic execution names; the profile consumer
+ * resumes waiting runs and stops converted ones; a rule on the default bus
+ * reports each execution's end to the run-ended function.
  *
  * Every asynchronous delivery (rule target, schedule, async invocation) is retried
  * and then lands in one dead-letter queue.
@@ -193,6 +330,29 @@ export class Rapport extends Construct {
   public readonly customerApi: apigwv2.HttpApi;
   /** The `$default` stage of `customerApi`; its `url` is the admin API's base URL. */
   public readonly customerApiStage: apigwv2.HttpStage;
+  /** The compiled journeys, in file order (their definitions invoke `journeyStepFunction`). */
+  public readonly journeys: readonly CompiledJourney[];
+  /** One Standard state machine per journey, by journey id (tagged `rapport:journey`). */
+  public readonly journeyStateMachines: ReadonlyMap<string, sfn.StateMachine>;
+  /** The rules on `bus` that start each journey (one per trigger pattern), by journey id. */
+  public readonly journeyTriggerRules: ReadonlyMap<string, readonly events.Rule[]>;
+  /** Runs every journey step (send, branch, split, tag, update, webhook, wait-until, await). */
+  public readonly journeyStepFunction: nodejs.NodejsFunction;
+  /** Enrols customers in the journeys their events trigger, then starts the executions. */
+  public readonly journeyStarterFunction: nodejs.NodejsFunction;
+  /** Records the end of each run and frees the customer's lock. */
+  public readonly journeyRunEndedFunction: nodejs.NodejsFunction;
+  /**
+   * Sends the journeys' execution status changes (succeeded, failed, timed out,
+   * aborted) from the default bus to `journeyRunEndedFunction`; absent without journeys.
+   */
+  public readonly journeyRunEndedRule?: events.Rule;
+  /** Execution events (without data) of every journey state machine. */
+  public readonly journeyLogGroup: logs.LogGroup;
+  /** The key that signs one-click unsubscribe links in journey messages (a generated string). */
+  public readonly unsubscribeSecret: secretsmanager.Secret;
+  /** The Secrets Manager secret of each outbound webhook, by name (generated unless its `secretArn` was given). */
+  public readonly outboundWebhookSecrets: ReadonlyMap<string, secretsmanager.ISecret>;
 
   readonly #customerRoutes: apigwv2.HttpRoute[];
 
@@ -210,10 +370,37 @@ export class Rapport extends Construct {
       consentMode: props.consentMode ?? RAPPORT_DEFAULTS.consentMode,
       configDir: path.resolve(props.configDir ?? RAPPORT_DEFAULTS.configDir),
       sweepSchedule: props.sweepSchedule ?? RAPPORT_DEFAULTS.sweepSchedule,
+      journeysDir: path.resolve(props.journeysDir ?? RAPPORT_DEFAULTS.journeysDir),
+      templatesDir: path.resolve(props.templatesDir ?? RAPPORT_DEFAULTS.templatesDir),
+      email: props.email,
+      ...(props.sms !== undefined && { sms: props.sms }),
+      outboundWebhooks: props.outboundWebhooks ?? RAPPORT_DEFAULTS.outboundWebhooks,
+      sendPolicy: {
+        frequencyCap: props.sendPolicy?.frequencyCap ?? RAPPORT_DEFAULTS.sendPolicy.frequencyCap,
+        frequencyWindowDays: props.sendPolicy?.frequencyWindowDays ?? RAPPORT_DEFAULTS.sendPolicy.frequencyWindowDays,
+        quietHours: props.sendPolicy?.quietHours ?? RAPPORT_DEFAULTS.sendPolicy.quietHours,
+        defaultTimeZone: props.sendPolicy?.defaultTimeZone ?? RAPPORT_DEFAULTS.sendPolicy.defaultTimeZone,
+      },
     };
-    const problems = findPropProblems(resolved);
-    if (problems.length > 0) throw new RapportPropsError(this.node.path, problems);
+    const webhookTargets = Object.keys(resolved.outboundWebhooks);
+    const journeyLoad = loadJourneys({
+      journeysDir: resolved.journeysDir,
+      templatesDir: resolved.templatesDir,
+      webhookTargets,
+      sms: resolved.sms !== undefined,
+    });
+    const problems = [...findPropProblems(resolved), ...(journeyLoad.ok ? [] : journeyLoad.problems)];
+    if (problems.length > 0 || !journeyLoad.ok) throw new RapportPropsError(this.node.path, problems);
     assertLocalEsbuild(this.node.path);
+
+    // Compiled now, so journeys.json is on disk before the bundles that carry it are built;
+    // each Task's FunctionName resolves to the step function's ARN when the template is rendered.
+    this.journeys = compileJourneys(
+      journeyLoad.loaded,
+      Lazy.string({ produce: () => this.journeyStepFunction.functionArn }),
+      webhookTargets,
+    );
+    const journeysFile = writeJourneysFile(this.#synthFilesDir('journeys'), this.journeys);
 
     const { stageName, removalPolicy, logRetention } = resolved;
     Tags.of(this).add('rapport:stage', stageName);
@@ -266,6 +453,13 @@ export class Rapport extends Construct {
     }
     this.sourceSecrets = secrets;
 
+    // Signs the one-click unsubscribe links the step function puts in messages; ingest verifies them on /v1/unsubscribe.
+    this.unsubscribeSecret = new secretsmanager.Secret(this, 'UnsubscribeSecret', {
+      description: `Rapport ${stageName}: key that signs one-click unsubscribe links (rotating it invalidates the links already sent)`,
+      generateSecretString: { excludePunctuation: true, passwordLength: 48 },
+      removalPolicy,
+    });
+
     this.ingestFunction = rapportFunction(this, 'IngestFunction', {
       description: `Rapport ${stageName}: verifies and validates webhook and Segment events, puts them on the bus`,
       entry: INGEST.entry,
@@ -279,6 +473,7 @@ export class Rapport extends Construct {
         [ENV.SOURCES]: Stack.of(this).toJsonString(
           [...secrets].map(([sourceId, secret]) => ({ id: sourceId, secretArn: secret.secretArn })),
         ),
+        [ENV.UNSUBSCRIBE_SECRET]: this.unsubscribeSecret.secretArn,
         [ENV.STAGE]: stageName,
       },
     });
@@ -288,7 +483,7 @@ export class Rapport extends Construct {
     this.ingestFunction.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['secretsmanager:GetSecretValue'],
-        resources: [...secrets.values()].map((secret) => secret.secretArn),
+        resources: [...[...secrets.values()].map((secret) => secret.secretArn), this.unsubscribeSecret.secretArn],
       }),
     );
 
@@ -306,6 +501,9 @@ export class Rapport extends Construct {
       // No authorizer: senders sign their requests, and the function verifies the signature on the raw body.
       this.httpApi.addRoutes({ path: routePath, methods: [apigwv2.HttpMethod.POST], integration });
     }
+    // One-click unsubscribe (RFC 8058): GET shows the confirmation page, POST (what mail clients send) unsubscribes.
+    // No authorizer either: the link's HMAC (the unsubscribe secret) is the authorization.
+    this.httpApi.addRoutes({ path: UNSUBSCRIBE_PATH, methods: [apigwv2.HttpMethod.GET, apigwv2.HttpMethod.POST], integration });
 
     // ---- Profiles: bus -> consumer -> profile table (+ derived events); sweep; admin API ----
 
@@ -337,10 +535,11 @@ export class Rapport extends Construct {
       [ENV.TIMELINE_RETENTION_DAYS]: String(resolved.timelineRetention.toDays()),
       [ENV.STAGE]: stageName,
     };
-    const bundledFiles = {
+    const configFiles = {
       folder: PROFILE.bundledConfigFolder,
       files: PROFILE.configFiles.map((file) => path.join(resolved.configDir, file)),
     };
+    const journeysFileBundle = { folder: JOURNEYS.bundledJourneysFolder, files: [journeysFile] };
     const asyncInvoke = {
       retryAttempts: PROFILE.asyncInvoke.retryAttempts,
       maxEventAge: PROFILE.asyncInvoke.maxEventAge,
@@ -352,7 +551,8 @@ export class Rapport extends Construct {
       ...PROFILE.consumer,
       logGroup: logGroup('ProfileConsumerLogs'),
       environment: profileEnvironment,
-      bundledFiles,
+      // journeys.json: the consumer runs the journey router after each event (see the journeys section).
+      bundledFiles: [configFiles, journeysFileBundle],
       asyncInvoke,
     });
     this.sweepFunction = rapportFunction(this, 'SweepFunction', {
@@ -360,7 +560,7 @@ export class Rapport extends Construct {
       ...PROFILE.sweep,
       logGroup: logGroup('SweepLogs'),
       environment: profileEnvironment,
-      bundledFiles,
+      bundledFiles: [configFiles],
       asyncInvoke,
     });
     this.customerApiFunction = rapportFunction(this, 'CustomerApiFunction', {
@@ -371,7 +571,7 @@ export class Rapport extends Construct {
       timeout: PROFILE.customerApi.timeout,
       logGroup: logGroup('CustomerApiLogs'),
       environment: profileEnvironment,
-      bundledFiles,
+      bundledFiles: [configFiles],
     });
 
     this.#grantProfileTable(this.profileConsumerFunction, PROFILE_TABLE_ACCESS.consumer);
@@ -439,6 +639,227 @@ export class Rapport extends Construct {
         integration: customerIntegration,
       }),
     );
+
+    // ---- Journeys: trigger rules -> starter -> state machines -> step function; router in the consumer ----
+
+    const webhookSecrets = new Map<string, secretsmanager.ISecret>();
+    for (const [name, webhook] of Object.entries(resolved.outboundWebhooks)) {
+      webhookSecrets.set(
+        name,
+        webhook.secretArn !== undefined
+          ? secretsmanager.Secret.fromSecretCompleteArn(this, `OutboundWebhookSecret-${name}`, webhook.secretArn)
+          : new secretsmanager.Secret(this, `OutboundWebhookSecret-${name}`, {
+              description: `Rapport ${stageName}: Standard Webhooks secret of outbound webhook "${name}" (base64; the receiver verifies with whsec_<value>)`,
+              // Letters and digits only: a valid base64 body, 36 bytes of key.
+              generateSecretString: { excludePunctuation: true, passwordLength: 48 },
+              removalPolicy,
+            }),
+      );
+    }
+    this.outboundWebhookSecrets = webhookSecrets;
+
+    const { email, sms, sendPolicy } = resolved;
+    this.journeyStepFunction = rapportFunction(this, 'JourneyStepFunction', {
+      description: `Rapport ${stageName}: runs journey steps (send, branch, split, tag, update, webhook, waits)`,
+      ...JOURNEYS.step,
+      logGroup: logGroup('JourneyStepLogs'),
+      environment: {
+        ...profileEnvironment,
+        [JOURNEY_ENV.TEMPLATES_DIR]: JOURNEYS.bundledTemplatesDir,
+        [JOURNEY_ENV.EMAIL_FROM_ADDRESS]: email.fromAddress,
+        ...(email.configurationSet !== undefined && { [JOURNEY_ENV.EMAIL_CONFIGURATION_SET]: email.configurationSet }),
+        ...(sms !== undefined && { [JOURNEY_ENV.SMS_ORIGINATION_IDENTITY]: sms.originationIdentity }),
+        [JOURNEY_ENV.OUTBOUND_WEBHOOK_TARGETS]: stack.toJsonString(
+          Object.fromEntries(
+            [...webhookSecrets].map(([name, secret]) => [name, { url: resolved.outboundWebhooks[name]?.url, secretArn: secret.secretArn }]),
+          ),
+        ),
+        [JOURNEY_ENV.SEND_POLICY]: JSON.stringify({
+          frequencyCap: sendPolicy.frequencyCap,
+          frequencyWindowDays: sendPolicy.frequencyWindowDays,
+          quietHours: sendPolicy.quietHours === false ? null : { start: sendPolicy.quietHours.start, end: sendPolicy.quietHours.end },
+          defaultTimeZone: sendPolicy.defaultTimeZone,
+        }),
+        [ENV.UNSUBSCRIBE_SECRET]: this.unsubscribeSecret.secretArn,
+        // One-click unsubscribe links point at the ingest API, which serves /v1/unsubscribe.
+        [ENV.PUBLIC_URL]: this.httpStage.url,
+      },
+      bundledFiles: [configFiles, { folder: JOURNEYS.bundledTemplatesFolder, files: templateFiles(resolved.templatesDir) }],
+    });
+
+    this.journeyLogGroup = logGroup('JourneyLogs');
+    const stateMachines = new Map<string, sfn.StateMachine>();
+    for (const journey of this.journeys) {
+      const scope = new Construct(this, `Journey-${journey.id}`);
+      const stateMachine = new sfn.StateMachine(scope, 'StateMachine', {
+        stateMachineType: sfn.StateMachineType.STANDARD,
+        definitionBody: sfn.DefinitionBody.fromString(stack.toJsonString(journey.definition)),
+        // Executions carry ids only, but their data stays out of the logs all the same.
+        logs: { destination: this.journeyLogGroup, level: JOURNEYS.logLevel, includeExecutionData: false },
+        tracingEnabled: true,
+      });
+      Tags.of(stateMachine).add('rapport:journey', journey.id);
+      // Every Task invokes the step function's unqualified ARN (the compiler's FunctionName): that and nothing else.
+      stateMachine.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.journeyStepFunction.functionArn] }),
+      );
+      stateMachines.set(journey.id, stateMachine);
+    }
+    this.journeyStateMachines = stateMachines;
+    const stateMachineArns = stack.toJsonString(
+      Object.fromEntries([...stateMachines].map(([journeyId, stateMachine]) => [journeyId, stateMachine.stateMachineArn])),
+    );
+
+    const journeyAsyncInvoke = {
+      retryAttempts: JOURNEYS.asyncInvoke.retryAttempts,
+      maxEventAge: JOURNEYS.asyncInvoke.maxEventAge,
+      onFailure: new SqsOnFailure(this.deadLetterQueue),
+    };
+    this.journeyStarterFunction = rapportFunction(this, 'JourneyStarterFunction', {
+      description: `Rapport ${stageName}: enrols customers in the journeys their events trigger`,
+      ...JOURNEYS.starter,
+      logGroup: logGroup('JourneyStarterLogs'),
+      environment: {
+        [ENV.PROFILE_TABLE_NAME]: this.profileTable.tableName,
+        [ENV.CONSENT_MODE]: resolved.consentMode,
+        [JOURNEY_ENV.JOURNEYS_FILE]: JOURNEYS.bundledJourneysFile,
+        [JOURNEY_ENV.STATE_MACHINE_ARNS]: stateMachineArns,
+        [ENV.STAGE]: stageName,
+      },
+      bundledFiles: [journeysFileBundle],
+      asyncInvoke: journeyAsyncInvoke,
+    });
+    this.journeyRunEndedFunction = rapportFunction(this, 'JourneyRunEndedFunction', {
+      description: `Rapport ${stageName}: records the end of journey runs and frees their locks`,
+      ...JOURNEYS.runEnded,
+      logGroup: logGroup('JourneyRunEndedLogs'),
+      environment: {
+        [ENV.PROFILE_TABLE_NAME]: this.profileTable.tableName,
+        [ENV.CONSENT_MODE]: resolved.consentMode,
+        [ENV.STAGE]: stageName,
+      },
+      asyncInvoke: journeyAsyncInvoke,
+    });
+    // The router runs in the consumer after each event (afterApply): it reads the same journeys.json.
+    this.profileConsumerFunction.addEnvironment(JOURNEY_ENV.JOURNEYS_FILE, JOURNEYS.bundledJourneysFile);
+    this.profileConsumerFunction.addEnvironment(JOURNEY_ENV.STATE_MACHINE_ARNS, stateMachineArns);
+
+    const triggerRules = new Map<string, events.Rule[]>();
+    for (const journey of this.journeys) {
+      const scope = this.node.findChild(`Journey-${journey.id}`);
+      triggerRules.set(
+        journey.id,
+        journey.triggerPatterns.map(
+          (pattern, index) =>
+            new events.Rule(scope, `TriggerRule${index}`, {
+              eventBus: this.bus,
+              description: `Rapport ${stageName}: starts journey "${journey.id}"`,
+              eventPattern: eventPattern(pattern),
+              targets: [
+                new eventsTargets.LambdaFunction(this.journeyStarterFunction, {
+                  retryAttempts: JOURNEYS.triggerRuleDelivery.retryAttempts,
+                  maxEventAge: JOURNEYS.triggerRuleDelivery.maxEventAge,
+                  deadLetterQueue: this.deadLetterQueue,
+                }),
+              ],
+            }),
+        ),
+      );
+    }
+    this.journeyTriggerRules = triggerRules;
+
+    const machines = [...stateMachines.values()];
+    if (machines.length > 0) {
+      // Step Functions reports status changes on the account's default bus, never on a custom one.
+      this.journeyRunEndedRule = new events.Rule(this, 'JourneyRunEndedRule', {
+        description: `Rapport ${stageName}: ends of journey executions, to the run-ended function`,
+        eventPattern: {
+          source: ['aws.states'],
+          detailType: ['Step Functions Execution Status Change'],
+          detail: { status: [...JOURNEYS.endStatuses], stateMachineArn: machines.map((machine) => machine.stateMachineArn) },
+        },
+        targets: [
+          new eventsTargets.LambdaFunction(this.journeyRunEndedFunction, {
+            retryAttempts: JOURNEYS.runEndedRuleDelivery.retryAttempts,
+            maxEventAge: JOURNEYS.runEndedRuleDelivery.maxEventAge,
+            deadLetterQueue: this.deadLetterQueue,
+          }),
+        ],
+      });
+    }
+
+    // Grants: what each function's code path calls, on exactly these resources.
+    this.#grantProfileTable(this.journeyStepFunction, { table: JOURNEY_TABLE_ACCESS.step, indexes: [] });
+    this.#grantProfileTable(this.journeyStarterFunction, { table: JOURNEY_TABLE_ACCESS.starter, indexes: [] });
+    this.#grantProfileTable(this.journeyRunEndedFunction, { table: JOURNEY_TABLE_ACCESS.runEnded, indexes: [] });
+    // Tag and update steps change the profile, which publishes derived events (Tag Added, ...).
+    this.bus.grantPutEventsTo(this.journeyStepFunction);
+    this.journeyStepFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [this.unsubscribeSecret.secretArn, ...[...webhookSecrets.values()].map((secret) => secret.secretArn)],
+      }),
+    );
+    this.journeyStepFunction.addToRolePolicy(this.#sendEmailStatement(email));
+    if (sms !== undefined) {
+      this.journeyStepFunction.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['sms-voice:SendTextMessage'], resources: [sms.originationIdentity] }),
+      );
+    }
+    if (machines.length > 0) {
+      this.journeyStarterFunction.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: machines.map((machine) => machine.stateMachineArn) }),
+      );
+      // The router resumes waiting runs (task tokens of these state machines) and stops converted or exited ones.
+      this.profileConsumerFunction.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['states:SendTaskSuccess'], resources: machines.map((machine) => machine.stateMachineArn) }),
+      );
+      this.profileConsumerFunction.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['states:StopExecution'],
+          resources: machines.map((machine) =>
+            stack.formatArn({
+              service: 'states',
+              resource: 'execution',
+              resourceName: `${machine.stateMachineName}:*`,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          ),
+        }),
+      );
+    }
+  }
+
+  /**
+   * `ses:SendEmail` (SES v2) from `email.fromAddress` only: on the address's and
+   * its domain's identities (SES authorises whichever is verified) and on the
+   * configuration set, which SES v2 authorises too when one is used.
+   */
+  #sendEmailStatement(email: RapportEmail): iam.PolicyStatement {
+    const stack = Stack.of(this);
+    const identity = (name: string) => stack.formatArn({ service: 'ses', resource: 'identity', resourceName: name });
+    const domain = email.fromAddress.slice(email.fromAddress.lastIndexOf('@') + 1);
+    return new iam.PolicyStatement({
+      actions: ['ses:SendEmail'],
+      resources: [
+        identity(email.fromAddress),
+        identity(domain),
+        ...(email.configurationSet !== undefined
+          ? [stack.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: email.configurationSet })]
+          : []),
+      ],
+      conditions: { StringEquals: { 'ses:FromAddress': email.fromAddress } },
+    });
+  }
+
+  /**
+   * A folder of this app's cloud assembly for files synth writes (journeys.json),
+   * one per Rapport instance: it lives as long as the assembly whose bundles use it.
+   */
+  #synthFilesDir(name: string): string {
+    const outdir = Stage.of(this)?.outdir;
+    if (outdir === undefined) return mkdtempSync(path.join(tmpdir(), `rapport-${name}-`));
+    return path.join(outdir, 'rapport', Names.uniqueId(this), name);
   }
 
   /**

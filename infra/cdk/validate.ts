@@ -5,8 +5,8 @@ import { RemovalPolicy, Token } from 'aws-cdk-lib';
 import type { Duration } from 'aws-cdk-lib';
 import type { ConsentMode } from '../../shared';
 import { formatProblem, loadSegmentationConfig, loadTagRules, SEGMENTATION_FILES } from '../../shared/segmentation';
-import { MAX_SOURCES, PROFILE, SOURCE_ID_MAX_LENGTH, SOURCE_ID_PATTERN, STAGE_NAME_PATTERN } from './defaults';
-import type { RapportSource, RapportThrottle } from './rapport';
+import { MAX_SOURCES, PROFILE, SOURCE_ID_MAX_LENGTH, SOURCE_ID_PATTERN, STAGE_NAME_PATTERN, WEBHOOK_NAME_PATTERN } from './defaults';
+import type { RapportEmail, RapportOutboundWebhook, RapportSendPolicy, RapportSms, RapportSource, RapportThrottle } from './rapport';
 
 /** The props of `Rapport` after defaults are applied. */
 export interface ResolvedRapportProps {
@@ -18,6 +18,10 @@ export interface ResolvedRapportProps {
   readonly timelineRetention: Duration;
   readonly consentMode: ConsentMode;
   readonly configDir: string;
+  readonly email: RapportEmail;
+  readonly sms?: RapportSms;
+  readonly outboundWebhooks: Readonly<Record<string, RapportOutboundWebhook>>;
+  readonly sendPolicy: Required<RapportSendPolicy>;
 }
 
 /** Every reason the props cannot describe a working deployment; empty when they can. */
@@ -30,6 +34,10 @@ export function findPropProblems(props: ResolvedRapportProps): string[] {
     ...throttleProblems(props.apiThrottle),
     ...timelineRetentionProblems(props.timelineRetention),
     ...consentModeProblems(props.consentMode),
+    ...emailProblems(props.email),
+    ...smsProblems(props.sms),
+    ...outboundWebhookProblems(props.outboundWebhooks),
+    ...sendPolicyProblems(props.sendPolicy),
     ...validateSegmentationFiles(props.configDir),
   ];
 }
@@ -116,6 +124,104 @@ function consentModeProblems(mode: unknown): string[] {
     return [`consentMode ${JSON.stringify(mode)} must be 'opt-out' or 'opt-in'`];
   }
   return [];
+}
+
+/** A plain address (no display name): SES identity ARNs and the `ses:FromAddress` condition are built from it. */
+const EMAIL_ADDRESS = /^[^\s@<>"]+@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z][a-z0-9-]*[a-z0-9]$/i;
+const CONFIGURATION_SET_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+const ORIGINATION_IDENTITY_ARN = /^arn:aws[a-z-]*:sms-voice:[a-z0-9-]+:\d{12}:(?:phone-number|pool|sender-id)\/\S+$/;
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+-[A-Za-z0-9]{6}$/;
+const CLOCK = /^([01]\d|2[0-3]):[0-5]\d$/;
+/** Each outbound webhook adds about 200 bytes (name, URL, secret ARN) to the step function's 4 KB of environment variables. */
+export const MAX_OUTBOUND_WEBHOOKS = 10;
+
+const literal = (value: unknown): value is string => typeof value === 'string' && !Token.isUnresolved(value);
+
+function emailProblems(email: RapportEmail | undefined): string[] {
+  if (email === undefined || email === null) return ['email is required: journeys send email through SES from email.fromAddress'];
+  const problems: string[] = [];
+  if (!literal(email.fromAddress) || !EMAIL_ADDRESS.test(email.fromAddress)) {
+    problems.push(
+      `email.fromAddress ${JSON.stringify(email.fromAddress)} must be a plain email address (no display name), such as news@shop.example; it or its domain must be a verified SES identity`,
+    );
+  }
+  if (email.configurationSet !== undefined && (!literal(email.configurationSet) || !CONFIGURATION_SET_NAME.test(email.configurationSet))) {
+    problems.push(`email.configurationSet ${JSON.stringify(email.configurationSet)} must be an SES configuration set name: 1-64 letters, digits, '_' or '-'`);
+  }
+  return problems;
+}
+
+function smsProblems(sms: RapportSms | undefined): string[] {
+  if (sms === undefined) return [];
+  const identity: unknown = sms.originationIdentity;
+  if (typeof identity === 'string' && (Token.isUnresolved(identity) || ORIGINATION_IDENTITY_ARN.test(identity))) return [];
+  return [
+    `sms.originationIdentity ${JSON.stringify(identity)} must be the ARN of an End User Messaging phone number, pool or sender id (arn:aws:sms-voice:<region>:<account>:phone-number/...), so the step function may send from it alone`,
+  ];
+}
+
+function outboundWebhookProblems(webhooks: Readonly<Record<string, RapportOutboundWebhook>>): string[] {
+  const entries = Object.entries(webhooks ?? {});
+  const problems: string[] = [];
+  if (entries.length > MAX_OUTBOUND_WEBHOOKS) {
+    problems.push(`outboundWebhooks has ${entries.length} entries, at most ${MAX_OUTBOUND_WEBHOOKS} fit in the step function's 4 KB of environment variables`);
+  }
+  for (const [name, webhook] of entries) {
+    if (!WEBHOOK_NAME_PATTERN.test(name)) {
+      problems.push(`outboundWebhooks "${name}": names are kebab-case (lower-case letters, digits, single hyphens), as journeys refer to them (webhook.target)`);
+    }
+    const url: unknown = webhook?.url;
+    if (!(typeof url === 'string' && (Token.isUnresolved(url) || isHttpsUrl(url)))) {
+      problems.push(`outboundWebhooks "${name}".url ${JSON.stringify(url)} must be an https:// URL: the posts carry customer data`);
+    }
+    const secretArn: unknown = webhook?.secretArn;
+    if (secretArn !== undefined && !(typeof secretArn === 'string' && (Token.isUnresolved(secretArn) || SECRET_ARN.test(secretArn)))) {
+      problems.push(
+        `outboundWebhooks "${name}".secretArn ${JSON.stringify(secretArn)} must be the complete ARN of a Secrets Manager secret (ending in its 6-character suffix), or be left out to have one generated`,
+      );
+    }
+  }
+  return problems;
+}
+
+function isHttpsUrl(value: string): boolean {
+  try {
+    return new URL(value).protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+function sendPolicyProblems(policy: Required<RapportSendPolicy>): string[] {
+  const problems: string[] = [];
+  if (!Number.isInteger(policy.frequencyCap) || policy.frequencyCap < 0) {
+    problems.push(`sendPolicy.frequencyCap ${policy.frequencyCap} must be a whole number of marketing messages, 0 or more`);
+  }
+  if (!Number.isInteger(policy.frequencyWindowDays) || policy.frequencyWindowDays < 1 || policy.frequencyWindowDays > 365) {
+    problems.push(`sendPolicy.frequencyWindowDays ${policy.frequencyWindowDays} must be a whole number of days from 1 to 365`);
+  }
+  const quiet = policy.quietHours;
+  if (quiet !== false) {
+    if (!CLOCK.test(String(quiet?.start)) || !CLOCK.test(String(quiet?.end))) {
+      problems.push(`sendPolicy.quietHours ${JSON.stringify(quiet)} must be { start, end } with times of day like "21:00" and "08:00", or false for none`);
+    } else if (quiet.start === quiet.end) {
+      problems.push(`sendPolicy.quietHours starts and ends at ${quiet.start}; use false for no quiet hours`);
+    }
+  }
+  if (!isTimeZone(policy.defaultTimeZone)) {
+    problems.push(`sendPolicy.defaultTimeZone ${JSON.stringify(policy.defaultTimeZone)} must be an IANA time zone, such as Europe/Berlin or UTC`);
+  }
+  return problems;
+}
+
+function isTimeZone(value: unknown): boolean {
+  if (typeof value !== 'string' || value === '') return false;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

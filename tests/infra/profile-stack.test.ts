@@ -1,4 +1,4 @@
-import { copyFileSync, writeFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Duration, Stack, TimeZone } from 'aws-cdk-lib';
@@ -6,7 +6,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { INGEST, PROFILE } from '../../infra/cdk/defaults';
+import { INGEST, JOURNEYS, PROFILE } from '../../infra/cdk/defaults';
 import { RapportPropsError } from '../../infra/cdk/errors';
 import { Rapport } from '../../infra/cdk/rapport';
 import { validateSegmentationFiles } from '../../infra/cdk/validate';
@@ -20,12 +20,12 @@ import {
   toBusEntry,
   type BusEntry,
 } from '../../shared';
+import { JOURNEY_ENV } from '../../shared/config/journey-env';
 import { matchesEventPattern, type EventPattern } from '../../shared/pattern';
 import { ev, identify } from '../helpers/events';
 import type { PolicyStatement, Synthesised } from './synth';
 import {
   asList,
-  functionAssetDir,
   functionIdByService,
   functionPolicyStatements,
   newApp,
@@ -34,10 +34,25 @@ import {
   rolePolicyStatements,
   synthRapport,
   TEST_CONFIG_DIR,
+  TEST_DELIVERY,
 } from './synth';
 
 /** X-Ray has no resource-level permissions: the one statement that must name `*`. */
 const XRAY = { Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' };
+/**
+ * What a state machine's role needs to deliver its logs to CloudWatch Logs (CDK
+ * adds it with `logs`): these vended-log APIs have no resource-level permissions.
+ */
+const LOG_DELIVERY_ACTIONS = [
+  'logs:CreateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:DescribeLogGroups',
+  'logs:DescribeResourcePolicies',
+  'logs:GetLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:UpdateLogDelivery',
+];
 
 /** Statements with their actions sorted, so a comparison does not depend on the order CDK renders them in. */
 const normalised = (statements: readonly PolicyStatement[]) =>
@@ -63,7 +78,7 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
   const ids = {} as Record<'bus' | 'queue' | 'table' | 'consumer' | 'sweep' | 'customers' | 'ingest' | 'customerApi' | 'ingestApi', string>;
 
   beforeAll(() => {
-    synthesised = synthRapport({ stageName: 'dev' });
+    synthesised = synthRapport({ stageName: 'dev' }, { bundle: false }); // bundles.test.ts checks the bundles
     const { template } = synthesised;
     ids.bus = onlyLogicalId(template, 'AWS::Events::EventBus');
     ids.queue = onlyLogicalId(template, 'AWS::SQS::Queue');
@@ -158,19 +173,28 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
         Properties: { RetentionInDays: 30 },
         DeletionPolicy: 'Retain',
       });
-      expect(fn.Environment.Variables).toEqual({ ...profileEnvironment(), POWERTOOLS_SERVICE_NAME: service });
+      // The consumer also runs the journey router (afterApply): journeys.json and the state machines.
+      const router =
+        which === 'consumer'
+          ? { [JOURNEY_ENV.JOURNEYS_FILE]: JOURNEYS.bundledJourneysFile, [JOURNEY_ENV.STATE_MACHINE_ARNS]: expect.anything() }
+          : {};
+      expect(fn.Environment.Variables).toEqual({ ...profileEnvironment(), ...router, POWERTOOLS_SERVICE_NAME: service });
     });
 
     it('gives every function its own log group', () => {
-      const logGroups = [ids.ingest, ids.consumer, ids.sweep, ids.customers].map((id) => props(id).LoggingConfig.LogGroup.Ref);
-      expect(new Set(logGroups).size).toBe(4);
+      const functionIds = Object.keys(synthesised.template.findResources('AWS::Lambda::Function'));
+      const logGroups = functionIds.map((id) => props(id).LoggingConfig.LogGroup.Ref);
+      expect(functionIds).toHaveLength(7);
+      expect(new Set(logGroups).size).toBe(functionIds.length);
     });
   });
 
   describe('bus rule -> profile consumer', () => {
     let ruleId: string;
     beforeAll(() => {
-      ruleId = onlyLogicalId(synthesised.template, 'AWS::Events::Rule');
+      ruleId = onlyLogicalId(synthesised.template, 'AWS::Events::Rule', {
+        Properties: { Targets: [Match.objectLike({ Arn: arnOf(ids.consumer) })] },
+      });
     });
 
     it('deploys PROFILE_CONSUMER_PATTERN (the embedded bus routes with the same object) on the Rapport bus', () => {
@@ -252,11 +276,14 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
     },
   );
 
-  it('has no asynchronous invocation config for the API-invoked functions', () => {
+  it('configures asynchronous invocation only for the asynchronously invoked functions (not the APIs, not the step function)', () => {
     const configured = Object.values(synthesised.template.findResources('AWS::Lambda::EventInvokeConfig')).map(
       (config) => (config.Properties.FunctionName as { Ref: string }).Ref,
     );
-    expect(configured.sort()).toEqual([ids.consumer, ids.sweep].sort());
+    const journeyFunctions = [JOURNEYS.starter.serviceName, JOURNEYS.runEnded.serviceName].map((service) =>
+      functionIdByService(synthesised.template, service),
+    );
+    expect(configured.sort()).toEqual([ids.consumer, ids.sweep, ...journeyFunctions].sort());
   });
 
   describe('sweep schedule', () => {
@@ -328,9 +355,9 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
       }
     });
 
-    it('leaves every ingest route unauthenticated at the gateway (the function verifies signatures)', () => {
+    it('leaves every ingest route unauthenticated at the gateway (the function verifies signatures and signed unsubscribe links)', () => {
       const ingestRoutes = routesOf(ids.ingestApi);
-      expect(ingestRoutes).toHaveLength(INGEST.routes.length);
+      expect(ingestRoutes).toHaveLength(INGEST.routes.length + 2); // GET and POST /v1/unsubscribe
       for (const route of ingestRoutes) {
         expect(route.AuthorizationType, route.RouteKey).toBe('NONE');
         expect(route.AuthorizerId, route.RouteKey).toBeUndefined();
@@ -374,12 +401,29 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
     const tableArn = () => arnOf(ids.table);
     const indexArn = (name: string) => ({ 'Fn::Join': ['', [arnOf(ids.table), `/index/${name}`]] });
 
-    it('consumer: get/put/delete items of the table, PutEvents on the bus, send to the dead-letter queue', () => {
-      expect(normalised(functionPolicyStatements(synthesised.template, ids.consumer))).toEqual([
-        XRAY,
-        { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: arnOf(ids.queue) },
-        { Effect: 'Allow', Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], Resource: tableArn() },
-        { Effect: 'Allow', Action: 'events:PutEvents', Resource: arnOf(ids.bus) },
+    it('consumer: items of the table (its own and the journey router\'s), PutEvents on the bus, resume and stop journey runs, send to the dead-letter queue', () => {
+      const machines = Object.keys(synthesised.template.findResources('AWS::StepFunctions::StateMachine')).sort();
+      const executionsOf = (machine: string) => ({
+        'Fn::Join': [
+          '',
+          ['arn:', { Ref: 'AWS::Partition' }, ':states:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':execution:', { 'Fn::GetAtt': [machine, 'Name'] }, ':*'],
+        ],
+      });
+      const statements = normalised(functionPolicyStatements(synthesised.template, ids.consumer));
+      const sortedRefs = (resource: unknown) => [...asList(resource)].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+
+      expect(machines).toHaveLength(3);
+      expect(statements.map((s) => ({ ...s, Resource: sortedRefs(s.Resource) }))).toEqual([
+        { ...XRAY, Resource: ['*'] },
+        { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: [arnOf(ids.queue)] },
+        {
+          Effect: 'Allow',
+          Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+          Resource: [tableArn()],
+        },
+        { Effect: 'Allow', Action: 'events:PutEvents', Resource: [arnOf(ids.bus)] },
+        { Effect: 'Allow', Action: 'states:SendTaskSuccess', Resource: machines.map((machine) => ({ Ref: machine })) },
+        { Effect: 'Allow', Action: 'states:StopExecution', Resource: sortedRefs(machines.map(executionsOf)) },
       ]);
     });
 
@@ -404,13 +448,24 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
       ]);
     });
 
-    it('grants no wildcard action or resource anywhere, but X-Ray', () => {
+    it('grants no wildcard action or resource anywhere, but X-Ray, log delivery and the executions of a named state machine', () => {
       const statements = Object.values(synthesised.template.findResources('AWS::IAM::Policy')).flatMap(
         (policy) => (policy.Properties as { PolicyDocument: { Statement: PolicyStatement[] } }).PolicyDocument.Statement,
       );
-      for (const statement of statements.filter((s) => !asList(s.Action).every((action) => action.startsWith('xray:')))) {
+      const logDelivery = statements.filter((s) => asList(s.Action).some((action) => LOG_DELIVERY_ACTIONS.includes(action)));
+      // One per state machine: exactly CDK's vended-logs statement, nothing added to it.
+      expect(logDelivery).toHaveLength(3);
+      for (const statement of logDelivery) expect(normalised([statement])).toEqual([{ Effect: 'Allow', Action: LOG_DELIVERY_ACTIONS, Resource: '*' }]);
+
+      const scoped = statements.filter((s) => !asList(s.Action).every((action) => action.startsWith('xray:')) && !logDelivery.includes(s));
+      for (const statement of scoped) {
         expect(asList(statement.Action).every((action) => !action.includes('*')), JSON.stringify(statement)).toBe(true);
-        expect(JSON.stringify(statement.Resource), JSON.stringify(statement)).not.toContain('*');
+        for (const resource of asList(statement.Resource)) {
+          const text = renderText(resource);
+          // An execution's name is chosen when it starts: `execution:<state machine name>:*` is as narrow as it gets.
+          const allowed = statement.Action === 'states:StopExecution' && /:execution:<GetAtt:\w+\.Name>:\*$/.test(text);
+          expect(allowed || !text.includes('*'), JSON.stringify(statement)).toBe(true);
+        }
       }
     });
   });
@@ -422,28 +477,6 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
     expect(outputs.ProfileTableName.Value).toEqual({ Ref: ids.table });
     expect(outputs.CustomerApiUrl).not.toHaveProperty('Export');
     expect(outputs.ProfileTableName).not.toHaveProperty('Export');
-  });
-
-  describe('bundles', () => {
-    it.each([
-      ['consumer', 'functions/profile/consumer-handler.ts'],
-      ['sweep', 'functions/profile/sweep-handler.ts'],
-      ['customers', 'functions/profile/api-handler.ts'],
-    ] as const)('bundles the %s handler (%s) with the config files under config/', (which, entry) => {
-      const assetDir = functionAssetDir(synthesised, ids[which]);
-      const sourceMap = JSON.parse(readFileSync(path.join(assetDir, 'index.mjs.map'), 'utf8')) as { sources: string[] };
-
-      expect(sourceMap.sources.some((source) => source.endsWith(entry))).toBe(true);
-      for (const file of ['tags.yaml', 'segmentation.config.yaml']) {
-        expect(readFileSync(path.join(assetDir, 'config', file), 'utf8'), file).toBe(
-          readFileSync(path.join(TEST_CONFIG_DIR, file), 'utf8'),
-        );
-      }
-    });
-
-    it('leaves the config files out of the ingest bundle', () => {
-      expect(existsSync(path.join(functionAssetDir(synthesised, ids.ingest), 'config'))).toBe(false);
-    });
   });
 });
 
@@ -510,7 +543,7 @@ describe('Rapport fails synth without its config files', () => {
     return dir;
   }
   const build = (configDir: string) => () =>
-    new Rapport(new Stack(newApp({ bundle: false }), 'Rapport-test'), 'Rapport', { stageName: 'test', configDir });
+    new Rapport(new Stack(newApp({ bundle: false }), 'Rapport-test'), 'Rapport', { stageName: 'test', configDir, ...TEST_DELIVERY });
 
   it.each([
     ['tags.yaml', 'segmentation.config.yaml'],

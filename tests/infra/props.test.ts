@@ -6,7 +6,7 @@ import { RapportPropsError } from '../../infra/cdk/errors';
 import { Rapport } from '../../infra/cdk/rapport';
 import type { RapportProps } from '../../infra/cdk/rapport';
 import { ENV } from '../../shared/config/env';
-import { functionIdByService, functionPolicyStatements, newApp, onlyLogicalId, renderText, synthRapport, TEST_CONFIG_DIR } from './synth';
+import { functionIdByService, functionPolicyStatements, newApp, onlyLogicalId, renderText, synthRapport, TEST_CONFIG_DIR, TEST_DELIVERY } from './synth';
 
 describe('Rapport with custom props', () => {
   const { template } = synthRapport({
@@ -22,9 +22,10 @@ describe('Rapport with custom props', () => {
       Properties: { Description: `Rapport prod: Standard Webhooks secrets and Segment write keys of source "${sourceId}"` },
     });
 
-  it('creates a secret per source, lists them in order in RAPPORT_SOURCES and may read exactly those', () => {
+  it('creates a secret per source, lists them in order in RAPPORT_SOURCES and may read exactly those (and the unsubscribe key)', () => {
     const webShop = secretIdByDescription('web-shop');
     const segment = secretIdByDescription('segment');
+    const unsubscribe = onlyLogicalId(template, 'AWS::SecretsManager::Secret', { Properties: { Description: Match.stringLikeRegexp('unsubscribe links') } });
     const functionId = functionIdByService(template, 'rapport-ingest');
     const fn = template.toJSON().Resources[functionId];
 
@@ -33,7 +34,7 @@ describe('Rapport with custom props', () => {
       { id: 'segment', secretArn: `<Ref:${segment}>` },
     ]);
     expect(functionPolicyStatements(template, functionId).filter((s) => s.Action === 'secretsmanager:GetSecretValue')).toEqual([
-      { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: [{ Ref: webShop }, { Ref: segment }] },
+      { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: [{ Ref: webShop }, { Ref: segment }, { Ref: unsubscribe }] },
     ]);
   });
 
@@ -62,7 +63,7 @@ describe('Rapport with custom props', () => {
 describe('Rapport rejects impossible props at synth', () => {
   /** Act: build the construct; validation runs before anything is bundled. */
   const build = (props: Partial<RapportProps>) => () =>
-    new Rapport(new Stack(newApp({ bundle: false }), 'Rapport-test'), 'Rapport', { stageName: 'test', configDir: TEST_CONFIG_DIR, ...props });
+    new Rapport(new Stack(newApp({ bundle: false }), 'Rapport-test'), 'Rapport', { stageName: 'test', configDir: TEST_CONFIG_DIR, ...TEST_DELIVERY, ...props });
 
   it.each<[string, Partial<RapportProps>, RegExp]>([
     ['duplicate source ids', { sources: [{ id: 'shop' }, { id: 'shop' }] }, /sources\[1\]\.id "shop" is used twice/],

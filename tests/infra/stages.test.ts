@@ -1,7 +1,7 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { RapportStack } from '../../infra/cdk/rapport-stack';
-import { newApp, TEST_CONFIG_DIR } from './synth';
+import { newApp, TEST_CONFIG_DIR, TEST_DELIVERY } from './synth';
 
 /** Top-level properties that name a resource only inside its parent, so equal values cannot clash. */
 const SCOPED_NAME_PROPERTIES = new Set(['StageName', 'PolicyName']);
@@ -22,8 +22,8 @@ function physicalNames(template: Template): Set<string> {
 describe('dev and prod in one app and one account', () => {
   // Prepare
   const app = newApp({ bundle: false }); // names only: the bundles are checked elsewhere
-  const dev = new RapportStack(app, 'Rapport-dev', { stageName: 'dev', configDir: TEST_CONFIG_DIR });
-  const prod = new RapportStack(app, 'Rapport-prod', { stageName: 'prod', configDir: TEST_CONFIG_DIR });
+  const dev = new RapportStack(app, 'Rapport-dev', { stageName: 'dev', configDir: TEST_CONFIG_DIR, ...TEST_DELIVERY });
+  const prod = new RapportStack(app, 'Rapport-prod', { stageName: 'prod', configDir: TEST_CONFIG_DIR, ...TEST_DELIVERY });
 
   it('synthesise side by side', () => {
     const assembly = app.synth();

@@ -21,6 +21,22 @@ afterAll(() => rmSync(assemblyRoot, { recursive: true, force: true }));
 /** Holds tags.yaml and segmentation.config.yaml for the stacks the tests build (`configDir`). */
 export const TEST_CONFIG_DIR = path.join(import.meta.dirname, 'fixtures', 'config');
 
+/** The repository's journeys and templates: the stacks the tests build deploy them (the construct's defaults). */
+export const JOURNEYS_DIR = path.join(import.meta.dirname, '..', '..', 'workflows', 'journeys.d');
+export const TEMPLATES_DIR = path.join(import.meta.dirname, '..', '..', 'workflows', 'templates');
+
+/**
+ * Delivery settings of the stacks the tests build: what the repository's
+ * journeys need (email, and the support and supervisor webhooks).
+ */
+export const TEST_DELIVERY = {
+  email: { fromAddress: 'journeys@shop.example' },
+  outboundWebhooks: {
+    support: { url: 'https://help.shop.example/hooks/rapport' },
+    supervisor: { url: 'https://help.shop.example/hooks/supervisor' },
+  },
+} satisfies Partial<RapportProps>;
+
 export interface NewAppOptions {
   /**
    * Bundle the functions' code. Tests that look only at the template turn it off:
@@ -47,7 +63,7 @@ export interface Synthesised {
 
 /**
  * Prepare: one app with one `Rapport-<stage>` stack, as `infra/cdk/app.ts` builds it,
- * with the config files of `TEST_CONFIG_DIR` unless `props` names another folder.
+ * with the config files of `TEST_CONFIG_DIR` and `TEST_DELIVERY` unless `props` says otherwise.
  * `options.extend` adds to the stack before it is synthesised (e.g. a role to grant to).
  */
 export function synthRapport(
@@ -56,7 +72,7 @@ export function synthRapport(
 ): Synthesised {
   const app = newApp(options);
   const stageName = props.stageName ?? 'dev';
-  const stack = new RapportStack(app, `Rapport-${stageName}`, { configDir: TEST_CONFIG_DIR, ...props, stageName });
+  const stack = new RapportStack(app, `Rapport-${stageName}`, { configDir: TEST_CONFIG_DIR, ...TEST_DELIVERY, ...props, stageName });
   options.extend?.(stack);
   return { app, stack, template: Template.fromStack(stack) };
 }

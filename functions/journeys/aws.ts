@@ -1,0 +1,273 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import type { EventBridgeEvent } from 'aws-lambda';
+import { z } from 'zod';
+import { CHANNELS, ENV, LIFECYCLE_STAGES, systemClock, type ConsentMode, type EventPattern } from '../../shared';
+import { JOURNEY_BUNDLE, JOURNEY_ENV, JOURNEYS_FILE_FORMAT } from '../../shared/config/journey-env';
+import { createProfileConsumer, documentClient, loadProfileConfig, ProfileStore } from '../profile';
+import { awsChannels, postWebhook, type OutboundWebhookTarget } from './channels/aws';
+import type { Channels } from './channels/types';
+import { segmentationConditions } from './conditions';
+import { awsExecutions } from './executions';
+import { DEFAULT_SEND_POLICY, type SendPolicy } from './policy';
+import { createJourneyRuntime, type JourneySpec } from './runtime';
+import type { StepDeps } from './steps';
+import { JourneyStore } from './store';
+import { liquidTemplates, readTemplates } from './templates';
+
+/**
+ * The journey functions' dependencies in AWS, built once at cold start from
+ * their environment (names in `JOURNEY_ENV` and `ENV`) and the files synth
+ * bundled next to the handler: `journeys/journeys.json`, `templates/`, `config/`.
+ * Every value is checked here, so a misconfigured function fails at init with
+ * the variable's name, not on the first event.
+ */
+
+/** The folder the bundle was unpacked to (`/var/task` in Lambda): the handler sits at its root. */
+const BUNDLE_ROOT = import.meta.dirname;
+
+/** A journey function's configuration is missing or malformed: it cannot start. */
+export class JourneyConfigError extends Error {
+  override readonly name = 'JourneyConfigError';
+}
+
+function requireEnv(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (!value) throw new JourneyConfigError(`environment variable ${name} is not set`);
+  return value;
+}
+
+function parseJsonEnv<T>(env: NodeJS.ProcessEnv, name: string, schema: z.ZodType<T>): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(requireEnv(env, name));
+  } catch (error) {
+    if (error instanceof JourneyConfigError) throw error;
+    throw new JourneyConfigError(`environment variable ${name} is not JSON: ${(error as Error).message}`);
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new JourneyConfigError(`environment variable ${name}: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
+
+function consentModeOf(env: NodeJS.ProcessEnv): ConsentMode {
+  const mode = env[ENV.CONSENT_MODE] ?? 'opt-out';
+  if (mode !== 'opt-out' && mode !== 'opt-in') throw new JourneyConfigError(`${ENV.CONSENT_MODE} must be opt-out or opt-in, got ${JSON.stringify(mode)}`);
+  return mode;
+}
+
+// ---------------------------------------------------------------------------
+// journeys.json: what the starter and the router need of each compiled journey
+// ---------------------------------------------------------------------------
+
+const Pattern = z.record(z.string(), z.unknown()).transform((pattern) => pattern as EventPattern);
+
+/** One journey in `journeys.json`: the `JourneySpec` the compiler's output provides (no ASL). */
+export const JourneySpecSchema = z.strictObject({
+  id: z.string().min(1),
+  version: z.number().int().positive(),
+  triggerPatterns: z.array(Pattern).min(1),
+  goalPatterns: z.array(Pattern),
+  exitPatterns: z.array(Pattern),
+  audience: z
+    .strictObject({
+      tags: z.strictObject({ include: z.array(z.string()).optional(), exclude: z.array(z.string()).optional() }).optional(),
+      lifecycle: z.array(z.enum(LIFECYCLE_STAGES)).optional(),
+      consent: z.enum(CHANNELS).optional(),
+    })
+    .optional(),
+  reentry: z.union([z.literal('never'), z.literal('always'), z.strictObject({ afterSeconds: z.number().int().positive() })]),
+  concurrencyKey: z.string().min(1).optional(),
+  triggerProperties: z.array(z.string()),
+});
+
+/**
+ * `journeys.json`, written by the CDK stack at synth from the compiled journeys:
+ * `{ "format": 1, "journeys": [JourneySpec, ...] }`.
+ */
+export const JourneysFileSchema = z.strictObject({
+  format: z.literal(JOURNEYS_FILE_FORMAT),
+  journeys: z.array(JourneySpecSchema),
+});
+export type JourneysFile = z.infer<typeof JourneysFileSchema>;
+
+/** The journeys of a `journeys.json` file; throws naming the file when it is not one. */
+export function readJourneySpecs(file: string): JourneySpec[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new JourneyConfigError(`cannot read the journeys file ${file}: ${(error as Error).message}`, { cause: error });
+  }
+  const parsed = JourneysFileSchema.safeParse(value);
+  if (!parsed.success) throw new JourneyConfigError(`${file} is not a journeys file: ${z.prettifyError(parsed.error)}`);
+  const ids = parsed.data.journeys.map((j) => j.id);
+  const twice = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (twice !== undefined) throw new JourneyConfigError(`${file} lists journey "${twice}" twice`);
+  return parsed.data.journeys as JourneySpec[];
+}
+
+/** The state machine ARN of each journey (`JOURNEY_ENV.STATE_MACHINE_ARNS`); every journey of `journeys` must have one. */
+export function stateMachineArnsFrom(env: NodeJS.ProcessEnv, journeys: readonly Pick<JourneySpec, 'id'>[]): Record<string, string> {
+  const arns = parseJsonEnv(env, JOURNEY_ENV.STATE_MACHINE_ARNS, z.record(z.string(), z.string().startsWith('arn:')));
+  const missing = journeys.filter((j) => arns[j.id] === undefined).map((j) => j.id);
+  if (missing.length > 0) throw new JourneyConfigError(`${JOURNEY_ENV.STATE_MACHINE_ARNS} has no state machine for journey(s) ${missing.join(', ')}`);
+  return arns;
+}
+
+export interface AwsClients {
+  dynamodb?: DynamoDBClient;
+  sfn?: SFNClient;
+  eventBridge?: EventBridgeClient;
+  secretsManager?: SecretsManagerClient;
+}
+
+/**
+ * The journey runtime of the starter and of the profile consumer's router:
+ * journeys from `journeys.json`, runs and locks in the profile table, executions
+ * on the journeys' state machines.
+ */
+export function awsJourneyRuntime(env: NodeJS.ProcessEnv = process.env, clients: AwsClients = {}) {
+  const journeys = readJourneySpecs(env[JOURNEY_ENV.JOURNEYS_FILE] || join(BUNDLE_ROOT, JOURNEY_BUNDLE.journeysFolder, JOURNEY_BUNDLE.journeysFile));
+  const doc = documentClient(clients.dynamodb ?? new DynamoDBClient({}));
+  const tableName = requireEnv(env, ENV.PROFILE_TABLE_NAME);
+  return createJourneyRuntime({
+    journeys,
+    profiles: new ProfileStore(doc, tableName),
+    records: new JourneyStore(doc, tableName),
+    executions: awsExecutions(stateMachineArnsFrom(env, journeys), clients.sfn ?? new SFNClient({})),
+    clock: systemClock,
+    consentMode: consentModeOf(env),
+  });
+}
+
+/**
+ * The run-ended function's runtime: it only records the end of a run and frees
+ * its lock (`executionEnded`), so it needs the profile table and nothing else;
+ * it never starts or stops an execution (an attempt would throw).
+ */
+export function awsRunEndedRuntime(env: NodeJS.ProcessEnv = process.env, clients: Pick<AwsClients, 'dynamodb'> = {}) {
+  const doc = documentClient(clients.dynamodb ?? new DynamoDBClient({}));
+  const tableName = requireEnv(env, ENV.PROFILE_TABLE_NAME);
+  return createJourneyRuntime({
+    journeys: [],
+    profiles: new ProfileStore(doc, tableName),
+    records: new JourneyStore(doc, tableName),
+    executions: awsExecutions({}),
+    clock: systemClock,
+    consentMode: consentModeOf(env),
+  });
+}
+
+/**
+ * The profile consumer's `afterApply` in AWS: the journey router resumes the
+ * customer's runs waiting for this event and stops runs whose goal or exit it is.
+ * Wire it in `functions/profile/consumer-handler.ts`:
+ * `createProfileConsumerHandler(awsProfileDeps(), { afterApply: awsJourneyRouter() })`.
+ */
+export function awsJourneyRouter(env: NodeJS.ProcessEnv = process.env, clients: AwsClients = {}) {
+  const runtime = awsJourneyRuntime(env, clients);
+  return (event: EventBridgeEvent<string, unknown>, customerId: string) => runtime.route(event, customerId);
+}
+
+// ---------------------------------------------------------------------------
+// The step function
+// ---------------------------------------------------------------------------
+
+const Clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a time of day like "21:00"');
+const SendPolicySchema = z.strictObject({
+  frequencyCap: z.number().int().nonnegative(),
+  frequencyWindowDays: z.number().int().positive(),
+  quietHours: z.strictObject({ start: Clock, end: Clock }).nullable(),
+  defaultTimeZone: z.string().min(1),
+});
+/** `JOURNEY_ENV.SEND_POLICY` as the CDK stack writes it. */
+export type SendPolicySetting = z.input<typeof SendPolicySchema>;
+
+/** The send policy: consent mode from `ENV.CONSENT_MODE`, the rest from `JOURNEY_ENV.SEND_POLICY` (defaults when unset). */
+export function sendPolicyFrom(env: NodeJS.ProcessEnv): SendPolicy {
+  const consentMode = consentModeOf(env);
+  if (!env[JOURNEY_ENV.SEND_POLICY]) return { ...DEFAULT_SEND_POLICY, consentMode };
+  const { quietHours, ...rest } = parseJsonEnv(env, JOURNEY_ENV.SEND_POLICY, SendPolicySchema);
+  return { ...rest, consentMode, ...(quietHours !== null && { quietHours }) };
+}
+
+const WebhookTargetsSchema = z.record(z.string(), z.strictObject({ url: z.url({ protocol: /^https$/ }), secretArn: z.string().startsWith('arn:') }));
+
+/** Secrets are cached this long, so a rotated webhook secret is picked up without a deploy. */
+const SECRET_MAX_AGE_SECONDS = 300;
+
+/**
+ * Channels in AWS: SES v2 email from `JOURNEY_ENV.EMAIL_FROM_ADDRESS`, End User
+ * Messaging SMS from `JOURNEY_ENV.SMS_ORIGINATION_IDENTITY`, and signed webhooks
+ * to `JOURNEY_ENV.OUTBOUND_WEBHOOK_TARGETS`, whose secrets are read from Secrets
+ * Manager when a webhook is posted (cached five minutes).
+ */
+export function awsJourneyChannels(env: NodeJS.ProcessEnv, secrets: SecretsProvider, doFetch: typeof fetch = fetch): Channels {
+  const targets = env[JOURNEY_ENV.OUTBOUND_WEBHOOK_TARGETS] ? parseJsonEnv(env, JOURNEY_ENV.OUTBOUND_WEBHOOK_TARGETS, WebhookTargetsSchema) : {};
+  const configurationSet = env[JOURNEY_ENV.EMAIL_CONFIGURATION_SET];
+  const smsOriginationIdentity = env[JOURNEY_ENV.SMS_ORIGINATION_IDENTITY];
+  const channels = awsChannels({
+    fromAddress: requireEnv(env, JOURNEY_ENV.EMAIL_FROM_ADDRESS),
+    ...(configurationSet && { configurationSet }),
+    ...(smsOriginationIdentity && { smsOriginationIdentity }),
+    webhooks: {},
+  });
+  return {
+    email: (message) => channels.email(message),
+    sms: (message) => {
+      if (!smsOriginationIdentity) throw new JourneyConfigError(`no SMS origination identity is configured (${JOURNEY_ENV.SMS_ORIGINATION_IDENTITY})`);
+      return channels.sms(message);
+    },
+    async webhook(message) {
+      const target = targets[message.target];
+      if (!target) return postWebhook(doFetch, {}, message); // throws: no outbound webhook of that name
+      const secret = await secrets.get(target.secretArn, { maxAge: SECRET_MAX_AGE_SECONDS });
+      if (typeof secret !== 'string' || secret === '') throw new JourneyConfigError(`the secret of outbound webhook "${message.target}" is empty or binary`);
+      const resolved: Record<string, OutboundWebhookTarget> = { [message.target]: { url: target.url, secret: secret.trim() } };
+      return postWebhook(doFetch, resolved, message);
+    },
+  };
+}
+
+/**
+ * The step function's dependencies in AWS. Async: the key that signs unsubscribe
+ * links is read from Secrets Manager once, at cold start.
+ */
+export async function awsStepDeps(env: NodeJS.ProcessEnv = process.env, clients: AwsClients & { fetch?: typeof fetch } = {}): Promise<StepDeps> {
+  const config = loadProfileConfig(env[ENV.CONFIG_DIR] || join(BUNDLE_ROOT, 'config'), env);
+  const doc = documentClient(clients.dynamodb ?? new DynamoDBClient({}));
+  const tableName = requireEnv(env, ENV.PROFILE_TABLE_NAME);
+  const eventBusName = requireEnv(env, ENV.EVENT_BUS_NAME);
+  const eventBridge = clients.eventBridge ?? new EventBridgeClient({});
+  const secrets = new SecretsProvider({ awsSdkV3Client: clients.secretsManager ?? new SecretsManagerClient({}) });
+  const profiles = new ProfileStore(doc, tableName);
+  const consumer = createProfileConsumer({
+    store: profiles,
+    segment: config.segmenter,
+    putEvents: (entries) => eventBridge.send(new PutEventsCommand({ Entries: entries })),
+    clock: systemClock,
+    eventBusName,
+    timelineRetentionDays: config.timelineRetentionDays,
+    log: () => undefined,
+  });
+  const publicUrl = requireEnv(env, ENV.PUBLIC_URL);
+  const unsubscribeSecret = await secrets.get(requireEnv(env, ENV.UNSUBSCRIBE_SECRET));
+  if (typeof unsubscribeSecret !== 'string' || unsubscribeSecret === '') throw new JourneyConfigError(`the unsubscribe secret (${ENV.UNSUBSCRIBE_SECRET}) is empty or binary`);
+  return {
+    profiles,
+    journeys: new JourneyStore(doc, tableName),
+    channels: awsJourneyChannels(env, secrets, clients.fetch),
+    templates: liquidTemplates(readTemplates(env[JOURNEY_ENV.TEMPLATES_DIR] || join(BUNDLE_ROOT, JOURNEY_BUNDLE.templatesFolder))),
+    evaluate: segmentationConditions(config.segmentation),
+    policy: sendPolicyFrom(env),
+    clock: systemClock,
+    unsubscribe: { baseUrl: publicUrl, secret: unsubscribeSecret },
+    mutateProfile: consumer.mutate,
+  };
+}

@@ -1,0 +1,130 @@
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { LineCounter, parseDocument, type Node } from 'yaml';
+import type { JourneySpec } from '../../functions/journeys';
+import { JOURNEY_BUNDLE, JOURNEYS_FILE_FORMAT } from '../../shared/config/journey-env';
+import { compileJourney, formatProblems, JourneyError, loadJourneysFromDir, type CompiledJourney, type LoadedJourneys } from '../../workflows/journeys';
+import { JOURNEYS } from './defaults';
+
+/**
+ * Journeys at synth: every `*.yaml` in the journeys folder is loaded, checked
+ * against the templates, the configured outbound webhooks and channels, and
+ * compiled to its state machine definition and bus patterns. The Lambda
+ * functions never see the YAML: they read the compiled specs from
+ * `journeys.json`, which synth writes and bundles.
+ */
+
+export interface JourneySources {
+  readonly journeysDir: string;
+  readonly templatesDir: string;
+  /** Names of the configured outbound webhooks: a journey posting to another fails synth. */
+  readonly webhookTargets: readonly string[];
+  /** Whether an SMS origination identity is configured: without one, a journey sending SMS fails synth. */
+  readonly sms: boolean;
+}
+
+export type JourneyLoad = { readonly ok: true; readonly loaded: LoadedJourneys } | { readonly ok: false; readonly problems: string[] };
+
+/**
+ * Load and check every journey, as `loadJourneysFromDir` does for the embedded
+ * engine, plus what only the deployment knows (SMS configured, journey count).
+ * Problems read `file:line:column path: message`, one per line.
+ */
+export function loadJourneys(sources: JourneySources): JourneyLoad {
+  const folders = (
+    [
+      ['journeysDir', sources.journeysDir, 'the journey files (*.yaml)'],
+      ['templatesDir', sources.templatesDir, 'the message templates (<template>.<channel>.liquid)'],
+    ] as const
+  ).flatMap(([prop, dir, what]) => (isDirectory(dir) ? [] : [`${prop} ${dir} is not a folder; it must hold ${what}`]));
+  if (folders.length > 0) return { ok: false, problems: folders };
+
+  let loaded: LoadedJourneys;
+  try {
+    loaded = loadJourneysFromDir(sources.journeysDir, sources.templatesDir, { webhookTargets: sources.webhookTargets });
+  } catch (error) {
+    if (error instanceof JourneyError) return { ok: false, problems: error.errors.map((problem) => formatProblems([problem])) };
+    throw error;
+  }
+
+  const problems: string[] = [];
+  if (loaded.journeys.length > JOURNEYS.maxJourneys) {
+    problems.push(
+      `journeysDir ${sources.journeysDir} has ${loaded.journeys.length} journeys, at most ${JOURNEYS.maxJourneys} fit: the starter and the profile consumer carry every state machine ARN in 4 KB of environment variables`,
+    );
+  }
+  if (!sources.sms) {
+    for (const { file, journey } of loaded.journeys) {
+      journey.steps.forEach((step, index) => {
+        if (!('send' in step) || step.send.channel !== 'sms') return;
+        const at = ['steps', index, 'send', 'channel'] as const;
+        const { line, column } = locate(file, at);
+        problems.push(
+          formatProblems([
+            {
+              file,
+              line,
+              column,
+              path: `steps[${index}].send.channel`,
+              message: 'sends SMS, but this Rapport has no SMS origination identity: set the sms prop (sms.originationIdentity), or send on another channel',
+            },
+          ]),
+        );
+      });
+    }
+  }
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, loaded };
+}
+
+/** Every loaded journey compiled, each Task invoking `stepFunctionArn` (a token in the stack). */
+export function compileJourneys(loaded: LoadedJourneys, stepFunctionArn: string, webhookTargets: readonly string[]): CompiledJourney[] {
+  return loaded.journeys.map(({ journey }) => compileJourney(journey, { stepFunctionArn, ...loaded.catalog, webhookTargets }));
+}
+
+/** What the starter and the router need of a compiled journey (`JourneySpec`): patterns and entry rules, no ASL. */
+export function journeySpec(compiled: CompiledJourney): JourneySpec {
+  return {
+    id: compiled.id,
+    version: compiled.version,
+    triggerPatterns: compiled.triggerPatterns,
+    goalPatterns: compiled.goalPatterns,
+    exitPatterns: compiled.exitPatterns,
+    ...(compiled.audience !== undefined && { audience: structuredClone(compiled.audience) as JourneySpec['audience'] }),
+    reentry: compiled.reentry,
+    ...(compiled.concurrencyKey !== undefined && { concurrencyKey: compiled.concurrencyKey }),
+    triggerProperties: compiled.triggerProperties,
+  };
+}
+
+/**
+ * Writes `journeys.json` (`{ format, journeys: JourneySpec[] }`) into `dir`, for
+ * the bundles of the functions that run the starter or the router; returns its path.
+ */
+export function writeJourneysFile(dir: string, compiled: readonly CompiledJourney[]): string {
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, JOURNEY_BUNDLE.journeysFile);
+  writeFileSync(file, `${JSON.stringify({ format: JOURNEYS_FILE_FORMAT, journeys: compiled.map(journeySpec) }, null, 2)}\n`);
+  return file;
+}
+
+/** The template files of `templatesDir` (absolute paths), for the step function's bundle. */
+export function templateFiles(templatesDir: string): string[] {
+  return readdirSync(templatesDir)
+    .filter((name) => name.endsWith('.liquid'))
+    .sort()
+    .map((name) => path.join(templatesDir, name));
+}
+
+/** Line and column of the node at `at` in a YAML file (1:1 when it is not there). */
+function locate(file: string, at: readonly (string | number)[]): { line: number; column: number } {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(readFileSync(file, 'utf8'), { lineCounter });
+  const offset = (doc.getIn(at, true) as Node | undefined)?.range?.[0];
+  if (offset === undefined) return { line: 1, column: 1 };
+  const { line, col } = lineCounter.linePos(offset);
+  return { line, column: col };
+}
+
+function isDirectory(candidate: string): boolean {
+  return statSync(candidate, { throwIfNoEntry: false })?.isDirectory() ?? false;
+}

@@ -1,0 +1,52 @@
+/**
+ * Names of the environment variables of the journey functions (starter, step,
+ * run-ended) and of the profile consumer's journey router, shared between the
+ * CDK stack (which sets them) and `functions/journeys/aws.ts` (which reads
+ * them). The variables both legs use (table, bus, config folder, consent mode,
+ * unsubscribe secret, public URL) are in `ENV` (`shared/config/env.ts`).
+ */
+export const JOURNEY_ENV = {
+  /**
+   * JSON object: the state machine ARN of each journey, by journey id,
+   * `{ "welcome": "arn:aws:states:eu-west-1:123456789012:stateMachine:..." }`.
+   */
+  STATE_MACHINE_ARNS: 'RAPPORT_STATE_MACHINE_ARNS',
+  /** Path of `journeys.json`: what the starter and the router need of each compiled journey (written at synth, bundled). */
+  JOURNEYS_FILE: 'RAPPORT_JOURNEYS_FILE',
+  /** Folder of the message templates (`<template>.<channel>.liquid`, bundled). */
+  TEMPLATES_DIR: 'RAPPORT_TEMPLATES_DIR',
+  /** Sender of journey emails: an address of a verified SES identity. */
+  EMAIL_FROM_ADDRESS: 'RAPPORT_EMAIL_FROM_ADDRESS',
+  /** SES configuration set journey emails are sent with (event publishing, dedicated IPs); unset: none. */
+  EMAIL_CONFIGURATION_SET: 'RAPPORT_EMAIL_CONFIGURATION_SET',
+  /** End User Messaging origination identity (ARN of a phone number, pool or sender id); unset: no SMS. */
+  SMS_ORIGINATION_IDENTITY: 'RAPPORT_SMS_ORIGINATION_IDENTITY',
+  /**
+   * JSON object: the outbound webhooks by name, `{ "support": { "url": "https://...", "secretArn": "arn:..." } }`.
+   * Each secret's value is the Standard Webhooks secret (`whsec_<base64>`, or the base64 alone) as plain text.
+   */
+  OUTBOUND_WEBHOOK_TARGETS: 'RAPPORT_OUTBOUND_WEBHOOK_TARGETS',
+  /**
+   * JSON object: the send policy besides the consent mode,
+   * `{ "frequencyCap": 3, "frequencyWindowDays": 7, "quietHours": { "start": "21:00", "end": "08:00" } | null, "defaultTimeZone": "UTC" }`.
+   */
+  SEND_POLICY: 'RAPPORT_SEND_POLICY',
+} as const;
+
+export type JourneyEnvName = (typeof JOURNEY_ENV)[keyof typeof JOURNEY_ENV];
+
+/**
+ * Where synth puts the journey files in a function's bundle, and where the
+ * functions find them when the variables above do not say otherwise
+ * (relative to the bundle's root, `/var/task` in Lambda).
+ */
+export const JOURNEY_BUNDLE = {
+  /** Folder holding `journeys.json`. */
+  journeysFolder: 'journeys',
+  journeysFile: 'journeys.json',
+  /** Folder holding the `*.liquid` templates. */
+  templatesFolder: 'templates',
+} as const;
+
+/** Version of the `journeys.json` format; the loader refuses any other. */
+export const JOURNEYS_FILE_FORMAT = 1;

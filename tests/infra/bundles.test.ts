@@ -1,0 +1,126 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import * as path from 'node:path';
+import { buildSync } from 'esbuild';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { INGEST, JOURNEYS, PROFILE } from '../../infra/cdk/defaults';
+import { journeySpec } from '../../infra/cdk/journeys';
+import { readJourneySpecs } from '../../functions/journeys/aws';
+import type { Synthesised } from './synth';
+import { functionAssetDir, functionIdByService, synthRapport, TEMPLATES_DIR, TEST_CONFIG_DIR } from './synth';
+
+/** The modules a bundle imports at run time (static and dynamic), as esbuild's parser sees them. */
+function externalImports(bundleFile: string): string[] {
+  const { metafile } = buildSync({
+    entryPoints: [bundleFile],
+    bundle: true,
+    write: false,
+    metafile: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    logLevel: 'silent',
+  });
+  return [...new Set(Object.values(metafile.inputs).flatMap((input) => input.imports.filter((i) => i.external).map((i) => i.path)))].sort();
+}
+
+/**
+ * The one test file that bundles: esbuild is the slow part of synth (about a
+ * second per function), so every assertion on what `cdk deploy` would upload
+ * shares this synth; the other files synthesise with `bundle: false`.
+ */
+describe('Rapport-dev bundles', () => {
+  let synthesised: Synthesised;
+  beforeAll(() => {
+    synthesised = synthRapport({ stageName: 'dev' });
+  });
+
+  const FUNCTIONS = {
+    ingest: { service: INGEST.serviceName, entry: INGEST.entry },
+    consumer: { service: PROFILE.consumer.serviceName, entry: PROFILE.consumer.entry },
+    sweep: { service: PROFILE.sweep.serviceName, entry: PROFILE.sweep.entry },
+    customers: { service: PROFILE.customerApi.serviceName, entry: PROFILE.customerApi.entry },
+    step: { service: JOURNEYS.step.serviceName, entry: JOURNEYS.step.entry },
+    starter: { service: JOURNEYS.starter.serviceName, entry: JOURNEYS.starter.entry },
+    runEnded: { service: JOURNEYS.runEnded.serviceName, entry: JOURNEYS.runEnded.entry },
+  } as const;
+  type Which = keyof typeof FUNCTIONS;
+  const assetDir = (which: Which) => functionAssetDir(synthesised, functionIdByService(synthesised.template, FUNCTIONS[which].service));
+  /** The folders next to the handler in a bundle (what synth copied in). */
+  const foldersOf = (which: Which) =>
+    readdirSync(assetDir(which), { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name)
+      .sort();
+
+  it.each(Object.keys(FUNCTIONS) as Which[])('bundles the %s handler locally as ESM that defines require, with the AWS SDK inside', (which) => {
+    const dir = assetDir(which);
+    const bundle = readFileSync(path.join(dir, 'index.mjs'), 'utf8');
+    const sourceMap = JSON.parse(readFileSync(path.join(dir, 'index.mjs.map'), 'utf8')) as { sources: string[] };
+
+    expect(sourceMap.sources.some((source) => source.endsWith(FUNCTIONS[which].entry))).toBe(true);
+    expect(bundle.slice(0, bundle.indexOf('\n'))).toMatch(
+      /^import \{ createRequire as (\w+) \} from 'node:module'; const require = \1\(import\.meta\.url\);$/,
+    );
+    // Whatever stays external is imported at run time: only Node built-ins may (liquidjs imports `fs`, not `node:fs`).
+    // esbuild parses the bundle, so a module name inside a string (an SDK error message) is not taken for an import.
+    const imported = externalImports(path.join(dir, 'index.mjs'));
+    expect(imported).toContain('node:module');
+    expect(imported.filter((specifier) => !specifier.startsWith('node:') && !builtinModules.includes(specifier))).toEqual([]);
+    // The pinned AWS SDK is inside the bundle, not taken from the runtime.
+    expect(sourceMap.sources.some((source) => source.includes('node_modules/@aws-sdk/'))).toBe(true);
+    // Runtime code never carries the CDK or the journey compiler (functions read compiled JSON).
+    expect(sourceMap.sources.filter((source) => /node_modules\/aws-cdk-lib\/|\/workflows\//.test(source))).toEqual([]);
+  });
+
+  it.each([
+    ['ingest', []],
+    ['consumer', ['config', 'journeys']],
+    ['sweep', ['config']],
+    ['customers', ['config']],
+    ['step', ['config', 'templates']],
+    ['starter', ['journeys']],
+    ['runEnded', []],
+  ] as const)('copies into the %s bundle exactly the folders %j', (which, folders) => {
+    expect(foldersOf(which)).toEqual(folders);
+  });
+
+  it.each(['consumer', 'sweep', 'customers', 'step'] as const)('copies tags.yaml and segmentation.config.yaml into the %s bundle under config/', (which) => {
+    for (const file of ['tags.yaml', 'segmentation.config.yaml']) {
+      expect(readFileSync(path.join(assetDir(which), 'config', file), 'utf8'), file).toBe(readFileSync(path.join(TEST_CONFIG_DIR, file), 'utf8'));
+    }
+  });
+
+  it('copies every template into the step bundle under templates/', () => {
+    const templates = readdirSync(TEMPLATES_DIR).filter((name) => name.endsWith('.liquid')).sort();
+    const dir = path.join(assetDir('step'), 'templates');
+
+    expect(readdirSync(dir).sort()).toEqual(templates);
+    for (const name of templates) expect(readFileSync(path.join(dir, name), 'utf8'), name).toBe(readFileSync(path.join(TEMPLATES_DIR, name), 'utf8'));
+  });
+
+  it.each(['starter', 'consumer'] as const)(
+    "puts journeys.json in the %s bundle: every compiled journey's spec, which the runtime's loader reads back unchanged",
+    (which) => {
+      const file = path.join(assetDir(which), 'journeys', 'journeys.json');
+      const written = JSON.parse(readFileSync(file, 'utf8')) as { format: number; journeys: unknown[] };
+
+      expect(written).toEqual({ format: 1, journeys: synthesised.stack.rapport.journeys.map(journeySpec) });
+      expect(readJourneySpecs(file)).toEqual(written.journeys);
+      expect(written.journeys.map((j) => (j as { id: string }).id)).toEqual(['complaint-follow-up', 'welcome', 'win-back']);
+    },
+  );
+
+  it('keeps state machine definitions out of journeys.json: the functions need patterns and entry rules only', () => {
+    const text = readFileSync(path.join(assetDir('starter'), 'journeys', 'journeys.json'), 'utf8');
+    expect(text).not.toContain('"States"');
+    expect(text).not.toContain('arn:aws:states');
+  });
+
+  it('leaves the config and journey files out of the ingest and run-ended bundles', () => {
+    for (const which of ['ingest', 'runEnded'] as const) {
+      expect(existsSync(path.join(assetDir(which), 'config')), which).toBe(false);
+      expect(existsSync(path.join(assetDir(which), 'journeys')), which).toBe(false);
+    }
+  });
+});

@@ -1,0 +1,628 @@
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { Stack } from 'aws-cdk-lib';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import aslValidator from 'asl-validator';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JOURNEYS, PROFILE } from '../../infra/cdk/defaults';
+import { RapportPropsError } from '../../infra/cdk/errors';
+import { Rapport, type RapportProps } from '../../infra/cdk/rapport';
+import { DEFAULT_SEND_POLICY } from '../../functions/journeys';
+import { sendPolicyFrom, stateMachineArnsFrom } from '../../functions/journeys/aws';
+import { ENV } from '../../shared/config/env';
+import { JOURNEY_ENV } from '../../shared/config/journey-env';
+import { compileJourney, loadJourneysFromDir, type CompiledJourney } from '../../workflows/journeys';
+import type { PolicyStatement, Synthesised } from './synth';
+import {
+  asList,
+  functionIdByService,
+  functionPolicyStatements,
+  JOURNEYS_DIR,
+  newApp,
+  onlyLogicalId,
+  renderText,
+  rolePolicyStatements,
+  synthRapport,
+  TEMPLATES_DIR,
+  TEST_CONFIG_DIR,
+  TEST_DELIVERY,
+} from './synth';
+
+/** X-Ray has no resource-level permissions: the one statement of a function that must name `*`. */
+const XRAY = { Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' };
+/** A state machine's tracing (CDK adds it with `tracingEnabled`). */
+const STATE_MACHINE_XRAY = {
+  Effect: 'Allow',
+  Action: ['xray:GetSamplingRules', 'xray:GetSamplingTargets', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
+  Resource: '*',
+};
+/** A state machine's log delivery to CloudWatch Logs (CDK adds it with `logs`): these APIs have no resource-level permissions. */
+const LOG_DELIVERY = {
+  Effect: 'Allow',
+  Action: [
+    'logs:CreateLogDelivery',
+    'logs:DeleteLogDelivery',
+    'logs:DescribeLogGroups',
+    'logs:DescribeResourcePolicies',
+    'logs:GetLogDelivery',
+    'logs:ListLogDeliveries',
+    'logs:PutResourcePolicy',
+    'logs:UpdateLogDelivery',
+  ],
+  Resource: '*',
+};
+/** What the step ARN token looks like in a definition rendered by `renderText`, and a real ARN for asl-validator. */
+const REALISTIC_STEP_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:Rapport-dev-RapportJourneyStepFunction-AbCdEf123456';
+
+/** Statements with their actions sorted, so a comparison does not depend on the order CDK renders them in. */
+const normalised = (statements: readonly PolicyStatement[]) =>
+  statements.map((s) => ({ ...s, Action: Array.isArray(s.Action) ? [...s.Action].sort() : s.Action }));
+const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+const byJson = (a: unknown, b: unknown) => JSON.stringify(a).localeCompare(JSON.stringify(b));
+
+/** The journey files of a folder, as ids (file names without .yaml). */
+const journeyIdsIn = (dir: string) =>
+  readdirSync(dir)
+    .filter((name) => name.endsWith('.yaml'))
+    .map((name) => name.replace(/\.yaml$/, ''))
+    .sort();
+
+/** The compiler's output for every journey of `journeysDir`, each Task invoking `stepFunctionArn`: what the stack must deploy. */
+function compiledJourneys(stepFunctionArn: string, journeysDir = JOURNEYS_DIR, templatesDir = TEMPLATES_DIR): Map<string, CompiledJourney> {
+  const webhookTargets = Object.keys(TEST_DELIVERY.outboundWebhooks);
+  const { journeys, catalog } = loadJourneysFromDir(journeysDir, templatesDir, { webhookTargets });
+  return new Map(journeys.map(({ journey }) => [journey.id, compileJourney(journey, { stepFunctionArn, ...catalog, webhookTargets })]));
+}
+
+/** Logical ids of what the journeys leg created, found by what they are, never hard-coded. */
+function journeyIds(template: Template) {
+  const stateMachines = new Map(
+    Object.entries(template.findResources('AWS::StepFunctions::StateMachine')).map(([id, resource]) => {
+      const tag = (resource.Properties.Tags as { Key: string; Value: string }[]).find((t) => t.Key === 'rapport:journey');
+      return [tag?.Value ?? '(untagged)', id] as const;
+    }),
+  );
+  return {
+    bus: onlyLogicalId(template, 'AWS::Events::EventBus'),
+    queue: onlyLogicalId(template, 'AWS::SQS::Queue'),
+    table: onlyLogicalId(template, 'AWS::DynamoDB::GlobalTable', { Properties: { KeySchema: Match.arrayWith([{ AttributeName: 'PK', KeyType: 'HASH' }]) } }),
+    step: functionIdByService(template, JOURNEYS.step.serviceName),
+    starter: functionIdByService(template, JOURNEYS.starter.serviceName),
+    runEnded: functionIdByService(template, JOURNEYS.runEnded.serviceName),
+    consumer: functionIdByService(template, PROFILE.consumer.serviceName),
+    httpApi: onlyLogicalId(template, 'AWS::ApiGatewayV2::Api', { Properties: { Name: Match.stringLikeRegexp('-ingest$') } }),
+    unsubscribeSecret: onlyLogicalId(template, 'AWS::SecretsManager::Secret', { Properties: { Description: Match.stringLikeRegexp('unsubscribe links') } }),
+    stateMachines,
+  };
+}
+
+/** Rules whose only target is the Lambda function `functionId`. */
+function rulesTargeting(template: Template, functionId: string) {
+  return Object.entries(template.findResources('AWS::Events::Rule', { Properties: { Targets: [Match.objectLike({ Arn: arnOf(functionId) })] } }));
+}
+
+/** A state machine's definition as deployed: the `Fn::Join` rendered and parsed, the step ARN token as `<GetAtt:Id.Arn>`. */
+function deployedDefinition(template: Template, stateMachineId: string): unknown {
+  return JSON.parse(renderText(template.toJSON().Resources[stateMachineId].Properties.DefinitionString));
+}
+
+/** A function's environment with its CloudFormation values rendered as text (`<Ref:Id>`, `<GetAtt:Id.Attr>`). */
+function renderedEnvironment(template: Template, functionId: string): Record<string, string> {
+  const variables = template.toJSON().Resources[functionId].Properties.Environment.Variables as Record<string, unknown>;
+  return Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, renderText(value)]));
+}
+
+describe('Rapport-dev stack: the journeys leg, default props', () => {
+  let synthesised: Synthesised;
+  let ids: ReturnType<typeof journeyIds>;
+  let expected: Map<string, CompiledJourney>;
+  const journeyIdList = journeyIdsIn(JOURNEYS_DIR);
+
+  beforeAll(() => {
+    synthesised = synthRapport({ stageName: 'dev' }, { bundle: false }); // bundles.test.ts checks the bundles
+    ids = journeyIds(synthesised.template);
+    expected = compiledJourneys(`<GetAtt:${ids.step}.Arn>`);
+  });
+
+  const resources = () => synthesised.template.toJSON().Resources;
+  const props = (id: string) => resources()[id]?.Properties;
+  const machineOf = (journeyId: string) => ids.stateMachines.get(journeyId) as string;
+
+  describe('state machines', () => {
+    it('deploys one state machine per journey file, tagged with its journey id', () => {
+      expect(journeyIdList).toEqual(['complaint-follow-up', 'welcome', 'win-back']);
+      expect([...ids.stateMachines.keys()].sort()).toEqual(journeyIdList);
+    });
+
+    it.each(journeyIdList)('%s: Standard, logging every event without execution data to the journeys log group, X-Ray on', (journeyId) => {
+      const machine = props(machineOf(journeyId));
+      expect(machine).toMatchObject({
+        StateMachineType: 'STANDARD',
+        LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false, Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: expect.anything() } }] },
+        TracingConfiguration: { Enabled: true },
+      });
+      expect(machine.StateMachineName).toBeUndefined();
+      const logGroupId = machine.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
+      expect(resources()[logGroupId]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 }, DeletionPolicy: 'Retain' });
+      expect(resources()[logGroupId].Properties.LogGroupName).toBeUndefined();
+    });
+
+    it('logs every journey to one log group (one entry in the account\'s log resource policy, not one per journey)', () => {
+      const destinations = [...ids.stateMachines.values()].map(
+        (id) => props(id).LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0],
+      );
+      expect(new Set(destinations).size).toBe(1);
+    });
+
+    it.each(journeyIdList)("%s: the definition is the compiler's ASL, every Task invoking the step function's ARN", (journeyId) => {
+      const definition = deployedDefinition(synthesised.template, machineOf(journeyId)) as { States: Record<string, { Type: string; Parameters?: { FunctionName: string } }> };
+
+      expect(definition).toEqual(expected.get(journeyId)?.definition);
+      const tasks = Object.values(definition.States).filter((state) => state.Type === 'Task');
+      expect(tasks.length).toBeGreaterThan(0);
+      for (const task of tasks) expect(task.Parameters?.FunctionName).toBe(`<GetAtt:${ids.step}.Arn>`);
+    });
+
+    it.each(journeyIdList)('%s: the deployed definition passes asl-validator (ARNs and paths checked)', (journeyId) => {
+      const rendered = renderText(props(machineOf(journeyId)).DefinitionString).replaceAll(`<GetAtt:${ids.step}.Arn>`, REALISTIC_STEP_ARN);
+      // asl-validator adds QueryLanguage to every state: it gets its own copy.
+      const result = aslValidator(JSON.parse(rendered), { checkArn: true, checkPaths: true });
+
+      expect(result.errorsText('\n')).toBe('');
+      expect(result.isValid).toBe(true);
+    });
+
+    it.each(journeyIdList)('%s: its role may invoke the step function (unqualified) and deliver logs and traces, nothing else', (journeyId) => {
+      const roleId = props(machineOf(journeyId)).RoleArn['Fn::GetAtt'][0];
+      const trust = props(roleId).AssumeRolePolicyDocument.Statement;
+      expect(trust).toEqual([
+        {
+          Effect: 'Allow',
+          Action: 'sts:AssumeRole',
+          Principal: { Service: 'states.amazonaws.com' },
+          Condition: { ArnLike: { 'aws:SourceArn': expect.anything() }, StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+        },
+      ]);
+      // Confused-deputy guard: only state machines of this account and region may assume it.
+      expect(renderText(trust[0].Condition.ArnLike['aws:SourceArn'])).toBe('arn:<Ref:AWS::Partition>:states:<Ref:AWS::Region>:<Ref:AWS::AccountId>:stateMachine:*');
+      expect(normalised(rolePolicyStatements(synthesised.template, roleId))).toEqual([
+        LOG_DELIVERY,
+        STATE_MACHINE_XRAY,
+        { Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: arnOf(ids.step) },
+      ]);
+    });
+  });
+
+  describe('trigger rules -> starter', () => {
+    it('deploys one rule per compiled trigger pattern, on the Rapport bus, with exactly those patterns', () => {
+      const rules = rulesTargeting(synthesised.template, ids.starter).map(([, rule]) => rule.Properties);
+      const patterns = [...expected.values()].flatMap((journey) => journey.triggerPatterns);
+
+      expect(rules).toHaveLength(patterns.length);
+      expect(rules.map((rule) => rule.EventPattern).sort(byJson)).toEqual([...patterns].sort(byJson));
+      for (const rule of rules) expect(rule).toMatchObject({ EventBusName: { Ref: ids.bus }, State: 'ENABLED' });
+    });
+
+    it.each(journeyIdList)('%s: its trigger patterns start it', (journeyId) => {
+      const deployed = rulesTargeting(synthesised.template, ids.starter)
+        .map(([, rule]) => rule.Properties)
+        .filter((rule) => rule.Description === `Rapport dev: starts journey "${journeyId}"`)
+        .map((rule) => rule.EventPattern);
+      expect(deployed).toEqual(expected.get(journeyId)?.triggerPatterns);
+    });
+
+    it('delivers to the starter with 8 retries within 6 hours, then the dead-letter queue', () => {
+      for (const [, rule] of rulesTargeting(synthesised.template, ids.starter)) {
+        expect(rule.Properties.Targets).toEqual([
+          {
+            Id: expect.any(String),
+            Arn: arnOf(ids.starter),
+            RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 6 * 60 * 60 },
+            DeadLetterConfig: { Arn: arnOf(ids.queue) },
+          },
+        ]);
+      }
+    });
+
+    it('lets EventBridge invoke the starter for these rules only', () => {
+      const ruleIds = rulesTargeting(synthesised.template, ids.starter).map(([id]) => id);
+      const permissions = Object.values(synthesised.template.findResources('AWS::Lambda::Permission', { Properties: { FunctionName: arnOf(ids.starter) } }));
+
+      expect(permissions.map((permission) => permission.Properties).sort(byJson)).toEqual(
+        ruleIds.map((id) => ({ Action: 'lambda:InvokeFunction', FunctionName: arnOf(ids.starter), Principal: 'events.amazonaws.com', SourceArn: arnOf(id) })).sort(byJson),
+      );
+    });
+  });
+
+  describe('execution ends -> run-ended', () => {
+    it("listens on the account's default bus to the journeys' ends (succeeded, failed, timed out, aborted)", () => {
+      const [rule, ...others] = rulesTargeting(synthesised.template, ids.runEnded).map(([, r]) => r.Properties);
+
+      expect(others).toEqual([]);
+      expect(rule.EventBusName).toBeUndefined();
+      expect({ ...rule.EventPattern, detail: { ...rule.EventPattern.detail, stateMachineArn: [...rule.EventPattern.detail.stateMachineArn].sort(byJson) } }).toEqual({
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: {
+          status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'],
+          stateMachineArn: [...ids.stateMachines.values()].map((id) => ({ Ref: id })).sort(byJson),
+        },
+      });
+    });
+
+    it('delivers to run-ended with 8 retries within 24 hours, then the dead-letter queue', () => {
+      const [[, rule]] = rulesTargeting(synthesised.template, ids.runEnded) as [[string, { Properties: { Targets: unknown } }]];
+      expect(rule.Properties.Targets).toEqual([
+        {
+          Id: expect.any(String),
+          Arn: arnOf(ids.runEnded),
+          RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 24 * 60 * 60 },
+          DeadLetterConfig: { Arn: arnOf(ids.queue) },
+        },
+      ]);
+    });
+  });
+
+  describe('functions', () => {
+    it.each([
+      ['step', JOURNEYS.step, 512, 30],
+      ['starter', JOURNEYS.starter, 512, 30],
+      ['runEnded', JOURNEYS.runEnded, 256, 30],
+    ] as const)('runs the %s function on nodejs24.x, arm64, with X-Ray and its own log group', (which, settings, memory, timeout) => {
+      const fn = props(ids[which]);
+      expect(fn).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        TracingConfig: { Mode: 'Active' },
+        MemorySize: memory,
+        Timeout: timeout,
+        Environment: { Variables: { POWERTOOLS_SERVICE_NAME: settings.serviceName } },
+      });
+      expect(resources()[fn.LoggingConfig.LogGroup.Ref]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
+    });
+
+    it.each(['starter', 'runEnded'] as const)('retries failed asynchronous invocations of the %s twice within 6 hours, then the dead-letter queue', (which) => {
+      synthesised.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: ids[which] },
+        Qualifier: '$LATEST',
+        MaximumRetryAttempts: 2,
+        MaximumEventAgeInSeconds: 6 * 60 * 60,
+        DestinationConfig: { OnFailure: { Destination: arnOf(ids.queue) } },
+      });
+    });
+
+    it('gives the step function the profile settings, templates, sender, webhooks, send policy and unsubscribe key', () => {
+      const webhookSecret = (name: string) =>
+        onlyLogicalId(synthesised.template, 'AWS::SecretsManager::Secret', { Properties: { Description: Match.stringLikeRegexp(`outbound webhook "${name}"`) } });
+
+      expect(renderedEnvironment(synthesised.template, ids.step)).toEqual({
+        [ENV.PROFILE_TABLE_NAME]: `<Ref:${ids.table}>`,
+        [ENV.EVENT_BUS_NAME]: `<Ref:${ids.bus}>`,
+        [ENV.CONFIG_DIR]: '/var/task/config',
+        [ENV.CONSENT_MODE]: 'opt-out',
+        [ENV.TIMELINE_RETENTION_DAYS]: '365',
+        [ENV.STAGE]: 'dev',
+        [JOURNEY_ENV.TEMPLATES_DIR]: '/var/task/templates',
+        [JOURNEY_ENV.EMAIL_FROM_ADDRESS]: 'journeys@shop.example',
+        [JOURNEY_ENV.OUTBOUND_WEBHOOK_TARGETS]: JSON.stringify({
+          support: { url: 'https://help.shop.example/hooks/rapport', secretArn: `<Ref:${webhookSecret('support')}>` },
+          supervisor: { url: 'https://help.shop.example/hooks/supervisor', secretArn: `<Ref:${webhookSecret('supervisor')}>` },
+        }),
+        [JOURNEY_ENV.SEND_POLICY]: JSON.stringify({ frequencyCap: 3, frequencyWindowDays: 7, quietHours: { start: '21:00', end: '08:00' }, defaultTimeZone: 'UTC' }),
+        [ENV.UNSUBSCRIBE_SECRET]: `<Ref:${ids.unsubscribeSecret}>`,
+        [ENV.PUBLIC_URL]: `https://<Ref:${ids.httpApi}>.execute-api.<Ref:AWS::Region>.<Ref:AWS::URLSuffix>/`,
+        POWERTOOLS_SERVICE_NAME: 'rapport-steps',
+        POWERTOOLS_METRICS_NAMESPACE: 'Rapport',
+        NODE_OPTIONS: '--enable-source-maps',
+      });
+    });
+
+    it("writes a send policy the step function's loader reads back as the runtime's defaults", () => {
+      const env = renderedEnvironment(synthesised.template, ids.step);
+      expect(sendPolicyFrom(env)).toEqual(DEFAULT_SEND_POLICY);
+    });
+
+    it('gives the starter the table, consent mode, journeys file and every state machine ARN by journey id', () => {
+      const env = renderedEnvironment(synthesised.template, ids.starter);
+
+      expect({ ...env, [JOURNEY_ENV.STATE_MACHINE_ARNS]: JSON.parse(env[JOURNEY_ENV.STATE_MACHINE_ARNS] ?? 'null') }).toEqual({
+        [ENV.PROFILE_TABLE_NAME]: `<Ref:${ids.table}>`,
+        [ENV.CONSENT_MODE]: 'opt-out',
+        [JOURNEY_ENV.JOURNEYS_FILE]: '/var/task/journeys/journeys.json',
+        [JOURNEY_ENV.STATE_MACHINE_ARNS]: Object.fromEntries(journeyIdList.map((id) => [id, `<Ref:${machineOf(id)}>`])),
+        [ENV.STAGE]: 'dev',
+        POWERTOOLS_SERVICE_NAME: 'rapport-starter',
+        POWERTOOLS_METRICS_NAMESPACE: 'Rapport',
+        NODE_OPTIONS: '--enable-source-maps',
+      });
+    });
+
+    it('gives the profile consumer (journey router) the same journeys file and state machine ARNs as the starter', () => {
+      const consumer = renderedEnvironment(synthesised.template, ids.consumer);
+      const starter = renderedEnvironment(synthesised.template, ids.starter);
+
+      expect(consumer[JOURNEY_ENV.JOURNEYS_FILE]).toBe(starter[JOURNEY_ENV.JOURNEYS_FILE]);
+      expect(consumer[JOURNEY_ENV.STATE_MACHINE_ARNS]).toBe(starter[JOURNEY_ENV.STATE_MACHINE_ARNS]);
+    });
+
+    it("writes state machine ARNs the runtime's loader accepts for every compiled journey", () => {
+      const env = renderedEnvironment(synthesised.template, ids.starter);
+      // Deployed, each value is an ARN; rendered here, a reference: substitute the ARN CloudFormation would give.
+      const deployed = { [JOURNEY_ENV.STATE_MACHINE_ARNS]: (env[JOURNEY_ENV.STATE_MACHINE_ARNS] ?? '').replaceAll('<Ref:', 'arn:aws:states:eu-west-1:123456789012:stateMachine:').replaceAll('>', '') };
+
+      expect(Object.keys(stateMachineArnsFrom(deployed, [...expected.values()])).sort()).toEqual(journeyIdList);
+    });
+
+    it('gives run-ended the table, consent mode and stage only', () => {
+      expect(renderedEnvironment(synthesised.template, ids.runEnded)).toEqual({
+        [ENV.PROFILE_TABLE_NAME]: `<Ref:${ids.table}>`,
+        [ENV.CONSENT_MODE]: 'opt-out',
+        [ENV.STAGE]: 'dev',
+        POWERTOOLS_SERVICE_NAME: 'rapport-run-ended',
+        POWERTOOLS_METRICS_NAMESPACE: 'Rapport',
+        NODE_OPTIONS: '--enable-source-maps',
+      });
+    });
+  });
+
+  describe('IAM: each journey function may do exactly what its code paths call', () => {
+    const tableArn = () => arnOf(ids.table);
+    const sesIdentity = (name: string) => ({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ses:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:identity/${name}`]],
+    });
+
+    it('step: items of the table (no delete), PutEvents (tag steps), the unsubscribe and webhook secrets, SES from the sender only', () => {
+      const secrets = Object.keys(synthesised.template.findResources('AWS::SecretsManager::Secret', { Properties: { Description: Match.stringLikeRegexp('outbound webhook') } }));
+      const statements = normalised(functionPolicyStatements(synthesised.template, ids.step));
+
+      expect(secrets).toHaveLength(2);
+      expect(statements).toEqual([
+        XRAY,
+        { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: tableArn() },
+        { Effect: 'Allow', Action: 'events:PutEvents', Resource: arnOf(ids.bus) },
+        {
+          Effect: 'Allow',
+          Action: 'secretsmanager:GetSecretValue',
+          Resource: [{ Ref: ids.unsubscribeSecret }, ...secrets.map((id) => ({ Ref: id }))],
+        },
+        {
+          Effect: 'Allow',
+          Action: 'ses:SendEmail',
+          Resource: [sesIdentity('journeys@shop.example'), sesIdentity('shop.example')],
+          Condition: { StringEquals: { 'ses:FromAddress': 'journeys@shop.example' } },
+        },
+      ]);
+    });
+
+    it('step: no SMS without an origination identity, no Step Functions, no dead-letter queue (Step Functions invokes it synchronously)', () => {
+      const actions = functionPolicyStatements(synthesised.template, ids.step).flatMap((s) => asList(s.Action));
+      expect(actions.filter((action) => /^(sms-voice|states|sqs):/.test(action))).toEqual([]);
+    });
+
+    it('starter: read the profile, list/lock/record runs, count; start executions of the journey state machines only', () => {
+      const statements = normalised(functionPolicyStatements(synthesised.template, ids.starter));
+
+      expect(statements.map((s) => (s.Action === 'states:StartExecution' ? { ...s, Resource: [...asList(s.Resource)].sort(byJson) } : s))).toEqual([
+        XRAY,
+        { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: arnOf(ids.queue) },
+        { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: tableArn() },
+        { Effect: 'Allow', Action: 'states:StartExecution', Resource: [...ids.stateMachines.values()].map((id) => ({ Ref: id })).sort(byJson) },
+      ]);
+    });
+
+    it('run-ended: find, end and count the run, free its lock; nothing else', () => {
+      expect(normalised(functionPolicyStatements(synthesised.template, ids.runEnded))).toEqual([
+        XRAY,
+        { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: arnOf(ids.queue) },
+        { Effect: 'Allow', Action: ['dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: tableArn() },
+      ]);
+    });
+  });
+
+  describe('secrets', () => {
+    it('generates the unsubscribe key: 48 letters and digits, retained', () => {
+      expect(resources()[ids.unsubscribeSecret]).toMatchObject({
+        Properties: { GenerateSecretString: { ExcludePunctuation: true, PasswordLength: 48 } },
+        DeletionPolicy: 'Retain',
+      });
+    });
+
+    it('generates a Standard Webhooks secret per outbound webhook without a secretArn (letters and digits: valid base64)', () => {
+      for (const name of ['support', 'supervisor']) {
+        synthesised.template.hasResource('AWS::SecretsManager::Secret', {
+          Properties: { Description: Match.stringLikeRegexp(`outbound webhook "${name}"`), GenerateSecretString: { ExcludePunctuation: true, PasswordLength: 48 } },
+          DeletionPolicy: 'Retain',
+        });
+      }
+    });
+  });
+
+  it('outputs the state machine ARNs by journey and the webhook secret ARNs by name', () => {
+    const outputs = synthesised.template.toJSON().Outputs;
+
+    expect(JSON.parse(renderText(outputs.JourneyStateMachineArns.Value))).toEqual(Object.fromEntries(journeyIdList.map((id) => [id, `<Ref:${machineOf(id)}>`])));
+    expect(Object.keys(JSON.parse(renderText(outputs.OutboundWebhookSecretArns.Value)))).toEqual(['support', 'supervisor']);
+  });
+});
+
+describe('Rapport with custom journey props', () => {
+  const supportSecretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:rapport/support-webhook-AbC123';
+  const smsIdentity = 'arn:aws:sms-voice:eu-west-1:123456789012:phone-number/phone-0123456789abcdef';
+  const { template } = synthRapport(
+    {
+      stageName: 'prod',
+      email: { fromAddress: 'news@mail.shop.example', configurationSet: 'rapport-tracking' },
+      sms: { originationIdentity: smsIdentity },
+      outboundWebhooks: { support: { url: 'https://desk.example/hooks', secretArn: supportSecretArn }, supervisor: { url: 'https://desk.example/escalate' } },
+      sendPolicy: { frequencyCap: 5, quietHours: false, defaultTimeZone: 'Europe/Berlin' },
+    },
+    { bundle: false },
+  );
+  const stepId = functionIdByService(template, JOURNEYS.step.serviceName);
+  const statementsOf = (action: string) => functionPolicyStatements(template, stepId).filter((s) => asList(s.Action).includes(action));
+
+  it('passes the configuration set, the SMS identity, the given webhook secret and the send policy to the step function', () => {
+    const env = renderedEnvironment(template, stepId);
+    const supervisorSecret = onlyLogicalId(template, 'AWS::SecretsManager::Secret', { Properties: { Description: Match.stringLikeRegexp('outbound webhook "supervisor"') } });
+
+    expect(env).toMatchObject({
+      [JOURNEY_ENV.EMAIL_FROM_ADDRESS]: 'news@mail.shop.example',
+      [JOURNEY_ENV.EMAIL_CONFIGURATION_SET]: 'rapport-tracking',
+      [JOURNEY_ENV.SMS_ORIGINATION_IDENTITY]: smsIdentity,
+      [JOURNEY_ENV.SEND_POLICY]: JSON.stringify({ frequencyCap: 5, frequencyWindowDays: 7, quietHours: null, defaultTimeZone: 'Europe/Berlin' }),
+    });
+    expect(JSON.parse(env[JOURNEY_ENV.OUTBOUND_WEBHOOK_TARGETS] ?? 'null')).toEqual({
+      support: { url: 'https://desk.example/hooks', secretArn: supportSecretArn },
+      supervisor: { url: 'https://desk.example/escalate', secretArn: `<Ref:${supervisorSecret}>` },
+    });
+    expect(sendPolicyFrom(env)).toEqual({ consentMode: 'opt-out', frequencyCap: 5, frequencyWindowDays: 7, defaultTimeZone: 'Europe/Berlin' });
+  });
+
+  it('generates no secret for a webhook that names its own, and may read that one', () => {
+    expect(Object.keys(template.findResources('AWS::SecretsManager::Secret', { Properties: { Description: Match.stringLikeRegexp('outbound webhook "support"') } }))).toEqual([]);
+    expect(asList(statementsOf('secretsmanager:GetSecretValue')[0]?.Resource)).toContainEqual(supportSecretArn);
+  });
+
+  it('may send email from the sender with the configuration set, and SMS from the origination identity only', () => {
+    const configurationSet = {
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ses:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':configuration-set/rapport-tracking']],
+    };
+    const [ses] = statementsOf('ses:SendEmail');
+
+    expect(asList(ses?.Resource).map(renderText)).toEqual([
+      'arn:<Ref:AWS::Partition>:ses:<Ref:AWS::Region>:<Ref:AWS::AccountId>:identity/news@mail.shop.example',
+      'arn:<Ref:AWS::Partition>:ses:<Ref:AWS::Region>:<Ref:AWS::AccountId>:identity/mail.shop.example',
+      renderText(configurationSet),
+    ]);
+    expect(statementsOf('sms-voice:SendTextMessage')).toEqual([{ Effect: 'Allow', Action: 'sms-voice:SendTextMessage', Resource: smsIdentity }]);
+  });
+});
+
+describe('journeys from another folder', () => {
+  const scratch = mkdtempSync(path.join(tmpdir(), 'rapport-journeys-'));
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  /** A folder with the repository's journeys (or none), plus `extra` files. */
+  function journeysDirWith(extra: Record<string, string>, options: { samples?: boolean } = {}): string {
+    const dir = mkdtempSync(path.join(scratch, 'journeys-'));
+    if (options.samples !== false) for (const id of journeyIdsIn(JOURNEYS_DIR)) copyFileSync(path.join(JOURNEYS_DIR, `${id}.yaml`), path.join(dir, `${id}.yaml`));
+    for (const [name, text] of Object.entries(extra)) writeFileSync(path.join(dir, name), text);
+    return dir;
+  }
+  const build = (props: Partial<RapportProps>) => () =>
+    new Rapport(new Stack(newApp({ bundle: false }), 'Rapport-test'), 'Rapport', { stageName: 'test', configDir: TEST_CONFIG_DIR, ...TEST_DELIVERY, ...props });
+  const thrown = (act: () => unknown): RapportPropsError => {
+    try {
+      act();
+    } catch (error) {
+      if (error instanceof RapportPropsError) return error;
+      throw error;
+    }
+    throw new Error('expected synth to fail');
+  };
+
+  it('a new journey file is all a new journey needs: one more state machine, trigger rule, start grant and run-ended source', () => {
+    const vipThanks = ['id: vip-thanks', 'name: VIP thanks', 'version: 1', 'trigger:', '  event: Tag Added', '  where: { tag: [vip] }', 'steps:', '  - id: thank', '    send: { channel: email, template: we-value-you }', ''].join('\n');
+    const journeysDir = journeysDirWith({ 'vip-thanks.yaml': vipThanks });
+    const { template } = synthRapport({ stageName: 'dev', journeysDir }, { bundle: false });
+    const found = journeyIds(template);
+    const newMachine = found.stateMachines.get('vip-thanks') as string;
+    const starterRules = rulesTargeting(template, found.starter).map(([, rule]) => rule.Properties);
+    const [runEnded] = rulesTargeting(template, found.runEnded).map(([, rule]) => rule.Properties);
+    const [start] = functionPolicyStatements(template, found.starter).filter((s) => s.Action === 'states:StartExecution');
+
+    expect([...found.stateMachines.keys()].sort()).toEqual([...journeyIdsIn(JOURNEYS_DIR), 'vip-thanks'].sort());
+    expect(starterRules).toHaveLength(journeyIdsIn(JOURNEYS_DIR).length + 1);
+    expect(starterRules.filter((rule) => rule.Description.includes('"vip-thanks"')).map((rule) => rule.EventPattern)).toEqual([
+      { source: ['rapport.profile'], 'detail-type': ['Tag Added'], detail: { properties: { tag: ['vip'] } } },
+    ]);
+    expect(runEnded.EventPattern.detail.stateMachineArn).toContainEqual({ Ref: newMachine });
+    expect(asList(start?.Resource)).toContainEqual({ Ref: newMachine });
+    expect(deployedDefinition(template, newMachine)).toEqual(
+      compiledJourneys(`<GetAtt:${found.step}.Arn>`, journeysDir).get('vip-thanks')?.definition,
+    );
+  });
+
+  it('refuses a broken journey file at synth with file:line:column messages, so nothing deploys', () => {
+    const broken = ['id: broken', 'name: Broken', 'version: 1', 'trigger: { event: Signed Up }', 'steps:', '  - id: hello', '    send: { channel: email, template: no-such-template }', ''].join('\n');
+    const journeysDir = journeysDirWith({ 'broken.yaml': broken });
+    const error = thrown(build({ journeysDir }));
+
+    expect(error.message).toMatch(/^Invalid props for Rapport-test\/Rapport:\n/);
+    expect(error.problems).toEqual([
+      expect.stringMatching(new RegExp(`^${path.join(journeysDir, 'broken.yaml').replaceAll('/', '\\/')}:7:\\d+ steps\\[0\\]\\.send\\.template: no email template "no-such-template"`)),
+    ]);
+  });
+
+  it('refuses a journey sending SMS when no origination identity is configured, at the channel', () => {
+    const templatesDir = mkdtempSync(path.join(scratch, 'templates-'));
+    for (const name of readdirSync(TEMPLATES_DIR)) copyFileSync(path.join(TEMPLATES_DIR, name), path.join(templatesDir, name));
+    writeFileSync(path.join(templatesDir, 'reminder.sms.liquid'), 'Your basket misses you.\n');
+    const text = ['id: sms-reminder', 'name: SMS reminder', 'version: 1', 'trigger: { event: Cart Abandoned }', 'steps:', '  - id: remind', '    send:', '      channel: sms', '      template: reminder', ''].join('\n');
+    const journeysDir = journeysDirWith({ 'sms-reminder.yaml': text }, { samples: false });
+
+    expect(thrown(build({ journeysDir, templatesDir })).problems).toEqual([
+      `${path.join(journeysDir, 'sms-reminder.yaml')}:8:16 steps[0].send.channel: sends SMS, but this Rapport has no SMS origination identity: set the sms prop (sms.originationIdentity), or send on another channel`,
+    ]);
+    expect(build({ journeysDir, templatesDir, sms: { originationIdentity: 'arn:aws:sms-voice:eu-west-1:123456789012:pool/pool-0123' } })).not.toThrow();
+  });
+
+  it('refuses a journey posting to an outbound webhook that is not configured', () => {
+    const { problems } = thrown(build({ outboundWebhooks: { support: TEST_DELIVERY.outboundWebhooks.support } }));
+
+    expect(problems).toEqual([
+      expect.stringMatching(/complaint-follow-up\.yaml:\d+:\d+ steps\[3\]\.webhook\.target: unknown outbound webhook "supervisor": expected one of "support"$/),
+    ]);
+  });
+
+  it('deploys no state machine and no run-ended rule from an empty journeys folder', () => {
+    const journeysDir = journeysDirWith({}, { samples: false });
+    const { template } = synthRapport({ stageName: 'dev', journeysDir }, { bundle: false });
+    const found = journeyIds(template);
+
+    expect(found.stateMachines.size).toBe(0);
+    expect(rulesTargeting(template, found.starter)).toEqual([]);
+    expect(rulesTargeting(template, found.runEnded)).toEqual([]);
+    expect(functionPolicyStatements(template, found.starter).flatMap((s) => asList(s.Action)).filter((a) => a.startsWith('states:'))).toEqual([]);
+  });
+
+  it('names a journeysDir or templatesDir that is not a folder', () => {
+    const missing = path.join(scratch, 'missing');
+    mkdirSync(path.join(scratch, 'empty'), { recursive: true });
+
+    expect(thrown(build({ journeysDir: missing, templatesDir: missing })).problems).toEqual([
+      `journeysDir ${missing} is not a folder; it must hold the journey files (*.yaml)`,
+      `templatesDir ${missing} is not a folder; it must hold the message templates (<template>.<channel>.liquid)`,
+    ]);
+  });
+});
+
+describe('Rapport rejects impossible delivery props at synth', () => {
+  const build = (props: Partial<RapportProps>) => () =>
+    new Rapport(new Stack(newApp({ bundle: false }), 'Rapport-test'), 'Rapport', { stageName: 'test', configDir: TEST_CONFIG_DIR, ...TEST_DELIVERY, ...props });
+
+  it.each<[string, Partial<RapportProps>, RegExp]>([
+    ['no email', { email: undefined as never }, /email is required/],
+    ['a sender with a display name', { email: { fromAddress: 'Shop <news@shop.example>' } }, /email\.fromAddress "Shop <news@shop\.example>" must be a plain email address/],
+    ['a sender without a domain', { email: { fromAddress: 'news' } }, /email\.fromAddress "news" must be a plain email address/],
+    ['a configuration set with a space', { email: { fromAddress: 'a@shop.example', configurationSet: 'my set' } }, /email\.configurationSet "my set" must be an SES configuration set name/],
+    ['an SMS identity that is a phone number', { sms: { originationIdentity: '+4915112345678' } }, /sms\.originationIdentity "\+4915112345678" must be the ARN of an End User Messaging phone number, pool or sender id/],
+    ['a webhook name in camel case', { outboundWebhooks: { ...TEST_DELIVERY.outboundWebhooks, helpDesk: { url: 'https://desk.example' } } }, /outboundWebhooks "helpDesk": names are kebab-case/],
+    ['a plain-http webhook', { outboundWebhooks: { ...TEST_DELIVERY.outboundWebhooks, support: { url: 'http://desk.example' } } }, /outboundWebhooks "support"\.url "http:\/\/desk\.example" must be an https:\/\/ URL/],
+    [
+      'a partial secret ARN',
+      { outboundWebhooks: { ...TEST_DELIVERY.outboundWebhooks, support: { url: 'https://desk.example', secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:support' } } },
+      /outboundWebhooks "support"\.secretArn .* must be the complete ARN of a Secrets Manager secret/,
+    ],
+    ['a negative frequency cap', { sendPolicy: { frequencyCap: -1 } }, /sendPolicy\.frequencyCap -1 must be a whole number of marketing messages, 0 or more/],
+    ['a frequency window of 0 days', { sendPolicy: { frequencyWindowDays: 0 } }, /sendPolicy\.frequencyWindowDays 0 must be a whole number of days from 1 to 365/],
+    ['quiet hours at 25:00', { sendPolicy: { quietHours: { start: '25:00', end: '08:00' } } }, /sendPolicy\.quietHours .* must be \{ start, end \} with times of day/],
+    ['quiet hours of no length', { sendPolicy: { quietHours: { start: '08:00', end: '08:00' } } }, /sendPolicy\.quietHours starts and ends at 08:00; use false/],
+    ['an unknown time zone', { sendPolicy: { defaultTimeZone: 'Mars/Olympus' } }, /sendPolicy\.defaultTimeZone "Mars\/Olympus" must be an IANA time zone/],
+  ])('rejects %s', (_case, props, message) => {
+    expect(build(props)).toThrow(RapportPropsError);
+    expect(build(props)).toThrow(message);
+  });
+});
