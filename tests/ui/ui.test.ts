@@ -13,6 +13,7 @@ let browser: Awaited<ReturnType<typeof launchBrowser>>;
 let context: BrowserContext;
 
 beforeAll(async () => {
+  // Without Chromium the whole file fails (never skips) and says how to install it: .ci/run installs Debian's package.
   requireChromium();
   world = await startUiWorld();
   [browser] = await Promise.all([launchBrowser(), seed(world)]);
@@ -48,11 +49,6 @@ async function expectScreenshot(page: Page, name: string) {
 }
 
 describe('the /ui page', () => {
-  it('needs Chromium, and says how to install it when it is missing', () => {
-    // The suite fails (never skips) without it: .ci/run installs Debian's package.
-    expect(() => requireChromium()).not.toThrow();
-  });
-
   it('lists every journey with its diagram, and its counts follow new events without a reload', async () => {
     const { page, problems } = await open('#/journeys');
     const { journeys } = (await (await fetch(`${world.engine.url}/v1/journeys`)).json()) as { journeys: Array<{ id: string; mermaid: string }> };
