@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { RapportError, type Channel, type Clock, type EventPattern, type Profile } from '../../shared';
 import type { ProfileStore } from '../profile';
-import type { Channels } from './channels/types';
+import { ChannelUnavailableError, type Channels, type EmailMessage } from './channels/types';
 import { decideSend, type SendPolicy } from './policy';
-import type { JourneyStore } from './store';
+import type { JourneyStore, MessageRecord } from './store';
 import { DEFAULT_TIME_ZONE, isValidTimeZone, nextLocalTime, type Weekday } from './time';
 import { unsubscribeUrl } from './unsubscribe';
 
@@ -12,12 +12,14 @@ import { unsubscribeUrl } from './unsubscribe';
 export const StepInputSchema = z.object({
   journeyId: z.string(),
   stepId: z.string(),
-  action: z.enum(['send', 'branch', 'split', 'tag', 'update', 'webhook', 'waitUntil', 'await', 'audience']),
+  action: z.enum(['send', 'branch', 'split', 'tag', 'update', 'webhook', 'waitUntil', 'await', 'audience', 'recordFailure']),
   config: z.record(z.string(), z.unknown()),
   customerId: z.string(),
   trigger: z.object({ messageId: z.string(), event: z.string(), properties: z.record(z.string(), z.unknown()).default({}) }),
   execution: z.string(),
   taskToken: z.string().optional(),
+  /** recordFailure: the error the send or webhook step failed with (the Catch's `$.error`). */
+  error: z.object({ Error: z.string(), Cause: z.string().optional() }).optional(),
 });
 export type StepInput = z.infer<typeof StepInputSchema>;
 
@@ -27,6 +29,14 @@ export class TemplateRenderError extends RapportError {
 }
 /** The journey's config is inconsistent with what the runtime has (e.g. a webhook target not configured). */
 export class StepConfigError extends RapportError {
+  readonly retryable = false;
+}
+/**
+ * An earlier attempt of this send claimed it and did not finish (the Lambda died,
+ * or the channel failed in a way that does not rule out delivery): the message may
+ * have gone out, so it is never sent again; the step fails and records why.
+ */
+export class SendOutcomeUnknownError extends RapportError {
   readonly retryable = false;
 }
 
@@ -158,6 +168,8 @@ export function createStepRunner(deps: StepDeps) {
       }
       case 'audience':
         return { ok: true };
+      case 'recordFailure':
+        return recordFailure(input, config);
     }
   }
 
@@ -170,7 +182,7 @@ export function createStepRunner(deps: StepDeps) {
       return webhook(input, { target, template }, profile);
     }
     const previous = await journeys.getMessage(input.customerId, input.execution, input.stepId);
-    if (previous) return previous.status === 'sent' ? { status: 'sent' } : { status: 'skipped', ...(previous.reason !== undefined && { reason: previous.reason }) };
+    if (previous) return settled(input, previous);
 
     const base = { journeyId: input.journeyId, stepId: input.stepId, executionName: input.execution, channel, template, kind, at: now.toISOString() };
     const skip = async (reason: string): Promise<StepResult> => {
@@ -188,24 +200,71 @@ export function createStepRunner(deps: StepDeps) {
       return { status: 'deferred', until: decision.until.toISOString(), reason: decision.reason };
     }
 
+    // Render first: a template error fails the step before anything is claimed or sent.
     const data = templateData(input, profile, channel as Channel);
-    let providerId: string;
+    let deliver: () => Promise<{ providerId: string }>;
     if (channel === 'email') {
       const rendered = await renderOrFail(() => deps.templates.email(template, data), template, channel);
       const link = data.unsubscribe_url as string;
-      ({ providerId } = await deps.channels.email({
+      const message: EmailMessage = {
         to: decision.address,
         ...rendered,
         headers: kind === 'marketing' ? { 'List-Unsubscribe': `<${link}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } : {},
         tags: { journey: input.journeyId, step: input.stepId, execution: input.execution, customer: input.customerId },
-      }));
+      };
+      deliver = () => deps.channels.email(message);
     } else {
-      const body = await renderOrFail(() => deps.templates.text(template, 'sms', data), template, channel);
-      ({ providerId } = await deps.channels.sms({ to: decision.address, body, kind, tags: { journey: input.journeyId, step: input.stepId, customer: input.customerId } }));
+      const message = { to: decision.address, body: await renderOrFail(() => deps.templates.text(template, 'sms', data), template, channel), kind, tags: { journey: input.journeyId, step: input.stepId, customer: input.customerId } };
+      deliver = () => deps.channels.sms(message);
     }
-    await journeys.recordMessage(input.customerId, { ...base, status: 'sent', providerId });
+
+    // At most once per execution and step: claim the send, then call the channel. A refusal
+    // (ChannelUnavailableError: nothing was sent) releases the claim, so Step Functions'
+    // Retry sends again after its backoff; any other outcome keeps it, and a later
+    // attempt that finds the claim does not send (SendOutcomeUnknownError).
+    const claim = await journeys.recordMessage(input.customerId, { ...base, status: 'sending' });
+    if (!claim.recorded) return settled(input, claim.existing!);
+    let providerId: string;
+    try {
+      ({ providerId } = await deliver());
+    } catch (error) {
+      if (error instanceof ChannelUnavailableError || (error as Error).name === 'ChannelUnavailableError') await journeys.releaseMessage(input.customerId, input.execution, input.stepId);
+      throw error;
+    }
+    await journeys.settleMessage(input.customerId, { ...base, status: 'sent', providerId });
     await journeys.count(input.journeyId, { [`${input.stepId}.sent`]: 1 });
     return { status: 'sent' };
+  }
+
+  /** The answer for a send that already has a record: its result, or, if an attempt never finished, no second send. */
+  function settled(input: StepInput, previous: MessageRecord): StepResult {
+    if (previous.status === 'sent') return { status: 'sent' };
+    if (previous.status === 'skipped') return { status: 'skipped', ...(previous.reason !== undefined && { reason: previous.reason }) };
+    throw new SendOutcomeUnknownError(
+      previous.status === 'sending'
+        ? `send ${input.stepId} was started by an earlier attempt (at ${previous.at}) that did not finish; the message may have gone out, so it is not sent again`
+        : `send ${input.stepId} already failed (${previous.reason ?? 'no reason recorded'}); it is not sent again`,
+    );
+  }
+
+  /** The Catch of a send or webhook step: record the failure (status failed, with the error) so the run's end is explained. */
+  async function recordFailure(input: StepInput, config: Record<string, unknown>): Promise<StepResult> {
+    const { channel, template, kind, target } = z
+      .object({ channel: z.enum(['email', 'sms', 'webhook']).default('webhook'), template: z.string(), kind: z.enum(['marketing', 'transactional']).default('transactional'), target: z.string().optional() })
+      .parse(config);
+    const recorded = await journeys.settleMessage(input.customerId, {
+      journeyId: input.journeyId,
+      stepId: input.stepId,
+      executionName: input.execution,
+      channel: channel === 'webhook' ? `webhook:${target ?? ''}` : channel,
+      template,
+      kind,
+      status: 'failed',
+      reason: failureReason(input.error),
+      at: clock.now().toISOString(),
+    });
+    if (recorded) await journeys.count(input.journeyId, { [`${input.stepId}.failed`]: 1 });
+    return { ok: true };
   }
 
   async function webhook(input: StepInput, config: Record<string, unknown>, profile: Profile | undefined): Promise<StepResult> {
@@ -247,6 +306,23 @@ export function createStepRunner(deps: StepDeps) {
   }
 
   return { run };
+}
+
+/**
+ * `<error name>: <message>` from a Catch's `$.error`. In AWS the Cause of a Lambda
+ * error is the JSON the runtime reports (`errorType`, `errorMessage`); locally it is the message.
+ */
+export function failureReason(error: StepInput['error']): string {
+  if (!error) return 'unknown error';
+  let message = error.Cause ?? '';
+  try {
+    const parsed = JSON.parse(message) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') message = parsed.errorMessage;
+  } catch {
+    // a plain message
+  }
+  const reason = message ? `${error.Error}: ${message}` : error.Error;
+  return reason.length > 500 ? `${reason.slice(0, 499)}…` : reason;
 }
 
 async function renderOrFail<T>(render: () => Promise<T>, template: string, channel: string): Promise<T> {

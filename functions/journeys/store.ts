@@ -36,7 +36,8 @@ export interface MessageRecord {
   channel: string;
   template: string;
   kind: 'marketing' | 'transactional';
-  status: 'sent' | 'skipped' | 'failed';
+  /** `sending`: claimed by a send attempt whose outcome is not known yet (see the step runner). */
+  status: 'sending' | 'sent' | 'skipped' | 'failed';
   reason?: string;
   providerId?: string;
   at: string;
@@ -140,6 +141,42 @@ export class JourneyStore {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [L.partitionKey]: pk(customerId), [L.sortKey]: `M#${record.executionName}#${record.stepId}` }, ConsistentRead: true }));
       return { recorded: false, existing: Item as MessageRecord };
+    }
+  }
+
+  /** Drop a send's claim (the provider refused it, nothing was sent): a retry may claim and send again. */
+  async releaseMessage(customerId: string, executionName: string, stepId: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { [L.partitionKey]: pk(customerId), [L.sortKey]: `M#${executionName}#${stepId}` },
+          ConditionExpression: '#s = :sending',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':sending': 'sending' },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /** Give a send its final status (sent, failed) unless it already has one; false when it had. */
+  async settleMessage(customerId: string, record: MessageRecord): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { [L.partitionKey]: pk(customerId), [L.sortKey]: `M#${record.executionName}#${record.stepId}`, itemType: 'message', ...record },
+          ConditionExpression: 'attribute_not_exists(#pk) OR #s = :sending',
+          ExpressionAttributeNames: { '#pk': L.partitionKey, '#s': 'status' },
+          ExpressionAttributeValues: { ':sending': 'sending' },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
     }
   }
 

@@ -22,6 +22,7 @@ import { ENV, ScaledClock, PROFILE_CONSUMER_PATTERN, systemClock, type BusEntry,
 import { ensureTable, LOCAL_AWS, profileTableDefinition, startDynalite, type LocalDynamo } from './dynamo';
 import { LocalEventBus, serveEventBridgeApi } from './event-bus';
 import { asyncLambdaTarget, lambdaContext, type DeadLetter } from './lambda-async';
+import { installFaults, type Faults } from './faults';
 import { invokeHttpLambda } from './lambda-http';
 import { wireJourneys } from './journeys';
 import { Outbox } from './outbox';
@@ -59,6 +60,8 @@ export interface EngineOptions {
   unsubscribeSecret?: string;
   /** Log level of the functions' Powertools loggers. @default POWERTOOLS_LOG_LEVEL */
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+  /** Fault injection for reliability tests: DynamoDB errors on chosen calls, PutEvents throttling and partial failures, channel outages. */
+  faults?: Faults;
 }
 
 export interface Engine {
@@ -128,6 +131,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   };
   const deadLetters: DeadLetter[] = [];
   const outbox = new Outbox(clock, options.outboundWebhooks ?? {}, dataDir ?? undefined);
+  if (options.faults) installFaults({ dynamo: dynamo.client, eventBridge, bus, outbox }, options.faults);
   let url = '';
   const journeys = wireJourneys({
     journeysDir: options.journeysDir ?? 'workflows/journeys.d',

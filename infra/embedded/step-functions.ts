@@ -3,7 +3,8 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import type { ExecutionInput, Executions } from '../../functions/journeys/executions';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type StateDefinition = { Type: string; Resource?: string; Seconds?: number; TimestampPath?: string; TimeoutSeconds?: number };
+type Retrier = { IntervalSeconds?: number; BackoffRate?: number; MaxDelaySeconds?: number; JitterStrategy?: 'FULL' | 'NONE' };
+type StateDefinition = { Type: string; Resource?: string; Seconds?: number; TimestampPath?: string; TimeoutSeconds?: number; Retry?: Retrier[] };
 export interface AslDefinition {
   StartAt: string;
   States: Record<string, StateDefinition & Record<string, unknown>>;
@@ -79,11 +80,13 @@ export class LocalStepFunctions implements Executions {
 
     // The last `until` a Task returned (waitUntil, deferred send): the next TimestampPath Wait sleeps until then.
     let lastUntil: string | undefined;
+    // Consecutive failed attempts of each Task, for its Retry backoff on the journey clock.
+    const failures = new Map<string, number>();
     const handlers: Record<string, (input: Json) => Promise<Json>> = {};
     for (const [stateName, state] of Object.entries(entry.definition.States)) {
       if (state.Type !== 'Task') continue;
       const waitsForToken = (state.Resource ?? '').endsWith('.waitForTaskToken');
-      handlers[stateName] = async (taskInput) => {
+      const attempt = async (taskInput: Json): Promise<Json> => {
         const payload = { ...((taskInput as { Payload?: Record<string, Json> }).Payload ?? {}) };
         if (!waitsForToken) {
           const result = await this.options.invokeStep(payload);
@@ -93,8 +96,29 @@ export class LocalStepFunctions implements Executions {
         }
         return this.#awaitToken(execution, payload, state.TimeoutSeconds);
       };
+      handlers[stateName] = async (taskInput) => {
+        try {
+          const output = await attempt(taskInput);
+          failures.delete(stateName);
+          return output;
+        } catch (error) {
+          failures.set(stateName, (failures.get(stateName) ?? 0) + 1);
+          throw error;
+        }
+      };
     }
     const scale = this.options.timeScale;
+    // Retry backoff (IntervalSeconds x BackoffRate^n, capped, FULL jitter) on the journey clock, as Wait states are.
+    const retryMs = new Proxy({} as Record<string, number>, {
+      get: (_target, stateName) => {
+        if (typeof stateName !== 'string') return undefined;
+        const retrier = entry.definition.States[stateName]?.Retry?.[0];
+        if (!retrier) return undefined;
+        const n = Math.max(0, (failures.get(stateName) ?? 1) - 1);
+        const seconds = Math.min((retrier.IntervalSeconds ?? 1) * (retrier.BackoffRate ?? 2) ** n, retrier.MaxDelaySeconds ?? Number.POSITIVE_INFINITY);
+        return ((retrier.JitterStrategy === 'FULL' ? Math.random() : 1) * seconds * 1000) / scale;
+      },
+    });
     const waitMs = new Proxy({} as Record<string, number>, {
       get: (_target, stateName) => {
         if (typeof stateName !== 'string') return undefined;
@@ -111,7 +135,7 @@ export class LocalStepFunctions implements Executions {
     });
 
     const run = entry.machine.run(input as unknown as Json, {
-      overrides: { taskResourceLocalHandlers: handlers, waitTimeOverrides: waitMs },
+      overrides: { taskResourceLocalHandlers: handlers, waitTimeOverrides: waitMs, retryIntervalOverrides: retryMs },
       context: { Execution: { Id: `local:${name}`, Name: name, StartTime: execution.startedAt.toISOString(), Input: input as unknown as Json }, Task: { Token: 'set-per-task' } } as never,
       noThrowOnAbort: true,
     });

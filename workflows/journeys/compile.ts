@@ -12,6 +12,10 @@
  *   timeout is caught and routed to on_timeout.
  * - exit: a Succeed named after the step; the end of the list: `End`; a
  *   holdout group: `Holdout`; a step failing after its retries: `Failed`.
+ * - send, webhook: a failure after the retries (a channel down, a template
+ *   error) is caught by the Task `<id>.failed`, which records the message as
+ *   failed with the error (GET /v1/customers/{id}/messages), then `Failed`.
+ *   Only failing runs enter it: the transitions per path do not change.
  */
 import {
   assertValidEventPattern,
@@ -51,7 +55,10 @@ export interface CompileOptions extends TemplateCatalog {
 }
 
 /** The `action` a step Lambda is invoked with. */
-export type StepAction = 'send' | 'branch' | 'split' | 'tag' | 'update' | 'webhook' | 'waitUntil' | 'audience' | 'await';
+export type StepAction = 'send' | 'branch' | 'split' | 'tag' | 'update' | 'webhook' | 'waitUntil' | 'audience' | 'await' | 'recordFailure';
+
+/** The Task that records a send's or webhook's failure before the run fails: `<stepId>.failed`. */
+export const failureState = (stepId: string) => `${stepId}.failed`;
 
 export type EndOutcome = 'completed' | 'exited' | 'converted' | 'holdout';
 
@@ -135,6 +142,22 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
     Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: failed() }],
     Next: next,
   });
+  /** A send/webhook Task whose failure is recorded (`<id>.failed`) before the run fails. */
+  const deliveryTask = (stepId: string, action: 'send' | 'webhook', config: Record<string, unknown>, next: string, comment: string): TaskState => {
+    const onFailure = failureState(stepId);
+    states[onFailure] = {
+      Type: 'Task',
+      Comment: `record that ${stepId} failed (message status failed, with the error), then fail the run`,
+      Resource: LAMBDA_INVOKE,
+      Parameters: { FunctionName: options.stepFunctionArn, Payload: { ...payload(stepId, 'recordFailure', config), 'error.$': '$.error' } },
+      ResultSelector: { 'result.$': '$.Payload' },
+      ResultPath: '$.last',
+      Retry: [STEP_RETRY],
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.recordError', Next: failed() }],
+      Next: failed(),
+    };
+    return { ...task(stepId, action, config, next, comment), Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: onFailure }] };
+  };
   const route = (stepId: string, targets: readonly string[]): ChoiceState => ({
     Type: 'Choice',
     Comment: `Follow the ${stepId} step's choice`,
@@ -154,10 +177,10 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
       const comment = `send ${kind} ${step.send.channel} "${step.send.template}"`;
       if (kind === 'transactional') {
         // Transactional messages are never deferred (no quiet hours): no Choice, one transition fewer.
-        states[id] = task(id, 'send', config, next(), comment);
+        states[id] = deliveryTask(id, 'send', config, next(), comment);
         return;
       }
-      states[id] = task(id, 'send', config, STATE.route(id), comment);
+      states[id] = deliveryTask(id, 'send', config, STATE.route(id), comment);
       states[STATE.route(id)] = {
         Type: 'Choice',
         Comment: 'A send deferred by quiet hours waits, then sends again',
@@ -211,7 +234,7 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
     } else if ('update' in step) {
       states[id] = task(id, 'update', { trait: step.update.trait, value: step.update.value }, next(), `set trait ${step.update.trait}`);
     } else if ('webhook' in step) {
-      states[id] = task(id, 'webhook', { target: step.webhook.target, template: step.webhook.template }, next(), `post "${step.webhook.template}" to ${step.webhook.target}`);
+      states[id] = deliveryTask(id, 'webhook', { target: step.webhook.target, template: step.webhook.template }, next(), `post "${step.webhook.template}" to ${step.webhook.target}`);
     } else if ('exit' in step) {
       const reason = step.exit === true ? undefined : step.exit;
       states[id] = { Type: 'Succeed', Comment: reason === undefined ? 'exit' : `exit: ${reason}` };
@@ -280,7 +303,7 @@ function referencedTriggerProperties(journey: Journey, catalog: TemplateCatalog)
 function orderStates(states: Record<string, State>, graph: StepNode[]): Record<string, State> {
   const ordered: Record<string, State> = {};
   for (const { step } of graph) {
-    for (const name of [step.id, STATE.route(step.id), STATE.wait(step.id)]) {
+    for (const name of [step.id, STATE.route(step.id), STATE.wait(step.id), failureState(step.id)]) {
       const state = states[name];
       if (state) ordered[name] = state;
     }

@@ -44,21 +44,34 @@ describe('built-in journeys: ASL', () => {
       const awaits = state.Resource.endsWith('.waitForTaskToken');
       expect(state.Resource).toBe(awaits ? 'arn:aws:states:::lambda:invoke.waitForTaskToken' : 'arn:aws:states:::lambda:invoke');
       expect(state.Parameters.FunctionName).toBe(STEP_ARN);
+      const recorder = name.endsWith('.failed');
+      const stepId = recorder ? name.slice(0, -'.failed'.length) : name;
       expect(state.Parameters.Payload).toEqual({
         journeyId: id,
-        stepId: name,
-        action: expect.any(String),
+        stepId,
+        action: recorder ? 'recordFailure' : expect.any(String),
         config: expect.any(Object),
         'customerId.$': '$.customerId',
         'trigger.$': '$.trigger',
         'execution.$': '$$.Execution.Name',
         ...(awaits && { 'taskToken.$': '$$.Task.Token' }),
+        ...(recorder && { 'error.$': '$.error' }),
       });
       expect(state.ResultPath).toBe('$.last');
       if (awaits) expect(state).not.toHaveProperty('ResultSelector');
       else expect(state.ResultSelector).toEqual({ 'result.$': '$.Payload' });
       expect(state.Retry).toEqual([expect.objectContaining({ ErrorEquals: RETRYABLE_ERRORS, BackoffRate: 2 })]);
-      expect(state.Catch.at(-1)).toEqual({ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Failed' });
+      // A send or webhook that fails is recorded by its `<id>.failed` Task (with the same config), which then fails the run.
+      const action = state.Parameters.Payload.action;
+      if (action === 'send' || action === 'webhook') {
+        expect(state.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: `${name}.failed` }]);
+        expect(definition.States[`${name}.failed`]).toMatchObject({ Type: 'Task', Next: 'Failed', Parameters: { Payload: { action: 'recordFailure', config: state.Parameters.Payload.config } } });
+      } else if (recorder) {
+        expect(state.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.recordError', Next: 'Failed' }]);
+        expect(state.Next).toBe('Failed');
+      } else {
+        expect(state.Catch.at(-1)).toEqual({ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Failed' });
+      }
     }
     expect(definition.States['Failed']).toMatchObject({ Type: 'Fail', Error: 'Rapport.StepFailed', Cause: expect.any(String) });
   });
@@ -70,16 +83,19 @@ describe('built-in journeys: ASL', () => {
       'send-welcome:Task',
       'send-welcome.route:Choice',
       'send-welcome.wait:Wait',
+      'send-welcome.failed:Task',
       'wait-a-day:Wait',
       'send-getting-started:Task',
       'send-getting-started.route:Choice',
       'send-getting-started.wait:Wait',
+      'send-getting-started.failed:Task',
       'wait-two-days:Wait',
       'check-first-order:Task',
       'check-first-order.route:Choice',
       'send-first-order-offer:Task',
       'send-first-order-offer.route:Choice',
       'send-first-order-offer.wait:Wait',
+      'send-first-order-offer.failed:Task',
       'End:Succeed',
       'Failed:Fail',
     ]);

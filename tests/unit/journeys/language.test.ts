@@ -100,9 +100,10 @@ describe('journey language: every step type', () => {
     const compiled = compileTest(parsed);
     expect(validateAsl(compiled.definition)).toEqual({ isValid: true, errors: '' });
     const states = compiled.definition.States;
-    // One Task per action that needs code, named after the step.
+    // One Task per action that needs code, named after the step; each send and webhook has a Task recording its failure.
     expect(Object.entries(states).filter(([, s]) => s.Type === 'Task').map(([name]) => name)).toEqual([
-      'hello', 'hello-sms', 'partner', 'morning', 'await-order', 'pick', 'test-group', 'set-plan', 'offer', 'tag-it', 'untag', 'ticket',
+      'hello', 'hello.failed', 'hello-sms', 'hello-sms.failed', 'partner', 'partner.failed', 'morning', 'await-order', 'pick', 'test-group', 'set-plan',
+      'offer', 'offer.failed', 'tag-it', 'untag', 'ticket', 'ticket.failed',
     ]);
     expect(states['pause']).toMatchObject({ Type: 'Wait', Seconds: 1800, Next: 'await-order' });
     expect(states['morning.wait']).toMatchObject({ Type: 'Wait', TimestampPath: '$.last.result.until', Next: 'pause' });

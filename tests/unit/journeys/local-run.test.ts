@@ -165,10 +165,23 @@ describe('built-in journeys on aws-local-stepfunctions', () => {
     expect(flaky.ok).toBe(true);
     expect(attempts).toBe(3);
 
-    const broken = await run(definition, INPUT('welcome'), { 'send-welcome': async () => Promise.reject(Object.assign(new Error('bad template'), { name: 'TemplateRenderError' })) });
+    // A send that fails for good is recorded (with its error) by `send-welcome.failed`, then the run fails.
+    const recorded: Json[] = [];
+    const broken = await run(definition, INPUT('welcome'), {
+      'send-welcome': async () => Promise.reject(Object.assign(new Error('bad template'), { name: 'TemplateRenderError' })),
+      'send-welcome.failed': async (input) => {
+        recorded.push(input);
+        return { Payload: { ok: true } };
+      },
+    });
     expect(broken.ok).toBe(false);
-    expect(broken.states).toEqual(['send-welcome', 'Failed']);
+    expect(broken.states).toEqual(['send-welcome', 'send-welcome.failed', 'Failed']);
     expect(!broken.ok && (broken.error.cause as Error).name).toBe('Rapport.StepFailed');
+    expect(recorded).toEqual([
+      expect.objectContaining({
+        Payload: expect.objectContaining({ stepId: 'send-welcome', action: 'recordFailure', error: { Error: 'TemplateRenderError', Cause: 'bad template' } }),
+      }),
+    ]);
 
     const lost = await run(definition, INPUT('welcome'), {
       'send-welcome': async () => ({ Payload: { status: 'sent' } }),
