@@ -21,7 +21,7 @@ import { DEFAULT_SEND_POLICY, type OutboundWebhookTarget, type SendPolicy } from
 import { ENV, ScaledClock, PROFILE_CONSUMER_PATTERN, systemClock, type BusEntry, type Clock } from '../../shared';
 import { ensureTable, LOCAL_AWS, profileTableDefinition, startDynalite, type LocalDynamo } from './dynamo';
 import { LocalEventBus, serveEventBridgeApi } from './event-bus';
-import { asyncLambdaTarget, lambdaContext, type DeadLetter } from './lambda-async';
+import { asyncLambdaTarget, invokeLambda, lambdaRuntime, type DeadLetter } from './lambda-async';
 import { installFaults, type Faults } from './faults';
 import { invokeHttpLambda } from './lambda-http';
 import { wireJourneys } from './journeys';
@@ -86,6 +86,12 @@ export interface Engine {
  * in-process bus, and keeps idempotency records in dynalite.
  */
 export async function startEngine(options: EngineOptions): Promise<Engine> {
+  // Everything the engine starts (servers, timers, invocations) runs under one root
+  // invocation store; each Lambda invocation then gets its own (see invokeLambda).
+  return (await lambdaRuntime()).run({}, () => start(options));
+}
+
+async function start(options: EngineOptions): Promise<Engine> {
   const dataDir = options.dataDir === undefined ? '.rapport' : options.dataDir;
   const clock = options.clock ?? systemClock;
   const dynamo = await startDynalite(dataDir ? join(dataDir, 'dynamodb') : undefined);
@@ -162,7 +168,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
     ),
   });
   const sweepHandler = createSweepHandler(profileDeps, { logger, metrics });
-  const sweep = () => sweepHandler({} as never, lambdaContext('rapport-sweep'), { signal: AbortSignal.timeout(900_000) }) as Promise<{ due: number; changed: number; derived: number }>;
+  const sweep = () => invokeLambda('rapport-sweep', 900_000, (context, o) => sweepHandler({} as never, context, o)) as Promise<{ due: number; changed: number; derived: number }>;
   const sweepEvery = options.sweepEveryMs ?? 86_400_000;
   const sweepTimer = sweepEvery > 0 ? setInterval(() => void sweep().catch((e: unknown) => logger.error('sweep failed', e as Error)), sweepEvery) : undefined;
   sweepTimer?.unref();

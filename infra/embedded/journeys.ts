@@ -16,7 +16,7 @@ import type { ProfileConfig, ProfileStore } from '../../functions/profile';
 import type { Clock, Profile } from '../../shared';
 import { compileJourney, loadJourneysFromDir, type CompiledJourney } from '../../workflows/journeys';
 import type { LocalEventBus } from './event-bus';
-import { asyncLambdaTarget, lambdaContext, type DeadLetter } from './lambda-async';
+import { asyncLambdaTarget, invokeLambda, type DeadLetter } from './lambda-async';
 import { LocalStepFunctions, type AslDefinition } from './step-functions';
 
 /** The name the compiled ASL uses for the step Lambda locally (in AWS, its ARN). */
@@ -73,10 +73,11 @@ export function wireJourneys(w: JourneyWiring) {
   const sfn = new LocalStepFunctions({
     timeScale: w.timeScale,
     now: () => w.clock.now(),
-    invokeStep: async (payload) => (await stepHandler(payload as never, lambdaContext('rapport-steps'), { signal: AbortSignal.timeout(60_000) })) as never,
+    invokeStep: async (payload) => (await invokeLambda('rapport-steps', 60_000, (context, o) => stepHandler(payload as never, context, o))) as never,
     onEnd: async (execution) => {
       const status = execution.status === 'RUNNING' ? 'SUCCEEDED' : execution.status;
-      await holder.runtime?.executionEnded(execution.journeyId, execution.input.customerId, execution.name, status);
+      // In AWS the run-ended Lambda does this, on the execution's status-change event.
+      await invokeLambda('rapport-run-ended', 60_000, async () => holder.runtime?.executionEnded(execution.journeyId, execution.input.customerId, execution.name, status));
     },
   });
   for (const journey of compiled) sfn.register(journey.id, journey.definition as unknown as AslDefinition);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { InvokeStore } from '@aws/lambda-invoke-store';
 import type { Context } from 'aws-lambda';
 import type { BusEvent } from './event-bus';
 
@@ -31,6 +32,26 @@ export function lambdaContext(functionName: string, timeoutMs = 60_000): Context
 }
 
 /**
+ * The engine runs many invocations at once in one process, as Lambda's
+ * multi-concurrency runtime does: Powertools then keeps each invocation's log
+ * keys (correlation id, customer id), metrics and trace apart through the
+ * Lambda InvokeStore (AsyncLocalStorage). `runtime()` switches that on for
+ * the process; `invokeLambda` runs one invocation in its own store.
+ */
+const REQUEST_ID = Symbol.for('_AWS_LAMBDA_REQUEST_ID');
+let store: ReturnType<typeof InvokeStore.getInstanceAsync> | undefined;
+export function lambdaRuntime() {
+  process.env.AWS_LAMBDA_MAX_CONCURRENCY ??= '1000';
+  return (store ??= InvokeStore.getInstanceAsync(true));
+}
+
+/** Invoke a handler as Lambda would: a fresh context (request id, deadline) and its own invocation store. */
+export async function invokeLambda<T>(functionName: string, timeoutMs: number, call: (context: Context, options: { signal: AbortSignal }) => Promise<T>): Promise<T> {
+  const context = lambdaContext(functionName, timeoutMs);
+  return (await lambdaRuntime()).run({ [REQUEST_ID]: context.awsRequestId }, () => call(context, { signal: AbortSignal.timeout(timeoutMs) }));
+}
+
+/**
  * A bus rule target that invokes a Lambda handler the way EventBridge does:
  * asynchronously, retried on failure (here after 50 ms, 100 ms, ... instead of
  * minutes), and after the last attempt sent to the dead-letter list.
@@ -46,7 +67,7 @@ export function asyncLambdaTarget(
     let lastError: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
-        await handler(event as never, lambdaContext(functionName), { signal: AbortSignal.timeout(60_000) });
+        await invokeLambda(functionName, 60_000, (context, o) => handler(event as never, context, o));
         return;
       } catch (error) {
         lastError = error;

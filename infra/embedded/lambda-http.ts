@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { lambdaContext } from './lambda-async';
+import { invokeLambda } from './lambda-async';
 
 /** Any HTTP API (v2) handler; `never` lets handlers with a narrower parsed event type fit. */
 export type HttpLambda = (
@@ -48,8 +48,7 @@ export async function invokeHttpLambda(
     body: request.body.toString('base64'),
     isBase64Encoded: true,
   };
-  const context = lambdaContext(functionName, 29_000);
-  const result = await handler(event as never, context, { signal: AbortSignal.timeout(29_000) });
+  const result = await invokeLambda(functionName, 29_000, (context, o) => handler(event as never, context, o));
   const outHeaders: Record<string, string> = {};
   for (const [k, v] of Object.entries(result.headers ?? {})) outHeaders[k] = String(v);
   return { statusCode: result.statusCode ?? 200, headers: outHeaders, body: result.body ?? '' };
