@@ -70,7 +70,7 @@ function expectNoOverlaps(layout: Layout) {
   }
 }
 
-const journeys = { ...Object.fromEntries(Object.entries(builtIn()).map(([id, j]) => [id, j.mermaid])), 'every-step': compileTest(loadOk(EVERY_STEP, 'every-step.yaml')).mermaid };
+const journeys: Record<string, string> = { ...Object.fromEntries(Object.entries(builtIn()).map(([id, j]) => [id, j.mermaid])), 'every-step': compileTest(loadOk(EVERY_STEP, 'every-step.yaml')).mermaid };
 
 describe('journey diagrams', () => {
   it.each(Object.keys(journeys))('draws %s: every node and edge of the Mermaid graph, nothing overlapping, edges from bottom to top', (id) => {
