@@ -131,7 +131,7 @@ describe('the /ui page', () => {
     // A customer who does not exist gets a clear message, not an empty profile.
     await page.getByLabel('Customer id').fill('nobody-here');
     await page.getByRole('button', { name: 'Look up' }).click();
-    await poll(() => page.getByRole('alert').textContent()).toBe('No customer with id "nobody-here": the engine has received no event with this userId (or the customer was erased).');
+    await poll(() => page.locator('main').getByRole('alert').textContent()).toBe('No customer with id "nobody-here": the engine has received no event with this userId (or the customer was erased).');
     expect(await page.locator('.card.profile').count()).toBe(0);
     await expectScreenshot(page, 'customer-unknown');
     // The only complaint allowed: the browser's own note on the API's 404 for the unknown id.

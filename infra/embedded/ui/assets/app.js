@@ -6,6 +6,7 @@ import { layoutGraph, nodeKind, parseMermaid, renderSvg } from './diagram.js';
 const POLL_MS = 2000;
 const main = document.getElementById('main');
 const live = document.getElementById('live');
+const announce = document.getElementById('announce');
 
 // ---------------------------------------------------------------- helpers
 
@@ -73,9 +74,12 @@ function table(caption, head, rows, options = {}) {
   );
 }
 
+/** The refresh note in the header; only a problem is announced to screen readers (not every refresh). */
 function setLive(text, error = false) {
   live.textContent = text;
   live.classList.toggle('error', error);
+  const said = error ? text : '';
+  if (announce.textContent !== said) announce.textContent = said;
 }
 
 // ---------------------------------------------------------------- routing
@@ -140,7 +144,11 @@ function route() {
   });
 }
 
-window.addEventListener('hashchange', route);
+// After a navigation, a keyboard or screen reader user continues at the new view (a view may then focus its own field).
+window.addEventListener('hashchange', () => {
+  main.focus({ preventScroll: true });
+  route();
+});
 route();
 
 // ---------------------------------------------------------------- journeys
