@@ -1,0 +1,204 @@
+/**
+ * The commands: their options (for `node:util` parseArgs), their help, and a
+ * lazy import of their implementation, so `rapport --help` and `rapport send`
+ * do not load the journey compiler or the embedded engine.
+ */
+import type { ParseArgsConfig } from 'node:util';
+import type { Context, ExitCode } from './io';
+
+export type Options = NonNullable<ParseArgsConfig['options']>;
+export type Values = Record<string, string | boolean | undefined>;
+
+export interface Parsed {
+  values: Values;
+  positionals: string[];
+}
+
+export interface CommandSpec {
+  readonly name: string;
+  readonly summary: string;
+  readonly help: string;
+  readonly options: Options;
+  /** How many positionals the command takes (min..max). */
+  readonly positionals: readonly [number, number];
+  readonly load: () => Promise<{ execute(args: Parsed, ctx: Context): Promise<ExitCode> }>;
+}
+
+const DIR_HELP = `  --config <folder>     folder holding tags.yaml, segmentation.config.yaml, templates/ and journeys.d/
+                        (default: the nearest workflows/ folder, here or above)
+  --journeys <folder>   take the journeys from this folder instead of <config>/journeys.d`;
+const TARGETS_HELP =
+  '  --webhook-targets <a,b>  outbound webhook names journeys may post to (default: the keys of RAPPORT_OUTBOUND_WEBHOOKS, else support,supervisor,\n                        as the embedded engine)';
+const config = { type: 'string' } as const;
+const journeys = { type: 'string' } as const;
+const targets = { type: 'string' } as const;
+const help = { type: 'boolean', short: 'h' } as const;
+
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: 'validate',
+    summary: 'check every journey, template, tags.yaml and segmentation.config.yaml',
+    positionals: [0, 0],
+    options: { config, journeys, 'webhook-targets': targets, help },
+    help: `Usage: rapport validate [--config workflows] [--journeys folder]
+
+Checks every journey in <config>/journeys.d (or --journeys) against the templates
+in <config>/templates, the tag rules in <config>/tags.yaml and
+<config>/segmentation.config.yaml, the way the engine and the CDK stack load them,
+and compiles each journey (checking the result with asl-validator). Prints each
+problem on stdout as
+
+  file:line:col  path: message
+
+(paths relative to the current folder, so editors link them), then a summary line.
+
+Options:
+${DIR_HELP}
+${TARGETS_HELP}
+  -h, --help            show this help
+
+Exit codes: 0 everything is valid, 1 any problem, 2 usage error.`,
+    load: () => import('./commands/validate'),
+  },
+  {
+    name: 'graph',
+    summary: 'print a journey as a Mermaid diagram',
+    positionals: [1, 1],
+    options: { config, journeys, 'webhook-targets': targets, help },
+    help: `Usage: rapport graph <journey> [--config workflows] [--journeys folder]
+
+Prints the journey's steps and branches as a Mermaid flowchart (graph TD): paste
+it into a Markdown file, a GitHub comment or a Mermaid live editor. <journey> is a
+journey id (the file <journeys>/<journey>.yaml, or the file whose id: it is) or
+the path of a journey file (.yaml), which need not be in journeys.d.
+
+Options:
+${DIR_HELP}
+${TARGETS_HELP}
+  -h, --help            show this help
+
+Exit codes: 0 ok, 1 unknown or invalid journey (its problems are printed on stderr
+as file:line:col  path: message), 2 usage error.`,
+    load: () => import('./commands/graph'),
+  },
+  {
+    name: 'compile',
+    summary: "write each journey's Step Functions definition and EventBridge patterns",
+    positionals: [0, 0],
+    options: { config, journeys, out: { type: 'string', default: 'build/journeys' }, 'step-function-arn': { type: 'string' }, 'webhook-targets': targets, help },
+    help: `Usage: rapport compile [--out build/journeys] [--config workflows] [--journeys folder]
+
+Compiles every journey and writes, per journey, for review:
+  <out>/<id>.asl.json    the state machine (JSONPath ASL, checked with asl-validator)
+  <out>/<id>.rules.json  its EventBridge patterns: trigger, goals, exits
+then prints the state transitions of every path (Step Functions bills each one).
+Nothing is written when any journey has a problem.
+
+Options:
+  --out <folder>        where to write (default: build/journeys)
+${DIR_HELP}
+  --step-function-arn <arn>  the step Lambda the tasks invoke
+                        (default: the placeholder arn:aws:lambda:REGION:ACCOUNT_ID:function:rapport-steps)
+${TARGETS_HELP}
+  -h, --help            show this help
+
+Exit codes: 0 ok, 1 any problem, 2 usage error.`,
+    load: () => import('./commands/compile'),
+  },
+  {
+    name: 'simulate',
+    summary: 'dry-run a journey on the embedded engine against recorded customer histories',
+    positionals: [1, 1],
+    options: {
+      events: { type: 'string' },
+      config,
+      journeys,
+      scale: { type: 'string' },
+      'quiet-hours': { type: 'string' },
+      'webhook-targets': targets,
+      help,
+    },
+    help: `Usage: rapport simulate <journey> --events <file.ndjson> [--scale N] [--quiet-hours 21:00-08:00]
+                         [--config workflows] [--journeys folder]
+
+Runs one journey (and no other) on the embedded engine, in memory, on a clock that
+starts at the first event's timestamp and runs N times faster than real time.
+<journey> is a journey id or the path of a journey file (which need not be in
+journeys.d yet). Each line of the NDJSON file is one Segment-shaped event
+({"type":"track","userId":"c1","event":"Signed Up","properties":{...},
+"timestamp":"2026-03-02T09:00:00Z"}, see docs/cli.md); events are replayed in
+time order, each when the simulated clock reaches its timestamp, signed like a
+real sender, so waits and timeouts elapse between them as in the histories.
+Then the journey's remaining time (its longest path's waits) runs out, and the
+funnel is printed: per step how many customers reached it, what was sent,
+skipped (and why) and deferred; entered, goal conversions (and %), exits,
+completed and failed runs. Webhook steps post to a local sink, email and SMS
+land in the engine's outbox: nothing leaves the machine. Progress goes to stderr
+(a line per 10% of the events).
+
+Options:
+  --events <file>       NDJSON file of events, each with a "timestamp" (required)
+  --scale <N>           simulated seconds per real second (default: about 15 s for the whole run,
+                        slower when the events are dense or the journey's waits short, so that
+                        events go out on time; the report says how late they went out)
+  --quiet-hours <HH:MM-HH:MM>  defer marketing sends in these hours of the customer's time zone
+                        (default: off, so the result does not depend on the time of day)
+${DIR_HELP}
+${TARGETS_HELP}
+  -h, --help            show this help
+
+Exit codes: 0 ok, 1 invalid journey/config/events (file:line:col on stderr), unknown
+journey, or events the engine rejected, 2 usage error (missing --events, no such file).`,
+    load: () => import('./commands/simulate'),
+  },
+  {
+    name: 'send',
+    summary: 'post a signed sample event to a running engine',
+    positionals: [0, 0],
+    options: {
+      url: { type: 'string' },
+      secret: { type: 'string' },
+      event: { type: 'string', default: 'Signed Up' },
+      user: { type: 'string', default: 'cust-1' },
+      type: { type: 'string', default: 'track' },
+      props: { type: 'string' },
+      file: { type: 'string' },
+      id: { type: 'string' },
+      help,
+    },
+    help: `Usage: rapport send [--url http://127.0.0.1:3000] [--secret whsec_...]
+                    [--event "Signed Up"] [--user cust-1] [--props '{"method":"email"}']
+                    [--type identify --props '{"email":"ada@example.com"}']
+                    [--file event.json]
+
+Posts one event (or a batch) to <url>/v1/events, signed with Standard Webhooks,
+and prints the HTTP status and the response body.
+
+Options:
+  --url <url>           the engine (default: http://127.0.0.1:$PORT, PORT defaulting to 3000)
+  --secret <whsec_...>  the source's webhook secret (default: $RAPPORT_WEBHOOK_SECRET, else the one
+                        \`npm start\` keeps in $RAPPORT_DATA_DIR/dev-credentials.json, .rapport by default)
+  --event <name>        track event name (default: Signed Up)
+  --user <id>           userId (default: cust-1)
+  --type <type>         track (default) or identify (then --props are the traits)
+  --props <json>        properties (track) or traits (identify), a JSON object
+  --file <file.json>    send this JSON instead: one event, an array of events, or { "batch": [...] }
+  --id <webhook-id>     the webhook-id (default: a new one; repeat one to test redelivery)
+  -h, --help            show this help
+
+Exit codes: 0 accepted (2xx), 1 refused (4xx) or failed (5xx), 2 usage error,
+3 could not reach the engine.`,
+    load: () => import('./commands/send'),
+  },
+];
+
+export const GLOBAL_HELP = `rapport: the marketer's workbench for Rapport journeys
+
+Usage: rapport <command> [options]
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n')}
+
+Run \`rapport <command> --help\` for a command's options.
+
+Exit codes: 0 ok, 1 validation or business failure, 2 usage error, 3 could not reach the engine.`;

@@ -1,0 +1,477 @@
+/**
+ * `rapport simulate <journey> --events file.ndjson`: a dry run of one journey
+ * on the embedded engine (in memory), on a scaled clock that starts at the first
+ * event. Events are replayed through the real webhook endpoint, signed, each
+ * when the simulated clock reaches its timestamp; then the journey's remaining
+ * time runs out and the funnel is read from the engine's counters and executions.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { signWebhook, decodeWebhookSecret } from '../../../functions/ingest/signature';
+import { INGEST_EVENT_SOURCE, ScaledClock } from '../../../shared';
+import { loadSegmentationConfig, loadTagRules } from '../../../shared/segmentation';
+import { ACTIONS, compileJourney, formatDuration, parseDuration, type CompiledJourney, type Journey, type Step } from '../../../workflows/journeys';
+import type { Engine } from '../../embedded/engine';
+import { PLACEHOLDER_STEP_FUNCTION_ARN } from '../asl';
+import type { Parsed } from '../commands';
+import { EXIT, UsageError, type Context, type ExitCode } from '../io';
+import { fileProblem, findJourneyFile, loadOneJourney, plural, printFailure, workflowsOf, type Problem, type Workflows } from '../workflows';
+
+/** Without --scale, the whole simulated span takes about this long, unless the events are too dense for it (below). */
+const TARGET_REAL_MS = 15_000;
+/** Real time the engine may take for a request before events go out late: the default scale keeps that lateness under a tenth of the journey's shortest wait. */
+const REQUEST_REAL_MS = 100;
+/** Real time the engine needs per event (ingest, profile, journeys) on a busy laptop: the default scale leaves this much for the busiest simulated hour. */
+const EVENT_REAL_MS = 5;
+const HOUR = 3_600_000;
+/** Events per request (the endpoint takes up to 500 and 1 MiB). */
+const BATCH_EVENTS = 500;
+const BATCH_BYTES = 900_000;
+/** After the simulated end, how long (real time) runs still finishing may take. */
+const GRACE_MS = 3_000;
+const DAY = 86_400;
+
+export interface ReplayEvent {
+  line: number;
+  at: number;
+  event: Record<string, unknown>;
+}
+
+export async function execute({ values, positionals }: Parsed, ctx: Context): Promise<ExitCode> {
+  if (typeof values.events !== 'string') throw new UsageError('missing --events <file.ndjson>: the events to replay, one JSON event with a "timestamp" per line');
+  const scaleOption = values.scale === undefined ? undefined : Number(values.scale);
+  if (scaleOption !== undefined && !(Number.isFinite(scaleOption) && scaleOption > 0)) throw new UsageError(`--scale: expected a positive number of simulated seconds per real second, got ${JSON.stringify(values.scale)}`);
+  const quietHours = quietHoursOf(values['quiet-hours']);
+  const w = workflowsOf(values, ctx);
+  const eventsFile = resolve(ctx.cwd, values.events);
+  if (!existsSync(eventsFile)) throw new UsageError(`--events: no file ${values.events}`);
+
+  // Everything the engine would refuse, refused here first with file:line:col.
+  checkSegmentationFiles(w, ctx);
+  const journeyFile = findJourneyFile(positionals[0]!, w, ctx);
+  const { journey, catalog } = loadOneJourney(journeyFile, w, ctx);
+  const compiled = compileJourney(journey, { stepFunctionArn: PLACEHOLDER_STEP_FUNCTION_ARN, ...catalog, webhookTargets: w.webhookTargets });
+  const events = readEvents(eventsFile, w, ctx);
+
+  const first = events[0]!.at;
+  const last = events.at(-1)!.at;
+  const quietSeconds = quietHours ? quietWindowSeconds(quietHours) : 0;
+  const journeySeconds = longestWaitSeconds(journey, compiled, quietSeconds);
+  const span = last - first + journeySeconds * 1000;
+  const end = first + span + Math.max(60_000, span * 0.01);
+  const tolerance = toleranceMs(journey);
+  const scale = scaleOption ?? defaultScale(events, end - first, tolerance);
+
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  const { startEngine } = await import('../../embedded/engine');
+  const secret = `whsec_${randomBytes(24).toString('base64')}`;
+  const key = decodeWebhookSecret(secret);
+  const clock = new SimulationClock(scale, new Date(first));
+  // Only this journey runs: the engine gets a folder holding just its file.
+  const journeysDir = mkdtempSync(join(tmpdir(), 'rapport-simulate-'));
+  copyFileSync(journeyFile, join(journeysDir, `${journey.id}.yaml`));
+  const sink = await startWebhookSink();
+  let engine: Engine | undefined;
+  const startedAt = Date.now();
+  try {
+    engine = await startEngine({
+      port: 0,
+      dataDir: null,
+      sources: [{ id: 'default', webhookSecrets: [secret], writeKeys: [] }],
+      clock,
+      configDir: w.dir,
+      journeysDir,
+      templatesDir: w.templatesDir,
+      env: ctx.env,
+      sendPolicy: { quietHours },
+      // Webhook steps post to a local sink: a dry run never reaches a real endpoint.
+      outboundWebhooks: Object.fromEntries(w.webhookTargets.map((name) => [name, { url: sink.url, secret }])),
+      // The daily sweep (time-based tags, inactivity) once per simulated day.
+      sweepEveryMs: Math.max(100, (DAY * 1000) / scale),
+      logLevel: 'SILENT',
+    });
+    // The first request pays for cold starts; make it before the clock runs.
+    await (await signedPost(engine.url, key, JSON.stringify({ type: 'track' }))).text();
+    clock.start();
+
+    const progress = (text: string) => ctx.err(`simulate: ${text}`);
+    progress(`${plural(events.length, 'event')} from ${w.show(eventsFile)}, ${iso(first)} to ${iso(last)}, at ${scale}x (about ${seconds((end - first) / scale)} s)`);
+    const { rejected, maxLate } = await replay(engine, events, clock, key, { w, eventsFile, ctx, progress });
+
+    await engine.settle();
+    const enrolsLater = compiled.triggerPatterns.some((p) => !(p.source as string[]).includes(INGEST_EVENT_SOURCE));
+    progress(`all events sent; letting the journey's time run out until ${iso(end)} (its longest path waits ${formatDuration(journeySeconds) || '0s'})`);
+    const running = () => [...engine!.journeys.sfn.executions.values()].filter((e) => e.status === 'RUNNING').length;
+    // Runs started by time alone (sweep-derived triggers) may still come: then run to the end; otherwise stop when every run has ended.
+    while (clock.now().getTime() < end && (enrolsLater || running() > 0)) await sleep(Math.min(50, Math.max(1, (end - clock.now().getTime()) / scale)));
+    const graceUntil = Date.now() + GRACE_MS;
+    while (running() > 0 && Date.now() < graceUntil) await sleep(20);
+    await engine.settle();
+
+    const report = await funnel(engine, journey);
+    const simulatedEnd = clock.now().getTime();
+    printReport(ctx, { journey, report, events: events.length, rejected, maxLate, eventsFile: w.show(eventsFile), first, last, simulatedEnd, scale, realMs: Date.now() - startedAt, quietHours });
+    progress(`done in ${seconds(Date.now() - startedAt)} s`);
+    if (maxLate > tolerance) {
+      const suggested = Math.max(1, Math.floor((scale * tolerance) / maxLate / 2));
+      ctx.err(
+        `warning: the engine could not keep up at ${scale}x: events went out up to ${formatDuration(Math.round(maxLate / 1000)) || '0s'} after their timestamp ` +
+          `(more than a tenth of the journey's shortest wait), so the funnel may differ from the histories; run again with --scale ${suggested} or less`,
+      );
+    }
+    if (rejected > 0) {
+      ctx.err(`${plural(rejected, 'event')} rejected by the engine (listed above)`);
+      return EXIT.failed;
+    }
+    return EXIT.ok;
+  } finally {
+    await engine?.stop();
+    sink.server.closeAllConnections();
+    await new Promise<void>((r) => sink.server.close(() => r()));
+    rmSync(journeysDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A ScaledClock that holds still until `start()`: the engine takes a moment to
+ * boot, and at 100,000x that moment would be hours of the simulation.
+ */
+export class SimulationClock extends ScaledClock {
+  readonly #simStart: number;
+  #realStart: number | undefined;
+  constructor(scale: number, start: Date) {
+    super(scale, start);
+    this.#simStart = start.getTime();
+  }
+  start(): void {
+    this.#realStart ??= Date.now();
+  }
+  override now(): Date {
+    return new Date(this.#simStart + (this.#realStart === undefined ? 0 : (Date.now() - this.#realStart) * this.scale));
+  }
+}
+
+function checkSegmentationFiles(w: Workflows, ctx: Context): void {
+  const problems: Problem[] = [];
+  if (!existsSync(w.tagsFile)) problems.push(fileProblem(w.tagsFile, 'no tags.yaml: the engine needs the tag rules file (it may hold "tags: []")'));
+  else {
+    const result = loadTagRules(readFileSync(w.tagsFile, 'utf8'), w.tagsFile);
+    if (!result.ok) problems.push(...result.errors);
+  }
+  if (!existsSync(w.configFile)) problems.push(fileProblem(w.configFile, 'no segmentation.config.yaml: the engine needs it (it may be empty)'));
+  else {
+    const result = loadSegmentationConfig(readFileSync(w.configFile, 'utf8'), w.configFile);
+    if (!result.ok) problems.push(...result.errors);
+  }
+  if (problems.length > 0) throw printFailure(ctx, w, problems);
+}
+
+function quietHoursOf(option: unknown): { start: string; end: string } | undefined {
+  if (option === undefined) return undefined;
+  const match = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$/.exec(String(option));
+  if (!match) throw new UsageError(`--quiet-hours: expected HH:MM-HH:MM, like 21:00-08:00, got ${JSON.stringify(option)}`);
+  return { start: `${match[1]}:${match[2]}`, end: `${match[3]}:${match[4]}` };
+}
+
+function quietWindowSeconds({ start, end }: { start: string; end: string }): number {
+  const minutes = (t: string) => Number(t.slice(0, 2)) * 60 + Number(t.slice(3));
+  return (((minutes(end) - minutes(start)) + 24 * 60) % (24 * 60)) * 60;
+}
+
+/** The longest any run can take: its path's waits and timeouts, and quiet hours deferring each marketing send. */
+export function longestWaitSeconds(journey: Journey, compiled: CompiledJourney, quietSeconds = 0): number {
+  const steps = new Map(journey.steps.map((s) => [s.id, s]));
+  let longest = 0;
+  for (const { path } of compiled.transitionsPerPath) {
+    let total = 0;
+    for (const name of path) {
+      const step = steps.get(name);
+      if (step) total += pauseSeconds(step) + ('send' in step && step.send.kind !== 'transactional' ? quietSeconds : 0);
+    }
+    longest = Math.max(longest, total);
+  }
+  return longest;
+}
+
+/** How late an event may go out without changing the outcome much: a tenth of the shortest wait or timeout, between 10 minutes and 6 hours. */
+export function toleranceMs(journey: Journey): number {
+  const pauses = journey.steps.map(pauseSeconds).filter((s) => s > 0);
+  const shortest = pauses.length > 0 ? Math.min(...pauses) * 1000 : HOUR;
+  return Math.min(6 * HOUR, Math.max(10 * 60_000, shortest / 10));
+}
+
+/**
+ * The scale when --scale is not given: the whole run in about TARGET_REAL_MS,
+ * but no faster than the engine can take the busiest simulated hour of events,
+ * nor so fast that a slow request makes events later than the tolerance.
+ */
+export function defaultScale(events: readonly ReplayEvent[], spanMs: number, tolerance: number): number {
+  let busiest = 0;
+  for (let i = 0, j = 0; j < events.length; j++) {
+    while (events[j]!.at - events[i]!.at >= HOUR) i++;
+    busiest = Math.max(busiest, j - i + 1);
+  }
+  const bySpan = spanMs / TARGET_REAL_MS;
+  const byDensity = HOUR / (busiest * EVENT_REAL_MS);
+  const byTolerance = tolerance / REQUEST_REAL_MS;
+  return Math.max(1, Math.round(Math.min(bySpan, byDensity, byTolerance)));
+}
+
+function pauseSeconds(step: Step): number {
+  if ('wait' in step) return parseDuration(step.wait) ?? 0;
+  if ('wait_for' in step) return parseDuration(step.wait_for.timeout) ?? 0;
+  // The next matching time of day: within a day, or a week when only some days qualify.
+  if ('wait_until' in step) return step.wait_until.days ? 7 * DAY : DAY;
+  return 0;
+}
+
+const ZONED_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
+
+function readEvents(file: string, w: Workflows, ctx: Context): ReplayEvent[] {
+  const events: ReplayEvent[] = [];
+  const problems: Problem[] = [];
+  readFileSync(file, 'utf8')
+    .split(/\r?\n/)
+    .forEach((text, i) => {
+      const line = i + 1;
+      if (text.trim() === '') return;
+      const at = (column: number, path: string, message: string) => problems.push({ file, line, column, path, message });
+      let event: unknown;
+      try {
+        event = JSON.parse(text);
+      } catch (error) {
+        at(1, '(line)', `not JSON: ${(error as Error).message}`);
+        return;
+      }
+      if (event === null || typeof event !== 'object' || Array.isArray(event)) return void at(1, '(line)', 'expected one event object per line, like {"type":"track","userId":"u1","event":"Signed Up","timestamp":"2026-03-02T09:00:00Z"}');
+      const timestamp = (event as Record<string, unknown>).timestamp;
+      const column = valueColumn(text, 'timestamp');
+      if (typeof timestamp !== 'string') return void at(1, 'timestamp', 'missing: every event needs a "timestamp" (ISO 8601 with a zone, like 2026-03-02T09:00:00Z) to be replayed at');
+      const ms = Date.parse(timestamp);
+      if (!ZONED_TIME.test(timestamp) || Number.isNaN(ms)) return void at(column, 'timestamp', `expected an ISO 8601 time with a zone, like 2026-03-02T09:00:00Z, got ${JSON.stringify(timestamp)}`);
+      events.push({ line, at: ms, event: event as Record<string, unknown> });
+    });
+  if (problems.length > 0) throw printFailure(ctx, w, problems);
+  if (events.length === 0) throw printFailure(ctx, w, [fileProblem(file, 'no events: expected one JSON event per line')]);
+  // In time order; events at the same time keep their order in the file.
+  return events.sort((a, b) => a.at - b.at || a.line - b.line);
+}
+
+/** The 1-based column of a top-level key's value on a JSON line (of the key if the value cannot be found, else 1). */
+function valueColumn(text: string, key: string): number {
+  const match = new RegExp(`"${key}"\\s*:\\s*`).exec(text);
+  return match ? match.index + match[0].length + 1 : 1;
+}
+
+async function replay(
+  engine: Engine,
+  events: ReplayEvent[],
+  clock: SimulationClock,
+  key: Buffer,
+  o: { w: Workflows; eventsFile: string; ctx: Context; progress: (text: string) => void },
+): Promise<{ rejected: number; maxLate: number }> {
+  let next = 0;
+  let rejected = 0;
+  let reported = 0;
+  // How late (simulated time) events went out since the last progress line, and overall: the cost of a high --scale.
+  let lag = 0;
+  let maxLate = 0;
+  const started = Date.now();
+  while (next < events.length) {
+    const now = clock.now().getTime();
+    const due = events[next]!.at;
+    if (due > now) {
+      await sleep((due - now) / clock.scale);
+      continue;
+    }
+    // Everything due now goes in one request (a backlog, or events at the same time).
+    const batch: ReplayEvent[] = [];
+    let bytes = 0;
+    while (next < events.length && events[next]!.at <= now && batch.length < BATCH_EVENTS) {
+      const size = JSON.stringify(events[next]!.event).length;
+      if (batch.length > 0 && bytes + size > BATCH_BYTES) break;
+      batch.push(events[next]!);
+      bytes += size;
+      next++;
+    }
+    rejected += await post(engine.url, key, batch, o);
+    // An event counts as out once the engine has answered for it.
+    lag = Math.max(lag, clock.now().getTime() - batch[0]!.at);
+    maxLate = Math.max(maxLate, lag);
+    const tenths = Math.floor((next * 10) / events.length);
+    if (tenths > reported) {
+      reported = tenths;
+      const late = lag >= HOUR ? `, events sent up to ${formatDuration(Math.round(lag / 60_000) * 60)} late (a lower --scale replays more faithfully)` : '';
+      o.progress(`${tenths * 10}% of events sent (${next}/${events.length}), simulated time ${iso(clock.now().getTime())}, ${seconds(Date.now() - started)} s${late}`);
+      lag = 0;
+    }
+  }
+  return { rejected, maxLate };
+}
+
+/** Post one batch, signed; returns how many events the engine rejected (and prints why, at their line). */
+async function post(url: string, key: Buffer, batch: ReplayEvent[], o: { w: Workflows; eventsFile: string; ctx: Context }): Promise<number> {
+  const response = await signedPost(url, key, JSON.stringify({ batch: batch.map((e) => e.event) }));
+  if (response.status === 202) return 0;
+  const text = await response.text();
+  if (response.status !== 400) throw new Error(`the engine answered ${response.status} to a batch of events (lines ${batch[0]!.line}-${batch.at(-1)!.line}): ${text}`);
+  const { rejected = [] } = JSON.parse(text) as { rejected?: Array<{ index: number; problems: Array<{ path: string; message: string }> }> };
+  for (const r of rejected) {
+    const line = batch[r.index]?.line ?? batch[0]!.line;
+    for (const p of r.problems) o.ctx.err(`${o.w.show(o.eventsFile)}:${line}:1  ${p.path}: ${p.message}`);
+  }
+  return rejected.length;
+}
+
+function signedPost(url: string, key: Buffer, body: string): Promise<Response> {
+  const id = `msg_${randomUUID()}`;
+  // Signatures are checked against wall-clock time, whatever the journey clock says.
+  const timestamp = Math.floor(Date.now() / 1000);
+  return fetch(`${url}/v1/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signWebhook(key, id, timestamp, body) },
+    body,
+  });
+}
+
+interface StepRow {
+  id: string;
+  action: string;
+  /** What the step does, e.g. "email welcome", "1d", "Order Completed (7d)". */
+  what: string;
+  reached: number;
+  sent?: number;
+  /** Skipped sends by reason, and sends that failed. */
+  skipped: Record<string, number>;
+  deferred: Record<string, number>;
+}
+
+export interface Funnel {
+  steps: StepRow[];
+  counters: Record<string, number>;
+  running: number;
+  failures: string[];
+}
+
+async function funnel(engine: Engine, journey: Journey): Promise<Funnel> {
+  const counters = await engine.journeys.records.stats(journey.id);
+  const executions = [...engine.journeys.sfn.executions.values()].filter((e) => e.journeyId === journey.id);
+  const steps = journey.steps.map((step): StepRow => {
+    const reached = new Set(executions.filter((e) => e.states.includes(step.id)).map((e) => e.input.customerId)).size;
+    const byPrefix = (prefix: string) =>
+      Object.fromEntries(Object.entries(counters).filter(([k]) => k.startsWith(prefix)).map(([k, n]) => [k.slice(prefix.length), n]));
+    const sends = 'send' in step || 'webhook' in step;
+    const failed = counters[`${step.id}.failed`] ?? 0;
+    return {
+      id: step.id,
+      action: actionOf(step),
+      what: describeStep(step),
+      reached,
+      ...(sends && { sent: counters[`${step.id}.sent`] ?? 0 }),
+      skipped: { ...byPrefix(`${step.id}.skipped.`), ...(failed > 0 && { 'failed (send error)': failed }) },
+      deferred: byPrefix(`${step.id}.deferred.`),
+    };
+  });
+  const failures = [...new Set(executions.filter((e) => e.status === 'FAILED').map((e) => e.error ?? 'unknown error'))];
+  return { steps, counters, running: executions.filter((e) => e.status === 'RUNNING').length, failures };
+}
+
+function actionOf(step: Step): string {
+  return ACTIONS.find((action) => action in step) ?? 'step';
+}
+
+/** The step in a few words: what a send sends, how long a wait waits. */
+export function describeStep(step: Step): string {
+  if ('send' in step) return `${step.send.channel === 'webhook' && step.send.target ? `webhook:${step.send.target}` : step.send.channel} ${step.send.template}${step.send.kind === 'transactional' ? ' (transactional)' : ''}`;
+  if ('webhook' in step) return `${step.webhook.target} ${step.webhook.template}`;
+  if ('wait' in step) return step.wait;
+  if ('wait_until' in step) return `${step.wait_until.time}${step.wait_until.days ? ` ${step.wait_until.days.join(',')}` : ''}`;
+  if ('wait_for' in step) return `${step.wait_for.event} (${step.wait_for.timeout})`;
+  if ('branch' in step) return plural(step.branch.length, 'rule');
+  if ('split' in step) return step.split.map((g) => `${g.percent}%${'holdout' in g ? ' holdout' : ''}`).join(' / ');
+  if ('tag' in step) return 'add' in step.tag ? `+${step.tag.add}` : `-${step.tag.remove}`;
+  if ('update' in step) return `${step.update.trait} = ${JSON.stringify(step.update.value)}`;
+  if ('exit' in step) return step.exit === true ? 'end' : step.exit;
+  return '';
+}
+
+function printReport(
+  ctx: Context,
+  r: {
+    journey: Journey;
+    report: Funnel;
+    events: number;
+    rejected: number;
+    maxLate: number;
+    eventsFile: string;
+    first: number;
+    last: number;
+    simulatedEnd: number;
+    scale: number;
+    realMs: number;
+    quietHours: { start: string; end: string } | undefined;
+  },
+): void {
+  const { journey, report } = r;
+  const c = (name: string) => report.counters[name] ?? 0;
+  const entered = c('entered');
+  const reasons = (m: Record<string, number>) =>
+    Object.entries(m)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([reason, n]) => `${n} ${reason}`)
+      .join(', ');
+
+  ctx.out(`Simulation of journey "${journey.id}" v${journey.version} (${journey.name})`);
+  ctx.out(`  events       ${r.events} from ${r.eventsFile}, ${iso(r.first)} to ${iso(r.last)}${r.rejected > 0 ? `, ${r.rejected} rejected` : ''}`);
+  ctx.out(`  simulated    ${iso(r.first)} to ${iso(r.simulatedEnd)} (${formatDuration(Math.round((r.simulatedEnd - r.first) / 1000))}) at ${r.scale}x in ${seconds(r.realMs)} s`);
+  ctx.out(`  late         events went out at most ${formatDuration(Math.round(r.maxLate / 1000)) || '0s'} after their timestamp`);
+  ctx.out(`  quiet hours  ${r.quietHours ? `${r.quietHours.start}-${r.quietHours.end} (customer's time zone)` : 'off'}`);
+  ctx.out();
+
+  const header = ['step', 'action', 'reached', 'sent', 'skipped', 'deferred'];
+  const rows = report.steps.map((s) => [s.id, `${s.action} ${s.what}`.trim(), String(s.reached), s.sent === undefined ? '' : String(s.sent), reasons(s.skipped), reasons(s.deferred)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const numeric = new Set([2, 3]);
+  const line = (cells: string[]) => `  ${cells.map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ')}`.trimEnd();
+  ctx.out(line(header));
+  for (const row of rows) ctx.out(line(row));
+  ctx.out();
+
+  const outcome: Array<[string, string]> = [['entered', String(entered)]];
+  for (const [reason, n] of Object.entries(report.counters).filter(([k]) => k.startsWith('skipped.')).sort()) outcome.push([`not entered: ${reason.slice('skipped.'.length)}`, String(n)]);
+  outcome.push(['goal', `${c('goal')}  (${entered === 0 ? '0.0' : ((c('goal') * 100) / entered).toFixed(1)}% of entered)`]);
+  outcome.push(['exited', String(c('exited'))], ['completed', String(c('completed'))], ['failed', String(c('failed'))]);
+  if (c('stopped') > 0) outcome.push(['stopped', String(c('stopped'))]);
+  if (report.running > 0) outcome.push(['still running', `${report.running}  (the simulation ended before these runs did)`]);
+  const width = Math.max(...outcome.map(([k]) => k.length));
+  ctx.out('runs');
+  for (const [k, v] of outcome) ctx.out(`  ${k.padEnd(width)}  ${v}`);
+  for (const failure of report.failures.slice(0, 5)) ctx.out(`  failed: ${failure}`);
+}
+
+interface Sink {
+  server: Server;
+  url: string;
+}
+
+function startWebhookSink(): Promise<Sink> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+  });
+  return new Promise((resolveSink, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolveSink({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` }));
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+const seconds = (ms: number) => (ms / 1000).toFixed(1);

@@ -1,0 +1,89 @@
+/**
+ * `rapport validate`: every journey (and the templates they use), tags.yaml and
+ * segmentation.config.yaml, loaded exactly as the engine loads them.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadSegmentationConfig, loadTagRules } from '../../../shared/segmentation';
+import { compileJourney, JourneyError, loadJourneysFromDir } from '../../../workflows/journeys';
+import { checkAsl, PLACEHOLDER_STEP_FUNCTION_ARN } from '../asl';
+import type { Parsed } from '../commands';
+import { EXIT, type Context, type ExitCode } from '../io';
+import { fileProblem, formatProblem, journeyFiles, plural, sortByPlace, workflowsOf, type Problem, type Workflows } from '../workflows';
+
+export interface ValidationReport {
+  problems: Problem[];
+  warnings: Problem[];
+  journeys: number;
+  templates: number;
+  tagRules: number;
+}
+
+export async function execute({ values }: Parsed, ctx: Context): Promise<ExitCode> {
+  const w = workflowsOf(values, ctx);
+  const report = validateWorkflows(w);
+  const lines = [
+    ...report.problems.map((p) => ({ p, text: formatProblem(p, w) })),
+    ...report.warnings.map((p) => ({ p, text: `${w.show(p.file)}:${p.line}:${p.column}  warning: ${p.path}: ${p.message}` })),
+  ];
+  for (const { text } of sortByPlace(lines.map((l) => ({ ...l.p, text: l.text })), w)) ctx.out(text);
+
+  const journeys = `${plural(report.journeys, 'journey')}, ${plural(report.templates, 'template')}`;
+  const where = w.journeysDir === join(w.dir, 'journeys.d') ? w.show(w.dir) : `${w.show(w.journeysDir)} and ${w.show(w.dir)}`;
+  const warned = report.warnings.length > 0 ? ` (${plural(report.warnings.length, 'warning')})` : '';
+  if (report.problems.length === 0) {
+    ctx.out(`ok: ${journeys}, ${plural(report.tagRules, 'tag rule')} and the segmentation config in ${where} are valid${warned}`);
+    return EXIT.ok;
+  }
+  const files = new Set(report.problems.map((p) => w.show(p.file))).size;
+  ctx.out(`${plural(report.problems.length, 'problem')} in ${plural(files, 'file')}${warned}; checked ${journeys}, tags.yaml and segmentation.config.yaml in ${where}`);
+  return EXIT.failed;
+}
+
+export function validateWorkflows(w: Workflows): ValidationReport {
+  const problems: Problem[] = [];
+  const warnings: Problem[] = [];
+  let journeys = 0;
+  let templates = 0;
+  let tagRules = 0;
+
+  const haveJourneys = existsSync(w.journeysDir);
+  const haveTemplates = existsSync(w.templatesDir);
+  if (!haveJourneys) problems.push(fileProblem(w.journeysDir, 'no journeys folder: expected a folder with one <id>.yaml per journey'));
+  if (!haveTemplates) problems.push(fileProblem(w.templatesDir, 'no templates folder: expected <config>/templates with <template>.<channel>.liquid files'));
+  if (haveJourneys && haveTemplates) {
+    journeys = journeyFiles(w).length;
+    templates = readdirSync(w.templatesDir).filter((n) => n.endsWith('.liquid')).length;
+    try {
+      // The engine's own loader: every problem of every file, templates included.
+      const loaded = loadJourneysFromDir(w.journeysDir, w.templatesDir, { webhookTargets: w.webhookTargets });
+      for (const { file, journey } of loaded.journeys) {
+        // The compiler runs the meaning checks again and asl-validator checks what it made: a compiler bug shows here, not at deploy.
+        try {
+          const compiled = compileJourney(journey, { stepFunctionArn: PLACEHOLDER_STEP_FUNCTION_ARN, ...loaded.catalog, webhookTargets: w.webhookTargets });
+          for (const message of checkAsl(compiled.definition)) problems.push({ file, line: 1, column: 1, path: '(compiled ASL)', message });
+        } catch (error) {
+          if (!(error instanceof JourneyError)) throw error;
+          problems.push(...error.errors.map((p) => ({ ...p, file })));
+        }
+      }
+    } catch (error) {
+      if (!(error instanceof JourneyError)) throw error;
+      problems.push(...error.errors);
+    }
+  }
+
+  if (existsSync(w.tagsFile)) {
+    const result = loadTagRules(readFileSync(w.tagsFile, 'utf8'), w.tagsFile);
+    if (result.ok) tagRules = result.rules.length;
+    else problems.push(...result.errors);
+    warnings.push(...result.warnings);
+  } else problems.push(fileProblem(w.tagsFile, 'no tags.yaml: expected the tag rules file (it may hold "tags: []")'));
+
+  if (existsSync(w.configFile)) {
+    const result = loadSegmentationConfig(readFileSync(w.configFile, 'utf8'), w.configFile);
+    if (!result.ok) problems.push(...result.errors);
+  } else problems.push(fileProblem(w.configFile, 'no segmentation.config.yaml: expected the segmentation settings file (it may be empty: every setting has a default)'));
+
+  return { problems: sortByPlace(problems, w), warnings: sortByPlace(warnings, w), journeys, templates, tagRules };
+}

@@ -1,0 +1,66 @@
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { brokenWorkflows } from './fixtures';
+import { cli, lines, literal, ROOT } from './helpers';
+
+/** `rapport validate`: every problem as file:line:col, exit 1; the shipped workflows pass. Child processes on the `rapport` bin. */
+
+const tmp = mkdtempSync(join(tmpdir(), 'rapport-cli-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('rapport validate', () => {
+  it('passes the shipped workflows: exit 0 and one summary line', async () => {
+    const result = await cli(['validate']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const journeys = readdirSync(join(ROOT, 'workflows', 'journeys.d')).filter((f) => f.endsWith('.yaml')).length;
+    expect(lines(result.stdout)).toEqual([expect.stringMatching(new RegExp(`^ok: ${journeys} journeys, \\d+ templates, \\d+ tag rules and the segmentation config in workflows are valid$`))]);
+  });
+
+  it('prints every problem as file:line:col  path: message (relative paths), a summary, and exits 1', async () => {
+    const cwd = brokenWorkflows(tmp);
+    const result = await cli(['validate', '--config', 'wf'], { cwd });
+    expect(result.code).toBe(1);
+    expect(lines(result.stdout)).toEqual([
+      'wf/journeys.d/no-timeout.yaml:9:15  steps[1].wait_for.timeout: wait_for needs a timeout, such as "7d": a journey cannot wait forever',
+      'wf/tags.yaml:7:45  tags[1].when.within: expected a duration like "30d", "12h" or "2w", got "30 days"',
+      '2 problems in 2 files; checked 2 journeys, 1 template, tags.yaml and segmentation.config.yaml in wf',
+    ]);
+  });
+
+  it('names missing files as problems', async () => {
+    const dir = join(tmp, 'empty');
+    mkdirSync(join(dir, 'wf'), { recursive: true });
+    const result = await cli(['validate', '--config', 'wf'], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(lines(result.stdout).slice(0, -1)).toEqual([
+      'wf/journeys.d:1:1  (file): no journeys folder: expected a folder with one <id>.yaml per journey',
+      'wf/segmentation.config.yaml:1:1  (file): no segmentation.config.yaml: expected the segmentation settings file (it may be empty: every setting has a default)',
+      'wf/tags.yaml:1:1  (file): no tags.yaml: expected the tag rules file (it may hold "tags: []")',
+      'wf/templates:1:1  (file): no templates folder: expected <config>/templates with <template>.<channel>.liquid files',
+    ]);
+  });
+});
+
+describe('rapport validate --journeys (a folder of drafts)', () => {
+  it('checks the drafts against the shipped templates and tag rules, and points at the line', async () => {
+    const cwd = join(tmp, 'drafts');
+    mkdirSync(join(cwd, 'drafts'), { recursive: true });
+    writeFileSync(
+      join(cwd, 'drafts', 'browse.yaml'),
+      ['id: browse', 'name: Browse reminder', 'version: 1', 'trigger: { event: Product Viewed }', 'steps:', '  - id: wait', '    wait: 1d', '  - id: remind', '    send: { channel: email, template: we-miss-you }', ''].join('\n'),
+    );
+    const good = await cli(['validate', '--config', join(ROOT, 'workflows'), '--journeys', 'drafts'], { cwd });
+    expect(good.code, good.stdout).toBe(0);
+    expect(lines(good.stdout)).toEqual([expect.stringMatching(new RegExp(`^ok: 1 journey, \\d+ templates, \\d+ tag rules and the segmentation config in drafts and ${literal(join(ROOT, 'workflows'))} are valid$`))]);
+
+    writeFileSync(join(cwd, 'drafts', 'typo.yaml'), ['id: typo', 'name: Typo', 'version: 1', 'trigger: { event: Product Viewed }', 'steps:', '  - id: remind', '    send: { channel: email, template: we-mis-you }', ''].join('\n'));
+    const bad = await cli(['validate', '--config', join(ROOT, 'workflows'), '--journeys', 'drafts'], { cwd });
+    expect(bad.code).toBe(1);
+    const out = lines(bad.stdout);
+    expect(out[0]).toMatch(/^drafts\/typo\.yaml:7:\d+ {2}steps\[0\]\.send\.template: .*we-mis-you/);
+    expect(out.at(-1)).toMatch(/^1 problem in 1 file; checked 2 journeys/);
+  });
+});
