@@ -128,6 +128,19 @@ describe('the /ui page', () => {
     expect(await runs.locator('td:nth-child(2)').allTextContents()).toEqual(['converted']);
     await expectScreenshot(page, 'customer');
 
+    // Bob: no orders (no RFM scores yet), an open complaint, and a complaint follow-up still running for it.
+    await page.getByLabel('Customer id').fill('bob');
+    await page.getByLabel('Customer id').press('Enter');
+    await poll(() => page.locator('.card.profile h2').textContent()).toBe('bob');
+    expect(await profile.locator('[data-field="rfm"]').textContent()).toBe('none (no orders yet)');
+    expect(await profile.locator('[data-field="tags"] .tag').allTextContents()).toContain('open-complaint');
+    expect(await page.locator('section[aria-labelledby="h-stats"]').textContent()).toContain('Open complaintsC-2001');
+    const bobSteps = await page.locator('table.messages tbody tr td:nth-child(3)').allTextContents();
+    expect(bobSteps.slice(0, 2).sort()).toEqual(['acknowledge', 'open-ticket']);
+    expect(bobSteps[2]).toBe('send-welcome');
+    const bobRuns = await page.locator('table.runs tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(0, 2).map((td) => td.textContent)));
+    expect(bobRuns).toEqual([['complaint-follow-upper C-2001', 'running'], ['welcome', 'running']]);
+
     // A customer who does not exist gets a clear message, not an empty profile.
     await page.getByLabel('Customer id').fill('nobody-here');
     await page.getByRole('button', { name: 'Look up' }).click();

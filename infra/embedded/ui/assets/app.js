@@ -444,7 +444,7 @@ function customerSections(p, events, messages, runs) {
       'dl',
       { class: 'facts' },
       h('div', {}, h('dt', {}, 'Lifecycle'), h('dd', {}, h('span', { class: 'badge stage', 'data-field': 'lifecycle' }, p.lifecycleStage ?? '–'))),
-      h('div', {}, h('dt', {}, 'RFM'), h('dd', { 'data-field': 'rfm' }, `R${rfm.recency ?? 0} F${rfm.frequency ?? 0} M${rfm.monetary ?? 0}`, rfm.tier ? h('span', { class: 'badge' }, rfm.tier) : h('span', { class: 'muted' }, 'no tier'))),
+      h('div', {}, h('dt', {}, 'RFM'), h('dd', { 'data-field': 'rfm' }, rfm.recency ? [h('span', { title: 'recency, frequency, monetary: 1 (low) to 5 (high)' }, `R${rfm.recency} F${rfm.frequency} M${rfm.monetary}`), rfm.tier ? h('span', { class: 'badge' }, rfm.tier) : h('span', { class: 'muted' }, 'no tier')] : h('span', { class: 'muted' }, 'none (no orders yet)'))),
       h(
         'div',
         {},
@@ -470,7 +470,7 @@ function customerSections(p, events, messages, runs) {
   ]);
   const suppression = Object.entries(p.suppression ?? {});
   const st = p.stats ?? {};
-  const known = ['eventCount', 'orderCount', 'totalRevenue', 'averageOrderValue', 'firstOrderAt', 'lastOrderAt', 'complaintCount', 'openComplaints', 'resolvedComplaints', 'productsViewed', 'lastSurvey'];
+  const known = ['eventCount', 'orderCount', 'totalRevenue', 'averageOrderValue', 'firstOrderAt', 'lastOrderAt', 'complaintCount', 'openComplaints', 'resolvedComplaints', 'lastComplaintAt', 'lastResolutionAt', 'productsViewed', 'lastSurvey'];
   const statPairs = [
     ['Events', st.eventCount !== undefined ? num(st.eventCount) : undefined],
     ['Orders', st.orderCount !== undefined ? num(st.orderCount) : undefined],
@@ -481,6 +481,8 @@ function customerSections(p, events, messages, runs) {
     ['Complaints', st.complaintCount !== undefined ? num(st.complaintCount) : undefined],
     ['Open complaints', Array.isArray(st.openComplaints) ? st.openComplaints.join(', ') || 'none' : undefined],
     ['Resolved complaints', Array.isArray(st.resolvedComplaints) ? String(st.resolvedComplaints.length) : undefined],
+    ['Last complaint', st.lastComplaintAt ? time(st.lastComplaintAt) : undefined],
+    ['Last resolution', st.lastResolutionAt ? time(st.lastResolutionAt) : undefined],
     ['Products viewed', Array.isArray(st.productsViewed) ? String(st.productsViewed.length) : undefined],
     ['Last survey', st.lastSurvey ? `${st.lastSurvey.type} ${st.lastSurvey.score} (${fmtTime(st.lastSurvey.at)})` : undefined],
     ...Object.entries(st).filter(([k]) => !known.includes(k)).map(([k, v]) => [k, valueText(v)]),
