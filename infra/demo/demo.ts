@@ -1,0 +1,420 @@
+/**
+ * The demo: a synthetic population replayed through the embedded engine on a
+ * scaled clock, then each built-in journey's funnel, the population's lifecycle
+ * stages, RFM tiers and tags, and the totals. `npm run demo` (main.ts) parses the
+ * flags and calls `runDemo`; the test calls it with a small population.
+ */
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { Webhook } from 'standardwebhooks';
+import { startEngine, type Engine } from '../embedded/engine';
+import type { LocalExecution } from '../embedded/step-functions';
+import { LIFECYCLE_STAGES, ScaledClock, VALUE_TIERS } from '../../shared';
+import { DEFAULT_SEND_POLICY } from '../../functions/journeys';
+import { loadJourneysFromDir, type CompiledJourney } from '../../workflows/journeys';
+import { describePopulation, type DemoEvent, type Population } from './population';
+
+const DAY = 86_400_000;
+const HOUR = 3_600_000;
+/** Events per request: the ingest limit is 500 (and 1 MiB); smaller requests keep the engine's queues short. */
+const MAX_BATCH = 100;
+/**
+ * Events per real second the demo asks of the engine. Measured on this
+ * project's 2-core machine: a replay costs about 30 ms of CPU per event all
+ * told (the event's ingest and profile update, the tags and lifecycle changes
+ * it derives, the journey steps it causes, the daily sweeps), and the engine
+ * runs on one thread; 25 events/s keeps it ahead of the clock with room for a
+ * machine that is busy with other work.
+ */
+export const SUSTAINED_EVENTS_PER_SECOND = 25;
+export const REPLAY_SECONDS = { min: 30, max: 150 } as const;
+
+export interface DemoOptions {
+  /** Simulated seconds per real second; default: from the event count (the window in 30-150 s). */
+  scale?: number;
+  /** Quiet hours on (the engine's default, 21:00-08:00 in each customer's time zone) or off. @default true */
+  quietHours?: boolean;
+  /** After the window, let running journeys finish (up to the longest remaining wait). @default true */
+  drain?: boolean;
+  /** Progress on stderr every 10% of the events. @default true */
+  progress?: boolean;
+  /** Where the report goes, a line at a time. @default console.log */
+  out?: (line: string) => void;
+  /** Where progress goes. @default process.stderr */
+  err?: (line: string) => void;
+}
+
+export interface StepFunnel {
+  id: string;
+  kind: string;
+  reached: number;
+  sent: number;
+  skipped: Record<string, number>;
+  deferred: Record<string, number>;
+  /** Where the runs went next (branch and wait_for steps). */
+  next: Record<string, number>;
+}
+
+export interface JourneyFunnel {
+  id: string;
+  trigger: string;
+  goal?: string;
+  entered: number;
+  notEntered: Record<string, number>;
+  steps: StepFunnel[];
+  goalConversions: number;
+  exited: number;
+  completed: number;
+  stopped: number;
+  failed: number;
+  running: number;
+}
+
+export interface DemoReport {
+  scale: number;
+  replaySeconds: number;
+  quietHours: boolean;
+  funnels: JourneyFunnel[];
+  lifecycle: Record<string, number>;
+  tiers: Record<string, number>;
+  tags: Record<string, number>;
+  totals: {
+    events: number;
+    sent: number;
+    accepted: number;
+    duplicates: number;
+    rejected: number;
+    requests: number;
+    derived: Record<string, number>;
+    outbox: Record<string, number>;
+    deadLetters: number;
+    sweeps: number;
+    maxLagHours: number;
+  };
+  seconds: { setup: number; replay: number; drain: number; report: number; total: number };
+  lines: string[];
+}
+
+/**
+ * The time scale for a population: the window replays in `events / SUSTAINED_EVENTS_PER_SECOND`
+ * seconds, kept within 30-150 s (a larger population than that budget is sent faster than
+ * sustained, and its events lag behind the clock; the report says by how much).
+ */
+export function chooseScale(events: number, days: number): { scale: number; replaySeconds: number } {
+  const replaySeconds = Math.min(REPLAY_SECONDS.max, Math.max(REPLAY_SECONDS.min, events / SUSTAINED_EVENTS_PER_SECOND));
+  return { scale: Math.round((days * DAY) / 1000 / replaySeconds), replaySeconds };
+}
+
+/**
+ * A ScaledClock that holds still at day 0 until `begin()`: the engine starts
+ * (about a second of real time) before the first event is due, and at 100,000x
+ * that second would otherwise be a simulated day gone.
+ */
+export class DemoClock extends ScaledClock {
+  #realStart: number | undefined;
+  readonly #start: number;
+  constructor(scale: number, start: Date) {
+    super(scale, start);
+    this.#start = start.getTime();
+  }
+  begin(): void {
+    this.#realStart ??= Date.now();
+  }
+  override now(): Date {
+    return new Date(this.#start + (this.#realStart === undefined ? 0 : (Date.now() - this.#realStart) * this.scale));
+  }
+}
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+const pct = (n: number, of: number) => (of === 0 ? '-' : `${((100 * n) / of).toFixed(1)}%`);
+const list = (counts: Record<string, number>) =>
+  Object.entries(counts)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${fmt(n)}`)
+    .join(', ');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const inc = (counts: Record<string, number>, key: string, n = 1) => (counts[key] = (counts[key] ?? 0) + n);
+
+/** Step kinds and templates from the journey specs (the compiled ASL does not keep them). */
+function journeySpecs(journeysDir: string, templatesDir: string) {
+  const loaded = loadJourneysFromDir(journeysDir, templatesDir, { webhookTargets: ['support', 'supervisor'] });
+  const kinds = new Map<string, string>();
+  const templates = new Map<string, string>();
+  const descriptions = new Map<string, { trigger: string; goal?: string }>();
+  for (const { journey } of loaded.journeys) {
+    const j = journey as unknown as { id: string; trigger: { event: string }; goals?: Array<{ event: string }>; steps: Array<Record<string, unknown> & { id: string }> };
+    descriptions.set(j.id, { trigger: j.trigger.event, ...(j.goals?.length && { goal: j.goals.map((g) => g.event).join(' | ') }) });
+    for (const step of j.steps) {
+      const kind = ['send', 'webhook', 'wait_for', 'wait_until', 'wait', 'branch', 'split', 'tag', 'update', 'exit'].find((k) => k in step) ?? 'step';
+      kinds.set(`${j.id}/${step.id}`, kind);
+      const config = (step.send ?? step.webhook) as { template?: string; channel?: string; target?: string } | undefined;
+      if (config?.template) templates.set(`${j.id}/${step.id}`, `${config.template} (${config.channel ?? `webhook:${config.target}`})`);
+    }
+  }
+  return { kinds, templates, descriptions };
+}
+
+/** The longest a run can still take after it started: every wait and wait_for timeout of the journey, plus quiet-hour deferrals. */
+function longestRunMs(journey: CompiledJourney, quietHoursMs: number): number {
+  let ms = 0;
+  for (const w of Object.values(journey.waitStates)) ms += w === 'timestamp' ? quietHoursMs : w * 1000;
+  for (const a of Object.values(journey.awaitStates)) ms += a.timeoutSeconds * 1000;
+  return ms;
+}
+
+/** Steps in file order: the ASL states that are steps (not the `.route`/`.wait` detours, End or Failed). */
+function stepIds(journey: CompiledJourney): string[] {
+  return Object.keys((journey.definition as unknown as { States: Record<string, unknown> }).States).filter((s) => !s.includes('.') && s !== 'End' && s !== 'Failed');
+}
+
+function funnelOf(journey: CompiledJourney, stats: Record<string, number>, executions: LocalExecution[], specs: ReturnType<typeof journeySpecs>): JourneyFunnel {
+  const ids = stepIds(journey);
+  const isStep = new Set(ids);
+  const steps = ids.map((id): StepFunnel => {
+    const skipped: Record<string, number> = {};
+    const deferred: Record<string, number> = {};
+    for (const [key, n] of Object.entries(stats)) {
+      if (key.startsWith(`${id}.skipped.`)) skipped[key.slice(id.length + 9)] = n;
+      if (key.startsWith(`${id}.deferred.`)) deferred[key.slice(id.length + 10)] = n;
+    }
+    const kind = specs.kinds.get(`${journey.id}/${id}`) ?? 'step';
+    const next: Record<string, number> = {};
+    let reached = 0;
+    for (const e of executions) {
+      const at = e.states.indexOf(id);
+      if (at < 0) continue;
+      reached++;
+      if (kind !== 'branch' && kind !== 'wait_for') continue;
+      const after = e.states.slice(at + 1).find((s) => isStep.has(s) || s === 'End' || s === 'Failed');
+      inc(next, after ?? (e.status === 'RUNNING' ? '(waiting)' : e.status === 'ABORTED' ? '(stopped)' : '(ended)'));
+    }
+    return { id, kind, reached, sent: stats[`${id}.sent`] ?? 0, skipped, deferred, next };
+  });
+  const notEntered: Record<string, number> = {};
+  for (const [key, n] of Object.entries(stats)) if (key.startsWith('skipped.')) notEntered[key.slice(8)] = n;
+  const d = specs.descriptions.get(journey.id);
+  return {
+    id: journey.id,
+    trigger: d?.trigger ?? '?',
+    ...(d?.goal && { goal: d.goal }),
+    entered: stats.entered ?? 0,
+    notEntered,
+    steps,
+    goalConversions: stats.goal ?? 0,
+    exited: stats.exited ?? 0,
+    completed: stats.completed ?? 0,
+    stopped: stats.stopped ?? 0,
+    failed: stats.failed ?? 0,
+    running: executions.filter((e) => e.status === 'RUNNING').length,
+  };
+}
+
+export function formatFunnel(f: JourneyFunnel): string[] {
+  const lines = [`${f.id}  (trigger: ${f.trigger}${f.goal ? `; goal: ${f.goal}` : ''})`];
+  lines.push(`  entered ${fmt(f.entered)}${Object.keys(f.notEntered).length ? `   not entered: ${list(f.notEntered)}` : ''}`);
+  const w = Math.max(...f.steps.map((s) => s.id.length), 4);
+  lines.push(`  ${'step'.padEnd(w)}  ${'kind'.padEnd(8)} ${'reached'.padStart(7)} ${'sent'.padStart(6)}  skipped / deferred / then`);
+  for (const s of f.steps) {
+    const sends = s.kind === 'send' || s.kind === 'webhook';
+    const notes = [
+      Object.keys(s.skipped).length ? `skipped: ${list(s.skipped)}` : '',
+      Object.keys(s.deferred).length ? `deferred: ${list(s.deferred)}` : '',
+      Object.keys(s.next).length ? `then: ${list(s.next)}` : '',
+    ].filter(Boolean);
+    lines.push(`  ${s.id.padEnd(w)}  ${s.kind.padEnd(8)} ${fmt(s.reached).padStart(7)} ${(sends ? fmt(s.sent) : '').padStart(6)}  ${notes.join('; ')}`.trimEnd());
+  }
+  lines.push(`  goal conversions ${fmt(f.goalConversions)} (${pct(f.goalConversions, f.entered)} of entered)   exited ${fmt(f.exited)}   completed ${fmt(f.completed)}   stopped ${fmt(f.stopped)}   failed ${fmt(f.failed)}   still running ${fmt(f.running)}`);
+  const ended = f.goalConversions + f.exited + f.completed + f.stopped + f.failed;
+  lines.push(`  check: entered ${fmt(f.entered)} ${ended + f.running === f.entered ? '=' : '≠'} ${fmt(ended)} ended + ${fmt(f.running)} running`);
+  return lines;
+}
+
+export async function runDemo(population: Population, options: DemoOptions = {}): Promise<DemoReport> {
+  const t0 = performance.now();
+  const lines: string[] = [];
+  const write = options.out ?? ((line: string) => console.log(line));
+  const out = (line = '') => {
+    lines.push(line);
+    write(line);
+  };
+  const err = options.err ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const quietHours = options.quietHours ?? true;
+  const drain = options.drain ?? true;
+  const events = population.events;
+  const start = new Date(population.start).getTime();
+  const end = new Date(population.end).getTime();
+  const days = Math.round((end - start) / DAY);
+  const chosen = chooseScale(events.length, days);
+  const scale = options.scale ?? chosen.scale;
+  const replaySeconds = (end - start) / 1000 / scale;
+  const described = describePopulation(population);
+
+  const secret = `whsec_${randomBytes(24).toString('base64')}`;
+  const webhook = new Webhook(secret);
+  const clock = new DemoClock(scale, new Date(start));
+  const engine: Engine = await startEngine({
+    port: 0,
+    dataDir: null,
+    sources: [{ id: 'demo', webhookSecrets: [secret] }],
+    clock,
+    sendPolicy: quietHours ? {} : { quietHours: undefined },
+    sweepEveryMs: 0,
+    logLevel: 'SILENT',
+  });
+  const specs = journeySpecs('workflows/journeys.d', 'workflows/templates');
+  const qh = DEFAULT_SEND_POLICY.quietHours;
+  const quietHoursMs = quietHours && qh ? (((Number(qh.end.slice(0, 2)) - Number(qh.start.slice(0, 2)) + 24) % 24) * HOUR) : 0;
+  const horizon = Math.max(...engine.journeys.compiled.map((j) => longestRunMs(j, quietHoursMs)));
+
+  out(`Rapport demo: ${fmt(population.options.customers)} customers over ${days} days (seed ${population.options.seed}), ${population.start.slice(0, 10)} to ${population.end.slice(0, 10)}`);
+  out(`  ${fmt(events.length)} events: ${list(described.byEvent)}`);
+  out(`  personas: ${list(described.personas)}; ${fmt(described.parents)} new parents; ${fmt(described.quiet)} with a last order 90+ days before the end`);
+  out(`  time scale ${fmt(scale)}x: a simulated day every ${((DAY / scale) / 1000).toFixed(2)} s, the ${days} days in ${replaySeconds.toFixed(0)} s${options.scale === undefined ? ` (chosen for ~${SUSTAINED_EVENTS_PER_SECOND} events/s, within ${REPLAY_SECONDS.min}-${REPLAY_SECONDS.max} s)` : ' (--scale)'}`);
+  out(`  quiet hours: ${quietHours && qh ? `${qh.start}-${qh.end} in each customer's time zone (the engine's default; marketing sends are deferred, not dropped)` : 'off'}`);
+  out(`  sweep once per simulated day; ${drain ? `after day ${days}, journeys get up to ${(horizon / DAY).toFixed(1)} more simulated days (their longest remaining wait) to finish` : `stops at day ${days}; runs still in progress are reported`}`);
+  out();
+
+  const totals: DemoReport['totals'] = { events: events.length, sent: 0, accepted: 0, duplicates: 0, rejected: 0, requests: 0, derived: {}, outbox: {}, deadLetters: 0, sweeps: 0, maxLagHours: 0 };
+  async function post(batch: DemoEvent[]): Promise<void> {
+    const body = JSON.stringify({ batch });
+    const id = `msg_demo_${batch[0]!.messageId}`;
+    const now = new Date();
+    for (let attempt = 1; ; attempt++) {
+      const res = await fetch(`${engine.url}/v1/events`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(Math.floor(now.getTime() / 1000)), 'webhook-signature': webhook.sign(id, now, body) },
+      });
+      const json = (await res.json()) as { accepted?: string[]; duplicates?: string[]; rejected?: unknown[]; message?: string };
+      if (res.status >= 500 && attempt < 5) {
+        await sleep(100 * attempt);
+        continue;
+      }
+      totals.requests++;
+      totals.sent += batch.length;
+      totals.accepted += json.accepted?.length ?? 0;
+      totals.duplicates += json.duplicates?.length ?? 0;
+      totals.rejected += json.rejected?.length ?? 0;
+      if (res.status !== 202 && res.status !== 400) throw new Error(`the engine answered ${res.status}: ${json.message ?? JSON.stringify(json)}`);
+      return;
+    }
+  }
+
+  const running = () => [...engine.journeys.sfn.executions.values()].filter((e) => e.status === 'RUNNING').length;
+  const tReplay = performance.now();
+  clock.begin();
+  let next = 0;
+  let day = 1;
+  let progressMark = 1;
+  let sweeping: Promise<void> | undefined;
+  const progress = () => {
+    if (options.progress === false) return;
+    if (next < (progressMark * events.length) / 10) return;
+    while (progressMark < 10 && next >= ((progressMark + 1) * events.length) / 10) progressMark++;
+    const simDay = (clock.now().getTime() - start) / DAY;
+    err(`[demo] ${String(progressMark * 10).padStart(3)}%  ${fmt(next)}/${fmt(events.length)} events sent, day ${Math.min(days, simDay).toFixed(1)}/${days}, ${((performance.now() - tReplay) / 1000).toFixed(1)} s, ${fmt(running())} journey runs in progress`);
+    progressMark++;
+  };
+  while (next < events.length || day <= days) {
+    const now = clock.now().getTime();
+    const due: DemoEvent[] = [];
+    while (next < events.length && new Date(events[next]!.timestamp).getTime() <= now) due.push(events[next++]!);
+    if (due.length > 0) {
+      const tp = performance.now();
+      for (let i = 0; i < due.length; i += MAX_BATCH) {
+        totals.maxLagHours = Math.max(totals.maxLagHours, (clock.now().getTime() - new Date(due[i]!.timestamp).getTime()) / HOUR);
+        await post(due.slice(i, i + MAX_BATCH));
+      }
+      if (process.env.DEMO_DEBUG) err(`[debug] posted ${due.length} in ${(performance.now() - tp).toFixed(0)} ms`);
+      progress();
+    }
+    // The daily sweep at each simulated midnight (UTC), alongside the replay: waiting for it would
+    // hold the events back while the clock runs on. Midnights passed during a sweep share the next one.
+    if (day <= days && start + day * DAY <= clock.now().getTime() && sweeping === undefined) {
+      while (day <= days && start + day * DAY <= clock.now().getTime()) day++;
+      const ts = performance.now();
+      sweeping = engine.sweep().then((swept) => {
+        if (process.env.DEMO_DEBUG) err(`[debug] sweep before day ${day}: ${(performance.now() - ts).toFixed(0)} ms ${JSON.stringify(swept)}`);
+        totals.sweeps++;
+        sweeping = undefined;
+      });
+    }
+    await sleep(5);
+  }
+  await sweeping;
+  await engine.settle();
+  const replay = (performance.now() - tReplay) / 1000;
+
+  // The population as of the end of the window (after the last sweep).
+  const lifecycle: Record<string, number> = Object.fromEntries(LIFECYCLE_STAGES.map((s) => [s, 0]));
+  const tiers: Record<string, number> = Object.fromEntries([...VALUE_TIERS, 'none (never ordered)'].map((t) => [t, 0]));
+  const tags: Record<string, number> = {};
+  let missing = 0;
+  for (const c of population.customers) {
+    const profile = (await engine.profiles.get(c.id))?.profile;
+    if (!profile) {
+      missing++;
+      continue;
+    }
+    inc(lifecycle, profile.lifecycleStage);
+    inc(tiers, profile.rfm.tier ?? 'none (never ordered)');
+    for (const t of new Set([...profile.computedTags, ...profile.manualTags])) inc(tags, t);
+  }
+
+  // Let the journeys finish: until no run is in progress, or the longest remaining wait has passed.
+  const tDrain = performance.now();
+  if (drain) {
+    const until = end + horizon + HOUR;
+    while (running() > 0 && clock.now().getTime() < until) await sleep(50);
+    await engine.settle();
+  }
+  const drainSeconds = (performance.now() - tDrain) / 1000;
+  const endedAt = clock.now();
+
+  // Counters are written after each step returns: give the last ones a moment.
+  const tReport = performance.now();
+  await sleep(Math.max(50, (2 * HOUR) / scale));
+  const funnels: JourneyFunnel[] = [];
+  for (const journey of engine.journeys.compiled) {
+    const executions = [...engine.journeys.sfn.executions.values()].filter((e) => e.journeyId === journey.id);
+    funnels.push(funnelOf(journey, await engine.journeys.records.stats(journey.id), executions, specs));
+  }
+  for (const e of engine.bus.log) if (e.source !== 'rapport.ingest') inc(totals.derived, e['detail-type']);
+  for (const m of engine.outbox.entries) {
+    if (m.channel === 'webhook') {
+      const [execution, step] = [m.id.slice(0, m.id.lastIndexOf(':')), m.id.slice(m.id.lastIndexOf(':') + 1)];
+      const journeyId = engine.journeys.sfn.executions.get(execution)?.journeyId ?? '?';
+      inc(totals.outbox, specs.templates.get(`${journeyId}/${step}`) ?? `${step} (webhook:${m.target})`);
+    } else {
+      const tags = m.tags as Record<string, string>;
+      inc(totals.outbox, specs.templates.get(`${tags.journey}/${tags.step}`) ?? `${tags.step} (${m.channel})`);
+    }
+  }
+  totals.deadLetters = engine.deadLetters.length;
+
+  out(`Journeys (funnels from the run counters and the executions; ${drain ? `simulated time ${endedAt.toISOString().slice(0, 16)}Z, ${((endedAt.getTime() - end) / DAY).toFixed(1)} days after the window` : 'at the end of the window'})`);
+  for (const f of funnels) {
+    out();
+    for (const line of formatFunnel(f)) out(line);
+  }
+  const customers = population.customers.length;
+  out();
+  out(`Customers at the end of the window (${fmt(customers - missing)} profiles${missing ? `, ${missing} missing` : ''})`);
+  out(`  lifecycle stage  ${Object.entries(lifecycle).map(([s, n]) => `${s} ${fmt(n)} (${pct(n, customers)})`).join(', ')}`);
+  out(`  RFM tier         ${Object.entries(tiers).map(([s, n]) => `${s} ${fmt(n)} (${pct(n, customers)})`).join(', ')}`);
+  out(`  tags             ${Object.entries(tags).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([t, n]) => `${t} ${fmt(n)}`).join(', ') || 'none'}`);
+  out();
+  out('Totals');
+  out(`  events           ${fmt(totals.events)} generated, ${fmt(totals.sent)} sent in ${fmt(totals.requests)} signed requests, ${fmt(totals.accepted)} accepted, ${fmt(totals.duplicates)} duplicates, ${fmt(totals.rejected)} rejected`);
+  out(`  derived events   ${list(totals.derived) || 'none'}`);
+  const outboxTotal = Object.values(totals.outbox).reduce((a, b) => a + b, 0);
+  out(`  outbox           ${fmt(outboxTotal)} messages: ${Object.entries(totals.outbox).sort((a, b) => b[1] - a[1]).map(([t, n]) => `${t} ${fmt(n)}`).join(', ')}`);
+  out(`  sweeps ${fmt(totals.sweeps)}, dead letters ${fmt(totals.deadLetters)}, sends at most ${totals.maxLagHours.toFixed(1)} simulated hours behind their timestamps`);
+  const report = (performance.now() - tReport) / 1000;
+  await engine.stop();
+  const total = (performance.now() - t0) / 1000;
+  const setup = (tReplay - t0) / 1000;
+  out(`  real time        ${total.toFixed(1)} s: set-up ${setup.toFixed(1)} s, replay ${replay.toFixed(1)} s, journeys finishing ${drainSeconds.toFixed(1)} s, report ${report.toFixed(1)} s`);
+
+  return { scale, replaySeconds, quietHours, funnels, lifecycle, tiers, tags, totals, seconds: { setup, replay, drain: drainSeconds, report, total }, lines };
+}
