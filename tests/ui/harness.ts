@@ -40,6 +40,7 @@ export interface UiWorld {
   clock: ScaledClock;
   /** Post signed events and wait until the profile consumer has handled them. */
   send(events: unknown[]): Promise<void>;
+  /** Stop the engine (once; later calls wait for the same stop). */
   stop(): Promise<void>;
 }
 
@@ -47,6 +48,7 @@ export async function startUiWorld(): Promise<UiWorld> {
   const clock = new ScaledClock(1, new Date(CLOCK_START));
   const engine = await startTestEngine({ clock, sweepEveryMs: 0 });
   const api = client(engine);
+  let stopped: Promise<void> | undefined;
   return {
     engine,
     clock,
@@ -54,7 +56,10 @@ export async function startUiWorld(): Promise<UiWorld> {
       await api.send(events);
       await engine.settle();
     },
-    stop: () => engine.stop(),
+    stop() {
+      stopped ??= engine.stop();
+      return stopped;
+    },
   };
 }
 

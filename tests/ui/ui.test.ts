@@ -191,4 +191,18 @@ describe('the /ui page', () => {
     const etag = js.headers.get('etag')!;
     expect((await fetch(`${world.engine.url}/ui/app.js`, { headers: { 'if-none-match': etag } })).status).toBe(304);
   });
+
+  // Last: it stops the engine.
+  it('says so when the engine stops answering, and keeps the last figures on screen', async () => {
+    const { page } = await open('#/outbox');
+    const rows = page.locator('table.outbox tbody tr[data-outbox-id]');
+    await poll(() => rows.count()).toBe(world.engine.outbox.entries.length);
+    const shown = await rows.count();
+    await world.stop();
+    await poll(() => page.locator('#live').textContent()).toMatch(/^The engine does not answer \(.+\); retrying every 2 s$/);
+    // Announced once to screen readers (the header's refresh note is not).
+    expect(await page.getByRole('alert').textContent()).toBe(await page.locator('#live').textContent());
+    expect(await rows.count()).toBe(shown);
+    await page.close();
+  }, 60_000);
 });

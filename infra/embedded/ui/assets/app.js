@@ -95,7 +95,9 @@ function session() {
         try {
           await fn();
         } catch (error) {
-          if (s.active) setLive(`engine unreachable (${error.message}); retrying`, true);
+          if (!s.active) return;
+          const what = error instanceof ApiError ? `The engine answered ${error.status} (${error.message})` : `The engine does not answer (${error.message})`;
+          setLive(`${what}; retrying every ${ms / 1000} s`, true);
         }
         if (s.active) timer = setTimeout(tick, ms);
       };
