@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ROOT } from './helpers';
 
 /**
  * The sample events of `tests/cli/fixtures/welcome.ndjson` (the README's
@@ -55,4 +56,45 @@ export function brokenWorkflows(base: string): string {
   );
   writeFileSync(join(dir, 'wf', 'segmentation.config.yaml'), 'lifecycle:\n  at_risk_after_days: 45\n');
   return dir;
+}
+
+/** The shipped workflows folder: templates, tags.yaml, segmentation.config.yaml. */
+export const CONFIG = join(ROOT, 'workflows');
+
+/**
+ * Two draft journeys in `<base>/drafts`, outside workflows/ (as a marketer's new
+ * files would be): nudge (hello, a 12-hour pause, an offer; an order is the
+ * goal) and hello (one send). Returns the folder.
+ */
+export function draftJourneys(base: string): string {
+  const drafts = join(base, 'drafts');
+  mkdirSync(drafts, { recursive: true });
+  writeFileSync(
+    join(drafts, 'nudge.yaml'),
+    [
+      'id: nudge',
+      'name: Nudge',
+      'version: 1',
+      'trigger: { event: Signed Up }',
+      'goals:',
+      '  - event: Order Completed',
+      'steps:',
+      '  - id: hello',
+      '    send: { channel: email, template: welcome }',
+      '  - id: pause',
+      '    wait: 12h',
+      '  - id: offer',
+      '    send: { channel: email, template: first-order-offer }',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(join(drafts, 'hello.yaml'), ['id: hello', 'name: Hello', 'version: 1', 'trigger: { event: Signed Up }', 'steps:', '  - id: hello', '    send: { channel: email, template: welcome }', ''].join('\n'));
+  return drafts;
+}
+
+/** Events as an NDJSON file `<base>/<name>`. */
+export function ndjson(base: string, name: string, events: Array<Record<string, unknown>>): string {
+  const file = join(base, name);
+  writeFileSync(file, `${events.map((e) => JSON.stringify(e)).join('\n')}\n`);
+  return file;
 }

@@ -9,7 +9,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { signWebhook, decodeWebhookSecret } from '../../../functions/ingest/signature';
 import { INGEST_EVENT_SOURCE, ScaledClock } from '../../../shared';
@@ -23,16 +23,19 @@ import { fileProblem, findJourneyFile, loadOneJourney, plural, printFailure, wor
 
 /** Without --scale, the whole simulated span takes about this long, unless the events are too dense for it (below). */
 const TARGET_REAL_MS = 15_000;
-/** Real time the engine may take for a request before events go out late: the default scale keeps that lateness under a tenth of the journey's shortest wait. */
-const REQUEST_REAL_MS = 100;
-/** Real time the engine needs per event (ingest, profile, journeys) on a busy laptop: the default scale leaves this much for the busiest simulated hour. */
-const EVENT_REAL_MS = 5;
+/**
+ * Real time a request may take on an idle laptop (bursts included): the default
+ * scale keeps the lateness this causes under a tenth of the journey's shortest wait.
+ */
+const REQUEST_REAL_MS = 250;
+/** Real time the engine needs per event (ingest, profile, journey steps) on an idle laptop: the default scale leaves this much for the busiest simulated hour. */
+const EVENT_REAL_MS = 25;
 const HOUR = 3_600_000;
 /** Events per request (the endpoint takes up to 500 and 1 MiB). */
 const BATCH_EVENTS = 500;
 const BATCH_BYTES = 900_000;
 /** After the simulated end, how long (real time) runs still finishing may take. */
-const GRACE_MS = 3_000;
+const GRACE_MS = 10_000;
 const DAY = 86_400;
 
 export interface ReplayEvent {
@@ -64,7 +67,7 @@ export async function execute({ values, positionals }: Parsed, ctx: Context): Pr
   const span = last - first + journeySeconds * 1000;
   const end = first + span + Math.max(60_000, span * 0.01);
   const tolerance = toleranceMs(journey);
-  const scale = scaleOption ?? defaultScale(events, end - first, tolerance);
+  const scale = scaleOption ?? defaultScale(events, end - first, tolerance, contention());
 
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   const { startEngine } = await import('../../embedded/engine');
@@ -108,8 +111,8 @@ export async function execute({ values, positionals }: Parsed, ctx: Context): Pr
     const running = () => [...engine!.journeys.sfn.executions.values()].filter((e) => e.status === 'RUNNING').length;
     // Runs started by time alone (sweep-derived triggers) may still come: then run to the end; otherwise stop when every run has ended.
     while (clock.now().getTime() < end && (enrolsLater || running() > 0)) await sleep(Math.min(50, Math.max(1, (end - clock.now().getTime()) / scale)));
-    const graceUntil = Date.now() + GRACE_MS;
-    while (running() > 0 && Date.now() < graceUntil) await sleep(20);
+    // Runs that ended have their end recorded (counters) once the executor is idle; late runs get a grace period.
+    await Promise.race([engine.journeys.sfn.idle(), sleep(GRACE_MS)]);
     await engine.settle();
 
     const report = await funnel(engine, journey);
@@ -120,7 +123,7 @@ export async function execute({ values, positionals }: Parsed, ctx: Context): Pr
       const suggested = Math.max(1, Math.floor((scale * tolerance) / maxLate / 2));
       ctx.err(
         `warning: the engine could not keep up at ${scale}x: events went out up to ${formatDuration(Math.round(maxLate / 1000)) || '0s'} after their timestamp ` +
-          `(more than a tenth of the journey's shortest wait), so the funnel may differ from the histories; run again with --scale ${suggested} or less`,
+          `(more than the ${formatDuration(Math.round(tolerance / 1000))} this journey's waits allow), so the funnel may differ from the histories; run again with --scale ${suggested} or less`,
       );
     }
     if (rejected > 0) {
@@ -197,11 +200,15 @@ export function longestWaitSeconds(journey: Journey, compiled: CompiledJourney, 
   return longest;
 }
 
-/** How late an event may go out without changing the outcome much: a tenth of the shortest wait or timeout, between 10 minutes and 6 hours. */
+/**
+ * How late an event may go out without changing the outcome much: a tenth of
+ * the journey's shortest wait or timeout, between 30 minutes and 6 hours (6
+ * hours when it has none: then only the order of events matters, and that is kept).
+ */
 export function toleranceMs(journey: Journey): number {
   const pauses = journey.steps.map(pauseSeconds).filter((s) => s > 0);
-  const shortest = pauses.length > 0 ? Math.min(...pauses) * 1000 : HOUR;
-  return Math.min(6 * HOUR, Math.max(10 * 60_000, shortest / 10));
+  if (pauses.length === 0) return 6 * HOUR;
+  return Math.min(6 * HOUR, Math.max(HOUR / 2, (Math.min(...pauses) * 1000) / 10));
 }
 
 /**
@@ -209,16 +216,21 @@ export function toleranceMs(journey: Journey): number {
  * but no faster than the engine can take the busiest simulated hour of events,
  * nor so fast that a slow request makes events later than the tolerance.
  */
-export function defaultScale(events: readonly ReplayEvent[], spanMs: number, tolerance: number): number {
+export function defaultScale(events: readonly ReplayEvent[], spanMs: number, tolerance: number, slowdown = 1): number {
   let busiest = 0;
   for (let i = 0, j = 0; j < events.length; j++) {
     while (events[j]!.at - events[i]!.at >= HOUR) i++;
     busiest = Math.max(busiest, j - i + 1);
   }
   const bySpan = spanMs / TARGET_REAL_MS;
-  const byDensity = HOUR / (busiest * EVENT_REAL_MS);
-  const byTolerance = tolerance / REQUEST_REAL_MS;
+  const byDensity = HOUR / (busiest * EVENT_REAL_MS * slowdown);
+  const byTolerance = tolerance / (REQUEST_REAL_MS * slowdown);
   return Math.max(1, Math.round(Math.min(bySpan, byDensity, byTolerance)));
+}
+
+/** How much slower than an idle machine this one runs now: the load average per core (at least 1). */
+function contention(): number {
+  return Math.max(1, loadavg()[0]! / availableParallelism());
 }
 
 function pauseSeconds(step: Step): number {
