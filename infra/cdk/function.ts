@@ -1,10 +1,12 @@
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import type { Duration } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
 import { FUNCTION_DEFAULTS, REPO_ROOT } from './defaults';
 
 /**
@@ -41,6 +43,8 @@ export interface RapportFunctionProps {
   readonly bundledFiles?: readonly BundledFiles[];
   /** Lambda's handling of failed asynchronous invocations (retries, on-failure destination). */
   readonly asyncInvoke?: Pick<lambda.EventInvokeConfigOptions, 'retryAttempts' | 'maxEventAge' | 'onFailure'>;
+  /** Customer-managed key the environment variables are encrypted with; the function may decrypt with it. */
+  readonly encryptionKey?: kms.IKey;
 }
 
 /**
@@ -50,7 +54,7 @@ export interface RapportFunctionProps {
  */
 export function rapportFunction(scope: Construct, id: string, props: RapportFunctionProps): nodejs.NodejsFunction {
   const { bundledFiles } = props;
-  return new nodejs.NodejsFunction(scope, id, {
+  const fn = new nodejs.NodejsFunction(scope, id, {
     description: props.description,
     entry: path.join(REPO_ROOT, props.entry),
     handler: FUNCTION_DEFAULTS.handler,
@@ -62,6 +66,8 @@ export function rapportFunction(scope: Construct, id: string, props: RapportFunc
     timeout: props.timeout,
     tracing: lambda.Tracing.ACTIVE,
     logGroup: props.logGroup,
+    role: functionRole(scope, id, props.logGroup),
+    ...(props.encryptionKey !== undefined && { environmentEncryption: props.encryptionKey }),
     ...props.asyncInvoke,
     environment: {
       ...props.environment,
@@ -82,6 +88,31 @@ export function rapportFunction(scope: Construct, id: string, props: RapportFunc
       sourcesContent: false,
       logLevel: nodejs.LogLevel.WARNING,
       ...(bundledFiles && bundledFiles.length > 0 && { commandHooks: copyAfterBundling(bundledFiles) }),
+    },
+  });
+  // CDK grants the key's use to the role when it encrypts the environment; say so explicitly all the same.
+  props.encryptionKey?.grantDecrypt(fn);
+  return fn;
+}
+
+/**
+ * The function's role: Lambda may assume it, and it may write to its own log
+ * group, nothing else yet (the managed AWSLambdaBasicExecutionRole would allow
+ * creating and writing any log group of the account). Grants add the rest.
+ */
+function functionRole(scope: Construct, id: string, logGroup: logs.ILogGroup): iam.Role {
+  return new iam.Role(new Construct(scope, `${id}Identity`), 'ServiceRole', {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    inlinePolicies: {
+      Logs: new iam.PolicyDocument({
+        statements: [
+          new iam.PolicyStatement({
+            actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+            // Streams of the group: <group ARN>:log-stream:<name>; CDK's logGroupArn already ends in ':*'.
+            resources: [logGroup.logGroupArn],
+          }),
+        ],
+      }),
     },
   });
 }

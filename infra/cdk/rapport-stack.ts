@@ -42,6 +42,22 @@ export class RapportStack extends Stack {
         Object.fromEntries([...this.rapport.outboundWebhookSecrets].map(([name, secret]) => [name, secret.secretArn])),
       ),
     });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      description: 'SNS topic every Rapport alarm notifies; subscribe on-call tools to it (alarmEmail is subscribed already)',
+      value: this.rapport.alarmTopic.topicArn,
+    });
+    new CfnOutput(this, 'DashboardName', {
+      description: 'CloudWatch dashboard of this stage',
+      value: this.rapport.observability.dashboard.dashboardName,
+    });
+    new CfnOutput(this, 'DeadLetterQueueArn', {
+      description: 'Dead-letter queue of every asynchronous delivery; docs/operations.md says how to redrive it',
+      value: this.rapport.deadLetterQueue.queueArn,
+    });
+    new CfnOutput(this, 'EventArchiveArn', {
+      description: 'Archive of every event on the bus; docs/operations.md says how to replay it',
+      value: this.rapport.eventArchive.archiveArn,
+    });
     new CfnOutput(this, 'SourceSecretArns', {
       description: 'Secrets Manager ARN of each source, by source id; put its webhook secrets and write keys there',
       value: this.toJsonString(

@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { ArnFormat, Lazy, Names, Stack, Stage, Tags } from 'aws-cdk-lib';
+import { ArnFormat, Lazy, Names, Stack, Stage, Tags, Token } from 'aws-cdk-lib';
 import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
@@ -11,11 +11,13 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventsTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -30,6 +32,8 @@ import { RapportPropsError } from './errors';
 import { assertLocalEsbuild, rapportFunction } from './function';
 import { compileJourneys, loadJourneys, templateFiles, writeJourneysFile } from './journeys';
 import { InvokeFunction, SqsOnFailure } from './targets';
+import { acknowledgeNagFindings } from './nag';
+import { RapportObservability } from './observability';
 import { findPropProblems } from './validate';
 
 /** A system that posts events: a Standard Webhooks sender or a Segment/RudderStack SDK. */
@@ -154,8 +158,9 @@ export interface RapportProps {
 
   /**
    * What happens to the resources that hold data (bus and archive, dead-letter
-   * queue, idempotency and profile tables, source secrets, log groups) when they
-   * leave the stack. SNAPSHOT is not supported: none of these resources can snapshot.
+   * queue, idempotency and profile tables, secrets, log groups, the alarm topic's
+   * own key) when they leave the stack. SNAPSHOT is not supported: none of these
+   * resources can snapshot. DESTROY suits throw-away stages only.
    *
    * @default RemovalPolicy.RETAIN
    */
@@ -249,10 +254,36 @@ export interface RapportProps {
    * @default { frequencyCap: 3, frequencyWindowDays: 7, quietHours: { start: '21:00', end: '08:00' }, defaultTimeZone: 'UTC' }
    */
   readonly sendPolicy?: RapportSendPolicy;
+
+  /**
+   * Where alarm notifications are e-mailed (dead letters, ingest 5xx rate, failed
+   * executions, throttles). The address must confirm the subscription SNS sends it.
+   *
+   * @default none: alarms publish to `alarmTopic` only; subscribe to it yourself
+   */
+  readonly alarmEmail?: string;
+
+  /**
+   * A customer-managed KMS key that encrypts everything Rapport keeps at rest:
+   * tables, the dead-letter queue, the bus and its archive, log groups, secrets,
+   * state machines, the functions' environment and the alarm topic. Rapport adds
+   * to its key policy what CloudWatch Logs, EventBridge and CloudWatch alarms need;
+   * a key imported from elsewhere must already allow them (docs/operations.md).
+   *
+   * @default AWS-owned or AWS-managed keys of each service (SSE-SQS, DynamoDB,
+   * Secrets Manager, EventBridge, Step Functions, CloudWatch Logs), and a key of its own for the alarm topic
+   */
+  readonly encryptionKey?: kms.IKey;
 }
 
 /** What Powertools' DynamoDB idempotency persistence layer calls, and nothing more. */
 const IDEMPOTENCY_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
+
+/**
+ * What a principal needs of the customer-managed key to use the tables, secrets,
+ * bus and queue it encrypts; no wildcard (the stock grantEncryptDecrypt adds `kms:ReEncrypt*`).
+ */
+const KEY_USER_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'];
 
 /** Access log fields of both APIs, as JSON. */
 const ACCESS_LOG_FIELDS = {
@@ -289,6 +320,10 @@ const ACCESS_LOG_FIELDS = {
  *
  * Every asynchronous delivery (rule target, schedule, async invocation) is retried
  * and then lands in one dead-letter queue.
+ *
+ * Operations: alarms (dead letters, ingest 5xx rate, failed executions, throttles)
+ * notify `alarmTopic`; a dashboard per stage; everything at rest is encrypted,
+ * with `encryptionKey` when given. docs/operations.md is the runbook.
  */
 export class Rapport extends Construct {
   /** The custom bus every Rapport event goes through; archived for replay. */
@@ -354,6 +389,13 @@ export class Rapport extends Construct {
   /** The Secrets Manager secret of each outbound webhook, by name (generated unless its `secretArn` was given). */
   public readonly outboundWebhookSecrets: ReadonlyMap<string, secretsmanager.ISecret>;
 
+  /** Alarm topic, alarms and the stage's dashboard. */
+  public readonly observability: RapportObservability;
+  /** Every alarm publishes here (e-mailed to `alarmEmail` when given). */
+  public readonly alarmTopic: sns.ITopic;
+  /** The customer-managed key everything is encrypted with, when `encryptionKey` was given. */
+  public readonly encryptionKey?: kms.IKey;
+
   readonly #customerRoutes: apigwv2.HttpRoute[];
 
   constructor(scope: Construct, id: string, props: RapportProps) {
@@ -381,7 +423,10 @@ export class Rapport extends Construct {
         quietHours: props.sendPolicy?.quietHours ?? RAPPORT_DEFAULTS.sendPolicy.quietHours,
         defaultTimeZone: props.sendPolicy?.defaultTimeZone ?? RAPPORT_DEFAULTS.sendPolicy.defaultTimeZone,
       },
+      ...(props.alarmEmail !== undefined && { alarmEmail: props.alarmEmail }),
     };
+    const key = props.encryptionKey;
+    if (key !== undefined) this.encryptionKey = key;
     const webhookTargets = Object.keys(resolved.outboundWebhooks);
     const journeyLoad = loadJourneys({
       journeysDir: resolved.journeysDir,
@@ -389,7 +434,13 @@ export class Rapport extends Construct {
       webhookTargets,
       sms: resolved.sms !== undefined,
     });
-    const problems = [...findPropProblems(resolved), ...(journeyLoad.ok ? [] : journeyLoad.problems)];
+    const problems = [
+      ...findPropProblems(resolved),
+      ...(props.encryptionKey !== undefined && Token.isUnresolved(Stack.of(this).region)
+        ? ['encryptionKey needs a stack with an explicit region (env: { region }): DynamoDB tables name their customer-managed key per region']
+        : []),
+      ...(journeyLoad.ok ? [] : journeyLoad.problems),
+    ];
     if (problems.length > 0 || !journeyLoad.ok) throw new RapportPropsError(this.node.path, problems);
     assertLocalEsbuild(this.node.path);
 
@@ -403,22 +454,32 @@ export class Rapport extends Construct {
     const journeysFile = writeJourneysFile(this.#synthFilesDir('journeys'), this.journeys);
 
     const { stageName, removalPolicy, logRetention } = resolved;
+    const stack = Stack.of(this);
     Tags.of(this).add('rapport:stage', stageName);
-    const logGroup = (logicalId: string) => new logs.LogGroup(this, logicalId, { retention: logRetention, removalPolicy });
+    if (key !== undefined) allowLogsToUse(key, stack);
+    const logGroup = (logicalId: string) =>
+      new logs.LogGroup(this, logicalId, { retention: logRetention, removalPolicy, ...(key !== undefined && { encryptionKey: key }) });
 
     this.bus = new events.EventBus(this, 'EventBus', {
       description: `Rapport ${stageName}: customer events`,
+      ...(key !== undefined && { kmsKey: key }),
     });
     this.bus.applyRemovalPolicy(removalPolicy);
-    this.eventArchive = this.bus.archive('Archive', {
+    this.eventArchive = new events.Archive(this.bus, 'Archive', {
+      sourceEventBus: this.bus,
       description: `Rapport ${stageName}: every event on the bus, for replay`,
       eventPattern: {}, // no pattern: the archive keeps every event
       retention: resolved.eventArchiveRetention,
     });
+    if (key !== undefined) {
+      // Not the Archive's kmsKey prop: its key policy statement names the bus by GetAtt, a cycle with a bus on
+      // the same key. The bus's own statement already lets EventBridge use the key for this bus's events.
+      (this.eventArchive.node.defaultChild as events.CfnArchive).kmsKeyIdentifier = key.keyArn;
+    }
     this.eventArchive.applyRemovalPolicy(removalPolicy);
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      ...(key !== undefined ? { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: key } : { encryption: sqs.QueueEncryption.SQS_MANAGED }),
       enforceSSL: true,
       retentionPeriod: INGEST.deadLetterRetention,
       removalPolicy,
@@ -429,7 +490,7 @@ export class Rapport extends Construct {
       timeToLiveAttribute: 'expiration',
       billing: dynamodb.Billing.onDemand(),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
+      encryption: key !== undefined ? dynamodb.TableEncryptionV2.customerManagedKey(key) : dynamodb.TableEncryptionV2.awsManagedKey(),
       removalPolicy,
     });
 
@@ -448,6 +509,7 @@ export class Rapport extends Construct {
             passwordLength: 32,
           },
           removalPolicy,
+          ...(key !== undefined && { encryptionKey: key }),
         }),
       );
     }
@@ -458,9 +520,11 @@ export class Rapport extends Construct {
       description: `Rapport ${stageName}: key that signs one-click unsubscribe links (rotating it invalidates the links already sent)`,
       generateSecretString: { excludePunctuation: true, passwordLength: 48 },
       removalPolicy,
+      ...(key !== undefined && { encryptionKey: key }),
     });
 
     this.ingestFunction = rapportFunction(this, 'IngestFunction', {
+      ...(key !== undefined && { encryptionKey: key }),
       description: `Rapport ${stageName}: verifies and validates webhook and Segment events, puts them on the bus`,
       entry: INGEST.entry,
       serviceName: INGEST.serviceName,
@@ -522,7 +586,7 @@ export class Rapport extends Construct {
       })),
       billing: dynamodb.Billing.onDemand(),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
+      encryption: key !== undefined ? dynamodb.TableEncryptionV2.customerManagedKey(key) : dynamodb.TableEncryptionV2.awsManagedKey(),
       removalPolicy,
     });
 
@@ -547,6 +611,7 @@ export class Rapport extends Construct {
     };
 
     this.profileConsumerFunction = rapportFunction(this, 'ProfileConsumerFunction', {
+      ...(key !== undefined && { encryptionKey: key }),
       description: `Rapport ${stageName}: folds customer events into profiles, tags and timelines; publishes derived events`,
       ...PROFILE.consumer,
       logGroup: logGroup('ProfileConsumerLogs'),
@@ -556,6 +621,7 @@ export class Rapport extends Construct {
       asyncInvoke,
     });
     this.sweepFunction = rapportFunction(this, 'SweepFunction', {
+      ...(key !== undefined && { encryptionKey: key }),
       description: `Rapport ${stageName}: re-evaluates customers whose tags change with time alone`,
       ...PROFILE.sweep,
       logGroup: logGroup('SweepLogs'),
@@ -564,6 +630,7 @@ export class Rapport extends Construct {
       asyncInvoke,
     });
     this.customerApiFunction = rapportFunction(this, 'CustomerApiFunction', {
+      ...(key !== undefined && { encryptionKey: key }),
       description: `Rapport ${stageName}: customer admin API (profile, timeline, export, erasure)`,
       entry: PROFILE.customerApi.entry,
       serviceName: PROFILE.customerApi.serviceName,
@@ -594,7 +661,6 @@ export class Rapport extends Construct {
       ],
     });
 
-    const stack = Stack.of(this);
     const scheduleRole = new iam.Role(this, 'SweepScheduleRole', {
       description: `Rapport ${stageName}: lets EventBridge Scheduler invoke the sweep`,
       // Confused-deputy guard: only schedules of this account's default group may assume it.
@@ -653,6 +719,7 @@ export class Rapport extends Construct {
               // Letters and digits only: a valid base64 body, 36 bytes of key.
               generateSecretString: { excludePunctuation: true, passwordLength: 48 },
               removalPolicy,
+              ...(key !== undefined && { encryptionKey: key }),
             }),
       );
     }
@@ -660,6 +727,7 @@ export class Rapport extends Construct {
 
     const { email, sms, sendPolicy } = resolved;
     this.journeyStepFunction = rapportFunction(this, 'JourneyStepFunction', {
+      ...(key !== undefined && { encryptionKey: key }),
       description: `Rapport ${stageName}: runs journey steps (send, branch, split, tag, update, webhook, waits)`,
       ...JOURNEYS.step,
       logGroup: logGroup('JourneyStepLogs'),
@@ -697,6 +765,7 @@ export class Rapport extends Construct {
         // Executions carry ids only, but their data stays out of the logs all the same.
         logs: { destination: this.journeyLogGroup, level: JOURNEYS.logLevel, includeExecutionData: false },
         tracingEnabled: true,
+        ...(key !== undefined && { encryptionConfiguration: new sfn.CustomerManagedEncryptionConfiguration(key) }),
       });
       Tags.of(stateMachine).add('rapport:journey', journey.id);
       // Every Task invokes the step function's unqualified ARN (the compiler's FunctionName): that and nothing else.
@@ -716,6 +785,7 @@ export class Rapport extends Construct {
       onFailure: new SqsOnFailure(this.deadLetterQueue),
     };
     this.journeyStarterFunction = rapportFunction(this, 'JourneyStarterFunction', {
+      ...(key !== undefined && { encryptionKey: key }),
       description: `Rapport ${stageName}: enrols customers in the journeys their events trigger`,
       ...JOURNEYS.starter,
       logGroup: logGroup('JourneyStarterLogs'),
@@ -730,6 +800,7 @@ export class Rapport extends Construct {
       asyncInvoke: journeyAsyncInvoke,
     });
     this.journeyRunEndedFunction = rapportFunction(this, 'JourneyRunEndedFunction', {
+      ...(key !== undefined && { encryptionKey: key }),
       description: `Rapport ${stageName}: records the end of journey runs and frees their locks`,
       ...JOURNEYS.runEnded,
       logGroup: logGroup('JourneyRunEndedLogs'),
@@ -828,6 +899,44 @@ export class Rapport extends Construct {
         }),
       );
     }
+
+    const functions = {
+      ingest: this.ingestFunction,
+      profileConsumer: this.profileConsumerFunction,
+      sweep: this.sweepFunction,
+      customerApi: this.customerApiFunction,
+      journeyStep: this.journeyStepFunction,
+      journeyStarter: this.journeyStarterFunction,
+      journeyRunEnded: this.journeyRunEndedFunction,
+    };
+    if (key !== undefined) {
+      // Tables, secrets, the bus and the dead-letter queue are encrypted with the key: every function uses it.
+      for (const grantee of [...Object.values(functions), scheduleRole]) key.grant(grantee, ...KEY_USER_ACTIONS); // scheduleRole: the sweep's dead letters
+      // EventBridge writes the rules' dead letters into the encrypted queue.
+      key.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'EventBridgeWritesDeadLettersOfRapportRules',
+          principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          resources: ['*'], // in a key policy, "*" is this key
+          conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+        }),
+      );
+    }
+
+    this.observability = new RapportObservability(this, 'Observability', {
+      stageName,
+      ...(resolved.alarmEmail !== undefined && { alarmEmail: resolved.alarmEmail }),
+      ...(key !== undefined && { encryptionKey: key }),
+      removalPolicy,
+      deadLetterQueue: this.deadLetterQueue,
+      httpApi: this.httpApi,
+      functions,
+      stateMachines,
+    });
+    this.alarmTopic = this.observability.alarmTopic;
+
+    acknowledgeNagFindings(this);
   }
 
   /**
@@ -906,6 +1015,24 @@ export class Rapport extends Construct {
       },
     });
   }
+}
+
+/**
+ * Lets CloudWatch Logs encrypt this account's log groups with `key` (what the
+ * service needs, limited by encryption context to log groups of this account and region).
+ */
+function allowLogsToUse(key: kms.IKey, stack: Stack): void {
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'CloudWatchLogsEncryptsRapportLogGroups',
+      principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+      resources: ['*'], // in a key policy, "*" is this key
+      conditions: {
+        ArnLike: { 'kms:EncryptionContext:aws:logs:arn': stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+      },
+    }),
+  );
 }
 
 /** A shared, deeply read-only pattern (the embedded bus uses the same object) as the CDK's mutable type. */

@@ -22,6 +22,7 @@ export interface ResolvedRapportProps {
   readonly sms?: RapportSms;
   readonly outboundWebhooks: Readonly<Record<string, RapportOutboundWebhook>>;
   readonly sendPolicy: Required<RapportSendPolicy>;
+  readonly alarmEmail?: string;
 }
 
 /** Every reason the props cannot describe a working deployment; empty when they can. */
@@ -38,6 +39,7 @@ export function findPropProblems(props: ResolvedRapportProps): string[] {
     ...smsProblems(props.sms),
     ...outboundWebhookProblems(props.outboundWebhooks),
     ...sendPolicyProblems(props.sendPolicy),
+    ...alarmEmailProblems(props.alarmEmail),
     ...validateSegmentationFiles(props.configDir),
   ];
 }
@@ -149,6 +151,12 @@ function emailProblems(email: RapportEmail | undefined): string[] {
     problems.push(`email.configurationSet ${JSON.stringify(email.configurationSet)} must be an SES configuration set name: 1-64 letters, digits, '_' or '-'`);
   }
   return problems;
+}
+
+function alarmEmailProblems(alarmEmail: unknown): string[] {
+  if (alarmEmail === undefined) return [];
+  if (literal(alarmEmail) && EMAIL_ADDRESS.test(alarmEmail)) return [];
+  return [`alarmEmail ${JSON.stringify(alarmEmail)} must be a plain email address, such as oncall@shop.example (SNS e-mails the alarms there)`];
 }
 
 function smsProblems(sms: RapportSms | undefined): string[] {

@@ -3,8 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { RapportStack } from '../../infra/cdk/rapport-stack';
 import { newApp, TEST_CONFIG_DIR, TEST_DELIVERY } from './synth';
 
-/** Top-level properties that name a resource only inside its parent, so equal values cannot clash. */
-const SCOPED_NAME_PROPERTIES = new Set(['StageName', 'PolicyName']);
+/**
+ * Top-level properties that name a resource only inside its parent, so equal values cannot clash,
+ * or that name something else than the resource (an alarm's `MetricName` is the metric it watches).
+ */
+const SCOPED_NAME_PROPERTIES = new Set(['StageName', 'PolicyName', 'MetricName']);
 
 /** `Type.Property=value` for every literal, top-level `*Name` property: the physical names a template sets. */
 function physicalNames(template: Template): Set<string> {
@@ -52,6 +55,9 @@ describe('dev and prod in one app and one account', () => {
         ['AWS::Events::Archive', 'ArchiveName'],
         ['AWS::Events::Rule', 'Name'],
         ['AWS::Scheduler::Schedule', 'Name'],
+        ['AWS::SNS::Topic', 'TopicName'],
+        ['AWS::CloudWatch::Alarm', 'AlarmName'],
+        ['AWS::KMS::Alias', 'AliasName'],
       ]) {
         for (const resource of Object.values(template.findResources(type as string))) {
           expect(resource.Properties?.[property as string], `${stage} ${type}.${property}`).toBeUndefined();
@@ -61,6 +67,10 @@ describe('dev and prod in one app and one account', () => {
       expect(bus?.Properties.Name).toMatch(new RegExp(`^Rapport${stage}`));
       template.hasResourceProperties('AWS::ApiGatewayV2::Api', { Name: `rapport-${stage}-ingest` });
       template.hasResourceProperties('AWS::ApiGatewayV2::Api', { Name: `rapport-${stage}-customers` });
+      // Dashboard names are unique per account, across regions: the stage and the region are in it.
+      template.hasResourceProperties('AWS::CloudWatch::Dashboard', {
+        DashboardName: { 'Fn::Join': ['', [`Rapport-${stage}-`, { Ref: 'AWS::Region' }]] },
+      });
     }
   });
 });

@@ -1,0 +1,124 @@
+import { Stack, Token, Validations } from 'aws-cdk-lib';
+import type { CfnElement } from 'aws-cdk-lib';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import type { IConstruct } from 'constructs';
+import type { Rapport } from './rapport';
+
+/**
+ * The cdk-nag findings (AwsSolutions and Serverless packs) Rapport accepts, each
+ * on the one construct it concerns, with the reason a reviewer can judge.
+ * `tests/infra/nag.test.ts` runs both packs and fails on any other finding.
+ *
+ * cdk-nag v3 reads these acknowledgements from `Validations`; each wildcard
+ * finding is acknowledged by its exact id (`AwsSolutions-IAM5[Resource::...]`),
+ * so a new wildcard elsewhere is still reported.
+ */
+export function acknowledgeNagFindings(rapport: Rapport): void {
+  const ack = (scope: IConstruct | undefined, id: string, reason: string) => {
+    if (scope !== undefined) Validations.of(scope).acknowledge({ id, reason });
+  };
+
+  // ---- the dead-letter queue ----
+  const dlq = rapport.deadLetterQueue;
+  const isDlq =
+    'This queue is itself the dead-letter queue of every asynchronous delivery (bus rule targets, the sweep schedule, Lambda on-failure destinations); a DLQ of a DLQ would only move the problem. Its depth alarms and docs/operations.md says how to redrive it.';
+  ack(dlq, 'AwsSolutions-SQS3', isDlq);
+  ack(dlq, 'Serverless-SQSRedrivePolicy', isDlq);
+
+  // ---- secrets without automatic rotation ----
+  for (const [sourceId, secret] of rapport.sourceSecrets) {
+    ack(
+      secret,
+      'AwsSolutions-SMG4',
+      `The secrets of source "${sourceId}" are shared with the sending system (Standard Webhooks secrets, Segment write keys); rotation needs the sender's cooperation. The secret holds a list, so an operator rotates with an overlap (add the new secret, switch the sender, remove the old); the function re-reads it every 5 minutes.`,
+    );
+  }
+  ack(
+    rapport.unsubscribeSecret,
+    'AwsSolutions-SMG4',
+    'The key signs the one-click unsubscribe links in messages already delivered; rotating it automatically would break every link sent before the rotation (RFC 8058 links must keep working). Rotate by hand after a leak.',
+  );
+  for (const [name, secret] of rapport.outboundWebhookSecrets) {
+    ack(
+      secret,
+      'AwsSolutions-SMG4',
+      `The Standard Webhooks secret of outbound webhook "${name}" is shared with its receiver, which must be given the new value at the same time; rotation is a coordinated, manual change. The step function re-reads it every 5 minutes.`,
+    );
+  }
+
+  // ---- ingest routes without gateway authorization ----
+  for (const route of rapport.httpApi.node.children) {
+    if (!route.node.id.includes('--v1--')) continue;
+    ack(
+      route,
+      'AwsSolutions-APIG4',
+      route.node.id.includes('unsubscribe')
+        ? 'One-click unsubscribe links are opened by mail clients and recipients, who cannot sign requests; the link carries an HMAC (the unsubscribe secret) that the function verifies before anything changes.'
+        : 'Webhook senders and Segment SDKs cannot sign AWS requests; the function verifies every request (Standard Webhooks HMAC signature with timestamp, or the Segment write key) against the source secrets before accepting anything, and the stage is throttled.',
+    );
+  }
+
+  // ---- wildcard resources that the services require ----
+  const functions = [
+    rapport.ingestFunction,
+    rapport.profileConsumerFunction,
+    rapport.sweepFunction,
+    rapport.customerApiFunction,
+    rapport.journeyStepFunction,
+    rapport.journeyStarterFunction,
+    rapport.journeyRunEndedFunction,
+  ];
+  for (const fn of functions) {
+    ack(
+      fn.role,
+      'AwsSolutions-IAM5[Resource::*]',
+      'Only xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) name "*": X-Ray has no resource-level permissions. Every other statement names its resources; tests/infra assert each statement.',
+    );
+  }
+  for (const stateMachine of rapport.journeyStateMachines.values()) {
+    ack(
+      stateMachine.role,
+      'AwsSolutions-IAM5[Resource::*]',
+      'Only the log delivery (logs:CreateLogDelivery, ...) and X-Ray actions name "*": neither has resource-level permissions. The only other statement invokes the step function, by its ARN.',
+    );
+  }
+  const stack = Stack.of(rapport);
+  // cdk-nag renders pseudo parameters as <AWS::...>, literal ones (a stack with env) as they are.
+  const shown = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
+  const region = shown(stack.region, 'Region');
+  const account = shown(stack.account, 'AccountId');
+  for (const stateMachine of rapport.journeyStateMachines.values()) {
+    const logicalId = stack.getLogicalId(stateMachine.node.defaultChild as CfnElement);
+    ack(
+      rapport.profileConsumerFunction.role,
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${region}:${account}:execution:<${logicalId}.Name>:*]`,
+      "StopExecution on the executions of this journey's state machine: execution names are made per customer and trigger at run time, so only the suffix is a wildcard; the prefix pins the state machine.",
+    );
+  }
+
+  // ---- the alarm e-mail ----
+  for (const subscription of rapport.alarmTopic.node.children) {
+    if (!(subscription instanceof sns.Subscription)) continue;
+    ack(
+      subscription,
+      'Serverless-SNSRedrivePolicy',
+      'The alarm e-mail subscription: SNS retries e-mail delivery itself, and an undelivered notification loses nothing (the alarm stays in ALARM, on the dashboard and in the console). A dead-letter queue for it would raise the dead-letter alarm, whose notification goes the same way.',
+    );
+  }
+
+  // ---- functions without a Lambda DLQ ----
+  const synchronous = (caller: string) =>
+    `Invoked synchronously by ${caller}, which receives the error; a Lambda dead-letter queue applies to asynchronous invocations only.`;
+  ack(rapport.ingestFunction, 'Serverless-LambdaDLQ', synchronous('API Gateway (the sender gets a 5xx and retries)'));
+  ack(rapport.customerApiFunction, 'Serverless-LambdaDLQ', synchronous('API Gateway (the operator sees the error)'));
+  ack(
+    rapport.journeyStepFunction,
+    'Serverless-LambdaDLQ',
+    synchronous('Step Functions (each Task retries with backoff, then takes its failure path; a failed execution alarms and can be redriven)'),
+  );
+  const onFailure =
+    'Asynchronous invocations are retried and then sent to the dead-letter queue by an on-failure destination (EventInvokeConfig), which carries the error and the request, unlike the older DeadLetterConfig this rule looks for.';
+  for (const fn of [rapport.profileConsumerFunction, rapport.sweepFunction, rapport.journeyStarterFunction, rapport.journeyRunEndedFunction]) {
+    ack(fn, 'Serverless-LambdaDLQ', onFailure);
+  }
+}
