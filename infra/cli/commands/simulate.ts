@@ -102,7 +102,7 @@ export async function execute({ values, positionals }: Parsed, ctx: Context): Pr
     clock.start();
 
     const progress = (text: string) => ctx.err(`simulate: ${text}`);
-    progress(`${plural(events.length, 'event')} from ${w.show(eventsFile)}, ${iso(first)} to ${iso(last)}, at ${scale}x (about ${seconds((end - first) / scale)} s)`);
+    progress(`${plural(events.length, 'event')} from ${w.show(eventsFile)}, ${iso(first)} to ${iso(last)}, at ${scale}x${scaleOption === undefined ? ' (chosen for these events, this journey and the machine\'s load; --scale to change)' : ''}, at most ${seconds((end - first) / scale)} s`);
     const { rejected, maxLate } = await replay(engine, events, clock, key, { w, eventsFile, ctx, progress });
 
     await engine.settle();
