@@ -1,4 +1,5 @@
-import { Annotations, App } from 'aws-cdk-lib';
+import { Annotations, App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { RapportOutboundWebhook } from './rapport';
 import { RapportStack } from './rapport-stack';
 import { stageNameProblems } from './validate';
@@ -19,8 +20,14 @@ import { stageNameProblems } from './validate';
  *   in cdk.json or a JSON string on the command line.
  * Without `fromAddress` or `outboundWebhooks`, synth uses `SAMPLE_DELIVERY` (which
  * delivers nothing) and warns; `cdk synth --strict` turns the warning into an error.
+ * - `alarmEmail`: where alarms are e-mailed (optional).
+ *
+ * `-c nag=true` runs cdk-nag (AwsSolutions and Serverless packs) during synth: a finding
+ * that `infra/cdk/nag.ts` does not acknowledge fails the synth (tests/infra/nag.test.ts runs them too).
  */
 export const app = new App();
+const nag: unknown = app.node.tryGetContext('nag');
+if (nag === true || nag === 'true') Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
 const stage: unknown = app.node.tryGetContext('stage') ?? 'dev';
 const problems = stageNameProblems(stage);
 if (problems.length > 0 || typeof stage !== 'string') {
@@ -73,6 +80,7 @@ const fromAddress = optionalString('fromAddress');
 const configurationSet = optionalString('configurationSet');
 const smsOriginationIdentity = optionalString('smsOriginationIdentity');
 const outboundWebhooks = outboundWebhooksFromContext();
+const alarmEmail = optionalString('alarmEmail');
 
 const stack = new RapportStack(app, `Rapport-${stage}`, {
   stageName: stage,
@@ -80,6 +88,7 @@ const stack = new RapportStack(app, `Rapport-${stage}`, {
   email: { fromAddress: fromAddress ?? SAMPLE_DELIVERY.fromAddress, ...(configurationSet !== undefined && { configurationSet }) },
   ...(smsOriginationIdentity !== undefined && { sms: { originationIdentity: smsOriginationIdentity } }),
   outboundWebhooks: outboundWebhooks ?? SAMPLE_DELIVERY.outboundWebhooks,
+  ...(alarmEmail !== undefined && { alarmEmail }),
   description: `Rapport ${stage}: webhook and Segment ingest to EventBridge, customer profiles, journeys and admin API`,
 });
 

@@ -36,6 +36,14 @@ describe('infra/cdk/app.ts', () => {
     expect(app.synth().stacks.map((stack) => stack.stackName)).toEqual(['Rapport-prod']);
   });
 
+  it('runs cdk-nag during synth with -c nag=true, and the app passes it; subscribes -c alarmEmail=...', async () => {
+    const app = await loadApp({ nag: 'true', alarmEmail: 'oncall@shop.example' });
+    const assembly = app.synth(); // throws "Validation failed" on an unacknowledged finding
+    const template = assembly.getStackByName('Rapport-dev').template as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
+
+    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::SNS::Subscription').map((r) => r.Properties.Endpoint)).toEqual(['oncall@shop.example']);
+  });
+
   it('takes the config files from -c configDir=..., and names the one that is missing', async () => {
     await expect(loadApp({ configDir: 'tests/infra/no-such-folder' })).rejects.toThrow(
       /configDir \S*tests\/infra\/no-such-folder is not a folder; it must hold tags\.yaml and segmentation\.config\.yaml/,
