@@ -71,20 +71,23 @@ export const counter = async (world: UiWorld, journey: string, name: string) => 
  * Four sign-ups (one without an email address, one in their quiet hours), two
  * orders that reach the welcome goal and make Ada a VIP, and a complaint from Bob.
  */
+/** Generous: the full suite runs many engines at once on a 2-core CI machine. */
+const SEED_TIMEOUT_MS = 30_000;
+
 export async function seed(world: UiWorld): Promise<void> {
   const { engine } = world;
-  const outbox = (n: number, what: string) => eventually(() => engine.outbox.entries.length >= n, what);
+  const outbox = (n: number, what: string) => eventually(() => engine.outbox.entries.length >= n, what, SEED_TIMEOUT_MS);
   await world.send([identify('ada', { email: 'ada@example.com', name: 'Ada Lovelace', plan: 'pro', tags: ['beta-tester'] }), track('ada', 'Signed Up', { method: 'email' }, 'signup')]);
   await outbox(1, 'welcome email to ada');
   await world.send([identify('bob', { email: 'bob@example.com', name: 'Bob Stone' }), track('bob', 'Signed Up', { method: 'google' }, 'signup')]);
   await outbox(2, 'welcome email to bob');
   await world.send([track('cy', 'Signed Up', { method: 'phone' }, 'signup')]);
-  await eventually(async () => (await counter(world, 'welcome', 'send-welcome.skipped.no-address')) > 0, 'welcome skipped for cy (no address)');
+  await eventually(async () => (await counter(world, 'welcome', 'send-welcome.skipped.no-address')) > 0, 'welcome skipped for cy (no address)', SEED_TIMEOUT_MS);
   // 10:00 UTC is 02:00 in Los Angeles: quiet hours, the welcome email waits for the morning.
   await world.send([identify('dee', { email: 'dee@example.com', name: 'Dee Park', timezone: 'America/Los_Angeles' }), track('dee', 'Signed Up', { method: 'email' }, 'signup')]);
-  await eventually(async () => (await counter(world, 'welcome', 'send-welcome.deferred.quiet-hours')) > 0, 'welcome deferred for dee (quiet hours)');
+  await eventually(async () => (await counter(world, 'welcome', 'send-welcome.deferred.quiet-hours')) > 0, 'welcome deferred for dee (quiet hours)', SEED_TIMEOUT_MS);
   await world.send([track('ada', 'Order Completed', { orderId: 'A-1001', revenue: 720, currency: 'EUR' }, 'order-1')]);
-  await eventually(async () => (await counter(world, 'welcome', 'goal')) > 0, 'welcome goal for ada');
+  await eventually(async () => (await counter(world, 'welcome', 'goal')) > 0, 'welcome goal for ada', SEED_TIMEOUT_MS);
   await world.send([track('ada', 'Order Completed', { orderId: 'A-1002', revenue: 430, currency: 'EUR' }, 'order-2')]);
   await world.send([track('bob', 'Complaint Filed', { complaintId: 'C-2001', category: 'delivery' }, 'complaint')]);
   await outbox(4, 'complaint acknowledgement and support ticket for bob');

@@ -18,7 +18,7 @@ beforeAll(async () => {
   world = await startUiWorld();
   [browser] = await Promise.all([launchBrowser(), seed(world)]);
   context = browser.context;
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await browser?.close();
