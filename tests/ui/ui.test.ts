@@ -165,11 +165,15 @@ describe('the /ui page', () => {
     const row = page.locator(`tr[data-outbox-id="${first.outboxId}"]`);
     const subject = 'subject' in first ? first.subject : '';
     expect(await row.locator('td').allTextContents()).toEqual([expect.any(String), 'email', 'ada@example.com', subject, 'welcome / send-welcome']);
-    await row.getByRole('button', { name: subject }).click();
-    const detail = page.locator(`#msg-${first.outboxId}`);
+    // Opened from the keyboard: the subject is a button that says what it controls and whether it is open.
+    const button = row.getByRole('button', { name: subject });
+    expect(await button.getAttribute('aria-expanded')).toBe('false');
+    await button.focus();
+    await page.keyboard.press('Enter');
+    const detail = page.locator(`#${await button.getAttribute('aria-controls')}`);
     await poll(() => detail.isVisible()).toBe(true);
     expect(await detail.locator('pre').textContent()).toBe('text' in first ? first.text : '');
-    expect(await row.getByRole('button').getAttribute('aria-expanded')).toBe('true');
+    expect(await button.getAttribute('aria-expanded')).toBe('true');
     await expectScreenshot(page, 'outbox');
     expect(problems).toEqual([]);
     await page.close();
