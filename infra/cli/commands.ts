@@ -118,7 +118,7 @@ Exit codes: 0 ok, 1 any problem, 2 usage error.`,
       'webhook-targets': targets,
       help,
     },
-    help: `Usage: rapport simulate <journey> --events <file.ndjson> [--scale N] [--quiet-hours 21:00-08:00]
+    help: `Usage: rapport simulate <journey> --events <file.ndjson> [--scale N] [--quiet-hours 21:00-08:00|off]
                          [--config workflows] [--journeys folder]
 
 Runs one journey (and no other) on the embedded engine, in memory, on a clock that
@@ -141,8 +141,8 @@ Options:
   --scale <N>           simulated seconds per real second (default: about 15 s for the whole run,
                         slower when the events are dense or the journey's waits short, so that
                         events go out on time; the report says how late they went out)
-  --quiet-hours <HH:MM-HH:MM>  defer marketing sends in these hours of the customer's time zone
-                        (default: off, so the result does not depend on the time of day)
+  --quiet-hours <HH:MM-HH:MM|off>  defer marketing sends in these hours of the customer's time zone
+                        (timezone trait, else UTC); default: the engine's, 21:00-08:00
 ${DIR_HELP}
 ${TARGETS_HELP}
   -h, --help            show this help

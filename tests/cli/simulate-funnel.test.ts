@@ -38,7 +38,7 @@ describe('rapport simulate: the funnel', () => {
   it('replays the histories and prints per step who reached it, what was sent and skipped (why), and the goal conversion', async () => {
     const file = ndjson(tmp, 'nudge.ndjson', [...nudgeEvents].reverse()); // out of order on purpose: replayed in time order
     // 1.5 simulated hours per second: the orders come 4 s (real) after the sign-ups and 4 s before the offer.
-    const result = await cli(['simulate', 'nudge', '--events', file, '--journeys', DRAFTS, '--config', CONFIG, '--scale', '5400'], { cwd: tmp });
+    const result = await cli(['simulate', 'nudge', '--events', file, '--journeys', DRAFTS, '--config', CONFIG, '--scale', '5400', '--quiet-hours', 'off'], { cwd: tmp });
     expect(result.code, result.stderr).toBe(0);
     const out = lines(result.stdout);
     expect(out.slice(0, 2)).toEqual(['Simulation of journey "nudge" v1 (Nudge)', `  events       ${nudgeEvents.length} from nudge.ndjson, 2026-03-02T09:00:00Z to 2026-03-02T15:40:00Z`]);

@@ -16,18 +16,21 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const DRAFTS = draftJourneys(tmp);
 
 describe('rapport simulate', () => {
-  it('defers marketing in --quiet-hours (customer time zone, UTC by default) instead of dropping it', async () => {
+  it('defers marketing in quiet hours (the engine\'s 21:00-08:00 by default; customer time zone, else UTC) instead of dropping it', async () => {
     const file = ndjson(tmp, 'night.ndjson', [
+      // 22:30 in UTC (no timezone trait): quiet; 17:30 in New York: not.
       { type: 'identify', userId: 'owl', traits: { email: 'owl@example.com' }, timestamp: '2026-03-02T22:30:00Z' },
+      { type: 'identify', userId: 'lark', traits: { email: 'lark@example.com', timezone: 'America/New_York' }, timestamp: '2026-03-02T22:30:00Z' },
       { type: 'track', userId: 'owl', event: 'Signed Up', timestamp: '2026-03-02T22:30:00Z' },
+      { type: 'track', userId: 'lark', event: 'Signed Up', timestamp: '2026-03-02T22:30:00Z' },
     ]);
     // A journey file named by its path, from a folder that is not journeys.d.
-    const result = await cli(['simulate', join(DRAFTS, 'hello.yaml'), '--events', file, '--config', CONFIG, '--scale', '14400', '--quiet-hours', '21:00-08:00'], { cwd: tmp });
+    const result = await cli(['simulate', join(DRAFTS, 'hello.yaml'), '--events', file, '--config', CONFIG, '--scale', '14400'], { cwd: tmp });
     expect(result.code, result.stderr).toBe(0);
     const out = lines(result.stdout);
     expect(out).toContain("  quiet hours  21:00-08:00 (customer's time zone)");
-    expect(out.find((l) => l.startsWith('  hello '))?.trim().split(/\s{2,}/)).toEqual(['hello', 'send email welcome', '1', '1', '1 quiet-hours']);
-    expect(out).toContain('  completed  1');
+    expect(out.find((l) => l.startsWith('  hello '))?.trim().split(/\s{2,}/)).toEqual(['hello', 'send email welcome', '2', '2', '1 quiet-hours']);
+    expect(out).toContain('  completed  2');
     // The run waited for the morning: the simulation went past 08:00.
     expect(out[2]).toMatch(/to 2026-03-03T(0[89]|1\d)/);
   });
@@ -99,7 +102,7 @@ describe('rapport simulate', () => {
       'rapport simulate: missing --events <file.ndjson>: the events to replay, one JSON event with a "timestamp" per line',
       'rapport simulate: --events: no file no-such.ndjson',
       'rapport simulate: --scale: expected a positive number of simulated seconds per real second, got "0"',
-      'rapport simulate: --quiet-hours: expected HH:MM-HH:MM, like 21:00-08:00, got "9pm-8am"',
+      'rapport simulate: --quiet-hours: expected HH:MM-HH:MM, like 21:00-08:00, or off, got "9pm-8am"',
       'rapport simulate: --journeys: no folder no-such-folder: expected a folder of <id>.yaml journey files',
     ]);
   });

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { signWebhook, decodeWebhookSecret } from '../../../functions/ingest/signature';
+import { DEFAULT_SEND_POLICY } from '../../../functions/journeys';
 import { INGEST_EVENT_SOURCE, ScaledClock } from '../../../shared';
 import { loadSegmentationConfig, loadTagRules } from '../../../shared/segmentation';
 import { ACTIONS, compileJourney, formatDuration, parseDuration, type CompiledJourney, type Journey, type Step } from '../../../workflows/journeys';
@@ -90,6 +91,7 @@ export async function execute({ values, positionals }: Parsed, ctx: Context): Pr
       journeysDir,
       templatesDir: w.templatesDir,
       env: ctx.env,
+      // Without quiet hours the key must still be there: the engine's default has them.
       sendPolicy: { quietHours },
       // Webhook steps post to a local sink: a dry run never reaches a real endpoint.
       outboundWebhooks: Object.fromEntries(w.webhookTargets.map((name) => [name, { url: sink.url, secret }])),
@@ -173,10 +175,12 @@ function checkSegmentationFiles(w: Workflows, ctx: Context): void {
   if (problems.length > 0) throw printFailure(ctx, w, problems);
 }
 
+/** --quiet-hours: HH:MM-HH:MM, or off; by default the engine's (and production's) own, 21:00-08:00. */
 function quietHoursOf(option: unknown): { start: string; end: string } | undefined {
-  if (option === undefined) return undefined;
+  if (option === undefined) return DEFAULT_SEND_POLICY.quietHours;
+  if (option === 'off') return undefined;
   const match = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$/.exec(String(option));
-  if (!match) throw new UsageError(`--quiet-hours: expected HH:MM-HH:MM, like 21:00-08:00, got ${JSON.stringify(option)}`);
+  if (!match) throw new UsageError(`--quiet-hours: expected HH:MM-HH:MM, like 21:00-08:00, or off, got ${JSON.stringify(option)}`);
   return { start: `${match[1]}:${match[2]}`, end: `${match[3]}:${match[4]}` };
 }
 
