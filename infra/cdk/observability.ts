@@ -228,6 +228,18 @@ export class RapportObservability extends Construct {
             width: 8,
           }),
           new cloudwatch.GraphWidget({
+            title: 'Sends by channel and status (sent, skipped by reason, failed)',
+            left: [
+              new cloudwatch.MathExpression({
+                expression: `SEARCH('{${FUNCTION_DEFAULTS.metricsNamespace},channel,service,status} MetricName="Sends"', 'Sum', ${period.toSeconds()})`,
+                usingMetrics: {},
+                label: '',
+                period,
+              }),
+            ],
+            width: 8,
+          }),
+          new cloudwatch.GraphWidget({
             title: 'Executions by journey: started / failed',
             left: [...props.stateMachines].map(([journeyId, machine]) => machine.metricStarted({ period, label: `${journeyId} started` })),
             right: [...props.stateMachines].map(([journeyId, machine]) => machine.metricFailed({ period, label: `${journeyId} failed` })),
