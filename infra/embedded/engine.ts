@@ -168,7 +168,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     ),
   });
   const sweepHandler = createSweepHandler(profileDeps, { logger, metrics });
-  const sweep = () => invokeLambda('rapport-sweep', 900_000, (context, o) => sweepHandler({} as never, context, o)) as Promise<{ due: number; changed: number; derived: number }>;
+  const sweep = () => invokeLambda<{ due: number; changed: number; derived: number }>('rapport-sweep', 900_000, (context, o) => sweepHandler({} as never, context, o));
   const sweepEvery = options.sweepEveryMs ?? 86_400_000;
   const sweepTimer = sweepEvery > 0 ? setInterval(() => void sweep().catch((e: unknown) => logger.error('sweep failed', e as Error)), sweepEvery) : undefined;
   sweepTimer?.unref();

@@ -46,9 +46,10 @@ export function lambdaRuntime() {
 }
 
 /** Invoke a handler as Lambda would: a fresh context (request id, deadline) and its own invocation store. */
-export async function invokeLambda<T>(functionName: string, timeoutMs: number, call: (context: Context, options: { signal: AbortSignal }) => Promise<T>): Promise<T> {
+export async function invokeLambda<T = unknown>(functionName: string, timeoutMs: number, call: (context: Context, options: { signal: AbortSignal }) => unknown): Promise<T> {
   const context = lambdaContext(functionName, timeoutMs);
-  return (await lambdaRuntime()).run({ [REQUEST_ID]: context.awsRequestId }, () => call(context, { signal: AbortSignal.timeout(timeoutMs) }));
+  const store = await lambdaRuntime();
+  return store.run({ [REQUEST_ID]: context.awsRequestId }, async () => (await call(context, { signal: AbortSignal.timeout(timeoutMs) })) as T);
 }
 
 /**

@@ -48,7 +48,7 @@ export async function invokeHttpLambda(
     body: request.body.toString('base64'),
     isBase64Encoded: true,
   };
-  const result = await invokeLambda(functionName, 29_000, (context, o) => handler(event as never, context, o));
+  const result = await invokeLambda<Awaited<ReturnType<HttpLambda>>>(functionName, 29_000, (context, o) => handler(event as never, context, o));
   const outHeaders: Record<string, string> = {};
   for (const [k, v] of Object.entries(result.headers ?? {})) outHeaders[k] = String(v);
   return { statusCode: result.statusCode ?? 200, headers: outHeaders, body: result.body ?? '' };

@@ -10,7 +10,7 @@ describe('structured logs carry one correlation id from the event to the send', 
   let engine: Engine;
   const lines: Array<Record<string, unknown>> = [];
   beforeAll(async () => {
-    engine = await startTestEngine({ logLevel: 'INFO', clock: new ScaledClock(3_600), quietHours: undefined });
+    engine = await startTestEngine({ logLevel: 'INFO', clock: new ScaledClock(3_600), sendPolicy: { quietHours: undefined } });
     vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
       for (const line of String(chunk).split('\n')) {
         if (!line.startsWith('{')) continue;
