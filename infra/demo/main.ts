@@ -1,5 +1,5 @@
 /**
- * `npm run demo`: a synthetic population (1,000 customers over 120 days, seed 42
+ * `npm run demo`: a synthetic population (200 customers over 120 days, seed 42
  * by default) replayed through the embedded engine, in memory, on a scaled clock;
  * then the funnel of each built-in journey, the lifecycle stages, RFM tiers and
  * tags of the population, and the totals. Progress goes to stderr.
@@ -15,14 +15,14 @@ import { runDemo } from './demo';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
-const USAGE = `Usage: npm run demo -- [--customers 1000] [--days 120] [--seed 42] [--start 2026-01-01]
+const USAGE = `Usage: npm run demo -- [--customers 200] [--days 120] [--seed 42] [--start 2026-01-01]
                        [--scale N] [--no-quiet-hours] [--no-drain] [--out file.ndjson] [--generate-only]
 
-  --customers <N>     customers in the population (default 1000)
+  --customers <N>     customers in the population (default 200; 1,000 take about 5 times as long)
   --days <D>          length of the window in days (default 120)
   --seed <S>          PRNG seed: the same seed gives the same events (default 42)
   --start <date>      day 0 of the window, UTC (default 2026-01-01)
-  --scale <N>         simulated seconds per real second (default: the window replays in 30-150 s,
+  --scale <N>         simulated seconds per real second (default: the window replays in 30-180 s,
                       from the number of events)
   --no-quiet-hours    send marketing at any hour (default: the engine's 21:00-08:00 in each customer's time zone)
   --no-drain          stop at the end of the window and report the runs still in progress
@@ -64,7 +64,7 @@ if (args.help) {
   console.log(USAGE);
   process.exit(0);
 }
-const customers = whole('customers', args.customers, 1000, 1);
+const customers = whole('customers', args.customers, 200, 1);
 const days = whole('days', args.days, 120, 1);
 const seed = whole('seed', args.seed, 42, Number.MIN_SAFE_INTEGER);
 const start = new Date(args.start ?? '2026-01-01T00:00:00Z');

@@ -15,7 +15,7 @@
  * - product views before each order and in browsing sessions, in eight
  *   categories; one customer in seven is a new parent who browses baby gear;
  * - orders with a log-normal revenue (median about 45 EUR, loyal customers more);
- * - complaints after about 3% of orders (`complaintId`), most resolved within
+ * - complaints after about 6% of orders (`complaintId`), most resolved within
  *   hours, some after a day or more (escalated), some never;
  * - NPS survey answers after some orders and after resolved complaints;
  * - unsubscribes from email (or everything) by a few % of customers.
@@ -248,8 +248,8 @@ export function generatePopulation(options: PopulationOptions): Population {
       const orderId = `ord-${String(++orderSeq).padStart(6, '0')}`;
       track(at, 'Order Completed', { orderId, revenue, currency: 'EUR', products });
 
-      // A complaint after about 3% of orders (at most two per customer); most resolved within hours.
-      if (complaints < 2 && rng.chance(0.03)) {
+      // A complaint after about 6% of orders (at most two per customer); most resolved within hours.
+      if (complaints < 2 && rng.chance(0.06)) {
         complaints++;
         const complaintId = `cmp-${String(++complaintSeq).padStart(5, '0')}`;
         const filedAt = at + rng.uniform(1, 4) * DAY;
