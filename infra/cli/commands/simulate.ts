@@ -69,8 +69,94 @@ export async function execute({ values, positionals }: Parsed, ctx: Context): Pr
   const span = last - first + journeySeconds * 1000;
   const end = first + span + Math.max(60_000, span * 0.01);
   const tolerance = toleranceMs(journey);
-  const scale = scaleOption ?? defaultScale(events, end - first, tolerance, contention());
 
+  const progress = (text: string) => ctx.err(`simulate: ${text}`);
+  const plan: Plan = { w, ctx, journey, journeyFile, compiled, events, eventsFile, first, last, end, journeySeconds, tolerance, quietHours, progress };
+  const chosen = scaleOption === undefined;
+  let scale = scaleOption ?? defaultScale(events, end - first, tolerance, contention());
+  const startedAt = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    progress(
+      `${plural(events.length, 'event')} from ${w.show(eventsFile)}, ${iso(first)} to ${iso(last)}, at ${scale}x` +
+        `${chosen ? " (chosen for these events, this journey and the machine's load; --scale to change)" : ''}, at most ${seconds((end - first) / scale)} s`,
+    );
+    // A scale we chose is lowered and the run started again as soon as events go out later than the journey allows.
+    const result = await simulateOnce(plan, scale, chosen && attempt < MAX_ATTEMPTS);
+    if (result.outcome === 'too-late') {
+      const lower = Math.max(1, Math.min(Math.floor(scale / 2), Math.floor((scale * tolerance) / result.maxLate / 2)));
+      progress(`events went out ${formatDuration(Math.round(result.maxLate / 1000))} late at ${scale}x, more than the ${formatDuration(Math.round(tolerance / 1000))} this journey's waits allow: starting again at ${lower}x`);
+      scale = lower;
+      continue;
+    }
+    const { report, rejected, maxLate, simulatedEnd } = result;
+    for (const { text } of rejected) ctx.err(text);
+    const rejectedEvents = new Set(rejected.map((r) => r.line)).size;
+    printReport(ctx, { journey, report, events: events.length, rejected: rejectedEvents, maxLate, eventsFile: w.show(eventsFile), first, last, simulatedEnd, scale, realMs: Date.now() - startedAt, quietHours });
+    progress(`done in ${seconds(Date.now() - startedAt)} s`);
+    if (maxLate > tolerance) {
+      const suggested = Math.max(1, Math.floor((scale * tolerance) / maxLate / 2));
+      ctx.err(
+        `warning: the engine could not keep up at ${scale}x: events went out up to ${formatDuration(Math.round(maxLate / 1000)) || '0s'} after their timestamp ` +
+          `(more than the ${formatDuration(Math.round(tolerance / 1000))} this journey's waits allow), so the funnel may differ from the histories; run again with --scale ${suggested} or less`,
+      );
+    }
+    if (rejectedEvents > 0) {
+      ctx.err(`${plural(rejectedEvents, 'event')} rejected by the engine (listed above)`);
+      return EXIT.failed;
+    }
+    return EXIT.ok;
+  }
+}
+
+/**
+ * Bring a busy engine to rest before it stops: end its runs, let the bus and
+ * the step invocations still in flight finish (they write to DynamoDB, which
+ * `stop()` closes).
+ */
+async function quiesce(engine: Engine): Promise<void> {
+  const { sfn } = engine.journeys;
+  for (const e of sfn.executions.values()) if (e.status === 'RUNNING') await sfn.stop(e.journeyId, e.name, 'simulation restarted');
+  await sfn.idle();
+  await engine.settle();
+  await sleep(QUIESCE_MS);
+  await engine.settle();
+}
+
+/** Time for step invocations still in flight after their runs were stopped. */
+const QUIESCE_MS = 1_000;
+
+/** Runs with the scale we chose before we give up lowering it and report what we have. */
+const MAX_ATTEMPTS = 4;
+
+interface Plan {
+  w: Workflows;
+  ctx: Context;
+  journey: Journey;
+  journeyFile: string;
+  compiled: CompiledJourney;
+  events: ReplayEvent[];
+  eventsFile: string;
+  first: number;
+  last: number;
+  /** When the simulation ends at the latest (simulated ms). */
+  end: number;
+  journeySeconds: number;
+  tolerance: number;
+  quietHours: { start: string; end: string } | undefined;
+  progress: (text: string) => void;
+}
+
+/** An event the engine refused: its line in the file, and one `file:line:1  path: message` per problem. */
+interface Rejection {
+  line: number;
+  text: string;
+}
+
+type Outcome = { outcome: 'too-late'; maxLate: number } | { outcome: 'done'; report: Funnel; rejected: Rejection[]; maxLate: number; simulatedEnd: number };
+
+/** One engine, one replay at `scale`; with `stopWhenLate`, gives up as soon as an event goes out later than the tolerance. */
+async function simulateOnce(plan: Plan, scale: number, stopWhenLate: boolean): Promise<Outcome> {
+  const { w, journey, journeyFile, compiled, events, first, end, progress } = plan;
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   const { startEngine } = await import('../../embedded/engine');
   const secret = `whsec_${randomBytes(24).toString('base64')}`;
@@ -81,7 +167,6 @@ export async function execute({ values, positionals }: Parsed, ctx: Context): Pr
   copyFileSync(journeyFile, join(journeysDir, `${journey.id}.yaml`));
   const sink = await startWebhookSink();
   let engine: Engine | undefined;
-  const startedAt = Date.now();
   try {
     engine = await startEngine({
       port: 0,
@@ -91,9 +176,9 @@ export async function execute({ values, positionals }: Parsed, ctx: Context): Pr
       configDir: w.dir,
       journeysDir,
       templatesDir: w.templatesDir,
-      env: ctx.env,
+      env: plan.ctx.env,
       // Without quiet hours the key must still be there: the engine's default has them.
-      sendPolicy: { quietHours },
+      sendPolicy: { quietHours: plan.quietHours },
       // Webhook steps post to a local sink: a dry run never reaches a real endpoint.
       outboundWebhooks: Object.fromEntries(w.webhookTargets.map((name) => [name, { url: sink.url, secret }])),
       // The daily sweep (time-based tags, inactivity) once per simulated day.
@@ -104,36 +189,22 @@ export async function execute({ values, positionals }: Parsed, ctx: Context): Pr
     await (await signedPost(engine.url, key, JSON.stringify({ type: 'track' }))).text();
     clock.start();
 
-    const progress = (text: string) => ctx.err(`simulate: ${text}`);
-    progress(`${plural(events.length, 'event')} from ${w.show(eventsFile)}, ${iso(first)} to ${iso(last)}, at ${scale}x${scaleOption === undefined ? ' (chosen for these events, this journey and the machine\'s load; --scale to change)' : ''}, at most ${seconds((end - first) / scale)} s`);
-    const { rejected, maxLate } = await replay(engine, events, clock, key, { w, eventsFile, ctx, progress });
+    const replayed = await replay(engine, events, clock, key, { ...plan, stopAfterLate: stopWhenLate ? plan.tolerance : undefined });
+    if (replayed.stopped) {
+      await quiesce(engine);
+      return { outcome: 'too-late', maxLate: replayed.maxLate };
+    }
 
     await engine.settle();
     const enrolsLater = compiled.triggerPatterns.some((p) => !(p.source as string[]).includes(INGEST_EVENT_SOURCE));
-    progress(`all events sent; letting the journey's time run out until ${iso(end)} (its longest path waits ${formatDuration(journeySeconds) || '0s'})`);
+    progress(`all events sent; letting the journey's time run out until ${iso(end)} (its longest path waits ${formatDuration(plan.journeySeconds) || '0s'})`);
     const running = () => [...engine!.journeys.sfn.executions.values()].filter((e) => e.status === 'RUNNING').length;
     // Runs started by time alone (sweep-derived triggers) may still come: then run to the end; otherwise stop when every run has ended.
     while (clock.now().getTime() < end && (enrolsLater || running() > 0)) await sleep(Math.min(50, Math.max(1, (end - clock.now().getTime()) / scale)));
     // Runs that ended have their end recorded (counters) once the executor is idle; late runs get a grace period.
     await Promise.race([engine.journeys.sfn.idle(), sleep(GRACE_MS)]);
     await engine.settle();
-
-    const report = await funnel(engine, journey);
-    const simulatedEnd = clock.now().getTime();
-    printReport(ctx, { journey, report, events: events.length, rejected, maxLate, eventsFile: w.show(eventsFile), first, last, simulatedEnd, scale, realMs: Date.now() - startedAt, quietHours });
-    progress(`done in ${seconds(Date.now() - startedAt)} s`);
-    if (maxLate > tolerance) {
-      const suggested = Math.max(1, Math.floor((scale * tolerance) / maxLate / 2));
-      ctx.err(
-        `warning: the engine could not keep up at ${scale}x: events went out up to ${formatDuration(Math.round(maxLate / 1000)) || '0s'} after their timestamp ` +
-          `(more than the ${formatDuration(Math.round(tolerance / 1000))} this journey's waits allow), so the funnel may differ from the histories; run again with --scale ${suggested} or less`,
-      );
-    }
-    if (rejected > 0) {
-      ctx.err(`${plural(rejected, 'event')} rejected by the engine (listed above)`);
-      return EXIT.failed;
-    }
-    return EXIT.ok;
+    return { outcome: 'done', report: await funnel(engine, journey), rejected: replayed.rejected, maxLate: replayed.maxLate, simulatedEnd: clock.now().getTime() };
   } finally {
     await engine?.stop();
     sink.server.closeAllConnections();
@@ -289,10 +360,10 @@ async function replay(
   events: ReplayEvent[],
   clock: SimulationClock,
   key: Buffer,
-  o: { w: Workflows; eventsFile: string; ctx: Context; progress: (text: string) => void },
-): Promise<{ rejected: number; maxLate: number }> {
+  o: { w: Workflows; eventsFile: string; progress: (text: string) => void; stopAfterLate: number | undefined },
+): Promise<{ rejected: Rejection[]; maxLate: number; stopped: boolean }> {
   let next = 0;
-  let rejected = 0;
+  const rejected: Rejection[] = [];
   let reported = 0;
   // How late (simulated time) events went out since the last progress line, and overall: the cost of a high --scale.
   let lag = 0;
@@ -315,10 +386,11 @@ async function replay(
       bytes += size;
       next++;
     }
-    rejected += await post(engine.url, key, batch, o);
+    rejected.push(...(await post(engine.url, key, batch, o)));
     // An event counts as out once the engine has answered for it.
     lag = Math.max(lag, clock.now().getTime() - batch[0]!.at);
     maxLate = Math.max(maxLate, lag);
+    if (o.stopAfterLate !== undefined && maxLate > o.stopAfterLate) return { rejected, maxLate, stopped: true };
     const tenths = Math.floor((next * 10) / events.length);
     if (tenths > reported) {
       reported = tenths;
@@ -327,21 +399,20 @@ async function replay(
       lag = 0;
     }
   }
-  return { rejected, maxLate };
+  return { rejected, maxLate, stopped: false };
 }
 
-/** Post one batch, signed; returns how many events the engine rejected (and prints why, at their line). */
-async function post(url: string, key: Buffer, batch: ReplayEvent[], o: { w: Workflows; eventsFile: string; ctx: Context }): Promise<number> {
+/** Post one batch, signed; returns the problems of the events the engine rejected. */
+async function post(url: string, key: Buffer, batch: ReplayEvent[], o: { w: Workflows; eventsFile: string }): Promise<Rejection[]> {
   const response = await signedPost(url, key, JSON.stringify({ batch: batch.map((e) => e.event) }));
-  if (response.status === 202) return 0;
+  if (response.status === 202) return [];
   const text = await response.text();
   if (response.status !== 400) throw new Error(`the engine answered ${response.status} to a batch of events (lines ${batch[0]!.line}-${batch.at(-1)!.line}): ${text}`);
   const { rejected = [] } = JSON.parse(text) as { rejected?: Array<{ index: number; problems: Array<{ path: string; message: string }> }> };
-  for (const r of rejected) {
+  return rejected.flatMap((r) => {
     const line = batch[r.index]?.line ?? batch[0]!.line;
-    for (const p of r.problems) o.ctx.err(`${o.w.show(o.eventsFile)}:${line}:1  ${p.path}: ${p.message}`);
-  }
-  return rejected.length;
+    return r.problems.map((p) => ({ line, text: `${o.w.show(o.eventsFile)}:${line}:1  ${p.path}: ${p.message}` }));
+  });
 }
 
 function signedPost(url: string, key: Buffer, body: string): Promise<Response> {
