@@ -47,6 +47,15 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('the example files of the how-to', () => {
+  it('are the files the how-to shows, verbatim', () => {
+    const howto = readFileSync(join(ROOT, 'docs', 'journeys-howto.md'), 'utf8');
+    const blocks = [...howto.matchAll(/```(yaml|liquid)\n([\s\S]*?)```/g)].map((m) => m[2]!);
+    const rule = readFileSync(join(EXAMPLE, 'browsing-without-buying.tags.yaml'), 'utf8');
+    expect(blocks).toContain(rule.slice(rule.indexOf('\ntags:\n') + '\ntags:\n'.length));
+    expect(blocks).toContain(readFileSync(join(EXAMPLE, 'abandoned-browse.yaml'), 'utf8'));
+    expect(blocks).toContain(readFileSync(join(EXAMPLE, 'browse-reminder.email.liquid'), 'utf8'));
+  });
+
   it('the tag rule file is valid on its own and defines browsing-without-buying', () => {
     const result = loadTagRules(readFileSync(join(EXAMPLE, 'browsing-without-buying.tags.yaml'), 'utf8'), 'browsing-without-buying.tags.yaml');
     expect(result.ok ? result.rules.map((r) => r.name) : result.errors).toEqual(['browsing-without-buying']);
