@@ -39,13 +39,15 @@ describe('rapport simulate', () => {
     const file = ndjson(tmp, 'rejected.ndjson', [
       { type: 'identify', userId: 'r1', traits: { email: 'r1@example.com' }, timestamp: '2026-03-02T09:00:00Z' },
       { type: 'track', userId: 'r1', event: 'Signed Up', timestamp: '2026-03-02T09:00:00Z' },
-      { type: 'track', userId: 'r1', event: 'Order Completed', properties: { orderId: 'o-1', revenue: -5 }, timestamp: '2026-03-02T10:00:00Z' },
+      { type: 'track', userId: 'r1', event: 'Order Completed', properties: { orderId: 'o-1', revenue: -5 }, timestamp: '2026-03-02T09:00:00Z' },
     ]);
-    const result = await cli(['simulate', 'hello', '--events', file, '--journeys', DRAFTS, '--config', CONFIG, '--scale', '14400'], { cwd: tmp });
+    // No --scale: a journey without waits over a minute of events takes moments at the scale chosen.
+    const result = await cli(['simulate', 'hello', '--events', file, '--journeys', DRAFTS, '--config', CONFIG], { cwd: tmp });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^rejected\.ndjson:3:1 {2}\$\.properties\.revenue: .+$/m);
     expect(lines(result.stderr).at(-1)).toBe('1 event rejected by the engine (listed above)');
     expect(lines(result.stdout)).toContain('  entered    1');
+    expect(lines(result.stderr)[0]).toMatch(/^simulate: 3 events from rejected\.ndjson, .* at \d+x \(chosen for these events, this journey and the machine's load; --scale to change\), at most \d+\.\d s$/);
   });
 
   it('refuses a malformed events file with file:line:col for every bad line, before starting the engine (exit 1)', async () => {
