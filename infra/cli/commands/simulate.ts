@@ -449,7 +449,8 @@ async function funnel(engine: Engine, journey: Journey): Promise<Funnel> {
   const counters = await engine.journeys.records.stats(journey.id);
   const executions = [...engine.journeys.sfn.executions.values()].filter((e) => e.journeyId === journey.id);
   const steps = journey.steps.map((step): StepRow => {
-    const reached = new Set(executions.filter((e) => e.states.includes(step.id)).map((e) => e.input.customerId)).size;
+    // Runs, as `entered` counts them: a customer who entered twice and reached the step twice counts twice.
+    const reached = executions.filter((e) => e.states.includes(step.id)).length;
     const byPrefix = (prefix: string) =>
       Object.fromEntries(Object.entries(counters).filter(([k]) => k.startsWith(prefix)).map(([k, n]) => [k.slice(prefix.length), n]));
     const sends = 'send' in step || 'webhook' in step;
