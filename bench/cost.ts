@@ -133,7 +133,7 @@ async function eventsRun(): Promise<EventsRun> {
     const stored = await engine.profiles.get(customers[0]!);
     const profileBytes = Buffer.byteLength(JSON.stringify(stored));
     const kb = (v: unknown) => (Buffer.byteLength(JSON.stringify(v ?? null)) / 1024).toFixed(1);
-    const composition = stored ? `profile ${kb(stored.profile)} KB (stats ${kb(stored.profile.stats)} KB), applied-message marks ${kb(stored.applied)} KB (${stored.applied.length}), derived-event outbox ${kb(stored.outbox)} KB (${stored.outbox.length} entries)` : 'no profile';
+    const composition = stored ? `profile ${kb(stored.profile)} KB (of which recentEvents ${kb(stored.profile.recentEvents)} KB: ${stored.profile.recentEvents.length} events; stats ${kb(stored.profile.stats)} KB), applied-message marks ${kb(stored.applied)} KB (${stored.applied.length}), derived-event outbox ${kb(stored.outbox)} KB (${stored.outbox.length} entries)` : 'no profile';
     const timeline = await engine.profiles.listEvents([customers[0]!], clock.now(), 50);
     const timelineBytes = timeline.reduce((n, e) => n + Buffer.byteLength(JSON.stringify(e)), 0) / Math.max(1, timeline.length);
 
@@ -222,7 +222,7 @@ async function journeyRun(journeyId: string): Promise<PathSample[]> {
 /** Journey functions only: the entry's own cost, not the customer events that drive it (those are priced as events in 1). */
 const JOURNEY_FUNCTIONS = ['starter', 'steps', 'runEnded'] as const;
 
-function printJourney(journeyId: string, samples: PathSample[]): { perEntry: number; withEvents: number; mix: Usage } {
+function printJourney(journeyId: string, samples: PathSample[]): { perEntry: number; eventsPerEntry: number; mix: Usage } {
   console.log(`\n2. ${journeyId}: $ per 1M journey entries (journey functions, Step Functions, sends; + the customer events that drive the path at the 1b per-event cost)`);
   const mix = emptyUsage();
   let withEvents = 0;
@@ -245,7 +245,7 @@ function printJourney(journeyId: string, samples: PathSample[]): { perEntry: num
   const perEntry = total(lines);
   console.log(`\n  ${journeyId} on the path mix (${samples.map((s) => `${s.script.label} ${Math.round(s.script.share * 100)}%`).join(', ')}):`);
   console.log(table(lines, 1e6, 'per 1M entries'));
-  return { perEntry, withEvents, mix };
+  return { perEntry, eventsPerEntry: withEvents, mix };
 }
 
 // ---------------------------------------------------------------------------
@@ -278,10 +278,19 @@ console.log(`\n1c. the daily sweep, 30 days over the ${ev.sweep.customers} custo
 console.log(table(sweepLines, (100_000 / ev.sweep.customers) * (30 / ev.sweep.days), '100k customers, 1 month'));
 
 const journeys = ['welcome', 'win-back', 'complaint-follow-up'] as const;
-const perJourney = new Map<string, { perEntry: number; withEvents: number }>();
+const perJourney = new Map<string, { perEntry: number; eventsPerEntry: number; mix: Usage }>();
 for (const j of journeys) {
   const samples = await journeyRun(j);
   perJourney.set(j, printJourney(j, samples));
+}
+console.log(`\n2. summary, $ per 1M journey entries on the path mixes; floor = the customer events that drive the entry at the event floor + the messages sent (SES):`);
+for (const j of journeys) {
+  const { perEntry, eventsPerEntry, mix } = perJourney.get(j)!;
+  const withEvents = perEntry + eventsPerEntry * (perMSdk / 1e6);
+  const floor = eventsPerEntry * floorPerEvent() + mix.out.email * PRICES.email;
+  console.log(
+    `   ${j.padEnd(20)} journey ${usd(perEntry * 1e6).padStart(6)} (${fmtN(mix.sfn.transitions)} transitions, ${fmtN(mix.out.email)} emails, ${fmtN(mix.out.webhook)} webhooks per entry) + ${fmtN(eventsPerEntry)} events x ${usd(perMSdk)}/M = ${usd(withEvents * 1e6)}; floor ${usd(floor * 1e6)} -> ${(withEvents / floor).toFixed(1)}x`,
+  );
 }
 
 // ---------------------------------------------------------------------------
