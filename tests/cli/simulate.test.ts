@@ -18,14 +18,14 @@ const DRAFTS = draftJourneys(tmp);
 describe('rapport simulate', () => {
   it('defers marketing in quiet hours (the engine\'s 21:00-08:00 by default; customer time zone, else UTC) instead of dropping it', async () => {
     const file = ndjson(tmp, 'night.ndjson', [
-      // 22:30 in UTC (no timezone trait): quiet; 17:30 in New York: not.
+      // 22:30 in UTC (no timezone trait): quiet; 12:30 in Honolulu: not. At 7200x each is 4 s (real) from the edge of quiet hours.
       { type: 'identify', userId: 'owl', traits: { email: 'owl@example.com' }, timestamp: '2026-03-02T22:30:00Z' },
-      { type: 'identify', userId: 'lark', traits: { email: 'lark@example.com', timezone: 'America/New_York' }, timestamp: '2026-03-02T22:30:00Z' },
+      { type: 'identify', userId: 'lark', traits: { email: 'lark@example.com', timezone: 'Pacific/Honolulu' }, timestamp: '2026-03-02T22:30:00Z' },
       { type: 'track', userId: 'owl', event: 'Signed Up', timestamp: '2026-03-02T22:30:00Z' },
       { type: 'track', userId: 'lark', event: 'Signed Up', timestamp: '2026-03-02T22:30:00Z' },
     ]);
     // A journey file named by its path, from a folder that is not journeys.d.
-    const result = await cli(['simulate', join(DRAFTS, 'hello.yaml'), '--events', file, '--config', CONFIG, '--scale', '14400'], { cwd: tmp });
+    const result = await cli(['simulate', join(DRAFTS, 'hello.yaml'), '--events', file, '--config', CONFIG, '--scale', '7200'], { cwd: tmp });
     expect(result.code, result.stderr).toBe(0);
     const out = lines(result.stdout);
     expect(out).toContain("  quiet hours  21:00-08:00 (customer's time zone)");
