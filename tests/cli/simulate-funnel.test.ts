@@ -36,7 +36,8 @@ const nudgeEvents = CUSTOMERS.flatMap((id, i) => {
 
 describe('rapport simulate: the funnel', () => {
   it('replays the histories and prints per step who reached it, what was sent and skipped (why), and the goal conversion', async () => {
-    const file = ndjson(tmp, 'nudge.ndjson', [...nudgeEvents].reverse()); // out of order on purpose: replayed in time order
+    // Latest first on purpose: replayed in time order (events at the same time keep their order: identify, then Signed Up).
+    const file = ndjson(tmp, 'nudge.ndjson', [...nudgeEvents].sort((a, b) => Date.parse(b.timestamp) - Date.parse(a.timestamp)));
     // 1.5 simulated hours per second: the orders come 4 s (real) after the sign-ups and 4 s before the offer.
     const result = await cli(['simulate', 'nudge', '--events', file, '--journeys', DRAFTS, '--config', CONFIG, '--scale', '5400', '--quiet-hours', 'off'], { cwd: tmp });
     expect(result.code, result.stderr).toBe(0);
