@@ -411,7 +411,7 @@ export async function runDemo(population: Population, options: DemoOptions = {})
   out(`  derived events   ${list(totals.derived) || 'none'}`);
   const outboxTotal = Object.values(totals.outbox).reduce((a, b) => a + b, 0);
   out(`  outbox           ${fmt(outboxTotal)} messages: ${Object.entries(totals.outbox).sort((a, b) => b[1] - a[1]).map(([t, n]) => `${t} ${fmt(n)}`).join(', ')}`);
-  out(`  sweeps ${fmt(totals.sweeps)}, dead letters ${fmt(totals.deadLetters)}, sends at most ${totals.maxLagHours.toFixed(1)} simulated hours behind their timestamps`);
+  out(`  sweeps ${fmt(totals.sweeps)}, dead letters ${fmt(totals.deadLetters)}, events reached the engine at most ${totals.maxLagHours.toFixed(1)} simulated hours after their timestamps`);
   const report = (performance.now() - tReport) / 1000;
   try {
     await options.beforeStop?.(engine);
