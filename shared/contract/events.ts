@@ -23,6 +23,11 @@ export type EventType = (typeof EVENT_TYPES)[number];
 export const MAX_MESSAGE_ID_LENGTH = 100;
 /** Longest accepted userId / anonymousId. */
 export const MAX_ID_LENGTH = 256;
+/**
+ * Longest accepted event name: it becomes the EventBridge `detail-type`, which
+ * PutEvents refuses over 128 characters (a longer name could never be published).
+ */
+export const MAX_EVENT_NAME_LENGTH = 128;
 /** Deepest accepted nesting of objects/arrays inside one event. */
 export const MAX_NESTING_DEPTH = 32;
 
@@ -54,7 +59,7 @@ const Common = {
 export const TrackEventSchema = z.looseObject({
   ...Common,
   type: z.literal('track'),
-  event: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+  event: z.string().trim().min(1, 'must not be empty').max(MAX_EVENT_NAME_LENGTH, `must be at most ${MAX_EVENT_NAME_LENGTH} characters`),
   properties: JsonObject.optional(),
 });
 

@@ -48,6 +48,11 @@ export function normaliseEvent(raw: unknown, index: number, options: NormaliseOp
   if (depthPath !== undefined) {
     return problem(depthPath, `nested deeper than ${MAX_NESTING_DEPTH} levels`);
   }
+  // A batch's context is merged into every event's context: it must fit the same limit there.
+  const envelopePath = options.envelopeContext === undefined ? undefined : findTooDeep({ context: options.envelopeContext }, MAX_NESTING_DEPTH);
+  if (envelopePath !== undefined) {
+    return problem(envelopePath, `nested deeper than ${MAX_NESTING_DEPTH} levels (in the batch's context, which every event of the batch takes on)`);
+  }
   const input: Record<string, unknown> = { ...(raw as Record<string, unknown>) };
   if (input.type === undefined && options.defaultType !== undefined) input.type = options.defaultType;
   if (input.type === undefined) {
