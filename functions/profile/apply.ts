@@ -7,6 +7,12 @@ export const RECENT_EVENTS_DAYS = RECENT_EVENTS_WINDOW_DAYS;
 export { RECENT_EVENTS_MAX };
 const PRODUCTS_VIEWED_MAX = 20;
 const RESOLVED_COMPLAINTS_MAX = 50;
+/**
+ * Lists in a profile keep a canonical order (complaint ids sorted; views newest
+ * first, ties by product), so the same events in any arrival order make the same profile.
+ */
+const newestFirst = (a: { at: string; productId: string }, b: { at: string; productId: string }) =>
+  a.at < b.at ? 1 : a.at > b.at ? -1 : a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0;
 const RECENT_PROPERTY_MAX = 20;
 
 const DAY_MS = 86_400_000;
@@ -106,20 +112,20 @@ function applyTrack(p: Profile, event: NormalisedEvent, at: string): void {
     }
     case EVENTS.PRODUCT_VIEWED: {
       const viewed = { productId: String(props.productId), at, ...(typeof props.category === 'string' && { category: props.category }) };
-      p.stats.productsViewed = [...p.stats.productsViewed, viewed].sort((a, b) => (a.at < b.at ? 1 : -1)).slice(0, PRODUCTS_VIEWED_MAX);
+      p.stats.productsViewed = [...p.stats.productsViewed, viewed].sort(newestFirst).slice(0, PRODUCTS_VIEWED_MAX);
       break;
     }
     case EVENTS.COMPLAINT_FILED: {
       const id = String(props.complaintId);
       p.stats.complaintCount += 1;
       p.stats.lastComplaintAt = maxIso(p.stats.lastComplaintAt, at);
-      if (!p.stats.resolvedComplaints.includes(id) && !p.stats.openComplaints.includes(id)) p.stats.openComplaints.push(id);
+      if (!p.stats.resolvedComplaints.includes(id) && !p.stats.openComplaints.includes(id)) p.stats.openComplaints = [...p.stats.openComplaints, id].sort();
       break;
     }
     case EVENTS.COMPLAINT_RESOLVED: {
       const id = String(props.complaintId);
       p.stats.openComplaints = p.stats.openComplaints.filter((c) => c !== id);
-      if (!p.stats.resolvedComplaints.includes(id)) p.stats.resolvedComplaints = [...p.stats.resolvedComplaints, id].slice(-RESOLVED_COMPLAINTS_MAX);
+      if (!p.stats.resolvedComplaints.includes(id)) p.stats.resolvedComplaints = [...p.stats.resolvedComplaints, id].sort().slice(-RESOLVED_COMPLAINTS_MAX);
       p.stats.lastResolutionAt = maxIso(p.stats.lastResolutionAt, at);
       break;
     }
@@ -184,10 +190,10 @@ export function mergeProfiles(known: Profile, visitor: Profile, anonymousId: str
   s.averageOrderValue = s.orderCount > 0 ? round2(s.totalRevenue / s.orderCount) : 0;
   if (vs.firstOrderAt) s.firstOrderAt = minIso(s.firstOrderAt, vs.firstOrderAt);
   if (vs.lastOrderAt) s.lastOrderAt = maxIso(s.lastOrderAt, vs.lastOrderAt);
-  s.productsViewed = [...s.productsViewed, ...vs.productsViewed].sort((a, b) => (a.at < b.at ? 1 : -1)).slice(0, PRODUCTS_VIEWED_MAX);
+  s.productsViewed = [...s.productsViewed, ...vs.productsViewed].sort(newestFirst).slice(0, PRODUCTS_VIEWED_MAX);
   s.complaintCount += vs.complaintCount;
-  s.resolvedComplaints = [...new Set([...s.resolvedComplaints, ...vs.resolvedComplaints])].slice(-RESOLVED_COMPLAINTS_MAX);
-  s.openComplaints = [...new Set([...s.openComplaints, ...vs.openComplaints])].filter((c) => !s.resolvedComplaints.includes(c));
+  s.resolvedComplaints = [...new Set([...s.resolvedComplaints, ...vs.resolvedComplaints])].sort().slice(-RESOLVED_COMPLAINTS_MAX);
+  s.openComplaints = [...new Set([...s.openComplaints, ...vs.openComplaints])].filter((c) => !s.resolvedComplaints.includes(c)).sort();
   if (vs.lastComplaintAt) s.lastComplaintAt = maxIso(s.lastComplaintAt, vs.lastComplaintAt);
   if (vs.lastResolutionAt) s.lastResolutionAt = maxIso(s.lastResolutionAt, vs.lastResolutionAt);
   if (vs.lastSurvey && (!s.lastSurvey || vs.lastSurvey.at > s.lastSurvey.at)) s.lastSurvey = vs.lastSurvey;
