@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { RapportError, type Channel, type Clock, type EventPattern, type Profile } from '../../shared';
 import type { ProfileStore } from '../profile';
@@ -222,8 +222,10 @@ export function createStepRunner(deps: StepDeps) {
     // (ChannelUnavailableError: nothing was sent) releases the claim, so Step Functions'
     // Retry sends again after its backoff; any other outcome keeps it, and a later
     // attempt that finds the claim does not send (SendOutcomeUnknownError).
-    const claim = await journeys.recordMessage(input.customerId, { ...base, status: 'sending' });
-    if (!claim.recorded) return settled(input, claim.existing!);
+    const attempt = randomUUID();
+    const claim = await journeys.recordMessage(input.customerId, { ...base, status: 'sending', attempt });
+    // Not recorded but ours: the put succeeded and its answer was lost, and the SDK's retry found it.
+    if (!claim.recorded && claim.existing?.attempt !== attempt) return settled(input, claim.existing!);
     let providerId: string;
     try {
       ({ providerId } = await deliver());

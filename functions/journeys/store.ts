@@ -41,6 +41,8 @@ export interface MessageRecord {
   reason?: string;
   providerId?: string;
   at: string;
+  /** The send attempt that claimed it (status sending): a retried write of its own claim is recognised. */
+  attempt?: string;
 }
 
 export interface WaitRecord {
