@@ -1,0 +1,99 @@
+/**
+ * EventBridge misbehaving: PutEvents reports 10% of entries failed (per-entry
+ * partial failure, ingest and derived events alike) and throttles whole calls in
+ * bursts. Nothing is lost and nothing is doubled where the bus's consumers are:
+ * the profile consumer is delivered every event exactly once, and profiles count
+ * every order once.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Engine } from '../../../infra/embedded/engine';
+import { client } from '../../helpers/client';
+import { startTestEngine } from '../../helpers/engine';
+import { runsOf } from '../../helpers/journeys';
+import { expectedStats, statsOf } from './expected';
+import { customerHistories, deliver, inFlight, prng, shuffle, type Delivery, type WireEvent } from './workload';
+
+const history = customerHistories({ customers: 25, eventsPerCustomer: 12, seed: 11, anchor: Date.now(), prefix: 'pe' });
+const events: WireEvent[] = history.events.map((e, i) => ({ ...e, messageId: `pe-m-${i}` }));
+const random = prng(99);
+
+let engine: Engine;
+const entryFaults = { ingest: 0, profile: 0 };
+let throttledCalls = 0;
+/** Deliveries of each messageId to the profile consumer's rule (what EventBridge hands the target). */
+const delivered = new Map<string, number>();
+const starterDeliveries = new Map<string, number>();
+let retriedRequests = 0;
+
+beforeAll(async () => {
+  engine = await startTestEngine({
+    sweepEveryMs: 0,
+    sendPolicy: { quietHours: undefined },
+    logLevel: 'SILENT',
+    faults: {
+      putEventsEntries: (entry) => {
+        if (random() >= 0.1) return undefined;
+        entryFaults[entry.Source === 'rapport.ingest' ? 'ingest' : 'profile']++;
+        return { ErrorCode: 'InternalFailure', ErrorMessage: 'injected partial failure' };
+      },
+      // A burst of 4 throttled calls every 25 PutEvents calls.
+      putEvents: ({ n }) => {
+        if (n % 25 >= 4) return undefined;
+        throttledCalls++;
+        return 'ThrottlingException';
+      },
+    },
+  });
+  for (const rule of engine.bus.rules) {
+    const target = rule.target;
+    const counts = rule.name === 'profile-consumer' ? delivered : rule.name.startsWith('journey-') ? starterDeliveries : undefined;
+    if (!counts) continue;
+    rule.target = (event) => {
+      const id = (event.detail as { messageId: string }).messageId;
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+      return target(event);
+    };
+  }
+
+  const shuffled = shuffle([...events], random);
+  const deliveries: Delivery[] = [];
+  for (let i = 0; i < shuffled.length; i += 40) deliveries.push({ id: `wh-pe-${i}`, body: { batch: shuffled.slice(i, i + 40) } });
+  await inFlight(deliveries, 4, async (d) => {
+    const res = await deliver(engine, d);
+    retriedRequests += res.unavailable > 0 ? 1 : 0;
+    if (res.status !== 202) throw new Error(`${d.id}: ${res.status} ${res.text.slice(0, 300)}`);
+  });
+  await engine.settle();
+}, 120_000);
+afterAll(() => engine.stop());
+
+describe('PutEvents with 10% of entries failing and throttling bursts', () => {
+  it('injected the faults it claims to (ingest and derived entries, whole calls, requests answered 503)', () => {
+    expect(entryFaults.ingest).toBeGreaterThan(events.length * 0.05);
+    expect(entryFaults.profile).toBeGreaterThan(0);
+    expect(throttledCalls).toBeGreaterThan(10);
+    expect(retriedRequests).toBeGreaterThan(0);
+  });
+
+  it('delivers every event to the profile consumer exactly once, and puts each on the bus once', () => {
+    expect([...delivered.keys()].sort()).toEqual(events.map((e) => e.messageId).sort());
+    expect([...delivered.entries()].filter(([, n]) => n !== 1)).toEqual([]);
+    const onBus = engine.bus.log.filter((e) => e.source === 'rapport.ingest').map((e) => (e.detail as { messageId: string }).messageId);
+    expect(onBus).toHaveLength(events.length);
+    expect(engine.deadLetters).toEqual([]);
+  });
+
+  it('counts every order once in every profile', async () => {
+    const api = client(engine);
+    for (const id of history.customers) expect(statsOf(await api.customer(id)), id).toEqual(expectedStats(events, id));
+  });
+
+  it('enrols each customer once in welcome, however often derived or trigger events reach the starter', async () => {
+    for (const id of history.customers) {
+      const runs = (await runsOf(engine, id)).filter((r) => r.journeyId === 'welcome');
+      expect(runs, id).toHaveLength(1);
+    }
+    const signUps = events.filter((e) => e.event === 'Signed Up').map((e) => e.messageId!);
+    for (const id of signUps) expect(starterDeliveries.get(id), id).toBe(1);
+  });
+});
