@@ -4,14 +4,14 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { brokenWorkflows } from './fixtures';
-import { cli, lines, ROOT } from './helpers';
+import { CHILD_PROCESS_TIMEOUT, cli, lines, ROOT } from './helpers';
 
 /** `rapport graph` (Mermaid) and `rapport compile` (ASL and rule patterns for review). Child processes on the `rapport` bin. */
 
 const tmp = mkdtempSync(join(tmpdir(), 'rapport-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-describe('rapport graph', () => {
+describe('rapport graph', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
   it('prints the Mermaid diagram of a journey: graph TD, every step named', async () => {
     const result = await cli(['graph', 'welcome']);
     expect(result.code).toBe(0);
@@ -41,7 +41,7 @@ describe('rapport graph', () => {
   });
 });
 
-describe('rapport compile', () => {
+describe('rapport compile', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
   it('writes <id>.asl.json and <id>.rules.json per journey, and prints the transitions per path', async () => {
     const out = join(tmp, 'build');
     const result = await cli(['compile', '--out', out]);

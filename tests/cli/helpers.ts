@@ -31,6 +31,11 @@ export function cli(argv: string[], options: { cwd?: string; env?: NodeJS.Proces
   });
 }
 
+/** Per test: child processes start tsx and load the compiler; on a loaded 2-core CI machine that takes seconds. */
+export const CHILD_PROCESS_TIMEOUT = 60_000;
+/** Per test: an engine starts and a simulated span of hours runs at a scale that leaves seconds of slack. */
+export const SIMULATION_TIMEOUT = 120_000;
+
 export const lines = (text: string) => text.split('\n').filter((l) => l !== '');
 
 /** A string as a literal in a RegExp. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../infra/embedded/engine';
 import { OTHER_SECRET, startTestEngine, TEST_SECRET } from '../helpers/engine';
-import { cli, lines } from './helpers';
+import { CHILD_PROCESS_TIMEOUT, cli, lines } from './helpers';
 
 /**
  * `rapport send` (a child process) against an embedded engine running in the
@@ -33,7 +33,7 @@ async function deadPort(): Promise<number> {
   return port;
 }
 
-describe('rapport send', () => {
+describe('rapport send', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
   it('posts a signed track event and an identify; the engine stores both on the profile (exit 0)', async () => {
     const track = await cli(['send', '--url', engine.url, '--secret', TEST_SECRET, '--event', 'Signed Up', '--user', 'cli-ada', '--props', '{"method":"email"}']);
     expect(track.code, track.stderr).toBe(0);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CONFIG, draftJourneys, ndjson } from './fixtures';
-import { cli, lines } from './helpers';
+import { SIMULATION_TIMEOUT, cli, lines } from './helpers';
 
 /**
  * `rapport simulate` (a child process) on the embedded engine: the funnel of a
@@ -34,16 +34,16 @@ const nudgeEvents = CUSTOMERS.flatMap((id, i) => {
   ];
 });
 
-describe('rapport simulate: the funnel', () => {
+describe('rapport simulate: the funnel', { timeout: SIMULATION_TIMEOUT }, () => {
   it('replays the histories and prints per step who reached it, what was sent and skipped (why), and the goal conversion', async () => {
     // Latest first on purpose: replayed in time order (events at the same time keep their order: identify, then Signed Up).
     const file = ndjson(tmp, 'nudge.ndjson', [...nudgeEvents].sort((a, b) => Date.parse(b.timestamp) - Date.parse(a.timestamp)));
-    // 1.5 simulated hours per second: the orders come 4 s (real) after the sign-ups and 4 s before the offer.
-    const result = await cli(['simulate', 'nudge', '--events', file, '--journeys', DRAFTS, '--config', CONFIG, '--scale', '5400', '--quiet-hours', 'off'], { cwd: tmp });
+    // 30 simulated minutes per second: the orders come 6 s (real) after the sign-ups and 6 s before the offer.
+    const result = await cli(['simulate', 'nudge', '--events', file, '--journeys', DRAFTS, '--config', CONFIG, '--scale', '3600', '--quiet-hours', 'off'], { cwd: tmp });
     expect(result.code, result.stderr).toBe(0);
     const out = lines(result.stdout);
     expect(out.slice(0, 2)).toEqual(['Simulation of journey "nudge" v1 (Nudge)', `  events       ${nudgeEvents.length} from nudge.ndjson, 2026-03-02T09:00:00Z to 2026-03-02T15:40:00Z`]);
-    expect(out[2]).toMatch(/^ {2}simulated {4}2026-03-02T09:00:00Z to 2026-03-0[23]T\d\d:\d\d:\d\dZ \(\S+\) at 5400x in \d+\.\d s$/);
+    expect(out[2]).toMatch(/^ {2}simulated {4}2026-03-02T09:00:00Z to 2026-03-0[23]T\d\d:\d\d:\d\dZ \(\S+\) at 3600x in \d+\.\d s$/);
     expect(out[3]).toMatch(/^ {2}late {9}events went out at most \S+ after their timestamp$/);
     expect(out[4]).toBe('  quiet hours  off');
 
@@ -57,7 +57,7 @@ describe('rapport simulate: the funnel', () => {
 
     // Progress on stderr: the plan, a line per 10% of the events, the wait for the journey's remaining time.
     const progress = lines(result.stderr);
-    expect(progress[0]).toMatch(new RegExp(`^simulate: ${nudgeEvents.length} events from nudge\\.ndjson, 2026-03-02T09:00:00Z to 2026-03-02T15:40:00Z, at 5400x, at most \\d+\\.\\d s$`));
+    expect(progress[0]).toMatch(new RegExp(`^simulate: ${nudgeEvents.length} events from nudge\\.ndjson, 2026-03-02T09:00:00Z to 2026-03-02T15:40:00Z, at 3600x, at most \\d+\\.\\d s$`));
     const tenths = progress.filter((l) => /^simulate: \d+% of events sent/.test(l)).map((l) => Number(/(\d+)%/.exec(l)![1]));
     expect(tenths.at(-1)).toBe(100);
     expect(tenths).toEqual([...tenths].sort((a, b) => a - b));

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CONFIG, draftJourneys, ndjson, welcomeEvents } from './fixtures';
-import { cli, lines, ROOT } from './helpers';
+import { SIMULATION_TIMEOUT, cli, lines, ROOT } from './helpers';
 
 /**
  * `rapport simulate` (a child process): quiet hours, events the engine
@@ -15,7 +15,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const DRAFTS = draftJourneys(tmp);
 
-describe('rapport simulate', () => {
+describe('rapport simulate', { timeout: SIMULATION_TIMEOUT }, () => {
   it('defers marketing in quiet hours (the engine\'s 21:00-08:00 by default; customer time zone, else UTC) instead of dropping it', async () => {
     const file = ndjson(tmp, 'night.ndjson', [
       // 22:30 in UTC (no timezone trait): quiet; 12:30 in Honolulu: not. At 7200x each is 4 s (real) from the edge of quiet hours.

@@ -1,14 +1,14 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../infra/cli/commands';
-import { cli, lines, ROOT } from './helpers';
+import { CHILD_PROCESS_TIMEOUT, cli, lines, ROOT } from './helpers';
 
 /**
  * The command line itself: help on every command, usage errors and their exit
  * codes. Each call is a child process on the `rapport` bin, as `npx rapport` runs it.
  */
 
-describe('rapport (the command line)', () => {
+describe('rapport (the command line)', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
   it('prints the commands for --help (exit 0) and for no command at all (exit 2, on stderr)', async () => {
     const help = await cli(['--help']);
     expect(help.code).toBe(0);

@@ -3,14 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { brokenWorkflows } from './fixtures';
-import { cli, lines, literal, ROOT } from './helpers';
+import { CHILD_PROCESS_TIMEOUT, cli, lines, literal, ROOT } from './helpers';
 
 /** `rapport validate`: every problem as file:line:col, exit 1; the shipped workflows pass. Child processes on the `rapport` bin. */
 
 const tmp = mkdtempSync(join(tmpdir(), 'rapport-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-describe('rapport validate', () => {
+describe('rapport validate', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
   it('passes the shipped workflows: exit 0 and one summary line', async () => {
     const result = await cli(['validate']);
     expect(result.stderr).toBe('');
@@ -44,7 +44,7 @@ describe('rapport validate', () => {
   });
 });
 
-describe('rapport validate --journeys (a folder of drafts)', () => {
+describe('rapport validate --journeys (a folder of drafts)', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
   it('checks the drafts against the shipped templates and tag rules, and points at the line', async () => {
     const cwd = join(tmp, 'drafts');
     mkdirSync(join(cwd, 'drafts'), { recursive: true });
