@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../infra/cli/commands';
@@ -62,5 +65,27 @@ describe('rapport (the command line)', { timeout: CHILD_PROCESS_TIMEOUT }, () =>
     const result = await cli(['graph', 'welcome'], { cwd: join(ROOT, 'workflows', 'templates') });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout.startsWith('graph TD\n')).toBe(true);
+  });
+
+  it('`npx rapport` and `npm run rapport --` run this repository\'s bin, with no registry (nothing is downloaded)', async () => {
+    // An empty npm cache and a registry nobody answers at: a download would fail.
+    const cache = mkdtempSync(join(tmpdir(), 'rapport-npx-cache-'));
+    const env = { ...process.env, npm_config_cache: cache, npm_config_registry: 'http://127.0.0.1:9/', npm_config_fetch_retries: '0', npm_config_update_notifier: 'false' };
+    const run = (file: string, args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+        execFile(file, args, { cwd: ROOT, env }, (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr })),
+      );
+    try {
+      const [npx, npm, refused] = await Promise.all([run('npx', ['rapport', '--help']), run('npm', ['run', '-s', 'rapport', '--', 'validate', '--help']), run('npx', ['rapport', 'frobnicate'])]);
+      expect(npx.code, npx.stderr).toBe(0);
+      expect(npx.stdout).toMatch(/^rapport: the marketer's workbench for Rapport journeys\n/);
+      expect(npm.code, npm.stderr).toBe(0);
+      expect(npm.stdout).toMatch(/^Usage: rapport validate/);
+      // Exit codes come through npx unchanged.
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('rapport: unknown command "frobnicate"');
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
   });
 });
