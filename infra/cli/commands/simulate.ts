@@ -83,7 +83,8 @@ export async function execute({ values, positionals }: Parsed, ctx: Context): Pr
     // A scale we chose is lowered and the run started again as soon as events go out later than the journey allows.
     const result = await simulateOnce(plan, scale, chosen && attempt < MAX_ATTEMPTS);
     if (result.outcome === 'too-late') {
-      const lower = Math.max(1, Math.min(Math.floor(scale / 2), Math.floor((scale * tolerance) / result.maxLate / 2)));
+      // Late from the first requests on: mostly the engine's cold start (the next engine, in this process, starts warm), so a smaller step down.
+      const lower = Math.max(1, result.early ? Math.floor(scale * 0.75) : Math.min(Math.floor(scale / 2), Math.floor((scale * tolerance) / result.maxLate / 2)));
       progress(`events went out ${formatDuration(Math.round(result.maxLate / 1000))} late at ${scale}x, more than the ${formatDuration(Math.round(tolerance / 1000))} this journey's waits allow: starting again at ${lower}x`);
       scale = lower;
       continue;
@@ -125,6 +126,9 @@ async function quiesce(engine: Engine): Promise<void> {
 /** Time for step invocations still in flight after their runs were stopped. */
 const QUIESCE_MS = 1_000;
 
+/** Requests that pay for the engine's cold start (first invocations of each function, template compilation). */
+const COLD_REQUESTS = 3;
+
 /** Runs with the scale we chose before we give up lowering it and report what we have. */
 const MAX_ATTEMPTS = 4;
 
@@ -152,7 +156,7 @@ interface Rejection {
   text: string;
 }
 
-type Outcome = { outcome: 'too-late'; maxLate: number } | { outcome: 'done'; report: Funnel; rejected: Rejection[]; maxLate: number; simulatedEnd: number };
+type Outcome = { outcome: 'too-late'; maxLate: number; early: boolean } | { outcome: 'done'; report: Funnel; rejected: Rejection[]; maxLate: number; simulatedEnd: number };
 
 /** One engine, one replay at `scale`; with `stopWhenLate`, gives up as soon as an event goes out later than the tolerance. */
 async function simulateOnce(plan: Plan, scale: number, stopWhenLate: boolean): Promise<Outcome> {
@@ -192,7 +196,7 @@ async function simulateOnce(plan: Plan, scale: number, stopWhenLate: boolean): P
     const replayed = await replay(engine, events, clock, key, { ...plan, stopAfterLate: stopWhenLate ? plan.tolerance : undefined });
     if (replayed.stopped) {
       await quiesce(engine);
-      return { outcome: 'too-late', maxLate: replayed.maxLate };
+      return { outcome: 'too-late', maxLate: replayed.maxLate, early: replayed.requests <= COLD_REQUESTS };
     }
 
     await engine.settle();
@@ -361,13 +365,14 @@ async function replay(
   clock: SimulationClock,
   key: Buffer,
   o: { w: Workflows; eventsFile: string; progress: (text: string) => void; stopAfterLate: number | undefined },
-): Promise<{ rejected: Rejection[]; maxLate: number; stopped: boolean }> {
+): Promise<{ rejected: Rejection[]; maxLate: number; stopped: boolean; requests: number }> {
   let next = 0;
   const rejected: Rejection[] = [];
   let reported = 0;
   // How late (simulated time) events went out since the last progress line, and overall: the cost of a high --scale.
   let lag = 0;
   let maxLate = 0;
+  let requests = 0;
   const started = Date.now();
   while (next < events.length) {
     const now = clock.now().getTime();
@@ -387,10 +392,11 @@ async function replay(
       next++;
     }
     rejected.push(...(await post(engine.url, key, batch, o)));
+    requests++;
     // An event counts as out once the engine has answered for it.
     lag = Math.max(lag, clock.now().getTime() - batch[0]!.at);
     maxLate = Math.max(maxLate, lag);
-    if (o.stopAfterLate !== undefined && maxLate > o.stopAfterLate) return { rejected, maxLate, stopped: true };
+    if (o.stopAfterLate !== undefined && maxLate > o.stopAfterLate) return { rejected, maxLate, stopped: true, requests };
     const tenths = Math.floor((next * 10) / events.length);
     if (tenths > reported) {
       reported = tenths;
@@ -399,7 +405,7 @@ async function replay(
       lag = 0;
     }
   }
-  return { rejected, maxLate, stopped: false };
+  return { rejected, maxLate, stopped: false, requests };
 }
 
 /** Post one batch, signed; returns the problems of the events the engine rejected. */
