@@ -119,10 +119,16 @@ export class DemoClock extends ScaledClock {
     super(scale, start);
     this.#start = start.getTime();
   }
+  #frozen: Date | undefined;
   begin(): void {
     this.#realStart ??= Date.now();
   }
+  /** Stop the clock where it is (for a report read at one instant; waits still running would not wake on time). */
+  freeze(): void {
+    this.#frozen ??= this.now();
+  }
   override now(): Date {
+    if (this.#frozen) return new Date(this.#frozen);
     return new Date(this.#start + (this.#realStart === undefined ? 0 : (Date.now() - this.#realStart) * this.scale));
   }
 }
@@ -347,27 +353,12 @@ export async function runDemo(population: Population, options: DemoOptions = {})
   await engine.settle();
   const replay = (performance.now() - tReplay) / 1000;
 
-  // The population as of the end of the window (after the last sweep).
-  const lifecycle: Record<string, number> = Object.fromEntries(LIFECYCLE_STAGES.map((s) => [s, 0]));
-  const tiers: Record<string, number> = Object.fromEntries([...VALUE_TIERS, 'none (never ordered)'].map((t) => [t, 0]));
-  const tags: Record<string, number> = {};
-  let missing = 0;
-  for (const c of population.customers) {
-    const profile = (await engine.profiles.get(c.id))?.profile;
-    if (!profile) {
-      missing++;
-      continue;
-    }
-    inc(lifecycle, profile.lifecycleStage);
-    inc(tiers, profile.rfm.tier ?? 'none (never ordered)');
-    for (const t of new Set([...profile.computedTags, ...profile.manualTags])) inc(tags, t);
-  }
-
-  // Let the journeys finish: until no run is in progress, or the longest remaining wait has passed.
+  // Let the journeys finish: until no run is in progress, or the longest a run can take has passed
+  // since the last one started (later than the window's end when the engine fell behind).
   const tDrain = performance.now();
   if (drain) {
-    const until = end + horizon + HOUR;
-    while (running() > 0 && clock.now().getTime() < until) await sleep(50);
+    const lastStart = () => Math.max(end, ...[...engine.journeys.sfn.executions.values()].filter((e) => e.status === 'RUNNING').map((e) => e.startedAt.getTime()));
+    while (running() > 0 && clock.now().getTime() < lastStart() + horizon + HOUR) await sleep(50);
     await engine.settle();
   }
   const drainSeconds = (performance.now() - tDrain) / 1000;
@@ -376,6 +367,27 @@ export async function runDemo(population: Population, options: DemoOptions = {})
   // Counters are written after each step returns: give the last ones a moment.
   const tReport = performance.now();
   await sleep(Math.max(50, (2 * HOUR) / scale));
+  // The population once the journeys have finished, as the customer API shows it. The clock stops
+  // first: lifecycle stages and RFM scores move with time, and the report and the API must agree.
+  clock.freeze();
+  const frozenAt = clock.now();
+  const lifecycle: Record<string, number> = Object.fromEntries(LIFECYCLE_STAGES.map((s) => [s, 0]));
+  const tiers: Record<string, number> = Object.fromEntries([...VALUE_TIERS, 'none (never ordered)'].map((t) => [t, 0]));
+  const tags: Record<string, number> = {};
+  let missing = 0;
+  for (const c of population.customers) {
+    const res = await fetch(`${engine.url}/v1/customers/${encodeURIComponent(c.id)}`);
+    if (res.status !== 200) {
+      missing++;
+      await res.body?.cancel();
+      continue;
+    }
+    const profile = (await res.json()) as { lifecycleStage: string; rfm: { tier?: string }; tags: string[] };
+    inc(lifecycle, profile.lifecycleStage);
+    inc(tiers, profile.rfm.tier ?? 'none (never ordered)');
+    for (const t of new Set(profile.tags)) inc(tags, t);
+  }
+
   const funnels: JourneyFunnel[] = [];
   for (const journey of engine.journeys.compiled) {
     const executions = [...engine.journeys.sfn.executions.values()].filter((e) => e.journeyId === journey.id);
@@ -401,7 +413,7 @@ export async function runDemo(population: Population, options: DemoOptions = {})
   }
   const customers = population.customers.length;
   out();
-  out(`Customers at the end of the window (${fmt(customers - missing)} profiles${missing ? `, ${missing} missing` : ''})`);
+  out(`Customers at ${frozenAt.toISOString().slice(0, 16)}Z, as the customer API shows them (${fmt(customers - missing)} profiles${missing ? `, ${missing} missing` : ''})`);
   out(`  lifecycle stage  ${Object.entries(lifecycle).map(([s, n]) => `${s} ${fmt(n)} (${pct(n, customers)})`).join(', ')}`);
   out(`  RFM tier         ${Object.entries(tiers).map(([s, n]) => `${s} ${fmt(n)} (${pct(n, customers)})`).join(', ')}`);
   out(`  tags             ${Object.entries(tags).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([t, n]) => `${t} ${fmt(n)}`).join(', ') || 'none'}`);
