@@ -55,7 +55,8 @@ describe('rapport simulate', { timeout: SIMULATION_TIMEOUT }, () => {
     writeFileSync(
       file,
       [
-        '{"type":"track","userId":"u1","event":"Signed Up","timestamp":"2026-03-02T09:00:00Z"}',
+        // A byte-order mark before the first line is not a problem.
+        '\uFEFF{"type":"track","userId":"u1","event":"Signed Up","timestamp":"2026-03-02T09:00:00Z"}',
         '',
         '{"type":"track","userId":"u2","event":"Signed Up","timestamp": "yesterday"}',
         '{not json',

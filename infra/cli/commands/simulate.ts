@@ -327,6 +327,7 @@ function readEvents(file: string, w: Workflows, ctx: Context): ReplayEvent[] {
   const events: ReplayEvent[] = [];
   const problems: Problem[] = [];
   readFileSync(file, 'utf8')
+    .replace(/^\uFEFF/, '') // a byte-order mark some editors write
     .split(/\r?\n/)
     .forEach((text, i) => {
       const line = i + 1;
