@@ -6,6 +6,7 @@ import { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { ENV } from '../shared/config/env';
 
 /** Metrics namespace of every Rapport function (the dashboard and alarms read it). */
 export const METRICS_NAMESPACE = 'Rapport';
@@ -22,14 +23,23 @@ export interface Observability {
   tracer: Tracer;
 }
 
+/** The metric dimension that holds the stage (`RAPPORT_STAGE`), next to Powertools' `service`. */
+export const STAGE_DIMENSION = 'stage';
+
 /**
  * Powertools logger (structured JSON), metrics (EMF) and tracer (X-Ray) of one
- * function. The tracer switches itself off outside Lambda (embedded engine, tests).
+ * function. Every metric carries the dimensions `service` and, when
+ * `RAPPORT_STAGE` is set (the CDK stack sets it on every function), `stage`, so
+ * dev and prod sharing an account never add up in one graph. The tracer
+ * switches itself off outside Lambda (embedded engine, tests).
  */
 export function observability(serviceName: string, options: ObservabilityOptions = {}): Observability {
+  const stage = process.env[ENV.STAGE];
   return {
     logger: options.logger ?? new Logger({ serviceName }),
-    metrics: options.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName }),
+    metrics:
+      options.metrics ??
+      new Metrics({ namespace: METRICS_NAMESPACE, serviceName, ...(stage ? { defaultDimensions: { [STAGE_DIMENSION]: stage } } : {}) }),
     tracer: options.tracer ?? new Tracer({ serviceName }),
   };
 }

@@ -147,6 +147,22 @@ export function awsJourneyRuntime(env: NodeJS.ProcessEnv = process.env, clients:
 }
 
 /**
+ * What the customer API needs of journeys in AWS: the customer's journey records
+ * (`GET .../messages`, `GET .../journeys`) and `stopAll`, which erasure calls
+ * before it deletes anything, so no run of an erased customer sends again. The
+ * runtime is the starter's (journeys.json, state machine ARNs); it only stops.
+ */
+export function awsCustomerJourneys(env: NodeJS.ProcessEnv = process.env, clients: AwsClients = {}) {
+  const dynamodb = clients.dynamodb ?? new DynamoDBClient({});
+  const runtime = awsJourneyRuntime(env, { ...clients, dynamodb });
+  const records = new JourneyStore(documentClient(dynamodb), requireEnv(env, ENV.PROFILE_TABLE_NAME));
+  return {
+    records: { messages: (customerId: string) => records.messages(customerId), runs: (customerId: string) => records.runs(customerId) },
+    stopAll: (customerId: string, cause: string) => runtime.stopAll(customerId, cause),
+  };
+}
+
+/**
  * The run-ended function's runtime: it only records the end of a run and frees
  * its lock (`executionEnded`), so it needs the profile table and nothing else;
  * it never starts or stops an execution (an attempt would throw).

@@ -1,6 +1,23 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { systemClock } from '../../shared';
+import { awsCustomerJourneys } from '../journeys/aws';
 import { awsProfileStore } from './aws';
 import { createCustomerApiHandler } from './lambda';
 
-/** Lambda entry point: the IAM-authorised customer admin API (GET/DELETE /v1/customers/{id}...). */
-export const handler = createCustomerApiHandler({ store: awsProfileStore(), clock: systemClock });
+const dynamodb = new DynamoDBClient({});
+const journeys = awsCustomerJourneys(process.env, { dynamodb });
+
+/**
+ * Lambda entry point: the IAM-authorised customer admin API (GET/DELETE
+ * /v1/customers/{id}, GET .../events, .../export, .../messages, .../journeys).
+ * Erasure stops the customer's running journeys (StopExecution) before it
+ * deletes their items, as the embedded engine does: nothing is sent after it.
+ */
+export const handler = createCustomerApiHandler({
+  store: awsProfileStore(process.env, dynamodb),
+  clock: systemClock,
+  journeys: journeys.records,
+  onErase: async (customerId) => {
+    await journeys.stopAll(customerId, 'customer erased');
+  },
+});

@@ -17,9 +17,9 @@ export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false } });
 }
 
-/** The profile store in AWS (all the customer API needs). */
-export function awsProfileStore(env: NodeJS.ProcessEnv = process.env): ProfileStore {
-  return new ProfileStore(documentClient(new DynamoDBClient({})), requireEnv(env, ENV.PROFILE_TABLE_NAME));
+/** The profile store in AWS (the customer API's; its journey records share the client). */
+export function awsProfileStore(env: NodeJS.ProcessEnv = process.env, client: DynamoDBClient = new DynamoDBClient({})): ProfileStore {
+  return new ProfileStore(documentClient(client), requireEnv(env, ENV.PROFILE_TABLE_NAME));
 }
 
 /** The profile functions' dependencies in AWS, from their environment; config files are bundled under ./config. */

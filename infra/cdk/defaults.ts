@@ -105,6 +105,8 @@ export const PROFILE = {
       { method: 'GET', path: '/v1/customers/{id}' },
       { method: 'GET', path: '/v1/customers/{id}/events' },
       { method: 'GET', path: '/v1/customers/{id}/export' },
+      { method: 'GET', path: '/v1/customers/{id}/messages' },
+      { method: 'GET', path: '/v1/customers/{id}/journeys' },
       { method: 'DELETE', path: '/v1/customers/{id}' },
     ],
   },
@@ -156,12 +158,14 @@ export const PROFILE_TABLE_ACCESS = {
     indexes: ['dynamodb:Query'],
   } as ProfileTableAccess,
   /**
-   * `get`, `listEvents`, `allItems`, `erase`: profiles read (GetItem), timelines and
-   * a customer's partitions read (Query), erased in batches (BatchWriteItem), the
-   * tombstone written (PutItem). It reads no index and never calls DeleteItem.
+   * `get`, `listEvents`, `allItems`, `erase`: profiles read (GetItem), timelines,
+   * journey messages and runs, and a customer's partitions read (Query), erased in
+   * batches (BatchWriteItem), the tombstone written (PutItem). Before erasing, the
+   * journey runtime's `stopAll` ends each running run (UpdateItem), frees its lock
+   * (DeleteItem) and counts the stop (UpdateItem). It reads no index.
    */
   customerApi: {
-    table: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem'],
+    table: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
     indexes: [],
   } as ProfileTableAccess,
 } as const;
@@ -212,7 +216,7 @@ export const JOURNEYS = {
   /** Lambda's own retries of failed asynchronous invocations of the starter and run-ended (both idempotent). */
   asyncInvoke: { retryAttempts: 2, maxEventAge: Duration.hours(6) } as DeliveryRetry,
   /**
-   * The starter and the profile consumer carry every state machine ARN in one
+   * The starter, the profile consumer and the customer API carry every state machine ARN in one
    * variable (about 150 bytes each) within Lambda's 4 KB of environment variables.
    */
   maxJourneys: 20,

@@ -7,6 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { ENV } from '../../shared/config/env';
 import { FUNCTION_DEFAULTS, REPO_ROOT } from './defaults';
 
 /**
@@ -26,6 +27,8 @@ export interface BundledFiles {
 
 /** What differs between Rapport's functions; everything else is `rapportFunction`'s. */
 export interface RapportFunctionProps {
+  /** The stage (`RAPPORT_STAGE`): the functions' metrics carry it as the `stage` dimension. */
+  readonly stageName: string;
   readonly description: string;
   /** Handler file, relative to the repository root; it exports `handler`. */
   readonly entry: string;
@@ -34,7 +37,7 @@ export interface RapportFunctionProps {
   readonly memorySize: number;
   readonly timeout: Duration;
   readonly logGroup: logs.ILogGroup;
-  /** The function's own variables; the Powertools and Node settings are added. */
+  /** The function's own variables; the stage, Powertools and Node settings are added. */
   readonly environment: Readonly<Record<string, string>>;
   /**
    * Files copied into `<bundle>/<folder>/` after esbuild ran, so the function reads
@@ -71,6 +74,8 @@ export function rapportFunction(scope: Construct, id: string, props: RapportFunc
     ...props.asyncInvoke,
     environment: {
       ...props.environment,
+      // Every function knows its stage: functions/observability.ts makes it a dimension of each metric.
+      [ENV.STAGE]: props.stageName,
       POWERTOOLS_SERVICE_NAME: props.serviceName,
       POWERTOOLS_METRICS_NAMESPACE: FUNCTION_DEFAULTS.metricsNamespace,
       NODE_OPTIONS: '--enable-source-maps',

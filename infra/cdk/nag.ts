@@ -89,10 +89,17 @@ export function acknowledgeNagFindings(rapport: Rapport): void {
   const account = shown(stack.account, 'AccountId');
   for (const stateMachine of rapport.journeyStateMachines.values()) {
     const logicalId = stack.getLogicalId(stateMachine.node.defaultChild as CfnElement);
+    const executions = `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${region}:${account}:execution:<${logicalId}.Name>:*]`;
+    const pinned = 'execution names are made per customer and trigger at run time, so only the suffix is a wildcard; the prefix pins the state machine.';
     ack(
       rapport.profileConsumerFunction.role,
-      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${region}:${account}:execution:<${logicalId}.Name>:*]`,
-      "StopExecution on the executions of this journey's state machine: execution names are made per customer and trigger at run time, so only the suffix is a wildcard; the prefix pins the state machine.",
+      executions,
+      `StopExecution on the executions of this journey's state machine (the router stops converted and exited runs): ${pinned}`,
+    );
+    ack(
+      rapport.customerApiFunction.role,
+      executions,
+      `StopExecution on the executions of this journey's state machine (erasure stops the customer's running journeys before deleting their items): ${pinned}`,
     );
   }
 

@@ -11,6 +11,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { STAGE_DIMENSION } from '../../functions/observability';
 import { FUNCTION_DEFAULTS, INGEST, JOURNEYS, PROFILE } from './defaults';
 
 /**
@@ -174,12 +175,13 @@ export class RapportObservability extends Construct {
       }),
     );
 
-    // Powertools metrics of the functions (namespace Rapport, dimension `service`).
+    // Powertools metrics of the functions (namespace Rapport, dimensions `service` and `stage`:
+    // functions/observability.ts adds RAPPORT_STAGE, so each stage's dashboard graphs its own).
     const app = (metricName: string, service: string, label = metricName) =>
       new cloudwatch.Metric({
         namespace: FUNCTION_DEFAULTS.metricsNamespace,
         metricName,
-        dimensionsMap: { service },
+        dimensionsMap: { service, [STAGE_DIMENSION]: stageName },
         statistic: cloudwatch.Stats.SUM,
         period,
         label,
@@ -231,7 +233,7 @@ export class RapportObservability extends Construct {
             title: 'Sends by channel and status (sent, skipped by reason, failed)',
             left: [
               new cloudwatch.MathExpression({
-                expression: `SEARCH('{${FUNCTION_DEFAULTS.metricsNamespace},channel,service,status} MetricName="Sends"', 'Sum', ${period.toSeconds()})`,
+                expression: `SEARCH('{${FUNCTION_DEFAULTS.metricsNamespace},channel,service,${STAGE_DIMENSION},status} MetricName="Sends" ${STAGE_DIMENSION}="${stageName}"', 'Sum', ${period.toSeconds()})`,
                 usingMetrics: {},
                 label: '',
                 period,

@@ -525,6 +525,7 @@ export class Rapport extends Construct {
 
     this.ingestFunction = rapportFunction(this, 'IngestFunction', {
       ...(key !== undefined && { encryptionKey: key }),
+      stageName,
       description: `Rapport ${stageName}: verifies and validates webhook and Segment events, puts them on the bus`,
       entry: INGEST.entry,
       serviceName: INGEST.serviceName,
@@ -538,7 +539,6 @@ export class Rapport extends Construct {
           [...secrets].map(([sourceId, secret]) => ({ id: sourceId, secretArn: secret.secretArn })),
         ),
         [ENV.UNSUBSCRIBE_SECRET]: this.unsubscribeSecret.secretArn,
-        [ENV.STAGE]: stageName,
       },
     });
 
@@ -597,7 +597,6 @@ export class Rapport extends Construct {
       [ENV.CONFIG_DIR]: PROFILE.bundledConfigDir,
       [ENV.CONSENT_MODE]: resolved.consentMode,
       [ENV.TIMELINE_RETENTION_DAYS]: String(resolved.timelineRetention.toDays()),
-      [ENV.STAGE]: stageName,
     };
     const configFiles = {
       folder: PROFILE.bundledConfigFolder,
@@ -612,6 +611,7 @@ export class Rapport extends Construct {
 
     this.profileConsumerFunction = rapportFunction(this, 'ProfileConsumerFunction', {
       ...(key !== undefined && { encryptionKey: key }),
+      stageName,
       description: `Rapport ${stageName}: folds customer events into profiles, tags and timelines; publishes derived events`,
       ...PROFILE.consumer,
       logGroup: logGroup('ProfileConsumerLogs'),
@@ -622,6 +622,7 @@ export class Rapport extends Construct {
     });
     this.sweepFunction = rapportFunction(this, 'SweepFunction', {
       ...(key !== undefined && { encryptionKey: key }),
+      stageName,
       description: `Rapport ${stageName}: re-evaluates customers whose tags change with time alone`,
       ...PROFILE.sweep,
       logGroup: logGroup('SweepLogs'),
@@ -631,14 +632,16 @@ export class Rapport extends Construct {
     });
     this.customerApiFunction = rapportFunction(this, 'CustomerApiFunction', {
       ...(key !== undefined && { encryptionKey: key }),
-      description: `Rapport ${stageName}: customer admin API (profile, timeline, export, erasure)`,
+      stageName,
+      description: `Rapport ${stageName}: customer admin API (profile, timeline, messages, journeys, export, erasure)`,
       entry: PROFILE.customerApi.entry,
       serviceName: PROFILE.customerApi.serviceName,
       memorySize: PROFILE.customerApi.memorySize,
       timeout: PROFILE.customerApi.timeout,
       logGroup: logGroup('CustomerApiLogs'),
       environment: profileEnvironment,
-      bundledFiles: [configFiles],
+      // journeys.json: erasure stops the customer's runs, through the journey runtime (see the journeys section).
+      bundledFiles: [configFiles, journeysFileBundle],
     });
 
     this.#grantProfileTable(this.profileConsumerFunction, PROFILE_TABLE_ACCESS.consumer);
@@ -728,6 +731,7 @@ export class Rapport extends Construct {
     const { email, sms, sendPolicy } = resolved;
     this.journeyStepFunction = rapportFunction(this, 'JourneyStepFunction', {
       ...(key !== undefined && { encryptionKey: key }),
+      stageName,
       description: `Rapport ${stageName}: runs journey steps (send, branch, split, tag, update, webhook, waits)`,
       ...JOURNEYS.step,
       logGroup: logGroup('JourneyStepLogs'),
@@ -786,6 +790,7 @@ export class Rapport extends Construct {
     };
     this.journeyStarterFunction = rapportFunction(this, 'JourneyStarterFunction', {
       ...(key !== undefined && { encryptionKey: key }),
+      stageName,
       description: `Rapport ${stageName}: enrols customers in the journeys their events trigger`,
       ...JOURNEYS.starter,
       logGroup: logGroup('JourneyStarterLogs'),
@@ -794,26 +799,28 @@ export class Rapport extends Construct {
         [ENV.CONSENT_MODE]: resolved.consentMode,
         [JOURNEY_ENV.JOURNEYS_FILE]: JOURNEYS.bundledJourneysFile,
         [JOURNEY_ENV.STATE_MACHINE_ARNS]: stateMachineArns,
-        [ENV.STAGE]: stageName,
       },
       bundledFiles: [journeysFileBundle],
       asyncInvoke: journeyAsyncInvoke,
     });
     this.journeyRunEndedFunction = rapportFunction(this, 'JourneyRunEndedFunction', {
       ...(key !== undefined && { encryptionKey: key }),
+      stageName,
       description: `Rapport ${stageName}: records the end of journey runs and frees their locks`,
       ...JOURNEYS.runEnded,
       logGroup: logGroup('JourneyRunEndedLogs'),
       environment: {
         [ENV.PROFILE_TABLE_NAME]: this.profileTable.tableName,
         [ENV.CONSENT_MODE]: resolved.consentMode,
-        [ENV.STAGE]: stageName,
       },
       asyncInvoke: journeyAsyncInvoke,
     });
     // The router runs in the consumer after each event (afterApply): it reads the same journeys.json.
-    this.profileConsumerFunction.addEnvironment(JOURNEY_ENV.JOURNEYS_FILE, JOURNEYS.bundledJourneysFile);
-    this.profileConsumerFunction.addEnvironment(JOURNEY_ENV.STATE_MACHINE_ARNS, stateMachineArns);
+    // So does the customer API: erasure stops the customer's running journeys before it deletes their items.
+    for (const fn of [this.profileConsumerFunction, this.customerApiFunction]) {
+      fn.addEnvironment(JOURNEY_ENV.JOURNEYS_FILE, JOURNEYS.bundledJourneysFile);
+      fn.addEnvironment(JOURNEY_ENV.STATE_MACHINE_ARNS, stateMachineArns);
+    }
 
     const triggerRules = new Map<string, events.Rule[]>();
     for (const journey of this.journeys) {
@@ -885,19 +892,19 @@ export class Rapport extends Construct {
       this.profileConsumerFunction.addToRolePolicy(
         new iam.PolicyStatement({ actions: ['states:SendTaskSuccess'], resources: machines.map((machine) => machine.stateMachineArn) }),
       );
-      this.profileConsumerFunction.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ['states:StopExecution'],
-          resources: machines.map((machine) =>
-            stack.formatArn({
-              service: 'states',
-              resource: 'execution',
-              resourceName: `${machine.stateMachineName}:*`,
-              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-            }),
-          ),
+      // Executions are named per customer and trigger at run time: the state machine's name pins them.
+      const executions = machines.map((machine) =>
+        stack.formatArn({
+          service: 'states',
+          resource: 'execution',
+          resourceName: `${machine.stateMachineName}:*`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
         }),
       );
+      // The router stops converted and exited runs; erasure (the customer API) stops every running one.
+      for (const fn of [this.profileConsumerFunction, this.customerApiFunction]) {
+        fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StopExecution'], resources: executions }));
+      }
     }
 
     const functions = {

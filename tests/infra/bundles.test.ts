@@ -77,7 +77,7 @@ describe('Rapport-dev bundles', () => {
     ['ingest', []],
     ['consumer', ['config', 'journeys']],
     ['sweep', ['config']],
-    ['customers', ['config']],
+    ['customers', ['config', 'journeys']],
     ['step', ['config', 'templates']],
     ['starter', ['journeys']],
     ['runEnded', []],
@@ -99,7 +99,7 @@ describe('Rapport-dev bundles', () => {
     for (const name of templates) expect(readFileSync(path.join(dir, name), 'utf8'), name).toBe(readFileSync(path.join(TEMPLATES_DIR, name), 'utf8'));
   });
 
-  it.each(['starter', 'consumer'] as const)(
+  it.each(['starter', 'consumer', 'customers'] as const)(
     "puts journeys.json in the %s bundle: every compiled journey's spec, which the runtime's loader reads back unchanged",
     (which) => {
       const file = path.join(assetDir(which), 'journeys', 'journeys.json');

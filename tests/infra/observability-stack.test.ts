@@ -95,7 +95,7 @@ describe('alarms, alarm topic and dashboard (Rapport-dev, alarm e-mail given)', 
   it('has one dashboard for the stage, showing the alarms, the API, the dead letters, the journeys and every function', () => {
     const dashboardId = onlyLogicalId(template, 'AWS::CloudWatch::Dashboard');
     const body = JSON.stringify(resources[dashboardId]?.Properties.DashboardBody);
-    for (const text of ['Alarms', 'Ingest API', 'Dead-letter queue depth', 'EventsAccepted', 'ProfileUpdates', 'JourneyEnrolments', 'GoalConversions', 'Sends by channel and status', "SEARCH('{Rapport,channel,service,status}", 'Lambda errors']) {
+    for (const text of ['Alarms', 'Ingest API', 'Dead-letter queue depth', 'EventsAccepted', 'ProfileUpdates', 'JourneyEnrolments', 'GoalConversions', 'Sends by channel and status', "SEARCH('{Rapport,channel,service,stage,status}", 'Lambda errors']) {
       expect(body, text).toContain(text);
     }
     for (const journeyId of stack.rapport.journeyStateMachines.keys()) expect(body).toContain(`${journeyId} started`);

@@ -173,11 +173,12 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
         Properties: { RetentionInDays: 30 },
         DeletionPolicy: 'Retain',
       });
-      // The consumer also runs the journey router (afterApply): journeys.json and the state machines.
+      // The consumer also runs the journey router (afterApply), and the customer API stops a customer's runs on
+      // erasure: both get journeys.json and the state machines.
       const router =
-        which === 'consumer'
-          ? { [JOURNEY_ENV.JOURNEYS_FILE]: JOURNEYS.bundledJourneysFile, [JOURNEY_ENV.STATE_MACHINE_ARNS]: expect.anything() }
-          : {};
+        which === 'sweep'
+          ? {}
+          : { [JOURNEY_ENV.JOURNEYS_FILE]: JOURNEYS.bundledJourneysFile, [JOURNEY_ENV.STATE_MACHINE_ARNS]: expect.anything() };
       expect(fn.Environment.Variables).toEqual({ ...profileEnvironment(), ...router, POWERTOOLS_SERVICE_NAME: service });
     });
 
@@ -340,12 +341,14 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
         (route) => route.Properties as { RouteKey: string; AuthorizationType: string; AuthorizerId?: unknown; Target: unknown },
       );
 
-    it('serves GET profile, events and export and DELETE on /v1/customers/{id}, nothing else', () => {
+    it('serves GET profile, events, export, messages and journeys and DELETE on /v1/customers/{id}, nothing else', () => {
       expect(routesOf(ids.customerApi).map((route) => route.RouteKey).sort()).toEqual([
         'DELETE /v1/customers/{id}',
         'GET /v1/customers/{id}',
         'GET /v1/customers/{id}/events',
         'GET /v1/customers/{id}/export',
+        'GET /v1/customers/{id}/journeys',
+        'GET /v1/customers/{id}/messages',
       ]);
     });
 
@@ -437,15 +440,24 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
       ]);
     });
 
-    it('customer API: read the table, erase in batches, write the tombstone; no index, no PutEvents', () => {
-      expect(normalised(functionPolicyStatements(synthesised.template, ids.customers))).toEqual([
+    it("customer API: read the table, end the customer's runs and erase in batches, write the tombstone, stop journey executions; no index, no PutEvents", () => {
+      const machines = Object.keys(synthesised.template.findResources('AWS::StepFunctions::StateMachine')).sort();
+      const statements = normalised(functionPolicyStatements(synthesised.template, ids.customers));
+      const stop = statements.find((statement) => statement.Action === 'states:StopExecution');
+
+      expect(statements.filter((statement) => statement !== stop)).toEqual([
         XRAY,
         {
           Effect: 'Allow',
-          Action: ['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+          Action: ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
           Resource: tableArn(),
         },
       ]);
+      // StopExecution on the executions of each journey state machine, by its name, and nothing else of Step Functions.
+      expect(asList(stop?.Resource).map(renderText).sort()).toEqual(
+        machines.map((machine) => `arn:<Ref:AWS::Partition>:states:<Ref:AWS::Region>:<Ref:AWS::AccountId>:execution:<GetAtt:${machine}.Name>:*`).sort(),
+      );
+      expect(machines).toHaveLength(3);
     });
 
     it('grants no wildcard action or resource anywhere, but X-Ray, log delivery and the executions of a named state machine', () => {

@@ -1,7 +1,8 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { RapportStack } from '../../infra/cdk/rapport-stack';
-import { newApp, TEST_CONFIG_DIR, TEST_DELIVERY } from './synth';
+import { ENV } from '../../shared/config/env';
+import { newApp, renderText, TEST_CONFIG_DIR, TEST_DELIVERY } from './synth';
 
 /**
  * Top-level properties that name a resource only inside its parent, so equal values cannot clash,
@@ -71,6 +72,39 @@ describe('dev and prod in one app and one account', () => {
       template.hasResourceProperties('AWS::CloudWatch::Dashboard', {
         DashboardName: { 'Fn::Join': ['', [`Rapport-${stage}-`, { Ref: 'AWS::Region' }]] },
       });
+    }
+  });
+
+  it('give every function its stage in RAPPORT_STAGE (the stage dimension of its metrics)', () => {
+    for (const [stage, stack] of [['dev', dev], ['prod', prod]] as const) {
+      const functions = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'));
+      expect(functions).toHaveLength(7);
+      for (const fn of functions) expect(fn.Properties.Environment.Variables[ENV.STAGE], fn.Properties.Description).toBe(stage);
+    }
+  });
+
+  it("graph each stage's own custom metrics on its dashboard: dimensions service and stage", () => {
+    const widgetsOf = (stack: RapportStack) => {
+      const dashboard = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Dashboard'))[0];
+      return (JSON.parse(renderText(dashboard?.Properties.DashboardBody)) as { widgets: { properties: { metrics?: unknown[][] } }[] }).widgets;
+    };
+    for (const [stage, other, stack] of [['dev', 'prod', dev], ['prod', 'dev', prod]] as const) {
+      const metrics = widgetsOf(stack).flatMap((widget) => widget.properties.metrics ?? []);
+      // [namespace, name, dimension, value, ...] rows of the Powertools metrics (namespace Rapport).
+      const custom = metrics.filter((row) => row[0] === 'Rapport');
+      const searches = metrics.flatMap((row) => row.filter((cell): cell is { expression: string } => typeof cell === 'object' && cell !== null && 'expression' in cell));
+      const dimensionsOf = (row: unknown[]) => {
+        const pairs = row.slice(2).filter((cell) => typeof cell === 'string') as string[];
+        return Object.fromEntries(pairs.flatMap((cell, i) => (i % 2 === 0 ? [[cell, pairs[i + 1]]] : [])));
+      };
+
+      expect(custom.map((row) => row[1])).toEqual(expect.arrayContaining(['EventsAccepted', 'ProfileUpdates', 'JourneyEnrolments', 'GoalConversions']));
+      for (const row of custom) expect(dimensionsOf(row), `${stage} ${String(row[1])}`).toEqual({ service: expect.stringMatching(/^rapport-/), stage });
+      const sends = searches.filter((search) => search.expression.includes('MetricName="Sends"'));
+      expect(sends.map((search) => search.expression)).toEqual([
+        `SEARCH('{Rapport,channel,service,stage,status} MetricName="Sends" stage="${stage}"', 'Sum', 300)`,
+      ]);
+      expect(JSON.stringify(metrics)).not.toContain(`"${other}"`);
     }
   });
 });

@@ -1,0 +1,265 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, EventBridgeEvent } from 'aws-lambda';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { compileJourneys, writeJourneysFile } from '../../infra/cdk/journeys';
+import { documentClient, ProfileStore } from '../../functions/profile';
+import { JourneyStore, type MessageRecord } from '../../functions/journeys/store';
+import { ensureTable, profileTableDefinition, startDynalite, type LocalDynamo } from '../../infra/embedded/dynamo';
+import { ENV, INGEST_EVENT_SOURCE, type NormalisedEvent } from '../../shared';
+import { JOURNEY_ENV } from '../../shared/config/journey-env';
+import { loadJourneysFromDir } from '../../workflows/journeys';
+import { ev } from '../helpers/events';
+import { JOURNEYS_DIR, TEMPLATES_DIR, TEST_CONFIG_DIR, TEST_DELIVERY } from './synth';
+
+/**
+ * The customer admin API's Lambda entry point as deployed (functions/profile/api-handler.ts),
+ * configured only through the environment the stack gives it, against dynalite.
+ * Customers are made by the deployed profile consumer and enrolled by the deployed
+ * starter (their entry points too). Step Functions and EventBridge cannot run here:
+ * a local HTTP server answers for them (AWS_ENDPOINT_URL_SFN, AWS_ENDPOINT_URL_EVENTBRIDGE)
+ * and records each request, with the customer's items in the table at that moment.
+ */
+
+const ACCOUNT = '123456789012';
+const REGION = 'eu-west-1';
+const TABLE = 'rapport-profiles';
+const machineArn = (journeyId: string) => `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:Rapport-${journeyId}`;
+
+interface Recorded {
+  target: string;
+  body: Record<string, unknown>;
+  /** Sort keys of the customer's items (partition `C#<customer>`) when a StopExecution arrived. */
+  itemsAtStop?: string[];
+}
+
+type Handler<E, R> = (event: E, context: Context) => Promise<R>;
+const lambdaContext = { functionName: 'rapport-customers', awsRequestId: 'req-1', getRemainingTimeInMillis: () => 29_000 } as unknown as Context;
+
+const busEvent = (detail: NormalisedEvent): EventBridgeEvent<string, unknown> => ({
+  version: '0',
+  id: `bus-${detail.messageId}`,
+  'detail-type': detail.event ?? detail.type,
+  source: INGEST_EVENT_SOURCE,
+  account: ACCOUNT,
+  time: detail.timestamp,
+  region: REGION,
+  resources: [],
+  detail,
+});
+
+/** A request as the HTTP API (payload 2.0) hands it to the function. */
+const apiRequest = (method: string, rawPath: string): APIGatewayProxyEventV2 =>
+  ({
+    version: '2.0',
+    routeKey: `${method} ${rawPath}`,
+    rawPath,
+    rawQueryString: '',
+    headers: {},
+    isBase64Encoded: false,
+    requestContext: { http: { method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: '10.0.0.1', userAgent: 'test' } },
+  }) as unknown as APIGatewayProxyEventV2;
+
+describe('AWS customer API: erasure stops running journeys first; messages and journeys of a customer', () => {
+  let dynamo: LocalDynamo;
+  let server: Server;
+  let scratch: string;
+  let profiles: ProfileStore;
+  let journeyStore: JourneyStore;
+  let api: Handler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
+  let consumer: Handler<EventBridgeEvent<string, unknown>, unknown>;
+  let starter: Handler<EventBridgeEvent<string, unknown>, unknown>;
+  const calls: Recorded[] = [];
+  /** Execution names whose StopExecution the stand-in refuses (a Step Functions outage). */
+  const refuseStop = new Set<string>();
+  const sfnCalls = () => calls.filter((call) => call.target.startsWith('AWSStepFunctions.'));
+  const sortKeysOf = async (customerId: string) => (await profiles.allItems(customerId)).map((item) => String(item.SK)).sort();
+
+  /** Answers the AWS JSON protocol of Step Functions and EventBridge, recording every call. */
+  function fakeAws(): Server {
+    return createServer((req: IncomingMessage, res) => {
+      let text = '';
+      req.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+      req.on('end', () => {
+        void (async () => {
+          const target = String(req.headers['x-amz-target']);
+          const body = JSON.parse(text || '{}') as Record<string, unknown>;
+          const call: Recorded = { target, body };
+          calls.push(call);
+          let status = 200;
+          let reply: unknown = {};
+          if (target === 'AWSEvents.PutEvents') reply = { FailedEntryCount: 0, Entries: (body.Entries as unknown[]).map((_, i) => ({ EventId: `e-${i}` })) };
+          if (target === 'AWSStepFunctions.StartExecution') reply = { executionArn: `${String(body.stateMachineArn).replace(':stateMachine:', ':execution:')}:${String(body.name)}`, startDate: Date.now() / 1000 };
+          if (target === 'AWSStepFunctions.StopExecution') {
+            const executionArn = String(body.executionArn);
+            // executionArn = arn:aws:states:<region>:<account>:execution:<machine>:<name>; the customer is in the recorded run.
+            const run = (await journeyStore.runs(String(currentCustomer))).find((r) => executionArn.endsWith(`:${r.executionName}`));
+            call.itemsAtStop = await sortKeysOf(String(currentCustomer));
+            if (run && refuseStop.has(run.executionName)) {
+              status = 500;
+              reply = { __type: 'ServiceUnavailable', message: 'try again' };
+            } else {
+              reply = { stopDate: Date.now() / 1000 };
+            }
+          }
+          res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
+          res.end(JSON.stringify(reply));
+        })();
+      });
+    });
+  }
+  /** The customer the current test erases (the stand-in snapshots their items on StopExecution). */
+  let currentCustomer: string | undefined;
+
+  beforeAll(async () => {
+    dynamo = await startDynalite();
+    await ensureTable(dynamo.client, profileTableDefinition(TABLE));
+    const doc = documentClient(dynamo.client);
+    profiles = new ProfileStore(doc, TABLE);
+    journeyStore = new JourneyStore(doc, TABLE);
+    server = fakeAws();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    const fake = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+    // journeys.json as synth writes it, from the repository's journeys.
+    scratch = mkdtempSync(path.join(tmpdir(), 'rapport-customer-api-'));
+    const webhookTargets = Object.keys(TEST_DELIVERY.outboundWebhooks);
+    const compiled = compileJourneys(loadJourneysFromDir(JOURNEYS_DIR, TEMPLATES_DIR, { webhookTargets }), `arn:aws:lambda:${REGION}:${ACCOUNT}:function:step`, webhookTargets);
+
+    // The variables the stack sets on the customer API (and the consumer and starter it shares them with).
+    for (const [name, value] of Object.entries({
+      AWS_REGION: REGION,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_SFN: fake,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: fake,
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      [ENV.PROFILE_TABLE_NAME]: TABLE,
+      [ENV.EVENT_BUS_NAME]: 'rapport-bus',
+      [ENV.CONFIG_DIR]: TEST_CONFIG_DIR,
+      [ENV.CONSENT_MODE]: 'opt-out',
+      [ENV.STAGE]: 'dev',
+      [JOURNEY_ENV.JOURNEYS_FILE]: writeJourneysFile(scratch, compiled),
+      [JOURNEY_ENV.STATE_MACHINE_ARNS]: JSON.stringify(Object.fromEntries(compiled.map((journey) => [journey.id, machineArn(journey.id)]))),
+    })) {
+      vi.stubEnv(name, value);
+    }
+    vi.resetModules();
+    ({ handler: api } = (await import('../../functions/profile/api-handler')) as unknown as { handler: typeof api });
+    ({ handler: consumer } = (await import('../../functions/profile/consumer-handler')) as unknown as { handler: typeof consumer });
+    ({ handler: starter } = (await import('../../functions/journeys/starter-handler')) as unknown as { handler: typeof starter });
+  }, 60_000);
+
+  afterAll(async () => {
+    vi.unstubAllEnvs();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await dynamo.close();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  beforeEach(() => {
+    calls.length = 0;
+    refuseStop.clear();
+  });
+
+  /** A customer signs up: the consumer makes the profile, the starter enrols them in welcome; the execution's ARN. */
+  async function signUp(customerId: string): Promise<string> {
+    const signedUp = busEvent(ev('Signed Up', '2026-11-20T10:00:00Z', { plan: 'free' }, { userId: customerId, traits: { email: `${customerId}@shop.example` } }));
+    await consumer(signedUp, lambdaContext);
+    await starter(signedUp, lambdaContext);
+    const starts = sfnCalls().filter((call) => call.target === 'AWSStepFunctions.StartExecution' && call.body.stateMachineArn === machineArn('welcome'));
+    expect(starts).toHaveLength(1);
+    calls.length = 0;
+    return `arn:aws:states:${REGION}:${ACCOUNT}:execution:Rapport-welcome:${String(starts[0]?.body.name)}`;
+  }
+
+  /** What the step function records when it sends the welcome email (it cannot run here). */
+  async function welcomeSent(customerId: string, executionArn: string): Promise<MessageRecord> {
+    const record: MessageRecord = {
+      journeyId: 'welcome',
+      stepId: 'send-welcome',
+      executionName: executionArn.slice(executionArn.lastIndexOf(':') + 1),
+      channel: 'email',
+      template: 'welcome',
+      kind: 'marketing',
+      status: 'sent',
+      providerId: 'ses-1',
+      at: '2026-11-20T10:00:05.000Z',
+    };
+    await journeyStore.recordMessage(customerId, record);
+    return record;
+  }
+
+  const call = async (method: string, rawPath: string) => {
+    const response = await api(apiRequest(method, rawPath), lambdaContext);
+    return { status: response.statusCode, body: JSON.parse(String(response.body)) as Record<string, unknown> };
+  };
+
+  it("GET .../messages and .../journeys return the customer's message records and runs", async () => {
+    const executionArn = await signUp('cust-read');
+    const sent = await welcomeSent('cust-read', executionArn);
+
+    const messages = await call('GET', '/v1/customers/cust-read/messages');
+    const journeys = await call('GET', '/v1/customers/cust-read/journeys');
+
+    expect(messages).toEqual({ status: 200, body: { customerId: 'cust-read', messages: [expect.objectContaining(sent)] } });
+    expect(journeys).toEqual({
+      status: 200,
+      body: {
+        customerId: 'cust-read',
+        runs: [expect.objectContaining({ journeyId: 'welcome', customerId: 'cust-read', status: 'running', executionName: sent.executionName, key: '*' })],
+      },
+    });
+    expect(await call('GET', '/v1/customers/nobody/journeys')).toMatchObject({ status: 404, body: { error: 'customer_not_found' } });
+    expect(sfnCalls()).toEqual([]); // reading stops nothing
+  });
+
+  it("DELETE stops the customer's running journey by its exact execution ARN before deleting anything, then nothing of the customer is left", async () => {
+    const executionArn = await signUp('cust-erase');
+    await welcomeSent('cust-erase', executionArn);
+    const before = await sortKeysOf('cust-erase');
+    currentCustomer = 'cust-erase';
+
+    const erased = await call('DELETE', '/v1/customers/cust-erase');
+
+    // Everything but the run's lock, which stopping the run freed.
+    expect(before.filter((sk) => sk.startsWith('L#'))).toHaveLength(1);
+    expect(erased).toEqual({ status: 200, body: { erased: 'cust-erase', itemsDeleted: before.length - 1 } });
+    expect(sfnCalls()).toEqual([
+      { target: 'AWSStepFunctions.StopExecution', body: { executionArn, cause: 'customer erased' }, itemsAtStop: expect.any(Array) as unknown },
+    ]);
+    // At the stop, the profile, the run and the message were all still there (the run already marked stopped, its lock freed).
+    const atStop = sfnCalls()[0]?.itemsAtStop ?? [];
+    expect(atStop).toEqual(expect.arrayContaining(['P', `R#welcome#${executionArn.slice(executionArn.lastIndexOf(':') + 1)}`, expect.stringMatching(/^M#/)]));
+    expect(atStop.some((sk) => sk.startsWith('L#'))).toBe(false);
+    expect(await sortKeysOf('cust-erase')).toEqual([]);
+    expect(await journeyStore.runs('cust-erase')).toEqual([]);
+    expect(await call('GET', '/v1/customers/cust-erase')).toMatchObject({ status: 404 });
+  });
+
+  it('DELETE of a customer whose runs have all ended calls Step Functions not at all', async () => {
+    const executionArn = await signUp('cust-done');
+    await journeyStore.endRun('cust-done', 'welcome', executionArn.slice(executionArn.lastIndexOf(':') + 1), 'completed', '2026-11-23T10:00:00.000Z');
+
+    expect(await call('DELETE', '/v1/customers/cust-done')).toMatchObject({ status: 200, body: { erased: 'cust-done' } });
+    expect(sfnCalls()).toEqual([]);
+    expect(await sortKeysOf('cust-done')).toEqual([]);
+  });
+
+  it('DELETE answers 503 and deletes nothing when Step Functions refuses the stop', async () => {
+    const executionArn = await signUp('cust-outage');
+    refuseStop.add(executionArn.slice(executionArn.lastIndexOf(':') + 1));
+    currentCustomer = 'cust-outage';
+    const before = await sortKeysOf('cust-outage');
+
+    expect(await call('DELETE', '/v1/customers/cust-outage')).toMatchObject({ status: 503, body: { error: 'unavailable' } });
+    expect(sfnCalls().map((c) => c.target)).toContain('AWSStepFunctions.StopExecution');
+    expect(await sortKeysOf('cust-outage')).toContain('P');
+    expect((await sortKeysOf('cust-outage')).filter((sk) => !sk.startsWith('L#'))).toEqual(before.filter((sk) => !sk.startsWith('L#')));
+  });
+});
