@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -27,6 +27,21 @@ describe('rapport validate', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
       'wf/journeys.d/no-timeout.yaml:9:15  steps[1].wait_for.timeout: wait_for needs a timeout, such as "7d": a journey cannot wait forever',
       'wf/tags.yaml:7:45  tags[1].when.within: expected a duration like "30d", "12h" or "2w", got "30 days"',
       '2 problems in 2 files; checked 2 journeys, 1 template, tags.yaml and segmentation.config.yaml in wf',
+    ]);
+  });
+
+  it('prints tag-rule warnings as file:line:col  warning: ..., and still exits 0', async () => {
+    const cwd = join(tmp, 'warned');
+    mkdirSync(join(cwd, 'wf'), { recursive: true });
+    cpSync(join(ROOT, 'workflows', 'journeys.d'), join(cwd, 'wf', 'journeys.d'), { recursive: true });
+    cpSync(join(ROOT, 'workflows', 'templates'), join(cwd, 'wf', 'templates'), { recursive: true });
+    writeFileSync(join(cwd, 'wf', 'segmentation.config.yaml'), '');
+    writeFileSync(join(cwd, 'wf', 'tags.yaml'), ['tags:', '  - name: buyer', '    description: Ordered lately', '    when: { event: Order Complete, within: 30d }', ''].join('\n'));
+    const result = await cli(['validate', '--config', 'wf'], { cwd });
+    expect(result.code, result.stdout).toBe(0);
+    expect(lines(result.stdout)).toEqual([
+      'wf/tags.yaml:4:20  warning: tags[0].when.event: "Order Complete" is not an event Rapport knows, did you mean "Order Completed"? (event names are case-sensitive; custom events are fine)',
+      expect.stringMatching(/^ok: \d+ journeys, \d+ templates, 1 tag rule and the segmentation config in wf are valid \(1 warning\)$/),
     ]);
   });
 
