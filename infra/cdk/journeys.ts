@@ -50,7 +50,7 @@ export function loadJourneys(sources: JourneySources): JourneyLoad {
   const problems: string[] = [];
   if (loaded.journeys.length > JOURNEYS.maxJourneys) {
     problems.push(
-      `journeysDir ${sources.journeysDir} has ${loaded.journeys.length} journeys, at most ${JOURNEYS.maxJourneys} fit: the starter and the profile consumer carry every state machine ARN in 4 KB of environment variables`,
+      `journeysDir ${sources.journeysDir} has ${loaded.journeys.length} journeys, at most ${JOURNEYS.maxJourneys} fit: the starter, the profile consumer and the customer API carry every state machine ARN in 4 KB of environment variables`,
     );
   }
   if (!sources.sms) {
