@@ -64,8 +64,8 @@ Exit codes: 0 everything is valid, 1 any problem, 2 usage error.`,
     name: 'graph',
     summary: 'print a journey as a Mermaid diagram',
     positionals: [1, 1],
-    options: { config, journeys, 'webhook-targets': targets, help },
-    help: `Usage: rapport graph <journey> [--config workflows] [--journeys folder]
+    options: { config, journeys, markdown: { type: 'boolean' }, 'webhook-targets': targets, help },
+    help: `Usage: rapport graph <journey> [--markdown] [--config workflows] [--journeys folder]
 
 Prints the journey's steps and branches as a Mermaid flowchart (graph TD): paste
 it into a Markdown file, a GitHub comment or a Mermaid live editor. <journey> is a
@@ -73,6 +73,7 @@ journey id (the file <journeys>/<journey>.yaml, or the file whose id: it is) or
 the path of a journey file (.yaml), which need not be in journeys.d.
 
 Options:
+  --markdown            wrap it in a \`\`\`mermaid block, as GitHub renders it in a pull request
 ${DIR_HELP}
 ${TARGETS_HELP}
   -h, --help            show this help

@@ -21,6 +21,12 @@ describe('rapport graph', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
     expect(result.stdout).toContain('goal: Order Completed');
   });
 
+  it('wraps the diagram in a mermaid code block with --markdown', async () => {
+    const [plain, markdown] = await Promise.all([cli(['graph', 'welcome']), cli(['graph', 'welcome', '--markdown'])]);
+    expect(markdown.code).toBe(0);
+    expect(markdown.stdout).toBe(`\`\`\`mermaid\n${plain.stdout}\`\`\`\n`);
+  });
+
   it('takes the path of a journey file too', async () => {
     const result = await cli(['graph', 'workflows/journeys.d/win-back.yaml']);
     expect(result.code).toBe(0);

@@ -52,7 +52,7 @@ describe('rapport (the command line)', { timeout: CHILD_PROCESS_TIMEOUT }, () =>
     expect(option.code).toBe(2);
     expect(lines(option.stderr)).toEqual(["rapport validate: Unknown option '--frobnicate'", 'Run `rapport validate --help` for its options.']);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain('rapport graph: missing argument; usage: rapport graph <journey> [--config workflows] [--journeys folder]');
+    expect(missing.stderr).toContain('rapport graph: missing argument; usage: rapport graph <journey> [--markdown] [--config workflows] [--journeys folder]');
     expect(extra.code).toBe(2);
     expect(extra.stderr).toContain('rapport validate: unexpected argument "extra"');
     expect(noValue.code).toBe(2);

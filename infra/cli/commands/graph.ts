@@ -9,6 +9,7 @@ export async function execute({ values, positionals }: Parsed, ctx: Context): Pr
   const w = workflowsOf(values, ctx);
   const { journey, catalog } = loadOneJourney(findJourneyFile(positionals[0]!, w, ctx), w, ctx);
   const compiled = compileJourney(journey, { stepFunctionArn: PLACEHOLDER_STEP_FUNCTION_ARN, ...catalog, webhookTargets: w.webhookTargets });
-  ctx.out(compiled.mermaid.trimEnd());
+  const diagram = compiled.mermaid.trimEnd();
+  ctx.out(values.markdown === true ? `\`\`\`mermaid\n${diagram}\n\`\`\`` : diagram);
   return EXIT.ok;
 }
