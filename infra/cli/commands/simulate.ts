@@ -438,7 +438,10 @@ interface StepRow {
   action: string;
   /** What the step does, e.g. "email welcome", "1d", "Order Completed (7d)". */
   what: string;
+  /** Runs that entered the step. */
   reached: number;
+  /** Distinct customers among them. */
+  customers: number;
   sent?: number;
   /** Skipped sends by reason, and sends that failed. */
   skipped: Record<string, number>;
@@ -457,7 +460,9 @@ async function funnel(engine: Engine, journey: Journey): Promise<Funnel> {
   const executions = [...engine.journeys.sfn.executions.values()].filter((e) => e.journeyId === journey.id);
   const steps = journey.steps.map((step): StepRow => {
     // Runs, as `entered` counts them: a customer who entered twice and reached the step twice counts twice.
-    const reached = executions.filter((e) => e.states.includes(step.id)).length;
+    const runs = executions.filter((e) => e.states.includes(step.id));
+    const reached = runs.length;
+    const customers = new Set(runs.map((e) => e.input.customerId)).size;
     const byPrefix = (prefix: string) =>
       Object.fromEntries(Object.entries(counters).filter(([k]) => k.startsWith(prefix)).map(([k, n]) => [k.slice(prefix.length), n]));
     const sends = 'send' in step || 'webhook' in step;
@@ -467,6 +472,7 @@ async function funnel(engine: Engine, journey: Journey): Promise<Funnel> {
       action: actionOf(step),
       what: describeStep(step),
       reached,
+      customers,
       ...(sends && { sent: counters[`${step.id}.sent`] ?? 0 }),
       skipped: { ...byPrefix(`${step.id}.skipped.`), ...(failed > 0 && { 'failed (send error)': failed }) },
       deferred: byPrefix(`${step.id}.deferred.`),
@@ -529,7 +535,7 @@ function printReport(
   ctx.out();
 
   const header = ['step', 'action', 'reached', 'sent', 'skipped', 'deferred'];
-  const rows = report.steps.map((s) => [s.id, `${s.action} ${s.what}`.trim(), String(s.reached), s.sent === undefined ? '' : String(s.sent), reasons(s.skipped), reasons(s.deferred)]);
+  const rows = report.steps.map((s) => [s.id, `${s.action} ${s.what}`.trim(), s.customers === s.reached ? String(s.reached) : `${s.reached} (${plural(s.customers, 'customer')})`, s.sent === undefined ? '' : String(s.sent), reasons(s.skipped), reasons(s.deferred)]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const numeric = new Set([2, 3]);
   const line = (cells: string[]) => `  ${cells.map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ')}`.trimEnd();
