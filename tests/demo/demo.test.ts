@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runDemo, type DemoReport } from '../../infra/demo/demo';
 import { describePopulation, generatePopulation, toNdjson, type Population } from '../../infra/demo/population';
@@ -82,6 +86,39 @@ describe('the synthetic population', () => {
     expect(d.quiet).toBeGreaterThan(20);
     expect(d.comeBack).toBeGreaterThan(5);
   });
+});
+
+describe('npm run demo (infra/demo/main.ts)', () => {
+  const ROOT = join(import.meta.dirname, '..', '..');
+  /** The script as `npm run demo` runs it: the project's Node with tsx. */
+  const demo = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'infra', 'demo', 'main.ts'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+
+  it('--out with --generate-only writes the population of the seed, the format rapport simulate reads', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rapport-demo-'));
+    try {
+      const file = join(dir, 'demo.ndjson');
+      const run = demo(['--customers', '30', '--days', '20', '--seed', '5', '--out', file, '--generate-only']);
+      expect(run.status).toBe(0);
+      const expected = toNdjson(generatePopulation({ customers: 30, days: 20, seed: 5, start: '2026-01-01T00:00:00Z' }).events);
+      expect(readFileSync(file, 'utf8')).toBe(expected);
+      expect(run.stderr).toContain(`[demo] wrote ${expected.trimEnd().split('\n').length} events to ${file}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('refuses bad options with the option, what was expected and the usage (exit 2)', () => {
+    const bad = demo(['--customers', 'many']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--customers must be a whole number >= 1, got "many"');
+    expect(bad.stderr).toContain('Usage: npm run demo --');
+    const alone = demo(['--generate-only']);
+    expect(alone.status).toBe(2);
+    expect(alone.stderr).toContain('--generate-only needs --out <file>');
+    const unknown = demo(['--customer', '5']);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain("Unknown option '--customer'");
+  }, 60_000);
 });
 
 /** The printed funnel of one journey, read back from the report's text (what a user sees). */
