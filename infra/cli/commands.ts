@@ -178,7 +178,8 @@ and prints the HTTP status and the response body.
 Options:
   --url <url>           the engine (default: http://127.0.0.1:$PORT, PORT defaulting to 3000)
   --secret <whsec_...>  the source's webhook secret (default: $RAPPORT_WEBHOOK_SECRET, else the one
-                        \`npm start\` keeps in $RAPPORT_DATA_DIR/dev-credentials.json, .rapport by default)
+                        \`npm start\` keeps in $RAPPORT_DATA_DIR/dev-credentials.json, by default
+                        .rapport/dev-credentials.json here or in a folder above)
   --event <name>        track event name (default: Signed Up)
   --user <id>           userId (default: cust-1)
   --type <type>         track (default) or identify (then --props are the traits)

@@ -50,7 +50,7 @@ describe('rapport send', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
     expect(JSON.stringify(timeline)).toContain('Signed Up');
   });
 
-  it('sends a file of events as one batch, with the secret from the data folder `npm start` writes', async () => {
+  it('sends a file of events as one batch, with the secret from the data folder `npm start` writes (found from a subfolder)', async () => {
     const cwd = join(tmp, 'batch');
     mkdirSync(join(cwd, '.rapport'), { recursive: true });
     writeFileSync(join(cwd, '.rapport', 'dev-credentials.json'), JSON.stringify({ webhookSecret: TEST_SECRET }));
@@ -61,7 +61,9 @@ describe('rapport send', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
         { type: 'track', userId: 'cli-bob', event: 'Product Viewed', properties: { productId: 'p2' } },
       ]),
     );
-    const result = await cli(['send', '--url', engine.url, '--file', 'events.json'], { cwd });
+    mkdirSync(join(cwd, 'sub', 'folder'), { recursive: true });
+    // From a subfolder too: the data folder is found above.
+    const result = await cli(['send', '--url', engine.url, '--file', '../../events.json'], { cwd: join(cwd, 'sub', 'folder') });
     expect(result.code, result.stderr).toBe(0);
     expect((JSON.parse(lines(result.stdout).slice(1).join('\n')) as { accepted: string[] }).accepted).toHaveLength(2);
   });

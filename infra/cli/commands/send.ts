@@ -1,7 +1,7 @@
 /** `rapport send`: one signed sample event (or a file of them) to a running engine. */
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { decodeWebhookSecret, signWebhook } from '../../../functions/ingest/signature';
 import { ENV } from '../../../shared';
 import type { Parsed } from '../commands';
@@ -58,17 +58,27 @@ function secretOf(values: Parsed['values'], ctx: Context): { value: string; from
   if (typeof values.secret === 'string') return { value: values.secret, from: '--secret' };
   const fromEnv = ctx.env[ENV.WEBHOOK_SECRET];
   if (fromEnv) return { value: fromEnv, from: ENV.WEBHOOK_SECRET };
-  const file = join(ctx.env[ENV.DATA_DIR] || '.rapport', 'dev-credentials.json');
-  const path = resolve(ctx.cwd, file);
-  if (existsSync(path)) {
+  // `npm start` keeps it in <data>/dev-credentials.json: $RAPPORT_DATA_DIR, else .rapport here or in a folder above (the repository's root).
+  const dataDir = ctx.env[ENV.DATA_DIR];
+  const file = join(dataDir || '.rapport', 'dev-credentials.json');
+  const candidates = dataDir ? [resolve(ctx.cwd, file)] : ancestors(ctx.cwd).map((dir) => join(dir, file));
+  for (const path of candidates) {
+    if (!existsSync(path)) continue;
     try {
       const saved = JSON.parse(readFileSync(path, 'utf8')) as { webhookSecret?: unknown };
-      if (typeof saved.webhookSecret === 'string') return { value: saved.webhookSecret, from: file };
+      if (typeof saved.webhookSecret === 'string') return { value: saved.webhookSecret, from: path };
     } catch {
       // fall through to the explanation below
     }
   }
   throw new UsageError(`no webhook secret: pass --secret whsec_..., set ${ENV.WEBHOOK_SECRET}, or start the engine once (\`npm start\` keeps it in ${file})`);
+}
+
+/** The folder and every folder above it. */
+function ancestors(dir: string): string[] {
+  const out = [resolve(dir)];
+  while (dirname(out.at(-1)!) !== out.at(-1)) out.push(dirname(out.at(-1)!));
+  return out;
 }
 
 function bodyOf(values: Parsed['values'], ctx: Context): unknown {
