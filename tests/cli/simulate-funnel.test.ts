@@ -64,5 +64,4 @@ describe('rapport simulate: the funnel', { timeout: SIMULATION_TIMEOUT }, () => 
     expect(progress).toContain("simulate: all events sent; letting the journey's time run out until 2026-03-03T03:51:12Z (its longest path waits 12h)");
     expect(progress.at(-1)).toMatch(/^simulate: done in \d+\.\d s$/);
   });
-
 });
