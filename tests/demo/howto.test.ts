@@ -22,8 +22,11 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const EXAMPLE = join(ROOT, 'docs', 'examples', 'abandoned-browse');
 const HOUR = 3_600_000;
 const START = Date.parse('2026-03-02T08:00:00Z');
-/** A simulated day per 2 seconds: the longest run (a day, then 3 more) ends in about 8 s. */
-const SCALE = 43_200;
+/**
+ * A simulated day per 4 s: the journey's 1-day wait leaves about 3.5 s of real time for an
+ * order to land first, even on a loaded machine; the longest run (a day, then 3 more) ends in about 16 s.
+ */
+const SCALE = 21_600;
 
 let dir: string;
 
@@ -78,6 +81,7 @@ describe('the example files of the how-to', () => {
     expect(graph.stdout).toMatch(/^graph TD$/m);
     expect(graph.stdout).toContain('send email: browse-reminder');
     expect(graph.stdout).toContain('wait 1d');
+    expect(graph.stdout).toContain('still-not-ordered');
   }, 60_000);
 });
 
@@ -110,7 +114,7 @@ function history(s: Script): Array<Record<string, unknown>> {
   return events;
 }
 
-describe('the abandoned-browse journey on the embedded engine (a simulated day per 2 s)', () => {
+describe('the abandoned-browse journey on the embedded engine (a simulated day per 4 s)', () => {
   let engine: Engine;
   const reminded = SCRIPTS.filter((s) => s.reminded).map((s) => s.id);
   const notReminded = SCRIPTS.filter((s) => !s.reminded).map((s) => s.id);
@@ -162,13 +166,16 @@ describe('the abandoned-browse journey on the embedded engine (a simulated day p
   it('counts the funnel: entered, not entered (audience), reminded, converted before and after the reminder', async () => {
     const res = await fetch(`${engine.url}/v1/journeys/abandoned-browse/stats`);
     const { counters } = (await res.json()) as { counters: Record<string, number> };
-    expect(counters).toMatchObject({ entered: 4, 'skipped.audience': 1, 'send-reminder.sent': reminded.length, goal: 2, completed: 2 });
-    const runs = new Map((await Promise.all(SCRIPTS.map(async (s) => [s.id, (await runsOf(engine, s.id)).find((r) => r.journeyId === 'abandoned-browse')?.status] as const))));
-    expect(Object.fromEntries(runs)).toEqual({
+    expect(counters).toMatchObject({ entered: 4, 'skipped.audience': 1, 'send-reminder.sent': reminded.length });
+    // ab-buyer's order ends the run as a goal, or (when it reached Rapport before the run started) at the branch.
+    expect((counters.goal ?? 0) + (counters.completed ?? 0)).toBe(4);
+    expect(counters.goal).toBeGreaterThanOrEqual(1);
+    const runs = Object.fromEntries(await Promise.all(SCRIPTS.map(async (s) => [s.id, (await runsOf(engine, s.id)).find((r) => r.journeyId === 'abandoned-browse')?.status] as const)));
+    expect(runs).toEqual({
       'ab-browser': 'completed',
       'ab-many': 'completed',
       'ab-converts': 'converted',
-      'ab-buyer': 'converted',
+      'ab-buyer': expect.stringMatching(/^(converted|completed)$/),
       'ab-ordered-first': undefined,
       'ab-two-views': undefined,
       'ab-slow': undefined,
