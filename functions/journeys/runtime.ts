@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { matchesEventPattern, PROFILE_EVENT_SOURCE, reachability, type Channel, type Clock, type ConsentMode, type EventPattern, type LifecycleStage, type NormalisedEvent, type Profile } from '../../shared';
+import { INGEST_EVENT_SOURCE, matchesEventPattern, PROFILE_EVENT_SOURCE, reachability, type Channel, type Clock, type ConsentMode, type EventPattern, type LifecycleStage, type NormalisedEvent, type Profile } from '../../shared';
 import { appliedMark, type ProfileStore } from '../profile';
 import { executionName, type ExecutionInput, type Executions } from './executions';
 import type { JourneyStore, RunRecord } from './store';
@@ -121,9 +121,30 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     const input: ExecutionInput = { journeyId: journey.id, journeyVersion: journey.version, customerId, trigger: { messageId: detail.messageId, event: event['detail-type'], properties } };
     await records.putRun({ journeyId: journey.id, executionName: name, customerId, key, status: 'running', startedAt: clock.now().toISOString(), triggerMessageId: detail.messageId });
     const started = await executions.start(journey.id, name, input);
-    if (started === 'started') await records.count(journey.id, { entered: 1 });
+    if (started === 'started') {
+      await records.count(journey.id, { entered: 1 });
+      // A goal event that landed between the trigger and this start found no run to stop
+      // (the router had nothing to end yet): look for it on the profile now. Later goal
+      // events find the run, so between the two every conversion is caught once.
+      const latest = (await profiles.get(customerId))?.profile;
+      const goal = latest && goalReachedSince(journey, latest, customerId, detail);
+      if (goal && (await endRun({ customerId, journeyId: journey.id, executionName: name, key }, 'converted'))) {
+        await executions.stop(journey.id, name, `goal: ${goal.name} (${goal.messageId}) before the run started`);
+        log('journey goal reached before start', { journeyId: journey.id, customerId, executionName: name });
+      }
+    }
     log('journey entered', { journeyId: journey.id, customerId, executionName: name, started });
     return { journeyId: journey.id, status: started === 'started' ? 'started' : 'duplicate', executionName: name };
+  }
+
+  /** A goal event of the journey on the customer's timeline at or after the trigger (not the trigger itself). */
+  function goalReachedSince(journey: JourneySpec, profile: Profile, customerId: string, trigger: NormalisedEvent) {
+    if (journey.goalPatterns.length === 0) return undefined;
+    return profile.recentEvents.find((e) => {
+      if (e.messageId === trigger.messageId || e.at < trigger.timestamp) return false;
+      const asBusEvent = { source: INGEST_EVENT_SOURCE, 'detail-type': e.name, detail: { type: 'track', event: e.name, userId: customerId, messageId: e.messageId, timestamp: e.at, properties: e.properties } };
+      return journey.goalPatterns.some((p) => matchesEventPattern(p, asBusEvent));
+    });
   }
 
   /** Starter: enrol the event's customer in every journey this event triggers. */
@@ -187,10 +208,10 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     let stopped = 0;
     for (const run of await records.runs(customerId)) {
       if (run.status !== 'running') continue;
-      if (await endRun(run, 'stopped')) {
-        await executions.stop(run.journeyId, run.executionName, cause);
-        stopped++;
-      }
+      // Stop the execution first: if that fails the run still reads 'running', so a retry stops it.
+      await executions.stop(run.journeyId, run.executionName, cause);
+      await endRun(run, 'stopped'); // false when the execution's own end (ABORTED) recorded it first
+      stopped++;
     }
     return stopped;
   }

@@ -233,10 +233,11 @@ describe('AWS customer API: erasure stops running journeys first; messages and j
     expect(sfnCalls()).toEqual([
       { target: 'AWSStepFunctions.StopExecution', body: { executionArn, cause: 'customer erased' }, itemsAtStop: expect.any(Array) as unknown },
     ]);
-    // At the stop, the profile, the run and the message were all still there (the run already marked stopped, its lock freed).
+    // At the stop, the profile, the run, its lock and the message were all still there: the run is
+    // marked stopped only once Step Functions has stopped it, so a failed stop leaves it to a retry.
     const atStop = sfnCalls()[0]?.itemsAtStop ?? [];
     expect(atStop).toEqual(expect.arrayContaining(['P', `R#welcome#${executionArn.slice(executionArn.lastIndexOf(':') + 1)}`, expect.stringMatching(/^M#/)]));
-    expect(atStop.some((sk) => sk.startsWith('L#'))).toBe(false);
+    expect(atStop.some((sk) => sk.startsWith('L#'))).toBe(true);
     expect(await sortKeysOf('cust-erase')).toEqual([]);
     expect(await journeyStore.runs('cust-erase')).toEqual([]);
     expect(await call('GET', '/v1/customers/cust-erase')).toMatchObject({ status: 404 });
@@ -260,6 +261,16 @@ describe('AWS customer API: erasure stops running journeys first; messages and j
     expect(await call('DELETE', '/v1/customers/cust-outage')).toMatchObject({ status: 503, body: { error: 'unavailable' } });
     expect(sfnCalls().map((c) => c.target)).toContain('AWSStepFunctions.StopExecution');
     expect(await sortKeysOf('cust-outage')).toContain('P');
-    expect((await sortKeysOf('cust-outage')).filter((sk) => !sk.startsWith('L#'))).toEqual(before.filter((sk) => !sk.startsWith('L#')));
+    // Nothing changed, the lock included: the run still reads running.
+    expect(await sortKeysOf('cust-outage')).toEqual(before);
+    expect((await journeyStore.runs('cust-outage')).map((r) => r.status)).toEqual(['running']);
+
+    // When Step Functions is back, the operator's retry stops the execution and erases everything.
+    refuseStop.clear();
+    const stopsBefore = sfnCalls().filter((c) => c.target === 'AWSStepFunctions.StopExecution').length;
+    expect(await call('DELETE', '/v1/customers/cust-outage')).toMatchObject({ status: 200 });
+    expect(sfnCalls().filter((c) => c.target === 'AWSStepFunctions.StopExecution')).toHaveLength(stopsBefore + 1);
+    expect(sfnCalls().at(-1)?.body).toEqual({ executionArn, cause: 'customer erased' });
+    expect(await sortKeysOf('cust-outage')).toEqual([]);
   });
 });

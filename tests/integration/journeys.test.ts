@@ -65,6 +65,19 @@ describe('welcome journey (1 simulated day per 0.5 s)', () => {
     expect(stats.counters.entered).toBeGreaterThanOrEqual(2);
   });
 
+  it('an order that reaches the engine before its sign-up (out of order) still ends the run as the goal', async () => {
+    // The goal router saw the order when there was no run to stop; the starter finds it on the profile.
+    const signedUpAt = t.clock.now().getTime();
+    const at = (ms: number) => new Date(signedUpAt + ms).toISOString();
+    await t.api.sendAndSettle([identify('w-late'), order('w-late', 1, { timestamp: at(60_000) })]);
+    await t.api.send(track('w-late', 'Signed Up', {}, { timestamp: at(0) }));
+    const run = await ended(t.engine, 'w-late', 'welcome', 5_000);
+    expect(run.status).toBe('converted');
+    await new Promise((r) => setTimeout(r, 1_800)); // > 3 simulated days
+    expect(steps(t.engine, 'w-late')).not.toContain('send-getting-started');
+    expect(steps(t.engine, 'w-late')).not.toContain('send-first-order-offer');
+  });
+
   it('enrols once for a duplicate trigger (a redelivered webhook, or EventBridge delivering twice)', async () => {
     const signUp = track('w-dup', 'Signed Up', {}, { messageId: 'w-dup-signup' });
     await t.api.send([identify('w-dup'), signUp], { id: 'wh-w-dup' });
