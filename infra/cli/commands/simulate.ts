@@ -36,6 +36,8 @@ const HOUR = 3_600_000;
 /** Events per request (the endpoint takes up to 500 and 1 MiB). */
 const BATCH_EVENTS = 500;
 const BATCH_BYTES = 900_000;
+/** While the journey's time runs out: a progress line this often (real time). */
+const HEARTBEAT_MS = 10_000;
 /** After the simulated end, how long (real time) runs still finishing may take. */
 const GRACE_MS = 10_000;
 const DAY = 86_400;
@@ -204,7 +206,14 @@ async function simulateOnce(plan: Plan, scale: number, stopWhenLate: boolean): P
     progress(`all events sent; letting the journey's time run out until ${iso(end)} (its longest path waits ${formatDuration(plan.journeySeconds) || '0s'})`);
     const running = () => [...engine!.journeys.sfn.executions.values()].filter((e) => e.status === 'RUNNING').length;
     // Runs started by time alone (sweep-derived triggers) may still come: then run to the end; otherwise stop when every run has ended.
-    while (clock.now().getTime() < end && (enrolsLater || running() > 0)) await sleep(Math.min(50, Math.max(1, (end - clock.now().getTime()) / scale)));
+    let lastLine = Date.now();
+    while (clock.now().getTime() < end && (enrolsLater || running() > 0)) {
+      await sleep(Math.min(50, Math.max(1, (end - clock.now().getTime()) / scale)));
+      if (Date.now() - lastLine >= HEARTBEAT_MS) {
+        lastLine = Date.now();
+        progress(`simulated time ${iso(clock.now().getTime())}, ${plural(running(), 'run')} still going`);
+      }
+    }
     // Runs that ended have their end recorded (counters) once the executor is idle; late runs get a grace period.
     await Promise.race([engine.journeys.sfn.idle(), sleep(GRACE_MS)]);
     await engine.settle();
