@@ -87,5 +87,5 @@ export function createCustomerApiHandler(deps: Parameters<typeof createCustomerA
       return { statusCode: 503, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: 'unavailable', message: 'retry the request' }) };
     }
   };
-  return instrument(handler, o);
+  return instrument(handler, o, false); // the admin API publishes no metrics of its own
 }
