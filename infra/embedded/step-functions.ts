@@ -89,7 +89,7 @@ export class LocalStepFunctions implements Executions {
       const attempt = async (taskInput: Json): Promise<Json> => {
         const payload = { ...((taskInput as { Payload?: Record<string, Json> }).Payload ?? {}) };
         if (!waitsForToken) {
-          const result = await this.options.invokeStep(payload);
+          const result = await this.#invoke(payload);
           const until = (result as { until?: string } | null)?.until;
           if (typeof until === 'string') lastUntil = until;
           return { Payload: result };
@@ -181,7 +181,18 @@ export class LocalStepFunctions implements Executions {
     return true;
   }
 
-  /** Resolves when no execution is running (waits included): for tests and the simulator. */
+  /**
+   * Invoke the step Lambda, tracked: an execution stopped mid-step ends at once, but its
+   * invocation runs on, and `idle()` (so the engine's stop) must wait for it.
+   */
+  #invoke(payload: Record<string, Json>): Promise<Json> {
+    const invocation = this.options.invokeStep(payload);
+    const tracked = invocation.catch(() => undefined).finally(() => this.#running.delete(tracked));
+    this.#running.add(tracked);
+    return invocation;
+  }
+
+  /** Resolves when no execution is running (waits included) and no step invocation is in flight: for tests and the simulator. */
   async idle(): Promise<void> {
     while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
   }
@@ -203,7 +214,7 @@ export class LocalStepFunctions implements Executions {
           resolve(output);
         },
       });
-      this.options.invokeStep({ ...payload, taskToken: token }).catch((error: unknown) => {
+      this.#invoke({ ...payload, taskToken: token }).catch((error: unknown) => {
         timer?.clear();
         this.#tokens.delete(token);
         reject(error as Error);
