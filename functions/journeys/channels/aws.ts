@@ -17,10 +17,25 @@ export interface AwsChannelsConfig {
   webhooks: Record<string, OutboundWebhookTarget>;
 }
 
+/**
+ * The provider refused the request (throttled, unavailable, or not even reached): nothing was
+ * sent, so the step may send again after a backoff. Anything else (a timeout or a connection
+ * reset after the request went out) leaves the outcome unknown, and the message is not resent.
+ */
 const isThrottleOrOutage = (error: unknown) => {
-  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return /Throttl|TooManyRequests|ServiceUnavailable|InternalFailure|LimitExceeded/.test(e.name ?? '') || (e.$metadata?.httpStatusCode ?? 0) >= 500;
+  const e = error as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+  return (
+    /Throttl|TooManyRequests|ServiceUnavailable|InternalFailure|LimitExceeded/.test(e.name ?? '') ||
+    (e.$metadata?.httpStatusCode ?? 0) >= 500 ||
+    /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN)$/.test(e.code ?? '')
+  );
 };
+
+/**
+ * SDK clients that never retry a send on their own: a retry after a timeout could deliver the
+ * message twice. Step Functions retries refusals instead, around the step's once-only claim.
+ */
+const NO_SDK_RETRY = { maxAttempts: 1 } as const;
 
 /** The SES v2 request for an email, with the one-click unsubscribe headers as message headers. */
 export function sesRequest(message: EmailMessage, config: Pick<AwsChannelsConfig, 'fromAddress' | 'configurationSet'>) {
@@ -51,8 +66,8 @@ export function smsRequest(message: SmsMessage, originationIdentity: string | un
 
 /** Channels in AWS: SES v2 email, End User Messaging SMS, Standard-Webhooks-signed HTTP POSTs. */
 export function awsChannels(config: AwsChannelsConfig, clients: { ses?: SESv2Client; sms?: PinpointSMSVoiceV2Client; fetch?: typeof fetch } = {}): Channels {
-  const ses = clients.ses ?? new SESv2Client({});
-  const sms = clients.sms ?? new PinpointSMSVoiceV2Client({});
+  const ses = clients.ses ?? new SESv2Client(NO_SDK_RETRY);
+  const sms = clients.sms ?? new PinpointSMSVoiceV2Client(NO_SDK_RETRY);
   const doFetch = clients.fetch ?? fetch;
   return {
     async email(message) {

@@ -55,6 +55,19 @@ describe('email over SES v2 (mocked: SES cannot be reached here)', () => {
     fail = true;
     await expect(channels.email(email)).rejects.toBeInstanceOf(ChannelUnavailableError);
   });
+
+  it('calls an unreachable SES unavailable (nothing sent), but not a timeout after the request went out (it may have been sent)', async () => {
+    const ses = new SESv2Client({ region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    let error: Error = new Error('unset');
+    ses.send = (async () => Promise.reject(error)) as unknown as SESv2Client['send'];
+    const channels = awsChannels({ fromAddress: 'hello@shop.example', webhooks: {} }, { ses });
+    error = Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), { code: 'ECONNREFUSED' });
+    await expect(channels.email(email)).rejects.toBeInstanceOf(ChannelUnavailableError);
+    error = Object.assign(new Error('socket hang up'), { name: 'TimeoutError', code: 'ECONNRESET' });
+    const outcome = await channels.email(email).catch((e: unknown) => e);
+    expect(outcome).toBe(error);
+    expect(outcome).not.toBeInstanceOf(ChannelUnavailableError);
+  });
 });
 
 describe('SMS over End User Messaging', () => {
