@@ -126,7 +126,7 @@ beforeAll(async () => {
     });
   await Promise.all([cleanRun(), noisyRun()]);
   await engine.settle();
-}, Math.max(240_000, DELIVERED * 60));
+}, Math.max(240_000, DELIVERED * 150));
 afterAll(() => engine.stop());
 
 /** The view with the customer's own id (and what derives from it) made neutral. */
