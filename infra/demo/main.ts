@@ -18,12 +18,12 @@ process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 const USAGE = `Usage: npm run demo -- [--customers 200] [--days 120] [--seed 42] [--start 2026-01-01]
                        [--scale N] [--no-quiet-hours] [--no-drain] [--out file.ndjson] [--generate-only]
 
-  --customers <N>     customers in the population (default 200; 1,000 take about 5 times as long)
+  --customers <N>     customers in the population (default 200, about 2 minutes; 1,000 take about 10)
   --days <D>          length of the window in days (default 120)
   --seed <S>          PRNG seed: the same seed gives the same events (default 42)
   --start <date>      day 0 of the window, UTC (default 2026-01-01)
-  --scale <N>         simulated seconds per real second (default: the window replays in 30-180 s,
-                      from the number of events)
+  --scale <N>         simulated seconds per real second (default: from the number of events, ~15
+                      events per real second, what the engine keeps up with on 2 cores; at least 30 s)
   --no-quiet-hours    send marketing at any hour (default: the engine's 21:00-08:00 in each customer's time zone)
   --no-drain          stop at the end of the window and report the runs still in progress
                       (default: let them finish, up to the longest remaining wait)
