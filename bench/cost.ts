@@ -19,18 +19,35 @@ import { ScaledClock } from '../shared';
 import { customerEvent, drawKind, EVENT_MIX, random, segmentBatch, signed, SOURCES, type EventKind } from './cost/events';
 import { JOURNEY_PATHS, pathOf, runScript, stalled, type PathScript } from './cost/journeys';
 import { addUsage, emptyUsage, Meter, restrict, type Usage } from './cost/meter';
-import { AWS_CALL_MS, PLATFORM_LOG_BYTES_PER_INVOCATION, PRICE_LIST, PRICES } from './cost/prices';
+import { AWS_CALL_MS, PLATFORM_LOG_BYTES_PER_INVOCATION, PRICE_LIST, PRICES, XRAY_SAMPLING } from './cost/prices';
 import { dynamoTable, floorPerEvent, fmtN, MEMORY_MB, price, scaleUsage, table, total, usd } from './cost/report';
 
-// The functions log at INFO, as deployed: count those lines (CloudWatch Logs) instead of printing them.
+// The functions log at INFO and publish EMF metrics, as deployed: count those lines (CloudWatch Logs)
+// and the metric series (CloudWatch custom metrics) instead of printing them.
 let meter: Meter | undefined;
+const metricSeries = new Set<string>();
 const writeStdout = process.stdout.write.bind(process.stdout);
 process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
   const text = String(chunk);
+  if (text.startsWith('{"_aws":')) {
+    meter?.log(Buffer.byteLength(text));
+    for (const series of emfSeries(text)) metricSeries.add(series);
+    return true;
+  }
   if (text.startsWith('{"level":') || text.startsWith('{"cold_start"')) return (meter?.log(Buffer.byteLength(text)), true);
   return writeStdout(chunk, ...rest);
 }) as typeof process.stdout.write;
-process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+
+/** The metric series (namespace, name, dimension values) of one EMF line: CloudWatch bills each as a custom metric. */
+function emfSeries(line: string): string[] {
+  try {
+    const emf = JSON.parse(line) as { _aws: { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string }> }> } } & Record<string, unknown>;
+    return emf._aws.CloudWatchMetrics.flatMap((d) => d.Metrics.flatMap((m) => d.Dimensions.map((dims) => `${d.Namespace}/${m.Name}{${dims.map((k) => `${k}=${String(emf[k])}`).join(',')}}`)));
+  } catch {
+    return [];
+  }
+}
 // Powertools Metrics warns on stderr on every invocation that recorded no metric: drop exactly that warning.
 const writeStderr = process.stderr.write.bind(process.stderr);
 process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => (String(chunk).includes('No application metrics to publish') ? true : writeStderr(chunk, ...rest))) as typeof process.stderr.write;
@@ -264,7 +281,7 @@ console.log(`Lambda memory as the CDK construct deploys it (infra/cdk/defaults.t
   .map(([f, mb]) => `${f} ${mb} MB`)
   .join(', ')}.`);
 console.log(
-  `Lambda billed duration = in-process time of each handler (wall time minus the time spent waiting for dynalite, the local bus, the executor and the outbox; one invocation at a time per function), rounded up to 1 ms, + AWS round trips: ${AWS_CALL_MS.dynamo} ms per DynamoDB call, ${AWS_CALL_MS.putEvents} ms per PutEvents, ${AWS_CALL_MS.stepFunctionsApi} ms per Step Functions API call, ${AWS_CALL_MS.sesSend} ms per SES send, ${AWS_CALL_MS.outboundWebhook} ms per outbound webhook (assumed p50 latencies). Logs: the functions' INFO lines as measured + ${PLATFORM_LOG_BYTES_PER_INVOCATION} B of platform lines per invocation (est.).`,
+  `Lambda billed duration = in-process time of each handler (wall time minus the time spent waiting for dynalite, the local bus, the executor and the outbox; one invocation at a time per function), rounded up to 1 ms, + AWS round trips: ${AWS_CALL_MS.dynamo} ms per DynamoDB call, ${AWS_CALL_MS.putEvents} ms per PutEvents, ${AWS_CALL_MS.stepFunctionsApi} ms per Step Functions API call, ${AWS_CALL_MS.sesSend} ms per SES send, ${AWS_CALL_MS.outboundWebhook} ms per outbound webhook (assumed p50 latencies). Logs: the functions' INFO lines and EMF metrics as measured + ${PLATFORM_LOG_BYTES_PER_INVOCATION} B of platform lines per invocation (est.).`,
 );
 console.log(`Theoretical floor per event: 1 HTTP API request + 1 PutEvents entry + 1 DynamoDB write (<= 1 KB) = ${usd(floorPerEvent() * 1e6)} per 1M events.`);
 
@@ -306,16 +323,25 @@ const storageGb = (MONTH.customers * ev.profileBytes + MONTH.events * (profileCo
 const storageCost = storageGb * PRICES.storageGbMonth;
 const secretCalls = MONTH.warmContainers * ((30 * DAY) / 300_000) * 2;
 const secretsCost = MONTH.secrets * PRICES.secretMonth + secretCalls * PRICES.secretsCall;
-const month = eventsCost + journeyCost + sweepCost + storageCost + secretsCost;
+const metricsCost = metricSeries.size * PRICES.customMetric;
+// Traces start at the API (downstream invocations join them through EventBridge); sampled as X-Ray's default rule does, at an even rate.
+const requestsPerMonth = MONTH.events * (ev.sdk.requests / ev.sdk.events);
+const monthSeconds = (30 * DAY) / 1000;
+const tracedRequests = (perSecond: number) => monthSeconds * Math.min(perSecond, XRAY_SAMPLING.reservoirPerSecond + XRAY_SAMPLING.rate * Math.max(0, perSecond - XRAY_SAMPLING.reservoirPerSecond));
+const traces = tracedRequests(requestsPerMonth / monthSeconds);
+const xrayCost = traces * PRICES.xrayTrace;
+const month = eventsCost + journeyCost + sweepCost + storageCost + secretsCost + metricsCost + xrayCost;
 const floorMonth = MONTH.events * floorPerEvent();
 console.log(`\n3. $ per month: ${fmtN(MONTH.customers)} customers sending ${fmtN(MONTH.events)} events/month`);
-console.log(`   assumptions: the 1b event mix (${EVENT_MIX.map(([k, s]) => `${k} ${Math.round(s * 100)}%`).join(', ')}) sent as SDK batches of ${SDK_BATCH}; journey entries/month: ${journeys.map((j) => `${j} ${fmtN(MONTH.entries[j]!)}`).join(', ')} on the path mixes above (their trigger and driving events are among the 10M); the sweep daily over all customers; timeline kept ${profileConfig.timelineRetentionDays} days; ${MONTH.secrets} secrets (webhook source, unsubscribe key, 2 webhook targets) read every 5 min by ~${MONTH.warmContainers} warm containers; SMS none.`);
+console.log(`   assumptions: the 1b event mix (${EVENT_MIX.map(([k, s]) => `${k} ${Math.round(s * 100)}%`).join(', ')}) sent as SDK batches of ${SDK_BATCH}; journey entries/month: ${journeys.map((j) => `${j} ${fmtN(MONTH.entries[j]!)}`).join(', ')} on the path mixes above (their trigger and driving events are among the 10M); the sweep daily over all customers; timeline kept ${profileConfig.timelineRetentionDays} days; the API requests spread evenly over the month (X-Ray sampling); ${MONTH.secrets} secrets (webhook source, unsubscribe key, 2 webhook targets) read every 5 min by ~${MONTH.warmContainers} warm containers; SMS none.`);
 const rows: Array<[string, number, string]> = [
   [`events ingested (1b: ${usd(perMSdk)} per 1M)`, eventsCost, `with single requests instead (1a: ${usd(perMSingle)} per 1M): ${usd(MONTH.events * (perMSingle / 1e6))}`],
   ...journeys.map((j): [string, number, string] => [`journey ${j} (${fmtN(MONTH.entries[j]!)} entries x ${usd(perJourney.get(j)!.perEntry * 1e6)} per 1M)`, MONTH.entries[j]! * perJourney.get(j)!.perEntry, '']),
   ['daily sweep', sweepCost, `${usd(sweepPerCustomerDay * 1e6)} per 1M customer-days`],
   ['DynamoDB storage', storageCost, `${storageGb.toFixed(2)} GB: profiles ${(ev.profileBytes / 1024).toFixed(1)} KB each, timeline events ${(ev.timelineBytes / 1024).toFixed(2)} KB each`],
   ['Secrets Manager', secretsCost, `${MONTH.secrets} secrets + ${fmtN(secretCalls)} calls`],
+  ['CloudWatch custom metrics (EMF)', metricsCost, `${metricSeries.size} metric series seen in this run (names x dimension values)`],
+  ['X-Ray traces', xrayCost, `${fmtN(traces)} of ${fmtN(requestsPerMonth)} API requests sampled (1/s + 5%); with single requests: ${usd(tracedRequests(MONTH.events / monthSeconds) * PRICES.xrayTrace)}`],
 ];
 for (const [what, dollars, note] of rows) console.log(`   ${what.padEnd(62)} ${usd(dollars).padStart(10)}  ${((dollars * 100) / month).toFixed(1).padStart(5)}%  ${note}`);
 console.log(`   ${'total'.padEnd(62)} ${usd(month).padStart(10)}   = ${(month / floorMonth).toFixed(1)}x the floor (${usd(floorMonth)}: ${fmtN(MONTH.events)} x (1 request + 1 PutEvents entry + 1 write))`);

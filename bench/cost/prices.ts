@@ -29,6 +29,8 @@ export const PRICE_LIST = {
   secretMonth: p(0.4, 'Secrets Manager secret per month', 'aws.amazon.com/secrets-manager/pricing', '2024-11'),
   secretsCall: p(0.05 / 10_000, 'Secrets Manager API call', 'aws.amazon.com/secrets-manager/pricing', '2024-11'),
   logsPerGb: p(0.5, 'CloudWatch Logs ingested GB (standard log class)', 'aws.amazon.com/cloudwatch/pricing ("Logs": collect, standard)', '2024-11'),
+  customMetric: p(0.3, 'CloudWatch custom metric per month (first 10,000 metrics; EMF)', 'aws.amazon.com/cloudwatch/pricing ("Metrics")', '2024-11'),
+  xrayTrace: p(5.0 / 1e6, 'X-Ray trace recorded (first 100,000/month free: ignored)', 'aws.amazon.com/xray/pricing ("Traces recorded")', '2024-11'),
 } as const;
 
 /** The prices alone, in dollars per unit. */
@@ -53,10 +55,13 @@ export const AWS_CALL_MS = {
 
 /**
  * Bytes of CloudWatch Logs per Lambda invocation from the platform alone (START,
- * END and REPORT lines; an estimate), with the functions' own logs at WARN (the
- * deployed default: nothing on success).
+ * END and REPORT lines; an estimate). The functions' own lines (Powertools JSON at
+ * INFO, the deployed default, and EMF metrics) are measured.
  */
 export const PLATFORM_LOG_BYTES_PER_INVOCATION = 300;
+
+/** X-Ray's default sampling rule (active tracing on every function): the first request each second, then 5%. */
+export const XRAY_SAMPLING = { reservoirPerSecond: 1, rate: 0.05 } as const;
 
 /** The dollar amount of `units` of a price. */
 export const cost = (price: keyof typeof PRICES, units: number) => units * PRICES[price];

@@ -76,7 +76,7 @@ export function price(u: Usage): Line[] {
   }
   if (invocations > 0) {
     const own = FUNCTIONS.reduce((n, fn) => n + u.fns[fn].logBytes, 0);
-    lines.push({ item: 'CloudWatch Logs', calls: invocations, callUnit: 'inv', units: logBytes / 1e9, unit: 'GB', usd: (logBytes / 1e9) * PRICES.logsPerGb, note: `${fmtN(own / invocations)} B/inv logged at INFO + ${PLATFORM_LOG_BYTES_PER_INVOCATION} B platform lines (est.)` });
+    lines.push({ item: 'CloudWatch Logs', calls: invocations, callUnit: 'inv', units: logBytes / 1e9, unit: 'GB', usd: (logBytes / 1e9) * PRICES.logsPerGb, note: `${fmtN(own / invocations)} B/inv of INFO lines and EMF metrics + ${PLATFORM_LOG_BYTES_PER_INVOCATION} B platform lines (est.)` });
   }
   const rows = [...u.dynamo.entries()];
   const writes = rows.filter(([k]) => !isRead(k)).map(([, r]) => r);
