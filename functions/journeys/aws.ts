@@ -84,6 +84,7 @@ export const JourneySpecSchema = z.strictObject({
   reentry: z.union([z.literal('never'), z.literal('always'), z.strictObject({ afterSeconds: z.number().int().positive() })]),
   concurrencyKey: z.string().min(1).optional(),
   triggerProperties: z.array(z.string()),
+  branchConditions: z.array(z.unknown()).optional(),
 });
 
 /**
@@ -112,6 +113,11 @@ export function readJourneySpecs(file: string): JourneySpec[] {
   return parsed.data.journeys as JourneySpec[];
 }
 
+/** The journeys of the bundled `journeys.json` (or `JOURNEY_ENV.JOURNEYS_FILE`). */
+export function awsJourneySpecs(env: NodeJS.ProcessEnv = process.env): JourneySpec[] {
+  return readJourneySpecs(env[JOURNEY_ENV.JOURNEYS_FILE] || join(BUNDLE_ROOT, JOURNEY_BUNDLE.journeysFolder, JOURNEY_BUNDLE.journeysFile));
+}
+
 /** The state machine ARN of each journey (`JOURNEY_ENV.STATE_MACHINE_ARNS`); every journey of `journeys` must have one. */
 export function stateMachineArnsFrom(env: NodeJS.ProcessEnv, journeys: readonly Pick<JourneySpec, 'id'>[]): Record<string, string> {
   const arns = parseJsonEnv(env, JOURNEY_ENV.STATE_MACHINE_ARNS, z.record(z.string(), z.string().startsWith('arn:')));
@@ -133,7 +139,7 @@ export interface AwsClients {
  * on the journeys' state machines.
  */
 export function awsJourneyRuntime(env: NodeJS.ProcessEnv = process.env, clients: AwsClients = {}) {
-  const journeys = readJourneySpecs(env[JOURNEY_ENV.JOURNEYS_FILE] || join(BUNDLE_ROOT, JOURNEY_BUNDLE.journeysFolder, JOURNEY_BUNDLE.journeysFile));
+  const journeys = awsJourneySpecs(env);
   const doc = documentClient(clients.dynamodb ?? new DynamoDBClient({}));
   const tableName = requireEnv(env, ENV.PROFILE_TABLE_NAME);
   return createJourneyRuntime({

@@ -17,6 +17,8 @@ export interface JourneySpec {
   concurrencyKey?: string;
   /** Scalar trigger properties the journey refers to; only these travel in the execution input (no PII). */
   triggerProperties: string[];
+  /** The `when` of every branch rule (tag-rule conditions): the profile keeps the recent events they read. Absent: unknown. */
+  branchConditions?: unknown[];
 }
 
 /** An event as EventBridge delivers it to a rule target. */

@@ -1,6 +1,7 @@
 import { CHANNELS, EVENTS, detailTypeOf, type Channel, type NormalisedEvent, type Profile, type RecentEvent } from '../../shared';
 
 import { RECENT_EVENTS_MAX, RECENT_EVENTS_WINDOW_DAYS } from '../../shared/segmentation/constants';
+import type { RecentEventsSpec } from '../../shared/segmentation/retention';
 
 /** How much behaviour the profile item keeps for tag conditions (the timeline keeps the rest): what the rules can see. */
 export const RECENT_EVENTS_DAYS = RECENT_EVENTS_WINDOW_DAYS;
@@ -54,8 +55,10 @@ export function emptyProfile(id: string, at: string): Profile {
  * over event timestamps, so the result does not depend on arrival order; a
  * trait or consent change only wins over an older one (event time decides).
  * Duplicate suppression is the caller's job (by messageId).
+ * With `keep`, the recent events are only those it names, with only the
+ * properties it names (without it, every event and scalar property).
  */
-export function applyEvent(profile: Profile, event: NormalisedEvent, now: Date): Profile {
+export function applyEvent(profile: Profile, event: NormalisedEvent, now: Date, keep?: RecentEventsSpec): Profile {
   const p = structuredClone(profile);
   const at = event.timestamp;
   p.firstSeenAt = minIso(p.firstSeenAt, at);
@@ -66,7 +69,8 @@ export function applyEvent(profile: Profile, event: NormalisedEvent, now: Date):
   if (event.type === 'identify') applyTraits(p, event.traits, at);
   if (event.type === 'track') applyTrack(p, event, at);
 
-  p.recentEvents = keepRecent([...p.recentEvents, toRecent(event)], now);
+  const recent = toRecent(event, keep);
+  p.recentEvents = keepRecent(recent ? [...p.recentEvents, recent] : p.recentEvents, now, keep);
   defaultConsentSince(p);
   return p;
 }
@@ -161,9 +165,9 @@ export function setConsent(p: Profile, channel: Channel, status: 'granted' | 'de
 /**
  * Merge a visitor's anonymous profile into the known customer's. Sums and
  * min/max like `applyEvent`; the known customer's traits win where both have one
- * unless the visitor's is newer.
+ * unless the visitor's is newer. `keep` as for `applyEvent`.
  */
-export function mergeProfiles(known: Profile, visitor: Profile, anonymousId: string, now: Date): Profile {
+export function mergeProfiles(known: Profile, visitor: Profile, anonymousId: string, now: Date, keep?: RecentEventsSpec): Profile {
   const p = structuredClone(known);
   const v = visitor;
   p.firstSeenAt = minIso(p.firstSeenAt, v.firstSeenAt);
@@ -198,32 +202,54 @@ export function mergeProfiles(known: Profile, visitor: Profile, anonymousId: str
   if (vs.lastResolutionAt) s.lastResolutionAt = maxIso(s.lastResolutionAt, vs.lastResolutionAt);
   if (vs.lastSurvey && (!s.lastSurvey || vs.lastSurvey.at > s.lastSurvey.at)) s.lastSurvey = vs.lastSurvey;
   p.manualTags = [...new Set([...p.manualTags, ...v.manualTags])].sort();
-  p.recentEvents = keepRecent([...p.recentEvents, ...v.recentEvents], now);
+  p.recentEvents = keepRecent([...p.recentEvents, ...v.recentEvents], now, keep);
   defaultConsentSince(p);
   return p;
 }
 
-function toRecent(event: NormalisedEvent): RecentEvent {
+/** The event as the profile keeps it, or undefined when `keep` says nothing reads it. */
+function toRecent(event: NormalisedEvent, keep?: RecentEventsSpec): RecentEvent | undefined {
+  const name = detailTypeOf(event);
+  const wanted = keep?.events.get(name)?.properties;
+  if (keep !== undefined && wanted === undefined) return undefined;
   const properties: RecentEvent['properties'] = {};
   let n = 0;
-  for (const [key, value] of Object.entries(event.properties)) {
+  const entries = wanted === undefined ? Object.entries(event.properties) : [...wanted].filter((key) => Object.hasOwn(event.properties, key)).map((key) => [key, event.properties[key]] as const);
+  for (const [key, value] of entries) {
     if (n >= RECENT_PROPERTY_MAX) break;
     if (typeof value === 'number' || typeof value === 'boolean' || (typeof value === 'string' && value.length <= 200)) {
       properties[key] = value;
       n++;
     }
   }
-  return { name: detailTypeOf(event), at: event.timestamp, messageId: event.messageId, properties };
+  return { name, at: event.timestamp, messageId: event.messageId, properties };
 }
 
-/** Newest first, within the window and the cap, one entry per messageId. */
-function keepRecent(events: RecentEvent[], now: Date): RecentEvent[] {
-  const cutoff = new Date(now.getTime() - RECENT_EVENTS_DAYS * DAY_MS).toISOString();
+/**
+ * Newest first, within the window and the cap, one entry per messageId; with
+ * `keep`, only the events it names, each within its own window and with only
+ * the properties it names (events kept before the spec changed are trimmed too).
+ */
+function keepRecent(events: RecentEvent[], now: Date, keep?: RecentEventsSpec): RecentEvent[] {
+  const t = now.getTime();
+  const cutoff = new Date(t - RECENT_EVENTS_DAYS * DAY_MS).toISOString();
   const seen = new Set<string>();
-  return events
-    .filter((e) => e.at >= cutoff && !seen.has(e.messageId) && seen.add(e.messageId))
+  const wanted = (e: RecentEvent) => {
+    if (keep === undefined) return true;
+    const spec = keep.events.get(e.name);
+    return spec !== undefined && t - Date.parse(e.at) < spec.keepMs;
+  };
+  const kept = events
+    .filter((e) => e.at >= cutoff && wanted(e) && !seen.has(e.messageId) && seen.add(e.messageId))
     .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : a.messageId < b.messageId ? 1 : -1))
     .slice(0, RECENT_EVENTS_MAX);
+  return keep === undefined ? kept : kept.map((e) => trimProperties(e, keep.events.get(e.name)!.properties));
+}
+
+function trimProperties(e: RecentEvent, names: ReadonlySet<string>): RecentEvent {
+  const properties: RecentEvent['properties'] = {};
+  for (const name of names) if (Object.hasOwn(e.properties, name)) properties[name] = e.properties[name]!;
+  return { name: e.name, at: e.at, messageId: e.messageId, properties };
 }
 
 const newer = (previous: string | undefined, at: string) => previous === undefined || at >= previous;

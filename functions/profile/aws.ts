@@ -3,7 +3,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ENV, systemClock } from '../../shared';
-import { loadProfileConfig } from './config';
+import type { JourneyRetentionInput } from '../../shared/segmentation';
+import { loadProfileConfig, profileRetention } from './config';
 import type { ProfileConsumerDeps } from './consumer';
 import { ProfileStore } from './store';
 
@@ -22,8 +23,12 @@ export function awsProfileStore(env: NodeJS.ProcessEnv = process.env, client: Dy
   return new ProfileStore(documentClient(client), requireEnv(env, ENV.PROFILE_TABLE_NAME));
 }
 
-/** The profile functions' dependencies in AWS, from their environment; config files are bundled under ./config. */
-export function awsProfileDeps(env: NodeJS.ProcessEnv = process.env): Omit<ProfileConsumerDeps, 'log'> {
+/**
+ * The profile functions' dependencies in AWS, from their environment; config files are bundled under ./config.
+ * With `journeys` (the consumer's, from its bundled journeys.json), profiles keep only the recent events the
+ * tag rules and those journeys read, as in the embedded engine.
+ */
+export function awsProfileDeps(env: NodeJS.ProcessEnv = process.env, journeys?: readonly JourneyRetentionInput[]): Omit<ProfileConsumerDeps, 'log'> {
   const config = loadProfileConfig(env[ENV.CONFIG_DIR] ?? join(import.meta.dirname, 'config'), env);
   const eventBridge = new EventBridgeClient({});
   return {
@@ -33,5 +38,6 @@ export function awsProfileDeps(env: NodeJS.ProcessEnv = process.env): Omit<Profi
     clock: systemClock,
     eventBusName: requireEnv(env, ENV.EVENT_BUS_NAME),
     timelineRetentionDays: config.timelineRetentionDays,
+    ...(journeys !== undefined && { recentEvents: profileRetention(config, journeys) }),
   };
 }

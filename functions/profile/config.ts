@@ -1,7 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ENV, type ConsentMode } from '../../shared';
-import { createSegmenter, loadSegmentationConfigOrThrow, loadTagRulesOrThrow, SEGMENTATION_FILES, type SegmentationConfig } from '../../shared/segmentation';
+import {
+  createSegmenter,
+  loadSegmentationConfigOrThrow,
+  loadTagRulesOrThrow,
+  recentEventsSpec,
+  SEGMENTATION_FILES,
+  type JourneyRetentionInput,
+  type RecentEventsSpec,
+  type SegmentationConfig,
+  type TagRule,
+} from '../../shared/segmentation';
 import type { Segmenter } from './consumer';
 
 export interface ProfileConfig {
@@ -12,6 +22,8 @@ export interface ProfileConfig {
   tagNames: string[];
   /** The lifecycle/RFM thresholds (journey branch conditions evaluate with them too). */
   segmentation: SegmentationConfig;
+  /** The tag rules, as loaded. */
+  tagRules: readonly TagRule[];
 }
 
 /**
@@ -29,5 +41,23 @@ export function loadProfileConfig(dir: string, env: NodeJS.ProcessEnv = process.
   const configFile = join(dir, SEGMENTATION_FILES.config);
   const rules = loadTagRulesOrThrow(readFileSync(tagsFile, 'utf8'), tagsFile);
   const config = loadSegmentationConfigOrThrow(readFileSync(configFile, 'utf8'), configFile);
-  return { segmenter: createSegmenter({ config, rules }), consentMode: mode, timelineRetentionDays: days, tagNames: rules.map((r) => r.name), segmentation: config };
+  return {
+    segmenter: createSegmenter({ config, rules }),
+    consentMode: mode,
+    timelineRetentionDays: days,
+    tagNames: rules.map((r) => r.name),
+    segmentation: config,
+    tagRules: rules,
+  };
+}
+
+/**
+ * The recent events a profile keeps with this configuration and these journeys
+ * (their goals and branch conditions): what the tag rules, the branches and the
+ * goal-before-start check read. The embedded engine and the AWS profile
+ * consumer both take it from here. Undefined (keep everything) when a journey
+ * does not say what its branches read.
+ */
+export function profileRetention(config: Pick<ProfileConfig, 'tagRules'>, journeys: readonly JourneyRetentionInput[]): RecentEventsSpec | undefined {
+  return recentEventsSpec(config.tagRules, journeys);
 }

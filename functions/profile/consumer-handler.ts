@@ -1,4 +1,4 @@
-import { awsJourneyRouter } from '../journeys/aws';
+import { awsJourneyRouter, awsJourneySpecs } from '../journeys/aws';
 import { awsProfileDeps } from './aws';
 import { createProfileConsumerHandler } from './lambda';
 
@@ -7,5 +7,6 @@ import { createProfileConsumerHandler } from './lambda';
  * (`PROFILE_CONSUMER_PATTERN`). After each event is on the profile, the journey
  * router resumes the customer's runs waiting for it (SendTaskSuccess) and stops
  * the runs whose goal or exit it is (StopExecution), as the embedded engine does.
+ * The profile keeps only the recent events the tag rules and the bundled journeys read.
  */
-export const handler = createProfileConsumerHandler(awsProfileDeps(), { afterApply: awsJourneyRouter() });
+export const handler = createProfileConsumerHandler(awsProfileDeps(process.env, awsJourneySpecs()), { afterApply: awsJourneyRouter() });

@@ -11,6 +11,7 @@ import {
   type PutEvents,
   type Rfm,
 } from '../../shared';
+import type { RecentEventsSpec } from '../../shared/segmentation/retention';
 import { applyEvent, emptyProfile, mergeProfiles } from './apply';
 import { appliedMark, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
 
@@ -30,6 +31,11 @@ export interface ProfileConsumerDeps {
   clock: Clock;
   eventBusName?: string;
   timelineRetentionDays: number;
+  /**
+   * The recent events the profile keeps: only those the tag rules and journeys
+   * read (`recentEventsSpec`). Absent: every recent event, with its properties.
+   */
+  recentEvents?: RecentEventsSpec;
   /** Receives customer ids and counts only, never traits. */
   log?: (message: string, fields: Record<string, unknown>) => void;
 }
@@ -86,7 +92,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       }
 
       const before = stored?.profile ?? emptyProfile(customerId, event.timestamp);
-      let profile = applyEvent(before, event, now);
+      let profile = applyEvent(before, event, now, deps.recentEvents);
       let applied = [...(stored?.applied ?? []), appliedMark(event.messageId)];
       let mergedVisitor: string | undefined;
       if (link !== undefined && link !== customerId && !before.anonymousIds.includes(link)) {
@@ -94,7 +100,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         if (owner === undefined || owner === customerId) {
           const visitor = await store.get(`anon:${link}`);
           if (visitor) {
-            profile = mergeProfiles(profile, visitor.profile, link, now);
+            profile = mergeProfiles(profile, visitor.profile, link, now, deps.recentEvents);
             applied = [...visitor.applied, ...applied];
             mergedVisitor = link;
           } else if (!profile.anonymousIds.includes(link)) {

@@ -3,5 +3,5 @@ export { ProfileStore, VersionConflictError, appliedMark, APPLIED_MAX, queryAll,
 export { createProfileConsumer, type ConsumeResult, type Segmenter, type Segmentation, type ProfileConsumerDeps } from './consumer';
 export { createCustomerApi, profileView } from './api';
 export { createProfileConsumerHandler, createSweepHandler, createCustomerApiHandler } from './lambda';
-export { loadProfileConfig, type ProfileConfig } from './config';
+export { loadProfileConfig, profileRetention, type ProfileConfig } from './config';
 export { documentClient } from './aws';

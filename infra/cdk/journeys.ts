@@ -93,6 +93,7 @@ export function journeySpec(compiled: CompiledJourney): JourneySpec {
     reentry: compiled.reentry,
     ...(compiled.concurrencyKey !== undefined && { concurrencyKey: compiled.concurrencyKey }),
     triggerProperties: compiled.triggerProperties,
+    branchConditions: compiled.branchConditions,
   };
 }
 

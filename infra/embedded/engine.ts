@@ -15,6 +15,7 @@ import {
   createSweepHandler,
   documentClient,
   loadProfileConfig,
+  profileRetention,
   ProfileStore,
 } from '../../functions/profile';
 import { DEFAULT_SEND_POLICY, type OutboundWebhookTarget, type SendPolicy } from '../../functions/journeys';
@@ -162,7 +163,11 @@ async function start(options: EngineOptions): Promise<Engine> {
     name: 'profile-consumer',
     pattern: PROFILE_CONSUMER_PATTERN,
     target: asyncLambdaTarget(
-      createProfileConsumerHandler(profileDeps, { logger, metrics, afterApply: (event, customerId) => journeys.runtime.route(event, customerId) }),
+      // The profile keeps only the recent events the tag rules and the journeys read (as the AWS consumer does).
+      createProfileConsumerHandler(
+        { ...profileDeps, recentEvents: profileRetention(profileConfig, journeys.compiled) },
+        { logger, metrics, afterApply: (event, customerId) => journeys.runtime.route(event, customerId) },
+      ),
       'rapport-profile',
       { retryAttempts: 2, deadLetters },
     ),

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { compileJourneys, writeJourneysFile } from '../../infra/cdk/journeys';
-import { documentClient } from '../../functions/profile';
+import { documentClient, ProfileStore } from '../../functions/profile';
 import { JourneyStore } from '../../functions/journeys/store';
 import { ensureTable, profileTableDefinition, startDynalite, type LocalDynamo } from '../../infra/embedded/dynamo';
 import { ENV, INGEST_EVENT_SOURCE, type NormalisedEvent } from '../../shared';
@@ -169,5 +169,17 @@ describe('AWS profile consumer: the journey router resumes waits and stops conve
     // A redelivery of the same event finds the wait taken: no second SendTaskSuccess.
     await handler(busEvent(resolved), lambdaContext);
     expect(sfnCalls()).toHaveLength(1);
+  });
+
+  it('keeps on the profile only the recent events its bundled tag rules and journeys read (here: the Order Completed goal)', async () => {
+    const recently = (hours: number) => new Date(Date.now() - hours * 3_600_000).toISOString();
+    await handler(busEvent(ev('Product Viewed', recently(3), { productId: 'p-1', category: 'baby' }, { userId: 'cust-keep' })), lambdaContext);
+    await handler(busEvent(ev('Order Completed', recently(2), { orderId: 'o-1', revenue: 20, currency: 'EUR' }, { userId: 'cust-keep' })), lambdaContext);
+    await handler(busEvent(ev('Complaint Filed', recently(1), { complaintId: 'C-1' }, { userId: 'cust-keep' })), lambdaContext);
+
+    const stored = await new ProfileStore(documentClient(dynamo.client), TABLE).get('cust-keep');
+    expect(stored?.profile.stats).toMatchObject({ eventCount: 3, orderCount: 1, complaintCount: 1 });
+    // The fixture's tags read no events and the goals name no properties: only the goal event, bare.
+    expect(stored?.profile.recentEvents.map((e) => ({ name: e.name, properties: e.properties }))).toEqual([{ name: 'Order Completed', properties: {} }]);
   });
 });

@@ -89,6 +89,8 @@ export interface CompiledJourney {
   readonly reentry: 'never' | 'always' | { afterSeconds: number };
   /** One run per value of this trigger property (e.g. complaintId) instead of one per customer. */
   readonly concurrencyKey?: string;
+  /** The `when` of every branch rule, in step order: the profile keeps the recent events they read. */
+  readonly branchConditions: unknown[];
 }
 
 /** Compile a validated journey. Throws `JourneyError` if the journey does not pass the meaning checks. */
@@ -268,6 +270,7 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
     ...(journey.audience !== undefined && { audience: journey.audience }),
     reentry: typeof reentry === 'string' ? reentry : { afterSeconds: durationSeconds(reentry.after) },
     ...(typeof concurrency === 'object' && { concurrencyKey: concurrency.per }),
+    branchConditions: journey.steps.flatMap((step) => ('branch' in step ? step.branch.flatMap((rule) => ('when' in rule ? [structuredClone(rule.when) as unknown] : [])) : [])),
   };
 }
 
