@@ -142,6 +142,12 @@ function compile(condition: Condition, ctx: EvaluationContext): Compiled {
     case 'event':
     case 'no_event':
       return compileEvent(condition, ctx);
+    case 'tag': {
+      // The tags the customer has now; they change with events, never with time alone.
+      const has = new Set([...ctx.profile.computedTags, ...ctx.profile.manualTags]);
+      const holds = condition.tag.some((t) => has.has(t));
+      return { holds: () => holds, boundaries: CONSTANT };
+    }
     default:
       return assertNever(condition);
   }

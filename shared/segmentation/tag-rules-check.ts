@@ -91,6 +91,12 @@ function checkCondition(condition: Condition, path: PathSegment[], out: CheckRes
     case 'no_event':
       checkEvent(condition, path, out);
       return;
+    case 'tag':
+      out.errors.push({
+        path: [...path, 'tag'],
+        message: 'a tag rule cannot test a tag (its truth would depend on the order the rules run in): repeat that tag\'s condition here instead; tag conditions are for journey branches',
+      });
+      return;
     default:
       assertNever(condition);
   }

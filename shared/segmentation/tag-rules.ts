@@ -35,7 +35,9 @@ import { AT_KEY } from './yaml-source';
  * - `event: <name>` with optional `where` (an EventBridge pattern on the event's
  *   properties), `within` (`12h`, `30d`, `2w`) or `since: <event name>`, and counts
  *   `at_least` (default 1) / `at_most`;
- * - `no_event: <name>` with optional `where` and `within` or `since`.
+ * - `no_event: <name>` with optional `where` and `within` or `since`;
+ * - `tag: <name>` or `tag: [<name>, ..]`: the customer has one of these tags now
+ *   (computed or manual) — in journey branches only: a tag rule cannot test a tag.
  */
 
 export const STAT_NAMES = [
@@ -71,7 +73,7 @@ export type DateField = (typeof DATE_FIELDS)[number];
 export const RFM_FIELDS = ['recency', 'frequency', 'monetary', 'tier'] as const;
 export type RfmField = (typeof RFM_FIELDS)[number];
 
-export const CONDITION_KINDS = ['all', 'any', 'not', 'stat', 'trait', 'days_since', 'lifecycle', 'rfm', 'event', 'no_event'] as const;
+export const CONDITION_KINDS = ['all', 'any', 'not', 'stat', 'trait', 'days_since', 'lifecycle', 'rfm', 'event', 'no_event', 'tag'] as const;
 export type ConditionKind = (typeof CONDITION_KINDS)[number];
 
 export const OPERATORS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'exists'] as const;
@@ -204,6 +206,21 @@ export const LifecycleConditionSchema = conditionOf('lifecycle', {
 });
 export type LifecycleCondition = z.infer<typeof LifecycleConditionSchema>;
 
+const TagName = z
+  .string({ error: 'expected a tag name like "vip"' })
+  .trim()
+  .min(1, { error: 'expected a tag name like "vip"' })
+  .max(100, { error: 'expected a tag name of at most 100 characters' });
+
+export const TagConditionSchema = conditionOf('tag', {
+  /** One tag or a list (any of them); written `tag: vip` or `tag: [vip, loyal]`. */
+  tag: z.preprocess(
+    (value) => (typeof value === 'string' ? [value] : value),
+    z.array(TagName, { error: 'expected a tag name or a list of them, like vip or [vip, loyal]' }).min(1, { error: 'expected at least one tag' }),
+  ),
+});
+export type TagCondition = z.infer<typeof TagConditionSchema>;
+
 export const EventConditionSchema = conditionOf('event', {
   event: EventName,
   where: Where.optional(),
@@ -245,7 +262,8 @@ export type Condition =
   | RfmCondition
   | LifecycleCondition
   | EventCondition
-  | NoEventCondition;
+  | NoEventCondition
+  | TagCondition;
 
 const conditionList = (kind: string) =>
   z.lazy(() =>
@@ -322,6 +340,7 @@ export const ConditionSchema: z.ZodType<Condition> = z.preprocess(
     LifecycleConditionSchema,
     EventConditionSchema,
     NoEventConditionSchema,
+    TagConditionSchema,
   ]),
 );
 

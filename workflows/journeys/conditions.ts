@@ -27,7 +27,7 @@ export const ConditionSchema = z
       ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message, ...(atKey && { params: { anchor: 'key' } }) });
     }
   })
-  .describe('A condition on the customer profile, in the tag-rule language: { stat: orderCount, eq: 0 }, { trait: plan, in: [pro] }, { lifecycle: [new] }, { event: Order Completed, within: 30d }, { all | any: [...] }, { not: {...} }.');
+  .describe('A condition on the customer profile, in the tag-rule language: { stat: orderCount, eq: 0 }, { trait: plan, in: [pro] }, { lifecycle: [new] }, { tag: vip }, { event: Order Completed, within: 30d }, { all | any: [...] }, { not: {...} }.');
 
 const OPERATOR_TEXT: Readonly<Record<string, string>> = { eq: '==', ne: '!=', gt: '>', gte: '>=', lt: '<', lte: '<=' };
 
@@ -69,5 +69,9 @@ export function describeCondition(condition: Condition): string {
   }
   if (condition['event'] !== undefined) return events('did', condition['event'], condition);
   if (condition['no_event'] !== undefined) return events('no', condition['no_event'], condition);
+  if (condition['tag'] !== undefined) {
+    const tags = Array.isArray(condition['tag']) ? condition['tag'] : [condition['tag']];
+    return `has tag ${tags.map(value).join(' or ')}`;
+  }
   return JSON.stringify(condition);
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ConditionSchema,
   DEFAULT_SEGMENTATION_CONFIG,
   evaluateCondition,
   evaluateTags,
@@ -158,6 +159,28 @@ describe('lifecycle conditions', () => {
     const p = buyer({ orders: 2, firstDaysAgo: 100, lastDaysAgo: 10 });
     const config = { ...DEFAULT_SEGMENTATION_CONFIG, lifecycle: { ...DEFAULT_SEGMENTATION_CONFIG.lifecycle, at_risk_after_days: 10 } };
     expect(evaluateCondition(when('{ lifecycle: at-risk }'), p, NOW, config).holds).toBe(true);
+  });
+});
+
+describe('tag conditions (journey branches)', () => {
+  const tagged = makeProfile({ computedTags: ['vip'], manualTags: ['crm-gold'] });
+  const branch = (c: unknown, p: Profile) => evaluateCondition(ConditionSchema.parse(c), p, NOW);
+  it('holds when the customer has the tag now, computed or manual; a list means any of them', () => {
+    expect(branch({ tag: 'vip' }, tagged).holds).toBe(true);
+    expect(branch({ tag: 'crm-gold' }, tagged).holds).toBe(true);
+    expect(branch({ tag: ['churned', 'crm-gold'] }, tagged).holds).toBe(true);
+    expect(branch({ tag: 'churned' }, tagged).holds).toBe(false);
+    expect(branch({ not: { tag: 'vip' } }, makeProfile()).holds).toBe(true);
+    expect(branch({ all: [{ tag: 'vip' }, { stat: 'orderCount', eq: 0 }] }, tagged).holds).toBe(true);
+  });
+  it('does not change with time alone', () => {
+    expect(branch({ tag: 'vip' }, tagged).nextChangeAt).toBeUndefined();
+  });
+  it('says what a tag condition expects', () => {
+    const r = ConditionSchema.safeParse({ tag: [] });
+    expect(r.success).toBe(false);
+    expect(r.error?.issues[0]?.message).toBe('expected at least one tag');
+    expect(ConditionSchema.safeParse({ tag: 3 }).error?.issues[0]?.message).toBe('expected a tag name or a list of them, like vip or [vip, loyal]');
   });
 });
 
