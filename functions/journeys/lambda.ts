@@ -61,7 +61,12 @@ export function createStarterHandler(runtime: Runtime, options: JourneyHandlerOp
 }
 
 const StatusChangeSchema = z.object({
-  detail: z.object({ name: z.string(), status: z.enum(['SUCCEEDED', 'FAILED', 'ABORTED', 'TIMED_OUT', 'RUNNING', 'PENDING_REDRIVE']), input: z.string().nullable().optional() }),
+  detail: z.object({
+    name: z.string(),
+    status: z.enum(['SUCCEEDED', 'FAILED', 'ABORTED', 'TIMED_OUT', 'RUNNING', 'PENDING_REDRIVE']),
+    input: z.string().nullable().optional(),
+    output: z.string().nullable().optional(),
+  }),
 });
 
 /** Step Functions "Execution Status Change" events → the run's end is recorded and its lock freed. */
@@ -72,7 +77,13 @@ export function createRunEndedHandler(runtime: Runtime, options: JourneyHandlerO
     const { detail } = StatusChangeSchema.parse(event);
     if (detail.status === 'RUNNING' || detail.status === 'PENDING_REDRIVE' || !detail.input) return;
     const input = z.object({ journeyId: z.string(), customerId: z.string() }).parse(JSON.parse(detail.input));
-    await runtime.executionEnded(input.journeyId, input.customerId, detail.name, detail.status);
+    let output: unknown;
+    try {
+      output = detail.output ? JSON.parse(detail.output) : undefined;
+    } catch {
+      output = undefined; // an output too large for the event arrives truncated: the run counts as completed
+    }
+    await runtime.executionEnded(input.journeyId, input.customerId, detail.name, detail.status, output);
     logger.info('run ended', { journeyId: input.journeyId, customerId: input.customerId, execution: detail.name, status: detail.status });
   };
   return instrument(handler, o, false);

@@ -199,10 +199,14 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
   }
 
   /** An execution ended on its own (Step Functions status change): completed, failed, or aborted by us. */
-  async function executionEnded(journeyId: string, customerId: string, name: string, status: 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT'): Promise<void> {
+  async function executionEnded(journeyId: string, customerId: string, name: string, status: 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT', output?: unknown): Promise<void> {
     const run = (await records.runs(customerId, journeyId)).find((r) => r.executionName === name);
     if (!run) return;
-    await endRun(run, status === 'SUCCEEDED' ? 'completed' : status === 'ABORTED' ? 'stopped' : 'failed');
+    // An `exit` step leaves its outcome in the output (`end`): `exit: goal` is a conversion, any other exit an exit.
+    const end = (output as { end?: { outcome?: unknown; reason?: unknown } } | null | undefined)?.end;
+    const outcome = status === 'SUCCEEDED' && (end?.outcome === 'converted' || end?.outcome === 'exited') ? end.outcome : undefined;
+    const ended = await endRun(run, outcome ?? (status === 'SUCCEEDED' ? 'completed' : status === 'ABORTED' ? 'stopped' : 'failed'));
+    if (ended && outcome === 'exited' && typeof end?.reason === 'string') await records.count(journeyId, { [`exited.${end.reason}`]: 1 });
   }
 
   /** Stop every running journey of a customer (erasure): nothing is sent after it. */

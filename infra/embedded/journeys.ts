@@ -77,7 +77,7 @@ export function wireJourneys(w: JourneyWiring) {
     onEnd: async (execution) => {
       const status = execution.status === 'RUNNING' ? 'SUCCEEDED' : execution.status;
       // In AWS the run-ended Lambda does this, on the execution's status-change event.
-      await invokeLambda('rapport-run-ended', 60_000, async () => holder.runtime?.executionEnded(execution.journeyId, execution.input.customerId, execution.name, status));
+      await invokeLambda('rapport-run-ended', 60_000, async () => holder.runtime?.executionEnded(execution.journeyId, execution.input.customerId, execution.name, status, execution.output));
     },
   });
   for (const journey of compiled) sfn.register(journey.id, journey.definition as unknown as AslDefinition);

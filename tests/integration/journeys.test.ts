@@ -176,6 +176,16 @@ describe('complaint follow-up journey', () => {
       expect(steps(t.engine, 'c-late')).toEqual(['acknowledge', 'open-ticket', 'escalate', 'send-survey']);
     });
 
+    it('never resolved: escalated, then 48 hours later the run takes its exit step and counts as an exit, not a completion', async () => {
+      await t.api.send([identify('c-never'), track('c-never', 'Complaint Filed', { complaintId: 'cmp-never' })]);
+      const run = await ended(t.engine, 'c-never', 'complaint-follow-up', 15_000);
+      expect(run.status).toBe('exited');
+      expect(steps(t.engine, 'c-never')).toEqual(['acknowledge', 'open-ticket', 'escalate']);
+      const stats = (await t.api.get('/v1/journeys/complaint-follow-up/stats')).json as unknown as { counters: Record<string, number> };
+      expect(stats.counters['exited.escalated']).toBe(1);
+      expect(stats.counters.exited).toBe(1);
+    });
+
     it('runs once per complaintId: two complaints run side by side, a repeat of one does not start another', async () => {
       await t.api.send([identify('c-two'), track('c-two', 'Complaint Filed', { complaintId: 'cmp-a' }), track('c-two', 'Complaint Filed', { complaintId: 'cmp-b' })]);
       await eventually(async () => (await runsOf(t.engine, 'c-two')).length === 2, 'two runs');

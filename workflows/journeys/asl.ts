@@ -58,7 +58,15 @@ export interface FailState extends StateBase {
   Cause: string;
 }
 
-export type State = TaskState | ChoiceState | WaitState | SucceedState | FailState;
+/** An `exit` step: ends the run (End) and puts its outcome in the execution's output (`$.end`). */
+export interface ExitState extends StateBase {
+  Type: 'Pass';
+  Result: { outcome: 'exited' | 'converted'; reason?: string };
+  ResultPath: '$.end';
+  End: true;
+}
+
+export type State = TaskState | ChoiceState | WaitState | SucceedState | ExitState | FailState;
 
 export interface StateMachineDefinition {
   Comment: string;

@@ -10,7 +10,7 @@
  * - wait: a Wait named after the step. wait_until: Task + Wait `<id>.wait`.
  * - wait_for: one callback Task (`.waitForTaskToken`) with TimeoutSeconds; the
  *   timeout is caught and routed to on_timeout.
- * - exit: a Succeed named after the step; the end of the list: `End`; a
+ * - exit: a terminal Pass named after the step, its outcome in the output's `end`; the end of the list: `End`; a
  *   holdout group: `Holdout`; a step failing after its retries: `Failed`.
  * - send, webhook: a failure after the retries (a channel down, a template
  *   error) is caught by the Task `<id>.failed`, which records the message as
@@ -239,8 +239,11 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
       states[id] = deliveryTask(id, 'webhook', { target: step.webhook.target, template: step.webhook.template }, next(), `post "${step.webhook.template}" to ${step.webhook.target}`);
     } else if ('exit' in step) {
       const reason = step.exit === true ? undefined : step.exit;
-      states[id] = { Type: 'Succeed', Comment: reason === undefined ? 'exit' : `exit: ${reason}` };
-      endStates[id] = reason === 'goal' ? { outcome: 'converted' } : { outcome: 'exited', ...(reason !== undefined && { reason }) };
+      const end = reason === 'goal' ? { outcome: 'converted' as const } : { outcome: 'exited' as const, ...(reason !== undefined && { reason }) };
+      // A terminal Pass (one transition, like a Succeed) that writes the outcome into the
+      // execution's output: the run-ended handler reads it from the status-change event.
+      states[id] = { Type: 'Pass', Comment: reason === undefined ? 'exit' : `exit: ${reason}`, Result: end, ResultPath: '$.end', End: true };
+      endStates[id] = end;
     } else {
       assertNever(step);
     }

@@ -15,7 +15,7 @@ export interface StatePath {
 export const MAX_PATHS = 1_000;
 
 /**
- * Every loop-free path from StartAt to a Succeed state. Edges to Fail states
+ * Every loop-free path from StartAt to a Succeed state (or an exit's terminal Pass). Edges to Fail states
  * (errors) and into `detours` (a send's quiet-hours wait: each deferral adds 3,
  * the Wait, the send again and its Choice) are not followed; a wait_for counts both its outcomes.
  */
@@ -26,7 +26,7 @@ export function statePaths(definition: StateMachineDefinition, detours: Readonly
     const state = definition.States[name];
     if (!state || state.Type === 'Fail') return;
     const here = [...trail, name];
-    if (state.Type === 'Succeed') {
+    if (state.Type === 'Succeed' || (state.Type === 'Pass' && state.End)) {
       paths.push({ path: here, transitions: here.length });
       return;
     }

@@ -107,7 +107,7 @@ describe('journey language: every step type', () => {
     ]);
     expect(states['pause']).toMatchObject({ Type: 'Wait', Seconds: 1800, Next: 'await-order' });
     expect(states['morning.wait']).toMatchObject({ Type: 'Wait', TimestampPath: '$.last.result.until', Next: 'pause' });
-    expect(states['converted']).toEqual({ Type: 'Succeed', Comment: 'exit: goal' });
+    expect(states['converted']).toEqual({ Type: 'Pass', Comment: 'exit: goal', Result: { outcome: 'converted' }, ResultPath: '$.end', End: true });
     expect(states['Holdout']).toMatchObject({ Type: 'Succeed' });
     expect(compiled.endStates).toEqual({
       Holdout: { outcome: 'holdout' },
