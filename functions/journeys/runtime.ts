@@ -190,11 +190,12 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
   }
 
   /** Record a run's end once (whoever comes first: the goal router, the execution's own end, erasure) and free its lock. */
-  async function endRun(run: Pick<RunRecord, 'customerId' | 'journeyId' | 'executionName' | 'key'>, status: 'completed' | 'converted' | 'exited' | 'stopped' | 'failed'): Promise<boolean> {
+  async function endRun(run: Pick<RunRecord, 'customerId' | 'journeyId' | 'executionName' | 'key'>, status: 'completed' | 'converted' | 'exited' | 'stopped' | 'failed', exitReason?: string): Promise<boolean> {
     const ended = await records.endRun(run.customerId, run.journeyId, run.executionName, status, clock.now().toISOString());
     if (!ended) return false;
     await records.unlock(run.customerId, run.journeyId, run.key, run.executionName);
-    await records.count(run.journeyId, { [status === 'converted' ? 'goal' : status]: 1 });
+    // One counter write: the outcome and, for an exit step, its reason (`exited.<reason>`) move together.
+    await records.count(run.journeyId, { [status === 'converted' ? 'goal' : status]: 1, ...(status === 'exited' && exitReason ? { [`exited.${exitReason}`]: 1 } : {}) });
     return true;
   }
 
@@ -205,8 +206,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     // An `exit` step leaves its outcome in the output (`end`): `exit: goal` is a conversion, any other exit an exit.
     const end = (output as { end?: { outcome?: unknown; reason?: unknown } } | null | undefined)?.end;
     const outcome = status === 'SUCCEEDED' && (end?.outcome === 'converted' || end?.outcome === 'exited') ? end.outcome : undefined;
-    const ended = await endRun(run, outcome ?? (status === 'SUCCEEDED' ? 'completed' : status === 'ABORTED' ? 'stopped' : 'failed'));
-    if (ended && outcome === 'exited' && typeof end?.reason === 'string') await records.count(journeyId, { [`exited.${end.reason}`]: 1 });
+    await endRun(run, outcome ?? (status === 'SUCCEEDED' ? 'completed' : status === 'ABORTED' ? 'stopped' : 'failed'), typeof end?.reason === 'string' ? end.reason : undefined);
   }
 
   /** Stop every running journey of a customer (erasure): nothing is sent after it. */

@@ -181,9 +181,13 @@ describe('complaint follow-up journey', () => {
       const run = await ended(t.engine, 'c-never', 'complaint-follow-up', 15_000);
       expect(run.status).toBe('exited');
       expect(steps(t.engine, 'c-never')).toEqual(['acknowledge', 'open-ticket', 'escalate']);
-      const stats = (await t.api.get('/v1/journeys/complaint-follow-up/stats')).json as unknown as { counters: Record<string, number> };
-      expect(stats.counters['exited.escalated']).toBe(1);
-      expect(stats.counters.exited).toBe(1);
+      // The counters are written just after the run record: wait for them, then check both moved together.
+      const counters = await eventually(async () => {
+        const { counters } = (await t.api.get('/v1/journeys/complaint-follow-up/stats')).json as unknown as { counters: Record<string, number> };
+        return counters.exited ? counters : undefined;
+      }, 'exit counted');
+      expect(counters['exited.escalated']).toBe(1);
+      expect(counters.exited).toBe(1);
     });
 
     it('runs once per complaintId: two complaints run side by side, a repeat of one does not start another', async () => {
