@@ -1,19 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, EventBridgeEvent } from 'aws-lambda';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { compileJourneys, writeJourneysFile } from '../../infra/cdk/journeys';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { documentClient, ProfileStore } from '../../functions/profile';
 import { JourneyStore, type MessageRecord } from '../../functions/journeys/store';
-import { ensureTable, profileTableDefinition, startDynalite, type LocalDynamo } from '../../infra/embedded/dynamo';
-import { ENV, INGEST_EVENT_SOURCE, type NormalisedEvent } from '../../shared';
-import { JOURNEY_ENV } from '../../shared/config/journey-env';
-import { loadJourneysFromDir } from '../../workflows/journeys';
+import { ENV } from '../../shared';
+import { ACCOUNT, busEvent, REGION, startAwsStandIn, stateMachineArn, TABLE, type AwsCall, type AwsStandIn } from '../helpers/aws';
 import { ev } from '../helpers/events';
-import { JOURNEYS_DIR, TEMPLATES_DIR, TEST_CONFIG_DIR, TEST_DELIVERY } from './synth';
 
 /**
  * The customer admin API's Lambda entry point as deployed (functions/profile/api-handler.ts),
@@ -24,32 +15,13 @@ import { JOURNEYS_DIR, TEMPLATES_DIR, TEST_CONFIG_DIR, TEST_DELIVERY } from './s
  * and records each request, with the customer's items in the table at that moment.
  */
 
-const ACCOUNT = '123456789012';
-const REGION = 'eu-west-1';
-const TABLE = 'rapport-profiles';
-const machineArn = (journeyId: string) => `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:Rapport-${journeyId}`;
-
-interface Recorded {
-  target: string;
-  body: Record<string, unknown>;
+interface Recorded extends AwsCall {
   /** Sort keys of the customer's items (partition `C#<customer>`) when a StopExecution arrived. */
   itemsAtStop?: string[];
 }
 
 type Handler<E, R> = (event: E, context: Context) => Promise<R>;
 const lambdaContext = { functionName: 'rapport-customers', awsRequestId: 'req-1', getRemainingTimeInMillis: () => 29_000 } as unknown as Context;
-
-const busEvent = (detail: NormalisedEvent): EventBridgeEvent<string, unknown> => ({
-  version: '0',
-  id: `bus-${detail.messageId}`,
-  'detail-type': detail.event ?? detail.type,
-  source: INGEST_EVENT_SOURCE,
-  account: ACCOUNT,
-  time: detail.timestamp,
-  region: REGION,
-  resources: [],
-  detail,
-});
 
 /** A request as the HTTP API (payload 2.0) hands it to the function. */
 const apiRequest = (method: string, rawPath: string): APIGatewayProxyEventV2 =>
@@ -64,106 +36,43 @@ const apiRequest = (method: string, rawPath: string): APIGatewayProxyEventV2 =>
   }) as unknown as APIGatewayProxyEventV2;
 
 describe('AWS customer API: erasure stops running journeys first; messages and journeys of a customer', () => {
-  let dynamo: LocalDynamo;
-  let server: Server;
-  let scratch: string;
+  let aws: AwsStandIn<Recorded>;
   let profiles: ProfileStore;
   let journeyStore: JourneyStore;
   let api: Handler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
   let consumer: Handler<EventBridgeEvent<string, unknown>, unknown>;
   let starter: Handler<EventBridgeEvent<string, unknown>, unknown>;
-  const calls: Recorded[] = [];
   /** Execution names whose StopExecution the stand-in refuses (a Step Functions outage). */
   const refuseStop = new Set<string>();
-  const sfnCalls = () => calls.filter((call) => call.target.startsWith('AWSStepFunctions.'));
+  const sfnCalls = () => aws.sfnCalls();
   const sortKeysOf = async (customerId: string) => (await profiles.allItems(customerId)).map((item) => String(item.SK)).sort();
 
-  /** Answers the AWS JSON protocol of Step Functions and EventBridge, recording every call. */
-  function fakeAws(): Server {
-    return createServer((req: IncomingMessage, res) => {
-      let text = '';
-      req.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-      req.on('end', () => {
-        void (async () => {
-          const target = String(req.headers['x-amz-target']);
-          const body = JSON.parse(text || '{}') as Record<string, unknown>;
-          const call: Recorded = { target, body };
-          calls.push(call);
-          let status = 200;
-          let reply: unknown = {};
-          if (target === 'AWSEvents.PutEvents') reply = { FailedEntryCount: 0, Entries: (body.Entries as unknown[]).map((_, i) => ({ EventId: `e-${i}` })) };
-          if (target === 'AWSStepFunctions.StartExecution') reply = { executionArn: `${String(body.stateMachineArn).replace(':stateMachine:', ':execution:')}:${String(body.name)}`, startDate: Date.now() / 1000 };
-          if (target === 'AWSStepFunctions.StopExecution') {
-            const executionArn = String(body.executionArn);
-            // executionArn = arn:aws:states:<region>:<account>:execution:<machine>:<name>; the customer is in the recorded run.
-            const run = (await journeyStore.runs(String(currentCustomer))).find((r) => executionArn.endsWith(`:${r.executionName}`));
-            call.itemsAtStop = await sortKeysOf(String(currentCustomer));
-            if (run && refuseStop.has(run.executionName)) {
-              status = 500;
-              reply = { __type: 'ServiceUnavailable', message: 'try again' };
-            } else {
-              reply = { stopDate: Date.now() / 1000 };
-            }
-          }
-          res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
-          res.end(JSON.stringify(reply));
-        })();
-      });
-    });
+  /** On StopExecution, the stand-in snapshots the customer's items, and refuses the runs in `refuseStop`. */
+  async function onStopExecution(call: Recorded): Promise<'stop' | 'refuse'> {
+    const executionArn = String(call.body.executionArn);
+    // executionArn = arn:aws:states:<region>:<account>:execution:<machine>:<name>; the customer is in the recorded run.
+    const run = (await journeyStore.runs(String(currentCustomer))).find((r) => executionArn.endsWith(`:${r.executionName}`));
+    call.itemsAtStop = await sortKeysOf(String(currentCustomer));
+    return run && refuseStop.has(run.executionName) ? 'refuse' : 'stop';
   }
   /** The customer the current test erases (the stand-in snapshots their items on StopExecution). */
   let currentCustomer: string | undefined;
 
   beforeAll(async () => {
-    dynamo = await startDynalite();
-    await ensureTable(dynamo.client, profileTableDefinition(TABLE));
-    const doc = documentClient(dynamo.client);
+    // The stack also sets the stage on the customer API (and on the consumer and starter, which share its environment).
+    aws = await startAwsStandIn<Recorded>({ onStopExecution, env: { [ENV.STAGE]: 'dev' } });
+    const doc = documentClient(aws.dynamo.client);
     profiles = new ProfileStore(doc, TABLE);
     journeyStore = new JourneyStore(doc, TABLE);
-    server = fakeAws();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-    const fake = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-
-    // journeys.json as synth writes it, from the repository's journeys.
-    scratch = mkdtempSync(path.join(tmpdir(), 'rapport-customer-api-'));
-    const webhookTargets = Object.keys(TEST_DELIVERY.outboundWebhooks);
-    const compiled = compileJourneys(loadJourneysFromDir(JOURNEYS_DIR, TEMPLATES_DIR, { webhookTargets }), `arn:aws:lambda:${REGION}:${ACCOUNT}:function:step`, webhookTargets);
-
-    // The variables the stack sets on the customer API (and the consumer and starter it shares them with).
-    for (const [name, value] of Object.entries({
-      AWS_REGION: REGION,
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-      AWS_ENDPOINT_URL_SFN: fake,
-      AWS_ENDPOINT_URL_EVENTBRIDGE: fake,
-      POWERTOOLS_METRICS_DISABLED: 'true',
-      POWERTOOLS_LOG_LEVEL: 'SILENT',
-      [ENV.PROFILE_TABLE_NAME]: TABLE,
-      [ENV.EVENT_BUS_NAME]: 'rapport-bus',
-      [ENV.CONFIG_DIR]: TEST_CONFIG_DIR,
-      [ENV.CONSENT_MODE]: 'opt-out',
-      [ENV.STAGE]: 'dev',
-      [JOURNEY_ENV.JOURNEYS_FILE]: writeJourneysFile(scratch, compiled),
-      [JOURNEY_ENV.STATE_MACHINE_ARNS]: JSON.stringify(Object.fromEntries(compiled.map((journey) => [journey.id, machineArn(journey.id)]))),
-    })) {
-      vi.stubEnv(name, value);
-    }
-    vi.resetModules();
     ({ handler: api } = (await import('../../functions/profile/api-handler')) as unknown as { handler: typeof api });
     ({ handler: consumer } = (await import('../../functions/profile/consumer-handler')) as unknown as { handler: typeof consumer });
     ({ handler: starter } = (await import('../../functions/journeys/starter-handler')) as unknown as { handler: typeof starter });
   }, 60_000);
 
-  afterAll(async () => {
-    vi.unstubAllEnvs();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await dynamo.close();
-    rmSync(scratch, { recursive: true, force: true });
-  });
+  afterAll(() => aws.close());
 
   beforeEach(() => {
-    calls.length = 0;
+    aws.calls.length = 0;
     refuseStop.clear();
   });
 
@@ -172,9 +81,9 @@ describe('AWS customer API: erasure stops running journeys first; messages and j
     const signedUp = busEvent(ev('Signed Up', '2026-11-20T10:00:00Z', { plan: 'free' }, { userId: customerId, traits: { email: `${customerId}@shop.example` } }));
     await consumer(signedUp, lambdaContext);
     await starter(signedUp, lambdaContext);
-    const starts = sfnCalls().filter((call) => call.target === 'AWSStepFunctions.StartExecution' && call.body.stateMachineArn === machineArn('welcome'));
+    const starts = sfnCalls().filter((call) => call.target === 'AWSStepFunctions.StartExecution' && call.body.stateMachineArn === stateMachineArn('welcome'));
     expect(starts).toHaveLength(1);
-    calls.length = 0;
+    aws.calls.length = 0;
     return `arn:aws:states:${REGION}:${ACCOUNT}:execution:Rapport-welcome:${String(starts[0]?.body.name)}`;
   }
 

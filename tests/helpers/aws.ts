@@ -1,0 +1,137 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import type { EventBridgeEvent } from 'aws-lambda';
+import { vi } from 'vitest';
+import { compileJourneys, writeJourneysFile } from '../../infra/cdk/journeys';
+import { ensureTable, profileTableDefinition, startDynalite, type LocalDynamo } from '../../infra/embedded/dynamo';
+import { ENV, INGEST_EVENT_SOURCE, type NormalisedEvent } from '../../shared';
+import { JOURNEY_ENV } from '../../shared/config/journey-env';
+import { loadJourneysFromDir } from '../../workflows/journeys';
+import { JOURNEYS_DIR, TEMPLATES_DIR, TEST_CONFIG_DIR, TEST_DELIVERY } from '../infra/synth';
+
+export const ACCOUNT = '123456789012';
+export const REGION = 'eu-west-1';
+export const TABLE = 'rapport-profiles';
+
+/** The ARN of a journey's state machine, as the stack names it. */
+export const stateMachineArn = (journeyId: string) => `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:Rapport-${journeyId}`;
+
+/** A normalised event as the bus delivers it to a Lambda target. */
+export const busEvent = (detail: NormalisedEvent): EventBridgeEvent<string, unknown> => ({
+  version: '0',
+  id: `bus-${detail.messageId}`,
+  'detail-type': detail.event ?? detail.type,
+  source: INGEST_EVENT_SOURCE,
+  account: ACCOUNT,
+  time: detail.timestamp,
+  region: REGION,
+  resources: [],
+  detail,
+});
+
+/** One request to the stand-in: its `x-amz-target` and JSON body. */
+export interface AwsCall {
+  target: string;
+  body: Record<string, unknown>;
+}
+
+export interface AwsStandInOptions<Call extends AwsCall = AwsCall> {
+  /**
+   * Consulted on each StopExecution before it is answered (it may add to the recorded
+   * call); 'refuse' answers 500 ServiceUnavailable, as a Step Functions outage would.
+   */
+  onStopExecution?: (call: Call) => Promise<'stop' | 'refuse'>;
+  /** Variables the stack sets besides the ones every function gets here. */
+  env?: Record<string, string>;
+}
+
+export interface AwsStandIn<Call extends AwsCall = AwsCall> {
+  dynamo: LocalDynamo;
+  /** Every request to Step Functions and EventBridge, in order. */
+  calls: Call[];
+  /** The Step Functions ones. */
+  sfnCalls: () => Call[];
+  /** Restores the environment, stops the stand-in and dynalite, and removes journeys.json. */
+  close: () => Promise<void>;
+}
+
+/**
+ * For running the real AWS entry points: dynalite with the profile table, a local
+ * HTTP server answering the AWS JSON protocol of Step Functions and EventBridge
+ * (AWS_ENDPOINT_URL_SFN, AWS_ENDPOINT_URL_EVENTBRIDGE) and recording every request,
+ * journeys.json as synth writes it from the repository's journeys, and the environment
+ * the stack sets, stubbed. Modules are reset: import the handlers after it.
+ */
+export async function startAwsStandIn<Call extends AwsCall = AwsCall>(options: AwsStandInOptions<Call> = {}): Promise<AwsStandIn<Call>> {
+  const dynamo = await startDynalite();
+  await ensureTable(dynamo.client, profileTableDefinition(TABLE));
+  const calls: Call[] = [];
+  const server = createServer((req: IncomingMessage, res) => {
+    let text = '';
+    req.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+    req.on('end', () => {
+      void (async () => {
+        const target = String(req.headers['x-amz-target']);
+        const body = JSON.parse(text || '{}') as Record<string, unknown>;
+        const call = { target, body } as Call;
+        calls.push(call);
+        let status = 200;
+        let reply: unknown = {};
+        if (target === 'AWSEvents.PutEvents') reply = { FailedEntryCount: 0, Entries: (body.Entries as unknown[]).map((_, i) => ({ EventId: `e-${i}` })) };
+        if (target === 'AWSStepFunctions.StartExecution') reply = { executionArn: `${String(body.stateMachineArn).replace(':stateMachine:', ':execution:')}:${String(body.name)}`, startDate: Date.now() / 1000 };
+        if (target === 'AWSStepFunctions.StopExecution') {
+          if ((await options.onStopExecution?.(call)) === 'refuse') {
+            status = 500;
+            reply = { __type: 'ServiceUnavailable', message: 'try again' };
+          } else {
+            reply = { stopDate: Date.now() / 1000 };
+          }
+        }
+        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
+        res.end(JSON.stringify(reply));
+      })();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const fake = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const scratch = mkdtempSync(path.join(tmpdir(), 'rapport-aws-'));
+  const webhookTargets = Object.keys(TEST_DELIVERY.outboundWebhooks);
+  const compiled = compileJourneys(loadJourneysFromDir(JOURNEYS_DIR, TEMPLATES_DIR, { webhookTargets }), `arn:aws:lambda:${REGION}:${ACCOUNT}:function:step`, webhookTargets);
+
+  for (const [name, value] of Object.entries({
+    AWS_REGION: REGION,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_SFN: fake,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: fake,
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    [ENV.PROFILE_TABLE_NAME]: TABLE,
+    [ENV.EVENT_BUS_NAME]: 'rapport-bus',
+    [ENV.CONFIG_DIR]: TEST_CONFIG_DIR,
+    [ENV.CONSENT_MODE]: 'opt-out',
+    [JOURNEY_ENV.JOURNEYS_FILE]: writeJourneysFile(scratch, compiled),
+    [JOURNEY_ENV.STATE_MACHINE_ARNS]: JSON.stringify(Object.fromEntries(compiled.map((journey) => [journey.id, stateMachineArn(journey.id)]))),
+    ...options.env,
+  })) {
+    vi.stubEnv(name, value);
+  }
+  vi.resetModules();
+
+  return {
+    dynamo,
+    calls,
+    sfnCalls: () => calls.filter((call) => call.target.startsWith('AWSStepFunctions.')),
+    async close() {
+      vi.unstubAllEnvs();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await dynamo.close();
+      rmSync(scratch, { recursive: true, force: true });
+    },
+  };
+}
