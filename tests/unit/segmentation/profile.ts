@@ -1,3 +1,4 @@
+import { emptyProfile } from '../../../functions/profile';
 import type { Profile, ProfileStats, RecentEvent } from '../../../shared';
 
 /** The instant most segmentation tests evaluate at. */
@@ -21,38 +22,11 @@ export interface ProfileOverrides extends Partial<Omit<Profile, 'stats'>> {
   stats?: Partial<ProfileStats>;
 }
 
-/** A profile first seen 200 days before NOW, no orders, no events: override what a test needs. */
+/** A profile first seen 200 days before NOW, no orders, no events (the consumer's empty profile): override what a test needs. */
 export function makeProfile(overrides: ProfileOverrides = {}): Profile {
   const { stats, ...rest } = overrides;
-  const seen = daysAgo(200);
-  const unknown = { status: 'unknown' as const, source: 'default', at: seen };
-  return {
-    id: 'cust-1',
-    anonymousIds: [],
-    traits: {},
-    consent: { email: { ...unknown }, sms: { ...unknown }, push: { ...unknown } },
-    suppression: {},
-    firstSeenAt: seen,
-    lastSeenAt: seen,
-    lifecycleStage: 'prospect',
-    rfm: { recency: 0, frequency: 0, monetary: 0 },
-    computedTags: [],
-    manualTags: [],
-    recentEvents: [],
-    traitTimes: {},
-    ...rest,
-    stats: {
-      eventCount: 0,
-      orderCount: 0,
-      totalRevenue: 0,
-      averageOrderValue: 0,
-      productsViewed: [],
-      complaintCount: 0,
-      openComplaints: [],
-      resolvedComplaints: [],
-      ...stats,
-    },
-  };
+  const { stats: emptyStats, ...empty } = emptyProfile('cust-1', daysAgo(200));
+  return { ...empty, ...rest, stats: { ...emptyStats, ...stats } };
 }
 
 /** A customer with `orders` orders worth `revenue` in total, the first and last `firstDaysAgo` / `lastDaysAgo` before NOW. */
