@@ -1,13 +1,17 @@
+import { execFile } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INGEST, JOURNEYS, PROFILE } from '../../infra/cdk/defaults';
 import { journeySpec } from '../../infra/cdk/journeys';
 import { readJourneySpecs } from '../../functions/journeys/aws';
 import type { Synthesised } from './synth';
-import { functionAssetDir, functionIdByService, synthRapport, TEMPLATES_DIR, TEST_CONFIG_DIR } from './synth';
+import { functionAssetDir, functionIdByService, renderText, synthRapport, TEMPLATES_DIR, TEST_CONFIG_DIR } from './synth';
 
 /** The modules a bundle imports at run time (static and dynamic), as esbuild's parser sees them. */
 function externalImports(bundleFile: string): string[] {
@@ -71,6 +75,66 @@ describe('Rapport-dev bundles', () => {
     expect(sourceMap.sources.some((source) => source.includes('node_modules/@aws-sdk/'))).toBe(true);
     // Runtime code never carries the CDK or the journey compiler (functions read compiled JSON).
     expect(sourceMap.sources.filter((source) => /node_modules\/aws-cdk-lib\/|\/workflows\//.test(source))).toEqual([]);
+  });
+
+  /**
+   * Import a bundle the way the Lambda runtime does (Node 24, ESM, the environment the stack gives the
+   * function, `AWS_EXECUTION_ENV` as Lambda sets it, or not) and report what loading it did. Every AWS
+   * endpoint points at a local stand-in that answers Secrets Manager (the step function reads the
+   * unsubscribe secret at load) and records any other call.
+   */
+  let endpoint: Server;
+  const awsCalls: string[] = [];
+  beforeAll(async () => {
+    endpoint = createServer((req, res) => {
+      const target = String(req.headers['x-amz-target'] ?? `${req.method} ${req.url}`);
+      awsCalls.push(target);
+      req.resume();
+      req.on('end', () => {
+        const ok = target === 'secretsmanager.GetSecretValue';
+        res.writeHead(ok ? 200 : 400, { 'content-type': 'application/x-amz-json-1.1' });
+        res.end(JSON.stringify(ok ? { ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:x', Name: 'x', SecretString: 'unsubscribe-secret-for-the-load-test' } : { __type: 'UnexpectedCall', message: target }));
+      });
+    });
+    await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(() => new Promise<void>((resolve) => endpoint.close(() => resolve())));
+
+  async function loadBundle(which: Which, lambda: boolean): Promise<{ handler: string; xrayLoaded: boolean }> {
+    const id = functionIdByService(synthesised.template, FUNCTIONS[which].service);
+    const fn = synthesised.template.toJSON().Resources[id] as { Properties: { Environment?: { Variables?: Record<string, unknown> } } };
+    // Intrinsics (Refs to tables, the bus, state machines, secrets) become ARN-shaped placeholders;
+    // `/var/task` (where Lambda unpacks the bundle) is the asset folder.
+    const resolve = (v: unknown) =>
+      renderText(v)
+        .replace(/<(?:Ref|GetAtt):([^>]+)>/g, (_, id: string) => `arn:aws:local:eu-west-1:123456789012:${id.replace(/\W/g, '-')}`)
+        .replace(/^\/var\/task(?=\/|$)/, assetDir(which));
+    const env = Object.fromEntries(Object.entries(fn.Properties.Environment?.Variables ?? {}).map(([k, v]) => [k, resolve(v)]));
+    const script = `const m = await import('./index.mjs'); console.log(JSON.stringify({ handler: typeof m.handler, xrayLoaded: process.namespaces?.AWSXRay !== undefined }));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: assetDir(which),
+      env: {
+        PATH: process.env.PATH,
+        AWS_REGION: 'eu-west-1',
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+        AWS_ENDPOINT_URL: `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}`,
+        ...env,
+        ...(lambda ? { AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x' } : {}),
+      },
+      encoding: 'utf8',
+    });
+    return JSON.parse(stdout.trim().split('\n').pop()!) as { handler: string; xrayLoaded: boolean };
+  }
+
+  it.each(Object.keys(FUNCTIONS) as Which[])('the %s bundle loads in Node 24 with its stack environment; the X-Ray SDK is loaded in Lambda only', async (which) => {
+    expect(process.version).toMatch(/^v24\./);
+    awsCalls.length = 0;
+    expect(await loadBundle(which, true)).toEqual({ handler: 'function', xrayLoaded: true });
+    // Outside Lambda the SDK and its per-promise async hook stay out (tracing is off there anyway).
+    expect(await loadBundle(which, false)).toEqual({ handler: 'function', xrayLoaded: false });
+    // Loading calls nothing but Secrets Manager, and only the step function (its unsubscribe secret).
+    expect(awsCalls).toEqual(which === 'step' ? ['secretsmanager.GetSecretValue', 'secretsmanager.GetSecretValue'] : []);
   });
 
   it.each([
