@@ -91,29 +91,45 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     if (customerId === undefined) return { journeyId: journey.id, status: 'skipped', reason: 'no-profile' };
     const name = executionName(journey.id, customerId, detail.messageId, sha);
     const runs = await records.runs(customerId, journey.id);
-    if (runs.some((r) => r.executionName === name)) return { journeyId: journey.id, status: 'duplicate', executionName: name };
-
-    const profile = await profileAfter(customerId, detail, event.source);
-    if (!profile) return { journeyId: journey.id, status: 'skipped', reason: 'no-profile' };
-    const skip = async (reason: 'audience' | 're-entry' | 'already-running' | 'no-key'): Promise<EnrolOutcome> => {
-      await records.count(journey.id, { [`skipped.${reason}`]: 1 });
-      return { journeyId: journey.id, status: 'skipped', reason };
-    };
-    if (!inAudience(journey, profile)) return skip('audience');
-
-    let key = '*';
-    if (journey.concurrencyKey !== undefined) {
-      const value = detail.properties[journey.concurrencyKey];
-      if (value === undefined || value === null || typeof value === 'object') return skip('no-key');
-      key = String(value);
+    const existing = runs.find((r) => r.executionName === name);
+    if (existing && existing.status !== 'running') {
+      // A redelivered trigger whose run has ended. If an event ended it (a goal before the start, see below),
+      // the attempt that marked it may have failed to stop the execution: stop it again (a no-op once stopped).
+      if (existing.endedBy !== undefined) await executions.stop(journey.id, name, `goal: ${existing.endedBy} (redelivered trigger)`);
+      return { journeyId: journey.id, status: 'duplicate', executionName: name };
     }
-    const sameKey = runs.filter((r) => r.key === key);
-    if (journey.reentry === 'never' && sameKey.length > 0) return skip('re-entry');
-    if (typeof journey.reentry === 'object') {
-      const since = new Date(clock.now().getTime() - journey.reentry.afterSeconds * 1000).toISOString();
-      if (sameKey.some((r) => r.startedAt > since)) return skip('re-entry');
+
+    let key: string;
+    if (existing) {
+      // The run is recorded (audience, re-entry and lock passed): a redelivery, or the retry of an attempt that
+      // failed before or after StartExecution. Starting again by the same name is idempotent; it is counted once.
+      key = existing.key;
+    } else {
+      const profile = await profileAfter(customerId, detail, event.source);
+      if (!profile) return { journeyId: journey.id, status: 'skipped', reason: 'no-profile' };
+      const skip = async (reason: 'audience' | 're-entry' | 'already-running' | 'no-key'): Promise<EnrolOutcome> => {
+        await records.count(journey.id, { [`skipped.${reason}`]: 1 });
+        return { journeyId: journey.id, status: 'skipped', reason };
+      };
+      if (!inAudience(journey, profile)) return skip('audience');
+
+      key = '*';
+      if (journey.concurrencyKey !== undefined) {
+        const value = detail.properties[journey.concurrencyKey];
+        if (value === undefined || value === null || typeof value === 'object') return skip('no-key');
+        key = String(value);
+      }
+      const sameKey = runs.filter((r) => r.key === key);
+      if (journey.reentry === 'never' && sameKey.length > 0) return skip('re-entry');
+      if (typeof journey.reentry === 'object') {
+        const since = new Date(clock.now().getTime() - journey.reentry.afterSeconds * 1000).toISOString();
+        if (sameKey.some((r) => r.startedAt > since)) return skip('re-entry');
+      }
+      if (!(await records.lock(customerId, journey.id, key, name))) return skip('already-running');
+      // Recorded before the execution starts: its steps and its end find the run.
+      await records.putRun({ journeyId: journey.id, executionName: name, customerId, key, status: 'running', startedAt: clock.now().toISOString(), triggerMessageId: detail.messageId });
+      await records.count(journey.id, { entered: 1 });
     }
-    if (!(await records.lock(customerId, journey.id, key, name))) return skip('already-running');
 
     const properties: ExecutionInput['trigger']['properties'] = {};
     for (const p of journey.triggerProperties) {
@@ -121,22 +137,18 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
       if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') properties[p] = v;
     }
     const input: ExecutionInput = { journeyId: journey.id, journeyVersion: journey.version, customerId, trigger: { messageId: detail.messageId, event: event['detail-type'], properties } };
-    await records.putRun({ journeyId: journey.id, executionName: name, customerId, key, status: 'running', startedAt: clock.now().toISOString(), triggerMessageId: detail.messageId });
     const started = await executions.start(journey.id, name, input);
-    if (started === 'started') {
-      await records.count(journey.id, { entered: 1 });
-      // A goal event that landed between the trigger and this start found no run to stop
-      // (the router had nothing to end yet): look for it on the profile now. Later goal
-      // events find the run, so between the two every conversion is caught once.
-      const latest = (await profiles.get(customerId))?.profile;
-      const goal = latest && goalReachedSince(journey, latest, customerId, detail);
-      if (goal && (await endRun({ customerId, journeyId: journey.id, executionName: name, key }, 'converted'))) {
-        await executions.stop(journey.id, name, `goal: ${goal.name} (${goal.messageId}) before the run started`);
-        log('journey goal reached before start', { journeyId: journey.id, customerId, executionName: name });
-      }
+    // A goal event that landed between the trigger and this start found no run to stop
+    // (the router had nothing to end yet): look for it on the profile now. Later goal
+    // events find the run, so between the two every conversion is caught once.
+    const latest = (await profiles.get(customerId))?.profile;
+    const goal = latest && goalReachedSince(journey, latest, customerId, detail);
+    if (goal && (await endRun({ customerId, journeyId: journey.id, executionName: name, key }, 'converted', { endedBy: goal.messageId }))) {
+      await executions.stop(journey.id, name, `goal: ${goal.name} (${goal.messageId}) before the run started`);
+      log('journey goal reached before start', { journeyId: journey.id, customerId, executionName: name });
     }
-    log('journey entered', { journeyId: journey.id, customerId, executionName: name, started });
-    return { journeyId: journey.id, status: started === 'started' ? 'started' : 'duplicate', executionName: name };
+    log('journey entered', { journeyId: journey.id, customerId, executionName: name, started, retried: existing !== undefined });
+    return { journeyId: journey.id, status: existing || started === 'exists' ? 'duplicate' : 'started', executionName: name };
   }
 
   /** A goal event of the journey on the customer's timeline at or after the trigger (not the trigger itself). */
@@ -171,13 +183,18 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
       const goal = journey.goalPatterns.some((p) => matchesEventPattern(p, event));
       const exit = !goal && journey.exitPatterns.some((p) => matchesEventPattern(p, event));
       if (!goal && !exit) continue;
+      const outcome = goal ? 'converted' : 'exited';
       for (const run of await records.runs(customerId, journey.id)) {
-        if (run.status !== 'running' || run.triggerMessageId === detail.messageId) continue;
-        const ended = await endRun(run, goal ? 'converted' : 'exited');
-        if (!ended) continue;
+        if (run.triggerMessageId === detail.messageId) continue;
+        if (run.status === 'running') {
+          if (!(await endRun(run, outcome, { endedBy: detail.messageId }))) continue;
+          if (goal) converted++;
+          else exited++;
+        } else if (!(run.status === outcome && run.endedBy === detail.messageId)) continue;
+        // The run is marked first, so the execution's own end (ABORTED) cannot record it as merely stopped.
+        // If this stop fails the event is redelivered, finds the run ended by it, and stops it again;
+        // meanwhile every send step finds its run ended and sends nothing.
         await executions.stop(journey.id, run.executionName, `${goal ? 'goal' : 'exit'}: ${event['detail-type']} (${detail.messageId})`);
-        if (goal) converted++;
-        else exited++;
       }
     }
     let resumed = 0;
@@ -190,8 +207,12 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
   }
 
   /** Record a run's end once (whoever comes first: the goal router, the execution's own end, erasure) and free its lock. */
-  async function endRun(run: Pick<RunRecord, 'customerId' | 'journeyId' | 'executionName' | 'key'>, status: 'completed' | 'converted' | 'exited' | 'stopped' | 'failed', exitReason?: string): Promise<boolean> {
-    const ended = await records.endRun(run.customerId, run.journeyId, run.executionName, status, clock.now().toISOString());
+  async function endRun(
+    run: Pick<RunRecord, 'customerId' | 'journeyId' | 'executionName' | 'key'>,
+    status: 'completed' | 'converted' | 'exited' | 'stopped' | 'failed',
+    { exitReason, endedBy }: { exitReason?: string | undefined; endedBy?: string } = {},
+  ): Promise<boolean> {
+    const ended = await records.endRun(run.customerId, run.journeyId, run.executionName, status, clock.now().toISOString(), endedBy);
     if (!ended) return false;
     await records.unlock(run.customerId, run.journeyId, run.key, run.executionName);
     // One counter write: the outcome and, for an exit step, its reason (`exited.<reason>`) move together.
@@ -206,7 +227,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     // An `exit` step leaves its outcome in the output (`end`): `exit: goal` is a conversion, any other exit an exit.
     const end = (output as { end?: { outcome?: unknown; reason?: unknown } } | null | undefined)?.end;
     const outcome = status === 'SUCCEEDED' && (end?.outcome === 'converted' || end?.outcome === 'exited') ? end.outcome : undefined;
-    await endRun(run, outcome ?? (status === 'SUCCEEDED' ? 'completed' : status === 'ABORTED' ? 'stopped' : 'failed'), typeof end?.reason === 'string' ? end.reason : undefined);
+    await endRun(run, outcome ?? (status === 'SUCCEEDED' ? 'completed' : status === 'ABORTED' ? 'stopped' : 'failed'), { exitReason: typeof end?.reason === 'string' ? end.reason : undefined });
   }
 
   /** Stop every running journey of a customer (erasure): nothing is sent after it. */

@@ -190,6 +190,7 @@ export function createStepRunner(deps: StepDeps) {
       await journeys.count(input.journeyId, { [`${input.stepId}.skipped.${reason}`]: 1 });
       return { status: 'skipped', reason };
     };
+    if (!(await runIsRunning(input))) return skip('run-ended');
     if (!profile) return skip('no-profile');
     const window = new Date(now.getTime() - deps.policy.frequencyWindowDays * 86_400_000);
     const sentInWindow = kind === 'marketing' ? await journeys.marketingSentSince(input.customerId, window) : 0;
@@ -238,6 +239,15 @@ export function createStepRunner(deps: StepDeps) {
     return { status: 'sent' };
   }
 
+  /**
+   * Whether the step's run is still running. A goal, an exit or an erasure marks the run ended before it
+   * stops the execution, and a step already under way (or an execution whose stop failed) must not send
+   * after that. An erased customer has no run record left.
+   */
+  async function runIsRunning(input: StepInput): Promise<boolean> {
+    return (await journeys.getRun(input.customerId, input.journeyId, input.execution))?.status === 'running';
+  }
+
   /** The answer for a send that already has a record: its result, or, if an attempt never finished, no second send. */
   function settled(input: StepInput, previous: MessageRecord): StepResult {
     if (previous.status === 'sent') return { status: 'sent' };
@@ -273,6 +283,10 @@ export function createStepRunner(deps: StepDeps) {
     const { target, template } = z.object({ target: z.string(), template: z.string() }).parse(config);
     const previous = await journeys.getMessage(input.customerId, input.execution, input.stepId);
     if (previous?.status === 'sent') return { status: 'sent' };
+    if (!(await runIsRunning(input))) {
+      await journeys.count(input.journeyId, { [`${input.stepId}.skipped.run-ended`]: 1 });
+      return { status: 'skipped', reason: 'run-ended' };
+    }
     const body = await renderOrFail(() => deps.templates.text(template, 'webhook', templateData(input, profile, undefined)), template, 'webhook');
     try {
       JSON.parse(body);

@@ -27,6 +27,8 @@ export interface RunRecord {
   startedAt: string;
   endedAt?: string;
   triggerMessageId: string;
+  /** The messageId of the event that ended the run (a goal or exit event): its redelivery stops the execution again. */
+  endedBy?: string;
 }
 
 export interface MessageRecord {
@@ -103,16 +105,16 @@ export class JourneyStore {
   }
 
   /** End a run once: only a running run changes status (a stop after completion changes nothing). */
-  async endRun(customerId: string, journeyId: string, executionName: string, status: Exclude<RunStatus, 'running'>, at: string): Promise<RunRecord | undefined> {
+  async endRun(customerId: string, journeyId: string, executionName: string, status: Exclude<RunStatus, 'running'>, at: string, endedBy?: string): Promise<RunRecord | undefined> {
     try {
       const { Attributes } = await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [L.partitionKey]: pk(customerId), [L.sortKey]: `R#${journeyId}#${executionName}` },
-          UpdateExpression: 'SET #s = :s, endedAt = :at',
+          UpdateExpression: `SET #s = :s, endedAt = :at${endedBy !== undefined ? ', endedBy = :by' : ''}`,
           ConditionExpression: '#s = :running',
           ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: { ':s': status, ':at': at, ':running': 'running' },
+          ExpressionAttributeValues: { ':s': status, ':at': at, ':running': 'running', ...(endedBy !== undefined && { ':by': endedBy }) },
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -121,6 +123,12 @@ export class JourneyStore {
       if (error instanceof ConditionalCheckFailedException) return undefined;
       throw error;
     }
+  }
+
+  /** One run, read consistently (a send checks that its run is still running). */
+  async getRun(customerId: string, journeyId: string, executionName: string): Promise<RunRecord | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [L.partitionKey]: pk(customerId), [L.sortKey]: `R#${journeyId}#${executionName}` }, ConsistentRead: true }));
+    return Item as RunRecord | undefined;
   }
 
   async runs(customerId: string, journeyId?: string): Promise<RunRecord[]> {

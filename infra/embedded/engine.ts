@@ -158,6 +158,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     deadLetters,
     logger,
     metrics,
+    ...(options.faults?.stepFunctions && { stepFunctionsFaults: options.faults.stepFunctions }),
   });
   bus.addRule({
     name: 'profile-consumer',

@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-eventbridge';
 import type { FinalizeRequestMiddleware, HandlerExecutionContext } from '@smithy/types';
 import type { EmailMessage, SmsMessage, WebhookMessage } from '../../functions/journeys/channels/types';
+import type { Executions } from '../../functions/journeys/executions';
 import type { BusEntry } from '../../shared';
 import type { EntryFault, LocalEventBus } from './event-bus';
 import type { Outbox } from './outbox';
@@ -80,6 +81,33 @@ export interface Faults {
   putEventsEntries?: EntryFault;
   /** Channel sends (email, SMS, webhook) that fail, before or after the provider accepted them. */
   channels?: (call: ChannelCall) => ChannelFault | undefined;
+  /** Step Functions API calls (StartExecution, StopExecution, SendTaskSuccess) that throw instead of reaching the executor. */
+  stepFunctions?: (call: StepFunctionsCall) => Error | undefined;
+}
+
+/** One Step Functions API call as the fault hook sees it. */
+export interface StepFunctionsCall {
+  operation: 'StartExecution' | 'StopExecution' | 'SendTaskSuccess';
+  /** The execution's name (StartExecution, StopExecution) or the task token (SendTaskSuccess). */
+  target: string;
+  /** The customer of the execution StartExecution would start (from its input). */
+  customerId?: string;
+  /** 1-based count of Step Functions calls the hook has seen. */
+  n: number;
+}
+
+/** The executions port with the hook in front of each call: a failing call never reaches the executor. */
+export function failingExecutions(executions: Executions, hook: NonNullable<Faults['stepFunctions']>): Executions {
+  let n = 0;
+  const judge = (operation: StepFunctionsCall['operation'], target: string, customerId?: string) => {
+    const error = hook({ operation, target, n: ++n, ...(customerId !== undefined && { customerId }) });
+    if (error) throw error;
+  };
+  return {
+    start: async (journeyId, name, input) => (judge('StartExecution', name, input.customerId), executions.start(journeyId, name, input)),
+    stop: async (journeyId, name, cause) => (judge('StopExecution', name), executions.stop(journeyId, name, cause)),
+    sendTaskSuccess: async (token, output) => (judge('SendTaskSuccess', token), executions.sendTaskSuccess(token, output)),
+  };
 }
 
 const dynamoErrors = { ProvisionedThroughputExceededException, ThrottlingException, InternalServerError } as const;

@@ -17,6 +17,7 @@ import type { Clock, Profile } from '../../shared';
 import { compileJourney, loadJourneysFromDir, type CompiledJourney } from '../../workflows/journeys';
 import type { LocalEventBus } from './event-bus';
 import { asyncLambdaTarget, invokeLambda, type DeadLetter } from './lambda-async';
+import { failingExecutions, type Faults } from './faults';
 import { LocalStepFunctions, type AslDefinition } from './step-functions';
 
 /** The name the compiled ASL uses for the step Lambda locally (in AWS, its ARN). */
@@ -40,6 +41,8 @@ export interface JourneyWiring {
   deadLetters: DeadLetter[];
   logger: Logger;
   metrics: Metrics;
+  /** Fault injection in front of the Step Functions calls (reliability tests). */
+  stepFunctionsFaults?: Faults['stepFunctions'];
 }
 
 /**
@@ -86,7 +89,7 @@ export function wireJourneys(w: JourneyWiring) {
     journeys: compiled,
     profiles: w.profiles,
     records,
-    executions: sfn,
+    executions: w.stepFunctionsFaults ? failingExecutions(sfn, w.stepFunctionsFaults) : sfn,
     clock: w.clock,
     consentMode: w.profileConfig.consentMode,
     log: (message, fields) => w.logger.info(message, fields),
