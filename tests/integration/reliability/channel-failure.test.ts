@@ -4,6 +4,9 @@
  * the run fails, visibly; and a send is never made twice, even when a channel
  * fails after accepting the message.
  */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChannelUnavailableError } from '../../../functions/journeys/channels/types';
 import type { Engine } from '../../../infra/embedded/engine';
@@ -123,5 +126,71 @@ describe('a channel that fails after accepting', () => {
     expect(await messagesOf(engine, 'ch-lost')).toEqual([
       expect.objectContaining({ stepId: 'send-welcome', status: 'failed', reason: 'TimeoutError: socket hang up after the request was sent (injected)' }),
     ]);
+  });
+});
+
+describe('SMS down (AWS End User Messaging SMS)', () => {
+  // No built-in journey texts, so this one does: a transactional shipping update by SMS.
+  const dir = mkdtempSync(path.join(tmpdir(), 'rapport-sms-'));
+  let sms: Engine;
+  let smsApi: ReturnType<typeof client>;
+  const smsAttempts = new Map<string, number>();
+  const smsPlans = new Map<string, (attempt: number) => ChannelFault | undefined>();
+  beforeAll(async () => {
+    for (const sub of ['journeys', 'templates']) mkdirSync(path.join(dir, sub));
+    writeFileSync(
+      path.join(dir, 'journeys', 'shipping-update.yaml'),
+      ['id: shipping-update', 'name: Shipping update', 'version: 1', 'trigger: { event: Order Shipped }', 'entry: { reentry: always }', 'steps:', '  - id: text-shipped', '    send: { channel: sms, template: shipped, kind: transactional }', ''].join('\n'),
+    );
+    writeFileSync(path.join(dir, 'templates', 'shipped.sms.liquid'), 'Your order {{ trigger.orderId }} is on its way.');
+    sms = await startTestEngine({
+      journeysDir: path.join(dir, 'journeys'),
+      templatesDir: path.join(dir, 'templates'),
+      clock: new ScaledClock(864_000),
+      sendPolicy: { quietHours: undefined },
+      sweepEveryMs: 0,
+      logLevel: 'SILENT',
+      faults: {
+        channels: (call) => {
+          if (call.channel !== 'sms') return undefined;
+          const customer = call.message.tags.customer ?? '';
+          const n = (smsAttempts.get(customer) ?? 0) + 1;
+          smsAttempts.set(customer, n);
+          return smsPlans.get(customer)?.(n);
+        },
+      },
+    });
+    smsApi = client(sms);
+  });
+  afterAll(async () => {
+    await sms.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const shipped = (id: string) => [
+    { type: 'identify', userId: id, traits: { phone: '+447700900123' } },
+    { type: 'track', userId: id, event: 'Order Shipped', properties: { orderId: `${id}-o1` } },
+  ];
+  const texts = (id: string) => outboxFor(sms, id).filter((m) => m.channel === 'sms');
+  const smsDown = () => ({ error: new ChannelUnavailableError('End User Messaging SMS is unavailable: ThrottlingException (injected)') });
+
+  it('retries the text with backoff, then records it failed with the reason and fails the run; nothing is sent', async () => {
+    smsPlans.set('sms-down', () => smsDown());
+    await smsApi.send(shipped('sms-down'));
+    const run = await ended(sms, 'sms-down', 'shipping-update');
+    expect(run.status).toBe('failed');
+    expect(smsAttempts.get('sms-down')).toBe(1 + STEP_RETRY.MaxAttempts);
+    expect(texts('sms-down')).toEqual([]);
+    expect(await messagesOf(sms, 'sms-down')).toEqual([
+      expect.objectContaining({ journeyId: 'shipping-update', stepId: 'text-shipped', channel: 'sms', status: 'failed', reason: 'ChannelUnavailableError: End User Messaging SMS is unavailable: ThrottlingException (injected)' }),
+    ]);
+  });
+
+  it('sends the text once when SMS comes back within the retries', async () => {
+    smsPlans.set('sms-flaky', (n) => (n <= 2 ? smsDown() : undefined));
+    await smsApi.send(shipped('sms-flaky'));
+    const run = await ended(sms, 'sms-flaky', 'shipping-update');
+    expect(run.status).toBe('completed');
+    expect(smsAttempts.get('sms-flaky')).toBe(3);
+    expect(texts('sms-flaky')).toEqual([expect.objectContaining({ to: '+447700900123', body: 'Your order sms-flaky-o1 is on its way.' })]);
   });
 });
