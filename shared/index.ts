@@ -1,3 +1,4 @@
+export * from './concurrency';
 export * from './config/env';
 export * from './contract';
 export * from './errors';

@@ -11,7 +11,7 @@ import {
   type NormalisedEvent,
 } from '../../shared';
 import type { EventDeduplicator } from './dedupe';
-import { publishEntries, type PutEvents } from '../../shared';
+import { mapLimit, publishEntries, type PutEvents } from '../../shared';
 import { verifyWebhook, WebhookVerificationError } from './signature';
 import type { SourceProvider } from './sources';
 import { UNSUBSCRIBE_PATH } from '../journeys/unsubscribe';
@@ -297,17 +297,4 @@ function basicAuthUser(header: string | undefined): string | undefined {
   const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
   const user = decoded.split(':')[0];
   return user ? user : undefined;
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }

@@ -3,21 +3,13 @@
  * clean event history (many customers, explicit timestamps), and a signed
  * sender that resends a request on 503 the way a webhook sender does.
  */
+import { prng } from '../../../infra/demo/population';
 import type { Engine } from '../../../infra/embedded/engine';
 import { TEST_SECRET } from '../../helpers/engine';
 import { post, signedRequest } from '../../helpers/webhook';
 
-/** mulberry32: a small seeded PRNG, so every run generates the same workload. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The demo's seeded PRNG (mulberry32), so every run generates the same workload. */
+export { prng };
 
 export function shuffle<T>(items: T[], random: () => number): T[] {
   for (let i = items.length - 1; i > 0; i--) {
@@ -131,18 +123,7 @@ export async function deliver(engine: Engine, delivery: Delivery, options: { max
 }
 
 /** Run `fn` over `items` with at most `limit` in flight, in order of start. */
-export async function inFlight<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
+export { mapLimit as inFlight } from '../../../shared';
 
 /** The messageIds of ingest events on the bus, with how often each is there. */
 export function ingestCounts(engine: Engine): Map<string, number> {
