@@ -3,15 +3,16 @@ import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { correlate, instrument, observability, type ObservabilityOptions } from '../observability';
 import type { BusEventLike, createJourneyRuntime } from './runtime';
-import { createStepRunner, StepInputSchema, type StepDeps } from './steps';
+import { isTransientError } from '../../shared';
+import { createStepRunner, isDeliveryOutcomeUnknown, StepInputSchema, TransientStepError, type StepDeps } from './steps';
 
 export type JourneyHandlerOptions = ObservabilityOptions;
 
 /**
  * The step Lambda: every Task of every journey state machine calls it with the
  * Payload the compiler wrote. Errors keep their `name`, which Step Functions
- * Retry/Catch match on (ChannelUnavailableError is retried; TemplateRenderError
- * and StepConfigError are not).
+ * Retry/Catch match on (ChannelUnavailableError is retried, and any transient
+ * AWS failure as TransientStepError; TemplateRenderError and StepConfigError are not).
  */
 export function createStepHandler(deps: StepDeps, options: JourneyHandlerOptions = {}) {
   const o = observability('rapport-steps', options);
@@ -34,6 +35,13 @@ export function createStepHandler(deps: StepDeps, options: JourneyHandlerOptions
       }
       logger.info('step done', { action: input.action, ...('status' in result && { status: result.status }), ...('reason' in result && { reason: result.reason }) });
       return result;
+    } catch (error) {
+      // Step Functions retries on the error's name: a transient failure gets the one name the Retry lists.
+      if (error instanceof Error && error.name !== 'ChannelUnavailableError' && !isDeliveryOutcomeUnknown(error) && isTransientError(error)) {
+        logger.warn('step failed transiently; Step Functions retries it', { action: input.action, error: `${error.name}: ${error.message}` });
+        throw new TransientStepError(`${error.name}: ${error.message}`, { cause: error });
+      }
+      throw error;
     } finally {
       logger.removeKeys(['journeyId', 'stepId', 'execution', 'customerId', 'messageId']);
     }

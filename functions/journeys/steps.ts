@@ -39,6 +39,27 @@ export class StepConfigError extends RapportError {
 export class SendOutcomeUnknownError extends RapportError {
   readonly retryable = false;
 }
+/**
+ * A transient failure inside a step (DynamoDB or EventBridge throttling, a 5xx, a
+ * write conflict, derived events not yet published): Step Functions retries the
+ * step with backoff on this name. Every step is idempotent, so a retry finishes
+ * what the failed attempt began.
+ */
+export class TransientStepError extends RapportError {
+  readonly retryable = true;
+}
+
+/**
+ * Errors a channel threw after the message may have left (anything but
+ * ChannelUnavailableError): never retried as transient, so the step fails with
+ * the channel's own error as its reason.
+ */
+const deliveryOutcomeUnknown = new WeakSet<object>();
+export const isDeliveryOutcomeUnknown = (error: unknown) => typeof error === 'object' && error !== null && deliveryOutcomeUnknown.has(error);
+function outcomeUnknown(error: unknown): unknown {
+  if (typeof error === 'object' && error !== null && (error as Error).name !== 'ChannelUnavailableError') deliveryOutcomeUnknown.add(error);
+  return error;
+}
 
 export interface RenderedEmail {
   subject: string;
@@ -232,7 +253,7 @@ export function createStepRunner(deps: StepDeps) {
       ({ providerId } = await deliver());
     } catch (error) {
       if (error instanceof ChannelUnavailableError || (error as Error).name === 'ChannelUnavailableError') await journeys.releaseMessage(input.customerId, input.execution, input.stepId);
-      throw error;
+      throw outcomeUnknown(error);
     }
     await journeys.settleMessage(input.customerId, { ...base, status: 'sent', providerId });
     await journeys.count(input.journeyId, { [`${input.stepId}.sent`]: 1 });
@@ -293,7 +314,12 @@ export function createStepRunner(deps: StepDeps) {
     } catch (error) {
       throw new TemplateRenderError(`template "${template}" (webhook) did not render to JSON: ${(error as Error).message}`);
     }
-    const { providerId } = await deps.channels.webhook({ target, id: `${input.execution}:${input.stepId}`, body });
+    let providerId: string;
+    try {
+      ({ providerId } = await deps.channels.webhook({ target, id: `${input.execution}:${input.stepId}`, body }));
+    } catch (error) {
+      throw outcomeUnknown(error);
+    }
     await journeys.recordMessage(input.customerId, {
       journeyId: input.journeyId,
       stepId: input.stepId,

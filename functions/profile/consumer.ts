@@ -3,6 +3,7 @@ import {
   DERIVED_EVENTS,
   PROFILE_EVENT_SOURCE,
   publishEntries,
+  RapportError,
   type BusEntry,
   type Clock,
   type LifecycleStage,
@@ -44,6 +45,11 @@ export type ConsumeResult =
   | { status: 'applied'; customerId: string; derived: string[] }
   | { status: 'duplicate'; customerId: string }
   | { status: 'dropped'; customerId: string; reason: string };
+
+/** Derived events the bus refused after the publisher's retries: the profile write stands, the cause is retried and republishes them. */
+export class DerivedEventsUnpublishedError extends RapportError {
+  readonly retryable = true;
+}
 
 const MAX_ATTEMPTS = 25;
 /** Jittered pause after losing an optimistic-lock race (real time, whatever the clock). */
@@ -164,7 +170,12 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const stored = await store.get(customerId);
       if (!stored) return [];
-      if (stored.applied.includes(appliedMark(cause))) return [];
+      if (stored.applied.includes(appliedMark(cause))) {
+        // Retried: the change is on the profile. Publish what an attempt that failed after the write could not.
+        const pending = stored.outbox.filter((o) => o.cause === cause);
+        await publish(pending);
+        return pending.map((d) => d.entry.DetailType);
+      }
       const profile = structuredClone(stored.profile);
       change(profile);
       const { next, derived } = resegment(stored, profile, stored.profile, cause, now);
@@ -219,7 +230,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     const entries: BusEntry[] = outbox.map(({ entry: { Time, ...rest } }) => ({ ...rest, ...(Time !== undefined && { Time: new Date(Time) }) }));
     const result = await publishEntries(deps.putEvents, entries, { clock });
     if (result.failed.length > 0) {
-      throw new Error(`${result.failed.length} derived event(s) could not be published (${result.failed[0]!.errorCode}); the event will be retried`);
+      throw new DerivedEventsUnpublishedError(`${result.failed.length} derived event(s) could not be published (${result.failed[0]!.errorCode}); the event will be retried`);
     }
   }
 

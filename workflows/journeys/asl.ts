@@ -79,13 +79,18 @@ export const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
 /** Callback pattern: the run pauses until SendTaskSuccess with the token (or the task's TimeoutSeconds). */
 export const LAMBDA_INVOKE_WAIT_FOR_TOKEN = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
 
-/** Transient Lambda errors and a provider outage (`ChannelUnavailableError`) are retried with backoff. */
+/**
+ * Transient Lambda errors, a provider outage (`ChannelUnavailableError`) and a
+ * transient failure inside the step (`TransientStepError`: throttling, 5xx, a
+ * write conflict) are retried with backoff.
+ */
 export const RETRYABLE_ERRORS = [
   'Lambda.ServiceException',
   'Lambda.AWSLambdaException',
   'Lambda.SdkClientException',
   'Lambda.TooManyRequestsException',
   'ChannelUnavailableError',
+  'TransientStepError',
 ];
 /** 2 s doubling, capped at 5 min, 8 attempts: about 15 minutes before the run fails. */
 export const STEP_RETRY: RetryPolicy = {
