@@ -55,6 +55,8 @@ const MAX_ATTEMPTS = 25;
 /** Jittered pause after losing an optimistic-lock race (real time, whatever the clock). */
 const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 5 * 2 ** attempt)));
 const OUTBOX_MAX = 50;
+/** The earlier of two ISO instants (either may be absent). */
+const minIso = (a: string | undefined, b: string | undefined) => (a === undefined ? b : b === undefined ? a : a < b ? a : b);
 /** Stages a customer has lapsed into; entering one from elsewhere publishes `Customer Became Inactive`. */
 const INACTIVE_STAGES: ReadonlySet<LifecycleStage> = new Set(['dormant', 'churned']);
 
@@ -143,21 +145,49 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const stored = await store.get(customerId);
       if (!stored) return [];
+      if (stored.pendingCause !== undefined) {
+        // An earlier sweep wrote a change and may not have published it: publish (a repeat keeps its
+        // messageIds, so consumers see it once), then clear the mark and move the due time on.
+        const { pendingCause, ...confirmed } = stored;
+        const pending = stored.outbox.filter((o) => o.cause === pendingCause);
+        await publish(pending);
+        const { next } = resegment(confirmed, stored.profile, stored.profile, pendingCause, now);
+        if (!(await putOrConflict(next, stored.version, attempt))) continue;
+        log('profile re-evaluated', { customerId, derived: pending.length, republished: true });
+        return pending.map((d) => d.entry.DetailType);
+      }
       const cause = `sweep:${customerId}:${now.toISOString()}`;
       const { next, derived } = resegment(stored, stored.profile, stored.profile, cause, now);
       if (derived.length === 0 && next.nextChangeAt === stored.nextChangeAt) return [];
-      try {
-        await store.put(next, stored.version);
-      } catch (error) {
-        if (!(error instanceof VersionConflictError)) throw error;
-        await backoff(attempt);
-        continue;
+      if (derived.length === 0) {
+        if (!(await putOrConflict(next, stored.version, attempt))) continue;
+        return [];
       }
+      // The change is written with its cause pending and the customer still due; only after the
+      // derived events are on the bus does a second write clear it. If publishing fails, the next
+      // sweep finds the customer due and publishes them then.
+      if (!(await putOrConflict({ ...next, nextChangeAt: stored.nextChangeAt ?? now.toISOString(), pendingCause: cause }, stored.version, attempt))) continue;
       await publish(derived);
+      const settled: StoredProfile = { ...next, version: next.version + 1 };
+      delete settled.pendingCause;
+      // Lost to a concurrent write: the mark stays, and the next sweep clears it after publishing again.
+      await putOrConflict(settled, next.version, 0);
       log('profile re-evaluated', { customerId, derived: derived.length });
       return derived.map((d) => d.entry.DetailType);
     }
     throw new VersionConflictError(`profile ${customerId}: could not re-evaluate after ${MAX_ATTEMPTS} attempts`);
+  }
+
+  /** Write `next` if the profile is still at `version`; false (after a backoff) when a concurrent write won. */
+  async function putOrConflict(next: StoredProfile, version: number, attempt: number): Promise<boolean> {
+    try {
+      await store.put(next, version);
+      return true;
+    } catch (error) {
+      if (!(error instanceof VersionConflictError)) throw error;
+      if (attempt > 0) await backoff(attempt);
+      return false;
+    }
   }
 
   /**
@@ -203,6 +233,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       applied: stored?.applied ?? [],
       outbox: [...(stored?.outbox ?? []), ...derived].slice(-OUTBOX_MAX),
       ...(seg.nextChangeAt !== undefined && { nextChangeAt: seg.nextChangeAt }),
+      // A sweep change still to be confirmed published stays marked (and due) through other writes.
+      ...(stored?.pendingCause !== undefined && { pendingCause: stored.pendingCause, nextChangeAt: minIso(seg.nextChangeAt, stored.nextChangeAt) }),
     };
     return { next, derived };
   }

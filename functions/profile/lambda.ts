@@ -61,14 +61,23 @@ export function createSweepHandler(deps: Omit<ProfileConsumerDeps, 'log'>, optio
     const due = await deps.store.dueForReevaluation(deps.clock.now());
     let changed = 0;
     let derived = 0;
+    const failed: string[] = [];
     for (const customerId of due) {
-      const published = await consumer.reevaluate(customerId);
-      if (published.length > 0) changed++;
-      derived += published.length;
+      try {
+        const published = await consumer.reevaluate(customerId);
+        if (published.length > 0) changed++;
+        derived += published.length;
+      } catch (error) {
+        // One customer's failure does not hold up the others; it stays due and the retry takes it again.
+        failed.push(customerId);
+        logger.error('sweep: re-evaluation failed', { customerId, error: error as Error });
+      }
     }
     metrics.addMetric('SweepReevaluated', MetricUnit.Count, due.length);
     metrics.addMetric('SweepDerivedEvents', MetricUnit.Count, derived);
-    logger.info('sweep finished', { due: due.length, changed, derived });
+    if (failed.length > 0) metrics.addMetric('SweepFailures', MetricUnit.Count, failed.length);
+    logger.info('sweep finished', { due: due.length, changed, derived, failed: failed.length });
+    if (failed.length > 0) throw new Error(`sweep: ${failed.length} of ${due.length} due customers could not be re-evaluated; they stay due and are retried`);
     return { due: due.length, changed, derived };
   };
   return instrument(handler, o);

@@ -36,6 +36,11 @@ export interface StoredProfile {
   outbox: OutboxEntry[];
   /** Earliest instant the profile's segments can change with time alone (sweep index). */
   nextChangeAt?: string;
+  /**
+   * The cause of a sweep change whose derived events are not known to be published
+   * yet: the profile stays due, and the next sweep publishes them (again) and clears it.
+   */
+  pendingCause?: string;
 }
 
 /** How many applied messageIds a profile remembers (as 12-character hashes, ~2.6 KB). */
@@ -69,7 +74,14 @@ export class ProfileStore {
   async get(id: string): Promise<StoredProfile | undefined> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: profileKey(id), ConsistentRead: true }));
     if (!Item) return undefined;
-    return { profile: Item.profile as Profile, version: Item.version as number, applied: (Item.applied as string[]) ?? [], outbox: (Item.outbox as OutboxEntry[]) ?? [], ...(Item.nextChangeAt && { nextChangeAt: Item.nextChangeAt as string }) };
+    return {
+      profile: Item.profile as Profile,
+      version: Item.version as number,
+      applied: (Item.applied as string[]) ?? [],
+      outbox: (Item.outbox as OutboxEntry[]) ?? [],
+      ...(Item.nextChangeAt && { nextChangeAt: Item.nextChangeAt as string }),
+      ...(Item.pendingCause && { pendingCause: Item.pendingCause as string }),
+    };
   }
 
   /**
@@ -86,6 +98,7 @@ export class ProfileStore {
       version: stored.version,
       applied: stored.applied.slice(-APPLIED_MAX),
       outbox: stored.outbox,
+      ...(stored.pendingCause && { pendingCause: stored.pendingCause }),
       ...(stored.nextChangeAt && {
         nextChangeAt: stored.nextChangeAt,
         [L.dueIndex.partitionKey]: `DUE#${shard}`,
