@@ -95,7 +95,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       if (stored?.applied.includes(appliedMark(event.messageId))) {
         // Redelivered: the profile already has it. Finish what a crashed attempt may have left undone.
         await store.putTimelineEvent(customerId, event, deps.timelineRetentionDays);
-        await publish(stored.outbox.filter((o) => o.cause === event.messageId));
+        await publish(customerId, stored.outbox.filter((o) => o.cause === event.messageId));
         return { status: 'duplicate', customerId };
       }
 
@@ -129,9 +129,9 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       if (link !== undefined && profile.anonymousIds.includes(link)) await store.putAlias(link, customerId);
       if (mergedVisitor !== undefined) await store.deleteProfileItem(`anon:${mergedVisitor}`);
       await store.putTimelineEvent(customerId, event, deps.timelineRetentionDays);
-      await publish(derived);
+      await publish(customerId, derived);
       log('profile updated', { customerId, messageId: event.messageId, derived: derived.length, attempt, merged: mergedVisitor !== undefined });
-      return { status: 'applied', customerId, derived: derived.map((d) => d.entry.DetailType) };
+      return { status: 'applied', customerId, derived: derived.map((d) => d.name) };
     }
     throw new VersionConflictError(`profile ${customerId}: ${MAX_ATTEMPTS} concurrent writes in a row; the event will be retried`);
   }
@@ -150,11 +150,11 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         // messageIds, so consumers see it once), then clear the mark and move the due time on.
         const { pendingCause, ...confirmed } = stored;
         const pending = stored.outbox.filter((o) => o.cause === pendingCause);
-        await publish(pending);
+        await publish(customerId, pending);
         const { next } = resegment(confirmed, stored.profile, stored.profile, pendingCause, now);
         if (!(await putOrConflict(next, stored.version, attempt))) continue;
         log('profile re-evaluated', { customerId, derived: pending.length, republished: true });
-        return pending.map((d) => d.entry.DetailType);
+        return pending.map((d) => d.name);
       }
       const cause = `sweep:${customerId}:${now.toISOString()}`;
       const { next, derived } = resegment(stored, stored.profile, stored.profile, cause, now);
@@ -167,13 +167,13 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       // derived events are on the bus does a second write clear it. If publishing fails, the next
       // sweep finds the customer due and publishes them then.
       if (!(await putOrConflict({ ...next, nextChangeAt: stored.nextChangeAt ?? now.toISOString(), pendingCause: cause }, stored.version, attempt))) continue;
-      await publish(derived);
+      await publish(customerId, derived);
       const settled: StoredProfile = { ...next, version: next.version + 1 };
       delete settled.pendingCause;
       // Lost to a concurrent write: the mark stays, and the next sweep clears it after publishing again.
       await putOrConflict(settled, next.version, 0);
       log('profile re-evaluated', { customerId, derived: derived.length });
-      return derived.map((d) => d.entry.DetailType);
+      return derived.map((d) => d.name);
     }
     throw new VersionConflictError(`profile ${customerId}: could not re-evaluate after ${MAX_ATTEMPTS} attempts`);
   }
@@ -203,8 +203,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       if (stored.applied.includes(appliedMark(cause))) {
         // Retried: the change is on the profile. Publish what an attempt that failed after the write could not.
         const pending = stored.outbox.filter((o) => o.cause === cause);
-        await publish(pending);
-        return pending.map((d) => d.entry.DetailType);
+        await publish(customerId, pending);
+        return pending.map((d) => d.name);
       }
       const profile = structuredClone(stored.profile);
       change(profile);
@@ -217,8 +217,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         await backoff(attempt);
         continue;
       }
-      await publish(derived);
-      return derived.map((d) => d.entry.DetailType);
+      await publish(customerId, derived);
+      return derived.map((d) => d.name);
     }
     throw new VersionConflictError(`profile ${customerId}: could not apply ${cause} after ${MAX_ATTEMPTS} attempts`);
   }
@@ -241,7 +241,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
 
   function diff(before: Profile | undefined, after: Profile, cause: string, now: Date): OutboxEntry[] {
     const out: OutboxEntry[] = [];
-    const make = (name: string, properties: Record<string, unknown>) => out.push(derivedEvent(after.id, name, properties, cause, now, deps.eventBusName));
+    const make = (name: string, properties: Record<string, unknown>) =>
+      out.push({ cause, messageId: derivedMessageId(cause, name, properties), name, properties, at: now.toISOString() });
     const tagsOf = (p: Profile | undefined) => new Set([...(p?.computedTags ?? []), ...(p?.manualTags ?? [])]);
     const was = tagsOf(before);
     const is = tagsOf(after);
@@ -257,9 +258,9 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     return out;
   }
 
-  async function publish(outbox: OutboxEntry[]): Promise<void> {
+  async function publish(customerId: string, outbox: OutboxEntry[]): Promise<void> {
     if (outbox.length === 0) return;
-    const entries: BusEntry[] = outbox.map(({ entry: { Time, ...rest } }) => ({ ...rest, ...(Time !== undefined && { Time: new Date(Time) }) }));
+    const entries: BusEntry[] = outbox.map((o) => derivedEvent(customerId, o, deps.eventBusName));
     const result = await publishEntries(deps.putEvents, entries, { clock });
     if (result.failed.length > 0) {
       throw new DerivedEventsUnpublishedError(`${result.failed.length} derived event(s) could not be published (${result.failed[0]!.errorCode}); the event will be retried`);
@@ -269,26 +270,28 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
   return { handleEvent, reevaluate, mutate };
 }
 
+/** A derived event's messageId: from its cause, so a republished one is recognised downstream as the same event. */
+function derivedMessageId(cause: string, name: string, properties: Record<string, unknown>): string {
+  return `drv-${createHash('sha256').update(`${cause}\n${name}\n${JSON.stringify(properties)}`).digest('hex').slice(0, 40)}`;
+}
+
 /**
- * A derived event in the normalised event shape, so journeys start from it like
- * from any event. Ids only, no PII. Its messageId is derived from its cause, so a
- * republished outbox entry is recognised downstream as the same event.
+ * The bus entry of a derived event, in the normalised event shape, so journeys
+ * start from it like from any event. Ids only, no PII.
  */
-function derivedEvent(customerId: string, name: string, properties: Record<string, unknown>, cause: string, now: Date, eventBusName?: string): OutboxEntry {
-  const messageId = `drv-${createHash('sha256').update(`${cause}\n${name}\n${JSON.stringify(properties)}`).digest('hex').slice(0, 40)}`;
-  const at = now.toISOString();
+function derivedEvent(customerId: string, o: OutboxEntry, eventBusName?: string): BusEntry {
   const detail: NormalisedEvent = {
     specVersion: 1,
     type: 'track',
-    messageId,
+    messageId: o.messageId,
     userId: customerId,
-    event: name,
-    properties: { customerId, ...properties },
+    event: o.name,
+    properties: { customerId, ...o.properties },
     traits: {},
-    context: { causedBy: cause },
-    timestamp: at,
-    receivedAt: at,
+    context: { causedBy: o.cause },
+    timestamp: o.at,
+    receivedAt: o.at,
     sourceId: PROFILE_EVENT_SOURCE,
   };
-  return { cause, entry: { Source: PROFILE_EVENT_SOURCE, DetailType: name, Detail: JSON.stringify(detail), Time: at, ...(eventBusName !== undefined && { EventBusName: eventBusName }) } };
+  return { Source: PROFILE_EVENT_SOURCE, DetailType: o.name, Detail: JSON.stringify(detail), Time: new Date(o.at), ...(eventBusName !== undefined && { EventBusName: eventBusName }) };
 }

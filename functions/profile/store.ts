@@ -21,10 +21,32 @@ export class VersionConflictError extends RapportError {
   readonly retryable = true;
 }
 
-/** A derived event waiting to be (re)published, with the messageId that caused it. */
+/**
+ * A derived event of a recent change, kept to be republished if its cause is
+ * redelivered: only what rebuilds it (the bus entry is made again from these
+ * and the profile's id), so the profile item and its write units stay small.
+ */
 export interface OutboxEntry {
+  /** The messageId (or journey step / sweep cause) that caused it. */
+  cause: string;
+  /** The derived event's own messageId (kept: map key order is not preserved by DynamoDB, so it is not re-hashed). */
+  messageId: string;
+  name: string;
+  properties: Record<string, unknown>;
+  at: string;
+}
+
+/** An outbox entry as profiles written before the compact form stored it: the whole bus entry. */
+interface LegacyOutboxEntry {
   cause: string;
   entry: Omit<BusEntry, 'Time'> & { Time?: string };
+}
+
+function readOutboxEntry(o: OutboxEntry | LegacyOutboxEntry): OutboxEntry {
+  if (!('entry' in o)) return o;
+  const detail = JSON.parse(o.entry.Detail) as { messageId: string; properties: Record<string, unknown>; timestamp: string };
+  const { customerId: _customerId, ...properties } = detail.properties;
+  return { cause: o.cause, messageId: detail.messageId, name: o.entry.DetailType, properties, at: detail.timestamp ?? o.entry.Time };
 }
 
 export interface StoredProfile {
@@ -78,7 +100,7 @@ export class ProfileStore {
       profile: Item.profile as Profile,
       version: Item.version as number,
       applied: (Item.applied as string[]) ?? [],
-      outbox: (Item.outbox as OutboxEntry[]) ?? [],
+      outbox: ((Item.outbox as Array<OutboxEntry | LegacyOutboxEntry>) ?? []).map(readOutboxEntry),
       ...(Item.nextChangeAt && { nextChangeAt: Item.nextChangeAt as string }),
       ...(Item.pendingCause && { pendingCause: Item.pendingCause as string }),
     };

@@ -1,0 +1,77 @@
+/**
+ * The profile keeps the derived events of its recent changes in a compact form
+ * (cause, messageId, name, properties, time) and rebuilds the bus entry when a
+ * redelivered cause republishes them: the republished event is byte-identical
+ * to the first, and profiles written in the earlier form (the whole bus entry
+ * per derived event) still republish the same way.
+ */
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { documentClient } from '../../functions/profile/aws';
+import { PROFILE_TABLE, type Engine } from '../../infra/embedded/engine';
+import { PROFILE_TABLE_LAYOUT, type BusEntry } from '../../shared';
+import { client } from '../helpers/client';
+import { startTestEngine } from '../helpers/engine';
+
+let engine: Engine;
+let api: ReturnType<typeof client>;
+beforeAll(async () => {
+  engine = await startTestEngine({ sweepEveryMs: 0, logLevel: 'SILENT' });
+  api = client(engine);
+});
+afterAll(() => engine.stop());
+
+const profileKey = (id: string) => ({ [PROFILE_TABLE_LAYOUT.partitionKey]: `C#${id}`, [PROFILE_TABLE_LAYOUT.sortKey]: 'P' });
+const derivedOf = (cause: string) => engine.bus.log.filter((e) => e.source === 'rapport.profile' && (e.detail as { context: { causedBy?: string } }).context.causedBy === cause);
+/** Put the ingested event with this messageId on the bus again, as EventBridge redelivers it. */
+function redeliver(messageId: string): void {
+  const original = engine.bus.log.find((e) => e.source === 'rapport.ingest' && (e.detail as { messageId: string }).messageId === messageId)!;
+  engine.bus.putEvents([{ Source: original.source, DetailType: original['detail-type'], Detail: JSON.stringify(original.detail), Time: new Date(original.time) } satisfies BusEntry]);
+}
+
+describe('the derived-event outbox on the profile', () => {
+  it('stores each derived event in a few hundred bytes and republishes it byte-identical on redelivery', async () => {
+    await api.sendAndSettle([
+      { type: 'identify', userId: 'ob-1', messageId: 'ob-1-identify', traits: { email: 'ob-1@example.com' } },
+      { type: 'track', userId: 'ob-1', event: 'Order Completed', messageId: 'ob-1-order', properties: { orderId: 'ob-1-o1', revenue: 1500, currency: 'EUR' } },
+    ]);
+    const first = derivedOf('ob-1-order');
+    expect(first.map((e) => e['detail-type']).sort()).toEqual(expect.arrayContaining(['Lifecycle Stage Changed', 'Tag Added']));
+
+    const doc = documentClient(engine.dynamo.client);
+    const { Item } = await doc.send(new GetCommand({ TableName: PROFILE_TABLE, Key: profileKey('ob-1') }));
+    const stored = (Item!.outbox as Array<Record<string, unknown>>).filter((o) => o.cause === 'ob-1-order');
+    expect(stored).toHaveLength(first.length);
+    for (const o of stored) {
+      expect(Object.keys(o).sort()).toEqual(['at', 'cause', 'messageId', 'name', 'properties']);
+      expect(JSON.stringify(o).length).toBeLessThan(200);
+    }
+
+    redeliver('ob-1-order');
+    await engine.settle();
+    const again = derivedOf('ob-1-order');
+    expect(again).toHaveLength(2 * first.length);
+    expect(again.slice(first.length).map((e) => JSON.stringify(e.detail))).toEqual(first.map((e) => JSON.stringify(e.detail)));
+  });
+
+  it('reads a profile written with whole bus entries in its outbox, and republishes them the same', async () => {
+    await api.sendAndSettle([
+      { type: 'identify', userId: 'ob-2', messageId: 'ob-2-identify', traits: { email: 'ob-2@example.com' } },
+      { type: 'track', userId: 'ob-2', event: 'Order Completed', messageId: 'ob-2-order', properties: { orderId: 'ob-2-o1', revenue: 1500, currency: 'EUR' } },
+    ]);
+    const first = derivedOf('ob-2-order');
+    // Rewrite the item as the earlier code stored it: { cause, entry: the bus entry with Time as a string }.
+    const doc = documentClient(engine.dynamo.client);
+    const { Item } = await doc.send(new GetCommand({ TableName: PROFILE_TABLE, Key: profileKey('ob-2') }));
+    const legacy = first.map((e) => ({ cause: 'ob-2-order', entry: { Source: e.source, DetailType: e['detail-type'], Detail: JSON.stringify(e.detail), Time: e.time } }));
+    await doc.send(new PutCommand({ TableName: PROFILE_TABLE, Item: { ...Item, outbox: legacy } }));
+
+    redeliver('ob-2-order');
+    await engine.settle();
+    const again = derivedOf('ob-2-order');
+    expect(again).toHaveLength(2 * first.length);
+    expect(again.slice(first.length).map((e) => JSON.stringify(e.detail))).toEqual(first.map((e) => JSON.stringify(e.detail)));
+    // And the profile is still whole: the redelivery changed nothing.
+    expect((await api.customer('ob-2')).stats.orderCount).toBe(1);
+  });
+});
