@@ -13,12 +13,14 @@
  */
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { loadProfileConfig } from '../functions/profile';
-import { startEngine, type Engine } from '../infra/embedded/engine';
-import { ScaledClock } from '../shared';
+import { packContents } from '../functions/profile/item';
+import { PROFILE_TABLE, startEngine, type Engine } from '../infra/embedded/engine';
+import { PROFILE_TABLE_LAYOUT, ScaledClock } from '../shared';
 import { customerEvent, drawKind, EVENT_MIX, random, segmentBatch, signed, SOURCES, type EventKind } from './cost/events';
 import { JOURNEY_PATHS, pathOf, runScript, stalled, type PathScript } from './cost/journeys';
-import { addUsage, emptyUsage, Meter, restrict, type Usage } from './cost/meter';
+import { addUsage, emptyUsage, itemSize, Meter, restrict, type Usage } from './cost/meter';
 import { AWS_CALL_MS, PLATFORM_LOG_BYTES_PER_INVOCATION, PRICE_LIST, PRICES, XRAY_SAMPLING } from './cost/prices';
 import { dynamoTable, floorPerEvent, fmtN, MEMORY_MB, price, scaleUsage, table, total, usd } from './cost/report';
 
@@ -148,9 +150,15 @@ async function eventsRun(): Promise<EventsRun> {
 
     // Item sizes at the end (what one profile write / timeline write costs).
     const stored = await engine.profiles.get(customers[0]!);
-    const profileBytes = Buffer.byteLength(JSON.stringify(stored));
+    // As DynamoDB sizes the stored item (what each write and read of it is billed on).
+    const { Item: rawProfile } = await engine.dynamo.client.send(new GetItemCommand({ TableName: PROFILE_TABLE, Key: { [PROFILE_TABLE_LAYOUT.partitionKey]: { S: `C#${customers[0]!}` }, [PROFILE_TABLE_LAYOUT.sortKey]: { S: 'P' } } }));
+    const profileBytes = rawProfile ? itemSize(rawProfile) : 0;
     const kb = (v: unknown) => (Buffer.byteLength(JSON.stringify(v ?? null)) / 1024).toFixed(1);
-    const composition = stored ? `profile ${kb(stored.profile)} KB (of which recentEvents ${kb(stored.profile.recentEvents)} KB: ${stored.profile.recentEvents.length} events; stats ${kb(stored.profile.stats)} KB), applied-message marks ${kb(stored.applied)} KB (${stored.applied.length}), derived-event outbox ${kb(stored.outbox)} KB (${stored.outbox.length} entries)` : 'no profile';
+    const packed = stored && packContents(stored);
+    const composition =
+      stored && packed
+        ? `packed body ${(packed.body.length / 1024).toFixed(1)} KB (from ${kb({ profile: stored.profile, outbox: stored.outbox })} KB of JSON: profile ${kb(stored.profile)} KB, of which recentEvents ${kb(stored.profile.recentEvents)} KB (${stored.profile.recentEvents.length} events) and stats ${kb(stored.profile.stats)} KB; derived-event outbox ${kb(stored.outbox)} KB, ${stored.outbox.length} entries) + applied-message marks ${(packed.applied.length / 1024).toFixed(1)} KB (${stored.applied.length} x 9 bytes)`
+        : 'no profile';
     const timeline = await engine.profiles.listEvents([customers[0]!], clock.now(), 50);
     const timelineBytes = timeline.reduce((n, e) => n + Buffer.byteLength(JSON.stringify(e)), 0) / Math.max(1, timeline.length);
 
@@ -288,7 +296,7 @@ console.log(`Theoretical floor per event: 1 HTTP API request + 1 PutEvents entry
 const ev = await eventsRun();
 const perMSingle = printEvents(ev.single, '1a. $ per 1M events ingested — one event per signed webhook request (/v1/events)');
 const perMSdk = printEvents(ev.sdk, `1b. $ per 1M events ingested — Segment SDK batches of ${SDK_BATCH} (/v1/batch)`);
-console.log(`\n  item sizes at the end of the run: profile item ~${(ev.profileBytes / 1024).toFixed(1)} KB (JSON) -> ${Math.ceil(ev.profileBytes / 1024)} WRU per profile write: ${ev.composition}; timeline event ~${(ev.timelineBytes / 1024).toFixed(2)} KB`);
+console.log(`\n  item sizes at the end of the run: profile item ~${(ev.profileBytes / 1024).toFixed(1)} KB as stored -> ${Math.ceil(ev.profileBytes / 1024)} WRU per profile write: ${ev.composition}; timeline event ~${(ev.timelineBytes / 1024).toFixed(2)} KB`);
 const sweepLines = price(ev.sweep.usage);
 const sweepPerCustomerDay = total(sweepLines) / (ev.sweep.customers * ev.sweep.days);
 console.log(`\n1c. the daily sweep, 30 days over the ${ev.sweep.customers} customers (${ev.sweep.due} re-evaluations due), per 100k customers per month:`);

@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { PROFILE_TABLE_LAYOUT as L, RapportError, type BusEntry, type NormalisedEvent, type Profile } from '../../shared';
+import { PROFILE_TABLE_LAYOUT as L, RapportError, type NormalisedEvent, type Profile } from '../../shared';
+import { packContents, readContents, type OutboxEntry } from './item';
+
+export type { OutboxEntry } from './item';
 
 /**
  * The profile store: one DynamoDB table (single-table design), the same code on
@@ -19,34 +22,6 @@ import { PROFILE_TABLE_LAYOUT as L, RapportError, type BusEntry, type Normalised
 
 export class VersionConflictError extends RapportError {
   readonly retryable = true;
-}
-
-/**
- * A derived event of a recent change, kept to be republished if its cause is
- * redelivered: only what rebuilds it (the bus entry is made again from these
- * and the profile's id), so the profile item and its write units stay small.
- */
-export interface OutboxEntry {
-  /** The messageId (or journey step / sweep cause) that caused it. */
-  cause: string;
-  /** The derived event's own messageId (kept: map key order is not preserved by DynamoDB, so it is not re-hashed). */
-  messageId: string;
-  name: string;
-  properties: Record<string, unknown>;
-  at: string;
-}
-
-/** An outbox entry as profiles written before the compact form stored it: the whole bus entry. */
-interface LegacyOutboxEntry {
-  cause: string;
-  entry: Omit<BusEntry, 'Time'> & { Time?: string };
-}
-
-function readOutboxEntry(o: OutboxEntry | LegacyOutboxEntry): OutboxEntry {
-  if (!('entry' in o)) return o;
-  const detail = JSON.parse(o.entry.Detail) as { messageId: string; properties: Record<string, unknown>; timestamp: string };
-  const { customerId: _customerId, ...properties } = detail.properties;
-  return { cause: o.cause, messageId: detail.messageId, name: o.entry.DetailType, properties, at: detail.timestamp ?? o.entry.Time };
 }
 
 export interface StoredProfile {
@@ -97,10 +72,8 @@ export class ProfileStore {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: profileKey(id), ConsistentRead: true }));
     if (!Item) return undefined;
     return {
-      profile: Item.profile as Profile,
+      ...readContents(Item, id),
       version: Item.version as number,
-      applied: (Item.applied as string[]) ?? [],
-      outbox: ((Item.outbox as Array<OutboxEntry | LegacyOutboxEntry>) ?? []).map(readOutboxEntry),
       ...(Item.nextChangeAt && { nextChangeAt: Item.nextChangeAt as string }),
       ...(Item.pendingCause && { pendingCause: Item.pendingCause as string }),
     };
@@ -116,10 +89,8 @@ export class ProfileStore {
     const item: Record<string, unknown> = {
       ...profileKey(id),
       itemType: 'profile',
-      profile: stored.profile,
       version: stored.version,
-      applied: stored.applied.slice(-APPLIED_MAX),
-      outbox: stored.outbox,
+      ...packContents({ profile: stored.profile, applied: stored.applied.slice(-APPLIED_MAX), outbox: stored.outbox }),
       ...(stored.pendingCause && { pendingCause: stored.pendingCause }),
       ...(stored.nextChangeAt && {
         nextChangeAt: stored.nextChangeAt,
@@ -216,14 +187,14 @@ export class ProfileStore {
     return Item !== undefined && (Item[L.ttlAttribute] as number) > now.getTime() / 1000;
   }
 
-  /** Every item stored under the customer's partition(s) and their aliases, as stored. */
+  /** Every item stored under the customer's partition(s) and their aliases, as stored (a profile item's packed attributes as JSON). */
   async allItems(id: string): Promise<Array<Record<string, unknown>>> {
     const stored = await this.get(id);
     const partitions = [`C#${id}`, ...(stored?.profile.anonymousIds ?? []).map((a) => `C#anon:${a}`)];
     const items: Array<Record<string, unknown>> = [];
     for (const pk of partitions) items.push(...(await this.#queryPartition(pk)));
     for (const a of stored?.profile.anonymousIds ?? []) items.push(...(await this.#queryPartition(`A#${a}`)));
-    return items;
+    return items.map((item) => (item.itemType === 'profile' ? readableProfileItem(item) : item));
   }
 
   /**
@@ -298,4 +269,11 @@ export class ProfileStore {
       ConsistentRead: true,
     });
   }
+}
+
+/** A profile item with its packed attributes unpacked, for export. */
+function readableProfileItem(item: Record<string, unknown>): Record<string, unknown> {
+  const pk = item[L.partitionKey] as string;
+  const { body: _body, applied: _applied, profile: _profile, outbox: _outbox, ...plain } = item;
+  return { ...plain, ...readContents(item, pk.slice(2)) };
 }

@@ -8,6 +8,7 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentClient } from '../../functions/profile/aws';
+import { readContents } from '../../functions/profile/item';
 import { PROFILE_TABLE, type Engine } from '../../infra/embedded/engine';
 import { PROFILE_TABLE_LAYOUT, type BusEntry } from '../../shared';
 import { client } from '../helpers/client';
@@ -40,7 +41,7 @@ describe('the derived-event outbox on the profile', () => {
 
     const doc = documentClient(engine.dynamo.client);
     const { Item } = await doc.send(new GetCommand({ TableName: PROFILE_TABLE, Key: profileKey('ob-1') }));
-    const stored = (Item!.outbox as Array<Record<string, unknown>>).filter((o) => o.cause === 'ob-1-order');
+    const stored = readContents(Item!, 'ob-1').outbox.filter((o) => o.cause === 'ob-1-order');
     expect(stored).toHaveLength(first.length);
     for (const o of stored) {
       expect(Object.keys(o).sort()).toEqual(['at', 'cause', 'messageId', 'name', 'properties']);
@@ -60,11 +61,13 @@ describe('the derived-event outbox on the profile', () => {
       { type: 'track', userId: 'ob-2', event: 'Order Completed', messageId: 'ob-2-order', properties: { orderId: 'ob-2-o1', revenue: 1500, currency: 'EUR' } },
     ]);
     const first = derivedOf('ob-2-order');
-    // Rewrite the item as the earlier code stored it: { cause, entry: the bus entry with Time as a string }.
+    // Rewrite the item as the earlier code stored it: plain attributes, the outbox as { cause, entry: the bus entry with Time as a string }.
     const doc = documentClient(engine.dynamo.client);
     const { Item } = await doc.send(new GetCommand({ TableName: PROFILE_TABLE, Key: profileKey('ob-2') }));
     const legacy = first.map((e) => ({ cause: 'ob-2-order', entry: { Source: e.source, DetailType: e['detail-type'], Detail: JSON.stringify(e.detail), Time: e.time } }));
-    await doc.send(new PutCommand({ TableName: PROFILE_TABLE, Item: { ...Item, outbox: legacy } }));
+    const { body: _body, applied: _applied, ...plain } = Item!;
+    const contents = readContents(Item!, 'ob-2');
+    await doc.send(new PutCommand({ TableName: PROFILE_TABLE, Item: { ...plain, profile: contents.profile, applied: contents.applied, outbox: legacy } }));
 
     redeliver('ob-2-order');
     await engine.settle();

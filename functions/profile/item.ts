@@ -1,0 +1,113 @@
+import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
+import { RapportError, type BusEntry, type Profile } from '../../shared';
+
+/**
+ * How a profile's contents sit in its DynamoDB item. Every profile write
+ * rewrites the whole item and DynamoDB bills 1 WRU per KB written, so the
+ * item is kept small:
+ *
+ * - `body` (binary): `[format byte 1][brotli(JSON { profile, outbox })]`. A
+ *   steady-state profile (~50 recent events, stats, an 8-entry outbox) is
+ *   ~11 KB of JSON and ~2 KB packed.
+ * - `applied` (binary): the applied-message marks, 9 raw bytes each (a mark
+ *   is 12 base64url characters = 72 bits), ~1.8 KB for 200 marks.
+ *
+ * Keys, `version`, `nextChangeAt`, `pendingCause` and the index keys stay
+ * plain attributes: conditions and indexes read them. Items written before
+ * this form (`profile` as a map, `applied` as a list of strings, outbox
+ * entries as whole bus entries) are still read; the next write converts them.
+ */
+
+/** A derived event of a recent change, kept to be republished if its cause is redelivered: only what rebuilds it. */
+export interface OutboxEntry {
+  /** The messageId (or journey step / sweep cause) that caused it. */
+  cause: string;
+  /** The derived event's own messageId (kept rather than re-hashed from properties). */
+  messageId: string;
+  name: string;
+  properties: Record<string, unknown>;
+  at: string;
+}
+
+/** The parts of a stored profile that live in the packed attributes. */
+export interface ProfileContents {
+  profile: Profile;
+  applied: string[];
+  outbox: OutboxEntry[];
+}
+
+/** A profile item that cannot be read: never silently replaced by an empty profile. */
+export class UnreadableProfileError extends RapportError {
+  readonly retryable = false;
+}
+
+const FORMAT_BROTLI_JSON = 1;
+const MARK_BYTES = 9;
+const MARK_PATTERN = /^[A-Za-z0-9_-]{12}$/;
+
+/** The attributes that carry a profile's contents. */
+export function packContents(contents: ProfileContents): { body: Uint8Array; applied: Uint8Array } {
+  const json = Buffer.from(JSON.stringify({ profile: contents.profile, outbox: contents.outbox }));
+  const packed = brotliCompressSync(json, {
+    params: { [constants.BROTLI_PARAM_QUALITY]: 5, [constants.BROTLI_PARAM_SIZE_HINT]: json.length, [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT },
+  });
+  return { body: Buffer.concat([Buffer.of(FORMAT_BROTLI_JSON), packed]), applied: packMarks(contents.applied) };
+}
+
+/** A profile item's contents, from either form. `id` names the customer in errors. */
+export function readContents(item: Record<string, unknown>, id: string): ProfileContents {
+  if (item.body === undefined) {
+    // The earlier form: plain attributes.
+    if (typeof item.profile !== 'object' || item.profile === null) throw new UnreadableProfileError(`profile item of ${id}: neither a packed body nor a profile map`);
+    return {
+      profile: item.profile as Profile,
+      applied: (item.applied as string[] | undefined) ?? [],
+      outbox: ((item.outbox as Array<OutboxEntry | LegacyOutboxEntry> | undefined) ?? []).map(readOutboxEntry),
+    };
+  }
+  const body = asBytes(item.body, id, 'body');
+  if (body[0] !== FORMAT_BROTLI_JSON) throw new UnreadableProfileError(`profile item of ${id}: body format ${body[0]} is unknown (expected ${FORMAT_BROTLI_JSON})`);
+  let parsed: { profile: Profile; outbox: Array<OutboxEntry | LegacyOutboxEntry> };
+  try {
+    parsed = JSON.parse(brotliDecompressSync(body.subarray(1)).toString('utf8')) as typeof parsed;
+  } catch (error) {
+    throw new UnreadableProfileError(`profile item of ${id}: body is not brotli-packed JSON (${(error as Error).message})`, { cause: error });
+  }
+  const applied = item.applied === undefined ? [] : unpackMarks(asBytes(item.applied, id, 'applied'), id);
+  return { profile: parsed.profile, applied, outbox: parsed.outbox.map(readOutboxEntry) };
+}
+
+export function packMarks(marks: readonly string[]): Uint8Array {
+  const out = Buffer.alloc(marks.length * MARK_BYTES);
+  marks.forEach((mark, i) => {
+    if (!MARK_PATTERN.test(mark)) throw new TypeError(`applied mark ${JSON.stringify(mark)}: expected 12 base64url characters`);
+    out.set(Buffer.from(mark, 'base64url'), i * MARK_BYTES);
+  });
+  return out;
+}
+
+export function unpackMarks(bytes: Uint8Array, id: string): string[] {
+  if (bytes.length % MARK_BYTES !== 0) throw new UnreadableProfileError(`profile item of ${id}: applied is ${bytes.length} bytes, expected a multiple of ${MARK_BYTES}`);
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  const marks: string[] = [];
+  for (let i = 0; i < buffer.length; i += MARK_BYTES) marks.push(buffer.subarray(i, i + MARK_BYTES).toString('base64url'));
+  return marks;
+}
+
+function asBytes(value: unknown, id: string, attribute: string): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  throw new UnreadableProfileError(`profile item of ${id}: ${attribute} is ${typeof value}, expected binary`);
+}
+
+/** An outbox entry as profiles written before the compact form stored it: the whole bus entry. */
+interface LegacyOutboxEntry {
+  cause: string;
+  entry: Omit<BusEntry, 'Time'> & { Time?: string };
+}
+
+function readOutboxEntry(o: OutboxEntry | LegacyOutboxEntry): OutboxEntry {
+  if (!('entry' in o)) return o;
+  const detail = JSON.parse(o.entry.Detail) as { messageId: string; properties: Record<string, unknown>; timestamp: string };
+  const { customerId: _customerId, ...properties } = detail.properties;
+  return { cause: o.cause, messageId: detail.messageId, name: o.entry.DetailType, properties, at: detail.timestamp ?? o.entry.Time };
+}
