@@ -7,11 +7,12 @@
  * measured in the same run — the local ceiling the consumer is compared with.
  */
 import { performance } from 'node:perf_hooks';
-import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { createProfileConsumer, documentClient, loadProfileConfig, ProfileStore } from '../functions/profile';
 import { ensureTable, profileTableDefinition, startDynalite } from '../infra/embedded/dynamo';
 import { PROFILE_TABLE } from '../infra/embedded/engine';
-import { systemClock, type NormalisedEvent } from '../shared';
+import { PROFILE_TABLE_LAYOUT, systemClock, type NormalisedEvent } from '../shared';
+import { itemSize } from './cost/meter';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 3000);
 const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 500);
@@ -82,5 +83,9 @@ console.log(`profile updates: ${Math.round(consumerRate).toLocaleString('en-US')
 console.log(`dynalite raw PutItem: ${Math.round(rawRate).toLocaleString('en-US')}/s  → consumer at ${((consumerRate / rawRate) * 100).toFixed(0)}% of the local ceiling`);
 console.log(`DynamoDB calls per event: ${(reads / EVENTS).toFixed(2)} reads, ${(writes / EVENTS).toFixed(2)} writes (${perEvent}); derived events published: ${published}`);
 const sample = await new ProfileStore(documentClient(dynamo.client), PROFILE_TABLE).get('bench-7');
-console.log(`profile item size (JSON, a customer with ${sample?.profile.stats.eventCount} events): ${(JSON.stringify(sample).length / 1024).toFixed(1)} KiB → ${Math.ceil(JSON.stringify(sample).length / 1024)} write units per update in AWS`);
+const { Item: sampleItem } = await dynamo.client.send(new GetItemCommand({ TableName: PROFILE_TABLE, Key: { [PROFILE_TABLE_LAYOUT.partitionKey]: { S: 'C#bench-7' }, [PROFILE_TABLE_LAYOUT.sortKey]: { S: 'P' } } }));
+const stored = sampleItem ? itemSize(sampleItem) : 0;
+console.log(
+  `profile item size (a customer with ${sample?.profile.stats.eventCount} events): ${(stored / 1024).toFixed(1)} KiB as stored (${(JSON.stringify(sample).length / 1024).toFixed(1)} KiB as JSON) → ${Math.ceil(stored / 1024)} write units per update in AWS`,
+);
 await dynamo.close();
