@@ -32,7 +32,10 @@ export function profileView(p: Profile) {
 }
 
 const json = (statusCode: number, body: unknown): ApiResponse => ({ statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-const notFound = (id: string) => json(404, { error: 'customer_not_found', message: `no customer with id ${JSON.stringify(id)}` });
+const notFound = (id: string, mergedInto?: string) =>
+  mergedInto === undefined
+    ? json(404, { error: 'customer_not_found', message: `no customer with id ${JSON.stringify(id)}` })
+    : json(404, { error: 'customer_merged', mergedInto, message: `visitor ${JSON.stringify(id)} was merged into customer ${JSON.stringify(mergedInto)} when they were identified; use that id` });
 
 /**
  * The customer API (embedded engine; IAM-authorised admin API in AWS):
@@ -59,11 +62,11 @@ export function createCustomerApi(deps: { store: ProfileStore; clock: Clock; onE
 
     if (method === 'GET' && sub === undefined) {
       const stored = await store.get(id);
-      return stored ? json(200, profileView(stored.profile)) : notFound(id);
+      return stored && stored.mergedInto === undefined ? json(200, profileView(stored.profile)) : notFound(id, stored?.mergedInto);
     }
     if (method === 'GET' && sub === '/events') {
       const stored = await store.get(id);
-      if (!stored) return notFound(id);
+      if (!stored || stored.mergedInto !== undefined) return notFound(id, stored?.mergedInto);
       const limitParam = req.query.get('limit');
       const limit = limitParam === null ? 100 : Number(limitParam);
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return json(400, { error: 'invalid_limit', message: 'limit must be a whole number from 1 to 1000' });
@@ -72,19 +75,19 @@ export function createCustomerApi(deps: { store: ProfileStore; clock: Clock; onE
     }
     if (method === 'GET' && (sub === '/messages' || sub === '/journeys') && deps.journeys) {
       const stored = await store.get(id);
-      if (!stored) return notFound(id);
+      if (!stored || stored.mergedInto !== undefined) return notFound(id, stored?.mergedInto);
       return sub === '/messages'
         ? json(200, { customerId: id, messages: await deps.journeys.messages(id) })
         : json(200, { customerId: id, runs: await deps.journeys.runs(id) });
     }
     if (method === 'GET' && sub === '/export') {
       const stored = await store.get(id);
-      if (!stored) return notFound(id);
+      if (!stored || stored.mergedInto !== undefined) return notFound(id, stored?.mergedInto);
       return json(200, { exportedAt: clock.now().toISOString(), customer: profileView(stored.profile), items: await store.allItems(id) });
     }
     if (method === 'DELETE' && sub === undefined) {
       const stored = await store.get(id);
-      if (!stored) return notFound(id);
+      if (!stored || stored.mergedInto !== undefined) return notFound(id, stored?.mergedInto);
       await deps.onErase?.(id);
       const deleted = await store.erase(id, clock.now());
       return json(200, { erased: id, itemsDeleted: deleted });

@@ -74,20 +74,19 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
 
   async function handleEvent(event: NormalisedEvent): Promise<ConsumeResult> {
     const now = clock.now();
-    let customerId: string;
-    let link: string | undefined;
-    if (event.type === 'alias') {
-      customerId = event.userId!;
-      link = event.previousId;
-    } else if (event.userId !== undefined) {
-      customerId = event.userId;
-      link = event.anonymousId;
-    } else {
-      customerId = (await store.getAlias(event.anonymousId!)) ?? `anon:${event.anonymousId}`;
-    }
+    // The customer an event names, and the visitor id it links to them (identify with an anonymousId, alias).
+    const named = event.type === 'alias' || event.userId !== undefined ? event.userId! : undefined;
+    const link = event.type === 'alias' ? event.previousId : event.userId !== undefined ? event.anonymousId : undefined;
 
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const stored = await store.get(customerId);
+      // A visitor-only event goes to whoever the visitor is linked to now: looked up on every attempt, and
+      // a visitor profile found frozen (merged since) forwards to its customer.
+      let customerId = named ?? (await store.getAlias(event.anonymousId!)) ?? `anon:${event.anonymousId}`;
+      let stored = await store.get(customerId);
+      if (stored?.mergedInto !== undefined) {
+        customerId = stored.mergedInto;
+        stored = await store.get(customerId);
+      }
       if (!stored && (await store.isErased(customerId, now))) {
         log('event for an erased customer dropped', { customerId, messageId: event.messageId });
         return { status: 'dropped', customerId, reason: 'erased' };
@@ -102,38 +101,56 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       const before = stored?.profile ?? emptyProfile(customerId, event.timestamp);
       let profile = applyEvent(before, event, now, deps.recentEvents);
       let applied = [...(stored?.applied ?? []), appliedMark(event.messageId)];
-      let mergedVisitor: string | undefined;
+      let merged = false;
       if (link !== undefined && link !== customerId && !before.anonymousIds.includes(link)) {
-        const owner = await store.getAlias(link);
-        if (owner === undefined || owner === customerId) {
-          const visitor = await store.get(`anon:${link}`);
-          if (visitor) {
-            profile = mergeProfiles(profile, visitor.profile, link, now, deps.recentEvents);
-            applied = [...visitor.applied, ...applied];
-            mergedVisitor = link;
-          } else if (!profile.anonymousIds.includes(link)) {
-            profile.anonymousIds.push(link);
-          }
+        const claim = await claimVisitor(link, customerId, now);
+        if (claim.owned && claim.visitor) {
+          profile = mergeProfiles(profile, claim.visitor.profile, link, now, deps.recentEvents);
+          applied = [...claim.visitor.applied, ...applied];
+          merged = true;
+        } else if (claim.owned && !profile.anonymousIds.includes(link)) {
+          profile.anonymousIds.push(link);
         }
       }
 
       const { next, derived } = resegment(stored, profile, before, event.messageId, now);
       next.applied = applied;
-      try {
-        await store.put(next, stored?.version);
-      } catch (error) {
-        if (!(error instanceof VersionConflictError)) throw error;
-        await backoff(attempt);
-        continue;
-      }
-      if (link !== undefined && profile.anonymousIds.includes(link)) await store.putAlias(link, customerId);
-      if (mergedVisitor !== undefined) await store.deleteProfileItem(`anon:${mergedVisitor}`);
+      if (!(await putOrConflict(next, stored?.version, attempt))) continue;
       await store.putTimelineEvent(customerId, event, deps.timelineRetentionDays);
       await publish(customerId, derived);
-      log('profile updated', { customerId, messageId: event.messageId, derived: derived.length, attempt, merged: mergedVisitor !== undefined });
+      log('profile updated', { customerId, messageId: event.messageId, derived: derived.length, attempt, merged });
       return { status: 'applied', customerId, derived: derived.map((d) => d.name) };
     }
-    throw new VersionConflictError(`profile ${customerId}: ${MAX_ATTEMPTS} concurrent writes in a row; the event will be retried`);
+    throw new VersionConflictError(`profile ${event.userId ?? `anon:${event.anonymousId}`}: ${MAX_ATTEMPTS} concurrent writes in a row; the event will be retried`);
+  }
+
+  /**
+   * Link visitor `anonymousId` to `customerId` without losing anything the
+   * visitor's concurrent events write (no transactions):
+   * 1. the alias first (first link wins), so visitor events looked up from now
+   *    on go to the customer;
+   * 2. then the visitor profile is frozen (`mergedInto`, a conditional write on
+   *    its version; an empty one is created if there is none yet), so a visitor
+   *    event that read it before the alias fails its own conditional write,
+   *    looks again and lands on the customer — and none can create it anew;
+   * 3. the caller merges the frozen visitor into the customer. A retry after a
+   *    crash finds the alias and the frozen visitor and merges the same.
+   * The frozen visitor stays as the forwarding record (no index keys; erased
+   * with the customer).
+   */
+  async function claimVisitor(anonymousId: string, customerId: string, now: Date): Promise<{ owned: boolean; visitor?: StoredProfile }> {
+    const owner = await store.putAlias(anonymousId, customerId);
+    if (owner !== customerId) return { owned: false };
+    const visitorId = `anon:${anonymousId}`;
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const visitor = await store.get(visitorId);
+      if (visitor?.mergedInto !== undefined) return visitor.mergedInto === customerId ? { owned: true, visitor } : { owned: false };
+      const frozen: StoredProfile = visitor
+        ? { profile: visitor.profile, applied: visitor.applied, outbox: visitor.outbox, version: visitor.version + 1, mergedInto: customerId }
+        : { profile: emptyProfile(visitorId, now.toISOString()), applied: [], outbox: [], version: 1, mergedInto: customerId };
+      if (await putOrConflict(frozen, visitor?.version, attempt)) return { owned: true, ...(visitor && { visitor: frozen }) };
+    }
+    throw new VersionConflictError(`visitor ${visitorId}: could not be frozen for the merge into ${customerId}; the event will be retried`);
   }
 
   /**
@@ -144,7 +161,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     const now = clock.now();
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const stored = await store.get(customerId);
-      if (!stored) return [];
+      if (!stored || stored.mergedInto !== undefined) return [];
       if (stored.pendingCause !== undefined) {
         // An earlier sweep wrote a change and may not have published it: publish (a repeat keeps its
         // messageIds, so consumers see it once), then clear the mark and move the due time on.
@@ -179,7 +196,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
   }
 
   /** Write `next` if the profile is still at `version`; false (after a backoff) when a concurrent write won. */
-  async function putOrConflict(next: StoredProfile, version: number, attempt: number): Promise<boolean> {
+  async function putOrConflict(next: StoredProfile, version: number | undefined, attempt: number): Promise<boolean> {
     try {
       await store.put(next, version);
       return true;
@@ -200,6 +217,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const stored = await store.get(customerId);
       if (!stored) return [];
+      // A visitor merged into a known customer since the step started: the change is theirs.
+      if (stored.mergedInto !== undefined) return mutate(stored.mergedInto, cause, change);
       if (stored.applied.includes(appliedMark(cause))) {
         // Retried: the change is on the profile. Publish what an attempt that failed after the write could not.
         const pending = stored.outbox.filter((o) => o.cause === cause);

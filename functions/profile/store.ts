@@ -38,6 +38,12 @@ export interface StoredProfile {
    * yet: the profile stays due, and the next sweep publishes them (again) and clears it.
    */
   pendingCause?: string;
+  /**
+   * Set on a visitor's (`anon:<id>`) profile once an identify linked it to a known
+   * customer: frozen, kept as the forwarding record, merged into that customer;
+   * an event that still finds it goes to the customer instead.
+   */
+  mergedInto?: string;
 }
 
 /** How many applied messageIds a profile remembers (as 12-character hashes, ~2.6 KB). */
@@ -76,6 +82,7 @@ export class ProfileStore {
       version: Item.version as number,
       ...(Item.nextChangeAt && { nextChangeAt: Item.nextChangeAt as string }),
       ...(Item.pendingCause && { pendingCause: Item.pendingCause as string }),
+      ...(Item.mergedInto && { mergedInto: Item.mergedInto as string }),
     };
   }
 
@@ -92,15 +99,7 @@ export class ProfileStore {
       version: stored.version,
       ...packContents({ profile: stored.profile, applied: stored.applied.slice(-APPLIED_MAX), outbox: stored.outbox }),
       ...(stored.pendingCause && { pendingCause: stored.pendingCause }),
-      ...(stored.nextChangeAt && {
-        nextChangeAt: stored.nextChangeAt,
-        [L.dueIndex.partitionKey]: `DUE#${shard}`,
-        [L.dueIndex.sortKey]: `${stored.nextChangeAt}#${id}`,
-      }),
-      ...(stored.profile.stats.lastOrderAt && {
-        [L.lastOrderIndex.partitionKey]: `ORD#${shard}`,
-        [L.lastOrderIndex.sortKey]: `${stored.profile.stats.lastOrderAt}#${id}`,
-      }),
+      ...(stored.mergedInto !== undefined ? { mergedInto: stored.mergedInto } : indexKeys(stored, id, shard)),
     };
     try {
       await this.doc.send(
@@ -269,6 +268,21 @@ export class ProfileStore {
       ConsistentRead: true,
     });
   }
+}
+
+/** The sparse index keys of a live profile: due for re-evaluation (GSI1), last order (GSI2). A merged visitor has none. */
+function indexKeys(stored: StoredProfile, id: string, shard: number): Record<string, unknown> {
+  return {
+    ...(stored.nextChangeAt && {
+      nextChangeAt: stored.nextChangeAt,
+      [L.dueIndex.partitionKey]: `DUE#${shard}`,
+      [L.dueIndex.sortKey]: `${stored.nextChangeAt}#${id}`,
+    }),
+    ...(stored.profile.stats.lastOrderAt && {
+      [L.lastOrderIndex.partitionKey]: `ORD#${shard}`,
+      [L.lastOrderIndex.sortKey]: `${stored.profile.stats.lastOrderAt}#${id}`,
+    }),
+  };
 }
 
 /** A profile item with its packed attributes unpacked, for export. */
