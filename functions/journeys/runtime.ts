@@ -186,6 +186,16 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
       const outcome = goal ? 'converted' : 'exited';
       for (const run of await records.runs(customerId, journey.id)) {
         if (run.triggerMessageId === detail.messageId) continue;
+        if (run.status === 'holdout') {
+          // A held customer (the holdout got no messages and its execution has ended) still converts, once,
+          // while held: `goal` counts every conversion, `holdout.goal` those of the holdout (the lift's baseline).
+          if (goal && (await records.convertHeld(customerId, journey.id, run.executionName, detail.messageId, clock.now().toISOString()))) {
+            await records.count(journey.id, { goal: 1, 'holdout.goal': 1 });
+            converted++;
+            log('journey goal reached in the holdout', { journeyId: journey.id, customerId, executionName: run.executionName });
+          }
+          continue;
+        }
         if (run.status === 'running') {
           if (!(await endRun(run, outcome, { endedBy: detail.messageId }))) continue;
           if (goal) converted++;
@@ -209,10 +219,12 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
   /** Record a run's end once (whoever comes first: the goal router, the execution's own end, erasure) and free its lock. */
   async function endRun(
     run: Pick<RunRecord, 'customerId' | 'journeyId' | 'executionName' | 'key'>,
-    status: 'completed' | 'converted' | 'exited' | 'stopped' | 'failed',
-    { exitReason, endedBy }: { exitReason?: string | undefined; endedBy?: string } = {},
+    status: 'completed' | 'converted' | 'exited' | 'stopped' | 'failed' | 'holdout',
+    { exitReason, endedBy, holdSeconds }: { exitReason?: string | undefined; endedBy?: string; holdSeconds?: number } = {},
   ): Promise<boolean> {
-    const ended = await records.endRun(run.customerId, run.journeyId, run.executionName, status, clock.now().toISOString(), endedBy);
+    const now = clock.now();
+    const heldUntil = status === 'holdout' ? new Date(now.getTime() + (holdSeconds ?? 0) * 1000).toISOString() : undefined;
+    const ended = await records.endRun(run.customerId, run.journeyId, run.executionName, status, now.toISOString(), endedBy, heldUntil);
     if (!ended) return false;
     await records.unlock(run.customerId, run.journeyId, run.key, run.executionName);
     // One counter write: the outcome and, for an exit step, its reason (`exited.<reason>`) move together.
@@ -224,10 +236,14 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
   async function executionEnded(journeyId: string, customerId: string, name: string, status: 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT', output?: unknown): Promise<void> {
     const run = (await records.runs(customerId, journeyId)).find((r) => r.executionName === name);
     if (!run) return;
-    // An `exit` step leaves its outcome in the output (`end`): `exit: goal` is a conversion, any other exit an exit.
-    const end = (output as { end?: { outcome?: unknown; reason?: unknown } } | null | undefined)?.end;
-    const outcome = status === 'SUCCEEDED' && (end?.outcome === 'converted' || end?.outcome === 'exited') ? end.outcome : undefined;
-    await endRun(run, outcome ?? (status === 'SUCCEEDED' ? 'completed' : status === 'ABORTED' ? 'stopped' : 'failed'), { exitReason: typeof end?.reason === 'string' ? end.reason : undefined });
+    // An `exit` step leaves its outcome in the output (`end`): `exit: goal` is a conversion, any other exit an exit;
+    // a split's holdout group leaves `holdout` and how long its customer stays held (a goal meanwhile still counts).
+    const end = (output as { end?: { outcome?: unknown; reason?: unknown; holdSeconds?: unknown } } | null | undefined)?.end;
+    const outcome = status === 'SUCCEEDED' && (end?.outcome === 'converted' || end?.outcome === 'exited' || end?.outcome === 'holdout') ? end.outcome : undefined;
+    await endRun(run, outcome ?? (status === 'SUCCEEDED' ? 'completed' : status === 'ABORTED' ? 'stopped' : 'failed'), {
+      exitReason: typeof end?.reason === 'string' ? end.reason : undefined,
+      ...(typeof end?.holdSeconds === 'number' && { holdSeconds: end.holdSeconds }),
+    });
   }
 
   /** Stop every running journey of a customer (erasure): nothing is sent after it. */

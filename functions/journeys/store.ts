@@ -16,7 +16,8 @@ import { PROFILE_TABLE_LAYOUT as L, type EventPattern } from '../../shared';
  * | stats   | `J#<journeyId>` | `STATS`                           | counters per journey and step |
  */
 
-export type RunStatus = 'running' | 'completed' | 'converted' | 'exited' | 'stopped' | 'failed';
+/** `holdout`: the run drew a split's holdout group (no messages); it is held until `heldUntil`, a goal meanwhile converts it (`convertedBy`). */
+export type RunStatus = 'running' | 'completed' | 'converted' | 'exited' | 'stopped' | 'failed' | 'holdout';
 
 export interface RunRecord {
   journeyId: string;
@@ -29,6 +30,11 @@ export interface RunRecord {
   triggerMessageId: string;
   /** The messageId of the event that ended the run (a goal or exit event): its redelivery stops the execution again. */
   endedBy?: string;
+  /** A holdout run: until when a goal event still counts as its conversion. */
+  heldUntil?: string;
+  /** A holdout run that reached the goal while held: the goal event's messageId, and when. */
+  convertedBy?: string;
+  convertedAt?: string;
 }
 
 export interface MessageRecord {
@@ -105,22 +111,56 @@ export class JourneyStore {
   }
 
   /** End a run once: only a running run changes status (a stop after completion changes nothing). */
-  async endRun(customerId: string, journeyId: string, executionName: string, status: Exclude<RunStatus, 'running'>, at: string, endedBy?: string): Promise<RunRecord | undefined> {
+  async endRun(
+    customerId: string,
+    journeyId: string,
+    executionName: string,
+    status: Exclude<RunStatus, 'running'>,
+    at: string,
+    endedBy?: string,
+    heldUntil?: string,
+  ): Promise<RunRecord | undefined> {
     try {
       const { Attributes } = await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [L.partitionKey]: pk(customerId), [L.sortKey]: `R#${journeyId}#${executionName}` },
-          UpdateExpression: `SET #s = :s, endedAt = :at${endedBy !== undefined ? ', endedBy = :by' : ''}`,
+          UpdateExpression: `SET #s = :s, endedAt = :at${endedBy !== undefined ? ', endedBy = :by' : ''}${heldUntil !== undefined ? ', heldUntil = :held' : ''}`,
           ConditionExpression: '#s = :running',
           ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: { ':s': status, ':at': at, ':running': 'running', ...(endedBy !== undefined && { ':by': endedBy }) },
+          ExpressionAttributeValues: {
+            ':s': status,
+            ':at': at,
+            ':running': 'running',
+            ...(endedBy !== undefined && { ':by': endedBy }),
+            ...(heldUntil !== undefined && { ':held': heldUntil }),
+          },
           ReturnValues: 'ALL_NEW',
         }),
       );
       return Attributes as RunRecord;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+
+  /** Record a held holdout run's conversion once: false when it has one already, or its holding time is over. */
+  async convertHeld(customerId: string, journeyId: string, executionName: string, by: string, at: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [L.partitionKey]: pk(customerId), [L.sortKey]: `R#${journeyId}#${executionName}` },
+          UpdateExpression: 'SET convertedBy = :by, convertedAt = :at',
+          ConditionExpression: '#s = :holdout AND attribute_not_exists(convertedBy) AND heldUntil >= :at',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':by': by, ':at': at, ':holdout': 'holdout' },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
   }
@@ -225,7 +265,7 @@ export class JourneyStore {
     return Attributes !== undefined;
   }
 
-  /** Add to a journey's counters (entered, goal, exited, `<stepId>.sent`, `<stepId>.skipped.<reason>`, ...). */
+  /** Add to a journey's counters (entered, goal, exited, holdout, `holdout.goal`, `<stepId>.sent`, `<stepId>.skipped.<reason>`, ...). */
   async count(journeyId: string, counters: Record<string, number>): Promise<void> {
     const names: Record<string, string> = {};
     const values: Record<string, number> = {};

@@ -58,10 +58,14 @@ export interface FailState extends StateBase {
   Cause: string;
 }
 
-/** An `exit` step: ends the run (End) and puts its outcome in the execution's output (`$.end`). */
+/**
+ * An `exit` step, or the holdout group's end: ends the run (End) and puts its outcome in the
+ * execution's output (`$.end`). A holdout's carries `holdSeconds`: how long its customer stays
+ * held (a goal in that time counts as the holdout's conversion).
+ */
 export interface ExitState extends StateBase {
   Type: 'Pass';
-  Result: { outcome: 'exited' | 'converted'; reason?: string };
+  Result: { outcome: 'exited' | 'converted'; reason?: string } | { outcome: 'holdout'; holdSeconds: number };
   ResultPath: '$.end';
   End: true;
 }

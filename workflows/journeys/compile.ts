@@ -11,7 +11,8 @@
  * - wait_for: one callback Task (`.waitForTaskToken`) with TimeoutSeconds; the
  *   timeout is caught and routed to on_timeout.
  * - exit: a terminal Pass named after the step, its outcome in the output's `end`; the end of the list: `End`; a
- *   holdout group: `Holdout`; a step failing after its retries: `Failed`.
+ *   holdout group: the terminal Pass `Holdout` (outcome `holdout` and how long its customer stays
+ *   held, see `holdSeconds`); a step failing after its retries: `Failed`.
  * - send, webhook: a failure after the retries (a channel down, a template
  *   error) is caught by the Task `<id>.failed`, which records the message as
  *   failed with the error (GET /v1/customers/{id}/messages), then `Failed`.
@@ -106,6 +107,10 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
   const waitStates: Record<string, number | 'timestamp'> = {};
   const awaitStates: CompiledJourney['awaitStates'] = {};
   const endStates: CompiledJourney['endStates'] = {};
+  /** wait_until waits by name: the longest they can wait (a day, a week with `days`). */
+  const untilSeconds: Record<string, number> = {};
+  /** Split steps with a holdout group. */
+  const holdoutSplits = new Set<string>();
 
   const target = (to: string): string => {
     if (to === END) {
@@ -114,7 +119,8 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
       return STATE.end;
     }
     if (to === HOLDOUT) {
-      states[STATE.holdout] = { Type: 'Succeed', Comment: 'Holdout group: no further steps, counted for comparison' };
+      // holdSeconds is filled in once the paths are known (below).
+      states[STATE.holdout] = { Type: 'Pass', Comment: 'Holdout group: no further steps, counted for comparison', Result: { outcome: 'holdout', holdSeconds: 0 }, ResultPath: '$.end', End: true };
       endStates[STATE.holdout] = { outcome: 'holdout' };
       return STATE.holdout;
     }
@@ -201,6 +207,7 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
       states[id] = task(id, 'waitUntil', config, STATE.wait(id), `find the next ${step.wait_until.time} in the customer's time zone`);
       states[STATE.wait(id)] = { Type: 'Wait', Comment: `wait until ${step.wait_until.time}`, TimestampPath: RESULT.until, Next: next() };
       waitStates[STATE.wait(id)] = 'timestamp';
+      untilSeconds[STATE.wait(id)] = step.wait_until.days ? 7 * 86_400 : 86_400;
     } else if ('wait_for' in step) {
       const [onEvent, onTimeout] = node.edges;
       const timeoutSeconds = durationSeconds(step.wait_for.timeout);
@@ -231,6 +238,7 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
       const arms = node.edges.map((e) => ({ percent: step.split[e.index!]!.percent, next: e.to }));
       states[id] = task(id, 'split', { arms }, STATE.route(id), 'draw a random arm');
       states[STATE.route(id)] = route(id, arms.map((a) => a.next));
+      if (arms.some((a) => a.next === HOLDOUT)) holdoutSplits.add(id);
     } else if ('tag' in step) {
       states[id] = task(id, 'tag', { ...step.tag }, next(), 'add' in step.tag ? `tag +${step.tag.add}` : `tag -${step.tag.remove}`);
     } else if ('update' in step) {
@@ -255,6 +263,18 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
     States: orderStates(states, graph),
   };
 
+  const transitionsPerPath = statePaths(definition, detours);
+  const holdout = definition.States[STATE.holdout];
+  if (holdout?.Type === 'Pass') {
+    holdout.Result = {
+      outcome: 'holdout',
+      holdSeconds: holdSeconds(transitionsPerPath, holdoutSplits, (name) => {
+        const wait = waitStates[name];
+        return typeof wait === 'number' ? wait : (untilSeconds[name] ?? awaitStates[name]?.timeoutSeconds ?? 0);
+      }),
+    };
+  }
+
   const reentry = journey.entry?.reentry ?? 'never';
   const concurrency = journey.entry?.concurrency ?? 'one-per-customer';
   return {
@@ -265,7 +285,7 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
     goalPatterns: (journey.goals ?? []).map(busPattern),
     exitPatterns: (journey.exits ?? []).map(busPattern),
     mermaid: journeyMermaid(journey, graph),
-    transitionsPerPath: statePaths(definition, detours),
+    transitionsPerPath,
     waitStates,
     awaitStates,
     endStates,
@@ -303,6 +323,21 @@ function referencedTriggerProperties(journey: Journey, catalog: TemplateCatalog)
     if (source !== undefined) for (const name of templateTriggerReferences(source)) names.add(name);
   }
   return [...names].sort();
+}
+
+/**
+ * How long a holdout customer stays held: the longest a run on the split's other arms can still
+ * go on after the split (its waits and wait_for timeouts), so that a goal is counted over the same
+ * span for the held customers as for those who get the messages.
+ */
+function holdSeconds(paths: readonly StatePath[], splits: ReadonlySet<string>, seconds: (state: string) => number): number {
+  let longest = 0;
+  for (const { path } of paths) {
+    const from = path.findIndex((name) => splits.has(name));
+    if (from < 0 || path.at(-1) === STATE.holdout) continue;
+    longest = Math.max(longest, path.slice(from + 1).reduce((total, name) => total + seconds(name), 0));
+  }
+  return longest;
 }
 
 /** States in step order (each step's states together), then the shared end states: readable in the console. */

@@ -554,7 +554,13 @@ function printReport(
 
   const outcome: Array<[string, string]> = [['entered', String(entered)]];
   for (const [reason, n] of Object.entries(report.counters).filter(([k]) => k.startsWith('skipped.')).sort()) outcome.push([`not entered: ${reason.slice('skipped.'.length)}`, String(n)]);
-  outcome.push(['goal', `${c('goal')}  (${entered === 0 ? '0.0' : ((c('goal') * 100) / entered).toFixed(1)}% of entered)`]);
+  const pct = (n: number, of: number) => `${of === 0 ? '0.0' : ((n * 100) / of).toFixed(1)}%`;
+  outcome.push(['goal', `${c('goal')}  (${pct(c('goal'), entered)} of entered)`]);
+  // A holdout's runs end at once; its customers still convert while held (`holdout.goal`, counted in goal too): the lift's baseline.
+  if (c('holdout') > 0) {
+    const treated = entered - c('holdout');
+    outcome.push(['holdout', `${c('holdout')}  (goal ${c('holdout.goal')}, ${pct(c('holdout.goal'), c('holdout'))}; the others: ${pct(c('goal') - c('holdout.goal'), treated)})`]);
+  }
   outcome.push(['exited', String(c('exited'))], ['completed', String(c('completed'))], ['failed', String(c('failed'))]);
   if (c('stopped') > 0) outcome.push(['stopped', String(c('stopped'))]);
   if (report.running > 0) outcome.push(['still running', `${report.running}  (the simulation ended before these runs did)`]);

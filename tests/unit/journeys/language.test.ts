@@ -108,7 +108,8 @@ describe('journey language: every step type', () => {
     expect(states['pause']).toMatchObject({ Type: 'Wait', Seconds: 1800, Next: 'await-order' });
     expect(states['morning.wait']).toMatchObject({ Type: 'Wait', TimestampPath: '$.last.result.until', Next: 'pause' });
     expect(states['converted']).toEqual({ Type: 'Pass', Comment: 'exit: goal', Result: { outcome: 'converted' }, ResultPath: '$.end', End: true });
-    expect(states['Holdout']).toMatchObject({ Type: 'Succeed' });
+    // The holdout ends the run at once with its outcome; nothing after the split waits, so its customers are not held.
+    expect(states['Holdout']).toEqual({ Type: 'Pass', Comment: 'Holdout group: no further steps, counted for comparison', Result: { outcome: 'holdout', holdSeconds: 0 }, ResultPath: '$.end', End: true });
     expect(compiled.endStates).toEqual({
       Holdout: { outcome: 'holdout' },
       converted: { outcome: 'converted' },
@@ -175,6 +176,31 @@ describe('journey language: every step type', () => {
     });
     expect(compiled.definition.States['wait']).toMatchObject({ Seconds: 129_600 });
     expect(compiled.endStates).toEqual({ stop: { outcome: 'exited' } });
+  });
+
+  it("holds a holdout's customers as long as the split's other arms can still run (waits, wait_until, wait_for timeouts)", () => {
+    const parsed = loadOk(journey(`  - id: wait-first
+    wait: 1d
+  - id: ab
+    split:
+      - { percent: 45, next: a }
+      - { percent: 45, next: b }
+      - { percent: 10, holdout: true }
+  - id: a
+    send: { channel: email, template: offer }
+  - id: a-pause
+    wait: 2d
+  - id: a-monday
+    wait_until: { time: "09:00", days: [mon] }
+    next: end
+  - id: b
+    wait_for: { event: Order Completed, timeout: 5d }
+`));
+    const compiled = compileTest(parsed);
+    // Arm a: 2 days, then up to a week until Monday 09:00; arm b: at most 5 days. The wait before the split does not count.
+    expect(compiled.definition.States['Holdout']).toMatchObject({ Type: 'Pass', Result: { outcome: 'holdout', holdSeconds: 9 * 86_400 }, ResultPath: '$.end', End: true });
+    expect(compiled.endStates['Holdout']).toEqual({ outcome: 'holdout' });
+    expect(compiled.transitionsPerPath.find((p) => p.path.at(-1) === 'Holdout')?.path).toEqual(['wait-first', 'ab', 'ab.route', 'Holdout']);
   });
 
   it('parses durations from minutes to weeks', () => {
@@ -321,13 +347,13 @@ describe('journey language: meaning errors', () => {
         file: 'test.yaml',
         ...at(text, 'welcom'),
         path: 'steps[0].send.template',
-        message: 'no email template "welcom": expected a file workflows/templates/welcom.email.liquid (email templates: hello, offer)',
+        message: 'no email template "welcom": expected a file welcom.email.liquid in the templates folder (email templates: hello, offer)',
       },
       {
         file: 'test.yaml',
         ...at(text, 'hello'),
         path: 'steps[1].webhook.template',
-        message: 'no webhook template "hello": expected a file workflows/templates/hello.webhook.liquid (webhook templates: ticket, partner)',
+        message: 'no webhook template "hello": expected a file hello.webhook.liquid in the templates folder (webhook templates: ticket, partner)',
       },
     ]);
   });
@@ -554,7 +580,7 @@ describe('loadJourneysFromDir', () => {
       'Liquid: tag {% if x %} not closed',
       'expected the first line to be "Subject: <subject>", then a blank line, then the text body',
       expect.stringMatching(/^expected the body to render to JSON \(checked with sample data\): .*; write values with the json filter, e\.g\. \{\{ trigger\.complaintId \| json \}\}$/),
-      'no email template "nope": expected a file workflows/templates/nope.email.liquid (email templates: hello, nosubject)',
+      `no email template "nope": expected a file ${join(templates, 'nope.email.liquid')} (email templates: hello, nosubject)`,
       expect.stringMatching(/^YAML: /),
     ]);
     expect(error!.message.split('\n')[0]).toMatch(/Bad Name\.liquid:1:1 \(template\): expected a file name/);

@@ -232,6 +232,7 @@ function journeyCard(j) {
     chip('running', 'in progress'),
     chip('goal', 'reached the goal', 'goal'),
     chip('completed', 'completed'),
+    chip('holdout', 'in the holdout', '', false),
     chip('exited', 'exited on an exit event', '', false),
     chip('stopped', 'stopped', '', false),
     chip('failed', 'failed', 'bad', false),
@@ -336,7 +337,8 @@ function journeyCard(j) {
 
   function update(counters) {
     const { journey, steps } = splitCounters(counters);
-    const ended = ['goal', 'completed', 'exited', 'stopped', 'failed'].reduce((a, k) => a + (journey[k] ?? 0), 0);
+    // A holdout run that reached the goal is counted in both `holdout` and `goal` (and in `holdout.goal`).
+    const ended = ['goal', 'completed', 'exited', 'stopped', 'failed', 'holdout'].reduce((a, k) => a + (journey[k] ?? 0), 0) - (journey['holdout.goal'] ?? 0);
     const values = { ...journey, running: Math.max(0, (journey.entered ?? 0) - ended), skipped: Object.entries(journey).filter(([k]) => k.startsWith('skipped.')).reduce((a, [, v]) => a + v, 0) };
     for (const [key, span] of Object.entries(chips)) {
       const v = values[key] ?? 0;
@@ -345,6 +347,7 @@ function journeyCard(j) {
     }
     const skippedReasons = Object.entries(journey).filter(([k]) => k.startsWith('skipped.'));
     chips.skipped.li.title = skippedReasons.map(([k, v]) => `${k.slice(8)} ${v}`).join(', ');
+    chips.holdout.li.title = `${journey['holdout.goal'] ?? 0} of them reached the goal while held`;
 
     for (const step of steps.keys()) if (!stepRows.has(step)) row(step, '');
     for (const [step, cells] of stepRows) {
