@@ -47,7 +47,7 @@ export interface EngineOptions {
   configDir?: string;
   /** Environment for the profile config (consent mode, timeline retention). @default process.env */
   env?: NodeJS.ProcessEnv;
-  /** How often the sweep runs on its own (real milliseconds); 0 turns it off. @default one day */
+  /** How often the sweep runs on its own (real milliseconds); 0 turns it off. @default one day of the engine's clock (on a ScaledClock, 86,400,000 / scale real ms; see `defaultSweepEveryMs`) */
   sweepEveryMs?: number;
   /** Folder of journey YAML files. @default 'workflows/journeys.d' */
   journeysDir?: string;
@@ -175,7 +175,7 @@ async function start(options: EngineOptions): Promise<Engine> {
   });
   const sweepHandler = createSweepHandler(profileDeps, { logger, metrics });
   const sweep = () => invokeLambda<{ due: number; changed: number; derived: number }>('rapport-sweep', 900_000, (context, o) => sweepHandler({} as never, context, o));
-  const sweepEvery = options.sweepEveryMs ?? 86_400_000;
+  const sweepEvery = options.sweepEveryMs ?? defaultSweepEveryMs(clock);
   const sweepTimer = sweepEvery > 0 ? setInterval(() => void sweep().catch((e: unknown) => logger.error('sweep failed', e as Error)), sweepEvery) : undefined;
   sweepTimer?.unref();
   const customerApi = createCustomerApiHandler(
@@ -284,6 +284,16 @@ async function start(options: EngineOptions): Promise<Engine> {
       await dynamo.close();
     },
   };
+}
+
+/**
+ * The daily sweep's interval in real milliseconds: one day of the engine's clock, so that on a
+ * scaled clock (RAPPORT_TIME_SCALE) time-based stages and tags move as fast as waits do. Not under
+ * 100 ms, however fast the clock.
+ */
+export function defaultSweepEveryMs(clock: Clock): number {
+  const DAY_MS = 86_400_000;
+  return clock instanceof ScaledClock ? Math.max(100, DAY_MS / clock.scale) : DAY_MS;
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
