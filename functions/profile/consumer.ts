@@ -14,7 +14,7 @@ import {
 } from '../../shared';
 import type { RecentEventsSpec } from '../../shared/segmentation/retention';
 import { applyEvent, emptyProfile, mergeProfiles } from './apply';
-import { appliedMark, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
+import { APPLIED_MAX, appliedMark, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
 
 /** What segmentation computes from a profile at an instant (lifecycle, RFM, tags) and when it may next change. */
 export interface Segmentation {
@@ -97,6 +97,12 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         await publish(customerId, stored.outbox.filter((o) => o.cause === event.messageId));
         return { status: 'duplicate', customerId };
       }
+      if (stored && stored.applied.length >= APPLIED_MAX && Date.parse(event.timestamp) <= Date.parse(stored.profile.lastSeenAt) && (await wasApplied(customerId, event))) {
+        // Older than the applied-message window (a late redelivery, a replay from the bus archive): the
+        // timeline, where every applied event is written, knows it. Its derived events went out back then.
+        log('event applied before (timeline) skipped', { customerId, messageId: event.messageId });
+        return { status: 'duplicate', customerId };
+      }
 
       const before = stored?.profile ?? emptyProfile(customerId, event.timestamp);
       let profile = applyEvent(before, event, now, deps.recentEvents);
@@ -122,6 +128,12 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       return { status: 'applied', customerId, derived: derived.map((d) => d.name) };
     }
     throw new VersionConflictError(`profile ${event.userId ?? `anon:${event.anonymousId}`}: ${MAX_ATTEMPTS} concurrent writes in a row; the event will be retried`);
+  }
+
+  /** Whether the timeline has the event: under the customer, or under the visitor id it was applied to before a merge. */
+  function wasApplied(customerId: string, event: NormalisedEvent): Promise<boolean> {
+    const ids = [customerId, ...(event.anonymousId !== undefined && `anon:${event.anonymousId}` !== customerId ? [`anon:${event.anonymousId}`] : [])];
+    return store.hasTimelineEvent(ids, event);
   }
 
   /**

@@ -132,6 +132,25 @@ export class ProfileStore {
     );
   }
 
+  /** Whether the event is on the timeline under any of these ids (an applied event always is: the key is its time and messageId). */
+  async hasTimelineEvent(ids: readonly string[], event: NormalisedEvent): Promise<boolean> {
+    const found = await Promise.all(
+      ids.map(async (id) => {
+        const { Item } = await this.doc.send(
+          new GetCommand({
+            TableName: this.tableName,
+            Key: { [L.partitionKey]: `C#${id}`, [L.sortKey]: `E#${event.timestamp}#${event.messageId}` },
+            ProjectionExpression: '#pk',
+            ExpressionAttributeNames: { '#pk': L.partitionKey },
+            ConsistentRead: true,
+          }),
+        );
+        return Item !== undefined;
+      }),
+    );
+    return found.includes(true);
+  }
+
   /** The customer's events, newest first; expired ones are filtered out (TTL deletion is late, dynalite never deletes). */
   async listEvents(ids: readonly string[], now: Date, limit = 100): Promise<NormalisedEvent[]> {
     const nowSeconds = Math.floor(now.getTime() / 1000);
