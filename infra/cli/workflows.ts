@@ -162,7 +162,7 @@ export interface LoadedOne {
 export function loadOneJourney(file: string, w: Workflows, ctx: Context): LoadedOne {
   if (!existsSync(w.templatesDir)) throw printFailure(ctx, w, [fileProblem(w.templatesDir, 'no templates folder: expected <config>/templates with <template>.<channel>.liquid files')]);
   const { catalog, problems: templateProblems } = loadTemplateCatalog(w.templatesDir);
-  const result = loadJourney(readFileSync(file, 'utf8'), file, { templates: catalog.templates, webhookTargets: w.webhookTargets });
+  const result = loadJourney(readFileSync(file, 'utf8'), file, { templates: catalog.templates, templatesDir: w.show(w.templatesDir), webhookTargets: w.webhookTargets });
   if (!result.ok) throw printFailure(ctx, w, result.errors);
   const used = new Set(
     result.journey.steps.flatMap((s) => ('send' in s ? [`${s.send.template}.${s.send.channel}`] : 'webhook' in s ? [`${s.webhook.template}.webhook`] : [])),

@@ -35,6 +35,8 @@ export {
   CONDITION_KINDS,
   ConditionSchema,
   DATE_FIELDS,
+  MANUAL_TAG_NAME_PATTERN,
+  ManualTagSchema,
   OPERATORS,
   RFM_FIELDS,
   STAT_NAMES,
@@ -48,6 +50,7 @@ export {
   type DaysSinceCondition,
   type EventCondition,
   type LifecycleCondition,
+  type ManualTag,
   type NoEventCondition,
   type NotCondition,
   type Operator,
@@ -60,4 +63,5 @@ export {
   type TraitCondition,
 } from './tag-rules';
 export { loadTagRules, loadTagRulesOrThrow, type TagRulesResult } from './tag-rules-load';
+export { closest, didYouMean } from './text';
 export { durationMs } from './time';

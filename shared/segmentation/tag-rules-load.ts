@@ -1,16 +1,17 @@
 import { sortProblems, TagRulesError, type SourceProblem } from './errors';
-import { TagRuleSchema, TagRulesFileSchema, type TagRule } from './tag-rules';
+import { ManualTagSchema, TagRuleSchema, TagRulesFileSchema, type ManualTag, type TagRule } from './tag-rules';
 import { checkRule, type Finding } from './tag-rules-check';
 import type { PathSegment } from './text';
 import { readYaml, zodProblems, type YamlSource } from './yaml-source';
 
 export type TagRulesResult =
-  | { ok: true; rules: TagRule[]; warnings: SourceProblem[] }
+  | { ok: true; rules: TagRule[]; manualTags: ManualTag[]; warnings: SourceProblem[] }
   | { ok: false; errors: SourceProblem[]; warnings: SourceProblem[] };
 
 /**
  * Reads tags.yaml text: YAML syntax, then each rule's shape (zod), then its
- * meaning (tag-rules-check.ts) and that tag names are unique. All or nothing: a
+ * meaning (tag-rules-check.ts) and that tag names are unique; then the declared
+ * manual tags (`manualTags`), each once (one that is also a rule's name is a warning). All or nothing: a
  * file with any error yields every error found and no rules.
  */
 export function loadTagRules(text: string, file: string): TagRulesResult {
@@ -39,9 +40,35 @@ export function loadTagRules(text: string, file: string): TagRulesResult {
     rules.push(parsed.data);
   });
 
+  const manualTags: ManualTag[] = [];
+  const firstManual = new Map<string, number>();
+  (top.data.manualTags ?? []).forEach((raw, index) => {
+    const base: PathSegment[] = ['manualTags', index];
+    const parsed = ManualTagSchema.safeParse(raw, { reportInput: true });
+    if (!parsed.success) {
+      errors.push(...zodProblems(source, parsed.error.issues, base));
+      return;
+    }
+    const { name } = parsed.data;
+    const first = firstManual.get(name);
+    const rule = firstByName.get(name);
+    if (first !== undefined) {
+      const firstLine = source.problem(['manualTags', first, 'name'], '').line;
+      errors.push(source.problem([...base, 'name'], `duplicate manual tag "${name}"; manualTags[${first}] on line ${firstLine} already declares it`));
+      return;
+    }
+    if (rule !== undefined) {
+      const ruleLine = source.problem(['tags', rule, 'name'], '').line;
+      warnings.push(source.problem([...base, 'name'], `"${name}" is already a computed tag (tags[${rule}] on line ${ruleLine}): journeys may read it without declaring it here`));
+      return;
+    }
+    firstManual.set(name, index);
+    manualTags.push(parsed.data);
+  });
+
   return errors.length > 0
     ? { ok: false, errors: sortProblems(errors), warnings: sortProblems(warnings) }
-    : { ok: true, rules, warnings: sortProblems(warnings) };
+    : { ok: true, rules, manualTags, warnings: sortProblems(warnings) };
 }
 
 /** `loadTagRules`, throwing `TagRulesError` with every problem when the file has any. */

@@ -372,11 +372,51 @@ export const TagRuleSchema = z.strictObject(
 );
 export type TagRule = z.infer<typeof TagRuleSchema>;
 
-/** The file's outer shape; each rule is then checked on its own, so one broken rule does not hide the others' errors. */
-export const TagRulesFileSchema = z.strictObject(
-  { tags: z.array(z.unknown(), { error: 'expected a list of tag rules under "tags"' }) },
+/**
+ * Names a journey may give a tag it reads or sets (`tag: { add }`, `audience.tags`,
+ * a `Tag Added` pattern): lowercase, digits and single `-`, `_` or `:` between them.
+ * Manual tags (set by a CRM's `tags` trait) are declared with names of this form.
+ */
+export const MANUAL_TAG_NAME_PATTERN = /^[a-z0-9]+(?:[-_:][a-z0-9]+)*$/;
+const MANUAL_TAG_NAME_MESSAGE = 'expected a tag name (lowercase letters, digits, "-", "_" or ":") like "crm-gold"';
+const MANUAL_TAG_KEYS = ['name', 'description'];
+
+/**
+ * A manual tag: one a CRM sets through the `identify` trait `tags: [...]` (or a
+ * journey with a tag step), which no rule computes. Declaring it lets journeys
+ * read it: a tag a journey reads must be a rule, added by a journey, or declared.
+ */
+export const ManualTagSchema = z.strictObject(
+  {
+    name: z
+      .string({ error: MANUAL_TAG_NAME_MESSAGE })
+      .regex(MANUAL_TAG_NAME_PATTERN, { error: MANUAL_TAG_NAME_MESSAGE })
+      .max(64, { error: 'expected a tag name of at most 64 characters' }),
+    description: z.string({ error: 'expected a short text saying who sets this tag and when' }).optional(),
+  },
   {
     error: (issue) =>
-      issue.code === 'unrecognized_keys' ? 'the file holds one key, "tags"' : 'expected a mapping with a "tags" list',
+      issue.code === 'unrecognized_keys'
+        ? `${issue.keys.length === 1 ? suggestion(issue.keys[0], MANUAL_TAG_KEYS) : ''}a manual tag takes ${nameList(MANUAL_TAG_KEYS)}`
+        : `expected a manual tag: a mapping with ${nameList(MANUAL_TAG_KEYS)}, like { name: crm-gold, description: Gold customers in the CRM }`,
+  },
+);
+export type ManualTag = z.infer<typeof ManualTagSchema>;
+
+const FILE_KEYS = ['tags', 'manualTags'];
+
+/** The file's outer shape; each rule is then checked on its own, so one broken rule does not hide the others' errors. */
+export const TagRulesFileSchema = z.strictObject(
+  {
+    tags: z.array(z.unknown(), { error: 'expected a list of tag rules under "tags"' }),
+    manualTags: z
+      .array(z.unknown(), { error: 'expected a list of manual tags under "manualTags", like [{ name: crm-gold, description: ... }]' })
+      .optional(),
+  },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `${issue.keys.length === 1 ? suggestion(issue.keys[0], FILE_KEYS) : ''}the file holds "tags" and, optionally, "manualTags"`
+        : 'expected a mapping with a "tags" list',
   },
 );

@@ -79,3 +79,64 @@ describe('rapport validate --journeys (a folder of drafts)', { timeout: CHILD_PR
     expect(out.at(-1)).toMatch(/^1 problem in 1 file; checked 2 journeys/);
   });
 });
+
+describe('rapport validate: the tags journeys read', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
+  /** A config folder `wf` under `name`: the shipped templates and segmentation config, the given tags.yaml and journeys. */
+  function workflows(name: string, tags: string, journeys: Record<string, string>): string {
+    const cwd = join(tmp, name);
+    mkdirSync(join(cwd, 'wf', 'journeys.d'), { recursive: true });
+    cpSync(join(ROOT, 'workflows', 'templates'), join(cwd, 'wf', 'templates'), { recursive: true });
+    writeFileSync(join(cwd, 'wf', 'segmentation.config.yaml'), '');
+    writeFileSync(join(cwd, 'wf', 'tags.yaml'), tags);
+    for (const [id, text] of Object.entries(journeys)) writeFileSync(join(cwd, 'wf', 'journeys.d', `${id}.yaml`), text);
+    return cwd;
+  }
+  const TAGS = ['tags:', '  - name: browsing-without-buying', '    when: { event: Product Viewed, within: 1d, at_least: 3 }', '  - name: vip', '    when: { stat: totalRevenue, gte: 1000 }', ''].join('\n');
+  const journey = (id: string, head: string, steps = ['  - id: hello', '    send: { channel: email, template: welcome }']) =>
+    [`id: ${id}`, `name: ${id}`, 'version: 1', ...head.split('\n'), 'steps:', ...steps, ''].join('\n');
+  const EXPECTED = 'expected a tag rule in tags.yaml (browsing-without-buying, vip), a tag a journey adds with tag: { add } (contacted) or a manual tag declared under manualTags in tags.yaml (none)';
+
+  it('refuses a tag nothing can produce in a trigger, an audience and a branch: file:line:col, a suggestion, exit 1', async () => {
+    const cwd = workflows('unknown-tags', TAGS, {
+      browse: journey('browse', 'trigger: { event: Tag Added, where: { tag: [browsing-withot-buying] } }'),
+      vips: journey('vips', 'trigger: { event: Signed Up }\naudience: { tags: { include: [vipp] } }'),
+      pick: journey('pick', 'trigger: { event: Signed Up }', [
+        '  - id: mark',
+        '    tag: { add: contacted }',
+        '  - id: pick',
+        '    branch:',
+        '      - when: { tag: no-such-tag }',
+        '        next: end',
+        '      - when: { tag: contacted }',
+        '        next: end',
+      ]),
+    });
+    const result = await cli(['validate', '--config', 'wf', '--journeys', 'wf/journeys.d'], { cwd });
+    expect(result.code, result.stdout).toBe(1);
+    expect(lines(result.stdout)).toEqual([
+      `wf/journeys.d/browse.yaml:4:45  trigger.where.tag[0]: unknown tag "browsing-withot-buying" (did you mean "browsing-without-buying"?): ${EXPECTED}`,
+      `wf/journeys.d/pick.yaml:10:22  steps[1].branch[0].when.tag: unknown tag "no-such-tag": ${EXPECTED}`,
+      `wf/journeys.d/vips.yaml:5:31  audience.tags.include[0]: unknown tag "vipp" (did you mean "vip"?): ${EXPECTED}`,
+      '3 problems in 3 files; checked 3 journeys, 11 templates, tags.yaml and segmentation.config.yaml in wf',
+    ]);
+  });
+
+  it('accepts a CRM tag once tags.yaml declares it under manualTags', async () => {
+    const text = journey('gold', 'trigger: { event: Tag Added, where: { tag: [crm-gold] } }');
+    const before = await cli(['validate', '--config', 'wf'], { cwd: workflows('manual-undeclared', TAGS, { gold: text }) });
+    expect(before.code).toBe(1);
+    expect(lines(before.stdout)[0]).toMatch(/^wf\/journeys\.d\/gold\.yaml:4:45 {2}trigger\.where\.tag\[0\]: unknown tag "crm-gold": /);
+
+    const declared = `${TAGS}manualTags:\n  - name: crm-gold\n    description: Gold customers, set by the CRM\n`;
+    const after = await cli(['validate', '--config', 'wf'], { cwd: workflows('manual-declared', declared, { gold: text }) });
+    expect(after.code, after.stdout).toBe(0);
+    expect(lines(after.stdout)).toEqual(['ok: 1 journey, 11 templates, 2 tag rules and the segmentation config in wf are valid']);
+  });
+
+  it('names the templates folder of --config in a missing-template error', async () => {
+    const cwd = workflows('template', TAGS, { hello: journey('hello', 'trigger: { event: Signed Up }', ['  - id: hello', '    send: { channel: email, template: welcom }']) });
+    const result = await cli(['validate', '--config', 'wf'], { cwd });
+    expect(result.code).toBe(1);
+    expect(lines(result.stdout)[0]).toMatch(/^wf\/journeys\.d\/hello\.yaml:7:\d+ {2}steps\[0\]\.send\.template: no email template "welcom": expected a file wf\/templates\/welcom\.email\.liquid \(email templates: /);
+  });
+});

@@ -4,11 +4,12 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parse, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { formatPath, JourneyError, type JourneyProblem, type PathSegment } from './errors';
 import { createLocator } from './locate';
 import { ACTIONS, JourneySchema, StepSchema, STEP_SCHEMAS, type Journey } from './schema';
+import { addedTagsInDocument, type KnownTags } from './tags';
 import { loadTemplateCatalog, type TemplateCatalog } from './templates';
 import { validateMeaning } from './validate';
 
@@ -19,6 +20,24 @@ export interface LoadOptions {
   readonly webhookTargets?: Iterable<string>;
   /** The id the journey must have; by default the file name without .yaml/.yml (unchecked for other names). */
   readonly expectedId?: string;
+  /** The tags that can exist; the tags the journey reads are unchecked when absent. */
+  readonly tags?: KnownTags;
+  /** The templates folder, as messages name it. */
+  readonly templatesDir?: string;
+}
+
+/** What `loadJourneysFromDir` checks besides the shape and the templates. */
+export interface DirOptions {
+  /** Names of the configured outbound webhooks; unchecked when absent. */
+  readonly webhookTargets?: Iterable<string>;
+  /**
+   * The tag rules' names and the declared manual tags (tags.yaml); with them, every
+   * tag a journey reads must be one of these or a tag some journey in the folder adds.
+   * Unchecked when absent.
+   */
+  readonly tags?: Pick<KnownTags, 'rules' | 'manual'>;
+  /** The templates folder as messages name it (default: as given). */
+  readonly showTemplatesDir?: string;
 }
 
 export type LoadResult = { ok: true; journey: Journey } | { ok: false; errors: JourneyProblem[] };
@@ -63,6 +82,8 @@ export function loadJourney(text: string, file: string, options: LoadOptions): L
     templates: options.templates,
     ...(expectedId !== undefined && { expectedId }),
     ...(options.webhookTargets !== undefined && { webhookTargets: options.webhookTargets }),
+    ...(options.tags !== undefined && { tags: options.tags }),
+    ...(options.templatesDir !== undefined && { templatesDir: options.templatesDir }),
   });
   if (meaning.length > 0) return { ok: false, errors: sortProblems(meaning.map((p) => problem(p.path, p.message, p.key))) };
   return { ok: true, journey: shape.data };
@@ -78,15 +99,24 @@ export interface LoadedJourneys {
  * Every `*.yaml` journey in `dir`, validated against the templates in `templatesDir`.
  * Throws `JourneyError` listing every problem of every file (templates included).
  */
-export function loadJourneysFromDir(dir: string, templatesDir: string, options: { webhookTargets?: Iterable<string> } = {}): LoadedJourneys {
+export function loadJourneysFromDir(dir: string, templatesDir: string, options: DirOptions = {}): LoadedJourneys {
   const { catalog, problems } = loadTemplateCatalog(templatesDir);
   const errors: JourneyProblem[] = [...problems];
   const journeys: Array<{ file: string; journey: Journey }> = [];
   const seen = new Map<string, string>();
-  for (const name of readdirSync(dir).sort()) {
-    if (!YAML_FILE.test(name)) continue;
-    const file = join(dir, name);
-    const result = loadJourney(readFileSync(file, 'utf8'), file, { templates: catalog.templates, ...options });
+  const files = readdirSync(dir)
+    .sort()
+    .filter((name) => YAML_FILE.test(name))
+    .map((name) => ({ file: join(dir, name), text: readFileSync(join(dir, name), 'utf8') }));
+  // A tag one journey adds may be read by another: gather the adds of every file first.
+  const tags = options.tags && { ...options.tags, added: [...new Set(files.flatMap(({ text }) => addedTagsIn(text)))] };
+  for (const { file, text } of files) {
+    const result = loadJourney(text, file, {
+      templates: catalog.templates,
+      templatesDir: options.showTemplatesDir ?? templatesDir,
+      ...(options.webhookTargets !== undefined && { webhookTargets: options.webhookTargets }),
+      ...(tags !== undefined && { tags }),
+    });
     if (!result.ok) {
       errors.push(...result.errors);
       continue;
@@ -101,6 +131,15 @@ export function loadJourneysFromDir(dir: string, templatesDir: string, options: 
   }
   if (errors.length > 0) throw new JourneyError(errors);
   return { journeys, catalog };
+}
+
+/** The tags a journey file's `tag: { add }` steps add; none when it is not YAML (its own load reports that). */
+function addedTagsIn(text: string): string[] {
+  try {
+    return addedTagsInDocument(parse(text, { maxAliasCount: 100 }));
+  } catch {
+    return [];
+  }
 }
 
 function sortProblems(problems: JourneyProblem[]): JourneyProblem[] {

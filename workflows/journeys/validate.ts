@@ -1,9 +1,10 @@
 /**
  * The second validation pass (meaning): a journey of the right shape can still
- * name a step or a template that does not exist, loop without ever waiting,
- * or wait longer than a Step Functions execution lives. Every problem comes
- * with the path of the node to blame.
+ * name a step, a template or a tag that does not exist, loop without ever
+ * waiting, or wait longer than a Step Functions execution lives. Every problem
+ * comes with the path of the node to blame.
  */
+import { join } from 'node:path';
 import { validateEventPattern } from '../../shared';
 import { durationSeconds, formatDuration, MAX_WAIT_SECONDS } from './duration';
 import type { PathSegment } from './errors';
@@ -11,6 +12,7 @@ import { buildGraph, maxPauseSeconds, WAITING_ACTIONS, type StepNode } from './g
 import { parsePatternPath, valueProblems, type ValueProblem } from './references';
 import { END, HOLDOUT, type Journey } from './schema';
 import { templateKey, type TemplateChannel } from '../../shared';
+import { addedTags, tagReads, unknownTagMessage, type KnownTags } from './tags';
 import { templateFileName } from './templates';
 
 export interface MeaningOptions {
@@ -20,6 +22,10 @@ export interface MeaningOptions {
   readonly expectedId?: string;
   /** Names of the configured outbound webhooks; unchecked when absent. */
   readonly webhookTargets?: Iterable<string>;
+  /** The tags that can exist (tag rules, tags journeys add, declared manual tags); the tags the journey reads are unchecked when absent. */
+  readonly tags?: KnownTags;
+  /** The templates folder, as messages name it; "the templates folder" when absent. */
+  readonly templatesDir?: string;
 }
 
 export type MeaningProblem = ValueProblem;
@@ -67,6 +73,18 @@ export function validateMeaning(journey: Journey, options: MeaningOptions): Mean
     checkStep(node, templates, webhookTargets, add);
   }
 
+  if (options.tags !== undefined) {
+    const existing = {
+      rules: [...new Set(options.tags.rules)],
+      added: [...new Set([...(options.tags.added ?? []), ...addedTags(journey)])].sort(),
+      manual: [...new Set(options.tags.manual)],
+    };
+    for (const read of tagReads(journey)) {
+      const message = unknownTagMessage(read.tag, existing);
+      if (message !== undefined) add(read.path, message);
+    }
+  }
+
   unreachable(graph, ids, add);
   loopsWithoutWait(graph, ids, add);
   // A single wait over a year already says it; the total is only worth a word when each wait is fine.
@@ -79,7 +97,9 @@ export function validateMeaning(journey: Journey, options: MeaningOptions): Mean
     const needTemplate = (template: string, channel: TemplateChannel, path: PathSegment[]) => {
       if (available.has(templateKey(template, channel))) return;
       const others = [...available].filter((k) => k.endsWith(`.${channel}`)).map((k) => k.slice(0, -channel.length - 1));
-      report(path, `no ${channel} template "${template}": expected a file workflows/templates/${templateFileName(template, channel)}${others.length > 0 ? ` (${channel} templates: ${others.join(', ')})` : ''}`);
+      const file = templateFileName(template, channel);
+      const where = options.templatesDir === undefined ? `${file} in the templates folder` : join(options.templatesDir, file);
+      report(path, `no ${channel} template "${template}": expected a file ${where}${others.length > 0 ? ` (${channel} templates: ${others.join(', ')})` : ''}`);
     };
     const needTarget = (target: string, path: PathSegment[]) => {
       if (targets && !targets.has(target)) report(path, `unknown outbound webhook "${target}": expected one of ${[...targets].map((t) => `"${t}"`).join(', ') || '(none configured)'}`);

@@ -1,6 +1,8 @@
 /**
  * `rapport validate`: every journey (and the templates they use), tags.yaml and
- * segmentation.config.yaml, loaded exactly as the engine loads them.
+ * segmentation.config.yaml, loaded exactly as the engine loads them; and every
+ * tag a journey reads against the tags that can exist (tag rules, tags journeys
+ * add, manual tags declared in tags.yaml).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -47,6 +49,17 @@ export function validateWorkflows(w: Workflows): ValidationReport {
   let templates = 0;
   let tagRules = 0;
 
+  // tags.yaml first: the journeys' tags are checked against its rules and manual tags (not when it is broken: its own errors say enough).
+  let tags: { rules: string[]; manual: string[] } | undefined;
+  if (existsSync(w.tagsFile)) {
+    const result = loadTagRules(readFileSync(w.tagsFile, 'utf8'), w.tagsFile);
+    if (result.ok) {
+      tagRules = result.rules.length;
+      tags = { rules: result.rules.map((r) => r.name), manual: result.manualTags.map((m) => m.name) };
+    } else problems.push(...result.errors);
+    warnings.push(...result.warnings);
+  } else problems.push(fileProblem(w.tagsFile, 'no tags.yaml: expected the tag rules file (it may hold "tags: []")'));
+
   const haveJourneys = existsSync(w.journeysDir);
   const haveTemplates = existsSync(w.templatesDir);
   if (!haveJourneys) problems.push(fileProblem(w.journeysDir, 'no journeys folder: expected a folder with one <id>.yaml per journey'));
@@ -56,7 +69,11 @@ export function validateWorkflows(w: Workflows): ValidationReport {
     templates = readdirSync(w.templatesDir).filter((n) => n.endsWith('.liquid')).length;
     try {
       // The engine's own loader: every problem of every file, templates included.
-      const loaded = loadJourneysFromDir(w.journeysDir, w.templatesDir, { webhookTargets: w.webhookTargets });
+      const loaded = loadJourneysFromDir(w.journeysDir, w.templatesDir, {
+        webhookTargets: w.webhookTargets,
+        showTemplatesDir: w.show(w.templatesDir),
+        ...(tags !== undefined && { tags }),
+      });
       for (const { file, journey } of loaded.journeys) {
         // The compiler runs the meaning checks again and asl-validator checks what it made: a compiler bug shows here, not at deploy.
         try {
@@ -72,13 +89,6 @@ export function validateWorkflows(w: Workflows): ValidationReport {
       problems.push(...error.errors);
     }
   }
-
-  if (existsSync(w.tagsFile)) {
-    const result = loadTagRules(readFileSync(w.tagsFile, 'utf8'), w.tagsFile);
-    if (result.ok) tagRules = result.rules.length;
-    else problems.push(...result.errors);
-    warnings.push(...result.warnings);
-  } else problems.push(fileProblem(w.tagsFile, 'no tags.yaml: expected the tag rules file (it may hold "tags: []")'));
 
   if (existsSync(w.configFile)) {
     const result = loadSegmentationConfig(readFileSync(w.configFile, 'utf8'), w.configFile);

@@ -77,7 +77,7 @@ describe('loadTagRules: valid files', () => {
   });
 
   it('accepts an empty list of tags (on purpose, unlike an empty file)', () => {
-    expect(loadTagRules('tags: []\n', FILE)).toEqual({ ok: true, rules: [], warnings: [] });
+    expect(loadTagRules('tags: []\n', FILE)).toEqual({ ok: true, rules: [], manualTags: [], warnings: [] });
     expect(errorsOf('')).toEqual(['tags.yaml:1:1  (root): expected a mapping with a "tags" list, got an empty value']);
   });
 });
@@ -276,5 +276,39 @@ describe('loadTagRules: warnings', () => {
     expect(warningsOf(loadTagRules(oneRule('{ event: Order Completed, at_least: 0 }'), FILE))).toEqual([
       'tags.yaml:3:47  tags[0].when.at_least: at_least: 0 without at_most always holds; did you mean no_event?',
     ]);
+  });
+});
+
+describe('loadTagRules: manual tags (set by a CRM, declared so journeys may read them)', () => {
+  const rule = '  - name: vip\n    when: { stat: totalRevenue, gte: 1000 }\n';
+
+  it('loads the declared manual tags beside the rules', () => {
+    const result = loadTagRules(`tags:\n${rule}manualTags:\n  - name: crm-gold\n    description: Gold customers in the CRM\n  - { name: "partner:acme" }\n`, FILE);
+    expect(result).toEqual({
+      ok: true,
+      rules: [{ name: 'vip', when: { kind: 'stat', stat: 'totalRevenue', gte: 1000 } }],
+      manualTags: [{ name: 'crm-gold', description: 'Gold customers in the CRM' }, { name: 'partner:acme' }],
+      warnings: [],
+    });
+  });
+
+  it('refuses a bad manual tag, a duplicate and a misspelt top-level key, each at its place', () => {
+    expect(errorsOf(`tags:\n${rule}manualTags:\n  - name: CRM Gold\n  - { name: crm-gold, colour: gold }\n  - name: crm-silver\n  - name: crm-silver\n`)).toEqual([
+      'tags.yaml:5:11  manualTags[0].name: expected a tag name (lowercase letters, digits, "-", "_" or ":") like "crm-gold", got "CRM Gold"',
+      'tags.yaml:6:23  manualTags[1].colour: unknown key "colour"; a manual tag takes name, description',
+      'tags.yaml:8:11  manualTags[3].name: duplicate manual tag "crm-silver"; manualTags[2] on line 7 already declares it',
+    ]);
+    expect(errorsOf(`tags:\n${rule}manualTag:\n  - name: crm-gold\n`)).toEqual([
+      'tags.yaml:4:1  manualTag: unknown key "manualTag"; did you mean "manualTags"? the file holds "tags" and, optionally, "manualTags"',
+    ]);
+    expect(errorsOf(`tags:\n${rule}manualTags: crm-gold\n`)).toEqual([
+      'tags.yaml:4:13  manualTags: expected a list of manual tags under "manualTags", like [{ name: crm-gold, description: ... }], got "crm-gold"',
+    ]);
+  });
+
+  it('warns about a manual tag that is a rule already', () => {
+    const result = loadTagRules(`tags:\n${rule}manualTags:\n  - name: vip\n`, FILE);
+    expect(result.ok && result.manualTags).toEqual([]);
+    expect(warningsOf(result)).toEqual(['tags.yaml:5:11  manualTags[0].name: "vip" is already a computed tag (tags[0] on line 2): journeys may read it without declaring it here']);
   });
 });
