@@ -1,0 +1,206 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Engine } from '../../infra/embedded/engine';
+import { ScaledClock } from '../../shared';
+import { client } from '../helpers/client';
+import { startTestEngine } from '../helpers/engine';
+import { eventually, messagesOf, outboxFor, runsOf } from '../helpers/journeys';
+
+/**
+ * Split (with a holdout), update and wait_until steps run for real on the
+ * embedded engine, driven by signed events and read back through the HTTP API.
+ * Each test gets its own journeys folder holding just the journey it runs.
+ */
+const DAY = 86_400_000;
+const folders: string[] = [];
+afterAll(() => {
+  for (const dir of folders) rmSync(dir, { recursive: true, force: true });
+});
+
+function journeysDir(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'rapport-journey-steps-'));
+  folders.push(dir);
+  for (const [id, text] of Object.entries(files)) writeFileSync(join(dir, `${id}.yaml`), text);
+  return dir;
+}
+
+const identify = (userId: string, traits: Record<string, unknown> = {}) => ({ type: 'identify', userId, messageId: `${userId}-identify`, traits: { email: `${userId}@example.com`, name: userId, ...traits } });
+const track = (userId: string, event: string, properties: Record<string, unknown> = {}, messageId = `${userId}-${event.replace(/ /g, '-')}`) => ({ type: 'track', userId, event, messageId, properties });
+const counters = async (api: ReturnType<typeof client>, journeyId: string) => ((await api.get(`/v1/journeys/${journeyId}/stats`)).json as unknown as { counters: Record<string, number> }).counters;
+
+describe('split with a holdout (40 customers, 40% / 40% / 20% holdout)', () => {
+  const SPLIT = `id: ab-test
+name: A/B test with a holdout
+version: 1
+trigger: { event: Signed Up }
+goals:
+  - event: Order Completed
+steps:
+  - id: ab
+    split:
+      - { percent: 40, next: offer-a }
+      - { percent: 40, next: offer-b }
+      - { percent: 20, holdout: true }
+  - id: offer-a
+    send: { channel: email, template: welcome }
+    next: linger
+  - id: offer-b
+    send: { channel: email, template: getting-started }
+  - id: linger
+    wait: 2d
+`;
+  const customers = Array.from({ length: 40 }, (_, i) => `ab-${String(i).padStart(2, '0')}`);
+  let engine: Engine;
+  let api: ReturnType<typeof client>;
+  let clock: ScaledClock;
+  /** Customers by the group they landed in. */
+  const groups = { a: [] as string[], b: [] as string[], holdout: [] as string[] };
+
+  beforeAll(async () => {
+    // Half a simulated day per second: the arms' 2-day wait (the holdout's holding time) lasts 4 s.
+    clock = new ScaledClock(DAY / 2_000);
+    engine = await startTestEngine({ clock, journeysDir: journeysDir({ 'ab-test': SPLIT }), sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT' });
+    api = client(engine);
+  });
+  afterAll(() => engine.stop());
+
+  it('puts every customer in one group: both arms get their message, the holdout gets none and is counted as holdout', async () => {
+    // Fixed messageIds: the draw (a hash of the execution name) is the same on every run of the test.
+    await api.send(customers.flatMap((id) => [identify(id), track(id, 'Signed Up')]));
+    for (const id of customers) {
+      const group = await eventually(async () => {
+        const steps = outboxFor(engine, id).map((m) => m.step);
+        if (steps.includes('offer-a')) return 'a' as const;
+        if (steps.includes('offer-b')) return 'b' as const;
+        return (await runsOf(engine, id)).some((r) => r.journeyId === 'ab-test' && r.status === 'holdout') ? ('holdout' as const) : undefined;
+      }, `${id} to land in a group`);
+      groups[group].push(id);
+    }
+    expect(groups.a.length).toBeGreaterThan(0);
+    expect(groups.b.length).toBeGreaterThan(0);
+    expect(groups.holdout.length).toBeGreaterThan(0);
+    expect(groups.a.length + groups.b.length + groups.holdout.length).toBe(40);
+
+    for (const id of groups.holdout) {
+      expect(outboxFor(engine, id)).toEqual([]);
+      expect(await messagesOf(engine, id)).toEqual([]);
+      const [run] = await runsOf(engine, id);
+      expect(run).toMatchObject({ journeyId: 'ab-test', status: 'holdout' });
+      const execution = engine.journeys.sfn.executions.get(run!.executionName);
+      expect(execution?.status).toBe('SUCCEEDED');
+      expect(execution?.states.at(-1)).toBe('Holdout');
+    }
+    // The arms' runs are still in their wait: each got exactly its own message.
+    for (const id of groups.a) expect(outboxFor(engine, id).map((m) => m.step)).toEqual(['offer-a']);
+    for (const id of groups.b) expect(outboxFor(engine, id).map((m) => m.step)).toEqual(['offer-b']);
+
+    const c = await eventually(async () => {
+      const now = await counters(api, 'ab-test');
+      return now['offer-a.sent'] === groups.a.length && now['offer-b.sent'] === groups.b.length ? now : undefined;
+    }, 'the send counters');
+    expect(c).toMatchObject({ entered: 40, holdout: groups.holdout.length });
+    expect(c.goal).toBeUndefined();
+  });
+
+  it('counts a goal reached while held as a conversion of the holdout, and one after the holding time not at all', async () => {
+    // With these messageIds the draw puts several customers in the holdout (it is deterministic).
+    expect(groups.holdout.length).toBeGreaterThanOrEqual(2);
+    const [held, late] = groups.holdout as [string, string];
+    const treated = groups.a[0]!;
+    await api.sendAndSettle([track(held, 'Order Completed', { orderId: `${held}-1`, revenue: 20, currency: 'EUR' }), track(treated, 'Order Completed', { orderId: `${treated}-1`, revenue: 20, currency: 'EUR' })]);
+    const c = await eventually(async () => {
+      const now = await counters(api, 'ab-test');
+      return now.goal === 2 ? now : undefined;
+    }, 'two conversions');
+    expect(c).toMatchObject({ goal: 2, 'holdout.goal': 1, holdout: groups.holdout.length });
+    // The held run keeps its outcome (holdout) and records the conversion; the treated run ends converted.
+    expect((await runsOf(engine, held))[0]).toMatchObject({ status: 'holdout', convertedBy: `${held}-Order-Completed` });
+    expect((await runsOf(engine, treated))[0]).toMatchObject({ status: 'converted' });
+    // A redelivered goal event does not count twice.
+    await api.sendAndSettle(track(held, 'Order Completed', { orderId: `${held}-1`, revenue: 20, currency: 'EUR' }, `${held}-Order-Completed-again`));
+    expect(await counters(api, 'ab-test')).toMatchObject({ goal: 2, 'holdout.goal': 1 });
+
+    // Held for as long as the arms can run (their 2-day wait): after that, a goal is no longer the journey's.
+    const { heldUntil } = (await runsOf(engine, late))[0] as unknown as { heldUntil: string };
+    expect(new Date(heldUntil).getTime() - clock.now().getTime()).toBeLessThanOrEqual(2 * DAY);
+    await eventually(() => clock.now().getTime() > new Date(heldUntil).getTime(), 'the holding time to pass', 10_000);
+    await api.sendAndSettle(track(late, 'Order Completed', { orderId: `${late}-1`, revenue: 20, currency: 'EUR' }));
+    expect(await counters(api, 'ab-test')).toMatchObject({ goal: 2, 'holdout.goal': 1 });
+    expect((await runsOf(engine, late))[0]).not.toHaveProperty('convertedBy');
+  });
+});
+
+describe('update step', () => {
+  const UPDATE = `id: choose-plan
+name: Record the chosen plan
+version: 1
+trigger: { event: Plan Chosen }
+steps:
+  - id: set-plan
+    update: { trait: plan, value: "{{ trigger.plan }}" }
+  - id: set-onboarded
+    update: { trait: onboarded, value: true }
+  - id: clear-trial
+    update: { trait: trial, value: null }
+`;
+
+  it('sets and removes profile traits, visible on GET /v1/customers/{id}', async () => {
+    const engine = await startTestEngine({ clock: new ScaledClock(3_600), journeysDir: journeysDir({ 'choose-plan': UPDATE }), sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT' });
+    try {
+      const api = client(engine);
+      await api.sendAndSettle(identify('upd-1', { trial: true, plan: 'free' }));
+      expect((await api.customer('upd-1')).traits).toMatchObject({ plan: 'free', trial: true });
+      await api.send(track('upd-1', 'Plan Chosen', { plan: 'pro' }));
+      const run = await eventually(async () => (await runsOf(engine, 'upd-1')).find((r) => r.status !== 'running'), 'the run to end');
+      expect(run.status).toBe('completed');
+      const { traits } = await api.customer('upd-1');
+      expect(traits).toMatchObject({ plan: 'pro', onboarded: true, email: 'upd-1@example.com' });
+      expect(traits).not.toHaveProperty('trial');
+    } finally {
+      await engine.stop();
+    }
+  });
+});
+
+describe('wait_until a time of day', () => {
+  const MORNING = `id: morning-mail
+name: Next morning at nine
+version: 1
+trigger: { event: Newsletter Requested }
+steps:
+  - id: at-nine
+    wait_until: { time: "09:00" }
+  - id: send-it
+    send: { channel: email, template: welcome }
+`;
+  const localTime = (at: string, timeZone: string) =>
+    new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(at));
+
+  it("sends at the next 09:00 in the customer's time zone (Tokyo, New York, and UTC without one), on the engine clock", async () => {
+    // The engine clock starts at 2026-03-10 20:00 UTC: 05:00 the next day in Tokyo, 16:00 in New York (EDT), 20:00 UTC.
+    // Four simulated hours per second: Tokyo's 09:00 is 1 s away, UTC's 3.25 s, New York's 4.25 s.
+    const clock = new ScaledClock(4 * 3_600, new Date('2026-03-10T20:00:00Z'));
+    const engine = await startTestEngine({ clock, journeysDir: journeysDir({ 'morning-mail': MORNING }), sweepEveryMs: 0, logLevel: 'SILENT' });
+    try {
+      const api = client(engine);
+      const people = { 'tz-tokyo': 'Asia/Tokyo', 'tz-newyork': 'America/New_York', 'tz-none': undefined } as const;
+      await api.send(Object.entries(people).flatMap(([id, tz]) => [identify(id, tz ? { timezone: tz } : {}), track(id, 'Newsletter Requested')]));
+      const expected = { 'tz-tokyo': '2026-03-11T00:00:00Z', 'tz-newyork': '2026-03-11T13:00:00Z', 'tz-none': '2026-03-11T09:00:00Z' };
+      for (const [id, tz] of Object.entries(people)) {
+        const sent = await eventually(() => outboxFor(engine, id).find((m) => m.step === 'send-it'), `${id}'s 09:00 email`, 15_000);
+        const late = new Date(sent.at).getTime() - new Date(expected[id as keyof typeof expected]).getTime();
+        // Never before 09:00 local; after it by no more than timer and invocation latency (a simulated half hour = 125 ms).
+        expect(late, `${id} sent at ${sent.at}`).toBeGreaterThanOrEqual(0);
+        expect(late, `${id} sent at ${sent.at}`).toBeLessThan(30 * 60_000);
+        expect(localTime(sent.at, tz ?? 'UTC')).toMatch(/^2026-03-11, 09:[0-2]\d$/);
+      }
+      // The UTC customer's 09:00 came before New York's: the sends follow local time, not the order of entry.
+      const at = (id: string) => outboxFor(engine, id)[0]!.at;
+      expect([at('tz-tokyo') < at('tz-none'), at('tz-none') < at('tz-newyork')]).toEqual([true, true]);
+    } finally {
+      await engine.stop();
+    }
+  });
+});
