@@ -3,6 +3,8 @@ import {
   BatchEnvelopeSchema,
   normaliseEvent,
   toBusEntry,
+  busEntrySize,
+  PUT_EVENTS_MAX_BYTES,
   toProblems,
   systemClock,
   type Clock,
@@ -178,8 +180,13 @@ export function createIngestService(deps: IngestDeps) {
         ...(envelope.context !== undefined && { envelopeContext: envelope.context }),
         ...(envelope.sentAt !== undefined && { envelopeSentAt: envelope.sentAt }),
       });
-      if (result.ok) valid.push({ index, event: result.event });
-      else problems.push(...result.problems);
+      if (!result.ok) problems.push(...result.problems);
+      else {
+        const size = busEntrySize(toBusEntry(result.event, deps.eventBusName));
+        if (size > PUT_EVENTS_MAX_BYTES) {
+          problems.push({ index, path: '$', message: `the event is ${size.toLocaleString('en-US')} bytes on the bus; EventBridge takes at most ${PUT_EVENTS_MAX_BYTES.toLocaleString('en-US')} (256 KB) per event — send large data by reference (e.g. a URL) rather than in properties, traits or context` });
+        } else valid.push({ index, event: result.event });
+      }
     });
 
     // Duplicates: within this request first, then against the idempotency store.

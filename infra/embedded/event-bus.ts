@@ -3,7 +3,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { matchesEventPattern, type BusEntry, type EventPattern } from '../../shared';
+import { busEntrySize, matchesEventPattern, PUT_EVENTS_MAX_BYTES, PUT_EVENTS_MAX_ENTRIES, type BusEntry, type EventPattern } from '../../shared';
 
 /** An event as EventBridge delivers it to targets. */
 export interface BusEvent {
@@ -71,6 +71,10 @@ export class LocalEventBus {
   }
 
   putEvents(entries: readonly BusEntry[]): PutEventsResponse {
+    // EventBridge refuses the whole call over its limits; so does the local bus, so code that would fail in AWS fails here.
+    if (entries.length === 0 || entries.length > PUT_EVENTS_MAX_ENTRIES) throw new Error(`PutEvents takes 1 to ${PUT_EVENTS_MAX_ENTRIES} entries, got ${entries.length}`);
+    const bytes = entries.reduce((n, e) => n + busEntrySize(e), 0);
+    if (bytes > PUT_EVENTS_MAX_BYTES) throw new Error(`Total size of the entries in the request is over the limit: ${bytes} bytes, at most ${PUT_EVENTS_MAX_BYTES}`);
     this.putEventsCalls++;
     const source = entries[0]?.Source ?? '';
     this.callsBySource.set(source, (this.callsBySource.get(source) ?? 0) + 1);

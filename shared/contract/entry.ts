@@ -12,9 +12,13 @@ export interface BusEntry {
   Resources?: string[];
 }
 
-/** Limits of one PutEvents call (AWS, 2026). */
+/**
+ * Limits of one PutEvents call (AWS, 2026): at most 10 entries, and their total
+ * entry size (see `busEntrySize`) under 256 KB — which is also the largest one
+ * event can be ("Calculating PutEvents event entry size", EventBridge user guide).
+ */
 export const PUT_EVENTS_MAX_ENTRIES = 10;
-export const PUT_EVENTS_MAX_BYTES = 1024 * 1024;
+export const PUT_EVENTS_MAX_BYTES = 256 * 1024;
 
 /** The bus entry for an accepted event: `Source` per origin, `DetailType` the event name, `Detail` the normalised event. */
 export function toBusEntry(event: NormalisedEvent, eventBusName?: string, source: string = INGEST_EVENT_SOURCE): BusEntry {
@@ -38,7 +42,7 @@ export function busEntrySize(entry: BusEntry): number {
   return size;
 }
 
-/** Split entries into PutEvents calls of at most 10 entries and 1 MB, keeping their order. */
+/** Split entries into PutEvents calls of at most 10 entries and 256 KB, keeping their order. */
 export function chunkBusEntries<T extends BusEntry>(entries: readonly T[]): T[][] {
   const chunks: T[][] = [];
   let current: T[] = [];

@@ -98,6 +98,26 @@ describe('POST /v1/events (Standard Webhooks)', () => {
     expect(onBus('it-batch-bad-3')).toHaveLength(0);
   });
 
+  it('answers 400 for an event too big for one EventBridge entry (256 KB) and still publishes the rest, big ones in calls under the limit', async () => {
+    const ingestCalls = () => engine.bus.callsBySource.get('rapport.ingest') ?? 0;
+    const calls = ingestCalls();
+    const note = (kb: number) => 'x'.repeat(kb * 1024);
+    const res = await send({
+      batch: [
+        order('cust-big', 'o-big-0', { messageId: 'it-big-0', properties: { orderId: 'o-big-0', revenue: 1, currency: 'EUR', note: note(200) } }),
+        order('cust-big', 'o-big-1', { messageId: 'it-big-1', properties: { orderId: 'o-big-1', revenue: 1, currency: 'EUR', note: note(300) } }),
+        order('cust-big', 'o-big-2', { messageId: 'it-big-2', properties: { orderId: 'o-big-2', revenue: 1, currency: 'EUR', note: note(200) } }),
+      ],
+    });
+    expect(res.status).toBe(400);
+    expect(res.json).toMatchObject({ accepted: ['it-big-0', 'it-big-2'], rejected: [{ index: 1, problems: [{ path: '$', message: expect.stringMatching(/^the event is 307,\d{3} bytes on the bus; EventBridge takes at most 262,144 \(256 KB\) per event/) }] }] });
+    expect(onBus('it-big-0')).toHaveLength(1);
+    expect(onBus('it-big-2')).toHaveLength(1);
+    expect(onBus('it-big-1')).toHaveLength(0);
+    // Two 200 KB events do not fit one PutEvents call (256 KB in all): two calls.
+    expect(ingestCalls() - calls).toBe(2);
+  });
+
   it('answers 400 for a body that is not JSON or not UTF-8, 415 for another content type, 413 over 1 MiB or 500 events', async () => {
     const notJson = await send(undefined, TEST_SECRET, { rawBody: '{"type": "track",' });
     expect(notJson.status).toBe(400);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chunkBusEntries, detailTypeOf, normaliseEvent, toBusEntry, type NormaliseOptions } from '../../shared';
+import { chunkBusEntries, PUT_EVENTS_MAX_BYTES, detailTypeOf, normaliseEvent, toBusEntry, type NormaliseOptions } from '../../shared';
 
 const options: NormaliseOptions = { sourceId: 'default', receivedAt: new Date('2026-11-23T10:00:00.000Z') };
 
@@ -122,12 +122,13 @@ describe('event contract: bus entries', () => {
     expect(entry).toEqual({ Source: 'rapport.ingest', DetailType: 'Signed Up', Detail: JSON.stringify(event), Time: new Date('2026-11-20T08:00:00Z'), EventBusName: 'rapport-dev' });
   });
 
-  it('chunks by 10 entries and by the 1 MiB request limit, keeping order', () => {
+  it('chunks by 10 entries and by the 256 KB request limit, keeping order', () => {
     const small = Array.from({ length: 25 }, (_, i) => ({ Source: 's', DetailType: 'd', Detail: String(i) }));
     expect(chunkBusEntries(small).map((c) => c.length)).toEqual([10, 10, 5]);
     expect(chunkBusEntries(small).flat().map((e) => e.Detail)).toEqual(small.map((e) => e.Detail));
-    const big = Array.from({ length: 5 }, () => ({ Source: 's', DetailType: 'd', Detail: 'x'.repeat(400_000) }));
+    const big = Array.from({ length: 5 }, () => ({ Source: 's', DetailType: 'd', Detail: 'x'.repeat(100_000) }));
     expect(chunkBusEntries(big).map((c) => c.length)).toEqual([2, 2, 1]);
+    expect(PUT_EVENTS_MAX_BYTES).toBe(262_144);
   });
 });
 
