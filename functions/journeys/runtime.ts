@@ -240,10 +240,17 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     // a split's holdout group leaves `holdout` and how long its customer stays held (a goal meanwhile still counts).
     const end = (output as { end?: { outcome?: unknown; reason?: unknown; holdSeconds?: unknown } } | null | undefined)?.end;
     const outcome = status === 'SUCCEEDED' && (end?.outcome === 'converted' || end?.outcome === 'exited' || end?.outcome === 'holdout') ? end.outcome : undefined;
-    await endRun(run, outcome ?? (status === 'SUCCEEDED' ? 'completed' : status === 'ABORTED' ? 'stopped' : 'failed'), {
+    const holdSeconds = typeof end?.holdSeconds === 'number' ? end.holdSeconds : 0;
+    const recorded = await endRun(run, outcome ?? (status === 'SUCCEEDED' ? 'completed' : status === 'ABORTED' ? 'stopped' : 'failed'), {
       exitReason: typeof end?.reason === 'string' ? end.reason : undefined,
-      ...(typeof end?.holdSeconds === 'number' && { holdSeconds: end.holdSeconds }),
+      holdSeconds,
     });
+    // The goal came while the run was on its way to the holdout (the router ended it as converted, `goal` counted,
+    // and its stop came too late): it is a holdout run that converted while held.
+    if (!recorded && outcome === 'holdout') {
+      const heldUntil = new Date(clock.now().getTime() + holdSeconds * 1000).toISOString();
+      if (await records.convertedToHeld(customerId, journeyId, name, heldUntil)) await records.count(journeyId, { holdout: 1, 'holdout.goal': 1 });
+    }
   }
 
   /** Stop every running journey of a customer (erasure): nothing is sent after it. */

@@ -165,6 +165,29 @@ export class JourneyStore {
     }
   }
 
+  /**
+   * A run the goal router ended as converted while its execution was on its way to the holdout
+   * (the execution's own end came after): make it the holdout run it was, converted while held. Once.
+   */
+  async convertedToHeld(customerId: string, journeyId: string, executionName: string, heldUntil: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [L.partitionKey]: pk(customerId), [L.sortKey]: `R#${journeyId}#${executionName}` },
+          UpdateExpression: 'SET #s = :holdout, heldUntil = :held, convertedBy = endedBy, convertedAt = endedAt',
+          ConditionExpression: '#s = :converted AND attribute_exists(endedBy)',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':holdout': 'holdout', ':held': heldUntil, ':converted': 'converted' },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
   /** One run, read consistently (a send checks that its run is still running). */
   async getRun(customerId: string, journeyId: string, executionName: string): Promise<RunRecord | undefined> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [L.partitionKey]: pk(customerId), [L.sortKey]: `R#${journeyId}#${executionName}` }, ConsistentRead: true }));
