@@ -1,4 +1,4 @@
-import type { Clock, Profile } from '../../shared';
+import { PROFILE_TABLE_LAYOUT, type Clock, type Profile } from '../../shared';
 import type { ProfileStore } from './store';
 
 export interface ApiRequest {
@@ -46,6 +46,12 @@ export interface CustomerJourneyRecords {
   runs(customerId: string): Promise<unknown[]>;
 }
 
+/** A message or run record as the API shows it: without the table's keys and bookkeeping (the export keeps those). */
+function recordView(record: unknown): Record<string, unknown> {
+  const { [PROFILE_TABLE_LAYOUT.partitionKey]: _pk, [PROFILE_TABLE_LAYOUT.sortKey]: _sk, [PROFILE_TABLE_LAYOUT.ttlAttribute]: _ttl, itemType: _type, ...view } = record as Record<string, unknown>;
+  return view;
+}
+
 export function createCustomerApi(deps: { store: ProfileStore; clock: Clock; onErase?: (customerId: string) => Promise<void>; journeys?: CustomerJourneyRecords }) {
   const { store, clock } = deps;
   return async function handle(req: ApiRequest): Promise<ApiResponse> {
@@ -77,8 +83,8 @@ export function createCustomerApi(deps: { store: ProfileStore; clock: Clock; onE
       const stored = await store.get(id);
       if (!stored || stored.mergedInto !== undefined) return notFound(id, stored?.mergedInto);
       return sub === '/messages'
-        ? json(200, { customerId: id, messages: await deps.journeys.messages(id) })
-        : json(200, { customerId: id, runs: await deps.journeys.runs(id) });
+        ? json(200, { customerId: id, messages: (await deps.journeys.messages(id)).map(recordView) })
+        : json(200, { customerId: id, runs: (await deps.journeys.runs(id)).map(recordView) });
     }
     if (method === 'GET' && sub === '/export') {
       const stored = await store.get(id);
