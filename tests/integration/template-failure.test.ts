@@ -1,0 +1,80 @@
+/**
+ * A template that cannot render for one customer's data fails that step with
+ * an error naming the template and what went wrong: nothing half-rendered is
+ * sent, the failure is recorded, and customers whose data renders are served.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Engine } from '../../infra/embedded/engine';
+import { ScaledClock } from '../../shared';
+import { client } from '../helpers/client';
+import { startTestEngine } from '../helpers/engine';
+import { ended, messagesOf } from '../helpers/journeys';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'rapport-template-'));
+let engine: Engine;
+let api: ReturnType<typeof client>;
+beforeAll(async () => {
+  for (const sub of ['journeys', 'templates']) mkdirSync(path.join(dir, sub));
+  writeFileSync(
+    path.join(dir, 'journeys', 'note-to-crm.yaml'),
+    [
+      'id: note-to-crm',
+      'name: Note to the CRM',
+      'version: 1',
+      'trigger: { event: Note Added }',
+      'entry: { reentry: always }',
+      'steps:',
+      '  - id: post-note',
+      '    webhook: { target: support, template: crm-note }',
+      '  - id: thank',
+      '    send: { channel: email, template: thanks, kind: transactional }',
+      '',
+    ].join('\n'),
+  );
+  // Written without `| json`: a note with a double quote does not render to JSON.
+  writeFileSync(path.join(dir, 'templates', 'crm-note.webhook.liquid'), '{ "customerId": {{ profile.id | json }}, "note": "{{ trigger.note }}" }');
+  writeFileSync(path.join(dir, 'templates', 'thanks.email.liquid'), 'Subject: Thanks\n\nThanks for your note.');
+  engine = await startTestEngine({
+    journeysDir: path.join(dir, 'journeys'),
+    templatesDir: path.join(dir, 'templates'),
+    clock: new ScaledClock(864_000),
+    sendPolicy: { quietHours: undefined },
+    sweepEveryMs: 0,
+    logLevel: 'SILENT',
+  });
+  api = client(engine);
+});
+afterAll(async () => {
+  await engine.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const note = (id: string, text: string) => [
+  { type: 'identify', userId: id, traits: { email: `${id}@example.com` } },
+  { type: 'track', userId: id, event: 'Note Added', properties: { note: text } },
+];
+const webhooksFor = (id: string) => engine.outbox.entries.flatMap((m) => (m.channel === 'webhook' && m.body.includes(`"${id}"`) ? [m] : []));
+
+describe('a template that fails to render', () => {
+  it('fails the step with the template and the reason, sends nothing of it and nothing after it', async () => {
+    await api.send(note('tpl-bad', 'the "blue" one'));
+    const run = await ended(engine, 'tpl-bad', 'note-to-crm');
+    expect(run.status).toBe('failed');
+    expect(webhooksFor('tpl-bad')).toEqual([]);
+    expect(engine.outbox.entries.filter((m) => m.channel === 'email' && m.to === 'tpl-bad@example.com')).toEqual([]);
+    expect(await messagesOf(engine, 'tpl-bad')).toEqual([
+      expect.objectContaining({ stepId: 'post-note', channel: 'webhook:support', status: 'failed', reason: expect.stringMatching(/^TemplateRenderError: template "crm-note" \(webhook\) did not render to JSON: /) }),
+    ]);
+  });
+
+  it('serves a customer whose data renders, with the same journey', async () => {
+    await api.send(note('tpl-good', 'the blue one'));
+    const run = await ended(engine, 'tpl-good', 'note-to-crm');
+    expect(run.status).toBe('completed');
+    expect(webhooksFor('tpl-good').map((m) => JSON.parse(m.body) as unknown)).toEqual([{ customerId: 'tpl-good', note: 'the blue one' }]);
+    expect((await messagesOf(engine, 'tpl-good')).map((m) => [m.stepId, m.status])).toEqual(expect.arrayContaining([['post-note', 'sent'], ['thank', 'sent']]));
+  });
+});
