@@ -4,9 +4,10 @@ import { ENV, type ConsentMode } from '../../shared';
 import {
   createSegmenter,
   loadSegmentationConfigOrThrow,
-  loadTagRulesOrThrow,
+  loadTagRules,
   recentEventsSpec,
   SEGMENTATION_FILES,
+  TagRulesError,
   type JourneyRetentionInput,
   type RecentEventsSpec,
   type SegmentationConfig,
@@ -24,6 +25,8 @@ export interface ProfileConfig {
   segmentation: SegmentationConfig;
   /** The tag rules, as loaded. */
   tagRules: readonly TagRule[];
+  /** The manual tags tags.yaml declares (`manualTags[].name`): with `tagNames`, the tags journeys may read besides those they add. */
+  manualTags: string[];
 }
 
 /**
@@ -39,7 +42,9 @@ export function loadProfileConfig(dir: string, env: NodeJS.ProcessEnv = process.
   if (!Number.isInteger(days) || days < 1) throw new Error(`${ENV.TIMELINE_RETENTION_DAYS} must be a whole number of days >= 1, got ${JSON.stringify(env[ENV.TIMELINE_RETENTION_DAYS])}`);
   const tagsFile = join(dir, SEGMENTATION_FILES.tags);
   const configFile = join(dir, SEGMENTATION_FILES.config);
-  const rules = loadTagRulesOrThrow(readFileSync(tagsFile, 'utf8'), tagsFile);
+  const tags = loadTagRules(readFileSync(tagsFile, 'utf8'), tagsFile);
+  if (!tags.ok) throw new TagRulesError(tagsFile, tags.errors);
+  const rules = tags.rules;
   const config = loadSegmentationConfigOrThrow(readFileSync(configFile, 'utf8'), configFile);
   return {
     segmenter: createSegmenter({ config, rules }),
@@ -48,6 +53,7 @@ export function loadProfileConfig(dir: string, env: NodeJS.ProcessEnv = process.
     tagNames: rules.map((r) => r.name),
     segmentation: config,
     tagRules: rules,
+    manualTags: tags.manualTags.map((m) => m.name),
   };
 }
 

@@ -21,6 +21,12 @@ export interface JourneySources {
   readonly webhookTargets: readonly string[];
   /** Whether an SMS origination identity is configured: without one, a journey sending SMS fails synth. */
   readonly sms: boolean;
+  /**
+   * The tag rules' names and the manual tags declared in tags.yaml: every tag a
+   * journey reads must be one of them or a tag some journey adds, else synth fails
+   * (as `rapport validate` does). Unchecked when absent (no or a broken tags.yaml, reported on its own).
+   */
+  readonly tags?: { readonly rules: readonly string[]; readonly manual: readonly string[] };
 }
 
 export type JourneyLoad = { readonly ok: true; readonly loaded: LoadedJourneys } | { readonly ok: false; readonly problems: string[] };
@@ -41,7 +47,10 @@ export function loadJourneys(sources: JourneySources): JourneyLoad {
 
   let loaded: LoadedJourneys;
   try {
-    loaded = loadJourneysFromDir(sources.journeysDir, sources.templatesDir, { webhookTargets: sources.webhookTargets });
+    loaded = loadJourneysFromDir(sources.journeysDir, sources.templatesDir, {
+      webhookTargets: sources.webhookTargets,
+      ...(sources.tags !== undefined && { tags: sources.tags }),
+    });
   } catch (error) {
     if (error instanceof JourneyError) return { ok: false, problems: error.errors.map((problem) => formatProblems([problem])) };
     throw error;

@@ -34,7 +34,7 @@ import { compileJourneys, loadJourneys, templateFiles, writeJourneysFile } from 
 import { InvokeFunction, SqsOnFailure } from './targets';
 import { acknowledgeNagFindings } from './nag';
 import { RapportObservability } from './observability';
-import { findPropProblems } from './validate';
+import { findPropProblems, knownTags } from './validate';
 
 /** A system that posts events: a Standard Webhooks sender or a Segment/RudderStack SDK. */
 export interface RapportSource {
@@ -428,11 +428,14 @@ export class Rapport extends Construct {
     const key = props.encryptionKey;
     if (key !== undefined) this.encryptionKey = key;
     const webhookTargets = Object.keys(resolved.outboundWebhooks);
+    // The tags journeys may read: tags.yaml's rules and manual tags, as the profile functions load them.
+    const tags = knownTags(resolved.configDir);
     const journeyLoad = loadJourneys({
       journeysDir: resolved.journeysDir,
       templatesDir: resolved.templatesDir,
       webhookTargets,
       sms: resolved.sms !== undefined,
+      ...(tags !== undefined && { tags }),
     });
     const problems = [
       ...findPropProblems(resolved),

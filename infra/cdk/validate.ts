@@ -261,6 +261,18 @@ export function validateSegmentationFiles(configDir: string): string[] {
   return [...(tags.ok ? [] : tags.errors), ...(config.ok ? [] : config.errors)].map(formatProblem);
 }
 
+/**
+ * The tags journeys may read besides those they add, from `configDir`'s tags.yaml as
+ * the profile functions load it: the rules' names and the declared manual tags.
+ * Undefined when the file is missing or broken (`validateSegmentationFiles` reports that).
+ */
+export function knownTags(configDir: string): { rules: string[]; manual: string[] } | undefined {
+  const tagsFile = path.join(configDir, SEGMENTATION_FILES.tags);
+  if (!isFile(tagsFile)) return undefined;
+  const tags = loadTagRules(fs.readFileSync(tagsFile, 'utf8'), tagsFile);
+  return tags.ok ? { rules: tags.rules.map((r) => r.name), manual: tags.manualTags.map((m) => m.name) } : undefined;
+}
+
 function isDirectory(candidate: string): boolean {
   return statSync(candidate, { throwIfNoEntry: false })?.isDirectory() ?? false;
 }

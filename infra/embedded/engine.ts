@@ -63,6 +63,8 @@ export interface EngineOptions {
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   /** Fault injection for reliability tests: DynamoDB errors on chosen calls, PutEvents throttling and partial failures, channel outages. */
   faults?: Faults;
+  /** Tags that journeys outside `journeysDir` add (`rapport simulate` runs one journey of a folder): the journeys' tag check counts them as known. */
+  tagsAddedElsewhere?: readonly string[];
 }
 
 export interface Engine {
@@ -159,6 +161,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     logger,
     metrics,
     ...(options.faults?.stepFunctions && { stepFunctionsFaults: options.faults.stepFunctions }),
+    ...(options.tagsAddedElsewhere && { tagsAddedElsewhere: options.tagsAddedElsewhere }),
   });
   bus.addRule({
     name: 'profile-consumer',

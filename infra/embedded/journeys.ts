@@ -43,6 +43,8 @@ export interface JourneyWiring {
   metrics: Metrics;
   /** Fault injection in front of the Step Functions calls (reliability tests). */
   stepFunctionsFaults?: Faults['stepFunctions'];
+  /** Tags that journeys not in `journeysDir` add (a simulation runs one journey of a folder): journeys may read them too. */
+  tagsAddedElsewhere?: readonly string[];
 }
 
 /**
@@ -51,7 +53,9 @@ export interface JourneyWiring {
  * step and starter handlers.
  */
 export function wireJourneys(w: JourneyWiring) {
-  const loaded = loadJourneysFromDir(w.journeysDir, w.templatesDir, { webhookTargets: w.webhookTargets });
+  // As `rapport validate` and synth check them: every tag a journey reads must be a tag rule, a declared manual tag or a tag some journey adds.
+  const tags = { rules: w.profileConfig.tagNames, manual: [...w.profileConfig.manualTags, ...(w.tagsAddedElsewhere ?? [])] };
+  const loaded = loadJourneysFromDir(w.journeysDir, w.templatesDir, { webhookTargets: w.webhookTargets, tags });
   const compiled: CompiledJourney[] = loaded.journeys.map(({ journey }) =>
     compileJourney(journey, { stepFunctionArn: LOCAL_STEP_FUNCTION, ...loaded.catalog, webhookTargets: w.webhookTargets }),
   );

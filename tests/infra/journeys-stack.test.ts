@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Stack } from 'aws-cdk-lib';
@@ -554,6 +554,20 @@ describe('journeys from another folder', () => {
     expect(error.problems).toEqual([
       expect.stringMatching(new RegExp(`^${path.join(journeysDir, 'broken.yaml').replaceAll('/', '\\/')}:7:\\d+ steps\\[0\\]\\.send\\.template: no email template "no-such-template"`)),
     ]);
+  });
+
+  it('refuses a journey reading a tag nothing produces, as rapport validate does; a manual tag declared in tags.yaml deploys', () => {
+    const vipThanks = ['id: vip-thanks', 'name: VIP thanks', 'version: 1', 'trigger:', '  event: Tag Added', '  where: { tag: [vipp] }', 'steps:', '  - id: thank', '    send: { channel: email, template: we-value-you }', ''].join('\n');
+    const journeysDir = journeysDirWith({ 'vip-thanks.yaml': vipThanks }, { samples: false });
+
+    expect(thrown(build({ journeysDir })).problems).toEqual([
+      expect.stringMatching(new RegExp(`^${path.join(journeysDir, 'vip-thanks.yaml').replaceAll('/', '\\/')}:6:18 trigger\\.where\\.tag\\[0\\]: unknown tag "vipp" \\(did you mean "vip"\\?\\)`)),
+    ]);
+
+    const configDir = mkdtempSync(path.join(scratch, 'config-'));
+    for (const file of PROFILE.configFiles) copyFileSync(path.join(TEST_CONFIG_DIR, file), path.join(configDir, file));
+    appendFileSync(path.join(configDir, 'tags.yaml'), '\nmanualTags:\n  - { name: vipp, description: VIPs marked in the CRM }\n');
+    expect(build({ journeysDir, configDir })).not.toThrow();
   });
 
   it('refuses a journey sending SMS when no origination identity is configured, at the channel', () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -295,5 +295,20 @@ describe('a broken journey file', () => {
     // Every problem of every file at once, each with file:line:col.
     await expect(attempt).rejects.toThrow(/no-timeout\.yaml:9:15 steps\[1\]\.wait_for\.timeout: wait_for needs a timeout, such as "7d"/);
     await expect(attempt).rejects.toThrow(/bad-template\.yaml:7:\d+ .*no-such-template/);
+  });
+
+  it('is refused when it reads a tag nothing produces (as rapport validate refuses it); a manual tag in tags.yaml makes it start', async () => {
+    const journeys = mkdtempSync(join(dir, 'tags-'));
+    writeFileSync(
+      join(journeys, 'vip-thanks.yaml'),
+      ['id: vip-thanks', 'name: VIP thanks', 'version: 1', 'trigger:', '  event: Tag Added', '  where: { tag: [vipp] }', 'steps:', '  - id: thank', '    send: { channel: email, template: welcome }', ''].join('\n'),
+    );
+    await expect(startTestEngine({ journeysDir: journeys })).rejects.toThrow(/vip-thanks\.yaml:6:18 trigger\.where\.tag\[0\]: unknown tag "vipp" \(did you mean "vip"\?\)/);
+
+    const config = mkdtempSync(join(dir, 'config-'));
+    for (const name of ['tags.yaml', 'segmentation.config.yaml']) copyFileSync(join('workflows', name), join(config, name));
+    appendFileSync(join(config, 'tags.yaml'), '\nmanualTags:\n  - { name: vipp, description: VIPs marked in the CRM }\n');
+    const engine = await startTestEngine({ journeysDir: journeys, configDir: config });
+    await engine.stop();
   });
 });
