@@ -7,7 +7,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { ENV } from '../../shared';
-import { loadJourney, loadTemplateCatalog, type Journey, type JourneyProblem, type TemplateCatalog } from '../../workflows/journeys';
+import { loadTagRules } from '../../shared/segmentation';
+import { addedTagsInDocument, loadJourney, loadTemplateCatalog, type Journey, type JourneyProblem, type TemplateCatalog } from '../../workflows/journeys';
 import { CommandFailed, EXIT, UsageError, type Context } from './io';
 
 /** The embedded engine's outbound webhooks when none are configured (infra/embedded/engine.ts). */
@@ -148,6 +149,31 @@ function idOf(file: string): string | undefined {
   }
 }
 
+/**
+ * The tags journeys may read besides those they add: tags.yaml's rules and
+ * declared manual tags, as the engine loads them. Undefined when tags.yaml is
+ * missing or broken (then the journeys' tags go unchecked; `rapport validate` reports the file).
+ */
+export function knownTagsOf(w: Pick<Workflows, 'tagsFile'>): { rules: string[]; manual: string[] } | undefined {
+  if (!existsSync(w.tagsFile)) return undefined;
+  const result = loadTagRules(readFileSync(w.tagsFile, 'utf8'), w.tagsFile);
+  return result.ok ? { rules: result.rules.map((r) => r.name), manual: result.manualTags.map((m) => m.name) } : undefined;
+}
+
+/** The tags every journey file of the journeys folder adds with `tag: { add }` (a file that is not YAML adds none). */
+export function tagsAddedInFolder(w: Workflows): string[] {
+  if (!isDirectory(w.journeysDir)) return [];
+  const added = journeyFiles(w).flatMap((file) => {
+    try {
+      const doc = parseDocument(readFileSync(file, 'utf8'));
+      return doc.errors.length > 0 ? [] : addedTagsInDocument(doc.toJS({ maxAliasCount: 100 }));
+    } catch {
+      return [];
+    }
+  });
+  return [...new Set(added)];
+}
+
 export interface LoadedOne {
   journey: Journey;
   file: string;
@@ -156,13 +182,20 @@ export interface LoadedOne {
 
 /**
  * One journey, checked against the templates (and webhook targets) as the
- * engine checks it. Prints the problems (its own, and any in the templates
+ * engine checks it, and the tags it reads against tags.yaml and the tags the
+ * journeys folder adds. Prints the problems (its own, and any in the templates
  * it uses) and fails with exit 1 when there are any.
  */
 export function loadOneJourney(file: string, w: Workflows, ctx: Context): LoadedOne {
   if (!existsSync(w.templatesDir)) throw printFailure(ctx, w, [fileProblem(w.templatesDir, 'no templates folder: expected <config>/templates with <template>.<channel>.liquid files')]);
   const { catalog, problems: templateProblems } = loadTemplateCatalog(w.templatesDir);
-  const result = loadJourney(readFileSync(file, 'utf8'), file, { templates: catalog.templates, templatesDir: w.show(w.templatesDir), webhookTargets: w.webhookTargets });
+  const known = knownTagsOf(w);
+  const result = loadJourney(readFileSync(file, 'utf8'), file, {
+    templates: catalog.templates,
+    templatesDir: w.show(w.templatesDir),
+    webhookTargets: w.webhookTargets,
+    ...(known !== undefined && { tags: { ...known, added: tagsAddedInFolder(w) } }),
+  });
   if (!result.ok) throw printFailure(ctx, w, result.errors);
   const used = new Set(
     result.journey.steps.flatMap((s) => ('send' in s ? [`${s.send.template}.${s.send.channel}`] : 'webhook' in s ? [`${s.webhook.template}.webhook`] : [])),

@@ -4,7 +4,7 @@
  * EventBridge patterns and a Mermaid picture. Pure: no AWS calls.
  */
 export { loadJourney, loadJourneysFromDir, type DirOptions, type LoadedJourneys, type LoadOptions, type LoadResult } from './load';
-export { addedTags, tagReads, type KnownTags, type TagRead } from './tags';
+export { addedTags, addedTagsInDocument, tagReads, type KnownTags, type TagRead } from './tags';
 export { busPattern, compileJourney, type CompiledJourney, type CompileOptions, type EndOutcome, type StepAction } from './compile';
 export { formatProblems, JourneyError, type JourneyProblem } from './errors';
 export {

@@ -20,7 +20,7 @@ import type { Engine } from '../../embedded/engine';
 import { PLACEHOLDER_STEP_FUNCTION_ARN } from '../asl';
 import type { Parsed } from '../commands';
 import { EXIT, UsageError, type Context, type ExitCode } from '../io';
-import { fileProblem, findJourneyFile, loadOneJourney, plural, printFailure, workflowsOf, type Problem, type Workflows } from '../workflows';
+import { fileProblem, findJourneyFile, loadOneJourney, plural, printFailure, tagsAddedInFolder, workflowsOf, type Problem, type Workflows } from '../workflows';
 
 /** Without --scale, the whole simulated span takes about this long, unless the events are too dense for it (below). */
 const TARGET_REAL_MS = 15_000;
@@ -181,6 +181,8 @@ async function simulateOnce(plan: Plan, scale: number, stopWhenLate: boolean): P
       clock,
       configDir: w.dir,
       journeysDir,
+      // The journey may read a tag another journey of the folder adds: the engine, given this journey alone, counts those as known.
+      tagsAddedElsewhere: tagsAddedInFolder(w),
       templatesDir: w.templatesDir,
       env: plan.ctx.env,
       // Without quiet hours the key must still be there: the engine's default has them.
