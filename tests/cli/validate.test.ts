@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -131,6 +131,26 @@ describe('rapport validate: the tags journeys read', { timeout: CHILD_PROCESS_TI
     const after = await cli(['validate', '--config', 'wf'], { cwd: workflows('manual-declared', declared, { gold: text }) });
     expect(after.code, after.stdout).toBe(0);
     expect(lines(after.stdout)).toEqual(['ok: 1 journey, 11 templates, 2 tag rules and the segmentation config in wf are valid']);
+  });
+
+  it('compile and graph refuse what validate refuses; graph counts a tag another journey of the folder adds', async () => {
+    const cwd = workflows('compile-graph', TAGS, {
+      vips: journey('vips', 'trigger: { event: Signed Up }\naudience: { tags: { include: [vipp] } }'),
+      mark: journey('mark', 'trigger: { event: Signed Up }', ['  - id: mark', '    tag: { add: contacted }']),
+      thanks: journey('thanks', 'trigger: { event: Tag Added, where: { tag: [contacted] } }'),
+    });
+    const problem = /^wf\/journeys\.d\/vips\.yaml:5:31 {2}audience\.tags\.include\[0\]: unknown tag "vipp" \(did you mean "vip"\?\)/;
+    const [compiled, graphed, other] = await Promise.all([
+      cli(['compile', '--config', 'wf', '--out', 'out'], { cwd }),
+      cli(['graph', 'vips', '--config', 'wf'], { cwd }),
+      cli(['graph', 'thanks', '--config', 'wf'], { cwd }),
+    ]);
+    expect(compiled.code).toBe(1);
+    expect(lines(compiled.stderr)[0]).toMatch(problem);
+    expect(existsSync(join(cwd, 'out'))).toBe(false);
+    expect(graphed.code).toBe(1);
+    expect(lines(graphed.stderr)[0]).toMatch(problem);
+    expect(other.code, other.stderr).toBe(0);
   });
 
   it('names the templates folder of --config in a missing-template error', async () => {
