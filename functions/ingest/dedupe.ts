@@ -1,6 +1,6 @@
 import { IdempotencyConfig, IdempotencyItemAlreadyExistsError, IdempotencyRecordStatus } from '@aws-lambda-powertools/idempotency';
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
-import { IDEMPOTENCY_WINDOW_SECONDS } from '../../shared';
+import { IDEMPOTENCY_WINDOW_SECONDS, mapLimit } from '../../shared';
 
 /**
  * What a claim on an event key found:
@@ -9,6 +9,9 @@ import { IDEMPOTENCY_WINDOW_SECONDS } from '../../shared';
  * - `in-flight`: another request is publishing it right now; the sender should retry.
  */
 export type ClaimOutcome = 'new' | 'duplicate' | 'in-flight';
+
+/** The key of an event's idempotency record: its source and messageId. */
+export const ingestClaimKey = (event: { sourceId: string; messageId: string }) => `${event.sourceId}/${event.messageId}`;
 
 /** Port: at-most-once publication per key (source + messageId) within the idempotency window. */
 export interface EventDeduplicator {
@@ -44,5 +47,14 @@ export function powertoolsDeduplicator(layer: BasePersistenceLayer, keyPrefix = 
     },
     complete: (key) => layer.saveSuccess({ key }, { published: true }),
     release: (key) => layer.deleteRecord({ key }),
+  };
+}
+
+/** Forget the idempotency records of these events (erasure): a later delivery of one is published again (and dropped by the tombstone). */
+export function forgettingRecords(dedupe: EventDeduplicator) {
+  return {
+    async forget(events: ReadonlyArray<{ sourceId: string; messageId: string }>): Promise<void> {
+      await mapLimit(events, 8, (event) => dedupe.release(ingestClaimKey(event)));
+    },
   };
 }

@@ -12,7 +12,7 @@ import {
   type EventType,
   type NormalisedEvent,
 } from '../../shared';
-import type { EventDeduplicator } from './dedupe';
+import { ingestClaimKey, type EventDeduplicator } from './dedupe';
 import { mapLimit, publishEntries, type PutEvents } from '../../shared';
 import { verifyWebhook, WebhookVerificationError } from './signature';
 import type { SourceProvider } from './sources';
@@ -200,7 +200,7 @@ export function createIngestService(deps: IngestDeps) {
         fresh.push(item);
       }
     }
-    const claimKey = (e: NormalisedEvent) => `${e.sourceId}/${e.messageId}`;
+    const claimKey = ingestClaimKey;
     const outcomes = await mapLimit(fresh, 32, (item) => deps.dedupe.claim(claimKey(item.event), lockMs));
     const toPublish: typeof valid = [];
     const inFlight: typeof valid = [];

@@ -1,4 +1,4 @@
-import { PROFILE_TABLE_LAYOUT, type Clock, type Profile } from '../../shared';
+import { IDEMPOTENCY_WINDOW_SECONDS, PROFILE_TABLE_LAYOUT, type Clock, type Profile } from '../../shared';
 import type { ProfileStore } from './store';
 
 export interface ApiRequest {
@@ -52,7 +52,15 @@ function recordView(record: unknown): Record<string, unknown> {
   return view;
 }
 
-export function createCustomerApi(deps: { store: ProfileStore; clock: Clock; onErase?: (customerId: string) => Promise<void>; journeys?: CustomerJourneyRecords }) {
+/**
+ * Port: the ingest's idempotency records (one per source and messageId, kept 72 hours).
+ * Erasure forgets those of the customer's recent events, found on their timeline.
+ */
+export interface IngestRecords {
+  forget(events: ReadonlyArray<{ sourceId: string; messageId: string }>): Promise<void>;
+}
+
+export function createCustomerApi(deps: { store: ProfileStore; clock: Clock; onErase?: (customerId: string) => Promise<void>; journeys?: CustomerJourneyRecords; ingestRecords?: IngestRecords }) {
   const { store, clock } = deps;
   return async function handle(req: ApiRequest): Promise<ApiResponse> {
     const match = /^\/v1\/customers\/([^/]+)(\/events|\/export|\/messages|\/journeys)?\/?$/.exec(req.path);
@@ -95,6 +103,11 @@ export function createCustomerApi(deps: { store: ProfileStore; clock: Clock; onE
       const stored = await store.get(id);
       if (!stored || stored.mergedInto !== undefined) return notFound(id, stored?.mergedInto);
       await deps.onErase?.(id);
+      if (deps.ingestRecords) {
+        // Before the timeline goes: it is where the customer's recent messageIds are.
+        const since = new Date(clock.now().getTime() - IDEMPOTENCY_WINDOW_SECONDS * 1000);
+        await deps.ingestRecords.forget(await store.eventsReceivedSince([id, ...stored.profile.anonymousIds.map((a) => `anon:${a}`)], since));
+      }
       const deleted = await store.erase(id, clock.now());
       return json(200, { erased: id, itemsDeleted: deleted });
     }

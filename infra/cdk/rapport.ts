@@ -642,7 +642,7 @@ export class Rapport extends Construct {
       memorySize: PROFILE.customerApi.memorySize,
       timeout: PROFILE.customerApi.timeout,
       logGroup: logGroup('CustomerApiLogs'),
-      environment: profileEnvironment,
+      environment: { ...profileEnvironment, [ENV.IDEMPOTENCY_TABLE_NAME]: this.idempotencyTable.tableName },
       // journeys.json: erasure stops the customer's runs, through the journey runtime (see the journeys section).
       bundledFiles: [configFiles, journeysFileBundle],
     });
@@ -650,6 +650,8 @@ export class Rapport extends Construct {
     this.#grantProfileTable(this.profileConsumerFunction, PROFILE_TABLE_ACCESS.consumer);
     this.#grantProfileTable(this.sweepFunction, PROFILE_TABLE_ACCESS.sweep);
     this.#grantProfileTable(this.customerApiFunction, PROFILE_TABLE_ACCESS.customerApi);
+    // Erasure forgets the ingest's idempotency records of the customer's recent events.
+    this.idempotencyTable.grant(this.customerApiFunction, 'dynamodb:DeleteItem');
     // Derived events (Tag Added, Lifecycle Stage Changed, ...); the customer API publishes none.
     this.bus.grantPutEventsTo(this.profileConsumerFunction);
     this.bus.grantPutEventsTo(this.sweepFunction);

@@ -50,6 +50,11 @@ export async function ensureTable(client: DynamoDBClient, input: CreateTableComm
   }
 }
 
+/** The ingest's idempotency table as the CDK stack defines it (Powertools layout: key `id`). */
+export function idempotencyTableDefinition(tableName: string): CreateTableCommandInput {
+  return { TableName: tableName, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }] };
+}
+
 /** The profile table as the CDK stack defines it (single table, two sparse KEYS_ONLY indexes), for dynalite. */
 export function profileTableDefinition(tableName: string): CreateTableCommandInput {
   return {

@@ -7,7 +7,7 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { createIngestHandler, INGEST_PATHS, MAX_BODY_BYTES, powertoolsDeduplicator, staticSources, type IngestSource } from '../../functions/ingest';
+import { createIngestHandler, forgettingRecords, INGEST_PATHS, MAX_BODY_BYTES, powertoolsDeduplicator, staticSources, type IngestSource } from '../../functions/ingest';
 import {
   createCustomerApiHandler,
   createProfileConsumer,
@@ -20,7 +20,7 @@ import {
 } from '../../functions/profile';
 import { DEFAULT_SEND_POLICY, type OutboundWebhookTarget, type SendPolicy } from '../../functions/journeys';
 import { ENV, ScaledClock, PROFILE_CONSUMER_PATTERN, systemClock, type BusEntry, type Clock } from '../../shared';
-import { ensureTable, LOCAL_AWS, profileTableDefinition, startDynalite, type LocalDynamo } from './dynamo';
+import { ensureTable, idempotencyTableDefinition, LOCAL_AWS, profileTableDefinition, startDynalite, type LocalDynamo } from './dynamo';
 import { LocalEventBus, serveEventBridgeApi } from './event-bus';
 import { asyncLambdaTarget, invokeLambda, lambdaRuntime, type DeadLetter } from './lambda-async';
 import { installFaults, type Faults } from './faults';
@@ -98,15 +98,7 @@ async function start(options: EngineOptions): Promise<Engine> {
   const dataDir = options.dataDir === undefined ? '.rapport' : options.dataDir;
   const clock = options.clock ?? systemClock;
   const dynamo = await startDynalite(dataDir ? join(dataDir, 'dynamodb') : undefined);
-  await ensureTable(
-    dynamo.client,
-    {
-      TableName: IDEMPOTENCY_TABLE,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-    },
-  );
+  await ensureTable(dynamo.client, idempotencyTableDefinition(IDEMPOTENCY_TABLE));
 
   await ensureTable(dynamo.client, profileTableDefinition(PROFILE_TABLE));
 
@@ -117,10 +109,11 @@ async function start(options: EngineOptions): Promise<Engine> {
   const logger = new Logger({ serviceName: 'rapport', ...(options.logLevel && { logLevel: options.logLevel }) });
   // Metrics are not published locally; the engine's Metrics only keep Powertools from warning on every invocation.
   const metrics = new Metrics({ namespace: 'Rapport', serviceName: 'rapport', logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (...a: unknown[]) => console.error(...a) } });
+  const dedupe = powertoolsDeduplicator(new DynamoDBPersistenceLayer({ tableName: IDEMPOTENCY_TABLE, awsSdkV3Client: dynamo.client }));
   const ingest = createIngestHandler(
     {
       sources: staticSources(options.sources),
-      dedupe: powertoolsDeduplicator(new DynamoDBPersistenceLayer({ tableName: IDEMPOTENCY_TABLE, awsSdkV3Client: dynamo.client })),
+      dedupe,
       putEvents: (entries: BusEntry[]) => eventBridge.send(new PutEventsCommand({ Entries: entries })),
       clock,
       unsubscribeSecret: options.unsubscribeSecret ?? 'rapport-development-unsubscribe-key',
@@ -186,6 +179,7 @@ async function start(options: EngineOptions): Promise<Engine> {
       store: profiles,
       clock,
       journeys: journeys.records,
+      ingestRecords: forgettingRecords(dedupe),
       // Erasure stops the customer's journeys first (nothing is sent after it); the embedded bus log and outbox forget them too.
       onErase: async (customerId) => {
         await journeys.runtime.stopAll(customerId, 'customer erased');

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { vi } from 'vitest';
 import { compileJourneys, writeJourneysFile } from '../../infra/cdk/journeys';
-import { ensureTable, profileTableDefinition, startDynalite, type LocalDynamo } from '../../infra/embedded/dynamo';
+import { ensureTable, idempotencyTableDefinition, profileTableDefinition, startDynalite, type LocalDynamo } from '../../infra/embedded/dynamo';
 import { ENV, INGEST_EVENT_SOURCE, type NormalisedEvent } from '../../shared';
 import { JOURNEY_ENV } from '../../shared/config/journey-env';
 import { loadJourneysFromDir } from '../../workflows/journeys';
@@ -15,6 +15,8 @@ import { JOURNEYS_DIR, TEMPLATES_DIR, TEST_CONFIG_DIR, TEST_DELIVERY } from '../
 export const ACCOUNT = '123456789012';
 export const REGION = 'eu-west-1';
 export const TABLE = 'rapport-profiles';
+/** The ingest's idempotency table, which erasure cleans too. */
+export const IDEMPOTENCY_TABLE = 'rapport-idempotency';
 
 /** The ARN of a journey's state machine, as the stack names it. */
 export const stateMachineArn = (journeyId: string) => `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:Rapport-${journeyId}`;
@@ -68,6 +70,7 @@ export interface AwsStandIn<Call extends AwsCall = AwsCall> {
 export async function startAwsStandIn<Call extends AwsCall = AwsCall>(options: AwsStandInOptions<Call> = {}): Promise<AwsStandIn<Call>> {
   const dynamo = await startDynalite();
   await ensureTable(dynamo.client, profileTableDefinition(TABLE));
+  await ensureTable(dynamo.client, idempotencyTableDefinition(IDEMPOTENCY_TABLE));
   const calls: Call[] = [];
   const server = createServer((req: IncomingMessage, res) => {
     let text = '';
@@ -112,6 +115,7 @@ export async function startAwsStandIn<Call extends AwsCall = AwsCall>(options: A
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     [ENV.PROFILE_TABLE_NAME]: TABLE,
+    [ENV.IDEMPOTENCY_TABLE_NAME]: IDEMPOTENCY_TABLE,
     [ENV.EVENT_BUS_NAME]: 'rapport-bus',
     [ENV.CONFIG_DIR]: TEST_CONFIG_DIR,
     [ENV.CONSENT_MODE]: 'opt-out',

@@ -1,9 +1,12 @@
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, EventBridgeEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ingestClaimKey, powertoolsDeduplicator } from '../../functions/ingest/dedupe';
 import { documentClient, ProfileStore } from '../../functions/profile';
 import { JourneyStore, type MessageRecord } from '../../functions/journeys/store';
 import { ENV } from '../../shared';
-import { ACCOUNT, busEvent, REGION, startAwsStandIn, stateMachineArn, TABLE, type AwsCall, type AwsStandIn } from '../helpers/aws';
+import { ACCOUNT, busEvent, IDEMPOTENCY_TABLE, REGION, startAwsStandIn, stateMachineArn, TABLE, type AwsCall, type AwsStandIn } from '../helpers/aws';
 import { ev } from '../helpers/events';
 
 /**
@@ -133,6 +136,15 @@ describe('AWS customer API: erasure stops running journeys first; messages and j
   it("DELETE stops the customer's running journey by its exact execution ARN before deleting anything, then nothing of the customer is left", async () => {
     const executionArn = await signUp('cust-erase');
     await welcomeSent('cust-erase', executionArn);
+    // An event received just now, and its idempotency record as the ingest function leaves it (Powertools, COMPLETED).
+    const now = new Date().toISOString();
+    await consumer(busEvent(ev('Product Viewed', now, { productId: 'p-1' }, { userId: 'cust-erase', messageId: 'cust-erase-view', receivedAt: now })), lambdaContext);
+    const viewed = (await profiles.listEvents(['cust-erase'], new Date())).find((e) => e.messageId === 'cust-erase-view')!;
+    const dedupe = powertoolsDeduplicator(new DynamoDBPersistenceLayer({ tableName: IDEMPOTENCY_TABLE, awsSdkV3Client: aws.dynamo.client }));
+    expect(await dedupe.claim(ingestClaimKey(viewed), 30_000)).toBe('new');
+    await dedupe.complete(ingestClaimKey(viewed));
+    const idempotencyRecords = async () => (await aws.dynamo.client.send(new ScanCommand({ TableName: IDEMPOTENCY_TABLE }))).Items?.length;
+    expect(await idempotencyRecords()).toBe(1);
     const before = await sortKeysOf('cust-erase');
     currentCustomer = 'cust-erase';
 
@@ -150,6 +162,7 @@ describe('AWS customer API: erasure stops running journeys first; messages and j
     expect(atStop).toEqual(expect.arrayContaining(['P', `R#welcome#${executionArn.slice(executionArn.lastIndexOf(':') + 1)}`, expect.stringMatching(/^M#/)]));
     expect(atStop.some((sk) => sk.startsWith('L#'))).toBe(true);
     expect(await sortKeysOf('cust-erase')).toEqual([]);
+    expect(await idempotencyRecords()).toBe(0);
     expect(await journeyStore.runs('cust-erase')).toEqual([]);
     expect(await call('GET', '/v1/customers/cust-erase')).toMatchObject({ status: 404 });
   });

@@ -179,7 +179,9 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
         which === 'sweep'
           ? {}
           : { [JOURNEY_ENV.JOURNEYS_FILE]: JOURNEYS.bundledJourneysFile, [JOURNEY_ENV.STATE_MACHINE_ARNS]: expect.anything() };
-      expect(fn.Environment.Variables).toEqual({ ...profileEnvironment(), ...router, POWERTOOLS_SERVICE_NAME: service });
+      // The customer API also forgets the ingest's idempotency records of an erased customer's recent events.
+      const idempotency = which === 'customers' ? { [ENV.IDEMPOTENCY_TABLE_NAME]: { Ref: onlyLogicalId(synthesised.template, 'AWS::DynamoDB::GlobalTable', { Properties: { KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }] } }) } } : {};
+      expect(fn.Environment.Variables).toEqual({ ...profileEnvironment(), ...router, ...idempotency, POWERTOOLS_SERVICE_NAME: service });
     });
 
     it('gives every function its own log group', () => {
@@ -440,10 +442,11 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
       ]);
     });
 
-    it("customer API: read the table, end the customer's runs and erase in batches, write the tombstone, stop journey executions; no index, no PutEvents", () => {
+    it("customer API: read the table, end the customer's runs and erase in batches, write the tombstone, forget ingest records, stop journey executions; no index, no PutEvents", () => {
       const machines = Object.keys(synthesised.template.findResources('AWS::StepFunctions::StateMachine')).sort();
       const statements = normalised(functionPolicyStatements(synthesised.template, ids.customers));
       const stop = statements.find((statement) => statement.Action === 'states:StopExecution');
+      const idempotencyTable = onlyLogicalId(synthesised.template, 'AWS::DynamoDB::GlobalTable', { Properties: { KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }] } });
 
       expect(statements.filter((statement) => statement !== stop)).toEqual([
         XRAY,
@@ -452,6 +455,8 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
           Action: ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
           Resource: tableArn(),
         },
+        // Erasure deletes the idempotency records of the customer's recent events, and does nothing else there.
+        { Effect: 'Allow', Action: 'dynamodb:DeleteItem', Resource: arnOf(idempotencyTable) },
       ]);
       // StopExecution on the executions of each journey state machine, by its name, and nothing else of Step Functions.
       expect(asList(stop?.Resource).map(renderText).sort()).toEqual(

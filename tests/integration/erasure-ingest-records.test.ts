@@ -1,0 +1,44 @@
+/**
+ * Erasure also forgets the ingest's idempotency records of the customer's
+ * recent events (one per source and messageId, kept 72 hours): nothing keyed
+ * by their events is left, other customers' records stay, and a late
+ * redelivery of an erased customer's event is dropped by the tombstone.
+ */
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IDEMPOTENCY_TABLE, type Engine } from '../../infra/embedded/engine';
+import { client } from '../helpers/client';
+import { startTestEngine } from '../helpers/engine';
+
+let engine: Engine;
+let api: ReturnType<typeof client>;
+beforeAll(async () => {
+  engine = await startTestEngine({ sweepEveryMs: 0, logLevel: 'SILENT' });
+  api = client(engine);
+});
+afterAll(() => engine.stop());
+
+const records = async () => (await engine.dynamo.client.send(new ScanCommand({ TableName: IDEMPOTENCY_TABLE, ConsistentRead: true }))).Items?.length ?? 0;
+const eventsOf = (id: string) => [
+  { type: 'identify', userId: id, messageId: `${id}-identify`, traits: { email: `${id}@example.com` } },
+  { type: 'track', userId: id, event: 'Order Completed', messageId: `${id}-order`, properties: { orderId: `${id}-o1`, revenue: 10, currency: 'EUR' } },
+];
+
+describe('erasure and the ingest idempotency records', () => {
+  it("deletes the erased customer's records and only theirs", async () => {
+    // Two visits as a visitor first: their records go too.
+    await api.sendAndSettle([{ type: 'page', anonymousId: 'er-visitor', messageId: 'er-visit-1', name: 'Home' }]);
+    await api.sendAndSettle([{ ...eventsOf('er-gone')[0], anonymousId: 'er-visitor' }, eventsOf('er-gone')[1]]);
+    await api.sendAndSettle(eventsOf('er-kept'));
+    const before = await records();
+
+    expect((await api.del('/v1/customers/er-gone')).status).toBe(200);
+    expect(await records()).toBe(before - 3);
+
+    // The kept customer's events are still known: a redelivery is a duplicate.
+    expect((await api.send(eventsOf('er-kept'))).duplicates).toEqual(['er-kept-identify', 'er-kept-order']);
+    // The erased customer's are not: a redelivery is accepted at the door and dropped by the tombstone.
+    expect((await api.sendAndSettle(eventsOf('er-gone'))).accepted).toEqual(['er-gone-identify', 'er-gone-order']);
+    expect((await api.get('/v1/customers/er-gone')).status).toBe(404);
+  });
+});
