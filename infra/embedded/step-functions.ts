@@ -52,7 +52,7 @@ export class LocalStepFunctions implements Executions {
   readonly executions = new Map<string, LocalExecution>();
   readonly #machines = new Map<string, { definition: AslDefinition; machine: StateMachine }>();
   readonly #aborts = new Map<string, () => void>();
-  readonly #tokens = new Map<string, { resolve: (output: Json) => void; execution: string }>();
+  readonly #tokens = new Map<string, { resolve: (output: Json) => void; abandon: () => void; execution: string }>();
   readonly #running = new Set<Promise<unknown>>();
 
   constructor(private readonly options: LocalStepFunctionsOptions) {}
@@ -157,7 +157,13 @@ export class LocalStepFunctions implements Executions {
       .then(async () => {
         execution.stoppedAt = this.options.now();
         this.#aborts.delete(name);
-        for (const [token, t] of this.#tokens) if (t.execution === name) this.#tokens.delete(token);
+        // A stopped execution's callback tasks end too: their timers (ours on the journey clock, the
+        // executor's own in real milliseconds) would otherwise keep the process alive for days.
+        for (const [token, t] of this.#tokens) {
+          if (t.execution !== name) continue;
+          this.#tokens.delete(token);
+          t.abandon();
+        }
         await this.options.onEnd?.(execution);
       })
       .finally(() => this.#running.delete(done));
@@ -212,6 +218,10 @@ export class LocalStepFunctions implements Executions {
         resolve: (output) => {
           timer?.clear();
           resolve(output);
+        },
+        abandon: () => {
+          timer?.clear();
+          reject(Object.assign(new Error(`execution ${execution.name} ended while waiting for its task token`), { name: 'States.Aborted' }));
         },
       });
       this.#invoke({ ...payload, taskToken: token }).catch((error: unknown) => {
