@@ -97,7 +97,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         await publish(customerId, stored.outbox.filter((o) => o.cause === event.messageId));
         return { status: 'duplicate', customerId };
       }
-      if (stored && stored.applied.length >= APPLIED_MAX && Date.parse(event.timestamp) <= Date.parse(stored.profile.lastSeenAt) && (await wasApplied(customerId, event))) {
+      if (stored && stored.applied.length >= APPLIED_MAX && Date.parse(event.timestamp) < Date.parse(stored.profile.lastSeenAt) && (await wasApplied(customerId, event))) {
         // Older than the applied-message window (a late redelivery, a replay from the bus archive): the
         // timeline, where every applied event is written, knows it. Its derived events went out back then.
         log('event applied before (timeline) skipped', { customerId, messageId: event.messageId });
