@@ -1,4 +1,5 @@
 import { startEngine, type Engine, type EngineOptions } from '../../infra/embedded/engine';
+import type { BusEntry } from '../../shared';
 
 export const TEST_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 export const TEST_WRITE_KEY = 'wk_test_0123456789';
@@ -16,4 +17,15 @@ export function startTestEngine(overrides: Partial<EngineOptions> = {}): Promise
     publish: { maxAttempts: 4, baseDelayMs: 1 },
     ...overrides,
   });
+}
+
+/**
+ * Put the ingested event with this messageId on the bus again, as an EventBridge redelivery or an
+ * archive replay does (same detail and time), and wait until its targets have handled it.
+ */
+export async function redeliverIngested(engine: Engine, messageId: string): Promise<void> {
+  const original = engine.bus.log.find((e) => e.source === 'rapport.ingest' && (e.detail as { messageId: string }).messageId === messageId);
+  if (!original) throw new Error(`no ingested event ${messageId} on the bus log`);
+  engine.bus.putEvents([{ Source: original.source, DetailType: original['detail-type'], Detail: JSON.stringify(original.detail), Time: new Date(original.time) } satisfies BusEntry]);
+  await engine.settle();
 }

@@ -10,9 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentClient } from '../../functions/profile/aws';
 import { readContents } from '../../functions/profile/item';
 import { PROFILE_TABLE, type Engine } from '../../infra/embedded/engine';
-import { PROFILE_TABLE_LAYOUT, type BusEntry } from '../../shared';
+import { PROFILE_TABLE_LAYOUT } from '../../shared';
 import { client } from '../helpers/client';
-import { startTestEngine } from '../helpers/engine';
+import { redeliverIngested, startTestEngine } from '../helpers/engine';
 
 let engine: Engine;
 let api: ReturnType<typeof client>;
@@ -24,11 +24,6 @@ afterAll(() => engine.stop());
 
 const profileKey = (id: string) => ({ [PROFILE_TABLE_LAYOUT.partitionKey]: `C#${id}`, [PROFILE_TABLE_LAYOUT.sortKey]: 'P' });
 const derivedOf = (cause: string) => engine.bus.log.filter((e) => e.source === 'rapport.profile' && (e.detail as { context: { causedBy?: string } }).context.causedBy === cause);
-/** Put the ingested event with this messageId on the bus again, as EventBridge redelivers it. */
-function redeliver(messageId: string): void {
-  const original = engine.bus.log.find((e) => e.source === 'rapport.ingest' && (e.detail as { messageId: string }).messageId === messageId)!;
-  engine.bus.putEvents([{ Source: original.source, DetailType: original['detail-type'], Detail: JSON.stringify(original.detail), Time: new Date(original.time) } satisfies BusEntry]);
-}
 
 describe('the derived-event outbox on the profile', () => {
   it('stores each derived event in a few hundred bytes and republishes it byte-identical on redelivery', async () => {
@@ -48,8 +43,7 @@ describe('the derived-event outbox on the profile', () => {
       expect(JSON.stringify(o).length).toBeLessThan(200);
     }
 
-    redeliver('ob-1-order');
-    await engine.settle();
+    await redeliverIngested(engine, 'ob-1-order');
     const again = derivedOf('ob-1-order');
     expect(again).toHaveLength(2 * first.length);
     expect(again.slice(first.length).map((e) => JSON.stringify(e.detail))).toEqual(first.map((e) => JSON.stringify(e.detail)));
@@ -69,8 +63,7 @@ describe('the derived-event outbox on the profile', () => {
     const contents = readContents(Item!, 'ob-2');
     await doc.send(new PutCommand({ TableName: PROFILE_TABLE, Item: { ...plain, profile: contents.profile, applied: contents.applied, outbox: legacy } }));
 
-    redeliver('ob-2-order');
-    await engine.settle();
+    await redeliverIngested(engine, 'ob-2-order');
     const again = derivedOf('ob-2-order');
     expect(again).toHaveLength(2 * first.length);
     expect(again.slice(first.length).map((e) => JSON.stringify(e.detail))).toEqual(first.map((e) => JSON.stringify(e.detail)));

@@ -7,9 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APPLIED_MAX } from '../../../functions/profile';
 import type { Engine } from '../../../infra/embedded/engine';
-import type { BusEntry } from '../../../shared';
 import { client } from '../../helpers/client';
-import { startTestEngine } from '../../helpers/engine';
+import { redeliverIngested, startTestEngine } from '../../helpers/engine';
 
 let engine: Engine;
 let api: ReturnType<typeof client>;
@@ -23,12 +22,6 @@ const base = Date.UTC(2026, 9, 1);
 const at = (minute: number) => new Date(base + minute * 60_000).toISOString();
 const order = (who: { userId?: string; anonymousId?: string }, n: number) => ({ type: 'track', ...who, event: 'Order Completed', messageId: `${who.userId ?? who.anonymousId}-o${n}`, timestamp: at(n), properties: { orderId: `o${n}`, revenue: 1, currency: 'EUR' } });
 
-/** Put the ingested event with this messageId on the bus again, as an EventBridge redelivery or archive replay does. */
-async function replay(messageId: string): Promise<void> {
-  const original = engine.bus.log.find((e) => e.source === 'rapport.ingest' && (e.detail as { messageId: string }).messageId === messageId)!;
-  engine.bus.putEvents([{ Source: original.source, DetailType: original['detail-type'], Detail: JSON.stringify(original.detail) } satisfies BusEntry]);
-  await engine.settle();
-}
 async function sendAll(events: unknown[]): Promise<void> {
   for (let i = 0; i < events.length; i += 100) await api.sendAndSettle(events.slice(i, i + 100));
 }
@@ -42,8 +35,8 @@ describe('replays older than the applied-message window', () => {
     const before = await api.customer('rp-user');
     expect(before.stats.orderCount).toBe(APPLIED_MAX + 7);
 
-    await replay('rp-user-o3'); // the customer's first order, 205 messages back
-    await replay('rp-visitor-o0'); // a visitor order, applied before the merge
+    await redeliverIngested(engine, 'rp-user-o3'); // the customer's first order, 205 messages back
+    await redeliverIngested(engine, 'rp-visitor-o0'); // a visitor order, applied before the merge
     const after = await api.customer('rp-user');
     expect(after.stats.orderCount).toBe(before.stats.orderCount);
     expect(after.stats.totalRevenue).toBe(before.stats.totalRevenue);
