@@ -172,7 +172,17 @@ async function start(options: EngineOptions): Promise<Engine> {
   const sweepHandler = createSweepHandler(profileDeps, { logger, metrics });
   const sweep = () => invokeLambda<{ due: number; changed: number; derived: number }>('rapport-sweep', 900_000, (context, o) => sweepHandler({} as never, context, o));
   const sweepEvery = options.sweepEveryMs ?? defaultSweepEveryMs(clock);
-  const sweepTimer = sweepEvery > 0 ? setInterval(() => void sweep().catch((e: unknown) => logger.error('sweep failed', e as Error)), sweepEvery) : undefined;
+  // Timer sweeps in flight: `stop` waits for them, so none writes to dynalite after it closed.
+  const timerSweeps = new Set<Promise<unknown>>();
+  const sweepTimer =
+    sweepEvery > 0
+      ? setInterval(() => {
+          const running = sweep()
+            .catch((e: unknown) => logger.error('sweep failed', e as Error))
+            .finally(() => timerSweeps.delete(running));
+          timerSweeps.add(running);
+        }, sweepEvery)
+      : undefined;
   sweepTimer?.unref();
   const customerApi = createCustomerApiHandler(
     {
@@ -270,6 +280,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     settle: () => bus.drain(),
     async stop() {
       if (sweepTimer) clearInterval(sweepTimer);
+      await Promise.allSettled([...timerSweeps]);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await bus.drain();
