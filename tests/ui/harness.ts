@@ -1,9 +1,9 @@
 /**
  * The UI tests' world: an embedded engine (which serves /ui itself) on a clock
- * that starts at a fixed instant, a few customers in it, and Debian's Chromium
- * driven by playwright-core (no browser download).
+ * that starts at a fixed instant, a few customers in it, and the Chromium that
+ * npm brings (@sparticuz/chromium, see ./browser.ts) driven by playwright-core.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -12,9 +12,9 @@ import { ScaledClock } from '../../shared';
 import { client } from '../helpers/client';
 import { startTestEngine } from '../helpers/engine';
 import { eventually } from '../helpers/journeys';
+import { browserBinary } from './browser';
 import { checkPng, type PngCheck } from './png';
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** Where the screenshots of each view are written (kept after the run, for a person to look at). */
 export const SCREENSHOTS = process.env.UI_SCREENSHOTS_DIR ?? join(tmpdir(), 'rapport-ui-screenshots');
 export const VIEWPORT = { width: 1360, height: 900 };
@@ -24,16 +24,6 @@ export const VIEWPORT = { width: 1360, height: 900 };
  * whatever the time of day the tests run at.
  */
 export const CLOCK_START = '2026-03-02T10:00:00.000Z';
-
-/** Fail with the fix, never skip: CI installs Debian's chromium in .ci/run. */
-export function requireChromium(): void {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium not found at ${CHROMIUM}: the UI tests need Debian's chromium package ` +
-        '(apt-get install -y --no-install-recommends chromium; .ci/run does this in CI) or CHROMIUM_PATH pointing at a Chromium binary.',
-    );
-  }
-}
 
 export interface UiWorld {
   engine: Engine;
@@ -94,11 +84,12 @@ export async function seed(world: UiWorld): Promise<void> {
 }
 
 export async function launchBrowser(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
-  requireChromium();
+  const binary = browserBinary();
   const userDataDir = mkdtempSync(join(tmpdir(), 'rapport-ui-chromium-'));
   try {
     const context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
+      executablePath: binary.executablePath,
+      env: { ...process.env, ...binary.env },
       headless: true,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
       viewport: VIEWPORT,
@@ -117,7 +108,7 @@ export async function launchBrowser(): Promise<{ context: BrowserContext; close(
     };
   } catch (error) {
     rmSync(userDataDir, { recursive: true, force: true });
-    throw new Error(`could not start Chromium (${CHROMIUM}): ${(error as Error).message}`, { cause: error });
+    throw new Error(`could not start Chromium (${binary.executablePath}): ${(error as Error).message}`, { cause: error });
   }
 }
 
