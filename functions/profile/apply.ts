@@ -1,4 +1,4 @@
-import { CHANNELS, EVENTS, detailTypeOf, type Channel, type NormalisedEvent, type Profile, type RecentEvent } from '../../shared';
+import { CHANNELS, EVENTS, consentChanges, consentRecord, detailTypeOf, foldConsent, type Channel, type ConsentRecord, type NormalisedEvent, type Profile, type RecentEvent } from '../../shared';
 
 import { RECENT_EVENTS_MAX, RECENT_EVENTS_WINDOW_DAYS } from '../../shared/segmentation/constants';
 import type { RecentEventsSpec } from '../../shared/segmentation/retention';
@@ -53,7 +53,9 @@ export function emptyProfile(id: string, at: string): Profile {
 /**
  * Fold one event into a profile. Pure. Counters are sums and times are min/max
  * over event timestamps, so the result does not depend on arrival order; a
- * trait or consent change only wins over an older one (event time decides).
+ * trait change only wins over an older one (event time decides), a consent
+ * change only over one before it in consent order (`consentKey`: a denial
+ * received after a grant happened wins, whatever the grant's timestamp says).
  * Duplicate suppression is the caller's job (by messageId).
  * With `keep`, the recent events are only those it names, with only the
  * properties it names (without it, every event and scalar property).
@@ -68,6 +70,7 @@ export function applyEvent(profile: Profile, event: NormalisedEvent, now: Date, 
 
   if (event.type === 'identify') applyTraits(p, event.traits, at);
   if (event.type === 'track') applyTrack(p, event, at);
+  for (const change of consentChanges(event)) setConsent(p, change.channel, consentRecord(change));
 
   const recent = toRecent(event, keep);
   p.recentEvents = keepRecent(recent ? [...p.recentEvents, recent] : p.recentEvents, now, keep);
@@ -89,13 +92,8 @@ function applyTraits(p: Profile, traits: Record<string, unknown>, at: string): v
       }
       continue;
     }
-    if (key === 'consent' && typeof value === 'object' && value !== null) {
-      for (const channel of CHANNELS) {
-        const given = (value as Record<string, unknown>)[channel];
-        if (typeof given === 'boolean') setConsent(p, channel, given ? 'granted' : 'denied', 'identify', at);
-      }
-      continue;
-    }
+    // Consent is not a trait: applyEvent folds it in by consent order (consentChanges).
+    if (key === 'consent' && typeof value === 'object' && value !== null) continue;
     if (!newer(p.traitTimes[key], at)) continue;
     if (value === null) delete p.traits[key];
     else p.traits[key] = value;
@@ -139,27 +137,23 @@ function applyTrack(p: Profile, event: NormalisedEvent, at: string): void {
       }
       break;
     }
-    case EVENTS.UNSUBSCRIBED: {
-      const channels = props.channel === 'all' ? CHANNELS : [props.channel as Channel];
-      for (const channel of channels) setConsent(p, channel, 'denied', EVENTS.UNSUBSCRIBED, at);
-      break;
-    }
-    case EVENTS.SUBSCRIBED:
-      setConsent(p, props.channel as Channel, 'granted', EVENTS.SUBSCRIBED, at);
-      break;
     case EVENTS.MESSAGE_BOUNCED:
-      if (props.bounceType === 'hard') p.suppression[props.channel as Channel] ??= { reason: 'hard-bounce', at };
+      if (props.bounceType === 'hard') suppress(p, props.channel as Channel, { reason: 'hard-bounce', at });
       break;
     default:
       break;
   }
 }
 
-/** Set consent for a channel unless a newer decision is already recorded. */
-export function setConsent(p: Profile, channel: Channel, status: 'granted' | 'denied', source: string, at: string): void {
-  const current = p.consent[channel];
-  if (current.source !== 'default' && current.at > at) return;
-  p.consent[channel] = { status, source, at };
+/** Fold a consent decision into a channel's: the later in consent order stands (`compareConsent`). */
+export function setConsent(p: Profile, channel: Channel, record: ConsentRecord): void {
+  p.consent[channel] = foldConsent(p.consent[channel], record);
+}
+
+/** Suppress a channel; of several suppressions the earliest is kept (the same one in any order). */
+function suppress(p: Profile, channel: Channel, s: NonNullable<Profile['suppression'][Channel]>): void {
+  const current = p.suppression[channel];
+  if (!current || s.at < current.at || (s.at === current.at && s.reason < current.reason)) p.suppression[channel] = s;
 }
 
 /**
@@ -181,10 +175,9 @@ export function mergeProfiles(known: Profile, visitor: Profile, anonymousId: str
     }
   }
   for (const channel of CHANNELS) {
-    const c = v.consent[channel];
-    if (c.source !== 'default') setConsent(p, channel, c.status === 'granted' ? 'granted' : 'denied', c.source, c.at);
+    setConsent(p, channel, v.consent[channel]);
     const s = v.suppression[channel];
-    if (s) p.suppression[channel] ??= s;
+    if (s) suppress(p, channel, s);
   }
   const s = p.stats;
   const vs = v.stats;

@@ -1,5 +1,5 @@
-import type { Channel } from '../contract';
-import type { Profile } from './types';
+import { CHANNELS, EVENTS, type Channel, type NormalisedEvent } from '../contract';
+import type { ConsentRecord, ConsentStatus, Profile } from './types';
 
 export type ConsentMode = 'opt-out' | 'opt-in';
 export type MessageKind = 'marketing' | 'transactional';
@@ -24,3 +24,88 @@ export function reachability(profile: Pick<Profile, 'traits' | 'consent' | 'supp
   if (status === 'unknown' && mode === 'opt-in') return { ok: false, reason: 'no-consent' };
   return { ok: true, address };
 }
+
+/**
+ * One consent decision as it reached Rapport: what the sender said (`eventTime`,
+ * its own clock) and when ingest received it (`receivedAt`, Rapport's clock).
+ */
+export interface ConsentChange {
+  channel: Channel;
+  status: 'granted' | 'denied';
+  source: string;
+  eventTime: string;
+  receivedAt: string;
+}
+
+const earlier = (a: string, b: string) => (a < b ? a : b);
+
+/**
+ * A change's place in consent order (ARCHITECTURE decision 8). A change takes
+ * effect at the earlier of its event time and its receipt; a grant is ordered by
+ * that instant, a denial by its receipt (never earlier than its effect). The
+ * greatest key wins and a denial wins a tie, so a denial received after a grant
+ * happened always beats it, and no date a sender picks (up to 24 h ahead is
+ * accepted) can put a grant after a denial Rapport already had. One total order:
+ * the result is the same whatever order the changes are processed in.
+ */
+export function consentKey(change: Pick<ConsentChange, 'status' | 'eventTime' | 'receivedAt'>): string {
+  return change.status === 'denied' ? change.receivedAt : earlier(change.eventTime, change.receivedAt);
+}
+
+/** The record a change leaves on the profile. */
+export function consentRecord(change: ConsentChange): ConsentRecord {
+  return { status: change.status, source: change.source, at: earlier(change.eventTime, change.receivedAt), key: consentKey(change) };
+}
+
+/** A record's key; a record stored before keys existed is ordered by its `at` (its event time then). */
+const keyOf = (r: ConsentRecord) => r.key ?? r.at;
+const STATUS_RANK: Readonly<Record<ConsentStatus, number>> = { unknown: 0, granted: 1, denied: 2 };
+
+/**
+ * Compare two consent records in consent order (negative: `a` loses). Unknown
+ * (nobody decided) loses to any decision; then the greater key; a denial wins a
+ * tie; the rest (effective time, source) only makes the order total, so two
+ * different records are never equal and the winner never depends on who came first.
+ */
+export function compareConsent(a: ConsentRecord, b: ConsentRecord): number {
+  const rank = (r: ConsentRecord) => (r.status === 'unknown' ? 0 : 1);
+  return (
+    rank(a) - rank(b) ||
+    cmp(keyOf(a), keyOf(b)) ||
+    STATUS_RANK[a.status] - STATUS_RANK[b.status] ||
+    cmp(a.at, b.at) ||
+    cmp(a.source, b.source)
+  );
+}
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The record that stands after `next` meets `current`: the later in consent order. */
+export function foldConsent(current: ConsentRecord, next: ConsentRecord): ConsentRecord {
+  return compareConsent(next, current) > 0 ? next : current;
+}
+
+/** The consent changes an event carries: `Subscribed`, `Unsubscribed` (one channel or all), identify `consent: {<channel>: bool}`. */
+export function consentChanges(event: Pick<NormalisedEvent, 'type' | 'event' | 'properties' | 'traits' | 'timestamp' | 'receivedAt'>): ConsentChange[] {
+  const times = { eventTime: event.timestamp, receivedAt: event.receivedAt };
+  if (event.type === 'identify') {
+    const consent = event.traits.consent;
+    if (typeof consent !== 'object' || consent === null) return [];
+    return CHANNELS.flatMap((channel) => {
+      const given = (consent as Record<string, unknown>)[channel];
+      return typeof given === 'boolean' ? [{ channel, status: given ? ('granted' as const) : ('denied' as const), source: 'identify', ...times }] : [];
+    });
+  }
+  if (event.type !== 'track') return [];
+  const channel = event.properties.channel;
+  if (event.event === EVENTS.UNSUBSCRIBED) {
+    const channels = channel === 'all' ? CHANNELS : CHANNELS.filter((c) => c === channel);
+    return channels.map((c) => ({ channel: c, status: 'denied' as const, source: EVENTS.UNSUBSCRIBED, ...times }));
+  }
+  if (event.event === EVENTS.SUBSCRIBED) {
+    return CHANNELS.filter((c) => c === channel).map((c) => ({ channel: c, status: 'granted' as const, source: EVENTS.SUBSCRIBED, ...times }));
+  }
+  return [];
+}
+
+/** The denials among an event's consent changes: what ingest records before it answers (see `ConsentHolds`). */
+export const consentDenials = (event: Parameters<typeof consentChanges>[0]) => consentChanges(event).filter((c) => c.status === 'denied');

@@ -28,7 +28,13 @@ export interface ConsentRecord {
   status: ConsentStatus;
   /** What set it: an event name, `trait`, `one-click-unsubscribe`, ... */
   source: string;
+  /** Since when (for display): the earlier of the change's event time and its receipt. */
   at: string;
+  /**
+   * Where the change stands in consent order (`consentKey`): a grant's `at`, a
+   * denial's receipt. Absent on records stored before the key existed: `at` stands in.
+   */
+  key?: string;
 }
 
 export interface Suppression {

@@ -37,7 +37,7 @@ describe('applyEvent', () => {
       productsViewed: [{ productId: 'p-1', category: 'baby', at: '2026-11-02T10:00:00.000Z' }],
     });
     expect(p.traits).toEqual({ email: 'ada@example.com', name: 'Ada', timezone: 'Europe/Paris' });
-    expect(p.consent.sms).toEqual({ status: 'denied', source: 'Unsubscribed', at: '2026-11-15T10:00:00.000Z' });
+    expect(p.consent.sms).toEqual({ status: 'denied', source: 'Unsubscribed', at: '2026-11-15T10:00:00.000Z', key: '2026-11-15T10:00:00.000Z' });
     expect(p.consent.email.status).toBe('unknown');
     expect(p.firstSeenAt).toBe('2026-11-01T09:00:00.000Z');
     expect(p.lastSeenAt).toBe('2026-11-15T10:00:00.000Z');
