@@ -12,6 +12,7 @@ import {
   type EventType,
   type NormalisedEvent,
 } from '../../shared';
+import { recordDenials, type ConsentHolds } from './consent';
 import { ingestClaimKey, type EventDeduplicator } from './dedupe';
 import { mapLimit, publishEntries, type PutEvents } from '../../shared';
 import { verifyWebhook, WebhookVerificationError } from './signature';
@@ -61,6 +62,12 @@ export interface IngestDeps {
   publish?: { maxAttempts?: number; baseDelayMs?: number };
   /** Key that signs one-click unsubscribe links (or how to fetch it); without it `/v1/unsubscribe` answers 404. */
   unsubscribeSecret?: string | (() => Promise<string>);
+  /**
+   * Where consent denials are recorded before the answer (the profile table), so
+   * the send step honours them from the instant the sender (or the customer on the
+   * one-click page) is told they took effect. Without it, denials wait for the profile consumer.
+   */
+  consentHolds?: ConsentHolds;
 }
 
 /** `/v1/<type>` endpoints of the Segment HTTP Tracking API and the event type each implies. */
@@ -101,7 +108,13 @@ export function createIngestService(deps: IngestDeps) {
     const isWebhook = path === WEBHOOK_PATH;
     if (path === UNSUBSCRIBE_PATH && deps.unsubscribeSecret !== undefined) {
       const secret = typeof deps.unsubscribeSecret === 'string' ? deps.unsubscribeSecret : await deps.unsubscribeSecret();
-      return handleUnsubscribe(request, { secret, putEvents: deps.putEvents, clock: deps.clock, ...(deps.eventBusName !== undefined && { eventBusName: deps.eventBusName }) });
+      return handleUnsubscribe(request, {
+        secret,
+        putEvents: deps.putEvents,
+        clock: deps.clock,
+        ...(deps.eventBusName !== undefined && { eventBusName: deps.eventBusName }),
+        ...(deps.consentHolds !== undefined && { consentHolds: deps.consentHolds }),
+      });
     }
     if (!isWebhook && path !== SEGMENT_BATCH_PATH && segmentType === undefined) {
       return reject(404, 'not_found', `no ingest endpoint at ${request.path}; use POST ${INGEST_PATHS.join(', ')}`);
@@ -188,6 +201,9 @@ export function createIngestService(deps: IngestDeps) {
         } else valid.push({ index, event: result.event });
       }
     });
+
+    // Denials hold from their receipt: recorded before anything is claimed or answered (a failure is a 5xx, retried whole).
+    await recordDenials(deps.consentHolds, valid.map((item) => item.event));
 
     // Duplicates: within this request first, then against the idempotency store.
     const firstOfId = new Map<string, number>();

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { EVENTS, publishEntries, toBusEntry, type Clock, type NormalisedEvent, type PutEvents } from '../../shared';
 import { verifyUnsubscribe } from '../journeys/unsubscribe';
+import { recordDenials, type ConsentHolds } from './consent';
 import type { IngestRequest, IngestResponse } from './service';
 
 const page = (status: number, title: string, body: string): IngestResponse => ({
@@ -15,11 +16,12 @@ const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt
  * One-click unsubscribe (RFC 8058), served by Rapport itself. GET shows a
  * confirmation page (link scanners follow GETs, so GET changes nothing); POST —
  * what mail clients send for `List-Unsubscribe-Post: List-Unsubscribe=One-Click` —
- * puts an `Unsubscribed` event on the bus, which updates consent at once.
+ * records the denial (the send step honours it at once) and puts an
+ * `Unsubscribed` event on the bus, which updates the profile's consent.
  */
 export async function handleUnsubscribe(
   request: IngestRequest,
-  deps: { secret: string; putEvents: PutEvents; clock: Clock; eventBusName?: string },
+  deps: { secret: string; putEvents: PutEvents; clock: Clock; eventBusName?: string; consentHolds?: ConsentHolds },
 ): Promise<IngestResponse> {
   const url = new URL(request.path, 'http://localhost');
   const link = verifyUnsubscribe(deps.secret, url.searchParams);
@@ -48,6 +50,8 @@ export async function handleUnsubscribe(
     receivedAt: now.toISOString(),
     sourceId: 'unsubscribe',
   };
+  // The denial holds from now: recorded before the page says so, so no marketing message goes out after it.
+  await recordDenials(deps.consentHolds, [event]);
   const result = await publishEntries(deps.putEvents, [toBusEntry(event, deps.eventBusName)], { clock: deps.clock });
   if (result.failed.length > 0) return page(503, 'Please try again', '<p>We could not record your choice just now. Nothing was changed; please try again in a minute.</p>');
   return page(200, 'You are unsubscribed', `<p>You will no longer receive marketing ${escapeHtml(link.channel)} messages from us.</p>`);

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { RapportError, type Channel, type Clock, type EventPattern, type Profile } from '../../shared';
+import { foldConsent, RapportError, type Channel, type Clock, type EventPattern, type Profile } from '../../shared';
 import type { ProfileStore } from '../profile';
 import { ChannelUnavailableError, type Channels, type EmailMessage } from './channels/types';
 import { decideSend, type SendPolicy } from './policy';
@@ -215,7 +215,7 @@ export function createStepRunner(deps: StepDeps) {
     if (!profile) return skip('no-profile');
     const window = new Date(now.getTime() - deps.policy.frequencyWindowDays * 86_400_000);
     const sentInWindow = kind === 'marketing' ? await journeys.marketingSentSince(input.customerId, window) : 0;
-    const decision = decideSend(profile, channel as Channel, kind, sentInWindow, now, deps.policy);
+    const decision = decideSend(await withConsentHold(input.customerId, profile, channel, now), channel as Channel, kind, sentInWindow, now, deps.policy);
     if (decision.action === 'skip') return skip(decision.reason);
     if (decision.action === 'defer') {
       await journeys.count(input.journeyId, { [`${input.stepId}.deferred.${decision.reason}`]: 1 });
@@ -258,6 +258,16 @@ export function createStepRunner(deps: StepDeps) {
     await journeys.settleMessage(input.customerId, { ...base, status: 'sent', providerId });
     await journeys.count(input.journeyId, { [`${input.stepId}.sent`]: 1 });
     return { status: 'sent' };
+  }
+
+  /**
+   * The profile with the channel's consent as it stands now: a denial ingest has
+   * received (and answered for) counts even before the profile consumer applied it,
+   * ordered against the profile's own record by the same consent rule.
+   */
+  async function withConsentHold(customerId: string, profile: Profile, channel: Channel, now: Date): Promise<Profile> {
+    const hold = await profiles.consentHold(customerId, channel, now);
+    return hold ? { ...profile, consent: { ...profile.consent, [channel]: foldConsent(profile.consent[channel], hold) } } : profile;
   }
 
   /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { PROFILE_TABLE_LAYOUT as L, RapportError, type NormalisedEvent, type Profile } from '../../shared';
+import { PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, type Profile } from '../../shared';
 import { packContents, readContents, type OutboxEntry } from './item';
 
 export type { OutboxEntry } from './item';
@@ -16,6 +16,7 @@ export type { OutboxEntry } from './item';
  * | event     | `C#<customerId>`   | `E#<timestamp>#<messageId>` | the timeline; `ttl` for retention, also filtered on read |
  * | alias     | `A#<anonymousId>`  | `A`                         | routes a visitor's later events to the known customer |
  * | tombstone | `X#<sha256(id)>`   | `X`                         | an erased id, hashed; late events for it are dropped |
+| denial    | `C#<customerId>`   | `K#<channel>`               | the latest consent denial ingest received, written before it answers; `ttl` |
  *
  * Writes are conditional single-item writes, no transactions.
  */
@@ -51,6 +52,9 @@ export const APPLIED_MAX = 200;
 /** What a profile remembers of an applied messageId: short, so the item (and its write units) stay small. */
 export const appliedMark = (messageId: string) => createHash('sha1').update(messageId).digest('base64url').slice(0, 12);
 const TOMBSTONE_DAYS = 30;
+/** How long a consent hold is kept: the profile consumer has applied the denial long before (retries, DLQ redrive). */
+export const CONSENT_HOLD_DAYS = 30;
+const consentHoldKey = (id: string, channel: Channel) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: `K#${channel}` });
 
 const profileKey = (id: string) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: 'P' });
 const shardOf = (id: string) => createHash('sha1').update(id).digest()[0]! % L.shards;
@@ -119,6 +123,45 @@ export class ProfileStore {
 
   async deleteProfileItem(id: string): Promise<void> {
     await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: profileKey(id) }));
+  }
+
+  /**
+   * Record a consent denial as ingest receives it, before it answers: the send
+   * step reads it (`consentHold`), so nothing goes out between the answer and the
+   * profile consumer applying the event. Keeps the greatest key of a channel (a
+   * denial's key is its receipt); idempotent. In the customer's partition, so
+   * erasure deletes it; it expires after `CONSENT_HOLD_DAYS`, when the profile has long had it.
+   */
+  async putConsentHold(id: string, channel: Channel, record: ConsentRecord): Promise<void> {
+    const key = record.key ?? record.at;
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...consentHoldKey(id, channel),
+            itemType: 'consent-hold',
+            status: record.status,
+            source: record.source,
+            at: record.at,
+            key,
+            [L.ttlAttribute]: Math.floor(Date.parse(key) / 1000) + CONSENT_HOLD_DAYS * 86_400,
+          },
+          ConditionExpression: 'attribute_not_exists(#pk) OR #key < :key',
+          ExpressionAttributeNames: { '#pk': L.partitionKey, '#key': 'key' },
+          ExpressionAttributeValues: { ':key': key },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /** The consent denial ingest recorded for a channel (`putConsentHold`), if any and not expired. */
+  async consentHold(id: string, channel: Channel, now: Date): Promise<ConsentRecord | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: consentHoldKey(id, channel), ConsistentRead: true }));
+    if (!Item || (Item[L.ttlAttribute] as number) <= now.getTime() / 1000) return undefined;
+    return { status: Item.status as ConsentRecord['status'], source: Item.source as string, at: Item.at as string, key: Item.key as string };
   }
 
   /** Add an event to the customer's timeline. Idempotent: the key is the event's time and messageId. */

@@ -109,6 +109,8 @@ async function start(options: EngineOptions): Promise<Engine> {
   const logger = new Logger({ serviceName: 'rapport', ...(options.logLevel && { logLevel: options.logLevel }) });
   // Metrics are not published locally; the engine's Metrics only keep Powertools from warning on every invocation.
   const metrics = new Metrics({ namespace: 'Rapport', serviceName: 'rapport', logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (...a: unknown[]) => console.error(...a) } });
+  const profileConfig = loadProfileConfig(options.configDir ?? 'workflows', options.env ?? process.env);
+  const profiles = new ProfileStore(documentClient(dynamo.client), PROFILE_TABLE);
   const dedupe = powertoolsDeduplicator(new DynamoDBPersistenceLayer({ tableName: IDEMPOTENCY_TABLE, awsSdkV3Client: dynamo.client }));
   const ingest = createIngestHandler(
     {
@@ -116,14 +118,13 @@ async function start(options: EngineOptions): Promise<Engine> {
       dedupe,
       putEvents: (entries: BusEntry[]) => eventBridge.send(new PutEventsCommand({ Entries: entries })),
       clock,
+      consentHolds: profiles,
       unsubscribeSecret: options.unsubscribeSecret ?? 'rapport-development-unsubscribe-key',
       ...(options.publish && { publish: options.publish }),
     },
     { logger, metrics },
   );
 
-  const profileConfig = loadProfileConfig(options.configDir ?? 'workflows', options.env ?? process.env);
-  const profiles = new ProfileStore(documentClient(dynamo.client), PROFILE_TABLE);
   const profileDeps = {
     store: profiles,
     segment: profileConfig.segmenter,
