@@ -593,6 +593,18 @@ export class Rapport extends Construct {
       removalPolicy,
     });
 
+    // Ingest records each consent denial in the customer's partition before it answers, so the send step honours
+    // it at once (one conditional PutItem; functions/profile/store.ts putConsentHold).
+    this.ingestFunction.addEnvironment(ENV.PROFILE_TABLE_NAME, this.profileTable.tableName);
+    this.ingestFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:PutItem'],
+        resources: [this.profileTable.tableArn],
+        // Customer partitions only (C#<id>): ingest cannot touch aliases, tombstones or anything else.
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*'] } },
+      }),
+    );
+
     const profileEnvironment = {
       [ENV.PROFILE_TABLE_NAME]: this.profileTable.tableName,
       // The customer API publishes nothing, but its loader (functions/profile/aws.ts) requires the bus name too.

@@ -16,6 +16,7 @@ describe('Rapport-dev stack, default props', () => {
   let synthesised: Synthesised;
   let busId: string;
   let tableId: string;
+  let profileTableId: string;
   let secretId: string;
   let functionId: string;
   let apiId: string;
@@ -27,6 +28,9 @@ describe('Rapport-dev stack, default props', () => {
     busId = onlyLogicalId(template, 'AWS::Events::EventBus');
     tableId = onlyLogicalId(template, 'AWS::DynamoDB::GlobalTable', {
       Properties: { KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }] },
+    });
+    profileTableId = onlyLogicalId(template, 'AWS::DynamoDB::GlobalTable', {
+      Properties: { KeySchema: [{ AttributeName: 'PK', KeyType: 'HASH' }, { AttributeName: 'SK', KeyType: 'RANGE' }] },
     });
     secretId = onlyLogicalId(template, 'AWS::SecretsManager::Secret', {
       Properties: { Description: 'Rapport dev: Standard Webhooks secrets and Segment write keys of source "default"' },
@@ -67,6 +71,8 @@ describe('Rapport-dev stack, default props', () => {
     expect(variables).toEqual({
       [ENV.EVENT_BUS_NAME]: { Ref: busId },
       [ENV.IDEMPOTENCY_TABLE_NAME]: { Ref: tableId },
+      // Consent denials are recorded in the profile table before ingest answers.
+      [ENV.PROFILE_TABLE_NAME]: { Ref: profileTableId },
       // The same key the step function signs unsubscribe links with, by ARN (read from Secrets Manager at run time).
       [ENV.UNSUBSCRIBE_SECRET]: { Ref: unsubscribeSecretId },
       [ENV.STAGE]: 'dev',
@@ -162,16 +168,24 @@ describe('Rapport-dev stack, default props', () => {
       ]);
     });
 
-    it('may read and write the idempotency table only, with the calls Powertools makes', () => {
+    it('may read and write the idempotency table with the calls Powertools makes, and only put items (consent denials) in the profile table', () => {
       const statements = actionsOf('dynamodb');
-      expect(statements).toHaveLength(1);
-      expect(statements[0]?.Resource).toEqual({ 'Fn::GetAtt': [tableId, 'Arn'] });
-      expect([...asList(statements[0]?.Action ?? [])].sort()).toEqual([
+      expect(statements).toHaveLength(2);
+      const idempotency = statements.find((s) => JSON.stringify(s.Resource).includes(tableId))!;
+      expect(idempotency.Resource).toEqual({ 'Fn::GetAtt': [tableId, 'Arn'] });
+      expect([...asList(idempotency.Action)].sort()).toEqual([
         'dynamodb:DeleteItem',
         'dynamodb:GetItem',
         'dynamodb:PutItem',
         'dynamodb:UpdateItem',
       ]);
+      const profiles = statements.find((s) => JSON.stringify(s.Resource).includes(profileTableId))!;
+      expect(profiles).toEqual({
+        Effect: 'Allow',
+        Action: 'dynamodb:PutItem',
+        Resource: { 'Fn::GetAtt': [profileTableId, 'Arn'] },
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*'] } },
+      });
     });
 
     it('may GetSecretValue on the source secrets and the unsubscribe key only', () => {
