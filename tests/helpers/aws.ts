@@ -48,6 +48,8 @@ export interface AwsStandInOptions<Call extends AwsCall = AwsCall> {
   onStopExecution?: (call: Call) => Promise<'stop' | 'refuse'>;
   /** Variables the stack sets besides the ones every function gets here. */
   env?: Record<string, string>;
+  /** Secrets Manager values by secret id (ARN), answered to GetSecretValue. */
+  secrets?: Record<string, string>;
 }
 
 export interface AwsStandIn<Call extends AwsCall = AwsCall> {
@@ -77,12 +79,21 @@ export async function startAwsStandIn<Call extends AwsCall = AwsCall>(options: A
     req.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
     req.on('end', () => {
       void (async () => {
-        const target = String(req.headers['x-amz-target']);
+        // JSON-protocol services name the operation in x-amz-target; REST ones (SES v2) by method and path.
+        const target = req.headers['x-amz-target'] ? String(req.headers['x-amz-target']) : `${req.method} ${req.url}`;
         const body = JSON.parse(text || '{}') as Record<string, unknown>;
         const call = { target, body } as Call;
         calls.push(call);
         let status = 200;
         let reply: unknown = {};
+        if (target === 'secretsmanager.GetSecretValue') {
+          const value = options.secrets?.[String(body.SecretId)];
+          if (value === undefined) {
+            status = 400;
+            reply = { __type: 'ResourceNotFoundException', message: `no secret ${String(body.SecretId)}` };
+          } else reply = { ARN: body.SecretId, Name: body.SecretId, SecretString: value, VersionId: 'v1' };
+        }
+        if (target === 'POST /v2/email/outbound-emails') reply = { MessageId: `ses-${calls.length}` };
         if (target === 'AWSEvents.PutEvents') reply = { FailedEntryCount: 0, Entries: (body.Entries as unknown[]).map((_, i) => ({ EventId: `e-${i}` })) };
         if (target === 'AWSStepFunctions.StartExecution') reply = { executionArn: `${String(body.stateMachineArn).replace(':stateMachine:', ':execution:')}:${String(body.name)}`, startDate: Date.now() / 1000 };
         if (target === 'AWSStepFunctions.StopExecution') {
@@ -112,6 +123,8 @@ export async function startAwsStandIn<Call extends AwsCall = AwsCall>(options: A
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     AWS_ENDPOINT_URL_SFN: fake,
     AWS_ENDPOINT_URL_EVENTBRIDGE: fake,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: fake,
+    AWS_ENDPOINT_URL_SESV2: fake,
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     [ENV.PROFILE_TABLE_NAME]: TABLE,

@@ -1,0 +1,141 @@
+import type { APIGatewayProxyEventV2, Context, EventBridgeEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unsubscribeUrl } from '../../functions/journeys/unsubscribe';
+import { JourneyStore } from '../../functions/journeys/store';
+import { documentClient, ProfileStore } from '../../functions/profile';
+import { ENV, INGEST_EVENT_SOURCE, type NormalisedEvent } from '../../shared';
+import { JOURNEY_ENV } from '../../shared/config/journey-env';
+import { busEvent, startAwsStandIn, TABLE, type AwsStandIn } from '../helpers/aws';
+import { ev, identify } from '../helpers/events';
+import { TEMPLATES_DIR } from './synth';
+
+/**
+ * The consent rule at the AWS entry points, called as AWS calls them: the ingest
+ * function (HTTP API payload v2), the profile consumer (an EventBridge event) and
+ * the step function (a Step Functions Task payload), against dynalite, with
+ * Secrets Manager, EventBridge and SES answered by the stand-in. EventBridge here
+ * delivers nothing by itself: the window between ingest's answer and the
+ * consumer applying the event stays open for as long as the test likes.
+ */
+
+const SOURCE_SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:rapport-source-default';
+const UNSUBSCRIBE_SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:rapport-unsubscribe';
+const UNSUBSCRIBE_KEY = 'aws-test-unsubscribe-key';
+const WRITE_KEY = 'wk_aws_consent';
+const PUBLIC_URL = 'https://rapport.example.com';
+const HOUR = 3_600_000;
+
+const context = (functionName: string) => ({ functionName, awsRequestId: `req-${functionName}`, getRemainingTimeInMillis: () => 30_000 }) as unknown as Context;
+type Handler<E> = (event: E, context: Context) => Promise<unknown>;
+
+/** An HTTP API (payload 2.0) request to the ingest function. */
+function httpEvent(method: string, path: string, body?: string, headers: Record<string, string> = {}): APIGatewayProxyEventV2 {
+  const url = new URL(path, PUBLIC_URL);
+  return {
+    version: '2.0',
+    routeKey: `${method} ${url.pathname}`,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers: { host: 'rapport.example.com', ...headers },
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'api',
+      domainName: 'rapport.example.com',
+      domainPrefix: 'rapport',
+      http: { method, path: url.pathname, protocol: 'HTTP/1.1', sourceIp: '203.0.113.1', userAgent: 'test' },
+      requestId: `r-${Math.random()}`,
+      routeKey: `${method} ${url.pathname}`,
+      stage: '$default',
+      time: new Date().toUTCString(),
+      timeEpoch: Date.now(),
+    },
+    isBase64Encoded: false,
+    ...(body !== undefined && { body }),
+  };
+}
+const track = (body: Record<string, unknown>) =>
+  httpEvent('POST', '/v1/track', JSON.stringify(body), { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}` });
+
+describe('AWS: a denial holds from ingest’s answer, and a future-dated grant does not outlive it', () => {
+  let aws: AwsStandIn;
+  let ingest: Handler<APIGatewayProxyEventV2>;
+  let consume: Handler<EventBridgeEvent<string, unknown>>;
+  let step: Handler<unknown>;
+  let profiles: ProfileStore;
+  let journeys: JourneyStore;
+
+  beforeAll(async () => {
+    aws = await startAwsStandIn({
+      secrets: { [SOURCE_SECRET]: JSON.stringify({ webhookSecrets: [], writeKeys: [WRITE_KEY] }), [UNSUBSCRIBE_SECRET]: UNSUBSCRIBE_KEY },
+      env: {
+        [ENV.SOURCES]: JSON.stringify([{ id: 'default', secretArn: SOURCE_SECRET }]),
+        [ENV.UNSUBSCRIBE_SECRET]: UNSUBSCRIBE_SECRET,
+        [ENV.PUBLIC_URL]: PUBLIC_URL,
+        [JOURNEY_ENV.EMAIL_FROM_ADDRESS]: 'hello@example.com',
+        [JOURNEY_ENV.TEMPLATES_DIR]: TEMPLATES_DIR,
+        [JOURNEY_ENV.SEND_POLICY]: JSON.stringify({ frequencyCap: 10, frequencyWindowDays: 7, quietHours: null, defaultTimeZone: 'UTC' }),
+      },
+    });
+    ({ handler: ingest } = (await import('../../functions/ingest/handler')) as unknown as { handler: typeof ingest });
+    ({ handler: consume } = (await import('../../functions/profile/consumer-handler')) as unknown as { handler: typeof consume });
+    ({ handler: step } = (await import('../../functions/journeys/step-handler')) as unknown as { handler: typeof step });
+    profiles = new ProfileStore(documentClient(aws.dynamo.client), TABLE);
+    journeys = new JourneyStore(documentClient(aws.dynamo.client), TABLE);
+  }, 60_000);
+  afterAll(() => aws.close());
+
+  /** A customer with an email address who subscribed with a timestamp 23 h ahead, applied by the consumer, in a running welcome run. */
+  async function subscribedInTheFuture(id: string) {
+    const now = Date.now();
+    await consume(busEvent(identify(new Date(now - HOUR).toISOString(), { email: `${id}@example.com` }, { userId: id })), context('rapport-profile'));
+    await consume(busEvent({ ...ev('Subscribed', new Date(now + 23 * HOUR).toISOString(), { channel: 'email' }, { userId: id }), receivedAt: new Date(now).toISOString() }), context('rapport-profile'));
+    expect((await profiles.get(id))?.profile.consent.email.status).toBe('granted');
+    await journeys.putRun({ journeyId: 'welcome', executionName: `welcome-${id}`, customerId: id, key: 'welcome', status: 'running', startedAt: new Date(now).toISOString(), triggerMessageId: `signup-${id}` });
+  }
+  const sendWelcome = (id: string, stepId: string) =>
+    step(
+      { journeyId: 'welcome', stepId, action: 'send', config: { channel: 'email', template: 'welcome' }, customerId: id, trigger: { messageId: `signup-${id}`, event: 'Signed Up', properties: {} }, execution: `welcome-${id}` },
+      context('rapport-steps'),
+    );
+  const sesCalls = (id: string) => aws.calls.filter((c) => c.target === 'POST /v2/email/outbound-emails' && JSON.stringify(c.body).includes(`${id}@example.com`));
+  /** What ingest put on the bus for the customer, delivered to the consumer as EventBridge would (late). */
+  async function deliverLate(id: string) {
+    const entries = aws.calls
+      .filter((c) => c.target === 'AWSEvents.PutEvents')
+      .flatMap((c) => c.body.Entries as Array<{ Source: string; Detail: string }>)
+      .filter((e) => e.Source === INGEST_EVENT_SOURCE && (JSON.parse(e.Detail) as NormalisedEvent).userId === id);
+    expect(entries).toHaveLength(1);
+    await consume(busEvent(JSON.parse(entries[0]!.Detail) as NormalisedEvent), context('rapport-profile'));
+  }
+
+  it('an Unsubscribed answered 202 stops the next send before the consumer ran, and the consumer then denies', async () => {
+    const id = 'aws-unsub';
+    await subscribedInTheFuture(id);
+    expect(await sendWelcome(id, 'send-welcome')).toEqual({ status: 'sent' });
+    expect(sesCalls(id)).toHaveLength(1);
+
+    const res = (await ingest(track({ userId: id, event: 'Unsubscribed', properties: { channel: 'email' } }), context('rapport-ingest'))) as { statusCode: number };
+    expect(res.statusCode).toBe(202);
+    // The consumer has not seen it (EventBridge is slow today): the profile still says granted, and yet nothing goes out.
+    expect((await profiles.get(id))?.profile.consent.email.status).toBe('granted');
+    expect(await sendWelcome(id, 'send-getting-started')).toEqual({ status: 'skipped', reason: 'unsubscribed' });
+    expect(sesCalls(id)).toHaveLength(1);
+
+    await deliverLate(id);
+    expect((await profiles.get(id))?.profile.consent.email).toMatchObject({ status: 'denied', source: 'Unsubscribed' });
+  });
+
+  it('a one-click unsubscribe (POST on the link) answered "You are unsubscribed" stops the next send before the consumer ran', async () => {
+    const id = 'aws-oneclick';
+    await subscribedInTheFuture(id);
+    const link = unsubscribeUrl(PUBLIC_URL, UNSUBSCRIBE_KEY, id, 'email');
+    const res = (await ingest(httpEvent('POST', link.slice(PUBLIC_URL.length), 'List-Unsubscribe=One-Click', { 'content-type': 'application/x-www-form-urlencoded' }), context('rapport-ingest'))) as { statusCode: number; body: string };
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toContain('You are unsubscribed');
+
+    expect(await sendWelcome(id, 'send-welcome')).toEqual({ status: 'skipped', reason: 'unsubscribed' });
+    expect(sesCalls(id)).toHaveLength(0);
+    await deliverLate(id);
+    expect((await profiles.get(id))?.profile.consent.email.status).toBe('denied');
+  });
+});
