@@ -24,6 +24,7 @@ import { ensureTable, idempotencyTableDefinition, LOCAL_AWS, profileTableDefinit
 import { LocalEventBus, serveEventBridgeApi } from './event-bus';
 import { asyncLambdaTarget, invokeLambda, lambdaRuntime, type DeadLetter } from './lambda-async';
 import { installFaults, type Faults } from './faults';
+import { createHttpGuard, parseAllowedHosts } from './http-guard';
 import { invokeHttpLambda } from './lambda-http';
 import { wireJourneys } from './journeys';
 import { Outbox } from './outbox';
@@ -59,6 +60,11 @@ export interface EngineOptions {
   outboundWebhooks?: Record<string, OutboundWebhookTarget>;
   /** Key that signs one-click unsubscribe links. @default a fixed development key */
   unsubscribeSecret?: string;
+  /**
+   * Host names the engine answers to besides 127.0.0.1, localhost and [::1] (`name` or `name:port`),
+   * e.g. the name a reverse proxy forwards. Any other Host gets 421. @default none (RAPPORT_ALLOWED_HOSTS under `npm start`)
+   */
+  allowedHosts?: readonly string[];
   /** Log level of the functions' Powertools loggers. @default POWERTOOLS_LOG_LEVEL */
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   /** Fault injection for reliability tests: DynamoDB errors on chosen calls, PutEvents throttling and partial failures, channel outages. */
@@ -207,6 +213,8 @@ async function start(options: EngineOptions): Promise<Engine> {
   );
 
   const ingestPaths = new Set<string>(INGEST_PATHS);
+  // Ingest (signed / write key) and one-click unsubscribe are meant to be called cross-site; see http-guard.ts.
+  const guard = createHttpGuard({ crossSitePaths: ingestPaths, ...(options.allowedHosts && { allowedHosts: options.allowedHosts }) });
   const server: Server = createServer((req, res) => {
     void route(req, res).catch((error: unknown) => {
       logger.error('embedded engine request failed', error as Error);
@@ -216,6 +224,11 @@ async function start(options: EngineOptions): Promise<Engine> {
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    const verdict = guard({ method: req.method ?? 'GET', path: url.pathname, headers: req.headers });
+    if (!verdict.ok) {
+      req.resume();
+      return send(res, verdict.status, { error: verdict.error, message: verdict.message });
+    }
     if (ingestPaths.has(url.pathname.replace(/\/$/, ''))) {
       const body = await readBody(req, HTTP_API_MAX_BODY);
       if (body === undefined) return send(res, 413, { error: 'payload_too_large', message: `body exceeds ${MAX_BODY_BYTES} bytes (1 MiB)` });
@@ -330,6 +343,7 @@ export interface EnvConfig {
   dataDir: string;
   source: { id: string; webhookSecret: string; writeKey: string };
   unsubscribeSecret: string;
+  allowedHosts: string[];
   generated: { webhookSecret: boolean; writeKey: boolean };
 }
 
@@ -352,5 +366,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     mkdirSync(dataDir, { recursive: true });
     writeFileSync(devFile, JSON.stringify({ webhookSecret, writeKey, unsubscribeSecret }, null, 2), { mode: 0o600 });
   }
-  return { port, dataDir, source: { id: 'default', webhookSecret, writeKey }, unsubscribeSecret, generated };
+  const allowedHosts = parseAllowedHosts(env[ENV.ALLOWED_HOSTS], ENV.ALLOWED_HOSTS);
+  return { port, dataDir, source: { id: 'default', webhookSecret, writeKey }, unsubscribeSecret, allowedHosts, generated };
 }

@@ -14,6 +14,7 @@ const engine = await startEngine({
   port: config.port,
   dataDir: config.dataDir,
   unsubscribeSecret: config.unsubscribeSecret,
+  allowedHosts: config.allowedHosts,
   clock: new ScaledClock(scale),
   ...(outboundWebhooks && { outboundWebhooks }),
   sources: [{ id: config.source.id, webhookSecrets: [config.source.webhookSecret], writeKeys: [config.source.writeKey] }],
