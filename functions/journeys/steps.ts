@@ -6,7 +6,7 @@ import { ChannelUnavailableError, type Channels, type EmailMessage } from './cha
 import { decideSend, type SendPolicy } from './policy';
 import type { JourneyStore, MessageRecord } from './store';
 import { DEFAULT_TIME_ZONE, isValidTimeZone, nextLocalTime, type Weekday } from './time';
-import { unsubscribeUrl } from './unsubscribe';
+import { unsubscribeUrl, type UnsubscribeKeyProvider } from './unsubscribe';
 
 /** The Payload every step Task sends to the step Lambda (see the compiler's runtime contract). */
 export const StepInputSchema = z.object({
@@ -84,7 +84,8 @@ export interface StepDeps {
   evaluate: ConditionEvaluator;
   policy: SendPolicy;
   clock: Clock;
-  unsubscribe: { baseUrl: string; secret: string };
+  /** Where links point and the keys that sign them (the first of the list). */
+  unsubscribe: { baseUrl: string; keys: UnsubscribeKeyProvider };
   /** Change a profile with locking and derived events (the profile consumer's `mutate`). */
   mutateProfile: (customerId: string, cause: string, change: (profile: Profile) => void) => Promise<unknown>;
   /** Called with the resolved wait when an `await` step registers (the embedded engine hooks its callbacks here). */
@@ -223,7 +224,7 @@ export function createStepRunner(deps: StepDeps) {
     }
 
     // Render first: a template error fails the step before anything is claimed or sent.
-    const data = templateData(input, profile, channel as Channel);
+    const data = await templateData(input, profile, channel as Channel);
     let deliver: () => Promise<{ providerId: string }>;
     if (channel === 'email') {
       const rendered = await renderOrFail(() => deps.templates.email(template, data), template, channel);
@@ -308,7 +309,8 @@ export function createStepRunner(deps: StepDeps) {
       await journeys.count(input.journeyId, { [`${input.stepId}.skipped.run-ended`]: 1 });
       return { status: 'skipped', reason: 'run-ended' };
     }
-    const body = await renderOrFail(() => deps.templates.text(template, 'webhook', templateData(input, profile, undefined)), template, 'webhook');
+    const data = await templateData(input, profile, undefined);
+    const body = await renderOrFail(() => deps.templates.text(template, 'webhook', data), template, 'webhook');
     try {
       JSON.parse(body);
     } catch (error) {
@@ -335,7 +337,9 @@ export function createStepRunner(deps: StepDeps) {
     return { status: 'sent' };
   }
 
-  function templateData(input: StepInput, profile: Profile | undefined, channel: Channel | undefined): Record<string, unknown> {
+  async function templateData(input: StepInput, profile: Profile | undefined, channel: Channel | undefined): Promise<Record<string, unknown>> {
+    // Read per message (the AWS provider caches a few minutes), so a rotated key signs new links without a deploy.
+    const keys = channel ? await deps.unsubscribe.keys.load() : [];
     return {
       profile: profile ?? { id: input.customerId, traits: {} },
       customer: { id: input.customerId },
@@ -343,7 +347,7 @@ export function createStepRunner(deps: StepDeps) {
       trigger: input.trigger.properties,
       triggerEvent: { messageId: input.trigger.messageId, event: input.trigger.event },
       journey: { id: input.journeyId, step: input.stepId, execution: input.execution },
-      ...(channel && { unsubscribe_url: unsubscribeUrl(deps.unsubscribe.baseUrl, deps.unsubscribe.secret, input.customerId, channel) }),
+      ...(channel && { unsubscribe_url: unsubscribeUrl(deps.unsubscribe.baseUrl, keys, input.customerId, channel) }),
     };
   }
 

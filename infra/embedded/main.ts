@@ -13,7 +13,7 @@ const outboundWebhooks = webhooksJson ? (JSON.parse(webhooksJson) as Record<stri
 const engine = await startEngine({
   port: config.port,
   dataDir: config.dataDir,
-  unsubscribeSecret: config.unsubscribeSecret,
+  unsubscribeKeys: config.unsubscribeKeys,
   allowedHosts: config.allowedHosts,
   clock: new ScaledClock(scale),
   ...(outboundWebhooks && { outboundWebhooks }),

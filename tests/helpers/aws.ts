@@ -48,6 +48,11 @@ export interface AwsStandInOptions<Call extends AwsCall = AwsCall> {
   onStopExecution?: (call: Call) => Promise<'stop' | 'refuse'>;
   /** Variables the stack sets besides the ones every function gets here. */
   env?: Record<string, string>;
+  /**
+   * Secrets Manager's values by ARN (AWS_ENDPOINT_URL_SECRETS_MANAGER): GetSecretValue answers
+   * SecretString from here, as it stands at the call, so a test can rotate a secret in place.
+   */
+  secrets?: Record<string, string>;
 }
 
 export interface AwsStandIn<Call extends AwsCall = AwsCall> {
@@ -83,6 +88,15 @@ export async function startAwsStandIn<Call extends AwsCall = AwsCall>(options: A
         calls.push(call);
         let status = 200;
         let reply: unknown = {};
+        if (target === 'secretsmanager.GetSecretValue') {
+          const value = options.secrets?.[String(body.SecretId)];
+          if (value === undefined) {
+            status = 400;
+            reply = { __type: 'ResourceNotFoundException', message: `Secrets Manager can't find the specified secret ${String(body.SecretId)}` };
+          } else {
+            reply = { ARN: body.SecretId, Name: body.SecretId, SecretString: value, VersionId: `v-${calls.length}` };
+          }
+        }
         if (target === 'AWSEvents.PutEvents') reply = { FailedEntryCount: 0, Entries: (body.Entries as unknown[]).map((_, i) => ({ EventId: `e-${i}` })) };
         if (target === 'AWSStepFunctions.StartExecution') reply = { executionArn: `${String(body.stateMachineArn).replace(':stateMachine:', ':execution:')}:${String(body.name)}`, startDate: Date.now() / 1000 };
         if (target === 'AWSStepFunctions.StopExecution') {
@@ -112,6 +126,7 @@ export async function startAwsStandIn<Call extends AwsCall = AwsCall>(options: A
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     AWS_ENDPOINT_URL_SFN: fake,
     AWS_ENDPOINT_URL_EVENTBRIDGE: fake,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: fake,
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     [ENV.PROFILE_TABLE_NAME]: TABLE,
