@@ -301,10 +301,22 @@ export function createStepRunner(deps: StepDeps) {
     return { ok: true };
   }
 
+  /**
+   * A webhook step, at least once with one idempotency key. Its `webhook-id` is `<execution>:<step>`, the
+   * same on every attempt, and the step claims its message record (status sending, with that id) before
+   * the POST, as sends do. What each attempt does:
+   * - the record says sent (a redelivered step, or a retry after the answer was lost): nothing is posted;
+   * - skipped or failed: nothing is posted (the step ended before);
+   * - claimed and unfinished (an earlier attempt timed out, got a 5xx/429, or died): it posts again with
+   *   the SAME webhook-id, re-signed with a fresh timestamp. Unlike an email, a webhook's receiver can
+   *   tell a repeat from a new message: Standard Webhooks receivers deduplicate on webhook-id, so a
+   *   delivery that may have arrived is retried rather than lost, and acted on once.
+   * A 4xx answer is final (the receiver refused it): the step fails and is not retried.
+   */
   async function webhook(input: StepInput, config: Record<string, unknown>, profile: Profile | undefined): Promise<StepResult> {
     const { target, template } = z.object({ target: z.string(), template: z.string() }).parse(config);
     const previous = await journeys.getMessage(input.customerId, input.execution, input.stepId);
-    if (previous?.status === 'sent') return { status: 'sent' };
+    if (previous && previous.status !== 'sending') return settled(input, previous);
     if (!(await runIsRunning(input))) {
       await journeys.count(input.journeyId, { [`${input.stepId}.skipped.run-ended`]: 1 });
       return { status: 'skipped', reason: 'run-ended' };
@@ -316,24 +328,28 @@ export function createStepRunner(deps: StepDeps) {
     } catch (error) {
       throw new TemplateRenderError(`template "${template}" (webhook) did not render to JSON: ${(error as Error).message}`);
     }
+    const base = { journeyId: input.journeyId, stepId: input.stepId, executionName: input.execution, channel: `webhook:${target}`, template, kind: 'transactional' as const };
+    let webhookId = previous?.webhookId ?? webhookIdOf(input);
+    if (!previous) {
+      const attempt = randomUUID();
+      const claim = await journeys.recordMessage(input.customerId, { ...base, status: 'sending', attempt, webhookId, at: clock.now().toISOString() });
+      // Another attempt claimed it meanwhile: finished ones answer as they ended; an unfinished one is posted again, with its id.
+      if (!claim.recorded && claim.existing?.attempt !== attempt) {
+        if (claim.existing?.status !== 'sending') return settled(input, claim.existing!);
+        webhookId = claim.existing.webhookId ?? webhookId;
+      }
+    }
     let providerId: string;
     try {
-      ({ providerId } = await deps.channels.webhook({ target, id: `${input.execution}:${input.stepId}`, body }));
+      ({ providerId } = await deps.channels.webhook({ target, id: webhookId, body }));
     } catch (error) {
+      // The claim stays: a retry (ChannelUnavailableError: timeout, 5xx, 429, unreachable) posts again with this id.
       throw outcomeUnknown(error);
     }
-    await journeys.recordMessage(input.customerId, {
-      journeyId: input.journeyId,
-      stepId: input.stepId,
-      executionName: input.execution,
-      channel: `webhook:${target}`,
-      template,
-      kind: 'transactional',
-      status: 'sent',
-      providerId,
-      at: clock.now().toISOString(),
-    });
-    await journeys.count(input.journeyId, { [`${input.stepId}.sent`]: 1 });
+    // Counted once, by the attempt that settles it (two attempts posting concurrently settle once).
+    if (await journeys.settleMessage(input.customerId, { ...base, status: 'sent', providerId, webhookId, at: clock.now().toISOString() })) {
+      await journeys.count(input.journeyId, { [`${input.stepId}.sent`]: 1 });
+    }
     return { status: 'sent' };
   }
 
@@ -353,6 +369,9 @@ export function createStepRunner(deps: StepDeps) {
 
   return { run };
 }
+
+/** The `webhook-id` of a webhook step: one per execution and step, the same on every attempt. */
+export const webhookIdOf = (input: Pick<StepInput, 'execution' | 'stepId'>) => `${input.execution}:${input.stepId}`;
 
 /**
  * `<error name>: <message>` from a Catch's `$.error`. In AWS the Cause of a Lambda
