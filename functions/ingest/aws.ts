@@ -7,6 +7,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { ENV, systemClock } from '../../shared';
 import { ProfileStore } from '../profile/store';
+import { secretUnsubscribeKeys } from '../journeys/unsubscribe';
 import { powertoolsDeduplicator } from './dedupe';
 import type { IngestDeps } from './service';
 import { compileSources, SourceConfigError, sourceFromSecretValue, type SourceProvider } from './sources';
@@ -40,7 +41,8 @@ export function awsIngestDeps(env: NodeJS.ProcessEnv = process.env): Omit<Ingest
   const unsubscribeSecretArn = env[ENV.UNSUBSCRIBE_SECRET];
   const secrets = new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient({}) });
   return {
-    ...(unsubscribeSecretArn && { unsubscribeSecret: async () => String(await secrets.get(unsubscribeSecretArn, { maxAge: 300 })) }),
+    // A JSON list of keys (the first signs, all verify) or one key, cached 5 minutes: a rotation needs no deploy.
+    ...(unsubscribeSecretArn && { unsubscribeKeys: secretUnsubscribeKeys(secrets, unsubscribeSecretArn) }),
     sources: secretsManagerSources(env),
     dedupe: powertoolsDeduplicator(new DynamoDBPersistenceLayer({ tableName: requireEnv(env, ENV.IDEMPOTENCY_TABLE_NAME) })),
     putEvents: (entries) => client.send(new PutEventsCommand({ Entries: entries })),

@@ -17,7 +17,7 @@ import { ingestClaimKey, type EventDeduplicator } from './dedupe';
 import { mapLimit, publishEntries, type PutEvents } from '../../shared';
 import { verifyWebhook, WebhookVerificationError } from './signature';
 import type { SourceProvider } from './sources';
-import { UNSUBSCRIBE_PATH } from '../journeys/unsubscribe';
+import { UNSUBSCRIBE_PATH, type UnsubscribeKeyProvider } from '../journeys/unsubscribe';
 import { handleUnsubscribe } from './unsubscribe';
 
 /** Largest accepted request body. */
@@ -60,8 +60,8 @@ export interface IngestDeps {
   claimLockMs?: number;
   /** Retries of PutEvents per entry. */
   publish?: { maxAttempts?: number; baseDelayMs?: number };
-  /** Key that signs one-click unsubscribe links (or how to fetch it); without it `/v1/unsubscribe` answers 404. */
-  unsubscribeSecret?: string | (() => Promise<string>);
+  /** Keys that verify one-click unsubscribe links (any of them; see journeys/unsubscribe.ts); without them `/v1/unsubscribe` answers 404. */
+  unsubscribeKeys?: UnsubscribeKeyProvider;
   /**
    * Where consent denials are recorded before the answer (the profile table), so
    * the send step honours them from the instant the sender (or the customer on the
@@ -106,10 +106,10 @@ export function createIngestService(deps: IngestDeps) {
     const path = normalisePath(request.path);
     const segmentType = SEGMENT_SINGLE[path];
     const isWebhook = path === WEBHOOK_PATH;
-    if (path === UNSUBSCRIBE_PATH && deps.unsubscribeSecret !== undefined) {
-      const secret = typeof deps.unsubscribeSecret === 'string' ? deps.unsubscribeSecret : await deps.unsubscribeSecret();
+    if (path === UNSUBSCRIBE_PATH && deps.unsubscribeKeys !== undefined) {
+      const keys = await deps.unsubscribeKeys.load();
       return handleUnsubscribe(request, {
-        secret,
+        keys,
         putEvents: deps.putEvents,
         clock: deps.clock,
         ...(deps.eventBusName !== undefined && { eventBusName: deps.eventBusName }),

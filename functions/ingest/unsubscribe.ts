@@ -21,10 +21,10 @@ const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt
  */
 export async function handleUnsubscribe(
   request: IngestRequest,
-  deps: { secret: string; putEvents: PutEvents; clock: Clock; eventBusName?: string; consentHolds?: ConsentHolds },
+  deps: { keys: readonly string[]; putEvents: PutEvents; clock: Clock; eventBusName?: string; consentHolds?: ConsentHolds },
 ): Promise<IngestResponse> {
   const url = new URL(request.path, 'http://localhost');
-  const link = verifyUnsubscribe(deps.secret, url.searchParams);
+  const link = verifyUnsubscribe(deps.keys, url.searchParams);
   if (!link) return page(400, 'This unsubscribe link is not valid', '<p>It may have been altered or cut short. Use the link in the latest message you received.</p>');
   const method = request.method.toUpperCase();
   if (method === 'GET') {

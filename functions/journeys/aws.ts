@@ -19,6 +19,7 @@ import { createJourneyRuntime, type JourneySpec } from './runtime';
 import type { StepDeps } from './steps';
 import { JourneyStore } from './store';
 import { liquidTemplates, readTemplates } from './templates';
+import { secretUnsubscribeKeys } from './unsubscribe';
 
 /**
  * The journey functions' dependencies in AWS, built once at cold start from
@@ -258,8 +259,9 @@ export function awsJourneyChannels(env: NodeJS.ProcessEnv, secrets: SecretsProvi
 }
 
 /**
- * The step function's dependencies in AWS. Async: the key that signs unsubscribe
- * links is read from Secrets Manager once, at cold start.
+ * The step function's dependencies in AWS. The keys that sign unsubscribe links
+ * are read from Secrets Manager when a message needs one, cached 5 minutes, so a
+ * rotation (a JSON list in the secret, newest first) takes effect without a deploy.
  */
 export async function awsStepDeps(env: NodeJS.ProcessEnv = process.env, clients: AwsClients & { fetch?: typeof fetch } = {}): Promise<StepDeps> {
   const config = loadProfileConfig(env[ENV.CONFIG_DIR] || join(BUNDLE_ROOT, 'config'), env);
@@ -279,8 +281,7 @@ export async function awsStepDeps(env: NodeJS.ProcessEnv = process.env, clients:
     log: () => undefined,
   });
   const publicUrl = requireEnv(env, ENV.PUBLIC_URL);
-  const unsubscribeSecret = await secrets.get(requireEnv(env, ENV.UNSUBSCRIBE_SECRET));
-  if (typeof unsubscribeSecret !== 'string' || unsubscribeSecret === '') throw new JourneyConfigError(`the unsubscribe secret (${ENV.UNSUBSCRIBE_SECRET}) is empty or binary`);
+  const unsubscribeKeys = secretUnsubscribeKeys(secrets, requireEnv(env, ENV.UNSUBSCRIBE_SECRET));
   return {
     profiles,
     journeys: new JourneyStore(doc, tableName),
@@ -289,7 +290,7 @@ export async function awsStepDeps(env: NodeJS.ProcessEnv = process.env, clients:
     evaluate: segmentationConditions(config.segmentation),
     policy: sendPolicyFrom(env),
     clock: systemClock,
-    unsubscribe: { baseUrl: publicUrl, secret: unsubscribeSecret },
+    unsubscribe: { baseUrl: publicUrl, keys: unsubscribeKeys },
     mutateProfile: consumer.mutate,
   };
 }

@@ -6,6 +6,15 @@ export { awsExecutions, executionName, type Executions, type ExecutionInput } fr
 export { liquidTemplates, readTemplates } from './templates';
 export { segmentationConditions } from './conditions';
 export { decideSend, DEFAULT_SEND_POLICY, type SendPolicy, type SendDecision } from './policy';
-export { unsubscribeUrl, verifyUnsubscribe, UNSUBSCRIBE_PATH } from './unsubscribe';
+export {
+  unsubscribeUrl,
+  verifyUnsubscribe,
+  unsubscribeKeysFromValue,
+  staticUnsubscribeKeys,
+  secretUnsubscribeKeys,
+  UnsubscribeKeyConfigError,
+  UNSUBSCRIBE_PATH,
+  type UnsubscribeKeyProvider,
+} from './unsubscribe';
 export { ChannelUnavailableError, type Channels, type EmailMessage, type SmsMessage, type WebhookMessage } from './channels/types';
 export { awsChannels, postWebhook, type OutboundWebhookTarget } from './channels/aws';

@@ -3,7 +3,6 @@ import { createStepHandler } from './lambda';
 
 /**
  * Lambda entry point: every Task of every journey state machine invokes it
- * (send, branch, split, tag, update, webhook, wait-until, await). The
- * unsubscribe key is read at cold start, hence the top-level await.
+ * (send, branch, split, tag, update, webhook, wait-until, await).
  */
 export const handler = createStepHandler(await awsStepDeps());

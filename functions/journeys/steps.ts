@@ -6,7 +6,7 @@ import { ChannelUnavailableError, type Channels, type EmailMessage } from './cha
 import { decideSend, type SendPolicy } from './policy';
 import type { JourneyStore, MessageRecord } from './store';
 import { DEFAULT_TIME_ZONE, isValidTimeZone, nextLocalTime, type Weekday } from './time';
-import { unsubscribeUrl } from './unsubscribe';
+import { unsubscribeUrl, type UnsubscribeKeyProvider } from './unsubscribe';
 
 /** The Payload every step Task sends to the step Lambda (see the compiler's runtime contract). */
 export const StepInputSchema = z.object({
@@ -84,7 +84,8 @@ export interface StepDeps {
   evaluate: ConditionEvaluator;
   policy: SendPolicy;
   clock: Clock;
-  unsubscribe: { baseUrl: string; secret: string };
+  /** Where links point and the keys that sign them (the first of the list). */
+  unsubscribe: { baseUrl: string; keys: UnsubscribeKeyProvider };
   /** Change a profile with locking and derived events (the profile consumer's `mutate`). */
   mutateProfile: (customerId: string, cause: string, change: (profile: Profile) => void) => Promise<unknown>;
   /** Called with the resolved wait when an `await` step registers (the embedded engine hooks its callbacks here). */
@@ -223,7 +224,7 @@ export function createStepRunner(deps: StepDeps) {
     }
 
     // Render first: a template error fails the step before anything is claimed or sent.
-    const data = templateData(input, profile, channel as Channel);
+    const data = await templateData(input, profile, channel as Channel);
     let deliver: () => Promise<{ providerId: string }>;
     if (channel === 'email') {
       const rendered = await renderOrFail(() => deps.templates.email(template, data), template, channel);
@@ -310,42 +311,61 @@ export function createStepRunner(deps: StepDeps) {
     return { ok: true };
   }
 
+  /**
+   * A webhook step, at least once with one idempotency key. Its `webhook-id` is `<execution>:<step>`, the
+   * same on every attempt, and the step claims its message record (status sending, with that id) before
+   * the POST, as sends do. What each attempt does:
+   * - the record says sent (a redelivered step, or a retry after the answer was lost): nothing is posted;
+   * - skipped or failed: nothing is posted (the step ended before);
+   * - claimed and unfinished (an earlier attempt timed out, got a 5xx/429, or died): it posts again with
+   *   the SAME webhook-id, re-signed with a fresh timestamp. Unlike an email, a webhook's receiver can
+   *   tell a repeat from a new message: Standard Webhooks receivers deduplicate on webhook-id, so a
+   *   delivery that may have arrived is retried rather than lost, and acted on once.
+   * A 4xx answer is final (the receiver refused it): the step fails and is not retried.
+   */
   async function webhook(input: StepInput, config: Record<string, unknown>, profile: Profile | undefined): Promise<StepResult> {
     const { target, template } = z.object({ target: z.string(), template: z.string() }).parse(config);
     const previous = await journeys.getMessage(input.customerId, input.execution, input.stepId);
-    if (previous?.status === 'sent') return { status: 'sent' };
+    if (previous && previous.status !== 'sending') return settled(input, previous);
     if (!(await runIsRunning(input))) {
       await journeys.count(input.journeyId, { [`${input.stepId}.skipped.run-ended`]: 1 });
       return { status: 'skipped', reason: 'run-ended' };
     }
-    const body = await renderOrFail(() => deps.templates.text(template, 'webhook', templateData(input, profile, undefined)), template, 'webhook');
+    const data = await templateData(input, profile, undefined);
+    const body = await renderOrFail(() => deps.templates.text(template, 'webhook', data), template, 'webhook');
     try {
       JSON.parse(body);
     } catch (error) {
       throw new TemplateRenderError(`template "${template}" (webhook) did not render to JSON: ${(error as Error).message}`);
     }
+    const base = { journeyId: input.journeyId, stepId: input.stepId, executionName: input.execution, channel: `webhook:${target}`, template, kind: 'transactional' as const };
+    let webhookId = previous?.webhookId ?? webhookIdOf(input);
+    if (!previous) {
+      const attempt = randomUUID();
+      const claim = await journeys.recordMessage(input.customerId, { ...base, status: 'sending', attempt, webhookId, at: clock.now().toISOString() });
+      // Another attempt claimed it meanwhile: finished ones answer as they ended; an unfinished one is posted again, with its id.
+      if (!claim.recorded && claim.existing?.attempt !== attempt) {
+        if (claim.existing?.status !== 'sending') return settled(input, claim.existing!);
+        webhookId = claim.existing.webhookId ?? webhookId;
+      }
+    }
     let providerId: string;
     try {
-      ({ providerId } = await deps.channels.webhook({ target, id: `${input.execution}:${input.stepId}`, body }));
+      ({ providerId } = await deps.channels.webhook({ target, id: webhookId, body }));
     } catch (error) {
+      // The claim stays: a retry (ChannelUnavailableError: timeout, 5xx, 429, unreachable) posts again with this id.
       throw outcomeUnknown(error);
     }
-    await journeys.recordMessage(input.customerId, {
-      journeyId: input.journeyId,
-      stepId: input.stepId,
-      executionName: input.execution,
-      channel: `webhook:${target}`,
-      template,
-      kind: 'transactional',
-      status: 'sent',
-      providerId,
-      at: clock.now().toISOString(),
-    });
-    await journeys.count(input.journeyId, { [`${input.stepId}.sent`]: 1 });
+    // Counted once, by the attempt that settles it (two attempts posting concurrently settle once).
+    if (await journeys.settleMessage(input.customerId, { ...base, status: 'sent', providerId, webhookId, at: clock.now().toISOString() })) {
+      await journeys.count(input.journeyId, { [`${input.stepId}.sent`]: 1 });
+    }
     return { status: 'sent' };
   }
 
-  function templateData(input: StepInput, profile: Profile | undefined, channel: Channel | undefined): Record<string, unknown> {
+  async function templateData(input: StepInput, profile: Profile | undefined, channel: Channel | undefined): Promise<Record<string, unknown>> {
+    // Read per message (the AWS provider caches a few minutes), so a rotated key signs new links without a deploy.
+    const keys = channel ? await deps.unsubscribe.keys.load() : [];
     return {
       profile: profile ?? { id: input.customerId, traits: {} },
       customer: { id: input.customerId },
@@ -353,12 +373,15 @@ export function createStepRunner(deps: StepDeps) {
       trigger: input.trigger.properties,
       triggerEvent: { messageId: input.trigger.messageId, event: input.trigger.event },
       journey: { id: input.journeyId, step: input.stepId, execution: input.execution },
-      ...(channel && { unsubscribe_url: unsubscribeUrl(deps.unsubscribe.baseUrl, deps.unsubscribe.secret, input.customerId, channel) }),
+      ...(channel && { unsubscribe_url: unsubscribeUrl(deps.unsubscribe.baseUrl, keys, input.customerId, channel) }),
     };
   }
 
   return { run };
 }
+
+/** The `webhook-id` of a webhook step: one per execution and step, the same on every attempt. */
+export const webhookIdOf = (input: Pick<StepInput, 'execution' | 'stepId'>) => `${input.execution}:${input.stepId}`;
 
 /**
  * `<error name>: <message>` from a Catch's `$.error`. In AWS the Cause of a Lambda

@@ -51,6 +51,8 @@ export interface MessageRecord {
   at: string;
   /** The send attempt that claimed it (status sending): a retried write of its own claim is recognised. */
   attempt?: string;
+  /** Webhook steps: the `webhook-id` every attempt of this step posts with (the receiver's idempotency key). */
+  webhookId?: string;
 }
 
 export interface WaitRecord {

@@ -18,9 +18,15 @@ export function readTemplates(dir: string): Record<string, string> {
  * Liquid templates, rendered strictly: an unknown filter or a missing template
  * fails the step with a clear error. Rendering is all-or-nothing: a message is
  * only sent once every part rendered.
+ *
+ * The HTML part of an email escapes every `{{ output }}` (`outputEscape: 'escape'`),
+ * so a trait or property a sender controls cannot add markup; `{{ x | raw }}` is
+ * the only way to output HTML as it is. Subjects, text parts, SMS and webhook
+ * bodies are not HTML and are rendered as written.
  */
 export function liquidTemplates(sources: Readonly<Record<string, string>>): TemplateRenderer {
   const liquid = new Liquid({ strictFilters: true, ownPropertyOnly: true });
+  const htmlLiquid = new Liquid({ strictFilters: true, ownPropertyOnly: true, outputEscape: 'escape' });
   const source = (template: string, channel: TemplateChannel) => {
     const s = sources[templateKey(template, channel)];
     if (s === undefined) throw new TemplateRenderError(`no template "${template}" for channel ${channel} (expected workflows/templates/${templateKey(template, channel)}.liquid)`);
@@ -33,7 +39,7 @@ export function liquidTemplates(sources: Readonly<Record<string, string>>): Temp
       const [subject, text, html] = await Promise.all([
         liquid.parseAndRender(parsed.subject, data),
         liquid.parseAndRender(parsed.text, data),
-        parsed.html === undefined ? undefined : liquid.parseAndRender(parsed.html, data),
+        parsed.html === undefined ? undefined : htmlLiquid.parseAndRender(parsed.html, data),
       ]);
       return { subject: String(subject).trim(), text: String(text), ...(html !== undefined && { html: String(html) }) };
     },

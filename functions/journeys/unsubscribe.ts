@@ -5,28 +5,90 @@ import type { Channel } from '../../shared';
  * Signed one-click unsubscribe links (RFC 8058). The link names the customer and
  * channel and carries an HMAC, so only the recipient of a message can use it and
  * no lookup table is needed. Rapport serves it at `/v1/unsubscribe`.
+ *
+ * Keys rotate like webhook secrets: a list, the first signs new links and every
+ * one verifies, so links already in inboxes keep working while the old key stays
+ * in the list.
  */
 export const UNSUBSCRIBE_PATH = '/v1/unsubscribe';
+
+/** Port: the current unsubscribe keys, newest (signing) first. Secrets Manager in AWS, options in the embedded engine. */
+export interface UnsubscribeKeyProvider {
+  load(): Promise<readonly string[]>;
+}
+
+export class UnsubscribeKeyConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnsubscribeKeyConfigError';
+  }
+}
 
 function mac(secret: string, customerId: string, channel: Channel): string {
   return createHmac('sha256', secret).update(`unsubscribe\n${customerId}\n${channel}`).digest('base64url');
 }
 
-export function unsubscribeUrl(baseUrl: string, secret: string, customerId: string, channel: Channel): string {
+/** A link signed with the first key of `keys` (a single key is a list of one). */
+export function unsubscribeUrl(baseUrl: string, keys: string | readonly string[], customerId: string, channel: Channel): string {
+  const signing = typeof keys === 'string' ? keys : keys[0];
+  if (!signing) throw new UnsubscribeKeyConfigError('no unsubscribe key to sign links with');
   const url = new URL(UNSUBSCRIBE_PATH, baseUrl);
   url.searchParams.set('c', customerId);
   url.searchParams.set('ch', channel);
-  url.searchParams.set('t', mac(secret, customerId, channel));
+  url.searchParams.set('t', mac(signing, customerId, channel));
   return url.toString();
 }
 
-/** Check a link's parameters; the customer and channel it unsubscribes, or undefined if forged or malformed. */
-export function verifyUnsubscribe(secret: string, params: URLSearchParams): { customerId: string; channel: Channel } | undefined {
+/** Check a link's parameters against every key; the customer and channel it unsubscribes, or undefined if forged or malformed. */
+export function verifyUnsubscribe(keys: string | readonly string[], params: URLSearchParams): { customerId: string; channel: Channel } | undefined {
   const customerId = params.get('c');
   const channel = params.get('ch');
   const token = params.get('t');
   if (!customerId || !token || (channel !== 'email' && channel !== 'sms' && channel !== 'push')) return undefined;
-  const expected = Buffer.from(mac(secret, customerId, channel));
   const given = Buffer.from(token);
-  return given.length === expected.length && timingSafeEqual(given, expected) ? { customerId, channel } : undefined;
+  let valid = false;
+  for (const key of typeof keys === 'string' ? [keys] : keys) {
+    const expected = Buffer.from(mac(key, customerId, channel));
+    // Every key is compared (no early exit), so timing does not tell which key matched.
+    if (given.length === expected.length && timingSafeEqual(given, expected)) valid = true;
+  }
+  return valid ? { customerId, channel } : undefined;
+}
+
+/**
+ * The keys in a stored value: a JSON array of keys, newest (signing) first, or a
+ * plain string as one key (what the stack generates, so a deployment from before
+ * rotation keeps its links). Anything else fails loudly, naming the shape.
+ */
+export function unsubscribeKeysFromValue(value: unknown, where = 'the unsubscribe secret'): string[] {
+  const text = typeof value === 'string' ? value.trim() : undefined;
+  if (text === undefined || text === '') throw new UnsubscribeKeyConfigError(`${where} is empty or binary; expected a key or a JSON list of keys, newest first`);
+  if (!text.startsWith('[')) return [text];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new UnsubscribeKeyConfigError(`${where} starts with "[" but is not JSON: ${(error as Error).message}; expected ["<new key>", "<old key>", ...]`);
+  }
+  if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((k) => typeof k === 'string' && k.trim() !== '')) {
+    throw new UnsubscribeKeyConfigError(`${where} must be a JSON list of one or more non-empty strings, newest (signing) key first`);
+  }
+  return parsed.map((k: string) => k.trim());
+}
+
+export const staticUnsubscribeKeys = (keys: string | readonly string[]): UnsubscribeKeyProvider => {
+  const list = typeof keys === 'string' ? [keys] : [...keys];
+  if (list.length === 0 || list.some((k) => k === '')) throw new UnsubscribeKeyConfigError('unsubscribe keys must be one or more non-empty strings');
+  return { load: async () => list };
+};
+
+/** Seconds a key list read from Secrets Manager is cached: a rotation is live everywhere within this time. */
+export const UNSUBSCRIBE_KEYS_MAX_AGE_SECONDS = 300;
+
+/**
+ * Keys from a Secrets Manager secret (the value as `unsubscribeKeysFromValue` reads it), through a
+ * cache of UNSUBSCRIBE_KEYS_MAX_AGE_SECONDS (Powertools' SecretsProvider), as source secrets are.
+ */
+export function secretUnsubscribeKeys(secrets: { get(name: string, options: { maxAge: number }): Promise<unknown> }, secretArn: string): UnsubscribeKeyProvider {
+  return { load: async () => unsubscribeKeysFromValue(await secrets.get(secretArn, { maxAge: UNSUBSCRIBE_KEYS_MAX_AGE_SECONDS }), `the unsubscribe secret ${secretArn}`) };
 }

@@ -36,7 +36,7 @@ export function acknowledgeNagFindings(rapport: Rapport): void {
   ack(
     rapport.unsubscribeSecret,
     'AwsSolutions-SMG4',
-    'The key signs the one-click unsubscribe links in messages already delivered; rotating it automatically would break every link sent before the rotation (RFC 8058 links must keep working). Rotate by hand after a leak.',
+    'The key signs the one-click unsubscribe links in messages already delivered, which must keep working (RFC 8058); an automatic rotation would replace the value and break them. The secret may hold a JSON list of keys, newest first (the first signs, all verify), re-read every 5 minutes, so an operator rotates with an overlap (see docs/operations.md).',
   );
   for (const [name, secret] of rapport.outboundWebhookSecrets) {
     ack(

@@ -520,7 +520,7 @@ export class Rapport extends Construct {
 
     // Signs the one-click unsubscribe links the step function puts in messages; ingest verifies them on /v1/unsubscribe.
     this.unsubscribeSecret = new secretsmanager.Secret(this, 'UnsubscribeSecret', {
-      description: `Rapport ${stageName}: key that signs one-click unsubscribe links (rotating it invalidates the links already sent)`,
+      description: `Rapport ${stageName}: key that signs one-click unsubscribe links; to rotate, store a JSON list, new key first, old keys kept (see docs/operations.md)`,
       generateSecretString: { excludePunctuation: true, passwordLength: 48 },
       removalPolicy,
       ...(key !== undefined && { encryptionKey: key }),

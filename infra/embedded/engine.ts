@@ -18,12 +18,13 @@ import {
   profileRetention,
   ProfileStore,
 } from '../../functions/profile';
-import { DEFAULT_SEND_POLICY, type OutboundWebhookTarget, type SendPolicy } from '../../functions/journeys';
+import { DEFAULT_SEND_POLICY, staticUnsubscribeKeys, unsubscribeKeysFromValue, type OutboundWebhookTarget, type SendPolicy } from '../../functions/journeys';
 import { ENV, ScaledClock, PROFILE_CONSUMER_PATTERN, systemClock, type BusEntry, type Clock } from '../../shared';
 import { ensureTable, idempotencyTableDefinition, LOCAL_AWS, profileTableDefinition, startDynalite, type LocalDynamo } from './dynamo';
 import { LocalEventBus, serveEventBridgeApi } from './event-bus';
 import { asyncLambdaTarget, invokeLambda, lambdaRuntime, type DeadLetter } from './lambda-async';
 import { installFaults, type Faults } from './faults';
+import { createHttpGuard, parseAllowedHosts } from './http-guard';
 import { invokeHttpLambda } from './lambda-http';
 import { wireJourneys } from './journeys';
 import { Outbox } from './outbox';
@@ -31,6 +32,8 @@ import { handleUi } from './ui';
 
 export const IDEMPOTENCY_TABLE = 'rapport-idempotency';
 export const PROFILE_TABLE = 'rapport-profiles';
+/** The unsubscribe key of engines started without one (tests, simulate): not a secret. */
+export const DEV_UNSUBSCRIBE_KEY = 'rapport-development-unsubscribe-key';
 /** HTTP API refuses bodies over 10 MB before the Lambda runs; the adapter does the same. */
 const HTTP_API_MAX_BODY = 10 * 1024 * 1024;
 
@@ -57,8 +60,17 @@ export interface EngineOptions {
   sendPolicy?: Partial<SendPolicy>;
   /** Outbound webhooks by name (support, supervisor, ...); without a URL, webhook steps are recorded in the outbox. */
   outboundWebhooks?: Record<string, OutboundWebhookTarget>;
-  /** Key that signs one-click unsubscribe links. @default a fixed development key */
-  unsubscribeSecret?: string;
+  /**
+   * Keys of one-click unsubscribe links, newest first: the first signs, every one verifies (rotate by
+   * putting the new key first and keeping the old ones while their links may still be clicked).
+   * @default a fixed development key
+   */
+  unsubscribeKeys?: readonly string[];
+  /**
+   * Host names the engine answers to besides 127.0.0.1, localhost and [::1] (`name` or `name:port`),
+   * e.g. the name a reverse proxy forwards. Any other Host gets 421. @default none (RAPPORT_ALLOWED_HOSTS under `npm start`)
+   */
+  allowedHosts?: readonly string[];
   /** Log level of the functions' Powertools loggers. @default POWERTOOLS_LOG_LEVEL */
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   /** Fault injection for reliability tests: DynamoDB errors on chosen calls, PutEvents throttling and partial failures, channel outages. */
@@ -106,6 +118,7 @@ async function start(options: EngineOptions): Promise<Engine> {
   const busApi = await serveEventBridgeApi(bus);
   const eventBridge = new EventBridgeClient({ ...LOCAL_AWS, endpoint: busApi.endpoint, maxAttempts: 1 });
 
+  const unsubscribeKeys = staticUnsubscribeKeys(options.unsubscribeKeys ?? [DEV_UNSUBSCRIBE_KEY]);
   const logger = new Logger({ serviceName: 'rapport', ...(options.logLevel && { logLevel: options.logLevel }) });
   // Metrics are not published locally; the engine's Metrics only keep Powertools from warning on every invocation.
   const metrics = new Metrics({ namespace: 'Rapport', serviceName: 'rapport', logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (...a: unknown[]) => console.error(...a) } });
@@ -119,7 +132,7 @@ async function start(options: EngineOptions): Promise<Engine> {
       putEvents: (entries: BusEntry[]) => eventBridge.send(new PutEventsCommand({ Entries: entries })),
       clock,
       consentHolds: profiles,
-      unsubscribeSecret: options.unsubscribeSecret ?? 'rapport-development-unsubscribe-key',
+      unsubscribeKeys,
       ...(options.publish && { publish: options.publish }),
     },
     { logger, metrics },
@@ -149,7 +162,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     policy: { ...DEFAULT_SEND_POLICY, consentMode: profileConfig.consentMode, ...options.sendPolicy },
     clock,
     timeScale: clock instanceof ScaledClock ? clock.scale : 1,
-    unsubscribe: { baseUrl: () => url, secret: options.unsubscribeSecret ?? 'rapport-development-unsubscribe-key' },
+    unsubscribe: { baseUrl: () => url, keys: unsubscribeKeys },
     webhookTargets: options.outboundWebhooks ? Object.keys(options.outboundWebhooks) : ['support', 'supervisor'],
     deadLetters,
     logger,
@@ -208,6 +221,8 @@ async function start(options: EngineOptions): Promise<Engine> {
   );
 
   const ingestPaths = new Set<string>(INGEST_PATHS);
+  // Ingest (signed / write key) and one-click unsubscribe are meant to be called cross-site; see http-guard.ts.
+  const guard = createHttpGuard({ crossSitePaths: ingestPaths, ...(options.allowedHosts && { allowedHosts: options.allowedHosts }) });
   const server: Server = createServer((req, res) => {
     void route(req, res).catch((error: unknown) => {
       logger.error('embedded engine request failed', error as Error);
@@ -217,6 +232,11 @@ async function start(options: EngineOptions): Promise<Engine> {
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    const verdict = guard({ method: req.method ?? 'GET', path: url.pathname, headers: req.headers });
+    if (!verdict.ok) {
+      req.resume();
+      return send(res, verdict.status, { error: verdict.error, message: verdict.message });
+    }
     if (ingestPaths.has(url.pathname.replace(/\/$/, ''))) {
       const body = await readBody(req, HTTP_API_MAX_BODY);
       if (body === undefined) return send(res, 413, { error: 'payload_too_large', message: `body exceeds ${MAX_BODY_BYTES} bytes (1 MiB)` });
@@ -330,7 +350,8 @@ export interface EnvConfig {
   port: number;
   dataDir: string;
   source: { id: string; webhookSecret: string; writeKey: string };
-  unsubscribeSecret: string;
+  unsubscribeKeys: string[];
+  allowedHosts: string[];
   generated: { webhookSecret: boolean; writeKey: boolean };
 }
 
@@ -347,11 +368,14 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
   const saved = existsSync(devFile) ? (JSON.parse(readFileSync(devFile, 'utf8')) as { webhookSecret?: string; writeKey?: string; unsubscribeSecret?: string }) : {};
   const webhookSecret = env[ENV.WEBHOOK_SECRET] || saved.webhookSecret || `whsec_${randomBytes(24).toString('base64')}`;
   const writeKey = env[ENV.WRITE_KEY] || saved.writeKey || `wk_${randomBytes(12).toString('hex')}`;
+  // A key, or a JSON list of keys newest first (rotation), as in the AWS secret.
   const unsubscribeSecret = env[ENV.UNSUBSCRIBE_SECRET] || saved.unsubscribeSecret || randomBytes(32).toString('base64url');
+  const unsubscribeKeys = unsubscribeKeysFromValue(unsubscribeSecret, ENV.UNSUBSCRIBE_SECRET);
   const generated = { webhookSecret: !env[ENV.WEBHOOK_SECRET], writeKey: !env[ENV.WRITE_KEY] };
   if (generated.webhookSecret || generated.writeKey || !env[ENV.UNSUBSCRIBE_SECRET]) {
     mkdirSync(dataDir, { recursive: true });
     writeFileSync(devFile, JSON.stringify({ webhookSecret, writeKey, unsubscribeSecret }, null, 2), { mode: 0o600 });
   }
-  return { port, dataDir, source: { id: 'default', webhookSecret, writeKey }, unsubscribeSecret, generated };
+  const allowedHosts = parseAllowedHosts(env[ENV.ALLOWED_HOSTS], ENV.ALLOWED_HOSTS);
+  return { port, dataDir, source: { id: 'default', webhookSecret, writeKey }, unsubscribeKeys, allowedHosts, generated };
 }

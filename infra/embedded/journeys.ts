@@ -11,6 +11,7 @@ import {
   segmentationConditions,
   type Channels,
   type SendPolicy,
+  type UnsubscribeKeyProvider,
 } from '../../functions/journeys';
 import type { ProfileConfig, ProfileStore } from '../../functions/profile';
 import type { Clock, Profile } from '../../shared';
@@ -36,7 +37,7 @@ export interface JourneyWiring {
   policy: SendPolicy;
   clock: Clock;
   timeScale: number;
-  unsubscribe: { baseUrl: () => string; secret: string };
+  unsubscribe: { baseUrl: () => string; keys: UnsubscribeKeyProvider };
   webhookTargets: string[];
   deadLetters: DeadLetter[];
   logger: Logger;
@@ -69,7 +70,7 @@ export function wireJourneys(w: JourneyWiring) {
       evaluate: segmentationConditions(w.profileConfig.segmentation),
       policy: w.policy,
       clock: w.clock,
-      unsubscribe: { get baseUrl() { return w.unsubscribe.baseUrl(); }, secret: w.unsubscribe.secret },
+      unsubscribe: { get baseUrl() { return w.unsubscribe.baseUrl(); }, keys: w.unsubscribe.keys },
       mutateProfile: w.mutateProfile,
     },
     { logger: w.logger, metrics: w.metrics },

@@ -13,7 +13,8 @@ const outboundWebhooks = webhooksJson ? (JSON.parse(webhooksJson) as Record<stri
 const engine = await startEngine({
   port: config.port,
   dataDir: config.dataDir,
-  unsubscribeSecret: config.unsubscribeSecret,
+  unsubscribeKeys: config.unsubscribeKeys,
+  allowedHosts: config.allowedHosts,
   clock: new ScaledClock(scale),
   ...(outboundWebhooks && { outboundWebhooks }),
   sources: [{ id: config.source.id, webhookSecrets: [config.source.webhookSecret], writeKeys: [config.source.writeKey] }],

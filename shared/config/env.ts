@@ -37,6 +37,8 @@ export const ENV = {
   TIME_SCALE: 'RAPPORT_TIME_SCALE',
   /** Outbound webhooks by name, JSON: {"support": {"url": "https://...", "secret": "whsec_..."}}. */
   OUTBOUND_WEBHOOKS: 'RAPPORT_OUTBOUND_WEBHOOKS',
+  /** Embedded engine: Host names it answers to besides 127.0.0.1, localhost and [::1] (comma-separated, `name[:port]`). */
+  ALLOWED_HOSTS: 'RAPPORT_ALLOWED_HOSTS',
   /** Embedded engine: HTTP port. */
   PORT: 'PORT',
 } as const;

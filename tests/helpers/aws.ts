@@ -48,7 +48,10 @@ export interface AwsStandInOptions<Call extends AwsCall = AwsCall> {
   onStopExecution?: (call: Call) => Promise<'stop' | 'refuse'>;
   /** Variables the stack sets besides the ones every function gets here. */
   env?: Record<string, string>;
-  /** Secrets Manager values by secret id (ARN), answered to GetSecretValue. */
+  /**
+   * Secrets Manager's values by ARN (AWS_ENDPOINT_URL_SECRETS_MANAGER): GetSecretValue answers
+   * SecretString from here, as it stands at the call, so a test can rotate a secret in place.
+   */
   secrets?: Record<string, string>;
 }
 
@@ -90,8 +93,10 @@ export async function startAwsStandIn<Call extends AwsCall = AwsCall>(options: A
           const value = options.secrets?.[String(body.SecretId)];
           if (value === undefined) {
             status = 400;
-            reply = { __type: 'ResourceNotFoundException', message: `no secret ${String(body.SecretId)}` };
-          } else reply = { ARN: body.SecretId, Name: body.SecretId, SecretString: value, VersionId: 'v1' };
+            reply = { __type: 'ResourceNotFoundException', message: `Secrets Manager can't find the specified secret ${String(body.SecretId)}` };
+          } else {
+            reply = { ARN: body.SecretId, Name: body.SecretId, SecretString: value, VersionId: `v-${calls.length}` };
+          }
         }
         if (target === 'POST /v2/email/outbound-emails') reply = { MessageId: `ses-${calls.length}` };
         if (target === 'AWSEvents.PutEvents') reply = { FailedEntryCount: 0, Entries: (body.Entries as unknown[]).map((_, i) => ({ EventId: `e-${i}` })) };

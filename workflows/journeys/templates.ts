@@ -5,7 +5,8 @@
  * step runtime too; this module checks templates before a journey is accepted.
  *
  * - email: the first line is `Subject: <liquid>`, then a blank line, then the
- *   plain-text body; an optional HTML body follows a line `--- html ---`.
+ *   plain-text body; an optional HTML body follows a line `--- html ---`. The
+ *   HTML body escapes every `{{ output }}`; `{{ x | raw }}` outputs HTML as it is.
  * - sms: the whole file is the message body.
  * - webhook: the whole file renders to the JSON request body (use the `json`
  *   filter for values: `{{ trigger.complaintId | json }}`).
@@ -50,6 +51,7 @@ export function checkTemplate(file: string, channel: TemplateChannel, source: st
     const problems: JourneyProblem[] = [];
     if (email.subject === '') problems.push(problem(1, 1, 'expected a subject after "Subject:"'));
     if (email.text === '') problems.push(problem(2, 1, `expected a plain-text body after the subject (an HTML body may follow a line "${HTML_SEPARATOR}")`));
+    problems.push(...escapedTwice(source, problem));
     return problems;
   }
   if (source.trim() === '') return [problem(1, 1, channel === 'sms' ? 'expected the message text' : 'expected a JSON body')];
@@ -63,6 +65,25 @@ export function checkTemplate(file: string, channel: TemplateChannel, source: st
     }
   }
   return [];
+}
+
+/**
+ * The HTML part escapes every output itself; an explicit `| escape` (or `escape_once`) there
+ * escapes twice (`&amp;lt;` in the message). Flag it, at its line, with the fix.
+ */
+function escapedTwice(source: string, problem: (line: number, column: number, message: string) => JourneyProblem): JourneyProblem[] {
+  const lines = source.replace(/\r\n?/g, '\n').split('\n');
+  const start = lines.findIndex((line) => line.trim() === HTML_SEPARATOR);
+  if (start === -1) return [];
+  const problems: JourneyProblem[] = [];
+  for (let i = start + 1; i < lines.length; i++) {
+    for (const m of lines[i]!.matchAll(/\|\s*(escape|escape_once)\b/g)) {
+      problems.push(
+        problem(i + 1, m.index + 1, `"| ${m[1]}" in the HTML part escapes twice: the HTML part escapes every {{ output }} already; remove it (and write {{ value | raw }} for HTML you trust)`),
+      );
+    }
+  }
+  return problems;
 }
 
 /** The templates in `dir` (files named `<template>.<channel>.liquid`), with their sources. */

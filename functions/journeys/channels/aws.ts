@@ -8,6 +8,8 @@ export interface OutboundWebhookTarget {
   url: string;
   /** Standard Webhooks secret (`whsec_...`) the receiver verifies with. */
   secret: string;
+  /** How long to wait for the receiver's answer; past it the step is retried (same webhook-id). @default 10000 */
+  timeoutMs?: number;
 }
 
 export interface AwsChannelsConfig {
@@ -110,7 +112,7 @@ export async function postWebhook(doFetch: typeof fetch, targets: Record<string,
         'webhook-signature': signWebhook(decodeWebhookSecret(target.secret), message.id, timestamp, message.body),
       },
       body: message.body,
-      signal: AbortSignal.timeout(10_000),
+      signal: AbortSignal.timeout(target.timeoutMs ?? 10_000),
     });
   } catch (error) {
     throw new ChannelUnavailableError(`webhook "${message.target}" unreachable: ${(error as Error).message}`, { cause: error });
