@@ -2,11 +2,13 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { ENV, systemClock } from '../../shared';
 import { powertoolsDeduplicator } from './dedupe';
 import type { IngestDeps } from './service';
 import { compileSources, SourceConfigError, sourceFromSecretValue, type SourceProvider } from './sources';
+import { loadSenderTagPolicy } from './tags';
 
 const SourceRefs = z.array(z.object({ id: z.string(), secretArn: z.string() })).min(1);
 
@@ -30,7 +32,7 @@ export function secretsManagerSources(env: NodeJS.ProcessEnv = process.env, clie
   };
 }
 
-/** The ingest function's dependencies in AWS, from its environment. */
+/** The ingest function's dependencies in AWS, from its environment; tags.yaml is bundled under ./config (as for the profile functions). */
 export function awsIngestDeps(env: NodeJS.ProcessEnv = process.env): Omit<IngestDeps, 'observer'> {
   const eventBusName = requireEnv(env, ENV.EVENT_BUS_NAME);
   const client = new EventBridgeClient({});
@@ -39,6 +41,7 @@ export function awsIngestDeps(env: NodeJS.ProcessEnv = process.env): Omit<Ingest
   return {
     ...(unsubscribeSecretArn && { unsubscribeSecret: async () => String(await secrets.get(unsubscribeSecretArn, { maxAge: 300 })) }),
     sources: secretsManagerSources(env),
+    senderTags: loadSenderTagPolicy(env[ENV.CONFIG_DIR] ?? join(import.meta.dirname, 'config')),
     dedupe: powertoolsDeduplicator(new DynamoDBPersistenceLayer({ tableName: requireEnv(env, ENV.IDEMPOTENCY_TABLE_NAME) })),
     putEvents: (entries) => client.send(new PutEventsCommand({ Entries: entries })),
     clock: systemClock,
