@@ -1,4 +1,4 @@
-import { CHANNELS, EVENTS, detailTypeOf, type Channel, type NormalisedEvent, type Profile, type RecentEvent } from '../../shared';
+import { CHANNELS, EVENTS, SENDER_LIMITS, detailTypeOf, type Channel, type NormalisedEvent, type Profile, type RecentEvent } from '../../shared';
 
 import { RECENT_EVENTS_MAX, RECENT_EVENTS_WINDOW_DAYS } from '../../shared/segmentation/constants';
 import type { RecentEventsSpec } from '../../shared/segmentation/retention';
@@ -45,6 +45,7 @@ export function emptyProfile(id: string, at: string): Profile {
     rfm: { recency: 0, frequency: 0, monetary: 0 },
     computedTags: [],
     manualTags: [],
+    journeyTags: [],
     recentEvents: [],
     traitTimes: {},
   };
@@ -83,8 +84,10 @@ function defaultConsentSince(p: Profile): void {
 function applyTraits(p: Profile, traits: Record<string, unknown>, at: string): void {
   for (const [key, value] of Object.entries(traits)) {
     if (key === 'tags') {
-      if (Array.isArray(value) && newer(p.traitTimes.tags, at)) {
-        p.manualTags = [...new Set(value.filter((t): t is string => typeof t === 'string' && t.length > 0))].sort();
+      // The sender's whole list (null: none) replaces the sender's tags only; journeys' and rules' stay.
+      // The ingest refused anything but declared manual tags within SENDER_LIMITS; the cap only guards old events.
+      if ((Array.isArray(value) || value === null) && newer(p.traitTimes.tags, at)) {
+        p.manualTags = [...new Set((value ?? []).filter((t): t is string => typeof t === 'string' && t.length > 0 && t.length <= SENDER_LIMITS.tagLength))].sort().slice(0, SENDER_LIMITS.tagsPerEvent);
         p.traitTimes.tags = at;
       }
       continue;
@@ -201,10 +204,26 @@ export function mergeProfiles(known: Profile, visitor: Profile, anonymousId: str
   if (vs.lastComplaintAt) s.lastComplaintAt = maxIso(s.lastComplaintAt, vs.lastComplaintAt);
   if (vs.lastResolutionAt) s.lastResolutionAt = maxIso(s.lastResolutionAt, vs.lastResolutionAt);
   if (vs.lastSurvey && (!s.lastSurvey || vs.lastSurvey.at > s.lastSurvey.at)) s.lastSurvey = vs.lastSurvey;
-  p.manualTags = [...new Set([...p.manualTags, ...v.manualTags])].sort();
+  p.manualTags = [...new Set([...p.manualTags, ...v.manualTags])].sort().slice(0, SENDER_LIMITS.tagsPerEvent);
+  p.journeyTags = [...new Set([...(p.journeyTags ?? []), ...(v.journeyTags ?? [])])].sort();
   p.recentEvents = keepRecent([...p.recentEvents, ...v.recentEvents], now, keep);
   defaultConsentSince(p);
   return p;
+}
+
+/**
+ * A profile as written before journeys' tags were kept apart (`journeyTags` absent,
+ * one `manualTags` list for both): the declared manual tags stay the sender's, every
+ * other tag becomes the journeys' (a sender may no longer set it, so only a journey
+ * step can have). Profiles already split are returned as they are.
+ */
+export function upgradeTags(profile: Profile, declaredManual: ReadonlySet<string>): Profile {
+  if (profile.journeyTags !== undefined) return profile;
+  return {
+    ...profile,
+    manualTags: profile.manualTags.filter((t) => declaredManual.has(t)),
+    journeyTags: profile.manualTags.filter((t) => !declaredManual.has(t)),
+  };
 }
 
 /** The event as the profile keeps it, or undefined when `keep` says nothing reads it. */
