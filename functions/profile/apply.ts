@@ -2,6 +2,7 @@ import { CHANNELS, EVENTS, SENDER_LIMITS, detailTypeOf, type Channel, type Norma
 
 import { RECENT_EVENTS_MAX, RECENT_EVENTS_WINDOW_DAYS } from '../../shared/segmentation/constants';
 import type { RecentEventsSpec } from '../../shared/segmentation/retention';
+import { PROFILE_LIMITS, setTraitWithin, traitBytes } from './limits';
 
 /** How much behaviour the profile item keeps for tag conditions (the timeline keeps the rest): what the rules can see. */
 export const RECENT_EVENTS_DAYS = RECENT_EVENTS_WINDOW_DAYS;
@@ -15,6 +16,8 @@ const RESOLVED_COMPLAINTS_MAX = 50;
 const newestFirst = (a: { at: string; productId: string }, b: { at: string; productId: string }) =>
   a.at < b.at ? 1 : a.at > b.at ? -1 : a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0;
 const RECENT_PROPERTY_MAX = 20;
+/** Longest string a recent event's property or a viewed product's category keeps. */
+const RECENT_STRING_MAX = 200;
 
 const DAY_MS = 86_400_000;
 const maxIso = (a: string | undefined, b: string) => (a === undefined || b > a ? b : a);
@@ -82,6 +85,7 @@ function defaultConsentSince(p: Profile): void {
 }
 
 function applyTraits(p: Profile, traits: Record<string, unknown>, at: string): void {
+  const size = { bytes: traitBytes(p) };
   for (const [key, value] of Object.entries(traits)) {
     if (key === 'tags') {
       // The sender's whole list (null: none) replaces the sender's tags only; journeys' and rules' stay.
@@ -100,9 +104,7 @@ function applyTraits(p: Profile, traits: Record<string, unknown>, at: string): v
       continue;
     }
     if (!newer(p.traitTimes[key], at)) continue;
-    if (value === null) delete p.traits[key];
-    else p.traits[key] = value;
-    p.traitTimes[key] = at;
+    setTraitWithin(p, key, value, at, size);
   }
 }
 
@@ -118,7 +120,7 @@ function applyTrack(p: Profile, event: NormalisedEvent, at: string): void {
       break;
     }
     case EVENTS.PRODUCT_VIEWED: {
-      const viewed = { productId: String(props.productId), at, ...(typeof props.category === 'string' && { category: props.category }) };
+      const viewed = { productId: String(props.productId), at, ...(typeof props.category === 'string' && { category: props.category.slice(0, RECENT_STRING_MAX) }) };
       p.stats.productsViewed = [...p.stats.productsViewed, viewed].sort(newestFirst).slice(0, PRODUCTS_VIEWED_MAX);
       break;
     }
@@ -126,7 +128,7 @@ function applyTrack(p: Profile, event: NormalisedEvent, at: string): void {
       const id = String(props.complaintId);
       p.stats.complaintCount += 1;
       p.stats.lastComplaintAt = maxIso(p.stats.lastComplaintAt, at);
-      if (!p.stats.resolvedComplaints.includes(id) && !p.stats.openComplaints.includes(id)) p.stats.openComplaints = [...p.stats.openComplaints, id].sort();
+      if (!p.stats.resolvedComplaints.includes(id) && !p.stats.openComplaints.includes(id)) p.stats.openComplaints = [...p.stats.openComplaints, id].sort().slice(0, PROFILE_LIMITS.openComplaints);
       break;
     }
     case EVENTS.COMPLAINT_RESOLVED: {
@@ -176,12 +178,10 @@ export function mergeProfiles(known: Profile, visitor: Profile, anonymousId: str
   p.firstSeenAt = minIso(p.firstSeenAt, v.firstSeenAt);
   p.lastSeenAt = maxIso(p.lastSeenAt, v.lastSeenAt);
   p.anonymousIds = [...new Set([...p.anonymousIds, anonymousId, ...v.anonymousIds])];
+  const size = { bytes: traitBytes(p) };
   for (const [key, value] of Object.entries(v.traits)) {
     const at = v.traitTimes[key] ?? v.lastSeenAt;
-    if (newer(p.traitTimes[key], at)) {
-      p.traits[key] = value;
-      p.traitTimes[key] = at;
-    }
+    if (newer(p.traitTimes[key], at)) setTraitWithin(p, key, value, at, size);
   }
   for (const channel of CHANNELS) {
     const c = v.consent[channel];
@@ -200,7 +200,7 @@ export function mergeProfiles(known: Profile, visitor: Profile, anonymousId: str
   s.productsViewed = [...s.productsViewed, ...vs.productsViewed].sort(newestFirst).slice(0, PRODUCTS_VIEWED_MAX);
   s.complaintCount += vs.complaintCount;
   s.resolvedComplaints = [...new Set([...s.resolvedComplaints, ...vs.resolvedComplaints])].sort().slice(-RESOLVED_COMPLAINTS_MAX);
-  s.openComplaints = [...new Set([...s.openComplaints, ...vs.openComplaints])].filter((c) => !s.resolvedComplaints.includes(c)).sort();
+  s.openComplaints = [...new Set([...s.openComplaints, ...vs.openComplaints])].filter((c) => !s.resolvedComplaints.includes(c)).sort().slice(0, PROFILE_LIMITS.openComplaints);
   if (vs.lastComplaintAt) s.lastComplaintAt = maxIso(s.lastComplaintAt, vs.lastComplaintAt);
   if (vs.lastResolutionAt) s.lastResolutionAt = maxIso(s.lastResolutionAt, vs.lastResolutionAt);
   if (vs.lastSurvey && (!s.lastSurvey || vs.lastSurvey.at > s.lastSurvey.at)) s.lastSurvey = vs.lastSurvey;
@@ -236,7 +236,8 @@ function toRecent(event: NormalisedEvent, keep?: RecentEventsSpec): RecentEvent 
   const entries = wanted === undefined ? Object.entries(event.properties) : [...wanted].filter((key) => Object.hasOwn(event.properties, key)).map((key) => [key, event.properties[key]] as const);
   for (const [key, value] of entries) {
     if (n >= RECENT_PROPERTY_MAX) break;
-    if (typeof value === 'number' || typeof value === 'boolean' || (typeof value === 'string' && value.length <= 200)) {
+    if (key.length > PROFILE_LIMITS.keptKeyLength) continue;
+    if (typeof value === 'number' || typeof value === 'boolean' || (typeof value === 'string' && value.length <= RECENT_STRING_MAX)) {
       properties[key] = value;
       n++;
     }
@@ -262,7 +263,17 @@ function keepRecent(events: RecentEvent[], now: Date, keep?: RecentEventsSpec): 
     .filter((e) => e.at >= cutoff && wanted(e) && !seen.has(e.messageId) && seen.add(e.messageId))
     .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : a.messageId < b.messageId ? 1 : -1))
     .slice(0, RECENT_EVENTS_MAX);
-  return keep === undefined ? kept : kept.map((e) => trimProperties(e, keep.events.get(e.name)!.properties));
+  return withinBytes(keep === undefined ? kept : kept.map((e) => trimProperties(e, keep.events.get(e.name)!.properties)));
+}
+
+/** The newest events whose JSON fits `PROFILE_LIMITS.recentEventBytes` (the profile item's share for them). */
+function withinBytes(events: RecentEvent[]): RecentEvent[] {
+  let total = 2;
+  for (let i = 0; i < events.length; i++) {
+    total += Buffer.byteLength(JSON.stringify(events[i])) + 1;
+    if (total > PROFILE_LIMITS.recentEventBytes) return events.slice(0, i);
+  }
+  return events;
 }
 
 function trimProperties(e: RecentEvent, names: ReadonlySet<string>): RecentEvent {

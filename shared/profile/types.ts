@@ -90,6 +90,8 @@ export interface Profile {
   recentEvents: RecentEvent[];
   /** When each trait was last set (event time), so an older identify never overwrites a newer value. */
   traitTimes: Record<string, string>;
+  /** Trait writes refused because the profile is at its limits (functions/profile/limits.ts), newest last, bounded. */
+  refusedTraits?: Array<{ key: string; reason: string; at: string }>;
 }
 
 /** Every tag a customer has, whoever owns it: rules (computed), senders (manual) and journeys. */
