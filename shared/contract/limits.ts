@@ -34,7 +34,10 @@ export interface TraitProblem {
 const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value) ?? '');
 const KB = (n: number) => `${n / 1024} KB`;
 const shown = (s: string) => JSON.stringify(s.length > SENDER_LIMITS.tagLength ? `${s.slice(0, SENDER_LIMITS.tagLength)}…` : s);
-const keyPath = (key: string) => (/^[A-Za-z_$][\w$]*$/.test(key) ? `$.traits.${key}` : `$.traits[${JSON.stringify(key.slice(0, SENDER_LIMITS.traitKeyLength))}]`);
+const keyPath = (full: string) => {
+  const key = full.slice(0, SENDER_LIMITS.traitKeyLength);
+  return /^[A-Za-z_$][\w$]*$/.test(key) ? `$.traits.${key}` : `$.traits[${JSON.stringify(key)}]`;
+};
 
 /**
  * Check an identify's traits against `SENDER_LIMITS` and its `tags` against
