@@ -12,7 +12,9 @@ import {
   type Profile,
   type PutEvents,
   type Rfm,
+  SENDER_LIMITS,
 } from '../../shared';
+import { TAG_RULES_MAX } from '../../shared/segmentation/constants';
 import type { RecentEventsSpec } from '../../shared/segmentation/retention';
 import { applyEvent, emptyProfile, mergeProfiles, upgradeTags } from './apply';
 import { APPLIED_MAX, appliedMark, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
@@ -57,6 +59,13 @@ export type ConsumeResult =
 export class DerivedEventsUnpublishedError extends RapportError {
   readonly retryable = true;
 }
+
+/**
+ * The most derived events one incoming event can publish: the sender's old tags
+ * removed and new ones added (at most SENDER_LIMITS.tagsPerEvent each), one per
+ * tag rule (at most TAG_RULES_MAX), Lifecycle Stage Changed and Customer Became Inactive.
+ */
+export const DERIVED_EVENTS_MAX = 2 * SENDER_LIMITS.tagsPerEvent + TAG_RULES_MAX + 2;
 
 const MAX_ATTEMPTS = 25;
 /** Jittered pause after losing an optimistic-lock race (real time, whatever the clock). */

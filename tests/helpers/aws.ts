@@ -48,6 +48,8 @@ export interface AwsStandInOptions<Call extends AwsCall = AwsCall> {
   onStopExecution?: (call: Call) => Promise<'stop' | 'refuse'>;
   /** Variables the stack sets besides the ones every function gets here. */
   env?: Record<string, string>;
+  /** Secrets Manager secrets by ARN: GetSecretValue answers their string. */
+  secrets?: Record<string, string>;
 }
 
 export interface AwsStandIn<Call extends AwsCall = AwsCall> {
@@ -83,6 +85,10 @@ export async function startAwsStandIn<Call extends AwsCall = AwsCall>(options: A
         calls.push(call);
         let status = 200;
         let reply: unknown = {};
+        if (target === 'secretsmanager.GetSecretValue') {
+          const arn = String(body.SecretId);
+          reply = { ARN: arn, Name: arn.split(':').pop(), SecretString: options.secrets?.[arn] ?? '{}', VersionId: 'v1' };
+        }
         if (target === 'AWSEvents.PutEvents') reply = { FailedEntryCount: 0, Entries: (body.Entries as unknown[]).map((_, i) => ({ EventId: `e-${i}` })) };
         if (target === 'AWSStepFunctions.StartExecution') reply = { executionArn: `${String(body.stateMachineArn).replace(':stateMachine:', ':execution:')}:${String(body.name)}`, startDate: Date.now() / 1000 };
         if (target === 'AWSStepFunctions.StopExecution') {
@@ -112,6 +118,7 @@ export async function startAwsStandIn<Call extends AwsCall = AwsCall>(options: A
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     AWS_ENDPOINT_URL_SFN: fake,
     AWS_ENDPOINT_URL_EVENTBRIDGE: fake,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: fake,
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     [ENV.PROFILE_TABLE_NAME]: TABLE,
