@@ -58,7 +58,7 @@ async function pipeline() {
     calls++;
     return { FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `e-${calls}-${i}` })) };
   };
-  const handle = createIngestService({ sources: staticSources([{ id: 'default', webhookSecrets: [SECRET] }]), dedupe, putEvents, clock: systemClock });
+  const handle = createIngestService({ sources: staticSources([{ id: 'default', webhookSecrets: [SECRET] }]), senderTags: { manual: new Set(), computed: new Set() }, dedupe, putEvents, clock: systemClock });
   const requests = Array.from({ length: REQUESTS }, (_, r) => signedBody(r));
   // Warm-up (JIT), not counted.
   for (const r of requests.slice(0, 10)) await handle({ method: 'POST', path: '/v1/events', headers: r.headers, body: r.body });

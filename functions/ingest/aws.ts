@@ -2,6 +2,7 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
@@ -11,6 +12,7 @@ import { secretUnsubscribeKeys } from '../journeys/unsubscribe';
 import { powertoolsDeduplicator } from './dedupe';
 import type { IngestDeps } from './service';
 import { compileSources, SourceConfigError, sourceFromSecretValue, type SourceProvider } from './sources';
+import { loadSenderTagPolicy } from './tags';
 
 const SourceRefs = z.array(z.object({ id: z.string(), secretArn: z.string() })).min(1);
 
@@ -34,7 +36,7 @@ export function secretsManagerSources(env: NodeJS.ProcessEnv = process.env, clie
   };
 }
 
-/** The ingest function's dependencies in AWS, from its environment. */
+/** The ingest function's dependencies in AWS, from its environment; tags.yaml is bundled under ./config (as for the profile functions). */
 export function awsIngestDeps(env: NodeJS.ProcessEnv = process.env): Omit<IngestDeps, 'observer'> {
   const eventBusName = requireEnv(env, ENV.EVENT_BUS_NAME);
   const client = new EventBridgeClient({});
@@ -44,6 +46,7 @@ export function awsIngestDeps(env: NodeJS.ProcessEnv = process.env): Omit<Ingest
     // A JSON list of keys (the first signs, all verify) or one key, cached 5 minutes: a rotation needs no deploy.
     ...(unsubscribeSecretArn && { unsubscribeKeys: secretUnsubscribeKeys(secrets, unsubscribeSecretArn) }),
     sources: secretsManagerSources(env),
+    senderTags: loadSenderTagPolicy(env[ENV.CONFIG_DIR] ?? join(import.meta.dirname, 'config')),
     dedupe: powertoolsDeduplicator(new DynamoDBPersistenceLayer({ tableName: requireEnv(env, ENV.IDEMPOTENCY_TABLE_NAME) })),
     putEvents: (entries) => client.send(new PutEventsCommand({ Entries: entries })),
     // Consent denials are recorded in the profile table (the customer's partition) before ingest answers.

@@ -4,3 +4,4 @@ export { forgettingRecords, ingestClaimKey, powertoolsDeduplicator, type EventDe
 export { verifyWebhook, signWebhook, decodeWebhookSecret, WebhookVerificationError, WEBHOOK_TOLERANCE_SECONDS } from './signature';
 export { compileSources, staticSources, sourceFromSecretValue, SourceConfigError, type IngestSource, type SourceProvider } from './sources';
 export { secretsManagerSources } from './aws';
+export { loadSenderTagPolicy, senderTagPolicy } from './tags';

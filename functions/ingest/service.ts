@@ -11,6 +11,7 @@ import {
   type EventProblem,
   type EventType,
   type NormalisedEvent,
+  type SenderTagPolicy,
 } from '../../shared';
 import { recordDenials, type ConsentHolds } from './consent';
 import { ingestClaimKey, type EventDeduplicator } from './dedupe';
@@ -50,6 +51,8 @@ export interface IngestDeps {
   sources: SourceProvider;
   dedupe: EventDeduplicator;
   putEvents: PutEvents;
+  /** Which tags an identify's `traits.tags` may hold (tags.yaml's `manualTags`); any other is refused with a 400. */
+  senderTags: SenderTagPolicy;
   /** The engine's clock: receipt times (and so default event times). */
   clock: Clock;
   /** Wall-clock time for signature freshness, whatever the journey clock's scale. @default systemClock */
@@ -188,6 +191,7 @@ export function createIngestService(deps: IngestDeps) {
       const result = normaliseEvent(raw, index, {
         sourceId: auth.sourceId,
         receivedAt,
+        senderTags: deps.senderTags,
         ...(auth.deliveryId !== undefined && { deliveryId: auth.deliveryId }),
         ...(segmentType !== undefined && { defaultType: segmentType }),
         ...(envelope.context !== undefined && { envelopeContext: envelope.context }),

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { INGEST_EVENT_SOURCE, matchesEventPattern, PROFILE_EVENT_SOURCE, reachability, type Channel, type Clock, type ConsentMode, type EventPattern, type LifecycleStage, type NormalisedEvent, type Profile } from '../../shared';
+import { INGEST_EVENT_SOURCE, matchesEventPattern, PROFILE_EVENT_SOURCE, profileTags, reachability, type Channel, type Clock, type ConsentMode, type EventPattern, type LifecycleStage, type NormalisedEvent, type Profile } from '../../shared';
 import { appliedMark, type ProfileStore } from '../profile';
 import { executionName, type ExecutionInput, type Executions } from './executions';
 import type { JourneyStore, RunRecord } from './store';
@@ -78,7 +78,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
   function inAudience(journey: JourneySpec, profile: Profile): boolean {
     const a = journey.audience;
     if (!a) return true;
-    const tags = new Set([...profile.computedTags, ...profile.manualTags]);
+    const tags = profileTags(profile);
     if (a.tags?.include && !a.tags.include.some((t) => tags.has(t))) return false;
     if (a.tags?.exclude && a.tags.exclude.some((t) => tags.has(t))) return false;
     if (a.lifecycle && !a.lifecycle.includes(profile.lifecycleStage)) return false;

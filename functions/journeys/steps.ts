@@ -172,10 +172,14 @@ export function createStepRunner(deps: StepDeps) {
       case 'tag': {
         const { add, remove } = z.object({ add: z.string().optional(), remove: z.string().optional() }).parse(config);
         await deps.mutateProfile(input.customerId, `${input.execution}:${input.stepId}`, (p) => {
-          const tags = new Set(p.manualTags);
+          // The journeys' own list: a sender's tags trait never removes these. A remove takes the tag off whoever set it.
+          const tags = new Set(p.journeyTags ?? []);
           if (add) tags.add(add);
-          if (remove) tags.delete(remove);
-          p.manualTags = [...tags].sort();
+          if (remove) {
+            tags.delete(remove);
+            p.manualTags = p.manualTags.filter((t) => t !== remove);
+          }
+          p.journeyTags = [...tags].sort();
         });
         return { ok: true };
       }

@@ -1,4 +1,4 @@
-import { IDEMPOTENCY_WINDOW_SECONDS, PROFILE_TABLE_LAYOUT, type Clock, type Profile } from '../../shared';
+import { IDEMPOTENCY_WINDOW_SECONDS, PROFILE_TABLE_LAYOUT, profileTags, type Clock, type Profile } from '../../shared';
 import type { ProfileStore } from './store';
 
 export interface ApiRequest {
@@ -25,9 +25,10 @@ export function profileView(p: Profile) {
     stats: p.stats,
     lifecycleStage: p.lifecycleStage,
     rfm: p.rfm,
-    tags: [...new Set([...p.computedTags, ...p.manualTags])].sort(),
+    tags: [...profileTags(p)].sort(),
     computedTags: p.computedTags,
     manualTags: p.manualTags,
+    journeyTags: p.journeyTags ?? [],
   };
 }
 

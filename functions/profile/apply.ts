@@ -1,7 +1,8 @@
-import { CHANNELS, EVENTS, consentChanges, consentRecord, detailTypeOf, foldConsent, type Channel, type ConsentRecord, type NormalisedEvent, type Profile, type RecentEvent } from '../../shared';
+import { CHANNELS, EVENTS, SENDER_LIMITS, consentChanges, consentRecord, detailTypeOf, foldConsent, type Channel, type ConsentRecord, type NormalisedEvent, type Profile, type RecentEvent } from '../../shared';
 
 import { RECENT_EVENTS_MAX, RECENT_EVENTS_WINDOW_DAYS } from '../../shared/segmentation/constants';
 import type { RecentEventsSpec } from '../../shared/segmentation/retention';
+import { PROFILE_LIMITS, setTraitWithin, traitBytes } from './limits';
 
 /** How much behaviour the profile item keeps for tag conditions (the timeline keeps the rest): what the rules can see. */
 export const RECENT_EVENTS_DAYS = RECENT_EVENTS_WINDOW_DAYS;
@@ -15,6 +16,8 @@ const RESOLVED_COMPLAINTS_MAX = 50;
 const newestFirst = (a: { at: string; productId: string }, b: { at: string; productId: string }) =>
   a.at < b.at ? 1 : a.at > b.at ? -1 : a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0;
 const RECENT_PROPERTY_MAX = 20;
+/** Longest string a recent event's property or a viewed product's category keeps. */
+const RECENT_STRING_MAX = 200;
 
 const DAY_MS = 86_400_000;
 const maxIso = (a: string | undefined, b: string) => (a === undefined || b > a ? b : a);
@@ -45,6 +48,7 @@ export function emptyProfile(id: string, at: string): Profile {
     rfm: { recency: 0, frequency: 0, monetary: 0 },
     computedTags: [],
     manualTags: [],
+    journeyTags: [],
     recentEvents: [],
     traitTimes: {},
   };
@@ -84,10 +88,13 @@ function defaultConsentSince(p: Profile): void {
 }
 
 function applyTraits(p: Profile, traits: Record<string, unknown>, at: string): void {
+  const size = { bytes: traitBytes(p) };
   for (const [key, value] of Object.entries(traits)) {
     if (key === 'tags') {
-      if (Array.isArray(value) && newer(p.traitTimes.tags, at)) {
-        p.manualTags = [...new Set(value.filter((t): t is string => typeof t === 'string' && t.length > 0))].sort();
+      // The sender's whole list (null: none) replaces the sender's tags only; journeys' and rules' stay.
+      // The ingest refused anything but declared manual tags within SENDER_LIMITS; the cap only guards old events.
+      if ((Array.isArray(value) || value === null) && newer(p.traitTimes.tags, at)) {
+        p.manualTags = [...new Set((value ?? []).filter((t): t is string => typeof t === 'string' && t.length > 0 && t.length <= SENDER_LIMITS.tagLength))].sort().slice(0, SENDER_LIMITS.tagsPerEvent);
         p.traitTimes.tags = at;
       }
       continue;
@@ -95,9 +102,7 @@ function applyTraits(p: Profile, traits: Record<string, unknown>, at: string): v
     // Consent is not a trait: applyEvent folds it in by consent order (consentChanges).
     if (key === 'consent' && typeof value === 'object' && value !== null) continue;
     if (!newer(p.traitTimes[key], at)) continue;
-    if (value === null) delete p.traits[key];
-    else p.traits[key] = value;
-    p.traitTimes[key] = at;
+    setTraitWithin(p, key, value, at, size);
   }
 }
 
@@ -113,7 +118,7 @@ function applyTrack(p: Profile, event: NormalisedEvent, at: string): void {
       break;
     }
     case EVENTS.PRODUCT_VIEWED: {
-      const viewed = { productId: String(props.productId), at, ...(typeof props.category === 'string' && { category: props.category }) };
+      const viewed = { productId: String(props.productId), at, ...(typeof props.category === 'string' && { category: props.category.slice(0, RECENT_STRING_MAX) }) };
       p.stats.productsViewed = [...p.stats.productsViewed, viewed].sort(newestFirst).slice(0, PRODUCTS_VIEWED_MAX);
       break;
     }
@@ -121,7 +126,7 @@ function applyTrack(p: Profile, event: NormalisedEvent, at: string): void {
       const id = String(props.complaintId);
       p.stats.complaintCount += 1;
       p.stats.lastComplaintAt = maxIso(p.stats.lastComplaintAt, at);
-      if (!p.stats.resolvedComplaints.includes(id) && !p.stats.openComplaints.includes(id)) p.stats.openComplaints = [...p.stats.openComplaints, id].sort();
+      if (!p.stats.resolvedComplaints.includes(id) && !p.stats.openComplaints.includes(id)) p.stats.openComplaints = [...p.stats.openComplaints, id].sort().slice(0, PROFILE_LIMITS.openComplaints);
       break;
     }
     case EVENTS.COMPLAINT_RESOLVED: {
@@ -167,12 +172,10 @@ export function mergeProfiles(known: Profile, visitor: Profile, anonymousId: str
   p.firstSeenAt = minIso(p.firstSeenAt, v.firstSeenAt);
   p.lastSeenAt = maxIso(p.lastSeenAt, v.lastSeenAt);
   p.anonymousIds = [...new Set([...p.anonymousIds, anonymousId, ...v.anonymousIds])];
+  const size = { bytes: traitBytes(p) };
   for (const [key, value] of Object.entries(v.traits)) {
     const at = v.traitTimes[key] ?? v.lastSeenAt;
-    if (newer(p.traitTimes[key], at)) {
-      p.traits[key] = value;
-      p.traitTimes[key] = at;
-    }
+    if (newer(p.traitTimes[key], at)) setTraitWithin(p, key, value, at, size);
   }
   for (const channel of CHANNELS) {
     setConsent(p, channel, v.consent[channel]);
@@ -190,14 +193,30 @@ export function mergeProfiles(known: Profile, visitor: Profile, anonymousId: str
   s.productsViewed = [...s.productsViewed, ...vs.productsViewed].sort(newestFirst).slice(0, PRODUCTS_VIEWED_MAX);
   s.complaintCount += vs.complaintCount;
   s.resolvedComplaints = [...new Set([...s.resolvedComplaints, ...vs.resolvedComplaints])].sort().slice(-RESOLVED_COMPLAINTS_MAX);
-  s.openComplaints = [...new Set([...s.openComplaints, ...vs.openComplaints])].filter((c) => !s.resolvedComplaints.includes(c)).sort();
+  s.openComplaints = [...new Set([...s.openComplaints, ...vs.openComplaints])].filter((c) => !s.resolvedComplaints.includes(c)).sort().slice(0, PROFILE_LIMITS.openComplaints);
   if (vs.lastComplaintAt) s.lastComplaintAt = maxIso(s.lastComplaintAt, vs.lastComplaintAt);
   if (vs.lastResolutionAt) s.lastResolutionAt = maxIso(s.lastResolutionAt, vs.lastResolutionAt);
   if (vs.lastSurvey && (!s.lastSurvey || vs.lastSurvey.at > s.lastSurvey.at)) s.lastSurvey = vs.lastSurvey;
-  p.manualTags = [...new Set([...p.manualTags, ...v.manualTags])].sort();
+  p.manualTags = [...new Set([...p.manualTags, ...v.manualTags])].sort().slice(0, SENDER_LIMITS.tagsPerEvent);
+  p.journeyTags = [...new Set([...(p.journeyTags ?? []), ...(v.journeyTags ?? [])])].sort();
   p.recentEvents = keepRecent([...p.recentEvents, ...v.recentEvents], now, keep);
   defaultConsentSince(p);
   return p;
+}
+
+/**
+ * A profile as written before journeys' tags were kept apart (`journeyTags` absent,
+ * one `manualTags` list for both): the declared manual tags stay the sender's, every
+ * other tag becomes the journeys' (a sender may no longer set it, so only a journey
+ * step can have). Profiles already split are returned as they are.
+ */
+export function upgradeTags(profile: Profile, declaredManual: ReadonlySet<string>): Profile {
+  if (profile.journeyTags !== undefined) return profile;
+  return {
+    ...profile,
+    manualTags: profile.manualTags.filter((t) => declaredManual.has(t)),
+    journeyTags: profile.manualTags.filter((t) => !declaredManual.has(t)),
+  };
 }
 
 /** The event as the profile keeps it, or undefined when `keep` says nothing reads it. */
@@ -210,7 +229,8 @@ function toRecent(event: NormalisedEvent, keep?: RecentEventsSpec): RecentEvent 
   const entries = wanted === undefined ? Object.entries(event.properties) : [...wanted].filter((key) => Object.hasOwn(event.properties, key)).map((key) => [key, event.properties[key]] as const);
   for (const [key, value] of entries) {
     if (n >= RECENT_PROPERTY_MAX) break;
-    if (typeof value === 'number' || typeof value === 'boolean' || (typeof value === 'string' && value.length <= 200)) {
+    if (key.length > PROFILE_LIMITS.keptKeyLength) continue;
+    if (typeof value === 'number' || typeof value === 'boolean' || (typeof value === 'string' && value.length <= RECENT_STRING_MAX)) {
       properties[key] = value;
       n++;
     }
@@ -236,7 +256,17 @@ function keepRecent(events: RecentEvent[], now: Date, keep?: RecentEventsSpec): 
     .filter((e) => e.at >= cutoff && wanted(e) && !seen.has(e.messageId) && seen.add(e.messageId))
     .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : a.messageId < b.messageId ? 1 : -1))
     .slice(0, RECENT_EVENTS_MAX);
-  return keep === undefined ? kept : kept.map((e) => trimProperties(e, keep.events.get(e.name)!.properties));
+  return withinBytes(keep === undefined ? kept : kept.map((e) => trimProperties(e, keep.events.get(e.name)!.properties)));
+}
+
+/** The newest events whose JSON fits `PROFILE_LIMITS.recentEventBytes` (the profile item's share for them). */
+function withinBytes(events: RecentEvent[]): RecentEvent[] {
+  let total = 2;
+  for (let i = 0; i < events.length; i++) {
+    total += Buffer.byteLength(JSON.stringify(events[i])) + 1;
+    if (total > PROFILE_LIMITS.recentEventBytes) return events.slice(0, i);
+  }
+  return events;
 }
 
 function trimProperties(e: RecentEvent, names: ReadonlySet<string>): RecentEvent {

@@ -38,6 +38,7 @@ export function awsProfileDeps(env: NodeJS.ProcessEnv = process.env, journeys?: 
     clock: systemClock,
     eventBusName: requireEnv(env, ENV.EVENT_BUS_NAME),
     timelineRetentionDays: config.timelineRetentionDays,
+    declaredManualTags: config.manualTags,
     ...(journeys !== undefined && { recentEvents: profileRetention(config, journeys) }),
   };
 }

@@ -8,12 +8,15 @@ import {
   type Clock,
   type LifecycleStage,
   type NormalisedEvent,
+  profileTags,
   type Profile,
   type PutEvents,
   type Rfm,
+  SENDER_LIMITS,
 } from '../../shared';
+import { TAG_RULES_MAX } from '../../shared/segmentation/constants';
 import type { RecentEventsSpec } from '../../shared/segmentation/retention';
-import { applyEvent, emptyProfile, mergeProfiles } from './apply';
+import { applyEvent, emptyProfile, mergeProfiles, upgradeTags } from './apply';
 import { APPLIED_MAX, appliedMark, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
 
 /** What segmentation computes from a profile at an instant (lifecycle, RFM, tags) and when it may next change. */
@@ -37,6 +40,12 @@ export interface ProfileConsumerDeps {
    * read (`recentEventsSpec`). Absent: every recent event, with its properties.
    */
   recentEvents?: RecentEventsSpec;
+  /**
+   * The manual tags tags.yaml declares: a profile written before journeys' tags were kept
+   * apart keeps these as the sender's and gives every other tag to the journeys (`upgradeTags`).
+   * @default none (every old tag becomes a journey's: none is lost to a sender's list)
+   */
+  declaredManualTags?: readonly string[];
   /** Receives customer ids and counts only, never traits. */
   log?: (message: string, fields: Record<string, unknown>) => void;
 }
@@ -50,6 +59,13 @@ export type ConsumeResult =
 export class DerivedEventsUnpublishedError extends RapportError {
   readonly retryable = true;
 }
+
+/**
+ * The most derived events one incoming event can publish: the sender's old tags
+ * removed and new ones added (at most SENDER_LIMITS.tagsPerEvent each), one per
+ * tag rule (at most TAG_RULES_MAX), Lifecycle Stage Changed and Customer Became Inactive.
+ */
+export const DERIVED_EVENTS_MAX = 2 * SENDER_LIMITS.tagsPerEvent + TAG_RULES_MAX + 2;
 
 const MAX_ATTEMPTS = 25;
 /** Jittered pause after losing an optimistic-lock race (real time, whatever the clock). */
@@ -71,6 +87,12 @@ const INACTIVE_STAGES: ReadonlySet<LifecycleStage> = new Set(['dormant', 'churne
 export function createProfileConsumer(deps: ProfileConsumerDeps) {
   const { store, clock } = deps;
   const log = deps.log ?? (() => undefined);
+  const declaredManual = new Set(deps.declaredManualTags ?? []);
+  /** Every profile this consumer folds into is read here, so an old item is split into sender's and journeys' tags first. */
+  const read = async (id: string) => {
+    const stored = await store.get(id);
+    return stored && { ...stored, profile: upgradeTags(stored.profile, declaredManual) };
+  };
 
   async function handleEvent(event: NormalisedEvent): Promise<ConsumeResult> {
     const now = clock.now();
@@ -82,10 +104,10 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       // A visitor-only event goes to whoever the visitor is linked to now: looked up on every attempt, and
       // a visitor profile found frozen (merged since) forwards to its customer.
       let customerId = named ?? (await store.getAlias(event.anonymousId!)) ?? `anon:${event.anonymousId}`;
-      let stored = await store.get(customerId);
+      let stored = await read(customerId);
       if (stored?.mergedInto !== undefined) {
         customerId = stored.mergedInto;
-        stored = await store.get(customerId);
+        stored = await read(customerId);
       }
       if (!stored && (await store.isErased(customerId, now))) {
         log('event for an erased customer dropped', { customerId, messageId: event.messageId });
@@ -155,7 +177,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     if (owner !== customerId) return { owned: false };
     const visitorId = `anon:${anonymousId}`;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const visitor = await store.get(visitorId);
+      const visitor = await read(visitorId);
       if (visitor?.mergedInto !== undefined) return visitor.mergedInto === customerId ? { owned: true, visitor } : { owned: false };
       const frozen: StoredProfile = visitor
         ? { profile: visitor.profile, applied: visitor.applied, outbox: visitor.outbox, version: visitor.version + 1, mergedInto: customerId }
@@ -172,7 +194,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
   async function reevaluate(customerId: string): Promise<string[]> {
     const now = clock.now();
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const stored = await store.get(customerId);
+      const stored = await read(customerId);
       if (!stored || stored.mergedInto !== undefined) return [];
       if (stored.pendingCause !== undefined) {
         // An earlier sweep wrote a change and may not have published it: publish (a repeat keeps its
@@ -227,7 +249,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
   async function mutate(customerId: string, cause: string, change: (profile: Profile) => void): Promise<string[]> {
     const now = clock.now();
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const stored = await store.get(customerId);
+      const stored = await read(customerId);
       if (!stored) return [];
       // A visitor merged into a known customer since the step started: the change is theirs.
       if (stored.mergedInto !== undefined) return mutate(stored.mergedInto, cause, change);
@@ -274,7 +296,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     const out: OutboxEntry[] = [];
     const make = (name: string, properties: Record<string, unknown>) =>
       out.push({ cause, messageId: derivedMessageId(cause, name, properties), name, properties, at: now.toISOString() });
-    const tagsOf = (p: Profile | undefined) => new Set([...(p?.computedTags ?? []), ...(p?.manualTags ?? [])]);
+    const tagsOf = (p: Profile | undefined) => (p ? profileTags(p) : new Set<string>());
     const was = tagsOf(before);
     const is = tagsOf(after);
     for (const tag of [...is].sort()) if (!was.has(tag)) make(DERIVED_EVENTS.TAG_ADDED, { tag });

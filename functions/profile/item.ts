@@ -41,6 +41,16 @@ export class UnreadableProfileError extends RapportError {
   readonly retryable = false;
 }
 
+/**
+ * A packed body that unpacks to more than this is refused (a brotli body of a few KB
+ * can expand to gigabytes). Profiles within PROFILE_LIMITS are ~330 KB of JSON at most;
+ * the headroom reads profiles written before the limits.
+ */
+export const PROFILE_JSON_MAX_BYTES = 4 * 1024 * 1024;
+
+/** A profile item whose body unpacks beyond `PROFILE_JSON_MAX_BYTES`: refused before it exhausts the function's memory. */
+export class ProfileTooLargeError extends UnreadableProfileError {}
+
 const FORMAT_BROTLI_JSON = 1;
 const MARK_BYTES = 9;
 const MARK_PATTERN = /^[A-Za-z0-9_-]{12}$/;
@@ -68,8 +78,17 @@ export function readContents(item: Record<string, unknown>, id: string): Profile
   const body = asBytes(item.body, id, 'body');
   if (body[0] !== FORMAT_BROTLI_JSON) throw new UnreadableProfileError(`profile item of ${id}: body format ${body[0]} is unknown (expected ${FORMAT_BROTLI_JSON})`);
   let parsed: { profile: Profile; outbox: Array<OutboxEntry | LegacyOutboxEntry> };
+  let json: Buffer;
   try {
-    parsed = JSON.parse(brotliDecompressSync(body.subarray(1)).toString('utf8')) as typeof parsed;
+    json = brotliDecompressSync(body.subarray(1), { maxOutputLength: PROFILE_JSON_MAX_BYTES });
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new ProfileTooLargeError(`profile item of ${id}: body unpacks to more than ${PROFILE_JSON_MAX_BYTES / 1024 / 1024} MiB, the limit; refused rather than exhausting memory`, { cause: error });
+    }
+    throw new UnreadableProfileError(`profile item of ${id}: body is not brotli-packed JSON (${(error as Error).message})`, { cause: error });
+  }
+  try {
+    parsed = JSON.parse(json.toString('utf8')) as typeof parsed;
   } catch (error) {
     throw new UnreadableProfileError(`profile item of ${id}: body is not brotli-packed JSON (${(error as Error).message})`, { cause: error });
   }

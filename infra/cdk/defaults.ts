@@ -56,6 +56,8 @@ export const INGEST = {
   timeout: Duration.seconds(29),
   /** Powertools service name (logs, metrics, traces). */
   serviceName: 'rapport-ingest',
+  /** Config files the ingest loads (bundled like the profile functions'): tags.yaml says which tags senders may set. */
+  configFiles: ['tags.yaml'],
   metricsNamespace: FUNCTION_DEFAULTS.metricsNamespace,
   /** Segment HTTP Tracking API paths; `/v1/events` is the Standard Webhooks endpoint. */
   routes: ['/v1/events', '/v1/track', '/v1/identify', '/v1/page', '/v1/screen', '/v1/group', '/v1/alias', '/v1/batch'],

@@ -542,7 +542,10 @@ export class Rapport extends Construct {
           [...secrets].map(([sourceId, secret]) => ({ id: sourceId, secretArn: secret.secretArn })),
         ),
         [ENV.UNSUBSCRIBE_SECRET]: this.unsubscribeSecret.secretArn,
+        // tags.yaml (which tags senders may set) is bundled rather than put in a variable: variables share 4 KB.
+        [ENV.CONFIG_DIR]: PROFILE.bundledConfigDir,
       },
+      bundledFiles: [{ folder: PROFILE.bundledConfigFolder, files: INGEST.configFiles.map((file) => path.join(resolved.configDir, file)) }],
     });
 
     this.bus.grantPutEventsTo(this.ingestFunction);

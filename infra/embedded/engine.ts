@@ -7,7 +7,7 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { createIngestHandler, forgettingRecords, INGEST_PATHS, MAX_BODY_BYTES, powertoolsDeduplicator, staticSources, type IngestSource } from '../../functions/ingest';
+import { createIngestHandler, forgettingRecords, INGEST_PATHS, loadSenderTagPolicy, MAX_BODY_BYTES, powertoolsDeduplicator, staticSources, type IngestSource } from '../../functions/ingest';
 import {
   createCustomerApiHandler,
   createProfileConsumer,
@@ -128,6 +128,8 @@ async function start(options: EngineOptions): Promise<Engine> {
   const ingest = createIngestHandler(
     {
       sources: staticSources(options.sources),
+      // The same loader as the AWS function's, on the same tags.yaml the profile functions read.
+      senderTags: loadSenderTagPolicy(options.configDir ?? 'workflows'),
       dedupe,
       putEvents: (entries: BusEntry[]) => eventBridge.send(new PutEventsCommand({ Entries: entries })),
       clock,
@@ -144,6 +146,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     putEvents: (entries: BusEntry[]) => eventBridge.send(new PutEventsCommand({ Entries: entries })),
     clock,
     timelineRetentionDays: profileConfig.timelineRetentionDays,
+    declaredManualTags: profileConfig.manualTags,
   };
   const deadLetters: DeadLetter[] = [];
   const outbox = new Outbox(clock, options.outboundWebhooks ?? {}, dataDir ?? undefined);

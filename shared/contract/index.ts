@@ -3,3 +3,4 @@ export * from './known-events';
 export * from './normalise';
 export * from './entry';
 export * from './json-schema';
+export * from './limits';

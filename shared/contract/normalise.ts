@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { EVENT_TYPES, IncomingEventSchema, MAX_NESTING_DEPTH, type EventType, type IncomingEvent, type NormalisedEvent } from './events';
 import { KNOWN_EVENT_PROPERTIES, PROPERTY_ALIASES, RESERVED_EVENT_NAMES, isKnownEvent } from './known-events';
+import { checkTraits, type SenderTagPolicy } from './limits';
 
 /** One thing wrong with one event: which event, where in it (JSONPath), and what was expected. */
 export interface EventProblem {
@@ -31,7 +32,11 @@ export interface NormaliseOptions {
   envelopeSentAt?: string;
   /** Refuse events stamped further in the future than this (default 24 h). */
   maxFutureMs?: number;
+  /** The tags an identify's `traits.tags` may hold (declared manual tags). @default none: any tag is refused */
+  senderTags?: SenderTagPolicy;
 }
+
+const NO_SENDER_TAGS: SenderTagPolicy = { manual: new Set(), computed: new Set() };
 
 export type NormaliseResult = { ok: true; event: NormalisedEvent } | { ok: false; problems: EventProblem[] };
 
@@ -73,6 +78,12 @@ export function normaliseEvent(raw: unknown, index: number, options: NormaliseOp
       if (!checked.success) return { ok: false, problems: toProblems(checked.error, index, '$.properties', `${e.event}: `) };
       properties = checked.data as Record<string, unknown>;
     }
+  }
+
+  if (e.type === 'identify' && e.traits !== undefined) {
+    // The whole event is refused: applying the rest of an identify whose tags or traits were cut would be a silent partial write.
+    const traitProblems = checkTraits(e.traits, options.senderTags ?? NO_SENDER_TAGS);
+    if (traitProblems.length > 0) return { ok: false, problems: traitProblems.map((p) => ({ index, ...p })) };
   }
 
   const timestamp = resolveTimestamp(e, options);

@@ -83,9 +83,24 @@ export interface Profile {
   rfm: Rfm;
   /** Tags computed by the tag rules. */
   computedTags: string[];
-  /** Tags set from outside (e.g. a CRM via identify traits `tags`), kept apart from computed ones. */
+  /**
+   * Tags set from outside (a CRM's identify trait `tags`, declared `manualTags` only):
+   * the sender's whole list, replaced by its next one.
+   */
   manualTags: string[];
+  /**
+   * Tags journeys add (`tag: { add }`), kept apart so a sender's list never removes them.
+   * Absent on profiles written before it existed: see `upgradeTags` (functions/profile/apply.ts).
+   */
+  journeyTags?: string[];
   recentEvents: RecentEvent[];
   /** When each trait was last set (event time), so an older identify never overwrites a newer value. */
   traitTimes: Record<string, string>;
+  /** Trait writes refused because the profile is at its limits (functions/profile/limits.ts), newest last, bounded. */
+  refusedTraits?: Array<{ key: string; reason: string; at: string }>;
+}
+
+/** Every tag a customer has, whoever owns it: rules (computed), senders (manual) and journeys. */
+export function profileTags(p: Pick<Profile, 'computedTags' | 'manualTags' | 'journeyTags'>): Set<string> {
+  return new Set([...p.computedTags, ...p.manualTags, ...(p.journeyTags ?? [])]);
 }

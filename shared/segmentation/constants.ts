@@ -12,6 +12,9 @@ export const WEEK_MS = 7 * DAY_MS;
 export const RECENT_EVENTS_WINDOW_DAYS = 90;
 export const RECENT_EVENTS_WINDOW_MS = RECENT_EVENTS_WINDOW_DAYS * DAY_MS;
 
+/** At most this many tag rules in tags.yaml: each may publish one Tag Added or Removed per event (see DERIVED_EVENTS_MAX). */
+export const TAG_RULES_MAX = 100;
+
 /** At most this many recent events are kept on a profile (newest first). */
 export const RECENT_EVENTS_MAX = 200;
 

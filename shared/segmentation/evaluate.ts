@@ -1,5 +1,5 @@
 import { matchesEventPattern } from '../pattern';
-import { type Profile, type ProfileStats } from '../profile';
+import { profileTags, type Profile, type ProfileStats } from '../profile';
 import { DEFAULT_SEGMENTATION_CONFIG, type SegmentationConfig } from './config';
 import { DAY_MS, RECENT_EVENTS_WINDOW_MS } from './constants';
 import { lifecycleBoundaries, lifecycleStageAt } from './lifecycle';
@@ -144,7 +144,7 @@ function compile(condition: Condition, ctx: EvaluationContext): Compiled {
       return compileEvent(condition, ctx);
     case 'tag': {
       // The tags the customer has now; they change with events, never with time alone.
-      const has = new Set([...ctx.profile.computedTags, ...ctx.profile.manualTags]);
+      const has = profileTags(ctx.profile);
       const holds = condition.tag.some((t) => has.has(t));
       return { holds: () => holds, boundaries: CONSTANT };
     }

@@ -18,7 +18,7 @@ export {
   type SegmentationConfig,
   type SegmentationConfigResult,
 } from './config';
-export { DAY_MS, RECENT_EVENTS_MAX, RECENT_EVENTS_WINDOW_DAYS, SEGMENTATION_FILES } from './constants';
+export { DAY_MS, RECENT_EVENTS_MAX, RECENT_EVENTS_WINDOW_DAYS, SEGMENTATION_FILES, TAG_RULES_MAX } from './constants';
 export {
   formatProblem,
   SegmentationConfigError,

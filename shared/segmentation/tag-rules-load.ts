@@ -1,3 +1,4 @@
+import { TAG_RULES_MAX } from './constants';
 import { sortProblems, TagRulesError, type SourceProblem } from './errors';
 import { ManualTagSchema, TagRuleSchema, TagRulesFileSchema, type ManualTag, type TagRule } from './tag-rules';
 import { checkRule, type Finding } from './tag-rules-check';
@@ -39,6 +40,10 @@ export function loadTagRules(text: string, file: string): TagRulesResult {
     warnings.push(...place(base, checked.warnings));
     rules.push(parsed.data);
   });
+
+  if (top.data.tags.length > TAG_RULES_MAX) {
+    errors.push(source.problem(['tags'], `holds ${top.data.tags.length} tag rules; the limit is ${TAG_RULES_MAX} (each may publish a Tag Added or Tag Removed on every event)`));
+  }
 
   const manualTags: ManualTag[] = [];
   const firstManual = new Map<string, number>();

@@ -57,4 +57,5 @@ export interface CustomerView {
   tags: string[];
   computedTags: string[];
   manualTags: string[];
+  journeyTags: string[];
 }

@@ -139,7 +139,7 @@ describe('Rapport-dev bundles', () => {
   });
 
   it.each([
-    ['ingest', []],
+    ['ingest', ['config']],
     ['consumer', ['config', 'journeys']],
     ['sweep', ['config']],
     ['customers', ['config', 'journeys']],
@@ -154,6 +154,11 @@ describe('Rapport-dev bundles', () => {
     for (const file of ['tags.yaml', 'segmentation.config.yaml']) {
       expect(readFileSync(path.join(assetDir(which), 'config', file), 'utf8'), file).toBe(readFileSync(path.join(TEST_CONFIG_DIR, file), 'utf8'));
     }
+  });
+
+  it('copies only tags.yaml into the ingest bundle under config/: it refuses tags senders may not set', () => {
+    expect(readdirSync(path.join(assetDir('ingest'), 'config'))).toEqual(['tags.yaml']);
+    expect(readFileSync(path.join(assetDir('ingest'), 'config', 'tags.yaml'), 'utf8')).toBe(readFileSync(path.join(TEST_CONFIG_DIR, 'tags.yaml'), 'utf8'));
   });
 
   it('copies every template into the step bundle under templates/', () => {
@@ -182,10 +187,8 @@ describe('Rapport-dev bundles', () => {
     expect(text).not.toContain('arn:aws:states');
   });
 
-  it('leaves the config and journey files out of the ingest and run-ended bundles', () => {
-    for (const which of ['ingest', 'runEnded'] as const) {
-      expect(existsSync(path.join(assetDir(which), 'config')), which).toBe(false);
-      expect(existsSync(path.join(assetDir(which), 'journeys')), which).toBe(false);
-    }
+  it('leaves the config and journey files out of the run-ended bundle, and the journeys out of the ingest bundle', () => {
+    expect(existsSync(path.join(assetDir('runEnded'), 'config'))).toBe(false);
+    for (const which of ['ingest', 'runEnded'] as const) expect(existsSync(path.join(assetDir(which), 'journeys')), which).toBe(false);
   });
 });

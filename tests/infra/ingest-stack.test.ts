@@ -75,6 +75,8 @@ describe('Rapport-dev stack, default props', () => {
       [ENV.PROFILE_TABLE_NAME]: { Ref: profileTableId },
       // The same key the step function signs unsubscribe links with, by ARN (read from Secrets Manager at run time).
       [ENV.UNSUBSCRIBE_SECRET]: { Ref: unsubscribeSecretId },
+      // tags.yaml (which tags senders may set) is bundled there, not passed in a variable.
+      [ENV.CONFIG_DIR]: '/var/task/config',
       [ENV.STAGE]: 'dev',
       POWERTOOLS_SERVICE_NAME: 'rapport-ingest',
       POWERTOOLS_METRICS_NAMESPACE: 'Rapport',

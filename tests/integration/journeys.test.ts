@@ -138,7 +138,9 @@ describe('win-back journey (10 simulated days per second)', () => {
     expect(steps(t.engine, 'wb-churn')).toEqual(['send-we-miss-you', 'send-offer']);
     const customer = await t.api.customer('wb-churn');
     expect(customer.tags).toContain('churned');
-    expect(customer.manualTags).toContain('churned');
+    // The journey's own tag: a CRM's tags trait cannot remove it.
+    expect(customer.journeyTags).toContain('churned');
+    expect(customer.manualTags).not.toContain('churned');
     expect(t.engine.bus.log.some((e) => e['detail-type'] === 'Tag Added' && (e.detail as { properties: { customerId: string; tag: string } }).properties.tag === 'churned' && (e.detail as { userId: string }).userId === 'wb-churn')).toBe(true);
   });
 });
@@ -307,7 +309,7 @@ describe('a broken journey file', () => {
 
     const config = mkdtempSync(join(dir, 'config-'));
     for (const name of ['tags.yaml', 'segmentation.config.yaml']) copyFileSync(join('workflows', name), join(config, name));
-    appendFileSync(join(config, 'tags.yaml'), '\nmanualTags:\n  - { name: vipp, description: VIPs marked in the CRM }\n');
+    appendFileSync(join(config, 'tags.yaml'), '  - { name: vipp, description: VIPs marked in the CRM }\n');
     const engine = await startTestEngine({ journeysDir: journeys, configDir: config });
     await engine.stop();
   });

@@ -57,7 +57,7 @@ describe('a tag step whose derived event cannot be published at first', () => {
 
     expect(run.status).toBe('completed');
     expect(refused).toBe(6);
-    expect((await api.customer('mut-1')).manualTags).toContain('welcomed');
+    expect((await api.customer('mut-1')).journeyTags).toContain('welcomed');
     const published = engine.bus.log.filter((e) => e['detail-type'] === DERIVED_EVENTS.TAG_ADDED && (e.detail as { userId: string; properties: { tag: string } }).properties.tag === 'welcomed');
     expect(published.map((e) => (e.detail as { userId: string }).userId)).toEqual(['mut-1']);
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { applyEvent, appliedMark, emptyProfile } from '../../../functions/profile';
+import { brotliCompressSync } from 'node:zlib';
 import { packContents, packMarks, readContents, UnreadableProfileError, type OutboxEntry } from '../../../functions/profile/item';
 import type { Profile } from '../../../shared';
 import { ev, identify } from '../../helpers/events';
@@ -57,5 +58,17 @@ describe('the profile item codec', () => {
 
   it('refuses to pack a mark that is not a 12-character base64url hash', () => {
     expect(() => packMarks(['short'])).toThrow(/applied mark "short": expected 12 base64url characters/);
+  });
+
+  it('refuses a crafted body that unpacks beyond 4 MiB with a clear error, without unpacking it all', () => {
+    // 64 MiB of JSON-ish text packs to a few hundred bytes: unbounded, ~1,000 such reads would exhaust a Lambda's memory.
+    const bomb = brotliCompressSync(Buffer.concat([Buffer.from('{"profile":{"traits":{"pad":"'), Buffer.alloc(64 * 1024 * 1024, 0x61), Buffer.from('"}},"outbox":[]}')]));
+    expect(bomb.length).toBeLessThan(10_000);
+    const item = { body: Buffer.concat([Buffer.of(1), bomb]), applied: packMarks([]) };
+    const before = process.memoryUsage().arrayBuffers;
+
+    expect(() => readContents(item, 'cust-bomb')).toThrow(UnreadableProfileError);
+    expect(() => readContents(item, 'cust-bomb')).toThrow('profile item of cust-bomb: body unpacks to more than 4 MiB, the limit; refused rather than exhausting memory');
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(32 * 1024 * 1024);
   });
 });

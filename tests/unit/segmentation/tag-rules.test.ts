@@ -312,3 +312,10 @@ describe('loadTagRules: manual tags (set by a CRM, declared so journeys may read
     expect(warningsOf(result)).toEqual(['tags.yaml:5:11  manualTags[0].name: "vip" is already a computed tag (tags[0] on line 2): journeys may read it without declaring it here']);
   });
 });
+
+describe('loadTagRules: a bounded number of rules', () => {
+  it('refuses more than 100 tag rules: each may publish a derived event on every event', () => {
+    const rules = Array.from({ length: 101 }, (_, i) => `  - { name: t${i}, description: x, when: { stat: orderCount, gte: ${i} } }\n`).join('');
+    expect(errorsOf(`tags:\n${rules}`)).toEqual(['tags.yaml:2:3  tags: holds 101 tag rules; the limit is 100 (each may publish a Tag Added or Tag Removed on every event)']);
+  });
+});

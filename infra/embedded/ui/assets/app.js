@@ -439,7 +439,8 @@ function customerSections(p, events, messages, runs) {
   const t = p.traits ?? {};
   const name = [t.name ?? [t.firstName, t.lastName].filter(Boolean).join(' '), t.email].filter(Boolean).join(' · ');
   const computed = new Set(p.computedTags ?? []);
-  const tags = [...new Set([...(p.computedTags ?? []), ...(p.manualTags ?? [])])].sort();
+  const manual = new Set(p.manualTags ?? []);
+  const tags = [...new Set([...(p.computedTags ?? []), ...(p.manualTags ?? []), ...(p.journeyTags ?? [])])].sort();
   const rfm = p.rfm ?? {};
   const head = h(
     'div',
@@ -461,7 +462,9 @@ function customerSections(p, events, messages, runs) {
             ? tags.map((tag) =>
                 computed.has(tag)
                   ? h('span', { class: 'tag', title: 'computed from a tag rule' }, tag)
-                  : h('span', { class: 'tag manual', title: 'manual: set from outside (tags trait)' }, tag, h('span', { class: 'visually-hidden' }, ' (manual)')),
+                  : manual.has(tag)
+                    ? h('span', { class: 'tag manual', title: 'manual: set from outside (tags trait)' }, tag, h('span', { class: 'visually-hidden' }, ' (manual)'))
+                    : h('span', { class: 'tag manual', title: 'added by a journey (tag step)' }, tag, h('span', { class: 'visually-hidden' }, ' (journey)')),
               )
             : h('span', { class: 'muted' }, 'none'),
         ),
@@ -514,6 +517,7 @@ function customerSections(p, events, messages, runs) {
         ['Anonymous ids', (p.anonymousIds ?? []).join(', ') || 'none'],
         ['Computed tags', (p.computedTags ?? []).join(', ') || 'none'],
         ['Manual tags', (p.manualTags ?? []).join(', ') || 'none'],
+        ['Journey tags', (p.journeyTags ?? []).join(', ') || 'none'],
       ]),
     ),
   );

@@ -1,0 +1,106 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROFILE_LIMITS } from '../../functions/profile/limits';
+import { PROFILE_TABLE, type Engine } from '../../infra/embedded/engine';
+import { SENDER_LIMITS } from '../../shared';
+import { client } from '../helpers/client';
+import { startTestEngine, TEST_SECRET } from '../helpers/engine';
+import { post, signedRequest } from '../helpers/webhook';
+
+/**
+ * Traits a sender may send are bounded per event (a 400 naming the field and the
+ * limit) and a profile is bounded as a whole, so a customer padded to the limits
+ * by many valid events still gets every later event applied, and the stored item
+ * stays under DynamoDB's 400 KB.
+ */
+let engine: Engine;
+let api: ReturnType<typeof client>;
+// No journeys: 100 complaints would start 100 complaint follow-ups, which this test does not need.
+const journeys = mkdtempSync(join(tmpdir(), 'rapport-no-journeys-'));
+beforeAll(async () => {
+  engine = await startTestEngine({ journeysDir: journeys });
+  api = client(engine);
+});
+afterAll(async () => {
+  await engine.stop();
+  rmSync(journeys, { recursive: true, force: true });
+});
+
+const send = (body: unknown) => post(`${engine.url}/v1/events`, signedRequest(TEST_SECRET, body));
+const problemsOf = (res: { json: Record<string, unknown> }) => (res.json.rejected as Array<{ problems: Array<{ path: string; message: string }> }>).flatMap((r) => r.problems);
+/** Printable ASCII without quote or backslash, at random: as incompressible as JSON text gets (the worst case for the packed item). */
+const noise = (n: number) => Array.from({ length: n }, () => String.fromCharCode(0x23 + Math.floor(Math.random() * 0x39))).join('');
+
+/** An item's size as DynamoDB counts it: attribute names plus values (strings and binaries by their bytes). */
+function itemBytes(item: Record<string, AttributeValue>): number {
+  let size = 0;
+  for (const [name, value] of Object.entries(item)) {
+    size += Buffer.byteLength(name);
+    if (value.S !== undefined) size += Buffer.byteLength(value.S);
+    else if (value.B !== undefined) size += value.B.length;
+    else if (value.N !== undefined) size += Math.ceil(value.N.length / 2) + 1;
+    else size += Buffer.byteLength(JSON.stringify(value));
+  }
+  return size;
+}
+
+describe('traits a sender sends in one event', () => {
+  const identify = (traits: Record<string, unknown>) => ({ type: 'identify', userId: 'pl-bad', traits });
+
+  it.each([
+    ['too many traits', Object.fromEntries(Array.from({ length: SENDER_LIMITS.traitsPerEvent + 1 }, (_, i) => [`t${i}`, i])), '$.traits', `holds ${SENDER_LIMITS.traitsPerEvent + 1} traits; the limit is ${SENDER_LIMITS.traitsPerEvent} per event`],
+    ['a value over 16 KB', { bio: 'x'.repeat(16 * 1024) }, '$.traits.bio', 'is 16,386 bytes as JSON; the limit is 16 KB per trait'],
+    ['over 64 KB in all', Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`pad${i}`, 'x'.repeat(15_000)])), '$.traits', 'is 75,051 bytes as JSON; the limit is 64 KB per event'],
+    ['a key over 128 characters', { ['k'.repeat(129)]: 1 }, `$.traits.${'k'.repeat(128)}`, 'trait key is 129 characters; the limit is 128'],
+  ])('refuses %s with a 400 naming the field and the limit', async (_what, traits, path, message) => {
+    const res = await send(identify(traits));
+    expect(res.status).toBe(400);
+    expect(problemsOf(res)).toEqual([{ path, message }]);
+  });
+});
+
+describe('a customer padded to the limits by many valid events', () => {
+  it('gets every later valid event applied, keeps within the profile limits and stays under 400 KB', async () => {
+    const id = 'pl-padded';
+    // 16 identifies, each at the per-event limit with new keys: 4 values of 15 KB of noise (~1 MB offered in all).
+    for (let n = 0; n < 16; n += 4) {
+      await api.sendAndSettle(
+        Array.from({ length: 4 }, (_, k) => ({ type: 'identify', userId: id, messageId: `${id}-id-${n + k}`, traits: Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`pad-${n + k}-${i}`, noise(15_000)])) })),
+      );
+    }
+    // Hundreds of keys across identifies: the key limit.
+    for (let n = 0; n < 3; n++) {
+      await api.sendAndSettle({ type: 'identify', userId: id, messageId: `${id}-keys-${n}`, traits: Object.fromEntries(Array.from({ length: 250 }, (_, i) => [`k-${n}-${i}-${noise(40)}`, null])) });
+    }
+    // Behaviour at its limits too: events with 20 long properties (recent events), and 110 open complaints with 200-character ids.
+    // (In batches of 8: one customer's events in parallel only race for the same item.)
+    const inBatches = async (events: unknown[]) => {
+      for (let i = 0; i < events.length; i += 8) await api.sendAndSettle(events.slice(i, i + 8));
+    };
+    await inBatches(Array.from({ length: 24 }, (_, n) => ({ type: 'track', userId: id, event: 'Page Scrolled', messageId: `${id}-ev-${n}`, properties: Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`${noise(60)}${i}`, noise(200)])) })));
+    await inBatches(Array.from({ length: 104 }, (_, n) => ({ type: 'track', userId: id, event: 'Complaint Filed', messageId: `${id}-c-${n}`, properties: { complaintId: `${n}-${noise(190)}` } })));
+
+    // Later valid events: a new value for a known trait, an order.
+    await api.sendAndSettle([
+      { type: 'identify', userId: id, messageId: `${id}-later`, traits: { 'pad-0-0': 'short now', email: 'padded@example.com' } },
+      { type: 'track', userId: id, event: 'Order Completed', messageId: `${id}-order`, properties: { orderId: 'o-1', revenue: 10, currency: 'EUR' } },
+    ]);
+
+    expect(engine.deadLetters).toEqual([]);
+    const customer = await api.customer(id);
+    expect(customer.traits['pad-0-0']).toBe('short now');
+    expect(customer.stats.orderCount).toBe(1);
+    const stored = (await engine.profiles.get(id))!.profile;
+    expect(Object.keys(stored.traitTimes).length).toBeLessThanOrEqual(PROFILE_LIMITS.traitKeys);
+    expect(Buffer.byteLength(JSON.stringify(stored.traits)) + Buffer.byteLength(JSON.stringify(stored.traitTimes))).toBeLessThanOrEqual(PROFILE_LIMITS.traitBytes);
+    expect(stored.refusedTraits?.length).toBeGreaterThan(0);
+
+    const { Item } = await engine.dynamo.client.send(new GetItemCommand({ TableName: PROFILE_TABLE, Key: { PK: { S: `C#${id}` }, SK: { S: 'P' } } }));
+    const size = itemBytes(Item!);
+    const json = Buffer.byteLength(JSON.stringify(stored));
+    expect(size, `stored item ${size.toLocaleString('en-US')} bytes (profile JSON ${json.toLocaleString('en-US')} bytes) must stay under 400 KB (measured: ~123,000 bytes, JSON ~182,600)`).toBeLessThan(400 * 1024);
+  }, 120_000);
+});
