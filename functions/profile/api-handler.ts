@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { systemClock } from '../../shared';
+import { ENV, systemClock } from '../../shared';
 import { awsCustomerJourneys } from '../journeys/aws';
 import { awsProfileStore } from './aws';
 import { createCustomerApiHandler } from './lambda';
@@ -21,6 +21,7 @@ export const handler = createCustomerApiHandler({
   store: awsProfileStore(process.env, dynamodb),
   clock: systemClock,
   journeys: journeys.records,
+  ...(process.env[ENV.ERASURE_TOMBSTONE_DAYS] && { tombstoneDays: Number(process.env[ENV.ERASURE_TOMBSTONE_DAYS]) }),
   onErase: async (customerId) => {
     await journeys.stopAll(customerId, 'customer erased');
   },
