@@ -245,7 +245,8 @@ export const JOURNEY_TABLE_ACCESS = {
    * runs listed (Query), the run lock taken and the run written (PutItem),
    * counters added (UpdateItem). It never deletes.
    */
-  starter: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+  // DeleteItem: a run started for a customer erased meanwhile is deleted with its lock (write, then check).
+  starter: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
   /**
    * `run`: the profile and a step's message record read (GetItem), sends and waits
    * recorded and the profile written by tag/update steps (PutItem), marketing

@@ -916,8 +916,9 @@ export class Rapport extends Construct {
           arnFormat: ArnFormat.COLON_RESOURCE_NAME,
         }),
       );
-      // The router stops converted and exited runs; erasure (the customer API) stops every running one.
-      for (const fn of [this.profileConsumerFunction, this.customerApiFunction]) {
+      // The router stops converted and exited runs; erasure (the customer API) stops every running one; the
+      // starter stops a run it started for a customer erased meanwhile (write, then check).
+      for (const fn of [this.profileConsumerFunction, this.customerApiFunction, this.journeyStarterFunction]) {
         fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StopExecution'], resources: executions }));
       }
     }
