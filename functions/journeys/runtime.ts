@@ -138,6 +138,19 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     }
     const input: ExecutionInput = { journeyId: journey.id, journeyVersion: journey.version, customerId, trigger: { messageId: detail.messageId, event: event['detail-type'], properties } };
     const started = await executions.start(journey.id, name, input);
+    // Write, then check (erasure, see ProfileStore.erase): the run and the execution are out; if the customer
+    // was erased meanwhile (and this is not their new profile's run), the eraser's stop and query may have
+    // missed them: stop the execution and delete the run and its lock.
+    const tombstone = await profiles.tombstone(customerId, clock.now());
+    if (tombstone && tombstone.erasedAt !== (await profiles.get(customerId))?.rebornAfter) {
+      await executions.stop(journey.id, name, 'customer erased');
+      await profiles.undoWrites([
+        { pk: `C#${customerId}`, sk: `R#${journey.id}#${name}` },
+        { pk: `C#${customerId}`, sk: `L#${journey.id}#${key}` },
+      ]);
+      log('journey start for an erased customer undone', { journeyId: journey.id, customerId, executionName: name });
+      return { journeyId: journey.id, status: 'skipped', reason: 'no-profile' };
+    }
     // A goal event that landed between the trigger and this start found no run to stop
     // (the router had nothing to end yet): look for it on the profile now. Later goal
     // events find the run, so between the two every conversion is caught once.

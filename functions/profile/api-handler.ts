@@ -1,7 +1,5 @@
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ENV, systemClock } from '../../shared';
-import { forgettingRecords, powertoolsDeduplicator } from '../ingest/dedupe';
 import { awsCustomerJourneys } from '../journeys/aws';
 import { awsProfileStore } from './aws';
 import { createCustomerApiHandler } from './lambda';
@@ -14,15 +12,16 @@ const journeys = awsCustomerJourneys(process.env, { dynamodb });
  * /v1/customers/{id}, GET .../events, .../export, .../messages, .../journeys).
  * Erasure stops the customer's running journeys (StopExecution) before it
  * deletes their items, as the embedded engine does: nothing is sent after it.
- * It also forgets the ingest's idempotency records of their recent events.
+ * The ingest's idempotency records of their events stay (a hash of source and
+ * messageId, no customer data, 72 hours): a sender's retry of a pre-erasure
+ * event without a timestamp of its own is a duplicate at the door, not a new
+ * life for the customer.
  */
-const idempotencyTable = process.env[ENV.IDEMPOTENCY_TABLE_NAME];
-if (!idempotencyTable) throw new Error(`environment variable ${ENV.IDEMPOTENCY_TABLE_NAME} is not set`);
 export const handler = createCustomerApiHandler({
   store: awsProfileStore(process.env, dynamodb),
   clock: systemClock,
   journeys: journeys.records,
-  ingestRecords: forgettingRecords(powertoolsDeduplicator(new DynamoDBPersistenceLayer({ tableName: idempotencyTable, awsSdkV3Client: dynamodb }))),
+  ...(process.env[ENV.ERASURE_TOMBSTONE_DAYS] && { tombstoneDays: Number(process.env[ENV.ERASURE_TOMBSTONE_DAYS]) }),
   onErase: async (customerId) => {
     await journeys.stopAll(customerId, 'customer erased');
   },

@@ -61,7 +61,20 @@ export interface IngestRecords {
   forget(events: ReadonlyArray<{ sourceId: string; messageId: string }>): Promise<void>;
 }
 
-export function createCustomerApi(deps: { store: ProfileStore; clock: Clock; onErase?: (customerId: string) => Promise<void>; journeys?: CustomerJourneyRecords; ingestRecords?: IngestRecords }) {
+export interface CustomerApiDeps {
+  store: ProfileStore;
+  clock: Clock;
+  /** Runs after the tombstone is written and before the items are deleted: stops the customer's journeys. */
+  onErase?: (customerId: string) => Promise<void>;
+  /** Runs after the erasure completed, with every id erased (the customer's and their visitor ids): the embedded engine redacts its logs here. */
+  afterErase?: (ids: string[]) => Promise<void>;
+  journeys?: CustomerJourneyRecords;
+  ingestRecords?: IngestRecords;
+  /** How long the tombstone lives: it must outlive every way an old event can come back (see infra/cdk). @default DEFAULT_TOMBSTONE_DAYS */
+  tombstoneDays?: number;
+}
+
+export function createCustomerApi(deps: CustomerApiDeps) {
   const { store, clock } = deps;
   return async function handle(req: ApiRequest): Promise<ApiResponse> {
     const match = /^\/v1\/customers\/([^/]+)(\/events|\/export|\/messages|\/journeys)?\/?$/.exec(req.path);
@@ -103,13 +116,16 @@ export function createCustomerApi(deps: { store: ProfileStore; clock: Clock; onE
     if (method === 'DELETE' && sub === undefined) {
       const stored = await store.get(id);
       if (!stored || stored.mergedInto !== undefined) return notFound(id, stored?.mergedInto);
-      await deps.onErase?.(id);
       if (deps.ingestRecords) {
         // Before the timeline goes: it is where the customer's recent messageIds are.
         const since = new Date(clock.now().getTime() - IDEMPOTENCY_WINDOW_SECONDS * 1000);
         await deps.ingestRecords.forget(await store.eventsReceivedSince([id, ...stored.profile.anonymousIds.map((a) => `anon:${a}`)], since));
       }
-      const deleted = await store.erase(id, clock.now());
+      const { deleted, ids } = await store.erase(id, clock, {
+        ...(deps.tombstoneDays !== undefined && { tombstoneDays: deps.tombstoneDays }),
+        ...(deps.onErase && { between: () => deps.onErase!(id) }),
+      });
+      await deps.afterErase?.(ids);
       return json(200, { erased: id, itemsDeleted: deleted });
     }
     return json(405, { error: 'method_not_allowed', message: `${method} is not allowed on ${req.path}` });

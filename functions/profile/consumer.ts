@@ -17,7 +17,7 @@ import {
 import { TAG_RULES_MAX } from '../../shared/segmentation/constants';
 import type { RecentEventsSpec } from '../../shared/segmentation/retention';
 import { applyEvent, emptyProfile, mergeProfiles, upgradeTags } from './apply';
-import { APPLIED_MAX, appliedMark, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
+import { APPLIED_MAX, appliedMark, startsNewLife, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile, type Tombstone } from './store';
 
 /** What segmentation computes from a profile at an instant (lifecycle, RFM, tags) and when it may next change. */
 export interface Segmentation {
@@ -46,6 +46,11 @@ export interface ProfileConsumerDeps {
    * @default none (every old tag becomes a journey's: none is lost to a sender's list)
    */
   declaredManualTags?: readonly string[];
+  /**
+   * Called with the ids of an erased customer whose event was dropped or whose write was undone
+   * (write, then check): the embedded engine redacts its bus log and outbox here.
+   */
+  onErasedWrite?: (ids: string[]) => Promise<void>;
   /** Receives customer ids and counts only, never traits. */
   log?: (message: string, fields: Record<string, unknown>) => void;
 }
@@ -109,14 +114,22 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         customerId = stored.mergedInto;
         stored = await read(customerId);
       }
-      if (!stored && (await store.isErased(customerId, now))) {
+      // An erased customer: only events dated and received after the erasure start a new, clean profile.
+      let tombstone: Tombstone | undefined;
+      if (!stored) tombstone = await store.tombstone(customerId, now);
+      if ((tombstone && !startsNewLife(event, tombstone)) || (stored?.rebornAfter !== undefined && event.timestamp <= stored.rebornAfter)) {
+        // An earlier attempt may have linked a visitor to them before its profile write failed.
+        if (link !== undefined) await store.undoLink(link, customerId);
+        await deps.onErasedWrite?.([customerId]);
         log('event for an erased customer dropped', { customerId, messageId: event.messageId });
         return { status: 'dropped', customerId, reason: 'erased' };
       }
+      const rebornAfter = stored?.rebornAfter ?? tombstone?.erasedAt;
       if (stored?.applied.includes(appliedMark(event.messageId))) {
         // Redelivered: the profile already has it. Finish what a crashed attempt may have left undone.
         await store.putTimelineEvent(customerId, event, deps.timelineRetentionDays);
         await publish(customerId, stored.outbox.filter((o) => o.cause === event.messageId));
+        if (await undoneIfErased(customerId, rebornAfter, event, link)) return { status: 'dropped', customerId, reason: 'erased' };
         return { status: 'duplicate', customerId };
       }
       if (stored && stored.applied.length >= APPLIED_MAX && Date.parse(event.timestamp) < Date.parse(stored.profile.lastSeenAt) && (await wasApplied(customerId, event))) {
@@ -143,13 +156,34 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
 
       const { next, derived } = resegment(stored, profile, before, event.messageId, now);
       next.applied = applied;
+      if (rebornAfter !== undefined) next.rebornAfter = rebornAfter;
       if (!(await putOrConflict(next, stored?.version, attempt))) continue;
       await store.putTimelineEvent(customerId, event, deps.timelineRetentionDays);
       await publish(customerId, derived);
+      if (await undoneIfErased(customerId, rebornAfter, event, link)) return { status: 'dropped', customerId, reason: 'erased' };
       log('profile updated', { customerId, messageId: event.messageId, derived: derived.length, attempt, merged });
       return { status: 'applied', customerId, derived: derived.map((d) => d.name) };
     }
     throw new VersionConflictError(`profile ${event.userId ?? `anon:${event.anonymousId}`}: ${MAX_ATTEMPTS} concurrent writes in a row; the event will be retried`);
+  }
+
+  /**
+   * The writer's half of erasure (write, then check): after its writes, read the tombstone
+   * (strongly consistent). If the customer is erased (and this is not their new profile), the
+   * eraser's query may have run before the writes: delete them, and report the event dropped.
+   * Otherwise the writes came before the tombstone, so before the eraser's query, which deletes them.
+   */
+  async function undoneIfErased(customerId: string, rebornAfter: string | undefined, event: NormalisedEvent | undefined, link?: string): Promise<boolean> {
+    const tombstone = await store.tombstone(customerId, clock.now());
+    if (!tombstone || tombstone.erasedAt === rebornAfter) return false;
+    await store.undoWrites([
+      { pk: `C#${customerId}`, sk: 'P' },
+      ...(event ? [{ pk: `C#${customerId}`, sk: `E#${event.timestamp}#${event.messageId}` }] : []),
+    ]);
+    if (link !== undefined) await store.undoLink(link, customerId);
+    await deps.onErasedWrite?.([customerId]);
+    log('write for an erased customer undone', { customerId, ...(event && { messageId: event.messageId }) });
+    return true;
   }
 
   /** Whether the timeline has the event: under the customer, or under the visitor id it was applied to before a merge. */
@@ -223,6 +257,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       delete settled.pendingCause;
       // Lost to a concurrent write: the mark stays, and the next sweep clears it after publishing again.
       await putOrConflict(settled, next.version, 0);
+      if (await undoneIfErased(customerId, stored.rebornAfter, undefined)) return [];
       log('profile re-evaluated', { customerId, derived: derived.length });
       return derived.map((d) => d.name);
     }
@@ -271,6 +306,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         continue;
       }
       await publish(customerId, derived);
+      if (await undoneIfErased(customerId, stored.rebornAfter, undefined)) return [];
       return derived.map((d) => d.name);
     }
     throw new VersionConflictError(`profile ${customerId}: could not apply ${cause} after ${MAX_ATTEMPTS} attempts`);
@@ -283,6 +319,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     const next: StoredProfile = {
       profile: after,
       version: (stored?.version ?? 0) + 1,
+      ...(stored?.rebornAfter !== undefined && { rebornAfter: stored.rebornAfter }),
       applied: stored?.applied ?? [],
       outbox: [...(stored?.outbox ?? []), ...derived].slice(-OUTBOX_MAX),
       ...(seg.nextChangeAt !== undefined && { nextChangeAt: seg.nextChangeAt }),

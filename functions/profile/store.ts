@@ -45,20 +45,40 @@ export interface StoredProfile {
    * an event that still finds it goes to the customer instead.
    */
   mergedInto?: string;
+  /**
+   * Set on a profile begun after the customer was erased (by events dated and received after the
+   * erasure): the `erasedAt` of that erasure. Older events meeting it are dropped, not applied.
+   */
+  rebornAfter?: string;
 }
+
+/** A live tombstone: when the erasure began and, once its deletes are done, when it completed. */
+export interface Tombstone {
+  erasedAt: string;
+  completedAt?: string;
+}
+
+/**
+ * Whether an event of an erased customer starts their new life: dated after the erasure began and
+ * received after it completed. Anything else (a late event, a redelivery, an archive replay) is dropped.
+ */
+export const startsNewLife = (event: Pick<NormalisedEvent, 'timestamp' | 'receivedAt'>, tombstone: Tombstone) =>
+  tombstone.completedAt !== undefined && event.timestamp > tombstone.erasedAt && event.receivedAt > tombstone.completedAt;
 
 /** How many applied messageIds a profile remembers (as 12-character hashes, ~2.6 KB). */
 export const APPLIED_MAX = 200;
 /** What a profile remembers of an applied messageId: short, so the item (and its write units) stay small. */
 export const appliedMark = (messageId: string) => createHash('sha1').update(messageId).digest('base64url').slice(0, 12);
-const TOMBSTONE_DAYS = 30;
 /** How long a consent hold is kept: the profile consumer has applied the denial long before (retries, DLQ redrive). */
 export const CONSENT_HOLD_DAYS = 30;
 const consentHoldKey = (id: string, channel: Channel) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: `K#${channel}` });
+/** Default tombstone lifetime: the default archive retention (30 d) + DLQ retention (14 d) + redelivery (24 h + 6 h, rounded up to 2 d) + 1 d. */
+export const DEFAULT_TOMBSTONE_DAYS = 47;
 
 const profileKey = (id: string) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: 'P' });
 const shardOf = (id: string) => createHash('sha1').update(id).digest()[0]! % L.shards;
 const hashId = (id: string) => createHash('sha256').update(id).digest('hex');
+const tombstoneKey = (id: string) => ({ [L.partitionKey]: `X#${hashId(id)}`, [L.sortKey]: 'X' });
 
 /** Every item a query matches, following LastEvaluatedKey page by page. */
 export async function queryAll(doc: DynamoDBDocumentClient, input: QueryCommandInput): Promise<Array<Record<string, unknown>>> {
@@ -87,6 +107,7 @@ export class ProfileStore {
       ...(Item.nextChangeAt && { nextChangeAt: Item.nextChangeAt as string }),
       ...(Item.pendingCause && { pendingCause: Item.pendingCause as string }),
       ...(Item.mergedInto && { mergedInto: Item.mergedInto as string }),
+      ...(Item.rebornAfter && { rebornAfter: Item.rebornAfter as string }),
     };
   }
 
@@ -103,6 +124,7 @@ export class ProfileStore {
       version: stored.version,
       ...packContents({ profile: stored.profile, applied: stored.applied.slice(-APPLIED_MAX), outbox: stored.outbox }),
       ...(stored.pendingCause && { pendingCause: stored.pendingCause }),
+      ...(stored.rebornAfter && { rebornAfter: stored.rebornAfter }),
       ...(stored.mergedInto !== undefined ? { mergedInto: stored.mergedInto } : indexKeys(stored, id, shard)),
     };
     try {
@@ -262,8 +284,55 @@ export class ProfileStore {
   }
 
   async isErased(id: string, now: Date): Promise<boolean> {
-    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [L.partitionKey]: `X#${hashId(id)}`, [L.sortKey]: 'X' } }));
-    return Item !== undefined && (Item[L.ttlAttribute] as number) > now.getTime() / 1000;
+    return (await this.tombstone(id, now)) !== undefined;
+  }
+
+  /** The customer's live tombstone, read strongly consistently (the check of every writer's write-then-check). */
+  async tombstone(id: string, now: Date): Promise<Tombstone | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: tombstoneKey(id), ConsistentRead: true }));
+    if (!Item || (Item[L.ttlAttribute] as number) <= now.getTime() / 1000) return undefined;
+    return { erasedAt: Item.erasedAt as string, ...(Item.completedAt !== undefined && { completedAt: Item.completedAt as string }) };
+  }
+
+  /**
+   * Undo a writer's writes for a customer found erased after it wrote (write, then check): delete
+   * these keys. A profile begun after the erasure (`rebornAfter`) is kept.
+   */
+  async undoWrites(keys: ReadonlyArray<{ pk: string; sk: string }>): Promise<void> {
+    for (const { pk, sk } of keys) {
+      try {
+        await this.doc.send(
+          new DeleteCommand({
+            TableName: this.tableName,
+            Key: { [L.partitionKey]: pk, [L.sortKey]: sk },
+            ...(sk === 'P' && { ConditionExpression: 'attribute_not_exists(rebornAfter)' }),
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    }
+  }
+
+  /** Remove a visitor link written for an erased customer: the alias if it names them, the visitor frozen into them. */
+  async undoLink(anonymousId: string, customerId: string): Promise<void> {
+    for (const Key of [
+      { [L.partitionKey]: `A#${anonymousId}`, [L.sortKey]: 'A' },
+      { [L.partitionKey]: `C#anon:${anonymousId}`, [L.sortKey]: 'P' },
+    ]) {
+      try {
+        await this.doc.send(
+          new DeleteCommand({
+            TableName: this.tableName,
+            Key,
+            ConditionExpression: Key[L.sortKey] === 'A' ? 'customerId = :c' : 'mergedInto = :c',
+            ExpressionAttributeValues: { ':c': customerId },
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    }
   }
 
   /** Every item stored under the customer's partition(s) and their aliases, as stored (a profile item's packed attributes as JSON). */
@@ -277,11 +346,25 @@ export class ProfileStore {
   }
 
   /**
-   * Erase a customer: every item under their id and their visitor ids, and their
-   * aliases. Leaves a tombstone keyed by a hash of the id (no id in it) so late
-   * events do not recreate them. Returns how many items were deleted.
+   * Erase a customer: every item under their id and their visitor ids, and their aliases,
+   * race-free against concurrent writers without transactions (Dekker's write, then check):
+   * 1. tombstones first (keyed by a hash of each id, no id in them), `erasedAt` = now;
+   * 2. `between` (stop the customer's journeys), then query (strongly consistent) and delete
+   *    everything; every writer writes, then reads the tombstone: either it sees it and undoes its
+   *    write, or its write came before this query and is deleted here;
+   * 3. the tombstones are marked completed: only events dated after `erasedAt` and received
+   *    after completion start a new profile.
+   * Returns how many items were deleted and the ids tombstoned.
    */
-  async erase(id: string, now: Date): Promise<number> {
+  async erase(id: string, clock: { now(): Date }, options: { tombstoneDays?: number; between?: () => Promise<void> } = {}): Promise<{ deleted: number; ids: string[] }> {
+    const stored = await this.get(id);
+    const ids = [id, ...(stored?.profile.anonymousIds ?? []).map((a) => `anon:${a}`)];
+    const erasedAt = clock.now();
+    const ttl = Math.floor(erasedAt.getTime() / 1000) + (options.tombstoneDays ?? DEFAULT_TOMBSTONE_DAYS) * 86_400;
+    for (const x of ids) {
+      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...tombstoneKey(x), itemType: 'tombstone', erasedAt: erasedAt.toISOString(), [L.ttlAttribute]: ttl } }));
+    }
+    await options.between?.();
     const items = await this.allItems(id);
     const keys = items.map((i) => ({ [L.partitionKey]: i[L.partitionKey], [L.sortKey]: i[L.sortKey] }));
     for (let i = 0; i < keys.length; i += 25) {
@@ -292,13 +375,13 @@ export class ProfileStore {
         requests = UnprocessedItems?.[this.tableName] as typeof requests;
       }
     }
-    await this.doc.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { [L.partitionKey]: `X#${hashId(id)}`, [L.sortKey]: 'X', itemType: 'tombstone', [L.ttlAttribute]: Math.floor(now.getTime() / 1000) + TOMBSTONE_DAYS * 86_400 },
-      }),
-    );
-    return items.length;
+    const completedAt = clock.now().toISOString();
+    for (const x of ids) {
+      await this.doc.send(
+        new PutCommand({ TableName: this.tableName, Item: { ...tombstoneKey(x), itemType: 'tombstone', erasedAt: erasedAt.toISOString(), completedAt, [L.ttlAttribute]: ttl } }),
+      );
+    }
+    return { deleted: items.length, ids };
   }
 
   /** Customers whose segments may have changed with time alone by `now` (GSI1, all shards). */

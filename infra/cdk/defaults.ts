@@ -65,6 +65,16 @@ export const INGEST = {
   deadLetterRetention: Duration.days(14),
 } as const;
 
+/**
+ * The longest an old event can come back after it was received, besides the archive: EventBridge
+ * retries a rule target up to 24 h, Lambda retries an async invocation up to 6 h, then the event
+ * waits in the dead-letter queue (14 days) for a redrive. Rounded up to whole days, plus a day.
+ */
+export const REDELIVERY_DAYS = Math.ceil((24 + 6) / 24) + INGEST.deadLetterRetention.toDays() + 1;
+
+/** How long an erasure's tombstone must live: longer than any replay or redelivery of an event received before it. */
+export const requiredTombstoneDays = (eventArchiveRetention: Duration) => eventArchiveRetention.toDays({ integral: false }) + REDELIVERY_DAYS;
+
 /** How long an asynchronous delivery keeps being retried before it goes to the dead-letter queue. */
 export interface DeliveryRetry {
   readonly retryAttempts: number;
@@ -156,7 +166,8 @@ export const PROFILE_TABLE_ACCESS = {
    * `lastOrderBefore`, which exists for the sweep's last-order tags.
    */
   sweep: {
-    table: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+    // DeleteItem: a re-evaluation that finds the customer erased after its write undoes it (write, then check).
+    table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
     indexes: ['dynamodb:Query'],
   } as ProfileTableAccess,
   /**
@@ -236,13 +247,15 @@ export const JOURNEY_TABLE_ACCESS = {
    * runs listed (Query), the run lock taken and the run written (PutItem),
    * counters added (UpdateItem). It never deletes.
    */
-  starter: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+  // DeleteItem: a run started for a customer erased meanwhile is deleted with its lock (write, then check).
+  starter: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
   /**
    * `run`: the profile and a step's message record read (GetItem), sends and waits
    * recorded and the profile written by tag/update steps (PutItem), marketing
    * sends counted for the frequency cap (Query), counters added (UpdateItem).
    */
-  step: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+  // DeleteItem: a tag/update step that finds the customer erased after its profile write undoes it (write, then check).
+  step: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
   /** `executionEnded`: the run found (Query), ended and counted (UpdateItem), its lock freed (DeleteItem). */
   runEnded: ['dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
 } as const;

@@ -97,6 +97,11 @@ export function acknowledgeNagFindings(rapport: Rapport): void {
       `StopExecution on the executions of this journey's state machine (the router stops converted and exited runs): ${pinned}`,
     );
     ack(
+      rapport.journeyStarterFunction.role,
+      executions,
+      `StopExecution on the executions of this journey's state machine (a run started for a customer erased meanwhile is stopped at once): ${pinned}`,
+    );
+    ack(
       rapport.customerApiFunction.role,
       executions,
       `StopExecution on the executions of this journey's state machine (erasure stops the customer's running journeys before deleting their items): ${pinned}`,

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ArnFormat, Lazy, Names, Stack, Stage, Tags, Token } from 'aws-cdk-lib';
-import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -26,7 +26,7 @@ import type { ConsentMode } from '../../shared';
 import { ENV, PROFILE_CONSUMER_PATTERN, PROFILE_TABLE_LAYOUT } from '../../shared/config/env';
 import { JOURNEY_ENV } from '../../shared/config/journey-env';
 import type { CompiledJourney } from '../../workflows/journeys';
-import { INGEST, JOURNEY_TABLE_ACCESS, JOURNEYS, PROFILE, PROFILE_TABLE_ACCESS, RAPPORT_DEFAULTS } from './defaults';
+import { INGEST, JOURNEY_TABLE_ACCESS, JOURNEYS, PROFILE, PROFILE_TABLE_ACCESS, RAPPORT_DEFAULTS, requiredTombstoneDays } from './defaults';
 import type { ProfileTableAccess } from './defaults';
 import { RapportPropsError } from './errors';
 import { assertLocalEsbuild, rapportFunction } from './function';
@@ -148,6 +148,16 @@ export interface RapportProps {
    * @default Duration.days(30)
    */
   readonly eventArchiveRetention?: Duration;
+
+  /**
+   * How long an erased customer's tombstone lives (it holds a hash of the id, no data). It must
+   * outlive every way an old event can come back: `eventArchiveRetention` plus redelivery (24 h
+   * EventBridge retries, 6 h Lambda async retries, 14 days in the dead-letter queue) plus a day;
+   * synth refuses a shorter one, since a replay would re-create the customer with their data.
+   *
+   * @default eventArchiveRetention + 17 days
+   */
+  readonly erasureTombstoneRetention?: Duration;
 
   /**
    * Retention of the functions' logs and the APIs' access logs.
@@ -405,6 +415,8 @@ export class Rapport extends Construct {
       stageName: props.stageName,
       sources: props.sources ?? RAPPORT_DEFAULTS.sources,
       eventArchiveRetention: props.eventArchiveRetention ?? RAPPORT_DEFAULTS.eventArchiveRetention,
+      erasureTombstoneRetention:
+        props.erasureTombstoneRetention ?? Duration.days(Math.ceil(requiredTombstoneDays(props.eventArchiveRetention ?? RAPPORT_DEFAULTS.eventArchiveRetention))),
       logRetention: props.logRetention ?? RAPPORT_DEFAULTS.logRetention,
       removalPolicy: props.removalPolicy ?? RAPPORT_DEFAULTS.removalPolicy,
       apiThrottle: props.apiThrottle ?? RAPPORT_DEFAULTS.apiThrottle,
@@ -657,7 +669,7 @@ export class Rapport extends Construct {
       memorySize: PROFILE.customerApi.memorySize,
       timeout: PROFILE.customerApi.timeout,
       logGroup: logGroup('CustomerApiLogs'),
-      environment: { ...profileEnvironment, [ENV.IDEMPOTENCY_TABLE_NAME]: this.idempotencyTable.tableName },
+      environment: { ...profileEnvironment, [ENV.ERASURE_TOMBSTONE_DAYS]: String(Math.ceil(resolved.erasureTombstoneRetention.toDays({ integral: false }))) },
       // journeys.json: erasure stops the customer's runs, through the journey runtime (see the journeys section).
       bundledFiles: [configFiles, journeysFileBundle],
     });
@@ -665,8 +677,6 @@ export class Rapport extends Construct {
     this.#grantProfileTable(this.profileConsumerFunction, PROFILE_TABLE_ACCESS.consumer);
     this.#grantProfileTable(this.sweepFunction, PROFILE_TABLE_ACCESS.sweep);
     this.#grantProfileTable(this.customerApiFunction, PROFILE_TABLE_ACCESS.customerApi);
-    // Erasure forgets the ingest's idempotency records of the customer's recent events.
-    this.idempotencyTable.grant(this.customerApiFunction, 'dynamodb:DeleteItem');
     // Derived events (Tag Added, Lifecycle Stage Changed, ...); the customer API publishes none.
     this.bus.grantPutEventsTo(this.profileConsumerFunction);
     this.bus.grantPutEventsTo(this.sweepFunction);
@@ -921,8 +931,9 @@ export class Rapport extends Construct {
           arnFormat: ArnFormat.COLON_RESOURCE_NAME,
         }),
       );
-      // The router stops converted and exited runs; erasure (the customer API) stops every running one.
-      for (const fn of [this.profileConsumerFunction, this.customerApiFunction]) {
+      // The router stops converted and exited runs; erasure (the customer API) stops every running one; the
+      // starter stops a run it started for a customer erased meanwhile (write, then check).
+      for (const fn of [this.profileConsumerFunction, this.customerApiFunction, this.journeyStarterFunction]) {
         fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StopExecution'], resources: executions }));
       }
     }

@@ -5,7 +5,7 @@ import { RemovalPolicy, Token } from 'aws-cdk-lib';
 import type { Duration } from 'aws-cdk-lib';
 import type { ConsentMode } from '../../shared';
 import { formatProblem, loadSegmentationConfig, loadTagRules, SEGMENTATION_FILES } from '../../shared/segmentation';
-import { MAX_SOURCES, PROFILE, SOURCE_ID_MAX_LENGTH, SOURCE_ID_PATTERN, STAGE_NAME_PATTERN, WEBHOOK_NAME_PATTERN } from './defaults';
+import { MAX_SOURCES, PROFILE, REDELIVERY_DAYS, requiredTombstoneDays, SOURCE_ID_MAX_LENGTH, SOURCE_ID_PATTERN, STAGE_NAME_PATTERN, WEBHOOK_NAME_PATTERN } from './defaults';
 import type { RapportEmail, RapportOutboundWebhook, RapportSendPolicy, RapportSms, RapportSource, RapportThrottle } from './rapport';
 
 /** The props of `Rapport` after defaults are applied. */
@@ -13,6 +13,7 @@ export interface ResolvedRapportProps {
   readonly stageName: string;
   readonly sources: readonly RapportSource[];
   readonly eventArchiveRetention: Duration;
+  readonly erasureTombstoneRetention: Duration;
   readonly removalPolicy: RemovalPolicy;
   readonly apiThrottle: RapportThrottle;
   readonly timelineRetention: Duration;
@@ -31,6 +32,7 @@ export function findPropProblems(props: ResolvedRapportProps): string[] {
     ...stageNameProblems(props.stageName),
     ...sourceProblems(props.sources),
     ...archiveRetentionProblems(props.eventArchiveRetention),
+    ...tombstoneProblems(props.erasureTombstoneRetention, props.eventArchiveRetention),
     ...removalPolicyProblems(props.removalPolicy),
     ...throttleProblems(props.apiThrottle),
     ...timelineRetentionProblems(props.timelineRetention),
@@ -86,6 +88,16 @@ function archiveRetentionProblems(retention: Duration): string[] {
   if (!Number.isInteger(days) || days < 1) {
     return [
       `eventArchiveRetention is ${retention.toHumanString()}; it must be a whole number of days, at least 1 (EventBridge would read 0 as "keep forever")`,
+    ];
+  }
+  return [];
+}
+
+function tombstoneProblems(tombstone: Duration, archive: Duration): string[] {
+  const required = requiredTombstoneDays(archive);
+  if (tombstone.toDays({ integral: false }) < required) {
+    return [
+      `erasureTombstoneRetention is ${tombstone.toHumanString()}; it must be at least eventArchiveRetention (${archive.toHumanString()}) + ${REDELIVERY_DAYS} days of redelivery (EventBridge 24 h, Lambda async 6 h, dead-letter queue 14 days, plus a day) = ${required} days, or a replayed or redelivered event re-creates an erased customer`,
     ];
   }
   return [];

@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { PROFILE_TABLE_LAYOUT as L } from '../../shared';
@@ -10,8 +11,23 @@ export const LOCAL_AWS = { region: 'us-east-1', credentials: { accessKeyId: 'loc
 export interface LocalDynamo {
   endpoint: string;
   client: DynamoDBClient;
-  close(): Promise<void>;
+  /**
+   * Compact the LevelDB files (a no-op in memory): LevelDB keeps a deleted item's bytes in its
+   * log and table files until compaction, so erasure compacts to make them really gone.
+   */
+  compact(): Promise<void>;
+  /** Close; with `rewrite`, then copy the live entries to fresh LevelDB files and drop the old ones (see `rewriteLevelDb`). */
+  close(options?: { rewrite?: boolean }): Promise<void>;
 }
+
+interface LevelStore {
+  db: { compactRange(start: string, end: string): Promise<void>; status: string };
+}
+/** dynalite's store module: wrapped once so the engine can reach the LevelDB it opens (dynalite does not expose it). */
+const dynaliteDb = createRequire(import.meta.url)('dynalite/db') as { create: (options: unknown) => LevelStore };
+let lastStore: LevelStore | undefined;
+const createStore = dynaliteDb.create;
+dynaliteDb.create = (options: unknown) => (lastStore = createStore(options));
 
 /**
  * dynalite: a real DynamoDB API server in-process. With `path` it persists to
@@ -20,6 +36,7 @@ export interface LocalDynamo {
 export async function startDynalite(path?: string): Promise<LocalDynamo> {
   if (path) mkdirSync(path, { recursive: true });
   const server = dynalite({ ...(path && { path }), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const store = lastStore!;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -30,11 +47,50 @@ export async function startDynalite(path?: string): Promise<LocalDynamo> {
   return {
     endpoint,
     client,
-    close: async () => {
+    compact: async () => {
+      if (path && store.db.status === 'open') await store.db.compactRange('\u0000', '\uffff');
+    },
+    close: async (options = {}) => {
       client.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (path && options.rewrite) await rewriteLevelDb(path);
     },
   };
+}
+
+type RawLevel = {
+  open(): Promise<void>;
+  close(): Promise<void>;
+  iterator(): AsyncIterable<[Uint8Array, Uint8Array]>;
+  batch(ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array }>): Promise<void>;
+};
+const { Level } = createRequire(createRequire(import.meta.url).resolve('dynalite'))('level') as { Level: new (path: string, o: object) => RawLevel };
+
+/**
+ * Copy a closed LevelDB's live entries to new files and replace the folder. A compaction drops a
+ * deleted item's bytes only from the files it merges; a table file LevelDB wrote straight to a
+ * deeper level keeps the deleted value beside its deletion marker until a later compaction reaches
+ * it. The copy holds live entries only, so an erased customer's bytes are gone.
+ */
+export async function rewriteLevelDb(path: string): Promise<void> {
+  const from = new Level(path, { keyEncoding: 'view', valueEncoding: 'view' });
+  const to = new Level(`${path}.rewrite`, { keyEncoding: 'view', valueEncoding: 'view' });
+  rmSync(`${path}.rewrite`, { recursive: true, force: true });
+  await from.open();
+  await to.open();
+  let ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array }> = [];
+  for await (const [key, value] of from.iterator()) {
+    ops.push({ type: 'put', key, value });
+    if (ops.length >= 500) {
+      await to.batch(ops);
+      ops = [];
+    }
+  }
+  if (ops.length > 0) await to.batch(ops);
+  await from.close();
+  await to.close();
+  rmSync(path, { recursive: true, force: true });
+  renameSync(`${path}.rewrite`, path);
 }
 
 /**

@@ -7,7 +7,7 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { createIngestHandler, forgettingRecords, INGEST_PATHS, loadSenderTagPolicy, MAX_BODY_BYTES, powertoolsDeduplicator, staticSources, type IngestSource } from '../../functions/ingest';
+import { createIngestHandler, INGEST_PATHS, loadSenderTagPolicy, MAX_BODY_BYTES, powertoolsDeduplicator, staticSources, type IngestSource } from '../../functions/ingest';
 import {
   createCustomerApiHandler,
   createProfileConsumer,
@@ -140,6 +140,8 @@ async function start(options: EngineOptions): Promise<Engine> {
     { logger, metrics },
   );
 
+  // Filled in below, once the bus and outbox exist: erasure redacts them (and compacts dynalite's files).
+  const erasure: { redact: (ids: string[]) => Promise<void> } = { redact: async () => undefined };
   const profileDeps = {
     store: profiles,
     segment: profileConfig.segmenter,
@@ -147,6 +149,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     clock,
     timelineRetentionDays: profileConfig.timelineRetentionDays,
     declaredManualTags: profileConfig.manualTags,
+    onErasedWrite: (ids: string[]) => erasure.redact(ids),
   };
   const deadLetters: DeadLetter[] = [];
   const outbox = new Outbox(clock, options.outboundWebhooks ?? {}, dataDir ?? undefined);
@@ -206,22 +209,34 @@ async function start(options: EngineOptions): Promise<Engine> {
       store: profiles,
       clock,
       journeys: journeys.records,
-      ingestRecords: forgettingRecords(dedupe),
-      // Erasure stops the customer's journeys first (nothing is sent after it); the embedded bus log and outbox forget them too.
+      // Erasure stops the customer's journeys (after its tombstone, before its deletes); then the bus log and
+      // the outbox forget them, and dynalite's files are compacted, before DELETE answers.
       onErase: async (customerId) => {
         await journeys.runtime.stopAll(customerId, 'customer erased');
-        const ids = new Set([customerId, ...((await profiles.get(customerId))?.profile.anonymousIds ?? [])]);
-        bus.forget((e) => {
-          const d = e.detail as { userId?: string; anonymousId?: string; previousId?: string };
-          return [d.userId, d.anonymousId, d.previousId].some((v) => v !== undefined && (ids.has(v) || ids.has(v.replace(/^anon:/, ''))));
-        });
-        const profile = (await profiles.get(customerId))?.profile;
-        const addresses = new Set([profile?.traits.email, profile?.traits.phone].filter((v): v is string => typeof v === 'string'));
-        outbox.forget((m) => ('to' in m && addresses.has(m.to)) || ('tags' in m && (m.tags as Record<string, string>).customer === customerId));
+      },
+      afterErase: async (ids) => {
+        await erasure.redact(ids);
+        await compaction;
       },
     },
     { logger, metrics },
   );
+
+  // Redaction: the bus log and the outbox log keep no event or message of an erased customer (erasure, and a
+  // late event dropped or a write undone for them); deleted items leave dynalite's LevelDB files on compaction.
+  let compaction: Promise<void> = Promise.resolve();
+  let erasedSinceStart = false;
+  erasure.redact = async (ids) => {
+    erasedSinceStart = true;
+    const erased = new Set(ids);
+    const names = (v: unknown) => typeof v === 'string' && (erased.has(v) || erased.has(`anon:${v}`));
+    bus.forget((e) => {
+      const d = e.detail as { userId?: string; anonymousId?: string; previousId?: string; properties?: { customerId?: unknown } };
+      return [d.userId, d.anonymousId, d.previousId, d.properties?.customerId].some(names);
+    });
+    outbox.forget((m) => ('tags' in m && names((m.tags as Record<string, string>).customer)) || (m.channel === 'webhook' && ids.some((id) => m.body.includes(JSON.stringify(id)))));
+    compaction = compaction.then(() => dynamo.compact()).catch((e: unknown) => logger.error('dynalite compaction failed', e as Error));
+  };
 
   const ingestPaths = new Set<string>(INGEST_PATHS);
   // Ingest (signed / write key) and one-click unsubscribe are meant to be called cross-site; see http-guard.ts.
@@ -310,10 +325,12 @@ async function start(options: EngineOptions): Promise<Engine> {
       await bus.drain();
       for (const execution of journeys.sfn.executions.values()) if (execution.status === 'RUNNING') await journeys.sfn.stop(execution.journeyId, execution.name, 'engine stopped');
       await journeys.sfn.idle();
+      await compaction;
       eventBridge.destroy();
       busApi.server.closeAllConnections();
       await new Promise<void>((resolve) => busApi.server.close(() => resolve()));
-      await dynamo.close();
+      // After an erasure, the files are rewritten with live entries only (a compaction may leave a deleted value behind).
+      await dynamo.close({ rewrite: erasedSinceStart });
     },
   };
 }

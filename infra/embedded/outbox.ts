@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { postWebhook, type OutboundWebhookTarget } from '../../functions/journeys/channels/aws';
 import type { Channels, EmailMessage, SmsMessage, WebhookMessage } from '../../functions/journeys/channels/types';
@@ -52,10 +52,15 @@ export class Outbox implements Channels {
     return this.#add({ channel: 'webhook', delivered: false, status: 'recorded (no URL configured)', ...message });
   }
 
-  /** Remove a customer's messages (erasure). */
+  /** Remove a customer's messages (erasure), from memory and from the outbox log file. */
   forget(predicate: (entry: OutboxEntry) => boolean): void {
     const kept = this.entries.filter((e) => !predicate(e));
     this.entries.splice(0, this.entries.length, ...kept);
+    if (this.#file && existsSync(this.#file)) {
+      const lines = readFileSync(this.#file, 'utf8').split('\n').filter(Boolean);
+      const rest = lines.filter((line) => !predicate(JSON.parse(line) as OutboxEntry));
+      if (rest.length < lines.length) writeFileSync(this.#file, rest.map((l) => `${l}\n`).join(''));
+    }
   }
 
   #add(entry: WithoutStamp<OutboxEntry>): { providerId: string } {

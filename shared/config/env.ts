@@ -14,6 +14,8 @@ export const ENV = {
   CONSENT_MODE: 'RAPPORT_CONSENT_MODE',
   /** Days a customer's timeline events are kept. */
   TIMELINE_RETENTION_DAYS: 'RAPPORT_TIMELINE_RETENTION_DAYS',
+  /** Days an erasure's tombstone lives (derived from the archive and redelivery retentions at synth). */
+  ERASURE_TOMBSTONE_DAYS: 'RAPPORT_ERASURE_TOMBSTONE_DAYS',
   /** DynamoDB table holding idempotency records (webhook-id / messageId), TTL on `expiration`. */
   IDEMPOTENCY_TABLE_NAME: 'RAPPORT_IDEMPOTENCY_TABLE_NAME',
   /**

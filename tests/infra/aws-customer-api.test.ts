@@ -162,9 +162,58 @@ describe('AWS customer API: erasure stops running journeys first; messages and j
     expect(atStop).toEqual(expect.arrayContaining(['P', `R#welcome#${executionArn.slice(executionArn.lastIndexOf(':') + 1)}`, expect.stringMatching(/^M#/)]));
     expect(atStop.some((sk) => sk.startsWith('L#'))).toBe(true);
     expect(await sortKeysOf('cust-erase')).toEqual([]);
-    expect(await idempotencyRecords()).toBe(0);
+    // The idempotency record stays (a hash, no customer data): a sender's retry is a duplicate at the door.
+    expect(await idempotencyRecords()).toBe(1);
     expect(await journeyStore.runs('cust-erase')).toEqual([]);
     expect(await call('GET', '/v1/customers/cust-erase')).toMatchObject({ status: 404 });
+  });
+
+  it('after DELETE, a late or replayed old event is dropped at the consumer Lambda; one dated and received after the erasure starts a clean profile', async () => {
+    await signUp('cust-back');
+    expect((await call('DELETE', '/v1/customers/cust-back')).status).toBe(200);
+    const erasedAt = Date.now();
+    // Late (dated before the erasure, received after it) and replayed (received before it) events: dropped.
+    const past = new Date(erasedAt - 60_000).toISOString();
+    const future = new Date(erasedAt + 60_000).toISOString();
+    const late = ev('Product Viewed', past, { productId: 'p-1' }, { userId: 'cust-back', messageId: 'cust-back-late', receivedAt: future, traits: { email: 'old@shop.example' } });
+    const replayed = ev('Product Viewed', future, { productId: 'p-2' }, { userId: 'cust-back', messageId: 'cust-back-replay', receivedAt: past });
+    expect(await consumer(busEvent(late), lambdaContext)).toMatchObject({ status: 'dropped', reason: 'erased' });
+    expect(await consumer(busEvent(replayed), lambdaContext)).toMatchObject({ status: 'dropped', reason: 'erased' });
+    expect(await sortKeysOf('cust-back')).toEqual([]);
+
+    // A customer who really comes back: a new, clean profile, and old events still do not reach it.
+    const back = ev('Signed Up', future, { plan: 'pro' }, { userId: 'cust-back', messageId: 'cust-back-new', receivedAt: future, traits: { name: 'Back' } });
+    expect(await consumer(busEvent(back), lambdaContext)).toMatchObject({ status: 'applied' });
+    expect(await consumer(busEvent({ ...late, messageId: 'cust-back-late-2' }), lambdaContext)).toMatchObject({ status: 'dropped', reason: 'erased' });
+    const profile = await call('GET', '/v1/customers/cust-back');
+    expect(profile).toMatchObject({ status: 200, body: { id: 'cust-back', stats: { eventCount: 1 } } });
+    expect(JSON.stringify(profile.body)).not.toContain('@shop.example');
+  });
+
+  it('a consumer write racing the eraser (after its tombstone, before its query saw it) is undone by the writer', async () => {
+    await signUp('cust-race');
+    // The eraser writes its tombstone, then (between) an event is applied, then it queries and deletes:
+    // simulated by applying the event after DELETE's tombstone and reading what is left.
+    const { ProfileStore: Store } = await import('../../functions/profile');
+    const raced = new Store(documentClient(aws.dynamo.client), TABLE);
+    const lateEvent = ev('Product Viewed', new Date(Date.now() - 60_000).toISOString(), { productId: 'p-9' }, { userId: 'cust-race', messageId: 'cust-race-late', traits: { email: 'race@shop.example' } });
+    let between: unknown;
+    await raced.erase('cust-race', { now: () => new Date() }, { between: async () => { between = await consumer(busEvent(lateEvent), lambdaContext); } });
+    expect(between).toMatchObject({ status: 'dropped', reason: 'erased' });
+    expect(await sortKeysOf('cust-race')).toEqual([]);
+  });
+
+  it('a journey start racing the eraser (after its stop of the runs) is stopped and undone by the starter', async () => {
+    // The profile consumer has applied the sign-up; the starter is late.
+    const signedUp = busEvent(ev('Signed Up', '2026-11-20T11:00:00Z', { plan: 'pro' }, { userId: 'cust-start-race', traits: { email: 'start-race@shop.example' } }));
+    await consumer(signedUp, lambdaContext);
+    // The eraser has written its tombstone and stopped the runs it found (none yet); the starter enrols now.
+    await profiles.erase('cust-start-race', { now: () => new Date() }, { between: async () => void (await starter(signedUp, lambdaContext)) });
+    const started = sfnCalls().filter((c) => c.target === 'AWSStepFunctions.StartExecution');
+    expect(started).toHaveLength(1);
+    const stops = sfnCalls().filter((c) => c.target === 'AWSStepFunctions.StopExecution');
+    expect(stops.map((c) => String(c.body.executionArn))).toEqual([expect.stringMatching(new RegExp(`:${String(started[0]!.body.name)}$`))]);
+    expect(await sortKeysOf('cust-start-race')).toEqual([]);
   });
 
   it('DELETE of a customer whose runs have all ended calls Step Functions not at all', async () => {

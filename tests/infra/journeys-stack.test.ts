@@ -373,14 +373,14 @@ describe('Rapport-dev stack: the journeys leg, default props', () => {
       'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ses:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:identity/${name}`]],
     });
 
-    it('step: items of the table (no delete), PutEvents (tag steps), the unsubscribe and webhook secrets, SES from the sender only', () => {
+    it('step: items of the table (delete: undoing a write for an erased customer), PutEvents (tag steps), the unsubscribe and webhook secrets, SES from the sender only', () => {
       const secrets = Object.keys(synthesised.template.findResources('AWS::SecretsManager::Secret', { Properties: { Description: Match.stringLikeRegexp('outbound webhook') } }));
       const statements = normalised(functionPolicyStatements(synthesised.template, ids.step));
 
       expect(secrets).toHaveLength(2);
       expect(statements).toEqual([
         XRAY,
-        { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: tableArn() },
+        { Effect: 'Allow', Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: tableArn() },
         { Effect: 'Allow', Action: 'events:PutEvents', Resource: arnOf(ids.bus) },
         {
           Effect: 'Allow',
@@ -401,15 +401,18 @@ describe('Rapport-dev stack: the journeys leg, default props', () => {
       expect(actions.filter((action) => /^(sms-voice|states|sqs):/.test(action))).toEqual([]);
     });
 
-    it('starter: read the profile, list/lock/record runs, count; start executions of the journey state machines only', () => {
+    it('starter: read the profile, list/lock/record runs, count; start executions of the journey state machines; stop and delete a run of a customer erased meanwhile', () => {
       const statements = normalised(functionPolicyStatements(synthesised.template, ids.starter));
+      const stop = statements.find((s) => s.Action === 'states:StopExecution');
 
-      expect(statements.map((s) => (s.Action === 'states:StartExecution' ? { ...s, Resource: [...asList(s.Resource)].sort(byJson) } : s))).toEqual([
+      expect(statements.filter((s) => s !== stop).map((s) => (s.Action === 'states:StartExecution' ? { ...s, Resource: [...asList(s.Resource)].sort(byJson) } : s))).toEqual([
         XRAY,
         { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: arnOf(ids.queue) },
-        { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: tableArn() },
+        { Effect: 'Allow', Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: tableArn() },
         { Effect: 'Allow', Action: 'states:StartExecution', Resource: [...ids.stateMachines.values()].map((id) => ({ Ref: id })).sort(byJson) },
       ]);
+      // StopExecution on the executions of the journey state machines only (pinned by name, as the router's).
+      expect(asList(stop?.Resource)).toHaveLength(ids.stateMachines.size);
     });
 
     it('run-ended: find, end and count the run, free its lock; nothing else', () => {

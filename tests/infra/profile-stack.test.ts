@@ -179,9 +179,9 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
         which === 'sweep'
           ? {}
           : { [JOURNEY_ENV.JOURNEYS_FILE]: JOURNEYS.bundledJourneysFile, [JOURNEY_ENV.STATE_MACHINE_ARNS]: expect.anything() };
-      // The customer API also forgets the ingest's idempotency records of an erased customer's recent events.
-      const idempotency = which === 'customers' ? { [ENV.IDEMPOTENCY_TABLE_NAME]: { Ref: onlyLogicalId(synthesised.template, 'AWS::DynamoDB::GlobalTable', { Properties: { KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }] } }) } } : {};
-      expect(fn.Environment.Variables).toEqual({ ...profileEnvironment(), ...router, ...idempotency, POWERTOOLS_SERVICE_NAME: service });
+      // The customer API's tombstone outlives the archive (30 days by default) and every redelivery (17 days).
+      const tombstone = which === 'customers' ? { [ENV.ERASURE_TOMBSTONE_DAYS]: '47' } : {};
+      expect(fn.Environment.Variables).toEqual({ ...profileEnvironment(), ...router, ...tombstone, POWERTOOLS_SERVICE_NAME: service });
     });
 
     it('gives every function its own log group', () => {
@@ -436,17 +436,16 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
       expect(normalised(functionPolicyStatements(synthesised.template, ids.sweep))).toEqual([
         XRAY,
         { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: arnOf(ids.queue) },
-        { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem'], Resource: tableArn() },
+        { Effect: 'Allow', Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], Resource: tableArn() },
         { Effect: 'Allow', Action: 'dynamodb:Query', Resource: [indexArn('GSI1'), indexArn('GSI2')] },
         { Effect: 'Allow', Action: 'events:PutEvents', Resource: arnOf(ids.bus) },
       ]);
     });
 
-    it("customer API: read the table, end the customer's runs and erase in batches, write the tombstone, forget ingest records, stop journey executions; no index, no PutEvents", () => {
+    it("customer API: read the table, end the customer's runs and erase in batches, write the tombstone, stop journey executions; no ingest records, no index, no PutEvents", () => {
       const machines = Object.keys(synthesised.template.findResources('AWS::StepFunctions::StateMachine')).sort();
       const statements = normalised(functionPolicyStatements(synthesised.template, ids.customers));
       const stop = statements.find((statement) => statement.Action === 'states:StopExecution');
-      const idempotencyTable = onlyLogicalId(synthesised.template, 'AWS::DynamoDB::GlobalTable', { Properties: { KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }] } });
 
       expect(statements.filter((statement) => statement !== stop)).toEqual([
         XRAY,
@@ -455,8 +454,7 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
           Action: ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
           Resource: tableArn(),
         },
-        // Erasure deletes the idempotency records of the customer's recent events, and does nothing else there.
-        { Effect: 'Allow', Action: 'dynamodb:DeleteItem', Resource: arnOf(idempotencyTable) },
+        // The ingest's idempotency records stay (a hash, no customer data): a sender's retry is a duplicate at the door.
       ]);
       // StopExecution on the executions of each journey state machine, by its name, and nothing else of Step Functions.
       expect(asList(stop?.Resource).map(renderText).sort()).toEqual(

@@ -75,6 +75,11 @@ describe('Rapport rejects impossible props at synth', () => {
     ['a stage name with capitals', { stageName: 'Prod' }, /stageName "Prod" must be 1-32 lower-case letters/],
     ['an archive retention of zero', { eventArchiveRetention: Duration.days(0) }, /eventArchiveRetention is 0 days?; it must be a whole number of days, at least 1/],
     ['an archive retention in hours', { eventArchiveRetention: Duration.hours(36) }, /eventArchiveRetention .* whole number of days/],
+    [
+      'a tombstone shorter than the archive plus redelivery',
+      { eventArchiveRetention: Duration.days(90), erasureTombstoneRetention: Duration.days(30) },
+      /erasureTombstoneRetention is 30 days; it must be at least eventArchiveRetention \(90 days\) \+ 17 days of redelivery .* = 107 days/,
+    ],
     ['a SNAPSHOT removal policy', { removalPolicy: RemovalPolicy.SNAPSHOT }, /removalPolicy snapshot is not supported/],
     ['a negative rate limit', { apiThrottle: { rateLimit: -1, burstLimit: 10 } }, /apiThrottle\.rateLimit -1 must be a positive number/],
     ['a fractional burst limit', { apiThrottle: { rateLimit: 10, burstLimit: 2.5 } }, /apiThrottle\.burstLimit 2\.5 must be a positive whole number/],

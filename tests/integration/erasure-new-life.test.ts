@@ -1,0 +1,49 @@
+/**
+ * What a customer gets after erasure (decision 8): a late event (dated before the
+ * erasure) and a replay of an old one from the bus are dropped and redacted from
+ * the bus log; a genuinely new event (dated and received after the erasure)
+ * starts a new, clean profile that old events never reach.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Engine } from '../../infra/embedded/engine';
+import { client } from '../helpers/client';
+import { startTestEngine } from '../helpers/engine';
+
+let engine: Engine;
+let api: ReturnType<typeof client>;
+beforeAll(async () => {
+  engine = await startTestEngine({ sweepEveryMs: 0, logLevel: 'SILENT' });
+  api = client(engine);
+});
+afterAll(() => engine.stop());
+
+const onBus = (messageId: string) => engine.bus.log.filter((e) => (e.detail as { messageId: string }).messageId === messageId);
+
+describe('after erasure', () => {
+  it('drops late and replayed old events, and starts a clean profile for a new one', async () => {
+    const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
+    await api.sendAndSettle([{ type: 'identify', userId: 'nl-1', messageId: 'nl-old', traits: { email: 'nl-old@example.com', phone: '+15550001111' }, timestamp: hourAgo }]);
+    const old = onBus('nl-old')[0]!;
+    expect((await api.del('/v1/customers/nl-1')).status).toBe(200);
+
+    // A late event, dated before the erasure: dropped, and gone from the bus log.
+    await api.sendAndSettle([{ type: 'identify', userId: 'nl-1', messageId: 'nl-late', traits: { email: 'nl-late@example.com' }, timestamp: hourAgo }]);
+    expect((await api.get('/v1/customers/nl-1')).status).toBe(404);
+    expect(onBus('nl-late')).toEqual([]);
+    // A replay of the old event (same detail, as the archive replays it): dropped, and gone again.
+    engine.bus.putEvents([{ Source: old.source, DetailType: old['detail-type'], Detail: JSON.stringify(old.detail), Time: new Date(old.time) }]);
+    await engine.settle();
+    expect((await api.get('/v1/customers/nl-1')).status).toBe(404);
+    expect(onBus('nl-old')).toEqual([]);
+
+    // They come back: a new event (dated at receipt, after the erasure) starts a clean profile.
+    await api.sendAndSettle([{ type: 'identify', userId: 'nl-1', messageId: 'nl-new', traits: { name: 'Back again' } }]);
+    const back = await api.customer('nl-1');
+    expect(back.traits).toEqual({ name: 'Back again' });
+    expect(back.stats.eventCount).toBe(1);
+    // An old event still does not reach the new profile.
+    await api.sendAndSettle([{ type: 'identify', userId: 'nl-1', messageId: 'nl-late-2', traits: { email: 'nl-late@example.com' }, timestamp: hourAgo }]);
+    expect((await api.customer('nl-1')).traits).toEqual({ name: 'Back again' });
+    expect(onBus('nl-late-2')).toEqual([]);
+  });
+});

@@ -1,0 +1,124 @@
+/**
+ * Erasure is complete while events race it (decision 8): a customer's late
+ * events stream in from several senders (signed webhooks and the Segment
+ * endpoints) while DELETE runs. Once it has answered and the late events have
+ * been handled, no item of any table and no byte of any file in the data
+ * folder names the customer (id, email, phone) — the bus log, the outbox log
+ * and dynalite's LevelDB files included — and their journey run is stopped.
+ */
+import { readdirSync, readFileSync, statSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ListTablesCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startDynalite } from '../../infra/embedded/dynamo';
+import { client } from '../helpers/client';
+import { startTestEngine, TEST_WRITE_KEY } from '../helpers/engine';
+import { eventually, runsOf } from '../helpers/journeys';
+import { post, signedRequest } from '../helpers/webhook';
+import { TEST_SECRET } from '../helpers/engine';
+
+const ID = 'zq-erased-7731';
+const EMAIL = 'zq.erased.7731@example.org';
+const PHONE = '+4915207731773';
+const NEEDLES = [ID, EMAIL, PHONE];
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+}
+
+/** Every file of the folder that holds one of the needles, byte-wise (UTF-8 and as JSON-escaped). */
+function filesNaming(dir: string, needles: string[]): string[] {
+  return filesUnder(dir).filter((file) => {
+    const bytes = readFileSync(file);
+    return needles.some((n) => bytes.includes(Buffer.from(n, 'utf8')) || bytes.includes(Buffer.from(n, 'utf16le')));
+  });
+}
+
+/** Every item of every table in the data folder's dynalite. */
+async function allItems(dataDir: string): Promise<Array<{ table: string; item: string }>> {
+  const dynamo = await startDynalite(join(dataDir, 'dynamodb'));
+  try {
+    const { TableNames = [] } = await dynamo.client.send(new ListTablesCommand({}));
+    const out: Array<{ table: string; item: string }> = [];
+    for (const table of TableNames) {
+      let start: Record<string, never> | undefined;
+      do {
+        const page = await dynamo.client.send(new ScanCommand({ TableName: table, ConsistentRead: true, ...(start && { ExclusiveStartKey: start }) }));
+        for (const item of page.Items ?? []) out.push({ table, item: JSON.stringify(item) });
+        start = page.LastEvaluatedKey as typeof start;
+      } while (start);
+    }
+    return out;
+  } finally {
+    await dynamo.close();
+  }
+}
+
+const basic = `Basic ${Buffer.from(`${TEST_WRITE_KEY}:`).toString('base64')}`;
+const HOUR = 3_600_000;
+
+describe('erasure racing late events', () => {
+  it('leaves nothing that names the customer in any table or any file of the data folder, and stops their journey', async () => {
+    // Prepare: a customer with email, phone and a running welcome journey, and another customer who stays.
+    const dataDir = mkdtempSync(join(tmpdir(), 'rapport-erasure-race-'));
+    dirs.push(dataDir);
+    const engine = await startTestEngine({ dataDir, sweepEveryMs: 0, logLevel: 'SILENT', sendPolicy: { quietHours: undefined } });
+    const api = client(engine);
+    const before = (n: number) => new Date(Date.now() - HOUR + n).toISOString();
+    await api.sendAndSettle([
+      { type: 'identify', userId: ID, traits: { email: EMAIL, phone: PHONE, name: 'Zq Erased' }, timestamp: before(0) },
+      { type: 'track', userId: ID, event: 'Signed Up', timestamp: before(1) },
+      { type: 'identify', userId: 'zq-stays', traits: { email: 'stays@example.org' } },
+    ]);
+    const run = await eventually(async () => (await runsOf(engine, ID)).find((r) => r.journeyId === 'welcome' && r.status === 'running'), 'welcome run');
+    await eventually(() => engine.outbox.entries.some((m) => 'to' in m && m.to === EMAIL), 'welcome email');
+
+    // Act: ~300 late events (dated before the erasure) from four concurrent senders while DELETE runs.
+    const late = (n: number) =>
+      n % 3 === 0
+        ? { type: 'identify', userId: ID, traits: { email: EMAIL, phone: PHONE, plan: `p-${n}` }, timestamp: before(10 + n), messageId: `late-${n}` }
+        : { type: 'track', userId: ID, event: 'Product Viewed', properties: { productId: `sku-${n}`, email: EMAIL, phone: PHONE }, timestamp: before(10 + n), messageId: `late-${n}` };
+    const webhookSender = async (offset: number) => {
+      for (let i = 0; i < 25; i++) {
+        const batch = [0, 1, 2].map((k) => late(offset + i * 3 + k));
+        const res = await post(`${engine.url}/v1/events`, signedRequest(TEST_SECRET, { batch }));
+        expect(res.status, res.text).toBe(202);
+      }
+    };
+    const segmentSender = async (offset: number) => {
+      for (let i = 0; i < 75; i++) {
+        const event = late(offset + i);
+        const path = event.type === 'identify' ? '/v1/identify' : '/v1/track';
+        const res = await post(`${engine.url}${path}`, { headers: { 'content-type': 'application/json', authorization: basic }, body: JSON.stringify(event) });
+        expect(res.status, res.text).toBe(202);
+      }
+    };
+    const erase = async () => {
+      await new Promise((r) => setTimeout(r, 50));
+      return api.del(`/v1/customers/${ID}`);
+    };
+    const [erased] = await Promise.all([erase(), webhookSender(0), webhookSender(1000), segmentSender(2000), segmentSender(3000)]);
+    expect(erased.status).toBe(200);
+    await engine.settle();
+
+    // Assess: the API knows nothing of them, their run is stopped, the other customer stays.
+    expect((await api.get(`/v1/customers/${ID}`)).status).toBe(404);
+    expect(engine.journeys.sfn.executions.get(run.executionName)?.status).toBe('ABORTED');
+    expect((await api.customer('zq-stays')).traits.email).toBe('stays@example.org');
+    expect(engine.bus.log.filter((e) => JSON.stringify(e).includes(ID))).toEqual([]);
+    expect(engine.deadLetters).toEqual([]);
+    await engine.stop();
+
+    // No item of any table, no byte of any file.
+    const items = await allItems(dataDir);
+    expect(items.filter(({ item }) => NEEDLES.some((n) => item.includes(n)))).toEqual([]);
+    expect(items.some(({ item }) => item.includes('stays@example.org'))).toBe(true);
+    expect(filesNaming(dataDir, NEEDLES)).toEqual([]);
+  }, 120_000);
+});
