@@ -1,4 +1,4 @@
-import { appendFileSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -309,7 +309,8 @@ describe('a broken journey file', () => {
 
     const config = mkdtempSync(join(dir, 'config-'));
     for (const name of ['tags.yaml', 'segmentation.config.yaml']) copyFileSync(join('workflows', name), join(config, name));
-    appendFileSync(join(config, 'tags.yaml'), '  - { name: vipp, description: VIPs marked in the CRM }\n');
+    const tagsFile = join(config, 'tags.yaml');
+    writeFileSync(tagsFile, readFileSync(tagsFile, 'utf8').replace('\nmanualTags:\n', '\nmanualTags:\n  - { name: vipp, description: VIPs marked in the CRM }\n'));
     const engine = await startTestEngine({ journeysDir: journeys, configDir: config });
     await engine.stop();
   });
