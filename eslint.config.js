@@ -22,6 +22,18 @@ export default tseslint.config(
     },
   },
   {
+    // Type-aware rules: a promise nobody awaits (or awaited where a value was
+    // meant) loses errors and ordering silently; these are the bugs a
+    // type-check alone cannot see.
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+    },
+  },
+  {
     // Dependencies point one way: nothing in functions/ or shared/ may import the CDK.
     files: ['functions/**/*.ts', 'shared/**/*.ts', 'workflows/**/*.ts'],
     rules: {

@@ -94,7 +94,7 @@ describe('cost meter on the embedded engine', () => {
   it('bills a PutEvents entry per started 64 KB chunk', async () => {
     meter.reset();
     const big = JSON.stringify({ blob: 'x'.repeat(100 * 1024) });
-    await engine.bus.putEvents([{ Source: INGEST_EVENT_SOURCE, DetailType: 'Cost Test', Detail: big }]);
+    engine.bus.putEvents([{ Source: INGEST_EVENT_SOURCE, DetailType: 'Cost Test', Detail: big }]);
     const u = meter.collect();
     expect(u.bus.entries).toBe(1);
     expect(u.bus.chunks).toBe(2);
