@@ -1,10 +1,11 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { ExecutionInput, Executions } from '../../functions/journeys/executions';
+import type { VirtualClock } from './virtual-time';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Retrier = { IntervalSeconds?: number; BackoffRate?: number; MaxDelaySeconds?: number; JitterStrategy?: 'FULL' | 'NONE' };
-type StateDefinition = { Type: string; Resource?: string; Seconds?: number; TimestampPath?: string; TimeoutSeconds?: number; Retry?: Retrier[] };
+type StateDefinition = { Type: string; Resource?: string; Seconds?: number; TimestampPath?: string; Timestamp?: string; SecondsPath?: string; TimeoutSeconds?: number; Retry?: Retrier[] };
 export interface AslDefinition {
   StartAt: string;
   States: Record<string, StateDefinition & Record<string, unknown>>;
@@ -37,6 +38,12 @@ export interface LocalStepFunctionsOptions {
   /** The engine's (scaled) clock, for waits until a timestamp. */
   now: () => Date;
   invokeStep: StepInvoker;
+  /**
+   * Run on virtual time: Wait states, retry backoffs and callback timeouts become
+   * timers on this clock, and each execution holds it still while it works (so
+   * the clock jumps only when every execution waits). `timeScale` is then unused.
+   */
+  virtual?: VirtualClock;
   onEnd?: (execution: LocalExecution) => void | Promise<void>;
 }
 
@@ -64,8 +71,10 @@ export class LocalStepFunctions implements Executions {
    */
   register(journeyId: string, definition: AslDefinition): void {
     const copy = structuredClone(definition);
-    for (const state of Object.values(copy.States)) {
+    for (const [name, state] of Object.entries(copy.States)) {
       if (typeof state.TimeoutSeconds === 'number' && state.TimeoutSeconds > NODE_TIMER_MAX_SECONDS) state.TimeoutSeconds = NODE_TIMER_MAX_SECONDS;
+      // On virtual time a Wait is a Task whose handler sleeps on the clock (the executor's own Wait sleeps in real time).
+      if (this.options.virtual && state.Type === 'Wait') copy.States[name] = waitAsTask(state);
     }
     const machine = new StateMachine(copy as never, { validationOptions: { checkArn: false, checkPaths: false } });
     this.#machines.set(journeyId, { definition: structuredClone(definition), machine });
@@ -83,7 +92,34 @@ export class LocalStepFunctions implements Executions {
     // Consecutive failed attempts of each Task, for its Retry backoff on the journey clock.
     const failures = new Map<string, number>();
     const handlers: Record<string, (input: Json) => Promise<Json>> = {};
+    const virtual = this.options.virtual;
+    // On virtual time the execution holds the clock while it works, and lets go only while it waits.
+    let release = virtual?.begin() ?? (() => undefined);
+    let ended = false;
+    const waitFor = async <T>(blocked: Promise<T>): Promise<T> => {
+      release();
+      try {
+        return await blocked;
+      } finally {
+        if (!ended) release = virtual?.begin() ?? (() => undefined);
+      }
+    };
+    // The timer of the Wait or backoff the execution sleeps in: cancelled if it ends first, so a stopped run's wait does not move the clock.
+    let sleeping: { cancel(): void } | undefined;
+    const sleepUntil = (clock: VirtualClock, due: number) =>
+      waitFor(
+        new Promise<void>((resolve) => {
+          sleeping = clock.schedule(due, resolve);
+        }),
+      );
     for (const [stateName, state] of Object.entries(entry.definition.States)) {
+      if (virtual && state.Type === 'Wait') {
+        handlers[stateName] = async (stateInput) => {
+          await sleepUntil(virtual, waitDue(stateName, state, stateInput, virtual.now().getTime()));
+          return stateInput;
+        };
+        continue;
+      }
       if (state.Type !== 'Task') continue;
       const waitsForToken = (state.Resource ?? '').endsWith('.waitForTaskToken');
       const attempt = async (taskInput: Json): Promise<Json> => {
@@ -94,9 +130,13 @@ export class LocalStepFunctions implements Executions {
           if (typeof until === 'string') lastUntil = until;
           return { Payload: result };
         }
-        return this.#awaitToken(execution, payload, state.TimeoutSeconds);
+        return this.#awaitToken(execution, payload, state.TimeoutSeconds, waitFor);
       };
       handlers[stateName] = async (taskInput) => {
+        const failed = failures.get(stateName) ?? 0;
+        const retrier = state.Retry?.[0];
+        // The Retry backoff before this attempt, on virtual time (the executor's own interval is 0 then).
+        if (virtual && failed > 0 && retrier) await sleepUntil(virtual, virtual.now().getTime() + backoffMs(retrier, failed, `${name}/${stateName}/${failed}`));
         try {
           const output = await attempt(taskInput);
           failures.delete(stateName);
@@ -114,6 +154,7 @@ export class LocalStepFunctions implements Executions {
         if (typeof stateName !== 'string') return undefined;
         const retrier = entry.definition.States[stateName]?.Retry?.[0];
         if (!retrier) return undefined;
+        if (virtual) return 0;
         const n = Math.max(0, (failures.get(stateName) ?? 1) - 1);
         const seconds = Math.min((retrier.IntervalSeconds ?? 1) * (retrier.BackoffRate ?? 2) ** n, retrier.MaxDelaySeconds ?? Number.POSITIVE_INFINITY);
         return ((retrier.JitterStrategy === 'FULL' ? Math.random() : 1) * seconds * 1000) / scale;
@@ -166,7 +207,12 @@ export class LocalStepFunctions implements Executions {
         }
         await this.options.onEnd?.(execution);
       })
-      .finally(() => this.#running.delete(done));
+      .finally(() => {
+        this.#running.delete(done);
+        ended = true;
+        sleeping?.cancel();
+        release();
+      });
     this.#running.add(done);
     return 'started';
   }
@@ -203,34 +249,81 @@ export class LocalStepFunctions implements Executions {
     while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
   }
 
-  #awaitToken(execution: LocalExecution, payload: Record<string, Json>, timeoutSeconds: number | undefined): Promise<Json> {
+  #awaitToken(execution: LocalExecution, payload: Record<string, Json>, timeoutSeconds: number | undefined, waitFor: <T>(p: Promise<T>) => Promise<T>): Promise<Json> {
     const token = `${execution.name}:${randomUUID()}`;
-    return new Promise<Json>((resolve, reject) => {
+    const virtual = this.options.virtual;
+    const waiting = new Promise<Json>((resolve, reject) => {
+      const expire = () => {
+        if (!this.#tokens.delete(token)) return;
+        reject(Object.assign(new Error(`no event within ${timeoutSeconds} s`), { name: 'States.Timeout' }));
+      };
       const timer =
-        timeoutSeconds !== undefined
-          ? longTimeout(() => {
-              if (!this.#tokens.delete(token)) return;
-              reject(Object.assign(new Error(`no event within ${timeoutSeconds} s`), { name: 'States.Timeout' }));
-            }, (timeoutSeconds * 1000) / this.options.timeScale)
-          : undefined;
+        timeoutSeconds === undefined
+          ? undefined
+          : virtual
+            ? virtual.schedule(virtual.now().getTime() + timeoutSeconds * 1000, expire)
+            : longTimeout(expire, (timeoutSeconds * 1000) / this.options.timeScale);
+      const clear = () => (timer && 'cancel' in timer ? timer.cancel() : timer?.clear());
       this.#tokens.set(token, {
         execution: execution.name,
         resolve: (output) => {
-          timer?.clear();
+          clear();
           resolve(output);
         },
         abandon: () => {
-          timer?.clear();
+          clear();
           reject(Object.assign(new Error(`execution ${execution.name} ended while waiting for its task token`), { name: 'States.Aborted' }));
         },
       });
       this.#invoke({ ...payload, taskToken: token }).catch((error: unknown) => {
-        timer?.clear();
+        clear();
         this.#tokens.delete(token);
         reject(error as Error);
       });
     });
+    return waitFor(waiting);
   }
+}
+
+/** A Wait state as the Task the virtual-time executor runs in its place (same transitions and paths). */
+function waitAsTask(state: StateDefinition & Record<string, unknown>): StateDefinition & Record<string, unknown> {
+  const { Type: _type, Seconds: _s, SecondsPath: _sp, Timestamp: _t, TimestampPath: _tp, Comment, ...rest } = state;
+  return { ...rest, Type: 'Task', Resource: 'arn:aws:states:::rapport-local:wait', ...(typeof Comment === 'string' && { Comment }) };
+}
+
+/**
+ * When a Wait state ends, from its Seconds, SecondsPath, Timestamp or TimestampPath read
+ * from the state's input as AWS does; a path that holds no valid value fails the
+ * state with States.Runtime (AWS fails the execution the same way).
+ */
+function waitDue(stateName: string, state: StateDefinition, input: Json, now: number): number {
+  if (typeof state.Seconds === 'number') return now + state.Seconds * 1000;
+  if (typeof state.Timestamp === 'string') return Date.parse(state.Timestamp);
+  const path = state.SecondsPath ?? state.TimestampPath;
+  const value = path ? readPath(input, path) : undefined;
+  if (state.SecondsPath !== undefined && typeof value === 'number' && value >= 0) return now + value * 1000;
+  if (state.TimestampPath !== undefined && typeof value === 'string' && Number.isFinite(Date.parse(value))) return Date.parse(value);
+  throw Object.assign(new Error(`Wait state ${stateName}: ${path ?? 'no time'} does not hold a ${state.SecondsPath ? 'number of seconds' : 'timestamp'} (got ${JSON.stringify(value)})`), {
+    name: 'States.Runtime',
+  });
+}
+
+/** A reference path (`$.a.b`), as Wait's SecondsPath/TimestampPath use. */
+function readPath(input: Json, path: string): Json | undefined {
+  if (!path.startsWith('$')) return undefined;
+  let at: Json | undefined = input;
+  for (const key of path.slice(1).split('.').filter(Boolean)) {
+    if (at === null || typeof at !== 'object' || Array.isArray(at)) return undefined;
+    at = at[key];
+  }
+  return at;
+}
+
+/** Retry backoff before attempt `failed + 1`: IntervalSeconds x BackoffRate^(failed-1), capped, with FULL jitter drawn from `seed` (the same every run). */
+function backoffMs(retrier: Retrier, failed: number, seed: string): number {
+  const seconds = Math.min((retrier.IntervalSeconds ?? 1) * (retrier.BackoffRate ?? 2) ** Math.max(0, failed - 1), retrier.MaxDelaySeconds ?? Number.POSITIVE_INFINITY);
+  const jitter = retrier.JitterStrategy === 'FULL' ? createHash('sha256').update(seed).digest().readUInt32BE(0) / 2 ** 32 : 1;
+  return Math.round(jitter * seconds * 1000);
 }
 
 /** setTimeout for any delay (chained below Node's 24.8-day limit). */
