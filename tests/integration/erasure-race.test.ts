@@ -79,11 +79,14 @@ describe('erasure racing late events', () => {
     const run = await eventually(async () => (await runsOf(engine, ID)).find((r) => r.journeyId === 'welcome' && r.status === 'running'), 'welcome run');
     await eventually(() => engine.outbox.entries.some((m) => 'to' in m && m.to === EMAIL), 'welcome email');
 
-    // Act: ~300 late events (dated before the erasure) from four concurrent senders while DELETE runs.
+    // Act: ~300 late events (dated before the erasure; every fifth a consent denial, which ingest holds
+    // before it answers) from four concurrent senders while DELETE runs.
     const late = (n: number) =>
-      n % 3 === 0
-        ? { type: 'identify', userId: ID, traits: { email: EMAIL, phone: PHONE, plan: `p-${n}` }, timestamp: before(10 + n), messageId: `late-${n}` }
-        : { type: 'track', userId: ID, event: 'Product Viewed', properties: { productId: `sku-${n}`, email: EMAIL, phone: PHONE }, timestamp: before(10 + n), messageId: `late-${n}` };
+      n % 5 === 1
+        ? { type: n % 2 ? 'track' : 'identify', userId: ID, ...(n % 2 ? { event: 'Unsubscribed', properties: { channel: 'all' } } : { traits: { consent: { email: false, sms: false } } }), timestamp: before(10 + n), messageId: `late-${n}` }
+        : n % 3 === 0
+          ? { type: 'identify', userId: ID, traits: { email: EMAIL, phone: PHONE, plan: `p-${n}` }, timestamp: before(10 + n), messageId: `late-${n}` }
+          : { type: 'track', userId: ID, event: 'Product Viewed', properties: { productId: `sku-${n}`, email: EMAIL, phone: PHONE }, timestamp: before(10 + n), messageId: `late-${n}` };
     const webhookSender = async (offset: number) => {
       for (let i = 0; i < 25; i++) {
         const batch = [0, 1, 2].map((k) => late(offset + i * 3 + k));
@@ -105,10 +108,13 @@ describe('erasure racing late events', () => {
     };
     const [erased] = await Promise.all([erase(), webhookSender(0), webhookSender(1000), segmentSender(2000), segmentSender(3000)]);
     expect(erased.status).toBe(200);
+    // And after DELETE answered: more late events, denials among them.
+    await segmentSender(4000);
     await engine.settle();
 
     // Assess: the API knows nothing of them, their run is stopped, the other customer stays.
-    expect((await api.get(`/v1/customers/${ID}`)).status).toBe(404);
+    const gone = await api.get(`/v1/customers/${ID}`);
+    expect(gone.status, JSON.stringify(gone)).toBe(404);
     expect(engine.journeys.sfn.executions.get(run.executionName)?.status).toBe('ABORTED');
     expect((await api.customer('zq-stays')).traits.email).toBe('stays@example.org');
     expect(engine.bus.log.filter((e) => JSON.stringify(e).includes(ID))).toEqual([]);
