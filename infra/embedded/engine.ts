@@ -164,6 +164,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     profiles,
     profileConfig,
     mutateProfile: createProfileConsumer(profileDeps).mutate,
+    onErasedWrite: (ids: string[]) => erasure.redact(ids),
     channels: outbox,
     policy: { ...DEFAULT_SEND_POLICY, consentMode: profileConfig.consentMode, ...options.sendPolicy },
     clock,

@@ -6,13 +6,12 @@
  * folder names the customer (id, email, phone) — the bus log, the outbox log
  * and dynalite's LevelDB files included — and their journey run is stopped.
  */
-import { readdirSync, readFileSync, statSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ListTablesCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startDynalite } from '../../infra/embedded/dynamo';
 import { client } from '../helpers/client';
+import { allItems, filesNaming } from '../helpers/data-folder';
 import { startTestEngine, TEST_WRITE_KEY } from '../helpers/engine';
 import { eventually, runsOf } from '../helpers/journeys';
 import { post, signedRequest } from '../helpers/webhook';
@@ -24,41 +23,6 @@ const PHONE = '+4915207731773';
 const NEEDLES = [ID, EMAIL, PHONE];
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? filesUnder(path) : [path];
-  });
-}
-
-/** Every file of the folder that holds one of the needles, byte-wise (UTF-8 and as JSON-escaped). */
-function filesNaming(dir: string, needles: string[]): string[] {
-  return filesUnder(dir).filter((file) => {
-    const bytes = readFileSync(file);
-    return needles.some((n) => bytes.includes(Buffer.from(n, 'utf8')) || bytes.includes(Buffer.from(n, 'utf16le')));
-  });
-}
-
-/** Every item of every table in the data folder's dynalite. */
-async function allItems(dataDir: string): Promise<Array<{ table: string; item: string }>> {
-  const dynamo = await startDynalite(join(dataDir, 'dynamodb'));
-  try {
-    const { TableNames = [] } = await dynamo.client.send(new ListTablesCommand({}));
-    const out: Array<{ table: string; item: string }> = [];
-    for (const table of TableNames) {
-      let start: Record<string, never> | undefined;
-      do {
-        const page = await dynamo.client.send(new ScanCommand({ TableName: table, ConsistentRead: true, ...(start && { ExclusiveStartKey: start }) }));
-        for (const item of page.Items ?? []) out.push({ table, item: JSON.stringify(item) });
-        start = page.LastEvaluatedKey as typeof start;
-      } while (start);
-    }
-    return out;
-  } finally {
-    await dynamo.close();
-  }
-}
 
 const basic = `Basic ${Buffer.from(`${TEST_WRITE_KEY}:`).toString('base64')}`;
 const HOUR = 3_600_000;
