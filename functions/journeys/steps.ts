@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { foldConsent, RapportError, type Channel, type Clock, type EventPattern, type Profile } from '../../shared';
-import type { ProfileStore } from '../profile';
+import { setTraitWithin, traitBytes, type ProfileStore } from '../profile';
 import { ChannelUnavailableError, type Channels, type EmailMessage } from './channels/types';
 import { decideSend, type SendPolicy } from './policy';
 import type { JourneyStore, MessageRecord } from './store';
@@ -192,11 +192,8 @@ export function createStepRunner(deps: StepDeps) {
       }
       case 'update': {
         const { trait, value } = z.object({ trait: z.string().min(1), value: z.union([z.string(), z.number(), z.boolean(), z.null()]) }).parse(config);
-        await deps.mutateProfile(input.customerId, `${input.execution}:${input.stepId}`, (p) => {
-          if (value === null) delete p.traits[trait];
-          else p.traits[trait] = value;
-          p.traitTimes[trait] = now.toISOString();
-        });
+        // Within the profile's trait limits, as a sender's identify: a write beyond them is refused and recorded.
+        await deps.mutateProfile(input.customerId, `${input.execution}:${input.stepId}`, (p) => setTraitWithin(p, trait, value, now.toISOString(), { bytes: traitBytes(p) }));
         return { ok: true };
       }
       case 'audience':

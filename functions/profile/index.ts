@@ -5,3 +5,4 @@ export { createCustomerApi, profileView, type IngestRecords } from './api';
 export { createProfileConsumerHandler, createSweepHandler, createCustomerApiHandler } from './lambda';
 export { loadProfileConfig, profileRetention, type ProfileConfig } from './config';
 export { documentClient } from './aws';
+export { PROFILE_LIMITS, setTraitWithin, traitBytes, type RefusedTrait } from './limits';
