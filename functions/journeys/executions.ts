@@ -1,4 +1,4 @@
-import { ExecutionAlreadyExists, SendTaskSuccessCommand, SFNClient, StartExecutionCommand, StopExecutionCommand, TaskTimedOut, InvalidToken } from '@aws-sdk/client-sfn';
+import { ExecutionAlreadyExists, ExecutionDoesNotExist, SendTaskSuccessCommand, SFNClient, StartExecutionCommand, StopExecutionCommand, TaskTimedOut, InvalidToken } from '@aws-sdk/client-sfn';
 
 /** What an execution starts with: ids only, never PII. */
 export interface ExecutionInput {
@@ -12,10 +12,17 @@ export interface ExecutionInput {
 export interface Executions {
   /** Start by name; a second start with the same name is a no-op ('exists'): a redelivered trigger never enrols twice. */
   start(journeyId: string, name: string, input: ExecutionInput): Promise<'started' | 'exists'>;
+  /** Stop a running execution (a no-op once it ended); throws `ExecutionDoesNotExist` (see `isExecutionMissing`) for one never started. */
   stop(journeyId: string, name: string, cause: string): Promise<void>;
   /** Resume a task waiting for an event; false when the token is no longer valid (timed out, stopped). */
   sendTaskSuccess(token: string, output: Record<string, unknown>): Promise<boolean>;
 }
+
+/**
+ * Whether a StopExecution failed because Step Functions has no such execution: its run was recorded but its
+ * StartExecution never went through (throttled, or yet to be retried). As good as stopped for every caller.
+ */
+export const isExecutionMissing = (error: unknown) => error instanceof ExecutionDoesNotExist || (error as Error | undefined)?.name === 'ExecutionDoesNotExist';
 
 /** A deterministic execution name (Step Functions allows 80 characters of [A-Za-z0-9-_]). */
 export function executionName(journeyId: string, customerId: string, triggerMessageId: string, hash: (s: string) => string): string {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { INGEST_EVENT_SOURCE, matchesEventPattern, PROFILE_EVENT_SOURCE, profileTags, reachability, type Channel, type Clock, type ConsentMode, type EventPattern, type LifecycleStage, type NormalisedEvent, type Profile } from '../../shared';
 import { appliedMark, type ProfileStore } from '../profile';
-import { executionName, type ExecutionInput, type Executions } from './executions';
+import { executionName, isExecutionMissing, type ExecutionInput, type Executions } from './executions';
 import type { JourneyStore, RunRecord } from './store';
 
 /** What the runtime needs of a compiled journey. */
@@ -95,7 +95,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     if (existing && existing.status !== 'running') {
       // A redelivered trigger whose run has ended. If an event ended it (a goal before the start, see below),
       // the attempt that marked it may have failed to stop the execution: stop it again (a no-op once stopped).
-      if (existing.endedBy !== undefined) await executions.stop(journey.id, name, `goal: ${existing.endedBy} (redelivered trigger)`);
+      if (existing.endedBy !== undefined) await stopExecution(journey.id, name, `goal: ${existing.endedBy} (redelivered trigger)`);
       return { journeyId: journey.id, status: 'duplicate', executionName: name };
     }
 
@@ -143,7 +143,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     // missed them: stop the execution and delete the run and its lock.
     const tombstone = await profiles.tombstone(customerId, clock.now());
     if (tombstone && tombstone.erasedAt !== (await profiles.get(customerId))?.rebornAfter) {
-      await executions.stop(journey.id, name, 'customer erased');
+      await stopExecution(journey.id, name, 'customer erased');
       await profiles.undoWrites([
         { pk: `C#${customerId}`, sk: `R#${journey.id}#${name}` },
         { pk: `C#${customerId}`, sk: `L#${journey.id}#${key}` },
@@ -157,7 +157,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     const latest = (await profiles.get(customerId))?.profile;
     const goal = latest && goalReachedSince(journey, latest, customerId, detail);
     if (goal && (await endRun({ customerId, journeyId: journey.id, executionName: name, key }, 'converted', { endedBy: goal.messageId }))) {
-      await executions.stop(journey.id, name, `goal: ${goal.name} (${goal.messageId}) before the run started`);
+      await stopExecution(journey.id, name, `goal: ${goal.name} (${goal.messageId}) before the run started`);
       log('journey goal reached before start', { journeyId: journey.id, customerId, executionName: name });
     }
     log('journey entered', { journeyId: journey.id, customerId, executionName: name, started, retried: existing !== undefined });
@@ -217,7 +217,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
         // The run is marked first, so the execution's own end (ABORTED) cannot record it as merely stopped.
         // If this stop fails the event is redelivered, finds the run ended by it, and stops it again;
         // meanwhile every send step finds its run ended and sends nothing.
-        await executions.stop(journey.id, run.executionName, `${goal ? 'goal' : 'exit'}: ${event['detail-type']} (${detail.messageId})`);
+        await stopExecution(journey.id, run.executionName, `${goal ? 'goal' : 'exit'}: ${event['detail-type']} (${detail.messageId})`);
       }
     }
     let resumed = 0;
@@ -266,13 +266,27 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     }
   }
 
+  /**
+   * Stop an execution. One Step Functions does not know (its run was recorded, its StartExecution never
+   * went through) is as good as stopped: its run is marked ended first, so a start retried later finds it
+   * ended and does not start it (or, erased, is stopped by the starter's own check).
+   */
+  async function stopExecution(journeyId: string, name: string, cause: string): Promise<void> {
+    try {
+      await executions.stop(journeyId, name, cause);
+    } catch (error) {
+      if (!isExecutionMissing(error)) throw error;
+      log('journey execution to stop does not exist', { journeyId, executionName: name });
+    }
+  }
+
   /** Stop every running journey of a customer (erasure): nothing is sent after it. */
   async function stopAll(customerId: string, cause: string): Promise<number> {
     let stopped = 0;
     for (const run of await records.runs(customerId)) {
       if (run.status !== 'running') continue;
       // Stop the execution first: if that fails the run still reads 'running', so a retry stops it.
-      await executions.stop(run.journeyId, run.executionName, cause);
+      await stopExecution(run.journeyId, run.executionName, cause);
       await endRun(run, 'stopped'); // false when the execution's own end (ABORTED) recorded it first
       stopped++;
     }

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { foldConsent, RapportError, type Channel, type Clock, type EventPattern, type Profile } from '../../shared';
-import type { ProfileStore } from '../profile';
+import { setTraitWithin, traitBytes, type ProfileStore } from '../profile';
 import { ChannelUnavailableError, type Channels, type EmailMessage } from './channels/types';
 import { decideSend, type SendPolicy } from './policy';
 import type { JourneyStore, MessageRecord } from './store';
@@ -90,6 +90,11 @@ export interface StepDeps {
   mutateProfile: (customerId: string, cause: string, change: (profile: Profile) => void) => Promise<unknown>;
   /** Called with the resolved wait when an `await` step registers (the embedded engine hooks its callbacks here). */
   onAwait?: (customerId: string, wait: { event: string; pattern: EventPattern }) => void;
+  /**
+   * Called with the customer's id when a step's writes for an erased customer were undone (write, then
+   * check): the embedded engine redacts its outbox here (a message the channel took after the erasure).
+   */
+  onErasedWrite?: (ids: string[]) => Promise<void>;
 }
 
 export type StepResult =
@@ -166,6 +171,8 @@ export function createStepRunner(deps: StepDeps) {
           pattern,
           expiresAt: new Date(now.getTime() + 366 * 86_400_000).toISOString(),
         });
+        // Erased meanwhile: the wait goes; the eraser stops the execution.
+        if (await undoneIfErased(input.customerId, [`W#${event}#${input.execution}#${input.stepId}`])) return { ok: true };
         deps.onAwait?.(input.customerId, { event, pattern });
         return { ok: true };
       }
@@ -185,11 +192,8 @@ export function createStepRunner(deps: StepDeps) {
       }
       case 'update': {
         const { trait, value } = z.object({ trait: z.string().min(1), value: z.union([z.string(), z.number(), z.boolean(), z.null()]) }).parse(config);
-        await deps.mutateProfile(input.customerId, `${input.execution}:${input.stepId}`, (p) => {
-          if (value === null) delete p.traits[trait];
-          else p.traits[trait] = value;
-          p.traitTimes[trait] = now.toISOString();
-        });
+        // Within the profile's trait limits, as a sender's identify: a write beyond them is refused and recorded.
+        await deps.mutateProfile(input.customerId, `${input.execution}:${input.stepId}`, (p) => setTraitWithin(p, trait, value, now.toISOString(), { bytes: traitBytes(p) }));
         return { ok: true };
       }
       case 'audience':
@@ -213,8 +217,9 @@ export function createStepRunner(deps: StepDeps) {
     const base = { journeyId: input.journeyId, stepId: input.stepId, executionName: input.execution, channel, template, kind, at: now.toISOString() };
     const skip = async (reason: string): Promise<StepResult> => {
       await journeys.recordMessage(input.customerId, { ...base, status: 'skipped', reason });
-      await journeys.count(input.journeyId, { [`${input.stepId}.skipped.${reason}`]: 1 });
-      return { status: 'skipped', reason };
+      const erased = await undoneIfErased(input.customerId, [messageKey(input)]);
+      await journeys.count(input.journeyId, { [`${input.stepId}.skipped.${erased ? 'erased' : reason}`]: 1 });
+      return { status: 'skipped', reason: erased ? 'erased' : reason };
     };
     if (!(await runIsRunning(input))) return skip('run-ended');
     if (!profile) return skip('no-profile');
@@ -253,6 +258,7 @@ export function createStepRunner(deps: StepDeps) {
     const claim = await journeys.recordMessage(input.customerId, { ...base, status: 'sending', attempt });
     // Not recorded but ours: the put succeeded and its answer was lost, and the SDK's retry found it.
     if (!claim.recorded && claim.existing?.attempt !== attempt) return settled(input, claim.existing!);
+    if (await undoneIfErased(input.customerId, [messageKey(input)])) return erasedSkip(input);
     let providerId: string;
     try {
       ({ providerId } = await deliver());
@@ -261,8 +267,30 @@ export function createStepRunner(deps: StepDeps) {
       throw outcomeUnknown(error);
     }
     await journeys.settleMessage(input.customerId, { ...base, status: 'sent', providerId });
+    // Erased while the channel had it: the message went out, but no record of it stays (nor, locally, its outbox line).
+    await undoneIfErased(input.customerId, [messageKey(input)]);
     await journeys.count(input.journeyId, { [`${input.stepId}.sent`]: 1 });
     return { status: 'sent' };
+  }
+
+  /**
+   * A step's half of erasure (write, then check; see ProfileStore.erase): after writing in the customer's
+   * partition, read their tombstone (strongly consistent). If they are erased (and this is not a run of
+   * their new life), the eraser's query may have run before the write: delete it, and let the engine
+   * redact what the step left elsewhere. Otherwise the write came before the eraser's query, which deletes it.
+   */
+  async function undoneIfErased(customerId: string, sortKeys: string[]): Promise<boolean> {
+    const tombstone = await profiles.tombstone(customerId, clock.now());
+    if (!tombstone || tombstone.erasedAt === (await profiles.get(customerId))?.rebornAfter) return false;
+    await profiles.undoWrites(sortKeys.map((sk) => ({ pk: `C#${customerId}`, sk })));
+    await deps.onErasedWrite?.([customerId]);
+    return true;
+  }
+
+  /** A send or webhook found its customer erased after it claimed the message: nothing goes out. */
+  async function erasedSkip(input: StepInput): Promise<StepResult> {
+    await journeys.count(input.journeyId, { [`${input.stepId}.skipped.erased`]: 1 });
+    return { status: 'skipped', reason: 'erased' };
   }
 
   /**
@@ -311,6 +339,7 @@ export function createStepRunner(deps: StepDeps) {
       reason: failureReason(input.error),
       at: clock.now().toISOString(),
     });
+    if (await undoneIfErased(input.customerId, [messageKey(input)])) return { ok: true };
     if (recorded) await journeys.count(input.journeyId, { [`${input.stepId}.failed`]: 1 });
     return { ok: true };
   }
@@ -352,6 +381,7 @@ export function createStepRunner(deps: StepDeps) {
         if (claim.existing?.status !== 'sending') return settled(input, claim.existing!);
         webhookId = claim.existing.webhookId ?? webhookId;
       }
+      if (await undoneIfErased(input.customerId, [messageKey(input)])) return erasedSkip(input);
     }
     let providerId: string;
     try {
@@ -361,9 +391,9 @@ export function createStepRunner(deps: StepDeps) {
       throw outcomeUnknown(error);
     }
     // Counted once, by the attempt that settles it (two attempts posting concurrently settle once).
-    if (await journeys.settleMessage(input.customerId, { ...base, status: 'sent', providerId, webhookId, at: clock.now().toISOString() })) {
-      await journeys.count(input.journeyId, { [`${input.stepId}.sent`]: 1 });
-    }
+    const settledNow = await journeys.settleMessage(input.customerId, { ...base, status: 'sent', providerId, webhookId, at: clock.now().toISOString() });
+    await undoneIfErased(input.customerId, [messageKey(input)]);
+    if (settledNow) await journeys.count(input.journeyId, { [`${input.stepId}.sent`]: 1 });
     return { status: 'sent' };
   }
 
@@ -383,6 +413,9 @@ export function createStepRunner(deps: StepDeps) {
 
   return { run };
 }
+
+/** The sort key of a step's message record (JourneyStore). */
+const messageKey = (input: Pick<StepInput, 'execution' | 'stepId'>) => `M#${input.execution}#${input.stepId}`;
 
 /** The `webhook-id` of a webhook step: one per execution and step, the same on every attempt. */
 export const webhookIdOf = (input: Pick<StepInput, 'execution' | 'stepId'>) => `${input.execution}:${input.stepId}`;

@@ -153,9 +153,36 @@ export class ProfileStore {
    * profile consumer applying the event. Keeps the greatest key of a channel (a
    * denial's key is its receipt); idempotent. In the customer's partition, so
    * erasure deletes it; it expires after `CONSENT_HOLD_DAYS`, when the profile has long had it.
+   *
+   * Erasure's writer half (write, then check): after writing, it reads the tombstone; if the
+   * customer is erased and the denial would not start their new life (`startsNewLife`: the
+   * consumer drops it too), it deletes what it wrote. Otherwise the write came before the
+   * tombstone, so before the eraser's query, which deletes it.
    */
   async putConsentHold(id: string, channel: Channel, record: ConsentRecord): Promise<void> {
     const key = record.key ?? record.at;
+    if (!(await this.#putHold(id, channel, record, key))) return;
+    // The key is the denial's receipt: ingest's now.
+    const tombstone = await this.tombstone(id, new Date(key));
+    // A denial's `at` is min(event time, receipt) and its key its receipt: startsNewLife reads the same from them.
+    if (!tombstone || startsNewLife({ timestamp: record.at, receivedAt: key }, tombstone)) return;
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: consentHoldKey(id, channel),
+          ConditionExpression: '#key = :key',
+          ExpressionAttributeNames: { '#key': 'key' },
+          ExpressionAttributeValues: { ':key': key },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /** Put a consent hold unless the channel holds a greater key already; whether it was written. */
+  async #putHold(id: string, channel: Channel, record: ConsentRecord, key: string): Promise<boolean> {
     try {
       await this.doc.send(
         new PutCommand({
@@ -174,8 +201,10 @@ export class ProfileStore {
           ExpressionAttributeValues: { ':key': key },
         }),
       );
+      return true;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return false;
     }
   }
 

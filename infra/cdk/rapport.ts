@@ -609,14 +609,23 @@ export class Rapport extends Construct {
     });
 
     // Ingest records each consent denial in the customer's partition before it answers, so the send step honours
-    // it at once (one conditional PutItem; functions/profile/store.ts putConsentHold).
+    // it at once (one conditional PutItem; functions/profile/store.ts putConsentHold), then reads the customer's
+    // erasure tombstone and deletes the hold it wrote if they are erased (write, then check).
     this.ingestFunction.addEnvironment(ENV.PROFILE_TABLE_NAME, this.profileTable.tableName);
     this.ingestFunction.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['dynamodb:PutItem'],
+        actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
         resources: [this.profileTable.tableArn],
         // Customer partitions only (C#<id>): ingest cannot touch aliases, tombstones or anything else.
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*'] } },
+      }),
+    );
+    this.ingestFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem'],
+        resources: [this.profileTable.tableArn],
+        // Tombstones only (X#<sha256(id)>, no customer data in them).
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['X#*'] } },
       }),
     );
 

@@ -17,6 +17,8 @@ import {
   loadProfileConfig,
   profileRetention,
   ProfileStore,
+  startsNewLife,
+  type Tombstone,
 } from '../../functions/profile';
 import { DEFAULT_SEND_POLICY, staticUnsubscribeKeys, unsubscribeKeysFromValue, type OutboundWebhookTarget, type SendPolicy } from '../../functions/journeys';
 import { ENV, ScaledClock, PROFILE_CONSUMER_PATTERN, systemClock, type BusEntry, type Clock } from '../../shared';
@@ -164,6 +166,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     profiles,
     profileConfig,
     mutateProfile: createProfileConsumer(profileDeps).mutate,
+    onErasedWrite: (ids: string[]) => erasure.redact(ids),
     channels: outbox,
     policy: { ...DEFAULT_SEND_POLICY, consentMode: profileConfig.consentMode, ...options.sendPolicy },
     clock,
@@ -230,9 +233,19 @@ async function start(options: EngineOptions): Promise<Engine> {
     erasedSinceStart = true;
     const erased = new Set(ids);
     const names = (v: unknown) => typeof v === 'string' && (erased.has(v) || erased.has(`anon:${v}`));
+    // The erased life only: a customer who came back keeps the events of their new life (see startsNewLife).
+    const tombstones = new Map<string, Tombstone | undefined>(await Promise.all(ids.map(async (id) => [id, await profiles.tombstone(id, clock.now())] as const)));
+    const ofNewLife = (d: { timestamp?: unknown; receivedAt?: unknown }, named: string[]) =>
+      typeof d.timestamp === 'string' &&
+      typeof d.receivedAt === 'string' &&
+      named.every((v) => {
+        const tombstone = tombstones.get(erased.has(v) ? v : `anon:${v}`);
+        return tombstone !== undefined && startsNewLife({ timestamp: d.timestamp as string, receivedAt: d.receivedAt as string }, tombstone);
+      });
     bus.forget((e) => {
-      const d = e.detail as { userId?: string; anonymousId?: string; previousId?: string; properties?: { customerId?: unknown } };
-      return [d.userId, d.anonymousId, d.previousId, d.properties?.customerId].some(names);
+      const d = e.detail as { userId?: string; anonymousId?: string; previousId?: string; properties?: { customerId?: unknown }; timestamp?: unknown; receivedAt?: unknown };
+      const named = [d.userId, d.anonymousId, d.previousId, d.properties?.customerId].filter(names) as string[];
+      return named.length > 0 && !ofNewLife(d, named);
     });
     outbox.forget((m) => ('tags' in m && names((m.tags as Record<string, string>).customer)) || (m.channel === 'webhook' && ids.some((id) => m.body.includes(JSON.stringify(id)))));
     compaction = compaction.then(() => dynamo.compact()).catch((e: unknown) => logger.error('dynalite compaction failed', e as Error));

@@ -33,6 +33,8 @@ export interface JourneyWiring {
   profiles: ProfileStore;
   profileConfig: ProfileConfig;
   mutateProfile: (customerId: string, cause: string, change: (profile: Profile) => void) => Promise<unknown>;
+  /** Redact what a step left for a customer found erased after it wrote (the outbox line of a message). */
+  onErasedWrite?: (ids: string[]) => Promise<void>;
   channels: Channels;
   policy: SendPolicy;
   clock: Clock;
@@ -72,6 +74,7 @@ export function wireJourneys(w: JourneyWiring) {
       clock: w.clock,
       unsubscribe: { get baseUrl() { return w.unsubscribe.baseUrl(); }, keys: w.unsubscribe.keys },
       mutateProfile: w.mutateProfile,
+      ...(w.onErasedWrite && { onErasedWrite: w.onErasedWrite }),
     },
     { logger: w.logger, metrics: w.metrics },
   );

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
+import { ExecutionDoesNotExist } from '@aws-sdk/client-sfn';
 import type { ExecutionInput, Executions } from '../../functions/journeys/executions';
 import type { VirtualClock } from './virtual-time';
 
@@ -217,9 +218,13 @@ export class LocalStepFunctions implements Executions {
     return 'started';
   }
 
-  async stop(_journeyId: string, name: string, cause: string): Promise<void> {
+  /** As AWS: a no-op for an execution that has ended, `ExecutionDoesNotExist` (the SDK's error) for one never started. */
+  async stop(journeyId: string, name: string, cause: string): Promise<void> {
     const execution = this.executions.get(name);
-    if (!execution || execution.status !== 'RUNNING') return;
+    if (!execution) {
+      throw new ExecutionDoesNotExist({ message: `Execution Does Not Exist: 'arn:aws:states:local:000000000000:execution:Rapport-${journeyId}:${name}'`, $metadata: { httpStatusCode: 400 } });
+    }
+    if (execution.status !== 'RUNNING') return;
     execution.status = 'ABORTED';
     execution.error = cause;
     this.#aborts.get(name)?.();

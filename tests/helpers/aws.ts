@@ -43,9 +43,10 @@ export interface AwsCall {
 export interface AwsStandInOptions<Call extends AwsCall = AwsCall> {
   /**
    * Consulted on each StopExecution before it is answered (it may add to the recorded
-   * call); 'refuse' answers 500 ServiceUnavailable, as a Step Functions outage would.
+   * call); 'refuse' answers 500 ServiceUnavailable, as a Step Functions outage would;
+   * 'missing' answers 400 ExecutionDoesNotExist, as AWS does for an execution never started.
    */
-  onStopExecution?: (call: Call) => Promise<'stop' | 'refuse'>;
+  onStopExecution?: (call: Call) => Promise<'stop' | 'refuse' | 'missing'>;
   /** Variables the stack sets besides the ones every function gets here. */
   env?: Record<string, string>;
   /**
@@ -102,9 +103,13 @@ export async function startAwsStandIn<Call extends AwsCall = AwsCall>(options: A
         if (target === 'AWSEvents.PutEvents') reply = { FailedEntryCount: 0, Entries: (body.Entries as unknown[]).map((_, i) => ({ EventId: `e-${i}` })) };
         if (target === 'AWSStepFunctions.StartExecution') reply = { executionArn: `${String(body.stateMachineArn).replace(':stateMachine:', ':execution:')}:${String(body.name)}`, startDate: Date.now() / 1000 };
         if (target === 'AWSStepFunctions.StopExecution') {
-          if ((await options.onStopExecution?.(call)) === 'refuse') {
+          const answer = await options.onStopExecution?.(call);
+          if (answer === 'refuse') {
             status = 500;
             reply = { __type: 'ServiceUnavailable', message: 'try again' };
+          } else if (answer === 'missing') {
+            status = 400;
+            reply = { __type: 'com.amazonaws.swf.service.v2.model#ExecutionDoesNotExist', message: `Execution Does Not Exist: '${String(body.executionArn)}'` };
           } else {
             reply = { stopDate: Date.now() / 1000 };
           }

@@ -138,4 +138,27 @@ describe('AWS: a denial holds from ingest’s answer, and a future-dated grant d
     await deliverLate(id);
     expect((await profiles.get(id))?.profile.consent.email.status).toBe('denied');
   });
+
+  it('a denial ingest receives while or after the customer is erased leaves no hold behind, unless it starts their new life', async () => {
+    const id = 'aws-erased';
+    await consume(busEvent(identify(new Date(Date.now() - HOUR).toISOString(), { email: `${id}@example.com` }, { userId: id })), context('rapport-profile'));
+    const link = unsubscribeUrl(PUBLIC_URL, UNSUBSCRIBE_KEY, id, 'email');
+    const oneClick = () => ingest(httpEvent('POST', link.slice(PUBLIC_URL.length), 'List-Unsubscribe=One-Click', { 'content-type': 'application/x-www-form-urlencoded' }), context('rapport-ingest'));
+    const lateUnsubscribe = () => ingest(track({ userId: id, event: 'Unsubscribed', properties: { channel: 'all' }, timestamp: new Date(Date.now() - HOUR).toISOString() }), context('rapport-ingest'));
+
+    // While DELETE runs (after its tombstone, before its query), a one-click and an Unsubscribed arrive.
+    await profiles.erase(id, { now: () => new Date() }, {
+      between: async () => {
+        expect(await oneClick()).toMatchObject({ statusCode: 200 });
+        expect(await lateUnsubscribe()).toMatchObject({ statusCode: 202 });
+      },
+    });
+    // After it: a late Unsubscribed (dated before the erasure) too.
+    expect(await lateUnsubscribe()).toMatchObject({ statusCode: 202 });
+    expect(await profiles.allItems(id)).toEqual([]);
+
+    // A one-click now is dated and received after the erasure completed: it starts their new life, and holds.
+    expect(await oneClick()).toMatchObject({ statusCode: 200 });
+    expect(await profiles.consentHold(id, 'email', new Date())).toMatchObject({ status: 'denied' });
+  });
 });

@@ -47,12 +47,15 @@ describe('AWS customer API: erasure stops running journeys first; messages and j
   let starter: Handler<EventBridgeEvent<string, unknown>, unknown>;
   /** Execution names whose StopExecution the stand-in refuses (a Step Functions outage). */
   const refuseStop = new Set<string>();
+  /** Execution names Step Functions does not know (their StartExecution never went through): StopExecution answers ExecutionDoesNotExist. */
+  const missing = new Set<string>();
   const sfnCalls = () => aws.sfnCalls();
   const sortKeysOf = async (customerId: string) => (await profiles.allItems(customerId)).map((item) => String(item.SK)).sort();
 
   /** On StopExecution, the stand-in snapshots the customer's items, and refuses the runs in `refuseStop`. */
-  async function onStopExecution(call: Recorded): Promise<'stop' | 'refuse'> {
+  async function onStopExecution(call: Recorded): Promise<'stop' | 'refuse' | 'missing'> {
     const executionArn = String(call.body.executionArn);
+    if (missing.has(executionArn.slice(executionArn.lastIndexOf(':') + 1))) return 'missing';
     // executionArn = arn:aws:states:<region>:<account>:execution:<machine>:<name>; the customer is in the recorded run.
     const run = (await journeyStore.runs(String(currentCustomer))).find((r) => executionArn.endsWith(`:${r.executionName}`));
     call.itemsAtStop = await sortKeysOf(String(currentCustomer));
@@ -77,6 +80,7 @@ describe('AWS customer API: erasure stops running journeys first; messages and j
   beforeEach(() => {
     aws.calls.length = 0;
     refuseStop.clear();
+    missing.clear();
   });
 
   /** A customer signs up: the consumer makes the profile, the starter enrols them in welcome; the execution's ARN. */
@@ -223,6 +227,29 @@ describe('AWS customer API: erasure stops running journeys first; messages and j
     expect(await call('DELETE', '/v1/customers/cust-done')).toMatchObject({ status: 200, body: { erased: 'cust-done' } });
     expect(sfnCalls()).toEqual([]);
     expect(await sortKeysOf('cust-done')).toEqual([]);
+  });
+
+  it('DELETE of a customer whose recorded run has no execution (its start never went through) erases them', async () => {
+    const executionArn = await signUp('cust-no-exec');
+    missing.add(executionArn.slice(executionArn.lastIndexOf(':') + 1));
+    currentCustomer = 'cust-no-exec';
+
+    expect(await call('DELETE', '/v1/customers/cust-no-exec')).toMatchObject({ status: 200, body: { erased: 'cust-no-exec' } });
+    expect(sfnCalls().map((c) => c.target)).toEqual(['AWSStepFunctions.StopExecution']);
+    expect(await sortKeysOf('cust-no-exec')).toEqual([]);
+  });
+
+  it('a goal event for a run whose execution does not exist ends the run without failing the consumer', async () => {
+    const executionArn = await signUp('cust-no-exec-goal');
+    const name = executionArn.slice(executionArn.lastIndexOf(':') + 1);
+    missing.add(name);
+    const order = ev('Order Completed', '2026-11-20T12:00:00Z', { orderId: 'o-1', revenue: 10, currency: 'EUR' }, { userId: 'cust-no-exec-goal', messageId: 'cust-no-exec-goal-order' });
+
+    await consumer(busEvent(order), lambdaContext);
+    expect(sfnCalls().map((c) => c.target)).toEqual(['AWSStepFunctions.StopExecution']);
+    expect((await journeyStore.runs('cust-no-exec-goal')).map((r) => [r.executionName, r.status])).toEqual([[name, 'converted']]);
+    // The trigger redelivered (the starter's retry) stops it again, and tolerates the same answer.
+    await starter(busEvent(ev('Signed Up', '2026-11-20T10:00:00Z', { plan: 'free' }, { userId: 'cust-no-exec-goal', traits: { email: 'cust-no-exec-goal@shop.example' } })), lambdaContext);
   });
 
   it('DELETE answers 503 and deletes nothing when Step Functions refuses the stop', async () => {

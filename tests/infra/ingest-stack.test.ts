@@ -170,9 +170,9 @@ describe('Rapport-dev stack, default props', () => {
       ]);
     });
 
-    it('may read and write the idempotency table with the calls Powertools makes, and only put items (consent denials) in the profile table', () => {
+    it('may read and write the idempotency table with the calls Powertools makes; in the profile table only put and delete consent holds (C#) and read tombstones (X#)', () => {
       const statements = actionsOf('dynamodb');
-      expect(statements).toHaveLength(2);
+      expect(statements).toHaveLength(3);
       const idempotency = statements.find((s) => JSON.stringify(s.Resource).includes(tableId))!;
       expect(idempotency.Resource).toEqual({ 'Fn::GetAtt': [tableId, 'Arn'] });
       expect([...asList(idempotency.Action)].sort()).toEqual([
@@ -181,13 +181,21 @@ describe('Rapport-dev stack, default props', () => {
         'dynamodb:PutItem',
         'dynamodb:UpdateItem',
       ]);
-      const profiles = statements.find((s) => JSON.stringify(s.Resource).includes(profileTableId))!;
-      expect(profiles).toEqual({
-        Effect: 'Allow',
-        Action: 'dynamodb:PutItem',
-        Resource: { 'Fn::GetAtt': [profileTableId, 'Arn'] },
-        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*'] } },
-      });
+      const profiles = statements.filter((s) => JSON.stringify(s.Resource).includes(profileTableId));
+      expect(profiles).toEqual([
+        {
+          Effect: 'Allow',
+          Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+          Resource: { 'Fn::GetAtt': [profileTableId, 'Arn'] },
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*'] } },
+        },
+        {
+          Effect: 'Allow',
+          Action: 'dynamodb:GetItem',
+          Resource: { 'Fn::GetAtt': [profileTableId, 'Arn'] },
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['X#*'] } },
+        },
+      ]);
     });
 
     it('may GetSecretValue on the source secrets and the unsubscribe key only', () => {

@@ -45,5 +45,7 @@ describe('after erasure', () => {
     await api.sendAndSettle([{ type: 'identify', userId: 'nl-1', messageId: 'nl-late-2', traits: { email: 'nl-late@example.com' }, timestamp: hourAgo }]);
     expect((await api.customer('nl-1')).traits).toEqual({ name: 'Back again' });
     expect(onBus('nl-late-2')).toEqual([]);
+    // Redacting the late event forgets only the erased life: the new life's events stay on the bus log.
+    expect(onBus('nl-new')).toHaveLength(1);
   });
 });

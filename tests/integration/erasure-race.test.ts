@@ -6,13 +6,12 @@
  * folder names the customer (id, email, phone) — the bus log, the outbox log
  * and dynalite's LevelDB files included — and their journey run is stopped.
  */
-import { readdirSync, readFileSync, statSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ListTablesCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startDynalite } from '../../infra/embedded/dynamo';
 import { client } from '../helpers/client';
+import { allItems, filesNaming } from '../helpers/data-folder';
 import { startTestEngine, TEST_WRITE_KEY } from '../helpers/engine';
 import { eventually, runsOf } from '../helpers/journeys';
 import { post, signedRequest } from '../helpers/webhook';
@@ -24,41 +23,6 @@ const PHONE = '+4915207731773';
 const NEEDLES = [ID, EMAIL, PHONE];
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? filesUnder(path) : [path];
-  });
-}
-
-/** Every file of the folder that holds one of the needles, byte-wise (UTF-8 and as JSON-escaped). */
-function filesNaming(dir: string, needles: string[]): string[] {
-  return filesUnder(dir).filter((file) => {
-    const bytes = readFileSync(file);
-    return needles.some((n) => bytes.includes(Buffer.from(n, 'utf8')) || bytes.includes(Buffer.from(n, 'utf16le')));
-  });
-}
-
-/** Every item of every table in the data folder's dynalite. */
-async function allItems(dataDir: string): Promise<Array<{ table: string; item: string }>> {
-  const dynamo = await startDynalite(join(dataDir, 'dynamodb'));
-  try {
-    const { TableNames = [] } = await dynamo.client.send(new ListTablesCommand({}));
-    const out: Array<{ table: string; item: string }> = [];
-    for (const table of TableNames) {
-      let start: Record<string, never> | undefined;
-      do {
-        const page = await dynamo.client.send(new ScanCommand({ TableName: table, ConsistentRead: true, ...(start && { ExclusiveStartKey: start }) }));
-        for (const item of page.Items ?? []) out.push({ table, item: JSON.stringify(item) });
-        start = page.LastEvaluatedKey as typeof start;
-      } while (start);
-    }
-    return out;
-  } finally {
-    await dynamo.close();
-  }
-}
 
 const basic = `Basic ${Buffer.from(`${TEST_WRITE_KEY}:`).toString('base64')}`;
 const HOUR = 3_600_000;
@@ -79,11 +43,14 @@ describe('erasure racing late events', () => {
     const run = await eventually(async () => (await runsOf(engine, ID)).find((r) => r.journeyId === 'welcome' && r.status === 'running'), 'welcome run');
     await eventually(() => engine.outbox.entries.some((m) => 'to' in m && m.to === EMAIL), 'welcome email');
 
-    // Act: ~300 late events (dated before the erasure) from four concurrent senders while DELETE runs.
+    // Act: ~300 late events (dated before the erasure; every fifth a consent denial, which ingest holds
+    // before it answers) from four concurrent senders while DELETE runs.
     const late = (n: number) =>
-      n % 3 === 0
-        ? { type: 'identify', userId: ID, traits: { email: EMAIL, phone: PHONE, plan: `p-${n}` }, timestamp: before(10 + n), messageId: `late-${n}` }
-        : { type: 'track', userId: ID, event: 'Product Viewed', properties: { productId: `sku-${n}`, email: EMAIL, phone: PHONE }, timestamp: before(10 + n), messageId: `late-${n}` };
+      n % 5 === 1
+        ? { type: n % 2 ? 'track' : 'identify', userId: ID, ...(n % 2 ? { event: 'Unsubscribed', properties: { channel: 'all' } } : { traits: { consent: { email: false, sms: false } } }), timestamp: before(10 + n), messageId: `late-${n}` }
+        : n % 3 === 0
+          ? { type: 'identify', userId: ID, traits: { email: EMAIL, phone: PHONE, plan: `p-${n}` }, timestamp: before(10 + n), messageId: `late-${n}` }
+          : { type: 'track', userId: ID, event: 'Product Viewed', properties: { productId: `sku-${n}`, email: EMAIL, phone: PHONE }, timestamp: before(10 + n), messageId: `late-${n}` };
     const webhookSender = async (offset: number) => {
       for (let i = 0; i < 25; i++) {
         const batch = [0, 1, 2].map((k) => late(offset + i * 3 + k));
@@ -105,10 +72,13 @@ describe('erasure racing late events', () => {
     };
     const [erased] = await Promise.all([erase(), webhookSender(0), webhookSender(1000), segmentSender(2000), segmentSender(3000)]);
     expect(erased.status).toBe(200);
+    // And after DELETE answered: more late events, denials among them.
+    await segmentSender(4000);
     await engine.settle();
 
     // Assess: the API knows nothing of them, their run is stopped, the other customer stays.
-    expect((await api.get(`/v1/customers/${ID}`)).status).toBe(404);
+    const gone = await api.get(`/v1/customers/${ID}`);
+    expect(gone.status, JSON.stringify(gone)).toBe(404);
     expect(engine.journeys.sfn.executions.get(run.executionName)?.status).toBe('ABORTED');
     expect((await api.customer('zq-stays')).traits.email).toBe('stays@example.org');
     expect(engine.bus.log.filter((e) => JSON.stringify(e).includes(ID))).toEqual([]);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../infra/embedded/engine';
+import { PROFILE_LIMITS } from '../../functions/profile/limits';
 import { ScaledClock } from '../../shared';
 import { client } from '../helpers/client';
 import { startTestEngine } from '../helpers/engine';
@@ -158,6 +159,38 @@ steps:
       const { traits } = await api.customer('upd-1');
       expect(traits).toMatchObject({ plan: 'pro', onboarded: true, email: 'upd-1@example.com' });
       expect(traits).not.toHaveProperty('trial');
+    } finally {
+      await engine.stop();
+    }
+  });
+});
+
+describe('update steps keep to the profile limits', () => {
+  const UPDATE = `id: choose-plan
+name: Record the chosen plan
+version: 1
+trigger: { event: Plan Chosen }
+steps:
+  - id: set-onboarded
+    update: { trait: onboarded, value: true }
+`;
+
+  it('a new trait key on a profile holding the key limit is refused and recorded, as a sender’s would be', async () => {
+    const engine = await startTestEngine({ clock: new ScaledClock(3_600), journeysDir: journeysDir({ 'choose-plan': UPDATE }), sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT' });
+    try {
+      const api = client(engine);
+      // 3 identifies of 250 new keys each: the profile keeps PROFILE_LIMITS.traitKeys (512) of them.
+      for (let n = 0; n < 3; n++) {
+        await api.sendAndSettle({ type: 'identify', userId: 'upd-full', messageId: `upd-full-keys-${n}`, traits: Object.fromEntries(Array.from({ length: 250 }, (_, i) => [`k-${n}-${i}`, 1])) });
+      }
+      expect(Object.keys((await engine.profiles.get('upd-full'))!.profile.traitTimes)).toHaveLength(PROFILE_LIMITS.traitKeys);
+
+      await api.send(track('upd-full', 'Plan Chosen'));
+      expect((await eventually(async () => (await runsOf(engine, 'upd-full')).find((r) => r.status !== 'running'), 'the run to end')).status).toBe('completed');
+      const stored = (await engine.profiles.get('upd-full'))!.profile;
+      expect(Object.keys(stored.traitTimes)).toHaveLength(PROFILE_LIMITS.traitKeys);
+      expect(stored.traits).not.toHaveProperty('onboarded');
+      expect(stored.refusedTraits?.at(-1)).toMatchObject({ key: 'onboarded', reason: expect.stringContaining('512 trait keys') as unknown });
     } finally {
       await engine.stop();
     }

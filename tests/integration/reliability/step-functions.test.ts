@@ -5,6 +5,7 @@
  * stops the run, and no message goes out after the goal even while the
  * execution cannot be stopped.
  */
+import { ExecutionDoesNotExist } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../../infra/embedded/engine';
 import type { StepFunctionsCall } from '../../../infra/embedded/faults';
@@ -106,5 +107,36 @@ describe('StopExecution refused when the goal lands', () => {
       ]),
     );
     engine.deadLetters.length = 0;
+  });
+});
+
+describe('StartExecution never went through (throttled past every retry): the run is recorded, its execution does not exist', () => {
+  it('StopExecution answers ExecutionDoesNotExist as AWS does; a goal ends the run and DELETE erases, neither dead-letters', async () => {
+    plans.set('sf-never', (call) => (call.operation === 'StartExecution' ? throttled() : undefined));
+    await api.send(signUp('sf-never'));
+    await eventually(() => engine.deadLetters.find((d) => (d.event.detail as { messageId?: string }).messageId === 'sf-never-signed-up'), 'the trigger dead-lettered');
+    engine.deadLetters.length = 0;
+    const [run] = await runsOf(engine, 'sf-never');
+    expect(run).toMatchObject({ journeyId: 'welcome', status: 'running' });
+    expect(engine.journeys.sfn.executions.has(run!.executionName)).toBe(false);
+
+    // The stand-in is honest: the SDK's own error, as the SFN client throws it.
+    const stop = engine.journeys.sfn.stop('welcome', run!.executionName, 'probe');
+    await expect(stop).rejects.toBeInstanceOf(ExecutionDoesNotExist);
+    await expect(stop).rejects.toMatchObject({ name: 'ExecutionDoesNotExist', $fault: 'client', $metadata: { httpStatusCode: 400 } });
+
+    // The goal's router tolerates it: the run reads converted, and the order is not dead-lettered.
+    await api.sendAndSettle([order('sf-never')]);
+    expect((await runsOf(engine, 'sf-never'))[0]).toMatchObject({ status: 'converted' });
+    expect(engine.deadLetters).toEqual([]);
+
+    // Another customer in the same state is erased: DELETE answers 200 and erases everything.
+    plans.set('sf-never-2', (call) => (call.operation === 'StartExecution' ? throttled() : undefined));
+    await api.send(signUp('sf-never-2'));
+    await eventually(() => engine.deadLetters.find((d) => (d.event.detail as { messageId?: string }).messageId === 'sf-never-2-signed-up'), 'the second trigger dead-lettered');
+    engine.deadLetters.length = 0;
+    expect((await runsOf(engine, 'sf-never-2'))[0]).toMatchObject({ status: 'running' });
+    expect((await api.del('/v1/customers/sf-never-2')).status).toBe(200);
+    expect((await api.get('/v1/customers/sf-never-2')).status).toBe(404);
   });
 });

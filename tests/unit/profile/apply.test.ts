@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { applyEvent, emptyProfile, mergeProfiles } from '../../../functions/profile';
+import { applyEvent, emptyProfile, mergeProfiles, PROFILE_LIMITS } from '../../../functions/profile';
 import type { Profile } from '../../../shared';
 import { ev, identify } from '../../helpers/events';
 
@@ -100,5 +101,27 @@ describe('mergeProfiles', () => {
     expect(merged.stats).toMatchObject({ orderCount: 2, totalRevenue: 40, averageOrderValue: 20, firstOrderAt: '2026-11-02T00:00:00.000Z', lastOrderAt: '2026-11-04T00:00:00.000Z', eventCount: 4 });
     expect(merged.firstSeenAt).toBe('2026-11-01T00:00:00.000Z');
     expect(merged.recentEvents).toHaveLength(4);
+  });
+});
+
+describe('the recent events a profile keeps', () => {
+  it('stay within PROFILE_LIMITS.recentEventBytes (96 KB) as JSON, the newest kept and the oldest gone first, in any arrival order', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 10, max: 60 }), fc.integer({ min: 500, max: 6_000 }), fc.integer(), (count, padding, seed) => {
+        // `count` events of ~`padding` bytes each, on distinct minutes, arriving shuffled.
+        const events = Array.from({ length: count }, (_, n) =>
+          ev('Page Scrolled', new Date(Date.parse('2026-11-20T00:00:00Z') + n * 60_000).toISOString(), { depth: n, pad: 'x'.repeat(padding) }, { messageId: `m-${n}` }),
+        );
+        const shuffled = [...events].sort((a, b) => ((a.messageId.length * 7919 + seed) ^ Number(a.messageId.slice(2))) - ((b.messageId.length * 7919 + seed) ^ Number(b.messageId.slice(2))));
+        const kept = fold(shuffled).recentEvents;
+        expect(Buffer.byteLength(JSON.stringify(kept))).toBeLessThanOrEqual(PROFILE_LIMITS.recentEventBytes);
+        // Newest first, and exactly the newest ones: none kept is older than one dropped.
+        const depths = kept.map((e) => e.properties.depth as number);
+        expect(depths).toEqual(Array.from({ length: kept.length }, (_, i) => count - 1 - i));
+        // And as many as fit: one more would not.
+        if (kept.length < count) expect(Buffer.byteLength(JSON.stringify([...kept, kept.at(-1)]))).toBeGreaterThan(PROFILE_LIMITS.recentEventBytes);
+      }),
+      { numRuns: 40 },
+    );
   });
 });
