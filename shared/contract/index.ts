@@ -4,3 +4,5 @@ export * from './normalise';
 export * from './entry';
 export * from './json-schema';
 export * from './limits';
+export * from './tracking-plan';
+export * from './amounts';
