@@ -6,3 +6,4 @@ export * from './json-schema';
 export * from './limits';
 export * from './tracking-plan';
 export * from './amounts';
+export * from './tracking-plan-load';

@@ -28,6 +28,8 @@ export type PlanMode = (typeof PLAN_MODES)[number];
 export const PROPERTY_TYPES = ['string', 'number', 'integer', 'boolean', 'object', 'array', 'id', 'money', 'currency'] as const;
 export type PropertyType = (typeof PROPERTY_TYPES)[number];
 
+export const RESERVED_MESSAGE = 'is an event Rapport derives itself; senders cannot send it';
+
 const modeSchema = z.enum(PLAN_MODES, { error: `expected one of ${PLAN_MODES.join(', ')}` });
 
 export const PropertyRuleSchema = z
@@ -70,11 +72,16 @@ export const TrackingPlanFileSchema = z
         z
           .string()
           .min(1, 'expected an event name')
-          .max(MAX_EVENT_NAME_LENGTH, `expected an event name of at most ${MAX_EVENT_NAME_LENGTH} characters`)
-          .refine((name) => !RESERVED_EVENT_NAMES.has(name), 'is an event Rapport derives itself; senders cannot send it'),
+          .max(MAX_EVENT_NAME_LENGTH, `expected an event name of at most ${MAX_EVENT_NAME_LENGTH} characters`),
         EventRuleSchema,
       )
       .default({})
+      .superRefine((events, ctx) => {
+        for (const name of Object.keys(events)) {
+          // Placed at the key (yaml-source's AT_KEY): the name is what is wrong.
+          if (RESERVED_EVENT_NAMES.has(name)) ctx.addIssue({ code: 'custom', path: [name], message: RESERVED_MESSAGE, params: { anchor: 'key' } });
+        }
+      })
       .describe('Rules per track event name; events not named here are not checked.'),
   })
   .describe('Rapport tracking plan: what the known events carry, and what each source does with a violation.');
@@ -166,7 +173,7 @@ export function compileTrackingPlan(file: TrackingPlanFile): TrackingPlan {
       const compiled = events.get(event);
       if (compiled === undefined) return { ok: true, properties };
       const renamed = renameToPlan(properties, compiled.aliases);
-      const parsed = compiled.schema.safeParse(renamed);
+      const parsed = compiled.schema.safeParse(renamed, { reportInput: true });
       if (parsed.success) return { ok: true, properties: parsed.data };
       return { ok: false, properties: renamed, violations: parsed.error.issues.map((issue) => ({ path: pathOf(issue.path), message: `${event}: ${messageOf(issue)}` })) };
     },

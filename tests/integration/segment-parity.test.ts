@@ -4,11 +4,15 @@
  * Segment's own SDK never reports a delivery failure (it does not retry a 4xx:
  * a refused batch is gone).
  */
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Analytics } from '@segment/analytics-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../infra/embedded/engine';
 import { client } from '../helpers/client';
-import { startTestEngine, TEST_WRITE_KEY } from '../helpers/engine';
+import { OTHER_SECRET, startTestEngine, TEST_SECRET, TEST_WRITE_KEY } from '../helpers/engine';
+import { post, signedRequest } from '../helpers/webhook';
 
 let engine: Engine;
 beforeAll(async () => {
@@ -47,5 +51,63 @@ describe("Segment's analytics-node SDK against the engine", () => {
     expect(customer.stats.orderCount).toBe(2);
     expect(customer.stats.totalRevenue).toBe(40);
     expect((customer.stats as unknown as { productsViewed: Array<{ productId: string }> }).productsViewed.map((p) => p.productId)).toEqual(['G-32']);
+  });
+});
+
+describe('tracking plan modes', () => {
+  /** A config folder like workflows/ whose tracking plan makes source "shop" block and requires an order id. */
+  function configDir(): string {
+    const dir = mkdtempSync(join(tmpdir(), 'rapport-plan-'));
+    for (const file of ['tags.yaml', 'segmentation.config.yaml']) copyFileSync(join('workflows', file), join(dir, file));
+    writeFileSync(
+      join(dir, 'tracking-plan.yaml'),
+      ['sources:', '  shop: { mode: block }', 'events:', '  Order Completed:', '    properties:', '      orderId: { type: id, required: true }', '      revenue: { type: money }', ''].join('\n'),
+    );
+    return dir;
+  }
+  let planned: Engine;
+  beforeAll(async () => {
+    planned = await startTestEngine({ configDir: configDir() });
+  });
+  afterAll(async () => {
+    await planned.stop();
+  });
+  const order = (messageId: string, properties: Record<string, unknown>) => ({ type: 'track', userId: 'plan-1', event: 'Order Completed', messageId, properties });
+
+  it('refuses, for a block source, an event breaking the plan with a 400 naming the event and field', async () => {
+    const res = await post(`${planned.url}/v1/events`, signedRequest(OTHER_SECRET, order('plan-block-1', { total: 5 })));
+    expect(res.status).toBe(400);
+    expect(res.json).toMatchObject({
+      error: 'invalid_events',
+      rejected: [{ index: 0, problems: [{ path: '$.properties.orderId', message: 'Order Completed: required: expected a string or a number' }] }],
+    });
+    expect(planned.bus.log.some((e) => (e.detail as { messageId?: string }).messageId === 'plan-block-1')).toBe(false);
+  });
+
+  it('accepts and applies, for a flag source, an event breaking the plan, and lists the violation', async () => {
+    const res = await post(`${planned.url}/v1/events`, signedRequest(TEST_SECRET, order('plan-flag-1', { total: 5, revenue: 'lots' })));
+    expect(res.status).toBe(202);
+    await planned.settle();
+    // Applied as sent: revenue is not an amount, so the order's amount is its total.
+    expect((await client(planned).customer('plan-1')).stats).toMatchObject({ orderCount: 1, totalRevenue: 5 });
+    const listed = await client(planned).get('/v1/tracking-plan/violations');
+    expect(listed.status).toBe(200);
+    expect(listed.json).toMatchObject({
+      count: 1,
+      violations: [
+        {
+          sourceId: 'default',
+          messageId: 'plan-flag-1',
+          event: 'Order Completed',
+          violations: expect.arrayContaining([
+            { path: '$.properties.orderId', message: 'Order Completed: required: expected a string or a number' },
+            { path: '$.properties.revenue', message: 'Order Completed: expected an amount (a number >= 0)' },
+          ]),
+        },
+      ],
+    });
+    // No value the sender sent is kept in the list.
+    expect(JSON.stringify(listed.json)).not.toContain('lots');
+    expect((await client(planned).get('/v1/tracking-plan/violations?limit=0')).status).toBe(400);
   });
 });
