@@ -186,7 +186,8 @@ describe('Rapport-dev stack, default props', () => {
         Effect: 'Allow',
         Action: 'dynamodb:PutItem',
         Resource: { 'Fn::GetAtt': [profileTableId, 'Arn'] },
-        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*'] } },
+        // Customer partitions (consent holds) and the tracking plan violations (TPV#<day>#<shard>), nothing else.
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*', 'TPV#*'] } },
       });
     });
 
