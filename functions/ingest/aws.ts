@@ -13,6 +13,8 @@ import { powertoolsDeduplicator } from './dedupe';
 import type { IngestDeps } from './service';
 import { compileSources, SourceConfigError, sourceFromSecretValue, type SourceProvider } from './sources';
 import { loadSenderTagPolicy } from './tags';
+import { loadTrackingPlanFile } from './tracking-plan';
+import { dynamoViolationLog } from './violations';
 
 const SourceRefs = z.array(z.object({ id: z.string(), secretArn: z.string() })).min(1);
 
@@ -36,21 +38,27 @@ export function secretsManagerSources(env: NodeJS.ProcessEnv = process.env, clie
   };
 }
 
-/** The ingest function's dependencies in AWS, from its environment; tags.yaml is bundled under ./config (as for the profile functions). */
+/** The ingest function's dependencies in AWS, from its environment; tags.yaml and tracking-plan.yaml are bundled under ./config (as for the profile functions). */
 export function awsIngestDeps(env: NodeJS.ProcessEnv = process.env): Omit<IngestDeps, 'observer'> {
   const eventBusName = requireEnv(env, ENV.EVENT_BUS_NAME);
   const client = new EventBridgeClient({});
   const unsubscribeSecretArn = env[ENV.UNSUBSCRIBE_SECRET];
   const secrets = new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient({}) });
+  const configDir = env[ENV.CONFIG_DIR] ?? join(import.meta.dirname, 'config');
+  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+  const profileTable = requireEnv(env, ENV.PROFILE_TABLE_NAME);
   return {
     // A JSON list of keys (the first signs, all verify) or one key, cached 5 minutes: a rotation needs no deploy.
     ...(unsubscribeSecretArn && { unsubscribeKeys: secretUnsubscribeKeys(secrets, unsubscribeSecretArn) }),
     sources: secretsManagerSources(env),
-    senderTags: loadSenderTagPolicy(env[ENV.CONFIG_DIR] ?? join(import.meta.dirname, 'config')),
+    senderTags: loadSenderTagPolicy(configDir),
+    // tracking-plan.yaml is bundled beside tags.yaml; flagged events' violations go to the profile table (TPV# partitions).
+    trackingPlan: loadTrackingPlanFile(configDir),
+    violations: dynamoViolationLog(doc, profileTable, systemClock),
     dedupe: powertoolsDeduplicator(new DynamoDBPersistenceLayer({ tableName: requireEnv(env, ENV.IDEMPOTENCY_TABLE_NAME) })),
     putEvents: (entries) => client.send(new PutEventsCommand({ Entries: entries })),
     // Consent denials are recorded in the profile table (the customer's partition) before ingest answers.
-    consentHolds: new ProfileStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), requireEnv(env, ENV.PROFILE_TABLE_NAME)),
+    consentHolds: new ProfileStore(doc, profileTable),
     clock: systemClock,
     eventBusName,
   };

@@ -5,3 +5,5 @@ export { verifyWebhook, signWebhook, decodeWebhookSecret, WebhookVerificationErr
 export { compileSources, staticSources, sourceFromSecretValue, SourceConfigError, type IngestSource, type SourceProvider } from './sources';
 export { secretsManagerSources } from './aws';
 export { loadSenderTagPolicy, senderTagPolicy } from './tags';
+export { loadTrackingPlanFile } from './tracking-plan';
+export { dynamoViolationLog, VIOLATION_PARTITION_PREFIX, type ViolationLog, type ViolationRecord } from './violations';

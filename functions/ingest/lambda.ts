@@ -23,6 +23,11 @@ export function createIngestHandler(deps: Omit<IngestDeps, 'observer'>, options:
       logger.info('request rejected', { reason, count: n });
     },
     putEventsCalls: (n) => n > 0 && metrics.addMetric('PutEventsCalls', MetricUnit.Count, n),
+    violations: (n, sourceId) => {
+      metrics.addMetric('TrackingPlanViolations', MetricUnit.Count, n);
+      logger.info('events accepted with tracking plan violations', { sourceId, count: n });
+    },
+    violationsNotRecorded: (n, error) => logger.error('tracking plan violations not recorded', { count: n, error: error as Error }),
     publishFailed: (n) => {
       metrics.addMetric('EventsPublishFailed', MetricUnit.Count, n);
       logger.error('events could not be published', { count: n });

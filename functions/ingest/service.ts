@@ -12,6 +12,7 @@ import {
   type EventType,
   type NormalisedEvent,
   type SenderTagPolicy,
+  type TrackingPlan,
 } from '../../shared';
 import { recordDenials, type ConsentHolds } from './consent';
 import { ingestClaimKey, type EventDeduplicator } from './dedupe';
@@ -20,6 +21,7 @@ import { verifyWebhook, WebhookVerificationError } from './signature';
 import type { SourceProvider } from './sources';
 import { UNSUBSCRIBE_PATH, type UnsubscribeKeyProvider } from '../journeys/unsubscribe';
 import { handleUnsubscribe } from './unsubscribe';
+import type { ViolationLog, ViolationRecord } from './violations';
 
 /** Largest accepted request body. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -45,6 +47,10 @@ export interface IngestObserver {
   rejected(count: number, reason: string): void;
   putEventsCalls(count: number): void;
   publishFailed(count: number): void;
+  /** Accepted events that broke the tracking plan of a `flag` source. */
+  violations(count: number, sourceId: string): void;
+  /** The violations could not be recorded (the events were accepted). */
+  violationsNotRecorded(count: number, error: unknown): void;
 }
 
 export interface IngestDeps {
@@ -71,6 +77,10 @@ export interface IngestDeps {
    * one-click page) is told they took effect. Without it, denials wait for the profile consumer.
    */
   consentHolds?: ConsentHolds;
+  /** What known events should carry, and each source's mode (flag or block). @default the default plan */
+  trackingPlan?: TrackingPlan;
+  /** Where the violations of flagged events are recorded, for `GET /v1/tracking-plan/violations`. */
+  violations?: ViolationLog;
 }
 
 /** `/v1/<type>` endpoints of the Segment HTTP Tracking API and the event type each implies. */
@@ -88,7 +98,14 @@ export const INGEST_PATHS = [WEBHOOK_PATH, SEGMENT_BATCH_PATH, ...Object.keys(SE
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const noop = () => undefined;
-const silentObserver: IngestObserver = { accepted: noop, duplicates: noop, rejected: noop, putEventsCalls: noop, publishFailed: noop };
+const silentObserver: IngestObserver = { accepted: noop, duplicates: noop, rejected: noop, putEventsCalls: noop, publishFailed: noop, violations: noop, violationsNotRecorded: noop };
+
+/** A valid event of the request, with the tracking plan violations it was accepted with. */
+interface ValidItem {
+  index: number;
+  event: NormalisedEvent;
+  violations: ViolationRecord['violations'];
+}
 
 interface Authenticated {
   sourceId: string;
@@ -186,12 +203,13 @@ export function createIngestService(deps: IngestDeps) {
     // Validate every event; the good ones go on even when others are rejected.
     const receivedAt = deps.clock.now();
     const problems: EventProblem[] = [];
-    const valid: Array<{ index: number; event: NormalisedEvent }> = [];
+    const valid: ValidItem[] = [];
     rawEvents.forEach((raw, index) => {
       const result = normaliseEvent(raw, index, {
         sourceId: auth.sourceId,
         receivedAt,
         senderTags: deps.senderTags,
+        ...(deps.trackingPlan !== undefined && { trackingPlan: deps.trackingPlan }),
         ...(auth.deliveryId !== undefined && { deliveryId: auth.deliveryId }),
         ...(segmentType !== undefined && { defaultType: segmentType }),
         ...(envelope.context !== undefined && { envelopeContext: envelope.context }),
@@ -202,7 +220,7 @@ export function createIngestService(deps: IngestDeps) {
         const size = busEntrySize(toBusEntry(result.event, deps.eventBusName));
         if (size > PUT_EVENTS_MAX_BYTES) {
           problems.push({ index, path: '$', message: `the event is ${size.toLocaleString('en-US')} bytes on the bus; EventBridge takes at most ${PUT_EVENTS_MAX_BYTES.toLocaleString('en-US')} (256 KB) per event — send large data by reference (e.g. a URL) rather than in properties, traits or context` });
-        } else valid.push({ index, event: result.event });
+        } else valid.push({ index, event: result.event, violations: result.violations });
       }
     });
 
@@ -242,7 +260,9 @@ export function createIngestService(deps: IngestDeps) {
       failedPositions.has(position) ? deps.dedupe.release(claimKey(item.event)) : deps.dedupe.complete(claimKey(item.event)),
     );
 
-    const publishedIds = toPublish.filter((_, position) => !failedPositions.has(position)).map((item) => item.event.messageId);
+    const published = toPublish.filter((_, position) => !failedPositions.has(position));
+    const publishedIds = published.map((item) => item.event.messageId);
+    await recordViolations(published);
     const acceptedIds = [...publishedIds, ...duplicates];
     observer.accepted(publishedIds.length, auth.sourceId);
     observer.duplicates(duplicates.length, auth.sourceId);
@@ -273,6 +293,28 @@ export function createIngestService(deps: IngestDeps) {
     if (problems.length > 0) return invalid(acceptedIds, problems, rawEvents.length, duplicates);
     return json(202, { accepted: acceptedIds, ...(duplicates.length > 0 && { duplicates }) });
   };
+
+  /**
+   * Flagged events are on the bus: their violations are listed and counted. Recording is
+   * best effort: the events were accepted, and a failure here must not make a sender retry them.
+   */
+  async function recordViolations(published: readonly ValidItem[]): Promise<void> {
+    const flagged = published.filter((item) => item.violations.length > 0);
+    if (flagged.length === 0) return;
+    observer.violations(flagged.length, flagged[0]!.event.sourceId);
+    const records: ViolationRecord[] = flagged.map(({ event, violations }) => ({
+      receivedAt: event.receivedAt,
+      sourceId: event.sourceId,
+      messageId: event.messageId,
+      event: event.event ?? event.type,
+      violations,
+    }));
+    try {
+      await deps.violations?.record(records);
+    } catch (error) {
+      observer.violationsNotRecorded(records.length, error);
+    }
+  }
 
   function invalid(accepted: string[], problems: EventProblem[], total: number, duplicates: string[] = []): IngestResponse {
     const rejected = groupProblems(problems);

@@ -1,15 +1,19 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ENV, systemClock } from '../../shared';
+import { dynamoViolationLog } from '../ingest/violations';
 import { awsCustomerJourneys } from '../journeys/aws';
 import { awsProfileStore } from './aws';
 import { createCustomerApiHandler } from './lambda';
 
 const dynamodb = new DynamoDBClient({});
+const profileTable = process.env[ENV.PROFILE_TABLE_NAME];
 const journeys = awsCustomerJourneys(process.env, { dynamodb });
 
 /**
  * Lambda entry point: the IAM-authorised customer admin API (GET/DELETE
- * /v1/customers/{id}, GET .../events, .../export, .../messages, .../journeys).
+ * /v1/customers/{id}, GET .../events, .../export, .../messages, .../journeys;
+ * GET /v1/tracking-plan/violations).
  * Erasure stops the customer's running journeys (StopExecution) before it
  * deletes their items, as the embedded engine does: nothing is sent after it.
  * The ingest's idempotency records of their events stay (a hash of source and
@@ -21,6 +25,8 @@ export const handler = createCustomerApiHandler({
   store: awsProfileStore(process.env, dynamodb),
   clock: systemClock,
   journeys: journeys.records,
+  // GET /v1/tracking-plan/violations: what ingest recorded for flagged events.
+  ...(profileTable !== undefined && { violations: dynamoViolationLog(DynamoDBDocumentClient.from(dynamodb), profileTable, systemClock) }),
   ...(process.env[ENV.ERASURE_TOMBSTONE_DAYS] && { tombstoneDays: Number(process.env[ENV.ERASURE_TOMBSTONE_DAYS]) }),
   onErase: async (customerId) => {
     await journeys.stopAll(customerId, 'customer erased');

@@ -61,6 +61,14 @@ export interface IngestRecords {
   forget(events: ReadonlyArray<{ sourceId: string; messageId: string }>): Promise<void>;
 }
 
+/** Port: the tracking plan violations ingest recorded (functions/ingest/violations.ts). */
+export interface TrackingPlanViolations {
+  recent(options: { limit: number; days: number }): Promise<unknown[]>;
+}
+
+/** `GET /v1/tracking-plan/violations` on the admin API: the most recent flagged events first. */
+export const VIOLATIONS_PATH = '/v1/tracking-plan/violations';
+
 export interface CustomerApiDeps {
   store: ProfileStore;
   clock: Clock;
@@ -70,6 +78,8 @@ export interface CustomerApiDeps {
   afterErase?: (ids: string[]) => Promise<void>;
   journeys?: CustomerJourneyRecords;
   ingestRecords?: IngestRecords;
+  /** Lists the tracking plan violations of flagged events; without it the route answers 404. */
+  violations?: TrackingPlanViolations;
   /** How long the tombstone lives: it must outlive every way an old event can come back (see infra/cdk). @default DEFAULT_TOMBSTONE_DAYS */
   tombstoneDays?: number;
 }
@@ -77,6 +87,15 @@ export interface CustomerApiDeps {
 export function createCustomerApi(deps: CustomerApiDeps) {
   const { store, clock } = deps;
   return async function handle(req: ApiRequest): Promise<ApiResponse> {
+    if (req.path.replace(/\/$/, '') === VIOLATIONS_PATH && deps.violations) {
+      if (req.method.toUpperCase() !== 'GET') return json(405, { error: 'method_not_allowed', message: `${req.method} is not allowed on ${req.path}` });
+      const limit = wholeParam(req.query, 'limit', 100, 1000);
+      const days = wholeParam(req.query, 'days', 7, 30);
+      if (limit === undefined) return json(400, { error: 'invalid_limit', message: 'limit must be a whole number from 1 to 1000' });
+      if (days === undefined) return json(400, { error: 'invalid_days', message: 'days must be a whole number from 1 to 30' });
+      const violations = await deps.violations.recent({ limit, days });
+      return json(200, { count: violations.length, violations });
+    }
     const match = /^\/v1\/customers\/([^/]+)(\/events|\/export|\/messages|\/journeys)?\/?$/.exec(req.path);
     if (!match) return json(404, { error: 'not_found', message: `no route ${req.method} ${req.path}` });
     let id: string;
@@ -130,4 +149,12 @@ export function createCustomerApi(deps: CustomerApiDeps) {
     }
     return json(405, { error: 'method_not_allowed', message: `${method} is not allowed on ${req.path}` });
   };
+}
+
+/** A whole-number query parameter from 1 to `max` (its default when absent); undefined when invalid. */
+function wholeParam(query: URLSearchParams, name: string, fallback: number, max: number): number | undefined {
+  const raw = query.get(name);
+  if (raw === null) return fallback;
+  const n = Number(raw);
+  return Number.isInteger(n) && n >= 1 && n <= max ? n : undefined;
 }

@@ -1,4 +1,4 @@
-import { CHANNELS, EVENTS, SENDER_LIMITS, consentChanges, consentRecord, detailTypeOf, foldConsent, type Channel, type ConsentRecord, type NormalisedEvent, type Profile, type RecentEvent } from '../../shared';
+import { CHANNELS, EVENTS, SENDER_LIMITS, orderAmount, consentChanges, consentRecord, detailTypeOf, foldConsent, type Channel, type ConsentRecord, type NormalisedEvent, type Profile, type RecentEvent } from '../../shared';
 
 import { RECENT_EVENTS_MAX, RECENT_EVENTS_WINDOW_DAYS } from '../../shared/segmentation/constants';
 import type { RecentEventsSpec } from '../../shared/segmentation/retention';
@@ -111,34 +111,43 @@ function applyTrack(p: Profile, event: NormalisedEvent, at: string): void {
   switch (event.event) {
     case EVENTS.ORDER_COMPLETED: {
       p.stats.orderCount += 1;
-      p.stats.totalRevenue = round2(p.stats.totalRevenue + round2(Number(props.revenue ?? 0)));
+      // Segment's amount: revenue, else total, else value (a flagged event may carry none: it counts as 0).
+      p.stats.totalRevenue = round2(p.stats.totalRevenue + round2(orderAmount(props)));
       p.stats.averageOrderValue = round2(p.stats.totalRevenue / p.stats.orderCount);
       p.stats.firstOrderAt = minIso(p.stats.firstOrderAt, at);
       p.stats.lastOrderAt = maxIso(p.stats.lastOrderAt, at);
       break;
     }
     case EVENTS.PRODUCT_VIEWED: {
-      const viewed = { productId: String(props.productId), at, ...(typeof props.category === 'string' && { category: props.category.slice(0, RECENT_STRING_MAX) }) };
+      // Segment's spec makes neither product_id nor sku mandatory: a view of no product is only counted as an event.
+      const product = idOf(props.productId) ?? idOf(props.sku);
+      if (product === undefined) break;
+      const viewed = { productId: product, at, ...(typeof props.category === 'string' && { category: props.category.slice(0, RECENT_STRING_MAX) }) };
       p.stats.productsViewed = [...p.stats.productsViewed, viewed].sort(newestFirst).slice(0, PRODUCTS_VIEWED_MAX);
       break;
     }
     case EVENTS.COMPLAINT_FILED: {
-      const id = String(props.complaintId);
+      const id = idOf(props.complaintId);
       p.stats.complaintCount += 1;
       p.stats.lastComplaintAt = maxIso(p.stats.lastComplaintAt, at);
-      if (!p.stats.resolvedComplaints.includes(id) && !p.stats.openComplaints.includes(id)) p.stats.openComplaints = [...p.stats.openComplaints, id].sort().slice(0, PROFILE_LIMITS.openComplaints);
+      if (id !== undefined && !p.stats.resolvedComplaints.includes(id) && !p.stats.openComplaints.includes(id)) p.stats.openComplaints = [...p.stats.openComplaints, id].sort().slice(0, PROFILE_LIMITS.openComplaints);
       break;
     }
     case EVENTS.COMPLAINT_RESOLVED: {
-      const id = String(props.complaintId);
+      const id = idOf(props.complaintId);
+      if (id === undefined) break;
       p.stats.openComplaints = p.stats.openComplaints.filter((c) => c !== id);
       if (!p.stats.resolvedComplaints.includes(id)) p.stats.resolvedComplaints = [...p.stats.resolvedComplaints, id].sort().slice(-RESOLVED_COMPLAINTS_MAX);
       p.stats.lastResolutionAt = maxIso(p.stats.lastResolutionAt, at);
       break;
     }
     case EVENTS.SURVEY_RESPONDED: {
+      const type = props.surveyType;
+      const score = props.score;
+      // A flagged response the plan could not type (no survey type, no numeric score) is kept on the timeline only.
+      if ((type !== 'nps' && type !== 'csat') || typeof score !== 'number' || !Number.isFinite(score)) break;
       if (!p.stats.lastSurvey || at >= p.stats.lastSurvey.at) {
-        p.stats.lastSurvey = { type: props.surveyType as 'nps' | 'csat', score: Number(props.score), at };
+        p.stats.lastSurvey = { type, score, at };
       }
       break;
     }
@@ -148,6 +157,12 @@ function applyTrack(p: Profile, event: NormalisedEvent, at: string): void {
     default:
       break;
   }
+}
+
+/** An id property as the profile keeps it: a non-empty string (a number as a string), else undefined. */
+function idOf(value: unknown): string | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return typeof value === 'string' && value.length > 0 ? value.slice(0, RECENT_STRING_MAX) : undefined;
 }
 
 /** Fold a consent decision into a channel's: the later in consent order stands (`compareConsent`). */

@@ -1,7 +1,7 @@
 export { applyEvent, emptyProfile, mergeProfiles, RECENT_EVENTS_DAYS, RECENT_EVENTS_MAX } from './apply';
 export { ProfileStore, VersionConflictError, appliedMark, APPLIED_MAX, queryAll, startsNewLife, type StoredProfile, type OutboxEntry, type Tombstone } from './store';
 export { createProfileConsumer, type ConsumeResult, type Segmenter, type Segmentation, type ProfileConsumerDeps } from './consumer';
-export { createCustomerApi, profileView, type IngestRecords } from './api';
+export { createCustomerApi, profileView, VIOLATIONS_PATH, type IngestRecords, type TrackingPlanViolations } from './api';
 export { createProfileConsumerHandler, createSweepHandler, createCustomerApiHandler } from './lambda';
 export { loadProfileConfig, profileRetention, type ProfileConfig } from './config';
 export { documentClient } from './aws';

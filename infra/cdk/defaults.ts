@@ -58,6 +58,13 @@ export const INGEST = {
   serviceName: 'rapport-ingest',
   /** Config files the ingest loads (bundled like the profile functions'): tags.yaml says which tags senders may set. */
   configFiles: ['tags.yaml'],
+  /**
+   * Config files the ingest loads when the config folder has them: tracking-plan.yaml (what known
+   * events carry, flag or block per source; without it, the default plan).
+   */
+  optionalConfigFiles: ['tracking-plan.yaml'],
+  /** Partitions of the profile table the ingest may write: consent holds (C#<id>) and tracking plan violations (TPV#<day>#<shard>). */
+  profileTableLeadingKeys: ['C#*', 'TPV#*'],
   metricsNamespace: FUNCTION_DEFAULTS.metricsNamespace,
   /** Segment HTTP Tracking API paths; `/v1/events` is the Standard Webhooks endpoint. */
   routes: ['/v1/events', '/v1/track', '/v1/identify', '/v1/page', '/v1/screen', '/v1/group', '/v1/alias', '/v1/batch'],
@@ -120,6 +127,8 @@ export const PROFILE = {
       { method: 'GET', path: '/v1/customers/{id}/messages' },
       { method: 'GET', path: '/v1/customers/{id}/journeys' },
       { method: 'DELETE', path: '/v1/customers/{id}' },
+      /** What the ingest recorded for events of `flag` sources that broke the tracking plan. */
+      { method: 'GET', path: '/v1/tracking-plan/violations' },
     ],
   },
   /**

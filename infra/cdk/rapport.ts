@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ArnFormat, Lazy, Names, Stack, Stage, Tags, Token } from 'aws-cdk-lib';
@@ -557,7 +557,15 @@ export class Rapport extends Construct {
         // tags.yaml (which tags senders may set) is bundled rather than put in a variable: variables share 4 KB.
         [ENV.CONFIG_DIR]: PROFILE.bundledConfigDir,
       },
-      bundledFiles: [{ folder: PROFILE.bundledConfigFolder, files: INGEST.configFiles.map((file) => path.join(resolved.configDir, file)) }],
+      bundledFiles: [
+        {
+          folder: PROFILE.bundledConfigFolder,
+          files: [
+            ...INGEST.configFiles.map((file) => path.join(resolved.configDir, file)),
+            ...INGEST.optionalConfigFiles.map((file) => path.join(resolved.configDir, file)).filter((file) => existsSync(file)),
+          ],
+        },
+      ],
     });
 
     this.bus.grantPutEventsTo(this.ingestFunction);
@@ -610,13 +618,22 @@ export class Rapport extends Construct {
 
     // Ingest records each consent denial in the customer's partition before it answers, so the send step honours
     // it at once (one conditional PutItem; functions/profile/store.ts putConsentHold), then reads the customer's
-    // erasure tombstone and deletes the hold it wrote if they are erased (write, then check).
+    // erasure tombstone and deletes the hold it wrote if they are erased (write, then check). It also records the
+    // tracking plan violations of flagged events in their own partitions (functions/ingest/violations.ts).
     this.ingestFunction.addEnvironment(ENV.PROFILE_TABLE_NAME, this.profileTable.tableName);
     this.ingestFunction.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+        actions: ['dynamodb:PutItem'],
         resources: [this.profileTable.tableArn],
-        // Customer partitions only (C#<id>): ingest cannot touch aliases, tombstones or anything else.
+        // Customer partitions (C#<id>) and violations (TPV#...) only: ingest cannot touch aliases, tombstones or anything else.
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...INGEST.profileTableLeadingKeys] } },
+      }),
+    );
+    this.ingestFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:DeleteItem'],
+        resources: [this.profileTable.tableArn],
+        // Undoing a consent hold of an erased customer: customer partitions only.
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*'] } },
       }),
     );

@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import * as path from 'node:path';
 import { RemovalPolicy, Token } from 'aws-cdk-lib';
 import type { Duration } from 'aws-cdk-lib';
-import type { ConsentMode } from '../../shared';
+import { loadTrackingPlan, TRACKING_PLAN_FILE, type ConsentMode } from '../../shared';
 import { formatProblem, loadSegmentationConfig, loadTagRules, SEGMENTATION_FILES } from '../../shared/segmentation';
 import { MAX_SOURCES, PROFILE, REDELIVERY_DAYS, requiredTombstoneDays, SOURCE_ID_MAX_LENGTH, SOURCE_ID_PATTERN, STAGE_NAME_PATTERN, WEBHOOK_NAME_PATTERN } from './defaults';
 import type { RapportEmail, RapportOutboundWebhook, RapportSendPolicy, RapportSms, RapportSource, RapportThrottle } from './rapport';
@@ -270,7 +270,10 @@ export function validateSegmentationFiles(configDir: string): string[] {
   const configFile = path.join(configDir, SEGMENTATION_FILES.config);
   const tags = loadTagRules(fs.readFileSync(tagsFile, 'utf8'), tagsFile);
   const config = loadSegmentationConfig(fs.readFileSync(configFile, 'utf8'), configFile);
-  return [...(tags.ok ? [] : tags.errors), ...(config.ok ? [] : config.errors)].map(formatProblem);
+  // The ingest's tracking plan, when there is one (without it the default plan applies).
+  const planFile = path.join(configDir, TRACKING_PLAN_FILE);
+  const plan = isFile(planFile) ? loadTrackingPlan(fs.readFileSync(planFile, 'utf8'), planFile) : undefined;
+  return [...(tags.ok ? [] : tags.errors), ...(config.ok ? [] : config.errors), ...(plan === undefined || plan.ok ? [] : plan.errors)].map(formatProblem);
 }
 
 /**

@@ -7,7 +7,7 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { createIngestHandler, INGEST_PATHS, loadSenderTagPolicy, MAX_BODY_BYTES, powertoolsDeduplicator, staticSources, type IngestSource } from '../../functions/ingest';
+import { createIngestHandler, dynamoViolationLog, INGEST_PATHS, loadSenderTagPolicy, loadTrackingPlanFile, MAX_BODY_BYTES, powertoolsDeduplicator, staticSources, type IngestSource } from '../../functions/ingest';
 import {
   createCustomerApiHandler,
   createProfileConsumer,
@@ -19,6 +19,7 @@ import {
   ProfileStore,
   startsNewLife,
   type Tombstone,
+  VIOLATIONS_PATH,
 } from '../../functions/profile';
 import { DEFAULT_SEND_POLICY, staticUnsubscribeKeys, unsubscribeKeysFromValue, type OutboundWebhookTarget, type SendPolicy } from '../../functions/journeys';
 import { ENV, ScaledClock, PROFILE_CONSUMER_PATTERN, systemClock, type BusEntry, type Clock } from '../../shared';
@@ -126,12 +127,16 @@ async function start(options: EngineOptions): Promise<Engine> {
   const metrics = new Metrics({ namespace: 'Rapport', serviceName: 'rapport', logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (...a: unknown[]) => console.error(...a) } });
   const profileConfig = loadProfileConfig(options.configDir ?? 'workflows', options.env ?? process.env);
   const profiles = new ProfileStore(documentClient(dynamo.client), PROFILE_TABLE);
+  // Flagged events' violations: in the profile table, as in AWS (functions/ingest/violations.ts).
+  const violations = dynamoViolationLog(documentClient(dynamo.client), PROFILE_TABLE, clock);
   const dedupe = powertoolsDeduplicator(new DynamoDBPersistenceLayer({ tableName: IDEMPOTENCY_TABLE, awsSdkV3Client: dynamo.client }));
   const ingest = createIngestHandler(
     {
       sources: staticSources(options.sources),
       // The same loader as the AWS function's, on the same tags.yaml the profile functions read.
       senderTags: loadSenderTagPolicy(options.configDir ?? 'workflows'),
+      trackingPlan: loadTrackingPlanFile(options.configDir ?? 'workflows'),
+      violations,
       dedupe,
       putEvents: (entries: BusEntry[]) => eventBridge.send(new PutEventsCommand({ Entries: entries })),
       clock,
@@ -212,6 +217,7 @@ async function start(options: EngineOptions): Promise<Engine> {
       store: profiles,
       clock,
       journeys: journeys.records,
+      violations,
       // Erasure stops the customer's journeys (after its tombstone, before its deletes); then the bus log and
       // the outbox forget them, and dynalite's files are compacted, before DELETE answers.
       onErase: async (customerId) => {
@@ -288,7 +294,7 @@ async function start(options: EngineOptions): Promise<Engine> {
       const events = type ? bus.log.filter((e) => e['detail-type'] === type) : bus.log;
       return send(res, 200, { total: events.length, events: events.slice(-limit) });
     }
-    if (url.pathname.startsWith('/v1/customers/')) {
+    if (url.pathname.startsWith('/v1/customers/') || url.pathname.replace(/\/$/, '') === VIOLATIONS_PATH) {
       const result = await invokeHttpLambda(customerApi, 'rapport-customers', { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: Buffer.alloc(0) });
       res.writeHead(result.statusCode, result.headers);
       res.end(result.body);

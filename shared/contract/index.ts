@@ -4,3 +4,6 @@ export * from './normalise';
 export * from './entry';
 export * from './json-schema';
 export * from './limits';
+export * from './tracking-plan';
+export * from './amounts';
+export * from './tracking-plan-load';

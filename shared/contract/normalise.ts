@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { EVENT_TYPES, IncomingEventSchema, MAX_NESTING_DEPTH, type EventType, type IncomingEvent, type NormalisedEvent } from './events';
-import { KNOWN_EVENT_PROPERTIES, PROPERTY_ALIASES, RESERVED_EVENT_NAMES, isKnownEvent } from './known-events';
+import { CONTRACT_EVENT_PROPERTIES, RESERVED_EVENT_NAMES, isContractEvent } from './known-events';
+import { defaultTrackingPlan, type PlanViolation, type TrackingPlan } from './tracking-plan';
 import { checkTraits, type SenderTagPolicy } from './limits';
 
 /** One thing wrong with one event: which event, where in it (JSONPath), and what was expected. */
@@ -34,13 +35,17 @@ export interface NormaliseOptions {
   maxFutureMs?: number;
   /** The tags an identify's `traits.tags` may hold (declared manual tags). @default none: any tag is refused */
   senderTags?: SenderTagPolicy;
+  /** What known events should carry, and whether the source's violations are flagged or refused. @default the default plan (nothing required) */
+  trackingPlan?: TrackingPlan;
 }
 
 const NO_SENDER_TAGS: SenderTagPolicy = { manual: new Set(), computed: new Set() };
 
-export type NormaliseResult = { ok: true; event: NormalisedEvent } | { ok: false; problems: EventProblem[] };
+/** An accepted event breaking the tracking plan of a `flag` source: it is published as sent, and these are recorded. */
+export type NormaliseResult = { ok: true; event: NormalisedEvent; violations: PlanViolation[] } | { ok: false; problems: EventProblem[] };
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+let fallbackPlan: TrackingPlan | undefined;
 
 /** Validate one incoming event against the contract and turn it into the normalised form. */
 export function normaliseEvent(raw: unknown, index: number, options: NormaliseOptions): NormaliseResult {
@@ -69,14 +74,23 @@ export function normaliseEvent(raw: unknown, index: number, options: NormaliseOp
   const e = parsed.data;
 
   let properties: Record<string, unknown> = (e as { properties?: Record<string, unknown> }).properties ?? {};
+  const violations: PlanViolation[] = [];
   if (e.type === 'track') {
     if (RESERVED_EVENT_NAMES.has(e.event)) {
       return problem('$.event', `"${e.event}" is reserved for events Rapport derives itself and cannot be sent`);
     }
-    if (isKnownEvent(e.event)) {
-      const checked = KNOWN_EVENT_PROPERTIES[e.event].safeParse(applyAliases(properties));
+    if (isContractEvent(e.event)) {
+      const checked = CONTRACT_EVENT_PROPERTIES[e.event].safeParse(properties, { reportInput: true });
       if (!checked.success) return { ok: false, problems: toProblems(checked.error, index, '$.properties', `${e.event}: `) };
       properties = checked.data as Record<string, unknown>;
+    } else {
+      const plan = options.trackingPlan ?? (fallbackPlan ??= defaultTrackingPlan());
+      const checked = plan.check(e.event, properties);
+      properties = checked.properties;
+      if (!checked.ok) {
+        if (plan.modeOf(options.sourceId) === 'block') return { ok: false, problems: checked.violations.map((v) => ({ index, ...v })) };
+        violations.push(...checked.violations);
+      }
     }
   }
 
@@ -109,7 +123,7 @@ export function normaliseEvent(raw: unknown, index: number, options: NormaliseOp
     receivedAt: options.receivedAt.toISOString(),
     sourceId: options.sourceId,
   };
-  return { ok: true, event };
+  return { ok: true, event, violations };
 }
 
 /** The EventBridge `DetailType` of an event: the event name for `track`, else the capitalised type. */
@@ -137,17 +151,6 @@ function deriveMessageId(options: NormaliseOptions, index: number): string {
   if (options.deliveryId === undefined) return `rpt-${randomUUID()}`;
   const digest = createHash('sha256').update(`${options.sourceId}\n${options.deliveryId}\n${index}`).digest('hex');
   return `rpt-${digest.slice(0, 40)}`;
-}
-
-function applyAliases(properties: Record<string, unknown>): Record<string, unknown> {
-  const out = { ...properties };
-  for (const [snake, camel] of Object.entries(PROPERTY_ALIASES)) {
-    if (out[camel] === undefined && out[snake] !== undefined) {
-      out[camel] = out[snake];
-      delete out[snake];
-    }
-  }
-  return out;
 }
 
 /** Turn zod issues into problems with JSONPath locations and messages that say what was expected. */

@@ -71,13 +71,14 @@ describe('rapport send', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
   it('exits 1 and prints the engine\'s answer when the event is refused: a wrong secret (401), an invalid event (400)', async () => {
     const [wrongSecret, invalid] = await Promise.all([
       cli(['send', '--url', engine.url, '--secret', OTHER_SECRET.replace('c2Vj', 'd2Vj'), '--user', 'cli-eve']),
-      cli(['send', '--url', engine.url, '--secret', TEST_SECRET, '--event', 'Order Completed', '--user', 'cli-eve', '--props', '{"orderId":"o1","revenue":-5}']),
+      // An order with a negative revenue is flagged, not refused (tracking plan); an unsubscribe from no channel is refused.
+      cli(['send', '--url', engine.url, '--secret', TEST_SECRET, '--event', 'Unsubscribed', '--user', 'cli-eve', '--props', '{"channel":"fax"}']),
     ]);
     expect(wrongSecret.code).toBe(1);
     expect(lines(wrongSecret.stdout)[0]).toMatch(/^401 /);
     expect(invalid.code).toBe(1);
     expect(lines(invalid.stdout)[0]).toMatch(/^400 /);
-    expect(invalid.stdout).toContain('revenue');
+    expect(invalid.stdout).toContain('channel');
   });
 
   it('exits 3 with a hint when nothing listens at the URL', async () => {

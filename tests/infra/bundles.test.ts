@@ -156,9 +156,11 @@ describe('Rapport-dev bundles', () => {
     }
   });
 
-  it('copies only tags.yaml into the ingest bundle under config/: it refuses tags senders may not set', () => {
-    expect(readdirSync(path.join(assetDir('ingest'), 'config'))).toEqual(['tags.yaml']);
-    expect(readFileSync(path.join(assetDir('ingest'), 'config', 'tags.yaml'), 'utf8')).toBe(readFileSync(path.join(TEST_CONFIG_DIR, 'tags.yaml'), 'utf8'));
+  it('copies tags.yaml and tracking-plan.yaml into the ingest bundle under config/: tags senders may set, what known events carry', () => {
+    expect(readdirSync(path.join(assetDir('ingest'), 'config')).sort()).toEqual(['tags.yaml', 'tracking-plan.yaml']);
+    for (const file of ['tags.yaml', 'tracking-plan.yaml']) {
+      expect(readFileSync(path.join(assetDir('ingest'), 'config', file), 'utf8'), file).toBe(readFileSync(path.join(TEST_CONFIG_DIR, file), 'utf8'));
+    }
   });
 
   it('copies every template into the step bundle under templates/', () => {

@@ -185,7 +185,14 @@ describe('Rapport-dev stack, default props', () => {
       expect(profiles).toEqual([
         {
           Effect: 'Allow',
-          Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+          Action: 'dynamodb:PutItem',
+          Resource: { 'Fn::GetAtt': [profileTableId, 'Arn'] },
+          // Customer partitions (consent holds) and the tracking plan violations (TPV#<day>#<shard>), nothing else.
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*', 'TPV#*'] } },
+        },
+        {
+          Effect: 'Allow',
+          Action: 'dynamodb:DeleteItem',
           Resource: { 'Fn::GetAtt': [profileTableId, 'Arn'] },
           Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*'] } },
         },

@@ -343,7 +343,7 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
         (route) => route.Properties as { RouteKey: string; AuthorizationType: string; AuthorizerId?: unknown; Target: unknown },
       );
 
-    it('serves GET profile, events, export, messages and journeys and DELETE on /v1/customers/{id}, nothing else', () => {
+    it('serves GET profile, events, export, messages and journeys and DELETE on /v1/customers/{id}, and the tracking plan violations, nothing else', () => {
       expect(routesOf(ids.customerApi).map((route) => route.RouteKey).sort()).toEqual([
         'DELETE /v1/customers/{id}',
         'GET /v1/customers/{id}',
@@ -351,6 +351,7 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
         'GET /v1/customers/{id}/export',
         'GET /v1/customers/{id}/journeys',
         'GET /v1/customers/{id}/messages',
+        'GET /v1/tracking-plan/violations',
       ]);
     });
 
@@ -529,7 +530,7 @@ describe('Rapport with custom profile props', () => {
     });
   });
 
-  it('grantCustomerApiInvoke allows execute-api:Invoke on the customer routes only', () => {
+  it('grantCustomerApiInvoke allows execute-api:Invoke on the customer and violations routes only', () => {
     const apiId = onlyLogicalId(template, 'AWS::ApiGatewayV2::Api', { Properties: { Name: 'rapport-prod-customers' } });
     const roleId = onlyLogicalId(template, 'AWS::IAM::Role', {
       Properties: { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { AWS: Match.anyValue() } })] } },
@@ -540,8 +541,8 @@ describe('Rapport with custom profile props', () => {
     expect(statements[0]?.Action).toBe('execute-api:Invoke');
     // API Gateway's resource ARNs end in `*` where the path has a parameter: {id} and what follows it.
     expect(asList(statements[0]?.Resource).map(renderText).sort()).toEqual(
-      ['DELETE', 'GET'].map(
-        (method) => `arn:<Ref:AWS::Partition>:execute-api:<Ref:AWS::Region>:<Ref:AWS::AccountId>:<Ref:${apiId}>/*/${method}/v1/customers/*`,
+      [...['DELETE', 'GET'].map((method) => `${method}/v1/customers/*`), 'GET/v1/tracking-plan/violations'].map(
+        (route) => `arn:<Ref:AWS::Partition>:execute-api:<Ref:AWS::Region>:<Ref:AWS::AccountId>:<Ref:${apiId}>/*/${route}`,
       ),
     );
   });
@@ -582,6 +583,14 @@ describe('Rapport fails synth without its config files', () => {
       expect.stringMatching(/ has no segmentation\.config\.yaml;/),
     ]);
     expect(validateSegmentationFiles(TEST_CONFIG_DIR)).toEqual([]);
+  });
+
+  it('refuses a broken tracking plan at synth with file:line:col messages, so it never deploys', () => {
+    const dir = configDirWith('tags.yaml', 'segmentation.config.yaml');
+    writeFileSync(path.join(dir, 'tracking-plan.yaml'), 'sources:\n  shop: { mode: refuse }\n');
+
+    expect(build(dir)).toThrow(RapportPropsError);
+    expect(build(dir)).toThrow(/tracking-plan\.yaml:2:17 +sources\.shop\.mode: expected one of flag, block, got "refuse"/);
   });
 
   it('refuses a broken tag file at synth with file:line:col messages, so it never deploys', () => {

@@ -77,7 +77,7 @@ describe('POST /v1/events (Standard Webhooks)', () => {
     const res = await send({
       batch: [
         order('cust-4', 'o-4', { messageId: 'it-batch-good-0' }),
-        { type: 'track', userId: 'cust-4', event: 'Order Completed', messageId: 'it-batch-bad-1', properties: { orderId: 'o-5', revenue: -3, currency: 'EUR' } },
+        { type: 'track', userId: 'cust-4', event: 'Unsubscribed', messageId: 'it-batch-bad-1', properties: { channel: 'fax' } },
         { type: 'identify', userId: 'cust-4', messageId: 'it-batch-good-2', traits: { email: 'c4@example.com' } },
         { type: 'track', event: 'Signed Up', messageId: 'it-batch-bad-3' },
       ],
@@ -88,7 +88,7 @@ describe('POST /v1/events (Standard Webhooks)', () => {
       message: '2 of 4 event(s) rejected; the other 2 were accepted',
       accepted: ['it-batch-good-0', 'it-batch-good-2'],
       rejected: [
-        { index: 1, problems: [{ path: '$.properties.revenue', message: 'Order Completed: must be >= 0' }] },
+        { index: 1, problems: [{ path: '$.properties.channel', message: 'Unsubscribed: expected one of "email", "sms", "push", "all", received "fax"' }] },
         { index: 3, problems: [{ path: '$.userId', message: 'either userId or anonymousId is required' }] },
       ],
     });

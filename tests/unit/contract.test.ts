@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chunkBusEntries, PUT_EVENTS_MAX_BYTES, detailTypeOf, normaliseEvent, toBusEntry, type NormaliseOptions } from '../../shared';
+import { chunkBusEntries, compileTrackingPlan, PUT_EVENTS_MAX_BYTES, detailTypeOf, normaliseEvent, toBusEntry, type NormaliseOptions } from '../../shared';
 
 const options: NormaliseOptions = { sourceId: 'default', receivedAt: new Date('2026-11-23T10:00:00.000Z') };
 
@@ -60,20 +60,33 @@ describe('event contract: normalisation', () => {
     expect(problems([1, 2])).toEqual([{ index: 3, path: '$', message: 'expected an event object, received an array' }]);
   });
 
-  it('validates the properties of known events and says what was expected', () => {
-    const found = problems({ type: 'track', userId: 'u', event: 'Order Completed', properties: { revenue: -1, currency: 'euro' } });
-    expect(found).toEqual(
+  it('flags, and publishes as sent, a known event that breaks the default tracking plan', () => {
+    const result = normaliseEvent({ type: 'track', userId: 'u', event: 'Order Completed', properties: { revenue: -1, currency: 'euro' } }, 3, options);
+    if (!result.ok) throw new Error(`expected accepted, got ${JSON.stringify(result.problems)}`);
+    expect(result.event.properties).toEqual({ revenue: -1, currency: 'euro' });
+    expect(result.violations).toEqual(
       expect.arrayContaining([
-        { index: 3, path: '$.properties.orderId', message: 'Order Completed: required: expected string or number' },
-        { index: 3, path: '$.properties.revenue', message: 'Order Completed: must be >= 0' },
-        { index: 3, path: '$.properties.currency', message: 'Order Completed: expected an ISO 4217 currency code such as "EUR"' },
+        { path: '$.properties.revenue', message: 'Order Completed: expected an amount (a number >= 0)' },
+        { path: '$.properties.currency', message: 'Order Completed: expected an ISO 4217 currency code such as "EUR"' },
       ]),
     );
-    expect(problems({ type: 'track', userId: 'u', event: 'Survey Responded', properties: { surveyType: 'nps', score: 11 } })).toEqual([
-      { index: 3, path: '$.properties.score', message: 'Survey Responded: a nps score must be between 0 and 10' },
+    // Segment's spec makes no property mandatory: no order id, no revenue is no violation.
+    expect(normaliseEvent({ type: 'track', userId: 'u', event: 'Order Completed', properties: { total: 5 } }, 0, options)).toMatchObject({ ok: true, violations: [] });
+  });
+
+  it("refuses a known event that breaks the plan of a source whose mode is block, naming event and field", () => {
+    const trackingPlan = compileTrackingPlan({ sources: { default: { mode: 'block' } }, events: { 'Order Completed': { properties: { orderId: { type: 'id', required: true } } } } });
+    expect(problems({ type: 'track', userId: 'u', event: 'Order Completed', properties: { total: 5 } }, { trackingPlan })).toEqual([
+      { index: 3, path: '$.properties.orderId', message: 'Order Completed: required: expected a string or a number' },
     ]);
+    expect(problems({ type: 'track', userId: 'u', event: 'Survey Responded', properties: { surveyType: 'nps', score: 11 } }, { trackingPlan: compileTrackingPlan({ sources: { default: { mode: 'block' } }, events: { 'Survey Responded': { properties: { score: { type: 'integer', max: 10 } } } } }) })).toEqual([
+      { index: 3, path: '$.properties.score', message: 'Survey Responded: expected a number <= 10' },
+    ]);
+  });
+
+  it('refuses consent events Rapport could not apply, for every source', () => {
     expect(problems({ type: 'track', userId: 'u', event: 'Unsubscribed', properties: { channel: 'fax' } })[0]?.message).toContain('expected one of "email", "sms", "push", "all"');
-    expect(problems({ type: 'track', userId: 'u', event: 'Complaint Filed', properties: {} })[0]?.path).toBe('$.properties.complaintId');
+    expect(problems({ type: 'track', userId: 'u', event: 'Message Bounced', properties: { channel: 'email' } })[0]?.path).toBe('$.properties.bounceType');
   });
 
   it("accepts Segment's snake_case e-commerce properties", () => {
@@ -140,5 +153,17 @@ describe('event contract: JSON Schema for integrators', () => {
       const committed = JSON.parse(readFileSync(`shared/contract/schema/${file}`, 'utf8')) as unknown;
       expect(committed, file).toEqual(JSON.parse(JSON.stringify(schema)));
     }
+  });
+});
+
+describe('order amounts (Segment: revenue, else total, else value)', () => {
+  it('takes revenue first, then total, then value, and skips what is not an amount', async () => {
+    const { orderAmount } = await import('../../shared');
+    expect(orderAmount({ revenue: 10, total: 20, value: 30 })).toBe(10);
+    expect(orderAmount({ total: 27.5, currency: 'EUR' })).toBe(27.5);
+    expect(orderAmount({ value: 12.5 })).toBe(12.5);
+    expect(orderAmount({ revenue: -1, total: '19.90' })).toBe(19.9);
+    expect(orderAmount({ revenue: 'n/a' })).toBe(0);
+    expect(orderAmount({})).toBe(0);
   });
 });

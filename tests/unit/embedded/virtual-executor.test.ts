@@ -51,7 +51,7 @@ async function runOnce(options: { stopAfterHello?: boolean } = {}) {
     timeScale: 1,
     now: () => clock.now(),
     virtual: clock,
-    invokeStep: async (payload) => {
+    invokeStep: async (payload): Promise<Record<string, string | boolean>> => {
       const action = String(payload.action);
       calls.push(`${action} ${at()}`);
       await new Promise((r) => setTimeout(r, Math.random() * 3)); // uneven real work

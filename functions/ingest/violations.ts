@@ -1,0 +1,90 @@
+import { createHash } from 'node:crypto';
+import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { mapLimit, PROFILE_TABLE_LAYOUT, type Clock, type PlanViolation } from '../../shared';
+
+/**
+ * One accepted event that broke the tracking plan of a `flag` source. It names
+ * the source, the event and the fields, never a value or a customer id: the
+ * list is for fixing senders and holds no personal data (erasure has nothing here).
+ */
+export interface ViolationRecord {
+  receivedAt: string;
+  sourceId: string;
+  messageId: string;
+  event: string;
+  violations: PlanViolation[];
+}
+
+/** Port: where flagged violations are recorded (the profile table, in AWS and in the embedded engine). */
+export interface ViolationLog {
+  /** Idempotent: a retried request records the same items again. */
+  record(records: readonly ViolationRecord[]): Promise<void>;
+  /** The most recent first, from the last `days` days. */
+  recent(options: { limit: number; days: number }): Promise<ViolationRecord[]>;
+}
+
+/** Partition prefix of the violation items; the ingest's IAM grant allows PutItem under it. */
+export const VIOLATION_PARTITION_PREFIX = 'TPV#';
+/** Write shards per day, so a flood of flagged events does not make one partition hot. */
+const SHARDS = 8;
+export const VIOLATION_RETENTION_DAYS = 30;
+const DAY_MS = 86_400_000;
+
+const day = (iso: string) => iso.slice(0, 10);
+const shardOf = (sourceId: string, messageId: string) => createHash('sha256').update(`${sourceId}\n${messageId}`).digest()[0]! % SHARDS;
+
+/** The violation log in the single table: PK `TPV#<day>#<shard>`, SK `<receivedAt>#<source>#<messageId>`, TTL'd after 30 days. */
+export function dynamoViolationLog(doc: DynamoDBDocumentClient, tableName: string, clock: Clock): ViolationLog {
+  const L = PROFILE_TABLE_LAYOUT;
+  return {
+    async record(records) {
+      await mapLimit([...records], 16, (r) =>
+        doc.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              [L.partitionKey]: `${VIOLATION_PARTITION_PREFIX}${day(r.receivedAt)}#${shardOf(r.sourceId, r.messageId)}`,
+              [L.sortKey]: `${r.receivedAt}#${r.sourceId}#${r.messageId}`,
+              itemType: 'tracking-plan-violation',
+              ...r,
+              [L.ttlAttribute]: Math.ceil(new Date(r.receivedAt).getTime() / 1000) + VIOLATION_RETENTION_DAYS * 86_400,
+            },
+          }),
+        ),
+      );
+    },
+    async recent({ limit, days }) {
+      const now = clock.now().getTime();
+      const nowSeconds = now / 1000;
+      const out: ViolationRecord[] = [];
+      for (let d = 0; d < days && out.length < limit; d += 1) {
+        const key = day(new Date(now - d * DAY_MS).toISOString());
+        const shards = await mapLimit(
+          Array.from({ length: SHARDS }, (_, s) => s),
+          SHARDS,
+          async (s) =>
+            (
+              await doc.send(
+                new QueryCommand({
+                  TableName: tableName,
+                  KeyConditionExpression: '#pk = :pk',
+                  ExpressionAttributeNames: { '#pk': L.partitionKey },
+                  ExpressionAttributeValues: { ':pk': `${VIOLATION_PARTITION_PREFIX}${key}#${s}` },
+                  ScanIndexForward: false,
+                  Limit: limit,
+                }),
+              )
+            ).Items ?? [],
+        );
+        const items = shards
+          .flat()
+          // TTL'd items are filtered on read (AWS deletes them late, dynalite never).
+          .filter((item) => typeof item[L.ttlAttribute] !== 'number' || item[L.ttlAttribute] > nowSeconds)
+          .map(({ receivedAt, sourceId, messageId, event, violations }) => ({ receivedAt, sourceId, messageId, event, violations }) as ViolationRecord)
+          .sort((a, b) => (a.receivedAt < b.receivedAt ? 1 : a.receivedAt > b.receivedAt ? -1 : 0));
+        out.push(...items.slice(0, limit - out.length));
+      }
+      return out;
+    },
+  };
+}
