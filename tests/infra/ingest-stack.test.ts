@@ -172,7 +172,7 @@ describe('Rapport-dev stack, default props', () => {
 
     it('may read and write the idempotency table with the calls Powertools makes; in the profile table only put and delete consent holds (C#) and read tombstones (X#)', () => {
       const statements = actionsOf('dynamodb');
-      expect(statements).toHaveLength(3);
+      expect(statements).toHaveLength(4);
       const idempotency = statements.find((s) => JSON.stringify(s.Resource).includes(tableId))!;
       expect(idempotency.Resource).toEqual({ 'Fn::GetAtt': [tableId, 'Arn'] });
       expect([...asList(idempotency.Action)].sort()).toEqual([
