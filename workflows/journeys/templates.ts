@@ -12,7 +12,8 @@
  *   filter for values: `{{ trigger.complaintId | json }}`).
  *
  * Render context (provided by the send/webhook step): `profile` (the customer
- * profile: traits, stats, lifecycleStage, tags), `trigger` (the trigger's
+ * as templates see it, `templateProfile` in shared/templates: id, traits, stats,
+ * lifecycleStage, rfm, tags, firstSeenAt, lastSeenAt), `trigger` (the trigger's
  * properties carried by the run, e.g. `trigger.complaintId`), `journey`
  * (`{ id, version, step }`) and, for marketing email/sms, `unsubscribe_url`.
  */
