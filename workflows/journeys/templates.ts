@@ -28,6 +28,8 @@ import { templateTriggerReferences } from './references';
 export interface TemplateCatalog {
   readonly templates: readonly string[];
   readonly templateSources?: Readonly<Record<string, string>>;
+  /** Their files (as read), so a problem in one names its place. */
+  readonly templateFiles?: Readonly<Record<string, string>>;
 }
 
 export function templateFileName(template: string, channel: TemplateChannel): string {
@@ -91,6 +93,7 @@ function escapedTwice(source: string, problem: (line: number, column: number, me
 export function loadTemplateCatalog(dir: string): { catalog: TemplateCatalog; problems: JourneyProblem[] } {
   const templates: string[] = [];
   const templateSources: Record<string, string> = {};
+  const templateFiles: Record<string, string> = {};
   const problems: JourneyProblem[] = [];
   for (const name of readdirSync(dir).sort()) {
     if (!name.endsWith('.liquid')) continue;
@@ -106,6 +109,7 @@ export function loadTemplateCatalog(dir: string): { catalog: TemplateCatalog; pr
     const key = templateKey(match[1]!, channel);
     templates.push(key);
     templateSources[key] = source;
+    templateFiles[key] = file;
   }
-  return { catalog: { templates, templateSources }, problems };
+  return { catalog: { templates, templateSources, templateFiles }, problems };
 }
