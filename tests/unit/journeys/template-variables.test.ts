@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { templateVariableProblems } from '../../../workflows/journeys';
+
+/** Template variables against what a journey's runs give them (workflows/journeys/template-variables.ts). */
+const check = (event: string, source: string, channel: 'email' | 'sms' | 'webhook' = 'sms', where?: Record<string, unknown>) =>
+  templateVariableProblems({ id: 'j', trigger: { event, ...(where && { where }) } }, channel, 't.liquid', source).map((p) => `${p.line}:${p.column} ${p.message}`);
+
+describe('template variables', () => {
+  it('accepts the render context: profile fields, tags, traits, rfm, trigger schema, journey, unsubscribe_url, locals', () => {
+    const source = [
+      '{{ profile.id }} {{ profile.tags | join: ", " }} {{ profile.traits.name | default: "there" }} {{ profile.stats.orderCount }} {{ profile.rfm.tier }}',
+      '{{ trigger.orderId }} {{ trigger.products.size }} {{ journey.id }} {{ journey.step }} {{ triggerEvent.event }} {{ customer.id }} {{ unsubscribe_url }}',
+      '{% for tag in profile.tags %}{{ tag }}{{ forloop.index }}{% endfor %}{% assign n = profile.traits.name %}{{ n }}',
+    ].join('\n');
+    expect(check('Order Completed', source)).toEqual([]);
+  });
+
+  it('derived events carry customerId and their own properties; a where key is carried too', () => {
+    expect(check('Tag Added', '{{ trigger.tag }} {{ trigger.customerId }}')).toEqual([]);
+    expect(check('Lifecycle Stage Changed', '{{ trigger.from }} {{ trigger.to }} {{ trigger.tag }}')).toEqual([
+      expect.stringMatching(/^1:40 unknown variable "trigger\.tag": journey "j" starts with "Lifecycle Stage Changed", whose properties are customerId, from, to;/),
+    ]);
+    expect(check('Order Completed', '{{ trigger.coupon }}', 'sms', { coupon: [{ exists: true }] })).toEqual([]);
+  });
+
+  it('accepts any property of a custom event (not known), and a known event extra with a default', () => {
+    expect(check('Order Shipped', '{{ trigger.trackingUrl }}')).toEqual([]);
+    expect(check('Order Completed', '{{ trigger.coupon | default: "none" }}')).toEqual([]);
+    expect(check('Order Completed', '{{ trigger.coupon | upcase }}')).toHaveLength(1);
+  });
+
+  it('refuses what a run never has: unsubscribe_url in a webhook body, an unknown root, a profile field outside the view', () => {
+    expect(check('Signed Up', '{ "u": {{ unsubscribe_url | json }} }', 'webhook')).toEqual([
+      '1:11 unknown variable "unsubscribe_url" (journey "j"): a template has profile, customer, trigger, triggerEvent, journey',
+    ]);
+    expect(check('Signed Up', 'Hi {{ name }}\n{{ profile.recentEvents.size }}')).toEqual([
+      expect.stringMatching(/^1:7 unknown variable "name"/),
+      expect.stringMatching(/^2:4 unknown variable "profile\.recentEvents" \(journey "j"\): profile has id, traits,/),
+    ]);
+  });
+});
