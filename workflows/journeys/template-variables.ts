@@ -8,8 +8,8 @@
  * What a template may read (the step runtime's render context, functions/journeys/steps.ts):
  * - `profile`: the fields of `templateProfile` (shared/templates); below
  *   `traits` and `stats`, anything (traits are the sender's);
- * - `trigger.<property>`: a property the trigger event carries — for an event
- *   Rapport knows, a property of its schema (shared/contract/known-events.ts)
+ * - `trigger.<property>`: a scalar property the trigger event carries (a run
+ *   carries no lists or objects) — for an event Rapport knows, a property of its schema (shared/contract/known-events.ts)
  *   or of the derived event, or one the trigger's `where` names; for a custom
  *   event any property (Rapport does not know its properties). An unknown
  *   property of a known event is allowed when its output has a fallback,
@@ -42,11 +42,28 @@ const PROFILE: Fields = {
   rfm: leaves(['recency', 'frequency', 'monetary', 'tier']),
 };
 
+/** A schema's type name, through `optional` (zod 4 `def`). */
+function typeOf(schema: unknown): string | undefined {
+  const def = (schema as { def?: { type?: string; innerType?: unknown } }).def;
+  return def?.type === 'optional' || def?.type === 'nullable' ? typeOf(def.innerType) : def?.type;
+}
+
+/** Properties of a known event that are lists or objects: a run carries only the trigger's scalar properties (functions/journeys/runtime.ts). */
+export function structuredTriggerProperties(event: string): string[] {
+  if (!isKnownEvent(event)) return [];
+  return Object.entries(KNOWN_EVENT_PROPERTIES[event].shape as Record<string, unknown>)
+    .filter(([, schema]) => ['array', 'object'].includes(typeOf(schema) ?? ''))
+    .map(([name]) => name);
+}
+
 /** The properties the journey's trigger carries for sure, or `true` for a custom event (unknown). */
 export function triggerFields(journey: Pick<Journey, 'trigger'>): { fields: Fields; known: boolean } {
   const { event, where } = journey.trigger;
   const named = where === undefined ? [] : Object.keys(where).filter((k) => k !== '$or');
-  if (isKnownEvent(event)) return { fields: leaves([...Object.keys(KNOWN_EVENT_PROPERTIES[event].shape), ...named]), known: true };
+  if (isKnownEvent(event)) {
+    const structured = new Set(structuredTriggerProperties(event));
+    return { fields: leaves([...Object.keys(KNOWN_EVENT_PROPERTIES[event].shape).filter((n) => !structured.has(n)), ...named.filter((n) => !structured.has(n))]), known: true };
+  }
   const derived = DERIVED_EVENT_PROPERTIES[event];
   if (derived !== undefined) return { fields: leaves(['customerId', ...derived, ...named]), known: true };
   return { fields: true, known: false };
@@ -94,7 +111,9 @@ export function templateVariableProblems(journey: Pick<Journey, 'id' | 'trigger'
       }
       const name = [...path, segment].join('.');
       const under = path.length === 0 ? 'a template' : path.join('.');
-      if (path.length === 1 && path[0] === 'trigger') {
+      if (path.length === 1 && path[0] === 'trigger' && structuredTriggerProperties(event).includes(segment)) {
+        problems.push(problem(variable, `"${name}" is a list or an object: a run carries only the trigger's scalar properties (text, number, true/false) of "${event}": ${available(fields)}`));
+      } else if (path.length === 1 && path[0] === 'trigger') {
         if (hasDefault(lines, variable)) break;
         problems.push(problem(variable, `unknown variable "${name}": journey "${journey.id}" starts with "${event}", whose properties are ${available(fields)}; name a property it carries, add it to the trigger's where, or give a fallback: {{ ${name} | default: "..." }}`));
       } else {

@@ -9,7 +9,7 @@ describe('template variables', () => {
   it('accepts the render context: profile fields, tags, traits, rfm, trigger schema, journey, unsubscribe_url, locals', () => {
     const source = [
       '{{ profile.id }} {{ profile.tags | join: ", " }} {{ profile.traits.name | default: "there" }} {{ profile.stats.orderCount }} {{ profile.rfm.tier }}',
-      '{{ trigger.orderId }} {{ trigger.products.size }} {{ journey.id }} {{ journey.step }} {{ triggerEvent.event }} {{ customer.id }} {{ unsubscribe_url }}',
+      '{{ trigger.orderId }} {{ trigger.revenue }} {{ journey.id }} {{ journey.step }} {{ triggerEvent.event }} {{ customer.id }} {{ unsubscribe_url }}',
       '{% for tag in profile.tags %}{{ tag }}{{ forloop.index }}{% endfor %}{% assign n = profile.traits.name %}{{ n }}',
     ].join('\n');
     expect(check('Order Completed', source)).toEqual([]);
@@ -27,6 +27,12 @@ describe('template variables', () => {
     expect(check('Order Shipped', '{{ trigger.trackingUrl }}')).toEqual([]);
     expect(check('Order Completed', '{{ trigger.coupon | default: "none" }}')).toEqual([]);
     expect(check('Order Completed', '{{ trigger.coupon | upcase }}')).toHaveLength(1);
+  });
+
+  it('refuses a list property of the trigger: the run carries scalars only', () => {
+    expect(check('Order Completed', '{{ trigger.products.size }}')).toEqual([
+      '1:4 "trigger.products" is a list or an object: a run carries only the trigger\'s scalar properties (text, number, true/false) of "Order Completed": orderId, revenue, currency',
+    ]);
   });
 
   it('refuses what a run never has: unsubscribe_url in a webhook body, an unknown root, a profile field outside the view', () => {
