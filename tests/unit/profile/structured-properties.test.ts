@@ -74,6 +74,29 @@ describe('event conditions on arrays of objects', () => {
     });
   }
 
+  it('a goal with the same pattern keeps the same part, so the goal-before-start check sees it too', () => {
+    const withGoal = compileTest(
+      loadOk(
+        `id: goal
+name: Goal
+version: 1
+trigger: { event: Signed Up }
+goals:
+  - { event: Order Completed, where: { products: { category: [sofa] }, revenue: [{ numeric: [">", 100] }] } }
+steps:
+  - id: hello
+    send: { channel: email, template: hello }
+`,
+        'goal.yaml',
+      ),
+    );
+    const goalSpec = recentEventsSpec([], [withGoal])!;
+    expect(goalSpec.events.get('Order Completed')?.shape).toEqual({ products: { category: true }, revenue: true });
+    const [kept] = fold([sofa], goalSpec).recentEvents;
+    const asGoalSees = { source: INGEST_EVENT_SOURCE, 'detail-type': kept!.name, detail: { type: 'track', event: kept!.name, properties: kept!.properties } };
+    expect(withGoal.goalPatterns.some((p) => matchesEventPattern(p, asGoalSees))).toBe(true);
+  });
+
   it('keeps only what the conditions read: the category of each product, not names or prices', () => {
     const p = fold([sofa]);
     expect(p.recentEvents[0]!.properties).toEqual({ products: [{ category: 'lighting' }, { category: 'sofa' }] });
