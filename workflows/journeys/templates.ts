@@ -14,13 +14,15 @@
  * Render context (provided by the send/webhook step): `profile` (the customer
  * as templates see it, `templateProfile` in shared/templates: id, traits, stats,
  * lifecycleStage, rfm, tags, firstSeenAt, lastSeenAt), `trigger` (the trigger's
- * properties carried by the run, e.g. `trigger.complaintId`), `journey`
- * (`{ id, version, step }`) and, for marketing email/sms, `unsubscribe_url`.
+ * properties carried by the run, e.g. `trigger.complaintId`), `triggerEvent`
+ * (`{ messageId, event }`), `customer` (`{ id }`), `journey` (`{ id, step,
+ * execution }`) and, for email/sms, `unsubscribe_url`. What a template reads is
+ * checked per journey by template-variables.ts.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Liquid } from 'liquidjs';
-import { HTML_SEPARATOR, parseEmailTemplate, TEMPLATE_FILE, templateKey, type TemplateChannel } from '../../shared';
+import { HTML_SEPARATOR, parseEmailTemplate, TEMPLATE_FILE, templateKey, type TemplateChannel, type TemplateProfileField } from '../../shared';
 import type { JourneyProblem } from './errors';
 import { templateTriggerReferences } from './references';
 
@@ -37,6 +39,33 @@ export function templateFileName(template: string, channel: TemplateChannel): st
 }
 
 const liquid = new Liquid({ strictFilters: true });
+
+const SAMPLE_AT = '2026-01-01T00:00:00.000Z';
+/** A customer with every field of the template profile view (shared/templates `templateProfile`), for rendering webhook bodies as a check. */
+const SAMPLE_PROFILE = {
+  id: 'cust-1',
+  traits: {},
+  stats: {
+    eventCount: 1,
+    orderCount: 1,
+    totalRevenue: 10,
+    averageOrderValue: 10,
+    firstOrderAt: SAMPLE_AT,
+    lastOrderAt: SAMPLE_AT,
+    productsViewed: [],
+    complaintCount: 0,
+    openComplaints: [],
+    resolvedComplaints: [],
+    lastComplaintAt: SAMPLE_AT,
+    lastResolutionAt: SAMPLE_AT,
+    lastSurvey: { type: 'nps', score: 9, at: SAMPLE_AT },
+  },
+  lifecycleStage: 'new',
+  rfm: { recency: 5, frequency: 1, monetary: 1, tier: 'potential' },
+  tags: ['sample'],
+  firstSeenAt: SAMPLE_AT,
+  lastSeenAt: SAMPLE_AT,
+} satisfies Record<TemplateProfileField, unknown>;
 
 /** Problems in one template file: Liquid syntax (unknown filters included) and the channel's format. */
 export function checkTemplate(file: string, channel: TemplateChannel, source: string): JourneyProblem[] {
@@ -60,7 +89,7 @@ export function checkTemplate(file: string, channel: TemplateChannel, source: st
   if (source.trim() === '') return [problem(1, 1, channel === 'sms' ? 'expected the message text' : 'expected a JSON body')];
   if (channel === 'webhook') {
     const trigger = Object.fromEntries([...templateTriggerReferences(source)].map((name) => [name, `sample-${name}`]));
-    const rendered = liquid.parseAndRenderSync(source, { profile: { id: 'cust-1', traits: {}, stats: {} }, trigger, journey: { id: 'sample', version: 1, step: 'sample' } });
+    const rendered = liquid.parseAndRenderSync(source, { profile: SAMPLE_PROFILE, customer: { id: 'cust-1' }, trigger, triggerEvent: { messageId: 'sample', event: 'Sample' }, journey: { id: 'sample', step: 'sample', execution: 'sample' } });
     try {
       JSON.parse(rendered);
     } catch (error) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { templateVariableProblems } from '../../../workflows/journeys';
+import { checkTemplate, templateVariableProblems } from '../../../workflows/journeys';
 
 /** Template variables against what a journey's runs give them (workflows/journeys/template-variables.ts). */
 const check = (event: string, source: string, channel: 'email' | 'sms' | 'webhook' = 'sms', where?: Record<string, unknown>) =>
@@ -43,5 +43,12 @@ describe('template variables', () => {
       expect.stringMatching(/^1:7 unknown variable "name"/),
       expect.stringMatching(/^2:4 unknown variable "profile\.recentEvents" \(journey "j"\): profile has id, traits,/),
     ]);
+  });
+});
+
+describe('webhook bodies are checked as JSON with a sample of every field', () => {
+  it('accepts profile.tags, rfm and stats written with the json filter', () => {
+    const source = '{ "tags": {{ profile.tags | json }}, "tier": {{ profile.rfm.tier | json }}, "orders": {{ profile.stats.orderCount | json }}, "stage": {{ profile.lifecycleStage | json }} }';
+    expect(checkTemplate('crm.webhook.liquid', 'webhook', source)).toEqual([]);
   });
 });
