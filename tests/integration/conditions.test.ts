@@ -22,10 +22,8 @@ let api: ReturnType<typeof client>;
 const JOURNEY = `id: sofa-care
 name: Sofa care tips
 version: 1
-trigger: { event: Order Completed }
+trigger: { event: Care Tips Requested }
 steps:
-  - id: settle
-    wait: 1h
   - id: pick
     branch:
       - when: { event: Order Completed, where: { products: { category: [sofa] } } }
@@ -64,6 +62,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** The customer and their order; the journey starts on a later event, once the profile holds the order. */
 const customer = (userId: string, categories: string[]) => [
   { type: 'identify', userId, messageId: `${userId}-id`, traits: { email: `${userId}@example.com` } },
   {
@@ -77,7 +76,8 @@ const customer = (userId: string, categories: string[]) => [
 
 describe('conditions on an array of objects, as a trigger would match them', () => {
   it('tags the sofa buyer, takes the sofa branch, and renders profile.tags in the email', async () => {
-    await api.send(customer('sofa-1', ['lighting', 'sofa']));
+    await api.sendAndSettle(customer('sofa-1', ['lighting', 'sofa']));
+    await api.send({ type: 'track', userId: 'sofa-1', event: 'Care Tips Requested', messageId: 'sofa-1-tips' });
     expect((await ended(engine, 'sofa-1', 'sofa-care')).status).toBe('completed');
     expect((await api.customer('sofa-1')).tags).toContain('sofa-buyer');
     const mails = outboxFor(engine, 'sofa-1');
@@ -88,7 +88,8 @@ describe('conditions on an array of objects, as a trigger would match them', () 
   });
 
   it('neither tags nor takes the sofa branch for an order without a sofa', async () => {
-    await api.send(customer('lamp-1', ['lighting']));
+    await api.sendAndSettle(customer('lamp-1', ['lighting']));
+    await api.send({ type: 'track', userId: 'lamp-1', event: 'Care Tips Requested', messageId: 'lamp-1-tips' });
     expect((await ended(engine, 'lamp-1', 'sofa-care')).status).toBe('completed');
     expect((await api.customer('lamp-1')).tags).not.toContain('sofa-buyer');
     expect(outboxFor(engine, 'lamp-1').map((m) => m.step)).toEqual(['thanks']);
