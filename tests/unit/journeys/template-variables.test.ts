@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkTemplate, templateVariableProblems } from '../../../workflows/journeys';
+import { loadErrors } from './helpers';
 
 /** Template variables against what a journey's runs give them (workflows/journeys/template-variables.ts). */
 const check = (event: string, source: string, channel: 'email' | 'sms' | 'webhook' = 'sms', where?: Record<string, unknown>) =>
@@ -50,5 +51,28 @@ describe('webhook bodies are checked as JSON with a sample of every field', () =
   it('accepts profile.tags, rfm and stats written with the json filter', () => {
     const source = '{ "tags": {{ profile.tags | json }}, "tier": {{ profile.rfm.tier | json }}, "orders": {{ profile.stats.orderCount | json }}, "stage": {{ profile.lifecycleStage | json }} }';
     expect(checkTemplate('crm.webhook.liquid', 'webhook', source)).toEqual([]);
+  });
+});
+
+describe('trigger references in step config', () => {
+  it('refuses "{{ trigger.complaintId }}" in wait_for.where and update.value of a journey started by Order Completed', () => {
+    const text = `id: test
+name: Test
+version: 1
+trigger: { event: Order Completed }
+steps:
+  - id: wait
+    wait_for:
+      event: Complaint Resolved
+      where: { complaintId: ["{{ trigger.complaintId }}"], orderId: ["{{ trigger.orderId }}"] }
+      timeout: 1d
+  - id: note
+    update: { trait: lastComplaint, value: "{{ trigger.complaintId }}" }
+`;
+    const message = 'unknown trigger property "complaintId": journey "test" starts with "Order Completed", whose runs carry orderId, revenue, currency (and messageId); name one of them, or add it to the trigger\'s where';
+    expect(loadErrors(text).map((e) => [e.path, e.line, e.message])).toEqual([
+      ['steps[0].wait_for.where.complaintId[0]', 9, message],
+      ['steps[1].update.value', 12, message],
+    ]);
   });
 });
