@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { foldConsent, RapportError, type Channel, type Clock, type EventPattern, type Profile } from '../../shared';
+import { foldConsent, RapportError, templateProfile, type Channel, type Clock, type EventPattern, type Profile } from '../../shared';
 import { setTraitWithin, traitBytes, type ProfileStore } from '../profile';
 import { ChannelUnavailableError, type Channels, type EmailMessage } from './channels/types';
 import { decideSend, type SendPolicy } from './policy';
@@ -401,7 +401,7 @@ export function createStepRunner(deps: StepDeps) {
     // Read per message (the AWS provider caches a few minutes), so a rotated key signs new links without a deploy.
     const keys = channel ? await deps.unsubscribe.keys.load() : [];
     return {
-      profile: profile ?? { id: input.customerId, traits: {} },
+      profile: templateProfile(profile, input.customerId),
       customer: { id: input.customerId },
       // `{{ trigger.complaintId }}`: the trigger's properties the run carries; the trigger event itself as triggerEvent.
       trigger: input.trigger.properties,

@@ -3,6 +3,7 @@ import { CHANNELS, EVENTS, SENDER_LIMITS, orderAmount, consentChanges, consentRe
 import { RECENT_EVENTS_MAX, RECENT_EVENTS_WINDOW_DAYS } from '../../shared/segmentation/constants';
 import type { RecentEventsSpec } from '../../shared/segmentation/retention';
 import { PROFILE_LIMITS, setTraitWithin, traitBytes } from './limits';
+import { keptProperties, RECENT_LIMITS } from './recent';
 
 /** How much behaviour the profile item keeps for tag conditions (the timeline keeps the rest): what the rules can see. */
 export const RECENT_EVENTS_DAYS = RECENT_EVENTS_WINDOW_DAYS;
@@ -15,9 +16,8 @@ const RESOLVED_COMPLAINTS_MAX = 50;
  */
 const newestFirst = (a: { at: string; productId: string }, b: { at: string; productId: string }) =>
   a.at < b.at ? 1 : a.at > b.at ? -1 : a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0;
-const RECENT_PROPERTY_MAX = 20;
-/** Longest string a recent event's property or a viewed product's category keeps. */
-const RECENT_STRING_MAX = 200;
+/** Longest string a viewed product's category keeps. */
+const RECENT_STRING_MAX = RECENT_LIMITS.stringLength;
 
 const DAY_MS = 86_400_000;
 const maxIso = (a: string | undefined, b: string) => (a === undefined || b > a ? b : a);
@@ -62,7 +62,8 @@ export function emptyProfile(id: string, at: string): Profile {
  * received after a grant happened wins, whatever the grant's timestamp says).
  * Duplicate suppression is the caller's job (by messageId).
  * With `keep`, the recent events are only those it names, with only the
- * properties it names (without it, every event and scalar property).
+ * properties it names, in the shape its patterns read (without it, every event
+ * and property); either way bounded (functions/profile/recent.ts).
  */
 export function applyEvent(profile: Profile, event: NormalisedEvent, now: Date, keep?: RecentEventsSpec): Profile {
   const p = structuredClone(profile);
@@ -237,20 +238,9 @@ export function upgradeTags(profile: Profile, declaredManual: ReadonlySet<string
 /** The event as the profile keeps it, or undefined when `keep` says nothing reads it. */
 function toRecent(event: NormalisedEvent, keep?: RecentEventsSpec): RecentEvent | undefined {
   const name = detailTypeOf(event);
-  const wanted = keep?.events.get(name)?.properties;
-  if (keep !== undefined && wanted === undefined) return undefined;
-  const properties: RecentEvent['properties'] = {};
-  let n = 0;
-  const entries = wanted === undefined ? Object.entries(event.properties) : [...wanted].filter((key) => Object.hasOwn(event.properties, key)).map((key) => [key, event.properties[key]] as const);
-  for (const [key, value] of entries) {
-    if (n >= RECENT_PROPERTY_MAX) break;
-    if (key.length > PROFILE_LIMITS.keptKeyLength) continue;
-    if (typeof value === 'number' || typeof value === 'boolean' || (typeof value === 'string' && value.length <= RECENT_STRING_MAX)) {
-      properties[key] = value;
-      n++;
-    }
-  }
-  return { name, at: event.timestamp, messageId: event.messageId, properties };
+  const spec = keep?.events.get(name);
+  if (keep !== undefined && spec === undefined) return undefined;
+  return { name, at: event.timestamp, messageId: event.messageId, properties: keptProperties(event.properties, spec?.shape) };
 }
 
 /**
@@ -271,7 +261,7 @@ function keepRecent(events: RecentEvent[], now: Date, keep?: RecentEventsSpec): 
     .filter((e) => e.at >= cutoff && wanted(e) && !seen.has(e.messageId) && seen.add(e.messageId))
     .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : a.messageId < b.messageId ? 1 : -1))
     .slice(0, RECENT_EVENTS_MAX);
-  return withinBytes(keep === undefined ? kept : kept.map((e) => trimProperties(e, keep.events.get(e.name)!.properties)));
+  return withinBytes(keep === undefined ? kept : kept.map((e) => ({ ...e, properties: keptProperties(e.properties, keep.events.get(e.name)!.shape) })));
 }
 
 /** The newest events whose JSON fits `PROFILE_LIMITS.recentEventBytes` (the profile item's share for them). */
@@ -282,12 +272,6 @@ function withinBytes(events: RecentEvent[]): RecentEvent[] {
     if (total > PROFILE_LIMITS.recentEventBytes) return events.slice(0, i);
   }
   return events;
-}
-
-function trimProperties(e: RecentEvent, names: ReadonlySet<string>): RecentEvent {
-  const properties: RecentEvent['properties'] = {};
-  for (const name of names) if (Object.hasOwn(e.properties, name)) properties[name] = e.properties[name]!;
-  return { name: e.name, at: e.at, messageId: e.messageId, properties };
 }
 
 const newer = (previous: string | undefined, at: string) => previous === undefined || at >= previous;

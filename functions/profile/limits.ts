@@ -18,6 +18,8 @@ export const PROFILE_LIMITS = {
   traitBytes: 160 * 1024,
   /** Bytes of the recent events the tag rules read, as JSON: the oldest go first beyond it. */
   recentEventBytes: 96 * 1024,
+  /** Bytes of one recent event's properties, as JSON (lists of products included; see recent.ts). */
+  recentEventPropertyBytes: 4 * 1024,
   /** Open complaints one profile tracks (ids of up to 200 characters). */
   openComplaints: 100,
   /** Characters of a recent event's property key, or a viewed product's category, kept. */

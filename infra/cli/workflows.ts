@@ -8,7 +8,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:pat
 import { parseDocument } from 'yaml';
 import { ENV } from '../../shared';
 import { loadTagRules } from '../../shared/segmentation';
-import { addedTagsInDocument, loadJourney, loadTemplateCatalog, type Journey, type JourneyProblem, type TemplateCatalog } from '../../workflows/journeys';
+import { addedTagsInDocument, journeyTemplateProblems, loadJourney, loadTemplateCatalog, type Journey, type JourneyProblem, type TemplateCatalog } from '../../workflows/journeys';
 import { CommandFailed, EXIT, UsageError, type Context } from './io';
 
 /** The embedded engine's outbound webhooks when none are configured (infra/embedded/engine.ts). */
@@ -201,6 +201,7 @@ export function loadOneJourney(file: string, w: Workflows, ctx: Context): Loaded
     result.journey.steps.flatMap((s) => ('send' in s ? [`${s.send.template}.${s.send.channel}`] : 'webhook' in s ? [`${s.webhook.template}.webhook`] : [])),
   );
   const broken = templateProblems.filter((p) => used.has(basename(p.file).replace(/\.liquid$/, '')));
+  if (broken.length === 0) broken.push(...journeyTemplateProblems(result.journey, catalog));
   if (broken.length > 0) throw printFailure(ctx, w, broken);
   return { journey: result.journey, file, catalog };
 }

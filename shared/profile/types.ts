@@ -47,9 +47,15 @@ export interface RecentEvent {
   name: string;
   at: string;
   messageId: string;
-  /** Scalar properties only (strings, numbers, booleans), bounded in number and length. */
-  properties: Record<string, string | number | boolean>;
+  /**
+   * The properties conditions read, arrays and objects included (`products: [{ category: sofa }]`),
+   * bounded in keys, items, depth, string length and bytes (functions/profile/recent.ts).
+   */
+  properties: Record<string, RecentValue>;
 }
+
+/** A property value as a recent event keeps it: JSON, bounded. */
+export type RecentValue = string | number | boolean | null | RecentValue[] | { [key: string]: RecentValue };
 
 export interface ProfileStats {
   eventCount: number;

@@ -1,5 +1,5 @@
 import { matchesEventPattern } from '../pattern';
-import { profileTags, type Profile, type ProfileStats } from '../profile';
+import { profileTags, type Profile, type ProfileStats, type RecentValue } from '../profile';
 import { DEFAULT_SEGMENTATION_CONFIG, type SegmentationConfig } from './config';
 import { DAY_MS, RECENT_EVENTS_WINDOW_MS } from './constants';
 import { lifecycleBoundaries, lifecycleStageAt } from './lifecycle';
@@ -61,7 +61,7 @@ interface Compiled {
 
 interface TimedEvent {
   at: number;
-  properties: Record<string, string | number | boolean>;
+  properties: Record<string, RecentValue>;
 }
 
 class EvaluationContext {

@@ -29,7 +29,7 @@ export {
 export { evaluateCondition, evaluateTags, type ConditionEvaluation, type TagEvaluation } from './evaluate';
 export { evaluateLifecycle, lifecycleStage, type LifecycleResult } from './lifecycle';
 export { evaluateRfm, rfmScores, valueTier, type RfmResult } from './rfm';
-export { recentEventsSpec, type JourneyRetentionInput, type RecentEventsSpec } from './retention';
+export { patternShape, recentEventsSpec, type JourneyRetentionInput, type PropertyShape, type RecentEventsSpec } from './retention';
 export { createSegmenter, segment, type Segmentation, type SegmentationSetup } from './segment';
 export {
   CONDITION_KINDS,

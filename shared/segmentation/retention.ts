@@ -14,8 +14,21 @@ import { durationMs } from './time';
  * read of it) bigger; the customer's full history stays on the timeline.
  */
 export interface RecentEventsSpec {
-  /** The event names kept; per name, the property names kept and how long the event is kept (ms). */
-  readonly events: ReadonlyMap<string, { readonly properties: ReadonlySet<string>; readonly keepMs: number }>;
+  /**
+   * The event names kept; per name, the property names kept, the parts of them
+   * the patterns read (`shape`) and how long the event is kept (ms).
+   */
+  readonly events: ReadonlyMap<string, { readonly properties: ReadonlySet<string>; readonly shape: PropertyShape; readonly keepMs: number }>;
+}
+
+/**
+ * The parts of an event's properties that patterns read: per property, `true`
+ * for the whole value (a pattern's value list: `category: [sofa]`) or the
+ * shape of its fields (a nested pattern: `products: { category: [sofa] }` reads
+ * `category` of each product, arrays of objects included).
+ */
+export interface PropertyShape {
+  readonly [key: string]: PropertyShape | true;
 }
 
 /** What the spec needs of a journey: its goal patterns and its branch conditions (unknown: keep everything). */
@@ -33,11 +46,12 @@ export interface JourneyRetentionInput {
  * then the profile keeps every recent event, as before.
  */
 export function recentEventsSpec(rules: readonly TagRule[], journeys: readonly JourneyRetentionInput[]): RecentEventsSpec | undefined {
-  const events = new Map<string, { properties: Set<string>; keepMs: number }>();
-  const keep = (name: string, keepMs: number, properties: Iterable<string> = []) => {
-    const entry = events.get(name) ?? { properties: new Set<string>(), keepMs: 0 };
+  const events = new Map<string, { properties: Set<string>; shape: PropertyShape; keepMs: number }>();
+  const keep = (name: string, keepMs: number, shape: PropertyShape = {}) => {
+    const entry = events.get(name) ?? { properties: new Set<string>(), shape: {}, keepMs: 0 };
     entry.keepMs = Math.max(entry.keepMs, Math.min(keepMs, RECENT_EVENTS_WINDOW_MS));
-    for (const p of properties) entry.properties.add(p);
+    entry.shape = mergeShapes(entry.shape, shape);
+    for (const p of Object.keys(shape)) entry.properties.add(p);
     events.set(name, entry);
   };
   const walk = (condition: Condition): void => {
@@ -51,7 +65,7 @@ export function recentEventsSpec(rules: readonly TagRule[], journeys: readonly J
       case 'event':
       case 'no_event': {
         const name = condition.kind === 'event' ? condition.event : condition.no_event;
-        keep(name, condition.within === undefined ? RECENT_EVENTS_WINDOW_MS : durationMs(condition.within), condition.where ? patternKeys(condition.where) : []);
+        keep(name, condition.within === undefined ? RECENT_EVENTS_WINDOW_MS : durationMs(condition.within), condition.where ? patternShape(condition.where) : {});
         // An anchor counts for the whole window (see evaluate.ts compileEvent).
         if (condition.since !== undefined) keep(condition.since, RECENT_EVENTS_WINDOW_MS);
         return;
@@ -72,7 +86,7 @@ export function recentEventsSpec(rules: readonly TagRule[], journeys: readonly J
       const names = goalEventNames(goal);
       if (names === undefined) return undefined;
       const detail = goal.detail;
-      const properties = isMapping(detail) && isMapping(detail.properties) ? patternKeys(detail.properties as EventPattern) : [];
+      const properties = isMapping(detail) && isMapping(detail.properties) ? patternShape(detail.properties) : {};
       // The trigger that started the run may be as old as the window: its goals are kept as long.
       for (const name of names) keep(name, RECENT_EVENTS_WINDOW_MS, properties);
     }
@@ -82,14 +96,27 @@ export function recentEventsSpec(rules: readonly TagRule[], journeys: readonly J
 
 const isMapping = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** The property names a pattern over an event's properties reads (through `$or` too). */
-function patternKeys(pattern: EventPattern): string[] {
-  const keys: string[] = [];
+/** What a pattern over an event's properties reads (through `$or` and nested patterns too). */
+export function patternShape(pattern: Readonly<Record<string, unknown>>): PropertyShape {
+  let shape: PropertyShape = {};
   for (const [key, value] of Object.entries(pattern)) {
-    if (key === OR_KEY && Array.isArray(value)) for (const alternative of value) keys.push(...(isMapping(alternative) ? patternKeys(alternative as EventPattern) : []));
-    else keys.push(key);
+    if (key === OR_KEY && Array.isArray(value)) {
+      for (const alternative of value) if (isMapping(alternative)) shape = mergeShapes(shape, patternShape(alternative));
+    } else {
+      shape = mergeShapes(shape, { [key]: isMapping(value) ? patternShape(value) : true });
+    }
   }
-  return keys;
+  return shape;
+}
+
+/** Both shapes' parts; where one reads a whole value, the whole value. */
+function mergeShapes(a: PropertyShape, b: PropertyShape): PropertyShape {
+  const merged: Record<string, PropertyShape | true> = { ...a };
+  for (const [key, part] of Object.entries(b)) {
+    const mine = merged[key];
+    merged[key] = mine === undefined ? part : mine === true || part === true ? true : mergeShapes(mine, part);
+  }
+  return merged;
 }
 
 /** The event names a goal's bus pattern matches exactly (`detail-type`, else `detail.event`), or undefined when it names none exactly. */

@@ -34,3 +34,4 @@ export function parseEmailTemplate(source: string): EmailTemplate | undefined {
   const html = separator === -1 ? undefined : body.slice(separator + 1).join('\n').trim();
   return { subject: subject[1]!.trim(), text, ...(html !== undefined && { html }) };
 }
+export { templateProfile, TEMPLATE_PROFILE_FIELDS, type TemplateProfileField } from './context';

@@ -160,3 +160,74 @@ describe('rapport validate: the tags journeys read', { timeout: CHILD_PROCESS_TI
     expect(lines(result.stdout)[0]).toMatch(/^wf\/journeys\.d\/hello\.yaml:7:\d+ {2}steps\[0\]\.send\.template: no email template "welcom": expected a file wf\/templates\/welcom\.email\.liquid \(email templates: /);
   });
 });
+
+describe('rapport validate: conditions and template variables', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
+  /** A config folder `wf` under `name`: the shipped templates and segmentation config, plus the given files. */
+  function workflows(name: string, files: { tags?: string; journeys?: Record<string, string>; templates?: Record<string, string> }): string {
+    const cwd = join(tmp, name);
+    mkdirSync(join(cwd, 'wf', 'journeys.d'), { recursive: true });
+    cpSync(join(ROOT, 'workflows', 'templates'), join(cwd, 'wf', 'templates'), { recursive: true });
+    writeFileSync(join(cwd, 'wf', 'segmentation.config.yaml'), '');
+    writeFileSync(join(cwd, 'wf', 'tags.yaml'), files.tags ?? 'tags: []\n');
+    for (const [id, text] of Object.entries(files.journeys ?? {})) writeFileSync(join(cwd, 'wf', 'journeys.d', `${id}.yaml`), text);
+    for (const [file, text] of Object.entries(files.templates ?? {})) writeFileSync(join(cwd, 'wf', 'templates', file), text);
+    return cwd;
+  }
+  const journey = (id: string, trigger: string, steps: string[]) => [`id: ${id}`, `name: ${id}`, 'version: 1', `trigger: ${trigger}`, 'steps:', ...steps, ''].join('\n');
+
+  it('refuses an invalid pattern in a branch condition and in a tag rule, at file:line:col', async () => {
+    const cwd = workflows('bad-condition-pattern', {
+      tags: ['tags:', '  - name: sofa-buyer', '    when: { event: Order Completed, where: { products: { category: [{ prefix: 3 }] } } }', ''].join('\n'),
+      journeys: {
+        sofa: journey('sofa', '{ event: Order Completed }', [
+          '  - id: pick',
+          '    branch:',
+          '      - when: { event: Order Completed, where: { products: { category: sofa } } }',
+          '        next: end',
+          '      - else: end',
+        ]),
+      },
+    });
+    const result = await cli(['validate', '--config', 'wf'], { cwd });
+    expect(result.code, result.stdout).toBe(1);
+    expect(lines(result.stdout)).toEqual([
+      'wf/journeys.d/sofa.yaml:8:72  steps[0].branch[0].when.where.products.category: must be an array of values (e.g. ["a"] or [{"prefix": "a"}]) or a nested object, got "sofa"',
+      'wf/tags.yaml:3:69  tags[0].when.where.products.category[0]: prefix operator expects a string or {"equals-ignore-case": "..."}, got 3',
+      expect.stringMatching(/^2 problems in 2 files/),
+    ]);
+  });
+
+  it('refuses a template reading trigger.complaintId in a journey started by Order Completed, at the variable', async () => {
+    const steps = ['  - id: tell', '    send: { channel: email, template: complaint-received, kind: transactional }'];
+    const cwd = workflows('unknown-trigger-property', { journeys: { orders: journey('orders', '{ event: Order Completed }', steps) } });
+    const result = await cli(['validate', '--config', 'wf'], { cwd });
+    expect(result.code, result.stdout).toBe(1);
+    const message = 'unknown variable "trigger.complaintId": journey "orders" starts with "Order Completed", whose properties are orderId, revenue, currency;';
+    expect(lines(result.stdout)).toEqual([
+      expect.stringContaining(`wf/templates/complaint-received.email.liquid:1:46  (template): ${message}`),
+      expect.stringContaining(`wf/templates/complaint-received.email.liquid:6:37  (template): ${message}`),
+      expect.stringContaining(`wf/templates/complaint-received.email.liquid:14:124  (template): ${message}`),
+      expect.stringMatching(/^3 problems in 1 file; checked 1 journey/),
+    ]);
+
+    // The same template is right for a journey its trigger feeds.
+    const fed = workflows('known-trigger-property', { journeys: { complaints: journey('complaints', '{ event: Complaint Filed }', steps) } });
+    const ok = await cli(['validate', '--config', 'wf'], { cwd: fed });
+    expect(ok.code, ok.stdout).toBe(0);
+  });
+
+  it('refuses a profile field templates never see, and accepts profile.tags and a trigger property with a default', async () => {
+    const cwd = workflows('profile-fields', {
+      journeys: { orders: journey('orders', '{ event: Order Completed }', ['  - id: tell', '    send: { channel: email, template: order-note }']) },
+      templates: {
+        'order-note.email.liquid': 'Subject: Your order {{ trigger.orderId }}\n\nTags: {{ profile.tags | join: ", " }}; coupon {{ trigger.coupon | default: "none" }}.\nConsent: {{ profile.consent.email.status }}\n',
+      },
+    });
+    const result = await cli(['validate', '--config', 'wf'], { cwd });
+    expect(result.code, result.stdout).toBe(1);
+    expect(lines(result.stdout)).toEqual([
+      'wf/templates/order-note.email.liquid:4:13  (template): unknown variable "profile.consent" (journey "orders"): profile has id, traits, stats, lifecycleStage, rfm, tags, firstSeenAt, lastSeenAt',
+      expect.stringMatching(/^1 problem in 1 file/),
+    ]);
+  });
+});

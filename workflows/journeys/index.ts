@@ -28,6 +28,7 @@ export { DURATION_PATTERN, formatDuration, MAX_WAIT_SECONDS, parseDuration } fro
 export { MAX_PATHS, statePaths, type StatePath } from './paths';
 export { TRIGGER_REFERENCE, triggerReferences } from './references';
 export { checkTemplate, loadTemplateCatalog, templateFileName, type TemplateCatalog } from './templates';
+export { journeyTemplateProblems, templateVariableProblems, triggerFields } from './template-variables';
 export {
   LAMBDA_INVOKE,
   LAMBDA_INVOKE_WAIT_FOR_TOKEN,

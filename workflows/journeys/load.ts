@@ -10,6 +10,7 @@ import { formatPath, JourneyError, type JourneyProblem, type PathSegment } from 
 import { createLocator } from './locate';
 import { ACTIONS, JourneySchema, StepSchema, STEP_SCHEMAS, type Journey } from './schema';
 import { addedTagsInDocument, type KnownTags } from './tags';
+import { journeyTemplateProblems } from './template-variables';
 import { loadTemplateCatalog, type TemplateCatalog } from './templates';
 import { validateMeaning } from './validate';
 
@@ -127,6 +128,12 @@ export function loadJourneysFromDir(dir: string, templatesDir: string, options: 
       continue;
     }
     seen.set(result.journey.id, file);
+    // A template must read only what this journey's runs give it (a broken template is reported above).
+    const variables = journeyTemplateProblems(result.journey, catalog).filter((p) => !problems.some((q) => q.file === p.file));
+    if (variables.length > 0) {
+      errors.push(...variables);
+      continue;
+    }
     journeys.push({ file, journey: result.journey });
   }
   if (errors.length > 0) throw new JourneyError(errors);

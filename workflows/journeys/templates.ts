@@ -12,14 +12,17 @@
  *   filter for values: `{{ trigger.complaintId | json }}`).
  *
  * Render context (provided by the send/webhook step): `profile` (the customer
- * profile: traits, stats, lifecycleStage, tags), `trigger` (the trigger's
- * properties carried by the run, e.g. `trigger.complaintId`), `journey`
- * (`{ id, version, step }`) and, for marketing email/sms, `unsubscribe_url`.
+ * as templates see it, `templateProfile` in shared/templates: id, traits, stats,
+ * lifecycleStage, rfm, tags, firstSeenAt, lastSeenAt), `trigger` (the trigger's
+ * properties carried by the run, e.g. `trigger.complaintId`), `triggerEvent`
+ * (`{ messageId, event }`), `customer` (`{ id }`), `journey` (`{ id, step,
+ * execution }`) and, for email/sms, `unsubscribe_url`. What a template reads is
+ * checked per journey by template-variables.ts.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Liquid } from 'liquidjs';
-import { HTML_SEPARATOR, parseEmailTemplate, TEMPLATE_FILE, templateKey, type TemplateChannel } from '../../shared';
+import { HTML_SEPARATOR, parseEmailTemplate, TEMPLATE_FILE, templateKey, type TemplateChannel, type TemplateProfileField } from '../../shared';
 import type { JourneyProblem } from './errors';
 import { templateTriggerReferences } from './references';
 
@@ -27,6 +30,8 @@ import { templateTriggerReferences } from './references';
 export interface TemplateCatalog {
   readonly templates: readonly string[];
   readonly templateSources?: Readonly<Record<string, string>>;
+  /** Their files (as read), so a problem in one names its place. */
+  readonly templateFiles?: Readonly<Record<string, string>>;
 }
 
 export function templateFileName(template: string, channel: TemplateChannel): string {
@@ -34,6 +39,33 @@ export function templateFileName(template: string, channel: TemplateChannel): st
 }
 
 const liquid = new Liquid({ strictFilters: true });
+
+const SAMPLE_AT = '2026-01-01T00:00:00.000Z';
+/** A customer with every field of the template profile view (shared/templates `templateProfile`), for rendering webhook bodies as a check. */
+const SAMPLE_PROFILE = {
+  id: 'cust-1',
+  traits: {},
+  stats: {
+    eventCount: 1,
+    orderCount: 1,
+    totalRevenue: 10,
+    averageOrderValue: 10,
+    firstOrderAt: SAMPLE_AT,
+    lastOrderAt: SAMPLE_AT,
+    productsViewed: [],
+    complaintCount: 0,
+    openComplaints: [],
+    resolvedComplaints: [],
+    lastComplaintAt: SAMPLE_AT,
+    lastResolutionAt: SAMPLE_AT,
+    lastSurvey: { type: 'nps', score: 9, at: SAMPLE_AT },
+  },
+  lifecycleStage: 'new',
+  rfm: { recency: 5, frequency: 1, monetary: 1, tier: 'potential' },
+  tags: ['sample'],
+  firstSeenAt: SAMPLE_AT,
+  lastSeenAt: SAMPLE_AT,
+} satisfies Record<TemplateProfileField, unknown>;
 
 /** Problems in one template file: Liquid syntax (unknown filters included) and the channel's format. */
 export function checkTemplate(file: string, channel: TemplateChannel, source: string): JourneyProblem[] {
@@ -57,7 +89,7 @@ export function checkTemplate(file: string, channel: TemplateChannel, source: st
   if (source.trim() === '') return [problem(1, 1, channel === 'sms' ? 'expected the message text' : 'expected a JSON body')];
   if (channel === 'webhook') {
     const trigger = Object.fromEntries([...templateTriggerReferences(source)].map((name) => [name, `sample-${name}`]));
-    const rendered = liquid.parseAndRenderSync(source, { profile: { id: 'cust-1', traits: {}, stats: {} }, trigger, journey: { id: 'sample', version: 1, step: 'sample' } });
+    const rendered = liquid.parseAndRenderSync(source, { profile: SAMPLE_PROFILE, customer: { id: 'cust-1' }, trigger, triggerEvent: { messageId: 'sample', event: 'Sample' }, journey: { id: 'sample', step: 'sample', execution: 'sample' } });
     try {
       JSON.parse(rendered);
     } catch (error) {
@@ -90,6 +122,7 @@ function escapedTwice(source: string, problem: (line: number, column: number, me
 export function loadTemplateCatalog(dir: string): { catalog: TemplateCatalog; problems: JourneyProblem[] } {
   const templates: string[] = [];
   const templateSources: Record<string, string> = {};
+  const templateFiles: Record<string, string> = {};
   const problems: JourneyProblem[] = [];
   for (const name of readdirSync(dir).sort()) {
     if (!name.endsWith('.liquid')) continue;
@@ -105,6 +138,7 @@ export function loadTemplateCatalog(dir: string): { catalog: TemplateCatalog; pr
     const key = templateKey(match[1]!, channel);
     templates.push(key);
     templateSources[key] = source;
+    templateFiles[key] = file;
   }
-  return { catalog: { templates, templateSources }, problems };
+  return { catalog: { templates, templateSources, templateFiles }, problems };
 }

@@ -9,7 +9,8 @@ import { validateEventPattern } from '../../shared';
 import { durationSeconds, formatDuration, MAX_WAIT_SECONDS } from './duration';
 import type { PathSegment } from './errors';
 import { buildGraph, maxPauseSeconds, WAITING_ACTIONS, type StepNode } from './graph';
-import { parsePatternPath, valueProblems, type ValueProblem } from './references';
+import { parsePatternPath, TRIGGER_REFERENCE, valueProblems, type ValueProblem } from './references';
+import { triggerFields } from './template-variables';
 import { END, HOLDOUT, type Journey } from './schema';
 import { templateKey, type TemplateChannel } from '../../shared';
 import { addedTags, tagReads, unknownTagMessage, type KnownTags } from './tags';
@@ -120,8 +121,10 @@ export function validateMeaning(journey: Journey, options: MeaningOptions): Mean
     } else if ('wait_for' in step) {
       checkDuration(durationSeconds(step.wait_for.timeout), at('wait_for', 'timeout'), 'timeout', report);
       checkFilter(step.wait_for, at('wait_for'), true);
+      if (step.wait_for.where !== undefined) unknownTriggerReferences(journey, step.wait_for.where, at('wait_for', 'where'), report);
     } else if ('update' in step) {
       problems.push(...valueProblems(step.update.value, at('update', 'value'), true));
+      unknownTriggerReferences(journey, step.update.value, at('update', 'value'), report);
     } else if ('branch' in step) {
       step.branch.forEach((rule, i) => {
         if ('else' in rule && i !== step.branch.length - 1) report(at('branch', i), 'else must be the last entry of a branch: the rules after it would never be tried');
@@ -134,6 +137,26 @@ export function validateMeaning(journey: Journey, options: MeaningOptions): Mean
       if (holdouts > 1) report(at('split'), `a split has at most one holdout group, found ${holdouts}`);
     }
   }
+}
+
+/**
+ * `"{{ trigger.x }}"` in a step's config must name a property the run carries
+ * (as template variables must, see template-variables.ts): an unknown one would
+ * resolve to nothing and the wait would never match.
+ */
+function unknownTriggerReferences(journey: Journey, value: unknown, path: PathSegment[], add: (path: readonly PathSegment[], message: string) => void) {
+  const { fields } = triggerFields(journey);
+  if (fields === true) return;
+  const walk = (v: unknown, at: PathSegment[]): void => {
+    if (typeof v === 'string') {
+      const name = TRIGGER_REFERENCE.exec(v)?.[1];
+      if (name !== undefined && name !== 'messageId' && !Object.hasOwn(fields, name)) {
+        add(at, `unknown trigger property "${name}": journey "${journey.id}" starts with "${journey.trigger.event}", whose runs carry ${Object.keys(fields).join(', ') || '(none)'} (and messageId); name one of them, or add it to the trigger's where`);
+      }
+    } else if (Array.isArray(v)) v.forEach((item, i) => walk(item, [...at, i]));
+    else if (v !== null && typeof v === 'object') for (const [key, item] of Object.entries(v)) walk(item, [...at, key]);
+  };
+  walk(value, path);
 }
 
 function checkDuration(seconds: number, path: PathSegment[], what: string, add: (path: readonly PathSegment[], message: string) => void) {

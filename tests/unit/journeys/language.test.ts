@@ -33,7 +33,7 @@ description: One of each step type.
 version: 3
 trigger:
   event: Tag Added
-  where: { tag: [vip] }
+  where: { tag: [vip], orderId: [{ exists: true }] }
 audience:
   tags: { include: [vip], exclude: [blocked] }
   lifecycle: [new, active]
