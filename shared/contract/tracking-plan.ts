@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { camelCase } from './amounts';
 import { MAX_EVENT_NAME_LENGTH } from './events';
-import { RESERVED_EVENT_NAMES } from './known-events';
+import { CONTRACT_EVENT_PROPERTIES, EVENTS, isContractEvent, RESERVED_EVENT_NAMES } from './known-events';
 
 /**
  * The tracking plan (`workflows/tracking-plan.yaml`): which properties the
@@ -261,4 +261,16 @@ function pathOf(path: readonly PropertyKey[]): string {
     else out += `[${JSON.stringify(String(key))}]`;
   }
   return out;
+}
+
+/**
+ * The properties a known event carries by Rapport's contract (consent events) or
+ * the default tracking plan, each with whether it is a list or object. `undefined`
+ * for an event Rapport does not know (custom events carry anything).
+ */
+export function knownEventProperties(event: string): { name: string; structured: boolean }[] | undefined {
+  if (isContractEvent(event)) return Object.keys(CONTRACT_EVENT_PROPERTIES[event].shape).map((name) => ({ name, structured: false }));
+  if (!(Object.values(EVENTS) as string[]).includes(event)) return undefined;
+  const rules = DEFAULT_TRACKING_PLAN.events?.[event]?.properties ?? {};
+  return Object.entries(rules).map(([name, rule]) => ({ name, structured: rule.type === 'array' || rule.type === 'object' }));
 }

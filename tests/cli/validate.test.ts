@@ -202,7 +202,7 @@ describe('rapport validate: conditions and template variables', { timeout: CHILD
     const cwd = workflows('unknown-trigger-property', { journeys: { orders: journey('orders', '{ event: Order Completed }', steps) } });
     const result = await cli(['validate', '--config', 'wf'], { cwd });
     expect(result.code, result.stdout).toBe(1);
-    const message = 'unknown variable "trigger.complaintId": journey "orders" starts with "Order Completed", whose properties are orderId, revenue, currency;';
+    const message = 'unknown variable "trigger.complaintId": journey "orders" starts with "Order Completed", whose properties are orderId, checkoutId, revenue, total, value, subtotal, currency;';
     expect(lines(result.stdout)).toEqual([
       expect.stringContaining(`wf/templates/complaint-received.email.liquid:1:46  (template): ${message}`),
       expect.stringContaining(`wf/templates/complaint-received.email.liquid:6:37  (template): ${message}`),

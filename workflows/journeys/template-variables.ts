@@ -10,7 +10,7 @@
  *   `traits` and `stats`, anything (traits are the sender's);
  * - `trigger.<property>`: a scalar property the trigger event carries (a run
  *   carries no lists or objects) — for an event Rapport knows, a property of its schema (shared/contract/known-events.ts)
- *   or of the derived event, or one the trigger's `where` names; for a custom
+ *   or of the derived event (the default tracking plan's properties for the others), or one the trigger's `where` names; for a custom
  *   event any property (Rapport does not know its properties). An unknown
  *   property of a known event is allowed when its output has a fallback,
  *   `{{ trigger.coupon | default: "none" }}`: known events may carry more;
@@ -19,7 +19,7 @@
  * Names a template assigns itself (`assign`, `capture`, `for`) are its own.
  */
 import { Liquid, type Variable } from 'liquidjs';
-import { DERIVED_EVENTS, isKnownEvent, KNOWN_EVENT_PROPERTIES, TEMPLATE_PROFILE_FIELDS, type TemplateChannel } from '../../shared';
+import { DERIVED_EVENTS, knownEventProperties, TEMPLATE_PROFILE_FIELDS, type TemplateChannel } from '../../shared';
 import type { JourneyProblem } from './errors';
 import type { Journey } from './schema';
 import type { TemplateCatalog } from './templates';
@@ -42,27 +42,19 @@ const PROFILE: Fields = {
   rfm: leaves(['recency', 'frequency', 'monetary', 'tier']),
 };
 
-/** A schema's type name, through `optional` (zod 4 `def`). */
-function typeOf(schema: unknown): string | undefined {
-  const def = (schema as { def?: { type?: string; innerType?: unknown } }).def;
-  return def?.type === 'optional' || def?.type === 'nullable' ? typeOf(def.innerType) : def?.type;
-}
-
 /** Properties of a known event that are lists or objects: a run carries only the trigger's scalar properties (functions/journeys/runtime.ts). */
 export function structuredTriggerProperties(event: string): string[] {
-  if (!isKnownEvent(event)) return [];
-  return Object.entries(KNOWN_EVENT_PROPERTIES[event].shape as Record<string, unknown>)
-    .filter(([, schema]) => ['array', 'object'].includes(typeOf(schema) ?? ''))
-    .map(([name]) => name);
+  return (knownEventProperties(event) ?? []).filter((p) => p.structured).map((p) => p.name);
 }
 
 /** The properties the journey's trigger carries for sure, or `true` for a custom event (unknown). */
 export function triggerFields(journey: Pick<Journey, 'trigger'>): { fields: Fields; known: boolean } {
   const { event, where } = journey.trigger;
   const named = where === undefined ? [] : Object.keys(where).filter((k) => k !== '$or');
-  if (isKnownEvent(event)) {
+  const known = knownEventProperties(event);
+  if (known) {
     const structured = new Set(structuredTriggerProperties(event));
-    return { fields: leaves([...Object.keys(KNOWN_EVENT_PROPERTIES[event].shape).filter((n) => !structured.has(n)), ...named.filter((n) => !structured.has(n))]), known: true };
+    return { fields: leaves([...known.filter((p) => !p.structured).map((p) => p.name), ...named.filter((n) => !structured.has(n))]), known: true };
   }
   const derived = DERIVED_EVENT_PROPERTIES[event];
   if (derived !== undefined) return { fields: leaves(['customerId', ...derived, ...named]), known: true };

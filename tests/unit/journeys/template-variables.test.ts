@@ -32,7 +32,7 @@ describe('template variables', () => {
 
   it('refuses a list property of the trigger: the run carries scalars only', () => {
     expect(check('Order Completed', '{{ trigger.products.size }}')).toEqual([
-      '1:4 "trigger.products" is a list or an object: a run carries only the trigger\'s scalar properties (text, number, true/false) of "Order Completed": orderId, revenue, currency',
+      '1:4 "trigger.products" is a list or an object: a run carries only the trigger\'s scalar properties (text, number, true/false) of "Order Completed": orderId, checkoutId, revenue, total, value, subtotal, currency',
     ]);
   });
 
@@ -69,7 +69,7 @@ steps:
   - id: note
     update: { trait: lastComplaint, value: "{{ trigger.complaintId }}" }
 `;
-    const message = 'unknown trigger property "complaintId": journey "test" starts with "Order Completed", whose runs carry orderId, revenue, currency (and messageId); name one of them, or add it to the trigger\'s where';
+    const message = 'unknown trigger property "complaintId": journey "test" starts with "Order Completed", whose runs carry orderId, checkoutId, revenue, total, value, subtotal, currency (and messageId); name one of them, or add it to the trigger\'s where';
     expect(loadErrors(text).map((e) => [e.path, e.line, e.message])).toEqual([
       ['steps[0].wait_for.where.complaintId[0]', 9, message],
       ['steps[1].update.value', 12, message],
