@@ -4,6 +4,7 @@
  * nothing whatever the events' timestamps (equal ones included). Driven through
  * the engine's HTTP API; redeliveries are put on the bus as EventBridge does.
  */
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../infra/embedded/engine';
 import { client } from '../helpers/client';
@@ -79,4 +80,49 @@ describe('a hot customer', () => {
     expect(await timelineCount('hot-3')).toBe(250);
     expect(await deadLettersOf('hot-3')).toEqual([]);
   }, 120_000);
+
+  it('property: any orders at a few equal timestamps, sent shuffled, then redelivered in part and shuffled, count once each', async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 210, max: 260 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.array(fc.nat(), { minLength: 40, maxLength: 40 }),
+        fc.integer({ min: 1, max: 60 }),
+        async (count, distinctTimes, revenues, redelivered) => {
+          const userId = `hot-prop-${run++}`;
+          const orders = Array.from({ length: count }, (_, i) => ({
+            ...order(userId, i, new Date(T0 + (i % distinctTimes) * 60_000).toISOString()),
+            properties: { orderId: `${userId}-o${i}`, revenue: revenues[i % revenues.length]! % 100, currency: 'EUR' },
+          }));
+          const shuffled = shuffle(orders, revenues);
+          await Promise.all([0, 1, 2].map((b) => api.send(shuffled.filter((_, i) => i % 3 === b))));
+          // At least once, in no order: some of them again on the bus while the first deliveries are applied.
+          const ingested = engine.bus.log.filter((e) => e.source === 'rapport.ingest' && (e.detail as { userId?: string }).userId === userId);
+          const again = shuffle(ingested, revenues).slice(0, redelivered);
+          for (let i = 0; i < again.length; i += 10) {
+            engine.bus.putEvents(again.slice(i, i + 10).map((e) => ({ Source: e.source, DetailType: e['detail-type'], Detail: JSON.stringify(e.detail), Time: new Date(e.time) })));
+          }
+          await engine.settle();
+
+          const profile = await api.customer(userId);
+          expect(await deadLettersOf(userId)).toEqual([]);
+          expect(profile.stats.orderCount).toBe(count);
+          expect(profile.stats.eventCount).toBe(count);
+          expect(profile.stats.totalRevenue).toBe(orders.reduce((sum, o) => sum + o.properties.revenue, 0));
+        },
+      ),
+      { numRuns: 2, seed: 11 },
+    );
+  }, 240_000);
 });
+
+/** A deterministic shuffle (the numbers drive it). */
+function shuffle<T>(items: readonly T[], numbers: readonly number[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = numbers[i % numbers.length]! % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
