@@ -8,7 +8,7 @@
  * - several consumer instances, each one event at a time (AWS: one Lambda
  *   instance per async invocation): they race the one profile item and take
  *   turns through jittered, time-bounded retries.
- * Prints events/s, profile writes and dead letters (events whose handling threw,
+ * Prints events/s, profile write attempts (won or lost) and dead letters (events whose handling threw,
  * which the Lambda's retries and then the DLQ would get) for each.
  */
 import { performance } from 'node:perf_hooks';
@@ -57,10 +57,10 @@ async function run(label: string, count: number, feed: (events: NormalisedEvent[
   const dead = await feed(events);
   const seconds = (performance.now() - t) / 1000;
   const profile = await store.get(userId);
-  const writes = puts - putsBefore - count; // less one timeline PutItem per event
+  const writes = puts - putsBefore - count; // PutItems, won or lost, less one timeline PutItem per event
   console.log(
     `${label.padEnd(34)} ${String(count).padStart(5)} events: ${Math.round(count / seconds).toLocaleString('en-US').padStart(6)} events/s, ` +
-      `${writes} profile writes, ${dead} dead letters, orders on the profile ${profile?.profile.stats.orderCount ?? 0}`,
+      `${writes} profile write attempts, ${dead} dead letters, orders on the profile ${profile?.profile.stats.orderCount ?? 0}`,
   );
 }
 
