@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { INGEST_EVENT_SOURCE, matchesEventPattern, PROFILE_EVENT_SOURCE, profileTags, reachability, type Channel, type Clock, type ConsentMode, type EventPattern, type LifecycleStage, type NormalisedEvent, type Profile } from '../../shared';
-import { appliedMark, type ProfileStore } from '../profile';
+import { eventMark, type ProfileStore } from '../profile';
 import { executionName, isExecutionMissing, type ExecutionInput, type Executions } from './executions';
 import type { JourneyStore, RunRecord } from './store';
 
@@ -69,7 +69,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     const deadline = Date.now() + (deps.profileWaitMs ?? 5000);
     for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
       const stored = await profiles.get(customerId);
-      if (source === PROFILE_EVENT_SOURCE || stored?.applied.includes(appliedMark(detail.messageId))) return stored?.profile;
+      if (source === PROFILE_EVENT_SOURCE || stored?.applied.includes(eventMark(detail))) return stored?.profile;
       if (Date.now() > deadline) return stored?.profile;
       await new Promise((r) => setTimeout(r, delay));
     }

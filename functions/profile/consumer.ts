@@ -17,7 +17,7 @@ import {
 import { TAG_RULES_MAX } from '../../shared/segmentation/constants';
 import type { RecentEventsSpec } from '../../shared/segmentation/retention';
 import { applyEvent, emptyProfile, mergeProfiles, upgradeTags } from './apply';
-import { APPLIED_MAX, appliedMark, startsNewLife, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile, type Tombstone } from './store';
+import { APPLIED_MAX, appliedMark, eventMark, startsNewLife, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
 
 /** What segmentation computes from a profile at an instant (lifecycle, RFM, tags) and when it may next change. */
 export interface Segmentation {
@@ -72,14 +72,36 @@ export class DerivedEventsUnpublishedError extends RapportError {
  */
 export const DERIVED_EVENTS_MAX = 2 * SENDER_LIMITS.tagsPerEvent + TAG_RULES_MAX + 2;
 
-const MAX_ATTEMPTS = 25;
-/** Jittered pause after losing an optimistic-lock race (real time, whatever the clock). */
-const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 5 * 2 ** attempt)));
+/**
+ * How long (real time) a write keeps retrying after losing optimistic-lock races, unless the caller
+ * gives a deadline (the Lambda handler gives its remaining time less a margin). Retries are not
+ * counted: a hot customer's writers take turns for as long as this allows, each backing off with jitter.
+ */
+export const CONTENTION_BUDGET_MS = 20_000;
+/** Most events one profile write applies (well under APPLIED_MAX, so each is among the marks it writes). */
+export const GROUP_MAX = 100;
+/** Jittered pause after losing an optimistic-lock race (real time, whatever the clock): full jitter, capped. */
+const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 5 * 2 ** Math.min(attempt, 10))));
 const OUTBOX_MAX = 50;
 /** The earlier of two ISO instants (either may be absent). */
 const minIso = (a: string | undefined, b: string | undefined) => (a === undefined ? b : b === undefined ? a : a < b ? a : b);
 /** Stages a customer has lapsed into; entering one from elsewhere publishes `Customer Became Inactive`. */
 const INACTIVE_STAGES: ReadonlySet<LifecycleStage> = new Set(['dormant', 'churned']);
+
+/** The customer an event names (identify, track with a userId, alias), if any. */
+const namedOf = (event: NormalisedEvent) => (event.type === 'alias' || event.userId !== undefined ? event.userId! : undefined);
+/** The visitor id an event links to the customer it names (identify with an anonymousId, alias). */
+const linkOf = (event: NormalisedEvent) => (event.type === 'alias' ? event.previousId : event.userId !== undefined ? event.anonymousId : undefined);
+/** Events with one routing key go to one profile: the customer named, or the visitor (wherever it is linked). */
+const routingKey = (event: NormalisedEvent) => namedOf(event) ?? `anon:${event.anonymousId}`;
+
+/** An event waiting for its customer's writer in this process. */
+interface Pending {
+  event: NormalisedEvent;
+  deadline: number;
+  resolve: (result: ConsumeResult) => void;
+  reject: (error: unknown) => void;
+}
 
 /**
  * The profile consumer: folds each customer event into that customer's profile
@@ -99,72 +121,159 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     return stored && { ...stored, profile: upgradeTags(stored.profile, declaredManual) };
   };
 
-  async function handleEvent(event: NormalisedEvent): Promise<ConsumeResult> {
-    const now = clock.now();
-    // The customer an event names, and the visitor id it links to them (identify with an anonymousId, alias).
-    const named = event.type === 'alias' || event.userId !== undefined ? event.userId! : undefined;
-    const link = event.type === 'alias' ? event.previousId : event.userId !== undefined ? event.anonymousId : undefined;
+  /**
+   * Events waiting for their customer's writer in this process, by routing key (`routingKey`). The
+   * first event of a key starts a writer; events arriving while it writes queue behind it and go
+   * into its next write together. So one process never races itself for a profile, and a burst for
+   * one customer costs one read-modify-write per `GROUP_MAX` events instead of one per event.
+   */
+  const queues = new Map<string, Pending[]>();
 
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+  /**
+   * Fold one event into its customer's profile. Events of one customer in flight at once in this
+   * process are applied together (`applyGroup`); each still gets its own result. `deadline` (epoch
+   * ms, real time) bounds the retries after losing write races to other processes.
+   */
+  function handleEvent(event: NormalisedEvent, options: { deadline?: number } = {}): Promise<ConsumeResult> {
+    const key = routingKey(event);
+    return new Promise<ConsumeResult>((resolve, reject) => {
+      const pending: Pending = { event, deadline: options.deadline ?? Date.now() + CONTENTION_BUDGET_MS, resolve, reject };
+      const queue = queues.get(key);
+      if (queue) {
+        queue.push(pending);
+        return;
+      }
+      queues.set(key, [pending]);
+      void drain(key);
+    });
+  }
+
+  /** The writer of one routing key: applies what is queued, `GROUP_MAX` at a time, until nothing is. */
+  async function drain(key: string): Promise<void> {
+    const queue = queues.get(key)!;
+    while (queue.length > 0) {
+      const chunk = queue.splice(0, GROUP_MAX);
+      try {
+        const results = await applyGroup(
+          chunk.map((p) => p.event),
+          Math.min(...chunk.map((p) => p.deadline)),
+        );
+        // What did not fit into this write (its derived events would overflow the outbox) goes first into the next.
+        queue.unshift(...chunk.slice(results.length));
+        results.forEach((result, i) => chunk[i]!.resolve(result));
+      } catch (error) {
+        for (const p of chunk) p.reject(error);
+      }
+    }
+    queues.delete(key);
+  }
+
+  /**
+   * Apply events of one routing key in one conditional write: read the profile once, fold each
+   * event in as `handleEvent` alone would (the same dedupe, erasure, merge and derived events, in
+   * arrival order), write once; on a lost race, start again from a fresh read, with jittered
+   * backoff, until `deadline`. Returns the results of a prefix of `events` (all of them unless the
+   * derived events of the rest would overflow the outbox; those are the caller's to apply next).
+   */
+  async function applyGroup(events: readonly NormalisedEvent[], deadline: number): Promise<ConsumeResult[]> {
+    const now = clock.now();
+    const first = events[0]!;
+    const named = namedOf(first);
+    for (let attempt = 1; ; attempt++) {
       // A visitor-only event goes to whoever the visitor is linked to now: looked up on every attempt, and
       // a visitor profile found frozen (merged since) forwards to its customer.
-      let customerId = named ?? (await store.getAlias(event.anonymousId!)) ?? `anon:${event.anonymousId}`;
+      let customerId = named ?? (await store.getAlias(first.anonymousId!)) ?? `anon:${first.anonymousId}`;
       let stored = await read(customerId);
       if (stored?.mergedInto !== undefined) {
         customerId = stored.mergedInto;
         stored = await read(customerId);
       }
       // An erased customer: only events dated and received after the erasure start a new, clean profile.
-      let tombstone: Tombstone | undefined;
-      if (!stored) tombstone = await store.tombstone(customerId, now);
-      if ((tombstone && !startsNewLife(event, tombstone)) || (stored?.rebornAfter !== undefined && event.timestamp <= stored.rebornAfter)) {
-        // An earlier attempt may have linked a visitor to them before its profile write failed.
-        if (link !== undefined) await store.undoLink(link, customerId);
-        await deps.onErasedWrite?.([customerId]);
-        log('event for an erased customer dropped', { customerId, messageId: event.messageId });
-        return { status: 'dropped', customerId, reason: 'erased' };
-      }
-      const rebornAfter = stored?.rebornAfter ?? tombstone?.erasedAt;
-      if (stored?.applied.includes(appliedMark(event.messageId))) {
-        // Redelivered: the profile already has it. Finish what a crashed attempt may have left undone.
-        await store.putTimelineEvent(customerId, event, deps.timelineRetentionDays);
-        await publish(customerId, stored.outbox.filter((o) => o.cause === event.messageId));
-        if (await undoneIfErased(customerId, rebornAfter, event, link)) return { status: 'dropped', customerId, reason: 'erased' };
-        return { status: 'duplicate', customerId };
-      }
-      if (stored && stored.applied.length >= APPLIED_MAX && Date.parse(event.timestamp) < Date.parse(stored.profile.lastSeenAt) && (await wasApplied(customerId, event))) {
-        // Older than the applied-message window (a late redelivery, a replay from the bus archive): the
-        // timeline, where every applied event is written, knows it. Its derived events went out back then.
-        log('event applied before (timeline) skipped', { customerId, messageId: event.messageId });
-        return { status: 'duplicate', customerId };
-      }
-
-      const before = stored?.profile ?? emptyProfile(customerId, event.timestamp);
-      let profile = applyEvent(before, event, now, deps.recentEvents);
-      let applied = [...(stored?.applied ?? []), appliedMark(event.messageId)];
+      const tombstone = stored ? undefined : await store.tombstone(customerId, now);
+      const results: ConsumeResult[] = [];
+      const written: NormalisedEvent[] = [];
+      const links: string[] = [];
+      const derived: OutboxEntry[] = [];
+      const republish: OutboxEntry[] = [];
+      let erasedDrops = false;
+      let current = stored;
       let merged = false;
-      if (link !== undefined && link !== customerId && !before.anonymousIds.includes(link)) {
-        const claim = await claimVisitor(link, customerId, now);
-        if (claim.owned && claim.visitor) {
-          profile = mergeProfiles(profile, claim.visitor.profile, link, now, deps.recentEvents);
-          applied = [...claim.visitor.applied, ...applied];
-          merged = true;
-        } else if (claim.owned && !profile.anonymousIds.includes(link)) {
-          profile.anonymousIds.push(link);
+      for (const event of events) {
+        const link = linkOf(event);
+        if ((!current && tombstone && !startsNewLife(event, tombstone)) || (current?.rebornAfter !== undefined && event.timestamp <= current.rebornAfter)) {
+          // An earlier attempt may have linked a visitor to them before its profile write failed.
+          if (link !== undefined) await store.undoLink(link, customerId);
+          erasedDrops = true;
+          log('event for an erased customer dropped', { customerId, messageId: event.messageId });
+          results.push({ status: 'dropped', customerId, reason: 'erased' });
+          continue;
         }
+        if (await appliedBefore(customerId, current, event)) {
+          // Redelivered: the profile already has it. Finish what a crashed attempt may have left undone.
+          written.push(event);
+          if (link !== undefined) links.push(link);
+          republish.push(...(current?.outbox.filter((o) => o.cause === event.messageId) ?? []));
+          results.push({ status: 'duplicate', customerId });
+          continue;
+        }
+        const before = current?.profile ?? emptyProfile(customerId, event.timestamp);
+        let profile = applyEvent(before, event, now, deps.recentEvents);
+        let applied = [...(current?.applied ?? []), eventMark(event)];
+        if (link !== undefined && link !== customerId && !before.anonymousIds.includes(link)) {
+          const claim = await claimVisitor(link, customerId, now, deadline);
+          if (claim.owned && claim.visitor) {
+            profile = mergeProfiles(profile, claim.visitor.profile, link, now, deps.recentEvents);
+            applied = [...claim.visitor.applied, ...applied];
+            merged = true;
+          } else if (claim.owned && !profile.anonymousIds.includes(link)) {
+            profile.anonymousIds.push(link);
+          }
+        }
+        const step = resegment(current, profile, before, event.messageId, now);
+        // The outbox keeps OUTBOX_MAX entries: a write never holds more new ones than that (a single event aside).
+        if (derived.length > 0 && derived.length + step.derived.length > OUTBOX_MAX) break;
+        step.next.applied = applied;
+        const rebornAfter = current?.rebornAfter ?? tombstone?.erasedAt;
+        if (rebornAfter !== undefined) step.next.rebornAfter = rebornAfter;
+        current = step.next;
+        derived.push(...step.derived);
+        written.push(event);
+        if (link !== undefined) links.push(link);
+        results.push({ status: 'applied', customerId, derived: step.derived.map((d) => d.name) });
       }
 
-      const { next, derived } = resegment(stored, profile, before, event.messageId, now);
-      next.applied = applied;
-      if (rebornAfter !== undefined) next.rebornAfter = rebornAfter;
-      if (!(await putOrConflict(next, stored?.version, attempt))) continue;
-      await store.putTimelineEvent(customerId, event, deps.timelineRetentionDays);
-      await publish(customerId, derived);
-      if (await undoneIfErased(customerId, rebornAfter, event, link)) return { status: 'dropped', customerId, reason: 'erased' };
-      log('profile updated', { customerId, messageId: event.messageId, derived: derived.length, attempt, merged });
-      return { status: 'applied', customerId, derived: derived.map((d) => d.name) };
+      const rebornAfter = current?.rebornAfter;
+      if (current !== stored && current !== undefined) {
+        if (!(await putOrConflict({ ...current, version: (stored?.version ?? 0) + 1 }, stored?.version, attempt, deadline))) continue;
+      }
+      await Promise.all(written.map((event) => store.putTimelineEvent(customerId, event, deps.timelineRetentionDays)));
+      await publish(customerId, [...republish, ...derived]);
+      if (erasedDrops) await deps.onErasedWrite?.([customerId]);
+      if (written.length > 0 && (await undoneIfErased(customerId, rebornAfter, written, links))) {
+        return results.map(() => ({ status: 'dropped', customerId, reason: 'erased' }));
+      }
+      const applied = results.filter((r) => r.status === 'applied').length;
+      if (applied > 0) log('profile updated', { customerId, events: applied, messageId: first.messageId, derived: derived.length, attempt, merged });
+      return results;
     }
-    throw new VersionConflictError(`profile ${event.userId ?? `anon:${event.anonymousId}`}: ${MAX_ATTEMPTS} concurrent writes in a row; the event will be retried`);
+  }
+
+  /**
+   * Whether `current` (the profile as read, with this group's events folded in) already has the
+   * event: its mark is among the recent applied marks, or, once older marks have been dropped
+   * (`APPLIED_MAX`), its timeline item exists. An event dated after the profile's last-seen time
+   * cannot have been applied (last seen is the latest applied timestamp), so only events at or
+   * before it cost the timeline read; equal timestamps included.
+   */
+  async function appliedBefore(customerId: string, current: StoredProfile | undefined, event: NormalisedEvent): Promise<boolean> {
+    if (!current) return false;
+    if (current.applied.includes(eventMark(event))) return true;
+    if (current.applied.length < APPLIED_MAX || Date.parse(event.timestamp) > Date.parse(current.profile.lastSeenAt)) return false;
+    if (!(await wasApplied(customerId, event))) return false;
+    // Older than the applied-message window (a late redelivery, a replay from the bus archive): the
+    // timeline, where every applied event is written, knows it. Its derived events went out back then.
+    log('event applied before (timeline) skipped', { customerId, messageId: event.messageId });
+    return true;
   }
 
   /**
@@ -173,16 +282,13 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
    * eraser's query may have run before the writes: delete them, and report the event dropped.
    * Otherwise the writes came before the tombstone, so before the eraser's query, which deletes them.
    */
-  async function undoneIfErased(customerId: string, rebornAfter: string | undefined, event: NormalisedEvent | undefined, link?: string): Promise<boolean> {
+  async function undoneIfErased(customerId: string, rebornAfter: string | undefined, events: readonly NormalisedEvent[], links: readonly string[] = []): Promise<boolean> {
     const tombstone = await store.tombstone(customerId, clock.now());
     if (!tombstone || tombstone.erasedAt === rebornAfter) return false;
-    await store.undoWrites([
-      { pk: `C#${customerId}`, sk: 'P' },
-      ...(event ? [{ pk: `C#${customerId}`, sk: `E#${event.timestamp}#${event.messageId}` }] : []),
-    ]);
-    if (link !== undefined) await store.undoLink(link, customerId);
+    await store.undoWrites([{ pk: `C#${customerId}`, sk: 'P' }, ...events.map((event) => ({ pk: `C#${customerId}`, sk: `E#${event.timestamp}#${event.messageId}` }))]);
+    for (const link of links) await store.undoLink(link, customerId);
     await deps.onErasedWrite?.([customerId]);
-    log('write for an erased customer undone', { customerId, ...(event && { messageId: event.messageId }) });
+    log('write for an erased customer undone', { customerId, ...(events.length > 0 && { messageId: events[0]!.messageId, events: events.length }) });
     return true;
   }
 
@@ -206,19 +312,20 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
    * The frozen visitor stays as the forwarding record (no index keys; erased
    * with the customer).
    */
-  async function claimVisitor(anonymousId: string, customerId: string, now: Date): Promise<{ owned: boolean; visitor?: StoredProfile }> {
+  async function claimVisitor(anonymousId: string, customerId: string, now: Date, deadline: number): Promise<{ owned: boolean; visitor?: StoredProfile }> {
     const owner = await store.putAlias(anonymousId, customerId);
     if (owner !== customerId) return { owned: false };
     const visitorId = `anon:${anonymousId}`;
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    for (let attempt = 1; ; attempt++) {
       const visitor = await read(visitorId);
       if (visitor?.mergedInto !== undefined) return visitor.mergedInto === customerId ? { owned: true, visitor } : { owned: false };
       const frozen: StoredProfile = visitor
         ? { profile: visitor.profile, applied: visitor.applied, outbox: visitor.outbox, version: visitor.version + 1, mergedInto: customerId }
         : { profile: emptyProfile(visitorId, now.toISOString()), applied: [], outbox: [], version: 1, mergedInto: customerId };
-      if (await putOrConflict(frozen, visitor?.version, attempt)) return { owned: true, ...(visitor && { visitor: frozen }) };
+      if (await putOrConflict(frozen, visitor?.version, attempt, deadline, `visitor ${visitorId}: could not be frozen for the merge into ${customerId}`)) {
+        return { owned: true, ...(visitor && { visitor: frozen }) };
+      }
     }
-    throw new VersionConflictError(`visitor ${visitorId}: could not be frozen for the merge into ${customerId}; the event will be retried`);
   }
 
   /**
@@ -227,7 +334,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
    */
   async function reevaluate(customerId: string): Promise<string[]> {
     const now = clock.now();
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const deadline = Date.now() + CONTENTION_BUDGET_MS;
+    for (let attempt = 1; ; attempt++) {
       const stored = await read(customerId);
       if (!stored || stored.mergedInto !== undefined) return [];
       if (stored.pendingCause !== undefined) {
@@ -237,7 +345,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         const pending = stored.outbox.filter((o) => o.cause === pendingCause);
         await publish(customerId, pending);
         const { next } = resegment(confirmed, stored.profile, stored.profile, pendingCause, now);
-        if (!(await putOrConflict(next, stored.version, attempt))) continue;
+        if (!(await putOrConflict(next, stored.version, attempt, deadline))) continue;
         log('profile re-evaluated', { customerId, derived: pending.length, republished: true });
         return pending.map((d) => d.name);
       }
@@ -245,33 +353,38 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       const { next, derived } = resegment(stored, stored.profile, stored.profile, cause, now);
       if (derived.length === 0 && next.nextChangeAt === stored.nextChangeAt) return [];
       if (derived.length === 0) {
-        if (!(await putOrConflict(next, stored.version, attempt))) continue;
+        if (!(await putOrConflict(next, stored.version, attempt, deadline))) continue;
         return [];
       }
       // The change is written with its cause pending and the customer still due; only after the
       // derived events are on the bus does a second write clear it. If publishing fails, the next
       // sweep finds the customer due and publishes them then.
-      if (!(await putOrConflict({ ...next, nextChangeAt: stored.nextChangeAt ?? now.toISOString(), pendingCause: cause }, stored.version, attempt))) continue;
+      if (!(await putOrConflict({ ...next, nextChangeAt: stored.nextChangeAt ?? now.toISOString(), pendingCause: cause }, stored.version, attempt, deadline))) continue;
       await publish(customerId, derived);
       const settled: StoredProfile = { ...next, version: next.version + 1 };
       delete settled.pendingCause;
       // Lost to a concurrent write: the mark stays, and the next sweep clears it after publishing again.
       await putOrConflict(settled, next.version, 0);
-      if (await undoneIfErased(customerId, stored.rebornAfter, undefined)) return [];
+      if (await undoneIfErased(customerId, stored.rebornAfter, [])) return [];
       log('profile re-evaluated', { customerId, derived: derived.length });
       return derived.map((d) => d.name);
     }
-    throw new VersionConflictError(`profile ${customerId}: could not re-evaluate after ${MAX_ATTEMPTS} attempts`);
   }
 
-  /** Write `next` if the profile is still at `version`; false (after a backoff) when a concurrent write won. */
-  async function putOrConflict(next: StoredProfile, version: number | undefined, attempt: number): Promise<boolean> {
+  /**
+   * Write `next` if the profile is still at `version`; false (after a jittered backoff) when a
+   * concurrent write won. Past `deadline` (epoch ms, real time) a lost race throws
+   * VersionConflictError (retryable: the delivery is retried). Attempt 0: one try, no backoff, no throw.
+   */
+  async function putOrConflict(next: StoredProfile, version: number | undefined, attempt: number, deadline = 0, what = `profile ${next.profile.id}`): Promise<boolean> {
     try {
       await store.put(next, version);
       return true;
     } catch (error) {
       if (!(error instanceof VersionConflictError)) throw error;
-      if (attempt > 0) await backoff(attempt);
+      if (attempt === 0) return false;
+      if (Date.now() >= deadline) throw new VersionConflictError(`${what}: still losing to concurrent writes after ${attempt} attempts; the event will be retried`, { cause: error });
+      await backoff(attempt);
       return false;
     }
   }
@@ -283,7 +396,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
    */
   async function mutate(customerId: string, cause: string, change: (profile: Profile) => void): Promise<string[]> {
     const now = clock.now();
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const deadline = Date.now() + CONTENTION_BUDGET_MS;
+    for (let attempt = 1; ; attempt++) {
       const stored = await read(customerId);
       if (!stored) return [];
       // A visitor merged into a known customer since the step started: the change is theirs.
@@ -298,18 +412,11 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       change(profile);
       const { next, derived } = resegment(stored, profile, stored.profile, cause, now);
       next.applied = [...stored.applied, appliedMark(cause)];
-      try {
-        await store.put(next, stored.version);
-      } catch (error) {
-        if (!(error instanceof VersionConflictError)) throw error;
-        await backoff(attempt);
-        continue;
-      }
+      if (!(await putOrConflict(next, stored.version, attempt, deadline, `profile ${customerId}: ${cause}`))) continue;
       await publish(customerId, derived);
-      if (await undoneIfErased(customerId, stored.rebornAfter, undefined)) return [];
+      if (await undoneIfErased(customerId, stored.rebornAfter, [])) return [];
       return derived.map((d) => d.name);
     }
-    throw new VersionConflictError(`profile ${customerId}: could not apply ${cause} after ${MAX_ATTEMPTS} attempts`);
   }
 
   function resegment(stored: StoredProfile | undefined, profile: Profile, before: Profile, cause: string, now: Date) {

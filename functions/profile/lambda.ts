@@ -13,6 +13,9 @@ export interface ProfileHandlerOptions extends ObservabilityOptions {
   afterApply?: (event: EventBridgeEvent<string, unknown>, customerId: string) => Promise<unknown>;
 }
 
+/** Time an invocation keeps after its profile write for derived events and the journey router. */
+const HANDLER_MARGIN_MS = 8000;
+
 /** What the journey router reports (counts of runs it resumed, converted, exited), if it reports. */
 interface RouterOutcome {
   resumed?: number;
@@ -30,12 +33,13 @@ export function createProfileConsumerHandler(deps: Omit<ProfileConsumerDeps, 'lo
   const { logger, metrics } = o;
   // Only ids and counts reach the log: never traits, email or phone.
   const consumer = createProfileConsumer({ ...deps, log: (message, fields) => logger.info(message, fields) });
-  const handler = async (event: EventBridgeEvent<string, unknown>, _context: Context) => {
+  const handler = async (event: EventBridgeEvent<string, unknown>, context: Context) => {
     const detail = NormalisedEventSchema.parse(event.detail);
     correlate(logger, detail.messageId);
     logger.appendKeys({ messageId: detail.messageId });
     try {
-      const result = await consumer.handleEvent(detail);
+      // Lost write races are retried until the invocation's time is nearly up (publishing and the router need the rest).
+      const result = await consumer.handleEvent(detail, { deadline: Date.now() + Math.max(1000, context.getRemainingTimeInMillis() - HANDLER_MARGIN_MS) });
       metrics.addMetric(result.status === 'applied' ? 'ProfileUpdates' : result.status === 'duplicate' ? 'ProfileDuplicates' : 'ProfileEventsDropped', MetricUnit.Count, 1);
       if (result.status === 'applied' && result.derived.length > 0) metrics.addMetric('DerivedEvents', MetricUnit.Count, result.derived.length);
       if (result.status !== 'dropped') {

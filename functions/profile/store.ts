@@ -69,6 +69,13 @@ export const startsNewLife = (event: Pick<NormalisedEvent, 'timestamp' | 'receiv
 export const APPLIED_MAX = 200;
 /** What a profile remembers of an applied messageId: short, so the item (and its write units) stay small. */
 export const appliedMark = (messageId: string) => createHash('sha1').update(messageId).digest('base64url').slice(0, 12);
+/**
+ * An event's identity for deduplication: what makes a redelivery, a replay or a sender's repeat
+ * "the same event". The one place that decides it (the applied marks and the journey router read it).
+ */
+export const dedupeKey = (event: Pick<NormalisedEvent, 'messageId'>): string => event.messageId;
+/** The applied mark of an event (`appliedMark` of its `dedupeKey`). */
+export const eventMark = (event: Pick<NormalisedEvent, 'messageId'>): string => appliedMark(dedupeKey(event));
 /** How long a consent hold is kept: the profile consumer has applied the denial long before (retries, DLQ redrive). */
 export const CONSENT_HOLD_DAYS = 30;
 const consentHoldKey = (id: string, channel: Channel) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: `K#${channel}` });
