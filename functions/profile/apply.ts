@@ -235,11 +235,11 @@ function toRecent(event: NormalisedEvent, keep?: RecentEventsSpec): RecentEvent 
       n++;
     }
   }
-  return { name, at: event.timestamp, messageId: event.messageId, properties };
+  return { name, at: event.timestamp, messageId: event.messageId, sourceId: event.sourceId, properties };
 }
 
 /**
- * Newest first, within the window and the cap, one entry per messageId; with
+ * Newest first, within the window and the cap, one entry per source and messageId; with
  * `keep`, only the events it names, each within its own window and with only
  * the properties it names (events kept before the spec changed are trimmed too).
  */
@@ -253,7 +253,7 @@ function keepRecent(events: RecentEvent[], now: Date, keep?: RecentEventsSpec): 
     return spec !== undefined && t - Date.parse(e.at) < spec.keepMs;
   };
   const kept = events
-    .filter((e) => e.at >= cutoff && wanted(e) && !seen.has(e.messageId) && seen.add(e.messageId))
+    .filter((e) => e.at >= cutoff && wanted(e) && !seen.has(recentKey(e)) && seen.add(recentKey(e)))
     .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : a.messageId < b.messageId ? 1 : -1))
     .slice(0, RECENT_EVENTS_MAX);
   return withinBytes(keep === undefined ? kept : kept.map((e) => trimProperties(e, keep.events.get(e.name)!.properties)));
@@ -272,8 +272,11 @@ function withinBytes(events: RecentEvent[]): RecentEvent[] {
 function trimProperties(e: RecentEvent, names: ReadonlySet<string>): RecentEvent {
   const properties: RecentEvent['properties'] = {};
   for (const name of names) if (Object.hasOwn(e.properties, name)) properties[name] = e.properties[name]!;
-  return { name: e.name, at: e.at, messageId: e.messageId, properties };
+  return { name: e.name, at: e.at, messageId: e.messageId, ...(e.sourceId !== undefined && { sourceId: e.sourceId }), properties };
 }
+
+/** A recent event's identity: source and messageId (entries kept before events were keyed by source have no source). */
+const recentKey = (e: RecentEvent) => `${e.sourceId ?? ''}/${e.messageId}`;
 
 const newer = (previous: string | undefined, at: string) => previous === undefined || at >= previous;
 const round2 = (n: number) => Math.round(n * 100) / 100;

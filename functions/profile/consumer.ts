@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   DERIVED_EVENTS,
+  eventKey,
   PROFILE_EVENT_SOURCE,
   publishEntries,
   RapportError,
@@ -17,7 +18,7 @@ import {
 import { TAG_RULES_MAX } from '../../shared/segmentation/constants';
 import type { RecentEventsSpec } from '../../shared/segmentation/retention';
 import { applyEvent, emptyProfile, mergeProfiles, upgradeTags } from './apply';
-import { APPLIED_MAX, appliedMark, startsNewLife, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile, type Tombstone } from './store';
+import { APPLIED_MAX, appliedMark, startsNewLife, timelineSortKey, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile, type Tombstone } from './store';
 
 /** What segmentation computes from a profile at an instant (lifecycle, RFM, tags) and when it may next change. */
 export interface Segmentation {
@@ -83,7 +84,7 @@ const INACTIVE_STAGES: ReadonlySet<LifecycleStage> = new Set(['dormant', 'churne
 
 /**
  * The profile consumer: folds each customer event into that customer's profile
- * (idempotent per messageId, order-independent, optimistic locking), keeps the
+ * (idempotent per source and messageId, order-independent, optimistic locking), keeps the
  * timeline, recomputes lifecycle/RFM/tags, and publishes derived events
  * (Tag Added/Removed, Lifecycle Stage Changed, Customer Became Inactive) from
  * source `rapport.profile` — which the consumer's own rule never matches, so
@@ -101,6 +102,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
 
   async function handleEvent(event: NormalisedEvent): Promise<ConsumeResult> {
     const now = clock.now();
+    // A messageId is unique per source only: the event's identity is both (and the cause of what it derives).
+    const key = eventKey(event);
     // The customer an event names, and the visitor id it links to them (identify with an anonymousId, alias).
     const named = event.type === 'alias' || event.userId !== undefined ? event.userId! : undefined;
     const link = event.type === 'alias' ? event.previousId : event.userId !== undefined ? event.anonymousId : undefined;
@@ -125,10 +128,11 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         return { status: 'dropped', customerId, reason: 'erased' };
       }
       const rebornAfter = stored?.rebornAfter ?? tombstone?.erasedAt;
-      if (stored?.applied.includes(appliedMark(event.messageId))) {
+      const appliedAs = stored && (await appliedKey(customerId, stored, event));
+      if (stored && appliedAs !== undefined) {
         // Redelivered: the profile already has it. Finish what a crashed attempt may have left undone.
         await store.putTimelineEvent(customerId, event, deps.timelineRetentionDays);
-        await publish(customerId, stored.outbox.filter((o) => o.cause === event.messageId));
+        await publish(customerId, stored.outbox.filter((o) => o.cause === appliedAs));
         if (await undoneIfErased(customerId, rebornAfter, event, link)) return { status: 'dropped', customerId, reason: 'erased' };
         return { status: 'duplicate', customerId };
       }
@@ -141,7 +145,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
 
       const before = stored?.profile ?? emptyProfile(customerId, event.timestamp);
       let profile = applyEvent(before, event, now, deps.recentEvents);
-      let applied = [...(stored?.applied ?? []), appliedMark(event.messageId)];
+      let applied = [...(stored?.applied ?? []), appliedMark(key)];
       let merged = false;
       if (link !== undefined && link !== customerId && !before.anonymousIds.includes(link)) {
         const claim = await claimVisitor(link, customerId, now);
@@ -154,7 +158,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         }
       }
 
-      const { next, derived } = resegment(stored, profile, before, event.messageId, now);
+      const { next, derived } = resegment(stored, profile, before, key, now);
       next.applied = applied;
       if (rebornAfter !== undefined) next.rebornAfter = rebornAfter;
       if (!(await putOrConflict(next, stored?.version, attempt))) continue;
@@ -178,7 +182,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     if (!tombstone || tombstone.erasedAt === rebornAfter) return false;
     await store.undoWrites([
       { pk: `C#${customerId}`, sk: 'P' },
-      ...(event ? [{ pk: `C#${customerId}`, sk: `E#${event.timestamp}#${event.messageId}` }] : []),
+      ...(event ? [{ pk: `C#${customerId}`, sk: timelineSortKey(event) }] : []),
     ]);
     if (link !== undefined) await store.undoLink(link, customerId);
     await deps.onErasedWrite?.([customerId]);
@@ -186,10 +190,23 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     return true;
   }
 
+  /**
+   * The key the profile applied this event under (its cause in the outbox), or undefined if it did not.
+   * A profile written before events were keyed by source remembers the messageId alone: such a mark
+   * is this event's unless the timeline holds another source's event under that time and messageId
+   * (without a timeline item, a crashed attempt of the same event is the likelier: never apply twice).
+   */
+  async function appliedKey(customerId: string, stored: StoredProfile, event: NormalisedEvent): Promise<string | undefined> {
+    if (stored.applied.includes(appliedMark(eventKey(event)))) return eventKey(event);
+    if (!stored.applied.includes(appliedMark(event.messageId))) return undefined;
+    return (await store.findTimelineEvent(timelineIds(customerId, event), event)) === 'other-source' ? undefined : event.messageId;
+  }
+
+  const timelineIds = (customerId: string, event: NormalisedEvent) => [customerId, ...(event.anonymousId !== undefined && `anon:${event.anonymousId}` !== customerId ? [`anon:${event.anonymousId}`] : [])];
+
   /** Whether the timeline has the event: under the customer, or under the visitor id it was applied to before a merge. */
   function wasApplied(customerId: string, event: NormalisedEvent): Promise<boolean> {
-    const ids = [customerId, ...(event.anonymousId !== undefined && `anon:${event.anonymousId}` !== customerId ? [`anon:${event.anonymousId}`] : [])];
-    return store.hasTimelineEvent(ids, event);
+    return store.hasTimelineEvent(timelineIds(customerId, event), event);
   }
 
   /**

@@ -4,3 +4,4 @@ export * from './normalise';
 export * from './entry';
 export * from './json-schema';
 export * from './limits';
+export * from './identity';

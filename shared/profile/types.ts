@@ -47,6 +47,8 @@ export interface RecentEvent {
   name: string;
   at: string;
   messageId: string;
+  /** The source that sent it (a messageId is unique per source only); absent on entries kept before 2026-12. */
+  sourceId?: string;
   /** Scalar properties only (strings, numbers, booleans), bounded in number and length. */
   properties: Record<string, string | number | boolean>;
 }
