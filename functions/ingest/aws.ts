@@ -28,10 +28,19 @@ export function secretsManagerSources(env: NodeJS.ProcessEnv = process.env, clie
   const provider = new SecretsProvider({ awsSdkV3Client: client });
   return {
     async load() {
-      const sources = await Promise.all(
-        refs.map(async ({ id, secretArn }) => sourceFromSecretValue(id, await provider.get(secretArn, { transform: 'json', maxAge: 300 }))),
+      // One source's unreadable or malformed secret disables that source only (its requests are refused, logged, counted).
+      const unreadable = new Map<string, string>();
+      const loaded = await Promise.all(
+        refs.map(async ({ id, secretArn }) => {
+          try {
+            return sourceFromSecretValue(id, await provider.get(secretArn, { transform: 'json', maxAge: 300 }));
+          } catch (error) {
+            unreadable.set(id, `secret ${secretArn}: ${(error as Error).message}`);
+            return undefined;
+          }
+        }),
       );
-      return compileSources(sources);
+      return compileSources(loaded.filter((source) => source !== undefined), unreadable);
     },
   };
 }

@@ -23,6 +23,13 @@ export function createIngestHandler(deps: Omit<IngestDeps, 'observer'>, options:
       logger.info('request rejected', { reason, count: n });
     },
     putEventsCalls: (n) => n > 0 && metrics.addMetric('PutEventsCalls', MetricUnit.Count, n),
+    sourceMisconfigured: (sourceId, reason) => {
+      // Per source, so an alarm names the broken one; the others keep working.
+      const single = metrics.singleMetric();
+      single.addDimension('source', sourceId);
+      single.addMetric('SourceMisconfigured', MetricUnit.Count, 1);
+      logger.error('source disabled by its configuration', { sourceId, reason });
+    },
     publishFailed: (n) => {
       metrics.addMetric('EventsPublishFailed', MetricUnit.Count, n);
       logger.error('events could not be published', { count: n });

@@ -45,6 +45,8 @@ export interface IngestObserver {
   rejected(count: number, reason: string): void;
   putEventsCalls(count: number): void;
   publishFailed(count: number): void;
+  /** A source disabled by its configuration (once per request that finds it so), with the reason. */
+  sourceMisconfigured(sourceId: string, reason: string): void;
 }
 
 export interface IngestDeps {
@@ -88,7 +90,7 @@ export const INGEST_PATHS = [WEBHOOK_PATH, SEGMENT_BATCH_PATH, ...Object.keys(SE
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const noop = () => undefined;
-const silentObserver: IngestObserver = { accepted: noop, duplicates: noop, rejected: noop, putEventsCalls: noop, publishFailed: noop };
+const silentObserver: IngestObserver = { accepted: noop, duplicates: noop, rejected: noop, putEventsCalls: noop, publishFailed: noop, sourceMisconfigured: noop };
 
 interface Authenticated {
   sourceId: string;
@@ -134,6 +136,7 @@ export function createIngestService(deps: IngestDeps) {
     }
 
     const credentials = await deps.sources.load();
+    for (const [sourceId, reason] of credentials.broken ?? []) observer.sourceMisconfigured(sourceId, reason);
     let auth: Authenticated;
     if (isWebhook) {
       try {
@@ -151,6 +154,11 @@ export function createIngestService(deps: IngestDeps) {
         });
       }
       const sourceId = credentials.writeKeys.get(writeKey);
+      const disabled = credentials.disabledWriteKeys?.get(writeKey);
+      if (sourceId === undefined && disabled !== undefined) {
+        // Nothing the sender did wrong: its source is misconfigured. A 5xx keeps its events coming once it is fixed.
+        return reject(503, 'source_misconfigured', `source "${disabled}" is disabled by a configuration error (see the ingest log); retry later`, { 'retry-after': '60' });
+      }
       if (sourceId === undefined) return reject(401, 'invalid_write_key', 'the write key is not known', { 'www-authenticate': 'Basic realm="rapport"' });
       auth = { sourceId };
     }

@@ -17,6 +17,14 @@ export type IngestSource = z.input<typeof IngestSourceSchema>;
 export interface SourceCredentials {
   keys: SourceKey[];
   writeKeys: ReadonlyMap<string, string>;
+  /**
+   * Sources disabled by a bad configuration (a malformed secret, an unreadable Secrets Manager
+   * secret), by id, with the reason. The others keep working; a disabled source's requests are
+   * refused (401 for a webhook, whose secret cannot be checked; 503 for a write key still known).
+   */
+  broken?: ReadonlyMap<string, string>;
+  /** Write keys of disabled sources, by key: their requests get a 503 (retry once it is fixed), not a 401. */
+  disabledWriteKeys?: ReadonlyMap<string, string>;
 }
 
 /** Port: where source credentials come from (Secrets Manager in AWS, env/config in the embedded engine). */
@@ -31,31 +39,49 @@ export class SourceConfigError extends Error {
   }
 }
 
-/** Validate sources and decode their secrets once; a bad secret fails loudly naming its source. */
-export function compileSources(sources: readonly IngestSource[]): SourceCredentials {
+/**
+ * Validate sources and decode their secrets once. A source with a bad secret is disabled alone,
+ * loudly (`broken`, naming it and the reason): the other sources keep working. `unreadable` names
+ * sources whose configuration could not be loaded at all (e.g. Secrets Manager refused), with why.
+ * Two sources with one id is a deployment error and throws.
+ */
+export function compileSources(sources: readonly IngestSource[], unreadable: ReadonlyMap<string, string> = new Map()): SourceCredentials {
   const keys: SourceKey[] = [];
   const writeKeys = new Map<string, string>();
-  const seen = new Set<string>();
+  const broken = new Map(unreadable);
+  const disabledWriteKeys = new Map<string, string>();
+  const seen = new Set<string>(unreadable.keys());
   for (const raw of sources) {
+    if (seen.has(raw.id)) throw new SourceConfigError(`source "${raw.id}" is configured twice`);
+    seen.add(raw.id);
     const parsed = IngestSourceSchema.safeParse(raw);
-    if (!parsed.success) throw new SourceConfigError(`source ${JSON.stringify(raw.id)}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
-    const source = parsed.data;
-    if (seen.has(source.id)) throw new SourceConfigError(`source "${source.id}" is configured twice`);
-    seen.add(source.id);
-    for (const secret of source.webhookSecrets) {
-      try {
-        keys.push({ sourceId: source.id, key: decodeWebhookSecret(secret) });
-      } catch (e) {
-        throw new SourceConfigError(`source "${source.id}": ${(e as Error).message}`);
-      }
+    if (!parsed.success) {
+      broken.set(raw.id, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      continue;
     }
+    const source = parsed.data;
+    const problems: string[] = [];
+    const sourceKeys: SourceKey[] = [];
+    source.webhookSecrets.forEach((secret, index) => {
+      try {
+        sourceKeys.push({ sourceId: source.id, key: decodeWebhookSecret(secret) });
+      } catch (e) {
+        problems.push(`webhookSecrets[${index}]: ${(e as Error).message}`);
+      }
+    });
     for (const writeKey of source.writeKeys) {
       const owner = writeKeys.get(writeKey);
-      if (owner !== undefined && owner !== source.id) throw new SourceConfigError(`a write key is shared by sources "${owner}" and "${source.id}"`);
-      writeKeys.set(writeKey, source.id);
+      if (owner !== undefined) problems.push(`a write key is also source "${owner}"'s`);
     }
+    if (problems.length > 0) {
+      broken.set(source.id, problems.join('; '));
+      for (const writeKey of source.writeKeys) if (!writeKeys.has(writeKey)) disabledWriteKeys.set(writeKey, source.id);
+      continue;
+    }
+    keys.push(...sourceKeys);
+    for (const writeKey of source.writeKeys) writeKeys.set(writeKey, source.id);
   }
-  return { keys, writeKeys };
+  return { keys, writeKeys, broken, disabledWriteKeys };
 }
 
 export const staticSources = (sources: readonly IngestSource[]): SourceProvider => {

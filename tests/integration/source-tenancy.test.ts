@@ -5,7 +5,7 @@ import { PROFILE_TABLE, type Engine } from '../../infra/embedded/engine';
 import { client } from '../helpers/client';
 import { OTHER_SECRET, redeliverIngested, startTestEngine, TEST_SECRET } from '../helpers/engine';
 import { runsOf } from '../helpers/journeys';
-import { post } from '../helpers/webhook';
+import { post, signedRequest } from '../helpers/webhook';
 
 /**
  * Sources are tenants of their own events (ARCHITECTURE decision 9): a messageId
@@ -113,5 +113,42 @@ describe('sources own their messageIds', () => {
 
     // Assess: one order, one complaint.
     expect((await crm.customer('tenant-4')).stats).toMatchObject({ eventCount: 2, orderCount: 1, totalRevenue: 30, complaintCount: 1 });
+  });
+});
+
+describe('a source with a bad secret is disabled alone', () => {
+  let engine: Engine;
+  const BROKEN_WRITE_KEY = 'wk_tenancy_broken_01';
+  const segment = (key: string, body: unknown) =>
+    post(`${engine.url}/v1/track`, { headers: { 'content-type': 'application/json', authorization: basic(key) }, body: JSON.stringify(body) });
+
+  beforeAll(async () => {
+    engine = await startTestEngine({
+      sources: [
+        { id: 'shop', webhookSecrets: [OTHER_SECRET] },
+        // A secret pasted without its base64 body: the CRM is misconfigured.
+        { id: 'crm', webhookSecrets: ['whsec_not base64!'], writeKeys: [BROKEN_WRITE_KEY] },
+        { id: 'web', writeKeys: [SEGMENT_WRITE_KEY] },
+      ],
+    });
+  }, 60_000);
+  afterAll(() => engine.stop());
+
+  it('keeps the other sources at 202 and answers the broken one 503 (write key) or 401 (signature)', async () => {
+    // Act
+    const shop = await client(engine, OTHER_SECRET).send({ type: 'track', event: 'Product Viewed', userId: 'healthy-1', messageId: 'h-1', properties: { productId: 'p-1' } });
+    const web = await segment(SEGMENT_WRITE_KEY, { event: 'Product Viewed', userId: 'healthy-1', messageId: 'h-2', properties: { productId: 'p-1' } });
+    const crmSegment = await segment(BROKEN_WRITE_KEY, { event: 'Product Viewed', userId: 'healthy-1', messageId: 'h-3', properties: { productId: 'p-1' } });
+    const crmWebhook = await post(`${engine.url}/v1/events`, signedRequest(CRM_SECRET, { type: 'track', event: 'Product Viewed', userId: 'healthy-1', messageId: 'h-4', properties: { productId: 'p-1' } }));
+    await engine.settle();
+
+    // Assess
+    expect(shop).toEqual({ accepted: ['h-1'] });
+    expect([web.status, web.json]).toEqual([202, { accepted: ['h-2'] }]);
+    expect(crmSegment.status).toBe(503);
+    expect(crmSegment.headers.get('retry-after')).toBe('60');
+    expect(crmSegment.json).toEqual({ error: 'source_misconfigured', message: expect.stringContaining('source "crm" is disabled') });
+    expect(crmWebhook.status).toBe(401);
+    expect((await client(engine).customer('healthy-1')).stats.eventCount).toBe(2);
   });
 });
