@@ -14,7 +14,10 @@ import type { IngestDeps } from './service';
 import { compileSources, SourceConfigError, sourceFromSecretValue, type SourceProvider } from './sources';
 import { loadSenderTagPolicy } from './tags';
 
-const SourceRefs = z.array(z.object({ id: z.string(), secretArn: z.string() })).min(1);
+/** ENV.SOURCES: each source's secret, and what it may send (not secret; absent lists allow everything). */
+const SourceRefs = z
+  .array(z.object({ id: z.string(), secretArn: z.string(), events: z.array(z.string()).optional(), traits: z.array(z.string()).optional() }))
+  .min(1);
 
 function requireEnv(env: NodeJS.ProcessEnv, name: string): string {
   const value = env[name];
@@ -31,9 +34,10 @@ export function secretsManagerSources(env: NodeJS.ProcessEnv = process.env, clie
       // One source's unreadable or malformed secret disables that source only (its requests are refused, logged, counted).
       const unreadable = new Map<string, string>();
       const loaded = await Promise.all(
-        refs.map(async ({ id, secretArn }) => {
+        refs.map(async ({ id, secretArn, events, traits }) => {
           try {
-            return sourceFromSecretValue(id, await provider.get(secretArn, { transform: 'json', maxAge: 300 }));
+            const permissions = { ...(events !== undefined && { events }), ...(traits !== undefined && { traits }) };
+            return sourceFromSecretValue(id, await provider.get(secretArn, { transform: 'json', maxAge: 300 }), permissions);
           } catch (error) {
             unreadable.set(id, `secret ${secretArn}: ${(error as Error).message}`);
             return undefined;

@@ -17,6 +17,7 @@ import { recordDenials, type ConsentHolds } from './consent';
 import { ingestClaimKey, type EventDeduplicator } from './dedupe';
 import { mapLimit, publishEntries, type PutEvents } from '../../shared';
 import { verifyWebhook, WebhookVerificationError } from './signature';
+import { permissionProblems } from './permissions';
 import type { SourceProvider } from './sources';
 import { UNSUBSCRIBE_PATH, type UnsubscribeKeyProvider } from '../journeys/unsubscribe';
 import { handleUnsubscribe } from './unsubscribe';
@@ -205,7 +206,9 @@ export function createIngestService(deps: IngestDeps) {
         ...(envelope.context !== undefined && { envelopeContext: envelope.context }),
         ...(envelope.sentAt !== undefined && { envelopeSentAt: envelope.sentAt }),
       });
+      const refused = result.ok ? permissionProblems(auth.sourceId, credentials.permissions?.get(auth.sourceId), result.event, index) : [];
       if (!result.ok) problems.push(...result.problems);
+      else if (refused.length > 0) problems.push(...refused);
       else {
         const size = busEntrySize(toBusEntry(result.event, deps.eventBusName));
         if (size > PUT_EVENTS_MAX_BYTES) {

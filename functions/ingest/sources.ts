@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { SourcePermissions } from './permissions';
 import { decodeWebhookSecret, type SourceKey } from './signature';
 
 /**
@@ -10,6 +11,10 @@ export const IngestSourceSchema = z.object({
   id: z.string().regex(/^[a-z0-9-]{1,64}$/, 'source id must be 1-64 characters of a-z, 0-9 and -'),
   webhookSecrets: z.array(z.string().min(1)).default([]),
   writeKeys: z.array(z.string().min(8, 'write keys must be at least 8 characters')).default([]),
+  /** Event names it may send (see `SourcePermissions`). @default every event */
+  events: z.array(z.string().min(1)).optional(),
+  /** Identify traits (and `consent.<channel>`) it may set. @default every trait */
+  traits: z.array(z.string().min(1)).optional(),
 });
 export type IngestSource = z.input<typeof IngestSourceSchema>;
 
@@ -25,6 +30,8 @@ export interface SourceCredentials {
   broken?: ReadonlyMap<string, string>;
   /** Write keys of disabled sources, by key: their requests get a 503 (retry once it is fixed), not a 401. */
   disabledWriteKeys?: ReadonlyMap<string, string>;
+  /** What each source may send, by id; a source without an entry may send everything. */
+  permissions?: ReadonlyMap<string, SourcePermissions>;
 }
 
 /** Port: where source credentials come from (Secrets Manager in AWS, env/config in the embedded engine). */
@@ -50,6 +57,7 @@ export function compileSources(sources: readonly IngestSource[], unreadable: Rea
   const writeKeys = new Map<string, string>();
   const broken = new Map(unreadable);
   const disabledWriteKeys = new Map<string, string>();
+  const permissions = new Map<string, SourcePermissions>();
   const seen = new Set<string>(unreadable.keys());
   for (const raw of sources) {
     if (seen.has(raw.id)) throw new SourceConfigError(`source "${raw.id}" is configured twice`);
@@ -79,9 +87,12 @@ export function compileSources(sources: readonly IngestSource[], unreadable: Rea
       continue;
     }
     keys.push(...sourceKeys);
+    if (source.events !== undefined || source.traits !== undefined) {
+      permissions.set(source.id, { ...(source.events !== undefined && { events: source.events }), ...(source.traits !== undefined && { traits: source.traits }) });
+    }
     for (const writeKey of source.writeKeys) writeKeys.set(writeKey, source.id);
   }
-  return { keys, writeKeys, broken, disabledWriteKeys };
+  return { keys, writeKeys, broken, disabledWriteKeys, permissions };
 }
 
 export const staticSources = (sources: readonly IngestSource[]): SourceProvider => {
@@ -99,12 +110,18 @@ export const SourceSecretValueSchema = z.object({
   writeKeys: z.array(z.string()).default([]),
 });
 
-export function sourceFromSecretValue(id: string, value: unknown): IngestSource {
+export function sourceFromSecretValue(id: string, value: unknown, permissions: SourcePermissions = {}): IngestSource {
   const parsed = SourceSecretValueSchema.safeParse(value);
   if (!parsed.success) {
     throw new SourceConfigError(`secret of source "${id}" must be JSON {"webhookSecrets": [...], "writeKeys": [...]}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
   const { webhookSecret, webhookSecrets, writeKeys } = parsed.data;
   const all = webhookSecret ? [...webhookSecrets, webhookSecret.startsWith('whsec_') ? webhookSecret : `whsec_${webhookSecret}`] : webhookSecrets;
-  return { id, webhookSecrets: all, writeKeys };
+  return {
+    id,
+    webhookSecrets: all,
+    writeKeys,
+    ...(permissions.events !== undefined && { events: [...permissions.events] }),
+    ...(permissions.traits !== undefined && { traits: [...permissions.traits] }),
+  };
 }

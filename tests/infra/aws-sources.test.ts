@@ -50,7 +50,8 @@ describe('AWS ingest: a source with a bad secret is disabled alone', () => {
   beforeAll(async () => {
     aws = await startAwsStandIn({
       env: {
-        [ENV.SOURCES]: JSON.stringify(['shop', 'crm', 'web', 'gone'].map((id) => ({ id, secretArn: arn(id) }))),
+        // The web SDK may send product views only, and set no trait: what the stack puts in the variable.
+        [ENV.SOURCES]: JSON.stringify(['shop', 'crm', 'web', 'gone'].map((id) => ({ id, secretArn: arn(id), ...(id === 'web' && { events: ['Product Viewed'], traits: [] }) }))),
         [ENV.CONFIG_DIR]: path.join(import.meta.dirname, '..', '..', 'workflows'),
         // What an operator reads: error lines and the metrics' EMF output.
         POWERTOOLS_LOG_LEVEL: 'ERROR',
@@ -91,5 +92,24 @@ describe('AWS ingest: a source with a bad secret is disabled alone', () => {
     expect(errors.some((l) => l.includes('"sourceId":"crm"') && l.includes('webhookSecrets[0]'))).toBe(true);
     expect(errors.some((l) => l.includes('"sourceId":"gone"') && l.includes(arn('gone')))).toBe(true);
     expect(lines.some((l) => l.includes('"SourceMisconfigured"') && l.includes('"source":"crm"'))).toBe(true);
+  });
+
+  it('refuses an event or trait the source may not send with a 400 naming source, event and field', async () => {
+    // Prepare
+    aws.calls.length = 0;
+
+    // Act
+    const res = await ingest(
+      apiRequest('/v1/batch', JSON.stringify({ batch: [viewed('aws-perm-1'), { type: 'identify', userId: 'aws-src-1', messageId: 'aws-perm-2', traits: { consent: { email: false } } }] }), basic(WEB_KEY)),
+      context,
+    );
+
+    // Assess
+    expect(res.statusCode).toBe(400);
+    expect(JSON.parse(res.body as string)).toMatchObject({
+      accepted: ['aws-perm-1'],
+      rejected: [{ index: 1, problems: [{ path: '$.type', message: 'source "web" may not send "Identify" events (it may send: Product Viewed)' }] }],
+    });
+    expect(published().map((e) => `${e.sourceId}/${e.messageId}`)).toEqual(['web/aws-perm-1']);
   });
 });

@@ -152,3 +152,61 @@ describe('a source with a bad secret is disabled alone', () => {
     expect((await client(engine).customer('healthy-1')).stats.eventCount).toBe(2);
   });
 });
+
+describe('a source sends only the events and traits it is allowed', () => {
+  let engine: Engine;
+  const PERMITTED_KEY = 'wk_tenancy_limited_01';
+
+  beforeAll(async () => {
+    engine = await startTestEngine({
+      sources: [
+        // The shop sends orders and identifies with a name; the CRM sends complaints and email consent; the web SDK anything.
+        { id: 'shop', webhookSecrets: [OTHER_SECRET], events: ['Order Completed', 'Identify'], traits: ['firstName'] },
+        { id: 'crm', webhookSecrets: [CRM_SECRET], writeKeys: [PERMITTED_KEY], events: ['Complaint Filed', 'Unsubscribed', 'Identify'], traits: ['consent.email'] },
+        { id: 'web', webhookSecrets: [TEST_SECRET] },
+      ],
+    });
+  }, 60_000);
+  afterAll(() => engine.stop());
+
+  it('refuses with a 400 naming source, event and field, and accepts the rest of the batch', async () => {
+    // Act: the shop tries a complaint, an email trait and a consent change among allowed events.
+    const res = await post(
+      `${engine.url}/v1/events`,
+      signedRequest(OTHER_SECRET, {
+        batch: [
+          { type: 'track', event: 'Order Completed', userId: 'perm-1', messageId: 'p-1', properties: { orderId: 'o-p1', revenue: 10, currency: 'EUR' } },
+          { type: 'track', event: 'Complaint Filed', userId: 'perm-1', messageId: 'p-2', properties: { complaintId: 'k-p2' } },
+          { type: 'identify', userId: 'perm-1', messageId: 'p-3', traits: { firstName: 'Ada', email: 'evil@example.com' } },
+          { type: 'identify', userId: 'perm-1', messageId: 'p-4', traits: { consent: { email: true } } },
+          { type: 'identify', userId: 'perm-1', messageId: 'p-5', traits: { firstName: 'Ada' } },
+        ],
+      }),
+    );
+    const crm = await post(
+      `${engine.url}/v1/track`,
+      { headers: { 'content-type': 'application/json', authorization: basic(PERMITTED_KEY) }, body: JSON.stringify({ event: 'Unsubscribed', userId: 'perm-1', messageId: 'p-6', properties: { channel: 'sms' } }) },
+    );
+    await engine.settle();
+
+    // Assess
+    expect(res.status).toBe(400);
+    expect(res.json).toMatchObject({ error: 'invalid_events', accepted: ['p-1', 'p-5'] });
+    expect(res.json.rejected).toEqual([
+      { index: 1, problems: [{ path: '$.event', message: 'source "shop" may not send "Complaint Filed" events (it may send: Order Completed, Identify)' }] },
+      { index: 2, problems: [{ path: '$.traits.email', message: 'source "shop" may not set trait "email" in "Identify" events (it may set: firstName)' }] },
+      { index: 3, problems: [{ path: '$.traits.consent.email', message: 'source "shop" may not set "consent.email" in "Identify" events (it may set: firstName)' }] },
+    ]);
+    expect(crm.status).toBe(400);
+    expect(crm.json.rejected).toEqual([{ index: 0, problems: [{ path: '$.properties.channel', message: 'source "crm" may not set "consent.sms" in "Unsubscribed" events (it may set: consent.email)' }] }]);
+    const profile = await client(engine).customer('perm-1');
+    expect(profile.stats).toMatchObject({ eventCount: 2, orderCount: 1, complaintCount: 0 });
+    expect(profile.traits).toEqual({ firstName: 'Ada' });
+    expect(profile.consent.sms?.status ?? 'unknown').toBe('unknown');
+  });
+
+  it('lets a source without lists send everything', async () => {
+    const web = await client(engine, TEST_SECRET).sendAndSettle({ type: 'identify', userId: 'perm-2', messageId: 'p-7', traits: { email: 'a@example.com', consent: { email: true } } });
+    expect(web).toEqual({ accepted: ['p-7'] });
+  });
+});
