@@ -16,7 +16,10 @@ import { loadSenderTagPolicy } from './tags';
 import { loadTrackingPlanFile } from './tracking-plan';
 import { dynamoViolationLog } from './violations';
 
-const SourceRefs = z.array(z.object({ id: z.string(), secretArn: z.string() })).min(1);
+/** ENV.SOURCES: each source's secret, and what it may send (not secret; absent lists allow everything). */
+const SourceRefs = z
+  .array(z.object({ id: z.string(), secretArn: z.string(), events: z.array(z.string()).optional(), traits: z.array(z.string()).optional() }))
+  .min(1);
 
 function requireEnv(env: NodeJS.ProcessEnv, name: string): string {
   const value = env[name];
@@ -30,10 +33,20 @@ export function secretsManagerSources(env: NodeJS.ProcessEnv = process.env, clie
   const provider = new SecretsProvider({ awsSdkV3Client: client });
   return {
     async load() {
-      const sources = await Promise.all(
-        refs.map(async ({ id, secretArn }) => sourceFromSecretValue(id, await provider.get(secretArn, { transform: 'json', maxAge: 300 }))),
+      // One source's unreadable or malformed secret disables that source only (its requests are refused, logged, counted).
+      const unreadable = new Map<string, string>();
+      const loaded = await Promise.all(
+        refs.map(async ({ id, secretArn, events, traits }) => {
+          try {
+            const permissions = { ...(events !== undefined && { events }), ...(traits !== undefined && { traits }) };
+            return sourceFromSecretValue(id, await provider.get(secretArn, { transform: 'json', maxAge: 300 }), permissions);
+          } catch (error) {
+            unreadable.set(id, `secret ${secretArn}: ${(error as Error).message}`);
+            return undefined;
+          }
+        }),
       );
-      return compileSources(sources);
+      return compileSources(loaded.filter((source) => source !== undefined), unreadable);
     },
   };
 }

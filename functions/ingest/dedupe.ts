@@ -1,6 +1,6 @@
 import { IdempotencyConfig, IdempotencyItemAlreadyExistsError, IdempotencyRecordStatus } from '@aws-lambda-powertools/idempotency';
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
-import { IDEMPOTENCY_WINDOW_SECONDS, mapLimit } from '../../shared';
+import { eventKey, IDEMPOTENCY_WINDOW_SECONDS, mapLimit } from '../../shared';
 
 /**
  * What a claim on an event key found:
@@ -11,7 +11,7 @@ import { IDEMPOTENCY_WINDOW_SECONDS, mapLimit } from '../../shared';
 export type ClaimOutcome = 'new' | 'duplicate' | 'in-flight';
 
 /** The key of an event's idempotency record: its source and messageId. */
-export const ingestClaimKey = (event: { sourceId: string; messageId: string }) => `${event.sourceId}/${event.messageId}`;
+export const ingestClaimKey = eventKey;
 
 /** Port: at-most-once publication per key (source + messageId) within the idempotency window. */
 export interface EventDeduplicator {

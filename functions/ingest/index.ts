@@ -3,6 +3,7 @@ export { createIngestService, INGEST_PATHS, MAX_BODY_BYTES, WEBHOOK_PATH, SEGMEN
 export { forgettingRecords, ingestClaimKey, powertoolsDeduplicator, type EventDeduplicator, type ClaimOutcome } from './dedupe';
 export { verifyWebhook, signWebhook, decodeWebhookSecret, WebhookVerificationError, WEBHOOK_TOLERANCE_SECONDS } from './signature';
 export { compileSources, staticSources, sourceFromSecretValue, SourceConfigError, type IngestSource, type SourceProvider } from './sources';
+export { permissionProblems, type SourcePermissions } from './permissions';
 export { secretsManagerSources } from './aws';
 export { loadSenderTagPolicy, senderTagPolicy } from './tags';
 export { loadTrackingPlanFile } from './tracking-plan';

@@ -18,6 +18,7 @@ import { recordDenials, type ConsentHolds } from './consent';
 import { ingestClaimKey, type EventDeduplicator } from './dedupe';
 import { mapLimit, publishEntries, type PutEvents } from '../../shared';
 import { verifyWebhook, WebhookVerificationError } from './signature';
+import { permissionProblems } from './permissions';
 import type { SourceProvider } from './sources';
 import { UNSUBSCRIBE_PATH, type UnsubscribeKeyProvider } from '../journeys/unsubscribe';
 import { handleUnsubscribe } from './unsubscribe';
@@ -51,6 +52,8 @@ export interface IngestObserver {
   violations(count: number, sourceId: string): void;
   /** The violations could not be recorded (the events were accepted). */
   violationsNotRecorded(count: number, error: unknown): void;
+  /** A source disabled by its configuration (once per request that finds it so), with the reason. */
+  sourceMisconfigured(sourceId: string, reason: string): void;
 }
 
 export interface IngestDeps {
@@ -98,7 +101,16 @@ export const INGEST_PATHS = [WEBHOOK_PATH, SEGMENT_BATCH_PATH, ...Object.keys(SE
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const noop = () => undefined;
-const silentObserver: IngestObserver = { accepted: noop, duplicates: noop, rejected: noop, putEventsCalls: noop, publishFailed: noop, violations: noop, violationsNotRecorded: noop };
+const silentObserver: IngestObserver = {
+  accepted: noop,
+  duplicates: noop,
+  rejected: noop,
+  putEventsCalls: noop,
+  publishFailed: noop,
+  violations: noop,
+  violationsNotRecorded: noop,
+  sourceMisconfigured: noop,
+};
 
 /** A valid event of the request, with the tracking plan violations it was accepted with. */
 interface ValidItem {
@@ -151,6 +163,7 @@ export function createIngestService(deps: IngestDeps) {
     }
 
     const credentials = await deps.sources.load();
+    for (const [sourceId, reason] of credentials.broken ?? []) observer.sourceMisconfigured(sourceId, reason);
     let auth: Authenticated;
     if (isWebhook) {
       try {
@@ -168,6 +181,11 @@ export function createIngestService(deps: IngestDeps) {
         });
       }
       const sourceId = credentials.writeKeys.get(writeKey);
+      const disabled = credentials.disabledWriteKeys?.get(writeKey);
+      if (sourceId === undefined && disabled !== undefined) {
+        // Nothing the sender did wrong: its source is misconfigured. A 5xx keeps its events coming once it is fixed.
+        return reject(503, 'source_misconfigured', `source "${disabled}" is disabled by a configuration error (see the ingest log); retry later`, { 'retry-after': '60' });
+      }
       if (sourceId === undefined) return reject(401, 'invalid_write_key', 'the write key is not known', { 'www-authenticate': 'Basic realm="rapport"' });
       auth = { sourceId };
     }
@@ -215,7 +233,9 @@ export function createIngestService(deps: IngestDeps) {
         ...(envelope.context !== undefined && { envelopeContext: envelope.context }),
         ...(envelope.sentAt !== undefined && { envelopeSentAt: envelope.sentAt }),
       });
+      const refused = result.ok ? permissionProblems(auth.sourceId, credentials.permissions?.get(auth.sourceId), result.event, index) : [];
       if (!result.ok) problems.push(...result.problems);
+      else if (refused.length > 0) problems.push(...refused);
       else {
         const size = busEntrySize(toBusEntry(result.event, deps.eventBusName));
         if (size > PUT_EVENTS_MAX_BYTES) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { SourcePermissions } from './permissions';
 import { decodeWebhookSecret, type SourceKey } from './signature';
 
 /**
@@ -10,6 +11,10 @@ export const IngestSourceSchema = z.object({
   id: z.string().regex(/^[a-z0-9-]{1,64}$/, 'source id must be 1-64 characters of a-z, 0-9 and -'),
   webhookSecrets: z.array(z.string().min(1)).default([]),
   writeKeys: z.array(z.string().min(8, 'write keys must be at least 8 characters')).default([]),
+  /** Event names it may send (see `SourcePermissions`). @default every event */
+  events: z.array(z.string().min(1)).optional(),
+  /** Identify traits (and `consent.<channel>`) it may set. @default every trait */
+  traits: z.array(z.string().min(1)).optional(),
 });
 export type IngestSource = z.input<typeof IngestSourceSchema>;
 
@@ -17,6 +22,16 @@ export type IngestSource = z.input<typeof IngestSourceSchema>;
 export interface SourceCredentials {
   keys: SourceKey[];
   writeKeys: ReadonlyMap<string, string>;
+  /**
+   * Sources disabled by a bad configuration (a malformed secret, an unreadable Secrets Manager
+   * secret), by id, with the reason. The others keep working; a disabled source's requests are
+   * refused (401 for a webhook, whose secret cannot be checked; 503 for a write key still known).
+   */
+  broken?: ReadonlyMap<string, string>;
+  /** Write keys of disabled sources, by key: their requests get a 503 (retry once it is fixed), not a 401. */
+  disabledWriteKeys?: ReadonlyMap<string, string>;
+  /** What each source may send, by id; a source without an entry may send everything. */
+  permissions?: ReadonlyMap<string, SourcePermissions>;
 }
 
 /** Port: where source credentials come from (Secrets Manager in AWS, env/config in the embedded engine). */
@@ -31,31 +46,53 @@ export class SourceConfigError extends Error {
   }
 }
 
-/** Validate sources and decode their secrets once; a bad secret fails loudly naming its source. */
-export function compileSources(sources: readonly IngestSource[]): SourceCredentials {
+/**
+ * Validate sources and decode their secrets once. A source with a bad secret is disabled alone,
+ * loudly (`broken`, naming it and the reason): the other sources keep working. `unreadable` names
+ * sources whose configuration could not be loaded at all (e.g. Secrets Manager refused), with why.
+ * Two sources with one id is a deployment error and throws.
+ */
+export function compileSources(sources: readonly IngestSource[], unreadable: ReadonlyMap<string, string> = new Map()): SourceCredentials {
   const keys: SourceKey[] = [];
   const writeKeys = new Map<string, string>();
-  const seen = new Set<string>();
+  const broken = new Map(unreadable);
+  const disabledWriteKeys = new Map<string, string>();
+  const permissions = new Map<string, SourcePermissions>();
+  const seen = new Set<string>(unreadable.keys());
   for (const raw of sources) {
+    if (seen.has(raw.id)) throw new SourceConfigError(`source "${raw.id}" is configured twice`);
+    seen.add(raw.id);
     const parsed = IngestSourceSchema.safeParse(raw);
-    if (!parsed.success) throw new SourceConfigError(`source ${JSON.stringify(raw.id)}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
-    const source = parsed.data;
-    if (seen.has(source.id)) throw new SourceConfigError(`source "${source.id}" is configured twice`);
-    seen.add(source.id);
-    for (const secret of source.webhookSecrets) {
-      try {
-        keys.push({ sourceId: source.id, key: decodeWebhookSecret(secret) });
-      } catch (e) {
-        throw new SourceConfigError(`source "${source.id}": ${(e as Error).message}`);
-      }
+    if (!parsed.success) {
+      broken.set(raw.id, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      continue;
     }
+    const source = parsed.data;
+    const problems: string[] = [];
+    const sourceKeys: SourceKey[] = [];
+    source.webhookSecrets.forEach((secret, index) => {
+      try {
+        sourceKeys.push({ sourceId: source.id, key: decodeWebhookSecret(secret) });
+      } catch (e) {
+        problems.push(`webhookSecrets[${index}]: ${(e as Error).message}`);
+      }
+    });
     for (const writeKey of source.writeKeys) {
       const owner = writeKeys.get(writeKey);
-      if (owner !== undefined && owner !== source.id) throw new SourceConfigError(`a write key is shared by sources "${owner}" and "${source.id}"`);
-      writeKeys.set(writeKey, source.id);
+      if (owner !== undefined) problems.push(`a write key is also source "${owner}"'s`);
     }
+    if (problems.length > 0) {
+      broken.set(source.id, problems.join('; '));
+      for (const writeKey of source.writeKeys) if (!writeKeys.has(writeKey)) disabledWriteKeys.set(writeKey, source.id);
+      continue;
+    }
+    keys.push(...sourceKeys);
+    if (source.events !== undefined || source.traits !== undefined) {
+      permissions.set(source.id, { ...(source.events !== undefined && { events: source.events }), ...(source.traits !== undefined && { traits: source.traits }) });
+    }
+    for (const writeKey of source.writeKeys) writeKeys.set(writeKey, source.id);
   }
-  return { keys, writeKeys };
+  return { keys, writeKeys, broken, disabledWriteKeys, permissions };
 }
 
 export const staticSources = (sources: readonly IngestSource[]): SourceProvider => {
@@ -73,12 +110,18 @@ export const SourceSecretValueSchema = z.object({
   writeKeys: z.array(z.string()).default([]),
 });
 
-export function sourceFromSecretValue(id: string, value: unknown): IngestSource {
+export function sourceFromSecretValue(id: string, value: unknown, permissions: SourcePermissions = {}): IngestSource {
   const parsed = SourceSecretValueSchema.safeParse(value);
   if (!parsed.success) {
     throw new SourceConfigError(`secret of source "${id}" must be JSON {"webhookSecrets": [...], "writeKeys": [...]}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
   const { webhookSecret, webhookSecrets, writeKeys } = parsed.data;
   const all = webhookSecret ? [...webhookSecrets, webhookSecret.startsWith('whsec_') ? webhookSecret : `whsec_${webhookSecret}`] : webhookSecrets;
-  return { id, webhookSecrets: all, writeKeys };
+  return {
+    id,
+    webhookSecrets: all,
+    writeKeys,
+    ...(permissions.events !== undefined && { events: [...permissions.events] }),
+    ...(permissions.traits !== undefined && { traits: [...permissions.traits] }),
+  };
 }

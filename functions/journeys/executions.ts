@@ -24,9 +24,12 @@ export interface Executions {
  */
 export const isExecutionMissing = (error: unknown) => error instanceof ExecutionDoesNotExist || (error as Error | undefined)?.name === 'ExecutionDoesNotExist';
 
-/** A deterministic execution name (Step Functions allows 80 characters of [A-Za-z0-9-_]). */
-export function executionName(journeyId: string, customerId: string, triggerMessageId: string, hash: (s: string) => string): string {
-  return `${journeyId.slice(0, 38)}-${hash(`${customerId}\n${triggerMessageId}`).slice(0, 40)}`;
+/**
+ * A deterministic execution name (Step Functions allows 80 characters of [A-Za-z0-9-_]), from the
+ * trigger's `eventKey` (source and messageId; runs started before 2026-12 used the messageId alone).
+ */
+export function executionName(journeyId: string, customerId: string, triggerKey: string, hash: (s: string) => string): string {
+  return `${journeyId.slice(0, 38)}-${hash(`${customerId}\n${triggerKey}`).slice(0, 40)}`;
 }
 
 export function awsExecutions(stateMachineArns: Readonly<Record<string, string>>, client: SFNClient = new SFNClient({})): Executions {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { INGEST_EVENT_SOURCE, matchesEventPattern, PROFILE_EVENT_SOURCE, profileTags, reachability, type Channel, type Clock, type ConsentMode, type EventPattern, type LifecycleStage, type NormalisedEvent, type Profile } from '../../shared';
-import { eventMark, type ProfileStore } from '../profile';
+import { eventKey, IDEMPOTENCY_WINDOW_SECONDS, INGEST_EVENT_SOURCE, matchesEventPattern, PROFILE_EVENT_SOURCE, profileTags, reachability, type Channel, type Clock, type ConsentMode, type EventPattern, type LifecycleStage, type NormalisedEvent, type Profile } from '../../shared';
+import { appliedMark, eventMark, type ProfileStore } from '../profile';
 import { executionName, isExecutionMissing, type ExecutionInput, type Executions } from './executions';
 import type { JourneyStore, RunRecord } from './store';
 
@@ -69,7 +69,9 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     const deadline = Date.now() + (deps.profileWaitMs ?? 5000);
     for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
       const stored = await profiles.get(customerId);
-      if (source === PROFILE_EVENT_SOURCE || stored?.applied.includes(eventMark(detail))) return stored?.profile;
+      // Profiles written before events were keyed by source remember the messageId alone.
+      const applied = stored?.applied.includes(eventMark(detail)) || stored?.applied.includes(appliedMark(detail.messageId));
+      if (source === PROFILE_EVENT_SOURCE || applied) return stored?.profile;
       if (Date.now() > deadline) return stored?.profile;
       await new Promise((r) => setTimeout(r, delay));
     }
@@ -89,9 +91,15 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
   async function enrol(journey: JourneySpec, event: BusEventLike, detail: NormalisedEvent): Promise<EnrolOutcome> {
     const customerId = await customerOf(detail);
     if (customerId === undefined) return { journeyId: journey.id, status: 'skipped', reason: 'no-profile' };
-    const name = executionName(journey.id, customerId, detail.messageId, sha);
     const runs = await records.runs(customerId, journey.id);
-    const existing = runs.find((r) => r.executionName === name);
+    // The name comes from the trigger's source and messageId (a messageId is unique per source only). A run
+    // started before names included the source, within the redelivery window, is found under its old name.
+    const legacyName = executionName(journey.id, customerId, detail.messageId, sha);
+    const legacySince = new Date(clock.now().getTime() - IDEMPOTENCY_WINDOW_SECONDS * 1000).toISOString();
+    const existing =
+      runs.find((r) => r.executionName === executionName(journey.id, customerId, eventKey(detail), sha)) ??
+      runs.find((r) => r.executionName === legacyName && r.triggerSourceId === undefined && r.startedAt >= legacySince);
+    const name = existing?.executionName ?? executionName(journey.id, customerId, eventKey(detail), sha);
     if (existing && existing.status !== 'running') {
       // A redelivered trigger whose run has ended. If an event ended it (a goal before the start, see below),
       // the attempt that marked it may have failed to stop the execution: stop it again (a no-op once stopped).
@@ -127,7 +135,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
       }
       if (!(await records.lock(customerId, journey.id, key, name))) return skip('already-running');
       // Recorded before the execution starts: its steps and its end find the run.
-      await records.putRun({ journeyId: journey.id, executionName: name, customerId, key, status: 'running', startedAt: clock.now().toISOString(), triggerMessageId: detail.messageId });
+      await records.putRun({ journeyId: journey.id, executionName: name, customerId, key, status: 'running', startedAt: clock.now().toISOString(), triggerMessageId: detail.messageId, triggerSourceId: detail.sourceId });
       await records.count(journey.id, { entered: 1 });
     }
 
@@ -168,7 +176,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
   function goalReachedSince(journey: JourneySpec, profile: Profile, customerId: string, trigger: NormalisedEvent) {
     if (journey.goalPatterns.length === 0) return undefined;
     return profile.recentEvents.find((e) => {
-      if (e.messageId === trigger.messageId || e.at < trigger.timestamp) return false;
+      if ((e.messageId === trigger.messageId && (e.sourceId ?? trigger.sourceId) === trigger.sourceId) || e.at < trigger.timestamp) return false;
       const asBusEvent = { source: INGEST_EVENT_SOURCE, 'detail-type': e.name, detail: { type: 'track', event: e.name, userId: customerId, messageId: e.messageId, timestamp: e.at, properties: e.properties } };
       return journey.goalPatterns.some((p) => matchesEventPattern(p, asBusEvent));
     });
@@ -198,7 +206,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
       if (!goal && !exit) continue;
       const outcome = goal ? 'converted' : 'exited';
       for (const run of await records.runs(customerId, journey.id)) {
-        if (run.triggerMessageId === detail.messageId) continue;
+        if (run.triggerMessageId === detail.messageId && (run.triggerSourceId ?? detail.sourceId) === detail.sourceId) continue;
         if (run.status === 'holdout') {
           // A held customer (the holdout got no messages and its execution has ended) still converts, once,
           // while held: `goal` counts every conversion, `holdout.goal` those of the holdout (the lift's baseline).

@@ -28,6 +28,8 @@ export interface RunRecord {
   startedAt: string;
   endedAt?: string;
   triggerMessageId: string;
+  /** The source of the trigger event (a messageId is unique per source only); absent on runs started before 2026-12. */
+  triggerSourceId?: string;
   /** The messageId of the event that ended the run (a goal or exit event): its redelivery stops the execution again. */
   endedBy?: string;
   /** A holdout run: until when a goal event still counts as its conversion. */

@@ -240,11 +240,11 @@ function toRecent(event: NormalisedEvent, keep?: RecentEventsSpec): RecentEvent 
   const name = detailTypeOf(event);
   const spec = keep?.events.get(name);
   if (keep !== undefined && spec === undefined) return undefined;
-  return { name, at: event.timestamp, messageId: event.messageId, properties: keptProperties(event.properties, spec?.shape) };
+  return { name, at: event.timestamp, messageId: event.messageId, sourceId: event.sourceId, properties: keptProperties(event.properties, spec?.shape) };
 }
 
 /**
- * Newest first, within the window and the cap, one entry per messageId; with
+ * Newest first, within the window and the cap, one entry per source and messageId; with
  * `keep`, only the events it names, each within its own window and with only
  * the properties it names (events kept before the spec changed are trimmed too).
  */
@@ -258,7 +258,7 @@ function keepRecent(events: RecentEvent[], now: Date, keep?: RecentEventsSpec): 
     return spec !== undefined && t - Date.parse(e.at) < spec.keepMs;
   };
   const kept = events
-    .filter((e) => e.at >= cutoff && wanted(e) && !seen.has(e.messageId) && seen.add(e.messageId))
+    .filter((e) => e.at >= cutoff && wanted(e) && !seen.has(recentKey(e)) && seen.add(recentKey(e)))
     .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : a.messageId < b.messageId ? 1 : -1))
     .slice(0, RECENT_EVENTS_MAX);
   return withinBytes(keep === undefined ? kept : kept.map((e) => ({ ...e, properties: keptProperties(e.properties, keep.events.get(e.name)!.shape) })));
@@ -273,6 +273,9 @@ function withinBytes(events: RecentEvent[]): RecentEvent[] {
   }
   return events;
 }
+
+/** A recent event's identity: source and messageId (entries kept before events were keyed by source have no source). */
+const recentKey = (e: RecentEvent) => `${e.sourceId ?? ''}/${e.messageId}`;
 
 const newer = (previous: string | undefined, at: string) => previous === undefined || at >= previous;
 const round2 = (n: number) => Math.round(n * 100) / 100;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   DERIVED_EVENTS,
+  eventKey,
   PROFILE_EVENT_SOURCE,
   publishEntries,
   RapportError,
@@ -17,7 +18,7 @@ import {
 import { TAG_RULES_MAX } from '../../shared/segmentation/constants';
 import type { RecentEventsSpec } from '../../shared/segmentation/retention';
 import { applyEvent, emptyProfile, mergeProfiles, upgradeTags } from './apply';
-import { APPLIED_MAX, appliedMark, eventMark, startsNewLife, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
+import { APPLIED_MAX, appliedMark, eventMark, startsNewLife, timelineSortKey, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
 
 /** What segmentation computes from a profile at an instant (lifecycle, RFM, tags) and when it may next change. */
 export interface Segmentation {
@@ -105,7 +106,7 @@ interface Pending {
 
 /**
  * The profile consumer: folds each customer event into that customer's profile
- * (idempotent per messageId, order-independent, optimistic locking), keeps the
+ * (idempotent per source and messageId, order-independent, optimistic locking), keeps the
  * timeline, recomputes lifecycle/RFM/tags, and publishes derived events
  * (Tag Added/Removed, Lifecycle Stage Changed, Customer Became Inactive) from
  * source `rapport.profile` — which the consumer's own rule never matches, so
@@ -208,11 +209,12 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
           results.push({ status: 'dropped', customerId, reason: 'erased' });
           continue;
         }
-        if (await appliedBefore(customerId, current, event)) {
+        const appliedAs = await appliedBefore(customerId, current, event);
+        if (appliedAs !== undefined) {
           // Redelivered: the profile already has it. Finish what a crashed attempt may have left undone.
           written.push(event);
           if (link !== undefined) links.push(link);
-          republish.push(...(current?.outbox.filter((o) => o.cause === event.messageId) ?? []));
+          republish.push(...(current?.outbox.filter((o) => o.cause === appliedAs) ?? []));
           results.push({ status: 'duplicate', customerId });
           continue;
         }
@@ -229,7 +231,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
             profile.anonymousIds.push(link);
           }
         }
-        const step = resegment(current, profile, before, event.messageId, now);
+        const step = resegment(current, profile, before, eventKey(event), now);
         // The outbox keeps OUTBOX_MAX entries: a write never holds more new ones than that (a single event aside).
         if (derived.length > 0 && derived.length + step.derived.length > OUTBOX_MAX) break;
         step.next.applied = applied;
@@ -260,20 +262,22 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
 
   /**
    * Whether `current` (the profile as read, with this group's events folded in) already has the
-   * event: its mark is among the recent applied marks, or, once older marks have been dropped
+   * event (returns the key it was applied under, the cause of its derived events): its mark is among the
+   * recent applied marks (or, on profiles from before events were keyed by source, its messageId's), or, once older marks have been dropped
    * (`APPLIED_MAX`), its timeline item exists. An event dated after the profile's last-seen time
    * cannot have been applied (last seen is the latest applied timestamp), so only events at or
    * before it cost the timeline read; equal timestamps included.
    */
-  async function appliedBefore(customerId: string, current: StoredProfile | undefined, event: NormalisedEvent): Promise<boolean> {
-    if (!current) return false;
-    if (current.applied.includes(eventMark(event))) return true;
-    if (current.applied.length < APPLIED_MAX || Date.parse(event.timestamp) > Date.parse(current.profile.lastSeenAt)) return false;
-    if (!(await wasApplied(customerId, event))) return false;
+  async function appliedBefore(customerId: string, current: StoredProfile | undefined, event: NormalisedEvent): Promise<string | undefined> {
+    if (!current) return undefined;
+    const as = await appliedKey(customerId, current, event);
+    if (as !== undefined) return as;
+    if (current.applied.length < APPLIED_MAX || Date.parse(event.timestamp) > Date.parse(current.profile.lastSeenAt)) return undefined;
+    if (!(await wasApplied(customerId, event))) return undefined;
     // Older than the applied-message window (a late redelivery, a replay from the bus archive): the
     // timeline, where every applied event is written, knows it. Its derived events went out back then.
     log('event applied before (timeline) skipped', { customerId, messageId: event.messageId });
-    return true;
+    return eventKey(event);
   }
 
   /**
@@ -285,17 +289,30 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
   async function undoneIfErased(customerId: string, rebornAfter: string | undefined, events: readonly NormalisedEvent[], links: readonly string[] = []): Promise<boolean> {
     const tombstone = await store.tombstone(customerId, clock.now());
     if (!tombstone || tombstone.erasedAt === rebornAfter) return false;
-    await store.undoWrites([{ pk: `C#${customerId}`, sk: 'P' }, ...events.map((event) => ({ pk: `C#${customerId}`, sk: `E#${event.timestamp}#${event.messageId}` }))]);
+    await store.undoWrites([{ pk: `C#${customerId}`, sk: 'P' }, ...events.map((event) => ({ pk: `C#${customerId}`, sk: timelineSortKey(event) }))]);
     for (const link of links) await store.undoLink(link, customerId);
     await deps.onErasedWrite?.([customerId]);
     log('write for an erased customer undone', { customerId, ...(events.length > 0 && { messageId: events[0]!.messageId, events: events.length }) });
     return true;
   }
 
+  /**
+   * The key the profile applied this event under (its cause in the outbox), or undefined if it did not.
+   * A profile written before events were keyed by source remembers the messageId alone: such a mark
+   * is this event's unless the timeline holds another source's event under that time and messageId
+   * (without a timeline item, a crashed attempt of the same event is the likelier: never apply twice).
+   */
+  async function appliedKey(customerId: string, stored: StoredProfile, event: NormalisedEvent): Promise<string | undefined> {
+    if (stored.applied.includes(appliedMark(eventKey(event)))) return eventKey(event);
+    if (!stored.applied.includes(appliedMark(event.messageId))) return undefined;
+    return (await store.findTimelineEvent(timelineIds(customerId, event), event)) === 'other-source' ? undefined : event.messageId;
+  }
+
+  const timelineIds = (customerId: string, event: NormalisedEvent) => [customerId, ...(event.anonymousId !== undefined && `anon:${event.anonymousId}` !== customerId ? [`anon:${event.anonymousId}`] : [])];
+
   /** Whether the timeline has the event: under the customer, or under the visitor id it was applied to before a merge. */
   function wasApplied(customerId: string, event: NormalisedEvent): Promise<boolean> {
-    const ids = [customerId, ...(event.anonymousId !== undefined && `anon:${event.anonymousId}` !== customerId ? [`anon:${event.anonymousId}`] : [])];
-    return store.hasTimelineEvent(ids, event);
+    return store.hasTimelineEvent(timelineIds(customerId, event), event);
   }
 
   /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, type Profile } from '../../shared';
+import { eventKey, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, type Profile } from '../../shared';
 import { packContents, readContents, type OutboxEntry } from './item';
 
 export type { OutboxEntry } from './item';
@@ -13,7 +13,7 @@ export type { OutboxEntry } from './item';
  * | item      | PK                 | SK                          | notes |
  * |-----------|--------------------|-----------------------------|-------|
  * | profile   | `C#<customerId>`   | `P`                         | optimistic lock on `version`; sparse GSI1 (due for re-evaluation), GSI2 (last order) |
- * | event     | `C#<customerId>`   | `E#<timestamp>#<messageId>` | the timeline; `ttl` for retention, also filtered on read |
+ * | event     | `C#<customerId>`   | `E#<timestamp>#<sourceId>/<messageId>` | the timeline; `ttl` for retention, also filtered on read (before 2026-12: `E#<timestamp>#<messageId>`) |
  * | alias     | `A#<anonymousId>`  | `A`                         | routes a visitor's later events to the known customer |
  * | tombstone | `X#<sha256(id)>`   | `X`                         | an erased id, hashed; late events for it are dropped |
 | denial    | `C#<customerId>`   | `K#<channel>`               | the latest consent denial ingest received, written before it answers; `ttl` |
@@ -67,15 +67,26 @@ export const startsNewLife = (event: Pick<NormalisedEvent, 'timestamp' | 'receiv
 
 /** How many applied messageIds a profile remembers (as 12-character hashes, ~2.6 KB). */
 export const APPLIED_MAX = 200;
-/** What a profile remembers of an applied messageId: short, so the item (and its write units) stay small. */
-export const appliedMark = (messageId: string) => createHash('sha1').update(messageId).digest('base64url').slice(0, 12);
+/**
+ * What a profile remembers of an applied event (`eventKey`: source and messageId) or journey change
+ * (its cause): short, so the item (and its write units) stay small. Profiles written before events
+ * were keyed by source hold marks of the messageId alone (`appliedMark(event.messageId)`); the consumer reads both.
+ */
+export const appliedMark = (key: string) => createHash('sha1').update(key).digest('base64url').slice(0, 12);
 /**
  * An event's identity for deduplication: what makes a redelivery, a replay or a sender's repeat
- * "the same event". The one place that decides it (the applied marks and the journey router read it).
+ * "the same event" (its source and messageId: a messageId is unique per source only). The one place
+ * that decides it (the applied marks and the journey router read it).
  */
-export const dedupeKey = (event: Pick<NormalisedEvent, 'messageId'>): string => event.messageId;
+export const dedupeKey = (event: Pick<NormalisedEvent, 'sourceId' | 'messageId'>): string => eventKey(event);
 /** The applied mark of an event (`appliedMark` of its `dedupeKey`). */
-export const eventMark = (event: Pick<NormalisedEvent, 'messageId'>): string => appliedMark(dedupeKey(event));
+export const eventMark = (event: Pick<NormalisedEvent, 'sourceId' | 'messageId'>): string => appliedMark(dedupeKey(event));
+/**
+ * The timeline item's sort key: time first (the timeline reads in order), then source and messageId.
+ * Items written before events were keyed by source lack the source (`legacyTimelineSortKey`).
+ */
+export const timelineSortKey = (event: Pick<NormalisedEvent, 'timestamp' | 'sourceId' | 'messageId'>) => `E#${event.timestamp}#${eventKey(event)}`;
+const legacyTimelineSortKey = (event: Pick<NormalisedEvent, 'timestamp' | 'messageId'>) => `E#${event.timestamp}#${event.messageId}`;
 /** How long a consent hold is kept: the profile consumer has applied the denial long before (retries, DLQ redrive). */
 export const CONSENT_HOLD_DAYS = 30;
 const consentHoldKey = (id: string, channel: Channel) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: `K#${channel}` });
@@ -222,34 +233,47 @@ export class ProfileStore {
     return { status: Item.status as ConsentRecord['status'], source: Item.source as string, at: Item.at as string, key: Item.key as string };
   }
 
-  /** Add an event to the customer's timeline. Idempotent: the key is the event's time and messageId. */
+  /** Add an event to the customer's timeline. Idempotent: the key is the event's time, source and messageId. */
   async putTimelineEvent(id: string, event: NormalisedEvent, retentionDays: number): Promise<void> {
     const expires = Math.floor(new Date(event.timestamp).getTime() / 1000) + retentionDays * 86_400;
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { [L.partitionKey]: `C#${id}`, [L.sortKey]: `E#${event.timestamp}#${event.messageId}`, itemType: 'event', event, [L.ttlAttribute]: expires },
+        Item: { [L.partitionKey]: `C#${id}`, [L.sortKey]: timelineSortKey(event), itemType: 'event', event, [L.ttlAttribute]: expires },
       }),
     );
   }
 
-  /** Whether the event is on the timeline under any of these ids (an applied event always is: the key is its time and messageId). */
+  /**
+   * Whether the event is on the timeline under any of these ids (an applied event always is: the key is
+   * its time, source and messageId). An item written before events were keyed by source is found by time
+   * and messageId, and counts only if it is this source's.
+   */
   async hasTimelineEvent(ids: readonly string[], event: NormalisedEvent): Promise<boolean> {
+    return (await this.findTimelineEvent(ids, event)) === 'found';
+  }
+
+  /** `hasTimelineEvent`, telling apart an event not on the timeline (`absent`) from another source's under its old key (`other-source`). */
+  async findTimelineEvent(ids: readonly string[], event: NormalisedEvent): Promise<'found' | 'absent' | 'other-source'> {
+    const get = (id: string, sortKey: string) =>
+      this.doc.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { [L.partitionKey]: `C#${id}`, [L.sortKey]: sortKey },
+          ProjectionExpression: '#pk, #event.#source',
+          ExpressionAttributeNames: { '#pk': L.partitionKey, '#event': 'event', '#source': 'sourceId' },
+          ConsistentRead: true,
+        }),
+      );
     const found = await Promise.all(
       ids.map(async (id) => {
-        const { Item } = await this.doc.send(
-          new GetCommand({
-            TableName: this.tableName,
-            Key: { [L.partitionKey]: `C#${id}`, [L.sortKey]: `E#${event.timestamp}#${event.messageId}` },
-            ProjectionExpression: '#pk',
-            ExpressionAttributeNames: { '#pk': L.partitionKey },
-            ConsistentRead: true,
-          }),
-        );
-        return Item !== undefined;
+        if ((await get(id, timelineSortKey(event))).Item !== undefined) return 'found';
+        const { Item } = await get(id, legacyTimelineSortKey(event));
+        if (Item === undefined) return 'absent';
+        return (Item.event as { sourceId?: string } | undefined)?.sourceId === event.sourceId ? 'found' : 'other-source';
       }),
     );
-    return found.includes(true);
+    return found.includes('found') ? 'found' : found.includes('other-source') ? 'other-source' : 'absent';
   }
 
   /** Source and messageId of the events on these timelines that were received at or after `since` (every page). */

@@ -40,6 +40,19 @@ import { findPropProblems, knownTags } from './validate';
 export interface RapportSource {
   /** Lower-case letters, digits and hyphens; names the source in config, logs and the secret's description. */
   readonly id: string;
+  /**
+   * Event names the source may send: a track's `event`, or `Identify`, `Page`, `Screen`, `Group`,
+   * `Alias`. Any other is refused with a 400 naming the source, the event and the field.
+   * @default every event
+   */
+  readonly events?: readonly string[];
+  /**
+   * Identify traits the source may set, by top-level name; consent as `consent.email`,
+   * `consent.sms`, `consent.push` (or `consent` for every channel), which also governs
+   * `Subscribed` / `Unsubscribed` events. `[]`: no trait at all.
+   * @default every trait
+   */
+  readonly traits?: readonly string[];
 }
 
 /** Default-stage throttling of the HTTP API. */
@@ -551,7 +564,13 @@ export class Rapport extends Construct {
         [ENV.EVENT_BUS_NAME]: this.bus.eventBusName,
         [ENV.IDEMPOTENCY_TABLE_NAME]: this.idempotencyTable.tableName,
         [ENV.SOURCES]: Stack.of(this).toJsonString(
-          [...secrets].map(([sourceId, secret]) => ({ id: sourceId, secretArn: secret.secretArn })),
+          // What each source may send travels beside its secret's ARN (not secret; read by functions/ingest/aws.ts).
+          resolved.sources.map(({ id, events, traits }) => ({
+            id,
+            secretArn: secrets.get(id)!.secretArn,
+            ...(events !== undefined && { events }),
+            ...(traits !== undefined && { traits }),
+          })),
         ),
         [ENV.UNSUBSCRIBE_SECRET]: this.unsubscribeSecret.secretArn,
         // tags.yaml (which tags senders may set) is bundled rather than put in a variable: variables share 4 KB.

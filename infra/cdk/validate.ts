@@ -56,6 +56,10 @@ export function stageNameProblems(stageName: unknown): string[] {
   return [];
 }
 
+/** Bytes of RAPPORT_SOURCES per source without lists (id and secret ARN), and what the variable may take in all. */
+const SOURCE_ENV_BYTES = 150;
+const SOURCES_ENV_MAX_BYTES = 3_000;
+
 function sourceProblems(sources: readonly RapportSource[]): string[] {
   if (!Array.isArray(sources) || sources.length === 0) {
     return ['sources must name at least one source; the ingest function rejects every request without one'];
@@ -79,7 +83,20 @@ function sourceProblems(sources: readonly RapportSource[]): string[] {
       problems.push(`sources[${index}].id "${id}" is used twice; source ids must be unique`);
     }
     seen.add(id);
+    for (const field of ['events', 'traits'] as const) {
+      const list: unknown = source[field];
+      if (list !== undefined && (!Array.isArray(list) || !list.every((name) => typeof name === 'string' && name.length > 0))) {
+        problems.push(`sources[${index}].${field} must be a list of non-empty names (absent: everything is allowed)`);
+      }
+    }
   });
+  // The lists share the ingest function's 4 KB of environment variables with the secrets' ARNs (~150 bytes each).
+  const listBytes = sources.reduce((sum, { events, traits }) => sum + (events !== undefined || traits !== undefined ? Buffer.byteLength(JSON.stringify({ events, traits })) : 0), 0);
+  if (listBytes > 0 && sources.length * SOURCE_ENV_BYTES + listBytes > SOURCES_ENV_MAX_BYTES + SOURCE_ENV_BYTES) {
+    problems.push(
+      `sources' events and traits lists take ${listBytes} bytes; with the secrets' ARNs they must fit ${SOURCES_ENV_MAX_BYTES} bytes of the ingest function's 4 KB of environment variables`,
+    );
+  }
   return problems;
 }
 

@@ -7,3 +7,4 @@ export * from './limits';
 export * from './tracking-plan';
 export * from './amounts';
 export * from './tracking-plan-load';
+export * from './identity';

@@ -47,6 +47,8 @@ export interface RecentEvent {
   name: string;
   at: string;
   messageId: string;
+  /** The source that sent it (a messageId is unique per source only); absent on entries kept before 2026-12. */
+  sourceId?: string;
   /**
    * The properties conditions read, arrays and objects included (`products: [{ category: sofa }]`),
    * bounded in keys, items, depth, string length and bytes (functions/profile/recent.ts).

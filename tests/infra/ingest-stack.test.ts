@@ -312,3 +312,24 @@ describe('Rapport-dev stack, default props', () => {
     for (const output of Object.values(outputs)) expect(output).not.toHaveProperty('Export');
   });
 });
+
+describe('Rapport stack, sources with permissions', () => {
+  it('passes each source\'s events and traits to the ingest function beside its secret', () => {
+    // Prepare
+    const { template } = synthRapport(
+      { stageName: 'dev', sources: [{ id: 'shop', events: ['Order Completed', 'Identify'], traits: ['firstName', 'consent.email'] }, { id: 'web' }] },
+      { bundle: false },
+    );
+    const secretOf = (id: string) =>
+      onlyLogicalId(template, 'AWS::SecretsManager::Secret', { Properties: { Description: `Rapport dev: Standard Webhooks secrets and Segment write keys of source "${id}"` } });
+
+    // Act
+    const sources = template.toJSON().Resources[functionIdByService(template, INGEST.serviceName)].Properties.Environment.Variables[ENV.SOURCES];
+
+    // Assess
+    expect(JSON.parse(renderText(sources))).toEqual([
+      { id: 'shop', secretArn: `<Ref:${secretOf('shop')}>`, events: ['Order Completed', 'Identify'], traits: ['firstName', 'consent.email'] },
+      { id: 'web', secretArn: `<Ref:${secretOf('web')}>` },
+    ]);
+  });
+});

@@ -107,7 +107,7 @@ describe('customer profiles on the embedded engine', () => {
     expect(status).toBe(200);
     expect(json.customer).toMatchObject({ id: 'p-export', traits: { email: 'ex@example.com' } });
     const items = json.items as unknown as Array<{ SK: string }>;
-    expect(items.map((i) => i.SK).sort()).toEqual([`E#${day(1)}#pe-1`, `E#${day(2)}#p-export-order-1`, 'P']);
+    expect(items.map((i) => i.SK).sort()).toEqual([`E#${day(1)}#default/pe-1`, `E#${day(2)}#default/p-export-order-1`, 'P']);
   });
 
   it('erases a customer: no item with their id is left, and late events do not bring them back', async () => {

@@ -25,10 +25,24 @@ describe('ingest sources', () => {
     expect(() => sourceFromSecretValue('a', { writeKeys: 'nope' })).toThrow(/secret of source "a" must be JSON/);
   });
 
-  it('refuses bad source configuration with a message naming the source', () => {
-    expect(() => compileSources([{ id: 'Shop!', webhookSecrets: [] }])).toThrow(SourceConfigError);
+  it('refuses two sources with one id', () => {
+    expect(() => compileSources([{ id: 'a' }, { id: 'a' }])).toThrow(SourceConfigError);
     expect(() => compileSources([{ id: 'a' }, { id: 'a' }])).toThrow('source "a" is configured twice');
-    expect(() => compileSources([{ id: 'a', webhookSecrets: ['whsec_!!'] }])).toThrow(/source "a": webhook secret must be/);
-    expect(() => compileSources([{ id: 'a', writeKeys: ['shared-key-1'] }, { id: 'b', writeKeys: ['shared-key-1'] }])).toThrow('a write key is shared by sources "a" and "b"');
+  });
+
+  it('disables only the source whose configuration is bad, naming it and the reason', () => {
+    const compiled = compileSources([
+      { id: 'Shop!', webhookSecrets: [] },
+      { id: 'a', webhookSecrets: ['whsec_!!'], writeKeys: ['wk_a_disabled'] },
+      { id: 'b', writeKeys: ['shared-key-1'] },
+      { id: 'c', writeKeys: ['shared-key-1'] },
+      { id: 'ok', webhookSecrets: ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'], writeKeys: ['wk_ok_working'] },
+    ]);
+    expect([...compiled.broken!.keys()]).toEqual(['Shop!', 'a', 'c']);
+    expect(compiled.broken!.get('a')).toMatch(/^webhookSecrets\[0\]: webhook secret must be/);
+    expect(compiled.broken!.get('c')).toBe('a write key is also source "b"\'s');
+    expect(compiled.keys.map((k) => k.sourceId)).toEqual(['ok']);
+    expect([...compiled.writeKeys]).toEqual([['shared-key-1', 'b'], ['wk_ok_working', 'ok']]);
+    expect([...compiled.disabledWriteKeys!]).toEqual([['wk_a_disabled', 'a']]);
   });
 });

@@ -1,0 +1,42 @@
+import { consentChanges, detailTypeOf, type EventProblem, type NormalisedEvent } from '../../shared';
+
+/**
+ * What one source may send (ARCHITECTURE decision 9). Absent lists allow everything
+ * (backward compatible). `events` names event names (a track's `event`, or `Identify`,
+ * `Page`, `Screen`, `Group`, `Alias`); `traits` names top-level identify traits, with
+ * consent per channel as `consent.email` / `consent.sms` / `consent.push` (or `consent`
+ * for all), which also covers `Subscribed` / `Unsubscribed` events for that channel.
+ */
+export interface SourcePermissions {
+  events?: readonly string[];
+  traits?: readonly string[];
+}
+
+const listed = (names: readonly string[]) => (names.length === 0 ? 'none' : names.join(', '));
+
+/** Every thing this source may not set with this event, as problems naming the source, the event and the field (empty: allowed). */
+export function permissionProblems(sourceId: string, permissions: SourcePermissions | undefined, event: NormalisedEvent, index: number): EventProblem[] {
+  if (permissions === undefined) return [];
+  const name = detailTypeOf(event);
+  const { events, traits } = permissions;
+  if (events !== undefined && !events.includes(name)) {
+    return [{ index, path: event.type === 'track' ? '$.event' : '$.type', message: `source "${sourceId}" may not send "${name}" events (it may send: ${listed(events)})` }];
+  }
+  if (traits === undefined) return [];
+  const may = (trait: string) => traits.includes(trait) || (trait.startsWith('consent.') && traits.includes('consent'));
+  const problems: EventProblem[] = [];
+  if (event.type === 'identify') {
+    for (const key of Object.keys(event.traits)) {
+      if (key === 'consent') continue;
+      if (!may(key)) problems.push({ index, path: `$.traits.${key}`, message: `source "${sourceId}" may not set trait "${key}" in "${name}" events (it may set: ${listed(traits)})` });
+    }
+  }
+  for (const change of consentChanges(event)) {
+    const trait = `consent.${change.channel}`;
+    if (!may(trait)) {
+      const path = event.type === 'identify' ? `$.traits.consent.${change.channel}` : '$.properties.channel';
+      problems.push({ index, path, message: `source "${sourceId}" may not set "${trait}" in "${name}" events (it may set: ${listed(traits)})` });
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,115 @@
+import * as path from 'node:path';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ENV } from '../../shared';
+import { startAwsStandIn, type AwsStandIn } from '../helpers/aws';
+import { OTHER_SECRET } from '../helpers/engine';
+import { signedRequest } from '../helpers/webhook';
+
+/**
+ * The ingest Lambda entry point as deployed (functions/ingest/handler.ts), with sources read
+ * from Secrets Manager through the environment the stack sets: one source's bad secret (malformed,
+ * or missing) disables that source alone, logged and counted as SourceMisconfigured by source.
+ */
+const arn = (id: string) => `arn:aws:secretsmanager:eu-west-1:123456789012:secret:rapport-source-${id}`;
+const WEB_KEY = 'wk_aws_sources_web_01';
+const CRM_KEY = 'wk_aws_sources_crm_01';
+const context = { functionName: 'rapport-ingest', awsRequestId: 'req-1', getRemainingTimeInMillis: () => 29_000 } as unknown as Context;
+
+function apiRequest(rawPath: string, body: string, headers: Record<string, string>): APIGatewayProxyEventV2 {
+  return {
+    version: '2.0',
+    routeKey: `POST ${rawPath}`,
+    rawPath,
+    rawQueryString: '',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'api',
+      domainName: 'api.example.com',
+      domainPrefix: 'api',
+      http: { method: 'POST', path: rawPath, protocol: 'HTTP/1.1', sourceIp: '10.0.0.1', userAgent: 'test' },
+      requestId: `r-${Math.random()}`,
+      routeKey: `POST ${rawPath}`,
+      stage: '$default',
+      time: '05/Dec/2026:10:00:00 +0000',
+      timeEpoch: 1_796_464_800_000,
+    },
+  } as APIGatewayProxyEventV2;
+}
+const basic = (key: string) => ({ authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` });
+const viewed = (messageId: string) => ({ type: 'track', event: 'Product Viewed', userId: 'aws-src-1', messageId, properties: { productId: 'p-1' } });
+
+describe('AWS ingest: a source with a bad secret is disabled alone', () => {
+  let aws: AwsStandIn;
+  let ingest: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+  const published = () => aws.calls.filter((c) => c.target === 'AWSEvents.PutEvents').flatMap((c) => (c.body.Entries as Array<{ Detail: string }>).map((e) => (JSON.parse(e.Detail) as { sourceId: string; messageId: string })));
+
+  beforeAll(async () => {
+    aws = await startAwsStandIn({
+      env: {
+        // The web SDK may send product views only, and set no trait: what the stack puts in the variable.
+        [ENV.SOURCES]: JSON.stringify(['shop', 'crm', 'web', 'gone'].map((id) => ({ id, secretArn: arn(id), ...(id === 'web' && { events: ['Product Viewed'], traits: [] }) }))),
+        [ENV.CONFIG_DIR]: path.join(import.meta.dirname, '..', '..', 'workflows'),
+        // What an operator reads: error lines and the metrics' EMF output.
+        POWERTOOLS_LOG_LEVEL: 'ERROR',
+        POWERTOOLS_METRICS_DISABLED: 'false',
+        POWERTOOLS_METRICS_NAMESPACE: 'Rapport',
+      },
+      secrets: {
+        [arn('shop')]: JSON.stringify({ webhookSecrets: [OTHER_SECRET] }),
+        // A rotation gone wrong: a new secret pasted without its base64 body.
+        [arn('crm')]: JSON.stringify({ webhookSecrets: ['whsec_paste here'], writeKeys: [CRM_KEY] }),
+        [arn('web')]: JSON.stringify({ writeKeys: [WEB_KEY] }),
+        // arn('gone'): deleted, Secrets Manager answers ResourceNotFoundException.
+      },
+    });
+    ({ handler: ingest } = (await import('../../functions/ingest/handler')) as unknown as { handler: typeof ingest });
+  }, 60_000);
+  afterAll(() => aws.close());
+
+  it('publishes the healthy sources\' events, refuses the broken one\'s, and logs and counts it by source', async () => {
+    // Prepare
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const signed = signedRequest(OTHER_SECRET, viewed('aws-src-shop'));
+
+    // Act
+    const shop = await ingest(apiRequest('/v1/events', signed.body as string, signed.headers), context);
+    const web = await ingest(apiRequest('/v1/track', JSON.stringify(viewed('aws-src-web')), basic(WEB_KEY)), context);
+    const crm = await ingest(apiRequest('/v1/track', JSON.stringify(viewed('aws-src-crm')), basic(CRM_KEY)), context);
+    const lines = [...out.mock.calls, ...err.mock.calls].map((c) => String(c[0]));
+    out.mockRestore();
+    err.mockRestore();
+
+    // Assess
+    expect([shop.statusCode, web.statusCode, crm.statusCode]).toEqual([202, 202, 503]);
+    expect(JSON.parse(crm.body as string)).toMatchObject({ error: 'source_misconfigured' });
+    expect(published().map((e) => `${e.sourceId}/${e.messageId}`)).toEqual(['shop/aws-src-shop', 'web/aws-src-web']);
+    const errors = lines.filter((l) => l.includes('source disabled by its configuration'));
+    expect(errors.some((l) => l.includes('"sourceId":"crm"') && l.includes('webhookSecrets[0]'))).toBe(true);
+    expect(errors.some((l) => l.includes('"sourceId":"gone"') && l.includes(arn('gone')))).toBe(true);
+    expect(lines.some((l) => l.includes('"SourceMisconfigured"') && l.includes('"source":"crm"'))).toBe(true);
+  });
+
+  it('refuses an event or trait the source may not send with a 400 naming source, event and field', async () => {
+    // Prepare
+    aws.calls.length = 0;
+
+    // Act
+    const res = await ingest(
+      apiRequest('/v1/batch', JSON.stringify({ batch: [viewed('aws-perm-1'), { type: 'identify', userId: 'aws-src-1', messageId: 'aws-perm-2', traits: { consent: { email: false } } }] }), basic(WEB_KEY)),
+      context,
+    );
+
+    // Assess
+    expect(res.statusCode).toBe(400);
+    expect(JSON.parse(res.body as string)).toMatchObject({
+      accepted: ['aws-perm-1'],
+      rejected: [{ index: 1, problems: [{ path: '$.type', message: 'source "web" may not send "Identify" events (it may send: Product Viewed)' }] }],
+    });
+    expect(published().map((e) => `${e.sourceId}/${e.messageId}`)).toEqual(['web/aws-perm-1']);
+  });
+});
