@@ -42,6 +42,7 @@ export function awsIngestDeps(env: NodeJS.ProcessEnv = process.env): Omit<Ingest
   const client = new EventBridgeClient({});
   const unsubscribeSecretArn = env[ENV.UNSUBSCRIBE_SECRET];
   const secrets = new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient({}) });
+  const profiles = new ProfileStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), requireEnv(env, ENV.PROFILE_TABLE_NAME));
   return {
     // A JSON list of keys (the first signs, all verify) or one key, cached 5 minutes: a rotation needs no deploy.
     ...(unsubscribeSecretArn && { unsubscribeKeys: secretUnsubscribeKeys(secrets, unsubscribeSecretArn) }),
@@ -49,8 +50,10 @@ export function awsIngestDeps(env: NodeJS.ProcessEnv = process.env): Omit<Ingest
     senderTags: loadSenderTagPolicy(env[ENV.CONFIG_DIR] ?? join(import.meta.dirname, 'config')),
     dedupe: powertoolsDeduplicator(new DynamoDBPersistenceLayer({ tableName: requireEnv(env, ENV.IDEMPOTENCY_TABLE_NAME) })),
     putEvents: (entries) => client.send(new PutEventsCommand({ Entries: entries })),
-    // Consent denials are recorded in the profile table (the customer's partition) before ingest answers.
-    consentHolds: new ProfileStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), requireEnv(env, ENV.PROFILE_TABLE_NAME)),
+    // Consent denials are recorded in the profile table (the customer's partition) before ingest answers;
+    // an alias is checked against the joins there (GetItem of the forwarding records).
+    consentHolds: profiles,
+    identities: profiles,
     clock: systemClock,
     eventBusName,
   };

@@ -122,8 +122,8 @@ export function createStepRunner(deps: StepDeps) {
 
   async function run(input: StepInput): Promise<StepResult> {
     const now = clock.now();
-    const stored = await profiles.get(input.customerId);
-    const profile = stored?.profile;
+    // A customer joined into another by alias since the run started: the joined profile decides.
+    const profile = (await profiles.resolve(input.customerId)).stored?.profile;
     const config = resolveTriggerRefs(input.config, input.trigger);
     switch (input.action) {
       case 'send':

@@ -16,7 +16,7 @@ import {
 } from '../../shared';
 import { TAG_RULES_MAX } from '../../shared/segmentation/constants';
 import type { RecentEventsSpec } from '../../shared/segmentation/retention';
-import { applyEvent, emptyProfile, mergeProfiles, upgradeTags } from './apply';
+import { applyEvent, emptyProfile, joinProfiles, mergeProfiles, upgradeTags } from './apply';
 import { APPLIED_MAX, appliedMark, startsNewLife, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile, type Tombstone } from './store';
 
 /** What segmentation computes from a profile at an instant (lifecycle, RFM, tags) and when it may next change. */
@@ -107,13 +107,15 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
 
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       // A visitor-only event goes to whoever the visitor is linked to now: looked up on every attempt, and
-      // a visitor profile found frozen (merged since) forwards to its customer.
-      let customerId = named ?? (await store.getAlias(event.anonymousId!)) ?? `anon:${event.anonymousId}`;
-      let stored = await read(customerId);
-      if (stored?.mergedInto !== undefined) {
-        customerId = stored.mergedInto;
-        stored = await read(customerId);
+      // a profile found frozen (a visitor identified, a customer joined by alias) forwards along the chain.
+      const resolved = await resolve(named ?? (await store.getAlias(event.anonymousId!)) ?? `anon:${event.anonymousId}`);
+      if (resolved.cycle) {
+        // Two opposing aliases racing: one of them undoes its freeze (`claimKnown`); look again.
+        await backoff(attempt);
+        continue;
       }
+      const customerId = resolved.id;
+      const stored = resolved.stored;
       // An erased customer: only events dated and received after the erasure start a new, clean profile.
       let tombstone: Tombstone | undefined;
       if (!stored) tombstone = await store.tombstone(customerId, now);
@@ -151,6 +153,17 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
           merged = true;
         } else if (claim.owned && !profile.anonymousIds.includes(link)) {
           profile.anonymousIds.push(link);
+        }
+      }
+
+      // An alias joins the known customer `previousId` (with everything joined into them) into this one.
+      if (event.type === 'alias' && event.previousId !== undefined && event.previousId !== event.userId) {
+        const join = await claimKnown(event.previousId, customerId, before, now, attempt);
+        if (join.status === 'retry') continue;
+        if (join.status === 'joined') {
+          profile = join.frozen ? joinProfiles(profile, join.frozen.profile, now, deps.recentEvents) : { ...profile, mergedIds: [...new Set([...(profile.mergedIds ?? []), join.id])] };
+          if (join.frozen) applied = [...join.frozen.applied, ...applied];
+          merged = true;
         }
       }
 
@@ -222,6 +235,59 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
   }
 
   /**
+   * Join known customer `previousId` into `survivorId` without losing what concurrent events write
+   * (no transactions), the way `claimVisitor` freezes a visitor:
+   * 1. the end of previousId's chain (previousId itself, or the customer it was joined into) is frozen:
+   *    `mergedInto: survivorId`, a conditional write on its version (an empty record is created when it
+   *    has no profile yet, so its first events forward). An event that read it before fails its own
+   *    write, looks again and lands on the survivor;
+   * 2. write, then check: the survivor is read again; if it was frozen meanwhile (joined elsewhere, or
+   *    two opposing aliases racing) the freeze is undone and the attempt retried, so no chain of
+   *    forwarding records ever closes a cycle for good;
+   * 3. the caller folds the frozen profile into the survivor's write (conditional on its version). A retry
+   *    finds the record frozen into the survivor and folds the same; once the survivor lists it in
+   *    `mergedIds`, never again.
+   * `already`: nothing to join (one customer already: a repeat, or an alias the other way round).
+   */
+  async function claimKnown(
+    previousId: string,
+    survivorId: string,
+    survivor: Profile,
+    now: Date,
+    attempt: number,
+  ): Promise<{ status: 'joined'; id: string; frozen?: StoredProfile } | { status: 'already' } | { status: 'retry' }> {
+    const retry = async () => {
+      await backoff(attempt);
+      return { status: 'retry' as const };
+    };
+    const from = await store.resolve(previousId);
+    if (from.cycle) return retry();
+    const target = from.id === survivorId ? from.chain[from.chain.length - 2] : from.id;
+    if (target === undefined || (survivor.mergedIds ?? []).includes(target)) {
+      if (target === undefined) log('alias joins nothing: already one customer', { customerId: survivorId });
+      return { status: 'already' };
+    }
+    const found = await read(target);
+    if (found?.mergedInto !== undefined) return found.mergedInto === survivorId ? { status: 'joined', id: target, frozen: found } : retry();
+    const frozen: StoredProfile = found
+      ? { profile: found.profile, applied: found.applied, outbox: found.outbox, version: found.version + 1, mergedInto: survivorId }
+      : { profile: emptyProfile(target, now.toISOString()), applied: [], outbox: [], version: 1, mergedInto: survivorId };
+    if (!(await putOrConflict(frozen, found?.version, attempt))) return { status: 'retry' };
+    if ((await store.get(survivorId))?.mergedInto !== undefined) {
+      await store.unfreeze(frozen, found);
+      log('alias join undone: the surviving customer was joined elsewhere meanwhile', { customerId: survivorId, joined: target });
+      return retry();
+    }
+    return { status: 'joined', id: target, ...(found && { frozen }) };
+  }
+
+  /** `store.resolve`, with every profile on it read as `read` does. */
+  async function resolve(id: string) {
+    const resolved = await store.resolve(id);
+    return resolved.stored ? { ...resolved, stored: { ...resolved.stored, profile: upgradeTags(resolved.stored.profile, declaredManual) } } : resolved;
+  }
+
+  /**
    * Re-evaluate a customer whose segments may have changed with time alone (the
    * daily sweep). Publishes what changed; moves the customer's due time on.
    */
@@ -284,10 +350,15 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
   async function mutate(customerId: string, cause: string, change: (profile: Profile) => void): Promise<string[]> {
     const now = clock.now();
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const stored = await read(customerId);
+      // A visitor identified or a customer joined by alias since the step started: the change is the joined customer's.
+      const resolved = await resolve(customerId);
+      if (resolved.cycle) {
+        await backoff(attempt);
+        continue;
+      }
+      const stored = resolved.stored;
       if (!stored) return [];
-      // A visitor merged into a known customer since the step started: the change is theirs.
-      if (stored.mergedInto !== undefined) return mutate(stored.mergedInto, cause, change);
+      if (resolved.id !== customerId) return mutate(resolved.id, cause, change);
       if (stored.applied.includes(appliedMark(cause))) {
         // Retried: the change is on the profile. Publish what an attempt that failed after the write could not.
         const pending = stored.outbox.filter((o) => o.cause === cause);

@@ -1,5 +1,5 @@
-export { applyEvent, emptyProfile, mergeProfiles, RECENT_EVENTS_DAYS, RECENT_EVENTS_MAX } from './apply';
-export { ProfileStore, VersionConflictError, appliedMark, APPLIED_MAX, queryAll, type StoredProfile, type OutboxEntry } from './store';
+export { applyEvent, emptyProfile, joinProfiles, mergeProfiles, RECENT_EVENTS_DAYS, RECENT_EVENTS_MAX } from './apply';
+export { ProfileStore, VersionConflictError, appliedMark, APPLIED_MAX, ALIAS_CHAIN_MAX, idsOfProfile, queryAll, type ResolvedProfile, type StoredProfile, type OutboxEntry } from './store';
 export { createProfileConsumer, type ConsumeResult, type Segmenter, type Segmentation, type ProfileConsumerDeps } from './consumer';
 export { createCustomerApi, profileView, type IngestRecords } from './api';
 export { createProfileConsumerHandler, createSweepHandler, createCustomerApiHandler } from './lambda';

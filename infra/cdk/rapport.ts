@@ -609,11 +609,12 @@ export class Rapport extends Construct {
     });
 
     // Ingest records each consent denial in the customer's partition before it answers, so the send step honours
-    // it at once (one conditional PutItem; functions/profile/store.ts putConsentHold).
+    // it at once (one conditional PutItem; functions/profile/store.ts putConsentHold), and reads the forwarding
+    // records an alias would join (GetItem; functions/ingest/aliases.ts refuses one that would close a cycle).
     this.ingestFunction.addEnvironment(ENV.PROFILE_TABLE_NAME, this.profileTable.tableName);
     this.ingestFunction.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['dynamodb:PutItem'],
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
         resources: [this.profileTable.tableArn],
         // Customer partitions only (C#<id>): ingest cannot touch aliases, tombstones or anything else.
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*'] } },

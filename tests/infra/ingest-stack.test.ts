@@ -184,7 +184,7 @@ describe('Rapport-dev stack, default props', () => {
       const profiles = statements.find((s) => JSON.stringify(s.Resource).includes(profileTableId))!;
       expect(profiles).toEqual({
         Effect: 'Allow',
-        Action: 'dynamodb:PutItem',
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
         Resource: { 'Fn::GetAtt': [profileTableId, 'Arn'] },
         Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*'] } },
       });
