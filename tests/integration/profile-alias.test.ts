@@ -10,7 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../infra/embedded/engine';
 import { client } from '../helpers/client';
 import { startTestEngine, TEST_SECRET, TEST_WRITE_KEY } from '../helpers/engine';
-import { eventually, runsOf } from '../helpers/journeys';
+import { DEFAULT_SEND_POLICY, JourneyStore, liquidTemplates, readTemplates, staticUnsubscribeKeys } from '../../functions/journeys';
+import { createStepRunner, type StepInput } from '../../functions/journeys/steps';
+import { documentClient } from '../../functions/profile';
+import { PROFILE_TABLE } from '../../infra/embedded/engine';
+import { ScaledClock } from '../../shared';
+import { eventually, messagesOf, runsOf } from '../helpers/journeys';
 import { post, signedRequest } from '../helpers/webhook';
 
 let engine: Engine;
@@ -175,6 +180,64 @@ describe('alias joins two known customers', () => {
     await api.sendAndSettle(order('j-new', 'o-1', 10, new Date().toISOString()));
     await eventually(async () => (await runsOf(engine, 'j-new')).find((r) => r.executionName === older.executionName && r.status === 'converted'), 'the kept run converted');
     expect(engine.deadLetters).toEqual([]);
+  }, 60_000);
+
+  it("an event under the surviving id resumes a joined id's run waiting for it", async () => {
+    await api.sendAndSettle([
+      { type: 'identify', userId: 'c-old', traits: { email: 'c-old@example.org' } },
+      { type: 'track', userId: 'c-old', event: 'Complaint Filed', messageId: 'c-old-complaint', properties: { complaintId: 'C-77' } },
+    ]);
+    const records = new JourneyStore(documentClient(engine.dynamo.client), PROFILE_TABLE);
+    await eventually(async () => (await records.waitsFor('c-old', 'Complaint Resolved')).length === 1, 'the complaint run waiting for its resolution');
+    await api.sendAndSettle({ type: 'alias', previousId: 'c-old', userId: 'c-new', messageId: 'c-alias' });
+
+    await api.sendAndSettle({ type: 'track', userId: 'c-new', event: 'Complaint Resolved', messageId: 'c-resolved', properties: { complaintId: 'C-77' } });
+    await eventually(async () => (await records.waitsFor('c-old', 'Complaint Resolved')).length === 0, 'the wait taken');
+    expect(engine.deadLetters).toEqual([]);
+  }, 60_000);
+
+  it("a later send of a joined id's run counts both ids' marketing messages against the cap and honours both ids' consent holds", async () => {
+    // Prepare: each customer got the welcome email of their own run; then they are joined.
+    for (const id of ['s-old', 's-new']) {
+      await api.sendAndSettle([
+        { type: 'identify', userId: id, traits: { email: `${id}@example.org` } },
+        { type: 'track', userId: id, event: 'Signed Up', messageId: `${id}-signup` },
+      ]);
+      await eventually(async () => (await messagesOf(engine, id)).some((m) => m.stepId === 'send-welcome' && m.status === 'sent'), `welcome email to ${id}`);
+    }
+    const kept = await eventually(async () => (await runsOf(engine, 's-old')).find((r) => r.journeyId === 'welcome' && r.status === 'running'), 'welcome run of s-old');
+    await api.sendAndSettle({ type: 'alias', previousId: 's-old', userId: 's-new', messageId: 's-alias' });
+
+    // The kept run's next marketing email, as the step Lambda runs it, with a cap of 2 a week.
+    const sent: string[] = [];
+    const runner = (policy: Partial<typeof DEFAULT_SEND_POLICY>) =>
+      createStepRunner({
+        profiles: engine.profiles,
+        journeys: new JourneyStore(documentClient(engine.dynamo.client), PROFILE_TABLE),
+        channels: { email: (m) => (sent.push(m.to), Promise.resolve({ providerId: 'p' })), sms: () => Promise.reject(new Error('no sms')), webhook: () => Promise.reject(new Error('no webhook')) },
+        templates: liquidTemplates(readTemplates('workflows/templates')),
+        evaluate: () => false,
+        policy: { ...DEFAULT_SEND_POLICY, quietHours: undefined, ...policy },
+        clock: new ScaledClock(1),
+        unsubscribe: { baseUrl: engine.url, keys: staticUnsubscribeKeys('k') },
+        mutateProfile: () => Promise.resolve(),
+      });
+    const step = (stepId: string): StepInput => ({
+      journeyId: 'welcome',
+      stepId,
+      action: 'send',
+      config: { channel: 'email', template: 'getting-started' },
+      customerId: 's-old',
+      trigger: { messageId: 's-old-signup', event: 'Signed Up', properties: {} },
+      execution: kept.executionName,
+    });
+    expect(await runner({ frequencyCap: 2 }).run(step('extra-1'))).toEqual({ status: 'skipped', reason: 'frequency-cap' });
+
+    // A denial ingest recorded under the other id (not yet on the profile) holds for the joined customer.
+    const now = new Date().toISOString();
+    await engine.profiles.putConsentHold('s-new', 'email', { status: 'denied', source: 'Unsubscribed', at: now, key: now });
+    expect(await runner({ frequencyCap: 10 }).run(step('extra-2'))).toEqual({ status: 'skipped', reason: 'unsubscribed' });
+    expect(sent).toEqual([]);
   }, 60_000);
 
   it('erasing the joined customer removes every item of both ids (the alias records too) and stops both ids’ runs', async () => {
