@@ -199,10 +199,13 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     return true;
   }
 
-  /** Whether the timeline has the event: under the customer, or under the visitor id it was applied to before a merge. */
+  /**
+   * Whether the timeline has the event: under the customer, or under the id it was applied to before a
+   * merge (the visitor id, or the known id an alias joined into this customer since).
+   */
   function wasApplied(customerId: string, event: NormalisedEvent): Promise<boolean> {
-    const ids = [customerId, ...(event.anonymousId !== undefined && `anon:${event.anonymousId}` !== customerId ? [`anon:${event.anonymousId}`] : [])];
-    return store.hasTimelineEvent(ids, event);
+    const ids = new Set([customerId, ...(event.userId !== undefined ? [event.userId] : []), ...(event.anonymousId !== undefined ? [`anon:${event.anonymousId}`] : [])]);
+    return store.hasTimelineEvent([...ids], event);
   }
 
   /**

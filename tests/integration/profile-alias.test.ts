@@ -9,10 +9,10 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../infra/embedded/engine';
 import { client } from '../helpers/client';
-import { startTestEngine, TEST_SECRET, TEST_WRITE_KEY } from '../helpers/engine';
+import { redeliverIngested, startTestEngine, TEST_SECRET, TEST_WRITE_KEY } from '../helpers/engine';
 import { DEFAULT_SEND_POLICY, JourneyStore, liquidTemplates, readTemplates, staticUnsubscribeKeys } from '../../functions/journeys';
 import { createStepRunner, type StepInput } from '../../functions/journeys/steps';
-import { documentClient } from '../../functions/profile';
+import { APPLIED_MAX, documentClient } from '../../functions/profile';
 import { PROFILE_TABLE } from '../../infra/embedded/engine';
 import { ScaledClock } from '../../shared';
 import { eventually, messagesOf, runsOf } from '../helpers/journeys';
@@ -181,6 +181,19 @@ describe('alias joins two known customers', () => {
     await eventually(async () => (await runsOf(engine, 'j-new')).find((r) => r.executionName === older.executionName && r.status === 'converted'), 'the kept run converted');
     expect(engine.deadLetters).toEqual([]);
   }, 60_000);
+
+  it("a replay of a joined id's event older than the applied-message window is not counted again", async () => {
+    await api.sendAndSettle([order('rp-old', 'o-0', 1, minute(0)), order('rp-new', 'o-1', 1, minute(1))]);
+    await api.sendAndSettle({ type: 'alias', previousId: 'rp-old', userId: 'rp-new', messageId: 'rp-alias', timestamp: minute(2) });
+    const more = Array.from({ length: APPLIED_MAX + 5 }, (_, n) => order('rp-new', `o-${n + 2}`, 1, minute(3 + n)));
+    // In small batches: one customer's concurrent writes contend, and this is not the test of that.
+    for (let i = 0; i < more.length; i += 10) await api.sendAndSettle(more.slice(i, i + 10));
+    const before = (await api.customer('rp-new')).stats.orderCount;
+    expect(before).toBe(APPLIED_MAX + 7);
+
+    await redeliverIngested(engine, 'rp-old-o-0'); // applied to rp-old before the join, 200+ messages back
+    expect((await api.customer('rp-new')).stats.orderCount).toBe(before);
+  }, 120_000);
 
   it("an event under the surviving id resumes a joined id's run waiting for it", async () => {
     await api.sendAndSettle([
