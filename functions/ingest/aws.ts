@@ -60,6 +60,7 @@ export function awsIngestDeps(env: NodeJS.ProcessEnv = process.env): Omit<Ingest
   const configDir = env[ENV.CONFIG_DIR] ?? join(import.meta.dirname, 'config');
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}));
   const profileTable = requireEnv(env, ENV.PROFILE_TABLE_NAME);
+  const profiles = new ProfileStore(doc, profileTable);
   return {
     // A JSON list of keys (the first signs, all verify) or one key, cached 5 minutes: a rotation needs no deploy.
     ...(unsubscribeSecretArn && { unsubscribeKeys: secretUnsubscribeKeys(secrets, unsubscribeSecretArn) }),
@@ -70,8 +71,10 @@ export function awsIngestDeps(env: NodeJS.ProcessEnv = process.env): Omit<Ingest
     violations: dynamoViolationLog(doc, profileTable, systemClock),
     dedupe: powertoolsDeduplicator(new DynamoDBPersistenceLayer({ tableName: requireEnv(env, ENV.IDEMPOTENCY_TABLE_NAME) })),
     putEvents: (entries) => client.send(new PutEventsCommand({ Entries: entries })),
-    // Consent denials are recorded in the profile table (the customer's partition) before ingest answers.
-    consentHolds: new ProfileStore(doc, profileTable),
+    // Consent denials are recorded in the profile table (the customer's partition) before ingest answers;
+    // an alias is checked against the joins there (GetItem of the forwarding records).
+    consentHolds: profiles,
+    identities: profiles,
     clock: systemClock,
     eventBusName,
   };

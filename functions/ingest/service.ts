@@ -14,6 +14,7 @@ import {
   type SenderTagPolicy,
   type TrackingPlan,
 } from '../../shared';
+import { aliasProblems, type IdentityResolver } from './aliases';
 import { recordDenials, type ConsentHolds } from './consent';
 import { ingestClaimKey, type EventDeduplicator } from './dedupe';
 import { mapLimit, publishEntries, type PutEvents } from '../../shared';
@@ -84,6 +85,11 @@ export interface IngestDeps {
   trackingPlan?: TrackingPlan;
   /** Where the violations of flagged events are recorded, for `GET /v1/tracking-plan/violations`. */
   violations?: ViolationLog;
+  /**
+   * The joins of earlier aliases (the profile table's forwarding records): an alias that would close a
+   * cycle is refused (400, naming `previousId`). Without it only an id aliased to itself is refused.
+   */
+  identities?: IdentityResolver;
 }
 
 /** `/v1/<type>` endpoints of the Segment HTTP Tracking API and the event type each implies. */
@@ -243,6 +249,14 @@ export function createIngestService(deps: IngestDeps) {
         } else valid.push({ index, event: result.event, violations: result.violations });
       }
     });
+
+    // An alias of an id to itself, or one that would close a cycle of joined customers, is refused.
+    const refusedAliases = await aliasProblems(deps.identities, valid);
+    if (refusedAliases.length > 0) {
+      problems.push(...refusedAliases);
+      const refused = new Set(refusedAliases.map((p) => p.index));
+      valid.splice(0, valid.length, ...valid.filter((item) => !refused.has(item.index)));
+    }
 
     // Denials hold from their receipt: recorded before anything is claimed or answered (a failure is a 5xx, retried whole).
     await recordDenials(deps.consentHolds, valid.map((item) => item.event));

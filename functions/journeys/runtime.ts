@@ -58,10 +58,24 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
   const log = deps.log ?? (() => undefined);
   const byId = new Map(deps.journeys.map((j) => [j.id, j]));
 
+  /** The customer an event is for now: a known id joined into another by alias is that customer's. */
   async function customerOf(detail: NormalisedEvent): Promise<string | undefined> {
-    if (detail.userId !== undefined) return detail.userId;
+    if (detail.userId !== undefined) return (await profiles.resolve(detail.userId)).id;
     if (detail.anonymousId === undefined) return undefined;
     return (await profiles.getAlias(detail.anonymousId)) ?? `anon:${detail.anonymousId}`;
+  }
+
+  /**
+   * The ids whose partitions hold this customer's journey records: theirs and the known ids joined into
+   * it by alias (a joined id's runs go on under the id they started with).
+   */
+  async function idsOf(customerId: string): Promise<string[]> {
+    const stored = await profiles.get(customerId);
+    return [customerId, ...(stored?.mergedInto === undefined ? (stored?.profile.mergedIds ?? []) : [])];
+  }
+
+  async function runsOfAll(ids: readonly string[], journeyId?: string): Promise<RunRecord[]> {
+    return (await Promise.all(ids.map((id) => records.runs(id, journeyId)))).flat();
   }
 
   /** The profile as of this event: ingest events are applied by the profile consumer in parallel, so wait for it briefly. */
@@ -91,7 +105,8 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
   async function enrol(journey: JourneySpec, event: BusEventLike, detail: NormalisedEvent): Promise<EnrolOutcome> {
     const customerId = await customerOf(detail);
     if (customerId === undefined) return { journeyId: journey.id, status: 'skipped', reason: 'no-profile' };
-    const runs = await records.runs(customerId, journey.id);
+    // Runs of the ids joined into the customer count for re-entry and "already running" as their own.
+    const runs = await runsOfAll(await idsOf(customerId), journey.id);
     // The name comes from the trigger's source and messageId (a messageId is unique per source only). A run
     // started before names included the source, within the redelivery window, is found under its old name.
     const legacyName = executionName(journey.id, customerId, detail.messageId, sha);
@@ -129,6 +144,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
       }
       const sameKey = runs.filter((r) => r.key === key);
       if (journey.reentry === 'never' && sameKey.length > 0) return skip('re-entry');
+      if (sameKey.some((r) => r.status === 'running' && r.customerId !== customerId)) return skip('already-running');
       if (typeof journey.reentry === 'object') {
         const since = new Date(clock.now().getTime() - journey.reentry.afterSeconds * 1000).toISOString();
         if (sameKey.some((r) => r.startedAt > since)) return skip('re-entry');
@@ -196,8 +212,11 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
    * Router: stop runs whose goal (conversion) or exit this event is — wherever
    * they are — then resume the remaining runs waiting for it.
    */
-  async function route(event: BusEventLike, customerId: string): Promise<{ resumed: number; converted: number; exited: number }> {
+  async function route(event: BusEventLike, customerId: string): Promise<{ resumed: number; converted: number; exited: number; stopped?: number }> {
     const detail = event.detail as NormalisedEvent;
+    const ids = await idsOf(customerId);
+    // An alias joined two customers: of two runs of one journey (and key), the older goes on.
+    const stopped = detail.type === 'alias' ? await stopJoinedDuplicates(ids) : 0;
     let converted = 0;
     let exited = 0;
     for (const journey of deps.journeys) {
@@ -205,7 +224,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
       const exit = !goal && journey.exitPatterns.some((p) => matchesEventPattern(p, event));
       if (!goal && !exit) continue;
       const outcome = goal ? 'converted' : 'exited';
-      for (const run of await records.runs(customerId, journey.id)) {
+      for (const run of await runsOfAll(ids, journey.id)) {
         if (run.triggerMessageId === detail.messageId && (run.triggerSourceId ?? detail.sourceId) === detail.sourceId) continue;
         if (run.status === 'holdout') {
           // A held customer (the holdout got no messages and its execution has ended) still converts, once,
@@ -229,12 +248,37 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
       }
     }
     let resumed = 0;
-    for (const wait of await records.waitsFor(customerId, event['detail-type'])) {
-      if (!matchesEventPattern(wait.pattern, event)) continue;
-      if (!(await records.takeWait(customerId, wait))) continue;
-      if (await executions.sendTaskSuccess(wait.taskToken, { event: event['detail-type'], messageId: detail.messageId })) resumed++;
+    for (const id of ids) {
+      for (const wait of await records.waitsFor(id, event['detail-type'])) {
+        if (!matchesEventPattern(wait.pattern, event)) continue;
+        if (!(await records.takeWait(id, wait))) continue;
+        if (await executions.sendTaskSuccess(wait.taskToken, { event: event['detail-type'], messageId: detail.messageId })) resumed++;
+      }
     }
-    return { resumed, converted, exited };
+    return { resumed, converted, exited, ...(stopped > 0 && { stopped }) };
+  }
+
+  /**
+   * After an alias joined customers: where runs of one journey and key are running under more than one
+   * of the joined ids, the run that started first goes on (with its lock, under the id it started with)
+   * and the others are stopped (`stopped`, their locks freed). Idempotent: a redelivered alias finds one
+   * run left.
+   */
+  async function stopJoinedDuplicates(ids: readonly string[]): Promise<number> {
+    const running = (await runsOfAll(ids)).filter((r) => r.status === 'running');
+    const byKey = new Map<string, RunRecord[]>();
+    for (const run of running) byKey.set(`${run.journeyId}\n${run.key}`, [...(byKey.get(`${run.journeyId}\n${run.key}`) ?? []), run]);
+    let stopped = 0;
+    for (const runs of byKey.values()) {
+      const [, ...later] = runs.sort((a, b) => (a.startedAt < b.startedAt ? -1 : a.startedAt > b.startedAt ? 1 : a.executionName < b.executionName ? -1 : 1));
+      for (const run of later) {
+        // Marked first, as a goal does: a step under way finds its run ended and sends nothing.
+        if (await endRun(run, 'stopped')) stopped++;
+        await executions.stop(run.journeyId, run.executionName, 'customers joined by alias: an older run of this journey goes on');
+        log('journey run stopped: customers joined', { journeyId: run.journeyId, customerId: run.customerId, executionName: run.executionName });
+      }
+    }
+    return stopped;
   }
 
   /** Record a run's end once (whoever comes first: the goal router, the execution's own end, erasure) and free its lock. */

@@ -127,8 +127,8 @@ export function createStepRunner(deps: StepDeps) {
 
   async function run(input: StepInput): Promise<StepResult> {
     const now = clock.now();
-    const stored = await profiles.get(input.customerId);
-    const profile = stored?.profile;
+    // A customer joined into another by alias since the run started: the joined profile decides.
+    const profile = (await profiles.resolve(input.customerId)).stored?.profile;
     const config = resolveTriggerRefs(input.config, input.trigger);
     switch (input.action) {
       case 'send':
@@ -224,8 +224,10 @@ export function createStepRunner(deps: StepDeps) {
     if (!(await runIsRunning(input))) return skip('run-ended');
     if (!profile) return skip('no-profile');
     const window = new Date(now.getTime() - deps.policy.frequencyWindowDays * 86_400_000);
-    const sentInWindow = kind === 'marketing' ? await journeys.marketingSentSince(input.customerId, window) : 0;
-    const decision = decideSend(await withConsentHold(input.customerId, profile, channel, now), channel as Channel, kind, sentInWindow, now, deps.policy);
+    // A customer joined by alias is one customer: the cap counts, and the consent holds of, every id of theirs.
+    const ids = [...new Set([input.customerId, profile.id, ...(profile.mergedIds ?? [])])];
+    const sentInWindow = kind === 'marketing' ? (await Promise.all(ids.map((id) => journeys.marketingSentSince(id, window)))).reduce((a, b) => a + b, 0) : 0;
+    const decision = decideSend(await withConsentHolds(ids, profile, channel, now), channel as Channel, kind, sentInWindow, now, deps.policy);
     if (decision.action === 'skip') return skip(decision.reason);
     if (decision.action === 'defer') {
       await journeys.count(input.journeyId, { [`${input.stepId}.deferred.${decision.reason}`]: 1 });
@@ -298,9 +300,10 @@ export function createStepRunner(deps: StepDeps) {
    * received (and answered for) counts even before the profile consumer applied it,
    * ordered against the profile's own record by the same consent rule.
    */
-  async function withConsentHold(customerId: string, profile: Profile, channel: Channel, now: Date): Promise<Profile> {
-    const hold = await profiles.consentHold(customerId, channel, now);
-    return hold ? { ...profile, consent: { ...profile.consent, [channel]: foldConsent(profile.consent[channel], hold) } } : profile;
+  async function withConsentHolds(customerIds: readonly string[], profile: Profile, channel: Channel, now: Date): Promise<Profile> {
+    let consent = profile.consent[channel];
+    for (const hold of await Promise.all(customerIds.map((id) => profiles.consentHold(id, channel, now)))) if (hold) consent = foldConsent(consent, hold);
+    return consent === profile.consent[channel] ? profile : { ...profile, consent: { ...profile.consent, [channel]: consent } };
   }
 
   /**

@@ -1,5 +1,5 @@
 import { IDEMPOTENCY_WINDOW_SECONDS, PROFILE_TABLE_LAYOUT, profileTags, type Clock, type Profile } from '../../shared';
-import type { ProfileStore } from './store';
+import { idsOfProfile, type ProfileStore, type StoredProfile } from './store';
 
 export interface ApiRequest {
   method: string;
@@ -17,6 +17,7 @@ export function profileView(p: Profile) {
   return {
     id: p.id,
     anonymousIds: p.anonymousIds,
+    mergedIds: p.mergedIds ?? [],
     traits: p.traits,
     consent: p.consent,
     suppression: p.suppression,
@@ -84,8 +85,21 @@ export interface CustomerApiDeps {
   tombstoneDays?: number;
 }
 
+/** The customer's own id and the known ids joined into it: the partitions that hold their journey records. */
+const knownIds = (p: Profile) => [p.id, ...(p.mergedIds ?? [])];
+
 export function createCustomerApi(deps: CustomerApiDeps) {
   const { store, clock } = deps;
+
+  /** The live profile an id answers for: its own, or (a known id joined by alias) the joined customer's. */
+  async function customerOf(id: string): Promise<{ stored?: StoredProfile; mergedInto?: string }> {
+    const own = await store.get(id);
+    if (own?.mergedInto === undefined) return own ? { stored: own } : {};
+    if (id.startsWith('anon:')) return { mergedInto: own.mergedInto };
+    const resolved = await store.resolve(id);
+    return resolved.stored && !resolved.cycle ? { stored: resolved.stored } : { mergedInto: own.mergedInto };
+  }
+
   return async function handle(req: ApiRequest): Promise<ApiResponse> {
     if (req.path.replace(/\/$/, '') === VIOLATIONS_PATH && deps.violations) {
       if (req.method.toUpperCase() !== 'GET') return json(405, { error: 'method_not_allowed', message: `${req.method} is not allowed on ${req.path}` });
@@ -107,45 +121,52 @@ export function createCustomerApi(deps: CustomerApiDeps) {
     const sub = match[2];
     const method = req.method.toUpperCase();
 
+    // A known id joined into another by alias answers for the joined customer (the view's `id` is theirs,
+    // `mergedIds` lists this one); a visitor id, once identified, answers 404 customer_merged.
+    const found = await customerOf(id);
     if (method === 'GET' && sub === undefined) {
-      const stored = await store.get(id);
-      return stored && stored.mergedInto === undefined ? json(200, profileView(stored.profile)) : notFound(id, stored?.mergedInto);
+      return found.stored ? json(200, profileView(found.stored.profile)) : notFound(id, found.mergedInto);
     }
     if (method === 'GET' && sub === '/events') {
-      const stored = await store.get(id);
-      if (!stored || stored.mergedInto !== undefined) return notFound(id, stored?.mergedInto);
+      const { stored } = found;
+      if (!stored) return notFound(id, found.mergedInto);
       const limitParam = req.query.get('limit');
       const limit = limitParam === null ? 100 : Number(limitParam);
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return json(400, { error: 'invalid_limit', message: 'limit must be a whole number from 1 to 1000' });
-      const ids = [id, ...stored.profile.anonymousIds.map((a) => `anon:${a}`)];
-      return json(200, { customerId: id, events: await store.listEvents(ids, clock.now(), limit) });
+      return json(200, { customerId: stored.profile.id, events: await store.listEvents(idsOfProfile(stored.profile), clock.now(), limit) });
     }
     if (method === 'GET' && (sub === '/messages' || sub === '/journeys') && deps.journeys) {
-      const stored = await store.get(id);
-      if (!stored || stored.mergedInto !== undefined) return notFound(id, stored?.mergedInto);
-      return sub === '/messages'
-        ? json(200, { customerId: id, messages: (await deps.journeys.messages(id)).map(recordView) })
-        : json(200, { customerId: id, runs: (await deps.journeys.runs(id)).map(recordView) });
+      const { stored } = found;
+      if (!stored) return notFound(id, found.mergedInto);
+      const ids = knownIds(stored.profile);
+      if (sub === '/messages') {
+        const messages = (await Promise.all(ids.map((x) => deps.journeys!.messages(x)))).flat() as Array<{ at?: string }>;
+        return json(200, { customerId: stored.profile.id, messages: messages.sort((a, b) => ((a.at ?? '') < (b.at ?? '') ? 1 : -1)).map(recordView) });
+      }
+      return json(200, { customerId: stored.profile.id, runs: (await Promise.all(ids.map((x) => deps.journeys!.runs(x)))).flat().map(recordView) });
     }
     if (method === 'GET' && sub === '/export') {
-      const stored = await store.get(id);
-      if (!stored || stored.mergedInto !== undefined) return notFound(id, stored?.mergedInto);
-      return json(200, { exportedAt: clock.now().toISOString(), customer: profileView(stored.profile), items: await store.allItems(id) });
+      const { stored } = found;
+      if (!stored) return notFound(id, found.mergedInto);
+      return json(200, { exportedAt: clock.now().toISOString(), customer: profileView(stored.profile), items: await store.allItems(stored.profile.id) });
     }
     if (method === 'DELETE' && sub === undefined) {
-      const stored = await store.get(id);
-      if (!stored || stored.mergedInto !== undefined) return notFound(id, stored?.mergedInto);
+      const { stored } = found;
+      if (!stored) return notFound(id, found.mergedInto);
+      const customerId = stored.profile.id;
       if (deps.ingestRecords) {
         // Before the timeline goes: it is where the customer's recent messageIds are.
         const since = new Date(clock.now().getTime() - IDEMPOTENCY_WINDOW_SECONDS * 1000);
-        await deps.ingestRecords.forget(await store.eventsReceivedSince([id, ...stored.profile.anonymousIds.map((a) => `anon:${a}`)], since));
+        await deps.ingestRecords.forget(await store.eventsReceivedSince(idsOfProfile(stored.profile), since));
       }
-      const { deleted, ids } = await store.erase(id, clock, {
+      const { deleted, ids } = await store.erase(customerId, clock, {
         ...(deps.tombstoneDays !== undefined && { tombstoneDays: deps.tombstoneDays }),
-        ...(deps.onErase && { between: () => deps.onErase!(id) }),
+        ...(deps.onErase && { between: async (erased: string[]) => {
+          for (const x of erased) if (!x.startsWith('anon:')) await deps.onErase!(x);
+        } }),
       });
       await deps.afterErase?.(ids);
-      return json(200, { erased: id, itemsDeleted: deleted });
+      return json(200, { erased: customerId, itemsDeleted: deleted });
     }
     return json(405, { error: 'method_not_allowed', message: `${method} is not allowed on ${req.path}` });
   };

@@ -183,11 +183,29 @@ function suppress(p: Profile, channel: Channel, s: NonNullable<Profile['suppress
  * unless the visitor's is newer. `keep` as for `applyEvent`.
  */
 export function mergeProfiles(known: Profile, visitor: Profile, anonymousId: string, now: Date, keep?: RecentEventsSpec): Profile {
+  const p = mergeInto(known, visitor, now, keep);
+  p.anonymousIds = [...new Set([...p.anonymousIds, anonymousId])];
+  return p;
+}
+
+/**
+ * Join a known customer's profile (`joined`, the alias's `previousId`) into the surviving one's:
+ * stats summed, times min/max, the newest value of each trait (event time), consent by consent
+ * order, suppressions, tags and visitor ids united; `joined` and the ids joined into it before
+ * are recorded in `mergedIds`. Computed tags, stage and RFM are the caller's to recompute.
+ */
+export function joinProfiles(survivor: Profile, joined: Profile, now: Date, keep?: RecentEventsSpec): Profile {
+  const p = mergeInto(survivor, joined, now, keep);
+  p.mergedIds = [...new Set([...(survivor.mergedIds ?? []), joined.id, ...(joined.mergedIds ?? [])])].filter((id) => id !== survivor.id);
+  return p;
+}
+
+/** The merge both kinds of join share: `v`'s history folded into a copy of `known`. */
+function mergeInto(known: Profile, v: Profile, now: Date, keep?: RecentEventsSpec): Profile {
   const p = structuredClone(known);
-  const v = visitor;
   p.firstSeenAt = minIso(p.firstSeenAt, v.firstSeenAt);
   p.lastSeenAt = maxIso(p.lastSeenAt, v.lastSeenAt);
-  p.anonymousIds = [...new Set([...p.anonymousIds, anonymousId, ...v.anonymousIds])];
+  p.anonymousIds = [...new Set([...p.anonymousIds, ...v.anonymousIds])];
   const size = { bytes: traitBytes(p) };
   for (const [key, value] of Object.entries(v.traits)) {
     const at = v.traitTimes[key] ?? v.lastSeenAt;

@@ -17,7 +17,7 @@ import {
 } from '../../shared';
 import { TAG_RULES_MAX } from '../../shared/segmentation/constants';
 import type { RecentEventsSpec } from '../../shared/segmentation/retention';
-import { applyEvent, emptyProfile, mergeProfiles, upgradeTags } from './apply';
+import { applyEvent, emptyProfile, joinProfiles, mergeProfiles, upgradeTags } from './apply';
 import { APPLIED_MAX, appliedMark, eventMark, startsNewLife, timelineSortKey, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
 
 /** What segmentation computes from a profile at an instant (lifecycle, RFM, tags) and when it may next change. */
@@ -83,6 +83,11 @@ export const CONTENTION_BUDGET_MS = 20_000;
 export const GROUP_MAX = 100;
 /** Jittered pause after losing an optimistic-lock race (real time, whatever the clock): full jitter, capped. */
 const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 5 * 2 ** Math.min(attempt, 10))));
+/** `backoff`, or past `deadline` (epoch ms, real time) a retryable VersionConflictError: the delivery is retried. */
+async function raceBackoff(attempt: number, deadline: number, what: string): Promise<void> {
+  if (Date.now() >= deadline) throw new VersionConflictError(`${what}: still racing concurrent writes after ${attempt} attempts; the event will be retried`);
+  await backoff(attempt);
+}
 const OUTBOX_MAX = 50;
 /** The earlier of two ISO instants (either may be absent). */
 const minIso = (a: string | undefined, b: string | undefined) => (a === undefined ? b : b === undefined ? a : a < b ? a : b);
@@ -180,15 +185,17 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     const now = clock.now();
     const first = events[0]!;
     const named = namedOf(first);
-    for (let attempt = 1; ; attempt++) {
+    attempts: for (let attempt = 1; ; attempt++) {
       // A visitor-only event goes to whoever the visitor is linked to now: looked up on every attempt, and
-      // a visitor profile found frozen (merged since) forwards to its customer.
-      let customerId = named ?? (await store.getAlias(first.anonymousId!)) ?? `anon:${first.anonymousId}`;
-      let stored = await read(customerId);
-      if (stored?.mergedInto !== undefined) {
-        customerId = stored.mergedInto;
-        stored = await read(customerId);
+      // a profile found frozen (a visitor identified, a customer joined by alias) forwards along the chain.
+      const resolved = await resolve(named ?? (await store.getAlias(first.anonymousId!)) ?? `anon:${first.anonymousId}`);
+      if (resolved.cycle) {
+        // Two opposing aliases racing: one of them undoes its freeze (`claimKnown`); look again.
+        await raceBackoff(attempt, deadline, `profile ${named ?? first.anonymousId}`);
+        continue;
       }
+      const customerId = resolved.id;
+      const stored = resolved.stored;
       // An erased customer: only events dated and received after the erasure start a new, clean profile.
       const tombstone = stored ? undefined : await store.tombstone(customerId, now);
       const results: ConsumeResult[] = [];
@@ -229,6 +236,16 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
             merged = true;
           } else if (claim.owned && !profile.anonymousIds.includes(link)) {
             profile.anonymousIds.push(link);
+          }
+        }
+        // An alias joins the known customer `previousId` (with everything joined into them) into this one.
+        if (event.type === 'alias' && event.previousId !== undefined && event.previousId !== event.userId) {
+          const join = await claimKnown(event.previousId, customerId, before, now, attempt, deadline);
+          if (join.status === 'retry') continue attempts;
+          if (join.status === 'joined') {
+            profile = join.frozen ? joinProfiles(profile, join.frozen.profile, now, deps.recentEvents) : { ...profile, mergedIds: [...new Set([...(profile.mergedIds ?? []), join.id])] };
+            if (join.frozen) applied = [...join.frozen.applied, ...applied];
+            merged = true;
           }
         }
         const step = resegment(current, profile, before, eventKey(event), now);
@@ -308,9 +325,12 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     return (await store.findTimelineEvent(timelineIds(customerId, event), event)) === 'other-source' ? undefined : event.messageId;
   }
 
-  const timelineIds = (customerId: string, event: NormalisedEvent) => [customerId, ...(event.anonymousId !== undefined && `anon:${event.anonymousId}` !== customerId ? [`anon:${event.anonymousId}`] : [])];
+  /** Where an event's timeline item may be: under the customer, or under the id it was applied to before a merge (the visitor id, or the known id an alias joined into this customer since). */
+  const timelineIds = (customerId: string, event: NormalisedEvent) => [
+    ...new Set([customerId, ...(event.userId !== undefined ? [event.userId] : []), ...(event.anonymousId !== undefined ? [`anon:${event.anonymousId}`] : [])]),
+  ];
 
-  /** Whether the timeline has the event: under the customer, or under the visitor id it was applied to before a merge. */
+  /** Whether the timeline has the event (`timelineIds`). */
   function wasApplied(customerId: string, event: NormalisedEvent): Promise<boolean> {
     return store.hasTimelineEvent(timelineIds(customerId, event), event);
   }
@@ -343,6 +363,60 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         return { owned: true, ...(visitor && { visitor: frozen }) };
       }
     }
+  }
+
+  /**
+   * Join known customer `previousId` into `survivorId` without losing what concurrent events write
+   * (no transactions), the way `claimVisitor` freezes a visitor:
+   * 1. the end of previousId's chain (previousId itself, or the customer it was joined into) is frozen:
+   *    `mergedInto: survivorId`, a conditional write on its version (an empty record is created when it
+   *    has no profile yet, so its first events forward). An event that read it before fails its own
+   *    write, looks again and lands on the survivor;
+   * 2. write, then check: the survivor is read again; if it was frozen meanwhile (joined elsewhere, or
+   *    two opposing aliases racing) the freeze is undone and the attempt retried, so no chain of
+   *    forwarding records ever closes a cycle for good;
+   * 3. the caller folds the frozen profile into the survivor's write (conditional on its version). A retry
+   *    finds the record frozen into the survivor and folds the same; once the survivor lists it in
+   *    `mergedIds`, never again.
+   * `already`: nothing to join (one customer already: a repeat, or an alias the other way round).
+   */
+  async function claimKnown(
+    previousId: string,
+    survivorId: string,
+    survivor: Profile,
+    now: Date,
+    attempt: number,
+    deadline: number,
+  ): Promise<{ status: 'joined'; id: string; frozen?: StoredProfile } | { status: 'already' } | { status: 'retry' }> {
+    const retry = async () => {
+      await raceBackoff(attempt, deadline, `alias of ${previousId} into ${survivorId}`);
+      return { status: 'retry' as const };
+    };
+    const from = await store.resolve(previousId);
+    if (from.cycle) return retry();
+    const target = from.id === survivorId ? from.chain[from.chain.length - 2] : from.id;
+    if (target === undefined || (survivor.mergedIds ?? []).includes(target)) {
+      if (target === undefined) log('alias joins nothing: already one customer', { customerId: survivorId });
+      return { status: 'already' };
+    }
+    const found = await read(target);
+    if (found?.mergedInto !== undefined) return found.mergedInto === survivorId ? { status: 'joined', id: target, frozen: found } : retry();
+    const frozen: StoredProfile = found
+      ? { profile: found.profile, applied: found.applied, outbox: found.outbox, version: found.version + 1, mergedInto: survivorId }
+      : { profile: emptyProfile(target, now.toISOString()), applied: [], outbox: [], version: 1, mergedInto: survivorId };
+    if (!(await putOrConflict(frozen, found?.version, attempt, deadline, `customer ${target}: could not be frozen for the join into ${survivorId}`))) return { status: 'retry' };
+    if ((await store.get(survivorId))?.mergedInto !== undefined) {
+      await store.unfreeze(frozen, found);
+      log('alias join undone: the surviving customer was joined elsewhere meanwhile', { customerId: survivorId, joined: target });
+      return retry();
+    }
+    return { status: 'joined', id: target, ...(found && { frozen }) };
+  }
+
+  /** `store.resolve`, with every profile on it read as `read` does. */
+  async function resolve(id: string) {
+    const resolved = await store.resolve(id);
+    return resolved.stored ? { ...resolved, stored: { ...resolved.stored, profile: upgradeTags(resolved.stored.profile, declaredManual) } } : resolved;
   }
 
   /**
@@ -415,10 +489,15 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     const now = clock.now();
     const deadline = Date.now() + CONTENTION_BUDGET_MS;
     for (let attempt = 1; ; attempt++) {
-      const stored = await read(customerId);
+      // A visitor identified or a customer joined by alias since the step started: the change is the joined customer's.
+      const resolved = await resolve(customerId);
+      if (resolved.cycle) {
+        await raceBackoff(attempt, deadline, `profile ${customerId}: ${cause}`);
+        continue;
+      }
+      const stored = resolved.stored;
       if (!stored) return [];
-      // A visitor merged into a known customer since the step started: the change is theirs.
-      if (stored.mergedInto !== undefined) return mutate(stored.mergedInto, cause, change);
+      if (resolved.id !== customerId) return mutate(resolved.id, cause, change);
       if (stored.applied.includes(appliedMark(cause))) {
         // Retried: the change is on the profile. Publish what an attempt that failed after the write could not.
         const pending = stored.outbox.filter((o) => o.cause === cause);

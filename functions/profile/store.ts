@@ -52,6 +52,21 @@ export interface StoredProfile {
   rebornAfter?: string;
 }
 
+/** How many joins a chain of aliases may have (a → b → c is two): resolving stops there and reports a cycle. */
+export const ALIAS_CHAIN_MAX = 32;
+
+/** Where an id's history is now (`ProfileStore.resolve`). */
+export interface ResolvedProfile {
+  /** The id at the end of the chain: the live profile's (or the id itself when it has no profile). */
+  id: string;
+  stored?: StoredProfile;
+  chain: string[];
+  cycle?: true;
+}
+
+/** Every id whose items belong to this profile: its own, the known ids joined into it, its visitors'. */
+export const idsOfProfile = (p: Pick<Profile, 'id' | 'mergedIds' | 'anonymousIds'>): string[] => [p.id, ...(p.mergedIds ?? []), ...p.anonymousIds.map((a) => `anon:${a}`)];
+
 /** A live tombstone: when the erasure began and, once its deletes are done, when it completed. */
 export interface Tombstone {
   erasedAt: string;
@@ -127,6 +142,49 @@ export class ProfileStore {
       ...(Item.mergedInto && { mergedInto: Item.mergedInto as string }),
       ...(Item.rebornAfter && { rebornAfter: Item.rebornAfter as string }),
     };
+  }
+
+  /**
+   * Undo a freeze (`frozen`, written over `was`, or over nothing): put `was` back as it was (one version
+   * on), or delete the record the freeze created; only if the frozen record is still as written.
+   */
+  async unfreeze(frozen: StoredProfile, was: StoredProfile | undefined): Promise<void> {
+    try {
+      if (was) {
+        const { mergedInto: _m, ...live } = was;
+        await this.put({ ...live, version: frozen.version + 1 }, frozen.version);
+      } else {
+        await this.doc.send(
+          new DeleteCommand({
+            TableName: this.tableName,
+            Key: profileKey(frozen.profile.id),
+            ConditionExpression: '#v = :v',
+            ExpressionAttributeNames: { '#v': 'version' },
+            ExpressionAttributeValues: { ':v': frozen.version },
+          }),
+        );
+      }
+    } catch (error) {
+      if (!(error instanceof VersionConflictError || error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /**
+   * Follow forwarding records (`mergedInto`: a visitor identified, a known customer joined by
+   * `alias`) from `id` to the profile that holds its history now. `chain` lists every id on the way,
+   * `id` first, the end last; `cycle` when the chain comes back to itself (a moment of two opposing
+   * aliases racing: the consumer undoes one, see `claimKnown`), or is longer than `ALIAS_CHAIN_MAX`.
+   */
+  async resolve(id: string): Promise<ResolvedProfile> {
+    const chain = [id];
+    let stored = await this.get(id);
+    while (stored?.mergedInto !== undefined) {
+      const next = stored.mergedInto;
+      if (chain.includes(next) || chain.length > ALIAS_CHAIN_MAX) return { id: next, chain: [...chain, next], stored, cycle: true };
+      chain.push(next);
+      stored = await this.get(next);
+    }
+    return { id: chain[chain.length - 1]!, chain, ...(stored && { stored }) };
   }
 
   /**
@@ -398,7 +456,7 @@ export class ProfileStore {
   /** Every item stored under the customer's partition(s) and their aliases, as stored (a profile item's packed attributes as JSON). */
   async allItems(id: string): Promise<Array<Record<string, unknown>>> {
     const stored = await this.get(id);
-    const partitions = [`C#${id}`, ...(stored?.profile.anonymousIds ?? []).map((a) => `C#anon:${a}`)];
+    const partitions = (stored ? idsOfProfile(stored.profile) : [id]).map((x) => `C#${x}`);
     const items: Array<Record<string, unknown>> = [];
     for (const pk of partitions) items.push(...(await this.#queryPartition(pk)));
     for (const a of stored?.profile.anonymousIds ?? []) items.push(...(await this.#queryPartition(`A#${a}`)));
@@ -406,25 +464,26 @@ export class ProfileStore {
   }
 
   /**
-   * Erase a customer: every item under their id and their visitor ids, and their aliases,
+   * Erase a customer: every item under their id, the known ids joined into theirs (`mergedIds`, whose
+   * forwarding records go too) and their visitor ids, and their aliases,
    * race-free against concurrent writers without transactions (Dekker's write, then check):
    * 1. tombstones first (keyed by a hash of each id, no id in them), `erasedAt` = now;
-   * 2. `between` (stop the customer's journeys), then query (strongly consistent) and delete
+   * 2. `between` (stop the journeys of each of these ids), then query (strongly consistent) and delete
    *    everything; every writer writes, then reads the tombstone: either it sees it and undoes its
    *    write, or its write came before this query and is deleted here;
    * 3. the tombstones are marked completed: only events dated after `erasedAt` and received
    *    after completion start a new profile.
    * Returns how many items were deleted and the ids tombstoned.
    */
-  async erase(id: string, clock: { now(): Date }, options: { tombstoneDays?: number; between?: () => Promise<void> } = {}): Promise<{ deleted: number; ids: string[] }> {
+  async erase(id: string, clock: { now(): Date }, options: { tombstoneDays?: number; between?: (ids: string[]) => Promise<void> } = {}): Promise<{ deleted: number; ids: string[] }> {
     const stored = await this.get(id);
-    const ids = [id, ...(stored?.profile.anonymousIds ?? []).map((a) => `anon:${a}`)];
+    const ids = stored ? idsOfProfile(stored.profile) : [id];
     const erasedAt = clock.now();
     const ttl = Math.floor(erasedAt.getTime() / 1000) + (options.tombstoneDays ?? DEFAULT_TOMBSTONE_DAYS) * 86_400;
     for (const x of ids) {
       await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...tombstoneKey(x), itemType: 'tombstone', erasedAt: erasedAt.toISOString(), [L.ttlAttribute]: ttl } }));
     }
-    await options.between?.();
+    await options.between?.(ids);
     const items = await this.allItems(id);
     const keys = items.map((i) => ({ [L.partitionKey]: i[L.partitionKey], [L.sortKey]: i[L.sortKey] }));
     for (let i = 0; i < keys.length; i += 25) {

@@ -637,7 +637,9 @@ export class Rapport extends Construct {
 
     // Ingest records each consent denial in the customer's partition before it answers, so the send step honours
     // it at once (one conditional PutItem; functions/profile/store.ts putConsentHold), then reads the customer's
-    // erasure tombstone and deletes the hold it wrote if they are erased (write, then check). It also records the
+    // erasure tombstone and deletes the hold it wrote if they are erased (write, then check), and reads the forwarding
+    // records an alias would join (GetItem in C#*; functions/ingest/aliases.ts refuses one that would close a
+    // cycle). It also records the
     // tracking plan violations of flagged events in their own partitions (functions/ingest/violations.ts).
     this.ingestFunction.addEnvironment(ENV.PROFILE_TABLE_NAME, this.profileTable.tableName);
     this.ingestFunction.addToRolePolicy(
@@ -650,9 +652,9 @@ export class Rapport extends Construct {
     );
     this.ingestFunction.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['dynamodb:DeleteItem'],
+        actions: ['dynamodb:GetItem', 'dynamodb:DeleteItem'],
         resources: [this.profileTable.tableArn],
-        // Undoing a consent hold of an erased customer: customer partitions only.
+        // Alias checks (forwarding records) and undoing a consent hold of an erased customer: customer partitions only.
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*'] } },
       }),
     );

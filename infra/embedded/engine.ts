@@ -141,6 +141,7 @@ async function start(options: EngineOptions): Promise<Engine> {
       putEvents: (entries: BusEntry[]) => eventBridge.send(new PutEventsCommand({ Entries: entries })),
       clock,
       consentHolds: profiles,
+      identities: profiles,
       unsubscribeKeys,
       ...(options.publish && { publish: options.publish }),
     },

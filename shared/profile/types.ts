@@ -81,6 +81,12 @@ export interface Profile {
   /** The customer id: the userId, or `anon:<anonymousId>` for a visitor not yet identified. */
   id: string;
   anonymousIds: string[];
+  /**
+   * Known customer ids joined into this one by `alias` (transitively: a chain a → b → c leaves
+   * both on c). Each keeps a forwarding record (its profile item, frozen with `mergedInto`), and
+   * its timeline and journey records stay in its own partition. Absent on profiles before joins.
+   */
+  mergedIds?: string[];
   traits: Record<string, unknown>;
   consent: Record<Channel, ConsentRecord>;
   suppression: Partial<Record<Channel, Suppression>>;

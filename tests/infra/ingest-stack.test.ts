@@ -192,7 +192,7 @@ describe('Rapport-dev stack, default props', () => {
         },
         {
           Effect: 'Allow',
-          Action: 'dynamodb:DeleteItem',
+          Action: ['dynamodb:GetItem', 'dynamodb:DeleteItem'],
           Resource: { 'Fn::GetAtt': [profileTableId, 'Arn'] },
           Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*'] } },
         },

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { applyEvent, emptyProfile, mergeProfiles, PROFILE_LIMITS } from '../../../functions/profile';
+import { applyEvent, emptyProfile, joinProfiles, mergeProfiles, PROFILE_LIMITS } from '../../../functions/profile';
 import type { Profile } from '../../../shared';
 import { ev, identify } from '../../helpers/events';
 
@@ -123,5 +123,44 @@ describe('the recent events a profile keeps', () => {
       }),
       { numRuns: 40 },
     );
+  });
+});
+
+describe('joinProfiles', () => {
+  const older = (userId: string, events: Parameters<typeof applyEvent>[1][]) =>
+    events.reduce((p, e) => applyEvent(p, { ...e, userId }, now), emptyProfile(userId, events[0]!.timestamp));
+
+  it('joins a known customer: stats summed, the newest value of each trait, consent by consent order, tags and ids united', () => {
+    const joined = {
+      ...older('k-old', [
+        identify('2026-11-01T00:00:00Z', { email: 'old@example.com', city: 'Bonn' }),
+        identify('2026-11-07T00:00:00Z', { city: 'Berlin' }),
+        ev('Order Completed', '2026-11-02T00:00:00Z', { orderId: 'o-1', revenue: 10, currency: 'EUR' }),
+        // Received at 12:00, dated earlier: its key is its receipt.
+        ev('Unsubscribed', '2026-11-03T00:00:00Z', { channel: 'email' }, { receivedAt: '2026-11-20T12:00:00.000Z' }),
+      ]),
+      manualTags: ['crm-gold'],
+      mergedIds: ['k-older'],
+    };
+    const survivor = {
+      ...older('k-new', [
+        identify('2026-11-05T00:00:00Z', { email: 'new@example.com', city: 'Köln' }),
+        ev('Order Completed', '2026-11-06T00:00:00Z', { orderId: 'o-2', revenue: 20, currency: 'EUR' }),
+        // A grant dated after the denial's event time, but before its receipt: the denial wins.
+        ev('Subscribed', '2026-11-08T00:00:00Z', { channel: 'email' }),
+      ]),
+      manualTags: ['beta-tester'],
+    };
+    const p = joinProfiles(survivor, joined, now);
+    expect(p.id).toBe('k-new');
+    expect(p.mergedIds).toEqual(['k-old', 'k-older']);
+    expect(p.stats).toMatchObject({ orderCount: 2, totalRevenue: 30, averageOrderValue: 15, firstOrderAt: '2026-11-02T00:00:00.000Z', lastOrderAt: '2026-11-06T00:00:00.000Z' });
+    expect(p.traits).toMatchObject({ email: 'new@example.com', city: 'Berlin' });
+    expect(p.consent.email).toMatchObject({ status: 'denied', source: 'Unsubscribed' });
+    expect(p.manualTags).toEqual(['beta-tester', 'crm-gold']);
+    expect(p.firstSeenAt).toBe('2026-11-01T00:00:00.000Z');
+    // The same join the other way round keeps the same history (only the surviving id differs).
+    const reverse = joinProfiles(joined, survivor, now);
+    expect({ ...reverse, id: 'x', mergedIds: [] }).toEqual({ ...p, id: 'x', mergedIds: [] });
   });
 });
