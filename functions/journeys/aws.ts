@@ -73,6 +73,7 @@ export const JourneySpecSchema = z.strictObject({
   id: z.string().min(1),
   version: z.number().int().positive(),
   triggerPatterns: z.array(Pattern).min(1),
+  triggerMaxAgeSeconds: z.number().int().positive().nullable().optional(),
   goalPatterns: z.array(Pattern),
   exitPatterns: z.array(Pattern),
   audience: z

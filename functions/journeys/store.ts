@@ -28,6 +28,8 @@ export interface RunRecord {
   startedAt: string;
   endedAt?: string;
   triggerMessageId: string;
+  /** The trigger's event time: goal and exit events dated before it do not end the run. */
+  triggeredAt?: string;
   /** The messageId of the event that ended the run (a goal or exit event): its redelivery stops the execution again. */
   endedBy?: string;
   /** A holdout run: until when a goal event still counts as its conversion. */

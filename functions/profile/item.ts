@@ -27,6 +27,8 @@ export interface OutboxEntry {
   name: string;
   properties: Record<string, unknown>;
   at: string;
+  /** The time of the event that caused it (an ingested event's timestamp); absent when it happened now (sweep, journey step). */
+  causedAt?: string;
 }
 
 /** The parts of a stored profile that live in the packed attributes. */
@@ -126,7 +128,8 @@ interface LegacyOutboxEntry {
 
 function readOutboxEntry(o: OutboxEntry | LegacyOutboxEntry): OutboxEntry {
   if (!('entry' in o)) return o;
-  const detail = JSON.parse(o.entry.Detail) as { messageId: string; properties: Record<string, unknown>; timestamp: string };
+  const detail = JSON.parse(o.entry.Detail) as { messageId: string; properties: Record<string, unknown>; timestamp: string; context?: { causedAt?: unknown } };
   const { customerId: _customerId, ...properties } = detail.properties;
-  return { cause: o.cause, messageId: detail.messageId, name: o.entry.DetailType, properties, at: detail.timestamp ?? o.entry.Time };
+  const causedAt = detail.context?.causedAt;
+  return { cause: o.cause, messageId: detail.messageId, name: o.entry.DetailType, properties, at: detail.timestamp ?? o.entry.Time, ...(typeof causedAt === 'string' && { causedAt }) };
 }

@@ -10,7 +10,7 @@ import { durationSeconds, formatDuration, MAX_WAIT_SECONDS } from './duration';
 import type { PathSegment } from './errors';
 import { buildGraph, maxPauseSeconds, WAITING_ACTIONS, type StepNode } from './graph';
 import { parsePatternPath, valueProblems, type ValueProblem } from './references';
-import { END, HOLDOUT, type Journey } from './schema';
+import { END, HOLDOUT, NO_MAX_AGE, type Journey } from './schema';
 import { templateKey, type TemplateChannel } from '../../shared';
 import { addedTags, tagReads, unknownTagMessage, type KnownTags } from './tags';
 import { templateFileName } from './templates';
@@ -52,6 +52,9 @@ export function validateMeaning(journey: Journey, options: MeaningOptions): Mean
   checkFilter(journey.trigger, ['trigger'], false);
   journey.goals?.forEach((goal, i) => checkFilter(goal, ['goals', i], false));
   journey.exits?.forEach((exit, i) => checkFilter(exit, ['exits', i], false));
+
+  const maxAge = journey.trigger.max_age;
+  if (maxAge !== undefined && maxAge !== NO_MAX_AGE && durationSeconds(maxAge) <= 0) add(['trigger', 'max_age'], `expected a maximum trigger age longer than 0, or "${NO_MAX_AGE}"`);
 
   const reentry = journey.entry?.reentry;
   if (typeof reentry === 'object') checkDuration(durationSeconds(reentry.after), ['entry', 'reentry', 'after'], 're-entry delay', add);
