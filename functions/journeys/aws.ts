@@ -207,6 +207,7 @@ const Clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a time of 
 const SendPolicySchema = z.strictObject({
   frequencyCap: z.number().int().nonnegative(),
   frequencyWindowDays: z.number().int().positive(),
+  frequencyCapMaxDelayDays: z.number().int().nonnegative().default(DEFAULT_SEND_POLICY.frequencyCapMaxDelayDays),
   quietHours: z.strictObject({ start: Clock, end: Clock }).nullable(),
   defaultTimeZone: z.string().min(1),
 });

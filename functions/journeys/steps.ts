@@ -208,7 +208,7 @@ export function createStepRunner(deps: StepDeps) {
       return webhook(input, { target, template }, profile);
     }
     const previous = await journeys.getMessage(input.customerId, input.execution, input.stepId);
-    if (previous) return settled(input, previous);
+    if (previous && previous.status !== 'deferred') return settled(input, previous);
 
     const base = { journeyId: input.journeyId, stepId: input.stepId, executionName: input.execution, channel, template, kind, at: now.toISOString() };
     const skip = async (reason: string): Promise<StepResult> => {
@@ -219,10 +219,16 @@ export function createStepRunner(deps: StepDeps) {
     if (!(await runIsRunning(input))) return skip('run-ended');
     if (!profile) return skip('no-profile');
     const window = new Date(now.getTime() - deps.policy.frequencyWindowDays * 86_400_000);
-    const sentInWindow = kind === 'marketing' ? await journeys.marketingSentSince(input.customerId, window) : 0;
-    const decision = decideSend(await withConsentHold(input.customerId, profile, channel, now), channel as Channel, kind, sentInWindow, now, deps.policy);
+    const sentInWindow = kind === 'marketing' ? await journeys.marketingSentSince(input.customerId, window) : [];
+    const cap = { sentInWindow, deferredSince: previous?.deferredSince === undefined ? undefined : new Date(previous.deferredSince) };
+    const decision = decideSend(await withConsentHold(input.customerId, profile, channel, now), channel as Channel, kind, cap, now, deps.policy);
     if (decision.action === 'skip') return skip(decision.reason);
     if (decision.action === 'defer') {
+      // The cap's deferral is recorded (its first time bounds the wait); another attempt that settled the send meanwhile wins.
+      if (decision.reason === 'frequency-cap' && (await journeys.deferMessage(input.customerId, base)) === undefined) {
+        const settledMeanwhile = await journeys.getMessage(input.customerId, input.execution, input.stepId);
+        if (settledMeanwhile && settledMeanwhile.status !== 'deferred') return settled(input, settledMeanwhile);
+      }
       await journeys.count(input.journeyId, { [`${input.stepId}.deferred.${decision.reason}`]: 1 });
       return { status: 'deferred', until: decision.until.toISOString(), reason: decision.reason };
     }

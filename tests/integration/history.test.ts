@@ -6,7 +6,7 @@ import type { Engine } from '../../infra/embedded/engine';
 import { ScaledClock } from '../../shared';
 import { client } from '../helpers/client';
 import { startTestEngine } from '../helpers/engine';
-import { ended, eventually, outboxFor, runsOf } from '../helpers/journeys';
+import { ended, eventually, messagesOf, outboxFor, runsOf } from '../helpers/journeys';
 
 /**
  * History is history: imported events dated long ago do not start journeys
@@ -128,6 +128,64 @@ steps:
       await t.api.sendAndSettle(order('h-before', t.ago(300 * DAY)));
       expect((await ended(t.engine, 'h-before', 'any-age', 10_000)).status).toBe('completed');
       expect(steps(t.engine, 'h-before')).toEqual(['greet', 'follow-up']);
+    } finally {
+      await t.engine.stop();
+    }
+  });
+});
+
+describe('the frequency cap defers marketing instead of dropping it', () => {
+  const TWO = `id: two-mails
+name: Two mails back to back
+version: 1
+trigger: { event: Signed Up }
+steps:
+  - id: first
+    send: { channel: email, template: welcome }
+  - id: second
+    send: { channel: email, template: getting-started }
+  - id: receipt
+    send: { channel: email, template: welcome, kind: transactional }
+`;
+
+  it('over the cap the send waits until the window frees, then goes out; transactional messages are not capped', async () => {
+    // One message a day, a day's delay allowed at most; half a simulated day per real second.
+    const t = await engineWith(DAY / 2_000, {
+      journeysDir: journeysDir({ 'two-mails': TWO }),
+      sendPolicy: { quietHours: undefined, frequencyCap: 1, frequencyWindowDays: 1, frequencyCapMaxDelayDays: 2 },
+    });
+    try {
+      await t.api.send([identify('cap-defer'), track('cap-defer', 'Signed Up', t.ago(0))]);
+      expect((await ended(t.engine, 'cap-defer', 'two-mails', 20_000)).status).toBe('completed');
+      const sent = outboxFor(t.engine, 'cap-defer');
+      expect(sent.map((m) => m.step)).toEqual(['first', 'second', 'receipt']);
+      const days = (new Date(sent[1]!.at).getTime() - new Date(sent[0]!.at).getTime()) / DAY;
+      expect(days).toBeGreaterThan(0.95); // the window counts from the first send's record, a moment before its outbox entry
+      expect(days).toBeLessThan(1.5);
+      const c = await eventually(async () => {
+        const s = await counters(t.api, 'two-mails');
+        return s['receipt.sent'] ? s : undefined;
+      }, 'the counters');
+      expect(c['second.deferred.frequency-cap']).toBeGreaterThanOrEqual(1);
+      expect(c['second.sent']).toBe(1);
+      expect(c['second.skipped.frequency-cap']).toBeUndefined();
+    } finally {
+      await t.engine.stop();
+    }
+  });
+
+  it('a send the window would not free within the maximum delay is skipped (frequency-cap)', async () => {
+    // The window (2 days) frees after the maximum delay (1 day): no point waiting.
+    const t = await engineWith(DAY / 2_000, {
+      journeysDir: journeysDir({ 'two-mails': TWO }),
+      sendPolicy: { quietHours: undefined, frequencyCap: 1, frequencyWindowDays: 2, frequencyCapMaxDelayDays: 1 },
+    });
+    try {
+      await t.api.send([identify('cap-skip'), track('cap-skip', 'Signed Up', t.ago(0))]);
+      expect((await ended(t.engine, 'cap-skip', 'two-mails', 20_000)).status).toBe('completed');
+      expect(steps(t.engine, 'cap-skip')).toEqual(['first', 'receipt']);
+      const second = (await messagesOf(t.engine, 'cap-skip')).find((m) => m.stepId === 'second');
+      expect(second).toMatchObject({ status: 'skipped', reason: 'frequency-cap' });
     } finally {
       await t.engine.stop();
     }
