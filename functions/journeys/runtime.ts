@@ -27,18 +27,24 @@ export interface JourneySpec {
 export const DEFAULT_TRIGGER_MAX_AGE_SECONDS = 86_400;
 
 /**
- * Whether a trigger is too old to start the journey: its time against the clock.
- * A derived event (Tag Added, Customer Became Inactive, ...) is as old as the
- * event that caused it (`context.causedAt`), so imported history does not start
- * journeys through the tags and stages it changes either.
+ * Whether a trigger is too old to start the journey: how old it was when Rapport
+ * received it (its timestamp against the engine clock at ingest, `receivedAt`), so
+ * imported history is stale while a live event delayed inside Rapport (a retry, a
+ * backlog) is not. A derived event (Tag Added, Customer Became Inactive, ...) is as
+ * old as the event that caused it was on arrival (`context.causedAt` and
+ * `causeReceivedAt`): imported history starts no journey through the tags and
+ * stages it changes either.
  */
-export function isStale(journey: Pick<JourneySpec, 'triggerMaxAgeSeconds'>, detail: Pick<NormalisedEvent, 'timestamp' | 'context'>, now: Date): boolean {
+export function isStale(journey: Pick<JourneySpec, 'triggerMaxAgeSeconds'>, detail: Pick<NormalisedEvent, 'timestamp' | 'receivedAt' | 'context'>, now: Date): boolean {
   const maxAge = journey.triggerMaxAgeSeconds === undefined ? DEFAULT_TRIGGER_MAX_AGE_SECONDS : journey.triggerMaxAgeSeconds;
   if (maxAge === null) return false;
-  const causedAt = (detail.context as { causedAt?: unknown } | undefined)?.causedAt;
-  const times = [Date.parse(detail.timestamp), typeof causedAt === 'string' ? Date.parse(causedAt) : NaN].filter((t) => !Number.isNaN(t));
-  if (times.length === 0) return false;
-  return now.getTime() - Math.min(...times) > maxAge * 1000;
+  const age = (at: unknown, receivedAt: unknown) => {
+    const t = typeof at === 'string' ? Date.parse(at) : NaN;
+    const r = typeof receivedAt === 'string' ? Date.parse(receivedAt) : now.getTime();
+    return Number.isNaN(t) || Number.isNaN(r) ? 0 : r - t;
+  };
+  const context = detail.context as { causedAt?: unknown; causeReceivedAt?: unknown } | undefined;
+  return Math.max(age(detail.timestamp, detail.receivedAt), context?.causedAt === undefined ? 0 : age(context.causedAt, context.causeReceivedAt)) > maxAge * 1000;
 }
 
 /** An event as EventBridge delivers it to a rule target. */

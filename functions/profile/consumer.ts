@@ -154,7 +154,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         }
       }
 
-      const { next, derived } = resegment(stored, profile, before, event.messageId, now, event.timestamp);
+      const { next, derived } = resegment(stored, profile, before, event.messageId, now, { at: event.timestamp, receivedAt: event.receivedAt });
       next.applied = applied;
       if (rebornAfter !== undefined) next.rebornAfter = rebornAfter;
       if (!(await putOrConflict(next, stored?.version, attempt))) continue;
@@ -312,11 +312,11 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     throw new VersionConflictError(`profile ${customerId}: could not apply ${cause} after ${MAX_ATTEMPTS} attempts`);
   }
 
-  /** `causedAt`: the time of the event that caused the change (absent for sweeps and journey steps, which happen now). */
-  function resegment(stored: StoredProfile | undefined, profile: Profile, before: Profile, cause: string, now: Date, causedAt?: string) {
+  /** `causedBy`: the time and receipt of the event that caused the change (absent for sweeps and journey steps, which happen now). */
+  function resegment(stored: StoredProfile | undefined, profile: Profile, before: Profile, cause: string, now: Date, causedBy?: { at: string; receivedAt: string }) {
     const seg = deps.segment(profile, now);
     const after: Profile = { ...profile, lifecycleStage: seg.lifecycleStage, rfm: seg.rfm, computedTags: [...seg.computedTags].sort() };
-    const derived = diff(stored ? before : undefined, after, cause, now, causedAt);
+    const derived = diff(stored ? before : undefined, after, cause, now, causedBy);
     const next: StoredProfile = {
       profile: after,
       version: (stored?.version ?? 0) + 1,
@@ -330,10 +330,10 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     return { next, derived };
   }
 
-  function diff(before: Profile | undefined, after: Profile, cause: string, now: Date, causedAt?: string): OutboxEntry[] {
+  function diff(before: Profile | undefined, after: Profile, cause: string, now: Date, causedBy?: { at: string; receivedAt: string }): OutboxEntry[] {
     const out: OutboxEntry[] = [];
     const make = (name: string, properties: Record<string, unknown>) =>
-      out.push({ cause, messageId: derivedMessageId(cause, name, properties), name, properties, at: now.toISOString(), ...(causedAt !== undefined && { causedAt }) });
+      out.push({ cause, messageId: derivedMessageId(cause, name, properties), name, properties, at: now.toISOString(), ...(causedBy !== undefined && { causedAt: causedBy.at, causeReceivedAt: causedBy.receivedAt }) });
     const tagsOf = (p: Profile | undefined) => (p ? profileTags(p) : new Set<string>());
     const was = tagsOf(before);
     const is = tagsOf(after);
@@ -380,7 +380,7 @@ function derivedEvent(customerId: string, o: OutboxEntry, eventBusName?: string)
     properties: { customerId, ...o.properties },
     traits: {},
     // causedAt: how old the news is (imported history makes old news; journeys' trigger.max_age reads it).
-    context: { causedBy: o.cause, ...(o.causedAt !== undefined && { causedAt: o.causedAt }) },
+    context: { causedBy: o.cause, ...(o.causedAt !== undefined && { causedAt: o.causedAt, causeReceivedAt: o.causeReceivedAt }) },
     timestamp: o.at,
     receivedAt: o.at,
     sourceId: PROFILE_EVENT_SOURCE,
