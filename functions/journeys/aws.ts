@@ -73,6 +73,7 @@ export const JourneySpecSchema = z.strictObject({
   id: z.string().min(1),
   version: z.number().int().positive(),
   triggerPatterns: z.array(Pattern).min(1),
+  triggerMaxAgeSeconds: z.number().int().positive().nullable().optional(),
   goalPatterns: z.array(Pattern),
   exitPatterns: z.array(Pattern),
   audience: z
@@ -206,6 +207,7 @@ const Clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a time of 
 const SendPolicySchema = z.strictObject({
   frequencyCap: z.number().int().nonnegative(),
   frequencyWindowDays: z.number().int().positive(),
+  frequencyCapMaxDelayDays: z.number().int().nonnegative().default(DEFAULT_SEND_POLICY.frequencyCapMaxDelayDays),
   quietHours: z.strictObject({ start: Clock, end: Clock }).nullable(),
   defaultTimeZone: z.string().min(1),
 });

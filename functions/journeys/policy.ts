@@ -6,6 +6,12 @@ export interface SendPolicy {
   /** Marketing messages per customer within `frequencyWindowDays`; transactional ones are exempt. */
   frequencyCap: number;
   frequencyWindowDays: number;
+  /**
+   * A marketing send over the cap waits until the window frees (like quiet hours), for at most this many
+   * days after its first deferral; a send the window would not free by then is skipped (`frequency-cap`).
+   * 0: skip at once. @default 3
+   */
+  frequencyCapMaxDelayDays: number;
   /** Quiet hours in the customer's time zone (traits.timezone, else `defaultTimeZone`): sends are deferred, not dropped. */
   quietHours?: QuietHours;
   defaultTimeZone: string;
@@ -15,6 +21,7 @@ export const DEFAULT_SEND_POLICY: SendPolicy = {
   consentMode: 'opt-out',
   frequencyCap: 3,
   frequencyWindowDays: 7,
+  frequencyCapMaxDelayDays: 3,
   quietHours: { start: '21:00', end: '08:00' },
   defaultTimeZone: DEFAULT_TIME_ZONE,
 };
@@ -22,25 +29,50 @@ export const DEFAULT_SEND_POLICY: SendPolicy = {
 export type SendDecision =
   | { action: 'send'; address: string }
   | { action: 'skip'; reason: 'no-address' | 'suppressed' | 'unsubscribed' | 'no-consent' | 'frequency-cap' }
-  | { action: 'defer'; until: Date; reason: 'quiet-hours' };
+  | { action: 'defer'; until: Date; reason: 'quiet-hours' | 'frequency-cap' };
+
+/** What the cap needs to know of a send: the marketing messages sent in the window, and since when this send has waited. */
+export interface CapState {
+  /** When each marketing message in the current window was sent. */
+  sentInWindow: readonly Date[];
+  /** The first time this send was deferred by the cap (absent: never). */
+  deferredSince?: Date | undefined;
+}
+
+/**
+ * When the window has room for one more message: the moment enough of the
+ * messages in it have aged out (`undefined` when there is room now).
+ */
+export function capFreesAt(sentInWindow: readonly Date[], policy: Pick<SendPolicy, 'frequencyCap' | 'frequencyWindowDays'>): Date | undefined {
+  if (sentInWindow.length < policy.frequencyCap) return undefined;
+  if (policy.frequencyCap === 0) return new Date(8.64e15); // never
+  const sorted = [...sentInWindow].sort((a, b) => a.getTime() - b.getTime());
+  // The oldest (n - cap + 1) must leave the window; counted while `at >= now - window`, so one millisecond after.
+  return new Date(sorted[sorted.length - policy.frequencyCap]!.getTime() + policy.frequencyWindowDays * 86_400_000 + 1);
+}
 
 /**
  * Decide a send at send time: consent and suppression first (consent is law),
- * then the frequency cap for marketing, then quiet hours (defer, don't drop).
+ * then the frequency cap for marketing (defer until the window frees, up to
+ * `frequencyCapMaxDelayDays`, then skip), then quiet hours (defer, don't drop).
  * Transactional messages skip the cap and quiet hours, never suppression.
  */
 export function decideSend(
   profile: Pick<Profile, 'traits' | 'consent' | 'suppression'>,
   channel: Channel,
   kind: MessageKind,
-  marketingSentInWindow: number,
+  cap: CapState,
   now: Date,
   policy: SendPolicy,
 ): SendDecision {
   const reach = reachability(profile, channel, kind, policy.consentMode);
   if (!reach.ok) return { action: 'skip', reason: reach.reason };
   if (kind === 'transactional') return { action: 'send', address: reach.address };
-  if (marketingSentInWindow >= policy.frequencyCap) return { action: 'skip', reason: 'frequency-cap' };
+  const frees = capFreesAt(cap.sentInWindow, policy);
+  if (frees) {
+    const latest = (cap.deferredSince ?? now).getTime() + policy.frequencyCapMaxDelayDays * 86_400_000;
+    return frees.getTime() <= latest ? { action: 'defer', until: frees, reason: 'frequency-cap' } : { action: 'skip', reason: 'frequency-cap' };
+  }
   if (policy.quietHours) {
     const tz = isValidTimeZone(profile.traits.timezone) ? profile.traits.timezone : policy.defaultTimeZone;
     const until = quietHoursEnd(now, tz, policy.quietHours);

@@ -9,6 +9,8 @@ export interface JourneySpec {
   id: string;
   version: number;
   triggerPatterns: EventPattern[];
+  /** The oldest trigger that starts a run (seconds between its time and the clock); null: any age. @default 86400 (`max_age: 1d`) */
+  triggerMaxAgeSeconds?: number | null;
   goalPatterns: EventPattern[];
   exitPatterns: EventPattern[];
   audience?: { tags?: { include?: string[]; exclude?: string[] }; lifecycle?: LifecycleStage[]; consent?: Channel };
@@ -21,6 +23,30 @@ export interface JourneySpec {
   branchConditions?: unknown[];
 }
 
+/** A trigger's `max_age` when its journey does not say (the journey YAML's default, 1d). */
+export const DEFAULT_TRIGGER_MAX_AGE_SECONDS = 86_400;
+
+/**
+ * Whether a trigger is too old to start the journey: how old it was when Rapport
+ * received it (its timestamp against the engine clock at ingest, `receivedAt`), so
+ * imported history is stale while a live event delayed inside Rapport (a retry, a
+ * backlog) is not. A derived event (Tag Added, Customer Became Inactive, ...) is as
+ * old as the event that caused it was on arrival (`context.causedAt` and
+ * `causeReceivedAt`): imported history starts no journey through the tags and
+ * stages it changes either.
+ */
+export function isStale(journey: Pick<JourneySpec, 'triggerMaxAgeSeconds'>, detail: Pick<NormalisedEvent, 'timestamp' | 'receivedAt' | 'context'>, now: Date): boolean {
+  const maxAge = journey.triggerMaxAgeSeconds === undefined ? DEFAULT_TRIGGER_MAX_AGE_SECONDS : journey.triggerMaxAgeSeconds;
+  if (maxAge === null) return false;
+  const age = (at: unknown, receivedAt: unknown) => {
+    const t = typeof at === 'string' ? Date.parse(at) : NaN;
+    const r = typeof receivedAt === 'string' ? Date.parse(receivedAt) : now.getTime();
+    return Number.isNaN(t) || Number.isNaN(r) ? 0 : r - t;
+  };
+  const context = detail.context as { causedAt?: unknown; causeReceivedAt?: unknown } | undefined;
+  return Math.max(age(detail.timestamp, detail.receivedAt), context?.causedAt === undefined ? 0 : age(context.causedAt, context.causeReceivedAt)) > maxAge * 1000;
+}
+
 /** An event as EventBridge delivers it to a rule target. */
 export interface BusEventLike {
   source: string;
@@ -30,7 +56,7 @@ export interface BusEventLike {
 
 export type EnrolOutcome =
   | { journeyId: string; status: 'started' | 'duplicate'; executionName: string }
-  | { journeyId: string; status: 'skipped'; reason: 'no-profile' | 'audience' | 're-entry' | 'already-running' | 'no-key' };
+  | { journeyId: string; status: 'skipped'; reason: 'no-profile' | 'stale' | 'audience' | 're-entry' | 'already-running' | 'no-key' };
 
 export interface JourneyRuntimeDeps {
   journeys: JourneySpec[];
@@ -128,12 +154,14 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
       // failed before or after StartExecution. Starting again by the same name is idempotent; it is counted once.
       key = existing.key;
     } else {
-      const profile = await profileAfter(customerId, detail, event.source);
-      if (!profile) return { journeyId: journey.id, status: 'skipped', reason: 'no-profile' };
-      const skip = async (reason: 'audience' | 're-entry' | 'already-running' | 'no-key'): Promise<EnrolOutcome> => {
+      const skip = async (reason: 'stale' | 'audience' | 're-entry' | 'already-running' | 'no-key'): Promise<EnrolOutcome> => {
         await records.count(journey.id, { [`skipped.${reason}`]: 1 });
         return { journeyId: journey.id, status: 'skipped', reason };
       };
+      // History is history: an imported (or long-delayed) trigger starts nothing; counted once per delivery.
+      if (isStale(journey, detail, clock.now())) return skip('stale');
+      const profile = await profileAfter(customerId, detail, event.source);
+      if (!profile) return { journeyId: journey.id, status: 'skipped', reason: 'no-profile' };
       if (!inAudience(journey, profile)) return skip('audience');
 
       key = '*';
@@ -151,7 +179,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
       }
       if (!(await records.lock(customerId, journey.id, key, name))) return skip('already-running');
       // Recorded before the execution starts: its steps and its end find the run.
-      await records.putRun({ journeyId: journey.id, executionName: name, customerId, key, status: 'running', startedAt: clock.now().toISOString(), triggerMessageId: detail.messageId, triggerSourceId: detail.sourceId });
+      await records.putRun({ journeyId: journey.id, executionName: name, customerId, key, status: 'running', startedAt: clock.now().toISOString(), triggerMessageId: detail.messageId, triggerSourceId: detail.sourceId, triggeredAt: detail.timestamp });
       await records.count(journey.id, { entered: 1 });
     }
 
@@ -179,7 +207,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     // (the router had nothing to end yet): look for it on the profile now. Later goal
     // events find the run, so between the two every conversion is caught once.
     const latest = (await profiles.get(customerId))?.profile;
-    const goal = latest && goalReachedSince(journey, latest, customerId, detail);
+    const goal = latest && (await goalReachedSince(journey, latest, customerId, detail));
     if (goal && (await endRun({ customerId, journeyId: journey.id, executionName: name, key }, 'converted', { endedBy: goal.messageId }))) {
       await stopExecution(journey.id, name, `goal: ${goal.name} (${goal.messageId}) before the run started`);
       log('journey goal reached before start', { journeyId: journey.id, customerId, executionName: name });
@@ -188,14 +216,25 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     return { journeyId: journey.id, status: existing || started === 'exists' ? 'duplicate' : 'started', executionName: name };
   }
 
-  /** A goal event of the journey on the customer's timeline at or after the trigger (not the trigger itself). */
-  function goalReachedSince(journey: JourneySpec, profile: Profile, customerId: string, trigger: NormalisedEvent) {
+  /**
+   * A goal event of the journey dated at or after the trigger (not the trigger itself): "converted since the
+   * trigger", by event time. The profile's recent events reach back 90 days; imported history reaches further,
+   * so the customer's timeline (kept `timelineRetentionDays`) is read from the trigger's time on too.
+   */
+  async function goalReachedSince(journey: JourneySpec, profile: Profile, customerId: string, trigger: NormalisedEvent): Promise<{ name: string; messageId: string } | undefined> {
     if (journey.goalPatterns.length === 0) return undefined;
-    return profile.recentEvents.find((e) => {
+    const isGoal = (e: { messageId: string; sourceId?: string; at: string; name: string; properties: Record<string, unknown> }) => {
       if ((e.messageId === trigger.messageId && (e.sourceId ?? trigger.sourceId) === trigger.sourceId) || e.at < trigger.timestamp) return false;
       const asBusEvent = { source: INGEST_EVENT_SOURCE, 'detail-type': e.name, detail: { type: 'track', event: e.name, userId: customerId, messageId: e.messageId, timestamp: e.at, properties: e.properties } };
       return journey.goalPatterns.some((p) => matchesEventPattern(p, asBusEvent));
-    });
+    };
+    const recent = profile.recentEvents.find(isGoal);
+    if (recent) return recent;
+    for (const e of await profiles.eventsFrom(customerId, trigger.timestamp, clock.now())) {
+      if (e.type !== 'track' || e.event === undefined) continue;
+      if (isGoal({ messageId: e.messageId, sourceId: e.sourceId, at: e.timestamp, name: e.event, properties: e.properties })) return { name: e.event, messageId: e.messageId };
+    }
+    return undefined;
   }
 
   /** Starter: enrol the event's customer in every journey this event triggers. */
@@ -226,6 +265,8 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
       const outcome = goal ? 'converted' : 'exited';
       for (const run of await runsOfAll(ids, journey.id)) {
         if (run.triggerMessageId === detail.messageId && (run.triggerSourceId ?? detail.sourceId) === detail.sourceId) continue;
+        // Goals and exits count from the trigger on, by event time: imported history arrives in any order.
+        if (run.triggeredAt !== undefined && detail.timestamp < run.triggeredAt) continue;
         if (run.status === 'holdout') {
           // A held customer (the holdout got no messages and its execution has ended) still converts, once,
           // while held: `goal` counts every conversion, `holdout.goal` those of the holdout (the lift's baseline).

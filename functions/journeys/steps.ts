@@ -212,7 +212,7 @@ export function createStepRunner(deps: StepDeps) {
       return webhook(input, { target, template }, profile);
     }
     const previous = await journeys.getMessage(input.customerId, input.execution, input.stepId);
-    if (previous) return settled(input, previous);
+    if (previous && previous.status !== 'deferred') return settled(input, previous);
 
     const base = { journeyId: input.journeyId, stepId: input.stepId, executionName: input.execution, channel, template, kind, at: now.toISOString() };
     const skip = async (reason: string): Promise<StepResult> => {
@@ -226,10 +226,16 @@ export function createStepRunner(deps: StepDeps) {
     const window = new Date(now.getTime() - deps.policy.frequencyWindowDays * 86_400_000);
     // A customer joined by alias is one customer: the cap counts, and the consent holds of, every id of theirs.
     const ids = [...new Set([input.customerId, profile.id, ...(profile.mergedIds ?? [])])];
-    const sentInWindow = kind === 'marketing' ? (await Promise.all(ids.map((id) => journeys.marketingSentSince(id, window)))).reduce((a, b) => a + b, 0) : 0;
-    const decision = decideSend(await withConsentHolds(ids, profile, channel, now), channel as Channel, kind, sentInWindow, now, deps.policy);
+    const sentInWindow = kind === 'marketing' ? (await Promise.all(ids.map((id) => journeys.marketingSentSince(id, window)))).flat() : [];
+    const cap = { sentInWindow, deferredSince: previous?.deferredSince === undefined ? undefined : new Date(previous.deferredSince) };
+    const decision = decideSend(await withConsentHolds(ids, profile, channel, now), channel as Channel, kind, cap, now, deps.policy);
     if (decision.action === 'skip') return skip(decision.reason);
     if (decision.action === 'defer') {
+      // The cap's deferral is recorded (its first time bounds the wait); another attempt that settled the send meanwhile wins.
+      if (decision.reason === 'frequency-cap' && (await journeys.deferMessage(input.customerId, base)) === undefined) {
+        const settledMeanwhile = await journeys.getMessage(input.customerId, input.execution, input.stepId);
+        if (settledMeanwhile && settledMeanwhile.status !== 'deferred') return settled(input, settledMeanwhile);
+      }
       await journeys.count(input.journeyId, { [`${input.stepId}.deferred.${decision.reason}`]: 1 });
       return { status: 'deferred', until: decision.until.toISOString(), reason: decision.reason };
     }

@@ -30,6 +30,8 @@ export interface RunRecord {
   triggerMessageId: string;
   /** The source of the trigger event (a messageId is unique per source only); absent on runs started before 2026-12. */
   triggerSourceId?: string;
+  /** The trigger's event time: goal and exit events dated before it do not end the run. */
+  triggeredAt?: string;
   /** The messageId of the event that ended the run (a goal or exit event): its redelivery stops the execution again. */
   endedBy?: string;
   /** A holdout run: until when a goal event still counts as its conversion. */
@@ -46,8 +48,13 @@ export interface MessageRecord {
   channel: string;
   template: string;
   kind: 'marketing' | 'transactional';
-  /** `sending`: claimed by a send attempt whose outcome is not known yet (see the step runner). */
-  status: 'sending' | 'sent' | 'skipped' | 'failed';
+  /**
+   * `sending`: claimed by a send attempt whose outcome is not known yet (see the step runner);
+   * `deferred`: held back by the frequency cap, since `deferredSince` (a later attempt claims it as usual).
+   */
+  status: 'deferred' | 'sending' | 'sent' | 'skipped' | 'failed';
+  /** A send the frequency cap deferred: when it was deferred first (it waits at most the policy's maximum delay from then). */
+  deferredSince?: string;
   reason?: string;
   providerId?: string;
   at: string;
@@ -202,15 +209,16 @@ export class JourneyStore {
     return (await this.#query(customerId, journeyId ? `R#${journeyId}#` : 'R#')) as unknown as RunRecord[];
   }
 
-  /** Record a send/skip once per execution and step; returns the record already there on a retry. */
+  /** Record a send/skip once per execution and step (over a deferral of it); returns the record already there on a retry. */
   async recordMessage(customerId: string, record: MessageRecord): Promise<{ recorded: boolean; existing?: MessageRecord }> {
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
           Item: { [L.partitionKey]: pk(customerId), [L.sortKey]: `M#${record.executionName}#${record.stepId}`, itemType: 'message', ...record },
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': L.partitionKey },
+          ConditionExpression: 'attribute_not_exists(#pk) OR #s = :deferred',
+          ExpressionAttributeNames: { '#pk': L.partitionKey, '#s': 'status' },
+          ExpressionAttributeValues: { ':deferred': 'deferred' },
         }),
       );
       return { recorded: true };
@@ -267,11 +275,44 @@ export class JourneyStore {
     return items.sort((a, b) => (a.at < b.at ? 1 : -1));
   }
 
-  /** Marketing messages actually sent to the customer since `since` (for the frequency cap). */
-  async marketingSentSince(customerId: string, since: Date): Promise<number> {
+  /** When each marketing message actually sent to the customer since `since` went out (for the frequency cap). */
+  async marketingSentSince(customerId: string, since: Date): Promise<Date[]> {
     const items = (await this.#query(customerId, 'M#')) as unknown as MessageRecord[];
     const from = since.toISOString();
-    return items.filter((m) => m.kind === 'marketing' && m.status === 'sent' && m.at >= from).length;
+    return items.filter((m) => m.kind === 'marketing' && m.status === 'sent' && m.at >= from).map((m) => new Date(m.at));
+  }
+
+  /**
+   * Mark a send deferred by the frequency cap, keeping the time of its first deferral; returns that time.
+   * Only an absent or deferred record changes (a send that was claimed, sent or skipped meanwhile stays).
+   */
+  async deferMessage(customerId: string, record: Omit<MessageRecord, 'status' | 'deferredSince'>): Promise<string | undefined> {
+    const names: Record<string, string> = { '#pk': L.partitionKey, '#s': 'status', '#since': 'deferredSince' };
+    const values: Record<string, unknown> = { ':deferred': 'deferred', ':at': record.at, ':type': 'message' };
+    const sets = ['#s = :deferred', '#since = if_not_exists(#since, :at)', 'itemType = :type'];
+    for (const [i, [key, value]] of Object.entries(record).entries()) {
+      if (value === undefined) continue;
+      names[`#f${i}`] = key;
+      values[`:f${i}`] = value;
+      sets.push(`#f${i} = :f${i}`);
+    }
+    try {
+      const { Attributes } = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [L.partitionKey]: pk(customerId), [L.sortKey]: `M#${record.executionName}#${record.stepId}` },
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: 'attribute_not_exists(#pk) OR #s = :deferred',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return Attributes?.deferredSince as string | undefined;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
   }
 
   async putWait(customerId: string, wait: WaitRecord): Promise<void> {

@@ -248,7 +248,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
             merged = true;
           }
         }
-        const step = resegment(current, profile, before, eventKey(event), now);
+        const step = resegment(current, profile, before, eventKey(event), now, { at: event.timestamp, receivedAt: event.receivedAt });
         // The outbox keeps OUTBOX_MAX entries: a write never holds more new ones than that (a single event aside).
         if (derived.length > 0 && derived.length + step.derived.length > OUTBOX_MAX) break;
         step.next.applied = applied;
@@ -515,10 +515,11 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     }
   }
 
-  function resegment(stored: StoredProfile | undefined, profile: Profile, before: Profile, cause: string, now: Date) {
+  /** `causedBy`: the time and receipt of the event that caused the change (absent for sweeps and journey steps, which happen now). */
+  function resegment(stored: StoredProfile | undefined, profile: Profile, before: Profile, cause: string, now: Date, causedBy?: { at: string; receivedAt: string }) {
     const seg = deps.segment(profile, now);
     const after: Profile = { ...profile, lifecycleStage: seg.lifecycleStage, rfm: seg.rfm, computedTags: [...seg.computedTags].sort() };
-    const derived = diff(stored ? before : undefined, after, cause, now);
+    const derived = diff(stored ? before : undefined, after, cause, now, causedBy);
     const next: StoredProfile = {
       profile: after,
       version: (stored?.version ?? 0) + 1,
@@ -532,10 +533,10 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     return { next, derived };
   }
 
-  function diff(before: Profile | undefined, after: Profile, cause: string, now: Date): OutboxEntry[] {
+  function diff(before: Profile | undefined, after: Profile, cause: string, now: Date, causedBy?: { at: string; receivedAt: string }): OutboxEntry[] {
     const out: OutboxEntry[] = [];
     const make = (name: string, properties: Record<string, unknown>) =>
-      out.push({ cause, messageId: derivedMessageId(cause, name, properties), name, properties, at: now.toISOString() });
+      out.push({ cause, messageId: derivedMessageId(cause, name, properties), name, properties, at: now.toISOString(), ...(causedBy !== undefined && { causedAt: causedBy.at, causeReceivedAt: causedBy.receivedAt }) });
     const tagsOf = (p: Profile | undefined) => (p ? profileTags(p) : new Set<string>());
     const was = tagsOf(before);
     const is = tagsOf(after);
@@ -581,7 +582,8 @@ function derivedEvent(customerId: string, o: OutboxEntry, eventBusName?: string)
     event: o.name,
     properties: { customerId, ...o.properties },
     traits: {},
-    context: { causedBy: o.cause },
+    // causedAt: how old the news is (imported history makes old news; journeys' trigger.max_age reads it).
+    context: { causedBy: o.cause, ...(o.causedAt !== undefined && { causedAt: o.causedAt, causeReceivedAt: o.causeReceivedAt }) },
     timestamp: o.at,
     receivedAt: o.at,
     sourceId: PROFILE_EVENT_SOURCE,

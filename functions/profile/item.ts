@@ -27,6 +27,10 @@ export interface OutboxEntry {
   name: string;
   properties: Record<string, unknown>;
   at: string;
+  /** The time of the event that caused it (an ingested event's timestamp); absent when it happened now (sweep, journey step). */
+  causedAt?: string;
+  /** When Rapport received that event: how old the news was on arrival is what journeys' trigger.max_age judges. */
+  causeReceivedAt?: string;
 }
 
 /** The parts of a stored profile that live in the packed attributes. */
@@ -126,7 +130,9 @@ interface LegacyOutboxEntry {
 
 function readOutboxEntry(o: OutboxEntry | LegacyOutboxEntry): OutboxEntry {
   if (!('entry' in o)) return o;
-  const detail = JSON.parse(o.entry.Detail) as { messageId: string; properties: Record<string, unknown>; timestamp: string };
+  const detail = JSON.parse(o.entry.Detail) as { messageId: string; properties: Record<string, unknown>; timestamp: string; context?: { causedAt?: unknown; causeReceivedAt?: unknown } };
   const { customerId: _customerId, ...properties } = detail.properties;
-  return { cause: o.cause, messageId: detail.messageId, name: o.entry.DetailType, properties, at: detail.timestamp ?? o.entry.Time };
+  const { causedAt, causeReceivedAt } = detail.context ?? {};
+  const cause = typeof causedAt === 'string' && typeof causeReceivedAt === 'string' ? { causedAt, causeReceivedAt } : {};
+  return { cause: o.cause, messageId: detail.messageId, name: o.entry.DetailType, properties, at: detail.timestamp ?? o.entry.Time, ...cause };
 }

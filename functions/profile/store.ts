@@ -377,6 +377,32 @@ export class ProfileStore {
       .slice(0, limit);
   }
 
+  /**
+   * The customer's events dated at or after `from`, oldest first, at most `limit` (expired ones filtered out):
+   * the whole kept history, not just the recent events a profile carries (the journey starter's goal check).
+   */
+  async eventsFrom(id: string, from: string, now: Date, limit = 1000): Promise<NormalisedEvent[]> {
+    const nowSeconds = Math.floor(now.getTime() / 1000);
+    const out: NormalisedEvent[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page: { Items?: Array<Record<string, unknown>>; LastEvaluatedKey?: Record<string, unknown> } = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
+          ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey },
+          ExpressionAttributeValues: { ':pk': `C#${id}`, ':from': `E#${from}`, ':to': 'E#\uffff' },
+          ConsistentRead: true,
+          Limit: limit - out.length,
+          ...(start !== undefined && { ExclusiveStartKey: start }),
+        }),
+      );
+      for (const item of page.Items ?? []) if ((item[L.ttlAttribute] as number) > nowSeconds) out.push(item.event as NormalisedEvent);
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined && out.length < limit);
+    return out;
+  }
+
   async getAlias(anonymousId: string): Promise<string | undefined> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [L.partitionKey]: `A#${anonymousId}`, [L.sortKey]: 'A' } }));
     return Item?.customerId as string | undefined;

@@ -32,6 +32,7 @@ export const RAPPORT_DEFAULTS = {
   sendPolicy: {
     frequencyCap: DEFAULT_SEND_POLICY.frequencyCap,
     frequencyWindowDays: DEFAULT_SEND_POLICY.frequencyWindowDays,
+    frequencyCapMaxDelayDays: DEFAULT_SEND_POLICY.frequencyCapMaxDelayDays,
     quietHours: DEFAULT_SEND_POLICY.quietHours ?? false,
     defaultTimeZone: DEFAULT_SEND_POLICY.defaultTimeZone,
   } as Required<RapportSendPolicy>,

@@ -96,6 +96,7 @@ export function journeySpec(compiled: CompiledJourney): JourneySpec {
     id: compiled.id,
     version: compiled.version,
     triggerPatterns: compiled.triggerPatterns,
+    triggerMaxAgeSeconds: compiled.triggerMaxAgeSeconds,
     goalPatterns: compiled.goalPatterns,
     exitPatterns: compiled.exitPatterns,
     ...(compiled.audience !== undefined && { audience: structuredClone(compiled.audience) as JourneySpec['audience'] }),

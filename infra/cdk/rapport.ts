@@ -113,8 +113,8 @@ export interface RapportQuietHours {
 export interface RapportSendPolicy {
   /**
    * Marketing messages one customer receives at most within
-   * `frequencyWindowDays`, over every journey and channel; a send over the cap is
-   * skipped and recorded. 0 sends no marketing at all.
+   * `frequencyWindowDays`, over every journey and channel; a send over the cap
+   * waits until the window frees (see `frequencyCapMaxDelayDays`). 0 sends no marketing at all.
    *
    * @default 3
    */
@@ -125,6 +125,14 @@ export interface RapportSendPolicy {
    * @default 7
    */
   readonly frequencyWindowDays?: number;
+  /**
+   * How long (days, 0-30) a marketing send over the cap may wait for the window to free,
+   * from its first deferral; a send the window would not free by then is skipped
+   * and recorded (`frequency-cap`). 0: skip at once.
+   *
+   * @default 3
+   */
+  readonly frequencyCapMaxDelayDays?: number;
   /**
    * Hours in the customer's time zone (`traits.timezone`, else `defaultTimeZone`)
    * in which a marketing send waits until they end instead of going out; `false`: none.
@@ -274,7 +282,7 @@ export interface RapportProps {
    * Frequency cap, quiet hours and default time zone of marketing sends.
    * Fields left out take their defaults.
    *
-   * @default { frequencyCap: 3, frequencyWindowDays: 7, quietHours: { start: '21:00', end: '08:00' }, defaultTimeZone: 'UTC' }
+   * @default { frequencyCap: 3, frequencyWindowDays: 7, frequencyCapMaxDelayDays: 3, quietHours: { start: '21:00', end: '08:00' }, defaultTimeZone: 'UTC' }
    */
   readonly sendPolicy?: RapportSendPolicy;
 
@@ -445,6 +453,7 @@ export class Rapport extends Construct {
       sendPolicy: {
         frequencyCap: props.sendPolicy?.frequencyCap ?? RAPPORT_DEFAULTS.sendPolicy.frequencyCap,
         frequencyWindowDays: props.sendPolicy?.frequencyWindowDays ?? RAPPORT_DEFAULTS.sendPolicy.frequencyWindowDays,
+        frequencyCapMaxDelayDays: props.sendPolicy?.frequencyCapMaxDelayDays ?? RAPPORT_DEFAULTS.sendPolicy.frequencyCapMaxDelayDays,
         quietHours: props.sendPolicy?.quietHours ?? RAPPORT_DEFAULTS.sendPolicy.quietHours,
         defaultTimeZone: props.sendPolicy?.defaultTimeZone ?? RAPPORT_DEFAULTS.sendPolicy.defaultTimeZone,
       },
@@ -826,6 +835,7 @@ export class Rapport extends Construct {
         [JOURNEY_ENV.SEND_POLICY]: JSON.stringify({
           frequencyCap: sendPolicy.frequencyCap,
           frequencyWindowDays: sendPolicy.frequencyWindowDays,
+          frequencyCapMaxDelayDays: sendPolicy.frequencyCapMaxDelayDays,
           quietHours: sendPolicy.quietHours === false ? null : { start: sendPolicy.quietHours.start, end: sendPolicy.quietHours.end },
           defaultTimeZone: sendPolicy.defaultTimeZone,
         }),

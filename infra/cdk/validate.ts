@@ -237,6 +237,9 @@ function sendPolicyProblems(policy: Required<RapportSendPolicy>): string[] {
   if (!Number.isInteger(policy.frequencyWindowDays) || policy.frequencyWindowDays < 1 || policy.frequencyWindowDays > 365) {
     problems.push(`sendPolicy.frequencyWindowDays ${policy.frequencyWindowDays} must be a whole number of days from 1 to 365`);
   }
+  if (!Number.isInteger(policy.frequencyCapMaxDelayDays) || policy.frequencyCapMaxDelayDays < 0 || policy.frequencyCapMaxDelayDays > 30) {
+    problems.push(`sendPolicy.frequencyCapMaxDelayDays ${policy.frequencyCapMaxDelayDays} must be a whole number of days from 0 to 30`);
+  }
   const quiet = policy.quietHours;
   if (quiet !== false) {
     if (!CLOCK.test(String(quiet?.start)) || !CLOCK.test(String(quiet?.end))) {

@@ -192,6 +192,51 @@ Exit codes: 0 accepted (2xx), 1 refused (4xx) or failed (5xx), 2 usage error,
 3 could not reach the engine.`,
     load: () => import('./commands/send'),
   },
+  {
+    name: 'import',
+    summary: 'import history (CSV or NDJSON) into a running engine or a deployed ingest',
+    positionals: [1, 1],
+    options: {
+      engine: { type: 'string' },
+      url: { type: 'string' },
+      secret: { type: 'string' },
+      'write-key': { type: 'string' },
+      'batch-size': { type: 'string' },
+      checkpoint: { type: 'string' },
+      'max-batches': { type: 'string' },
+      help,
+    },
+    help: `Usage: rapport import <file.csv|file.ndjson> [--engine http://127.0.0.1:3000 | --url <ingest URL>]
+                      [--secret whsec_... | --write-key <key>] [--batch-size 500]
+
+Posts the file's events in batches, with a progress bar on stderr, then prints a
+summary: imported, duplicates (already there), rejected (line number and reason).
+Each event's messageId is derived from the file name, its line and the line's text,
+so a re-run imports nothing twice. After every batch a checkpoint file records the
+lines done; an interrupted import resumes from it (it is removed when done).
+
+CSV: a header row; columns userId (or user_id), anonymousId, event, timestamp and
+messageId are the event's own, properties.<name> columns are track properties,
+every other column a trait. A row with traits is an identify, a row with an event
+a track (both when it has both). NDJSON: one Segment event per line.
+
+Imported events keep their timestamps: journeys are not started by history older
+than their trigger's max_age (default 1d); goals and tag rules see it.
+
+Options:
+  --engine <url>        a running engine (default: http://127.0.0.1:$PORT, PORT defaulting to 3000)
+  --url <url>           a deployed ingest API (same as --engine)
+  --secret <whsec_...>  the source's webhook secret (as rapport send; default $RAPPORT_WEBHOOK_SECRET)
+  --write-key <key>     post to /v1/batch with this write key instead (default $RAPPORT_WRITE_KEY)
+  --batch-size <n>      events per request, 1-500 (default 500)
+  --checkpoint <file>   where progress is kept (default <file>.import-checkpoint.json)
+  --max-batches <n>     stop after n batches (run again to resume)
+  -h, --help            show this help
+
+Exit codes: 0 all imported (or already there), 1 lines rejected or a batch refused,
+2 usage error.`,
+    load: () => import('./commands/import'),
+  },
 ];
 
 export const GLOBAL_HELP = `rapport: the marketer's workbench for Rapport journeys

@@ -267,6 +267,8 @@ export async function runDemo(population: Population, options: DemoOptions = {})
     sources: [{ id: 'demo', webhookSecrets: [secret] }],
     clock,
     sendPolicy: quietHours ? {} : { quietHours: undefined },
+    // The replay is live traffic: an event the busy machine delivers a simulated day late is not history.
+    triggerMaxAgeSeconds: null,
     sweepEveryMs: 0,
     logLevel: 'SILENT',
   });

@@ -61,6 +61,12 @@ export interface EngineOptions {
   templatesDir?: string;
   /** Send policy overrides (frequency cap, quiet hours, default time zone). */
   sendPolicy?: Partial<SendPolicy>;
+  /**
+   * Replaces every journey's `trigger.max_age` (seconds; null: any age), for a replay of
+   * live traffic on a fast clock, whose events reach the engine late when the machine is busy.
+   * @default each journey's own
+   */
+  triggerMaxAgeSeconds?: number | null;
   /** Outbound webhooks by name (support, supervisor, ...); without a URL, webhook steps are recorded in the outbox. */
   outboundWebhooks?: Record<string, OutboundWebhookTarget>;
   /**
@@ -164,6 +170,7 @@ async function start(options: EngineOptions): Promise<Engine> {
   if (options.faults) installFaults({ dynamo: dynamo.client, eventBridge, bus, outbox }, options.faults);
   let url = '';
   const journeys = wireJourneys({
+    ...(options.triggerMaxAgeSeconds !== undefined && { triggerMaxAgeSeconds: options.triggerMaxAgeSeconds }),
     journeysDir: options.journeysDir ?? 'workflows/journeys.d',
     templatesDir: options.templatesDir ?? 'workflows/templates',
     bus,

@@ -26,6 +26,8 @@ export const LOCAL_STEP_FUNCTION = 'arn:aws:lambda:local:000000000000:function:r
 
 export interface JourneyWiring {
   journeysDir: string;
+  /** Replaces every journey's `trigger.max_age` (seconds; null: any age). Absent: each journey's own. */
+  triggerMaxAgeSeconds?: number | null;
   templatesDir: string;
   bus: LocalEventBus;
   doc: DynamoDBDocumentClient;
@@ -94,7 +96,7 @@ export function wireJourneys(w: JourneyWiring) {
   for (const journey of compiled) sfn.register(journey.id, journey.definition as unknown as AslDefinition);
 
   const runtime = createJourneyRuntime({
-    journeys: compiled,
+    journeys: w.triggerMaxAgeSeconds === undefined ? compiled : compiled.map((j) => ({ ...j, triggerMaxAgeSeconds: w.triggerMaxAgeSeconds ?? null })),
     profiles: w.profiles,
     records,
     executions: w.stepFunctionsFaults ? failingExecutions(sfn, w.stepFunctionsFaults) : sfn,

@@ -28,7 +28,7 @@ export const JOURNEY_ENV = {
   OUTBOUND_WEBHOOK_TARGETS: 'RAPPORT_OUTBOUND_WEBHOOK_TARGETS',
   /**
    * JSON object: the send policy besides the consent mode,
-   * `{ "frequencyCap": 3, "frequencyWindowDays": 7, "quietHours": { "start": "21:00", "end": "08:00" } | null, "defaultTimeZone": "UTC" }`.
+   * `{ "frequencyCap": 3, "frequencyWindowDays": 7, "frequencyCapMaxDelayDays": 3, "quietHours": { "start": "21:00", "end": "08:00" } | null, "defaultTimeZone": "UTC" }`.
    */
   SEND_POLICY: 'RAPPORT_SEND_POLICY',
 } as const;

@@ -310,7 +310,7 @@ describe('Rapport-dev stack: the journeys leg, default props', () => {
           support: { url: 'https://help.shop.example/hooks/rapport', secretArn: `<Ref:${webhookSecret('support')}>` },
           supervisor: { url: 'https://help.shop.example/hooks/supervisor', secretArn: `<Ref:${webhookSecret('supervisor')}>` },
         }),
-        [JOURNEY_ENV.SEND_POLICY]: JSON.stringify({ frequencyCap: 3, frequencyWindowDays: 7, quietHours: { start: '21:00', end: '08:00' }, defaultTimeZone: 'UTC' }),
+        [JOURNEY_ENV.SEND_POLICY]: JSON.stringify({ frequencyCap: 3, frequencyWindowDays: 7, frequencyCapMaxDelayDays: 3, quietHours: { start: '21:00', end: '08:00' }, defaultTimeZone: 'UTC' }),
         [ENV.UNSUBSCRIBE_SECRET]: `<Ref:${ids.unsubscribeSecret}>`,
         [ENV.PUBLIC_URL]: `https://<Ref:${ids.httpApi}>.execute-api.<Ref:AWS::Region>.<Ref:AWS::URLSuffix>/`,
         POWERTOOLS_SERVICE_NAME: 'rapport-steps',
@@ -459,7 +459,7 @@ describe('Rapport with custom journey props', () => {
       email: { fromAddress: 'news@mail.shop.example', configurationSet: 'rapport-tracking' },
       sms: { originationIdentity: smsIdentity },
       outboundWebhooks: { support: { url: 'https://desk.example/hooks', secretArn: supportSecretArn }, supervisor: { url: 'https://desk.example/escalate' } },
-      sendPolicy: { frequencyCap: 5, quietHours: false, defaultTimeZone: 'Europe/Berlin' },
+      sendPolicy: { frequencyCap: 5, frequencyCapMaxDelayDays: 2, quietHours: false, defaultTimeZone: 'Europe/Berlin' },
     },
     { bundle: false },
   );
@@ -474,13 +474,13 @@ describe('Rapport with custom journey props', () => {
       [JOURNEY_ENV.EMAIL_FROM_ADDRESS]: 'news@mail.shop.example',
       [JOURNEY_ENV.EMAIL_CONFIGURATION_SET]: 'rapport-tracking',
       [JOURNEY_ENV.SMS_ORIGINATION_IDENTITY]: smsIdentity,
-      [JOURNEY_ENV.SEND_POLICY]: JSON.stringify({ frequencyCap: 5, frequencyWindowDays: 7, quietHours: null, defaultTimeZone: 'Europe/Berlin' }),
+      [JOURNEY_ENV.SEND_POLICY]: JSON.stringify({ frequencyCap: 5, frequencyWindowDays: 7, frequencyCapMaxDelayDays: 2, quietHours: null, defaultTimeZone: 'Europe/Berlin' }),
     });
     expect(JSON.parse(env[JOURNEY_ENV.OUTBOUND_WEBHOOK_TARGETS] ?? 'null')).toEqual({
       support: { url: 'https://desk.example/hooks', secretArn: supportSecretArn },
       supervisor: { url: 'https://desk.example/escalate', secretArn: `<Ref:${supervisorSecret}>` },
     });
-    expect(sendPolicyFrom(env)).toEqual({ consentMode: 'opt-out', frequencyCap: 5, frequencyWindowDays: 7, defaultTimeZone: 'Europe/Berlin' });
+    expect(sendPolicyFrom(env)).toEqual({ consentMode: 'opt-out', frequencyCap: 5, frequencyWindowDays: 7, frequencyCapMaxDelayDays: 2, defaultTimeZone: 'Europe/Berlin' });
   });
 
   it('generates no secret for a webhook that names its own, and may read that one', () => {
@@ -635,6 +635,7 @@ describe('Rapport rejects impossible delivery props at synth', () => {
     ],
     ['a negative frequency cap', { sendPolicy: { frequencyCap: -1 } }, /sendPolicy\.frequencyCap -1 must be a whole number of marketing messages, 0 or more/],
     ['a frequency window of 0 days', { sendPolicy: { frequencyWindowDays: 0 } }, /sendPolicy\.frequencyWindowDays 0 must be a whole number of days from 1 to 365/],
+    ['a frequency-cap delay of 31 days', { sendPolicy: { frequencyCapMaxDelayDays: 31 } }, /sendPolicy\.frequencyCapMaxDelayDays 31 must be a whole number of days from 0 to 30/],
     ['quiet hours at 25:00', { sendPolicy: { quietHours: { start: '25:00', end: '08:00' } } }, /sendPolicy\.quietHours .* must be \{ start, end \} with times of day/],
     ['quiet hours of no length', { sendPolicy: { quietHours: { start: '08:00', end: '08:00' } } }, /sendPolicy\.quietHours starts and ends at 08:00; use false/],
     ['an unknown time zone', { sendPolicy: { defaultTimeZone: 'Mars/Olympus' } }, /sendPolicy\.defaultTimeZone "Mars\/Olympus" must be an IANA time zone/],

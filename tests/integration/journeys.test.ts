@@ -113,8 +113,17 @@ describe('win-back journey (10 simulated days per second)', () => {
     t = await engineAt(10 * 86_400);
   });
   afterAll(() => t.engine.stop());
-  /** A customer whose only order is 95 days old is dormant at once: Customer Became Inactive starts win-back. */
-  const lapsed = (id: string) => t.api.send([identify(id), order(id, 0, { timestamp: new Date(t.clock.now().getTime() - 95 * DAY).toISOString() })]);
+  /**
+   * A customer whose only order is 75 days old turns dormant with time: the sweep after the 90th day
+   * publishes Customer Became Inactive, which starts win-back. (An order imported 95 days old makes the
+   * customer dormant at once, but that news is as old as the order: history starts no journey.)
+   */
+  const lapsed = async (id: string) => {
+    const orderedAt = t.clock.now().getTime() - 75 * DAY;
+    await t.api.sendAndSettle([identify(id), order(id, 0, { timestamp: new Date(orderedAt).toISOString() })]);
+    await eventually(() => t.clock.now().getTime() > orderedAt + 90.2 * DAY, 'the 90th day since the order');
+    await t.engine.sweep();
+  };
 
   it('converts after the first message', async () => {
     await lapsed('wb-first');

@@ -44,7 +44,7 @@ import { buildGraph, type StepNode } from './graph';
 import { journeyMermaid } from './mermaid';
 import { statePaths, type StatePath } from './paths';
 import { templateTriggerReferences, triggerReferences } from './references';
-import { END, HOLDOUT, type EventFilter, type Journey } from './schema';
+import { DEFAULT_TRIGGER_MAX_AGE, END, HOLDOUT, NO_MAX_AGE, type EventFilter, type Journey } from './schema';
 import type { TemplateCatalog } from './templates';
 import { validateMeaning } from './validate';
 
@@ -70,6 +70,8 @@ export interface CompiledJourney {
   readonly definition: StateMachineDefinition;
   /** Bus rule patterns that start the journey (the journey starter's rule). */
   readonly triggerPatterns: EventPattern[];
+  /** The oldest trigger (event time against the clock) that starts a run, in seconds; null: any age (`max_age: none`). */
+  readonly triggerMaxAgeSeconds: number | null;
   /** Events that stop a run as converted, and that stop it without conversion. */
   readonly goalPatterns: EventPattern[];
   readonly exitPatterns: EventPattern[];
@@ -276,12 +278,14 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
   }
 
   const reentry = journey.entry?.reentry ?? 'never';
+  const maxAge = journey.trigger.max_age ?? DEFAULT_TRIGGER_MAX_AGE;
   const concurrency = journey.entry?.concurrency ?? 'one-per-customer';
   return {
     id: journey.id,
     version: journey.version,
     definition,
     triggerPatterns: [busPattern(journey.trigger)],
+    triggerMaxAgeSeconds: maxAge === NO_MAX_AGE ? null : durationSeconds(maxAge),
     goalPatterns: (journey.goals ?? []).map(busPattern),
     exitPatterns: (journey.exits ?? []).map(busPattern),
     mermaid: journeyMermaid(journey, graph),
@@ -301,7 +305,7 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
  * The bus pattern for an event filter: customer events come from ingest,
  * derived ones (`Tag Added`, ...) from the profile consumer.
  */
-export function busPattern(filter: EventFilter): EventPattern {
+export function busPattern(filter: Pick<EventFilter, 'event' | 'where'>): EventPattern {
   const source = RESERVED_EVENT_NAMES.has(filter.event) ? PROFILE_EVENT_SOURCE : INGEST_EVENT_SOURCE;
   const pattern = {
     source: [source],

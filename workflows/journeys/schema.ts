@@ -99,7 +99,26 @@ export const EventFilterSchema = z
   )
   .describe('An event, optionally filtered on its properties.');
 
-export const TriggerSchema = EventFilterSchema.describe('The event that starts the journey for a customer.');
+/** `trigger.max_age` when the journey does not say: a trigger older than a day (imported history) starts nothing. */
+export const DEFAULT_TRIGGER_MAX_AGE = '1d';
+/** `trigger.max_age: none`: a trigger of any age starts the journey. */
+export const NO_MAX_AGE = 'none';
+
+export const TriggerSchema = z
+  .strictObject(
+    {
+      event: EventNameSchema,
+      where: WhereSchema.optional(),
+      max_age: z
+        .union([z.literal(NO_MAX_AGE), DurationSchema], expected(`a duration such as ${DURATION_EXAMPLE}, or "${NO_MAX_AGE}"`))
+        .optional()
+        .describe(
+          `How old (its timestamp against the engine clock) the trigger event may be and still start a run: a duration (default ${DEFAULT_TRIGGER_MAX_AGE}), or "${NO_MAX_AGE}" for any age. An older trigger (imported history) is counted as skipped.stale.`,
+        ),
+    },
+    expected('{ event: <name>, where?: <pattern>, max_age?: <duration> | none }'),
+  )
+  .describe('The event that starts the journey for a customer.');
 
 const AudienceSchema = z
   .strictObject(

@@ -11,7 +11,7 @@ import type { PathSegment } from './errors';
 import { buildGraph, maxPauseSeconds, WAITING_ACTIONS, type StepNode } from './graph';
 import { parsePatternPath, TRIGGER_REFERENCE, valueProblems, type ValueProblem } from './references';
 import { triggerFields } from './template-variables';
-import { END, HOLDOUT, type Journey } from './schema';
+import { END, HOLDOUT, NO_MAX_AGE, type Journey } from './schema';
 import { templateKey, type TemplateChannel } from '../../shared';
 import { addedTags, tagReads, unknownTagMessage, type KnownTags } from './tags';
 import { templateFileName } from './templates';
@@ -53,6 +53,9 @@ export function validateMeaning(journey: Journey, options: MeaningOptions): Mean
   checkFilter(journey.trigger, ['trigger'], false);
   journey.goals?.forEach((goal, i) => checkFilter(goal, ['goals', i], false));
   journey.exits?.forEach((exit, i) => checkFilter(exit, ['exits', i], false));
+
+  const maxAge = journey.trigger.max_age;
+  if (maxAge !== undefined && maxAge !== NO_MAX_AGE && durationSeconds(maxAge) <= 0) add(['trigger', 'max_age'], `expected a maximum trigger age longer than 0, or "${NO_MAX_AGE}"`);
 
   const reentry = journey.entry?.reentry;
   if (typeof reentry === 'object') checkDuration(durationSeconds(reentry.after), ['entry', 'reentry', 'after'], 're-entry delay', add);

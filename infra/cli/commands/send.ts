@@ -54,7 +54,7 @@ export async function execute({ values }: Parsed, ctx: Context): Promise<ExitCod
   return response.ok ? EXIT.ok : EXIT.failed;
 }
 
-function secretOf(values: Parsed['values'], ctx: Context): { value: string; from: string } {
+export function secretOf(values: Parsed['values'], ctx: Context): { value: string; from: string } {
   if (typeof values.secret === 'string') return { value: values.secret, from: '--secret' };
   const fromEnv = ctx.env[ENV.WEBHOOK_SECRET];
   if (fromEnv) return { value: fromEnv, from: ENV.WEBHOOK_SECRET };

@@ -321,7 +321,7 @@ describe('journey language: shape errors (zod, strict)', () => {
     expect(loadErrors('name: x\n').map((e) => [e.path, e.message])).toEqual([
       ['id', 'missing: expected a journey id in kebab-case, like "win-back"'],
       ['version', 'missing: expected a whole version number'],
-      ['trigger', 'missing: expected { event: <name>, where?: <pattern> }'],
+      ['trigger', 'missing: expected { event: <name>, where?: <pattern>, max_age?: <duration> | none }'],
       ['steps', 'missing: expected a list of steps'],
     ]);
     expect(loadErrors('').map((e) => e.message)).toEqual(['expected a journey: { id, name, version, trigger, steps, ... }']);

@@ -1,0 +1,85 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Engine } from '../../infra/embedded/engine';
+import { client } from '../helpers/client';
+import { startTestEngine, TEST_SECRET } from '../helpers/engine';
+import { CHILD_PROCESS_TIMEOUT, cli, lines } from './helpers';
+
+/**
+ * `rapport import` (a child process) against an embedded engine running in the
+ * test: CSV and NDJSON history lands on the profiles with its own timestamps, a
+ * re-run imports nothing twice, bad lines are named, an interrupted import resumes.
+ */
+let engine: Engine;
+let api: ReturnType<typeof client>;
+const tmp = mkdtempSync(join(tmpdir(), 'rapport-import-'));
+const DAY = 86_400_000;
+const yearAgo = new Date(Date.now() - 365 * DAY).toISOString();
+const monthsAgo = new Date(Date.now() - 300 * DAY).toISOString();
+
+beforeAll(async () => {
+  engine = await startTestEngine({ logLevel: 'SILENT', sweepEveryMs: 0 });
+  api = client(engine);
+}, 60_000);
+
+afterAll(async () => {
+  await engine?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const run = (file: string, ...more: string[]) => cli(['import', file, '--engine', engine.url, '--secret', TEST_SECRET, ...more]);
+
+describe('rapport import', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
+  it('imports a CSV (identify + track per row); history starts no journey; a re-run reports duplicates and changes nothing', async () => {
+    const file = join(tmp, 'customers.csv');
+    writeFileSync(
+      file,
+      [
+        'userId,email,first_name,event,timestamp,properties.orderId,properties.revenue,properties.currency',
+        `imp-ada,ada@example.com,Ada,Signed Up,${yearAgo},,,`,
+        `imp-ada,,,Order Completed,${monthsAgo},o-1,42.5,EUR`,
+        `imp-bob,bob@example.com,"Bob, Jr.",,,,,`,
+        `,nobody@example.com,Nobody,,,,,`,
+        `imp-eve,eve@example.com,Eve,Order Completed,${monthsAgo},o-2,not-a-number,EUR`,
+      ].join('\n'),
+    );
+    const first = await run(file);
+    expect(first.code, first.stderr).toBe(1); // two lines rejected
+    expect(first.stdout).toContain('imported 5, duplicates 0, rejected 2');
+    expect(first.stdout).toMatch(/line 5: no userId/);
+    expect(first.stdout).toMatch(/line 6: .*revenue/);
+    expect(first.stderr).toMatch(/\[#+\] 6\/6 lines/);
+    await engine.settle();
+    const ada = await api.customer('imp-ada');
+    expect(ada.traits).toMatchObject({ email: 'ada@example.com', first_name: 'Ada' });
+    expect(ada.stats).toMatchObject({ orderCount: 1, totalRevenue: 42.5 });
+    expect((await api.customer('imp-bob')).traits).toMatchObject({ first_name: 'Bob, Jr.' });
+    expect(engine.outbox.entries.filter((m) => 'tags' in m && m.tags.customer === 'imp-ada')).toEqual([]);
+
+    const busBefore = engine.bus.log.length;
+    const again = await run(file);
+    expect(again.stdout).toContain('imported 0, duplicates 5, rejected 2');
+    await engine.settle();
+    expect(engine.bus.log.length).toBe(busBefore);
+    expect((await api.customer('imp-ada')).stats).toMatchObject({ orderCount: 1 });
+  });
+
+  it('imports NDJSON in the Segment shape, and resumes an interrupted import from its checkpoint', async () => {
+    const file = join(tmp, 'events.ndjson');
+    const events = Array.from({ length: 10 }, (_, i) => JSON.stringify({ type: 'track', userId: 'imp-nd', event: 'Product Viewed', timestamp: monthsAgo, properties: { productId: `p-${i}` } }));
+    writeFileSync(file, [...events.slice(0, 5), '{not json', ...events.slice(5)].join('\n'));
+    const part = await run(file, '--batch-size', '3', '--max-batches', '2');
+    expect(part.code, part.stderr).toBe(0);
+    expect(part.stderr).toContain('stopped after 2 batch(es)');
+    expect(existsSync(`${file}.import-checkpoint.json`)).toBe(true);
+    const rest = await run(file, '--batch-size', '3');
+    expect(rest.stderr).toMatch(/resuming after line \d+/);
+    expect(rest.code).toBe(1);
+    expect(lines(rest.stdout)).toEqual(['imported 10, duplicates 0, rejected 1', expect.stringMatching(/^ {2}line 6: not JSON/)]);
+    expect(existsSync(`${file}.import-checkpoint.json`)).toBe(false);
+    await engine.settle();
+    expect((await api.customer('imp-nd')).stats.eventCount).toBe(10);
+  });
+});

@@ -1,0 +1,193 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Engine } from '../../infra/embedded/engine';
+import { ScaledClock } from '../../shared';
+import { client } from '../helpers/client';
+import { startTestEngine } from '../helpers/engine';
+import { ended, eventually, messagesOf, outboxFor, runsOf } from '../helpers/journeys';
+
+/**
+ * History is history: imported events dated long ago do not start journeys
+ * (`trigger.max_age`), while goals still see them; and the frequency cap
+ * defers a marketing send until the window frees, up to a maximum delay.
+ * Driven through the embedded engine's HTTP API on a scaled clock.
+ */
+const DAY = 86_400_000;
+const folders: string[] = [];
+afterAll(() => {
+  for (const dir of folders) rmSync(dir, { recursive: true, force: true });
+});
+
+function journeysDir(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'rapport-history-'));
+  folders.push(dir);
+  for (const [id, text] of Object.entries(files)) writeFileSync(join(dir, `${id}.yaml`), text);
+  return dir;
+}
+
+const identify = (userId: string) => ({ type: 'identify', userId, messageId: `${userId}-identify`, traits: { email: `${userId}@example.com`, name: userId } });
+const track = (userId: string, event: string, timestamp: string, properties: Record<string, unknown> = {}) => ({
+  type: 'track',
+  userId,
+  event,
+  timestamp,
+  messageId: `${userId}-${event.replace(/ /g, '-')}-${timestamp}`,
+  properties,
+});
+const order = (userId: string, timestamp: string) => track(userId, 'Order Completed', timestamp, { orderId: `${userId}-${timestamp}`, revenue: 20, currency: 'EUR' });
+const counters = async (api: ReturnType<typeof client>, journeyId: string) => ((await api.get(`/v1/journeys/${journeyId}/stats`)).json as unknown as { counters: Record<string, number> }).counters;
+const steps = (engine: Engine, id: string) => outboxFor(engine, id).map((m) => m.step);
+
+async function engineWith(scale: number, options: Parameters<typeof startTestEngine>[0] = {}) {
+  const clock = new ScaledClock(scale);
+  const engine = await startTestEngine({ clock, sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT', ...options });
+  return { engine, clock, api: client(engine), ago: (ms: number) => new Date(clock.now().getTime() - ms).toISOString() };
+}
+
+describe('trigger.max_age: imported history does not start journeys', () => {
+  it('a year-old Signed Up and order start neither welcome nor win-back; the welcome counts the trigger as skipped (stale)', async () => {
+    const t = await engineWith(1);
+    try {
+      await t.api.sendAndSettle([identify('h-old'), track('h-old', 'Signed Up', t.ago(365 * DAY)), order('h-old', t.ago(360 * DAY))]);
+      await t.engine.settle();
+      expect(await runsOf(t.engine, 'h-old')).toEqual([]);
+      expect(steps(t.engine, 'h-old')).toEqual([]);
+      const welcome = await eventually(async () => {
+        const c = await counters(t.api, 'welcome');
+        return c['skipped.stale'] ? c : undefined;
+      }, 'the stale trigger counted');
+      expect(welcome['skipped.stale']).toBe(1);
+      expect(welcome.entered ?? 0).toBe(0);
+      // The order made the customer inactive (a derived event): caused by a year-old event, it is stale too.
+      const winBack = await counters(t.api, 'win-back');
+      expect(winBack['skipped.stale']).toBe(1);
+      expect(winBack.entered ?? 0).toBe(0);
+    } finally {
+      await t.engine.stop();
+    }
+  });
+
+  it('a fresh Signed Up (within the default day) still starts the welcome', async () => {
+    const t = await engineWith(1);
+    try {
+      await t.api.sendAndSettle([identify('h-fresh'), track('h-fresh', 'Signed Up', t.ago(60 * 60_000))]);
+      await eventually(() => steps(t.engine, 'h-fresh').includes('send-welcome'), 'the welcome email');
+    } finally {
+      await t.engine.stop();
+    }
+  });
+
+  const ANY_AGE = `id: any-age
+name: Welcome, whatever the sign-up's age
+version: 1
+trigger: { event: Signed Up, max_age: none }
+goals:
+  - event: Order Completed
+steps:
+  - id: greet
+    send: { channel: email, template: welcome }
+  - id: pause
+    wait: 1d
+  - id: follow-up
+    send: { channel: email, template: getting-started }
+`;
+
+  it('max_age: none starts the journey from a year-old trigger', async () => {
+    const t = await engineWith(DAY / 2_000, { journeysDir: journeysDir({ 'any-age': ANY_AGE }) });
+    try {
+      await t.api.sendAndSettle([identify('h-none'), track('h-none', 'Signed Up', t.ago(365 * DAY))]);
+      await eventually(() => steps(t.engine, 'h-none').includes('greet'), 'the greeting');
+      expect((await ended(t.engine, 'h-none', 'any-age')).status).toBe('completed');
+      expect(steps(t.engine, 'h-none')).toEqual(['greet', 'follow-up']);
+    } finally {
+      await t.engine.stop();
+    }
+  });
+
+  it('an order dated after the sign-up, though older than the 90 days a profile keeps, is the goal', async () => {
+    const t = await engineWith(DAY / 2_000, { journeysDir: journeysDir({ 'any-age': ANY_AGE }) });
+    try {
+      await t.api.sendAndSettle([identify('h-goal'), track('h-goal', 'Signed Up', t.ago(365 * DAY)), order('h-goal', t.ago(300 * DAY))]);
+      const run = await ended(t.engine, 'h-goal', 'any-age', 10_000);
+      expect(run.status).toBe('converted');
+      await new Promise((r) => setTimeout(r, 3_000)); // > 1 simulated day
+      expect(steps(t.engine, 'h-goal')).not.toContain('follow-up');
+    } finally {
+      await t.engine.stop();
+    }
+  });
+
+  it('an order dated before the sign-up is no goal of the run', async () => {
+    const t = await engineWith(DAY / 2_000, { journeysDir: journeysDir({ 'any-age': ANY_AGE }) });
+    try {
+      await t.api.sendAndSettle([identify('h-before'), track('h-before', 'Signed Up', t.ago(200 * DAY))]);
+      await eventually(() => steps(t.engine, 'h-before').includes('greet'), 'the greeting');
+      // The run is under way when the older order arrives: the goal router must not count it.
+      await t.api.sendAndSettle(order('h-before', t.ago(300 * DAY)));
+      expect((await ended(t.engine, 'h-before', 'any-age', 10_000)).status).toBe('completed');
+      expect(steps(t.engine, 'h-before')).toEqual(['greet', 'follow-up']);
+    } finally {
+      await t.engine.stop();
+    }
+  });
+});
+
+describe('the frequency cap defers marketing instead of dropping it', () => {
+  const TWO = `id: two-mails
+name: Two mails back to back
+version: 1
+trigger: { event: Signed Up }
+steps:
+  - id: first
+    send: { channel: email, template: welcome }
+  - id: second
+    send: { channel: email, template: getting-started }
+  - id: receipt
+    send: { channel: email, template: welcome, kind: transactional }
+`;
+
+  it('over the cap the send waits until the window frees, then goes out; transactional messages are not capped', async () => {
+    // One message a day, a day's delay allowed at most; half a simulated day per real second.
+    const t = await engineWith(DAY / 2_000, {
+      journeysDir: journeysDir({ 'two-mails': TWO }),
+      sendPolicy: { quietHours: undefined, frequencyCap: 1, frequencyWindowDays: 1, frequencyCapMaxDelayDays: 2 },
+    });
+    try {
+      await t.api.send([identify('cap-defer'), track('cap-defer', 'Signed Up', t.ago(0))]);
+      expect((await ended(t.engine, 'cap-defer', 'two-mails', 20_000)).status).toBe('completed');
+      const sent = outboxFor(t.engine, 'cap-defer');
+      expect(sent.map((m) => m.step)).toEqual(['first', 'second', 'receipt']);
+      const days = (new Date(sent[1]!.at).getTime() - new Date(sent[0]!.at).getTime()) / DAY;
+      expect(days).toBeGreaterThan(0.95); // the window counts from the first send's record, a moment before its outbox entry
+      expect(days).toBeLessThan(1.5);
+      const c = await eventually(async () => {
+        const s = await counters(t.api, 'two-mails');
+        return s['receipt.sent'] ? s : undefined;
+      }, 'the counters');
+      expect(c['second.deferred.frequency-cap']).toBeGreaterThanOrEqual(1);
+      expect(c['second.sent']).toBe(1);
+      expect(c['second.skipped.frequency-cap']).toBeUndefined();
+    } finally {
+      await t.engine.stop();
+    }
+  });
+
+  it('a send the window would not free within the maximum delay is skipped (frequency-cap)', async () => {
+    // The window (2 days) frees after the maximum delay (1 day): no point waiting.
+    const t = await engineWith(DAY / 2_000, {
+      journeysDir: journeysDir({ 'two-mails': TWO }),
+      sendPolicy: { quietHours: undefined, frequencyCap: 1, frequencyWindowDays: 2, frequencyCapMaxDelayDays: 1 },
+    });
+    try {
+      await t.api.send([identify('cap-skip'), track('cap-skip', 'Signed Up', t.ago(0))]);
+      expect((await ended(t.engine, 'cap-skip', 'two-mails', 20_000)).status).toBe('completed');
+      expect(steps(t.engine, 'cap-skip')).toEqual(['first', 'receipt']);
+      const second = (await messagesOf(t.engine, 'cap-skip')).find((m) => m.stepId === 'second');
+      expect(second).toMatchObject({ status: 'skipped', reason: 'frequency-cap' });
+    } finally {
+      await t.engine.stop();
+    }
+  });
+});
