@@ -42,14 +42,15 @@ describe('rapport import', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
         `imp-ada,,,Order Completed,${monthsAgo},o-1,42.5,EUR`,
         `imp-bob,bob@example.com,"Bob, Jr.",,,,,`,
         `,nobody@example.com,Nobody,,,,,`,
-        `imp-eve,eve@example.com,Eve,Order Completed,${monthsAgo},o-2,not-a-number,EUR`,
+        // An Unsubscribed without its channel is refused for every source (the tracking plan only flags orders).
+        `imp-eve,eve@example.com,Eve,Unsubscribed,${monthsAgo},,,`,
       ].join('\n'),
     );
     const first = await run(file);
     expect(first.code, first.stderr).toBe(1); // two lines rejected
     expect(first.stdout).toContain('imported 5, duplicates 0, rejected 2');
     expect(first.stdout).toMatch(/line 5: no userId/);
-    expect(first.stdout).toMatch(/line 6: .*revenue/);
+    expect(first.stdout).toMatch(/line 6: .*channel/);
     expect(first.stderr).toMatch(/\[#+\] 6\/6 lines/);
     await engine.settle();
     const ada = await api.customer('imp-ada');

@@ -15,7 +15,9 @@ import { post, signedRequest } from '../helpers/webhook';
 const SEGMENT_WRITE_KEY = 'wk_tenancy_segment_01';
 const CRM_SECRET = 'whsec_Y3JtLXNvdXJjZS1zZWNyZXQtMDEyMzQ1Njc4OWFiY2RlZg==';
 const basic = (key: string) => `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
-const day = (n: number) => new Date(Date.UTC(2026, 11, n, 10)).toISOString();
+// Recent enough to start journeys (trigger.max_age: 1 day), in order: day(1) < day(2) < ...
+const BASE = Math.floor(Date.now() / 60_000) * 60_000;
+const day = (n: number) => new Date(BASE - (10 - n) * 3_600_000).toISOString();
 
 describe('sources own their messageIds', () => {
   let engine: Engine;
