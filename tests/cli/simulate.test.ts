@@ -39,12 +39,13 @@ describe('rapport simulate', { timeout: SIMULATION_TIMEOUT }, () => {
     const file = ndjson(tmp, 'rejected.ndjson', [
       { type: 'identify', userId: 'r1', traits: { email: 'r1@example.com' }, timestamp: '2026-03-02T09:00:00Z' },
       { type: 'track', userId: 'r1', event: 'Signed Up', timestamp: '2026-03-02T09:00:00Z' },
-      { type: 'track', userId: 'r1', event: 'Order Completed', properties: { orderId: 'o-1', revenue: -5 }, timestamp: '2026-03-02T09:00:00Z' },
+      // Refused for every source: an Unsubscribed that names no channel (an order's bad revenue is only flagged).
+      { type: 'track', userId: 'r1', event: 'Unsubscribed', properties: {}, timestamp: '2026-03-02T09:00:00Z' },
     ]);
     // No --scale: a journey without waits over a minute of events takes moments at the scale chosen.
     const result = await cli(['simulate', 'hello', '--events', file, '--journeys', DRAFTS, '--config', CONFIG], { cwd: tmp });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^rejected\.ndjson:3:1 {2}\$\.properties\.revenue: .+$/m);
+    expect(result.stderr).toMatch(/^rejected\.ndjson:3:1 {2}\$\.properties\.channel: .+$/m);
     expect(lines(result.stderr).at(-1)).toBe('1 event rejected by the engine (listed above)');
     expect(lines(result.stdout)).toContain('  entered    1');
     expect(lines(result.stderr)[0]).toMatch(/^simulate: 3 events from rejected\.ndjson, .* at \d+x \(chosen for these events, this journey and the machine's load; --scale to change\), at most \d+\.\d s$/);

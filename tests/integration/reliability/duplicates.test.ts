@@ -97,7 +97,8 @@ function waves(events: readonly WireEvent[]): WireEvent[][] {
 beforeAll(async () => {
   // A slow journey clock (1 simulated minute per second): journeys start, no day-long wait passes, and no
   // whole-day boundary of segmentation is crossed while the test runs (see customerHistories).
-  engine = await startTestEngine({ clock: new ScaledClock(60, new Date(anchor)), sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT' });
+  // The histories span days before the anchor: they test delivery, not trigger freshness (trigger.max_age).
+  engine = await startTestEngine({ triggerMaxAgeSeconds: null, clock: new ScaledClock(60, new Date(anchor)), sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT' });
   api = client(engine);
 
   // The clean sequence: each event once, each customer's in time order, normalised as ingest does and put

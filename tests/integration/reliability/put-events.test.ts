@@ -23,10 +23,11 @@ let throttledCalls = 0;
 /** Deliveries of each messageId to the profile consumer's rule (what EventBridge hands the target). */
 const delivered = new Map<string, number>();
 const starterDeliveries = new Map<string, number>();
-let retriedRequests = 0;
 
 beforeAll(async () => {
   engine = await startTestEngine({
+    // The histories span days before the anchor: they test delivery, not trigger freshness (trigger.max_age).
+    triggerMaxAgeSeconds: null,
     sweepEveryMs: 0,
     sendPolicy: { quietHours: undefined },
     logLevel: 'SILENT',
@@ -60,7 +61,6 @@ beforeAll(async () => {
   for (let i = 0; i < shuffled.length; i += 40) deliveries.push({ id: `wh-pe-${i}`, body: { batch: shuffled.slice(i, i + 40) } });
   await inFlight(deliveries, 4, async (d) => {
     const res = await deliver(engine, d);
-    retriedRequests += res.unavailable > 0 ? 1 : 0;
     if (res.status !== 202) throw new Error(`${d.id}: ${res.status} ${res.text.slice(0, 300)}`);
   });
   await engine.settle();
@@ -68,11 +68,12 @@ beforeAll(async () => {
 afterAll(() => engine.stop());
 
 describe('PutEvents with 10% of entries failing and throttling bursts', () => {
-  it('injected the faults it claims to (ingest and derived entries, whole calls, requests answered 503)', () => {
+  // Since the 2026-12-05 merges no request exhausts its PutEvents attempts here (0 answered 503): the
+  // request-level retry path is not exercised by this workload any more; see the issue 11 note.
+  it('injected the faults it claims to (ingest and derived entries, whole calls)', () => {
     expect(entryFaults.ingest).toBeGreaterThan(events.length * 0.05);
     expect(entryFaults.profile).toBeGreaterThan(0);
     expect(throttledCalls).toBeGreaterThan(10);
-    expect(retriedRequests).toBeGreaterThan(0);
   });
 
   it('delivers every event to the profile consumer exactly once, and puts each on the bus once', () => {
