@@ -32,6 +32,7 @@ import { invokeHttpLambda } from './lambda-http';
 import { wireJourneys } from './journeys';
 import { Outbox } from './outbox';
 import { handleUi } from './ui';
+import { VirtualClock } from './virtual-time';
 
 export const IDEMPOTENCY_TABLE = 'rapport-idempotency';
 export const PROFILE_TABLE = 'rapport-profiles';
@@ -46,6 +47,12 @@ export interface EngineOptions {
   /** Data folder (dynalite files, bus log); `null` keeps everything in memory. @default '.rapport' */
   dataDir?: string | null;
   sources: IngestSource[];
+  /**
+   * The engine's clock. A `VirtualClock` (simulate, the demo, tests) runs the engine on virtual time: requests,
+   * deliveries, invocations and executions hold it still while they work, and it jumps to the next due timer
+   * (a Wait, a retry, a callback timeout, the daily sweep) when `clock.run()` finds the engine idle.
+   * @default the system clock
+   */
   clock?: Clock;
   /** PutEvents retry settings, passed to the ingest function. */
   publish?: { maxAttempts?: number; baseDelayMs?: number };
@@ -117,7 +124,10 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
 
 async function start(options: EngineOptions): Promise<Engine> {
   const dataDir = options.dataDir === undefined ? '.rapport' : options.dataDir;
-  const clock = options.clock ?? systemClock;
+  const engineClock = options.clock ?? systemClock;
+  const virtual = engineClock instanceof VirtualClock ? engineClock : undefined;
+  // What the functions get: on virtual time, a view whose sleep (a backoff inside held work) does not wait for the clock.
+  const clock = virtual ? virtual.forWork : engineClock;
   const dynamo = await startDynalite(dataDir ? join(dataDir, 'dynamodb') : undefined);
   await ensureTable(dynamo.client, idempotencyTableDefinition(IDEMPOTENCY_TABLE));
 
@@ -183,7 +193,8 @@ async function start(options: EngineOptions): Promise<Engine> {
     channels: outbox,
     policy: { ...DEFAULT_SEND_POLICY, consentMode: profileConfig.consentMode, ...options.sendPolicy },
     clock,
-    timeScale: clock instanceof ScaledClock ? clock.scale : 1,
+    ...(virtual && { virtual }),
+    timeScale: engineClock instanceof ScaledClock ? engineClock.scale : 1,
     unsubscribe: { baseUrl: () => url, keys: unsubscribeKeys },
     webhookTargets: options.outboundWebhooks ? Object.keys(options.outboundWebhooks) : ['support', 'supervisor'],
     deadLetters,
@@ -202,23 +213,31 @@ async function start(options: EngineOptions): Promise<Engine> {
         { logger, metrics, afterApply: (event, customerId) => journeys.runtime.route(event, customerId) },
       ),
       'rapport-profile',
-      { retryAttempts: 2, deadLetters },
+      { retryAttempts: 2, deadLetters, ...(virtual && { clock: virtual }) },
     ),
   });
   const sweepHandler = createSweepHandler(profileDeps, { logger, metrics });
   const sweep = () => invokeLambda<{ due: number; changed: number; derived: number }>('rapport-sweep', 900_000, (context, o) => sweepHandler({} as never, context, o));
-  const sweepEvery = options.sweepEveryMs ?? defaultSweepEveryMs(clock);
+  const sweepEvery = options.sweepEveryMs ?? defaultSweepEveryMs(engineClock);
   // Timer sweeps in flight: `stop` waits for them, so none writes to dynalite after it closed.
   const timerSweeps = new Set<Promise<unknown>>();
-  const sweepTimer =
-    sweepEvery > 0
-      ? setInterval(() => {
-          const running = sweep()
-            .catch((e: unknown) => logger.error('sweep failed', e as Error))
-            .finally(() => timerSweeps.delete(running));
-          timerSweeps.add(running);
-        }, sweepEvery)
-      : undefined;
+  const sweepNow = () => {
+    const running = sweep()
+      .catch((e: unknown) => logger.error('sweep failed', e as Error))
+      .finally(() => timerSweeps.delete(running));
+    timerSweeps.add(running);
+    return running;
+  };
+  // On virtual time the sweep is a daily timer on the clock (sweepEveryMs is then virtual milliseconds); it holds the clock while it runs.
+  let virtualSweep: { cancel(): void } | undefined;
+  const scheduleVirtualSweep = (v: VirtualClock) => {
+    virtualSweep = v.schedule(v.now().getTime() + sweepEvery, () => {
+      void v.track(sweepNow());
+      scheduleVirtualSweep(v);
+    });
+  };
+  if (virtual && sweepEvery > 0) scheduleVirtualSweep(virtual);
+  const sweepTimer = !virtual && sweepEvery > 0 ? setInterval(() => void sweepNow(), sweepEvery) : undefined;
   sweepTimer?.unref();
   const customerApi = createCustomerApiHandler(
     {
@@ -269,6 +288,12 @@ async function start(options: EngineOptions): Promise<Engine> {
   // Ingest (signed / write key) and one-click unsubscribe are meant to be called cross-site; see http-guard.ts.
   const guard = createHttpGuard({ crossSitePaths: ingestPaths, ...(options.allowedHosts && { allowedHosts: options.allowedHosts }) });
   const server: Server = createServer((req, res) => {
+    // On virtual time a request holds the clock until its answer is sent (or the connection closes).
+    if (virtual) {
+      const end = virtual.begin();
+      res.once('close', end);
+      res.once('finish', end);
+    }
     void route(req, res).catch((error: unknown) => {
       logger.error('embedded engine request failed', error as Error);
       if (!res.headersSent) send(res, 500, { error: 'internal', message: 'the embedded engine failed; see its log' });
@@ -346,6 +371,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     settle: () => bus.drain(),
     async stop() {
       if (sweepTimer) clearInterval(sweepTimer);
+      virtualSweep?.cancel();
       await Promise.allSettled([...timerSweeps]);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

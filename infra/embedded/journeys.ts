@@ -20,6 +20,7 @@ import type { LocalEventBus } from './event-bus';
 import { asyncLambdaTarget, invokeLambda, type DeadLetter } from './lambda-async';
 import { failingExecutions, type Faults } from './faults';
 import { LocalStepFunctions, type AslDefinition } from './step-functions';
+import type { VirtualClock } from './virtual-time';
 
 /** The name the compiled ASL uses for the step Lambda locally (in AWS, its ARN). */
 export const LOCAL_STEP_FUNCTION = 'arn:aws:lambda:local:000000000000:function:rapport-steps';
@@ -40,6 +41,8 @@ export interface JourneyWiring {
   channels: Channels;
   policy: SendPolicy;
   clock: Clock;
+  /** Run on virtual time: the executor's waits, retries and timeouts, and the starter's retries, are timers on this clock. */
+  virtual?: VirtualClock;
   timeScale: number;
   unsubscribe: { baseUrl: () => string; keys: UnsubscribeKeyProvider };
   webhookTargets: string[];
@@ -86,6 +89,7 @@ export function wireJourneys(w: JourneyWiring) {
   const sfn = new LocalStepFunctions({
     timeScale: w.timeScale,
     now: () => w.clock.now(),
+    ...(w.virtual && { virtual: w.virtual }),
     invokeStep: async (payload) => (await invokeLambda('rapport-steps', 60_000, (context, o) => stepHandler(payload as never, context, o))) as never,
     onEnd: async (execution) => {
       const status = execution.status === 'RUNNING' ? 'SUCCEEDED' : execution.status;
@@ -108,7 +112,7 @@ export function wireJourneys(w: JourneyWiring) {
   const starter = createStarterHandler(runtime, { logger: w.logger, metrics: w.metrics });
   for (const journey of compiled) {
     journey.triggerPatterns.forEach((pattern, i) =>
-      w.bus.addRule({ name: `journey-${journey.id}-${i}`, pattern, target: asyncLambdaTarget(starter, 'rapport-starter', { retryAttempts: 2, deadLetters: w.deadLetters }) }),
+      w.bus.addRule({ name: `journey-${journey.id}-${i}`, pattern, target: asyncLambdaTarget(starter, 'rapport-starter', { retryAttempts: 2, deadLetters: w.deadLetters, ...(w.virtual && { clock: w.virtual }) }) }),
     );
   }
   return { runtime, sfn, records, compiled };

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { InvokeStore } from '@aws/lambda-invoke-store';
 import type { Context } from 'aws-lambda';
 import type { BusEvent } from './event-bus';
+import type { VirtualClock } from './virtual-time';
 
 export type EventLambda = (event: never, context: Context, options: { signal: AbortSignal }) => Promise<unknown>;
 
@@ -60,21 +61,33 @@ export async function invokeLambda<T = unknown>(functionName: string, timeoutMs:
 export function asyncLambdaTarget(
   handler: EventLambda,
   functionName: string,
-  options: { retryAttempts?: number; baseDelayMs?: number; deadLetters: DeadLetter[] },
+  options: {
+    retryAttempts?: number;
+    baseDelayMs?: number;
+    deadLetters: DeadLetter[];
+    /**
+     * On virtual time: each attempt holds the clock while it runs, and the backoff between attempts is a timer
+     * on the clock (the delivery lets time move while it waits, as Lambda's retry minutes later would).
+     */
+    clock?: VirtualClock;
+  },
 ): (event: BusEvent) => Promise<void> {
   const attempts = (options.retryAttempts ?? 2) + 1;
   const base = options.baseDelayMs ?? 50;
+  const clock = options.clock;
   return async (event) => {
     let lastError: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
-        await invokeLambda(functionName, 60_000, (context, o) => handler(event as never, context, o));
+        const invocation = invokeLambda(functionName, 60_000, (context, o) => handler(event as never, context, o));
+        await (clock ? clock.track(invocation) : invocation);
         return;
       } catch (error) {
         lastError = error;
-        if (attempt < attempts) await new Promise((r) => setTimeout(r, base * 2 ** (attempt - 1)));
+        const delay = base * 2 ** (attempt - 1);
+        if (attempt < attempts) await (clock ? clock.sleep(delay) : new Promise((r) => setTimeout(r, delay)));
       }
     }
-    options.deadLetters.push({ functionName, event, error: String((lastError as Error)?.message ?? lastError), attempts, at: new Date().toISOString() });
+    options.deadLetters.push({ functionName, event, error: String((lastError as Error)?.message ?? lastError), attempts, at: (clock?.now() ?? new Date()).toISOString() });
   };
 }

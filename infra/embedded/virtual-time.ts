@@ -49,6 +49,16 @@ export class VirtualClock implements Clock {
     return this.sleepUntil(this.#now + Math.max(0, ms));
   }
 
+  /**
+   * The Clock port for code that runs inside held work (the functions' handlers): `now()` is virtual
+   * time, and `sleep()` (a retry backoff within a request) is a short real pause that moves no virtual
+   * time, since a timer could never fire while the work that waits on it holds the clock.
+   */
+  readonly forWork: Clock = {
+    now: () => this.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(Math.max(0, ms), 1))),
+  };
+
   /** Resolves when virtual time reaches `at` (at once if it has). */
   sleepUntil(at: Date | number): Promise<void> {
     return new Promise((resolve) => {
