@@ -119,11 +119,13 @@ Exit codes: 0 ok, 1 any problem, 2 usage error.`,
       'webhook-targets': targets,
       help,
     },
-    help: `Usage: rapport simulate <journey> --events <file.ndjson> [--scale N] [--quiet-hours 21:00-08:00|off]
+    help: `Usage: rapport simulate <journey> --events <file.ndjson> [--quiet-hours 21:00-08:00|off]
                          [--config workflows] [--journeys folder]
 
-Runs one journey (and no other) on the embedded engine, in memory, on a clock that
-starts at the first event's timestamp and runs N times faster than real time.
+Runs one journey (and no other) on the embedded engine, in memory, on virtual time
+that starts at the first event's timestamp and jumps to the next event, wait or
+timeout as soon as the engine is idle: every event goes in at its timestamp, every
+wait ends to the second, and the same files give the same report on any machine.
 <journey> is a journey id or the path of a journey file (which need not be in
 journeys.d yet). Each line of the NDJSON file is one Segment-shaped event
 ({"type":"track","userId":"c1","event":"Signed Up","properties":{...},
@@ -139,9 +141,6 @@ land in the engine's outbox: nothing leaves the machine. Progress goes to stderr
 
 Options:
   --events <file>       NDJSON file of events, each with a "timestamp" (required)
-  --scale <N>           simulated seconds per real second (default: about 15 s for the whole run,
-                        slower when the events are dense or the journey's waits short, so that
-                        events go out on time; the report says how late they went out)
   --quiet-hours <HH:MM-HH:MM|off>  defer marketing sends in these hours of the customer's time zone
                         (timezone trait, else UTC); default: the engine's, 21:00-08:00
 ${DIR_HELP}

@@ -128,14 +128,16 @@ export class VirtualClock implements Clock {
 
   /**
    * Runs time forward: at each idle moment fire the next timer, until no timer
-   * is left (or the next is after `until`, where the clock then stops).
+   * is left (or the next is after `until`, where the clock then stops), or
+   * `done()` holds at an idle moment (the clock then stays where it is).
    */
-  async run(until?: Date | number): Promise<void> {
+  async run(until?: Date | number, done?: () => boolean): Promise<void> {
     if (this.#running) throw new Error('the virtual clock is already running');
     this.#running = true;
     try {
       for (;;) {
         await this.idle();
+        if (done?.()) return;
         if (!this.advance(until)) return;
       }
     } finally {

@@ -20,10 +20,10 @@ describe('rapport simulate: re-entry', { timeout: SIMULATION_TIMEOUT }, () => {
       { type: 'identify', userId: 'v2', traits: { email: 'v2@example.com' }, timestamp: '2026-03-02T09:00:00Z' },
       { type: 'track', userId: 'v1', event: 'Product Viewed', properties: { productId: 'p1' }, timestamp: '2026-03-02T10:00:00Z' },
       { type: 'track', userId: 'v2', event: 'Product Viewed', properties: { productId: 'p1' }, timestamp: '2026-03-02T10:00:00Z' },
-      // 4 s (real) later: v1's first run has long ended, so this one enters again.
+      // 4 hours later: v1's first run has long ended, so this one enters again.
       { type: 'track', userId: 'v1', event: 'Product Viewed', properties: { productId: 'p2' }, timestamp: '2026-03-02T14:00:00Z' },
     ]);
-    const result = await cli(['simulate', 'again.yaml', '--events', file, '--config', CONFIG, '--scale', '3600'], { cwd: tmp });
+    const result = await cli(['simulate', 'again.yaml', '--events', file, '--config', CONFIG], { cwd: tmp });
     expect(result.code, result.stderr).toBe(0);
     const out = lines(result.stdout);
     expect(out.find((l) => l.startsWith('  hello '))?.trim().split(/\s{2,}/)).toEqual(['hello', 'send email welcome', '3 (2 customers)', '3']);

@@ -18,21 +18,21 @@ const DRAFTS = draftJourneys(tmp);
 describe('rapport simulate', { timeout: SIMULATION_TIMEOUT }, () => {
   it('defers marketing in quiet hours (the engine\'s 21:00-08:00 by default; customer time zone, else UTC) instead of dropping it', async () => {
     const file = ndjson(tmp, 'night.ndjson', [
-      // 22:30 in UTC (no timezone trait): quiet; 12:30 in Honolulu: not. At 7200x each is 4 s (real) from the edge of quiet hours.
+      // 22:30 in UTC (no timezone trait): quiet; 12:30 in Honolulu: not.
       { type: 'identify', userId: 'owl', traits: { email: 'owl@example.com' }, timestamp: '2026-03-02T22:30:00Z' },
       { type: 'identify', userId: 'lark', traits: { email: 'lark@example.com', timezone: 'Pacific/Honolulu' }, timestamp: '2026-03-02T22:30:00Z' },
       { type: 'track', userId: 'owl', event: 'Signed Up', timestamp: '2026-03-02T22:30:00Z' },
       { type: 'track', userId: 'lark', event: 'Signed Up', timestamp: '2026-03-02T22:30:00Z' },
     ]);
     // A journey file named by its path, from a folder that is not journeys.d.
-    const result = await cli(['simulate', join(DRAFTS, 'hello.yaml'), '--events', file, '--config', CONFIG, '--scale', '7200'], { cwd: tmp });
+    const result = await cli(['simulate', join(DRAFTS, 'hello.yaml'), '--events', file, '--config', CONFIG], { cwd: tmp });
     expect(result.code, result.stderr).toBe(0);
     const out = lines(result.stdout);
     expect(out).toContain("  quiet hours  21:00-08:00 (customer's time zone)");
     expect(out.find((l) => l.startsWith('  hello '))?.trim().split(/\s{2,}/)).toEqual(['hello', 'send email welcome', '2', '2', '1 quiet-hours']);
     expect(out).toContain('  completed  2');
-    // The run waited for the morning: the simulation went past 08:00.
-    expect(out[2]).toMatch(/to 2026-03-03T(0[89]|1\d)/);
+    // The run waited for the morning: the deferred send went out when quiet hours ended, to the second.
+    expect(out[2]).toMatch(/to 2026-03-03T08:00:00Z/);
   });
 
   it('reports events the engine rejects at their line, and exits 1 after the funnel', async () => {
@@ -42,13 +42,12 @@ describe('rapport simulate', { timeout: SIMULATION_TIMEOUT }, () => {
       // Refused for every source: an Unsubscribed that names no channel (an order's bad revenue is only flagged).
       { type: 'track', userId: 'r1', event: 'Unsubscribed', properties: {}, timestamp: '2026-03-02T09:00:00Z' },
     ]);
-    // No --scale: a journey without waits over a minute of events takes moments at the scale chosen.
     const result = await cli(['simulate', 'hello', '--events', file, '--journeys', DRAFTS, '--config', CONFIG], { cwd: tmp });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^rejected\.ndjson:3:1 {2}\$\.properties\.channel: .+$/m);
     expect(lines(result.stderr).at(-1)).toBe('1 event rejected by the engine (listed above)');
     expect(lines(result.stdout)).toContain('  entered    1');
-    expect(lines(result.stderr)[0]).toMatch(/^simulate: 3 events from rejected\.ndjson, .* at \d+x \(chosen for these events, this journey and the machine's load; --scale to change\), at most \d+\.\d s$/);
+    expect(lines(result.stderr)[0]).toBe('simulate: 3 events from rejected.ndjson, 2026-03-02T09:00:00Z to 2026-03-02T09:00:00Z, on virtual time');
   });
 
   it('refuses a malformed events file with file:line:col for every bad line, before starting the engine (exit 1)', async () => {
@@ -93,19 +92,17 @@ describe('rapport simulate', { timeout: SIMULATION_TIMEOUT }, () => {
     expect(lines(unknown.stderr)).toEqual(['unknown journey "onboarding" in drafts: expected one of hello, nudge']);
   });
 
-  it('exits 2 without --events, with a missing events file, a bad --scale or --quiet-hours, a missing --journeys folder', async () => {
+  it('exits 2 without --events, with a missing events file, a bad --quiet-hours, a missing --journeys folder', async () => {
     const results = await Promise.all([
       cli(['simulate', 'welcome']),
       cli(['simulate', 'welcome', '--events', 'no-such.ndjson']),
-      cli(['simulate', 'welcome', '--events', 'tests/cli/fixtures/welcome.ndjson', '--scale', '0']),
       cli(['simulate', 'welcome', '--events', 'tests/cli/fixtures/welcome.ndjson', '--quiet-hours', '9pm-8am']),
       cli(['simulate', 'welcome', '--events', 'tests/cli/fixtures/welcome.ndjson', '--journeys', 'no-such-folder']),
     ]);
-    expect(results.map((r) => r.code)).toEqual([2, 2, 2, 2, 2]);
+    expect(results.map((r) => r.code)).toEqual([2, 2, 2, 2]);
     expect(results.map((r) => lines(r.stderr)[0])).toEqual([
       'rapport simulate: missing --events <file.ndjson>: the events to replay, one JSON event with a "timestamp" per line',
       'rapport simulate: --events: no file no-such.ndjson',
-      'rapport simulate: --scale: expected a positive number of simulated seconds per real second, got "0"',
       'rapport simulate: --quiet-hours: expected HH:MM-HH:MM, like 21:00-08:00, or off, got "9pm-8am"',
       'rapport simulate: --journeys: no folder no-such-folder: expected a folder of <id>.yaml journey files',
     ]);
