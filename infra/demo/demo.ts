@@ -1,6 +1,6 @@
 /**
- * The demo: a synthetic population replayed through the embedded engine on a
- * scaled clock, then each built-in journey's funnel, the population's lifecycle
+ * The demo: a synthetic population replayed through the embedded engine on
+ * virtual time, then each built-in journey's funnel, the population's lifecycle
  * stages, RFM tiers and tags, and the totals. `npm run demo` (main.ts) parses the
  * flags and calls `runDemo`; the test calls it with a small population.
  */
@@ -9,30 +9,18 @@ import { performance } from 'node:perf_hooks';
 import { Webhook } from 'standardwebhooks';
 import { startEngine, type Engine } from '../embedded/engine';
 import type { LocalExecution } from '../embedded/step-functions';
-import { LIFECYCLE_STAGES, ScaledClock, VALUE_TIERS } from '../../shared';
+import { LIFECYCLE_STAGES, VALUE_TIERS } from '../../shared';
+import { VirtualClock } from '../embedded/virtual-time';
 import { DEFAULT_SEND_POLICY } from '../../functions/journeys';
 import { loadJourneysFromDir, type CompiledJourney } from '../../workflows/journeys';
 import { describePopulation, type DemoEvent, type Population } from './population';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
-/** Events per request: the ingest limit is 500 (and 1 MiB); smaller requests keep the engine's queues short. */
+/** Events per request: the ingest limit is 500 (and 1 MiB). */
 const MAX_BATCH = 100;
-/**
- * Events per real second the demo asks of the engine. The embedded engine runs
- * on one thread (dynalite included), and on this project's 2-core machine,
- * shared with other work, it kept up with about 15-20 of the demo's events per
- * second all told: each event's ingest and profile update, the tag and
- * lifecycle changes it derives, the journey steps it causes and the daily
- * sweeps. Faster, events reach the engine late (the report says by how much).
- */
-export const SUSTAINED_EVENTS_PER_SECOND = 15;
-/** The shortest replay; there is no longest: a bigger population takes longer rather than run ahead of the engine. */
-export const MIN_REPLAY_SECONDS = 30;
 
 export interface DemoOptions {
-  /** Simulated seconds per real second; default: from the event count (see `chooseScale`). */
-  scale?: number;
   /** Quiet hours on (the engine's default, 21:00-08:00 in each customer's time zone) or off. @default true */
   quietHours?: boolean;
   /** After the window, let running journeys finish (up to the longest remaining wait). @default true */
@@ -74,8 +62,6 @@ export interface JourneyFunnel {
 }
 
 export interface DemoReport {
-  scale: number;
-  replaySeconds: number;
   quietHours: boolean;
   funnels: JourneyFunnel[];
   lifecycle: Record<string, number>;
@@ -92,46 +78,9 @@ export interface DemoReport {
     outbox: Record<string, number>;
     deadLetters: number;
     sweeps: number;
-    maxLagHours: number;
   };
   seconds: { setup: number; replay: number; drain: number; report: number; total: number };
   lines: string[];
-}
-
-/**
- * The time scale for a population: the window replays in `events / SUSTAINED_EVENTS_PER_SECOND`
- * seconds, at least 30 s. A faster --scale makes events reach the engine after their time
- * (the report says by how much, and warns when it is more than a few hours).
- */
-export function chooseScale(events: number, days: number): { scale: number; replaySeconds: number } {
-  const replaySeconds = Math.max(MIN_REPLAY_SECONDS, events / SUSTAINED_EVENTS_PER_SECOND);
-  return { scale: Math.round((days * DAY) / 1000 / replaySeconds), replaySeconds };
-}
-
-/**
- * A ScaledClock that holds still at day 0 until `begin()`: the engine starts
- * (about a second of real time) before the first event is due, and at 100,000x
- * that second would otherwise be a simulated day gone.
- */
-export class DemoClock extends ScaledClock {
-  #realStart: number | undefined;
-  readonly #start: number;
-  constructor(scale: number, start: Date) {
-    super(scale, start);
-    this.#start = start.getTime();
-  }
-  #frozen: Date | undefined;
-  begin(): void {
-    this.#realStart ??= Date.now();
-  }
-  /** Stop the clock where it is (for a report read at one instant; waits still running would not wake on time). */
-  freeze(): void {
-    this.#frozen ??= this.now();
-  }
-  override now(): Date {
-    if (this.#frozen) return new Date(this.#frozen);
-    return new Date(this.#start + (this.#realStart === undefined ? 0 : (Date.now() - this.#realStart) * this.scale));
-  }
 }
 
 const fmt = (n: number) => n.toLocaleString('en-US');
@@ -141,7 +90,6 @@ const list = (counts: Record<string, number>) =>
     .filter(([, n]) => n > 0)
     .map(([k, n]) => `${k} ${fmt(n)}`)
     .join(', ');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const inc = (counts: Record<string, number>, key: string, n = 1) => (counts[key] = (counts[key] ?? 0) + n);
 
 /** Step kinds and templates from the journey specs (the compiled ASL does not keep them). */
@@ -253,22 +201,18 @@ export async function runDemo(population: Population, options: DemoOptions = {})
   const start = new Date(population.start).getTime();
   const end = new Date(population.end).getTime();
   const days = Math.round((end - start) / DAY);
-  const chosen = chooseScale(events.length, days);
-  const scale = options.scale ?? chosen.scale;
-  const replaySeconds = (end - start) / 1000 / scale;
   const described = describePopulation(population);
 
   const secret = `whsec_${randomBytes(24).toString('base64')}`;
   const webhook = new Webhook(secret);
-  const clock = new DemoClock(scale, new Date(start));
+  // Virtual time: the clock stands still while the engine works and jumps to the next event, wait or sweep when it is idle.
+  const clock = new VirtualClock(start);
   const engine: Engine = await startEngine({
     port: 0,
     dataDir: null,
     sources: [{ id: 'demo', webhookSecrets: [secret] }],
     clock,
     sendPolicy: quietHours ? {} : { quietHours: undefined },
-    // The replay is live traffic: an event the busy machine delivers a simulated day late is not history.
-    triggerMaxAgeSeconds: null,
     sweepEveryMs: 0,
     logLevel: 'SILENT',
   });
@@ -280,12 +224,12 @@ export async function runDemo(population: Population, options: DemoOptions = {})
   out(`Rapport demo: ${fmt(population.options.customers)} customers over ${days} days (seed ${population.options.seed}), ${population.start.slice(0, 10)} to ${population.end.slice(0, 10)}`);
   out(`  ${fmt(events.length)} events: ${list(described.byEvent)}`);
   out(`  personas: ${list(described.personas)}; ${fmt(described.parents)} new parents; ${fmt(described.quiet)} with a last order 90+ days before the end`);
-  out(`  time scale ${fmt(scale)}x: a simulated day every ${((DAY / scale) / 1000).toFixed(2)} s, the ${days} days in ${replaySeconds.toFixed(0)} s${options.scale === undefined ? ` (chosen for ~${SUSTAINED_EVENTS_PER_SECOND} events/s, what the engine keeps up with on 2 cores; --scale to change)` : ' (--scale)'}`);
+  out(`  virtual time: every event reaches the engine at its timestamp; the clock jumps to the next event, wait or sweep when the engine is idle`);
   out(`  quiet hours: ${quietHours && qh ? `${qh.start}-${qh.end} in each customer's time zone (the engine's default; marketing sends are deferred, not dropped)` : 'off'}`);
   out(`  sweep once per simulated day; ${drain ? `after day ${days}, journeys get up to ${(horizon / DAY).toFixed(1)} more simulated days (their longest remaining wait) to finish` : `stops at day ${days}; runs still in progress are reported`}`);
   out();
 
-  const totals: DemoReport['totals'] = { events: events.length, sent: 0, accepted: 0, duplicates: 0, rejected: 0, requests: 0, derived: {}, outbox: {}, deadLetters: 0, sweeps: 0, maxLagHours: 0 };
+  const totals: DemoReport['totals'] = { events: events.length, sent: 0, accepted: 0, duplicates: 0, rejected: 0, requests: 0, derived: {}, outbox: {}, deadLetters: 0, sweeps: 0 };
   async function post(batch: DemoEvent[]): Promise<void> {
     const body = JSON.stringify({ batch });
     const id = `msg_demo_${batch[0]!.messageId}`;
@@ -297,10 +241,7 @@ export async function runDemo(population: Population, options: DemoOptions = {})
         headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(Math.floor(now.getTime() / 1000)), 'webhook-signature': webhook.sign(id, now, body) },
       });
       const json = (await res.json()) as { accepted?: string[]; duplicates?: string[]; rejected?: unknown[]; message?: string };
-      if (res.status >= 500 && attempt < 5) {
-        await sleep(100 * attempt);
-        continue;
-      }
+      if (res.status >= 500 && attempt < 5) continue;
       totals.requests++;
       totals.sent += batch.length;
       totals.accepted += json.accepted?.length ?? 0;
@@ -313,66 +254,50 @@ export async function runDemo(population: Population, options: DemoOptions = {})
 
   const running = () => [...engine.journeys.sfn.executions.values()].filter((e) => e.status === 'RUNNING').length;
   const tReplay = performance.now();
-  clock.begin();
-  let next = 0;
-  let day = 1;
+  let sent = 0;
   let progressMark = 1;
-  let sweeping: Promise<void> | undefined;
+  let failure: Error | undefined;
   const progress = () => {
     if (options.progress === false) return;
-    if (next < (progressMark * events.length) / 10) return;
-    while (progressMark < 10 && next >= ((progressMark + 1) * events.length) / 10) progressMark++;
+    if (sent < (progressMark * events.length) / 10) return;
+    while (progressMark < 10 && sent >= ((progressMark + 1) * events.length) / 10) progressMark++;
     const simDay = (clock.now().getTime() - start) / DAY;
-    err(`[demo] ${String(progressMark * 10).padStart(3)}%  ${fmt(next)}/${fmt(events.length)} events sent, day ${Math.min(days, simDay).toFixed(1)}/${days}, ${((performance.now() - tReplay) / 1000).toFixed(1)} s, ${fmt(running())} journey runs in progress`);
+    err(`[demo] ${String(progressMark * 10).padStart(3)}%  ${fmt(sent)}/${fmt(events.length)} events sent, day ${Math.min(days, simDay).toFixed(1)}/${days}, ${((performance.now() - tReplay) / 1000).toFixed(1)} s, ${fmt(running())} journey runs in progress`);
     progressMark++;
   };
-  while (next < events.length || day <= days) {
-    const now = clock.now().getTime();
+  // Each instant's events, in requests of MAX_BATCH, as a timer on the clock that holds it until the engine answered.
+  for (let next = 0; next < events.length; ) {
+    const at = new Date(events[next]!.timestamp).getTime();
     const due: DemoEvent[] = [];
-    while (next < events.length && new Date(events[next]!.timestamp).getTime() <= now) due.push(events[next++]!);
-    if (due.length > 0) {
-      const tp = performance.now();
-      for (let i = 0; i < due.length; i += MAX_BATCH) {
-        totals.maxLagHours = Math.max(totals.maxLagHours, (clock.now().getTime() - new Date(due[i]!.timestamp).getTime()) / HOUR);
-        await post(due.slice(i, i + MAX_BATCH));
-      }
-      if (process.env.DEMO_DEBUG) err(`[debug] posted ${due.length} in ${(performance.now() - tp).toFixed(0)} ms`);
-      progress();
-    }
-    // The daily sweep at each simulated midnight (UTC), alongside the replay: waiting for it would
-    // hold the events back while the clock runs on. Midnights passed during a sweep share the next one.
-    if (day <= days && start + day * DAY <= clock.now().getTime() && sweeping === undefined) {
-      while (day <= days && start + day * DAY <= clock.now().getTime()) day++;
-      const ts = performance.now();
-      sweeping = engine.sweep().then((swept) => {
-        if (process.env.DEMO_DEBUG) err(`[debug] sweep before day ${day}: ${(performance.now() - ts).toFixed(0)} ms ${JSON.stringify(swept)}`);
-        totals.sweeps++;
-        sweeping = undefined;
-      });
-    }
-    await sleep(5);
+    while (next < events.length && new Date(events[next]!.timestamp).getTime() === at && due.length < MAX_BATCH) due.push(events[next++]!);
+    clock.schedule(at, () => {
+      void clock.track(
+        post(due).then(
+          () => {
+            sent += due.length;
+            progress();
+          },
+          (error: unknown) => void (failure ??= error as Error),
+        ),
+      );
+    });
   }
-  await sweeping;
-  await engine.settle();
+  // The daily sweep at each simulated midnight (UTC) of the window.
+  for (let day = 1; day <= days; day++) {
+    clock.schedule(start + day * DAY, () => void clock.track(engine.sweep().then(() => void totals.sweeps++)));
+  }
+  await clock.run(end);
+  if (failure) throw failure;
   const replay = (performance.now() - tReplay) / 1000;
 
-  // Let the journeys finish: until no run is in progress, or the longest a run can take has passed
-  // since the last one started (later than the window's end when the engine fell behind).
+  // Let the journeys finish: until no run is in progress, or the longest a run can take has passed since the window's end.
   const tDrain = performance.now();
-  if (drain) {
-    const lastStart = () => Math.max(end, ...[...engine.journeys.sfn.executions.values()].filter((e) => e.status === 'RUNNING').map((e) => e.startedAt.getTime()));
-    while (running() > 0 && clock.now().getTime() < lastStart() + horizon + HOUR) await sleep(50);
-    await engine.settle();
-  }
+  if (drain) await clock.run(end + horizon + HOUR, () => running() === 0);
   const drainSeconds = (performance.now() - tDrain) / 1000;
   const endedAt = clock.now();
 
-  // Counters are written after each step returns: give the last ones a moment.
+  // The population once the journeys have finished, as the customer API shows it (the clock stands still: the report and the API agree).
   const tReport = performance.now();
-  await sleep(Math.max(50, (2 * HOUR) / scale));
-  // The population once the journeys have finished, as the customer API shows it. The clock stops
-  // first: lifecycle stages and RFM scores move with time, and the report and the API must agree.
-  clock.freeze();
   const frozenAt = clock.now();
   const lifecycle: Record<string, number> = Object.fromEntries(LIFECYCLE_STAGES.map((s) => [s, 0]));
   const tiers: Record<string, number> = Object.fromEntries([...VALUE_TIERS, 'none (never ordered)'].map((t) => [t, 0]));
@@ -426,8 +351,7 @@ export async function runDemo(population: Population, options: DemoOptions = {})
   out(`  derived events   ${list(totals.derived) || 'none'}`);
   const outboxTotal = Object.values(totals.outbox).reduce((a, b) => a + b, 0);
   out(`  outbox           ${fmt(outboxTotal)} messages: ${Object.entries(totals.outbox).sort((a, b) => b[1] - a[1]).map(([t, n]) => `${t} ${fmt(n)}`).join(', ')}`);
-  out(`  sweeps ${fmt(totals.sweeps)}, dead letters ${fmt(totals.deadLetters)}, events reached the engine at most ${totals.maxLagHours.toFixed(1)} simulated hours after their timestamps`);
-  if (totals.maxLagHours > 6) out(`  warning: the engine fell behind the clock (events up to ${totals.maxLagHours.toFixed(0)} simulated hours late), so journeys saw some events later than they happened; a lower --scale replays more faithfully`);
+  out(`  sweeps ${fmt(totals.sweeps)}, dead letters ${fmt(totals.deadLetters)}`);
   const report = (performance.now() - tReport) / 1000;
   try {
     await options.beforeStop?.(engine);
@@ -438,5 +362,5 @@ export async function runDemo(population: Population, options: DemoOptions = {})
   const setup = (tReplay - t0) / 1000;
   out(`  real time        ${total.toFixed(1)} s: set-up ${setup.toFixed(1)} s, replay ${replay.toFixed(1)} s, journeys finishing ${drainSeconds.toFixed(1)} s, report ${report.toFixed(1)} s`);
 
-  return { scale, replaySeconds, quietHours, funnels, lifecycle, tiers, tags, totals, seconds: { setup, replay, drain: drainSeconds, report, total }, lines };
+  return { quietHours, funnels, lifecycle, tiers, tags, totals, seconds: { setup, replay, drain: drainSeconds, report, total }, lines };
 }

@@ -1,12 +1,12 @@
 /**
  * `npm run demo`: a synthetic population (200 customers over 120 days, seed 42
- * by default) replayed through the embedded engine, in memory, on a scaled clock;
+ * by default) replayed through the embedded engine, in memory, on virtual time;
  * then the funnel of each built-in journey, the lifecycle stages, RFM tiers and
  * tags of the population, and the totals. Progress goes to stderr.
  *
  *   npm run demo -- --customers 200 --days 60 --seed 7
  *   npm run demo -- --out population.ndjson     # also write the events (for `rapport simulate`)
- *   npm run demo -- --no-quiet-hours --no-drain --scale 200000
+ *   npm run demo -- --no-quiet-hours --no-drain
  */
 import { parseArgs } from 'node:util';
 import { generatePopulation, writePopulation } from './population';
@@ -16,14 +16,12 @@ process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
 const USAGE = `Usage: npm run demo -- [--customers 200] [--days 120] [--seed 42] [--start 2026-01-01]
-                       [--scale N] [--no-quiet-hours] [--no-drain] [--out file.ndjson] [--generate-only]
+                       [--no-quiet-hours] [--no-drain] [--out file.ndjson] [--generate-only]
 
   --customers <N>     customers in the population (default 200, about 2 minutes; 1,000 take about 10)
   --days <D>          length of the window in days (default 120)
   --seed <S>          PRNG seed: the same seed gives the same events (default 42)
   --start <date>      day 0 of the window, UTC (default 2026-01-01)
-  --scale <N>         simulated seconds per real second (default: from the number of events, ~15
-                      events per real second, what the engine keeps up with on 2 cores; at least 30 s)
   --no-quiet-hours    send marketing at any hour (default: the engine's 21:00-08:00 in each customer's time zone)
   --no-drain          stop at the end of the window and report the runs still in progress
                       (default: let them finish, up to the longest remaining wait)
@@ -72,11 +70,8 @@ if (Number.isNaN(start.getTime())) {
   console.error(`--start must be a date like 2026-01-01, got ${JSON.stringify(args.start)}`);
   process.exit(2);
 }
-const scale = args.scale === undefined ? undefined : Number(args.scale);
-if (scale !== undefined && !(scale > 0 && Number.isFinite(scale))) {
-  console.error(`--scale must be a positive number, got ${JSON.stringify(args.scale)}`);
-  process.exit(2);
-}
+// Before virtual time, --scale set the replay's speed.
+if (args.scale !== undefined) console.error('[demo] --scale is ignored: the demo runs on virtual time (each event at its timestamp, each wait to the second)');
 if (args['generate-only'] && !args.out) {
   console.error(`--generate-only needs --out <file>\n\n${USAGE}`);
   process.exit(2);
@@ -88,6 +83,6 @@ if (args.out) {
   console.error(`[demo] wrote ${population.events.length.toLocaleString('en-US')} events to ${args.out}`);
   if (args['generate-only']) process.exit(0);
 }
-await runDemo(population, { ...(scale !== undefined && { scale }), quietHours: !args['no-quiet-hours'], drain: !args['no-drain'] });
+await runDemo(population, { quietHours: !args['no-quiet-hours'], drain: !args['no-drain'] });
 // Exit once the output is flushed: runs stopped with the engine may leave timers behind.
 process.stdout.write('', () => process.stderr.write('', () => process.exit(0)));

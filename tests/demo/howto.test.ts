@@ -3,30 +3,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../infra/embedded/engine';
-import { DemoClock } from '../../infra/demo/demo';
+import { VirtualClock } from '../../infra/embedded/virtual-time';
 import { loadTagRules } from '../../shared/segmentation';
 import { compileJourney, loadJourneysFromDir } from '../../workflows/journeys';
 import { cli } from '../cli/helpers';
 import { client } from '../helpers/client';
 import { startTestEngine } from '../helpers/engine';
-import { eventually, messagesOf, outboxFor, runsOf } from '../helpers/journeys';
+import { messagesOf, outboxFor, runsOf } from '../helpers/journeys';
+import { scheduleEvents } from '../helpers/virtual';
 
 /**
  * The abandoned-browse how-to (docs/journeys-howto.md), followed to the letter:
  * its finished files in docs/examples/abandoned-browse are put where the how-to
  * says (the tag rule appended to tags.yaml, the journey in journeys.d, the
  * template in templates), checked by the compiler and the CLI, then run on the
- * embedded engine against a small scripted population replayed on a scaled clock.
+ * embedded engine against a small scripted population replayed on virtual time.
  */
 const ROOT = join(import.meta.dirname, '..', '..');
 const EXAMPLE = join(ROOT, 'docs', 'examples', 'abandoned-browse');
 const HOUR = 3_600_000;
 const START = Date.parse('2026-03-02T08:00:00Z');
-/**
- * A simulated day per 4 s: the journey's 1-day wait leaves about 3.5 s of real time for an
- * order to land first, even on a loaded machine; the longest run (a day, then 3 more) ends in about 16 s.
- */
-const SCALE = 21_600;
 
 let dir: string;
 
@@ -114,35 +110,20 @@ function history(s: Script): Array<Record<string, unknown>> {
   return events;
 }
 
-describe('the abandoned-browse journey on the embedded engine (a simulated day per 4 s)', () => {
+describe('the abandoned-browse journey on the embedded engine (on virtual time)', () => {
   let engine: Engine;
   const reminded = SCRIPTS.filter((s) => s.reminded).map((s) => s.id);
   const notReminded = SCRIPTS.filter((s) => !s.reminded).map((s) => s.id);
 
   beforeAll(async () => {
-    const clock = new DemoClock(SCALE, new Date(START));
+    const clock = new VirtualClock(START);
     engine = await startTestEngine({ clock, configDir: dir, journeysDir: join(dir, 'journeys.d'), templatesDir: join(dir, 'templates'), sendPolicy: { quietHours: undefined }, sweepEveryMs: 0 });
     const api = client(engine);
-    const events = SCRIPTS.flatMap(history).sort((a, b) => Date.parse(a.timestamp as string) - Date.parse(b.timestamp as string));
-    clock.begin();
-    // Each event when the journey clock reaches its timestamp, as a sender would post it.
-    for (let i = 0; i < events.length; ) {
-      const due = Date.parse(events[i]!.timestamp as string);
-      const now = clock.now().getTime();
-      if (due > now) {
-        await new Promise((r) => setTimeout(r, (due - now) / SCALE));
-        continue;
-      }
-      const batch: unknown[] = [];
-      while (i < events.length && Date.parse(events[i]!.timestamp as string) <= now) batch.push(events[i++]);
-      await api.send(batch);
-    }
-    await engine.settle();
-    // Every run ends by itself: a day's wait, then up to 3 days for an order.
-    await eventually(async () => {
-      const runs = (await Promise.all(SCRIPTS.map((s) => runsOf(engine, s.id)))).flat().filter((r) => r.journeyId === 'abandoned-browse');
-      return runs.length >= 4 && runs.every((r) => r.status !== 'running');
-    }, 'every abandoned-browse run to end', 60_000);
+    // Each event when the journey clock reaches its timestamp, as a sender would post it; then every run
+    // ends by itself (a day's wait, then up to 3 days for an order) and no timer is left.
+    const replay = scheduleEvents(clock, (batch) => api.send(batch), SCRIPTS.flatMap(history));
+    await clock.run();
+    replay.check();
   }, 120_000);
   afterAll(() => engine?.stop());
 
