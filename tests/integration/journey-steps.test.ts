@@ -4,14 +4,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../infra/embedded/engine';
 import { PROFILE_LIMITS } from '../../functions/profile/limits';
-import { ScaledClock } from '../../shared';
+import { VirtualClock } from '../../infra/embedded/virtual-time';
 import { client } from '../helpers/client';
 import { startTestEngine } from '../helpers/engine';
-import { eventually, messagesOf, outboxFor, runsOf } from '../helpers/journeys';
+import { messagesOf, outboxFor, runsOf } from '../helpers/journeys';
 
 /**
  * Split (with a holdout), update and wait_until steps run for real on the
- * embedded engine, driven by signed events and read back through the HTTP API.
+ * embedded engine, driven by signed events and read back through the HTTP API,
+ * on virtual time: each test runs the clock to the moment it checks.
  * Each test gets its own journeys folder holding just the journey it runs.
  */
 const DAY = 86_400_000;
@@ -55,13 +56,12 @@ steps:
   const customers = Array.from({ length: 40 }, (_, i) => `ab-${String(i).padStart(2, '0')}`);
   let engine: Engine;
   let api: ReturnType<typeof client>;
-  let clock: ScaledClock;
+  let clock: VirtualClock;
   /** Customers by the group they landed in. */
   const groups = { a: [] as string[], b: [] as string[], holdout: [] as string[] };
 
   beforeAll(async () => {
-    // Half a simulated day per second: the arms' 2-day wait (the holdout's holding time) lasts 4 s.
-    clock = new ScaledClock(DAY / 2_000);
+    clock = new VirtualClock('2026-03-02T10:00:00Z');
     engine = await startTestEngine({ clock, journeysDir: journeysDir({ 'ab-test': SPLIT }), sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT' });
     api = client(engine);
   });
@@ -70,14 +70,14 @@ steps:
   it('puts every customer in one group: both arms get their message, the holdout gets none and is counted as holdout', async () => {
     // Fixed messageIds: the draw (a hash of the execution name) is the same on every run of the test.
     await api.send(customers.flatMap((id) => [identify(id), track(id, 'Signed Up')]));
+    // Everything the sign-ups cause at this instant is done once the engine is idle (the arms then wait 2 days).
+    await clock.idle();
     for (const id of customers) {
-      const group = await eventually(async () => {
-        const steps = outboxFor(engine, id).map((m) => m.step);
-        if (steps.includes('offer-a')) return 'a' as const;
-        if (steps.includes('offer-b')) return 'b' as const;
-        return (await runsOf(engine, id)).some((r) => r.journeyId === 'ab-test' && r.status === 'holdout') ? ('holdout' as const) : undefined;
-      }, `${id} to land in a group`);
-      groups[group].push(id);
+      const steps = outboxFor(engine, id).map((m) => m.step);
+      const held = (await runsOf(engine, id)).some((r) => r.journeyId === 'ab-test' && r.status === 'holdout');
+      const group = steps.includes('offer-a') ? 'a' : steps.includes('offer-b') ? 'b' : held ? 'holdout' : undefined;
+      expect(group, `${id} in a group`).toBeDefined();
+      groups[group!].push(id);
     }
     expect(groups.a.length).toBeGreaterThan(0);
     expect(groups.b.length).toBeGreaterThan(0);
@@ -97,11 +97,8 @@ steps:
     for (const id of groups.a) expect(outboxFor(engine, id).map((m) => m.step)).toEqual(['offer-a']);
     for (const id of groups.b) expect(outboxFor(engine, id).map((m) => m.step)).toEqual(['offer-b']);
 
-    const c = await eventually(async () => {
-      const now = await counters(api, 'ab-test');
-      return now['offer-a.sent'] === groups.a.length && now['offer-b.sent'] === groups.b.length ? now : undefined;
-    }, 'the send counters');
-    expect(c).toMatchObject({ entered: 40, holdout: groups.holdout.length });
+    const c = await counters(api, 'ab-test');
+    expect(c).toMatchObject({ entered: 40, holdout: groups.holdout.length, 'offer-a.sent': groups.a.length, 'offer-b.sent': groups.b.length });
     expect(c.goal).toBeUndefined();
   });
 
@@ -110,24 +107,24 @@ steps:
     expect(groups.holdout.length).toBeGreaterThanOrEqual(2);
     const [held, late] = groups.holdout as [string, string];
     const treated = groups.a[0]!;
-    await api.sendAndSettle([track(held, 'Order Completed', { orderId: `${held}-1`, revenue: 20, currency: 'EUR' }), track(treated, 'Order Completed', { orderId: `${treated}-1`, revenue: 20, currency: 'EUR' })]);
-    const c = await eventually(async () => {
-      const now = await counters(api, 'ab-test');
-      return now.goal === 2 ? now : undefined;
-    }, 'two conversions');
+    await api.send([track(held, 'Order Completed', { orderId: `${held}-1`, revenue: 20, currency: 'EUR' }), track(treated, 'Order Completed', { orderId: `${treated}-1`, revenue: 20, currency: 'EUR' })]);
+    await clock.idle();
+    const c = await counters(api, 'ab-test');
     expect(c).toMatchObject({ goal: 2, 'holdout.goal': 1, holdout: groups.holdout.length });
     // The held run keeps its outcome (holdout) and records the conversion; the treated run ends converted.
     expect((await runsOf(engine, held))[0]).toMatchObject({ status: 'holdout', convertedBy: `${held}-Order-Completed` });
     expect((await runsOf(engine, treated))[0]).toMatchObject({ status: 'converted' });
     // A redelivered goal event does not count twice.
-    await api.sendAndSettle(track(held, 'Order Completed', { orderId: `${held}-1`, revenue: 20, currency: 'EUR' }, `${held}-Order-Completed-again`));
+    await api.send(track(held, 'Order Completed', { orderId: `${held}-1`, revenue: 20, currency: 'EUR' }, `${held}-Order-Completed-again`));
+    await clock.idle();
     expect(await counters(api, 'ab-test')).toMatchObject({ goal: 2, 'holdout.goal': 1 });
 
     // Held for as long as the arms can run (their 2-day wait): after that, a goal is no longer the journey's.
     const { heldUntil } = (await runsOf(engine, late))[0] as unknown as { heldUntil: string };
-    expect(new Date(heldUntil).getTime() - clock.now().getTime()).toBeLessThanOrEqual(2 * DAY);
-    await eventually(() => clock.now().getTime() > new Date(heldUntil).getTime(), 'the holding time to pass', 10_000);
-    await api.sendAndSettle(track(late, 'Order Completed', { orderId: `${late}-1`, revenue: 20, currency: 'EUR' }));
+    expect(new Date(heldUntil).getTime() - clock.now().getTime()).toBe(2 * DAY);
+    await clock.run(new Date(heldUntil).getTime() + 1);
+    await api.send(track(late, 'Order Completed', { orderId: `${late}-1`, revenue: 20, currency: 'EUR' }));
+    await clock.idle();
     expect(await counters(api, 'ab-test')).toMatchObject({ goal: 2, 'holdout.goal': 1 });
     expect((await runsOf(engine, late))[0]).not.toHaveProperty('convertedBy');
   });
@@ -148,14 +145,16 @@ steps:
 `;
 
   it('sets and removes profile traits, visible on GET /v1/customers/{id}', async () => {
-    const engine = await startTestEngine({ clock: new ScaledClock(3_600), journeysDir: journeysDir({ 'choose-plan': UPDATE }), sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT' });
+    const clock = new VirtualClock('2026-03-02T10:00:00Z');
+    const engine = await startTestEngine({ clock, journeysDir: journeysDir({ 'choose-plan': UPDATE }), sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT' });
     try {
       const api = client(engine);
-      await api.sendAndSettle(identify('upd-1', { trial: true, plan: 'free' }));
+      await api.send(identify('upd-1', { trial: true, plan: 'free' }));
+      await clock.idle();
       expect((await api.customer('upd-1')).traits).toMatchObject({ plan: 'free', trial: true });
       await api.send(track('upd-1', 'Plan Chosen', { plan: 'pro' }));
-      const run = await eventually(async () => (await runsOf(engine, 'upd-1')).find((r) => r.status !== 'running'), 'the run to end');
-      expect(run.status).toBe('completed');
+      await clock.run();
+      expect((await runsOf(engine, 'upd-1')).map((r) => r.status)).toEqual(['completed']);
       const { traits } = await api.customer('upd-1');
       expect(traits).toMatchObject({ plan: 'pro', onboarded: true, email: 'upd-1@example.com' });
       expect(traits).not.toHaveProperty('trial');
@@ -176,17 +175,20 @@ steps:
 `;
 
   it('a new trait key on a profile holding the key limit is refused and recorded, as a sender’s would be', async () => {
-    const engine = await startTestEngine({ clock: new ScaledClock(3_600), journeysDir: journeysDir({ 'choose-plan': UPDATE }), sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT' });
+    const clock = new VirtualClock('2026-03-02T10:00:00Z');
+    const engine = await startTestEngine({ clock, journeysDir: journeysDir({ 'choose-plan': UPDATE }), sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT' });
     try {
       const api = client(engine);
       // 3 identifies of 250 new keys each: the profile keeps PROFILE_LIMITS.traitKeys (512) of them.
       for (let n = 0; n < 3; n++) {
-        await api.sendAndSettle({ type: 'identify', userId: 'upd-full', messageId: `upd-full-keys-${n}`, traits: Object.fromEntries(Array.from({ length: 250 }, (_, i) => [`k-${n}-${i}`, 1])) });
+        await api.send({ type: 'identify', userId: 'upd-full', messageId: `upd-full-keys-${n}`, traits: Object.fromEntries(Array.from({ length: 250 }, (_, i) => [`k-${n}-${i}`, 1])) });
       }
+      await clock.idle();
       expect(Object.keys((await engine.profiles.get('upd-full'))!.profile.traitTimes)).toHaveLength(PROFILE_LIMITS.traitKeys);
 
       await api.send(track('upd-full', 'Plan Chosen'));
-      expect((await eventually(async () => (await runsOf(engine, 'upd-full')).find((r) => r.status !== 'running'), 'the run to end')).status).toBe('completed');
+      await clock.run();
+      expect((await runsOf(engine, 'upd-full')).map((r) => r.status)).toEqual(['completed']);
       const stored = (await engine.profiles.get('upd-full'))!.profile;
       expect(Object.keys(stored.traitTimes)).toHaveLength(PROFILE_LIMITS.traitKeys);
       expect(stored.traits).not.toHaveProperty('onboarded');
@@ -213,21 +215,18 @@ steps:
 
   it("sends at the next 09:00 in the customer's time zone (Tokyo, New York, and UTC without one), on the engine clock", async () => {
     // The engine clock starts at 2026-03-10 20:00 UTC: 05:00 the next day in Tokyo, 16:00 in New York (EDT), 20:00 UTC.
-    // Four simulated hours per second: Tokyo's 09:00 is 1 s away, UTC's 3.25 s, New York's 4.25 s.
-    const clock = new ScaledClock(4 * 3_600, new Date('2026-03-10T20:00:00Z'));
+    const clock = new VirtualClock('2026-03-10T20:00:00Z');
     const engine = await startTestEngine({ clock, journeysDir: journeysDir({ 'morning-mail': MORNING }), sweepEveryMs: 0, logLevel: 'SILENT' });
     try {
       const api = client(engine);
       const people = { 'tz-tokyo': 'Asia/Tokyo', 'tz-newyork': 'America/New_York', 'tz-none': undefined } as const;
       await api.send(Object.entries(people).flatMap(([id, tz]) => [identify(id, tz ? { timezone: tz } : {}), track(id, 'Newsletter Requested')]));
-      const expected = { 'tz-tokyo': '2026-03-11T00:00:00Z', 'tz-newyork': '2026-03-11T13:00:00Z', 'tz-none': '2026-03-11T09:00:00Z' };
+      await clock.run();
+      // At 09:00 local to the millisecond: on virtual time nothing is late.
+      const expected = { 'tz-tokyo': '2026-03-11T00:00:00.000Z', 'tz-newyork': '2026-03-11T13:00:00.000Z', 'tz-none': '2026-03-11T09:00:00.000Z' };
       for (const [id, tz] of Object.entries(people)) {
-        const sent = await eventually(() => outboxFor(engine, id).find((m) => m.step === 'send-it'), `${id}'s 09:00 email`, 15_000);
-        const late = new Date(sent.at).getTime() - new Date(expected[id as keyof typeof expected]).getTime();
-        // Never before 09:00 local; after it by no more than timer and invocation latency (a simulated half hour = 125 ms).
-        expect(late, `${id} sent at ${sent.at}`).toBeGreaterThanOrEqual(0);
-        expect(late, `${id} sent at ${sent.at}`).toBeLessThan(30 * 60_000);
-        expect(localTime(sent.at, tz ?? 'UTC')).toMatch(/^2026-03-11, 09:[0-2]\d$/);
+        expect(outboxFor(engine, id).map((m) => [m.step, m.at])).toEqual([['send-it', expected[id as keyof typeof expected]]]);
+        expect(localTime(outboxFor(engine, id)[0]!.at, tz ?? 'UTC')).toBe('2026-03-11, 09:00');
       }
       // The UTC customer's 09:00 came before New York's: the sends follow local time, not the order of entry.
       const at = (id: string) => outboxFor(engine, id)[0]!.at;
