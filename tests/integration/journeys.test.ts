@@ -3,77 +3,85 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../infra/embedded/engine';
-import { ScaledClock } from '../../shared';
+import { VirtualClock } from '../../infra/embedded/virtual-time';
 import { client } from '../helpers/client';
 import { startTestEngine } from '../helpers/engine';
-import { ended, eventually, messagesOf, outboxFor, runsOf } from '../helpers/journeys';
+import { messagesOf, outboxFor, runsOf } from '../helpers/journeys';
 
 /**
  * Every path of the built-in journeys, end to end on the embedded engine:
- * driven only by signed webhooks and the HTTP API, on a scaled journey clock.
- * Quiet hours are off here (they depend on the time of day the suite runs) and
- * are tested on their own below.
+ * driven only by signed webhooks and the HTTP API, on virtual time (the clock
+ * stands still while the engine works and jumps to the next wait or timeout
+ * when it is idle: each test runs it to the moment it checks, and every wait
+ * ends to the millisecond). Quiet hours are off here and tested on their own below.
  */
 const DAY = 86_400_000;
+const HOUR = 3_600_000;
+const START = '2026-03-02T10:00:00Z';
 const noQuietHours = { quietHours: undefined };
 
-async function engineAt(scale: number, sendPolicy: Record<string, unknown> = noQuietHours) {
-  const clock = new ScaledClock(scale);
+async function engineAt(start: string = START, sendPolicy: Record<string, unknown> = noQuietHours) {
+  const clock = new VirtualClock(start);
   const engine = await startTestEngine({ clock, sendPolicy, sweepEveryMs: 0 });
   return { engine, clock, api: client(engine) };
 }
+type T = Awaited<ReturnType<typeof engineAt>>;
 const identify = (userId: string, traits: Record<string, unknown> = {}) => ({ type: 'identify', userId, traits: { email: `${userId}@example.com`, name: userId, ...traits } });
 const track = (userId: string, event: string, properties: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => ({ type: 'track', userId, event, properties, ...extra });
 const order = (userId: string, n: number, extra: Record<string, unknown> = {}) => track(userId, 'Order Completed', { orderId: `${userId}-${n}`, revenue: 20, currency: 'EUR' }, extra);
 const steps = (engine: Engine, id: string) => outboxFor(engine, id).map((m) => m.step);
+/** Run the clock until the customer has been sent this step (or nothing is left to run). */
+const runUntilSent = (t: T, id: string, step: string) => t.clock.run(undefined, () => steps(t.engine, id).includes(step));
+/** The customer's run of a journey, as the API shows it. */
+const runOf = async (t: T, id: string, journeyId: string) => (await runsOf(t.engine, id)).find((r) => r.journeyId === journeyId);
+const counters = async (t: T, journeyId: string) => ((await t.api.get(`/v1/journeys/${journeyId}/stats`)).json as unknown as { counters: Record<string, number> }).counters;
 
-describe('welcome journey (1 simulated day per 0.5 s)', () => {
-  let t: Awaited<ReturnType<typeof engineAt>>;
+describe('welcome journey', () => {
+  let t: T;
   beforeAll(async () => {
-    t = await engineAt(2 * 86_400);
+    t = await engineAt();
   });
   afterAll(() => t.engine.stop());
 
   it('without an order: welcome at once, getting-started a day later, the first-order offer two days after', async () => {
     await t.api.send([identify('w-none'), track('w-none', 'Signed Up')]);
-    const run = await ended(t.engine, 'w-none', 'welcome');
-    expect(run.status).toBe('completed');
+    await t.clock.run();
+    expect((await runOf(t, 'w-none', 'welcome'))?.status).toBe('completed');
     const sent = outboxFor(t.engine, 'w-none');
     expect(sent.map((m) => m.step)).toEqual(['send-welcome', 'send-getting-started', 'send-first-order-offer']);
     expect(sent[0]).toMatchObject({ channel: 'email', to: 'w-none@example.com', subject: 'Welcome aboard, w-none!' });
-    // The waits hold on the journey clock: about 1 day, then about 2 more.
+    // The waits hold on the journey clock, to the millisecond: 1 day, then 2 more.
     const at = sent.map((m) => new Date(m.at).getTime());
-    expect((at[1]! - at[0]!) / DAY).toBeGreaterThanOrEqual(1);
-    expect((at[1]! - at[0]!) / DAY).toBeLessThan(1.5);
-    expect((at[2]! - at[1]!) / DAY).toBeGreaterThanOrEqual(2);
+    expect([at[1]! - at[0]!, at[2]! - at[1]!]).toEqual([DAY, 2 * DAY]);
     // Marketing email carries the one-click unsubscribe headers.
     expect(sent[0]).toMatchObject({ headers: { 'List-Unsubscribe': expect.stringMatching(/^<http:\/\/127\.0\.0\.1:\d+\/v1\/unsubscribe\?c=w-none&ch=email&t=/), 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } });
   });
 
   it('with an order: the goal ends the run at once as a conversion, and nothing more is sent', async () => {
     await t.api.send([identify('w-buyer'), track('w-buyer', 'Signed Up')]);
-    await eventually(() => steps(t.engine, 'w-buyer').includes('send-welcome'), 'welcome email');
-    await t.api.send(order('w-buyer', 1));
-    const run = await ended(t.engine, 'w-buyer', 'welcome', 3_000);
-    expect(run.status).toBe('converted');
-    const execution = t.engine.journeys.sfn.executions.get(run.executionName);
-    await eventually(() => execution?.status === 'ABORTED', 'execution stopped');
-    await new Promise((r) => setTimeout(r, 1_800)); // > 3 simulated days
+    await t.clock.idle();
     expect(steps(t.engine, 'w-buyer')).toEqual(['send-welcome']);
-    const stats = (await t.api.get('/v1/journeys/welcome/stats')).json as unknown as { counters: Record<string, number> };
-    expect(stats.counters.goal).toBeGreaterThanOrEqual(1);
-    expect(stats.counters.entered).toBeGreaterThanOrEqual(2);
+    await t.api.send(order('w-buyer', 1));
+    await t.clock.idle();
+    const run = await runOf(t, 'w-buyer', 'welcome');
+    expect(run?.status).toBe('converted');
+    expect(t.engine.journeys.sfn.executions.get(run!.executionName)?.status).toBe('ABORTED');
+    await t.clock.run();
+    expect(steps(t.engine, 'w-buyer')).toEqual(['send-welcome']);
+    const c = await counters(t, 'welcome');
+    expect(c.goal).toBeGreaterThanOrEqual(1);
+    expect(c.entered).toBeGreaterThanOrEqual(2);
   });
 
   it('an order that reaches the engine before its sign-up (out of order) still ends the run as the goal', async () => {
     // The goal router saw the order when there was no run to stop; the starter finds it on the profile.
     const signedUpAt = t.clock.now().getTime();
     const at = (ms: number) => new Date(signedUpAt + ms).toISOString();
-    await t.api.sendAndSettle([identify('w-late'), order('w-late', 1, { timestamp: at(60_000) })]);
+    await t.api.send([identify('w-late'), order('w-late', 1, { timestamp: at(60_000) })]);
+    await t.clock.idle();
     await t.api.send(track('w-late', 'Signed Up', {}, { timestamp: at(0) }));
-    const run = await ended(t.engine, 'w-late', 'welcome', 5_000);
-    expect(run.status).toBe('converted');
-    await new Promise((r) => setTimeout(r, 1_800)); // > 3 simulated days
+    await t.clock.run();
+    expect((await runOf(t, 'w-late', 'welcome'))?.status).toBe('converted');
     expect(steps(t.engine, 'w-late')).not.toContain('send-getting-started');
     expect(steps(t.engine, 'w-late')).not.toContain('send-first-order-offer');
   });
@@ -85,16 +93,18 @@ describe('welcome journey (1 simulated day per 0.5 s)', () => {
     await t.api.send(signUp);
     const published = t.engine.bus.log.find((e) => (e.detail as { messageId: string }).messageId === 'w-dup-signup')!;
     t.engine.bus.putEvents([{ Source: published.source, DetailType: published['detail-type'], Detail: JSON.stringify(published.detail) }]);
-    await ended(t.engine, 'w-dup', 'welcome');
+    await t.clock.run();
     expect((await runsOf(t.engine, 'w-dup')).filter((r) => r.journeyId === 'welcome')).toHaveLength(1);
     expect(steps(t.engine, 'w-dup').filter((s) => s === 'send-welcome')).toHaveLength(1);
   });
 
   it('stops marketing after an unsubscribe mid-journey, and records each skip with its reason', async () => {
     await t.api.send([identify('w-unsub'), track('w-unsub', 'Signed Up')]);
-    await eventually(() => steps(t.engine, 'w-unsub').includes('send-welcome'), 'welcome email');
+    await t.clock.idle();
+    expect(steps(t.engine, 'w-unsub')).toEqual(['send-welcome']);
     await t.api.send(track('w-unsub', 'Unsubscribed', { channel: 'email' }));
-    await ended(t.engine, 'w-unsub', 'welcome');
+    await t.clock.run();
+    expect((await runOf(t, 'w-unsub', 'welcome'))?.status).not.toBe('running');
     expect(steps(t.engine, 'w-unsub')).toEqual(['send-welcome']);
     const messages = await messagesOf(t.engine, 'w-unsub');
     expect(messages.map((m) => [m.stepId, m.status, m.reason])).toEqual(
@@ -107,10 +117,10 @@ describe('welcome journey (1 simulated day per 0.5 s)', () => {
   });
 });
 
-describe('win-back journey (10 simulated days per second)', () => {
-  let t: Awaited<ReturnType<typeof engineAt>>;
+describe('win-back journey', () => {
+  let t: T;
   beforeAll(async () => {
-    t = await engineAt(10 * 86_400);
+    t = await engineAt();
   });
   afterAll(() => t.engine.stop());
   /**
@@ -120,30 +130,37 @@ describe('win-back journey (10 simulated days per second)', () => {
    */
   const lapsed = async (id: string) => {
     const orderedAt = t.clock.now().getTime() - 75 * DAY;
-    await t.api.sendAndSettle([identify(id), order(id, 0, { timestamp: new Date(orderedAt).toISOString() })]);
-    await eventually(() => t.clock.now().getTime() > orderedAt + 90.2 * DAY, 'the 90th day since the order');
+    await t.api.send([identify(id), order(id, 0, { timestamp: new Date(orderedAt).toISOString() })]);
+    await t.clock.run(orderedAt + 90.2 * DAY);
     await t.engine.sweep();
+    await t.clock.idle();
   };
 
   it('converts after the first message', async () => {
     await lapsed('wb-first');
-    await eventually(() => steps(t.engine, 'wb-first').includes('send-we-miss-you'), 'we-miss-you');
+    expect(steps(t.engine, 'wb-first')).toEqual(['send-we-miss-you']);
     await t.api.send(order('wb-first', 1));
-    expect((await ended(t.engine, 'wb-first', 'win-back')).status).toBe('converted');
+    await t.clock.idle();
+    expect((await runOf(t, 'wb-first', 'win-back'))?.status).toBe('converted');
+    await t.clock.run();
     expect(steps(t.engine, 'wb-first')).toEqual(['send-we-miss-you']);
   });
 
-  it('converts after the second message', async () => {
+  it('converts after the second message, sent when the 7-day wait for an order timed out', async () => {
     await lapsed('wb-second');
-    await eventually(() => steps(t.engine, 'wb-second').includes('send-offer'), 'win-back offer');
+    await runUntilSent(t, 'wb-second', 'send-offer');
+    const [miss, offer] = outboxFor(t.engine, 'wb-second');
+    expect(new Date(offer!.at).getTime() - new Date(miss!.at).getTime()).toBe(7 * DAY);
     await t.api.send(order('wb-second', 1));
-    expect((await ended(t.engine, 'wb-second', 'win-back')).status).toBe('converted');
+    await t.clock.idle();
+    expect((await runOf(t, 'wb-second', 'win-back'))?.status).toBe('converted');
     expect(steps(t.engine, 'wb-second')).toEqual(['send-we-miss-you', 'send-offer']);
   });
 
   it('tags the customer churned after three silent weeks', async () => {
     await lapsed('wb-churn');
-    expect((await ended(t.engine, 'wb-churn', 'win-back')).status).toBe('completed');
+    await t.clock.run();
+    expect((await runOf(t, 'wb-churn', 'win-back'))?.status).toBe('completed');
     expect(steps(t.engine, 'wb-churn')).toEqual(['send-we-miss-you', 'send-offer']);
     const customer = await t.api.customer('wb-churn');
     expect(customer.tags).toContain('churned');
@@ -155,69 +172,79 @@ describe('win-back journey (10 simulated days per second)', () => {
 });
 
 describe('complaint follow-up journey', () => {
-  describe('at 1 simulated day per second', () => {
-    let t: Awaited<ReturnType<typeof engineAt>>;
+  describe('on one engine', () => {
+    let t: T;
     beforeAll(async () => {
-      t = await engineAt(86_400);
+      t = await engineAt();
     });
     afterAll(() => t.engine.stop());
 
     it('resolved in time: acknowledgement and ticket at once, survey an hour after the resolution, and an order ends it', async () => {
       await t.api.send([identify('c-ok'), track('c-ok', 'Complaint Filed', { complaintId: 'cmp-1', category: 'delivery' })]);
-      await eventually(() => steps(t.engine, 'c-ok').includes('open-ticket'), 'support ticket');
+      await t.clock.idle();
       const [ack, ticket] = outboxFor(t.engine, 'c-ok');
       expect(ack).toMatchObject({ step: 'acknowledge', channel: 'email', headers: {} });
+      expect(ticket).toMatchObject({ step: 'open-ticket' });
       expect(JSON.parse((ticket as { body: string }).body)).toMatchObject({ complaintId: 'cmp-1', customerId: 'c-ok', sla: { respondWithinHours: 2, resolveWithinHours: 24 } });
+      await t.clock.run(t.clock.now().getTime() + 2 * HOUR);
       // A resolution of another complaint does not resume this one.
       await t.api.send(track('c-ok', 'Complaint Resolved', { complaintId: 'cmp-other' }));
       await t.api.send(track('c-ok', 'Complaint Resolved', { complaintId: 'cmp-1' }));
-      await eventually(() => steps(t.engine, 'c-ok').includes('send-survey'), 'satisfaction survey');
+      const resolvedAt = t.clock.now().getTime();
+      await runUntilSent(t, 'c-ok', 'send-survey');
+      expect(new Date(outboxFor(t.engine, 'c-ok').at(-1)!.at).getTime() - resolvedAt).toBe(HOUR);
       await t.api.send(order('c-ok', 1));
-      expect((await ended(t.engine, 'c-ok', 'complaint-follow-up')).status).toBe('completed');
+      await t.clock.idle();
+      expect((await runOf(t, 'c-ok', 'complaint-follow-up'))?.status).toBe('completed');
       expect(steps(t.engine, 'c-ok')).toEqual(['acknowledge', 'open-ticket', 'send-survey']);
     });
 
     it('escalated: no resolution in 24 hours → supervisor webhook; resolved later → survey', async () => {
       await t.api.send([identify('c-late'), track('c-late', 'Complaint Filed', { complaintId: 'cmp-2' })]);
-      await eventually(() => steps(t.engine, 'c-late').includes('escalate'), 'escalation', 5_000);
+      const filedAt = t.clock.now().getTime();
+      await runUntilSent(t, 'c-late', 'escalate');
+      expect(new Date(outboxFor(t.engine, 'c-late').at(-1)!.at).getTime() - filedAt).toBe(24 * HOUR);
       await t.api.send(track('c-late', 'Complaint Resolved', { complaintId: 'cmp-2' }));
-      await eventually(() => steps(t.engine, 'c-late').includes('send-survey'), 'satisfaction survey');
+      await runUntilSent(t, 'c-late', 'send-survey');
       await t.api.send(order('c-late', 1));
-      await ended(t.engine, 'c-late', 'complaint-follow-up');
+      await t.clock.idle();
+      expect((await runOf(t, 'c-late', 'complaint-follow-up'))?.status).toBe('completed');
       expect(steps(t.engine, 'c-late')).toEqual(['acknowledge', 'open-ticket', 'escalate', 'send-survey']);
     });
 
     it('never resolved: escalated, then 48 hours later the run takes its exit step and counts as an exit, not a completion', async () => {
       await t.api.send([identify('c-never'), track('c-never', 'Complaint Filed', { complaintId: 'cmp-never' })]);
-      const run = await ended(t.engine, 'c-never', 'complaint-follow-up', 15_000);
-      expect(run.status).toBe('exited');
+      await t.clock.run();
+      expect((await runOf(t, 'c-never', 'complaint-follow-up'))?.status).toBe('exited');
       expect(steps(t.engine, 'c-never')).toEqual(['acknowledge', 'open-ticket', 'escalate']);
-      // The counters are written just after the run record: wait for them, then check both moved together.
-      const counters = await eventually(async () => {
-        const { counters } = (await t.api.get('/v1/journeys/complaint-follow-up/stats')).json as unknown as { counters: Record<string, number> };
-        return counters.exited ? counters : undefined;
-      }, 'exit counted');
-      expect(counters['exited.escalated']).toBe(1);
-      expect(counters.exited).toBe(1);
+      const c = await counters(t, 'complaint-follow-up');
+      expect(c['exited.escalated']).toBe(1);
+      expect(c.exited).toBe(1);
     });
 
     it('runs once per complaintId: two complaints run side by side, a repeat of one does not start another', async () => {
       await t.api.send([identify('c-two'), track('c-two', 'Complaint Filed', { complaintId: 'cmp-a' }), track('c-two', 'Complaint Filed', { complaintId: 'cmp-b' })]);
-      await eventually(async () => (await runsOf(t.engine, 'c-two')).length === 2, 'two runs');
+      await t.clock.idle();
+      expect(await runsOf(t.engine, 'c-two')).toHaveLength(2);
       await t.api.send(track('c-two', 'Complaint Filed', { complaintId: 'cmp-a' }));
-      await t.engine.settle();
+      await t.clock.idle();
       expect((await runsOf(t.engine, 'c-two')).filter((r) => r.journeyId === 'complaint-follow-up')).toHaveLength(2);
     });
   });
 
-  it('escalated and then silent for 30 days → coupon and call-back request (5 simulated days per second)', async () => {
-    const t = await engineAt(5 * 86_400);
+  it('escalated and then silent for 30 days → coupon and call-back request', async () => {
+    const t = await engineAt();
     try {
       await t.api.send([identify('c-quiet'), track('c-quiet', 'Complaint Filed', { complaintId: 'cmp-3' })]);
-      await eventually(() => steps(t.engine, 'c-quiet').includes('escalate'), 'escalation', 5_000);
+      await runUntilSent(t, 'c-quiet', 'escalate');
       await t.api.send(track('c-quiet', 'Complaint Resolved', { complaintId: 'cmp-3' }));
-      expect((await ended(t.engine, 'c-quiet', 'complaint-follow-up', 30_000)).status).toBe('completed');
+      const resolvedAt = t.clock.now().getTime();
+      await t.clock.run();
+      expect((await runOf(t, 'c-quiet', 'complaint-follow-up'))?.status).toBe('completed');
       expect(steps(t.engine, 'c-quiet')).toEqual(['acknowledge', 'open-ticket', 'escalate', 'send-survey', 'send-we-value-you', 'request-callback']);
+      // The survey an hour after the resolution, the coupon 30 days after the survey.
+      const at = (step: string) => new Date(outboxFor(t.engine, 'c-quiet').find((m) => m.step === step)!.at).getTime();
+      expect([at('send-survey') - resolvedAt, at('send-we-value-you') - at('send-survey')]).toEqual([HOUR, 30 * DAY]);
       const callback = outboxFor(t.engine, 'c-quiet').at(-1) as { body: string };
       expect(JSON.parse(callback.body)).toMatchObject({ customerId: 'c-quiet', complaintId: 'cmp-3' });
     } finally {
@@ -228,10 +255,11 @@ describe('complaint follow-up journey', () => {
 
 describe('send-time rules', () => {
   it('holds the frequency cap for marketing and records the skip', async () => {
-    const t = await engineAt(2 * 86_400, { quietHours: undefined, frequencyCap: 1, frequencyWindowDays: 7 });
+    const t = await engineAt(START, { quietHours: undefined, frequencyCap: 1, frequencyWindowDays: 7 });
     try {
       await t.api.send([identify('cap-1'), track('cap-1', 'Signed Up')]);
-      await ended(t.engine, 'cap-1', 'welcome');
+      await t.clock.run();
+      expect((await runOf(t, 'cap-1', 'welcome'))?.status).toBe('completed');
       expect(steps(t.engine, 'cap-1')).toEqual(['send-welcome']);
       expect((await messagesOf(t.engine, 'cap-1')).filter((m) => m.status === 'skipped').map((m) => m.reason)).toEqual(['frequency-cap', 'frequency-cap']);
     } finally {
@@ -240,30 +268,20 @@ describe('send-time rules', () => {
   });
 
   it('defers marketing in quiet hours instead of dropping it; transactional messages are not deferred', async () => {
-    // Quiet hours from the current hour in Tokyo to 8 hours later: the customer is in them now.
-    // One simulated hour per real second: a loaded machine's latency (a second or two) stays
-    // well inside the window, so the welcome is deferred, not sent late by accident.
-    const tokyoHour = (d: Date) => Number(new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Tokyo', hour: '2-digit', hourCycle: 'h23' }).format(d));
-    const h = tokyoHour(new Date());
-    const pad = (n: number) => String(n % 24).padStart(2, '0');
-    const t = await engineAt(3_600, { quietHours: { start: `${pad(h)}:00`, end: `${pad(h + 8)}:00` } });
+    // 12:00 in Tokyo, inside quiet hours of 12:00-20:00.
+    const t = await engineAt('2026-03-02T03:00:00Z', { quietHours: { start: '12:00', end: '20:00' } });
     try {
       await t.api.send([identify('quiet-1', { timezone: 'Asia/Tokyo' }), track('quiet-1', 'Signed Up'), track('quiet-1', 'Complaint Filed', { complaintId: 'q-1' })]);
-      const ack = await eventually(() => outboxFor(t.engine, 'quiet-1').find((m) => m.step === 'acknowledge'), 'transactional acknowledgement');
+      await t.clock.idle();
+      const ack = outboxFor(t.engine, 'quiet-1').find((m) => m.step === 'acknowledge');
+      expect(ack?.at).toBe('2026-03-02T03:00:00.000Z');
       expect(outboxFor(t.engine, 'quiet-1').some((m) => m.step === 'send-welcome')).toBe(false);
-      const welcome = await eventually(() => outboxFor(t.engine, 'quiet-1').find((m) => m.step === 'send-welcome'), 'deferred welcome', 30_000);
-      // Sent when quiet hours ended (8 h after their start, give or take timer latency), not dropped.
-      const hoursLater = (new Date(welcome.at).getTime() - new Date(ack.at).getTime()) / 3_600_000;
-      expect(hoursLater).toBeGreaterThan(5);
-      const end = (h + 8) % 24;
-      expect([end, (end + 1) % 24]).toContain(tokyoHour(new Date(welcome.at)));
-      // The counters are written just after the outbox: wait for the send's own count.
-      const stats = await eventually(async () => {
-        const s = (await t.api.get('/v1/journeys/welcome/stats')).json as unknown as { counters: Record<string, number> };
-        return s.counters['send-welcome.sent'] ? s : undefined;
-      }, 'welcome counters');
-      expect(stats.counters['send-welcome.deferred.quiet-hours']).toBe(1);
-      expect(stats.counters['send-welcome.sent']).toBe(1);
+      await runUntilSent(t, 'quiet-1', 'send-welcome');
+      // Sent when quiet hours ended, 20:00 in Tokyo to the millisecond, not dropped.
+      expect(outboxFor(t.engine, 'quiet-1').find((m) => m.step === 'send-welcome')?.at).toBe('2026-03-02T11:00:00.000Z');
+      const c = await counters(t, 'welcome');
+      expect(c['send-welcome.deferred.quiet-hours']).toBe(1);
+      expect(c['send-welcome.sent']).toBe(1);
     } finally {
       await t.engine.stop();
     }
@@ -272,14 +290,17 @@ describe('send-time rules', () => {
 
 describe('erasure during a running journey', () => {
   it('stops the run; nothing is sent after it; no item is left', async () => {
-    const t = await engineAt(2 * 86_400);
+    const t = await engineAt();
     try {
       await t.api.send([identify('erase-run'), track('erase-run', 'Signed Up')]);
-      await eventually(() => steps(t.engine, 'erase-run').includes('send-welcome'), 'welcome email');
+      await t.clock.idle();
+      expect(steps(t.engine, 'erase-run')).toEqual(['send-welcome']);
       expect((await t.api.del('/v1/customers/erase-run')).status).toBe(200);
       const runs = [...t.engine.journeys.sfn.executions.values()].filter((e) => e.input.customerId === 'erase-run');
-      await eventually(() => runs.every((e) => e.status === 'ABORTED'), 'executions stopped');
-      await new Promise((r) => setTimeout(r, 1_800));
+      await t.clock.idle();
+      expect(runs.map((e) => e.status)).toEqual(['ABORTED']);
+      // The run's 1-day wait was cancelled with it: no timer is left, and nothing more is sent.
+      await t.clock.run(t.clock.now().getTime() + 4 * DAY);
       expect(outboxFor(t.engine, 'erase-run')).toEqual([]);
       expect((await t.api.get('/v1/customers/erase-run')).status).toBe(404);
       expect(JSON.stringify(await t.engine.profiles.allItems('erase-run'))).toBe('[]');
