@@ -1,4 +1,5 @@
 import type { Engine } from '../../infra/embedded/engine';
+import type { VirtualClock } from '../../infra/embedded/virtual-time';
 import type { OutboxEntry } from '../../infra/embedded/outbox';
 
 /** Poll until `check` returns a value (not undefined/false), or fail after `timeoutMs` of real time. */
@@ -35,4 +36,16 @@ export async function messagesOf(engine: Engine, customerId: string): Promise<Ar
 /** Wait until the customer's run of a journey has ended, and return it. */
 export function ended(engine: Engine, customerId: string, journeyId: string, timeoutMs = 20_000) {
   return eventually(async () => (await runsOf(engine, customerId)).find((r) => r.journeyId === journeyId && r.status !== 'running'), `${journeyId} run of ${customerId} to end`, timeoutMs);
+}
+
+/**
+ * On virtual time: run the clock until the customer's run of a journey has ended (or no timer is left),
+ * and return its record. No real time passes waiting: the clock jumps from one wait or retry to the next.
+ */
+export async function runToEnd(clock: VirtualClock, engine: Engine, customerId: string, journeyId: string) {
+  const hasEnded = () => [...engine.journeys.sfn.executions.values()].some((e) => e.journeyId === journeyId && e.input.customerId === customerId && e.status !== 'RUNNING');
+  await clock.run(undefined, hasEnded);
+  const run = (await runsOf(engine, customerId)).find((r) => r.journeyId === journeyId && r.status !== 'running');
+  if (!run) throw new Error(`${customerId}'s ${journeyId} run did not end: no timer was left at ${clock.now().toISOString()}`);
+  return run;
 }

@@ -8,14 +8,15 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../infra/embedded/engine';
-import { ScaledClock } from '../../shared';
+import { VirtualClock } from '../../infra/embedded/virtual-time';
 import { client } from '../helpers/client';
 import { startTestEngine } from '../helpers/engine';
-import { ended, messagesOf } from '../helpers/journeys';
+import { messagesOf, runToEnd } from '../helpers/journeys';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'rapport-template-'));
 let engine: Engine;
 let api: ReturnType<typeof client>;
+const clock = new VirtualClock('2026-03-02T10:00:00Z');
 beforeAll(async () => {
   for (const sub of ['journeys', 'templates']) mkdirSync(path.join(dir, sub));
   writeFileSync(
@@ -40,7 +41,7 @@ beforeAll(async () => {
   engine = await startTestEngine({
     journeysDir: path.join(dir, 'journeys'),
     templatesDir: path.join(dir, 'templates'),
-    clock: new ScaledClock(864_000),
+    clock,
     sendPolicy: { quietHours: undefined },
     sweepEveryMs: 0,
     logLevel: 'SILENT',
@@ -61,7 +62,7 @@ const webhooksFor = (id: string) => engine.outbox.entries.flatMap((m) => (m.chan
 describe('a template that fails to render', () => {
   it('fails the step with the template and the reason, sends nothing of it and nothing after it', async () => {
     await api.send(note('tpl-bad', 'the "blue" one'));
-    const run = await ended(engine, 'tpl-bad', 'note-to-crm');
+    const run = await runToEnd(clock, engine, 'tpl-bad', 'note-to-crm');
     expect(run.status).toBe('failed');
     expect(webhooksFor('tpl-bad')).toEqual([]);
     expect(engine.outbox.entries.filter((m) => m.channel === 'email' && m.to === 'tpl-bad@example.com')).toEqual([]);
@@ -72,7 +73,7 @@ describe('a template that fails to render', () => {
 
   it('serves a customer whose data renders, with the same journey', async () => {
     await api.send(note('tpl-good', 'the blue one'));
-    const run = await ended(engine, 'tpl-good', 'note-to-crm');
+    const run = await runToEnd(clock, engine, 'tpl-good', 'note-to-crm');
     expect(run.status).toBe('completed');
     expect(webhooksFor('tpl-good').map((m) => JSON.parse(m.body) as unknown)).toEqual([{ customerId: 'tpl-good', note: 'the blue one' }]);
     expect((await messagesOf(engine, 'tpl-good')).map((m) => [m.stepId, m.status])).toEqual(expect.arrayContaining([['post-note', 'sent'], ['thank', 'sent']]));

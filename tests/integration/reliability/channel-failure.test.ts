@@ -11,11 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChannelUnavailableError } from '../../../functions/journeys/channels/types';
 import type { Engine } from '../../../infra/embedded/engine';
 import type { ChannelCall, ChannelFault } from '../../../infra/embedded/faults';
-import { ScaledClock } from '../../../shared';
+import { VirtualClock } from '../../../infra/embedded/virtual-time';
 import { STEP_RETRY } from '../../../workflows/journeys/asl';
 import { client } from '../../helpers/client';
 import { startTestEngine } from '../../helpers/engine';
-import { ended, messagesOf, outboxFor, runsOf } from '../../helpers/journeys';
+import { runToEnd, messagesOf, outboxFor, runsOf } from '../../helpers/journeys';
 
 /** Which customer's sends fail, and how; every channel call is logged per customer. */
 const plans = new Map<string, (attempt: number, call: ChannelCall) => ChannelFault | undefined>();
@@ -25,10 +25,11 @@ const customerOf = (call: ChannelCall) =>
 
 let engine: Engine;
 let api: ReturnType<typeof client>;
+// Virtual time: the 8 retries' backoff (up to ~8.5 minutes) are timers on it and take no real time.
+const clock = new VirtualClock('2026-03-02T10:00:00Z');
 beforeAll(async () => {
   engine = await startTestEngine({
-    // One simulated day per 0.1 s: the 8 retries' backoff (up to ~8.5 minutes) takes milliseconds.
-    clock: new ScaledClock(864_000),
+    clock,
     sendPolicy: { quietHours: undefined },
     sweepEveryMs: 0,
     logLevel: 'SILENT',
@@ -56,7 +57,7 @@ describe('a channel that is down', () => {
   it('retries the send with backoff, then records it failed with the reason and fails the run', async () => {
     plans.set('ch-down', () => sesDown());
     await api.send(signUp('ch-down'));
-    const run = await ended(engine, 'ch-down', 'welcome');
+    const run = await runToEnd(clock, engine, 'ch-down', 'welcome');
 
     expect(run.status).toBe('failed');
     expect(attempts.get('ch-down')).toBe(1 + STEP_RETRY.MaxAttempts);
@@ -74,13 +75,14 @@ describe('a channel that is down', () => {
   it('sends once when the channel comes back within the retries, and the run goes on', async () => {
     plans.set('ch-flaky', (n) => (n <= 3 ? sesDown() : undefined));
     await api.send(signUp('ch-flaky'));
-    await expect.poll(async () => (await messagesOf(engine, 'ch-flaky')).map((m) => m.status), { timeout: 15_000 }).toEqual(['sent']);
+    await clock.run(clock.now().getTime() + 3_600_000);
+    expect((await messagesOf(engine, 'ch-flaky')).map((m) => m.status)).toEqual(['sent']);
     expect(attempts.get('ch-flaky')).toBe(4);
     expect(welcomes('ch-flaky')).toHaveLength(1);
     // The run is waiting a day before the next email, not failed.
     const [run] = await runsOf(engine, 'ch-flaky');
     expect(run).toMatchObject({ journeyId: 'welcome', status: 'running' });
-    await expect.poll(() => engine.journeys.sfn.executions.get(run!.executionName)?.states, { timeout: 10_000 }).toContain('wait-a-day');
+    expect(engine.journeys.sfn.executions.get(run!.executionName)?.states).toContain('wait-a-day');
   });
 
   it('records a webhook target that stays down as failed, and fails the complaint run', async () => {
@@ -89,7 +91,7 @@ describe('a channel that is down', () => {
       { type: 'identify', userId: 'ch-hook', traits: { email: 'ch-hook@example.com' } },
       { type: 'track', userId: 'ch-hook', event: 'Complaint Filed', properties: { complaintId: 'k-hook', category: 'delivery', severity: 'high' } },
     ]);
-    const run = await ended(engine, 'ch-hook', 'complaint-follow-up');
+    const run = await runToEnd(clock, engine, 'ch-hook', 'complaint-follow-up');
     expect(run.status).toBe('failed');
     const messages = await messagesOf(engine, 'ch-hook');
     expect(messages.find((m) => m.stepId === 'acknowledge')).toMatchObject({ status: 'sent' });
@@ -104,7 +106,7 @@ describe('a channel that fails after accepting', () => {
     const lambdaDied = Object.assign(new Error('the step Lambda died after the send (injected)'), { name: 'Lambda.ServiceException' });
     plans.set('ch-accepted', (n) => (n === 1 ? { error: lambdaDied, afterAccept: true } : undefined));
     await api.send(signUp('ch-accepted'));
-    const run = await ended(engine, 'ch-accepted', 'welcome');
+    const run = await runToEnd(clock, engine, 'ch-accepted', 'welcome');
 
     expect(welcomes('ch-accepted')).toHaveLength(1);
     expect(attempts.get('ch-accepted')).toBe(1); // the retry found the claim and did not call the channel again
@@ -118,7 +120,7 @@ describe('a channel that fails after accepting', () => {
     const lost = Object.assign(new Error('socket hang up after the request was sent (injected)'), { name: 'TimeoutError' });
     plans.set('ch-lost', (n) => (n === 1 ? { error: lost, afterAccept: true } : undefined));
     await api.send(signUp('ch-lost'));
-    const run = await ended(engine, 'ch-lost', 'welcome');
+    const run = await runToEnd(clock, engine, 'ch-lost', 'welcome');
 
     expect(run.status).toBe('failed');
     expect(welcomes('ch-lost')).toHaveLength(1);
@@ -133,6 +135,7 @@ describe('SMS down (AWS End User Messaging SMS)', () => {
   // No built-in journey texts, so this one does: a transactional shipping update by SMS.
   const dir = mkdtempSync(path.join(tmpdir(), 'rapport-sms-'));
   let sms: Engine;
+  const smsClock = new VirtualClock('2026-03-02T10:00:00Z');
   let smsApi: ReturnType<typeof client>;
   const smsAttempts = new Map<string, number>();
   const smsPlans = new Map<string, (attempt: number) => ChannelFault | undefined>();
@@ -146,7 +149,7 @@ describe('SMS down (AWS End User Messaging SMS)', () => {
     sms = await startTestEngine({
       journeysDir: path.join(dir, 'journeys'),
       templatesDir: path.join(dir, 'templates'),
-      clock: new ScaledClock(864_000),
+      clock: smsClock,
       sendPolicy: { quietHours: undefined },
       sweepEveryMs: 0,
       logLevel: 'SILENT',
@@ -176,7 +179,7 @@ describe('SMS down (AWS End User Messaging SMS)', () => {
   it('retries the text with backoff, then records it failed with the reason and fails the run; nothing is sent', async () => {
     smsPlans.set('sms-down', () => smsDown());
     await smsApi.send(shipped('sms-down'));
-    const run = await ended(sms, 'sms-down', 'shipping-update');
+    const run = await runToEnd(smsClock, sms, 'sms-down', 'shipping-update');
     expect(run.status).toBe('failed');
     expect(smsAttempts.get('sms-down')).toBe(1 + STEP_RETRY.MaxAttempts);
     expect(texts('sms-down')).toEqual([]);
@@ -188,7 +191,7 @@ describe('SMS down (AWS End User Messaging SMS)', () => {
   it('sends the text once when SMS comes back within the retries', async () => {
     smsPlans.set('sms-flaky', (n) => (n <= 2 ? smsDown() : undefined));
     await smsApi.send(shipped('sms-flaky'));
-    const run = await ended(sms, 'sms-flaky', 'shipping-update');
+    const run = await runToEnd(smsClock, sms, 'sms-flaky', 'shipping-update');
     expect(run.status).toBe('completed');
     expect(smsAttempts.get('sms-flaky')).toBe(3);
     expect(texts('sms-flaky')).toEqual([expect.objectContaining({ to: '+447700900123', body: 'Your order sms-flaky-o1 is on its way.' })]);
