@@ -104,7 +104,7 @@ export interface Engine {
   deadLetters: DeadLetter[];
   /** Run the sweep now (what the daily schedule does). */
   sweep(): Promise<{ due: number; changed: number; derived: number }>;
-  /** Wait until every event on the bus has been handled by its targets. */
+  /** Wait until every event on the bus has been handled by its targets (on virtual time: until the engine is idle). */
   settle(): Promise<void>;
   outbox: Outbox;
   journeys: ReturnType<typeof wireJourneys>;
@@ -368,7 +368,8 @@ async function start(options: EngineOptions): Promise<Engine> {
     profiles,
     deadLetters,
     sweep,
-    settle: () => bus.drain(),
+    // On virtual time a delivery waiting out a retry backoff is a timer, not work: settle waits for idle (run the clock to retry).
+    settle: () => (virtual ? virtual.idle() : bus.drain()),
     async stop() {
       if (sweepTimer) clearInterval(sweepTimer);
       virtualSweep?.cancel();

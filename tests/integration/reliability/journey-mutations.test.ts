@@ -9,14 +9,16 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../../infra/embedded/engine';
-import { DERIVED_EVENTS, ScaledClock } from '../../../shared';
+import { VirtualClock } from '../../../infra/embedded/virtual-time';
+import { DERIVED_EVENTS } from '../../../shared';
 import { client } from '../../helpers/client';
 import { startTestEngine } from '../../helpers/engine';
-import { ended } from '../../helpers/journeys';
+import { runToEnd } from '../../helpers/journeys';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'rapport-mutations-'));
 let engine: Engine;
 let refused = 0;
+const clock = new VirtualClock('2026-03-02T10:00:00Z');
 const isWelcomedTag = (entry: { DetailType?: string; Detail?: string }) =>
   entry.DetailType === DERIVED_EVENTS.TAG_ADDED && (JSON.parse(entry.Detail ?? '{}') as { properties?: { tag?: string } }).properties?.tag === 'welcomed';
 
@@ -29,7 +31,7 @@ beforeAll(async () => {
   engine = await startTestEngine({
     journeysDir: path.join(dir, 'journeys'),
     templatesDir: path.join(dir, 'templates'),
-    clock: new ScaledClock(864_000),
+    clock,
     sweepEveryMs: 0,
     logLevel: 'SILENT',
     faults: {
@@ -52,7 +54,7 @@ describe('a tag step whose derived event cannot be published at first', () => {
   it('the retried step publishes Tag Added once; the profile has the tag; the run completes', async () => {
     const api = client(engine);
     await api.send([{ type: 'identify', userId: 'mut-1', traits: { email: 'mut-1@example.com' } }, { type: 'track', userId: 'mut-1', event: 'Signed Up' }]);
-    const run = await ended(engine, 'mut-1', 'tag-new-customers');
+    const run = await runToEnd(clock, engine, 'mut-1', 'tag-new-customers');
     await engine.settle();
 
     expect(run.status).toBe('completed');
