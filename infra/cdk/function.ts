@@ -89,6 +89,9 @@ export function rapportFunction(scope: Construct, id: string, props: RapportFunc
       mainFields: ['module', 'main'],
       banner: ESM_REQUIRE_BANNER,
       minify: true,
+      // Class names survive minification: an error's name is its class name (RapportError), and Lambda reports
+      // it as the error type that the state machines' Retry/Catch match (TransientStepError) and reasons show.
+      keepNames: true,
       sourceMap: true,
       sourcesContent: false,
       logLevel: nodejs.LogLevel.WARNING,

@@ -127,6 +127,24 @@ describe('Rapport-dev bundles', () => {
     return JSON.parse(stdout.trim().split('\n').pop()!) as { handler: string; xrayLoaded: boolean };
   }
 
+  it('keeps class names through minification: each error keeps its name, which the state machines retry on and failure reasons show', () => {
+    // In AWS the step Lambda's error type is the thrown error's `name` (RapportError sets it from the class):
+    // minified without keepNames, TransientStepError was thrown as "CI" and no Retry on it ever matched.
+    const retried = new Set<string>();
+    for (const machine of Object.values(synthesised.template.findResources('AWS::StepFunctions::StateMachine'))) {
+      const text = renderText((machine as { Properties: { DefinitionString: unknown } }).Properties.DefinitionString);
+      for (const [, names] of text.matchAll(/"ErrorEquals":\s*\[([^\]]*)\]/g)) for (const [, name] of names!.matchAll(/"([^"]+)"/g)) if (!/^(States|Lambda)\./.test(name!)) retried.add(name!);
+    }
+    expect([...retried]).toContain('TransientStepError');
+    // A class name survives minification only as a string (esbuild's keepNames: `__name(cls, "Name")`).
+    const missing = (which: Which, names: string[]) => {
+      const bundle = readFileSync(path.join(assetDir(which), 'index.mjs'), 'utf8');
+      return names.filter((name) => !bundle.includes(`"${name}"`));
+    };
+    expect(missing('step', [...retried, 'TemplateRenderError', 'SendOutcomeUnknownError', 'StepConfigError'])).toEqual([]);
+    expect(missing('consumer', ['VersionConflictError', 'UnreadableProfileError', 'DerivedEventsUnpublishedError'])).toEqual([]);
+  });
+
   it.each(Object.keys(FUNCTIONS) as Which[])('the %s bundle loads in Node 24 with its stack environment; the X-Ray SDK is loaded in Lambda only', async (which) => {
     expect(process.version).toMatch(/^v24\./);
     awsCalls.length = 0;
