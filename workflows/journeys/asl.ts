@@ -84,15 +84,18 @@ export const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
 export const LAMBDA_INVOKE_WAIT_FOR_TOKEN = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
 
 /**
- * Transient Lambda errors, a provider outage (`ChannelUnavailableError`) and a
- * transient failure inside the step (`TransientStepError`: throttling, 5xx, a
- * write conflict) are retried with backoff.
+ * Transient Lambda errors (the set AWS recommends retrying for the Lambda
+ * integration, the invoke's client-side timeout included), a provider outage
+ * (`ChannelUnavailableError`) and a transient failure inside the step
+ * (`TransientStepError`: throttling, 5xx, a write conflict) are retried with
+ * backoff. A retried send is safe: it is claimed before the provider is called.
  */
 export const RETRYABLE_ERRORS = [
   'Lambda.ServiceException',
   'Lambda.AWSLambdaException',
   'Lambda.SdkClientException',
   'Lambda.TooManyRequestsException',
+  'Lambda.ClientExecutionTimeoutException',
   'ChannelUnavailableError',
   'TransientStepError',
 ];

@@ -61,6 +61,8 @@ describe('built-in journeys: ASL', () => {
       if (awaits) expect(state).not.toHaveProperty('ResultSelector');
       else expect(state.ResultSelector).toEqual({ 'result.$': '$.Payload' });
       expect(state.Retry).toEqual([expect.objectContaining({ ErrorEquals: RETRYABLE_ERRORS, BackoffRate: 2 })]);
+      // What AWS recommends retrying for the Lambda integration, the invoke's own timeout included (issue 13, item 8).
+      expect(RETRYABLE_ERRORS).toEqual(expect.arrayContaining(['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException', 'Lambda.ClientExecutionTimeoutException']));
       // A send or webhook that fails is recorded by its `<id>.failed` Task (with the same config), which then fails the run.
       const action = state.Parameters.Payload.action;
       if (action === 'send' || action === 'webhook') {
