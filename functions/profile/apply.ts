@@ -1,4 +1,4 @@
-import { CHANNELS, EVENTS, SENDER_LIMITS, orderAmount, consentChanges, consentRecord, detailTypeOf, foldConsent, type Channel, type ConsentRecord, type NormalisedEvent, type Profile, type RecentEvent } from '../../shared';
+import { CHANNELS, EVENTS, SENDER_LIMITS, orderAmount, consentChanges, consentOfTrail, consentRecord, detailTypeOf, foldConsentTrail, trailOf, type Channel, type ConsentRecord, type NormalisedEvent, type Profile, type RecentEvent } from '../../shared';
 
 import { RECENT_EVENTS_MAX, RECENT_EVENTS_WINDOW_DAYS } from '../../shared/segmentation/constants';
 import type { RecentEventsSpec } from '../../shared/segmentation/retention';
@@ -166,9 +166,14 @@ function idOf(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value.slice(0, RECENT_STRING_MAX) : undefined;
 }
 
-/** Fold a consent decision into a channel's: the later in consent order stands (`compareConsent`). */
+/**
+ * Fold a consent decision into a channel's: the later in consent order stands (`compareConsent`);
+ * a denial shows since when it stands without a break (`consentOfTrail`), whatever the arrival order.
+ */
 export function setConsent(p: Profile, channel: Channel, record: ConsentRecord): void {
-  p.consent[channel] = foldConsent(p.consent[channel], record);
+  const trail = foldConsentTrail(p.consentTrail?.[channel] ?? trailOf(p.consent[channel]), record);
+  p.consentTrail = { ...p.consentTrail, [channel]: trail };
+  p.consent[channel] = consentOfTrail(trail) ?? p.consent[channel];
 }
 
 /** Suppress a channel; of several suppressions the earliest is kept (the same one in any order). */
@@ -212,7 +217,7 @@ function mergeInto(known: Profile, v: Profile, now: Date, keep?: RecentEventsSpe
     if (newer(p.traitTimes[key], at)) setTraitWithin(p, key, value, at, size);
   }
   for (const channel of CHANNELS) {
-    setConsent(p, channel, v.consent[channel]);
+    for (const change of v.consentTrail?.[channel] ?? trailOf(v.consent[channel])) setConsent(p, channel, change);
     const s = v.suppression[channel];
     if (s) suppress(p, channel, s);
   }

@@ -79,9 +79,44 @@ export function compareConsent(a: ConsentRecord, b: ConsentRecord): number {
 }
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** The record that stands after `next` meets `current`: the later in consent order. */
+/** The record that stands after `next` meets `current`: the later in consent order (status only; see `foldConsentTrail` for the record a profile keeps). */
 export function foldConsent(current: ConsentRecord, next: ConsentRecord): ConsentRecord {
   return compareConsent(next, current) > 0 ? next : current;
+}
+
+/** How many consent changes a profile keeps per channel (`Profile.consentTrail`): the latest in consent order. */
+export const CONSENT_TRAIL_MAX = 8;
+
+/**
+ * A channel's trail after `next` meets it: the changes in consent order (oldest first), each once, the
+ * latest `CONSENT_TRAIL_MAX`. The latest N of a set is the same whatever order its changes came in, so
+ * the record made from it (`consentOfTrail`) depends only on the set of changes.
+ */
+export function foldConsentTrail(trail: readonly ConsentRecord[], next: ConsentRecord): ConsentRecord[] {
+  if (next.status === 'unknown') return [...trail];
+  const step: ConsentRecord = { status: next.status, source: next.source, at: next.at, key: keyOf(next) };
+  const same = (a: ConsentRecord) => compareConsent(a, step) === 0;
+  if (trail.some(same)) return [...trail];
+  return [...trail, step].sort(compareConsent).slice(-CONSENT_TRAIL_MAX);
+}
+
+/** The trail a record stands for when its profile has none yet (stored before trails): the record alone. */
+export const trailOf = (record: ConsentRecord): ConsentRecord[] => (record.status === 'unknown' ? [] : [{ status: record.status, source: record.source, at: record.at, key: keyOf(record) }]);
+
+/**
+ * The record a trail leaves: the latest change in consent order; a denial shows since when the
+ * customer is unsubscribed without a break, the earliest `at` (then source) among the denials after
+ * the last grant the trail holds, its source with it. Undefined for an empty trail (nobody decided).
+ */
+export function consentOfTrail(trail: readonly ConsentRecord[]): ConsentRecord | undefined {
+  const latest = trail.at(-1);
+  if (latest?.status !== 'denied') return latest;
+  let since = latest;
+  for (let i = trail.length - 1; i >= 0 && trail[i]!.status === 'denied'; i--) {
+    const d = trail[i]!;
+    if (d.at < since.at || (d.at === since.at && d.source < since.source)) since = d;
+  }
+  return { status: 'denied', source: since.source, at: since.at, key: keyOf(latest) };
 }
 
 /** The consent changes an event carries: `Subscribed`, `Unsubscribed` (one channel or all), identify `consent: {<channel>: bool}`. */

@@ -89,6 +89,12 @@ export interface Profile {
   mergedIds?: string[];
   traits: Record<string, unknown>;
   consent: Record<Channel, ConsentRecord>;
+  /**
+   * Bookkeeping behind `consent` (not in the API's view): per channel, the latest consent changes in
+   * consent order (`foldConsentTrail`), so the record, and since when a denial stands, depend only on
+   * the set of changes, not on their arrival order. Absent on profiles stored before it: the record stands in.
+   */
+  consentTrail?: Partial<Record<Channel, ConsentRecord[]>>;
   suppression: Partial<Record<Channel, Suppression>>;
   firstSeenAt: string;
   lastSeenAt: string;

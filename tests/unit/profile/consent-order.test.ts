@@ -46,6 +46,18 @@ describe('consent order: denials received after a grant win, whatever the timest
     expect(fold([denied, dated]).consent.push.status).toBe('denied');
   });
 
+  it('a denial shows since when it stands: the earliest denial after the last grant, in any arrival order', () => {
+    const first = at(ev('Unsubscribed', iso(base), { channel: 'email' }), base, base);
+    const again = at(ev('Unsubscribed', iso(base), { channel: 'email', method: 'one-click' }, { sourceId: 'unsubscribe' }), base + 2 * HOUR, base + 2 * HOUR);
+    const grant = at(ev('Subscribed', iso(base), { channel: 'email' }), base + 4 * HOUR, base + 4 * HOUR);
+    const last = at(ev('Unsubscribed', iso(base), { channel: 'email' }), base + 6 * HOUR, base + 6 * HOUR);
+    for (const order of [[first, again], [again, first]]) expect(fold(order).consent.email).toEqual({ status: 'denied', source: 'Unsubscribed', at: iso(base), key: iso(base + 2 * HOUR) });
+    // A grant between two denials ends the first run: whenever it arrives, the denial stands since the last one.
+    for (const order of [[first, grant, last], [first, last, grant], [last, first, grant], [grant, last, first], [last, grant, first]]) {
+      expect(fold(order).consent.email).toEqual({ status: 'denied', source: 'Unsubscribed', at: iso(base + 6 * HOUR), key: iso(base + 6 * HOUR) });
+    }
+  });
+
   it('a denial wins a tie with a grant (same instant)', () => {
     const grant = at(ev('Subscribed', iso(base), { channel: 'email' }), base, base);
     const deny = at(ev('Unsubscribed', iso(base), { channel: 'email' }), base, base);
@@ -126,6 +138,18 @@ function oracle(changes: readonly Change[], channel: Channel): 'granted' | 'deni
   return lastDenialArrived >= lastGrantEffective ? 'denied' : 'granted';
 }
 
+/**
+ * Since when the oracle's denial stands: the earliest effective time (the earlier of timestamp and
+ * receipt) among the denials that reached Rapport no earlier than every grant took effect.
+ */
+function oracleSince(changes: readonly Change[], channel: Channel): string {
+  const denials = changes.filter((c) => (['unsubscribed', 'identify-deny', 'one-click'].includes(c.kind) ? c.channel === channel : c.kind === 'unsubscribed-all'));
+  const grants = changes.filter((c) => (c.kind === 'subscribed' || c.kind === 'identify-grant') && c.channel === channel);
+  const lastGrantEffective = Math.max(-Infinity, ...grants.map((c) => Math.min(c.received, c.received + c.skew)));
+  const effective = (c: Change) => (c.kind === 'one-click' ? c.received : Math.min(c.received, c.received + c.skew));
+  return iso(base + Math.min(...denials.filter((c) => c.received >= lastGrantEffective).map(effective)) * 60_000);
+}
+
 const shuffled = <T>(items: readonly T[]) => fc.shuffledSubarray([...items], { minLength: items.length, maxLength: items.length });
 
 describe('consent order (property): the final consent is a function of the set of changes, and it is the rule', () => {
@@ -142,7 +166,11 @@ describe('consent order (property): the final consent is a function of the set o
           const visitor = fold(order1.slice(0, k), emptyProfile('anon:v', iso(base - 72 * HOUR)));
           const merged = mergeProfiles(fold(order1.slice(k)), visitor, 'v', now);
           expect(merged.consent).toEqual(p1.consent);
-          for (const channel of CHANNELS) expect(p1.consent[channel].status, channel).toBe(oracle(changes, channel));
+          for (const channel of CHANNELS) {
+            expect(p1.consent[channel].status, channel).toBe(oracle(changes, channel));
+            // A denial shows since when it stands without a break: the earliest denial after the last grant.
+            if (p1.consent[channel].status === 'denied') expect(p1.consent[channel].at, channel).toBe(oracleSince(changes, channel));
+          }
         },
       ),
       { numRuns: 2_000 },
