@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { foldConsent, RapportError, templateProfile, type Channel, type Clock, type EventPattern, type Profile } from '../../shared';
-import { setTraitWithin, traitBytes, type ProfileStore } from '../profile';
+import { PROFILE_LIMITS, setTraitWithin, traitBytes, type ProfileStore } from '../profile';
 import { ChannelUnavailableError, type Channels, type EmailMessage } from './channels/types';
 import { decideSend, type SendPolicy } from './policy';
 import type { JourneyStore, MessageRecord } from './store';
@@ -186,7 +186,7 @@ export function createStepRunner(deps: StepDeps) {
             tags.delete(remove);
             p.manualTags = p.manualTags.filter((t) => t !== remove);
           }
-          p.journeyTags = [...tags].sort();
+          p.journeyTags = [...tags].sort().slice(0, PROFILE_LIMITS.journeyTags);
         });
         return { ok: true };
       }

@@ -71,7 +71,7 @@ export function applyEvent(profile: Profile, event: NormalisedEvent, now: Date, 
   p.firstSeenAt = minIso(p.firstSeenAt, at);
   p.lastSeenAt = maxIso(p.lastSeenAt, at);
   p.stats.eventCount += 1;
-  if (event.anonymousId && event.userId && !p.anonymousIds.includes(event.anonymousId)) p.anonymousIds.push(event.anonymousId);
+  if (event.anonymousId && event.userId && !p.anonymousIds.includes(event.anonymousId) && p.anonymousIds.length < PROFILE_LIMITS.anonymousIds) p.anonymousIds.push(event.anonymousId);
 
   if (event.type === 'identify') applyTraits(p, event.traits, at);
   if (event.type === 'track') applyTrack(p, event, at);
@@ -237,7 +237,7 @@ function mergeInto(known: Profile, v: Profile, now: Date, keep?: RecentEventsSpe
   if (vs.lastResolutionAt) s.lastResolutionAt = maxIso(s.lastResolutionAt, vs.lastResolutionAt);
   if (vs.lastSurvey && (!s.lastSurvey || vs.lastSurvey.at > s.lastSurvey.at)) s.lastSurvey = vs.lastSurvey;
   p.manualTags = [...new Set([...p.manualTags, ...v.manualTags])].sort().slice(0, SENDER_LIMITS.tagsPerEvent);
-  p.journeyTags = [...new Set([...(p.journeyTags ?? []), ...(v.journeyTags ?? [])])].sort();
+  p.journeyTags = [...new Set([...(p.journeyTags ?? []), ...(v.journeyTags ?? [])])].sort().slice(0, PROFILE_LIMITS.journeyTags);
   p.recentEvents = keepRecent([...p.recentEvents, ...v.recentEvents], now, keep);
   defaultConsentSince(p);
   return p;

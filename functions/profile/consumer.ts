@@ -18,6 +18,7 @@ import {
 import { TAG_RULES_MAX } from '../../shared/segmentation/constants';
 import type { RecentEventsSpec } from '../../shared/segmentation/retention';
 import { applyEvent, emptyProfile, joinProfiles, mergeProfiles, upgradeTags } from './apply';
+import { PROFILE_LIMITS } from './limits';
 import { APPLIED_MAX, appliedMark, eventMark, startsNewLife, timelineSortKey, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
 
 /** What segmentation computes from a profile at an instant (lifecycle, RFM, tags) and when it may next change. */
@@ -228,7 +229,10 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         const before = current?.profile ?? emptyProfile(customerId, event.timestamp);
         let profile = applyEvent(before, event, now, deps.recentEvents);
         let applied = [...(current?.applied ?? []), eventMark(event)];
-        if (link !== undefined && link !== customerId && !before.anonymousIds.includes(link)) {
+        // Past PROFILE_LIMITS.anonymousIds linking stops: the visitor stays a visitor profile of its own.
+        const linkable = before.anonymousIds.length < PROFILE_LIMITS.anonymousIds;
+        if (link !== undefined && !linkable && !before.anonymousIds.includes(link)) log('visitor not linked: the customer has the most visitor ids a profile keeps', { customerId, limit: PROFILE_LIMITS.anonymousIds });
+        if (link !== undefined && linkable && link !== customerId && !before.anonymousIds.includes(link)) {
           const claim = await claimVisitor(link, customerId, now, deadline);
           if (claim.owned && claim.visitor) {
             profile = mergeProfiles(profile, claim.visitor.profile, link, now, deps.recentEvents);

@@ -26,6 +26,14 @@ export const PROFILE_LIMITS = {
   keptKeyLength: 64,
   /** Refused trait writes kept on the profile as the record of why (newest last). */
   refusedTraits: 20,
+  /**
+   * Visitor ids linked to one customer by identify: past it, linking stops (the first ones stay linked
+   * and are erased with the customer; a later visitor stays a visitor profile of its own, erasable by
+   * its id). An alias join unites two customers' lists whole, so erasure still reaches every one.
+   */
+  anonymousIds: 100,
+  /** Tags journeys set on one profile (names come from the journeys' YAML): the first in name order are kept. */
+  journeyTags: 100,
 } as const;
 
 /** A trait write the profile refused, and why: the value is not kept. */

@@ -104,3 +104,22 @@ describe('a customer padded to the limits by many valid events', () => {
     expect(size, `stored item ${size.toLocaleString('en-US')} bytes (profile JSON ${json.toLocaleString('en-US')} bytes) must stay under 400 KB (measured: ~123,000 bytes, JSON ~182,600)`).toBeLessThan(400 * 1024);
   }, 120_000);
 });
+
+describe('visitor ids linked to one customer', () => {
+  it(`link the first ${PROFILE_LIMITS.anonymousIds}; a later visitor stays a visitor profile of its own`, async () => {
+    const visitors = Array.from({ length: PROFILE_LIMITS.anonymousIds + 5 }, (_, i) => `pl-visitor-${String(i).padStart(3, '0')}`);
+    // Each visitor browses first, then identifies as the same customer, in order.
+    await api.sendAndSettle(visitors.map((v) => ({ type: 'track', event: 'Product Viewed', anonymousId: v, properties: { productId: v } })));
+    for (let i = 0; i < visitors.length; i += 50) {
+      await api.sendAndSettle(visitors.slice(i, i + 50).map((v) => ({ type: 'identify', userId: 'pl-many-visitors', anonymousId: v, traits: { plan: 'pro' } })));
+    }
+    const customer = await api.customer('pl-many-visitors');
+    expect(customer.anonymousIds).toHaveLength(PROFILE_LIMITS.anonymousIds);
+    expect(customer.stats.eventCount).toBe(visitors.length + PROFILE_LIMITS.anonymousIds);
+    // The one past the limit was not merged: its own profile keeps its view.
+    const late = visitors.find((v) => !customer.anonymousIds.includes(v))!;
+    const visitor = await api.get(`/v1/customers/anon:${late}`);
+    expect(visitor.status).toBe(200);
+    expect((visitor.json as unknown as { stats: { eventCount: number } }).stats.eventCount).toBe(1);
+  }, 60_000);
+});

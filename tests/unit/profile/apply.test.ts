@@ -164,3 +164,23 @@ describe('joinProfiles', () => {
     expect({ ...reverse, id: 'x', mergedIds: [] }).toEqual({ ...p, id: 'x', mergedIds: [] });
   });
 });
+
+describe('bounded lists when profiles meet', () => {
+  const now = new Date('2026-12-01T00:00:00Z');
+  it(`a visitor's journey tags merge within PROFILE_LIMITS.journeyTags (${PROFILE_LIMITS.journeyTags}), the same whichever side holds which`, () => {
+    const tags = (from: number, n: number) => Array.from({ length: n }, (_, i) => `journey-tag-${String(from + i).padStart(3, '0')}`);
+    const known: Profile = { ...emptyProfile('c-1', now.toISOString()), journeyTags: tags(0, 80) };
+    const visitor: Profile = { ...emptyProfile('anon:v-1', now.toISOString()), journeyTags: tags(60, 80) };
+    const merged = mergeProfiles(known, visitor, 'v-1', now);
+    expect(merged.journeyTags).toEqual(tags(0, PROFILE_LIMITS.journeyTags));
+    const swapped = mergeProfiles({ ...known, journeyTags: visitor.journeyTags! }, { ...visitor, journeyTags: known.journeyTags! }, 'v-1', now);
+    expect(swapped.journeyTags).toEqual(merged.journeyTags);
+  });
+
+  it(`an identify links at most PROFILE_LIMITS.anonymousIds (${PROFILE_LIMITS.anonymousIds}) visitor ids`, () => {
+    let p = emptyProfile('c-2', now.toISOString());
+    for (let i = 0; i < PROFILE_LIMITS.anonymousIds + 3; i++) p = applyEvent(p, { ...identify(now.toISOString(), { plan: 'pro' }), userId: 'c-2', anonymousId: `v-${i}`, messageId: `m-${i}` }, now);
+    expect(p.anonymousIds).toHaveLength(PROFILE_LIMITS.anonymousIds);
+    expect(p.anonymousIds.at(-1)).toBe(`v-${PROFILE_LIMITS.anonymousIds - 1}`);
+  });
+});
