@@ -30,7 +30,7 @@ import { installFaults, type Faults } from './faults';
 import { createHttpGuard, parseAllowedHosts } from './http-guard';
 import { invokeHttpLambda } from './lambda-http';
 import { wireJourneys } from './journeys';
-import { Outbox } from './outbox';
+import { Outbox, type OutboxEntry } from './outbox';
 import { handleUi } from './ui';
 import { VirtualClock } from './virtual-time';
 
@@ -280,7 +280,17 @@ async function start(options: EngineOptions): Promise<Engine> {
       const named = [d.userId, d.anonymousId, d.previousId, d.properties?.customerId].filter(names) as string[];
       return named.length > 0 && !ofNewLife(d, named);
     });
-    outbox.forget((m) => ('tags' in m && names((m.tags as Record<string, string>).customer)) || (m.channel === 'webhook' && ids.some((id) => m.body.includes(JSON.stringify(id)))));
+    // Likewise the outbox: a message sent after the erasure completed to a customer living a new life is theirs.
+    const newLifeSince = new Map<string, string>();
+    for (const [id, tombstone] of tombstones) {
+      if (tombstone?.completedAt !== undefined && (await profiles.get(id))?.rebornAfter === tombstone.erasedAt) newLifeSince.set(id, tombstone.completedAt);
+    }
+    const erasedLife = (id: string, m: OutboxEntry) => !(m.at > (newLifeSince.get(id) ?? '\uffff'));
+    outbox.forget((m) => {
+      const tagged = 'tags' in m ? (m.tags as Record<string, string>).customer : undefined;
+      if (typeof tagged === 'string' && names(tagged)) return erasedLife(erased.has(tagged) ? tagged : `anon:${tagged}`, m);
+      return m.channel === 'webhook' && ids.some((id) => m.body.includes(JSON.stringify(id)) && erasedLife(id, m));
+    });
     compaction = compaction.then(() => dynamo.compact()).catch((e: unknown) => logger.error('dynalite compaction failed', e as Error));
   };
 

@@ -8,11 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../infra/embedded/engine';
 import { client } from '../helpers/client';
 import { startTestEngine } from '../helpers/engine';
+import { eventually } from '../helpers/journeys';
 
 let engine: Engine;
 let api: ReturnType<typeof client>;
 beforeAll(async () => {
-  engine = await startTestEngine({ sweepEveryMs: 0, logLevel: 'SILENT' });
+  engine = await startTestEngine({ sweepEveryMs: 0, logLevel: 'SILENT', sendPolicy: { quietHours: undefined } });
   api = client(engine);
 });
 afterAll(() => engine.stop());
@@ -47,5 +48,34 @@ describe('after erasure', () => {
     expect(onBus('nl-late-2')).toEqual([]);
     // Redacting the late event forgets only the erased life: the new life's events stay on the bus log.
     expect(onBus('nl-new')).toHaveLength(1);
+  });
+});
+
+describe('the outbox after erasure', () => {
+  const welcomes = (id: string) => engine.outbox.entries.filter((m) => m.channel === 'email' && m.tags.customer === id && m.tags.journey === 'welcome');
+
+  it('forgets the erased life’s messages but keeps those of a customer who came back, when a late event is dropped', async () => {
+    const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
+    await api.sendAndSettle([
+      { type: 'identify', userId: 'nl-2', messageId: 'nl2-old', traits: { email: 'nl2-old@example.com' } },
+      { type: 'track', event: 'Signed Up', userId: 'nl-2', messageId: 'nl2-signup-old' },
+    ]);
+    await eventually(() => welcomes('nl-2').length === 1, 'the first welcome');
+    expect((await api.del('/v1/customers/nl-2')).status).toBe(200);
+    expect(welcomes('nl-2')).toEqual([]);
+
+    // They come back, sign up again and are welcomed again: a message of their new life.
+    await api.sendAndSettle([
+      { type: 'identify', userId: 'nl-2', messageId: 'nl2-new', traits: { email: 'nl2-new@example.com' } },
+      { type: 'track', event: 'Signed Up', userId: 'nl-2', messageId: 'nl2-signup-new' },
+    ]);
+    const welcome = await eventually(() => welcomes('nl-2')[0], 'the welcome of their new life');
+    expect(welcome).toMatchObject({ to: 'nl2-new@example.com' });
+
+    // A late event of the erased life is dropped and redacted; the new life's message stays.
+    await api.sendAndSettle([{ type: 'identify', userId: 'nl-2', messageId: 'nl2-late', traits: { email: 'nl2-old@example.com' }, timestamp: hourAgo }]);
+    expect(onBus('nl2-late')).toEqual([]);
+    expect(welcomes('nl-2')).toEqual([welcome]);
+    expect(JSON.stringify(engine.outbox.entries)).not.toContain('nl2-old@example.com');
   });
 });
