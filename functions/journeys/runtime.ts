@@ -333,6 +333,9 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     const ended = await records.endRun(run.customerId, run.journeyId, run.executionName, status, now.toISOString(), endedBy, heldUntil);
     if (!ended) return false;
     await records.unlock(run.customerId, run.journeyId, run.key, run.executionName);
+    // A send or webhook claimed and not finished when the run ended stays unknown, not in progress.
+    const abandoned = await records.abandonClaims(run.customerId, run.executionName, `run ${status} while the send was under way: it may have gone out`, now.toISOString());
+    if (abandoned > 0) log('journey sends left unknown: their run ended', { journeyId: run.journeyId, customerId: run.customerId, executionName: run.executionName, abandoned });
     // One counter write: the outcome and, for an exit step, its reason (`exited.<reason>`) move together.
     await records.count(run.journeyId, { [status === 'converted' ? 'goal' : status]: 1, ...(status === 'exited' && exitReason ? { [`exited.${exitReason}`]: 1 } : {}) });
     return true;

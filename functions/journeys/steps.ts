@@ -326,7 +326,7 @@ export function createStepRunner(deps: StepDeps) {
     if (previous.status === 'sent') return { status: 'sent' };
     if (previous.status === 'skipped') return { status: 'skipped', ...(previous.reason !== undefined && { reason: previous.reason }) };
     throw new SendOutcomeUnknownError(
-      previous.status === 'sending'
+      previous.status === 'sending' || previous.status === 'unknown'
         ? `send ${input.stepId} was started by an earlier attempt (at ${previous.at}) that did not finish; the message may have gone out, so it is not sent again`
         : `send ${input.stepId} already failed (${previous.reason ?? 'no reason recorded'}); it is not sent again`,
     );

@@ -50,9 +50,12 @@ export interface MessageRecord {
   kind: 'marketing' | 'transactional';
   /**
    * `sending`: claimed by a send attempt whose outcome is not known yet (see the step runner);
+   * `unknown`: it was still `sending` when its run ended (stopped, failed, a goal or exit): no attempt of
+   * it will run again, it may or may not have gone out, `reason` says how the run ended (an attempt
+   * that still finishes records `sent`);
    * `deferred`: held back by the frequency cap, since `deferredSince` (a later attempt claims it as usual).
    */
-  status: 'deferred' | 'sending' | 'sent' | 'skipped' | 'failed';
+  status: 'deferred' | 'sending' | 'unknown' | 'sent' | 'skipped' | 'failed';
   /** A send the frequency cap deferred: when it was deferred first (it waits at most the policy's maximum delay from then). */
   deferredSince?: string;
   reason?: string;
@@ -246,16 +249,19 @@ export class JourneyStore {
     }
   }
 
-  /** Give a send its final status (sent, failed) unless it already has one; false when it had. */
+  /**
+   * Give a send its final status (sent, failed) unless it already has one; false when it had. A send
+   * whose run ended while it was under way (`unknown`) takes the status its attempt finally knows.
+   */
   async settleMessage(customerId: string, record: MessageRecord): Promise<boolean> {
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
           Item: { [L.partitionKey]: pk(customerId), [L.sortKey]: `M#${record.executionName}#${record.stepId}`, itemType: 'message', ...record },
-          ConditionExpression: 'attribute_not_exists(#pk) OR #s = :sending',
+          ConditionExpression: 'attribute_not_exists(#pk) OR #s IN (:sending, :unknown)',
           ExpressionAttributeNames: { '#pk': L.partitionKey, '#s': 'status' },
-          ExpressionAttributeValues: { ':sending': 'sending' },
+          ExpressionAttributeValues: { ':sending': 'sending', ':unknown': 'unknown' },
         }),
       );
       return true;
@@ -263,6 +269,34 @@ export class JourneyStore {
       if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
+  }
+
+  /**
+   * A run ended: its sends still claimed (`sending`: an attempt died, timed out or is still waiting on its
+   * channel, and no retry will come) become `unknown`, with why, so a claim never reads as in progress
+   * forever. Conditional on `sending`: one that settled meanwhile keeps its status. How many changed.
+   */
+  async abandonClaims(customerId: string, executionName: string, reason: string, at: string): Promise<number> {
+    const claimed = ((await this.#query(customerId, `M#${executionName}#`)) as unknown as MessageRecord[]).filter((m) => m.status === 'sending');
+    let changed = 0;
+    for (const m of claimed) {
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { [L.partitionKey]: pk(customerId), [L.sortKey]: `M#${executionName}#${m.stepId}` },
+            UpdateExpression: 'SET #s = :unknown, reason = :reason, abandonedAt = :at',
+            ConditionExpression: '#s = :sending',
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: { ':unknown': 'unknown', ':sending': 'sending', ':reason': reason, ':at': at },
+          }),
+        );
+        changed++;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    }
+    return changed;
   }
 
   async getMessage(customerId: string, executionName: string, stepId: string): Promise<MessageRecord | undefined> {

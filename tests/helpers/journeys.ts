@@ -49,3 +49,25 @@ export async function runToEnd(clock: VirtualClock, engine: Engine, customerId: 
   if (!run) throw new Error(`${customerId}'s ${journeyId} run did not end: no timer was left at ${clock.now().toISOString()}`);
   return run;
 }
+
+/**
+ * Hold the engine's channel `name` for messages naming `needle` until `release` is called (with an
+ * error: the channel then fails with it, as a POST that died); `held` resolves when one is held.
+ */
+export function holdChannel(engine: Engine, name: 'email' | 'webhook', needle: string) {
+  const outbox = engine.outbox as unknown as Record<string, (message: unknown) => Promise<{ providerId: string }>>;
+  const send = outbox[name]!.bind(engine.outbox);
+  let release!: (error?: Error) => void;
+  const gate = new Promise<Error | undefined>((resolve) => (release = resolve));
+  let reached!: () => void;
+  const held = new Promise<void>((resolve) => (reached = resolve));
+  outbox[name] = async (message) => {
+    if (JSON.stringify(message).includes(needle)) {
+      reached();
+      const error = await gate;
+      if (error) throw error;
+    }
+    return send(message);
+  };
+  return { held, release };
+}

@@ -10,31 +10,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Engine } from '../../infra/embedded/engine';
 import { client } from '../helpers/client';
 import { allItems, filesNaming } from '../helpers/data-folder';
 import { startTestEngine } from '../helpers/engine';
+import { holdChannel } from '../helpers/journeys';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-/** Hold the engine's channel `name` for messages naming `needle` until `release` is called; `reached` resolves when one is held. */
-function holdChannel(engine: Engine, name: 'email' | 'webhook', needle: string) {
-  const outbox = engine.outbox as unknown as Record<string, (message: unknown) => Promise<{ providerId: string }>>;
-  const send = outbox[name]!.bind(engine.outbox);
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  let reached!: () => void;
-  const held = new Promise<void>((resolve) => (reached = resolve));
-  outbox[name] = async (message) => {
-    if (JSON.stringify(message).includes(needle)) {
-      reached();
-      await gate;
-    }
-    return send(message);
-  };
-  return { held, release };
-}
 
 describe('erasure while a journey step is mid-send', () => {
   it.each([
