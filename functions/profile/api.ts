@@ -1,4 +1,5 @@
 import { IDEMPOTENCY_WINDOW_SECONDS, PROFILE_TABLE_LAYOUT, profileTags, type Clock, type Profile } from '../../shared';
+import { PROFILE_JSON_MAX_BYTES, ProfileTooLargeError } from './item';
 import { idsOfProfile, type ProfileStore, type StoredProfile } from './store';
 
 export interface ApiRequest {
@@ -100,7 +101,7 @@ export function createCustomerApi(deps: CustomerApiDeps) {
     return resolved.stored && !resolved.cycle ? { stored: resolved.stored } : { mergedInto: own.mergedInto };
   }
 
-  return async function handle(req: ApiRequest): Promise<ApiResponse> {
+  async function handle(req: ApiRequest): Promise<ApiResponse> {
     if (req.path.replace(/\/$/, '') === VIOLATIONS_PATH && deps.violations) {
       if (req.method.toUpperCase() !== 'GET') return json(405, { error: 'method_not_allowed', message: `${req.method} is not allowed on ${req.path}` });
       const limit = wholeParam(req.query, 'limit', 100, 1000);
@@ -123,7 +124,18 @@ export function createCustomerApi(deps: CustomerApiDeps) {
 
     // A known id joined into another by alias answers for the joined customer (the view's `id` is theirs,
     // `mergedIds` lists this one); a visitor id, once identified, answers 404 customer_merged.
-    const found = await customerOf(id);
+    let found: Awaited<ReturnType<typeof customerOf>>;
+    try {
+      found = await customerOf(id);
+    } catch (error) {
+      if (!(error instanceof ProfileTooLargeError)) throw error;
+      // A profile stored before the limits, too large to unpack: it can still be erased, not shown.
+      if (method === 'DELETE' && sub === undefined) return erase(id, await store.idsToErase(id));
+      return json(422, {
+        error: 'profile_too_large',
+        message: `the profile of ${JSON.stringify(id)} was stored before the profile limits and unpacks to more than ${PROFILE_JSON_MAX_BYTES / 1024 / 1024} MiB: it cannot be read, shown or exported; DELETE /v1/customers/{id} still erases it`,
+      });
+    }
     if (method === 'GET' && sub === undefined) {
       return found.stored ? json(200, profileView(found.stored.profile)) : notFound(id, found.mergedInto);
     }
@@ -153,23 +165,31 @@ export function createCustomerApi(deps: CustomerApiDeps) {
     if (method === 'DELETE' && sub === undefined) {
       const { stored } = found;
       if (!stored) return notFound(id, found.mergedInto);
-      const customerId = stored.profile.id;
-      if (deps.ingestRecords) {
-        // Before the timeline goes: it is where the customer's recent messageIds are.
-        const since = new Date(clock.now().getTime() - IDEMPOTENCY_WINDOW_SECONDS * 1000);
-        await deps.ingestRecords.forget(await store.eventsReceivedSince(idsOfProfile(stored.profile), since));
-      }
-      const { deleted, ids } = await store.erase(customerId, clock, {
-        ...(deps.tombstoneDays !== undefined && { tombstoneDays: deps.tombstoneDays }),
-        ...(deps.onErase && { between: async (erased: string[]) => {
-          for (const x of erased) if (!x.startsWith('anon:')) await deps.onErase!(x);
-        } }),
-      });
-      await deps.afterErase?.(ids);
-      return json(200, { erased: customerId, itemsDeleted: deleted });
+      return erase(stored.profile.id, idsOfProfile(stored.profile));
     }
     return json(405, { error: 'method_not_allowed', message: `${method} is not allowed on ${req.path}` });
-  };
+  }
+
+  /** DELETE: the ingest records of their recent events, then `ProfileStore.erase`, then `afterErase`. */
+  async function erase(customerId: string, profileIds: string[]): Promise<ApiResponse> {
+    if (deps.ingestRecords) {
+      // Before the timeline goes: it is where the customer's recent messageIds are.
+      const since = new Date(clock.now().getTime() - IDEMPOTENCY_WINDOW_SECONDS * 1000);
+      await deps.ingestRecords.forget(await store.eventsReceivedSince(profileIds, since));
+    }
+    const { deleted, ids } = await store.erase(customerId, clock, {
+      ...(deps.tombstoneDays !== undefined && { tombstoneDays: deps.tombstoneDays }),
+      ...(deps.onErase && {
+        between: async (erased: string[]) => {
+          for (const x of erased) if (!x.startsWith('anon:')) await deps.onErase!(x);
+        },
+      }),
+    });
+    await deps.afterErase?.(ids);
+    return json(200, { erased: customerId, itemsDeleted: deleted });
+  }
+
+  return handle;
 }
 
 /** A whole-number query parameter from 1 to `max` (its default when absent); undefined when invalid. */

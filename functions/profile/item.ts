@@ -1,4 +1,4 @@
-import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
+import { brotliCompressSync, brotliDecompressSync, constants, createBrotliDecompress } from 'node:zlib';
 import { RapportError, type BusEntry, type Profile } from '../../shared';
 
 /**
@@ -135,4 +135,75 @@ function readOutboxEntry(o: OutboxEntry | LegacyOutboxEntry): OutboxEntry {
   const { causedAt, causeReceivedAt } = detail.context ?? {};
   const cause = typeof causedAt === 'string' && typeof causeReceivedAt === 'string' ? { causedAt, causeReceivedAt } : {};
   return { cause: o.cause, messageId: detail.messageId, name: o.entry.DetailType, properties, at: detail.timestamp ?? o.entry.Time, ...cause };
+}
+
+/** How much of an oversized body `idsOfOversizedBody` reads at most before it gives up. */
+export const OVERSIZED_SCAN_MAX_BYTES = 256 * 1024 * 1024;
+
+/**
+ * The ids an oversized profile body (`ProfileTooLargeError`) names, so erasure still reaches every
+ * partition of the customer: `profile.anonymousIds` and `profile.mergedIds`, found by streaming the
+ * body through a small JSON scanner (depth and keys tracked; nothing but those two arrays and short
+ * keys kept in memory), never unpacking it whole. Keys of the same name nested deeper (in traits) are
+ * not the profile's and are ignored.
+ */
+export async function idsOfOversizedBody(item: Record<string, unknown>, id: string): Promise<{ anonymousIds: string[]; mergedIds: string[] }> {
+  const body = asBytes(item.body, id, 'body');
+  const found: { anonymousIds: string[]; mergedIds: string[] } = { anonymousIds: [], mergedIds: [] };
+  const keys: Array<string | undefined> = []; // keys[d]: the last key read in the object at depth d
+  const containers: Array<{ key: string | undefined; array: boolean }> = [];
+  let inString = false;
+  let escaped = false;
+  let raw: string[] = [];
+  let rawLength = 0;
+  let pending: string | undefined; // a string just closed: a key if ':' follows
+  let read = 0;
+  const target = () => {
+    const here = containers.at(-1);
+    return containers.length === 3 && here?.array && containers[1]!.key === 'profile' && (here.key === 'anonymousIds' || here.key === 'mergedIds') ? here.key : undefined;
+  };
+  const scan = (text: string) => {
+    for (const ch of text) {
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (ch === '\\') escaped = true;
+        else if (ch === '"') {
+          inString = false;
+          const value = rawLength <= 4096 ? (JSON.parse(`"${raw.join('')}"`) as string) : undefined;
+          const list = target();
+          if (list && value !== undefined) found[list].push(value);
+          pending = value;
+          continue;
+        }
+        if (rawLength <= 4096) raw.push(ch);
+        rawLength++;
+        continue;
+      }
+      if (ch === '"') {
+        inString = true;
+        raw = [];
+        rawLength = 0;
+      } else if (ch === ':') {
+        keys[containers.length] = pending;
+      } else if (ch === '{' || ch === '[') {
+        containers.push({ key: keys[containers.length], array: ch === '[' });
+        keys[containers.length] = undefined;
+      } else if (ch === '}' || ch === ']') {
+        containers.pop();
+      }
+      if (ch !== ' ' && ch !== '\n') pending = ch === ':' ? pending : undefined;
+    }
+  };
+  const stream = createBrotliDecompress();
+  const decoder = new TextDecoder('utf-8');
+  stream.end(body.subarray(1));
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    read += chunk.length;
+    if (read > OVERSIZED_SCAN_MAX_BYTES) {
+      stream.destroy();
+      throw new ProfileTooLargeError(`profile item of ${id}: body unpacks to more than ${OVERSIZED_SCAN_MAX_BYTES / 1024 / 1024} MiB; its ids could not be read`);
+    }
+    scan(decoder.decode(chunk, { stream: true }));
+  }
+  return found;
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { eventKey, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, type Profile } from '../../shared';
-import { packContents, readContents, type OutboxEntry } from './item';
+import { idsOfOversizedBody, packContents, ProfileTooLargeError, readContents, type OutboxEntry } from './item';
 
 export type { OutboxEntry } from './item';
 
@@ -481,12 +481,38 @@ export class ProfileStore {
 
   /** Every item stored under the customer's partition(s) and their aliases, as stored (a profile item's packed attributes as JSON). */
   async allItems(id: string): Promise<Array<Record<string, unknown>>> {
-    const stored = await this.get(id);
-    const partitions = (stored ? idsOfProfile(stored.profile) : [id]).map((x) => `C#${x}`);
+    return (await this.#allItems(id)).map((item) => (item.itemType === 'profile' ? readableProfileItem(item) : item));
+  }
+
+  /** Every item of the customer as stored (profile bodies packed). */
+  async #allItems(id: string): Promise<Array<Record<string, unknown>>> {
+    const { ids, anonymousIds } = await this.#idsOf(id);
     const items: Array<Record<string, unknown>> = [];
-    for (const pk of partitions) items.push(...(await this.#queryPartition(pk)));
-    for (const a of stored?.profile.anonymousIds ?? []) items.push(...(await this.#queryPartition(`A#${a}`)));
-    return items.map((item) => (item.itemType === 'profile' ? readableProfileItem(item) : item));
+    for (const x of ids) items.push(...(await this.#queryPartition(`C#${x}`)));
+    for (const a of anonymousIds) items.push(...(await this.#queryPartition(`A#${a}`)));
+    return items;
+  }
+
+  /**
+   * Every id of a customer's profile (`idsOfProfile`) and their visitor ids. A profile item too large
+   * to unpack (`ProfileTooLargeError`: written before the limits) is scanned for them instead, so
+   * erasure still reaches every partition.
+   */
+  async #idsOf(id: string): Promise<{ ids: string[]; anonymousIds: string[] }> {
+    try {
+      const stored = await this.get(id);
+      return { ids: stored ? idsOfProfile(stored.profile) : [id], anonymousIds: stored?.profile.anonymousIds ?? [] };
+    } catch (error) {
+      if (!(error instanceof ProfileTooLargeError)) throw error;
+      const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: profileKey(id), ConsistentRead: true }));
+      const { anonymousIds, mergedIds } = await idsOfOversizedBody(Item!, id);
+      return { ids: idsOfProfile({ id, anonymousIds, mergedIds }), anonymousIds };
+    }
+  }
+
+  /** The ids erasure reaches for this customer (`idsOfProfile`), an oversized profile item included. */
+  async idsToErase(id: string): Promise<string[]> {
+    return (await this.#idsOf(id)).ids;
   }
 
   /**
@@ -502,15 +528,14 @@ export class ProfileStore {
    * Returns how many items were deleted and the ids tombstoned.
    */
   async erase(id: string, clock: { now(): Date }, options: { tombstoneDays?: number; between?: (ids: string[]) => Promise<void> } = {}): Promise<{ deleted: number; ids: string[] }> {
-    const stored = await this.get(id);
-    const ids = stored ? idsOfProfile(stored.profile) : [id];
+    const { ids } = await this.#idsOf(id);
     const erasedAt = clock.now();
     const ttl = Math.floor(erasedAt.getTime() / 1000) + (options.tombstoneDays ?? DEFAULT_TOMBSTONE_DAYS) * 86_400;
     for (const x of ids) {
       await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...tombstoneKey(x), itemType: 'tombstone', erasedAt: erasedAt.toISOString(), [L.ttlAttribute]: ttl } }));
     }
     await options.between?.(ids);
-    const items = await this.allItems(id);
+    const items = await this.#allItems(id);
     const keys = items.map((i) => ({ [L.partitionKey]: i[L.partitionKey], [L.sortKey]: i[L.sortKey] }));
     for (let i = 0; i < keys.length; i += 25) {
       let requests: Array<{ DeleteRequest: { Key: Record<string, unknown> } }> | undefined = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
