@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { EVENTS, publishEntries, toBusEntry, type Clock, type NormalisedEvent, type PutEvents } from '../../shared';
+import { EVENTS, ONE_CLICK_SOURCE_ID, publishEntries, toBusEntry, type Clock, type NormalisedEvent, type PutEvents } from '../../shared';
 import { verifyUnsubscribe } from '../journeys/unsubscribe';
 import { recordDenials, type ConsentHolds } from './consent';
 import type { IngestRequest, IngestResponse } from './service';
@@ -48,7 +48,7 @@ export async function handleUnsubscribe(
     context: {},
     timestamp: now.toISOString(),
     receivedAt: now.toISOString(),
-    sourceId: 'unsubscribe',
+    sourceId: ONE_CLICK_SOURCE_ID,
   };
   // The denial holds from now: recorded before the page says so, so no marketing message goes out after it.
   await recordDenials(deps.consentHolds, [event]);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { eventKey, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, type Profile } from '../../shared';
+import { eventKey, ONE_CLICK_SOURCE_ID, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, type Profile } from '../../shared';
 import { idsOfOversizedBody, packContents, ProfileTooLargeError, readContents, type OutboxEntry } from './item';
 
 export type { OutboxEntry } from './item';
@@ -76,8 +76,14 @@ export interface Tombstone {
 /**
  * Whether an event of an erased customer starts their new life: dated after the erasure began and
  * received after it completed. Anything else (a late event, a redelivery, an archive replay) is dropped.
+ * A click on a one-click unsubscribe link (`ONE_CLICK_SOURCE_ID`: the link outlives the customer in an
+ * inbox) starts nothing: it applies to a new life already begun, and otherwise leaves no trace.
  */
-export const startsNewLife = (event: Pick<NormalisedEvent, 'timestamp' | 'receivedAt'>, tombstone: Tombstone) =>
+export const startsNewLife = (event: Pick<NormalisedEvent, 'timestamp' | 'receivedAt'> & { sourceId?: string }, tombstone: Tombstone) =>
+  event.sourceId !== ONE_CLICK_SOURCE_ID && belongsAfter(event, tombstone);
+
+/** Dated after the erasure began and received after it completed: an event of the customer's new life, if they have one. */
+export const belongsAfter = (event: Pick<NormalisedEvent, 'timestamp' | 'receivedAt'>, tombstone: Tombstone) =>
   tombstone.completedAt !== undefined && event.timestamp > tombstone.erasedAt && event.receivedAt > tombstone.completedAt;
 
 /** How many applied messageIds a profile remembers (as 12-character hashes, ~2.6 KB). */
@@ -231,17 +237,18 @@ export class ProfileStore {
    * erasure deletes it; it expires after `CONSENT_HOLD_DAYS`, when the profile has long had it.
    *
    * Erasure's writer half (write, then check): after writing, it reads the tombstone; if the
-   * customer is erased and the denial would not start their new life (`startsNewLife`: the
-   * consumer drops it too), it deletes what it wrote. Otherwise the write came before the
-   * tombstone, so before the eraser's query, which deletes it.
+   * customer is erased and has no new life yet, it deletes what it wrote (a hold never outlives
+   * nor re-creates a customer: the consumer drops the denial, or, dated after the erasure, starts
+   * the new life with it). Otherwise the write came before the tombstone, so before the eraser's
+   * query, which deletes it.
    */
   async putConsentHold(id: string, channel: Channel, record: ConsentRecord): Promise<void> {
     const key = record.key ?? record.at;
     if (!(await this.#putHold(id, channel, record, key))) return;
     // The key is the denial's receipt: ingest's now.
     const tombstone = await this.tombstone(id, new Date(key));
-    // A denial's `at` is min(event time, receipt) and its key its receipt: startsNewLife reads the same from them.
-    if (!tombstone || startsNewLife({ timestamp: record.at, receivedAt: key }, tombstone)) return;
+    // A denial's `at` is min(event time, receipt) and its key its receipt: belongsAfter reads the same from them.
+    if (!tombstone || (belongsAfter({ timestamp: record.at, receivedAt: key }, tombstone) && (await this.hasNewLife(id, tombstone)))) return;
     try {
       await this.doc.send(
         new DeleteCommand({
@@ -282,6 +289,12 @@ export class ProfileStore {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       return false;
     }
+  }
+
+  /** Whether the erased customer came back: a live profile whose new life began at this tombstone's erasure. */
+  async hasNewLife(id: string, tombstone: Tombstone): Promise<boolean> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: profileKey(id), ConsistentRead: true, ProjectionExpression: 'rebornAfter' }));
+    return Item?.rebornAfter === tombstone.erasedAt;
   }
 
   /** The consent denial ingest recorded for a channel (`putConsentHold`), if any and not expired. */

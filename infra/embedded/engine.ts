@@ -17,6 +17,7 @@ import {
   loadProfileConfig,
   profileRetention,
   ProfileStore,
+  belongsAfter,
   startsNewLife,
   type Tombstone,
   VIOLATIONS_PATH,
@@ -268,23 +269,27 @@ async function start(options: EngineOptions): Promise<Engine> {
     const names = (v: unknown) => typeof v === 'string' && (erased.has(v) || erased.has(`anon:${v}`));
     // The erased life only: a customer who came back keeps the events of their new life (see startsNewLife).
     const tombstones = new Map<string, Tombstone | undefined>(await Promise.all(ids.map(async (id) => [id, await profiles.tombstone(id, clock.now())] as const)));
-    const ofNewLife = (d: { timestamp?: unknown; receivedAt?: unknown }, named: string[]) =>
+    // Who came back: a live profile whose new life began at this erasure, since the erasure completed.
+    const newLifeSince = new Map<string, string>();
+    for (const [id, tombstone] of tombstones) {
+      if (tombstone?.completedAt !== undefined && (await profiles.hasNewLife(id, tombstone))) newLifeSince.set(id, tombstone.completedAt);
+    }
+    // An event of the new life: one that starts it, or (a one-click unsubscribe among them) one after it began.
+    const ofNewLife = (d: { timestamp?: unknown; receivedAt?: unknown; sourceId?: unknown }, named: string[]) =>
       typeof d.timestamp === 'string' &&
       typeof d.receivedAt === 'string' &&
       named.every((v) => {
-        const tombstone = tombstones.get(erased.has(v) ? v : `anon:${v}`);
-        return tombstone !== undefined && startsNewLife({ timestamp: d.timestamp as string, receivedAt: d.receivedAt as string }, tombstone);
+        const id = erased.has(v) ? v : `anon:${v}`;
+        const tombstone = tombstones.get(id);
+        const event = { timestamp: d.timestamp as string, receivedAt: d.receivedAt as string, ...(typeof d.sourceId === 'string' && { sourceId: d.sourceId }) };
+        return tombstone !== undefined && (startsNewLife(event, tombstone) || (newLifeSince.has(id) && belongsAfter(event, tombstone)));
       });
     bus.forget((e) => {
-      const d = e.detail as { userId?: string; anonymousId?: string; previousId?: string; properties?: { customerId?: unknown }; timestamp?: unknown; receivedAt?: unknown };
+      const d = e.detail as { userId?: string; anonymousId?: string; previousId?: string; properties?: { customerId?: unknown }; timestamp?: unknown; receivedAt?: unknown; sourceId?: unknown };
       const named = [d.userId, d.anonymousId, d.previousId, d.properties?.customerId].filter(names) as string[];
       return named.length > 0 && !ofNewLife(d, named);
     });
     // Likewise the outbox: a message sent after the erasure completed to a customer living a new life is theirs.
-    const newLifeSince = new Map<string, string>();
-    for (const [id, tombstone] of tombstones) {
-      if (tombstone?.completedAt !== undefined && (await profiles.get(id))?.rebornAfter === tombstone.erasedAt) newLifeSince.set(id, tombstone.completedAt);
-    }
     const erasedLife = (id: string, m: OutboxEntry) => !(m.at > (newLifeSince.get(id) ?? '\uffff'));
     outbox.forget((m) => {
       const tagged = 'tags' in m ? (m.tags as Record<string, string>).customer : undefined;

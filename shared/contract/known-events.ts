@@ -1,6 +1,12 @@
 import { z } from 'zod';
 
 /**
+ * The source of the `Unsubscribed` events Rapport's own one-click unsubscribe link publishes. Such a
+ * click applies to a live profile only: it never re-creates an erased customer (see `startsNewLife`).
+ */
+export const ONE_CLICK_SOURCE_ID = 'unsubscribe';
+
+/**
  * Events the built-in journeys and the profile use, named after Segment's
  * e-commerce spec where it has a name. The consent events' properties are
  * Rapport's contract (below); the others' are the tracking plan's.

@@ -139,7 +139,7 @@ describe('AWS: a denial holds from ingest’s answer, and a future-dated grant d
     expect((await profiles.get(id))?.profile.consent.email.status).toBe('denied');
   });
 
-  it('a denial ingest receives while or after the customer is erased leaves no hold behind, unless it starts their new life', async () => {
+  it('a denial ingest receives while or after the customer is erased leaves no hold behind, unless they came back', async () => {
     const id = 'aws-erased';
     await consume(busEvent(identify(new Date(Date.now() - HOUR).toISOString(), { email: `${id}@example.com` }, { userId: id })), context('rapport-profile'));
     const link = unsubscribeUrl(PUBLIC_URL, UNSUBSCRIBE_KEY, id, 'email');
@@ -157,7 +157,12 @@ describe('AWS: a denial holds from ingest’s answer, and a future-dated grant d
     expect(await lateUnsubscribe()).toMatchObject({ statusCode: 202 });
     expect(await profiles.allItems(id)).toEqual([]);
 
-    // A one-click now is dated and received after the erasure completed: it starts their new life, and holds.
+    // A one-click now (the link outlives the customer in an inbox): 200, and it re-creates nobody.
+    expect(await oneClick()).toMatchObject({ statusCode: 200 });
+    expect(await profiles.allItems(id)).toEqual([]);
+
+    // Once they came back (an event dated and received after the erasure starts their new life), a click holds.
+    await consume(busEvent(identify(new Date().toISOString(), { name: 'Back' }, { userId: id })), context('rapport-profile'));
     expect(await oneClick()).toMatchObject({ statusCode: 200 });
     expect(await profiles.consentHold(id, 'email', new Date())).toMatchObject({ status: 'denied' });
   });
