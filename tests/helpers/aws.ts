@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import type { EventBridgeEvent } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, EventBridgeEvent } from 'aws-lambda';
 import { vi } from 'vitest';
 import { compileJourneys, writeJourneysFile } from '../../infra/cdk/journeys';
 import { ensureTable, idempotencyTableDefinition, profileTableDefinition, startDynalite, type LocalDynamo } from '../../infra/embedded/dynamo';
@@ -159,6 +160,36 @@ export async function startAwsStandIn<Call extends AwsCall = AwsCall>(options: A
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await dynamo.close();
       rmSync(scratch, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A request as the HTTP API (payload 2.0) hands it to a function. `rawPath` may carry a query string
+ * (`/v1/unsubscribe?c=…`); a `body` that is not a string is sent as JSON; `method` defaults to POST.
+ */
+export function httpApiEvent(rawPath: string, body?: unknown, options: { headers?: Record<string, string>; method?: string } = {}): APIGatewayProxyEventV2 {
+  const method = options.method ?? 'POST';
+  const url = new URL(rawPath, 'https://api.example.com');
+  return {
+    version: '2.0',
+    routeKey: `${method} ${url.pathname}`,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers: options.headers ?? {},
+    ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: ACCOUNT,
+      apiId: 'api',
+      domainName: 'api.example.com',
+      domainPrefix: 'api',
+      http: { method, path: url.pathname, protocol: 'HTTP/1.1', sourceIp: '10.0.0.1', userAgent: 'test' },
+      requestId: `r-${randomUUID()}`,
+      routeKey: `${method} ${url.pathname}`,
+      stage: '$default',
+      time: '05/Dec/2026:10:00:00 +0000',
+      timeEpoch: 1_796_464_800_000,
     },
   };
 }

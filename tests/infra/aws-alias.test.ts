@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentClient, ProfileStore } from '../../functions/profile';
 import { JourneyStore } from '../../functions/journeys/store';
 import { ENV } from '../../shared';
-import { ACCOUNT, busEvent, REGION, startAwsStandIn, TABLE, type AwsStandIn } from '../helpers/aws';
+import { ACCOUNT, busEvent, REGION, httpApiEvent, startAwsStandIn, TABLE, type AwsStandIn } from '../helpers/aws';
 import { ev } from '../helpers/events';
 
 /**
@@ -18,29 +18,8 @@ const WRITE_KEY = 'wk_aws_alias_0123';
 const SOURCE_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:rapport-source-default';
 const lambdaContext = { functionName: 'rapport', awsRequestId: 'req-1', getRemainingTimeInMillis: () => 29_000 } as unknown as Context;
 
-function apiRequest(rawPath: string, body: unknown): APIGatewayProxyEventV2 {
-  return {
-    version: '2.0',
-    routeKey: `POST ${rawPath}`,
-    rawPath,
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}` },
-    body: JSON.stringify(body),
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: ACCOUNT,
-      apiId: 'api',
-      domainName: 'api.example.com',
-      domainPrefix: 'api',
-      http: { method: 'POST', path: rawPath, protocol: 'HTTP/1.1', sourceIp: '10.0.0.1', userAgent: 'test' },
-      requestId: `r-${Math.random()}`,
-      routeKey: `POST ${rawPath}`,
-      stage: '$default',
-      time: '05/Dec/2026:10:00:00 +0000',
-      timeEpoch: 1_796_464_800_000,
-    },
-  } as APIGatewayProxyEventV2;
-}
+const apiRequest = (rawPath: string, body: unknown) =>
+  httpApiEvent(rawPath, body, { headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}` } });
 
 const alias = (previousId: string, userId: string, at: string) => ev('', at, {}, { type: 'alias', previousId, userId, messageId: `alias-${previousId}-${userId}` });
 const order = (userId: string, orderId: string, revenue: number, at: string) => ev('Order Completed', at, { orderId, revenue, currency: 'EUR' }, { userId, messageId: `${userId}-${orderId}` });

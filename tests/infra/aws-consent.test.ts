@@ -5,7 +5,7 @@ import { JourneyStore } from '../../functions/journeys/store';
 import { documentClient, ProfileStore } from '../../functions/profile';
 import { ENV, INGEST_EVENT_SOURCE, type NormalisedEvent } from '../../shared';
 import { JOURNEY_ENV } from '../../shared/config/journey-env';
-import { busEvent, startAwsStandIn, TABLE, type AwsStandIn } from '../helpers/aws';
+import { busEvent, httpApiEvent, startAwsStandIn, TABLE, type AwsStandIn } from '../helpers/aws';
 import { ev, identify } from '../helpers/events';
 import { TEMPLATES_DIR } from './synth';
 
@@ -29,30 +29,7 @@ const context = (functionName: string) => ({ functionName, awsRequestId: `req-${
 type Handler<E> = (event: E, context: Context) => Promise<unknown>;
 
 /** An HTTP API (payload 2.0) request to the ingest function. */
-function httpEvent(method: string, path: string, body?: string, headers: Record<string, string> = {}): APIGatewayProxyEventV2 {
-  const url = new URL(path, PUBLIC_URL);
-  return {
-    version: '2.0',
-    routeKey: `${method} ${url.pathname}`,
-    rawPath: url.pathname,
-    rawQueryString: url.search.slice(1),
-    headers: { host: 'rapport.example.com', ...headers },
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'api',
-      domainName: 'rapport.example.com',
-      domainPrefix: 'rapport',
-      http: { method, path: url.pathname, protocol: 'HTTP/1.1', sourceIp: '203.0.113.1', userAgent: 'test' },
-      requestId: `r-${Math.random()}`,
-      routeKey: `${method} ${url.pathname}`,
-      stage: '$default',
-      time: new Date().toUTCString(),
-      timeEpoch: Date.now(),
-    },
-    isBase64Encoded: false,
-    ...(body !== undefined && { body }),
-  };
-}
+const httpEvent = (method: string, path: string, body?: string, headers: Record<string, string> = {}) => httpApiEvent(path, body, { method, headers: { host: 'rapport.example.com', ...headers } });
 const track = (body: Record<string, unknown>) =>
   httpEvent('POST', '/v1/track', JSON.stringify(body), { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}` });
 

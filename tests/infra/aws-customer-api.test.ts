@@ -6,7 +6,7 @@ import { ingestClaimKey, powertoolsDeduplicator } from '../../functions/ingest/d
 import { documentClient, ProfileStore } from '../../functions/profile';
 import { JourneyStore, type MessageRecord } from '../../functions/journeys/store';
 import { ENV } from '../../shared';
-import { ACCOUNT, busEvent, IDEMPOTENCY_TABLE, REGION, startAwsStandIn, stateMachineArn, TABLE, type AwsCall, type AwsStandIn } from '../helpers/aws';
+import { ACCOUNT, busEvent, IDEMPOTENCY_TABLE, REGION, httpApiEvent, startAwsStandIn, stateMachineArn, TABLE, type AwsCall, type AwsStandIn } from '../helpers/aws';
 import { ev } from '../helpers/events';
 
 /**
@@ -27,16 +27,7 @@ type Handler<E, R> = (event: E, context: Context) => Promise<R>;
 const lambdaContext = { functionName: 'rapport-customers', awsRequestId: 'req-1', getRemainingTimeInMillis: () => 29_000 } as unknown as Context;
 
 /** A request as the HTTP API (payload 2.0) hands it to the function. */
-const apiRequest = (method: string, rawPath: string): APIGatewayProxyEventV2 =>
-  ({
-    version: '2.0',
-    routeKey: `${method} ${rawPath}`,
-    rawPath,
-    rawQueryString: '',
-    headers: {},
-    isBase64Encoded: false,
-    requestContext: { http: { method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: '10.0.0.1', userAgent: 'test' } },
-  }) as unknown as APIGatewayProxyEventV2;
+const apiRequest = (method: string, rawPath: string) => httpApiEvent(rawPath, undefined, { method });
 
 describe('AWS customer API: erasure stops running journeys first; messages and journeys of a customer', () => {
   let aws: AwsStandIn<Recorded>;

@@ -3,7 +3,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DERIVED_EVENTS_MAX } from '../../functions/profile/consumer';
 import { ENV, SENDER_LIMITS } from '../../shared';
-import { busEvent, startAwsStandIn, type AwsStandIn } from '../helpers/aws';
+import { busEvent, httpApiEvent, startAwsStandIn, type AwsStandIn } from '../helpers/aws';
 import { identify } from '../helpers/events';
 
 /**
@@ -18,29 +18,8 @@ const SOURCE_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:rapport
 const context = { functionName: 'rapport-ingest', awsRequestId: 'req-1', getRemainingTimeInMillis: () => 29_000 } as unknown as Context;
 
 /** A request as the HTTP API (payload 2.0) hands it to the function. */
-function apiRequest(rawPath: string, body: unknown): APIGatewayProxyEventV2 {
-  return {
-    version: '2.0',
-    routeKey: `POST ${rawPath}`,
-    rawPath,
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}` },
-    body: JSON.stringify(body),
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'api',
-      domainName: 'api.example.com',
-      domainPrefix: 'api',
-      http: { method: 'POST', path: rawPath, protocol: 'HTTP/1.1', sourceIp: '10.0.0.1', userAgent: 'test' },
-      requestId: `r-${Math.random()}`,
-      routeKey: `POST ${rawPath}`,
-      stage: '$default',
-      time: '05/Dec/2026:10:00:00 +0000',
-      timeEpoch: 1_796_464_800_000,
-    },
-  } as APIGatewayProxyEventV2;
-}
+const apiRequest = (rawPath: string, body: unknown) =>
+  httpApiEvent(rawPath, body, { headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}` } });
 
 describe('AWS ingest: senders set only declared manual tags, within limits', () => {
   let aws: AwsStandIn;

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ENV } from '../../shared';
-import { startAwsStandIn, type AwsStandIn } from '../helpers/aws';
+import { httpApiEvent, startAwsStandIn, type AwsStandIn } from '../helpers/aws';
 import { OTHER_SECRET } from '../helpers/engine';
 import { signedRequest } from '../helpers/webhook';
 
@@ -16,29 +16,7 @@ const WEB_KEY = 'wk_aws_sources_web_01';
 const CRM_KEY = 'wk_aws_sources_crm_01';
 const context = { functionName: 'rapport-ingest', awsRequestId: 'req-1', getRemainingTimeInMillis: () => 29_000 } as unknown as Context;
 
-function apiRequest(rawPath: string, body: string, headers: Record<string, string>): APIGatewayProxyEventV2 {
-  return {
-    version: '2.0',
-    routeKey: `POST ${rawPath}`,
-    rawPath,
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json', ...headers },
-    body,
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'api',
-      domainName: 'api.example.com',
-      domainPrefix: 'api',
-      http: { method: 'POST', path: rawPath, protocol: 'HTTP/1.1', sourceIp: '10.0.0.1', userAgent: 'test' },
-      requestId: `r-${Math.random()}`,
-      routeKey: `POST ${rawPath}`,
-      stage: '$default',
-      time: '05/Dec/2026:10:00:00 +0000',
-      timeEpoch: 1_796_464_800_000,
-    },
-  } as APIGatewayProxyEventV2;
-}
+const apiRequest = (rawPath: string, body: string, headers: Record<string, string>) => httpApiEvent(rawPath, body, { headers: { 'content-type': 'application/json', ...headers } });
 const basic = (key: string) => ({ authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` });
 const viewed = (messageId: string) => ({ type: 'track', event: 'Product Viewed', userId: 'aws-src-1', messageId, properties: { productId: 'p-1' } });
 

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ENV } from '../../shared';
-import { startAwsStandIn, type AwsStandIn } from '../helpers/aws';
+import { httpApiEvent, startAwsStandIn, type AwsStandIn } from '../helpers/aws';
 
 /**
  * The ingest and customer API Lambda entry points as deployed (functions/ingest/handler.ts,
@@ -14,29 +14,8 @@ const WRITE_KEY = 'wk_aws_plan_012345';
 const SOURCE_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:rapport-source-default';
 const context = { functionName: 'rapport-ingest', awsRequestId: 'req-1', getRemainingTimeInMillis: () => 29_000 } as unknown as Context;
 
-function apiRequest(method: string, rawPath: string, body?: unknown): APIGatewayProxyEventV2 {
-  return {
-    version: '2.0',
-    routeKey: `${method} ${rawPath}`,
-    rawPath,
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}` },
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'api',
-      domainName: 'api.example.com',
-      domainPrefix: 'api',
-      http: { method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: '10.0.0.1', userAgent: 'test' },
-      requestId: `r-${Math.random()}`,
-      routeKey: `${method} ${rawPath}`,
-      stage: '$default',
-      time: '05/Dec/2026:10:00:00 +0000',
-      timeEpoch: 1_796_464_800_000,
-    },
-  } as APIGatewayProxyEventV2;
-}
+const apiRequest = (method: string, rawPath: string, body?: unknown) =>
+  httpApiEvent(rawPath, body, { method, headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}` } });
 
 type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { unsubscribeUrl, verifyUnsubscribe } from '../../functions/journeys/unsubscribe';
 import { ENV } from '../../shared';
 import { JOURNEY_ENV } from '../../shared/config/journey-env';
-import { startAwsStandIn, type AwsStandIn } from '../helpers/aws';
+import { httpApiEvent, startAwsStandIn, type AwsStandIn } from '../helpers/aws';
 
 /**
  * One-click unsubscribe keys rotate like webhook secrets, at the AWS entry points: the
@@ -17,30 +17,8 @@ const PUBLIC_URL = 'https://rapport.example';
 const lambdaContext = { functionName: 'rapport-ingest', awsRequestId: 'req-1', getRemainingTimeInMillis: () => 29_000 } as unknown as Context;
 
 /** A click on a link, as the HTTP API hands it to the ingest function (payload 2.0). */
-function click(link: string, method = 'POST'): APIGatewayProxyEventV2 {
-  const url = new URL(link);
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: url.pathname,
-    rawQueryString: url.search.slice(1),
-    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://mail.example' },
-    body: 'List-Unsubscribe=One-Click',
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'api',
-      domainName: 'rapport.example',
-      domainPrefix: 'rapport',
-      http: { method, path: url.pathname, protocol: 'HTTP/1.1', sourceIp: '10.0.0.1', userAgent: 'mail' },
-      requestId: 'r-1',
-      routeKey: '$default',
-      stage: '$default',
-      time: '05/Dec/2026:10:00:00 +0000',
-      timeEpoch: 1_796_464_800_000,
-    },
-  } as unknown as APIGatewayProxyEventV2;
-}
+const click = (link: string, method = 'POST') =>
+  httpApiEvent(link, 'List-Unsubscribe=One-Click', { method, headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://mail.example' } });
 
 describe('AWS: unsubscribe key rotation', () => {
   let aws: AwsStandIn;
