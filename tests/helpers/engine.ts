@@ -1,5 +1,7 @@
 import { startEngine, type Engine, type EngineOptions } from '../../infra/embedded/engine';
+import { afterAll, beforeAll } from 'vitest';
 import type { BusEntry } from '../../shared';
+import { client } from './client';
 
 export const TEST_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 export const TEST_WRITE_KEY = 'wk_test_0123456789';
@@ -28,4 +30,30 @@ export async function redeliverIngested(engine: Engine, messageId: string): Prom
   if (!original) throw new Error(`no ingested event ${messageId} on the bus log`);
   engine.bus.putEvents([{ Source: original.source, DetailType: original['detail-type'], Detail: JSON.stringify(original.detail), Time: new Date(original.time) } satisfies BusEntry]);
   await engine.settle();
+}
+
+/**
+ * An engine for the file's tests: started in `beforeAll` (`startTestEngine(options)`), stopped in
+ * `afterAll`. Read `engine` and `api` (a client of its HTTP API) inside tests and hooks.
+ */
+export function useTestEngine(options: Partial<EngineOptions> = {}): { readonly engine: Engine; readonly api: ReturnType<typeof client> } {
+  let engine: Engine | undefined;
+  let api: ReturnType<typeof client> | undefined;
+  beforeAll(async () => {
+    engine = await startTestEngine(options);
+    api = client(engine);
+  });
+  afterAll(() => engine?.stop());
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('useTestEngine: the engine is started in beforeAll; read it inside a test or a hook');
+    return value;
+  };
+  return {
+    get engine() {
+      return started(engine);
+    },
+    get api() {
+      return started(api);
+    },
+  };
 }

@@ -38,3 +38,9 @@ export async function post(url: string, request: { headers: Record<string, strin
   }
   return { status: response.status, headers: response.headers, json, text };
 }
+
+/** POST `body` to an engine's webhook endpoint (`<baseUrl>/v1/events`), signed with `secret`. */
+export const sendSigned = (baseUrl: string, secret: string, body: unknown) => post(`${baseUrl}/v1/events`, signedRequest(secret, body));
+
+/** What an ingest answer refused: every problem of every rejected event, flattened (`rejected[].problems`). */
+export const problemsOf = (res: { json: Record<string, unknown> }) => (res.json.rejected as Array<{ index: number; problems: Array<{ path: string; message: string }> }>).flatMap((r) => r.problems);

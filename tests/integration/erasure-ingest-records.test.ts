@@ -6,20 +6,13 @@
  * profile with their data.
  */
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IDEMPOTENCY_TABLE, type Engine } from '../../infra/embedded/engine';
-import { client } from '../helpers/client';
-import { startTestEngine } from '../helpers/engine';
+import { describe, expect, it } from 'vitest';
+import { IDEMPOTENCY_TABLE } from '../../infra/embedded/engine';
+import { useTestEngine } from '../helpers/engine';
 
-let engine: Engine;
-let api: ReturnType<typeof client>;
-beforeAll(async () => {
-  engine = await startTestEngine({ sweepEveryMs: 0, logLevel: 'SILENT' });
-  api = client(engine);
-});
-afterAll(() => engine.stop());
+const t = useTestEngine({ sweepEveryMs: 0, logLevel: 'SILENT' });
 
-const records = async () => (await engine.dynamo.client.send(new ScanCommand({ TableName: IDEMPOTENCY_TABLE, ConsistentRead: true }))).Items?.length ?? 0;
+const records = async () => (await t.engine.dynamo.client.send(new ScanCommand({ TableName: IDEMPOTENCY_TABLE, ConsistentRead: true }))).Items?.length ?? 0;
 const eventsOf = (id: string) => [
   { type: 'identify', userId: id, messageId: `${id}-identify`, traits: { email: `${id}@example.com` } },
   { type: 'track', userId: id, event: 'Order Completed', messageId: `${id}-order`, properties: { orderId: `${id}-o1`, revenue: 10, currency: 'EUR' } },
@@ -28,18 +21,18 @@ const eventsOf = (id: string) => [
 describe('erasure and the ingest idempotency records', () => {
   it("keeps the records, so a sender's retry after the erasure is a duplicate and recreates nothing", async () => {
     // Two visits as a visitor first: their records go too.
-    await api.sendAndSettle([{ type: 'page', anonymousId: 'er-visitor', messageId: 'er-visit-1', name: 'Home' }]);
-    await api.sendAndSettle([{ ...eventsOf('er-gone')[0], anonymousId: 'er-visitor' }, eventsOf('er-gone')[1]]);
-    await api.sendAndSettle(eventsOf('er-kept'));
+    await t.api.sendAndSettle([{ type: 'page', anonymousId: 'er-visitor', messageId: 'er-visit-1', name: 'Home' }]);
+    await t.api.sendAndSettle([{ ...eventsOf('er-gone')[0], anonymousId: 'er-visitor' }, eventsOf('er-gone')[1]]);
+    await t.api.sendAndSettle(eventsOf('er-kept'));
     const before = await records();
 
-    expect((await api.del('/v1/customers/er-gone')).status).toBe(200);
+    expect((await t.api.del('/v1/customers/er-gone')).status).toBe(200);
     expect(await records()).toBe(before);
 
     // The kept customer's events are still known: a redelivery is a duplicate.
-    expect((await api.send(eventsOf('er-kept'))).duplicates).toEqual(['er-kept-identify', 'er-kept-order']);
+    expect((await t.api.send(eventsOf('er-kept'))).duplicates).toEqual(['er-kept-identify', 'er-kept-order']);
     // So are the erased customer's: a retry (dated at receipt, after the erasure) is a duplicate, not a new life.
-    expect((await api.sendAndSettle(eventsOf('er-gone'))).duplicates).toEqual(['er-gone-identify', 'er-gone-order']);
-    expect((await api.get('/v1/customers/er-gone')).status).toBe(404);
+    expect((await t.api.sendAndSettle(eventsOf('er-gone'))).duplicates).toEqual(['er-gone-identify', 'er-gone-order']);
+    expect((await t.api.get('/v1/customers/er-gone')).status).toBe(404);
   });
 });

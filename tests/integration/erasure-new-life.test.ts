@@ -4,47 +4,39 @@
  * the bus log; a genuinely new event (dated and received after the erasure)
  * starts a new, clean profile that old events never reach.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Engine } from '../../infra/embedded/engine';
-import { client } from '../helpers/client';
-import { startTestEngine } from '../helpers/engine';
+import { describe, expect, it } from 'vitest';
+import { useTestEngine } from '../helpers/engine';
 import { eventually } from '../helpers/journeys';
 
-let engine: Engine;
-let api: ReturnType<typeof client>;
-beforeAll(async () => {
-  engine = await startTestEngine({ sweepEveryMs: 0, logLevel: 'SILENT', sendPolicy: { quietHours: undefined } });
-  api = client(engine);
-});
-afterAll(() => engine.stop());
+const t = useTestEngine({ sweepEveryMs: 0, logLevel: 'SILENT', sendPolicy: { quietHours: undefined } });
 
-const onBus = (messageId: string) => engine.bus.log.filter((e) => (e.detail as { messageId: string }).messageId === messageId);
+const onBus = (messageId: string) => t.engine.bus.log.filter((e) => (e.detail as { messageId: string }).messageId === messageId);
 
 describe('after erasure', () => {
   it('drops late and replayed old events, and starts a clean profile for a new one', async () => {
     const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
-    await api.sendAndSettle([{ type: 'identify', userId: 'nl-1', messageId: 'nl-old', traits: { email: 'nl-old@example.com', phone: '+15550001111' }, timestamp: hourAgo }]);
+    await t.api.sendAndSettle([{ type: 'identify', userId: 'nl-1', messageId: 'nl-old', traits: { email: 'nl-old@example.com', phone: '+15550001111' }, timestamp: hourAgo }]);
     const old = onBus('nl-old')[0]!;
-    expect((await api.del('/v1/customers/nl-1')).status).toBe(200);
+    expect((await t.api.del('/v1/customers/nl-1')).status).toBe(200);
 
     // A late event, dated before the erasure: dropped, and gone from the bus log.
-    await api.sendAndSettle([{ type: 'identify', userId: 'nl-1', messageId: 'nl-late', traits: { email: 'nl-late@example.com' }, timestamp: hourAgo }]);
-    expect((await api.get('/v1/customers/nl-1')).status).toBe(404);
+    await t.api.sendAndSettle([{ type: 'identify', userId: 'nl-1', messageId: 'nl-late', traits: { email: 'nl-late@example.com' }, timestamp: hourAgo }]);
+    expect((await t.api.get('/v1/customers/nl-1')).status).toBe(404);
     expect(onBus('nl-late')).toEqual([]);
     // A replay of the old event (same detail, as the archive replays it): dropped, and gone again.
-    engine.bus.putEvents([{ Source: old.source, DetailType: old['detail-type'], Detail: JSON.stringify(old.detail), Time: new Date(old.time) }]);
-    await engine.settle();
-    expect((await api.get('/v1/customers/nl-1')).status).toBe(404);
+    t.engine.bus.putEvents([{ Source: old.source, DetailType: old['detail-type'], Detail: JSON.stringify(old.detail), Time: new Date(old.time) }]);
+    await t.engine.settle();
+    expect((await t.api.get('/v1/customers/nl-1')).status).toBe(404);
     expect(onBus('nl-old')).toEqual([]);
 
     // They come back: a new event (dated at receipt, after the erasure) starts a clean profile.
-    await api.sendAndSettle([{ type: 'identify', userId: 'nl-1', messageId: 'nl-new', traits: { name: 'Back again' } }]);
-    const back = await api.customer('nl-1');
+    await t.api.sendAndSettle([{ type: 'identify', userId: 'nl-1', messageId: 'nl-new', traits: { name: 'Back again' } }]);
+    const back = await t.api.customer('nl-1');
     expect(back.traits).toEqual({ name: 'Back again' });
     expect(back.stats.eventCount).toBe(1);
     // An old event still does not reach the new profile.
-    await api.sendAndSettle([{ type: 'identify', userId: 'nl-1', messageId: 'nl-late-2', traits: { email: 'nl-late@example.com' }, timestamp: hourAgo }]);
-    expect((await api.customer('nl-1')).traits).toEqual({ name: 'Back again' });
+    await t.api.sendAndSettle([{ type: 'identify', userId: 'nl-1', messageId: 'nl-late-2', traits: { email: 'nl-late@example.com' }, timestamp: hourAgo }]);
+    expect((await t.api.customer('nl-1')).traits).toEqual({ name: 'Back again' });
     expect(onBus('nl-late-2')).toEqual([]);
     // Redacting the late event forgets only the erased life: the new life's events stay on the bus log.
     expect(onBus('nl-new')).toHaveLength(1);
@@ -52,20 +44,20 @@ describe('after erasure', () => {
 });
 
 describe('the outbox after erasure', () => {
-  const welcomes = (id: string) => engine.outbox.entries.filter((m) => m.channel === 'email' && m.tags.customer === id && m.tags.journey === 'welcome');
+  const welcomes = (id: string) => t.engine.outbox.entries.filter((m) => m.channel === 'email' && m.tags.customer === id && m.tags.journey === 'welcome');
 
   it('forgets the erased life’s messages but keeps those of a customer who came back, when a late event is dropped', async () => {
     const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
-    await api.sendAndSettle([
+    await t.api.sendAndSettle([
       { type: 'identify', userId: 'nl-2', messageId: 'nl2-old', traits: { email: 'nl2-old@example.com' } },
       { type: 'track', event: 'Signed Up', userId: 'nl-2', messageId: 'nl2-signup-old' },
     ]);
     await eventually(() => welcomes('nl-2').length === 1, 'the first welcome');
-    expect((await api.del('/v1/customers/nl-2')).status).toBe(200);
+    expect((await t.api.del('/v1/customers/nl-2')).status).toBe(200);
     expect(welcomes('nl-2')).toEqual([]);
 
     // They come back, sign up again and are welcomed again: a message of their new life.
-    await api.sendAndSettle([
+    await t.api.sendAndSettle([
       { type: 'identify', userId: 'nl-2', messageId: 'nl2-new', traits: { email: 'nl2-new@example.com' } },
       { type: 'track', event: 'Signed Up', userId: 'nl-2', messageId: 'nl2-signup-new' },
     ]);
@@ -73,9 +65,9 @@ describe('the outbox after erasure', () => {
     expect(welcome).toMatchObject({ to: 'nl2-new@example.com' });
 
     // A late event of the erased life is dropped and redacted; the new life's message stays.
-    await api.sendAndSettle([{ type: 'identify', userId: 'nl-2', messageId: 'nl2-late', traits: { email: 'nl2-old@example.com' }, timestamp: hourAgo }]);
+    await t.api.sendAndSettle([{ type: 'identify', userId: 'nl-2', messageId: 'nl2-late', traits: { email: 'nl2-old@example.com' }, timestamp: hourAgo }]);
     expect(onBus('nl2-late')).toEqual([]);
     expect(welcomes('nl-2')).toEqual([welcome]);
-    expect(JSON.stringify(engine.outbox.entries)).not.toContain('nl2-old@example.com');
+    expect(JSON.stringify(t.engine.outbox.entries)).not.toContain('nl2-old@example.com');
   });
 });

@@ -5,18 +5,10 @@
  * the engine's HTTP API; redeliveries are put on the bus as EventBridge does.
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Engine } from '../../infra/embedded/engine';
-import { client } from '../helpers/client';
-import { redeliverIngested, startTestEngine } from '../helpers/engine';
+import { describe, expect, it } from 'vitest';
+import { redeliverIngested, useTestEngine } from '../helpers/engine';
 
-let engine: Engine;
-let api: ReturnType<typeof client>;
-beforeAll(async () => {
-  engine = await startTestEngine({ sweepEveryMs: 0, logLevel: 'SILENT' });
-  api = client(engine);
-});
-afterAll(() => engine.stop());
+const t = useTestEngine({ sweepEveryMs: 0, logLevel: 'SILENT' });
 
 const T0 = Date.UTC(2026, 10, 2, 9);
 const order = (userId: string, n: number, at: string) => ({
@@ -28,21 +20,21 @@ const order = (userId: string, n: number, at: string) => ({
   properties: { orderId: `${userId}-o${n}`, revenue: 1, currency: 'EUR' },
 });
 const deadLettersOf = async (userId: string) => {
-  const { json } = await api.get('/v1/admin/dead-letters');
+  const { json } = await t.api.get('/v1/admin/dead-letters');
   return (json.deadLetters as unknown as Array<{ event: { detail: { userId?: string } } }>).filter((d) => d.event.detail.userId === userId);
 };
 const timelineCount = async (userId: string) => {
-  const { json } = await api.get(`/v1/customers/${userId}/events?limit=1000`);
+  const { json } = await t.api.get(`/v1/customers/${userId}/events?limit=1000`);
   return (json.events as unknown as unknown[]).length;
 };
 
 describe('a hot customer', () => {
   it('one signed batch of 500 orders for one customer: 500 orders applied, 0 dead letters', async () => {
     const batch = Array.from({ length: 500 }, (_, i) => order('hot-1', i, new Date(T0 + i * 1000).toISOString()));
-    const { accepted } = await api.sendAndSettle(batch);
+    const { accepted } = await t.api.sendAndSettle(batch);
     expect(accepted).toHaveLength(500);
 
-    const profile = await api.customer('hot-1');
+    const profile = await t.api.customer('hot-1');
     expect(await deadLettersOf('hot-1')).toEqual([]);
     expect(profile.stats.orderCount).toBe(500);
     expect(profile.stats.eventCount).toBe(500);
@@ -51,15 +43,15 @@ describe('a hot customer', () => {
 
   it('concurrent batches for one customer, with redeliveries among them: every event applied once, 0 dead letters', async () => {
     const batches = Array.from({ length: 4 }, (_, b) => Array.from({ length: 150 }, (_, i) => order('hot-2', b * 150 + i, new Date(T0 + (b * 150 + i) * 1000).toISOString())));
-    await Promise.all(batches.map((batch) => api.send(batch)));
+    await Promise.all(batches.map((batch) => t.api.send(batch)));
     // While the consumer works through them, EventBridge redelivers 50 of them (at least once, in no order).
-    const ingested = engine.bus.log.filter((e) => e.source === 'rapport.ingest' && (e.detail as { userId?: string }).userId === 'hot-2');
+    const ingested = t.engine.bus.log.filter((e) => e.source === 'rapport.ingest' && (e.detail as { userId?: string }).userId === 'hot-2');
     for (let i = 0; i < 50; i += 10) {
-      engine.bus.putEvents(ingested.slice(i * 7, i * 7 + 10).map((e) => ({ Source: e.source, DetailType: e['detail-type'], Detail: JSON.stringify(e.detail), Time: new Date(e.time) })));
+      t.engine.bus.putEvents(ingested.slice(i * 7, i * 7 + 10).map((e) => ({ Source: e.source, DetailType: e['detail-type'], Detail: JSON.stringify(e.detail), Time: new Date(e.time) })));
     }
-    await engine.settle();
+    await t.engine.settle();
 
-    const profile = await api.customer('hot-2');
+    const profile = await t.api.customer('hot-2');
     expect(await deadLettersOf('hot-2')).toEqual([]);
     expect(profile.stats.orderCount).toBe(600);
     expect(profile.stats.eventCount).toBe(600);
@@ -69,12 +61,12 @@ describe('a hot customer', () => {
     const at = new Date(T0).toISOString();
     const orders = Array.from({ length: 250 }, (_, i) => order('hot-3', i, at));
     // In small batches, one after the other: this case is about replays, not contention.
-    for (let i = 0; i < orders.length; i += 10) await api.sendAndSettle(orders.slice(i, i + 10));
-    expect((await api.customer('hot-3')).stats.orderCount).toBe(250);
+    for (let i = 0; i < orders.length; i += 10) await t.api.sendAndSettle(orders.slice(i, i + 10));
+    expect((await t.api.customer('hot-3')).stats.orderCount).toBe(250);
 
-    for (const n of [0, 1, 249]) await redeliverIngested(engine, `hot-3-o${n}`);
+    for (const n of [0, 1, 249]) await redeliverIngested(t.engine, `hot-3-o${n}`);
 
-    const profile = await api.customer('hot-3');
+    const profile = await t.api.customer('hot-3');
     expect(profile.stats.orderCount).toBe(250);
     expect(profile.stats.eventCount).toBe(250);
     expect(await timelineCount('hot-3')).toBe(250);
@@ -96,16 +88,16 @@ describe('a hot customer', () => {
             properties: { orderId: `${userId}-o${i}`, revenue: revenues[i % revenues.length]! % 100, currency: 'EUR' },
           }));
           const shuffled = shuffle(orders, revenues);
-          await Promise.all([0, 1, 2].map((b) => api.send(shuffled.filter((_, i) => i % 3 === b))));
+          await Promise.all([0, 1, 2].map((b) => t.api.send(shuffled.filter((_, i) => i % 3 === b))));
           // At least once, in no order: some of them again on the bus while the first deliveries are applied.
-          const ingested = engine.bus.log.filter((e) => e.source === 'rapport.ingest' && (e.detail as { userId?: string }).userId === userId);
+          const ingested = t.engine.bus.log.filter((e) => e.source === 'rapport.ingest' && (e.detail as { userId?: string }).userId === userId);
           const again = shuffle(ingested, revenues).slice(0, redelivered);
           for (let i = 0; i < again.length; i += 10) {
-            engine.bus.putEvents(again.slice(i, i + 10).map((e) => ({ Source: e.source, DetailType: e['detail-type'], Detail: JSON.stringify(e.detail), Time: new Date(e.time) })));
+            t.engine.bus.putEvents(again.slice(i, i + 10).map((e) => ({ Source: e.source, DetailType: e['detail-type'], Detail: JSON.stringify(e.detail), Time: new Date(e.time) })));
           }
-          await engine.settle();
+          await t.engine.settle();
 
-          const profile = await api.customer(userId);
+          const profile = await t.api.customer(userId);
           expect(await deadLettersOf(userId)).toEqual([]);
           expect(profile.stats.orderCount).toBe(count);
           expect(profile.stats.eventCount).toBe(count);

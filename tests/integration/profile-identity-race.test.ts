@@ -5,18 +5,10 @@
  * the visitor profile the merge removes, and no visitor profile is left
  * collecting later events.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Engine } from '../../infra/embedded/engine';
-import { client } from '../helpers/client';
-import { startTestEngine } from '../helpers/engine';
+import { describe, expect, it } from 'vitest';
+import { useTestEngine } from '../helpers/engine';
 
-let engine: Engine;
-let api: ReturnType<typeof client>;
-beforeAll(async () => {
-  engine = await startTestEngine({ sweepEveryMs: 0, logLevel: 'SILENT' });
-  api = client(engine);
-});
-afterAll(() => engine.stop());
+const t = useTestEngine({ sweepEveryMs: 0, logLevel: 'SILENT' });
 
 const minute = (n: number) => new Date(Date.UTC(2026, 9, 1, 0, n)).toISOString();
 
@@ -27,46 +19,46 @@ describe('identify racing with the anonymous events it links', () => {
     const order = (n: number) => ({ type: 'track', anonymousId: visitor, event: 'Order Completed', messageId: `${visitor}-${n}`, timestamp: minute(n), properties: { orderId: `${visitor}-o${n}`, revenue: 1, currency: 'EUR' } });
 
     // The visitor has a profile of their own before the batch.
-    await api.sendAndSettle(order(0));
-    const batch = await api.send([
+    await t.api.sendAndSettle(order(0));
+    const batch = await t.api.send([
       ...Array.from({ length: 20 }, (_, n) => order(n + 1)),
       { type: 'identify', userId: user, anonymousId: visitor, messageId: `${visitor}-identify`, timestamp: minute(5), traits: { email: `${user}@example.com` } },
       ...Array.from({ length: 20 }, (_, n) => order(n + 21)),
     ]);
     expect(batch.accepted).toHaveLength(41);
-    await engine.settle();
+    await t.engine.settle();
 
-    const customer = await api.customer(user);
+    const customer = await t.api.customer(user);
     expect(customer.stats.orderCount).toBe(41);
     expect(customer.stats.totalRevenue).toBe(41);
-    const timeline = await api.get(`/v1/customers/${user}/events?limit=1000`);
+    const timeline = await t.api.get(`/v1/customers/${user}/events?limit=1000`);
     expect((timeline.json.events as unknown as unknown[]).length).toBe(42);
 
     // The visitor id now answers with where its history went.
-    const old = await api.get(`/v1/customers/${encodeURIComponent(`anon:${visitor}`)}`);
+    const old = await t.api.get(`/v1/customers/${encodeURIComponent(`anon:${visitor}`)}`);
     expect(old.status).toBe(404);
     expect(old.json).toMatchObject({ error: 'customer_merged', mergedInto: user });
 
     // A late event under the visitor id still lands on the customer.
-    await api.sendAndSettle(order(99));
-    expect((await api.customer(user)).stats.orderCount).toBe(42);
-    expect(engine.deadLetters).toEqual([]);
+    await t.api.sendAndSettle(order(99));
+    expect((await t.api.customer(user)).stats.orderCount).toBe(42);
+    expect(t.engine.deadLetters).toEqual([]);
   }, 60_000);
 
   it('an identify for a visitor never seen before leaves a forwarding record, so a racing first visitor event cannot start a stray profile', async () => {
     const visitor = 'race-anon-new';
     const user = 'race-user-new';
-    await api.send([
+    await t.api.send([
       { type: 'identify', userId: user, anonymousId: visitor, messageId: `${visitor}-identify`, timestamp: minute(1), traits: { email: `${user}@example.com` } },
       ...Array.from({ length: 10 }, (_, n) => ({ type: 'track', anonymousId: visitor, event: 'Product Viewed', messageId: `${visitor}-v${n}`, timestamp: minute(2 + n), properties: { productId: `p-${n}` } })),
     ]);
-    await engine.settle();
-    expect((await api.customer(user)).stats.eventCount).toBe(11);
-    expect((await api.get(`/v1/customers/${encodeURIComponent(`anon:${visitor}`)}`)).json).toMatchObject({ error: 'customer_merged', mergedInto: user });
+    await t.engine.settle();
+    expect((await t.api.customer(user)).stats.eventCount).toBe(11);
+    expect((await t.api.get(`/v1/customers/${encodeURIComponent(`anon:${visitor}`)}`)).json).toMatchObject({ error: 'customer_merged', mergedInto: user });
 
     // Erasing the customer takes the forwarding record with it.
-    expect((await fetch(`${engine.url}/v1/customers/${user}`, { method: 'DELETE' })).status).toBe(200);
-    expect((await api.get(`/v1/customers/${encodeURIComponent(`anon:${visitor}`)}`)).json).toMatchObject({ error: 'customer_not_found' });
-    expect(await engine.profiles.allItems(`anon:${visitor}`)).toEqual([]);
+    expect((await fetch(`${t.engine.url}/v1/customers/${user}`, { method: 'DELETE' })).status).toBe(200);
+    expect((await t.api.get(`/v1/customers/${encodeURIComponent(`anon:${visitor}`)}`)).json).toMatchObject({ error: 'customer_not_found' });
+    expect(await t.engine.profiles.allItems(`anon:${visitor}`)).toEqual([]);
   });
 });

@@ -8,7 +8,7 @@ import { PROFILE_TABLE, type Engine } from '../../infra/embedded/engine';
 import { SENDER_LIMITS } from '../../shared';
 import { client } from '../helpers/client';
 import { startTestEngine, TEST_SECRET } from '../helpers/engine';
-import { post, signedRequest } from '../helpers/webhook';
+import { problemsOf, sendSigned } from '../helpers/webhook';
 
 /**
  * Traits a sender may send are bounded per event (a 400 naming the field and the
@@ -29,8 +29,7 @@ afterAll(async () => {
   rmSync(journeys, { recursive: true, force: true });
 });
 
-const send = (body: unknown) => post(`${engine.url}/v1/events`, signedRequest(TEST_SECRET, body));
-const problemsOf = (res: { json: Record<string, unknown> }) => (res.json.rejected as Array<{ problems: Array<{ path: string; message: string }> }>).flatMap((r) => r.problems);
+const send = (body: unknown) => sendSigned(engine.url, TEST_SECRET, body);
 /** Printable ASCII without quote or backslash, at random: as incompressible as JSON text gets (the worst case for the packed item). */
 const noise = (n: number) => Array.from({ length: n }, () => String.fromCharCode(0x23 + Math.floor(Math.random() * 0x39))).join('');
 

@@ -8,7 +8,7 @@ import { SENDER_LIMITS } from '../../shared';
 import { client } from '../helpers/client';
 import { startTestEngine, TEST_SECRET } from '../helpers/engine';
 import { eventually } from '../helpers/journeys';
-import { post, signedRequest } from '../helpers/webhook';
+import { problemsOf, sendSigned } from '../helpers/webhook';
 
 /**
  * Tags from outside (ARCHITECTURE decision 9): a sender sets only the manual
@@ -32,11 +32,10 @@ afterAll(async () => {
   rmSync(journeys, { recursive: true, force: true });
 });
 
-const send = (body: unknown) => post(`${engine.url}/v1/events`, signedRequest(TEST_SECRET, body));
+const send = (body: unknown) => sendSigned(engine.url, TEST_SECRET, body);
 const identify = (userId: string, traits: Record<string, unknown>, n = 1) => ({ type: 'identify', userId, messageId: `${userId}-identify-${n}`, traits });
 const tagEvents = (userId: string) =>
   engine.bus.log.filter((e) => (e['detail-type'] === 'Tag Added' || e['detail-type'] === 'Tag Removed') && (e.detail as { userId: string }).userId === userId);
-const problemsOf = (res: { json: Record<string, unknown> }) => (res.json.rejected as Array<{ index: number; problems: Array<{ path: string; message: string }> }>).flatMap((r) => r.problems);
 
 describe('tags a sender sets through identify traits.tags', () => {
   it('refuses a computed tag with a 400 naming it and what is allowed; nothing reaches the profile or the bus', async () => {
