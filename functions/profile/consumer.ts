@@ -97,6 +97,12 @@ const INACTIVE_STAGES: ReadonlySet<LifecycleStage> = new Set(['dormant', 'churne
 
 /** The customer an event names (identify, track with a userId, alias), if any. */
 const namedOf = (event: NormalisedEvent) => (event.type === 'alias' || event.userId !== undefined ? event.userId! : undefined);
+/** The event without the id it named to join (an erased one): the timeline keeps it so. */
+function withoutJoin(event: NormalisedEvent): NormalisedEvent {
+  const { anonymousId: _anonymousId, previousId: _previousId, ...rest } = event;
+  return event.type === 'alias' ? { ...rest, ...(event.anonymousId !== undefined && { anonymousId: event.anonymousId }) } : rest;
+}
+
 /** The visitor id an event links to the customer it names (identify with an anonymousId, alias). */
 const linkOf = (event: NormalisedEvent) => (event.type === 'alias' ? event.previousId : event.userId !== undefined ? event.anonymousId : undefined);
 /** Events with one routing key go to one profile: the customer named, or the visitor (wherever it is linked). */
@@ -205,6 +211,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       const derived: OutboxEntry[] = [];
       const republish: OutboxEntry[] = [];
       let erasedDrops = false;
+      /** Erased ids the group's events named to join (not joined): the engine redacts those events. */
+      const erasedNamed: string[] = [];
       let current = stored;
       let merged = false;
       for (const event of events) {
@@ -229,8 +237,16 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         const before = current?.profile ?? emptyProfile(customerId, event.timestamp);
         let profile = applyEvent(before, event, now, deps.recentEvents);
         let applied = [...(current?.applied ?? []), eventMark(event)];
+        // An erased id the event names as the one to join (a late identify or alias, a replay) is not linked
+        // nor joined: that would re-create a record naming it. Only an event of its new life may.
+        const joinsErased = link !== undefined && link !== customerId && !before.anonymousIds.includes(link) && (await erasedFor(event, event.type === 'alias' ? [link, `anon:${link}`] : [`anon:${link}`]));
+        if (joinsErased) {
+          profile.anonymousIds = profile.anonymousIds.filter((a) => a !== link);
+          erasedNamed.push(...(event.type === 'alias' ? [link, `anon:${link}`] : [`anon:${link}`]));
+          log('event names an erased id to join: not linked', { customerId, messageId: event.messageId });
+        }
         // Past PROFILE_LIMITS.anonymousIds linking stops: the visitor stays a visitor profile of its own.
-        const linkable = before.anonymousIds.length < PROFILE_LIMITS.anonymousIds;
+        const linkable = !joinsErased && before.anonymousIds.length < PROFILE_LIMITS.anonymousIds;
         if (link !== undefined && !linkable && !before.anonymousIds.includes(link)) log('visitor not linked: the customer has the most visitor ids a profile keeps', { customerId, limit: PROFILE_LIMITS.anonymousIds });
         if (link !== undefined && linkable && link !== customerId && !before.anonymousIds.includes(link)) {
           const claim = await claimVisitor(link, customerId, now, deadline);
@@ -243,7 +259,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
           }
         }
         // An alias joins the known customer `previousId` (with everything joined into them) into this one.
-        if (event.type === 'alias' && event.previousId !== undefined && event.previousId !== event.userId) {
+        if (!joinsErased && event.type === 'alias' && event.previousId !== undefined && event.previousId !== event.userId) {
           const join = await claimKnown(event.previousId, customerId, before, now, attempt, deadline);
           if (join.status === 'retry') continue attempts;
           if (join.status === 'joined') {
@@ -260,7 +276,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         if (rebornAfter !== undefined) step.next.rebornAfter = rebornAfter;
         current = step.next;
         derived.push(...step.derived);
-        written.push(event);
+        // The timeline keeps the event without the erased id it named.
+        written.push(joinsErased ? withoutJoin(event) : event);
         if (link !== undefined) links.push(link);
         results.push({ status: 'applied', customerId, derived: step.derived.map((d) => d.name) });
       }
@@ -272,6 +289,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       await Promise.all(written.map((event) => store.putTimelineEvent(customerId, event, deps.timelineRetentionDays)));
       await publish(customerId, [...republish, ...derived]);
       if (erasedDrops) await deps.onErasedWrite?.([customerId]);
+      if (erasedNamed.length > 0) await deps.onErasedWrite?.([...new Set(erasedNamed)]);
       if (written.length > 0 && (await undoneIfErased(customerId, rebornAfter, written, links))) {
         return results.map(() => ({ status: 'dropped', customerId, reason: 'erased' }));
       }
@@ -415,6 +433,15 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       return retry();
     }
     return { status: 'joined', id: target, ...(found && { frozen }) };
+  }
+
+  /** Whether one of `ids` is erased and `event` is not of its new life (`startsNewLife`). */
+  async function erasedFor(event: NormalisedEvent, ids: readonly string[]): Promise<boolean> {
+    for (const id of ids) {
+      const tombstone = await store.tombstone(id, clock.now());
+      if (tombstone && !startsNewLife(event, tombstone)) return true;
+    }
+    return false;
   }
 
   /** `store.resolve`, with every profile on it read as `read` does. */
