@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { eventKey, IDEMPOTENCY_WINDOW_SECONDS, INGEST_EVENT_SOURCE, matchesEventPattern, PROFILE_EVENT_SOURCE, profileTags, reachability, type Channel, type Clock, type ConsentMode, type EventPattern, type LifecycleStage, type NormalisedEvent, type Profile } from '../../shared';
-import { appliedMark, eventMark, type ProfileStore } from '../profile';
+import { eventKey, eventRef, isSameEvent, IDEMPOTENCY_WINDOW_SECONDS, INGEST_EVENT_SOURCE, matchesEventPattern, PROFILE_EVENT_SOURCE, profileTags, reachability, type Channel, type Clock, type ConsentMode, type EventPattern, type EventRef, type LifecycleStage, type NormalisedEvent, type Profile } from '../../shared';
+import type { ProfileStore } from '../profile';
 import { executionName, isExecutionMissing, type ExecutionInput, type Executions } from './executions';
 import type { JourneyStore, RunRecord } from './store';
 
@@ -109,9 +109,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     const deadline = Date.now() + (deps.profileWaitMs ?? 5000);
     for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
       const stored = await profiles.get(customerId);
-      // Profiles written before events were keyed by source remember the messageId alone.
-      const applied = stored?.applied.includes(eventMark(detail)) || stored?.applied.includes(appliedMark(detail.messageId));
-      if (source === PROFILE_EVENT_SOURCE || applied) return stored?.profile;
+      if (source === PROFILE_EVENT_SOURCE || (stored && (await profiles.appliedUnder(customerId, stored, detail)) !== undefined)) return stored?.profile;
       if (Date.now() > deadline) return stored?.profile;
       await new Promise((r) => setTimeout(r, delay));
     }
@@ -144,7 +142,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     if (existing && existing.status !== 'running') {
       // A redelivered trigger whose run has ended. If an event ended it (a goal before the start, see below),
       // the attempt that marked it may have failed to stop the execution: stop it again (a no-op once stopped).
-      if (existing.endedBy !== undefined) await stopExecution(journey.id, name, `goal: ${existing.endedBy} (redelivered trigger)`);
+      if (existing.endedBy !== undefined) await stopExecution(journey.id, name, `goal: ${existing.endedBySourceId ?? '?'}/${existing.endedBy} (redelivered trigger)`);
       return { journeyId: journey.id, status: 'duplicate', executionName: name };
     }
 
@@ -208,7 +206,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     // events find the run, so between the two every conversion is caught once.
     const latest = (await profiles.get(customerId))?.profile;
     const goal = latest && (await goalReachedSince(journey, latest, customerId, detail));
-    if (goal && (await endRun({ customerId, journeyId: journey.id, executionName: name, key }, 'converted', { endedBy: goal.messageId }))) {
+    if (goal && (await endRun({ customerId, journeyId: journey.id, executionName: name, key }, 'converted', { endedBy: goal }))) {
       await stopExecution(journey.id, name, `goal: ${goal.name} (${goal.messageId}) before the run started`);
       log('journey goal reached before start', { journeyId: journey.id, customerId, executionName: name });
     }
@@ -221,10 +219,10 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
    * trigger", by event time. The profile's recent events reach back 90 days; imported history reaches further,
    * so the customer's timeline (kept `timelineRetentionDays`) is read from the trigger's time on too.
    */
-  async function goalReachedSince(journey: JourneySpec, profile: Profile, customerId: string, trigger: NormalisedEvent): Promise<{ name: string; messageId: string } | undefined> {
+  async function goalReachedSince(journey: JourneySpec, profile: Profile, customerId: string, trigger: NormalisedEvent): Promise<{ name: string; messageId: string; sourceId?: string | undefined } | undefined> {
     if (journey.goalPatterns.length === 0) return undefined;
     const isGoal = (e: { messageId: string; sourceId?: string; at: string; name: string; properties: Record<string, unknown> }) => {
-      if ((e.messageId === trigger.messageId && (e.sourceId ?? trigger.sourceId) === trigger.sourceId) || e.at < trigger.timestamp) return false;
+      if (isSameEvent(e, trigger) || e.at < trigger.timestamp) return false;
       const asBusEvent = { source: INGEST_EVENT_SOURCE, 'detail-type': e.name, detail: { type: 'track', event: e.name, userId: customerId, messageId: e.messageId, timestamp: e.at, properties: e.properties } };
       return journey.goalPatterns.some((p) => matchesEventPattern(p, asBusEvent));
     };
@@ -232,7 +230,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     if (recent) return recent;
     for (const e of await profiles.eventsFrom(customerId, trigger.timestamp, clock.now())) {
       if (e.type !== 'track' || e.event === undefined) continue;
-      if (isGoal({ messageId: e.messageId, sourceId: e.sourceId, at: e.timestamp, name: e.event, properties: e.properties })) return { name: e.event, messageId: e.messageId };
+      if (isGoal({ messageId: e.messageId, sourceId: e.sourceId, at: e.timestamp, name: e.event, properties: e.properties })) return { name: e.event, messageId: e.messageId, sourceId: e.sourceId };
     }
     return undefined;
   }
@@ -264,13 +262,13 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
       if (!goal && !exit) continue;
       const outcome = goal ? 'converted' : 'exited';
       for (const run of await runsOfAll(ids, journey.id)) {
-        if (run.triggerMessageId === detail.messageId && (run.triggerSourceId ?? detail.sourceId) === detail.sourceId) continue;
+        if (isSameEvent({ messageId: run.triggerMessageId, sourceId: run.triggerSourceId }, detail)) continue;
         // Goals and exits count from the trigger on, by event time: imported history arrives in any order.
         if (run.triggeredAt !== undefined && detail.timestamp < run.triggeredAt) continue;
         if (run.status === 'holdout') {
           // A held customer (the holdout got no messages and its execution has ended) still converts, once,
           // while held: `goal` counts every conversion, `holdout.goal` those of the holdout (the lift's baseline).
-          if (goal && (await records.convertHeld(customerId, journey.id, run.executionName, detail.messageId, clock.now().toISOString()))) {
+          if (goal && (await records.convertHeld(customerId, journey.id, run.executionName, eventRef(detail), clock.now().toISOString()))) {
             await records.count(journey.id, { goal: 1, 'holdout.goal': 1 });
             converted++;
             log('journey goal reached in the holdout', { journeyId: journey.id, customerId, executionName: run.executionName });
@@ -278,10 +276,10 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
           continue;
         }
         if (run.status === 'running') {
-          if (!(await endRun(run, outcome, { endedBy: detail.messageId }))) continue;
+          if (!(await endRun(run, outcome, { endedBy: eventRef(detail) }))) continue;
           if (goal) converted++;
           else exited++;
-        } else if (!(run.status === outcome && run.endedBy === detail.messageId)) continue;
+        } else if (!(run.status === outcome && run.endedBy !== undefined && isSameEvent({ messageId: run.endedBy, sourceId: run.endedBySourceId }, detail))) continue;
         // The run is marked first, so the execution's own end (ABORTED) cannot record it as merely stopped.
         // If this stop fails the event is redelivered, finds the run ended by it, and stops it again;
         // meanwhile every send step finds its run ended and sends nothing.
@@ -326,7 +324,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
   async function endRun(
     run: Pick<RunRecord, 'customerId' | 'journeyId' | 'executionName' | 'key'>,
     status: 'completed' | 'converted' | 'exited' | 'stopped' | 'failed' | 'holdout',
-    { exitReason, endedBy, holdSeconds }: { exitReason?: string | undefined; endedBy?: string; holdSeconds?: number } = {},
+    { exitReason, endedBy, holdSeconds }: { exitReason?: string | undefined; endedBy?: EventRef; holdSeconds?: number } = {},
   ): Promise<boolean> {
     const now = clock.now();
     const heldUntil = status === 'holdout' ? new Date(now.getTime() + (holdSeconds ?? 0) * 1000).toISOString() : undefined;

@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { queryAll } from '../profile';
-import { PROFILE_TABLE_LAYOUT as L, type EventPattern } from '../../shared';
+import { PROFILE_TABLE_LAYOUT as L, type EventPattern, type EventRef } from '../../shared';
 
 /**
  * Journey records, kept in the profile table under the customer's partition so
@@ -34,10 +34,16 @@ export interface RunRecord {
   triggeredAt?: string;
   /** The messageId of the event that ended the run (a goal or exit event): its redelivery stops the execution again. */
   endedBy?: string;
+  /** The source of that event (`isSameEvent`): absent on runs ended before 2026-12. */
+  endedBySourceId?: string;
   /** A holdout run: until when a goal event still counts as its conversion. */
   heldUntil?: string;
-  /** A holdout run that reached the goal while held: the goal event's messageId, and when. */
+  /**
+   * A holdout run that reached the goal while held: the goal event's messageId, its source, and when. A run
+   * the router ended as converted on its way to the holdout keeps the source as `endedBySourceId`.
+   */
   convertedBy?: string;
+  convertedBySourceId?: string;
   convertedAt?: string;
 }
 
@@ -131,7 +137,7 @@ export class JourneyStore {
     executionName: string,
     status: Exclude<RunStatus, 'running'>,
     at: string,
-    endedBy?: string,
+    endedBy?: EventRef,
     heldUntil?: string,
   ): Promise<RunRecord | undefined> {
     try {
@@ -139,14 +145,15 @@ export class JourneyStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [L.partitionKey]: pk(customerId), [L.sortKey]: `R#${journeyId}#${executionName}` },
-          UpdateExpression: `SET #s = :s, endedAt = :at${endedBy !== undefined ? ', endedBy = :by' : ''}${heldUntil !== undefined ? ', heldUntil = :held' : ''}`,
+          UpdateExpression: `SET #s = :s, endedAt = :at${endedBy !== undefined ? ', endedBy = :by' : ''}${endedBy?.sourceId !== undefined ? ', endedBySourceId = :bySource' : ''}${heldUntil !== undefined ? ', heldUntil = :held' : ''}`,
           ConditionExpression: '#s = :running',
           ExpressionAttributeNames: { '#s': 'status' },
           ExpressionAttributeValues: {
             ':s': status,
             ':at': at,
             ':running': 'running',
-            ...(endedBy !== undefined && { ':by': endedBy }),
+            ...(endedBy !== undefined && { ':by': endedBy.messageId }),
+            ...(endedBy?.sourceId !== undefined && { ':bySource': endedBy.sourceId }),
             ...(heldUntil !== undefined && { ':held': heldUntil }),
           },
           ReturnValues: 'ALL_NEW',
@@ -160,16 +167,16 @@ export class JourneyStore {
   }
 
   /** Record a held holdout run's conversion once: false when it has one already, or its holding time is over. */
-  async convertHeld(customerId: string, journeyId: string, executionName: string, by: string, at: string): Promise<boolean> {
+  async convertHeld(customerId: string, journeyId: string, executionName: string, by: Required<EventRef>, at: string): Promise<boolean> {
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [L.partitionKey]: pk(customerId), [L.sortKey]: `R#${journeyId}#${executionName}` },
-          UpdateExpression: 'SET convertedBy = :by, convertedAt = :at',
+          UpdateExpression: 'SET convertedBy = :by, convertedBySourceId = :bySource, convertedAt = :at',
           ConditionExpression: '#s = :holdout AND attribute_not_exists(convertedBy) AND heldUntil >= :at',
           ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: { ':by': by, ':at': at, ':holdout': 'holdout' },
+          ExpressionAttributeValues: { ':by': by.messageId, ':bySource': by.sourceId, ':at': at, ':holdout': 'holdout' },
         }),
       );
       return true;

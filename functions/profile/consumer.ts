@@ -19,7 +19,7 @@ import { TAG_RULES_MAX } from '../../shared/segmentation/constants';
 import type { RecentEventsSpec } from '../../shared/segmentation/retention';
 import { applyEvent, emptyProfile, joinProfiles, mergeProfiles, upgradeTags } from './apply';
 import { PROFILE_LIMITS } from './limits';
-import { APPLIED_MAX, appliedMark, eventMark, startsNewLife, timelineSortKey, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
+import { APPLIED_MAX, appliedMark, eventMark, startsNewLife, timelineIdsOf, timelineSortKey, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
 
 /** What segmentation computes from a profile at an instant (lifecycle, RFM, tags) and when it may next change. */
 export interface Segmentation {
@@ -85,8 +85,8 @@ export const GROUP_MAX = 100;
 /** Jittered pause after losing an optimistic-lock race (real time, whatever the clock): full jitter, capped. */
 const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 5 * 2 ** Math.min(attempt, 10))));
 /** `backoff`, or past `deadline` (epoch ms, real time) a retryable VersionConflictError: the delivery is retried. */
-async function raceBackoff(attempt: number, deadline: number, what: string): Promise<void> {
-  if (Date.now() >= deadline) throw new VersionConflictError(`${what}: still racing concurrent writes after ${attempt} attempts; the event will be retried`);
+async function raceBackoff(attempt: number, deadline: number, what: string, cause?: unknown): Promise<void> {
+  if (Date.now() >= deadline) throw new VersionConflictError(`${what}: still losing to concurrent writes after ${attempt} attempts; the event will be retried`, cause === undefined ? undefined : { cause });
   await backoff(attempt);
 }
 const OUTBOX_MAX = 50;
@@ -309,7 +309,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
    */
   async function appliedBefore(customerId: string, current: StoredProfile | undefined, event: NormalisedEvent): Promise<string | undefined> {
     if (!current) return undefined;
-    const as = await appliedKey(customerId, current, event);
+    const as = await store.appliedUnder(customerId, current, event);
     if (as !== undefined) return as;
     if (current.applied.length < APPLIED_MAX || Date.parse(event.timestamp) > Date.parse(current.profile.lastSeenAt)) return undefined;
     if (!(await wasApplied(customerId, event))) return undefined;
@@ -335,26 +335,9 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     return true;
   }
 
-  /**
-   * The key the profile applied this event under (its cause in the outbox), or undefined if it did not.
-   * A profile written before events were keyed by source remembers the messageId alone: such a mark
-   * is this event's unless the timeline holds another source's event under that time and messageId
-   * (without a timeline item, a crashed attempt of the same event is the likelier: never apply twice).
-   */
-  async function appliedKey(customerId: string, stored: StoredProfile, event: NormalisedEvent): Promise<string | undefined> {
-    if (stored.applied.includes(appliedMark(eventKey(event)))) return eventKey(event);
-    if (!stored.applied.includes(appliedMark(event.messageId))) return undefined;
-    return (await store.findTimelineEvent(timelineIds(customerId, event), event)) === 'other-source' ? undefined : event.messageId;
-  }
-
-  /** Where an event's timeline item may be: under the customer, or under the id it was applied to before a merge (the visitor id, or the known id an alias joined into this customer since). */
-  const timelineIds = (customerId: string, event: NormalisedEvent) => [
-    ...new Set([customerId, ...(event.userId !== undefined ? [event.userId] : []), ...(event.anonymousId !== undefined ? [`anon:${event.anonymousId}`] : [])]),
-  ];
-
-  /** Whether the timeline has the event (`timelineIds`). */
+  /** Whether the timeline has the event (under any id it may have been applied to, `timelineIdsOf`). */
   function wasApplied(customerId: string, event: NormalisedEvent): Promise<boolean> {
-    return store.hasTimelineEvent(timelineIds(customerId, event), event);
+    return store.hasTimelineEvent(timelineIdsOf(customerId, event), event);
   }
 
   /**
@@ -505,8 +488,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     } catch (error) {
       if (!(error instanceof VersionConflictError)) throw error;
       if (attempt === 0) return false;
-      if (Date.now() >= deadline) throw new VersionConflictError(`${what}: still losing to concurrent writes after ${attempt} attempts; the event will be retried`, { cause: error });
-      await backoff(attempt);
+      await raceBackoff(attempt, deadline, what, error);
       return false;
     }
   }

@@ -103,6 +103,13 @@ export const dedupeKey = (event: Pick<NormalisedEvent, 'sourceId' | 'messageId'>
 /** The applied mark of an event (`appliedMark` of its `dedupeKey`). */
 export const eventMark = (event: Pick<NormalisedEvent, 'sourceId' | 'messageId'>): string => appliedMark(dedupeKey(event));
 /**
+ * Where an event's timeline item may be: under the customer, or under the id it was applied to before a
+ * merge (the visitor id, or the known id an alias joined into this customer since).
+ */
+export const timelineIdsOf = (customerId: string, event: Pick<NormalisedEvent, 'userId' | 'anonymousId'>): string[] => [
+  ...new Set([customerId, ...(event.userId !== undefined ? [event.userId] : []), ...(event.anonymousId !== undefined ? [`anon:${event.anonymousId}`] : [])]),
+];
+/**
  * The timeline item's sort key: time first (the timeline reads in order), then source and messageId.
  * Items written before events were keyed by source lack the source (`legacyTimelineSortKey`).
  */
@@ -345,6 +352,21 @@ export class ProfileStore {
       }),
     );
     return found.includes('found') ? 'found' : found.includes('other-source') ? 'other-source' : 'absent';
+  }
+
+  /**
+   * Whether `stored` (the profile of `customerId`) has applied the event, and under which key: the one
+   * answer to "was this event applied?" for the profile consumer and the journey starter. Returns the
+   * key its derived events were caused by (the outbox's `cause`), or undefined when it was not applied.
+   * A profile written before events were keyed by source remembers the messageId alone: such a mark is
+   * this event's unless the timeline holds another source's event under that time and messageId (without
+   * a timeline item, a crashed attempt of the same event is the likelier: never apply twice).
+   * Only the recent marks are read (`APPLIED_MAX`); the consumer asks the timeline beyond them.
+   */
+  async appliedUnder(customerId: string, stored: Pick<StoredProfile, 'applied'>, event: NormalisedEvent): Promise<string | undefined> {
+    if (stored.applied.includes(eventMark(event))) return dedupeKey(event);
+    if (!stored.applied.includes(appliedMark(event.messageId))) return undefined;
+    return (await this.findTimelineEvent(timelineIdsOf(customerId, event), event)) === 'other-source' ? undefined : event.messageId;
   }
 
   /** Source and messageId of the events on these timelines that were received at or after `since` (every page). */

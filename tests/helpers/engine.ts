@@ -25,8 +25,11 @@ export function startTestEngine(overrides: Partial<EngineOptions> = {}): Promise
  * Put the ingested event with this messageId on the bus again, as an EventBridge redelivery or an
  * archive replay does (same detail and time), and wait until its targets have handled it.
  */
-export async function redeliverIngested(engine: Engine, messageId: string): Promise<void> {
-  const original = engine.bus.log.find((e) => e.source === 'rapport.ingest' && (e.detail as { messageId: string }).messageId === messageId);
+export async function redeliverIngested(engine: Engine, messageId: string, sourceId?: string): Promise<void> {
+  const original = engine.bus.log.find((e) => {
+    const detail = e.detail as { messageId: string; sourceId: string };
+    return e.source === 'rapport.ingest' && detail.messageId === messageId && (sourceId === undefined || detail.sourceId === sourceId);
+  });
   if (!original) throw new Error(`no ingested event ${messageId} on the bus log`);
   engine.bus.putEvents([{ Source: original.source, DetailType: original['detail-type'], Detail: JSON.stringify(original.detail), Time: new Date(original.time) } satisfies BusEntry]);
   await engine.settle();

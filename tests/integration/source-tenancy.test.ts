@@ -1,5 +1,5 @@
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { appliedMark } from '../../functions/profile';
 import { PROFILE_TABLE, type Engine } from '../../infra/embedded/engine';
 import { client } from '../helpers/client';
@@ -93,6 +93,27 @@ describe('sources own their messageIds', () => {
     // Tag rules and branches read the recent events: both complaints are there.
     const recent = (await engine.profiles.get('tenant-3'))!.profile.recentEvents.filter((e) => e.name === 'Complaint Filed');
     expect(recent.map((e) => `${e.sourceId}/${e.messageId}`).sort()).toEqual(['crm/3001', 'shop/3001']);
+  });
+
+  it('remembers which source\'s goal ended a run: another source\'s event with that messageId is not its redelivery', async () => {
+    // Prepare: a welcome run, converted by the shop's order 5001.
+    await shop.sendAndSettle({ type: 'track', event: 'Signed Up', userId: 'tenant-5', messageId: '5000', timestamp: day(5), properties: {} });
+    await shop.sendAndSettle({ type: 'track', event: 'Order Completed', userId: 'tenant-5', messageId: '5001', timestamp: day(6), properties: { orderId: 'o-5001', revenue: 20, currency: 'EUR' } });
+    const [run] = (await engine.journeys.records.runs('tenant-5', 'welcome'));
+    expect(run).toMatchObject({ status: 'converted', endedBy: '5001', endedBySourceId: 'shop' });
+    const stop = vi.spyOn(engine.journeys.sfn, 'stop');
+
+    // Act: the CRM's own order, under the same messageId; then EventBridge redelivers the shop's.
+    await crm.sendAndSettle({ type: 'track', event: 'Order Completed', userId: 'tenant-5', messageId: '5001', timestamp: day(7), properties: { orderId: 'o-crm-5001', revenue: 5, currency: 'EUR' } });
+    const afterCrm = stop.mock.calls.filter(([, name]) => name === run!.executionName).length;
+    await redeliverIngested(engine, '5001', 'shop');
+    const afterRedelivery = stop.mock.calls.filter(([, name]) => name === run!.executionName).length;
+    stop.mockRestore();
+
+    // Assess: the CRM's order is a new event (applied, and it does not stop the run again); the shop's redelivery stops it again (a no-op).
+    expect(afterCrm).toBe(0);
+    expect(afterRedelivery).toBe(1);
+    expect((await crm.customer('tenant-5')).stats).toMatchObject({ orderCount: 2, totalRevenue: 25 });
   });
 
   it('reads a profile applied before events were keyed by source: a redelivery stays a duplicate, another source\'s event applies', async () => {
