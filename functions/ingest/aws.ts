@@ -11,7 +11,7 @@ import { ProfileStore } from '../profile/store';
 import { secretUnsubscribeKeys } from '../journeys/unsubscribe';
 import { powertoolsDeduplicator } from './dedupe';
 import type { IngestDeps } from './service';
-import { compileSources, SourceConfigError, sourceFromSecretValue, type SourceProvider } from './sources';
+import { compileSources, SourceConfigError, sourceFromSecretValue, type SourceCredentials, type SourceProvider } from './sources';
 import { loadSenderTagPolicy } from './tags';
 import { loadTrackingPlanFile } from './tracking-plan';
 import { dynamoViolationLog } from './violations';
@@ -31,6 +31,7 @@ function requireEnv(env: NodeJS.ProcessEnv, name: string): string {
 export function secretsManagerSources(env: NodeJS.ProcessEnv = process.env, client: SecretsManagerClient = new SecretsManagerClient({})): SourceProvider {
   const refs = SourceRefs.parse(JSON.parse(requireEnv(env, ENV.SOURCES)));
   const provider = new SecretsProvider({ awsSdkV3Client: client });
+  let last: { fingerprint: string; credentials: SourceCredentials } | undefined;
   return {
     async load() {
       // One source's unreadable or malformed secret disables that source only (its requests are refused, logged, counted).
@@ -46,7 +47,11 @@ export function secretsManagerSources(env: NodeJS.ProcessEnv = process.env, clie
           }
         }),
       );
-      return compileSources(loaded.filter((source) => source !== undefined), unreadable);
+      // The same configuration compiles to the same credentials object: the service reports a broken source once per change.
+      const sources = loaded.filter((source) => source !== undefined);
+      const fingerprint = JSON.stringify([sources, [...unreadable]]);
+      if (last?.fingerprint !== fingerprint) last = { fingerprint, credentials: compileSources(sources, unreadable) };
+      return last.credentials;
     },
   };
 }

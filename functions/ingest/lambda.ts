@@ -28,12 +28,13 @@ export function createIngestHandler(deps: Omit<IngestDeps, 'observer'>, options:
       logger.info('events accepted with tracking plan violations', { sourceId, count: n });
     },
     violationsNotRecorded: (n, error) => logger.error('tracking plan violations not recorded', { count: n, error: error as Error }),
-    sourceMisconfigured: (sourceId, reason) => {
-      // Per source, so an alarm names the broken one; the others keep working.
+    sourceDisabled: (sourceId, reason) => logger.error('source disabled by its configuration', { sourceId, reason }),
+    sourceMisconfigured: (sourceId) => {
+      // Per source and per request it refuses, so an alarm names the broken one; the others keep working.
       const single = metrics.singleMetric();
       single.addDimension('source', sourceId);
       single.addMetric('SourceMisconfigured', MetricUnit.Count, 1);
-      logger.error('source disabled by its configuration', { sourceId, reason });
+      logger.warn('request refused: its source is disabled by its configuration', { sourceId });
     },
     publishFailed: (n) => {
       metrics.addMetric('EventsPublishFailed', MetricUnit.Count, n);

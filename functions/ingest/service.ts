@@ -20,7 +20,7 @@ import { ingestClaimKey, type EventDeduplicator } from './dedupe';
 import { mapLimit, publishEntries, type PutEvents } from '../../shared';
 import { verifyWebhook, WebhookVerificationError } from './signature';
 import { permissionProblems } from './permissions';
-import type { SourceProvider } from './sources';
+import type { SourceCredentials, SourceProvider } from './sources';
 import { UNSUBSCRIBE_PATH, type UnsubscribeKeyProvider } from '../journeys/unsubscribe';
 import { handleUnsubscribe } from './unsubscribe';
 import type { ViolationLog, ViolationRecord } from './violations';
@@ -53,7 +53,9 @@ export interface IngestObserver {
   violations(count: number, sourceId: string): void;
   /** The violations could not be recorded (the events were accepted). */
   violationsNotRecorded(count: number, error: unknown): void;
-  /** A source disabled by its configuration (once per request that finds it so), with the reason. */
+  /** A source disabled by its configuration, with the reason: once per load of the sources that finds it so. */
+  sourceDisabled(sourceId: string, reason: string): void;
+  /** A request refused because its source (or, for a write key no source claims, maybe this one) is disabled: once per such request. */
   sourceMisconfigured(sourceId: string, reason: string): void;
 }
 
@@ -115,6 +117,7 @@ const silentObserver: IngestObserver = {
   publishFailed: noop,
   violations: noop,
   violationsNotRecorded: noop,
+  sourceDisabled: noop,
   sourceMisconfigured: noop,
 };
 
@@ -139,6 +142,8 @@ interface Authenticated {
 export function createIngestService(deps: IngestDeps) {
   const observer = deps.observer ?? silentObserver;
   const lockMs = deps.claimLockMs ?? 30_000;
+  /** The sources as last loaded: a broken one is reported when a load first finds it (`sourceDisabled`). */
+  let lastCredentials: SourceCredentials | undefined;
 
   return async function handle(request: IngestRequest): Promise<IngestResponse> {
     const path = normalisePath(request.path);
@@ -169,7 +174,11 @@ export function createIngestService(deps: IngestDeps) {
     }
 
     const credentials = await deps.sources.load();
-    for (const [sourceId, reason] of credentials.broken ?? []) observer.sourceMisconfigured(sourceId, reason);
+    if (credentials !== lastCredentials) {
+      // Said once per (re)load, not per request: the metric counts the requests each broken source refuses.
+      lastCredentials = credentials;
+      for (const [sourceId, reason] of credentials.broken ?? []) observer.sourceDisabled(sourceId, reason);
+    }
     let auth: Authenticated;
     if (isWebhook) {
       try {
@@ -190,7 +199,15 @@ export function createIngestService(deps: IngestDeps) {
       const disabled = credentials.disabledWriteKeys?.get(writeKey);
       if (sourceId === undefined && disabled !== undefined) {
         // Nothing the sender did wrong: its source is misconfigured. A 5xx keeps its events coming once it is fixed.
+        observer.sourceMisconfigured(disabled, credentials.broken?.get(disabled) ?? 'disabled');
         return reject(503, 'source_misconfigured', `source "${disabled}" is disabled by a configuration error (see the ingest log); retry later`, { 'retry-after': '60' });
+      }
+      const unreadable = credentials.unreadable ?? new Map<string, string>();
+      if (sourceId === undefined && unreadable.size > 0) {
+        // Some source's configuration (its write keys) could not be read: this key may be its. A server-side
+        // fault, retryable: a 401 would make the SDK drop the events. Counted for each source it may belong to.
+        for (const [id, reason] of unreadable) observer.sourceMisconfigured(id, reason);
+        return reject(503, 'source_misconfigured', `the write key is not one of the sources Rapport could read; ${unreadable.size} source(s) could not be read (see the ingest log); retry later`, { 'retry-after': '60' });
       }
       if (sourceId === undefined) return reject(401, 'invalid_write_key', 'the write key is not known', { 'www-authenticate': 'Basic realm="rapport"' });
       auth = { sourceId };

@@ -25,11 +25,16 @@ export interface SourceCredentials {
   /**
    * Sources disabled by a bad configuration (a malformed secret, an unreadable Secrets Manager
    * secret), by id, with the reason. The others keep working; a disabled source's requests are
-   * refused (401 for a webhook, whose secret cannot be checked; 503 for a write key still known).
+   * refused (401 for a webhook, whose secret cannot be checked; 503 for a write key, see `unreadable`).
    */
   broken?: ReadonlyMap<string, string>;
   /** Write keys of disabled sources, by key: their requests get a 503 (retry once it is fixed), not a 401. */
   disabledWriteKeys?: ReadonlyMap<string, string>;
+  /**
+   * Sources whose configuration could not be read at all (by id, with why): their write keys are
+   * unknown, so a request with a key no source claims may be theirs and gets a 503 (retry), not a 401.
+   */
+  unreadable?: ReadonlyMap<string, string>;
   /** What each source may send, by id; a source without an entry may send everything. */
   permissions?: ReadonlyMap<string, SourcePermissions>;
 }
@@ -65,6 +70,7 @@ export function compileSources(sources: readonly IngestSource[], unreadable: Rea
     const parsed = IngestSourceSchema.safeParse(raw);
     if (!parsed.success) {
       broken.set(raw.id, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      for (const writeKey of Array.isArray(raw.writeKeys) ? raw.writeKeys : []) if (typeof writeKey === 'string' && !writeKeys.has(writeKey)) disabledWriteKeys.set(writeKey, raw.id);
       continue;
     }
     const source = parsed.data;
@@ -92,7 +98,9 @@ export function compileSources(sources: readonly IngestSource[], unreadable: Rea
     }
     for (const writeKey of source.writeKeys) writeKeys.set(writeKey, source.id);
   }
-  return { keys, writeKeys, broken, disabledWriteKeys, permissions };
+  // A write key of a disabled source that a healthy source also has is the healthy one's.
+  for (const writeKey of writeKeys.keys()) disabledWriteKeys.delete(writeKey);
+  return { keys, writeKeys, broken, disabledWriteKeys, permissions, unreadable: new Map(unreadable) };
 }
 
 export const staticSources = (sources: readonly IngestSource[]): SourceProvider => {

@@ -48,28 +48,42 @@ describe('AWS ingest: a source with a bad secret is disabled alone', () => {
   }, 60_000);
   afterAll(() => aws.close());
 
-  it('publishes the healthy sources\' events, refuses the broken one\'s, and logs and counts it by source', async () => {
+  it('publishes the healthy sources\' events, refuses the broken ones\' with a retryable 503, and counts only their requests', async () => {
     // Prepare
     const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     const signed = signedRequest(OTHER_SECRET, viewed('aws-src-shop'));
+    const logged = () => [...out.mock.calls, ...err.mock.calls].map((c) => String(c[0]));
+    const counted = (lines: string[], source: string) => lines.filter((l) => l.includes('"SourceMisconfigured"') && l.includes(`"source":"${source}"`)).length;
 
-    // Act
+    // Act: healthy sources first (twice each), then the CRM (malformed secret) and the deleted source's SDK (its key is in the secret no one can read).
+    const healthy = [];
+    for (let i = 0; i < 2; i++) {
+      healthy.push(await ingest(apiRequest('/v1/events', signedRequest(OTHER_SECRET, viewed(`aws-src-shop-${i}`)).body as string, signedRequest(OTHER_SECRET, viewed(`aws-src-shop-${i}`)).headers), context));
+      healthy.push(await ingest(apiRequest('/v1/track', JSON.stringify(viewed(`aws-src-web-${i}`)), basic(WEB_KEY)), context));
+    }
+    const afterHealthy = logged();
     const shop = await ingest(apiRequest('/v1/events', signed.body as string, signed.headers), context);
-    const web = await ingest(apiRequest('/v1/track', JSON.stringify(viewed('aws-src-web')), basic(WEB_KEY)), context);
     const crm = await ingest(apiRequest('/v1/track', JSON.stringify(viewed('aws-src-crm')), basic(CRM_KEY)), context);
-    const lines = [...out.mock.calls, ...err.mock.calls].map((c) => String(c[0]));
+    const gone = await ingest(apiRequest('/v1/batch', JSON.stringify({ batch: [viewed('aws-src-gone')] }), basic('wk_aws_sources_gone_01')), context);
+    const lines = logged();
     out.mockRestore();
     err.mockRestore();
 
-    // Assess
-    expect([shop.statusCode, web.statusCode, crm.statusCode]).toEqual([202, 202, 503]);
+    // Assess: the healthy sources' requests count nothing; each refused request counts its source once.
+    expect(healthy.map((r) => r.statusCode)).toEqual([202, 202, 202, 202]);
+    expect([shop.statusCode, crm.statusCode, gone.statusCode]).toEqual([202, 503, 503]);
     expect(JSON.parse(crm.body as string)).toMatchObject({ error: 'source_misconfigured' });
-    expect(published().map((e) => `${e.sourceId}/${e.messageId}`)).toEqual(['shop/aws-src-shop', 'web/aws-src-web']);
+    // The SDK retries a 5xx and drops the batch on a 401: the deleted secret is Rapport's fault, not the sender's.
+    expect(gone.headers).toMatchObject({ 'retry-after': '60' });
+    expect(JSON.parse(gone.body as string)).toMatchObject({ error: 'source_misconfigured', message: expect.stringContaining('1 source(s) could not be read') });
+    expect(published().map((e) => `${e.sourceId}/${e.messageId}`)).toEqual(['shop/aws-src-shop-0', 'web/aws-src-web-0', 'shop/aws-src-shop-1', 'web/aws-src-web-1', 'shop/aws-src-shop']);
+    expect([counted(afterHealthy, 'crm'), counted(afterHealthy, 'gone')]).toEqual([0, 0]);
+    expect([counted(lines, 'crm'), counted(lines, 'gone'), counted(lines, 'shop'), counted(lines, 'web')]).toEqual([1, 1, 0, 0]);
+    // The broken sources are named in the log once (the sources are loaded once while their secrets do not change), with why.
     const errors = lines.filter((l) => l.includes('source disabled by its configuration'));
-    expect(errors.some((l) => l.includes('"sourceId":"crm"') && l.includes('webhookSecrets[0]'))).toBe(true);
-    expect(errors.some((l) => l.includes('"sourceId":"gone"') && l.includes(arn('gone')))).toBe(true);
-    expect(lines.some((l) => l.includes('"SourceMisconfigured"') && l.includes('"source":"crm"'))).toBe(true);
+    expect(errors.filter((l) => l.includes('"sourceId":"crm"') && l.includes('webhookSecrets[0]'))).toHaveLength(1);
+    expect(errors.filter((l) => l.includes('"sourceId":"gone"') && l.includes(arn('gone')))).toHaveLength(1);
   });
 
   it('refuses an event or trait the source may not send with a 400 naming source, event and field', async () => {

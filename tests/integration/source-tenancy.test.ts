@@ -153,17 +153,28 @@ describe('a source with a bad secret is disabled alone', () => {
         { id: 'crm', webhookSecrets: ['whsec_not base64!'], writeKeys: [BROKEN_WRITE_KEY] },
         { id: 'web', writeKeys: [SEGMENT_WRITE_KEY] },
       ],
+      // What an operator reads: warnings and errors.
+      logLevel: 'WARN',
     });
   }, 60_000);
   afterAll(() => engine.stop());
 
   it('keeps the other sources at 202 and answers the broken one 503 (write key) or 401 (signature)', async () => {
+    // Prepare
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+
     // Act
     const shop = await client(engine, OTHER_SECRET).send({ type: 'track', event: 'Product Viewed', userId: 'healthy-1', messageId: 'h-1', properties: { productId: 'p-1' } });
     const web = await segment(SEGMENT_WRITE_KEY, { event: 'Product Viewed', userId: 'healthy-1', messageId: 'h-2', properties: { productId: 'p-1' } });
     const crmSegment = await segment(BROKEN_WRITE_KEY, { event: 'Product Viewed', userId: 'healthy-1', messageId: 'h-3', properties: { productId: 'p-1' } });
     const crmWebhook = await post(`${engine.url}/v1/events`, signedRequest(CRM_SECRET, { type: 'track', event: 'Product Viewed', userId: 'healthy-1', messageId: 'h-4', properties: { productId: 'p-1' } }));
+    // Every source's configuration was read: a key no source has is the sender's mistake.
+    const unknownKey = await segment('wk_tenancy_nobody_01', { event: 'Product Viewed', userId: 'healthy-1', messageId: 'h-5', properties: { productId: 'p-1' } });
     await engine.settle();
+    const lines = [...out.mock.calls, ...err.mock.calls].map((c) => String(c[0]));
+    out.mockRestore();
+    err.mockRestore();
 
     // Assess
     expect(shop).toEqual({ accepted: ['h-1'] });
@@ -172,7 +183,11 @@ describe('a source with a bad secret is disabled alone', () => {
     expect(crmSegment.headers.get('retry-after')).toBe('60');
     expect(crmSegment.json).toEqual({ error: 'source_misconfigured', message: expect.stringContaining('source "crm" is disabled') });
     expect(crmWebhook.status).toBe(401);
+    expect(unknownKey.status).toBe(401);
     expect((await client(engine).customer('healthy-1')).stats.eventCount).toBe(2);
+    // The broken source is named once with why, and each request it refuses (only those) is counted under it.
+    expect(lines.filter((l) => l.includes('source disabled by its configuration'))).toEqual([expect.stringMatching(/"sourceId":"crm".*webhookSecrets\[0\]/)]);
+    expect(lines.filter((l) => l.includes('request refused: its source is disabled'))).toEqual([expect.stringContaining('"sourceId":"crm"')]);
   });
 });
 
