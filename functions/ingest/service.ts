@@ -359,6 +359,7 @@ export function createIngestService(deps: IngestDeps) {
       messageId: event.messageId,
       event: event.event ?? event.type,
       violations,
+      mode: 'flag',
     }));
     try {
       await deps.violations?.record(records);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { mapLimit, PROFILE_TABLE_LAYOUT, type Clock, type PlanViolation } from '../../shared';
+import { mapLimit, PROFILE_TABLE_LAYOUT, type Clock, type PlanMode, type PlanViolation } from '../../shared';
 
 /**
  * One accepted event that broke the tracking plan of a `flag` source. It names
@@ -13,6 +13,8 @@ export interface ViolationRecord {
   messageId: string;
   event: string;
   violations: PlanViolation[];
+  /** The source's tracking plan mode when the event came: `flag` (accepted and applied as sent). Absent on records from before 2026-12: flag. */
+  mode: PlanMode;
 }
 
 /** Port: where flagged violations are recorded (the profile table, in AWS and in the embedded engine). */
@@ -80,7 +82,7 @@ export function dynamoViolationLog(doc: DynamoDBDocumentClient, tableName: strin
           .flat()
           // TTL'd items are filtered on read (AWS deletes them late, dynalite never).
           .filter((item) => typeof item[L.ttlAttribute] !== 'number' || item[L.ttlAttribute] > nowSeconds)
-          .map(({ receivedAt, sourceId, messageId, event, violations }) => ({ receivedAt, sourceId, messageId, event, violations }) as ViolationRecord)
+          .map(({ receivedAt, sourceId, messageId, event, violations, mode }) => ({ receivedAt, sourceId, messageId, event, violations, mode: mode ?? 'flag' }) as ViolationRecord)
           .sort((a, b) => (a.receivedAt < b.receivedAt ? 1 : a.receivedAt > b.receivedAt ? -1 : 0));
         out.push(...items.slice(0, limit - out.length));
       }

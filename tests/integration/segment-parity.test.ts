@@ -99,6 +99,7 @@ describe('tracking plan modes', () => {
           sourceId: 'default',
           messageId: 'plan-flag-1',
           event: 'Order Completed',
+          mode: 'flag',
           violations: expect.arrayContaining([
             { path: '$.properties.orderId', message: 'Order Completed: required: expected a string or a number' },
             { path: '$.properties.revenue', message: 'Order Completed: expected an amount (a number >= 0)' },

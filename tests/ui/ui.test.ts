@@ -199,6 +199,37 @@ describe('the /ui page', () => {
     expect((await fetch(`${world.engine.url}/ui/app.js`, { headers: { 'if-none-match': etag } })).status).toBe(304);
   });
 
+  it('lists the tracking plan violations of flagged events, reachable from the nav, newest first', async () => {
+    const { page, problems } = await open('#/journeys');
+    // Before any: the view says so.
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Tracking plan' }).click();
+    await poll(() => page.locator('main p.empty').textContent()).toBe('No violations: every event of a known name carried what the tracking plan asks.');
+    expect(await page.locator('h1').textContent()).toBe('Tracking plan');
+    expect(await page.title()).toBe('Tracking plan · Rapport');
+    expect(page.url()).toMatch(/#\/tracking-plan$/);
+    expect(await page.locator('.top nav a[aria-current="page"]').textContent()).toBe('Tracking plan');
+
+    // Two flagged events while the page is open (the UI world's source flags, the plan's default): they appear without a reload.
+    await world.send([track('fay', 'Product Viewed', { sku: 42 }, 'view-1')]);
+    await world.send([track('fay', 'Product Viewed', { sku: 'S-1', name: ['sofa'], category: 7 }, 'view-2')]);
+    const { violations } = (await (await fetch(`${world.engine.url}/v1/tracking-plan/violations`)).json()) as {
+      violations: Array<{ receivedAt: string; sourceId: string; messageId: string; event: string; mode: string; violations: Array<{ path: string; message: string }> }>;
+    };
+    expect(violations.map((v) => [v.messageId, v.mode])).toEqual([['ui-fay-view-2', 'flag'], ['ui-fay-view-1', 'flag']]);
+    const rows = page.locator('table.violations tbody tr');
+    const expected = violations.flatMap((v) => v.violations.map((f) => [v.sourceId, `${v.event}${v.messageId}`, f.path, f.message, 'flag']));
+    expect(expected).toHaveLength(3);
+    await poll(() => rows.count()).toBe(3);
+    expect(await rows.evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(1).map((td) => td.textContent)))).toEqual(expected);
+    expect(await rows.first().locator('time').getAttribute('datetime')).toBe(violations[0]!.receivedAt);
+    expect(await page.locator('table.violations caption').textContent()).toBe('2 events, 3 fields at fault');
+    // What the sender sent is not shown, only where and what was expected.
+    expect(await page.locator('main').textContent()).not.toContain('sofa');
+    await expectScreenshot(page, 'tracking-plan');
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 60_000);
+
   // Last: it stops the engine.
   it('says so when the engine stops answering, and keeps the last figures on screen', async () => {
     const { page } = await open('#/outbox');

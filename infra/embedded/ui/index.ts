@@ -1,6 +1,6 @@
 /**
  * The embedded engine's web page at /ui: journeys with live per-step counts,
- * customer lookup and the outbox. Static files (HTML, CSS, vanilla JS modules)
+ * customer lookup, the outbox and the tracking plan's violations. Static files (HTML, CSS, vanilla JS modules)
  * read from ./assets; the page reads the engine's JSON API under /v1. Nothing is
  * loaded from anywhere else (the Content-Security-Policy says so).
  */

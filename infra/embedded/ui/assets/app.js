@@ -1,4 +1,4 @@
-// Rapport's local web page: journeys with live counts, customer lookup, outbox.
+// Rapport's local web page: journeys with live counts, customer lookup, outbox, tracking plan violations.
 // Vanilla JS reading the embedded engine's JSON API; no framework, no build step.
 /* global document, location, window, fetch, setTimeout, clearTimeout, getComputedStyle, Node */
 import { layoutGraph, nodeKind, parseMermaid, renderSvg } from './diagram.js';
@@ -112,7 +112,7 @@ function session() {
   return s;
 }
 
-const VIEWS = { journeys: journeysView, customers: customersView, outbox: outboxView };
+const VIEWS = { journeys: journeysView, customers: customersView, outbox: outboxView, 'tracking-plan': trackingPlanView };
 let current = session();
 
 function route() {
@@ -597,6 +597,55 @@ function customerSections(p, events, messages, runs) {
 }
 
 // ---------------------------------------------------------------- outbox
+
+// ---------------------------------------------------------------- tracking plan
+
+/**
+ * Events accepted from `flag` sources although they broke the tracking plan (GET /v1/tracking-plan/violations),
+ * newest first: one row per field at fault, so a sender's developer sees what to fix. No value sent is listed.
+ */
+async function trackingPlanView(root, _arg, s) {
+  document.title = 'Tracking plan · Rapport';
+  root.replaceChildren(
+    h('h1', {}, 'Tracking plan'),
+    h('p', { class: 'muted' }, 'Events of the last 7 days that broke workflows/tracking-plan.yaml, newest first. A source in mode flag sends them on (accepted and applied as sent); a source in mode block gets a 400 instead.'),
+  );
+  const holder = h('div');
+  root.append(holder);
+  let signature = '';
+  const refresh = async () => {
+    const { violations } = await api('/v1/tracking-plan/violations?limit=200');
+    if (!s.active) return;
+    setLive(`Live, updated ${nowClock()}`);
+    const sig = violations.map((v) => `${v.receivedAt}/${v.sourceId}/${v.messageId}`).join(',');
+    if (sig === signature && holder.childElementCount > 0) return;
+    signature = sig;
+    if (violations.length === 0) {
+      holder.replaceChildren(empty('No violations: every event of a known name carried what the tracking plan asks.'));
+      return;
+    }
+    const rows = violations.flatMap((v) =>
+      v.violations.map((f) =>
+        h(
+          'tr',
+          { 'data-message-id': v.messageId, 'data-source': v.sourceId },
+          h('td', {}, time(v.receivedAt)),
+          h('td', {}, v.sourceId),
+          h('td', {}, v.event, h('span', { class: 'reasons' }, v.messageId)),
+          h('td', {}, h('code', {}, f.path)),
+          h('td', {}, f.message),
+          h('td', {}, h('span', { class: `badge mode-${v.mode ?? 'flag'}` }, v.mode ?? 'flag')),
+        ),
+      ),
+    );
+    const fields = rows.length;
+    holder.replaceChildren(
+      table(`${violations.length} event${violations.length === 1 ? '' : 's'}, ${fields} field${fields === 1 ? '' : 's'} at fault`, ['When', 'Source', 'Event', 'Field', 'Problem', 'Mode'], rows, { class: 'violations' }),
+    );
+  };
+  await refresh();
+  s.poll(refresh, POLL_MS);
+}
 
 /** Journey and step of an outbox entry: email and SMS carry tags; a webhook's id is `<execution>:<step>`. */
 function origin(m) {
