@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { foldConsent, RapportError, templateProfile, type Channel, type Clock, type EventPattern, type Profile } from '../../shared';
 import { PROFILE_LIMITS, setTraitWithin, traitBytes, type ProfileStore } from '../profile';
 import { ChannelUnavailableError, type Channels, type EmailMessage } from './channels/types';
-import { decideSend, type SendPolicy } from './policy';
-import type { JourneyStore, MessageRecord } from './store';
+import { decideSend, type SendDecision, type SendPolicy } from './policy';
+import { capKey, type CapClaim, type JourneyStore, type MessageRecord } from './store';
 import { DEFAULT_TIME_ZONE, isValidTimeZone, nextLocalTime, type Weekday } from './time';
 import { unsubscribeUrl, type UnsubscribeKeyProvider } from './unsubscribe';
 
@@ -226,19 +226,27 @@ export function createStepRunner(deps: StepDeps) {
     const window = new Date(now.getTime() - deps.policy.frequencyWindowDays * 86_400_000);
     // A customer joined by alias is one customer: the cap counts, and the consent holds of, every id of theirs.
     const ids = [...new Set([input.customerId, profile.id, ...(profile.mergedIds ?? [])])];
-    const sentInWindow = kind === 'marketing' ? (await Promise.all(ids.map((id) => journeys.marketingSentSince(id, window)))).flat() : [];
-    const cap = { sentInWindow, deferredSince: previous?.deferredSince === undefined ? undefined : new Date(previous.deferredSince) };
-    const decision = decideSend(await withConsentHolds(ids, profile, channel, now), channel as Channel, kind, cap, now, deps.policy);
-    if (decision.action === 'skip') return skip(decision.reason);
-    if (decision.action === 'defer') {
-      // The cap's deferral is recorded (its first time bounds the wait); another attempt that settled the send meanwhile wins.
+    // The cap's count: the sends its item (under the live customer's id) counted, and those the message records show.
+    const sentBefore = kind === 'marketing' ? (await Promise.all(ids.map((id) => journeys.marketingSentSince(id, window)))).flat() : [];
+    const counted = kind === 'marketing' ? await journeys.capClaims(profile.id, window) : [];
+    const key = capKey(input.execution, input.stepId);
+    const inWindow = (claims: readonly CapClaim[]) => [...new Map(claims.filter((c) => c.key !== key).map((c) => [c.key, new Date(c.at)])).values()];
+    const deferredSince = previous?.deferredSince === undefined ? undefined : new Date(previous.deferredSince);
+    const consented = await withConsentHolds(ids, profile, channel, now);
+    const decide = (claims: readonly CapClaim[]) => decideSend(consented, channel as Channel, kind, { sentInWindow: inWindow(claims), deferredSince }, now, deps.policy);
+    /** A send that does not go now: skipped, or deferred (the cap's deferral is recorded: its first time bounds the wait). */
+    const held = async (decision: Exclude<SendDecision, { action: 'send' }>): Promise<StepResult> => {
+      if (decision.action === 'skip') return skip(decision.reason);
+      // Another attempt that settled the send meanwhile wins.
       if (decision.reason === 'frequency-cap' && (await journeys.deferMessage(input.customerId, base)) === undefined) {
         const settledMeanwhile = await journeys.getMessage(input.customerId, input.execution, input.stepId);
         if (settledMeanwhile && settledMeanwhile.status !== 'deferred') return settled(input, settledMeanwhile);
       }
       await journeys.count(input.journeyId, { [`${input.stepId}.deferred.${decision.reason}`]: 1 });
       return { status: 'deferred', until: decision.until.toISOString(), reason: decision.reason };
-    }
+    };
+    const decision = decide([...counted, ...sentBefore]);
+    if (decision.action !== 'send') return held(decision);
 
     // Render first: a template error fails the step before anything is claimed or sent.
     const data = await templateData(input, profile, channel as Channel);
@@ -256,6 +264,17 @@ export function createStepRunner(deps: StepDeps) {
     } else {
       const message = { to: decision.address, body: await renderOrFail(() => deps.templates.text(template, 'sms', data), template, channel), kind, tags: { journey: input.journeyId, step: input.stepId, customer: input.customerId } };
       deliver = () => deps.channels.sms(message);
+    }
+
+    // The cap's check and count in one conditional write: of several sends for this customer at one instant
+    // (other journeys' steps), no more than the cap pass. Counted before the send, so a crashed attempt's
+    // place stays taken (its retry finds it); a send counted and then not made errs on the side of fewer messages.
+    if (kind === 'marketing') {
+      const claimed = await journeys.claimCapSlot(profile.id, { key, at: now.toISOString() }, { since: window, days: deps.policy.frequencyWindowDays }, deps.policy.frequencyCap, sentBefore);
+      if (!claimed.claimed) {
+        const recheck = decide(claimed.counted);
+        if (recheck.action !== 'send') return held(recheck);
+      }
     }
 
     // At most once per execution and step: claim the send, then call the channel. A refusal

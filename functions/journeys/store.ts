@@ -13,8 +13,21 @@ import { PROFILE_TABLE_LAYOUT as L, type EventPattern, type EventRef } from '../
  * | lock    | `C#<id>`     | `L#<journeyId>#<key>`                | one active run per customer (or per key) |
  * | message | `C#<id>`     | `M#<executionName>#<stepId>`         | a send or skip; the conditional put is the send's idempotency |
  * | wait    | `C#<id>`     | `W#<event>#<executionName>#<stepId>` | a task token waiting for an event |
+ * | cap     | `C#<id>`     | `CAP`                                | the marketing sends counted against the frequency cap (`claimCapSlot`) |
  * | stats   | `J#<journeyId>` | `STATS`                           | counters per journey and step |
  */
+
+/** A marketing send counted against the frequency cap: its message (`capKey`) and when it was counted. */
+export interface CapClaim {
+  key: string;
+  at: string;
+}
+/** The key of a send in the frequency cap's count: its execution and step (one message each). */
+export const capKey = (executionName: string, stepId: string) => `${executionName}#${stepId}`;
+/** The sort key of the customer's frequency cap item. */
+export const CAP_SORT_KEY = 'CAP';
+/** Lost races `claimCapSlot` retries before it gives up (its error is retried by the step's Retry). */
+const CAP_CLAIM_ATTEMPTS = 50;
 
 /** `holdout`: the run drew a split's holdout group (no messages); it is held until `heldUntil`, a goal meanwhile converts it (`convertedBy`). */
 export type RunStatus = 'running' | 'completed' | 'converted' | 'exited' | 'stopped' | 'failed' | 'holdout';
@@ -316,11 +329,65 @@ export class JourneyStore {
     return items.sort((a, b) => (a.at < b.at ? 1 : -1));
   }
 
-  /** When each marketing message actually sent to the customer since `since` went out (for the frequency cap). */
-  async marketingSentSince(customerId: string, since: Date): Promise<Date[]> {
+  /** The marketing messages sent to the customer since `since` (for the frequency cap): which send, and when it went out. */
+  async marketingSentSince(customerId: string, since: Date): Promise<CapClaim[]> {
     const items = (await this.#query(customerId, 'M#')) as unknown as MessageRecord[];
     const from = since.toISOString();
-    return items.filter((m) => m.kind === 'marketing' && m.status === 'sent' && m.at >= from).map((m) => new Date(m.at));
+    return items.filter((m) => m.kind === 'marketing' && m.status === 'sent' && m.at >= from).map((m) => ({ key: capKey(m.executionName, m.stepId), at: m.at }));
+  }
+
+  /** The sends counted against the customer's frequency cap since `since` (`claimCapSlot`). */
+  async capClaims(customerId: string, since: Date): Promise<CapClaim[]> {
+    return (await this.#capItem(customerId)).claims.filter((c) => c.at >= since.toISOString());
+  }
+
+  async #capItem(customerId: string): Promise<{ claims: CapClaim[]; version?: number }> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [L.partitionKey]: pk(customerId), [L.sortKey]: CAP_SORT_KEY }, ConsistentRead: true }));
+    return Item ? { claims: (Item.claims as CapClaim[] | undefined) ?? [], version: Item.version as number } : { claims: [] };
+  }
+
+  /**
+   * Count a marketing send against the customer's frequency cap, as one atomic check-and-count: the
+   * customer's `CAP` item lists the sends counted in the window, and a send joins it by a write
+   * conditional on the item's version, only while fewer than `cap` are counted (with `sent`: the sends
+   * the message records show, e.g. from before this list, or under another id of the customer). Of two
+   * sends at one instant only one can take the last place: the other's write fails, it reads again and
+   * finds the cap reached. A send counted already (a retry of its step) is counted once. The item lives
+   * (TTL) until its newest send leaves the window. Returns every send counted when the cap is reached.
+   */
+  async claimCapSlot(customerId: string, claim: CapClaim, window: { since: Date; days: number }, cap: number, sent: readonly CapClaim[] = []): Promise<{ claimed: true } | { claimed: false; counted: CapClaim[] }> {
+    const since = window.since.toISOString();
+    for (let attempt = 1; ; attempt++) {
+      const item = await this.#capItem(customerId);
+      const claims = item.claims.filter((c) => c.at >= since);
+      if (claims.some((c) => c.key === claim.key)) return { claimed: true };
+      const counted = [...claims, ...sent.filter((s) => s.at >= since && !claims.some((c) => c.key === s.key))];
+      if (counted.length >= cap) return { claimed: false, counted };
+      const newest = [...claims.map((c) => c.at), claim.at].sort().at(-1)!;
+      try {
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: {
+              [L.partitionKey]: pk(customerId),
+              [L.sortKey]: CAP_SORT_KEY,
+              itemType: 'frequency-cap',
+              claims: [...claims, claim],
+              version: (item.version ?? 0) + 1,
+              [L.ttlAttribute]: Math.ceil(Date.parse(newest) / 1000) + window.days * 86_400,
+            },
+            ConditionExpression: item.version === undefined ? 'attribute_not_exists(#pk)' : '#ver = :v',
+            ExpressionAttributeNames: item.version === undefined ? { '#pk': L.partitionKey } : { '#ver': 'version' },
+            ...(item.version !== undefined && { ExpressionAttributeValues: { ':v': item.version } }),
+          }),
+        );
+        return { claimed: true };
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException) || attempt >= CAP_CLAIM_ATTEMPTS) throw error;
+        // Another send of this customer counted itself first: read again (jittered, so a crowd spreads out).
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 2 ** attempt)));
+      }
+    }
   }
 
   /**
