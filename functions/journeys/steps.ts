@@ -4,7 +4,7 @@ import { foldConsent, RapportError, templateProfile, type Channel, type Clock, t
 import { PROFILE_LIMITS, setTraitWithin, traitBytes, type ProfileStore } from '../profile';
 import { ChannelUnavailableError, type Channels, type EmailMessage } from './channels/types';
 import { decideSend, type SendDecision, type SendPolicy } from './policy';
-import { capKey, type CapClaim, type JourneyStore, type MessageRecord } from './store';
+import { CAP_SORT_KEY, capKey, type CapClaim, type JourneyStore, type MessageRecord } from './store';
 import { DEFAULT_TIME_ZONE, isValidTimeZone, nextLocalTime, type Weekday } from './time';
 import { unsubscribeUrl, type UnsubscribeKeyProvider } from './unsubscribe';
 
@@ -285,7 +285,8 @@ export function createStepRunner(deps: StepDeps) {
     const claim = await journeys.recordMessage(input.customerId, { ...base, status: 'sending', attempt });
     // Not recorded but ours: the put succeeded and its answer was lost, and the SDK's retry found it.
     if (!claim.recorded && claim.existing?.attempt !== attempt) return settled(input, claim.existing!);
-    if (await undoneIfErased(input.customerId, [messageKey(input)])) return erasedSkip(input);
+    // Erased meanwhile: the message record goes, and the cap's item if this send wrote it under this id.
+    if (await undoneIfErased(input.customerId, [messageKey(input), ...(kind === 'marketing' && profile.id === input.customerId ? [CAP_SORT_KEY] : [])])) return erasedSkip(input);
     let providerId: string;
     try {
       ({ providerId } = await deliver());
