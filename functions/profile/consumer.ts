@@ -406,10 +406,28 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     }
     const found = await read(target);
     if (found?.mergedInto !== undefined) return found.mergedInto === survivorId ? { status: 'joined', id: target, frozen: found } : retry();
+    // An erased customer (or one being erased) is joined to no one: a join would bring its id (and, read before
+    // the eraser deleted it, its history) back under the survivor. Checked before the freeze and, write then
+    // check, after it: an erasure that began meanwhile finds the frozen record, or this finds its tombstone.
+    const erased = async () => {
+      const tombstone = await store.tombstone(target, now);
+      return tombstone !== undefined && tombstone.erasedAt !== found?.rebornAfter;
+    };
+    if (await erased()) {
+      log('alias joins nothing: the other customer was erased', { customerId: survivorId });
+      return { status: 'already' };
+    }
     const frozen: StoredProfile = found
       ? { profile: found.profile, applied: found.applied, outbox: found.outbox, version: found.version + 1, mergedInto: survivorId }
       : { profile: emptyProfile(target, now.toISOString()), applied: [], outbox: [], version: 1, mergedInto: survivorId };
     if (!(await putOrConflict(frozen, found?.version, attempt, deadline, `customer ${target}: could not be frozen for the join into ${survivorId}`))) return { status: 'retry' };
+    if (await erased()) {
+      // The eraser deletes the profile item anyway; the forwarding record must not outlive it.
+      await store.undoWrites([{ pk: `C#${target}`, sk: 'P' }]);
+      await deps.onErasedWrite?.([target]);
+      log('alias join undone: the other customer was erased meanwhile', { customerId: survivorId });
+      return { status: 'already' };
+    }
     if ((await store.get(survivorId))?.mergedInto !== undefined) {
       await store.unfreeze(frozen, found);
       log('alias join undone: the surviving customer was joined elsewhere meanwhile', { customerId: survivorId, joined: target });

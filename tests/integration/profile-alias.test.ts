@@ -245,6 +245,62 @@ describe('alias joins two known customers', () => {
     expect(sent).toEqual([]);
   }, 60_000);
 
+  it('an alias of an id racing its erasure never brings the erased id back', async () => {
+    for (const round of [0, 1, 2, 3]) {
+      // Prepare: two known customers; the old one's erasure and an alias of it into the new one at the same moment.
+      const old = `ra-old-${round}-7731`;
+      const next = `ra-new-${round}-7731`;
+      await api.sendAndSettle([
+        { type: 'identify', userId: old, traits: { email: `${old}@example.org` } },
+        order(old, 'o-1', 3, minute(1)),
+        { type: 'identify', userId: next, traits: { email: `${next}@example.org` } },
+        order(next, 'o-2', 4, minute(2)),
+      ]);
+
+      // Act
+      const [erased, aliased] = await Promise.all([api.del(`/v1/customers/${old}`), segmentAlias(old, next)]);
+      await engine.settle();
+      // Later events of the old id (a late sender) arrive after both.
+      await api.sendAndSettle(order(old, 'o-3', 5, minute(3)));
+
+      // Assess: the erased id answers 404 and nothing of it is left anywhere, whichever came first (the alias may
+      // have joined it into the new customer first: then erasing it erased the joined customer, both ids).
+      expect(erased.status, `round ${round}`).toBe(200);
+      expect([200, 202]).toContain(aliased.status);
+      expect((await api.get(`/v1/customers/${old}`)).status, `round ${round}: ${old}`).toBe(404);
+      // No profile or forwarding record of the erased id. (Known gap, see the report: the alias's own link
+      // records, A#<old> and the visitor record anon:<old>, and the alias event on the survivor's timeline stay.)
+      const left = (await allTableItems()).filter((item) => item.includes(`"S":"C#${old}"`));
+      expect(left, `round ${round}`).toEqual([]);
+      const survivor = await api.get(`/v1/customers/${next}`);
+      if (survivor.status === 200) expect((survivor.json as unknown as { stats: { orderCount: number } }).stats.orderCount, `round ${round}`).toBe(1);
+    }
+    expect(engine.deadLetters).toEqual([]);
+  }, 120_000);
+
+  it('a journey enrolment of the old id racing its alias ends with one run, on the joined customer', async () => {
+    for (const round of [0, 1, 2]) {
+      // Prepare: both known; the new one already in the welcome journey.
+      const old = `re-old-${round}`;
+      const next = `re-new-${round}`;
+      await api.sendAndSettle([{ type: 'identify', userId: old, traits: { email: `${old}@example.org` } }, { type: 'identify', userId: next, traits: { email: `${next}@example.org` } }]);
+      await api.sendAndSettle({ type: 'track', userId: next, event: 'Signed Up', messageId: `${next}-signup` });
+      await eventually(async () => (await runsOf(engine, next)).find((r) => r.journeyId === 'welcome' && r.status === 'running'), `welcome run of ${next}`);
+
+      // Act: the old id signs up while the alias joins it into the new one.
+      await Promise.all([api.send({ type: 'track', userId: old, event: 'Signed Up', messageId: `${old}-signup` }), segmentAlias(old, next)]);
+      await engine.settle();
+
+      // Assess: of the welcome runs under either id, one is running (re-entry: never).
+      const runs = [...(await runsOf(engine, next)), ...(await runsOf(engine, old))].filter((r) => r.journeyId === 'welcome');
+      const byName = new Map(runs.map((r) => [r.executionName, r]));
+      expect([...byName.values()].filter((r) => r.status === 'running'), `round ${round}: ${JSON.stringify([...byName.values()])}`).toHaveLength(1);
+      const running = [...engine.journeys.sfn.executions.values()].filter((e) => e.status === 'RUNNING' && (e.input.customerId === old || e.input.customerId === next) && e.name.startsWith('welcome'));
+      expect(running, `round ${round}`).toHaveLength(1);
+    }
+    expect(engine.deadLetters).toEqual([]);
+  }, 120_000);
+
   it('erasing the joined customer removes every item of both ids (the alias records too) and stops both ids’ runs', async () => {
     await t.api.sendAndSettle([
       { type: 'identify', userId: 'e-old-5521', traits: { email: 'e.old.5521@example.org' } },
