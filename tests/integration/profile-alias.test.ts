@@ -246,6 +246,7 @@ describe('alias joins two known customers', () => {
   }, 60_000);
 
   it('an alias of an id racing its erasure never brings the erased id back', async () => {
+    const { engine, api } = t;
     for (const round of [0, 1, 2, 3]) {
       // Prepare: two known customers; the old one's erasure and an alias of it into the new one at the same moment.
       const old = `ra-old-${round}-7731`;
@@ -279,6 +280,7 @@ describe('alias joins two known customers', () => {
   }, 120_000);
 
   it('a journey enrolment of the old id racing its alias ends with one run, on the joined customer', async () => {
+    const { engine, api } = t;
     for (const round of [0, 1, 2]) {
       // Prepare: both known; the new one already in the welcome journey.
       const old = `re-old-${round}`;
