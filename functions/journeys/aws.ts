@@ -120,12 +120,25 @@ export function awsJourneySpecs(env: NodeJS.ProcessEnv = process.env): JourneySp
   return readJourneySpecs(env[JOURNEY_ENV.JOURNEYS_FILE] || join(BUNDLE_ROOT, JOURNEY_BUNDLE.journeysFolder, JOURNEY_BUNDLE.journeysFile));
 }
 
-/** The state machine ARN of each journey (`JOURNEY_ENV.STATE_MACHINE_ARNS`); every journey of `journeys` must have one. */
+/**
+ * A state machine ARN without its name's end: partition, region, account, then
+ * `stateMachine:` and the start of a name (Step Functions' name characters).
+ */
+const STATE_MACHINE_ARN_PREFIX = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9+!@.()=_'-]+$/;
+
+/**
+ * The state machine ARN of each journey of `journeys`: `JOURNEY_ENV.STATE_MACHINE_ARN_PREFIX`
+ * followed by the journey id (synth names every journey's state machine so).
+ */
 export function stateMachineArnsFrom(env: NodeJS.ProcessEnv, journeys: readonly Pick<JourneySpec, 'id'>[]): Record<string, string> {
-  const arns = parseJsonEnv(env, JOURNEY_ENV.STATE_MACHINE_ARNS, z.record(z.string(), z.string().startsWith('arn:')));
-  const missing = journeys.filter((j) => arns[j.id] === undefined).map((j) => j.id);
-  if (missing.length > 0) throw new JourneyConfigError(`${JOURNEY_ENV.STATE_MACHINE_ARNS} has no state machine for journey(s) ${missing.join(', ')}`);
-  return arns;
+  const name = JOURNEY_ENV.STATE_MACHINE_ARN_PREFIX;
+  const prefix = requireEnv(env, name);
+  if (!STATE_MACHINE_ARN_PREFIX.test(prefix)) {
+    throw new JourneyConfigError(
+      `environment variable ${name} must be a state machine ARN without the journey id, like "arn:aws:states:eu-west-1:123456789012:stateMachine:Rapport-dev_"; got ${JSON.stringify(prefix)}`,
+    );
+  }
+  return Object.fromEntries(journeys.map((journey) => [journey.id, `${prefix}${journey.id}`]));
 }
 
 export interface AwsClients {

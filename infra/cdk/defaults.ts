@@ -239,10 +239,17 @@ export const JOURNEYS = {
   /** Lambda's own retries of failed asynchronous invocations of the starter and run-ended (both idempotent). */
   asyncInvoke: { retryAttempts: 2, maxEventAge: Duration.hours(6) } as DeliveryRetry,
   /**
-   * The starter, the profile consumer and the customer API carry every state machine ARN in one
-   * variable (about 150 bytes each) within Lambda's 4 KB of environment variables.
+   * Journeys one stack deploys. Each adds a state machine, a trigger rule and a failed-executions
+   * alarm to the stack (the state machines share one role; the rules share one invoke permission
+   * and one dead-letter statement), and CloudFormation allows 500 resources per stack: 100 journeys
+   * come to about 400 (tests/infra/scale.test.ts measures it, with the template size, the
+   * functions' variables, the rule patterns and the policies).
    */
-  maxJourneys: 20,
+  maxJourneys: 100,
+  maxJourneysReason:
+    'each journey adds a state machine, a trigger rule and an alarm to the stack, and CloudFormation allows 500 resources per stack',
+  /** Step Functions' limit on a state machine's name (`Rapport-<stage>_<journey id>`). */
+  stateMachineNameMaxLength: 80,
 } as const;
 
 /**

@@ -4,7 +4,19 @@ import { LineCounter, parseDocument, type Node } from 'yaml';
 import type { JourneySpec } from '../../functions/journeys';
 import { JOURNEY_BUNDLE, JOURNEYS_FILE_FORMAT } from '../../shared/config/journey-env';
 import { compileJourney, formatProblems, JourneyError, loadJourneysFromDir, type CompiledJourney, type LoadedJourneys } from '../../workflows/journeys';
-import { JOURNEYS } from './defaults';
+import { JOURNEYS, STAGE_NAME_PATTERN } from './defaults';
+
+/**
+ * The start of the name of every journey state machine of a stage, `Rapport-<stage>_`:
+ * stage names and journey ids never hold `_`, so one stage's prefix matches none of
+ * another stage's names (`Rapport-dev_` is not a prefix of `Rapport-dev-x_welcome`).
+ * Grants and the run-ended rule name the journeys' state machines by this prefix, and the
+ * functions find each journey's ARN as the prefix's ARN plus the journey id.
+ */
+export const stateMachineNamePrefix = (stageName: string): string => `Rapport-${stageName}_`;
+
+/** The name of a journey's state machine: `Rapport-<stage>_<journey id>`. */
+export const stateMachineName = (stageName: string, journeyId: string): string => `${stateMachineNamePrefix(stageName)}${journeyId}`;
 
 /**
  * Journeys at synth: every `*.yaml` in the journeys folder is loaded, checked
@@ -15,6 +27,8 @@ import { JOURNEYS } from './defaults';
  */
 
 export interface JourneySources {
+  /** The stage: it starts every state machine's name (`stateMachineName`), whose length Step Functions limits. */
+  readonly stageName: string;
   readonly journeysDir: string;
   readonly templatesDir: string;
   /** Names of the configured outbound webhooks: a journey posting to another fails synth. */
@@ -59,8 +73,28 @@ export function loadJourneys(sources: JourneySources): JourneyLoad {
   const problems: string[] = [];
   if (loaded.journeys.length > JOURNEYS.maxJourneys) {
     problems.push(
-      `journeysDir ${sources.journeysDir} has ${loaded.journeys.length} journeys, at most ${JOURNEYS.maxJourneys} fit: the starter, the profile consumer and the customer API carry every state machine ARN in 4 KB of environment variables`,
+      `journeysDir ${sources.journeysDir} has ${loaded.journeys.length} journeys, at most ${JOURNEYS.maxJourneys} deploy: ${JOURNEYS.maxJourneysReason}`,
     );
+  }
+  // An invalid stage name is reported on its own (validate.ts); its names are not checked here.
+  if (STAGE_NAME_PATTERN.test(sources.stageName)) {
+    for (const { file, journey } of loaded.journeys) {
+      const name = stateMachineName(sources.stageName, journey.id);
+      if (name.length <= JOURNEYS.stateMachineNameMaxLength) continue;
+      const { line, column } = locate(file, ['id']);
+      const room = JOURNEYS.stateMachineNameMaxLength - stateMachineNamePrefix(sources.stageName).length;
+      problems.push(
+        formatProblems([
+          {
+            file,
+            line,
+            column,
+            path: 'id',
+            message: `names the state machine "${name}" (${name.length} characters), but Step Functions allows ${JOURNEYS.stateMachineNameMaxLength}: with stage "${sources.stageName}", a journey id may have at most ${room} characters`,
+          },
+        ]),
+      );
+    }
   }
   if (!sources.sms) {
     for (const { file, journey } of loaded.journeys) {

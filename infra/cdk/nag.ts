@@ -1,5 +1,4 @@
 import { Stack, Token, Validations } from 'aws-cdk-lib';
-import type { CfnElement } from 'aws-cdk-lib';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { IConstruct } from 'constructs';
 import type { Rapport } from './rapport';
@@ -75,36 +74,35 @@ export function acknowledgeNagFindings(rapport: Rapport): void {
       'Only xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) name "*": X-Ray has no resource-level permissions. Every other statement names its resources; tests/infra assert each statement.',
     );
   }
-  for (const stateMachine of rapport.journeyStateMachines.values()) {
-    ack(
-      stateMachine.role,
-      'AwsSolutions-IAM5[Resource::*]',
-      'Only the log delivery (logs:CreateLogDelivery, ...) and X-Ray actions name "*": neither has resource-level permissions. The only other statement invokes the step function, by its ARN.',
-    );
-  }
+  ack(
+    rapport.journeyStateMachineRole,
+    'AwsSolutions-IAM5[Resource::*]',
+    'Only the log delivery (logs:CreateLogDelivery, ...) and X-Ray actions name "*": neither has resource-level permissions. The only other statements invoke the step function, by its ARN, and (with a key) use the key, by its ARN.',
+  );
   const stack = Stack.of(rapport);
   // cdk-nag renders pseudo parameters as <AWS::...>, literal ones (a stack with env) as they are.
   const shown = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
   const region = shown(stack.region, 'Region');
   const account = shown(stack.account, 'AccountId');
-  for (const stateMachine of rapport.journeyStateMachines.values()) {
-    const logicalId = stack.getLogicalId(stateMachine.node.defaultChild as CfnElement);
-    const executions = `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${region}:${account}:execution:<${logicalId}.Name>:*]`;
-    const pinned = 'execution names are made per customer and trigger at run time, so only the suffix is a wildcard; the prefix pins the state machine.';
-    ack(
-      rapport.profileConsumerFunction.role,
-      executions,
-      `StopExecution on the executions of this journey's state machine (the router stops converted and exited runs): ${pinned}`,
-    );
+  if (rapport.journeyStateMachines.size > 0) {
+    // Every journey's state machine is named Rapport-<stage>_<journey id>; the grants name them by that prefix.
+    const prefix = rapport.journeyStateMachineNamePrefix;
+    const machines = `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${region}:${account}:stateMachine:${prefix}*]`;
+    const executions = `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${region}:${account}:execution:${prefix}*:*]`;
+    const byPrefix = `the journeys' state machines are named ${prefix}<journey id> (stage names and journey ids hold no "_", so no other stage's machine matches); naming them by that prefix keeps the policy one statement for any number of journeys (an ARN list passes IAM's 10,240 characters of inline policy near 100 journeys).`;
+    const perCustomer = 'execution names are made per customer and trigger at run time, so the name after the machine is a wildcard too.';
+    ack(rapport.journeyStarterFunction.role, machines, `StartExecution on the journeys' state machines: ${byPrefix}`);
+    ack(rapport.profileConsumerFunction.role, machines, `SendTaskSuccess on the journeys' state machines (the router resumes waiting runs): ${byPrefix}`);
+    ack(rapport.profileConsumerFunction.role, executions, `StopExecution on the journeys' executions (the router stops converted and exited runs): ${byPrefix} ${perCustomer}`);
     ack(
       rapport.journeyStarterFunction.role,
       executions,
-      `StopExecution on the executions of this journey's state machine (a run started for a customer erased meanwhile is stopped at once): ${pinned}`,
+      `StopExecution on the journeys' executions (a run started for a customer erased meanwhile is stopped at once): ${byPrefix} ${perCustomer}`,
     );
     ack(
       rapport.customerApiFunction.role,
       executions,
-      `StopExecution on the executions of this journey's state machine (erasure stops the customer's running journeys before deleting their items): ${pinned}`,
+      `StopExecution on the journeys' executions (erasure stops the customer's running journeys before deleting their items): ${byPrefix} ${perCustomer}`,
     );
   }
 

@@ -30,8 +30,8 @@ import { INGEST, JOURNEY_TABLE_ACCESS, JOURNEYS, PROFILE, PROFILE_TABLE_ACCESS, 
 import type { ProfileTableAccess } from './defaults';
 import { RapportPropsError } from './errors';
 import { assertLocalEsbuild, rapportFunction } from './function';
-import { compileJourneys, loadJourneys, templateFiles, writeJourneysFile } from './journeys';
-import { InvokeFunction, SqsOnFailure } from './targets';
+import { compileJourneys, loadJourneys, stateMachineName, stateMachineNamePrefix, templateFiles, writeJourneysFile } from './journeys';
+import { allowRulesOfBus, BusRuleFunction, InvokeFunction, SqsOnFailure } from './targets';
 import { acknowledgeNagFindings } from './nag';
 import { RapportObservability } from './observability';
 import { findPropProblems, knownTags } from './validate';
@@ -398,8 +398,12 @@ export class Rapport extends Construct {
   public readonly customerApiStage: apigwv2.HttpStage;
   /** The compiled journeys, in file order (their definitions invoke `journeyStepFunction`). */
   public readonly journeys: readonly CompiledJourney[];
-  /** One Standard state machine per journey, by journey id (tagged `rapport:journey`). */
+  /** One Standard state machine per journey, by journey id, named `Rapport-<stage>_<journey id>` (tagged `rapport:journey`). */
   public readonly journeyStateMachines: ReadonlyMap<string, sfn.StateMachine>;
+  /** The role of every journey state machine: invoke the step function, deliver logs and traces (and use the key). */
+  public readonly journeyStateMachineRole: iam.Role;
+  /** The start of every journey state machine's name, `Rapport-<stage>_`: grants and the run-ended rule name them by it. */
+  public readonly journeyStateMachineNamePrefix: string;
   /** The rules on `bus` that start each journey (one per trigger pattern), by journey id. */
   public readonly journeyTriggerRules: ReadonlyMap<string, readonly events.Rule[]>;
   /** Runs every journey step (send, branch, split, tag, update, webhook, wait-until, await). */
@@ -465,6 +469,7 @@ export class Rapport extends Construct {
     // The tags journeys may read: tags.yaml's rules and manual tags, as the profile functions load them.
     const tags = knownTags(resolved.configDir);
     const journeyLoad = loadJourneys({
+      stageName: props.stageName,
       journeysDir: resolved.journeysDir,
       templatesDir: resolved.templatesDir,
       webhookTargets,
@@ -847,28 +852,38 @@ export class Rapport extends Construct {
     });
 
     this.journeyLogGroup = logGroup('JourneyLogs');
+    this.journeyStateMachineNamePrefix = stateMachineNamePrefix(stageName);
+    // Every journey's state machine is named Rapport-<stage>_<journey id>: grants, the run-ended rule and
+    // the functions name them all by this prefix, so none of them grows with the number of journeys.
+    const stateMachineArnPrefix = stack.formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: this.journeyStateMachineNamePrefix,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    this.journeyStateMachineRole = this.#journeyStateMachineRole(stageName, stateMachineArnPrefix, key);
+    // CDK adds each machine's log, trace and key statements to its role: one set per machine, a policy
+    // growing with the journeys (the key's differ by machine). The shared role has them once, for all.
+    const sharedRole = this.journeyStateMachineRole.withoutPolicyUpdates();
     const stateMachines = new Map<string, sfn.StateMachine>();
     for (const journey of this.journeys) {
       const scope = new Construct(this, `Journey-${journey.id}`);
       const stateMachine = new sfn.StateMachine(scope, 'StateMachine', {
+        stateMachineName: stateMachineName(stageName, journey.id),
         stateMachineType: sfn.StateMachineType.STANDARD,
+        role: sharedRole,
         definitionBody: sfn.DefinitionBody.fromString(stack.toJsonString(journey.definition)),
         // Executions carry ids only, but their data stays out of the logs all the same.
         logs: { destination: this.journeyLogGroup, level: JOURNEYS.logLevel, includeExecutionData: false },
         tracingEnabled: true,
         ...(key !== undefined && { encryptionConfiguration: new sfn.CustomerManagedEncryptionConfiguration(key) }),
       });
+      // Step Functions checks the role's log delivery permissions when it creates the machine: policy first.
+      stateMachine.node.addDependency(this.journeyStateMachineRole);
       Tags.of(stateMachine).add('rapport:journey', journey.id);
-      // Every Task invokes the step function's unqualified ARN (the compiler's FunctionName): that and nothing else.
-      stateMachine.addToRolePolicy(
-        new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.journeyStepFunction.functionArn] }),
-      );
       stateMachines.set(journey.id, stateMachine);
     }
     this.journeyStateMachines = stateMachines;
-    const stateMachineArns = stack.toJsonString(
-      Object.fromEntries([...stateMachines].map(([journeyId, stateMachine]) => [journeyId, stateMachine.stateMachineArn])),
-    );
 
     const journeyAsyncInvoke = {
       retryAttempts: JOURNEYS.asyncInvoke.retryAttempts,
@@ -885,7 +900,7 @@ export class Rapport extends Construct {
         [ENV.PROFILE_TABLE_NAME]: this.profileTable.tableName,
         [ENV.CONSENT_MODE]: resolved.consentMode,
         [JOURNEY_ENV.JOURNEYS_FILE]: JOURNEYS.bundledJourneysFile,
-        [JOURNEY_ENV.STATE_MACHINE_ARNS]: stateMachineArns,
+        [JOURNEY_ENV.STATE_MACHINE_ARN_PREFIX]: stateMachineArnPrefix,
       },
       bundledFiles: [journeysFileBundle],
       asyncInvoke: journeyAsyncInvoke,
@@ -906,7 +921,7 @@ export class Rapport extends Construct {
     // So does the customer API: erasure stops the customer's running journeys before it deletes their items.
     for (const fn of [this.profileConsumerFunction, this.customerApiFunction]) {
       fn.addEnvironment(JOURNEY_ENV.JOURNEYS_FILE, JOURNEYS.bundledJourneysFile);
-      fn.addEnvironment(JOURNEY_ENV.STATE_MACHINE_ARNS, stateMachineArns);
+      fn.addEnvironment(JOURNEY_ENV.STATE_MACHINE_ARN_PREFIX, stateMachineArnPrefix);
     }
 
     const triggerRules = new Map<string, events.Rule[]>();
@@ -920,18 +935,14 @@ export class Rapport extends Construct {
               eventBus: this.bus,
               description: `Rapport ${stageName}: starts journey "${journey.id}"`,
               eventPattern: eventPattern(pattern),
-              targets: [
-                new eventsTargets.LambdaFunction(this.journeyStarterFunction, {
-                  retryAttempts: JOURNEYS.triggerRuleDelivery.retryAttempts,
-                  maxEventAge: JOURNEYS.triggerRuleDelivery.maxEventAge,
-                  deadLetterQueue: this.deadLetterQueue,
-                }),
-              ],
+              // No permission or dead-letter statement per rule: allowRulesOfBus below, once for all.
+              targets: [new BusRuleFunction(this.journeyStarterFunction, { ...JOURNEYS.triggerRuleDelivery, deadLetterQueue: this.deadLetterQueue })],
             }),
         ),
       );
     }
     this.journeyTriggerRules = triggerRules;
+    if (this.journeys.length > 0) allowRulesOfBus(this.bus, this.journeyStarterFunction, this.deadLetterQueue, 'AllowTriggerRulesOfRapportBus');
 
     const machines = [...stateMachines.values()];
     if (machines.length > 0) {
@@ -941,7 +952,8 @@ export class Rapport extends Construct {
         eventPattern: {
           source: ['aws.states'],
           detailType: ['Step Functions Execution Status Change'],
-          detail: { status: [...JOURNEYS.endStatuses], stateMachineArn: machines.map((machine) => machine.stateMachineArn) },
+          // By name prefix: the pattern's size does not grow with the journeys (EventBridge allows 2,048 characters).
+          detail: { status: [...JOURNEYS.endStatuses], stateMachineArn: [{ prefix: stateMachineArnPrefix }] },
         },
         targets: [
           new eventsTargets.LambdaFunction(this.journeyRunEndedFunction, {
@@ -972,26 +984,23 @@ export class Rapport extends Construct {
       );
     }
     if (machines.length > 0) {
-      this.journeyStarterFunction.addToRolePolicy(
-        new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: machines.map((machine) => machine.stateMachineArn) }),
-      );
+      // Journeys' state machines and their executions, by name prefix (Rapport-<stage>_*): one statement
+      // of a fixed size for any number of journeys.
+      const journeyMachines = `${stateMachineArnPrefix}*`;
+      this.journeyStarterFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [journeyMachines] }));
       // The router resumes waiting runs (task tokens of these state machines) and stops converted or exited ones.
-      this.profileConsumerFunction.addToRolePolicy(
-        new iam.PolicyStatement({ actions: ['states:SendTaskSuccess'], resources: machines.map((machine) => machine.stateMachineArn) }),
-      );
-      // Executions are named per customer and trigger at run time: the state machine's name pins them.
-      const executions = machines.map((machine) =>
-        stack.formatArn({
-          service: 'states',
-          resource: 'execution',
-          resourceName: `${machine.stateMachineName}:*`,
-          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-        }),
-      );
+      this.profileConsumerFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:SendTaskSuccess'], resources: [journeyMachines] }));
+      // Executions are named per customer and trigger at run time: the state machine's name prefix pins them.
+      const executions = stack.formatArn({
+        service: 'states',
+        resource: 'execution',
+        resourceName: `${this.journeyStateMachineNamePrefix}*:*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
       // The router stops converted and exited runs; erasure (the customer API) stops every running one; the
       // starter stops a run it started for a customer erased meanwhile (write, then check).
       for (const fn of [this.profileConsumerFunction, this.customerApiFunction, this.journeyStarterFunction]) {
-        fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StopExecution'], resources: executions }));
+        fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StopExecution'], resources: [executions] }));
       }
     }
 
@@ -1032,6 +1041,61 @@ export class Rapport extends Construct {
     this.alarmTopic = this.observability.alarmTopic;
 
     acknowledgeNagFindings(this);
+  }
+
+  /**
+   * The one role of every journey state machine (`Rapport-<stage>_*`), with what CDK would give each
+   * machine's own role, stated once: invoke the step function (the compiler's FunctionName, unqualified),
+   * deliver execution logs and traces (neither API has resource-level permissions), and with a key,
+   * use it for the machines' data (encryption context: a journey machine) and their log delivery.
+   */
+  #journeyStateMachineRole(stageName: string, stateMachineArnPrefix: string, key: kms.IKey | undefined): iam.Role {
+    const stack = Stack.of(this);
+    const journeyMachines = `${stateMachineArnPrefix}*`;
+    const role = new iam.Role(this, 'JourneyStateMachineRole', {
+      description: `Rapport ${stageName}: the role of every journey state machine`,
+      // Confused-deputy guard: only this stage's journey state machines, in this account, may assume it.
+      assumedBy: new iam.ServicePrincipal('states.amazonaws.com', {
+        conditions: { ArnLike: { 'aws:SourceArn': journeyMachines }, StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+    });
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'logs:CreateLogDelivery',
+          'logs:GetLogDelivery',
+          'logs:UpdateLogDelivery',
+          'logs:DeleteLogDelivery',
+          'logs:ListLogDeliveries',
+          'logs:PutResourcePolicy',
+          'logs:DescribeResourcePolicies',
+          'logs:DescribeLogGroups',
+        ],
+        resources: ['*'],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets'], resources: ['*'] }),
+    );
+    // Every Task invokes the step function's unqualified ARN (the compiler's FunctionName): that and nothing else.
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.journeyStepFunction.functionArn] }));
+    if (key !== undefined) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          resources: [key.keyArn],
+          conditions: { StringLike: { 'kms:EncryptionContext:aws:states:stateMachineArn': journeyMachines } },
+        }),
+      );
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['kms:GenerateDataKey'],
+          resources: [key.keyArn],
+          conditions: { StringEquals: { 'kms:EncryptionContext:SourceArn': stack.formatArn({ service: 'logs', resource: '*', arnFormat: ArnFormat.NO_RESOURCE_NAME }) } },
+        }),
+      );
+    }
+    return role;
   }
 
   /**

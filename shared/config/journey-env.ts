@@ -7,10 +7,11 @@
  */
 export const JOURNEY_ENV = {
   /**
-   * JSON object: the state machine ARN of each journey, by journey id,
-   * `{ "welcome": "arn:aws:states:eu-west-1:123456789012:stateMachine:..." }`.
+   * The state machine ARN of every journey without its journey id: a journey's state machine
+   * is this prefix followed by the id, `arn:aws:states:eu-west-1:123456789012:stateMachine:Rapport-dev_`
+   * + `welcome`. One value for any number of journeys (Lambda allows 4 KB of variables in all).
    */
-  STATE_MACHINE_ARNS: 'RAPPORT_STATE_MACHINE_ARNS',
+  STATE_MACHINE_ARN_PREFIX: 'RAPPORT_STATE_MACHINE_ARN_PREFIX',
   /** Path of `journeys.json`: what the starter and the router need of each compiled journey (written at synth, bundled). */
   JOURNEYS_FILE: 'RAPPORT_JOURNEYS_FILE',
   /** Folder of the message templates (`<template>.<channel>.liquid`, bundled). */

@@ -19,8 +19,10 @@ export const TABLE = 'rapport-profiles';
 /** The ingest's idempotency table, which erasure cleans too. */
 export const IDEMPOTENCY_TABLE = 'rapport-idempotency';
 
+/** What synth gives the functions (`JOURNEY_ENV.STATE_MACHINE_ARN_PREFIX`): a journey's state machine is it plus the journey id. */
+export const STATE_MACHINE_ARN_PREFIX = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:Rapport-test_`;
 /** The ARN of a journey's state machine, as the stack names it. */
-export const stateMachineArn = (journeyId: string) => `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:Rapport-${journeyId}`;
+export const stateMachineArn = (journeyId: string) => `${STATE_MACHINE_ARN_PREFIX}${journeyId}`;
 
 /** A normalised event as the bus delivers it to a Lambda target. */
 export const busEvent = (detail: NormalisedEvent): EventBridgeEvent<string, unknown> => ({
@@ -144,7 +146,7 @@ export async function startAwsStandIn<Call extends AwsCall = AwsCall>(options: A
     [ENV.CONFIG_DIR]: TEST_CONFIG_DIR,
     [ENV.CONSENT_MODE]: 'opt-out',
     [JOURNEY_ENV.JOURNEYS_FILE]: writeJourneysFile(scratch, compiled),
-    [JOURNEY_ENV.STATE_MACHINE_ARNS]: JSON.stringify(Object.fromEntries(compiled.map((journey) => [journey.id, stateMachineArn(journey.id)]))),
+    [JOURNEY_ENV.STATE_MACHINE_ARN_PREFIX]: STATE_MACHINE_ARN_PREFIX,
     ...options.env,
   })) {
     vi.stubEnv(name, value);

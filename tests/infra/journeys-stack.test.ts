@@ -142,7 +142,8 @@ describe('Rapport-dev stack: the journeys leg, default props', () => {
         LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false, Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: expect.anything() } }] },
         TracingConfiguration: { Enabled: true },
       });
-      expect(machine.StateMachineName).toBeUndefined();
+      // Named by stage and journey: grants, the run-ended rule and the functions find every journey by the prefix.
+      expect(machine.StateMachineName).toBe(`Rapport-dev_${journeyId}`);
       const logGroupId = machine.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
       expect(resources()[logGroupId]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 }, DeletionPolicy: 'Retain' });
       expect(resources()[logGroupId].Properties.LogGroupName).toBeUndefined();
@@ -173,6 +174,14 @@ describe('Rapport-dev stack: the journeys leg, default props', () => {
       expect(result.isValid).toBe(true);
     });
 
+    it('every journey shares one role, and each machine is created after its policy (Step Functions checks log delivery)', () => {
+      const roles = new Set([...ids.stateMachines.values()].map((id) => props(id).RoleArn['Fn::GetAtt'][0]));
+      expect(roles.size).toBe(1);
+      const [roleId] = [...roles] as [string];
+      const policyId = onlyLogicalId(synthesised.template, 'AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } });
+      for (const id of ids.stateMachines.values()) expect(resources()[id].DependsOn).toEqual(expect.arrayContaining([roleId, policyId]));
+    });
+
     it.each(journeyIdList)('%s: its role may invoke the step function (unqualified) and deliver logs and traces, nothing else', (journeyId) => {
       const roleId = props(machineOf(journeyId)).RoleArn['Fn::GetAtt'][0];
       const trust = props(roleId).AssumeRolePolicyDocument.Statement;
@@ -184,8 +193,8 @@ describe('Rapport-dev stack: the journeys leg, default props', () => {
           Condition: { ArnLike: { 'aws:SourceArn': expect.anything() }, StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
         },
       ]);
-      // Confused-deputy guard: only state machines of this account and region may assume it.
-      expect(renderText(trust[0].Condition.ArnLike['aws:SourceArn'])).toBe('arn:<Ref:AWS::Partition>:states:<Ref:AWS::Region>:<Ref:AWS::AccountId>:stateMachine:*');
+      // Confused-deputy guard: only this stage's journey state machines, of this account and region, may assume it.
+      expect(renderText(trust[0].Condition.ArnLike['aws:SourceArn'])).toBe('arn:<Ref:AWS::Partition>:states:<Ref:AWS::Region>:<Ref:AWS::AccountId>:stateMachine:Rapport-dev_*');
       expect(normalised(rolePolicyStatements(synthesised.template, roleId))).toEqual([
         LOG_DELIVERY,
         STATE_MACHINE_XRAY,
@@ -225,13 +234,36 @@ describe('Rapport-dev stack: the journeys leg, default props', () => {
       }
     });
 
-    it('lets EventBridge invoke the starter for these rules only', () => {
-      const ruleIds = rulesTargeting(synthesised.template, ids.starter).map(([id]) => id);
+    it("lets EventBridge invoke the starter for the Rapport bus's rules, in one permission whatever the number of journeys", () => {
       const permissions = Object.values(synthesised.template.findResources('AWS::Lambda::Permission', { Properties: { FunctionName: arnOf(ids.starter) } }));
 
-      expect(permissions.map((permission) => permission.Properties).sort(byJson)).toEqual(
-        ruleIds.map((id) => ({ Action: 'lambda:InvokeFunction', FunctionName: arnOf(ids.starter), Principal: 'events.amazonaws.com', SourceArn: arnOf(id) })).sort(byJson),
+      expect(permissions.map((permission) => permission.Properties)).toEqual([
+        { Action: 'lambda:InvokeFunction', FunctionName: arnOf(ids.starter), Principal: 'events.amazonaws.com', SourceAccount: { Ref: 'AWS::AccountId' }, SourceArn: expect.anything() },
+      ]);
+      // A custom bus's rule is rule/<bus>/<rule>: the wildcard covers this bus's rules, no other bus's.
+      expect(renderText(permissions[0]?.Properties.SourceArn)).toBe(`arn:<Ref:AWS::Partition>:events:<Ref:AWS::Region>:<Ref:AWS::AccountId>:rule/<Ref:${ids.bus}>/*`);
+    });
+
+    it("lets EventBridge write the trigger rules' dead letters, in one queue policy statement on the bus's rules", () => {
+      const [policy] = Object.values(synthesised.template.findResources('AWS::SQS::QueuePolicy')).map((p) => p.Properties.PolicyDocument.Statement as Record<string, unknown>[]);
+      const triggers = (policy ?? []).filter((statement) => statement.Sid === 'AllowTriggerRulesOfRapportBus');
+
+      expect(triggers).toEqual([
+        {
+          Sid: 'AllowTriggerRulesOfRapportBus',
+          Effect: 'Allow',
+          Principal: { Service: 'events.amazonaws.com' },
+          Action: 'sqs:SendMessage',
+          Resource: arnOf(ids.queue),
+          Condition: { ArnLike: { 'aws:SourceArn': expect.anything() } },
+        },
+      ]);
+      expect(renderText((triggers[0]?.Condition as { ArnLike: Record<string, unknown> }).ArnLike['aws:SourceArn'])).toBe(
+        `arn:<Ref:AWS::Partition>:events:<Ref:AWS::Region>:<Ref:AWS::AccountId>:rule/<Ref:${ids.bus}>/*`,
       );
+      // No statement per trigger rule: EventBridge's others are the consumer's and run-ended's rules.
+      const fromEventBridge = (policy ?? []).filter((statement) => JSON.stringify(statement.Principal) === JSON.stringify({ Service: 'events.amazonaws.com' }));
+      expect(fromEventBridge).toHaveLength(3);
     });
   });
 
@@ -241,14 +273,15 @@ describe('Rapport-dev stack: the journeys leg, default props', () => {
 
       expect(others).toEqual([]);
       expect(rule.EventBusName).toBeUndefined();
-      expect({ ...rule.EventPattern, detail: { ...rule.EventPattern.detail, stateMachineArn: [...rule.EventPattern.detail.stateMachineArn].sort(byJson) } }).toEqual({
+      expect(rule.EventPattern).toEqual({
         source: ['aws.states'],
         'detail-type': ['Step Functions Execution Status Change'],
-        detail: {
-          status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'],
-          stateMachineArn: [...ids.stateMachines.values()].map((id) => ({ Ref: id })).sort(byJson),
-        },
+        detail: { status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArn: [{ prefix: expect.anything() }] },
       });
+      // By the stage's name prefix: a fixed size for any number of journeys, and no other stage's machines.
+      expect(renderText(rule.EventPattern.detail.stateMachineArn[0].prefix)).toBe(
+        'arn:<Ref:AWS::Partition>:states:<Ref:AWS::Region>:<Ref:AWS::AccountId>:stateMachine:Rapport-dev_',
+      );
     });
 
     it('delivers to run-ended with 8 retries within 24 hours, then the dead-letter queue', () => {
@@ -324,14 +357,14 @@ describe('Rapport-dev stack: the journeys leg, default props', () => {
       expect(sendPolicyFrom(env)).toEqual(DEFAULT_SEND_POLICY);
     });
 
-    it('gives the starter the table, consent mode, journeys file and every state machine ARN by journey id', () => {
+    it("gives the starter the table, consent mode, journeys file and the ARN prefix of the journeys' state machines", () => {
       const env = renderedEnvironment(synthesised.template, ids.starter);
 
-      expect({ ...env, [JOURNEY_ENV.STATE_MACHINE_ARNS]: JSON.parse(env[JOURNEY_ENV.STATE_MACHINE_ARNS] ?? 'null') }).toEqual({
+      expect(env).toEqual({
         [ENV.PROFILE_TABLE_NAME]: `<Ref:${ids.table}>`,
         [ENV.CONSENT_MODE]: 'opt-out',
         [JOURNEY_ENV.JOURNEYS_FILE]: '/var/task/journeys/journeys.json',
-        [JOURNEY_ENV.STATE_MACHINE_ARNS]: Object.fromEntries(journeyIdList.map((id) => [id, `<Ref:${machineOf(id)}>`])),
+        [JOURNEY_ENV.STATE_MACHINE_ARN_PREFIX]: 'arn:<Ref:AWS::Partition>:states:<Ref:AWS::Region>:<Ref:AWS::AccountId>:stateMachine:Rapport-dev_',
         [ENV.STAGE]: 'dev',
         POWERTOOLS_SERVICE_NAME: 'rapport-starter',
         POWERTOOLS_METRICS_NAMESPACE: 'Rapport',
@@ -339,20 +372,34 @@ describe('Rapport-dev stack: the journeys leg, default props', () => {
       });
     });
 
-    it('gives the profile consumer (journey router) the same journeys file and state machine ARNs as the starter', () => {
+    it('gives the profile consumer (journey router) the same journeys file and state machine ARN prefix as the starter', () => {
       const consumer = renderedEnvironment(synthesised.template, ids.consumer);
       const starter = renderedEnvironment(synthesised.template, ids.starter);
 
       expect(consumer[JOURNEY_ENV.JOURNEYS_FILE]).toBe(starter[JOURNEY_ENV.JOURNEYS_FILE]);
-      expect(consumer[JOURNEY_ENV.STATE_MACHINE_ARNS]).toBe(starter[JOURNEY_ENV.STATE_MACHINE_ARNS]);
+      expect(consumer[JOURNEY_ENV.STATE_MACHINE_ARN_PREFIX]).toBe(starter[JOURNEY_ENV.STATE_MACHINE_ARN_PREFIX]);
     });
 
-    it("writes state machine ARNs the runtime's loader accepts for every compiled journey", () => {
+    it("writes an ARN prefix from which the runtime's loader derives each deployed state machine's ARN", () => {
       const env = renderedEnvironment(synthesised.template, ids.starter);
-      // Deployed, each value is an ARN; rendered here, a reference: substitute the ARN CloudFormation would give.
-      const deployed = { [JOURNEY_ENV.STATE_MACHINE_ARNS]: (env[JOURNEY_ENV.STATE_MACHINE_ARNS] ?? '').replaceAll('<Ref:', 'arn:aws:states:eu-west-1:123456789012:stateMachine:').replaceAll('>', '') };
+      // Deployed, the pseudo parameters are values: substitute what CloudFormation would give.
+      const deploy = (text: string) =>
+        text.replace('<Ref:AWS::Partition>', 'aws').replace('<Ref:AWS::Region>', 'eu-west-1').replace('<Ref:AWS::AccountId>', '123456789012');
+      const deployed = { [JOURNEY_ENV.STATE_MACHINE_ARN_PREFIX]: deploy(env[JOURNEY_ENV.STATE_MACHINE_ARN_PREFIX] ?? '') };
 
-      expect(Object.keys(stateMachineArnsFrom(deployed, [...expected.values()])).sort()).toEqual(journeyIdList);
+      // Each derived ARN is the ARN of the machine the stack names for that journey.
+      expect(stateMachineArnsFrom(deployed, [...expected.values()])).toEqual(
+        Object.fromEntries(journeyIdList.map((id) => [id, `arn:aws:states:eu-west-1:123456789012:stateMachine:${String(props(machineOf(id)).StateMachineName)}`])),
+      );
+    });
+
+    it.each([
+      ['unset', {}, /environment variable RAPPORT_STATE_MACHINE_ARN_PREFIX is not set/],
+      ['the old JSON map', { RAPPORT_STATE_MACHINE_ARN_PREFIX: '{"welcome":"arn:aws:states:eu-west-1:123456789012:stateMachine:x"}' }, /must be a state machine ARN without the journey id/],
+      ['an execution ARN', { RAPPORT_STATE_MACHINE_ARN_PREFIX: 'arn:aws:states:eu-west-1:123456789012:execution:Rapport-dev_' }, /must be a state machine ARN without the journey id/],
+      ['no name', { RAPPORT_STATE_MACHINE_ARN_PREFIX: 'arn:aws:states:eu-west-1:123456789012:stateMachine:' }, /must be a state machine ARN without the journey id/],
+    ])("the runtime's loader refuses a prefix that is %s, naming the variable", (_case, env, message) => {
+      expect(() => stateMachineArnsFrom(env, [...expected.values()])).toThrow(message);
     });
 
     it('gives run-ended the table, consent mode and stage only', () => {
@@ -409,10 +456,12 @@ describe('Rapport-dev stack: the journeys leg, default props', () => {
         XRAY,
         { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: arnOf(ids.queue) },
         { Effect: 'Allow', Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: tableArn() },
-        { Effect: 'Allow', Action: 'states:StartExecution', Resource: [...ids.stateMachines.values()].map((id) => ({ Ref: id })).sort(byJson) },
+        { Effect: 'Allow', Action: 'states:StartExecution', Resource: [expect.anything()] },
       ]);
-      // StopExecution on the executions of the journey state machines only (pinned by name, as the router's).
-      expect(asList(stop?.Resource)).toHaveLength(ids.stateMachines.size);
+      // The journeys' state machines and their executions only, by the stage's name prefix (as the router's).
+      const start = statements.find((s) => s.Action === 'states:StartExecution');
+      expect(renderText(start?.Resource)).toBe('arn:<Ref:AWS::Partition>:states:<Ref:AWS::Region>:<Ref:AWS::AccountId>:stateMachine:Rapport-dev_*');
+      expect(renderText(stop?.Resource)).toBe('arn:<Ref:AWS::Partition>:states:<Ref:AWS::Region>:<Ref:AWS::AccountId>:execution:Rapport-dev_*:*');
     });
 
     it('run-ended: find, end and count the run, free its lock; nothing else', () => {
@@ -534,15 +583,15 @@ describe('journeys from another folder', () => {
     const newMachine = found.stateMachines.get('vip-thanks') as string;
     const starterRules = rulesTargeting(template, found.starter).map(([, rule]) => rule.Properties);
     const [runEnded] = rulesTargeting(template, found.runEnded).map(([, rule]) => rule.Properties);
-    const [start] = functionPolicyStatements(template, found.starter).filter((s) => s.Action === 'states:StartExecution');
 
     expect([...found.stateMachines.keys()].sort()).toEqual([...journeyIdsIn(JOURNEYS_DIR), 'vip-thanks'].sort());
     expect(starterRules).toHaveLength(journeyIdsIn(JOURNEYS_DIR).length + 1);
     expect(starterRules.filter((rule) => rule.Description.includes('"vip-thanks"')).map((rule) => rule.EventPattern)).toEqual([
       { source: ['rapport.profile'], 'detail-type': ['Tag Added'], detail: { properties: { tag: ['vip'] } } },
     ]);
-    expect(runEnded.EventPattern.detail.stateMachineArn).toContainEqual({ Ref: newMachine });
-    expect(asList(start?.Resource)).toContainEqual({ Ref: newMachine });
+    // Named under the stage's prefix, which the run-ended rule and the start grant already cover.
+    expect(template.toJSON().Resources[newMachine].Properties.StateMachineName).toBe('Rapport-dev_vip-thanks');
+    expect(renderText(runEnded.EventPattern.detail.stateMachineArn[0].prefix)).toMatch(/:stateMachine:Rapport-dev_$/);
     expect(deployedDefinition(template, newMachine)).toEqual(
       compiledJourneys(`<GetAtt:${found.step}.Arn>`, journeysDir).get('vip-thanks')?.definition,
     );
