@@ -1,0 +1,214 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { afterAll, describe, expect, it } from 'vitest';
+import { JOURNEYS } from '../../infra/cdk/defaults';
+import { RapportPropsError } from '../../infra/cdk/errors';
+import { Rapport } from '../../infra/cdk/rapport';
+import { newApp, synthRapport, TEST_CONFIG_DIR, TEST_DELIVERY } from './synth';
+
+/**
+ * The largest deployment synth allows (`JOURNEYS.maxJourneys` journeys with long
+ * ids) measured against AWS's documented limits, as numbers: what CloudFormation,
+ * EventBridge, Lambda, IAM and SQS would refuse at deploy time, refused here first.
+ */
+
+const scratch = mkdtempSync(path.join(tmpdir(), 'rapport-scale-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** A folder of `count` one-step journeys whose ids have `idLength` characters. */
+function generatedJourneys(count: number, idLength = 40): { dir: string; ids: string[] } {
+  const dir = mkdtempSync(path.join(scratch, 'journeys-'));
+  const ids = Array.from({ length: count }, (_, i) => `journey-${String(i).padStart(3, '0')}-`.padEnd(idLength, 'x'));
+  for (const id of ids) {
+    const text = [`id: ${id}`, `name: Generated ${id}`, 'version: 1', 'trigger:', '  event: Signed Up', 'steps:', '  - id: hello', '    send: { channel: email, template: we-value-you }', ''];
+    writeFileSync(path.join(dir, `${id}.yaml`), text.join('\n'));
+  }
+  return { dir, ids };
+}
+
+/**
+ * A CloudFormation value as it would be deployed: pseudo parameters as the longest
+ * usual values, any other reference or attribute as 100 characters (a long ARN or URL).
+ */
+function deployed(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(deployed);
+  if (value === null || typeof value !== 'object') return value;
+  const v = value as Record<string, unknown>;
+  if ('Ref' in v) {
+    const pseudo: Record<string, string> = { 'AWS::Partition': 'aws-us-gov', 'AWS::Region': 'ap-southeast-5', 'AWS::AccountId': '123456789012', 'AWS::URLSuffix': 'amazonaws.com' };
+    return pseudo[String(v.Ref)] ?? 'r'.repeat(100);
+  }
+  if ('Fn::GetAtt' in v) return 'a'.repeat(100);
+  if ('Fn::Join' in v) {
+    const [separator, parts] = v['Fn::Join'] as [string, unknown[]];
+    return parts.map((part) => String(deployed(part))).join(separator);
+  }
+  return Object.fromEntries(Object.entries(v).map(([key, inner]) => [key, deployed(inner)]));
+}
+
+/** IAM counts a policy's characters without white space. */
+const policyChars = (document: unknown) => JSON.stringify(deployed(document)).replace(/\s/g, '').length;
+
+type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
+const ofType = (resources: Resources, type: string) => Object.entries(resources).filter(([, resource]) => resource.Type === type);
+
+/** Every figure the deploy limits apply to, measured on a template. */
+function measure(template: Template) {
+  const json = template.toJSON() as { Resources: Resources };
+  const resources = json.Resources;
+  const environments = ofType(resources, 'AWS::Lambda::Function').map(([id, fn]) => {
+    const variables = deployed((fn.Properties.Environment as { Variables?: unknown } | undefined)?.Variables ?? {}) as Record<string, string>;
+    // Lambda: the keys and values of all variables together.
+    return [id, Object.entries(variables).reduce((sum, [key, value]) => sum + Buffer.byteLength(key) + Buffer.byteLength(String(value)), 0)] as const;
+  });
+  const patterns = ofType(resources, 'AWS::Events::Rule').map(([id, rule]) => [id, JSON.stringify(deployed(rule.Properties.EventPattern)).length] as const);
+  const inlinePolicies = ofType(resources, 'AWS::IAM::Role').map(([roleId, role]) => {
+    const own = ((role.Properties.Policies as { PolicyDocument: unknown }[] | undefined) ?? []).map((policy) => policyChars(policy.PolicyDocument));
+    const attached = ofType(resources, 'AWS::IAM::Policy')
+      .filter(([, policy]) => (policy.Properties.Roles as { Ref: string }[]).some((role) => role.Ref === roleId))
+      .map(([, policy]) => policyChars(policy.Properties.PolicyDocument));
+    return [roleId, [...own, ...attached].reduce((a, b) => a + b, 0)] as const;
+  });
+  const queuePolicies = ofType(resources, 'AWS::SQS::QueuePolicy').map(([id, policy]) => {
+    const document = policy.Properties.PolicyDocument as { Statement: unknown[] };
+    return { id, bytes: Buffer.byteLength(JSON.stringify(deployed(document))), statements: document.Statement.length };
+  });
+  const permissionsByFunction = new Map<string, number>();
+  for (const [, permission] of ofType(resources, 'AWS::Lambda::Permission')) {
+    const fn = JSON.stringify(permission.Properties.FunctionName);
+    permissionsByFunction.set(fn, (permissionsByFunction.get(fn) ?? 0) + JSON.stringify(deployed(permission.Properties)).length);
+  }
+  return {
+    resources: Object.keys(resources).length,
+    templateBytes: Buffer.byteLength(JSON.stringify(json)),
+    managedPolicies: ofType(resources, 'AWS::IAM::ManagedPolicy').length,
+    environments,
+    patterns,
+    inlinePolicies,
+    queuePolicies,
+    functionPolicyChars: [...permissionsByFunction.values()],
+    stateMachineNames: ofType(resources, 'AWS::StepFunctions::StateMachine').map(([, machine]) => String(machine.Properties.StateMachineName)),
+  };
+}
+
+/** AWS's documented limits the measures are held to. */
+const LIMITS = {
+  /** CloudFormation: resources per stack. */
+  resources: 500,
+  /** CloudFormation: a template uploaded to S3 (cdk deploy uploads it), 1 MB. */
+  templateBytes: 1_000_000,
+  /** Lambda: all environment variables of a function, 4 KB. */
+  environmentBytes: 4096,
+  /** EventBridge: an event pattern's characters. */
+  patternChars: 2048,
+  /** IAM: a role's inline policies together, characters without white space. */
+  roleInlinePolicyChars: 10_240,
+  /** SQS: a queue policy's bytes and statements. */
+  queuePolicyBytes: 8192,
+  queuePolicyStatements: 20,
+  /** Lambda: a function's resource-based policy, 20 KB. */
+  functionPolicyBytes: 20_480,
+  /** Step Functions: a state machine's name. */
+  stateMachineName: 80,
+} as const;
+
+function expectWithinLimits(figures: ReturnType<typeof measure>) {
+  expect(figures.resources).toBeLessThanOrEqual(LIMITS.resources);
+  expect(figures.templateBytes).toBeLessThanOrEqual(LIMITS.templateBytes);
+  // CDK moves what does not fit into a role's policy to managed policies: none may be needed.
+  expect(figures.managedPolicies).toBe(0);
+  for (const [id, bytes] of figures.environments) expect(bytes, `environment of ${id}`).toBeLessThanOrEqual(LIMITS.environmentBytes);
+  for (const [id, chars] of figures.patterns) expect(chars, `event pattern of ${id}`).toBeLessThanOrEqual(LIMITS.patternChars);
+  for (const [id, chars] of figures.inlinePolicies) expect(chars, `inline policies of ${id}`).toBeLessThanOrEqual(LIMITS.roleInlinePolicyChars);
+  for (const policy of figures.queuePolicies) {
+    expect(policy.bytes, `queue policy ${policy.id}`).toBeLessThanOrEqual(LIMITS.queuePolicyBytes);
+    expect(policy.statements, `queue policy ${policy.id}`).toBeLessThanOrEqual(LIMITS.queuePolicyStatements);
+  }
+  for (const chars of figures.functionPolicyChars) expect(chars).toBeLessThanOrEqual(LIMITS.functionPolicyBytes);
+  for (const name of figures.stateMachineNames) expect(name.length).toBeLessThanOrEqual(LIMITS.stateMachineName);
+}
+
+describe(`${JOURNEYS.maxJourneys} journeys with 40-character ids: within every deploy limit`, () => {
+  const { dir, ids } = generatedJourneys(JOURNEYS.maxJourneys);
+
+  it('default props: resources, template size, variables, patterns, role policies, the dead-letter queue policy', () => {
+    const { template } = synthRapport({ stageName: 'dev', journeysDir: dir }, { bundle: false });
+    const figures = measure(template);
+
+    expect(figures.stateMachineNames.sort()).toEqual(ids.map((id) => `Rapport-dev_${id}`).sort());
+    expectWithinLimits(figures);
+    // What grows with the journeys is a state machine, a trigger rule and an alarm each: about 400 resources.
+    expect(figures.resources).toBeLessThan(110 + 3 * JOURNEYS.maxJourneys);
+    console.info(
+      `scale: ${JOURNEYS.maxJourneys} journeys: ${figures.resources} resources, template ${figures.templateBytes} bytes, ` +
+        `largest environment ${Math.max(...figures.environments.map(([, b]) => b))} bytes, largest pattern ${Math.max(...figures.patterns.map(([, c]) => c))} chars, ` +
+        `largest role policies ${Math.max(...figures.inlinePolicies.map(([, c]) => c))} chars, queue policy ${JSON.stringify(figures.queuePolicies.map(({ bytes, statements }) => ({ bytes, statements })))}`,
+    );
+  });
+
+  it('with a customer-managed key, an SMS identity and the longest stage name 40-character ids allow (31: 80-character names)', () => {
+    const stack = new Stack(newApp({ bundle: false }), 'Rapport-kms', { env: { region: 'eu-west-1' } });
+    const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+    const stageName = `s${'x'.repeat(30)}`;
+    new Rapport(stack, 'Rapport', {
+      stageName,
+      configDir: TEST_CONFIG_DIR,
+      ...TEST_DELIVERY,
+      journeysDir: dir,
+      sms: { originationIdentity: 'arn:aws:sms-voice:eu-west-1:123456789012:pool/pool-0123' },
+      encryptionKey: key,
+    });
+    const template = Template.fromStack(stack);
+    const figures = measure(template);
+
+    expectWithinLimits(figures);
+    // The key policy: KMS allows 32 KB.
+    const keyPolicy = (template.toJSON() as { Resources: Resources }).Resources[stack.getLogicalId(key.node.defaultChild as never)]?.Properties.KeyPolicy;
+    expect(policyChars(keyPolicy)).toBeLessThanOrEqual(32_768);
+  });
+});
+
+describe('synth refuses what would not deploy, naming the limit', () => {
+  const build = (props: { journeysDir: string; stageName?: string }) => () =>
+    new Rapport(new Stack(newApp({ bundle: false }), 'Rapport-test'), 'Rapport', { stageName: 'test', configDir: TEST_CONFIG_DIR, ...TEST_DELIVERY, ...props });
+  const problems = (act: () => unknown): readonly string[] => {
+    try {
+      act();
+    } catch (error) {
+      if (error instanceof RapportPropsError) return error.problems;
+      throw error;
+    }
+    throw new Error('expected synth to fail');
+  };
+
+  it(`${JOURNEYS.maxJourneys + 1} journeys: the count, the limit and why`, () => {
+    const { dir } = generatedJourneys(JOURNEYS.maxJourneys + 1);
+    expect(problems(build({ journeysDir: dir }))).toEqual([
+      `journeysDir ${dir} has ${JOURNEYS.maxJourneys + 1} journeys, at most ${JOURNEYS.maxJourneys} deploy: each journey adds a state machine, a trigger rule and an alarm to the stack, and CloudFormation allows 500 resources per stack`,
+    ]);
+  });
+
+  it("a state machine name over Step Functions' 80 characters: the journey, the name and how long an id may be", () => {
+    // Rapport-<32-character stage>_ is 41 characters and leaves 39; the journey schema allows ids of 60.
+    const stageName = `s${'x'.repeat(31)}`;
+    const { dir, ids } = generatedJourneys(2, 40);
+    const long = generatedJourneys(1, 39);
+
+    const found = problems(build({ journeysDir: dir, stageName }));
+    expect(found).toEqual(
+      ids.map((id) =>
+        expect.stringMatching(
+          new RegExp(
+            `^${path.join(dir, `${id}.yaml`).replaceAll('/', '\\/')}:1:5 id: names the state machine "Rapport-${stageName}_${id}" \\(81 characters\\), but Step Functions allows 80: with stage "${stageName}", a journey id may have at most 39 characters$`,
+          ),
+        ),
+      ),
+    );
+    // One character shorter fits.
+    expect(build({ journeysDir: long.dir, stageName })).not.toThrow();
+  });
+});
