@@ -66,7 +66,7 @@ describe('AWS: alias joins two known customers', () => {
     expect(aws.sfnCalls()).toEqual([
       {
         target: 'AWSStepFunctions.StopExecution',
-        body: { executionArn: `arn:aws:states:${REGION}:${ACCOUNT}:execution:Rapport-welcome:welcome-new`, cause: expect.stringMatching(/joined by alias/) },
+        body: { executionArn: `arn:aws:states:${REGION}:${ACCOUNT}:execution:Rapport-test_welcome:welcome-new`, cause: expect.stringMatching(/joined by alias/) },
       },
     ]);
     expect((await journeys.runs('aws-new', 'welcome')).map((r) => r.status)).toEqual(['stopped']);

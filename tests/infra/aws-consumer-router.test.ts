@@ -46,7 +46,7 @@ describe('AWS profile consumer: the journey router resumes waits and stops conve
     expect(sfnCalls()).toEqual([
       {
         target: 'AWSStepFunctions.StopExecution',
-        body: { executionArn: `arn:aws:states:${REGION}:${ACCOUNT}:execution:Rapport-welcome:welcome-run-1`, cause: expect.stringMatching(/^goal: Order Completed/) },
+        body: { executionArn: `arn:aws:states:${REGION}:${ACCOUNT}:execution:Rapport-test_welcome:welcome-run-1`, cause: expect.stringMatching(/^goal: Order Completed/) },
       },
     ]);
     expect((await store.runs('cust-goal', 'welcome')).map((run) => run.status)).toEqual(['converted']);

@@ -82,7 +82,7 @@ describe('AWS customer API: erasure stops running journeys first; messages and j
     const starts = sfnCalls().filter((call) => call.target === 'AWSStepFunctions.StartExecution' && call.body.stateMachineArn === stateMachineArn('welcome'));
     expect(starts).toHaveLength(1);
     aws.calls.length = 0;
-    return `arn:aws:states:${REGION}:${ACCOUNT}:execution:Rapport-welcome:${String(starts[0]?.body.name)}`;
+    return `arn:aws:states:${REGION}:${ACCOUNT}:execution:Rapport-test_welcome:${String(starts[0]?.body.name)}`;
   }
 
   /** What the step function records when it sends the welcome email (it cannot run here). */
