@@ -248,6 +248,8 @@ export const JOURNEYS = {
   maxJourneys: 100,
   maxJourneysReason:
     'each journey adds a state machine, a trigger rule and an alarm to the stack, and CloudFormation allows 500 resources per stack',
+  /** CloudFormation's limit on a template uploaded to S3 (1 MB); synth refuses a larger one. */
+  maxTemplateBytes: 1_000_000,
   /** Step Functions' limit on a state machine's name (`Rapport-<stage>_<journey id>`). */
   stateMachineNameMaxLength: 80,
 } as const;

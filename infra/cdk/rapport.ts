@@ -1041,6 +1041,8 @@ export class Rapport extends Construct {
     this.alarmTopic = this.observability.alarmTopic;
 
     acknowledgeNagFindings(this);
+    // Every journey's definition is in the template: refuse at synth a template CloudFormation would refuse.
+    this.node.addValidation({ validate: () => templateSizeProblems(stack) });
   }
 
   /**
@@ -1197,4 +1199,19 @@ function allowLogsToUse(key: kms.IKey, stack: Stack): void {
 /** A shared, deeply read-only pattern (the embedded bus uses the same object) as the CDK's mutable type. */
 function eventPattern(pattern: object): events.EventPattern {
   return structuredClone(pattern) as events.EventPattern;
+}
+
+/**
+ * CloudFormation accepts a template of at most 1 MB (uploaded to S3, as cdk deploy does); journey
+ * definitions take most of it. Measured on the rendered template; `_toCloudFormation` is CDK's own
+ * renderer (internal, so absent it the check is skipped rather than guessed).
+ */
+function templateSizeProblems(stack: Stack): string[] {
+  const render = (stack as unknown as { _toCloudFormation?: () => unknown })._toCloudFormation;
+  if (typeof render !== 'function') return [];
+  const bytes = Buffer.byteLength(JSON.stringify(render.call(stack)));
+  if (bytes <= JOURNEYS.maxTemplateBytes) return [];
+  return [
+    `the template of stack ${stack.stackName} is ${bytes} bytes, CloudFormation accepts ${JOURNEYS.maxTemplateBytes} (1 MB); each journey's state machine definition is in it (${JOURNEYS.maxJourneys} journeys fit only if they are small): deploy fewer or shorter journeys`,
+  ];
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Stack } from 'aws-cdk-lib';
@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { JOURNEYS } from '../../infra/cdk/defaults';
 import { RapportPropsError } from '../../infra/cdk/errors';
 import { Rapport } from '../../infra/cdk/rapport';
-import { newApp, synthRapport, TEST_CONFIG_DIR, TEST_DELIVERY } from './synth';
+import { JOURNEYS_DIR, newApp, synthRapport, TEST_CONFIG_DIR, TEST_DELIVERY } from './synth';
 
 /**
  * The largest deployment synth allows (`JOURNEYS.maxJourneys` journeys with long
@@ -190,6 +190,18 @@ describe('synth refuses what would not deploy, naming the limit', () => {
     expect(problems(build({ journeysDir: dir }))).toEqual([
       `journeysDir ${dir} has ${JOURNEYS.maxJourneys + 1} journeys, at most ${JOURNEYS.maxJourneys} deploy: each journey adds a state machine, a trigger rule and an alarm to the stack, and CloudFormation allows 500 resources per stack`,
     ]);
+  });
+
+  it('a template over 1 MB: 70 journeys as large as complaint-follow-up (its definition 16 KB), the size and the limit', () => {
+    const dir = mkdtempSync(path.join(scratch, 'large-'));
+    const sample = readFileSync(path.join(JOURNEYS_DIR, 'complaint-follow-up.yaml'), 'utf8');
+    for (let i = 0; i < 70; i++) {
+      const id = `complaint-${String(i).padStart(2, '0')}`;
+      writeFileSync(path.join(dir, `${id}.yaml`), sample.replace(/^id: complaint-follow-up$/m, `id: ${id}`));
+    }
+    expect(() => synthRapport({ stageName: 'dev', journeysDir: dir }, { bundle: false })).toThrow(
+      /the template of stack Rapport-dev is \d+ bytes, CloudFormation accepts 1000000 \(1 MB\); each journey's state machine definition is in it/,
+    );
   });
 
   it("a state machine name over Step Functions' 80 characters: the journey, the name and how long an id may be", () => {
