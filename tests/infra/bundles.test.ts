@@ -103,10 +103,12 @@ describe('Rapport-dev bundles', () => {
   async function loadBundle(which: Which, lambda: boolean): Promise<{ handler: string; xrayLoaded: boolean }> {
     const id = functionIdByService(synthesised.template, FUNCTIONS[which].service);
     const fn = synthesised.template.toJSON().Resources[id] as { Properties: { Environment?: { Variables?: Record<string, unknown> } } };
-    // Intrinsics (Refs to tables, the bus, state machines, secrets) become ARN-shaped placeholders;
-    // `/var/task` (where Lambda unpacks the bundle) is the asset folder.
+    // Pseudo parameters become what CloudFormation gives; other intrinsics (Refs to tables, the bus,
+    // secrets) ARN-shaped placeholders; `/var/task` (where Lambda unpacks the bundle) is the asset folder.
+    const pseudo: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': 'eu-west-1', 'AWS::AccountId': '123456789012', 'AWS::URLSuffix': 'amazonaws.com' };
     const resolve = (v: unknown) =>
       renderText(v)
+        .replace(/<Ref:(AWS::\w+)>/g, (ref: string, name: string) => pseudo[name] ?? ref)
         .replace(/<(?:Ref|GetAtt):([^>]+)>/g, (_, id: string) => `arn:aws:local:eu-west-1:123456789012:${id.replace(/\W/g, '-')}`)
         .replace(/^\/var\/task(?=\/|$)/, assetDir(which));
     const env = Object.fromEntries(Object.entries(fn.Properties.Environment?.Variables ?? {}).map(([k, v]) => [k, resolve(v)]));
