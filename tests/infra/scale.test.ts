@@ -192,7 +192,7 @@ describe('synth refuses what would not deploy, naming the limit', () => {
     ]);
   });
 
-  it('a template over 1 MB: 70 journeys as large as complaint-follow-up (its definition 16 KB), the size and the limit', () => {
+  it('a template over 1 MB: 70 journeys as large as complaint-follow-up (16 KB of ASL, about 22 KB of template each), the size and the limit', () => {
     const dir = mkdtempSync(path.join(scratch, 'large-'));
     const sample = readFileSync(path.join(JOURNEYS_DIR, 'complaint-follow-up.yaml'), 'utf8');
     for (let i = 0; i < 70; i++) {
