@@ -1,15 +1,18 @@
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient, ResourceInUseException, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { PROFILE_TABLE_LAYOUT as L } from '../../shared';
 import dynalite from 'dynalite';
+import { DYNALITE_UNSIGNED_HEADERS, inProcessClientConfig, type RequestListener } from './in-process';
 
 /** Local credentials: dynalite and the local bus accept any; the SDK needs some. */
 export const LOCAL_AWS = { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } as const;
 
 export interface LocalDynamo {
+  /** dynalite over HTTP, for processes and SDK clients outside the engine (the AWS entry points in tests). */
   endpoint: string;
+  /** The engine's client: requests go straight to dynalite's request listener, unsigned (see in-process.ts). */
   client: DynamoDBClient;
   /**
    * Compact the LevelDB files (a no-op in memory): LevelDB keeps a deleted item's bytes in its
@@ -32,6 +35,7 @@ dynaliteDb.create = (options: unknown) => (lastStore = createStore(options));
 /**
  * dynalite: a real DynamoDB API server in-process. With `path` it persists to
  * LevelDB files there (survives restarts); without it, it lives in memory.
+ * `client` reaches it without HTTP; `endpoint` serves the same store over HTTP.
  */
 export async function startDynalite(path?: string): Promise<LocalDynamo> {
   if (path) mkdirSync(path, { recursive: true });
@@ -43,7 +47,8 @@ export async function startDynalite(path?: string): Promise<LocalDynamo> {
   });
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint, maxAttempts: 3 });
+  const listener = server.listeners('request')[0] as RequestListener;
+  const client = new DynamoDBClient({ ...inProcessClientConfig(listener, { service: 'dynamodb', fixedHeaders: DYNALITE_UNSIGNED_HEADERS }), maxAttempts: 3 });
   return {
     endpoint,
     client,
@@ -94,15 +99,22 @@ export async function rewriteLevelDb(path: string): Promise<void> {
 }
 
 /**
- * Create a table if it does not exist yet (idempotent across restarts). dynalite
- * has no TTL (UpdateTimeToLive is not implemented and nothing expires), so
- * readers filter expired items themselves, as they must in AWS too.
+ * Create a table if it does not exist yet (idempotent across restarts), and wait until it is
+ * ACTIVE: a new table is CREATING for a moment (in dynalite, until its next timer turn), and
+ * answers ResourceNotFound until then. dynalite has no TTL (UpdateTimeToLive is not implemented
+ * and nothing expires), so readers filter expired items themselves, as they must in AWS too.
  */
 export async function ensureTable(client: DynamoDBClient, input: CreateTableCommandInput): Promise<void> {
   try {
     await client.send(new CreateTableCommand(input));
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
+  }
+  for (let attempt = 1; ; attempt++) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: input.TableName }));
+    if (Table?.TableStatus === 'ACTIVE') return;
+    if (attempt >= 200) throw new Error(`table ${input.TableName} is still ${Table?.TableStatus} after ${attempt} checks`);
+    await new Promise((resolve) => setTimeout(resolve, Math.min(attempt, 50)));
   }
 }
 

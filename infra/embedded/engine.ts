@@ -24,8 +24,9 @@ import {
 } from '../../functions/profile';
 import { DEFAULT_SEND_POLICY, staticUnsubscribeKeys, unsubscribeKeysFromValue, type OutboundWebhookTarget, type SendPolicy } from '../../functions/journeys';
 import { ENV, ScaledClock, PROFILE_CONSUMER_PATTERN, systemClock, type BusEntry, type Clock } from '../../shared';
-import { ensureTable, idempotencyTableDefinition, LOCAL_AWS, profileTableDefinition, startDynalite, type LocalDynamo } from './dynamo';
-import { LocalEventBus, serveEventBridgeApi } from './event-bus';
+import { ensureTable, idempotencyTableDefinition, profileTableDefinition, startDynalite, type LocalDynamo } from './dynamo';
+import { eventBridgeApiListener, LocalEventBus } from './event-bus';
+import { inProcessClientConfig } from './in-process';
 import { asyncLambdaTarget, invokeLambda, lambdaRuntime, type DeadLetter } from './lambda-async';
 import { installFaults, type Faults } from './faults';
 import { createHttpGuard, parseAllowedHosts } from './http-guard';
@@ -135,8 +136,8 @@ async function start(options: EngineOptions): Promise<Engine> {
   await ensureTable(dynamo.client, profileTableDefinition(PROFILE_TABLE));
 
   const bus = new LocalEventBus({ ...(dataDir && { dataDir }) });
-  const busApi = await serveEventBridgeApi(bus);
-  const eventBridge = new EventBridgeClient({ ...LOCAL_AWS, endpoint: busApi.endpoint, maxAttempts: 1 });
+  // The functions' real EventBridge client, publishing to the bus in process (in-process.ts).
+  const eventBridge = new EventBridgeClient({ ...inProcessClientConfig(eventBridgeApiListener(bus), { service: 'events' }), maxAttempts: 1 });
 
   const unsubscribeKeys = staticUnsubscribeKeys(options.unsubscribeKeys ?? [DEV_UNSUBSCRIBE_KEY]);
   const logger = new Logger({ serviceName: 'rapport', ...(options.logLevel && { logLevel: options.logLevel }) });
@@ -396,8 +397,6 @@ async function start(options: EngineOptions): Promise<Engine> {
       await journeys.sfn.idle();
       await compaction;
       eventBridge.destroy();
-      busApi.server.closeAllConnections();
-      await new Promise<void>((resolve) => busApi.server.close(() => resolve()));
       // After an erasure, the files are rewritten with live entries only (a compaction may leave a deleted value behind).
       await dynamo.close({ rewrite: erasedSinceStart });
     },

@@ -142,11 +142,12 @@ export class LocalEventBus {
 }
 
 /**
- * Serve the bus over the EventBridge JSON protocol (`AWSEvents.PutEvents`), so the
- * ingest function's real `EventBridgeClient` publishes to it unchanged.
+ * The bus's EventBridge JSON protocol (`AWSEvents.PutEvents`) as a Node request listener, so the
+ * functions' real `EventBridgeClient` publishes to it unchanged: in process (see in-process.ts) or
+ * over HTTP (`serveEventBridgeApi`).
  */
-export async function serveEventBridgeApi(bus: LocalEventBus): Promise<{ endpoint: string; server: Server }> {
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+export function eventBridgeApiListener(bus: LocalEventBus): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -166,7 +167,12 @@ export async function serveEventBridgeApi(bus: LocalEventBus): Promise<{ endpoin
         reply(400, { __type: 'ValidationException', message: (error as Error).message });
       }
     });
-  });
+  };
+}
+
+/** Serve the bus's EventBridge API over HTTP on 127.0.0.1 (a free port). */
+export async function serveEventBridgeApi(bus: LocalEventBus): Promise<{ endpoint: string; server: Server }> {
+  const server = createServer(eventBridgeApiListener(bus));
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

@@ -1,0 +1,171 @@
+import { EventEmitter } from 'node:events';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { HttpHandlerOptions, HttpRequest, HttpResponse, Identity, RequestHandler } from '@smithy/types';
+
+/**
+ * In-process transport for the embedded engine's AWS SDK clients: the same clients, commands,
+ * serialisers and middleware as against AWS, but the request handler hands each request to the
+ * local service's Node request listener (dynalite, the bus's EventBridge API) with in-memory
+ * request/response objects: no socket, no HTTP parser, no SigV4 signature.
+ */
+
+/** A Node HTTP request listener, as `http.createServer` takes it. */
+export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** The HttpHandler the AWS SDK v3 clients accept as `requestHandler`. */
+export class InProcessHttpHandler implements RequestHandler<HttpRequest, HttpResponse, HttpHandlerOptions> {
+  readonly metadata = { handlerProtocol: 'in-process' };
+
+  /**
+   * @param listener the service's request listener
+   * @param fixedHeaders headers added to every request that lacks them (e.g. the Authorization
+   *   header dynalite requires to be present, though it never verifies it)
+   */
+  constructor(
+    private readonly listener: RequestListener,
+    private readonly fixedHeaders: Readonly<Record<string, string>> = {},
+  ) {}
+
+  handle(request: HttpRequest, options: HttpHandlerOptions = {}): Promise<{ response: HttpResponse }> {
+    if (options.abortSignal?.aborted) return Promise.reject(abortError());
+    return new Promise((resolve, reject) => {
+      const req = fakeRequest(request, this.fixedHeaders);
+      const res = new FakeResponse((response) => resolve({ response }));
+      try {
+        this.listener(req as unknown as IncomingMessage, res as unknown as ServerResponse);
+      } catch (error) {
+        return reject(asError(error));
+      }
+      // The listener subscribes to 'data'/'end' synchronously; the body then arrives as from a socket.
+      process.nextTick(() => {
+        try {
+          const body = requestBody(request.body);
+          if (body.length > 0) req.emit('data', body);
+          req.emit('end');
+        } catch (error) {
+          // A listener that throws would take an HTTP server's process down; here the call fails.
+          reject(asError(error));
+        }
+      });
+    });
+  }
+
+  updateHttpClientConfig(): void {}
+
+  httpHandlerConfigs(): Record<string, never> {
+    return {};
+  }
+
+  destroy(): void {}
+}
+
+/** Signs nothing: local services check no signature, and SigV4 is a large share of a local call's cost. */
+const noSigner = { sign: (request: HttpRequest, _identity: Identity) => Promise.resolve(request) };
+const anonymous = (): Promise<Identity> => Promise.resolve({});
+
+/**
+ * Client configuration for an AWS SDK v3 client of a local service reached in process: the service's
+ * request listener as its transport and no request signing. `endpoint` only names the service in
+ * requests (nothing connects to it).
+ */
+export function inProcessClientConfig(listener: RequestListener, options: { service: string; fixedHeaders?: Record<string, string> }) {
+  return {
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    endpoint: `http://${options.service}.in-process`,
+    requestHandler: new InProcessHttpHandler(listener, options.fixedHeaders),
+    httpAuthSchemeProvider: () => [{ schemeId: 'smithy.api#noAuth' }],
+    httpAuthSchemes: [{ schemeId: 'smithy.api#noAuth', identityProvider: () => anonymous, signer: noSigner }],
+  };
+}
+
+/**
+ * dynalite answers 400 MissingAuthenticationToken to a request without an Authorization header (it
+ * checks the header's shape only); unsigned in-process requests carry this fixed one.
+ */
+export const DYNALITE_UNSIGNED_HEADERS: Readonly<Record<string, string>> = {
+  authorization: 'AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=in-process',
+  'x-amz-date': '20260101T000000Z',
+};
+
+function fakeRequest(request: HttpRequest, fixedHeaders: Readonly<Record<string, string>>) {
+  const headers: IncomingHttpHeaders = {};
+  for (const [name, value] of Object.entries(request.headers)) headers[name.toLowerCase()] = value;
+  for (const [name, value] of Object.entries(fixedHeaders)) headers[name] ??= value;
+  const pairs = Object.entries(request.query ?? {}).flatMap(([k, v]): Array<[string, string]> => (v === null ? [[k, '']] : typeof v === 'string' ? [[k, v]] : v.map((x) => [k, x])));
+  const query = new URLSearchParams(pairs).toString();
+  const req = new EventEmitter() as EventEmitter & { method: string; url: string; headers: IncomingHttpHeaders; socket: { remoteAddress: string }; resume(): void; pause(): void };
+  req.method = request.method;
+  req.url = `${request.path || '/'}${query ? `?${query}` : ''}`;
+  req.headers = headers;
+  req.socket = { remoteAddress: '127.0.0.1' };
+  req.resume = () => undefined;
+  req.pause = () => undefined;
+  return req;
+}
+
+function requestBody(body: unknown): Buffer {
+  if (body === undefined || body === null) return Buffer.alloc(0);
+  if (typeof body === 'string') return Buffer.from(body, 'utf8');
+  if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (body instanceof ArrayBuffer) return Buffer.from(body);
+  throw new TypeError(`the in-process handler takes a string or bytes as request body, got ${Object.prototype.toString.call(body)} (streaming bodies are not supported)`);
+}
+
+/** The part of ServerResponse the local services use; `end` hands the response to the SDK. */
+class FakeResponse {
+  statusCode = 200;
+  statusMessage = '';
+  headersSent = false;
+  finished = false;
+  readonly #headers = new Map<string, string>();
+  readonly #chunks: Buffer[] = [];
+
+  constructor(private readonly done: (response: HttpResponse) => void) {}
+
+  setHeader(name: string, value: number | string | readonly string[]): this {
+    this.#headers.set(name.toLowerCase(), Array.isArray(value) ? value.join(', ') : String(value as string | number));
+    return this;
+  }
+
+  getHeader(name: string): string | undefined {
+    return this.#headers.get(name.toLowerCase());
+  }
+
+  removeHeader(name: string): void {
+    this.#headers.delete(name.toLowerCase());
+  }
+
+  writeHead(status: number, headers?: OutgoingHttpHeaders): this {
+    this.statusCode = status;
+    for (const [name, value] of Object.entries(headers ?? {})) if (value !== undefined) this.setHeader(name, value);
+    this.headersSent = true;
+    return this;
+  }
+
+  write(chunk: string | Uint8Array): boolean {
+    this.headersSent = true;
+    this.#chunks.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk));
+    return true;
+  }
+
+  end(chunk?: string | Uint8Array): this {
+    if (this.finished) return this;
+    if (chunk !== undefined) this.write(chunk);
+    this.finished = true;
+    this.headersSent = true;
+    const body = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
+    this.done({ statusCode: this.statusCode, ...(this.statusMessage && { reason: this.statusMessage }), headers: Object.fromEntries(this.#headers), body });
+    return this;
+  }
+}
+
+function abortError(): Error {
+  const error = new Error('Request aborted');
+  error.name = 'AbortError';
+  return error;
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
