@@ -8,13 +8,17 @@
  *    moment the request carrying the customer's `Signed Up` was sent to the
  *    moment the `welcome` email lands in the outbox. Prints p50/p90/p99/max, a
  *    split of that time by stage, and customers enrolled and greeted per second.
+ *    Before that burst, BENCH_SINGLE customers one at a time (each request waits for
+ *    the previous customer's welcome): the single-customer trigger -> first send latency.
  * 2. End to end events/s: events accepted (identify + Signed Up) / wall time from
- *    the first request until the last welcome email is out.
+ *    the first request until the last welcome email is out; and the process's CPU
+ *    time per event (user + system), which the machine's other load does not inflate
+ *    as much as wall time (the bench prints the load average too).
  * 3. State transitions per path of every built-in journey, from the compiler,
  *    with the Step Functions cost per 1M journey entries at $25 per 1M transitions.
  * Everything (client, HTTP server, dynalite, bus, executor) shares this one process.
  */
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Webhook } from 'standardwebhooks';
 import { startEngine } from '../infra/embedded/engine';
@@ -39,6 +43,7 @@ const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 1000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 50);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 4);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 50);
+const SINGLE = Number(process.env.BENCH_SINGLE ?? 20);
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_S ?? 90) * 1000;
 /** BENCH_DYNAMO_DETAIL=1: count DynamoDB calls by table and item kind (sort key prefix), not only by operation. */
 const DYNAMO_DETAIL = process.env.BENCH_DYNAMO_DETAIL === '1';
@@ -167,12 +172,22 @@ async function welcomeRun() {
     // Warm-up (JIT, connection pools, first dynalite writes), not counted.
     if (WARMUP > 0) await drive(`warm-${run}`, WARMUP);
     await engine.settle();
+    // One customer at a time on the idle engine: trigger -> first send without a queue in front.
+    const single: number[] = [];
+    for (let i = 0; i < SINGLE; i++) {
+      const one = await drive(`single-${run}-${i}`, 1);
+      const c = one.customers[0]!;
+      if (welcomed.has(c)) single.push(welcomed.get(c)! - requestSent.get(c)!);
+    }
+    await engine.settle();
     const acceptedBefore = accepted;
     const busBefore = engine.bus.putEventsCalls;
     const busLogBefore = engine.bus.log.length;
     dynamoCalls.clear();
 
+    const cpuBefore = process.cpuUsage();
     const r = await drive(`cust-${run}`, CUSTOMERS);
+    const cpu = process.cpuUsage(cpuBefore);
     const greeted = r.customers.filter((c) => welcomed.has(c));
     const latency = greeted.map((c) => welcomed.get(c)! - requestSent.get(c)!);
     const ingest = greeted.map((c) => requestAnswered.get(c)! - requestSent.get(c)!);
@@ -191,6 +206,8 @@ async function welcomeRun() {
     }
     return {
       r,
+      single,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
       greeted: greeted.length,
       latency,
       ingest,
@@ -228,12 +245,15 @@ function transitions() {
   return lines;
 }
 
+const load = () => loadavg().map((n) => n.toFixed(2)).join(' ');
 console.log(
-  `Rapport journeys benchmark — Node ${process.version}, ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}; ${fmt(CUSTOMERS)} customers, ${BATCH} per request (${BATCH * 2} events), ${IN_FLIGHT} requests in flight, ${WARMUP} warm-up customers`,
+  `Rapport journeys benchmark — Node ${process.version}, ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}; ${fmt(CUSTOMERS)} customers, ${BATCH} per request (${BATCH * 2} events), ${IN_FLIGHT} requests in flight, ${WARMUP} warm-up customers; load average ${load()}`,
 );
 const w = await welcomeRun();
 const missing = CUSTOMERS - w.greeted;
-console.log(`\n1. Trigger -> first send (welcome email), real wall time from the request carrying Signed Up to the outbox, ${fmt(w.greeted)}/${fmt(CUSTOMERS)} customers:`);
+console.log(`\n1. Trigger -> first send (welcome email), real wall time from the request carrying Signed Up to the outbox`);
+console.log(`   single customer    ${summary(w.single)}   (${w.single.length}/${SINGLE} customers, one at a time)`);
+console.log(`   ${fmt(w.greeted)}/${fmt(CUSTOMERS)} customers at once:`);
 console.log(`   latency            ${summary(w.latency)}`);
 console.log(`     request -> 202   ${summary(w.ingest)}   (ingest: verify, validate, dedupe records, PutEvents)`);
 console.log(`     request -> start ${summary(w.toStart)}   (bus, profile consumer, starter checks, StartExecution)`);
@@ -243,6 +263,7 @@ if (missing > 0) console.log(`   NOT welcomed within ${TIMEOUT_MS / 1000} s: ${f
 console.log(`   welcome journey counters (warm-up included): ${JSON.stringify(w.counters)}; dead letters: ${w.deadLetters}`);
 console.log(`\n2. End to end, webhook -> profile -> enrolment -> first send:`);
 console.log(`   ${fmt(w.events / w.wall)} events/s (${fmt(w.events)} events accepted, identify + Signed Up, in ${w.wall.toFixed(2)} s); ${fmt(w.derived)} derived events on the bus; ${fmt(w.putEvents)} PutEvents calls`);
+console.log(`   CPU: ${w.cpuSeconds.toFixed(1)} s (user + system) = ${((w.cpuSeconds * 1000) / w.events).toFixed(2)} ms per event, ${fmt(w.events / w.cpuSeconds)} events per CPU second; load average after: ${load()}`);
 const dynamoTotal = [...w.dynamoCalls.values()].reduce((a, b) => a + b, 0);
 console.log(
   `   DynamoDB calls per customer: ${(dynamoTotal / CUSTOMERS).toFixed(1)} (${[...w.dynamoCalls.entries()]

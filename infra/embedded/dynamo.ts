@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { PROFILE_TABLE_LAYOUT as L } from '../../shared';
 import dynalite from 'dynalite';
-import { DYNALITE_UNSIGNED_HEADERS, inProcessClientConfig, type RequestListener } from './in-process';
+import { DYNALITE_UNSIGNED_HEADERS, inProcessClientConfig, withoutTransportMiddleware, type RequestListener } from './in-process';
 
 /** Local credentials: dynalite and the local bus accept any; the SDK needs some. */
 export const LOCAL_AWS = { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } as const;
@@ -48,7 +48,7 @@ export async function startDynalite(path?: string): Promise<LocalDynamo> {
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
   const listener = server.listeners('request')[0] as RequestListener;
-  const client = new DynamoDBClient({ ...inProcessClientConfig(listener, { service: 'dynamodb', fixedHeaders: DYNALITE_UNSIGNED_HEADERS }), maxAttempts: 3 });
+  const client = withoutTransportMiddleware(new DynamoDBClient({ ...inProcessClientConfig(listener, { service: 'dynamodb', fixedHeaders: DYNALITE_UNSIGNED_HEADERS }), maxAttempts: 3 }));
   return {
     endpoint,
     client,

@@ -26,7 +26,7 @@ import { DEFAULT_SEND_POLICY, staticUnsubscribeKeys, unsubscribeKeysFromValue, t
 import { ENV, ScaledClock, PROFILE_CONSUMER_PATTERN, systemClock, type BusEntry, type Clock } from '../../shared';
 import { ensureTable, idempotencyTableDefinition, profileTableDefinition, startDynalite, type LocalDynamo } from './dynamo';
 import { eventBridgeApiListener, LocalEventBus } from './event-bus';
-import { inProcessClientConfig } from './in-process';
+import { inProcessClientConfig, withoutTransportMiddleware } from './in-process';
 import { asyncLambdaTarget, invokeLambda, lambdaRuntime, type DeadLetter } from './lambda-async';
 import { installFaults, type Faults } from './faults';
 import { createHttpGuard, parseAllowedHosts } from './http-guard';
@@ -137,7 +137,7 @@ async function start(options: EngineOptions): Promise<Engine> {
 
   const bus = new LocalEventBus({ ...(dataDir && { dataDir }) });
   // The functions' real EventBridge client, publishing to the bus in process (in-process.ts).
-  const eventBridge = new EventBridgeClient({ ...inProcessClientConfig(eventBridgeApiListener(bus), { service: 'events' }), maxAttempts: 1 });
+  const eventBridge = withoutTransportMiddleware(new EventBridgeClient({ ...inProcessClientConfig(eventBridgeApiListener(bus), { service: 'events' }), maxAttempts: 1 }));
 
   const unsubscribeKeys = staticUnsubscribeKeys(options.unsubscribeKeys ?? [DEV_UNSUBSCRIBE_KEY]);
   const logger = new Logger({ serviceName: 'rapport', ...(options.logLevel && { logLevel: options.logLevel }) });

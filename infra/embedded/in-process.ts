@@ -69,14 +69,32 @@ const anonymous = (): Promise<Identity> => Promise.resolve({});
  * requests (nothing connects to it).
  */
 export function inProcessClientConfig(listener: RequestListener, options: { service: string; fixedHeaders?: Record<string, string> }) {
+  const endpoint = `http://${options.service}.in-process`;
+  const url = new URL(endpoint);
   return {
     region: 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    endpoint: `http://${options.service}.in-process`,
+    endpoint,
+    // The one endpoint there is, without evaluating the service's endpoint rule set on every call.
+    endpointProvider: () => ({ url }),
     requestHandler: new InProcessHttpHandler(listener, options.fixedHeaders),
     httpAuthSchemeProvider: () => [{ schemeId: 'smithy.api#noAuth' }],
     httpAuthSchemes: [{ schemeId: 'smithy.api#noAuth', identityProvider: () => anonymous, signer: noSigner }],
   };
+}
+
+/**
+ * Middleware of an SDK client that only dress a request for the network and AWS's logs: its
+ * Content-Length, Host and User-Agent headers, the recursion-detection trace header, and the
+ * client's request/response logger (a no-op logger that still walks every input for sensitive
+ * fields). Serialisation, retries (and faults.ts, inside them), auth and deserialisation stay.
+ */
+export const TRANSPORT_ONLY_MIDDLEWARE = ['loggerMiddleware', 'contentLengthMiddleware', 'getUserAgentMiddleware', 'hostHeaderMiddleware', 'recursionDetectionMiddleware'] as const;
+
+/** Remove `TRANSPORT_ONLY_MIDDLEWARE` from a client reaching a local service in process; returns the client. */
+export function withoutTransportMiddleware<C extends { middlewareStack: { remove(name: string): boolean } }>(client: C): C {
+  for (const name of TRANSPORT_ONLY_MIDDLEWARE) client.middlewareStack.remove(name);
+  return client;
 }
 
 /**
