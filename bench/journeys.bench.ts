@@ -26,7 +26,7 @@ import { LOCAL_STEP_FUNCTION } from '../infra/embedded/journeys';
 import { ScaledClock } from '../shared';
 import { compileJourney, loadJourneysFromDir } from '../workflows/journeys';
 
-process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+process.env.POWERTOOLS_LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'SILENT';
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 // Powertools Metrics warns on stderr on every invocation that recorded no metric, disabled or not
 // (thousands of lines here): drop exactly that warning, let everything else through.
@@ -99,7 +99,7 @@ async function welcomeRun() {
     clock: new ScaledClock(1),
     sendPolicy: { quietHours: undefined },
     sweepEveryMs: 0,
-    logLevel: 'SILENT',
+    logLevel: (process.env.BENCH_LOG_LEVEL as 'ERROR' | undefined) ?? 'SILENT',
   });
 
   // Per customer: when the request carrying its Signed Up was sent and answered, when its execution started, when its welcome email landed.

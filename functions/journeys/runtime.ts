@@ -67,6 +67,12 @@ export interface JourneyRuntimeDeps {
   consentMode: ConsentMode;
   /** How long the starter waits for the profile consumer to apply the trigger event (they run side by side). @default 5000 */
   profileWaitMs?: number;
+  /**
+   * The longest pause between two reads of the profile while waiting for it. Where every profile write
+   * goes through `profiles` (the embedded engine), a write wakes the waiter at once and the pause is only
+   * a safety net: it can be long. @default 200
+   */
+  profilePollMaxMs?: number;
   log?: (message: string, fields: Record<string, unknown>) => void;
 }
 
@@ -107,11 +113,13 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
   /** The profile as of this event: ingest events are applied by the profile consumer in parallel, so wait for it briefly. */
   async function profileAfter(customerId: string, detail: NormalisedEvent, source: string): Promise<Profile | undefined> {
     const deadline = Date.now() + (deps.profileWaitMs ?? 5000);
-    for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
+    const maxDelay = deps.profilePollMaxMs ?? 200;
+    for (let delay = 10; ; delay = Math.min(delay * 2, maxDelay)) {
       const stored = await profiles.get(customerId);
       if (source === PROFILE_EVENT_SOURCE || (stored && (await profiles.appliedUnder(customerId, stored, detail)) !== undefined)) return stored?.profile;
       if (Date.now() > deadline) return stored?.profile;
-      await new Promise((r) => setTimeout(r, delay));
+      // Woken early by a write through the same store (the embedded engine's consumer), else polls on.
+      await profiles.nextWrite(customerId, Math.min(delay, Math.max(0, deadline - Date.now()) + 1));
     }
   }
 

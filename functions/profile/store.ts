@@ -139,10 +139,34 @@ export async function queryAll(doc: DynamoDBDocumentClient, input: QueryCommandI
 }
 
 export class ProfileStore {
+  /** Readers waiting for this store's next write of a profile, by customer id (see `nextWrite`). */
+  readonly #writeWaiters = new Map<string, Set<() => void>>();
+
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     readonly tableName: string,
   ) {}
+
+  /**
+   * Resolves when this store object next writes the profile of `id` (`put`), or after `timeoutMs`,
+   * whichever comes first. A reader polling for a change made by a writer sharing the store (the
+   * embedded engine's journey starter waiting for its profile consumer) wakes at the write rather than
+   * on its next poll; a write by another process (another Lambda) is seen at the timeout, as by plain polling.
+   */
+  nextWrite(id: string, timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const waiters = this.#writeWaiters.get(id) ?? new Set<() => void>();
+      this.#writeWaiters.set(id, waiters);
+      const wake = () => {
+        clearTimeout(timer);
+        waiters.delete(wake);
+        if (waiters.size === 0 && this.#writeWaiters.get(id) === waiters) this.#writeWaiters.delete(id);
+        resolve();
+      };
+      const timer = setTimeout(wake, timeoutMs);
+      waiters.add(wake);
+    });
+  }
 
   async get(id: string): Promise<StoredProfile | undefined> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: profileKey(id), ConsistentRead: true }));
@@ -230,6 +254,7 @@ export class ProfileStore {
       if (error instanceof ConditionalCheckFailedException) throw new VersionConflictError(`profile ${id} changed concurrently`, { cause: error });
       throw error;
     }
+    for (const wake of [...(this.#writeWaiters.get(id) ?? [])]) wake();
   }
 
   async deleteProfileItem(id: string): Promise<void> {

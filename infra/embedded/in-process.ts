@@ -89,11 +89,31 @@ export function inProcessClientConfig(listener: RequestListener, options: { serv
  * client's request/response logger (a no-op logger that still walks every input for sensitive
  * fields). Serialisation, retries (and faults.ts, inside them), auth and deserialisation stay.
  */
-export const TRANSPORT_ONLY_MIDDLEWARE = ['loggerMiddleware', 'contentLengthMiddleware', 'getUserAgentMiddleware', 'hostHeaderMiddleware', 'recursionDetectionMiddleware'] as const;
+export const TRANSPORT_ONLY_MIDDLEWARE = {
+  loggerMiddleware: 'initialize',
+  contentLengthMiddleware: 'build',
+  getUserAgentMiddleware: 'build',
+  hostHeaderMiddleware: 'build',
+  recursionDetectionMiddleware: 'build',
+} as const;
 
-/** Remove `TRANSPORT_ONLY_MIDDLEWARE` from a client reaching a local service in process; returns the client. */
-export function withoutTransportMiddleware<C extends { middlewareStack: { remove(name: string): boolean } }>(client: C): C {
-  for (const name of TRANSPORT_ONLY_MIDDLEWARE) client.middlewareStack.remove(name);
+type Step = (typeof TRANSPORT_ONLY_MIDDLEWARE)[keyof typeof TRANSPORT_ONLY_MIDDLEWARE];
+interface Stack {
+  remove(name: string): boolean;
+  add(middleware: (next: (args: unknown) => Promise<unknown>) => (args: unknown) => Promise<unknown>, options: { step: Step; name: string }): void;
+}
+
+/**
+ * Replace `TRANSPORT_ONLY_MIDDLEWARE` of a client reaching a local service in process with
+ * pass-throughs of the same names (middleware added relative to them, such as Powertools' user-agent
+ * one, still finds its anchor); returns the client.
+ */
+export function withoutTransportMiddleware<C extends { middlewareStack: unknown }>(client: C): C {
+  const stack = client.middlewareStack as Stack;
+  for (const [name, step] of Object.entries(TRANSPORT_ONLY_MIDDLEWARE)) {
+    stack.remove(name);
+    stack.add((next) => next, { step, name });
+  }
   return client;
 }
 

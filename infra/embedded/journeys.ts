@@ -106,6 +106,8 @@ export function wireJourneys(w: JourneyWiring) {
     executions: w.stepFunctionsFaults ? failingExecutions(sfn, w.stepFunctionsFaults) : sfn,
     clock: w.clock,
     consentMode: w.profileConfig.consentMode,
+    // The profile consumer writes through the same ProfileStore, whose writes wake the starter's wait (see nextWrite).
+    profilePollMaxMs: 1000,
     log: (message, fields) => w.logger.info(message, fields),
   });
   holder.runtime = runtime;
