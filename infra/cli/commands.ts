@@ -203,16 +203,17 @@ Exit codes: 0 accepted (2xx), 1 refused (4xx) or failed (5xx), 2 usage error,
       'batch-size': { type: 'string' },
       checkpoint: { type: 'string' },
       'max-batches': { type: 'string' },
+      parallel: { type: 'string' },
       help,
     },
     help: `Usage: rapport import <file.csv|file.ndjson> [--engine http://127.0.0.1:3000 | --url <ingest URL>]
-                      [--secret whsec_... | --write-key <key>] [--batch-size 500]
+                      [--secret whsec_... | --write-key <key>] [--batch-size 500] [--parallel 4]
 
 Posts the file's events in batches, with a progress bar on stderr, then prints a
 summary: imported, duplicates (already there), rejected (line number and reason).
 Each event's messageId is derived from the file name, its line and the line's text,
 so a re-run imports nothing twice. After every batch a checkpoint file records the
-lines done; an interrupted import resumes from it (it is removed when done).
+lines done (in file order, whatever order parallel requests finish in); an interrupted import resumes from it (it is removed when done).
 
 CSV: a header row; columns userId (or user_id), anonymousId, event, timestamp and
 messageId are the event's own, properties.<name> columns are track properties,
@@ -228,6 +229,8 @@ Options:
   --secret <whsec_...>  the source's webhook secret (as rapport send; default $RAPPORT_WEBHOOK_SECRET)
   --write-key <key>     post to /v1/batch with this write key instead (default $RAPPORT_WRITE_KEY)
   --batch-size <n>      events per request, 1-500 (default 500)
+  --parallel <n>        requests in flight at once, 1-16 (default 4); the checkpoint
+                        still only covers lines whose batch and all before it were accepted
   --checkpoint <file>   where progress is kept (default <file>.import-checkpoint.json)
   --max-batches <n>     stop after n batches (run again to resume)
   -h, --help            show this help

@@ -11,6 +11,8 @@ import { secretOf } from './send';
 
 const TIMEOUT_MS = 30_000;
 const MAX_BATCH = 500;
+/** Most batches in flight at once (--parallel). */
+const MAX_PARALLEL = 16;
 
 interface Checkpoint {
   file: string;
@@ -38,55 +40,108 @@ export async function execute({ values, positionals }: Parsed, ctx: Context): Pr
     ctx.err(`resuming after line ${state.line} (checkpoint ${checkpointFile})`);
   }
 
+  const parallel = Number(values.parallel ?? 4);
+  if (!Number.isInteger(parallel) || parallel < 1 || parallel > MAX_PARALLEL) throw new UsageError(`--parallel: expected a whole number from 1 to ${MAX_PARALLEL}`);
+
   const lines = readFileSync(file, 'utf8').split(/\r?\n/);
   const name = basename(file);
   const header = format === 'csv' ? csvCells(lines[0] ?? '').map((h) => h.trim()) : [];
   const first = format === 'csv' ? 2 : 1;
   if (format === 'csv' && !header.some((h) => h === 'userId' || h === 'user_id' || h === 'anonymousId')) throw new UsageError(`${positionals[0]}:1: the header names no userId (or user_id, anonymousId) column`);
   const total = lines.length;
-  let batch: ImportEvent[] = [];
-  let batches = 0;
-  let lastLine = state.line;
 
-  const flush = async (upTo: number): Promise<boolean> => {
-    if (batch.length > 0) {
-      const result = await post(batch.map((b) => b.event));
-      if (result.kind === 'failed') {
-        ctx.err(`the ingest refused the batch of lines ${batch[0]!.line}-${upTo}: ${result.message}; fix it and run again to resume`);
-        return false;
-      }
-      const duplicates = new Set(result.duplicates);
-      state.duplicates += duplicates.size;
-      state.imported += result.accepted.filter((id) => !duplicates.has(id)).length;
-      for (const r of result.rejected) state.rejected.push({ line: batch[r.index]!.line, reason: r.reason });
-    }
-    state.line = upTo;
-    writeFileSync(checkpointFile, JSON.stringify(state));
-    batch = [];
-    batches++;
-    const done = Math.min(upTo, total);
+  /**
+   * Batches go out `parallel` at a time; their results are taken in file order, so the checkpoint
+   * only ever covers lines whose batch (and every batch before it) was accepted. Lines refused while
+   * reading travel with their batch, so a resumed import does not report them twice.
+   */
+  interface Batch {
+    events: ImportEvent[];
+    /** Lines refused before posting (not JSON, no id...). */
+    refused: Array<{ line: number; reason: string }>;
+    upTo: number;
+    result?: Promise<PostResult>;
+  }
+  const inFlight: Batch[] = [];
+  let failed = false;
+  let batches = 0;
+
+  const progress = () => {
+    const done = Math.min(state.line, total);
     const width = 30;
     const filled = Math.round((done / total) * width);
     ctx.err(`[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} lines, ${state.imported} imported, ${state.duplicates} duplicates, ${state.rejected.length} rejected`);
+  };
+
+  /** Take the oldest batch's result into the state and the checkpoint; false when the ingest refused it. */
+  const settleOldest = async (): Promise<boolean> => {
+    const batch = inFlight.shift()!;
+    const result = batch.result ? await batch.result : undefined;
+    if (result?.kind === 'failed') {
+      ctx.err(`the ingest refused the batch of lines ${batch.events[0]!.line}-${batch.upTo}: ${result.message}; fix it and run again to resume`);
+      return false;
+    }
+    state.rejected.push(...batch.refused);
+    if (result) {
+      const duplicates = new Set(result.duplicates);
+      state.duplicates += duplicates.size;
+      state.imported += result.accepted.filter((id) => !duplicates.has(id)).length;
+      for (const r of result.rejected) state.rejected.push({ line: batch.events[r.index]!.line, reason: r.reason });
+    }
+    state.line = batch.upTo;
+    writeFileSync(checkpointFile, JSON.stringify(state));
+    batches++;
+    progress();
     return true;
   };
 
-  for (let i = Math.max(first, state.line + 1); i <= lines.length; i++) {
+  /** A batch's request; never rejects (a batch awaited later must not fail unobserved). */
+  const send = (batch: Batch): Promise<PostResult> => post(batch.events.map((b) => b.event)).catch((error: unknown) => ({ kind: 'failed', message: (error as Error).message }));
+
+  /** Send a batch; with `parallel` batches out, first wait for the oldest. */
+  const dispatch = async (batch: Batch): Promise<boolean> => {
+    if (batch.events.length > 0) batch.result = send(batch);
+    inFlight.push(batch);
+    while (inFlight.length >= parallel) if (!(await settleOldest())) return false;
+    return true;
+  };
+
+  let current: Batch = { events: [], refused: [], upTo: state.line };
+  let dispatched = 0;
+  for (let i = Math.max(first, state.line + 1); i <= lines.length && dispatched < maxBatches; i++) {
     const text = lines[i - 1]!;
-    lastLine = i;
+    current.upTo = i;
     if (text.trim() === '') continue;
     const parsed = format === 'csv' ? csvLine(header, text, i, name) : ndjsonLine(text, i, name);
-    if ('error' in parsed) state.rejected.push({ line: i, reason: parsed.error });
-    else batch.push(...parsed.events);
-    if (batch.length >= batchSize) {
-      if (!(await flush(i))) return EXIT.failed;
-      if (batches >= maxBatches) {
-        ctx.err(`stopped after ${batches} batch(es) (--max-batches); run again to resume`);
-        return EXIT.ok;
+    if ('error' in parsed) current.refused.push({ line: i, reason: parsed.error });
+    else current.events.push(...parsed.events);
+    if (current.events.length >= batchSize) {
+      dispatched++;
+      if (!(await dispatch(current))) {
+        failed = true;
+        break;
       }
+      current = { events: [], refused: [], upTo: i };
     }
   }
-  if (!(await flush(lastLine))) return EXIT.failed;
+  const stoppedEarly = dispatched >= maxBatches && current.upTo < lines.length;
+  if (!failed && !stoppedEarly) {
+    current.upTo = Math.max(current.upTo, lines.length);
+    inFlight.push({ ...current, ...(current.events.length > 0 && { result: send(current) }) });
+  }
+  // Every batch still out is awaited (none is left unobserved), but the state stops at the first refused one.
+  while (inFlight.length > 0) {
+    if (failed) {
+      await Promise.allSettled(inFlight.splice(0).flatMap((b) => (b.result ? [b.result] : [])));
+      break;
+    }
+    if (!(await settleOldest())) failed = true;
+  }
+  if (failed) return EXIT.failed;
+  if (stoppedEarly) {
+    ctx.err(`stopped after ${batches} batch(es) (--max-batches); run again to resume`);
+    return EXIT.ok;
+  }
   rmSync(checkpointFile, { force: true });
 
   ctx.out(`imported ${state.imported}, duplicates ${state.duplicates}, rejected ${state.rejected.length}`);
