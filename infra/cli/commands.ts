@@ -207,7 +207,7 @@ Exit codes: 0 accepted (2xx), 1 refused (4xx) or failed (5xx), 2 usage error,
       help,
     },
     help: `Usage: rapport import <file.csv|file.ndjson> [--engine http://127.0.0.1:3000 | --url <ingest URL>]
-                      [--secret whsec_... | --write-key <key>] [--batch-size 500] [--parallel 4]
+                      [--secret whsec_... | --write-key <key>] [--batch-size 500] [--parallel 1]
 
 Posts the file's events in batches, with a progress bar on stderr, then prints a
 summary: imported, duplicates (already there), rejected (line number and reason).
@@ -229,8 +229,10 @@ Options:
   --secret <whsec_...>  the source's webhook secret (as rapport send; default $RAPPORT_WEBHOOK_SECRET)
   --write-key <key>     post to /v1/batch with this write key instead (default $RAPPORT_WRITE_KEY)
   --batch-size <n>      events per request, 1-500 (default 500)
-  --parallel <n>        requests in flight at once, 1-16 (default 4); the checkpoint
-                        still only covers lines whose batch and all before it were accepted
+  --parallel <n>        requests in flight at once, 1-16 (default 1); for a deployed ingest,
+                        which scales out (a one-process engine does not get faster, and a
+                        request over 30 s is retried and then counted as duplicates). The
+                        checkpoint still covers only lines whose batch and all before it were accepted
   --checkpoint <file>   where progress is kept (default <file>.import-checkpoint.json)
   --max-batches <n>     stop after n batches (run again to resume)
   -h, --help            show this help

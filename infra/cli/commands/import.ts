@@ -40,7 +40,7 @@ export async function execute({ values, positionals }: Parsed, ctx: Context): Pr
     ctx.err(`resuming after line ${state.line} (checkpoint ${checkpointFile})`);
   }
 
-  const parallel = Number(values.parallel ?? 4);
+  const parallel = Number(values.parallel ?? 1);
   if (!Number.isInteger(parallel) || parallel < 1 || parallel > MAX_PARALLEL) throw new UsageError(`--parallel: expected a whole number from 1 to ${MAX_PARALLEL}`);
 
   const lines = readFileSync(file, 'utf8').split(/\r?\n/);
