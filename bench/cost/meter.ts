@@ -358,7 +358,7 @@ export class Meter {
     for (const rule of engine.bus.rules) {
       const fn: Fn = rule.name === 'profile-consumer' ? 'profile' : rule.name.startsWith('journey-') ? 'starter' : 'other';
       const target = rule.target;
-      rule.target = (event: BusEvent) => this.invoke(fn, async () => target(event));
+      rule.target = (event: BusEvent, delivery) => this.invoke(fn, async () => target(event, delivery));
     }
 
     // Step Lambda (each Task state) and run-ended Lambda (each execution end): the executor's callbacks.

@@ -27,7 +27,8 @@ import { ENV, ScaledClock, PROFILE_CONSUMER_PATTERN, systemClock, type BusEntry,
 import { ensureTable, idempotencyTableDefinition, profileTableDefinition, startDynalite, type LocalDynamo } from './dynamo';
 import { eventBridgeApiListener, LocalEventBus } from './event-bus';
 import { inProcessClientConfig, withoutTransportMiddleware } from './in-process';
-import { asyncLambdaTarget, invokeLambda, lambdaRuntime, type DeadLetter } from './lambda-async';
+import { DeadLetters, redrive, type DeadLetter } from './dead-letters';
+import { asyncLambdaTarget, invokeLambda, lambdaRuntime } from './lambda-async';
 import { installFaults, type Faults } from './faults';
 import { createHttpGuard, parseAllowedHosts } from './http-guard';
 import { invokeHttpLambda } from './lambda-http';
@@ -102,7 +103,7 @@ export interface Engine {
   bus: LocalEventBus;
   dynamo: LocalDynamo;
   profiles: ProfileStore;
-  /** Events the profile consumer failed on after its retries (EventBridge would send them to the DLQ). */
+  /** Events a target failed on after its retries (EventBridge would send them to the DLQ); kept in the data folder. */
   deadLetters: DeadLetter[];
   /** Run the sweep now (what the daily schedule does). */
   sweep(): Promise<{ due: number; changed: number; derived: number }>;
@@ -177,7 +178,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     declaredManualTags: profileConfig.manualTags,
     onErasedWrite: (ids: string[]) => erasure.redact(ids),
   };
-  const deadLetters: DeadLetter[] = [];
+  const deadLetters = new DeadLetters(dataDir ?? undefined);
   const outbox = new Outbox(clock, options.outboundWebhooks ?? {}, dataDir ?? undefined);
   if (options.faults) installFaults({ dynamo: dynamo.client, eventBridge, bus, outbox }, options.faults);
   let url = '';
@@ -218,6 +219,8 @@ async function start(options: EngineOptions): Promise<Engine> {
       { retryAttempts: 2, deadLetters, ...(virtual && { clock: virtual }) },
     ),
   });
+  // Every rule is on the bus: deliver again what the last run had not finished delivering (at least once).
+  bus.resume();
   const sweepHandler = createSweepHandler(profileDeps, { logger, metrics });
   const sweep = () => invokeLambda<{ due: number; changed: number; derived: number }>('rapport-sweep', 900_000, (context, o) => sweepHandler({} as never, context, o));
   const sweepEvery = options.sweepEveryMs ?? defaultSweepEveryMs(engineClock);
@@ -285,11 +288,13 @@ async function start(options: EngineOptions): Promise<Engine> {
         const event = { timestamp: d.timestamp as string, receivedAt: d.receivedAt as string, ...(typeof d.sourceId === 'string' && { sourceId: d.sourceId }) };
         return tombstone !== undefined && (startsNewLife(event, tombstone) || (newLifeSince.has(id) && belongsAfter(event, tombstone)));
       });
-    bus.forget((e) => {
+    const ofErasedLife = (e: { detail: unknown }) => {
       const d = e.detail as { userId?: string; anonymousId?: string; previousId?: string; properties?: { customerId?: unknown }; timestamp?: unknown; receivedAt?: unknown; sourceId?: unknown };
       const named = [d.userId, d.anonymousId, d.previousId, d.properties?.customerId].filter(names) as string[];
       return named.length > 0 && !ofNewLife(d, named);
-    });
+    };
+    bus.forget(ofErasedLife);
+    deadLetters.remove((l) => ofErasedLife(l.event));
     // Likewise the outbox: a message sent after the erasure completed to a customer living a new life is theirs.
     const erasedLife = (id: string, m: OutboxEntry) => !(m.at > (newLifeSince.get(id) ?? '\uffff'));
     outbox.forget((m) => {
@@ -301,6 +306,8 @@ async function start(options: EngineOptions): Promise<Engine> {
   };
 
   const ingestPaths = new Set<string>(INGEST_PATHS);
+  // Dead letters being redriven: a second redrive leaves them alone.
+  const redriving = new Set<string>();
   // Ingest (signed / write key) and one-click unsubscribe are meant to be called cross-site; see http-guard.ts.
   const guard = createHttpGuard({ crossSitePaths: ingestPaths, ...(options.allowedHosts && { allowedHosts: options.allowedHosts }) });
   const server: Server = createServer((req, res) => {
@@ -362,7 +369,12 @@ async function start(options: EngineOptions): Promise<Engine> {
       return send(res, 200, { journeyId: id, counters: await journeys.records.stats(id) });
     }
     if (req.method === 'GET' && url.pathname === '/v1/outbox') return send(res, 200, { messages: outbox.entries.slice(-Number(url.searchParams.get('limit') ?? 100)) });
-    if (req.method === 'GET' && url.pathname === '/v1/admin/dead-letters') return send(res, 200, { deadLetters });
+    if (req.method === 'GET' && url.pathname === '/v1/admin/dead-letters') return send(res, 200, { deadLetters: deadLetters.letters });
+    if (req.method === 'POST' && url.pathname === '/v1/admin/dead-letters/redrive') {
+      const ids = parseRedriveBody(await readBody(req, 1024 * 1024));
+      if (typeof ids === 'string') return send(res, 400, { error: 'invalid_request', message: ids });
+      return send(res, 200, await redrive(deadLetters, (rule, event) => bus.redeliver(rule, event), ids, redriving));
+    }
     if (req.method === 'GET' && url.pathname === '/health') return send(res, 200, { status: 'ok' });
     if (await handleUi(req, res, url)) return;
     send(res, 404, { error: 'not_found', message: `nothing at ${req.method} ${url.pathname}` });
@@ -382,7 +394,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     journeys,
     dynamo,
     profiles,
-    deadLetters,
+    deadLetters: deadLetters.letters,
     sweep,
     // On virtual time a delivery waiting out a retry backoff is a timer, not work: settle waits for idle (run the clock to retry).
     settle: () => (virtual ? virtual.idle() : bus.drain()),
@@ -395,6 +407,9 @@ async function start(options: EngineOptions): Promise<Engine> {
       await bus.drain();
       for (const execution of journeys.sfn.executions.values()) if (execution.status === 'RUNNING') await journeys.sfn.stop(execution.journeyId, execution.name, 'engine stopped');
       await journeys.sfn.idle();
+      // What the stops delivered is finished too: the cursors are written last.
+      await bus.drain();
+      bus.close();
       await compaction;
       eventBridge.destroy();
       // After an erasure, the files are rewritten with live entries only (a compaction may leave a deleted value behind).
@@ -416,6 +431,29 @@ export function defaultSweepEveryMs(clock: Clock): number {
 function send(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify(body));
+}
+
+/**
+ * The body of `POST /v1/admin/dead-letters/redrive`: empty or `{}` (all), or `{"ids": ["dl-1", ...]}`.
+ * Returns the ids (undefined: all), or what is wrong with it.
+ */
+export function parseRedriveBody(body: Buffer | undefined): string[] | undefined | string {
+  if (body === undefined) return 'the body is over 1 MiB';
+  const text = body.toString('utf8').trim();
+  if (text === '') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return 'the body must be JSON: {} to redrive every dead letter, or {"ids": ["dl-1", ...]}';
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'the body must be a JSON object: {} or {"ids": ["dl-1", ...]}';
+  const unknown = Object.keys(value).filter((k) => k !== 'ids');
+  if (unknown.length > 0) return `unknown field ${JSON.stringify(unknown[0])}: the body takes "ids" only`;
+  const { ids } = value as { ids?: unknown };
+  if (ids === undefined) return undefined;
+  if (!Array.isArray(ids) || ids.length === 0 || !ids.every((id) => typeof id === 'string' && id !== '')) return '"ids" must be a non-empty array of dead-letter ids (strings such as "dl-1")';
+  return ids as string[];
 }
 
 /** Read the whole body; `undefined` when it exceeds `limit` (the rest is drained, not kept). */

@@ -3,6 +3,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { DeliveryCursors } from './delivery-cursors';
 import { busEntrySize, matchesEventPattern, PUT_EVENTS_MAX_BYTES, PUT_EVENTS_MAX_ENTRIES, type BusEntry, type EventPattern } from '../../shared';
 
 /** An event as EventBridge delivers it to targets. */
@@ -21,7 +22,8 @@ export interface BusEvent {
 export interface BusRule {
   name: string;
   pattern: EventPattern;
-  target: (event: BusEvent) => Promise<void> | void;
+  /** Invoked once per matching event (at least once: again after a crash, see `resume`); `delivery.rule` is this rule's name. */
+  target: (event: BusEvent, delivery: { rule: string }) => Promise<void> | void;
 }
 
 /** Decides, per entry, whether PutEvents reports it failed (tests inject faults with it). */
@@ -34,12 +36,17 @@ export interface PutEventsResponse {
 
 const ACCOUNT = '000000000000';
 const REGION = 'local';
+const SEQ_PREFIX = '{"seq":';
 
 /**
  * The embedded engine's EventBridge: an in-process bus that routes each entry to
  * the rules whose EventBridge pattern matches it, using the same matcher (and the
  * same patterns) the CDK stack deploys. It keeps the accepted events in order,
- * appended to `<dataDir>/bus/events.ndjson` when a data folder is given.
+ * appended to `<dataDir>/bus/events.ndjson` when a data folder is given, each line
+ * the event with its sequence number (`{"seq":N,...}`, stable when erasure rewrites
+ * the file). Delivery is at least once across crashes: each rule has a cursor over
+ * the log (`<dataDir>/bus/cursors.json`, see DeliveryCursors) and `resume` delivers
+ * again what a rule had not finished.
  */
 export class LocalEventBus {
   readonly rules: BusRule[] = [];
@@ -52,22 +59,63 @@ export class LocalEventBus {
   #logFile: string | undefined;
   #pending = new Set<Promise<void>>();
   #maxLog: number;
+  #lastSeq = 0;
+  #cursors: DeliveryCursors;
+  #resumed = false;
 
-  constructor(options: { dataDir?: string; maxLog?: number } = {}) {
+  constructor(options: { dataDir?: string; maxLog?: number; cursorFlushEveryMs?: number } = {}) {
     this.#maxLog = options.maxLog ?? 100_000;
-    if (options.dataDir) {
-      mkdirSync(join(options.dataDir, 'bus'), { recursive: true });
-      this.#logFile = join(options.dataDir, 'bus', 'events.ndjson');
+    const dir = options.dataDir ? join(options.dataDir, 'bus') : undefined;
+    if (dir) mkdirSync(dir, { recursive: true });
+    this.#cursors = new DeliveryCursors({
+      ...(dir && { file: join(dir, 'cursors.json') }),
+      ...(options.cursorFlushEveryMs !== undefined && { flushEveryMs: options.cursorFlushEveryMs }),
+      current: () => ({ rules: this.rules.map((r) => r.name), lastSeq: this.#lastSeq }),
+    });
+    if (dir) {
+      this.#logFile = join(dir, 'events.ndjson');
       if (existsSync(this.#logFile)) {
-        // Reload the tail of the log so `GET /v1/bus/events` survives a restart (no re-delivery to rules).
-        const lines = readFileSync(this.#logFile, 'utf8').split('\n').filter(Boolean).slice(-this.#maxLog);
-        for (const line of lines) this.log.push(JSON.parse(line) as BusEvent);
+        // Reload the tail of the log so `GET /v1/bus/events` survives a restart (redelivery is `resume`'s).
+        const lines = this.#readLog();
+        for (const { line } of lines.slice(-this.#maxLog)) this.log.push(parseLine(line).event);
+        this.#lastSeq = lines.at(-1)?.seq ?? 0;
       }
     }
+    // Sequence numbers never go back, even when erasure removed the log's last lines.
+    this.#lastSeq = Math.max(this.#lastSeq, this.#cursors.highest);
   }
 
   addRule(rule: BusRule): void {
+    if (this.rules.some((r) => r.name === rule.name)) throw new Error(`a bus rule named ${JSON.stringify(rule.name)} exists already (rule names key the delivery cursors)`);
     this.rules.push(rule);
+  }
+
+  /**
+   * Once every rule is added: deliver again each event of the log past a rule's stored cursor that
+   * matches its pattern (the engine died before that delivery finished). A rule without a stored cursor
+   * (a new journey, a first start) begins at the end of the log. Returns how many deliveries it started.
+   */
+  resume(): number {
+    if (this.#resumed) throw new Error('the bus resumed already');
+    this.#resumed = true;
+    const behind = this.rules.map((rule) => ({ rule, after: this.#cursors.stored(rule.name) })).filter((r): r is { rule: BusRule; after: number } => r.after !== undefined && r.after < this.#lastSeq);
+    let started = 0;
+    if (behind.length > 0 && this.#logFile && existsSync(this.#logFile)) {
+      const from = Math.min(...behind.map((r) => r.after));
+      for (const { seq, line } of this.#readLog()) {
+        if (seq <= from) continue;
+        const { event } = parseLine(line);
+        for (const { rule, after } of behind) {
+          if (seq > after && matchesEventPattern(rule.pattern, event)) {
+            void this.#deliver(rule, event, seq);
+            started++;
+          }
+        }
+      }
+    }
+    // The cursors exist on disk from now on: a crash before the first timed write still finds them.
+    this.#cursors.flush();
+    return started;
   }
 
   putEvents(entries: readonly BusEntry[]): PutEventsResponse {
@@ -79,6 +127,7 @@ export class LocalEventBus {
     const source = entries[0]?.Source ?? '';
     this.callsBySource.set(source, (this.callsBySource.get(source) ?? 0) + 1);
     const results: PutEventsResponse['Entries'] = [];
+    const accepted: Array<{ event: BusEvent; seq: number }> = [];
     let failed = 0;
     entries.forEach((entry, index) => {
       const fault = this.fault?.(entry, index);
@@ -98,11 +147,22 @@ export class LocalEventBus {
         resources: entry.Resources ?? [],
         detail: JSON.parse(entry.Detail),
       };
-      this.#record(event);
-      this.#route(event);
+      accepted.push({ event, seq: ++this.#lastSeq });
       results.push({ EventId: event.id });
     });
+    // On the log (one append per call) before any target sees them, and before PutEvents answers.
+    this.#record(accepted);
+    for (const { event, seq } of accepted) this.#route(event, seq);
     return { FailedEntryCount: failed, Entries: results };
+  }
+
+  /**
+   * Deliver a logged event to one rule again, outside the cursors (a dead letter's redrive). Resolves when the
+   * delivery has finished; `undefined` when no rule has that name.
+   */
+  redeliver(ruleName: string, event: BusEvent): Promise<void> | undefined {
+    const rule = this.rules.find((r) => r.name === ruleName);
+    return rule && this.#deliver(rule, event);
   }
 
   /** Remove events from the log (and its file), e.g. when a customer is erased. Returns how many. */
@@ -110,35 +170,70 @@ export class LocalEventBus {
     const kept = this.log.filter((e) => !predicate(e));
     const removed = this.log.length - kept.length;
     this.log.splice(0, this.log.length, ...kept);
-    if (this.#logFile && removed > 0) {
+    // The file holds more than the in-memory tail (maxLog): look through all of it.
+    if (this.#logFile && existsSync(this.#logFile)) {
       const lines = readFileSync(this.#logFile, 'utf8').split('\n').filter(Boolean);
-      const rest = lines.filter((line) => !predicate(JSON.parse(line) as BusEvent));
-      writeFileSync(this.#logFile, rest.map((l) => `${l}\n`).join(''));
+      const rest = lines.filter((line) => !predicate(parseLine(line).event));
+      if (rest.length < lines.length) writeFileSync(this.#logFile, rest.map((l) => `${l}\n`).join(''));
     }
     return removed;
   }
 
-  /** Resolves when every target invoked so far has finished. */
+  /** Resolves when every target invoked so far has finished (and their cursors are written). */
   async drain(): Promise<void> {
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+    if (this.#resumed) this.#cursors.flush();
   }
 
-  #record(event: BusEvent): void {
-    this.log.push(event);
+  /** After `drain`, when the engine stops: the cursors are written and nothing writes them again. */
+  close(): void {
+    if (this.#resumed) this.#cursors.flush();
+    this.#cursors.close();
+  }
+
+  #record(accepted: ReadonlyArray<{ event: BusEvent; seq: number }>): void {
+    if (accepted.length === 0) return;
+    for (const { event } of accepted) this.log.push(event);
     if (this.log.length > this.#maxLog) this.log.splice(0, this.log.length - this.#maxLog);
-    if (this.#logFile) appendFileSync(this.#logFile, `${JSON.stringify(event)}\n`);
+    if (this.#logFile) appendFileSync(this.#logFile, accepted.map(({ event, seq }) => `${SEQ_PREFIX}${seq},${JSON.stringify(event).slice(1)}\n`).join(''));
   }
 
-  #route(event: BusEvent): void {
-    for (const rule of this.rules) {
-      if (!matchesEventPattern(rule.pattern, event)) continue;
-      const delivery = Promise.resolve()
-        .then(() => rule.target(event))
-        .catch((error: unknown) => console.error(`rule ${rule.name}: target failed for event ${event.id}:`, error))
-        .finally(() => this.#pending.delete(delivery));
-      this.#pending.add(delivery);
-    }
+  #route(event: BusEvent, seq: number): void {
+    for (const rule of this.rules) if (matchesEventPattern(rule.pattern, event)) void this.#deliver(rule, event, seq);
   }
+
+  /** One delivery to one rule; with `seq`, it holds the rule's cursor until it finishes. */
+  #deliver(rule: BusRule, event: BusEvent, seq?: number): Promise<void> {
+    if (seq !== undefined) this.#cursors.begin(rule.name, seq);
+    const delivery = Promise.resolve()
+      .then(() => rule.target(event, { rule: rule.name }))
+      .catch((error: unknown) => console.error(`rule ${rule.name}: target failed for event ${event.id}:`, error))
+      .finally(() => {
+        this.#pending.delete(delivery);
+        if (seq !== undefined) this.#cursors.end(rule.name, seq);
+      });
+    this.#pending.add(delivery);
+    return delivery;
+  }
+
+  /** The log file's lines with their sequence numbers; a log written before they existed is numbered once, in place. */
+  #readLog(): Array<{ seq: number; line: string }> {
+    const lines = readFileSync(this.#logFile!, 'utf8').split('\n').filter(Boolean);
+    if (lines.every((line) => line.startsWith(SEQ_PREFIX))) return lines.map((line) => ({ seq: seqOf(line), line }));
+    const numbered = lines.map((line, i) => ({ seq: i + 1, line: `${SEQ_PREFIX}${i + 1},${JSON.stringify(parseLine(line).event).slice(1)}` }));
+    writeFileSync(this.#logFile!, numbered.map(({ line }) => `${line}\n`).join(''));
+    return numbered;
+  }
+}
+
+function seqOf(line: string): number {
+  return Number.parseInt(line.slice(SEQ_PREFIX.length, line.indexOf(',', SEQ_PREFIX.length)), 10);
+}
+
+/** A log line: the event, and its sequence number when the line has one. */
+function parseLine(line: string): { seq?: number; event: BusEvent } {
+  const { seq, ...event } = JSON.parse(line) as BusEvent & { seq?: number };
+  return { ...(seq !== undefined && { seq }), event };
 }
 
 /**

@@ -17,7 +17,8 @@ import type { ProfileConfig, ProfileStore } from '../../functions/profile';
 import type { Clock, Profile } from '../../shared';
 import { compileJourney, loadJourneysFromDir, type CompiledJourney } from '../../workflows/journeys';
 import type { LocalEventBus } from './event-bus';
-import { asyncLambdaTarget, invokeLambda, type DeadLetter } from './lambda-async';
+import type { DeadLetterSink } from './dead-letters';
+import { asyncLambdaTarget, invokeLambda } from './lambda-async';
 import { failingExecutions, type Faults } from './faults';
 import { LocalStepFunctions, type AslDefinition } from './step-functions';
 import type { VirtualClock } from './virtual-time';
@@ -46,7 +47,7 @@ export interface JourneyWiring {
   timeScale: number;
   unsubscribe: { baseUrl: () => string; keys: UnsubscribeKeyProvider };
   webhookTargets: string[];
-  deadLetters: DeadLetter[];
+  deadLetters: DeadLetterSink;
   logger: Logger;
   metrics: Metrics;
   /** Fault injection in front of the Step Functions calls (reliability tests). */

@@ -1,18 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { InvokeStore } from '@aws/lambda-invoke-store';
 import type { Context } from 'aws-lambda';
+import type { DeadLetterSink } from './dead-letters';
 import type { BusEvent } from './event-bus';
 import type { VirtualClock } from './virtual-time';
 
 export type EventLambda = (event: never, context: Context, options: { signal: AbortSignal }) => Promise<unknown>;
-
-export interface DeadLetter {
-  functionName: string;
-  event: BusEvent;
-  error: string;
-  attempts: number;
-  at: string;
-}
 
 export function lambdaContext(functionName: string, timeoutMs = 60_000): Context {
   const deadline = Date.now() + timeoutMs;
@@ -64,18 +57,18 @@ export function asyncLambdaTarget(
   options: {
     retryAttempts?: number;
     baseDelayMs?: number;
-    deadLetters: DeadLetter[];
+    deadLetters: DeadLetterSink;
     /**
      * On virtual time: each attempt holds the clock while it runs, and the backoff between attempts is a timer
      * on the clock (the delivery lets time move while it waits, as Lambda's retry minutes later would).
      */
     clock?: VirtualClock;
   },
-): (event: BusEvent) => Promise<void> {
+): (event: BusEvent, delivery?: { rule: string }) => Promise<void> {
   const attempts = (options.retryAttempts ?? 2) + 1;
   const base = options.baseDelayMs ?? 50;
   const clock = options.clock;
-  return async (event) => {
+  return async (event, delivery) => {
     let lastError: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
@@ -88,6 +81,6 @@ export function asyncLambdaTarget(
         if (attempt < attempts) await (clock ? clock.sleep(delay) : new Promise((r) => setTimeout(r, delay)));
       }
     }
-    options.deadLetters.push({ functionName, event, error: String((lastError as Error)?.message ?? lastError), attempts, at: (clock?.now() ?? new Date()).toISOString() });
+    options.deadLetters.add({ ...(delivery && { rule: delivery.rule }), functionName, event, error: String((lastError as Error)?.message ?? lastError), attempts, at: (clock?.now() ?? new Date()).toISOString() });
   };
 }

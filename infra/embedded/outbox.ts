@@ -1,8 +1,8 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { postWebhook, type OutboundWebhookTarget } from '../../functions/journeys/channels/aws';
 import type { Channels, EmailMessage, SmsMessage, WebhookMessage } from '../../functions/journeys/channels/types';
 import type { Clock } from '../../shared';
+import { idNumber, NdjsonLog } from './ndjson-log';
 
 export type OutboxEntry =
   | ({ channel: 'email'; outboxId: string; at: string } & EmailMessage)
@@ -15,22 +15,21 @@ type WithoutStamp<T> = T extends unknown ? Omit<T, 'outboxId' | 'at'> : never;
  * The embedded engine's channels: email and SMS land in a local outbox instead
  * of SES / End User Messaging; webhooks are really posted to configured URLs
  * (or recorded when none is configured). `fail` lets tests take a channel down.
+ * With a data folder, the messages are kept in `<dataDir>/outbox.ndjson` and
+ * reloaded at start; outbox ids keep increasing across restarts.
  */
 export class Outbox implements Channels {
   readonly entries: OutboxEntry[] = [];
   fail: Partial<Record<'email' | 'sms' | 'webhook', Error>> = {};
-  #file: string | undefined;
-  #seq = 0;
+  readonly #file: NdjsonLog<OutboxEntry>;
 
   constructor(
     private readonly clock: Clock,
     private readonly webhooks: Record<string, OutboundWebhookTarget> = {},
     dataDir?: string,
   ) {
-    if (dataDir) {
-      mkdirSync(dataDir, { recursive: true });
-      this.#file = join(dataDir, 'outbox.ndjson');
-    }
+    this.#file = new NdjsonLog<OutboxEntry>(dataDir ? join(dataDir, 'outbox.ndjson') : undefined, (e) => idNumber(e.outboxId));
+    for (const entry of this.#file.load()) this.entries.push(entry);
   }
 
   async email(message: EmailMessage) {
@@ -55,18 +54,15 @@ export class Outbox implements Channels {
   /** Remove a customer's messages (erasure), from memory and from the outbox log file. */
   forget(predicate: (entry: OutboxEntry) => boolean): void {
     const kept = this.entries.filter((e) => !predicate(e));
+    if (kept.length === this.entries.length) return;
     this.entries.splice(0, this.entries.length, ...kept);
-    if (this.#file && existsSync(this.#file)) {
-      const lines = readFileSync(this.#file, 'utf8').split('\n').filter(Boolean);
-      const rest = lines.filter((line) => !predicate(JSON.parse(line) as OutboxEntry));
-      if (rest.length < lines.length) writeFileSync(this.#file, rest.map((l) => `${l}\n`).join(''));
-    }
+    this.#file.rewrite(kept);
   }
 
   #add(entry: WithoutStamp<OutboxEntry>): { providerId: string } {
-    const full = { ...entry, outboxId: `outbox-${++this.#seq}`, at: this.clock.now().toISOString() } as OutboxEntry;
+    const full = { ...entry, outboxId: `outbox-${this.#file.next()}`, at: this.clock.now().toISOString() } as OutboxEntry;
     this.entries.push(full);
-    if (this.#file) appendFileSync(this.#file, `${JSON.stringify(full)}\n`);
+    this.#file.append(full);
     return { providerId: full.outboxId };
   }
 }

@@ -49,10 +49,10 @@ beforeAll(async () => {
     const target = rule.target;
     const counts = rule.name === 'profile-consumer' ? delivered : rule.name.startsWith('journey-') ? starterDeliveries : undefined;
     if (!counts) continue;
-    rule.target = (event) => {
+    rule.target = (event, delivery) => {
       const id = (event.detail as { messageId: string }).messageId;
       counts.set(id, (counts.get(id) ?? 0) + 1);
-      return target(event);
+      return target(event, delivery);
     };
   }
 

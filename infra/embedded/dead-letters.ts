@@ -1,0 +1,98 @@
+import { join } from 'node:path';
+import type { BusEvent } from './event-bus';
+import { idNumber, NdjsonLog } from './ndjson-log';
+
+/** An event a target failed on after its retries (EventBridge would send it to the DLQ). */
+export interface DeadLetter {
+  /** `dl-N`, increasing across restarts. */
+  id: string;
+  /** The bus rule that delivered it (its redrive goes to that rule's target again). */
+  rule?: string;
+  functionName: string;
+  event: BusEvent;
+  error: string;
+  attempts: number;
+  at: string;
+}
+
+/** Where a target puts what it gave up on. */
+export interface DeadLetterSink {
+  add(letter: Omit<DeadLetter, 'id'>): DeadLetter;
+}
+
+/**
+ * The embedded engine's dead-letter queue: in memory (`letters`) and, with a data
+ * folder, in `<dataDir>/dead-letters.ndjson`, reloaded at start. A letter is written
+ * before its delivery counts as finished (the bus cursor moves past it only then).
+ */
+export class DeadLetters implements DeadLetterSink {
+  readonly letters: DeadLetter[] = [];
+  readonly #file: NdjsonLog<DeadLetter>;
+
+  constructor(dataDir?: string) {
+    this.#file = new NdjsonLog<DeadLetter>(dataDir ? join(dataDir, 'dead-letters.ndjson') : undefined, (l) => idNumber(l.id));
+    for (const letter of this.#file.load()) this.letters.push(letter);
+  }
+
+  add(letter: Omit<DeadLetter, 'id'>): DeadLetter {
+    const full: DeadLetter = { id: `dl-${this.#file.next()}`, ...letter };
+    this.letters.push(full);
+    this.#file.append(full);
+    return full;
+  }
+
+  /** Remove letters (redriven, or of an erased customer). Returns those removed. */
+  remove(predicate: (letter: DeadLetter) => boolean): DeadLetter[] {
+    const removed = this.letters.filter(predicate);
+    if (removed.length === 0) return [];
+    const kept = this.letters.filter((l) => !predicate(l));
+    this.letters.splice(0, this.letters.length, ...kept);
+    this.#file.rewrite(kept);
+    return removed;
+  }
+}
+
+export interface RedriveResult {
+  /** Delivered to their rule's target again; `outcome` says whether it failed again (then it is a new letter, `newId`). */
+  redriven: Array<{ id: string; outcome: 'delivered' | 'dead-lettered again'; newId?: string }>;
+  /** Asked-for ids that are not dead letters (or are being redriven already). */
+  notFound: string[];
+  /** Letters whose rule no longer exists (a journey removed): left in place. */
+  noRule: string[];
+}
+
+/**
+ * Redrive dead letters (all, or those with the given ids): each goes to its rule's target again, and
+ * leaves the list once that delivery has finished (a crash meanwhile keeps it: at least once). A
+ * delivery that fails again after its retries is a new dead letter.
+ */
+export async function redrive(
+  letters: DeadLetters,
+  deliver: (rule: string, event: BusEvent) => Promise<void> | undefined,
+  ids?: readonly string[],
+  inProgress: Set<string> = new Set(),
+): Promise<RedriveResult> {
+  const wanted = ids ? new Set(ids) : undefined;
+  const chosen = letters.letters.filter((l) => (!wanted || wanted.has(l.id)) && !inProgress.has(l.id));
+  const notFound = wanted ? [...wanted].filter((id) => !chosen.some((l) => l.id === id)) : [];
+  const noRule: string[] = [];
+  const runs: Array<Promise<RedriveResult['redriven'][number]>> = [];
+  const before = new Set(letters.letters.map((l) => l.id));
+  for (const letter of chosen) {
+    const delivery = letter.rule === undefined ? undefined : deliver(letter.rule, letter.event);
+    if (!delivery) {
+      noRule.push(letter.id);
+      continue;
+    }
+    inProgress.add(letter.id);
+    runs.push(
+      delivery.then(() => {
+        inProgress.delete(letter.id);
+        letters.remove((l) => l.id === letter.id);
+        const again = letters.letters.find((l) => !before.has(l.id) && l.rule === letter.rule && l.event.id === letter.event.id);
+        return again ? { id: letter.id, outcome: 'dead-lettered again' as const, newId: again.id } : { id: letter.id, outcome: 'delivered' as const };
+      }),
+    );
+  }
+  return { redriven: await Promise.all(runs), notFound, noRule };
+}
