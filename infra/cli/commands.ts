@@ -241,6 +241,29 @@ Exit codes: 0 all imported (or already there), 1 lines rejected or a batch refus
 2 usage error.`,
     load: () => import('./commands/import'),
   },
+  {
+    name: 'dead-letters',
+    summary: "list or redrive a running engine's dead letters",
+    positionals: [0, 1],
+    options: { engine: { type: 'string' }, ids: { type: 'string' }, help },
+    help: `Usage: rapport dead-letters [list|redrive] [--engine http://127.0.0.1:3000] [--ids dl-1,dl-4]
+
+The events a target (the profile consumer, a journey starter) failed on after its
+retries, kept in the engine's data folder (<data>/dead-letters.ndjson).
+
+  list      one line per dead letter: id, when, rule, event type, customer, messageId, error
+  redrive   deliver them to their rule's target again (all, or --ids); each one that
+            succeeds leaves the list, one that fails again comes back under a new id
+
+Options:
+  --engine <url>        a running engine (default: http://127.0.0.1:$PORT, PORT defaulting to 3000)
+  --ids <dl-1,dl-4>     redrive only these
+  -h, --help            show this help
+
+Exit codes: 0 ok (every redriven letter delivered), 1 a letter failed again, an id is
+unknown or the engine refused, 2 usage error, 3 could not reach the engine.`,
+    load: () => import('./commands/dead-letters'),
+  },
 ];
 
 export const GLOBAL_HELP = `rapport: the marketer's workbench for Rapport journeys
