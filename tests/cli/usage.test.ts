@@ -48,7 +48,7 @@ describe('rapport (the command line)', { timeout: CHILD_PROCESS_TIMEOUT }, () =>
       cli(['validate', '--config', 'no-such-folder']),
     ]);
     expect(unknown).toMatchObject({ code: 2, stdout: '' });
-    expect(lines(unknown.stderr)).toEqual(['rapport: unknown command "deploy"', 'Commands: validate, graph, compile, simulate, send, import. Run `rapport --help` for more.']);
+    expect(lines(unknown.stderr)).toEqual(['rapport: unknown command "deploy"', `Commands: ${COMMANDS.map((c) => c.name).join(', ')}. Run \`rapport --help\` for more.`]);
     expect(option.code).toBe(2);
     expect(lines(option.stderr)).toEqual(["rapport validate: Unknown option '--frobnicate'", 'Run `rapport validate --help` for its options.']);
     expect(missing.code).toBe(2);
