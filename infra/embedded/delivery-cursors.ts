@@ -42,12 +42,14 @@ export class DeliveryCursors {
   }
 
   begin(rule: string, seq: number): void {
+    if (!this.#file) return; // an in-memory bus has nothing to resume
     let seqs = this.#inFlight.get(rule);
     if (!seqs) this.#inFlight.set(rule, (seqs = new Map()));
     seqs.set(seq, (seqs.get(seq) ?? 0) + 1);
   }
 
   end(rule: string, seq: number): void {
+    if (!this.#file) return;
     const seqs = this.#inFlight.get(rule);
     const n = seqs?.get(seq) ?? 0;
     if (n > 1) seqs!.set(seq, n - 1);
