@@ -104,11 +104,27 @@ describe('durable delivery across a crash (SIGKILL)', () => {
           expect(res.status, res.text).toBe(202);
           acknowledged.push(...sent);
         }
+        // Last, ten sign-ups: triggers of the welcome journey, for the journey starter.
+        const signUps = Array.from({ length: 10 }, (_, i) => ({ type: 'track', userId: `ack-s${i}`, messageId: `ack-s${i}-signed-up`, event: 'Signed Up', properties: { method: 'email' } }));
+        const res = await post(`${first.url}/v1/events`, signedRequest(TEST_SECRET, { batch: signUps }));
+        expect(res.status, res.text).toBe(202);
+        acknowledged.push(...signUps.map((e) => ({ messageId: e.messageId, userId: e.userId })));
       } finally {
-        // Right after the last 202: the profile consumer is still working through the batches.
+        // Right after the last 202: the profile consumer and the starter are still working through the batches.
         await first.kill();
       }
       const second = await startEngineProcess(dataDir);
+      const signedUp = Array.from({ length: 10 }, (_, i) => `ack-s${i}`);
+      const welcomeRuns = async (url: string) => {
+        const runs = await Promise.all(signedUp.map(async (id) => ((await (await fetch(`${url}/v1/customers/${id}/journeys`)).json()) as { runs?: Array<{ journeyId: string }> }).runs ?? []));
+        return runs.map((r) => r.filter((run) => run.journeyId === 'welcome').length);
+      };
+      // Every acknowledged sign-up enters the journey (the starter gets the triggers it had not finished) ...
+      await eventually(async () => (await welcomeRuns(second.url)).every((n) => n > 0), 'a welcome run for every acknowledged sign-up', 60_000);
+      // ... once: a trigger delivered again finds its run (the starter names runs by the trigger).
+      expect(await welcomeRuns(second.url)).toEqual(signedUp.map(() => 1));
+      const stats = (await (await fetch(`${second.url}/v1/journeys/welcome/stats`)).json()) as { counters: { entered?: number } };
+      expect(stats.counters.entered).toBe(10);
       await expectAppliedOnce(dataDir, second, acknowledged, []);
     },
     TIMEOUT,
