@@ -205,6 +205,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     metrics,
     ...(options.faults?.stepFunctions && { stepFunctionsFaults: options.faults.stepFunctions }),
     ...(options.tagsAddedElsewhere && { tagsAddedElsewhere: options.tagsAddedElsewhere }),
+    ...(dataDir && { dataDir }),
   });
   bus.addRule({
     name: 'profile-consumer',
@@ -302,6 +303,7 @@ async function start(options: EngineOptions): Promise<Engine> {
       if (typeof tagged === 'string' && names(tagged)) return erasedLife(erased.has(tagged) ? tagged : `anon:${tagged}`, m);
       return m.channel === 'webhook' && ids.some((id) => m.body.includes(JSON.stringify(id)) && erasedLife(id, m));
     });
+    journeys.sfn.compact();
     compaction = compaction.then(() => dynamo.compact()).catch((e: unknown) => logger.error('dynalite compaction failed', e as Error));
   };
 
@@ -405,8 +407,8 @@ async function start(options: EngineOptions): Promise<Engine> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await bus.drain();
-      for (const execution of journeys.sfn.executions.values()) if (execution.status === 'RUNNING') await journeys.sfn.stop(execution.journeyId, execution.name, 'engine stopped');
-      await journeys.sfn.idle();
+      // With a data folder, running executions are suspended (and resume at the next start); in memory they stop.
+      await journeys.sfn.close();
       // What the stops delivered is finished too: the cursors are written last.
       await bus.drain();
       bus.close();

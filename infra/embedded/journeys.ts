@@ -52,6 +52,8 @@ export interface JourneyWiring {
   metrics: Metrics;
   /** Fault injection in front of the Step Functions calls (reliability tests). */
   stepFunctionsFaults?: Faults['stepFunctions'];
+  /** Data folder: executions are kept there and resumed at start (see LocalStepFunctions). Absent: in memory. */
+  dataDir?: string;
   /** Tags that journeys not in `journeysDir` add (a simulation runs one journey of a folder): journeys may read them too. */
   tagsAddedElsewhere?: readonly string[];
 }
@@ -91,6 +93,7 @@ export function wireJourneys(w: JourneyWiring) {
     timeScale: w.timeScale,
     now: () => w.clock.now(),
     ...(w.virtual && { virtual: w.virtual }),
+    ...(w.dataDir && { dataDir: w.dataDir }),
     invokeStep: async (payload) => (await invokeLambda('rapport-steps', 60_000, (context, o) => stepHandler(payload as never, context, o))) as never,
     onEnd: async (execution) => {
       const status = execution.status === 'RUNNING' ? 'SUCCEEDED' : execution.status;
@@ -112,6 +115,8 @@ export function wireJourneys(w: JourneyWiring) {
     log: (message, fields) => w.logger.info(message, fields),
   });
   holder.runtime = runtime;
+  // Executions saved in the data folder go on (waits at their due time, callback tasks on their tokens).
+  sfn.resume();
   const starter = createStarterHandler(runtime, { logger: w.logger, metrics: w.metrics });
   for (const journey of compiled) {
     journey.triggerPatterns.forEach((pattern, i) =>

@@ -1,11 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { ExecutionDoesNotExist } from '@aws-sdk/client-sfn';
 import type { ExecutionInput, Executions } from '../../functions/journeys/executions';
+import { ExecutionJournal, type SavedExecution } from './execution-journal';
 import type { VirtualClock } from './virtual-time';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type Retrier = { IntervalSeconds?: number; BackoffRate?: number; MaxDelaySeconds?: number; JitterStrategy?: 'FULL' | 'NONE' };
+type Retrier = { MaxAttempts?: number; IntervalSeconds?: number; BackoffRate?: number; MaxDelaySeconds?: number; JitterStrategy?: 'FULL' | 'NONE' };
 type StateDefinition = { Type: string; Resource?: string; Seconds?: number; TimestampPath?: string; Timestamp?: string; SecondsPath?: string; TimeoutSeconds?: number; Retry?: Retrier[] };
 export interface AslDefinition {
   StartAt: string;
@@ -46,6 +48,8 @@ export interface LocalStepFunctionsOptions {
    */
   virtual?: VirtualClock;
   onEnd?: (execution: LocalExecution) => void | Promise<void>;
+  /** Data folder: executions are journaled there (`executions/journal.ndjson`) and `resume()` goes on with them. Absent: in memory. */
+  dataDir?: string;
 }
 
 /**
@@ -53,32 +57,57 @@ export interface LocalStepFunctionsOptions {
  * What the local executor lacks is supplied here, around the same definition:
  * `.waitForTaskToken` tasks get a token and wait for `sendTaskSuccess` or their
  * TimeoutSeconds (on the journey clock, failing with States.Timeout as AWS does);
- * Wait states sleep their Seconds or TimestampPath on the journey clock; names
- * are unique, so a second start with a name is a no-op, as StartExecution is.
+ * Wait states sleep their Seconds or TimestampPath on the journey clock (timers chained
+ * past Node's 24.8 days); names are unique, so a second start with a name is a no-op, as
+ * StartExecution is.
+ *
+ * With a data folder every execution is durable (see ExecutionJournal): each state entered
+ * is journaled with its raw input, as are a Wait's due time, a callback token and its
+ * deadline, and retries spent. `resume()` (at engine start) runs the same definition again
+ * from the saved state and input (a copy with StartAt moved there), with the Wait's or the
+ * token's original due time; `close()` suspends the executions instead of stopping them.
+ * A step cut off by a crash runs again: steps are idempotent per execution and step.
  */
 export class LocalStepFunctions implements Executions {
   readonly executions = new Map<string, LocalExecution>();
-  readonly #machines = new Map<string, { definition: AslDefinition; machine: StateMachine }>();
+  readonly #machines = new Map<string, { definition: AslDefinition; machine: StateMachine; hash: string | undefined }>();
   readonly #aborts = new Map<string, () => void>();
   readonly #tokens = new Map<string, { resolve: (output: Json) => void; abandon: () => void; execution: string }>();
+  /** Tokens of resumed executions whose task has not run yet: an event for one is kept for it. */
+  readonly #pendingTokens = new Map<string, string>();
   readonly #running = new Set<Promise<unknown>>();
+  /** Executions `close()` aborted to resume them at the next start: not ended. */
+  readonly #suspended = new Set<string>();
+  readonly #journal: ExecutionJournal | undefined;
 
-  constructor(private readonly options: LocalStepFunctionsOptions) {}
+  constructor(private readonly options: LocalStepFunctionsOptions) {
+    this.#journal = options.dataDir ? new ExecutionJournal(join(options.dataDir, 'executions')) : undefined;
+  }
+
+  /** Register a journey's definition (and, with a data folder, keep it there by hash: runs resume on the definition they started with). */
+  register(journeyId: string, definition: AslDefinition): void {
+    this.#machines.set(journeyId, { definition: structuredClone(definition), machine: this.#machine(definition), hash: this.#journal?.saveDefinition(definition) });
+  }
 
   /**
-   * Register a journey's definition. The executor gets a copy (it mutates what it
-   * is given) with task timeouts capped to what a Node timer can hold; the real
-   * timeouts, on the journey clock, are enforced here from the original.
+   * The executor's machine: a copy of the definition (it mutates what it is given) where every
+   * Wait is a Task whose handler sleeps on the journey clock, callback tasks carry no TimeoutSeconds
+   * (enforced here, on the journey clock) and other timeouts are capped to what a Node timer holds.
+   * A resume starts at the saved state, whose retriers keep only the attempts not yet spent.
    */
-  register(journeyId: string, definition: AslDefinition): void {
+  #machine(definition: AslDefinition, resume?: { state: string; retried: number[] }): StateMachine {
     const copy = structuredClone(definition);
     for (const [name, state] of Object.entries(copy.States)) {
-      if (typeof state.TimeoutSeconds === 'number' && state.TimeoutSeconds > NODE_TIMER_MAX_SECONDS) state.TimeoutSeconds = NODE_TIMER_MAX_SECONDS;
-      // On virtual time a Wait is a Task whose handler sleeps on the clock (the executor's own Wait sleeps in real time).
-      if (this.options.virtual && state.Type === 'Wait') copy.States[name] = waitAsTask(state);
+      if ((state.Resource ?? '').endsWith('.waitForTaskToken')) delete state.TimeoutSeconds;
+      else if (typeof state.TimeoutSeconds === 'number' && state.TimeoutSeconds > NODE_TIMER_MAX_SECONDS) state.TimeoutSeconds = NODE_TIMER_MAX_SECONDS;
+      if (state.Type === 'Wait') copy.States[name] = waitAsTask(state);
     }
-    const machine = new StateMachine(copy as never, { validationOptions: { checkArn: false, checkPaths: false } });
-    this.#machines.set(journeyId, { definition: structuredClone(definition), machine });
+    if (resume) {
+      copy.StartAt = resume.state;
+      const state = copy.States[resume.state];
+      if (state?.Retry) state.Retry = state.Retry.map((r, i) => ({ ...r, MaxAttempts: Math.max(0, (r.MaxAttempts ?? 3) - (resume.retried[i] ?? 0)) }));
+    }
+    return new StateMachine(copy as never, { validationOptions: { checkArn: false, checkPaths: false } });
   }
 
   async start(journeyId: string, name: string, input: ExecutionInput): Promise<'started' | 'exists'> {
@@ -87,11 +116,97 @@ export class LocalStepFunctions implements Executions {
     if (!entry) throw new Error(`no state machine for journey "${journeyId}"`);
     const execution: LocalExecution = { journeyId, name, input, status: 'RUNNING', startedAt: this.options.now(), states: [] };
     this.executions.set(name, execution);
+    this.#journal?.create({ name, journeyId, definition: entry.hash ?? '', status: 'RUNNING', startedAt: execution.startedAt.toISOString(), states: [], input: input as unknown as Json });
+    this.#run(execution, entry.definition, entry.machine, input as unknown as Json);
+    return 'started';
+  }
 
-    // The last `until` a Task returned (waitUntil, deferred send): the next TimestampPath Wait sleeps until then.
-    let lastUntil: string | undefined;
+  /**
+   * Resume the executions saved in the data folder (call once, after every journey is registered):
+   * running ones go on from the state they were in; ended ones whose end was not yet reported
+   * (the engine died in between) are reported now. Returns how many were resumed.
+   */
+  resume(): number {
+    if (!this.#journal) return 0;
+    let resumed = 0;
+    for (const saved of [...this.#journal.records.values()]) {
+      if (this.executions.has(saved.name)) continue;
+      // An ended execution keeps no input (it would name the customer): ids only, for the API.
+      const input = (saved.input as ExecutionInput | undefined) ?? { journeyId: saved.journeyId, journeyVersion: 0, customerId: '', trigger: { messageId: '', event: '', properties: {} } };
+      const execution: LocalExecution = {
+        journeyId: saved.journeyId,
+        name: saved.name,
+        input,
+        status: saved.status,
+        startedAt: new Date(saved.startedAt),
+        ...(saved.stoppedAt !== undefined && { stoppedAt: new Date(saved.stoppedAt) }),
+        ...(saved.error !== undefined && { error: saved.error }),
+        states: [...saved.states],
+      };
+      this.executions.set(saved.name, execution);
+      if (saved.status !== 'RUNNING') {
+        if (!saved.reported) this.#track(this.#report(execution, saved.end));
+        continue;
+      }
+      const definition = (this.#journal.definition(saved.definition) as AslDefinition | undefined) ?? this.#machines.get(saved.journeyId)?.definition;
+      if (!definition || (saved.at && !definition.States[saved.at.state])) {
+        execution.status = 'FAILED';
+        execution.error = `States.Runtime: the definition execution ${saved.name} ran (${saved.definition}) is not in the data folder`;
+        execution.stoppedAt = this.options.now();
+        this.#journal.update(saved.name, { status: 'FAILED', error: execution.error, stoppedAt: execution.stoppedAt.toISOString() });
+        this.#track(this.#report(execution, undefined));
+        continue;
+      }
+      if (saved.token && saved.token.result === undefined) this.#pendingTokens.set(saved.token.token, saved.name);
+      const machine = saved.at ? this.#machine(definition, { state: saved.at.state, retried: saved.retried ?? [] }) : this.#machine(definition);
+      this.#run(execution, definition, machine, saved.at?.input ?? (input as unknown as Json), saved.at?.state);
+      resumed++;
+    }
+    return resumed;
+  }
+
+  /**
+   * Stop work for an engine stop: with a data folder, running executions are suspended (they resume
+   * at the next start) and the journal is compacted; in memory they are stopped ('engine stopped').
+   */
+  async close(): Promise<void> {
+    for (const execution of this.executions.values()) {
+      if (execution.status !== 'RUNNING') continue;
+      if (this.#journal) {
+        this.#suspended.add(execution.name);
+        this.#aborts.get(execution.name)?.();
+      } else await this.stop(execution.journeyId, execution.name, 'engine stopped');
+    }
+    await this.idle();
+    this.#journal?.compact();
+  }
+
+  /** Rewrite the journal compact (erasure: ended executions keep no input naming their customer). */
+  compact(): void {
+    this.#journal?.compact();
+  }
+
+  /** Run an execution from `stateName` (a resume; the start otherwise) with the state's raw input. */
+  #run(execution: LocalExecution, definition: AslDefinition, machine: StateMachine, runInput: Json, resumedAt?: string): void {
+    const name = execution.name;
+    const journal = this.#journal;
+    const stopped = () => execution.status !== 'RUNNING' || this.#suspended.has(name);
+    const save = (patch: Parameters<ExecutionJournal['update']>[1]) => {
+      if (journal && !stopped()) journal.update(name, patch);
+    };
+    // The saved record of the state the execution resumes in, for that state's first run only.
+    let resuming = resumedAt;
+    const savedFor = (stateName: string) => {
+      if (stateName !== resuming) return undefined;
+      resuming = undefined;
+      return journal?.records.get(name);
+    };
     // Consecutive failed attempts of each Task, for its Retry backoff on the journey clock.
     const failures = new Map<string, number>();
+    const saved = resumedAt ? journal?.records.get(name) : undefined;
+    if (resumedAt && saved?.failures) failures.set(resumedAt, saved.failures);
+    // Retries each retrier of the current state spent before a resume (the executor counts from 0 again).
+    let retriedBefore = saved?.retried ?? [];
     const handlers: Record<string, (input: Json) => Promise<Json>> = {};
     const virtual = this.options.virtual;
     // On virtual time the execution holds the clock while it works, and lets go only while it waits.
@@ -107,43 +222,53 @@ export class LocalStepFunctions implements Executions {
     };
     // The timer of the Wait or backoff the execution sleeps in: cancelled if it ends first, so a stopped run's wait does not move the clock.
     let sleeping: { cancel(): void } | undefined;
-    const sleepUntil = (clock: VirtualClock, due: number) =>
+    const sleepUntil = (due: number) =>
       waitFor(
         new Promise<void>((resolve) => {
-          sleeping = clock.schedule(due, resolve);
+          sleeping = this.#timer(due, resolve);
         }),
       );
-    for (const [stateName, state] of Object.entries(entry.definition.States)) {
-      if (virtual && state.Type === 'Wait') {
+    // A handler runs once the executor's StateEntered for it is journaled (the event log is read a microtask later).
+    const entered = journal ? () => new Promise<void>((resolve) => setImmediate(resolve)) : async () => undefined;
+    const alive = () => {
+      if (stopped()) throw Object.assign(new Error(`execution ${name} has ended`), { name: 'States.Aborted' });
+    };
+    for (const [stateName, state] of Object.entries(definition.States)) {
+      if (state.Type === 'Wait') {
         handlers[stateName] = async (stateInput) => {
-          await sleepUntil(virtual, waitDue(stateName, state, stateInput, virtual.now().getTime()));
+          await entered();
+          alive();
+          const due = savedFor(stateName)?.wait?.due ?? waitDue(stateName, state, stateInput, this.options.now().getTime());
+          save({ wait: { due } });
+          await sleepUntil(due);
           return stateInput;
         };
         continue;
       }
       if (state.Type !== 'Task') continue;
       const waitsForToken = (state.Resource ?? '').endsWith('.waitForTaskToken');
-      const attempt = async (taskInput: Json): Promise<Json> => {
-        const payload = { ...((taskInput as { Payload?: Record<string, Json> }).Payload ?? {}) };
-        if (!waitsForToken) {
-          const result = await this.#invoke(payload);
-          const until = (result as { until?: string } | null)?.until;
-          if (typeof until === 'string') lastUntil = until;
-          return { Payload: result };
-        }
-        return this.#awaitToken(execution, payload, state.TimeoutSeconds, waitFor);
-      };
       handlers[stateName] = async (taskInput) => {
+        await entered();
+        alive();
+        const resumedHere = savedFor(stateName);
         const failed = failures.get(stateName) ?? 0;
         const retrier = state.Retry?.[0];
-        // The Retry backoff before this attempt, on virtual time (the executor's own interval is 0 then).
-        if (virtual && failed > 0 && retrier) await sleepUntil(virtual, virtual.now().getTime() + backoffMs(retrier, failed, `${name}/${stateName}/${failed}`));
+        // The Retry backoff before this attempt: the one a crash cut short, or on virtual time (the executor's own interval is 0 then).
+        if (resumedHere?.wait?.backoff) await sleepUntil(resumedHere.wait.due);
+        else if (virtual && failed > 0 && retrier) {
+          const due = virtual.now().getTime() + backoffMs(retrier, failed, `${name}/${stateName}/${failed}`);
+          save({ wait: { due, backoff: true } });
+          await sleepUntil(due);
+        }
+        alive();
         try {
-          const output = await attempt(taskInput);
+          const payload = { ...((taskInput as { Payload?: Record<string, Json> }).Payload ?? {}) };
+          const output = waitsForToken ? await this.#awaitToken(execution, payload, state.TimeoutSeconds, waitFor, resumedHere?.token) : { Payload: await this.#invoke(payload) };
           failures.delete(stateName);
           return output;
         } catch (error) {
           failures.set(stateName, (failures.get(stateName) ?? 0) + 1);
+          save({ failures: failures.get(stateName) });
           throw error;
         }
       };
@@ -153,51 +278,58 @@ export class LocalStepFunctions implements Executions {
     const retryMs = new Proxy({} as Record<string, number>, {
       get: (_target, stateName) => {
         if (typeof stateName !== 'string') return undefined;
-        const retrier = entry.definition.States[stateName]?.Retry?.[0];
+        const retrier = definition.States[stateName]?.Retry?.[0];
         if (!retrier) return undefined;
         if (virtual) return 0;
         const n = Math.max(0, (failures.get(stateName) ?? 1) - 1);
         const seconds = Math.min((retrier.IntervalSeconds ?? 1) * (retrier.BackoffRate ?? 2) ** n, retrier.MaxDelaySeconds ?? Number.POSITIVE_INFINITY);
-        return ((retrier.JitterStrategy === 'FULL' ? Math.random() : 1) * seconds * 1000) / scale;
-      },
-    });
-    const waitMs = new Proxy({} as Record<string, number>, {
-      get: (_target, stateName) => {
-        if (typeof stateName !== 'string') return undefined;
-        const state = entry.definition.States[stateName];
-        if (!state || state.Type !== 'Wait') return undefined;
-        if (typeof state.Seconds === 'number') return Math.max(0, (state.Seconds * 1000) / scale);
-        if (!lastUntil) return 0;
-        // Wake a little after the instant, never before it: Node timers and a scaled clock are
-        // coarse (1 ms real = `scale` ms simulated), and waking early would find e.g. quiet
-        // hours not yet over and defer the send a second time.
-        const left = new Date(lastUntil).getTime() - this.options.now().getTime();
-        return left <= 0 ? 0 : Math.ceil(left / scale) + 2;
+        const ms = (retrier.JitterStrategy === 'FULL' ? Math.random() : 1) * seconds * 1000;
+        save({ wait: { due: this.options.now().getTime() + ms, backoff: true } });
+        return ms / scale;
       },
     });
 
-    const run = entry.machine.run(input as unknown as Json, {
-      overrides: { taskResourceLocalHandlers: handlers, waitTimeOverrides: waitMs, retryIntervalOverrides: retryMs },
-      context: { Execution: { Id: `local:${name}`, Name: name, StartTime: execution.startedAt.toISOString(), Input: input as unknown as Json }, Task: { Token: 'set-per-task' } } as never,
+    const run = machine.run(runInput, {
+      overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: retryMs },
+      context: { Execution: { Id: `local:${name}`, Name: name, StartTime: execution.startedAt.toISOString(), Input: execution.input as unknown as Json }, Task: { Token: 'set-per-task' } } as never,
       noThrowOnAbort: true,
     });
     this.#aborts.set(name, run.abort);
+    let reentering = resumedAt !== undefined;
     void (async () => {
-      for await (const event of run.eventLogs) if (event.type === 'StateEntered') execution.states.push(event.state.name);
+      for await (const event of run.eventLogs) {
+        if (event.type === 'StateEntered') {
+          // A resume enters its saved state again: it was journaled (and counted) before the crash.
+          if (reentering) {
+            reentering = false;
+            continue;
+          }
+          execution.states.push(event.state.name);
+          retriedBefore = [];
+          save({ enter: event.state.name, at: { state: event.state.name, input: event.state.input }, failures: undefined, retried: undefined, wait: undefined, token: undefined });
+        } else if (event.type === 'StateRetried' && journal) {
+          const retriers = definition.States[event.state.name]?.Retry ?? [];
+          const i = retriers.findIndex((r) => JSON.stringify((r as { ErrorEquals?: unknown }).ErrorEquals) === JSON.stringify((event.retry.retrier as { ErrorEquals?: unknown }).ErrorEquals));
+          const retried = [...(journal.records.get(name)?.retried ?? [])];
+          if (i >= 0) retried[i] = (retriedBefore[i] ?? 0) + event.retry.attempt;
+          save({ retried });
+        }
+      }
     })().catch(() => undefined);
     const done = run.result
       .then((output) => {
+        if (this.#suspended.has(name)) return;
         if (execution.status === 'RUNNING') {
           execution.status = output === null ? 'ABORTED' : 'SUCCEEDED';
           execution.output = output;
         }
       })
       .catch((error: unknown) => {
+        if (this.#suspended.has(name)) return;
         execution.status = 'FAILED';
         execution.error = `${(error as Error).name}: ${(error as Error).message}`;
       })
       .then(async () => {
-        execution.stoppedAt = this.options.now();
         this.#aborts.delete(name);
         // A stopped execution's callback tasks end too: their timers (ours on the journey clock, the
         // executor's own in real milliseconds) would otherwise keep the process alive for days.
@@ -206,7 +338,21 @@ export class LocalStepFunctions implements Executions {
           this.#tokens.delete(token);
           t.abandon();
         }
-        await this.options.onEnd?.(execution);
+        if (this.#suspended.has(name)) return;
+        execution.stoppedAt = this.options.now();
+        const end = (execution.output as { end?: Json } | null | undefined)?.end;
+        journal?.update(name, {
+          status: execution.status,
+          stoppedAt: execution.stoppedAt.toISOString(),
+          ...(execution.error !== undefined && { error: execution.error }),
+          ...(end !== undefined && { end }),
+          at: undefined,
+          wait: undefined,
+          token: undefined,
+          failures: undefined,
+          retried: undefined,
+        });
+        await this.#report(execution, end);
       })
       .finally(() => {
         this.#running.delete(done);
@@ -215,7 +361,18 @@ export class LocalStepFunctions implements Executions {
         release();
       });
     this.#running.add(done);
-    return 'started';
+  }
+
+  /** The run-ended bookkeeping (onEnd), then the end marked reported: an end the engine died before reporting is reported at the next start. */
+  async #report(execution: LocalExecution, end: Json | undefined): Promise<void> {
+    if (execution.output === undefined && end !== undefined) execution.output = { end };
+    await this.options.onEnd?.(execution);
+    this.#journal?.update(execution.name, { reported: true });
+  }
+
+  #track(work: Promise<unknown>): void {
+    const tracked = work.catch(() => undefined).finally(() => this.#running.delete(tracked));
+    this.#running.add(tracked);
   }
 
   /** As AWS: a no-op for an execution that has ended, `ExecutionDoesNotExist` (the SDK's error) for one never started. */
@@ -230,9 +387,18 @@ export class LocalStepFunctions implements Executions {
     this.#aborts.get(name)?.();
   }
 
+  /** Resume a callback task. Its output is journaled first: a crash right after still resumes the run with it. */
   async sendTaskSuccess(token: string, output: Record<string, unknown>): Promise<boolean> {
     const waiting = this.#tokens.get(token);
-    if (!waiting) return false;
+    const name = waiting?.execution ?? this.#pendingTokens.get(token);
+    if (name === undefined) return false;
+    const saved = this.#journal?.records.get(name)?.token;
+    if (saved?.token === token) this.#journal?.update(name, { token: { ...saved, result: output as Json } });
+    if (!waiting) {
+      // A resumed execution whose task has not run yet: it finds the output in the journal.
+      this.#pendingTokens.delete(token);
+      return saved?.token === token;
+    }
     this.#tokens.delete(token);
     waiting.resolve(output as Json);
     return true;
@@ -244,8 +410,7 @@ export class LocalStepFunctions implements Executions {
    */
   #invoke(payload: Record<string, Json>): Promise<Json> {
     const invocation = this.options.invokeStep(payload);
-    const tracked = invocation.catch(() => undefined).finally(() => this.#running.delete(tracked));
-    this.#running.add(tracked);
+    this.#track(invocation);
     return invocation;
   }
 
@@ -254,43 +419,72 @@ export class LocalStepFunctions implements Executions {
     while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
   }
 
-  #awaitToken(execution: LocalExecution, payload: Record<string, Json>, timeoutSeconds: number | undefined, waitFor: <T>(p: Promise<T>) => Promise<T>): Promise<Json> {
-    const token = `${execution.name}:${randomUUID()}`;
-    const virtual = this.options.virtual;
+  /**
+   * A callback task: a token (the saved one on a resume), the step invoked with it (unless it was
+   * before the crash), then its output from `sendTaskSuccess` or States.Timeout at the deadline
+   * (TimeoutSeconds after the task began, on the journey clock; kept across a resume).
+   */
+  #awaitToken(
+    execution: LocalExecution,
+    payload: Record<string, Json>,
+    timeoutSeconds: number | undefined,
+    waitFor: <T>(p: Promise<T>) => Promise<T>,
+    saved: SavedExecution['token'] | undefined,
+  ): Promise<Json> {
+    const token = saved?.token ?? `${execution.name}:${randomUUID()}`;
+    this.#pendingTokens.delete(token);
+    const result = saved?.token === token ? this.#journal?.records.get(execution.name)?.token?.result : undefined;
+    if (result !== undefined) return Promise.resolve(result);
+    const deadline = saved ? saved.deadline : timeoutSeconds === undefined ? undefined : this.options.now().getTime() + timeoutSeconds * 1000;
+    const record = { token, ...(deadline !== undefined && { deadline }), ...(saved?.invoked && { invoked: true }) };
+    if (!saved) this.#journal?.update(execution.name, { token: record });
     const waiting = new Promise<Json>((resolve, reject) => {
       const expire = () => {
         if (!this.#tokens.delete(token)) return;
         reject(Object.assign(new Error(`no event within ${timeoutSeconds} s`), { name: 'States.Timeout' }));
       };
-      const timer =
-        timeoutSeconds === undefined
-          ? undefined
-          : virtual
-            ? virtual.schedule(virtual.now().getTime() + timeoutSeconds * 1000, expire)
-            : longTimeout(expire, (timeoutSeconds * 1000) / this.options.timeScale);
-      const clear = () => (timer && 'cancel' in timer ? timer.cancel() : timer?.clear());
+      const timer = deadline === undefined ? undefined : this.#timer(deadline, expire);
       this.#tokens.set(token, {
         execution: execution.name,
         resolve: (output) => {
-          clear();
+          timer?.cancel();
           resolve(output);
         },
         abandon: () => {
-          clear();
+          timer?.cancel();
           reject(Object.assign(new Error(`execution ${execution.name} ended while waiting for its task token`), { name: 'States.Aborted' }));
         },
       });
-      this.#invoke({ ...payload, taskToken: token }).catch((error: unknown) => {
-        clear();
-        this.#tokens.delete(token);
-        reject(error as Error);
-      });
+      // The step registers the wait (in AWS too, a callback task's Lambda runs once): not again after a resume.
+      if (record.invoked) return;
+      this.#invoke({ ...payload, taskToken: token })
+        .then(() => {
+          const current = this.#journal?.records.get(execution.name)?.token;
+          if (current?.token === token && execution.status === 'RUNNING') this.#journal?.update(execution.name, { token: { ...current, invoked: true } });
+        })
+        .catch((error: unknown) => {
+          timer?.cancel();
+          this.#tokens.delete(token);
+          reject(error as Error);
+        });
     });
     return waitFor(waiting);
   }
+
+  /** A timer on the journey clock: virtual, or real time divided by the scale (chained past Node's limit). */
+  #timer(due: number, fire: () => void): { cancel(): void } {
+    const virtual = this.options.virtual;
+    if (virtual) return virtual.schedule(due, fire);
+    // Wake a little after the instant, never before it: Node timers and a scaled clock are
+    // coarse (1 ms real = `scale` ms simulated), and waking early would find e.g. quiet
+    // hours not yet over and defer the send a second time.
+    const left = due - this.options.now().getTime();
+    const timer = longTimeout(fire, left <= 0 ? 0 : Math.ceil(left / this.options.timeScale) + 2);
+    return { cancel: () => timer.clear() };
+  }
 }
 
-/** A Wait state as the Task the virtual-time executor runs in its place (same transitions and paths). */
+/** A Wait state as the Task the executor runs in its place (same transitions and paths). */
 function waitAsTask(state: StateDefinition & Record<string, unknown>): StateDefinition & Record<string, unknown> {
   const { Type: _type, Seconds: _s, SecondsPath: _sp, Timestamp: _t, TimestampPath: _tp, Comment, ...rest } = state;
   return { ...rest, Type: 'Task', Resource: 'arn:aws:states:::rapport-local:wait', ...(typeof Comment === 'string' && { Comment }) };
