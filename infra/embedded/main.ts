@@ -1,6 +1,7 @@
 /** `npm start`: the embedded engine on 127.0.0.1, configured from the environment. */
-import { ENV, ScaledClock } from '../../shared';
+import { ENV } from '../../shared';
 import { configFromEnv, startEngine } from './engine';
+import { dataFolderClock } from './journey-clock';
 
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
@@ -15,7 +16,8 @@ const engine = await startEngine({
   dataDir: config.dataDir,
   unsubscribeKeys: config.unsubscribeKeys,
   allowedHosts: config.allowedHosts,
-  clock: new ScaledClock(scale),
+  // A scaled clock goes on across restarts: saved waits fire when they were due.
+  clock: dataFolderClock(config.dataDir, scale),
   ...(outboundWebhooks && { outboundWebhooks }),
   sources: [{ id: config.source.id, webhookSecrets: [config.source.webhookSecret], writeKeys: [config.source.writeKey] }],
 });

@@ -107,7 +107,8 @@ export class LocalStepFunctions implements Executions {
       const state = copy.States[resume.state];
       if (state?.Retry) state.Retry = state.Retry.map((r, i) => ({ ...r, MaxAttempts: Math.max(0, (r.MaxAttempts ?? 3) - (resume.retried[i] ?? 0)) }));
     }
-    return new StateMachine(copy as never, { validationOptions: { checkArn: false, checkPaths: false } });
+    // A resume's copy is the registered definition (validated then) with StartAt moved: the validator would call the states before it unreachable.
+    return new StateMachine(copy as never, { validationOptions: resume ? { noValidate: true } : { checkArn: false, checkPaths: false } });
   }
 
   async start(journeyId: string, name: string, input: ExecutionInput): Promise<'started' | 'exists'> {
