@@ -7,7 +7,7 @@ import { ExecutionJournal, type SavedExecution } from './execution-journal';
 import type { VirtualClock } from './virtual-time';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type Retrier = { MaxAttempts?: number; IntervalSeconds?: number; BackoffRate?: number; MaxDelaySeconds?: number; JitterStrategy?: 'FULL' | 'NONE' };
+type Retrier = { ErrorEquals?: string[]; MaxAttempts?: number; IntervalSeconds?: number; BackoffRate?: number; MaxDelaySeconds?: number; JitterStrategy?: 'FULL' | 'NONE' };
 type StateDefinition = { Type: string; Resource?: string; Seconds?: number; TimestampPath?: string; Timestamp?: string; SecondsPath?: string; TimeoutSeconds?: number; Retry?: Retrier[] };
 export interface AslDefinition {
   StartAt: string;
@@ -19,6 +19,13 @@ export type StepInvoker = (payload: Record<string, unknown>) => Promise<Json>;
 
 /** Node timers hold at most 2^31-1 ms (~24.8 days); longer ones fire at once. */
 const NODE_TIMER_MAX_SECONDS = 2_147_483;
+/**
+ * A Wait or callback task that waits longer than this in real time (20 days) fails with REARM_ERROR,
+ * which a retrier added to the executor's copy retries at once: the same wait goes on under a new
+ * executor timer (those hold 24.8 days), so a wait of up to a year works at real time.
+ */
+const REARM_MS = 20 * 86_400_000;
+const REARM_ERROR = 'Rapport.Rearm';
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT';
 
@@ -97,15 +104,21 @@ export class LocalStepFunctions implements Executions {
    */
   #machine(definition: AslDefinition, resume?: { state: string; retried: number[] }): StateMachine {
     const copy = structuredClone(definition);
-    for (const [name, state] of Object.entries(copy.States)) {
-      if ((state.Resource ?? '').endsWith('.waitForTaskToken')) delete state.TimeoutSeconds;
-      else if (typeof state.TimeoutSeconds === 'number' && state.TimeoutSeconds > NODE_TIMER_MAX_SECONDS) state.TimeoutSeconds = NODE_TIMER_MAX_SECONDS;
-      if (state.Type === 'Wait') copy.States[name] = waitAsTask(state);
-    }
     if (resume) {
       copy.StartAt = resume.state;
       const state = copy.States[resume.state];
       if (state?.Retry) state.Retry = state.Retry.map((r, i) => ({ ...r, MaxAttempts: Math.max(0, (r.MaxAttempts ?? 3) - (resume.retried[i] ?? 0)) }));
+    }
+    for (const [name, state] of Object.entries(copy.States)) {
+      const owned = state.Type === 'Wait' || (state.Resource ?? '').endsWith('.waitForTaskToken');
+      if (state.Type === 'Wait') copy.States[name] = waitAsTask(state);
+      if (owned) {
+        // Timed here on the journey clock; the executor times every Task too (60 s unless told), in real time, so
+        // its timer is set past the re-arm, which retries the task (same wait, same token) every REARM_MS real.
+        const task = copy.States[name]!;
+        task.TimeoutSeconds = NODE_TIMER_MAX_SECONDS;
+        task.Retry = [{ ErrorEquals: [REARM_ERROR], IntervalSeconds: 1, MaxAttempts: 99_999_999, BackoffRate: 1 }, ...(task.Retry ?? [])];
+      } else if (typeof state.TimeoutSeconds === 'number' && state.TimeoutSeconds > NODE_TIMER_MAX_SECONDS) state.TimeoutSeconds = NODE_TIMER_MAX_SECONDS;
     }
     // A resume's copy is the registered definition (validated then) with StartAt moved: the validator would call the states before it unreachable.
     return new StateMachine(copy as never, { validationOptions: resume ? { noValidate: true } : { checkArn: false, checkPaths: false } });
@@ -222,13 +235,51 @@ export class LocalStepFunctions implements Executions {
       }
     };
     // The timer of the Wait or backoff the execution sleeps in: cancelled if it ends first, so a stopped run's wait does not move the clock.
-    let sleeping: { cancel(): void } | undefined;
+    // Ending it also fails the sleeping handler, so the executor's own task timer is cleared and keeps no process alive.
+    let sleeping: { cancel(): void; abandon(): void } | undefined;
     const sleepUntil = (due: number) =>
       waitFor(
-        new Promise<void>((resolve) => {
-          sleeping = this.#timer(due, resolve);
+        new Promise<void>((resolve, reject) => {
+          const timer = this.#timer(due, resolve);
+          sleeping = {
+            cancel: () => timer.cancel(),
+            abandon: () => {
+              timer.cancel();
+              reject(Object.assign(new Error(`execution ${name} ended while waiting`), { name: 'States.Aborted' }));
+            },
+          };
         }),
       );
+    // What a Wait or callback task waits for, kept across its re-arms (see REARM_ERROR).
+    const pending = new Map<string, Promise<Json>>();
+    const rearming = new Set<string>();
+    const rearmed = (stateName: string, work: () => Promise<Json>): Promise<Json> => {
+      let waiting = pending.get(stateName);
+      if (!waiting) {
+        waiting = work();
+        pending.set(stateName, waiting);
+      }
+      return new Promise<Json>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          rearming.add(stateName);
+          reject(Object.assign(new Error(`${stateName} waits on past ${REARM_MS / 86_400_000} real days: re-armed`), { name: REARM_ERROR }));
+        }, REARM_MS);
+        const settle = () => {
+          clearTimeout(timer);
+          pending.delete(stateName);
+        };
+        waiting.then(
+          (value) => {
+            settle();
+            resolve(value);
+          },
+          (error: unknown) => {
+            settle();
+            reject(error as Error);
+          },
+        );
+      });
+    };
     // A handler runs once the executor's StateEntered for it is journaled (the event log is read a microtask later).
     const entered = journal ? () => new Promise<void>((resolve) => setImmediate(resolve)) : async () => undefined;
     const alive = () => {
@@ -239,10 +290,12 @@ export class LocalStepFunctions implements Executions {
         handlers[stateName] = async (stateInput) => {
           await entered();
           alive();
-          const due = savedFor(stateName)?.wait?.due ?? waitDue(stateName, state, stateInput, this.options.now().getTime());
-          save({ wait: { due } });
-          await sleepUntil(due);
-          return stateInput;
+          return rearmed(stateName, async () => {
+            const due = savedFor(stateName)?.wait?.due ?? waitDue(stateName, state, stateInput, this.options.now().getTime());
+            save({ wait: { due } });
+            await sleepUntil(due);
+            return stateInput;
+          });
         };
         continue;
       }
@@ -252,7 +305,7 @@ export class LocalStepFunctions implements Executions {
         await entered();
         alive();
         const resumedHere = savedFor(stateName);
-        const failed = failures.get(stateName) ?? 0;
+        const failed = rearming.delete(stateName) || pending.has(stateName) ? 0 : (failures.get(stateName) ?? 0);
         const retrier = state.Retry?.[0];
         // The Retry backoff before this attempt: the one a crash cut short, or on virtual time (the executor's own interval is 0 then).
         if (resumedHere?.wait?.backoff) await sleepUntil(resumedHere.wait.due);
@@ -264,10 +317,13 @@ export class LocalStepFunctions implements Executions {
         alive();
         try {
           const payload = { ...((taskInput as { Payload?: Record<string, Json> }).Payload ?? {}) };
-          const output = waitsForToken ? await this.#awaitToken(execution, payload, state.TimeoutSeconds, waitFor, resumedHere?.token) : { Payload: await this.#invoke(payload) };
+          const output = waitsForToken
+            ? await rearmed(stateName, () => this.#awaitToken(execution, payload, state.TimeoutSeconds, waitFor, resumedHere?.token))
+            : { Payload: await this.#invoke(payload) };
           failures.delete(stateName);
           return output;
         } catch (error) {
+          if ((error as Error).name === REARM_ERROR) throw error;
           failures.set(stateName, (failures.get(stateName) ?? 0) + 1);
           save({ failures: failures.get(stateName) });
           throw error;
@@ -279,6 +335,7 @@ export class LocalStepFunctions implements Executions {
     const retryMs = new Proxy({} as Record<string, number>, {
       get: (_target, stateName) => {
         if (typeof stateName !== 'string') return undefined;
+        if (rearming.has(stateName)) return 0;
         const retrier = definition.States[stateName]?.Retry?.[0];
         if (!retrier) return undefined;
         if (virtual) return 0;
@@ -358,7 +415,7 @@ export class LocalStepFunctions implements Executions {
       .finally(() => {
         this.#running.delete(done);
         ended = true;
-        sleeping?.cancel();
+        sleeping?.abandon();
         release();
       });
     this.#running.add(done);
