@@ -104,6 +104,11 @@ export class ExecutionJournal {
     this.#append(JSON.stringify({ name, ...Object.fromEntries(Object.entries(patch).map(([k, v]) => [k, v === undefined ? null : (v as unknown)])) }));
   }
 
+  /** Forget executions that ended (and were reported) before `before` (ISO time): Step Functions keeps history 90 days. */
+  prune(before: string): void {
+    for (const [name, r] of this.#records) if (r.status !== 'RUNNING' && r.reported && r.stoppedAt !== undefined && r.stoppedAt < before) this.#records.delete(name);
+  }
+
   /** Rewrite the journal with one line per execution (ended ones without their input once reported). */
   compact(): void {
     this.close();

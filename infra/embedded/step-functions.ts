@@ -26,6 +26,8 @@ const NODE_TIMER_MAX_SECONDS = 2_147_483;
  */
 const REARM_MS = 20 * 86_400_000;
 const REARM_ERROR = 'Rapport.Rearm';
+/** How long an ended execution stays listed (Step Functions keeps execution history 90 days). */
+const HISTORY_DAYS = 90;
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT';
 
@@ -142,6 +144,9 @@ export class LocalStepFunctions implements Executions {
    */
   resume(): number {
     if (!this.#journal) return 0;
+    // History of ended executions is kept 90 days, as in Step Functions; the journal starts compact.
+    this.#journal.prune(new Date(this.options.now().getTime() - HISTORY_DAYS * 86_400_000).toISOString());
+    this.#journal.compact();
     let resumed = 0;
     for (const saved of [...this.#journal.records.values()]) {
       if (this.executions.has(saved.name)) continue;

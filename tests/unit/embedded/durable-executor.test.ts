@@ -5,10 +5,11 @@
  * step not invoked twice. On virtual time, so every instant is exact. And Waits of up to a year at
  * real time (Node timers hold 24.8 days).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { ExecutionJournal } from '../../../infra/embedded/execution-journal';
 import { LocalStepFunctions, type AslDefinition } from '../../../infra/embedded/step-functions';
 import { VirtualClock } from '../../../infra/embedded/virtual-time';
 
@@ -125,6 +126,31 @@ describe('LocalStepFunctions with a data folder', () => {
     expect(calls).toEqual(['hello +0d', 'listen +30d', 'bye +31d']);
     expect(second.sfn.executions.get('run-2')).toMatchObject({ status: 'SUCCEEDED', output: { heard: { event: 'Heard' } } });
     expect(await second.sfn.sendTaskSuccess(tokens[0]!, { event: 'Again' })).toBe(false);
+  });
+});
+
+describe('ExecutionJournal', () => {
+  it('reads back the last state of each execution, skipping a line cut short by a kill, and forgets old ended ones', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rapport-journal-'));
+    dirs.push(dir);
+    const journal = new ExecutionJournal(dir);
+    journal.create({ name: 'a', journeyId: 'j', definition: 'h', status: 'RUNNING', startedAt: '2026-01-01T00:00:00.000Z', states: [], input: { customerId: 'c-a' } });
+    journal.update('a', { enter: 'One', at: { state: 'One', input: { n: 1 } }, wait: { due: 5 } });
+    journal.update('a', { enter: 'Two', at: { state: 'Two', input: { n: 2 } }, wait: undefined, token: { token: 't' } });
+    journal.create({ name: 'b', journeyId: 'j', definition: 'h', status: 'RUNNING', startedAt: '2026-01-01T00:00:00.000Z', states: [], input: { customerId: 'c-b' } });
+    journal.update('b', { status: 'SUCCEEDED', stoppedAt: '2026-01-02T00:00:00.000Z', reported: true });
+    journal.close();
+    appendFileSync(join(dir, 'journal.ndjson'), '{"name":"a","enter":"Thr');
+
+    const again = new ExecutionJournal(dir);
+    expect(again.records.get('a')).toEqual({
+      name: 'a', journeyId: 'j', definition: 'h', status: 'RUNNING', startedAt: '2026-01-01T00:00:00.000Z', states: ['One', 'Two'], input: { customerId: 'c-a' }, at: { state: 'Two', input: { n: 2 } }, token: { token: 't' },
+    });
+    // Ended and reported: no input (it names the customer), status kept.
+    expect(again.records.get('b')).toEqual({ name: 'b', journeyId: 'j', definition: 'h', status: 'SUCCEEDED', startedAt: '2026-01-01T00:00:00.000Z', stoppedAt: '2026-01-02T00:00:00.000Z', states: [], reported: true });
+    again.prune('2026-04-01T00:00:00.000Z');
+    again.compact();
+    expect([...new ExecutionJournal(dir).records.keys()]).toEqual(['a']);
   });
 });
 
