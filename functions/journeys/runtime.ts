@@ -159,6 +159,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
       // The run is recorded (audience, re-entry and lock passed): a redelivery, or the retry of an attempt that
       // failed before or after StartExecution. Starting again by the same name is idempotent; it is counted once.
       key = existing.key;
+      if (existing.entryPending) await records.countEntry(existing);
     } else {
       const skip = async (reason: 'stale' | 'audience' | 're-entry' | 'already-running' | 'no-key'): Promise<EnrolOutcome> => {
         await records.count(journey.id, { [`skipped.${reason}`]: 1 });
@@ -185,8 +186,8 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
       }
       if (!(await records.lock(customerId, journey.id, key, name))) return skip('already-running');
       // Recorded before the execution starts: its steps and its end find the run.
-      await records.putRun({ journeyId: journey.id, executionName: name, customerId, key, status: 'running', startedAt: clock.now().toISOString(), triggerMessageId: detail.messageId, triggerSourceId: detail.sourceId, triggeredAt: detail.timestamp });
-      await records.count(journey.id, { entered: 1 });
+      await records.putRun({ journeyId: journey.id, executionName: name, customerId, key, status: 'running', startedAt: clock.now().toISOString(), triggerMessageId: detail.messageId, triggerSourceId: detail.sourceId, triggeredAt: detail.timestamp, entryPending: true });
+      await records.countEntry({ journeyId: journey.id, customerId, executionName: name });
     }
 
     const properties: ExecutionInput['trigger']['properties'] = {};

@@ -58,7 +58,12 @@ export interface RunRecord {
   convertedBy?: string;
   convertedBySourceId?: string;
   convertedAt?: string;
+  /** Set by the starter until the run's entry is counted (`countEntry`): a redelivered trigger finishes the count. */
+  entryPending?: boolean;
 }
+
+/** The STATS item's set of runs counted as entered but not yet marked on their run record (see `countEntry`). */
+const ENTERING = 'entering';
 
 export interface MessageRecord {
   journeyId: string;
@@ -462,9 +467,49 @@ export class JourneyStore {
     );
   }
 
+  /**
+   * Count a run as entered exactly once, across a crash and the trigger's redelivery, without a transaction
+   * (dynalite has none): (1) add 1 to `entered` and the run's name to the STATS item's `entering` set, unless
+   * the name is there already (an earlier attempt counted it); (2) clear the run's `entryPending`; (3) take the
+   * name out of the set. A crash before (1) counts on redelivery, one after (1) finds the name and does not;
+   * one between (2) and (3) leaves a name (a hash) in the set, which nothing reads.
+   */
+  async countEntry(run: Pick<RunRecord, 'journeyId' | 'customerId' | 'executionName'>): Promise<void> {
+    const stats = { [L.partitionKey]: `J#${run.journeyId}`, [L.sortKey]: 'STATS' };
+    const names = new Set([run.executionName]);
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: stats,
+          UpdateExpression: 'ADD entered :one, #entering :names',
+          ConditionExpression: 'attribute_not_exists(#entering) OR NOT contains(#entering, :name)',
+          ExpressionAttributeNames: { '#entering': ENTERING },
+          ExpressionAttributeValues: { ':one': 1, ':names': names, ':name': run.executionName },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [L.partitionKey]: pk(run.customerId), [L.sortKey]: `R#${run.journeyId}#${run.executionName}` },
+          UpdateExpression: 'REMOVE entryPending',
+          ConditionExpression: `attribute_exists(${L.partitionKey})`,
+        }),
+      );
+    } catch (error) {
+      // The run was deleted meanwhile (erasure): nothing to mark.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+    await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: stats, UpdateExpression: 'DELETE #entering :names', ExpressionAttributeNames: { '#entering': ENTERING }, ExpressionAttributeValues: { ':names': names } }));
+  }
+
   async stats(journeyId: string): Promise<Record<string, number>> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [L.partitionKey]: `J#${journeyId}`, [L.sortKey]: 'STATS' } }));
-    const { [L.partitionKey]: _pk, [L.sortKey]: _sk, ...counters } = Item ?? {};
+    const { [L.partitionKey]: _pk, [L.sortKey]: _sk, [ENTERING]: _entering, ...counters } = Item ?? {};
     return counters as Record<string, number>;
   }
 

@@ -1,0 +1,76 @@
+/**
+ * `JourneyStore.countEntry` counts a run's entry exactly once when the starter dies between any two of its
+ * writes and the trigger is delivered again (the bus redelivers after a crash; Lambda retries): the crash is a
+ * client that fails every call after the n-th, the redelivery the starter's path for a run found `entryPending`.
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JourneyStore, type RunRecord } from '../../../functions/journeys/store';
+import { documentClient } from '../../../functions/profile';
+import { ensureTable, profileTableDefinition, startDynalite, type LocalDynamo } from '../../../infra/embedded/dynamo';
+
+const TABLE = 'profiles';
+
+/** A document client whose calls after the first `allowed` fail, as a process killed at that point. */
+function dyingAfter(doc: DynamoDBDocumentClient, allowed: number): DynamoDBDocumentClient {
+  let calls = 0;
+  return new Proxy(doc, {
+    get(target, property, receiver) {
+      if (property !== 'send') return Reflect.get(target, property, receiver) as unknown;
+      return (command: never) => {
+        calls++;
+        if (calls > allowed) return Promise.reject(new Error(`killed before call ${calls}`));
+        return target.send(command);
+      };
+    },
+  });
+}
+
+describe('JourneyStore.countEntry across a crash', () => {
+  let dynamo: LocalDynamo;
+  let doc: DynamoDBDocumentClient;
+
+  beforeAll(async () => {
+    dynamo = await startDynalite();
+    await ensureTable(dynamo.client, profileTableDefinition(TABLE));
+    doc = documentClient(dynamo.client);
+  });
+  afterAll(async () => {
+    await dynamo.close();
+  });
+
+  const run = (journeyId: string, n: number): RunRecord => ({
+    journeyId,
+    executionName: `${journeyId}-exec-${n}`,
+    customerId: `c-${n}`,
+    key: '*',
+    status: 'running',
+    startedAt: '2026-01-01T00:00:00.000Z',
+    triggerMessageId: `m-${n}`,
+    entryPending: true,
+  });
+
+  // countEntry makes 3 calls; a crash before each of them, and none.
+  for (const allowed of [0, 1, 2, 3]) {
+    it(`counts once when the first attempt dies after ${allowed} of its 3 writes and the trigger is redelivered`, async () => {
+      // Prepare: the run is recorded, pending (the starter's putRun), and another run of the journey is counted already.
+      const journeyId = `j${allowed}`;
+      const store = new JourneyStore(doc, TABLE);
+      await store.putRun(run(journeyId, 0));
+      await store.countEntry(run(journeyId, 0));
+      await store.putRun(run(journeyId, 1));
+
+      // Act: the first attempt dies part-way; the redelivery finds the run and finishes the count while it is pending.
+      await new JourneyStore(dyingAfter(doc, allowed), TABLE).countEntry(run(journeyId, 1)).catch(() => undefined);
+      const found = (await store.runs('c-1', journeyId))[0]!;
+      if (found.entryPending) await store.countEntry(found);
+      // A third delivery finds nothing left to count.
+      const again = (await store.runs('c-1', journeyId))[0]!;
+      if (again.entryPending) await store.countEntry(again);
+
+      // Assess
+      expect(await store.stats(journeyId)).toEqual({ entered: 2 });
+      expect(again.entryPending).toBeUndefined();
+    });
+  }
+});
