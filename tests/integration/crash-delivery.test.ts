@@ -125,6 +125,9 @@ describe('durable delivery across a crash (SIGKILL)', () => {
       await eventually(async () => (await welcomeRuns(second.url)).every((n) => n > 0), 'a welcome run for every acknowledged sign-up', 60_000);
       // ... once: a trigger delivered again finds its run (the starter names runs by the trigger).
       expect(await welcomeRuns(second.url)).toEqual(signedUp.map(() => 1));
+      // Counted once each: read once no run is still being counted (the starter writes the run, then counts it).
+      const pending = async () => (await Promise.all(signedUp.map(async (id) => ((await (await fetch(`${second.url}/v1/customers/${id}/journeys`)).json()) as { runs?: Array<{ entryPending?: boolean }> }).runs ?? []))).flat().filter((r) => r.entryPending);
+      await eventually(async () => (await pending()).length === 0, 'every welcome run counted as entered', 60_000);
       const stats = (await (await fetch(`${second.url}/v1/journeys/welcome/stats`)).json()) as { counters: { entered?: number } };
       expect(stats.counters.entered).toBe(10);
       await expectAppliedOnce(dataDir, second, acknowledged, []);
