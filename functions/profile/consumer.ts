@@ -260,7 +260,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         }
         // An alias joins the known customer `previousId` (with everything joined into them) into this one.
         if (!joinsErased && event.type === 'alias' && event.previousId !== undefined && event.previousId !== event.userId) {
-          const join = await claimKnown(event.previousId, customerId, before, now, attempt, deadline);
+          const join = await claimKnown(event.previousId, customerId, before, now, attempt, deadline, event);
           if (join.status === 'retry') continue attempts;
           if (join.status === 'joined') {
             profile = join.frozen ? joinProfiles(profile, join.frozen.profile, now, deps.recentEvents) : { ...profile, mergedIds: [...new Set([...(profile.mergedIds ?? []), join.id])] };
@@ -392,6 +392,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     now: Date,
     attempt: number,
     deadline: number,
+    /** The alias: one of the erased customer's new life (`startsNewLife`) may join them. */
+    event: NormalisedEvent,
   ): Promise<{ status: 'joined'; id: string; frozen?: StoredProfile } | { status: 'already' } | { status: 'retry' }> {
     const retry = async () => {
       await raceBackoff(attempt, deadline, `alias of ${previousId} into ${survivorId}`);
@@ -411,7 +413,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     // check, after it: an erasure that began meanwhile finds the frozen record, or this finds its tombstone.
     const erased = async () => {
       const tombstone = await store.tombstone(target, now);
-      return tombstone !== undefined && tombstone.erasedAt !== found?.rebornAfter;
+      return tombstone !== undefined && tombstone.erasedAt !== found?.rebornAfter && !startsNewLife(event, tombstone);
     };
     if (await erased()) {
       log('alias joins nothing: the other customer was erased', { customerId: survivorId });
