@@ -24,9 +24,11 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import dc from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
+import type { HttpRequest } from '@smithy/types';
 import { performance } from 'node:perf_hooks';
 import { IDEMPOTENCY_TABLE, PROFILE_TABLE, type Engine } from '../../infra/embedded/engine';
 import type { BusEvent } from '../../infra/embedded/event-bus';
+import { IN_PROCESS_CHANNELS } from '../../infra/embedded/in-process';
 import type { LocalExecution } from '../../infra/embedded/step-functions';
 import { INGEST_EVENT_SOURCE, PROFILE_TABLE_LAYOUT as L, type BusEntry } from '../../shared';
 
@@ -227,7 +229,7 @@ export class Meter {
   readonly #als = new AsyncLocalStorage<Invocation>();
   /** Local AWS waits of the ingest function (its HTTP calls carry no async context: the driver sends one request at a time). */
   #apiInv = newInvocation('ingest');
-  readonly #httpStarted = new WeakMap<ClientRequest, { t0: number; inv: Invocation }>();
+  readonly #httpStarted = new WeakMap<ClientRequest | HttpRequest, { t0: number; inv: Invocation }>();
   readonly #lanes = new Map<Fn, Lane>();
   /** Index keys of every profile-table item written so far (to tell GSI inserts, moves and deletes apart). */
   readonly #indexKeys = new Map<string, Array<string | undefined>>();
@@ -393,16 +395,18 @@ export class Meter {
 
     // PutEvents: who opened the request (the ingest function runs in the HTTP server's context, so it has none).
     // Every HTTP call to a local AWS stand-in (dynalite, the bus API) is waiting time, replaced by an allowance.
+    // The engine's own clients reach dynalite and the bus in process (in-process.ts), which publishes the same two moments.
     const onRequest = (message: unknown) => {
-      const request = (message as { request: ClientRequest }).request;
+      const request = (message as { request: ClientRequest | HttpRequest }).request;
       this.#httpStarted.set(request, { t0: performance.now(), inv: this.#ioStart() });
-      if (request.getHeader('x-amz-target') !== 'AWSEvents.PutEvents') return;
+      const target = 'getHeader' in request ? request.getHeader('x-amz-target') : request.headers['x-amz-target'];
+      if (target !== 'AWSEvents.PutEvents') return;
       const fn = this.#fn() ?? 'ingest';
       this.usage.fns[fn].putEventsCalls++;
       if (fn !== 'ingest') this.#busCallers.push(fn);
     };
     const onResponse = (message: unknown) => {
-      const request = (message as { request: ClientRequest }).request;
+      const request = (message as { request: ClientRequest | HttpRequest }).request;
       const started = this.#httpStarted.get(request);
       if (!started) return;
       this.#httpStarted.delete(request);
@@ -411,7 +415,11 @@ export class Meter {
     dc.subscribe('http.client.request.start', onRequest);
     dc.subscribe('http.client.response.finish', onResponse);
     dc.subscribe('http.client.request.error', onResponse);
+    dc.subscribe(IN_PROCESS_CHANNELS.start, onRequest);
+    dc.subscribe(IN_PROCESS_CHANNELS.finish, onResponse);
     this.#unsubscribe = () => {
+      dc.unsubscribe(IN_PROCESS_CHANNELS.start, onRequest);
+      dc.unsubscribe(IN_PROCESS_CHANNELS.finish, onResponse);
       dc.unsubscribe('http.client.request.start', onRequest);
       dc.unsubscribe('http.client.response.finish', onResponse);
       dc.unsubscribe('http.client.request.error', onResponse);

@@ -1,3 +1,4 @@
+import dc from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { HttpHandlerOptions, HttpRequest, HttpResponse, Identity, RequestHandler } from '@smithy/types';
@@ -11,6 +12,15 @@ import type { HttpHandlerOptions, HttpRequest, HttpResponse, Identity, RequestHa
 
 /** A Node HTTP request listener, as `http.createServer` takes it. */
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * Diagnostics channels of in-process calls, as Node's `http.client.request.start` / `http.client.response.finish`
+ * are for socket calls (the cost meter counts and times AWS calls with them): each message is `{ request }`,
+ * the SDK's HttpRequest; `finish` is published when the call has answered or failed.
+ */
+export const IN_PROCESS_CHANNELS = { start: 'rapport.in-process.request.start', finish: 'rapport.in-process.request.finish' } as const;
+const startChannel = dc.channel(IN_PROCESS_CHANNELS.start);
+const finishChannel = dc.channel(IN_PROCESS_CHANNELS.finish);
 
 /** The HttpHandler the AWS SDK v3 clients accept as `requestHandler`. */
 export class InProcessHttpHandler implements RequestHandler<HttpRequest, HttpResponse, HttpHandlerOptions> {
@@ -28,6 +38,15 @@ export class InProcessHttpHandler implements RequestHandler<HttpRequest, HttpRes
 
   handle(request: HttpRequest, options: HttpHandlerOptions = {}): Promise<{ response: HttpResponse }> {
     if (options.abortSignal?.aborted) return Promise.reject(abortError());
+    if (!startChannel.hasSubscribers && !finishChannel.hasSubscribers) return this.#handle(request);
+    startChannel.publish({ request });
+    const done = () => finishChannel.publish({ request });
+    const call = this.#handle(request);
+    call.then(done, done);
+    return call;
+  }
+
+  #handle(request: HttpRequest): Promise<{ response: HttpResponse }> {
     return new Promise((resolve, reject) => {
       const req = fakeRequest(request, this.fixedHeaders);
       const res = new FakeResponse((response) => resolve({ response }));
