@@ -24,6 +24,7 @@
  * UTC offset table), and are returned sorted by time (per customer too).
  */
 import { writeFileSync } from 'node:fs';
+import { prng } from '../../shared';
 
 export interface PopulationOptions {
   customers: number;
@@ -95,17 +96,7 @@ const LAST_NAMES = ['Lovelace', 'Turing', 'Hopper', 'Torvalds', 'Hamilton', 'Rit
 const COMPLAINT_CATEGORIES: Array<[string, number]> = [['delivery', 45], ['damaged', 20], ['billing', 15], ['quality', 15], ['service', 5]];
 const RESOLUTIONS = ['refund', 'replacement', 'voucher', 'explanation'];
 
-/** mulberry32: a small, fast, well-mixed 32-bit PRNG; the same seed gives the same sequence everywhere. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+export { prng };
 
 class Rng {
   constructor(readonly next: () => number) {}

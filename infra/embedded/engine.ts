@@ -23,7 +23,7 @@ import {
   VIOLATIONS_PATH,
 } from '../../functions/profile';
 import { DEFAULT_SEND_POLICY, staticUnsubscribeKeys, unsubscribeKeysFromValue, type OutboundWebhookTarget, type SendPolicy } from '../../functions/journeys';
-import { ENV, ScaledClock, PROFILE_CONSUMER_PATTERN, systemClock, type BusEntry, type Clock } from '../../shared';
+import { ENV, prng, ScaledClock, PROFILE_CONSUMER_PATTERN, systemClock, type BusEntry, type Clock } from '../../shared';
 import { ensureTable, idempotencyTableDefinition, profileTableDefinition, startDynalite, type LocalDynamo } from './dynamo';
 import { eventBridgeApiListener, LocalEventBus } from './event-bus';
 import { inProcessClientConfig, withoutTransportMiddleware } from './in-process';
@@ -96,6 +96,12 @@ export interface EngineOptions {
   faults?: Faults;
   /** Tags that journeys outside `journeysDir` add (`rapport simulate` runs one journey of a folder): the journeys' tag check counts them as known. */
   tagsAddedElsewhere?: readonly string[];
+  /**
+   * The AWS twin's delivery semantics, seeded (needs a VirtualClock): EventBridge delivers each event to each
+   * target after its own delay (0..maxDelayMs, a cold start included), so in no order, and sometimes twice
+   * (duplicateProbability); a failed async invocation is retried twice, 1 and 2 minutes later, as Lambda does.
+   */
+  twin?: { seed: number; maxDelayMs?: number; duplicateProbability?: number };
 }
 
 export interface Engine {
@@ -136,7 +142,11 @@ async function start(options: EngineOptions): Promise<Engine> {
 
   await ensureTable(dynamo.client, profileTableDefinition(PROFILE_TABLE));
 
-  const bus = new LocalEventBus({ ...(dataDir && { dataDir }) });
+  if (options.twin && !virtual) throw new Error('the AWS twin (options.twin) runs on virtual time: pass clock: new VirtualClock(start)');
+  const twin = options.twin && virtual ? { clock: virtual, random: prng(options.twin.seed), maxDelayMs: options.twin.maxDelayMs ?? 5_000, duplicateProbability: options.twin.duplicateProbability ?? 0.1 } : undefined;
+  const bus = new LocalEventBus({ ...(dataDir && { dataDir }), ...(twin && { twin }) });
+  // Lambda's async retries: 2, about 1 and 2 minutes apart (on the twin; a quick 50, 100 ms otherwise).
+  const asyncRetries = { retryAttempts: 2, ...(twin && { baseDelayMs: 60_000 }) };
   // The functions' real EventBridge client, publishing to the bus in process (in-process.ts).
   const eventBridge = withoutTransportMiddleware(new EventBridgeClient({ ...inProcessClientConfig(eventBridgeApiListener(bus), { service: 'events' }), maxAttempts: 1 }));
 
@@ -206,6 +216,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     ...(options.faults?.stepFunctions && { stepFunctionsFaults: options.faults.stepFunctions }),
     ...(options.tagsAddedElsewhere && { tagsAddedElsewhere: options.tagsAddedElsewhere }),
     ...(dataDir && { dataDir }),
+    asyncRetries,
   });
   bus.addRule({
     name: 'profile-consumer',
@@ -217,7 +228,7 @@ async function start(options: EngineOptions): Promise<Engine> {
         { logger, metrics, afterApply: (event, customerId) => journeys.runtime.route(event, customerId) },
       ),
       'rapport-profile',
-      { retryAttempts: 2, deadLetters, ...(virtual && { clock: virtual }) },
+      { ...asyncRetries, deadLetters, ...(virtual && { clock: virtual }) },
     ),
   });
   // Every rule is on the bus: deliver again what the last run had not finished delivering (at least once).

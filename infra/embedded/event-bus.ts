@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DeliveryCursors } from './delivery-cursors';
+import type { VirtualClock } from './virtual-time';
 import { busEntrySize, matchesEventPattern, PUT_EVENTS_MAX_BYTES, PUT_EVENTS_MAX_ENTRIES, type BusEntry, type EventPattern } from '../../shared';
 
 /** An event as EventBridge delivers it to targets. */
@@ -48,6 +49,22 @@ const SEQ_PREFIX = '{"seq":';
  * the log (`<dataDir>/bus/cursors.json`, see DeliveryCursors) and `resume` delivers
  * again what a rule had not finished.
  */
+/**
+ * EventBridge's delivery as AWS documents it, for the AWS twin (see `EngineOptions.twin`): at least once
+ * (a delivery sometimes happens twice), in no order across events and targets (each delivery after its own
+ * delay, which also stands for the target's cold start). Drawn from a seeded PRNG on virtual time, so a run
+ * is the same every time for a seed.
+ */
+export interface TwinDelivery {
+  clock: VirtualClock;
+  /** Draws the delays and duplicates: `prng(seed)`. */
+  random: () => number;
+  /** Each delivery waits a uniform 0..maxDelayMs of virtual time. */
+  maxDelayMs: number;
+  /** The chance that a delivery to a target happens twice (each copy after its own delay). */
+  duplicateProbability: number;
+}
+
 export class LocalEventBus {
   readonly rules: BusRule[] = [];
   readonly log: BusEvent[] = [];
@@ -62,9 +79,13 @@ export class LocalEventBus {
   #lastSeq = 0;
   #cursors: DeliveryCursors;
   #resumed = false;
+  readonly #twin: TwinDelivery | undefined;
+  /** Deliveries made a second time by the twin's at-least-once (tests check the twin did duplicate). */
+  twinDuplicates = 0;
 
-  constructor(options: { dataDir?: string; maxLog?: number; cursorFlushEveryMs?: number } = {}) {
+  constructor(options: { dataDir?: string; maxLog?: number; cursorFlushEveryMs?: number; twin?: TwinDelivery } = {}) {
     this.#maxLog = options.maxLog ?? 100_000;
+    this.#twin = options.twin;
     const dir = options.dataDir ? join(options.dataDir, 'bus') : undefined;
     if (dir) mkdirSync(dir, { recursive: true });
     this.#cursors = new DeliveryCursors({
@@ -199,7 +220,27 @@ export class LocalEventBus {
   }
 
   #route(event: BusEvent, seq: number): void {
-    for (const rule of this.rules) if (matchesEventPattern(rule.pattern, event)) void this.#deliver(rule, event, seq);
+    for (const rule of this.rules) {
+      if (!matchesEventPattern(rule.pattern, event)) continue;
+      if (this.#twin) this.#deliverAsAws(this.#twin, rule, event, seq);
+      else void this.#deliver(rule, event, seq);
+    }
+  }
+
+  /** The twin's delivery: once or twice, each after a random delay on the virtual clock; the cursor moves once all are done. */
+  #deliverAsAws(twin: TwinDelivery, rule: BusRule, event: BusEvent, seq: number): void {
+    const copies = twin.random() < twin.duplicateProbability ? 2 : 1;
+    if (copies === 2) this.twinDuplicates++;
+    this.#cursors.begin(rule.name, seq);
+    let left = copies;
+    for (let i = 0; i < copies; i++) {
+      const at = twin.clock.now().getTime() + Math.floor(twin.random() * (twin.maxDelayMs + 1));
+      twin.clock.schedule(at, () => {
+        void this.#deliver(rule, event).finally(() => {
+          if (--left === 0) this.#cursors.end(rule.name, seq);
+        });
+      });
+    }
   }
 
   /** One delivery to one rule; with `seq`, it holds the rule's cursor until it finishes. */

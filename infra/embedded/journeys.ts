@@ -54,6 +54,8 @@ export interface JourneyWiring {
   stepFunctionsFaults?: Faults['stepFunctions'];
   /** Data folder: executions are kept there and resumed at start (see LocalStepFunctions). Absent: in memory. */
   dataDir?: string;
+  /** Lambda's async retries of the starter (as the engine's other async targets). */
+  asyncRetries: { retryAttempts: number; baseDelayMs?: number };
   /** Tags that journeys not in `journeysDir` add (a simulation runs one journey of a folder): journeys may read them too. */
   tagsAddedElsewhere?: readonly string[];
 }
@@ -120,7 +122,7 @@ export function wireJourneys(w: JourneyWiring) {
   const starter = createStarterHandler(runtime, { logger: w.logger, metrics: w.metrics });
   for (const journey of compiled) {
     journey.triggerPatterns.forEach((pattern, i) =>
-      w.bus.addRule({ name: `journey-${journey.id}-${i}`, pattern, target: asyncLambdaTarget(starter, 'rapport-starter', { retryAttempts: 2, deadLetters: w.deadLetters, ...(w.virtual && { clock: w.virtual }) }) }),
+      w.bus.addRule({ name: `journey-${journey.id}-${i}`, pattern, target: asyncLambdaTarget(starter, 'rapport-starter', { ...w.asyncRetries, deadLetters: w.deadLetters, ...(w.virtual && { clock: w.virtual }) }) }),
     );
   }
   return { runtime, sfn, records, compiled };
