@@ -307,5 +307,7 @@ export async function awsStepDeps(env: NodeJS.ProcessEnv = process.env, clients:
     clock: systemClock,
     unsubscribe: { baseUrl: publicUrl, keys: unsubscribeKeys },
     mutateProfile: consumer.mutate,
+    // A task token carries its execution: no state machine ARN is needed to resume it.
+    sendTaskSuccess: (token, output) => awsExecutions({}, clients.sfn ?? new SFNClient({})).sendTaskSuccess(token, output),
   };
 }

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { foldConsent, RapportError, templateProfile, type Channel, type Clock, type EventPattern, type Profile } from '../../shared';
+import { foldConsent, INGEST_EVENT_SOURCE, isSameEvent, matchesEventPattern, RapportError, templateProfile, type Channel, type Clock, type EventPattern, type Profile } from '../../shared';
 import { PROFILE_LIMITS, setTraitWithin, traitBytes, type ProfileStore } from '../profile';
 import { ChannelUnavailableError, type Channels, type EmailMessage } from './channels/types';
 import { decideSend, type SendDecision, type SendPolicy } from './policy';
@@ -88,6 +88,11 @@ export interface StepDeps {
   unsubscribe: { baseUrl: string; keys: UnsubscribeKeyProvider };
   /** Change a profile with locking and derived events (the profile consumer's `mutate`). */
   mutateProfile: (customerId: string, cause: string, change: (profile: Profile) => void) => Promise<unknown>;
+  /**
+   * Resume a waiting task (Step Functions' SendTaskSuccess; false when the token is no longer valid). An `await`
+   * step uses it when the event it waits for was applied before the wait was registered (see `earlierEvent`).
+   */
+  sendTaskSuccess: (taskToken: string, output: Record<string, unknown>) => Promise<boolean>;
   /** Called with the resolved wait when an `await` step registers (the embedded engine hooks its callbacks here). */
   onAwait?: (customerId: string, wait: { event: string; pattern: EventPattern }) => void;
   /**
@@ -159,7 +164,7 @@ export function createStepRunner(deps: StepDeps) {
         return { until: nextLocalTime(now, tz, time, days as Weekday[] | undefined).toISOString() };
       }
       case 'await': {
-        const { event, where } = z.object({ event: z.string(), where: z.record(z.string(), z.unknown()).optional() }).parse(config);
+        const { event, where, sinceTrigger } = z.object({ event: z.string(), where: z.record(z.string(), z.unknown()).optional(), sinceTrigger: z.boolean().optional() }).parse(config);
         if (!input.taskToken) throw new StepConfigError(`await ${input.stepId} was invoked without a task token`);
         const pattern = { 'detail-type': [event], ...(where && { detail: { properties: where } }) } as EventPattern;
         await journeys.putWait(input.customerId, {
@@ -174,6 +179,13 @@ export function createStepRunner(deps: StepDeps) {
         // Erased meanwhile: the wait goes; the eraser stops the execution.
         if (await undoneIfErased(input.customerId, [`W#${event}#${input.execution}#${input.stepId}`])) return { ok: true };
         deps.onAwait?.(input.customerId, { event, pattern });
+        // A step the run reaches at its trigger's time (nothing pauses before it: the compiler's `sinceTrigger`) is in
+        // time for an event dated from the trigger on, even one handled before the wait existed (EventBridge keeps no
+        // order): write, then check, as the router applies an event, writes the timeline, then reads the waits.
+        const earlier = sinceTrigger ? await earlierEvent(input, pattern) : undefined;
+        if (earlier && (await journeys.takeWait(input.customerId, { event, executionName: input.execution, stepId: input.stepId }))) {
+          await deps.sendTaskSuccess(input.taskToken, { event, messageId: earlier.messageId });
+        }
         return { ok: true };
       }
       case 'tag': {
@@ -330,6 +342,22 @@ export function createStepRunner(deps: StepDeps) {
     let consent = profile.consent[channel];
     for (const hold of await Promise.all(customerIds.map((id) => profiles.consentHold(id, channel, now)))) if (hold) consent = foldConsent(consent, hold);
     return consent === profile.consent[channel] ? profile : { ...profile, consent: { ...profile.consent, [channel]: consent } };
+  }
+
+  /**
+   * An event on the customer's timeline matching `pattern`, dated from the run's trigger on (by event time, as
+   * goals count), other than the trigger itself: the one an `await` step would have been resumed by had it
+   * arrived after the wait was registered.
+   */
+  async function earlierEvent(input: StepInput, pattern: EventPattern): Promise<{ messageId: string } | undefined> {
+    const run = await journeys.getRun(input.customerId, input.journeyId, input.execution);
+    if (run?.triggeredAt === undefined) return undefined;
+    for (const e of await profiles.eventsFrom(input.customerId, run.triggeredAt, clock.now())) {
+      if (e.timestamp < run.triggeredAt || isSameEvent({ messageId: run.triggerMessageId, sourceId: run.triggerSourceId }, e)) continue;
+      const asBusEvent = { source: INGEST_EVENT_SOURCE, 'detail-type': e.type === 'track' ? e.event : e.type, detail: e };
+      if (matchesEventPattern(pattern, asBusEvent)) return { messageId: e.messageId };
+    }
+    return undefined;
   }
 
   /**

@@ -93,6 +93,7 @@ export function acknowledgeNagFindings(rapport: Rapport): void {
     const perCustomer = 'execution names are made per customer and trigger at run time, so the name after the machine is a wildcard too.';
     ack(rapport.journeyStarterFunction.role, machines, `StartExecution on the journeys' state machines: ${byPrefix}`);
     ack(rapport.profileConsumerFunction.role, machines, `SendTaskSuccess on the journeys' state machines (the router resumes waiting runs): ${byPrefix}`);
+    ack(rapport.journeyStepFunction.role, machines, `SendTaskSuccess on the journeys' state machines (a wait_for resumes itself on an event handled before it): ${byPrefix}`);
     ack(rapport.profileConsumerFunction.role, executions, `StopExecution on the journeys' executions (the router stops converted and exited runs): ${byPrefix} ${perCustomer}`);
     ack(
       rapport.journeyStarterFunction.role,

@@ -990,6 +990,8 @@ export class Rapport extends Construct {
       this.journeyStarterFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [journeyMachines] }));
       // The router resumes waiting runs (task tokens of these state machines) and stops converted or exited ones.
       this.profileConsumerFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:SendTaskSuccess'], resources: [journeyMachines] }));
+      // A wait_for reached at the trigger's time resumes itself when its event was handled first (steps.ts `earlierEvent`).
+      this.journeyStepFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:SendTaskSuccess'], resources: [journeyMachines] }));
       // Executions are named per customer and trigger at run time: the state machine's name prefix pins them.
       const executions = stack.formatArn({
         service: 'states',

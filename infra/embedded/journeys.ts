@@ -84,6 +84,8 @@ export function wireJourneys(w: JourneyWiring) {
       clock: w.clock,
       unsubscribe: { get baseUrl() { return w.unsubscribe.baseUrl(); }, keys: w.unsubscribe.keys },
       mutateProfile: w.mutateProfile,
+      // The executor is made below (it runs this handler); called only once it runs.
+      sendTaskSuccess: (token, output) => executions.sendTaskSuccess(token, output),
       ...(w.onErasedWrite && { onErasedWrite: w.onErasedWrite }),
     },
     { logger: w.logger, metrics: w.metrics },
@@ -104,12 +106,13 @@ export function wireJourneys(w: JourneyWiring) {
     },
   });
   for (const journey of compiled) sfn.register(journey.id, journey.definition as unknown as AslDefinition);
+  const executions = w.stepFunctionsFaults ? failingExecutions(sfn, w.stepFunctionsFaults) : sfn;
 
   const runtime = createJourneyRuntime({
     journeys: w.triggerMaxAgeSeconds === undefined ? compiled : compiled.map((j) => ({ ...j, triggerMaxAgeSeconds: w.triggerMaxAgeSeconds ?? null })),
     profiles: w.profiles,
     records,
-    executions: w.stepFunctionsFaults ? failingExecutions(sfn, w.stepFunctionsFaults) : sfn,
+    executions,
     clock: w.clock,
     consentMode: w.profileConfig.consentMode,
     // The profile consumer writes through the same ProfileStore, whose writes wake the starter's wait (see nextWrite).

@@ -520,7 +520,11 @@ export class LocalStepFunctions implements Executions {
       });
       // The step registers the wait (in AWS too, a callback task's Lambda runs once): not again after a resume.
       if (record.invoked) return;
-      this.#invoke({ ...payload, taskToken: token })
+      // The step's own work holds virtual time (the execution let go of it to wait for the token): a wait that
+      // resumes itself at once (an event handled before it) must not find its timeout fired meanwhile.
+      const invoking = this.#invoke({ ...payload, taskToken: token });
+      void this.options.virtual?.track(invoking).catch(() => undefined);
+      invoking
         .then(() => {
           const current = this.#journal?.records.get(execution.name)?.token;
           if (current?.token === token && execution.status === 'RUNNING') this.#journal?.update(execution.name, { token: { ...current, invoked: true } });

@@ -440,12 +440,16 @@ describe('Rapport-dev stack: the journeys leg, default props', () => {
           Resource: [sesIdentity('journeys@shop.example'), sesIdentity('shop.example')],
           Condition: { StringEquals: { 'ses:FromAddress': 'journeys@shop.example' } },
         },
+        // A wait_for reached at the trigger's time resumes itself on an event handled before it (its own task token).
+        { Effect: 'Allow', Action: 'states:SendTaskSuccess', Resource: expect.anything() },
       ]);
+      const resume = statements.find((st) => st.Action === 'states:SendTaskSuccess')!;
+      expect(renderText(resume.Resource)).toBe('arn:<Ref:AWS::Partition>:states:<Ref:AWS::Region>:<Ref:AWS::AccountId>:stateMachine:Rapport-dev_*');
     });
 
-    it('step: no SMS without an origination identity, no Step Functions, no dead-letter queue (Step Functions invokes it synchronously)', () => {
+    it('step: no SMS without an origination identity, no other Step Functions action, no dead-letter queue (Step Functions invokes it synchronously)', () => {
       const actions = functionPolicyStatements(synthesised.template, ids.step).flatMap((s) => asList(s.Action));
-      expect(actions.filter((action) => /^(sms-voice|states|sqs):/.test(action))).toEqual([]);
+      expect(actions.filter((action) => /^(sms-voice|states|sqs):/.test(action))).toEqual(['states:SendTaskSuccess']);
     });
 
     it('starter: read the profile, list/lock/record runs, count; start executions of the journey state machines; stop and delete a run of a customer erased meanwhile', () => {

@@ -32,6 +32,7 @@ describe('frequency cap under concurrent sends', () => {
       clock: systemClock,
       unsubscribe: { baseUrl: engine.url, keys: staticUnsubscribeKeys('k') },
       mutateProfile: () => Promise.resolve(),
+        sendTaskSuccess: () => Promise.resolve(false),
     });
   const step = (customerId: string, journeyId: string): StepInput => ({
     journeyId,

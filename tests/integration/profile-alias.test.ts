@@ -226,6 +226,7 @@ describe('alias joins two known customers', () => {
         clock: new ScaledClock(1),
         unsubscribe: { baseUrl: t.engine.url, keys: staticUnsubscribeKeys('k') },
         mutateProfile: () => Promise.resolve(),
+        sendTaskSuccess: () => Promise.resolve(false),
       });
     const step = (stepId: string): StepInput => ({
       journeyId: 'welcome',

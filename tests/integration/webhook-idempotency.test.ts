@@ -122,6 +122,7 @@ describe('webhook steps: claimed before the POST, one webhook-id across retries'
       clock: new ScaledClock(1),
       unsubscribe: { baseUrl: engine.url, keys: staticUnsubscribeKeys('k') },
       mutateProfile: () => Promise.resolve(),
+        sendTaskSuccess: () => Promise.resolve(false),
     });
     const input: StepInput = {
       journeyId: 'ticket',

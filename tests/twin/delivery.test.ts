@@ -99,10 +99,10 @@ describe('the AWS twin: delivery in no order, at least once, with Lambda retries
     }
   });
 
-  // Known to fail (issue 13, found by this twin on 2026-12-06; see the issue's note), in three ways:
+  // Known to fail (issue 13, found by this twin on 2026-12-06; see the issue's note), in two ways:
   // (a) a trigger handled before its customer's profile event is applied is skipped as no-profile (item 6);
-  // (b) a welcome email is skipped when the trigger is handled before the identify carrying the address;
-  // (c) a Complaint Resolved handled before the run reaches its wait_for is not seen: the run escalates.
+  // (b) a welcome email is skipped as no-address when the trigger is handled before the identify carrying the address.
+  // A third, a Complaint Resolved handled before its run reached the wait_for, is fixed (wait-for-order.test.ts).
   // When they are fixed this starts failing: make it an `it`.
   it.fails(`every customer ends as on the kind bus (seed ${SEED})`, () => {
     expect(twin.outcomes).toEqual(kind.outcomes);

@@ -40,7 +40,7 @@ import {
 } from './asl';
 import { durationSeconds } from './duration';
 import { formatPath, JourneyError } from './errors';
-import { buildGraph, type StepNode } from './graph';
+import { buildGraph, reachedAtTrigger, type StepNode } from './graph';
 import { journeyMermaid } from './mermaid';
 import { statePaths, type StatePath } from './paths';
 import { templateTriggerReferences, triggerReferences } from './references';
@@ -104,6 +104,7 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
   }
 
   const graph = buildGraph(journey);
+  const atTrigger = reachedAtTrigger(graph);
   const states: Record<string, State> = {};
   const detours = new Set<string>();
   const waitStates: Record<string, number | 'timestamp'> = {};
@@ -213,7 +214,8 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
     } else if ('wait_for' in step) {
       const [onEvent, onTimeout] = node.edges;
       const timeoutSeconds = durationSeconds(step.wait_for.timeout);
-      const config = { event: step.wait_for.event, ...(step.wait_for.where && { where: step.wait_for.where }) };
+      // Reached at the trigger's time: the step also looks for the event among those handled before it got there.
+      const config = { event: step.wait_for.event, ...(step.wait_for.where && { where: step.wait_for.where }), ...(atTrigger.has(id) && { sinceTrigger: true }) };
       states[id] = {
         Type: 'Task',
         Comment: `wait for ${step.wait_for.event}, at most ${step.wait_for.timeout}`,

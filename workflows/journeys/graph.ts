@@ -68,3 +68,31 @@ export function maxPauseSeconds(step: Step): number {
   if ('wait_until' in step) return 7 * 86_400;
   return 0;
 }
+
+/**
+ * The steps every path from the trigger reaches without pausing: no wait, wait_until, wait_for or marketing send
+ * (which quiet hours or the frequency cap may defer) before them. The run reaches such a step at its trigger's time
+ * (in event time), so an event dated from the trigger on is one the step is in time for, even if it was handled
+ * before the run got there (EventBridge keeps no order).
+ */
+export function reachedAtTrigger(graph: readonly StepNode[]): Set<string> {
+  const pauses = (node: StepNode) => WAITING_ACTIONS.has(node.action) || ('send' in node.step && (node.step.send.kind ?? 'marketing') === 'marketing');
+  const byId = new Map(graph.map((n) => [n.step.id, n]));
+  const predecessors = new Map<string, StepNode[]>();
+  for (const node of graph) for (const edge of node.edges) predecessors.set(edge.to, [...(predecessors.get(edge.to) ?? []), node]);
+  // Greatest fixpoint: start from every step and drop those with a predecessor that pauses or is dropped.
+  const reached = new Set(graph.map((n) => n.step.id));
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const id of reached) {
+      if (id === graph[0]?.step.id && !predecessors.has(id)) continue;
+      const preds = predecessors.get(id) ?? [];
+      const ok = (id === graph[0]?.step.id || preds.length > 0) && preds.every((p) => reached.has(p.step.id) && !pauses(p)) && byId.has(id);
+      if (!ok) {
+        reached.delete(id);
+        changed = true;
+      }
+    }
+  }
+  return reached;
+}

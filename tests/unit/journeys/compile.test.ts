@@ -138,7 +138,7 @@ describe('built-in journeys: ASL', () => {
           journeyId: 'complaint-follow-up',
           stepId: 'await-resolution',
           action: 'await',
-          config: { event: 'Complaint Resolved', where: { complaintId: ['{{ trigger.complaintId }}'] } },
+          config: { event: 'Complaint Resolved', where: { complaintId: ['{{ trigger.complaintId }}'] }, sinceTrigger: true },
           'customerId.$': '$.customerId',
           'trigger.$': '$.trigger',
           'execution.$': '$$.Execution.Name',

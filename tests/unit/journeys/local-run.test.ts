@@ -222,7 +222,7 @@ describe('built-in journeys on aws-local-stepfunctions', () => {
       journeyId: 'complaint-follow-up',
       stepId: 'await-resolution',
       action: 'await',
-      config: { event: 'Complaint Resolved', where: { complaintId: ['{{ trigger.complaintId }}'] } },
+      config: { event: 'Complaint Resolved', where: { complaintId: ['{{ trigger.complaintId }}'] }, sinceTrigger: true },
       customerId: 'cust-1',
       trigger: { messageId: 'm-1', event: 'Trigger', properties: { complaintId: 'c-42' } },
       execution: 'exec-1',
