@@ -1,0 +1,354 @@
+import { ArnFormat, Stack, Tags } from 'aws-cdk-lib';
+import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventsTargets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { ConsentMode } from '../../../shared';
+import { ENV } from '../../../shared/config/env';
+import { JOURNEY_ENV } from '../../../shared/config/journey-env';
+import type { CompiledJourney } from '../../../workflows/journeys';
+import { JOURNEY_TABLE_ACCESS, JOURNEYS } from '../defaults';
+import { rapportFunction, type BundledFiles } from '../function';
+import { stateMachineName, stateMachineNamePrefix, templateFiles } from '../journeys';
+import type { RapportEmail, RapportOutboundWebhook, RapportSendPolicy, RapportSms } from '../rapport';
+import { allowRulesOfBus, BusRuleFunction, SqsOnFailure } from '../targets';
+import { eventPattern, grantProfileTable, type AreaContext } from './context';
+
+export interface JourneysAreaProps {
+  /** The compiled journeys, in file order. */
+  readonly journeys: readonly CompiledJourney[];
+  readonly bus: events.EventBus;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly profileTable: dynamodb.TableV2;
+  /** The profile functions' variables, config files and functions (the consumer routes journeys, erasure stops them). */
+  readonly profileEnvironment: Readonly<Record<string, string>>;
+  readonly configFiles: BundledFiles;
+  readonly journeysFileBundle: BundledFiles;
+  readonly profileConsumerFunction: nodejs.NodejsFunction;
+  readonly customerApiFunction: nodejs.NodejsFunction;
+  /** Signs the one-click unsubscribe links; the ingest stage serves them (`PUBLIC_URL`). */
+  readonly unsubscribeSecret: secretsmanager.ISecret;
+  readonly httpStage: apigwv2.HttpStage;
+  readonly consentMode: ConsentMode;
+  /** Absolute folder of the message templates. */
+  readonly templatesDir: string;
+  readonly email: RapportEmail;
+  readonly sms?: RapportSms;
+  readonly outboundWebhooks: Readonly<Record<string, RapportOutboundWebhook>>;
+  readonly sendPolicy: Required<RapportSendPolicy>;
+}
+
+/** Journeys: trigger rules -> starter -> state machines -> step function; the router runs in the consumer. */
+export class JourneysArea {
+  public readonly outboundWebhookSecrets: ReadonlyMap<string, secretsmanager.ISecret>;
+  public readonly journeyStepFunction: nodejs.NodejsFunction;
+  public readonly journeyLogGroup: logs.LogGroup;
+  public readonly journeyStateMachineNamePrefix: string;
+  public readonly journeyStateMachineRole: iam.Role;
+  public readonly journeyStateMachines: ReadonlyMap<string, sfn.StateMachine>;
+  public readonly journeyStarterFunction: nodejs.NodejsFunction;
+  public readonly journeyRunEndedFunction: nodejs.NodejsFunction;
+  public readonly journeyTriggerRules: ReadonlyMap<string, readonly events.Rule[]>;
+  public readonly journeyRunEndedRule?: events.Rule;
+
+  constructor(
+    private readonly ctx: AreaContext,
+    props: JourneysAreaProps,
+  ) {
+    const { scope, stageName, removalPolicy, key, logGroup } = ctx;
+    const resolved = props;
+    const stack = Stack.of(scope);
+
+    const webhookSecrets = new Map<string, secretsmanager.ISecret>();
+    for (const [name, webhook] of Object.entries(resolved.outboundWebhooks)) {
+      webhookSecrets.set(
+        name,
+        webhook.secretArn !== undefined
+          ? secretsmanager.Secret.fromSecretCompleteArn(scope, `OutboundWebhookSecret-${name}`, webhook.secretArn)
+          : new secretsmanager.Secret(scope, `OutboundWebhookSecret-${name}`, {
+              description: `Rapport ${stageName}: Standard Webhooks secret of outbound webhook "${name}" (base64; the receiver verifies with whsec_<value>)`,
+              // Letters and digits only: a valid base64 body, 36 bytes of key.
+              generateSecretString: { excludePunctuation: true, passwordLength: 48 },
+              removalPolicy,
+              ...(key !== undefined && { encryptionKey: key }),
+            }),
+      );
+    }
+    this.outboundWebhookSecrets = webhookSecrets;
+
+    const { email, sms, sendPolicy } = resolved;
+    const profileEnvironment = props.profileEnvironment;
+    const configFiles = props.configFiles;
+    const journeysFileBundle = props.journeysFileBundle;
+    this.journeyStepFunction = rapportFunction(scope, 'JourneyStepFunction', {
+      ...(key !== undefined && { encryptionKey: key }),
+      stageName,
+      description: `Rapport ${stageName}: runs journey steps (send, branch, split, tag, update, webhook, waits)`,
+      ...JOURNEYS.step,
+      logGroup: logGroup('JourneyStepLogs'),
+      environment: {
+        ...profileEnvironment,
+        [JOURNEY_ENV.TEMPLATES_DIR]: JOURNEYS.bundledTemplatesDir,
+        [JOURNEY_ENV.EMAIL_FROM_ADDRESS]: email.fromAddress,
+        ...(email.configurationSet !== undefined && { [JOURNEY_ENV.EMAIL_CONFIGURATION_SET]: email.configurationSet }),
+        ...(sms !== undefined && { [JOURNEY_ENV.SMS_ORIGINATION_IDENTITY]: sms.originationIdentity }),
+        [JOURNEY_ENV.OUTBOUND_WEBHOOK_TARGETS]: stack.toJsonString(
+          Object.fromEntries(
+            [...webhookSecrets].map(([name, secret]) => [name, { url: resolved.outboundWebhooks[name]?.url, secretArn: secret.secretArn }]),
+          ),
+        ),
+        [JOURNEY_ENV.SEND_POLICY]: JSON.stringify({
+          frequencyCap: sendPolicy.frequencyCap,
+          frequencyWindowDays: sendPolicy.frequencyWindowDays,
+          frequencyCapMaxDelayDays: sendPolicy.frequencyCapMaxDelayDays,
+          quietHours: sendPolicy.quietHours === false ? null : { start: sendPolicy.quietHours.start, end: sendPolicy.quietHours.end },
+          defaultTimeZone: sendPolicy.defaultTimeZone,
+        }),
+        [ENV.UNSUBSCRIBE_SECRET]: props.unsubscribeSecret.secretArn,
+        // One-click unsubscribe links point at the ingest API, which serves /v1/unsubscribe.
+        [ENV.PUBLIC_URL]: props.httpStage.url,
+      },
+      bundledFiles: [configFiles, { folder: JOURNEYS.bundledTemplatesFolder, files: templateFiles(resolved.templatesDir) }],
+    });
+
+    this.journeyLogGroup = logGroup('JourneyLogs');
+    this.journeyStateMachineNamePrefix = stateMachineNamePrefix(stageName);
+    // Every journey's state machine is named Rapport-<stage>_<journey id>: grants, the run-ended rule and
+    // the functions name them all by this prefix, so none of them grows with the number of journeys.
+    const stateMachineArnPrefix = stack.formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: this.journeyStateMachineNamePrefix,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    this.journeyStateMachineRole = this.#journeyStateMachineRole(stageName, stateMachineArnPrefix, key);
+    // CDK adds each machine's log, trace and key statements to its role: one set per machine, a policy
+    // growing with the journeys (the key's differ by machine). The shared role has them once, for all.
+    const sharedRole = this.journeyStateMachineRole.withoutPolicyUpdates();
+    const stateMachines = new Map<string, sfn.StateMachine>();
+    for (const journey of props.journeys) {
+      const journeyScope = new Construct(scope, `Journey-${journey.id}`);
+      const stateMachine = new sfn.StateMachine(journeyScope, 'StateMachine', {
+        stateMachineName: stateMachineName(stageName, journey.id),
+        stateMachineType: sfn.StateMachineType.STANDARD,
+        role: sharedRole,
+        definitionBody: sfn.DefinitionBody.fromString(stack.toJsonString(journey.definition)),
+        // Executions carry ids only, but their data stays out of the logs all the same.
+        logs: { destination: this.journeyLogGroup, level: JOURNEYS.logLevel, includeExecutionData: false },
+        tracingEnabled: true,
+        ...(key !== undefined && { encryptionConfiguration: new sfn.CustomerManagedEncryptionConfiguration(key) }),
+      });
+      // Step Functions checks the role's log delivery permissions when it creates the machine: policy first.
+      stateMachine.node.addDependency(this.journeyStateMachineRole);
+      Tags.of(stateMachine).add('rapport:journey', journey.id);
+      stateMachines.set(journey.id, stateMachine);
+    }
+    this.journeyStateMachines = stateMachines;
+
+    const journeyAsyncInvoke = {
+      retryAttempts: JOURNEYS.asyncInvoke.retryAttempts,
+      maxEventAge: JOURNEYS.asyncInvoke.maxEventAge,
+      onFailure: new SqsOnFailure(props.deadLetterQueue),
+    };
+    this.journeyStarterFunction = rapportFunction(scope, 'JourneyStarterFunction', {
+      ...(key !== undefined && { encryptionKey: key }),
+      stageName,
+      description: `Rapport ${stageName}: enrols customers in the journeys their events trigger`,
+      ...JOURNEYS.starter,
+      logGroup: logGroup('JourneyStarterLogs'),
+      environment: {
+        [ENV.PROFILE_TABLE_NAME]: props.profileTable.tableName,
+        [ENV.CONSENT_MODE]: resolved.consentMode,
+        [JOURNEY_ENV.JOURNEYS_FILE]: JOURNEYS.bundledJourneysFile,
+        [JOURNEY_ENV.STATE_MACHINE_ARN_PREFIX]: stateMachineArnPrefix,
+      },
+      bundledFiles: [journeysFileBundle],
+      asyncInvoke: journeyAsyncInvoke,
+    });
+    this.journeyRunEndedFunction = rapportFunction(scope, 'JourneyRunEndedFunction', {
+      ...(key !== undefined && { encryptionKey: key }),
+      stageName,
+      description: `Rapport ${stageName}: records the end of journey runs and frees their locks`,
+      ...JOURNEYS.runEnded,
+      logGroup: logGroup('JourneyRunEndedLogs'),
+      environment: {
+        [ENV.PROFILE_TABLE_NAME]: props.profileTable.tableName,
+        [ENV.CONSENT_MODE]: resolved.consentMode,
+      },
+      asyncInvoke: journeyAsyncInvoke,
+    });
+    // The router runs in the consumer after each event (afterApply): it reads the same journeys.json.
+    // So does the customer API: erasure stops the customer's running journeys before it deletes their items.
+    for (const fn of [props.profileConsumerFunction, props.customerApiFunction]) {
+      fn.addEnvironment(JOURNEY_ENV.JOURNEYS_FILE, JOURNEYS.bundledJourneysFile);
+      fn.addEnvironment(JOURNEY_ENV.STATE_MACHINE_ARN_PREFIX, stateMachineArnPrefix);
+    }
+
+    const triggerRules = new Map<string, events.Rule[]>();
+    for (const journey of props.journeys) {
+      const journeyScope = scope.node.findChild(`Journey-${journey.id}`);
+      triggerRules.set(
+        journey.id,
+        journey.triggerPatterns.map(
+          (pattern, index) =>
+            new events.Rule(journeyScope, `TriggerRule${index}`, {
+              eventBus: props.bus,
+              description: `Rapport ${stageName}: starts journey "${journey.id}"`,
+              eventPattern: eventPattern(pattern),
+              // No permission or dead-letter statement per rule: allowRulesOfBus below, once for all.
+              targets: [new BusRuleFunction(this.journeyStarterFunction, { ...JOURNEYS.triggerRuleDelivery, deadLetterQueue: props.deadLetterQueue })],
+            }),
+        ),
+      );
+    }
+    this.journeyTriggerRules = triggerRules;
+    if (props.journeys.length > 0) allowRulesOfBus(props.bus, this.journeyStarterFunction, props.deadLetterQueue, 'AllowTriggerRulesOfRapportBus');
+
+    const machines = [...stateMachines.values()];
+    if (machines.length > 0) {
+      // Step Functions reports status changes on the account's default bus, never on a custom one.
+      this.journeyRunEndedRule = new events.Rule(scope, 'JourneyRunEndedRule', {
+        description: `Rapport ${stageName}: ends of journey executions, to the run-ended function`,
+        eventPattern: {
+          source: ['aws.states'],
+          detailType: ['Step Functions Execution Status Change'],
+          // By name prefix: the pattern's size does not grow with the journeys (EventBridge allows 2,048 characters).
+          detail: { status: [...JOURNEYS.endStatuses], stateMachineArn: [{ prefix: stateMachineArnPrefix }] },
+        },
+        targets: [
+          new eventsTargets.LambdaFunction(this.journeyRunEndedFunction, {
+            retryAttempts: JOURNEYS.runEndedRuleDelivery.retryAttempts,
+            maxEventAge: JOURNEYS.runEndedRuleDelivery.maxEventAge,
+            deadLetterQueue: props.deadLetterQueue,
+          }),
+        ],
+      });
+    }
+
+    // Grants: what each function's code path calls, on exactly these resources.
+    grantProfileTable(props.profileTable, this.journeyStepFunction, { table: JOURNEY_TABLE_ACCESS.step, indexes: [] });
+    grantProfileTable(props.profileTable, this.journeyStarterFunction, { table: JOURNEY_TABLE_ACCESS.starter, indexes: [] });
+    grantProfileTable(props.profileTable, this.journeyRunEndedFunction, { table: JOURNEY_TABLE_ACCESS.runEnded, indexes: [] });
+    // Tag and update steps change the profile, which publishes derived events (Tag Added, ...).
+    props.bus.grantPutEventsTo(this.journeyStepFunction);
+    this.journeyStepFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [props.unsubscribeSecret.secretArn, ...[...webhookSecrets.values()].map((secret) => secret.secretArn)],
+      }),
+    );
+    this.journeyStepFunction.addToRolePolicy(this.#sendEmailStatement(email));
+    if (sms !== undefined) {
+      this.journeyStepFunction.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['sms-voice:SendTextMessage'], resources: [sms.originationIdentity] }),
+      );
+    }
+    if (machines.length > 0) {
+      // Journeys' state machines and their executions, by name prefix (Rapport-<stage>_*): one statement
+      // of a fixed size for any number of journeys.
+      const journeyMachines = `${stateMachineArnPrefix}*`;
+      this.journeyStarterFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [journeyMachines] }));
+      // The router resumes waiting runs (task tokens of these state machines) and stops converted or exited ones.
+      props.profileConsumerFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:SendTaskSuccess'], resources: [journeyMachines] }));
+      // A wait_for reached at the trigger's time resumes itself when its event was handled first (steps.ts `earlierEvent`).
+      this.journeyStepFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:SendTaskSuccess'], resources: [journeyMachines] }));
+      // Executions are named per customer and trigger at run time: the state machine's name prefix pins them.
+      const executions = stack.formatArn({
+        service: 'states',
+        resource: 'execution',
+        resourceName: `${this.journeyStateMachineNamePrefix}*:*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
+      // The router stops converted and exited runs; erasure (the customer API) stops every running one; the
+      // starter stops a run it started for a customer erased meanwhile (write, then check).
+      for (const fn of [props.profileConsumerFunction, props.customerApiFunction, this.journeyStarterFunction]) {
+        fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StopExecution'], resources: [executions] }));
+      }
+    }
+  }
+
+  /**
+   * The one role of every journey state machine (`Rapport-<stage>_*`), with what CDK would give each
+   * machine's own role, stated once: invoke the step function (the compiler's FunctionName, unqualified),
+   * deliver execution logs and traces (neither API has resource-level permissions), and with a key,
+   * use it for the machines' data (encryption context: a journey machine) and their log delivery.
+   */
+  #journeyStateMachineRole(stageName: string, stateMachineArnPrefix: string, key: kms.IKey | undefined): iam.Role {
+    const stack = Stack.of(this.ctx.scope);
+    const journeyMachines = `${stateMachineArnPrefix}*`;
+    const role = new iam.Role(this.ctx.scope, 'JourneyStateMachineRole', {
+      description: `Rapport ${stageName}: the role of every journey state machine`,
+      // Confused-deputy guard: only this stage's journey state machines, in this account, may assume it.
+      assumedBy: new iam.ServicePrincipal('states.amazonaws.com', {
+        conditions: { ArnLike: { 'aws:SourceArn': journeyMachines }, StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+    });
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'logs:CreateLogDelivery',
+          'logs:GetLogDelivery',
+          'logs:UpdateLogDelivery',
+          'logs:DeleteLogDelivery',
+          'logs:ListLogDeliveries',
+          'logs:PutResourcePolicy',
+          'logs:DescribeResourcePolicies',
+          'logs:DescribeLogGroups',
+        ],
+        resources: ['*'],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets'], resources: ['*'] }),
+    );
+    // Every Task invokes the step function's unqualified ARN (the compiler's FunctionName): that and nothing else.
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.journeyStepFunction.functionArn] }));
+    if (key !== undefined) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          resources: [key.keyArn],
+          conditions: { StringLike: { 'kms:EncryptionContext:aws:states:stateMachineArn': journeyMachines } },
+        }),
+      );
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['kms:GenerateDataKey'],
+          resources: [key.keyArn],
+          conditions: { StringEquals: { 'kms:EncryptionContext:SourceArn': stack.formatArn({ service: 'logs', resource: '*', arnFormat: ArnFormat.NO_RESOURCE_NAME }) } },
+        }),
+      );
+    }
+    return role;
+  }
+
+  /**
+   * `ses:SendEmail` (SES v2) from `email.fromAddress` only: on the address's and
+   * its domain's identities (SES authorises whichever is verified) and on the
+   * configuration set, which SES v2 authorises too when one is used.
+   */
+  #sendEmailStatement(email: RapportEmail): iam.PolicyStatement {
+    const stack = Stack.of(this.ctx.scope);
+    const identity = (name: string) => stack.formatArn({ service: 'ses', resource: 'identity', resourceName: name });
+    const domain = email.fromAddress.slice(email.fromAddress.lastIndexOf('@') + 1);
+    return new iam.PolicyStatement({
+      actions: ['ses:SendEmail'],
+      resources: [
+        identity(email.fromAddress),
+        identity(domain),
+        ...(email.configurationSet !== undefined
+          ? [stack.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: email.configurationSet })]
+          : []),
+      ],
+      conditions: { StringEquals: { 'ses:FromAddress': email.fromAddress } },
+    });
+  }
+}
