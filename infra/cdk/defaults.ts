@@ -6,7 +6,11 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { DEFAULT_SEND_POLICY } from '../../functions/journeys';
 import type { ConsentMode } from '../../shared';
 import { JOURNEY_BUNDLE } from '../../shared/config/journey-env';
+import { RUN_ENDED, SWEEP_SCHEDULE } from '../topology';
 import type { RapportOutboundWebhook, RapportSendPolicy, RapportSource, RapportThrottle } from './rapport';
+
+/** The profile table grants, by function: data of infra/topology, beside the routes, rules and schedules. */
+export { JOURNEY_TABLE_ACCESS, PROFILE_TABLE_ACCESS, type ProfileTableAccess } from '../topology';
 
 /** Repository root: entry, lock file and config paths must not depend on the directory synth runs in. */
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
@@ -36,7 +40,12 @@ export const RAPPORT_DEFAULTS = {
     quietHours: DEFAULT_SEND_POLICY.quietHours ?? false,
     defaultTimeZone: DEFAULT_SEND_POLICY.defaultTimeZone,
   } as Required<RapportSendPolicy>,
-  sweepSchedule: scheduler.ScheduleExpression.cron({ minute: '0', hour: '3', timeZone: TimeZone.ETC_UTC }),
+  /** The topology's sweep schedule (daily at 03:00 UTC); the embedded engine sweeps at the same period. */
+  sweepSchedule: scheduler.ScheduleExpression.cron({
+    minute: SWEEP_SCHEDULE.cron.minute,
+    hour: SWEEP_SCHEDULE.cron.hour,
+    timeZone: TimeZone.of(SWEEP_SCHEDULE.cron.timeZone),
+  }),
 } as const;
 
 /** Settings every Rapport function shares; not props, because the bundles and the runtime depend on them. */
@@ -67,8 +76,7 @@ export const INGEST = {
   /** Partitions of the profile table the ingest may write: consent holds (C#<id>) and tracking plan violations (TPV#<day>#<shard>). */
   profileTableLeadingKeys: ['C#*', 'TPV#*'],
   metricsNamespace: FUNCTION_DEFAULTS.metricsNamespace,
-  /** Segment HTTP Tracking API paths; `/v1/events` is the Standard Webhooks endpoint. */
-  routes: ['/v1/events', '/v1/track', '/v1/identify', '/v1/page', '/v1/screen', '/v1/group', '/v1/alias', '/v1/batch'],
+  // Routes: ROUTES of infra/topology (api 'ingest').
   /** Failed deliveries wait here for inspection and redrive; 14 days is the SQS maximum. */
   deadLetterRetention: Duration.days(14),
 } as const;
@@ -121,16 +129,7 @@ export const PROFILE = {
     timeout: Duration.seconds(29),
     /** The admin API is for operators and back-office tools, not for traffic. */
     throttle: { rateLimit: 50, burstLimit: 100 } as RapportThrottle,
-    routes: [
-      { method: 'GET', path: '/v1/customers/{id}' },
-      { method: 'GET', path: '/v1/customers/{id}/events' },
-      { method: 'GET', path: '/v1/customers/{id}/export' },
-      { method: 'GET', path: '/v1/customers/{id}/messages' },
-      { method: 'GET', path: '/v1/customers/{id}/journeys' },
-      { method: 'DELETE', path: '/v1/customers/{id}' },
-      /** What the ingest recorded for events of `flag` sources that broke the tracking plan. */
-      { method: 'GET', path: '/v1/tracking-plan/violations' },
-    ],
+    // Routes: ROUTES of infra/topology (api 'customers').
   },
   /**
    * EventBridge -> consumer: EventBridge retries only failed invocations
@@ -145,52 +144,6 @@ export const PROFILE = {
    * both are idempotent), after which the event goes to the dead-letter queue.
    */
   asyncInvoke: { retryAttempts: 2, maxEventAge: Duration.hours(6) } as DeliveryRetry,
-} as const;
-
-/** DynamoDB actions one function may call on the profile table and on its two indexes. */
-export interface ProfileTableAccess {
-  readonly table: readonly string[];
-  readonly indexes: readonly string[];
-}
-
-/**
- * DynamoDB actions on the profile table, by function: what `functions/profile/store.ts`
- * calls on that function's paths, and nothing else. No function may Scan.
- */
-export const PROFILE_TABLE_ACCESS = {
-  /**
-   * `handleEvent`: profiles, aliases and tombstones read (GetItem); profiles,
-   * aliases and timeline events written (PutItem); a merged visitor profile
-   * deleted (DeleteItem). Then the journey router (`afterApply`, see
-   * `functions/journeys/aws.ts` `awsJourneyRouter`): the customer's waits and
-   * runs listed (Query), a wait taken and a lock freed (DeleteItem), a run
-   * ended and counted (UpdateItem).
-   */
-  consumer: {
-    table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
-    indexes: [],
-  } as ProfileTableAccess,
-  /**
-   * `reevaluate`: a profile read and written back (GetItem, PutItem); customers found
-   * through the sparse indexes (Query): GSI1 `dueForReevaluation`, and GSI2
-   * `lastOrderBefore`, which exists for the sweep's last-order tags.
-   */
-  sweep: {
-    // DeleteItem: a re-evaluation that finds the customer erased after its write undoes it (write, then check).
-    table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
-    indexes: ['dynamodb:Query'],
-  } as ProfileTableAccess,
-  /**
-   * `get`, `listEvents`, `allItems`, `erase`: profiles read (GetItem), timelines,
-   * journey messages and runs, and a customer's partitions read (Query), erased in
-   * batches (BatchWriteItem), the tombstone written (PutItem). Before erasing, the
-   * journey runtime's `stopAll` ends each running run (UpdateItem), frees its lock
-   * (DeleteItem) and counts the stop (UpdateItem). It reads no index.
-   */
-  customerApi: {
-    table: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-    indexes: [],
-  } as ProfileTableAccess,
 } as const;
 
 /**
@@ -231,7 +184,7 @@ export const JOURNEYS = {
    */
   logLevel: sfn.LogLevel.ALL,
   /** The Step Functions statuses that end a run; RUNNING and PENDING_REDRIVE do not. */
-  endStatuses: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'],
+  endStatuses: RUN_ENDED.endStatuses,
   /** Trigger rule -> starter: as the consumer's rule; a late enrolment beats a lost one, and the starter is idempotent. */
   triggerRuleDelivery: { retryAttempts: 8, maxEventAge: Duration.hours(6) } as DeliveryRetry,
   /** Status-change rule -> run-ended: until it runs, the customer's lock blocks re-entry, so keep trying for a day. */
@@ -252,31 +205,6 @@ export const JOURNEYS = {
   maxTemplateBytes: 1_000_000,
   /** Step Functions' limit on a state machine's name (`Rapport-<stage>_<journey id>`). */
   stateMachineNameMaxLength: 80,
-} as const;
-
-/**
- * DynamoDB actions on the profile table of the journey functions: what
- * `functions/journeys/store.ts` (runs, locks, messages, waits, counters) and
- * `functions/profile/store.ts` call on each function's paths, and nothing else.
- * None of them reads an index.
- */
-export const JOURNEY_TABLE_ACCESS = {
-  /**
-   * `start`: the profile and an anonymous id's alias read (GetItem), the customer's
-   * runs listed (Query), the run lock taken and the run written (PutItem),
-   * counters added (UpdateItem). It never deletes.
-   */
-  // DeleteItem: a run started for a customer erased meanwhile is deleted with its lock (write, then check).
-  starter: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-  /**
-   * `run`: the profile and a step's message record read (GetItem), sends and waits
-   * recorded and the profile written by tag/update steps (PutItem), marketing
-   * sends counted for the frequency cap (Query), counters added (UpdateItem).
-   */
-  // DeleteItem: a tag/update step that finds the customer erased after its profile write undoes it (write, then check).
-  step: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-  /** `executionEnded`: the run found (Query), ended and counted (UpdateItem), its lock freed (DeleteItem). */
-  runEnded: ['dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
 } as const;
 
 /** Outbound webhook names become construct ids and variable keys; journeys refer to them as `target`. */

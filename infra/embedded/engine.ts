@@ -7,7 +7,7 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { createIngestHandler, dynamoViolationLog, INGEST_PATHS, loadSenderTagPolicy, loadTrackingPlanFile, MAX_BODY_BYTES, powertoolsDeduplicator, staticSources, type IngestSource } from '../../functions/ingest';
+import { createIngestHandler, dynamoViolationLog, loadSenderTagPolicy, loadTrackingPlanFile, MAX_BODY_BYTES, powertoolsDeduplicator, staticSources, type IngestSource } from '../../functions/ingest';
 import {
   createCustomerApiHandler,
   createProfileConsumer,
@@ -20,10 +20,9 @@ import {
   belongsAfter,
   startsNewLife,
   type Tombstone,
-  VIOLATIONS_PATH,
 } from '../../functions/profile';
 import { DEFAULT_SEND_POLICY, staticUnsubscribeKeys, unsubscribeKeysFromValue, type OutboundWebhookTarget, type SendPolicy } from '../../functions/journeys';
-import { ENV, prng, ScaledClock, PROFILE_CONSUMER_PATTERN, systemClock, type BusEntry, type Clock } from '../../shared';
+import { ENV, prng, ScaledClock, systemClock, type BusEntry, type Clock } from '../../shared';
 import { ensureTable, idempotencyTableDefinition, profileTableDefinition, startDynalite, type LocalDynamo } from './dynamo';
 import { eventBridgeApiListener, LocalEventBus } from './event-bus';
 import { inProcessClientConfig, withoutTransportMiddleware } from './in-process';
@@ -36,6 +35,7 @@ import { wireJourneys } from './journeys';
 import { Outbox, type OutboxEntry } from './outbox';
 import { handleUi } from './ui';
 import { VirtualClock } from './virtual-time';
+import { apiOfPath, PROFILE_CONSUMER_RULE, routesOf, SWEEP_SCHEDULE } from '../topology';
 
 export const IDEMPOTENCY_TABLE = 'rapport-idempotency';
 export const PROFILE_TABLE = 'rapport-profiles';
@@ -219,8 +219,8 @@ async function start(options: EngineOptions): Promise<Engine> {
     asyncRetries,
   });
   bus.addRule({
-    name: 'profile-consumer',
-    pattern: PROFILE_CONSUMER_PATTERN,
+    name: PROFILE_CONSUMER_RULE.engineName,
+    pattern: PROFILE_CONSUMER_RULE.pattern,
     target: asyncLambdaTarget(
       // The profile keeps only the recent events the tag rules and the journeys read (as the AWS consumer does).
       createProfileConsumerHandler(
@@ -318,7 +318,8 @@ async function start(options: EngineOptions): Promise<Engine> {
     compaction = compaction.then(() => dynamo.compact()).catch((e: unknown) => logger.error('dynalite compaction failed', e as Error));
   };
 
-  const ingestPaths = new Set<string>(INGEST_PATHS);
+  // The ingest API's paths, as the stack deploys them (infra/topology); the ingest service answers each (INGEST_PATHS).
+  const ingestPaths = new Set<string>(routesOf('ingest').map((route) => route.path));
   // Dead letters being redriven: a second redrive leaves them alone.
   const redriving = new Set<string>();
   // Ingest (signed / write key) and one-click unsubscribe are meant to be called cross-site; see http-guard.ts.
@@ -343,7 +344,9 @@ async function start(options: EngineOptions): Promise<Engine> {
       req.resume();
       return send(res, verdict.status, { error: verdict.error, message: verdict.message });
     }
-    if (ingestPaths.has(url.pathname.replace(/\/$/, ''))) {
+    // Which of the stack's two APIs serves this path (any method: the function answers 405 for the others).
+    const api = apiOfPath(url.pathname.replace(/\/$/, ''));
+    if (api === 'ingest') {
       const body = await readBody(req, HTTP_API_MAX_BODY);
       if (body === undefined) return send(res, 413, { error: 'payload_too_large', message: `body exceeds ${MAX_BODY_BYTES} bytes (1 MiB)` });
       const result = await invokeHttpLambda(ingest, 'rapport-ingest', {
@@ -363,7 +366,7 @@ async function start(options: EngineOptions): Promise<Engine> {
       const events = type ? bus.log.filter((e) => e['detail-type'] === type) : bus.log;
       return send(res, 200, { total: events.length, events: events.slice(-limit) });
     }
-    if (url.pathname.startsWith('/v1/customers/') || url.pathname.replace(/\/$/, '') === VIOLATIONS_PATH) {
+    if (api === 'customers') {
       const result = await invokeHttpLambda(customerApi, 'rapport-customers', { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: Buffer.alloc(0) });
       res.writeHead(result.statusCode, result.headers);
       res.end(result.body);
@@ -437,8 +440,8 @@ async function start(options: EngineOptions): Promise<Engine> {
  * 100 ms, however fast the clock.
  */
 export function defaultSweepEveryMs(clock: Clock): number {
-  const DAY_MS = 86_400_000;
-  return clock instanceof ScaledClock ? Math.max(100, DAY_MS / clock.scale) : DAY_MS;
+  const period = SWEEP_SCHEDULE.everyMs; // the stack's schedule: daily
+  return clock instanceof ScaledClock ? Math.max(100, period / clock.scale) : period;
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

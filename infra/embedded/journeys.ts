@@ -22,6 +22,7 @@ import { asyncLambdaTarget, invokeLambda } from './lambda-async';
 import { failingExecutions, type Faults } from './faults';
 import { LocalStepFunctions, type AslDefinition } from './step-functions';
 import type { VirtualClock } from './virtual-time';
+import { journeyTriggerRules } from '../topology';
 
 /** The name the compiled ASL uses for the step Lambda locally (in AWS, its ARN). */
 export const LOCAL_STEP_FUNCTION = 'arn:aws:lambda:local:000000000000:function:rapport-steps';
@@ -124,8 +125,8 @@ export function wireJourneys(w: JourneyWiring) {
   sfn.resume();
   const starter = createStarterHandler(runtime, { logger: w.logger, metrics: w.metrics });
   for (const journey of compiled) {
-    journey.triggerPatterns.forEach((pattern, i) =>
-      w.bus.addRule({ name: `journey-${journey.id}-${i}`, pattern, target: asyncLambdaTarget(starter, 'rapport-starter', { ...w.asyncRetries, deadLetters: w.deadLetters, ...(w.virtual && { clock: w.virtual }) }) }),
+    journeyTriggerRules(journey).forEach((rule) =>
+      w.bus.addRule({ name: rule.engineName, pattern: rule.pattern, target: asyncLambdaTarget(starter, 'rapport-starter', { ...w.asyncRetries, deadLetters: w.deadLetters, ...(w.virtual && { clock: w.virtual }) }) }),
     );
   }
   return { runtime, sfn, records, compiled };

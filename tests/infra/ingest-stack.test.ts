@@ -1,6 +1,7 @@
 import { Capture, Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { INGEST } from '../../infra/cdk/defaults';
+import { routesOf } from '../../infra/topology';
 import { ENV } from '../../shared/config/env';
 import type { Synthesised } from './synth';
 import {
@@ -259,9 +260,11 @@ describe('Rapport-dev stack, default props', () => {
           SourceArn: { 'Fn::Join': ['', Match.arrayWith([`/*/*${routePath}`])] },
         });
       }
-      expect(Object.keys(template.findResources('AWS::ApiGatewayV2::Route', { Properties: { ApiId: { Ref: apiId } } }))).toHaveLength(
-        INGEST.routes.length + 2, // and GET, POST /v1/unsubscribe
+      // Exactly the topology's ingest routes (POST on each path above, GET and POST /v1/unsubscribe), by route key.
+      const routeKeys = Object.values(template.findResources('AWS::ApiGatewayV2::Route', { Properties: { ApiId: { Ref: apiId } } })).map(
+        (route) => (route.Properties as { RouteKey: string }).RouteKey,
       );
+      expect(routeKeys.sort()).toEqual(routesOf('ingest').map((route) => `${route.method} ${route.path}`).sort());
     });
 
     it('serves GET and POST /v1/unsubscribe from the ingest function, without gateway authorization (the link is signed)', () => {

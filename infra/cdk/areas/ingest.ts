@@ -8,8 +8,8 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { UNSUBSCRIBE_PATH } from '../../../functions/journeys/unsubscribe';
 import { ENV } from '../../../shared/config/env';
+import { routesOf } from '../../topology';
 import { INGEST, PROFILE } from '../defaults';
 import { rapportFunction } from '../function';
 import type { RapportSource, RapportThrottle } from '../rapport';
@@ -130,13 +130,11 @@ export class IngestArea {
     const integration = new HttpLambdaIntegration('Ingest', this.ingestFunction, {
       payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
     });
-    for (const routePath of INGEST.routes) {
-      // No authorizer: senders sign their requests, and the function verifies the signature on the raw body.
-      this.httpApi.addRoutes({ path: routePath, methods: [apigwv2.HttpMethod.POST], integration });
+    for (const route of routesOf('ingest')) {
+      // No authorizer: senders sign their requests, and the function verifies the signature on the raw body;
+      // on /v1/unsubscribe (RFC 8058 one-click, GET and POST) the link's HMAC (the unsubscribe secret) is the authorization.
+      this.httpApi.addRoutes({ path: route.path, methods: [apigwv2.HttpMethod[route.method]], integration });
     }
-    // One-click unsubscribe (RFC 8058): GET shows the confirmation page, POST (what mail clients send) unsubscribes.
-    // No authorizer either: the link's HMAC (the unsubscribe secret) is the authorization.
-    this.httpApi.addRoutes({ path: UNSUBSCRIBE_PATH, methods: [apigwv2.HttpMethod.GET, apigwv2.HttpMethod.POST], integration });
   }
 
   /**

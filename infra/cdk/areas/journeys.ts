@@ -15,6 +15,7 @@ import type { ConsentMode } from '../../../shared';
 import { ENV } from '../../../shared/config/env';
 import { JOURNEY_ENV } from '../../../shared/config/journey-env';
 import type { CompiledJourney } from '../../../workflows/journeys';
+import { journeyTriggerRules, RUN_ENDED } from '../../topology';
 import { JOURNEY_TABLE_ACCESS, JOURNEYS } from '../defaults';
 import { rapportFunction, type BundledFiles } from '../function';
 import { stateMachineName, stateMachineNamePrefix, templateFiles } from '../journeys';
@@ -197,12 +198,12 @@ export class JourneysArea {
       const journeyScope = scope.node.findChild(`Journey-${journey.id}`);
       triggerRules.set(
         journey.id,
-        journey.triggerPatterns.map(
-          (pattern, index) =>
-            new events.Rule(journeyScope, `TriggerRule${index}`, {
+        journeyTriggerRules(journey).map(
+          (rule) =>
+            new events.Rule(journeyScope, rule.id, {
               eventBus: props.bus,
               description: `Rapport ${stageName}: starts journey "${journey.id}"`,
-              eventPattern: eventPattern(pattern),
+              eventPattern: eventPattern(rule.pattern),
               // No permission or dead-letter statement per rule: allowRulesOfBus below, once for all.
               targets: [new BusRuleFunction(this.journeyStarterFunction, { ...JOURNEYS.triggerRuleDelivery, deadLetterQueue: props.deadLetterQueue })],
             }),
@@ -215,11 +216,11 @@ export class JourneysArea {
     const machines = [...stateMachines.values()];
     if (machines.length > 0) {
       // Step Functions reports status changes on the account's default bus, never on a custom one.
-      this.journeyRunEndedRule = new events.Rule(scope, 'JourneyRunEndedRule', {
+      this.journeyRunEndedRule = new events.Rule(scope, RUN_ENDED.id, {
         description: `Rapport ${stageName}: ends of journey executions, to the run-ended function`,
         eventPattern: {
-          source: ['aws.states'],
-          detailType: ['Step Functions Execution Status Change'],
+          source: [RUN_ENDED.source],
+          detailType: [RUN_ENDED.detailType],
           // By name prefix: the pattern's size does not grow with the journeys (EventBridge allows 2,048 characters).
           detail: { status: [...JOURNEYS.endStatuses], stateMachineArn: [{ prefix: stateMachineArnPrefix }] },
         },

@@ -11,7 +11,8 @@ import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { ConsentMode } from '../../../shared';
-import { ENV, PROFILE_CONSUMER_PATTERN, PROFILE_TABLE_LAYOUT } from '../../../shared/config/env';
+import { ENV, PROFILE_TABLE_LAYOUT } from '../../../shared/config/env';
+import { PROFILE_CONSUMER_RULE, routesOf, SWEEP_SCHEDULE } from '../../topology';
 import { PROFILE, PROFILE_TABLE_ACCESS } from '../defaults';
 import { rapportFunction, type BundledFiles } from '../function';
 import { InvokeFunction, SqsOnFailure } from '../targets';
@@ -135,10 +136,10 @@ export class ProfilesArea {
     props.bus.grantPutEventsTo(this.profileConsumerFunction);
     props.bus.grantPutEventsTo(this.sweepFunction);
 
-    this.profileConsumerRule = new events.Rule(scope, 'ProfileConsumerRule', {
+    this.profileConsumerRule = new events.Rule(scope, PROFILE_CONSUMER_RULE.id, {
       eventBus: props.bus,
       description: `Rapport ${stageName}: customer events from ingest to the profile consumer (derived events do not match)`,
-      eventPattern: eventPattern(PROFILE_CONSUMER_PATTERN),
+      eventPattern: eventPattern(PROFILE_CONSUMER_RULE.pattern),
       targets: [
         new eventsTargets.LambdaFunction(this.profileConsumerFunction, {
           retryAttempts: PROFILE.consumerRuleDelivery.retryAttempts,
@@ -161,7 +162,7 @@ export class ProfilesArea {
       }),
     });
     this.sweepScheduleRole = scheduleRole;
-    this.sweepSchedule = new scheduler.Schedule(scope, 'SweepSchedule', {
+    this.sweepSchedule = new scheduler.Schedule(scope, SWEEP_SCHEDULE.id, {
       description: `Rapport ${stageName}: sweep of time-based tags`,
       schedule: resolved.sweepSchedule,
       target: new InvokeFunction(this.sweepFunction, {
@@ -186,7 +187,7 @@ export class ProfilesArea {
     const customerIntegration = new HttpLambdaIntegration('Customers', this.customerApiFunction, {
       payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
     });
-    this.customerRoutes = PROFILE.customerApi.routes.flatMap((route) =>
+    this.customerRoutes = routesOf('customers').flatMap((route) =>
       this.customerApi.addRoutes({
         path: route.path,
         methods: [apigwv2.HttpMethod[route.method]],

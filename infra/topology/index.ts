@@ -1,0 +1,240 @@
+import { UNSUBSCRIBE_PATH } from '../../functions/journeys/unsubscribe';
+import { PROFILE_CONSUMER_PATTERN } from '../../shared/config/env';
+import type { EventPattern } from '../../shared/pattern';
+
+/**
+ * Rapport's topology: the routes, bus rules, schedules and grants of its functions,
+ * as data that both homes read. The CDK construct (infra/cdk/areas) deploys each
+ * entry; the embedded engine (infra/embedded) routes, subscribes and schedules by
+ * the same entries. tests/infra/topology.test.ts proves, entry by entry, that each
+ * one exists in the synthesized template and in a running engine: a route, a rule
+ * or a schedule added in one home only fails it.
+ *
+ * Plain data, no CDK: the engine loads it at run time. Durations and delivery
+ * settings that only AWS has (retry attempts, event age) stay in infra/cdk/defaults.ts.
+ */
+
+/** Rapport's functions, by the key both homes and `RapportObservability` use. */
+export const RAPPORT_FUNCTIONS = ['ingest', 'profileConsumer', 'sweep', 'customerApi', 'journeyStep', 'journeyStarter', 'journeyRunEnded'] as const;
+export type RapportFunctionId = (typeof RAPPORT_FUNCTIONS)[number];
+
+// ---- Routes ----
+
+/** The two HTTP APIs: ingest (unauthenticated at the gateway; the function verifies) and the IAM-authorised customer API. */
+export type RapportApi = 'ingest' | 'customers';
+export type RouteMethod = 'GET' | 'POST' | 'DELETE';
+
+export interface ApiRoute {
+  readonly api: RapportApi;
+  readonly method: RouteMethod;
+  /** An HTTP API route path: `{name}` stands for one path segment. */
+  readonly path: string;
+  /** The function the route invokes. */
+  readonly target: RapportFunctionId;
+}
+
+/** Standard Webhooks (`/v1/events`) and the Segment HTTP Tracking API paths; each accepts POST. */
+const INGEST_POST_PATHS = ['/v1/events', '/v1/track', '/v1/identify', '/v1/page', '/v1/screen', '/v1/group', '/v1/alias', '/v1/batch'] as const;
+
+/** Every route of both APIs, in the order the stack adds them. */
+export const ROUTES: readonly ApiRoute[] = [
+  ...INGEST_POST_PATHS.map((path) => ({ api: 'ingest', method: 'POST', path, target: 'ingest' }) as const),
+  // One-click unsubscribe (RFC 8058): GET shows the confirmation page, POST (what mail clients send) unsubscribes.
+  { api: 'ingest', method: 'GET', path: UNSUBSCRIBE_PATH, target: 'ingest' },
+  { api: 'ingest', method: 'POST', path: UNSUBSCRIBE_PATH, target: 'ingest' },
+  { api: 'customers', method: 'GET', path: '/v1/customers/{id}', target: 'customerApi' },
+  { api: 'customers', method: 'GET', path: '/v1/customers/{id}/events', target: 'customerApi' },
+  { api: 'customers', method: 'GET', path: '/v1/customers/{id}/export', target: 'customerApi' },
+  { api: 'customers', method: 'GET', path: '/v1/customers/{id}/messages', target: 'customerApi' },
+  { api: 'customers', method: 'GET', path: '/v1/customers/{id}/journeys', target: 'customerApi' },
+  { api: 'customers', method: 'DELETE', path: '/v1/customers/{id}', target: 'customerApi' },
+  // What the ingest recorded for events of `flag` sources that broke the tracking plan.
+  { api: 'customers', method: 'GET', path: '/v1/tracking-plan/violations', target: 'customerApi' },
+];
+
+/** The routes of one API, in order. */
+export const routesOf = (api: RapportApi): readonly ApiRoute[] => ROUTES.filter((route) => route.api === api);
+
+/** Whether the request path `path` matches the route path `routePath` (`{name}`: one non-empty segment). */
+export function matchesRoutePath(routePath: string, path: string): boolean {
+  const want = routePath.split('/');
+  const got = path.split('/');
+  return want.length === got.length && want.every((segment, i) => (/^\{[^}]+\}$/.test(segment) ? got[i] !== '' : segment === got[i]));
+}
+
+/** The route of `api` whose path matches `path` and whose method is `method`, if any. */
+export function findRoute(method: string, path: string, api?: RapportApi): ApiRoute | undefined {
+  return ROUTES.find((route) => (api === undefined || route.api === api) && route.method === method && matchesRoutePath(route.path, path));
+}
+
+/** The API that serves `path` (any method; the function answers the others with 405), if one does. */
+export function apiOfPath(path: string): RapportApi | undefined {
+  return ROUTES.find((route) => matchesRoutePath(route.path, path))?.api;
+}
+
+// ---- Bus rules ----
+
+/** A rule on the Rapport bus: what it matches and which function it delivers to. */
+export interface BusRuleSpec {
+  /** The construct id of the rule in the stack (under `Journey-<id>` for trigger rules). */
+  readonly id: string;
+  /** The rule's name on the embedded bus (it keys the engine's delivery cursor: never rename one). */
+  readonly engineName: string;
+  /** The EventBridge pattern, the same object in both homes. */
+  readonly pattern: EventPattern;
+  readonly target: RapportFunctionId;
+}
+
+/** Customer events from ingest to the profile consumer (derived events do not match). */
+export const PROFILE_CONSUMER_RULE: BusRuleSpec = {
+  id: 'ProfileConsumerRule',
+  engineName: 'profile-consumer',
+  pattern: PROFILE_CONSUMER_PATTERN,
+  target: 'profileConsumer',
+};
+
+/** A journey as its rules need it: the compiled journey's id and trigger patterns. */
+export interface TriggeredJourney {
+  readonly id: string;
+  readonly triggerPatterns: readonly EventPattern[];
+}
+
+/** The rules that start `journey`, one per trigger pattern, to the journey starter. */
+export function journeyTriggerRules(journey: TriggeredJourney): BusRuleSpec[] {
+  return journey.triggerPatterns.map((pattern, index) => ({
+    id: `TriggerRule${index}`,
+    engineName: `journey-${journey.id}-${index}`,
+    pattern,
+    target: 'journeyStarter',
+  }));
+}
+
+/** Every rule on the Rapport bus, for these journeys. */
+export function rapportBusRules(journeys: readonly TriggeredJourney[]): BusRuleSpec[] {
+  return [PROFILE_CONSUMER_RULE, ...journeys.flatMap(journeyTriggerRules)];
+}
+
+/**
+ * The end of a journey run, to the run-ended function. In AWS a rule on the default bus
+ * (Step Functions publishes status changes there); in the engine, the local Step
+ * Functions calls the function when a run reaches one of these statuses.
+ */
+export const RUN_ENDED = {
+  id: 'JourneyRunEndedRule',
+  source: 'aws.states',
+  detailType: 'Step Functions Execution Status Change',
+  /** The Step Functions statuses that end a run; RUNNING and PENDING_REDRIVE do not. */
+  endStatuses: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'],
+  target: 'journeyRunEnded',
+} as const;
+
+// ---- Schedules ----
+
+/** A function run on a schedule: EventBridge Scheduler in AWS, a timer on the engine's clock. */
+export interface ScheduleSpec {
+  /** The construct id of the schedule in the stack. */
+  readonly id: string;
+  readonly target: RapportFunctionId;
+  /** The default cron of the AWS schedule (a prop may replace it). */
+  readonly cron: { readonly minute: string; readonly hour: string; readonly timeZone: string };
+  /** The period of the cron, which the engine's timer runs at (on the engine's clock). */
+  readonly everyMs: number;
+}
+
+/** The daily sweep of time-based tags (e.g. "inactive 30 days"): day-grained, so daily suffices. */
+export const SWEEP_SCHEDULE: ScheduleSpec = {
+  id: 'SweepSchedule',
+  target: 'sweep',
+  cron: { minute: '0', hour: '3', timeZone: 'Etc/UTC' },
+  everyMs: 86_400_000,
+};
+
+/** Every schedule. */
+export const SCHEDULES: readonly ScheduleSpec[] = [SWEEP_SCHEDULE];
+
+// ---- Grants ----
+
+/** DynamoDB actions one function may call on the profile table and on its two indexes. */
+export interface ProfileTableAccess {
+  readonly table: readonly string[];
+  readonly indexes: readonly string[];
+}
+
+/**
+ * DynamoDB actions on the profile table, by function: what `functions/profile/store.ts`
+ * calls on that function's paths, and nothing else. No function may Scan.
+ */
+export const PROFILE_TABLE_ACCESS = {
+  /**
+   * `handleEvent`: profiles, aliases and tombstones read (GetItem); profiles,
+   * aliases and timeline events written (PutItem); a merged visitor profile
+   * deleted (DeleteItem). Then the journey router (`afterApply`, see
+   * `functions/journeys/aws.ts` `awsJourneyRouter`): the customer's waits and
+   * runs listed (Query), a wait taken and a lock freed (DeleteItem), a run
+   * ended and counted (UpdateItem).
+   */
+  consumer: {
+    table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+    indexes: [],
+  } as ProfileTableAccess,
+  /**
+   * `reevaluate`: a profile read and written back (GetItem, PutItem); customers found
+   * through the sparse indexes (Query): GSI1 `dueForReevaluation`, and GSI2
+   * `lastOrderBefore`, which exists for the sweep's last-order tags.
+   */
+  sweep: {
+    // DeleteItem: a re-evaluation that finds the customer erased after its write undoes it (write, then check).
+    table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+    indexes: ['dynamodb:Query'],
+  } as ProfileTableAccess,
+  /**
+   * `get`, `listEvents`, `allItems`, `erase`: profiles read (GetItem), timelines,
+   * journey messages and runs, and a customer's partitions read (Query), erased in
+   * batches (BatchWriteItem), the tombstone written (PutItem). Before erasing, the
+   * journey runtime's `stopAll` ends each running run (UpdateItem), frees its lock
+   * (DeleteItem) and counts the stop (UpdateItem). It reads no index.
+   */
+  customerApi: {
+    table: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+    indexes: [],
+  } as ProfileTableAccess,
+} as const;
+
+/**
+ * DynamoDB actions on the profile table of the journey functions: what
+ * `functions/journeys/store.ts` (runs, locks, messages, waits, counters) and
+ * `functions/profile/store.ts` call on each function's paths, and nothing else.
+ * None of them reads an index.
+ */
+export const JOURNEY_TABLE_ACCESS = {
+  /**
+   * `start`: the profile and an anonymous id's alias read (GetItem), the customer's
+   * runs listed (Query), the run lock taken and the run written (PutItem),
+   * counters added (UpdateItem). It never deletes.
+   */
+  // DeleteItem: a run started for a customer erased meanwhile is deleted with its lock (write, then check).
+  starter: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  /**
+   * `run`: the profile and a step's message record read (GetItem), sends and waits
+   * recorded and the profile written by tag/update steps (PutItem), marketing
+   * sends counted for the frequency cap (Query), counters added (UpdateItem).
+   */
+  // DeleteItem: a tag/update step that finds the customer erased after its profile write undoes it (write, then check).
+  step: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  /** `executionEnded`: the run found (Query), ended and counted (UpdateItem), its lock freed (DeleteItem). */
+  runEnded: ['dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+} as const;
+
+/**
+ * The profile table grants of every function that holds one, by function id: what
+ * tests/infra/topology.test.ts compares with each function's role in the template.
+ * (The ingest's are conditioned on leading keys; infra/cdk/areas/ingest.ts states them.)
+ */
+export const PROFILE_TABLE_GRANTS: Partial<Record<RapportFunctionId, ProfileTableAccess>> = {
+  profileConsumer: PROFILE_TABLE_ACCESS.consumer,
+  sweep: PROFILE_TABLE_ACCESS.sweep,
+  customerApi: PROFILE_TABLE_ACCESS.customerApi,
+  journeyStep: { table: JOURNEY_TABLE_ACCESS.step, indexes: [] },
+  journeyStarter: { table: JOURNEY_TABLE_ACCESS.starter, indexes: [] },
+  journeyRunEnded: { table: JOURNEY_TABLE_ACCESS.runEnded, indexes: [] },
+};
