@@ -58,6 +58,12 @@ export class RapportStack extends Stack {
       description: 'Archive of every event on the bus; docs/operations.md says how to replay it',
       value: this.rapport.eventArchive.archiveArn,
     });
+    if (this.rapport.ingestDistribution !== undefined) {
+      new CfnOutput(this, 'IngestFirewallUrl', {
+        description: 'Base URL of the ingest API behind AWS WAF (CloudFront); senders should post here rather than to ApiUrl',
+        value: `https://${this.rapport.ingestDistribution.distributionDomainName}/`,
+      });
+    }
     new CfnOutput(this, 'SourceSecretArns', {
       description: 'Secrets Manager ARN of each source, by source id; put its webhook secrets and write keys there',
       value: this.toJsonString(

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { Lazy, Names, Stack, Stage, Tags } from 'aws-cdk-lib';
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import type * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -15,10 +16,11 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import type { ConsentMode } from '../../shared';
 import type { CompiledJourney } from '../../workflows/journeys';
-import { BusArea, EncryptionArea, encryptionProblems, IngestArea, JourneysArea, ProfilesArea, type AreaContext } from './areas';
+import { BusArea, EncryptionArea, encryptionProblems, FirewallArea, firewallProblems, IngestArea, JourneysArea, ProfilesArea, type AreaContext } from './areas';
 import { JOURNEYS, RAPPORT_DEFAULTS, requiredTombstoneDays } from './defaults';
 import { RapportPropsError } from './errors';
 import { assertLocalEsbuild } from './function';
@@ -90,6 +92,30 @@ export interface RapportOutboundWebhook {
    * @default a secret generated for this webhook (`outboundWebhookSecrets`; give its value to the receiver)
    */
   readonly secretArn?: string;
+}
+
+/**
+ * AWS WAF in front of the ingest API. The ingest is an HTTP API (API Gateway v2), which
+ * WAF cannot be attached to (it protects REST API stages, not HTTP APIs); so Rapport puts
+ * a CloudFront distribution in front of the ingest stage and attaches the web ACL to it.
+ * Senders must post to the distribution's URL (`ingestDistribution`): the API's own URL
+ * still answers, unfiltered.
+ */
+export interface RapportIngestFirewall {
+  /**
+   * Requests one client IP may send in any 5-minute window; over it, WAF blocks that IP
+   * until its rate falls. Only used for the web ACL Rapport creates.
+   *
+   * @default 2000
+   */
+  readonly ratePerIpPer5Minutes?: number;
+  /**
+   * ARN of a web ACL of scope CLOUDFRONT (created in us-east-1) to attach instead of the one
+   * Rapport creates. Required unless the stack deploys to us-east-1 (env: { region: 'us-east-1' }).
+   *
+   * @default a web ACL with a rate-based rule per IP and AWS's managed common rule set (stack in us-east-1 only)
+   */
+  readonly webAclArn?: string;
 }
 
 /** Local times of day, `"HH:MM"`; may wrap midnight. */
@@ -287,6 +313,14 @@ export interface RapportProps {
   readonly alarmEmail?: string;
 
   /**
+   * AWS WAF (a rate limit per client IP and AWS's managed common rule set) in front of the
+   * ingest API, through a CloudFront distribution (`RapportIngestFirewall` says why).
+   *
+   * @default none: the ingest API's throttle (`apiThrottle`) is shared by every caller
+   */
+  readonly ingestFirewall?: RapportIngestFirewall;
+
+  /**
    * A customer-managed KMS key that encrypts everything Rapport keeps at rest:
    * tables, the dead-letter queue, the bus and its archive, log groups, secrets,
    * state machines, the functions' environment and the alarm topic. Rapport adds
@@ -405,6 +439,10 @@ export class Rapport extends Construct {
   public readonly alarmTopic: sns.ITopic;
   /** The customer-managed key everything is encrypted with, when `encryptionKey` was given. */
   public readonly encryptionKey?: kms.IKey;
+  /** The CloudFront distribution in front of the ingest API, with the WAF web ACL, when `ingestFirewall` was given. */
+  public readonly ingestDistribution?: cloudfront.Distribution;
+  /** The web ACL Rapport created for `ingestDistribution` (absent when `ingestFirewall.webAclArn` was given). */
+  public readonly ingestWebAcl?: wafv2.CfnWebACL;
 
   readonly #customerRoutes: apigwv2.HttpRoute[];
 
@@ -454,6 +492,7 @@ export class Rapport extends Construct {
     const problems = [
       ...findPropProblems(resolved),
       ...encryptionProblems(this, props.encryptionKey),
+      ...firewallProblems(this, props.ingestFirewall),
       ...(journeyLoad.ok ? [] : journeyLoad.problems),
     ];
     if (problems.length > 0 || !journeyLoad.ok) throw new RapportPropsError(this.node.path, problems);
@@ -574,6 +613,13 @@ export class Rapport extends Construct {
       stateMachines: this.journeyStateMachines,
     });
     this.alarmTopic = this.observability.alarmTopic;
+
+    // ---- Firewall: WAF in front of the ingest API, through CloudFront (an HTTP API takes no web ACL) ----
+    if (props.ingestFirewall !== undefined) {
+      const firewall = new FirewallArea(this, { stageName, firewall: props.ingestFirewall, httpStage: this.httpStage });
+      this.ingestDistribution = firewall.distribution;
+      if (firewall.webAcl !== undefined) this.ingestWebAcl = firewall.webAcl;
+    }
 
     acknowledgeNagFindings(this);
     // Every journey's definition is in the template: refuse at synth a template CloudFormation would refuse.

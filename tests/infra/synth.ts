@@ -5,7 +5,7 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, expect } from 'vitest';
 import type { RapportProps } from '../../infra/cdk/rapport';
-import { RapportStack } from '../../infra/cdk/rapport-stack';
+import { RapportStack, type RapportStackProps } from '../../infra/cdk/rapport-stack';
 
 /**
  * Synth must never shell out to Docker (CDK falls back to it when local esbuild
@@ -63,11 +63,12 @@ export interface Synthesised {
 
 /**
  * Prepare: one app with one `Rapport-<stage>` stack, as `infra/cdk/app.ts` builds it,
- * with the config files of `TEST_CONFIG_DIR` and `TEST_DELIVERY` unless `props` says otherwise.
+ * with the config files of `TEST_CONFIG_DIR` and `TEST_DELIVERY` unless `props` says otherwise
+ * (stack props too, e.g. `env`).
  * `options.extend` adds to the stack before it is synthesised (e.g. a role to grant to).
  */
 export function synthRapport(
-  props: Partial<RapportProps> = {},
+  props: Partial<RapportStackProps> = {},
   options: NewAppOptions & { readonly extend?: (stack: RapportStack) => void } = {},
 ): Synthesised {
   const app = newApp(options);
