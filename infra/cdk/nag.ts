@@ -132,4 +132,22 @@ export function acknowledgeNagFindings(rapport: Rapport): void {
   for (const fn of [rapport.profileConsumerFunction, rapport.sweepFunction, rapport.journeyStarterFunction, rapport.journeyRunEndedFunction]) {
     ack(fn, 'Serverless-LambdaDLQ', onFailure);
   }
+
+  // ---- the ingest firewall's distribution (ingestFirewall) ----
+  const distribution = rapport.ingestDistribution;
+  ack(
+    distribution,
+    'AwsSolutions-CFR1',
+    'Senders (servers, SDKs, mail clients clicking unsubscribe links) may be anywhere; the web ACL limits each client IP by rate and the managed rules block known-bad requests, which a country list would not.',
+  );
+  ack(
+    distribution,
+    'AwsSolutions-CFR3',
+    "Every request that passes the web ACL reaches the ingest stage, whose access log (ApiAccessLogs) records it with the caller's IP; blocked ones are in WAF's metrics and sampled requests. A CloudFront log bucket would be a third copy of customer traffic to secure and expire.",
+  );
+  ack(
+    distribution,
+    'AwsSolutions-CFR4',
+    "The distribution uses CloudFront's default *.cloudfront.net certificate, for which CloudFront fixes the minimum protocol (TLSv1); a higher minimum needs a custom domain and certificate, which Rapport does not manage. The origin leg (CloudFront to API Gateway) is HTTPS only, and API Gateway accepts TLS 1.2 and later.",
+  );
 }

@@ -59,6 +59,11 @@ describe('cdk-nag (AwsSolutions and Serverless packs)', () => {
     expect(nagFindings(stack)).toEqual([]);
   });
 
+  it('finds nothing unacknowledged with the ingest firewall (WAF through CloudFront, stack in us-east-1)', () => {
+    const { stack } = synthRapport({ stageName: 'dev', ingestFirewall: {}, env: { region: 'us-east-1' } }, { bundle: false });
+    expect(nagFindings(stack)).toEqual([]);
+  });
+
   it('reports a wildcard grant someone adds later: the acknowledgements are per finding, not per rule', () => {
     const { stack, rapport } = fullyLoaded();
     rapport.ingestFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:*'], resources: ['*'] }));
