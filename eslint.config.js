@@ -34,12 +34,26 @@ export default tseslint.config(
     },
   },
   {
+    // @cloud-copilot/iam-simulate (and its iam-* packages) are AGPL: a devDependency for the twin test
+    // tier only. No code that ships (functions, shared, workflows, infra, bench) may import them.
+    files: ['**/*.ts', '**/*.js', '**/*.mjs'],
+    ignores: ['tests/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['@cloud-copilot/*'], message: 'AGPL: @cloud-copilot packages are for tests only (tests/twin).' }] }],
+    },
+  },
+  {
     // Dependencies point one way: nothing in functions/ or shared/ may import the CDK.
     files: ['functions/**/*.ts', 'shared/**/*.ts', 'workflows/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs'], message: 'Runtime code must not import the CDK.' }] },
+        {
+          patterns: [
+            { group: ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs'], message: 'Runtime code must not import the CDK.' },
+            { group: ['@cloud-copilot/*'], message: 'AGPL: @cloud-copilot packages are for tests only (tests/twin).' },
+          ],
+        },
       ],
     },
   },

@@ -29,6 +29,7 @@ import { inProcessClientConfig, withoutTransportMiddleware } from './in-process'
 import { DeadLetters, redrive, type DeadLetter } from './dead-letters';
 import { asyncLambdaTarget, invokeLambda, lambdaRuntime } from './lambda-async';
 import { installFaults, type Faults } from './faults';
+import { installAuthorization, type AwsCallAuthorizer } from './authorization';
 import { createHttpGuard, parseAllowedHosts } from './http-guard';
 import { invokeHttpLambda } from './lambda-http';
 import { wireJourneys } from './journeys';
@@ -94,6 +95,12 @@ export interface EngineOptions {
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   /** Fault injection for reliability tests: DynamoDB errors on chosen calls, PutEvents throttling and partial failures, channel outages. */
   faults?: Faults;
+  /**
+   * Authorise every AWS call a function makes (DynamoDB, EventBridge, Step Functions), as IAM does in AWS:
+   * the twin test tier evaluates each against the function's role in the synthesized template. A denied
+   * call fails with AWS's AccessDeniedException. @default every call is allowed
+   */
+  authorize?: AwsCallAuthorizer;
   /** Tags that journeys outside `journeysDir` add (`rapport simulate` runs one journey of a folder): the journeys' tag check counts them as known. */
   tagsAddedElsewhere?: readonly string[];
   /**
@@ -191,6 +198,7 @@ async function start(options: EngineOptions): Promise<Engine> {
   const deadLetters = new DeadLetters(dataDir ?? undefined);
   const outbox = new Outbox(clock, options.outboundWebhooks ?? {}, dataDir ?? undefined);
   if (options.faults) installFaults({ dynamo: dynamo.client, eventBridge, bus, outbox }, options.faults);
+  if (options.authorize) installAuthorization({ dynamo: dynamo.client, eventBridge }, options.authorize);
   let url = '';
   const journeys = wireJourneys({
     ...(options.triggerMaxAgeSeconds !== undefined && { triggerMaxAgeSeconds: options.triggerMaxAgeSeconds }),
@@ -214,6 +222,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     logger,
     metrics,
     ...(options.faults?.stepFunctions && { stepFunctionsFaults: options.faults.stepFunctions }),
+    ...(options.authorize && { authorize: options.authorize }),
     ...(options.tagsAddedElsewhere && { tagsAddedElsewhere: options.tagsAddedElsewhere }),
     ...(dataDir && { dataDir }),
     asyncRetries,

@@ -14,12 +14,14 @@ import {
   type UnsubscribeKeyProvider,
 } from '../../functions/journeys';
 import type { ProfileConfig, ProfileStore } from '../../functions/profile';
+import type { Executions } from '../../functions/journeys/executions';
 import type { Clock, Profile } from '../../shared';
 import { compileJourney, loadJourneysFromDir, type CompiledJourney } from '../../workflows/journeys';
 import type { LocalEventBus } from './event-bus';
 import type { DeadLetterSink } from './dead-letters';
 import { asyncLambdaTarget, invokeLambda } from './lambda-async';
 import { failingExecutions, type Faults } from './faults';
+import { authorizedExecutions, type AwsCallAuthorizer } from './authorization';
 import { LocalStepFunctions, type AslDefinition } from './step-functions';
 import type { VirtualClock } from './virtual-time';
 import { journeyTriggerRules } from '../topology';
@@ -53,6 +55,8 @@ export interface JourneyWiring {
   metrics: Metrics;
   /** Fault injection in front of the Step Functions calls (reliability tests). */
   stepFunctionsFaults?: Faults['stepFunctions'];
+  /** Authorisation of the Step Functions calls the functions make (see EngineOptions.authorize). */
+  authorize?: AwsCallAuthorizer;
   /** Data folder: executions are kept there and resumed at start (see LocalStepFunctions). Absent: in memory. */
   dataDir?: string;
   /** Lambda's async retries of the starter (as the engine's other async targets). */
@@ -107,8 +111,10 @@ export function wireJourneys(w: JourneyWiring) {
     },
   });
   for (const journey of compiled) sfn.register(journey.id, journey.definition as unknown as AslDefinition);
-  const executions = w.stepFunctionsFaults ? failingExecutions(sfn, w.stepFunctionsFaults) : sfn;
-
+  // The functions' Step Functions API (the starter's, the router's, a step's self-resume). IAM first: a refused
+  // call never reaches Step Functions (nor its injected faults).
+  const api: Executions = w.stepFunctionsFaults ? failingExecutions(sfn, w.stepFunctionsFaults) : sfn;
+  const executions = w.authorize ? authorizedExecutions(api, w.authorize, (token) => sfn.executionOfToken(token)) : api;
   const runtime = createJourneyRuntime({
     journeys: w.triggerMaxAgeSeconds === undefined ? compiled : compiled.map((j) => ({ ...j, triggerMaxAgeSeconds: w.triggerMaxAgeSeconds ?? null })),
     profiles: w.profiles,

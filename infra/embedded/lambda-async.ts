@@ -33,17 +33,25 @@ export function lambdaContext(functionName: string, timeoutMs = 60_000): Context
  * the process; `invokeLambda` runs one invocation in its own store.
  */
 const REQUEST_ID = Symbol.for('_AWS_LAMBDA_REQUEST_ID');
-let store: ReturnType<typeof InvokeStore.getInstanceAsync> | undefined;
+/** The function an invocation runs as (its store's key): whose role an AWS call it makes is authorised against. */
+const FUNCTION_NAME = Symbol('rapport.functionName');
+let store: Awaited<ReturnType<typeof InvokeStore.getInstanceAsync>> | undefined;
+let storeLoading: ReturnType<typeof InvokeStore.getInstanceAsync> | undefined;
 export function lambdaRuntime() {
   process.env.AWS_LAMBDA_MAX_CONCURRENCY ??= '1000';
-  return (store ??= InvokeStore.getInstanceAsync(true));
+  return (storeLoading ??= InvokeStore.getInstanceAsync(true).then((s) => (store = s)));
+}
+
+/** The name of the function whose invocation the caller runs in; undefined outside any (the engine's own work). */
+export function invokingFunction(): string | undefined {
+  return store?.get<string>(FUNCTION_NAME);
 }
 
 /** Invoke a handler as Lambda would: a fresh context (request id, deadline) and its own invocation store. */
 export async function invokeLambda<T = unknown>(functionName: string, timeoutMs: number, call: (context: Context, options: { signal: AbortSignal }) => unknown): Promise<T> {
   const context = lambdaContext(functionName, timeoutMs);
   const store = await lambdaRuntime();
-  return store.run({ [REQUEST_ID]: context.awsRequestId }, async () => (await call(context, { signal: AbortSignal.timeout(timeoutMs) })) as T);
+  return store.run({ [REQUEST_ID]: context.awsRequestId, [FUNCTION_NAME]: functionName }, async () => (await call(context, { signal: AbortSignal.timeout(timeoutMs) })) as T);
 }
 
 /**

@@ -467,6 +467,13 @@ export class LocalStepFunctions implements Executions {
     return true;
   }
 
+  /** The execution a task token was given to (waiting or resumed), as Step Functions reads it from the token. */
+  executionOfToken(token: string): { journeyId: string; executionName: string } | undefined {
+    const name = this.#tokens.get(token)?.execution ?? this.#pendingTokens.get(token);
+    const execution = name === undefined ? undefined : this.executions.get(name);
+    return execution && { journeyId: execution.journeyId, executionName: execution.name };
+  }
+
   /**
    * Invoke the step Lambda, tracked: an execution stopped mid-step ends at once, but its
    * invocation runs on, and `idle()` (so the engine's stop) must wait for it.

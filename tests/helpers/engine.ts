@@ -2,14 +2,20 @@ import { startEngine, type Engine, type EngineOptions } from '../../infra/embedd
 import { afterAll, beforeAll } from 'vitest';
 import type { BusEntry } from '../../shared';
 import { client } from './client';
+import { twinAuthorizer } from '../twin/engine';
 
 export const TEST_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 export const TEST_WRITE_KEY = 'wk_test_0123456789';
 export const OTHER_SECRET = 'whsec_c2Vjb25kLXNvdXJjZS1zZWNyZXQtMTIzNDU2Nzg=';
 
-/** An embedded engine in memory on a free port, with two sources. */
-export function startTestEngine(overrides: Partial<EngineOptions> = {}): Promise<Engine> {
+/**
+ * An embedded engine in memory on a free port, with two sources. In the twin project (`npm run test:twin`)
+ * every AWS call its functions make is authorised by their roles in the synthesized template.
+ */
+export async function startTestEngine(overrides: Partial<EngineOptions> = {}): Promise<Engine> {
+  const authorize = await twinAuthorizer();
   return startEngine({
+    ...(authorize && { authorize }),
     port: 0,
     dataDir: null,
     sources: [

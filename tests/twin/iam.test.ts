@@ -1,0 +1,139 @@
+/**
+ * The twin's IAM (issue 13): the embedded engine authorises every AWS call a function makes by
+ * that function's role in the synthesized template. These tests show it answers as AWS does, and
+ * that a grant missing from the template fails the scenario that needs it, as issue 13's items 2
+ * (the step role could not DeleteItem) and 3 (the starter could not StopExecution) did in AWS.
+ */
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { ChannelUnavailableError } from '../../functions/journeys/channels/types';
+import type { Engine, EngineOptions } from '../../infra/embedded/engine';
+import { VirtualClock } from '../../infra/embedded/virtual-time';
+import { client } from '../helpers/client';
+import { startTestEngine } from '../helpers/engine';
+import { messagesOf, outboxFor, runsOf, runToEnd } from '../helpers/journeys';
+import { templateIam, type TwinIam } from './iam';
+import { Deployed, TWIN_ACCOUNT, TWIN_REGION, withoutGrant, type CfnTemplate } from './template';
+
+const template = (): CfnTemplate => inject('twinTemplate');
+const START = '2026-03-02T10:00:00Z';
+const identify = (userId: string) => ({ type: 'identify', userId, traits: { email: `${userId}@example.com`, name: userId } });
+const track = (userId: string, event: string, properties: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => ({ type: 'track', userId, event, properties, ...extra });
+
+const engines: Engine[] = [];
+afterEach(async () => {
+  await Promise.all(engines.splice(0).map((e) => e.stop()));
+});
+
+/** An engine on virtual time whose functions have the roles of `deployed`. */
+async function engineWith(iam: TwinIam, options: Partial<EngineOptions> = {}) {
+  const clock = new VirtualClock(START);
+  const engine = await startTestEngine({ clock, sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT', ...options, authorize: iam.authorize });
+  engines.push(engine);
+  return { engine, clock, api: client(engine) };
+}
+
+describe('the twin authorises by the template', () => {
+  it('answers a call the role does not allow as AWS does, naming the role, the action and the resource', async () => {
+    const iam = templateIam(new Deployed(template()));
+    const denial = await iam.authorize({ functionName: 'rapport-run-ended', service: 'dynamodb', operation: 'PutItem', input: { TableName: 'rapport-profiles', Item: { PK: { S: 'C#x' }, SK: { S: 'PROFILE' } } } });
+    expect(denial?.message).toMatch(
+      new RegExp(
+        `^User: arn:aws:sts::${TWIN_ACCOUNT}:assumed-role/Rapport-twin-RapportJourneyRunEnded\\w*/Rapport-twin-RapportJourneyRunEnded\\w* is not authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:${TWIN_REGION}:${TWIN_ACCOUNT}:table/Rapport-twin-RapportProfileTable\\w* because no identity-based policy allows the dynamodb:PutItem action$`,
+      ),
+    );
+  });
+
+  it('evaluates dynamodb:LeadingKeys: the ingest function reads a customer item, never another key space', async () => {
+    const iam = templateIam(new Deployed(template()));
+    const get = (pk: string) => iam.authorize({ functionName: 'rapport-ingest', service: 'dynamodb', operation: 'GetItem', input: { TableName: 'rapport-profiles', Key: { PK: { S: pk }, SK: { S: 'PROFILE' } } } });
+    expect(await get('C#alice')).toBeUndefined();
+    expect((await get('J#welcome'))?.message).toMatch(/is not authorized to perform: dynamodb:GetItem on resource: .*:table\/Rapport-twin-RapportProfileTable\w+ because/);
+  });
+
+  it('a denied DynamoDB call fails in the function with the SDK error AWS gives: AccessDeniedException, not retried', async () => {
+    const iam = templateIam(new Deployed(withoutGrant(template(), 'rapport-profile', 'dynamodb:PutItem')));
+    let denied = 0;
+    const counted: TwinIam = {
+      ...iam,
+      authorize: async (call) => {
+        const denial = await iam.authorize(call);
+        if (denial) denied++;
+        return denial;
+      },
+    };
+    const { engine, api, clock } = await engineWith(counted);
+    await api.send([identify('iam-consumer')]);
+    await clock.run();
+    const [letter] = engine.deadLetters.filter((l) => l.functionName === 'rapport-profile');
+    // Three invocations (Lambda's two async retries), each failing at its first denied call: the SDK does not retry a denial.
+    expect(letter?.attempts).toBe(3);
+    expect(denied).toBe(3);
+    expect(letter?.error).toMatch(/^User: arn:aws:sts::\d+:assumed-role\/[\w-]+\/[\w-]+ is not authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:/);
+  });
+});
+
+describe('a grant missing from the template fails the scenario that needs it', () => {
+  const flakyChannel = (failures: number): Partial<EngineOptions> => {
+    let n = 0;
+    return { faults: { channels: () => (++n <= failures ? { error: new ChannelUnavailableError('SES is unavailable: Throttling (injected)') } : undefined) } };
+  };
+
+  it('issue 13 item 2: with dynamodb:DeleteItem, a throttled send releases its claim and is retried; without it, the run fails with AccessDeniedException', async () => {
+    const granted = await engineWith(templateIam(new Deployed(template())), flakyChannel(2));
+    await granted.api.send([identify('iam-send'), track('iam-send', 'Signed Up')]);
+    await granted.clock.run(granted.clock.now().getTime() + 3_600_000);
+    expect((await messagesOf(granted.engine, 'iam-send')).map((m) => m.status)).toEqual(['sent']);
+
+    const denied = await engineWith(templateIam(new Deployed(withoutGrant(template(), 'rapport-steps', 'dynamodb:DeleteItem'))), flakyChannel(2));
+    await denied.api.send([identify('iam-send'), track('iam-send', 'Signed Up')]);
+    const run = await runToEnd(denied.clock, denied.engine, 'iam-send', 'welcome');
+    expect(run.status).toBe('failed');
+    expect(outboxFor(denied.engine, 'iam-send')).toEqual([]);
+    const execution = denied.engine.journeys.sfn.executions.get(run.executionName)!;
+    expect(execution.states).toEqual(['send-welcome', 'send-welcome.failed', 'Failed']);
+    const [message] = await messagesOf(denied.engine, 'iam-send');
+    expect(message?.reason).toMatch(/^AccessDeniedException: User: .* is not authorized to perform: dynamodb:DeleteItem on resource: arn:aws:dynamodb:/);
+  });
+
+  it('issue 13 item 3: with states:StopExecution, a goal before the start ends the run; without it, the starter fails and its event is dead-lettered', async () => {
+    const goalFirst = async (t: Awaited<ReturnType<typeof engineWith>>) => {
+      const signedUpAt = t.clock.now().getTime();
+      await t.api.send([identify('iam-goal'), track('iam-goal', 'Order Completed', { orderId: 'o-1', revenue: 20, currency: 'EUR' }, { timestamp: new Date(signedUpAt + 60_000).toISOString() })]);
+      await t.clock.idle();
+      await t.api.send(track('iam-goal', 'Signed Up', {}, { timestamp: new Date(signedUpAt).toISOString() }));
+      await t.clock.run();
+    };
+    const granted = await engineWith(templateIam(new Deployed(template())));
+    await goalFirst(granted);
+    expect((await runsOf(granted.engine, 'iam-goal')).find((r) => r.journeyId === 'welcome')?.status).toBe('converted');
+    expect(granted.engine.deadLetters).toEqual([]);
+
+    const denied = await engineWith(templateIam(new Deployed(withoutGrant(template(), 'rapport-starter', 'states:StopExecution'))));
+    await goalFirst(denied);
+    const letters = denied.engine.deadLetters.filter((l) => l.functionName === 'rapport-starter');
+    expect(letters).toHaveLength(1);
+    expect(letters[0]?.error).toMatch(/is not authorized to perform: states:StopExecution on resource: arn:aws:states:[\w-]+:\d+:execution:Rapport-twin_welcome:welcome-\w+ because no identity-based policy allows the states:StopExecution action$/);
+  });
+});
+
+describe('the twin tier enforces, it does not just look', () => {
+  it('a journey through every function is authorised call by call: each function used its own role', async () => {
+    const iam = templateIam(new Deployed(template()));
+    const t = await engineWith(iam);
+    await t.api.send([identify('iam-all'), track('iam-all', 'Signed Up')]);
+    await t.clock.idle();
+    await t.api.send(track('iam-all', 'Order Completed', { orderId: 'o-1', revenue: 20, currency: 'EUR' }));
+    await t.clock.run();
+    expect((await t.api.del('/v1/customers/iam-all')).status).toBe(200);
+    await t.engine.sweep();
+    const used = new Map<string, Set<string>>();
+    for (const d of iam.decisions) {
+      expect(d, `${d.functionName} ${d.action} ${d.resource}`).toMatchObject({ allowed: true });
+      used.set(d.functionName, (used.get(d.functionName) ?? new Set()).add(d.action));
+    }
+    expect([...used.keys()].sort()).toEqual(['rapport-customers', 'rapport-ingest', 'rapport-profile', 'rapport-run-ended', 'rapport-starter', 'rapport-steps', 'rapport-sweep']);
+    expect(used.get('rapport-ingest')).toEqual(expect.objectContaining(new Set(['events:PutEvents'])));
+    expect([...used.get('rapport-starter')!]).toContain('states:StartExecution');
+    expect([...used.get('rapport-profile')!]).toContain('states:StopExecution');
+  });
+});

@@ -1,0 +1,264 @@
+/**
+ * IAM from the template: each AWS call a function makes in the embedded engine is evaluated
+ * against that function's role in the synthesized template (inline and attached policies), with
+ * @cloud-copilot/iam-simulate, AWS's policy evaluation logic. A test-only module: the simulator is
+ * AGPL, a devDependency that no production code imports (eslint enforces it).
+ */
+import { runSimulation, runUnsafeSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
+import type { AccessDenial, AwsCall, AwsCallAuthorizer } from '../../infra/embedded/authorization';
+import { IDEMPOTENCY_TABLE, PROFILE_TABLE } from '../../infra/embedded/engine';
+import { ENV } from '../../shared';
+import { JOURNEY_ENV } from '../../shared/config/journey-env';
+import type { Deployed } from './template';
+
+/**
+ * Which template resource each engine resource stands for, by the environment variable that
+ * names it to the functions in AWS (the engine's names are its own).
+ */
+const ENGINE_TABLES: Readonly<Record<string, string>> = {
+  [PROFILE_TABLE]: ENV.PROFILE_TABLE_NAME,
+  [IDEMPOTENCY_TABLE]: ENV.IDEMPOTENCY_TABLE_NAME,
+};
+
+interface PolicyDocument {
+  Statement: Array<Record<string, unknown>>;
+}
+
+/** A function as deployed: its role and what the role may do. */
+interface DeployedFunction {
+  /** The role's name and the function's: the assumed-role session AWS names in a denial. */
+  principal: string;
+  policies: Array<{ name: string; policy: PolicyDocument }>;
+  /** The condition keys its policies test (only those are computed and passed, so decisions cache well). */
+  conditionKeys: Set<string>;
+  environment: Record<string, string>;
+}
+
+/** One decision, for tests to assert what was authorised. */
+export interface IamDecision {
+  functionName: string;
+  action: string;
+  resource: string;
+  allowed: boolean;
+}
+
+export interface TwinIam {
+  authorize: AwsCallAuthorizer;
+  /** Every distinct decision made, in order. */
+  decisions: IamDecision[];
+}
+
+/** An authoriser of the engine's AWS calls by the roles of `deployed`'s functions. */
+export function templateIam(deployed: Deployed): TwinIam {
+  const functions = deployedFunctions(deployed);
+  const tables = deployedTables(deployed);
+  const cache = new Map<string, Promise<AccessDenial | undefined>>();
+  const decisions: IamDecision[] = [];
+  const seen = new Set<string>();
+
+  const fn = (name: string) => {
+    const found = functions.get(name);
+    if (!found) throw new Error(`the twin: the engine invoked ${name}, a function the template does not deploy (known: ${[...functions.keys()].join(', ')})`);
+    return found;
+  };
+  /** A value the template gives the functions (the same in each that has it). */
+  const setting = (name: string) => {
+    const values = new Set([...functions.values()].map((f) => f.environment[name]).filter((v) => v !== undefined));
+    if (values.size !== 1) throw new Error(`the twin: the functions' ${name} is ${values.size === 0 ? 'never set' : `not one value (${[...values].join(', ')})`}`);
+    return [...values][0]!;
+  };
+  const tableOf = (engineTable: string) => {
+    const variable = ENGINE_TABLES[engineTable];
+    if (!variable) throw new Error(`the twin: the engine's table ${engineTable} stands for no template table (see ENGINE_TABLES)`);
+    const name = setting(variable);
+    const table = tables.get(name);
+    if (!table) throw new Error(`the twin: ${variable} names ${name}, which is no table of the template`);
+    return table;
+  };
+
+  const evaluate = (functionName: string, action: string, resource: string, context: Record<string, string[]>): Promise<AccessDenial | undefined> => {
+    const f = fn(functionName);
+    const contextVariables = Object.fromEntries(Object.entries(context).filter(([key]) => f.conditionKeys.has(key.toLowerCase())));
+    const key = JSON.stringify([functionName, action, resource, contextVariables]);
+    let decided = cache.get(key);
+    if (!decided) {
+      decided = decide(f, action, resource, contextVariables, deployed.account);
+      cache.set(key, decided);
+      void decided.then((denial) => {
+        const line = `${functionName} ${action} ${resource} ${denial ? 'denied' : 'allowed'}`;
+        if (seen.has(line)) return;
+        seen.add(line);
+        decisions.push({ functionName, action, resource, allowed: !denial });
+      });
+    }
+    return decided;
+  };
+
+  const authorize: AwsCallAuthorizer = async (call) => {
+    const requests = requestsOf(call, { tableOf, bus: () => setting(ENV.EVENT_BUS_NAME), stateMachinePrefix: () => setting(JOURNEY_ENV.STATE_MACHINE_ARN_PREFIX), deployed });
+    // Fail closed: a call the twin cannot map to IAM requests is a gap in the twin, not a pass.
+    if (requests.length === 0) throw new Error(`the twin cannot tell what ${call.service}:${call.operation} of ${call.functionName} touches: teach tests/twin/iam.ts`);
+    for (const request of requests) {
+      const denial = await evaluate(call.functionName, request.action, request.resource, request.context);
+      if (denial) return denial;
+    }
+    return undefined;
+  };
+  return { authorize, decisions };
+}
+
+interface DeployedTable {
+  arn: string;
+  /** Partition key attribute of the table and of each index. */
+  hashKey: string;
+  indexHashKeys: Record<string, string>;
+}
+
+interface IamRequest {
+  action: string;
+  resource: string;
+  context: Record<string, string[]>;
+}
+
+/** The IAM requests one call makes: action, resource ARN and context keys, as AWS authorises it. */
+function requestsOf(
+  call: AwsCall,
+  at: { tableOf: (name: string) => DeployedTable; bus: () => string; stateMachinePrefix: () => string; deployed: Deployed },
+): IamRequest[] {
+  if (call.service === 'states') {
+    const stateMachine = `${at.stateMachinePrefix()}${call.journeyId}`;
+    const action = `states:${call.operation}`;
+    if (call.operation === 'StopExecution') return [{ action, resource: `${stateMachine.replace(':stateMachine:', ':execution:')}:${call.executionName}`, context: {} }];
+    // SendTaskSuccess is authorised on the state machine of the token's execution (what AWS names in its denial).
+    return [{ action, resource: stateMachine, context: {} }];
+  }
+  if (call.service === 'events') {
+    const entries = (call.input.Entries as Array<{ EventBusName?: string }> | undefined) ?? [];
+    // The engine's bus stands for the template's; an entry naming another bus is authorised on that one.
+    const buses = new Set(entries.map((e) => e.EventBusName ?? at.bus()));
+    return [...buses].map((bus) => ({
+      action: `events:${call.operation}`,
+      resource: bus.startsWith('arn:') ? bus : `arn:aws:events:${at.deployed.region}:${at.deployed.account}:event-bus/${bus}`,
+      context: {},
+    }));
+  }
+  const action = `dynamodb:${call.operation}`;
+  const input = call.input;
+  if (typeof input.TableName === 'string') {
+    const table = at.tableOf(input.TableName);
+    const index = typeof input.IndexName === 'string' ? input.IndexName : undefined;
+    const hashKey = index ? table.indexHashKeys[index] : table.hashKey;
+    const keys = hashKey === undefined ? [] : leadingKeys(input, hashKey);
+    return [{ action, resource: index ? `${table.arn}/index/${index}` : table.arn, context: keys.length > 0 ? { 'dynamodb:LeadingKeys': keys } : {} }];
+  }
+  // BatchWriteItem / BatchGetItem: each table of the request is authorised, with its items' leading keys.
+  const requestItems = (input.RequestItems ?? {}) as Record<string, unknown>;
+  return Object.entries(requestItems).map(([name, items]): IamRequest => {
+    const table = at.tableOf(name);
+    const keys = new Set<string>();
+    const list = Array.isArray(items) ? items : ((items as { Keys?: unknown[] }).Keys ?? []).map((Key) => ({ Key }));
+    for (const item of list as Array<{ PutRequest?: { Item: unknown }; DeleteRequest?: { Key: unknown }; Key?: unknown }>) {
+      const key = (item.PutRequest?.Item ?? item.DeleteRequest?.Key ?? item.Key) as Record<string, { S?: string }> | undefined;
+      const value = key?.[table.hashKey]?.S;
+      if (value !== undefined) keys.add(value);
+    }
+    return { action, resource: table.arn, context: keys.size > 0 ? { 'dynamodb:LeadingKeys': [...keys] } : {} };
+  });
+}
+
+/** The partition key values a single-table request touches (`dynamodb:LeadingKeys`). */
+function leadingKeys(input: Record<string, unknown>, hashKey: string): string[] {
+  const item = (input.Key ?? input.Item) as Record<string, { S?: string }> | undefined;
+  if (item) return item[hashKey]?.S === undefined ? [] : [item[hashKey].S];
+  const condition = typeof input.KeyConditionExpression === 'string' ? input.KeyConditionExpression : undefined;
+  if (!condition) return [];
+  const names = (input.ExpressionAttributeNames ?? {}) as Record<string, string>;
+  const values = (input.ExpressionAttributeValues ?? {}) as Record<string, { S?: string }>;
+  for (const match of condition.matchAll(/([#\w]+)\s*=\s*(:\w+)/g)) {
+    const name = match[1]!.startsWith('#') ? names[match[1]!] : match[1];
+    if (name === hashKey && values[match[2]!]?.S !== undefined) return [values[match[2]!]!.S!];
+  }
+  return [];
+}
+
+async function decide(f: DeployedFunction, action: string, resource: string, contextVariables: Record<string, string[]>, accountId: string): Promise<AccessDenial | undefined> {
+  const simulation: Simulation = {
+    request: { principal: f.principal, action, resource: { resource, accountId }, contextVariables },
+    identityPolicies: f.policies,
+    serviceControlPolicies: [],
+    resourceControlPolicies: [],
+  };
+  let result: string;
+  if (action === 'states:SendTaskSuccess') {
+    // The service authorization reference lists no resource type for SendTaskSuccess (so the simulator
+    // insists on "*"), but Step Functions authorises it on the token's state machine: a grant scoped to
+    // the state machine works in AWS (aws/aws-cdk#8486) and AWS's denial names it. Evaluate it as AWS does.
+    result = runUnsafeSimulation(simulation, {});
+  } else {
+    const run = await runSimulation(simulation, {});
+    if (run.resultType === 'error') throw new Error(`the twin could not simulate ${action} on ${resource}: ${JSON.stringify(run.errors)}`);
+    result = run.overallResult;
+  }
+  if (result === 'Allowed') return undefined;
+  const why = result === 'ExplicitlyDenied' ? 'with an explicit deny in an identity-based policy' : `because no identity-based policy allows the ${action} action`;
+  return { message: `User: ${f.principal} is not authorized to perform: ${action} on resource: ${resource} ${why}` };
+}
+
+/** The template's functions by Powertools service name (the engine's function names). */
+function deployedFunctions(deployed: Deployed): Map<string, DeployedFunction> {
+  const functions = new Map<string, DeployedFunction>();
+  for (const id of deployed.ofType('AWS::Lambda::Function')) {
+    const props = deployed.resource(id).Properties ?? {};
+    const environment = deployed.resolve((props.Environment as { Variables?: unknown } | undefined)?.Variables ?? {}) as Record<string, string>;
+    const service = environment.POWERTOOLS_SERVICE_NAME;
+    if (service === undefined) continue;
+    const roleRef = props.Role as { 'Fn::GetAtt'?: [string, string] };
+    const roleId = roleRef['Fn::GetAtt']?.[0];
+    if (!roleId) throw new Error(`the twin: the role of ${id} is not a role of the template`);
+    const policies = rolePolicies(deployed, roleId);
+    const conditionKeys = new Set([...JSON.stringify(policies).matchAll(/"([a-z0-9-]+:[A-Za-z0-9]+)":\s*\[?"/g)].map((m) => m[1]!.toLowerCase()));
+    const principal = `arn:aws:sts::${deployed.account}:assumed-role/${deployed.physicalName(roleId)}/${deployed.physicalName(id)}`;
+    functions.set(service, { principal, policies, conditionKeys, environment });
+  }
+  return functions;
+}
+
+/** A role's inline policies, the AWS::IAM::Policy resources attached to it and its customer-managed policies. */
+function rolePolicies(deployed: Deployed, roleId: string): Array<{ name: string; policy: PolicyDocument }> {
+  const role = deployed.resource(roleId).Properties ?? {};
+  const policies: Array<{ name: string; policy: PolicyDocument }> = [];
+  for (const inline of (role.Policies as Array<{ PolicyName: string; PolicyDocument: unknown }> | undefined) ?? []) {
+    policies.push({ name: inline.PolicyName, policy: deployed.resolve(inline.PolicyDocument) as PolicyDocument });
+  }
+  const attachedTo = (refs: unknown) => Array.isArray(refs) && refs.some((r) => (r as { Ref?: string }).Ref === roleId);
+  for (const id of [...deployed.ofType('AWS::IAM::Policy'), ...deployed.ofType('AWS::IAM::ManagedPolicy')]) {
+    const props = deployed.resource(id).Properties ?? {};
+    if (attachedTo(props.Roles)) policies.push({ name: id, policy: deployed.resolve(props.PolicyDocument) as PolicyDocument });
+  }
+  for (const arn of (role.ManagedPolicyArns as unknown[] | undefined) ?? []) {
+    const ref = (arn as { Ref?: string }).Ref;
+    if (ref && deployed.template.Resources[ref]?.Type === 'AWS::IAM::ManagedPolicy') {
+      if (!attachedTo(deployed.resource(ref).Properties?.Roles)) policies.push({ name: ref, policy: deployed.resolve(deployed.resource(ref).Properties?.PolicyDocument) as PolicyDocument });
+      continue;
+    }
+    // An AWS managed policy: the twin does not hold their documents; say which one to add.
+    throw new Error(`the twin: role ${roleId} has the managed policy ${JSON.stringify(deployed.resolve(arn))}, whose document it does not know`);
+  }
+  return policies;
+}
+
+/** The template's tables by physical name. */
+function deployedTables(deployed: Deployed): Map<string, DeployedTable> {
+  const tables = new Map<string, DeployedTable>();
+  for (const id of [...deployed.ofType('AWS::DynamoDB::Table'), ...deployed.ofType('AWS::DynamoDB::GlobalTable')]) {
+    const props = deployed.resource(id).Properties ?? {};
+    const hashOf = (schema: unknown) => (schema as Array<{ AttributeName: string; KeyType: string }>).find((k) => k.KeyType === 'HASH')!.AttributeName;
+    const indexes = [...((props.GlobalSecondaryIndexes as unknown[] | undefined) ?? []), ...((props.LocalSecondaryIndexes as unknown[] | undefined) ?? [])] as Array<{ IndexName: string; KeySchema: unknown }>;
+    tables.set(deployed.ref(id), {
+      arn: deployed.getAtt(id, 'Arn'),
+      hashKey: hashOf(props.KeySchema),
+      indexHashKeys: Object.fromEntries(indexes.map((i) => [i.IndexName, hashOf(i.KeySchema)])),
+    });
+  }
+  return tables;
+}
