@@ -81,7 +81,11 @@ describe('welcome journey', () => {
     await t.clock.idle();
     await t.api.send(track('w-late', 'Signed Up', {}, { timestamp: at(0) }));
     await t.clock.run();
-    expect((await runOf(t, 'w-late', 'welcome'))?.status).toBe('converted');
+    const run = await runOf(t, 'w-late', 'welcome');
+    expect(run?.status).toBe('converted');
+    // The starter stopped the execution itself (on the twin, with its role's states:StopExecution), at its first attempt.
+    expect(t.engine.journeys.sfn.executions.get(run!.executionName)?.status).toBe('ABORTED');
+    expect(t.engine.deadLetters.filter((l) => l.functionName === 'rapport-starter')).toEqual([]);
     expect(steps(t.engine, 'w-late')).not.toContain('send-getting-started');
     expect(steps(t.engine, 'w-late')).not.toContain('send-first-order-offer');
   });
