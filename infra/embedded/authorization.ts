@@ -25,6 +25,16 @@ export type AwsCall =
     }
   | {
       functionName: string;
+      /**
+       * Lambda sending a failed async invocation's event to the function's on-failure destination (an SQS
+       * queue): with the function's role, as Lambda does. A denied send loses the event, as in AWS.
+       */
+      service: 'sqs';
+      operation: 'SendMessage';
+      destination: 'on-failure';
+    }
+  | {
+      functionName: string;
       /** Step Functions, reached through the executions port. */
       service: 'states';
       operation: 'StartExecution' | 'StopExecution' | 'SendTaskSuccess';

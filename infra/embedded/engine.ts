@@ -237,7 +237,7 @@ async function start(options: EngineOptions): Promise<Engine> {
         { logger, metrics, afterApply: (event, customerId) => journeys.runtime.route(event, customerId) },
       ),
       'rapport-profile',
-      { ...asyncRetries, deadLetters, ...(virtual && { clock: virtual }) },
+      { ...asyncRetries, deadLetters, ...(virtual && { clock: virtual }), ...(options.authorize && { authorize: options.authorize }) },
     ),
   });
   // Every rule is on the bus: deliver again what the last run had not finished delivering (at least once).

@@ -132,7 +132,7 @@ export function wireJourneys(w: JourneyWiring) {
   const starter = createStarterHandler(runtime, { logger: w.logger, metrics: w.metrics });
   for (const journey of compiled) {
     journeyTriggerRules(journey).forEach((rule) =>
-      w.bus.addRule({ name: rule.engineName, pattern: rule.pattern, target: asyncLambdaTarget(starter, 'rapport-starter', { ...w.asyncRetries, deadLetters: w.deadLetters, ...(w.virtual && { clock: w.virtual }) }) }),
+      w.bus.addRule({ name: rule.engineName, pattern: rule.pattern, target: asyncLambdaTarget(starter, 'rapport-starter', { ...w.asyncRetries, deadLetters: w.deadLetters, ...(w.virtual && { clock: w.virtual }), ...(w.authorize && { authorize: w.authorize }) }) }),
     );
   }
   return { runtime, sfn, records, compiled };

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { InvokeStore } from '@aws/lambda-invoke-store';
 import type { Context } from 'aws-lambda';
+import type { AwsCallAuthorizer } from './authorization';
 import type { DeadLetterSink } from './dead-letters';
 import type { BusEvent } from './event-bus';
 import type { VirtualClock } from './virtual-time';
@@ -71,6 +72,8 @@ export function asyncLambdaTarget(
      * on the clock (the delivery lets time move while it waits, as Lambda's retry minutes later would).
      */
     clock?: VirtualClock;
+    /** Authorises the send to the dead-letter queue, which Lambda makes with the function's role (see EngineOptions.authorize). */
+    authorize?: AwsCallAuthorizer;
   },
 ): (event: BusEvent, delivery?: { rule: string }) => Promise<void> {
   const attempts = (options.retryAttempts ?? 2) + 1;
@@ -88,6 +91,13 @@ export function asyncLambdaTarget(
         const delay = base * 2 ** (attempt - 1);
         if (attempt < attempts) await (clock ? clock.sleep(delay) : new Promise((r) => setTimeout(r, delay)));
       }
+    }
+    // Lambda sends the event to the on-failure destination with the function's role; refused, the event is lost (as in AWS).
+    const sending = Promise.resolve(options.authorize?.({ functionName, service: 'sqs', operation: 'SendMessage', destination: 'on-failure' }));
+    const refused = await (clock ? clock.track(sending) : sending);
+    if (refused) {
+      console.error(`${functionName}: the failed event ${event.id} is lost: its dead-letter send was refused: ${refused.message}`);
+      return;
     }
     options.deadLetters.add({ ...(delivery && { rule: delivery.rule }), functionName, event, error: String((lastError as Error)?.message ?? lastError), attempts, at: (clock?.now() ?? new Date()).toISOString() });
   };

@@ -68,6 +68,8 @@ describe('the twin authorises by the template', () => {
     // Three invocations (Lambda's two async retries), each failing at its first denied call: the SDK does not retry a denial.
     expect(letter?.attempts).toBe(3);
     expect(denied).toBe(3);
+    // Lambda sent the event to the function's on-failure destination with the function's role.
+    expect(iam.decisions).toContainEqual({ functionName: 'rapport-profile', action: 'sqs:SendMessage', resource: expect.stringMatching(/^arn:aws:sqs:[\w-]+:\d+:Rapport-twin-RapportDeadLetterQueue\w+$/), allowed: true });
     expect(letter?.error).toMatch(/^User: arn:aws:sts::\d+:assumed-role\/[\w-]+\/[\w-]+ is not authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:/);
   });
 });
@@ -113,6 +115,13 @@ describe('a grant missing from the template fails the scenario that needs it', (
     const letters = denied.engine.deadLetters.filter((l) => l.functionName === 'rapport-starter');
     expect(letters).toHaveLength(1);
     expect(letters[0]?.error).toMatch(/is not authorized to perform: states:StopExecution on resource: arn:aws:states:[\w-]+:\d+:execution:Rapport-twin_welcome:welcome-\w+ because no identity-based policy allows the states:StopExecution action$/);
+  });
+  it("without sqs:SendMessage on its on-failure destination, a function's failed event is lost, not dead-lettered", async () => {
+    const missing = withoutGrant(withoutGrant(template(), 'rapport-profile', 'dynamodb:PutItem'), 'rapport-profile', 'sqs:SendMessage');
+    const { engine, api, clock } = await engineWith(templateIam(new Deployed(missing)));
+    await api.send([identify('iam-lost')]);
+    await clock.run();
+    expect(engine.deadLetters.filter((l) => l.functionName === 'rapport-profile')).toEqual([]);
   });
 });
 

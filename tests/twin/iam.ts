@@ -32,7 +32,12 @@ interface DeployedFunction {
   /** The condition keys its policies test (only those are computed and passed, so decisions cache well). */
   conditionKeys: Set<string>;
   environment: Record<string, string>;
+  /** The ARN of its async invocations' on-failure destination, if the template gives it one. */
+  onFailure: string | undefined;
 }
+
+/** The resource of a dead-letter send from a function without an on-failure destination: refused, the event is lost. */
+const NO_DESTINATION = 'no-on-failure-destination';
 
 /** One decision, for tests to assert what was authorised. */
 export interface IamDecision {
@@ -78,6 +83,7 @@ export function templateIam(deployed: Deployed): TwinIam {
 
   const evaluate = (functionName: string, action: string, resource: string, context: Record<string, string[]>): Promise<AccessDenial | undefined> => {
     const f = fn(functionName);
+    if (resource === NO_DESTINATION) return Promise.resolve({ message: `${f.principal}: the function has no on-failure destination in the template: Lambda discards the failed event` });
     const contextVariables = Object.fromEntries(Object.entries(context).filter(([key]) => f.conditionKeys.has(key.toLowerCase())));
     const key = JSON.stringify([functionName, action, resource, contextVariables]);
     let decided = cache.get(key);
@@ -95,7 +101,13 @@ export function templateIam(deployed: Deployed): TwinIam {
   };
 
   const authorize: AwsCallAuthorizer = async (call) => {
-    const requests = requestsOf(call, { tableOf, bus: () => setting(ENV.EVENT_BUS_NAME), stateMachinePrefix: () => setting(JOURNEY_ENV.STATE_MACHINE_ARN_PREFIX), deployed });
+    const requests = requestsOf(call, {
+      tableOf,
+      bus: () => setting(ENV.EVENT_BUS_NAME),
+      stateMachinePrefix: () => setting(JOURNEY_ENV.STATE_MACHINE_ARN_PREFIX),
+      onFailure: (name) => fn(name).onFailure,
+      deployed,
+    });
     // Fail closed: a call the twin cannot map to IAM requests is a gap in the twin, not a pass.
     if (requests.length === 0) throw new Error(`the twin cannot tell what ${call.service}:${call.operation} of ${call.functionName} touches: teach tests/twin/iam.ts`);
     for (const request of requests) {
@@ -123,7 +135,7 @@ interface IamRequest {
 /** The IAM requests one call makes: action, resource ARN and context keys, as AWS authorises it. */
 function requestsOf(
   call: AwsCall,
-  at: { tableOf: (name: string) => DeployedTable; bus: () => string; stateMachinePrefix: () => string; deployed: Deployed },
+  at: { tableOf: (name: string) => DeployedTable; bus: () => string; stateMachinePrefix: () => string; onFailure: (functionName: string) => string | undefined; deployed: Deployed },
 ): IamRequest[] {
   if (call.service === 'states') {
     const stateMachine = `${at.stateMachinePrefix()}${call.journeyId}`;
@@ -131,6 +143,12 @@ function requestsOf(
     if (call.operation === 'StopExecution') return [{ action, resource: `${stateMachine.replace(':stateMachine:', ':execution:')}:${call.executionName}`, context: {} }];
     // SendTaskSuccess is authorised on the state machine of the token's execution (what AWS names in its denial).
     return [{ action, resource: stateMachine, context: {} }];
+  }
+  if (call.service === 'sqs') {
+    // Lambda's on-failure destination of the function's async invocations (AWS::Lambda::EventInvokeConfig).
+    const queue = at.onFailure(call.functionName);
+    if (queue === undefined) return [{ action: 'sqs:SendMessage', resource: NO_DESTINATION, context: {} }];
+    return [{ action: 'sqs:SendMessage', resource: queue, context: {} }];
   }
   if (call.service === 'events') {
     const entries = (call.input.Entries as Array<{ EventBusName?: string }> | undefined) ?? [];
@@ -218,7 +236,13 @@ function deployedFunctions(deployed: Deployed): Map<string, DeployedFunction> {
     const policies = rolePolicies(deployed, roleId);
     const conditionKeys = new Set([...JSON.stringify(policies).matchAll(/"([a-z0-9-]+:[A-Za-z0-9]+)":\s*\[?"/g)].map((m) => m[1]!.toLowerCase()));
     const principal = `arn:aws:sts::${deployed.account}:assumed-role/${deployed.physicalName(roleId)}/${deployed.physicalName(id)}`;
-    functions.set(service, { principal, policies, conditionKeys, environment });
+    const invokeConfig = deployed
+      .ofType('AWS::Lambda::EventInvokeConfig')
+      .map((c) => deployed.resource(c).Properties ?? {})
+      .find((c) => (c.FunctionName as { Ref?: string } | undefined)?.Ref === id);
+    const destination = (invokeConfig?.DestinationConfig as { OnFailure?: { Destination?: unknown } } | undefined)?.OnFailure?.Destination;
+    const onFailure = destination === undefined ? undefined : String(deployed.resolve(destination));
+    functions.set(service, { principal, policies, conditionKeys, environment, onFailure });
   }
   return functions;
 }
