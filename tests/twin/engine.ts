@@ -5,9 +5,18 @@ import type { TwinIam } from './iam';
 
 let iam: Promise<TwinIam> | undefined;
 
+/** The template the twin project synthesized: undefined in other projects, and in a process that is no test worker (a fixture a test spawns). */
+function injectedTemplate(): CfnTemplate | undefined {
+  try {
+    return inject('twinTemplate') as CfnTemplate | undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The twin's IAM for the template the twin project synthesized; undefined outside that project. */
 export function twinIam(): Promise<TwinIam> | undefined {
-  const template = inject('twinTemplate') as CfnTemplate | undefined;
+  const template = injectedTemplate();
   if (!template) return undefined;
   return (iam ??= loadIam(template));
 }
