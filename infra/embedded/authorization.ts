@@ -60,7 +60,7 @@ export interface AuthorizedClients {
 /**
  * Authorise every request of these clients made inside a function's invocation (requests of the
  * engine's own, outside any, are not a function's and pass). Each SDK attempt is judged, inside
- * the retry middleware; a denial is answered as the service answers it (HTTP 400, the JSON
+ * the retry and deserializer middleware; a denial is answered as the service answers it (HTTP 400, the JSON
  * protocol's error body), so the SDK builds the same error as from AWS, and does not retry it.
  */
 export function installAuthorization(clients: AuthorizedClients, authorize: AwsCallAuthorizer): void {

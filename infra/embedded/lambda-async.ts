@@ -93,8 +93,8 @@ export function asyncLambdaTarget(
       }
     }
     // Lambda sends the event to the on-failure destination with the function's role; refused, the event is lost (as in AWS).
-    const sending = Promise.resolve(options.authorize?.({ functionName, service: 'sqs', operation: 'SendMessage', destination: 'on-failure' }));
-    const refused = await (clock ? clock.track(sending) : sending);
+    const sending = options.authorize && Promise.resolve(options.authorize({ functionName, service: 'sqs', operation: 'SendMessage', destination: 'on-failure' }));
+    const refused = sending && (await (clock ? clock.track(sending) : sending));
     if (refused) {
       console.error(`${functionName}: the failed event ${event.id} is lost: its dead-letter send was refused: ${refused.message}`);
       return;
