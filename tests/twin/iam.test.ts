@@ -50,6 +50,33 @@ describe('the twin authorises by the template', () => {
     expect((await get('J#welcome'))?.message).toMatch(/is not authorized to perform: dynamodb:GetItem on resource: .*:table\/Rapport-twin-RapportProfileTable\w+ because/);
   });
 
+  it('authorises a query of an index on the index ARN, and a batch on every key it writes (ForAllValues)', async () => {
+    const iam = templateIam(new Deployed(template()));
+    const query = (functionName: string) =>
+      iam.authorize({ functionName, service: 'dynamodb', operation: 'Query', input: { TableName: 'rapport-profiles', IndexName: 'GSI1', KeyConditionExpression: '#pk = :pk', ExpressionAttributeNames: { '#pk': 'GSI1PK' }, ExpressionAttributeValues: { ':pk': { S: 'DUE#0' } } } });
+    expect(await query('rapport-sweep')).toBeUndefined();
+    expect((await query('rapport-starter'))?.message).toMatch(/is not authorized to perform: dynamodb:Query on resource: arn:aws:dynamodb:[\w-]+:\d+:table\/Rapport-twin-RapportProfileTable\w+\/index\/GSI1 because/);
+
+    // The ingest role may put C# and TPV# items only: one item outside them refuses the whole batch.
+    const iamBatch = templateIam(new Deployed(template()));
+    const put = (pk: string) => ({ PutRequest: { Item: { PK: { S: pk }, SK: { S: 'X' } } } });
+    const batch = (pks: string[]) => iamBatch.authorize({ functionName: 'rapport-customers', service: 'dynamodb', operation: 'BatchWriteItem', input: { RequestItems: { 'rapport-profiles': pks.map(put) } } });
+    expect(await batch(['C#a', 'C#b'])).toBeUndefined();
+    const ingestPut = (pk: string) => iamBatch.authorize({ functionName: 'rapport-ingest', service: 'dynamodb', operation: 'PutItem', input: { TableName: 'rapport-profiles', Item: { PK: { S: pk }, SK: { S: 'X' } } } });
+    expect(await ingestPut('TPV#2026-03-02')).toBeUndefined();
+    expect((await ingestPut('J#welcome'))?.message).toMatch(/dynamodb:PutItem/);
+    expect((await iamBatch.authorize({ functionName: 'rapport-ingest', service: 'dynamodb', operation: 'BatchWriteItem', input: { RequestItems: { 'rapport-profiles': [put('C#a')] } } }))?.message).toMatch(
+      /is not authorized to perform: dynamodb:BatchWriteItem/,
+    );
+  });
+
+  it('fails loudly on a call it cannot map, or a function the template does not deploy', async () => {
+    const iam = templateIam(new Deployed(template()));
+    await expect(iam.authorize({ functionName: 'rapport-nope', service: 'events', operation: 'PutEvents', input: { Entries: [{}] } })).rejects.toThrow(/a function the template does not deploy/);
+    await expect(iam.authorize({ functionName: 'rapport-steps', service: 'dynamodb', operation: 'GetItem', input: { TableName: 'some-other-table', Key: {} } })).rejects.toThrow(/stands for no template table/);
+    await expect(iam.authorize({ functionName: 'rapport-steps', service: 'dynamodb', operation: 'ListTables', input: {} })).rejects.toThrow(/cannot tell what dynamodb:ListTables/);
+  });
+
   it('a denied DynamoDB call fails in the function with the SDK error AWS gives: AccessDeniedException, not retried', async () => {
     const iam = templateIam(new Deployed(withoutGrant(template(), 'rapport-profile', 'dynamodb:PutItem')));
     let denied = 0;
