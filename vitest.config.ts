@@ -13,6 +13,7 @@ export const TWIN_SCENARIOS = [
   'tests/integration/profile.test.ts',
   'tests/integration/reliability/channel-failure.test.ts',
   'tests/integration/reliability/step-functions.test.ts',
+  'tests/integration/wait-for-order.test.ts',
 ];
 
 export default defineConfig({
