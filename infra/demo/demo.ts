@@ -10,6 +10,7 @@ import { Webhook } from 'standardwebhooks';
 import { startEngine, type Engine } from '../embedded/engine';
 import type { LocalExecution } from '../embedded/step-functions';
 import { LIFECYCLE_STAGES, VALUE_TIERS } from '../../shared';
+import { scheduleBatches } from '../embedded/batches';
 import { VirtualClock } from '../embedded/virtual-time';
 import { DEFAULT_SEND_POLICY } from '../../functions/journeys';
 import { loadJourneysFromDir, type CompiledJourney } from '../../workflows/journeys';
@@ -256,7 +257,6 @@ export async function runDemo(population: Population, options: DemoOptions = {})
   const tReplay = performance.now();
   let sent = 0;
   let progressMark = 1;
-  let failure: Error | undefined;
   const progress = () => {
     if (options.progress === false) return;
     if (sent < (progressMark * events.length) / 10) return;
@@ -266,28 +266,21 @@ export async function runDemo(population: Population, options: DemoOptions = {})
     progressMark++;
   };
   // Each instant's events, in requests of MAX_BATCH, as a timer on the clock that holds it until the engine answered.
-  for (let next = 0; next < events.length; ) {
-    const at = new Date(events[next]!.timestamp).getTime();
-    const due: DemoEvent[] = [];
-    while (next < events.length && new Date(events[next]!.timestamp).getTime() === at && due.length < MAX_BATCH) due.push(events[next++]!);
-    clock.schedule(at, () => {
-      void clock.track(
-        post(due).then(
-          () => {
-            sent += due.length;
-            progress();
-          },
-          (error: unknown) => void (failure ??= error as Error),
-        ),
-      );
-    });
-  }
+  const replayed = scheduleBatches(clock, events, {
+    at: (e) => new Date(e.timestamp).getTime(),
+    maxItems: MAX_BATCH,
+    send: async (batch) => {
+      await post(batch);
+      sent += batch.length;
+      progress();
+    },
+  });
   // The daily sweep at each simulated midnight (UTC) of the window.
   for (let day = 1; day <= days; day++) {
     clock.schedule(start + day * DAY, () => void clock.track(engine.sweep().then(() => void totals.sweeps++)));
   }
   await clock.run(end);
-  if (failure) throw failure;
+  replayed.check();
   const replay = (performance.now() - tReplay) / 1000;
 
   // Let the journeys finish: until no run is in progress, or the longest a run can take has passed since the window's end.

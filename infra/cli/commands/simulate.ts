@@ -17,6 +17,7 @@ import { INGEST_EVENT_SOURCE } from '../../../shared';
 import { loadSegmentationConfig, loadTagRules } from '../../../shared/segmentation';
 import { ACTIONS, compileJourney, formatDuration, parseDuration, type CompiledJourney, type Journey, type Step } from '../../../workflows/journeys';
 import type { Engine } from '../../embedded/engine';
+import { scheduleBatches, type ScheduledBatches } from '../../embedded/batches';
 import type { VirtualClock } from '../../embedded/virtual-time';
 import { PLACEHOLDER_STEP_FUNCTION_ARN } from '../asl';
 import type { Parsed } from '../commands';
@@ -144,8 +145,8 @@ async function simulate(plan: Plan): Promise<Outcome> {
     const enrolsLater = compiled.triggerPatterns.some((p) => !(p.source as string[]).includes(INGEST_EVENT_SOURCE));
     const running = () => [...engine!.journeys.sfn.executions.values()].filter((e) => e.status === 'RUNNING').length;
     // Runs started by time alone (sweep-derived triggers) may still come: then run to the end; otherwise stop once every event is in and every run has ended.
-    await clock.run(end, () => replayed.sent === events.length && !enrolsLater && running() === 0);
-    if (replayed.failure) throw replayed.failure;
+    await clock.run(end, () => replayed.batches.pending === 0 && !enrolsLater && running() === 0);
+    replayed.batches.check();
     progress(`all events sent; simulated until ${iso(clock.now().getTime())} (the journey's longest path waits ${formatDuration(plan.journeySeconds) || '0s'})`);
     return { report: await funnel(engine, journey), rejected: replayed.rejected, simulatedEnd: clock.now().getTime() };
   } finally {
@@ -257,42 +258,27 @@ function schedule(
   clock: VirtualClock,
   key: Buffer,
   o: { w: Workflows; eventsFile: string; progress: (text: string) => void },
-): { rejected: Rejection[]; sent: number; failure?: Error } {
-  const state: { rejected: Rejection[]; sent: number; failure?: Error } = { rejected: [], sent: 0 };
+): { rejected: Rejection[]; batches: ScheduledBatches } {
+  const rejected: Rejection[] = [];
+  let sent = 0;
   let reported = 0;
   const started = Date.now();
-  for (let next = 0; next < events.length; ) {
-    const at = events[next]!.at;
-    const batch: ReplayEvent[] = [];
-    let bytes = 0;
-    while (next < events.length && events[next]!.at === at && batch.length < BATCH_EVENTS) {
-      const size = JSON.stringify(events[next]!.event).length;
-      if (batch.length > 0 && bytes + size > BATCH_BYTES) break;
-      batch.push(events[next]!);
-      bytes += size;
-      next++;
-    }
-    clock.schedule(at, () => {
-      if (state.failure) return;
-      const posted = post(engine.url, key, batch, o).then(
-        (rejected) => {
-          state.rejected.push(...rejected);
-          state.sent += batch.length;
-          const tenths = Math.floor((state.sent * 10) / events.length);
-          if (tenths > reported) {
-            reported = tenths;
-            o.progress(`${tenths * 10}% of events sent (${state.sent}/${events.length}), simulated time ${iso(clock.now().getTime())}, ${seconds(Date.now() - started)} s`);
-          }
-        },
-        (error: unknown) => {
-          state.failure = error as Error;
-          state.sent += batch.length;
-        },
-      );
-      void clock.track(posted);
-    });
-  }
-  return state;
+  const batches = scheduleBatches(clock, events, {
+    at: (e) => e.at,
+    maxItems: BATCH_EVENTS,
+    maxBytes: BATCH_BYTES,
+    sizeOf: (e) => JSON.stringify(e.event).length,
+    send: async (batch) => {
+      rejected.push(...(await post(engine.url, key, batch, o)));
+      sent += batch.length;
+      const tenths = Math.floor((sent * 10) / events.length);
+      if (tenths > reported) {
+        reported = tenths;
+        o.progress(`${tenths * 10}% of events sent (${sent}/${events.length}), simulated time ${iso(clock.now().getTime())}, ${seconds(Date.now() - started)} s`);
+      }
+    },
+  });
+  return { rejected, batches };
 }
 
 /** Post one batch, signed; returns the problems of the events the engine rejected. */
