@@ -20,6 +20,19 @@ const DAY = 86_400_000;
 const HOUR = 3_600_000;
 /** Events per request: the ingest limit is 500 (and 1 MiB). */
 const MAX_BATCH = 100;
+/** Attempts at a batch the engine answers with a 5xx. */
+const POST_ATTEMPTS = 5;
+
+/** The engine answered a batch with a 5xx: it may take it on a later attempt. */
+class EngineUnavailableError extends Error {
+  override name = 'EngineUnavailableError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(`the engine answered ${status}: ${message}`);
+  }
+}
 
 export interface DemoOptions {
   /** Quiet hours on (the engine's default, 21:00-08:00 in each customer's time zone) or off. @default true */
@@ -231,26 +244,25 @@ export async function runDemo(population: Population, options: DemoOptions = {})
   out();
 
   const totals: DemoReport['totals'] = { events: events.length, sent: 0, accepted: 0, duplicates: 0, rejected: 0, requests: 0, derived: {}, outbox: {}, deadLetters: 0, sweeps: 0 };
+  // A batch keeps its webhook-id across attempts: a retry is the same message to the engine's idempotency.
   async function post(batch: DemoEvent[]): Promise<void> {
     const body = JSON.stringify({ batch });
     const id = `msg_demo_${batch[0]!.messageId}`;
+    // Signatures are checked against wall-clock time, whatever the journey clock says.
     const now = new Date();
-    for (let attempt = 1; ; attempt++) {
-      const res = await fetch(`${engine.url}/v1/events`, {
-        method: 'POST',
-        body,
-        headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(Math.floor(now.getTime() / 1000)), 'webhook-signature': webhook.sign(id, now, body) },
-      });
-      const json = (await res.json()) as { accepted?: string[]; duplicates?: string[]; rejected?: unknown[]; message?: string };
-      if (res.status >= 500 && attempt < 5) continue;
-      totals.requests++;
-      totals.sent += batch.length;
-      totals.accepted += json.accepted?.length ?? 0;
-      totals.duplicates += json.duplicates?.length ?? 0;
-      totals.rejected += json.rejected?.length ?? 0;
-      if (res.status !== 202 && res.status !== 400) throw new Error(`the engine answered ${res.status}: ${json.message ?? JSON.stringify(json)}`);
-      return;
-    }
+    const res = await fetch(`${engine.url}/v1/events`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(Math.floor(now.getTime() / 1000)), 'webhook-signature': webhook.sign(id, now, body) },
+    });
+    const json = (await res.json()) as { accepted?: string[]; duplicates?: string[]; rejected?: unknown[]; message?: string };
+    totals.requests++;
+    if (res.status >= 500) throw new EngineUnavailableError(res.status, json.message ?? JSON.stringify(json));
+    totals.sent += batch.length;
+    totals.accepted += json.accepted?.length ?? 0;
+    totals.duplicates += json.duplicates?.length ?? 0;
+    totals.rejected += json.rejected?.length ?? 0;
+    if (res.status !== 202 && res.status !== 400) throw new Error(`the engine answered ${res.status}: ${json.message ?? JSON.stringify(json)}`);
   }
 
   const running = () => [...engine.journeys.sfn.executions.values()].filter((e) => e.status === 'RUNNING').length;
@@ -266,6 +278,8 @@ export async function runDemo(population: Population, options: DemoOptions = {})
     progressMark++;
   };
   // Each instant's events, in requests of MAX_BATCH, as a timer on the clock that holds it until the engine answered.
+  // A 5xx is retried as a sender would, after 1, 2, 4 and 8 simulated seconds: the backoff is a timer,
+  // so the clock lets the engine's own timers due meanwhile run first instead of hammering it at once.
   const replayed = scheduleBatches(clock, events, {
     at: (e) => new Date(e.timestamp).getTime(),
     maxItems: MAX_BATCH,
@@ -274,6 +288,7 @@ export async function runDemo(population: Population, options: DemoOptions = {})
       sent += batch.length;
       progress();
     },
+    retryIn: (error, attempt) => (error instanceof EngineUnavailableError && attempt < POST_ATTEMPTS ? 1000 * 2 ** (attempt - 1) : undefined),
   });
   // The daily sweep at each simulated midnight (UTC) of the window.
   for (let day = 1; day <= days; day++) {
@@ -285,7 +300,8 @@ export async function runDemo(population: Population, options: DemoOptions = {})
 
   // Let the journeys finish: until no run is in progress, or the longest a run can take has passed since the window's end.
   const tDrain = performance.now();
-  if (drain) await clock.run(end + horizon + HOUR, () => running() === 0);
+  if (drain) await clock.run(end + horizon + HOUR, () => running() === 0 && replayed.pending === 0);
+  replayed.check();
   const drainSeconds = (performance.now() - tDrain) / 1000;
   const endedAt = clock.now();
 
