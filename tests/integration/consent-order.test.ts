@@ -7,48 +7,57 @@
  * consumer applied it.
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ScaledClock, type NormalisedEvent } from '../../shared';
-import { client } from '../helpers/client';
-import { startTestEngine } from '../helpers/engine';
-import { ended, eventually, messagesOf, outboxFor } from '../helpers/journeys';
+import { describe, expect, it } from 'vitest';
+import { scheduleBatches } from '../../infra/embedded/batches';
+import { VirtualClock } from '../../infra/embedded/virtual-time';
+import type { NormalisedEvent } from '../../shared';
+import { useTestEngine } from '../helpers/engine';
+import { messagesOf, outboxFor, runToEnd } from '../helpers/journeys';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-async function engineAt(scale: number) {
-  const clock = new ScaledClock(scale);
-  const engine = await startTestEngine({ clock, sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT' });
-  return { engine, clock, api: client(engine) };
-}
-type T = Awaited<ReturnType<typeof engineAt>>;
+/**
+ * One engine for the file, on virtual time: the clock stands still while the engine works and jumps
+ * to the next wait when it is idle, so a journey's days pass at once and every send is at its exact time.
+ */
+const clock = new VirtualClock('2026-03-02T10:00:00Z');
+const started = useTestEngine({ clock, sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT' });
+const t = {
+  clock,
+  get engine() {
+    return started.engine;
+  },
+  get api() {
+    return started.api;
+  },
+};
+type T = typeof t;
 
 const identify = (userId: string, traits: Record<string, unknown> = {}) => ({ type: 'identify', userId, traits: { email: `${userId}@example.com`, ...traits } });
 const track = (userId: string, event: string, properties: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => ({ type: 'track', userId, event, properties, ...extra });
 const future = (t: T, ms: number) => new Date(t.clock.now().getTime() + ms).toISOString();
 
-/** The one-click link of the customer's first marketing email, from its List-Unsubscribe header. */
-async function oneClickLink(t: T, customerId: string): Promise<string> {
-  const email = await eventually(() => outboxFor(t.engine, customerId).find((m) => m.channel === 'email' && 'headers' in m && m.headers['List-Unsubscribe']), `a marketing email to ${customerId}`);
-  return /^<(.+)>$/.exec((email as { headers: Record<string, string> }).headers['List-Unsubscribe']!)![1]!;
+/** The customer's first marketing email (sent while the engine handled the sign-up: the clock has not moved). */
+async function welcomeEmail(t: T, customerId: string) {
+  await t.clock.idle();
+  const email = outboxFor(t.engine, customerId).find((m) => m.channel === 'email' && 'headers' in m && m.headers['List-Unsubscribe']);
+  if (!email) throw new Error(`no marketing email to ${customerId}`);
+  return email as typeof email & { headers: Record<string, string> };
 }
+/** Its one-click link, from its List-Unsubscribe header. */
+const oneClickLink = (email: { headers: Record<string, string> }) => /^<(.+)>$/.exec(email.headers['List-Unsubscribe']!)![1]!;
 const postOneClick = (link: string) => fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
 
-describe('the reproductions of issue 10 (3 simulated hours per second)', () => {
-  let t: T;
-  beforeAll(async () => {
-    t = await engineAt(3 * 3_600);
-  });
-  afterAll(() => t.engine.stop());
-
+describe('the reproductions of issue 10', () => {
   it('a one-click unsubscribe after a Subscribed dated 23 h ahead denies, and the journey sends no more marketing', async () => {
     const id = 'co-oneclick';
     await t.api.sendAndSettle([identify(id), track(id, 'Subscribed', { channel: 'email' }, { timestamp: future(t, 23 * HOUR) })]);
     expect((await t.api.customer(id)).consent.email.status).toBe('granted');
     await t.api.send(track(id, 'Signed Up'));
-    const link = await oneClickLink(t, id);
+    const welcome = await welcomeEmail(t, id);
 
-    const res = await postOneClick(link);
+    const res = await postOneClick(oneClickLink(welcome));
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('You are unsubscribed');
     const unsubscribedAt = t.clock.now().toISOString();
@@ -57,9 +66,12 @@ describe('the reproductions of issue 10 (3 simulated hours per second)', () => {
     await t.engine.settle();
     expect((await t.api.customer(id)).consent.email).toMatchObject({ status: 'denied', source: 'Unsubscribed' });
 
-    // A day later the journey's next email is skipped, not sent.
-    const skipped = await eventually(async () => (await messagesOf(t.engine, id)).find((m) => m.stepId === 'send-getting-started'), 'the getting-started step');
+    // A day later, to the millisecond, the journey's next email is skipped, not sent; so is the one after.
+    await runToEnd(t.clock, t.engine, id, 'welcome');
+    const records = (await messagesOf(t.engine, id)) as Array<Awaited<ReturnType<typeof messagesOf>>[number] & { at: string }>;
+    const skipped = records.find((m) => m.stepId === 'send-getting-started');
     expect(skipped).toMatchObject({ status: 'skipped', reason: 'unsubscribed' });
+    expect(Date.parse(skipped!.at) - Date.parse(welcome.at)).toBe(DAY);
     expect(outboxFor(t.engine, id).map((m) => m.step)).toEqual(['send-welcome']);
   });
 
@@ -116,13 +128,7 @@ function oracle(changes: readonly Pick<Received, 'deny' | 'timestamp' | 'receive
   return lastDenial >= lastGrant ? 'denied' : 'granted';
 }
 
-describe('consent order through the engine (property: random interleavings on a running welcome journey, 2 simulated days per second)', () => {
-  let t: T;
-  beforeAll(async () => {
-    t = await engineAt(2 * 86_400);
-  });
-  afterAll(() => t.engine.stop());
-
+describe('consent order through the engine (property: random interleavings on a running welcome journey, on virtual time)', () => {
   it('the final consent is the rule’s, and no marketing email goes out after a denial was answered for (unless a later grant beat it)', async () => {
     let run = 0;
     await fc.assert(
@@ -130,31 +136,38 @@ describe('consent order through the engine (property: random interleavings on a 
         const id = `co-prop-${++run}`;
         await t.api.send([identify(id), track(id, 'Signed Up')]);
         // The welcome email goes out first (nobody has said anything yet): its link is the one-click link.
-        const link = await oneClickLink(t, id);
+        const welcome = await welcomeEmail(t, id);
+        const link = oneClickLink(welcome);
         const start = t.clock.now().getTime();
+        // Each change is a timer on the clock at its minute (30 s past it: sends fall on whole days after the
+        // welcome, so no change shares an instant with one), sent alone and answered before time moves on.
         const sent: Array<{ kind: Kind; messageId?: string; answeredAt: number }> = [];
-        for (const c of [...changes].sort((a, b) => a.atMin - b.atMin)) {
-          const wait = start + c.atMin * 60_000 - t.clock.now().getTime();
-          if (wait > 0) await new Promise((r) => setTimeout(r, wait / t.clock.scale));
-          const timestamp = new Date(t.clock.now().getTime() + c.skewMin * 60_000).toISOString();
-          if (c.kind === 'one-click') {
-            const res = await postOneClick(link);
-            expect(res.status).toBe(200);
-            sent.push({ kind: c.kind, answeredAt: t.clock.now().getTime() });
-            continue;
-          }
-          const event = {
-            subscribed: track(id, 'Subscribed', { channel: 'email' }, { timestamp }),
-            'identify-grant': identify(id, { consent: { email: true } }),
-            unsubscribed: track(id, 'Unsubscribed', { channel: 'email' }, { timestamp }),
-            'unsubscribed-all': track(id, 'Unsubscribed', { channel: 'all' }, { timestamp }),
-            'identify-deny': identify(id, { consent: { email: false } }),
-          }[c.kind];
-          const { accepted } = await t.api.send({ ...event, ...(c.kind.startsWith('identify') && { timestamp }) });
-          sent.push({ kind: c.kind, messageId: accepted[0]!, answeredAt: t.clock.now().getTime() });
-        }
-        await ended(t.engine, id, 'welcome');
-        await t.engine.settle();
+        const replay = scheduleBatches(t.clock, changes, {
+          at: (c) => start + c.atMin * 60_000 + 30_000,
+          maxItems: 1,
+          send: async ([c]) => {
+            const timestamp = new Date(t.clock.now().getTime() + c!.skewMin * 60_000).toISOString();
+            if (c!.kind === 'one-click') {
+              const res = await postOneClick(link);
+              expect(res.status).toBe(200);
+              sent.push({ kind: c!.kind, answeredAt: t.clock.now().getTime() });
+              return;
+            }
+            const event = {
+              subscribed: track(id, 'Subscribed', { channel: 'email' }, { timestamp }),
+              'identify-grant': identify(id, { consent: { email: true } }),
+              unsubscribed: track(id, 'Unsubscribed', { channel: 'email' }, { timestamp }),
+              'unsubscribed-all': track(id, 'Unsubscribed', { channel: 'all' }, { timestamp }),
+              'identify-deny': identify(id, { consent: { email: false } }),
+            }[c!.kind];
+            const { accepted } = await t.api.send({ ...event, ...(c!.kind.startsWith('identify') && { timestamp }) });
+            sent.push({ kind: c!.kind, messageId: accepted[0]!, answeredAt: t.clock.now().getTime() });
+          },
+        });
+        const ended = () => [...t.engine.journeys.sfn.executions.values()].some((e) => e.journeyId === 'welcome' && e.input.customerId === id && e.status !== 'RUNNING');
+        await t.clock.run(undefined, () => replay.pending === 0 && ended());
+        replay.check();
+        expect(ended(), 'the welcome run ended').toBe(true);
 
         // What Rapport received, as the bus carried it: the sender's timestamp and ingest's receipt.
         const onBus = t.engine.bus.log.map((e) => e.detail as NormalisedEvent).filter((d) => d.userId === id);
@@ -172,6 +185,8 @@ describe('consent order through the engine (property: random interleavings on a 
         expect(sends.length).toBeGreaterThan(0);
         for (const m of sends) {
           const s = Date.parse(m.at);
+          // On virtual time the journey's sends are at whole days after the welcome, to the millisecond.
+          expect((s - start) % DAY, `${m.stepId} at ${m.at}`).toBe(0);
           const known = received.filter((r) => (r.deny ? r.answeredAt <= s : r.receivedAt <= s));
           expect(oracle(known), `${m.stepId} at ${m.at}`).not.toBe('denied');
         }
