@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 /**
@@ -20,6 +21,12 @@ export default defineConfig({
   test: {
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // Vitest's default for `vitest run` is one worker per core less one: a single worker on the 2-core
+    // machines CI and the team use, so every file waited for the one before it. Most files spend much of
+    // their time waiting (child processes starting, engines answering over HTTP), so a worker per core
+    // keeps both busy; the engine tests run on virtual time, which the load of the other worker cannot skew.
+    // Files keep their own worker process (isolate, forks): engines, spies and environment stay per file.
+    maxWorkers: Math.max(2, availableParallelism()),
     env: {
       POWERTOOLS_LOG_LEVEL: 'SILENT',
       POWERTOOLS_METRICS_DISABLED: 'true',
