@@ -10,7 +10,6 @@
  */
 import { parseArgs } from 'node:util';
 import { generatePopulation, writePopulation } from './population';
-import { runDemo } from './demo';
 
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
@@ -83,6 +82,8 @@ if (args.out) {
   console.error(`[demo] wrote ${population.events.length.toLocaleString('en-US')} events to ${args.out}`);
   if (args['generate-only']) process.exit(0);
 }
+// The engine (AWS SDK clients, dynalite, the executor) loads only now: usage errors and --generate-only answer at once.
+const { runDemo } = await import('./demo');
 await runDemo(population, { quietHours: !args['no-quiet-hours'], drain: !args['no-drain'] });
 // Exit once the output is flushed: runs stopped with the engine may leave timers behind.
 process.stdout.write('', () => process.stderr.write('', () => process.exit(0)));
