@@ -10,12 +10,14 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../infra/embedded/engine';
-import { ScaledClock } from '../../shared';
+import { VirtualClock } from '../../infra/embedded/virtual-time';
 import { client } from '../helpers/client';
 import { startTestEngine } from '../helpers/engine';
-import { ended, outboxFor } from '../helpers/journeys';
+import { outboxFor, runToEnd } from '../helpers/journeys';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'rapport-conditions-'));
+/** Virtual time: the journey runs while the engine handles the event, and its record is read once it ended. */
+const clock = new VirtualClock('2026-03-02T10:00:00Z');
 let engine: Engine;
 let api: ReturnType<typeof client>;
 
@@ -50,7 +52,7 @@ beforeAll(async () => {
     configDir: path.join(dir, 'config'),
     journeysDir: path.join(dir, 'journeys'),
     templatesDir: path.join(dir, 'templates'),
-    clock: new ScaledClock(864_000),
+    clock,
     sendPolicy: { quietHours: undefined },
     sweepEveryMs: 0,
     logLevel: 'SILENT',
@@ -78,7 +80,7 @@ describe('conditions on an array of objects, as a trigger would match them', () 
   it('tags the sofa buyer, takes the sofa branch, and renders profile.tags in the email', async () => {
     await api.sendAndSettle(customer('sofa-1', ['lighting', 'sofa']));
     await api.send({ type: 'track', userId: 'sofa-1', event: 'Care Tips Requested', messageId: 'sofa-1-tips' });
-    expect((await ended(engine, 'sofa-1', 'sofa-care')).status).toBe('completed');
+    expect((await runToEnd(clock, engine, 'sofa-1', 'sofa-care')).status).toBe('completed');
     expect((await api.customer('sofa-1')).tags).toContain('sofa-buyer');
     const mails = outboxFor(engine, 'sofa-1');
     expect(mails.map((m) => m.step)).toEqual(['sofa-tips']);
@@ -90,7 +92,7 @@ describe('conditions on an array of objects, as a trigger would match them', () 
   it('neither tags nor takes the sofa branch for an order without a sofa', async () => {
     await api.sendAndSettle(customer('lamp-1', ['lighting']));
     await api.send({ type: 'track', userId: 'lamp-1', event: 'Care Tips Requested', messageId: 'lamp-1-tips' });
-    expect((await ended(engine, 'lamp-1', 'sofa-care')).status).toBe('completed');
+    expect((await runToEnd(clock, engine, 'lamp-1', 'sofa-care')).status).toBe('completed');
     expect((await api.customer('lamp-1')).tags).not.toContain('sofa-buyer');
     expect(outboxFor(engine, 'lamp-1').map((m) => m.step)).toEqual(['thanks']);
   });
