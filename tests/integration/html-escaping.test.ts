@@ -10,14 +10,16 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { liquidTemplates } from '../../functions/journeys/templates';
 import type { Engine } from '../../infra/embedded/engine';
-import { ScaledClock } from '../../shared';
+import { VirtualClock } from '../../infra/embedded/virtual-time';
 import { checkTemplate } from '../../workflows/journeys/templates';
 import { client } from '../helpers/client';
 import { startTestEngine } from '../helpers/engine';
-import { ended, outboxFor } from '../helpers/journeys';
+import { outboxFor, runToEnd } from '../helpers/journeys';
 
 const HOSTILE = '<script>alert("x")</script> & Co';
 const dir = mkdtempSync(path.join(tmpdir(), 'rapport-escape-'));
+/** Virtual time: the journey runs while the engine handles the event, and its record is read once it ended. */
+const clock = new VirtualClock('2026-03-02T10:00:00Z');
 let engine: Engine;
 let api: ReturnType<typeof client>;
 beforeAll(async () => {
@@ -42,7 +44,7 @@ beforeAll(async () => {
   engine = await startTestEngine({
     journeysDir: path.join(dir, 'journeys'),
     templatesDir: path.join(dir, 'templates'),
-    clock: new ScaledClock(864_000),
+    clock,
     sendPolicy: { quietHours: undefined },
     sweepEveryMs: 0,
     logLevel: 'SILENT',
@@ -60,7 +62,7 @@ describe('HTML email parts escape by default', () => {
       { type: 'identify', userId: 'esc-1', traits: { email: 'esc-1@example.com', name: HOSTILE, signature: '<b>The team</b>' } },
       { type: 'track', userId: 'esc-1', event: 'Greet Me' },
     ]);
-    expect((await ended(engine, 'esc-1', 'greet')).status).toBe('completed');
+    expect((await runToEnd(clock, engine, 'esc-1', 'greet')).status).toBe('completed');
     const [mail] = outboxFor(engine, 'esc-1');
     if (mail?.channel !== 'email') throw new Error('expected one email');
     expect(mail.html).toContain('<p>Hi &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Co</p>');
