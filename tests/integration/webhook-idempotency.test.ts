@@ -16,10 +16,11 @@ import { createStepRunner, type StepInput } from '../../functions/journeys/steps
 import { postWebhook } from '../../functions/journeys/channels/aws';
 import { documentClient } from '../../functions/profile';
 import { PROFILE_TABLE, type Engine } from '../../infra/embedded/engine';
+import { VirtualClock } from '../../infra/embedded/virtual-time';
 import { ScaledClock } from '../../shared';
 import { client } from '../helpers/client';
 import { startTestEngine, TEST_SECRET } from '../helpers/engine';
-import { ended, messagesOf } from '../helpers/journeys';
+import { messagesOf, runToEnd } from '../helpers/journeys';
 
 interface Received {
   id: string;
@@ -34,6 +35,8 @@ const dir = mkdtempSync(path.join(tmpdir(), 'rapport-webhook-id-'));
 const received: Received[] = [];
 const hanging: ServerResponse[] = [];
 let receiver: Server;
+/** Virtual time: the retry after a timed-out POST is a timer, run to the end of the journey by runToEnd. */
+const clock = new VirtualClock('2026-03-02T10:00:00Z');
 let engine: Engine;
 let api: ReturnType<typeof client>;
 
@@ -71,7 +74,7 @@ beforeAll(async () => {
   engine = await startTestEngine({
     journeysDir: path.join(dir, 'journeys'),
     templatesDir: path.join(dir, 'templates'),
-    clock: new ScaledClock(864_000),
+    clock,
     sendPolicy: { quietHours: undefined },
     outboundWebhooks: { support: { url, secret: TEST_SECRET, timeoutMs: 300 } },
     sweepEveryMs: 0,
@@ -91,7 +94,7 @@ const deliveriesTo = (customer: string) => received.filter((r) => r.body.include
 describe('webhook steps: claimed before the POST, one webhook-id across retries', () => {
   it('a receiver that times out on the first attempt gets the retry with the same webhook-id: one distinct id', async () => {
     await api.send([{ type: 'identify', userId: 'slow-1', traits: {} }, { type: 'track', userId: 'slow-1', event: 'Help Requested' }]);
-    const run = await ended(engine, 'slow-1', 'ticket');
+    const run = await runToEnd(clock, engine, 'slow-1', 'ticket');
     expect(run.status).toBe('completed');
     const deliveries = deliveriesTo('slow-1');
     expect(deliveries.length).toBeGreaterThanOrEqual(2);
@@ -104,7 +107,7 @@ describe('webhook steps: claimed before the POST, one webhook-id across retries'
 
   it('a redelivered step after success posts nothing', async () => {
     await api.send([{ type: 'identify', userId: 'fast-1', traits: {} }, { type: 'track', userId: 'fast-1', event: 'Help Requested' }]);
-    const run = await ended(engine, 'fast-1', 'ticket');
+    const run = await runToEnd(clock, engine, 'fast-1', 'ticket');
     expect(deliveriesTo('fast-1')).toHaveLength(1);
     const posted: string[] = [];
     // The step function as AWS or the executor would invoke it again (at-least-once), against the engine's table.
