@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// `node infra/tools/run-parallel.mjs typecheck lint`: runs the named npm scripts at the same time and
+// exits non-zero if any failed. tsc and type-aware ESLint each build a TypeScript program on one core;
+// side by side on a 2-core machine they take as long as the slower one instead of both in a row.
+// Each script's output is printed whole, in the order given, once it has ended (no interleaving).
+import { Buffer } from 'node:buffer';
+import { spawn } from 'node:child_process';
+import process from 'node:process';
+
+const scripts = process.argv.slice(2);
+if (scripts.length === 0) {
+  process.stderr.write('usage: node infra/tools/run-parallel.mjs <npm script> [<npm script> ...]\n');
+  process.exit(2);
+}
+const npm = process.env.npm_execpath;
+const runs = scripts.map(
+  (name) =>
+    new Promise((resolve) => {
+      const started = Date.now();
+      // The npm that runs this script (npm_execpath) runs the others, with the same Node.
+      const child = npm ? spawn(process.execPath, [npm, 'run', name], { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn('npm', ['run', name], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const output = [];
+      child.stdout.on('data', (chunk) => output.push(chunk));
+      child.stderr.on('data', (chunk) => output.push(chunk));
+      child.once('error', (error) => resolve({ name, code: 1, output: [Buffer.from(`${error.message}\n`)], seconds: 0 }));
+      child.once('close', (code, signal) => resolve({ name, code: code ?? (signal ? 1 : 0), output, seconds: (Date.now() - started) / 1000 }));
+    }),
+);
+let failed = 0;
+for (const run of runs) {
+  const { name, code, output, seconds } = await run;
+  process.stdout.write(`> ${name} (${seconds.toFixed(1)} s)${code === 0 ? '' : `: failed, exit ${code}`}\n`);
+  process.stdout.write(Buffer.concat(output));
+  if (code !== 0) failed++;
+}
+process.exit(failed === 0 ? 0 : 1);
