@@ -101,6 +101,12 @@ export interface EngineOptions {
    * call fails with AWS's AccessDeniedException. @default every call is allowed
    */
   authorize?: AwsCallAuthorizer;
+  /**
+   * The clock webhook signatures are checked against (Standard Webhooks' 5-minute tolerance); a test
+   * of that tolerance sets it instead of waiting it out. @default the system clock: wall-clock time,
+   * whatever the journey clock says
+   */
+  signatureClock?: Clock;
   /** Tags that journeys outside `journeysDir` add (`rapport simulate` runs one journey of a folder): the journeys' tag check counts them as known. */
   tagsAddedElsewhere?: readonly string[];
   /**
@@ -176,6 +182,7 @@ async function start(options: EngineOptions): Promise<Engine> {
       dedupe,
       putEvents: (entries: BusEntry[]) => eventBridge.send(new PutEventsCommand({ Entries: entries })),
       clock,
+      ...(options.signatureClock && { signatureClock: options.signatureClock }),
       consentHolds: profiles,
       identities: profiles,
       unsubscribeKeys,
