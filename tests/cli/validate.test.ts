@@ -3,16 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { brokenWorkflows } from './fixtures';
-import { CHILD_PROCESS_TIMEOUT, cli, lines, literal, ROOT } from './helpers';
+import { CHILD_PROCESS_TIMEOUT, cliInProcess, lines, literal, ROOT } from './helpers';
 
-/** `rapport validate`: every problem as file:line:col, exit 1; the shipped workflows pass. Child processes on the `rapport` bin. */
+/** `rapport validate`: every problem as file:line:col, exit 1; the shipped workflows pass. In process (`run()`, what the bin calls; the bin itself is usage.test.ts's). */
 
 const tmp = mkdtempSync(join(tmpdir(), 'rapport-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('rapport validate', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
   it('passes the shipped workflows: exit 0 and one summary line', async () => {
-    const result = await cli(['validate']);
+    const result = await cliInProcess(['validate']);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const journeys = readdirSync(join(ROOT, 'workflows', 'journeys.d')).filter((f) => f.endsWith('.yaml')).length;
@@ -21,7 +21,7 @@ describe('rapport validate', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
 
   it('prints every problem as file:line:col  path: message (relative paths), a summary, and exits 1', async () => {
     const cwd = brokenWorkflows(tmp);
-    const result = await cli(['validate', '--config', 'wf'], { cwd });
+    const result = await cliInProcess(['validate', '--config', 'wf'], { cwd });
     expect(result.code).toBe(1);
     expect(lines(result.stdout)).toEqual([
       'wf/journeys.d/no-timeout.yaml:9:15  steps[1].wait_for.timeout: wait_for needs a timeout, such as "7d": a journey cannot wait forever',
@@ -37,7 +37,7 @@ describe('rapport validate', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
     cpSync(join(ROOT, 'workflows', 'templates'), join(cwd, 'wf', 'templates'), { recursive: true });
     writeFileSync(join(cwd, 'wf', 'segmentation.config.yaml'), '');
     writeFileSync(join(cwd, 'wf', 'tags.yaml'), ['tags:', '  - name: buyer', '    description: Ordered lately', '    when: { event: Order Complete, within: 30d }', ''].join('\n'));
-    const result = await cli(['validate', '--config', 'wf'], { cwd });
+    const result = await cliInProcess(['validate', '--config', 'wf'], { cwd });
     expect(result.code, result.stdout).toBe(0);
     expect(lines(result.stdout)).toEqual([
       'wf/tags.yaml:4:20  warning: tags[0].when.event: "Order Complete" is not an event Rapport knows, did you mean "Order Completed"? (event names are case-sensitive; custom events are fine)',
@@ -48,7 +48,7 @@ describe('rapport validate', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
   it('names missing files as problems', async () => {
     const dir = join(tmp, 'empty');
     mkdirSync(join(dir, 'wf'), { recursive: true });
-    const result = await cli(['validate', '--config', 'wf'], { cwd: dir });
+    const result = await cliInProcess(['validate', '--config', 'wf'], { cwd: dir });
     expect(result.code).toBe(1);
     expect(lines(result.stdout).slice(0, -1)).toEqual([
       'wf/journeys.d:1:1  (file): no journeys folder: expected a folder with one <id>.yaml per journey',
@@ -67,12 +67,12 @@ describe('rapport validate --journeys (a folder of drafts)', { timeout: CHILD_PR
       join(cwd, 'drafts', 'browse.yaml'),
       ['id: browse', 'name: Browse reminder', 'version: 1', 'trigger: { event: Product Viewed }', 'steps:', '  - id: wait', '    wait: 1d', '  - id: remind', '    send: { channel: email, template: we-miss-you }', ''].join('\n'),
     );
-    const good = await cli(['validate', '--config', join(ROOT, 'workflows'), '--journeys', 'drafts'], { cwd });
+    const good = await cliInProcess(['validate', '--config', join(ROOT, 'workflows'), '--journeys', 'drafts'], { cwd });
     expect(good.code, good.stdout).toBe(0);
     expect(lines(good.stdout)).toEqual([expect.stringMatching(new RegExp(`^ok: 1 journey, \\d+ templates, \\d+ tag rules and the segmentation config in drafts and ${literal(join(ROOT, 'workflows'))} are valid$`))]);
 
     writeFileSync(join(cwd, 'drafts', 'typo.yaml'), ['id: typo', 'name: Typo', 'version: 1', 'trigger: { event: Product Viewed }', 'steps:', '  - id: remind', '    send: { channel: email, template: we-mis-you }', ''].join('\n'));
-    const bad = await cli(['validate', '--config', join(ROOT, 'workflows'), '--journeys', 'drafts'], { cwd });
+    const bad = await cliInProcess(['validate', '--config', join(ROOT, 'workflows'), '--journeys', 'drafts'], { cwd });
     expect(bad.code).toBe(1);
     const out = lines(bad.stdout);
     expect(out[0]).toMatch(/^drafts\/typo\.yaml:7:\d+ {2}steps\[0\]\.send\.template: .*we-mis-you/);
@@ -111,7 +111,7 @@ describe('rapport validate: the tags journeys read', { timeout: CHILD_PROCESS_TI
         '        next: end',
       ]),
     });
-    const result = await cli(['validate', '--config', 'wf', '--journeys', 'wf/journeys.d'], { cwd });
+    const result = await cliInProcess(['validate', '--config', 'wf', '--journeys', 'wf/journeys.d'], { cwd });
     expect(result.code, result.stdout).toBe(1);
     expect(lines(result.stdout)).toEqual([
       `wf/journeys.d/browse.yaml:4:45  trigger.where.tag[0]: unknown tag "browsing-withot-buying" (did you mean "browsing-without-buying"?): ${EXPECTED}`,
@@ -123,12 +123,12 @@ describe('rapport validate: the tags journeys read', { timeout: CHILD_PROCESS_TI
 
   it('accepts a CRM tag once tags.yaml declares it under manualTags', async () => {
     const text = journey('gold', 'trigger: { event: Tag Added, where: { tag: [crm-gold] } }');
-    const before = await cli(['validate', '--config', 'wf'], { cwd: workflows('manual-undeclared', TAGS, { gold: text }) });
+    const before = await cliInProcess(['validate', '--config', 'wf'], { cwd: workflows('manual-undeclared', TAGS, { gold: text }) });
     expect(before.code).toBe(1);
     expect(lines(before.stdout)[0]).toMatch(/^wf\/journeys\.d\/gold\.yaml:4:45 {2}trigger\.where\.tag\[0\]: unknown tag "crm-gold": /);
 
     const declared = `${TAGS}manualTags:\n  - name: crm-gold\n    description: Gold customers, set by the CRM\n`;
-    const after = await cli(['validate', '--config', 'wf'], { cwd: workflows('manual-declared', declared, { gold: text }) });
+    const after = await cliInProcess(['validate', '--config', 'wf'], { cwd: workflows('manual-declared', declared, { gold: text }) });
     expect(after.code, after.stdout).toBe(0);
     expect(lines(after.stdout)).toEqual(['ok: 1 journey, 11 templates, 2 tag rules and the segmentation config in wf are valid']);
   });
@@ -141,9 +141,9 @@ describe('rapport validate: the tags journeys read', { timeout: CHILD_PROCESS_TI
     });
     const problem = /^wf\/journeys\.d\/vips\.yaml:5:31 {2}audience\.tags\.include\[0\]: unknown tag "vipp" \(did you mean "vip"\?\)/;
     const [compiled, graphed, other] = await Promise.all([
-      cli(['compile', '--config', 'wf', '--out', 'out'], { cwd }),
-      cli(['graph', 'vips', '--config', 'wf'], { cwd }),
-      cli(['graph', 'thanks', '--config', 'wf'], { cwd }),
+      cliInProcess(['compile', '--config', 'wf', '--out', 'out'], { cwd }),
+      cliInProcess(['graph', 'vips', '--config', 'wf'], { cwd }),
+      cliInProcess(['graph', 'thanks', '--config', 'wf'], { cwd }),
     ]);
     expect(compiled.code).toBe(1);
     expect(lines(compiled.stderr)[0]).toMatch(problem);
@@ -155,7 +155,7 @@ describe('rapport validate: the tags journeys read', { timeout: CHILD_PROCESS_TI
 
   it('names the templates folder of --config in a missing-template error', async () => {
     const cwd = workflows('template', TAGS, { hello: journey('hello', 'trigger: { event: Signed Up }', ['  - id: hello', '    send: { channel: email, template: welcom }']) });
-    const result = await cli(['validate', '--config', 'wf'], { cwd });
+    const result = await cliInProcess(['validate', '--config', 'wf'], { cwd });
     expect(result.code).toBe(1);
     expect(lines(result.stdout)[0]).toMatch(/^wf\/journeys\.d\/hello\.yaml:7:\d+ {2}steps\[0\]\.send\.template: no email template "welcom": expected a file wf\/templates\/welcom\.email\.liquid \(email templates: /);
   });
@@ -188,7 +188,7 @@ describe('rapport validate: conditions and template variables', { timeout: CHILD
         ]),
       },
     });
-    const result = await cli(['validate', '--config', 'wf'], { cwd });
+    const result = await cliInProcess(['validate', '--config', 'wf'], { cwd });
     expect(result.code, result.stdout).toBe(1);
     expect(lines(result.stdout)).toEqual([
       'wf/journeys.d/sofa.yaml:8:72  steps[0].branch[0].when.where.products.category: must be an array of values (e.g. ["a"] or [{"prefix": "a"}]) or a nested object, got "sofa"',
@@ -200,7 +200,7 @@ describe('rapport validate: conditions and template variables', { timeout: CHILD
   it('refuses a template reading trigger.complaintId in a journey started by Order Completed, at the variable', async () => {
     const steps = ['  - id: tell', '    send: { channel: email, template: complaint-received, kind: transactional }'];
     const cwd = workflows('unknown-trigger-property', { journeys: { orders: journey('orders', '{ event: Order Completed }', steps) } });
-    const result = await cli(['validate', '--config', 'wf'], { cwd });
+    const result = await cliInProcess(['validate', '--config', 'wf'], { cwd });
     expect(result.code, result.stdout).toBe(1);
     const message = 'unknown variable "trigger.complaintId": journey "orders" starts with "Order Completed", whose properties are orderId, checkoutId, revenue, total, value, subtotal, currency;';
     expect(lines(result.stdout)).toEqual([
@@ -212,7 +212,7 @@ describe('rapport validate: conditions and template variables', { timeout: CHILD
 
     // The same template is right for a journey its trigger feeds.
     const fed = workflows('known-trigger-property', { journeys: { complaints: journey('complaints', '{ event: Complaint Filed }', steps) } });
-    const ok = await cli(['validate', '--config', 'wf'], { cwd: fed });
+    const ok = await cliInProcess(['validate', '--config', 'wf'], { cwd: fed });
     expect(ok.code, ok.stdout).toBe(0);
   });
 
@@ -223,7 +223,7 @@ describe('rapport validate: conditions and template variables', { timeout: CHILD
         'order-note.email.liquid': 'Subject: Your order {{ trigger.orderId }}\n\nTags: {{ profile.tags | join: ", " }}; coupon {{ trigger.coupon | default: "none" }}.\nConsent: {{ profile.consent.email.status }}\n',
       },
     });
-    const result = await cli(['validate', '--config', 'wf'], { cwd });
+    const result = await cliInProcess(['validate', '--config', 'wf'], { cwd });
     expect(result.code, result.stdout).toBe(1);
     expect(lines(result.stdout)).toEqual([
       'wf/templates/order-note.email.liquid:4:13  (template): unknown variable "profile.consent" (journey "orders"): profile has id, traits, stats, lifecycleStage, rfm, tags, firstSeenAt, lastSeenAt',
