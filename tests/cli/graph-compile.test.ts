@@ -4,16 +4,16 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { brokenWorkflows } from './fixtures';
-import { CHILD_PROCESS_TIMEOUT, cli, lines, ROOT } from './helpers';
+import { CHILD_PROCESS_TIMEOUT, cliInProcess, lines, ROOT } from './helpers';
 
-/** `rapport graph` (Mermaid) and `rapport compile` (ASL and rule patterns for review). Child processes on the `rapport` bin. */
+/** `rapport graph` (Mermaid) and `rapport compile` (ASL and rule patterns for review). In process (`run()`, what the bin calls; the bin itself is usage.test.ts's). */
 
 const tmp = mkdtempSync(join(tmpdir(), 'rapport-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('rapport graph', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
   it('prints the Mermaid diagram of a journey: graph TD, every step named', async () => {
-    const result = await cli(['graph', 'welcome']);
+    const result = await cliInProcess(['graph', 'welcome']);
     expect(result.code).toBe(0);
     expect(result.stdout.startsWith('graph TD\n')).toBe(true);
     const journey = parse(readFileSync(join(ROOT, 'workflows', 'journeys.d', 'welcome.yaml'), 'utf8')) as { steps: Array<{ id: string }> };
@@ -22,23 +22,23 @@ describe('rapport graph', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
   });
 
   it('wraps the diagram in a mermaid code block with --markdown', async () => {
-    const [plain, markdown] = await Promise.all([cli(['graph', 'welcome']), cli(['graph', 'welcome', '--markdown'])]);
+    const [plain, markdown] = await Promise.all([cliInProcess(['graph', 'welcome']), cliInProcess(['graph', 'welcome', '--markdown'])]);
     expect(markdown.code).toBe(0);
     expect(markdown.stdout).toBe(`\`\`\`mermaid\n${plain.stdout}\`\`\`\n`);
   });
 
   it('takes the path of a journey file too', async () => {
-    const result = await cli(['graph', 'workflows/journeys.d/win-back.yaml']);
+    const result = await cliInProcess(['graph', 'workflows/journeys.d/win-back.yaml']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^graph TD\n {2}trigger\(\["Customer Became Inactive"\]\)/);
   });
 
   it('exits 1 with the reason for an unknown or a broken journey', async () => {
-    const unknown = await cli(['graph', 'onboarding']);
+    const unknown = await cliInProcess(['graph', 'onboarding']);
     expect(unknown).toMatchObject({ code: 1, stdout: '' });
     expect(unknown.stderr).toMatch(/^unknown journey "onboarding" in workflows\/journeys\.d: expected one of .*welcome/);
 
-    const broken = await cli(['graph', 'no-timeout', '--config', 'wf'], { cwd: brokenWorkflows(tmp) });
+    const broken = await cliInProcess(['graph', 'no-timeout', '--config', 'wf'], { cwd: brokenWorkflows(tmp) });
     expect(broken).toMatchObject({ code: 1, stdout: '' });
     expect(lines(broken.stderr)).toEqual([
       'wf/journeys.d/no-timeout.yaml:9:15  steps[1].wait_for.timeout: wait_for needs a timeout, such as "7d": a journey cannot wait forever',
@@ -50,7 +50,7 @@ describe('rapport graph', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
 describe('rapport compile', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
   it('writes <id>.asl.json and <id>.rules.json per journey, and prints the transitions per path', async () => {
     const out = join(tmp, 'build');
-    const result = await cli(['compile', '--out', out]);
+    const result = await cliInProcess(['compile', '--out', out]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const ids = readdirSync(join(ROOT, 'workflows', 'journeys.d')).filter((f) => f.endsWith('.yaml')).map((f) => f.replace('.yaml', ''));
@@ -72,16 +72,16 @@ describe('rapport compile', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
     const cwd = join(tmp, 'arn');
     mkdirSync(cwd);
     const arn = 'arn:aws:lambda:eu-west-1:123456789012:function:rapport-steps';
-    const result = await cli(['compile', '--config', join(ROOT, 'workflows'), '--step-function-arn', arn], { cwd });
+    const result = await cliInProcess(['compile', '--config', join(ROOT, 'workflows'), '--step-function-arn', arn], { cwd });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('welcome v1: build/journeys/welcome.asl.json, build/journeys/welcome.rules.json');
     expect(readFileSync(join(cwd, 'build', 'journeys', 'welcome.asl.json'), 'utf8')).toContain(arn);
-    expect((await cli(['compile', '--step-function-arn', 'rapport-steps'], { cwd })).code).toBe(2);
+    expect((await cliInProcess(['compile', '--step-function-arn', 'rapport-steps'], { cwd })).code).toBe(2);
   });
 
   it('writes nothing and exits 1 when a journey has a problem', async () => {
     const cwd = brokenWorkflows(tmp);
-    const result = await cli(['compile', '--config', 'wf', '--out', 'out'], { cwd });
+    const result = await cliInProcess(['compile', '--config', 'wf', '--out', 'out'], { cwd });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('wf/journeys.d/no-timeout.yaml:9:15  steps[1].wait_for.timeout: wait_for needs a timeout');
     expect(existsSync(join(cwd, 'out'))).toBe(false);
