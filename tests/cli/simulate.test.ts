@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CONFIG, draftJourneys, ndjson, welcomeEvents } from './fixtures';
-import { SIMULATION_TIMEOUT, cli, lines, ROOT } from './helpers';
+import { SIMULATION_TIMEOUT, cliInProcess, lines, ROOT } from './helpers';
 
 /**
- * `rapport simulate` (a child process): quiet hours, events the engine
+ * `rapport simulate` (in process: run(), what the bin calls; exit codes through the bin are
+ * simulate-determinism.test.ts's and send.test.ts's): quiet hours, events the engine
  * rejects, and every refusal before the engine starts (malformed events file,
  * broken or unknown journey, bad options). The funnel: simulate-funnel.test.ts.
  */
@@ -25,7 +26,7 @@ describe('rapport simulate', { timeout: SIMULATION_TIMEOUT }, () => {
       { type: 'track', userId: 'lark', event: 'Signed Up', timestamp: '2026-03-02T22:30:00Z' },
     ]);
     // A journey file named by its path, from a folder that is not journeys.d.
-    const result = await cli(['simulate', join(DRAFTS, 'hello.yaml'), '--events', file, '--config', CONFIG], { cwd: tmp });
+    const result = await cliInProcess(['simulate', join(DRAFTS, 'hello.yaml'), '--events', file, '--config', CONFIG], { cwd: tmp });
     expect(result.code, result.stderr).toBe(0);
     const out = lines(result.stdout);
     expect(out).toContain("  quiet hours  21:00-08:00 (customer's time zone)");
@@ -42,7 +43,7 @@ describe('rapport simulate', { timeout: SIMULATION_TIMEOUT }, () => {
       // Refused for every source: an Unsubscribed that names no channel (an order's bad revenue is only flagged).
       { type: 'track', userId: 'r1', event: 'Unsubscribed', properties: {}, timestamp: '2026-03-02T09:00:00Z' },
     ]);
-    const result = await cli(['simulate', 'hello', '--events', file, '--journeys', DRAFTS, '--config', CONFIG], { cwd: tmp });
+    const result = await cliInProcess(['simulate', 'hello', '--events', file, '--journeys', DRAFTS, '--config', CONFIG], { cwd: tmp });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^rejected\.ndjson:3:1 {2}\$\.properties\.channel: .+$/m);
     expect(lines(result.stderr).at(-1)).toBe('1 event rejected by the engine (listed above)');
@@ -65,7 +66,7 @@ describe('rapport simulate', { timeout: SIMULATION_TIMEOUT }, () => {
         '{"type":"track","userId":"u4","event":"Signed Up","timestamp":"2026-03-02T09:00:00"}',
       ].join('\n'),
     );
-    const result = await cli(['simulate', 'hello', '--events', 'bad.ndjson', '--journeys', DRAFTS, '--config', CONFIG], { cwd: tmp });
+    const result = await cliInProcess(['simulate', 'hello', '--events', 'bad.ndjson', '--journeys', DRAFTS, '--config', CONFIG], { cwd: tmp });
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
     expect(lines(result.stderr)).toEqual([
@@ -83,8 +84,8 @@ describe('rapport simulate', { timeout: SIMULATION_TIMEOUT }, () => {
     writeFileSync(broken, ['id: broken', 'name: Broken', 'version: 1', 'trigger: { event: Signed Up }', 'steps:', '  - id: wait', '    wait: forever', ''].join('\n'));
     const events = ndjson(tmp, 'one.ndjson', [{ type: 'track', userId: 'u1', event: 'Signed Up', timestamp: '2026-03-02T09:00:00Z' }]);
     const [bad, unknown] = await Promise.all([
-      cli(['simulate', 'broken.yaml', '--events', events, '--config', CONFIG], { cwd: tmp }),
-      cli(['simulate', 'onboarding', '--events', events, '--journeys', DRAFTS, '--config', CONFIG], { cwd: tmp }),
+      cliInProcess(['simulate', 'broken.yaml', '--events', events, '--config', CONFIG], { cwd: tmp }),
+      cliInProcess(['simulate', 'onboarding', '--events', events, '--journeys', DRAFTS, '--config', CONFIG], { cwd: tmp }),
     ]);
     expect(bad).toMatchObject({ code: 1, stdout: '' });
     expect(lines(bad.stderr)).toEqual([expect.stringMatching(/^broken\.yaml:7:11 {2}steps\[0\]\.wait: expected a duration/), '1 problem in 1 file']);
@@ -94,10 +95,10 @@ describe('rapport simulate', { timeout: SIMULATION_TIMEOUT }, () => {
 
   it('exits 2 without --events, with a missing events file, a bad --quiet-hours, a missing --journeys folder', async () => {
     const results = await Promise.all([
-      cli(['simulate', 'welcome']),
-      cli(['simulate', 'welcome', '--events', 'no-such.ndjson']),
-      cli(['simulate', 'welcome', '--events', 'tests/cli/fixtures/welcome.ndjson', '--quiet-hours', '9pm-8am']),
-      cli(['simulate', 'welcome', '--events', 'tests/cli/fixtures/welcome.ndjson', '--journeys', 'no-such-folder']),
+      cliInProcess(['simulate', 'welcome']),
+      cliInProcess(['simulate', 'welcome', '--events', 'no-such.ndjson']),
+      cliInProcess(['simulate', 'welcome', '--events', 'tests/cli/fixtures/welcome.ndjson', '--quiet-hours', '9pm-8am']),
+      cliInProcess(['simulate', 'welcome', '--events', 'tests/cli/fixtures/welcome.ndjson', '--journeys', 'no-such-folder']),
     ]);
     expect(results.map((r) => r.code)).toEqual([2, 2, 2, 2]);
     expect(results.map((r) => lines(r.stderr)[0])).toEqual([
