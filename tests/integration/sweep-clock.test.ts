@@ -27,12 +27,13 @@ describe('the sweep interval', () => {
     const engine = await startTestEngine({ clock, logLevel: 'SILENT' });
     try {
       const api = client(engine);
-      // Last order 44.5 days ago: at-risk from day 45 (segmentation.config.yaml), a simulated half-day from now.
-      const at = new Date(clock.now().getTime() - 44.5 * DAY).toISOString();
+      // Last order 41 days ago: at-risk from day 45 (segmentation.config.yaml), 4 simulated days (2 real seconds) from
+      // now; a half-day margin was too little on a loaded machine (the event was applied after the stage changed).
+      const at = new Date(clock.now().getTime() - 41 * DAY).toISOString();
       await api.sendAndSettle({ type: 'track', userId: 'sweep-clock', event: 'Order Completed', timestamp: at, properties: { orderId: 'sc-1', revenue: 20, currency: 'EUR' } });
       expect((await api.customer('sweep-clock')).lifecycleStage).not.toBe('at-risk');
       // No manual sweep: the engine's own one, within a couple of simulated days.
-      await eventually(async () => (await api.customer('sweep-clock')).lifecycleStage === 'at-risk', 'the sweep to make the customer at-risk', 5_000);
+      await eventually(async () => (await api.customer('sweep-clock')).lifecycleStage === 'at-risk', 'the sweep to make the customer at-risk', 15_000);
     } finally {
       await engine.stop();
     }
