@@ -1,16 +1,22 @@
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { PROFILE_TABLE_LAYOUT as L } from '../../shared';
 import dynalite from 'dynalite';
+import { createHttpGuard, parseHost } from './http-guard';
 import { DYNALITE_UNSIGNED_HEADERS, inProcessClientConfig, withoutTransportMiddleware, type RequestListener } from './in-process';
 
 /** Local credentials: dynalite and the local bus accept any; the SDK needs some. */
 export const LOCAL_AWS = { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } as const;
 
 export interface LocalDynamo {
-  /** dynalite over HTTP, for processes and SDK clients outside the engine (the AWS entry points in tests). */
+  /**
+   * dynalite over HTTP, for processes and SDK clients outside the engine (the AWS entry points in
+   * tests). Guarded (see `guardDynaliteListener`): it answers only Host 127.0.0.1/localhost:<port>
+   * and refuses any request with an Origin, so no web page can reach the tables.
+   */
   endpoint: string;
   /** The engine's client: requests go straight to dynalite's request listener, unsigned (see in-process.ts). */
   client: DynamoDBClient;
@@ -48,6 +54,7 @@ export async function startDynalite(path?: string): Promise<LocalDynamo> {
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
   const listener = server.listeners('request')[0] as RequestListener;
+  guardDynaliteListener(server, listener, port);
   const client = withoutTransportMiddleware(new DynamoDBClient({ ...inProcessClientConfig(listener, { service: 'dynamodb', fixedHeaders: DYNALITE_UNSIGNED_HEADERS }), maxAttempts: 3 }));
   return {
     endpoint,
@@ -61,6 +68,37 @@ export async function startDynalite(path?: string): Promise<LocalDynamo> {
       if (path && options.rewrite) await rewriteLevelDb(path);
     },
   };
+}
+
+/**
+ * dynalite answers every request, with `Access-Control-Allow-Origin: *` for any Origin, and checks
+ * no Host: any web page could read and write every table, by a port scan of 127.0.0.1 or through
+ * DNS rebinding. The engine itself never uses this listener (its client calls dynalite's request
+ * listener in-process); only SDK clients in this machine's processes do, and they send Host
+ * 127.0.0.1:<port> (or localhost:<port>) and no Origin. So: a foreign Host gets 421, any Origin
+ * (or the Sec-Fetch-Site header a browser adds) gets 403, both before dynalite sees the request, and the
+ * answer carries no CORS headers.
+ */
+function guardDynaliteListener(server: Server, listener: RequestListener, port: number): void {
+  const guard = createHttpGuard({ crossSitePaths: new Set() });
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const refuse = (status: number, error: string, message: string) => {
+      req.resume();
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error, message }));
+    };
+    const verdict = guard({ method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers });
+    const host = parseHost(String(req.headers.host ?? ''));
+    if (!verdict.ok && verdict.status === 421) return refuse(421, verdict.error, verdict.message);
+    if (!host || (host.name !== '127.0.0.1' && host.name !== 'localhost') || host.port !== String(port)) {
+      return refuse(421, 'host_not_allowed', `this dynalite answers only to Host 127.0.0.1:${port} and localhost:${port}`);
+    }
+    // Browsers send Sec-Fetch-Site with every request (and Origin with every cross-origin one); Node's fetch sends neither.
+    if (req.headers.origin !== undefined || req.headers['sec-fetch-site'] !== undefined) {
+      return refuse(403, 'cross_origin_refused', 'requests from web pages are refused');
+    }
+    listener(req, res);
+  });
 }
 
 type RawLevel = {
