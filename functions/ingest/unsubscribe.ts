@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { EVENTS, ONE_CLICK_SOURCE_ID, publishEntries, toBusEntry, type Clock, type NormalisedEvent, type PutEvents } from '../../shared';
 import { verifyUnsubscribe } from '../journeys/unsubscribe';
 import { recordDenials, type ConsentHolds } from './consent';
@@ -39,8 +39,10 @@ export async function handleUnsubscribe(
   const event: NormalisedEvent = {
     specVersion: 1,
     type: 'track',
-    // One per customer, channel and minute: a double click publishes once (ingest-level idempotency is per request here).
-    messageId: `unsub-${createHash('sha256').update(`${link.customerId}\n${link.channel}\n${now.toISOString().slice(0, 16)}`).digest('hex').slice(0, 40)}`,
+    // One per click: every click is its own denial. An id shared by clicks (it once was per customer,
+    // channel and minute) drops a later click as a duplicate of an earlier one, and a re-subscribe in
+    // between then wins. A double click publishes two denials, which is harmless: a denial is idempotent in effect.
+    messageId: `unsub-${randomUUID()}`,
     userId: link.customerId,
     event: EVENTS.UNSUBSCRIBED,
     properties: { channel: link.channel, method: 'one-click' },

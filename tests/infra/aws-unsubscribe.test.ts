@@ -79,4 +79,19 @@ describe('AWS: unsubscribe key rotation', () => {
     const deps = await awsStepDeps();
     await expect(deps.unsubscribe.keys.load()).rejects.toThrow(/unsubscribe secret arn:aws:secretsmanager:.*is not JSON.*\["<new key>", "<old key>"/);
   });
+
+  it('every click is its own denial: two clicks in one minute publish two Unsubscribed events with their own messageIds', async () => {
+    secrets[UNSUB_ARN] = 'k-original';
+    vi.useFakeTimers({ toFake: ['Date'], now: Math.floor((Date.now() + 20 * 301_000) / 60_000) * 60_000 + 5_000 }); // past the key cache, 5 s into a minute
+    const link = unsubscribeUrl(PUBLIC_URL, 'k-original', 'cust-twice', 'email');
+    expect((await ingest(click(link), lambdaContext)).statusCode).toBe(200);
+    vi.setSystemTime(Date.now() + 20_000); // same minute (a re-subscribe could come between)
+    expect((await ingest(click(link), lambdaContext)).statusCode).toBe(200);
+    const ids = unsubscribed()
+      .map((e) => JSON.parse(e.Detail) as { userId: string; messageId: string })
+      .filter((d) => d.userId === 'cust-twice')
+      .map((d) => d.messageId);
+    expect(ids).toHaveLength(2);
+    expect(new Set(ids).size).toBe(2);
+  });
 });
