@@ -3,6 +3,7 @@ import { eventKey, eventRef, isSameEvent, IDEMPOTENCY_WINDOW_SECONDS, INGEST_EVE
 import type { ProfileStore } from '../profile';
 import { executionName, isExecutionMissing, type ExecutionInput, type Executions } from './executions';
 import type { JourneyStore, RunRecord } from './store';
+import { belongsAfter } from '../profile';
 
 /** What the runtime needs of a compiled journey. */
 export interface JourneySpec {
@@ -56,7 +57,7 @@ export interface BusEventLike {
 
 export type EnrolOutcome =
   | { journeyId: string; status: 'started' | 'duplicate'; executionName: string }
-  | { journeyId: string; status: 'skipped'; reason: 'no-profile' | 'stale' | 'audience' | 're-entry' | 'already-running' | 'no-key' };
+  | { journeyId: string; status: 'skipped'; reason: 'no-profile' | 'stale' | 'audience' | 're-entry' | 'already-running' | 'no-key' | 'erased' };
 
 export interface JourneyRuntimeDeps {
   journeys: JourneySpec[];
@@ -153,6 +154,13 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
       if (existing.endedBy !== undefined) await stopExecution(journey.id, name, `goal: ${existing.endedBySourceId ?? '?'}/${existing.endedBy} (redelivered trigger)`);
       return { journeyId: journey.id, status: 'duplicate', executionName: name };
     }
+    // A new run's trigger of an erased life (a late event, a replay) starts nothing, also not on the customer who
+    // came back: the profile consumer's rule (belongsAfter). Checked before the start, so no step runs for it.
+    const erased = existing ? undefined : await profiles.tombstone(customerId, clock.now());
+    if (erased && !belongsAfter(detail, erased)) {
+      await records.count(journey.id, { 'skipped.erased': 1 });
+      return { journeyId: journey.id, status: 'skipped', reason: 'erased' };
+    }
 
     let key: string;
     if (existing) {
@@ -198,10 +206,10 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     const input: ExecutionInput = { journeyId: journey.id, journeyVersion: journey.version, customerId, trigger: { messageId: detail.messageId, event: event['detail-type'], properties } };
     const started = await executions.start(journey.id, name, input);
     // Write, then check (erasure, see ProfileStore.erase): the run and the execution are out; if the customer
-    // was erased meanwhile (and this is not their new profile's run), the eraser's stop and query may have
-    // missed them: stop the execution and delete the run and its lock.
+    // was erased meanwhile (and this is not their new profile's run, triggered by an event of that new life),
+    // the eraser's stop and query may have missed them: stop the execution and delete the run and its lock.
     const tombstone = await profiles.tombstone(customerId, clock.now());
-    if (tombstone && tombstone.erasedAt !== (await profiles.get(customerId))?.rebornAfter) {
+    if (tombstone && (tombstone.erasedAt !== (await profiles.get(customerId))?.rebornAfter || !belongsAfter(detail, tombstone))) {
       await stopExecution(journey.id, name, 'customer erased');
       await profiles.undoWrites([
         { pk: `C#${customerId}`, sk: `R#${journey.id}#${name}` },

@@ -4,9 +4,12 @@
  * the bus log; a genuinely new event (dated and received after the erasure)
  * starts a new, clean profile that old events never reach.
  */
-import { describe, expect, it } from 'vitest';
-import { useTestEngine } from '../helpers/engine';
-import { eventually } from '../helpers/journeys';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Engine } from '../../infra/embedded/engine';
+import { VirtualClock } from '../../infra/embedded/virtual-time';
+import { client } from '../helpers/client';
+import { startTestEngine, useTestEngine } from '../helpers/engine';
+import { eventually, runsOf } from '../helpers/journeys';
 
 const t = useTestEngine({ sweepEveryMs: 0, logLevel: 'SILENT', sendPolicy: { quietHours: undefined } });
 
@@ -69,5 +72,40 @@ describe('the outbox after erasure', () => {
     expect(onBus('nl2-late')).toEqual([]);
     expect(welcomes('nl-2')).toEqual([welcome]);
     expect(JSON.stringify(t.engine.outbox.entries)).not.toContain('nl2-old@example.com');
+  });
+});
+
+describe('journeys after erasure (virtual time)', () => {
+  const clock = new VirtualClock('2026-03-02T10:00:00Z');
+  let engine: Engine;
+  let api: ReturnType<typeof client>;
+  beforeAll(async () => {
+    engine = await startTestEngine({ clock, sweepEveryMs: 0, logLevel: 'SILENT', sendPolicy: { quietHours: undefined } });
+    api = client(engine);
+  });
+  afterAll(() => engine.stop());
+  const at = (offsetMs: number) => new Date(clock.now().getTime() + offsetMs).toISOString();
+  const counters = async (journeyId: string) => ((await api.get(`/v1/journeys/${journeyId}/stats`)).json as unknown as { counters: Record<string, number> }).counters;
+
+  it('a late trigger of the erased life starts no journey on the customer who came back', async () => {
+    const id = 'nl-trig';
+    await api.sendAndSettle([{ type: 'identify', userId: id, traits: { email: 'nl-trig-old@example.com' }, timestamp: at(-3_600_000) }]);
+    const oldSignedUp = at(-1_800_000);
+    expect((await api.del(`/v1/customers/${id}`)).status).toBe(200);
+    clock.advance(clock.now().getTime() + 60_000);
+    // They come back (a new life) with a new address ...
+    await api.sendAndSettle({ type: 'identify', userId: id, traits: { email: 'nl-trig-new@example.com' } });
+    // ... and a late Signed Up of the erased life arrives (dated before the erasure).
+    await api.sendAndSettle({ type: 'track', userId: id, event: 'Signed Up', messageId: 'nl-trig-old-signup', timestamp: oldSignedUp });
+    await clock.idle();
+
+    expect((await api.customer(id)).stats.eventCount).toBe(1); // the consumer dropped it
+    expect(await runsOf(engine, id)).toEqual([]); // and the starter started nothing
+    expect(engine.outbox.entries.filter((m) => 'to' in m && m.to === 'nl-trig-new@example.com')).toEqual([]);
+    expect((await counters('welcome'))['skipped.erased']).toBe(1);
+
+    // A Signed Up of the new life still welcomes them.
+    await api.sendAndSettle({ type: 'track', userId: id, event: 'Signed Up', messageId: 'nl-trig-new-signup' });
+    await eventually(() => engine.outbox.entries.some((m) => 'to' in m && m.to === 'nl-trig-new@example.com'), 'the welcome of the new life');
   });
 });
