@@ -19,7 +19,7 @@ import { TAG_RULES_MAX } from '../../shared/segmentation/constants';
 import type { RecentEventsSpec } from '../../shared/segmentation/retention';
 import { applyEvent, emptyProfile, joinProfiles, mergeProfiles, upgradeTags } from './apply';
 import { PROFILE_LIMITS } from './limits';
-import { APPLIED_MAX, appliedMark, eventMark, startsNewLife, timelineIdsOf, timelineSortKey, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
+import { APPLIED_MAX, appliedMark, belongsAfter, eventMark, startsNewLife, timelineIdsOf, timelineSortKey, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
 
 /** What segmentation computes from a profile at an instant (lifecycle, RFM, tags) and when it may next change. */
 export interface Segmentation {
@@ -203,8 +203,18 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       }
       const customerId = resolved.id;
       const stored = resolved.stored;
-      // An erased customer: only events dated and received after the erasure start a new, clean profile.
-      const tombstone = stored ? undefined : await store.tombstone(customerId, now);
+      // An erased customer: only events dated and received after the erasure start a new, clean profile,
+      // and only such events reach it (`belongsAfter`: a replay of one received while the erasure ran is
+      // dated after it began, and still of the erased life). Read for a customer who came back too.
+      const tombstone = stored && stored.rebornAfter === undefined ? undefined : await store.tombstone(customerId, now);
+      /**
+       * An event of the erased life. No profile: one that starts no new life. A new life's profile: one dated
+       * before it began or, while the tombstone lives, received before the erasure completed.
+       */
+      const ofErasedLife = (event: NormalisedEvent, profile: StoredProfile | undefined): boolean =>
+        profile === undefined
+          ? tombstone !== undefined && !startsNewLife(event, tombstone)
+          : profile.rebornAfter !== undefined && (event.timestamp <= profile.rebornAfter || (tombstone?.erasedAt === profile.rebornAfter && !belongsAfter(event, tombstone)));
       const results: ConsumeResult[] = [];
       const written: NormalisedEvent[] = [];
       const links: string[] = [];
@@ -217,7 +227,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       let merged = false;
       for (const event of events) {
         const link = linkOf(event);
-        if ((!current && tombstone && !startsNewLife(event, tombstone)) || (current?.rebornAfter !== undefined && event.timestamp <= current.rebornAfter)) {
+        if (ofErasedLife(event, current)) {
           // An earlier attempt may have linked a visitor to them before its profile write failed.
           if (link !== undefined) await store.undoLink(link, customerId);
           erasedDrops = true;

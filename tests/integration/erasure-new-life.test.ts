@@ -46,6 +46,28 @@ describe('after erasure', () => {
   });
 });
 
+describe('an event received during the erasure', () => {
+  it('replayed after the customer came back, stays out of the new life (dated after the erasure began, received before it completed)', async () => {
+    const id = 'nl-during';
+    await t.api.sendAndSettle([{ type: 'identify', userId: id, traits: { email: 'nl-during-old@example.com' }, timestamp: new Date(Date.now() - 3_600_000).toISOString() }]);
+    expect((await t.api.del(`/v1/customers/${id}`)).status).toBe(200);
+    const tomb = (await t.engine.profiles.tombstone(id, new Date()))!;
+    await t.api.sendAndSettle({ type: 'identify', userId: id, traits: { name: 'Back again' } });
+    // As ingest put it on the bus (and in the archive) while the erasure ran: dated 1 ms after it began,
+    // received between its start and completion (at its start when the two are the same millisecond).
+    await t.api.sendAndSettle({ type: 'identify', userId: 'nl-during-template', messageId: 'nl-during-1', traits: { email: 'nl-during@example.com' } });
+    const template = onBus('nl-during-1')[0]!;
+    const receivedAt = new Date(Math.floor((Date.parse(tomb.erasedAt) + Date.parse(tomb.completedAt!)) / 2)).toISOString();
+    const detail = { ...(template.detail as object), userId: id, timestamp: new Date(Date.parse(tomb.erasedAt) + 1).toISOString(), receivedAt };
+    expect(receivedAt <= tomb.completedAt!).toBe(true);
+    t.engine.bus.putEvents([{ Source: template.source, DetailType: template['detail-type'], Detail: JSON.stringify(detail), Time: new Date(detail.timestamp) }]);
+    await t.engine.settle();
+    const back = await t.api.customer(id);
+    expect(back.traits).toEqual({ name: 'Back again' });
+    expect(back.stats.eventCount).toBe(1);
+  });
+});
+
 describe('the outbox after erasure', () => {
   const welcomes = (id: string) => t.engine.outbox.entries.filter((m) => m.channel === 'email' && m.tags.customer === id && m.tags.journey === 'welcome');
 
