@@ -418,6 +418,12 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     }
     const found = await read(target);
     if (found?.mergedInto !== undefined) return found.mergedInto === survivorId ? { status: 'joined', id: target, frozen: found } : retry();
+    // Past PROFILE_LIMITS.mergedIds joining stops (before anything is frozen): the other customer stays its own.
+    const joining = 1 + (found?.profile.mergedIds?.length ?? 0);
+    if ((survivor.mergedIds?.length ?? 0) + joining > PROFILE_LIMITS.mergedIds) {
+      log('alias joins nothing: the customer would have more joined ids than a profile keeps', { customerId: survivorId, limit: PROFILE_LIMITS.mergedIds });
+      return { status: 'already' };
+    }
     // An erased customer (or one being erased) is joined to no one: a join would bring its id (and, read before
     // the eraser deleted it, its history) back under the survivor. Checked before the freeze and, write then
     // check, after it: an erasure that began meanwhile finds the frozen record, or this finds its tombstone.

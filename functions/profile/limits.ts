@@ -8,7 +8,7 @@ import type { Profile } from '../../shared';
  *
  * The worst case, every list full of incompressible text: traits and their
  * times 160 KB + recent events 96 KB + open complaints 100 × 200 B + product
- * views, resolved complaints and the outbox (~35 KB) ≈ 330 KB of JSON before
+ * views, resolved complaints and the outbox (~35 KB) + joined ids 100 × 256 B ≈ 360 KB of JSON before
  * brotli (tests/integration/profile-limits.test.ts measures the stored item).
  */
 export const PROFILE_LIMITS = {
@@ -32,6 +32,15 @@ export const PROFILE_LIMITS = {
    * its id). An alias join unites two customers' lists whole, so erasure still reaches every one.
    */
   anonymousIds: 100,
+  /**
+   * Known ids joined into one customer by `alias` (`mergedIds`, ids of up to 256 characters: ≤ ~26 KB).
+   * Past it an alias joins nothing: the event is applied to the customer (stats, timeline), and its
+   * `previousId` stays a customer of its own (its events make its own profile, erasable by its id).
+   * Not refused: a valid event never becomes a dead letter, and ingest cannot know a profile's count.
+   * A join that would take the list past it (the other customer's own joined ids come along whole, so
+   * erasure still reaches every one) joins nothing either.
+   */
+  mergedIds: 100,
   /** Tags journeys set on one profile (names come from the journeys' YAML): the first in name order are kept. */
   journeyTags: 100,
 } as const;

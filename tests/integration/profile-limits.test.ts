@@ -5,7 +5,7 @@ import { GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROFILE_LIMITS } from '../../functions/profile/limits';
 import { PROFILE_TABLE, type Engine } from '../../infra/embedded/engine';
-import { SENDER_LIMITS } from '../../shared';
+import { MAX_ID_LENGTH, SENDER_LIMITS } from '../../shared';
 import { client } from '../helpers/client';
 import { startTestEngine, TEST_SECRET } from '../helpers/engine';
 import { problemsOf, sendSigned } from '../helpers/webhook';
@@ -121,4 +121,29 @@ describe('visitor ids linked to one customer', () => {
     expect(visitor.status).toBe(200);
     expect((visitor.json as unknown as { stats: { eventCount: number } }).stats.eventCount).toBe(1);
   }, 60_000);
+});
+
+describe('known ids joined by alias (mergedIds)', () => {
+  it(`an alias past ${PROFILE_LIMITS.mergedIds} joined ids joins nothing, is applied, and no valid event becomes a dead letter`, async () => {
+    const id = 'pl-merged';
+    await api.sendAndSettle({ type: 'identify', userId: id, traits: { email: 'pl-merged@example.com' } });
+    // Never-seen ids of the longest length a sender may send, many more than the limit.
+    const ids = Array.from({ length: PROFILE_LIMITS.mergedIds + 5 }, (_, i) => `${String(i).padStart(4, '0')}-${noise(MAX_ID_LENGTH - 5)}`);
+    for (let i = 0; i < ids.length; i += 60) await api.sendAndSettle(ids.slice(i, i + 60).map((previousId) => ({ type: 'alias', userId: id, previousId })));
+    await api.sendAndSettle({ type: 'track', userId: id, event: 'Order Completed', messageId: 'pl-merged-order', properties: { orderId: 'o1', revenue: 10, currency: 'EUR' } });
+
+    expect(engine.deadLetters).toEqual([]);
+    const customer = await api.customer(id);
+    expect(customer.stats.orderCount).toBe(1);
+    expect(customer.stats.eventCount).toBe(ids.length + 2); // every alias applied as an event of the customer
+    const merged = (customer as unknown as { mergedIds: string[] }).mergedIds;
+    expect(merged).toHaveLength(PROFILE_LIMITS.mergedIds);
+    expect(merged.every((m) => ids.includes(m))).toBe(true);
+    // An id past the limit stays its own: not forwarded to the customer, so its events make a profile of its own.
+    const past = ids.find((i) => !merged.includes(i))!;
+    expect((await api.get(`/v1/customers/${encodeURIComponent(past)}`)).status).toBe(404);
+    await api.sendAndSettle({ type: 'identify', userId: past, traits: { name: 'Still separate' } });
+    expect((await api.customer(past)).traits).toEqual({ name: 'Still separate' });
+    expect((await api.customer(id)).traits.name).toBeUndefined();
+  }, 180_000);
 });
