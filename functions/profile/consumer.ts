@@ -230,6 +230,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         if (ofErasedLife(event, current)) {
           // An earlier attempt may have linked a visitor to them before its profile write failed.
           if (link !== undefined) await store.undoLink(link, customerId);
+          // The archive keeps this event from its receipt: the tombstone must outlive its replays.
+          if (tombstone) await store.extendTombstone(customerId, tombstone, event.receivedAt);
           erasedDrops = true;
           log('event for an erased customer dropped', { customerId, messageId: event.messageId });
           results.push({ status: 'dropped', customerId, reason: 'erased' });
@@ -458,7 +460,10 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
   async function erasedFor(event: NormalisedEvent, ids: readonly string[]): Promise<boolean> {
     for (const id of ids) {
       const tombstone = await store.tombstone(id, clock.now());
-      if (tombstone && !startsNewLife(event, tombstone)) return true;
+      if (tombstone && !startsNewLife(event, tombstone)) {
+        await store.extendTombstone(id, tombstone, event.receivedAt);
+        return true;
+      }
     }
     return false;
   }

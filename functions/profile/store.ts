@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { eventKey, ONE_CLICK_SOURCE_ID, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, type Profile } from '../../shared';
 import { idsOfOversizedBody, packContents, ProfileTooLargeError, readContents, type OutboxEntry } from './item';
 
@@ -71,6 +71,10 @@ export const idsOfProfile = (p: Pick<Profile, 'id' | 'mergedIds' | 'anonymousIds
 export interface Tombstone {
   erasedAt: string;
   completedAt?: string;
+  /** When it expires (epoch seconds, its TTL). */
+  expires?: number;
+  /** How long it must live after an event of the erased customer was received (`extendTombstone`), in days. */
+  lifetimeDays?: number;
 }
 
 /**
@@ -495,7 +499,36 @@ export class ProfileStore {
   async tombstone(id: string, now: Date): Promise<Tombstone | undefined> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: tombstoneKey(id), ConsistentRead: true }));
     if (!Item || (Item[L.ttlAttribute] as number) <= now.getTime() / 1000) return undefined;
-    return { erasedAt: Item.erasedAt as string, ...(Item.completedAt !== undefined && { completedAt: Item.completedAt as string }) };
+    const expires = Item[L.ttlAttribute] as number;
+    // Tombstones written before `lifetimeDays` was stored were never extended: their lifetime is their TTL's distance from the erasure.
+    const lifetimeDays = (Item.lifetimeDays as number | undefined) ?? (expires - Math.floor(Date.parse(Item.erasedAt as string) / 1000)) / 86_400;
+    return { erasedAt: Item.erasedAt as string, ...(Item.completedAt !== undefined && { completedAt: Item.completedAt as string }), expires, lifetimeDays };
+  }
+
+  /**
+   * Keep a tombstone at least `lifetimeDays` past the receipt of an event of the erased customer that was
+   * dropped: the archive (and the dead-letter queue, redeliveries) keep that event from its receipt, so a
+   * tombstone timed from the erasure alone would expire before its last replay. Only ever lengthens it.
+   */
+  async extendTombstone(id: string, tombstone: Tombstone, receivedAt: string): Promise<void> {
+    if (tombstone.expires === undefined || tombstone.lifetimeDays === undefined) return;
+    const needed = Math.floor(Date.parse(receivedAt) / 1000) + Math.ceil(tombstone.lifetimeDays * 86_400);
+    if (!Number.isFinite(needed) || needed <= tombstone.expires) return;
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: tombstoneKey(id),
+          UpdateExpression: 'SET #ttl = :ttl',
+          // Erased at the same moment (not a newer erasure's tombstone), and never shortened.
+          ConditionExpression: 'attribute_exists(#pk) AND #erasedAt = :erasedAt AND #ttl < :ttl',
+          ExpressionAttributeNames: { '#pk': L.partitionKey, '#ttl': L.ttlAttribute, '#erasedAt': 'erasedAt' },
+          ExpressionAttributeValues: { ':ttl': needed, ':erasedAt': tombstone.erasedAt },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
   }
 
   /**
@@ -590,9 +623,10 @@ export class ProfileStore {
   async erase(id: string, clock: { now(): Date }, options: { tombstoneDays?: number; between?: (ids: string[]) => Promise<void> } = {}): Promise<{ deleted: number; ids: string[] }> {
     const { ids } = await this.#idsOf(id);
     const erasedAt = clock.now();
-    const ttl = Math.floor(erasedAt.getTime() / 1000) + (options.tombstoneDays ?? DEFAULT_TOMBSTONE_DAYS) * 86_400;
+    const lifetimeDays = options.tombstoneDays ?? DEFAULT_TOMBSTONE_DAYS;
+    const ttl = Math.floor(erasedAt.getTime() / 1000) + lifetimeDays * 86_400;
     for (const x of ids) {
-      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...tombstoneKey(x), itemType: 'tombstone', erasedAt: erasedAt.toISOString(), [L.ttlAttribute]: ttl } }));
+      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...tombstoneKey(x), itemType: 'tombstone', erasedAt: erasedAt.toISOString(), lifetimeDays, [L.ttlAttribute]: ttl } }));
     }
     await options.between?.(ids);
     const items = await this.#allItems(id);
@@ -607,8 +641,15 @@ export class ProfileStore {
     }
     const completedAt = clock.now().toISOString();
     for (const x of ids) {
+      // Only completedAt: a late event dropped meanwhile may have lengthened the tombstone (`extendTombstone`).
       await this.doc.send(
-        new PutCommand({ TableName: this.tableName, Item: { ...tombstoneKey(x), itemType: 'tombstone', erasedAt: erasedAt.toISOString(), completedAt, [L.ttlAttribute]: ttl } }),
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: tombstoneKey(x),
+          UpdateExpression: 'SET #completedAt = :completedAt, itemType = :type, erasedAt = :erasedAt, lifetimeDays = :days, #ttl = if_not_exists(#ttl, :ttl)',
+          ExpressionAttributeNames: { '#completedAt': 'completedAt', '#ttl': L.ttlAttribute },
+          ExpressionAttributeValues: { ':completedAt': completedAt, ':type': 'tombstone', ':erasedAt': erasedAt.toISOString(), ':days': lifetimeDays, ':ttl': ttl },
+        }),
       );
     }
     return { deleted: items.length, ids };

@@ -13,7 +13,7 @@ import { eventually, runsOf } from '../helpers/journeys';
 
 const t = useTestEngine({ sweepEveryMs: 0, logLevel: 'SILENT', sendPolicy: { quietHours: undefined } });
 
-const onBus = (messageId: string) => t.engine.bus.log.filter((e) => (e.detail as { messageId: string }).messageId === messageId);
+const onBus = (messageId: string, on: Engine = t.engine) => on.bus.log.filter((e) => (e.detail as { messageId: string }).messageId === messageId);
 
 describe('after erasure', () => {
   it('drops late and replayed old events, and starts a clean profile for a new one', async () => {
@@ -129,5 +129,33 @@ describe('journeys after erasure (virtual time)', () => {
     // A Signed Up of the new life still welcomes them.
     await api.sendAndSettle({ type: 'track', userId: id, event: 'Signed Up', messageId: 'nl-trig-new-signup' });
     await eventually(() => engine.outbox.entries.some((m) => 'to' in m && m.to === 'nl-trig-new@example.com'), 'the welcome of the new life');
+  });
+
+  it('the tombstone outlives the archive copy of a late event: dropped 20 days after the erasure, its replay at day 48 is dropped too', async () => {
+    const DAY = 86_400_000;
+    const to = async (at: number) => {
+      while (clock.advance(at)) await clock.idle();
+    };
+    const id = 'nl-late-tomb';
+    const dated = at(-3_600_000);
+    await api.sendAndSettle({ type: 'identify', userId: id, traits: { email: 'nl-late-tomb@example.com' }, timestamp: dated });
+    expect((await api.del(`/v1/customers/${id}`)).status).toBe(200);
+    const erasedAt = clock.now().getTime();
+    await to(erasedAt + 20 * DAY);
+    // The late event as ingest put it on the bus (and in the archive, kept 30 days from receipt) at day 20:
+    // the detail of an event ingest received now, for this customer, dated before the erasure.
+    await api.sendAndSettle({ type: 'identify', userId: 'nl-late-template', messageId: 'nl-late-tomb-1', traits: { email: 'x@example.com' } });
+    const template = onBus('nl-late-tomb-1', engine)[0]!;
+    const late = { ...(template.detail as object), userId: id, traits: { email: 'nl-late-tomb@example.com' }, timestamp: dated };
+    const put = () => engine.bus.putEvents([{ Source: template.source, DetailType: template['detail-type'], Detail: JSON.stringify(late), Time: clock.now() }]);
+    put();
+    await engine.settle();
+    expect((await api.get(`/v1/customers/${id}`)).status).toBe(404);
+    // Day 48: past the tombstone's first expiry (47 days from the erasure), the archive still holds the late event.
+    await to(erasedAt + 48 * DAY);
+    expect(await engine.profiles.tombstone(id, clock.now())).toBeDefined();
+    put();
+    await engine.settle();
+    expect((await api.get(`/v1/customers/${id}`)).status).toBe(404);
   });
 });
