@@ -1,4 +1,4 @@
-import { ExecutionAlreadyExists, ExecutionDoesNotExist, SendTaskSuccessCommand, SFNClient, StartExecutionCommand, StopExecutionCommand, TaskTimedOut, InvalidToken } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, ExecutionAlreadyExists, ExecutionDoesNotExist, SendTaskSuccessCommand, SFNClient, StartExecutionCommand, StopExecutionCommand, TaskTimedOut, InvalidToken } from '@aws-sdk/client-sfn';
 
 /** What an execution starts with: ids only, never PII. */
 export interface ExecutionInput {
@@ -6,6 +6,13 @@ export interface ExecutionInput {
   journeyVersion: number;
   customerId: string;
   trigger: { messageId: string; event: string; properties: Record<string, string | number | boolean> };
+}
+
+/** What Step Functions says of an execution (DescribeExecution): its status and, once it succeeded, its output. */
+export interface ExecutionState {
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
+  /** The output of a SUCCEEDED execution, parsed (an `exit` step's `end`, a holdout's `holdSeconds`). */
+  output?: unknown;
 }
 
 /** Port: Step Functions. AWS: the SFN API. Embedded: aws-local-stepfunctions running the same ASL. */
@@ -16,6 +23,11 @@ export interface Executions {
   stop(journeyId: string, name: string, cause: string): Promise<void>;
   /** Resume a task waiting for an event; false when the token is no longer valid (timed out, stopped). */
   sendTaskSuccess(token: string, output: Record<string, unknown>): Promise<boolean>;
+  /**
+   * An execution's status (DescribeExecution), for the reconciling sweep: undefined when Step Functions has no
+   * such execution (never started, or ended more than 90 days ago: its history is gone).
+   */
+  describe(journeyId: string, name: string): Promise<ExecutionState | undefined>;
 }
 
 /**
@@ -32,12 +44,17 @@ export function executionName(journeyId: string, customerId: string, triggerKey:
   return `${journeyId.slice(0, 38)}-${hash(`${customerId}\n${triggerKey}`).slice(0, 40)}`;
 }
 
-export function awsExecutions(stateMachineArns: Readonly<Record<string, string>>, client: SFNClient = new SFNClient({})): Executions {
+/**
+ * Executions on the journeys' state machines: by journey id from a map, or from a function (the reconciling
+ * sweep names every journey's machine by the stage's ARN prefix, `stateMachineArnsFrom`, without journeys.json).
+ */
+export function awsExecutions(stateMachineArns: Readonly<Record<string, string>> | ((journeyId: string) => string), client: SFNClient = new SFNClient({})): Executions {
   const arnOf = (journeyId: string) => {
-    const arn = stateMachineArns[journeyId];
+    const arn = typeof stateMachineArns === 'function' ? stateMachineArns(journeyId) : stateMachineArns[journeyId];
     if (!arn) throw new Error(`no state machine for journey "${journeyId}"`);
     return arn;
   };
+  const executionArnOf = (journeyId: string, name: string) => `${arnOf(journeyId).replace(':stateMachine:', ':execution:')}:${name}`;
   return {
     async start(journeyId, name, input) {
       try {
@@ -50,8 +67,7 @@ export function awsExecutions(stateMachineArns: Readonly<Record<string, string>>
       }
     },
     async stop(journeyId, name, cause) {
-      const executionArn = `${arnOf(journeyId).replace(':stateMachine:', ':execution:')}:${name}`;
-      await client.send(new StopExecutionCommand({ executionArn, cause: cause.slice(0, 32_000) }));
+      await client.send(new StopExecutionCommand({ executionArn: executionArnOf(journeyId, name), cause: cause.slice(0, 32_000) }));
     },
     async sendTaskSuccess(token, output) {
       try {
@@ -59,6 +75,21 @@ export function awsExecutions(stateMachineArns: Readonly<Record<string, string>>
         return true;
       } catch (error) {
         if (error instanceof TaskTimedOut || error instanceof InvalidToken) return false;
+        throw error;
+      }
+    },
+    async describe(journeyId, name) {
+      try {
+        const described = await client.send(new DescribeExecutionCommand({ executionArn: executionArnOf(journeyId, name) }));
+        let output: unknown;
+        try {
+          output = described.output ? JSON.parse(described.output) : undefined;
+        } catch {
+          output = undefined;
+        }
+        return { status: described.status ?? 'RUNNING', ...(output !== undefined && { output }) };
+      } catch (error) {
+        if (isExecutionMissing(error)) return undefined;
         throw error;
       }
     },

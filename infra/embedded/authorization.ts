@@ -37,7 +37,7 @@ export type AwsCall =
       functionName: string;
       /** Step Functions, reached through the executions port. */
       service: 'states';
-      operation: 'StartExecution' | 'StopExecution' | 'SendTaskSuccess';
+      operation: 'StartExecution' | 'StopExecution' | 'SendTaskSuccess' | 'DescribeExecution';
       /** The journey whose state machine the call is about (for SendTaskSuccess: the token's execution's). */
       journeyId: string;
       executionName: string;
@@ -102,7 +102,7 @@ function accessDeniedResponse(message: string): HttpResponse {
  * belongs to; a token it does not know is left to the executor (AWS answers InvalidToken).
  */
 export function authorizedExecutions(executions: Executions, authorize: AwsCallAuthorizer, journeyOfToken: (token: string) => { journeyId: string; executionName: string } | undefined): Executions {
-  const judge = async (operation: 'StartExecution' | 'StopExecution' | 'SendTaskSuccess', journeyId: string, executionName: string) => {
+  const judge = async (operation: 'StartExecution' | 'StopExecution' | 'SendTaskSuccess' | 'DescribeExecution', journeyId: string, executionName: string) => {
     const functionName = invokingFunction();
     if (functionName === undefined) return;
     const denial = await authorize({ functionName, service: 'states', operation, journeyId, executionName });
@@ -117,5 +117,6 @@ export function authorizedExecutions(executions: Executions, authorize: AwsCallA
       if (owner) await judge('SendTaskSuccess', owner.journeyId, owner.executionName);
       return executions.sendTaskSuccess(token, output);
     },
+    describe: async (journeyId, name) => (await judge('DescribeExecution', journeyId, name), executions.describe(journeyId, name)),
   };
 }

@@ -81,13 +81,18 @@ export interface Faults {
   putEventsEntries?: EntryFault;
   /** Channel sends (email, SMS, webhook) that fail, before or after the provider accepted them. */
   channels?: (call: ChannelCall) => ChannelFault | undefined;
-  /** Step Functions API calls (StartExecution, StopExecution, SendTaskSuccess) that throw instead of reaching the executor. */
+  /** Step Functions API calls (StartExecution, StopExecution, SendTaskSuccess, DescribeExecution) that throw instead of reaching the executor. */
   stepFunctions?: (call: StepFunctionsCall) => Error | undefined;
+  /**
+   * Step Functions "Execution Status Change" events, which EventBridge delivers best-effort: true loses this
+   * one (the run-ended function never hears of the execution's end; the reconciling sweep must find it).
+   */
+  loseStatusChange?: (execution: { journeyId: string; name: string; customerId: string; status: string }) => boolean;
 }
 
 /** One Step Functions API call as the fault hook sees it. */
 export interface StepFunctionsCall {
-  operation: 'StartExecution' | 'StopExecution' | 'SendTaskSuccess';
+  operation: 'StartExecution' | 'StopExecution' | 'SendTaskSuccess' | 'DescribeExecution';
   /** The execution's name (StartExecution, StopExecution) or the task token (SendTaskSuccess). */
   target: string;
   /** The customer of the execution StartExecution would start (from its input). */
@@ -107,6 +112,7 @@ export function failingExecutions(executions: Executions, hook: NonNullable<Faul
     start: async (journeyId, name, input) => (judge('StartExecution', name, input.customerId), executions.start(journeyId, name, input)),
     stop: async (journeyId, name, cause) => (judge('StopExecution', name), executions.stop(journeyId, name, cause)),
     sendTaskSuccess: async (token, output) => (judge('SendTaskSuccess', token), executions.sendTaskSuccess(token, output)),
+    describe: async (journeyId, name) => (judge('DescribeExecution', name), executions.describe(journeyId, name)),
   };
 }
 

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { ExecutionDoesNotExist } from '@aws-sdk/client-sfn';
-import type { ExecutionInput, Executions } from '../../functions/journeys/executions';
+import type { ExecutionInput, Executions, ExecutionState } from '../../functions/journeys/executions';
 import { ExecutionJournal, type SavedExecution } from './execution-journal';
 import type { VirtualClock } from './virtual-time';
 
@@ -448,6 +448,18 @@ export class LocalStepFunctions implements Executions {
     execution.status = 'ABORTED';
     execution.error = cause;
     this.#aborts.get(name)?.();
+  }
+
+  /**
+   * As DescribeExecution: the status of an execution and a succeeded one's output; undefined for one never
+   * started, or ended over 90 days ago (the journal keeps that much history, as Step Functions does).
+   */
+  async describe(_journeyId: string, name: string): Promise<ExecutionState | undefined> {
+    const execution = this.executions.get(name);
+    if (!execution) return undefined;
+    // Suspended by close(): it resumes at the next start, so it is still running.
+    const status = this.#suspended.has(name) ? 'RUNNING' : execution.status;
+    return { status, ...(status === 'SUCCEEDED' && execution.output !== undefined && { output: execution.output }) };
   }
 
   /** Resume a callback task. Its output is journaled first: a crash right after still resumes the run with it. */

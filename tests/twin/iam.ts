@@ -140,7 +140,7 @@ function requestsOf(
   if (call.service === 'states') {
     const stateMachine = `${at.stateMachinePrefix()}${call.journeyId}`;
     const action = `states:${call.operation}`;
-    if (call.operation === 'StopExecution') return [{ action, resource: `${stateMachine.replace(':stateMachine:', ':execution:')}:${call.executionName}`, context: {} }];
+    if (call.operation === 'StopExecution' || call.operation === 'DescribeExecution') return [{ action, resource: `${stateMachine.replace(':stateMachine:', ':execution:')}:${call.executionName}`, context: {} }];
     // SendTaskSuccess is authorised on the state machine of the token's execution (what AWS names in its denial).
     return [{ action, resource: stateMachine, context: {} }];
   }
