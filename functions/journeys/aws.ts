@@ -87,6 +87,7 @@ export const JourneySpecSchema = z.strictObject({
   concurrencyKey: z.string().min(1).optional(),
   triggerProperties: z.array(z.string()),
   branchConditions: z.array(z.unknown()).optional(),
+  maxRunSeconds: z.number().int().nonnegative().optional(),
 });
 
 /**
@@ -131,6 +132,12 @@ const STATE_MACHINE_ARN_PREFIX = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:state
  * followed by the journey id (synth names every journey's state machine so).
  */
 export function stateMachineArnsFrom(env: NodeJS.ProcessEnv, journeys: readonly Pick<JourneySpec, 'id'>[]): Record<string, string> {
+  const prefix = stateMachineArnPrefixFrom(env);
+  return Object.fromEntries(journeys.map((journey) => [journey.id, `${prefix}${journey.id}`]));
+}
+
+/** `JOURNEY_ENV.STATE_MACHINE_ARN_PREFIX`, checked: a journey's state machine ARN is it plus the journey id. */
+export function stateMachineArnPrefixFrom(env: NodeJS.ProcessEnv): string {
   const name = JOURNEY_ENV.STATE_MACHINE_ARN_PREFIX;
   const prefix = requireEnv(env, name);
   if (!STATE_MACHINE_ARN_PREFIX.test(prefix)) {
@@ -138,7 +145,7 @@ export function stateMachineArnsFrom(env: NodeJS.ProcessEnv, journeys: readonly 
       `environment variable ${name} must be a state machine ARN without the journey id, like "arn:aws:states:eu-west-1:123456789012:stateMachine:Rapport-dev_"; got ${JSON.stringify(prefix)}`,
     );
   }
-  return Object.fromEntries(journeys.map((journey) => [journey.id, `${prefix}${journey.id}`]));
+  return prefix;
 }
 
 export interface AwsClients {
@@ -203,13 +210,35 @@ export function awsRunEndedRuntime(env: NodeJS.ProcessEnv = process.env, clients
 
 /**
  * The profile consumer's `afterApply` in AWS: the journey router resumes the
- * customer's runs waiting for this event and stops runs whose goal or exit it is.
+ * customer's runs waiting for this event and stops runs whose goal or exit it is,
+ * then the customer is enrolled in the journeys the event triggers (`applied`):
+ * the profile holds the event by then, whichever invocation ran first.
  * Wire it in `functions/profile/consumer-handler.ts`:
  * `createProfileConsumerHandler(awsProfileDeps(), { afterApply: awsJourneyRouter() })`.
  */
 export function awsJourneyRouter(env: NodeJS.ProcessEnv = process.env, clients: AwsClients = {}) {
   const runtime = awsJourneyRuntime(env, clients);
-  return (event: EventBridgeEvent<string, unknown>, customerId: string) => runtime.route(event, customerId);
+  return (event: EventBridgeEvent<string, unknown>, customerId: string) => runtime.applied(event, customerId);
+}
+
+/**
+ * The sweep's reconciling of journey runs in AWS (`reconcile`): runs in the profile table's run index,
+ * checked with DescribeExecution on the state machine the stage's ARN prefix and the run's journey id
+ * name (no journeys.json: a run of a journey since removed is reconciled too). Ends what it finds ended.
+ */
+export function awsRunReconciler(env: NodeJS.ProcessEnv = process.env, clients: Pick<AwsClients, 'dynamodb' | 'sfn'> = {}) {
+  const doc = documentClient(clients.dynamodb ?? new DynamoDBClient({}));
+  const tableName = requireEnv(env, ENV.PROFILE_TABLE_NAME);
+  const prefix = stateMachineArnPrefixFrom(env);
+  const runtime = createJourneyRuntime({
+    journeys: [],
+    profiles: new ProfileStore(doc, tableName),
+    records: new JourneyStore(doc, tableName),
+    executions: awsExecutions((journeyId) => `${prefix}${journeyId}`, clients.sfn ?? new SFNClient({})),
+    clock: systemClock,
+    consentMode: consentModeOf(env),
+  });
+  return () => runtime.reconcile();
 }
 
 // ---------------------------------------------------------------------------

@@ -1,8 +1,8 @@
-export { createJourneyRuntime, type JourneySpec, type BusEventLike, type EnrolOutcome, type JourneyRuntimeDeps } from './runtime';
+export { createJourneyRuntime, isStarterPattern, type JourneySpec, type BusEventLike, type EnrolOutcome, type JourneyRuntimeDeps, type ReconcileOutcome } from './runtime';
 export { createStepRunner, StepInputSchema, TemplateRenderError, StepConfigError, resolveTriggerRefs, type StepDeps, type StepInput, type StepResult, type TemplateRenderer, type ConditionEvaluator } from './steps';
 export { createStepHandler, createStarterHandler, createRunEndedHandler } from './lambda';
 export { JourneyStore, type RunRecord, type MessageRecord, type WaitRecord, type RunStatus } from './store';
-export { awsExecutions, executionName, type Executions, type ExecutionInput } from './executions';
+export { awsExecutions, executionName, type Executions, type ExecutionInput, type ExecutionState } from './executions';
 export { liquidTemplates, readTemplates } from './templates';
 export { segmentationConditions } from './conditions';
 export { decideSend, DEFAULT_SEND_POLICY, type SendPolicy, type SendDecision } from './policy';

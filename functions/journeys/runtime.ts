@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { eventKey, eventRef, isSameEvent, IDEMPOTENCY_WINDOW_SECONDS, INGEST_EVENT_SOURCE, matchesEventPattern, PROFILE_EVENT_SOURCE, profileTags, reachability, type Channel, type Clock, type ConsentMode, type EventPattern, type EventRef, type LifecycleStage, type NormalisedEvent, type Profile } from '../../shared';
+import { eventKey, eventRef, isSameEvent, IDEMPOTENCY_WINDOW_SECONDS, INGEST_EVENT_SOURCE, matchesEventPattern, profileTags, reachability, type Channel, type Clock, type ConsentMode, type EventPattern, type EventRef, type LifecycleStage, type NormalisedEvent, type Profile } from '../../shared';
 import type { ProfileStore } from '../profile';
 import { executionName, isExecutionMissing, type ExecutionInput, type Executions } from './executions';
 import type { JourneyStore, RunRecord } from './store';
@@ -22,7 +22,29 @@ export interface JourneySpec {
   triggerProperties: string[];
   /** The `when` of every branch rule (tag-rule conditions): the profile keeps the recent events they read. Absent: unknown. */
   branchConditions?: unknown[];
+  /** The longest a run can last (the compiler's `maxRunSeconds`): its lock expires after it. @default a year (Step Functions' limit) */
+  maxRunSeconds?: number;
 }
+
+/** Step Functions Standard's longest execution (a year): a run's lock never needs to outlive it. */
+const EXECUTION_MAX_SECONDS = 365 * 86_400;
+/**
+ * How long after its run is recorded an execution may still start: a trigger whose StartExecution failed is
+ * redelivered for up to 30 hours (EventBridge retries 24 h, Lambda's async retries 6 h). Rounded up to 2 days,
+ * it pads the lock's expiry, and a run whose execution Step Functions does not know is ended only after it.
+ */
+export const START_GRACE_SECONDS = 2 * 86_400;
+/** The reconciling sweep checks a running run first a day after it started, then at growing intervals, at most a week apart. */
+export const RECONCILE_FIRST_CHECK_SECONDS = 86_400;
+export const RECONCILE_MAX_INTERVAL_SECONDS = 7 * 86_400;
+
+/**
+ * Which trigger patterns the starter's bus rules carry: those of derived events (source `rapport.profile`,
+ * published after the profile write they derive from). A trigger that is a customer event (source
+ * `rapport.ingest`) is enrolled by the profile consumer once it has applied the event (`applied`): in AWS the
+ * two are independent invocations, and a starter of its own would race the profile it reads.
+ */
+export const isStarterPattern = (pattern: EventPattern): boolean => !((pattern as { source?: unknown }).source as unknown[] | undefined)?.includes(INGEST_EVENT_SOURCE);
 
 /** A trigger's `max_age` when its journey does not say (the journey YAML's default, 1d). */
 export const DEFAULT_TRIGGER_MAX_AGE_SECONDS = 86_400;
@@ -55,9 +77,15 @@ export interface BusEventLike {
   detail: unknown;
 }
 
-export type EnrolOutcome =
-  | { journeyId: string; status: 'started' | 'duplicate'; executionName: string }
-  | { journeyId: string; status: 'skipped'; reason: 'no-profile' | 'stale' | 'audience' | 're-entry' | 'already-running' | 'no-key' | 'erased' };
+export type SkipReason = 'no-profile' | 'stale' | 'audience' | 're-entry' | 'already-running' | 'no-key' | 'erased';
+export type EnrolOutcome = { journeyId: string; status: 'started' | 'duplicate'; executionName: string } | { journeyId: string; status: 'skipped'; reason: SkipReason };
+
+/** What a reconciling pass found: runs checked, ended (their execution had ended, or never started), failed to check. */
+export interface ReconcileOutcome {
+  checked: number;
+  ended: number;
+  failed: number;
+}
 
 export interface JourneyRuntimeDeps {
   journeys: JourneySpec[];
@@ -66,14 +94,6 @@ export interface JourneyRuntimeDeps {
   executions: Executions;
   clock: Clock;
   consentMode: ConsentMode;
-  /** How long the starter waits for the profile consumer to apply the trigger event (they run side by side). @default 5000 */
-  profileWaitMs?: number;
-  /**
-   * The longest pause between two reads of the profile while waiting for it. Where every profile write
-   * goes through `profiles` (the embedded engine), a write wakes the waiter at once and the pause is only
-   * a safety net: it can be long. @default 200
-   */
-  profilePollMaxMs?: number;
   log?: (message: string, fields: Record<string, unknown>) => void;
 }
 
@@ -111,19 +131,6 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     return (await Promise.all(ids.map((id) => records.runs(id, journeyId)))).flat();
   }
 
-  /** The profile as of this event: ingest events are applied by the profile consumer in parallel, so wait for it briefly. */
-  async function profileAfter(customerId: string, detail: NormalisedEvent, source: string): Promise<Profile | undefined> {
-    const deadline = Date.now() + (deps.profileWaitMs ?? 5000);
-    const maxDelay = deps.profilePollMaxMs ?? 200;
-    for (let delay = 10; ; delay = Math.min(delay * 2, maxDelay)) {
-      const stored = await profiles.get(customerId);
-      if (source === PROFILE_EVENT_SOURCE || (stored && (await profiles.appliedUnder(customerId, stored, detail)) !== undefined)) return stored?.profile;
-      if (Date.now() > deadline) return stored?.profile;
-      // Woken early by a write through the same store (the embedded engine's consumer), else polls on.
-      await profiles.nextWrite(customerId, Math.min(delay, Math.max(0, deadline - Date.now()) + 1));
-    }
-  }
-
   function inAudience(journey: JourneySpec, profile: Profile): boolean {
     const a = journey.audience;
     if (!a) return true;
@@ -135,9 +142,20 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     return true;
   }
 
+  /** A trigger that starts nothing, counted by its reason (`skipped.<reason>`; once per delivery). */
+  async function skip(journey: JourneySpec, reason: SkipReason): Promise<EnrolOutcome> {
+    await records.count(journey.id, { [`skipped.${reason}`]: 1 });
+    return { journeyId: journey.id, status: 'skipped', reason };
+  }
+
+  /**
+   * Enrol the event's customer in a journey it triggers. The profile already holds the event: the profile
+   * consumer calls this after applying it (`applied`), and a derived event is published after the write it
+   * derives from (`start`), so the profile is read once, never waited for.
+   */
   async function enrol(journey: JourneySpec, event: BusEventLike, detail: NormalisedEvent): Promise<EnrolOutcome> {
     const customerId = await customerOf(detail);
-    if (customerId === undefined) return { journeyId: journey.id, status: 'skipped', reason: 'no-profile' };
+    if (customerId === undefined) return skip(journey, 'no-profile');
     // Runs of the ids joined into the customer count for re-entry and "already running" as their own.
     const runs = await runsOfAll(await idsOf(customerId), journey.id);
     // The name comes from the trigger's source and messageId (a messageId is unique per source only). A run
@@ -169,32 +187,36 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
       key = existing.key;
       if (existing.entryPending) await records.countEntry(existing);
     } else {
-      const skip = async (reason: 'stale' | 'audience' | 're-entry' | 'already-running' | 'no-key'): Promise<EnrolOutcome> => {
-        await records.count(journey.id, { [`skipped.${reason}`]: 1 });
-        return { journeyId: journey.id, status: 'skipped', reason };
-      };
       // History is history: an imported (or long-delayed) trigger starts nothing; counted once per delivery.
-      if (isStale(journey, detail, clock.now())) return skip('stale');
-      const profile = await profileAfter(customerId, detail, event.source);
-      if (!profile) return { journeyId: journey.id, status: 'skipped', reason: 'no-profile' };
-      if (!inAudience(journey, profile)) return skip('audience');
+      if (isStale(journey, detail, clock.now())) return skip(journey, 'stale');
+      // No profile although its event was applied: the customer was erased (the consumer drops their events).
+      const profile = (await profiles.get(customerId))?.profile;
+      if (!profile) return skip(journey, 'no-profile');
+      if (!inAudience(journey, profile)) return skip(journey, 'audience');
 
       key = '*';
       if (journey.concurrencyKey !== undefined) {
         const value = detail.properties[journey.concurrencyKey];
-        if (value === undefined || value === null || typeof value === 'object') return skip('no-key');
+        if (value === undefined || value === null || typeof value === 'object') return skip(journey, 'no-key');
         key = String(value);
       }
       const sameKey = runs.filter((r) => r.key === key);
-      if (journey.reentry === 'never' && sameKey.length > 0) return skip('re-entry');
-      if (sameKey.some((r) => r.status === 'running' && r.customerId !== customerId)) return skip('already-running');
+      if (journey.reentry === 'never' && sameKey.length > 0) return skip(journey, 're-entry');
+      if (sameKey.some((r) => r.status === 'running' && r.customerId !== customerId)) return skip(journey, 'already-running');
       if (typeof journey.reentry === 'object') {
         const since = new Date(clock.now().getTime() - journey.reentry.afterSeconds * 1000).toISOString();
-        if (sameKey.some((r) => r.startedAt > since)) return skip('re-entry');
+        if (sameKey.some((r) => r.startedAt > since)) return skip(journey, 're-entry');
       }
-      if (!(await records.lock(customerId, journey.id, key, name))) return skip('already-running');
-      // Recorded before the execution starts: its steps and its end find the run.
-      await records.putRun({ journeyId: journey.id, executionName: name, customerId, key, status: 'running', startedAt: clock.now().toISOString(), triggerMessageId: detail.messageId, triggerSourceId: detail.sourceId, triggeredAt: detail.timestamp, entryPending: true });
+      // The lock expires once the run has surely ended (its longest life, plus the time its start may take), so
+      // it never outlives its run, even when the news of the run's end is lost (the reconciling sweep ends it sooner).
+      const now = clock.now();
+      const expiresAt = new Date(now.getTime() + ((journey.maxRunSeconds ?? EXECUTION_MAX_SECONDS) + START_GRACE_SECONDS) * 1000);
+      if (!(await records.lock(customerId, journey.id, key, name, { now, expiresAt }))) return skip(journey, 'already-running');
+      // Recorded before the execution starts: its steps and its end find the run; the reconciling sweep checks it from a day on.
+      await records.putRun(
+        { journeyId: journey.id, executionName: name, customerId, key, status: 'running', startedAt: now.toISOString(), triggerMessageId: detail.messageId, triggerSourceId: detail.sourceId, triggeredAt: detail.timestamp, entryPending: true },
+        new Date(now.getTime() + RECONCILE_FIRST_CHECK_SECONDS * 1000),
+      );
       await records.countEntry({ journeyId: journey.id, customerId, executionName: name });
     }
 
@@ -252,14 +274,34 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     return undefined;
   }
 
-  /** Starter: enrol the event's customer in every journey this event triggers. */
-  async function start(event: BusEventLike): Promise<EnrolOutcome[]> {
+  /** Enrol the event's customer in every journey one of whose `patterns` it matches. */
+  async function enrolAll(event: BusEventLike, patterns: (journey: JourneySpec) => EventPattern[]): Promise<EnrolOutcome[]> {
     const detail = event.detail as NormalisedEvent;
     const outcomes: EnrolOutcome[] = [];
     for (const journey of deps.journeys) {
-      if (journey.triggerPatterns.some((p) => matchesEventPattern(p, event))) outcomes.push(await enrol(journey, event, detail));
+      if (patterns(journey).some((p) => matchesEventPattern(p, event))) outcomes.push(await enrol(journey, event, detail));
     }
     return outcomes;
+  }
+
+  /**
+   * Starter (target of the trigger rules): enrol the customer of a derived event (Tag Added, ...) in every
+   * journey it triggers. A customer event is the profile consumer's to enrol (`applied`): ignored here.
+   */
+  function start(event: BusEventLike): Promise<EnrolOutcome[]> {
+    return enrolAll(event, (journey) => journey.triggerPatterns.filter(isStarterPattern));
+  }
+
+  /**
+   * The profile consumer, after it applied a customer event (also on a redelivery, to finish what a crashed
+   * attempt left): the router ends and resumes the customer's runs (`route`), then the customer is enrolled in
+   * every journey the event triggers. The profile holds the event, whatever order the bus delivered things
+   * in; a redelivery starts nothing twice (deterministic execution names).
+   */
+  async function applied(event: BusEventLike, customerId: string): Promise<Awaited<ReturnType<typeof route>> & { enrolled: EnrolOutcome[] }> {
+    const routed = await route(event, customerId);
+    const enrolled = await enrolAll(event, (journey) => journey.triggerPatterns.filter((p) => !isStarterPattern(p)));
+    return { ...routed, enrolled };
   }
 
   /**
@@ -369,6 +411,9 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
       exitReason: typeof end?.reason === 'string' ? end.reason : undefined,
       holdSeconds,
     });
+    // Ended before (a goal, a stop, an earlier delivery of this end): whoever ended it freed the lock, unless it
+    // died in between. The lock is this execution's (conditional delete), and its execution is over: free it.
+    if (!recorded) await records.unlock(run.customerId, run.journeyId, run.key, run.executionName);
     // The goal came while the run was on its way to the holdout (the router ended it as converted, `goal` counted,
     // and its stop came too late): it is a holdout run that converted while held.
     if (!recorded && outcome === 'holdout') {
@@ -404,5 +449,47 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     return stopped;
   }
 
-  return { start, route, executionEnded, stopAll, journeys: byId };
+  /**
+   * The reconciling sweep: the end of a run is news of a best-effort event (Step Functions "Execution Status
+   * Change"), which can be lost, as can the run-ended function's last retry. Runs still running a day after
+   * they started are checked against Step Functions (DescribeExecution): one whose execution has ended is
+   * ended as that event would have (`executionEnded`: outcome counted, lock freed); one still running is
+   * checked again later (after as long as it has run, at most a week); one Step Functions does not know is
+   * ended as failed once its start can no longer come (`START_GRACE_SECONDS`). At most `limitPerShard` runs
+   * of each index shard per pass, oldest first: the rest at the next.
+   */
+  async function reconcile(limitPerShard = 1000): Promise<ReconcileOutcome> {
+    const now = clock.now();
+    const outcome: ReconcileOutcome = { checked: 0, ended: 0, failed: 0 };
+    for (const ref of await records.runsToCheck(now, limitPerShard)) {
+      try {
+        const run = await records.getRun(ref.customerId, ref.journeyId, ref.executionName);
+        if (run?.status !== 'running') continue; // ended meanwhile (the index lags its table)
+        outcome.checked++;
+        const age = now.getTime() - Date.parse(run.startedAt);
+        const later = () => records.checkRunAgain(run, new Date(now.getTime() + Math.min(Math.max(age, RECONCILE_FIRST_CHECK_SECONDS * 1000), RECONCILE_MAX_INTERVAL_SECONDS * 1000)));
+        const state = await executions.describe(run.journeyId, run.executionName);
+        if (state === undefined) {
+          if (age < START_GRACE_SECONDS * 1000) await later();
+          else if (await endRun(run, 'failed')) {
+            outcome.ended++;
+            log('journey run ended by the reconciling sweep: its execution never started', { journeyId: run.journeyId, customerId: run.customerId, executionName: run.executionName });
+          }
+        } else if (state.status === 'RUNNING' || state.status === 'PENDING_REDRIVE') {
+          await later();
+        } else {
+          await executionEnded(run.journeyId, run.customerId, run.executionName, state.status, state.output);
+          outcome.ended++;
+          log('journey run ended by the reconciling sweep: its end was not reported', { journeyId: run.journeyId, customerId: run.customerId, executionName: run.executionName, status: state.status });
+        }
+      } catch (error) {
+        // One run's failure holds up no other: it stays due, and the next pass checks it again.
+        outcome.failed++;
+        log('journey run could not be reconciled', { journeyId: ref.journeyId, customerId: ref.customerId, executionName: ref.executionName, error: String((error as Error)?.message ?? error) });
+      }
+    }
+    return outcome;
+  }
+
+  return { start, applied, route, executionEnded, reconcile, stopAll, journeys: byId };
 }

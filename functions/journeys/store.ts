@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createHash } from 'node:crypto';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { queryAll } from '../profile';
 import { PROFILE_TABLE_LAYOUT as L, type EventPattern, type EventRef } from '../../shared';
 
@@ -9,8 +10,8 @@ import { PROFILE_TABLE_LAYOUT as L, type EventPattern, type EventRef } from '../
  *
  * | item    | PK           | SK                                   |
  * |---------|--------------|--------------------------------------|
- * | run     | `C#<id>`     | `R#<journeyId>#<executionName>`      |
- * | lock    | `C#<id>`     | `L#<journeyId>#<key>`                | one active run per customer (or per key) |
+ * | run     | `C#<id>`     | `R#<journeyId>#<executionName>`      | while running, in the sparse GSI1 (`RUN#<shard>`, `<checkAt>#<id>`): the reconciling sweep's list |
+ * | lock    | `C#<id>`     | `L#<journeyId>#<key>`                | one active run per customer (or per key); TTL: the run's longest possible life |
  * | message | `C#<id>`     | `M#<executionName>#<stepId>`         | a send or skip; the conditional put is the send's idempotency |
  * | wait    | `C#<id>`     | `W#<event>#<executionName>#<stepId>` | a task token waiting for an event |
  * | cap     | `C#<id>`     | `CAP`                                | the marketing sends counted against the frequency cap (`claimCapSlot`) |
@@ -104,22 +105,40 @@ export interface WaitRecord {
 
 const pk = (customerId: string) => `C#${customerId}`;
 
+/** The run index (GSI1, shared with the profiles' due index under its own partitions): `RUN#<shard>`. */
+const RUN_INDEX_PREFIX = 'RUN';
+const runIndexKeys = (run: Pick<RunRecord, 'customerId' | 'executionName'>, checkAt: string) => ({
+  [L.dueIndex.partitionKey]: `${RUN_INDEX_PREFIX}#${createHash('sha256').update(run.executionName).digest().readUInt32BE(0) % L.shards}`,
+  [L.dueIndex.sortKey]: `${checkAt}#${run.customerId}`,
+});
+
+/** A running run the reconciling sweep is due to check: its keys, from the run index. */
+export interface RunRef {
+  customerId: string;
+  journeyId: string;
+  executionName: string;
+}
+
 export class JourneyStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     readonly tableName: string,
   ) {}
 
-  /** Take the run lock for (journey, key); false when another run holds it. */
-  async lock(customerId: string, journeyId: string, key: string, executionName: string): Promise<boolean> {
+  /**
+   * Take the run lock for (journey, key); false when another run holds it. The lock expires (TTL) at
+   * `expiresAt`, when its run has ended whatever happened to the news of its end; a lock past its expiry
+   * that DynamoDB has not deleted yet (it deletes expired items up to days late; dynalite never) is free.
+   */
+  async lock(customerId: string, journeyId: string, key: string, executionName: string, { now, expiresAt }: { now: Date; expiresAt: Date }): Promise<boolean> {
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { [L.partitionKey]: pk(customerId), [L.sortKey]: `L#${journeyId}#${key}`, itemType: 'lock', executionName },
-          ConditionExpression: 'attribute_not_exists(#pk) OR executionName = :e',
-          ExpressionAttributeNames: { '#pk': L.partitionKey },
-          ExpressionAttributeValues: { ':e': executionName },
+          Item: { [L.partitionKey]: pk(customerId), [L.sortKey]: `L#${journeyId}#${key}`, itemType: 'lock', executionName, [L.ttlAttribute]: Math.ceil(expiresAt.getTime() / 1000) },
+          ConditionExpression: 'attribute_not_exists(#pk) OR executionName = :e OR #ttl <= :now',
+          ExpressionAttributeNames: { '#pk': L.partitionKey, '#ttl': L.ttlAttribute },
+          ExpressionAttributeValues: { ':e': executionName, ':now': Math.floor(now.getTime() / 1000) },
         }),
       );
       return true;
@@ -144,8 +163,62 @@ export class JourneyStore {
     }
   }
 
-  async putRun(run: RunRecord): Promise<void> {
-    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { [L.partitionKey]: pk(run.customerId), [L.sortKey]: `R#${run.journeyId}#${run.executionName}`, itemType: 'run', ...run } }));
+  /** Record a run; a running one joins the run index, to be checked by the reconciling sweep from `checkAt` on. */
+  async putRun(run: RunRecord, checkAt?: Date): Promise<void> {
+    const index = run.status === 'running' ? runIndexKeys(run, (checkAt ?? new Date(run.startedAt)).toISOString()) : {};
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { [L.partitionKey]: pk(run.customerId), [L.sortKey]: `R#${run.journeyId}#${run.executionName}`, itemType: 'run', ...run, ...index } }));
+  }
+
+  /**
+   * Running runs due for a check by `now` (the run index, every shard, oldest first): at most `limitPerShard`
+   * of each shard, the rest at the next sweep. The index is eventually consistent: check each run's record.
+   */
+  async runsToCheck(now: Date, limitPerShard = 1000): Promise<RunRef[]> {
+    const refs: RunRef[] = [];
+    for (let shard = 0; shard < L.shards; shard++) {
+      let startKey: Record<string, unknown> | undefined;
+      let count = 0;
+      do {
+        const page = await this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: L.dueIndex.name,
+            KeyConditionExpression: '#pk = :pk AND #sk < :upper',
+            ExpressionAttributeNames: { '#pk': L.dueIndex.partitionKey, '#sk': L.dueIndex.sortKey },
+            ExpressionAttributeValues: { ':pk': `${RUN_INDEX_PREFIX}#${shard}`, ':upper': `${now.toISOString()}~` },
+            Limit: limitPerShard - count,
+            ...(startKey && { ExclusiveStartKey: startKey }),
+          }),
+        );
+        for (const item of page.Items ?? []) {
+          const sk = item[L.sortKey] as string;
+          const at = sk.lastIndexOf('#');
+          refs.push({ customerId: (item[L.partitionKey] as string).slice(2), journeyId: sk.slice(2, at), executionName: sk.slice(at + 1) });
+          count++;
+        }
+        startKey = page.LastEvaluatedKey;
+      } while (startKey && count < limitPerShard);
+    }
+    return refs;
+  }
+
+  /** A checked run still running: check it again from `checkAt` (only while it is running). */
+  async checkRunAgain(run: Pick<RunRecord, 'customerId' | 'journeyId' | 'executionName'>, checkAt: Date): Promise<void> {
+    const { [L.dueIndex.sortKey]: sortKey } = runIndexKeys(run, checkAt.toISOString());
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [L.partitionKey]: pk(run.customerId), [L.sortKey]: `R#${run.journeyId}#${run.executionName}` },
+          UpdateExpression: 'SET #gsk = :sk',
+          ConditionExpression: '#s = :running',
+          ExpressionAttributeNames: { '#gsk': L.dueIndex.sortKey, '#s': 'status' },
+          ExpressionAttributeValues: { ':sk': sortKey, ':running': 'running' },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
   }
 
   /** End a run once: only a running run changes status (a stop after completion changes nothing). */
@@ -163,9 +236,10 @@ export class JourneyStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [L.partitionKey]: pk(customerId), [L.sortKey]: `R#${journeyId}#${executionName}` },
-          UpdateExpression: `SET #s = :s, endedAt = :at${endedBy !== undefined ? ', endedBy = :by' : ''}${endedBy?.sourceId !== undefined ? ', endedBySourceId = :bySource' : ''}${heldUntil !== undefined ? ', heldUntil = :held' : ''}`,
+          // An ended run leaves the run index (the reconciling sweep's list).
+          UpdateExpression: `SET #s = :s, endedAt = :at${endedBy !== undefined ? ', endedBy = :by' : ''}${endedBy?.sourceId !== undefined ? ', endedBySourceId = :bySource' : ''}${heldUntil !== undefined ? ', heldUntil = :held' : ''} REMOVE #gpk, #gsk`,
           ConditionExpression: '#s = :running',
-          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeNames: { '#s': 'status', '#gpk': L.dueIndex.partitionKey, '#gsk': L.dueIndex.sortKey },
           ExpressionAttributeValues: {
             ':s': status,
             ':at': at,

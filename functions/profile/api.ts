@@ -51,7 +51,9 @@ export interface CustomerJourneyRecords {
 
 /** A message or run record as the API shows it: without the table's keys and bookkeeping (the export keeps those). */
 function recordView(record: unknown): Record<string, unknown> {
-  const { [PROFILE_TABLE_LAYOUT.partitionKey]: _pk, [PROFILE_TABLE_LAYOUT.sortKey]: _sk, [PROFILE_TABLE_LAYOUT.ttlAttribute]: _ttl, itemType: _type, ...view } = record as Record<string, unknown>;
+  const L = PROFILE_TABLE_LAYOUT;
+  // A running run's index keys (the reconciling sweep's list) are bookkeeping too.
+  const { [L.partitionKey]: _pk, [L.sortKey]: _sk, [L.ttlAttribute]: _ttl, [L.dueIndex.partitionKey]: _gpk, [L.dueIndex.sortKey]: _gsk, itemType: _type, ...view } = record as Record<string, unknown>;
   return view;
 }
 

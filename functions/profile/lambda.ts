@@ -13,14 +13,31 @@ export interface ProfileHandlerOptions extends ObservabilityOptions {
   afterApply?: (event: EventBridgeEvent<string, unknown>, customerId: string) => Promise<unknown>;
 }
 
+export interface SweepHandlerOptions extends ObservabilityOptions {
+  /**
+   * Runs after the re-evaluation: the journey runtime's reconciling of runs whose end was never reported
+   * (`reconcile`). Runs whose check failed stay due: the sweep then fails, and its retry checks them again.
+   */
+  reconcile?: () => Promise<{ checked: number; ended: number; failed: number }>;
+}
+
+/** What a sweep did: customers due, changed and events derived; runs reconciled (with `reconcile`). */
+export interface SweepOutcome {
+  due: number;
+  changed: number;
+  derived: number;
+  runs?: { checked: number; ended: number; failed: number };
+}
+
 /** Time an invocation keeps after its profile write for derived events and the journey router. */
 const HANDLER_MARGIN_MS = 8000;
 
-/** What the journey router reports (counts of runs it resumed, converted, exited), if it reports. */
+/** What the journey router reports (counts of runs it resumed, converted, exited; the enrolments of the event's triggers), if it reports. */
 interface RouterOutcome {
   resumed?: number;
   converted?: number;
   exited?: number;
+  enrolled?: Array<{ status: 'started' | 'duplicate' | 'skipped' }>;
 }
 
 /**
@@ -47,6 +64,11 @@ export function createProfileConsumerHandler(deps: Omit<ProfileConsumerDeps, 'lo
         if (routed?.converted) metrics.addMetric('GoalConversions', MetricUnit.Count, routed.converted);
         if (routed?.resumed) metrics.addMetric('JourneyWaitsResumed', MetricUnit.Count, routed.resumed);
         if (routed?.exited) metrics.addMetric('JourneyExits', MetricUnit.Count, routed.exited);
+        // Enrolments of the journeys this event triggers: the starter's metrics, for customer events.
+        for (const o of routed?.enrolled ?? []) {
+          metrics.addMetric(o.status === 'started' ? 'JourneyEnrolments' : o.status === 'duplicate' ? 'JourneyDuplicateTriggers' : 'JourneySkippedEntries', MetricUnit.Count, 1);
+          logger.info('journey trigger', { ...o });
+        }
       }
       return result;
     } finally {
@@ -57,11 +79,11 @@ export function createProfileConsumerHandler(deps: Omit<ProfileConsumerDeps, 'lo
 }
 
 /** The daily sweep (EventBridge Scheduler): re-evaluates customers whose segments change with time alone. */
-export function createSweepHandler(deps: Omit<ProfileConsumerDeps, 'log'>, options: ProfileHandlerOptions = {}) {
+export function createSweepHandler(deps: Omit<ProfileConsumerDeps, 'log'>, options: SweepHandlerOptions = {}) {
   const o = observability('rapport-sweep', options);
   const { logger, metrics } = o;
   const consumer = createProfileConsumer({ ...deps, log: (message, fields) => logger.info(message, fields) });
-  const handler = async (_event: unknown, _context: Context) => {
+  const handler = async (_event: unknown, _context: Context): Promise<SweepOutcome> => {
     const due = await deps.store.dueForReevaluation(deps.clock.now());
     let changed = 0;
     let derived = 0;
@@ -80,9 +102,17 @@ export function createSweepHandler(deps: Omit<ProfileConsumerDeps, 'log'>, optio
     metrics.addMetric('SweepReevaluated', MetricUnit.Count, due.length);
     metrics.addMetric('SweepDerivedEvents', MetricUnit.Count, derived);
     if (failed.length > 0) metrics.addMetric('SweepFailures', MetricUnit.Count, failed.length);
-    logger.info('sweep finished', { due: due.length, changed, derived, failed: failed.length });
+    // Journey runs whose end was never reported (a lost status-change event): ended, their locks freed.
+    const runs = await options.reconcile?.();
+    if (runs) {
+      metrics.addMetric('SweepRunsChecked', MetricUnit.Count, runs.checked);
+      metrics.addMetric('SweepRunsEnded', MetricUnit.Count, runs.ended);
+      if (runs.failed > 0) metrics.addMetric('SweepRunsFailed', MetricUnit.Count, runs.failed);
+    }
+    logger.info('sweep finished', { due: due.length, changed, derived, failed: failed.length, ...(runs && { runs }) });
     if (failed.length > 0) throw new Error(`sweep: ${failed.length} of ${due.length} due customers could not be re-evaluated; they stay due and are retried`);
-    return { due: due.length, changed, derived };
+    if (runs && runs.failed > 0) throw new Error(`sweep: ${runs.failed} journey runs could not be reconciled; they stay due and are retried`);
+    return { due: due.length, changed, derived, ...(runs && { runs }) };
   };
   return instrument(handler, o);
 }

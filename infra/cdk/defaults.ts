@@ -163,7 +163,7 @@ export const JOURNEYS = {
     entry: 'functions/journeys/starter-handler.ts',
     serviceName: 'rapport-starter',
     memorySize: 512,
-    /** Waits up to 5 s for the profile consumer to apply the trigger, then a few writes and StartExecution per journey. */
+    /** Derived events' triggers only (the profile is written before they are published): a few writes and StartExecution per journey. */
     timeout: Duration.seconds(30),
   },
   runEnded: {

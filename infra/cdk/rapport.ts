@@ -568,6 +568,7 @@ export class Rapport extends Construct {
       configFiles: profiles.configFiles,
       journeysFileBundle,
       profileConsumerFunction: this.profileConsumerFunction,
+      sweepFunction: this.sweepFunction,
       customerApiFunction: this.customerApiFunction,
       unsubscribeSecret: this.unsubscribeSecret,
       httpStage: this.httpStage,

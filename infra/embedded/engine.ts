@@ -13,6 +13,7 @@ import {
   createProfileConsumer,
   createProfileConsumerHandler,
   createSweepHandler,
+  type SweepOutcome,
   documentClient,
   loadProfileConfig,
   profileRetention,
@@ -124,8 +125,8 @@ export interface Engine {
   profiles: ProfileStore;
   /** Events a target failed on after its retries (EventBridge would send them to the DLQ); kept in the data folder. */
   deadLetters: DeadLetter[];
-  /** Run the sweep now (what the daily schedule does). */
-  sweep(): Promise<{ due: number; changed: number; derived: number }>;
+  /** Run the sweep now (what the daily schedule does): time-based tags, then the reconciling of journey runs. */
+  sweep(): Promise<SweepOutcome>;
   /** Wait until every event on the bus has been handled by its targets (on virtual time: until the engine is idle). */
   settle(): Promise<void>;
   outbox: Outbox;
@@ -230,6 +231,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     metrics,
     ...(options.faults?.stepFunctions && { stepFunctionsFaults: options.faults.stepFunctions }),
     ...(options.authorize && { authorize: options.authorize }),
+    ...(options.faults?.loseStatusChange && { loseStatusChange: options.faults.loseStatusChange }),
     ...(options.tagsAddedElsewhere && { tagsAddedElsewhere: options.tagsAddedElsewhere }),
     ...(dataDir && { dataDir }),
     asyncRetries,
@@ -241,7 +243,8 @@ async function start(options: EngineOptions): Promise<Engine> {
       // The profile keeps only the recent events the tag rules and the journeys read (as the AWS consumer does).
       createProfileConsumerHandler(
         { ...profileDeps, recentEvents: profileRetention(profileConfig, journeys.compiled) },
-        { logger, metrics, afterApply: (event, customerId) => journeys.runtime.route(event, customerId) },
+        // After the event is on the profile: the router, then enrolment in the journeys it triggers (as in AWS).
+        { logger, metrics, afterApply: (event, customerId) => journeys.runtime.applied(event, customerId) },
       ),
       'rapport-profile',
       { ...asyncRetries, deadLetters, ...(virtual && { clock: virtual }), ...(options.authorize && { authorize: options.authorize }) },
@@ -249,8 +252,9 @@ async function start(options: EngineOptions): Promise<Engine> {
   });
   // Every rule is on the bus: deliver again what the last run had not finished delivering (at least once).
   bus.resume();
-  const sweepHandler = createSweepHandler(profileDeps, { logger, metrics });
-  const sweep = () => invokeLambda<{ due: number; changed: number; derived: number }>('rapport-sweep', 900_000, (context, o) => sweepHandler({} as never, context, o));
+  // The sweep also reconciles journey runs whose end was never reported (as the AWS sweep does).
+  const sweepHandler = createSweepHandler(profileDeps, { logger, metrics, reconcile: () => journeys.runtime.reconcile() });
+  const sweep = () => invokeLambda<SweepOutcome>('rapport-sweep', 900_000, (context, o) => sweepHandler({} as never, context, o));
   const sweepEvery = options.sweepEveryMs ?? defaultSweepEveryMs(engineClock);
   // Timer sweeps in flight: `stop` waits for them, so none writes to dynalite after it closed.
   const timerSweeps = new Set<Promise<unknown>>();

@@ -57,6 +57,8 @@ export interface JourneyWiring {
   stepFunctionsFaults?: Faults['stepFunctions'];
   /** Authorisation of the Step Functions calls the functions make (see EngineOptions.authorize). */
   authorize?: AwsCallAuthorizer;
+  /** Status-change events to lose (best-effort in AWS): the run-ended function never hears of those ends. */
+  loseStatusChange?: Faults['loseStatusChange'];
   /** Data folder: executions are kept there and resumed at start (see LocalStepFunctions). Absent: in memory. */
   dataDir?: string;
   /** Lambda's async retries of the starter (as the engine's other async targets). */
@@ -106,7 +108,8 @@ export function wireJourneys(w: JourneyWiring) {
     invokeStep: async (payload) => (await invokeLambda('rapport-steps', 60_000, (context, o) => stepHandler(payload as never, context, o))) as never,
     onEnd: async (execution) => {
       const status = execution.status === 'RUNNING' ? 'SUCCEEDED' : execution.status;
-      // In AWS the run-ended Lambda does this, on the execution's status-change event.
+      if (w.loseStatusChange?.({ journeyId: execution.journeyId, name: execution.name, customerId: execution.input.customerId, status })) return;
+      // In AWS the run-ended Lambda does this, on the execution's status-change event (best-effort: the reconciling sweep catches a lost one).
       await invokeLambda('rapport-run-ended', 60_000, async () => holder.runtime?.executionEnded(execution.journeyId, execution.input.customerId, execution.name, status, execution.output));
     },
   });
@@ -122,14 +125,13 @@ export function wireJourneys(w: JourneyWiring) {
     executions,
     clock: w.clock,
     consentMode: w.profileConfig.consentMode,
-    // The profile consumer writes through the same ProfileStore, whose writes wake the starter's wait (see nextWrite).
-    profilePollMaxMs: 1000,
     log: (message, fields) => w.logger.info(message, fields),
   });
   holder.runtime = runtime;
   // Executions saved in the data folder go on (waits at their due time, callback tasks on their tokens).
   sfn.resume();
   const starter = createStarterHandler(runtime, { logger: w.logger, metrics: w.metrics });
+  // The topology's trigger rules (as the CDK stack's): derived-event triggers only; the profile consumer enrols customer events' (runtime.applied).
   for (const journey of compiled) {
     journeyTriggerRules(journey).forEach((rule) =>
       w.bus.addRule({ name: rule.engineName, pattern: rule.pattern, target: asyncLambdaTarget(starter, 'rapport-starter', { ...w.asyncRetries, deadLetters: w.deadLetters, ...(w.virtual && { clock: w.virtual }), ...(w.authorize && { authorize: w.authorize }) }) }),

@@ -1,3 +1,4 @@
+import { isStarterPattern } from '../../functions/journeys/runtime';
 import { UNSUBSCRIBE_PATH } from '../../functions/journeys/unsubscribe';
 import { PROFILE_CONSUMER_PATTERN } from '../../shared/config/env';
 import type { EventPattern } from '../../shared/pattern';
@@ -101,12 +102,11 @@ export interface TriggeredJourney {
 
 /** The rules that start `journey`, one per trigger pattern, to the journey starter. */
 export function journeyTriggerRules(journey: TriggeredJourney): BusRuleSpec[] {
-  return journey.triggerPatterns.map((pattern, index) => ({
-    id: `TriggerRule${index}`,
-    engineName: `journey-${journey.id}-${index}`,
-    pattern,
-    target: 'journeyStarter',
-  }));
+  // Derived events' triggers only (`isStarterPattern`): a customer event's trigger is enrolled by the profile
+  // consumer once it applied the event, so it needs no rule (and no starter racing the profile).
+  return journey.triggerPatterns.flatMap((pattern, index) =>
+    isStarterPattern(pattern) ? [{ id: `TriggerRule${index}`, engineName: `journey-${journey.id}-${index}`, pattern, target: 'journeyStarter' as const }] : [],
+  );
 }
 
 /** Every rule on the Rapport bus, for these journeys. */
@@ -171,7 +171,8 @@ export const PROFILE_TABLE_ACCESS = {
    * deleted (DeleteItem). Then the journey router (`afterApply`, see
    * `functions/journeys/aws.ts` `awsJourneyRouter`): the customer's waits and
    * runs listed (Query), a wait taken and a lock freed (DeleteItem), a run
-   * ended and counted (UpdateItem).
+   * ended and counted (UpdateItem); then enrolment in the journeys the event
+   * triggers (`applied`): the run lock taken and the run written (PutItem).
    */
   consumer: {
     table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
@@ -180,11 +181,14 @@ export const PROFILE_TABLE_ACCESS = {
   /**
    * `reevaluate`: a profile read and written back (GetItem, PutItem); customers found
    * through the sparse indexes (Query): GSI1 `dueForReevaluation`, and GSI2
-   * `lastOrderBefore`, which exists for the sweep's last-order tags.
+   * `lastOrderBefore`, which exists for the sweep's last-order tags. Then the journey
+   * runtime's `reconcile`: running runs found through GSI1 (`RUN#<shard>`, Query), each
+   * read (GetItem); an ended one ended and counted (UpdateItem: also its next check), its
+   * lock freed (DeleteItem), its claimed sends listed (Query) and marked unknown (UpdateItem).
    */
   sweep: {
     // DeleteItem: a re-evaluation that finds the customer erased after its write undoes it (write, then check).
-    table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+    table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
     indexes: ['dynamodb:Query'],
   } as ProfileTableAccess,
   /**

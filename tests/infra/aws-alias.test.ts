@@ -24,6 +24,9 @@ const apiRequest = (rawPath: string, body: unknown) =>
 const alias = (previousId: string, userId: string, at: string) => ev('', at, {}, { type: 'alias', previousId, userId, messageId: `alias-${previousId}-${userId}` });
 const order = (userId: string, orderId: string, revenue: number, at: string) => ev('Order Completed', at, { orderId, revenue, currency: 'EUR' }, { userId, messageId: `${userId}-${orderId}` });
 
+
+/** A lock's times: taken now, expiring in a day. */
+const aDay = () => ({ now: new Date(), expiresAt: new Date(Date.now() + 86_400_000) });
 describe('AWS: alias joins two known customers', () => {
   let aws: AwsStandIn;
   let ingest: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -51,7 +54,7 @@ describe('AWS: alias joins two known customers', () => {
       ['aws-old', 'welcome-old', '2026-11-20T10:00:00.000Z'],
       ['aws-new', 'welcome-new', '2026-11-21T10:00:00.000Z'],
     ] as const) {
-      expect(await journeys.lock(customerId, 'welcome', '*', executionName)).toBe(true);
+      expect(await journeys.lock(customerId, 'welcome', '*', executionName, aDay())).toBe(true);
       await journeys.putRun({ journeyId: 'welcome', executionName, customerId, key: '*', status: 'running', startedAt, triggerMessageId: `signup-${customerId}` });
     }
     aws.calls.length = 0;
@@ -71,7 +74,7 @@ describe('AWS: alias joins two known customers', () => {
     ]);
     expect((await journeys.runs('aws-new', 'welcome')).map((r) => r.status)).toEqual(['stopped']);
     expect((await journeys.runs('aws-old', 'welcome')).map((r) => r.status)).toEqual(['running']);
-    expect(await journeys.lock('aws-new', 'welcome', '*', 'another-run')).toBe(true);
+    expect(await journeys.lock('aws-new', 'welcome', '*', 'another-run', aDay())).toBe(true);
 
     // A later event under the old id lands on the joined profile.
     await consumer(busEvent(order('aws-old', 'o-3', 5, '2026-11-23T10:00:00Z')), lambdaContext);

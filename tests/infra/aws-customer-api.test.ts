@@ -7,13 +7,13 @@ import { documentClient, ProfileStore } from '../../functions/profile';
 import { JourneyStore, type MessageRecord } from '../../functions/journeys/store';
 import { ENV } from '../../shared';
 import { ACCOUNT, busEvent, IDEMPOTENCY_TABLE, REGION, httpApiEvent, startAwsStandIn, stateMachineArn, TABLE, type AwsCall, type AwsStandIn } from '../helpers/aws';
-import { ev } from '../helpers/events';
+import { ev, identify } from '../helpers/events';
 
 /**
  * The customer admin API's Lambda entry point as deployed (functions/profile/api-handler.ts),
  * configured only through the environment the stack gives it, against dynalite.
- * Customers are made by the deployed profile consumer and enrolled by the deployed
- * starter (their entry points too). Step Functions and EventBridge cannot run here:
+ * Customers are made, and enrolled in the journeys their events trigger, by the deployed
+ * profile consumer (its entry point too). Step Functions and EventBridge cannot run here:
  * a local HTTP server answers for them (AWS_ENDPOINT_URL_SFN, AWS_ENDPOINT_URL_EVENTBRIDGE)
  * and records each request, with the customer's items in the table at that moment.
  */
@@ -35,7 +35,8 @@ describe('AWS customer API: erasure stops running journeys first; messages and j
   let journeyStore: JourneyStore;
   let api: Handler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
   let consumer: Handler<EventBridgeEvent<string, unknown>, unknown>;
-  let starter: Handler<EventBridgeEvent<string, unknown>, unknown>;
+  /** The consumer's afterApply (router, then enrolment), as the deployed consumer runs it after applying an event. */
+  let router: (event: EventBridgeEvent<string, unknown>, customerId: string) => Promise<unknown>;
   /** Execution names whose StopExecution the stand-in refuses (a Step Functions outage). */
   const refuseStop = new Set<string>();
   /** Execution names Step Functions does not know (their StartExecution never went through): StopExecution answers ExecutionDoesNotExist. */
@@ -63,7 +64,7 @@ describe('AWS customer API: erasure stops running journeys first; messages and j
     journeyStore = new JourneyStore(doc, TABLE);
     ({ handler: api } = (await import('../../functions/profile/api-handler')) as unknown as { handler: typeof api });
     ({ handler: consumer } = (await import('../../functions/profile/consumer-handler')) as unknown as { handler: typeof consumer });
-    ({ handler: starter } = (await import('../../functions/journeys/starter-handler')) as unknown as { handler: typeof starter });
+    router = (await import('../../functions/journeys/aws')).awsJourneyRouter();
   }, 60_000);
 
   afterAll(() => aws.close());
@@ -74,11 +75,10 @@ describe('AWS customer API: erasure stops running journeys first; messages and j
     missing.clear();
   });
 
-  /** A customer signs up: the consumer makes the profile, the starter enrols them in welcome; the execution's ARN. */
+  /** A customer signs up: the consumer makes the profile and enrols them in welcome; the execution's ARN. */
   async function signUp(customerId: string): Promise<string> {
     const signedUp = busEvent(ev('Signed Up', '2026-11-20T10:00:00Z', { plan: 'free' }, { userId: customerId, traits: { email: `${customerId}@shop.example` } }));
     await consumer(signedUp, lambdaContext);
-    await starter(signedUp, lambdaContext);
     const starts = sfnCalls().filter((call) => call.target === 'AWSStepFunctions.StartExecution' && call.body.stateMachineArn === stateMachineArn('welcome'));
     expect(starts).toHaveLength(1);
     aws.calls.length = 0;
@@ -199,14 +199,14 @@ describe('AWS customer API: erasure stops running journeys first; messages and j
   });
 
   it('a journey start racing the eraser (after its tombstone and its stop of the runs) starts nothing and leaves nothing', async () => {
-    // The profile consumer has applied the sign-up; the starter is late.
+    // The profile consumer has applied the sign-up (it found no tombstone) and is about to enrol the customer.
+    await consumer(busEvent(identify('2026-11-20T10:59:00Z', { email: 'start-race@shop.example' }, { userId: 'cust-start-race' })), lambdaContext);
     const signedUp = busEvent(ev('Signed Up', '2026-11-20T11:00:00Z', { plan: 'pro' }, { userId: 'cust-start-race', traits: { email: 'start-race@shop.example' } }));
-    await consumer(signedUp, lambdaContext);
-    // The eraser has written its tombstone and stopped the runs it found (none yet); the starter enrols now:
+    // The eraser has written its tombstone and stopped the runs it found (none yet); the consumer enrols now:
     // it sees the tombstone before starting (a trigger of the erased life), so no execution ever runs.
     // (A tombstone written after that check, before the start, is the write-then-check's: it stops and undoes.)
     let outcome: unknown;
-    await profiles.erase('cust-start-race', { now: () => new Date() }, { between: async () => void (outcome = await starter(signedUp, lambdaContext)) });
+    await profiles.erase('cust-start-race', { now: () => new Date() }, { between: async () => void (outcome = await router(signedUp, 'cust-start-race')) });
     expect(JSON.stringify(outcome)).toContain('erased');
     expect(sfnCalls().filter((c) => c.target === 'AWSStepFunctions.StartExecution')).toEqual([]);
     expect(await sortKeysOf('cust-start-race')).toEqual([]);
@@ -240,8 +240,9 @@ describe('AWS customer API: erasure stops running journeys first; messages and j
     await consumer(busEvent(order), lambdaContext);
     expect(sfnCalls().map((c) => c.target)).toEqual(['AWSStepFunctions.StopExecution']);
     expect((await journeyStore.runs('cust-no-exec-goal')).map((r) => [r.executionName, r.status])).toEqual([[name, 'converted']]);
-    // The trigger redelivered (the starter's retry) stops it again, and tolerates the same answer.
-    await starter(busEvent(ev('Signed Up', '2026-11-20T10:00:00Z', { plan: 'free' }, { userId: 'cust-no-exec-goal', traits: { email: 'cust-no-exec-goal@shop.example' } })), lambdaContext);
+    // The goal redelivered stops it again, and tolerates the same answer.
+    await consumer(busEvent(order), lambdaContext);
+    expect(sfnCalls().map((c) => c.target)).toEqual(['AWSStepFunctions.StopExecution', 'AWSStepFunctions.StopExecution']);
   });
 
   it('DELETE answers 503 and deletes nothing when Step Functions refuses the stop', async () => {

@@ -174,11 +174,11 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
         Properties: { RetentionInDays: 30 },
         DeletionPolicy: 'Retain',
       });
-      // The consumer also runs the journey router (afterApply), and the customer API stops a customer's runs on
-      // erasure: both get journeys.json and the state machines.
+      // The consumer also runs the journey router and enrolment (afterApply), and the customer API stops a customer's
+      // runs on erasure: both get journeys.json and the state machines. The sweep reconciles runs by journey id: the machines only.
       const router =
         which === 'sweep'
-          ? {}
+          ? { [JOURNEY_ENV.STATE_MACHINE_ARN_PREFIX]: expect.anything() }
           : { [JOURNEY_ENV.JOURNEYS_FILE]: JOURNEYS.bundledJourneysFile, [JOURNEY_ENV.STATE_MACHINE_ARN_PREFIX]: expect.anything() };
       // The customer API's tombstone outlives the archive (30 days by default) and every redelivery (17 days).
       const tombstone = which === 'customers' ? { [ENV.ERASURE_TOMBSTONE_DAYS]: '47' } : {};
@@ -408,7 +408,7 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
     const tableArn = () => arnOf(ids.table);
     const indexArn = (name: string) => ({ 'Fn::Join': ['', [arnOf(ids.table), `/index/${name}`]] });
 
-    it('consumer: items of the table (its own and the journey router\'s), PutEvents on the bus, resume and stop journey runs, send to the dead-letter queue', () => {
+    it('consumer: items of the table (its own and the journey router\'s), PutEvents on the bus, start, resume and stop journey runs, send to the dead-letter queue', () => {
       const machines = Object.keys(synthesised.template.findResources('AWS::StepFunctions::StateMachine')).sort();
       const statements = normalised(functionPolicyStatements(synthesised.template, ids.consumer));
       const sortedRefs = (resource: unknown) => [...asList(resource)].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
@@ -423,23 +423,30 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
           Resource: [tableArn()],
         },
         { Effect: 'Allow', Action: 'events:PutEvents', Resource: [arnOf(ids.bus)] },
+        // It enrols customers in the journeys their events trigger, once it applied the event.
+        { Effect: 'Allow', Action: 'states:StartExecution', Resource: [expect.anything()] },
         { Effect: 'Allow', Action: 'states:SendTaskSuccess', Resource: [expect.anything()] },
         { Effect: 'Allow', Action: 'states:StopExecution', Resource: [expect.anything()] },
       ]);
       // By the stage's name prefix (Rapport-dev_<journey id>): one resource for any number of journeys.
-      const [resume, stop] = statements.slice(-2).map((s) => renderText(s.Resource));
+      const [start, resume, stop] = statements.slice(-3).map((s) => renderText(s.Resource));
+      expect(start).toBe('arn:<Ref:AWS::Partition>:states:<Ref:AWS::Region>:<Ref:AWS::AccountId>:stateMachine:Rapport-dev_*');
       expect(resume).toBe('arn:<Ref:AWS::Partition>:states:<Ref:AWS::Region>:<Ref:AWS::AccountId>:stateMachine:Rapport-dev_*');
       expect(stop).toBe('arn:<Ref:AWS::Partition>:states:<Ref:AWS::Region>:<Ref:AWS::AccountId>:execution:Rapport-dev_*:*');
     });
 
-    it('sweep: get/put items, Query on the two indexes by name, PutEvents on the bus, send to the dead-letter queue', () => {
-      expect(normalised(functionPolicyStatements(synthesised.template, ids.sweep))).toEqual([
+    it('sweep: items of the table (its own and the run reconciling\'s), Query on the two indexes by name, PutEvents on the bus, describe journey executions, send to the dead-letter queue', () => {
+      const statements = normalised(functionPolicyStatements(synthesised.template, ids.sweep));
+      expect(statements).toEqual([
         XRAY,
         { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: arnOf(ids.queue) },
-        { Effect: 'Allow', Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], Resource: tableArn() },
+        { Effect: 'Allow', Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: tableArn() },
         { Effect: 'Allow', Action: 'dynamodb:Query', Resource: [indexArn('GSI1'), indexArn('GSI2')] },
         { Effect: 'Allow', Action: 'events:PutEvents', Resource: arnOf(ids.bus) },
+        { Effect: 'Allow', Action: 'states:DescribeExecution', Resource: expect.anything() },
       ]);
+      // The journeys' executions, by the stage's name prefix: what the reconciling sweep asks about runs whose end was lost.
+      expect(renderText(statements.at(-1)?.Resource)).toBe('arn:<Ref:AWS::Partition>:states:<Ref:AWS::Region>:<Ref:AWS::AccountId>:execution:Rapport-dev_*:*');
     });
 
     it("customer API: read the table, end the customer's runs and erase in batches, write the tombstone, stop journey executions; no ingest records, no index, no PutEvents", () => {
@@ -477,7 +484,7 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
           const text = renderText(resource);
           // The journeys' state machines are Rapport-<stage>_<journey id>, and an execution's name is chosen when it starts.
           const allowed =
-            (statement.Action === 'states:StopExecution' && text.endsWith(':execution:Rapport-dev_*:*')) ||
+            (['states:StopExecution', 'states:DescribeExecution'].includes(statement.Action as string) && text.endsWith(':execution:Rapport-dev_*:*')) ||
             (['states:StartExecution', 'states:SendTaskSuccess'].includes(statement.Action as string) && text.endsWith(':stateMachine:Rapport-dev_*'));
           expect(allowed || !text.includes('*'), JSON.stringify(statement)).toBe(true);
         }

@@ -42,7 +42,7 @@ import { durationSeconds } from './duration';
 import { formatPath, JourneyError } from './errors';
 import { buildGraph, reachedAtTrigger, type StepNode } from './graph';
 import { journeyMermaid } from './mermaid';
-import { statePaths, type StatePath } from './paths';
+import { longestRunSeconds, statePaths, type StatePath } from './paths';
 import { templateTriggerReferences, triggerReferences } from './references';
 import { DEFAULT_TRIGGER_MAX_AGE, END, HOLDOUT, NO_MAX_AGE, type EventFilter, type Journey } from './schema';
 import type { TemplateCatalog } from './templates';
@@ -94,7 +94,21 @@ export interface CompiledJourney {
   readonly concurrencyKey?: string;
   /** The `when` of every branch rule, in step order: the profile keeps the recent events they read. */
   readonly branchConditions: unknown[];
+  /**
+   * The longest a run can last, in seconds (`longestRunSeconds`): its waits and wait_for timeouts along the
+   * longest path, the longest a marketing send can be deferred (`SEND_DEFERRAL_MAX_SECONDS`) and each Task's
+   * retries; a year with a loop. The run's lock expires after it (the journey runtime's lock TTL).
+   */
+  readonly maxRunSeconds: number;
 }
+
+/**
+ * The longest the send policy can defer one marketing send: the frequency cap up to 30 days after its
+ * first deferral (`frequencyCapMaxDelayDays` is at most 30), then quiet hours up to a day.
+ */
+export const SEND_DEFERRAL_MAX_SECONDS = 31 * 86_400;
+/** What a Task's Retry (`STEP_RETRY`: 8 retries, at most 5 minutes apart) and its invocations add at most, rounded up. */
+const TASK_RETRY_MAX_SECONDS = 3_600;
 
 /** Compile a validated journey. Throws `JourneyError` if the journey does not pass the meaning checks. */
 export function compileJourney(journey: Journey, options: CompileOptions): CompiledJourney {
@@ -279,6 +293,18 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
     };
   }
 
+  // A deferred send's Choice leads into its detour (the Wait before the send again): that Choice stands for the deferrals.
+  const deferring = new Set(Object.entries(definition.States).filter(([, s]) => s.Type === 'Choice' && s.Choices.some((c) => detours.has(c.Next))).map(([name]) => name));
+  const maxRunSeconds = longestRunSeconds(
+    definition,
+    detours,
+    (name) => {
+      const wait = waitStates[name];
+      return (typeof wait === 'number' ? wait : (untilSeconds[name] ?? awaitStates[name]?.timeoutSeconds ?? 0)) + (deferring.has(name) ? SEND_DEFERRAL_MAX_SECONDS : 0);
+    },
+    TASK_RETRY_MAX_SECONDS,
+  );
+
   const reentry = journey.entry?.reentry ?? 'never';
   const maxAge = journey.trigger.max_age ?? DEFAULT_TRIGGER_MAX_AGE;
   const concurrency = journey.entry?.concurrency ?? 'one-per-customer';
@@ -300,6 +326,7 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
     reentry: typeof reentry === 'string' ? reentry : { afterSeconds: durationSeconds(reentry.after) },
     ...(typeof concurrency === 'object' && { concurrencyKey: concurrency.per }),
     branchConditions: journey.steps.flatMap((step) => ('branch' in step ? step.branch.flatMap((rule) => ('when' in rule ? [structuredClone(rule.when) as unknown] : [])) : [])),
+    maxRunSeconds,
   };
 }
 

@@ -50,3 +50,37 @@ function successors(state: State): string[] {
       return [];
   }
 }
+
+/** The longest a Standard execution lives (Step Functions' limit, one year): a journey with a loop may run that long. */
+export const EXECUTION_MAX_SECONDS = 365 * 86_400;
+
+/**
+ * The longest an execution of `definition` can run, in seconds: along the longest path (edges into
+ * `detours` not followed, Fail states not entered), the `seconds` each state can pause plus `perTask`
+ * for each Task (its retries). A loop (which validation allows only through a wait) has no bound but
+ * Step Functions' own: `EXECUTION_MAX_SECONDS`. Never more than that either.
+ */
+export function longestRunSeconds(definition: StateMachineDefinition, detours: ReadonlySet<string>, seconds: (state: string) => number, perTask = 0): number {
+  const memo = new Map<string, number>();
+  const visiting = new Set<string>();
+  let looped = false;
+  const longest = (name: string): number => {
+    const known = memo.get(name);
+    if (known !== undefined) return known;
+    if (visiting.has(name)) {
+      looped = true;
+      return 0;
+    }
+    const state = definition.States[name];
+    if (!state || state.Type === 'Fail') return 0;
+    visiting.add(name);
+    let best = 0;
+    for (const next of new Set(successors(state))) if (!detours.has(next)) best = Math.max(best, longest(next));
+    visiting.delete(name);
+    const total = seconds(name) + (state.Type === 'Task' ? perTask : 0) + best;
+    memo.set(name, total);
+    return total;
+  };
+  const total = longest(definition.StartAt);
+  return looped ? EXECUTION_MAX_SECONDS : Math.min(total, EXECUTION_MAX_SECONDS);
+}

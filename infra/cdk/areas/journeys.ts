@@ -35,6 +35,8 @@ export interface JourneysAreaProps {
   readonly journeysFileBundle: BundledFiles;
   readonly profileConsumerFunction: nodejs.NodejsFunction;
   readonly customerApiFunction: nodejs.NodejsFunction;
+  /** The daily sweep: it reconciles runs whose end was never reported (DescribeExecution). */
+  readonly sweepFunction: nodejs.NodejsFunction;
   /** Signs the one-click unsubscribe links; the ingest stage serves them (`PUBLIC_URL`). */
   readonly unsubscribeSecret: secretsmanager.ISecret;
   readonly httpStage: apigwv2.HttpStage;
@@ -192,6 +194,8 @@ export class JourneysArea {
       fn.addEnvironment(JOURNEY_ENV.JOURNEYS_FILE, JOURNEYS.bundledJourneysFile);
       fn.addEnvironment(JOURNEY_ENV.STATE_MACHINE_ARN_PREFIX, stateMachineArnPrefix);
     }
+    // The sweep reconciles runs whose end was never reported: DescribeExecution by the run's journey id.
+    props.sweepFunction.addEnvironment(JOURNEY_ENV.STATE_MACHINE_ARN_PREFIX, stateMachineArnPrefix);
 
     const triggerRules = new Map<string, events.Rule[]>();
     for (const journey of props.journeys) {
@@ -211,7 +215,7 @@ export class JourneysArea {
       );
     }
     this.journeyTriggerRules = triggerRules;
-    if (props.journeys.length > 0) allowRulesOfBus(props.bus, this.journeyStarterFunction, props.deadLetterQueue, 'AllowTriggerRulesOfRapportBus');
+    if ([...triggerRules.values()].some((rules) => rules.length > 0)) allowRulesOfBus(props.bus, this.journeyStarterFunction, props.deadLetterQueue, 'AllowTriggerRulesOfRapportBus');
 
     const machines = [...stateMachines.values()];
     if (machines.length > 0) {
@@ -256,7 +260,10 @@ export class JourneysArea {
       // Journeys' state machines and their executions, by name prefix (Rapport-<stage>_*): one statement
       // of a fixed size for any number of journeys.
       const journeyMachines = `${stateMachineArnPrefix}*`;
-      this.journeyStarterFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [journeyMachines] }));
+      // The starter enrols customers in journeys derived events trigger; the consumer, those customer events trigger.
+      for (const fn of [this.journeyStarterFunction, props.profileConsumerFunction]) {
+        fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [journeyMachines] }));
+      }
       // The router resumes waiting runs (task tokens of these state machines) and stops converted or exited ones.
       props.profileConsumerFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:SendTaskSuccess'], resources: [journeyMachines] }));
       // A wait_for reached at the trigger's time resumes itself when its event was handled first (steps.ts `earlierEvent`).
@@ -273,6 +280,8 @@ export class JourneysArea {
       for (const fn of [props.profileConsumerFunction, props.customerApiFunction, this.journeyStarterFunction]) {
         fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StopExecution'], resources: [executions] }));
       }
+      // The sweep asks Step Functions how runs whose end was never reported (a lost status change) ended.
+      props.sweepFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executions] }));
     }
   }
 
