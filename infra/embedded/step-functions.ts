@@ -415,7 +415,9 @@ export class LocalStepFunctions implements Executions {
           failures: undefined,
           retried: undefined,
         });
-        await this.#report(execution, end);
+        // A report that failed (the run-ended function failing past its retries) stays unreported: it is
+        // reported again at the next start, and the reconciling sweep ends the run meanwhile.
+        await this.#report(execution, end).catch(() => undefined);
       })
       .finally(() => {
         this.#running.delete(done);

@@ -5,7 +5,7 @@
  */
 export { loadJourney, loadJourneysFromDir, type DirOptions, type LoadedJourneys, type LoadOptions, type LoadResult } from './load';
 export { addedTags, addedTagsInDocument, tagReads, type KnownTags, type TagRead } from './tags';
-export { busPattern, compileJourney, type CompiledJourney, type CompileOptions, type EndOutcome, type StepAction } from './compile';
+export { busPattern, compileJourney, SEND_DEFERRAL_MAX_SECONDS, type CompiledJourney, type CompileOptions, type EndOutcome, type StepAction } from './compile';
 export { formatProblems, JourneyError, type JourneyProblem } from './errors';
 export {
   ACTIONS,
@@ -25,7 +25,7 @@ export {
 export { journeyJsonSchema } from './json-schema';
 export { ConditionSchema, describeCondition, type Condition } from './conditions';
 export { DURATION_PATTERN, formatDuration, MAX_WAIT_SECONDS, parseDuration } from './duration';
-export { MAX_PATHS, statePaths, type StatePath } from './paths';
+export { EXECUTION_MAX_SECONDS, longestRunSeconds, MAX_PATHS, statePaths, type StatePath } from './paths';
 export { TRIGGER_REFERENCE, triggerReferences } from './references';
 export { checkTemplate, loadTemplateCatalog, templateFileName, type TemplateCatalog } from './templates';
 export { journeyTemplateProblems, templateVariableProblems, triggerFields } from './template-variables';
