@@ -50,6 +50,12 @@ export interface AwsStandInOptions<Call extends AwsCall = AwsCall> {
    * 'missing' answers 400 ExecutionDoesNotExist, as AWS does for an execution never started.
    */
   onStopExecution?: (call: Call) => Promise<'stop' | 'refuse' | 'missing'>;
+  /**
+   * How DescribeExecution answers, by execution ARN: a status (and a succeeded execution's output), or
+   * 'missing' (400 ExecutionDoesNotExist, as AWS answers for one never started or gone from its 90-day history).
+   * @default 'missing'
+   */
+  onDescribeExecution?: (executionArn: string) => { status: string; output?: unknown } | 'missing';
   /** Variables the stack sets besides the ones every function gets here. */
   env?: Record<string, string>;
   /**
@@ -115,6 +121,17 @@ export async function startAwsStandIn<Call extends AwsCall = AwsCall>(options: A
             reply = { __type: 'com.amazonaws.swf.service.v2.model#ExecutionDoesNotExist', message: `Execution Does Not Exist: '${String(body.executionArn)}'` };
           } else {
             reply = { stopDate: Date.now() / 1000 };
+          }
+        }
+        if (target === 'AWSStepFunctions.DescribeExecution') {
+          const arn = String(body.executionArn);
+          const answer = options.onDescribeExecution?.(arn) ?? 'missing';
+          if (answer === 'missing') {
+            status = 400;
+            reply = { __type: 'com.amazonaws.swf.service.v2.model#ExecutionDoesNotExist', message: `Execution Does Not Exist: '${arn}'` };
+          } else {
+            const stateMachineArn = arn.replace(':execution:', ':stateMachine:').replace(/:[^:]+$/, '');
+            reply = { executionArn: arn, stateMachineArn, name: arn.slice(arn.lastIndexOf(':') + 1), status: answer.status, startDate: Date.now() / 1000, ...(answer.output !== undefined && { output: JSON.stringify(answer.output) }) };
           }
         }
         res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
