@@ -92,8 +92,13 @@ export function acknowledgeNagFindings(rapport: Rapport): void {
     const byPrefix = `the journeys' state machines are named ${prefix}<journey id> (stage names and journey ids hold no "_", so no other stage's machine matches); naming them by that prefix keeps the policy one statement for any number of journeys (an ARN list passes IAM's 10,240 characters of inline policy near 100 journeys).`;
     const perCustomer = 'execution names are made per customer and trigger at run time, so the name after the machine is a wildcard too.';
     ack(rapport.journeyStarterFunction.role, machines, `StartExecution on the journeys' state machines: ${byPrefix}`);
-    ack(rapport.profileConsumerFunction.role, machines, `SendTaskSuccess on the journeys' state machines (the router resumes waiting runs): ${byPrefix}`);
+    ack(rapport.profileConsumerFunction.role, machines, `SendTaskSuccess and StartExecution on the journeys' state machines (the router resumes waiting runs; the consumer enrols customers in the journeys their events trigger, once it applied the event): ${byPrefix}`);
     ack(rapport.journeyStepFunction.role, machines, `SendTaskSuccess on the journeys' state machines (a wait_for resumes itself on an event handled before it): ${byPrefix}`);
+    ack(
+      rapport.sweepFunction.role,
+      executions,
+      `DescribeExecution on the journeys' executions (the sweep reconciles runs whose end was never reported: status-change events are best-effort): ${byPrefix} ${perCustomer}`,
+    );
     ack(rapport.profileConsumerFunction.role, executions, `StopExecution on the journeys' executions (the router stops converted and exited runs): ${byPrefix} ${perCustomer}`);
     ack(
       rapport.journeyStarterFunction.role,
