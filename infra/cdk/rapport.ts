@@ -347,10 +347,12 @@ export interface RapportProps {
  * IAM-authorised admin API reads, exports and erases customers.
  *
  * Journeys: each journey file becomes a Standard state machine whose Tasks invoke
- * the step function; a rule per trigger on `bus` invokes the starter, which
- * enrols customers under deterministic execution names; the profile consumer
- * resumes waiting runs and stops converted ones; a rule on the default bus
- * reports each execution's end to the run-ended function.
+ * the step function; the profile consumer, once it applied a customer event,
+ * enrols the customer in the journeys it triggers (a rule per derived-event trigger
+ * invokes the starter for the others), under deterministic execution names, resumes
+ * waiting runs and stops converted ones; a rule on the default bus reports each
+ * execution's end to the run-ended function, and the daily sweep reconciles runs
+ * whose end was never reported.
  *
  * Every asynchronous delivery (rule target, schedule, async invocation) is retried
  * and then lands in one dead-letter queue.
@@ -413,7 +415,10 @@ export class Rapport extends Construct {
   public readonly journeyStateMachineRole: iam.Role;
   /** The start of every journey state machine's name, `Rapport-<stage>_`: grants and the run-ended rule name them by it. */
   public readonly journeyStateMachineNamePrefix: string;
-  /** The rules on `bus` that start each journey (one per trigger pattern), by journey id. */
+  /**
+   * The rules on `bus` that start each journey, by journey id: one per trigger pattern of a derived event
+   * (source `rapport.profile`); a customer event's trigger has none, the profile consumer enrols it.
+   */
   public readonly journeyTriggerRules: ReadonlyMap<string, readonly events.Rule[]>;
   /** Runs every journey step (send, branch, split, tag, update, webhook, wait-until, await). */
   public readonly journeyStepFunction: nodejs.NodejsFunction;
