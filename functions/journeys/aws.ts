@@ -222,6 +222,18 @@ export function awsJourneyRouter(env: NodeJS.ProcessEnv = process.env, clients: 
 }
 
 /**
+ * The profile consumer's journey hooks in AWS, on one runtime: `afterApply` (the router, then enrolment:
+ * `awsJourneyRouter`) and `afterDrop` (a dropped event of an erased life counts `skipped.erased`).
+ */
+export function awsJourneyConsumerHooks(env: NodeJS.ProcessEnv = process.env, clients: AwsClients = {}) {
+  const runtime = awsJourneyRuntime(env, clients);
+  return {
+    afterApply: (event: EventBridgeEvent<string, unknown>, customerId: string) => runtime.applied(event, customerId),
+    afterDrop: (event: EventBridgeEvent<string, unknown>, _customerId: string, reason: string) => runtime.dropped(event, reason),
+  };
+}
+
+/**
  * The sweep's reconciling of journey runs in AWS (`reconcile`): runs in the profile table's run index,
  * checked with DescribeExecution on the state machine the stage's ARN prefix and the run's journey id
  * name (no journeys.json: a run of a journey since removed is reconciled too). Ends what it finds ended.

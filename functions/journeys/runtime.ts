@@ -491,5 +491,18 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     return outcome;
   }
 
-  return { start, applied, route, executionEnded, reconcile, stopAll, journeys: byId };
+  /**
+   * A customer event the profile consumer dropped (`reason` 'erased': an event of an erased life): it starts
+   * nothing, and every journey it triggers counts the skip (`skipped.erased`, once per delivery).
+   */
+  async function dropped(event: BusEventLike, reason: string): Promise<EnrolOutcome[]> {
+    if (reason !== 'erased') return [];
+    const outcomes: EnrolOutcome[] = [];
+    for (const journey of deps.journeys) {
+      if (journey.triggerPatterns.filter((p) => !isStarterPattern(p)).some((p) => matchesEventPattern(p, event))) outcomes.push(await skip(journey, 'erased'));
+    }
+    return outcomes;
+  }
+
+  return { start, applied, dropped, route, executionEnded, reconcile, stopAll, journeys: byId };
 }

@@ -1,4 +1,4 @@
-import { awsJourneyRouter, awsJourneySpecs } from '../journeys/aws';
+import { awsJourneyConsumerHooks, awsJourneySpecs } from '../journeys/aws';
 import { awsProfileDeps } from './aws';
 import { createProfileConsumerHandler } from './lambda';
 
@@ -6,7 +6,9 @@ import { createProfileConsumerHandler } from './lambda';
  * Lambda entry point: target of the bus rule for customer events
  * (`PROFILE_CONSUMER_PATTERN`). After each event is on the profile, the journey
  * router resumes the customer's runs waiting for it (SendTaskSuccess) and stops
- * the runs whose goal or exit it is (StopExecution), as the embedded engine does.
+ * the runs whose goal or exit it is (StopExecution), then enrols the customer in the journeys
+ * the event triggers (StartExecution), as the embedded engine does; a dropped event of an erased
+ * customer counts its skip.
  * The profile keeps only the recent events the tag rules and the bundled journeys read.
  */
-export const handler = createProfileConsumerHandler(awsProfileDeps(process.env, awsJourneySpecs()), { afterApply: awsJourneyRouter() });
+export const handler = createProfileConsumerHandler(awsProfileDeps(process.env, awsJourneySpecs()), awsJourneyConsumerHooks());

@@ -11,6 +11,11 @@ export interface ProfileHandlerOptions extends ObservabilityOptions {
    * crashed attempt left): the journey router resumes waits and stops goal runs here.
    */
   afterApply?: (event: EventBridgeEvent<string, unknown>, customerId: string) => Promise<unknown>;
+  /**
+   * Runs when an event is dropped (`reason`: its customer was erased, and it is not of a new life): the
+   * journeys it would have triggered count the skip (`skipped.erased`), as every skip is counted.
+   */
+  afterDrop?: (event: EventBridgeEvent<string, unknown>, customerId: string, reason: string) => Promise<unknown>;
 }
 
 export interface SweepHandlerOptions extends ObservabilityOptions {
@@ -59,7 +64,8 @@ export function createProfileConsumerHandler(deps: Omit<ProfileConsumerDeps, 'lo
       const result = await consumer.handleEvent(detail, { deadline: Date.now() + Math.max(1000, context.getRemainingTimeInMillis() - HANDLER_MARGIN_MS) });
       metrics.addMetric(result.status === 'applied' ? 'ProfileUpdates' : result.status === 'duplicate' ? 'ProfileDuplicates' : 'ProfileEventsDropped', MetricUnit.Count, 1);
       if (result.status === 'applied' && result.derived.length > 0) metrics.addMetric('DerivedEvents', MetricUnit.Count, result.derived.length);
-      if (result.status !== 'dropped') {
+      if (result.status === 'dropped') await options.afterDrop?.(event, result.customerId, result.reason);
+      else {
         const routed = (await options.afterApply?.(event, result.customerId)) as RouterOutcome | undefined;
         if (routed?.converted) metrics.addMetric('GoalConversions', MetricUnit.Count, routed.converted);
         if (routed?.resumed) metrics.addMetric('JourneyWaitsResumed', MetricUnit.Count, routed.resumed);
