@@ -1,3 +1,5 @@
+import { CHANNELS } from './known-events';
+
 /**
  * What one sender may put into one customer's profile with one event, checked
  * at ingest (a 400 naming the field and the limit), so work per request and the
@@ -66,7 +68,23 @@ export function checkTraits(traits: Record<string, unknown>, tags: SenderTagPoli
     }
   }
   if (Object.hasOwn(traits, 'tags')) problems.push(...checkTags(traits.tags, tags));
+  if (Object.hasOwn(traits, 'consent')) problems.push(...checkConsent(traits.consent));
   return problems;
+}
+
+/**
+ * `traits.consent`: Rapport's contract, like the consent events' properties. `{<channel>: true | false}` for
+ * the channels Rapport knows; anything else (`"false"`, `0`, `null`, `Email`) would be accepted and then
+ * silently ignored, and a denial the sender meant would be lost: refused, naming the field.
+ */
+function checkConsent(value: unknown): TraitProblem[] {
+  const expected = `expected {${CHANNELS.map((c) => `"${c}": true | false`).join(', ')}} (true grants, false denies; any subset of the channels)`;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return [{ path: '$.traits.consent', message: expected }];
+  return Object.entries(value as Record<string, unknown>).flatMap(([channel, given]): TraitProblem[] => {
+    const path = /^[A-Za-z_$][\w$]*$/.test(channel) ? `$.traits.consent.${channel}` : `$.traits.consent[${JSON.stringify(channel.slice(0, SENDER_LIMITS.traitKeyLength))}]`;
+    if (!(CHANNELS as readonly string[]).includes(channel)) return [{ path, message: `${shown(channel)} is not a channel; ${expected}` }];
+    return typeof given === 'boolean' ? [] : [{ path, message: `expected true (granted) or false (denied), received ${JSON.stringify(given)}` }];
+  });
 }
 
 /** `traits.tags`: a list (or null, which clears the sender's tags) of declared manual tags, within the limits. */

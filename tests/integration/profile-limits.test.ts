@@ -54,6 +54,8 @@ describe('traits a sender sends in one event', () => {
     ['a value over 16 KB', { bio: 'x'.repeat(16 * 1024) }, '$.traits.bio', 'is 16,386 bytes as JSON; the limit is 16 KB per trait'],
     ['over 64 KB in all', Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`pad${i}`, 'x'.repeat(15_000)])), '$.traits', 'is 75,051 bytes as JSON; the limit is 64 KB per event'],
     ['a key over 128 characters', { ['k'.repeat(129)]: 1 }, `$.traits.${'k'.repeat(128)}`, 'trait key is 129 characters; the limit is 128'],
+    // A denial sent as a string would be accepted and then silently ignored: marketing would go on.
+    ['a consent that is not true or false', { consent: { email: 'false' } }, '$.traits.consent.email', 'expected true (granted) or false (denied), received "false"'],
   ])('refuses %s with a 400 naming the field and the limit', async (_what, traits, path, message) => {
     const res = await send(identify(traits));
     expect(res.status).toBe(400);

@@ -52,6 +52,19 @@ describe('event contract: normalisation', () => {
     expect(problems({ type: 'alias', userId: 'u' })).toEqual([{ index: 3, path: '$.previousId', message: 'required: expected string or number' }]);
   });
 
+  it('refuses an identify whose consent trait could not be applied as sent, naming the field (a denial is never silently lost)', () => {
+    expect(ok({ type: 'identify', userId: 'u', traits: { consent: { email: false, sms: true } } }).traits).toEqual({ consent: { email: false, sms: true } });
+    expect(ok({ type: 'identify', userId: 'u', traits: { consent: {} } }).traits).toEqual({ consent: {} });
+    const expected = 'expected {"email": true | false, "sms": true | false, "push": true | false} (true grants, false denies; any subset of the channels)';
+    expect(problems({ type: 'identify', userId: 'u', traits: { consent: { email: 'false' } } })).toEqual([{ index: 3, path: '$.traits.consent.email', message: 'expected true (granted) or false (denied), received "false"' }]);
+    expect(problems({ type: 'identify', userId: 'u', traits: { consent: { email: 0, sms: null } } }).map((p) => p.path)).toEqual(['$.traits.consent.email', '$.traits.consent.sms']);
+    expect(problems({ type: 'identify', userId: 'u', traits: { consent: { Email: false } } })).toEqual([{ index: 3, path: '$.traits.consent.Email', message: `"Email" is not a channel; ${expected}` }]);
+    expect(problems({ type: 'identify', userId: 'u', traits: { consent: { 'e-mail': false } } })[0]!.path).toBe('$.traits.consent["e-mail"]');
+    for (const consent of [false, null, 'denied', [false]]) {
+      expect(problems({ type: 'identify', userId: 'u', traits: { consent } })).toEqual([{ index: 3, path: '$.traits.consent', message: expected }]);
+    }
+  });
+
   it('requires userId or anonymousId, a known type, and names the path of each problem', () => {
     expect(problems({ type: 'track', event: 'X' })).toEqual([{ index: 3, path: '$.userId', message: 'either userId or anonymousId is required' }]);
     expect(problems({ userId: 'u', event: 'X' })[0]).toMatchObject({ path: '$.type', message: expect.stringContaining('required: one of track, identify') });
