@@ -431,7 +431,10 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     // check, after it: an erasure that began meanwhile finds the frozen record, or this finds its tombstone.
     const erased = async () => {
       const tombstone = await store.tombstone(target, now);
-      return tombstone !== undefined && tombstone.erasedAt !== found?.rebornAfter && !startsNewLife(event, tombstone);
+      if (tombstone === undefined || tombstone.erasedAt === found?.rebornAfter || startsNewLife(event, tombstone)) return false;
+      // The alias names the erased id and may be replayed from the archive later: the tombstone outlives that replay.
+      await store.extendTombstone(target, tombstone, event.receivedAt);
+      return true;
     };
     if (await erased()) {
       log('alias joins nothing: the other customer was erased', { customerId: survivorId });
