@@ -5,6 +5,7 @@ import {
   toBusEntry,
   busEntrySize,
   PUT_EVENTS_MAX_BYTES,
+  PRECEDED_BY_MAX,
   toProblems,
   systemClock,
   type Clock,
@@ -122,6 +123,25 @@ const silentObserver: IngestObserver = {
 };
 
 /** A valid event of the request, with the tracking plan violations it was accepted with. */
+/**
+ * Name on each event the same customer's earlier events of this request (`precededBy`), so the journey enrolment
+ * waits for them (an identify sent with its Signed Up): EventBridge delivers the entries in no order. Left off an
+ * event the list would push over the bus entry limit.
+ */
+function stampPrecededBy(items: ValidItem[], eventBusName: string | undefined): void {
+  const earlier = new Map<string, string[]>();
+  for (const item of [...items].sort((a, b) => a.index - b.index)) {
+    const { userId } = item.event;
+    if (userId === undefined) continue;
+    const before = earlier.get(userId) ?? [];
+    if (before.length > 0) {
+      const stamped = { ...item.event, precededBy: before.slice(-PRECEDED_BY_MAX) };
+      if (busEntrySize(toBusEntry(stamped, eventBusName)) <= PUT_EVENTS_MAX_BYTES) item.event = stamped;
+    }
+    earlier.set(userId, [...before, item.event.messageId]);
+  }
+}
+
 interface ValidItem {
   index: number;
   event: NormalisedEvent;
@@ -300,6 +320,7 @@ export function createIngestService(deps: IngestDeps) {
       else inFlight.push(item);
     });
 
+    stampPrecededBy(valid, deps.eventBusName);
     const result = await publishEntries(
       deps.putEvents,
       toPublish.map((item) => toBusEntry(item.event, deps.eventBusName)),

@@ -3,7 +3,7 @@ import { eventKey, eventRef, isSameEvent, IDEMPOTENCY_WINDOW_SECONDS, INGEST_EVE
 import type { ProfileStore } from '../profile';
 import { executionName, isExecutionMissing, type ExecutionInput, type Executions } from './executions';
 import type { JourneyStore, RunRecord } from './store';
-import { belongsAfter } from '../profile';
+import { belongsAfter, eventMark } from '../profile';
 
 /** What the runtime needs of a compiled journey. */
 export interface JourneySpec {
@@ -106,6 +106,14 @@ const sha = (s: string) => createHash('sha256').update(s).digest('hex');
  * customer's runs waiting for it and stops runs whose goal or exit it is), and
  * the end-of-run bookkeeping.
  */
+/** How long after its receipt a trigger waits for the events sent before it in its request (Lambda retries 1 and 3 minutes in). */
+export const PRECEDING_WAIT_MS = 150_000;
+
+/** A trigger's enrolment waits for events sent before it in its request (a retryable failure: the invocation is retried). */
+export class PrecedingEventsPending extends Error {
+  override readonly name = 'PrecedingEventsPending';
+}
+
 export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
   const { profiles, records, executions, clock } = deps;
   const log = deps.log ?? (() => undefined);
@@ -300,8 +308,36 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
    */
   async function applied(event: BusEventLike, customerId: string): Promise<Awaited<ReturnType<typeof route>> & { enrolled: EnrolOutcome[] }> {
     const routed = await route(event, customerId);
-    const enrolled = await enrolAll(event, (journey) => journey.triggerPatterns.filter((p) => !isStarterPattern(p)));
+    const patterns = (journey: JourneySpec) => journey.triggerPatterns.filter((p) => !isStarterPattern(p));
+    if (deps.journeys.some((journey) => patterns(journey).some((p) => matchesEventPattern(p, event)))) await precedingApplied(event.detail as NormalisedEvent, customerId);
+    const enrolled = await enrolAll(event, patterns);
     return { ...routed, enrolled };
+  }
+
+  /**
+   * Before a trigger enrols: the customer's events that came before it in the same request (`precededBy`, e.g. the
+   * identify carrying the email sent with a Signed Up) are on the profile. The bus keeps no order, so one may still
+   * be on its way: woken by this store's writes for a second, then the invocation fails and Lambda retries it a
+   * minute later. Past PRECEDING_WAIT_MS after receipt it enrols as things are (a preceding event that never comes).
+   */
+  async function precedingApplied(detail: NormalisedEvent, customerId: string): Promise<void> {
+    const ids = detail.precededBy ?? [];
+    if (ids.length === 0) return;
+    const missing = async () => {
+      const stored = await profiles.get(customerId);
+      return stored ? ids.filter((messageId) => !stored.applied.includes(eventMark({ sourceId: detail.sourceId, messageId }))) : ids;
+    };
+    const until = Date.now() + 1000;
+    let left = await missing();
+    while (left.length > 0 && Date.now() < until) {
+      await profiles.nextWrite(customerId, Math.max(1, until - Date.now()));
+      left = await missing();
+    }
+    if (left.length === 0) return;
+    if (clock.now().getTime() - Date.parse(detail.receivedAt) < PRECEDING_WAIT_MS) {
+      throw new PrecedingEventsPending(`${left.length} event(s) sent before ${detail.messageId} in its request are not on the profile yet (${left.join(', ')}): enrolment is retried`);
+    }
+    log('trigger enrolled without the events sent before it', { customerId, messageId: detail.messageId, missing: left.length });
   }
 
   /**

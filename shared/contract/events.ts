@@ -140,7 +140,15 @@ export const NormalisedEventSchema = z.object({
   receivedAt: z.string(),
   /** The ingest source (webhook sender / write key) it came from. */
   sourceId: z.string(),
+  /**
+   * The messageIds of the same customer's (userId's) events that came before this one in the same request (the
+   * last PRECEDED_BY_MAX): a journey enrols on this event only once the profile holds them too, so an identify
+   * sent with its Signed Up is on the profile when the welcome goes out, whatever order the bus delivers them in.
+   */
+  precededBy: z.array(z.string()).max(10).optional(),
 });
+/** How many earlier events of the same request an event names in `precededBy`. */
+export const PRECEDED_BY_MAX = 10;
 export type NormalisedEvent = z.infer<typeof NormalisedEventSchema>;
 
 /** Body of `POST /v1/events` and `POST /v1/batch`: one event, or a batch of them. */

@@ -43,6 +43,20 @@ describe('POST /v1/events (Standard Webhooks)', () => {
     expect(listed.events).toContainEqual(event);
   });
 
+  it("names on each event the same customer's earlier events of its request (precededBy), for the journey enrolment to wait for", async () => {
+    const res = await send({
+      batch: [
+        { type: 'identify', userId: 'pb-1', messageId: 'pb-id', traits: { email: 'pb-1@example.com' } },
+        { type: 'track', userId: 'pb-2', messageId: 'pb-other', event: 'Product Viewed', properties: { productId: 'p' } },
+        { type: 'track', userId: 'pb-1', messageId: 'pb-su', event: 'Signed Up', properties: {} },
+        order('pb-1', 'pb-o', { messageId: 'pb-order' }),
+      ],
+    });
+    expect(res.status).toBe(202);
+    const precededBy = (id: string) => (onBus(id)[0]?.detail as { precededBy?: string[] }).precededBy;
+    expect([precededBy('pb-id'), precededBy('pb-other'), precededBy('pb-su'), precededBy('pb-order')]).toEqual([undefined, undefined, ['pb-id'], ['pb-id', 'pb-su']]);
+  });
+
   it('identifies the source by the secret that signed the request', async () => {
     const res = await send(order('cust-2', 'o-2', { messageId: 'it-shop-1' }), OTHER_SECRET);
     expect(res.status).toBe(202);

@@ -105,12 +105,10 @@ describe('the AWS twin: delivery in no order, at least once, with Lambda retries
     for (const id of Object.keys(kind.outcomes)) expect(twin.outcomes[id]!.runs, id).toEqual(kind.outcomes[id]!.runs);
   });
 
-  // Known to fail (issue 13, found by this twin on 2026-12-06; see the issue's note), in one way left:
-  // (b) a welcome email is skipped as no-address when the trigger is handled before the identify carrying the address.
-  // Fixed: (a) a trigger handled before its profile event, skipped as no-profile (item 6: see above); (c) a
-  // Complaint Resolved handled before its run reached the wait_for (wait-for-order.test.ts).
-  // When they are fixed this starts failing: make it an `it`.
-  it.fails(`every customer ends as on the kind bus (seed ${SEED})`, () => {
+  // Found by this twin on 2026-12-06, each fixed since: a trigger handled before its profile event (the consumer now
+  // enrols), a Complaint Resolved handled before its run reached the wait_for (wait-for-order.test.ts), and a welcome
+  // skipped as no-address when Signed Up was handled before the identify sent with it (`precededBy`).
+  it(`every customer ends as on the kind bus (seed ${SEED})`, () => {
     expect(twin.outcomes).toEqual(kind.outcomes);
   });
 });
