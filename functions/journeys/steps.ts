@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { foldConsent, INGEST_EVENT_SOURCE, isSameEvent, matchesEventPattern, RapportError, templateProfile, type Channel, type Clock, type EventPattern, type Profile } from '../../shared';
+import { detailTypeOf, foldConsent, INGEST_EVENT_SOURCE, isSameEvent, matchesEventPattern, RapportError, templateProfile, type Channel, type Clock, type EventPattern, type Profile } from '../../shared';
 import { PROFILE_LIMITS, setTraitWithin, traitBytes, type ProfileStore } from '../profile';
 import { ChannelUnavailableError, type Channels, type EmailMessage } from './channels/types';
 import { decideSend, type SendDecision, type SendPolicy } from './policy';
@@ -354,7 +354,7 @@ export function createStepRunner(deps: StepDeps) {
     if (run?.triggeredAt === undefined) return undefined;
     for (const e of await profiles.eventsFrom(input.customerId, run.triggeredAt, clock.now())) {
       if (e.timestamp < run.triggeredAt || isSameEvent({ messageId: run.triggerMessageId, sourceId: run.triggerSourceId }, e)) continue;
-      const asBusEvent = { source: INGEST_EVENT_SOURCE, 'detail-type': e.type === 'track' ? e.event : e.type, detail: e };
+      const asBusEvent = { source: INGEST_EVENT_SOURCE, 'detail-type': detailTypeOf(e), detail: e };
       if (matchesEventPattern(pattern, asBusEvent)) return { messageId: e.messageId };
     }
     return undefined;
