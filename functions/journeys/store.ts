@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { createHash } from 'node:crypto';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { queryAll } from '../profile';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { queryAll, queryShardsBefore } from '../profile';
 import { PROFILE_TABLE_LAYOUT as L, type EventPattern, type EventRef } from '../../shared';
 
 /**
@@ -174,32 +174,12 @@ export class JourneyStore {
    * of each shard, the rest at the next sweep. The index is eventually consistent: check each run's record.
    */
   async runsToCheck(now: Date, limitPerShard = 1000): Promise<RunRef[]> {
-    const refs: RunRef[] = [];
-    for (let shard = 0; shard < L.shards; shard++) {
-      let startKey: Record<string, unknown> | undefined;
-      let count = 0;
-      do {
-        const page = await this.doc.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            IndexName: L.dueIndex.name,
-            KeyConditionExpression: '#pk = :pk AND #sk < :upper',
-            ExpressionAttributeNames: { '#pk': L.dueIndex.partitionKey, '#sk': L.dueIndex.sortKey },
-            ExpressionAttributeValues: { ':pk': `${RUN_INDEX_PREFIX}#${shard}`, ':upper': `${now.toISOString()}~` },
-            Limit: limitPerShard - count,
-            ...(startKey && { ExclusiveStartKey: startKey }),
-          }),
-        );
-        for (const item of page.Items ?? []) {
-          const sk = item[L.sortKey] as string;
-          const at = sk.lastIndexOf('#');
-          refs.push({ customerId: (item[L.partitionKey] as string).slice(2), journeyId: sk.slice(2, at), executionName: sk.slice(at + 1) });
-          count++;
-        }
-        startKey = page.LastEvaluatedKey;
-      } while (startKey && count < limitPerShard);
-    }
-    return refs;
+    const items = await queryShardsBefore(this.doc, this.tableName, L.dueIndex, RUN_INDEX_PREFIX, now.toISOString(), limitPerShard, { exactLimit: true });
+    return items.map((item) => {
+      const sk = item[L.sortKey] as string;
+      const at = sk.lastIndexOf('#');
+      return { customerId: (item[L.partitionKey] as string).slice(2), journeyId: sk.slice(2, at), executionName: sk.slice(at + 1) };
+    });
   }
 
   /** A checked run still running: check it again from `checkAt` (only while it is running). */

@@ -142,6 +142,52 @@ export async function queryAll(doc: DynamoDBDocumentClient, input: QueryCommandI
   return items;
 }
 
+/** A sparse GSI whose partitions are `<prefix>#<shard>` (L.shards of them) and whose sort keys start with an ISO time. */
+export interface ShardedIndex {
+  name: string;
+  partitionKey: string;
+  sortKey: string;
+}
+
+/**
+ * The items of every shard of a sharded index (`<prefix>#<shard>`) whose sort key's time is at or before `upperIso`,
+ * oldest first, paged until about `limitPerShard` per shard: the last page may go past it, unless `exactLimit` asks
+ * DynamoDB for no more than what is left (the rest waits for the next call).
+ */
+export async function queryShardsBefore(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  index: ShardedIndex,
+  prefix: string,
+  upperIso: string,
+  limitPerShard: number,
+  options: { exactLimit?: boolean } = {},
+): Promise<Array<Record<string, unknown>>> {
+  const items: Array<Record<string, unknown>> = [];
+  for (let shard = 0; shard < L.shards; shard++) {
+    let startKey: Record<string, unknown> | undefined;
+    let count = 0;
+    do {
+      const page = await doc.send(
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: index.name,
+          KeyConditionExpression: '#pk = :pk AND #sk < :upper',
+          ExpressionAttributeNames: { '#pk': index.partitionKey, '#sk': index.sortKey },
+          // '~' sorts after '#', so every `<time>#<id>` with time <= upperIso is included.
+          ExpressionAttributeValues: { ':pk': `${prefix}#${shard}`, ':upper': `${upperIso}~` },
+          ...(options.exactLimit && { Limit: limitPerShard - count }),
+          ...(startKey && { ExclusiveStartKey: startKey }),
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      count += page.Items?.length ?? 0;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && count < limitPerShard);
+  }
+  return items;
+}
+
 export class ProfileStore {
   /** Readers waiting for this store's next write of a profile, by customer id (see `nextWrite`). */
   readonly #writeWaiters = new Map<string, Set<() => void>>();
@@ -665,32 +711,12 @@ export class ProfileStore {
     return this.#queryIndexBefore(L.lastOrderIndex, 'ORD', cutoff.toISOString(), limitPerShard);
   }
 
-  async #queryIndexBefore(index: { name: string; partitionKey: string; sortKey: string }, prefix: string, upperIso: string, limit: number): Promise<string[]> {
-    const ids: string[] = [];
-    for (let shard = 0; shard < L.shards; shard++) {
-      let startKey: Record<string, unknown> | undefined;
-      let count = 0;
-      do {
-        const page = await this.doc.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            IndexName: index.name,
-            KeyConditionExpression: '#pk = :pk AND #sk < :upper',
-            ExpressionAttributeNames: { '#pk': index.partitionKey, '#sk': index.sortKey },
-            // '~' sorts after '#', so every `<time>#<id>` with time <= upperIso is included.
-            ExpressionAttributeValues: { ':pk': `${prefix}#${shard}`, ':upper': `${upperIso}~` },
-            ...(startKey && { ExclusiveStartKey: startKey }),
-          }),
-        );
-        for (const item of page.Items ?? []) {
-          const sk = item[index.sortKey] as string;
-          ids.push(sk.slice(sk.indexOf('#') + 1));
-          count++;
-        }
-        startKey = page.LastEvaluatedKey;
-      } while (startKey && count < limit);
-    }
-    return ids;
+  async #queryIndexBefore(index: ShardedIndex, prefix: string, upperIso: string, limit: number): Promise<string[]> {
+    const items = await queryShardsBefore(this.doc, this.tableName, index, prefix, upperIso, limit);
+    return items.map((item) => {
+      const sk = item[index.sortKey] as string;
+      return sk.slice(sk.indexOf('#') + 1);
+    });
   }
 
   #queryPartition(pk: string): Promise<Array<Record<string, unknown>>> {
