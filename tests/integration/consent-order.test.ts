@@ -92,6 +92,17 @@ describe('the reproductions of issue 10', () => {
 // --- the property ----------------------------------------------------------------------------------
 
 type Kind = 'subscribed' | 'identify-grant' | 'unsubscribed' | 'unsubscribed-all' | 'identify-deny' | 'one-click';
+/** The event a consent change of `kind` is sent as (the one-click link is a POST of its own), dated `timestamp`. */
+function consentEvent(id: string, kind: Exclude<Kind, 'one-click'>, timestamp: string): Record<string, unknown> {
+  const event = {
+    subscribed: track(id, 'Subscribed', { channel: 'email' }, { timestamp }),
+    'identify-grant': identify(id, { consent: { email: true } }),
+    unsubscribed: track(id, 'Unsubscribed', { channel: 'email' }, { timestamp }),
+    'unsubscribed-all': track(id, 'Unsubscribed', { channel: 'all' }, { timestamp }),
+    'identify-deny': identify(id, { consent: { email: false } }),
+  }[kind];
+  return { ...event, ...(kind.startsWith('identify') && { timestamp }) };
+}
 const DENIALS: ReadonlySet<Kind> = new Set(['unsubscribed', 'unsubscribed-all', 'identify-deny', 'one-click']);
 interface Change {
   kind: Kind;
@@ -155,14 +166,7 @@ describe('consent order through the engine (property: random interleavings on a 
               sent.push({ kind: c!.kind, answeredAt: t.clock.now().getTime() });
               return;
             }
-            const event = {
-              subscribed: track(id, 'Subscribed', { channel: 'email' }, { timestamp }),
-              'identify-grant': identify(id, { consent: { email: true } }),
-              unsubscribed: track(id, 'Unsubscribed', { channel: 'email' }, { timestamp }),
-              'unsubscribed-all': track(id, 'Unsubscribed', { channel: 'all' }, { timestamp }),
-              'identify-deny': identify(id, { consent: { email: false } }),
-            }[c!.kind];
-            const { accepted } = await t.api.send({ ...event, ...(c!.kind.startsWith('identify') && { timestamp }) });
+            const { accepted } = await t.api.send(consentEvent(id, c!.kind, timestamp));
             sent.push({ kind: c!.kind, messageId: accepted[0]!, answeredAt: t.clock.now().getTime() });
           },
         });
@@ -257,14 +261,7 @@ describe('consent order with changes clustered within minutes (property, virtual
             sent.push({ kind: c.kind });
             continue;
           }
-          const event = {
-            subscribed: track(id, 'Subscribed', { channel: 'email' }, { timestamp }),
-            'identify-grant': identify(id, { consent: { email: true } }),
-            unsubscribed: track(id, 'Unsubscribed', { channel: 'email' }, { timestamp }),
-            'unsubscribed-all': track(id, 'Unsubscribed', { channel: 'all' }, { timestamp }),
-            'identify-deny': identify(id, { consent: { email: false } }),
-          }[c.kind];
-          const { accepted } = await m.api.send({ ...event, ...(c.kind.startsWith('identify') && { timestamp }) });
+          const { accepted } = await m.api.send(consentEvent(id, c.kind, timestamp));
           sent.push({ kind: c.kind, messageId: accepted[0]! });
         }
         await m.engine.settle();
