@@ -130,7 +130,8 @@ const silentObserver: IngestObserver = {
  */
 function stampPrecededBy(items: ValidItem[], eventBusName: string | undefined): void {
   const earlier = new Map<string, string[]>();
-  for (const item of [...items].sort((a, b) => a.index - b.index)) {
+  // `items` are in request order (validated in order; refused aliases only filtered out).
+  for (const item of items) {
     const { userId } = item.event;
     if (userId === undefined) continue;
     const before = earlier.get(userId) ?? [];
