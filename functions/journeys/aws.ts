@@ -87,6 +87,7 @@ export const JourneySpecSchema = z.strictObject({
   concurrencyKey: z.string().min(1).optional(),
   triggerProperties: z.array(z.string()),
   branchConditions: z.array(z.unknown()).optional(),
+  awaitedEvents: z.array(z.string().min(1)).optional(),
   maxRunSeconds: z.number().int().nonnegative().optional(),
 });
 

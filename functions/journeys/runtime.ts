@@ -22,6 +22,8 @@ export interface JourneySpec {
   triggerProperties: string[];
   /** The `when` of every branch rule (tag-rule conditions): the profile keeps the recent events they read. Absent: unknown. */
   branchConditions?: unknown[];
+  /** The events its wait_for steps wait for: the router looks up waiting runs only for these. Absent: unknown (always looked up). */
+  awaitedEvents?: string[];
   /** The longest a run can last (the compiler's `maxRunSeconds`): its lock expires after it. @default a year (Step Functions' limit) */
   maxRunSeconds?: number;
 }
@@ -118,6 +120,8 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
   const { profiles, records, executions, clock } = deps;
   const log = deps.log ?? (() => undefined);
   const byId = new Map(deps.journeys.map((j) => [j.id, j]));
+  /** The events some wait_for step waits for; undefined when a journey does not say (an older journeys file): any may be. */
+  const awaited = deps.journeys.every((j) => j.awaitedEvents !== undefined) ? new Set(deps.journeys.flatMap((j) => j.awaitedEvents ?? [])) : undefined;
 
   /** The customer an event is for now: a known id joined into another by alias is that customer's. */
   async function customerOf(detail: NormalisedEvent): Promise<string | undefined> {
@@ -346,6 +350,10 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
    */
   async function route(event: BusEventLike, customerId: string): Promise<{ resumed: number; converted: number; exited: number; stopped?: number }> {
     const detail = event.detail as NormalisedEvent;
+    const matches = (p: EventPattern) => matchesEventPattern(p, event);
+    // Most events end, resume and stop nothing: they cost no read (the common case of every page view).
+    const awaitedEvent = awaited === undefined || awaited.has(event['detail-type']);
+    if (detail.type !== 'alias' && !awaitedEvent && !deps.journeys.some((j) => j.goalPatterns.some(matches) || j.exitPatterns.some(matches))) return { resumed: 0, converted: 0, exited: 0 };
     const ids = await idsOf(customerId);
     // An alias joined two customers: of two runs of one journey (and key), the older goes on.
     const stopped = detail.type === 'alias' ? await stopJoinedDuplicates(ids) : 0;
@@ -382,7 +390,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
       }
     }
     let resumed = 0;
-    for (const id of ids) {
+    if (awaitedEvent) for (const id of ids) {
       for (const wait of await records.waitsFor(id, event['detail-type'])) {
         if (!matchesEventPattern(wait.pattern, event)) continue;
         if (!(await records.takeWait(id, wait))) continue;

@@ -138,6 +138,7 @@ export function journeySpec(compiled: CompiledJourney): JourneySpec {
     ...(compiled.concurrencyKey !== undefined && { concurrencyKey: compiled.concurrencyKey }),
     triggerProperties: compiled.triggerProperties,
     branchConditions: compiled.branchConditions,
+    awaitedEvents: compiled.awaitedEvents,
     maxRunSeconds: compiled.maxRunSeconds,
   };
 }

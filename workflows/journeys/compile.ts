@@ -94,6 +94,8 @@ export interface CompiledJourney {
   readonly concurrencyKey?: string;
   /** The `when` of every branch rule, in step order: the profile keeps the recent events they read. */
   readonly branchConditions: unknown[];
+  /** The events the journey's wait_for steps wait for (sorted, once each): the router looks for waiting runs only on these. */
+  readonly awaitedEvents: string[];
   /**
    * The longest a run can last, in seconds (`longestRunSeconds`): its waits and wait_for timeouts along the
    * longest path, the longest a marketing send can be deferred (`SEND_DEFERRAL_MAX_SECONDS`) and each Task's
@@ -326,6 +328,7 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
     reentry: typeof reentry === 'string' ? reentry : { afterSeconds: durationSeconds(reentry.after) },
     ...(typeof concurrency === 'object' && { concurrencyKey: concurrency.per }),
     branchConditions: journey.steps.flatMap((step) => ('branch' in step ? step.branch.flatMap((rule) => ('when' in rule ? [structuredClone(rule.when) as unknown] : [])) : [])),
+    awaitedEvents: [...new Set(Object.values(awaitStates).map((a) => a.event))].sort(),
     maxRunSeconds,
   };
 }
