@@ -13,7 +13,8 @@ const journeys = awsCustomerJourneys(process.env, { dynamodb });
 /**
  * Lambda entry point: the IAM-authorised customer admin API (GET/DELETE
  * /v1/customers/{id}, GET .../events, .../export, .../messages, .../journeys;
- * GET /v1/tracking-plan/violations).
+ * GET /v1/tracking-plan/violations; GET /v1/segments, /v1/segments/{id},
+ * /v1/segments/{id}/customers).
  * Erasure stops the customer's running journeys (StopExecution) before it
  * deletes their items, as the embedded engine does: nothing is sent after it.
  * The ingest's idempotency records of their events stay (a hash of source and

@@ -1,5 +1,7 @@
 import { IDEMPOTENCY_WINDOW_SECONDS, PROFILE_TABLE_LAYOUT, profileTags, type Clock, type Profile } from '../../shared';
+import { inSegments, knownSegments, parseSegmentId, segmentsOf } from '../../shared/segmentation/membership';
 import { PROFILE_JSON_MAX_BYTES, ProfileTooLargeError } from './item';
+import { InvalidCursorError } from './segment-store';
 import { idsOfProfile, type ProfileStore, type StoredProfile } from './store';
 
 export interface ApiRequest {
@@ -28,6 +30,7 @@ export function profileView(p: Profile) {
     lifecycleStage: p.lifecycleStage,
     rfm: p.rfm,
     tags: [...profileTags(p)].sort(),
+    segments: inSegments(p.id) ? segmentsOf(p) : [],
     computedTags: p.computedTags,
     manualTags: p.manualTags,
     journeyTags: p.journeyTags ?? [],
@@ -88,6 +91,9 @@ export interface CustomerApiDeps {
   tombstoneDays?: number;
 }
 
+/** `GET /v1/segments`, `GET /v1/segments/{id}`, `GET /v1/segments/{id}/customers` */
+export const SEGMENTS_PATH = '/v1/segments';
+
 /** The customer's own id and the known ids joined into it: the partitions that hold their journey records. */
 const knownIds = (p: Profile) => [p.id, ...(p.mergedIds ?? [])];
 
@@ -113,6 +119,8 @@ export function createCustomerApi(deps: CustomerApiDeps) {
       const violations = await deps.violations.recent({ limit, days });
       return json(200, { count: violations.length, violations });
     }
+    const segmentRoute = /^\/v1\/segments(?:\/([^/]+)(\/customers)?)?\/?$/.exec(req.path);
+    if (segmentRoute) return segments(req, segmentRoute[1], segmentRoute[2] !== undefined);
     const match = /^\/v1\/customers\/([^/]+)(\/events|\/export|\/messages|\/journeys)?\/?$/.exec(req.path);
     if (!match) return json(404, { error: 'not_found', message: `no route ${req.method} ${req.path}` });
     let id: string;
@@ -170,6 +178,41 @@ export function createCustomerApi(deps: CustomerApiDeps) {
       return erase(stored.profile.id, idsOfProfile(stored.profile));
     }
     return json(405, { error: 'method_not_allowed', message: `${method} is not allowed on ${req.path}` });
+  }
+
+  /** A segment as the API shows it. */
+  const segmentView = (id: string, count: number) => {
+    const parsed = parseSegmentId(id);
+    return { id, ...('kind' in parsed ? { kind: parsed.kind, name: parsed.value } : {}), count };
+  };
+
+  /** The segments' counts (one read each, maintained as members come and go) and their members, paged. */
+  async function segments(req: ApiRequest, rawId: string | undefined, customers: boolean): Promise<ApiResponse> {
+    if (req.method.toUpperCase() !== 'GET') return json(405, { error: 'method_not_allowed', message: `${req.method} is not allowed on ${req.path}` });
+    if (rawId === undefined) {
+      const counted = new Map((await store.segments.counts()).map((c) => [c.segment, c.count]));
+      const ids = [...new Set([...knownSegments(), ...counted.keys()])].sort();
+      return json(200, { segments: ids.map((id) => segmentView(id, counted.get(id) ?? 0)) });
+    }
+    let id: string;
+    try {
+      id = decodeURIComponent(rawId);
+    } catch {
+      return json(400, { error: 'invalid_segment', message: 'the segment id in the path is not valid percent-encoding' });
+    }
+    const parsed = parseSegmentId(id);
+    if ('error' in parsed) return json(400, { error: 'invalid_segment', message: parsed.error });
+    if (!customers) return json(200, segmentView(id, await store.segments.count(id)));
+    const limit = wholeParam(req.query, 'limit', 100, 1000);
+    if (limit === undefined) return json(400, { error: 'invalid_limit', message: 'limit must be a whole number from 1 to 1000' });
+    const cursor = req.query.get('cursor') ?? undefined;
+    try {
+      const page = await store.segments.members(id, limit, cursor);
+      return json(200, { segment: id, customers: page.customers.map((customerId) => ({ id: customerId })), next: page.next ?? null });
+    } catch (error) {
+      if (error instanceof InvalidCursorError) return json(400, { error: 'invalid_cursor', message: `cursor: ${error.message}` });
+      throw error;
+    }
   }
 
   /** DELETE: the ingest records of their recent events, then `ProfileStore.erase`, then `afterErase`. */

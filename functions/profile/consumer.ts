@@ -16,6 +16,7 @@ import {
   SENDER_LIMITS,
 } from '../../shared';
 import { TAG_RULES_MAX } from '../../shared/segmentation/constants';
+import { inSegments, isSegmentEntry, SEGMENT_CHANGE, SEGMENT_LEAVE_ALL, segmentChanges } from '../../shared/segmentation/membership';
 import type { RecentEventsSpec } from '../../shared/segmentation/retention';
 import { applyEvent, emptyProfile, joinProfiles, mergeProfiles, upgradeTags } from './apply';
 import { PROFILE_LIMITS } from './limits';
@@ -94,6 +95,9 @@ const OUTBOX_MAX = 50;
 const minIso = (a: string | undefined, b: string | undefined) => (a === undefined ? b : b === undefined ? a : a < b ? a : b);
 /** Stages a customer has lapsed into; entering one from elsewhere publishes `Customer Became Inactive`. */
 const INACTIVE_STAGES: ReadonlySet<LifecycleStage> = new Set(['dormant', 'churned']);
+
+/** The names of the derived events among outbox entries (segment entries are not events). */
+const namesOf = (outbox: readonly OutboxEntry[]) => outbox.filter((o) => !isSegmentEntry(o)).map((o) => o.name);
 
 /** The customer an event names (identify, track with a userId, alias), if any. */
 const namedOf = (event: NormalisedEvent) => (event.type === 'alias' || event.userId !== undefined ? event.userId! : undefined);
@@ -270,17 +274,20 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
             profile.anonymousIds.push(link);
           }
         }
+        const joined: string[] = [];
         // An alias joins the known customer `previousId` (with everything joined into them) into this one.
         if (!joinsErased && event.type === 'alias' && event.previousId !== undefined && event.previousId !== event.userId) {
           const join = await claimKnown(event.previousId, customerId, before, now, attempt, deadline, event);
           if (join.status === 'retry') continue attempts;
           if (join.status === 'joined') {
+            // The joined customer leaves every segment: this one now holds all of it.
+            if (join.frozen) joined.push(join.id);
             profile = join.frozen ? joinProfiles(profile, join.frozen.profile, now, deps.recentEvents) : { ...profile, mergedIds: [...new Set([...(profile.mergedIds ?? []), join.id])] };
             if (join.frozen) applied = [...join.frozen.applied, ...applied];
             merged = true;
           }
         }
-        const step = resegment(current, profile, before, eventKey(event), now, { at: event.timestamp, receivedAt: event.receivedAt });
+        const step = resegment(current, profile, before, eventKey(event), now, { at: event.timestamp, receivedAt: event.receivedAt }, joined);
         // The outbox keeps OUTBOX_MAX entries: a write never holds more new ones than that (a single event aside).
         if (derived.length > 0 && derived.length + step.derived.length > OUTBOX_MAX) break;
         step.next.applied = applied;
@@ -291,7 +298,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         // The timeline keeps the event without the erased id it named.
         written.push(joinsErased ? withoutJoin(event) : event);
         if (link !== undefined) links.push(link);
-        results.push({ status: 'applied', customerId, derived: step.derived.map((d) => d.name) });
+        results.push({ status: 'applied', customerId, derived: namesOf(step.derived) });
       }
 
       const rebornAfter = current?.rebornAfter;
@@ -340,7 +347,9 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
   async function undoneIfErased(customerId: string, rebornAfter: string | undefined, events: readonly NormalisedEvent[], links: readonly string[] = []): Promise<boolean> {
     const tombstone = await store.tombstone(customerId, clock.now());
     if (!tombstone || tombstone.erasedAt === rebornAfter) return false;
-    await store.undoWrites([{ pk: `C#${customerId}`, sk: 'P' }, ...events.map((event) => ({ pk: `C#${customerId}`, sk: timelineSortKey(event) }))]);
+    // Out of the segments this write may have put them in (counted), then its items go.
+    await store.segments.leaveAll(customerId);
+    await store.undoWrites([{ pk: `C#${customerId}`, sk: 'P' }, ...events.map((event) => ({ pk: `C#${customerId}`, sk: timelineSortKey(event) })), ...(await store.segments.memberKeys(customerId))]);
     for (const link of links) await store.undoLink(link, customerId);
     await deps.onErasedWrite?.([customerId]);
     log('write for an erased customer undone', { customerId, ...(events.length > 0 && { messageId: events[0]!.messageId, events: events.length }) });
@@ -495,8 +504,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         await publish(customerId, pending);
         const { next } = resegment(confirmed, stored.profile, stored.profile, pendingCause, now);
         if (!(await putOrConflict(next, stored.version, attempt, deadline))) continue;
-        log('profile re-evaluated', { customerId, derived: pending.length, republished: true });
-        return pending.map((d) => d.name);
+        log('profile re-evaluated', { customerId, derived: namesOf(pending).length, republished: true });
+        return namesOf(pending);
       }
       const cause = `sweep:${customerId}:${now.toISOString()}`;
       const { next, derived } = resegment(stored, stored.profile, stored.profile, cause, now);
@@ -515,8 +524,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       // Lost to a concurrent write: the mark stays, and the next sweep clears it after publishing again.
       await putOrConflict(settled, next.version, 0);
       if (await undoneIfErased(customerId, stored.rebornAfter, [])) return [];
-      log('profile re-evaluated', { customerId, derived: derived.length });
-      return derived.map((d) => d.name);
+      log('profile re-evaluated', { customerId, derived: namesOf(derived).length });
+      return namesOf(derived);
     }
   }
 
@@ -559,7 +568,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         // Retried: the change is on the profile. Publish what an attempt that failed after the write could not.
         const pending = stored.outbox.filter((o) => o.cause === cause);
         await publish(customerId, pending);
-        return pending.map((d) => d.name);
+        return namesOf(pending);
       }
       const profile = structuredClone(stored.profile);
       change(profile);
@@ -568,21 +577,35 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       if (!(await putOrConflict(next, stored.version, attempt, deadline, `profile ${customerId}: ${cause}`))) continue;
       await publish(customerId, derived);
       if (await undoneIfErased(customerId, stored.rebornAfter, [])) return [];
-      return derived.map((d) => d.name);
+      return namesOf(derived);
     }
   }
 
   /** `causedBy`: the time and receipt of the event that caused the change (absent for sweeps and journey steps, which happen now). */
-  function resegment(stored: StoredProfile | undefined, profile: Profile, before: Profile, cause: string, now: Date, causedBy?: { at: string; receivedAt: string }) {
+  function resegment(stored: StoredProfile | undefined, profile: Profile, before: Profile, cause: string, now: Date, causedBy?: { at: string; receivedAt: string }, joined: readonly string[] = []) {
     const seg = deps.segment(profile, now);
     const after: Profile = { ...profile, lifecycleStage: seg.lifecycleStage, rfm: seg.rfm, computedTags: [...seg.computedTags].sort() };
     const derived = diff(stored ? before : undefined, after, cause, now, causedBy);
+    // Segment membership changes, numbered on the profile (`segmentSeq`) in the same write: applied to the counts after it.
+    let segmentSeq = stored?.segmentSeq ?? 0;
+    if (inSegments(after.id)) {
+      const { entered, left } = segmentChanges(stored ? before : undefined, after);
+      for (const [segment, into] of [...left.map((s) => [s, false] as const), ...entered.map((s) => [s, true] as const)]) {
+        const properties = { segment, into, seq: ++segmentSeq };
+        derived.push({ cause, messageId: derivedMessageId(cause, SEGMENT_CHANGE, properties), name: SEGMENT_CHANGE, properties, at: now.toISOString() });
+      }
+    }
+    for (const customerId of joined) {
+      const properties = { customerId };
+      derived.push({ cause, messageId: derivedMessageId(cause, SEGMENT_LEAVE_ALL, properties), name: SEGMENT_LEAVE_ALL, properties, at: now.toISOString() });
+    }
     const next: StoredProfile = {
       profile: after,
       version: (stored?.version ?? 0) + 1,
       ...(stored?.rebornAfter !== undefined && { rebornAfter: stored.rebornAfter }),
       applied: stored?.applied ?? [],
       outbox: [...(stored?.outbox ?? []), ...derived].slice(-OUTBOX_MAX),
+      ...(segmentSeq > 0 && { segmentSeq }),
       ...(seg.nextChangeAt !== undefined && { nextChangeAt: seg.nextChangeAt }),
       // A sweep change still to be confirmed published stays marked (and due) through other writes.
       ...(stored?.pendingCause !== undefined && { pendingCause: stored.pendingCause, nextChangeAt: minIso(seg.nextChangeAt, stored.nextChangeAt) }),
@@ -610,8 +633,14 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
   }
 
   async function publish(customerId: string, outbox: OutboxEntry[]): Promise<void> {
-    if (outbox.length === 0) return;
-    const entries: BusEntry[] = outbox.map((o) => derivedEvent(customerId, o, deps.eventBusName));
+    // Segment entries first (idempotent, ordered by seq): a redelivery of the cause applies what a crash left.
+    for (const o of outbox) {
+      if (o.name === SEGMENT_CHANGE) await store.segments.change(customerId, o.properties.segment as string, o.properties.into === true, o.properties.seq as number);
+      else if (o.name === SEGMENT_LEAVE_ALL) await store.segments.leaveAll(o.properties.customerId as string);
+    }
+    const events = outbox.filter((o) => !isSegmentEntry(o));
+    if (events.length === 0) return;
+    const entries: BusEntry[] = events.map((o) => derivedEvent(customerId, o, deps.eventBusName));
     const result = await publishEntries(deps.putEvents, entries, { clock });
     if (result.failed.length > 0) {
       throw new DerivedEventsUnpublishedError(`${result.failed.length} derived event(s) could not be published (${result.failed[0]!.errorCode}); the event will be retried`);

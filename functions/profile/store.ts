@@ -3,6 +3,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { eventKey, ONE_CLICK_SOURCE_ID, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, type Profile } from '../../shared';
 import { idsOfOversizedBody, packContents, ProfileTooLargeError, readContents, type OutboxEntry } from './item';
+import { SegmentStore } from './segment-store';
 
 export type { OutboxEntry } from './item';
 
@@ -39,6 +40,8 @@ export interface StoredProfile {
    * yet: the profile stays due, and the next sweep publishes them (again) and clears it.
    */
   pendingCause?: string;
+  /** The last segment change numbered on this profile (`segmentSeq` orders a customer's membership changes). */
+  segmentSeq?: number;
   /**
    * Set on a visitor's (`anon:<id>`) profile once an identify linked it to a known
    * customer: frozen, kept as the forwarding record, merged into that customer;
@@ -192,10 +195,15 @@ export class ProfileStore {
   /** Readers waiting for this store's next write of a profile, by customer id (see `nextWrite`). */
   readonly #writeWaiters = new Map<string, Set<() => void>>();
 
+  /** Segment membership and counts, in the same table. */
+  readonly segments: SegmentStore;
+
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     readonly tableName: string,
-  ) {}
+  ) {
+    this.segments = new SegmentStore(doc, tableName);
+  }
 
   /**
    * Resolves when this store object next writes the profile of `id` (`put`), or after `timeoutMs`,
@@ -226,6 +234,7 @@ export class ProfileStore {
       version: Item.version as number,
       ...(Item.nextChangeAt && { nextChangeAt: Item.nextChangeAt as string }),
       ...(Item.pendingCause && { pendingCause: Item.pendingCause as string }),
+      ...(Item.segmentSeq !== undefined && { segmentSeq: Item.segmentSeq as number }),
       ...(Item.mergedInto && { mergedInto: Item.mergedInto as string }),
       ...(Item.rebornAfter && { rebornAfter: Item.rebornAfter as string }),
     };
@@ -287,6 +296,7 @@ export class ProfileStore {
       version: stored.version,
       ...packContents({ profile: stored.profile, applied: stored.applied.slice(-APPLIED_MAX), outbox: stored.outbox }),
       ...(stored.pendingCause && { pendingCause: stored.pendingCause }),
+      ...(stored.segmentSeq !== undefined && { segmentSeq: stored.segmentSeq }),
       ...(stored.rebornAfter && { rebornAfter: stored.rebornAfter }),
       ...(stored.mergedInto !== undefined ? { mergedInto: stored.mergedInto } : indexKeys(stored, id, shard)),
     };
@@ -675,6 +685,8 @@ export class ProfileStore {
       await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...tombstoneKey(x), itemType: 'tombstone', erasedAt: erasedAt.toISOString(), lifetimeDays, [L.ttlAttribute]: ttl } }));
     }
     await options.between?.(ids);
+    // Out of every segment (counted) before the member items go with the rest.
+    for (const x of ids) await this.segments.leaveAll(x);
     const items = await this.#allItems(id);
     const keys = items.map((i) => ({ [L.partitionKey]: i[L.partitionKey], [L.sortKey]: i[L.sortKey] }));
     for (let i = 0; i < keys.length; i += 25) {

@@ -49,6 +49,10 @@ export const ROUTES: readonly ApiRoute[] = [
   { api: 'customers', method: 'GET', path: '/v1/customers/{id}/messages', target: 'customerApi' },
   { api: 'customers', method: 'GET', path: '/v1/customers/{id}/journeys', target: 'customerApi' },
   { api: 'customers', method: 'DELETE', path: '/v1/customers/{id}', target: 'customerApi' },
+  // Segments (every tag, lifecycle stage and RFM tier): counts and members, paged.
+  { api: 'customers', method: 'GET', path: '/v1/segments', target: 'customerApi' },
+  { api: 'customers', method: 'GET', path: '/v1/segments/{id}', target: 'customerApi' },
+  { api: 'customers', method: 'GET', path: '/v1/segments/{id}/customers', target: 'customerApi' },
   // What the ingest recorded for events of `flag` sources that broke the tracking plan.
   { api: 'customers', method: 'GET', path: '/v1/tracking-plan/violations', target: 'customerApi' },
 ];
@@ -196,11 +200,12 @@ export const PROFILE_TABLE_ACCESS = {
    * journey messages and runs, and a customer's partitions read (Query), erased in
    * batches (BatchWriteItem), the tombstone written (PutItem). Before erasing, the
    * journey runtime's `stopAll` ends each running run (UpdateItem), frees its lock
-   * (DeleteItem) and counts the stop (UpdateItem). It reads no index.
+   * (DeleteItem) and counts the stop (UpdateItem); the customer leaves every segment (UpdateItem).
+   * Segments: counts read (GetItem, Query of the count shards), members listed from GSI1 (Query).
    */
   customerApi: {
     table: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-    indexes: [],
+    indexes: ['dynamodb:Query'],
   } as ProfileTableAccess,
 } as const;
 

@@ -65,3 +65,15 @@ export {
 export { loadTagRules, loadTagRulesOrThrow, type TagRulesResult } from './tag-rules-load';
 export { closest, didYouMean } from './text';
 export { durationMs } from './time';
+export {
+  inSegments,
+  isSegmentEntry,
+  knownSegments,
+  parseSegmentId,
+  SEGMENT_CHANGE,
+  SEGMENT_KINDS,
+  SEGMENT_LEAVE_ALL,
+  segmentChanges,
+  segmentsOf,
+  type SegmentKind,
+} from './membership';

@@ -352,6 +352,9 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
         'GET /v1/customers/{id}/export',
         'GET /v1/customers/{id}/journeys',
         'GET /v1/customers/{id}/messages',
+        'GET /v1/segments',
+        'GET /v1/segments/{id}',
+        'GET /v1/segments/{id}/customers',
         'GET /v1/tracking-plan/violations',
       ]);
     });
@@ -449,7 +452,7 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
       expect(renderText(statements.at(-1)?.Resource)).toBe('arn:<Ref:AWS::Partition>:states:<Ref:AWS::Region>:<Ref:AWS::AccountId>:execution:Rapport-dev_*:*');
     });
 
-    it("customer API: read the table, end the customer's runs and erase in batches, write the tombstone, stop journey executions; no ingest records, no index, no PutEvents", () => {
+    it("customer API: read the table, end the customer's runs and erase in batches, write the tombstone, stop journey executions, list segment members from GSI1; no ingest records, no PutEvents", () => {
       const machines = Object.keys(synthesised.template.findResources('AWS::StepFunctions::StateMachine')).sort();
       const statements = normalised(functionPolicyStatements(synthesised.template, ids.customers));
       const stop = statements.find((statement) => statement.Action === 'states:StopExecution');
@@ -461,6 +464,8 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
           Action: ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
           Resource: tableArn(),
         },
+        // Segment members are listed from GSI1.
+        { Effect: 'Allow', Action: 'dynamodb:Query', Resource: [indexArn('GSI1'), indexArn('GSI2')] },
         // The ingest's idempotency records stay (a hash, no customer data): a sender's retry is a duplicate at the door.
       ]);
       // StopExecution on the executions of the journey state machines, by their name prefix, and nothing else of Step Functions.
@@ -536,7 +541,7 @@ describe('Rapport with custom profile props', () => {
     });
   });
 
-  it('grantCustomerApiInvoke allows execute-api:Invoke on the customer and violations routes only', () => {
+  it('grantCustomerApiInvoke allows execute-api:Invoke on the customer, segment and violations routes only', () => {
     const apiId = onlyLogicalId(template, 'AWS::ApiGatewayV2::Api', { Properties: { Name: 'rapport-prod-customers' } });
     const roleId = onlyLogicalId(template, 'AWS::IAM::Role', {
       Properties: { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { AWS: Match.anyValue() } })] } },
@@ -547,7 +552,7 @@ describe('Rapport with custom profile props', () => {
     expect(statements[0]?.Action).toBe('execute-api:Invoke');
     // API Gateway's resource ARNs end in `*` where the path has a parameter: {id} and what follows it.
     expect(asList(statements[0]?.Resource).map(renderText).sort()).toEqual(
-      [...['DELETE', 'GET'].map((method) => `${method}/v1/customers/*`), 'GET/v1/tracking-plan/violations'].map(
+      [...['DELETE', 'GET'].map((method) => `${method}/v1/customers/*`), 'GET/v1/segments', 'GET/v1/segments/*', 'GET/v1/tracking-plan/violations'].map(
         (route) => `arn:<Ref:AWS::Partition>:execute-api:<Ref:AWS::Region>:<Ref:AWS::AccountId>:<Ref:${apiId}>/*/${route}`,
       ),
     );

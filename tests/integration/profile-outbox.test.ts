@@ -11,6 +11,7 @@ import { documentClient } from '../../functions/profile/aws';
 import { readContents } from '../../functions/profile/item';
 import { PROFILE_TABLE } from '../../infra/embedded/engine';
 import { PROFILE_TABLE_LAYOUT } from '../../shared';
+import { isSegmentEntry } from '../../shared/segmentation';
 import { redeliverIngested, useTestEngine } from '../helpers/engine';
 
 const t = useTestEngine({ sweepEveryMs: 0, logLevel: 'SILENT' });
@@ -30,8 +31,11 @@ describe('the derived-event outbox on the profile', () => {
 
     const doc = documentClient(t.engine.dynamo.client);
     const { Item } = await doc.send(new GetCommand({ TableName: PROFILE_TABLE, Key: profileKey('ob-1') }));
-    const stored = readContents(Item!, 'ob-1').outbox.filter((o) => o.cause === 'default/ob-1-order');
+    const outbox = readContents(Item!, 'ob-1').outbox.filter((o) => o.cause === 'default/ob-1-order');
+    // Segment changes ride in the outbox too (applied to the counts, never published).
+    const stored = outbox.filter((o) => !isSegmentEntry(o));
     expect(stored).toHaveLength(first.length);
+    expect(outbox.filter(isSegmentEntry).map((o) => o.properties)).toContainEqual(expect.objectContaining({ segment: 'lifecycle:new', into: true }));
     for (const o of stored) {
       expect(Object.keys(o).sort()).toEqual(['at', 'causeReceivedAt', 'cause', 'causedAt', 'messageId', 'name', 'properties'].sort());
       expect(JSON.stringify(o).length).toBeLessThan(300); // with the cause's time and receipt (trigger.max_age)

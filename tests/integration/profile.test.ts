@@ -106,8 +106,10 @@ describe('customer profiles on the embedded engine', () => {
     const { status, json } = await api.get('/v1/customers/p-export/export');
     expect(status).toBe(200);
     expect(json.customer).toMatchObject({ id: 'p-export', traits: { email: 'ex@example.com' } });
-    const items = json.items as unknown as Array<{ SK: string }>;
-    expect(items.map((i) => i.SK).sort()).toEqual([`E#${day(1)}#default/pe-1`, `E#${day(2)}#default/p-export-order-1`, 'P']);
+    const items = json.items as unknown as Array<{ SK: string; in?: boolean }>;
+    // The profile, the timeline and their segment memberships (data about them too; those left say so).
+    expect(items.filter((i) => !i.SK.startsWith('G#')).map((i) => i.SK).sort()).toEqual([`E#${day(1)}#default/pe-1`, `E#${day(2)}#default/p-export-order-1`, 'P']);
+    expect(items.filter((i) => i.SK.startsWith('G#') && i.in === true).map((i) => i.SK.slice(2))).toEqual((json.customer as unknown as { segments: string[] }).segments);
   });
 
   it('erases a customer: no item with their id is left, and late events do not bring them back', async () => {

@@ -1,0 +1,212 @@
+import { createHash } from 'node:crypto';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PROFILE_TABLE_LAYOUT as L } from '../../shared';
+import { queryAll } from './store';
+
+/**
+ * Segment membership and exact counts, in the profiles table (no transactions: dynalite has none).
+ *
+ * | item    | PK               | SK              | notes |
+ * |---------|------------------|-----------------|-------|
+ * | member  | `C#<customerId>` | `G#<segment>`   | `in`, `seq` (the profile's `segmentSeq` of the change that decided it), `pending` while its count is not settled; GSI1 `SEG#<segment>` / `<customerId>` while `in` |
+ * | count   | `SEGS#<shard>`   | `<segment>`     | `n` members; `changing`: the changes being counted |
+ *
+ * A count is read in one GetItem whatever the segment's size, and maintained as members come and go
+ * (`change`), never by scanning. Members are listed in pages from GSI1 (eventually consistent in AWS).
+ *
+ * Exactly once, whatever crashes and redeliveries: a change is applied to the member item only if it is
+ * newer (`seq`) than what decided it, and marks it `pending` with its delta; settling it (1) adds the delta
+ * to `n` and the change's id to `changing` unless the id is there (an earlier attempt counted it), (2) clears
+ * `pending`, (3) takes the id out of `changing`. Whoever finds a member `pending` settles it first. A crash
+ * between (2) and (3) leaves an id (never reused) in the set, which nothing reads.
+ */
+export interface SegmentCount {
+  segment: string;
+  count: number;
+}
+
+interface MemberItem {
+  in: boolean;
+  seq: number;
+  pending?: { delta: number; id: string };
+}
+
+const memberKey = (customerId: string, segment: string) => ({ [L.partitionKey]: `C#${customerId}`, [L.sortKey]: `G#${segment}` });
+const countKey = (segment: string) => ({ [L.partitionKey]: `SEGS#${createHash('sha1').update(segment).digest()[0]! % L.shards}`, [L.sortKey]: segment });
+const MEMBER_PREFIX = 'G#';
+
+/** A page cursor (the last key read), opaque to clients. */
+const encodeCursor = (key: Record<string, unknown>) => Buffer.from(JSON.stringify(key)).toString('base64url');
+function decodeCursor(cursor: string, segment: string): Record<string, unknown> | undefined {
+  try {
+    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as Record<string, unknown>;
+    if (key[L.dueIndex.partitionKey] !== `SEG#${segment}` || typeof key[L.dueIndex.sortKey] !== 'string') return undefined;
+    return { [L.partitionKey]: key[L.partitionKey], [L.sortKey]: key[L.sortKey], [L.dueIndex.partitionKey]: key[L.dueIndex.partitionKey], [L.dueIndex.sortKey]: key[L.dueIndex.sortKey] };
+  } catch {
+    return undefined;
+  }
+}
+
+export class InvalidCursorError extends Error {}
+
+export class SegmentStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  /**
+   * Record that `customerId` is (`into`) or is not a member of `segment` as of change `seq` (increasing per
+   * customer), counting the change once. An older change than the one recorded does nothing.
+   */
+  async change(customerId: string, segment: string, into: boolean, seq: number): Promise<void> {
+    for (;;) {
+      const item = await this.#member(customerId, segment);
+      if (item?.pending) {
+        await this.#settle(customerId, segment, item.pending);
+        continue;
+      }
+      if (item && item.seq >= seq) return;
+      const flips = (item?.in ?? false) !== into;
+      const pending = flips ? { delta: into ? 1 : -1, id: `${customerId}@${seq}` } : undefined;
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: memberKey(customerId, segment),
+            UpdateExpression: `SET #in = :in, #seq = :seq, itemType = :type, #segment = :segment${pending ? ', #pending = :pending' : ''}${into ? ', #gpk = :gpk, #gsk = :gsk' : ' REMOVE #gpk, #gsk'}`,
+            ConditionExpression: '(attribute_not_exists(#seq) OR #seq < :seq) AND attribute_not_exists(#pending)',
+            ExpressionAttributeNames: { '#in': 'in', '#seq': 'seq', '#segment': 'segment', '#pending': 'pending', '#gpk': L.dueIndex.partitionKey, '#gsk': L.dueIndex.sortKey },
+            ExpressionAttributeValues: { ':in': into, ':seq': seq, ':type': 'segment-member', ':segment': segment, ...(pending && { ':pending': pending }), ...(into && { ':gpk': `SEG#${segment}`, ':gsk': customerId }) },
+          }),
+        );
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) continue;
+        throw error;
+      }
+      if (pending) await this.#settle(customerId, segment, pending);
+      return;
+    }
+  }
+
+  /** Take the customer out of every segment (erasure, a customer joined into another), counting each once. */
+  async leaveAll(customerId: string): Promise<string[]> {
+    const left: string[] = [];
+    for (const item of await this.#members(customerId)) {
+      const segment = (item[L.sortKey] as string).slice(MEMBER_PREFIX.length);
+      const member = item as unknown as MemberItem;
+      if (member.pending) await this.#settle(customerId, segment, member.pending);
+      if (member.in || member.pending?.delta === 1) left.push(segment);
+      await this.change(customerId, segment, false, member.seq + 1);
+    }
+    return left;
+  }
+
+  /** The keys of the customer's member items (deleted with the rest of an erased customer's items, after `leaveAll`). */
+  async memberKeys(customerId: string): Promise<Array<{ pk: string; sk: string }>> {
+    return (await this.#members(customerId)).map((item) => ({ pk: item[L.partitionKey] as string, sk: item[L.sortKey] as string }));
+  }
+
+  /** The segments the customer is a member of, sorted. */
+  async segmentsOfCustomer(customerId: string): Promise<string[]> {
+    return (await this.#members(customerId))
+      .filter((item) => item.in === true)
+      .map((item) => (item[L.sortKey] as string).slice(MEMBER_PREFIX.length))
+      .sort();
+  }
+
+  /** A segment's member count (0 for one nobody ever entered). */
+  async count(segment: string): Promise<number> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: countKey(segment), ConsistentRead: true, ProjectionExpression: 'n' }));
+    return (Item?.n as number | undefined) ?? 0;
+  }
+
+  /** Every segment anyone ever entered, with its count, sorted by id (one query per shard). */
+  async counts(): Promise<SegmentCount[]> {
+    const shards = await Promise.all(
+      Array.from({ length: L.shards }, (_, shard) =>
+        queryAll(this.doc, {
+          TableName: this.tableName,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': L.partitionKey, '#n': 'n', '#sk': L.sortKey },
+          ExpressionAttributeValues: { ':pk': `SEGS#${shard}` },
+          ProjectionExpression: '#sk, #n',
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    return shards
+      .flat()
+      .map((item) => ({ segment: item[L.sortKey] as string, count: (item.n as number | undefined) ?? 0 }))
+      .sort((a, b) => (a.segment < b.segment ? -1 : 1));
+  }
+
+  /** One page of a segment's members (customer ids, sorted), and the cursor of the next page if any. */
+  async members(segment: string, limit: number, cursor?: string): Promise<{ customers: string[]; next?: string }> {
+    const start = cursor === undefined ? undefined : decodeCursor(cursor, segment);
+    if (cursor !== undefined && start === undefined) throw new InvalidCursorError(`cursor is not one this segment's listing returned`);
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: L.dueIndex.name,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': L.dueIndex.partitionKey },
+        ExpressionAttributeValues: { ':pk': `SEG#${segment}` },
+        Limit: limit,
+        ...(start && { ExclusiveStartKey: start }),
+      }),
+    );
+    const customers = (out.Items ?? []).map((item) => item[L.dueIndex.sortKey] as string);
+    return { customers, ...(out.LastEvaluatedKey && customers.length === limit && { next: encodeCursor(out.LastEvaluatedKey) }) };
+  }
+
+  async #member(customerId: string, segment: string): Promise<MemberItem | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: memberKey(customerId, segment), ConsistentRead: true }));
+    return Item as MemberItem | undefined;
+  }
+
+  #members(customerId: string): Promise<Array<Record<string, unknown>>> {
+    return queryAll(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :p)',
+      ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey },
+      ExpressionAttributeValues: { ':pk': `C#${customerId}`, ':p': MEMBER_PREFIX },
+      ConsistentRead: true,
+    });
+  }
+
+  /** Count a pending change once: (1) add it unless counted, (2) clear `pending`, (3) forget its id. */
+  async #settle(customerId: string, segment: string, pending: { delta: number; id: string }): Promise<void> {
+    const ids = new Set([pending.id]);
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: countKey(segment),
+          UpdateExpression: 'ADD #n :delta, #changing :ids SET itemType = :type',
+          ConditionExpression: 'attribute_not_exists(#changing) OR NOT contains(#changing, :id)',
+          ExpressionAttributeNames: { '#n': 'n', '#changing': 'changing' },
+          ExpressionAttributeValues: { ':delta': pending.delta, ':ids': ids, ':id': pending.id, ':type': 'segment-count' },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: memberKey(customerId, segment),
+          UpdateExpression: 'REMOVE #pending',
+          ConditionExpression: '#pending.#id = :id',
+          ExpressionAttributeNames: { '#pending': 'pending', '#id': 'id' },
+          ExpressionAttributeValues: { ':id': pending.id },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+    await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: countKey(segment), UpdateExpression: 'DELETE #changing :ids', ExpressionAttributeNames: { '#changing': 'changing' }, ExpressionAttributeValues: { ':ids': ids } }));
+  }
+}

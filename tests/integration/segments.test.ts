@@ -1,0 +1,124 @@
+/**
+ * Segments through the HTTP API on the embedded engine: every tag, lifecycle stage and RFM tier counts its
+ * members exactly as they come and go (tags added and removed, stages moving, redeliveries, alias joins,
+ * erasure), and lists them in pages. Counts are read in one item, never by scanning.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Engine } from '../../infra/embedded/engine';
+import { VirtualClock } from '../../infra/embedded/virtual-time';
+import { client } from '../helpers/client';
+import { redeliverIngested, startTestEngine } from '../helpers/engine';
+
+const START = Date.parse('2026-03-02T10:00:00Z');
+
+describe('segments', () => {
+  let clock: VirtualClock;
+  let engine: Engine;
+  let api: ReturnType<typeof client>;
+  beforeAll(async () => {
+    clock = new VirtualClock(START);
+    engine = await startTestEngine({ clock, sweepEveryMs: 0, logLevel: 'SILENT' });
+    api = client(engine);
+  });
+  afterAll(() => engine.stop());
+
+  const count = async (id: string) => {
+    const res = await api.get(`/v1/segments/${encodeURIComponent(id)}`);
+    expect(res.status).toBe(200);
+    return (res.json as { count: number }).count;
+  };
+  const members = async (id: string, limit = 1000) => {
+    const out: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await api.get(`/v1/segments/${encodeURIComponent(id)}/customers?limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(res.status).toBe(200);
+      const page = res.json as unknown as { customers: Array<{ id: string }>; next: string | null };
+      out.push(...page.customers.map((c) => c.id));
+      cursor = page.next;
+    } while (cursor !== null);
+    return out;
+  };
+  const tags = (userId: string, list: string[], messageId: string) => ({ type: 'identify', userId, messageId, traits: { tags: list } });
+
+  it('counts and lists the members of a tag as the sender adds and removes it, redeliveries included', async () => {
+    await api.sendAndSettle(['s-1', 's-2', 's-3', 's-4', 's-5'].map((id) => tags(id, ['crm-gold'], `${id}-gold`)));
+    expect(await count('tag:crm-gold')).toBe(5);
+    expect(await members('tag:crm-gold', 2)).toEqual(['s-1', 's-2', 's-3', 's-4', 's-5']);
+
+    await api.sendAndSettle([tags('s-2', ['beta-tester'], 's-2-beta'), tags('s-4', [], 's-4-none')]);
+    expect(await count('tag:crm-gold')).toBe(3);
+    expect(await count('tag:beta-tester')).toBe(1);
+    expect(await members('tag:crm-gold')).toEqual(['s-1', 's-3', 's-5']);
+
+    // The bus redelivers both changes and an old one: nothing moves.
+    await redeliverIngested(engine, 's-2-beta');
+    await redeliverIngested(engine, 's-4-none');
+    await redeliverIngested(engine, 's-1-gold');
+    await engine.settle();
+    expect([await count('tag:crm-gold'), await count('tag:beta-tester')]).toEqual([3, 1]);
+
+    const profile = await api.get('/v1/customers/s-2');
+    expect((profile.json as { segments: string[] }).segments).toEqual(expect.arrayContaining(['tag:beta-tester', 'lifecycle:prospect']));
+  });
+
+  it('moves a customer between lifecycle stages and RFM tiers: each counted in one place', async () => {
+    const before = { prospect: await count('lifecycle:prospect'), new: await count('lifecycle:new') };
+    await api.sendAndSettle({ type: 'identify', userId: 'l-1', messageId: 'l-1-id', traits: { email: 'l-1@example.com' } });
+    expect(await count('lifecycle:prospect')).toBe(before.prospect + 1);
+    await api.sendAndSettle({ type: 'track', userId: 'l-1', messageId: 'l-1-o1', event: 'Order Completed', timestamp: new Date(clock.now()).toISOString(), properties: { orderId: 'l-1-o1', revenue: 80, currency: 'EUR' } });
+    expect(await count('lifecycle:prospect')).toBe(before.prospect);
+    expect(await count('lifecycle:new')).toBe(before.new + 1);
+    const view = (await api.get('/v1/customers/l-1')).json as { rfm: { tier?: string }; segments: string[] };
+    expect(view.rfm.tier).toBeDefined();
+    expect(await members(`rfm:${view.rfm.tier!}`)).toContain('l-1');
+    expect(view.segments).toContain(`rfm:${view.rfm.tier!}`);
+  });
+
+  it('an alias joins two customers: the joined one leaves every segment, the survivor is counted once', async () => {
+    await api.sendAndSettle([tags('k-old', ['crm-gold'], 'k-old-gold'), tags('k-new', ['crm-gold'], 'k-new-gold')]);
+    const gold = await count('tag:crm-gold');
+    await api.sendAndSettle({ type: 'alias', previousId: 'k-old', userId: 'k-new', messageId: 'k-alias' });
+    expect(await count('tag:crm-gold')).toBe(gold - 1);
+    expect(await members('tag:crm-gold')).not.toContain('k-old');
+    expect(await members('tag:crm-gold')).toContain('k-new');
+    await redeliverIngested(engine, 'k-alias');
+    await engine.settle();
+    expect(await count('tag:crm-gold')).toBe(gold - 1);
+  });
+
+  it('erasure takes the customer out of every segment, also while their events race it', async () => {
+    await api.sendAndSettle(tags('e-1', ['crm-gold', 'beta-tester'], 'e-1-tags'));
+    const gold = await count('tag:crm-gold');
+    const beta = await count('tag:beta-tester');
+    const prospects = await count('lifecycle:prospect');
+    // Late events keep arriving while the erasure runs.
+    const late = api.send(Array.from({ length: 20 }, (_, i) => tags('e-1', i % 2 ? ['crm-gold'] : ['beta-tester'], `e-1-late-${i}`)));
+    expect((await api.del('/v1/customers/e-1')).status).toBe(200);
+    await late;
+    await engine.settle();
+    expect([await count('tag:crm-gold'), await count('tag:beta-tester'), await count('lifecycle:prospect')]).toEqual([gold - 1, beta - 1, prospects - 1]);
+    for (const segment of ['tag:crm-gold', 'tag:beta-tester', 'lifecycle:prospect']) expect(await members(segment)).not.toContain('e-1');
+  });
+
+  it('lists every segment with its count, built-in ones at zero too', async () => {
+    const res = await api.get('/v1/segments');
+    expect(res.status).toBe(200);
+    const list = (res.json as unknown as { segments: Array<{ id: string; kind: string; name: string; count: number }> }).segments;
+    expect(list.map((s) => s.id)).toEqual([...list.map((s) => s.id)].sort());
+    expect(list).toContainEqual({ id: 'lifecycle:churned', kind: 'lifecycle', name: 'churned', count: 0 });
+    expect(list).toContainEqual({ id: 'tag:crm-gold', kind: 'tag', name: 'crm-gold', count: await count('tag:crm-gold') });
+    // Visitors are not counted; every count equals its member list.
+    for (const s of list) expect((await members(s.id)).length).toBe(s.count);
+  });
+
+  it('refuses a malformed segment id, limit or cursor naming it', async () => {
+    const bad = await api.get('/v1/segments/vip');
+    expect(bad.status).toBe(400);
+    expect((bad.json as { message: string }).message).toMatch(/kind one of tag, lifecycle, rfm/);
+    expect((await api.get('/v1/segments/lifecycle:sleepy')).status).toBe(400);
+    expect(((await api.get('/v1/segments/tag:crm-gold/customers?limit=0')).json as { error: string }).error).toBe('invalid_limit');
+    expect(((await api.get('/v1/segments/tag:crm-gold/customers?cursor=abc')).json as { error: string }).error).toBe('invalid_cursor');
+    expect((await api.del('/v1/segments/tag:crm-gold')).status).toBe(405);
+  });
+});

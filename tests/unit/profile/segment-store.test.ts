@@ -1,0 +1,133 @@
+/**
+ * `SegmentStore` keeps exact counts on dynalite whatever happens to the writers: a crash between any two
+ * writes of a change (then a redelivery, which applies the change again), changes of one customer applied
+ * in any order (EventBridge keeps none), the same change applied twice at once, and many customers
+ * entering one segment concurrently.
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { documentClient } from '../../../functions/profile';
+import { SegmentStore } from '../../../functions/profile/segment-store';
+import { ensureTable, profileTableDefinition, startDynalite, type LocalDynamo } from '../../../infra/embedded/dynamo';
+
+const TABLE = 'profiles';
+
+/** A document client whose calls after the first `allowed` fail, as a process killed at that point. */
+function dyingAfter(doc: DynamoDBDocumentClient, allowed: number): DynamoDBDocumentClient {
+  let calls = 0;
+  return new Proxy(doc, {
+    get(target, property, receiver) {
+      if (property !== 'send') return Reflect.get(target, property, receiver) as unknown;
+      return (command: never) => {
+        calls++;
+        if (calls > allowed) return Promise.reject(new Error(`killed before call ${calls}`));
+        return target.send(command);
+      };
+    },
+  });
+}
+
+describe('SegmentStore', () => {
+  let dynamo: LocalDynamo;
+  let doc: DynamoDBDocumentClient;
+  let store: SegmentStore;
+
+  beforeAll(async () => {
+    dynamo = await startDynalite();
+    await ensureTable(dynamo.client, profileTableDefinition(TABLE));
+    doc = documentClient(dynamo.client);
+    store = new SegmentStore(doc, TABLE);
+  });
+  afterAll(async () => {
+    await dynamo.close();
+  });
+
+  // A flip reads the member, writes it, then settles in three writes: 5 calls. A crash before each, and none.
+  for (const allowed of [0, 1, 2, 3, 4, 5]) {
+    it(`counts an entry and a leave once each when the writer dies after ${allowed} of its calls and the change is applied again`, async () => {
+      const segment = `tag:crash-${allowed}`;
+      await store.change('other', segment, true, 1);
+
+      await new SegmentStore(dyingAfter(doc, allowed), TABLE).change('c', segment, true, 1).catch(() => undefined);
+      await store.change('c', segment, true, 1);
+      await store.change('c', segment, true, 1);
+      expect(await store.count(segment)).toBe(2);
+      expect((await store.members(segment, 10)).customers).toEqual(['c', 'other']);
+
+      await new SegmentStore(dyingAfter(doc, allowed), TABLE).change('c', segment, false, 2).catch(() => undefined);
+      await store.change('c', segment, false, 2);
+      expect(await store.count(segment)).toBe(1);
+      expect((await store.members(segment, 10)).customers).toEqual(['other']);
+    });
+  }
+
+  it('a crashed change is finished by the next change of that customer, whichever it is', async () => {
+    const segment = 'tag:finished-by-next';
+    // Dies after writing the member (pending), before counting it.
+    await new SegmentStore(dyingAfter(doc, 2), TABLE).change('c', segment, true, 1).catch(() => undefined);
+    expect(await store.count(segment)).toBe(0);
+    await store.change('c', segment, false, 2);
+    expect(await store.count(segment)).toBe(0);
+    await store.change('c', segment, true, 3);
+    expect(await store.count(segment)).toBe(1);
+  });
+
+  it('changes of one customer applied in any order end as the newest says, counted once', async () => {
+    const orders = [
+      [1, 2, 3, 4],
+      [4, 3, 2, 1],
+      [2, 4, 1, 3],
+      [3, 1, 4, 2],
+    ];
+    for (const [i, order] of orders.entries()) {
+      const segment = `tag:order-${i}`;
+      // seq 1 enter, 2 leave, 3 enter, 4 leave: the newest (4) says out.
+      await Promise.all(order.map((seq) => store.change('c', segment, seq % 2 === 1, seq)));
+      expect(await store.count(segment)).toBe(0);
+      expect((await store.members(segment, 10)).customers).toEqual([]);
+      await store.change('c', segment, true, 5);
+      await store.change('c', segment, true, 3);
+      expect(await store.count(segment)).toBe(1);
+    }
+  });
+
+  it('the same change applied by three deliveries at once counts once', async () => {
+    const segment = 'tag:triple';
+    await Promise.all([1, 2, 3].map(() => store.change('c', segment, true, 7)));
+    expect(await store.count(segment)).toBe(1);
+  });
+
+  it('200 customers entering at once and half of them leaving: exact counts, members listed in pages', async () => {
+    const segment = 'lifecycle:active';
+    const ids = Array.from({ length: 200 }, (_, i) => `m-${String(i).padStart(3, '0')}`);
+    await Promise.all(ids.map((id) => store.change(id, segment, true, 1)));
+    await Promise.all(ids.filter((_, i) => i % 2 === 1).map((id) => store.change(id, segment, false, 2)));
+    expect(await store.count(segment)).toBe(100);
+    const listed: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await store.members(segment, 30, cursor);
+      listed.push(...page.customers);
+      cursor = page.next;
+      pages++;
+    } while (cursor !== undefined);
+    expect(listed).toEqual(ids.filter((_, i) => i % 2 === 0));
+    expect(pages).toBe(4);
+    expect(await store.counts()).toContainEqual({ segment, count: 100 });
+  });
+
+  it('leaveAll takes a customer out of every segment once, also when run twice at once', async () => {
+    await store.change('leaver', 'tag:a', true, 1);
+    await store.change('leaver', 'tag:b', true, 2);
+    await store.change('leaver', 'tag:c', true, 3);
+    await store.change('leaver', 'tag:c', false, 4);
+    await Promise.all([store.leaveAll('leaver'), store.leaveAll('leaver')]);
+    expect([await store.count('tag:a'), await store.count('tag:b'), await store.count('tag:c')]).toEqual([0, 0, 0]);
+    expect(await store.segmentsOfCustomer('leaver')).toEqual([]);
+  });
+
+  it('refuses a cursor it did not hand out', async () => {
+    await expect(store.members('tag:a', 10, 'bm90LWEtY3Vyc29y')).rejects.toThrow(/cursor/);
+  });
+});
