@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { detailTypeOf, foldConsent, INGEST_EVENT_SOURCE, isSameEvent, matchesEventPattern, RapportError, templateProfile, type Channel, type Clock, type EventPattern, type Profile } from '../../shared';
-import { PROFILE_LIMITS, setTraitWithin, traitBytes, type ProfileStore } from '../profile';
+import { idsOfProfile, PROFILE_LIMITS, setTraitWithin, traitBytes, type ProfileStore } from '../profile';
 import { ChannelUnavailableError, type Channels, type EmailMessage } from './channels/types';
 import { decideSend, type SendDecision, type SendPolicy } from './policy';
 import { CAP_SORT_KEY, capKey, type CapClaim, type JourneyStore, type MessageRecord } from './store';
@@ -236,7 +236,7 @@ export function createStepRunner(deps: StepDeps) {
     if (!(await runIsRunning(input))) return skip('run-ended');
     if (!profile) return skip('no-profile');
     const window = new Date(now.getTime() - deps.policy.frequencyWindowDays * 86_400_000);
-    // A customer joined by alias is one customer: the cap counts, and the holds (denials, suppressions) of, every id of theirs.
+    // A customer joined by alias is one customer: the cap counts the sends of every known id of theirs.
     const ids = [...new Set([input.customerId, profile.id, ...(profile.mergedIds ?? [])])];
     // The cap's count: the sends its item (under the live customer's id) counted, and those the message records show.
     const sentBefore = kind === 'marketing' ? (await Promise.all(ids.map((id) => journeys.marketingSentSince(id, window)))).flat() : [];
@@ -244,7 +244,9 @@ export function createStepRunner(deps: StepDeps) {
     const key = capKey(input.execution, input.stepId);
     const inWindow = (claims: readonly CapClaim[]) => [...new Map(claims.filter((c) => c.key !== key).map((c) => [c.key, new Date(c.at)])).values()];
     const deferredSince = previous?.deferredSince === undefined ? undefined : new Date(previous.deferredSince);
-    const consented = await withHolds(ids, profile, channel, now);
+    // The holds (denials, suppressions) ingest recorded under any id of theirs, their linked visitor ids too:
+    // ingest records a visitor-only denial under `anon:<id>` (it cannot know the link, which may not exist yet).
+    const consented = await withHolds([...new Set([...ids, ...idsOfProfile(profile)])], profile, channel, now);
     const decide = (claims: readonly CapClaim[]) => decideSend(consented, channel as Channel, kind, { sentInWindow: inWindow(claims), deferredSince }, now, deps.policy);
     /** A send that does not go now: skipped, or deferred (the cap's deferral is recorded: its first time bounds the wait). */
     const held = async (decision: Exclude<SendDecision, { action: 'send' }>): Promise<StepResult> => {

@@ -135,6 +135,20 @@ describe('AWS: a denial holds from ingest’s answer, and a future-dated grant d
     expect((await profiles.get(id))?.profile.suppression.email).toMatchObject({ reason: 'hard-bounce' });
   });
 
+  it('an Unsubscribed under only the linked visitor id, answered 202, stops the next send before the consumer ran', async () => {
+    const id = 'aws-visitor';
+    const visitor = 'aws-visitor-anon';
+    await subscribedInTheFuture(id);
+    await consume(busEvent(identify(new Date(Date.now() - HOUR).toISOString(), {}, { userId: id, anonymousId: visitor })), context('rapport-profile'));
+    expect((await profiles.get(id))?.profile.anonymousIds).toEqual([visitor]);
+
+    const res = (await ingest(track({ anonymousId: visitor, event: 'Unsubscribed', properties: { channel: 'email' } }), context('rapport-ingest'))) as { statusCode: number };
+    expect(res.statusCode).toBe(202);
+    expect((await profiles.get(id))?.profile.consent.email.status).toBe('granted');
+    expect(await sendWelcome(id, 'send-welcome')).toEqual({ status: 'skipped', reason: 'unsubscribed' });
+    expect(sesCalls(id)).toHaveLength(0);
+  });
+
   it('a denial or a bounce ingest receives while or after the customer is erased leaves no hold behind, unless they came back', async () => {
     const id = 'aws-erased';
     await consume(busEvent(identify(new Date(Date.now() - HOUR).toISOString(), { email: `${id}@example.com` }, { userId: id })), context('rapport-profile'));
