@@ -1,16 +1,25 @@
-import { consentDenials, consentRecord, mapLimit, type Channel, type ConsentRecord, type NormalisedEvent } from '../../shared';
+import { consentDenials, consentRecord, mapLimit, suppressionsOf, type Channel, type ConsentRecord, type NormalisedEvent, type Suppression } from '../../shared';
 
-/** Port: record a consent denial for a customer as it is received (ProfileStore.putConsentHold). */
+/**
+ * Port: record a consent denial or a suppression for a customer as it is received
+ * (ProfileStore.putConsentHold, ProfileStore.putSuppressionHold).
+ */
 export interface ConsentHolds {
   putConsentHold(customerId: string, channel: Channel, record: ConsentRecord): Promise<void>;
+  putSuppressionHold(customerId: string, channel: Channel, suppression: Suppression, receivedAt: string): Promise<void>;
 }
 
 /**
- * Record the consent denials among `events` (Unsubscribed, identify `consent: {<channel>: false}`)
- * under the customer they name. Idempotent (a retried request records the same).
+ * Record the consent denials (Unsubscribed, identify `consent: {<channel>: false}`) and the suppressions
+ * (a hard Message Bounced) among `events` under the customer they name, before ingest answers: the send
+ * step honours them from then on. Idempotent (a retried request records the same).
  */
-export async function recordDenials(holds: ConsentHolds | undefined, events: readonly NormalisedEvent[]): Promise<void> {
+export async function recordHolds(holds: ConsentHolds | undefined, events: readonly NormalisedEvent[]): Promise<void> {
   if (!holds) return;
-  const denials = events.flatMap((event) => consentDenials(event).map((change) => ({ customerId: event.userId ?? `anon:${event.anonymousId}`, change })));
-  await mapLimit(denials, 16, ({ customerId, change }) => holds.putConsentHold(customerId, change.channel, consentRecord(change)));
+  const customerOf = (event: NormalisedEvent) => event.userId ?? `anon:${event.anonymousId}`;
+  const writes = events.flatMap((event) => [
+    ...consentDenials(event).map((change) => () => holds.putConsentHold(customerOf(event), change.channel, consentRecord(change))),
+    ...suppressionsOf(event).map(({ channel, suppression }) => () => holds.putSuppressionHold(customerOf(event), channel, suppression, event.receivedAt)),
+  ]);
+  await mapLimit(writes, 16, (write) => write());
 }

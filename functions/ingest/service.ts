@@ -16,7 +16,7 @@ import {
   type TrackingPlan,
 } from '../../shared';
 import { aliasProblems, type IdentityResolver } from './aliases';
-import { recordDenials, type ConsentHolds } from './consent';
+import { recordHolds, type ConsentHolds } from './consent';
 import { ingestClaimKey, type EventDeduplicator } from './dedupe';
 import { mapLimit, publishEntries, type PutEvents } from '../../shared';
 import { verifyWebhook, WebhookVerificationError } from './signature';
@@ -296,8 +296,8 @@ export function createIngestService(deps: IngestDeps) {
       valid.splice(0, valid.length, ...valid.filter((item) => !refused.has(item.index)));
     }
 
-    // Denials hold from their receipt: recorded before anything is claimed or answered (a failure is a 5xx, retried whole).
-    await recordDenials(deps.consentHolds, valid.map((item) => item.event));
+    // Denials and suppressions hold from their receipt: recorded before anything is claimed or answered (a failure is a 5xx, retried whole).
+    await recordHolds(deps.consentHolds, valid.map((item) => item.event));
 
     // Duplicates: within this request first, then against the idempotency store.
     const firstOfId = new Map<string, number>();

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EVENTS, ONE_CLICK_SOURCE_ID, publishEntries, toBusEntry, type Clock, type NormalisedEvent, type PutEvents } from '../../shared';
 import { verifyUnsubscribe } from '../journeys/unsubscribe';
-import { recordDenials, type ConsentHolds } from './consent';
+import { recordHolds, type ConsentHolds } from './consent';
 import type { IngestRequest, IngestResponse } from './service';
 
 const page = (status: number, title: string, body: string): IngestResponse => ({
@@ -53,7 +53,7 @@ export async function handleUnsubscribe(
     sourceId: ONE_CLICK_SOURCE_ID,
   };
   // The denial holds from now: recorded before the page says so, so no marketing message goes out after it.
-  await recordDenials(deps.consentHolds, [event]);
+  await recordHolds(deps.consentHolds, [event]);
   const result = await publishEntries(deps.putEvents, [toBusEntry(event, deps.eventBusName)], { clock: deps.clock });
   if (result.failed.length > 0) return page(503, 'Please try again', '<p>We could not record your choice just now. Nothing was changed; please try again in a minute.</p>');
   return page(200, 'You are unsubscribed', `<p>You will no longer receive marketing ${escapeHtml(link.channel)} messages from us.</p>`);

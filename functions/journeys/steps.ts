@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { detailTypeOf, foldConsent, INGEST_EVENT_SOURCE, isSameEvent, matchesEventPattern, RapportError, templateProfile, type Channel, type Clock, type EventPattern, type Profile } from '../../shared';
-import { PROFILE_LIMITS, setTraitWithin, traitBytes, type ProfileStore } from '../profile';
+import { idsOfProfile, PROFILE_LIMITS, setTraitWithin, traitBytes, type ProfileStore } from '../profile';
 import { ChannelUnavailableError, type Channels, type EmailMessage } from './channels/types';
 import { decideSend, type SendDecision, type SendPolicy } from './policy';
 import { CAP_SORT_KEY, capKey, type CapClaim, type JourneyStore, type MessageRecord } from './store';
@@ -236,7 +236,7 @@ export function createStepRunner(deps: StepDeps) {
     if (!(await runIsRunning(input))) return skip('run-ended');
     if (!profile) return skip('no-profile');
     const window = new Date(now.getTime() - deps.policy.frequencyWindowDays * 86_400_000);
-    // A customer joined by alias is one customer: the cap counts, and the consent holds of, every id of theirs.
+    // A customer joined by alias is one customer: the cap counts the sends of every known id of theirs.
     const ids = [...new Set([input.customerId, profile.id, ...(profile.mergedIds ?? [])])];
     // The cap's count: the sends its item (under the live customer's id) counted, and those the message records show.
     const sentBefore = kind === 'marketing' ? (await Promise.all(ids.map((id) => journeys.marketingSentSince(id, window)))).flat() : [];
@@ -244,7 +244,9 @@ export function createStepRunner(deps: StepDeps) {
     const key = capKey(input.execution, input.stepId);
     const inWindow = (claims: readonly CapClaim[]) => [...new Map(claims.filter((c) => c.key !== key).map((c) => [c.key, new Date(c.at)])).values()];
     const deferredSince = previous?.deferredSince === undefined ? undefined : new Date(previous.deferredSince);
-    const consented = await withConsentHolds(ids, profile, channel, now);
+    // The holds (denials, suppressions) ingest recorded under any id of theirs, their linked visitor ids too:
+    // ingest records a visitor-only denial under `anon:<id>` (it cannot know the link, which may not exist yet).
+    const consented = await withHolds([...new Set([...ids, ...idsOfProfile(profile)])], profile, channel, now);
     const decide = (claims: readonly CapClaim[]) => decideSend(consented, channel as Channel, kind, { sentInWindow: inWindow(claims), deferredSince }, now, deps.policy);
     /** A send that does not go now: skipped, or deferred (the cap's deferral is recorded: its first time bounds the wait). */
     const held = async (decision: Exclude<SendDecision, { action: 'send' }>): Promise<StepResult> => {
@@ -334,14 +336,17 @@ export function createStepRunner(deps: StepDeps) {
   }
 
   /**
-   * The profile with the channel's consent as it stands now: a denial ingest has
-   * received (and answered for) counts even before the profile consumer applied it,
-   * ordered against the profile's own record by the same consent rule.
+   * The profile with the channel's consent and suppression as they stand now: a denial or a suppression
+   * ingest has received (and answered for) counts even before the profile consumer applied it, a denial
+   * ordered against the profile's own record by the same consent rule. One read for every id.
    */
-  async function withConsentHolds(customerIds: readonly string[], profile: Profile, channel: Channel, now: Date): Promise<Profile> {
+  async function withHolds(customerIds: readonly string[], profile: Profile, channel: Channel, now: Date): Promise<Profile> {
+    const holds = await profiles.holdsOf(customerIds, channel, now);
     let consent = profile.consent[channel];
-    for (const hold of await Promise.all(customerIds.map((id) => profiles.consentHold(id, channel, now)))) if (hold) consent = foldConsent(consent, hold);
-    return consent === profile.consent[channel] ? profile : { ...profile, consent: { ...profile.consent, [channel]: consent } };
+    for (const hold of holds.consent) consent = foldConsent(consent, hold);
+    const suppression = profile.suppression[channel] ?? holds.suppression;
+    if (consent === profile.consent[channel] && suppression === profile.suppression[channel]) return profile;
+    return { ...profile, consent: { ...profile.consent, [channel]: consent }, suppression: { ...profile.suppression, ...(suppression && { [channel]: suppression }) } };
   }
 
   /**

@@ -1,4 +1,4 @@
-import { CHANNELS, EVENTS, SENDER_LIMITS, orderAmount, consentChanges, consentOfTrail, consentRecord, detailTypeOf, foldConsentTrail, trailOf, type Channel, type ConsentRecord, type NormalisedEvent, type Profile, type RecentEvent } from '../../shared';
+import { CHANNELS, EVENTS, SENDER_LIMITS, orderAmount, consentChanges, consentOfTrail, consentRecord, detailTypeOf, suppressionsOf, foldConsentTrail, trailOf, type Channel, type ConsentRecord, type NormalisedEvent, type Profile, type RecentEvent } from '../../shared';
 
 import { RECENT_EVENTS_MAX, RECENT_EVENTS_WINDOW_DAYS } from '../../shared/segmentation/constants';
 import type { RecentEventsSpec } from '../../shared/segmentation/retention';
@@ -76,6 +76,7 @@ export function applyEvent(profile: Profile, event: NormalisedEvent, now: Date, 
   if (event.type === 'identify') applyTraits(p, event.traits, at);
   if (event.type === 'track') applyTrack(p, event, at);
   for (const change of consentChanges(event)) setConsent(p, change.channel, consentRecord(change));
+  for (const { channel, suppression } of suppressionsOf(event)) suppress(p, channel, suppression);
 
   const recent = toRecent(event, keep);
   p.recentEvents = keepRecent(recent ? [...p.recentEvents, recent] : p.recentEvents, now, keep);
@@ -152,9 +153,6 @@ function applyTrack(p: Profile, event: NormalisedEvent, at: string): void {
       }
       break;
     }
-    case EVENTS.MESSAGE_BOUNCED:
-      if (props.bounceType === 'hard') suppress(p, props.channel as Channel, { reason: 'hard-bounce', at });
-      break;
     default:
       break;
   }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { eventKey, ONE_CLICK_SOURCE_ID, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, type Profile } from '../../shared';
+import { BatchGetCommand, BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { eventKey, ONE_CLICK_SOURCE_ID, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, type Profile, type Suppression } from '../../shared';
 import { idsOfOversizedBody, packContents, ProfileTooLargeError, readContents, type OutboxEntry } from './item';
 import { SegmentStore } from './segment-store';
 
@@ -18,6 +18,7 @@ export type { OutboxEntry } from './item';
  * | alias     | `A#<anonymousId>`  | `A`                         | routes a visitor's later events to the known customer |
  * | tombstone | `X#<sha256(id)>`   | `X`                         | an erased id, hashed; late events for it are dropped |
 | denial    | `C#<customerId>`   | `K#<channel>`               | the latest consent denial ingest received, written before it answers; `ttl` |
+ * | suppression | `C#<customerId>` | `S#<channel>`               | the earliest suppression (hard bounce) ingest received, written before it answers; `ttl` |
  *
  * Writes are conditional single-item writes, no transactions.
  */
@@ -125,6 +126,13 @@ const legacyTimelineSortKey = (event: Pick<NormalisedEvent, 'timestamp' | 'messa
 /** How long a consent hold is kept: the profile consumer has applied the denial long before (retries, DLQ redrive). */
 export const CONSENT_HOLD_DAYS = 30;
 const consentHoldKey = (id: string, channel: Channel) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: `K#${channel}` });
+const suppressionHoldKey = (id: string, channel: Channel) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: `S#${channel}` });
+/** The holds of one channel a send reads (`holdsOf`): the consent denials and suppressions ingest recorded under its customer's ids. */
+export interface ChannelHolds {
+  consent: ConsentRecord[];
+  /** The earliest suppression among them. */
+  suppression?: Suppression;
+}
 /** Default tombstone lifetime: the default archive retention (30 d) + DLQ retention (14 d) + redelivery (24 h + 6 h, rounded up to 2 d) + 1 d. */
 export const DEFAULT_TOMBSTONE_DAYS = 47;
 
@@ -337,18 +345,51 @@ export class ProfileStore {
   async putConsentHold(id: string, channel: Channel, record: ConsentRecord): Promise<void> {
     const key = record.key ?? record.at;
     if (!(await this.#putHold(id, channel, record, key))) return;
-    // The key is the denial's receipt: ingest's now.
-    const tombstone = await this.tombstone(id, new Date(key));
-    // A denial's `at` is min(event time, receipt) and its key its receipt: belongsAfter reads the same from them.
-    if (!tombstone || (belongsAfter({ timestamp: record.at, receivedAt: key }, tombstone) && (await this.hasNewLife(id, tombstone)))) return;
+    // The key is the denial's receipt: ingest's now. A denial's `at` is min(event time, receipt): belongsAfter reads the same from them.
+    await this.#undoHoldIfErased(id, consentHoldKey(id, channel), { timestamp: record.at, receivedAt: key }, { name: 'key', value: key });
+  }
+
+  /**
+   * Record a suppression (a hard bounce) as ingest receives it, before it answers, as `putConsentHold` does a
+   * denial: the send step reads it (`holdsOf`), so nothing goes out on the channel, transactional messages
+   * included, between the answer and the profile consumer applying the event. Keeps the earliest (as the
+   * profile does); idempotent; in the customer's partition; expires `CONSENT_HOLD_DAYS` after its receipt.
+   * Erasure's writer half as `putConsentHold`.
+   */
+  async putSuppressionHold(id: string, channel: Channel, suppression: Suppression, receivedAt: string): Promise<void> {
+    const Key = suppressionHoldKey(id, channel);
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...Key, itemType: 'suppression-hold', reason: suppression.reason, at: suppression.at, [L.ttlAttribute]: Math.floor(Date.parse(receivedAt) / 1000) + CONSENT_HOLD_DAYS * 86_400 },
+          ConditionExpression: 'attribute_not_exists(#pk) OR #at > :at',
+          ExpressionAttributeNames: { '#pk': L.partitionKey, '#at': 'at' },
+          ExpressionAttributeValues: { ':at': suppression.at },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return;
+    }
+    await this.#undoHoldIfErased(id, Key, { timestamp: suppression.at, receivedAt }, { name: 'at', value: suppression.at });
+  }
+
+  /**
+   * The check of a hold's write, then check: if the customer is erased and has no new life yet (`belongsAfter` of
+   * the hold's event, read at its receipt), delete the hold just written (`mark`: unless a later write replaced it).
+   */
+  async #undoHoldIfErased(id: string, Key: Record<string, string>, event: Pick<NormalisedEvent, 'timestamp' | 'receivedAt'>, mark: { name: string; value: string }): Promise<void> {
+    const tombstone = await this.tombstone(id, new Date(event.receivedAt));
+    if (!tombstone || (belongsAfter(event, tombstone) && (await this.hasNewLife(id, tombstone)))) return;
     try {
       await this.doc.send(
         new DeleteCommand({
           TableName: this.tableName,
-          Key: consentHoldKey(id, channel),
-          ConditionExpression: '#key = :key',
-          ExpressionAttributeNames: { '#key': 'key' },
-          ExpressionAttributeValues: { ':key': key },
+          Key,
+          ConditionExpression: '#m = :m',
+          ExpressionAttributeNames: { '#m': mark.name },
+          ExpressionAttributeValues: { ':m': mark.value },
         }),
       );
     } catch (error) {
@@ -394,6 +435,33 @@ export class ProfileStore {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: consentHoldKey(id, channel), ConsistentRead: true }));
     if (!Item || (Item[L.ttlAttribute] as number) <= now.getTime() / 1000) return undefined;
     return { status: Item.status as ConsentRecord['status'], source: Item.source as string, at: Item.at as string, key: Item.key as string };
+  }
+
+  /**
+   * The holds ingest recorded for a channel under any of these ids (`putConsentHold`, `putSuppressionHold`), those
+   * not expired: strongly consistent, one BatchGetItem per 50 ids (both holds of 50 ids are 100 keys), whatever
+   * the number of ids a customer has.
+   */
+  async holdsOf(ids: readonly string[], channel: Channel, now: Date): Promise<ChannelHolds> {
+    const out: ChannelHolds = { consent: [] };
+    const nowSeconds = now.getTime() / 1000;
+    for (let i = 0; i < ids.length; i += 50) {
+      let keys: Array<Record<string, unknown>> | undefined = ids.slice(i, i + 50).flatMap((id) => [consentHoldKey(id, channel), suppressionHoldKey(id, channel)]);
+      for (let attempt = 0; keys && keys.length > 0; attempt++) {
+        if (attempt > 8) throw new Error(`holds of ${channel}: DynamoDB kept keys unprocessed`);
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 2 ** attempt * 10));
+        const page: BatchGetCommandOutput = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }));
+        for (const item of page.Responses?.[this.tableName] ?? []) {
+          if ((item[L.ttlAttribute] as number) <= nowSeconds) continue;
+          if (item.itemType === 'suppression-hold') {
+            const s: Suppression = { reason: item.reason as Suppression['reason'], at: item.at as string };
+            if (!out.suppression || s.at < out.suppression.at) out.suppression = s;
+          } else out.consent.push({ status: item.status as ConsentRecord['status'], source: item.source as string, at: item.at as string, key: item.key as string });
+        }
+        keys = page.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    return out;
   }
 
   /** Add an event to the customer's timeline. Idempotent: the key is the event's time, source and messageId. */

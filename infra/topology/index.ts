@@ -224,12 +224,13 @@ export const JOURNEY_TABLE_ACCESS = {
   // DeleteItem: a run started for a customer erased meanwhile is deleted with its lock (write, then check).
   starter: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
   /**
-   * `run`: the profile and a step's message record read (GetItem), sends and waits
+   * `run`: the profile and a step's message record read (GetItem), the consent and suppression holds of
+   * every id of the customer read at once (BatchGetItem), sends and waits
    * recorded and the profile written by tag/update steps (PutItem), marketing
    * sends counted for the frequency cap (Query), counters added (UpdateItem).
    */
   // DeleteItem: a tag/update step that finds the customer erased after its profile write undoes it (write, then check).
-  step: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  step: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
   /** `executionEnded`: the run found (Query), ended and counted (UpdateItem), its lock freed (DeleteItem). */
   runEnded: ['dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
 } as const;

@@ -1,5 +1,5 @@
 import { CHANNELS, EVENTS, type Channel, type NormalisedEvent } from '../contract';
-import type { ConsentRecord, ConsentStatus, Profile } from './types';
+import type { ConsentRecord, ConsentStatus, Profile, Suppression } from './types';
 
 export type ConsentMode = 'opt-out' | 'opt-in';
 export type MessageKind = 'marketing' | 'transactional';
@@ -144,3 +144,14 @@ export function consentChanges(event: Pick<NormalisedEvent, 'type' | 'event' | '
 
 /** The denials among an event's consent changes: what ingest records before it answers (see `ConsentHolds`). */
 export const consentDenials = (event: Parameters<typeof consentChanges>[0]) => consentChanges(event).filter((c) => c.status === 'denied');
+
+/**
+ * The suppressions an event carries: a hard `Message Bounced` suppresses its channel from the event's time.
+ * Suppression blocks every message on the channel, transactional too, and nothing lifts it; what the
+ * profile consumer applies (functions/profile/apply.ts) and what ingest records before it answers.
+ */
+export function suppressionsOf(event: Pick<NormalisedEvent, 'type' | 'event' | 'properties' | 'timestamp'>): Array<{ channel: Channel; suppression: Suppression }> {
+  if (event.type !== 'track' || event.event !== EVENTS.MESSAGE_BOUNCED || event.properties.bounceType !== 'hard') return [];
+  const channel = event.properties.channel;
+  return CHANNELS.filter((c) => c === channel).map((c) => ({ channel: c, suppression: { reason: 'hard-bounce' as const, at: event.timestamp } }));
+}

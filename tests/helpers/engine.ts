@@ -1,6 +1,8 @@
 import { startEngine, type Engine, type EngineOptions } from '../../infra/embedded/engine';
 import { afterAll, beforeAll } from 'vitest';
-import type { BusEntry } from '../../shared';
+import type { BusEvent } from '../../infra/embedded/event-bus';
+import { PROFILE_CONSUMER_RULE } from '../../infra/topology';
+import type { BusEntry, NormalisedEvent } from '../../shared';
 import { client } from './client';
 import { twinAuthorizer } from '../twin/engine';
 
@@ -63,6 +65,30 @@ export function useTestEngine(options: Partial<EngineOptions> = {}): { readonly 
     },
     get api() {
       return started(api);
+    },
+  };
+}
+
+/**
+ * EventBridge late to the profile consumer: its deliveries of events matching `match` are kept (the target
+ * answers at once, as a delivery not made yet) until `release` hands them to the consumer and waits for it.
+ * The window between ingest's answer and the consumer applying the event stays open as long as the test likes.
+ */
+export function holdConsumer(engine: Engine, match: (detail: NormalisedEvent) => boolean) {
+  const rule = engine.bus.rules.find((r) => r.name === PROFILE_CONSUMER_RULE.engineName);
+  if (!rule) throw new Error('holdConsumer: the engine has no profile consumer rule');
+  const deliver = rule.target;
+  const held: Array<{ event: BusEvent; delivery: { rule: string } }> = [];
+  rule.target = (event, delivery) => {
+    if (!match(event.detail as NormalisedEvent)) return deliver(event, delivery);
+    held.push({ event, delivery });
+  };
+  return {
+    held,
+    async release() {
+      rule.target = deliver;
+      for (const { event, delivery } of held.splice(0)) await deliver(event, delivery);
+      await engine.settle();
     },
   };
 }

@@ -116,22 +116,58 @@ describe('AWS: a denial holds from ingest’s answer, and a future-dated grant d
     expect((await profiles.get(id))?.profile.consent.email.status).toBe('denied');
   });
 
-  it('a denial ingest receives while or after the customer is erased leaves no hold behind, unless they came back', async () => {
+  it('a hard Message Bounced answered 202 stops the next send, transactional too, before the consumer ran', async () => {
+    const id = 'aws-bounce';
+    await subscribedInTheFuture(id);
+    const res = (await ingest(track({ userId: id, event: 'Message Bounced', properties: { channel: 'email', bounceType: 'hard' } }), context('rapport-ingest'))) as { statusCode: number };
+    expect(res.statusCode).toBe(202);
+    // The consumer has not seen it: the profile has no suppression, and yet nothing goes out.
+    expect((await profiles.get(id))?.profile.suppression).toEqual({});
+    expect(await sendWelcome(id, 'send-welcome')).toEqual({ status: 'skipped', reason: 'suppressed' });
+    const acknowledge = await step(
+      { journeyId: 'welcome', stepId: 'acknowledge', action: 'send', config: { channel: 'email', template: 'complaint-received', kind: 'transactional' }, customerId: id, trigger: { messageId: `signup-${id}`, event: 'Signed Up', properties: {} }, execution: `welcome-${id}` },
+      context('rapport-steps'),
+    );
+    expect(acknowledge).toEqual({ status: 'skipped', reason: 'suppressed' });
+    expect(sesCalls(id)).toHaveLength(0);
+
+    await deliverLate(id);
+    expect((await profiles.get(id))?.profile.suppression.email).toMatchObject({ reason: 'hard-bounce' });
+  });
+
+  it('an Unsubscribed under only the linked visitor id, answered 202, stops the next send before the consumer ran', async () => {
+    const id = 'aws-visitor';
+    const visitor = 'aws-visitor-anon';
+    await subscribedInTheFuture(id);
+    await consume(busEvent(identify(new Date(Date.now() - HOUR).toISOString(), {}, { userId: id, anonymousId: visitor })), context('rapport-profile'));
+    expect((await profiles.get(id))?.profile.anonymousIds).toEqual([visitor]);
+
+    const res = (await ingest(track({ anonymousId: visitor, event: 'Unsubscribed', properties: { channel: 'email' } }), context('rapport-ingest'))) as { statusCode: number };
+    expect(res.statusCode).toBe(202);
+    expect((await profiles.get(id))?.profile.consent.email.status).toBe('granted');
+    expect(await sendWelcome(id, 'send-welcome')).toEqual({ status: 'skipped', reason: 'unsubscribed' });
+    expect(sesCalls(id)).toHaveLength(0);
+  });
+
+  it('a denial or a bounce ingest receives while or after the customer is erased leaves no hold behind, unless they came back', async () => {
     const id = 'aws-erased';
     await consume(busEvent(identify(new Date(Date.now() - HOUR).toISOString(), { email: `${id}@example.com` }, { userId: id })), context('rapport-profile'));
     const link = unsubscribeUrl(PUBLIC_URL, UNSUBSCRIBE_KEY, id, 'email');
     const oneClick = () => ingest(httpEvent('POST', link.slice(PUBLIC_URL.length), 'List-Unsubscribe=One-Click', { 'content-type': 'application/x-www-form-urlencoded' }), context('rapport-ingest'));
     const lateUnsubscribe = () => ingest(track({ userId: id, event: 'Unsubscribed', properties: { channel: 'all' }, timestamp: new Date(Date.now() - HOUR).toISOString() }), context('rapport-ingest'));
+    const lateBounce = () => ingest(track({ userId: id, event: 'Message Bounced', properties: { channel: 'email', bounceType: 'hard' }, timestamp: new Date(Date.now() - HOUR).toISOString() }), context('rapport-ingest'));
 
     // While DELETE runs (after its tombstone, before its query), a one-click and an Unsubscribed arrive.
     await profiles.erase(id, { now: () => new Date() }, {
       between: async () => {
         expect(await oneClick()).toMatchObject({ statusCode: 200 });
         expect(await lateUnsubscribe()).toMatchObject({ statusCode: 202 });
+        expect(await lateBounce()).toMatchObject({ statusCode: 202 });
       },
     });
-    // After it: a late Unsubscribed (dated before the erasure) too.
+    // After it: a late Unsubscribed and a late bounce (dated before the erasure) too.
     expect(await lateUnsubscribe()).toMatchObject({ statusCode: 202 });
+    expect(await lateBounce()).toMatchObject({ statusCode: 202 });
     expect(await profiles.allItems(id)).toEqual([]);
 
     // A one-click now (the link outlives the customer in an inbox): 200, and it re-creates nobody.

@@ -422,14 +422,14 @@ describe('Rapport-dev stack: the journeys leg, default props', () => {
       'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ses:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:identity/${name}`]],
     });
 
-    it('step: items of the table (delete: undoing a write for an erased customer), PutEvents (tag steps), the unsubscribe and webhook secrets, SES from the sender only', () => {
+    it('step: items of the table (batch get: the holds of every id at once; delete: undoing a write for an erased customer), PutEvents (tag steps), the unsubscribe and webhook secrets, SES from the sender only', () => {
       const secrets = Object.keys(synthesised.template.findResources('AWS::SecretsManager::Secret', { Properties: { Description: Match.stringLikeRegexp('outbound webhook') } }));
       const statements = normalised(functionPolicyStatements(synthesised.template, ids.step));
 
       expect(secrets).toHaveLength(2);
       expect(statements).toEqual([
         XRAY,
-        { Effect: 'Allow', Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: tableArn() },
+        { Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: tableArn() },
         { Effect: 'Allow', Action: 'events:PutEvents', Resource: arnOf(ids.bus) },
         {
           Effect: 'Allow',

@@ -4,7 +4,8 @@
  * endpoints) while DELETE runs. Once it has answered and the late events have
  * been handled, no item of any table and no byte of any file in the data
  * folder names the customer (id, email, phone) — the bus log, the outbox log
- * and dynalite's LevelDB files included — and their journey run is stopped.
+ * and dynalite's LevelDB files included, read decoded (snappy table blocks, log records, base64 and
+ * brotli bodies: tests/helpers/data-folder.ts) — and their journey run is stopped.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,10 +44,12 @@ describe('erasure racing late events', () => {
     const run = await eventually(async () => (await runsOf(engine, ID)).find((r) => r.journeyId === 'welcome' && r.status === 'running'), 'welcome run');
     await eventually(() => engine.outbox.entries.some((m) => 'to' in m && m.to === EMAIL), 'welcome email');
 
-    // Act: ~300 late events (dated before the erasure; every fifth a consent denial, which ingest holds
-    // before it answers) from four concurrent senders while DELETE runs.
+    // Act: ~300 late events (dated before the erasure; every fifth a consent denial and every seventh a hard
+    // bounce, which ingest holds before it answers) from four concurrent senders while DELETE runs.
     const late = (n: number) =>
-      n % 5 === 1
+      n % 7 === 2
+        ? { type: 'track', userId: ID, event: 'Message Bounced', properties: { channel: n % 2 ? 'email' : 'sms', bounceType: 'hard' }, timestamp: before(10 + n), messageId: `late-${n}` }
+        : n % 5 === 1
         ? { type: n % 2 ? 'track' : 'identify', userId: ID, ...(n % 2 ? { event: 'Unsubscribed', properties: { channel: 'all' } } : { traits: { consent: { email: false, sms: false } } }), timestamp: before(10 + n), messageId: `late-${n}` }
         : n % 3 === 0
           ? { type: 'identify', userId: ID, traits: { email: EMAIL, phone: PHONE, plan: `p-${n}` }, timestamp: before(10 + n), messageId: `late-${n}` }
@@ -90,5 +93,8 @@ describe('erasure racing late events', () => {
     expect(items.filter(({ item }) => NEEDLES.some((n) => item.includes(n)))).toEqual([]);
     expect(items.some(({ item }) => item.includes('stays@example.org'))).toBe(true);
     expect(filesNaming(dataDir, NEEDLES)).toEqual([]);
+    // The scan reads what the files keep (snappy table blocks, log records, brotli bodies): the customer who
+    // stays is found in dynalite's files (tests/integration/data-folder-scan.test.ts shows each form).
+    expect(filesNaming(dataDir, ['stays@example.org'])).toContainEqual(expect.stringMatching(/dynamodb/));
   }, 120_000);
 });

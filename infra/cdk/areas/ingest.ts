@@ -138,9 +138,10 @@ export class IngestArea {
   }
 
   /**
-   * Ingest records each consent denial in the customer's partition before it answers, so the send step honours
-   * it at once (one conditional PutItem; functions/profile/store.ts putConsentHold), then reads the customer's
-   * erasure tombstone and deletes the hold it wrote if they are erased (write, then check), and reads the forwarding
+   * Ingest records each consent denial and suppression (hard bounce) in the customer's partition before it
+   * answers, so the send step honours it at once (one conditional PutItem; functions/profile/store.ts
+   * putConsentHold, putSuppressionHold), then reads the customer's erasure tombstone and deletes the hold it
+   * wrote if they are erased (write, then check), and reads the forwarding
    * records an alias would join (GetItem in C#*; functions/ingest/aliases.ts refuses one that would close a
    * cycle). It also records the
    * tracking plan violations of flagged events in their own partitions (functions/ingest/violations.ts).
