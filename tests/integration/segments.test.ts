@@ -25,7 +25,7 @@ describe('segments', () => {
   const count = async (id: string) => {
     const res = await api.get(`/v1/segments/${encodeURIComponent(id)}`);
     expect(res.status).toBe(200);
-    return (res.json as { count: number }).count;
+    return (res.json as unknown as { count: number }).count;
   };
   const members = async (id: string, limit = 1000) => {
     const out: string[] = [];
@@ -59,7 +59,7 @@ describe('segments', () => {
     expect([await count('tag:crm-gold'), await count('tag:beta-tester')]).toEqual([3, 1]);
 
     const profile = await api.get('/v1/customers/s-2');
-    expect((profile.json as { segments: string[] }).segments).toEqual(expect.arrayContaining(['tag:beta-tester', 'lifecycle:prospect']));
+    expect((profile.json as unknown as { segments: string[] }).segments).toEqual(expect.arrayContaining(['tag:beta-tester', 'lifecycle:prospect']));
   });
 
   it('moves a customer between lifecycle stages and RFM tiers: each counted in one place', async () => {
@@ -69,7 +69,7 @@ describe('segments', () => {
     await api.sendAndSettle({ type: 'track', userId: 'l-1', messageId: 'l-1-o1', event: 'Order Completed', timestamp: new Date(clock.now()).toISOString(), properties: { orderId: 'l-1-o1', revenue: 80, currency: 'EUR' } });
     expect(await count('lifecycle:prospect')).toBe(before.prospect);
     expect(await count('lifecycle:new')).toBe(before.new + 1);
-    const view = (await api.get('/v1/customers/l-1')).json as { rfm: { tier?: string }; segments: string[] };
+    const view = (await api.get('/v1/customers/l-1')).json as unknown as { rfm: { tier?: string }; segments: string[] };
     expect(view.rfm.tier).toBeDefined();
     expect(await members(`rfm:${view.rfm.tier!}`)).toContain('l-1');
     expect(view.segments).toContain(`rfm:${view.rfm.tier!}`);
@@ -115,10 +115,10 @@ describe('segments', () => {
   it('refuses a malformed segment id, limit or cursor naming it', async () => {
     const bad = await api.get('/v1/segments/vip');
     expect(bad.status).toBe(400);
-    expect((bad.json as { message: string }).message).toMatch(/kind one of tag, lifecycle, rfm/);
+    expect((bad.json as unknown as { message: string }).message).toMatch(/kind one of tag, lifecycle, rfm/);
     expect((await api.get('/v1/segments/lifecycle:sleepy')).status).toBe(400);
-    expect(((await api.get('/v1/segments/tag:crm-gold/customers?limit=0')).json as { error: string }).error).toBe('invalid_limit');
-    expect(((await api.get('/v1/segments/tag:crm-gold/customers?cursor=abc')).json as { error: string }).error).toBe('invalid_cursor');
+    expect(((await api.get('/v1/segments/tag:crm-gold/customers?limit=0')).json as unknown as { error: string }).error).toBe('invalid_limit');
+    expect(((await api.get('/v1/segments/tag:crm-gold/customers?cursor=abc')).json as unknown as { error: string }).error).toBe('invalid_cursor');
     expect((await api.del('/v1/segments/tag:crm-gold')).status).toBe(405);
   });
 });
