@@ -264,6 +264,30 @@ Exit codes: 0 ok (every redriven letter delivered), 1 a letter failed again, an 
 unknown or the engine refused, 2 usage error, 3 could not reach the engine.`,
     load: () => import('./commands/dead-letters'),
   },
+  {
+    name: 'segments',
+    summary: "a running engine's segments and their counts, or one segment's members",
+    positionals: [0, 1],
+    options: { engine: { type: 'string' }, members: { type: 'boolean' }, limit: { type: 'string' }, help },
+    help: `Usage: rapport segments [<segment>] [--members] [--limit 100] [--engine http://127.0.0.1:3000]
+
+Every tag, lifecycle stage and RFM tier is a segment: tag:<name>, lifecycle:<stage>,
+rfm:<tier>. Counts are exact and kept as customers come and go.
+
+  rapport segments                      every segment with its member count
+  rapport segments tag:vip              one segment's count
+  rapport segments tag:vip --members    and its members' ids, in id order
+
+Options:
+  --members             list the segment's members (customer ids)
+  --limit <n>           list at most n members (1 to 1000, default 100)
+  --engine <url>        a running engine (default: http://127.0.0.1:$PORT, PORT defaulting to 3000)
+  -h, --help            show this help
+
+Exit codes: 0 ok, 1 the engine refused (e.g. a malformed segment id), 2 usage error,
+3 could not reach the engine.`,
+    load: () => import('./commands/segments'),
+  },
 ];
 
 export const GLOBAL_HELP = `rapport: the marketer's workbench for Rapport journeys

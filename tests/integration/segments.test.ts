@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../infra/embedded/engine';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
+import { cliInProcess } from '../cli/helpers';
 import { client } from '../helpers/client';
 import { redeliverIngested, startTestEngine } from '../helpers/engine';
 
@@ -110,6 +111,20 @@ describe('segments', () => {
     expect(list).toContainEqual({ id: 'tag:crm-gold', kind: 'tag', name: 'crm-gold', count: await count('tag:crm-gold') });
     // Visitors are not counted; every count equals its member list.
     for (const s of list) expect((await members(s.id)).length).toBe(s.count);
+  });
+
+  it('rapport segments prints every count, one segment, and its members', async () => {
+    const all = await cliInProcess(['segments', '--engine', engine.url]);
+    expect(all.code).toBe(0);
+    expect(all.stdout).toMatch(new RegExp(`^tag:crm-gold +${await count('tag:crm-gold')}$`, 'm'));
+    expect(all.stdout).toMatch(/^lifecycle:churned +0$/m);
+    const one = await cliInProcess(['segments', 'tag:crm-gold', '--members', '--limit', '2', '--engine', engine.url]);
+    expect(one.code).toBe(0);
+    expect(one.stdout.split('\n').slice(0, 4)).toEqual([`tag:crm-gold: ${await count('tag:crm-gold')} members`, ...(await members('tag:crm-gold')).slice(0, 2), '... more (raise --limit, at most 1000)']);
+    const bad = await cliInProcess(['segments', 'vip', '--engine', engine.url]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/kind one of tag, lifecycle, rfm/);
+    expect((await cliInProcess(['segments', 'tag:crm-gold', '--limit', 'x', '--engine', engine.url])).code).toBe(2);
   });
 
   it('refuses a malformed segment id, limit or cursor naming it', async () => {
