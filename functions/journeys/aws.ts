@@ -88,6 +88,7 @@ export const JourneySpecSchema = z.strictObject({
   triggerProperties: z.array(z.string()),
   branchConditions: z.array(z.unknown()).optional(),
   awaitedEvents: z.array(z.string().min(1)).optional(),
+  attribution: z.strictObject({ event: z.string().min(1), value: z.string().min(1).optional(), windowSeconds: z.number().int().positive() }).optional(),
   maxRunSeconds: z.number().int().nonnegative().optional(),
 });
 

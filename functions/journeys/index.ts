@@ -2,6 +2,8 @@ export { createJourneyRuntime, isStarterPattern, type JourneySpec, type BusEvent
 export { createStepRunner, StepInputSchema, TemplateRenderError, StepConfigError, resolveTriggerRefs, type StepDeps, type StepInput, type StepResult, type TemplateRenderer, type ConditionEvaluator } from './steps';
 export { createStepHandler, createStarterHandler, createRunEndedHandler } from './lambda';
 export { JourneyStore, type RunRecord, type MessageRecord, type WaitRecord, type RunStatus } from './store';
+export { type AttributionRecord } from './store';
+export { attributionView, type AttributionView, type Earned } from './attribution';
 export { awsExecutions, executionName, type Executions, type ExecutionInput, type ExecutionState } from './executions';
 export { liquidTemplates, readTemplates } from './templates';
 export { segmentationConditions } from './conditions';

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { eventKey, eventRef, isSameEvent, IDEMPOTENCY_WINDOW_SECONDS, INGEST_EVENT_SOURCE, matchesEventPattern, profileTags, reachability, type Channel, type Clock, type ConsentMode, type EventPattern, type EventRef, type LifecycleStage, type NormalisedEvent, type Profile } from '../../shared';
+import { eventKey, eventRef, isSameEvent, IDEMPOTENCY_WINDOW_SECONDS, INGEST_EVENT_SOURCE, matchesEventPattern, orderAmount, PROFILE_EVENT_SOURCE, profileTags, reachability, type Channel, type Clock, type ConsentMode, type EventPattern, type EventRef, type LifecycleStage, type NormalisedEvent, type Profile } from '../../shared';
 import type { ProfileStore } from '../profile';
 import { executionName, isExecutionMissing, type ExecutionInput, type Executions } from './executions';
-import type { JourneyStore, RunRecord } from './store';
+import type { JourneyStore, MessageRecord, RunRecord } from './store';
 import { belongsAfter, eventMark } from '../profile';
 
 /** What the runtime needs of a compiled journey. */
@@ -24,6 +24,8 @@ export interface JourneySpec {
   branchConditions?: unknown[];
   /** The events its wait_for steps wait for: the router looks up waiting runs only for these. Absent: unknown (always looked up). */
   awaitedEvents?: string[];
+  /** What its messages earn: conversions of `event` (its `value` property, else the order amount) credited to the last message within `windowSeconds`. Absent: no attribution. */
+  attribution?: { event: string; value?: string; windowSeconds: number };
   /** The longest a run can last (the compiler's `maxRunSeconds`): its lock expires after it. @default a year (Step Functions' limit) */
   maxRunSeconds?: number;
 }
@@ -120,6 +122,8 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
   const { profiles, records, executions, clock } = deps;
   const log = deps.log ?? (() => undefined);
   const byId = new Map(deps.journeys.map((j) => [j.id, j]));
+  /** The conversion events some journey's attribution counts. */
+  const conversionEvents = new Set(deps.journeys.flatMap((j) => (j.attribution ? [j.attribution.event] : [])));
   /** The events some wait_for step waits for; undefined when a journey does not say (an older journeys file): any may be. */
   const awaited = deps.journeys.every((j) => j.awaitedEvents !== undefined) ? new Set(deps.journeys.flatMap((j) => j.awaitedEvents ?? [])) : undefined;
 
@@ -353,8 +357,10 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     const matches = (p: EventPattern) => matchesEventPattern(p, event);
     // Most events end, resume and stop nothing: they cost no read (the common case of every page view).
     const awaitedEvent = awaited === undefined || awaited.has(event['detail-type']);
-    if (detail.type !== 'alias' && !awaitedEvent && !deps.journeys.some((j) => j.goalPatterns.some(matches) || j.exitPatterns.some(matches))) return { resumed: 0, converted: 0, exited: 0 };
+    const conversion = detail.sourceId !== PROFILE_EVENT_SOURCE && conversionEvents.has(event['detail-type']);
+    if (detail.type !== 'alias' && !awaitedEvent && !conversion && !deps.journeys.some((j) => j.goalPatterns.some(matches) || j.exitPatterns.some(matches))) return { resumed: 0, converted: 0, exited: 0 };
     const ids = await idsOf(customerId);
+    if (conversion) await attribute(event, customerId, ids);
     // An alias joined two customers: of two runs of one journey (and key), the older goes on.
     const stopped = detail.type === 'alias' ? await stopJoinedDuplicates(ids) : 0;
     let converted = 0;
@@ -398,6 +404,37 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
       }
     }
     return { resumed, converted, exited, ...(stopped > 0 && { stopped }) };
+  }
+
+  /**
+   * Credit a conversion (an event some journey's attribution counts) to the last message sent to the customer
+   * (under any of their ids) within that message's journey's window before it, by event time (last touch; a
+   * message sent after the conversion, e.g. imported history, earns nothing). Once per conversion event, across
+   * redeliveries and crashes (`creditConversion`); the credit, once written, stands.
+   */
+  async function attribute(event: BusEventLike, customerId: string, ids: readonly string[]): Promise<void> {
+    const detail = event.detail as NormalisedEvent;
+    const key = eventKey(detail);
+    const existing = await records.attribution(customerId, key);
+    if (existing) {
+      if (existing.pending) await records.creditConversion(customerId, key, existing);
+      return;
+    }
+    const at = Date.parse(detail.timestamp);
+    let last: MessageRecord | undefined;
+    for (const m of (await Promise.all(ids.map((id) => records.messages(id)))).flat()) {
+      const window = byId.get(m.journeyId)?.attribution;
+      if (m.status !== 'sent' || window?.event !== event['detail-type']) continue;
+      const sentAt = Date.parse(m.at);
+      if (sentAt > at || at - sentAt > window.windowSeconds * 1000) continue;
+      if (!last || m.at > last.at || (m.at === last.at && `${m.executionName}#${m.stepId}` > `${last.executionName}#${last.stepId}`)) last = m;
+    }
+    if (!last) return;
+    const valueProperty = byId.get(last.journeyId)!.attribution!.value;
+    const properties = detail.properties ?? {};
+    const value = valueProperty === undefined ? orderAmount(properties) : orderAmount({ value: properties[valueProperty] });
+    await records.creditConversion(customerId, key, { journeyId: last.journeyId, stepId: last.stepId, channel: last.channel, executionName: last.executionName, messageAt: last.at, convertedAt: detail.timestamp, value });
+    log('conversion credited', { customerId, journeyId: last.journeyId, stepId: last.stepId, messageId: detail.messageId });
   }
 
   /**

@@ -104,6 +104,22 @@ export interface WaitRecord {
 }
 
 const pk = (customerId: string) => `C#${customerId}`;
+const attributionKey = (customerId: string, conversionKey: string) => ({ [L.partitionKey]: pk(customerId), [L.sortKey]: `AT#${conversionKey}` });
+
+/** A conversion credited to a message (last touch): under the converting customer, keyed by the conversion event. */
+export interface AttributionRecord {
+  journeyId: string;
+  stepId: string;
+  channel: string;
+  executionName: string;
+  /** When the credited message was sent, and when the conversion happened (its event time). */
+  messageAt: string;
+  convertedAt: string;
+  /** What the conversion earned (its value property, else the order amount; 0 when it has none). */
+  value: number;
+  /** Set until the conversion is counted in the journey's stats. */
+  pending?: boolean;
+}
 
 /** The run index (GSI1, shared with the profiles' due index under its own partitions): `RUN#<shard>`. */
 const RUN_INDEX_PREFIX = 'RUN';
@@ -529,36 +545,109 @@ export class JourneyStore {
    * one between (2) and (3) leaves a name (a hash) in the set, which nothing reads.
    */
   async countEntry(run: Pick<RunRecord, 'journeyId' | 'customerId' | 'executionName'>): Promise<void> {
-    const stats = { [L.partitionKey]: `J#${run.journeyId}`, [L.sortKey]: 'STATS' };
-    const names = new Set([run.executionName]);
+    await this.#countOnce(run.journeyId, run.executionName, { entered: 1 }, async () => {
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { [L.partitionKey]: pk(run.customerId), [L.sortKey]: `R#${run.journeyId}#${run.executionName}` },
+            UpdateExpression: 'REMOVE entryPending',
+            ConditionExpression: `attribute_exists(${L.partitionKey})`,
+          }),
+        );
+      } catch (error) {
+        // The run was deleted meanwhile (erasure): nothing to mark.
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    });
+  }
+
+  /**
+   * The conversion an event was credited to (`creditConversion`), if any: `pending` until it is counted.
+   */
+  async attribution(customerId: string, conversionKey: string): Promise<AttributionRecord | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: attributionKey(customerId, conversionKey), ConsistentRead: true }));
+    return Item as AttributionRecord | undefined;
+  }
+
+  /**
+   * Credit a conversion to a message once, across crashes and redeliveries of the conversion event: the record
+   * is written first (pending, conditional: the first credit stands), then counted once (`#countOnce`: the
+   * journey's `attribution.*`, its step's and its channel's), then marked counted. A redelivery finds the
+   * record and finishes a pending count. Returns the record that stands.
+   */
+  async creditConversion(customerId: string, conversionKey: string, record: AttributionRecord): Promise<AttributionRecord> {
+    let stands = await this.attribution(customerId, conversionKey);
+    if (!stands) {
+      try {
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: { ...attributionKey(customerId, conversionKey), itemType: 'attribution', ...record, pending: true },
+            ConditionExpression: 'attribute_not_exists(#pk)',
+            ExpressionAttributeNames: { '#pk': L.partitionKey },
+          }),
+        );
+        stands = { ...record, pending: true };
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        stands = (await this.attribution(customerId, conversionKey))!;
+      }
+    }
+    if (stands.pending) {
+      const { pending: _pending, ...counted } = stands;
+      const increments: Record<string, number> = {};
+      for (const prefix of ['attribution', `${counted.stepId}.attribution`, `channel.${counted.channel}.attribution`]) {
+        increments[`${prefix}.conversions`] = 1;
+        increments[`${prefix}.revenue`] = counted.value;
+      }
+      await this.#countOnce(counted.journeyId, `attribution:${customerId}:${conversionKey}`, increments, async () => {
+        try {
+          await this.doc.send(
+            new UpdateCommand({ TableName: this.tableName, Key: attributionKey(customerId, conversionKey), UpdateExpression: 'REMOVE pending', ConditionExpression: `attribute_exists(${L.partitionKey})` }),
+          );
+        } catch (error) {
+          if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        }
+      });
+      stands = counted;
+    }
+    return stands;
+  }
+
+  /**
+   * Add `counters` to a journey's STATS exactly once for `id`, across a crash and a redelivery, without a
+   * transaction (dynalite has none): (1) add them and `id` to the STATS item's `entering` set, unless `id` is
+   * there already (an earlier attempt counted it); (2) `mark` the source as counted (clear its pending flag);
+   * (3) take `id` out of the set. A crash before (1) counts on redelivery, one after (1) finds `id` and does
+   * not; one between (2) and (3) leaves an id in the set, which nothing reads.
+   */
+  async #countOnce(journeyId: string, id: string, counters: Record<string, number>, mark: () => Promise<void>): Promise<void> {
+    const stats = { [L.partitionKey]: `J#${journeyId}`, [L.sortKey]: 'STATS' };
+    const ids = new Set([id]);
+    const names: Record<string, string> = { '#entering': ENTERING };
+    const values: Record<string, unknown> = { ':ids': ids, ':id': id };
+    const parts = Object.entries(counters).map(([name, n], i) => {
+      names[`#c${i}`] = name;
+      values[`:c${i}`] = n;
+      return `#c${i} :c${i}`;
+    });
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: stats,
-          UpdateExpression: 'ADD entered :one, #entering :names',
-          ConditionExpression: 'attribute_not_exists(#entering) OR NOT contains(#entering, :name)',
-          ExpressionAttributeNames: { '#entering': ENTERING },
-          ExpressionAttributeValues: { ':one': 1, ':names': names, ':name': run.executionName },
+          UpdateExpression: `ADD ${[...parts, '#entering :ids'].join(', ')}`,
+          ConditionExpression: 'attribute_not_exists(#entering) OR NOT contains(#entering, :id)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
         }),
       );
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { [L.partitionKey]: pk(run.customerId), [L.sortKey]: `R#${run.journeyId}#${run.executionName}` },
-          UpdateExpression: 'REMOVE entryPending',
-          ConditionExpression: `attribute_exists(${L.partitionKey})`,
-        }),
-      );
-    } catch (error) {
-      // The run was deleted meanwhile (erasure): nothing to mark.
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
-    await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: stats, UpdateExpression: 'DELETE #entering :names', ExpressionAttributeNames: { '#entering': ENTERING }, ExpressionAttributeValues: { ':names': names } }));
+    await mark();
+    await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: stats, UpdateExpression: 'DELETE #entering :ids', ExpressionAttributeNames: { '#entering': ENTERING }, ExpressionAttributeValues: { ':ids': ids } }));
   }
 
   async stats(journeyId: string): Promise<Record<string, number>> {

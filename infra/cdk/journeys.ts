@@ -139,6 +139,7 @@ export function journeySpec(compiled: CompiledJourney): JourneySpec {
     triggerProperties: compiled.triggerProperties,
     branchConditions: compiled.branchConditions,
     awaitedEvents: compiled.awaitedEvents,
+    attribution: compiled.attribution,
     maxRunSeconds: compiled.maxRunSeconds,
   };
 }

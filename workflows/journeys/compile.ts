@@ -44,7 +44,7 @@ import { buildGraph, reachedAtTrigger, type StepNode } from './graph';
 import { journeyMermaid } from './mermaid';
 import { longestRunSeconds, statePaths, type StatePath } from './paths';
 import { templateTriggerReferences, triggerReferences } from './references';
-import { DEFAULT_TRIGGER_MAX_AGE, END, HOLDOUT, NO_MAX_AGE, type EventFilter, type Journey } from './schema';
+import { DEFAULT_ATTRIBUTION, DEFAULT_TRIGGER_MAX_AGE, END, HOLDOUT, NO_MAX_AGE, type EventFilter, type Journey } from './schema';
 import type { TemplateCatalog } from './templates';
 import { validateMeaning } from './validate';
 
@@ -96,6 +96,8 @@ export interface CompiledJourney {
   readonly branchConditions: unknown[];
   /** The events the journey's wait_for steps wait for (sorted, once each): the router looks for waiting runs only on these. */
   readonly awaitedEvents: string[];
+  /** What its messages earn (last touch): the conversion event, the property of its value (absent: the order amount), the window in seconds. */
+  readonly attribution: { event: string; value?: string; windowSeconds: number };
   /**
    * The longest a run can last, in seconds (`longestRunSeconds`): its waits and wait_for timeouts along the
    * longest path, the longest a marketing send can be deferred (`SEND_DEFERRAL_MAX_SECONDS`) and each Task's
@@ -329,6 +331,11 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
     ...(typeof concurrency === 'object' && { concurrencyKey: concurrency.per }),
     branchConditions: journey.steps.flatMap((step) => ('branch' in step ? step.branch.flatMap((rule) => ('when' in rule ? [structuredClone(rule.when) as unknown] : [])) : [])),
     awaitedEvents: [...new Set(Object.values(awaitStates).map((a) => a.event))].sort(),
+    attribution: {
+      event: journey.attribution?.event ?? DEFAULT_ATTRIBUTION.event,
+      ...(journey.attribution?.value !== undefined && { value: journey.attribution.value }),
+      windowSeconds: durationSeconds(journey.attribution?.window ?? DEFAULT_ATTRIBUTION.window),
+    },
     maxRunSeconds,
   };
 }

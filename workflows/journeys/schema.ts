@@ -120,6 +120,24 @@ export const TriggerSchema = z
   )
   .describe('The event that starts the journey for a customer.');
 
+/** What a journey's messages earn when it does not say: an order within 5 days of the message, its amount as Segment defines it. */
+export const DEFAULT_ATTRIBUTION = { event: 'Order Completed', window: '5d' } as const;
+
+const AttributionSchema = z
+  .strictObject(
+    {
+      event: EventNameSchema.describe('The conversion event, e.g. "Order Completed".'),
+      value: z
+        .string(expected('a property name such as "revenue"'))
+        .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'expected a property name such as "revenue" (letters, digits, _; at most 64)')
+        .optional()
+        .describe("The conversion event's property holding what it earned; default: the order amount as Segment defines it (revenue, else total, else value)."),
+      window: DurationSchema.describe('How long after a message a conversion is credited to it (last touch), e.g. 5d.'),
+    },
+    expected('{ event: <name>, value?: <property>, window: <duration> }'),
+  )
+  .describe(`What the journey's messages earned: each conversion is credited to the last Rapport message the customer got within its window (last touch). Default: { event: ${DEFAULT_ATTRIBUTION.event}, window: ${DEFAULT_ATTRIBUTION.window} }.`);
+
 const AudienceSchema = z
   .strictObject(
     {
@@ -296,6 +314,7 @@ export const JourneySchema = z
       entry: EntrySchema.optional(),
       goals: z.array(EventFilterSchema).optional().describe('Events that end the run wherever it is, counted as a conversion.'),
       exits: z.array(EventFilterSchema).optional().describe('Events that end the run wherever it is, without a conversion.'),
+      attribution: AttributionSchema.optional(),
       steps: z.array(StepSchema, expected('a list of steps')).min(1, 'a journey needs at least one step'),
     },
     expected('a journey: { id, name, version, trigger, steps, ... }'),

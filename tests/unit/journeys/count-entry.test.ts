@@ -73,4 +73,29 @@ describe('JourneyStore.countEntry across a crash', () => {
       expect(again.entryPending).toBeUndefined();
     });
   }
+
+  // creditConversion reads, writes the credit, then counts in three writes: 5 calls. A crash before each, and none.
+  for (const allowed of [0, 1, 2, 3, 4, 5]) {
+    it(`credits a conversion once when the first attempt dies after ${allowed} of its 5 calls and the order is redelivered`, async () => {
+      const journeyId = `a${allowed}`;
+      const store = new JourneyStore(doc, TABLE);
+      const credit = { journeyId, stepId: 'send-welcome', channel: 'email', executionName: `${journeyId}-exec`, messageAt: '2026-01-01T00:00:00.000Z', convertedAt: '2026-01-01T02:00:00.000Z', value: 42.5 };
+      await new JourneyStore(dyingAfter(doc, allowed), TABLE).creditConversion('c-a', `shop/order-${allowed}`, credit).catch(() => undefined);
+      // The redelivery finds the credit (pending or not) and finishes it; a third delivery finds nothing to do.
+      for (let delivery = 0; delivery < 2; delivery++) {
+        const found = await store.attribution('c-a', `shop/order-${allowed}`);
+        if (!found) await store.creditConversion('c-a', `shop/order-${allowed}`, credit);
+        else if (found.pending) await store.creditConversion('c-a', `shop/order-${allowed}`, found);
+      }
+      expect(await store.stats(journeyId)).toEqual({
+        'attribution.conversions': 1,
+        'attribution.revenue': 42.5,
+        'send-welcome.attribution.conversions': 1,
+        'send-welcome.attribution.revenue': 42.5,
+        'channel.email.attribution.conversions': 1,
+        'channel.email.attribution.revenue': 42.5,
+      });
+      expect((await store.attribution('c-a', `shop/order-${allowed}`))?.pending).toBeUndefined();
+    });
+  }
 });

@@ -219,7 +219,7 @@ describe('journey language: shape errors (zod, strict)', () => {
       file: 'test.yaml',
       ...at(text, 'trigers'),
       path: 'trigers',
-      message: 'unknown key "trigers": expected one of id, name, description, version, trigger, audience, entry, goals, exits, steps',
+      message: 'unknown key "trigers": expected one of id, name, description, version, trigger, audience, entry, goals, exits, attribution, steps',
     });
   });
 
@@ -315,6 +315,25 @@ describe('journey language: shape errors (zod, strict)', () => {
       path: 'steps[0].wait_for.timeout',
       message: 'wait_for needs a timeout, such as "7d": a journey cannot wait forever',
     });
+  });
+
+  it('compiles attribution: the default (orders within 5 days, their amount), or the journey’s own', () => {
+    const steps = `  - id: a
+    send: { channel: email, template: hello }
+`;
+    expect(compileTest(loadOk(journey(steps))).attribution).toEqual({ event: 'Order Completed', windowSeconds: 5 * 86_400 });
+    const own = compileTest(loadOk(journey(steps, 'attribution: { event: Plan Upgraded, value: mrr, window: 14d }\n')));
+    expect(own.attribution).toEqual({ event: 'Plan Upgraded', value: 'mrr', windowSeconds: 14 * 86_400 });
+  });
+
+  it('refuses an attribution without a window or with a bad value property, naming the field', () => {
+    const steps = `  - id: a
+    wait: 1d
+`;
+    const noWindow = journey(steps, 'attribution: { event: Order Completed }\n');
+    expect(only(loadErrors(noWindow))).toMatchObject({ ...at(noWindow, '{ event: Order Completed }'), path: 'attribution.window', message: expect.stringMatching(/duration/) });
+    const badValue = journey(steps, 'attribution: { event: Order Completed, value: order.total, window: 5d }\n');
+    expect(only(loadErrors(badValue))).toMatchObject({ path: 'attribution.value', message: expect.stringMatching(/property name/) });
   });
 
   it('names missing keys and a missing file body', () => {

@@ -1,0 +1,75 @@
+/**
+ * Attribution on the embedded engine, on virtual time: a conversion (Order Completed by default) is credited
+ * to the last Rapport message the customer got within the window before it (last touch, 5 days by default),
+ * once, whatever the bus redelivers; not after the window, and not to a message sent after the order
+ * happened (imported history). `GET /v1/journeys/{id}/stats` shows it in total, per step and per channel.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AttributionView } from '../../functions/journeys';
+import type { Engine } from '../../infra/embedded/engine';
+import { VirtualClock } from '../../infra/embedded/virtual-time';
+import { client } from '../helpers/client';
+import { redeliverIngested, startTestEngine } from '../helpers/engine';
+import { outboxFor } from '../helpers/journeys';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const START = Date.parse('2026-03-02T10:00:00Z');
+const at = (ms: number) => new Date(ms).toISOString();
+
+describe('attribution', () => {
+  let clock: VirtualClock;
+  let engine: Engine;
+  let api: ReturnType<typeof client>;
+  beforeAll(async () => {
+    clock = new VirtualClock(START);
+    engine = await startTestEngine({ clock, sweepEveryMs: 0, sendPolicy: { quietHours: undefined }, logLevel: 'SILENT' });
+    api = client(engine);
+  });
+  afterAll(() => engine.stop());
+
+  const welcome = async () => ((await api.get('/v1/journeys/welcome/stats')).json as unknown as { attribution: AttributionView }).attribution;
+  const signUp = (id: string, t: number) => api.sendAndSettle([{ type: 'identify', userId: id, traits: { email: `${id}@example.com` } }, { type: 'track', userId: id, event: 'Signed Up', messageId: `${id}-signup`, timestamp: at(t) }]);
+  const order = (id: string, n: number, t: number, revenue: number) => ({ type: 'track', userId: id, event: 'Order Completed', messageId: `${id}-order-${n}`, timestamp: at(t), properties: { orderId: `${id}-o${n}`, revenue, currency: 'EUR' } });
+
+  it('credits an order two hours after the welcome email to that email, once, whatever the bus redelivers', async () => {
+    const t0 = clock.now().getTime();
+    await signUp('at-1', t0);
+    expect(outboxFor(engine, 'at-1').map((m) => m.step)).toEqual(['send-welcome']);
+    await clock.run(t0 + 2 * HOUR);
+    await api.sendAndSettle(order('at-1', 1, t0 + 2 * HOUR, 120.5));
+    await redeliverIngested(engine, 'at-1-order-1');
+    await redeliverIngested(engine, 'at-1-order-1');
+    await engine.settle();
+    expect(await welcome()).toMatchObject({
+      event: 'Order Completed',
+      windowSeconds: 5 * 86_400,
+      conversions: 1,
+      revenue: 120.5,
+      steps: { 'send-welcome': { conversions: 1, revenue: 120.5 } },
+      channels: { email: { conversions: 1, revenue: 120.5 } },
+    });
+  });
+
+  it('credits nothing to a message more than the window before the order, nor to one sent after it happened', async () => {
+    const before = await welcome();
+    const t0 = clock.now().getTime();
+    await signUp('at-2', t0);
+    await signUp('at-3', t0);
+    // at-2: the welcome journey's last email (the first-order offer) goes out 3 days in; the order comes 5 days and an hour after it.
+    await clock.run(t0 + 3 * DAY + 5 * DAY + HOUR);
+    expect(outboxFor(engine, 'at-2').map((m) => m.step)).toEqual(['send-welcome', 'send-getting-started', 'send-first-order-offer']);
+    // at-3: imported history: an order dated a day before the welcome email arrives now.
+    await api.sendAndSettle([order('at-2', 1, t0 + 8 * DAY + HOUR, 40), order('at-3', 1, t0 - DAY, 70)]);
+    expect(await welcome()).toMatchObject({ conversions: before.conversions, revenue: before.revenue });
+
+    // Within the window (4 days after the offer) it counts, for the offer: the last touch.
+    const t1 = clock.now().getTime();
+    await signUp('at-4', t1);
+    await clock.run(t1 + 3 * DAY + 4 * DAY);
+    await api.sendAndSettle(order('at-4', 1, t1 + 7 * DAY, 10));
+    const after = await welcome();
+    expect(after.conversions).toBe(before.conversions + 1);
+    expect(after.steps['send-first-order-offer']).toEqual({ conversions: 1, revenue: 10 });
+  });
+});
