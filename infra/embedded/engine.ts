@@ -114,8 +114,11 @@ export interface EngineOptions {
    * The AWS twin's delivery semantics, seeded (needs a VirtualClock): EventBridge delivers each event to each
    * target after its own delay (0..maxDelayMs, a cold start included), so in no order, and sometimes twice
    * (duplicateProbability); a failed async invocation is retried twice, 1 and 2 minutes later, as Lambda does.
+   * Step Functions' "Execution Status Change" events, which EventBridge delivers best-effort, are lost with
+   * lossProbability (default 0): the run-ended function never hears of that end, and only the reconciling
+   * sweep frees the run's lock. Customer events are never lost (PutEvents delivers them at least once).
    */
-  twin?: { seed: number; maxDelayMs?: number; duplicateProbability?: number };
+  twin?: { seed: number; maxDelayMs?: number; duplicateProbability?: number; lossProbability?: number };
 }
 
 export interface Engine {
@@ -157,7 +160,18 @@ async function start(options: EngineOptions): Promise<Engine> {
   await ensureTable(dynamo.client, profileTableDefinition(PROFILE_TABLE));
 
   if (options.twin && !virtual) throw new Error('the AWS twin (options.twin) runs on virtual time: pass clock: new VirtualClock(start)');
-  const twin = options.twin && virtual ? { clock: virtual, random: prng(options.twin.seed), maxDelayMs: options.twin.maxDelayMs ?? 5_000, duplicateProbability: options.twin.duplicateProbability ?? 0.1 } : undefined;
+  const twin =
+    options.twin && virtual
+      ? {
+          clock: virtual,
+          random: prng(options.twin.seed),
+          maxDelayMs: options.twin.maxDelayMs ?? 5_000,
+          duplicateProbability: options.twin.duplicateProbability ?? 0.1,
+          lossProbability: options.twin.lossProbability ?? 0,
+          // Its own stream: a seed's delays and duplicates are the same with losses as without.
+          lossRandom: prng(options.twin.seed ^ 0x5bd1e995),
+        }
+      : undefined;
   const bus = new LocalEventBus({ ...(dataDir && { dataDir }), ...(twin && { twin }) });
   // Lambda's async retries: 2, about 1 and 2 minutes apart (on the twin; a quick 50, 100 ms otherwise).
   const asyncRetries = { retryAttempts: 2, ...(twin && { baseDelayMs: 60_000 }) };

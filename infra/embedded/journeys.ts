@@ -108,8 +108,10 @@ export function wireJourneys(w: JourneyWiring) {
     invokeStep: async (payload) => (await invokeLambda('rapport-steps', 60_000, (context, o) => stepHandler(payload as never, context, o))) as never,
     onEnd: async (execution) => {
       const status = execution.status === 'RUNNING' ? 'SUCCEEDED' : execution.status;
+      // In AWS the run-ended Lambda does this, on the execution's status-change event, which EventBridge delivers
+      // best-effort (the twin loses some): the reconciling sweep ends a run whose event was lost.
       if (w.loseStatusChange?.({ journeyId: execution.journeyId, name: execution.name, customerId: execution.input.customerId, status })) return;
-      // In AWS the run-ended Lambda does this, on the execution's status-change event (best-effort: the reconciling sweep catches a lost one).
+      if (!w.bus.deliversBestEffort()) return;
       await invokeLambda('rapport-run-ended', 60_000, async () => holder.runtime?.executionEnded(execution.journeyId, execution.input.customerId, execution.name, status, execution.output));
     },
   });
