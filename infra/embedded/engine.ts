@@ -33,7 +33,7 @@ import { installFaults, type Faults } from './faults';
 import { installAuthorization, type AwsCallAuthorizer } from './authorization';
 import { createHttpGuard, parseAllowedHosts } from './http-guard';
 import { invokeHttpLambda } from './lambda-http';
-import { wireJourneys } from './journeys';
+import { wireJourneys, type StepLambdaHandler } from './journeys';
 import { Outbox, type OutboxEntry } from './outbox';
 import { handleUi } from './ui';
 import { VirtualClock } from './virtual-time';
@@ -119,6 +119,12 @@ export interface EngineOptions {
    * sweep frees the run's lock. Customer events are never lost (PutEvents delivers them at least once).
    */
   twin?: { seed: number; maxDelayMs?: number; duplicateProbability?: number; lossProbability?: number };
+  /**
+   * The step Lambda's handler to run instead of the one the engine builds from the sources: the twin passes
+   * the handler of the bundle `cdk synth` produces (minified as deployed), so the error names the state
+   * machines' Retry and Catch see are the bundled ones. @default the handler built from the sources
+   */
+  stepHandler?: StepLambdaHandler;
 }
 
 export interface Engine {
@@ -247,6 +253,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     ...(options.authorize && { authorize: options.authorize }),
     ...(options.faults?.loseStatusChange && { loseStatusChange: options.faults.loseStatusChange }),
     ...(options.tagsAddedElsewhere && { tagsAddedElsewhere: options.tagsAddedElsewhere }),
+    ...(options.stepHandler && { stepHandler: options.stepHandler }),
     ...(dataDir && { dataDir }),
     asyncRetries,
   });
