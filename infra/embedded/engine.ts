@@ -30,6 +30,7 @@ import { inProcessClientConfig, withoutTransportMiddleware } from './in-process'
 import { DeadLetters, redrive, type DeadLetter } from './dead-letters';
 import { asyncLambdaTarget, invokeLambda, lambdaRuntime } from './lambda-async';
 import { installFaults, type Faults } from './faults';
+import { lagIndexes } from './index-lag';
 import { installAuthorization, type AwsCallAuthorizer } from './authorization';
 import { createHttpGuard, parseAllowedHosts } from './http-guard';
 import { invokeHttpLambda } from './lambda-http';
@@ -117,8 +118,10 @@ export interface EngineOptions {
    * Step Functions' "Execution Status Change" events, which EventBridge delivers best-effort, are lost with
    * lossProbability (default 0): the run-ended function never hears of that end, and only the reconciling
    * sweep frees the run's lock. Customer events are never lost (PutEvents delivers them at least once).
+   * indexLagMs (default 0: none) makes the profile table's global secondary indexes eventually consistent, as
+   * DynamoDB's are: an index query sees each write 0..indexLagMs after it (see index-lag.ts).
    */
-  twin?: { seed: number; maxDelayMs?: number; duplicateProbability?: number; lossProbability?: number };
+  twin?: { seed: number; maxDelayMs?: number; duplicateProbability?: number; lossProbability?: number; indexLagMs?: number };
   /**
    * The step Lambda's handler to run instead of the one the engine builds from the sources: the twin passes
    * the handler of the bundle `cdk synth` produces (minified as deployed), so the error names the state
@@ -166,6 +169,11 @@ async function start(options: EngineOptions): Promise<Engine> {
   await ensureTable(dynamo.client, profileTableDefinition(PROFILE_TABLE));
 
   if (options.twin && !virtual) throw new Error('the AWS twin (options.twin) runs on virtual time: pass clock: new VirtualClock(start)');
+  if (options.twin?.indexLagMs && virtual) {
+    if (dataDir) throw new Error('the twin lags indexes in memory only: pass dataDir: null with twin.indexLagMs');
+    // Its own stream too: lags leave a seed's deliveries as they were.
+    await lagIndexes(dynamo.client, { tables: [profileTableDefinition(PROFILE_TABLE)], clock: virtual, random: prng(options.twin.seed ^ 0x27d4eb2f), maxLagMs: options.twin.indexLagMs });
+  }
   const twin =
     options.twin && virtual
       ? {
