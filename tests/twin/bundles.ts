@@ -6,6 +6,7 @@
  * DynamoDB calls are authorised by the function's role in the template, may be failed on purpose, and are then
  * served by the engine's dynalite; SES and Secrets Manager are answered there.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +15,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { AwsCallAuthorizer } from '../../infra/embedded/authorization';
 import type { StepLambdaHandler } from '../../infra/embedded/journeys';
+import type { VirtualClock } from '../../infra/embedded/virtual-time';
 import { Deployed, TWIN_STAGE, type CfnTemplate } from './template';
 
 const REPO = path.join(import.meta.dirname, '..', '..');
@@ -150,6 +152,38 @@ export async function loadBundledStepHandler(
   });
   const { handler } = (await import(/* @vite-ignore */ pathToFileURL(path.join(bundleDir, 'index.mjs')).href)) as { handler: StepLambdaHandler };
   return handler;
+}
+
+/** The clock of the invocation running (see `atEngineTime`): what `Date` answers inside it. */
+const invocationClock = new AsyncLocalStorage<() => number>();
+let dateInstalled = false;
+
+/**
+ * Run a bundled handler at the engine's time: inside it (and what it awaits), `new Date()` and `Date.now()`
+ * read `clock` (a bundle reads the system clock; in the twin, time is virtual for every function). Elsewhere
+ * `Date` is unchanged: the global is a proxy of it that differs only inside such an invocation. The Lambda
+ * context's remaining time stays real (middy times the handler by it).
+ */
+export function atEngineTime(clock: () => VirtualClock, handler: StepLambdaHandler): StepLambdaHandler {
+  if (!dateInstalled) {
+    dateInstalled = true;
+    const RealDate = Date;
+    globalThis.Date = new Proxy(RealDate, {
+      construct: (target, args, newTarget) => {
+        const now = invocationClock.getStore();
+        return Reflect.construct(target, args.length === 0 && now ? [now()] : args, newTarget) as object;
+      },
+      apply: (target, thisArg, args) => {
+        const now = invocationClock.getStore();
+        return now ? new RealDate(now()).toString() : (Reflect.apply(target, thisArg, args) as string);
+      },
+      get: (target, property, receiver) => (property === 'now' ? () => invocationClock.getStore()?.() ?? RealDate.now() : Reflect.get(target, property, receiver) as unknown),
+    });
+  }
+  return (event, context) => {
+    const real = { ...context, getRemainingTimeInMillis: () => invocationClock.exit(() => context.getRemainingTimeInMillis()) };
+    return invocationClock.run(() => clock().now().getTime(), () => handler(event, real));
+  };
 }
 
 function readAll(req: IncomingMessage): Promise<Buffer> {
