@@ -3,8 +3,9 @@
  * `rapportFunction`, minified as in AWS), instead of the TypeScript sources. Bundled once per twin run (global
  * setup); loaded in a test worker by Node's own `import`, as the Lambda runtime loads it, with the environment
  * the synthesized template gives the function. Its AWS SDK clients (inside the bundle) reach a local endpoint:
- * DynamoDB calls are authorised by the function's role in the template, may be failed on purpose, and are then
- * served by the engine's dynalite; SES and Secrets Manager are answered there.
+ * DynamoDB, EventBridge and Step Functions calls are authorised by the function's role in the template and
+ * served by the engine (DynamoDB calls may be failed on purpose); SES, Secrets Manager and the outbound
+ * webhooks are answered by the test.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -14,8 +15,11 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { AwsCallAuthorizer } from '../../infra/embedded/authorization';
+import type { Engine } from '../../infra/embedded/engine';
+import type { BusEntry } from '../../shared';
 import type { StepLambdaHandler } from '../../infra/embedded/journeys';
 import type { VirtualClock } from '../../infra/embedded/virtual-time';
+import { JOURNEY_ENV } from '../../shared/config/journey-env';
 import { Deployed, TWIN_STAGE, type CfnTemplate } from './template';
 
 const REPO = path.join(import.meta.dirname, '..', '..');
@@ -71,20 +75,27 @@ export interface TwinEndpoint {
   emails: Array<Record<string, unknown>>;
   /** Calls the endpoint does not serve (`x-amz-target` or method and path): a test expects none. */
   unexpected: string[];
+  /** Calls served, by `x-amz-target` (or method and path). */
+  served: Map<string, number>;
   close(): Promise<void>;
 }
 
 /**
- * The AWS endpoint of a bundled function: DynamoDB (authorised as `functionName`, then faulted or forwarded to
- * dynalite over HTTP), SES v2 SendEmail (recorded, accepted) and Secrets Manager GetSecretValue (a fixed secret).
+ * The AWS endpoint of a bundled function, serving the engine's: DynamoDB (authorised as `functionName`, then
+ * faulted or forwarded to the engine's dynalite over HTTP), EventBridge PutEvents (authorised, onto the engine's
+ * bus) and Step Functions SendTaskSuccess (authorised, to the engine's executions); SES v2 SendEmail (recorded,
+ * accepted) and Secrets Manager GetSecretValue (one fixed secret, a base64 key: unsubscribe and webhook keys).
  */
-export async function twinEndpoint(options: { functionName: string; dynaliteEndpoint: () => string; authorize?: AwsCallAuthorizer; fault?: EndpointFault }): Promise<TwinEndpoint> {
+export async function twinEndpoint(options: { functionName: string; engine: () => Engine; authorize?: AwsCallAuthorizer; fault?: EndpointFault }): Promise<TwinEndpoint> {
   const emails: TwinEndpoint['emails'] = [];
   const unexpected: string[] = [];
+  const served = new Map<string, number>();
   const server: Server = createServer((req, res) => {
     void (async () => {
       const body = await readAll(req);
       const target = String(req.headers['x-amz-target'] ?? '');
+      const name = target || `${req.method} ${req.url}`;
+      served.set(name, (served.get(name) ?? 0) + 1);
       const answer = (status: number, json: unknown, contentType = 'application/x-amz-json-1.0') => {
         res.writeHead(status, { 'content-type': contentType });
         res.end(JSON.stringify(json));
@@ -96,17 +107,34 @@ export async function twinEndpoint(options: { functionName: string; dynaliteEndp
         if (denial) return answer(400, { __type: 'com.amazon.coral.service#AccessDeniedException', Message: denial.message });
         const fault = options.fault?.({ operation, body: input });
         if (fault) return answer(500, { __type: `com.amazonaws.dynamodb.v20120810#${fault}`, message: 'injected by the twin' });
-        return forward(options.dynaliteEndpoint(), req, body, res);
+        return forward(options.engine().dynamo.endpoint, req, body, res);
+      }
+      if (target === 'AWSEvents.PutEvents') {
+        const input = JSON.parse(body.toString('utf8')) as { Entries: Array<BusEntry & { Time?: number | string }> };
+        const denial = await options.authorize?.({ functionName: options.functionName, service: 'events', operation: 'PutEvents', input });
+        if (denial) return answer(400, { __type: 'AccessDeniedException', message: denial.message }, 'application/x-amz-json-1.1');
+        // The SDK sends Time as epoch seconds.
+        const entries = input.Entries.map((e) => ({ ...e, ...(e.Time !== undefined && { Time: typeof e.Time === 'number' ? new Date(e.Time * 1000) : new Date(e.Time) }) }));
+        return answer(200, options.engine().bus.putEvents(entries), 'application/x-amz-json-1.1');
+      }
+      if (target === 'AWSStepFunctions.SendTaskSuccess') {
+        const { taskToken, output } = JSON.parse(body.toString('utf8')) as { taskToken: string; output: string };
+        const sfn = options.engine().journeys.sfn;
+        const owner = sfn.executionOfToken(taskToken);
+        const denial = owner && (await options.authorize?.({ functionName: options.functionName, service: 'states', operation: 'SendTaskSuccess', ...owner }));
+        if (denial) return answer(400, { __type: 'AccessDeniedException', message: denial.message });
+        if (await sfn.sendTaskSuccess(taskToken, JSON.parse(output) as Record<string, unknown>)) return answer(200, {});
+        return answer(400, { __type: 'com.amazonaws.swf.service.v2.model#TaskTimedOut', message: 'Task Timed Out' });
       }
       if (target === 'secretsmanager.GetSecretValue') {
-        return answer(200, { ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:twin', Name: 'twin', SecretString: 'twin-unsubscribe-key' }, 'application/x-amz-json-1.1');
+        return answer(200, { ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:twin', Name: 'twin', SecretString: 'dHdpbnNlY3JldGtleWZvcnR3aW50ZXN0czEyMzQ1Ng' }, 'application/x-amz-json-1.1');
       }
       if (req.method === 'POST' && req.url === '/v2/email/outbound-emails') {
         emails.push(JSON.parse(body.toString('utf8')) as Record<string, unknown>);
         return answer(200, { MessageId: `twin-${emails.length}` }, 'application/json');
       }
-      unexpected.push(target || `${req.method} ${req.url}`);
-      answer(400, { __type: 'UnexpectedCall', message: `the twin's endpoint does not serve ${target || `${req.method} ${req.url}`}` });
+      unexpected.push(name);
+      answer(400, { __type: 'UnexpectedCall', message: `the twin's endpoint does not serve ${name}` });
     })().catch((error: unknown) => {
       res.writeHead(500);
       res.end(String(error));
@@ -117,6 +145,7 @@ export async function twinEndpoint(options: { functionName: string; dynaliteEndp
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     emails,
     unexpected,
+    served,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
@@ -133,15 +162,9 @@ export async function loadBundledStepHandler(
   endpoint: string,
   overrides: (env: Record<string, string>) => Record<string, string>,
 ): Promise<StepLambdaHandler> {
-  const deployed = new Deployed(template);
-  const fnId = deployed
-    .ofType('AWS::Lambda::Function')
-    .find((id) => (deployed.resource(id).Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables?.POWERTOOLS_SERVICE_NAME === 'rapport-steps');
-  if (!fnId) throw new Error('the template has no rapport-steps function');
-  const variables = deployed.resolve((deployed.resource(fnId).Properties!.Environment as { Variables: Record<string, unknown> }).Variables) as Record<string, string>;
-  const env = Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, String(value).replace(/^\/var\/task(?=\/|$)/, bundleDir)]));
+  const env = Object.fromEntries(Object.entries(stepVariables(template)).map(([name, value]) => [name, value.replace(/^\/var\/task(?=\/|$)/, bundleDir)]));
   Object.assign(process.env, env, overrides(env), {
-    AWS_REGION: deployed.region,
+    AWS_REGION: new Deployed(template).region,
     AWS_ACCESS_KEY_ID: 'twin',
     AWS_SECRET_ACCESS_KEY: 'twin',
     AWS_ENDPOINT_URL_DYNAMODB: endpoint,
@@ -152,6 +175,26 @@ export async function loadBundledStepHandler(
   });
   const { handler } = (await import(/* @vite-ignore */ pathToFileURL(path.join(bundleDir, 'index.mjs')).href)) as { handler: StepLambdaHandler };
   return handler;
+}
+
+/** Outbound webhooks the bundled function posted (see `interceptWebhooks`). */
+export const webhooks: Array<{ url: string; body: string }> = [];
+
+/**
+ * Answer the bundled function's outbound webhooks here (recorded in `webhooks`, 200), as the receivers named in
+ * the template would: `fetch` to those URLs only; anything else is fetched as before. Before the bundle loads,
+ * which takes `fetch` as it is then.
+ */
+export function interceptWebhooks(template: CfnTemplate): void {
+  const targets = stepVariables(template)[JOURNEY_ENV.OUTBOUND_WEBHOOK_TARGETS];
+  const urls = new Set(Object.values(targets ? (JSON.parse(targets) as Record<string, { url: string }>) : {}).map((t) => t.url));
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = async (input, init) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    if (!urls.has(url)) return realFetch(input, init);
+    webhooks.push({ url, body: typeof init?.body === 'string' ? init.body : '' });
+    return new Response('{}', { status: 200, headers: { 'content-type': 'application/json' } });
+  };
 }
 
 /** The clock of the invocation running (see `atEngineTime`): what `Date` answers inside it. */
@@ -184,6 +227,17 @@ export function atEngineTime(clock: () => VirtualClock, handler: StepLambdaHandl
     const real = { ...context, getRemainingTimeInMillis: () => invocationClock.exit(() => context.getRemainingTimeInMillis()) };
     return invocationClock.run(() => clock().now().getTime(), () => handler(event, real));
   };
+}
+
+/** The step function's environment variables in the template, resolved as deployed. */
+function stepVariables(template: CfnTemplate): Record<string, string> {
+  const deployed = new Deployed(template);
+  const fnId = deployed
+    .ofType('AWS::Lambda::Function')
+    .find((id) => (deployed.resource(id).Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables?.POWERTOOLS_SERVICE_NAME === 'rapport-steps');
+  if (!fnId) throw new Error('the template has no rapport-steps function');
+  const variables = deployed.resolve((deployed.resource(fnId).Properties!.Environment as { Variables: Record<string, unknown> }).Variables) as Record<string, unknown>;
+  return Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, String(value)]));
 }
 
 function readAll(req: IncomingMessage): Promise<Buffer> {
