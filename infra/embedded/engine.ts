@@ -30,10 +30,11 @@ import { inProcessClientConfig, withoutTransportMiddleware } from './in-process'
 import { DeadLetters, redrive, type DeadLetter } from './dead-letters';
 import { asyncLambdaTarget, invokeLambda, lambdaRuntime } from './lambda-async';
 import { installFaults, type Faults } from './faults';
+import { lagIndexes } from './index-lag';
 import { installAuthorization, type AwsCallAuthorizer } from './authorization';
 import { createHttpGuard, parseAllowedHosts } from './http-guard';
 import { invokeHttpLambda } from './lambda-http';
-import { wireJourneys } from './journeys';
+import { wireJourneys, type StepLambdaHandler } from './journeys';
 import { Outbox, type OutboxEntry } from './outbox';
 import { handleUi } from './ui';
 import { VirtualClock } from './virtual-time';
@@ -114,8 +115,19 @@ export interface EngineOptions {
    * The AWS twin's delivery semantics, seeded (needs a VirtualClock): EventBridge delivers each event to each
    * target after its own delay (0..maxDelayMs, a cold start included), so in no order, and sometimes twice
    * (duplicateProbability); a failed async invocation is retried twice, 1 and 2 minutes later, as Lambda does.
+   * Step Functions' "Execution Status Change" events, which EventBridge delivers best-effort, are lost with
+   * lossProbability (default 0): the run-ended function never hears of that end, and only the reconciling
+   * sweep frees the run's lock. Customer events are never lost (PutEvents delivers them at least once).
+   * indexLagMs (default 0: none) makes the profile table's global secondary indexes eventually consistent, as
+   * DynamoDB's are: an index query sees each write 0..indexLagMs after it (see index-lag.ts).
    */
-  twin?: { seed: number; maxDelayMs?: number; duplicateProbability?: number };
+  twin?: { seed: number; maxDelayMs?: number; duplicateProbability?: number; lossProbability?: number; indexLagMs?: number };
+  /**
+   * The step Lambda's handler to run instead of the one the engine builds from the sources: the twin passes
+   * the handler of the bundle `cdk synth` produces (minified as deployed), so the error names the state
+   * machines' Retry and Catch see are the bundled ones. @default the handler built from the sources
+   */
+  stepHandler?: StepLambdaHandler;
 }
 
 export interface Engine {
@@ -157,7 +169,23 @@ async function start(options: EngineOptions): Promise<Engine> {
   await ensureTable(dynamo.client, profileTableDefinition(PROFILE_TABLE));
 
   if (options.twin && !virtual) throw new Error('the AWS twin (options.twin) runs on virtual time: pass clock: new VirtualClock(start)');
-  const twin = options.twin && virtual ? { clock: virtual, random: prng(options.twin.seed), maxDelayMs: options.twin.maxDelayMs ?? 5_000, duplicateProbability: options.twin.duplicateProbability ?? 0.1 } : undefined;
+  if (options.twin?.indexLagMs && virtual) {
+    if (dataDir) throw new Error('the twin lags indexes in memory only: pass dataDir: null with twin.indexLagMs');
+    // Its own stream too: lags leave a seed's deliveries as they were.
+    await lagIndexes(dynamo.client, { tables: [profileTableDefinition(PROFILE_TABLE)], clock: virtual, random: prng(options.twin.seed ^ 0x27d4eb2f), maxLagMs: options.twin.indexLagMs });
+  }
+  const twin =
+    options.twin && virtual
+      ? {
+          clock: virtual,
+          random: prng(options.twin.seed),
+          maxDelayMs: options.twin.maxDelayMs ?? 5_000,
+          duplicateProbability: options.twin.duplicateProbability ?? 0.1,
+          lossProbability: options.twin.lossProbability ?? 0,
+          // Its own stream: a seed's delays and duplicates are the same with losses as without.
+          lossRandom: prng(options.twin.seed ^ 0x5bd1e995),
+        }
+      : undefined;
   const bus = new LocalEventBus({ ...(dataDir && { dataDir }), ...(twin && { twin }) });
   // Lambda's async retries: 2, about 1 and 2 minutes apart (on the twin; a quick 50, 100 ms otherwise).
   const asyncRetries = { retryAttempts: 2, ...(twin && { baseDelayMs: 60_000 }) };
@@ -233,6 +261,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     ...(options.authorize && { authorize: options.authorize }),
     ...(options.faults?.loseStatusChange && { loseStatusChange: options.faults.loseStatusChange }),
     ...(options.tagsAddedElsewhere && { tagsAddedElsewhere: options.tagsAddedElsewhere }),
+    ...(options.stepHandler && { stepHandler: options.stepHandler }),
     ...(dataDir && { dataDir }),
     asyncRetries,
   });

@@ -63,6 +63,13 @@ export interface TwinDelivery {
   maxDelayMs: number;
   /** The chance that a delivery to a target happens twice (each copy after its own delay). */
   duplicateProbability: number;
+  /**
+   * The chance that an AWS service event EventBridge delivers best-effort (Step Functions' "Execution Status
+   * Change") is lost. Customer events, put with PutEvents, are never lost: delivery of those is at least once.
+   */
+  lossProbability: number;
+  /** Draws the losses: a stream apart from `random`, so losses leave a seed's delays and duplicates as they were. */
+  lossRandom: () => number;
 }
 
 export class LocalEventBus {
@@ -82,6 +89,8 @@ export class LocalEventBus {
   readonly #twin: TwinDelivery | undefined;
   /** Deliveries made a second time by the twin's at-least-once (tests check the twin did duplicate). */
   twinDuplicates = 0;
+  /** Best-effort service events the twin lost (see `deliversBestEffort`). */
+  twinLost = 0;
 
   constructor(options: { dataDir?: string; maxLog?: number; cursorFlushEveryMs?: number; twin?: TwinDelivery } = {}) {
     this.#maxLog = options.maxLog ?? 100_000;
@@ -198,6 +207,17 @@ export class LocalEventBus {
       if (rest.length < lines.length) writeFileSync(this.#logFile, rest.map((l) => `${l}\n`).join(''));
     }
     return removed;
+  }
+
+  /**
+   * Whether a best-effort AWS service event (Step Functions' "Execution Status Change") reaches its targets:
+   * always on the kind bus; on the twin, lost with the seeded `lossProbability`, as EventBridge may lose one.
+   */
+  deliversBestEffort(): boolean {
+    const twin = this.#twin;
+    if (!twin || twin.lossProbability <= 0 || twin.lossRandom() >= twin.lossProbability) return true;
+    this.twinLost++;
+    return false;
   }
 
   /** Resolves when every target invoked so far has finished (and their cursors are written). */

@@ -1,5 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   createJourneyRuntime,
@@ -65,7 +66,12 @@ export interface JourneyWiring {
   asyncRetries: { retryAttempts: number; baseDelayMs?: number };
   /** Tags that journeys not in `journeysDir` add (a simulation runs one journey of a folder): journeys may read them too. */
   tagsAddedElsewhere?: readonly string[];
+  /** The step Lambda's handler, instead of the one built here from the sources (see EngineOptions.stepHandler). */
+  stepHandler?: StepLambdaHandler;
 }
+
+/** A step Lambda's handler as Lambda calls it: the state's Payload and a context. */
+export type StepLambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 
 /**
  * Journeys in the embedded engine: the YAML compiled to the same ASL and rule
@@ -105,11 +111,14 @@ export function wireJourneys(w: JourneyWiring) {
     now: () => w.clock.now(),
     ...(w.virtual && { virtual: w.virtual }),
     ...(w.dataDir && { dataDir: w.dataDir }),
-    invokeStep: async (payload) => (await invokeLambda('rapport-steps', 60_000, (context, o) => stepHandler(payload as never, context, o))) as never,
+    invokeStep: async (payload) =>
+      (await invokeLambda('rapport-steps', 60_000, (context, o) => (w.stepHandler ? w.stepHandler(payload, context) : stepHandler(payload as never, context, o)))) as never,
     onEnd: async (execution) => {
       const status = execution.status === 'RUNNING' ? 'SUCCEEDED' : execution.status;
+      // In AWS the run-ended Lambda does this, on the execution's status-change event, which EventBridge delivers
+      // best-effort (the twin loses some): the reconciling sweep ends a run whose event was lost.
       if (w.loseStatusChange?.({ journeyId: execution.journeyId, name: execution.name, customerId: execution.input.customerId, status })) return;
-      // In AWS the run-ended Lambda does this, on the execution's status-change event (best-effort: the reconciling sweep catches a lost one).
+      if (!w.bus.deliversBestEffort()) return;
       await invokeLambda('rapport-run-ended', 60_000, async () => holder.runtime?.executionEnded(execution.journeyId, execution.input.customerId, execution.name, status, execution.output));
     },
   });

@@ -1,23 +1,30 @@
 import type { TestProject } from 'vitest/node';
+import { bundlesFolder, bundleStepFunction } from './bundles';
 import { synthTwinTemplate, withoutGrant, type CfnTemplate } from './template';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     /** The synthesized template the twin project's engines authorise against (see tests/twin). */
     twinTemplate: CfnTemplate;
+    /** The folder of the step function's bundle as synth bundles it (see tests/twin/bundles.ts). */
+    twinStepBundle: string;
   }
 }
 
 /**
- * Synthesize the stack once for the twin project's test files. `RAPPORT_TWIN_WITHOUT` (e.g.
- * `rapport-steps:dynamodb:DeleteItem,rapport-starter:states:StopExecution`) removes grants first:
- * which scenarios fail without a grant shows what it is for.
+ * Synthesize the stack once for the twin project's test files, and bundle the step function as synth does.
+ * `RAPPORT_TWIN_WITHOUT` (e.g. `rapport-steps:dynamodb:DeleteItem,rapport-starter:states:StopExecution`)
+ * removes grants first: which scenarios fail without a grant shows what it is for.
  */
-export default async function setup(project: TestProject): Promise<void> {
-  let template = await synthTwinTemplate();
+export default async function setup(project: TestProject): Promise<() => void> {
+  const bundles = bundlesFolder();
+  const [synthesized, stepBundle] = await Promise.all([synthTwinTemplate(), bundleStepFunction(bundles.dir)]);
+  let template = synthesized;
   for (const removal of (process.env.RAPPORT_TWIN_WITHOUT ?? '').split(',').filter(Boolean)) {
     const [fn, ...action] = removal.split(':');
     template = withoutGrant(template, fn!, action.join(':'));
   }
   project.provide('twinTemplate', template);
+  project.provide('twinStepBundle', stepBundle);
+  return bundles.remove;
 }
