@@ -158,9 +158,19 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     return true;
   }
 
-  /** A trigger that starts nothing, counted by its reason (`skipped.<reason>`; once per delivery). */
-  async function skip(journey: JourneySpec, reason: SkipReason): Promise<EnrolOutcome> {
+  /**
+   * A trigger that starts nothing, counted by its reason (`skipped.<reason>`; once per delivery) and, for a
+   * customer Rapport knows, recorded under them (the latest per journey), so "why did they not enter" has an
+   * answer. Write, then check: a record written while the customer was being erased is deleted.
+   */
+  async function skip(journey: JourneySpec, reason: SkipReason, customerId?: string, event?: BusEventLike): Promise<EnrolOutcome> {
     await records.count(journey.id, { [`skipped.${reason}`]: 1 });
+    if (customerId !== undefined && event !== undefined) {
+      const detail = event.detail as NormalisedEvent;
+      await records.putSkip(customerId, { journeyId: journey.id, reason, at: clock.now().toISOString(), event: event['detail-type'], sourceId: detail.sourceId, messageId: detail.messageId });
+      const tombstone = await profiles.tombstone(customerId, clock.now());
+      if (tombstone && tombstone.erasedAt !== (await profiles.get(customerId))?.rebornAfter) await profiles.undoWrites([{ pk: `C#${customerId}`, sk: `S#${journey.id}` }]);
+    }
     return { journeyId: journey.id, status: 'skipped', reason };
   }
 
@@ -204,30 +214,30 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
       if (existing.entryPending) await records.countEntry(existing);
     } else {
       // History is history: an imported (or long-delayed) trigger starts nothing; counted once per delivery.
-      if (isStale(journey, detail, clock.now())) return skip(journey, 'stale');
+      if (isStale(journey, detail, clock.now())) return skip(journey, 'stale', customerId, event);
       // No profile although its event was applied: the customer was erased (the consumer drops their events).
       const profile = (await profiles.get(customerId))?.profile;
       if (!profile) return skip(journey, 'no-profile');
-      if (!inAudience(journey, profile)) return skip(journey, 'audience');
+      if (!inAudience(journey, profile)) return skip(journey, 'audience', customerId, event);
 
       key = '*';
       if (journey.concurrencyKey !== undefined) {
         const value = detail.properties[journey.concurrencyKey];
-        if (value === undefined || value === null || typeof value === 'object') return skip(journey, 'no-key');
+        if (value === undefined || value === null || typeof value === 'object') return skip(journey, 'no-key', customerId, event);
         key = String(value);
       }
       const sameKey = runs.filter((r) => r.key === key);
-      if (journey.reentry === 'never' && sameKey.length > 0) return skip(journey, 're-entry');
-      if (sameKey.some((r) => r.status === 'running' && r.customerId !== customerId)) return skip(journey, 'already-running');
+      if (journey.reentry === 'never' && sameKey.length > 0) return skip(journey, 're-entry', customerId, event);
+      if (sameKey.some((r) => r.status === 'running' && r.customerId !== customerId)) return skip(journey, 'already-running', customerId, event);
       if (typeof journey.reentry === 'object') {
         const since = new Date(clock.now().getTime() - journey.reentry.afterSeconds * 1000).toISOString();
-        if (sameKey.some((r) => r.startedAt > since)) return skip(journey, 're-entry');
+        if (sameKey.some((r) => r.startedAt > since)) return skip(journey, 're-entry', customerId, event);
       }
       // The lock expires once the run has surely ended (its longest life, plus the time its start may take), so
       // it never outlives its run, even when the news of the run's end is lost (the reconciling sweep ends it sooner).
       const now = clock.now();
       const expiresAt = new Date(now.getTime() + ((journey.maxRunSeconds ?? EXECUTION_MAX_SECONDS) + START_GRACE_SECONDS) * 1000);
-      if (!(await records.lock(customerId, journey.id, key, name, { now, expiresAt }))) return skip(journey, 'already-running');
+      if (!(await records.lock(customerId, journey.id, key, name, { now, expiresAt }))) return skip(journey, 'already-running', customerId, event);
       // Recorded before the execution starts: its steps and its end find the run; the reconciling sweep checks it from a day on.
       await records.putRun(
         { journeyId: journey.id, executionName: name, customerId, key, status: 'running', startedAt: now.toISOString(), triggerMessageId: detail.messageId, triggerSourceId: detail.sourceId, triggeredAt: detail.timestamp, entryPending: true },

@@ -106,6 +106,20 @@ export interface WaitRecord {
 const pk = (customerId: string) => `C#${customerId}`;
 const attributionKey = (customerId: string, conversionKey: string) => ({ [L.partitionKey]: pk(customerId), [L.sortKey]: `AT#${conversionKey}` });
 
+/** How long a skip record is kept: a year. */
+const SKIP_TTL_SECONDS = 365 * 86_400;
+
+/** Why a customer's trigger of a journey started nothing (the latest per journey). */
+export interface SkipRecord {
+  journeyId: string;
+  reason: string;
+  at: string;
+  /** The trigger: its detail-type, source and messageId. */
+  event: string;
+  sourceId: string;
+  messageId: string;
+}
+
 /** A conversion credited to a message (last touch): under the converting customer, keyed by the conversion event. */
 export interface AttributionRecord {
   journeyId: string;
@@ -301,6 +315,25 @@ export class JourneyStore {
   async getRun(customerId: string, journeyId: string, executionName: string): Promise<RunRecord | undefined> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [L.partitionKey]: pk(customerId), [L.sortKey]: `R#${journeyId}#${executionName}` }, ConsistentRead: true }));
     return Item as RunRecord | undefined;
+  }
+
+  /**
+   * Record why the customer's latest trigger of a journey started nothing (one item per journey, the latest
+   * wins: `GET /v1/customers/{id}/journeys` shows it). Ids and the reason only. Expires with the idempotency
+   * window's multiple it is useful for: a year.
+   */
+  async putSkip(customerId: string, skip: SkipRecord): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { [L.partitionKey]: pk(customerId), [L.sortKey]: `S#${skip.journeyId}`, itemType: 'skip', ...skip, [L.ttlAttribute]: Math.ceil(Date.parse(skip.at) / 1000) + SKIP_TTL_SECONDS },
+      }),
+    );
+  }
+
+  /** Why the customer's latest trigger of each journey started nothing, where one did. */
+  async skips(customerId: string): Promise<SkipRecord[]> {
+    return (await this.#query(customerId, 'S#')) as unknown as SkipRecord[];
   }
 
   async runs(customerId: string, journeyId?: string): Promise<RunRecord[]> {

@@ -50,6 +50,8 @@ const notFound = (id: string, mergedInto?: string) =>
 export interface CustomerJourneyRecords {
   messages(customerId: string): Promise<unknown[]>;
   runs(customerId: string): Promise<unknown[]>;
+  /** Why the customer's latest trigger of each journey started nothing (absent: not shown). */
+  skips?(customerId: string): Promise<unknown[]>;
 }
 
 /** A message or run record as the API shows it: without the table's keys and bookkeeping (the export keeps those). */
@@ -165,7 +167,8 @@ export function createCustomerApi(deps: CustomerApiDeps) {
         const messages = (await Promise.all(ids.map((x) => deps.journeys!.messages(x)))).flat() as Array<{ at?: string }>;
         return json(200, { customerId: stored.profile.id, messages: messages.sort((a, b) => ((a.at ?? '') < (b.at ?? '') ? 1 : -1)).map(recordView) });
       }
-      return json(200, { customerId: stored.profile.id, runs: (await Promise.all(ids.map((x) => deps.journeys!.runs(x)))).flat().map(recordView) });
+      const skips = deps.journeys.skips ? (await Promise.all(ids.map((x) => deps.journeys!.skips!(x)))).flat().map(recordView) : [];
+      return json(200, { customerId: stored.profile.id, runs: (await Promise.all(ids.map((x) => deps.journeys!.runs(x)))).flat().map(recordView), skipped: skips });
     }
     if (method === 'GET' && sub === '/export') {
       const { stored } = found;
