@@ -40,3 +40,23 @@ export function attributionView(counters: Readonly<Record<string, number>>, rule
   }
   return view;
 }
+
+/** Money as the reports print it: two decimals, thousands grouped (the currency is the events' own). */
+const money = (n: number) => n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+
+/**
+ * The attribution lines of a report (`rapport simulate`, the demo): the rule, the total, then per step and per
+ * channel, each with its share of the conversions. Deterministic (sorted), no trailing spaces.
+ */
+export function formatAttribution(view: AttributionView, indent = '  '): string[] {
+  const days = view.windowSeconds % 86_400 === 0 ? `${view.windowSeconds / 86_400}d` : `${view.windowSeconds}s`;
+  const lines = [`${indent}attribution (last touch: ${view.event} within ${days} of a message; value: ${view.value})`];
+  lines.push(`${indent}  total      ${view.conversions} conversions, ${money(view.revenue)} revenue`);
+  const share = (n: number) => (view.conversions === 0 ? '' : `  (${((n * 100) / view.conversions).toFixed(1)}%)`);
+  for (const [label, table] of [['step', view.steps], ['channel', view.channels]] as const) {
+    for (const [key, earned] of Object.entries(table).sort(([a], [b]) => a.localeCompare(b))) {
+      lines.push(`${indent}  ${label.padEnd(7)}  ${key}: ${earned.conversions} conversions, ${money(earned.revenue)} revenue${share(earned.conversions)}`);
+    }
+  }
+  return lines;
+}

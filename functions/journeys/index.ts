@@ -3,7 +3,7 @@ export { createStepRunner, StepInputSchema, TemplateRenderError, StepConfigError
 export { createStepHandler, createStarterHandler, createRunEndedHandler } from './lambda';
 export { JourneyStore, type RunRecord, type MessageRecord, type WaitRecord, type RunStatus } from './store';
 export { type AttributionRecord } from './store';
-export { attributionView, type AttributionView, type Earned } from './attribution';
+export { attributionView, formatAttribution, type AttributionView, type Earned } from './attribution';
 export { awsExecutions, executionName, type Executions, type ExecutionInput, type ExecutionState } from './executions';
 export { liquidTemplates, readTemplates } from './templates';
 export { segmentationConditions } from './conditions';

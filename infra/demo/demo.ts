@@ -12,7 +12,7 @@ import type { LocalExecution } from '../embedded/step-functions';
 import { LIFECYCLE_STAGES, VALUE_TIERS } from '../../shared';
 import { scheduleBatches } from '../embedded/batches';
 import { VirtualClock } from '../embedded/virtual-time';
-import { DEFAULT_SEND_POLICY } from '../../functions/journeys';
+import { attributionView, DEFAULT_SEND_POLICY, formatAttribution, type AttributionView } from '../../functions/journeys';
 import { loadJourneysFromDir, type CompiledJourney } from '../../workflows/journeys';
 import { describePopulation, type DemoEvent, type Population } from './population';
 
@@ -73,6 +73,8 @@ export interface JourneyFunnel {
   stopped: number;
   failed: number;
   running: number;
+  /** What its messages earned (last touch). */
+  attribution: AttributionView;
 }
 
 export interface DemoReport {
@@ -177,6 +179,7 @@ function funnelOf(journey: CompiledJourney, stats: Record<string, number>, execu
     stopped: stats.stopped ?? 0,
     failed: stats.failed ?? 0,
     running: executions.filter((e) => e.status === 'RUNNING').length,
+    attribution: attributionView(stats, journey.attribution),
   };
 }
 
@@ -197,6 +200,7 @@ export function formatFunnel(f: JourneyFunnel): string[] {
   lines.push(`  goal conversions ${fmt(f.goalConversions)} (${pct(f.goalConversions, f.entered)} of entered)   exited ${fmt(f.exited)}   completed ${fmt(f.completed)}   stopped ${fmt(f.stopped)}   failed ${fmt(f.failed)}   still running ${fmt(f.running)}`);
   const ended = f.goalConversions + f.exited + f.completed + f.stopped + f.failed;
   lines.push(`  check: entered ${fmt(f.entered)} ${ended + f.running === f.entered ? '=' : '≠'} ${fmt(ended)} ended + ${fmt(f.running)} running`);
+  lines.push(...formatAttribution(f.attribution));
   return lines;
 }
 

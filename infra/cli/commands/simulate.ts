@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { signWebhook, decodeWebhookSecret } from '../../../functions/ingest/signature';
-import { DEFAULT_SEND_POLICY } from '../../../functions/journeys';
+import { attributionView, DEFAULT_SEND_POLICY, formatAttribution } from '../../../functions/journeys';
 import { INGEST_EVENT_SOURCE } from '../../../shared';
 import { loadSegmentationConfig, loadTagRules } from '../../../shared/segmentation';
 import { ACTIONS, compileJourney, formatDuration, parseDuration, type CompiledJourney, type Journey, type Step } from '../../../workflows/journeys';
@@ -65,7 +65,7 @@ export async function execute({ values, positionals }: Parsed, ctx: Context): Pr
   const { report, rejected, simulatedEnd } = await simulate(plan);
   for (const { text } of rejected) ctx.err(text);
   const rejectedEvents = new Set(rejected.map((r) => r.line)).size;
-  printReport(ctx, { journey, report, events: events.length, rejected: rejectedEvents, eventsFile: w.show(eventsFile), first, last, simulatedEnd, quietHours });
+  printReport(ctx, { journey, compiled, report, events: events.length, rejected: rejectedEvents, eventsFile: w.show(eventsFile), first, last, simulatedEnd, quietHours });
   const realMs = Math.max(1, Date.now() - startedAt);
   progress(`done in ${seconds(realMs)} s (${Math.round((events.length * 1000) / realMs)} events/s)`);
   if (rejectedEvents > 0) {
@@ -377,6 +377,7 @@ function printReport(
   ctx: Context,
   r: {
     journey: Journey;
+    compiled: CompiledJourney;
     report: Funnel;
     events: number;
     rejected: number;
@@ -427,6 +428,8 @@ function printReport(
   ctx.out('runs');
   for (const [k, v] of outcome) ctx.out(`  ${k.padEnd(width)}  ${v}`);
   for (const failure of report.failures.slice(0, 5)) ctx.out(`  failed: ${failure}`);
+  ctx.out();
+  for (const l of formatAttribution(attributionView(report.counters, r.compiled.attribution), '')) ctx.out(l);
 }
 
 interface Sink {
