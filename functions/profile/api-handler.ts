@@ -4,11 +4,13 @@ import { ENV, systemClock } from '../../shared';
 import { dynamoViolationLog } from '../ingest/violations';
 import { awsCustomerJourneys } from '../journeys/aws';
 import { awsProfileStore } from './aws';
+import { loadNamedSegments } from './config';
 import { createCustomerApiHandler } from './lambda';
 
 const dynamodb = new DynamoDBClient({});
 const profileTable = process.env[ENV.PROFILE_TABLE_NAME];
 const journeys = awsCustomerJourneys(process.env, { dynamodb });
+const configDir = process.env[ENV.CONFIG_DIR];
 
 /**
  * Lambda entry point: the IAM-authorised customer admin API (GET/DELETE
@@ -26,6 +28,7 @@ export const handler = createCustomerApiHandler({
   store: awsProfileStore(process.env, dynamodb),
   clock: systemClock,
   journeys: journeys.records,
+  ...(configDir !== undefined && { namedSegments: loadNamedSegments(configDir) }),
   // GET /v1/tracking-plan/violations: what ingest recorded for flagged events.
   ...(profileTable !== undefined && { violations: dynamoViolationLog(DynamoDBDocumentClient.from(dynamodb), profileTable, systemClock) }),
   ...(process.env[ENV.ERASURE_TOMBSTONE_DAYS] && { tombstoneDays: Number(process.env[ENV.ERASURE_TOMBSTONE_DAYS]) }),

@@ -91,6 +91,8 @@ export interface CustomerApiDeps {
   violations?: TrackingPlanViolations;
   /** How long the tombstone lives: it must outlive every way an old event can come back (see infra/cdk). @default DEFAULT_TOMBSTONE_DAYS */
   tombstoneDays?: number;
+  /** The named segments (segments.yaml): listed even before anyone is in them, with their names. */
+  namedSegments?: ReadonlyArray<{ id: string; name: string; description?: string }>;
 }
 
 /** `GET /v1/segments`, `GET /v1/segments/{id}`, `GET /v1/segments/{id}/customers` */
@@ -184,9 +186,11 @@ export function createCustomerApi(deps: CustomerApiDeps) {
   }
 
   /** A segment as the API shows it. */
+  const named = new Map((deps.namedSegments ?? []).map((s) => [`segment:${s.id}`, s]));
   const segmentView = (id: string, count: number) => {
     const parsed = parseSegmentId(id);
-    return { id, ...('kind' in parsed ? { kind: parsed.kind, name: parsed.value } : {}), count };
+    const config = named.get(id);
+    return { id, ...('kind' in parsed ? { kind: parsed.kind, name: config?.name ?? parsed.value } : {}), ...(config?.description !== undefined && { description: config.description }), count };
   };
 
   /** The segments' counts (one read each, maintained as members come and go) and their members, paged. */
@@ -194,7 +198,7 @@ export function createCustomerApi(deps: CustomerApiDeps) {
     if (req.method.toUpperCase() !== 'GET') return json(405, { error: 'method_not_allowed', message: `${req.method} is not allowed on ${req.path}` });
     if (rawId === undefined) {
       const counted = new Map((await store.segments.counts()).map((c) => [c.segment, c.count]));
-      const ids = [...new Set([...knownSegments(), ...counted.keys()])].sort();
+      const ids = [...new Set([...knownSegments((deps.namedSegments ?? []).map((s) => s.id)), ...counted.keys()])].sort();
       return json(200, { segments: ids.map((id) => segmentView(id, counted.get(id) ?? 0)) });
     }
     let id: string;

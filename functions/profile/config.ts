@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ENV, type ConsentMode } from '../../shared';
 import {
@@ -13,6 +13,7 @@ import {
   type SegmentationConfig,
   type TagRule,
 } from '../../shared/segmentation';
+import { loadSegmentsOrThrow, segmentRules, SEGMENTS_FILE, type NamedSegment } from '../../shared/segmentation/segments-file';
 import type { Segmenter } from './consumer';
 
 export interface ProfileConfig {
@@ -27,6 +28,8 @@ export interface ProfileConfig {
   tagRules: readonly TagRule[];
   /** The manual tags tags.yaml declares (`manualTags[].name`): with `tagNames`, the tags journeys may read besides those they add. */
   manualTags: string[];
+  /** The named segments of segments.yaml (none without the file). */
+  namedSegments: NamedSegment[];
 }
 
 /**
@@ -46,8 +49,10 @@ export function loadProfileConfig(dir: string, env: NodeJS.ProcessEnv = process.
   if (!tags.ok) throw new TagRulesError(tagsFile, tags.errors);
   const rules = tags.rules;
   const config = loadSegmentationConfigOrThrow(readFileSync(configFile, 'utf8'), configFile);
+  const namedSegments = loadNamedSegments(dir);
   return {
-    segmenter: createSegmenter({ config, rules }),
+    segmenter: createSegmenter({ config, rules, segments: segmentRules(namedSegments) }),
+    namedSegments,
     consentMode: mode,
     timelineRetentionDays: days,
     tagNames: rules.map((r) => r.name),
@@ -58,12 +63,21 @@ export function loadProfileConfig(dir: string, env: NodeJS.ProcessEnv = process.
 }
 
 /**
+ * The named segments of `dir`'s segments.yaml, or none when there is no such file (it is optional: without it
+ * there are only the built-in segments: tags, stages, tiers). A broken file throws with every problem.
+ */
+export function loadNamedSegments(dir: string): NamedSegment[] {
+  const file = join(dir, SEGMENTS_FILE);
+  return existsSync(file) ? loadSegmentsOrThrow(readFileSync(file, 'utf8'), file) : [];
+}
+
+/**
  * The recent events a profile keeps with this configuration and these journeys
  * (their goals and branch conditions): what the tag rules, the branches and the
  * goal-before-start check read. The embedded engine and the AWS profile
  * consumer both take it from here. Undefined (keep everything) when a journey
  * does not say what its branches read.
  */
-export function profileRetention(config: Pick<ProfileConfig, 'tagRules'>, journeys: readonly JourneyRetentionInput[]): RecentEventsSpec | undefined {
-  return recentEventsSpec(config.tagRules, journeys);
+export function profileRetention(config: Pick<ProfileConfig, 'tagRules' | 'namedSegments'>, journeys: readonly JourneyRetentionInput[]): RecentEventsSpec | undefined {
+  return recentEventsSpec([...config.tagRules, ...segmentRules(config.namedSegments)], journeys);
 }

@@ -27,6 +27,8 @@ export interface Segmentation {
   lifecycleStage: LifecycleStage;
   rfm: Rfm;
   computedTags: string[];
+  /** Named segments (segments.yaml) whose condition holds; absent: none configured. */
+  namedSegments?: string[];
   nextChangeAt?: string;
 }
 export type Segmenter = (profile: Profile, now: Date) => Segmentation;
@@ -584,7 +586,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
   /** `causedBy`: the time and receipt of the event that caused the change (absent for sweeps and journey steps, which happen now). */
   function resegment(stored: StoredProfile | undefined, profile: Profile, before: Profile, cause: string, now: Date, causedBy?: { at: string; receivedAt: string }, joined: readonly string[] = []) {
     const seg = deps.segment(profile, now);
-    const after: Profile = { ...profile, lifecycleStage: seg.lifecycleStage, rfm: seg.rfm, computedTags: [...seg.computedTags].sort() };
+    const { namedSegments: _named, ...withoutNamed } = profile;
+    const after: Profile = { ...withoutNamed, lifecycleStage: seg.lifecycleStage, rfm: seg.rfm, computedTags: [...seg.computedTags].sort(), ...(seg.namedSegments?.length && { namedSegments: [...seg.namedSegments].sort() }) };
     const derived = diff(stored ? before : undefined, after, cause, now, causedBy);
     // Segment membership changes, numbered on the profile (`segmentSeq`) in the same write: applied to the counts after it.
     let segmentSeq = stored?.segmentSeq ?? 0;

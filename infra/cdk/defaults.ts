@@ -104,6 +104,8 @@ export interface DeliveryRetry {
 export const PROFILE = {
   /** The files `functions/profile` loads from the config folder: tag rules and segmentation settings. */
   configFiles: ['tags.yaml', 'segmentation.config.yaml'],
+  /** Loaded when present: segments.yaml (named segments). */
+  optionalConfigFiles: ['segments.yaml'],
   /** Folder of the bundle the config files are copied to, and where the functions find it in Lambda. */
   bundledConfigFolder: 'config',
   bundledConfigDir: '/var/task/config',

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { RemovalPolicy, Token } from 'aws-cdk-lib';
 import type { Duration } from 'aws-cdk-lib';
 import { loadTrackingPlan, TRACKING_PLAN_FILE, type ConsentMode } from '../../shared';
-import { formatProblem, loadSegmentationConfig, loadTagRules, SEGMENTATION_FILES } from '../../shared/segmentation';
+import { formatProblem, loadSegmentationConfig, loadSegments, loadTagRules, SEGMENTATION_FILES, SEGMENTS_FILE } from '../../shared/segmentation';
 import { MAX_SOURCES, PROFILE, REDELIVERY_DAYS, requiredTombstoneDays, SOURCE_ID_MAX_LENGTH, SOURCE_ID_PATTERN, STAGE_NAME_PATTERN, WEBHOOK_NAME_PATTERN } from './defaults';
 import type { RapportEmail, RapportOutboundWebhook, RapportSendPolicy, RapportSms, RapportSource, RapportThrottle } from './rapport';
 
@@ -293,7 +293,10 @@ export function validateSegmentationFiles(configDir: string): string[] {
   // The ingest's tracking plan, when there is one (without it the default plan applies).
   const planFile = path.join(configDir, TRACKING_PLAN_FILE);
   const plan = isFile(planFile) ? loadTrackingPlan(fs.readFileSync(planFile, 'utf8'), planFile) : undefined;
-  return [...(tags.ok ? [] : tags.errors), ...(config.ok ? [] : config.errors), ...(plan === undefined || plan.ok ? [] : plan.errors)].map(formatProblem);
+  // Named segments, when there are: a broken file never deploys either.
+  const segmentsFile = path.join(configDir, SEGMENTS_FILE);
+  const segments = isFile(segmentsFile) ? loadSegments(fs.readFileSync(segmentsFile, 'utf8'), segmentsFile) : undefined;
+  return [...(tags.ok ? [] : tags.errors), ...(config.ok ? [] : config.errors), ...(plan === undefined || plan.ok ? [] : plan.errors), ...(segments === undefined || segments.ok ? [] : segments.errors)].map(formatProblem);
 }
 
 /**

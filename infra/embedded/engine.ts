@@ -311,6 +311,7 @@ async function start(options: EngineOptions): Promise<Engine> {
       clock,
       journeys: journeys.records,
       violations,
+      namedSegments: profileConfig.namedSegments,
       // Erasure stops the customer's journeys (after its tombstone, before its deletes); then the bus log and
       // the outbox forget them, and dynalite's files are compacted, before DELETE answers.
       onErase: async (customerId) => {

@@ -1,6 +1,7 @@
 /** `npm run schema`: writes the contract's JSON Schemas to shared/contract/schema/. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { segmentsJsonSchema } from '../segmentation/segments-file';
 import { contractJsonSchemas } from './json-schema';
 
 const dir = join(import.meta.dirname, 'schema');
@@ -9,3 +10,6 @@ for (const [file, schema] of Object.entries(contractJsonSchemas())) {
   writeFileSync(join(dir, file), `${JSON.stringify(schema, null, 2)}\n`);
   console.log(`wrote ${join('shared/contract/schema', file)}`);
 }
+// For editors of workflows/segments.yaml (the segmentation module depends on the contract, so it is written here).
+writeFileSync(join(dir, 'segments.schema.json'), `${JSON.stringify(segmentsJsonSchema(), null, 2)}\n`);
+console.log('wrote shared/contract/schema/segments.schema.json');

@@ -113,6 +113,8 @@ export interface Profile {
    * Absent on profiles written before it existed: see `upgradeTags` (functions/profile/apply.ts).
    */
   journeyTags?: string[];
+  /** The named segments (workflows/segments.yaml) whose condition holds, sorted; absent: none (or before named segments). */
+  namedSegments?: string[];
   recentEvents: RecentEvent[];
   /** When each trait was last set (event time), so an older identify never overwrites a newer value. */
   traitTimes: Record<string, string>;

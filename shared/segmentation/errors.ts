@@ -47,6 +47,13 @@ export class TagRulesError extends SegmentationFileError {
   }
 }
 
+/** Thrown when segments.yaml has errors. */
+export class SegmentsFileError extends SegmentationFileError {
+  constructor(file: string, errors: readonly SourceProblem[]) {
+    super('Segments', file, errors);
+  }
+}
+
 /** Thrown by `loadSegmentationConfigOrThrow` when segmentation.config.yaml has errors. */
 export class SegmentationConfigError extends SegmentationFileError {
   constructor(file: string, errors: readonly SourceProblem[]) {

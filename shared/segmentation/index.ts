@@ -23,6 +23,7 @@ export {
   formatProblem,
   SegmentationConfigError,
   SegmentationFileError,
+  SegmentsFileError,
   TagRulesError,
   type SourceProblem,
 } from './errors';
@@ -77,3 +78,4 @@ export {
   segmentsOf,
   type SegmentKind,
 } from './membership';
+export { loadSegments, loadSegmentsOrThrow, NAMED_SEGMENTS_MAX, NamedSegmentSchema, SEGMENT_ID_PATTERN, segmentRules, SEGMENTS_FILE, SegmentsFileSchema, type NamedSegment, type SegmentsResult } from './segments-file';

@@ -1,13 +1,14 @@
 import { LIFECYCLE_STAGES, profileTags, VALUE_TIERS, type Profile } from '../profile';
 
 /**
- * Built-in segments: every tag, lifecycle stage and RFM value tier is a segment a marketer can count,
- * list and (later) send to. Ids: `tag:<name>`, `lifecycle:<stage>`, `rfm:<tier>`.
+ * Segments: every tag, lifecycle stage and RFM value tier is a segment a marketer can count, list and
+ * (later) send to, and workflows/segments.yaml names more as conditions. Ids: `tag:<name>`,
+ * `lifecycle:<stage>`, `rfm:<tier>`, `segment:<id>`.
  *
  * Members are known customers: a visitor (`anon:<id>`) is counted once identified, as the customer it
  * joins; a customer joined into another by alias leaves every segment (the joined customer holds it all).
  */
-export const SEGMENT_KINDS = ['tag', 'lifecycle', 'rfm'] as const;
+export const SEGMENT_KINDS = ['tag', 'lifecycle', 'rfm', 'segment'] as const;
 export type SegmentKind = (typeof SEGMENT_KINDS)[number];
 
 /** The outbox entry of one membership change (never published: the profile consumer applies it to the segment counts). */
@@ -21,8 +22,13 @@ export const isSegmentEntry = (o: { name: string }): boolean => o.name === SEGME
 export const inSegments = (customerId: string): boolean => !customerId.startsWith('anon:');
 
 /** The segments a profile is a member of, sorted. */
-export function segmentsOf(profile: Pick<Profile, 'computedTags' | 'manualTags' | 'journeyTags' | 'lifecycleStage' | 'rfm'>): string[] {
-  return [...[...profileTags(profile)].map((t) => `tag:${t}`), `lifecycle:${profile.lifecycleStage}`, ...(profile.rfm.tier !== undefined ? [`rfm:${profile.rfm.tier}`] : [])].sort();
+export function segmentsOf(profile: Pick<Profile, 'computedTags' | 'manualTags' | 'journeyTags' | 'lifecycleStage' | 'rfm' | 'namedSegments'>): string[] {
+  return [
+    ...[...profileTags(profile)].map((t) => `tag:${t}`),
+    `lifecycle:${profile.lifecycleStage}`,
+    ...(profile.rfm.tier !== undefined ? [`rfm:${profile.rfm.tier}`] : []),
+    ...(profile.namedSegments ?? []).map((s) => `segment:${s}`),
+  ].sort();
 }
 
 /** The segments entered and left between two states of one profile (`before` undefined: a new profile), each sorted. */
@@ -44,7 +50,7 @@ export function parseSegmentId(id: string): { kind: SegmentKind; value: string }
   return { kind: kind as SegmentKind, value };
 }
 
-/** The segments that always exist (every lifecycle stage and RFM tier) and those of the tags config names. */
-export function knownSegments(tags: readonly string[] = []): string[] {
-  return [...new Set([...LIFECYCLE_STAGES.map((s) => `lifecycle:${s}`), ...VALUE_TIERS.map((t) => `rfm:${t}`), ...tags.map((t) => `tag:${t}`)])].sort();
+/** The segments that always exist (every lifecycle stage and RFM tier) and the named ones configured. */
+export function knownSegments(named: readonly string[] = []): string[] {
+  return [...new Set([...LIFECYCLE_STAGES.map((s) => `lifecycle:${s}`), ...VALUE_TIERS.map((t) => `rfm:${t}`), ...named.map((id) => `segment:${id}`)])].sort();
 }

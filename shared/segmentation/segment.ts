@@ -10,6 +10,8 @@ import { earliest, instant, isoAt } from './time';
 export interface SegmentationSetup {
   readonly config: SegmentationConfig;
   readonly rules: readonly TagRule[];
+  /** The named segments' conditions (segments.yaml, `segmentRules`): name = segment id. */
+  readonly segments?: readonly TagRule[];
 }
 
 /** Everything segmentation computes for a profile at an instant. */
@@ -18,6 +20,8 @@ export interface Segmentation {
   rfm: Rfm;
   /** Sorted. */
   computedTags: string[];
+  /** The named segments whose condition holds. Sorted. */
+  namedSegments: string[];
   /** The earliest instant after `now` at which any of the above could change without a new event. */
   nextChangeAt?: string;
 }
@@ -27,11 +31,13 @@ export function segment(profile: Profile, setup: SegmentationSetup, now: Date): 
   const lifecycle = evaluateLifecycle(profile, setup.config, now);
   const rfm = evaluateRfm(profile, setup.config, now);
   const tags = evaluateTags(setup.rules, profile, now, setup.config);
-  const next = earliest(instant(lifecycle.nextChangeAt), instant(rfm.nextChangeAt), instant(tags.nextChangeAt));
+  const named = evaluateTags(setup.segments ?? [], profile, now, setup.config);
+  const next = earliest(instant(lifecycle.nextChangeAt), instant(rfm.nextChangeAt), instant(tags.nextChangeAt), instant(named.nextChangeAt));
   return {
     lifecycleStage: lifecycle.stage,
     rfm: rfm.rfm,
     computedTags: tags.tags,
+    namedSegments: named.tags,
     ...(next !== undefined && { nextChangeAt: isoAt(next) }),
   };
 }

@@ -137,3 +137,42 @@ describe('segments', () => {
     expect((await api.del('/v1/segments/tag:crm-gold')).status).toBe(405);
   });
 });
+
+describe('named segments (workflows/segments.yaml)', () => {
+  let clock: VirtualClock;
+  let engine: Engine;
+  let api: ReturnType<typeof client>;
+  beforeAll(async () => {
+    clock = new VirtualClock(START);
+    engine = await startTestEngine({ clock, sweepEveryMs: 0, logLevel: 'SILENT' });
+    api = client(engine);
+  });
+  afterAll(() => engine.stop());
+
+  const count = async (id: string) => ((await api.get(`/v1/segments/${id}`)).json as unknown as { count: number }).count;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const DAY = 86_400_000;
+
+  it('lists them by name before anyone is in them', async () => {
+    const list = (await api.get('/v1/segments')).json as unknown as { segments: Array<Record<string, unknown>> };
+    expect(list.segments).toContainEqual({ id: 'segment:engaged-browsers', kind: 'segment', name: 'Engaged browsers', description: 'Viewed 5 or more products in the last 14 days and never ordered', count: 0 });
+  });
+
+  it('a customer enters on behaviour, leaves on an order, and one enters with time alone (the sweep)', async () => {
+    const t0 = clock.now().getTime();
+    await api.sendAndSettle(Array.from({ length: 5 }, (_, i) => ({ type: 'track', userId: 'nb-1', event: 'Product Viewed', messageId: `nb-1-v${i}`, timestamp: iso(t0 - i * 1000), properties: { productId: `p${i}` } })));
+    expect(await count('segment:engaged-browsers')).toBe(1);
+    expect(((await api.get('/v1/customers/nb-1')).json as unknown as { segments: string[] }).segments).toContain('segment:engaged-browsers');
+    await api.sendAndSettle({ type: 'track', userId: 'nb-1', event: 'Order Completed', messageId: 'nb-1-o1', timestamp: iso(t0), properties: { orderId: 'nb-1-o1', revenue: 600 } });
+    expect(await count('segment:engaged-browsers')).toBe(0);
+    expect(await count('segment:big-spenders-gone-quiet')).toBe(0);
+
+    // 60 days without an order: the sweep finds nb-1 due and moves them in.
+    await clock.run(t0 + 61 * DAY);
+    await engine.sweep();
+    await engine.settle();
+    expect(await count('segment:big-spenders-gone-quiet')).toBe(1);
+    const page = (await api.get('/v1/segments/segment:big-spenders-gone-quiet/customers')).json as unknown as { customers: Array<{ id: string }> };
+    expect(page.customers).toEqual([{ id: 'nb-1' }]);
+  });
+});

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Stack, type Duration } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
@@ -84,7 +85,10 @@ export class ProfilesArea {
     this.environment = profileEnvironment;
     const configFiles = {
       folder: PROFILE.bundledConfigFolder,
-      files: PROFILE.configFiles.map((file) => path.join(resolved.configDir, file)),
+      files: [
+        ...PROFILE.configFiles.map((file) => path.join(resolved.configDir, file)),
+        ...PROFILE.optionalConfigFiles.map((file) => path.join(resolved.configDir, file)).filter((file) => existsSync(file)),
+      ],
     };
     this.configFiles = configFiles;
     const journeysFileBundle = props.journeysFileBundle;

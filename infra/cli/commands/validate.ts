@@ -6,7 +6,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadSegmentationConfig, loadTagRules } from '../../../shared/segmentation';
+import { loadSegmentationConfig, loadSegments, loadTagRules, SEGMENTS_FILE } from '../../../shared/segmentation';
 import { compileJourney, JourneyError, loadJourneysFromDir } from '../../../workflows/journeys';
 import { checkAsl, PLACEHOLDER_STEP_FUNCTION_ARN } from '../asl';
 import type { Parsed } from '../commands';
@@ -94,6 +94,14 @@ export function validateWorkflows(w: Workflows): ValidationReport {
     const result = loadSegmentationConfig(readFileSync(w.configFile, 'utf8'), w.configFile);
     if (!result.ok) problems.push(...result.errors);
   } else problems.push(fileProblem(w.configFile, 'no segmentation.config.yaml: expected the segmentation settings file (it may be empty: every setting has a default)'));
+
+  // segments.yaml is optional (named segments); when there, it must load as the engine loads it.
+  const segmentsFile = join(w.dir, SEGMENTS_FILE);
+  if (existsSync(segmentsFile)) {
+    const result = loadSegments(readFileSync(segmentsFile, 'utf8'), segmentsFile);
+    if (!result.ok) problems.push(...result.errors);
+    warnings.push(...result.warnings);
+  }
 
   return { problems: sortByPlace(problems, w), warnings: sortByPlace(warnings, w), journeys, templates, tagRules };
 }

@@ -33,6 +33,7 @@ describe('segment', () => {
       lifecycleStage: 'loyal',
       rfm: { recency: 5, frequency: 4, monetary: 5, tier: 'high-value' },
       computedTags: ['complained-and-quiet', 'open-complaint', 'repeat-buyer', 'vip'],
+      namedSegments: [],
       nextChangeAt: plusDays(10).toISOString(), // recency 5 -> 4 at 30 days
     });
   });
@@ -42,6 +43,7 @@ describe('segment', () => {
       lifecycleStage: 'prospect',
       rfm: { recency: 0, frequency: 0, monetary: 0 },
       computedTags: [],
+      namedSegments: [],
     });
   });
 
