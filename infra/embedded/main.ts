@@ -24,7 +24,7 @@ const engine = await startEngine({
 
 const note = (generated: boolean) => (generated ? ' (development value, kept in the data folder)' : '');
 console.log(`Rapport embedded engine listening on ${engine.url}
-  web page           ${engine.url}/ui   journeys, live counts, customers, outbox
+  web page           ${engine.url}/ui   journeys, live counts, customers, segments, outbox
   data folder        ${config.dataDir}
   journeys           ${engine.journeys.compiled.map((j) => j.id).join(', ')} (time scale ${scale}x)
   webhook secret     ${config.source.webhookSecret}${note(config.generated.webhookSecret)}

@@ -1,7 +1,8 @@
 /**
  * The web page at /ui, in headless Chromium against a real embedded engine:
- * journeys with their diagrams and live counts, customer lookup, outbox. Every
- * view is also checked as a screenshot (a valid, non-blank PNG of the page's size).
+ * journeys with their diagrams and live counts, customer lookup, segments and
+ * their members, outbox. Every view is also checked as a screenshot (a valid,
+ * non-blank PNG of the page's size).
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -229,6 +230,164 @@ describe('the /ui page', () => {
     expect(problems).toEqual([]);
     await page.close();
   }, 60_000);
+
+  describe('segments', () => {
+    /** A customer id a sender controls, with markup in it: the page must show it as text. */
+    const HOSTILE_ID = `<img src=x onerror="document.body.dataset.xss='1'">`;
+    const GOLD = Array.from({ length: 22 }, (_, i) => `gold-${String(i + 1).padStart(2, '0')}`);
+    let sent = 0;
+    const tagged = (userId: string, tags: string[]) => ({ type: 'identify', userId, messageId: `ui-seg-${++sent}`, traits: { tags } });
+    const getJson = async <T>(path: string) => (await (await fetch(`${world.engine.url}${path}`)).json()) as T;
+    type Segment = { id: string; kind: string; name: string; count: number };
+    /** Every member of a segment through the API, in its order (pages of 1,000). */
+    const members = async (id: string) => {
+      const out: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { customers: Array<{ id: string }>; next: string | null } = await getJson(`/v1/segments/${encodeURIComponent(id)}/customers?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        out.push(...page.customers.map((c) => c.id));
+        cursor = page.next;
+      } while (cursor !== null);
+      return out;
+    };
+
+    beforeAll(async () => {
+      // A tag name with markup in it never gets in: manual tags must be declared in workflows/tags.yaml.
+      await expect(world.send([tagged('mallory', ['<img src=x onerror=alert(1)>'])])).rejects.toThrow(/send failed: 400/);
+      // 22 CRM gold customers and one whose id is markup: more than two pages of 10.
+      await world.send([...GOLD.map((id) => tagged(id, ['crm-gold'])), tagged(HOSTILE_ID, ['crm-gold'])]);
+    }, 60_000);
+
+    it('lists every segment by kind with the API counts, and the counts follow new members', async () => {
+      const { page, problems } = await open('#/journeys');
+      await page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Segments' }).click();
+      expect(page.url()).toMatch(/#\/segments$/);
+      await poll(() => page.locator('main h2').allTextContents()).toEqual(['Tags', 'Lifecycle stages', 'RFM tiers']);
+      expect(await page.locator('h1').textContent()).toBe('Segments');
+      expect(await page.title()).toBe('Segments · Rapport');
+      expect(await page.locator('.top nav a[aria-current="page"]').textContent()).toBe('Segments');
+
+      // Every segment the API lists, in its kind's table, with the API's count (an empty one says so).
+      const shown = () => page.locator('table.segments tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.closest('section')?.getAttribute('data-kind'), tr.getAttribute('data-segment'), tr.querySelector('td')?.textContent]));
+      // Grouped by kind (tags first), each kind in the API's order (by id).
+      const kinds = ['tag', 'lifecycle', 'rfm'];
+      const expected = (segments: Segment[]) => kinds.flatMap((kind) => segments.filter((g) => g.kind === kind).map((g) => [g.kind, g.id, g.count ? String(g.count) : '0empty']));
+      const { segments } = await getJson<{ segments: Segment[] }>('/v1/segments');
+      expect(new Set(segments.map((g) => g.kind))).toEqual(new Set(kinds));
+      expect(segments.find((g) => g.id === 'tag:crm-gold')?.count).toBe(23);
+      expect(segments.filter((g) => g.count === 0).length).toBeGreaterThan(0);
+      await poll(shown).toEqual(expected(segments));
+      await expectScreenshot(page, 'segments');
+
+      // A new member while the page is open: its count moves on its own, and matches the API's again.
+      // The row is updated in place (a keyboard user's focus on its link stays where it was).
+      const goldLink = page.locator('tr[data-segment="tag:crm-gold"] a');
+      await goldLink.focus();
+      await world.send([tagged('gold-23', ['crm-gold', 'beta-tester'])]);
+      const gold = page.locator('tr[data-segment="tag:crm-gold"] td');
+      await poll(() => gold.textContent()).toBe('24');
+      expect(await page.evaluate<string | undefined>('document.activeElement?.closest("tr")?.getAttribute("data-segment")')).toBe('tag:crm-gold');
+      expect(await page.locator('tr[data-segment="tag:beta-tester"] td').textContent()).toBe('2');
+      await poll(shown).toEqual(expected((await getJson<{ segments: Segment[] }>('/v1/segments')).segments));
+      expect(await page.locator('#live').textContent()).toMatch(/^Live counts, updated \d\d:\d\d:\d\d$/);
+      expect(problems).toEqual([]);
+      await page.close();
+    }, 60_000);
+
+    it('pages through a segment\'s members, each once, and opens a customer; ids with markup stay text', async () => {
+      const { page, problems } = await open('#/segments');
+      await page.locator('tr[data-segment="tag:crm-gold"] a').click();
+      expect(page.url()).toMatch(/#\/segments\/tag:crm-gold$/);
+      await poll(() => page.locator('h1').textContent()).toBe('Segments / tag:crm-gold');
+      expect(await page.title()).toBe('tag:crm-gold · Segments · Rapport');
+      const all = await members('tag:crm-gold');
+      expect([...all].sort()).toEqual([...GOLD, 'gold-23', HOSTILE_ID].sort());
+      await poll(() => page.locator('[data-field="count"]').textContent()).toBe('24');
+
+      // Ten a page: three pages, every member once, in the API's order.
+      await page.getByLabel('Per page').selectOption('10');
+      const caption = page.locator('table.members caption');
+      const ids = () => page.locator('table.members tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-customer')));
+      const next = page.getByRole('button', { name: 'Next' });
+      const previous = page.getByRole('button', { name: 'Previous' });
+      const seen: string[] = [];
+      for (const [from, to] of [[1, 10], [11, 20], [21, 24]] as const) {
+        await poll(() => caption.textContent()).toBe(`Members ${from}–${to} of 24`);
+        const onPage = await ids();
+        expect(onPage).toHaveLength(to - from + 1);
+        expect(await page.locator('table.members tbody tr td:first-child').allTextContents()).toEqual(onPage.map((_, i) => String(from + i)));
+        seen.push(...(onPage as string[]));
+        expect(await previous.isDisabled()).toBe(from === 1);
+        if (to === 24) break;
+        await next.click();
+      }
+      expect(await next.isDisabled()).toBe(true);
+      expect(seen).toEqual(all);
+      // And back: the second page again, the same members.
+      await previous.click();
+      await poll(() => caption.textContent()).toBe('Members 11–20 of 24');
+      expect(await ids()).toEqual(all.slice(10, 20));
+
+      // The id with markup is shown as text, links to its customer and runs nothing.
+      await previous.click();
+      await poll(() => caption.textContent()).toBe('Members 1–10 of 24');
+      const hostile = page.locator('table.members tbody a').filter({ hasText: 'onerror' });
+      expect(await hostile.textContent()).toBe(HOSTILE_ID);
+      expect(await page.locator('main img').count()).toBe(0);
+      await expectScreenshot(page, 'segment');
+      await hostile.click();
+      await poll(() => page.locator('.card.profile h2').textContent()).toBe(HOSTILE_ID);
+      expect(await page.locator('main img').count()).toBe(0);
+      expect(await page.evaluate<string | undefined>('document.body.dataset.xss')).toBeUndefined();
+
+      // A member's link opens the customer view.
+      await page.goBack();
+      await poll(() => page.locator('table.members a', { hasText: 'gold-01' }).count()).toBe(1);
+      await page.locator('table.members a', { hasText: 'gold-01' }).click();
+      await poll(() => page.locator('.card.profile h2').textContent()).toBe('gold-01');
+      expect(page.url()).toMatch(/#\/customers\/gold-01$/);
+      expect(problems).toEqual([]);
+      await page.close();
+    }, 60_000);
+
+    it('links a customer\'s segments to their members, and the lookup box opens a segment by id', async () => {
+      const { page, problems } = await open('#/customers/ada');
+      const { segments } = await getJson<{ segments: string[] }>('/v1/customers/ada');
+      expect(segments).toEqual(expect.arrayContaining(['tag:beta-tester', 'tag:vip']));
+      const links = page.locator('.card.profile [data-field="segments"] a');
+      await poll(() => links.allTextContents()).toEqual(segments);
+      await links.filter({ hasText: 'tag:beta-tester' }).click();
+      await poll(() => page.locator('h1').textContent()).toBe('Segments / tag:beta-tester');
+      await poll(() => page.locator('table.members tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-customer')))).toEqual(await members('tag:beta-tester'));
+      expect(await members('tag:beta-tester')).toEqual(['ada', 'gold-23']);
+
+      // The lookup box takes a segment id as well as a customer id, and says so.
+      await page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Customers' }).click();
+      const box = page.getByLabel('Customer id or segment id');
+      expect(await box.getAttribute('placeholder')).toContain('tag:vip');
+      expect(await page.locator('#customer-id-hint').textContent()).toContain('segment id');
+      await box.fill('tag:vip');
+      await page.getByRole('button', { name: 'Look up' }).click();
+      await poll(() => page.locator('h1').textContent()).toBe('Segments / tag:vip');
+      expect(page.url()).toMatch(/#\/segments\/tag:vip$/);
+      await poll(() => page.locator('table.members tbody a').allTextContents()).toEqual(['ada']);
+
+      // An empty segment says so.
+      const zero = (await getJson<{ segments: Segment[] }>('/v1/segments')).segments.find((g) => g.count === 0)!;
+      await page.goto(`${world.engine.url}/ui/#/segments/${zero.id}`);
+      await poll(() => page.locator('main p.empty').textContent()).toBe(`No customers in ${zero.id} right now.`);
+      expect(await page.locator('[data-field="count"]').textContent()).toBe('0');
+
+      // Not a segment: the API's reason, and a way to the customer of that id instead.
+      await page.goto(`${world.engine.url}/ui/#/segments/lifecycle:nope`);
+      const { message } = await getJson<{ message: string }>('/v1/segments/lifecycle%3Anope');
+      await poll(() => page.locator('main').getByRole('alert').textContent()).toBe(`Not a segment: ${message}.`);
+      expect(await page.getByRole('link', { name: 'Open customer "lifecycle:nope"' }).getAttribute('href')).toBe('#/customers/lifecycle%3Anope');
+      // The only complaint allowed: the browser's own note on the API's 400 for the malformed id.
+      expect(problems.filter((p) => !/^console\.error: Failed to load resource: .*400/.test(p))).toEqual([]);
+      await page.close();
+    }, 60_000);
+  });
 
   // Last: it stops the engine.
   it('says so when the engine stops answering, and keeps the last figures on screen', async () => {

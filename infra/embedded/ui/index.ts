@@ -1,8 +1,10 @@
 /**
  * The embedded engine's web page at /ui: journeys with live per-step counts,
- * customer lookup, the outbox and the tracking plan's violations. Static files (HTML, CSS, vanilla JS modules)
- * read from ./assets; the page reads the engine's JSON API under /v1. Nothing is
- * loaded from anywhere else (the Content-Security-Policy says so).
+ * customer lookup (by id, or a segment id to list its members), segments with
+ * live counts and their members, the outbox and the tracking plan's violations.
+ * Static files (HTML, CSS, vanilla JS modules) read from ./assets; the page
+ * reads the engine's JSON API under /v1. Nothing is loaded from anywhere else
+ * (the Content-Security-Policy says so).
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';

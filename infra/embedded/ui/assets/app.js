@@ -1,4 +1,4 @@
-// Rapport's local web page: journeys with live counts, customer lookup, outbox, tracking plan violations.
+// Rapport's local web page: journeys with live counts, customer lookup, segments, outbox, tracking plan violations.
 // Vanilla JS reading the embedded engine's JSON API; no framework, no build step.
 /* global document, location, window, fetch, setTimeout, clearTimeout, getComputedStyle, Node */
 import { layoutGraph, nodeKind, parseMermaid, renderSvg } from './diagram.js';
@@ -68,7 +68,7 @@ function table(caption, head, rows, options = {}) {
       'table',
       { class: options.class },
       h('caption', {}, caption),
-      h('thead', {}, h('tr', {}, head.map((c) => h('th', { scope: 'col', class: /^(Sent|Skipped|Deferred|Transitions|\$)/.test(c) ? 'num' : undefined }, c)))),
+      h('thead', {}, h('tr', {}, head.map((c) => h('th', { scope: 'col', class: /^(Sent|Skipped|Deferred|Transitions|Members|#|\$)/.test(c) ? 'num' : undefined }, c)))),
       h('tbody', {}, rows),
     ),
   );
@@ -112,7 +112,7 @@ function session() {
   return s;
 }
 
-const VIEWS = { journeys: journeysView, customers: customersView, outbox: outboxView, 'tracking-plan': trackingPlanView };
+const VIEWS = { journeys: journeysView, customers: customersView, segments: segmentsView, outbox: outboxView, 'tracking-plan': trackingPlanView };
 let current = session();
 
 function route() {
@@ -377,7 +377,17 @@ function journeyCard(j) {
 
 async function customersView(root, arg, s) {
   document.title = arg ? `${arg} · Customers · Rapport` : 'Customers · Rapport';
-  const input = h('input', { id: 'customer-id', name: 'customer', type: 'search', required: true, autocomplete: 'off', spellcheck: 'false', list: 'known-customers', placeholder: 'e.g. cust-1' });
+  const input = h('input', {
+    id: 'customer-id',
+    name: 'customer',
+    type: 'search',
+    required: true,
+    autocomplete: 'off',
+    spellcheck: 'false',
+    list: 'known-customers',
+    placeholder: 'e.g. cust-1 or tag:vip',
+    'aria-describedby': 'customer-id-hint',
+  });
   input.value = arg ?? '';
   const datalist = h('datalist', { id: 'known-customers' });
   const form = h(
@@ -389,15 +399,26 @@ async function customersView(root, arg, s) {
         e.preventDefault();
         const id = input.value.trim();
         if (!id) return;
-        const next = `#/customers/${encodeURIComponent(id)}`;
+        const next = isSegmentId(id) ? segmentHref(id) : `#/customers/${encodeURIComponent(id)}`;
         if (location.hash === next) route();
         else location.hash = next;
       },
     },
-    h('label', { for: 'customer-id' }, 'Customer id'),
+    h('label', { for: 'customer-id' }, 'Customer id or segment id'),
     input,
     datalist,
     h('button', { type: 'submit' }, 'Look up'),
+    h(
+      'p',
+      { id: 'customer-id-hint', class: 'hint' },
+      'A customer id (the userId their events were sent with), or a segment id such as ',
+      h('code', {}, 'tag:vip'),
+      ', ',
+      h('code', {}, 'lifecycle:active'),
+      ' or ',
+      h('code', {}, 'rfm:high-value'),
+      ' to list its members. Search by email is not available.',
+    ),
   );
   root.replaceChildren(h('h1', {}, 'Customer lookup'), form);
   // Suggestions: the customer ids on the bus log, most recent first.
@@ -469,6 +490,14 @@ function customerSections(p, events, messages, runs) {
             : h('span', { class: 'muted' }, 'none'),
         ),
       ),
+      Array.isArray(p.segments)
+        ? h(
+            'div',
+            {},
+            h('dt', {}, 'Segments'),
+            h('dd', { 'data-field': 'segments' }, p.segments.length ? p.segments.map((id) => h('a', { class: 'segment', href: segmentHref(id), title: `Members of ${id}` }, id)) : h('span', { class: 'muted' }, 'none')),
+          )
+        : null,
     ),
   );
 
@@ -594,6 +623,184 @@ function customerSections(p, events, messages, runs) {
       : empty('No journey runs for this customer.'),
   );
   return [head, grid, timeline, messageTable, runTable];
+}
+
+// ---------------------------------------------------------------- segments
+
+/** The kinds of built-in segment, as the engine names them in ids (`<kind>:<name>`), with their headings. */
+const SEGMENT_KINDS = { tag: 'Tags', lifecycle: 'Lifecycle stages', rfm: 'RFM tiers' };
+const SEGMENT_NOUNS = { tag: 'a tag', lifecycle: 'a lifecycle stage', rfm: 'an RFM value tier' };
+/** Whether a lookup is a segment id rather than a customer id (a customer whose id looks like one is still at #/customers/<id>). */
+const isSegmentId = (id) => /^([a-z]+):./.test(id) && Object.hasOwn(SEGMENT_KINDS, id.slice(0, id.indexOf(':')));
+/** A segment's member list (the colon kept readable in the address bar). */
+const segmentHref = (id) => `#/segments/${encodeURIComponent(id).replaceAll('%3A', ':')}`;
+const customerHref = (id) => `#/customers/${encodeURIComponent(id)}`;
+/** Members per page: the choices offered, and the default. */
+const PAGE_SIZES = [10, 50, 100, 500];
+let pageSize = 50;
+
+async function segmentsView(root, arg, s) {
+  if (arg) return segmentView(root, arg, s);
+  document.title = 'Segments · Rapport';
+  root.replaceChildren(
+    h('h1', {}, 'Segments'),
+    h('p', { class: 'muted' }, 'Every tag, lifecycle stage and RFM tier is a segment. Counts are exact (kept as customers come and go) and refresh every 2 seconds. Select a segment to list its members.'),
+  );
+  const holder = h('div');
+  root.append(holder);
+  let signature = '';
+  /** Per segment id: set the count shown in its row. */
+  const cells = new Map();
+  const refresh = async () => {
+    const { segments } = await api('/v1/segments');
+    if (!s.active) return;
+    setLive(`Live counts, updated ${nowClock()}`);
+    // The same segments as before: only their counts change, in place (a focused link keeps its focus).
+    const sig = segments.map((g) => g.id).join('\n');
+    if (sig === signature) {
+      for (const g of segments) cells.get(g.id)?.(g.count);
+      return;
+    }
+    signature = sig;
+    cells.clear();
+    const kinds = [...new Set([...Object.keys(SEGMENT_KINDS), ...segments.map((g) => g.kind ?? g.id.split(':')[0])])];
+    holder.replaceChildren(
+      ...kinds.map((kind) => {
+        const rows = segments.filter((g) => (g.kind ?? g.id.split(':')[0]) === kind);
+        const heading = SEGMENT_KINDS[kind] ?? kind;
+        const headingId = `segments-${kind}`;
+        return h(
+          'section',
+          { class: 'block', 'aria-labelledby': headingId, 'data-kind': kind },
+          h('h2', { id: headingId }, heading),
+          rows.length
+            ? table(
+                `${rows.length} segment${rows.length === 1 ? '' : 's'}, by name`,
+                ['Segment', 'Members'],
+                rows.map((g) => {
+                  const td = h('td', { class: 'num' });
+                  const tr = h('tr', { 'data-segment': g.id }, h('th', { scope: 'row' }, h('a', { href: segmentHref(g.id) }, g.name ?? g.id), ' ', h('code', { class: 'reasons' }, g.id)), td);
+                  const show = (count) => {
+                    td.replaceChildren(num(count), count ? '' : h('span', { class: 'reasons' }, 'empty'));
+                    tr.classList.toggle('zero', !count);
+                  };
+                  show(g.count);
+                  cells.set(g.id, show);
+                  return tr;
+                }),
+                { class: 'segments' },
+              )
+            : empty(kind === 'tag' ? 'No tag has had a member yet: tags appear here once a customer has one.' : 'None.'),
+        );
+      }),
+    );
+  };
+  await refresh();
+  s.poll(refresh, POLL_MS);
+}
+
+/** One segment: its count (live) and its members in pages, each a link to the customer. */
+async function segmentView(root, id, s) {
+  document.title = `${id} · Segments · Rapport`;
+  root.replaceChildren(h('h1', {}, h('a', { href: '#/segments' }, 'Segments'), ' / ', id));
+  const base = `/v1/segments/${encodeURIComponent(id)}`;
+  let segment;
+  try {
+    segment = await api(base);
+  } catch (error) {
+    if (!s.active) return;
+    root.append(
+      h('p', { class: 'notice', role: 'alert' }, error.status === 400 ? `Not a segment: ${error.message}.` : `Could not load the segment: ${error.message}`),
+      h('p', {}, 'Looking for a customer with this id? ', h('a', { href: customerHref(id) }, `Open customer "${id}"`), '.'),
+    );
+    return;
+  }
+  if (!s.active) return;
+  const countEl = h('strong', { 'data-field': 'count' });
+  const noun = h('span');
+  const showCount = (n) => {
+    countEl.textContent = num(n);
+    noun.textContent = n === 1 ? ' member' : ' members';
+  };
+  showCount(segment.count);
+  const summary = h('p', { class: 'segment-summary' }, countEl, noun, h('span', { class: 'muted' }, ` · ${SEGMENT_NOUNS[segment.kind] ?? 'segment'} · refreshes every 2 seconds`));
+  const holder = h('div');
+  // Said to screen readers when the page of members changes (not on every refresh).
+  const status = h('p', { class: 'visually-hidden', role: 'status' });
+  const prev = h('button', { type: 'button', disabled: true, onclick: () => go(page - 1) }, 'Previous');
+  const next = h('button', { type: 'button', disabled: true, onclick: () => go(page + 1) }, 'Next');
+  const size = h(
+    'select',
+    {
+      id: 'page-size',
+      onchange: () => {
+        pageSize = Number(size.value);
+        go(0, true);
+      },
+    },
+    PAGE_SIZES.map((n) => h('option', { value: n, selected: n === pageSize }, String(n))),
+  );
+  const pager = h('nav', { class: 'pager', 'aria-label': 'Pages of members' }, prev, next, h('label', { for: 'page-size' }, 'Per page'), size);
+  root.append(summary, holder, pager, status);
+
+  // cursors[i] opens page i (undefined: the first); a page's `next` is the following page's cursor.
+  const cursors = [undefined];
+  let page = 0;
+  let signature = '';
+  let busy = false;
+  /** Read the current page (and the count); draw it if it changed. */
+  const load = async () => {
+    const at = page;
+    const limit = pageSize;
+    const cursor = cursors[at];
+    const [body, seg] = await Promise.all([api(`${base}/customers?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`), api(base)]);
+    // A late answer for a page (or page size) no longer shown is dropped.
+    if (!s.active || at !== page || limit !== pageSize) return;
+    showCount(seg.count);
+    setLive(`Live, updated ${nowClock()}`);
+    cursors.length = at + 1;
+    if (body.next) cursors.push(body.next);
+    prev.disabled = at === 0;
+    next.disabled = !body.next;
+    if (next.disabled && document.activeElement === next) prev.focus();
+    const members = body.customers ?? [];
+    const sig = `${limit}:${at}:${members.map((c) => c.id).join('\n')}`;
+    if (sig === signature) return;
+    signature = sig;
+    if (members.length === 0) {
+      holder.replaceChildren(empty(at === 0 ? `No customers in ${id} right now.` : 'No more members.'));
+      status.textContent = at === 0 ? 'No members' : 'No more members';
+      return;
+    }
+    const first = at * limit + 1;
+    const last = first + members.length - 1;
+    const caption = `Members ${num(first)}–${num(last)} of ${num(Math.max(seg.count, last))}`;
+    holder.replaceChildren(
+      table(
+        caption,
+        ['#', 'Customer'],
+        members.map((c, i) => h('tr', { 'data-customer': c.id }, h('td', { class: 'num' }, String(first + i)), h('td', {}, h('a', { href: customerHref(c.id) }, c.id)))),
+        { class: 'members' },
+      ),
+    );
+    status.textContent = caption;
+  };
+  /** Show page `to` (`restart`: from the first page again, after the page size changed). */
+  async function go(to, restart = false) {
+    if (restart) cursors.length = 1;
+    else if (busy || to < 0 || to >= cursors.length) return;
+    busy = true;
+    page = to;
+    try {
+      await load();
+    } catch (error) {
+      if (s.active) setLive(`Could not load the members: ${error.message}`, true);
+    } finally {
+      busy = false;
+    }
+  }
+  await load();
+  s.poll(load, POLL_MS);
 }
 
 // ---------------------------------------------------------------- outbox
