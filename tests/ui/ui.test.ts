@@ -262,15 +262,15 @@ describe('the /ui page', () => {
       const { page, problems } = await open('#/journeys');
       await page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Segments' }).click();
       expect(page.url()).toMatch(/#\/segments$/);
-      await poll(() => page.locator('main h2').allTextContents()).toEqual(['Tags', 'Lifecycle stages', 'RFM tiers']);
+      await poll(() => page.locator('main h2').allTextContents()).toEqual(['Named segments', 'Tags', 'Lifecycle stages', 'RFM tiers']);
       expect(await page.locator('h1').textContent()).toBe('Segments');
       expect(await page.title()).toBe('Segments · Rapport');
       expect(await page.locator('.top nav a[aria-current="page"]').textContent()).toBe('Segments');
 
       // Every segment the API lists, in its kind's table, with the API's count (an empty one says so).
       const shown = () => page.locator('table.segments tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.closest('section')?.getAttribute('data-kind'), tr.getAttribute('data-segment'), tr.querySelector('td')?.textContent]));
-      // Grouped by kind (tags first), each kind in the API's order (by id).
-      const kinds = ['tag', 'lifecycle', 'rfm'];
+      // Grouped by kind (named segments first, then tags), each kind in the API's order (by id).
+      const kinds = ['segment', 'tag', 'lifecycle', 'rfm'];
       const expected = (segments: Segment[]) => kinds.flatMap((kind) => segments.filter((g) => g.kind === kind).map((g) => [g.kind, g.id, g.count ? String(g.count) : '0empty']));
       const { segments } = await getJson<{ segments: Segment[] }>('/v1/segments');
       expect(new Set(segments.map((g) => g.kind))).toEqual(new Set(kinds));

@@ -417,7 +417,9 @@ async function customersView(root, arg, s) {
       h('code', {}, 'lifecycle:active'),
       ' or ',
       h('code', {}, 'rfm:high-value'),
-      ' to list its members. Search by email is not available.',
+      ' (or a named segment, ',
+      h('code', {}, 'segment:<id>'),
+      ') to list its members. Search by email is not available.',
     ),
   );
   root.replaceChildren(h('h1', {}, 'Customer lookup'), form);
@@ -628,8 +630,8 @@ function customerSections(p, events, messages, runs) {
 // ---------------------------------------------------------------- segments
 
 /** The kinds of built-in segment, as the engine names them in ids (`<kind>:<name>`), with their headings. */
-const SEGMENT_KINDS = { tag: 'Tags', lifecycle: 'Lifecycle stages', rfm: 'RFM tiers' };
-const SEGMENT_NOUNS = { tag: 'a tag', lifecycle: 'a lifecycle stage', rfm: 'an RFM value tier' };
+const SEGMENT_KINDS = { segment: 'Named segments', tag: 'Tags', lifecycle: 'Lifecycle stages', rfm: 'RFM tiers' };
+const SEGMENT_NOUNS = { segment: 'a named segment (workflows/segments.yaml)', tag: 'a tag', lifecycle: 'a lifecycle stage', rfm: 'an RFM value tier' };
 /** Whether a lookup is a segment id rather than a customer id (a customer whose id looks like one is still at #/customers/<id>). */
 const isSegmentId = (id) => /^([a-z]+):./.test(id) && Object.hasOwn(SEGMENT_KINDS, id.slice(0, id.indexOf(':')));
 /** A segment's member list (the colon kept readable in the address bar). */
