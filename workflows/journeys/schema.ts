@@ -120,6 +120,17 @@ export const TriggerSchema = z
   )
   .describe('The event that starts the journey for a customer.');
 
+/** The longest `frequency_cap_max_delay`: the deployment's `sendPolicy.frequencyCapMaxDelayDays` is at most 30 days too. */
+export const FREQUENCY_CAP_MAX_DELAY_MAX = '30d';
+
+const FrequencyCapMaxDelaySchema = DurationSchema.describe(
+  `How long a marketing send over the frequency cap may wait for the window to free, from its first deferral; past that it is skipped (frequency-cap). "0s": skip at once. At most ${FREQUENCY_CAP_MAX_DELAY_MAX}. Default: the deployment's sendPolicy.frequencyCapMaxDelayDays.`,
+);
+
+const SendPolicySchema = z
+  .strictObject({ frequency_cap_max_delay: FrequencyCapMaxDelaySchema.optional() }, expected('{ frequency_cap_max_delay?: <duration> }'))
+  .describe("The send policy of this journey's marketing sends, where it differs from the deployment's (a send step may override it again).");
+
 const AudienceSchema = z
   .strictObject(
     {
@@ -167,8 +178,9 @@ const SendStep = z.strictObject({
         template: TemplateNameSchema,
         kind: z.enum(MESSAGE_KINDS, expected('marketing or transactional')).optional().describe('marketing (default): consent, frequency cap and quiet hours apply; transactional: only suppression applies.'),
         target: Kebab('an outbound webhook name', 'support').optional().describe('Only for channel webhook: the configured outbound webhook the message goes to.'),
+        frequency_cap_max_delay: FrequencyCapMaxDelaySchema.optional(),
       },
-      expected('{ channel, template, kind? }'),
+      expected('{ channel, template, kind?, frequency_cap_max_delay? }'),
     )
     .describe('Send a message to the customer, rendered from <template>.<channel>.liquid.'),
   next: Next,
@@ -294,6 +306,7 @@ export const JourneySchema = z
       trigger: TriggerSchema,
       audience: AudienceSchema.optional(),
       entry: EntrySchema.optional(),
+      send_policy: SendPolicySchema.optional(),
       goals: z.array(EventFilterSchema).optional().describe('Events that end the run wherever it is, counted as a conversion.'),
       exits: z.array(EventFilterSchema).optional().describe('Events that end the run wherever it is, without a conversion.'),
       steps: z.array(StepSchema, expected('a list of steps')).min(1, 'a journey needs at least one step'),
