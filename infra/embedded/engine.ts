@@ -98,7 +98,7 @@ export interface EngineOptions {
   faults?: Faults;
   /**
    * How many invocations of one function (the profile consumer, the journey starter) bus deliveries run at
-   * once, as reserved concurrency does in AWS; the rest wait their turn. @default DEFAULT_FUNCTION_CONCURRENCY (64)
+   * once, as reserved concurrency does in AWS; the rest wait their turn. @default DEFAULT_FUNCTION_CONCURRENCY (16)
    */
   functionConcurrency?: number;
   /**
