@@ -37,6 +37,8 @@ export interface CapState {
   sentInWindow: readonly Date[];
   /** The first time this send was deferred by the cap (absent: never). */
   deferredSince?: Date | undefined;
+  /** This send's own longest deferral, in seconds (its journey's or step's `frequency_cap_max_delay`); absent: the policy's `frequencyCapMaxDelayDays`. */
+  maxDelaySeconds?: number | undefined;
 }
 
 /**
@@ -54,7 +56,7 @@ export function capFreesAt(sentInWindow: readonly Date[], policy: Pick<SendPolic
 /**
  * Decide a send at send time: consent and suppression first (consent is law),
  * then the frequency cap for marketing (defer until the window frees, up to
- * `frequencyCapMaxDelayDays`, then skip), then quiet hours (defer, don't drop).
+ * the send's `maxDelaySeconds` or else `frequencyCapMaxDelayDays`, then skip), then quiet hours (defer, don't drop).
  * Transactional messages skip the cap and quiet hours, never suppression.
  */
 export function decideSend(
@@ -70,7 +72,8 @@ export function decideSend(
   if (kind === 'transactional') return { action: 'send', address: reach.address };
   const frees = capFreesAt(cap.sentInWindow, policy);
   if (frees) {
-    const latest = (cap.deferredSince ?? now).getTime() + policy.frequencyCapMaxDelayDays * 86_400_000;
+    const maxDelayMs = cap.maxDelaySeconds !== undefined ? cap.maxDelaySeconds * 1000 : policy.frequencyCapMaxDelayDays * 86_400_000;
+    const latest = (cap.deferredSince ?? now).getTime() + maxDelayMs;
     return frees.getTime() <= latest ? { action: 'defer', until: frees, reason: 'frequency-cap' } : { action: 'skip', reason: 'frequency-cap' };
   }
   if (policy.quietHours) {

@@ -216,8 +216,14 @@ export function createStepRunner(deps: StepDeps) {
   }
 
   async function send(input: StepInput, config: Record<string, unknown>, profile: Profile | undefined, now: Date): Promise<StepResult> {
-    const { channel, template, kind, target } = z
-      .object({ channel: z.enum(['email', 'sms', 'webhook']), template: z.string(), kind: z.enum(['marketing', 'transactional']).default('marketing'), target: z.string().optional() })
+    const { channel, template, kind, target, frequencyCapMaxDelaySeconds } = z
+      .object({
+        channel: z.enum(['email', 'sms', 'webhook']),
+        template: z.string(),
+        kind: z.enum(['marketing', 'transactional']).default('marketing'),
+        target: z.string().optional(),
+        frequencyCapMaxDelaySeconds: z.number().int().nonnegative().optional(),
+      })
       .parse(config);
     if (channel === 'webhook') {
       if (!target) throw new StepConfigError(`send ${input.stepId} on channel webhook needs a target`);
@@ -247,7 +253,7 @@ export function createStepRunner(deps: StepDeps) {
     // The holds (denials, suppressions) ingest recorded under any id of theirs, their linked visitor ids too:
     // ingest records a visitor-only denial under `anon:<id>` (it cannot know the link, which may not exist yet).
     const consented = await withHolds([...new Set([...ids, ...idsOfProfile(profile)])], profile, channel, now);
-    const decide = (claims: readonly CapClaim[]) => decideSend(consented, channel as Channel, kind, { sentInWindow: inWindow(claims), deferredSince }, now, deps.policy);
+    const decide = (claims: readonly CapClaim[]) => decideSend(consented, channel as Channel, kind, { sentInWindow: inWindow(claims), deferredSince, maxDelaySeconds: frequencyCapMaxDelaySeconds }, now, deps.policy);
     /** A send that does not go now: skipped, or deferred (the cap's deferral is recorded: its first time bounds the wait). */
     const held = async (decision: Exclude<SendDecision, { action: 'send' }>): Promise<StepResult> => {
       if (decision.action === 'skip') return skip(decision.reason);

@@ -180,7 +180,9 @@ export function createCustomerApi(deps: CustomerApiDeps) {
     if (method === 'DELETE' && sub === undefined) {
       const { stored } = found;
       if (!stored) return notFound(id, found.mergedInto);
-      return erase(stored.profile.id, idsOfProfile(stored.profile));
+      // From the id asked for: a known id whose record is frozen into the customer (an alias, maybe still
+      // being applied) is erased with it, whether or not the customer's profile lists it yet.
+      return erase(stored.profile.id, idsOfProfile(stored.profile), id);
     }
     return json(405, { error: 'method_not_allowed', message: `${method} is not allowed on ${req.path}` });
   }
@@ -222,14 +224,14 @@ export function createCustomerApi(deps: CustomerApiDeps) {
     }
   }
 
-  /** DELETE: the ingest records of their recent events, then `ProfileStore.erase`, then `afterErase`. */
-  async function erase(customerId: string, profileIds: string[]): Promise<ApiResponse> {
+  /** DELETE: the ingest records of their recent events, then `ProfileStore.erase` (from the id asked for), then `afterErase`. */
+  async function erase(customerId: string, profileIds: string[], requestedId = customerId): Promise<ApiResponse> {
     if (deps.ingestRecords) {
       // Before the timeline goes: it is where the customer's recent messageIds are.
       const since = new Date(clock.now().getTime() - IDEMPOTENCY_WINDOW_SECONDS * 1000);
       await deps.ingestRecords.forget(await store.eventsReceivedSince(profileIds, since));
     }
-    const { deleted, ids } = await store.erase(customerId, clock, {
+    const { deleted, ids } = await store.erase(requestedId, clock, {
       ...(deps.tombstoneDays !== undefined && { tombstoneDays: deps.tombstoneDays }),
       ...(deps.onErase && {
         between: async (erased: string[]) => {

@@ -111,6 +111,8 @@ function withoutJoin(event: NormalisedEvent): NormalisedEvent {
 
 /** The visitor id an event links to the customer it names (identify with an anonymousId, alias). */
 const linkOf = (event: NormalisedEvent) => (event.type === 'alias' ? event.previousId : event.userId !== undefined ? event.anonymousId : undefined);
+/** The ids whose records an event's link writes: the visitor's, and for an alias the known customer `previousId` too. */
+const idsLinkedBy = (event: NormalisedEvent, link: string) => (event.type === 'alias' ? [link, `anon:${link}`] : [`anon:${link}`]);
 /** Events with one routing key go to one profile: the customer named, or the visitor (wherever it is linked). */
 const routingKey = (event: NormalisedEvent) => namedOf(event) ?? `anon:${event.anonymousId}`;
 
@@ -223,7 +225,9 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
           : profile.rebornAfter !== undefined && (event.timestamp <= profile.rebornAfter || (tombstone?.erasedAt === profile.rebornAfter && !belongsAfter(event, tombstone)));
       const results: ConsumeResult[] = [];
       const written: NormalisedEvent[] = [];
-      const links: string[] = [];
+      const links: Array<{ event: NormalisedEvent; link: string }> = [];
+      /** Links (and joins) this attempt wrote: checked against their ids' tombstones after the profile write. */
+      const claimed: Array<{ event: NormalisedEvent; link: string }> = [];
       const derived: OutboxEntry[] = [];
       const republish: OutboxEntry[] = [];
       let erasedDrops = false;
@@ -234,8 +238,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       for (const event of events) {
         const link = linkOf(event);
         if (ofErasedLife(event, current)) {
-          // An earlier attempt may have linked a visitor to them before its profile write failed.
-          if (link !== undefined) await store.undoLink(link, customerId);
+          // An earlier attempt may have linked a visitor (or joined a known customer) to them before its profile write failed.
+          if (link !== undefined) await undoLink(event, link, customerId);
           // The archive keeps this event from its receipt: the tombstone must outlive its replays.
           if (tombstone) await store.extendTombstone(customerId, tombstone, event.receivedAt);
           erasedDrops = true;
@@ -246,8 +250,9 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         const appliedAs = await appliedBefore(customerId, current, event);
         if (appliedAs !== undefined) {
           // Redelivered: the profile already has it. Finish what a crashed attempt may have left undone.
-          written.push(event);
-          if (link !== undefined) links.push(link);
+          // The timeline keeps it without an id erased since (the first delivery may have come before the erasure).
+          written.push(link !== undefined && link !== customerId && (await erasedFor(event, idsLinkedBy(event, link))) ? withoutJoin(event) : event);
+          if (link !== undefined) links.push({ event, link });
           republish.push(...(current?.outbox.filter((o) => o.cause === appliedAs) ?? []));
           results.push({ status: 'duplicate', customerId });
           continue;
@@ -257,10 +262,11 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         let applied = [...(current?.applied ?? []), eventMark(event)];
         // An erased id the event names as the one to join (a late identify or alias, a replay) is not linked
         // nor joined: that would re-create a record naming it. Only an event of its new life may.
-        const joinsErased = link !== undefined && link !== customerId && !before.anonymousIds.includes(link) && (await erasedFor(event, event.type === 'alias' ? [link, `anon:${link}`] : [`anon:${link}`]));
+        const linking = link !== undefined && link !== customerId && !before.anonymousIds.includes(link);
+        const joinsErased = linking && (await erasedFor(event, idsLinkedBy(event, link)));
         if (joinsErased) {
           profile.anonymousIds = profile.anonymousIds.filter((a) => a !== link);
-          erasedNamed.push(...(event.type === 'alias' ? [link, `anon:${link}`] : [`anon:${link}`]));
+          erasedNamed.push(...idsLinkedBy(event, link));
           log('event names an erased id to join: not linked', { customerId, messageId: event.messageId });
         }
         // Past PROFILE_LIMITS.anonymousIds linking stops: the visitor stays a visitor profile of its own.
@@ -299,13 +305,28 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         derived.push(...step.derived);
         // The timeline keeps the event without the erased id it named.
         written.push(joinsErased ? withoutJoin(event) : event);
-        if (link !== undefined) links.push(link);
+        if (link !== undefined) links.push({ event, link });
+        if (linking && !joinsErased) claimed.push({ event, link });
         results.push({ status: 'applied', customerId, derived: namesOf(step.derived) });
       }
 
       const rebornAfter = current?.rebornAfter;
       if (current !== stored && current !== undefined) {
         if (!(await putOrConflict({ ...current, version: (stored?.version ?? 0) + 1 }, stored?.version, attempt, deadline))) continue;
+      }
+      // Erasure's writer half for the ids a link names (write, then check): after the link records, the
+      // freeze and the profile naming them are written, read their tombstones. One erased meanwhile (its
+      // eraser may have read before these writes): put the profile back as read, undo the links, and
+      // apply again, when `joinsErased` sees the tombstone and links nothing. No tombstone: every write
+      // came before it, so the eraser (which reads after its tombstones, and follows a record frozen
+      // into this customer to them) finds and erases them all.
+      const erasedLinks = [];
+      for (const c of claimed) if (await erasedFor(c.event, idsLinkedBy(c.event, c.link))) erasedLinks.push(c);
+      if (erasedLinks.length > 0) {
+        if (current !== stored && current !== undefined) await store.unfreeze({ ...current, version: (stored?.version ?? 0) + 1 }, stored);
+        for (const { event, link } of erasedLinks) await undoLink(event, link, customerId);
+        log('link to an id erased meanwhile undone; applying again', { customerId, messageId: first.messageId });
+        continue;
       }
       await Promise.all(written.map((event) => store.putTimelineEvent(customerId, event, deps.timelineRetentionDays)));
       await publish(customerId, [...republish, ...derived]);
@@ -346,16 +367,22 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
    * eraser's query may have run before the writes: delete them, and report the event dropped.
    * Otherwise the writes came before the tombstone, so before the eraser's query, which deletes them.
    */
-  async function undoneIfErased(customerId: string, rebornAfter: string | undefined, events: readonly NormalisedEvent[], links: readonly string[] = []): Promise<boolean> {
+  async function undoneIfErased(customerId: string, rebornAfter: string | undefined, events: readonly NormalisedEvent[], links: ReadonlyArray<{ event: NormalisedEvent; link: string }> = []): Promise<boolean> {
     const tombstone = await store.tombstone(customerId, clock.now());
     if (!tombstone || tombstone.erasedAt === rebornAfter) return false;
     // Out of the segments this write may have put them in (counted), then its items go.
     await store.segments.leaveAll(customerId);
     await store.undoWrites([{ pk: `C#${customerId}`, sk: 'P' }, ...events.map((event) => ({ pk: `C#${customerId}`, sk: timelineSortKey(event) })), ...(await store.segments.memberKeys(customerId))]);
-    for (const link of links) await store.undoLink(link, customerId);
+    for (const { event, link } of links) await undoLink(event, link, customerId);
     await deps.onErasedWrite?.([customerId]);
     log('write for an erased customer undone', { customerId, ...(events.length > 0 && { messageId: events[0]!.messageId, events: events.length }) });
     return true;
+  }
+
+  /** Undo what an event's link wrote for `customerId`: the visitor link and, for an alias, the join of the known customer. */
+  async function undoLink(event: NormalisedEvent, link: string, customerId: string): Promise<void> {
+    await store.undoLink(link, customerId);
+    if (event.type === 'alias') await store.undoJoin(link, customerId);
   }
 
   /** Whether the timeline has the event (under any id it may have been applied to, `timelineIdsOf`). */

@@ -696,6 +696,18 @@ export class ProfileStore {
     }
   }
 
+  /**
+   * Undo an alias's join of known customer `id` into `survivorId` (the writer found one of them erased
+   * after it wrote): a record the join created (no event of its own applied) is deleted, a customer
+   * frozen by it is live again as it was. Only while it is still frozen into `survivorId`: an eraser that
+   * deleted it meanwhile is not undone.
+   */
+  async undoJoin(id: string, survivorId: string): Promise<void> {
+    const frozen = await this.get(id);
+    if (frozen?.mergedInto !== survivorId) return;
+    await this.unfreeze(frozen, frozen.applied.length > 0 ? frozen : undefined);
+  }
+
   /** Every item stored under the customer's partition(s) and their aliases, as stored (a profile item's packed attributes as JSON). */
   async allItems(id: string): Promise<Array<Record<string, unknown>>> {
     return (await this.#allItems(id)).map((item) => (item.itemType === 'profile' ? readableProfileItem(item) : item));
@@ -703,7 +715,10 @@ export class ProfileStore {
 
   /** Every item of the customer as stored (profile bodies packed). */
   async #allItems(id: string): Promise<Array<Record<string, unknown>>> {
-    const { ids, anonymousIds } = await this.#idsOf(id);
+    return this.#itemsOf(await this.#idsOf(id));
+  }
+
+  async #itemsOf({ ids, anonymousIds }: { ids: readonly string[]; anonymousIds: readonly string[] }): Promise<Array<Record<string, unknown>>> {
     const items: Array<Record<string, unknown>> = [];
     for (const x of ids) items.push(...(await this.#queryPartition(`C#${x}`)));
     for (const a of anonymousIds) items.push(...(await this.#queryPartition(`A#${a}`)));
@@ -727,6 +742,32 @@ export class ProfileStore {
     }
   }
 
+  /**
+   * What erasure reaches from `id`, read after its tombstones: `#idsOf` of it and, when its record is
+   * frozen into another customer (an alias joined it before the tombstone: the eraser sees the
+   * join whole, as the writer checks the tombstone only after its last write), of that customer too,
+   * along the chain — erasing an id joined into another erases the joined customer, both ids.
+   */
+  async #reach(id: string): Promise<{ ids: string[]; anonymousIds: string[] }> {
+    const ids = new Set<string>();
+    const anonymousIds = new Set<string>();
+    const visited = new Set<string>();
+    for (let next: string | undefined = id; next !== undefined && !visited.has(next) && visited.size <= ALIAS_CHAIN_MAX; next = await this.#frozenInto(next)) {
+      visited.add(next);
+      const of = await this.#idsOf(next);
+      of.ids.forEach((x) => ids.add(x));
+      of.anonymousIds.forEach((a) => anonymousIds.add(a));
+      ids.add(next);
+    }
+    return { ids: [...ids], anonymousIds: [...anonymousIds] };
+  }
+
+  /** The customer `id`'s record is frozen into (`mergedInto`), if any. */
+  async #frozenInto(id: string): Promise<string | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: profileKey(id), ConsistentRead: true, ProjectionExpression: 'mergedInto' }));
+    return Item?.mergedInto as string | undefined;
+  }
+
   /** The ids erasure reaches for this customer (`idsOfProfile`), an oversized profile item included. */
   async idsToErase(id: string): Promise<string[]> {
     return (await this.#idsOf(id)).ids;
@@ -745,17 +786,27 @@ export class ProfileStore {
    * Returns how many items were deleted and the ids tombstoned.
    */
   async erase(id: string, clock: { now(): Date }, options: { tombstoneDays?: number; between?: (ids: string[]) => Promise<void> } = {}): Promise<{ deleted: number; ids: string[] }> {
-    const { ids } = await this.#idsOf(id);
+    const ids: string[] = [];
     const erasedAt = clock.now();
     const lifetimeDays = options.tombstoneDays ?? DEFAULT_TOMBSTONE_DAYS;
     const ttl = Math.floor(erasedAt.getTime() / 1000) + lifetimeDays * 86_400;
-    for (const x of ids) {
-      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...tombstoneKey(x), itemType: 'tombstone', erasedAt: erasedAt.toISOString(), lifetimeDays, [L.ttlAttribute]: ttl } }));
+    // Tombstone every id reached, then read again: an alias that joined another id in before a tombstone
+    // is seen whole now (its writer checks the tombstones after its last write), and that id is
+    // tombstoned too, until a read after the last tombstone finds no id without one.
+    let reached = await this.#idsOf(id);
+    for (let round = 0; ; round++) {
+      const fresh = reached.ids.filter((x) => !ids.includes(x));
+      if (fresh.length === 0 || round > ALIAS_CHAIN_MAX) break;
+      for (const x of fresh) {
+        await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...tombstoneKey(x), itemType: 'tombstone', erasedAt: erasedAt.toISOString(), lifetimeDays, [L.ttlAttribute]: ttl } }));
+      }
+      ids.push(...fresh);
+      await options.between?.(fresh);
+      reached = await this.#reach(id);
     }
-    await options.between?.(ids);
     // Out of every segment (counted) before the member items go with the rest.
     for (const x of ids) await this.segments.leaveAll(x);
-    const items = await this.#allItems(id);
+    const items = await this.#itemsOf(reached);
     const keys = items.map((i) => ({ [L.partitionKey]: i[L.partitionKey], [L.sortKey]: i[L.sortKey] }));
     for (let i = 0; i < keys.length; i += 25) {
       let requests: Array<{ DeleteRequest: { Key: Record<string, unknown> } }> | undefined = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));

@@ -28,7 +28,7 @@ import { ensureTable, idempotencyTableDefinition, profileTableDefinition, startD
 import { eventBridgeApiListener, LocalEventBus } from './event-bus';
 import { inProcessClientConfig, withoutTransportMiddleware } from './in-process';
 import { DeadLetters, redrive, type DeadLetter } from './dead-letters';
-import { asyncLambdaTarget, invokeLambda, lambdaRuntime } from './lambda-async';
+import { asyncLambdaTarget, functionConcurrency, invokeLambda, lambdaRuntime } from './lambda-async';
 import { installFaults, type Faults } from './faults';
 import { lagIndexes } from './index-lag';
 import { installAuthorization, type AwsCallAuthorizer } from './authorization';
@@ -97,6 +97,11 @@ export interface EngineOptions {
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   /** Fault injection for reliability tests: DynamoDB errors on chosen calls, PutEvents throttling and partial failures, channel outages. */
   faults?: Faults;
+  /**
+   * How many invocations of one function (the profile consumer, the journey starter) bus deliveries run at
+   * once, as reserved concurrency does in AWS; the rest wait their turn. @default DEFAULT_FUNCTION_CONCURRENCY (16)
+   */
+  functionConcurrency?: number;
   /**
    * Authorise every AWS call a function makes (DynamoDB, EventBridge, Step Functions), as IAM does in AWS:
    * the twin test tier evaluates each against the function's role in the synthesized template. A denied
@@ -188,7 +193,8 @@ async function start(options: EngineOptions): Promise<Engine> {
       : undefined;
   const bus = new LocalEventBus({ ...(dataDir && { dataDir }), ...(twin && { twin }) });
   // Lambda's async retries: 2, about 1 and 2 minutes apart (on the twin; a quick 50, 100 ms otherwise).
-  const asyncRetries = { retryAttempts: 2, ...(twin && { baseDelayMs: 60_000 }) };
+  // and each function's concurrency: its async events queue for a slot, as Lambda's do past reserved concurrency.
+  const asyncRetries = { retryAttempts: 2, ...(twin && { baseDelayMs: 60_000 }), concurrency: functionConcurrency(options.functionConcurrency) };
   // The functions' real EventBridge client, publishing to the bus in process (in-process.ts).
   const eventBridge = withoutTransportMiddleware(new EventBridgeClient({ ...inProcessClientConfig(eventBridgeApiListener(bus), { service: 'events' }), maxAttempts: 1 }));
 

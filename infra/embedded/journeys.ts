@@ -20,7 +20,7 @@ import type { Clock, Profile } from '../../shared';
 import { compileJourney, loadJourneysFromDir, type CompiledJourney } from '../../workflows/journeys';
 import type { LocalEventBus } from './event-bus';
 import type { DeadLetterSink } from './dead-letters';
-import { asyncLambdaTarget, invokeLambda } from './lambda-async';
+import { asyncLambdaTarget, invokeLambda, type ConcurrencyLimit } from './lambda-async';
 import { failingExecutions, type Faults } from './faults';
 import { authorizedExecutions, type AwsCallAuthorizer } from './authorization';
 import { LocalStepFunctions, type AslDefinition } from './step-functions';
@@ -63,7 +63,7 @@ export interface JourneyWiring {
   /** Data folder: executions are kept there and resumed at start (see LocalStepFunctions). Absent: in memory. */
   dataDir?: string;
   /** Lambda's async retries of the starter (as the engine's other async targets). */
-  asyncRetries: { retryAttempts: number; baseDelayMs?: number };
+  asyncRetries: { retryAttempts: number; baseDelayMs?: number; concurrency?: (functionName: string) => ConcurrencyLimit };
   /** Tags that journeys not in `journeysDir` add (a simulation runs one journey of a folder): journeys may read them too. */
   tagsAddedElsewhere?: readonly string[];
   /** The step Lambda's handler, instead of the one built here from the sources (see EngineOptions.stepHandler). */

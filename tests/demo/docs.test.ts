@@ -72,8 +72,8 @@ describe('workflows/journeys/README.md', () => {
     expect(journeys.length).toBe(blocks.filter((b) => !b.text.startsWith('tags:')).length);
     const shown = new Set(journeys.flatMap((j) => j.steps.map(actionOf)));
     expect([...ACTIONS].filter((a) => !shown.has(a))).toEqual([]);
-    // And the journey-level keys: audience, entry, goals, exits.
+    // And the journey-level keys: audience, entry, send_policy, goals, exits.
     const keys = new Set(journeys.flatMap((j) => Object.keys(j)));
-    for (const key of ['audience', 'entry', 'goals', 'exits']) expect(keys.has(key)).toBe(true);
+    for (const key of ['audience', 'entry', 'send_policy', 'goals', 'exits']) expect(keys.has(key)).toBe(true);
   });
 });

@@ -193,4 +193,53 @@ steps:
       await t.engine.stop();
     }
   });
+
+  /** TWO with a `send_policy` of its own (and `second` with `step`, its own override). */
+  const twoWith = (journey: string, step = '') =>
+    TWO.replace('steps:\n', `send_policy: { frequency_cap_max_delay: ${journey} }\nsteps:\n`).replace(
+      'send: { channel: email, template: getting-started }',
+      `send: { channel: email, template: getting-started${step && `, frequency_cap_max_delay: ${step}`} }`,
+    );
+
+  it("a journey's send_policy.frequency_cap_max_delay of 0s skips at once where the deployment's would defer", async () => {
+    // The deployment defers up to 2 days (the window frees after 1): the journey says never wait.
+    const t = await engineWith({
+      journeysDir: journeysDir({ 'two-mails': twoWith('0s') }),
+      sendPolicy: { quietHours: undefined, frequencyCap: 1, frequencyWindowDays: 1, frequencyCapMaxDelayDays: 2 },
+    });
+    try {
+      await t.sendAndRun([identify('cap-zero'), track('cap-zero', 'Signed Up', t.ago(0))]);
+      expect(await t.statusOf('cap-zero', 'two-mails')).toBe('completed');
+      expect(steps(t.engine, 'cap-zero')).toEqual(['first', 'receipt']);
+      expect((await messagesOf(t.engine, 'cap-zero')).find((m) => m.stepId === 'second')).toMatchObject({ status: 'skipped', reason: 'frequency-cap' });
+      const c = await counters(t.api, 'two-mails');
+      expect(c['second.deferred.frequency-cap']).toBeUndefined();
+      expect(c['second.skipped.frequency-cap']).toBe(1);
+    } finally {
+      await t.engine.stop();
+    }
+  });
+
+  it("a journey's longer frequency_cap_max_delay defers past the deployment's maximum; a send step's own overrides the journey's", async () => {
+    // The deployment waits at most 1 day, the window (2 days) frees later: the deployment alone would skip.
+    for (const [customer, journey, step] of [
+      ['cap-long', '3d', ''],
+      ['cap-step', '0s', '2d1h'],
+    ] as const) {
+      const t = await engineWith({
+        journeysDir: journeysDir({ 'two-mails': twoWith(journey, step) }),
+        sendPolicy: { quietHours: undefined, frequencyCap: 1, frequencyWindowDays: 2, frequencyCapMaxDelayDays: 1 },
+      });
+      try {
+        await t.sendAndRun([identify(customer), track(customer, 'Signed Up', t.ago(0))]);
+        expect(await t.statusOf(customer, 'two-mails'), customer).toBe('completed');
+        const sent = outboxFor(t.engine, customer);
+        expect(sent.map((m) => m.step), customer).toEqual(['first', 'second', 'receipt']);
+        expect(new Date(sent[1]!.at).getTime() - new Date(sent[0]!.at).getTime(), customer).toBe(2 * DAY + 1);
+        expect((await counters(t.api, 'two-mails'))['second.skipped.frequency-cap'], customer).toBeUndefined();
+      } finally {
+        await t.engine.stop();
+      }
+    }
+  });
 });

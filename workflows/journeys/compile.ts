@@ -45,6 +45,7 @@ import { journeyMermaid } from './mermaid';
 import { longestRunSeconds, statePaths, type StatePath } from './paths';
 import { templateTriggerReferences, triggerReferences } from './references';
 import { DEFAULT_ATTRIBUTION, DEFAULT_TRIGGER_MAX_AGE, END, HOLDOUT, NO_MAX_AGE, type EventFilter, type Journey } from './schema';
+import { QUIET_HOURS_MAX_SECONDS } from './validate';
 import type { TemplateCatalog } from './templates';
 import { validateMeaning } from './validate';
 
@@ -111,6 +112,12 @@ export interface CompiledJourney {
  * first deferral (`frequencyCapMaxDelayDays` is at most 30), then quiet hours up to a day.
  */
 export const SEND_DEFERRAL_MAX_SECONDS = 31 * 86_400;
+/**
+ * The longest one marketing send can be deferred: its own `frequency_cap_max_delay` (the step's, else the
+ * journey's `send_policy`) then quiet hours up to a day; without one, the deployment's (at most 30 days).
+ */
+export const sendDeferralSeconds = (frequencyCapMaxDelaySeconds: number | undefined) =>
+  frequencyCapMaxDelaySeconds === undefined ? SEND_DEFERRAL_MAX_SECONDS : frequencyCapMaxDelaySeconds + QUIET_HOURS_MAX_SECONDS;
 /** What a Task's Retry (`STEP_RETRY`: 8 retries, at most 5 minutes apart) and its invocations add at most, rounded up. */
 const TASK_RETRY_MAX_SECONDS = 3_600;
 
@@ -132,6 +139,8 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
   const untilSeconds: Record<string, number> = {};
   /** Split steps with a holdout group. */
   const holdoutSplits = new Set<string>();
+  /** A marketing send's route Choice: the longest its send can be deferred (`sendDeferralSeconds`). */
+  const deferralSeconds: Record<string, number> = {};
 
   const target = (to: string): string => {
     if (to === END) {
@@ -202,7 +211,15 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
     const next = () => target(node.edges[0]!.to);
     if ('send' in step) {
       const kind = step.send.kind ?? 'marketing';
-      const config = { channel: step.send.channel, template: step.send.template, kind, ...(step.send.target !== undefined && { target: step.send.target }) };
+      const maxDelay = step.send.frequency_cap_max_delay ?? journey.send_policy?.frequency_cap_max_delay;
+      const frequencyCapMaxDelaySeconds = kind === 'marketing' && maxDelay !== undefined ? durationSeconds(maxDelay) : undefined;
+      const config = {
+        channel: step.send.channel,
+        template: step.send.template,
+        kind,
+        ...(step.send.target !== undefined && { target: step.send.target }),
+        ...(frequencyCapMaxDelaySeconds !== undefined && { frequencyCapMaxDelaySeconds }),
+      };
       const comment = `send ${kind} ${step.send.channel} "${step.send.template}"`;
       if (kind === 'transactional') {
         // Transactional messages are never deferred (no quiet hours): no Choice, one transition fewer.
@@ -210,6 +227,7 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
         return;
       }
       states[id] = deliveryTask(id, 'send', config, STATE.route(id), comment);
+      deferralSeconds[STATE.route(id)] = sendDeferralSeconds(frequencyCapMaxDelaySeconds);
       states[STATE.route(id)] = {
         Type: 'Choice',
         Comment: 'A send deferred by quiet hours waits, then sends again',
@@ -304,7 +322,7 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
     detours,
     (name) => {
       const wait = waitStates[name];
-      return (typeof wait === 'number' ? wait : (untilSeconds[name] ?? awaitStates[name]?.timeoutSeconds ?? 0)) + (deferring.has(name) ? SEND_DEFERRAL_MAX_SECONDS : 0);
+      return (typeof wait === 'number' ? wait : (untilSeconds[name] ?? awaitStates[name]?.timeoutSeconds ?? 0)) + (deferring.has(name) ? (deferralSeconds[name] ?? SEND_DEFERRAL_MAX_SECONDS) : 0);
     },
     TASK_RETRY_MAX_SECONDS,
   );

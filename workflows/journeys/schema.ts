@@ -137,6 +137,16 @@ const AttributionSchema = z
     expected('{ event: <name>, value?: <property>, window: <duration> }'),
   )
   .describe(`What the journey's messages earned: each conversion is credited to the last Rapport message the customer got within its window (last touch). Default: { event: ${DEFAULT_ATTRIBUTION.event}, window: ${DEFAULT_ATTRIBUTION.window} }.`);
+/** The longest `frequency_cap_max_delay`: the deployment's `sendPolicy.frequencyCapMaxDelayDays` is at most 30 days too. */
+export const FREQUENCY_CAP_MAX_DELAY_MAX = '30d';
+
+const FrequencyCapMaxDelaySchema = DurationSchema.describe(
+  `How long a marketing send over the frequency cap may wait for the window to free, from its first deferral; past that it is skipped (frequency-cap). "0s": skip at once. At most ${FREQUENCY_CAP_MAX_DELAY_MAX}. Default: the deployment's sendPolicy.frequencyCapMaxDelayDays.`,
+);
+
+const SendPolicySchema = z
+  .strictObject({ frequency_cap_max_delay: FrequencyCapMaxDelaySchema.optional() }, expected('{ frequency_cap_max_delay?: <duration> }'))
+  .describe("The send policy of this journey's marketing sends, where it differs from the deployment's (a send step may override it again).");
 
 const AudienceSchema = z
   .strictObject(
@@ -185,8 +195,9 @@ const SendStep = z.strictObject({
         template: TemplateNameSchema,
         kind: z.enum(MESSAGE_KINDS, expected('marketing or transactional')).optional().describe('marketing (default): consent, frequency cap and quiet hours apply; transactional: only suppression applies.'),
         target: Kebab('an outbound webhook name', 'support').optional().describe('Only for channel webhook: the configured outbound webhook the message goes to.'),
+        frequency_cap_max_delay: FrequencyCapMaxDelaySchema.optional(),
       },
-      expected('{ channel, template, kind? }'),
+      expected('{ channel, template, kind?, frequency_cap_max_delay? }'),
     )
     .describe('Send a message to the customer, rendered from <template>.<channel>.liquid.'),
   next: Next,
@@ -312,6 +323,7 @@ export const JourneySchema = z
       trigger: TriggerSchema,
       audience: AudienceSchema.optional(),
       entry: EntrySchema.optional(),
+      send_policy: SendPolicySchema.optional(),
       goals: z.array(EventFilterSchema).optional().describe('Events that end the run wherever it is, counted as a conversion.'),
       exits: z.array(EventFilterSchema).optional().describe('Events that end the run wherever it is, without a conversion.'),
       attribution: AttributionSchema.optional(),

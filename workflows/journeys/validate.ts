@@ -11,7 +11,10 @@ import type { PathSegment } from './errors';
 import { buildGraph, maxPauseSeconds, WAITING_ACTIONS, type StepNode } from './graph';
 import { parsePatternPath, TRIGGER_REFERENCE, valueProblems, type ValueProblem } from './references';
 import { triggerFields } from './template-variables';
-import { END, HOLDOUT, NO_MAX_AGE, type Journey } from './schema';
+import { END, FREQUENCY_CAP_MAX_DELAY_MAX, HOLDOUT, NO_MAX_AGE, type Journey } from './schema';
+
+/** The longest quiet hours can defer a send (a day): what a send's deferral adds after the frequency cap's. */
+export const QUIET_HOURS_MAX_SECONDS = 86_400;
 import { templateKey, type TemplateChannel } from '../../shared';
 import { addedTags, tagReads, unknownTagMessage, type KnownTags } from './tags';
 import { templateFileName } from './templates';
@@ -56,6 +59,21 @@ export function validateMeaning(journey: Journey, options: MeaningOptions): Mean
 
   const maxAge = journey.trigger.max_age;
   if (maxAge !== undefined && maxAge !== NO_MAX_AGE && durationSeconds(maxAge) <= 0) add(['trigger', 'max_age'], `expected a maximum trigger age longer than 0, or "${NO_MAX_AGE}"`);
+
+  // The frequency cap's longest deferral: the journey's, and a send step's own.
+  const checkMaxDelay = (value: string | undefined, path: PathSegment[]) => {
+    if (value === undefined) return;
+    const seconds = durationSeconds(value);
+    if (seconds > durationSeconds(FREQUENCY_CAP_MAX_DELAY_MAX)) {
+      add(path, `a frequency cap delay of ${formatDuration(seconds)} is too long: expected at most ${FREQUENCY_CAP_MAX_DELAY_MAX} ("0s" skips at once)`);
+    }
+  };
+  checkMaxDelay(journey.send_policy?.frequency_cap_max_delay, ['send_policy', 'frequency_cap_max_delay']);
+  journey.steps.forEach((step, i) => {
+    if (!('send' in step) || step.send.frequency_cap_max_delay === undefined) return;
+    if (step.send.kind === 'transactional') add(['steps', i, 'send', 'frequency_cap_max_delay'], 'a transactional send is never capped: expected frequency_cap_max_delay only on a marketing send');
+    else checkMaxDelay(step.send.frequency_cap_max_delay, ['steps', i, 'send', 'frequency_cap_max_delay']);
+  });
 
   const reentry = journey.entry?.reentry;
   if (typeof reentry === 'object') checkDuration(durationSeconds(reentry.after), ['entry', 'reentry', 'after'], 're-entry delay', add);
