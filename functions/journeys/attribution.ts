@@ -35,6 +35,8 @@ export function attributionView(counters: Readonly<Record<string, number>>, rule
     const match = SUFFIX.exec(name);
     if (!match) continue;
     const [, scope, kind] = match as unknown as [string, string, string];
+    // An experiment variant's share (`<step>.variant.<id>.attribution.*`) is in its step's already (experiments.ts).
+    if (scope.includes('.variant.')) continue;
     const [table, key] = scope.startsWith('channel.') ? [view.channels, scope.slice('channel.'.length)] : [view.steps, scope];
     add((table[key] ??= { conversions: 0, revenue: 0 }), kind, n);
   }

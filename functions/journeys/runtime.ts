@@ -443,7 +443,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     const valueProperty = byId.get(last.journeyId)!.attribution!.value;
     const properties = detail.properties ?? {};
     const value = valueProperty === undefined ? orderAmount(properties) : orderAmount({ value: properties[valueProperty] });
-    await records.creditConversion(customerId, key, { journeyId: last.journeyId, stepId: last.stepId, channel: last.channel, executionName: last.executionName, messageAt: last.at, convertedAt: detail.timestamp, value });
+    await records.creditConversion(customerId, key, { journeyId: last.journeyId, stepId: last.stepId, channel: last.channel, executionName: last.executionName, messageAt: last.at, convertedAt: detail.timestamp, value, ...(last.variant !== undefined && { variant: last.variant }) });
     log('conversion credited', { customerId, journeyId: last.journeyId, stepId: last.stepId, messageId: detail.messageId });
   }
 

@@ -216,15 +216,21 @@ export function createStepRunner(deps: StepDeps) {
   }
 
   async function send(input: StepInput, config: Record<string, unknown>, profile: Profile | undefined, now: Date): Promise<StepResult> {
-    const { channel, template, kind, target, frequencyCapMaxDelaySeconds } = z
+    const parsed = z
       .object({
         channel: z.enum(['email', 'sms', 'webhook']),
         template: z.string(),
         kind: z.enum(['marketing', 'transactional']).default('marketing'),
         target: z.string().optional(),
         frequencyCapMaxDelaySeconds: z.number().int().nonnegative().optional(),
+        variants: z.array(z.object({ id: z.string(), channel: z.enum(['email', 'sms']), template: z.string(), weight: z.number().int().positive() })).min(1).optional(),
       })
       .parse(config);
+    const { kind, target, frequencyCapMaxDelaySeconds } = parsed;
+    // An experiment: the customer's variant, drawn by weight from the run and step (the same on every retry and deferral).
+    const variant = parsed.variants && pickVariant(parsed.variants, `${input.execution}\n${input.stepId}\nvariant`);
+    const channel = variant?.channel ?? parsed.channel;
+    const template = variant?.template ?? parsed.template;
     if (channel === 'webhook') {
       if (!target) throw new StepConfigError(`send ${input.stepId} on channel webhook needs a target`);
       return webhook(input, { target, template }, profile);
@@ -232,7 +238,7 @@ export function createStepRunner(deps: StepDeps) {
     const previous = await journeys.getMessage(input.customerId, input.execution, input.stepId);
     if (previous && previous.status !== 'deferred') return settled(input, previous);
 
-    const base = { journeyId: input.journeyId, stepId: input.stepId, executionName: input.execution, channel, template, kind, at: now.toISOString() };
+    const base = { journeyId: input.journeyId, stepId: input.stepId, executionName: input.execution, channel, template, kind, ...(variant && { variant: variant.id }), at: now.toISOString() };
     const skip = async (reason: string): Promise<StepResult> => {
       await journeys.recordMessage(input.customerId, { ...base, status: 'skipped', reason });
       const erased = await undoneIfErased(input.customerId, [messageKey(input)]);
@@ -317,7 +323,7 @@ export function createStepRunner(deps: StepDeps) {
     await journeys.settleMessage(input.customerId, { ...base, status: 'sent', providerId });
     // Erased while the channel had it: the message went out, but no record of it stays (nor, locally, its outbox line).
     await undoneIfErased(input.customerId, [messageKey(input)]);
-    await journeys.count(input.journeyId, { [`${input.stepId}.sent`]: 1 });
+    await journeys.count(input.journeyId, { [`${input.stepId}.sent`]: 1, ...(variant && { [`${input.stepId}.variant.${variant.id}.sent`]: 1 }) });
     return { status: 'sent' };
   }
 
@@ -512,4 +518,16 @@ async function renderOrFail<T>(render: () => Promise<T>, template: string, chann
     if (error instanceof TemplateRenderError) throw error;
     throw new TemplateRenderError(`template "${template}" (${channel}) failed to render: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/** The variant a hash of `seed` falls in, by weight (the same seed, the same variant). */
+export function pickVariant<V extends { weight: number }>(variants: readonly V[], seed: string): V {
+  const total = variants.reduce((sum, v) => sum + v.weight, 0);
+  const bucket = createHash('sha256').update(seed).digest().readUInt32BE(0) % total;
+  let acc = 0;
+  for (const v of variants) {
+    acc += v.weight;
+    if (bucket < acc) return v;
+  }
+  return variants[variants.length - 1]!;
 }

@@ -81,6 +81,8 @@ export interface MessageRecord {
    * `deferred`: held back by the frequency cap, since `deferredSince` (a later attempt claims it as usual).
    */
   status: 'deferred' | 'sending' | 'unknown' | 'sent' | 'skipped' | 'failed';
+  /** The experiment variant the customer got (a send step with `variants`). */
+  variant?: string;
   /** A send the frequency cap deferred: when it was deferred first (it waits at most the policy's maximum delay from then). */
   deferredSince?: string;
   reason?: string;
@@ -131,6 +133,8 @@ export interface AttributionRecord {
   convertedAt: string;
   /** What the conversion earned (its value property, else the order amount; 0 when it has none). */
   value: number;
+  /** The experiment variant of the credited message, if it had one. */
+  variant?: string;
   /** Set until the conversion is counted in the journey's stats. */
   pending?: boolean;
 }
@@ -630,7 +634,7 @@ export class JourneyStore {
     if (stands.pending) {
       const { pending: _pending, ...counted } = stands;
       const increments: Record<string, number> = {};
-      for (const prefix of ['attribution', `${counted.stepId}.attribution`, `channel.${counted.channel}.attribution`]) {
+      for (const prefix of ['attribution', `${counted.stepId}.attribution`, `channel.${counted.channel}.attribution`, ...(counted.variant !== undefined ? [`${counted.stepId}.variant.${counted.variant}.attribution`] : [])]) {
         increments[`${prefix}.conversions`] = 1;
         increments[`${prefix}.revenue`] = counted.value;
       }

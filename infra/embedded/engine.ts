@@ -22,7 +22,7 @@ import {
   startsNewLife,
   type Tombstone,
 } from '../../functions/profile';
-import { attributionView, DEFAULT_SEND_POLICY, staticUnsubscribeKeys, unsubscribeKeysFromValue, type OutboundWebhookTarget, type SendPolicy } from '../../functions/journeys';
+import { attributionView, DEFAULT_SEND_POLICY, experimentView, staticUnsubscribeKeys, unsubscribeKeysFromValue, type OutboundWebhookTarget, type SendPolicy } from '../../functions/journeys';
 import { ENV, prng, ScaledClock, systemClock, type BusEntry, type Clock } from '../../shared';
 import { ensureTable, idempotencyTableDefinition, profileTableDefinition, startDynalite, type LocalDynamo } from './dynamo';
 import { eventBridgeApiListener, LocalEventBus } from './event-bus';
@@ -439,8 +439,13 @@ async function start(options: EngineOptions): Promise<Engine> {
       const id = decodeURIComponent(stats[1]!);
       if (!journeys.compiled.some((j) => j.id === id)) return send(res, 404, { error: 'journey_not_found', message: `no journey with id ${JSON.stringify(id)}` });
       const counters = await journeys.records.stats(id);
-      const { attribution } = journeys.compiled.find((j) => j.id === id)!;
-      return send(res, 200, { journeyId: id, counters, attribution: attributionView(counters, attribution) });
+      const { attribution, experiments } = journeys.compiled.find((j) => j.id === id)!;
+      return send(res, 200, {
+        journeyId: id,
+        counters,
+        attribution: attributionView(counters, attribution),
+        experiments: Object.fromEntries(Object.entries(experiments).map(([stepId, variants]) => [stepId, experimentView(counters, stepId, variants)])),
+      });
     }
     if (req.method === 'GET' && url.pathname === '/v1/outbox') return send(res, 200, { messages: outbox.entries.slice(-Number(url.searchParams.get('limit') ?? 100)) });
     if (req.method === 'GET' && url.pathname === '/v1/admin/dead-letters') return send(res, 200, { deadLetters: deadLetters.letters });

@@ -97,6 +97,8 @@ export interface CompiledJourney {
   readonly branchConditions: unknown[];
   /** The events the journey's wait_for steps wait for (sorted, once each): the router looks for waiting runs only on these. */
   readonly awaitedEvents: string[];
+  /** Send steps with variants (experiments): their variant ids, the control first. */
+  readonly experiments: Record<string, string[]>;
   /** What its messages earn (last touch): the conversion event, the property of its value (absent: the order amount), the window in seconds. */
   readonly attribution: { event: string; value?: string; windowSeconds: number };
   /**
@@ -219,6 +221,9 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
         kind,
         ...(step.send.target !== undefined && { target: step.send.target }),
         ...(frequencyCapMaxDelaySeconds !== undefined && { frequencyCapMaxDelaySeconds }),
+        ...(step.send.variants !== undefined && {
+          variants: step.send.variants.map((v) => ({ id: v.id, channel: v.channel ?? step.send.channel, template: v.template ?? step.send.template, weight: v.weight })),
+        }),
       };
       const comment = `send ${kind} ${step.send.channel} "${step.send.template}"`;
       if (kind === 'transactional') {
@@ -349,6 +354,7 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
     ...(typeof concurrency === 'object' && { concurrencyKey: concurrency.per }),
     branchConditions: journey.steps.flatMap((step) => ('branch' in step ? step.branch.flatMap((rule) => ('when' in rule ? [structuredClone(rule.when) as unknown] : [])) : [])),
     awaitedEvents: [...new Set(Object.values(awaitStates).map((a) => a.event))].sort(),
+    experiments: Object.fromEntries(journey.steps.flatMap((step) => ('send' in step && step.send.variants ? [[step.id, step.send.variants.map((v) => v.id)]] : []))),
     attribution: {
       event: journey.attribution?.event ?? DEFAULT_ATTRIBUTION.event,
       ...(journey.attribution?.value !== undefined && { value: journey.attribution.value }),
@@ -378,10 +384,16 @@ function referencedTriggerProperties(journey: Journey, catalog: TemplateCatalog)
   const concurrency = journey.entry?.concurrency;
   if (typeof concurrency === 'object') names.add(concurrency.per);
   for (const step of journey.steps) {
-    const key =
-      'send' in step ? templateKey(step.send.template, step.send.channel) : 'webhook' in step ? templateKey(step.webhook.template, 'webhook') : undefined;
-    const source = key === undefined ? undefined : catalog.templateSources?.[key];
-    if (source !== undefined) for (const name of templateTriggerReferences(source)) names.add(name);
+    const keys =
+      'send' in step
+        ? [templateKey(step.send.template, step.send.channel), ...(step.send.variants ?? []).map((v) => templateKey(v.template ?? step.send.template, v.channel ?? step.send.channel))]
+        : 'webhook' in step
+          ? [templateKey(step.webhook.template, 'webhook')]
+          : [];
+    for (const key of keys) {
+      const source = catalog.templateSources?.[key];
+      if (source !== undefined) for (const name of templateTriggerReferences(source)) names.add(name);
+    }
   }
   return [...names].sort();
 }

@@ -186,6 +186,18 @@ const EntrySchema = z
 
 const Next = TargetSchema.optional().describe(`Where to go after this step (default: the next step in the list; "${END}" finishes).`);
 
+const VariantSchema = z
+  .strictObject(
+    {
+      id: Kebab('a variant id', 'short-subject', 40),
+      template: TemplateNameSchema.optional().describe("This variant's template (default: the send's)."),
+      channel: z.enum(['email', 'sms'], expected('email or sms')).optional().describe("This variant's channel (default: the send's)."),
+      weight: z.number(expected('a whole weight from 1 to 100')).int('expected a whole weight from 1 to 100').min(1, 'expected a whole weight from 1 to 100').max(100, 'expected a whole weight from 1 to 100').describe("This variant's share: its weight over the sum of the weights."),
+    },
+    expected('{ id, template?, channel?, weight }'),
+  )
+  .describe('One arm of an experiment: the template and/or channel it sends with, and its share of customers.');
+
 const SendStep = z.strictObject({
   id: StepIdSchema,
   send: z
@@ -196,8 +208,14 @@ const SendStep = z.strictObject({
         kind: z.enum(MESSAGE_KINDS, expected('marketing or transactional')).optional().describe('marketing (default): consent, frequency cap and quiet hours apply; transactional: only suppression applies.'),
         target: Kebab('an outbound webhook name', 'support').optional().describe('Only for channel webhook: the configured outbound webhook the message goes to.'),
         frequency_cap_max_delay: FrequencyCapMaxDelaySchema.optional(),
+        variants: z
+          .array(VariantSchema, expected('a list of variants'))
+          .min(2, 'an experiment needs at least 2 variants')
+          .max(5, 'an experiment has at most 5 variants')
+          .optional()
+          .describe('An experiment: each customer gets one variant, drawn by weight (the same on every retry); the first is the control. Stats per variant: sent, conversions, revenue, rate, and a p-value against the control.'),
       },
-      expected('{ channel, template, kind?, frequency_cap_max_delay? }'),
+      expected('{ channel, template, kind?, frequency_cap_max_delay?, variants? }'),
     )
     .describe('Send a message to the customer, rendered from <template>.<channel>.liquid.'),
   next: Next,

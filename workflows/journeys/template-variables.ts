@@ -129,7 +129,13 @@ function hasDefault(lines: readonly string[], variable: Variable): boolean {
 
 /** Each template a journey's steps render, as `{ template, channel }`. */
 export function journeyTemplates(journey: Pick<Journey, 'steps'>): Array<{ template: string; channel: TemplateChannel }> {
-  return journey.steps.flatMap((s) => ('send' in s ? [{ template: s.send.template, channel: s.send.channel as TemplateChannel }] : 'webhook' in s ? [{ template: s.webhook.template, channel: 'webhook' as const }] : []));
+  return journey.steps.flatMap((s) =>
+    'send' in s
+      ? [{ template: s.send.template, channel: s.send.channel as TemplateChannel }, ...(s.send.variants ?? []).map((v) => ({ template: v.template ?? s.send.template, channel: (v.channel ?? s.send.channel) as TemplateChannel }))]
+      : 'webhook' in s
+        ? [{ template: s.webhook.template, channel: 'webhook' as const }]
+        : [],
+  );
 }
 
 /** The unknown variables of every template the journey renders (each checked once), located in the template files. */

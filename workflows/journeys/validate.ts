@@ -128,6 +128,13 @@ export function validateMeaning(journey: Journey, options: MeaningOptions): Mean
     };
     if ('send' in step) {
       needTemplate(step.send.template, step.send.channel, at('send', 'template'));
+      const seenVariants = new Set<string>();
+      step.send.variants?.forEach((variant, v) => {
+        if (seenVariants.has(variant.id)) report(at('send', 'variants', v, 'id'), `duplicate variant id "${variant.id}": each variant of an experiment needs its own`);
+        seenVariants.add(variant.id);
+        if (step.send.channel === 'webhook') report(at('send', 'variants'), 'a webhook send takes no variants: an experiment is on messages to the customer (email, sms)');
+        else needTemplate(variant.template ?? step.send.template, variant.channel ?? step.send.channel, at('send', 'variants', v, variant.template !== undefined ? 'template' : 'channel'));
+      });
       if (step.send.channel === 'webhook') {
         if (step.send.target === undefined) report(at('send'), 'a webhook send needs a target: the outbound webhook to post to, such as "support"');
         else needTarget(step.send.target, at('send', 'target'));

@@ -232,7 +232,7 @@ describe('journey language: shape errors (zod, strict)', () => {
 `);
     expect(loadErrors(text)).toEqual([
       { file: 'test.yaml', ...at(text, 'nxt'), path: 'steps[0].nxt', message: 'unknown key "nxt": expected one of id, wait, next' },
-      { file: 'test.yaml', ...at(text, 'subject'), path: 'steps[1].send.subject', message: 'unknown key "subject": expected one of channel, template, kind, target, frequency_cap_max_delay' },
+      { file: 'test.yaml', ...at(text, 'subject'), path: 'steps[1].send.subject', message: 'unknown key "subject": expected one of channel, template, kind, target, frequency_cap_max_delay, variants' },
     ]);
   });
 
@@ -324,6 +324,35 @@ describe('journey language: shape errors (zod, strict)', () => {
     expect(compileTest(loadOk(journey(steps))).attribution).toEqual({ event: 'Order Completed', windowSeconds: 5 * 86_400 });
     const own = compileTest(loadOk(journey(steps, 'attribution: { event: Plan Upgraded, value: mrr, window: 14d }\n')));
     expect(own.attribution).toEqual({ event: 'Plan Upgraded', value: 'mrr', windowSeconds: 14 * 86_400 });
+  });
+
+  it('compiles an experiment: each variant with its channel and template resolved, the control first', () => {
+    const text = journey(`  - id: a
+    send:
+      channel: email
+      template: hello
+      variants:
+        - { id: control, weight: 70 }
+        - { id: other, template: offer, weight: 30 }
+`);
+    const compiled = compileTest(loadOk(text));
+    expect(compiled.experiments).toEqual({ a: ['control', 'other'] });
+    expect(compiled.definition.States['a']).toMatchObject({
+      Parameters: { Payload: { config: { variants: [{ id: 'control', channel: 'email', template: 'hello', weight: 70 }, { id: 'other', channel: 'email', template: 'offer', weight: 30 }] } } },
+    });
+  });
+
+  it('refuses an experiment with one variant, a duplicate id, a missing template or on a webhook, naming the field', () => {
+    const send = (variants: string, channel = 'email', extra = '') => journey(`  - id: a
+    send:
+      channel: ${channel}
+      template: hello${extra}
+      variants: ${variants}
+`);
+    expect(only(loadErrors(send('[{ id: x, weight: 1 }]')))).toMatchObject({ path: 'steps[0].send.variants', message: 'an experiment needs at least 2 variants' });
+    expect(only(loadErrors(send('[{ id: x, weight: 1 }, { id: x, weight: 1 }]')))).toMatchObject({ path: 'steps[0].send.variants[1].id', message: expect.stringMatching(/duplicate variant id "x"/) });
+    expect(only(loadErrors(send('[{ id: x, weight: 1 }, { id: y, template: nope, weight: 1 }]')))).toMatchObject({ path: 'steps[0].send.variants[1].template', message: expect.stringMatching(/no email template "nope"/) });
+    expect(only(loadErrors(send('[{ id: x, weight: 0 }, { id: y, weight: 1 }]')))).toMatchObject({ path: 'steps[0].send.variants[0].weight', message: 'expected a whole weight from 1 to 100' });
   });
 
   it('refuses an attribution without a window or with a bad value property, naming the field', () => {
