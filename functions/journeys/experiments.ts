@@ -65,3 +65,36 @@ export function experimentView(counters: Readonly<Record<string, number>>, stepI
     })),
   };
 }
+
+/** A journey's holdout against the customers who got its messages: goal rates, the lift and its 95% interval. */
+export interface HoldoutView {
+  held: number;
+  heldConversions: number;
+  treated: number;
+  treatedConversions: number;
+  /** Goal rate of the treated minus that of the held (absolute, e.g. 0.05 = 5 points). */
+  lift: number;
+  /** 95% confidence interval of the lift (Wald, unpooled): null with fewer than 5 conversions or non-conversions in either group. */
+  ci95: [number, number] | null;
+  method: string;
+}
+
+export const HOLDOUT_METHOD = 'lift = goal rate of the customers who got the messages minus that of the holdout; 95% Wald interval of a difference of two proportions (unpooled)';
+
+/**
+ * The holdout's view from a journey's counters (`entered`, `holdout`, `goal`, `holdout.goal`), or undefined
+ * without a holdout. A customer held counts as a trial of the holdout, one entered otherwise as treated.
+ */
+export function holdoutView(counters: Readonly<Record<string, number>>): HoldoutView | undefined {
+  const held = counters.holdout ?? 0;
+  if (held === 0) return undefined;
+  const heldConversions = counters['holdout.goal'] ?? 0;
+  const treated = (counters.entered ?? 0) - held;
+  const treatedConversions = (counters.goal ?? 0) - heldConversions;
+  const p1 = treated === 0 ? 0 : treatedConversions / treated;
+  const p0 = heldConversions / held;
+  const lift = p1 - p0;
+  const enough = [treatedConversions, treated - treatedConversions, heldConversions, held - heldConversions].every((k) => k >= 5);
+  const se = Math.sqrt((p1 * (1 - p1)) / Math.max(1, treated) + (p0 * (1 - p0)) / held);
+  return { held, heldConversions, treated, treatedConversions, lift, ci95: enough ? [lift - 1.959964 * se, lift + 1.959964 * se] : null, method: HOLDOUT_METHOD };
+}

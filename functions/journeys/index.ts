@@ -3,7 +3,7 @@ export { createStepRunner, StepInputSchema, TemplateRenderError, StepConfigError
 export { createStepHandler, createStarterHandler, createRunEndedHandler } from './lambda';
 export { JourneyStore, type RunRecord, type MessageRecord, type WaitRecord, type RunStatus } from './store';
 export { type AttributionRecord } from './store';
-export { experimentView, normalCdf, twoProportionPValue, EXPERIMENT_METHOD, type ExperimentView, type VariantStats } from './experiments';
+export { experimentView, holdoutView, normalCdf, twoProportionPValue, EXPERIMENT_METHOD, HOLDOUT_METHOD, type ExperimentView, type HoldoutView, type VariantStats } from './experiments';
 export { attributionView, formatAttribution, type AttributionView, type Earned } from './attribution';
 export { awsExecutions, executionName, type Executions, type ExecutionInput, type ExecutionState } from './executions';
 export { liquidTemplates, readTemplates } from './templates';

@@ -22,7 +22,7 @@ import {
   startsNewLife,
   type Tombstone,
 } from '../../functions/profile';
-import { attributionView, DEFAULT_SEND_POLICY, experimentView, staticUnsubscribeKeys, unsubscribeKeysFromValue, type OutboundWebhookTarget, type SendPolicy } from '../../functions/journeys';
+import { attributionView, DEFAULT_SEND_POLICY, experimentView, holdoutView, staticUnsubscribeKeys, unsubscribeKeysFromValue, type OutboundWebhookTarget, type SendPolicy } from '../../functions/journeys';
 import { ENV, prng, ScaledClock, systemClock, type BusEntry, type Clock } from '../../shared';
 import { ensureTable, idempotencyTableDefinition, profileTableDefinition, startDynalite, type LocalDynamo } from './dynamo';
 import { eventBridgeApiListener, LocalEventBus } from './event-bus';
@@ -445,6 +445,7 @@ async function start(options: EngineOptions): Promise<Engine> {
         counters,
         attribution: attributionView(counters, attribution),
         experiments: Object.fromEntries(Object.entries(experiments).map(([stepId, variants]) => [stepId, experimentView(counters, stepId, variants)])),
+        holdout: holdoutView(counters) ?? null,
       });
     }
     if (req.method === 'GET' && url.pathname === '/v1/outbox') return send(res, 200, { messages: outbox.entries.slice(-Number(url.searchParams.get('limit') ?? 100)) });

@@ -3,7 +3,7 @@
  * variant draw: by weight, the same for the same run and step.
  */
 import { describe, expect, it } from 'vitest';
-import { experimentView, normalCdf, twoProportionPValue } from '../../../functions/journeys';
+import { experimentView, holdoutView, normalCdf, twoProportionPValue } from '../../../functions/journeys';
 import { pickVariant } from '../../../functions/journeys/steps';
 
 describe('experiments', () => {
@@ -49,5 +49,17 @@ describe('experiments', () => {
     expect(share).toBeGreaterThan(0.78);
     expect(share).toBeLessThan(0.82);
     expect(pickVariant(variants, 'exec-7\nstep\nvariant')).toBe(pickVariant(variants, 'exec-7\nstep\nvariant'));
+  });
+
+  it('the holdout: lift of the treated over the held, with its 95% interval (hand-computed)', () => {
+    // 1,000 entered, 100 held (8 converted), 900 treated (135 converted): 15% - 8% = 7 points;
+    // se = sqrt(0.15 * 0.85 / 900 + 0.08 * 0.92 / 100) = 0.029625, so 0.07 -/+ 1.96 * 0.029625 = [0.01194, 0.12806].
+    const view = holdoutView({ entered: 1000, holdout: 100, goal: 143, 'holdout.goal': 8 })!;
+    expect(view).toMatchObject({ held: 100, heldConversions: 8, treated: 900, treatedConversions: 135 });
+    expect(view.lift).toBeCloseTo(0.07, 10);
+    expect(view.ci95![0]).toBeCloseTo(0.01194, 4);
+    expect(view.ci95![1]).toBeCloseTo(0.12806, 4);
+    expect(holdoutView({ entered: 10, goal: 2 })).toBeUndefined();
+    expect(holdoutView({ entered: 20, holdout: 10, goal: 3, 'holdout.goal': 1 })!.ci95).toBeNull();
   });
 });
