@@ -21,6 +21,11 @@ export interface FeedbackDeps {
   /** The Rapport bus the customer events go to (AWS: its name; the engine has one bus). */
   eventBusName?: string;
   publish?: { maxAttempts?: number; baseDelayMs?: number };
+  /**
+   * Feedback on a customer without a live profile was dropped. The embedded engine forgets the SES event (its bus
+   * log would otherwise keep an erased customer's address); in AWS the default bus keeps no log of it.
+   */
+  onUnknownCustomer?: (customerId: string) => Promise<void>;
 }
 
 export type FeedbackOutcome =
@@ -51,7 +56,10 @@ export async function handleSesFeedback(event: Pick<SesEvent, 'detail-type' | 'd
   const feedback = feedbackOf(event['detail-type'], event.detail, receivedAt);
   if (!feedback.ok) return { status: 'dropped', reason: feedback.reason };
   const { customerId, executionName, stepId } = feedback.message;
-  if (!(await deps.profiles.get(customerId))) return { status: 'dropped', reason: 'unknown-customer' };
+  if (!(await deps.profiles.get(customerId))) {
+    await deps.onUnknownCustomer?.(customerId);
+    return { status: 'dropped', reason: 'unknown-customer' };
+  }
   if (feedback.suppression) await deps.profiles.putSuppressionHold(customerId, 'email', feedback.suppression, receivedAt);
   const recorded = await deps.messages.markFeedback(customerId, executionName, stepId, feedbackAttribute(feedback.kind), feedback.at);
   let published = false;

@@ -293,7 +293,15 @@ async function start(options: EngineOptions): Promise<Engine> {
     pattern: sesFeedback.pattern,
     target: asyncLambdaTarget(
       createSesFeedbackHandler(
-        { profiles, messages: journeys.records, putEvents: (entries: BusEntry[]) => eventBridge.send(new PutEventsCommand({ Entries: entries })), clock, ...(options.publish && { publish: options.publish }) },
+        {
+          profiles,
+          messages: journeys.records,
+          putEvents: (entries: BusEntry[]) => eventBridge.send(new PutEventsCommand({ Entries: entries })),
+          clock,
+          ...(options.publish && { publish: options.publish }),
+          // Feedback on an erased (or unknown) customer: the bus log forgets it, address included.
+          onUnknownCustomer: (customerId) => erasure.redact([customerId]),
+        },
         { logger, metrics },
       ),
       'rapport-ses-feedback',

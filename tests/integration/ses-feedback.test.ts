@@ -168,5 +168,23 @@ describe('SES feedback on the embedded engine', () => {
     }
     expect(t.engine.bus.log.filter((e) => e.source === 'rapport.ingest')).toHaveLength(published);
     expect(t.engine.deadLetters).toHaveLength(deadLetters);
+    // The engine's bus log keeps no SES event of theirs: it held the erased customer's address.
+    expect(JSON.stringify(t.engine.bus.log)).not.toContain(email.to);
+  });
+
+  it('POST /v1/outbox/{id}/feedback simulates it over HTTP, and refuses what SES would never send', async () => {
+    const id = 'sf-http';
+    const outboxId = await welcomed(id);
+    const post = (path: string, body: unknown) => fetch(`${t.engine.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+    const accepted = await post(`/v1/outbox/${outboxId}/feedback`, { type: 'click', link: 'https://shop.example/x' });
+    expect(accepted.status).toBe(202);
+    expect(await accepted.json()).toMatchObject({ detailType: 'Email Clicked' });
+    await clock.idle();
+    expect(await record(id, 'send-welcome')).toHaveProperty('clickedAt');
+
+    expect((await post(`/v1/outbox/${outboxId}/feedback`, { type: 'spam' })).status).toBe(400);
+    expect((await post(`/v1/outbox/${outboxId}/feedback`, { type: 'bounce', bounceType: 'Hard' })).status).toBe(400);
+    expect((await post('/v1/outbox/outbox-none/feedback', { type: 'open' })).status).toBe(404);
   });
 });
