@@ -146,9 +146,10 @@ export interface Engine {
   /**
    * Simulate SES feedback on an outbox email (also `POST /v1/outbox/{id}/feedback`): the SES event AWS would
    * publish is put on the bus, where the SES feedback rule and function handle it as in AWS. Each call is a new
-   * SES event (its own feedbackId); a redelivery of one is `bus.putEvents` of its logged entry again.
+   * SES event (its own feedbackId); a redelivery of one is `bus.putEvents` of its logged entry again. On the twin
+   * with `lossProbability`, SES's best-effort delivery may lose it (`lost`).
    */
-  feedback(outboxId: string, feedback: SimulatedFeedback): { eventId: string; detailType: string };
+  feedback(outboxId: string, feedback: SimulatedFeedback): { eventId: string; detailType: string; lost?: true };
   journeys: ReturnType<typeof wireJourneys>;
   stop(): Promise<void>;
 }
@@ -400,13 +401,15 @@ async function start(options: EngineOptions): Promise<Engine> {
 
   // Simulated SES feedback on an outbox email: the SES event AWS would publish, put on the bus (see sesFeedbackEntry).
   const feedbackCount = new Map<string, number>();
-  const simulateFeedback = (outboxId: string, feedback: SimulatedFeedback): { eventId: string; detailType: string } | string => {
+  const simulateFeedback = (outboxId: string, feedback: SimulatedFeedback): { eventId: string; detailType: string; lost?: true } | string => {
     const email = outbox.entries.find((e) => e.outboxId === outboxId);
     if (email?.channel !== 'email') return `no email with outbox id ${JSON.stringify(outboxId)}`;
     const key = `${outboxId}#${feedback.type}`;
     const n = feedbackCount.get(key) ?? 0;
     feedbackCount.set(key, n + 1);
     const entry = sesFeedbackEntry(email, feedback, clock.now(), n);
+    // SES delivers its events to EventBridge best-effort: the twin loses one as it loses a status change.
+    if (!bus.deliversBestEffort()) return { eventId: '', detailType: entry.DetailType, lost: true };
     const result = bus.putEvents([entry]);
     return { eventId: result.Entries?.[0]?.EventId ?? '', detailType: entry.DetailType };
   };
