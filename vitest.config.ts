@@ -15,6 +15,7 @@ export const TWIN_SCENARIOS = [
   'tests/integration/reliability/channel-failure.test.ts',
   'tests/integration/reliability/step-functions.test.ts',
   'tests/integration/wait-for-order.test.ts',
+  'tests/integration/ses-feedback.test.ts',
 ];
 
 export default defineConfig({

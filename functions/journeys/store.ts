@@ -92,6 +92,14 @@ export interface MessageRecord {
   attempt?: string;
   /** Webhook steps: the `webhook-id` every attempt of this step posts with (the receiver's idempotency key). */
   webhookId?: string;
+  /** Email feedback from SES (functions/feedback): when the message was first delivered, bounced, ... (`markFeedback`). */
+  deliveredAt?: string;
+  bouncedAt?: string;
+  complainedAt?: string;
+  openedAt?: string;
+  clickedAt?: string;
+  rejectedAt?: string;
+  delayedAt?: string;
 }
 
 export interface WaitRecord {
@@ -361,6 +369,30 @@ export class JourneyStore {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [L.partitionKey]: pk(customerId), [L.sortKey]: `M#${record.executionName}#${record.stepId}` }, ConsistentRead: true }));
       return { recorded: false, existing: Item as MessageRecord };
+    }
+  }
+
+  /**
+   * Record provider feedback on a message (`attribute`, e.g. `deliveredAt`, set to `at`): the earliest time of
+   * each kind is kept, whatever order the feedback arrives in, and a message record that does not exist (never
+   * sent, or erased) is not created. Whether it changed the record.
+   */
+  async markFeedback(customerId: string, executionName: string, stepId: string, attribute: `${string}At`, at: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [L.partitionKey]: pk(customerId), [L.sortKey]: `M#${executionName}#${stepId}` },
+          UpdateExpression: 'SET #a = :at',
+          ConditionExpression: 'attribute_exists(#pk) AND (attribute_not_exists(#a) OR #a > :at)',
+          ExpressionAttributeNames: { '#pk': L.partitionKey, '#a': attribute },
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
     }
   }
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { eventKey, ONE_CLICK_SOURCE_ID, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, type Profile, type Suppression } from '../../shared';
+import { eventKey, ONE_CLICK_SOURCE_ID, SES_FEEDBACK_SOURCE_ID, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, type Profile, type Suppression } from '../../shared';
 import { idsOfOversizedBody, packContents, ProfileTooLargeError, readContents, type OutboxEntry } from './item';
 import { SegmentStore } from './segment-store';
 
@@ -88,7 +88,10 @@ export interface Tombstone {
  * inbox) starts nothing: it applies to a new life already begun, and otherwise leaves no trace.
  */
 export const startsNewLife = (event: Pick<NormalisedEvent, 'timestamp' | 'receivedAt'> & { sourceId?: string }, tombstone: Tombstone) =>
-  event.sourceId !== ONE_CLICK_SOURCE_ID && belongsAfter(event, tombstone);
+  !LIVE_PROFILE_SOURCES.has(event.sourceId ?? '') && belongsAfter(event, tombstone);
+
+/** Sources whose events apply to a live profile only (one-click unsubscribes, SES feedback on an old email). */
+const LIVE_PROFILE_SOURCES: ReadonlySet<string> = new Set([ONE_CLICK_SOURCE_ID, SES_FEEDBACK_SOURCE_ID]);
 
 /** Dated after the erasure began and received after it completed: an event of the customer's new life, if they have one. */
 export const belongsAfter = (event: Pick<NormalisedEvent, 'timestamp' | 'receivedAt'>, tombstone: Tombstone) =>

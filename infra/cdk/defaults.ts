@@ -210,6 +210,20 @@ export const JOURNEYS = {
 } as const;
 
 /** Outbound webhook names become construct ids and variable keys; journeys refer to them as `target`. */
+/** SES feedback: the configuration set journey emails are sent with, its EventBridge destination, the function. */
+export const FEEDBACK = {
+  entry: 'functions/feedback/handler.ts',
+  serviceName: 'rapport-ses-feedback',
+  memorySize: 256,
+  /** A read, a hold, a record update and one PutEvents. */
+  timeout: Duration.seconds(30),
+  /** The configuration set Rapport creates when `email.configurationSet` names none: one per stage. */
+  configurationSetName: (stageName: string) => `rapport-${stageName}`,
+  /** Rule -> function: a late suppression beats a lost one, and the function is idempotent. */
+  ruleDelivery: { retryAttempts: 8, maxEventAge: Duration.hours(24) } as DeliveryRetry,
+  asyncInvoke: { retryAttempts: 2, maxEventAge: Duration.hours(6) } as DeliveryRetry,
+} as const;
+
 export const WEBHOOK_NAME_PATTERN = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
 
 /** Source ids become part of config keys and logical ids: lower-case letters, digits and hyphens. */

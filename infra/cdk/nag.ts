@@ -66,6 +66,7 @@ export function acknowledgeNagFindings(rapport: Rapport): void {
     rapport.journeyStepFunction,
     rapport.journeyStarterFunction,
     rapport.journeyRunEndedFunction,
+    rapport.sesFeedbackFunction,
   ];
   for (const fn of functions) {
     ack(
@@ -134,7 +135,7 @@ export function acknowledgeNagFindings(rapport: Rapport): void {
   );
   const onFailure =
     'Asynchronous invocations are retried and then sent to the dead-letter queue by an on-failure destination (EventInvokeConfig), which carries the error and the request, unlike the older DeadLetterConfig this rule looks for.';
-  for (const fn of [rapport.profileConsumerFunction, rapport.sweepFunction, rapport.journeyStarterFunction, rapport.journeyRunEndedFunction]) {
+  for (const fn of [rapport.profileConsumerFunction, rapport.sweepFunction, rapport.journeyStarterFunction, rapport.journeyRunEndedFunction, rapport.sesFeedbackFunction]) {
     ack(fn, 'Serverless-LambdaDLQ', onFailure);
   }
 

@@ -20,7 +20,7 @@ import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import type { ConsentMode } from '../../shared';
 import type { CompiledJourney } from '../../workflows/journeys';
-import { BusArea, EncryptionArea, encryptionProblems, FirewallArea, firewallProblems, IngestArea, JourneysArea, ProfilesArea, type AreaContext } from './areas';
+import { BusArea, EncryptionArea, encryptionProblems, FeedbackArea, FirewallArea, firewallProblems, IngestArea, JourneysArea, ProfilesArea, type AreaContext } from './areas';
 import { JOURNEYS, RAPPORT_DEFAULTS, requiredTombstoneDays } from './defaults';
 import { RapportPropsError } from './errors';
 import { assertLocalEsbuild } from './function';
@@ -66,10 +66,10 @@ export interface RapportEmail {
    */
   readonly fromAddress: string;
   /**
-   * SES configuration set the emails are sent with (event publishing of
-   * deliveries, bounces and complaints; dedicated IPs).
+   * An existing SES configuration set to send the emails with (dedicated IPs, ...): Rapport adds its
+   * EventBridge event destination (bounce, complaint, delivery, open, click, reject, delivery delay) to it.
    *
-   * @default none
+   * @default a configuration set `rapport-<stage>` that Rapport creates, with that destination
    */
   readonly configurationSet?: string;
 }
@@ -431,6 +431,10 @@ export class Rapport extends Construct {
    * aborted) from the default bus to `journeyRunEndedFunction`; absent without journeys.
    */
   public readonly journeyRunEndedRule?: events.Rule;
+  /** SES feedback: the configuration set emails are sent with (its name), the function and its rule on the default bus. */
+  public readonly emailConfigurationSetName: string;
+  public readonly sesFeedbackFunction: nodejs.NodejsFunction;
+  public readonly sesFeedbackRule: events.Rule;
   /** Execution events (without data) of every journey state machine. */
   public readonly journeyLogGroup: logs.LogGroup;
   /** The key that signs one-click unsubscribe links in journey messages (a generated string). */
@@ -563,6 +567,17 @@ export class Rapport extends Construct {
     this.customerApiStage = profiles.customerApiStage;
     this.#customerRoutes = profiles.customerRoutes;
 
+    // ---- SES feedback: configuration set -> default bus -> feedback function -> Rapport bus ----
+    const feedback = new FeedbackArea(ctx, {
+      bus: this.bus,
+      deadLetterQueue: this.deadLetterQueue,
+      profileTable: this.profileTable,
+      ...(resolved.email.configurationSet !== undefined && { configurationSetName: resolved.email.configurationSet }),
+    });
+    this.emailConfigurationSetName = feedback.configurationSetName;
+    this.sesFeedbackFunction = feedback.sesFeedbackFunction;
+    this.sesFeedbackRule = feedback.sesFeedbackRule;
+
     // ---- Journeys: trigger rules -> starter -> state machines -> step function; router in the consumer ----
     const journeys = new JourneysArea(ctx, {
       journeys: this.journeys,
@@ -579,7 +594,8 @@ export class Rapport extends Construct {
       httpStage: this.httpStage,
       consentMode: resolved.consentMode,
       templatesDir: resolved.templatesDir,
-      email: resolved.email,
+      // Every email is sent with the configuration set, so its feedback reaches the feedback function.
+      email: { ...resolved.email, configurationSet: feedback.configurationSetName },
       ...(resolved.sms !== undefined && { sms: resolved.sms }),
       outboundWebhooks: resolved.outboundWebhooks,
       sendPolicy: resolved.sendPolicy,
@@ -603,6 +619,7 @@ export class Rapport extends Construct {
       journeyStep: this.journeyStepFunction,
       journeyStarter: this.journeyStarterFunction,
       journeyRunEnded: this.journeyRunEndedFunction,
+      sesFeedback: this.sesFeedbackFunction,
     };
     // The sweep's schedule role writes its dead letters into the queue the key encrypts.
     encryption?.grantUsers([...Object.values(functions), profiles.sweepScheduleRole]);

@@ -35,10 +35,11 @@ import { installAuthorization, type AwsCallAuthorizer } from './authorization';
 import { createHttpGuard, parseAllowedHosts } from './http-guard';
 import { invokeHttpLambda } from './lambda-http';
 import { wireJourneys, type StepLambdaHandler } from './journeys';
-import { Outbox, type OutboxEntry } from './outbox';
+import { Outbox, SIMULATED_FEEDBACK, SIMULATED_SES, sesFeedbackEntry, type OutboxEntry, type SimulatedFeedback } from './outbox';
 import { handleUi } from './ui';
 import { VirtualClock } from './virtual-time';
-import { apiOfPath, PROFILE_CONSUMER_RULE, routesOf, SWEEP_SCHEDULE } from '../topology';
+import { apiOfPath, PROFILE_CONSUMER_RULE, routesOf, sesFeedbackRule, SWEEP_SCHEDULE } from '../topology';
+import { createSesFeedbackHandler, decodeTagValue } from '../../functions/feedback';
 
 export const IDEMPOTENCY_TABLE = 'rapport-idempotency';
 export const PROFILE_TABLE = 'rapport-profiles';
@@ -147,6 +148,13 @@ export interface Engine {
   /** Wait until every event on the bus has been handled by its targets (on virtual time: until the engine is idle). */
   settle(): Promise<void>;
   outbox: Outbox;
+  /**
+   * Simulate SES feedback on an outbox email (also `POST /v1/outbox/{id}/feedback`): the SES event AWS would
+   * publish is put on the bus, where the SES feedback rule and function handle it as in AWS. Each call is a new
+   * SES event (its own feedbackId); a redelivery of one is `bus.putEvents` of its logged entry again. On the twin
+   * with `lossProbability`, SES's best-effort delivery may lose it (`lost`).
+   */
+  feedback(outboxId: string, feedback: SimulatedFeedback): { eventId: string; detailType: string; lost?: true };
   journeys: ReturnType<typeof wireJourneys>;
   stop(): Promise<void>;
 }
@@ -285,6 +293,28 @@ async function start(options: EngineOptions): Promise<Engine> {
       { ...asyncRetries, deadLetters, ...(virtual && { clock: virtual }), ...(options.authorize && { authorize: options.authorize }) },
     ),
   });
+  // SES feedback (AWS: on the default bus, where SES publishes it); the outbox's simulated feedback lands here.
+  const sesFeedback = sesFeedbackRule(SIMULATED_SES.configurationSet);
+  bus.addRule({
+    name: sesFeedback.engineName,
+    pattern: sesFeedback.pattern,
+    target: asyncLambdaTarget(
+      createSesFeedbackHandler(
+        {
+          profiles,
+          messages: journeys.records,
+          putEvents: (entries: BusEntry[]) => eventBridge.send(new PutEventsCommand({ Entries: entries })),
+          clock,
+          ...(options.publish && { publish: options.publish }),
+          // Feedback on an erased (or unknown) customer: the bus log forgets it, address included.
+          onUnknownCustomer: (customerId) => erasure.redact([customerId]),
+        },
+        { logger, metrics },
+      ),
+      'rapport-ses-feedback',
+      { ...asyncRetries, deadLetters, ...(virtual && { clock: virtual }), ...(options.authorize && { authorize: options.authorize }) },
+    ),
+  });
   // Every rule is on the bus: deliver again what the last run had not finished delivering (at least once).
   bus.resume();
   // The sweep also reconciles journey runs whose end was never reported (as the AWS sweep does).
@@ -357,8 +387,10 @@ async function start(options: EngineOptions): Promise<Engine> {
         return tombstone !== undefined && (startsNewLife(event, tombstone) || (newLifeSince.has(id) && belongsAfter(event, tombstone)));
       });
     const ofErasedLife = (e: { detail: unknown }) => {
-      const d = e.detail as { userId?: string; anonymousId?: string; previousId?: string; properties?: { customerId?: unknown }; timestamp?: unknown; receivedAt?: unknown; sourceId?: unknown };
-      const named = [d.userId, d.anonymousId, d.previousId, d.properties?.customerId].filter(names) as string[];
+      const d = e.detail as { userId?: string; anonymousId?: string; previousId?: string; properties?: { customerId?: unknown }; timestamp?: unknown; receivedAt?: unknown; sourceId?: unknown; mail?: { tags?: { customer?: unknown } } };
+      // An SES event (simulated feedback) names its customer in the message's tags; it holds the address too.
+      const sesTag = Array.isArray(d.mail?.tags?.customer) && typeof d.mail.tags.customer[0] === 'string' ? decodeTagValue(d.mail.tags.customer[0]) : undefined;
+      const named = [d.userId, d.anonymousId, d.previousId, d.properties?.customerId, sesTag].filter(names) as string[];
       return named.length > 0 && !ofNewLife(d, named);
     };
     bus.forget(ofErasedLife);
@@ -372,6 +404,21 @@ async function start(options: EngineOptions): Promise<Engine> {
     });
     journeys.sfn.compact();
     compaction = compaction.then(() => dynamo.compact()).catch((e: unknown) => logger.error('dynalite compaction failed', e as Error));
+  };
+
+  // Simulated SES feedback on an outbox email: the SES event AWS would publish, put on the bus (see sesFeedbackEntry).
+  const feedbackCount = new Map<string, number>();
+  const simulateFeedback = (outboxId: string, feedback: SimulatedFeedback): { eventId: string; detailType: string; lost?: true } | string => {
+    const email = outbox.entries.find((e) => e.outboxId === outboxId);
+    if (email?.channel !== 'email') return `no email with outbox id ${JSON.stringify(outboxId)}`;
+    const key = `${outboxId}#${feedback.type}`;
+    const n = feedbackCount.get(key) ?? 0;
+    feedbackCount.set(key, n + 1);
+    const entry = sesFeedbackEntry(email, feedback, clock.now(), n);
+    // SES delivers its events to EventBridge best-effort: the twin loses one as it loses a status change.
+    if (!bus.deliversBestEffort()) return { eventId: '', detailType: entry.DetailType, lost: true };
+    const result = bus.putEvents([entry]);
+    return { eventId: result.Entries?.[0]?.EventId ?? '', detailType: entry.DetailType };
   };
 
   // The ingest API's paths, as the stack deploys them (infra/topology); the ingest service answers each (INGEST_PATHS).
@@ -448,6 +495,14 @@ async function start(options: EngineOptions): Promise<Engine> {
         holdout: holdoutView(counters) ?? null,
       });
     }
+    const feedbackPath = /^\/v1\/outbox\/([^/]+)\/feedback$/.exec(url.pathname);
+    if (req.method === 'POST' && feedbackPath) {
+      const body = parseFeedbackBody(await readBody(req, 64 * 1024));
+      if (typeof body === 'string') return send(res, 400, { error: 'invalid_request', message: body });
+      const published = simulateFeedback(decodeURIComponent(feedbackPath[1]!), body);
+      if (typeof published === 'string') return send(res, 404, { error: 'not_found', message: published });
+      return send(res, 202, published);
+    }
     if (req.method === 'GET' && url.pathname === '/v1/outbox') return send(res, 200, { messages: outbox.entries.slice(-Number(url.searchParams.get('limit') ?? 100)) });
     if (req.method === 'GET' && url.pathname === '/v1/admin/dead-letters') return send(res, 200, { deadLetters: deadLetters.letters });
     if (req.method === 'POST' && url.pathname === '/v1/admin/dead-letters/redrive') {
@@ -471,6 +526,11 @@ async function start(options: EngineOptions): Promise<Engine> {
     url,
     bus,
     outbox,
+    feedback(outboxId, feedback) {
+      const published = simulateFeedback(outboxId, feedback);
+      if (typeof published === 'string') throw new Error(published);
+      return published;
+    },
     journeys,
     dynamo,
     profiles,
@@ -534,6 +594,26 @@ export function parseRedriveBody(body: Buffer | undefined): string[] | undefined
   if (ids === undefined) return undefined;
   if (!Array.isArray(ids) || ids.length === 0 || !ids.every((id) => typeof id === 'string' && id !== '')) return '"ids" must be a non-empty array of dead-letter ids (strings such as "dl-1")';
   return ids as string[];
+}
+
+/** The body of `POST /v1/outbox/{id}/feedback`: `{"type": "bounce"|..., "bounceType"?, "link"?}`, or what is wrong with it. */
+export function parseFeedbackBody(body: Buffer | undefined): SimulatedFeedback | string {
+  const usage = `the body must be JSON: {"type": ${SIMULATED_FEEDBACK.map((t) => JSON.stringify(t)).join('|')}, "bounceType"?: "Permanent"|"Transient"|"Undetermined", "link"?: "https://..."}`;
+  if (body === undefined) return 'the body is over 64 KiB';
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch {
+    return usage;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return usage;
+  const { type, bounceType, link, ...rest } = value as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) return `unknown field ${JSON.stringify(unknown[0])}: ${usage}`;
+  if (!(SIMULATED_FEEDBACK as readonly unknown[]).includes(type)) return `"type" must be one of ${SIMULATED_FEEDBACK.join(', ')}`;
+  if (bounceType !== undefined && !['Permanent', 'Transient', 'Undetermined'].includes(bounceType as string)) return '"bounceType" must be Permanent, Transient or Undetermined';
+  if (link !== undefined && typeof link !== 'string') return '"link" must be a string';
+  return { type: type as SimulatedFeedback['type'], ...(bounceType !== undefined && { bounceType: bounceType as NonNullable<SimulatedFeedback['bounceType']> }), ...(link !== undefined && { link: link as string }) };
 }
 
 /** Read the whole body; `undefined` when it exceeds `limit` (the rest is drained, not kept). */

@@ -1,3 +1,4 @@
+import { sesFeedbackPattern } from '../../functions/feedback/ses-event';
 import { isStarterPattern } from '../../functions/journeys/runtime';
 import { UNSUBSCRIBE_PATH } from '../../functions/journeys/unsubscribe';
 import { PROFILE_CONSUMER_PATTERN } from '../../shared/config/env';
@@ -16,7 +17,7 @@ import type { EventPattern } from '../../shared/pattern';
  */
 
 /** Rapport's functions, by the key both homes and `RapportObservability` use. */
-export const RAPPORT_FUNCTIONS = ['ingest', 'profileConsumer', 'sweep', 'customerApi', 'journeyStep', 'journeyStarter', 'journeyRunEnded'] as const;
+export const RAPPORT_FUNCTIONS = ['ingest', 'profileConsumer', 'sweep', 'customerApi', 'journeyStep', 'journeyStarter', 'journeyRunEnded', 'sesFeedback'] as const;
 export type RapportFunctionId = (typeof RAPPORT_FUNCTIONS)[number];
 
 // ---- Routes ----
@@ -132,6 +133,19 @@ export const RUN_ENDED = {
   target: 'journeyRunEnded',
 } as const;
 
+/**
+ * SES feedback (bounce, complaint, delivery, open, click, reject, delivery delay) of the emails sent with
+ * `configurationSetName`, to the SES feedback function. In AWS a rule on the default bus (SES publishes a
+ * configuration set's events there only); in the engine, a rule on its bus, where the outbox's simulated
+ * feedback is put.
+ */
+export const sesFeedbackRule = (configurationSetName: string): BusRuleSpec => ({
+  id: 'SesFeedbackRule',
+  engineName: 'ses-feedback',
+  pattern: sesFeedbackPattern(configurationSetName),
+  target: 'sesFeedback',
+});
+
 // ---- Schedules ----
 
 /** A function run on a schedule: EventBridge Scheduler in AWS, a timer on the engine's clock. */
@@ -236,6 +250,16 @@ export const JOURNEY_TABLE_ACCESS = {
 } as const;
 
 /**
+ * DynamoDB actions on the profile table of the SES feedback function (`functions/feedback/service.ts`):
+ * the profile read (GetItem), the suppression hold written (PutItem) and, after an erasure raced it,
+ * the tombstone read (GetItem) and the hold deleted (DeleteItem); the message record marked (UpdateItem).
+ */
+export const SES_FEEDBACK_TABLE_ACCESS: ProfileTableAccess = {
+  table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
+  indexes: [],
+};
+
+/**
  * The profile table grants of every function that holds one, by function id: what
  * tests/infra/topology.test.ts compares with each function's role in the template.
  * (The ingest's are conditioned on leading keys; infra/cdk/areas/ingest.ts states them.)
@@ -247,4 +271,5 @@ export const PROFILE_TABLE_GRANTS: Partial<Record<RapportFunctionId, ProfileTabl
   journeyStep: { table: JOURNEY_TABLE_ACCESS.step, indexes: [] },
   journeyStarter: { table: JOURNEY_TABLE_ACCESS.starter, indexes: [] },
   journeyRunEnded: { table: JOURNEY_TABLE_ACCESS.runEnded, indexes: [] },
+  sesFeedback: SES_FEEDBACK_TABLE_ACCESS,
 };

@@ -7,6 +7,14 @@ import { z } from 'zod';
 export const ONE_CLICK_SOURCE_ID = 'unsubscribe';
 
 /**
+ * The source of the events Rapport makes of SES feedback (functions/feedback): bounces, complaints,
+ * deliveries, opens and clicks of its own emails. Like a one-click unsubscribe, such an event applies to
+ * a live profile only: a click on an old email never re-creates an erased customer (see `startsNewLife`).
+ * Not a valid ingest source id (those are `[a-z0-9-]+`), so no sender can post as it.
+ */
+export const SES_FEEDBACK_SOURCE_ID = 'rapport.ses';
+
+/**
  * Events the built-in journeys and the profile use, named after Segment's
  * e-commerce spec where it has a name. The consent events' properties are
  * Rapport's contract (below); the others' are the tracking plan's.
@@ -21,6 +29,11 @@ export const EVENTS = {
   UNSUBSCRIBED: 'Unsubscribed',
   SUBSCRIBED: 'Subscribed',
   MESSAGE_BOUNCED: 'Message Bounced',
+  /** The recipient marked a Rapport email as spam (SES feedback): email is suppressed, reason `complaint`. */
+  MESSAGE_COMPLAINED: 'Message Complained',
+  MESSAGE_DELIVERED: 'Message Delivered',
+  MESSAGE_OPENED: 'Message Opened',
+  MESSAGE_CLICKED: 'Message Clicked',
 } as const;
 export type KnownEventName = (typeof EVENTS)[keyof typeof EVENTS];
 
@@ -60,6 +73,9 @@ export const CONTRACT_EVENT_PROPERTIES = {
     channel: z.enum(CHANNELS),
     bounceType: z.enum(['hard', 'soft']),
     reason: Reason,
+  }),
+  [EVENTS.MESSAGE_COMPLAINED]: z.looseObject({
+    channel: z.enum(CHANNELS),
   }),
 } satisfies Partial<Record<KnownEventName, z.ZodType>>;
 export type ContractEventName = keyof typeof CONTRACT_EVENT_PROPERTIES;

@@ -146,12 +146,16 @@ export function consentChanges(event: Pick<NormalisedEvent, 'type' | 'event' | '
 export const consentDenials = (event: Parameters<typeof consentChanges>[0]) => consentChanges(event).filter((c) => c.status === 'denied');
 
 /**
- * The suppressions an event carries: a hard `Message Bounced` suppresses its channel from the event's time.
+ * The suppressions an event carries: a hard `Message Bounced` suppresses its channel from the event's time,
+ * and so does a `Message Complained` (reason `complaint`: the recipient marked the message as spam).
  * Suppression blocks every message on the channel, transactional too, and nothing lifts it; what the
- * profile consumer applies (functions/profile/apply.ts) and what ingest records before it answers.
+ * profile consumer applies (functions/profile/apply.ts) and what ingest and the SES feedback function
+ * record before they answer.
  */
 export function suppressionsOf(event: Pick<NormalisedEvent, 'type' | 'event' | 'properties' | 'timestamp'>): Array<{ channel: Channel; suppression: Suppression }> {
-  if (event.type !== 'track' || event.event !== EVENTS.MESSAGE_BOUNCED || event.properties.bounceType !== 'hard') return [];
+  if (event.type !== 'track') return [];
+  const reason = event.event === EVENTS.MESSAGE_BOUNCED && event.properties.bounceType === 'hard' ? ('hard-bounce' as const) : event.event === EVENTS.MESSAGE_COMPLAINED ? ('complaint' as const) : undefined;
+  if (reason === undefined) return [];
   const channel = event.properties.channel;
-  return CHANNELS.filter((c) => c === channel).map((c) => ({ channel: c, suppression: { reason: 'hard-bounce' as const, at: event.timestamp } }));
+  return CHANNELS.filter((c) => c === channel).map((c) => ({ channel: c, suppression: { reason, at: event.timestamp } }));
 }

@@ -7,7 +7,7 @@ import { builtinModules } from 'node:module';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { INGEST, JOURNEYS, PROFILE } from '../../infra/cdk/defaults';
+import { FEEDBACK, INGEST, JOURNEYS, PROFILE } from '../../infra/cdk/defaults';
 import { journeySpec } from '../../infra/cdk/journeys';
 import { readJourneySpecs } from '../../functions/journeys/aws';
 import type { Synthesised } from './synth';
@@ -47,6 +47,7 @@ describe('Rapport-dev bundles', () => {
     step: { service: JOURNEYS.step.serviceName, entry: JOURNEYS.step.entry },
     starter: { service: JOURNEYS.starter.serviceName, entry: JOURNEYS.starter.entry },
     runEnded: { service: JOURNEYS.runEnded.serviceName, entry: JOURNEYS.runEnded.entry },
+    sesFeedback: { service: FEEDBACK.serviceName, entry: FEEDBACK.entry },
   } as const;
   type Which = keyof typeof FUNCTIONS;
   const assetDir = (which: Which) => functionAssetDir(synthesised, functionIdByService(synthesised.template, FUNCTIONS[which].service));

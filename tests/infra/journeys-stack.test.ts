@@ -263,9 +263,9 @@ describe('Rapport-dev stack: the journeys leg, default props', () => {
       expect(renderText((triggers[0]?.Condition as { ArnLike: Record<string, unknown> }).ArnLike['aws:SourceArn'])).toBe(
         `arn:<Ref:AWS::Partition>:events:<Ref:AWS::Region>:<Ref:AWS::AccountId>:rule/<Ref:${ids.bus}>/*`,
       );
-      // No statement per trigger rule: EventBridge's others are the consumer's and run-ended's rules.
+      // No statement per trigger rule: EventBridge's others are the consumer's, run-ended's and SES feedback's rules.
       const fromEventBridge = (policy ?? []).filter((statement) => JSON.stringify(statement.Principal) === JSON.stringify({ Service: 'events.amazonaws.com' }));
-      expect(fromEventBridge).toHaveLength(3);
+      expect(fromEventBridge).toHaveLength(4);
     });
   });
 
@@ -341,6 +341,8 @@ describe('Rapport-dev stack: the journeys leg, default props', () => {
         [ENV.STAGE]: 'dev',
         [JOURNEY_ENV.TEMPLATES_DIR]: '/var/task/templates',
         [JOURNEY_ENV.EMAIL_FROM_ADDRESS]: 'journeys@shop.example',
+        // The configuration set Rapport creates for the stage: every email's feedback reaches the SES feedback function.
+        [JOURNEY_ENV.EMAIL_CONFIGURATION_SET]: 'rapport-dev',
         [JOURNEY_ENV.OUTBOUND_WEBHOOK_TARGETS]: JSON.stringify({
           support: { url: 'https://help.shop.example/hooks/rapport', secretArn: `<Ref:${webhookSecret('support')}>` },
           supervisor: { url: 'https://help.shop.example/hooks/supervisor', secretArn: `<Ref:${webhookSecret('supervisor')}>` },
@@ -421,6 +423,9 @@ describe('Rapport-dev stack: the journeys leg, default props', () => {
     const sesIdentity = (name: string) => ({
       'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ses:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:identity/${name}`]],
     });
+    const sesConfigurationSet = (name: string) => ({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ses:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:configuration-set/${name}`]],
+    });
 
     it('step: items of the table (batch get: the holds of every id at once; delete: undoing a write for an erased customer), PutEvents (tag steps), the unsubscribe and webhook secrets, SES from the sender only', () => {
       const secrets = Object.keys(synthesised.template.findResources('AWS::SecretsManager::Secret', { Properties: { Description: Match.stringLikeRegexp('outbound webhook') } }));
@@ -439,7 +444,7 @@ describe('Rapport-dev stack: the journeys leg, default props', () => {
         {
           Effect: 'Allow',
           Action: 'ses:SendEmail',
-          Resource: [sesIdentity('journeys@shop.example'), sesIdentity('shop.example')],
+          Resource: [sesIdentity('journeys@shop.example'), sesIdentity('shop.example'), sesConfigurationSet('rapport-dev')],
           Condition: { StringEquals: { 'ses:FromAddress': 'journeys@shop.example' } },
         },
         // A wait_for reached at the trigger's time resumes itself on an event handled before it (its own task token).

@@ -60,6 +60,7 @@ const PINNED: Record<(typeof STATEFUL_TYPES)[number], readonly string[]> = {
     'RapportJourneyStarterLogs945CF6EA',
     'RapportJourneyStepLogs855A9F48',
     'RapportProfileConsumerLogs158134C8',
+    'RapportSesFeedbackLogsFF058D0E',
     'RapportSweepLogsED9841E8',
   ],
   'AWS::ApiGatewayV2::Api': ['RapportCustomerApi2BEF8E52', 'RapportHttpApi061FF2F8'],

@@ -6,7 +6,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { INGEST, JOURNEYS, PROFILE } from '../../infra/cdk/defaults';
+import { FEEDBACK, INGEST, JOURNEYS, PROFILE } from '../../infra/cdk/defaults';
 import { routesOf as topologyRoutesOf } from '../../infra/topology';
 import { RapportPropsError } from '../../infra/cdk/errors';
 import { Rapport } from '../../infra/cdk/rapport';
@@ -188,7 +188,7 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
     it('gives every function its own log group', () => {
       const functionIds = Object.keys(synthesised.template.findResources('AWS::Lambda::Function'));
       const logGroups = functionIds.map((id) => props(id).LoggingConfig.LogGroup.Ref);
-      expect(functionIds).toHaveLength(7);
+      expect(functionIds).toHaveLength(8);
       expect(new Set(logGroups).size).toBe(functionIds.length);
     });
   });
@@ -284,7 +284,7 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
     const configured = Object.values(synthesised.template.findResources('AWS::Lambda::EventInvokeConfig')).map(
       (config) => (config.Properties.FunctionName as { Ref: string }).Ref,
     );
-    const journeyFunctions = [JOURNEYS.starter.serviceName, JOURNEYS.runEnded.serviceName].map((service) =>
+    const journeyFunctions = [JOURNEYS.starter.serviceName, JOURNEYS.runEnded.serviceName, FEEDBACK.serviceName].map((service) =>
       functionIdByService(synthesised.template, service),
     );
     expect(configured.sort()).toEqual([ids.consumer, ids.sweep, ...journeyFunctions].sort());

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INGEST_PATHS } from '../../functions/ingest';
-import { INGEST, JOURNEYS, PROFILE } from '../../infra/cdk/defaults';
+import { FEEDBACK, INGEST, JOURNEYS, PROFILE } from '../../infra/cdk/defaults';
+import { SIMULATED_SES } from '../../infra/embedded/outbox';
 import { defaultSweepEveryMs, type Engine } from '../../infra/embedded/engine';
 import {
   PROFILE_TABLE_GRANTS,
@@ -10,6 +11,7 @@ import {
   routesOf,
   RUN_ENDED,
   SCHEDULES,
+  sesFeedbackRule,
   type RapportApi,
   type RapportFunctionId,
 } from '../../infra/topology';
@@ -32,6 +34,7 @@ const SERVICE: Record<RapportFunctionId, string> = {
   journeyStep: JOURNEYS.step.serviceName,
   journeyStarter: JOURNEYS.starter.serviceName,
   journeyRunEnded: JOURNEYS.runEnded.serviceName,
+  sesFeedback: FEEDBACK.serviceName,
 };
 
 type Resource = { Type: string; Properties: Record<string, unknown> };
@@ -114,7 +117,7 @@ describe('bus rules', () => {
     const subscribed = engine.bus.rules.map((rule) => ({ name: rule.name, pattern: JSON.stringify(rule.pattern) }));
     // Assess: the same journeys in both homes, and the same rules for them.
     expect(engine.journeys.compiled.map((journey) => journey.id)).toEqual(stack.rapport.journeys.map((journey) => journey.id));
-    const expected = rapportBusRules(engine.journeys.compiled).map((rule) => ({ name: rule.engineName, pattern: JSON.stringify(rule.pattern) }));
+    const expected = [...rapportBusRules(engine.journeys.compiled), sesFeedbackRule(SIMULATED_SES.configurationSet)].map((rule) => ({ name: rule.engineName, pattern: JSON.stringify(rule.pattern) }));
     expect(subscribed.sort((a, b) => a.name.localeCompare(b.name))).toEqual(expected.sort((a, b) => a.name.localeCompare(b.name)));
   });
 
@@ -126,6 +129,21 @@ describe('bus rules', () => {
     expect(pattern['detail-type']).toEqual([RUN_ENDED.detailType]);
     expect(pattern.detail.status).toEqual([...RUN_ENDED.endStatuses]);
     expect((rule?.Properties.Targets as { Arn: unknown }[]).map((target) => arnTarget(target.Arn))).toEqual([RUN_ENDED.target]);
+  });
+});
+
+describe('the SES feedback rule', () => {
+  it("is on the default bus, to the feedback function, with the topology pattern for the stage's configuration set", () => {
+    const spec = sesFeedbackRule(stack.rapport.emailConfigurationSetName);
+    const [[, rule] = []] = ofType('AWS::Events::Rule').filter(([id]) => id.startsWith(`Rapport${spec.id}`));
+    expect(rule?.Properties.EventBusName).toBeUndefined(); // SES publishes to the account's default bus only
+    expect(rule?.Properties.EventPattern).toEqual(spec.pattern);
+    expect((rule?.Properties.Targets as { Arn: unknown }[]).map((target) => arnTarget(target.Arn))).toEqual([spec.target]);
+  });
+
+  it('is on the embedded bus with the same pattern, for the configuration set its simulated SES events name', () => {
+    const spec = sesFeedbackRule(SIMULATED_SES.configurationSet);
+    expect(engine.bus.rules.find((rule) => rule.name === spec.engineName)?.pattern).toEqual(spec.pattern);
   });
 });
 

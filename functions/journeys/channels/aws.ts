@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { PinpointSMSVoiceV2Client, SendTextMessageCommand } from '@aws-sdk/client-pinpoint-sms-voice-v2';
 import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
+import { encodeTagValue } from '../../feedback/ses-event';
 import { decodeWebhookSecret, signWebhook } from '../../ingest/signature';
 import { ChannelUnavailableError, type Channels, type EmailMessage, type SmsMessage, type WebhookMessage } from './types';
 
@@ -51,9 +52,21 @@ export function sesRequest(message: EmailMessage, config: Pick<AwsChannelsConfig
         Headers: Object.entries(message.headers).map(([Name, Value]) => ({ Name, Value })),
       },
     },
-    EmailTags: Object.entries(message.tags).map(([Name, Value]) => ({ Name, Value: Value.replace(/[^\w-]/g, '_').slice(0, 256) })),
+    EmailTags: sesTags(message.tags),
     ...(config.configurationSet !== undefined && { ConfigurationSetName: config.configurationSet }),
   };
+}
+
+/**
+ * The message's tags as SES message tags, each value encoded so that SES accepts it and the feedback
+ * function reads it back exactly (`encodeTagValue`): Rapport's ids come back on every SES event of the
+ * message. A value too long even encoded is left out (its feedback is then dropped as untagged).
+ */
+export function sesTags(tags: Record<string, string>): Array<{ Name: string; Value: string }> {
+  return Object.entries(tags).flatMap(([Name, value]) => {
+    const Value = encodeTagValue(value);
+    return Value === undefined ? [] : [{ Name, Value }];
+  });
 }
 
 export function smsRequest(message: SmsMessage, originationIdentity: string | undefined) {

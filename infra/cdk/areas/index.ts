@@ -1,5 +1,6 @@
 export { BusArea, type BusAreaProps } from './bus';
 export { ACCESS_LOG_FIELDS, eventPattern, grantProfileTable, loggedDefaultStage, type AreaContext } from './context';
+export { FeedbackArea, type FeedbackAreaProps } from './feedback';
 export { EncryptionArea, encryptionProblems, KEY_USER_ACTIONS } from './encryption';
 export { IngestArea, type IngestAreaProps } from './ingest';
 export { JourneysArea, type JourneysAreaProps } from './journeys';

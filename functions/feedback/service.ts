@@ -1,0 +1,72 @@
+import { publishEntries, toBusEntry, type Channel, type Clock, type PutEvents, type Suppression } from '../../shared';
+import { feedbackAttribute, feedbackOf, type FeedbackKind, type SesEvent } from './ses-event';
+
+/** Port: the profile table as the feedback function uses it (`ProfileStore`). */
+export interface FeedbackProfiles {
+  /** The live profile of a customer, if there is one (an erased or never-seen customer has none). */
+  get(id: string): Promise<object | undefined>;
+  putSuppressionHold(id: string, channel: Channel, suppression: Suppression, receivedAt: string): Promise<void>;
+}
+
+/** Port: the message records (`JourneyStore.markFeedback`). */
+export interface FeedbackMessages {
+  markFeedback(customerId: string, executionName: string, stepId: string, attribute: `${string}At`, at: string): Promise<boolean>;
+}
+
+export interface FeedbackDeps {
+  profiles: FeedbackProfiles;
+  messages: FeedbackMessages;
+  putEvents: PutEvents;
+  clock: Clock;
+  /** The Rapport bus the customer events go to (AWS: its name; the engine has one bus). */
+  eventBusName?: string;
+  publish?: { maxAttempts?: number; baseDelayMs?: number };
+  /**
+   * Feedback on a customer without a live profile was dropped. The embedded engine forgets the SES event (its bus
+   * log would otherwise keep an erased customer's address); in AWS the default bus keeps no log of it.
+   */
+  onUnknownCustomer?: (customerId: string) => Promise<void>;
+}
+
+export type FeedbackOutcome =
+  | { status: 'dropped'; reason: 'invalid' | 'ignored-type' | 'untagged' | 'unknown-customer' }
+  | { status: 'applied'; kind: FeedbackKind; customerId: string; suppressed: boolean; recorded: boolean; published: boolean };
+
+/** The customer event could not be put on the bus: the invocation fails and Lambda retries it (then the DLQ). */
+export class FeedbackPublishError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FeedbackPublishError';
+  }
+}
+
+/**
+ * One SES event, as Rapport hears it. In this order, each step idempotent, so a redelivery or a retry
+ * after a failure repeats nothing that matters:
+ * 1. map it (pure, `feedbackOf`); drop what Rapport did not send or does not read;
+ * 2. drop it if the customer has no live profile (never seen, or erased: feedback never re-creates one);
+ * 3. a hard bounce or a complaint: write the suppression hold at once, as ingest does, so the send
+ *    step skips every later email (transactional too) before the profile consumer has run;
+ * 4. mark the message record (the earliest time of each kind; a missing record is not created);
+ * 5. put the customer event on the Rapport bus (`Message Bounced`, ...), its messageId derived from the
+ *    SES feedback, so the profile consumer applies a redelivered one once.
+ */
+export async function handleSesFeedback(event: Pick<SesEvent, 'detail-type' | 'detail'>, deps: FeedbackDeps): Promise<FeedbackOutcome> {
+  const receivedAt = deps.clock.now().toISOString();
+  const feedback = feedbackOf(event['detail-type'], event.detail, receivedAt);
+  if (!feedback.ok) return { status: 'dropped', reason: feedback.reason };
+  const { customerId, executionName, stepId } = feedback.message;
+  if (!(await deps.profiles.get(customerId))) {
+    await deps.onUnknownCustomer?.(customerId);
+    return { status: 'dropped', reason: 'unknown-customer' };
+  }
+  if (feedback.suppression) await deps.profiles.putSuppressionHold(customerId, 'email', feedback.suppression, receivedAt);
+  const recorded = await deps.messages.markFeedback(customerId, executionName, stepId, feedbackAttribute(feedback.kind), feedback.at);
+  let published = false;
+  if (feedback.event) {
+    const result = await publishEntries(deps.putEvents, [toBusEntry(feedback.event, deps.eventBusName)], { clock: deps.clock, ...deps.publish });
+    if (result.failed.length > 0) throw new FeedbackPublishError(`PutEvents failed for ${feedback.event.event}: ${result.failed[0]!.errorCode} ${result.failed[0]!.errorMessage}`);
+    published = true;
+  }
+  return { status: 'applied', kind: feedback.kind, customerId, suppressed: feedback.suppression !== undefined, recorded, published };
+}
