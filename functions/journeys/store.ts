@@ -116,6 +116,9 @@ export interface WaitRecord {
 const pk = (customerId: string) => `C#${customerId}`;
 const attributionKey = (customerId: string, conversionKey: string) => ({ [L.partitionKey]: pk(customerId), [L.sortKey]: `AT#${conversionKey}` });
 
+/** What a settled message record no longer says unless it says it again: the claim's attempt, a run end's reason, a deferral's start. */
+const SETTLE_CLEARS = ['attempt', 'reason', 'deferredSince', 'providerId'] as const satisfies ReadonlyArray<keyof MessageRecord>;
+
 /** How long a skip record is kept: a year. */
 const SKIP_TTL_SECONDS = 365 * 86_400;
 
@@ -418,14 +421,28 @@ export class JourneyStore {
    * whose run ended while it was under way (`unknown`) takes the status its attempt finally knows.
    */
   async settleMessage(customerId: string, record: MessageRecord): Promise<boolean> {
+    // An update, not a put: provider feedback (`markFeedback`: deliveredAt, bouncedAt, ...) that came while the
+    // send was still `sending` stays. What the claim or a run's end wrote and the settled record does not say goes.
+    const names: Record<string, string> = { '#pk': L.partitionKey, '#s': 'status' };
+    const values: Record<string, unknown> = { ':sending': 'sending', ':unknown': 'unknown', ':type': 'message' };
+    const set = ['itemType = :type'];
+    Object.entries(record).forEach(([name, value], i) => {
+      if (value === undefined) return;
+      names[`#f${i}`] = name;
+      values[`:f${i}`] = value;
+      set.push(`#f${i} = :f${i}`);
+    });
+    const remove = SETTLE_CLEARS.filter((name) => record[name] === undefined);
+    remove.forEach((name, i) => (names[`#r${i}`] = name));
     try {
       await this.doc.send(
-        new PutCommand({
+        new UpdateCommand({
           TableName: this.tableName,
-          Item: { [L.partitionKey]: pk(customerId), [L.sortKey]: `M#${record.executionName}#${record.stepId}`, itemType: 'message', ...record },
+          Key: { [L.partitionKey]: pk(customerId), [L.sortKey]: `M#${record.executionName}#${record.stepId}` },
+          UpdateExpression: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.map((_, i) => `#r${i}`).join(', ')}` : ''}`,
           ConditionExpression: 'attribute_not_exists(#pk) OR #s IN (:sending, :unknown)',
-          ExpressionAttributeNames: { '#pk': L.partitionKey, '#s': 'status' },
-          ExpressionAttributeValues: { ':sending': 'sending', ':unknown': 'unknown' },
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
         }),
       );
       return true;
