@@ -52,7 +52,13 @@ describe('rapport simulate: the funnel', { timeout: SIMULATION_TIMEOUT }, () => 
     expect(row('pause')).toEqual(['pause', 'wait 12h', '6']);
     // The buyers converted during the pause: only the other four reach the offer, and the unsubscriber gets none.
     expect(row('offer')).toEqual(['offer', 'send email first-order-offer', '4', '3', '1 unsubscribed']);
-    expect(out.slice(out.indexOf('runs'))).toEqual(['runs', '  entered    6', '  goal       2  (33.3% of entered)', '  exited     0', '  completed  4', '  failed     0']);
+    expect(out.slice(out.indexOf('runs'))).toEqual(['runs', '  entered    6', '  goal       2  (33.3% of entered)', '  exited     0', '  completed  4', '  failed     0',
+      // Both buyers ordered (30.00 each) 6 hours after the hello email: it earned them.
+      'attribution (last touch: Order Completed within 5d of a message; value: order amount (revenue, else total, else value))',
+      '  total      2 conversions, 60.00 revenue',
+      '  step     hello: 2 conversions, 60.00 revenue  (100.0%)',
+      '  channel  email: 2 conversions, 60.00 revenue  (100.0%)',
+    ]);
 
     // Progress on stderr: the plan, a line per 10% of the events, the wait for the journey's remaining time.
     const progress = lines(result.stderr);
