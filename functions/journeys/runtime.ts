@@ -169,7 +169,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
       const detail = event.detail as NormalisedEvent;
       await records.putSkip(customerId, { journeyId: journey.id, reason, at: clock.now().toISOString(), event: event['detail-type'], sourceId: detail.sourceId, messageId: detail.messageId });
       const tombstone = await profiles.tombstone(customerId, clock.now());
-      if (tombstone && tombstone.erasedAt !== (await profiles.get(customerId))?.rebornAfter) await profiles.undoWrites([{ pk: `C#${customerId}`, sk: `S#${journey.id}` }]);
+      if (tombstone && tombstone.erasedAt !== (await profiles.get(customerId))?.rebornAfter) await profiles.undoWrites([{ pk: `C#${customerId}`, sk: `JS#${journey.id}` }]);
     }
     return { journeyId: journey.id, status: 'skipped', reason };
   }
@@ -425,9 +425,11 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
   async function attribute(event: BusEventLike, customerId: string, ids: readonly string[]): Promise<void> {
     const detail = event.detail as NormalisedEvent;
     const key = eventKey(detail);
-    const existing = await records.attribution(customerId, key);
-    if (existing) {
-      if (existing.pending) await records.creditConversion(customerId, key, existing);
+    // Credited before under any id of theirs (an alias may have joined the customer since): that credit stands.
+    for (const id of ids) {
+      const existing = await records.attribution(id, key);
+      if (!existing) continue;
+      if (existing.pending) await records.creditConversion(id, key, existing);
       return;
     }
     const at = Date.parse(detail.timestamp);

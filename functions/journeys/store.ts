@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { createHash } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { queryAll, queryShardsBefore } from '../profile';
+import { countOnce, queryAll, queryShardsBefore } from '../profile';
 import { PROFILE_TABLE_LAYOUT as L, type EventPattern, type EventRef } from '../../shared';
 
 /**
@@ -13,6 +13,8 @@ import { PROFILE_TABLE_LAYOUT as L, type EventPattern, type EventRef } from '../
  * | run     | `C#<id>`     | `R#<journeyId>#<executionName>`      | while running, in the sparse GSI1 (`RUN#<shard>`, `<checkAt>#<id>`): the reconciling sweep's list |
  * | lock    | `C#<id>`     | `L#<journeyId>#<key>`                | one active run per customer (or per key); TTL: the run's longest possible life |
  * | message | `C#<id>`     | `M#<executionName>#<stepId>`         | a send or skip; the conditional put is the send's idempotency |
+ * | skip    | `C#<id>`     | `JS#<journeyId>`                     | why the customer's latest trigger of the journey started nothing; `ttl` |
+ * | credit  | `C#<id>`     | `AT#<sourceId>/<messageId>`          | the message a conversion is credited to (attribution) |
  * | wait    | `C#<id>`     | `W#<event>#<executionName>#<stepId>` | a task token waiting for an event |
  * | cap     | `C#<id>`     | `CAP`                                | the marketing sends counted against the frequency cap (`claimCapSlot`) |
  * | stats   | `J#<journeyId>` | `STATS`                           | counters per journey and step |
@@ -63,7 +65,7 @@ export interface RunRecord {
   entryPending?: boolean;
 }
 
-/** The STATS item's set of runs counted as entered but not yet marked on their run record (see `countEntry`). */
+/** The STATS item's set of runs being counted as entered, as written before `countOnce` (ignored, kept out of the stats). */
 const ENTERING = 'entering';
 
 export interface MessageRecord {
@@ -118,6 +120,12 @@ const attributionKey = (customerId: string, conversionKey: string) => ({ [L.part
 
 /** What a settled message record no longer says unless it says it again: the claim's attempt, a run end's reason, a deferral's start. */
 const SETTLE_CLEARS = ['attempt', 'reason', 'deferredSince', 'providerId'] as const satisfies ReadonlyArray<keyof MessageRecord>;
+
+/**
+ * The skip records' sort key prefix. Not `S#`: that is the suppression holds' (`S#<channel>`), and a journey
+ * may well be called `email` (hostile audit F1: a skip overwrote a hard bounce's hold and the email went out).
+ */
+const SKIP_PREFIX = 'JS#';
 
 /** How long a skip record is kept: a year. */
 const SKIP_TTL_SECONDS = 365 * 86_400;
@@ -341,14 +349,14 @@ export class JourneyStore {
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { [L.partitionKey]: pk(customerId), [L.sortKey]: `S#${skip.journeyId}`, itemType: 'skip', ...skip, [L.ttlAttribute]: Math.ceil(Date.parse(skip.at) / 1000) + SKIP_TTL_SECONDS },
+        Item: { [L.partitionKey]: pk(customerId), [L.sortKey]: `${SKIP_PREFIX}${skip.journeyId}`, itemType: 'skip', ...skip, [L.ttlAttribute]: Math.ceil(Date.parse(skip.at) / 1000) + SKIP_TTL_SECONDS },
       }),
     );
   }
 
   /** Why the customer's latest trigger of each journey started nothing, where one did. */
   async skips(customerId: string): Promise<SkipRecord[]> {
-    return (await this.#query(customerId, 'S#')) as unknown as SkipRecord[];
+    return (await this.#query(customerId, SKIP_PREFIX)) as unknown as SkipRecord[];
   }
 
   async runs(customerId: string, journeyId?: string): Promise<RunRecord[]> {
@@ -624,11 +632,8 @@ export class JourneyStore {
   }
 
   /**
-   * Count a run as entered exactly once, across a crash and the trigger's redelivery, without a transaction
-   * (dynalite has none): (1) add 1 to `entered` and the run's name to the STATS item's `entering` set, unless
-   * the name is there already (an earlier attempt counted it); (2) clear the run's `entryPending`; (3) take the
-   * name out of the set. A crash before (1) counts on redelivery, one after (1) finds the name and does not;
-   * one between (2) and (3) leaves a name (a hash) in the set, which nothing reads.
+   * Count a run as entered exactly once, across a crash, the trigger's redelivery and a concurrent starter
+   * (`countOnce` on the STATS item, by the run's name), then clear the run's `entryPending`.
    */
   async countEntry(run: Pick<RunRecord, 'journeyId' | 'customerId' | 'executionName'>): Promise<void> {
     await this.#countOnce(run.journeyId, run.executionName, { entered: 1 }, async () => {
@@ -687,7 +692,8 @@ export class JourneyStore {
         increments[`${prefix}.conversions`] = 1;
         increments[`${prefix}.revenue`] = counted.value;
       }
-      await this.#countOnce(counted.journeyId, `attribution:${customerId}:${conversionKey}`, increments, async () => {
+      // A hash: the STATS item keeps recent ids for a while, never a customer id.
+      await this.#countOnce(counted.journeyId, `attribution:${createHash('sha256').update(`${customerId}\n${conversionKey}`).digest('hex').slice(0, 32)}`, increments, async () => {
         try {
           await this.doc.send(
             new UpdateCommand({ TableName: this.tableName, Key: attributionKey(customerId, conversionKey), UpdateExpression: 'REMOVE pending', ConditionExpression: `attribute_exists(${L.partitionKey})` }),
@@ -709,36 +715,13 @@ export class JourneyStore {
    * not; one between (2) and (3) leaves an id in the set, which nothing reads.
    */
   async #countOnce(journeyId: string, id: string, counters: Record<string, number>, mark: () => Promise<void>): Promise<void> {
-    const stats = { [L.partitionKey]: `J#${journeyId}`, [L.sortKey]: 'STATS' };
-    const ids = new Set([id]);
-    const names: Record<string, string> = { '#entering': ENTERING };
-    const values: Record<string, unknown> = { ':ids': ids, ':id': id };
-    const parts = Object.entries(counters).map(([name, n], i) => {
-      names[`#c${i}`] = name;
-      values[`:c${i}`] = n;
-      return `#c${i} :c${i}`;
-    });
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: stats,
-          UpdateExpression: `ADD ${[...parts, '#entering :ids'].join(', ')}`,
-          ConditionExpression: 'attribute_not_exists(#entering) OR NOT contains(#entering, :id)',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
-    await mark();
-    await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: stats, UpdateExpression: 'DELETE #entering :ids', ExpressionAttributeNames: { '#entering': ENTERING }, ExpressionAttributeValues: { ':ids': ids } }));
+    await countOnce(this.doc, this.tableName, { [L.partitionKey]: `J#${journeyId}`, [L.sortKey]: 'STATS' }, id, counters, mark);
   }
+
 
   async stats(journeyId: string): Promise<Record<string, number>> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [L.partitionKey]: `J#${journeyId}`, [L.sortKey]: 'STATS' } }));
-    const { [L.partitionKey]: _pk, [L.sortKey]: _sk, [ENTERING]: _entering, ...counters } = Item ?? {};
+    const { [L.partitionKey]: _pk, [L.sortKey]: _sk, [ENTERING]: _entering, countedRecent: _recent, ...counters } = Item ?? {};
     return counters as Record<string, number>;
   }
 

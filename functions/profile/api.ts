@@ -250,6 +250,8 @@ export function createCustomerApi(deps: CustomerApiDeps) {
 function wholeParam(query: URLSearchParams, name: string, fallback: number, max: number): number | undefined {
   const raw = query.get(name);
   if (raw === null) return fallback;
+  // Digits only: Number() would take "1e2", " 1" and "0x10".
+  if (!/^[0-9]{1,7}$/.test(raw)) return undefined;
   const n = Number(raw);
   return Number.isInteger(n) && n >= 1 && n <= max ? n : undefined;
 }

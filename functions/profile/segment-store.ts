@@ -1,7 +1,8 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { PROFILE_TABLE_LAYOUT as L } from '../../shared';
+import { countOnce } from './count-once';
 import { queryAll } from './store';
 
 /**
@@ -10,16 +11,14 @@ import { queryAll } from './store';
  * | item    | PK               | SK              | notes |
  * |---------|------------------|-----------------|-------|
  * | member  | `C#<customerId>` | `G#<segment>`   | `in`, `seq` (the profile's `segmentSeq` of the change that decided it), `pending` while its count is not settled; GSI1 `SEG#<segment>` / `<customerId>` while `in` |
- * | count   | `SEGS#<shard>`   | `<segment>`     | `n` members; `changing`: the changes being counted |
+ * | count   | `SEGS#<shard>`   | `<segment>`     | `n` members; `countedRecent`: the latest changes counted (`countOnce`) |
  *
  * A count is read in one GetItem whatever the segment's size, and maintained as members come and go
  * (`change`), never by scanning. Members are listed in pages from GSI1 (eventually consistent in AWS).
  *
  * Exactly once, whatever crashes and redeliveries: a change is applied to the member item only if it is
- * newer (`seq`) than what decided it, and marks it `pending` with its delta; settling it (1) adds the delta
- * to `n` and the change's id to `changing` unless the id is there (an earlier attempt counted it), (2) clears
- * `pending`, (3) takes the id out of `changing`. Whoever finds a member `pending` settles it first. A crash
- * between (2) and (3) leaves an id (never reused) in the set, which nothing reads.
+ * newer (`seq`) than what decided it, and marks it `pending` with its delta and a random id; settling it counts
+ * the delta once for that id (`countOnce`) and clears `pending`. Whoever finds a member `pending` settles it first.
  */
 export interface SegmentCount {
   segment: string;
@@ -41,7 +40,8 @@ const encodeCursor = (key: Record<string, unknown>) => Buffer.from(JSON.stringif
 function decodeCursor(cursor: string, segment: string): Record<string, unknown> | undefined {
   try {
     const key = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as Record<string, unknown>;
-    if (key[L.dueIndex.partitionKey] !== `SEG#${segment}` || typeof key[L.dueIndex.sortKey] !== 'string') return undefined;
+    const member = key[L.dueIndex.sortKey];
+    if (key[L.dueIndex.partitionKey] !== `SEG#${segment}` || typeof member !== 'string' || key[L.partitionKey] !== `C#${member}` || key[L.sortKey] !== `G#${segment}`) return undefined;
     return { [L.partitionKey]: key[L.partitionKey], [L.sortKey]: key[L.sortKey], [L.dueIndex.partitionKey]: key[L.dueIndex.partitionKey], [L.dueIndex.sortKey]: key[L.dueIndex.sortKey] };
   } catch {
     return undefined;
@@ -61,6 +61,8 @@ export class SegmentStore {
    * customer), counting the change once. An older change than the one recorded does nothing.
    */
   async change(customerId: string, segment: string, into: boolean, seq: number): Promise<void> {
+    // The common case without a read: the member flips (new, or the other way before) and nothing is pending.
+    if (await this.#write(customerId, segment, into, seq, true)) return;
     for (;;) {
       const item = await this.#member(customerId, segment);
       if (item?.pending) {
@@ -68,26 +70,36 @@ export class SegmentStore {
         continue;
       }
       if (item && item.seq >= seq) return;
-      const flips = (item?.in ?? false) !== into;
-      const pending = flips ? { delta: into ? 1 : -1, id: `${customerId}@${seq}` } : undefined;
-      try {
-        await this.doc.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: memberKey(customerId, segment),
-            UpdateExpression: `SET #in = :in, #seq = :seq, itemType = :type, #segment = :segment${pending ? ', #pending = :pending' : ''}${into ? ', #gpk = :gpk, #gsk = :gsk' : ' REMOVE #gpk, #gsk'}`,
-            ConditionExpression: '(attribute_not_exists(#seq) OR #seq < :seq) AND attribute_not_exists(#pending)',
-            ExpressionAttributeNames: { '#in': 'in', '#seq': 'seq', '#segment': 'segment', '#pending': 'pending', '#gpk': L.dueIndex.partitionKey, '#gsk': L.dueIndex.sortKey },
-            ExpressionAttributeValues: { ':in': into, ':seq': seq, ':type': 'segment-member', ':segment': segment, ...(pending && { ':pending': pending }), ...(into && { ':gpk': `SEG#${segment}`, ':gsk': customerId }) },
-          }),
-        );
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) continue;
-        throw error;
-      }
-      if (pending) await this.#settle(customerId, segment, pending);
-      return;
+      if (await this.#write(customerId, segment, into, seq, (item?.in ?? false) !== into)) return;
     }
+  }
+
+  /**
+   * Write change `seq` to the member item if it is newer than what decided it and nothing is pending: as a flip
+   * (`flips`: only if its `in` is the other way, or it is new; marked pending, then settled) or as the same
+   * membership seen again (only `seq` moves). False when the conditions did not hold (read, then decide).
+   */
+  async #write(customerId: string, segment: string, into: boolean, seq: number, flips: boolean): Promise<boolean> {
+    // A random id: the count item's set never holds a customer id, and a new life never reuses an old one.
+    const pending = flips ? { delta: into ? 1 : -1, id: randomUUID() } : undefined;
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: memberKey(customerId, segment),
+          UpdateExpression: `SET #in = :in, #seq = :seq, itemType = :type, #segment = :segment${pending ? ', #pending = :pending' : ''}${into ? ', #gpk = :gpk, #gsk = :gsk' : ' REMOVE #gpk, #gsk'}`,
+          // A flip: in now, out (or no item) before; out now, in before. Not a flip: the same as before (no item = out).
+          ConditionExpression: `(attribute_not_exists(#seq) OR #seq < :seq) AND attribute_not_exists(#pending) AND ${flips === into ? '(attribute_not_exists(#in) OR #in = :false)' : '#in = :true'}`,
+          ExpressionAttributeNames: { '#in': 'in', '#seq': 'seq', '#segment': 'segment', '#pending': 'pending', '#gpk': L.dueIndex.partitionKey, '#gsk': L.dueIndex.sortKey },
+          ExpressionAttributeValues: { ':in': into, ':seq': seq, ':type': 'segment-member', ':segment': segment, ...(flips === into ? { ':false': false } : { ':true': true }), ...(pending && { ':pending': pending }), ...(into && { ':gpk': `SEG#${segment}`, ':gsk': customerId }) },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+    if (pending) await this.#settle(customerId, segment, pending);
+    return true;
   }
 
   /** Take the customer out of every segment (erasure, a customer joined into another), counting each once. */
@@ -178,35 +190,21 @@ export class SegmentStore {
 
   /** Count a pending change once: (1) add it unless counted, (2) clear `pending`, (3) forget its id. */
   async #settle(customerId: string, segment: string, pending: { delta: number; id: string }): Promise<void> {
-    const ids = new Set([pending.id]);
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: countKey(segment),
-          UpdateExpression: 'ADD #n :delta, #changing :ids SET itemType = :type',
-          ConditionExpression: 'attribute_not_exists(#changing) OR NOT contains(#changing, :id)',
-          ExpressionAttributeNames: { '#n': 'n', '#changing': 'changing' },
-          ExpressionAttributeValues: { ':delta': pending.delta, ':ids': ids, ':id': pending.id, ':type': 'segment-count' },
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: memberKey(customerId, segment),
-          UpdateExpression: 'REMOVE #pending',
-          ConditionExpression: '#pending.#id = :id',
-          ExpressionAttributeNames: { '#pending': 'pending', '#id': 'id' },
-          ExpressionAttributeValues: { ':id': pending.id },
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
-    await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: countKey(segment), UpdateExpression: 'DELETE #changing :ids', ExpressionAttributeNames: { '#changing': 'changing' }, ExpressionAttributeValues: { ':ids': ids } }));
+    await countOnce(this.doc, this.tableName, countKey(segment), pending.id, { n: pending.delta }, async () => {
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: memberKey(customerId, segment),
+            UpdateExpression: 'REMOVE #pending',
+            ConditionExpression: '#pending.#id = :id',
+            ExpressionAttributeNames: { '#pending': 'pending', '#id': 'id' },
+            ExpressionAttributeValues: { ':id': pending.id },
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    }, { itemType: 'segment-count' });
   }
 }

@@ -51,6 +51,20 @@ describe('attribution', () => {
     });
   });
 
+  it('a conversion redelivered after an alias joined its customer into another is not credited again (hostile audit F7)', async () => {
+    const t0 = clock.now().getTime();
+    await signUp('ab-b', t0);
+    await api.sendAndSettle({ type: 'identify', userId: 'ab-a', traits: { email: 'ab-a@example.com' } });
+    await clock.run(t0 + HOUR);
+    const before = await welcome();
+    await api.sendAndSettle(order('ab-b', 1, t0 + HOUR, 10));
+    await api.sendAndSettle({ type: 'alias', previousId: 'ab-b', userId: 'ab-a', messageId: 'ab-alias' });
+    await redeliverIngested(engine, 'ab-b-order-1');
+    await engine.settle();
+    const after = await welcome();
+    expect([after.conversions, after.revenue]).toEqual([before.conversions + 1, before.revenue + 10]);
+  });
+
   it('credits nothing to a message more than the window before the order, nor to one sent after it happened', async () => {
     const before = await welcome();
     const t0 = clock.now().getTime();

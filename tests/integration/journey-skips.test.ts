@@ -49,4 +49,28 @@ describe('journey skips per customer', () => {
     expect(items.filter((item) => JSON.stringify(item).includes('sk-1'))).toEqual([]);
     expect(items.some((item) => JSON.stringify(item).includes('sk-2'))).toBe(true);
   });
+
+  it('a skip of a journey named like a channel never replaces a suppression hold (hostile audit F1)', async () => {
+    const { mkdtempSync, readFileSync, rmSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'rapport-skip-email-'));
+    writeFileSync(join(dir, 'email.yaml'), readFileSync('workflows/journeys.d/welcome.yaml', 'utf8').replace(/^id: welcome$/m, 'id: email'));
+    const other = await startTestEngine({ clock: new VirtualClock(START), journeysDir: dir, sweepEveryMs: 0, sendPolicy: { quietHours: undefined }, logLevel: 'SILENT' });
+    try {
+      const c = client(other);
+      await c.sendAndSettle([{ type: 'identify', userId: 'sk-e', traits: { email: 'sk-e@example.com' } }, { type: 'track', userId: 'sk-e', event: 'Signed Up', messageId: 'sk-e-a', timestamp: at(START) }]);
+      await c.sendAndSettle({ type: 'track', userId: 'sk-e', event: 'Message Bounced', messageId: 'sk-e-bounce', timestamp: at(START), properties: { channel: 'email', bounceType: 'hard' } });
+      // Re-entry refuses a second sign-up: its skip record (journey "email") must not land on the hold of channel email.
+      await c.sendAndSettle({ type: 'track', userId: 'sk-e', event: 'Signed Up', messageId: 'sk-e-b', timestamp: at(START) });
+      const view = (await c.get('/v1/customers/sk-e/journeys')).json as unknown as { skipped: Array<Record<string, unknown>> };
+      expect(view.skipped).toEqual([expect.objectContaining({ journeyId: 'email', reason: 're-entry' })]);
+      const items = (await other.dynamo.client.send(new ScanCommand({ TableName: PROFILE_TABLE, ConsistentRead: true }))).Items ?? [];
+      const hold = items.find((item) => item.PK?.S === 'C#sk-e' && item.SK?.S === 'S#email');
+      expect(hold?.itemType?.S).toBe('suppression-hold');
+    } finally {
+      await other.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

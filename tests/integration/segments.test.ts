@@ -134,6 +134,11 @@ describe('segments', () => {
     expect((await api.get('/v1/segments/lifecycle:sleepy')).status).toBe(400);
     expect(((await api.get('/v1/segments/tag:crm-gold/customers?limit=0')).json as unknown as { error: string }).error).toBe('invalid_limit');
     expect(((await api.get('/v1/segments/tag:crm-gold/customers?cursor=abc')).json as unknown as { error: string }).error).toBe('invalid_cursor');
+    for (const limit of ['1e2', '%201', '0x10']) expect(((await api.get(`/v1/segments/tag:crm-gold/customers?limit=${limit}`)).json as unknown as { error: string }).error).toBe('invalid_limit');
+    // A cursor with the index keys right but the table keys forged (hostile audit F10): refused, not a 503.
+    const forged = Buffer.from(JSON.stringify({ GSI1PK: 'SEG#tag:crm-gold', GSI1SK: 's-1', PK: 42, SK: 'G#tag:crm-gold' })).toString('base64url');
+    const answer = await api.get(`/v1/segments/tag:crm-gold/customers?cursor=${forged}`);
+    expect([answer.status, (answer.json as unknown as { error: string }).error]).toEqual([400, 'invalid_cursor']);
     expect((await api.del('/v1/segments/tag:crm-gold')).status).toBe(405);
   });
 });
