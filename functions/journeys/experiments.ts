@@ -11,9 +11,12 @@ export interface VariantStats {
   id: string;
   control: boolean;
   sent: number;
+  /** Messages with at least one conversion credited (each counted once): the trials that succeeded. */
+  converted: number;
+  /** Every conversion credited to its messages (a customer may order twice), and their value. */
   conversions: number;
   revenue: number;
-  /** conversions / sent (0 before any send). */
+  /** converted / sent (0 before any send). */
   conversionRate: number;
   /** The rate's difference from the control's, relative to it (null for the control, or a control rate of 0). */
   lift: number | null;
@@ -27,7 +30,7 @@ export interface ExperimentView {
 }
 
 export const EXPERIMENT_METHOD =
-  'two-proportion z-test against the control (first variant), two-sided; a trial is a message sent, a success a conversion credited to it (last touch); p-value only with >= 5 conversions and >= 5 non-conversions per variant';
+  'two-proportion z-test against the control (first variant), two-sided, pooled; a trial is a message sent, a success a message with at least one conversion credited to it (last touch); p-value only with >= 5 successes and >= 5 failures per variant';
 
 /** Φ, the standard normal CDF (Abramowitz & Stegun 7.1.26 erf, absolute error < 1.5e-7). */
 export function normalCdf(z: number): number {
@@ -52,8 +55,8 @@ export function experimentView(counters: Readonly<Record<string, number>>, stepI
   const of = (id: string, name: string) => counters[`${stepId}.variant.${id}.${name}`] ?? 0;
   const base = variantIds.map((id, i) => {
     const sent = of(id, 'sent');
-    const conversions = of(id, 'attribution.conversions');
-    return { id, control: i === 0, sent, conversions, revenue: of(id, 'attribution.revenue'), conversionRate: sent === 0 ? 0 : conversions / sent };
+    const converted = of(id, 'converted');
+    return { id, control: i === 0, sent, converted, conversions: of(id, 'attribution.conversions'), revenue: of(id, 'attribution.revenue'), conversionRate: sent === 0 ? 0 : converted / sent };
   });
   const control = base[0]!;
   return {
@@ -61,7 +64,7 @@ export function experimentView(counters: Readonly<Record<string, number>>, stepI
     variants: base.map((v) => ({
       ...v,
       lift: v.control || control.conversionRate === 0 ? null : (v.conversionRate - control.conversionRate) / control.conversionRate,
-      pValue: v.control ? null : twoProportionPValue(control.conversions, control.sent, v.conversions, v.sent),
+      pValue: v.control ? null : twoProportionPValue(control.converted, control.sent, v.converted, v.sent),
     })),
   };
 }

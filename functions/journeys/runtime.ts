@@ -433,8 +433,8 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
       return;
     }
     const at = Date.parse(detail.timestamp);
-    let last: MessageRecord | undefined;
-    for (const m of (await Promise.all(ids.map((id) => records.messages(id)))).flat()) {
+    let last: (MessageRecord & { of: string }) | undefined;
+    for (const m of (await Promise.all(ids.map(async (id) => (await records.messages(id)).map((message) => ({ ...message, of: id }))))).flat()) {
       const window = byId.get(m.journeyId)?.attribution;
       if (m.status !== 'sent' || window?.event !== event['detail-type']) continue;
       const sentAt = Date.parse(m.at);
@@ -445,7 +445,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     const valueProperty = byId.get(last.journeyId)!.attribution!.value;
     const properties = detail.properties ?? {};
     const value = valueProperty === undefined ? orderAmount(properties) : orderAmount({ value: properties[valueProperty] });
-    await records.creditConversion(customerId, key, { journeyId: last.journeyId, stepId: last.stepId, channel: last.channel, executionName: last.executionName, messageAt: last.at, convertedAt: detail.timestamp, value, ...(last.variant !== undefined && { variant: last.variant }) });
+    await records.creditConversion(customerId, key, { journeyId: last.journeyId, stepId: last.stepId, channel: last.channel, executionName: last.executionName, messageAt: last.at, convertedAt: detail.timestamp, value, ...(last.variant !== undefined && { variant: last.variant, messageOf: last.of }) });
     log('conversion credited', { customerId, journeyId: last.journeyId, stepId: last.stepId, messageId: detail.messageId });
   }
 

@@ -85,6 +85,8 @@ export interface MessageRecord {
   status: 'deferred' | 'sending' | 'unknown' | 'sent' | 'skipped' | 'failed';
   /** The experiment variant the customer got (a send step with `variants`). */
   variant?: string;
+  /** When a conversion was first credited to this message (attribution): an experiment counts it once. */
+  convertedAt?: string;
   /** A send the frequency cap deferred: when it was deferred first (it waits at most the policy's maximum delay from then). */
   deferredSince?: string;
   reason?: string;
@@ -152,8 +154,9 @@ export interface AttributionRecord {
   convertedAt: string;
   /** What the conversion earned (its value property, else the order amount; 0 when it has none). */
   value: number;
-  /** The experiment variant of the credited message, if it had one. */
+  /** The experiment variant of the credited message, if it had one, and the id its message record is under. */
   variant?: string;
+  messageOf?: string;
   /** Set until the conversion is counted in the journey's stats. */
   pending?: boolean;
 }
@@ -704,7 +707,28 @@ export class JourneyStore {
       });
       stands = counted;
     }
+    // An experiment's trial is a message: its first conversion counts once as `converted` (its rate's numerator).
+    if (stands.variant !== undefined && stands.messageOf !== undefined) await this.#countConvertedMessage(stands.messageOf, stands);
     return stands;
+  }
+
+  async #countConvertedMessage(messageOf: string, credit: AttributionRecord): Promise<void> {
+    const message = await this.getMessage(messageOf, credit.executionName, credit.stepId);
+    if (!message || message.convertedAt !== undefined) return;
+    const id = `converted:${createHash('sha256').update(`${messageOf}\n${credit.executionName}\n${credit.stepId}`).digest('hex').slice(0, 32)}`;
+    await this.#countOnce(credit.journeyId, id, { [`${credit.stepId}.variant.${credit.variant!}.converted`]: 1 }, async () => {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [L.partitionKey]: pk(messageOf), [L.sortKey]: `M#${credit.executionName}#${credit.stepId}` },
+          UpdateExpression: 'SET convertedAt = if_not_exists(convertedAt, :at)',
+          ConditionExpression: `attribute_exists(${L.partitionKey})`,
+          ExpressionAttributeValues: { ':at': credit.convertedAt },
+        }),
+      ).catch((error: unknown) => {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      });
+    });
   }
 
   /**
@@ -721,7 +745,7 @@ export class JourneyStore {
 
   async stats(journeyId: string): Promise<Record<string, number>> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [L.partitionKey]: `J#${journeyId}`, [L.sortKey]: 'STATS' } }));
-    const { [L.partitionKey]: _pk, [L.sortKey]: _sk, [ENTERING]: _entering, countedRecent: _recent, ...counters } = Item ?? {};
+    const { [L.partitionKey]: _pk, [L.sortKey]: _sk, [ENTERING]: _entering, counting: _counting, countedRecent: _recent, ...counters } = Item ?? {};
     return counters as Record<string, number>;
   }
 

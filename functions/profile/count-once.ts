@@ -4,39 +4,40 @@ import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamod
 /** How many recent change ids a counter item keeps (a list, oldest first): ~40 KB of ids. */
 export const COUNTED_RECENT_MAX = 1000;
 const RECENT = 'countedRecent';
+const COUNTING = 'counting';
 
 /**
  * Add `counters` to the counter item `key` exactly once for change `id`, across crashes, redeliveries and
  * concurrent writers, without a transaction (dynalite has none):
- * 1. add the counters and append `id` to the item's list of recently counted ids, unless `id` is in it;
+ * 1. add the counters and put `id` in the item's set of changes being counted, unless `id` is in that set or
+ *    among the recently counted ids;
  * 2. `mark` the change counted where it is recorded (clear its pending flag);
- * 3. drop the oldest id once the list is longer than COUNTED_RECENT_MAX.
- * A crash before (1) counts on redelivery; one after (1) finds the id and does not. A writer that read the
- * change pending before another writer's (2) and runs its (1) later still finds the id: it stays until
- * COUNTED_RECENT_MAX later changes of this item (removing it at once, as a set would, let it count twice).
+ * 3. move `id` from the set to the list of recently counted ids, dropping the oldest beyond COUNTED_RECENT_MAX.
+ * A crash after (1) leaves `id` in the set for as long as the change stays pending, so its redelivery, however
+ * late, does not count it again. A writer that read the change pending before another writer's (2) and runs
+ * its (1) after that writer's (3) finds `id` among the recent ones (removing it at once let it count twice).
  * Ids must be unique per change and carry no customer data (a random id, or a hash).
  */
 export async function countOnce(doc: DynamoDBDocumentClient, tableName: string, key: Record<string, unknown>, id: string, counters: Record<string, number>, mark: () => Promise<void>, extraSet: Record<string, unknown> = {}): Promise<void> {
-  const names: Record<string, string> = { '#recent': RECENT };
-  const values: Record<string, unknown> = { ':ids': [id], ':id': id, ':none': [] };
+  const names: Record<string, string> = { '#counting': COUNTING, '#recent': RECENT };
+  const values: Record<string, unknown> = { ':ids': new Set([id]), ':id': id };
   const add = Object.entries(counters).map(([name, n], i) => {
     names[`#c${i}`] = name;
     values[`:c${i}`] = n;
     return `#c${i} :c${i}`;
   });
-  const set = ['#recent = list_append(if_not_exists(#recent, :none), :ids)'];
-  Object.entries(extraSet).forEach(([name, value], i) => {
+  const set = Object.entries(extraSet).map(([name, value], i) => {
     names[`#s${i}`] = name;
     values[`:s${i}`] = value;
-    set.push(`#s${i} = :s${i}`);
+    return `#s${i} = :s${i}`;
   });
   try {
     await doc.send(
       new UpdateCommand({
         TableName: tableName,
         Key: key,
-        UpdateExpression: `${add.length > 0 ? `ADD ${add.join(', ')} ` : ''}SET ${set.join(', ')}`,
-        ConditionExpression: 'attribute_not_exists(#recent) OR NOT contains(#recent, :id)',
+        UpdateExpression: `ADD ${[...add, '#counting :ids'].join(', ')}${set.length > 0 ? ` SET ${set.join(', ')}` : ''}`,
+        ConditionExpression: '(attribute_not_exists(#counting) OR NOT contains(#counting, :id)) AND (attribute_not_exists(#recent) OR NOT contains(#recent, :id))',
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
       }),
@@ -45,6 +46,15 @@ export async function countOnce(doc: DynamoDBDocumentClient, tableName: string, 
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
   }
   await mark();
+  await doc.send(
+    new UpdateCommand({
+      TableName: tableName,
+      Key: key,
+      UpdateExpression: 'DELETE #counting :ids SET #recent = list_append(if_not_exists(#recent, :none), :list)',
+      ExpressionAttributeNames: { '#counting': COUNTING, '#recent': RECENT },
+      ExpressionAttributeValues: { ':ids': new Set([id]), ':none': [], ':list': [id] },
+    }),
+  );
   try {
     await doc.send(
       new UpdateCommand({

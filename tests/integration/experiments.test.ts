@@ -66,11 +66,14 @@ describe('experiments', () => {
     const buyers = ids.filter((_, i) => i % 3 === 0);
     await api.sendAndSettle(buyers.map((id) => ({ type: 'track', userId: id, event: 'Order Completed', messageId: `${id}-o`, timestamp: at(START + 2 * HOUR), properties: { orderId: `${id}-o`, revenue: 25 } })));
     const won = { control: buyers.filter((id) => variantOf.get(id) === 'control').length, warm: buyers.filter((id) => variantOf.get(id) === 'warm').length };
+    // They order again an hour later: two conversions of one message, one success of its trial (hostile audit F8).
+    await clock.run(START + 3 * HOUR);
+    await api.sendAndSettle(buyers.map((id) => ({ type: 'track', userId: id, event: 'Order Completed', messageId: `${id}-o2`, timestamp: at(START + 3 * HOUR), properties: { orderId: `${id}-o2`, revenue: 25 } })));
 
     const stats = (await api.get('/v1/journeys/offer-test/stats')).json as unknown as { experiments: Record<string, ExperimentView> };
     const [control, warm] = stats.experiments.offer!.variants;
-    expect(control).toMatchObject({ id: 'control', control: true, sent: sent.control, conversions: won.control, revenue: 25 * won.control, pValue: null });
-    expect(warm).toMatchObject({ id: 'warm', control: false, sent: sent.warm, conversions: won.warm, revenue: 25 * won.warm });
+    expect(control).toMatchObject({ id: 'control', control: true, sent: sent.control, converted: won.control, conversions: 2 * won.control, revenue: 50 * won.control, conversionRate: won.control / sent.control, pValue: null });
+    expect(warm).toMatchObject({ id: 'warm', control: false, sent: sent.warm, converted: won.warm, conversions: 2 * won.warm, revenue: 50 * won.warm, conversionRate: won.warm / sent.warm });
     expect(warm!.pValue).toBe(twoProportionPValue(won.control, sent.control, won.warm, sent.warm));
   });
 });

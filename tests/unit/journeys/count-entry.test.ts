@@ -50,9 +50,9 @@ describe('JourneyStore.countEntry across a crash', () => {
     entryPending: true,
   });
 
-  // countEntry makes 3 calls; a crash before each of them, and none.
-  for (const allowed of [0, 1, 2, 3]) {
-    it(`counts once when the first attempt dies after ${allowed} of its 3 writes and the trigger is redelivered`, async () => {
+  // countEntry makes 4 calls; a crash before each of them, and none.
+  for (const allowed of [0, 1, 2, 3, 4]) {
+    it(`counts once when the first attempt dies after ${allowed} of its 4 writes and the trigger is redelivered`, async () => {
       // Prepare: the run is recorded, pending (the starter's putRun), and another run of the journey is counted already.
       const journeyId = `j${allowed}`;
       const store = new JourneyStore(doc, TABLE);
@@ -74,9 +74,9 @@ describe('JourneyStore.countEntry across a crash', () => {
     });
   }
 
-  // creditConversion reads, writes the credit, then counts in three writes: 5 calls. A crash before each, and none.
-  for (const allowed of [0, 1, 2, 3, 4, 5]) {
-    it(`credits a conversion once when the first attempt dies after ${allowed} of its 5 calls and the order is redelivered`, async () => {
+  // creditConversion reads, writes the credit, then counts in four writes: 6 calls. A crash before each, and none.
+  for (const allowed of [0, 1, 2, 3, 4, 5, 6]) {
+    it(`credits a conversion once when the first attempt dies after ${allowed} of its 6 calls and the order is redelivered`, async () => {
       const journeyId = `a${allowed}`;
       const store = new JourneyStore(doc, TABLE);
       const credit = { journeyId, stepId: 'send-welcome', channel: 'email', executionName: `${journeyId}-exec`, messageAt: '2026-01-01T00:00:00.000Z', convertedAt: '2026-01-01T02:00:00.000Z', value: 42.5 };

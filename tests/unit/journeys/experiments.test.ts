@@ -26,15 +26,18 @@ describe('experiments', () => {
   it('the view: per variant sent, conversions, revenue, rate, lift and p-value against the control', () => {
     const counters = {
       'offer.variant.control.sent': 100,
-      'offer.variant.control.attribution.conversions': 10,
+      'offer.variant.control.converted': 10,
+      'offer.variant.control.attribution.conversions': 12,
       'offer.variant.control.attribution.revenue': 400,
       'offer.variant.bold.sent': 100,
-      'offer.variant.bold.attribution.conversions': 20,
+      'offer.variant.bold.converted': 20,
+      'offer.variant.bold.attribution.conversions': 26,
       'offer.variant.bold.attribution.revenue': 900.5,
     };
     const view = experimentView(counters, 'offer', ['control', 'bold']);
-    expect(view.variants[0]).toEqual({ id: 'control', control: true, sent: 100, conversions: 10, revenue: 400, conversionRate: 0.1, lift: null, pValue: null });
-    expect(view.variants[1]).toMatchObject({ id: 'bold', control: false, sent: 100, conversions: 20, revenue: 900.5, conversionRate: 0.2, lift: 1 });
+    // The rate counts converted messages (trials that succeeded), not every order: a customer may order twice.
+    expect(view.variants[0]).toEqual({ id: 'control', control: true, sent: 100, converted: 10, conversions: 12, revenue: 400, conversionRate: 0.1, lift: null, pValue: null });
+    expect(view.variants[1]).toMatchObject({ id: 'bold', control: false, sent: 100, converted: 20, conversions: 26, revenue: 900.5, conversionRate: 0.2, lift: 1 });
     expect(view.variants[1]!.pValue).toBeCloseTo(0.04767, 4);
     expect(view.method).toMatch(/two-proportion z-test/);
   });
