@@ -16,7 +16,7 @@ import {
   SENDER_LIMITS,
 } from '../../shared';
 import { TAG_RULES_MAX } from '../../shared/segmentation/constants';
-import { inSegments, isSegmentEntry, SEGMENT_CHANGE, SEGMENT_LEAVE_ALL, segmentChanges } from '../../shared/segmentation/membership';
+import { inSegments, isSegmentEntry, SEGMENT_CHANGE, SEGMENT_LEAVE_ALL, segmentChanges, segmentsOf } from '../../shared/segmentation/membership';
 import type { RecentEventsSpec } from '../../shared/segmentation/retention';
 import { applyEvent, emptyProfile, joinProfiles, mergeProfiles, upgradeTags } from './apply';
 import { PROFILE_LIMITS } from './limits';
@@ -230,6 +230,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       const claimed: Array<{ event: NormalisedEvent; link: string }> = [];
       const derived: OutboxEntry[] = [];
       const republish: OutboxEntry[] = [];
+      let reconcile = false;
       let erasedDrops = false;
       /** Erased ids the group's events named to join (not joined): the engine redacts those events. */
       const erasedNamed: string[] = [];
@@ -254,6 +255,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
           written.push(link !== undefined && link !== customerId && (await erasedFor(event, idsLinkedBy(event, link))) ? withoutJoin(event) : event);
           if (link !== undefined) links.push({ event, link });
           republish.push(...(current?.outbox.filter((o) => o.cause === appliedAs) ?? []));
+          // Its segment changes may have left the outbox since (crash, then later writes): the members are checked.
+          reconcile = true;
           results.push({ status: 'duplicate', customerId });
           continue;
         }
@@ -330,6 +333,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       }
       await Promise.all(written.map((event) => store.putTimelineEvent(customerId, event, deps.timelineRetentionDays)));
       await publish(customerId, [...republish, ...derived]);
+      if (reconcile && current) await reconcileSegments(customerId, current);
       if (erasedDrops) await deps.onErasedWrite?.([customerId]);
       if (erasedNamed.length > 0) await deps.onErasedWrite?.([...new Set(erasedNamed)]);
       if (written.length > 0 && (await undoneIfErased(customerId, rebornAfter, written, links))) {
@@ -662,12 +666,32 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     return out;
   }
 
+  /**
+   * On a redelivery: make the customer's member items say what the profile says (`segmentsOf`), as of its latest
+   * numbered change. A crash after the profile write whose segment entries then left the 50-entry outbox
+   * (later writes) is repaired here; nothing changes when the members agree (one Query).
+   */
+  async function reconcileSegments(customerId: string, stored: StoredProfile): Promise<void> {
+    if (!inSegments(customerId) || stored.mergedInto !== undefined || stored.segmentSeq === undefined) return;
+    const want = new Set(segmentsOf(stored.profile));
+    const have = new Set(await store.segments.segmentsOfCustomer(customerId));
+    for (const segment of [...new Set([...want, ...have])].sort()) {
+      if (want.has(segment) !== have.has(segment)) await store.segments.change(customerId, segment, want.has(segment), stored.segmentSeq);
+    }
+  }
+
   async function publish(customerId: string, outbox: OutboxEntry[]): Promise<void> {
     // Segment entries first (idempotent, ordered by seq): a redelivery of the cause applies what a crash left.
+    let changed = false;
     for (const o of outbox) {
-      if (o.name === SEGMENT_CHANGE) await store.segments.change(customerId, o.properties.segment as string, o.properties.into === true, o.properties.seq as number);
-      else if (o.name === SEGMENT_LEAVE_ALL) await store.segments.leaveAll(o.properties.customerId as string);
+      if (o.name === SEGMENT_CHANGE) {
+        await store.segments.change(customerId, o.properties.segment as string, o.properties.into === true, o.properties.seq as number);
+        changed = true;
+      } else if (o.name === SEGMENT_LEAVE_ALL) await store.segments.leaveAll(o.properties.customerId as string);
     }
+    // Write, then check: an alias may have joined this customer into another while these changes were under way
+    // (its leave-all then missed them): a customer joined into another is in no segment.
+    if (changed && (await store.get(customerId))?.mergedInto !== undefined) await store.segments.leaveAll(customerId);
     const events = outbox.filter((o) => !isSegmentEntry(o));
     if (events.length === 0) return;
     const entries: BusEntry[] = events.map((o) => derivedEvent(customerId, o, deps.eventBusName));
