@@ -211,6 +211,10 @@ export function createCustomerApi(deps: CustomerApiDeps) {
     }
     const parsed = parseSegmentId(id);
     if ('error' in parsed) return json(400, { error: 'invalid_segment', message: parsed.error });
+    // A named segment the config does not name (any more) and nobody is in does not exist.
+    if (parsed.kind === 'segment' && !named.has(id) && (await store.segments.count(id)) === 0) {
+      return json(404, { error: 'segment_not_found', message: `no segment ${JSON.stringify(id)}: workflows/segments.yaml names ${[...named.keys()].join(', ') || 'none'}` });
+    }
     if (!customers) return json(200, segmentView(id, await store.segments.count(id)));
     const limit = wholeParam(req.query, 'limit', 100, 1000);
     if (limit === undefined) return json(400, { error: 'invalid_limit', message: 'limit must be a whole number from 1 to 1000' });

@@ -45,6 +45,9 @@ export function parseSegmentId(id: string): { kind: SegmentKind; value: string }
   const value = id.slice(at + 1);
   if (at < 1 || !(SEGMENT_KINDS as readonly string[]).includes(kind)) return { error: `segment id ${JSON.stringify(id)} must be <kind>:<value> with kind one of ${SEGMENT_KINDS.join(', ')}` };
   if (value.length === 0 || value.length > 200) return { error: `segment id ${JSON.stringify(id)}: the ${kind} after "${kind}:" must be 1 to 200 characters` };
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+  if (/[\u0000-\u001f\u007f]/.test(value)) return { error: `segment id ${JSON.stringify(id)}: control characters are not allowed` };
+  if (kind === 'segment' && !/^[a-z0-9]+(?:[-_][a-z0-9]+)*$/.test(value)) return { error: `segment id ${JSON.stringify(id)}: a named segment's id is lowercase letters, digits, "-" or "_" (workflows/segments.yaml)` };
   if (kind === 'lifecycle' && !(LIFECYCLE_STAGES as readonly string[]).includes(value)) return { error: `segment id ${JSON.stringify(id)}: lifecycle stage must be one of ${LIFECYCLE_STAGES.join(', ')}` };
   if (kind === 'rfm' && !(VALUE_TIERS as readonly string[]).includes(value)) return { error: `segment id ${JSON.stringify(id)}: RFM tier must be one of ${VALUE_TIERS.join(', ')}` };
   return { kind: kind as SegmentKind, value };

@@ -132,6 +132,8 @@ describe('segments', () => {
     expect(bad.status).toBe(400);
     expect((bad.json as unknown as { message: string }).message).toMatch(/kind one of tag, lifecycle, rfm/);
     expect((await api.get('/v1/segments/lifecycle:sleepy')).status).toBe(400);
+    expect((await api.get('/v1/segments/tag:%00')).status).toBe(400);
+    expect((await api.get('/v1/segments/segment:nobody-declared-this')).status).toBe(404);
     expect(((await api.get('/v1/segments/tag:crm-gold/customers?limit=0')).json as unknown as { error: string }).error).toBe('invalid_limit');
     expect(((await api.get('/v1/segments/tag:crm-gold/customers?cursor=abc')).json as unknown as { error: string }).error).toBe('invalid_cursor');
     for (const limit of ['1e2', '%201', '0x10']) expect(((await api.get(`/v1/segments/tag:crm-gold/customers?limit=${limit}`)).json as unknown as { error: string }).error).toBe('invalid_limit');
