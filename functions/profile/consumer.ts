@@ -691,7 +691,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     }
     // Write, then check: an alias may have joined this customer into another while these changes were under way
     // (its leave-all then missed them): a customer joined into another is in no segment.
-    if (changed && (await store.get(customerId))?.mergedInto !== undefined) await store.segments.leaveAll(customerId);
+    if (changed && (await store.isJoined(customerId))) await store.segments.leaveAll(customerId);
     const events = outbox.filter((o) => !isSegmentEntry(o));
     if (events.length === 0) return;
     const entries: BusEntry[] = events.map((o) => derivedEvent(customerId, o, deps.eventBusName));

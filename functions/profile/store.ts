@@ -427,6 +427,12 @@ export class ProfileStore {
     }
   }
 
+  /** Whether the profile of `id` is frozen into another customer's (`mergedInto`): one attribute read, no body unpacked. */
+  async isJoined(id: string): Promise<boolean> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: profileKey(id), ConsistentRead: true, ProjectionExpression: 'mergedInto' }));
+    return Item?.mergedInto !== undefined;
+  }
+
   /** Whether the erased customer came back: a live profile whose new life began at this tombstone's erasure. */
   async hasNewLife(id: string, tombstone: Tombstone): Promise<boolean> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: profileKey(id), ConsistentRead: true, ProjectionExpression: 'rebornAfter' }));
