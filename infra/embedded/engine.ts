@@ -542,8 +542,11 @@ async function start(options: EngineOptions): Promise<Engine> {
       if (sweepTimer) clearInterval(sweepTimer);
       virtualSweep?.cancel();
       await Promise.allSettled([...timerSweeps]);
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Close every connection at once: a page polling on a keep-alive connection keeps it busy, and
+      // server.close() alone waits for it to go idle (the UI test's stop timed out so on a loaded machine).
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await closed;
       await bus.drain();
       // With a data folder, running executions are suspended (and resume at the next start); in memory they stop.
       await journeys.sfn.close();
