@@ -108,7 +108,7 @@ export class SegmentStore {
     for (const item of await this.#members(customerId)) {
       const segment = (item[L.sortKey] as string).slice(MEMBER_PREFIX.length);
       const member = item as unknown as MemberItem;
-      if (member.pending) await this.#settle(customerId, segment, member.pending);
+      // `change` settles a pending change first, then takes them out.
       if (member.in || member.pending?.delta === 1) left.push(segment);
       await this.change(customerId, segment, false, member.seq + 1);
     }

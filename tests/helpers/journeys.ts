@@ -71,3 +71,20 @@ export function holdChannel(engine: Engine, name: 'email' | 'webhook', needle: s
   };
   return { held, release };
 }
+
+/** A journey started by `Ping Requested` (re-entry always): a transactional email, then an hour's wait. */
+export const PING_JOURNEY = [
+  'id: ping',
+  'name: Ping',
+  'version: 1',
+  'trigger:',
+  '  event: Ping Requested',
+  'entry:',
+  '  reentry: always',
+  'steps:',
+  '  - id: send-ping',
+  '    send: { channel: email, template: welcome, kind: transactional }',
+  '  - id: wait-an-hour',
+  '    wait: 1h',
+  '',
+].join('\n');

@@ -9,7 +9,7 @@ import type { DynamoCall } from '../../infra/embedded/faults';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
 import { client } from '../helpers/client';
 import { startTestEngine } from '../helpers/engine';
-import { runsOf } from '../helpers/journeys';
+import { PING_JOURNEY as PING, runsOf } from '../helpers/journeys';
 
 /**
  * Run locks against AWS's delivery semantics, on the real parts (dynalite, the compiled ASL on the
@@ -22,21 +22,6 @@ import { runsOf } from '../helpers/journeys';
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const START = Date.parse('2026-03-02T10:00:00Z');
-const PING = [
-  'id: ping',
-  'name: Ping',
-  'version: 1',
-  'trigger:',
-  '  event: Ping Requested',
-  'entry:',
-  '  reentry: always',
-  'steps:',
-  '  - id: send-ping',
-  '    send: { channel: email, template: welcome, kind: transactional }',
-  '  - id: wait-an-hour',
-  '    wait: 1h',
-  '',
-].join('\n');
 const identify = (userId: string) => ({ type: 'identify', userId, traits: { email: `${userId}@example.com` } });
 const ping = (userId: string) => ({ type: 'track', userId, event: 'Ping Requested', properties: {} });
 

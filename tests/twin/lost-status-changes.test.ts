@@ -16,7 +16,7 @@ import { PROFILE_TABLE, type Engine } from '../../infra/embedded/engine';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
 import { client } from '../helpers/client';
 import { startTestEngine } from '../helpers/engine';
-import { runsOf } from '../helpers/journeys';
+import { PING_JOURNEY as PING, runsOf } from '../helpers/journeys';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -24,21 +24,6 @@ const DAY = 24 * HOUR;
 const START = Date.parse('2026-03-02T10:00:00Z');
 const SEED = 7;
 const CUSTOMERS = 16;
-const PING = [
-  'id: ping',
-  'name: Ping',
-  'version: 1',
-  'trigger:',
-  '  event: Ping Requested',
-  'entry:',
-  '  reentry: always',
-  'steps:',
-  '  - id: send-ping',
-  '    send: { channel: email, template: welcome, kind: transactional }',
-  '  - id: wait-an-hour',
-  '    wait: 1h',
-  '',
-].join('\n');
 const ids = Array.from({ length: CUSTOMERS }, (_, i) => `ls-${i}`);
 
 describe(`the AWS twin loses status-change events; the reconciling sweep frees every run and lock (seed ${SEED})`, () => {

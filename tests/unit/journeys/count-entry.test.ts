@@ -8,23 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JourneyStore, type RunRecord } from '../../../functions/journeys/store';
 import { documentClient } from '../../../functions/profile';
 import { ensureTable, profileTableDefinition, startDynalite, type LocalDynamo } from '../../../infra/embedded/dynamo';
+import { dyingAfter } from '../../helpers/dying-client';
 
 const TABLE = 'profiles';
-
-/** A document client whose calls after the first `allowed` fail, as a process killed at that point. */
-function dyingAfter(doc: DynamoDBDocumentClient, allowed: number): DynamoDBDocumentClient {
-  let calls = 0;
-  return new Proxy(doc, {
-    get(target, property, receiver) {
-      if (property !== 'send') return Reflect.get(target, property, receiver) as unknown;
-      return (command: never) => {
-        calls++;
-        if (calls > allowed) return Promise.reject(new Error(`killed before call ${calls}`));
-        return target.send(command);
-      };
-    },
-  });
-}
 
 describe('JourneyStore.countEntry across a crash', () => {
   let dynamo: LocalDynamo;

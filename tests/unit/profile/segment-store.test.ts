@@ -10,23 +10,9 @@ import { documentClient } from '../../../functions/profile';
 import { SegmentStore } from '../../../functions/profile/segment-store';
 import { ensureTable, profileTableDefinition, startDynalite, type LocalDynamo } from '../../../infra/embedded/dynamo';
 import { mapLimit } from '../../../shared';
+import { dyingAfter } from '../../helpers/dying-client';
 
 const TABLE = 'profiles';
-
-/** A document client whose calls after the first `allowed` fail, as a process killed at that point. */
-function dyingAfter(doc: DynamoDBDocumentClient, allowed: number): DynamoDBDocumentClient {
-  let calls = 0;
-  return new Proxy(doc, {
-    get(target, property, receiver) {
-      if (property !== 'send') return Reflect.get(target, property, receiver) as unknown;
-      return (command: never) => {
-        calls++;
-        if (calls > allowed) return Promise.reject(new Error(`killed before call ${calls}`));
-        return target.send(command);
-      };
-    },
-  });
-}
 
 /** A document client whose first count (settle's step 1) waits until `open()`: a slow Lambda between two of its calls. */
 function stalledAtCount(doc: DynamoDBDocumentClient) {
