@@ -3,11 +3,10 @@
  * customer (the latest per journey: reason, when, which event) and shown by `GET /v1/customers/{id}/journeys`;
  * erasure removes it with the rest.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Engine } from '../../infra/embedded/engine';
+import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
 import { client } from '../helpers/client';
-import { startTestEngine } from '../helpers/engine';
+import { startTestEngine, useTestEngine } from '../helpers/engine';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { PROFILE_TABLE } from '../../infra/embedded/engine';
 
@@ -16,36 +15,29 @@ const DAY = 86_400_000;
 const at = (ms: number) => new Date(ms).toISOString();
 
 describe('journey skips per customer', () => {
-  let clock: VirtualClock;
-  let engine: Engine;
-  let api: ReturnType<typeof client>;
-  beforeAll(async () => {
-    clock = new VirtualClock(START);
-    engine = await startTestEngine({ clock, sweepEveryMs: 0, sendPolicy: { quietHours: undefined }, logLevel: 'SILENT' });
-    api = client(engine);
-  });
-  afterAll(() => engine.stop());
+  const clock = new VirtualClock(START);
+  const world = useTestEngine({ clock, sweepEveryMs: 0, sendPolicy: { quietHours: undefined }, logLevel: 'SILENT' });
 
-  const journeysOf = async (id: string) => (await api.get(`/v1/customers/${id}/journeys`)).json as unknown as { runs: Array<{ journeyId: string }>; skipped: Array<Record<string, unknown>> };
+  const journeysOf = async (id: string) => (await world.api.get(`/v1/customers/${id}/journeys`)).json as unknown as { runs: Array<{ journeyId: string }>; skipped: Array<Record<string, unknown>> };
 
   it('records a second sign-up that re-entry refuses, and a stale (imported) trigger, with the event that caused each', async () => {
-    await api.sendAndSettle([{ type: 'identify', userId: 'sk-1', traits: { email: 'sk-1@example.com' } }, { type: 'track', userId: 'sk-1', event: 'Signed Up', messageId: 'sk-1-a', timestamp: at(START) }]);
+    await world.api.sendAndSettle([{ type: 'identify', userId: 'sk-1', traits: { email: 'sk-1@example.com' } }, { type: 'track', userId: 'sk-1', event: 'Signed Up', messageId: 'sk-1-a', timestamp: at(START) }]);
     expect((await journeysOf('sk-1')).skipped).toEqual([]);
-    await api.sendAndSettle({ type: 'track', userId: 'sk-1', event: 'Signed Up', messageId: 'sk-1-b', timestamp: at(START) });
+    await world.api.sendAndSettle({ type: 'track', userId: 'sk-1', event: 'Signed Up', messageId: 'sk-1-b', timestamp: at(START) });
     expect((await journeysOf('sk-1')).skipped).toEqual([{ journeyId: 'welcome', reason: 're-entry', at: at(START), event: 'Signed Up', sourceId: 'default', messageId: 'sk-1-b' }]);
 
-    await api.sendAndSettle([{ type: 'identify', userId: 'sk-2', traits: { email: 'sk-2@example.com' } }, { type: 'track', userId: 'sk-2', event: 'Signed Up', messageId: 'sk-2-old', timestamp: at(START - 30 * DAY) }]);
+    await world.api.sendAndSettle([{ type: 'identify', userId: 'sk-2', traits: { email: 'sk-2@example.com' } }, { type: 'track', userId: 'sk-2', event: 'Signed Up', messageId: 'sk-2-old', timestamp: at(START - 30 * DAY) }]);
     const view = await journeysOf('sk-2');
     expect(view.runs).toEqual([]);
     expect(view.skipped).toEqual([expect.objectContaining({ journeyId: 'welcome', reason: 'stale', messageId: 'sk-2-old' })]);
-    const stats = (await api.get('/v1/journeys/welcome/stats')).json as unknown as { counters: Record<string, number> };
+    const stats = (await world.api.get('/v1/journeys/welcome/stats')).json as unknown as { counters: Record<string, number> };
     expect(stats.counters['skipped.stale']).toBe(1);
     expect(stats.counters['skipped.re-entry']).toBe(1);
   });
 
   it('erasure removes the skip records with everything else', async () => {
-    expect((await api.del('/v1/customers/sk-1')).status).toBe(200);
-    const items = (await engine.dynamo.client.send(new ScanCommand({ TableName: PROFILE_TABLE, ConsistentRead: true }))).Items ?? [];
+    expect((await world.api.del('/v1/customers/sk-1')).status).toBe(200);
+    const items = (await world.engine.dynamo.client.send(new ScanCommand({ TableName: PROFILE_TABLE, ConsistentRead: true }))).Items ?? [];
     expect(items.filter((item) => JSON.stringify(item).includes('sk-1'))).toEqual([]);
     expect(items.some((item) => JSON.stringify(item).includes('sk-2'))).toBe(true);
   });

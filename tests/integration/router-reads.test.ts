@@ -5,12 +5,10 @@
  * transport's diagnostics channel, the cost meter's source.
  */
 import dc from 'node:diagnostics_channel';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Engine } from '../../infra/embedded/engine';
+import { describe, expect, it } from 'vitest';
 import { IN_PROCESS_CHANNELS } from '../../infra/embedded/in-process';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
-import { client } from '../helpers/client';
-import { startTestEngine } from '../helpers/engine';
+import { useTestEngine } from '../helpers/engine';
 import { outboxFor, runToEnd } from '../helpers/journeys';
 
 const START = Date.parse('2026-03-02T10:00:00Z');
@@ -37,28 +35,21 @@ async function requestsDuring(work: () => Promise<void>): Promise<string[]> {
 }
 
 describe('router reads', () => {
-  let clock: VirtualClock;
-  let engine: Engine;
-  let api: ReturnType<typeof client>;
-  beforeAll(async () => {
-    clock = new VirtualClock(START);
-    engine = await startTestEngine({ clock, sweepEveryMs: 0, sendPolicy: { quietHours: undefined }, logLevel: 'SILENT' });
-    api = client(engine);
-  });
-  afterAll(() => engine.stop());
+  const clock = new VirtualClock(START);
+  const world = useTestEngine({ clock, sweepEveryMs: 0, sendPolicy: { quietHours: undefined }, logLevel: 'SILENT' });
 
   it('the compiled journeys name the events their wait_for steps wait for', () => {
-    const complaint = engine.journeys.compiled.find((j) => j.id === 'complaint-follow-up')!;
+    const complaint = world.engine.journeys.compiled.find((j) => j.id === 'complaint-follow-up')!;
     expect(complaint.awaitedEvents).toEqual(['Complaint Resolved', 'Order Completed']);
-    expect(engine.journeys.compiled.find((j) => j.id === 'welcome')!.awaitedEvents).toEqual([]);
+    expect(world.engine.journeys.compiled.find((j) => j.id === 'welcome')!.awaitedEvents).toEqual([]);
   });
 
   it('an event no journey waits for, ends or exits on reads no runs nor waits', async () => {
-    await api.send({ type: 'identify', userId: 'rr-1', traits: { email: 'rr-1@example.com' } });
-    await engine.settle();
+    await world.api.send({ type: 'identify', userId: 'rr-1', traits: { email: 'rr-1@example.com' } });
+    await world.engine.settle();
     const requests = await requestsDuring(async () => {
-      await api.send({ type: 'track', userId: 'rr-1', event: 'Product Viewed', timestamp: at(START), properties: { productId: 'p-1' } });
-      await engine.settle();
+      await world.api.send({ type: 'track', userId: 'rr-1', event: 'Product Viewed', timestamp: at(START), properties: { productId: 'p-1' } });
+      await world.engine.settle();
     });
     expect(requests.filter((r) => r.startsWith('Query W#') || r.startsWith('Query R#'))).toEqual([]);
     expect(requests.length).toBeGreaterThan(0);
@@ -66,16 +57,16 @@ describe('router reads', () => {
 
   it('an awaited event still finds its waiting run and resumes it (the control)', async () => {
     const id = 'rr-2';
-    await api.send({ type: 'identify', userId: id, traits: { email: `${id}@example.com` } });
-    await api.send({ type: 'track', userId: id, event: 'Complaint Filed', timestamp: at(clock.now().getTime()), properties: { complaintId: `${id}-c`, category: 'delivery' } });
-    await engine.settle();
+    await world.api.send({ type: 'identify', userId: id, traits: { email: `${id}@example.com` } });
+    await world.api.send({ type: 'track', userId: id, event: 'Complaint Filed', timestamp: at(clock.now().getTime()), properties: { complaintId: `${id}-c`, category: 'delivery' } });
+    await world.engine.settle();
     const requests = await requestsDuring(async () => {
-      await api.send({ type: 'track', userId: id, event: 'Complaint Resolved', timestamp: at(clock.now().getTime()), properties: { complaintId: `${id}-c`, resolution: 'refund' } });
-      await engine.settle();
+      await world.api.send({ type: 'track', userId: id, event: 'Complaint Resolved', timestamp: at(clock.now().getTime()), properties: { complaintId: `${id}-c`, resolution: 'refund' } });
+      await world.engine.settle();
     });
     expect(requests).toContain('Query W#Complaint Resolved#');
-    const run = await runToEnd(clock, engine, id, 'complaint-follow-up');
+    const run = await runToEnd(clock, world.engine, id, 'complaint-follow-up');
     expect(run.status).toBe('completed');
-    expect(outboxFor(engine, id).map((m) => m.step)).not.toContain('escalate');
+    expect(outboxFor(world.engine, id).map((m) => m.step)).not.toContain('escalate');
   });
 });
