@@ -38,6 +38,13 @@ export const EVENTS = {
 export type KnownEventName = (typeof EVENTS)[keyof typeof EVENTS];
 
 /**
+ * Segment's email-events spec name for a spam complaint, as email tools other than SES report it
+ * (through Segment or their own webhooks). Like Rapport's own `Message Complained`, it suppresses
+ * email (reason `complaint`) from ingest's answer; its properties are the tool's (no channel needed).
+ */
+export const EMAIL_MARKED_AS_SPAM = 'Email Marked as Spam';
+
+/**
  * Events Rapport derives itself (profile consumer, sweep). Senders may not post
  * them: a forged `Tag Added` would start journeys no rule produced.
  */
@@ -63,7 +70,10 @@ const Reason = z.string().max(1_000).optional();
  */
 export const CONTRACT_EVENT_PROPERTIES = {
   [EVENTS.UNSUBSCRIBED]: z.looseObject({
-    channel: z.enum([...CHANNELS, 'all']),
+    // Segment's email-events spec (and the tools that follow it) send `Unsubscribed` with no channel. A
+    // denial is never refused for that (the sender's SDK would drop it): no channel is every channel, and
+    // ingest writes `all` into the event, so journeys' exits on `channel: [email, all]` see it too.
+    channel: z.enum([...CHANNELS, 'all']).default('all'),
     reason: Reason,
   }),
   [EVENTS.SUBSCRIBED]: z.looseObject({

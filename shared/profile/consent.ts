@@ -1,4 +1,4 @@
-import { CHANNELS, EVENTS, type Channel, type NormalisedEvent } from '../contract';
+import { CHANNELS, EMAIL_MARKED_AS_SPAM, EVENTS, type Channel, type NormalisedEvent } from '../contract';
 import type { ConsentRecord, ConsentStatus, Profile, Suppression } from './types';
 
 export type ConsentMode = 'opt-out' | 'opt-in';
@@ -133,7 +133,7 @@ export function consentChanges(event: Pick<NormalisedEvent, 'type' | 'event' | '
   if (event.type !== 'track') return [];
   const channel = event.properties.channel;
   if (event.event === EVENTS.UNSUBSCRIBED) {
-    const channels = channel === 'all' ? CHANNELS : CHANNELS.filter((c) => c === channel);
+    const channels = channel === 'all' || channel === undefined ? CHANNELS : CHANNELS.filter((c) => c === channel);
     return channels.map((c) => ({ channel: c, status: 'denied' as const, source: EVENTS.UNSUBSCRIBED, ...times }));
   }
   if (event.event === EVENTS.SUBSCRIBED) {
@@ -147,13 +147,15 @@ export const consentDenials = (event: Parameters<typeof consentChanges>[0]) => c
 
 /**
  * The suppressions an event carries: a hard `Message Bounced` suppresses its channel from the event's time,
- * and so does a `Message Complained` (reason `complaint`: the recipient marked the message as spam).
+ * and so does a `Message Complained` (reason `complaint`: the recipient marked the message as spam), or
+ * an `Email Marked as Spam` (Segment's email-events name, from any email tool; email, reason `complaint`).
  * Suppression blocks every message on the channel, transactional too, and nothing lifts it; what the
  * profile consumer applies (functions/profile/apply.ts) and what ingest and the SES feedback function
  * record before they answer.
  */
 export function suppressionsOf(event: Pick<NormalisedEvent, 'type' | 'event' | 'properties' | 'timestamp'>): Array<{ channel: Channel; suppression: Suppression }> {
   if (event.type !== 'track') return [];
+  if (event.event === EMAIL_MARKED_AS_SPAM) return [{ channel: 'email', suppression: { reason: 'complaint', at: event.timestamp } }];
   const reason = event.event === EVENTS.MESSAGE_BOUNCED && event.properties.bounceType === 'hard' ? ('hard-bounce' as const) : event.event === EVENTS.MESSAGE_COMPLAINED ? ('complaint' as const) : undefined;
   if (reason === undefined) return [];
   const channel = event.properties.channel;

@@ -42,8 +42,8 @@ describe('rapport import', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
         `imp-ada,,,Order Completed,${monthsAgo},o-1,42.5,EUR`,
         `imp-bob,bob@example.com,"Bob, Jr.",,,,,`,
         `,nobody@example.com,Nobody,,,,,`,
-        // An Unsubscribed without its channel is refused for every source (the tracking plan only flags orders).
-        `imp-eve,eve@example.com,Eve,Unsubscribed,${monthsAgo},,,`,
+        // A Subscribed without its channel is refused for every source (the tracking plan only flags orders).
+        `imp-eve,eve@example.com,Eve,Subscribed,${monthsAgo},,,`,
       ].join('\n'),
     );
     const first = await run(file);

@@ -40,8 +40,8 @@ describe('rapport simulate', { timeout: SIMULATION_TIMEOUT }, () => {
     const file = ndjson(tmp, 'rejected.ndjson', [
       { type: 'identify', userId: 'r1', traits: { email: 'r1@example.com' }, timestamp: '2026-03-02T09:00:00Z' },
       { type: 'track', userId: 'r1', event: 'Signed Up', timestamp: '2026-03-02T09:00:00Z' },
-      // Refused for every source: an Unsubscribed that names no channel (an order's bad revenue is only flagged).
-      { type: 'track', userId: 'r1', event: 'Unsubscribed', properties: {}, timestamp: '2026-03-02T09:00:00Z' },
+      // Refused for every source: a Subscribed that names no channel (an order's bad revenue is only flagged).
+      { type: 'track', userId: 'r1', event: 'Subscribed', properties: {}, timestamp: '2026-03-02T09:00:00Z' },
     ]);
     const result = await cliInProcess(['simulate', 'hello', '--events', file, '--journeys', DRAFTS, '--config', CONFIG], { cwd: tmp });
     expect(result.code).toBe(1);
