@@ -19,7 +19,7 @@ import { packContents } from '../functions/profile/item';
 import { PROFILE_TABLE, startEngine, type Engine } from '../infra/embedded/engine';
 import { PROFILE_TABLE_LAYOUT, ScaledClock } from '../shared';
 import { customerEvent, drawKind, EVENT_MIX, random, segmentBatch, signed, SOURCES, type EventKind } from './cost/events';
-import { JOURNEY_PATHS, pathOf, runScript, stalled, type PathScript } from './cost/journeys';
+import { JOURNEY_PATHS, ORDER_REVENUE, pathOf, runScript, stalled, type PathScript } from './cost/journeys';
 import { addUsage, emptyUsage, itemSize, Meter, restrict, type Usage } from './cost/meter';
 import { AWS_CALL_MS, PLATFORM_LOG_BYTES_PER_INVOCATION, PRICE_LIST, PRICES, XRAY_SAMPLING } from './cost/prices';
 import { dynamoTable, floorPerEvent, fmtN, MEMORY_MB, price, scaleUsage, table, total, usd } from './cost/report';
@@ -209,6 +209,14 @@ interface PathSample {
   onPath: number;
   seen: string[];
   usage: Usage;
+  /** Revenue the journey's attribution credited to this path's messages (its own rule: last touch within the window). */
+  revenue: number;
+}
+
+/** The journey's attributed revenue so far, as its stats API reports it. */
+async function attributedRevenue(engine: Engine, journeyId: string): Promise<number> {
+  const res = await fetch(`${engine.url}/v1/journeys/${encodeURIComponent(journeyId)}/stats`);
+  return ((await res.json()) as { attribution: { revenue: number } }).attribution.revenue;
 }
 
 /** One engine per journey (and time scale); each path a sample of PER_PATH customers driven through the API. */
@@ -222,6 +230,7 @@ async function journeyRun(journeyId: string): Promise<PathSample[]> {
     try {
       for (const script of scripts.filter((p) => p.scale === scale)) {
         m.reset();
+        const revenueBefore = await attributedRevenue(engine, journeyId);
         const ids = Array.from({ length: PER_PATH }, (_, i) => `${script.id}-${i}`);
         // Requests one at a time (the meter times the ingest function by the request's wall time).
         let api = Promise.resolve();
@@ -232,7 +241,8 @@ async function journeyRun(journeyId: string): Promise<PathSample[]> {
         await engine.settle();
         const usage = m.collect();
         const seen = ids.map((id) => pathOf(engine, journeyId, id));
-        out.push({ script, customers: ids.length, onPath: seen.filter((s) => s === script.expect).length, seen, usage });
+        const revenue = (await attributedRevenue(engine, journeyId)) - revenueBefore;
+        out.push({ script, customers: ids.length, onPath: seen.filter((s) => s === script.expect).length, seen, usage, revenue });
         process.stderr.write(`  ${script.id}: ${ids.length} customers (${elapsed()})\n`);
       }
     } finally {
@@ -247,10 +257,11 @@ async function journeyRun(journeyId: string): Promise<PathSample[]> {
 /** Journey functions only: the entry's own cost, not the customer events that drive it (those are priced as events in 1). */
 const JOURNEY_FUNCTIONS = ['starter', 'steps', 'runEnded'] as const;
 
-function printJourney(journeyId: string, samples: PathSample[]): { perEntry: number; eventsPerEntry: number; mix: Usage } {
+function printJourney(journeyId: string, samples: PathSample[]): { perEntry: number; eventsPerEntry: number; mix: Usage; revenuePerEntry: number } {
   console.log(`\n2. ${journeyId}: $ per 1M journey entries (journey functions, Step Functions, sends; + the customer events that drive the path at the 1b per-event cost)`);
   const mix = emptyUsage();
   let withEvents = 0;
+  let revenuePerEntry = 0;
   for (const s of samples) {
     const own = restrict(s.usage, JOURNEY_FUNCTIONS);
     const lines = price(own);
@@ -265,12 +276,13 @@ function printJourney(journeyId: string, samples: PathSample[]): { perEntry: num
     console.log(`  => ${usd(perM)} per 1M entries on this path`);
     addUsage(mix, scaleUsage(own, s.script.share / s.customers));
     withEvents += s.script.share * eventsPerEntry;
+    revenuePerEntry += (s.script.share * s.revenue) / s.customers;
   }
   const lines = price(mix);
   const perEntry = total(lines);
   console.log(`\n  ${journeyId} on the path mix (${samples.map((s) => `${s.script.label} ${Math.round(s.script.share * 100)}%`).join(', ')}):`);
   console.log(table(lines, 1e6, 'per 1M entries'));
-  return { perEntry, eventsPerEntry: withEvents, mix };
+  return { perEntry, eventsPerEntry: withEvents, mix, revenuePerEntry };
 }
 
 // ---------------------------------------------------------------------------
@@ -303,7 +315,7 @@ console.log(`\n1c. the daily sweep, 30 days over the ${ev.sweep.customers} custo
 console.log(table(sweepLines, (100_000 / ev.sweep.customers) * (30 / ev.sweep.days), '100k customers, 1 month'));
 
 const journeys = ['welcome', 'win-back', 'complaint-follow-up'] as const;
-const perJourney = new Map<string, { perEntry: number; eventsPerEntry: number; mix: Usage }>();
+const perJourney = new Map<string, ReturnType<typeof printJourney>>();
 for (const j of journeys) {
   const samples = await journeyRun(j);
   perJourney.set(j, printJourney(j, samples));
@@ -316,6 +328,13 @@ for (const j of journeys) {
   console.log(
     `   ${j.padEnd(20)} journey ${usd(perEntry * 1e6).padStart(6)} (${fmtN(mix.sfn.transitions)} transitions, ${fmtN(mix.out.email)} emails, ${fmtN(mix.out.webhook)} webhooks per entry) + ${fmtN(eventsPerEntry)} events x ${usd(perMSdk)}/M = ${usd(withEvents * 1e6)}; floor ${usd(floor * 1e6)} -> ${(withEvents / floor).toFixed(1)}x`,
   );
+}
+console.log(`
+2r. revenue per dollar of AWS cost: the revenue each journey's attribution credited on the path mix (its rule: last touch within its window; the scripts' orders are ${ORDER_REVENUE} each, in the currency sent), per entry, over the entry's AWS cost (journey + the events that drive it, SES included):`);
+for (const j of journeys) {
+  const { perEntry, eventsPerEntry, revenuePerEntry } = perJourney.get(j)!;
+  const cost = perEntry + eventsPerEntry * (perMSdk / 1e6);
+  console.log(`   ${j.padEnd(20)} ${revenuePerEntry.toFixed(2).padStart(6)} attributed per entry / ${usd(cost * 1e6)} per 1M entries -> ${revenuePerEntry > 0 ? fmtN(Math.round(revenuePerEntry / cost)) : '0'} per $ (the path mix is the model's assumption, not a measured conversion rate)`);
 }
 
 // ---------------------------------------------------------------------------

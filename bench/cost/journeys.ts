@@ -6,7 +6,8 @@
 import type { Engine } from '../../infra/embedded/engine';
 import { signed } from './events';
 
-const DAY = 86_400_000;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 
 export interface Driver {
   engine: Engine;
@@ -33,7 +34,9 @@ let seq = 0;
 const id = (c: string) => `cost-j-${process.pid}-${c}-${++seq}`;
 const identify = (c: string) => ({ type: 'identify', messageId: id(c), userId: c, traits: { email: `${c}@example.com`, name: `Customer ${c}`, firstName: 'Ada' } });
 const track = (c: string, event: string, properties: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => ({ type: 'track', messageId: id(c), userId: c, event, properties, ...extra });
-const order = (c: string, extra: Record<string, unknown> = {}) => track(c, 'Order Completed', { orderId: id(c), revenue: 42.5, currency: 'EUR', products: [{ productId: 'p-1', price: 42.5, quantity: 1 }] }, extra);
+/** The revenue of every order the scripts place. */
+export const ORDER_REVENUE = 42.5;
+const order = (c: string, extra: Record<string, unknown> = {}) => track(c, 'Order Completed', { orderId: id(c), revenue: ORDER_REVENUE, currency: 'EUR', products: [{ productId: 'p-1', price: ORDER_REVENUE, quantity: 1 }] }, extra);
 
 /** Steps the customer has been sent so far (emails and webhooks), in order. */
 export function sentSteps(engine: Engine, customerId: string): string[] {
@@ -95,8 +98,17 @@ const WIN_BACK_SCALE = 10 * 86_400;
 const COMPLAINT_SCALE = 3 * 86_400;
 
 const signUp = (d: Driver) => d.post(signed({ batch: [identify(d.customerId), track(d.customerId, 'Signed Up', { plan: 'free' })] }));
-/** Only order 95 days ago: dormant at once, `Customer Became Inactive` starts win-back. */
-const lapsed = (d: Driver) => d.post(signed({ batch: [identify(d.customerId), order(d.customerId, { timestamp: new Date(d.now().getTime() - 95 * DAY).toISOString() })] }));
+/**
+ * Only order an hour short of 90 days ago: at-risk now; an hour later the sweep (a daily job in AWS) finds the
+ * customer dormant and `Customer Became Inactive` starts win-back. An order dated past 90 days would not do:
+ * the trigger it derives at once is history, older than win-back's `trigger.max_age`, and skipped as stale.
+ */
+const lapsed = async (d: Driver) => {
+  const orderAt = d.now().getTime() - 90 * DAY + HOUR;
+  await d.post(signed({ batch: [identify(d.customerId), order(d.customerId, { timestamp: new Date(orderAt).toISOString() })] }));
+  await until(d, 'dormancy', () => d.now().getTime() > orderAt + 90 * DAY + 60_000);
+  await d.engine.sweep();
+};
 const complaint = (d: Driver) => d.post(signed({ batch: [identify(d.customerId), track(d.customerId, 'Complaint Filed', { complaintId: `cmp-${d.customerId}`, category: 'delivery' })] }));
 const resolve = (d: Driver) => d.post(signed(track(d.customerId, 'Complaint Resolved', { complaintId: `cmp-${d.customerId}` })));
 const buy = (d: Driver) => d.post(signed(order(d.customerId)));

@@ -14,8 +14,13 @@ export interface SourcePermissions {
 
 const listed = (names: readonly string[]) => (names.length === 0 ? 'none' : names.join(', '));
 
-/** Every thing this source may not set with this event, as problems naming the source, the event and the field (empty: allowed). */
-export function permissionProblems(sourceId: string, permissions: SourcePermissions | undefined, event: NormalisedEvent, index: number): EventProblem[] {
+/**
+ * Every thing this source may not set with this event, as problems naming the source, the event and the field
+ * (empty: allowed). `anyChannel`: an `Unsubscribed` its sender sent with no channel (normaliseEvent made it
+ * `all`): a source that may set any consent may send it. The sender named no channel it may not touch, and
+ * refusing it would lose the customer's wish (Segment's SDK drops a 400); denying more channels harms nobody.
+ */
+export function permissionProblems(sourceId: string, permissions: SourcePermissions | undefined, event: NormalisedEvent, index: number, anyChannel = false): EventProblem[] {
   if (permissions === undefined) return [];
   const name = detailTypeOf(event);
   const { events, traits } = permissions;
@@ -31,7 +36,9 @@ export function permissionProblems(sourceId: string, permissions: SourcePermissi
       if (!may(key)) problems.push({ index, path: `$.traits.${key}`, message: `source "${sourceId}" may not set trait "${key}" in "${name}" events (it may set: ${listed(traits)})` });
     }
   }
-  for (const change of consentChanges(event)) {
+  const changes = consentChanges(event);
+  if (anyChannel && changes.some((change) => may(`consent.${change.channel}`))) return problems;
+  for (const change of changes) {
     const trait = `consent.${change.channel}`;
     if (!may(trait)) {
       const path = event.type === 'identify' ? `$.traits.consent.${change.channel}` : '$.properties.channel';

@@ -277,7 +277,7 @@ export function createIngestService(deps: IngestDeps) {
         ...(envelope.context !== undefined && { envelopeContext: envelope.context }),
         ...(envelope.sentAt !== undefined && { envelopeSentAt: envelope.sentAt }),
       });
-      const refused = result.ok ? permissionProblems(auth.sourceId, credentials.permissions?.get(auth.sourceId), result.event, index) : [];
+      const refused = result.ok ? permissionProblems(auth.sourceId, credentials.permissions?.get(auth.sourceId), result.event, index, result.anyChannel) : [];
       if (!result.ok) problems.push(...result.problems);
       else if (refused.length > 0) problems.push(...refused);
       else {

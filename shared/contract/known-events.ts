@@ -72,8 +72,8 @@ export const CONTRACT_EVENT_PROPERTIES = {
   [EVENTS.UNSUBSCRIBED]: z.looseObject({
     // Segment's email-events spec (and the tools that follow it) send `Unsubscribed` with no channel. A
     // denial is never refused for that (the sender's SDK would drop it): no channel is every channel, and
-    // ingest writes `all` into the event, so journeys' exits on `channel: [email, all]` see it too.
-    channel: z.enum([...CHANNELS, 'all']).default('all'),
+    // normaliseEvent writes `all` into the event, so journeys' exits on `channel: [email, all]` see it too.
+    channel: z.enum([...CHANNELS, 'all']).optional(),
     reason: Reason,
   }),
   [EVENTS.SUBSCRIBED]: z.looseObject({

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { EVENT_TYPES, IncomingEventSchema, MAX_NESTING_DEPTH, type EventType, type IncomingEvent, type NormalisedEvent } from './events';
-import { CONTRACT_EVENT_PROPERTIES, RESERVED_EVENT_NAMES, isContractEvent } from './known-events';
+import { CONTRACT_EVENT_PROPERTIES, EVENTS, RESERVED_EVENT_NAMES, isContractEvent } from './known-events';
 import { defaultTrackingPlan, type PlanViolation, type TrackingPlan } from './tracking-plan';
 import { checkTraits, type SenderTagPolicy } from './limits';
 
@@ -42,7 +42,11 @@ export interface NormaliseOptions {
 const NO_SENDER_TAGS: SenderTagPolicy = { manual: new Set(), computed: new Set() };
 
 /** An accepted event breaking the tracking plan of a `flag` source: it is published as sent, and these are recorded. */
-export type NormaliseResult = { ok: true; event: NormalisedEvent; violations: PlanViolation[] } | { ok: false; problems: EventProblem[] };
+/**
+ * `anyChannel`: an `Unsubscribed` sent without a channel, written as `all`. Its sender named no channel, so
+ * source permissions ask only that it may set some consent (a denial of more channels harms no customer).
+ */
+export type NormaliseResult = { ok: true; event: NormalisedEvent; violations: PlanViolation[]; anyChannel?: true } | { ok: false; problems: EventProblem[] };
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 let fallbackPlan: TrackingPlan | undefined;
@@ -75,6 +79,7 @@ export function normaliseEvent(raw: unknown, index: number, options: NormaliseOp
 
   let properties: Record<string, unknown> = (e as { properties?: Record<string, unknown> }).properties ?? {};
   const violations: PlanViolation[] = [];
+  let anyChannel = false;
   if (e.type === 'track') {
     if (RESERVED_EVENT_NAMES.has(e.event)) {
       return problem('$.event', `"${e.event}" is reserved for events Rapport derives itself and cannot be sent`);
@@ -83,6 +88,10 @@ export function normaliseEvent(raw: unknown, index: number, options: NormaliseOp
       const checked = CONTRACT_EVENT_PROPERTIES[e.event].safeParse(properties, { reportInput: true });
       if (!checked.success) return { ok: false, problems: toProblems(checked.error, index, '$.properties', `${e.event}: `) };
       properties = checked.data as Record<string, unknown>;
+      if (e.event === EVENTS.UNSUBSCRIBED && properties.channel === undefined) {
+        properties = { ...properties, channel: 'all' };
+        anyChannel = true;
+      }
     } else {
       const plan = options.trackingPlan ?? (fallbackPlan ??= defaultTrackingPlan());
       const checked = plan.check(e.event, properties);
@@ -123,7 +132,7 @@ export function normaliseEvent(raw: unknown, index: number, options: NormaliseOp
     receivedAt: options.receivedAt.toISOString(),
     sourceId: options.sourceId,
   };
-  return { ok: true, event, violations };
+  return { ok: true, event, violations, ...(anyChannel && { anyChannel: true as const }) };
 }
 
 /** The EventBridge `DetailType` of an event: the event name for `track`, else the capitalised type. */

@@ -1,11 +1,12 @@
 /**
- * Audit of issue 10 (hostile sender / unlucky configuration): an email tool that follows Segment's
+ * Found by the audit of issue 10 (hostile sender / unlucky configuration): an email tool that follows Segment's
  * email-events spec sends `Unsubscribed` with no channel, which now means every channel. A source
  * restricted to email consent (`traits: ['consent.email']`, the natural permission for an email tool)
  * then has its unsubscribe refused with a 400 ("may not set consent.sms"): the customer's denial is
- * lost (Segment's SDK does not retry a 400), which is exactly what 85c8964 set out to prevent. A denial
- * a source may not make for every channel should still deny the channels it may (or all: a denial
- * harms nobody), never be refused whole.
+ * lost (Segment's SDK does not retry a 400), which is exactly what 85c8964 set out to prevent. Now a
+ * channel-less denial from a source that may set some consent is accepted and denies every channel (its
+ * sender named no channel it may not touch; a denial harms no customer); an explicit channel the source
+ * may not set is still refused, naming the field.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../infra/embedded/engine';
@@ -39,5 +40,14 @@ describe('audit: a channel-less Unsubscribed from a source allowed email consent
 
     expect(res.status, JSON.stringify(res.json)).toBe(202);
     expect((await client(engine).customer('aud-perm-1')).consent.email?.status).toBe('denied');
+  });
+
+  it('an explicit channel it may not set is still refused, naming the field', async () => {
+    const res = await post(`${engine.url}/v1/track`, {
+      headers: { 'content-type': 'application/json', authorization: basic(EMAIL_TOOL_KEY) },
+      body: JSON.stringify({ event: 'Unsubscribed', userId: 'aud-perm-2', messageId: 'aud-perm-u2', properties: { channel: 'all' } }),
+    });
+    expect(res.status).toBe(400);
+    expect((res.json as { rejected: Array<{ problems: Array<{ path: string }> }> }).rejected[0]?.problems.map((p) => p.path)).toEqual(['$.properties.channel', '$.properties.channel']);
   });
 });
