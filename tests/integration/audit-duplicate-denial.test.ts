@@ -1,0 +1,43 @@
+/**
+ * Audit of issue 10 (the consent rule, and "the final consent equals a small oracle of the rule"). A
+ * sender's retry of an `Unsubscribed` it already delivered (same messageId: a Standard Webhooks redelivery
+ * after a lost 202, a Segment SDK retry) is answered as a duplicate and changes nothing on the profile, as it
+ * should: it is one event, received once. But ingest records the consent hold before it deduplicates
+ * (functions/ingest/service.ts: `recordHolds` runs before `dedupe.claim`), with the retry's receipt as its
+ * key. So after unsubscribe -> re-subscribe -> a retry of the unsubscribe, the profile (and the API) say
+ * `granted` while every marketing send is skipped as `unsubscribed` for the hold's 30 days: the send step
+ * and the profile disagree, and the customer's re-subscription is ignored because of a network retry.
+ */
+import { describe, expect, it } from 'vitest';
+import { VirtualClock } from '../../infra/embedded/virtual-time';
+import { useTestEngine } from '../helpers/engine';
+import { messagesOf, outboxFor, runToEnd } from '../helpers/journeys';
+
+const clock = new VirtualClock('2026-03-02T10:00:00Z');
+const t = useTestEngine({ clock, sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT' });
+const later = async (ms: number) => {
+  const at = clock.now().getTime() + ms;
+  while (clock.advance(at)) await clock.idle();
+};
+
+describe('audit: a retried (duplicate) Unsubscribed after a re-subscribe', () => {
+  it('changes nothing: the profile and the send step both say granted, and marketing goes on', async () => {
+    const id = 'aud-dup-denial';
+    await t.api.send([{ type: 'identify', userId: id, traits: { email: `${id}@example.com` } }, { type: 'track', userId: id, event: 'Signed Up' }]);
+    await clock.idle();
+    expect(outboxFor(t.engine, id).map((m) => m.step)).toEqual(['send-welcome']);
+
+    const unsubscribe = { type: 'track', userId: id, event: 'Unsubscribed', messageId: 'aud-dup-u1', properties: { channel: 'email' } };
+    expect((await t.api.send(unsubscribe)).accepted).toEqual(['aud-dup-u1']);
+    await later(60_000);
+    await t.api.send({ type: 'track', userId: id, event: 'Subscribed', messageId: 'aud-dup-s1', properties: { channel: 'email' } });
+    await later(60_000);
+    // The sender never saw the first 202 and retries: a duplicate, answered as such.
+    expect(await t.api.send(unsubscribe)).toMatchObject({ duplicates: ['aud-dup-u1'] });
+    await clock.idle();
+    expect((await t.api.customer(id)).consent.email.status).toBe('granted');
+
+    await runToEnd(clock, t.engine, id, 'welcome');
+    expect((await messagesOf(t.engine, id)).find((m) => m.stepId === 'send-getting-started')).toMatchObject({ status: 'sent' });
+  });
+});
