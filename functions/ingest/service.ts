@@ -296,9 +296,6 @@ export function createIngestService(deps: IngestDeps) {
       valid.splice(0, valid.length, ...valid.filter((item) => !refused.has(item.index)));
     }
 
-    // Denials and suppressions hold from their receipt: recorded before anything is claimed or answered (a failure is a 5xx, retried whole).
-    await recordHolds(deps.consentHolds, valid.map((item) => item.event));
-
     // Duplicates: within this request first, then against the idempotency store.
     const firstOfId = new Map<string, number>();
     const duplicates: string[] = [];
@@ -320,6 +317,17 @@ export function createIngestService(deps: IngestDeps) {
       else if (outcome === 'duplicate') duplicates.push(item.event.messageId);
       else inFlight.push(item);
     });
+
+    // Denials and suppressions hold from their receipt: recorded before they are published or answered, for
+    // the events this request claimed only. A sender's retry of an event already accepted is a duplicate: it
+    // records nothing (its receipt would make a new, later denial of a retry, beating a re-subscribe since).
+    // A failure releases the claims and answers 5xx, so the retry records and publishes them.
+    try {
+      await recordHolds(deps.consentHolds, toPublish.map((item) => item.event));
+    } catch (error) {
+      await mapLimit(toPublish, 32, (item) => deps.dedupe.release(claimKey(item.event)));
+      throw error;
+    }
 
     stampPrecededBy(valid, deps.eventBusName);
     const result = await publishEntries(

@@ -17,7 +17,7 @@ import { post } from '../helpers/webhook';
 const EMAIL_TOOL_KEY = 'wk_audit_email_tool_01';
 const basic = (key: string) => `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
 
-describe('audit: a channel-less Unsubscribed from a source allowed email consent only', () => {
+describe('a channel-less Unsubscribed from a source allowed email consent only', () => {
   let engine: Engine;
   beforeAll(async () => {
     engine = await startTestEngine({
