@@ -4,9 +4,9 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { ENV, systemClock } from '../../shared';
+import { documentClient } from '../profile/aws';
 import { ProfileStore } from '../profile/store';
 import { secretUnsubscribeKeys } from '../journeys/unsubscribe';
 import { powertoolsDeduplicator } from './dedupe';
@@ -63,7 +63,7 @@ export function awsIngestDeps(env: NodeJS.ProcessEnv = process.env): Omit<Ingest
   const unsubscribeSecretArn = env[ENV.UNSUBSCRIBE_SECRET];
   const secrets = new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient({}) });
   const configDir = env[ENV.CONFIG_DIR] ?? join(import.meta.dirname, 'config');
-  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+  const doc = documentClient(new DynamoDBClient({}));
   const profileTable = requireEnv(env, ENV.PROFILE_TABLE_NAME);
   const profiles = new ProfileStore(doc, profileTable);
   return {

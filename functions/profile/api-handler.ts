@@ -1,9 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ENV, systemClock } from '../../shared';
 import { dynamoViolationLog } from '../ingest/violations';
 import { awsCustomerJourneys } from '../journeys/aws';
-import { awsProfileStore } from './aws';
+import { awsProfileStore, documentClient } from './aws';
 import { loadNamedSegments } from './config';
 import { createCustomerApiHandler } from './lambda';
 
@@ -30,7 +29,7 @@ export const handler = createCustomerApiHandler({
   journeys: journeys.records,
   ...(configDir !== undefined && { namedSegments: loadNamedSegments(configDir) }),
   // GET /v1/tracking-plan/violations: what ingest recorded for flagged events.
-  ...(profileTable !== undefined && { violations: dynamoViolationLog(DynamoDBDocumentClient.from(dynamodb), profileTable, systemClock) }),
+  ...(profileTable !== undefined && { violations: dynamoViolationLog(documentClient(dynamodb), profileTable, systemClock) }),
   ...(process.env[ENV.ERASURE_TOMBSTONE_DAYS] && { tombstoneDays: Number(process.env[ENV.ERASURE_TOMBSTONE_DAYS]) }),
   onErase: async (customerId) => {
     await journeys.stopAll(customerId, 'customer erased');

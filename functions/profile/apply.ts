@@ -103,10 +103,13 @@ function applyTraits(p: Profile, traits: Record<string, unknown>, at: string): v
     }
     // Consent is not a trait: applyEvent folds it in by consent order (consentChanges).
     if (key === 'consent' && typeof value === 'object' && value !== null) continue;
-    if (!newer(p.traitTimes[key], at)) continue;
+    if (!newer(ownTime(p.traitTimes, key), at)) continue;
     setTraitWithin(p, key, value, at, size);
   }
 }
+
+/** A trait's time, if the profile has one: an own key only (`toString`, `valueOf`, ... are traits like any other, not Object.prototype's). */
+const ownTime = (times: Readonly<Record<string, string>>, key: string): string | undefined => (Object.hasOwn(times, key) ? times[key] : undefined);
 
 function applyTrack(p: Profile, event: NormalisedEvent, at: string): void {
   const props = event.properties;
@@ -211,8 +214,8 @@ function mergeInto(known: Profile, v: Profile, now: Date, keep?: RecentEventsSpe
   p.anonymousIds = [...new Set([...p.anonymousIds, ...v.anonymousIds])];
   const size = { bytes: traitBytes(p) };
   for (const [key, value] of Object.entries(v.traits)) {
-    const at = v.traitTimes[key] ?? v.lastSeenAt;
-    if (newer(p.traitTimes[key], at)) setTraitWithin(p, key, value, at, size);
+    const at = ownTime(v.traitTimes, key) ?? v.lastSeenAt;
+    if (newer(ownTime(p.traitTimes, key), at)) setTraitWithin(p, key, value, at, size);
   }
   for (const channel of CHANNELS) {
     for (const change of v.consentTrail?.[channel] ?? trailOf(v.consent[channel])) setConsent(p, channel, change);

@@ -14,8 +14,14 @@ function requireEnv(env: NodeJS.ProcessEnv, name: string): string {
   return value;
 }
 
+/**
+ * The one document client every function uses, in both homes. Senders' data is JSON, so every object is a
+ * map: `convertClassInstanceToMap` keeps an object with an own key `constructor` (an F1 shop's
+ * `{ constructor: { name: 'Ferrari' } }`) from being taken for a class instance and refused, which made a
+ * valid event a dead letter.
+ */
 export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false } });
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true } });
 }
 
 /** The profile store in AWS (the customer API's; its journey records share the client). */

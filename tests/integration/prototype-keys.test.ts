@@ -1,5 +1,5 @@
 /**
- * Audit of issue 10 ("a valid event never becomes a dead letter"; decision 5, nothing valid is lost). Keys
+ * Found by the audit of issue 10 ("a valid event never becomes a dead letter"; decision 5, nothing valid is lost). Keys
  * that are names of Object.prototype members, in a sender's traits or properties:
  * - `constructor` holding an object (an F1 shop's `{"constructor": {"name": "Ferrari"}}`, or any hostile
  *   sender) is accepted with a 202, then the profile consumer fails on every retry and the event is a dead
@@ -9,13 +9,15 @@
  * - a trait called `toString` / `valueOf` / `hasOwnProperty` is accepted and silently never applied:
  *   functions/profile/apply.ts applyTraits reads `p.traitTimes[key]`, which for these names is the
  *   inherited function, and `newer(function, at)` is false.
+ * Fixed: one document client for every function, with `convertClassInstanceToMap` (senders' objects are
+ * JSON maps); trait times are read as own keys only.
  */
 import { describe, expect, it } from 'vitest';
 import { useTestEngine } from '../helpers/engine';
 
 const t = useTestEngine({ logLevel: 'SILENT', sweepEveryMs: 0 });
 
-describe('audit: keys named like Object.prototype members', () => {
+describe('keys named like Object.prototype members', () => {
   it('a property "constructor" holding an object is applied, timeline included, and is no dead letter', async () => {
     await t.api.sendAndSettle({ type: 'track', userId: 'aud-proto-1', event: 'Product Viewed', properties: { productId: 'f1-cap', constructor: { name: 'Ferrari' } } });
     const events = (await t.api.get('/v1/customers/aud-proto-1/events')).json as unknown as { events: unknown[] };
