@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Liquid } from 'liquidjs';
 import { parseEmailTemplate, TEMPLATE_FILE, templateKey, type TemplateChannel } from '../../shared';
+import { jsonBodyLiquid } from '../../shared/templates/json-body';
 import { TemplateRenderError, type TemplateRenderer } from './steps';
 
 /** Read every `<template>.<channel>.liquid` in a folder into a source map keyed `<template>.<channel>`. */
@@ -21,12 +22,14 @@ export function readTemplates(dir: string): Record<string, string> {
  *
  * The HTML part of an email escapes every `{{ output }}` (`outputEscape: 'escape'`),
  * so a trait or property a sender controls cannot add markup; `{{ x | raw }}` is
- * the only way to output HTML as it is. Subjects, text parts, SMS and webhook
- * bodies are not HTML and are rendered as written.
+ * the only way to output HTML as it is. A webhook body (JSON) JSON-escapes every
+ * output the same way (`jsonBodyLiquid`: `| json` writes a JSON value). Subjects,
+ * text parts and SMS are plain text and are rendered as written.
  */
 export function liquidTemplates(sources: Readonly<Record<string, string>>): TemplateRenderer {
   const liquid = new Liquid({ strictFilters: true, ownPropertyOnly: true });
   const htmlLiquid = new Liquid({ strictFilters: true, ownPropertyOnly: true, outputEscape: 'escape' });
+  const jsonLiquid = jsonBodyLiquid({ strictFilters: true, ownPropertyOnly: true });
   const source = (template: string, channel: TemplateChannel) => {
     const s = sources[templateKey(template, channel)];
     if (s === undefined) throw new TemplateRenderError(`no template "${template}" for channel ${channel} (expected workflows/templates/${templateKey(template, channel)}.liquid)`);
@@ -44,7 +47,7 @@ export function liquidTemplates(sources: Readonly<Record<string, string>>): Temp
       return { subject: String(subject).trim(), text: String(text), ...(html !== undefined && { html: String(html) }) };
     },
     async text(template, channel, data) {
-      return String(await liquid.parseAndRender(source(template, channel), data));
+      return String(await (channel === 'webhook' ? jsonLiquid : liquid).parseAndRender(source(template, channel), data));
     },
   };
 }

@@ -23,6 +23,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Liquid } from 'liquidjs';
 import { HTML_SEPARATOR, parseEmailTemplate, TEMPLATE_FILE, templateKey, type TemplateChannel, type TemplateProfileField } from '../../shared';
+import { jsonBodyLiquid } from '../../shared/templates/json-body';
 import type { JourneyProblem } from './errors';
 import { templateTriggerReferences } from './references';
 
@@ -39,6 +40,8 @@ export function templateFileName(template: string, channel: TemplateChannel): st
 }
 
 const liquid = new Liquid({ strictFilters: true });
+/** Webhook bodies are checked as they render: every output JSON-escaped (`jsonBodyLiquid`). */
+const jsonLiquid = jsonBodyLiquid({ strictFilters: true });
 
 const SAMPLE_AT = '2026-01-01T00:00:00.000Z';
 /** A customer with every field of the template profile view (shared/templates `templateProfile`), for rendering webhook bodies as a check. */
@@ -89,7 +92,7 @@ export function checkTemplate(file: string, channel: TemplateChannel, source: st
   if (source.trim() === '') return [problem(1, 1, channel === 'sms' ? 'expected the message text' : 'expected a JSON body')];
   if (channel === 'webhook') {
     const trigger = Object.fromEntries([...templateTriggerReferences(source)].map((name) => [name, `sample-${name}`]));
-    const rendered = liquid.parseAndRenderSync(source, { profile: SAMPLE_PROFILE, customer: { id: 'cust-1' }, trigger, triggerEvent: { messageId: 'sample', event: 'Sample' }, journey: { id: 'sample', step: 'sample', execution: 'sample' } });
+    const rendered = jsonLiquid.parseAndRenderSync(source, { profile: SAMPLE_PROFILE, customer: { id: 'cust-1' }, trigger, triggerEvent: { messageId: 'sample', event: 'Sample' }, journey: { id: 'sample', step: 'sample', execution: 'sample' } });
     try {
       JSON.parse(rendered);
     } catch (error) {

@@ -1,12 +1,12 @@
 /**
- * Audit of issue 10 ("HTML parts escape by default; raw output only through an explicit filter"; decision 9:
+ * Found by the audit of issue 10 ("HTML parts escape by default; raw output only through an explicit filter"; decision 9:
  * a sender sets only what its source may). The same hole one channel over: a webhook body is JSON, rendered
  * with no escaping at all (functions/journeys/templates.ts, `text`), and `rapport validate` only checks that
  * the sample profile renders to JSON (workflows/journeys/templates.ts, checkTemplate). A marketer's
  * `"note": "Call {{ profile.traits.firstName }}"` passes validation; a sender's trait
  * `Ada", "customerId": "victim-1` then rewrites the body the support system acts on (JSON.parse keeps the
- * last duplicate key): a ticket for another customer, at another priority. Outputs in a JSON body should be
- * JSON-escaped by default (or a template that outputs a value without `| json` refused by validate).
+ * last duplicate key): a ticket for another customer, at another priority. Fixed: every output of a JSON
+ * body is JSON-escaped (shared/templates/json-body.ts); `| json` and `| raw` write values as they are.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +19,7 @@ import { eventually } from '../helpers/journeys';
 const dir = mkdtempSync(path.join(tmpdir(), 'rapport-audit-webhook-json-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('audit: a sender-controlled trait in a webhook body', () => {
+describe('a sender-controlled trait in a webhook body', () => {
   it('cannot add or override keys of the JSON the receiver acts on', async () => {
     for (const sub of ['journeys', 'templates']) mkdirSync(path.join(dir, sub));
     writeFileSync(
