@@ -459,7 +459,7 @@ export function createStepRunner(deps: StepDeps) {
     }
     let providerId: string;
     try {
-      ({ providerId } = await deps.channels.webhook({ target, id: webhookId, body }));
+      ({ providerId } = await deps.channels.webhook({ target, id: webhookId, body, customerId: input.customerId }));
     } catch (error) {
       // The claim stays: a retry (ChannelUnavailableError: timeout, 5xx, 429, unreachable) posts again with this id.
       throw outcomeUnknown(error);

@@ -400,7 +400,8 @@ async function start(options: EngineOptions): Promise<Engine> {
     outbox.forget((m) => {
       const tagged = 'tags' in m ? (m.tags as Record<string, string>).customer : undefined;
       if (typeof tagged === 'string' && names(tagged)) return erasedLife(erased.has(tagged) ? tagged : `anon:${tagged}`, m);
-      return m.channel === 'webhook' && ids.some((id) => m.body.includes(JSON.stringify(id)) && erasedLife(id, m));
+      // A webhook names its customer in `customerId` (its body may name them by email only); older entries by id in the body.
+      return m.channel === 'webhook' && ids.some((id) => (m.customerId === id || m.body.includes(JSON.stringify(id))) && erasedLife(id, m));
     });
     journeys.sfn.compact();
     compaction = compaction.then(() => dynamo.compact()).catch((e: unknown) => logger.error('dynalite compaction failed', e as Error));

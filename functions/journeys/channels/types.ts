@@ -22,6 +22,8 @@ export interface WebhookMessage {
   /** Delivery id, stable for one execution+step so receivers can deduplicate. */
   id: string;
   body: string;
+  /** The customer the step posted for: not sent, but what erasure finds a local outbox entry by (the body may name them by email only). */
+  customerId: string;
 }
 
 /** Ports: where messages go. AWS: SES v2, End User Messaging SMS, HTTP. Embedded: a local outbox. */

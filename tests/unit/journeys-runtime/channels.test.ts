@@ -99,15 +99,16 @@ describe('outbound webhooks', () => {
     try {
       const targets = { support: { url, secret: SECRET } };
       const body = JSON.stringify({ ticket: { complaintId: 'c-1', respondWithinMinutes: 120 } });
-      await postWebhook(fetch, targets, { target: 'support', id: 'exec-1:notify-support', body });
+      await postWebhook(fetch, targets, { target: 'support', id: 'exec-1:notify-support', body, customerId: 'c-1' });
+      // The customer's id is not sent: only the body, signed.
       expect(received).toHaveLength(1);
       expect(new Webhook(SECRET).verify(received[0]!.body, received[0]!.headers)).toEqual(JSON.parse(body));
       expect(received[0]!.headers['webhook-id']).toBe('exec-1:notify-support');
       status = 503;
-      await expect(postWebhook(fetch, targets, { target: 'support', id: 'x', body })).rejects.toBeInstanceOf(ChannelUnavailableError);
+      await expect(postWebhook(fetch, targets, { target: 'support', id: 'x', body, customerId: 'c-1' })).rejects.toBeInstanceOf(ChannelUnavailableError);
       status = 400;
-      await expect(postWebhook(fetch, targets, { target: 'support', id: 'x', body })).rejects.toThrow('webhook "support" refused the message: 400');
-      await expect(postWebhook(fetch, targets, { target: 'nobody', id: 'x', body })).rejects.toThrow('no outbound webhook named "nobody" is configured');
+      await expect(postWebhook(fetch, targets, { target: 'support', id: 'x', body, customerId: 'c-1' })).rejects.toThrow('webhook "support" refused the message: 400');
+      await expect(postWebhook(fetch, targets, { target: 'nobody', id: 'x', body, customerId: 'c-1' })).rejects.toThrow('no outbound webhook named "nobody" is configured');
     } finally {
       server.close();
     }

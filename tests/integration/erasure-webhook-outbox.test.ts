@@ -1,10 +1,11 @@
 /**
- * Audit of issue 10 ("no file of the data folder (bus log, outbox log) holds the customer's id, email,
+ * Found by the audit of issue 10 ("no file of the data folder (bus log, outbox log) holds the customer's id, email,
  * phone or traits"): a marketer's webhook template that sends the customer's email and name to a CRM,
  * but not their id. The embedded engine records the webhook in its outbox (`<data>/outbox.ndjson`).
  * Erasure forgets a webhook entry only if its body contains the JSON of the customer's id
  * (infra/embedded/engine.ts, `outbox.forget`: `m.body.includes(JSON.stringify(id))`), so this one stays,
- * with the erased customer's email and name, in memory and in the file.
+ * with the erased customer's email and name, in memory and in the file. Fixed: the step hands the channel
+ * the customer's id with the message (not posted), and the outbox forgets an entry by it.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +23,7 @@ const ID = 'aud-wh-7741';
 const EMAIL = 'aud.wh.7741@example.org';
 const NAME = 'Audrey Webhook-7741';
 
-describe('audit: erasure and a webhook that names the customer by email only', () => {
+describe('erasure and a webhook that names the customer by email only', () => {
   it('leaves no outbox entry (memory or file) with their email or name', async () => {
     for (const sub of ['journeys', 'templates', 'data']) mkdirSync(path.join(dir, sub));
     writeFileSync(
