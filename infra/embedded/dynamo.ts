@@ -1,6 +1,7 @@
-import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { PROFILE_TABLE_LAYOUT as L } from '../../shared';
@@ -44,6 +45,7 @@ dynaliteDb.create = (options: unknown) => (lastStore = createStore(options));
  * `client` reaches it without HTTP; `endpoint` serves the same store over HTTP.
  */
 export async function startDynalite(path?: string): Promise<LocalDynamo> {
+  if (path) recoverRewrite(path);
   if (path) mkdirSync(path, { recursive: true });
   const server = dynalite({ ...(path && { path }), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const store = lastStore!;
@@ -116,6 +118,9 @@ const { Level } = createRequire(createRequire(import.meta.url).resolve('dynalite
  * it. The copy holds live entries only, so an erased customer's bytes are gone.
  */
 export async function rewriteLevelDb(path: string): Promise<void> {
+  // A crash mid-copy leaves the old files whole and a partial copy, dropped at the next start; once the copy
+  // is complete (marked), the copy wins at the next start, however far the old files were dropped: no crash
+  // loses an item (see recoverRewrite).
   const from = new Level(path, { keyEncoding: 'view', valueEncoding: 'view' });
   const to = new Level(`${path}.rewrite`, { keyEncoding: 'view', valueEncoding: 'view' });
   rmSync(`${path}.rewrite`, { recursive: true, force: true });
@@ -132,8 +137,26 @@ export async function rewriteLevelDb(path: string): Promise<void> {
   if (ops.length > 0) await to.batch(ops);
   await from.close();
   await to.close();
+  writeFileSync(join(`${path}.rewrite`, REWRITE_COMPLETE), '', { flush: true });
   rmSync(path, { recursive: true, force: true });
   renameSync(`${path}.rewrite`, path);
+  rmSync(join(path, REWRITE_COMPLETE), { force: true });
+}
+
+const REWRITE_COMPLETE = 'REWRITE-COMPLETE';
+
+/** Finish or undo a rewrite a crash interrupted (see `rewriteLevelDb`): never start on an empty folder while the copy waits beside it. */
+export function recoverRewrite(path: string): void {
+  const copy = `${path}.rewrite`;
+  rmSync(join(path, REWRITE_COMPLETE), { force: true });
+  if (!existsSync(copy)) return;
+  if (!existsSync(join(copy, REWRITE_COMPLETE))) {
+    rmSync(copy, { recursive: true, force: true });
+    return;
+  }
+  rmSync(path, { recursive: true, force: true });
+  renameSync(copy, path);
+  rmSync(join(path, REWRITE_COMPLETE), { force: true });
 }
 
 /**

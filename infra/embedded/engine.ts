@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -364,8 +364,12 @@ async function start(options: EngineOptions): Promise<Engine> {
   // Redaction: the bus log and the outbox log keep no event or message of an erased customer (erasure, and a
   // late event dropped or a write undone for them); deleted items leave dynalite's LevelDB files on compaction.
   let compaction: Promise<void> = Promise.resolve();
-  let erasedSinceStart = false;
+  // Owed until a clean stop rewrote dynalite's files: a marker in the data folder, written before an erasure
+  // answers, so an engine killed after it (a crash, an OOM kill, a power cut) still rewrites them at its next stop.
+  const rewriteOwed = dataDir ? join(dataDir, ERASURE_REWRITE_MARKER) : undefined;
+  let erasedSinceStart = rewriteOwed !== undefined && existsSync(rewriteOwed);
   erasure.redact = async (ids) => {
+    if (rewriteOwed && !erasedSinceStart) writeFileSync(rewriteOwed, 'dynalite files to rewrite at the next clean stop (an erasure)\n', { flush: true });
     erasedSinceStart = true;
     const erased = new Set(ids);
     const names = (v: unknown) => typeof v === 'string' && (erased.has(v) || erased.has(`anon:${v}`));
@@ -558,9 +562,13 @@ async function start(options: EngineOptions): Promise<Engine> {
       eventBridge.destroy();
       // After an erasure, the files are rewritten with live entries only (a compaction may leave a deleted value behind).
       await dynamo.close({ rewrite: erasedSinceStart });
+      if (rewriteOwed && erasedSinceStart) rmSync(rewriteOwed, { force: true });
     },
   };
 }
+
+/** The data folder's file that says an erasure's rewrite of dynalite's files is owed (see `erasure.redact`). */
+export const ERASURE_REWRITE_MARKER = 'erasure-rewrite-owed';
 
 /**
  * The daily sweep's interval in real milliseconds: one day of the engine's clock, so that on a

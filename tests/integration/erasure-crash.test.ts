@@ -1,11 +1,12 @@
 /**
- * Audit of issue 10 ("no file of the data folder holds the customer's id, email ..."; README, Privacy: erasure:
+ * Found by the audit of issue 10 ("no file of the data folder holds the customer's id, email ..."; README, Privacy: erasure:
  * "dynalite's files [are clean] once the engine has stopped"). The engine rewrites dynalite's LevelDB files
  * with live entries only on a clean stop after an erasure, because a compaction may leave a deleted value in
  * a table file (infra/embedded/engine.ts: `dynamo.close({ rewrite: erasedSinceStart })`). `erasedSinceStart`
  * lives in memory: if the engine is killed after DELETE answered (a crash, an OOM kill, a laptop's power),
  * the engine restarted on the same folder and stopped cleanly does not rewrite, and the erased customer's
- * data stays in the files for good (until LevelDB happens to compact that range).
+ * data stays in the files for good (until LevelDB happens to compact that range). Fixed: the rewrite owed is
+ * a marker file in the data folder, written before the erasure answers, removed after a clean stop's rewrite.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +24,7 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 const ID = 'aud-crash-7751';
 const EMAIL = 'aud.crash.7751@example.org';
 
-describe('audit: an erasure, then a crash', () => {
+describe('an erasure, then a crash', () => {
   it('leaves no file naming the customer once the engine restarted and stopped cleanly', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'rapport-audit-erasure-crash-'));
     dirs.push(dataDir);
