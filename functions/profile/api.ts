@@ -83,7 +83,11 @@ export interface CustomerApiDeps {
   clock: Clock;
   /** Runs after the tombstone is written and before the items are deleted: stops the customer's journeys. */
   onErase?: (customerId: string) => Promise<void>;
-  /** Runs after the erasure completed, with every id erased (the customer's and their visitor ids): the embedded engine redacts its logs here. */
+  /**
+   * Runs once the items are deleted and before the erasure is marked complete, with every id erased (the
+   * customer's and their visitor ids): the embedded engine redacts its logs here. A failure leaves the
+   * erasure incomplete; a retried DELETE resumes it.
+   */
   afterErase?: (ids: string[]) => Promise<void>;
   journeys?: CustomerJourneyRecords;
   ingestRecords?: IngestRecords;
@@ -179,7 +183,12 @@ export function createCustomerApi(deps: CustomerApiDeps) {
     }
     if (method === 'DELETE' && sub === undefined) {
       const { stored } = found;
-      if (!stored) return notFound(id, found.mergedInto);
+      if (!stored) {
+        // An erasure interrupted after its deletes (a 5xx, a timeout, a crash): its retry finishes it.
+        const tombstone = found.mergedInto === undefined ? await store.tombstone(id, clock.now()) : undefined;
+        if (tombstone !== undefined && tombstone.completedAt === undefined) return erase(id, [id], id, tombstone.erasedAt);
+        return notFound(id, found.mergedInto);
+      }
       // From the id asked for: a known id whose record is frozen into the customer (an alias, maybe still
       // being applied) is erased with it, whether or not the customer's profile lists it yet.
       return erase(stored.profile.id, idsOfProfile(stored.profile), id);
@@ -228,23 +237,24 @@ export function createCustomerApi(deps: CustomerApiDeps) {
     }
   }
 
-  /** DELETE: the ingest records of their recent events, then `ProfileStore.erase` (from the id asked for), then `afterErase`. */
-  async function erase(customerId: string, profileIds: string[], requestedId = customerId): Promise<ApiResponse> {
+  /** DELETE: the ingest records of their recent events, then `ProfileStore.erase` (from the id asked for), `afterErase` before it completes. */
+  async function erase(customerId: string, profileIds: string[], requestedId = customerId, resumeFrom?: string): Promise<ApiResponse> {
     if (deps.ingestRecords) {
       // Before the timeline goes: it is where the customer's recent messageIds are.
       const since = new Date(clock.now().getTime() - IDEMPOTENCY_WINDOW_SECONDS * 1000);
       await deps.ingestRecords.forget(await store.eventsReceivedSince(profileIds, since));
     }
-    const { deleted, ids } = await store.erase(requestedId, clock, {
+    const { deleted } = await store.erase(requestedId, clock, {
       ...(deps.tombstoneDays !== undefined && { tombstoneDays: deps.tombstoneDays }),
       ...(deps.onErase && {
         between: async (erased: string[]) => {
           for (const x of erased) if (!x.startsWith('anon:')) await deps.onErase!(x);
         },
       }),
+      ...(deps.afterErase && { beforeComplete: deps.afterErase }),
+      ...(resumeFrom !== undefined && { resumeFrom }),
     });
-    await deps.afterErase?.(ids);
-    return json(200, { erased: customerId, itemsDeleted: deleted });
+    return json(200, { erased: customerId, itemsDeleted: deleted, ...(resumeFrom !== undefined && { resumed: true }) });
   }
 
   return handle;

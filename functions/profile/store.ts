@@ -794,9 +794,14 @@ export class ProfileStore {
    *    after completion start a new profile.
    * Returns how many items were deleted and the ids tombstoned.
    */
-  async erase(id: string, clock: { now(): Date }, options: { tombstoneDays?: number; between?: (ids: string[]) => Promise<void> } = {}): Promise<{ deleted: number; ids: string[] }> {
+  async erase(
+    id: string,
+    clock: { now(): Date },
+    options: { tombstoneDays?: number; between?: (ids: string[]) => Promise<void>; beforeComplete?: (ids: string[]) => Promise<void>; resumeFrom?: string } = {},
+  ): Promise<{ deleted: number; ids: string[] }> {
     const ids: string[] = [];
-    const erasedAt = clock.now();
+    // A retried erasure that was interrupted keeps its start: what it drops and what starts a new life are timed from it.
+    const erasedAt = options.resumeFrom === undefined ? clock.now() : new Date(options.resumeFrom);
     const lifetimeDays = options.tombstoneDays ?? DEFAULT_TOMBSTONE_DAYS;
     const ttl = Math.floor(erasedAt.getTime() / 1000) + lifetimeDays * 86_400;
     // Tombstone every id reached, then read again: an alias that joined another id in before a tombstone
@@ -825,6 +830,9 @@ export class ProfileStore {
         requests = UnprocessedItems?.[this.tableName] as typeof requests;
       }
     }
+    // What must happen before the erasure says it is complete (the embedded engine redacts its logs): an
+    // interruption before completedAt is written leaves the tombstone incomplete, and a retried DELETE resumes it.
+    await options.beforeComplete?.(ids);
     const completedAt = clock.now().toISOString();
     for (const x of ids) {
       // Only completedAt: a late event dropped meanwhile may have lengthened the tombstone (`extendTombstone`).
