@@ -768,7 +768,34 @@ export class ProfileStore {
       of.anonymousIds.forEach((a) => anonymousIds.add(a));
       ids.add(next);
     }
+    // Visitor ids past the profile's cap (PROFILE_LIMITS.anonymousIds) are not on the profile: the identify
+    // that linked each one is on the timeline, the only record that the visitor is this person.
+    for (const x of [...ids]) {
+      if (x.startsWith('anon:')) continue;
+      for (const a of await this.#visitorsOnTimeline(x)) {
+        anonymousIds.add(a);
+        ids.add(`anon:${a}`);
+      }
+    }
     return { ids: [...ids], anonymousIds: [...anonymousIds] };
+  }
+
+  /** The visitor ids the customer's timeline links to them (an event with both their userId and an anonymousId). */
+  async #visitorsOnTimeline(id: string): Promise<string[]> {
+    const items = await queryAll(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :e)',
+      ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey },
+      ExpressionAttributeValues: { ':pk': `C#${id}`, ':e': 'E#' },
+      ProjectionExpression: 'event.anonymousId, event.userId',
+      ConsistentRead: true,
+    });
+    const out = new Set<string>();
+    for (const item of items) {
+      const event = item.event as { anonymousId?: unknown; userId?: unknown } | undefined;
+      if (typeof event?.anonymousId === 'string' && event.userId === id) out.add(event.anonymousId);
+    }
+    return [...out];
   }
 
   /** The customer `id`'s record is frozen into (`mergedInto`), if any. */

@@ -1,11 +1,12 @@
 /**
- * Audit of issue 10 ("erasure removes everything": every item of the customer, visitor ids included).
+ * Found by the audit of issue 10 ("erasure removes everything": every item of the customer, visitor ids included).
  * A customer links at most 100 visitor ids (PROFILE_LIMITS.anonymousIds); a later visitor "keeps a visitor
  * profile of its own, erasable by that id" (README, Customer profiles). But the only record that the
  * 101st visitor is this person is the identify on the customer's timeline (userId + anonymousId), which
  * the erasure deletes, and erasure itself does not look there: after DELETE answers, the visitor profile
  * (with what the person typed before logging in, here their email) stays, and nobody can find it any more.
  * A heavy user over years (devices, cleared cookies) reaches 100 visitor ids without any hostile sender.
+ * Fixed: erasure also reaches the visitor ids the customer's timeline links to them.
  */
 import { describe, expect, it } from 'vitest';
 import { PROFILE_LIMITS } from '../../functions/profile/limits';
@@ -13,7 +14,7 @@ import { useTestEngine } from '../helpers/engine';
 
 const t = useTestEngine({ sweepEveryMs: 0, logLevel: 'SILENT' });
 
-describe('audit: erasure of a customer past the visitor-id cap', () => {
+describe('erasure of a customer past the visitor-id cap', () => {
   it('also erases the visitor profiles the customer identified from', async () => {
     const ID = 'aud-vcap-7771';
     const visitors = Array.from({ length: PROFILE_LIMITS.anonymousIds + 1 }, (_, i) => `aud-vcap-v${String(i).padStart(3, '0')}`);
