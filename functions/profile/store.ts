@@ -839,7 +839,20 @@ export class ProfileStore {
       const fresh = reached.ids.filter((x) => !ids.includes(x));
       if (fresh.length === 0 || round > ALIAS_CHAIN_MAX) break;
       for (const x of fresh) {
-        await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...tombstoneKey(x), itemType: 'tombstone', erasedAt: erasedAt.toISOString(), lifetimeDays, [L.ttlAttribute]: ttl } }));
+        // A resumed erasure keeps its own tombstone as it is: a late event dropped meanwhile may have lengthened it (`extendTombstone`).
+        try {
+          await this.doc.send(
+            new PutCommand({
+              TableName: this.tableName,
+              Item: { ...tombstoneKey(x), itemType: 'tombstone', erasedAt: erasedAt.toISOString(), lifetimeDays, [L.ttlAttribute]: ttl },
+              ConditionExpression: 'attribute_not_exists(#pk) OR #erasedAt <> :erasedAt',
+              ExpressionAttributeNames: { '#pk': L.partitionKey, '#erasedAt': 'erasedAt' },
+              ExpressionAttributeValues: { ':erasedAt': erasedAt.toISOString() },
+            }),
+          );
+        } catch (error) {
+          if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        }
       }
       ids.push(...fresh);
       await options.between?.(fresh);
