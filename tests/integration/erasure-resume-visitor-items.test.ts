@@ -1,0 +1,68 @@
+/**
+ * Audit (second round) of issue 10: a retried DELETE resumes an interrupted erasure (360eb2e) from the id asked
+ * for alone. When the first attempt stopped between deleting the customer's own partition (profile and
+ * timeline: the only records of their visitor ids) and their visitor's partitions (in AWS a Lambda timeout
+ * on a large customer, a throttle past the retries; locally a crash), the retry reaches nothing else, answers
+ * 200 `resumed: true`, and the visitor's items, with the email the person typed before logging in, stay in the
+ * profile table for good: no id leads to them any more.
+ */
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { PROFILE_TABLE } from '../../infra/embedded/engine';
+import type { DynamoCall } from '../../infra/embedded/faults';
+import { client } from '../helpers/client';
+import { startTestEngine } from '../helpers/engine';
+
+const ID = 'aud2-rvi-7801';
+const VISITOR = 'aud2-rvi-visitor-7801';
+const EMAIL = 'aud2.rvi.7801@example.org';
+
+describe('a resumed erasure interrupted between the customer’s partition and their visitor’s', () => {
+  it('leaves no item naming the visitor or their email', async () => {
+    let failing = false;
+    const engine = await startTestEngine({
+      sweepEveryMs: 0,
+      logLevel: 'SILENT',
+      faults: {
+        dynamo: (call: DynamoCall) => {
+          if (!failing || call.operation !== 'BatchWriteItem') return undefined;
+          const text = JSON.stringify(call.input);
+          return text.includes('"C#anon:') || text.includes('"A#') ? 'InternalServerError' : undefined;
+        },
+      },
+    });
+    const scan = async (pred: (item: Record<string, unknown>) => boolean) => {
+      const out: string[] = [];
+      let start: Record<string, never> | undefined;
+      do {
+        const page = await engine.dynamo.client.send(new ScanCommand({ TableName: PROFILE_TABLE, ConsistentRead: true, ...(start && { ExclusiveStartKey: start }) }));
+        for (const item of page.Items ?? []) if (pred(item as Record<string, unknown>)) out.push(JSON.stringify(item));
+        start = page.LastEvaluatedKey as typeof start;
+      } while (start);
+      return out;
+    };
+    try {
+      const api = client(engine);
+      await api.sendAndSettle({ type: 'identify', anonymousId: VISITOR, traits: { email: EMAIL } });
+      await api.sendAndSettle({ type: 'identify', userId: ID, anonymousId: VISITOR, traits: { plan: 'pro' } });
+      // Pad the customer's own partition to whole batches of 25 deletes, so its last batch holds none of the visitor's.
+      const own = async () => (await scan((item) => JSON.stringify(item).includes(`"C#${ID}"`))).length;
+      for (let i = 0; (await own()) % 25 !== 0 && i < 60; i++) {
+        await api.sendAndSettle({ type: 'track', userId: ID, event: 'Product Viewed', properties: { productId: `p-${i}` } });
+      }
+      expect((await own()) % 25).toBe(0);
+
+      failing = true;
+      expect((await api.del(`/v1/customers/${ID}`)).status).toBeGreaterThanOrEqual(500);
+      failing = false;
+      expect(await own()).toBe(0);
+
+      const retry = await api.del(`/v1/customers/${ID}`);
+      expect(retry).toMatchObject({ status: 200, json: { resumed: true } });
+      await engine.settle();
+      expect(await scan((item) => JSON.stringify(item).includes(EMAIL) || JSON.stringify(item).includes(VISITOR))).toEqual([]);
+    } finally {
+      await engine.stop();
+    }
+  }, 120_000);
+});
