@@ -1,11 +1,12 @@
-import { consentChanges, detailTypeOf, type EventProblem, type NormalisedEvent } from '../../shared';
+import { consentChanges, detailTypeOf, suppressionsOf, type EventProblem, type NormalisedEvent } from '../../shared';
 
 /**
  * What one source may send (ARCHITECTURE decision 9). Absent lists allow everything
  * (backward compatible). `events` names event names (a track's `event`, or `Identify`,
  * `Page`, `Screen`, `Group`, `Alias`); `traits` names top-level identify traits, with
  * consent per channel as `consent.email` / `consent.sms` / `consent.push` (or `consent`
- * for all), which also covers `Subscribed` / `Unsubscribed` events for that channel.
+ * for all), which also covers `Subscribed` / `Unsubscribed` events for that channel and
+ * the suppressions of it (`Message Bounced` hard, `Message Complained`, `Email Marked as Spam`).
  */
 export interface SourcePermissions {
   events?: readonly string[];
@@ -35,6 +36,12 @@ export function permissionProblems(sourceId: string, permissions: SourcePermissi
       if (key === 'consent') continue;
       if (!may(key)) problems.push({ index, path: `$.traits.${key}`, message: `source "${sourceId}" may not set trait "${key}" in "${name}" events (it may set: ${listed(traits)})` });
     }
+  }
+  // A suppression (hard bounce, complaint, spam report) stops a channel for good, transactional mail too: a
+  // source may send one only for a channel whose consent it may set.
+  for (const { channel } of suppressionsOf(event)) {
+    const trait = `consent.${channel}`;
+    if (!may(trait)) problems.push({ index, path: event.type === 'track' && event.properties.channel !== undefined ? '$.properties.channel' : '$.event', message: `source "${sourceId}" may not suppress ${channel} with "${name}" events: that needs "${trait}" (it may set: ${listed(traits)})` });
   }
   const changes = consentChanges(event);
   if (anyChannel && changes.some((change) => may(`consent.${change.channel}`))) return problems;

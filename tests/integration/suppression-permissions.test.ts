@@ -5,6 +5,7 @@
  * `Unsubscribed {channel: email}` is refused with a 400 naming the field) suppresses any customer's email for
  * good with one `Email Marked as Spam`, no channel even needed. (`Message Bounced` hard and `Message
  * Complained` go the same way: functions/ingest/permissions.ts checks consentChanges only, not suppressionsOf.)
+ * Fixed: a suppression of a channel needs the consent permission of that channel.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../infra/embedded/engine';
@@ -34,5 +35,9 @@ describe('a source that may not set email consent', () => {
     await engine.settle();
     expect((await client(engine).customer('aud2-spam-1')).suppression).toEqual({});
     expect(spam.status).toBe(400);
+    expect((spam.json as { rejected: unknown }).rejected).toEqual([{ index: 0, problems: [{ path: '$.event', message: 'source "web" may not suppress email with "Email Marked as Spam" events: that needs "consent.email" (it may set: plan)' }] }]);
+    const bounce = await track({ event: 'Message Bounced', userId: 'aud2-spam-1', messageId: 'aud2-spam-b1', properties: { channel: 'email', bounceType: 'hard' } });
+    expect(bounce.status).toBe(400);
+    expect(JSON.stringify(bounce.json)).toContain('$.properties.channel');
   });
 });
