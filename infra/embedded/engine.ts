@@ -372,7 +372,10 @@ async function start(options: EngineOptions): Promise<Engine> {
     if (rewriteOwed && !erasedSinceStart) writeFileSync(rewriteOwed, 'dynalite files to rewrite at the next clean stop (an erasure)\n', { flush: true });
     erasedSinceStart = true;
     const erased = new Set(ids);
-    const names = (v: unknown) => typeof v === 'string' && (erased.has(v) || erased.has(`anon:${v}`));
+    // Each field names one kind of id: a userId, previousId or customer id a known customer (or, as a profile id,
+    // `anon:<v>`), an anonymousId a visitor (`anon:<v>`). Never both: erasing visitor `anon:B` is not erasing customer `B`.
+    const erasedId = (v: unknown): string | undefined => (typeof v === 'string' && erased.has(v) ? v : undefined);
+    const erasedVisitor = (v: unknown): string | undefined => (typeof v === 'string' && erased.has(`anon:${v}`) ? `anon:${v}` : undefined);
     // The erased life only: a customer who came back keeps the events of their new life (see startsNewLife).
     const tombstones = new Map<string, Tombstone | undefined>(await Promise.all(ids.map(async (id) => [id, await profiles.tombstone(id, clock.now())] as const)));
     // Who came back: a live profile whose new life began at this erasure, since the erasure completed.
@@ -384,8 +387,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     const ofNewLife = (d: { timestamp?: unknown; receivedAt?: unknown; sourceId?: unknown }, named: string[]) =>
       typeof d.timestamp === 'string' &&
       typeof d.receivedAt === 'string' &&
-      named.every((v) => {
-        const id = erased.has(v) ? v : `anon:${v}`;
+      named.every((id) => {
         const tombstone = tombstones.get(id);
         const event = { timestamp: d.timestamp as string, receivedAt: d.receivedAt as string, ...(typeof d.sourceId === 'string' && { sourceId: d.sourceId }) };
         return tombstone !== undefined && (startsNewLife(event, tombstone) || (newLifeSince.has(id) && belongsAfter(event, tombstone)));
@@ -394,7 +396,7 @@ async function start(options: EngineOptions): Promise<Engine> {
       const d = e.detail as { userId?: string; anonymousId?: string; previousId?: string; properties?: { customerId?: unknown }; timestamp?: unknown; receivedAt?: unknown; sourceId?: unknown; mail?: { tags?: { customer?: unknown } } };
       // An SES event (simulated feedback) names its customer in the message's tags; it holds the address too.
       const sesTag = Array.isArray(d.mail?.tags?.customer) && typeof d.mail.tags.customer[0] === 'string' ? decodeTagValue(d.mail.tags.customer[0]) : undefined;
-      const named = [d.userId, d.anonymousId, d.previousId, d.properties?.customerId, sesTag].filter(names) as string[];
+      const named = [erasedId(d.userId), erasedVisitor(d.anonymousId), erasedId(d.previousId), erasedId(d.properties?.customerId), erasedId(sesTag)].filter((x): x is string => x !== undefined);
       return named.length > 0 && !ofNewLife(d, named);
     };
     bus.forget(ofErasedLife);
@@ -403,9 +405,13 @@ async function start(options: EngineOptions): Promise<Engine> {
     const erasedLife = (id: string, m: OutboxEntry) => !(m.at > (newLifeSince.get(id) ?? '\uffff'));
     outbox.forget((m) => {
       const tagged = 'tags' in m ? (m.tags as Record<string, string>).customer : undefined;
-      if (typeof tagged === 'string' && names(tagged)) return erasedLife(erased.has(tagged) ? tagged : `anon:${tagged}`, m);
-      // A webhook names its customer in `customerId` (its body may name them by email only); older entries by id in the body.
-      return m.channel === 'webhook' && ids.some((id) => (m.customerId === id || m.body.includes(JSON.stringify(id))) && erasedLife(id, m));
+      const id = erasedId(tagged);
+      if (id !== undefined) return erasedLife(id, m);
+      if (m.channel !== 'webhook') return false;
+      // A webhook names its customer in `customerId` (its body may name them by email only, or name others); entries
+      // from before it did, by the id in the body.
+      if (m.customerId !== undefined) return erased.has(m.customerId) && erasedLife(m.customerId, m);
+      return ids.some((x) => m.body.includes(JSON.stringify(x)) && erasedLife(x, m));
     });
     journeys.sfn.compact();
     compaction = compaction.then(() => dynamo.compact()).catch((e: unknown) => logger.error('dynalite compaction failed', e as Error));
