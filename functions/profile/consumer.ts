@@ -283,6 +283,9 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
             merged = true;
           } else if (claim.owned && !profile.anonymousIds.includes(link)) {
             profile.anonymousIds.push(link);
+          } else if (!claim.owned) {
+            // Another customer owns this visitor id (a sender named someone else's): it is not theirs to list.
+            profile.anonymousIds = profile.anonymousIds.filter((a) => a !== link);
           }
         }
         const joined: string[] = [];

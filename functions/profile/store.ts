@@ -757,7 +757,7 @@ export class ProfileStore {
    * join whole, as the writer checks the tombstone only after its last write), of that customer too,
    * along the chain — erasing an id joined into another erases the joined customer, both ids.
    */
-  async #reach(id: string): Promise<{ ids: string[]; anonymousIds: string[] }> {
+  async #reach(id: string, timelines = new Map<string, string[]>()): Promise<{ ids: string[]; anonymousIds: string[] }> {
     const ids = new Set<string>();
     const anonymousIds = new Set<string>();
     const visited = new Set<string>();
@@ -772,7 +772,8 @@ export class ProfileStore {
     // that linked each one is on the timeline, the only record that the visitor is this person.
     for (const x of [...ids]) {
       if (x.startsWith('anon:')) continue;
-      for (const a of await this.#visitorsOnTimeline(x)) {
+      if (!timelines.has(x)) timelines.set(x, await this.#visitorsOnTimeline(x));
+      for (const a of timelines.get(x)!) {
         anonymousIds.add(a);
         ids.add(`anon:${a}`);
       }
@@ -798,6 +799,29 @@ export class ProfileStore {
     return [...out];
   }
 
+  /**
+   * Only the visitors that are this customer's: a visitor id whose alias another customer owns (a sender's
+   * identify can name anyone's visitor id, or a customer's id as a visitor id) is not erased with this one.
+   * A visitor nobody owns (past the profile's cap, never claimed) is this customer's by the identify that named it.
+   */
+  async #ownVisitors(reached: { ids: string[]; anonymousIds: string[] }): Promise<{ ids: string[]; anonymousIds: string[] }> {
+    const known = new Set(reached.ids.filter((x) => !x.startsWith('anon:')));
+    const others = new Set<string>();
+    for (const a of reached.anonymousIds) {
+      const owner = await this.getAlias(a);
+      if (owner !== undefined && !known.has(owner)) others.add(a);
+    }
+    if (others.size === 0) return reached;
+    return { ids: reached.ids.filter((x) => !(x.startsWith('anon:') && others.has(x.slice(5)))), anonymousIds: reached.anonymousIds.filter((a) => !others.has(a)) };
+  }
+
+  /** The ids an erasure of `id` that has not completed had reached (`erasing` on its tombstone), for a retry to finish. */
+  async #erasing(id: string): Promise<string[]> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: tombstoneKey(id), ConsistentRead: true, ProjectionExpression: 'erasing' }));
+    const erasing = Item?.erasing as Set<string> | undefined;
+    return erasing ? [...erasing] : [];
+  }
+
   /** The customer `id`'s record is frozen into (`mergedInto`), if any. */
   async #frozenInto(id: string): Promise<string | undefined> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: profileKey(id), ConsistentRead: true, ProjectionExpression: 'mergedInto' }));
@@ -813,7 +837,8 @@ export class ProfileStore {
    * Erase a customer: every item under their id, the known ids joined into theirs (`mergedIds`, whose
    * forwarding records go too) and their visitor ids, and their aliases,
    * race-free against concurrent writers without transactions (Dekker's write, then check):
-   * 1. tombstones first (keyed by a hash of each id, no id in them), `erasedAt` = now;
+   * 1. tombstones first (keyed by a hash of each id, no id in them once complete; until then the asked id's
+ *    lists every id reached, `erasing`, so a retry of an interrupted erasure finishes them), `erasedAt` = now;
    * 2. `between` (stop the journeys of each of these ids), then query (strongly consistent) and delete
    *    everything; every writer writes, then reads the tombstone: either it sees it and undoes its
    *    write, or its write came before this query and is deleted here;
@@ -834,7 +859,14 @@ export class ProfileStore {
     // Tombstone every id reached, then read again: an alias that joined another id in before a tombstone
     // is seen whole now (its writer checks the tombstones after its last write), and that id is
     // tombstoned too, until a read after the last tombstone finds no id without one.
-    let reached = await this.#idsOf(id);
+    // What an interrupted erasure of `id` had reached: its deletes may have taken the records that lead there.
+    const pending = options.resumeFrom === undefined ? [] : await this.#erasing(id);
+    const withPending = (r: { ids: string[]; anonymousIds: string[] }) => ({
+      ids: [...new Set([...r.ids, ...pending])],
+      anonymousIds: [...new Set([...r.anonymousIds, ...pending.filter((x) => x.startsWith('anon:')).map((x) => x.slice(5))])],
+    });
+    const timelines = new Map<string, string[]>();
+    let reached = withPending(await this.#ownVisitors(await this.#idsOf(id)));
     for (let round = 0; ; round++) {
       const fresh = reached.ids.filter((x) => !ids.includes(x));
       if (fresh.length === 0 || round > ALIAS_CHAIN_MAX) break;
@@ -855,8 +887,13 @@ export class ProfileStore {
         }
       }
       ids.push(...fresh);
+      // Until it completes, the erasure's own tombstone lists every id it reached (removed at completion): a retry
+      // after the deletes below took what leads to them (the profile, the timeline, the aliases) finishes them all.
+      await this.doc.send(
+        new UpdateCommand({ TableName: this.tableName, Key: tombstoneKey(id), UpdateExpression: 'ADD erasing :ids', ExpressionAttributeValues: { ':ids': new Set(fresh) } }),
+      );
       await options.between?.(fresh);
-      reached = await this.#reach(id);
+      reached = withPending(await this.#ownVisitors(await this.#reach(id, timelines)));
     }
     // Out of every segment (counted) before the member items go with the rest.
     for (const x of ids) await this.segments.leaveAll(x);
@@ -880,7 +917,7 @@ export class ProfileStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: tombstoneKey(x),
-          UpdateExpression: 'SET #completedAt = :completedAt, itemType = :type, erasedAt = :erasedAt, lifetimeDays = :days, #ttl = if_not_exists(#ttl, :ttl)',
+          UpdateExpression: 'SET #completedAt = :completedAt, itemType = :type, erasedAt = :erasedAt, lifetimeDays = :days, #ttl = if_not_exists(#ttl, :ttl) REMOVE erasing',
           ExpressionAttributeNames: { '#completedAt': 'completedAt', '#ttl': L.ttlAttribute },
           ExpressionAttributeValues: { ':completedAt': completedAt, ':type': 'tombstone', ':erasedAt': erasedAt.toISOString(), ':days': lifetimeDays, ':ttl': ttl },
         }),

@@ -27,7 +27,7 @@ describe('an erasure interrupted after its deletes', () => {
       faults: {
         dynamo: (call: DynamoCall) => {
           const pk = ((call.input.Key as Record<string, { S?: string }> | undefined)?.PK?.S) ?? '';
-          return failing && call.operation === 'UpdateItem' && pk.startsWith('X#') ? 'InternalServerError' : undefined;
+          return failing && call.operation === 'UpdateItem' && pk.startsWith('X#') && String(call.input.UpdateExpression).includes('completedAt') ? 'InternalServerError' : undefined;
         },
       },
     });

@@ -1,5 +1,5 @@
 /**
- * Audit (second round) of issue 10: fecebc2 gave every webhook outbox entry its customer's id, but kept the old
+ * Found by the second audit of issue 10: fecebc2 gave every webhook outbox entry its customer's id, but kept the old
  * test "the body contains the JSON of an erased id" for every entry, those with a customerId too
  * (infra/embedded/engine.ts, `outbox.forget`). Ids are often plain numbers-as-strings; erasing customer
  * "1001" then forgets another, live customer's webhook whose body names "1001" anywhere (a referrer, an order

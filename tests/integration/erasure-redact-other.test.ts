@@ -1,5 +1,5 @@
 /**
- * Audit (second round) of issue 10 (hostile sender): the embedded engine's redaction takes a bus-log event to
+ * Found by the second audit of issue 10 (hostile sender): the embedded engine's redaction takes a bus-log event to
  * be the erased customer's when it names `v` with `anon:v` among the erased ids. A hostile sender's identify
  * `{userId: A, anonymousId: "<B's customer id>"}` puts `B` among A's visitor ids; erasing A then erases
  * `anon:B`, and the redaction forgets every event whose userId is `B`: another, live customer's events

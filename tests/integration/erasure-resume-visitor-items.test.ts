@@ -1,5 +1,5 @@
 /**
- * Audit (second round) of issue 10: a retried DELETE resumes an interrupted erasure (360eb2e) from the id asked
+ * Found by the second audit of issue 10: a retried DELETE resumes an interrupted erasure (360eb2e) from the id asked
  * for alone. When the first attempt stopped between deleting the customer's own partition (profile and
  * timeline: the only records of their visitor ids) and their visitor's partitions (in AWS a Lambda timeout
  * on a large customer, a throttle past the retries; locally a crash), the retry reaches nothing else, answers

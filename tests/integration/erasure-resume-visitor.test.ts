@@ -1,5 +1,5 @@
 /**
- * Audit (second round) of issue 10: a retried DELETE resumes an interrupted erasure (360eb2e), but only from
+ * Found by the second audit of issue 10: a retried DELETE resumes an interrupted erasure (360eb2e), but only from
  * the id asked for: the profile and the timeline are gone, so the resumed erasure reaches that id alone, and
  * redacts the logs for it alone. What the customer typed as a visitor before logging in (an identify with
  * their anonymousId only: their email) stays in the bus log after the retry answered 200 `resumed: true`.

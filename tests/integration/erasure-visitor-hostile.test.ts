@@ -1,5 +1,5 @@
 /**
- * Audit (second round) of issue 10: erasure reaches the visitor ids on the customer's timeline (8579e52),
+ * Found by the second audit of issue 10: erasure reaches the visitor ids on the customer's timeline (8579e52),
  * but trusts any identify there. A hostile sender (any source: a browser's write key) sends an identify
  * with its own userId and the anonymousId of another customer's visitor. The link is refused (the visitor
  * is already B's), yet the event is on A's timeline, and erasing A erases B's visitor: B's alias record and

@@ -1,5 +1,5 @@
 /**
- * Audit (second round) of issue 10 (hostile sender): 85c8964 made `Email Marked as Spam` suppress email from
+ * Found by the second audit of issue 10 (hostile sender): 85c8964 made `Email Marked as Spam` suppress email from
  * any source. Suppression is stronger than a denial (it blocks transactional messages too, and nothing lifts
  * it), yet source permissions never look at it: a source that may not set `consent.email` (its
  * `Unsubscribed {channel: email}` is refused with a 400 naming the field) suppresses any customer's email for
