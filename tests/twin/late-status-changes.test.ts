@@ -180,3 +180,42 @@ describe(`the AWS twin delivers status changes late and twice; each ends its own
     expect(engine.deadLetters).toEqual([]);
   }, 120_000);
 });
+
+describe('a goal dated after a run ended on its own, heard before the late news of that end, does not convert it', () => {
+  // Found by this twin on 2026-12-06: the router converted such runs (the record still read running), so a goal
+  // after the journey was over counted as its conversion. The news carries when the execution ended (stopDate):
+  // the run-ended function now records the end the run had, and moves the count from goal to completed.
+  it('every run is completed, none converted; the counters agree', async () => {
+    const journeysDir = mkdtempSync(path.join(tmpdir(), 'rapport-twin-late-goal-'));
+    writeFileSync(path.join(journeysDir, 'ping.yaml'), PING_WITH_GOAL);
+    const clock = new VirtualClock(START);
+    const engine = await startTestEngine({
+      clock,
+      journeysDir,
+      sweepEveryMs: 0,
+      sendPolicy: { quietHours: undefined },
+      logLevel: 'SILENT',
+      twin: { seed: 2, maxDelayMs: 1000, duplicateProbability: 0, statusChangeMaxDelayMs: MAX_LATE },
+    });
+    try {
+      const api = client(engine);
+      const late = ['goal-0', 'goal-1', 'goal-2', 'goal-3'];
+      await api.send(late.flatMap((id) => [{ type: 'identify', userId: id, traits: { email: `${id}@example.com` } }, { type: 'track', userId: id, event: 'Ping Requested', properties: {} }]));
+      // The runs end an hour on (send, then wait 1h); the goals come 5 minutes after, their ends' news later.
+      await clock.run(START + 65 * MINUTE);
+      expect([...engine.journeys.sfn.executions.values()].map((e) => e.status)).toEqual(late.map(() => 'SUCCEEDED'));
+      const heardBefore = (await Promise.all(late.map(async (id) => (await runsOf(engine, id)).filter((r) => r.status !== 'running').length))).reduce((a, b) => a + b, 0);
+      await api.send(late.map((id) => ({ type: 'track', userId: id, event: 'Pong', properties: {} })));
+      await clock.run(START + 5 * HOUR);
+
+      expect(heardBefore).toBeLessThan(late.length); // some news was later than the goal: the case at hand
+      for (const id of late) expect((await runsOf(engine, id)).map((r) => r.status), id).toEqual(['completed']);
+      const stats = await engine.journeys.records.stats('ping');
+      expect({ completed: stats.completed, goal: stats.goal ?? 0 }).toEqual({ completed: late.length, goal: 0 });
+      expect(engine.deadLetters).toEqual([]);
+    } finally {
+      await engine.stop();
+      rmSync(journeysDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
