@@ -185,7 +185,7 @@ describe('a goal dated after a run ended on its own, heard before the late news 
   // Found by this twin on 2026-12-06: the router converted such runs (the record still read running), so a goal
   // after the journey was over counted as its conversion. The news carries when the execution ended (stopDate):
   // the run-ended function now records the end the run had, and moves the count from goal to completed.
-  it('every run is completed, none converted; the counters agree', async () => {
+  it('every run is completed, none converted, but the one whose goal is dated before its end; the counters agree', async () => {
     const journeysDir = mkdtempSync(path.join(tmpdir(), 'rapport-twin-late-goal-'));
     writeFileSync(path.join(journeysDir, 'ping.yaml'), PING_WITH_GOAL);
     const clock = new VirtualClock(START);
@@ -205,13 +205,15 @@ describe('a goal dated after a run ended on its own, heard before the late news 
       await clock.run(START + 65 * MINUTE);
       expect([...engine.journeys.sfn.executions.values()].map((e) => e.status)).toEqual(late.map(() => 'SUCCEEDED'));
       const heardBefore = (await Promise.all(late.map(async (id) => (await runsOf(engine, id)).filter((r) => r.status !== 'running').length))).reduce((a, b) => a + b, 0);
-      await api.send(late.map((id) => ({ type: 'track', userId: id, event: 'Pong', properties: {} })));
+      // goal-0's goal is dated a minute before its run ended (sent late): heard before the news, it converts the run.
+      await api.send(late.map((id) => ({ type: 'track', userId: id, event: 'Pong', properties: {}, ...(id === 'goal-0' && { timestamp: new Date(START + 59 * MINUTE).toISOString() }) })));
       await clock.run(START + 5 * HOUR);
 
-      expect(heardBefore).toBeLessThan(late.length); // some news was later than the goal: the case at hand
-      for (const id of late) expect((await runsOf(engine, id)).map((r) => r.status), id).toEqual(['completed']);
+      expect(heardBefore).toBe(0); // every news was later than the goals: the case at hand
+      expect((await runsOf(engine, 'goal-0')).map((r) => r.status)).toEqual(['converted']);
+      for (const id of late.slice(1)) expect((await runsOf(engine, id)).map((r) => r.status), id).toEqual(['completed']);
       const stats = await engine.journeys.records.stats('ping');
-      expect({ completed: stats.completed, goal: stats.goal ?? 0 }).toEqual({ completed: late.length, goal: 0 });
+      expect({ completed: stats.completed, goal: stats.goal }).toEqual({ completed: late.length - 1, goal: 1 });
       expect(engine.deadLetters).toEqual([]);
     } finally {
       await engine.stop();
