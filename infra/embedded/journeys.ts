@@ -184,7 +184,7 @@ export function statusChangeEvent(execution: LocalExecution, status: 'SUCCEEDED'
       name: execution.name,
       status,
       startDate: execution.startedAt.getTime(),
-      stopDate: at.getTime(),
+      stopDate: (execution.stoppedAt ?? at).getTime(),
       input: JSON.stringify(execution.input),
       // AWS gives the output of a succeeded execution only.
       output: status === 'SUCCEEDED' && execution.output !== undefined ? JSON.stringify(execution.output) : null,

@@ -275,6 +275,7 @@ export async function twinEndpoint(options: {
             name: executionName,
             status: state.status,
             startDate: (execution?.startedAt.getTime() ?? 0) / 1000,
+            ...(execution?.stoppedAt !== undefined && state.status !== 'RUNNING' && { stopDate: execution.stoppedAt.getTime() / 1000 }),
             input: JSON.stringify(execution?.input ?? {}),
             ...(state.output !== undefined && { output: JSON.stringify(state.output) }),
           });
