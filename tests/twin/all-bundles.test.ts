@@ -10,18 +10,22 @@
  * The population: a welcome; a buyer converting the welcome; a complaint resolved at once; a lapsed customer
  * won back by the sweep (Customer Became Inactive, a derived event, through the starter); an erasure while the
  * welcome runs (the customer API stopping the run); an SES complaint on a welcome email (the SES feedback
- * function); a hard bounce reported to ingest (its consent hold suppressing the next emails).
+ * function); a hard bounce reported to ingest (its consent hold suppressing the next emails); a welcome whose
+ * step's DynamoDB calls fail once (TransientStepError, retried by the state machines' Retry by that name).
  *
  * A minified name, a missing grant or a bundling bug makes a customer end differently, and the test fails:
  * `RAPPORT_TWIN_WITHOUT=rapport-starter:states:StartExecution` (a grant dropped from the template both runs
- * use) fails it on the lapsed customer, who is never won back.
+ * use) fails it on the lapsed customer, who is never won back; `keepNames: false` in infra/cdk/function.ts
+ * fails it on ab-retried, whose step throws `oA`, which no Retry matches: the run fails.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IDEMPOTENCY_TABLE, PROFILE_TABLE, type Engine } from '../../infra/embedded/engine';
+import type { DynamoCall } from '../../infra/embedded/faults';
 import { ENGINE_FUNCTIONS, type FunctionHandlers } from '../../infra/embedded/functions';
+import { invokingFunction } from '../../infra/embedded/lambda-async';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
 import { ENV } from '../../shared';
 import { client } from '../helpers/client';
@@ -40,7 +44,19 @@ const START = Date.parse('2026-03-02T10:00:00Z');
 const END = START + 32 * DAY;
 /** When ab-erased is erased: two days into the welcome, between its emails. */
 const ERASED_AT = START + 2 * DAY + 6 * HOUR;
-const CUSTOMERS = ['ab-welcome', 'ab-buyer', 'ab-complaint', 'ab-lapsed', 'ab-erased', 'ab-ses', 'ab-bounced'] as const;
+const CUSTOMERS = ['ab-welcome', 'ab-buyer', 'ab-complaint', 'ab-lapsed', 'ab-erased', 'ab-ses', 'ab-bounced', 'ab-retried'] as const;
+/**
+ * ab-retried: every DynamoDB call the step makes for them fails (500, past the SDK's retries) at the first virtual
+ * instant one does, in both runs: the step throws TransientStepError, which the state machine retries by its name.
+ */
+const RETRIED = 'ab-retried';
+let failingAt: number | undefined;
+const stepFault = (functionName: string | undefined, body: unknown): boolean => {
+  if (functionName !== 'rapport-steps' || !JSON.stringify(body).includes(`C#${RETRIED}`)) return false;
+  const now = current.clock!.now().getTime();
+  failingAt ??= now;
+  return now === failingAt;
+};
 
 let folder: string;
 let stack: BundledStack;
@@ -48,6 +64,8 @@ let iam: TwinIam;
 let endpoint: TwinEndpoint;
 let bundled: FunctionHandlers;
 let current: { engine?: Engine; clock?: VirtualClock } = {};
+/** The name of each error the bundled step threw, as Lambda reports it to Step Functions. */
+const thrown: string[] = [];
 
 beforeAll(async () => {
   folder = mkdtempSync(path.join(tmpdir(), 'rapport-twin-all-'));
@@ -62,11 +80,21 @@ beforeAll(async () => {
   endpoint = await twinEndpoint({
     engine: () => current.engine!,
     authorize: iam.authorize,
+    fault: ({ functionName, body }) => (stepFault(functionName, body) ? 'InternalServerError' : undefined),
     // The ingest's source secret: the test engine's default source; any other secret, the fixed key.
     secret: (id) => (id.includes('SourceSecretdefault') ? JSON.stringify({ webhookSecrets: [TEST_SECRET], writeKeys: [TEST_WRITE_KEY] }) : undefined),
   });
   interceptWebhooks(stack.template);
   bundled = await loadBundledHandlers(stack, endpoint.url, () => current.clock!, { [ENV.PROFILE_TABLE_NAME]: PROFILE_TABLE, [ENV.IDEMPOTENCY_TABLE_NAME]: IDEMPOTENCY_TABLE });
+  const step = bundled['rapport-steps']!;
+  bundled['rapport-steps'] = async (event, context) => {
+    try {
+      return await step(event, context);
+    } catch (error) {
+      thrown.push((error as Error).name);
+      throw error;
+    }
+  };
   console.info(`the stack synthesized with its bundles and every bundle loaded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }, 240_000);
 afterAll(async () => {
@@ -85,7 +113,7 @@ async function engineWith(functions: 'bundles' | 'sources'): Promise<Engine> {
     signatureClock: clock,
     authorize: iam.authorize,
     logLevel: 'SILENT',
-    ...(functions === 'bundles' && { functions: bundled }),
+    ...(functions === 'bundles' ? { functions: bundled } : { faults: { dynamo: (call: DynamoCall) => (stepFault(invokingFunction(), call.input) ? 'InternalServerError' : undefined) } }),
     twin: { seed: 5, maxDelayMs: 10_000, duplicateProbability: 0.2 },
   });
   current = { engine, clock };
@@ -113,6 +141,7 @@ function population(): Array<Record<string, unknown>> {
   signUp('ab-erased', START + 6 * HOUR);
   signUp('ab-ses', START + 7 * HOUR);
   signUp('ab-bounced', START + 8 * HOUR);
+  signUp(RETRIED, START + 9 * HOUR);
   track('ab-bounced', 'mb', START + 9 * HOUR, 'Message Bounced', { channel: 'email', bounceType: 'hard' });
   return events;
 }
@@ -128,6 +157,7 @@ interface Outcome {
 /** Replay the population until every journey is done; each customer's outcome. */
 async function replay(functions: 'bundles' | 'sources'): Promise<Record<string, Outcome>> {
   const started = Date.now();
+  failingAt = undefined;
   const engine = await engineWith(functions);
   const clock = current.clock!;
   const api = client(engine);
@@ -145,6 +175,8 @@ async function replay(functions: 'bundles' | 'sources'): Promise<Record<string, 
   sent.check();
   const outcomes: Record<string, Outcome> = {};
   for (const id of CUSTOMERS) {
+    // The Retry's backoff has full jitter (drawn by the executor): ab-retried's times differ from one run to the next.
+    const timeless = (line: string) => (id === RETRIED ? line.replace(/^\S+ /, '') : line);
     const customer = await api.get(`/v1/customers/${id}`);
     const { traits, consent, suppression, stats, lifecycleStage, tags, firstSeenAt, lastSeenAt } = customer.json as Record<string, unknown>;
     outcomes[id] = {
@@ -152,13 +184,13 @@ async function replay(functions: 'bundles' | 'sources'): Promise<Record<string, 
       messages: (await messagesOf(engine, id))
         .map((m) => {
           const record = m as typeof m & { at?: string; complainedAt?: string; bouncedAt?: string };
-          return `${record.at} ${m.journeyId}/${m.stepId}:${m.status}${m.reason ? `:${m.reason}` : ''}${record.complainedAt ? ` complained ${record.complainedAt}` : ''}`;
+          return timeless(`${record.at} ${m.journeyId}/${m.stepId}:${m.status}${m.reason ? `:${m.reason}` : ''}${record.complainedAt ? ` complained ${record.complainedAt}` : ''}`);
         })
         .sort(),
       // The engine's outbox forgets an erased customer's emails (its own redaction: SES does not): those after the erasure, then.
       emails: outboxFor(engine, id)
         .filter((m) => m.channel === 'email' && (id !== 'ab-erased' || Date.parse(m.at) > ERASED_AT))
-        .map((m) => `${m.at} ${m.step} to ${(m as { to?: string }).to}`)
+        .map((m) => timeless(`${m.at} ${m.step} to ${(m as { to?: string }).to}`))
         .sort(),
       webhooks: functions === 'bundles' ? webhooks.slice(webhooksBefore).filter((w) => w.body.includes(`"${id}"`)).length : outboxFor(engine, id).filter((m) => m.channel === 'webhook').length,
       profile: customer.status === 200 ? { traits, consent, suppression, stats, lifecycleStage, tags, firstSeenAt, lastSeenAt } : customer.status,
@@ -186,11 +218,17 @@ describe('every function from its bundle: the built-in journeys end for every cu
       'ab-erased': { runs: [], messages: [], emails: [], profile: 404 },
       'ab-ses': { runs: ['welcome:completed'], messages: expect.arrayContaining([expect.stringMatching(/send-welcome:sent complained /)]) as unknown },
       'ab-bounced': { runs: ['welcome:completed'], messages: expect.arrayContaining([expect.stringMatching(/:skipped:suppressed$/)]) as unknown },
+      [RETRIED]: { runs: ['welcome:completed'], messages: expect.arrayContaining(['welcome/send-welcome:sent']) as unknown },
     });
   });
 
   it('the bundles end every customer as the sources do: runs, message records, emails, webhooks, profile', () => {
     for (const id of CUSTOMERS) expect(bundles[id], id).toEqual(sources[id]);
+  });
+
+  it('the bundled step threw TransientStepError under that name, and the state machine retried it', () => {
+    // Without esbuild's keepNames the name is minified: no Retry matches, ab-retried's run fails, and the comparison above fails too.
+    expect(thrown).toEqual(['TransientStepError']);
   });
 
   it('every bundled function ran, each call authorised by its own role; nothing the twin cannot serve', () => {

@@ -117,7 +117,7 @@ export async function synthBundledStack(into: string): Promise<BundledStack> {
 export const TWIN_WEBHOOKS = { support: { url: 'https://help.shop.example/hooks/rapport' }, supervisor: { url: 'https://help.shop.example/hooks/supervisor' } };
 
 /** One DynamoDB call of a bundled function at the endpoint: fail it with this error, or let it through. */
-export type EndpointFault = (call: { operation: string; body: Record<string, unknown> }) => 'InternalServerError' | undefined;
+export type EndpointFault = (call: { functionName: string; operation: string; body: Record<string, unknown> }) => 'InternalServerError' | undefined;
 
 export interface TwinEndpoint {
   url: string;
@@ -214,7 +214,7 @@ export async function twinEndpoint(options: {
         const call = input();
         const denial = await options.authorize?.({ functionName, service: 'dynamodb', operation, input: call });
         if (denial) return refuse(operation, denial.message);
-        const fault = options.fault?.({ operation, body: call });
+        const fault = options.fault?.({ functionName, operation, body: call });
         if (fault) return answer(500, { __type: `com.amazonaws.dynamodb.v20120810#${fault}`, message: 'injected by the twin' });
         return forward(options.engine().dynamo.endpoint, req, body, res);
       }
