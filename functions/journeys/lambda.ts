@@ -74,6 +74,8 @@ const StatusChangeSchema = z.object({
     status: z.enum(['SUCCEEDED', 'FAILED', 'ABORTED', 'TIMED_OUT', 'RUNNING', 'PENDING_REDRIVE']),
     input: z.string().nullable().optional(),
     output: z.string().nullable().optional(),
+    /** When the execution ended (epoch milliseconds). */
+    stopDate: z.number().nullable().optional(),
   }),
 });
 
@@ -91,7 +93,7 @@ export function createRunEndedHandler(runtime: Runtime, options: JourneyHandlerO
     } catch {
       output = undefined; // an output too large for the event arrives truncated: the run counts as completed
     }
-    await runtime.executionEnded(input.journeyId, input.customerId, detail.name, detail.status, output);
+    await runtime.executionEnded(input.journeyId, input.customerId, detail.name, detail.status, output, typeof detail.stopDate === 'number' ? new Date(detail.stopDate) : undefined);
     logger.info('run ended', { journeyId: input.journeyId, customerId: input.customerId, execution: detail.name, status: detail.status });
   };
   return instrument(handler, o, false);

@@ -395,7 +395,8 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
           continue;
         }
         if (run.status === 'running') {
-          if (!(await endRun(run, outcome, { endedBy: eventRef(detail) }))) continue;
+          // With the event's time: if the execution turns out to have ended before it, its late news corrects the run.
+          if (!(await endRun(run, outcome, { endedBy: { ...eventRef(detail), timestamp: detail.timestamp } }))) continue;
           if (goal) converted++;
           else exited++;
         } else if (!(run.status === outcome && run.endedBy !== undefined && isSameEvent({ messageId: run.endedBy, sourceId: run.endedBySourceId }, detail))) continue;
@@ -476,7 +477,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
   async function endRun(
     run: Pick<RunRecord, 'customerId' | 'journeyId' | 'executionName' | 'key'>,
     status: 'completed' | 'converted' | 'exited' | 'stopped' | 'failed' | 'holdout',
-    { exitReason, endedBy, holdSeconds }: { exitReason?: string | undefined; endedBy?: EventRef; holdSeconds?: number } = {},
+    { exitReason, endedBy, holdSeconds }: { exitReason?: string | undefined; endedBy?: EventRef & { timestamp?: string }; holdSeconds?: number } = {},
   ): Promise<boolean> {
     const now = clock.now();
     const heldUntil = status === 'holdout' ? new Date(now.getTime() + (holdSeconds ?? 0) * 1000).toISOString() : undefined;
@@ -491,8 +492,19 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     return true;
   }
 
-  /** An execution ended on its own (Step Functions status change): completed, failed, or aborted by us. */
-  async function executionEnded(journeyId: string, customerId: string, name: string, status: 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT', output?: unknown): Promise<void> {
+  /**
+   * An execution ended on its own (Step Functions status change): completed, failed, or aborted by us.
+   * `stoppedAt` (the status change's `stopDate`) is when it ended: news that comes late finds the run already
+   * ended by a goal or exit event dated after that (the router saw it running), and records the end it had.
+   */
+  async function executionEnded(
+    journeyId: string,
+    customerId: string,
+    name: string,
+    status: 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT',
+    output?: unknown,
+    stoppedAt?: Date,
+  ): Promise<void> {
     const run = (await records.runs(customerId, journeyId)).find((r) => r.executionName === name);
     if (!run) return;
     // An `exit` step leaves its outcome in the output (`end`): `exit: goal` is a conversion, any other exit an exit;
@@ -507,6 +519,18 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     // Ended before (a goal, a stop, an earlier delivery of this end): whoever ended it freed the lock, unless it
     // died in between. The lock is this execution's (conditional delete), and its execution is over: free it.
     if (!recorded) await records.unlock(run.customerId, run.journeyId, run.key, run.executionName);
+    // The news came late: a goal or exit event dated after the execution had ended found the run still running and
+    // ended it. The run had ended on its own: record that end (and move the count from the event's outcome to it).
+    if (!recorded && status === 'SUCCEEDED' && outcome !== 'holdout' && stoppedAt !== undefined) {
+      const own = outcome ?? 'completed';
+      const replaced = await records.endedBeforeItsEvent(customerId, journeyId, name, stoppedAt.toISOString(), own);
+      if (replaced !== undefined) {
+        const counter = (s: 'completed' | 'exited' | 'converted') => (s === 'converted' ? 'goal' : s);
+        const reason = own === 'exited' && typeof end?.reason === 'string' ? { [`exited.${end.reason}`]: 1 } : {};
+        await records.count(journeyId, { [counter(replaced)]: -1, [counter(own)]: 1, ...reason });
+        log('journey run ended before the event that ended it: its own end recorded', { journeyId, customerId, executionName: name, replaced, status: own });
+      }
+    }
     // The goal came while the run was on its way to the holdout (the router ended it as converted, `goal` counted,
     // and its stop came too late): it is a holdout run that converted while held.
     if (!recorded && outcome === 'holdout') {

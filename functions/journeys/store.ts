@@ -52,6 +52,8 @@ export interface RunRecord {
   endedBy?: string;
   /** The source of that event (`isSameEvent`): absent on runs ended before 2026-12. */
   endedBySourceId?: string;
+  /** That event's time: a run whose execution had ended before it was not ended by it (see `endedBeforeItsEvent`). */
+  endedByAt?: string;
   /** A holdout run: until when a goal event still counts as its conversion. */
   heldUntil?: string;
   /**
@@ -264,7 +266,7 @@ export class JourneyStore {
     executionName: string,
     status: Exclude<RunStatus, 'running'>,
     at: string,
-    endedBy?: EventRef,
+    endedBy?: EventRef & { timestamp?: string },
     heldUntil?: string,
   ): Promise<RunRecord | undefined> {
     try {
@@ -273,7 +275,7 @@ export class JourneyStore {
           TableName: this.tableName,
           Key: { [L.partitionKey]: pk(customerId), [L.sortKey]: `R#${journeyId}#${executionName}` },
           // An ended run leaves the run index (the reconciling sweep's list).
-          UpdateExpression: `SET #s = :s, endedAt = :at${endedBy !== undefined ? ', endedBy = :by' : ''}${endedBy?.sourceId !== undefined ? ', endedBySourceId = :bySource' : ''}${heldUntil !== undefined ? ', heldUntil = :held' : ''} REMOVE #gpk, #gsk`,
+          UpdateExpression: `SET #s = :s, endedAt = :at${endedBy !== undefined ? ', endedBy = :by' : ''}${endedBy?.sourceId !== undefined ? ', endedBySourceId = :bySource' : ''}${endedBy?.timestamp !== undefined ? ', endedByAt = :byAt' : ''}${heldUntil !== undefined ? ', heldUntil = :held' : ''} REMOVE #gpk, #gsk`,
           ConditionExpression: '#s = :running',
           ExpressionAttributeNames: { '#s': 'status', '#gpk': L.dueIndex.partitionKey, '#gsk': L.dueIndex.sortKey },
           ExpressionAttributeValues: {
@@ -282,12 +284,38 @@ export class JourneyStore {
             ':running': 'running',
             ...(endedBy !== undefined && { ':by': endedBy.messageId }),
             ...(endedBy?.sourceId !== undefined && { ':bySource': endedBy.sourceId }),
+            ...(endedBy?.timestamp !== undefined && { ':byAt': endedBy.timestamp }),
             ...(heldUntil !== undefined && { ':held': heldUntil }),
           },
           ReturnValues: 'ALL_NEW',
         }),
       );
       return Attributes as RunRecord;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * A run the router ended by a goal or exit event (`converted`, `exited`) whose execution had in fact ended on its
+   * own before that event's time (`stoppedAt`, from the late news of its end): record the end it had instead, once.
+   * Returns the status it replaced, or undefined (not such a run, or corrected already).
+   */
+  async endedBeforeItsEvent(customerId: string, journeyId: string, executionName: string, stoppedAt: string, status: 'completed' | 'exited' | 'converted'): Promise<'converted' | 'exited' | undefined> {
+    try {
+      const { Attributes } = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [L.partitionKey]: pk(customerId), [L.sortKey]: `R#${journeyId}#${executionName}` },
+          UpdateExpression: 'SET #s = :s, endedAt = :stopped REMOVE endedBy, endedBySourceId, endedByAt',
+          ConditionExpression: '#s IN (:converted, :exited) AND #s <> :s AND endedByAt > :stopped',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':s': status, ':stopped': stoppedAt, ':converted': 'converted', ':exited': 'exited' },
+          ReturnValues: 'UPDATED_OLD',
+        }),
+      );
+      return (Attributes as { status?: 'converted' | 'exited' } | undefined)?.status;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return undefined;
       throw error;

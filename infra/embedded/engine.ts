@@ -40,6 +40,7 @@ import { handleUi } from './ui';
 import { VirtualClock } from './virtual-time';
 import { apiOfPath, PROFILE_CONSUMER_RULE, routesOf, sesFeedbackRule, SWEEP_SCHEDULE } from '../topology';
 import { createSesFeedbackHandler, decodeTagValue } from '../../functions/feedback';
+import { handlerFor, type FunctionHandlers } from './functions';
 
 export const IDEMPOTENCY_TABLE = 'rapport-idempotency';
 export const PROFILE_TABLE = 'rapport-profiles';
@@ -126,14 +127,33 @@ export interface EngineOptions {
    * sweep frees the run's lock. Customer events are never lost (PutEvents delivers them at least once).
    * indexLagMs (default 0: none) makes the profile table's global secondary indexes eventually consistent, as
    * DynamoDB's are: an index query sees each write 0..indexLagMs after it (see index-lag.ts).
+   * The status changes not lost arrive late and sometimes twice, as EventBridge delivers them: each after
+   * 0..statusChangeMaxDelayMs, a second copy with statusChangeDuplicateProbability (both default 0: at the
+   * end, once), each copy to the run-ended function with Lambda's async retries.
    */
-  twin?: { seed: number; maxDelayMs?: number; duplicateProbability?: number; lossProbability?: number; indexLagMs?: number };
+  twin?: {
+    seed: number;
+    maxDelayMs?: number;
+    duplicateProbability?: number;
+    lossProbability?: number;
+    indexLagMs?: number;
+    statusChangeMaxDelayMs?: number;
+    statusChangeDuplicateProbability?: number;
+  };
   /**
    * The step Lambda's handler to run instead of the one the engine builds from the sources: the twin passes
    * the handler of the bundle `cdk synth` produces (minified as deployed), so the error names the state
    * machines' Retry and Catch see are the bundled ones. @default the handler built from the sources
    */
   stepHandler?: StepLambdaHandler;
+  /**
+   * Handlers to run instead of the ones the engine builds from the sources, by function name (`rapport-ingest`,
+   * `rapport-profile`, ...; see ENGINE_FUNCTIONS): the twin passes every bundle `cdk synth` produces. Each is
+   * invoked with the event AWS sends that function (an HTTP API v2 request, the bus event, the state's Payload,
+   * a Step Functions status change, the schedule's event), under its own name. `stepHandler` is
+   * `functions['rapport-steps']`. @default every handler built from the sources
+   */
+  functions?: FunctionHandlers;
 }
 
 export interface Engine {
@@ -197,6 +217,12 @@ async function start(options: EngineOptions): Promise<Engine> {
           lossProbability: options.twin.lossProbability ?? 0,
           // Its own stream: a seed's delays and duplicates are the same with losses as without.
           lossRandom: prng(options.twin.seed ^ 0x5bd1e995),
+          // Its own stream too: late and repeated status changes leave the customer events' deliveries as they were.
+          serviceEvents: {
+            maxDelayMs: options.twin.statusChangeMaxDelayMs ?? 0,
+            duplicateProbability: options.twin.statusChangeDuplicateProbability ?? 0,
+            random: prng(options.twin.seed ^ 0x68e31da4),
+          },
         }
       : undefined;
   const bus = new LocalEventBus({ ...(dataDir && { dataDir }), ...(twin && { twin }) });
@@ -215,7 +241,7 @@ async function start(options: EngineOptions): Promise<Engine> {
   // Flagged events' violations: in the profile table, as in AWS (functions/ingest/violations.ts).
   const violations = dynamoViolationLog(documentClient(dynamo.client), PROFILE_TABLE, clock);
   const dedupe = powertoolsDeduplicator(new DynamoDBPersistenceLayer({ tableName: IDEMPOTENCY_TABLE, awsSdkV3Client: dynamo.client }));
-  const ingest = createIngestHandler(
+  const ingest = handlerFor(options.functions, 'rapport-ingest', createIngestHandler(
     {
       sources: staticSources(options.sources),
       // The same loader as the AWS function's, on the same tags.yaml the profile functions read.
@@ -232,7 +258,7 @@ async function start(options: EngineOptions): Promise<Engine> {
       ...(options.publish && { publish: options.publish }),
     },
     { logger, metrics },
-  );
+  ));
 
   // Filled in below, once the bus and outbox exist: erasure redacts them (and compacts dynalite's files).
   const erasure: { redact: (ids: string[]) => Promise<void> } = { redact: async () => undefined };
@@ -276,6 +302,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     ...(options.faults?.loseStatusChange && { loseStatusChange: options.faults.loseStatusChange }),
     ...(options.tagsAddedElsewhere && { tagsAddedElsewhere: options.tagsAddedElsewhere }),
     ...(options.stepHandler && { stepHandler: options.stepHandler }),
+    ...(options.functions && { functions: options.functions }),
     ...(dataDir && { dataDir }),
     asyncRetries,
   });
@@ -284,10 +311,14 @@ async function start(options: EngineOptions): Promise<Engine> {
     pattern: PROFILE_CONSUMER_RULE.pattern,
     target: asyncLambdaTarget(
       // The profile keeps only the recent events the tag rules and the journeys read (as the AWS consumer does).
-      createProfileConsumerHandler(
-        { ...profileDeps, recentEvents: profileRetention(profileConfig, journeys.compiled) },
-        // After the event is on the profile: the router, then enrolment in the journeys it triggers (as in AWS).
-        { logger, metrics, afterApply: (event, customerId) => journeys.runtime.applied(event, customerId), afterDrop: (event, _customerId, reason) => journeys.runtime.dropped(event, reason) },
+      handlerFor(
+        options.functions,
+        'rapport-profile',
+        createProfileConsumerHandler(
+          { ...profileDeps, recentEvents: profileRetention(profileConfig, journeys.compiled) },
+          // After the event is on the profile: the router, then enrolment in the journeys it triggers (as in AWS).
+          { logger, metrics, afterApply: (event, customerId) => journeys.runtime.applied(event, customerId), afterDrop: (event, _customerId, reason) => journeys.runtime.dropped(event, reason) },
+        ),
       ),
       'rapport-profile',
       { ...asyncRetries, deadLetters, ...(virtual && { clock: virtual }), ...(options.authorize && { authorize: options.authorize }) },
@@ -299,7 +330,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     name: sesFeedback.engineName,
     pattern: sesFeedback.pattern,
     target: asyncLambdaTarget(
-      createSesFeedbackHandler(
+      handlerFor(options.functions, 'rapport-ses-feedback', createSesFeedbackHandler(
         {
           profiles,
           messages: journeys.records,
@@ -310,7 +341,7 @@ async function start(options: EngineOptions): Promise<Engine> {
           onUnknownCustomer: (customerId) => erasure.redact([customerId]),
         },
         { logger, metrics },
-      ),
+      )),
       'rapport-ses-feedback',
       { ...asyncRetries, deadLetters, ...(virtual && { clock: virtual }), ...(options.authorize && { authorize: options.authorize }) },
     ),
@@ -318,7 +349,8 @@ async function start(options: EngineOptions): Promise<Engine> {
   // Every rule is on the bus: deliver again what the last run had not finished delivering (at least once).
   bus.resume();
   // The sweep also reconciles journey runs whose end was never reported (as the AWS sweep does).
-  const sweepHandler = createSweepHandler(profileDeps, { logger, metrics, reconcile: () => journeys.runtime.reconcile() });
+  const sweepHandler = handlerFor(options.functions, 'rapport-sweep', createSweepHandler(profileDeps, { logger, metrics, reconcile: () => journeys.runtime.reconcile() }));
+  // The event EventBridge Scheduler sends (the schedule's input: none).
   const sweep = () => invokeLambda<SweepOutcome>('rapport-sweep', 900_000, (context, o) => sweepHandler({} as never, context, o));
   const sweepEvery = options.sweepEveryMs ?? defaultSweepEveryMs(engineClock);
   // Timer sweeps in flight: `stop` waits for them, so none writes to dynalite after it closed.
@@ -341,7 +373,7 @@ async function start(options: EngineOptions): Promise<Engine> {
   if (virtual && sweepEvery > 0) scheduleVirtualSweep(virtual);
   const sweepTimer = !virtual && sweepEvery > 0 ? setInterval(() => void sweepNow(), sweepEvery) : undefined;
   sweepTimer?.unref();
-  const customerApi = createCustomerApiHandler(
+  const customerApi = handlerFor(options.functions, 'rapport-customers', createCustomerApiHandler(
     {
       store: profiles,
       clock,
@@ -359,7 +391,7 @@ async function start(options: EngineOptions): Promise<Engine> {
       },
     },
     { logger, metrics },
-  );
+  ));
 
   // Redaction: the bus log and the outbox log keep no event or message of an erased customer (erasure, and a
   // late event dropped or a write undone for them); deleted items leave dynalite's LevelDB files on compaction.

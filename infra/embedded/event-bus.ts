@@ -70,6 +70,12 @@ export interface TwinDelivery {
   lossProbability: number;
   /** Draws the losses: a stream apart from `random`, so losses leave a seed's delays and duplicates as they were. */
   lossRandom: () => number;
+  /**
+   * Best-effort service events that are not lost arrive late and sometimes twice, as EventBridge delivers them
+   * (see `deliverServiceEvent`): each copy after 0..maxDelayMs, a second copy with duplicateProbability. Drawn
+   * from `random`, a stream of their own. Both 0: delivered at once, once.
+   */
+  serviceEvents: { maxDelayMs: number; duplicateProbability: number; random: () => number };
 }
 
 export class LocalEventBus {
@@ -91,6 +97,8 @@ export class LocalEventBus {
   twinDuplicates = 0;
   /** Best-effort service events the twin lost (see `deliversBestEffort`). */
   twinLost = 0;
+  /** Best-effort service events the twin delivered twice (see `deliverServiceEvent`). */
+  twinServiceDuplicates = 0;
 
   constructor(options: { dataDir?: string; maxLog?: number; cursorFlushEveryMs?: number; twin?: TwinDelivery } = {}) {
     this.#maxLog = options.maxLog ?? 100_000;
@@ -218,6 +226,29 @@ export class LocalEventBus {
     if (!twin || twin.lossProbability <= 0 || twin.lossRandom() >= twin.lossProbability) return true;
     this.twinLost++;
     return false;
+  }
+
+  /**
+   * Deliver a best-effort AWS service event (a Step Functions status change) to its one target. On the kind bus,
+   * and on a twin without service delays or duplicates: now, awaited (a failure is the caller's). On the twin:
+   * maybe lost (`deliversBestEffort`), else once or twice, each copy after its own delay on the virtual clock,
+   * to `twinTarget` (which retries as Lambda's async invocation does); it returns at once, as PutEvents does.
+   */
+  async deliverServiceEvent(event: BusEvent, ruleName: string, target: (event: BusEvent) => Promise<unknown>, twinTarget: (event: BusEvent) => Promise<unknown> = target): Promise<void> {
+    if (!this.deliversBestEffort()) return;
+    const service = this.#twin?.serviceEvents;
+    if (!this.#twin || !service || (service.maxDelayMs <= 0 && service.duplicateProbability <= 0)) {
+      await target(event);
+      return;
+    }
+    const { clock } = this.#twin;
+    const copies = service.random() < service.duplicateProbability ? 2 : 1;
+    if (copies === 2) this.twinServiceDuplicates++;
+    const rule: BusRule = { name: ruleName, pattern: {}, target: (e) => twinTarget(e).then(() => undefined) };
+    for (let i = 0; i < copies; i++) {
+      const at = clock.now().getTime() + Math.floor(service.random() * (service.maxDelayMs + 1));
+      clock.schedule(at, () => void this.#deliver(rule, event));
+    }
   }
 
   /** Resolves when every target invoked so far has finished (and their cursors are written). */

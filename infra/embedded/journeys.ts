@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   createJourneyRuntime,
+  createRunEndedHandler,
   createStarterHandler,
   createStepHandler,
   JourneyStore,
@@ -18,14 +20,15 @@ import type { ProfileConfig, ProfileStore } from '../../functions/profile';
 import type { Executions } from '../../functions/journeys/executions';
 import type { Clock, Profile } from '../../shared';
 import { compileJourney, loadJourneysFromDir, type CompiledJourney } from '../../workflows/journeys';
-import type { LocalEventBus } from './event-bus';
+import type { BusEvent, LocalEventBus } from './event-bus';
 import type { DeadLetterSink } from './dead-letters';
-import { asyncLambdaTarget, invokeLambda, type ConcurrencyLimit } from './lambda-async';
+import { asyncLambdaTarget, invokeLambda, type ConcurrencyLimit, type EventLambda } from './lambda-async';
 import { failingExecutions, type Faults } from './faults';
 import { authorizedExecutions, type AwsCallAuthorizer } from './authorization';
-import { LocalStepFunctions, type AslDefinition } from './step-functions';
+import { LocalStepFunctions, type AslDefinition, type LocalExecution } from './step-functions';
 import type { VirtualClock } from './virtual-time';
-import { journeyTriggerRules } from '../topology';
+import { journeyTriggerRules, RUN_ENDED } from '../topology';
+import { handlerFor, type FunctionHandlers } from './functions';
 
 /** The name the compiled ASL uses for the step Lambda locally (in AWS, its ARN). */
 export const LOCAL_STEP_FUNCTION = 'arn:aws:lambda:local:000000000000:function:rapport-steps';
@@ -68,6 +71,8 @@ export interface JourneyWiring {
   tagsAddedElsewhere?: readonly string[];
   /** The step Lambda's handler, instead of the one built here from the sources (see EngineOptions.stepHandler). */
   stepHandler?: StepLambdaHandler;
+  /** Handlers instead of the ones built here, by function: the step, the starter, run-ended (see EngineOptions.functions). */
+  functions?: FunctionHandlers;
 }
 
 /** A step Lambda's handler as Lambda calls it: the state's Payload and a context. */
@@ -86,7 +91,7 @@ export function wireJourneys(w: JourneyWiring) {
     compileJourney(journey, { stepFunctionArn: LOCAL_STEP_FUNCTION, ...loaded.catalog, webhookTargets: w.webhookTargets }),
   );
   const records = new JourneyStore(w.doc, w.tableName);
-  const stepHandler = createStepHandler(
+  const stepHandler: EventLambda = handlerFor(w.functions, 'rapport-steps', w.stepHandler ?? createStepHandler(
     {
       profiles: w.profiles,
       journeys: records,
@@ -98,11 +103,11 @@ export function wireJourneys(w: JourneyWiring) {
       unsubscribe: { get baseUrl() { return w.unsubscribe.baseUrl(); }, keys: w.unsubscribe.keys },
       mutateProfile: w.mutateProfile,
       // The executor is made below (it runs this handler); called only once it runs.
-      sendTaskSuccess: (token, output) => executions.sendTaskSuccess(token, output),
+      sendTaskSuccess: (token, output): Promise<boolean> => executions.sendTaskSuccess(token, output),
       ...(w.onErasedWrite && { onErasedWrite: w.onErasedWrite }),
     },
     { logger: w.logger, metrics: w.metrics },
-  );
+  ));
 
   // The executor reports ends to the runtime, which starts executions on the executor: tie the knot through this holder.
   const holder: { runtime?: ReturnType<typeof createJourneyRuntime> } = {};
@@ -112,14 +117,20 @@ export function wireJourneys(w: JourneyWiring) {
     ...(w.virtual && { virtual: w.virtual }),
     ...(w.dataDir && { dataDir: w.dataDir }),
     invokeStep: async (payload) =>
-      (await invokeLambda('rapport-steps', 60_000, (context, o) => (w.stepHandler ? w.stepHandler(payload, context) : stepHandler(payload as never, context, o)))) as never,
+      (await invokeLambda('rapport-steps', 60_000, (context, o) => stepHandler(payload as never, context, o))) as never,
     onEnd: async (execution) => {
       const status = execution.status === 'RUNNING' ? 'SUCCEEDED' : execution.status;
       // In AWS the run-ended Lambda does this, on the execution's status-change event, which EventBridge delivers
       // best-effort (the twin loses some): the reconciling sweep ends a run whose event was lost.
       if (w.loseStatusChange?.({ journeyId: execution.journeyId, name: execution.name, customerId: execution.input.customerId, status })) return;
-      if (!w.bus.deliversBestEffort()) return;
-      await invokeLambda('rapport-run-ended', 60_000, async () => holder.runtime?.executionEnded(execution.journeyId, execution.input.customerId, execution.name, status, execution.output));
+      // The event Step Functions publishes, to the run-ended function, as EventBridge delivers it (on the twin:
+      // maybe lost, late or twice).
+      await w.bus.deliverServiceEvent(
+        statusChangeEvent(execution, status, w.clock.now()),
+        RUN_ENDED.id,
+        (event) => invokeLambda('rapport-run-ended', 60_000, (context, o) => runEnded(event as never, context, o)),
+        (event) => runEndedAsync(event),
+      );
     },
   });
   for (const journey of compiled) sfn.register(journey.id, journey.definition as unknown as AslDefinition);
@@ -137,9 +148,12 @@ export function wireJourneys(w: JourneyWiring) {
     log: (message, fields) => w.logger.info(message, fields),
   });
   holder.runtime = runtime;
+  const runEnded = handlerFor(w.functions, 'rapport-run-ended', createRunEndedHandler(runtime, { logger: w.logger, metrics: w.metrics }));
+  // A status change the twin delivers late: an async invocation, retried as Lambda does, then dead-lettered.
+  const runEndedAsync = asyncLambdaTarget(runEnded, 'rapport-run-ended', { ...w.asyncRetries, deadLetters: w.deadLetters, ...(w.virtual && { clock: w.virtual }), ...(w.authorize && { authorize: w.authorize }) });
   // Executions saved in the data folder go on (waits at their due time, callback tasks on their tokens).
   sfn.resume();
-  const starter = createStarterHandler(runtime, { logger: w.logger, metrics: w.metrics });
+  const starter = handlerFor(w.functions, 'rapport-starter', createStarterHandler(runtime, { logger: w.logger, metrics: w.metrics }));
   // The topology's trigger rules (as the CDK stack's): derived-event triggers only; the profile consumer enrols customer events' (runtime.applied).
   for (const journey of compiled) {
     journeyTriggerRules(journey).forEach((rule) =>
@@ -147,4 +161,33 @@ export function wireJourneys(w: JourneyWiring) {
     );
   }
   return { runtime, sfn, records, compiled };
+}
+
+/**
+ * The "Step Functions Execution Status Change" event AWS publishes when an execution ends (on the default bus;
+ * RUN_ENDED's rule sends it to the run-ended function): its name, status, input and output as JSON strings.
+ */
+export function statusChangeEvent(execution: LocalExecution, status: 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT', at: Date): BusEvent {
+  const stateMachineArn = `arn:aws:states:local:000000000000:stateMachine:Rapport-${execution.journeyId}`;
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': RUN_ENDED.detailType,
+    source: RUN_ENDED.source,
+    account: '000000000000',
+    time: at.toISOString(),
+    region: 'local',
+    resources: [`${stateMachineArn.replace(':stateMachine:', ':execution:')}:${execution.name}`],
+    detail: {
+      executionArn: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${execution.name}`,
+      stateMachineArn,
+      name: execution.name,
+      status,
+      startDate: execution.startedAt.getTime(),
+      stopDate: (execution.stoppedAt ?? at).getTime(),
+      input: JSON.stringify(execution.input),
+      // AWS gives the output of a succeeded execution only.
+      output: status === 'SUCCEEDED' && execution.output !== undefined ? JSON.stringify(execution.output) : null,
+    },
+  };
 }
