@@ -11,7 +11,7 @@ import { queryAll } from './store';
  * | item    | PK               | SK              | notes |
  * |---------|------------------|-----------------|-------|
  * | member  | `C#<customerId>` | `G#<segment>`   | `in`, `seq` (the profile's `segmentSeq` of the change that decided it), `pending` while its count is not settled; GSI1 `SEG#<segment>` / `<customerId>` while `in` |
- * | count   | `SEGS#<shard>`   | `<segment>`     | `n` members; `countedRecent`: the latest changes counted (`countOnce`) |
+ * | count   | `SEGS#<shard>`   | `<segment>`     | `n` members; `counting`, `counted`, `countedBefore`: changes being and lately counted (`countOnce`) |
  *
  * A count is read in one GetItem whatever the segment's size, and maintained as members come and go
  * (`change`), never by scanning. Members are listed in pages from GSI1 (eventually consistent in AWS).

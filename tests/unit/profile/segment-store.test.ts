@@ -52,7 +52,7 @@ describe('SegmentStore', () => {
     await dynamo.close();
   });
 
-  // A flip writes the member (conditional: no read first), then settles in four writes: 5 calls. A crash before each, and none.
+  // A flip writes the member (conditional: no read first), then settles in three writes (four when the counted ids rotate): 4-5 calls. A crash before each, and none.
   for (const allowed of [0, 1, 2, 3, 4, 5]) {
     it(`counts an entry and a leave once each when the writer dies after ${allowed} of its calls and the change is applied again`, async () => {
       const segment = `tag:crash-${allowed}`;
