@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { PROFILE_TABLE_LAYOUT as L } from '../../shared';
 import dynalite from 'dynalite';
+import { cacheDynaliteParses } from './dynalite-parse-cache';
 import { createHttpGuard, parseHost } from './http-guard';
 import { DYNALITE_UNSIGNED_HEADERS, inProcessClientConfig, withoutTransportMiddleware, type RequestListener } from './in-process';
 
@@ -44,6 +45,7 @@ dynaliteDb.create = (options: unknown) => (lastStore = createStore(options));
  * `client` reaches it without HTTP; `endpoint` serves the same store over HTTP.
  */
 export async function startDynalite(path?: string): Promise<LocalDynamo> {
+  cacheDynaliteParses();
   if (path) mkdirSync(path, { recursive: true });
   const server = dynalite({ ...(path && { path }), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const store = lastStore!;
