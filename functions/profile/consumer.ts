@@ -714,13 +714,16 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
    */
   async function publish(customerId: string, outbox: OutboxEntry[]): Promise<boolean> {
     // Segment entries first (idempotent, ordered by seq): a redelivery of the cause applies what a crash left.
-    let changed = false;
-    for (const o of outbox) {
-      if (o.name === SEGMENT_CHANGE) {
-        await store.segments.change(customerId, o.properties.segment as string, o.properties.into === true, o.properties.seq as number);
-        changed = true;
-      } else if (o.name === SEGMENT_LEAVE_ALL) await store.segments.leaveAll(o.properties.customerId as string);
-    }
+    // Changes of different segments touch different items: applied at once, each segment's in seq order.
+    const bySegment = new Map<string, OutboxEntry[]>();
+    for (const o of outbox) if (o.name === SEGMENT_CHANGE) bySegment.set(o.properties.segment as string, [...(bySegment.get(o.properties.segment as string) ?? []), o]);
+    await Promise.all(
+      [...bySegment].map(async ([segment, changes]) => {
+        for (const o of changes) await store.segments.change(customerId, segment, o.properties.into === true, o.properties.seq as number);
+      }),
+    );
+    const changed = bySegment.size > 0;
+    for (const o of outbox) if (o.name === SEGMENT_LEAVE_ALL) await store.segments.leaveAll(o.properties.customerId as string);
     const events = outbox.filter((o) => !isSegmentEntry(o));
     if (events.length === 0) return changed;
     const entries: BusEntry[] = events.map((o) => derivedEvent(customerId, o, deps.eventBusName));
