@@ -389,7 +389,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     }
     // Out of the segments this write may have put them in (counted), then its items go.
     await store.segments.leaveAll(customerId);
-    await store.undoWrites([{ pk: `C#${customerId}`, sk: 'P' }, ...events.map((event) => ({ pk: `C#${customerId}`, sk: timelineSortKey(event) })), ...(await store.segments.memberKeys(customerId))]);
+    await store.undoWrites([{ pk: `C#${customerId}`, sk: 'P' }, ...events.map((event) => ({ pk: `C#${customerId}`, sk: timelineSortKey(event) }))]);
+    await store.segments.deleteMembers(customerId);
     for (const { event, link } of links) await undoLink(event, link, customerId);
     await deps.onErasedWrite?.([customerId]);
     log('write for an erased customer undone', { customerId, ...(events.length > 0 && { messageId: events[0]!.messageId, events: events.length }) });

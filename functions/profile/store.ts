@@ -3,7 +3,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { eventKey, ONE_CLICK_SOURCE_ID, SES_FEEDBACK_SOURCE_ID, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, type Profile, type Suppression } from '../../shared';
 import { idsOfOversizedBody, packContents, ProfileTooLargeError, readContents, type OutboxEntry } from './item';
-import { SegmentStore } from './segment-store';
+import { MEMBER_PREFIX, SegmentStore } from './segment-store';
 
 export type { OutboxEntry } from './item';
 
@@ -852,7 +852,8 @@ export class ProfileStore {
     // Out of every segment (counted) before the member items go with the rest.
     for (const x of ids) await this.segments.leaveAll(x);
     const items = await this.#itemsOf(reached);
-    const keys = items.map((i) => ({ [L.partitionKey]: i[L.partitionKey], [L.sortKey]: i[L.sortKey] }));
+    // Member items go last, each only once out of its segment (`deleteMembers`): one a racing writer put in since is taken out first.
+    const keys = items.filter((i) => !String(i[L.sortKey]).startsWith(MEMBER_PREFIX)).map((i) => ({ [L.partitionKey]: i[L.partitionKey], [L.sortKey]: i[L.sortKey] }));
     for (let i = 0; i < keys.length; i += 25) {
       let requests: Array<{ DeleteRequest: { Key: Record<string, unknown> } }> | undefined = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
       for (let attempt = 0; requests && requests.length > 0; attempt++) {
@@ -861,6 +862,7 @@ export class ProfileStore {
         requests = UnprocessedItems?.[this.tableName] as typeof requests;
       }
     }
+    for (const x of reached.ids) await this.segments.deleteMembers(x);
     const completedAt = clock.now().toISOString();
     for (const x of ids) {
       // Only completedAt: a late event dropped meanwhile may have lengthened the tombstone (`extendTombstone`).
