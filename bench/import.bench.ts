@@ -5,11 +5,12 @@
  * BENCH_EVENTS history events (default 10,000; a quarter identifies, the rest
  * tracks dated months ago, over 2,000 customers) in batches of 500 to an embedded
  * engine in the same process. Prints events/s until every batch was accepted (on
- * the bus), and until the engine settled (profiles, timelines, derived events).
- * Client, engine and dynalite share this one process.
+ * the bus), and until the engine settled (profiles, timelines, derived events); the process's CPU
+ * time per event and DynamoDB calls per event, which other load on the machine inflates less than
+ * wall time (the load average is printed too). Client, engine and dynalite share this one process.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { execute } from '../infra/cli/commands/import';
@@ -41,6 +42,19 @@ for (let i = 0; i < EVENTS; i++) {
 writeFileSync(file, lines.join('\n'));
 
 const engine = await startEngine({ port: 0, dataDir: null, sources: [{ id: 'default', webhookSecrets: [SECRET], writeKeys: [] }], sweepEveryMs: 0, logLevel: 'SILENT' });
+// Every DynamoDB call the engine makes (ingest records, profiles, journeys), by operation.
+const calls = new Map<string, number>();
+engine.dynamo.client.middlewareStack.add(
+  (next, context) => async (args) => {
+    const op = (context.commandName ?? '?').replace(/Command$/, '');
+    calls.set(op, (calls.get(op) ?? 0) + 1);
+    return next(args);
+  },
+  { step: 'initialize', name: 'benchCountCalls' },
+);
+const load = () => loadavg().map((n) => n.toFixed(2)).join(' ');
+console.log(`load average before: ${load()}`);
+const cpuBefore = process.cpuUsage();
 try {
   const out: string[] = [];
   const t0 = performance.now();
@@ -54,6 +68,10 @@ try {
   console.log(`rapport import: ${EVENTS} events, exit ${code}: ${out[0]}`);
   console.log(`  accepted (on the bus):  ${(EVENTS / (accepted / 1000)).toFixed(0)} events/s (${(accepted / 1000).toFixed(1)} s)`);
   console.log(`  settled (profiles too): ${(EVENTS / (settled / 1000)).toFixed(0)} events/s (${(settled / 1000).toFixed(1)} s)`);
+  const cpu = process.cpuUsage(cpuBefore);
+  const total = [...calls.values()].reduce((a, b) => a + b, 0);
+  console.log(`  CPU: ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (user + system) = ${((cpu.user + cpu.system) / 1000 / EVENTS).toFixed(2)} ms per event; load average after: ${load()}`);
+  console.log(`  DynamoDB calls per event: ${(total / EVENTS).toFixed(2)} (${[...calls].sort((a, b) => b[1] - a[1]).map(([op, n]) => `${op} ${(n / EVENTS).toFixed(2)}`).join(', ')})`);
 } finally {
   await engine.stop();
   rmSync(dir, { recursive: true, force: true });

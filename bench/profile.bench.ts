@@ -6,6 +6,7 @@
  * event by operation (aim: one read, one write), and dynalite's raw PutItem rate
  * measured in the same run — the local ceiling the consumer is compared with.
  */
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { createProfileConsumer, documentClient, loadProfileConfig, ProfileStore } from '../functions/profile';
@@ -66,8 +67,10 @@ async function runAll(count: number, fn: (i: number) => Promise<unknown>) {
 await runAll(CUSTOMERS, (i) => consumer.handleEvent(event(i)));
 calls.clear();
 let t = performance.now();
+const cpuBefore = process.cpuUsage();
 await runAll(EVENTS, (i) => consumer.handleEvent(event(CUSTOMERS + i)));
 const consumerSeconds = (performance.now() - t) / 1000;
+const consumerCpu = process.cpuUsage(cpuBefore);
 const perEvent = [...calls.entries()].map(([op, n]) => `${op} ${(n / EVENTS).toFixed(2)}`).join(', ');
 const reads = (calls.get('GetItemCommand') ?? 0) + (calls.get('QueryCommand') ?? 0);
 const writes = (calls.get('PutItemCommand') ?? 0) + (calls.get('UpdateItemCommand') ?? 0) + (calls.get('DeleteItemCommand') ?? 0);
@@ -79,7 +82,7 @@ const rawSeconds = (performance.now() - t) / 1000;
 const consumerRate = EVENTS / consumerSeconds;
 const rawRate = EVENTS / rawSeconds;
 console.log(`Rapport profile consumer benchmark — Node ${process.version}, dynalite in memory, ${EVENTS} events over ${CUSTOMERS} customers, ${CONCURRENCY} in flight`);
-console.log(`profile updates: ${Math.round(consumerRate).toLocaleString('en-US')}/s`);
+console.log(`profile updates: ${Math.round(consumerRate).toLocaleString('en-US')}/s; CPU ${((consumerCpu.user + consumerCpu.system) / 1000 / EVENTS).toFixed(2)} ms per event (user + system; load average ${loadavg().map((n) => n.toFixed(2)).join(' ')})`);
 console.log(`dynalite raw PutItem: ${Math.round(rawRate).toLocaleString('en-US')}/s  → consumer at ${((consumerRate / rawRate) * 100).toFixed(0)}% of the local ceiling`);
 console.log(`DynamoDB calls per event: ${(reads / EVENTS).toFixed(2)} reads, ${(writes / EVENTS).toFixed(2)} writes (${perEvent}); derived events published: ${published}`);
 const sample = await new ProfileStore(documentClient(dynamo.client), PROFILE_TABLE).get('bench-7');

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { eventKey, eventRef, isSameEvent, IDEMPOTENCY_WINDOW_SECONDS, INGEST_EVENT_SOURCE, matchesEventPattern, orderAmount, PROFILE_EVENT_SOURCE, profileTags, reachability, type Channel, type Clock, type ConsentMode, type EventPattern, type EventRef, type LifecycleStage, type NormalisedEvent, type Profile } from '../../shared';
-import type { ProfileStore } from '../profile';
+import type { ProfileStore, StoredProfile } from '../profile';
 import { executionName, isExecutionMissing, type ExecutionInput, type Executions } from './executions';
 import type { JourneyStore, MessageRecord, RunRecord } from './store';
 import { belongsAfter, eventMark } from '../profile';
@@ -127,19 +127,25 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
   /** The events some wait_for step waits for; undefined when a journey does not say (an older journeys file): any may be. */
   const awaited = deps.journeys.every((j) => j.awaitedEvents !== undefined) ? new Set(deps.journeys.flatMap((j) => j.awaitedEvents ?? [])) : undefined;
 
-  /** The customer an event is for now: a known id joined into another by alias is that customer's. */
-  async function customerOf(detail: NormalisedEvent): Promise<string | undefined> {
-    if (detail.userId !== undefined) return (await profiles.resolve(detail.userId)).id;
+  /**
+   * The customer an event is for now: a known id joined into another by alias is that customer's. With
+   * `stored`, the profile the lookup read at the end of the chain (`null`: none), so it is not read again.
+   */
+  async function customerOf(detail: NormalisedEvent): Promise<{ id: string; stored?: StoredProfile | null } | undefined> {
+    if (detail.userId !== undefined) {
+      const resolved = await profiles.resolve(detail.userId);
+      return { id: resolved.id, ...(!resolved.cycle && { stored: resolved.stored ?? null }) };
+    }
     if (detail.anonymousId === undefined) return undefined;
-    return (await profiles.getAlias(detail.anonymousId)) ?? `anon:${detail.anonymousId}`;
+    return { id: (await profiles.getAlias(detail.anonymousId)) ?? `anon:${detail.anonymousId}` };
   }
 
   /**
    * The ids whose partitions hold this customer's journey records: theirs and the known ids joined into
-   * it by alias (a joined id's runs go on under the id they started with).
+   * it by alias (a joined id's runs go on under the id they started with). `read`: their profile as just read.
    */
-  async function idsOf(customerId: string): Promise<string[]> {
-    const stored = await profiles.get(customerId);
+  async function idsOf(customerId: string, read?: StoredProfile | null): Promise<string[]> {
+    const stored = read === undefined ? await profiles.get(customerId) : (read ?? undefined);
     return [customerId, ...(stored?.mergedInto === undefined ? (stored?.profile.mergedIds ?? []) : [])];
   }
 
@@ -180,10 +186,12 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
    * derives from (`start`), so the profile is read once, never waited for.
    */
   async function enrol(journey: JourneySpec, event: BusEventLike, detail: NormalisedEvent): Promise<EnrolOutcome> {
-    const customerId = await customerOf(detail);
-    if (customerId === undefined) return skip(journey, 'no-profile');
+    const customer = await customerOf(detail);
+    if (customer === undefined) return skip(journey, 'no-profile');
+    const customerId = customer.id;
     // Runs of the ids joined into the customer count for re-entry and "already running" as their own.
-    const runs = await runsOfAll(await idsOf(customerId), journey.id);
+    // The tombstone (needed unless the run exists: a redelivery) is read while the runs are listed.
+    const [runs, tombstoneBefore] = await Promise.all([runsOfAll(await idsOf(customerId, customer.stored), journey.id), profiles.tombstone(customerId, clock.now())]);
     // The name comes from the trigger's source and messageId (a messageId is unique per source only). A run
     // started before names included the source, within the redelivery window, is found under its old name.
     const legacyName = executionName(journey.id, customerId, detail.messageId, sha);
@@ -200,7 +208,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     }
     // A new run's trigger of an erased life (a late event, a replay) starts nothing, also not on the customer who
     // came back: the profile consumer's rule (belongsAfter). Checked before the start, so no step runs for it.
-    const erased = existing ? undefined : await profiles.tombstone(customerId, clock.now());
+    const erased = existing ? undefined : tombstoneBefore;
     if (erased && !belongsAfter(detail, erased)) {
       await records.count(journey.id, { 'skipped.erased': 1 });
       return { journeyId: journey.id, status: 'skipped', reason: 'erased' };
@@ -216,7 +224,8 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
       // History is history: an imported (or long-delayed) trigger starts nothing; counted once per delivery.
       if (isStale(journey, detail, clock.now())) return skip(journey, 'stale', customerId, event);
       // No profile although its event was applied: the customer was erased (the consumer drops their events).
-      const profile = (await profiles.get(customerId))?.profile;
+      // The profile holds the trigger already: the one the lookup read serves (read here when it read none).
+      const profile = (customer.stored === undefined ? await profiles.get(customerId) : (customer.stored ?? undefined))?.profile;
       if (!profile) return skip(journey, 'no-profile');
       if (!inAudience(journey, profile)) return skip(journey, 'audience', customerId, event);
 

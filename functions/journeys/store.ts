@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { createHash } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { countOnce, queryAll, queryShardsBefore } from '../profile';
+import { COUNT_ONCE_ATTRIBUTES, countOnce, queryAll, queryShardsBefore } from '../profile';
 import { PROFILE_TABLE_LAYOUT as L, type EventPattern, type EventRef } from '../../shared';
 
 /**
@@ -773,7 +773,8 @@ export class JourneyStore {
 
   async stats(journeyId: string): Promise<Record<string, number>> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [L.partitionKey]: `J#${journeyId}`, [L.sortKey]: 'STATS' } }));
-    const { [L.partitionKey]: _pk, [L.sortKey]: _sk, [ENTERING]: _entering, counting: _counting, countedRecent: _recent, ...counters } = Item ?? {};
+    const { [L.partitionKey]: _pk, [L.sortKey]: _sk, [ENTERING]: _entering, ...counters } = Item ?? {};
+    for (const name of COUNT_ONCE_ATTRIBUTES) delete counters[name];
     return counters as Record<string, number>;
   }
 

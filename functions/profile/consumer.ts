@@ -335,13 +335,14 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         continue;
       }
       await Promise.all(written.map((event) => store.putTimelineEvent(customerId, event, deps.timelineRetentionDays)));
-      await publish(customerId, [...republish, ...derived]);
-      if (reconcile && current) await reconcileSegments(customerId, current);
+      let membersChanged = await publish(customerId, [...republish, ...derived]);
+      if (reconcile && current) membersChanged = (await reconcileSegments(customerId, current)) || membersChanged;
       if (erasedDrops) await deps.onErasedWrite?.([customerId]);
       if (erasedNamed.length > 0) await deps.onErasedWrite?.([...new Set(erasedNamed)]);
-      if (written.length > 0 && (await undoneIfErased(customerId, rebornAfter, written, links))) {
+      if (written.length > 0 && (await undoneIfErased(customerId, rebornAfter, written, links, membersChanged))) {
         return results.map(() => ({ status: 'dropped', customerId, reason: 'erased' }));
       }
+      if (written.length === 0 && membersChanged) await leaveIfJoined(customerId);
       const applied = results.filter((r) => r.status === 'applied').length;
       if (applied > 0) log('profile updated', { customerId, events: applied, messageId: first.messageId, derived: derived.length, attempt, merged });
       return results;
@@ -374,12 +375,25 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
    * eraser's query may have run before the writes: delete them, and report the event dropped.
    * Otherwise the writes came before the tombstone, so before the eraser's query, which deletes them.
    */
-  async function undoneIfErased(customerId: string, rebornAfter: string | undefined, events: readonly NormalisedEvent[], links: ReadonlyArray<{ event: NormalisedEvent; link: string }> = []): Promise<boolean> {
-    const tombstone = await store.tombstone(customerId, clock.now());
-    if (!tombstone || tombstone.erasedAt === rebornAfter) return false;
+  async function undoneIfErased(
+    customerId: string,
+    rebornAfter: string | undefined,
+    events: readonly NormalisedEvent[],
+    links: ReadonlyArray<{ event: NormalisedEvent; link: string }> = [],
+    /** Whether this write changed segment members: then whether the customer was joined into another meanwhile is read too (`publish`). */
+    membersChanged = false,
+  ): Promise<boolean> {
+    const { tombstone, joined } = await store.checkAfterWrite(customerId, clock.now(), { joined: membersChanged });
+    if (!tombstone || tombstone.erasedAt === rebornAfter) {
+      // Write, then check: an alias may have joined this customer into another while the member changes were under way
+      // (its leave-all then missed them): a customer joined into another is in no segment.
+      if (joined) await store.segments.leaveAll(customerId);
+      return false;
+    }
     // Out of the segments this write may have put them in (counted), then its items go.
     await store.segments.leaveAll(customerId);
-    await store.undoWrites([{ pk: `C#${customerId}`, sk: 'P' }, ...events.map((event) => ({ pk: `C#${customerId}`, sk: timelineSortKey(event) })), ...(await store.segments.memberKeys(customerId))]);
+    await store.undoWrites([{ pk: `C#${customerId}`, sk: 'P' }, ...events.map((event) => ({ pk: `C#${customerId}`, sk: timelineSortKey(event) }))]);
+    await store.segments.deleteMembers(customerId);
     for (const { event, link } of links) await undoLink(event, link, customerId);
     await deps.onErasedWrite?.([customerId]);
     log('write for an erased customer undone', { customerId, ...(events.length > 0 && { messageId: events[0]!.messageId, events: events.length }) });
@@ -537,7 +551,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         // messageIds, so consumers see it once), then clear the mark and move the due time on.
         const { pendingCause, ...confirmed } = stored;
         const pending = stored.outbox.filter((o) => o.cause === pendingCause);
-        await publish(customerId, pending);
+        if (await publish(customerId, pending)) await leaveIfJoined(customerId);
         const { next } = resegment(confirmed, stored.profile, stored.profile, pendingCause, now);
         if (!(await putOrConflict(next, stored.version, attempt, deadline))) continue;
         log('profile re-evaluated', { customerId, derived: namesOf(pending).length, republished: true });
@@ -554,12 +568,12 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       // derived events are on the bus does a second write clear it. If publishing fails, the next
       // sweep finds the customer due and publishes them then.
       if (!(await putOrConflict({ ...next, nextChangeAt: stored.nextChangeAt ?? now.toISOString(), pendingCause: cause }, stored.version, attempt, deadline))) continue;
-      await publish(customerId, derived);
+      const membersChanged = await publish(customerId, derived);
       const settled: StoredProfile = { ...next, version: next.version + 1 };
       delete settled.pendingCause;
       // Lost to a concurrent write: the mark stays, and the next sweep clears it after publishing again.
       await putOrConflict(settled, next.version, 0);
-      if (await undoneIfErased(customerId, stored.rebornAfter, [])) return [];
+      if (await undoneIfErased(customerId, stored.rebornAfter, [], [], membersChanged)) return [];
       log('profile re-evaluated', { customerId, derived: namesOf(derived).length });
       return namesOf(derived);
     }
@@ -603,7 +617,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       if (stored.applied.includes(appliedMark(cause))) {
         // Retried: the change is on the profile. Publish what an attempt that failed after the write could not.
         const pending = stored.outbox.filter((o) => o.cause === cause);
-        await publish(customerId, pending);
+        if (await publish(customerId, pending)) await leaveIfJoined(customerId);
         return namesOf(pending);
       }
       const profile = structuredClone(stored.profile);
@@ -611,8 +625,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       const { next, derived } = resegment(stored, profile, stored.profile, cause, now);
       next.applied = [...stored.applied, appliedMark(cause)];
       if (!(await putOrConflict(next, stored.version, attempt, deadline, `profile ${customerId}: ${cause}`))) continue;
-      await publish(customerId, derived);
-      if (await undoneIfErased(customerId, stored.rebornAfter, [])) return [];
+      const membersChanged = await publish(customerId, derived);
+      if (await undoneIfErased(customerId, stored.rebornAfter, [], [], membersChanged)) return [];
       return namesOf(derived);
     }
   }
@@ -674,34 +688,59 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
    * numbered change. A crash after the profile write whose segment entries then left the 50-entry outbox
    * (later writes) is repaired here; nothing changes when the members agree (one Query).
    */
-  async function reconcileSegments(customerId: string, stored: StoredProfile): Promise<void> {
-    if (!inSegments(customerId) || stored.mergedInto !== undefined || stored.segmentSeq === undefined) return;
+  async function reconcileSegments(customerId: string, stored: StoredProfile): Promise<boolean> {
+    if (!inSegments(customerId) || stored.mergedInto !== undefined || stored.segmentSeq === undefined) return false;
     const want = new Set(segmentsOf(stored.profile));
     const have = new Set(await store.segments.segmentsOfCustomer(customerId));
+    let changed = false;
     for (const segment of [...new Set([...want, ...have])].sort()) {
-      if (want.has(segment) !== have.has(segment)) await store.segments.change(customerId, segment, want.has(segment), stored.segmentSeq);
+      if (want.has(segment) !== have.has(segment)) {
+        await store.segments.change(customerId, segment, want.has(segment), stored.segmentSeq);
+        changed = true;
+      }
     }
+    return changed;
   }
 
-  async function publish(customerId: string, outbox: OutboxEntry[]): Promise<void> {
+  /**
+   * Write, then check, after segment member changes: an alias may have joined this customer into another while they
+   * were under way (its leave-all then missed them): a customer joined into another is in no segment. Writers that
+   * check for an erasure after their writes read both at once (`undoneIfErased`).
+   */
+  async function leaveIfJoined(customerId: string): Promise<void> {
+    if (await store.isJoined(customerId)) await store.segments.leaveAll(customerId);
+  }
+
+  /**
+   * Apply the outbox entries' segment changes, then publish their derived events. Returns whether segment members
+   * of `customerId` changed: the caller then checks whether the customer was joined into another meanwhile
+   * (`leaveIfJoined`, or with its erasure check in `undoneIfErased`).
+   */
+  async function publish(customerId: string, outbox: OutboxEntry[]): Promise<boolean> {
     // Segment entries first (idempotent, ordered by seq): a redelivery of the cause applies what a crash left.
-    let changed = false;
-    for (const o of outbox) {
-      if (o.name === SEGMENT_CHANGE) {
-        await store.segments.change(customerId, o.properties.segment as string, o.properties.into === true, o.properties.seq as number);
-        changed = true;
-      } else if (o.name === SEGMENT_LEAVE_ALL) await store.segments.leaveAll(o.properties.customerId as string);
-    }
-    // Write, then check: an alias may have joined this customer into another while these changes were under way
-    // (its leave-all then missed them): a customer joined into another is in no segment.
-    if (changed && (await store.isJoined(customerId))) await store.segments.leaveAll(customerId);
+    // Changes of different segments touch different items: applied at once, each segment's in seq order.
+    const bySegment = new Map<string, OutboxEntry[]>();
+    for (const o of outbox) if (o.name === SEGMENT_CHANGE) bySegment.set(o.properties.segment as string, [...(bySegment.get(o.properties.segment as string) ?? []), o]);
+    await Promise.all(
+      [...bySegment].map(async ([segment, changes]) => {
+        for (const o of changes) await store.segments.change(customerId, segment, o.properties.into === true, o.properties.seq as number);
+      }),
+    );
+    const changed = bySegment.size > 0;
+    for (const o of outbox) if (o.name === SEGMENT_LEAVE_ALL) await store.segments.leaveAll(o.properties.customerId as string);
     const events = outbox.filter((o) => !isSegmentEntry(o));
-    if (events.length === 0) return;
+    if (events.length === 0) return changed;
     const entries: BusEntry[] = events.map((o) => derivedEvent(customerId, o, deps.eventBusName));
-    const result = await publishEntries(deps.putEvents, entries, { clock });
+    const result = await publishEntries(deps.putEvents, entries, { clock }).catch(async (error: unknown) => {
+      // The caller's check will not run: the members changed are checked here before the delivery is retried.
+      if (changed) await leaveIfJoined(customerId);
+      throw error;
+    });
     if (result.failed.length > 0) {
+      if (changed) await leaveIfJoined(customerId);
       throw new DerivedEventsUnpublishedError(`${result.failed.length} derived event(s) could not be published (${result.failed[0]!.errorCode}); the event will be retried`);
     }
+    return changed;
   }
 
   return { handleEvent, reevaluate, mutate };

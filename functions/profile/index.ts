@@ -6,4 +6,4 @@ export { createProfileConsumerHandler, createSweepHandler, createCustomerApiHand
 export { loadProfileConfig, profileRetention, type ProfileConfig } from './config';
 export { documentClient } from './aws';
 export { PROFILE_LIMITS, setTraitWithin, traitBytes, type RefusedTrait } from './limits';
-export { countOnce, COUNTED_RECENT_MAX } from './count-once';
+export { COUNT_ONCE_ATTRIBUTES, countOnce, COUNTED_RECENT_MAX } from './count-once';

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { PROFILE_TABLE_LAYOUT as L } from '../../shared';
 import { countOnce } from './count-once';
 import { queryAll } from './store';
@@ -11,7 +11,7 @@ import { queryAll } from './store';
  * | item    | PK               | SK              | notes |
  * |---------|------------------|-----------------|-------|
  * | member  | `C#<customerId>` | `G#<segment>`   | `in`, `seq` (the profile's `segmentSeq` of the change that decided it), `pending` while its count is not settled; GSI1 `SEG#<segment>` / `<customerId>` while `in` |
- * | count   | `SEGS#<shard>`   | `<segment>`     | `n` members; `countedRecent`: the latest changes counted (`countOnce`) |
+ * | count   | `SEGS#<shard>`   | `<segment>`     | `n` members; `counting`, `counted`, `countedBefore`: changes being and lately counted (`countOnce`) |
  *
  * A count is read in one GetItem whatever the segment's size, and maintained as members come and go
  * (`change`), never by scanning. Members are listed in pages from GSI1 (eventually consistent in AWS).
@@ -33,7 +33,8 @@ interface MemberItem {
 
 const memberKey = (customerId: string, segment: string) => ({ [L.partitionKey]: `C#${customerId}`, [L.sortKey]: `G#${segment}` });
 const countKey = (segment: string) => ({ [L.partitionKey]: `SEGS#${createHash('sha1').update(segment).digest()[0]! % L.shards}`, [L.sortKey]: segment });
-const MEMBER_PREFIX = 'G#';
+/** The sort key prefix of member items. */
+export const MEMBER_PREFIX = 'G#';
 
 /** A page cursor (the last key read), opaque to clients. */
 const encodeCursor = (key: Record<string, unknown>) => Buffer.from(JSON.stringify(key)).toString('base64url');
@@ -115,9 +116,36 @@ export class SegmentStore {
     return left;
   }
 
-  /** The keys of the customer's member items (deleted with the rest of an erased customer's items, after `leaveAll`). */
-  async memberKeys(customerId: string): Promise<Array<{ pk: string; sk: string }>> {
-    return (await this.#members(customerId)).map((item) => ({ pk: item[L.partitionKey] as string, sk: item[L.sortKey] as string }));
+  /**
+   * Delete the customer's member items (erasure, and a write undone for an erased customer), after `leaveAll`. Each is
+   * deleted only while it is out of its segment with nothing pending: a member a racing writer put in (or left
+   * pending) after `leaveAll` read the members is taken out, counted, first. Deleted while in, its count would keep
+   * it for ever: the racing writer's own check would find no member left to take out.
+   */
+  async deleteMembers(customerId: string): Promise<void> {
+    for (const item of await this.#members(customerId)) {
+      const segment = (item[L.sortKey] as string).slice(MEMBER_PREFIX.length);
+      for (;;) {
+        try {
+          await this.doc.send(
+            new DeleteCommand({
+              TableName: this.tableName,
+              Key: memberKey(customerId, segment),
+              ConditionExpression: '(attribute_not_exists(#in) OR #in = :false) AND attribute_not_exists(#pending)',
+              ExpressionAttributeNames: { '#in': 'in', '#pending': 'pending' },
+              ExpressionAttributeValues: { ':false': false },
+            }),
+          );
+          break;
+        } catch (error) {
+          if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        }
+        const member = await this.#member(customerId, segment);
+        if (member === undefined) break;
+        // `change` settles a pending change first, then takes them out.
+        await this.change(customerId, segment, false, member.seq + 1);
+      }
+    }
   }
 
   /** The segments the customer is a member of, sorted. */

@@ -3,7 +3,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { eventKey, ONE_CLICK_SOURCE_ID, SES_FEEDBACK_SOURCE_ID, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, type Profile, type Suppression } from '../../shared';
 import { idsOfOversizedBody, packContents, ProfileTooLargeError, readContents, type OutboxEntry } from './item';
-import { SegmentStore } from './segment-store';
+import { MEMBER_PREFIX, SegmentStore } from './segment-store';
 
 export type { OutboxEntry } from './item';
 
@@ -624,18 +624,54 @@ export class ProfileStore {
     }
   }
 
-  async isErased(id: string, now: Date): Promise<boolean> {
-    return (await this.tombstone(id, now)) !== undefined;
-  }
-
   /** The customer's live tombstone, read strongly consistently (the check of every writer's write-then-check). */
   async tombstone(id: string, now: Date): Promise<Tombstone | undefined> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: tombstoneKey(id), ConsistentRead: true }));
-    if (!Item || (Item[L.ttlAttribute] as number) <= now.getTime() / 1000) return undefined;
-    const expires = Item[L.ttlAttribute] as number;
-    // Tombstones written before `lifetimeDays` was stored were never extended: their lifetime is their TTL's distance from the erasure.
-    const lifetimeDays = (Item.lifetimeDays as number | undefined) ?? (expires - Math.floor(Date.parse(Item.erasedAt as string) / 1000)) / 86_400;
-    return { erasedAt: Item.erasedAt as string, ...(Item.completedAt !== undefined && { completedAt: Item.completedAt as string }), expires, lifetimeDays };
+    return liveTombstone(Item, now);
+  }
+
+  /**
+   * The check of a writer's write-then-check in one strongly consistent read: the customer's live tombstone
+   * (`tombstone`) and, with `joined`, whether their profile is frozen into another's (`isJoined`), both items
+   * in one BatchGetItem rather than a GetItem each.
+   */
+  async checkAfterWrite(id: string, now: Date, options: { joined: boolean }): Promise<{ tombstone?: Tombstone; joined: boolean }> {
+    if (!options.joined) {
+      const tombstone = await this.tombstone(id, now);
+      return { ...(tombstone && { tombstone }), joined: false };
+    }
+    let keys: Array<Record<string, unknown>> | undefined = [tombstoneKey(id), profileKey(id)];
+    const items: Array<Record<string, unknown>> = [];
+    for (let attempt = 0; keys && keys.length > 0; attempt++) {
+      if (attempt > 8) throw new Error(`check after the write of ${id}: DynamoDB kept keys unprocessed`);
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 2 ** attempt * 10));
+      const page: BatchGetCommandOutput = await this.doc.send(
+        new BatchGetCommand({
+          RequestItems: {
+            [this.tableName]: {
+              Keys: keys,
+              ConsistentRead: true,
+              // The tombstone's attributes and the profile's `mergedInto`, not the profile's body.
+              ProjectionExpression: '#pk, erasedAt, completedAt, lifetimeDays, #ttl, mergedInto',
+              ExpressionAttributeNames: { '#pk': L.partitionKey, '#ttl': L.ttlAttribute },
+            },
+          },
+        }),
+      );
+      items.push(...(page.Responses?.[this.tableName] ?? []));
+      keys = page.UnprocessedKeys?.[this.tableName]?.Keys;
+    }
+    const tombstonePk = tombstoneKey(id)[L.partitionKey];
+    const tombstone = liveTombstone(
+      items.find((item) => item[L.partitionKey] === tombstonePk),
+      now,
+    );
+    const profile = items.find((item) => item[L.partitionKey] === `C#${id}`);
+    return { ...(tombstone && { tombstone }), joined: profile?.mergedInto !== undefined };
+  }
+
+  async isErased(id: string, now: Date): Promise<boolean> {
+    return (await this.tombstone(id, now)) !== undefined;
   }
 
   /**
@@ -898,7 +934,8 @@ export class ProfileStore {
     // Out of every segment (counted) before the member items go with the rest.
     for (const x of ids) await this.segments.leaveAll(x);
     const items = await this.#itemsOf(reached);
-    const keys = items.map((i) => ({ [L.partitionKey]: i[L.partitionKey], [L.sortKey]: i[L.sortKey] }));
+    // Member items go last, each only once out of its segment (`deleteMembers`): one a racing writer put in since is taken out first.
+    const keys = items.filter((i) => !String(i[L.sortKey]).startsWith(MEMBER_PREFIX)).map((i) => ({ [L.partitionKey]: i[L.partitionKey], [L.sortKey]: i[L.sortKey] }));
     for (let i = 0; i < keys.length; i += 25) {
       let requests: Array<{ DeleteRequest: { Key: Record<string, unknown> } }> | undefined = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
       for (let attempt = 0; requests && requests.length > 0; attempt++) {
@@ -907,6 +944,7 @@ export class ProfileStore {
         requests = UnprocessedItems?.[this.tableName] as typeof requests;
       }
     }
+    for (const x of reached.ids) await this.segments.deleteMembers(x);
     // What must happen before the erasure says it is complete (the embedded engine redacts its logs): an
     // interruption before completedAt is written leaves the tombstone incomplete, and a retried DELETE resumes it.
     await options.beforeComplete?.(ids);
@@ -975,4 +1013,13 @@ function readableProfileItem(item: Record<string, unknown>): Record<string, unkn
   const pk = item[L.partitionKey] as string;
   const { body: _body, applied: _applied, profile: _profile, outbox: _outbox, ...plain } = item;
   return { ...plain, ...readContents(item, pk.slice(2)) };
+}
+
+/** A tombstone item as a live `Tombstone`, or undefined when there is none or it expired (TTL deletion is late, dynalite never deletes). */
+function liveTombstone(Item: Record<string, unknown> | undefined, now: Date): Tombstone | undefined {
+  if (!Item || (Item[L.ttlAttribute] as number) <= now.getTime() / 1000) return undefined;
+  const expires = Item[L.ttlAttribute] as number;
+  // Tombstones written before `lifetimeDays` was stored were never extended: their lifetime is their TTL's distance from the erasure.
+  const lifetimeDays = (Item.lifetimeDays as number | undefined) ?? (expires - Math.floor(Date.parse(Item.erasedAt as string) / 1000)) / 86_400;
+  return { erasedAt: Item.erasedAt as string, ...(Item.completedAt !== undefined && { completedAt: Item.completedAt as string }), expires, lifetimeDays };
 }

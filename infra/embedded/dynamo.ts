@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { PROFILE_TABLE_LAYOUT as L } from '../../shared';
 import dynalite from 'dynalite';
+import { cacheDynaliteParses } from './dynalite-parse-cache';
 import { createHttpGuard, parseHost } from './http-guard';
 import { DYNALITE_UNSIGNED_HEADERS, inProcessClientConfig, withoutTransportMiddleware, type RequestListener } from './in-process';
 
@@ -46,6 +47,7 @@ dynaliteDb.create = (options: unknown) => (lastStore = createStore(options));
  */
 export async function startDynalite(path?: string): Promise<LocalDynamo> {
   if (path) recoverRewrite(path);
+  cacheDynaliteParses();
   if (path) mkdirSync(path, { recursive: true });
   const server = dynalite({ ...(path && { path }), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const store = lastStore!;

@@ -191,9 +191,10 @@ export const PROFILE_TABLE_ACCESS = {
    * runs listed (Query), a wait taken and a lock freed (DeleteItem), a run
    * ended and counted (UpdateItem); then enrolment in the journeys the event
    * triggers (`applied`): the run lock taken and the run written (PutItem).
+   * After a write that changed segment members, its tombstone and joined checks read at once (BatchGetItem).
    */
   consumer: {
-    table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+    table: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
     indexes: [],
   } as ProfileTableAccess,
   /**
@@ -205,8 +206,9 @@ export const PROFILE_TABLE_ACCESS = {
    * lock freed (DeleteItem), its claimed sends listed (Query) and marked unknown (UpdateItem).
    */
   sweep: {
-    // DeleteItem: a re-evaluation that finds the customer erased after its write undoes it (write, then check).
-    table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+    // DeleteItem: a re-evaluation that finds the customer erased after its write undoes it (write, then check);
+    // BatchGetItem: that check and, after segment member changes, whether the customer was joined meanwhile, at once.
+    table: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
     indexes: ['dynamodb:Query'],
   } as ProfileTableAccess,
   /**

@@ -422,7 +422,7 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
         { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: [arnOf(ids.queue)] },
         {
           Effect: 'Allow',
-          Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+          Action: ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
           Resource: [tableArn()],
         },
         { Effect: 'Allow', Action: 'events:PutEvents', Resource: [arnOf(ids.bus)] },
@@ -443,7 +443,7 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
       expect(statements).toEqual([
         XRAY,
         { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: arnOf(ids.queue) },
-        { Effect: 'Allow', Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: tableArn() },
+        { Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: tableArn() },
         { Effect: 'Allow', Action: 'dynamodb:Query', Resource: [indexArn('GSI1'), indexArn('GSI2')] },
         { Effect: 'Allow', Action: 'events:PutEvents', Resource: arnOf(ids.bus) },
         { Effect: 'Allow', Action: 'states:DescribeExecution', Resource: expect.anything() },
