@@ -35,8 +35,12 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
-  // Written without `| json`: a note with a double quote does not render to JSON.
-  writeFileSync(path.join(dir, 'templates', 'crm-note.webhook.liquid'), '{ "customerId": {{ profile.id | json }}, "note": "{{ trigger.note }}" }');
+  // Every output of a webhook body is JSON-escaped, `| json` writes JSON: only `| raw` (the author's promise that
+  // the value is JSON) can break the body, and only for the data that reaches it (validate renders sample data).
+  writeFileSync(
+    path.join(dir, 'templates', 'crm-note.webhook.liquid'),
+    '{ "customerId": {{ profile.id | json }}, "count": {% if trigger.count == "many" %}{{ trigger.count | raw }}{% else %}{{ trigger.count | json }}{% endif %} }',
+  );
   writeFileSync(path.join(dir, 'templates', 'thanks.email.liquid'), 'Subject: Thanks\n\nThanks for your note.');
   engine = await startTestEngine({
     journeysDir: path.join(dir, 'journeys'),
@@ -53,15 +57,15 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const note = (id: string, text: string) => [
+const note = (id: string, count: unknown) => [
   { type: 'identify', userId: id, traits: { email: `${id}@example.com` } },
-  { type: 'track', userId: id, event: 'Note Added', properties: { note: text } },
+  { type: 'track', userId: id, event: 'Note Added', properties: { count } },
 ];
 const webhooksFor = (id: string) => engine.outbox.entries.flatMap((m) => (m.channel === 'webhook' && m.body.includes(`"${id}"`) ? [m] : []));
 
 describe('a template that fails to render', () => {
   it('fails the step with the template and the reason, sends nothing of it and nothing after it', async () => {
-    await api.send(note('tpl-bad', 'the "blue" one'));
+    await api.send(note('tpl-bad', 'many'));
     const run = await runToEnd(clock, engine, 'tpl-bad', 'note-to-crm');
     expect(run.status).toBe('failed');
     expect(webhooksFor('tpl-bad')).toEqual([]);
@@ -72,10 +76,10 @@ describe('a template that fails to render', () => {
   });
 
   it('serves a customer whose data renders, with the same journey', async () => {
-    await api.send(note('tpl-good', 'the blue one'));
+    await api.send(note('tpl-good', 3));
     const run = await runToEnd(clock, engine, 'tpl-good', 'note-to-crm');
     expect(run.status).toBe('completed');
-    expect(webhooksFor('tpl-good').map((m) => JSON.parse(m.body) as unknown)).toEqual([{ customerId: 'tpl-good', note: 'the blue one' }]);
+    expect(webhooksFor('tpl-good').map((m) => JSON.parse(m.body) as unknown)).toEqual([{ customerId: 'tpl-good', count: 3 }]);
     expect((await messagesOf(engine, 'tpl-good')).map((m) => [m.stepId, m.status])).toEqual(expect.arrayContaining([['post-note', 'sent'], ['thank', 'sent']]));
   });
 });
