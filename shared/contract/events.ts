@@ -39,6 +39,12 @@ const Identifier = z
   .transform((v) => String(v))
   .pipe(z.string().min(1, 'must not be empty').max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`));
 
+/**
+ * A known customer's id (userId, an alias's previousId): not `anon:...`, the prefix of visitor profiles
+ * (`anon:<anonymousId>`). A sender's `userId: "anon:x"` would write into visitor x's profile as if it were known.
+ */
+const KnownId = Identifier.refine((v) => !v.startsWith('anon:'), 'must not start with "anon:" (the prefix of visitor profiles; send a visitor id as anonymousId)');
+
 const IsoTimestamp = z.iso.datetime({ offset: true, error: 'expected an ISO 8601 date-time with a time zone, e.g. 2026-11-23T10:00:00Z' });
 
 const Common = {
@@ -47,7 +53,7 @@ const Common = {
     .min(1, 'must not be empty')
     .max(MAX_MESSAGE_ID_LENGTH, `must be at most ${MAX_MESSAGE_ID_LENGTH} characters`)
     .optional(),
-  userId: Identifier.optional(),
+  userId: KnownId.optional(),
   anonymousId: Identifier.optional(),
   timestamp: IsoTimestamp.optional(),
   originalTimestamp: IsoTimestamp.optional(),
@@ -95,8 +101,8 @@ export const GroupEventSchema = z.looseObject({
 export const AliasEventSchema = z.looseObject({
   ...Common,
   type: z.literal('alias'),
-  previousId: Identifier,
-  userId: Identifier,
+  previousId: KnownId,
+  userId: KnownId,
 });
 
 /** One incoming event, as an integrator sends it. */

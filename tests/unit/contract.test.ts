@@ -73,6 +73,13 @@ describe('event contract: normalisation', () => {
     expect(problems([1, 2])).toEqual([{ index: 3, path: '$', message: 'expected an event object, received an array' }]);
   });
 
+  it('refuses a known id with the visitor profiles\' prefix anon: (it would write into a visitor as if known)', () => {
+    const message = 'must not start with "anon:" (the prefix of visitor profiles; send a visitor id as anonymousId)';
+    expect(problems({ type: 'identify', userId: 'anon:v-1', traits: { plan: 'pro' } })).toEqual([{ index: 3, path: '$.userId', message }]);
+    expect(problems({ type: 'alias', userId: 'u-1', previousId: 'anon:v-1' })).toEqual([{ index: 3, path: '$.previousId', message }]);
+    expect(ok({ type: 'identify', anonymousId: 'anon:v-1', traits: {} }).anonymousId).toBe('anon:v-1');
+  });
+
   it('flags, and publishes as sent, a known event that breaks the default tracking plan', () => {
     const result = normaliseEvent({ type: 'track', userId: 'u', event: 'Order Completed', properties: { revenue: -1, currency: 'euro' } }, 3, options);
     if (!result.ok) throw new Error(`expected accepted, got ${JSON.stringify(result.problems)}`);
