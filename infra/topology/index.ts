@@ -17,7 +17,7 @@ import type { EventPattern } from '../../shared/pattern';
  */
 
 /** Rapport's functions, by the key both homes and `RapportObservability` use. */
-export const RAPPORT_FUNCTIONS = ['ingest', 'profileConsumer', 'sweep', 'customerApi', 'journeyStep', 'journeyStarter', 'journeyRunEnded', 'sesFeedback'] as const;
+export const RAPPORT_FUNCTIONS = ['ingest', 'profileConsumer', 'sweep', 'customerApi', 'journeyStep', 'journeyStarter', 'journeyRunEnded', 'sesFeedback', 'broadcastApi', 'broadcastPage'] as const;
 export type RapportFunctionId = (typeof RAPPORT_FUNCTIONS)[number];
 
 // ---- Routes ----
@@ -56,6 +56,10 @@ export const ROUTES: readonly ApiRoute[] = [
   { api: 'customers', method: 'GET', path: '/v1/segments/{id}/customers', target: 'customerApi' },
   // What the ingest recorded for events of `flag` sources that broke the tracking plan.
   { api: 'customers', method: 'GET', path: '/v1/tracking-plan/violations', target: 'customerApi' },
+  // Broadcasts: a one-off message to a segment; created (and started), read with their counters, cancelled.
+  { api: 'customers', method: 'POST', path: '/v1/broadcasts', target: 'broadcastApi' },
+  { api: 'customers', method: 'GET', path: '/v1/broadcasts/{id}', target: 'broadcastApi' },
+  { api: 'customers', method: 'DELETE', path: '/v1/broadcasts/{id}', target: 'broadcastApi' },
 ];
 
 /** The routes of one API, in order. */
@@ -71,6 +75,11 @@ export function matchesRoutePath(routePath: string, path: string): boolean {
 /** The route of `api` whose path matches `path` and whose method is `method`, if any. */
 export function findRoute(method: string, path: string, api?: RapportApi): ApiRoute | undefined {
   return ROUTES.find((route) => (api === undefined || route.api === api) && route.method === method && matchesRoutePath(route.path, path));
+}
+
+/** The function that serves `path` (any method; it answers the others with 405), if one does. */
+export function routeTarget(path: string): RapportFunctionId | undefined {
+  return ROUTES.find((route) => matchesRoutePath(route.path, path))?.target;
 }
 
 /** The API that serves `path` (any method; the function answers the others with 405), if one does. */
