@@ -1,5 +1,6 @@
 export { BroadcastStore, type BroadcastRecord, type BroadcastStatus, type DeferredRecipient } from './store';
 export {
+  createBroadcastApi,
   createBroadcastService,
   broadcastExecutionName,
   broadcastMessageKey,
@@ -9,6 +10,8 @@ export {
   PAGE_CONCURRENCY,
   PAGE_SIZE,
   PAGE_SIZE_MAX,
+  type BroadcastApi,
+  type BroadcastApiDeps,
   type BroadcastDeps,
   type BroadcastExecutions,
   type BroadcastService,

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { isTransientError } from '../../shared';
 import { TransientStepError } from '../journeys/errors';
 import { instrument, observability, type ObservabilityOptions } from '../observability';
-import type { BroadcastApiResult, BroadcastService, PageState } from './service';
+import type { BroadcastApi, BroadcastApiResult, BroadcastService, PageState } from './service';
 
 export type BroadcastHandlerOptions = ObservabilityOptions;
 
@@ -22,7 +22,7 @@ const answer = (result: BroadcastApiResult) => json(result.status, result.body);
  * definition, which sends nobody twice; 409 for another definition), `GET /v1/broadcasts/{id}` its
  * status and counters, `DELETE /v1/broadcasts/{id}` cancels it. Bad input gets a 400 naming the field.
  */
-export function createBroadcastApiHandler(service: BroadcastService, options: BroadcastHandlerOptions = {}) {
+export function createBroadcastApiHandler(service: BroadcastApi, options: BroadcastHandlerOptions = {}) {
   const o = observability('rapport-broadcasts', options);
   const { logger } = o;
   const handler = async (event: APIGatewayProxyEventV2, _context: Context): Promise<APIGatewayProxyStructuredResultV2> => {

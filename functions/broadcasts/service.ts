@@ -41,16 +41,21 @@ export interface BroadcastExecutions {
   start(name: string, input: PageState): Promise<'started' | 'exists'>;
 }
 
-export interface BroadcastDeps {
+/** What the API needs (create, read, cancel). */
+export interface BroadcastApiDeps {
   store: BroadcastStore;
-  profiles: ProfileStore;
-  /** The message records (a failed recipient is recorded as failed there). */
-  journeys: JourneyStore;
-  gateway: SendGateway;
   executions: BroadcastExecutions;
   clock: Clock;
   /** Whether a template exists for a channel: a broadcast naming none is refused at once (400). Absent: not checked. */
   templateExists?: (channel: 'email' | 'sms', template: string) => boolean;
+}
+
+/** What the page function needs besides: the profiles and segments, the message records and the send gateway. */
+export interface BroadcastDeps extends BroadcastApiDeps {
+  profiles: ProfileStore;
+  /** The message records (a failed recipient is recorded as failed there). */
+  journeys: JourneyStore;
+  gateway: SendGateway;
 }
 
 /** Recipients of a page without `rate`. */
@@ -82,7 +87,8 @@ export function pacing(rate: number | undefined): { size: number; periodSeconds?
 
 export type BroadcastApiResult = { status: number; body: Record<string, unknown> };
 
-export function createBroadcastService(deps: BroadcastDeps) {
+/** The broadcast API: create (and start), read, cancel. */
+export function createBroadcastApi(deps: BroadcastApiDeps) {
   const { store, clock } = deps;
 
   /** `POST /v1/broadcasts`: create (idempotent on id) and start. */
@@ -118,6 +124,13 @@ export function createBroadcastService(deps: BroadcastDeps) {
     if (record.status === 'completed') return { status: 409, body: { error: 'broadcast_completed', message: `broadcast "${id}" has completed; there is nothing left to cancel`, broadcast: view(record) } };
     return { status: 200, body: view(record) };
   }
+
+  return { create, get, cancel };
+}
+
+/** The broadcast API and its fan-out, page by page (the page function). */
+export function createBroadcastService(deps: BroadcastDeps) {
+  const { store, clock } = deps;
 
   /** One page of the fan-out (the broadcast page Lambda). */
   async function page(state: PageState): Promise<PageState> {
@@ -227,9 +240,10 @@ export function createBroadcastService(deps: BroadcastDeps) {
     }
   }
 
-  return { create, get, cancel, page };
+  return { ...createBroadcastApi(deps), page };
 }
 
+export type BroadcastApi = ReturnType<typeof createBroadcastApi>;
 export type BroadcastService = ReturnType<typeof createBroadcastService>;
 
 /** `GET /v1/broadcasts/{id}`: the definition, status and counters. */

@@ -269,6 +269,25 @@ export const SES_FEEDBACK_TABLE_ACCESS: ProfileTableAccess = {
 };
 
 /**
+ * DynamoDB actions on the profile table of the broadcast functions (`functions/broadcasts/`).
+ */
+export const BROADCAST_TABLE_ACCESS = {
+  /** `create`, `get`, `cancel`: the broadcast written once (PutItem), read (GetItem), cancelled (UpdateItem). */
+  api: { table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], indexes: [] } as ProfileTableAccess,
+  /**
+   * `page`: the broadcast read (GetItem), started, counted, completed (UpdateItem); the segment's members
+   * listed from GSI1 (Query on the index); each recipient through the send gateway, as the journey step's
+   * send: the profile and message read (GetItem), holds (BatchGetItem), the cap and sends (Query, UpdateItem),
+   * the message claimed and deferred recipients kept (PutItem); a claim released, a write undone for an
+   * erased customer, a deferred recipient done (DeleteItem); deferred recipients listed (Query).
+   */
+  page: {
+    table: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+    indexes: ['dynamodb:Query'],
+  } as ProfileTableAccess,
+} as const;
+
+/**
  * The profile table grants of every function that holds one, by function id: what
  * tests/infra/topology.test.ts compares with each function's role in the template.
  * (The ingest's are conditioned on leading keys; infra/cdk/areas/ingest.ts states them.)
@@ -281,4 +300,6 @@ export const PROFILE_TABLE_GRANTS: Partial<Record<RapportFunctionId, ProfileTabl
   journeyStarter: { table: JOURNEY_TABLE_ACCESS.starter, indexes: [] },
   journeyRunEnded: { table: JOURNEY_TABLE_ACCESS.runEnded, indexes: [] },
   sesFeedback: SES_FEEDBACK_TABLE_ACCESS,
+  broadcastApi: BROADCAST_TABLE_ACCESS.api,
+  broadcastPage: BROADCAST_TABLE_ACCESS.page,
 };
