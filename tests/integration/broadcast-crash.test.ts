@@ -5,50 +5,21 @@
  * the recipient whose send may have gone out is recorded failed and not sent again, every other member
  * gets the message once, and the broadcast completes.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { OutboxEntry } from '../../infra/embedded/outbox';
+import { killDurableChildren, startDurableChild } from '../helpers/durable-child';
 import { TEST_SECRET } from '../helpers/engine';
 import { eventually } from '../helpers/journeys';
 import { post, signedRequest } from '../helpers/webhook';
 
-const FIXTURE = join(import.meta.dirname, 'fixtures', 'durable-engine.ts');
 const dirs: string[] = [];
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-});
+afterEach(killDurableChildren);
 afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
-
-/** Start the fixture engine on `dataDir`; resolves with its URL and printed lines once it listens. */
-async function startChild(dataDir: string, env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], { env: { ...process.env, DURABLE_DATA_DIR: dataDir, RAPPORT_TIME_SCALE: '1', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  const lines: string[] = [];
-  let buffered = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString('utf8');
-    const parts = buffered.split('\n');
-    buffered = parts.pop()!;
-    lines.push(...parts);
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const ready = await eventually(() => lines.find((l) => l.startsWith('READY ')) ?? (child.exitCode !== null && 'exited'), 'the engine to listen', 40_000);
-  if (ready === 'exited') throw new Error(`the engine exited with ${child.exitCode}`);
-  return {
-    url: ready.slice('READY '.length),
-    lines,
-    kill: async () => {
-      child.kill('SIGKILL');
-      await exited;
-    },
-  };
-}
 
 /** The broadcast's emails as the data folder's outbox holds them, by customer. */
 function broadcastEmails(dataDir: string, id: string): string[] {
@@ -70,12 +41,12 @@ describe('a broadcast killed with SIGKILL in the middle of a send', () => {
     // Prepare: five members; the first send of the broadcast lands in the outbox and never returns.
     const dataDir = mkdtempSync(join(tmpdir(), 'rapport-broadcast-crash-'));
     dirs.push(dataDir);
-    const first = await startChild(dataDir, { DURABLE_HANG_STEP: 'send' });
+    const first = await startDurableChild(dataDir, { RAPPORT_TIME_SCALE: '1', DURABLE_HANG_STEP: 'send' });
     const events = MEMBERS.map((id) => ({ type: 'identify', userId: id, traits: { email: `${id}@example.com`, tags: ['crm-gold'] } }));
-    expect((await post(`${first.url}/v1/events`, signedRequest(TEST_SECRET, { batch: events }))).status).toBe(202);
-    await eventually(async () => ((await (await fetch(`${first.url}/v1/segments/tag:crm-gold`)).json()) as { count: number }).count === 5, 'the members to be counted');
+    expect((await post(`${first.engine.url}/v1/events`, signedRequest(TEST_SECRET, { batch: events }))).status).toBe(202);
+    await eventually(async () => ((await (await fetch(`${first.engine.url}/v1/segments/tag:crm-gold`)).json()) as { count: number }).count === 5, 'the members to be counted');
     // One a second: one recipient per page, so the crash comes in the first page's only send.
-    const created = await fetch(`${first.url}/v1/broadcasts`, {
+    const created = await fetch(`${first.engine.url}/v1/broadcasts`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ id: 'crash-news', segment: 'tag:crm-gold', send: { channel: 'email', template: 'we-value-you', kind: 'transactional' }, rate: 1 }),
@@ -86,10 +57,10 @@ describe('a broadcast killed with SIGKILL in the middle of a send', () => {
     // Act
     await first.kill();
     expect(broadcastEmails(dataDir, 'crash-news')).toEqual(['x-1']);
-    const second = await startChild(dataDir, {});
+    const second = await startDurableChild(dataDir, { RAPPORT_TIME_SCALE: '1' });
     const done = await eventually(
       async () => {
-        const view = (await (await fetch(`${second.url}/v1/broadcasts/crash-news`)).json()) as { status: string };
+        const view = (await (await fetch(`${second.engine.url}/v1/broadcasts/crash-news`)).json()) as { status: string };
         return view.status === 'completed' && view;
       },
       'the broadcast to complete after the restart',
@@ -99,7 +70,7 @@ describe('a broadcast killed with SIGKILL in the middle of a send', () => {
     // Assess
     expect(done).toMatchObject({ status: 'completed', recipients: 5, sent: 4, failed: 1, deferred: 0 });
     expect(broadcastEmails(dataDir, 'crash-news')).toEqual(MEMBERS);
-    const messages = (await (await fetch(`${second.url}/v1/customers/x-1/messages`)).json()) as { messages: Array<{ journeyId: string; status: string; reason?: string }> };
+    const messages = (await (await fetch(`${second.engine.url}/v1/customers/x-1/messages`)).json()) as { messages: Array<{ journeyId: string; status: string; reason?: string }> };
     expect(messages.messages.find((m) => m.journeyId === 'broadcast:crash-news')).toMatchObject({ status: 'failed', reason: expect.stringContaining('may have gone out') });
     await second.kill();
   }, 120_000);
