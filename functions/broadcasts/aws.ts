@@ -4,7 +4,7 @@ import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-s
 import { ENV, systemClock, templateKey } from '../../shared';
 import { BROADCAST_ENV } from '../../shared/config/broadcast-env';
 import { JOURNEY_BUNDLE, JOURNEY_ENV } from '../../shared/config/journey-env';
-import { awsStepDeps, JourneyConfigError } from '../journeys/aws';
+import { awsStepDeps, requireEnv } from '../journeys/aws';
 import { createSendGateway } from '../journeys/gateway';
 import { readTemplates } from '../journeys/templates';
 import { documentClient } from '../profile';
@@ -13,12 +13,6 @@ import { BroadcastStore } from './store';
 
 /** The folder the bundle was unpacked to (`/var/task` in Lambda). */
 const BUNDLE_ROOT = import.meta.dirname;
-
-function requireEnv(env: NodeJS.ProcessEnv, name: string): string {
-  const value = env[name];
-  if (!value) throw new JourneyConfigError(`environment variable ${name} is not set`);
-  return value;
-}
 
 /** StartExecution on the broadcast state machine; a name already used answers `exists` (Standard: idempotent on name). */
 export function awsBroadcastExecutions(stateMachineArn: string, sfn: SFNClient = new SFNClient({})): BroadcastExecutions {
