@@ -656,6 +656,7 @@ export class Rapport extends Construct {
       httpApi: this.httpApi,
       functions,
       stateMachines: this.journeyStateMachines,
+      broadcastStateMachine: this.broadcastStateMachine,
     });
     this.alarmTopic = this.observability.alarmTopic;
 

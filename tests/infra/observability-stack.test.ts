@@ -37,12 +37,19 @@ describe('alarms, alarm topic and dashboard (Rapport-dev, alarm e-mail given)', 
   });
 
   it('notifies the topic of every alarm, when it fires and when it is OK again', () => {
-    expect(alarms.length).toBe(3 + stack.rapport.journeyStateMachines.size);
+    // Dead letters, ingest 5xx, throttles, the broadcasts' failed executions, and each journey's.
+    expect(alarms.length).toBe(4 + stack.rapport.journeyStateMachines.size);
     for (const [, alarm] of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(alarm.Properties.OKActions).toEqual([{ Ref: topicId }]);
       expect(alarm.Properties.TreatMissingData).toBe('notBreaching');
     }
+  });
+
+  it("alarms on the broadcast state machine's failed, timed-out and throttled executions", () => {
+    const alarm = alarmAbout('executions of broadcasts failed');
+    expect(alarm).toMatchObject({ Threshold: ALARMS.failedExecutions, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1 });
+    expect(JSON.stringify(alarm.Metrics)).toContain('failed + timedOut + throttled');
   });
 
   it('alarms on any message in the dead-letter queue', () => {
