@@ -207,19 +207,27 @@ export function createBroadcastService(deps: BroadcastDeps) {
       return cancelled ? 'cancelled' : undefined;
     };
     let at = 0;
+    // The first error (a provider outage, a transient AWS failure) stops the page once the sends under way have
+    // ended: nothing goes on in the background of a failed invocation, and the retried page finishes the rest.
+    let failure: { error: unknown } | undefined;
     const worker = async () => {
-      while (!cancelled && at < customerIds.length) {
+      while (!cancelled && failure === undefined && at < customerIds.length) {
         const customerId = customerIds[at++]!;
-        const outcome = await deliver(definition, customerId, unwanted);
-        add('recipients');
-        if (outcome.status === 'sent') add('sent');
-        else if (outcome.status === 'skipped') add(`skipped.${outcome.reason}`);
-        else if (outcome.status === 'deferred') add('deferred');
-        else add('failed');
-        await after(customerId, outcome);
+        try {
+          const outcome = await deliver(definition, customerId, unwanted);
+          add('recipients');
+          if (outcome.status === 'sent') add('sent');
+          else if (outcome.status === 'skipped') add(`skipped.${outcome.reason}`);
+          else if (outcome.status === 'deferred') add('deferred');
+          else add('failed');
+          await after(customerId, outcome);
+        } catch (error) {
+          failure ??= { error };
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(PAGE_CONCURRENCY, customerIds.length) }, worker));
+    if (failure !== undefined) throw failure.error;
     return { counters, cancelled };
   }
 

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../infra/embedded/engine';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
+import { ChannelUnavailableError } from '../../functions/journeys';
 import { client } from '../helpers/client';
 import { startTestEngine } from '../helpers/engine';
 
@@ -129,6 +130,24 @@ describe('broadcasts', () => {
     expect((await api.del('/v1/broadcasts/slow-news')).status).toBe(200);
     expect((await api.del('/v1/broadcasts/gold-news')).status).toBe(409);
     expect((await api.del('/v1/broadcasts/nope')).status).toBe(404);
+  });
+
+  it('waits out a provider outage: the page is retried with backoff until the provider is back, and nobody gets it twice', async () => {
+    // Prepare: SES down (the members of tag:beta-tester are the six of the test above).
+    engine.outbox.fail.email = new ChannelUnavailableError('SES is throttling');
+    const created = await post({ id: 'outage-news', segment: 'tag:beta-tester', send: { channel: 'email', template: 'we-value-you', kind: 'transactional' } });
+
+    // Act: a minute of retries, then SES is back.
+    await clock.run(clock.now().getTime() + 60_000);
+    const during = await get('outage-news');
+    delete engine.outbox.fail.email;
+    await clock.run();
+
+    // Assess
+    expect(created.status).toBe(201);
+    expect(during).toMatchObject({ status: 'running', sent: 0 });
+    expect(sentTo('outage-news')).toEqual(['c-1', 'c-2', 'c-3', 'c-4', 'c-5', 'c-6']);
+    expect(await get('outage-news')).toMatchObject({ status: 'completed', recipients: 6, sent: 6, failed: 0 });
   });
 
   it.each([
