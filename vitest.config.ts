@@ -16,6 +16,7 @@ export const TWIN_SCENARIOS = [
   'tests/integration/reliability/step-functions.test.ts',
   'tests/integration/wait-for-order.test.ts',
   'tests/integration/ses-feedback.test.ts',
+  'tests/integration/broadcasts.test.ts',
 ];
 
 export default defineConfig({
