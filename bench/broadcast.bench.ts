@@ -69,11 +69,13 @@ try {
   let t = performance.now();
   const now = new Date().toISOString();
   const ids = Array.from({ length: RECIPIENTS }, (_, i) => `r-${String(i).padStart(7, '0')}`);
+  let written = 0;
   await mapLimit(ids, 32, async (id) => {
     const profile = emptyProfile(id, now);
     profile.traits.email = `${id}@example.com`;
     await engine.profiles.put({ profile, version: 1, applied: [], outbox: [] }, undefined);
     await engine.profiles.segments.change(id, SEGMENT, true, 1);
+    if (++written % Math.max(1, Math.floor(RECIPIENTS / 10)) === 0) console.error(`  ${written} recipients written (${((performance.now() - t) / 1000).toFixed(0)} s)`);
   });
   const counted = ((await (await fetch(`${engine.url}/v1/segments/${SEGMENT}`)).json()) as { count: number }).count;
   if (counted !== RECIPIENTS) throw new Error(`segment count ${counted}, expected ${RECIPIENTS}`);
@@ -93,7 +95,12 @@ try {
   const during: number[] = [];
   let view: { status: string; sent: number; recipients: number; failed: number; skipped: Record<string, number> } = { status: 'scheduled', sent: 0, recipients: 0, failed: 0, skipped: {} };
   let i = 0;
+  let reported = 0;
   while (view.status !== 'completed') {
+    if (view.sent >= reported + RECIPIENTS / 10) {
+      reported = view.sent;
+      console.error(`  ${view.sent} sent (${((performance.now() - t) / 1000).toFixed(0)} s)`);
+    }
     if (during.length < 20) during.push(await welcomeLatency(engine, `during-${i++}`));
     else await new Promise((resolve) => setTimeout(resolve, 200));
     view = (await (await fetch(`${engine.url}/v1/broadcasts/bench`)).json()) as typeof view;
