@@ -58,6 +58,9 @@ export interface BroadcastDeps extends BroadcastApiDeps {
   gateway: SendGateway;
 }
 
+/** How far ahead `at` may be: a Standard execution lives at most a year, and the sending comes after the wait. */
+export const AT_MAX_DAYS = 330;
+
 /** Recipients of a page without `rate`. */
 export const PAGE_SIZE = 200;
 /** Recipients of a page at most (a fast `rate`). */
@@ -96,6 +99,10 @@ export function createBroadcastApi(deps: BroadcastApiDeps) {
     const parsed = parseBroadcast(body);
     if (!parsed.ok) return invalid(parsed.problems);
     const definition = parsed.broadcast;
+    // A Standard execution lives at most a year: the wait for `at` and the sending after it must fit.
+    if (definition.at !== undefined && Date.parse(definition.at) > clock.now().getTime() + AT_MAX_DAYS * 86_400_000) {
+      return invalid([{ path: '$.at', message: `expected a time within ${AT_MAX_DAYS} days from now (a broadcast's execution lives at most a year)` }]);
+    }
     if (deps.templateExists && !deps.templateExists(definition.send.channel, definition.send.template)) {
       return invalid([{ path: '$.send.template', message: `no ${definition.send.channel} template "${definition.send.template}" in workflows/templates (${definition.send.template}.${definition.send.channel}.liquid)` }]);
     }

@@ -156,6 +156,7 @@ describe('broadcasts', () => {
     [{ id: 'x', segment: 'tag:crm-gold', send: { channel: 'fax', template: 'welcome' } }, '$.send.channel'],
     [{ id: 'x', segment: 'tag:crm-gold', send: { channel: 'sms', template: 'welcome' } }, '$.send.template'],
     [{ id: 'x', segment: 'tag:crm-gold', send: { channel: 'email', template: 'welcome' }, at: 'tomorrow' }, '$.at'],
+    [{ id: 'x', segment: 'tag:crm-gold', send: { channel: 'email', template: 'welcome' }, at: '2099-01-01T00:00:00Z' }, '$.at'],
     [{ id: 'x', segment: 'tag:crm-gold', send: { channel: 'email', template: 'welcome' }, rate: 0 }, '$.rate'],
     [{ id: 'x', segment: 'tag:crm-gold', send: { channel: 'email', template: 'welcome' }, colour: 'red' }, '$.colour'],
   ])('refuses %j with a 400 naming %s', async (body, path) => {
