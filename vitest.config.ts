@@ -17,6 +17,7 @@ export const TWIN_SCENARIOS = [
   'tests/integration/wait-for-order.test.ts',
   'tests/integration/ses-feedback.test.ts',
   'tests/integration/suppression-hold.test.ts',
+  'tests/integration/broadcasts.test.ts',
 ];
 
 export default defineConfig({

@@ -8,7 +8,8 @@
  *      signed webhooks and as Segment SDK batches, next to the theoretical floor;
  *   2. $ per 1M journey entries of each built-in journey, per path (each path driven
  *      through the API for a few customers on a ScaledClock) and on a stated path mix;
- *   3. $ per month for 100k customers sending 10M events, on stated assumptions.
+ *   3. $ per month for 100k customers sending 10M events, on stated assumptions;
+ *   4. $ per 1M broadcast recipients (one email each), next to SES's own price, the floor.
  * Sizes: COST_CUSTOMERS, COST_WARMUP_EVENTS, COST_EVENTS, COST_PER_PATH.
  */
 import { cpus } from 'node:os';
@@ -18,6 +19,7 @@ import { loadProfileConfig } from '../functions/profile';
 import { packContents } from '../functions/profile/item';
 import { PROFILE_TABLE, startEngine, type Engine } from '../infra/embedded/engine';
 import { PROFILE_TABLE_LAYOUT, ScaledClock } from '../shared';
+import { broadcastCostLines, measureBroadcastCost } from './cost/broadcasts';
 import { customerEvent, drawKind, EVENT_MIX, random, segmentBatch, signed, SOURCES, type EventKind } from './cost/events';
 import { JOURNEY_PATHS, ORDER_REVENUE, pathOf, runScript, stalled, type PathScript } from './cost/journeys';
 import { addUsage, emptyUsage, itemSize, Meter, restrict, type Usage } from './cost/meter';
@@ -372,5 +374,7 @@ const rows: Array<[string, number, string]> = [
 ];
 for (const [what, dollars, note] of rows) console.log(`   ${what.padEnd(62)} ${usd(dollars).padStart(10)}  ${((dollars * 100) / month).toFixed(1).padStart(5)}%  ${note}`);
 console.log(`   ${'total'.padEnd(62)} ${usd(month).padStart(10)}   = ${(month / floorMonth).toFixed(1)}x the floor (${usd(floorMonth)}: ${fmtN(MONTH.events)} x (1 request + 1 PutEvents entry + 1 write))`);
+// 4. Broadcasts: one marketing email to each member of a segment, through the send gateway (bench/cost/broadcasts.ts).
+for (const line of broadcastCostLines(await measureBroadcastCost())) console.log(line);
 if (stalled.length > 0) console.log(`\nStalled journey drivers (their runs are off their path, see above): ${stalled.join('; ')}`);
 console.log(`\n(${elapsed()})`);

@@ -37,7 +37,7 @@ export class JourneyConfigError extends Error {
   override readonly name = 'JourneyConfigError';
 }
 
-function requireEnv(env: NodeJS.ProcessEnv, name: string): string {
+export function requireEnv(env: NodeJS.ProcessEnv, name: string): string {
   const value = env[name];
   if (!value) throw new JourneyConfigError(`environment variable ${name} is not set`);
   return value;

@@ -1,12 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { detailTypeOf, foldConsent, INGEST_EVENT_SOURCE, isSameEvent, matchesEventPattern, RapportError, templateProfile, type Channel, type Clock, type EventPattern, type Profile } from '../../shared';
-import { idsOfProfile, PROFILE_LIMITS, setTraitWithin, traitBytes, type ProfileStore } from '../profile';
-import { ChannelUnavailableError, type Channels, type EmailMessage } from './channels/types';
-import { decideSend, type SendDecision, type SendPolicy } from './policy';
-import { CAP_SORT_KEY, capKey, type CapClaim, type JourneyStore, type MessageRecord } from './store';
+import { detailTypeOf, INGEST_EVENT_SOURCE, isSameEvent, matchesEventPattern, templateProfile, type EventPattern, type Profile } from '../../shared';
+import { PROFILE_LIMITS, setTraitWithin, traitBytes } from '../profile';
+import { outcomeUnknown, renderOrFail, StepConfigError, TemplateRenderError } from './errors';
+import { createSendGateway, messageKey as gatewayMessageKey, settled as settledMessage, type GatewayDeps } from './gateway';
+import type { MessageRecord } from './store';
 import { DEFAULT_TIME_ZONE, isValidTimeZone, nextLocalTime, type Weekday } from './time';
-import { unsubscribeUrl, type UnsubscribeKeyProvider } from './unsubscribe';
 
 /** The Payload every step Task sends to the step Lambda (see the compiler's runtime contract). */
 export const StepInputSchema = z.object({
@@ -23,69 +22,14 @@ export const StepInputSchema = z.object({
 });
 export type StepInput = z.infer<typeof StepInputSchema>;
 
-/** A template failed to render: the step fails (no retry), nothing half-rendered is sent. */
-export class TemplateRenderError extends RapportError {
-  readonly retryable = false;
-}
-/** The journey's config is inconsistent with what the runtime has (e.g. a webhook target not configured). */
-export class StepConfigError extends RapportError {
-  readonly retryable = false;
-}
-/**
- * An earlier attempt of this send claimed it and did not finish (the Lambda died,
- * or the channel failed in a way that does not rule out delivery): the message may
- * have gone out, so it is never sent again; the step fails and records why.
- */
-export class SendOutcomeUnknownError extends RapportError {
-  readonly retryable = false;
-}
-/**
- * A transient failure inside a step (DynamoDB or EventBridge throttling, a 5xx, a
- * write conflict, derived events not yet published): Step Functions retries the
- * step with backoff on this name. Every step is idempotent, so a retry finishes
- * what the failed attempt began.
- */
-export class TransientStepError extends RapportError {
-  readonly retryable = true;
-}
-
-/**
- * Errors a channel threw after the message may have left (anything but
- * ChannelUnavailableError): never retried as transient, so the step fails with
- * the channel's own error as its reason.
- */
-const deliveryOutcomeUnknown = new WeakSet<object>();
-export const isDeliveryOutcomeUnknown = (error: unknown) => typeof error === 'object' && error !== null && deliveryOutcomeUnknown.has(error);
-function outcomeUnknown(error: unknown): unknown {
-  if (typeof error === 'object' && error !== null && (error as Error).name !== 'ChannelUnavailableError') deliveryOutcomeUnknown.add(error);
-  return error;
-}
-
-export interface RenderedEmail {
-  subject: string;
-  text: string;
-  html?: string;
-}
-
-/** Port: templates by name and channel, rendered over `{ profile, trigger, journey, unsubscribeUrl }`. */
-export interface TemplateRenderer {
-  email(template: string, data: Record<string, unknown>): Promise<RenderedEmail>;
-  text(template: string, channel: 'sms' | 'webhook', data: Record<string, unknown>): Promise<string>;
-}
+export { TemplateRenderError, StepConfigError, SendOutcomeUnknownError, TransientStepError, isDeliveryOutcomeUnknown } from './errors';
+export type { RenderedEmail, TemplateRenderer } from './gateway';
 
 /** Port: evaluate a branch condition (the tag-rule condition language) against a profile. */
 export type ConditionEvaluator = (condition: unknown, profile: Profile, now: Date) => boolean;
 
-export interface StepDeps {
-  profiles: ProfileStore;
-  journeys: JourneyStore;
-  channels: Channels;
-  templates: TemplateRenderer;
+export interface StepDeps extends GatewayDeps {
   evaluate: ConditionEvaluator;
-  policy: SendPolicy;
-  clock: Clock;
-  /** Where links point and the keys that sign them (the first of the list). */
-  unsubscribe: { baseUrl: string; keys: UnsubscribeKeyProvider };
   /** Change a profile with locking and derived events (the profile consumer's `mutate`). */
   mutateProfile: (customerId: string, cause: string, change: (profile: Profile) => void) => Promise<unknown>;
   /**
@@ -95,11 +39,6 @@ export interface StepDeps {
   sendTaskSuccess: (taskToken: string, output: Record<string, unknown>) => Promise<boolean>;
   /** Called with the resolved wait when an `await` step registers (the embedded engine hooks its callbacks here). */
   onAwait?: (customerId: string, wait: { event: string; pattern: EventPattern }) => void;
-  /**
-   * Called with the customer's id when a step's writes for an erased customer were undone (write, then
-   * check): the embedded engine redacts its outbox here (a message the channel took after the erasure).
-   */
-  onErasedWrite?: (ids: string[]) => Promise<void>;
 }
 
 export type StepResult =
@@ -129,6 +68,7 @@ export function resolveTriggerRefs<T>(value: T, trigger: StepInput['trigger']): 
  */
 export function createStepRunner(deps: StepDeps) {
   const { profiles, journeys, clock } = deps;
+  const gateway = createSendGateway(deps);
 
   async function run(input: StepInput): Promise<StepResult> {
     const now = clock.now();
@@ -137,7 +77,7 @@ export function createStepRunner(deps: StepDeps) {
     const config = resolveTriggerRefs(input.config, input.trigger);
     switch (input.action) {
       case 'send':
-        return send(input, config, profile, now);
+        return send(input, config, profile);
       case 'webhook':
         return webhook(input, config, profile);
       case 'branch': {
@@ -215,7 +155,7 @@ export function createStepRunner(deps: StepDeps) {
     }
   }
 
-  async function send(input: StepInput, config: Record<string, unknown>, profile: Profile | undefined, now: Date): Promise<StepResult> {
+  async function send(input: StepInput, config: Record<string, unknown>, profile: Profile | undefined): Promise<StepResult> {
     const parsed = z
       .object({
         channel: z.enum(['email', 'sms', 'webhook']),
@@ -235,130 +175,41 @@ export function createStepRunner(deps: StepDeps) {
       if (!target) throw new StepConfigError(`send ${input.stepId} on channel webhook needs a target`);
       return webhook(input, { target, template }, profile);
     }
-    const previous = await journeys.getMessage(input.customerId, input.execution, input.stepId);
-    if (previous && previous.status !== 'deferred') return settled(input, previous);
-
-    const base = { journeyId: input.journeyId, stepId: input.stepId, executionName: input.execution, channel, template, kind, ...(variant && { variant: variant.id }), at: now.toISOString() };
-    const skip = async (reason: string): Promise<StepResult> => {
-      await journeys.recordMessage(input.customerId, { ...base, status: 'skipped', reason });
-      const erased = await undoneIfErased(input.customerId, [messageKey(input)]);
-      await journeys.count(input.journeyId, { [`${input.stepId}.skipped.${erased ? 'erased' : reason}`]: 1 });
-      return { status: 'skipped', reason: erased ? 'erased' : reason };
-    };
-    if (!(await runIsRunning(input))) return skip('run-ended');
-    if (!profile) return skip('no-profile');
-    const window = new Date(now.getTime() - deps.policy.frequencyWindowDays * 86_400_000);
-    // A customer joined by alias is one customer: the cap counts the sends of every known id of theirs.
-    const ids = [...new Set([input.customerId, profile.id, ...(profile.mergedIds ?? [])])];
-    // The cap's count: the sends its item (under the live customer's id) counted, and those the message records show.
-    const sentBefore = kind === 'marketing' ? (await Promise.all(ids.map((id) => journeys.marketingSentSince(id, window)))).flat() : [];
-    const counted = kind === 'marketing' ? await journeys.capClaims(profile.id, window) : [];
-    const key = capKey(input.execution, input.stepId);
-    const inWindow = (claims: readonly CapClaim[]) => [...new Map(claims.filter((c) => c.key !== key).map((c) => [c.key, new Date(c.at)])).values()];
-    const deferredSince = previous?.deferredSince === undefined ? undefined : new Date(previous.deferredSince);
-    // The holds (denials, suppressions) ingest recorded under any id of theirs, their linked visitor ids too:
-    // ingest records a visitor-only denial under `anon:<id>` (it cannot know the link, which may not exist yet).
-    const consented = await withHolds([...new Set([...ids, ...idsOfProfile(profile)])], profile, channel, now);
-    const decide = (claims: readonly CapClaim[]) => decideSend(consented, channel as Channel, kind, { sentInWindow: inWindow(claims), deferredSince, maxDelaySeconds: frequencyCapMaxDelaySeconds }, now, deps.policy);
-    /** A send that does not go now: skipped, or deferred (the cap's deferral is recorded: its first time bounds the wait). */
-    const held = async (decision: Exclude<SendDecision, { action: 'send' }>): Promise<StepResult> => {
-      if (decision.action === 'skip') return skip(decision.reason);
-      // Another attempt that settled the send meanwhile wins.
-      if (decision.reason === 'frequency-cap' && (await journeys.deferMessage(input.customerId, base)) === undefined) {
-        const settledMeanwhile = await journeys.getMessage(input.customerId, input.execution, input.stepId);
-        if (settledMeanwhile && settledMeanwhile.status !== 'deferred') return settled(input, settledMeanwhile);
-      }
-      await journeys.count(input.journeyId, { [`${input.stepId}.deferred.${decision.reason}`]: 1 });
-      return { status: 'deferred', until: decision.until.toISOString(), reason: decision.reason };
-    };
-    const decision = decide([...counted, ...sentBefore]);
-    if (decision.action !== 'send') return held(decision);
-
-    // Render first: a template error fails the step before anything is claimed or sent.
-    const data = await templateData(input, profile, channel as Channel);
-    let deliver: () => Promise<{ providerId: string }>;
-    if (channel === 'email') {
-      const rendered = await renderOrFail(() => deps.templates.email(template, data), template, channel);
-      const link = data.unsubscribe_url as string;
-      const message: EmailMessage = {
-        to: decision.address,
-        ...rendered,
-        headers: kind === 'marketing' ? { 'List-Unsubscribe': `<${link}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } : {},
-        tags: { journey: input.journeyId, step: input.stepId, execution: input.execution, customer: input.customerId },
-      };
-      deliver = () => deps.channels.email(message);
-    } else {
-      const message = { to: decision.address, body: await renderOrFail(() => deps.templates.text(template, 'sms', data), template, channel), kind, tags: { journey: input.journeyId, step: input.stepId, customer: input.customerId } };
-      deliver = () => deps.channels.sms(message);
+    // The send gateway decides (consent, suppression, cap, quiet hours), claims and sends; the step counts what it decided.
+    const outcome = await gateway.send(
+      {
+        customerId: input.customerId,
+        journeyId: input.journeyId,
+        stepId: input.stepId,
+        executionName: input.execution,
+        channel,
+        template,
+        kind,
+        ...(variant && { variant: variant.id }),
+        frequencyCapMaxDelaySeconds,
+        data: stepTemplateData(input),
+        unwanted: async () => ((await runIsRunning(input)) ? undefined : 'run-ended'),
+      },
+      profile,
+    );
+    if (outcome.status === 'deferred') {
+      await journeys.count(input.journeyId, { [`${input.stepId}.deferred.${outcome.reason}`]: 1 });
+      return outcome;
     }
-
-    // The cap's check and count in one conditional write: of several sends for this customer at one instant
-    // (other journeys' steps), no more than the cap pass. Counted before the send, so a crashed attempt's
-    // place stays taken (its retry finds it); a send counted and then not made errs on the side of fewer messages.
-    if (kind === 'marketing') {
-      const claimed = await journeys.claimCapSlot(profile.id, { key, at: now.toISOString() }, { since: window, days: deps.policy.frequencyWindowDays }, deps.policy.frequencyCap, sentBefore);
-      if (!claimed.claimed) {
-        const recheck = decide(claimed.counted);
-        if (recheck.action !== 'send') return held(recheck);
-      }
+    if (outcome.status === 'skipped') {
+      if (outcome.fresh) await journeys.count(input.journeyId, { [`${input.stepId}.skipped.${outcome.reason}`]: 1 });
+      return { status: 'skipped', ...(outcome.reason !== 'unknown' && { reason: outcome.reason }) };
     }
-
-    // At most once per execution and step: claim the send, then call the channel. A refusal
-    // (ChannelUnavailableError: nothing was sent) releases the claim, so Step Functions'
-    // Retry sends again after its backoff; any other outcome keeps it, and a later
-    // attempt that finds the claim does not send (SendOutcomeUnknownError).
-    const attempt = randomUUID();
-    const claim = await journeys.recordMessage(input.customerId, { ...base, status: 'sending', attempt });
-    // Not recorded but ours: the put succeeded and its answer was lost, and the SDK's retry found it.
-    if (!claim.recorded && claim.existing?.attempt !== attempt) return settled(input, claim.existing!);
-    // Erased meanwhile: the message record goes, and the cap's item if this send wrote it under this id.
-    if (await undoneIfErased(input.customerId, [messageKey(input), ...(kind === 'marketing' && profile.id === input.customerId ? [CAP_SORT_KEY] : [])])) return erasedSkip(input);
-    let providerId: string;
-    try {
-      ({ providerId } = await deliver());
-    } catch (error) {
-      if (error instanceof ChannelUnavailableError || (error as Error).name === 'ChannelUnavailableError') await journeys.releaseMessage(input.customerId, input.execution, input.stepId);
-      throw outcomeUnknown(error);
-    }
-    await journeys.settleMessage(input.customerId, { ...base, status: 'sent', providerId });
-    // Erased while the channel had it: the message went out, but no record of it stays (nor, locally, its outbox line).
-    await undoneIfErased(input.customerId, [messageKey(input)]);
-    await journeys.count(input.journeyId, { [`${input.stepId}.sent`]: 1, ...(variant && { [`${input.stepId}.variant.${variant.id}.sent`]: 1 }) });
+    if (outcome.fresh) await journeys.count(input.journeyId, { [`${input.stepId}.sent`]: 1, ...(variant && { [`${input.stepId}.variant.${variant.id}.sent`]: 1 }) });
     return { status: 'sent' };
   }
 
-  /**
-   * A step's half of erasure (write, then check; see ProfileStore.erase): after writing in the customer's
-   * partition, read their tombstone (strongly consistent). If they are erased (and this is not a run of
-   * their new life), the eraser's query may have run before the write: delete it, and let the engine
-   * redact what the step left elsewhere. Otherwise the write came before the eraser's query, which deletes it.
-   */
-  async function undoneIfErased(customerId: string, sortKeys: string[]): Promise<boolean> {
-    const tombstone = await profiles.tombstone(customerId, clock.now());
-    if (!tombstone || tombstone.erasedAt === (await profiles.get(customerId))?.rebornAfter) return false;
-    await profiles.undoWrites(sortKeys.map((sk) => ({ pk: `C#${customerId}`, sk })));
-    await deps.onErasedWrite?.([customerId]);
-    return true;
-  }
+  const undoneIfErased = gateway.undoneIfErased;
 
   /** A send or webhook found its customer erased after it claimed the message: nothing goes out. */
   async function erasedSkip(input: StepInput): Promise<StepResult> {
     await journeys.count(input.journeyId, { [`${input.stepId}.skipped.erased`]: 1 });
     return { status: 'skipped', reason: 'erased' };
-  }
-
-  /**
-   * The profile with the channel's consent and suppression as they stand now: a denial or a suppression
-   * ingest has received (and answered for) counts even before the profile consumer applied it, a denial
-   * ordered against the profile's own record by the same consent rule. One read for every id.
-   */
-  async function withHolds(customerIds: readonly string[], profile: Profile, channel: Channel, now: Date): Promise<Profile> {
-    const holds = await profiles.holdsOf(customerIds, channel, now);
-    let consent = profile.consent[channel];
-    for (const hold of holds.consent) consent = foldConsent(consent, hold);
-    const suppression = profile.suppression[channel] ?? holds.suppression;
-    if (consent === profile.consent[channel] && suppression === profile.suppression[channel]) return profile;
-    return { ...profile, consent: { ...profile.consent, [channel]: consent }, suppression: { ...profile.suppression, ...(suppression && { [channel]: suppression }) } };
   }
 
   /**
@@ -388,13 +239,9 @@ export function createStepRunner(deps: StepDeps) {
 
   /** The answer for a send that already has a record: its result, or, if an attempt never finished, no second send. */
   function settled(input: StepInput, previous: MessageRecord): StepResult {
-    if (previous.status === 'sent') return { status: 'sent' };
-    if (previous.status === 'skipped') return { status: 'skipped', ...(previous.reason !== undefined && { reason: previous.reason }) };
-    throw new SendOutcomeUnknownError(
-      previous.status === 'sending' || previous.status === 'unknown'
-        ? `send ${input.stepId} was started by an earlier attempt (at ${previous.at}) that did not finish; the message may have gone out, so it is not sent again`
-        : `send ${input.stepId} already failed (${previous.reason ?? 'no reason recorded'}); it is not sent again`,
-    );
+    const outcome = settledMessage(input.stepId, previous);
+    if (outcome.status === 'skipped') return { status: 'skipped', ...(previous.reason !== undefined && { reason: previous.reason }) };
+    return { status: 'sent' };
   }
 
   /** The Catch of a send or webhook step: record the failure (status failed, with the error) so the run's end is explained. */
@@ -438,7 +285,7 @@ export function createStepRunner(deps: StepDeps) {
       await journeys.count(input.journeyId, { [`${input.stepId}.skipped.run-ended`]: 1 });
       return { status: 'skipped', reason: 'run-ended' };
     }
-    const data = await templateData(input, profile, undefined);
+    const data = templateData(input, profile);
     const body = await renderOrFail(() => deps.templates.text(template, 'webhook', data), template, 'webhook');
     try {
       JSON.parse(body);
@@ -471,25 +318,26 @@ export function createStepRunner(deps: StepDeps) {
     return { status: 'sent' };
   }
 
-  async function templateData(input: StepInput, profile: Profile | undefined, channel: Channel | undefined): Promise<Record<string, unknown>> {
-    // Read per message (the AWS provider caches a few minutes), so a rotated key signs new links without a deploy.
-    const keys = channel ? await deps.unsubscribe.keys.load() : [];
-    return {
-      profile: templateProfile(profile, input.customerId),
-      customer: { id: input.customerId },
-      // `{{ trigger.complaintId }}`: the trigger's properties the run carries; the trigger event itself as triggerEvent.
-      trigger: input.trigger.properties,
-      triggerEvent: { messageId: input.trigger.messageId, event: input.trigger.event },
-      journey: { id: input.journeyId, step: input.stepId, execution: input.execution },
-      ...(channel && { unsubscribe_url: unsubscribeUrl(deps.unsubscribe.baseUrl, keys, input.customerId, channel) }),
-    };
+  /** What a webhook's template reads: the customer's profile, the trigger and the journey. */
+  function templateData(input: StepInput, profile: Profile | undefined): Record<string, unknown> {
+    return { profile: templateProfile(profile, input.customerId), customer: { id: input.customerId }, ...stepTemplateData(input) };
   }
 
   return { run };
 }
 
 /** The sort key of a step's message record (JourneyStore). */
-const messageKey = (input: Pick<StepInput, 'execution' | 'stepId'>) => `M#${input.execution}#${input.stepId}`;
+const messageKey = (input: Pick<StepInput, 'execution' | 'stepId'>) => gatewayMessageKey({ executionName: input.execution, stepId: input.stepId });
+
+/** What a journey's templates read besides the profile: the trigger's properties, the trigger event and the journey. */
+function stepTemplateData(input: StepInput): Record<string, unknown> {
+  return {
+    // `{{ trigger.complaintId }}`: the trigger's properties the run carries; the trigger event itself as triggerEvent.
+    trigger: input.trigger.properties,
+    triggerEvent: { messageId: input.trigger.messageId, event: input.trigger.event },
+    journey: { id: input.journeyId, step: input.stepId, execution: input.execution },
+  };
+}
 
 /** The `webhook-id` of a webhook step: one per execution and step, the same on every attempt. */
 export const webhookIdOf = (input: Pick<StepInput, 'execution' | 'stepId'>) => `${input.execution}:${input.stepId}`;
@@ -509,15 +357,6 @@ export function failureReason(error: StepInput['error']): string {
   }
   const reason = message ? `${error.Error}: ${message}` : error.Error;
   return reason.length > 500 ? `${reason.slice(0, 499)}…` : reason;
-}
-
-async function renderOrFail<T>(render: () => Promise<T>, template: string, channel: string): Promise<T> {
-  try {
-    return await render();
-  } catch (error) {
-    if (error instanceof TemplateRenderError) throw error;
-    throw new TemplateRenderError(`template "${template}" (${channel}) failed to render: ${(error as Error).message}`, { cause: error });
-  }
 }
 
 /** The variant a hash of `seed` falls in, by weight (the same seed, the same variant). */

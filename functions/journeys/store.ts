@@ -87,6 +87,8 @@ export interface MessageRecord {
   status: 'deferred' | 'sending' | 'unknown' | 'sent' | 'skipped' | 'failed';
   /** The experiment variant the customer got (a send step with `variants`). */
   variant?: string;
+  /** A broadcast's `topic`, kept as a label. */
+  topic?: string;
   /** When a conversion was first credited to this message (attribution): an experiment counts it once. */
   convertedAt?: string;
   /** A send the frequency cap deferred: when it was deferred first (it waits at most the policy's maximum delay from then). */

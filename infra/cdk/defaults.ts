@@ -10,7 +10,7 @@ import { RUN_ENDED, SWEEP_SCHEDULE } from '../topology';
 import type { RapportOutboundWebhook, RapportSendPolicy, RapportSource, RapportThrottle } from './rapport';
 
 /** The profile table grants, by function: data of infra/topology, beside the routes, rules and schedules. */
-export { JOURNEY_TABLE_ACCESS, PROFILE_TABLE_ACCESS, type ProfileTableAccess } from '../topology';
+export { BROADCAST_TABLE_ACCESS, JOURNEY_TABLE_ACCESS, PROFILE_TABLE_ACCESS, type ProfileTableAccess } from '../topology';
 
 /** Repository root: entry, lock file and config paths must not depend on the directory synth runs in. */
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
@@ -207,6 +207,33 @@ export const JOURNEYS = {
   maxTemplateBytes: 1_000_000,
   /** Step Functions' limit on a state machine's name (`Rapport-<stage>_<journey id>`). */
   stateMachineNameMaxLength: 80,
+} as const;
+
+/** Fixed settings of broadcasts (`functions/broadcasts/`): the API and page functions and their state machine. */
+export const BROADCASTS = {
+  api: {
+    entry: 'functions/broadcasts/api-handler.ts',
+    serviceName: 'rapport-broadcasts',
+    memorySize: 256,
+    /** A conditional write and StartExecution; one second under the HTTP API integration limit of 30 s. */
+    timeout: Duration.seconds(29),
+  },
+  page: {
+    entry: 'functions/broadcasts/page-handler.ts',
+    serviceName: 'rapport-broadcast-page',
+    memorySize: 512,
+    /** A page: up to 1,000 recipients, 8 at a time, each a few reads, writes and one provider call. */
+    timeout: Duration.minutes(5),
+    /**
+     * Reserved concurrency: the broadcasts' own lane. Each broadcast runs one page at a time, so this is how
+     * many broadcasts send at once; it never takes more of the account's concurrency, so journeys' step
+     * functions are never queued behind a broadcast.
+     */
+    reservedConcurrency: 5,
+  },
+  /** The state machine's name: `Rapport-<stage>-broadcasts` (not `_`: no journey's name prefix matches it). */
+  stateMachineName: (stageName: string) => `Rapport-${stageName}-broadcasts`,
+  logLevel: sfn.LogLevel.ALL,
 } as const;
 
 /** Outbound webhook names become construct ids and variable keys; journeys refer to them as `target`. */

@@ -67,6 +67,8 @@ export function acknowledgeNagFindings(rapport: Rapport): void {
     rapport.journeyStarterFunction,
     rapport.journeyRunEndedFunction,
     rapport.sesFeedbackFunction,
+    rapport.broadcastApiFunction,
+    rapport.broadcastPageFunction,
   ];
   for (const fn of functions) {
     ack(
@@ -79,6 +81,11 @@ export function acknowledgeNagFindings(rapport: Rapport): void {
     rapport.journeyStateMachineRole,
     'AwsSolutions-IAM5[Resource::*]',
     'Only the log delivery (logs:CreateLogDelivery, ...) and X-Ray actions name "*": neither has resource-level permissions. The only other statements invoke the step function, by its ARN, and (with a key) use the key, by its ARN.',
+  );
+  ack(
+    rapport.broadcastStateMachine.role,
+    'AwsSolutions-IAM5[Resource::*]',
+    'Only the log delivery (logs:CreateLogDelivery, ...) and X-Ray actions CDK adds name "*": neither has resource-level permissions. The only other statements invoke the broadcast page function, by its ARN, and (with a key) use the key.',
   );
   const stack = Stack.of(rapport);
   // cdk-nag renders pseudo parameters as <AWS::...>, literal ones (a stack with env) as they are.
@@ -128,6 +135,12 @@ export function acknowledgeNagFindings(rapport: Rapport): void {
     `Invoked synchronously by ${caller}, which receives the error; a Lambda dead-letter queue applies to asynchronous invocations only.`;
   ack(rapport.ingestFunction, 'Serverless-LambdaDLQ', synchronous('API Gateway (the sender gets a 5xx and retries)'));
   ack(rapport.customerApiFunction, 'Serverless-LambdaDLQ', synchronous('API Gateway (the operator sees the error)'));
+  ack(rapport.broadcastApiFunction, 'Serverless-LambdaDLQ', synchronous('API Gateway (the operator sees the error and posts again: a broadcast is idempotent on its id)'));
+  ack(
+    rapport.broadcastPageFunction,
+    'Serverless-LambdaDLQ',
+    synchronous('Step Functions (each page retries with backoff; every recipient is claimed, so a retry sends nobody twice; a failed execution can be redriven)'),
+  );
   ack(
     rapport.journeyStepFunction,
     'Serverless-LambdaDLQ',

@@ -44,6 +44,8 @@ export interface ObservabilityProps {
   /** Every Rapport function, by a short label (dashboard and throttles alarm). */
   readonly functions: Readonly<Record<string, lambda.IFunction>>;
   readonly stateMachines: ReadonlyMap<string, sfn.StateMachine>;
+  /** The broadcast state machine: its failed executions alarm too. @default none */
+  readonly broadcastStateMachine?: sfn.StateMachine;
 }
 
 /**
@@ -58,6 +60,8 @@ export class RapportObservability extends Construct {
   public readonly ingest5xxAlarm: cloudwatch.Alarm;
   /** One per journey, by journey id. */
   public readonly failedExecutionAlarms: ReadonlyMap<string, cloudwatch.Alarm>;
+  /** Failed, timed-out or throttled broadcast executions (a page that failed past its retries). */
+  public readonly broadcastFailedAlarm?: cloudwatch.Alarm;
   public readonly throttleAlarm: cloudwatch.Alarm;
   public readonly dashboard: cloudwatch.Dashboard;
 
@@ -156,6 +160,28 @@ export class RapportObservability extends Construct {
       );
     }
     this.failedExecutionAlarms = failed;
+    const broadcasts = props.broadcastStateMachine;
+    if (broadcasts !== undefined) {
+      this.broadcastFailedAlarm = wire(
+        new cloudwatch.Alarm(this, 'BroadcastFailedExecutionsAlarm', {
+          alarmDescription: `Rapport ${stageName}: executions of broadcasts failed, timed out or were throttled (a page failed past its retries: the broadcast stopped part way). Redrive the execution; every recipient is claimed, so nobody gets it twice.`,
+          metric: new cloudwatch.MathExpression({
+            expression: 'failed + timedOut + throttled',
+            usingMetrics: {
+              failed: broadcasts.metricFailed({ period, statistic: cloudwatch.Stats.SUM }),
+              timedOut: broadcasts.metricTimedOut({ period, statistic: cloudwatch.Stats.SUM }),
+              throttled: broadcasts.metricThrottled({ period, statistic: cloudwatch.Stats.SUM }),
+            },
+            label: 'broadcasts: failed, timed-out and throttled executions',
+            period,
+          }),
+          threshold: ALARMS.failedExecutions,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    }
 
     const functions = Object.entries(props.functions);
     const throttles = new cloudwatch.MathExpression({

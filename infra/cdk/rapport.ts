@@ -20,7 +20,7 @@ import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import type { ConsentMode } from '../../shared';
 import type { CompiledJourney } from '../../workflows/journeys';
-import { BusArea, EncryptionArea, encryptionProblems, FeedbackArea, FirewallArea, firewallProblems, IngestArea, JourneysArea, ProfilesArea, type AreaContext } from './areas';
+import { BroadcastsArea, BusArea, EncryptionArea, encryptionProblems, FeedbackArea, FirewallArea, firewallProblems, IngestArea, JourneysArea, ProfilesArea, type AreaContext } from './areas';
 import { JOURNEYS, RAPPORT_DEFAULTS, requiredTombstoneDays } from './defaults';
 import { RapportPropsError } from './errors';
 import { assertLocalEsbuild } from './function';
@@ -405,6 +405,12 @@ export class Rapport extends Construct {
   public readonly customerApiFunction: nodejs.NodejsFunction;
   /** The customer admin API; every route requires IAM authorization (SigV4). */
   public readonly customerApi: apigwv2.HttpApi;
+  /** Creates (and starts), reads and cancels broadcasts: the customer API's `/v1/broadcasts` routes. */
+  public readonly broadcastApiFunction: nodejs.NodejsFunction;
+  /** Sends one page of a broadcast through the send gateway; reserved concurrency keeps it in its own lane. */
+  public readonly broadcastPageFunction: nodejs.NodejsFunction;
+  /** The broadcast fan-out (Standard): a page after another, waiting for `at`, the rate and deferred recipients. */
+  public readonly broadcastStateMachine: sfn.StateMachine;
   /** The `$default` stage of `customerApi`; its `url` is the admin API's base URL. */
   public readonly customerApiStage: apigwv2.HttpStage;
   /** The compiled journeys, in file order (their definitions invoke `journeyStepFunction`). */
@@ -453,7 +459,7 @@ export class Rapport extends Construct {
   /** The web ACL Rapport created for `ingestDistribution` (absent when `ingestFirewall.webAclArn` was given). */
   public readonly ingestWebAcl?: wafv2.CfnWebACL;
 
-  readonly #customerRoutes: apigwv2.HttpRoute[];
+  #customerRoutes: apigwv2.HttpRoute[];
 
   constructor(scope: Construct, id: string, props: RapportProps) {
     super(scope, id);
@@ -611,6 +617,20 @@ export class Rapport extends Construct {
     this.journeyTriggerRules = journeys.journeyTriggerRules;
     if (journeys.journeyRunEndedRule !== undefined) this.journeyRunEndedRule = journeys.journeyRunEndedRule;
 
+    // ---- Broadcasts: customer API -> broadcast API -> state machine -> page function (its own lane) ----
+    const broadcasts = new BroadcastsArea(ctx, {
+      profileTable: this.profileTable,
+      customerApi: this.customerApi,
+      sendEnvironment: journeys.sendEnvironment,
+      sendBundledFiles: journeys.sendBundledFiles,
+      sendStatements: journeys.sendStatements,
+      unsubscribeSecret: this.unsubscribeSecret,
+    });
+    this.broadcastApiFunction = broadcasts.broadcastApiFunction;
+    this.broadcastPageFunction = broadcasts.broadcastPageFunction;
+    this.broadcastStateMachine = broadcasts.broadcastStateMachine;
+    this.#customerRoutes = [...this.#customerRoutes, ...broadcasts.broadcastRoutes];
+
     const functions = {
       ingest: this.ingestFunction,
       profileConsumer: this.profileConsumerFunction,
@@ -620,6 +640,8 @@ export class Rapport extends Construct {
       journeyStarter: this.journeyStarterFunction,
       journeyRunEnded: this.journeyRunEndedFunction,
       sesFeedback: this.sesFeedbackFunction,
+      broadcastApi: this.broadcastApiFunction,
+      broadcastPage: this.broadcastPageFunction,
     };
     // The sweep's schedule role writes its dead letters into the queue the key encrypts.
     encryption?.grantUsers([...Object.values(functions), profiles.sweepScheduleRole]);
@@ -634,6 +656,7 @@ export class Rapport extends Construct {
       httpApi: this.httpApi,
       functions,
       stateMachines: this.journeyStateMachines,
+      broadcastStateMachine: this.broadcastStateMachine,
     });
     this.alarmTopic = this.observability.alarmTopic;
 

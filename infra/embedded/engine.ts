@@ -38,7 +38,8 @@ import { wireJourneys, type StepLambdaHandler } from './journeys';
 import { Outbox, SIMULATED_FEEDBACK, SIMULATED_SES, sesFeedbackEntry, type OutboxEntry, type SimulatedFeedback } from './outbox';
 import { handleUi } from './ui';
 import { VirtualClock } from './virtual-time';
-import { apiOfPath, PROFILE_CONSUMER_RULE, routesOf, sesFeedbackRule, SWEEP_SCHEDULE } from '../topology';
+import { apiOfPath, PROFILE_CONSUMER_RULE, routesOf, routeTarget, sesFeedbackRule, SWEEP_SCHEDULE } from '../topology';
+import { wireBroadcasts } from './broadcasts';
 import { createSesFeedbackHandler, decodeTagValue } from '../../functions/feedback';
 import { handlerFor, type FunctionHandlers } from './functions';
 
@@ -72,6 +73,8 @@ export interface EngineOptions {
   sweepEveryMs?: number;
   /** Folder of journey YAML files. @default 'workflows/journeys.d' */
   journeysDir?: string;
+  /** Folder of broadcast files (`<id>.yaml`), each created once when the engine starts. @default 'workflows/broadcasts.d' */
+  broadcastsDir?: string;
   /** Folder of message templates. @default 'workflows/templates' */
   templatesDir?: string;
   /** Send policy overrides (frequency cap, quiet hours, default time zone). */
@@ -176,6 +179,8 @@ export interface Engine {
    */
   feedback(outboxId: string, feedback: SimulatedFeedback): { eventId: string; detailType: string; lost?: true };
   journeys: ReturnType<typeof wireJourneys>;
+  /** Broadcasts: their store, service and the local Step Functions executor of their state machine. */
+  broadcasts: ReturnType<typeof wireBroadcasts>;
   stop(): Promise<void>;
 }
 
@@ -305,6 +310,25 @@ async function start(options: EngineOptions): Promise<Engine> {
     ...(options.functions && { functions: options.functions }),
     ...(dataDir && { dataDir }),
     asyncRetries,
+  });
+  // Broadcasts: the same page and API functions as in AWS, their state machine on an executor of its own.
+  const broadcasts = wireBroadcasts({
+    broadcastsDir: options.broadcastsDir ?? 'workflows/broadcasts.d',
+    templatesDir: options.templatesDir ?? 'workflows/templates',
+    doc: documentClient(dynamo.client),
+    tableName: PROFILE_TABLE,
+    profiles,
+    records: journeys.records,
+    channels: outbox,
+    policy: { ...DEFAULT_SEND_POLICY, consentMode: profileConfig.consentMode, ...options.sendPolicy },
+    clock,
+    ...(virtual && { virtual }),
+    timeScale: engineClock instanceof ScaledClock ? engineClock.scale : 1,
+    unsubscribe: { baseUrl: () => url, keys: unsubscribeKeys },
+    onErasedWrite: (ids: string[]) => erasure.redact(ids),
+    ...(dataDir && { dataDir }),
+    logger,
+    metrics,
   });
   bus.addRule({
     name: PROFILE_CONSUMER_RULE.engineName,
@@ -512,6 +536,14 @@ async function start(options: EngineOptions): Promise<Engine> {
       const events = type ? bus.log.filter((e) => e['detail-type'] === type) : bus.log;
       return send(res, 200, { total: events.length, events: events.slice(-limit) });
     }
+    if (api === 'customers' && routeTarget(url.pathname.replace(/\/$/, '')) === 'broadcastApi') {
+      const body = await readBody(req, HTTP_API_MAX_BODY);
+      if (body === undefined) return send(res, 413, { error: 'payload_too_large', message: 'body exceeds 10 MB' });
+      const result = await invokeHttpLambda(broadcasts.api, 'rapport-broadcasts', { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body });
+      res.writeHead(result.statusCode, result.headers);
+      res.end(result.body);
+      return;
+    }
     if (api === 'customers') {
       const result = await invokeHttpLambda(customerApi, 'rapport-customers', { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: Buffer.alloc(0) });
       res.writeHead(result.statusCode, result.headers);
@@ -564,6 +596,8 @@ async function start(options: EngineOptions): Promise<Engine> {
   });
   const { port } = server.address() as AddressInfo;
   url = `http://127.0.0.1:${port}`;
+  // The broadcast files, once links can point at the engine.
+  await broadcasts.createFromFiles();
 
   return {
     url,
@@ -575,6 +609,7 @@ async function start(options: EngineOptions): Promise<Engine> {
       return published;
     },
     journeys,
+    broadcasts,
     dynamo,
     profiles,
     deadLetters: deadLetters.letters,
@@ -593,6 +628,7 @@ async function start(options: EngineOptions): Promise<Engine> {
       await bus.drain();
       // With a data folder, running executions are suspended (and resume at the next start); in memory they stop.
       await journeys.sfn.close();
+      await broadcasts.sfn.close();
       // What the stops delivered is finished too: the cursors are written last.
       await bus.drain();
       bus.close();

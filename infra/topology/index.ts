@@ -17,7 +17,7 @@ import type { EventPattern } from '../../shared/pattern';
  */
 
 /** Rapport's functions, by the key both homes and `RapportObservability` use. */
-export const RAPPORT_FUNCTIONS = ['ingest', 'profileConsumer', 'sweep', 'customerApi', 'journeyStep', 'journeyStarter', 'journeyRunEnded', 'sesFeedback'] as const;
+export const RAPPORT_FUNCTIONS = ['ingest', 'profileConsumer', 'sweep', 'customerApi', 'journeyStep', 'journeyStarter', 'journeyRunEnded', 'sesFeedback', 'broadcastApi', 'broadcastPage'] as const;
 export type RapportFunctionId = (typeof RAPPORT_FUNCTIONS)[number];
 
 // ---- Routes ----
@@ -56,6 +56,10 @@ export const ROUTES: readonly ApiRoute[] = [
   { api: 'customers', method: 'GET', path: '/v1/segments/{id}/customers', target: 'customerApi' },
   // What the ingest recorded for events of `flag` sources that broke the tracking plan.
   { api: 'customers', method: 'GET', path: '/v1/tracking-plan/violations', target: 'customerApi' },
+  // Broadcasts: a one-off message to a segment; created (and started), read with their counters, cancelled.
+  { api: 'customers', method: 'POST', path: '/v1/broadcasts', target: 'broadcastApi' },
+  { api: 'customers', method: 'GET', path: '/v1/broadcasts/{id}', target: 'broadcastApi' },
+  { api: 'customers', method: 'DELETE', path: '/v1/broadcasts/{id}', target: 'broadcastApi' },
 ];
 
 /** The routes of one API, in order. */
@@ -71,6 +75,11 @@ export function matchesRoutePath(routePath: string, path: string): boolean {
 /** The route of `api` whose path matches `path` and whose method is `method`, if any. */
 export function findRoute(method: string, path: string, api?: RapportApi): ApiRoute | undefined {
   return ROUTES.find((route) => (api === undefined || route.api === api) && route.method === method && matchesRoutePath(route.path, path));
+}
+
+/** The function that serves `path` (any method; it answers the others with 405), if one does. */
+export function routeTarget(path: string): RapportFunctionId | undefined {
+  return ROUTES.find((route) => matchesRoutePath(route.path, path))?.target;
 }
 
 /** The API that serves `path` (any method; the function answers the others with 405), if one does. */
@@ -262,6 +271,25 @@ export const SES_FEEDBACK_TABLE_ACCESS: ProfileTableAccess = {
 };
 
 /**
+ * DynamoDB actions on the profile table of the broadcast functions (`functions/broadcasts/`).
+ */
+export const BROADCAST_TABLE_ACCESS = {
+  /** `create`, `get`, `cancel`: the broadcast written once (PutItem), read (GetItem), cancelled (UpdateItem). */
+  api: { table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], indexes: [] } as ProfileTableAccess,
+  /**
+   * `page`: the broadcast read (GetItem), started, counted, completed (UpdateItem); the segment's members
+   * listed from GSI1 (Query on the index); each recipient through the send gateway, as the journey step's
+   * send: the profile and message read (GetItem), holds (BatchGetItem), the cap and sends (Query, UpdateItem),
+   * the message claimed and deferred recipients kept (PutItem); a claim released, a write undone for an
+   * erased customer, a deferred recipient done (DeleteItem); deferred recipients listed (Query).
+   */
+  page: {
+    table: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+    indexes: ['dynamodb:Query'],
+  } as ProfileTableAccess,
+} as const;
+
+/**
  * The profile table grants of every function that holds one, by function id: what
  * tests/infra/topology.test.ts compares with each function's role in the template.
  * (The ingest's are conditioned on leading keys; infra/cdk/areas/ingest.ts states them.)
@@ -274,4 +302,6 @@ export const PROFILE_TABLE_GRANTS: Partial<Record<RapportFunctionId, ProfileTabl
   journeyStarter: { table: JOURNEY_TABLE_ACCESS.starter, indexes: [] },
   journeyRunEnded: { table: JOURNEY_TABLE_ACCESS.runEnded, indexes: [] },
   sesFeedback: SES_FEEDBACK_TABLE_ACCESS,
+  broadcastApi: BROADCAST_TABLE_ACCESS.api,
+  broadcastPage: BROADCAST_TABLE_ACCESS.page,
 };

@@ -45,6 +45,22 @@ describe('rapport validate', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
     ]);
   });
 
+  it('checks the broadcasts in broadcasts.d: shape at file:line:col, the id is the file name, the template exists', async () => {
+    const cwd = join(tmp, 'broadcasts');
+    mkdirSync(join(cwd, 'wf', 'broadcasts.d'), { recursive: true });
+    for (const folder of ['journeys.d', 'templates']) cpSync(join(ROOT, 'workflows', folder), join(cwd, 'wf', folder), { recursive: true });
+    for (const file of ['segmentation.config.yaml', 'tags.yaml']) cpSync(join(ROOT, 'workflows', file), join(cwd, 'wf', file));
+    writeFileSync(join(cwd, 'wf', 'broadcasts.d', 'fine.yaml'), 'id: fine\nsegment: tag:crm-gold\nsend: { channel: email, template: we-value-you }\n');
+    writeFileSync(join(cwd, 'wf', 'broadcasts.d', 'fax.yaml'), 'id: fax\nsegment: tag:crm-gold\nsend: { channel: fax, template: we-value-you }\n');
+    writeFileSync(join(cwd, 'wf', 'broadcasts.d', 'typo.yaml'), 'id: typo\nsegment: tag:crm-gold\nsend: { channel: email, template: we-value-yu }\n');
+    const result = await cliInProcess(['validate', '--config', 'wf'], { cwd });
+    expect(result.code).toBe(1);
+    expect(lines(result.stdout).slice(0, -1)).toEqual([
+      'wf/broadcasts.d/fax.yaml:3:18  send.channel: expected "email" or "sms", got "fax"',
+      'wf/broadcasts.d/typo.yaml:1:1  send.template: no email template "we-value-yu": expected a file wf/templates/we-value-yu.email.liquid',
+    ]);
+  });
+
   it('names missing files as problems', async () => {
     const dir = join(tmp, 'empty');
     mkdirSync(join(dir, 'wf'), { recursive: true });

@@ -7,7 +7,7 @@ import { builtinModules } from 'node:module';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FEEDBACK, INGEST, JOURNEYS, PROFILE } from '../../infra/cdk/defaults';
+import { BROADCASTS, FEEDBACK, INGEST, JOURNEYS, PROFILE } from '../../infra/cdk/defaults';
 import { journeySpec } from '../../infra/cdk/journeys';
 import { readJourneySpecs } from '../../functions/journeys/aws';
 import type { Synthesised } from './synth';
@@ -48,6 +48,8 @@ describe('Rapport-dev bundles', () => {
     starter: { service: JOURNEYS.starter.serviceName, entry: JOURNEYS.starter.entry },
     runEnded: { service: JOURNEYS.runEnded.serviceName, entry: JOURNEYS.runEnded.entry },
     sesFeedback: { service: FEEDBACK.serviceName, entry: FEEDBACK.entry },
+    broadcastApi: { service: BROADCASTS.api.serviceName, entry: BROADCASTS.api.entry },
+    broadcastPage: { service: BROADCASTS.page.serviceName, entry: BROADCASTS.page.entry },
   } as const;
   type Which = keyof typeof FUNCTIONS;
   const assetDir = (which: Which) => functionAssetDir(synthesised, functionIdByService(synthesised.template, FUNCTIONS[which].service));
@@ -146,6 +148,8 @@ describe('Rapport-dev bundles', () => {
     };
     expect(missing('step', [...retried, 'TemplateRenderError', 'SendOutcomeUnknownError', 'StepConfigError'])).toEqual([]);
     expect(missing('consumer', ['VersionConflictError', 'UnreadableProfileError', 'DerivedEventsUnpublishedError'])).toEqual([]);
+    // The broadcast page is retried on the same names, and records these as a recipient's failure.
+    expect(missing('broadcastPage', [...retried, 'TemplateRenderError', 'SendOutcomeUnknownError'])).toEqual([]);
   });
 
   it.each(Object.keys(FUNCTIONS) as Which[])('the %s bundle loads in Node 24 with its stack environment; the X-Ray SDK is loaded in Lambda only', async (which) => {

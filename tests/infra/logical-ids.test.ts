@@ -38,6 +38,7 @@ const PINNED: Record<(typeof STATEFUL_TYPES)[number], readonly string[]> = {
   'AWS::SQS::Queue': ['RapportDeadLetterQueue202E6D75'],
   'AWS::KMS::Key': ['RapportObservabilityAlarmTopicKey536FE414'],
   'AWS::StepFunctions::StateMachine': [
+    'RapportBroadcastStateMachine88A312D7',
     'RapportJourneycomplaintfollowupStateMachine5FF06567',
     'RapportJourneywelcomeStateMachineB94BE041',
     'RapportJourneywinbackStateMachineAE38BFFA',
@@ -52,6 +53,9 @@ const PINNED: Record<(typeof STATEFUL_TYPES)[number], readonly string[]> = {
   ],
   'AWS::Logs::LogGroup': [
     'RapportApiAccessLogs5FCE0A53',
+    'RapportBroadcastApiLogsFB50A1E6',
+    'RapportBroadcastPageLogs731A6679',
+    'RapportBroadcastStateMachineLogs447BB7D2',
     'RapportCustomerApiAccessLogsA303E17C',
     'RapportCustomerApiLogs90E1E7B0',
     'RapportIngestLogs55C9CC6E',

@@ -37,12 +37,19 @@ describe('alarms, alarm topic and dashboard (Rapport-dev, alarm e-mail given)', 
   });
 
   it('notifies the topic of every alarm, when it fires and when it is OK again', () => {
-    expect(alarms.length).toBe(3 + stack.rapport.journeyStateMachines.size);
+    // Dead letters, ingest 5xx, throttles, the broadcasts' failed executions, and each journey's.
+    expect(alarms.length).toBe(4 + stack.rapport.journeyStateMachines.size);
     for (const [, alarm] of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(alarm.Properties.OKActions).toEqual([{ Ref: topicId }]);
       expect(alarm.Properties.TreatMissingData).toBe('notBreaching');
     }
+  });
+
+  it("alarms on the broadcast state machine's failed, timed-out and throttled executions", () => {
+    const alarm = alarmAbout('executions of broadcasts failed');
+    expect(alarm).toMatchObject({ Threshold: ALARMS.failedExecutions, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1 });
+    expect(JSON.stringify(alarm.Metrics)).toContain('failed + timedOut + throttled');
   });
 
   it('alarms on any message in the dead-letter queue', () => {
@@ -81,13 +88,13 @@ describe('alarms, alarm topic and dashboard (Rapport-dev, alarm e-mail given)', 
     }
   });
 
-  it("alarms on throttles summed over all eight of Rapport's functions", () => {
+  it("alarms on throttles summed over all ten of Rapport's functions (broadcasts' two included)", () => {
     const alarm = alarmAbout('were throttled at least');
     const metrics = alarm.Metrics as { Expression?: string; MetricStat?: { Metric: { MetricName: string; Dimensions: { Value: { Ref: string } }[] } } }[];
     const functionIds = Object.keys(template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { POWERTOOLS_METRICS_NAMESPACE: 'Rapport' } } } }));
 
     expect(alarm.Threshold).toBe(ALARMS.lambdaThrottles);
-    expect(functionIds).toHaveLength(8);
+    expect(functionIds).toHaveLength(10);
     expect(metrics.filter((m) => m.MetricStat).map((m) => m.MetricStat?.Metric.Dimensions[0]?.Value.Ref).sort()).toEqual(functionIds.sort());
     expect(metrics.filter((m) => m.MetricStat).every((m) => m.MetricStat?.Metric.MetricName === 'Throttles')).toBe(true);
   });
@@ -161,7 +168,7 @@ describe('encryption at rest', () => {
         expect(machine.EncryptionConfiguration).toMatchObject({ Type: 'CUSTOMER_MANAGED_KMS_KEY', KmsKeyId: keyArn });
       }
       const functions = all('AWS::Lambda::Function').filter((fn) => (fn.Environment as { Variables: Record<string, unknown> }).Variables.POWERTOOLS_METRICS_NAMESPACE === 'Rapport');
-      expect(functions).toHaveLength(8);
+      expect(functions).toHaveLength(10);
       for (const fn of functions) expect(fn.KmsKeyArn).toEqual(keyArn);
       expect(rapport.encryptionKey).toBe(key);
     });

@@ -139,7 +139,7 @@ describe(`${JOURNEYS.maxJourneys} journeys with 40-character ids: within every d
     const { template } = synthRapport({ stageName: 'dev', journeysDir: dir }, { bundle: false });
     const figures = measure(template);
 
-    expect(figures.stateMachineNames.sort()).toEqual(ids.map((id) => `Rapport-dev_${id}`).sort());
+    expect(figures.stateMachineNames.sort()).toEqual([...ids.map((id) => `Rapport-dev_${id}`), 'Rapport-dev-broadcasts'].sort());
     expectWithinLimits(figures);
     // What grows with the journeys is a state machine, a trigger rule and an alarm each: about 400 resources.
     expect(figures.resources).toBeLessThan(110 + 3 * JOURNEYS.maxJourneys);

@@ -78,7 +78,7 @@ describe('dev and prod in one app and one account', () => {
   it('give every function its stage in RAPPORT_STAGE (the stage dimension of its metrics)', () => {
     for (const [stage, stack] of [['dev', dev], ['prod', prod]] as const) {
       const functions = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'));
-      expect(functions).toHaveLength(8); // ingest, profile consumer, sweep, customer API, starter, step, run ended, SES feedback
+      expect(functions).toHaveLength(10); // ingest, profile consumer, sweep, customer API, starter, step, run ended, SES feedback, broadcast API and page
       for (const fn of functions) expect(fn.Properties.Environment.Variables[ENV.STAGE], fn.Properties.Description).toBe(stage);
     }
   });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INGEST_PATHS } from '../../functions/ingest';
-import { FEEDBACK, INGEST, JOURNEYS, PROFILE } from '../../infra/cdk/defaults';
+import { BROADCASTS, FEEDBACK, INGEST, JOURNEYS, PROFILE } from '../../infra/cdk/defaults';
 import { SIMULATED_SES } from '../../infra/embedded/outbox';
 import { defaultSweepEveryMs, type Engine } from '../../infra/embedded/engine';
 import {
@@ -35,6 +35,8 @@ const SERVICE: Record<RapportFunctionId, string> = {
   journeyStarter: JOURNEYS.starter.serviceName,
   journeyRunEnded: JOURNEYS.runEnded.serviceName,
   sesFeedback: FEEDBACK.serviceName,
+  broadcastApi: BROADCASTS.api.serviceName,
+  broadcastPage: BROADCASTS.page.serviceName,
 };
 
 type Resource = { Type: string; Properties: Record<string, unknown> };

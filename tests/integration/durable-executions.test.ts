@@ -4,66 +4,29 @@
  * on the same folder. The run must go on: on the `Complaint Resolved` sent after the restart, at its
  * escalation deadline set before the crash, and without sending a message twice.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Engine } from '../../infra/embedded/engine';
 import type { OutboxEntry } from '../../infra/embedded/outbox';
+import { killDurableChildren, startDurableChild, type DurableChild } from '../helpers/durable-child';
 import { TEST_SECRET } from '../helpers/engine';
 import { eventually, messagesOf, runsOf } from '../helpers/journeys';
 import { post, signedRequest } from '../helpers/webhook';
 
-const FIXTURE = join(import.meta.dirname, 'fixtures', 'durable-engine.ts');
 const JOURNEY = 'complaint-follow-up';
 /** Journey ms per real ms where a test waits out the 24 h escalation deadline across a crash: 2 hours a second. */
 const SCALE = 7_200;
 const dirs: string[] = [];
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-});
+afterEach(killDurableChildren);
 afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
-
-interface Running {
-  engine: Engine;
-  /** Lines the engine printed so far. */
-  lines: string[];
-  kill(): Promise<void>;
-}
-
-/** Start the fixture engine on `dataDir` and wait until it listens. */
-async function startChild(dataDir: string, env: Record<string, string>): Promise<Running> {
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], { env: { ...process.env, DURABLE_DATA_DIR: dataDir, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  const lines: string[] = [];
-  let buffered = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString('utf8');
-    const parts = buffered.split('\n');
-    buffered = parts.pop()!;
-    lines.push(...parts);
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const ready = await eventually(() => lines.find((l) => l.startsWith('READY ')) ?? (child.exitCode !== null && 'exited'), 'the engine to listen', 40_000);
-  if (ready === 'exited') throw new Error(`the engine exited with ${child.exitCode}`);
-  return {
-    engine: { url: ready.slice('READY '.length) } as Engine,
-    lines,
-    kill: async () => {
-      child.kill('SIGKILL');
-      await exited;
-    },
-  };
-}
-
 const send = async (engine: Engine, event: Record<string, unknown>) => expect((await post(`${engine.url}/v1/events`, signedRequest(TEST_SECRET, event))).status).toBe(202);
 
 /** A customer files a complaint; resolves once their run waits for its resolution (the wait record is in DynamoDB). */
-async function fileComplaint(running: Running, customerId: string, complaintId: string): Promise<void> {
+async function fileComplaint(running: DurableChild, customerId: string, complaintId: string): Promise<void> {
   await send(running.engine, { type: 'identify', userId: customerId, traits: { email: `${customerId}@example.com` } });
   await send(running.engine, { type: 'track', userId: customerId, event: 'Complaint Filed', properties: { complaintId } });
   await eventually(() => running.lines.includes('WAITING Complaint Resolved await-resolution'), 'the run to wait for the resolution', 20_000);
@@ -85,12 +48,12 @@ describe('durable executions: kill -9 and restart on the same data folder', () =
   it('a run waiting for Complaint Resolved resumes on the event sent after the restart, and completes', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'rapport-durable-event-'));
     dirs.push(dataDir);
-    const first = await startChild(dataDir, { RAPPORT_TIME_SCALE: '1', DURABLE_WATCH: 'd-1' });
+    const first = await startDurableChild(dataDir, { RAPPORT_TIME_SCALE: '1', DURABLE_WATCH: 'd-1' });
     await fileComplaint(first, 'd-1', 'k-1');
     await first.kill();
 
     // An hour passes in a second now: the hour after the resolution, then the survey. The 24 h deadline is far off.
-    const second = await startChild(dataDir, { RAPPORT_TIME_SCALE: '3600', DURABLE_WATCH: 'd-1' });
+    const second = await startDurableChild(dataDir, { RAPPORT_TIME_SCALE: '3600', DURABLE_WATCH: 'd-1' });
     await send(second.engine, { type: 'track', userId: 'd-1', event: 'Complaint Resolved', properties: { complaintId: 'k-1' } });
     await eventually(() => second.lines.includes('WAITING Order Completed await-next-order'), 'the survey, then the wait for the next order', 20_000);
     await send(second.engine, { type: 'track', userId: 'd-1', event: 'Order Completed', properties: { orderId: 'o-1', revenue: 10, currency: 'EUR' } });
@@ -105,7 +68,7 @@ describe('durable executions: kill -9 and restart on the same data folder', () =
     const dataDir = mkdtempSync(join(tmpdir(), 'rapport-durable-timeout-'));
     dirs.push(dataDir);
     // Two hours of journey time per real second, before and after the crash (the clock goes on from the data folder).
-    const first = await startChild(dataDir, { RAPPORT_TIME_SCALE: String(SCALE), DURABLE_WATCH: 'd-2' });
+    const first = await startDurableChild(dataDir, { RAPPORT_TIME_SCALE: String(SCALE), DURABLE_WATCH: 'd-2' });
     await fileComplaint(first, 'd-2', 'k-2');
     const started = Date.parse(((await runsOf(first.engine, 'd-2')).find((r) => r.journeyId === JOURNEY) as unknown as { startedAt: string }).startedAt);
     // Let the first engine's clock (noted in the data folder every second) get half way to the deadline: the kill then
@@ -117,7 +80,7 @@ describe('durable executions: kill -9 and restart on the same data folder', () =
     const killedAt = noted();
     expect(templates(dataDir, 'd-2')).toEqual(['acknowledge', 'support']);
 
-    const second = await startChild(dataDir, { RAPPORT_TIME_SCALE: String(SCALE), DURABLE_WATCH: 'd-2' });
+    const second = await startDurableChild(dataDir, { RAPPORT_TIME_SCALE: String(SCALE), DURABLE_WATCH: 'd-2' });
     const escalation = await eventually(() => outbox(dataDir, 'd-2').find((m) => m.channel === 'webhook' && m.target === 'supervisor'), 'the escalation to the supervisor', 60_000);
     // At the deadline set before the crash (24 hours of journey time after the run started), not before it; and
     // before any deadline restarted by the resume could come (the second engine's clock starts where the first stopped).
@@ -133,14 +96,14 @@ describe('durable executions: kill -9 and restart on the same data folder', () =
   it('a kill in the middle of a send: after the restart the message is not sent again, and the run ends failed, its lock freed', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'rapport-durable-send-'));
     dirs.push(dataDir);
-    const first = await startChild(dataDir, { RAPPORT_TIME_SCALE: '1', DURABLE_HANG_STEP: 'acknowledge' });
+    const first = await startDurableChild(dataDir, { RAPPORT_TIME_SCALE: '1', DURABLE_HANG_STEP: 'acknowledge' });
     await send(first.engine, { type: 'identify', userId: 'd-3', traits: { email: 'd-3@example.com' } });
     await send(first.engine, { type: 'track', userId: 'd-3', event: 'Complaint Filed', properties: { complaintId: 'k-3' } });
     await eventually(() => first.lines.includes('SENT acknowledge'), 'the acknowledgement to reach the outbox', 20_000);
     await first.kill();
     expect(templates(dataDir, 'd-3')).toEqual(['acknowledge']);
 
-    const second = await startChild(dataDir, { RAPPORT_TIME_SCALE: '1' });
+    const second = await startDurableChild(dataDir, { RAPPORT_TIME_SCALE: '1' });
     const run = await eventually(async () => (await runsOf(second.engine, 'd-3')).find((r) => r.journeyId === JOURNEY && r.status !== 'running'), 'the run to end', 30_000);
     // The step found its own unfinished claim: the message may have gone out, so it is not sent again.
     expect(run.status).toBe('failed');

@@ -6,3 +6,4 @@ export { IngestArea, type IngestAreaProps } from './ingest';
 export { JourneysArea, type JourneysAreaProps } from './journeys';
 export { ProfilesArea, type ProfilesAreaProps } from './profiles';
 export { DEFAULT_RATE_PER_IP_PER_5_MINUTES, FirewallArea, firewallProblems, type FirewallAreaProps } from './firewall';
+export { BroadcastsArea, type BroadcastsAreaProps } from './broadcasts';

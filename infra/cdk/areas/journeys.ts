@@ -61,6 +61,11 @@ export class JourneysArea {
   public readonly journeyRunEndedFunction: nodejs.NodejsFunction;
   public readonly journeyTriggerRules: ReadonlyMap<string, readonly events.Rule[]>;
   public readonly journeyRunEndedRule?: events.Rule;
+  /** What a function that sends through the send gateway reads: the step function's variables and bundled files (broadcasts use them too). */
+  public readonly sendEnvironment: Readonly<Record<string, string>>;
+  public readonly sendBundledFiles: readonly BundledFiles[];
+  /** What a function that sends email and SMS may call (SES from the sender address only; the SMS identity). */
+  public readonly sendStatements: readonly iam.PolicyStatement[];
 
   constructor(
     private readonly ctx: AreaContext,
@@ -91,35 +96,37 @@ export class JourneysArea {
     const profileEnvironment = props.profileEnvironment;
     const configFiles = props.configFiles;
     const journeysFileBundle = props.journeysFileBundle;
+    this.sendEnvironment = {
+      ...profileEnvironment,
+      [JOURNEY_ENV.TEMPLATES_DIR]: JOURNEYS.bundledTemplatesDir,
+      [JOURNEY_ENV.EMAIL_FROM_ADDRESS]: email.fromAddress,
+      ...(email.configurationSet !== undefined && { [JOURNEY_ENV.EMAIL_CONFIGURATION_SET]: email.configurationSet }),
+      ...(sms !== undefined && { [JOURNEY_ENV.SMS_ORIGINATION_IDENTITY]: sms.originationIdentity }),
+      [JOURNEY_ENV.OUTBOUND_WEBHOOK_TARGETS]: stack.toJsonString(
+        Object.fromEntries(
+          [...webhookSecrets].map(([name, secret]) => [name, { url: resolved.outboundWebhooks[name]?.url, secretArn: secret.secretArn }]),
+        ),
+      ),
+      [JOURNEY_ENV.SEND_POLICY]: JSON.stringify({
+        frequencyCap: sendPolicy.frequencyCap,
+        frequencyWindowDays: sendPolicy.frequencyWindowDays,
+        frequencyCapMaxDelayDays: sendPolicy.frequencyCapMaxDelayDays,
+        quietHours: sendPolicy.quietHours === false ? null : { start: sendPolicy.quietHours.start, end: sendPolicy.quietHours.end },
+        defaultTimeZone: sendPolicy.defaultTimeZone,
+      }),
+      [ENV.UNSUBSCRIBE_SECRET]: props.unsubscribeSecret.secretArn,
+      // One-click unsubscribe links point at the ingest API, which serves /v1/unsubscribe.
+      [ENV.PUBLIC_URL]: props.httpStage.url,
+    };
+    this.sendBundledFiles = [configFiles, { folder: JOURNEYS.bundledTemplatesFolder, files: templateFiles(resolved.templatesDir) }];
     this.journeyStepFunction = rapportFunction(scope, 'JourneyStepFunction', {
       ...(key !== undefined && { encryptionKey: key }),
       stageName,
       description: `Rapport ${stageName}: runs journey steps (send, branch, split, tag, update, webhook, waits)`,
       ...JOURNEYS.step,
       logGroup: logGroup('JourneyStepLogs'),
-      environment: {
-        ...profileEnvironment,
-        [JOURNEY_ENV.TEMPLATES_DIR]: JOURNEYS.bundledTemplatesDir,
-        [JOURNEY_ENV.EMAIL_FROM_ADDRESS]: email.fromAddress,
-        ...(email.configurationSet !== undefined && { [JOURNEY_ENV.EMAIL_CONFIGURATION_SET]: email.configurationSet }),
-        ...(sms !== undefined && { [JOURNEY_ENV.SMS_ORIGINATION_IDENTITY]: sms.originationIdentity }),
-        [JOURNEY_ENV.OUTBOUND_WEBHOOK_TARGETS]: stack.toJsonString(
-          Object.fromEntries(
-            [...webhookSecrets].map(([name, secret]) => [name, { url: resolved.outboundWebhooks[name]?.url, secretArn: secret.secretArn }]),
-          ),
-        ),
-        [JOURNEY_ENV.SEND_POLICY]: JSON.stringify({
-          frequencyCap: sendPolicy.frequencyCap,
-          frequencyWindowDays: sendPolicy.frequencyWindowDays,
-          frequencyCapMaxDelayDays: sendPolicy.frequencyCapMaxDelayDays,
-          quietHours: sendPolicy.quietHours === false ? null : { start: sendPolicy.quietHours.start, end: sendPolicy.quietHours.end },
-          defaultTimeZone: sendPolicy.defaultTimeZone,
-        }),
-        [ENV.UNSUBSCRIBE_SECRET]: props.unsubscribeSecret.secretArn,
-        // One-click unsubscribe links point at the ingest API, which serves /v1/unsubscribe.
-        [ENV.PUBLIC_URL]: props.httpStage.url,
-      },
-      bundledFiles: [configFiles, { folder: JOURNEYS.bundledTemplatesFolder, files: templateFiles(resolved.templatesDir) }],
+      environment: this.sendEnvironment,
+      bundledFiles: this.sendBundledFiles,
     });
 
     this.journeyLogGroup = logGroup('JourneyLogs');
@@ -250,12 +257,11 @@ export class JourneysArea {
         resources: [props.unsubscribeSecret.secretArn, ...[...webhookSecrets.values()].map((secret) => secret.secretArn)],
       }),
     );
-    this.journeyStepFunction.addToRolePolicy(this.#sendEmailStatement(email));
-    if (sms !== undefined) {
-      this.journeyStepFunction.addToRolePolicy(
-        new iam.PolicyStatement({ actions: ['sms-voice:SendTextMessage'], resources: [sms.originationIdentity] }),
-      );
-    }
+    this.sendStatements = [
+      this.#sendEmailStatement(email),
+      ...(sms !== undefined ? [new iam.PolicyStatement({ actions: ['sms-voice:SendTextMessage'], resources: [sms.originationIdentity] })] : []),
+    ];
+    for (const statement of this.sendStatements) this.journeyStepFunction.addToRolePolicy(statement);
     if (machines.length > 0) {
       // Journeys' state machines and their executions, by name prefix (Rapport-<stage>_*): one statement
       // of a fixed size for any number of journeys.

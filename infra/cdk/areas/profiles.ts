@@ -191,7 +191,8 @@ export class ProfilesArea {
     const customerIntegration = new HttpLambdaIntegration('Customers', this.customerApiFunction, {
       payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
     });
-    this.customerRoutes = routesOf('customers').flatMap((route) =>
+    // The customer API function's routes; other functions' routes on this API are added by their areas (broadcasts).
+    this.customerRoutes = routesOf('customers').filter((route) => route.target === 'customerApi').flatMap((route) =>
       this.customerApi.addRoutes({
         path: route.path,
         methods: [apigwv2.HttpMethod[route.method]],

@@ -2,10 +2,12 @@
  * `rapport validate`: every journey (and the templates they use), tags.yaml and
  * segmentation.config.yaml, loaded exactly as the engine loads them; and every
  * tag a journey reads against the tags that can exist (tag rules, tags journeys
- * add, manual tags declared in tags.yaml).
+ * add, manual tags declared in tags.yaml); and the broadcasts in broadcasts.d (optional), each
+ * as the engine loads it, naming a template that exists.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadBroadcastFile } from '../../../shared/broadcasts';
 import { loadSegmentationConfig, loadSegments, loadTagRules, SEGMENTS_FILE } from '../../../shared/segmentation';
 import { compileJourney, JourneyError, loadJourneysFromDir } from '../../../workflows/journeys';
 import { checkAsl, PLACEHOLDER_STEP_FUNCTION_ARN } from '../asl';
@@ -101,6 +103,20 @@ export function validateWorkflows(w: Workflows): ValidationReport {
     const result = loadSegments(readFileSync(segmentsFile, 'utf8'), segmentsFile);
     if (!result.ok) problems.push(...result.errors);
     warnings.push(...result.warnings);
+  }
+
+  // broadcasts.d is optional (one-off messages to a segment); each file as the engine loads it, its template there.
+  const broadcastsDir = join(w.dir, 'broadcasts.d');
+  if (existsSync(broadcastsDir)) {
+    for (const name of readdirSync(broadcastsDir).filter((n) => /\.ya?ml$/.test(n)).sort()) {
+      const file = join(broadcastsDir, name);
+      const result = loadBroadcastFile(readFileSync(file, 'utf8'), file, name.replace(/\.ya?ml$/, ''));
+      if (!result.ok) problems.push(...result.errors);
+      else if (haveTemplates && !existsSync(join(w.templatesDir, `${result.broadcast.send.template}.${result.broadcast.send.channel}.liquid`))) {
+        const { template, channel } = result.broadcast.send;
+        problems.push({ file, line: 1, column: 1, path: 'send.template', message: `no ${channel} template "${template}": expected a file ${w.show(join(w.templatesDir, `${template}.${channel}.liquid`))}` });
+      }
+    }
   }
 
   return { problems: sortByPlace(problems, w), warnings: sortByPlace(warnings, w), journeys, templates, tagRules };

@@ -1,0 +1,55 @@
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { ENV, systemClock, templateKey } from '../../shared';
+import { BROADCAST_ENV } from '../../shared/config/broadcast-env';
+import { JOURNEY_BUNDLE, JOURNEY_ENV } from '../../shared/config/journey-env';
+import { awsStepDeps, requireEnv } from '../journeys/aws';
+import { createSendGateway } from '../journeys/gateway';
+import { readTemplates } from '../journeys/templates';
+import { documentClient } from '../profile';
+import { createBroadcastApi, createBroadcastService, type BroadcastExecutions } from './service';
+import { BroadcastStore } from './store';
+
+/** The folder the bundle was unpacked to (`/var/task` in Lambda). */
+const BUNDLE_ROOT = import.meta.dirname;
+
+/** StartExecution on the broadcast state machine; a name already used answers `exists` (Standard: idempotent on name). */
+export function awsBroadcastExecutions(stateMachineArn: string, sfn: SFNClient = new SFNClient({})): BroadcastExecutions {
+  return {
+    async start(name, input) {
+      try {
+        await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
+        return 'started';
+      } catch (error) {
+        if (error instanceof ExecutionAlreadyExists || (error as Error).name === 'ExecutionAlreadyExists') return 'exists';
+        throw error;
+      }
+    },
+  };
+}
+
+/** The broadcast API in AWS: the profile table, the state machine, and the bundled templates (a broadcast naming none gets a 400). */
+export function awsBroadcastApi(env: NodeJS.ProcessEnv = process.env, clients: { dynamodb?: DynamoDBClient; sfn?: SFNClient } = {}) {
+  const templates = readTemplates(env[JOURNEY_ENV.TEMPLATES_DIR] || join(BUNDLE_ROOT, JOURNEY_BUNDLE.templatesFolder));
+  return createBroadcastApi({
+    store: new BroadcastStore(documentClient(clients.dynamodb ?? new DynamoDBClient({})), requireEnv(env, ENV.PROFILE_TABLE_NAME)),
+    executions: awsBroadcastExecutions(requireEnv(env, BROADCAST_ENV.STATE_MACHINE_ARN), clients.sfn),
+    clock: systemClock,
+    templateExists: (channel, template) => templateKey(template, channel) in templates,
+  });
+}
+
+/** The broadcast page function in AWS: the journey step function's send gateway (channels, templates, policy), the broadcasts' store. */
+export async function awsBroadcastService(env: NodeJS.ProcessEnv = process.env, clients: { dynamodb?: DynamoDBClient; sfn?: SFNClient } = {}) {
+  const dynamodb = clients.dynamodb ?? new DynamoDBClient({});
+  const step = await awsStepDeps(env, { dynamodb });
+  return createBroadcastService({
+    store: new BroadcastStore(documentClient(dynamodb), requireEnv(env, ENV.PROFILE_TABLE_NAME)),
+    executions: awsBroadcastExecutions(requireEnv(env, BROADCAST_ENV.STATE_MACHINE_ARN), clients.sfn),
+    clock: systemClock,
+    profiles: step.profiles,
+    journeys: step.journeys,
+    gateway: createSendGateway(step),
+  });
+}

@@ -1,0 +1,305 @@
+import type { Clock } from '../../shared';
+import { parseBroadcast, type Broadcast, type BroadcastProblem } from '../../shared/broadcasts';
+import type { ProfileStore } from '../profile';
+import { SendOutcomeUnknownError, TemplateRenderError } from '../journeys/errors';
+import type { GatewayOutcome, SendGateway } from '../journeys/gateway';
+import type { JourneyStore } from '../journeys/store';
+import type { BroadcastRecord, BroadcastStore, PageCounters } from './store';
+
+/**
+ * A broadcast's fan-out, one page at a time: the state machine (workflows/broadcasts/asl.ts) calls `page`
+ * with the state it returned last, and waits as it says (`waitSeconds` for the rate, `waitUntil` for the
+ * deferred recipients' next due time) until it says `done`. The state carries ids and cursors, never PII.
+ */
+export interface PageState {
+  broadcastId: string;
+  /** The broadcast's `at`, for the state machine's first Wait (not read here). */
+  at?: string;
+  /** `members`: the segment's members, page by page; then `deferred`: the recipients the gateway deferred, when due. */
+  phase: 'members' | 'deferred';
+  /** Where the next page starts (a segment listing cursor, or the last deferred customer id read). */
+  cursor?: string;
+  /** The deferred pass in progress takes the recipients due by then. */
+  dueBy?: string;
+  /** The earliest due time seen in this deferred pass that was not due by `dueBy`. */
+  nextDue?: string;
+  /** Pages counted so far (in the broadcast's record, in the same write as the page's counters). */
+  page: number;
+  /** The execution's generation (a long broadcast goes on in a new execution every GENERATION_PAGES pages). */
+  generation: number;
+  pagesThisGeneration: number;
+  /** Wait this long before the next page (the rate). */
+  waitSeconds?: number;
+  /** Wait until then before the next page (deferred recipients not due yet). */
+  waitUntil?: string;
+  /** Nothing more to do (completed, cancelled, or continued in the next generation). */
+  done?: boolean;
+}
+
+/** Starts a broadcast's execution, idempotent on its name (Step Functions Standard's StartExecution). */
+export interface BroadcastExecutions {
+  start(name: string, input: PageState): Promise<'started' | 'exists'>;
+}
+
+/** What the API needs (create, read, cancel). */
+export interface BroadcastApiDeps {
+  store: BroadcastStore;
+  executions: BroadcastExecutions;
+  clock: Clock;
+  /** Whether a template exists for a channel: a broadcast naming none is refused at once (400). Absent: not checked. */
+  templateExists?: (channel: 'email' | 'sms', template: string) => boolean;
+}
+
+/** What the page function needs besides: the profiles and segments, the message records and the send gateway. */
+export interface BroadcastDeps extends BroadcastApiDeps {
+  profiles: ProfileStore;
+  /** The message records (a failed recipient is recorded as failed there). */
+  journeys: JourneyStore;
+  gateway: SendGateway;
+}
+
+/** How far ahead `at` may be: a Standard execution lives at most a year, and the sending comes after the wait. */
+export const AT_MAX_DAYS = 330;
+
+/** Recipients of a page without `rate`. */
+export const PAGE_SIZE = 200;
+/** Recipients of a page at most (a fast `rate`). */
+export const PAGE_SIZE_MAX = 1_000;
+/** Recipients one page works on at once. */
+export const PAGE_CONCURRENCY = 8;
+/**
+ * Pages per execution: then the broadcast goes on in a new one. A page is about 10 history events (Task,
+ * Choice, Wait), and a Standard execution holds 25,000.
+ */
+export const GENERATION_PAGES = 2_000;
+
+/** The message key of a broadcast's recipient: the record `M#broadcast:<id>#send` in the customer's partition. */
+export const broadcastMessageKey = (id: string) => ({ journeyId: `broadcast:${id}`, executionName: `broadcast:${id}`, stepId: 'send' });
+/** The execution of a broadcast (and of its later generations). */
+export const broadcastExecutionName = (id: string, generation = 0) => (generation === 0 ? `broadcast-${id}` : `broadcast-${id}-g${generation}`);
+
+/** How many recipients a page takes, and how long it should last at least (the rate). */
+export function pacing(rate: number | undefined): { size: number; periodSeconds?: number } {
+  if (rate === undefined) return { size: PAGE_SIZE };
+  if (rate >= 1) {
+    const size = Math.min(PAGE_SIZE_MAX, Math.floor(rate));
+    return { size, periodSeconds: size / rate };
+  }
+  return { size: 1, periodSeconds: 1 / rate };
+}
+
+export type BroadcastApiResult = { status: number; body: Record<string, unknown> };
+
+/** The broadcast API: create (and start), read, cancel. */
+export function createBroadcastApi(deps: BroadcastApiDeps) {
+  const { store, clock } = deps;
+
+  /** `POST /v1/broadcasts`: create (idempotent on id) and start. */
+  async function create(body: unknown): Promise<BroadcastApiResult> {
+    const parsed = parseBroadcast(body);
+    if (!parsed.ok) return invalid(parsed.problems);
+    const definition = parsed.broadcast;
+    // A Standard execution lives at most a year: the wait for `at` and the sending after it must fit.
+    if (definition.at !== undefined && Date.parse(definition.at) > clock.now().getTime() + AT_MAX_DAYS * 86_400_000) {
+      return invalid([{ path: '$.at', message: `expected a time within ${AT_MAX_DAYS} days from now (a broadcast's execution lives at most a year)` }]);
+    }
+    if (deps.templateExists && !deps.templateExists(definition.send.channel, definition.send.template)) {
+      return invalid([{ path: '$.send.template', message: `no ${definition.send.channel} template "${definition.send.template}" in workflows/templates (${definition.send.template}.${definition.send.channel}.liquid)` }]);
+    }
+    const { created, record } = await store.create(definition, clock.now());
+    if (!created && canonical(record.definition) !== canonical(definition)) {
+      return { status: 409, body: { error: 'broadcast_conflict', message: `broadcast "${definition.id}" exists with another definition; a broadcast is sent once: give this one another id`, broadcast: view(record) } };
+    }
+    // Started unless it already was (a retried POST after a failed start starts it; the name makes a second start a no-op).
+    if (record.status === 'scheduled') {
+      await deps.executions.start(broadcastExecutionName(definition.id), { broadcastId: definition.id, ...(definition.at !== undefined && { at: definition.at }), phase: 'members', page: 0, generation: 0, pagesThisGeneration: 0 });
+    }
+    return { status: created ? 201 : 200, body: view(record) };
+  }
+
+  /** `GET /v1/broadcasts/{id}` */
+  async function get(id: string): Promise<BroadcastApiResult> {
+    const record = await store.get(id);
+    return record ? { status: 200, body: view(record) } : notFound(id);
+  }
+
+  /** `DELETE /v1/broadcasts/{id}`: cancel. Nobody the broadcast has not reached yet gets it. */
+  async function cancel(id: string): Promise<BroadcastApiResult> {
+    await store.transition(id, ['scheduled', 'running'], 'cancelled', clock.now());
+    const record = await store.get(id);
+    if (!record) return notFound(id);
+    if (record.status === 'completed') return { status: 409, body: { error: 'broadcast_completed', message: `broadcast "${id}" has completed; there is nothing left to cancel`, broadcast: view(record) } };
+    return { status: 200, body: view(record) };
+  }
+
+  return { create, get, cancel };
+}
+
+/** The broadcast API and its fan-out, page by page (the page function). */
+export function createBroadcastService(deps: BroadcastDeps) {
+  const { store, clock } = deps;
+
+  /** One page of the fan-out (the broadcast page Lambda). */
+  async function page(state: PageState): Promise<PageState> {
+    const id = state.broadcastId;
+    const record = await store.get(id);
+    const done = { broadcastId: id, phase: state.phase, page: state.page, generation: state.generation, pagesThisGeneration: state.pagesThisGeneration, done: true };
+    if (!record || record.status === 'cancelled' || record.status === 'completed') return done;
+    const startedAt = clock.now();
+    if (record.status === 'scheduled') await store.transition(id, ['scheduled'], 'running', startedAt);
+    const definition = record.definition;
+    const { size, periodSeconds } = pacing(definition.rate);
+    const number = state.page + 1;
+    let next: PageState;
+
+    if (state.phase === 'members') {
+      const listing = await deps.profiles.segments.members(definition.segment, size, state.cursor);
+      const { counters, cancelled } = await fanOut(definition, listing.customers, async (customerId, outcome) => {
+        if (outcome.status === 'deferred') await store.defer(id, { customerId, due: outcome.until });
+      });
+      await store.countPage(id, number, counters);
+      if (cancelled) return { ...done, page: number };
+      next = listing.next !== undefined ? { ...base(state, number), phase: 'members', cursor: listing.next } : { ...base(state, number), phase: 'deferred', dueBy: startedAt.toISOString() };
+    } else {
+      const dueBy = state.dueBy ?? startedAt.toISOString();
+      const listing = await deps.store.deferred(id, dueBy, size, state.cursor);
+      const finished: string[] = [];
+      let nextDue = min(state.nextDue, listing.later);
+      const { counters, cancelled } = await fanOut(definition, listing.due.map((r) => r.customerId), async (customerId, outcome) => {
+        if (outcome.status === 'deferred') {
+          await store.defer(id, { customerId, due: outcome.until });
+          nextDue = min(nextDue, outcome.until);
+        } else finished.push(customerId);
+      });
+      // Out of the deferred count once sent, skipped or failed (a re-deferral stays in it).
+      counters.deferred = -finished.length;
+      counters.recipients = 0;
+      await store.countPage(id, number, counters);
+      await Promise.all(finished.map((customerId) => store.undefer(id, customerId)));
+      if (cancelled) return { ...done, page: number };
+      if (listing.next !== undefined) next = { ...base(state, number), phase: 'deferred', dueBy, cursor: listing.next, ...(nextDue !== undefined && { nextDue }) };
+      else if (nextDue !== undefined) next = { ...base(state, number), phase: 'deferred', dueBy: nextDue, waitUntil: nextDue };
+      else {
+        await store.transition(id, ['running'], 'completed', clock.now());
+        return { ...done, page: number };
+      }
+    }
+
+    if (periodSeconds !== undefined && next.waitUntil === undefined) {
+      const elapsed = (clock.now().getTime() - startedAt.getTime()) / 1000;
+      const wait = Math.ceil(periodSeconds - elapsed - 1e-9);
+      if (wait > 0) next.waitSeconds = wait;
+    }
+    // A long broadcast goes on in a new execution before this one's history fills up.
+    if (next.pagesThisGeneration >= GENERATION_PAGES) {
+      const generation = state.generation + 1;
+      const { waitSeconds: _w, ...carried } = next;
+      await deps.executions.start(broadcastExecutionName(id, generation), { ...carried, generation, pagesThisGeneration: 0 });
+      return { ...done, page: number };
+    }
+    return next;
+  }
+
+  /**
+   * Each recipient through the send gateway, PAGE_CONCURRENCY at a time, claimed per recipient
+   * (`M#broadcast:<id>#send`), until the broadcast is cancelled. Returns what the page adds to the counters.
+   */
+  async function fanOut(definition: Broadcast, customerIds: readonly string[], after: (customerId: string, outcome: GatewayOutcome | { status: 'failed' }) => Promise<void>) {
+    const counters: PageCounters = { recipients: 0 };
+    const add = (name: string) => (counters[name] = (counters[name] ?? 0) + 1);
+    let cancelled = false;
+    const unwanted = async () => {
+      if (cancelled) return 'cancelled';
+      if ((await store.get(definition.id))?.status === 'cancelled') cancelled = true;
+      return cancelled ? 'cancelled' : undefined;
+    };
+    let at = 0;
+    // The first error (a provider outage, a transient AWS failure) stops the page once the sends under way have
+    // ended: nothing goes on in the background of a failed invocation, and the retried page finishes the rest.
+    let failure: { error: unknown } | undefined;
+    const worker = async () => {
+      while (!cancelled && failure === undefined && at < customerIds.length) {
+        const customerId = customerIds[at++]!;
+        try {
+          const outcome = await deliver(definition, customerId, unwanted);
+          add('recipients');
+          if (outcome.status === 'sent') add('sent');
+          else if (outcome.status === 'skipped') add(`skipped.${outcome.reason}`);
+          else if (outcome.status === 'deferred') add('deferred');
+          else add('failed');
+          await after(customerId, outcome);
+        } catch (error) {
+          failure ??= { error };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PAGE_CONCURRENCY, customerIds.length) }, worker));
+    if (failure !== undefined) throw failure.error;
+    return { counters, cancelled };
+  }
+
+  /** One recipient: the gateway decides and sends; a template that fails, or a send an earlier attempt left unfinished, is recorded failed. */
+  async function deliver(definition: Broadcast, customerId: string, unwanted: () => Promise<string | undefined>): Promise<GatewayOutcome | { status: 'failed' }> {
+    const key = broadcastMessageKey(definition.id);
+    const { channel, template, kind } = definition.send;
+    try {
+      const profile = (await deps.profiles.resolve(customerId)).stored?.profile;
+      return await deps.gateway.send(
+        { customerId, ...key, channel, template, kind, ...(definition.topic !== undefined && { topic: definition.topic }), data: { broadcast: { id: definition.id } }, unwanted },
+        profile,
+      );
+    } catch (error) {
+      if (!(error instanceof SendOutcomeUnknownError || error instanceof TemplateRenderError)) throw error;
+      await deps.journeys.settleMessage(customerId, { ...key, channel, template, kind, status: 'failed', reason: `${error.name}: ${error.message}`.slice(0, 500), at: clock.now().toISOString() });
+      return { status: 'failed' };
+    }
+  }
+
+  return { ...createBroadcastApi(deps), page };
+}
+
+export type BroadcastApi = ReturnType<typeof createBroadcastApi>;
+export type BroadcastService = ReturnType<typeof createBroadcastService>;
+
+/** `GET /v1/broadcasts/{id}`: the definition, status and counters. */
+export function view(record: BroadcastRecord): Record<string, unknown> {
+  const skipped = Object.fromEntries(
+    Object.entries(record.counters)
+      .filter(([name, n]) => name.startsWith('skipped.') && n !== 0)
+      .map(([name, n]) => [name.slice('skipped.'.length), n])
+      .sort(([a], [b]) => ((a as string) < (b as string) ? -1 : 1)),
+  );
+  return {
+    ...record.definition,
+    status: record.status,
+    createdAt: record.createdAt,
+    ...(record.startedAt !== undefined && { startedAt: record.startedAt }),
+    ...(record.completedAt !== undefined && { completedAt: record.completedAt }),
+    ...(record.cancelledAt !== undefined && { cancelledAt: record.cancelledAt }),
+    recipients: record.counters.recipients ?? 0,
+    sent: record.counters.sent ?? 0,
+    skipped,
+    deferred: record.counters.deferred ?? 0,
+    failed: record.counters.failed ?? 0,
+  };
+}
+
+function base(state: PageState, page: number): PageState {
+  return { broadcastId: state.broadcastId, phase: state.phase, page, generation: state.generation, pagesThisGeneration: state.pagesThisGeneration + 1 };
+}
+
+const min = (a: string | undefined, b: string | undefined) => (a === undefined ? b : b === undefined ? a : a < b ? a : b);
+
+function invalid(problems: BroadcastProblem[]): BroadcastApiResult {
+  const first = problems[0]!;
+  return { status: 400, body: { error: 'invalid_broadcast', message: `${first.path}: ${first.message}`, problems } };
+}
+
+function notFound(id: string): BroadcastApiResult {
+  return { status: 404, body: { error: 'broadcast_not_found', message: `no broadcast with id ${JSON.stringify(id)}` } };
+}
+
+/** JSON with sorted keys: a stored definition (a DynamoDB map keeps no key order) compared with a posted one. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
+}

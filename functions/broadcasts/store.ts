@@ -1,0 +1,177 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PROFILE_TABLE_LAYOUT as L } from '../../shared';
+import type { Broadcast } from '../../shared/broadcasts';
+
+/**
+ * Broadcasts, kept in the profile table (single table):
+ *
+ * | item      | PK        | SK                 |
+ * |-----------|-----------|--------------------|
+ * | broadcast | `B#<id>`  | `BROADCAST`        | the definition, its status, the pages counted (`page`) and the counters |
+ * | deferred  | `B#<id>`  | `D#<customerId>`   | a recipient the gateway deferred (quiet hours, frequency cap) until `due` |
+ *
+ * A recipient's claim is its message record (`C#<customerId>` / `M#broadcast:<id>#send`, see JourneyStore):
+ * the gateway's conditional put, so a broadcast sends once per customer whatever runs it again. Counters are
+ * added once per page (`countPage`: conditional on the page number), in the same write as the page's number.
+ */
+export type BroadcastStatus = 'scheduled' | 'running' | 'completed' | 'cancelled';
+
+export interface BroadcastRecord {
+  id: string;
+  definition: Broadcast;
+  status: BroadcastStatus;
+  createdAt: string;
+  startedAt?: string;
+  completedAt?: string;
+  cancelledAt?: string;
+  /** Pages counted so far (each page's counters are added once, with its number). */
+  page: number;
+  counters: Record<string, number>;
+}
+
+/** The counters a page adds: `recipients`, `sent`, `failed`, `deferred` (may be negative), `skipped.<reason>`. */
+export type PageCounters = Record<string, number>;
+
+export interface DeferredRecipient {
+  customerId: string;
+  due: string;
+}
+
+const RECORD_SK = 'BROADCAST';
+const DEFERRED_PREFIX = 'D#';
+const COUNTER = /^(recipients|sent|failed|deferred|skipped\..+)$/;
+const pk = (id: string) => `B#${id}`;
+
+export class BroadcastStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  /** Create the broadcast unless one with its id exists; returns the one stored (`created`: this call made it). */
+  async create(definition: Broadcast, now: Date): Promise<{ created: boolean; record: BroadcastRecord }> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { [L.partitionKey]: pk(definition.id), [L.sortKey]: RECORD_SK, itemType: 'broadcast', id: definition.id, definition, status: 'scheduled', createdAt: now.toISOString(), page: 0 },
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': L.partitionKey },
+        }),
+      );
+      return { created: true, record: (await this.get(definition.id))! };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return { created: false, record: (await this.get(definition.id))! };
+    }
+  }
+
+  /** The broadcast, strongly consistent (a cancel is seen by the next recipient). */
+  async get(id: string): Promise<BroadcastRecord | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [L.partitionKey]: pk(id), [L.sortKey]: RECORD_SK }, ConsistentRead: true }));
+    if (!Item) return undefined;
+    const counters = Object.fromEntries(Object.entries(Item).filter(([key, value]) => COUNTER.test(key) && typeof value === 'number')) as Record<string, number>;
+    return {
+      id: Item.id as string,
+      definition: Item.definition as Broadcast,
+      status: Item.status as BroadcastStatus,
+      createdAt: Item.createdAt as string,
+      ...(typeof Item.startedAt === 'string' && { startedAt: Item.startedAt }),
+      ...(typeof Item.completedAt === 'string' && { completedAt: Item.completedAt }),
+      ...(typeof Item.cancelledAt === 'string' && { cancelledAt: Item.cancelledAt }),
+      page: (Item.page as number | undefined) ?? 0,
+      counters,
+    };
+  }
+
+  /** Move the broadcast from `from` to `to` (conditional on its status being one of `from`); whether it moved. */
+  async transition(id: string, from: readonly BroadcastStatus[], to: BroadcastStatus, at: Date): Promise<boolean> {
+    const stamp = { running: 'startedAt', completed: 'completedAt', cancelled: 'cancelledAt', scheduled: 'createdAt' }[to];
+    const values: Record<string, string> = { ':to': to, ':at': at.toISOString() };
+    from.forEach((status, i) => (values[`:f${i}`] = status));
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [L.partitionKey]: pk(id), [L.sortKey]: RECORD_SK },
+          UpdateExpression: 'SET #s = :to, #stamp = :at',
+          ConditionExpression: `#s IN (${from.map((_, i) => `:f${i}`).join(', ')})`,
+          ExpressionAttributeNames: { '#s': 'status', '#stamp': stamp },
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Add a page's counters once: page `page` is counted only over page `page - 1`, in the same conditional
+   * write as its number, so a page run again (a retry after a crash) adds nothing twice. Whether this call counted it.
+   */
+  async countPage(id: string, page: number, counters: PageCounters): Promise<boolean> {
+    const names: Record<string, string> = { '#page': 'page' };
+    const values: Record<string, number> = { ':page': page, ':prev': page - 1 };
+    const adds = Object.entries(counters)
+      .filter(([, n]) => n !== 0)
+      .map(([name, n], i) => {
+        names[`#c${i}`] = name;
+        values[`:c${i}`] = n;
+        return `#c${i} :c${i}`;
+      });
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [L.partitionKey]: pk(id), [L.sortKey]: RECORD_SK },
+          UpdateExpression: `SET #page = :page${adds.length > 0 ? ` ADD ${adds.join(', ')}` : ''}`,
+          ConditionExpression: '#page = :prev',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const current = await this.get(id);
+      if (current && current.page >= page) return false;
+      throw new Error(`broadcast ${id}: page ${page} cannot be counted after page ${current?.page ?? 'none'}`, { cause: error });
+    }
+  }
+
+  /** Keep a deferred recipient (over an earlier deferral of theirs). */
+  async defer(id: string, recipient: DeferredRecipient): Promise<void> {
+    await this.doc.send(
+      new PutCommand({ TableName: this.tableName, Item: { [L.partitionKey]: pk(id), [L.sortKey]: `${DEFERRED_PREFIX}${recipient.customerId}`, itemType: 'broadcast-deferred', ...recipient } }),
+    );
+  }
+
+  async undefer(id: string, customerId: string): Promise<void> {
+    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { [L.partitionKey]: pk(id), [L.sortKey]: `${DEFERRED_PREFIX}${customerId}` } }));
+  }
+
+  /**
+   * A page of the deferred recipients due by `dueBy`, from `cursor` (a customer id; exclusive), and the
+   * earliest due time among those read that are not due yet.
+   */
+  async deferred(id: string, dueBy: string, limit: number, cursor?: string): Promise<{ due: DeferredRecipient[]; later?: string; next?: string }> {
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :p)',
+        ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey },
+        ExpressionAttributeValues: { ':pk': pk(id), ':p': DEFERRED_PREFIX },
+        ConsistentRead: true,
+        Limit: limit,
+        ...(cursor !== undefined && { ExclusiveStartKey: { [L.partitionKey]: pk(id), [L.sortKey]: `${DEFERRED_PREFIX}${cursor}` } }),
+      }),
+    );
+    const items = (out.Items ?? []).map((item) => ({ customerId: item.customerId as string, due: item.due as string }));
+    const later = items.filter((r) => r.due > dueBy).reduce<string | undefined>((min, r) => (min === undefined || r.due < min ? r.due : min), undefined);
+    const last = out.LastEvaluatedKey?.[L.sortKey];
+    return { due: items.filter((r) => r.due <= dueBy), ...(later !== undefined && { later }), ...(typeof last === 'string' && { next: last.slice(DEFERRED_PREFIX.length) }) };
+  }
+}

@@ -1,0 +1,243 @@
+import { randomUUID } from 'node:crypto';
+import { foldConsent, templateProfile, type Channel, type Clock, type MessageKind, type Profile } from '../../shared';
+import { idsOfProfile, type ProfileStore } from '../profile';
+import { ChannelUnavailableError, type Channels, type EmailMessage } from './channels/types';
+import { outcomeUnknown, renderOrFail, SendOutcomeUnknownError } from './errors';
+import { decideSend, type SendDecision, type SendPolicy } from './policy';
+import { CAP_SORT_KEY, capKey, type CapClaim, type JourneyStore, type MessageRecord } from './store';
+import { unsubscribeUrl, type UnsubscribeKeyProvider } from './unsubscribe';
+
+export interface RenderedEmail {
+  subject: string;
+  text: string;
+  html?: string;
+}
+
+/** Port: templates by name and channel, rendered over `{ profile, trigger, journey, unsubscribeUrl }`. */
+export interface TemplateRenderer {
+  email(template: string, data: Record<string, unknown>): Promise<RenderedEmail>;
+  text(template: string, channel: 'sms' | 'webhook', data: Record<string, unknown>): Promise<string>;
+}
+
+/** What the send gateway needs: the stores, the channels, the templates, the policy and the clock. */
+export interface GatewayDeps {
+  profiles: ProfileStore;
+  journeys: JourneyStore;
+  channels: Channels;
+  templates: TemplateRenderer;
+  policy: SendPolicy;
+  clock: Clock;
+  /** Where links point and the keys that sign them (the first of the list). */
+  unsubscribe: { baseUrl: string; keys: UnsubscribeKeyProvider };
+  /**
+   * Called with the customer's id when writes for an erased customer were undone (write, then
+   * check): the embedded engine redacts its outbox here (a message the channel took after the erasure).
+   */
+  onErasedWrite?: (ids: string[]) => Promise<void>;
+}
+
+/**
+ * One message to one customer, as a journey's send step or a broadcast asks for it. Its record is
+ * kept once per `executionName` and `stepId` in the customer's partition: that key is the claim.
+ */
+export interface GatewayMessage {
+  customerId: string;
+  /** The message record's owner: a journey id, or `broadcast:<id>`. */
+  journeyId: string;
+  stepId: string;
+  /** With `stepId`, the message's key: an execution name, or `broadcast:<id>`. */
+  executionName: string;
+  channel: 'email' | 'sms';
+  template: string;
+  kind: MessageKind;
+  variant?: string;
+  /** A label kept on the record (a broadcast's `topic`). */
+  topic?: string;
+  /** This send's longest frequency-cap deferral, in seconds (absent: the policy's). */
+  frequencyCapMaxDelaySeconds?: number | undefined;
+  /** More template data (`trigger`, `journey`, `broadcast`), beside `profile`, `customer` and `unsubscribe_url`. */
+  data: Record<string, unknown>;
+  /** Checked before anything is decided or claimed: why the message is no longer wanted (`run-ended`, `cancelled`), if it is not. */
+  unwanted?: () => Promise<string | undefined>;
+}
+
+/**
+ * What became of a message. `fresh`: this call decided it (count it); otherwise an earlier attempt had
+ * and this is its answer (already counted). A deferral is never final: the caller asks again at `until`.
+ */
+export type GatewayOutcome =
+  | { status: 'sent'; fresh: boolean }
+  | { status: 'skipped'; reason: string; fresh: boolean }
+  | { status: 'deferred'; until: string; reason: string };
+
+/**
+ * The send gateway: the one place that decides whether a message may go and sends it at most once.
+ * Consent and suppression (the holds ingest recorded, under every id of the customer), the frequency cap
+ * (its check and count in one conditional write), quiet hours; then the message is claimed (a conditional
+ * put keyed by execution and step) before the provider is called, and every send or skip is recorded with
+ * its reason. Journeys' send steps and broadcasts both call it.
+ */
+export function createSendGateway(deps: GatewayDeps) {
+  const { profiles, journeys, clock } = deps;
+
+  async function send(message: GatewayMessage, profile: Profile | undefined): Promise<GatewayOutcome> {
+    const now = clock.now();
+    const { customerId, channel, template, kind, variant } = message;
+    const previous = await journeys.getMessage(customerId, message.executionName, message.stepId);
+    if (previous && previous.status !== 'deferred') return settled(message.stepId, previous);
+
+    const base = {
+      journeyId: message.journeyId,
+      stepId: message.stepId,
+      executionName: message.executionName,
+      channel,
+      template,
+      kind,
+      ...(variant !== undefined && { variant }),
+      ...(message.topic !== undefined && { topic: message.topic }),
+      at: now.toISOString(),
+    };
+    const key = messageKey(message);
+    const skip = async (reason: string): Promise<GatewayOutcome> => {
+      await journeys.recordMessage(customerId, { ...base, status: 'skipped', reason });
+      const erased = await undoneIfErased(customerId, [key]);
+      return { status: 'skipped', reason: erased ? 'erased' : reason, fresh: true };
+    };
+    const unwanted = await message.unwanted?.();
+    if (unwanted !== undefined) return skip(unwanted);
+    if (!profile) return skip('no-profile');
+    const window = new Date(now.getTime() - deps.policy.frequencyWindowDays * 86_400_000);
+    // A customer joined by alias is one customer: the cap counts the sends of every known id of theirs.
+    const ids = [...new Set([customerId, profile.id, ...(profile.mergedIds ?? [])])];
+    // The cap's count: the sends its item (under the live customer's id) counted, and those the message records show.
+    const sentBefore = kind === 'marketing' ? (await Promise.all(ids.map((id) => journeys.marketingSentSince(id, window)))).flat() : [];
+    const counted = kind === 'marketing' ? await journeys.capClaims(profile.id, window) : [];
+    const capSlot = capKey(message.executionName, message.stepId);
+    const inWindow = (claims: readonly CapClaim[]) => [...new Map(claims.filter((c) => c.key !== capSlot).map((c) => [c.key, new Date(c.at)])).values()];
+    const deferredSince = previous?.deferredSince === undefined ? undefined : new Date(previous.deferredSince);
+    // The holds (denials, suppressions) ingest recorded under any id of theirs, their linked visitor ids too:
+    // ingest records a visitor-only denial under `anon:<id>` (it cannot know the link, which may not exist yet).
+    const consented = await withHolds([...new Set([...ids, ...idsOfProfile(profile)])], profile, channel, now);
+    const decide = (claims: readonly CapClaim[]) =>
+      decideSend(consented, channel, kind, { sentInWindow: inWindow(claims), deferredSince, maxDelaySeconds: message.frequencyCapMaxDelaySeconds }, now, deps.policy);
+    /** A send that does not go now: skipped, or deferred (the cap's deferral is recorded: its first time bounds the wait). */
+    const held = async (decision: Exclude<SendDecision, { action: 'send' }>): Promise<GatewayOutcome> => {
+      if (decision.action === 'skip') return skip(decision.reason);
+      // Another attempt that settled the send meanwhile wins.
+      if (decision.reason === 'frequency-cap' && (await journeys.deferMessage(customerId, base)) === undefined) {
+        const settledMeanwhile = await journeys.getMessage(customerId, message.executionName, message.stepId);
+        if (settledMeanwhile && settledMeanwhile.status !== 'deferred') return settled(message.stepId, settledMeanwhile);
+      }
+      return { status: 'deferred', until: decision.until.toISOString(), reason: decision.reason };
+    };
+    const decision = decide([...counted, ...sentBefore]);
+    if (decision.action !== 'send') return held(decision);
+
+    // Render first: a template error fails the send before anything is claimed or sent.
+    const data = await templateData(message, profile);
+    let deliver: () => Promise<{ providerId: string }>;
+    if (channel === 'email') {
+      const rendered = await renderOrFail(() => deps.templates.email(template, data), template, channel);
+      const link = data.unsubscribe_url as string;
+      const email: EmailMessage = {
+        to: decision.address,
+        ...rendered,
+        headers: kind === 'marketing' ? { 'List-Unsubscribe': `<${link}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } : {},
+        tags: { journey: message.journeyId, step: message.stepId, execution: message.executionName, customer: customerId },
+      };
+      deliver = () => deps.channels.email(email);
+    } else {
+      const sms = { to: decision.address, body: await renderOrFail(() => deps.templates.text(template, 'sms', data), template, channel), kind, tags: { journey: message.journeyId, step: message.stepId, customer: customerId } };
+      deliver = () => deps.channels.sms(sms);
+    }
+
+    // The cap's check and count in one conditional write: of several sends for this customer at one instant
+    // (other journeys' steps, a broadcast), no more than the cap pass. Counted before the send, so a crashed attempt's
+    // place stays taken (its retry finds it); a send counted and then not made errs on the side of fewer messages.
+    if (kind === 'marketing') {
+      const claimed = await journeys.claimCapSlot(profile.id, { key: capSlot, at: now.toISOString() }, { since: window, days: deps.policy.frequencyWindowDays }, deps.policy.frequencyCap, sentBefore);
+      if (!claimed.claimed) {
+        const recheck = decide(claimed.counted);
+        if (recheck.action !== 'send') return held(recheck);
+      }
+    }
+
+    // At most once per key: claim the send, then call the channel. A refusal (ChannelUnavailableError:
+    // nothing was sent) releases the claim, so a retry sends again after its backoff; any other outcome
+    // keeps it, and a later attempt that finds the claim does not send (SendOutcomeUnknownError).
+    const attempt = randomUUID();
+    const claim = await journeys.recordMessage(customerId, { ...base, status: 'sending', attempt });
+    // Not recorded but ours: the put succeeded and its answer was lost, and the SDK's retry found it.
+    if (!claim.recorded && claim.existing?.attempt !== attempt) return settled(message.stepId, claim.existing!);
+    // Erased meanwhile: the message record goes, and the cap's item if this send wrote it under this id.
+    if (await undoneIfErased(customerId, [key, ...(kind === 'marketing' && profile.id === customerId ? [CAP_SORT_KEY] : [])])) return { status: 'skipped', reason: 'erased', fresh: true };
+    let providerId: string;
+    try {
+      ({ providerId } = await deliver());
+    } catch (error) {
+      if (error instanceof ChannelUnavailableError || (error as Error).name === 'ChannelUnavailableError') await journeys.releaseMessage(customerId, message.executionName, message.stepId);
+      throw outcomeUnknown(error);
+    }
+    await journeys.settleMessage(customerId, { ...base, status: 'sent', providerId });
+    // Erased while the channel had it: the message went out, but no record of it stays (nor, locally, its outbox line).
+    await undoneIfErased(customerId, [key]);
+    return { status: 'sent', fresh: true };
+  }
+
+  /**
+   * Half of erasure (write, then check; see ProfileStore.erase): after writing in the customer's
+   * partition, read their tombstone (strongly consistent). If they are erased (and this is not a write of
+   * their new life), the eraser's query may have run before the write: delete it, and let the engine
+   * redact what was left elsewhere. Otherwise the write came before the eraser's query, which deletes it.
+   */
+  async function undoneIfErased(customerId: string, sortKeys: string[]): Promise<boolean> {
+    const tombstone = await profiles.tombstone(customerId, clock.now());
+    if (!tombstone || tombstone.erasedAt === (await profiles.get(customerId))?.rebornAfter) return false;
+    await profiles.undoWrites(sortKeys.map((sk) => ({ pk: `C#${customerId}`, sk })));
+    await deps.onErasedWrite?.([customerId]);
+    return true;
+  }
+
+  /**
+   * The profile with the channel's consent and suppression as they stand now: a denial or a suppression
+   * ingest has received (and answered for) counts even before the profile consumer applied it, a denial
+   * ordered against the profile's own record by the same consent rule. One read for every id.
+   */
+  async function withHolds(customerIds: readonly string[], profile: Profile, channel: Channel, now: Date): Promise<Profile> {
+    const holds = await profiles.holdsOf(customerIds, channel, now);
+    let consent = profile.consent[channel];
+    for (const hold of holds.consent) consent = foldConsent(consent, hold);
+    const suppression = profile.suppression[channel] ?? holds.suppression;
+    if (consent === profile.consent[channel] && suppression === profile.suppression[channel]) return profile;
+    return { ...profile, consent: { ...profile.consent, [channel]: consent }, suppression: { ...profile.suppression, ...(suppression && { [channel]: suppression }) } };
+  }
+
+  async function templateData(message: GatewayMessage, profile: Profile): Promise<Record<string, unknown>> {
+    // Read per message (the AWS provider caches a few minutes), so a rotated key signs new links without a deploy.
+    const keys = await deps.unsubscribe.keys.load();
+    return {
+      profile: templateProfile(profile, message.customerId),
+      customer: { id: message.customerId },
+      ...message.data,
+      unsubscribe_url: unsubscribeUrl(deps.unsubscribe.baseUrl, keys, message.customerId, message.channel),
+    };
+  }
+
+  return { send, undoneIfErased };
+}
+
+export type SendGateway = ReturnType<typeof createSendGateway>;
+
+/** The sort key of a message record (JourneyStore). */
+export const messageKey = (m: { executionName: string; stepId: string }) => `M#${m.executionName}#${m.stepId}`;
+
+/** The answer for a send that already has a record: its result, or, if an attempt never finished, no second send. */
+export function settled(stepId: string, previous: MessageRecord): GatewayOutcome {
+  if (previous.status === 'sent') return { status: 'sent', fresh: false };
+  if (previous.status === 'skipped') return { status: 'skipped', reason: previous.reason ?? 'unknown', fresh: false };
+  throw new SendOutcomeUnknownError(
+    previous.status === 'sending' || previous.status === 'unknown'
+      ? `send ${stepId} was started by an earlier attempt (at ${previous.at}) that did not finish; the message may have gone out, so it is not sent again`
+      : `send ${stepId} already failed (${previous.reason ?? 'no reason recorded'}); it is not sent again`,
+  );
+}

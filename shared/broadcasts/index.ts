@@ -1,0 +1,1 @@
+export { BroadcastSchema, BroadcastFileError, BROADCAST_ID_PATTERN, BROADCAST_RATE_MAX, broadcastJsonSchema, loadBroadcastFile, parseBroadcast, type Broadcast, type BroadcastInput, type BroadcastProblem } from './schema';

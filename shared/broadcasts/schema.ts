@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import { RapportError } from '../errors';
+import { parseSegmentId } from '../segmentation/membership';
+import { formatProblem, sortProblems, type SourceProblem } from '../segmentation/errors';
+import { readYaml, zodProblems } from '../segmentation/yaml-source';
+
+/**
+ * A broadcast: a one-off message to a segment. `workflows/broadcasts.d/<id>.yaml`, or the body of
+ * `POST /v1/broadcasts`, in the same shape:
+ *
+ * ```yaml
+ * id: spring-sale-2027
+ * segment: tag:newsletter
+ * send: { channel: email, template: spring-sale, kind: marketing }
+ * at: 2027-03-01T09:00:00Z   # optional: not before then (absent: now)
+ * rate: 50                    # optional: at most 50 messages a second
+ * topic: promotions           # optional: a label kept on each message record
+ * ```
+ */
+export const BROADCAST_ID_PATTERN = /^[a-z0-9]+(?:[-_][a-z0-9]+)*$/;
+const ID_MESSAGE = 'expected a broadcast id in lowercase letters, digits, "-" or "_", like "spring-sale-2027"';
+/** Messages per second a broadcast may ask for at most (a provider's own limit is usually lower: SES starts at 14/s). */
+export const BROADCAST_RATE_MAX = 10_000;
+
+export const BroadcastSchema = z.strictObject(
+  {
+    id: z.string({ error: ID_MESSAGE }).regex(BROADCAST_ID_PATTERN, { error: ID_MESSAGE }).max(64, { error: 'expected a broadcast id of at most 64 characters' }),
+    segment: z.string({ error: 'expected a segment id like "tag:newsletter", "lifecycle:active", "rfm:high-value" or "segment:<id>"' }).check((ctx) => {
+      const parsed = parseSegmentId(ctx.value);
+      if ('error' in parsed) ctx.issues.push({ code: 'custom', input: ctx.value, message: parsed.error });
+    }),
+    send: z.strictObject(
+      {
+        channel: z.enum(['email', 'sms'], { error: 'expected "email" or "sms"' }),
+        template: z.string({ error: 'expected the name of a template in workflows/templates, like "spring-sale"' }).regex(/^[a-z0-9][a-z0-9_-]*$/, { error: 'expected a template name in lowercase letters, digits, "-" or "_"' }),
+        kind: z.enum(['marketing', 'transactional'], { error: 'expected "marketing" or "transactional"' }).default('marketing'),
+      },
+      { error: (issue) => (issue.code === 'unrecognized_keys' ? 'send takes channel, template and kind' : 'expected send: { channel, template, kind? }') },
+    ),
+    at: z.iso.datetime({ offset: true, error: 'expected an ISO 8601 time with a zone, like "2027-03-01T09:00:00Z"' }).optional(),
+    rate: z.number({ error: 'expected messages per second, a positive number' }).positive({ error: 'expected messages per second, a positive number' }).max(BROADCAST_RATE_MAX, { error: `expected at most ${BROADCAST_RATE_MAX} messages per second` }).optional(),
+    topic: z.string({ error: 'expected a topic label like "promotions"' }).min(1).max(64).optional(),
+  },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? 'a broadcast takes id, segment, send, at, rate and topic' : 'expected a broadcast: { id, segment, send, at?, rate?, topic? }') },
+);
+export type Broadcast = z.output<typeof BroadcastSchema>;
+export type BroadcastInput = z.input<typeof BroadcastSchema>;
+
+/** One problem in a broadcast: where (`send.channel`) and what. */
+export interface BroadcastProblem {
+  path: string;
+  message: string;
+}
+
+/** A broadcast from a request body: the broadcast, or every problem with the field it is at (`$.send.channel`). */
+export function parseBroadcast(value: unknown): { ok: true; broadcast: Broadcast } | { ok: false; problems: BroadcastProblem[] } {
+  const parsed = BroadcastSchema.safeParse(value);
+  if (parsed.success) return { ok: true, broadcast: parsed.data };
+  return {
+    ok: false,
+    problems: parsed.error.issues.flatMap((issue) => {
+      const path = ['$', ...issue.path.map(String)].join('.');
+      if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ path: `${path}.${key}`, message: `unknown key "${key}"; ${issue.message}` }));
+      if (issue.code === 'invalid_type' && issue.input === undefined) return [{ path, message: `missing; ${issue.message}` }];
+      return [{ path, message: issue.message }];
+    }),
+  };
+}
+
+/** A broadcast file that does not load: every problem as `file:line:col  path: message`. */
+export class BroadcastFileError extends RapportError {
+  readonly retryable = false;
+  constructor(
+    readonly file: string,
+    readonly errors: readonly SourceProblem[],
+  ) {
+    super(`broadcast ${file} not loaded, ${errors.length === 1 ? '1 problem' : `${errors.length} problems`}:\n${errors.map(formatProblem).join('\n')}`);
+  }
+}
+
+/** A broadcast file's text (`<id>.yaml`): the broadcast, or its problems with line and column. Its `id` must be its file name. */
+export function loadBroadcastFile(text: string, file: string, expectedId?: string): { ok: true; broadcast: Broadcast } | { ok: false; errors: SourceProblem[] } {
+  const source = readYaml(text, file);
+  if (source.syntaxErrors.length > 0) return { ok: false, errors: [...source.syntaxErrors] };
+  const parsed = BroadcastSchema.safeParse(source.value ?? {}, { reportInput: true });
+  if (!parsed.success) return { ok: false, errors: sortProblems(zodProblems(source, parsed.error.issues)) };
+  if (expectedId !== undefined && parsed.data.id !== expectedId) {
+    return { ok: false, errors: [source.problem(['id'], `expected "${expectedId}", the file's name: a broadcast's id names its file`, 'value')] };
+  }
+  return { ok: true, broadcast: parsed.data };
+}
+
+/** The JSON Schema of a broadcast file, for editor completion (yaml-language-server) and external tools. */
+export function broadcastJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(BroadcastSchema, { io: 'input', unrepresentable: 'any' });
+}

@@ -1,0 +1,9 @@
+/**
+ * Names of the environment variables of the broadcast functions (API and page), shared between the CDK
+ * stack and `functions/broadcasts/aws.ts`. The page function also reads the journey step function's
+ * variables (`JOURNEY_ENV`, `ENV`): it sends through the same gateway, channels and templates.
+ */
+export const BROADCAST_ENV = {
+  /** The broadcast state machine's ARN: the API starts a broadcast's execution on it, the page function a long one's next generation. */
+  STATE_MACHINE_ARN: 'RAPPORT_BROADCAST_STATE_MACHINE_ARN',
+} as const;
