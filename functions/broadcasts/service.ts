@@ -139,6 +139,16 @@ export function createBroadcastApi(deps: BroadcastApiDeps) {
 export function createBroadcastService(deps: BroadcastDeps) {
   const { store, clock } = deps;
 
+  /**
+   * Keep a deferred recipient under the broadcast (`D#<customerId>`). Erasure's writer half (write, then check):
+   * erasure deletes these through the customer's message record of the broadcast; one written after its query
+   * is taken back here when the customer has a tombstone (a deferred broadcast never outlives an erasure).
+   */
+  async function deferUnlessErased(id: string, customerId: string, due: string): Promise<void> {
+    await store.defer(id, { customerId, due });
+    if ((await deps.profiles.tombstone(customerId, clock.now())) !== undefined) await store.undefer(id, customerId);
+  }
+
   /** One page of the fan-out (the broadcast page Lambda). */
   async function page(state: PageState): Promise<PageState> {
     const id = state.broadcastId;
@@ -155,7 +165,7 @@ export function createBroadcastService(deps: BroadcastDeps) {
     if (state.phase === 'members') {
       const listing = await deps.profiles.segments.members(definition.segment, size, state.cursor);
       const { counters, cancelled } = await fanOut(definition, listing.customers, async (customerId, outcome) => {
-        if (outcome.status === 'deferred') await store.defer(id, { customerId, due: outcome.until });
+        if (outcome.status === 'deferred') await deferUnlessErased(id, customerId, outcome.until);
       });
       await store.countPage(id, number, counters);
       if (cancelled) return { ...done, page: number };
@@ -167,7 +177,7 @@ export function createBroadcastService(deps: BroadcastDeps) {
       let nextDue = min(state.nextDue, listing.later);
       const { counters, cancelled } = await fanOut(definition, listing.due.map((r) => r.customerId), async (customerId, outcome) => {
         if (outcome.status === 'deferred') {
-          await store.defer(id, { customerId, due: outcome.until });
+          await deferUnlessErased(id, customerId, outcome.until);
           nextDue = min(nextDue, outcome.until);
         } else finished.push(customerId);
       });

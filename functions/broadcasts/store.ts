@@ -10,6 +10,7 @@ import type { Broadcast } from '../../shared/broadcasts';
  * |-----------|-----------|--------------------|
  * | broadcast | `B#<id>`  | `BROADCAST`        | the definition, its status, the pages counted (`page`) and the counters |
  * | deferred  | `B#<id>`  | `D#<customerId>`   | a recipient the gateway deferred (quiet hours, frequency cap) until `due` |
+ * | pointer   | `C#<customerId>` | `BD#<id>`   | the same deferral, in the customer's partition: erasure finds it there |
  *
  * A recipient's claim is its message record (`C#<customerId>` / `M#broadcast:<id>#send`, see JourneyStore):
  * the gateway's conditional put, so a broadcast sends once per customer whatever runs it again. Counters are
@@ -40,6 +41,8 @@ export interface DeferredRecipient {
 
 const RECORD_SK = 'BROADCAST';
 const DEFERRED_PREFIX = 'D#';
+/** The sort key prefix of a deferral's pointer in the customer's partition (`BD#<broadcast>`). */
+export const BROADCAST_DEFERRAL_PREFIX = 'BD#';
 const COUNTER = /^(recipients|sent|failed|deferred|skipped\..+)$/;
 const pk = (id: string) => `B#${id}`;
 
@@ -142,8 +145,15 @@ export class BroadcastStore {
     }
   }
 
-  /** Keep a deferred recipient (over an earlier deferral of theirs). */
+  /**
+   * Keep a deferred recipient (over an earlier deferral of theirs), and a pointer to it in the customer's
+   * partition (`C#<customerId>` / `BD#<broadcast>`): erasure deletes the customer's partition, and the
+   * pointer leads it to the deferral kept under the broadcast (ProfileStore.erase).
+   */
   async defer(id: string, recipient: DeferredRecipient): Promise<void> {
+    await this.doc.send(
+      new PutCommand({ TableName: this.tableName, Item: { [L.partitionKey]: `C#${recipient.customerId}`, [L.sortKey]: `${BROADCAST_DEFERRAL_PREFIX}${id}`, itemType: 'broadcast-deferral', due: recipient.due } }),
+    );
     await this.doc.send(
       new PutCommand({ TableName: this.tableName, Item: { [L.partitionKey]: pk(id), [L.sortKey]: `${DEFERRED_PREFIX}${recipient.customerId}`, itemType: 'broadcast-deferred', ...recipient } }),
     );
@@ -151,6 +161,7 @@ export class BroadcastStore {
 
   async undefer(id: string, customerId: string): Promise<void> {
     await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { [L.partitionKey]: pk(id), [L.sortKey]: `${DEFERRED_PREFIX}${customerId}` } }));
+    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { [L.partitionKey]: `C#${customerId}`, [L.sortKey]: `${BROADCAST_DEFERRAL_PREFIX}${id}` } }));
   }
 
   /**

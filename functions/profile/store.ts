@@ -936,6 +936,12 @@ export class ProfileStore {
     const items = await this.#itemsOf(reached);
     // Member items go last, each only once out of its segment (`deleteMembers`): one a racing writer put in since is taken out first.
     const keys = items.filter((i) => !String(i[L.sortKey]).startsWith(MEMBER_PREFIX)).map((i) => ({ [L.partitionKey]: i[L.partitionKey], [L.sortKey]: i[L.sortKey] }));
+    // A broadcast keeps the recipients it deferred under itself (`B#<broadcast>` / `D#<customerId>`); the pointer in
+    // the customer's partition (`BD#<broadcast>`, functions/broadcasts/store.ts) leads there.
+    for (const i of items) {
+      const sk = String(i[L.sortKey]);
+      if (sk.startsWith('BD#')) keys.push({ [L.partitionKey]: `B#${sk.slice(3)}`, [L.sortKey]: `D#${String(i[L.partitionKey]).slice(2)}` });
+    }
     for (let i = 0; i < keys.length; i += 25) {
       let requests: Array<{ DeleteRequest: { Key: Record<string, unknown> } }> | undefined = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
       for (let attempt = 0; requests && requests.length > 0; attempt++) {

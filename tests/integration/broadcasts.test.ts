@@ -4,7 +4,8 @@
  * is posted again, every skip recorded with its reason; a cancel stops it; bad input gets a 400 naming the field.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Engine } from '../../infra/embedded/engine';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { PROFILE_TABLE, type Engine } from '../../infra/embedded/engine';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
 import { ChannelUnavailableError } from '../../functions/journeys';
 import { client } from '../helpers/client';
@@ -172,4 +173,30 @@ describe('broadcasts', () => {
     const res = await fetch(`${engine.url}/v1/broadcasts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' });
     expect(res.status).toBe(400);
   });
+
+  it('erasing a deferred recipient leaves no item naming them under the broadcast, and sends them nothing', async () => {
+    // Prepare: two members deferred by quiet hours (22:00 UTC).
+    await api.sendAndSettle([member('be-1', { email: 'be-1@example.com' }, ['beta-tester']), member('be-2', { email: 'be-2@example.com' }, ['beta-tester'])]);
+    const at = new Date(Math.ceil(clock.now().getTime() / 86_400_000) * 86_400_000 + 22 * 3_600_000).toISOString();
+    expect((await post({ id: 'night-news', segment: 'tag:beta-tester', send: { channel: 'email', template: 'we-value-you' }, at })).status).toBe(201);
+    await clock.run(Date.parse(at) + 60_000);
+    // The segment holds the six members of the tests above too: all deferred.
+    expect(await get('night-news')).toMatchObject({ status: 'running', recipients: 8, deferred: 8, sent: 0 });
+
+    // Act
+    expect((await api.del('/v1/customers/be-1')).status).toBe(200);
+    const leftover = async () => {
+      const page = await engine.dynamo.client.send(new ScanCommand({ TableName: PROFILE_TABLE, ConsistentRead: true }));
+      return (page.Items ?? []).filter((item) => JSON.stringify(item).includes('be-1')).map((item) => JSON.stringify(item));
+    };
+    const rightAfter = await leftover();
+    await clock.run();
+
+    // Assess
+    expect(rightAfter, 'items naming be-1 right after DELETE answered').toEqual([]);
+    expect(await leftover()).toEqual([]);
+    expect(sentTo('night-news')).toContain('be-2');
+    expect(sentTo('night-news')).not.toContain('be-1');
+  });
+
 });
