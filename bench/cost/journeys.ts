@@ -99,15 +99,19 @@ const COMPLAINT_SCALE = 3 * 86_400;
 
 const signUp = (d: Driver) => d.post(signed({ batch: [identify(d.customerId), track(d.customerId, 'Signed Up', { plan: 'free' })] }));
 /**
- * Only order an hour short of 90 days ago: at-risk now; an hour later the sweep (a daily job in AWS) finds the
- * customer dormant and `Customer Became Inactive` starts win-back. An order dated past 90 days would not do:
- * the trigger it derives at once is history, older than win-back's `trigger.max_age`, and skipped as stale.
+ * Only order 70 days ago: at-risk now; 20 days later (2 s at win-back's time scale) the sweep (a daily job in
+ * AWS) finds the customer dormant and `Customer Became Inactive` starts win-back. An order dated past 90 days
+ * would not do: the trigger it derives at once is history, older than win-back's `trigger.max_age`, and skipped
+ * as stale (so would one hours short of it: the scaled clock passes hours while the order is applied).
  */
 const lapsed = async (d: Driver) => {
-  const orderAt = d.now().getTime() - 90 * DAY + HOUR;
+  const orderAt = d.now().getTime() - 70 * DAY;
   await d.post(signed({ batch: [identify(d.customerId), order(d.customerId, { timestamp: new Date(orderAt).toISOString() })] }));
   await until(d, 'dormancy', () => d.now().getTime() > orderAt + 90 * DAY + 60_000);
+  // The daily sweep finds the customer due once the order is applied; other scripts' sweeps may run first.
+  await d.engine.settle();
   await d.engine.sweep();
+  await until(d, 'a win-back run', () => executionsOf(d.engine, 'win-back', d.customerId).length > 0);
 };
 const complaint = (d: Driver) => d.post(signed({ batch: [identify(d.customerId), track(d.customerId, 'Complaint Filed', { complaintId: `cmp-${d.customerId}`, category: 'delivery' })] }));
 const resolve = (d: Driver) => d.post(signed(track(d.customerId, 'Complaint Resolved', { complaintId: `cmp-${d.customerId}` })));
