@@ -1,0 +1,80 @@
+/**
+ * Found by the third audit of issue 10: the consumer's segment changes are guarded by its write-then-check (the tombstone
+ * read after its writes, `undoneIfErased`) only when the derived events that follow them are published. When
+ * PutEvents fails (a throttle past the retries) the consumer throws straight after the member writes, with no
+ * erasure check: a member write that landed after the eraser's `deleteMembers` re-creates the member item (it names
+ * the customer, GSI `SEG#<segment>` / `<customerId>`) and counts them in. The redelivery finds the customer erased and
+ * drops the event, so nobody takes them out: after DELETE answered 200 the segment lists and counts the erased
+ * customer for good. (The same unchecked member writes: the republish of a duplicate's outbox, `written.length === 0`,
+ * and the sweep's republish, both followed by `leaveIfJoined` alone.)
+ */
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import type { FinalizeRequestMiddleware } from '@smithy/types';
+import { describe, expect, it } from 'vitest';
+import { PROFILE_TABLE } from '../../infra/embedded/engine';
+import type { PutEventsCall } from '../../infra/embedded/faults';
+import { client } from '../helpers/client';
+import { startTestEngine } from '../helpers/engine';
+
+const ID = 'aud3-seg-7951';
+
+describe('a segment member write of a consumer whose derived events fail to publish, racing an erasure', () => {
+  it('leaves no member item and no count of the erased customer', async () => {
+    let failPublish = false;
+    const engine = await startTestEngine({
+      sweepEveryMs: 0,
+      logLevel: 'SILENT',
+      faults: {
+        putEvents: (call: PutEventsCall) => (failPublish && call.entries.some((e) => e.Source === 'rapport.profile') ? 'InternalException' : undefined),
+      },
+    });
+    // Hold the consumer's member write that puts the customer into a segment until the erasure has answered.
+    let hold = false;
+    let held: () => void = () => {};
+    const reached = new Promise<void>((resolve) => (held = resolve));
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const stall: FinalizeRequestMiddleware<object, object> = (next, context) => async (args) => {
+      const input = args.input as { Key?: Record<string, { S?: string }>; ExpressionAttributeValues?: Record<string, { BOOL?: boolean }> };
+      if (hold && context.commandName === 'UpdateItemCommand' && input.Key?.PK?.S === `C#${ID}` && input.Key.SK?.S?.startsWith('G#') && input.ExpressionAttributeValues?.[':in']?.BOOL === true) {
+        hold = false;
+        held();
+        await released;
+      }
+      return next(args);
+    };
+    engine.dynamo.client.middlewareStack.addRelativeTo(stall as never, { name: 'auditStallMemberWrite', relation: 'after', toMiddleware: 'retryMiddleware' });
+    const scan = async () => {
+      const out: string[] = [];
+      let start: Record<string, never> | undefined;
+      do {
+        const page = await engine.dynamo.client.send(new ScanCommand({ TableName: PROFILE_TABLE, ConsistentRead: true, ...(start && { ExclusiveStartKey: start }) }));
+        for (const item of page.Items ?? []) if (JSON.stringify(item).includes(ID)) out.push(JSON.stringify(item));
+        start = page.LastEvaluatedKey as typeof start;
+      } while (start);
+      return out;
+    };
+    try {
+      const api = client(engine);
+      await api.sendAndSettle({ type: 'identify', userId: ID, traits: { email: 'aud3.seg.7951@example.org' } });
+      const before = (await api.get('/v1/segments')).json as { segments: Array<{ id: string; count: number }> };
+
+      hold = true;
+      failPublish = true;
+      await api.send({ type: 'track', userId: ID, event: 'Order Completed', properties: { orderId: 'o-1', total: 30, currency: 'EUR' } });
+      await reached;
+      expect((await api.del(`/v1/customers/${ID}`)).status).toBe(200);
+      release();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      failPublish = false;
+      await engine.settle();
+
+      const after = (await api.get('/v1/segments')).json as { segments: Array<{ id: string; count: number }> };
+      const grew = after.segments.filter((s) => s.count > (before.segments.find((b) => b.id === s.id)?.count ?? 0)).map((s) => `${s.id}=${s.count}`);
+      expect({ items: await scan(), grew }).toEqual({ items: [], grew: [] });
+    } finally {
+      release();
+      await engine.stop();
+    }
+  }, 120_000);
+});
