@@ -248,7 +248,8 @@ export function createCustomerApi(deps: CustomerApiDeps) {
       ...(deps.tombstoneDays !== undefined && { tombstoneDays: deps.tombstoneDays }),
       ...(deps.onErase && {
         between: async (erased: string[]) => {
-          for (const x of erased) if (!x.startsWith('anon:')) await deps.onErase!(x);
+          // Visitor ids too: a visitor's run (a sign-up before logging in) is the customer's as much as their own.
+          for (const x of erased) await deps.onErase!(x);
         },
       }),
       ...(deps.afterErase && { beforeComplete: deps.afterErase }),
