@@ -57,7 +57,7 @@ describe('a segment member write of a consumer whose derived events fail to publ
     try {
       const api = client(engine);
       await api.sendAndSettle({ type: 'identify', userId: ID, traits: { email: 'aud3.seg.7951@example.org' } });
-      const before = (await api.get('/v1/segments')).json as { segments: Array<{ id: string; count: number }> };
+      const before = (await api.get('/v1/segments')).json as unknown as { segments: Array<{ id: string; count: number }> };
 
       hold = true;
       failPublish = true;
@@ -69,7 +69,7 @@ describe('a segment member write of a consumer whose derived events fail to publ
       failPublish = false;
       await engine.settle();
 
-      const after = (await api.get('/v1/segments')).json as { segments: Array<{ id: string; count: number }> };
+      const after = (await api.get('/v1/segments')).json as unknown as { segments: Array<{ id: string; count: number }> };
       const grew = after.segments.filter((s) => s.count > (before.segments.find((b) => b.id === s.id)?.count ?? 0)).map((s) => `${s.id}=${s.count}`);
       expect({ items: await scan(), grew }).toEqual({ items: [], grew: [] });
     } finally {
