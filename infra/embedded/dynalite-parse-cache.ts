@@ -84,16 +84,21 @@ function cached(parser: Parser, id: string): void {
       for (const v of hit.values) delete context.unusedAttrVals?.[v];
       return fromTemplate(hit.tree, vals);
     }
-    const unusedNamesBefore = Object.keys(context.unusedAttrNames ?? {});
-    const unusedValsBefore = Object.keys(context.unusedAttrVals ?? {});
-    const tree = parse(input, options);
+    // Every name and value this expression uses, whether or not an expression parsed before it in the request (the
+    // update before the condition) used it too: a kept parse marks them all, as a fresh parse would in any request.
+    const probe: ParseContext = {
+      ...context,
+      unusedAttrNames: Object.fromEntries(Object.keys(names).map((n) => [n, true])),
+      unusedAttrVals: Object.fromEntries(Object.keys(vals).map((v) => [v, true])),
+    };
+    const tree = parse(input, { ...options, context: probe });
+    const usedNames = Object.keys(names).filter((n) => !(n in probe.unusedAttrNames!));
+    const usedValues = Object.keys(vals).filter((v) => !(v in probe.unusedAttrVals!));
+    for (const n of usedNames) delete context.unusedAttrNames?.[n];
+    for (const v of usedValues) delete context.unusedAttrVals?.[v];
     if (kept.size < SHAPES_MAX && tree !== null && typeof tree === 'object') {
       const slots = new Map<object, string>(Object.entries(vals).map(([k, v]) => [v, k]));
-      kept.set(key, {
-        tree: toTemplate(tree, slots),
-        names: unusedNamesBefore.filter((n) => !(n in (context.unusedAttrNames ?? {}))),
-        values: unusedValsBefore.filter((v) => !(v in (context.unusedAttrVals ?? {}))),
-      });
+      kept.set(key, { tree: toTemplate(tree, slots), names: usedNames, values: usedValues });
     }
     return tree;
   };
