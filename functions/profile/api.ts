@@ -183,12 +183,12 @@ export function createCustomerApi(deps: CustomerApiDeps) {
     }
     if (method === 'DELETE' && sub === undefined) {
       const { stored } = found;
-      if (!stored) {
-        // An erasure interrupted after its deletes (a 5xx, a timeout, a crash): its retry finishes it.
-        const tombstone = found.mergedInto === undefined ? await store.tombstone(id, clock.now()) : undefined;
-        if (tombstone !== undefined && tombstone.completedAt === undefined) return erase(id, [id], id, tombstone.erasedAt);
-        return notFound(id, found.mergedInto);
-      }
+      // An erasure interrupted (a 5xx, a timeout, a crash) left its tombstones incomplete: a retry under any id
+      // it had reached resumes it, from its start and every id it had reached, whatever its deletes left.
+      const tombstone = await store.tombstone(id, clock.now());
+      const resumeFrom = tombstone !== undefined && tombstone.completedAt === undefined ? tombstone.erasedAt : undefined;
+      if (resumeFrom !== undefined) return erase(stored?.profile.id ?? id, stored ? idsOfProfile(stored.profile) : [id], id, resumeFrom);
+      if (!stored) return notFound(id, found.mergedInto);
       // From the id asked for: a known id whose record is frozen into the customer (an alias, maybe still
       // being applied) is erased with it, whether or not the customer's profile lists it yet.
       return erase(stored.profile.id, idsOfProfile(stored.profile), id);

@@ -243,6 +243,11 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
           if (link !== undefined) await undoLink(event, link, customerId);
           // The archive keeps this event from its receipt: the tombstone must outlive its replays.
           if (tombstone) await store.extendTombstone(customerId, tombstone, event.receivedAt);
+          // An earlier attempt may have written segment members after the eraser took them out (then crashed or failed to publish).
+          if (!erasedDrops) {
+            await store.segments.leaveAll(customerId);
+            await store.segments.deleteMembers(customerId);
+          }
           erasedDrops = true;
           log('event for an erased customer dropped', { customerId, messageId: event.messageId });
           results.push({ status: 'dropped', customerId, reason: 'erased' });
@@ -335,14 +340,14 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         continue;
       }
       await Promise.all(written.map((event) => store.putTimelineEvent(customerId, event, deps.timelineRetentionDays)));
-      let membersChanged = await publish(customerId, [...republish, ...derived]);
+      let membersChanged = await publish(customerId, [...republish, ...derived], rebornAfter);
       if (reconcile && current) membersChanged = (await reconcileSegments(customerId, current)) || membersChanged;
       if (erasedDrops) await deps.onErasedWrite?.([customerId]);
       if (erasedNamed.length > 0) await deps.onErasedWrite?.([...new Set(erasedNamed)]);
       if (written.length > 0 && (await undoneIfErased(customerId, rebornAfter, written, links, membersChanged))) {
         return results.map(() => ({ status: 'dropped', customerId, reason: 'erased' }));
       }
-      if (written.length === 0 && membersChanged) await leaveIfJoined(customerId);
+      if (written.length === 0 && membersChanged) await leaveIfJoined(customerId, rebornAfter);
       const applied = results.filter((r) => r.status === 'applied').length;
       if (applied > 0) log('profile updated', { customerId, events: applied, messageId: first.messageId, derived: derived.length, attempt, merged });
       return results;
@@ -551,7 +556,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         // messageIds, so consumers see it once), then clear the mark and move the due time on.
         const { pendingCause, ...confirmed } = stored;
         const pending = stored.outbox.filter((o) => o.cause === pendingCause);
-        if (await publish(customerId, pending)) await leaveIfJoined(customerId);
+        if (await publish(customerId, pending, stored.rebornAfter)) await leaveIfJoined(customerId, stored.rebornAfter);
         const { next } = resegment(confirmed, stored.profile, stored.profile, pendingCause, now);
         if (!(await putOrConflict(next, stored.version, attempt, deadline))) continue;
         log('profile re-evaluated', { customerId, derived: namesOf(pending).length, republished: true });
@@ -568,7 +573,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       // derived events are on the bus does a second write clear it. If publishing fails, the next
       // sweep finds the customer due and publishes them then.
       if (!(await putOrConflict({ ...next, nextChangeAt: stored.nextChangeAt ?? now.toISOString(), pendingCause: cause }, stored.version, attempt, deadline))) continue;
-      const membersChanged = await publish(customerId, derived);
+      const membersChanged = await publish(customerId, derived, stored.rebornAfter);
       const settled: StoredProfile = { ...next, version: next.version + 1 };
       delete settled.pendingCause;
       // Lost to a concurrent write: the mark stays, and the next sweep clears it after publishing again.
@@ -617,7 +622,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       if (stored.applied.includes(appliedMark(cause))) {
         // Retried: the change is on the profile. Publish what an attempt that failed after the write could not.
         const pending = stored.outbox.filter((o) => o.cause === cause);
-        if (await publish(customerId, pending)) await leaveIfJoined(customerId);
+        if (await publish(customerId, pending, stored.rebornAfter)) await leaveIfJoined(customerId, stored.rebornAfter);
         return namesOf(pending);
       }
       const profile = structuredClone(stored.profile);
@@ -625,7 +630,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       const { next, derived } = resegment(stored, profile, stored.profile, cause, now);
       next.applied = [...stored.applied, appliedMark(cause)];
       if (!(await putOrConflict(next, stored.version, attempt, deadline, `profile ${customerId}: ${cause}`))) continue;
-      const membersChanged = await publish(customerId, derived);
+      const membersChanged = await publish(customerId, derived, stored.rebornAfter);
       if (await undoneIfErased(customerId, stored.rebornAfter, [], [], membersChanged)) return [];
       return namesOf(derived);
     }
@@ -707,8 +712,14 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
    * were under way (its leave-all then missed them): a customer joined into another is in no segment. Writers that
    * check for an erasure after their writes read both at once (`undoneIfErased`).
    */
-  async function leaveIfJoined(customerId: string): Promise<void> {
-    if (await store.isJoined(customerId)) await store.segments.leaveAll(customerId);
+  async function leaveIfJoined(customerId: string, rebornAfter: string | undefined): Promise<void> {
+    // Erased meanwhile too (the eraser's deleteMembers may have run before these member writes): out of every
+    // segment, and the member items go. Read at once with the join (one call, as `undoneIfErased` does).
+    const { tombstone, joined } = await store.checkAfterWrite(customerId, clock.now(), { joined: true });
+    if (tombstone && tombstone.erasedAt !== rebornAfter) {
+      await store.segments.leaveAll(customerId);
+      await store.segments.deleteMembers(customerId);
+    } else if (joined) await store.segments.leaveAll(customerId);
   }
 
   /**
@@ -716,7 +727,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
    * of `customerId` changed: the caller then checks whether the customer was joined into another meanwhile
    * (`leaveIfJoined`, or with its erasure check in `undoneIfErased`).
    */
-  async function publish(customerId: string, outbox: OutboxEntry[]): Promise<boolean> {
+  async function publish(customerId: string, outbox: OutboxEntry[], rebornAfter: string | undefined): Promise<boolean> {
     // Segment entries first (idempotent, ordered by seq): a redelivery of the cause applies what a crash left.
     // Changes of different segments touch different items: applied at once, each segment's in seq order.
     const bySegment = new Map<string, OutboxEntry[]>();
@@ -733,11 +744,11 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     const entries: BusEntry[] = events.map((o) => derivedEvent(customerId, o, deps.eventBusName));
     const result = await publishEntries(deps.putEvents, entries, { clock }).catch(async (error: unknown) => {
       // The caller's check will not run: the members changed are checked here before the delivery is retried.
-      if (changed) await leaveIfJoined(customerId);
+      if (changed) await leaveIfJoined(customerId, rebornAfter);
       throw error;
     });
     if (result.failed.length > 0) {
-      if (changed) await leaveIfJoined(customerId);
+      if (changed) await leaveIfJoined(customerId, rebornAfter);
       throw new DerivedEventsUnpublishedError(`${result.failed.length} derived event(s) could not be published (${result.failed[0]!.errorCode}); the event will be retried`);
     }
     return changed;

@@ -873,8 +873,8 @@ export class ProfileStore {
    * Erase a customer: every item under their id, the known ids joined into theirs (`mergedIds`, whose
    * forwarding records go too) and their visitor ids, and their aliases,
    * race-free against concurrent writers without transactions (Dekker's write, then check):
-   * 1. tombstones first (keyed by a hash of each id, no id in them once complete; until then the asked id's
- *    lists every id reached, `erasing`, so a retry of an interrupted erasure finishes them), `erasedAt` = now;
+   * 1. tombstones first (keyed by a hash of each id, no id in them once complete; until then each lists every
+ *    id reached, `erasing`, so a retry of an interrupted erasure under any of them finishes them), `erasedAt` = now;
    * 2. `between` (stop the journeys of each of these ids), then query (strongly consistent) and delete
    *    everything; every writer writes, then reads the tombstone: either it sees it and undoes its
    *    write, or its write came before this query and is deleted here;
@@ -923,11 +923,13 @@ export class ProfileStore {
         }
       }
       ids.push(...fresh);
-      // Until it completes, the erasure's own tombstone lists every id it reached (removed at completion): a retry
-      // after the deletes below took what leads to them (the profile, the timeline, the aliases) finishes them all.
-      await this.doc.send(
-        new UpdateCommand({ TableName: this.tableName, Key: tombstoneKey(id), UpdateExpression: 'ADD erasing :ids', ExpressionAttributeValues: { ':ids': new Set(fresh) } }),
-      );
+      // Until it completes, each tombstone of the erasure lists every id it reached (removed at completion): a retry
+      // under any of them, after the deletes below took what leads there (profile, timeline, aliases), finishes them all.
+      for (const x of ids) {
+        await this.doc.send(
+          new UpdateCommand({ TableName: this.tableName, Key: tombstoneKey(x), UpdateExpression: 'ADD erasing :ids', ExpressionAttributeValues: { ':ids': new Set(ids) } }),
+        );
+      }
       await options.between?.(fresh);
       reached = withPending(await this.#ownVisitors(await this.#reach(id, timelines)));
     }

@@ -24,13 +24,16 @@ const EMAIL = 'aud3.roi.7911@example.org';
 describe('a resumed erasure retried under another id of the same customer', () => {
   it('leaves nothing of the joined id in the bus log or the profile table', async () => {
     let failing = false;
+    // The DELETE's first read of the tombstone (is an erasure of this id under way?) passes; the later ones, in
+    // the redaction after the deletes, fail: the erasure is interrupted after its deletes.
+    let tombstoneReads = 0;
     const engine = await startTestEngine({
       sweepEveryMs: 0,
       logLevel: 'SILENT',
       faults: {
         dynamo: (call: DynamoCall) => {
           const pk = (call.input.Key as Record<string, { S?: string }> | undefined)?.PK?.S ?? '';
-          return failing && call.operation === 'GetItem' && pk.startsWith('X#') ? 'InternalServerError' : undefined;
+          return failing && call.operation === 'GetItem' && pk.startsWith('X#') && ++tombstoneReads > 1 ? 'InternalServerError' : undefined;
         },
       },
     });

@@ -18,13 +18,15 @@ const EMAIL = 'aud2.res.7781@example.org';
 describe('a resumed erasure of a customer who was a visitor first', () => {
   it('leaves nothing of the visitor in the bus log', async () => {
     let failing = false;
+    let tombstoneReads = 0;
     const engine = await startTestEngine({
       sweepEveryMs: 0,
       logLevel: 'SILENT',
       faults: {
         dynamo: (call: DynamoCall) => {
           const pk = ((call.input.Key as Record<string, { S?: string }> | undefined)?.PK?.S) ?? '';
-          return failing && call.operation === 'GetItem' && pk.startsWith('X#') ? 'InternalServerError' : undefined;
+          // The DELETE's first tombstone read (is an erasure under way?) passes; those of the redaction fail.
+          return failing && call.operation === 'GetItem' && pk.startsWith('X#') && ++tombstoneReads > 1 ? 'InternalServerError' : undefined;
         },
       },
     });
