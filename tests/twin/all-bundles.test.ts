@@ -168,7 +168,7 @@ async function replay(functions: 'bundles' | 'sources'): Promise<Record<string, 
   // An hour after the sign-up, the welcome email bounces back as a complaint (SES publishes it; the feedback function maps it).
   clock.schedule(START + 8 * HOUR, () => {
     const email = outboxFor(engine, 'ab-ses').find((m) => m.channel === 'email');
-    if (!email) throw new Error(`ab-ses got no email to complain about (calls IAM denied: ${endpoint.denied.join(', ') || 'none'})`);
+    if (!email) throw new Error(`ab-ses got no email to complain about (calls IAM denied: ${[...new Set(endpoint.denied)].join(', ') || 'none'})`);
     engine.feedback(email.outboxId, { type: 'complaint' });
   });
   // Erased two days into the welcome (between its emails): the customer API stops the run, then deletes everything.
