@@ -13,6 +13,8 @@ export interface ExecutionState {
   status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
   /** The output of a SUCCEEDED execution, parsed (an `exit` step's `end`, a holdout's `holdSeconds`). */
   output?: unknown;
+  /** When an ended execution ended (DescribeExecution's `stopDate`). */
+  stoppedAt?: Date;
 }
 
 /** Port: Step Functions. AWS: the SFN API. Embedded: aws-local-stepfunctions running the same ASL. */
@@ -87,7 +89,7 @@ export function awsExecutions(stateMachineArns: Readonly<Record<string, string>>
         } catch {
           output = undefined;
         }
-        return { status: described.status ?? 'RUNNING', ...(output !== undefined && { output }) };
+        return { status: described.status ?? 'RUNNING', ...(output !== undefined && { output }), ...(described.stopDate !== undefined && { stoppedAt: described.stopDate }) };
       } catch (error) {
         if (isExecutionMissing(error)) return undefined;
         throw error;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { eventKey, eventRef, isSameEvent, IDEMPOTENCY_WINDOW_SECONDS, INGEST_EVENT_SOURCE, matchesEventPattern, orderAmount, PROFILE_EVENT_SOURCE, profileTags, reachability, type Channel, type Clock, type ConsentMode, type EventPattern, type EventRef, type LifecycleStage, type NormalisedEvent, type Profile } from '../../shared';
 import type { ProfileStore, StoredProfile } from '../profile';
 import { executionName, isExecutionMissing, type ExecutionInput, type Executions } from './executions';
-import type { JourneyStore, MessageRecord, RunRecord } from './store';
+import { inRunIndex, type JourneyStore, type MessageRecord, type RunRecord } from './store';
 import { belongsAfter, eventMark } from '../profile';
 
 /** What the runtime needs of a compiled journey. */
@@ -41,6 +41,12 @@ export const START_GRACE_SECONDS = 2 * 86_400;
 /** The reconciling sweep checks a running run first a day after it started, then at growing intervals, at most a week apart. */
 export const RECONCILE_FIRST_CHECK_SECONDS = 86_400;
 export const RECONCILE_MAX_INTERVAL_SECONDS = 7 * 86_400;
+/**
+ * A run a goal or exit event ended stays in the run index until its execution's end is known (its status change,
+ * else the sweep's DescribeExecution), due this long after the event: by then its stop has taken effect and the
+ * news of its end has usually come (which takes it out of the index without a call to Step Functions).
+ */
+export const RECONCILE_ENDED_BY_EVENT_SECONDS = 3600;
 
 /**
  * Which trigger patterns the starter's bus rules carry: those of derived events (source `rapport.profile`,
@@ -84,11 +90,15 @@ export interface BusEventLike {
 export type SkipReason = 'no-profile' | 'stale' | 'audience' | 're-entry' | 'already-running' | 'no-key' | 'erased';
 export type EnrolOutcome = { journeyId: string; status: 'started' | 'duplicate'; executionName: string } | { journeyId: string; status: 'skipped'; reason: SkipReason };
 
-/** What a reconciling pass found: runs checked, ended (their execution had ended, or never started), failed to check. */
+/**
+ * What a reconciling pass found: runs checked, ended (their execution had ended, or never started), failed to check;
+ * and, when any, `corrected`: runs a goal or exit event ended whose execution had ended on its own before it.
+ */
 export interface ReconcileOutcome {
   checked: number;
   ended: number;
   failed: number;
+  corrected?: number;
 }
 
 export interface JourneyRuntimeDeps {
@@ -490,7 +500,9 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
   ): Promise<boolean> {
     const now = clock.now();
     const heldUntil = status === 'holdout' ? new Date(now.getTime() + (holdSeconds ?? 0) * 1000).toISOString() : undefined;
-    const ended = await records.endRun(run.customerId, run.journeyId, run.executionName, status, now.toISOString(), endedBy, heldUntil);
+    // Ended by an event with its time: due to be checked until its execution's end is known (see `reconcile`).
+    const checkEndAt = endedBy?.timestamp !== undefined ? new Date(now.getTime() + RECONCILE_ENDED_BY_EVENT_SECONDS * 1000) : undefined;
+    const ended = await records.endRun(run.customerId, run.journeyId, run.executionName, status, now.toISOString(), endedBy, heldUntil, checkEndAt);
     if (!ended) return false;
     await records.unlock(run.customerId, run.journeyId, run.key, run.executionName);
     // A send or webhook claimed and not finished when the run ended stays unknown, not in progress.
@@ -505,6 +517,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
    * An execution ended on its own (Step Functions status change): completed, failed, or aborted by us.
    * `stoppedAt` (the status change's `stopDate`) is when it ended: news that comes late finds the run already
    * ended by a goal or exit event dated after that (the router saw it running), and records the end it had.
+   * Such a run's end is then known: it leaves the run index. True when it corrected the run's end.
    */
   async function executionEnded(
     journeyId: string,
@@ -513,9 +526,9 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     status: 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT',
     output?: unknown,
     stoppedAt?: Date,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const run = (await records.runs(customerId, journeyId)).find((r) => r.executionName === name);
-    if (!run) return;
+    if (!run) return false;
     // An `exit` step leaves its outcome in the output (`end`): `exit: goal` is a conversion, any other exit an exit;
     // a split's holdout group leaves `holdout` and how long its customer stays held (a goal meanwhile still counts).
     const end = (output as { end?: { outcome?: unknown; reason?: unknown; holdSeconds?: unknown } } | null | undefined)?.end;
@@ -530,9 +543,11 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     if (!recorded) await records.unlock(run.customerId, run.journeyId, run.key, run.executionName);
     // The news came late: a goal or exit event dated after the execution had ended found the run still running and
     // ended it. The run had ended on its own: record that end (and move the count from the event's outcome to it).
+    let corrected = false;
     if (!recorded && status === 'SUCCEEDED' && outcome !== 'holdout' && stoppedAt !== undefined) {
       const own = outcome ?? 'completed';
       const replaced = await records.endedBeforeItsEvent(customerId, journeyId, name, stoppedAt.toISOString(), own);
+      corrected = replaced !== undefined;
       if (replaced !== undefined) {
         const counter = (s: 'completed' | 'exited' | 'converted') => (s === 'converted' ? 'goal' : s);
         const reason = own === 'exited' && typeof end?.reason === 'string' ? { [`exited.${end.reason}`]: 1 } : {};
@@ -546,6 +561,9 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
       const heldUntil = new Date(clock.now().getTime() + holdSeconds * 1000).toISOString();
       if (await records.convertedToHeld(customerId, journeyId, name, heldUntil)) await records.count(journeyId, { holdout: 1, 'holdout.goal': 1 });
     }
+    // A run an event ended waited in the run index for this news: its end is known, it leaves (once corrected, it has).
+    if (!recorded && !corrected && run.endedByAt !== undefined && inRunIndex(run)) await records.leaveRunIndex(customerId, journeyId, name);
+    return corrected;
   }
 
   /**
@@ -581,19 +599,37 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
    * they started are checked against Step Functions (DescribeExecution): one whose execution has ended is
    * ended as that event would have (`executionEnded`: outcome counted, lock freed); one still running is
    * checked again later (after as long as it has run, at most a week); one Step Functions does not know is
-   * ended as failed once its start can no longer come (`START_GRACE_SECONDS`). At most `limitPerShard` runs
-   * of each index shard per pass, oldest first: the rest at the next.
+   * ended as failed once its start can no longer come (`START_GRACE_SECONDS`). A run a goal or exit event ended
+   * whose status change has not come (lost, or late) is in the index too (`RECONCILE_ENDED_BY_EVENT_SECONDS`):
+   * once its execution has ended, the end it had is recorded if it came before the event (`executionEnded` with
+   * DescribeExecution's stopDate: the same correction as the late news), and it leaves the index. At most
+   * `limitPerShard` runs of each index shard per pass, oldest first: the rest at the next.
    */
   async function reconcile(limitPerShard = 1000): Promise<ReconcileOutcome> {
     const now = clock.now();
     const outcome: ReconcileOutcome = { checked: 0, ended: 0, failed: 0 };
+    let corrected = 0;
     for (const ref of await records.runsToCheck(now, limitPerShard)) {
       try {
         const run = await records.getRun(ref.customerId, ref.journeyId, ref.executionName);
-        if (run?.status !== 'running') continue; // ended meanwhile (the index lags its table)
-        outcome.checked++;
+        // Gone, or left the index meanwhile (the index lags its table): nothing to check.
+        if (run === undefined || !inRunIndex(run)) continue;
         const age = now.getTime() - Date.parse(run.startedAt);
         const later = () => records.checkRunAgain(run, new Date(now.getTime() + Math.min(Math.max(age, RECONCILE_FIRST_CHECK_SECONDS * 1000), RECONCILE_MAX_INTERVAL_SECONDS * 1000)));
+        if (run.status !== 'running') {
+          // Ended by an event, its execution's end unknown: known now, unless the execution is still stopping.
+          if (run.endedByAt === undefined) continue;
+          outcome.checked++;
+          const state = await executions.describe(run.journeyId, run.executionName);
+          if (state?.status === 'RUNNING' || state?.status === 'PENDING_REDRIVE') await later();
+          else if (state === undefined) await records.leaveRunIndex(run.customerId, run.journeyId, run.executionName);
+          else if (await executionEnded(run.journeyId, run.customerId, run.executionName, state.status, state.output, state.stoppedAt)) {
+            corrected++;
+            log('journey run ended before the event that ended it, its end unreported: the reconciling sweep recorded it', { journeyId: run.journeyId, customerId: run.customerId, executionName: run.executionName });
+          }
+          continue;
+        }
+        outcome.checked++;
         const state = await executions.describe(run.journeyId, run.executionName);
         if (state === undefined) {
           if (age < START_GRACE_SECONDS * 1000) await later();
@@ -604,7 +640,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
         } else if (state.status === 'RUNNING' || state.status === 'PENDING_REDRIVE') {
           await later();
         } else {
-          await executionEnded(run.journeyId, run.customerId, run.executionName, state.status, state.output);
+          await executionEnded(run.journeyId, run.customerId, run.executionName, state.status, state.output, state.stoppedAt);
           outcome.ended++;
           log('journey run ended by the reconciling sweep: its end was not reported', { journeyId: run.journeyId, customerId: run.customerId, executionName: run.executionName, status: state.status });
         }
@@ -614,7 +650,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
         log('journey run could not be reconciled', { journeyId: ref.journeyId, customerId: ref.customerId, executionName: ref.executionName, error: String((error as Error)?.message ?? error) });
       }
     }
-    return outcome;
+    return { ...outcome, ...(corrected > 0 && { corrected }) };
   }
 
   /**

@@ -10,7 +10,7 @@ import { PROFILE_TABLE_LAYOUT as L, type EventPattern, type EventRef } from '../
  *
  * | item    | PK           | SK                                   |
  * |---------|--------------|--------------------------------------|
- * | run     | `C#<id>`     | `R#<journeyId>#<executionName>`      | while running, in the sparse GSI1 (`RUN#<shard>`, `<checkAt>#<id>`): the reconciling sweep's list |
+ * | run     | `C#<id>`     | `R#<journeyId>#<executionName>`      | while running (and, ended by an event, until its execution's end is known), in the sparse GSI1 (`RUN#<shard>`, `<checkAt>#<id>`): the reconciling sweep's list |
  * | lock    | `C#<id>`     | `L#<journeyId>#<key>`                | one active run per customer (or per key); TTL: the run's longest possible life |
  * | message | `C#<id>`     | `M#<executionName>#<stepId>`         | a send or skip; the conditional put is the send's idempotency |
  * | skip    | `C#<id>`     | `JS#<journeyId>`                     | why the customer's latest trigger of the journey started nothing; `ttl` |
@@ -172,6 +172,9 @@ const runIndexKeys = (run: Pick<RunRecord, 'customerId' | 'executionName'>, chec
   [L.dueIndex.sortKey]: `${checkAt}#${run.customerId}`,
 });
 
+/** Whether a run's record (as read, with its index keys) is in the run index: the reconciling sweep's list. */
+export const inRunIndex = (run: RunRecord): boolean => (run as unknown as Record<string, unknown>)[L.dueIndex.partitionKey] !== undefined;
+
 /** A running run the reconciling sweep is due to check: its keys, from the run index. */
 export interface RunRef {
   customerId: string;
@@ -242,7 +245,7 @@ export class JourneyStore {
     });
   }
 
-  /** A checked run still running: check it again from `checkAt` (only while it is running). */
+  /** A checked run whose execution is still running: check it again from `checkAt` (only while it is in the run index). */
   async checkRunAgain(run: Pick<RunRecord, 'customerId' | 'journeyId' | 'executionName'>, checkAt: Date): Promise<void> {
     const { [L.dueIndex.sortKey]: sortKey } = runIndexKeys(run, checkAt.toISOString());
     try {
@@ -251,9 +254,9 @@ export class JourneyStore {
           TableName: this.tableName,
           Key: { [L.partitionKey]: pk(run.customerId), [L.sortKey]: `R#${run.journeyId}#${run.executionName}` },
           UpdateExpression: 'SET #gsk = :sk',
-          ConditionExpression: '#s = :running',
-          ExpressionAttributeNames: { '#gsk': L.dueIndex.sortKey, '#s': 'status' },
-          ExpressionAttributeValues: { ':sk': sortKey, ':running': 'running' },
+          ConditionExpression: 'attribute_exists(#gpk)',
+          ExpressionAttributeNames: { '#gsk': L.dueIndex.sortKey, '#gpk': L.dueIndex.partitionKey },
+          ExpressionAttributeValues: { ':sk': sortKey },
         }),
       );
     } catch (error) {
@@ -261,7 +264,12 @@ export class JourneyStore {
     }
   }
 
-  /** End a run once: only a running run changes status (a stop after completion changes nothing). */
+  /**
+   * End a run once: only a running run changes status (a stop after completion changes nothing). An ended run
+   * leaves the run index (the reconciling sweep's list), but one ended by an event with its time (`endedBy`'s
+   * `timestamp`, a goal or exit) while its execution's end is unknown: it stays, due at `checkEndAt`, until that
+   * end is heard of (`leaveRunIndex`), because an execution that had ended before the event was not ended by it.
+   */
   async endRun(
     customerId: string,
     journeyId: string,
@@ -270,20 +278,22 @@ export class JourneyStore {
     at: string,
     endedBy?: EventRef & { timestamp?: string },
     heldUntil?: string,
+    checkEndAt?: Date,
   ): Promise<RunRecord | undefined> {
+    const staysIndexed = endedBy?.timestamp !== undefined && checkEndAt !== undefined;
     try {
       const { Attributes } = await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [L.partitionKey]: pk(customerId), [L.sortKey]: `R#${journeyId}#${executionName}` },
-          // An ended run leaves the run index (the reconciling sweep's list).
-          UpdateExpression: `SET #s = :s, endedAt = :at${endedBy !== undefined ? ', endedBy = :by' : ''}${endedBy?.sourceId !== undefined ? ', endedBySourceId = :bySource' : ''}${endedBy?.timestamp !== undefined ? ', endedByAt = :byAt' : ''}${heldUntil !== undefined ? ', heldUntil = :held' : ''} REMOVE #gpk, #gsk`,
+          UpdateExpression: `SET #s = :s, endedAt = :at${endedBy !== undefined ? ', endedBy = :by' : ''}${endedBy?.sourceId !== undefined ? ', endedBySourceId = :bySource' : ''}${endedBy?.timestamp !== undefined ? ', endedByAt = :byAt' : ''}${heldUntil !== undefined ? ', heldUntil = :held' : ''}${staysIndexed ? ', #gsk = :checkAt' : ' REMOVE #gpk, #gsk'}`,
           ConditionExpression: '#s = :running',
-          ExpressionAttributeNames: { '#s': 'status', '#gpk': L.dueIndex.partitionKey, '#gsk': L.dueIndex.sortKey },
+          ExpressionAttributeNames: { '#s': 'status', '#gsk': L.dueIndex.sortKey, ...(!staysIndexed && { '#gpk': L.dueIndex.partitionKey }) },
           ExpressionAttributeValues: {
             ':s': status,
             ':at': at,
             ':running': 'running',
+            ...(staysIndexed && { ':checkAt': runIndexKeys({ customerId, executionName }, checkEndAt.toISOString())[L.dueIndex.sortKey] }),
             ...(endedBy !== undefined && { ':by': endedBy.messageId }),
             ...(endedBy?.sourceId !== undefined && { ':bySource': endedBy.sourceId }),
             ...(endedBy?.timestamp !== undefined && { ':byAt': endedBy.timestamp }),
@@ -310,9 +320,10 @@ export class JourneyStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [L.partitionKey]: pk(customerId), [L.sortKey]: `R#${journeyId}#${executionName}` },
-          UpdateExpression: 'SET #s = :s, endedAt = :stopped REMOVE endedBy, endedBySourceId, endedByAt',
+          // Its end is known now: it leaves the run index too.
+          UpdateExpression: 'SET #s = :s, endedAt = :stopped REMOVE endedBy, endedBySourceId, endedByAt, #gpk, #gsk',
           ConditionExpression: '#s IN (:converted, :exited) AND #s <> :s AND endedByAt > :stopped',
-          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeNames: { '#s': 'status', '#gpk': L.dueIndex.partitionKey, '#gsk': L.dueIndex.sortKey },
           ExpressionAttributeValues: { ':s': status, ':stopped': stoppedAt, ':converted': 'converted', ':exited': 'exited' },
           ReturnValues: 'UPDATED_OLD',
         }),
@@ -321,6 +332,24 @@ export class JourneyStore {
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return undefined;
       throw error;
+    }
+  }
+
+  /** An ended run whose execution's end is now known leaves the run index (never a running run). */
+  async leaveRunIndex(customerId: string, journeyId: string, executionName: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [L.partitionKey]: pk(customerId), [L.sortKey]: `R#${journeyId}#${executionName}` },
+          UpdateExpression: 'REMOVE #gpk, #gsk',
+          ConditionExpression: 'attribute_exists(#gpk) AND #s <> :running',
+          ExpressionAttributeNames: { '#s': 'status', '#gpk': L.dueIndex.partitionKey, '#gsk': L.dueIndex.sortKey },
+          ExpressionAttributeValues: { ':running': 'running' },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
   }
 

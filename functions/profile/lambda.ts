@@ -23,7 +23,7 @@ export interface SweepHandlerOptions extends ObservabilityOptions {
    * Runs after the re-evaluation: the journey runtime's reconciling of runs whose end was never reported
    * (`reconcile`). Runs whose check failed stay due: the sweep then fails, and its retry checks them again.
    */
-  reconcile?: () => Promise<{ checked: number; ended: number; failed: number }>;
+  reconcile?: () => Promise<{ checked: number; ended: number; failed: number; corrected?: number }>;
 }
 
 /** What a sweep did: customers due, changed and events derived; runs reconciled (with `reconcile`). */
@@ -114,6 +114,7 @@ export function createSweepHandler(deps: Omit<ProfileConsumerDeps, 'log'>, optio
       metrics.addMetric('SweepRunsChecked', MetricUnit.Count, runs.checked);
       metrics.addMetric('SweepRunsEnded', MetricUnit.Count, runs.ended);
       if (runs.failed > 0) metrics.addMetric('SweepRunsFailed', MetricUnit.Count, runs.failed);
+      if (runs.corrected) metrics.addMetric('SweepRunsCorrected', MetricUnit.Count, runs.corrected);
     }
     logger.info('sweep finished', { due: due.length, changed, derived, failed: failed.length, ...(runs && { runs }) });
     if (failed.length > 0) throw new Error(`sweep: ${failed.length} of ${due.length} due customers could not be re-evaluated; they stay due and are retried`);

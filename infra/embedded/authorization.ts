@@ -16,9 +16,12 @@ export type AwsCall =
   | {
       /** The function making the call (its Powertools service name: `rapport-steps`, ...). */
       functionName: string;
-      /** A JSON-protocol service reached through an SDK client: DynamoDB or EventBridge. */
-      service: 'dynamodb' | 'events';
-      /** The operation, from the request's `x-amz-target` (`GetItem`, `PutEvents`, ...). */
+      /**
+       * A service reached through an SDK client with a JSON body: DynamoDB, EventBridge, Secrets Manager
+       * (GetSecretValue) or SES v2 (SendEmail, whose REST request carries its input as JSON too).
+       */
+      service: 'dynamodb' | 'events' | 'secretsmanager' | 'ses';
+      /** The operation, from the request's `x-amz-target` (`GetItem`, `PutEvents`, ...) or the REST path's operation (`SendEmail`). */
       operation: string;
       /** The request body as sent (DynamoDB attribute values marshalled). */
       input: Record<string, unknown>;

@@ -453,7 +453,7 @@ export class LocalStepFunctions implements Executions {
   }
 
   /**
-   * As DescribeExecution: the status of an execution and a succeeded one's output; undefined for one never
+   * As DescribeExecution: the status of an execution, a succeeded one's output and an ended one's stop time; undefined for one never
    * started, or ended over 90 days ago (the journal keeps that much history, as Step Functions does).
    */
   async describe(_journeyId: string, name: string): Promise<ExecutionState | undefined> {
@@ -461,7 +461,11 @@ export class LocalStepFunctions implements Executions {
     if (!execution) return undefined;
     // Suspended by close(): it resumes at the next start, so it is still running.
     const status = this.#suspended.has(name) ? 'RUNNING' : execution.status;
-    return { status, ...(status === 'SUCCEEDED' && execution.output !== undefined && { output: execution.output }) };
+    return {
+      status,
+      ...(status === 'SUCCEEDED' && execution.output !== undefined && { output: execution.output }),
+      ...(status !== 'RUNNING' && execution.stoppedAt !== undefined && { stoppedAt: execution.stoppedAt }),
+    };
   }
 
   /** Resume a callback task. Its output is journaled first: a crash right after still resumes the run with it. */

@@ -213,6 +213,8 @@ export const PROFILE_TABLE_ACCESS = {
    * runtime's `reconcile`: running runs found through GSI1 (`RUN#<shard>`, Query), each
    * read (GetItem); an ended one ended and counted (UpdateItem: also its next check), its
    * lock freed (DeleteItem), its claimed sends listed (Query) and marked unknown (UpdateItem).
+   * Runs a goal or exit ended, in GSI1 until their execution's end is known: their own end
+   * recorded and counted, or just taken out of the index (UpdateItem).
    */
   sweep: {
     // DeleteItem: a re-evaluation that finds the customer erased after its write undoes it (write, then check);

@@ -55,7 +55,7 @@ export interface AwsStandInOptions<Call extends AwsCall = AwsCall> {
    * 'missing' (400 ExecutionDoesNotExist, as AWS answers for one never started or gone from its 90-day history).
    * @default 'missing'
    */
-  onDescribeExecution?: (executionArn: string) => { status: string; output?: unknown } | 'missing';
+  onDescribeExecution?: (executionArn: string) => { status: string; output?: unknown; stopDate?: Date } | 'missing';
   /** Variables the stack sets besides the ones every function gets here. */
   env?: Record<string, string>;
   /**
@@ -131,7 +131,7 @@ export async function startAwsStandIn<Call extends AwsCall = AwsCall>(options: A
             reply = { __type: 'com.amazonaws.swf.service.v2.model#ExecutionDoesNotExist', message: `Execution Does Not Exist: '${arn}'` };
           } else {
             const stateMachineArn = arn.replace(':execution:', ':stateMachine:').replace(/:[^:]+$/, '');
-            reply = { executionArn: arn, stateMachineArn, name: arn.slice(arn.lastIndexOf(':') + 1), status: answer.status, startDate: Date.now() / 1000, ...(answer.output !== undefined && { output: JSON.stringify(answer.output) }) };
+            reply = { executionArn: arn, stateMachineArn, name: arn.slice(arn.lastIndexOf(':') + 1), status: answer.status, startDate: Date.now() / 1000, ...(answer.output !== undefined && { output: JSON.stringify(answer.output) }), ...(answer.stopDate !== undefined && { stopDate: answer.stopDate.getTime() / 1000 }) };
           }
         }
         res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });

@@ -19,8 +19,8 @@ const DAY = 86_400_000;
 describe('AWS sweep: reconciles journey runs with DescribeExecution', () => {
   let aws: AwsStandIn;
   let store: JourneyStore;
-  let handler: (event: unknown, context: Context) => Promise<{ runs?: { checked: number; ended: number; failed: number } }>;
-  const answers = new Map<string, { status: string; output?: unknown }>();
+  let handler: (event: unknown, context: Context) => Promise<{ runs?: { checked: number; ended: number; failed: number; corrected?: number } }>;
+  const answers = new Map<string, { status: string; output?: unknown; stopDate?: Date }>();
 
   beforeAll(async () => {
     aws = await startAwsStandIn({ onDescribeExecution: (arn) => answers.get(arn) ?? 'missing' });
@@ -68,6 +68,35 @@ describe('AWS sweep: reconciles journey runs with DescribeExecution', () => {
     expect((await store.runs('sw-young')).map((r) => r.status)).toEqual(['running']);
 
     // A second sweep the same day asks nothing: the running run's next check is a day or more on.
+    aws.calls.length = 0;
+    expect((await handler({}, lambdaContext)).runs).toEqual({ checked: 0, ended: 0, failed: 0 });
+    expect(aws.sfnCalls()).toEqual([]);
+  });
+
+  it('a run a goal converted, its status change lost: completed if its execution had succeeded before the goal (stopDate), else left converted; both leave the index', async () => {
+    // Prepare: two runs the router ended by a goal an hour and a half ago, due for their check an hour after it.
+    const goalAt = new Date(Date.now() - 90 * 60_000);
+    const checkEndAt = new Date(goalAt.getTime() + 3_600_000);
+    for (const [customerId, name] of [['sw-late-goal', 'wel-4'], ['sw-goal', 'wel-5']] as const) {
+      await runningRun(customerId, 'welcome', name, 1);
+      await store.endRun(customerId, 'welcome', name, 'converted', goalAt.toISOString(), { messageId: `goal-${name}`, sourceId: 'web', timestamp: goalAt.toISOString() }, undefined, checkEndAt);
+      await store.count('welcome', { goal: 1 });
+    }
+    // wel-4 had succeeded a minute before the goal's time; wel-5 was stopped by it (ABORTED).
+    answers.set(executionArn('welcome', 'wel-4'), { status: 'SUCCEEDED', output: {}, stopDate: new Date(goalAt.getTime() - 60_000) });
+    answers.set(executionArn('welcome', 'wel-5'), { status: 'ABORTED', stopDate: goalAt });
+    const before = await store.stats('welcome');
+    aws.calls.length = 0;
+
+    // Act
+    const result = await handler({}, lambdaContext);
+
+    // Assess
+    expect(result.runs).toEqual({ checked: 2, ended: 0, failed: 0, corrected: 1 });
+    expect((await store.runs('sw-late-goal')).map((r) => r.status)).toEqual(['completed']);
+    expect((await store.runs('sw-goal')).map((r) => r.status)).toEqual(['converted']);
+    const after = await store.stats('welcome');
+    expect({ goal: after.goal, completed: after.completed ?? 0 }).toEqual({ goal: (before.goal ?? 0) - 1, completed: (before.completed ?? 0) + 1 });
     aws.calls.length = 0;
     expect((await handler({}, lambdaContext)).runs).toEqual({ checked: 0, ended: 0, failed: 0 });
     expect(aws.sfnCalls()).toEqual([]);

@@ -15,7 +15,9 @@
  *
  * A minified name, a missing grant or a bundling bug makes a customer end differently, and the test fails:
  * `RAPPORT_TWIN_WITHOUT=rapport-starter:states:StartExecution` (a grant dropped from the template both runs
- * use) fails it on the lapsed customer, who is never won back; `keepNames: false` in infra/cdk/function.ts
+ * use) fails it on the lapsed customer, who is never won back; `rapport-steps:ses:SendEmail` fails every email
+ * (AccessDeniedException from SES); `rapport-steps:secretsmanager:GetSecretValue` fails the sends that need the
+ * unsubscribe key or a webhook's signing secret; `keepNames: false` in infra/cdk/function.ts
  * fails it on ab-retried, whose step throws `oA`, which no Retry matches: the run fails.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -166,7 +168,7 @@ async function replay(functions: 'bundles' | 'sources'): Promise<Record<string, 
   // An hour after the sign-up, the welcome email bounces back as a complaint (SES publishes it; the feedback function maps it).
   clock.schedule(START + 8 * HOUR, () => {
     const email = outboxFor(engine, 'ab-ses').find((m) => m.channel === 'email');
-    if (!email) throw new Error('ab-ses got no email to complain about');
+    if (!email) throw new Error(`ab-ses got no email to complain about (calls IAM denied: ${[...new Set(endpoint.denied)].join(', ') || 'none'})`);
     engine.feedback(email.outboxId, { type: 'complaint' });
   });
   // Erased two days into the welcome (between its emails): the customer API stops the run, then deletes everything.
@@ -239,5 +241,13 @@ describe('every function from its bundle: the built-in journeys end for every cu
     }
     expect(endpoint.denied).toEqual([]);
     expect(endpoint.unexpected).toEqual([]);
+  });
+
+  it('SES and Secrets Manager calls are authorised too: on the identity and configuration set, on each secret', () => {
+    const allowed = (functionName: string, action: string) => iam.decisions.filter((d) => d.functionName === functionName && d.action === action && d.allowed).map((d) => d.resource.replace(/^arn:aws:[a-z]+:[a-z0-9-]+:\d+:/, ''));
+    expect(allowed('rapport-steps', 'ses:SendEmail').sort()).toEqual(['configuration-set/rapport-twin', 'identity/shop.example']);
+    expect(allowed('rapport-steps', 'secretsmanager:GetSecretValue').length).toBeGreaterThan(0);
+    expect(allowed('rapport-ingest', 'secretsmanager:GetSecretValue').length).toBeGreaterThan(0);
+    expect(endpoint.served.get('POST /v2/email/outbound-emails') ?? 0).toBeGreaterThan(0);
   });
 });

@@ -5,9 +5,10 @@
  * stack with its bundles (`synthBundledStack`) and finds each function's code asset in the cloud assembly.
  * A bundle is loaded in a test worker by Node's own `import`, as the Lambda runtime loads it, with the
  * environment the synthesized template gives the function. Its AWS SDK clients (inside the bundle) reach a
- * local endpoint (`twinEndpoint`): DynamoDB, EventBridge and Step Functions calls are authorised by the calling
- * function's role in the template and served by the engine (DynamoDB calls may be failed on purpose); SES
- * emails land in the engine's outbox; Secrets Manager and the outbound webhooks are answered by the test.
+ * local endpoint (`twinEndpoint`): every call (DynamoDB, EventBridge, Step Functions, SES, Secrets Manager) is
+ * authorised by the calling function's role in the template; DynamoDB, EventBridge and Step Functions calls are
+ * served by the engine (DynamoDB calls may be failed on purpose); SES emails land in the engine's outbox; Secrets
+ * Manager and the outbound webhooks are answered by the test.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -172,8 +173,9 @@ function stateMachineOf(arn: string): { journeyId: string; name: string } {
  * dynalite over HTTP), EventBridge PutEvents (onto the engine's bus), Step Functions StartExecution,
  * StopExecution, DescribeExecution and SendTaskSuccess (the engine's executions, with AWS's answers: an unknown
  * execution is ExecutionDoesNotExist, a second start of a name with another input ExecutionAlreadyExists).
- * SES v2 SendEmail (unauthorised) is an email in the engine's outbox, whose id is the SES message id; Secrets
- * Manager GetSecretValue (unauthorised) answers `secret(id)`, else one fixed base64 key (unsubscribe and webhook keys).
+ * SES v2 SendEmail (authorised as `ses:SendEmail` on the identity and the configuration set) is an email in the
+ * engine's outbox, whose id is the SES message id; Secrets Manager GetSecretValue (authorised on the secret's ARN)
+ * answers `secret(id)`, else one fixed base64 key (unsubscribe and webhook keys).
  */
 export async function twinEndpoint(options: {
   functionName?: string;
@@ -205,7 +207,8 @@ export async function twinEndpoint(options: {
       };
       const sfnError = (type: string, message: string) => answer(400, { __type: `com.amazonaws.swf.service.v2.model#${type}`, message });
       const input = () => JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>;
-      if (!functionName && (target.startsWith('DynamoDB_') || target.startsWith('AWSEvents.') || target.startsWith('AWSStepFunctions.'))) {
+      const authorised = target.startsWith('DynamoDB_') || target.startsWith('AWSEvents.') || target.startsWith('AWSStepFunctions.') || target.startsWith('secretsmanager.') || req.url === '/v2/email/outbound-emails';
+      if (!functionName && authorised) {
         unexpected.push(`${name} (no calling function)`);
         return answer(400, { __type: 'UnexpectedCall', message: 'the twin cannot tell which function made this call' });
       }
@@ -282,12 +285,23 @@ export async function twinEndpoint(options: {
         }
       }
       if (target === 'secretsmanager.GetSecretValue') {
-        const { SecretId } = input() as { SecretId: string };
+        const call = input();
+        const denial = await options.authorize?.({ functionName, service: 'secretsmanager', operation: 'GetSecretValue', input: call });
+        if (denial) return refuse('GetSecretValue', denial.message, 'application/x-amz-json-1.1');
+        const { SecretId } = call as { SecretId: string };
         const value = options.secret?.(SecretId) ?? 'dHdpbnNlY3JldGtleWZvcnR3aW50ZXN0czEyMzQ1Ng';
         return answer(200, { ARN: SecretId, Name: SecretId.split(':').at(-1), SecretString: value }, 'application/x-amz-json-1.1');
       }
       if (req.method === 'POST' && req.url === '/v2/email/outbound-emails') {
-        const request = JSON.parse(body.toString('utf8')) as SesSendEmail;
+        const call = input();
+        const denial = await options.authorize?.({ functionName, service: 'ses', operation: 'SendEmail', input: call });
+        if (denial) {
+          // SES v2 is a REST-JSON API: the error's type is a header, the status 403.
+          denied.push(`${functionName} SendEmail`);
+          res.writeHead(403, { 'content-type': 'application/json', 'x-amzn-errortype': 'AccessDeniedException' });
+          return res.end(JSON.stringify({ message: denial.message }));
+        }
+        const request = call as unknown as SesSendEmail;
         emails.push(request as unknown as Record<string, unknown>);
         const { providerId } = await options.engine().outbox.email(emailOf(request));
         return answer(200, { MessageId: providerId }, 'application/json');

@@ -43,6 +43,32 @@ describe('the twin authorises by the template', () => {
     );
   });
 
+  it('authorises SES v2 SendEmail on the identity and the configuration set, by ses:FromAddress', async () => {
+    const iam = templateIam(new Deployed(template()));
+    const send = (functionName: string, FromEmailAddress: string) =>
+      iam.authorize({ functionName, service: 'ses', operation: 'SendEmail', input: { FromEmailAddress, Destination: { ToAddresses: ['a@example.com'] }, ConfigurationSetName: 'rapport-twin' } });
+    expect(await send('rapport-steps', 'journeys@shop.example')).toBeUndefined();
+    // A display name is no part of ses:FromAddress.
+    expect(await send('rapport-steps', '"Shop" <journeys@shop.example>')).toBeUndefined();
+    expect((await send('rapport-steps', 'ceo@shop.example'))?.message).toMatch(/is not authorized to perform: ses:SendEmail on resource: arn:aws:ses:[\w-]+:\d+:identity\/shop\.example because/);
+    expect((await send('rapport-ingest', 'journeys@shop.example'))?.message).toMatch(/not authorized to perform: ses:SendEmail/);
+    expect(iam.decisions.filter((d) => d.action === 'ses:SendEmail' && d.allowed).map((d) => d.resource.split(':').at(-1)).sort()).toEqual(['configuration-set/rapport-twin', 'identity/shop.example']);
+  });
+
+  it('authorises GetSecretValue on the secret ARN, whichever id names it: the step reads the unsubscribe key, not a source secret', async () => {
+    const deployed = new Deployed(template());
+    const iam = templateIam(deployed);
+    const arnOf = (fragment: string) => deployed.ofType('AWS::SecretsManager::Secret').filter((id) => id.includes(fragment)).map((id) => deployed.ref(id))[0]!;
+    const read = (functionName: string, SecretId: string) => iam.authorize({ functionName, service: 'secretsmanager', operation: 'GetSecretValue', input: { SecretId } });
+    const unsubscribe = arnOf('UnsubscribeSecret');
+    const source = arnOf('SourceSecret');
+    expect(await read('rapport-steps', unsubscribe)).toBeUndefined();
+    // By name (the ARN without its suffix): authorised on the full ARN all the same.
+    expect(await read('rapport-steps', unsubscribe.split(':secret:')[1]!.replace(/-\w{6}$/, ''))).toBeUndefined();
+    expect((await read('rapport-steps', source))?.message).toContain(`not authorized to perform: secretsmanager:GetSecretValue on resource: ${source} because`);
+    expect(await read('rapport-ingest', source)).toBeUndefined();
+  });
+
   it('evaluates dynamodb:LeadingKeys: the ingest function reads a customer item, never another key space', async () => {
     const iam = templateIam(new Deployed(template()));
     const get = (pk: string) => iam.authorize({ functionName: 'rapport-ingest', service: 'dynamodb', operation: 'GetItem', input: { TableName: 'rapport-profiles', Key: { PK: { S: pk }, SK: { S: 'PROFILE' } } } });

@@ -100,9 +100,11 @@ export function templateIam(deployed: Deployed): TwinIam {
     return decided;
   };
 
+  const secrets = deployedSecrets(deployed);
   const authorize: AwsCallAuthorizer = async (call) => {
     const requests = requestsOf(call, {
       tableOf,
+      secretOf: (id) => secretOf(secrets, id, deployed),
       bus: () => setting(ENV.EVENT_BUS_NAME),
       stateMachinePrefix: () => setting(JOURNEY_ENV.STATE_MACHINE_ARN_PREFIX),
       onFailure: (name) => fn(name).onFailure,
@@ -135,7 +137,14 @@ interface IamRequest {
 /** The IAM requests one call makes: action, resource ARN and context keys, as AWS authorises it. */
 function requestsOf(
   call: AwsCall,
-  at: { tableOf: (name: string) => DeployedTable; bus: () => string; stateMachinePrefix: () => string; onFailure: (functionName: string) => string | undefined; deployed: Deployed },
+  at: {
+    tableOf: (name: string) => DeployedTable;
+    secretOf: (secretId: string) => DeployedSecret;
+    bus: () => string;
+    stateMachinePrefix: () => string;
+    onFailure: (functionName: string) => string | undefined;
+    deployed: Deployed;
+  },
 ): IamRequest[] {
   if (call.service === 'states') {
     const stateMachine = `${at.stateMachinePrefix()}${call.journeyId}`;
@@ -160,6 +169,21 @@ function requestsOf(
       context: {},
     }));
   }
+  if (call.service === 'ses') return sesRequests(call.operation, call.input, at.deployed);
+  if (call.service === 'secretsmanager') {
+    // Authorised on the secret's full ARN (with its random suffix), whichever of its ids the call names.
+    const secret = at.secretOf(String(call.input.SecretId));
+    const requests: IamRequest[] = [{ action: `secretsmanager:${call.operation}`, resource: secret.arn, context: { 'secretsmanager:SecretId': [String(call.input.SecretId)] } }];
+    // A secret under a customer managed key: Secrets Manager decrypts it with the caller's permissions (kms:Decrypt via the service).
+    if (secret.kmsKey !== undefined && call.operation === 'GetSecretValue') {
+      requests.push({
+        action: 'kms:Decrypt',
+        resource: secret.kmsKey,
+        context: { 'kms:ViaService': [`secretsmanager.${at.deployed.region}.amazonaws.com`], 'kms:EncryptionContext:SecretARN': [secret.arn] },
+      });
+    }
+    return requests;
+  }
   const action = `dynamodb:${call.operation}`;
   const input = call.input;
   if (typeof input.TableName === 'string') {
@@ -182,6 +206,67 @@ function requestsOf(
     }
     return { action, resource: table.arn, context: keys.size > 0 ? { 'dynamodb:LeadingKeys': [...keys] } : {} };
   });
+}
+
+/**
+ * SES v2 SendEmail as SES authorises it: `ses:SendEmail` on the sending identity and, when the request names one,
+ * on the configuration set (each must be allowed), with `ses:FromAddress` (the address alone, without a display
+ * name), `ses:FromDisplayName`, `ses:Recipients` and `ses:ApiVersion` (`2`). The sending identity is the From
+ * address's if it is verified, else its domain's; the twin's deployment verifies the domain (as production
+ * senders do, for DKIM), so the identity is `identity/<domain>`.
+ */
+function sesRequests(operation: string, input: Record<string, unknown>, deployed: Deployed): IamRequest[] {
+  if (operation !== 'SendEmail') return [];
+  const from = String(input.FromEmailAddress ?? '');
+  const angle = /^\s*"?([^"<]*?)"?\s*<([^>]+)>\s*$/.exec(from);
+  const address = (angle ? angle[2]! : from).trim();
+  const displayName = angle?.[1]?.trim();
+  const destination = (input.Destination ?? {}) as { ToAddresses?: string[]; CcAddresses?: string[]; BccAddresses?: string[] };
+  const recipients = [...(destination.ToAddresses ?? []), ...(destination.CcAddresses ?? []), ...(destination.BccAddresses ?? [])];
+  const context: Record<string, string[]> = {
+    'ses:FromAddress': [address],
+    'ses:ApiVersion': ['2'],
+    ...(recipients.length > 0 && { 'ses:Recipients': recipients }),
+    ...(displayName && { 'ses:FromDisplayName': [displayName] }),
+  };
+  const arn = (resource: string) => `arn:aws:ses:${deployed.region}:${deployed.account}:${resource}`;
+  const identity = address.slice(address.lastIndexOf('@') + 1);
+  const configurationSet = typeof input.ConfigurationSetName === 'string' ? input.ConfigurationSetName : undefined;
+  return [
+    { action: 'ses:SendEmail', resource: arn(`identity/${identity}`), context },
+    ...(configurationSet !== undefined ? [{ action: 'ses:SendEmail', resource: arn(`configuration-set/${configurationSet}`), context }] : []),
+  ];
+}
+
+interface DeployedSecret {
+  arn: string;
+  /** The ARN of its customer managed key, if it has one. */
+  kmsKey: string | undefined;
+}
+
+/** The template's secrets by ARN (as `Ref` resolves: with the suffix Secrets Manager adds to the name). */
+function deployedSecrets(deployed: Deployed): Map<string, DeployedSecret> {
+  const secrets = new Map<string, DeployedSecret>();
+  for (const id of deployed.ofType('AWS::SecretsManager::Secret')) {
+    const key = deployed.resource(id).Properties?.KmsKeyId;
+    const kmsKey = key === undefined ? undefined : String(deployed.resolve(key));
+    secrets.set(deployed.ref(id), { arn: deployed.ref(id), kmsKey: kmsKey === undefined || kmsKey.startsWith('arn:') ? kmsKey : `arn:aws:kms:${deployed.region}:${deployed.account}:key/${kmsKey}` });
+  }
+  return secrets;
+}
+
+/**
+ * The secret a `SecretId` names: its full ARN, its ARN without the suffix, or its name, as Secrets Manager finds
+ * it. A full ARN of a secret outside the template (an existing secret the stack was given) is that secret,
+ * without a key the twin knows of.
+ */
+function secretOf(secrets: Map<string, DeployedSecret>, secretId: string, deployed: Deployed): DeployedSecret {
+  const exact = secrets.get(secretId);
+  if (exact) return exact;
+  const bySuffixless = [...secrets.values()].find((s) => s.arn.replace(/-[A-Za-z0-9]{6}$/, '') === secretId || s.arn.split(':secret:')[1]!.replace(/-[A-Za-z0-9]{6}$/, '') === secretId);
+  if (bySuffixless) return bySuffixless;
+  if (/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+-[A-Za-z0-9]{6}$/.test(secretId)) return { arn: secretId, kmsKey: undefined };
+  throw new Error(`the twin: ${secretId} names no secret of the template (${[...secrets.keys()].join(', ')}) in ${deployed.stackName}`);
 }
 
 /** The partition key values a single-table request touches (`dynamodb:LeadingKeys`). */

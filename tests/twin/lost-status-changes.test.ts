@@ -104,3 +104,58 @@ describe(`the AWS twin loses status-change events; the reconciling sweep frees e
     expect(engine.deadLetters).toEqual([]);
   });
 });
+
+describe('a goal after a run ended on its own, the news of that end lost: the sweep records the end the run had', () => {
+  // The router converts such a run (its record still reads running) and, before 2026-12-06, took it out of the run
+  // index: with the late news lost, nothing looked at it again and the conversion stood. A run ended by an event now
+  // stays in the index until its execution's end is known; the sweep asks Step Functions (DescribeExecution) and,
+  // if the execution had succeeded before the event (its stopDate), records that end and moves the count.
+  const GOAL_CUSTOMERS = 12;
+  const goalIds = Array.from({ length: GOAL_CUSTOMERS }, (_, i) => `lg-${i}`);
+  const PING_WITH_GOAL = [...PING.trimEnd().split('\n'), 'goals:', '  - event: Pong', ''].join('\n');
+
+  it('every run completed after the sweep, none converted; the counters agree; the index is left', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'rapport-twin-loss-goal-'));
+    writeFileSync(path.join(dir, 'ping.yaml'), PING_WITH_GOAL);
+    const clock = new VirtualClock(START);
+    const engine = await startTestEngine({
+      clock,
+      journeysDir: dir,
+      sweepEveryMs: 0,
+      sendPolicy: { quietHours: undefined },
+      logLevel: 'SILENT',
+      // Half the news lost, the rest up to 3 hours late: a goal is heard before most news of its run's end.
+      twin: { seed: 3, maxDelayMs: 1000, duplicateProbability: 0.2, lossProbability: 0.5, statusChangeMaxDelayMs: 3 * HOUR },
+    });
+    try {
+      const api = client(engine);
+      const statuses = async () => (await Promise.all(goalIds.map(async (id) => (await runsOf(engine, id)).map((r) => r.status)))).flat();
+      await api.send(goalIds.flatMap((id) => [{ type: 'identify', userId: id, traits: { email: `${id}@example.com` } }, { type: 'track', userId: id, event: 'Ping Requested', properties: {} }]));
+      const ended = async () => [...engine.journeys.sfn.executions.values()].every((e) => e.status === 'SUCCEEDED');
+      // The ping journey sends, then waits: every execution has succeeded by 2 hours on; the goals come after.
+      await clock.run(START + 2 * HOUR);
+      expect(await ended()).toBe(true);
+      await api.send(goalIds.map((id) => ({ type: 'track', userId: id, event: 'Pong', properties: {} })));
+      await clock.run(START + 8 * HOUR);
+
+      // The late news corrected its runs; the lost news left its runs converted.
+      const lost = engine.bus.twinLost;
+      expect(lost).toBeGreaterThan(0);
+      expect(lost).toBeLessThan(GOAL_CUSTOMERS);
+      expect((await statuses()).filter((s) => s === 'converted')).toHaveLength(lost);
+
+      await clock.run(START + DAY + 2 * HOUR);
+      const swept = await engine.sweep();
+      expect(swept.runs).toMatchObject({ failed: 0, ended: 0, corrected: lost });
+      expect(await statuses()).toEqual(goalIds.map(() => 'completed'));
+      const stats = await engine.journeys.records.stats('ping');
+      expect({ entered: stats.entered, completed: stats.completed, goal: stats.goal ?? 0 }).toEqual({ entered: GOAL_CUSTOMERS, completed: GOAL_CUSTOMERS, goal: 0 });
+      // Every run's end is known: none is left in the run index, a second sweep asks about nothing.
+      expect((await engine.sweep()).runs).toMatchObject({ checked: 0, ended: 0, failed: 0 });
+      expect(engine.deadLetters).toEqual([]);
+    } finally {
+      await engine.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
