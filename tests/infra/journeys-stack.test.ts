@@ -77,10 +77,11 @@ function compiledJourneys(stepFunctionArn: string, journeysDir = JOURNEYS_DIR, t
 
 /** Logical ids of what the journeys leg created, found by what they are, never hard-coded. */
 function journeyIds(template: Template) {
+  // The journeys' machines, by their tag (the broadcasts' fan-out machine is not a journey: tests/infra/broadcasts-stack).
   const stateMachines = new Map(
-    Object.entries(template.findResources('AWS::StepFunctions::StateMachine')).map(([id, resource]) => {
-      const tag = (resource.Properties.Tags as { Key: string; Value: string }[]).find((t) => t.Key === 'rapport:journey');
-      return [tag?.Value ?? '(untagged)', id] as const;
+    Object.entries(template.findResources('AWS::StepFunctions::StateMachine')).flatMap(([id, resource]) => {
+      const tag = ((resource.Properties.Tags ?? []) as { Key: string; Value: string }[]).find((t) => t.Key === 'rapport:journey');
+      return tag ? [[tag.Value, id] as const] : [];
     }),
   );
   return {

@@ -98,6 +98,12 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
   /** The template's resources by logical id, as plain JSON. */
   const resources = () => synthesised.template.toJSON().Resources;
   const props = (id: string) => resources()[id]?.Properties;
+  /** The journeys' state machines (tagged with their journey id; the broadcasts' fan-out machine is not one). */
+  const journeyMachines = () =>
+    Object.entries(synthesised.template.findResources('AWS::StepFunctions::StateMachine'))
+      .filter(([, r]) => ((r.Properties.Tags ?? []) as Array<{ Key: string }>).some((t) => t.Key === 'rapport:journey'))
+      .map(([id]) => id)
+      .sort();
 
   describe('profile table', () => {
     it('is keyed by PROFILE_TABLE_LAYOUT, TTL on its ttl attribute, on-demand, with PITR and encryption, named by CloudFormation', () => {
@@ -188,7 +194,8 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
     it('gives every function its own log group', () => {
       const functionIds = Object.keys(synthesised.template.findResources('AWS::Lambda::Function'));
       const logGroups = functionIds.map((id) => props(id).LoggingConfig.LogGroup.Ref);
-      expect(functionIds).toHaveLength(8);
+      // The eight of ingest, profiles and journeys, the SES feedback's, and the broadcasts' API and page functions.
+      expect(functionIds).toHaveLength(10);
       expect(new Set(logGroups).size).toBe(functionIds.length);
     });
   });
@@ -344,9 +351,11 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
         (route) => route.Properties as { RouteKey: string; AuthorizationType: string; AuthorizerId?: unknown; Target: unknown },
       );
 
-    it('serves GET profile, events, export, messages and journeys and DELETE on /v1/customers/{id}, and the tracking plan violations, nothing else', () => {
+    it('serves GET profile, events, export, messages and journeys and DELETE on /v1/customers/{id}, segments, broadcasts and the tracking plan violations, nothing else', () => {
       expect(routesOf(ids.customerApi).map((route) => route.RouteKey).sort()).toEqual([
+        'DELETE /v1/broadcasts/{id}',
         'DELETE /v1/customers/{id}',
+        'GET /v1/broadcasts/{id}',
         'GET /v1/customers/{id}',
         'GET /v1/customers/{id}/events',
         'GET /v1/customers/{id}/export',
@@ -356,6 +365,7 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
         'GET /v1/segments/{id}',
         'GET /v1/segments/{id}/customers',
         'GET /v1/tracking-plan/violations',
+        'POST /v1/broadcasts',
       ]);
     });
 
@@ -374,16 +384,16 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
       }
     });
 
-    it('sends every customer route to the customer API function, payload format 2.0', () => {
+    it('sends every customer route to the customer API function, payload format 2.0 (the broadcasts routes to theirs)', () => {
       const integrationId = onlyLogicalId(synthesised.template, 'AWS::ApiGatewayV2::Integration', {
-        Properties: { ApiId: { Ref: ids.customerApi } },
+        Properties: { ApiId: { Ref: ids.customerApi }, IntegrationUri: arnOf(ids.customers) },
       });
       expect(props(integrationId)).toMatchObject({
         IntegrationType: 'AWS_PROXY',
         IntegrationUri: arnOf(ids.customers),
         PayloadFormatVersion: '2.0',
       });
-      for (const route of routesOf(ids.customerApi)) {
+      for (const route of routesOf(ids.customerApi).filter((r) => !r.RouteKey.includes('/v1/broadcasts'))) {
         expect(route.Target).toEqual({ 'Fn::Join': ['', ['integrations/', { Ref: integrationId }]] });
       }
     });
@@ -412,7 +422,7 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
     const indexArn = (name: string) => ({ 'Fn::Join': ['', [arnOf(ids.table), `/index/${name}`]] });
 
     it('consumer: items of the table (its own and the journey router\'s), PutEvents on the bus, start, resume and stop journey runs, send to the dead-letter queue', () => {
-      const machines = Object.keys(synthesised.template.findResources('AWS::StepFunctions::StateMachine')).sort();
+      const machines = journeyMachines();
       const statements = normalised(functionPolicyStatements(synthesised.template, ids.consumer));
       const sortedRefs = (resource: unknown) => [...asList(resource)].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
 
@@ -453,7 +463,7 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
     });
 
     it("customer API: read the table, end the customer's runs and erase in batches, write the tombstone, stop journey executions, list segment members from GSI1; no ingest records, no PutEvents", () => {
-      const machines = Object.keys(synthesised.template.findResources('AWS::StepFunctions::StateMachine')).sort();
+      const machines = journeyMachines();
       const statements = normalised(functionPolicyStatements(synthesised.template, ids.customers));
       const stop = statements.find((statement) => statement.Action === 'states:StopExecution');
 
@@ -478,8 +488,8 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
         (policy) => (policy.Properties as { PolicyDocument: { Statement: PolicyStatement[] } }).PolicyDocument.Statement,
       );
       const logDelivery = statements.filter((s) => asList(s.Action).some((action) => LOG_DELIVERY_ACTIONS.includes(action)));
-      // One, in the role all journey state machines share: exactly CDK's vended-logs statement, nothing added to it.
-      expect(logDelivery).toHaveLength(1);
+      // Two: in the role all journey state machines share and in the broadcasts' machine role, each exactly CDK's vended-logs statement, nothing added to it.
+      expect(logDelivery).toHaveLength(2);
       for (const statement of logDelivery) expect(normalised([statement])).toEqual([{ Effect: 'Allow', Action: LOG_DELIVERY_ACTIONS, Resource: '*' }]);
 
       const scoped = statements.filter((s) => !asList(s.Action).every((action) => action.startsWith('xray:')) && !logDelivery.includes(s));
@@ -541,7 +551,7 @@ describe('Rapport with custom profile props', () => {
     });
   });
 
-  it('grantCustomerApiInvoke allows execute-api:Invoke on the customer, segment and violations routes only', () => {
+  it('grantCustomerApiInvoke allows execute-api:Invoke on the customer, segment, broadcast and violations routes only', () => {
     const apiId = onlyLogicalId(template, 'AWS::ApiGatewayV2::Api', { Properties: { Name: 'rapport-prod-customers' } });
     const roleId = onlyLogicalId(template, 'AWS::IAM::Role', {
       Properties: { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { AWS: Match.anyValue() } })] } },
@@ -552,9 +562,9 @@ describe('Rapport with custom profile props', () => {
     expect(statements[0]?.Action).toBe('execute-api:Invoke');
     // API Gateway's resource ARNs end in `*` where the path has a parameter: {id} and what follows it.
     expect(asList(statements[0]?.Resource).map(renderText).sort()).toEqual(
-      [...['DELETE', 'GET'].map((method) => `${method}/v1/customers/*`), 'GET/v1/segments', 'GET/v1/segments/*', 'GET/v1/tracking-plan/violations'].map(
+      [...['DELETE', 'GET'].flatMap((method) => [`${method}/v1/customers/*`, `${method}/v1/broadcasts/*`]), 'POST/v1/broadcasts', 'GET/v1/segments', 'GET/v1/segments/*', 'GET/v1/tracking-plan/violations'].map(
         (route) => `arn:<Ref:AWS::Partition>:execute-api:<Ref:AWS::Region>:<Ref:AWS::AccountId>:<Ref:${apiId}>/*/${route}`,
-      ),
+      ).sort(),
     );
   });
 });
