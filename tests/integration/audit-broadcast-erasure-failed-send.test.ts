@@ -54,11 +54,11 @@ describe('audit: broadcast recipient recorded failed while being erased', () => 
     await held;
     expect((await api.del(`/v1/customers/${id}`)).status).toBe(200);
     release();
-    for (let i = 0; i < 100 && ((await api.get('/v1/broadcasts/bx-news')).json as { status: string }).status !== 'completed'; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 100 && ((await api.get('/v1/broadcasts/bx-news')).json as unknown as { status: string }).status !== 'completed'; i++) await new Promise((r) => setTimeout(r, 100));
     await engine.settle();
 
     // Assess
-    expect(((await api.get('/v1/broadcasts/bx-news')).json as { status: string }).status).toBe('completed');
+    expect(((await api.get('/v1/broadcasts/bx-news')).json as unknown as { status: string }).status).toBe('completed');
     const page = await engine.dynamo.client.send(new ScanCommand({ TableName: PROFILE_TABLE, ConsistentRead: true }));
     const naming = (page.Items ?? []).map((item) => JSON.stringify(item)).filter((item) => item.includes(id));
     expect(naming, 'items naming the erased customer after DELETE answered').toEqual([]);
