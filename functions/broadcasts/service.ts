@@ -146,7 +146,13 @@ export function createBroadcastService(deps: BroadcastDeps) {
    */
   async function deferUnlessErased(id: string, customerId: string, due: string): Promise<void> {
     await store.defer(id, { customerId, due });
-    if ((await deps.profiles.tombstone(customerId, clock.now())) !== undefined) await store.undefer(id, customerId);
+    if (await erasedNow(customerId)) await store.undefer(id, customerId);
+  }
+
+  /** Whether the customer is erased (a tombstone, and this is not their new life, begun after it). */
+  async function erasedNow(customerId: string): Promise<boolean> {
+    const tombstone = await deps.profiles.tombstone(customerId, clock.now());
+    return tombstone !== undefined && tombstone.erasedAt !== (await deps.profiles.get(customerId))?.rebornAfter;
   }
 
   /** One page of the fan-out (the broadcast page Lambda). */
@@ -261,6 +267,8 @@ export function createBroadcastService(deps: BroadcastDeps) {
     } catch (error) {
       if (!(error instanceof SendOutcomeUnknownError || error instanceof TemplateRenderError)) throw error;
       await deps.journeys.settleMessage(customerId, { ...key, channel, template, kind, status: 'failed', reason: `${error.name}: ${error.message}`.slice(0, 500), at: clock.now().toISOString() });
+      // Write, then check: the record (settleMessage creates it if the erasure took it) goes if the customer was erased meanwhile.
+      if (await erasedNow(customerId)) await deps.profiles.undoWrites([{ pk: `C#${customerId}`, sk: `M#${key.executionName}#${key.stepId}` }]);
       return { status: 'failed' };
     }
   }

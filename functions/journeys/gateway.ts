@@ -123,10 +123,14 @@ export function createSendGateway(deps: GatewayDeps) {
     /** A send that does not go now: skipped, or deferred (the cap's deferral is recorded: its first time bounds the wait). */
     const held = async (decision: Exclude<SendDecision, { action: 'send' }>): Promise<GatewayOutcome> => {
       if (decision.action === 'skip') return skip(decision.reason);
-      // Another attempt that settled the send meanwhile wins.
-      if (decision.reason === 'frequency-cap' && (await journeys.deferMessage(customerId, base)) === undefined) {
-        const settledMeanwhile = await journeys.getMessage(customerId, message.executionName, message.stepId);
-        if (settledMeanwhile && settledMeanwhile.status !== 'deferred') return settled(message.stepId, settledMeanwhile);
+      if (decision.reason === 'frequency-cap') {
+        // Another attempt that settled the send meanwhile wins.
+        if ((await journeys.deferMessage(customerId, base)) === undefined) {
+          const settledMeanwhile = await journeys.getMessage(customerId, message.executionName, message.stepId);
+          if (settledMeanwhile && settledMeanwhile.status !== 'deferred') return settled(message.stepId, settledMeanwhile);
+        }
+        // Write, then check: the deferral record goes if the customer was erased while it was written.
+        if (await undoneIfErased(customerId, [key])) return { status: 'skipped', reason: 'erased', fresh: true };
       }
       return { status: 'deferred', until: decision.until.toISOString(), reason: decision.reason };
     };
@@ -171,6 +175,15 @@ export function createSendGateway(deps: GatewayDeps) {
     if (!claim.recorded && claim.existing?.attempt !== attempt) return settled(message.stepId, claim.existing!);
     // Erased meanwhile: the message record goes, and the cap's item if this send wrote it under this id.
     if (await undoneIfErased(customerId, [key, ...(kind === 'marketing' && profile.id === customerId ? [CAP_SORT_KEY] : [])])) return { status: 'skipped', reason: 'erased', fresh: true };
+    // The last word, once claimed and just before the provider: a denial or suppression ingest answered for, or a
+    // cancel, while this send was deciding, rendering and claiming stops it here (the claim becomes the skip). Only a
+    // send already past this read can still go out when a denial arrives: one "already with the provider".
+    const lastWord = (await message.unwanted?.()) ?? (await stillConsented(ids, profile, channel, kind, now));
+    if (lastWord !== undefined) {
+      await journeys.settleMessage(customerId, { ...base, status: 'skipped', reason: lastWord });
+      const erased = await undoneIfErased(customerId, [key]);
+      return { status: 'skipped', reason: erased ? 'erased' : lastWord, fresh: true };
+    }
     let providerId: string;
     try {
       ({ providerId } = await deliver());
@@ -182,6 +195,16 @@ export function createSendGateway(deps: GatewayDeps) {
     // Erased while the channel had it: the message went out, but no record of it stays (nor, locally, its outbox line).
     await undoneIfErased(customerId, [key]);
     return { status: 'sent', fresh: true };
+  }
+
+  /**
+   * Whether consent and suppression still allow the send, read again from the holds ingest recorded: the reason
+   * to skip (`unsubscribed`, `suppressed`, `no-consent`), or undefined. Quiet hours and the cap were decided already.
+   */
+  async function stillConsented(ids: readonly string[], profile: Profile, channel: Channel, kind: MessageKind, now: Date): Promise<string | undefined> {
+    const consented = await withHolds([...new Set([...ids, ...idsOfProfile(profile)])], profile, channel, now);
+    const again = decideSend(consented, channel, kind, { sentInWindow: [] }, now, { ...deps.policy, quietHours: undefined });
+    return again.action === 'skip' ? again.reason : undefined;
   }
 
   /**

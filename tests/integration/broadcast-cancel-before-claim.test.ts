@@ -12,7 +12,7 @@ import { JourneyStore } from '../../functions/journeys/store';
 import { client } from '../helpers/client';
 import { startTestEngine } from '../helpers/engine';
 
-describe('audit: broadcast cancelled before a recipient is claimed', () => {
+describe('broadcast cancelled before a recipient is claimed', () => {
   let engine: Engine;
   const original = JourneyStore.prototype.recordMessage;
   afterAll(async () => {

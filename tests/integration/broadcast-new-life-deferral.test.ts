@@ -14,7 +14,7 @@ import { startTestEngine } from '../helpers/engine';
 
 const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
 
-describe('audit: broadcast deferral of a customer back after erasure', () => {
+describe('broadcast deferral of a customer back after erasure', () => {
   let engine: Engine;
   afterAll(() => engine?.stop());
 

@@ -13,7 +13,7 @@ import { JourneyStore } from '../../functions/journeys/store';
 import { client } from '../helpers/client';
 import { startTestEngine } from '../helpers/engine';
 
-describe('audit: broadcast recipient recorded failed while being erased', () => {
+describe('broadcast recipient recorded failed while being erased', () => {
   let engine: Engine;
   const original = JourneyStore.prototype.settleMessage;
   afterAll(async () => {

@@ -13,7 +13,7 @@ import { JourneyStore } from '../../functions/journeys/store';
 import { client } from '../helpers/client';
 import { startTestEngine } from '../helpers/engine';
 
-describe('audit: broadcast recipient unsubscribed before their claim', () => {
+describe('broadcast recipient unsubscribed before their claim', () => {
   let engine: Engine;
   const original = JourneyStore.prototype.recordMessage;
   afterAll(async () => {
