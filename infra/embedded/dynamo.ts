@@ -59,7 +59,23 @@ export async function startDynalite(path?: string): Promise<LocalDynamo> {
   const endpoint = `http://127.0.0.1:${port}`;
   const listener = server.listeners('request')[0] as RequestListener;
   guardDynaliteListener(server, listener, port);
-  const client = withoutTransportMiddleware(new DynamoDBClient({ ...inProcessClientConfig(listener, { service: 'dynamodb', fixedHeaders: DYNALITE_UNSIGNED_HEADERS }), maxAttempts: 3 }));
+  // Calls in flight are let finish before the store closes, and none starts after: a call still running when the
+  // engine stops (the rest of a Promise.all whose first call failed) would otherwise reach a closed LevelDB, whose
+  // error dynalite throws where nobody catches it.
+  let closing = false;
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+  const tracked: RequestListener = (req, res) => {
+    if (closing) throw new Error('dynalite is closed: the engine stopped');
+    inFlight++;
+    const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+    (res as { end: (...args: unknown[]) => ServerResponse }).end = (...args: unknown[]) => {
+      if (--inFlight === 0) drained?.();
+      return end(...args);
+    };
+    listener(req, res);
+  };
+  const client = withoutTransportMiddleware(new DynamoDBClient({ ...inProcessClientConfig(tracked, { service: 'dynamodb', fixedHeaders: DYNALITE_UNSIGNED_HEADERS }), maxAttempts: 3 }));
   return {
     endpoint,
     client,
@@ -67,6 +83,8 @@ export async function startDynalite(path?: string): Promise<LocalDynamo> {
       if (path && store.db.status === 'open') await store.db.compactRange('\u0000', '\uffff');
     },
     close: async (options = {}) => {
+      closing = true;
+      if (inFlight > 0) await Promise.race([new Promise<void>((resolve) => (drained = resolve)), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
       client.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (path && options.rewrite) await rewriteLevelDb(path);
