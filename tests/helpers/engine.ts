@@ -1,4 +1,5 @@
-import { startEngine, type Engine, type EngineOptions } from '../../infra/embedded/engine';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { PROFILE_TABLE, startEngine, type Engine, type EngineOptions } from '../../infra/embedded/engine';
 import { afterAll, beforeAll } from 'vitest';
 import type { BusEvent } from '../../infra/embedded/event-bus';
 import { PROFILE_CONSUMER_RULE } from '../../infra/topology';
@@ -92,3 +93,24 @@ export function holdConsumer(engine: Engine, match: (detail: NormalisedEvent) =>
     },
   };
 }
+
+/**
+ * Every item of the engine's profile table as JSON text (all pages, strongly consistent), or those `keep`
+ * selects: what the erasure tests look through for anything left naming a customer.
+ */
+export async function profileItems(engine: Engine, keep: (text: string) => boolean = () => true): Promise<string[]> {
+  const out: string[] = [];
+  let start: Record<string, never> | undefined;
+  do {
+    const page = await engine.dynamo.client.send(new ScanCommand({ TableName: PROFILE_TABLE, ConsistentRead: true, ...(start && { ExclusiveStartKey: start }) }));
+    for (const item of page.Items ?? []) {
+      const text = JSON.stringify(item);
+      if (keep(text)) out.push(text);
+    }
+    start = page.LastEvaluatedKey as typeof start;
+  } while (start);
+  return out;
+}
+
+/** The profile table's items (as JSON text) that contain any of `needles`. */
+export const profileItemsNaming = (engine: Engine, needles: readonly string[]) => profileItems(engine, (text) => needles.some((n) => text.includes(n)));

@@ -7,11 +7,10 @@
  * stays after DELETE answered, naming the erased customer (the same gateway path serves journey steps).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { PROFILE_TABLE, type Engine } from '../../infra/embedded/engine';
+import type { Engine } from '../../infra/embedded/engine';
 import { JourneyStore } from '../../functions/journeys/store';
 import { client } from '../helpers/client';
-import { startTestEngine } from '../helpers/engine';
+import { profileItemsNaming, startTestEngine } from '../helpers/engine';
 
 describe('broadcast frequency-cap deferral while being erased', () => {
   let engine: Engine;
@@ -60,8 +59,7 @@ describe('broadcast frequency-cap deferral while being erased', () => {
     await engine.settle();
 
     // Assess
-    const page = await engine.dynamo.client.send(new ScanCommand({ TableName: PROFILE_TABLE, ConsistentRead: true }));
-    const naming = (page.Items ?? []).map((item) => JSON.stringify(item)).filter((item) => item.includes(id));
+    const naming = await profileItemsNaming(engine, [id]);
     expect(naming, 'items naming the erased customer after DELETE answered').toEqual([]);
   }, 60_000);
 });

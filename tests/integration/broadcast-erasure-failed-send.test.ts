@@ -7,11 +7,10 @@
  * `C#<id>` / `M#broadcast:<id>#send` comes back after DELETE answered and stays, naming the erased customer.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { PROFILE_TABLE, type Engine } from '../../infra/embedded/engine';
+import type { Engine } from '../../infra/embedded/engine';
 import { JourneyStore } from '../../functions/journeys/store';
 import { client } from '../helpers/client';
-import { startTestEngine } from '../helpers/engine';
+import { profileItemsNaming, startTestEngine } from '../helpers/engine';
 
 describe('broadcast recipient recorded failed while being erased', () => {
   let engine: Engine;
@@ -59,8 +58,7 @@ describe('broadcast recipient recorded failed while being erased', () => {
 
     // Assess
     expect(((await api.get('/v1/broadcasts/bx-news')).json as unknown as { status: string }).status).toBe('completed');
-    const page = await engine.dynamo.client.send(new ScanCommand({ TableName: PROFILE_TABLE, ConsistentRead: true }));
-    const naming = (page.Items ?? []).map((item) => JSON.stringify(item)).filter((item) => item.includes(id));
+    const naming = await profileItemsNaming(engine, [id]);
     expect(naming, 'items naming the erased customer after DELETE answered').toEqual([]);
   }, 60_000);
 });

@@ -4,12 +4,11 @@
  * is posted again, every skip recorded with its reason; a cancel stops it; bad input gets a 400 naming the field.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { PROFILE_TABLE, type Engine } from '../../infra/embedded/engine';
+import type { Engine } from '../../infra/embedded/engine';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
 import { ChannelUnavailableError } from '../../functions/journeys';
 import { client } from '../helpers/client';
-import { startTestEngine } from '../helpers/engine';
+import { profileItemsNaming, startTestEngine } from '../helpers/engine';
 
 const START = Date.parse('2026-03-02T10:00:00Z');
 
@@ -185,10 +184,7 @@ describe('broadcasts', () => {
 
     // Act
     expect((await api.del('/v1/customers/be-1')).status).toBe(200);
-    const leftover = async () => {
-      const page = await engine.dynamo.client.send(new ScanCommand({ TableName: PROFILE_TABLE, ConsistentRead: true }));
-      return (page.Items ?? []).filter((item) => JSON.stringify(item).includes('be-1')).map((item) => JSON.stringify(item));
-    };
+    const leftover = () => profileItemsNaming(engine, ['be-1']);
     const rightAfter = await leftover();
     await clock.run();
 

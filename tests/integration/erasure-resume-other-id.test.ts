@@ -9,12 +9,10 @@
  * The first attempt fails in the redaction (a DynamoDB fault on the tombstone reads it makes), as in
  * erasure-resume-visitor.test.ts.
  */
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { PROFILE_TABLE } from '../../infra/embedded/engine';
 import type { DynamoCall } from '../../infra/embedded/faults';
 import { client } from '../helpers/client';
-import { startTestEngine } from '../helpers/engine';
+import { profileItemsNaming, startTestEngine } from '../helpers/engine';
 
 const ID = 'aud3-roi-7911';
 const OLD = 'aud3-roi-old-7911';
@@ -37,19 +35,6 @@ describe('a resumed erasure retried under another id of the same customer', () =
         },
       },
     });
-    const scan = async (needles: string[]) => {
-      const out: string[] = [];
-      let start: Record<string, never> | undefined;
-      do {
-        const page = await engine.dynamo.client.send(new ScanCommand({ TableName: PROFILE_TABLE, ConsistentRead: true, ...(start && { ExclusiveStartKey: start }) }));
-        for (const item of page.Items ?? []) {
-          const text = JSON.stringify(item);
-          if (needles.some((n) => text.includes(n))) out.push(text);
-        }
-        start = page.LastEvaluatedKey as typeof start;
-      } while (start);
-      return out;
-    };
     try {
       const api = client(engine);
       await api.sendAndSettle({ type: 'identify', userId: OLD, anonymousId: VISITOR, traits: { email: EMAIL } });
@@ -68,7 +53,7 @@ describe('a resumed erasure retried under another id of the same customer', () =
       await engine.settle();
       expect(retry).toMatchObject({ status: 200, json: { erased: ID, resumed: true } });
       const busLog = engine.bus.log.filter((e) => [EMAIL, OLD, VISITOR].some((n) => JSON.stringify(e).includes(n))).map((e) => JSON.stringify(e.detail));
-      const table = await scan([EMAIL, OLD, VISITOR, ID]);
+      const table = await profileItemsNaming(engine, [EMAIL, OLD, VISITOR, ID]);
       expect({ busLog, table }).toEqual({ busLog: [], table: [] });
     } finally {
       await engine.stop();

@@ -8,13 +8,11 @@
  * customer for good. (The same unchecked member writes: the republish of a duplicate's outbox, `written.length === 0`,
  * and the sweep's republish, both followed by `leaveIfJoined` alone.)
  */
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { FinalizeRequestMiddleware } from '@smithy/types';
 import { describe, expect, it } from 'vitest';
-import { PROFILE_TABLE } from '../../infra/embedded/engine';
 import type { PutEventsCall } from '../../infra/embedded/faults';
 import { client } from '../helpers/client';
-import { startTestEngine } from '../helpers/engine';
+import { profileItemsNaming, startTestEngine } from '../helpers/engine';
 
 const ID = 'aud3-seg-7951';
 
@@ -44,16 +42,6 @@ describe('a segment member write of a consumer whose derived events fail to publ
       return next(args);
     };
     engine.dynamo.client.middlewareStack.addRelativeTo(stall as never, { name: 'auditStallMemberWrite', relation: 'after', toMiddleware: 'retryMiddleware' });
-    const scan = async () => {
-      const out: string[] = [];
-      let start: Record<string, never> | undefined;
-      do {
-        const page = await engine.dynamo.client.send(new ScanCommand({ TableName: PROFILE_TABLE, ConsistentRead: true, ...(start && { ExclusiveStartKey: start }) }));
-        for (const item of page.Items ?? []) if (JSON.stringify(item).includes(ID)) out.push(JSON.stringify(item));
-        start = page.LastEvaluatedKey as typeof start;
-      } while (start);
-      return out;
-    };
     try {
       const api = client(engine);
       await api.sendAndSettle({ type: 'identify', userId: ID, traits: { email: 'aud3.seg.7951@example.org' } });
@@ -71,7 +59,7 @@ describe('a segment member write of a consumer whose derived events fail to publ
 
       const after = (await api.get('/v1/segments')).json as unknown as { segments: Array<{ id: string; count: number }> };
       const grew = after.segments.filter((s) => s.count > (before.segments.find((b) => b.id === s.id)?.count ?? 0)).map((s) => `${s.id}=${s.count}`);
-      expect({ items: await scan(), grew }).toEqual({ items: [], grew: [] });
+      expect({ items: await profileItemsNaming(engine, [ID]), grew }).toEqual({ items: [], grew: [] });
     } finally {
       release();
       await engine.stop();
