@@ -242,9 +242,13 @@ async function start(options: EngineOptions): Promise<Engine> {
   // Metrics are not published locally; the engine's Metrics only keep Powertools from warning on every invocation.
   const metrics = new Metrics({ namespace: 'Rapport', serviceName: 'rapport', logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (...a: unknown[]) => console.error(...a) } });
   const profileConfig = loadProfileConfig(options.configDir ?? 'workflows', options.env ?? process.env);
-  const profiles = new ProfileStore(documentClient(dynamo.client), PROFILE_TABLE);
+  const doc = documentClient(dynamo.client);
+  const profiles = new ProfileStore(doc, PROFILE_TABLE);
   // Flagged events' violations: in the profile table, as in AWS (functions/ingest/violations.ts).
-  const violations = dynamoViolationLog(documentClient(dynamo.client), PROFILE_TABLE, clock);
+  const violations = dynamoViolationLog(doc, PROFILE_TABLE, clock);
+  // What journeys' send steps and broadcasts share: one send gateway's policy, the clock's scale.
+  const sendPolicy: SendPolicy = { ...DEFAULT_SEND_POLICY, consentMode: profileConfig.consentMode, ...options.sendPolicy };
+  const timeScale = engineClock instanceof ScaledClock ? engineClock.scale : 1;
   const dedupe = powertoolsDeduplicator(new DynamoDBPersistenceLayer({ tableName: IDEMPOTENCY_TABLE, awsSdkV3Client: dynamo.client }));
   const ingest = handlerFor(options.functions, 'rapport-ingest', createIngestHandler(
     {
@@ -286,17 +290,17 @@ async function start(options: EngineOptions): Promise<Engine> {
     journeysDir: options.journeysDir ?? 'workflows/journeys.d',
     templatesDir: options.templatesDir ?? 'workflows/templates',
     bus,
-    doc: documentClient(dynamo.client),
+    doc,
     tableName: PROFILE_TABLE,
     profiles,
     profileConfig,
     mutateProfile: createProfileConsumer(profileDeps).mutate,
     onErasedWrite: (ids: string[]) => erasure.redact(ids),
     channels: outbox,
-    policy: { ...DEFAULT_SEND_POLICY, consentMode: profileConfig.consentMode, ...options.sendPolicy },
+    policy: sendPolicy,
     clock,
     ...(virtual && { virtual }),
-    timeScale: engineClock instanceof ScaledClock ? engineClock.scale : 1,
+    timeScale,
     unsubscribe: { baseUrl: () => url, keys: unsubscribeKeys },
     webhookTargets: options.outboundWebhooks ? Object.keys(options.outboundWebhooks) : ['support', 'supervisor'],
     deadLetters,
@@ -315,15 +319,15 @@ async function start(options: EngineOptions): Promise<Engine> {
   const broadcasts = wireBroadcasts({
     broadcastsDir: options.broadcastsDir ?? 'workflows/broadcasts.d',
     templatesDir: options.templatesDir ?? 'workflows/templates',
-    doc: documentClient(dynamo.client),
+    doc,
     tableName: PROFILE_TABLE,
     profiles,
     records: journeys.records,
     channels: outbox,
-    policy: { ...DEFAULT_SEND_POLICY, consentMode: profileConfig.consentMode, ...options.sendPolicy },
+    policy: sendPolicy,
     clock,
     ...(virtual && { virtual }),
-    timeScale: engineClock instanceof ScaledClock ? engineClock.scale : 1,
+    timeScale,
     unsubscribe: { baseUrl: () => url, keys: unsubscribeKeys },
     onErasedWrite: (ids: string[]) => erasure.redact(ids),
     ...(dataDir && { dataDir }),
