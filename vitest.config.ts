@@ -18,6 +18,7 @@ export const TWIN_SCENARIOS = [
   'tests/integration/ses-feedback.test.ts',
   'tests/integration/suppression-hold.test.ts',
   'tests/integration/broadcasts.test.ts',
+  'tests/integration/broadcast-cursor-erasure.test.ts',
 ];
 
 export default defineConfig({

@@ -1,15 +1,18 @@
 import type { Clock } from '../../shared';
 import { parseBroadcast, type Broadcast, type BroadcastProblem } from '../../shared/broadcasts';
-import type { ProfileStore } from '../profile';
+import type { PageCursor, ProfileStore } from '../profile';
 import { SendOutcomeUnknownError, TemplateRenderError } from '../journeys/errors';
 import type { GatewayOutcome, SendGateway } from '../journeys/gateway';
 import type { JourneyStore } from '../journeys/store';
 import type { BroadcastRecord, BroadcastStore, PageCounters } from './store';
 
+
 /**
  * A broadcast's fan-out, one page at a time: the state machine (workflows/broadcasts/asl.ts) calls `page`
  * with the state it returned last, and waits as it says (`waitSeconds` for the rate, `waitUntil` for the
- * deferred recipients' next due time) until it says `done`. The state carries ids and cursors, never PII.
+ * deferred recipients' next due time) until it says `done`. The state carries the broadcast's id, counts
+ * and times, never a customer's id: a page's cursor names a customer, so it is kept in the table
+ * (functions/profile/broadcast-cursor.ts), where erasure rewinds it, not in history.
  */
 export interface PageState {
   broadcastId: string;
@@ -17,7 +20,7 @@ export interface PageState {
   at?: string;
   /** `members`: the segment's members, page by page; then `deferred`: the recipients the gateway deferred, when due. */
   phase: 'members' | 'deferred';
-  /** Where the next page starts (a segment listing cursor, or the last deferred customer id read). */
+  /** Where the next page starts, in a state written before cursors were kept in the table (never written now). */
   cursor?: string;
   /** The deferred pass in progress takes the recipients due by then. */
   dueBy?: string;
@@ -150,9 +153,22 @@ export function createBroadcastService(deps: BroadcastDeps) {
   }
 
   /** Whether the customer is erased (a tombstone, and this is not their new life, begun after it). */
-  async function erasedNow(customerId: string): Promise<boolean> {
-    const tombstone = await deps.profiles.tombstone(customerId, clock.now());
-    return tombstone !== undefined && tombstone.erasedAt !== (await deps.profiles.get(customerId))?.rebornAfter;
+  const erasedNow = (customerId: string) => deps.profiles.erasedNow(customerId, clock.now());
+  const cursors = deps.profiles.broadcastCursors;
+
+  /**
+   * Keep where the page after page `page` starts (or that it starts at its phase's beginning). Erasure's writer
+   * half: the cursor names the last customer read; one erased meanwhile is rewound past at once.
+   */
+  async function keepCursor(id: string, page: number, cursor: PageCursor | undefined): Promise<void> {
+    return cursor === undefined ? cursors.drop(id, page) : cursors.saveUnlessErased(id, page, cursor, erasedNow);
+  }
+
+  /** Where page `page + 1` starts: the cursor page `page` kept for this phase (a state from before keeps its own). */
+  async function cursorAfter(state: PageState): Promise<string | undefined> {
+    if (state.cursor !== undefined) return state.cursor;
+    const kept = state.page > 0 ? await cursors.get(state.broadcastId, state.page) : undefined;
+    return kept?.phase === state.phase ? kept.cursor : undefined;
   }
 
   /** One page of the fan-out (the broadcast page Lambda). */
@@ -160,25 +176,34 @@ export function createBroadcastService(deps: BroadcastDeps) {
     const id = state.broadcastId;
     const record = await store.get(id);
     const done = { broadcastId: id, phase: state.phase, page: state.page, generation: state.generation, pagesThisGeneration: state.pagesThisGeneration, done: true };
-    if (!record || record.status === 'cancelled' || record.status === 'completed') return done;
+    if (!record || record.status === 'cancelled' || record.status === 'completed') {
+      await cursors.dropAll(id);
+      return done;
+    }
     const startedAt = clock.now();
     if (record.status === 'scheduled') await store.transition(id, ['scheduled'], 'running', startedAt);
     const definition = record.definition;
     const { size, periodSeconds } = pacing(definition.rate);
     const number = state.page + 1;
+    const cancelledAt = async (page: number) => {
+      await cursors.dropAll(id);
+      return { ...done, page };
+    };
     let next: PageState;
 
     if (state.phase === 'members') {
-      const listing = await deps.profiles.segments.members(definition.segment, size, state.cursor);
+      const listing = await deps.profiles.segments.members(definition.segment, size, await cursorAfter(state));
       const { counters, cancelled } = await fanOut(definition, listing.customers, async (customerId, outcome) => {
         if (outcome.status === 'deferred') await deferUnlessErased(id, customerId, outcome.until);
       });
+      const last = listing.customers.at(-1);
+      await keepCursor(id, number, listing.next !== undefined && last !== undefined ? { phase: 'members', cursor: listing.next, customerId: last, segment: definition.segment } : undefined);
       await store.countPage(id, number, counters);
-      if (cancelled) return { ...done, page: number };
-      next = listing.next !== undefined ? { ...base(state, number), phase: 'members', cursor: listing.next } : { ...base(state, number), phase: 'deferred', dueBy: startedAt.toISOString() };
+      if (cancelled) return cancelledAt(number);
+      next = listing.next !== undefined ? { ...base(state, number), phase: 'members' } : { ...base(state, number), phase: 'deferred', dueBy: startedAt.toISOString() };
     } else {
       const dueBy = state.dueBy ?? startedAt.toISOString();
-      const listing = await deps.store.deferred(id, dueBy, size, state.cursor);
+      const listing = await deps.store.deferred(id, dueBy, size, await cursorAfter(state));
       const finished: string[] = [];
       let nextDue = min(state.nextDue, listing.later);
       const { counters, cancelled } = await fanOut(definition, listing.due.map((r) => r.customerId), async (customerId, outcome) => {
@@ -190,16 +215,20 @@ export function createBroadcastService(deps: BroadcastDeps) {
       // Out of the deferred count once sent, skipped or failed (a re-deferral stays in it).
       counters.deferred = -finished.length;
       counters.recipients = 0;
+      await keepCursor(id, number, listing.next !== undefined ? { phase: 'deferred', cursor: listing.next, customerId: listing.next } : undefined);
       await store.countPage(id, number, counters);
       await Promise.all(finished.map((customerId) => store.undefer(id, customerId)));
-      if (cancelled) return { ...done, page: number };
-      if (listing.next !== undefined) next = { ...base(state, number), phase: 'deferred', dueBy, cursor: listing.next, ...(nextDue !== undefined && { nextDue }) };
+      if (cancelled) return cancelledAt(number);
+      if (listing.next !== undefined) next = { ...base(state, number), phase: 'deferred', dueBy, ...(nextDue !== undefined && { nextDue }) };
       else if (nextDue !== undefined) next = { ...base(state, number), phase: 'deferred', dueBy: nextDue, waitUntil: nextDue };
       else {
-        await store.transition(id, ['running'], 'completed', clock.now());
+        await store.complete(id, clock.now());
+        await cursors.dropAll(id);
         return { ...done, page: number };
       }
     }
+    // The cursor page `state.page - 1` kept: only a retry of page `state.page` read it, and that page has returned.
+    if (state.page > 1) await cursors.drop(id, state.page - 1);
 
     if (periodSeconds !== undefined && next.waitUntil === undefined) {
       const elapsed = (clock.now().getTime() - startedAt.getTime()) / 1000;

@@ -12,6 +12,8 @@ import type { Broadcast } from '../../shared/broadcasts';
  * | deferred  | `B#<id>`  | `D#<customerId>`   | a recipient the gateway deferred (quiet hours, frequency cap) until `due` |
  * | pointer   | `C#<customerId>` | `BD#<id>`   | the same deferral, in the customer's partition: erasure finds it there |
  *
+ * Page cursors are kept beside them (`K#<page>`, functions/profile/broadcast-cursor.ts), never in the execution's state.
+ *
  * A recipient's claim is its message record (`C#<customerId>` / `M#broadcast:<id>#send`, see JourneyStore):
  * the gateway's conditional put, so a broadcast sends once per customer whatever runs it again. Counters are
  * added once per page (`countPage`: conditional on the page number), in the same write as the page's number.
@@ -109,6 +111,35 @@ export class BroadcastStore {
       if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
+  }
+
+  /**
+   * Complete a running broadcast, its last deferred recipient done. A recipient still counted `deferred` then
+   * was erased meanwhile (erasure deletes their deferral, not the count): they move to `skipped.erased`, in
+   * the same conditional write. Whether this call completed it.
+   */
+  async complete(id: string, at: Date): Promise<boolean> {
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const record = await this.get(id);
+      if (record?.status !== 'running') return false;
+      const left = record.counters.deferred ?? 0;
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { [L.partitionKey]: pk(id), [L.sortKey]: RECORD_SK },
+            UpdateExpression: `SET #s = :completed, completedAt = :at, #deferred = :zero${left > 0 ? ' ADD #erased :left' : ''}`,
+            ConditionExpression: '#s = :running AND (attribute_not_exists(#deferred) OR #deferred = :left)',
+            ExpressionAttributeNames: { '#s': 'status', '#deferred': 'deferred', ...(left > 0 && { '#erased': 'skipped.erased' }) },
+            ExpressionAttributeValues: { ':completed': 'completed', ':running': 'running', ':at': at.toISOString(), ':zero': 0, ':left': left },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    }
+    throw new Error(`broadcast ${id}: its deferred count kept changing while it completed`);
   }
 
   /**

@@ -201,6 +201,30 @@ export class SegmentStore {
     return { customers, ...(out.LastEvaluatedKey && customers.length === limit && { next: encodeCursor(out.LastEvaluatedKey) }) };
   }
 
+  /**
+   * The listing cursor of the member listed just before `customerId` (the key a page ending on that member
+   * returns), or undefined when none is: resuming from it lists what resuming after `customerId` would,
+   * without naming them (a broadcast's cursor, rewound when the customer it names is erased).
+   */
+  async cursorBefore(segment: string, customerId: string): Promise<{ cursor: string; customerId: string } | undefined> {
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: L.dueIndex.name,
+        KeyConditionExpression: '#pk = :pk AND #sk < :member',
+        ExpressionAttributeNames: { '#pk': L.dueIndex.partitionKey, '#sk': L.dueIndex.sortKey },
+        ExpressionAttributeValues: { ':pk': `SEG#${segment}`, ':member': customerId },
+        ScanIndexForward: false,
+        Limit: 1,
+      }),
+    );
+    const item = out.Items?.[0];
+    if (!item) return undefined;
+    const before = item[L.dueIndex.sortKey] as string;
+    const key = { [L.partitionKey]: item[L.partitionKey], [L.sortKey]: item[L.sortKey], [L.dueIndex.partitionKey]: item[L.dueIndex.partitionKey], [L.dueIndex.sortKey]: before };
+    return { cursor: encodeCursor(key), customerId: before };
+  }
+
   async #member(customerId: string, segment: string): Promise<MemberItem | undefined> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: memberKey(customerId, segment), ConsistentRead: true }));
     return Item as MemberItem | undefined;

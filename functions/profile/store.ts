@@ -3,6 +3,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { eventKey, ONE_CLICK_SOURCE_ID, SES_FEEDBACK_SOURCE_ID, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, type Profile, type Suppression } from '../../shared';
 import { idsOfOversizedBody, packContents, ProfileTooLargeError, readContents, type OutboxEntry } from './item';
+import { BroadcastCursors, parseCursorPointer } from './broadcast-cursor';
 import { MEMBER_PREFIX, SegmentStore } from './segment-store';
 
 export type { OutboxEntry } from './item';
@@ -208,12 +209,15 @@ export class ProfileStore {
 
   /** Segment membership and counts, in the same table. */
   readonly segments: SegmentStore;
+  /** Broadcasts' page cursors (each names a customer: erasure rewinds them). */
+  readonly broadcastCursors: BroadcastCursors;
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     readonly tableName: string,
   ) {
     this.segments = new SegmentStore(doc, tableName);
+    this.broadcastCursors = new BroadcastCursors(doc, tableName, this.segments);
   }
 
   /**
@@ -674,6 +678,12 @@ export class ProfileStore {
     return (await this.tombstone(id, now)) !== undefined;
   }
 
+  /** Whether the customer is erased and not living a new life begun after it (a writer's check, write then check). */
+  async erasedNow(id: string, now: Date): Promise<boolean> {
+    const tombstone = await this.tombstone(id, now);
+    return tombstone !== undefined && !(await this.hasNewLife(id, tombstone));
+  }
+
   /**
    * Keep a tombstone at least `lifetimeDays` past the receipt of an event of the erased customer that was
    * dropped: the archive (and the dead-letter queue, redeliveries) keep that event from its receipt, so a
@@ -943,6 +953,11 @@ export class ProfileStore {
     for (const i of items) {
       const sk = String(i[L.sortKey]);
       if (sk.startsWith('BD#')) keys.push({ [L.partitionKey]: `B#${sk.slice(3)}`, [L.sortKey]: `D#${String(i[L.partitionKey]).slice(2)}` });
+    }
+    // A broadcast's page cursor naming the customer (`BK#<broadcast>#<page>` leads there) is rewound past them.
+    for (const i of items) {
+      const cursor = parseCursorPointer(String(i[L.sortKey]));
+      if (cursor) await this.broadcastCursors.rewind(cursor.broadcastId, cursor.page, String(i[L.partitionKey]).slice(2), (x) => this.erasedNow(x, clock.now()));
     }
     for (let i = 0; i < keys.length; i += 25) {
       let requests: Array<{ DeleteRequest: { Key: Record<string, unknown> } }> | undefined = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));

@@ -283,7 +283,8 @@ export const BROADCAST_TABLE_ACCESS = {
    * listed from GSI1 (Query on the index); each recipient through the send gateway, as the journey step's
    * send: the profile and message read (GetItem), holds (BatchGetItem), the cap and sends (Query, UpdateItem),
    * the message claimed and deferred recipients kept (PutItem); a claim released, a write undone for an
-   * erased customer, a deferred recipient done (DeleteItem); deferred recipients listed (Query).
+   * erased customer, a deferred recipient done (DeleteItem); deferred recipients listed (Query); page cursors
+   * kept (PutItem), rewound past an erased customer (Query of GSI1 or of the deferred, UpdateItem), dropped (DeleteItem).
    */
   page: {
     table: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],

@@ -1,4 +1,4 @@
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PROFILE_TABLE, startEngine, type Engine, type EngineOptions } from '../../infra/embedded/engine';
 import { afterAll, beforeAll } from 'vitest';
 import type { BusEvent } from '../../infra/embedded/event-bus';
@@ -98,11 +98,16 @@ export function holdConsumer(engine: Engine, match: (detail: NormalisedEvent) =>
  * Every item of the engine's profile table as JSON text (all pages, strongly consistent), or those `keep`
  * selects: what the erasure tests look through for anything left naming a customer.
  */
-export async function profileItems(engine: Engine, keep: (text: string) => boolean = () => true): Promise<string[]> {
+export function profileItems(engine: Engine, keep: (text: string) => boolean = () => true): Promise<string[]> {
+  return profileItemsOf(engine.dynamo.client, PROFILE_TABLE, keep);
+}
+
+/** A table's items (as JSON text) that `keep` accepts, scanned with the given client. */
+export async function profileItemsOf(client: DynamoDBClient, table: string, keep: (text: string) => boolean = () => true): Promise<string[]> {
   const out: string[] = [];
   let start: Record<string, never> | undefined;
   do {
-    const page = await engine.dynamo.client.send(new ScanCommand({ TableName: PROFILE_TABLE, ConsistentRead: true, ...(start && { ExclusiveStartKey: start }) }));
+    const page = await client.send(new ScanCommand({ TableName: table, ConsistentRead: true, ...(start && { ExclusiveStartKey: start }) }));
     for (const item of page.Items ?? []) {
       const text = JSON.stringify(item);
       if (keep(text)) out.push(text);

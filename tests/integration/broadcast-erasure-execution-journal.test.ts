@@ -1,13 +1,9 @@
 /**
- * A KNOWN BREAK, kept as `it.fails` so it stays reproduced and says so when fixed (then make it `it`).
- * Found by the fourth audit of issue 10 ("Done when": no file of the data folder names an erased customer): a broadcast's state
- * carries a cursor (functions/broadcasts/service.ts PageState.cursor): in the members phase the segment
- * listing's LastEvaluatedKey, base64url of JSON holding the member's id (functions/profile/segment-store.ts
- * encodeCursor), in the deferred phase the last deferred customer id itself. The embedded engine journals
- * every state in `<data>/broadcasts/executions` (infra/embedded/broadcasts.ts), and erasure's redaction
- * (infra/embedded/engine.ts erasure.redact: bus log, dead letters, outbox log, dynalite's files) never
- * touches it. A customer erased after a broadcast reached them stays named in the data folder. (In AWS the
- * same cursors are in the broadcast executions' history, which README's privacy section does not list.)
+ * Found by the fourth audit of issue 10 ("Done when": no file of the data folder names an erased customer): a
+ * broadcast's page cursor names the last customer a page listed, and it was carried in the execution's state,
+ * which the embedded engine journals in `<data>/broadcasts/executions` (in AWS: the execution's history), where
+ * erasure cannot rewrite it. Cursors are now kept in the profile table (functions/profile/broadcast-cursor.ts)
+ * and rewound by erasure; the state names no customer.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +17,7 @@ const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 describe('erasure and the broadcast execution journal', () => {
-  it.fails('leaves no file of the data folder naming a customer a running broadcast deferred, once erased', async () => {
+  it('leaves no file of the data folder naming a customer a running broadcast deferred, once erased', async () => {
     // Prepare: three members, one a page (rate 1 a second): each page's cursor names its last member. Quiet
     // hours around now: each is deferred, and the broadcast waits for them (running, its execution journaled).
     const now = Date.now();
