@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   DERIVED_EVENTS,
+  denialsOnly,
   eventKey,
   PROFILE_EVENT_SOURCE,
   publishEntries,
@@ -20,7 +21,7 @@ import { inSegments, isSegmentEntry, SEGMENT_CHANGE, SEGMENT_LEAVE_ALL, segmentC
 import type { RecentEventsSpec } from '../../shared/segmentation/retention';
 import { applyEvent, emptyProfile, joinProfiles, mergeProfiles, upgradeTags } from './apply';
 import { PROFILE_LIMITS } from './limits';
-import { APPLIED_MAX, appliedMark, belongsAfter, eventMark, startsNewLife, timelineIdsOf, timelineSortKey, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
+import { APPLIED_MAX, appliedMark, belongsAfter, eventMark, receivedAfterErasure, startsNewLife, timelineIdsOf, timelineSortKey, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
 
 /** What segmentation computes from a profile at an instant (lifecycle, RFM, tags) and when it may next change. */
 export interface Segmentation {
@@ -223,6 +224,15 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         profile === undefined
           ? tombstone !== undefined && !startsNewLife(event, tombstone)
           : profile.rebornAfter !== undefined && (event.timestamp <= profile.rebornAfter || (tombstone?.erasedAt === profile.rebornAfter && !belongsAfter(event, tombstone)));
+      /**
+       * A denial dated in the erased life but received in the new one (after the erasure completed): its consent
+       * denials and suppressions apply to the customer who came back, the rest of it is dropped (`denialsOnly`).
+       */
+      const newLifeDenial = (event: NormalisedEvent, profile: StoredProfile | undefined): NormalisedEvent | undefined => {
+        if (profile?.rebornAfter === undefined || !ofErasedLife(event, profile)) return undefined;
+        const received = tombstone !== undefined && tombstone.erasedAt === profile.rebornAfter ? receivedAfterErasure(event, tombstone) : event.receivedAt > profile.rebornAfter;
+        return received ? denialsOnly(event) : undefined;
+      };
       const results: ConsumeResult[] = [];
       const written: NormalisedEvent[] = [];
       const links: Array<{ event: NormalisedEvent; link: string }> = [];
@@ -236,15 +246,17 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       const erasedNamed: string[] = [];
       let current = stored;
       let merged = false;
-      for (const event of events) {
+      for (const incoming of events) {
+        const event = newLifeDenial(incoming, current) ?? incoming;
         const link = linkOf(event);
-        if (ofErasedLife(event, current)) {
+        if (event === incoming && ofErasedLife(event, current)) {
           // An earlier attempt may have linked a visitor (or joined a known customer) to them before its profile write failed.
           if (link !== undefined) await undoLink(event, link, customerId);
           // The archive keeps this event from its receipt: the tombstone must outlive its replays.
           if (tombstone) await store.extendTombstone(customerId, tombstone, event.receivedAt);
-          // An earlier attempt may have written segment members after the eraser took them out (then crashed or failed to publish).
-          if (!erasedDrops) {
+          // An earlier attempt may have written segment members after the eraser took them out (then crashed or failed to
+          // publish). Not when the customer came back: the members are their new life's.
+          if (!erasedDrops && current === undefined) {
             await store.segments.leaveAll(customerId);
             await store.segments.deleteMembers(customerId);
           }

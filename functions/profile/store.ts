@@ -98,6 +98,14 @@ const LIVE_PROFILE_SOURCES: ReadonlySet<string> = new Set([ONE_CLICK_SOURCE_ID, 
 export const belongsAfter = (event: Pick<NormalisedEvent, 'timestamp' | 'receivedAt'>, tombstone: Tombstone) =>
   tombstone.completedAt !== undefined && event.timestamp > tombstone.erasedAt && event.receivedAt > tombstone.completedAt;
 
+/**
+ * Received after the erasure completed, whatever its date. A denial (an unsubscribe, a suppression) received
+ * so applies to the customer's new life if they have one: a denial received after a grant wins over it, and
+ * the date a sender gave it cannot make it the erased life's. It never starts a new life.
+ */
+export const receivedAfterErasure = (event: Pick<NormalisedEvent, 'receivedAt'>, tombstone: Tombstone) =>
+  tombstone.completedAt !== undefined && event.receivedAt > tombstone.completedAt;
+
 /** How many applied messageIds a profile remembers (as 12-character hashes, ~2.6 KB). */
 export const APPLIED_MAX = 200;
 /**
@@ -383,12 +391,13 @@ export class ProfileStore {
   }
 
   /**
-   * The check of a hold's write, then check: if the customer is erased and has no new life yet (`belongsAfter` of
-   * the hold's event, read at its receipt), delete the hold just written (`mark`: unless a later write replaced it).
+   * The check of a hold's write, then check: if the customer is erased, delete the hold just written (`mark`:
+   * unless a later write replaced it), except for a customer who came back, when the denial was received after
+   * the erasure completed: then it is their new life's, whatever its date (`receivedInNewLife`).
    */
   async #undoHoldIfErased(id: string, Key: Record<string, string>, event: Pick<NormalisedEvent, 'timestamp' | 'receivedAt'>, mark: { name: string; value: string }): Promise<void> {
     const tombstone = await this.tombstone(id, new Date(event.receivedAt));
-    if (!tombstone || (belongsAfter(event, tombstone) && (await this.hasNewLife(id, tombstone)))) return;
+    if (!tombstone || (receivedAfterErasure(event, tombstone) && (await this.hasNewLife(id, tombstone)))) return;
     try {
       await this.doc.send(
         new DeleteCommand({

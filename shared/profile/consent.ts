@@ -161,3 +161,18 @@ export function suppressionsOf(event: Pick<NormalisedEvent, 'type' | 'event' | '
   const channel = event.properties.channel;
   return CHANNELS.filter((c) => c === channel).map((c) => ({ channel: c, suppression: { reason, at: event.timestamp } }));
 }
+
+/**
+ * The event reduced to its consent denials and suppressions, or undefined if it has none: what a customer
+ * who came back gets of an event dated in their erased life but received in their new one (a denial wins
+ * whatever its date; the rest of it, traits, links and properties, stays the erased life's and is dropped).
+ */
+export function denialsOnly(event: NormalisedEvent): NormalisedEvent | undefined {
+  const denied = consentDenials(event);
+  if (denied.length === 0 && suppressionsOf(event).length === 0) return undefined;
+  const { anonymousId: _visitor, previousId: _previous, ...rest } = event;
+  const known = event.userId !== undefined ? rest : { ...rest, ...(event.anonymousId !== undefined && { anonymousId: event.anonymousId }) };
+  if (event.type === 'identify') return { ...known, traits: { consent: Object.fromEntries(denied.map((c) => [c.channel, false])) }, properties: {}, context: {} };
+  const { channel, bounceType } = event.properties;
+  return { ...known, properties: { ...(channel !== undefined && { channel }), ...(bounceType !== undefined && { bounceType }) }, traits: {}, context: {} };
+}
