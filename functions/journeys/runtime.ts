@@ -201,7 +201,13 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     const customerId = customer.id;
     // Runs of the ids joined into the customer count for re-entry and "already running" as their own.
     // The tombstone (needed unless the run exists: a redelivery) is read while the runs are listed.
-    const [runs, tombstoneBefore] = await Promise.all([runsOfAll(await idsOf(customerId, customer.stored), journey.id), profiles.tombstone(customerId, clock.now())]);
+    // The id the trigger names, if it resolved to another customer (an erased customer's id joined in since), too.
+    const named = detail.userId ?? (detail.anonymousId !== undefined ? `anon:${detail.anonymousId}` : undefined);
+    const [runs, tombstoneBefore, namedTombstone] = await Promise.all([
+      runsOfAll(await idsOf(customerId, customer.stored), journey.id),
+      profiles.tombstone(customerId, clock.now()),
+      named !== undefined && named !== customerId ? profiles.tombstone(named, clock.now()) : undefined,
+    ]);
     // The name comes from the trigger's source and messageId (a messageId is unique per source only). A run
     // started before names included the source, within the redelivery window, is found under its old name.
     const legacyName = executionName(journey.id, customerId, detail.messageId, sha);
@@ -218,8 +224,8 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     }
     // A new run's trigger of an erased life (a late event, a replay) starts nothing, also not on the customer who
     // came back: the profile consumer's rule (belongsAfter). Checked before the start, so no step runs for it.
-    const erased = existing ? undefined : tombstoneBefore;
-    if (erased && !belongsAfter(detail, erased)) {
+    const erased = existing ? undefined : [tombstoneBefore, namedTombstone].find((t) => t !== undefined && !belongsAfter(detail, t));
+    if (erased) {
       await records.count(journey.id, { 'skipped.erased': 1 });
       return { journeyId: journey.id, status: 'skipped', reason: 'erased' };
     }

@@ -224,11 +224,17 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         profile === undefined
           ? tombstone !== undefined && !startsNewLife(event, tombstone)
           : profile.rebornAfter !== undefined && (event.timestamp <= profile.rebornAfter || (tombstone?.erasedAt === profile.rebornAfter && !belongsAfter(event, tombstone)));
+      // The id the event names, when it resolved to another customer (joined in by an alias, a visitor linked): that
+      // id may be an erased customer's, joined in since as their new life. An event of its erased life is dropped.
+      const namedId = named ?? `anon:${first.anonymousId}`;
+      const namedTombstone = namedId !== customerId ? await store.tombstone(namedId, now) : undefined;
+      const ofNamedErasedLife = (event: NormalisedEvent) => namedTombstone !== undefined && !belongsAfter(event, namedTombstone);
       /**
        * A denial dated in the erased life but received in the new one (after the erasure completed): its consent
        * denials and suppressions apply to the customer who came back, the rest of it is dropped (`denialsOnly`).
        */
       const newLifeDenial = (event: NormalisedEvent, profile: StoredProfile | undefined): NormalisedEvent | undefined => {
+        if (ofNamedErasedLife(event)) return receivedAfterErasure(event, namedTombstone!) && !ofErasedLife(event, profile) ? denialsOnly(event) : undefined;
         if (profile?.rebornAfter === undefined || !ofErasedLife(event, profile)) return undefined;
         const received = tombstone !== undefined && tombstone.erasedAt === profile.rebornAfter ? receivedAfterErasure(event, tombstone) : event.receivedAt > profile.rebornAfter;
         return received ? denialsOnly(event) : undefined;
@@ -249,18 +255,21 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       for (const incoming of events) {
         const event = newLifeDenial(incoming, current) ?? incoming;
         const link = linkOf(event);
-        if (event === incoming && ofErasedLife(event, current)) {
+        const ofNamed = event === incoming && ofNamedErasedLife(event);
+        if (event === incoming && (ofNamed || ofErasedLife(event, current))) {
           // An earlier attempt may have linked a visitor (or joined a known customer) to them before its profile write failed.
           if (link !== undefined) await undoLink(event, link, customerId);
           // The archive keeps this event from its receipt: the tombstone must outlive its replays.
-          if (tombstone) await store.extendTombstone(customerId, tombstone, event.receivedAt);
+          if (ofNamed) await store.extendTombstone(namedId, namedTombstone!, event.receivedAt);
+          else if (tombstone) await store.extendTombstone(customerId, tombstone, event.receivedAt);
           // An earlier attempt may have written segment members after the eraser took them out (then crashed or failed to
           // publish). Not when the customer came back: the members are their new life's.
           if (!erasedDrops && current === undefined) {
             await store.segments.leaveAll(customerId);
             await store.segments.deleteMembers(customerId);
           }
-          erasedDrops = true;
+          if (ofNamed) erasedNamed.push(namedId);
+          else erasedDrops = true;
           log('event for an erased customer dropped', { customerId, messageId: event.messageId });
           results.push({ status: 'dropped', customerId, reason: 'erased' });
           continue;
