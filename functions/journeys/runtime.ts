@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { eventKey, eventRef, isSameEvent, IDEMPOTENCY_WINDOW_SECONDS, INGEST_EVENT_SOURCE, matchesEventPattern, orderAmount, PROFILE_EVENT_SOURCE, profileTags, reachability, type Channel, type Clock, type ConsentMode, type EventPattern, type EventRef, type LifecycleStage, type NormalisedEvent, type Profile } from '../../shared';
 import type { ProfileStore, StoredProfile } from '../profile';
 import { executionName, isExecutionMissing, type ExecutionInput, type Executions } from './executions';
-import { inRunIndex, type JourneyStore, type MessageRecord, type RunRecord } from './store';
+import { attributionSortKey, inRunIndex, type AttributionRecord, type JourneyStore, type MessageRecord, type RunRecord } from './store';
 import { belongsAfter, eventMark } from '../profile';
 
 /** What the runtime needs of a compiled journey. */
@@ -455,7 +455,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     for (const id of ids) {
       const existing = await records.attribution(id, key);
       if (!existing) continue;
-      if (existing.pending) await records.creditConversion(id, key, existing);
+      if (existing.pending) await creditUnlessErased(id, key, existing);
       return;
     }
     const at = Date.parse(detail.timestamp);
@@ -471,8 +471,17 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     const valueProperty = byId.get(last.journeyId)!.attribution!.value;
     const properties = detail.properties ?? {};
     const value = valueProperty === undefined ? orderAmount(properties) : orderAmount({ value: properties[valueProperty] });
-    await records.creditConversion(customerId, key, { journeyId: last.journeyId, stepId: last.stepId, channel: last.channel, executionName: last.executionName, messageAt: last.at, convertedAt: detail.timestamp, value, ...(last.variant !== undefined && { variant: last.variant, messageOf: last.of }) });
+    await creditUnlessErased(customerId, key, { journeyId: last.journeyId, stepId: last.stepId, channel: last.channel, executionName: last.executionName, messageAt: last.at, convertedAt: detail.timestamp, value, ...(last.variant !== undefined && { variant: last.variant, messageOf: last.of }) });
     log('conversion credited', { customerId, journeyId: last.journeyId, stepId: last.stepId, messageId: detail.messageId });
+  }
+
+  /**
+   * `creditConversion`, then erasure's writer half (write, then check; see ProfileStore.erase): a credit written
+   * after the eraser's query, for a customer erased meanwhile (not their new life), is deleted.
+   */
+  async function creditUnlessErased(customerId: string, key: string, record: AttributionRecord): Promise<void> {
+    await records.creditConversion(customerId, key, record);
+    if (await profiles.erasedNow(customerId, clock.now())) await profiles.undoWrites([{ pk: `C#${customerId}`, sk: attributionSortKey(key) }]);
   }
 
   /**

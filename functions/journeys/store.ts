@@ -122,7 +122,9 @@ export interface WaitRecord {
 }
 
 const pk = (customerId: string) => `C#${customerId}`;
-const attributionKey = (customerId: string, conversionKey: string) => ({ [L.partitionKey]: pk(customerId), [L.sortKey]: `AT#${conversionKey}` });
+/** The sort key of a conversion's credit in the customer's partition. */
+export const attributionSortKey = (conversionKey: string) => `AT#${conversionKey}`;
+const attributionKey = (customerId: string, conversionKey: string) => ({ [L.partitionKey]: pk(customerId), [L.sortKey]: attributionSortKey(conversionKey) });
 
 /** What a settled message record no longer says unless it says it again: the claim's attempt, a run end's reason, a deferral's start. */
 const SETTLE_CLEARS = ['attempt', 'reason', 'deferredSince', 'providerId'] as const satisfies ReadonlyArray<keyof MessageRecord>;
