@@ -174,7 +174,14 @@ export function createSendGateway(deps: GatewayDeps) {
     // Not recorded but ours: the put succeeded and its answer was lost, and the SDK's retry found it.
     if (!claim.recorded && claim.existing?.attempt !== attempt) return settled(message.stepId, claim.existing!);
     // Erased meanwhile: the message record goes, and the cap's item if this send wrote it under this id.
-    if (await undoneIfErased(customerId, [key, ...(kind === 'marketing' && profile.id === customerId ? [CAP_SORT_KEY] : [])])) return { status: 'skipped', reason: 'erased', fresh: true };
+    // A run under an id joined into another customer counted the cap under that customer (`profile.id`): its cap item is checked too.
+    const erasedHere = await undoneIfErased(customerId, [key, ...(kind === 'marketing' && profile.id === customerId ? [CAP_SORT_KEY] : [])]);
+    const erasedCap = kind === 'marketing' && profile.id !== customerId && (await undoneIfErased(profile.id, [CAP_SORT_KEY]));
+    if (erasedHere) return { status: 'skipped', reason: 'erased', fresh: true };
+    if (erasedCap) {
+      await journeys.settleMessage(customerId, { ...base, status: 'skipped', reason: 'erased' });
+      return { status: 'skipped', reason: 'erased', fresh: true };
+    }
     // The last word, once claimed and just before the provider: a denial or suppression ingest answered for, or a
     // cancel, while this send was deciding, rendering and claiming stops it here (the claim becomes the skip). Only a
     // send already past this read can still go out when a denial arrives: one "already with the provider".
