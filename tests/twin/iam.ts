@@ -5,9 +5,11 @@
  * AGPL, a devDependency that no production code imports (eslint enforces it).
  */
 import { runSimulation, runUnsafeSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
-import type { AccessDenial, AwsCall, AwsCallAuthorizer } from '../../infra/embedded/authorization';
+import { ENGINE_SECRET, type AccessDenial, type AwsCall, type AwsCallAuthorizer } from '../../infra/embedded/authorization';
 import { IDEMPOTENCY_TABLE, PROFILE_TABLE } from '../../infra/embedded/engine';
+import { SIMULATED_SES } from '../../infra/embedded/outbox';
 import { ENV } from '../../shared';
+import { BROADCAST_ENV } from '../../shared/config/broadcast-env';
 import { JOURNEY_ENV } from '../../shared/config/journey-env';
 import type { Deployed } from './template';
 
@@ -104,7 +106,8 @@ export function templateIam(deployed: Deployed): TwinIam {
   const authorize: AwsCallAuthorizer = async (call) => {
     const requests = requestsOf(call, {
       tableOf,
-      secretOf: (id) => secretOf(secrets, id, deployed),
+      secretOf: (id) => secretOf(secrets, engineSecretArn(id, call.functionName, fn(call.functionName).environment), deployed),
+      environment: (name) => fn(name).environment,
       bus: () => setting(ENV.EVENT_BUS_NAME),
       stateMachinePrefix: () => setting(JOURNEY_ENV.STATE_MACHINE_ARN_PREFIX),
       onFailure: (name) => fn(name).onFailure,
@@ -140,12 +143,20 @@ function requestsOf(
   at: {
     tableOf: (name: string) => DeployedTable;
     secretOf: (secretId: string) => DeployedSecret;
+    /** The function's environment in the template: what names the deployment's stand-ins for the engine's. */
+    environment: (functionName: string) => Record<string, string>;
     bus: () => string;
     stateMachinePrefix: () => string;
     onFailure: (functionName: string) => string | undefined;
     deployed: Deployed;
   },
 ): IamRequest[] {
+  if (call.service === 'states' && 'stateMachine' in call) {
+    // A broadcast's execution: on the broadcast state machine the function's environment names.
+    const stateMachine = at.environment(call.functionName)[BROADCAST_ENV.STATE_MACHINE_ARN];
+    if (stateMachine === undefined) throw new Error(`the twin: ${call.functionName} starts a broadcast, but its template environment names no ${BROADCAST_ENV.STATE_MACHINE_ARN}`);
+    return [{ action: 'states:StartExecution', resource: stateMachine, context: {} }];
+  }
   if (call.service === 'states') {
     const stateMachine = `${at.stateMachinePrefix()}${call.journeyId}`;
     const action = `states:${call.operation}`;
@@ -169,11 +180,19 @@ function requestsOf(
       context: {},
     }));
   }
-  if (call.service === 'ses') return sesRequests(call.operation, call.input, at.deployed);
+  if (call.service === 'ses') return sesRequests(call.operation, asDeployedSender(call.input, at.environment(call.functionName)), at.deployed);
+  if (call.service === 'sms-voice') {
+    // Authorised on the origination identity; the engine's request names none: the template's is the one sent from.
+    const identity = typeof call.input.OriginationIdentity === 'string' ? call.input.OriginationIdentity : at.environment(call.functionName)[JOURNEY_ENV.SMS_ORIGINATION_IDENTITY];
+    if (identity === undefined) throw new Error(`the twin: ${call.functionName} sends an SMS, but its template environment names no ${JOURNEY_ENV.SMS_ORIGINATION_IDENTITY}`);
+    return [{ action: `sms-voice:${call.operation}`, resource: identity, context: {} }];
+  }
   if (call.service === 'secretsmanager') {
-    // Authorised on the secret's full ARN (with its random suffix), whichever of its ids the call names.
+    // Authorised on the secret's full ARN (with its random suffix), whichever of its ids the call names (an engine's stand-in: the ARN it stands for).
     const secret = at.secretOf(String(call.input.SecretId));
-    const requests: IamRequest[] = [{ action: `secretsmanager:${call.operation}`, resource: secret.arn, context: { 'secretsmanager:SecretId': [String(call.input.SecretId)] } }];
+    const secretId = String(call.input.SecretId).startsWith(ENGINE_SECRET.prefix) ? secret.arn : String(call.input.SecretId);
+    const requests: IamRequest[] = [{ action: `secretsmanager:${call.operation}`, resource: secret.arn, context: { 'secretsmanager:SecretId': [secretId] } }];
+
     // A secret under a customer managed key: Secrets Manager decrypts it with the caller's permissions (kms:Decrypt via the service).
     if (secret.kmsKey !== undefined && call.operation === 'GetSecretValue') {
       requests.push({
@@ -206,6 +225,40 @@ function requestsOf(
     }
     return { action, resource: table.arn, context: keys.size > 0 ? { 'dynamodb:LeadingKeys': [...keys] } : {} };
   });
+}
+
+/**
+ * The request as the deployed function sends it: the engine's simulated sender and configuration set (SIMULATED_SES)
+ * stand for those the template gives the function (a bundle's request names those already).
+ */
+function asDeployedSender(input: Record<string, unknown>, environment: Record<string, string>): Record<string, unknown> {
+  const { FromEmailAddress, ConfigurationSetName, ...rest } = input;
+  const from = FromEmailAddress === SIMULATED_SES.from ? environment[JOURNEY_ENV.EMAIL_FROM_ADDRESS] : FromEmailAddress;
+  const configurationSet = ConfigurationSetName === SIMULATED_SES.configurationSet ? environment[JOURNEY_ENV.EMAIL_CONFIGURATION_SET] : ConfigurationSetName;
+  return { ...rest, ...(from !== undefined && { FromEmailAddress: from }), ...(configurationSet !== undefined && { ConfigurationSetName: configurationSet }) };
+}
+
+/**
+ * The ARN of the secret an engine's stand-in (`ENGINE_SECRET`) is for the calling function: the one the variable
+ * of its environment that names it names (the unsubscribe secret, a source's, an outbound webhook's). Any other
+ * `SecretId` (a bundle's) is the deployment's own.
+ */
+function engineSecretArn(secretId: unknown, functionName: string, environment: Record<string, string>): string {
+  const id = String(secretId);
+  if (!id.startsWith(ENGINE_SECRET.prefix)) return id;
+  const json = <T>(name: string): T | undefined => (environment[name] === undefined ? undefined : (JSON.parse(environment[name]) as T));
+  const [kind, ...rest] = id.slice(ENGINE_SECRET.prefix.length).split('/');
+  const name = rest.join('/');
+  const arn =
+    id === ENGINE_SECRET.unsubscribe
+      ? environment[ENV.UNSUBSCRIBE_SECRET]
+      : kind === 'source'
+        ? json<Array<{ id: string; secretArn: string }>>(ENV.SOURCES)?.find((source) => source.id === name)?.secretArn
+        : kind === 'webhook'
+          ? json<Record<string, { secretArn: string }>>(JOURNEY_ENV.OUTBOUND_WEBHOOK_TARGETS)?.[name]?.secretArn
+          : undefined;
+  if (arn === undefined) throw new Error(`the twin: ${functionName} reads the engine's secret ${id}, which its environment in the template names no secret for: deploy what the engine runs (tests/twin/template.ts)`);
+  return arn;
 }
 
 /**
