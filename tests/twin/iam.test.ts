@@ -246,6 +246,53 @@ describe('what the engine serves in process is authorised by the template too: S
   });
 });
 
+describe('a customer managed key: each use is authorised by the key policy and the role, as KMS does', () => {
+  const keyArnOf = (t: CfnTemplate) => {
+    const deployed = new Deployed(t);
+    const [key, ...more] = deployed.ofType('AWS::KMS::Key');
+    expect(key, 'the twin deploys Rapport with encryptionKey').toBeDefined();
+    expect(more).toEqual([]);
+    return deployed.getAtt(key!, 'Arn');
+  };
+  const getProfile = (iam: TwinIam) => iam.authorize({ functionName: 'rapport-ingest', service: 'dynamodb', operation: 'GetItem', input: { TableName: 'rapport-profiles', Key: { PK: { S: 'C#kms' }, SK: { S: 'PROFILE' } } } });
+
+  it('the synthesized template passes: DynamoDB, Secrets Manager and the dead-letter queue use the key for the caller', async () => {
+    const iam = templateIam(new Deployed(template()));
+    const key = keyArnOf(template());
+    expect(await getProfile(iam)).toBeUndefined();
+    const secret = new Deployed(template()).ofType('AWS::SecretsManager::Secret').find((id) => id.includes('UnsubscribeSecret'))!;
+    expect(await iam.authorize({ functionName: 'rapport-steps', service: 'secretsmanager', operation: 'GetSecretValue', input: { SecretId: new Deployed(template()).ref(secret) } })).toBeUndefined();
+    expect(await iam.authorize({ functionName: 'rapport-profile', service: 'sqs', operation: 'SendMessage', destination: 'on-failure' })).toBeUndefined();
+    const uses = iam.decisions.filter((d) => d.resource === key).map((d) => `${d.functionName} ${d.action} ${d.allowed}`);
+    expect(uses.sort()).toEqual(['rapport-ingest kms:Decrypt true', 'rapport-profile kms:Decrypt true', 'rapport-profile kms:GenerateDataKey true', 'rapport-steps kms:Decrypt true']);
+  });
+
+  it('a role without kms:Decrypt on the key: its function reads no table, and its runs fail, naming kms:Decrypt', async () => {
+    const iam = templateIam(new Deployed(withoutGrant(template(), 'rapport-steps', 'kms:Decrypt')));
+    const { engine, clock, api } = await engineWith(iam);
+    await api.send([identify('iam-kms'), track('iam-kms', 'Signed Up')]);
+    const run = await runToEnd(clock, engine, 'iam-kms', 'welcome');
+    expect(run.status).toBe('failed');
+    expect(outboxFor(engine, 'iam-kms')).toEqual([]);
+    expect(iam.decisions).toContainEqual({ functionName: 'rapport-steps', action: 'kms:Decrypt', resource: keyArnOf(template()), allowed: false });
+    // Refused as DynamoDB refuses it: the step's first call fails with the KMS decision's message, no other function's.
+    expect(iam.decisions.filter((d) => !d.allowed).map((d) => `${d.functionName} ${d.action}`)).toEqual(['rapport-steps kms:Decrypt']);
+  });
+
+  it("a key policy that does not trust the account's IAM policies refuses a role's grant: only the uses it allows itself pass", async () => {
+    const copy = structuredClone(template());
+    const keyId = new Deployed(copy).ofType('AWS::KMS::Key')[0]!;
+    const policy = copy.Resources[keyId]!.Properties!.KeyPolicy as { Statement: Array<{ Action: unknown; Principal?: unknown; Condition?: unknown }> };
+    // Without the statement that lets IAM policies grant the key (root, kms:*): the key policy alone decides.
+    policy.Statement = policy.Statement.filter((st) => !(st.Action === 'kms:*' && JSON.stringify(st.Principal).includes(':root')));
+    const iam = templateIam(new Deployed(copy));
+    expect((await getProfile(iam))?.message).toMatch(/is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:[\w-]+:\d+:key\//);
+    // Its Secrets Manager statement still trusts the account's IAM policies for uses through that service.
+    const secret = new Deployed(copy).ofType('AWS::SecretsManager::Secret').find((id) => id.includes('UnsubscribeSecret'))!;
+    expect(await iam.authorize({ functionName: 'rapport-steps', service: 'secretsmanager', operation: 'GetSecretValue', input: { SecretId: new Deployed(copy).ref(secret) } })).toBeUndefined();
+  });
+});
+
 describe('the twin tier enforces, it does not just look', () => {
   it('a journey through every function is authorised call by call: each function used its own role', async () => {
     const iam = templateIam(new Deployed(template()));

@@ -46,12 +46,17 @@ export async function synthTwinTemplate(): Promise<CfnTemplate> {
 export const TWIN_WEBHOOKS = { support: { url: 'https://help.shop.example/hooks/rapport' }, supervisor: { url: 'https://help.shop.example/hooks/supervisor' } };
 
 /**
- * The stack the twin deploys, in `app`, as `infra/cdk/app.ts` builds it: Rapport with the config of `configDir`,
- * as the test engines run it (their two sources, SMS, the outbound webhooks).
+ * The stack the twin deploys, in `app`: Rapport with the config of `configDir`, as the test engines run it (their
+ * two sources, SMS, the outbound webhooks), under a customer managed key (`encryptionKey`: tables, secrets, the
+ * queue, the bus and the state machines), so that every call's use of the key is authorised too, by the key's
+ * policy and the role's. The key is made in the stack before the construct (RapportStack takes a key made before
+ * it, another stack's, whose ARN would be an import the twin cannot resolve): the same resources and logical ids
+ * as RapportStack's, without its outputs. In the twin's account and region (a key needs an explicit region).
  */
 export async function twinStack(app: App, configDir: string): Promise<Stack> {
-  const { RapportStack } = await import('../../infra/cdk/rapport-stack');
-  return new RapportStack(app, `Rapport-${TWIN_STAGE}`, {
+  const [{ Stack }, kms, { Rapport }] = await Promise.all([import('aws-cdk-lib'), import('aws-cdk-lib/aws-kms'), import('../../infra/cdk/rapport')]);
+  const stack = new Stack(app, `Rapport-${TWIN_STAGE}`, { env: { account: TWIN_ACCOUNT, region: TWIN_REGION } });
+  new Rapport(stack, 'Rapport', {
     stageName: TWIN_STAGE,
     configDir,
     sources: [{ id: 'default' }, { id: 'shop' }],
@@ -59,7 +64,9 @@ export async function twinStack(app: App, configDir: string): Promise<Stack> {
     // A journey of the channel-failure scenario sends an SMS.
     sms: { originationIdentity: `arn:aws:sms-voice:${TWIN_REGION}:${TWIN_ACCOUNT}:phone-number/phone-twin0000000000000000000000000` },
     outboundWebhooks: TWIN_WEBHOOKS,
+    encryptionKey: new kms.Key(stack, 'Key', { enableKeyRotation: true }),
   });
+  return stack;
 }
 
 /** A template as deployed: every intrinsic resolvable to the string AWS would see. */
