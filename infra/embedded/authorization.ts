@@ -1,6 +1,12 @@
+import { SecretsManagerServiceException } from '@aws-sdk/client-secrets-manager';
+import { SESv2ServiceException } from '@aws-sdk/client-sesv2';
 import { SFNServiceException } from '@aws-sdk/client-sfn';
 import type { DeserializeMiddleware, HttpRequest, HttpResponse } from '@smithy/types';
+import { compileSources, type IngestSource, type SourceProvider } from '../../functions/ingest';
+import { sesRequest, smsRequest, type AwsChannelsConfig } from '../../functions/journeys/channels/aws';
+import type { Channels } from '../../functions/journeys/channels/types';
 import type { Executions } from '../../functions/journeys/executions';
+import type { UnsubscribeKeyProvider } from '../../functions/journeys/unsubscribe';
 import { invokingFunction } from './lambda-async';
 
 /**
@@ -18,9 +24,12 @@ export type AwsCall =
       functionName: string;
       /**
        * A service reached through an SDK client with a JSON body: DynamoDB, EventBridge, Secrets Manager
-       * (GetSecretValue) or SES v2 (SendEmail, whose REST request carries its input as JSON too).
+       * (GetSecretValue), SES v2 (SendEmail, whose REST request carries its input as JSON too) or End User
+       * Messaging SMS (`sms-voice`, SendTextMessage). The engine serves the last three in process
+       * (`authorizedChannels`, `authorizedSecrets`): their calls name the engine's stand-ins (`ENGINE_SECRET`,
+       * the simulated SES sender), which an authoriser maps to the deployment's as it maps the engine's tables.
        */
-      service: 'dynamodb' | 'events' | 'secretsmanager' | 'ses';
+      service: 'dynamodb' | 'events' | 'secretsmanager' | 'ses' | 'sms-voice';
       /** The operation, from the request's `x-amz-target` (`GetItem`, `PutEvents`, ...) or the REST path's operation (`SendEmail`). */
       operation: string;
       /** The request body as sent (DynamoDB attribute values marshalled). */
@@ -43,6 +52,14 @@ export type AwsCall =
       operation: 'StartExecution' | 'StopExecution' | 'SendTaskSuccess' | 'DescribeExecution';
       /** The journey whose state machine the call is about (for SendTaskSuccess: the token's execution's). */
       journeyId: string;
+      executionName: string;
+    }
+  | {
+      functionName: string;
+      /** Step Functions: a broadcast's execution started on the broadcast state machine (the engine's executor of its own). */
+      service: 'states';
+      operation: 'StartExecution';
+      stateMachine: 'broadcasts';
       executionName: string;
     };
 
@@ -121,5 +138,95 @@ export function authorizedExecutions(executions: Executions, authorize: AwsCallA
       return executions.sendTaskSuccess(token, output);
     },
     describe: async (journeyId, name) => (await judge('DescribeExecution', journeyId, name), executions.describe(journeyId, name)),
+  };
+}
+
+/**
+ * The secrets the engine holds in process, by the `SecretId` its authorised reads name: what the functions read
+ * from Secrets Manager in AWS (the unsubscribe keys, each source's credentials, each outbound webhook's signing
+ * secret). An authoriser maps each to the secret the deployment gives the calling function (the twin: through
+ * the variable of the function's environment that names it).
+ */
+export const ENGINE_SECRET = {
+  prefix: 'rapport-engine/',
+  unsubscribe: 'rapport-engine/unsubscribe',
+  source: (sourceId: string) => `rapport-engine/source/${sourceId}`,
+  webhook: (target: string) => `rapport-engine/webhook/${target}`,
+} as const;
+
+/** Judge a call as the function running now makes it (a call of the engine's own, outside any invocation, passes). */
+async function judgeCall(authorize: AwsCallAuthorizer, call: DistributiveOmit<AwsCall, 'functionName'>): Promise<AccessDenial | undefined> {
+  const functionName = invokingFunction();
+  if (functionName === undefined) return undefined;
+  return authorize({ functionName, ...call } as AwsCall);
+}
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** What the Secrets Manager client throws when IAM refuses GetSecretValue. */
+const secretDenied = (denial: AccessDenial) => new SecretsManagerServiceException({ name: 'AccessDeniedException', $fault: 'client', message: denial.message, $metadata: { httpStatusCode: 400 } });
+
+/** Read an in-process secret as a function reads it from Secrets Manager in AWS: GetSecretValue, authorised first. */
+async function readSecret<T>(authorize: AwsCallAuthorizer, secretId: string, read: () => Promise<T>): Promise<T> {
+  const denial = await judgeCall(authorize, { service: 'secretsmanager', operation: 'GetSecretValue', input: { SecretId: secretId } });
+  if (denial) throw secretDenied(denial);
+  return read();
+}
+
+/**
+ * The channels with every send authorised as the function's AWS channel makes it (`awsChannels`): an email is
+ * SES v2 SendEmail of the request `sesRequest` builds from `sender` (the engine's simulated sender), an SMS End
+ * User Messaging's SendTextMessage, a webhook first reads its signing secret (GetSecretValue). A refused call
+ * fails the send with the error the SDK client throws for AWS's answer; nothing reaches the channels.
+ */
+export function authorizedChannels(channels: Channels, authorize: AwsCallAuthorizer, sender: Pick<AwsChannelsConfig, 'fromAddress' | 'configurationSet'>): Channels {
+  return {
+    email: async (message) => {
+      const denial = await judgeCall(authorize, { service: 'ses', operation: 'SendEmail', input: sesRequest(message, sender) });
+      // SES v2 answers 403 (a REST-JSON API): the channel rethrows it, it is no outage.
+      if (denial) throw new SESv2ServiceException({ name: 'AccessDeniedException', $fault: 'client', message: denial.message, $metadata: { httpStatusCode: 403 } });
+      return channels.email(message);
+    },
+    sms: async (message) => {
+      const denial = await judgeCall(authorize, { service: 'sms-voice', operation: 'SendTextMessage', input: smsRequest(message, undefined) });
+      if (denial) throw Object.assign(new Error(denial.message), { name: 'AccessDeniedException', $fault: 'client', $metadata: { httpStatusCode: 400 } });
+      return channels.sms(message);
+    },
+    webhook: (message) => readSecret(authorize, ENGINE_SECRET.webhook(message.target), () => channels.webhook(message)),
+  };
+}
+
+/** The unsubscribe keys, each read authorised as GetSecretValue of the unsubscribe secret (`secretUnsubscribeKeys` in AWS). */
+export function authorizedUnsubscribeKeys(keys: UnsubscribeKeyProvider, authorize: AwsCallAuthorizer): UnsubscribeKeyProvider {
+  return { load: () => readSecret(authorize, ENGINE_SECRET.unsubscribe, () => keys.load()) };
+}
+
+/**
+ * The sources, each one's credentials read authorised as GetSecretValue of its secret (`secretsManagerSources` in
+ * AWS): a refused read disables that source alone, its requests refused as a broken source's are.
+ */
+export function authorizedSources(sources: readonly IngestSource[], authorize: AwsCallAuthorizer): SourceProvider {
+  const compiled = new Map<string, ReturnType<typeof compileSources>>();
+  return {
+    async load() {
+      const unreadable = new Map<string, string>();
+      for (const { id } of sources) {
+        const denial = await judgeCall(authorize, { service: 'secretsmanager', operation: 'GetSecretValue', input: { SecretId: ENGINE_SECRET.source(id) } });
+        if (denial) unreadable.set(id, `secret ${ENGINE_SECRET.source(id)}: ${secretDenied(denial).name}: ${denial.message}`);
+      }
+      // The same refusals compile to the same credentials (the service reports a broken source once per change).
+      const fingerprint = JSON.stringify([...unreadable]);
+      let credentials = compiled.get(fingerprint);
+      if (!credentials) compiled.set(fingerprint, (credentials = compileSources(sources.filter((s) => !unreadable.has(s.id)), unreadable)));
+      return credentials;
+    },
+  };
+}
+
+/** A broadcast's start on the broadcast state machine, authorised first as Step Functions does. */
+export function authorizedBroadcastStart<I, R>(start: (name: string, input: I) => Promise<R>, authorize: AwsCallAuthorizer): (name: string, input: I) => Promise<R> {
+  return async (name, input) => {
+    const denial = await judgeCall(authorize, { service: 'states', operation: 'StartExecution', stateMachine: 'broadcasts', executionName: name });
+    if (denial) throw new SFNServiceException({ name: 'AccessDeniedException', $fault: 'client', message: denial.message, $metadata: { httpStatusCode: 400 } });
+    return start(name, input);
   };
 }

@@ -8,6 +8,7 @@ import { createSendGateway } from '../../functions/journeys/gateway';
 import type { ProfileStore } from '../../functions/profile';
 import { templateKey, type Clock } from '../../shared';
 import { broadcastDefinition, BROADCAST_STATE_MACHINE, loadBroadcastsFromDir } from '../../workflows/broadcasts';
+import { authorizedBroadcastStart, type AwsCallAuthorizer } from './authorization';
 import { invokeLambda } from './lambda-async';
 import { LocalStepFunctions, type AslDefinition } from './step-functions';
 import type { VirtualClock } from './virtual-time';
@@ -33,6 +34,8 @@ export interface BroadcastWiring {
   onErasedWrite?: (ids: string[]) => Promise<void>;
   /** Data folder: broadcast executions are journaled in `<data>/broadcasts/executions` and resumed at start. */
   dataDir?: string;
+  /** Authorisation of the broadcast functions' StartExecution calls (see EngineOptions.authorize). */
+  authorize?: AwsCallAuthorizer;
   logger: Logger;
   metrics: Metrics;
 }
@@ -56,7 +59,8 @@ export function wireBroadcasts(w: BroadcastWiring) {
     ...(w.onErasedWrite && { onErasedWrite: w.onErasedWrite }),
   });
   const holder: { sfn?: LocalStepFunctions } = {};
-  const executions: BroadcastExecutions = { start: (name, input) => holder.sfn!.start(BROADCAST_STATE_MACHINE, name, input as never) };
+  const start = (name: string, input: PageState) => holder.sfn!.start(BROADCAST_STATE_MACHINE, name, input as never);
+  const executions: BroadcastExecutions = { start: w.authorize ? authorizedBroadcastStart(start, w.authorize) : start };
   const service = createBroadcastService({
     store,
     profiles: w.profiles,

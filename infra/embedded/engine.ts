@@ -31,7 +31,7 @@ import { DeadLetters, redrive, type DeadLetter } from './dead-letters';
 import { asyncLambdaTarget, functionConcurrency, invokeLambda, lambdaRuntime } from './lambda-async';
 import { installFaults, type Faults } from './faults';
 import { lagIndexes } from './index-lag';
-import { installAuthorization, type AwsCallAuthorizer } from './authorization';
+import { authorizedChannels, authorizedSources, authorizedUnsubscribeKeys, installAuthorization, type AwsCallAuthorizer } from './authorization';
 import { createHttpGuard, parseAllowedHosts } from './http-guard';
 import { invokeHttpLambda } from './lambda-http';
 import { wireJourneys, type StepLambdaHandler } from './journeys';
@@ -108,9 +108,10 @@ export interface EngineOptions {
    */
   functionConcurrency?: number;
   /**
-   * Authorise every AWS call a function makes (DynamoDB, EventBridge, Step Functions), as IAM does in AWS:
-   * the twin test tier evaluates each against the function's role in the synthesized template. A denied
-   * call fails with AWS's AccessDeniedException. @default every call is allowed
+   * Authorise every AWS call a function makes (DynamoDB, EventBridge, Step Functions, and what the engine serves
+   * in process: SES and End User Messaging sends, Secrets Manager reads of the unsubscribe keys, the sources' and
+   * the webhooks' secrets), as IAM does in AWS: the twin test tier evaluates each against the function's role in
+   * the synthesized template. A denied call fails with AWS's AccessDeniedException. @default every call is allowed
    */
   authorize?: AwsCallAuthorizer;
   /**
@@ -237,7 +238,9 @@ async function start(options: EngineOptions): Promise<Engine> {
   // The functions' real EventBridge client, publishing to the bus in process (in-process.ts).
   const eventBridge = withoutTransportMiddleware(new EventBridgeClient({ ...inProcessClientConfig(eventBridgeApiListener(bus), { service: 'events' }), maxAttempts: 1 }));
 
-  const unsubscribeKeys = staticUnsubscribeKeys(options.unsubscribeKeys ?? [DEV_UNSUBSCRIBE_KEY]);
+  // Read as the functions read them from Secrets Manager in AWS: authorised, when the engine authorises calls.
+  const staticKeys = staticUnsubscribeKeys(options.unsubscribeKeys ?? [DEV_UNSUBSCRIBE_KEY]);
+  const unsubscribeKeys = options.authorize ? authorizedUnsubscribeKeys(staticKeys, options.authorize) : staticKeys;
   const logger = new Logger({ serviceName: 'rapport', ...(options.logLevel && { logLevel: options.logLevel }) });
   // Metrics are not published locally; the engine's Metrics only keep Powertools from warning on every invocation.
   const metrics = new Metrics({ namespace: 'Rapport', serviceName: 'rapport', logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (...a: unknown[]) => console.error(...a) } });
@@ -252,7 +255,7 @@ async function start(options: EngineOptions): Promise<Engine> {
   const dedupe = powertoolsDeduplicator(new DynamoDBPersistenceLayer({ tableName: IDEMPOTENCY_TABLE, awsSdkV3Client: dynamo.client }));
   const ingest = handlerFor(options.functions, 'rapport-ingest', createIngestHandler(
     {
-      sources: staticSources(options.sources),
+      sources: options.authorize ? authorizedSources(options.sources, options.authorize) : staticSources(options.sources),
       // The same loader as the AWS function's, on the same tags.yaml the profile functions read.
       senderTags: loadSenderTagPolicy(options.configDir ?? 'workflows'),
       trackingPlan: loadTrackingPlanFile(options.configDir ?? 'workflows'),
@@ -284,6 +287,8 @@ async function start(options: EngineOptions): Promise<Engine> {
   const outbox = new Outbox(clock, options.outboundWebhooks ?? {}, dataDir ?? undefined);
   if (options.faults) installFaults({ dynamo: dynamo.client, eventBridge, bus, outbox }, options.faults);
   if (options.authorize) installAuthorization({ dynamo: dynamo.client, eventBridge }, options.authorize);
+  // What journeys and broadcasts send through: SES, End User Messaging and the webhooks' secrets as AWS authorises them.
+  const channels = options.authorize ? authorizedChannels(outbox, options.authorize, { fromAddress: SIMULATED_SES.from, configurationSet: SIMULATED_SES.configurationSet }) : outbox;
   let url = '';
   const journeys = wireJourneys({
     ...(options.triggerMaxAgeSeconds !== undefined && { triggerMaxAgeSeconds: options.triggerMaxAgeSeconds }),
@@ -296,7 +301,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     profileConfig,
     mutateProfile: createProfileConsumer(profileDeps).mutate,
     onErasedWrite: (ids: string[]) => erasure.redact(ids),
-    channels: outbox,
+    channels,
     policy: sendPolicy,
     clock,
     ...(virtual && { virtual }),
@@ -323,7 +328,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     tableName: PROFILE_TABLE,
     profiles,
     records: journeys.records,
-    channels: outbox,
+    channels,
     policy: sendPolicy,
     clock,
     ...(virtual && { virtual }),
@@ -331,6 +336,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     unsubscribe: { baseUrl: () => url, keys: unsubscribeKeys },
     onErasedWrite: (ids: string[]) => erasure.redact(ids),
     ...(dataDir && { dataDir }),
+    ...(options.authorize && { authorize: options.authorize }),
     logger,
     metrics,
   });

@@ -27,7 +27,7 @@ import type { VirtualClock } from '../../infra/embedded/virtual-time';
 import type { BusEntry } from '../../shared';
 import { decodeTagValue } from '../../functions/feedback/ses-event';
 import { JOURNEY_ENV } from '../../shared/config/journey-env';
-import { Deployed, TWIN_STAGE, type CfnTemplate } from './template';
+import { Deployed, TWIN_STAGE, twinStack, type CfnTemplate } from './template';
 
 const REPO = path.join(import.meta.dirname, '..', '..');
 /** The config and templates the bundle carries: the repository's, as `cdk synth` of `infra/cdk/app.ts` bundles them by default. */
@@ -87,15 +87,10 @@ export interface BundledStack {
  */
 export async function synthBundledStack(into: string): Promise<BundledStack> {
   process.env.CDK_DOCKER = '/nonexistent/docker-must-not-run';
-  const [{ App }, { RapportStack }] = await Promise.all([import('aws-cdk-lib'), import('../../infra/cdk/rapport-stack')]);
+  const { App } = await import('aws-cdk-lib');
   const outdir = mkdtempSync(path.join(into, 'cdk.out-'));
   const app = new App({ outdir });
-  const stack = new RapportStack(app, `Rapport-${TWIN_STAGE}`, {
-    stageName: TWIN_STAGE,
-    configDir: CONFIG_DIR,
-    email: { fromAddress: 'journeys@shop.example' },
-    outboundWebhooks: TWIN_WEBHOOKS,
-  });
+  const stack = await twinStack(app, CONFIG_DIR);
   const assembly = app.synth();
   const template = assembly.getStackArtifact(stack.artifactId).template as CfnTemplate;
   const deployed = new Deployed(template);
@@ -113,9 +108,6 @@ export async function synthBundledStack(into: string): Promise<BundledStack> {
   if (missing.length > 0) throw new Error(`the template deploys no function for ${missing.join(', ')}`);
   return { template, bundles: bundles as Record<EngineFunctionName, string> };
 }
-
-/** The outbound webhooks the twin's stacks deploy (the template names their URLs; `interceptWebhooks` answers them). */
-export const TWIN_WEBHOOKS = { support: { url: 'https://help.shop.example/hooks/rapport' }, supervisor: { url: 'https://help.shop.example/hooks/supervisor' } };
 
 /** One DynamoDB call of a bundled function at the endpoint: fail it with this error, or let it through. */
 export type EndpointFault = (call: { functionName: string; operation: string; body: Record<string, unknown> }) => 'InternalServerError' | undefined;

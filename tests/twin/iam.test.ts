@@ -9,7 +9,7 @@ import { ChannelUnavailableError } from '../../functions/journeys/channels/types
 import type { Engine, EngineOptions } from '../../infra/embedded/engine';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
 import { client } from '../helpers/client';
-import { startTestEngine } from '../helpers/engine';
+import { startTestEngine, TEST_WRITE_KEY } from '../helpers/engine';
 import { messagesOf, outboxFor, runsOf, runToEnd } from '../helpers/journeys';
 import { templateIam, type TwinIam } from './iam';
 import { Deployed, TWIN_ACCOUNT, TWIN_REGION, withoutGrant, type CfnTemplate } from './template';
@@ -176,6 +176,120 @@ describe('a grant missing from the template fails the scenario that needs it', (
     await api.send([identify('iam-lost')]);
     await clock.run();
     expect(engine.deadLetters.filter((l) => l.functionName === 'rapport-profile')).toEqual([]);
+  });
+});
+
+describe('what the engine serves in process is authorised by the template too: SES, Secrets Manager, the broadcast state machine', () => {
+  const welcome = async (iam: TwinIam, customerId: string) => {
+    const t = await engineWith(iam);
+    await t.api.send([identify(customerId), track(customerId, 'Signed Up')]);
+    const run = await runToEnd(t.clock, t.engine, customerId, 'welcome');
+    return { ...t, run, message: (await messagesOf(t.engine, customerId)).find((m) => m.stepId === 'send-welcome') };
+  };
+
+  it("the step's email is SES v2 SendEmail from the template's sender: without ses:SendEmail the run fails, naming the call", async () => {
+    const iam = templateIam(new Deployed(template()));
+    const granted = await welcome(iam, 'iam-ses');
+    expect(granted.message?.status).toBe('sent');
+    // Authorised as the deployed function sends it: from the template's address (its domain's identity) with its configuration set.
+    const sends = iam.decisions.filter((d) => d.action === 'ses:SendEmail').map((d) => `${d.functionName} ${d.resource.split(':').at(-1)} ${d.allowed}`);
+    expect(sends.sort()).toEqual(['rapport-steps configuration-set/rapport-twin true', 'rapport-steps identity/shop.example true']);
+
+    const denied = await welcome(templateIam(new Deployed(withoutGrant(template(), 'rapport-steps', 'ses:SendEmail'))), 'iam-ses');
+    expect(denied.run.status).toBe('failed');
+    expect(outboxFor(denied.engine, 'iam-ses')).toEqual([]);
+    expect(denied.message?.reason).toMatch(/^AccessDeniedException: User: arn:aws:sts::\d+:assumed-role\/[\w-]+\/[\w-]+ is not authorized to perform: ses:SendEmail on resource: arn:aws:ses:[\w-]+:\d+:identity\/shop\.example because/);
+  });
+
+  it("the unsubscribe keys are GetSecretValue of the template's unsubscribe secret: without it the marketing email fails, naming the call", async () => {
+    const denied = await welcome(templateIam(new Deployed(withoutGrant(template(), 'rapport-steps', 'secretsmanager:GetSecretValue'))), 'iam-secret');
+    expect(denied.run.status).toBe('failed');
+    expect(outboxFor(denied.engine, 'iam-secret')).toEqual([]);
+    expect(denied.message?.reason).toMatch(/is not authorized to perform: secretsmanager:GetSecretValue on resource: arn:aws:secretsmanager:[\w-]+:\d+:secret:Rapport-twin-RapportUnsubscribeSecret[\w-]+ because/);
+  });
+
+  it("a source's credentials are GetSecretValue of its secret: without it ingest cannot read the sources and answers 503", async () => {
+    const iam = templateIam(new Deployed(withoutGrant(template(), 'rapport-ingest', 'secretsmanager:GetSecretValue')));
+    const { engine } = await engineWith(iam);
+    const res = await fetch(`${engine.url}/v1/identify`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${TEST_WRITE_KEY}:`).toString('base64')}` },
+      body: JSON.stringify(identify('iam-source')),
+    });
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ error: 'source_misconfigured' });
+    const refused = iam.decisions.filter((d) => d.functionName === 'rapport-ingest' && d.action === 'secretsmanager:GetSecretValue' && !d.allowed);
+    // Each source's own secret, as the template gives it to the function (RAPPORT_SOURCES).
+    expect(refused.map((d) => /:secret:Rapport-twin-RapportSourceSecret([a-z]+)[0-9A-F]{8}-/.exec(d.resource)?.[1]).sort()).toEqual(['default', 'shop']);
+  });
+
+  it('a broadcast starts on the broadcast state machine: without states:StartExecution the API fails and nobody is sent to', async () => {
+    const post = (engine: Engine) => fetch(`${engine.url}/v1/broadcasts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'iam-news', segment: 'tag:crm-gold', send: { channel: 'email', template: 'we-value-you' }, topic: 'news' }) });
+    const member = { type: 'identify', userId: 'iam-member', traits: { email: 'iam-member@example.com', tags: ['crm-gold'] } };
+    const iam = templateIam(new Deployed(template()));
+    const granted = await engineWith(iam);
+    await granted.api.send([member]);
+    await granted.clock.idle();
+    expect((await post(granted.engine)).status).toBe(201);
+    await granted.clock.run();
+    expect(granted.engine.outbox.entries.filter((m) => m.channel === 'email')).toHaveLength(1);
+    expect(iam.decisions).toContainEqual({ functionName: 'rapport-broadcasts', action: 'states:StartExecution', resource: expect.stringMatching(/^arn:aws:states:[\w-]+:\d+:stateMachine:/), allowed: true });
+
+    const deniedIam = templateIam(new Deployed(withoutGrant(template(), 'rapport-broadcasts', 'states:StartExecution')));
+    const denied = await engineWith(deniedIam);
+    await denied.api.send([member]);
+    await denied.clock.idle();
+    expect((await post(denied.engine)).status).toBe(503);
+    await denied.clock.run();
+    expect(denied.engine.outbox.entries).toEqual([]);
+    expect(deniedIam.decisions).toContainEqual(expect.objectContaining({ functionName: 'rapport-broadcasts', action: 'states:StartExecution', allowed: false }));
+  });
+});
+
+describe('a customer managed key: each use is authorised by the key policy and the role, as KMS does', () => {
+  const keyArnOf = (t: CfnTemplate) => {
+    const deployed = new Deployed(t);
+    const [key, ...more] = deployed.ofType('AWS::KMS::Key');
+    expect(key, 'the twin deploys Rapport with encryptionKey').toBeDefined();
+    expect(more).toEqual([]);
+    return deployed.getAtt(key!, 'Arn');
+  };
+  const getProfile = (iam: TwinIam) => iam.authorize({ functionName: 'rapport-ingest', service: 'dynamodb', operation: 'GetItem', input: { TableName: 'rapport-profiles', Key: { PK: { S: 'C#kms' }, SK: { S: 'PROFILE' } } } });
+
+  it('the synthesized template passes: DynamoDB, Secrets Manager and the dead-letter queue use the key for the caller', async () => {
+    const iam = templateIam(new Deployed(template()));
+    const key = keyArnOf(template());
+    expect(await getProfile(iam)).toBeUndefined();
+    const secret = new Deployed(template()).ofType('AWS::SecretsManager::Secret').find((id) => id.includes('UnsubscribeSecret'))!;
+    expect(await iam.authorize({ functionName: 'rapport-steps', service: 'secretsmanager', operation: 'GetSecretValue', input: { SecretId: new Deployed(template()).ref(secret) } })).toBeUndefined();
+    expect(await iam.authorize({ functionName: 'rapport-profile', service: 'sqs', operation: 'SendMessage', destination: 'on-failure' })).toBeUndefined();
+    const uses = iam.decisions.filter((d) => d.resource === key).map((d) => `${d.functionName} ${d.action} ${d.allowed}`);
+    expect(uses.sort()).toEqual(['rapport-ingest kms:Decrypt true', 'rapport-profile kms:Decrypt true', 'rapport-profile kms:GenerateDataKey true', 'rapport-steps kms:Decrypt true']);
+  });
+
+  it('a role without kms:Decrypt on the key: its function reads no table, and its runs fail, naming kms:Decrypt', async () => {
+    const iam = templateIam(new Deployed(withoutGrant(template(), 'rapport-steps', 'kms:Decrypt')));
+    const { engine, clock, api } = await engineWith(iam);
+    await api.send([identify('iam-kms'), track('iam-kms', 'Signed Up')]);
+    const run = await runToEnd(clock, engine, 'iam-kms', 'welcome');
+    expect(run.status).toBe('failed');
+    expect(outboxFor(engine, 'iam-kms')).toEqual([]);
+    expect(iam.decisions).toContainEqual({ functionName: 'rapport-steps', action: 'kms:Decrypt', resource: keyArnOf(template()), allowed: false });
+    // Refused as DynamoDB refuses it: the step's first call fails with the KMS decision's message, no other function's.
+    expect(iam.decisions.filter((d) => !d.allowed).map((d) => `${d.functionName} ${d.action}`)).toEqual(['rapport-steps kms:Decrypt']);
+  });
+
+  it("a key policy that does not trust the account's IAM policies refuses a role's grant: only the uses it allows itself pass", async () => {
+    const copy = structuredClone(template());
+    const keyId = new Deployed(copy).ofType('AWS::KMS::Key')[0]!;
+    const policy = copy.Resources[keyId]!.Properties!.KeyPolicy as { Statement: Array<{ Action: unknown; Principal?: unknown; Condition?: unknown }> };
+    // Without the statement that lets IAM policies grant the key (root, kms:*): the key policy alone decides.
+    policy.Statement = policy.Statement.filter((st) => !(st.Action === 'kms:*' && JSON.stringify(st.Principal).includes(':root')));
+    const iam = templateIam(new Deployed(copy));
+    expect((await getProfile(iam))?.message).toMatch(/is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:[\w-]+:\d+:key\//);
+    // Its Secrets Manager statement still trusts the account's IAM policies for uses through that service.
+    const secret = new Deployed(copy).ofType('AWS::SecretsManager::Secret').find((id) => id.includes('UnsubscribeSecret'))!;
+    expect(await iam.authorize({ functionName: 'rapport-steps', service: 'secretsmanager', operation: 'GetSecretValue', input: { SecretId: new Deployed(copy).ref(secret) } })).toBeUndefined();
   });
 });
 

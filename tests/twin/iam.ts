@@ -5,9 +5,11 @@
  * AGPL, a devDependency that no production code imports (eslint enforces it).
  */
 import { runSimulation, runUnsafeSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
-import type { AccessDenial, AwsCall, AwsCallAuthorizer } from '../../infra/embedded/authorization';
+import { ENGINE_SECRET, type AccessDenial, type AwsCall, type AwsCallAuthorizer } from '../../infra/embedded/authorization';
 import { IDEMPOTENCY_TABLE, PROFILE_TABLE } from '../../infra/embedded/engine';
+import { SIMULATED_SES } from '../../infra/embedded/outbox';
 import { ENV } from '../../shared';
+import { BROADCAST_ENV } from '../../shared/config/broadcast-env';
 import { JOURNEY_ENV } from '../../shared/config/journey-env';
 import type { Deployed } from './template';
 
@@ -81,14 +83,19 @@ export function templateIam(deployed: Deployed): TwinIam {
     return table;
   };
 
+  const keys = deployedKeys(deployed);
   const evaluate = (functionName: string, action: string, resource: string, context: Record<string, string[]>): Promise<AccessDenial | undefined> => {
     const f = fn(functionName);
     if (resource === NO_DESTINATION) return Promise.resolve({ message: `${f.principal}: the function has no on-failure destination in the template: Lambda discards the failed event` });
-    const contextVariables = Object.fromEntries(Object.entries(context).filter(([key]) => f.conditionKeys.has(key.toLowerCase())));
+    // A KMS key is authorised by its key policy too (which may trust the account's IAM policies, or not): AWS's rule for keys.
+    const keyPolicy = action.startsWith('kms:') ? keys.get(resource) : undefined;
+    if (action.startsWith('kms:') && !keyPolicy) throw new Error(`the twin: ${resource} is no KMS key of the template (${[...keys.keys()].join(', ')})`);
+    const tested = keyPolicy ? new Set([...f.conditionKeys, ...conditionKeysOf(keyPolicy)]) : f.conditionKeys;
+    const contextVariables = Object.fromEntries(Object.entries(context).filter(([key]) => tested.has(key.toLowerCase())));
     const key = JSON.stringify([functionName, action, resource, contextVariables]);
     let decided = cache.get(key);
     if (!decided) {
-      decided = decide(f, action, resource, contextVariables, deployed.account);
+      decided = decide(f, action, resource, contextVariables, deployed.account, keyPolicy);
       cache.set(key, decided);
       void decided.then((denial) => {
         const line = `${functionName} ${action} ${resource} ${denial ? 'denied' : 'allowed'}`;
@@ -101,13 +108,16 @@ export function templateIam(deployed: Deployed): TwinIam {
   };
 
   const secrets = deployedSecrets(deployed);
+  const queueKeys = deployedQueueKeys(deployed);
   const authorize: AwsCallAuthorizer = async (call) => {
     const requests = requestsOf(call, {
       tableOf,
-      secretOf: (id) => secretOf(secrets, id, deployed),
+      secretOf: (id) => secretOf(secrets, engineSecretArn(id, call.functionName, fn(call.functionName).environment), deployed),
+      environment: (name) => fn(name).environment,
       bus: () => setting(ENV.EVENT_BUS_NAME),
       stateMachinePrefix: () => setting(JOURNEY_ENV.STATE_MACHINE_ARN_PREFIX),
       onFailure: (name) => fn(name).onFailure,
+      queueKey: (arn) => queueKeys.get(arn),
       deployed,
     });
     // Fail closed: a call the twin cannot map to IAM requests is a gap in the twin, not a pass.
@@ -123,9 +133,40 @@ export function templateIam(deployed: Deployed): TwinIam {
 
 interface DeployedTable {
   arn: string;
+  name: string;
   /** Partition key attribute of the table and of each index. */
   hashKey: string;
   indexHashKeys: Record<string, string>;
+  /** The ARN of its customer managed key, if it has one. */
+  kmsKey: string | undefined;
+}
+
+/**
+ * A service's use of a customer managed key on the caller's behalf (with the caller's permissions: the key policy's
+ * and the role's), as the service's documentation says it calls KMS: `kms:ViaService` the service's endpoint,
+ * `kms:CallerAccount` the caller's account, and the encryption context it uses.
+ */
+function keyUse(action: 'kms:Decrypt' | 'kms:GenerateDataKey', key: string, service: string, deployed: Deployed, encryptionContext: Record<string, string>): IamRequest {
+  return {
+    action,
+    resource: key,
+    context: {
+      'kms:ViaService': [`${service}.${deployed.region}.amazonaws.com`],
+      'kms:CallerAccount': [deployed.account],
+      ...Object.fromEntries(Object.entries(encryptionContext).map(([name, value]) => [`kms:EncryptionContext:${name}`, [value]])),
+    },
+  };
+}
+
+/**
+ * DynamoDB under a customer managed key: each request to the table has DynamoDB decrypt the table key with the
+ * caller's permissions (kms:Decrypt, with the table's name and the account as encryption context); DynamoDB caches
+ * the plaintext table key for minutes, but refuses the call when the caller may not use the key.
+ * (docs.aws.amazon.com/kms/latest/developerguide/services-dynamodb.html)
+ */
+function tableKeyUse(table: DeployedTable, deployed: Deployed): IamRequest[] {
+  if (table.kmsKey === undefined) return [];
+  return [keyUse('kms:Decrypt', table.kmsKey, 'dynamodb', deployed, { 'aws:dynamodb:tableName': table.name, 'aws:dynamodb:subscriberId': deployed.account })];
 }
 
 interface IamRequest {
@@ -140,12 +181,22 @@ function requestsOf(
   at: {
     tableOf: (name: string) => DeployedTable;
     secretOf: (secretId: string) => DeployedSecret;
+    /** The function's environment in the template: what names the deployment's stand-ins for the engine's. */
+    environment: (functionName: string) => Record<string, string>;
     bus: () => string;
     stateMachinePrefix: () => string;
     onFailure: (functionName: string) => string | undefined;
+    /** The customer managed key of the queue with this ARN, if it has one. */
+    queueKey: (queueArn: string) => string | undefined;
     deployed: Deployed;
   },
 ): IamRequest[] {
+  if (call.service === 'states' && 'stateMachine' in call) {
+    // A broadcast's execution: on the broadcast state machine the function's environment names.
+    const stateMachine = at.environment(call.functionName)[BROADCAST_ENV.STATE_MACHINE_ARN];
+    if (stateMachine === undefined) throw new Error(`the twin: ${call.functionName} starts a broadcast, but its template environment names no ${BROADCAST_ENV.STATE_MACHINE_ARN}`);
+    return [{ action: 'states:StartExecution', resource: stateMachine, context: {} }];
+  }
   if (call.service === 'states') {
     const stateMachine = `${at.stateMachinePrefix()}${call.journeyId}`;
     const action = `states:${call.operation}`;
@@ -157,7 +208,12 @@ function requestsOf(
     // Lambda's on-failure destination of the function's async invocations (AWS::Lambda::EventInvokeConfig).
     const queue = at.onFailure(call.functionName);
     if (queue === undefined) return [{ action: 'sqs:SendMessage', resource: NO_DESTINATION, context: {} }];
-    return [{ action: 'sqs:SendMessage', resource: queue, context: {} }];
+    // A queue under a customer managed key: SQS makes the sender's data key with the sender's permissions
+    // (kms:GenerateDataKey and kms:Decrypt, the queue's ARN as encryption context).
+    const key = at.queueKey(queue);
+    const context = { 'aws:sqs:arn': queue };
+    const keyUses = key === undefined ? [] : [keyUse('kms:GenerateDataKey', key, 'sqs', at.deployed, context), keyUse('kms:Decrypt', key, 'sqs', at.deployed, context)];
+    return [{ action: 'sqs:SendMessage', resource: queue, context: {} }, ...keyUses];
   }
   if (call.service === 'events') {
     const entries = (call.input.Entries as Array<{ EventBusName?: string }> | undefined) ?? [];
@@ -169,19 +225,20 @@ function requestsOf(
       context: {},
     }));
   }
-  if (call.service === 'ses') return sesRequests(call.operation, call.input, at.deployed);
+  if (call.service === 'ses') return sesRequests(call.operation, asDeployedSender(call.input, at.environment(call.functionName)), at.deployed);
+  if (call.service === 'sms-voice') {
+    // Authorised on the origination identity; the engine's request names none: the template's is the one sent from.
+    const identity = typeof call.input.OriginationIdentity === 'string' ? call.input.OriginationIdentity : at.environment(call.functionName)[JOURNEY_ENV.SMS_ORIGINATION_IDENTITY];
+    if (identity === undefined) throw new Error(`the twin: ${call.functionName} sends an SMS, but its template environment names no ${JOURNEY_ENV.SMS_ORIGINATION_IDENTITY}`);
+    return [{ action: `sms-voice:${call.operation}`, resource: identity, context: {} }];
+  }
   if (call.service === 'secretsmanager') {
-    // Authorised on the secret's full ARN (with its random suffix), whichever of its ids the call names.
+    // Authorised on the secret's full ARN (with its random suffix), whichever of its ids the call names (an engine's stand-in: the ARN it stands for).
     const secret = at.secretOf(String(call.input.SecretId));
-    const requests: IamRequest[] = [{ action: `secretsmanager:${call.operation}`, resource: secret.arn, context: { 'secretsmanager:SecretId': [String(call.input.SecretId)] } }];
+    const secretId = String(call.input.SecretId).startsWith(ENGINE_SECRET.prefix) ? secret.arn : String(call.input.SecretId);
+    const requests: IamRequest[] = [{ action: `secretsmanager:${call.operation}`, resource: secret.arn, context: { 'secretsmanager:SecretId': [secretId] } }];
     // A secret under a customer managed key: Secrets Manager decrypts it with the caller's permissions (kms:Decrypt via the service).
-    if (secret.kmsKey !== undefined && call.operation === 'GetSecretValue') {
-      requests.push({
-        action: 'kms:Decrypt',
-        resource: secret.kmsKey,
-        context: { 'kms:ViaService': [`secretsmanager.${at.deployed.region}.amazonaws.com`], 'kms:EncryptionContext:SecretARN': [secret.arn] },
-      });
-    }
+    if (secret.kmsKey !== undefined && call.operation === 'GetSecretValue') requests.push(keyUse('kms:Decrypt', secret.kmsKey, 'secretsmanager', at.deployed, { SecretARN: secret.arn }));
     return requests;
   }
   const action = `dynamodb:${call.operation}`;
@@ -191,11 +248,11 @@ function requestsOf(
     const index = typeof input.IndexName === 'string' ? input.IndexName : undefined;
     const hashKey = index ? table.indexHashKeys[index] : table.hashKey;
     const keys = hashKey === undefined ? [] : leadingKeys(input, hashKey);
-    return [{ action, resource: index ? `${table.arn}/index/${index}` : table.arn, context: keys.length > 0 ? { 'dynamodb:LeadingKeys': keys } : {} }];
+    return [{ action, resource: index ? `${table.arn}/index/${index}` : table.arn, context: keys.length > 0 ? { 'dynamodb:LeadingKeys': keys } : {} }, ...tableKeyUse(table, at.deployed)];
   }
   // BatchWriteItem / BatchGetItem: each table of the request is authorised, with its items' leading keys.
   const requestItems = (input.RequestItems ?? {}) as Record<string, unknown>;
-  return Object.entries(requestItems).map(([name, items]): IamRequest => {
+  return Object.entries(requestItems).flatMap(([name, items]): IamRequest[] => {
     const table = at.tableOf(name);
     const keys = new Set<string>();
     const list = Array.isArray(items) ? items : ((items as { Keys?: unknown[] }).Keys ?? []).map((Key) => ({ Key }));
@@ -204,8 +261,42 @@ function requestsOf(
       const value = key?.[table.hashKey]?.S;
       if (value !== undefined) keys.add(value);
     }
-    return { action, resource: table.arn, context: keys.size > 0 ? { 'dynamodb:LeadingKeys': [...keys] } : {} };
+    return [{ action, resource: table.arn, context: keys.size > 0 ? { 'dynamodb:LeadingKeys': [...keys] } : {} }, ...tableKeyUse(table, at.deployed)];
   });
+}
+
+/**
+ * The request as the deployed function sends it: the engine's simulated sender and configuration set (SIMULATED_SES)
+ * stand for those the template gives the function (a bundle's request names those already).
+ */
+function asDeployedSender(input: Record<string, unknown>, environment: Record<string, string>): Record<string, unknown> {
+  const { FromEmailAddress, ConfigurationSetName, ...rest } = input;
+  const from = FromEmailAddress === SIMULATED_SES.from ? environment[JOURNEY_ENV.EMAIL_FROM_ADDRESS] : FromEmailAddress;
+  const configurationSet = ConfigurationSetName === SIMULATED_SES.configurationSet ? environment[JOURNEY_ENV.EMAIL_CONFIGURATION_SET] : ConfigurationSetName;
+  return { ...rest, ...(from !== undefined && { FromEmailAddress: from }), ...(configurationSet !== undefined && { ConfigurationSetName: configurationSet }) };
+}
+
+/**
+ * The ARN of the secret an engine's stand-in (`ENGINE_SECRET`) is for the calling function: the one the variable
+ * of its environment that names it names (the unsubscribe secret, a source's, an outbound webhook's). Any other
+ * `SecretId` (a bundle's) is the deployment's own.
+ */
+function engineSecretArn(secretId: unknown, functionName: string, environment: Record<string, string>): string {
+  const id = String(secretId);
+  if (!id.startsWith(ENGINE_SECRET.prefix)) return id;
+  const json = <T>(name: string): T | undefined => (environment[name] === undefined ? undefined : (JSON.parse(environment[name]) as T));
+  const [kind, ...rest] = id.slice(ENGINE_SECRET.prefix.length).split('/');
+  const name = rest.join('/');
+  const arn =
+    id === ENGINE_SECRET.unsubscribe
+      ? environment[ENV.UNSUBSCRIBE_SECRET]
+      : kind === 'source'
+        ? json<Array<{ id: string; secretArn: string }>>(ENV.SOURCES)?.find((source) => source.id === name)?.secretArn
+        : kind === 'webhook'
+          ? json<Record<string, { secretArn: string }>>(JOURNEY_ENV.OUTBOUND_WEBHOOK_TARGETS)?.[name]?.secretArn
+          : undefined;
+  if (arn === undefined) throw new Error(`the twin: ${functionName} reads the engine's secret ${id}, which its environment in the template names no secret for: deploy what the engine runs (tests/twin/template.ts)`);
+  return arn;
 }
 
 /**
@@ -249,8 +340,7 @@ function deployedSecrets(deployed: Deployed): Map<string, DeployedSecret> {
   const secrets = new Map<string, DeployedSecret>();
   for (const id of deployed.ofType('AWS::SecretsManager::Secret')) {
     const key = deployed.resource(id).Properties?.KmsKeyId;
-    const kmsKey = key === undefined ? undefined : String(deployed.resolve(key));
-    secrets.set(deployed.ref(id), { arn: deployed.ref(id), kmsKey: kmsKey === undefined || kmsKey.startsWith('arn:') ? kmsKey : `arn:aws:kms:${deployed.region}:${deployed.account}:key/${kmsKey}` });
+    secrets.set(deployed.ref(id), { arn: deployed.ref(id), kmsKey: key === undefined ? undefined : keyArn(deployed, key) });
   }
   return secrets;
 }
@@ -284,12 +374,13 @@ function leadingKeys(input: Record<string, unknown>, hashKey: string): string[] 
   return [];
 }
 
-async function decide(f: DeployedFunction, action: string, resource: string, contextVariables: Record<string, string[]>, accountId: string): Promise<AccessDenial | undefined> {
+async function decide(f: DeployedFunction, action: string, resource: string, contextVariables: Record<string, string[]>, accountId: string, keyPolicy?: PolicyDocument): Promise<AccessDenial | undefined> {
   const simulation: Simulation = {
     request: { principal: f.principal, action, resource: { resource, accountId }, contextVariables },
     identityPolicies: f.policies,
     serviceControlPolicies: [],
     resourceControlPolicies: [],
+    ...(keyPolicy && { resourcePolicy: keyPolicy }),
   };
   let result: string;
   if (action === 'states:SendTaskSuccess') {
@@ -303,6 +394,7 @@ async function decide(f: DeployedFunction, action: string, resource: string, con
     result = run.overallResult;
   }
   if (result === 'Allowed') return undefined;
+  // KMS says the same of a key whose policy trusts the account's IAM policies (the template's key does).
   const why = result === 'ExplicitlyDenied' ? 'with an explicit deny in an identity-based policy' : `because no identity-based policy allows the ${action} action`;
   return { message: `User: ${f.principal} is not authorized to perform: ${action} on resource: ${resource} ${why}` };
 }
@@ -319,7 +411,7 @@ function deployedFunctions(deployed: Deployed): Map<string, DeployedFunction> {
     const roleId = roleRef['Fn::GetAtt']?.[0];
     if (!roleId) throw new Error(`the twin: the role of ${id} is not a role of the template`);
     const policies = rolePolicies(deployed, roleId);
-    const conditionKeys = new Set([...JSON.stringify(policies).matchAll(/"([a-z0-9-]+:[A-Za-z0-9]+)":\s*\[?"/g)].map((m) => m[1]!.toLowerCase()));
+    const conditionKeys = conditionKeysOf(policies);
     const principal = `arn:aws:sts::${deployed.account}:assumed-role/${deployed.physicalName(roleId)}/${deployed.physicalName(id)}`;
     const invokeConfig = deployed
       .ofType('AWS::Lambda::EventInvokeConfig')
@@ -330,6 +422,32 @@ function deployedFunctions(deployed: Deployed): Map<string, DeployedFunction> {
     functions.set(service, { principal, policies, conditionKeys, environment, onFailure });
   }
   return functions;
+}
+
+/** The condition keys policies test (`kms:EncryptionContext:<key>` with its key), lower case. */
+function conditionKeysOf(policies: unknown): Set<string> {
+  return new Set([...JSON.stringify(policies).matchAll(/"([a-z0-9-]+:[A-Za-z0-9:_.-]+)":\s*\[?"/g)].map((m) => m[1]!.toLowerCase()));
+}
+
+/** The ARN of the key a template names (by ARN or by id). */
+function keyArn(deployed: Deployed, key: unknown): string {
+  const resolved = String(deployed.resolve(key));
+  return resolved.startsWith('arn:') ? resolved : `arn:aws:kms:${deployed.region}:${deployed.account}:key/${resolved}`;
+}
+
+/** The customer managed key of each of the template's queues that has one, by queue ARN. */
+function deployedQueueKeys(deployed: Deployed): Map<string, string> {
+  return new Map(
+    deployed
+      .ofType('AWS::SQS::Queue')
+      .filter((id) => deployed.resource(id).Properties?.KmsMasterKeyId !== undefined)
+      .map((id) => [deployed.getAtt(id, 'Arn'), keyArn(deployed, deployed.resource(id).Properties?.KmsMasterKeyId)]),
+  );
+}
+
+/** The template's customer managed keys by ARN, with their key policies. */
+function deployedKeys(deployed: Deployed): Map<string, PolicyDocument> {
+  return new Map(deployed.ofType('AWS::KMS::Key').map((id) => [deployed.getAtt(id, 'Arn'), deployed.resolve(deployed.resource(id).Properties?.KeyPolicy) as PolicyDocument]));
 }
 
 /** A role's inline policies, the AWS::IAM::Policy resources attached to it and its customer-managed policies. */
@@ -363,10 +481,16 @@ function deployedTables(deployed: Deployed): Map<string, DeployedTable> {
     const props = deployed.resource(id).Properties ?? {};
     const hashOf = (schema: unknown) => (schema as Array<{ AttributeName: string; KeyType: string }>).find((k) => k.KeyType === 'HASH')!.AttributeName;
     const indexes = [...((props.GlobalSecondaryIndexes as unknown[] | undefined) ?? []), ...((props.LocalSecondaryIndexes as unknown[] | undefined) ?? [])] as Array<{ IndexName: string; KeySchema: unknown }>;
+    // A table's key (SSESpecification), or a global table's replica's in the stack's region.
+    type Sse = { SSESpecification?: { KMSMasterKeyId?: unknown } };
+    const replica = ((props.Replicas as Array<Sse & { Region?: unknown }> | undefined) ?? []).find((r) => r.Region === undefined || deployed.resolve(r.Region) === deployed.region);
+    const key = (props as Sse).SSESpecification?.KMSMasterKeyId ?? replica?.SSESpecification?.KMSMasterKeyId;
     tables.set(deployed.ref(id), {
       arn: deployed.getAtt(id, 'Arn'),
+      name: deployed.ref(id),
       hashKey: hashOf(props.KeySchema),
       indexHashKeys: Object.fromEntries(indexes.map((i) => [i.IndexName, hashOf(i.KeySchema)])),
+      kmsKey: key === undefined ? undefined : keyArn(deployed, key),
     });
   }
   return tables;

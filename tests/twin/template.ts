@@ -7,6 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import type { App, Stack } from 'aws-cdk-lib';
 
 export const TWIN_ACCOUNT = '123456789012';
 export const TWIN_REGION = 'eu-west-1';
@@ -30,20 +31,42 @@ const CONFIG_DIR = path.join(REPO, 'tests', 'infra', 'fixtures', 'config');
  */
 export async function synthTwinTemplate(): Promise<CfnTemplate> {
   process.env.CDK_DOCKER = '/nonexistent/docker-must-not-run';
-  const [{ App }, { RapportStack }] = await Promise.all([import('aws-cdk-lib'), import('../../infra/cdk/rapport-stack')]);
+  const { App } = await import('aws-cdk-lib');
   const outdir = mkdtempSync(path.join(tmpdir(), 'rapport-twin-'));
   try {
     const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
-    const stack = new RapportStack(app, `Rapport-${TWIN_STAGE}`, {
-      stageName: TWIN_STAGE,
-      configDir: CONFIG_DIR,
-      email: { fromAddress: 'journeys@shop.example' },
-      outboundWebhooks: { support: { url: 'https://help.shop.example/hooks/rapport' }, supervisor: { url: 'https://help.shop.example/hooks/supervisor' } },
-    });
+    const stack = await twinStack(app, CONFIG_DIR);
     return app.synth().getStackArtifact(stack.artifactId).template as CfnTemplate;
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
+}
+
+/** The outbound webhooks the twin's stacks deploy (the template names their URLs; `interceptWebhooks` answers them). */
+export const TWIN_WEBHOOKS = { support: { url: 'https://help.shop.example/hooks/rapport' }, supervisor: { url: 'https://help.shop.example/hooks/supervisor' } };
+
+/**
+ * The stack the twin deploys, in `app`: Rapport with the config of `configDir`, as the test engines run it (their
+ * two sources, SMS, the outbound webhooks), under a customer managed key (`encryptionKey`: tables, secrets, the
+ * queue, the bus and the state machines), so that every call's use of the key is authorised too, by the key's
+ * policy and the role's. The key is made in the stack before the construct (RapportStack takes a key made before
+ * it, another stack's, whose ARN would be an import the twin cannot resolve): the same resources and logical ids
+ * as RapportStack's, without its outputs. In the twin's account and region (a key needs an explicit region).
+ */
+export async function twinStack(app: App, configDir: string): Promise<Stack> {
+  const [{ Stack }, kms, { Rapport }] = await Promise.all([import('aws-cdk-lib'), import('aws-cdk-lib/aws-kms'), import('../../infra/cdk/rapport')]);
+  const stack = new Stack(app, `Rapport-${TWIN_STAGE}`, { env: { account: TWIN_ACCOUNT, region: TWIN_REGION } });
+  new Rapport(stack, 'Rapport', {
+    stageName: TWIN_STAGE,
+    configDir,
+    sources: [{ id: 'default' }, { id: 'shop' }],
+    email: { fromAddress: 'journeys@shop.example' },
+    // A journey of the channel-failure scenario sends an SMS.
+    sms: { originationIdentity: `arn:aws:sms-voice:${TWIN_REGION}:${TWIN_ACCOUNT}:phone-number/phone-twin0000000000000000000000000` },
+    outboundWebhooks: TWIN_WEBHOOKS,
+    encryptionKey: new kms.Key(stack, 'Key', { enableKeyRotation: true }),
+  });
+  return stack;
 }
 
 /** A template as deployed: every intrinsic resolvable to the string AWS would see. */
