@@ -188,7 +188,11 @@ export function createCustomerApi(deps: CustomerApiDeps) {
       const tombstone = await store.tombstone(id, clock.now());
       const resumeFrom = tombstone !== undefined && tombstone.completedAt === undefined ? tombstone.erasedAt : undefined;
       if (resumeFrom !== undefined) return erase(stored?.profile.id ?? id, stored ? idsOfProfile(stored.profile) : [id], id, resumeFrom);
-      if (!stored) return notFound(id, found.mergedInto);
+      // A visitor identified since is erased as the customer it became: that is the id to erase.
+      if (!stored && found.mergedInto !== undefined) return notFound(id, found.mergedInto);
+      // No profile (yet): events accepted and not applied, holds written, or nothing. Erased all the same: the
+      // tombstone drops the events still in flight when they arrive, and whatever the id's partition holds goes.
+      if (!stored) return erase(id, [id], id);
       // From the id asked for: a known id whose record is frozen into the customer (an alias, maybe still
       // being applied) is erased with it, whether or not the customer's profile lists it yet.
       return erase(stored.profile.id, idsOfProfile(stored.profile), id);
