@@ -23,7 +23,7 @@ import {
   type Tombstone,
 } from '../../functions/profile';
 import { attributionView, DEFAULT_SEND_POLICY, experimentView, holdoutView, staticUnsubscribeKeys, unsubscribeKeysFromValue, type OutboundWebhookTarget, type SendPolicy } from '../../functions/journeys';
-import { ENV, prng, ScaledClock, systemClock, type BusEntry, type Clock } from '../../shared';
+import { ENV, MonotonicClock, prng, ScaledClock, systemClock, type BusEntry, type Clock } from '../../shared';
 import { ensureTable, idempotencyTableDefinition, profileTableDefinition, startDynalite, type LocalDynamo } from './dynamo';
 import { eventBridgeApiListener, LocalEventBus } from './event-bus';
 import { inProcessClientConfig, withoutTransportMiddleware } from './in-process';
@@ -201,7 +201,9 @@ async function start(options: EngineOptions): Promise<Engine> {
   const engineClock = options.clock ?? systemClock;
   const virtual = engineClock instanceof VirtualClock ? engineClock : undefined;
   // What the functions get: on virtual time, a view whose sleep (a backoff inside held work) does not wait for the clock.
-  const clock = virtual ? virtual.forWork : engineClock;
+  // Real time never goes back in the engine (MonotonicClock): receipt order decides consent.
+  const monotonic = virtual ? undefined : new MonotonicClock(engineClock);
+  const clock = virtual ? virtual.forWork : monotonic!;
   const dynamo = await startDynalite(dataDir ? join(dataDir, 'dynamodb') : undefined);
   await ensureTable(dynamo.client, idempotencyTableDefinition(IDEMPOTENCY_TABLE));
 
@@ -232,6 +234,9 @@ async function start(options: EngineOptions): Promise<Engine> {
         }
       : undefined;
   const bus = new LocalEventBus({ ...(dataDir && { dataDir }), ...(twin && { twin }) });
+  // Nothing is received before what the data folder already holds, also after a restart on a clock set back.
+  const lastLogged = bus.log.at(-1)?.time;
+  if (monotonic && lastLogged !== undefined) monotonic.atLeast(lastLogged);
   // Lambda's async retries: 2, about 1 and 2 minutes apart (on the twin; a quick 50, 100 ms otherwise).
   // and each function's concurrency: its async events queue for a slot, as Lambda's do past reserved concurrency.
   const asyncRetries = { retryAttempts: 2, ...(twin && { baseDelayMs: 60_000 }), concurrency: functionConcurrency(options.functionConcurrency) };

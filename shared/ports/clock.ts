@@ -52,3 +52,25 @@ export class ScaledClock implements Clock {
     return new Promise((resolve) => setTimeout(resolve, ms / this.scale));
   }
 }
+
+/**
+ * A clock that never goes back: `now()` is the wall clock's, or the latest time it gave if that is later (an NTP
+ * step, a VM resumed from a snapshot, an operator fixing the time). Receipt times order consent changes (a denial
+ * received after a grant wins): a denial received after a step back must still be received after the grant.
+ * `atLeast` raises the floor (the embedded engine gives it the last time its data folder recorded).
+ */
+export class MonotonicClock implements Clock {
+  #last = Number.NEGATIVE_INFINITY;
+  constructor(readonly inner: Clock) {}
+  now(): Date {
+    this.#last = Math.max(this.#last, this.inner.now().getTime());
+    return new Date(this.#last);
+  }
+  atLeast(time: Date | string | number): void {
+    const t = new Date(time).getTime();
+    if (Number.isFinite(t)) this.#last = Math.max(this.#last, t);
+  }
+  sleep(ms: number): Promise<void> {
+    return this.inner.sleep(ms);
+  }
+}
