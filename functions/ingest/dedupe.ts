@@ -1,6 +1,6 @@
 import { IdempotencyConfig, IdempotencyItemAlreadyExistsError, IdempotencyRecordStatus } from '@aws-lambda-powertools/idempotency';
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
-import { eventKey, IDEMPOTENCY_WINDOW_SECONDS, mapLimit } from '../../shared';
+import { eventKey, IDEMPOTENCY_WINDOW_SECONDS } from '../../shared';
 
 /**
  * What a claim on an event key found:
@@ -47,14 +47,5 @@ export function powertoolsDeduplicator(layer: BasePersistenceLayer, keyPrefix = 
     },
     complete: (key) => layer.saveSuccess({ key }, { published: true }),
     release: (key) => layer.deleteRecord({ key }),
-  };
-}
-
-/** Forget the idempotency records of these events (erasure): a later delivery of one is published again (and dropped by the tombstone). */
-export function forgettingRecords(dedupe: EventDeduplicator) {
-  return {
-    async forget(events: ReadonlyArray<{ sourceId: string; messageId: string }>): Promise<void> {
-      await mapLimit(events, 8, (event) => dedupe.release(ingestClaimKey(event)));
-    },
   };
 }

@@ -1,4 +1,4 @@
-import { IDEMPOTENCY_WINDOW_SECONDS, PROFILE_TABLE_LAYOUT, profileTags, type Clock, type Profile } from '../../shared';
+import { PROFILE_TABLE_LAYOUT, profileTags, type Clock, type Profile } from '../../shared';
 import { inSegments, knownSegments, parseSegmentId, segmentsOf } from '../../shared/segmentation/membership';
 import { PROFILE_JSON_MAX_BYTES, ProfileTooLargeError } from './item';
 import { InvalidCursorError } from './segment-store';
@@ -62,14 +62,6 @@ function recordView(record: unknown): Record<string, unknown> {
   return view;
 }
 
-/**
- * Port: the ingest's idempotency records (one per source and messageId, kept 72 hours).
- * Erasure forgets those of the customer's recent events, found on their timeline.
- */
-export interface IngestRecords {
-  forget(events: ReadonlyArray<{ sourceId: string; messageId: string }>): Promise<void>;
-}
-
 /** Port: the tracking plan violations ingest recorded (functions/ingest/violations.ts). */
 export interface TrackingPlanViolations {
   recent(options: { limit: number; days: number }): Promise<unknown[]>;
@@ -90,7 +82,6 @@ export interface CustomerApiDeps {
    */
   afterErase?: (ids: string[]) => Promise<void>;
   journeys?: CustomerJourneyRecords;
-  ingestRecords?: IngestRecords;
   /** Lists the tracking plan violations of flagged events; without it the route answers 404. */
   violations?: TrackingPlanViolations;
   /** How long the tombstone lives: it must outlive every way an old event can come back (see infra/cdk). @default DEFAULT_TOMBSTONE_DAYS */
@@ -243,11 +234,6 @@ export function createCustomerApi(deps: CustomerApiDeps) {
 
   /** DELETE: the ingest records of their recent events, then `ProfileStore.erase` (from the id asked for), `afterErase` before it completes. */
   async function erase(customerId: string, profileIds: string[], requestedId = customerId, resumeFrom?: string): Promise<ApiResponse> {
-    if (deps.ingestRecords) {
-      // Before the timeline goes: it is where the customer's recent messageIds are.
-      const since = new Date(clock.now().getTime() - IDEMPOTENCY_WINDOW_SECONDS * 1000);
-      await deps.ingestRecords.forget(await store.eventsReceivedSince(profileIds, since));
-    }
     const { deleted } = await store.erase(requestedId, clock, {
       ...(deps.tombstoneDays !== undefined && { tombstoneDays: deps.tombstoneDays }),
       ...(deps.onErase && {

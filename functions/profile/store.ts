@@ -544,24 +544,6 @@ export class ProfileStore {
     return (await this.findTimelineEvent(timelineIdsOf(customerId, event), event)) === 'other-source' ? undefined : event.messageId;
   }
 
-  /** Source and messageId of the events on these timelines that were received at or after `since` (every page). */
-  async eventsReceivedSince(ids: readonly string[], since: Date): Promise<Array<{ sourceId: string; messageId: string }>> {
-    const pages = await Promise.all(
-      ids.map((id) =>
-        queryAll(this.doc, {
-          TableName: this.tableName,
-          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :e)',
-          FilterExpression: '#event.#received >= :since',
-          ProjectionExpression: '#event.#source, #event.#id',
-          ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey, '#event': 'event', '#received': 'receivedAt', '#source': 'sourceId', '#id': 'messageId' },
-          ExpressionAttributeValues: { ':pk': `C#${id}`, ':e': 'E#', ':since': since.toISOString() },
-          ConsistentRead: true,
-        }),
-      ),
-    );
-    return pages.flat().map((item) => item.event as { sourceId: string; messageId: string });
-  }
-
   /** The customer's events, newest first; expired ones are filtered out (TTL deletion is late, dynalite never deletes). */
   async listEvents(ids: readonly string[], now: Date, limit = 100): Promise<NormalisedEvent[]> {
     const nowSeconds = Math.floor(now.getTime() / 1000);
