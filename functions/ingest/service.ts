@@ -206,8 +206,15 @@ export function createIngestService(deps: IngestDeps) {
         const verified = verifyWebhook({ headers: request.headers, body: request.body, keys: credentials.keys, now: (deps.signatureClock ?? systemClock).now() });
         auth = { sourceId: verified.sourceId, deliveryId: verified.webhookId };
       } catch (error) {
-        if (error instanceof WebhookVerificationError) return reject(401, 'invalid_signature', error.message);
-        throw error;
+        if (!(error instanceof WebhookVerificationError)) throw error;
+        const broken = credentials.broken ?? new Map<string, string>();
+        if (broken.size > 0) {
+          // A disabled source's secret could not be read or decoded: the signature may be by it. A server-side
+          // fault, retryable: a 401 tells the sender its signature is wrong. Counted for each source it may be.
+          for (const [id, reason] of broken) observer.sourceMisconfigured(id, reason);
+          return reject(503, 'source_misconfigured', `the signature matches none of the sources Rapport could read; ${broken.size} source(s) are disabled by a configuration error (see the ingest log); retry later`, { 'retry-after': '60' });
+        }
+        return reject(401, 'invalid_signature', error.message);
       }
     } else {
       const writeKey = basicAuthUser(request.headers.authorization);

@@ -25,7 +25,8 @@ export interface SourceCredentials {
   /**
    * Sources disabled by a bad configuration (a malformed secret, an unreadable Secrets Manager
    * secret), by id, with the reason. The others keep working; a disabled source's requests are
-   * refused (401 for a webhook, whose secret cannot be checked; 503 for a write key, see `unreadable`).
+   * refused with a 503 (retry once it is fixed): a webhook whose signature matches no readable source's
+   * secret while any source is disabled (it may be theirs), a write key of theirs (see `unreadable`).
    */
   broken?: ReadonlyMap<string, string>;
   /** Write keys of disabled sources, by key: their requests get a 503 (retry once it is fixed), not a 401. */

@@ -159,7 +159,7 @@ describe('a source with a bad secret is disabled alone', () => {
   }, 60_000);
   afterAll(() => engine.stop());
 
-  it('keeps the other sources at 202 and answers the broken one 503 (write key) or 401 (signature)', async () => {
+  it('keeps the other sources at 202 and answers the broken one 503, by write key or by signature', async () => {
     // Prepare
     const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
@@ -182,12 +182,13 @@ describe('a source with a bad secret is disabled alone', () => {
     expect(crmSegment.status).toBe(503);
     expect(crmSegment.headers.get('retry-after')).toBe('60');
     expect(crmSegment.json).toEqual({ error: 'source_misconfigured', message: expect.stringContaining('source "crm" is disabled') });
-    expect(crmWebhook.status).toBe(401);
+    // Its signature matches no readable secret while a source is disabled: maybe that source's, so a 503 (retry), not a 401.
+    expect([crmWebhook.status, crmWebhook.headers.get('retry-after'), crmWebhook.json]).toEqual([503, '60', { error: 'source_misconfigured', message: expect.stringContaining('1 source(s) are disabled') }]);
     expect(unknownKey.status).toBe(401);
     expect((await client(engine).customer('healthy-1')).stats.eventCount).toBe(2);
     // The broken source is named once with why, and each request it refuses (only those) is counted under it.
     expect(lines.filter((l) => l.includes('source disabled by its configuration'))).toEqual([expect.stringMatching(/"sourceId":"crm".*webhookSecrets\[0\]/)]);
-    expect(lines.filter((l) => l.includes('request refused: its source is disabled'))).toEqual([expect.stringContaining('"sourceId":"crm"')]);
+    expect(lines.filter((l) => l.includes('request refused: its source is disabled'))).toEqual([expect.stringContaining('"sourceId":"crm"'), expect.stringContaining('"sourceId":"crm"')]);
   });
 });
 
