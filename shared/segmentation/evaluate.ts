@@ -14,6 +14,7 @@ import type {
   StatName,
   TagRule,
 } from './tag-rules';
+import { sinceAnchor } from './tag-rules';
 import { durationMs, earliest, instant, isoAt, nextChange } from './time';
 
 /**
@@ -255,7 +256,8 @@ function compileEvent(condition: EventCondition | NoEventCondition, ctx: Evaluat
   const matching = ctx.events(name).filter((e) => where === undefined || matchesEventPattern(where, e.properties));
   const times = matching.map((e) => e.at);
   const window = Math.min(condition.within === undefined ? RECENT_EVENTS_WINDOW_MS : durationMs(condition.within), RECENT_EVENTS_WINDOW_MS);
-  const anchors = condition.since === undefined ? undefined : ctx.events(condition.since).map((e) => e.at);
+  const since = condition.since === undefined ? undefined : sinceAnchor(condition.since);
+  const anchors = since === undefined ? undefined : ctx.events(since.event).filter((e) => since.where === undefined || matchesEventPattern(since.where, e.properties)).map((e) => e.at);
   const [atLeast, atMost] =
     condition.kind === 'event' ? [condition.at_least ?? (condition.at_most === undefined ? 1 : 0), condition.at_most] : [0, 0];
 

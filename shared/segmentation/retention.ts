@@ -1,7 +1,7 @@
 import type { EventPattern } from '../pattern';
 import { OR_KEY } from '../pattern/matcher';
 import { RECENT_EVENTS_WINDOW_MS } from './constants';
-import { ConditionSchema, type Condition, type TagRule } from './tag-rules';
+import { ConditionSchema, sinceAnchor, type Condition, type TagRule } from './tag-rules';
 import { durationMs } from './time';
 
 /**
@@ -67,7 +67,10 @@ export function recentEventsSpec(rules: readonly TagRule[], journeys: readonly J
         const name = condition.kind === 'event' ? condition.event : condition.no_event;
         keep(name, condition.within === undefined ? RECENT_EVENTS_WINDOW_MS : durationMs(condition.within), condition.where ? patternShape(condition.where) : {});
         // An anchor counts for the whole window (see evaluate.ts compileEvent).
-        if (condition.since !== undefined) keep(condition.since, RECENT_EVENTS_WINDOW_MS);
+        if (condition.since !== undefined) {
+          const since = sinceAnchor(condition.since);
+          keep(since.event, RECENT_EVENTS_WINDOW_MS, since.where ? patternShape(since.where) : {});
+        }
         return;
       }
       default:

@@ -1,7 +1,7 @@
 import { EVENTS, RESERVED_EVENT_NAMES } from '../contract';
 import { VALUE_TIERS } from '../profile';
 import { RECENT_EVENTS_WINDOW_DAYS, RECENT_EVENTS_WINDOW_MS } from './constants';
-import type { Condition, EventCondition, NoEventCondition, Operators, StatName, TagRule } from './tag-rules';
+import { sinceAnchor, type Condition, type EventCondition, type NoEventCondition, type Operators, type StatName, type TagRule } from './tag-rules';
 import { describeValue, didYouMean, fold, closest, nameList, type PathSegment } from './text';
 import { durationMs } from './time';
 
@@ -159,7 +159,8 @@ function checkEvent(condition: EventCondition | NoEventCondition, path: PathSegm
   const name = condition.kind === 'event' ? condition.event : condition.no_event;
   checkEventName(name, [...path, nameKey], out);
   if (condition.since !== undefined) {
-    checkEventName(condition.since, [...path, 'since'], out);
+    const since = sinceAnchor(condition.since);
+    checkEventName(since.event, typeof condition.since === 'string' ? [...path, 'since'] : [...path, 'since', 'event'], out);
     if (condition.within !== undefined) {
       out.errors.push({
         path: [...path, 'since'],

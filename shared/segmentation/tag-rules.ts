@@ -82,7 +82,7 @@ export type Operator = (typeof OPERATORS)[number];
 /** The key the parser adds to every condition to name its kind (it may not appear in the file). */
 const KIND = 'kind';
 
-const DURATION_MESSAGE = 'expected a duration like "30d", "12h" or "2w"';
+const DURATION_MESSAGE = 'expected a duration like "30d", "12h", "2w" or "3mo" (a month is 30 days)';
 const CONDITION_EXAMPLE = '{ stat: orderCount, gte: 1 }';
 
 const oneOf = (what: string, names: readonly string[]) => (issue: { input?: unknown }) =>
@@ -221,11 +221,22 @@ export const TagConditionSchema = conditionOf('tag', {
 });
 export type TagCondition = z.infer<typeof TagConditionSchema>;
 
+/**
+ * `since`: after the latest event of that name (`since: Complaint Filed`), or the latest that matches a pattern
+ * (`since: { event: Order Completed, where: { products: { category: [sofa] } } }`).
+ */
+const Since = z.union([EventName, z.strictObject({ event: EventName, where: Where.optional() })], {
+  error: 'expected an event name (since: Complaint Filed) or { event, where } (since: { event: Order Completed, where: { category: [sofa] } })',
+});
+export type SinceAnchor = z.infer<typeof Since>;
+/** The event name and pattern of a `since`. */
+export const sinceAnchor = (since: SinceAnchor): { event: string; where?: EventPattern } => (typeof since === 'string' ? { event: since } : since);
+
 export const EventConditionSchema = conditionOf('event', {
   event: EventName,
   where: Where.optional(),
   within: Duration.optional(),
-  since: EventName.optional(),
+  since: Since.optional(),
   at_least: Count.optional(),
   at_most: Count.optional(),
 });
@@ -235,7 +246,7 @@ export const NoEventConditionSchema = conditionOf('no_event', {
   no_event: EventName,
   where: Where.optional(),
   within: Duration.optional(),
-  since: EventName.optional(),
+  since: Since.optional(),
 });
 export type NoEventCondition = z.infer<typeof NoEventConditionSchema>;
 

@@ -11,10 +11,10 @@ export function isoAt(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-/** `30d`, `12h`, `2w`: a whole number followed by h (hours), d (days) or w (weeks). */
-export const DURATION_PATTERN = /^([1-9]\d{0,5})([hdw])$/;
+/** `30d`, `12h`, `2w`, `3mo`: a whole number followed by h (hours), d (days), w (weeks) or mo (months of 30 days). */
+export const DURATION_PATTERN = /^([1-9]\d{0,5})(mo|[hdw])$/;
 
-const UNIT_MS: Readonly<Record<string, number>> = { h: HOUR_MS, d: DAY_MS, w: WEEK_MS };
+const UNIT_MS: Readonly<Record<string, number>> = { h: HOUR_MS, d: DAY_MS, w: WEEK_MS, mo: 30 * DAY_MS };
 
 /** The length of a duration like `30d` in milliseconds; throws on anything else (validate first). */
 export function durationMs(duration: string): number {

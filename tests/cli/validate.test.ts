@@ -25,7 +25,7 @@ describe('rapport validate', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
     expect(result.code).toBe(1);
     expect(lines(result.stdout)).toEqual([
       'wf/journeys.d/no-timeout.yaml:9:15  steps[1].wait_for.timeout: wait_for needs a timeout, such as "7d": a journey cannot wait forever',
-      'wf/tags.yaml:7:45  tags[1].when.within: expected a duration like "30d", "12h" or "2w", got "30 days"',
+      'wf/tags.yaml:7:45  tags[1].when.within: expected a duration like "30d", "12h", "2w" or "3mo" (a month is 30 days), got "30 days"',
       '2 problems in 2 files; checked 2 journeys, 1 template, tags.yaml and segmentation.config.yaml in wf',
     ]);
   });

@@ -98,6 +98,6 @@ describe('a broken tag file', () => {
   it('refuses to start the engine with a precise file:line:col message, and applies none of it', async () => {
     cpSync('workflows/segmentation.config.yaml', join(dir, 'segmentation.config.yaml'));
     writeFileSync(join(dir, 'tags.yaml'), ['tags:', '  - name: vip', '    description: big spenders', '    when: { stat: totalRevenue, gte: 1000 }', '  - name: lapsed', '    description: x', '    when: { event: Order Completed, within: 30 days }', ''].join('\n'));
-    await expect(startTestEngine({ configDir: dir })).rejects.toThrow(/tags\.yaml:7:\d+ +tags\[1\]\.when\.within: expected a duration like "30d", "12h" or "2w", got "30 days"/);
+    await expect(startTestEngine({ configDir: dir })).rejects.toThrow(/tags\.yaml:7:\d+ +tags\[1\]\.when\.within: expected a duration like "30d", "12h", "2w" or "3mo" \(a month is 30 days\), got "30 days"/);
   });
 });

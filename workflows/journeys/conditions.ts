@@ -44,7 +44,9 @@ function comparisons(subject: string, c: Condition): string {
 }
 
 function events(verb: string, name: unknown, c: Condition): string {
-  const window = c['within'] !== undefined ? ` within ${value(c['within'])}` : c['since'] !== undefined ? ` since ${value(c['since'])}` : '';
+  const since = c['since'];
+  const anchor = isMapping(since) ? `${value(since['event'])}${since['where'] !== undefined ? ` where ${JSON.stringify(since['where'])}` : ''}` : value(since);
+  const window = c['within'] !== undefined ? ` within ${value(c['within'])}` : since !== undefined ? ` since ${anchor}` : '';
   const where = c['where'] !== undefined ? ` where ${JSON.stringify(c['where'])}` : '';
   const count = c['at_least'] !== undefined ? ` at least ${value(c['at_least'])}x` : c['at_most'] !== undefined ? ` at most ${value(c['at_most'])}x` : '';
   return `${verb} ${value(name)}${where}${count}${window}`;

@@ -1,12 +1,27 @@
 /**
  * Durations as marketers write them: a whole number and a unit, optionally
- * chained from the largest unit down: `30m`, `2h`, `1d`, `7d`, `2w`, `1d12h`.
+ * chained from the largest unit down: `30m`, `2h`, `1d`, `7d`, `2w`, `1d12h`,
+ * `6mo`. A month (`mo`) is 30 days; `m` stays minutes (validate warns when a
+ * wait of a few minutes looks like months meant: `isMinutesForMonths`).
  */
 
-export const DURATION_PATTERN = /^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
-export const DURATION_EXAMPLE = '"30m", "2h", "1d", "7d" or "1d12h"';
+export const DURATION_PATTERN = /^(?:(\d+)mo)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
+export const DURATION_EXAMPLE = '"30m", "2h", "1d", "7d", "1d12h" or "6mo"';
+/** The units, largest first, as the schema's messages name them. */
+export const DURATION_UNITS = 'mo (30 days), w, d, h, m, s';
 
-const UNIT_SECONDS = [7 * 86_400, 86_400, 3_600, 60, 1] as const;
+/** A month is 30 days: `6mo` is 180 days, `12mo` 360. */
+export const MONTH_SECONDS = 30 * 86_400;
+const UNIT_SECONDS = [MONTH_SECONDS, 7 * 86_400, 86_400, 3_600, 60, 1] as const;
+
+/**
+ * Whether a duration is a few minutes and nothing else (`1m` to `12m`), where a wait, a timeout or a
+ * re-entry delay of that many months is the likelier intent (`6m` for "six months"): a warning, not an error.
+ */
+export function isMinutesForMonths(text: string): boolean {
+  const m = /^([1-9]|1[0-2])m$/.exec(text);
+  return m !== null;
+}
 
 /** One year, the longest a Standard Step Functions execution lives: the cap for every wait and timeout. */
 export const MAX_WAIT_SECONDS = 365 * 86_400;

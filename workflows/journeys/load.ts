@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { LineCounter, parse, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { isMinutesForMonths } from './duration';
 import { formatPath, JourneyError, type JourneyProblem, type PathSegment } from './errors';
 import { createLocator } from './locate';
 import { ACTIONS, JourneySchema, StepSchema, STEP_SCHEMAS, type Journey } from './schema';
@@ -41,7 +42,21 @@ export interface DirOptions {
   readonly showTemplatesDir?: string;
 }
 
-export type LoadResult = { ok: true; journey: Journey } | { ok: false; errors: JourneyProblem[] };
+export type LoadResult = { ok: true; journey: Journey; warnings: JourneyProblem[] } | { ok: false; errors: JourneyProblem[] };
+
+/** Keys whose duration is a wait, a timeout or a delay: where `6m` likely meant six months (`isMinutesForMonths`). */
+const LONG_DURATION_KEYS = new Set(['wait', 'timeout', 'after', 'max_age', 'frequency_cap_max_delay']);
+
+/** A warning for every such duration written in a few minutes, at its place. */
+function minutesForMonths(input: unknown, path: PathSegment[] = []): Array<{ path: PathSegment[]; message: string }> {
+  if (Array.isArray(input)) return input.flatMap((v, i) => minutesForMonths(v, [...path, i]));
+  if (input === null || typeof input !== 'object') return [];
+  return Object.entries(input).flatMap(([key, value]) =>
+    typeof value === 'string' && LONG_DURATION_KEYS.has(key) && isMinutesForMonths(value)
+      ? [{ path: [...path, key], message: `"${value}" is ${value.slice(0, -1)} minute(s); if you meant ${value.slice(0, -1)} month(s), write "${value.slice(0, -1)}mo"` }]
+      : minutesForMonths(value, [...path, key]),
+  );
+}
 
 const YAML_FILE = /\.ya?ml$/;
 
@@ -87,13 +102,15 @@ export function loadJourney(text: string, file: string, options: LoadOptions): L
     ...(options.templatesDir !== undefined && { templatesDir: options.templatesDir }),
   });
   if (meaning.length > 0) return { ok: false, errors: sortProblems(meaning.map((p) => problem(p.path, p.message, p.key))) };
-  return { ok: true, journey: shape.data };
+  return { ok: true, journey: shape.data, warnings: sortProblems(minutesForMonths(input).map((p) => problem(p.path, p.message))) };
 }
 
 export interface LoadedJourneys {
   readonly journeys: ReadonlyArray<{ readonly file: string; readonly journey: Journey }>;
   /** The templates folder's contents: pass it to `compileJourney`. */
   readonly catalog: TemplateCatalog;
+  /** What is valid but likely not meant (e.g. `wait: 6m` where six months were meant). */
+  readonly warnings: readonly JourneyProblem[];
 }
 
 /**
@@ -104,6 +121,7 @@ export function loadJourneysFromDir(dir: string, templatesDir: string, options: 
   const { catalog, problems } = loadTemplateCatalog(templatesDir);
   const errors: JourneyProblem[] = [...problems];
   const journeys: Array<{ file: string; journey: Journey }> = [];
+  const warnings: JourneyProblem[] = [];
   const seen = new Map<string, string>();
   const files = readdirSync(dir)
     .sort()
@@ -135,9 +153,10 @@ export function loadJourneysFromDir(dir: string, templatesDir: string, options: 
       continue;
     }
     journeys.push({ file, journey: result.journey });
+    warnings.push(...result.warnings);
   }
   if (errors.length > 0) throw new JourneyError(errors);
-  return { journeys, catalog };
+  return { journeys, catalog, warnings };
 }
 
 /** The tags a journey file's `tag: { add }` steps add; none when it is not YAML (its own load reports that). */

@@ -19,7 +19,7 @@
 import { z } from 'zod';
 import { CHANNELS, LIFECYCLE_STAGES } from '../../shared';
 import { ConditionSchema } from './conditions';
-import { DURATION_EXAMPLE, DURATION_PATTERN } from './duration';
+import { DURATION_EXAMPLE, DURATION_PATTERN, DURATION_UNITS } from './duration';
 
 /** The actions a step can take; a step has exactly one of these keys. */
 export const ACTIONS = ['send', 'wait', 'wait_until', 'wait_for', 'branch', 'split', 'tag', 'update', 'webhook', 'exit'] as const;
@@ -61,7 +61,7 @@ export const TargetSchema = z
 
 export const DurationSchema = z
   .string(expected(`a duration such as ${DURATION_EXAMPLE}`))
-  .regex(DURATION_PATTERN, `expected a duration such as ${DURATION_EXAMPLE} (units w, d, h, m, s, largest first)`)
+  .regex(DURATION_PATTERN, `expected a duration such as ${DURATION_EXAMPLE} (units ${DURATION_UNITS}, largest first)`)
   .min(2, `expected a duration such as ${DURATION_EXAMPLE}`)
   .describe(`A duration: ${DURATION_EXAMPLE}. At most 365d.`);
 
@@ -252,7 +252,7 @@ const WaitForStep = z.strictObject({
         where: WhereSchema.optional().describe('Pattern on the awaited event\'s properties; a value may be "{{ trigger.<property> }}".'),
         timeout: z
           .string({ error: (iss) => (iss.input === undefined ? `wait_for needs a timeout, such as "7d": a journey cannot wait forever` : `expected a duration such as ${DURATION_EXAMPLE}`) })
-          .regex(DURATION_PATTERN, `expected a duration such as ${DURATION_EXAMPLE} (units w, d, h, m, s, largest first)`)
+          .regex(DURATION_PATTERN, `expected a duration such as ${DURATION_EXAMPLE} (units ${DURATION_UNITS}, largest first)`)
           .min(2, `expected a duration such as ${DURATION_EXAMPLE}`)
           .describe('How long to wait for the event before taking on_timeout.'),
       },

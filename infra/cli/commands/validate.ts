@@ -76,6 +76,7 @@ export function validateWorkflows(w: Workflows): ValidationReport {
         showTemplatesDir: w.show(w.templatesDir),
         ...(tags !== undefined && { tags }),
       });
+      warnings.push(...loaded.warnings);
       for (const { file, journey } of loaded.journeys) {
         // The compiler runs the meaning checks again and asl-validator checks what it made: a compiler bug shows here, not at deploy.
         try {

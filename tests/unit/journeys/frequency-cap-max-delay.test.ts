@@ -29,7 +29,7 @@ describe('frequency_cap_max_delay', () => {
     ]);
     const words = loadErrors(text('send_policy: { frequency_cap_max_delay: a week }\n'));
     expect(words.map((e) => [e.path, e.line, e.column, e.message])).toEqual([
-      ['send_policy.frequency_cap_max_delay', 5, 41, 'expected a duration such as "30m", "2h", "1d", "7d" or "1d12h" (units w, d, h, m, s, largest first)'],
+      ['send_policy.frequency_cap_max_delay', 5, 41, 'expected a duration such as "30m", "2h", "1d", "7d", "1d12h" or "6mo" (units mo (30 days), w, d, h, m, s, largest first)'],
     ]);
     const unknown = loadErrors(text('send_policy: { max_delay: 1d }\n'));
     expect(unknown.map((e) => [e.path, e.line, e.column, e.message])).toEqual([['send_policy.max_delay', 5, 16, 'unknown key "max_delay": expected one of frequency_cap_max_delay']]);

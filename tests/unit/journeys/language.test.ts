@@ -209,6 +209,20 @@ describe('journey language: every step type', () => {
     ]);
     expect([parseDuration(''), parseDuration('1 day'), parseDuration('12h1d'), parseDuration('1.5d')]).toEqual([undefined, undefined, undefined, undefined]);
   });
+
+  it('parses months of 30 days; m stays minutes', () => {
+    expect([parseDuration('6mo'), parseDuration('12mo'), parseDuration('1mo2w'), parseDuration('6m')]).toEqual([180 * 86_400, 360 * 86_400, 44 * 86_400, 360]);
+    expect(compileTest(loadOk(journey('  - id: a\n    wait: 6mo\n'))).definition.States['a']).toMatchObject({ Type: 'Wait', Seconds: 180 * 86_400 });
+  });
+
+  it('warns at its place when a wait, a timeout or a re-entry delay of a few minutes looks like months', () => {
+    const text = journey('  - id: a\n    wait: 6m\n  - id: b\n    wait: 45m\n', 'entry: { reentry: { after: 3m } }\n');
+    const result = load(text);
+    expect(result.ok && result.warnings).toEqual([
+      { file: 'test.yaml', ...at(text, '3m'), path: 'entry.reentry.after', message: '"3m" is 3 minute(s); if you meant 3 month(s), write "3mo"' },
+      { file: 'test.yaml', ...at(text, '6m'), path: 'steps[0].wait', message: '"6m" is 6 minute(s); if you meant 6 month(s), write "6mo"' },
+    ]);
+  });
 });
 
 describe('journey language: shape errors (zod, strict)', () => {
@@ -265,7 +279,7 @@ describe('journey language: shape errors (zod, strict)', () => {
     expect(errors.map((e) => [e.path, e.message])).toEqual([
       ['steps[0].id', 'expected a step id in kebab-case (lower-case letters, digits and single hyphens), like "send-welcome"'],
       ['steps[0].send.channel', 'expected email, sms or webhook'],
-      ['steps[1].wait', 'expected a duration such as "30m", "2h", "1d", "7d" or "1d12h" (units w, d, h, m, s, largest first)'],
+      ['steps[1].wait', 'expected a duration such as "30m", "2h", "1d", "7d", "1d12h" or "6mo" (units mo (30 days), w, d, h, m, s, largest first)'],
       ['steps[2].wait_until.time', 'expected a time of day "HH:MM" (24-hour clock), such as "09:00"; quote it in YAML'],
       ['steps[3].split[0].percent', 'expected a whole percentage'],
       ['steps[3].split[1].holdout', 'expected true'],

@@ -271,6 +271,28 @@ describe('event conditions', () => {
     expect(holds('{ event: Order Completed, since: Signed Up }', complaintThenOrder)).toBe(false);
   });
 
+  it('since { event, where }: counts the events after the latest such event that matches the pattern', () => {
+    // A sofa 40 days ago, a chair 10 days ago; views 20 and 5 days ago.
+    const p = makeProfile({
+      recentEvents: [
+        recent('Order Completed', daysAgo(40), { orderId: 'o-sofa', products: [{ sku: 's-1', category: 'sofa' }] }),
+        recent('Product Viewed', daysAgo(20), { productId: 'p-1', category: 'table' }),
+        recent('Order Completed', daysAgo(10), { orderId: 'o-chair', products: [{ sku: 'c-1', category: 'chair' }] }),
+        recent('Product Viewed', daysAgo(5), { productId: 'p-2', category: 'table' }),
+      ],
+    });
+    expect(holds('{ event: Product Viewed, since: { event: Order Completed, where: { products: { category: [sofa] } } }, at_least: 2 }', p)).toBe(true);
+    expect(holds('{ event: Product Viewed, since: Order Completed, at_least: 2 }', p)).toBe(false);
+    expect(holds('{ no_event: Order Completed, since: { event: Order Completed, where: { products: { category: [sofa] } } } }', p)).toBe(false);
+    expect(holds('{ event: Product Viewed, since: { event: Order Completed, where: { products: { category: [lamp] } } } }', p)).toBe(false);
+  });
+
+  it('within in months: a month is 30 days', () => {
+    const p = makeProfile({ recentEvents: [recent('Product Viewed', daysAgo(59))] });
+    expect(holds('{ event: Product Viewed, within: 2mo }', p)).toBe(true);
+    expect(holds('{ event: Product Viewed, within: 1mo }', p)).toBe(false);
+  });
+
   it('the next change is when the deciding event leaves the window', () => {
     const p = makeProfile({ recentEvents: views(1, 2, 3, 10) });
     const rule = '{ event: Product Viewed, within: 7d, at_least: 3 }';

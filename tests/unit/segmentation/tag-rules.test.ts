@@ -94,7 +94,7 @@ describe('loadTagRules: errors point at file:line:col with what was expected', (
       '        - { event: Complaint Filed, within: 30 days }',
     ].join('\n');
     expect(errorsOf(text)).toEqual([
-      'tags.yaml:7:45  tags[1].when.all[0].within: expected a duration like "30d", "12h" or "2w", got "30 days"',
+      'tags.yaml:7:45  tags[1].when.all[0].within: expected a duration like "30d", "12h", "2w" or "3mo" (a month is 30 days), got "30 days"',
     ]);
   });
 
@@ -249,11 +249,11 @@ describe('loadTagRules: errors point at file:line:col with what was expected', (
           line: 3,
           column: 45,
           path: 'tags[0].when.within',
-          message: 'expected a duration like "30d", "12h" or "2w", got "30 days"',
+          message: 'expected a duration like "30d", "12h", "2w" or "3mo" (a month is 30 days), got "30 days"',
         },
       ]);
       expect(e.message).toBe(
-        'Tag rules in tags.yaml not loaded, 1 problem:\ntags.yaml:3:45  tags[0].when.within: expected a duration like "30d", "12h" or "2w", got "30 days"',
+        'Tag rules in tags.yaml not loaded, 1 problem:\ntags.yaml:3:45  tags[0].when.within: expected a duration like "30d", "12h", "2w" or "3mo" (a month is 30 days), got "30 days"',
       );
     }
   });
