@@ -384,8 +384,8 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
   }
 
   /**
-   * Router: stop runs whose goal (conversion) or exit this event is — wherever
-   * they are — then resume the remaining runs waiting for it.
+   * Router: resume the runs waiting for this event (unless their journey exits on it), then stop runs whose
+   * goal (conversion) or exit this event is — wherever they are — but for a goal, those it just resumed.
    */
   async function route(event: BusEventLike, customerId: string): Promise<{ resumed: number; converted: number; exited: number; stopped?: number }> {
     const detail = event.detail as NormalisedEvent;
@@ -398,14 +398,34 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     if (conversion) await attribute(event, customerId, ids);
     // An alias joined two customers: of two runs of one journey (and key), the older goes on.
     const stopped = detail.type === 'alias' ? await stopJoinedDuplicates(ids) : 0;
+    const isGoal = (journey: JourneySpec) => journey.goalPatterns.some(matches);
+    const isExit = (journey: JourneySpec) => !isGoal(journey) && journey.exitPatterns.some(matches);
+    // A run waiting for this event (wait_for) resumes first, and its on_event runs: a wait_for wins over a goal
+    // on the same event while it waits ("converted after our message" is then the journey's own branch). An
+    // exit still stops it wherever it is: a run its journey exits on this event is not resumed.
+    let resumed = 0;
+    const resumedRuns = new Set<string>();
+    if (awaitedEvent) for (const id of ids) {
+      for (const wait of await records.waitsFor(id, event['detail-type'])) {
+        if (!matchesEventPattern(wait.pattern, event)) continue;
+        const journey = byId.get(wait.journeyId);
+        if (journey !== undefined && isExit(journey)) continue;
+        if (!(await records.takeWait(id, wait))) continue;
+        if (await executions.sendTaskSuccess(wait.taskToken, { event: event['detail-type'], messageId: detail.messageId })) {
+          resumed++;
+          resumedRuns.add(wait.executionName);
+        }
+      }
+    }
     let converted = 0;
     let exited = 0;
     for (const journey of deps.journeys) {
-      const goal = journey.goalPatterns.some((p) => matchesEventPattern(p, event));
-      const exit = !goal && journey.exitPatterns.some((p) => matchesEventPattern(p, event));
+      const goal = isGoal(journey);
+      const exit = isExit(journey);
       if (!goal && !exit) continue;
       const outcome = goal ? 'converted' : 'exited';
       for (const run of await runsOfAll(ids, journey.id)) {
+        if (goal && resumedRuns.has(run.executionName)) continue;
         if (isSameEvent({ messageId: run.triggerMessageId, sourceId: run.triggerSourceId }, detail)) continue;
         // Goals and exits count from the trigger on, by event time: imported history arrives in any order.
         if (run.triggeredAt !== undefined && detail.timestamp < run.triggeredAt) continue;
@@ -429,14 +449,6 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
         // If this stop fails the event is redelivered, finds the run ended by it, and stops it again;
         // meanwhile every send step finds its run ended and sends nothing.
         await stopExecution(journey.id, run.executionName, `${goal ? 'goal' : 'exit'}: ${event['detail-type']} (${detail.messageId})`);
-      }
-    }
-    let resumed = 0;
-    if (awaitedEvent) for (const id of ids) {
-      for (const wait of await records.waitsFor(id, event['detail-type'])) {
-        if (!matchesEventPattern(wait.pattern, event)) continue;
-        if (!(await records.takeWait(id, wait))) continue;
-        if (await executions.sendTaskSuccess(wait.taskToken, { event: event['detail-type'], messageId: detail.messageId })) resumed++;
       }
     }
     return { resumed, converted, exited, ...(stopped > 0 && { stopped }) };
