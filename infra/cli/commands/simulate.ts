@@ -22,6 +22,7 @@ import type { VirtualClock } from '../../embedded/virtual-time';
 import { PLACEHOLDER_STEP_FUNCTION_ARN } from '../asl';
 import type { Parsed } from '../commands';
 import { EXIT, UsageError, type Context, type ExitCode } from '../io';
+import { diagnoseTrigger } from '../trigger-diagnosis';
 import { fileProblem, findJourneyFile, loadOneJourney, plural, printFailure, tagsAddedInFolder, workflowsOf, type Problem, type Workflows } from '../workflows';
 
 /** Events per request (the endpoint takes up to 500 and 1 MiB). */
@@ -62,10 +63,10 @@ export async function execute({ values, positionals }: Parsed, ctx: Context): Pr
   const plan: Plan = { w, ctx, journey, journeyFile, compiled, events, eventsFile, first, last, end, journeySeconds, quietHours, progress };
   const startedAt = Date.now();
   progress(`${plural(events.length, 'event')} from ${w.show(eventsFile)}, ${iso(first)} to ${iso(last)}, on virtual time`);
-  const { report, rejected, simulatedEnd } = await simulate(plan);
+  const { report, rejected, simulatedEnd, trigger } = await simulate(plan);
   for (const { text } of rejected) ctx.err(text);
   const rejectedEvents = new Set(rejected.map((r) => r.line)).size;
-  printReport(ctx, { journey, compiled, report, events: events.length, rejected: rejectedEvents, eventsFile: w.show(eventsFile), first, last, simulatedEnd, quietHours });
+  printReport(ctx, { journey, compiled, report, events: events.length, rejected: rejectedEvents, eventsFile: w.show(eventsFile), first, last, simulatedEnd, quietHours, trigger });
   const realMs = Math.max(1, Date.now() - startedAt);
   progress(`done in ${seconds(realMs)} s (${Math.round((events.length * 1000) / realMs)} events/s)`);
   if (rejectedEvents > 0) {
@@ -102,6 +103,8 @@ interface Outcome {
   report: Funnel;
   rejected: Rejection[];
   simulatedEnd: number;
+  /** Why nobody entered, when the trigger matched no event on the bus. */
+  trigger: string[];
 }
 
 /**
@@ -148,7 +151,7 @@ async function simulate(plan: Plan): Promise<Outcome> {
     await clock.run(end, () => replayed.batches.pending === 0 && !enrolsLater && running() === 0);
     replayed.batches.check();
     progress(`all events sent; simulated until ${iso(clock.now().getTime())} (the journey's longest path waits ${formatDuration(plan.journeySeconds) || '0s'})`);
-    return { report: await funnel(engine, journey), rejected: replayed.rejected, simulatedEnd: clock.now().getTime() };
+    return { report: await funnel(engine, journey), rejected: replayed.rejected, simulatedEnd: clock.now().getTime(), trigger: diagnoseTrigger(engine.bus.log, compiled.triggerPatterns) };
   } finally {
     await engine?.stop();
     sink.server.closeAllConnections();
@@ -386,6 +389,8 @@ function printReport(
     last: number;
     simulatedEnd: number;
     quietHours: { start: string; end: string } | undefined;
+    /** Why nobody entered, when the trigger matched no event (`diagnoseTrigger`). */
+    trigger: string[];
   },
 ): void {
   const { journey, report } = r;
@@ -428,6 +433,7 @@ function printReport(
   ctx.out('runs');
   for (const [k, v] of outcome) ctx.out(`  ${k.padEnd(width)}  ${v}`);
   for (const failure of report.failures.slice(0, 5)) ctx.out(`  failed: ${failure}`);
+  if (entered === 0) for (const why of r.trigger) ctx.out(`  why nobody entered: ${why}`);
   ctx.out();
   for (const l of formatAttribution(attributionView(report.counters, r.compiled.attribution), '')) ctx.out(l);
 }
