@@ -439,6 +439,18 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
           }
           continue;
         }
+        if (run.status === 'completed') {
+          // Completed (its last step done, often a send): a goal within the journey's attribution window after it
+          // still counts, whether or not a wait followed the last send. Once; the run stays completed.
+          const window = journey.attribution?.windowSeconds;
+          const endedAt = run.endedAt === undefined ? Number.NaN : Date.parse(run.endedAt);
+          if (goal && window !== undefined && Date.parse(detail.timestamp) - endedAt <= window * 1000 && (await records.convertCompleted(customerId, journey.id, run.executionName, eventRef(detail), clock.now().toISOString()))) {
+            await records.count(journey.id, { goal: 1, 'completed.goal': 1 });
+            converted++;
+            log('journey goal reached after the run completed', { journeyId: journey.id, customerId, executionName: run.executionName });
+          }
+          continue;
+        }
         if (run.status === 'running') {
           // With the event's time: if the execution turns out to have ended before it, its late news corrects the run.
           if (!(await endRun(run, outcome, { endedBy: { ...eventRef(detail), timestamp: detail.timestamp } }))) continue;

@@ -376,6 +376,30 @@ export class JourneyStore {
   }
 
   /**
+   * A run that completed (its last step done, often a send) converts on a goal event that comes within its
+   * journey's attribution window after it ended: recorded once (`convertedBy`), the run stays `completed`.
+   * Whether this call recorded it.
+   */
+  async convertCompleted(customerId: string, journeyId: string, executionName: string, by: Required<EventRef>, at: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [L.partitionKey]: pk(customerId), [L.sortKey]: `R#${journeyId}#${executionName}` },
+          UpdateExpression: 'SET convertedBy = :by, convertedBySourceId = :bySource, convertedAt = :at',
+          ConditionExpression: '#s = :completed AND attribute_not_exists(convertedBy)',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':by': by.messageId, ':bySource': by.sourceId, ':at': at, ':completed': 'completed' },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /**
    * A run the goal router ended as converted while its execution was on its way to the holdout
    * (the execution's own end came after): make it the holdout run it was, converted while held. Once.
    */

@@ -43,6 +43,18 @@ steps:
     on_timeout: end
 `;
 
+/** Ends on its send: nothing waits after it (attribution window: the default 5d). */
+const HELLO = `id: hello
+name: Hello
+version: 1
+trigger: { event: Account Opened }
+goals:
+  - event: Order Completed
+steps:
+  - id: send-hello
+    send: { channel: email, template: welcome }
+`;
+
 describe('a goal and a wait_for on the same event', () => {
   let clock: VirtualClock;
   let engine: Engine;
@@ -51,6 +63,7 @@ describe('a goal and a wait_for on the same event', () => {
     mkdirSync(join(dir, 'journeys'));
     cpSync('workflows/templates', join(dir, 'templates'), { recursive: true });
     writeFileSync(join(dir, 'journeys', 'nudge.yaml'), JOURNEY);
+    writeFileSync(join(dir, 'journeys', 'hello.yaml'), HELLO);
     clock = new VirtualClock(START);
     engine = await startTestEngine({ clock, journeysDir: join(dir, 'journeys'), templatesDir: join(dir, 'templates'), sweepEveryMs: 0, sendPolicy: { quietHours: undefined }, logLevel: 'SILENT' });
     api = client(engine);
@@ -116,5 +129,29 @@ describe('a goal and a wait_for on the same event', () => {
 
     // Assess
     expect(run.status).toBe('exited');
+  });
+
+  it('a goal after the run completed on its last send counts within the attribution window, once', async () => {
+    // Prepare: two customers' runs end on their send at once.
+    const t0 = clock.now().getTime();
+    const open = (id: string) => [
+      { type: 'identify', userId: id, messageId: `${id}-id`, timestamp: at(t0), traits: { email: `${id}@example.com` } },
+      { type: 'track', userId: id, messageId: `${id}-open`, timestamp: at(t0), event: 'Account Opened', properties: {} },
+    ];
+    await api.send([...open('gw-4'), ...open('gw-5')]);
+    expect((await runToEnd(clock, engine, 'gw-4', 'hello')).status).toBe('completed');
+    await runToEnd(clock, engine, 'gw-5', 'hello');
+    const counters = async () => ((await api.get('/v1/journeys/hello/stats')).json as unknown as { counters: Record<string, number> }).counters;
+
+    // Act: gw-4 orders two hours later (and the order is redelivered), gw-5 six days later.
+    await clock.run(t0 + 2 * HOUR);
+    await api.send(order('gw-4', t0 + 2 * HOUR));
+    await api.send(order('gw-4', t0 + 2 * HOUR));
+    await clock.run(t0 + 6 * 24 * HOUR);
+    await api.send(order('gw-5', t0 + 6 * 24 * HOUR));
+    await clock.run(clock.now().getTime() + HOUR);
+
+    // Assess
+    expect(await counters()).toMatchObject({ entered: 2, completed: 2, goal: 1, 'completed.goal': 1 });
   });
 });
