@@ -1,23 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { foldConsent, templateProfile, type Channel, type Clock, type MessageKind, type Profile } from '../../shared';
+import { foldConsent, type Channel, type Clock, type MessageKind, type Profile } from '../../shared';
 import { idsOfProfile, type ProfileStore } from '../profile';
-import { ChannelUnavailableError, type Channels, type EmailMessage } from './channels/types';
-import { outcomeUnknown, renderOrFail, SendOutcomeUnknownError } from './errors';
+import { ChannelUnavailableError, type Channels } from './channels/types';
+import { outcomeUnknown, SendOutcomeUnknownError } from './errors';
 import { decideSend, type SendDecision, type SendPolicy } from './policy';
 import { CAP_SORT_KEY, capKey, type CapClaim, type JourneyStore, type MessageRecord } from './store';
-import { unsubscribeUrl, type UnsubscribeKeyProvider } from './unsubscribe';
+import { renderMessage, type TemplateRenderer } from './render';
+import type { UnsubscribeKeyProvider } from './unsubscribe';
 
-export interface RenderedEmail {
-  subject: string;
-  text: string;
-  html?: string;
-}
-
-/** Port: templates by name and channel, rendered over `{ profile, trigger, journey, unsubscribeUrl }`. */
-export interface TemplateRenderer {
-  email(template: string, data: Record<string, unknown>): Promise<RenderedEmail>;
-  text(template: string, channel: 'sms' | 'webhook', data: Record<string, unknown>): Promise<string>;
-}
+export type { RenderedEmail, TemplateRenderer } from './render';
 
 /** What the send gateway needs: the stores, the channels, the templates, the policy and the clock. */
 export interface GatewayDeps {
@@ -86,7 +77,7 @@ export function createSendGateway(deps: GatewayDeps) {
     const previous = await journeys.getMessage(customerId, message.executionName, message.stepId);
     if (previous && previous.status !== 'deferred') return settled(message.stepId, previous);
 
-    const base = {
+    const base: Omit<MessageRecord, 'status'> = {
       journeyId: message.journeyId,
       stepId: message.stepId,
       executionName: message.executionName,
@@ -138,22 +129,10 @@ export function createSendGateway(deps: GatewayDeps) {
     if (decision.action !== 'send') return held(decision);
 
     // Render first: a template error fails the send before anything is claimed or sent.
-    const data = await templateData(message, profile);
-    let deliver: () => Promise<{ providerId: string }>;
-    if (channel === 'email') {
-      const rendered = await renderOrFail(() => deps.templates.email(template, data), template, channel);
-      const link = data.unsubscribe_url as string;
-      const email: EmailMessage = {
-        to: decision.address,
-        ...rendered,
-        headers: kind === 'marketing' ? { 'List-Unsubscribe': `<${link}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } : {},
-        tags: { journey: message.journeyId, step: message.stepId, execution: message.executionName, customer: customerId },
-      };
-      deliver = () => deps.channels.email(email);
-    } else {
-      const sms = { to: decision.address, body: await renderOrFail(() => deps.templates.text(template, 'sms', data), template, channel), kind, tags: { journey: message.journeyId, step: message.stepId, customer: customerId } };
-      deliver = () => deps.channels.sms(sms);
-    }
+    const rendered = await renderMessage(deps, message, profile, decision.address);
+    const deliver = () => (rendered.channel === 'email' ? deps.channels.email(rendered.message) : deps.channels.sms(rendered.message));
+    // The locale variant chosen, on the record (`GET /v1/customers/{id}/messages`) as in the provider's tags.
+    if (rendered.locale !== undefined) base.locale = rendered.locale;
 
     // The cap's check and count in one conditional write: of several sends for this customer at one instant
     // (other journeys' steps, a broadcast), no more than the cap pass. Counted before the send, so a crashed attempt's
@@ -233,17 +212,6 @@ export function createSendGateway(deps: GatewayDeps) {
     const suppression = profile.suppression[channel] ?? holds.suppression;
     if (consent === profile.consent[channel] && suppression === profile.suppression[channel]) return profile;
     return { ...profile, consent: { ...profile.consent, [channel]: consent }, suppression: { ...profile.suppression, ...(suppression && { [channel]: suppression }) } };
-  }
-
-  async function templateData(message: GatewayMessage, profile: Profile): Promise<Record<string, unknown>> {
-    // Read per message (the AWS provider caches a few minutes), so a rotated key signs new links without a deploy.
-    const keys = await deps.unsubscribe.keys.load();
-    return {
-      profile: templateProfile(profile, message.customerId),
-      customer: { id: message.customerId },
-      ...message.data,
-      unsubscribe_url: unsubscribeUrl(deps.unsubscribe.baseUrl, keys, message.customerId, message.channel),
-    };
   }
 
   return { send, undoneIfErased };
