@@ -318,6 +318,8 @@ interface StepRow {
   /** Skipped sends by reason, and sends that failed. */
   skipped: Record<string, number>;
   deferred: Record<string, number>;
+  /** Emails and SMS sent, by the locale variant of the template they were rendered from (`default`: the default file). */
+  locales: Record<string, number>;
 }
 
 export interface Funnel {
@@ -330,6 +332,15 @@ export interface Funnel {
 async function funnel(engine: Engine, journey: Journey): Promise<Funnel> {
   const counters = await engine.journeys.records.stats(journey.id);
   const executions = [...engine.journeys.sfn.executions.values()].filter((e) => e.journeyId === journey.id);
+  // The locale each message went out in: the outbox keeps the tags the provider would get.
+  const locales = new Map<string, Record<string, number>>();
+  for (const entry of engine.outbox.entries) {
+    if (entry.channel === 'webhook' || entry.tags.journey !== journey.id || entry.tags.step === undefined) continue;
+    const counts = locales.get(entry.tags.step) ?? {};
+    const locale = entry.tags.locale ?? 'default';
+    counts[locale] = (counts[locale] ?? 0) + 1;
+    locales.set(entry.tags.step, counts);
+  }
   const steps = journey.steps.map((step): StepRow => {
     // Runs, as `entered` counts them: a customer who entered twice and reached the step twice counts twice.
     const runs = executions.filter((e) => e.states.includes(step.id));
@@ -348,6 +359,7 @@ async function funnel(engine: Engine, journey: Journey): Promise<Funnel> {
       ...(sends && { sent: counters[`${step.id}.sent`] ?? 0 }),
       skipped: { ...byPrefix(`${step.id}.skipped.`), ...(failed > 0 && { 'failed (send error)': failed }) },
       deferred: byPrefix(`${step.id}.deferred.`),
+      locales: locales.get(step.id) ?? {},
     };
   });
   const failures = [...new Set(executions.filter((e) => e.status === 'FAILED').map((e) => e.error ?? 'unknown error'))];
@@ -411,6 +423,15 @@ function printReport(
   ctx.out(line(header));
   for (const row of rows) ctx.out(line(row));
   ctx.out();
+
+  // Sends per locale, once any went out in a locale variant (`<template>.<locale>.<channel>.liquid`).
+  const localized = report.steps.filter((s) => Object.keys(s.locales).length > 0);
+  if (localized.some((s) => Object.keys(s.locales).some((l) => l !== 'default'))) {
+    const stepWidth = Math.max(...localized.map((s) => s.id.length));
+    ctx.out('sends per locale');
+    for (const s of localized) ctx.out(`  ${s.id.padEnd(stepWidth)}  ${reasons(s.locales)}`);
+    ctx.out();
+  }
 
   const outcome: Array<[string, string]> = [['entered', String(entered)]];
   for (const [reason, n] of Object.entries(report.counters).filter(([k]) => k.startsWith('skipped.')).sort()) outcome.push([`not entered: ${reason.slice('skipped.'.length)}`, String(n)]);
