@@ -5,7 +5,7 @@ import { ChannelUnavailableError, type Channels } from './channels/types';
 import { outcomeUnknown, SendOutcomeUnknownError } from './errors';
 import { decideSend, type SendDecision, type SendPolicy } from './policy';
 import { CAP_SORT_KEY, capKey, type CapClaim, type JourneyStore, type MessageRecord } from './store';
-import { renderMessage, type TemplateRenderer } from './render';
+import { renderMessage, type RenderRequest, type TemplateRenderer } from './render';
 import type { UnsubscribeKeyProvider } from './unsubscribe';
 
 export type { RenderedEmail, TemplateRenderer } from './render';
@@ -31,23 +31,12 @@ export interface GatewayDeps {
  * One message to one customer, as a journey's send step or a broadcast asks for it. Its record is
  * kept once per `executionName` and `stepId` in the customer's partition: that key is the claim.
  */
-export interface GatewayMessage {
-  customerId: string;
-  /** The message record's owner: a journey id, or `broadcast:<id>`. */
-  journeyId: string;
-  stepId: string;
-  /** With `stepId`, the message's key: an execution name, or `broadcast:<id>`. */
-  executionName: string;
-  channel: 'email' | 'sms';
-  template: string;
-  kind: MessageKind;
+export interface GatewayMessage extends RenderRequest {
   variant?: string;
   /** A label kept on the record (a broadcast's `topic`). */
   topic?: string;
   /** This send's longest frequency-cap deferral, in seconds (absent: the policy's). */
   frequencyCapMaxDelaySeconds?: number | undefined;
-  /** More template data (`trigger`, `journey`, `broadcast`), beside `profile`, `customer` and `unsubscribe_url`. */
-  data: Record<string, unknown>;
   /** Checked before anything is decided or claimed: why the message is no longer wanted (`run-ended`, `cancelled`), if it is not. */
   unwanted?: () => Promise<string | undefined>;
 }

@@ -31,11 +31,13 @@ export interface RenderDeps {
   unsubscribe: { baseUrl: string; keys: UnsubscribeKeyProvider };
 }
 
-/** One message to render: the gateway's message (its id fields name the provider tags). */
+/** One message to render, as the gateway's message names it (its ids are the provider tags). */
 export interface RenderRequest {
   customerId: string;
+  /** The message record's owner: a journey id, or `broadcast:<id>`. */
   journeyId: string;
   stepId: string;
+  /** With `stepId`, the message's key: an execution name, or `broadcast:<id>`. */
   executionName: string;
   channel: 'email' | 'sms';
   template: string;
@@ -82,5 +84,33 @@ async function templateData(deps: RenderDeps, request: RenderRequest, profile: P
     customer: { id: request.customerId },
     ...request.data,
     unsubscribe_url: unsubscribeUrl(deps.unsubscribe.baseUrl, keys, request.customerId, request.channel),
+  };
+}
+
+/**
+ * A customer as a preview or a test send renders for: the customer API's view (`GET /v1/customers/{id}`),
+ * or a file of that shape where only `traits` (and `id`) need be given. What it lacks is empty, as for a
+ * customer the engine knows nothing more of.
+ */
+export function profileFromView(view: { id?: string; traits?: Record<string, unknown> } & Record<string, unknown>, fallbackId = 'preview-customer'): Profile {
+  const list = (value: unknown) => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
+  const computed = view.computedTags === undefined ? list(view.tags) : list(view.computedTags);
+  return {
+    ...(view as object),
+    id: typeof view.id === 'string' && view.id !== '' ? view.id : fallbackId,
+    anonymousIds: list(view.anonymousIds),
+    traits: view.traits ?? {},
+    consent: (view.consent ?? {}) as Profile['consent'],
+    suppression: (view.suppression ?? {}) as Profile['suppression'],
+    stats: (view.stats ?? {}) as Profile['stats'],
+    computedTags: computed,
+    manualTags: list(view.manualTags),
+    journeyTags: list(view.journeyTags),
+    firstSeenAt: view.firstSeenAt as string,
+    lastSeenAt: view.lastSeenAt as string,
+    lifecycleStage: view.lifecycleStage as Profile['lifecycleStage'],
+    rfm: view.rfm as Profile['rfm'],
+    recentEvents: [],
+    traitTimes: {},
   };
 }

@@ -329,8 +329,11 @@ export function createStepRunner(deps: StepDeps) {
 /** The sort key of a step's message record (JourneyStore). */
 const messageKey = (input: Pick<StepInput, 'execution' | 'stepId'>) => gatewayMessageKey({ executionName: input.execution, stepId: input.stepId });
 
-/** What a journey's templates read besides the profile: the trigger's properties, the trigger event and the journey. */
-function stepTemplateData(input: StepInput): Record<string, unknown> {
+/**
+ * What a journey's templates read besides the profile: the trigger's properties, the trigger event and the journey.
+ * `rapport preview` renders a step with it too.
+ */
+export function stepTemplateData(input: Pick<StepInput, 'trigger' | 'journeyId' | 'stepId' | 'execution'>): Record<string, unknown> {
   return {
     // `{{ trigger.complaintId }}`: the trigger's properties the run carries; the trigger event itself as triggerEvent.
     trigger: input.trigger.properties,
