@@ -71,6 +71,25 @@ describe('templates per locale', () => {
     }
   });
 
+  it("takes a Segment client's context.locale as the locale trait when the customer has none; a trait a sender sets wins", async () => {
+    // Prepare: one customer with only a device locale, one whose sender set the trait too.
+    await api.sendAndSettle([
+      { type: 'identify', userId: 'loc-device', traits: { email: 'loc-device@example.com', name: 'Dev' }, context: { locale: 'fr-FR' } },
+      { type: 'identify', userId: 'loc-set', traits: { email: 'loc-set@example.com', name: 'Set', locale: 'de' }, context: { locale: 'fr-FR' } },
+      { type: 'track', userId: 'loc-set', event: 'Page Viewed', context: { locale: 'zh-TW' } },
+    ]);
+
+    // Act
+    await api.send(['loc-device', 'loc-set'].map((id) => ({ type: 'track', userId: id, event: 'Greet Me' })));
+    for (const id of ['loc-device', 'loc-set']) expect((await runToEnd(clock, engine, id, 'greet')).status).toBe('completed');
+
+    // Assess
+    expect((await api.customer('loc-device')).traits.locale).toBe('fr-FR');
+    expect((await api.customer('loc-set')).traits.locale).toBe('de');
+    expect(outboxFor(engine, 'loc-device').map((m) => (m.channel === 'email' ? m.subject : ''))).toEqual(['Bienvenue']);
+    expect(outboxFor(engine, 'loc-set').map((m) => (m.channel === 'email' ? m.subject : ''))).toEqual(['Welcome']);
+  });
+
   it('a broadcast chooses the same way: fr-CA gets the French variant, the others the default file', async () => {
     // Prepare
     await api.sendAndSettle(CUSTOMERS.map((c) => ({ type: 'identify', userId: c.id, traits: { tags: ['crm-gold'] } })));
