@@ -7,7 +7,7 @@
  * carries the header `X-Rapport-Test: true`.
  */
 import { z } from 'zod';
-import type { Profile } from '../../shared';
+import { CHANNEL_ADDRESS_TRAIT, type Profile } from '../../shared';
 import type { Channels } from './channels/types';
 import { profileFromView, renderMessage, type RenderDeps, type RenderedMessage } from './render';
 
@@ -26,6 +26,26 @@ export const TestSendRequestSchema = z
   .strict();
 export type TestSendRequest = z.infer<typeof TestSendRequestSchema>;
 
+/** `GET /v1/admin/preview` (the web UI): what a test send takes, but nothing is sent, so no address. */
+export const PreviewRequestSchema = TestSendRequestSchema.omit({ to: true });
+export type PreviewRequest = z.infer<typeof PreviewRequestSchema>;
+
+/**
+ * Render `request` for `profile` (absent: a customer with nothing known; `locale` sets their locale trait) as the
+ * gateway would, to `to` (absent: the customer's own address for the channel).
+ */
+export async function renderForCustomer(deps: RenderDeps, request: PreviewRequest, profile: Profile | undefined, to?: string): Promise<RenderedMessage> {
+  const base = profile ?? profileFromView({ id: 'test-customer' });
+  const customer = request.locale === undefined ? base : { ...base, traits: { ...base.traits, locale: request.locale } };
+  const own = customer.traits[CHANNEL_ADDRESS_TRAIT[request.channel]];
+  return renderMessage(
+    deps,
+    { customerId: customer.id, journeyId: 'test', stepId: request.template, executionName: 'test', channel: request.channel, template: request.template, kind: request.kind, data: {} },
+    customer,
+    to ?? (typeof own === 'string' ? own : ''),
+  );
+}
+
 export const TEST_SEND_HEADER = 'X-Rapport-Test';
 
 /** Render `request` for `profile` and send it to `request.to`; the rendered message and the provider's id. */
@@ -34,15 +54,7 @@ export async function sendTestMessage(
   request: TestSendRequest,
   profile: Profile | undefined,
 ): Promise<{ providerId: string; rendered: RenderedMessage }> {
-  // Absent: a customer with nothing known, as a template renders for someone the engine has no data on.
-  const base = profile ?? profileFromView({ id: 'test-customer' });
-  const customer = request.locale === undefined ? base : { ...base, traits: { ...base.traits, locale: request.locale } };
-  const rendered = await renderMessage(
-    deps,
-    { customerId: customer.id, journeyId: 'test', stepId: request.template, executionName: 'test', channel: request.channel, template: request.template, kind: request.kind, data: {} },
-    customer,
-    request.to,
-  );
+  const rendered = await renderForCustomer(deps, request, profile, request.to);
   const tags = { test: 'true', template: request.template, ...(rendered.locale !== undefined && { locale: rendered.locale }) };
   if (rendered.channel === 'email') {
     const message = { ...rendered.message, headers: { ...rendered.message.headers, [TEST_SEND_HEADER]: 'true' }, tags };

@@ -36,7 +36,7 @@ import { createHttpGuard, parseAllowedHosts } from './http-guard';
 import { invokeHttpLambda } from './lambda-http';
 import { wireJourneys, type StepLambdaHandler } from './journeys';
 import { Outbox, SIMULATED_FEEDBACK, SIMULATED_SES, sesFeedbackEntry, type OutboxEntry, type SimulatedFeedback } from './outbox';
-import { createTestSendRoute } from './test-send';
+import { createMessageTools } from './test-send';
 import { handleUi } from './ui';
 import { VirtualClock } from './virtual-time';
 import { apiOfPath, PROFILE_CONSUMER_RULE, routesOf, routeTarget, sesFeedbackRule, SWEEP_SCHEDULE } from '../topology';
@@ -498,8 +498,8 @@ async function start(options: EngineOptions): Promise<Engine> {
   // Dead letters being redriven: a second redrive leaves them alone.
   const redriving = new Set<string>();
   // Ingest (signed / write key) and one-click unsubscribe are meant to be called cross-site; see http-guard.ts.
-  // Test sends (`rapport send-test`): rendered as the gateway renders, to the outbox, marked as tests.
-  const testSend = createTestSendRoute({ templatesDir: options.templatesDir ?? 'workflows/templates', channels: outbox, profiles, unsubscribe: { baseUrl: () => url, keys: unsubscribeKeys } });
+  // Test sends (`rapport send-test`, to the outbox, marked as tests) and previews (the web UI), rendered as the gateway renders.
+  const messageTools = createMessageTools({ templatesDir: options.templatesDir ?? 'workflows/templates', channels: outbox, profiles, unsubscribe: { baseUrl: () => url, keys: unsubscribeKeys } });
   const guard = createHttpGuard({ crossSitePaths: ingestPaths, ...(options.allowedHosts && { allowedHosts: options.allowedHosts }) });
   const server: Server = createServer((req, res) => {
     // On virtual time a request holds the clock until its answer is sent (or the connection closes).
@@ -587,7 +587,17 @@ async function start(options: EngineOptions): Promise<Engine> {
     }
     if (req.method === 'GET' && url.pathname === '/v1/outbox') return send(res, 200, { messages: outbox.entries.slice(-Number(url.searchParams.get('limit') ?? 100)) });
     if (req.method === 'POST' && url.pathname === '/v1/admin/send-test') {
-      const answer = await testSend(await readBody(req, 64 * 1024));
+      const answer = await messageTools.sendTest(await readBody(req, 64 * 1024));
+      return send(res, answer.status, answer.body);
+    }
+    if (req.method === 'GET' && url.pathname === '/v1/admin/preview.html') {
+      const page = await messageTools.previewHtml(url.searchParams);
+      res.writeHead(page.status, page.headers);
+      res.end(page.body);
+      return;
+    }
+    if (req.method === 'GET' && url.pathname === '/v1/admin/preview') {
+      const answer = await messageTools.preview(url.searchParams);
       return send(res, answer.status, answer.body);
     }
     if (req.method === 'GET' && url.pathname === '/v1/admin/dead-letters') return send(res, 200, { deadLetters: deadLetters.letters });

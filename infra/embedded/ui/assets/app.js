@@ -1,6 +1,6 @@
 // Rapport's local web page: journeys with live counts, customer lookup, segments, outbox, tracking plan violations.
 // Vanilla JS reading the embedded engine's JSON API; no framework, no build step.
-/* global document, location, window, fetch, setTimeout, clearTimeout, getComputedStyle, Node */
+/* global document, location, window, fetch, setTimeout, clearTimeout, getComputedStyle, Node, URLSearchParams */
 import { layoutGraph, nodeKind, parseMermaid, renderSvg } from './diagram.js';
 
 const POLL_MS = 2000;
@@ -624,7 +624,63 @@ function customerSections(p, events, messages, runs) {
         )
       : empty('No journey runs for this customer.'),
   );
-  return [head, grid, timeline, messageTable, runTable];
+  return [head, grid, timeline, messageTable, previewBlock(p, messages), runTable];
+}
+
+/**
+ * A message rendered for this customer as the send gateway would send it (GET /v1/admin/preview: the locale
+ * variant of their locale trait, the address, the headers), nothing sent. The email's HTML is shown in a frame
+ * sandboxed without scripts (`sandbox=""`), from /v1/admin/preview.html, whose own policy sandboxes it too and lets
+ * its inline styles apply (a `srcdoc` frame would take this page's policy, which refuses them): the message's
+ * markup cannot run anything nor reach the page. The template starts as the one of the customer's latest email or SMS.
+ */
+function previewBlock(p, messages) {
+  const latest = [...messages].sort((a, b) => String(b.at ?? '').localeCompare(String(a.at ?? ''))).find((m) => m.channel === 'email' || m.channel === 'sms');
+  const template = h('input', { name: 'template', value: latest?.template ?? '', placeholder: 'welcome', required: true, 'aria-label': 'Template', spellcheck: 'false' });
+  const channel = h('select', { name: 'channel', 'aria-label': 'Channel' }, ['email', 'sms'].map((c) => h('option', { value: c, selected: latest?.channel === c }, c)));
+  const locale = h('input', { name: 'locale', placeholder: 'their locale', 'aria-label': 'Locale', size: 10, spellcheck: 'false' });
+  const out = h('div', { class: 'preview', 'aria-live': 'polite' });
+  async function show() {
+    const query = new URLSearchParams({ customerId: p.id, template: template.value.trim(), channel: channel.value });
+    if (latest?.kind && latest.template === template.value.trim()) query.set('kind', latest.kind);
+    if (locale.value.trim()) query.set('locale', locale.value.trim());
+    out.setAttribute('aria-busy', 'true');
+    try {
+      const { message: m, locale: chosen } = await api(`/v1/admin/preview?${query}`);
+      const headers = Object.entries(m.headers ?? {});
+      out.replaceChildren(
+        kv([
+          ['To', m.to || 'no address: a send would be skipped'],
+          ['Locale', chosen ?? 'default'],
+          m.subject !== undefined ? ['Subject', m.subject] : ['', undefined],
+          ['Headers', headers.length ? h('div', {}, headers.map(([k, v]) => h('div', { class: 'mono' }, `${k}: ${v}`))) : m.body !== undefined ? undefined : 'none'],
+        ]),
+        m.html !== undefined ? h('iframe', { class: 'email-html', sandbox: '', src: `/v1/admin/preview.html?${query}`, title: `HTML of ${m.subject}`, referrerpolicy: 'no-referrer' }) : null,
+        h('pre', { class: 'email-text', 'aria-label': m.body !== undefined ? 'Text of the SMS' : `Text of ${m.subject}` }, m.body ?? m.text ?? ''),
+      );
+    } catch (error) {
+      out.replaceChildren(h('p', { class: 'notice', role: 'alert' }, `Could not render it: ${error.message}`));
+    }
+    out.removeAttribute('aria-busy');
+  }
+  const form = h(
+    'form',
+    {
+      class: 'preview-form',
+      onsubmit: (e) => {
+        e.preventDefault();
+        void show();
+      },
+    },
+    h('label', {}, 'Template ', template),
+    ' ',
+    channel,
+    ' ',
+    h('label', {}, 'Locale ', locale),
+    ' ',
+    h('button', { type: 'submit' }, 'Preview'),
+  );
+  return h('section', { class: 'block', 'aria-labelledby': 'h-preview' }, h('h2', { id: 'h-preview' }, 'Preview a message'), form, out);
 }
 
 // ---------------------------------------------------------------- segments
