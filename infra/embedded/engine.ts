@@ -36,7 +36,7 @@ import { createHttpGuard, parseAllowedHosts } from './http-guard';
 import { invokeHttpLambda } from './lambda-http';
 import { wireJourneys, type StepLambdaHandler } from './journeys';
 import { Outbox, SIMULATED_FEEDBACK, SIMULATED_SES, sesFeedbackEntry, type OutboxEntry, type SimulatedFeedback } from './outbox';
-import { createMessageTools } from './test-send';
+import { createMessageTools, emailAndSmsSends } from './test-send';
 import { handleUi } from './ui';
 import { VirtualClock } from './virtual-time';
 import { apiOfPath, PROFILE_CONSUMER_RULE, routesOf, routeTarget, sesFeedbackRule, SWEEP_SCHEDULE } from '../topology';
@@ -560,7 +560,15 @@ async function start(options: EngineOptions): Promise<Engine> {
     if (req.method === 'POST' && url.pathname === '/v1/admin/sweep') return send(res, 200, await sweep());
     if (req.method === 'GET' && url.pathname === '/v1/journeys') {
       return send(res, 200, {
-        journeys: journeys.compiled.map((j) => ({ id: j.id, version: j.version, triggerPatterns: j.triggerPatterns, goalPatterns: j.goalPatterns, transitionsPerPath: j.transitionsPerPath, mermaid: j.mermaid })),
+        journeys: journeys.compiled.map((j) => ({
+          id: j.id,
+          version: j.version,
+          triggerPatterns: j.triggerPatterns,
+          goalPatterns: j.goalPatterns,
+          transitionsPerPath: j.transitionsPerPath,
+          mermaid: j.mermaid,
+          sends: emailAndSmsSends(j),
+        })),
       });
     }
     const stats = /^\/v1\/journeys\/([^/]+)\/stats$/.exec(url.pathname);

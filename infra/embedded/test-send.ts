@@ -12,6 +12,7 @@ import { TemplateRenderError } from '../../functions/journeys/steps';
 import { PreviewRequestSchema, renderForCustomer, sendTestMessage, TestSendRequestSchema } from '../../functions/journeys/test-send';
 import type { ProfileStore } from '../../functions/profile';
 import type { Profile } from '../../shared';
+import type { CompiledJourney } from '../../workflows/journeys';
 
 export interface MessageToolsWiring {
   templatesDir: string;
@@ -89,3 +90,16 @@ const PREVIEW_HTML_HEADERS = {
 };
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/**
+ * A journey's email and SMS send steps as its state machine gives them to the step runner (each Task's payload
+ * `config`), for the web UI to preview: `{ step, channel, template, kind }`. An experiment's variants are not listed.
+ */
+export function emailAndSmsSends(journey: Pick<CompiledJourney, 'definition'>): Array<{ step: string; channel: 'email' | 'sms'; template: string; kind: string }> {
+  return Object.values(journey.definition.States).flatMap((state) => {
+    const payload = (state as { Parameters?: { Payload?: { action?: unknown; stepId?: unknown; config?: Record<string, unknown> } } }).Parameters?.Payload;
+    const config = payload?.config;
+    if (payload?.action !== 'send' || (config?.channel !== 'email' && config?.channel !== 'sms') || typeof config.template !== 'string') return [];
+    return [{ step: String(payload.stepId), channel: config.channel, template: config.template, kind: typeof config.kind === 'string' ? config.kind : 'marketing' }];
+  });
+}

@@ -187,6 +187,16 @@ describe('the /ui page', () => {
     await page.getByLabel('Template').fill('no-such-template');
     await page.getByRole('button', { name: 'Preview' }).click();
     await poll(() => preview.getByRole('alert').textContent()).toContain('no template "no-such-template" for channel email');
+
+    // From the journey view: one of its send steps, for a customer.
+    await page.goto(`${world.engine.url}/ui/#/journeys/welcome`);
+    await page.getByText('Preview a send step for a customer').click();
+    await page.getByLabel('Step of welcome to preview').selectOption({ label: 'send-welcome (email welcome)' });
+    await page.getByLabel('Customer to preview welcome for').fill('zoe');
+    await page.getByRole('button', { name: 'Preview' }).click();
+    const stepPreview = page.locator('details.journey-preview .preview');
+    await poll(() => stepPreview.locator('dl.kv dd').allTextContents()).toEqual(expect.arrayContaining(['zoe@example.com', 'fr', 'Bienvenue, Zoé <b> !']));
+    await poll(() => page.frameLocator('details.journey-preview iframe.email-html').locator('p').first().textContent()).toBe('Bonjour Zoé <b>,');
     expect(problems.filter((p) => !/^console\.error: Failed to load resource: .*422/.test(p))).toEqual([]);
     await page.close();
   }, 60_000);
