@@ -18,6 +18,7 @@ export {
   secretUnsubscribeKeys,
   UnsubscribeKeyConfigError,
   UNSUBSCRIBE_PATH,
+  DEV_UNSUBSCRIBE_KEY,
   type UnsubscribeKeyProvider,
 } from './unsubscribe';
 export { ChannelUnavailableError, type Channels, type EmailMessage, type SmsMessage, type WebhookMessage } from './channels/types';

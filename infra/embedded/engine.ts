@@ -22,7 +22,7 @@ import {
   startsNewLife,
   type Tombstone,
 } from '../../functions/profile';
-import { attributionView, DEFAULT_SEND_POLICY, experimentView, holdoutView, staticUnsubscribeKeys, unsubscribeKeysFromValue, type OutboundWebhookTarget, type SendPolicy } from '../../functions/journeys';
+import { attributionView, DEFAULT_SEND_POLICY, DEV_UNSUBSCRIBE_KEY, experimentView, holdoutView, staticUnsubscribeKeys, unsubscribeKeysFromValue, type OutboundWebhookTarget, type SendPolicy } from '../../functions/journeys';
 import { ENV, prng, ScaledClock, systemClock, type BusEntry, type Clock } from '../../shared';
 import { ensureTable, idempotencyTableDefinition, profileTableDefinition, startDynalite, type LocalDynamo } from './dynamo';
 import { eventBridgeApiListener, LocalEventBus } from './event-bus';
@@ -46,8 +46,6 @@ import { handlerFor, type FunctionHandlers } from './functions';
 
 export const IDEMPOTENCY_TABLE = 'rapport-idempotency';
 export const PROFILE_TABLE = 'rapport-profiles';
-/** The unsubscribe key of engines started without one (tests, simulate): not a secret. */
-export const DEV_UNSUBSCRIBE_KEY = 'rapport-development-unsubscribe-key';
 /** HTTP API refuses bodies over 10 MB before the Lambda runs; the adapter does the same. */
 const HTTP_API_MAX_BODY = 10 * 1024 * 1024;
 

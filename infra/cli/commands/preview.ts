@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { liquidTemplates, readTemplates, renderMessage, staticUnsubscribeKeys, type RenderedMessage, type RenderRequest } from '../../../functions/journeys';
+import { DEV_UNSUBSCRIBE_KEY, liquidTemplates, readTemplates, renderMessage, staticUnsubscribeKeys, type RenderedMessage, type RenderRequest } from '../../../functions/journeys';
 import { profileFromView } from '../../../functions/journeys/render';
 import { stepTemplateData } from '../../../functions/journeys/steps';
 import { CHANNEL_ADDRESS_TRAIT, customerLocale, ENV, templateKey, type Profile } from '../../../shared';
@@ -15,9 +15,6 @@ import { call, engineBase, Exit } from '../engine-client';
 import { EXIT, UsageError, type Context, type ExitCode } from '../io';
 import { findJourneyFile, loadOneJourney, workflowsOf, type Workflows } from '../workflows';
 import { devCredential } from './send';
-
-/** The engine's key when none is configured (infra/embedded/engine.ts DEV_UNSUBSCRIBE_KEY): links then verify only on such an engine. */
-const DEV_UNSUBSCRIBE_KEY = 'rapport-development-unsubscribe-key';
 
 export async function execute({ values, positionals }: Parsed, ctx: Context): Promise<ExitCode> {
   const w = workflowsOf(values, ctx);
