@@ -46,7 +46,8 @@ export interface GatewayMessage extends RenderRequest {
  * and this is its answer (already counted). A deferral is never final: the caller asks again at `until`.
  */
 export type GatewayOutcome =
-  | { status: 'sent'; fresh: boolean }
+  /** `locale`: the locale variant of the template it was rendered from (absent: the default file). */
+  | { status: 'sent'; fresh: boolean; locale?: string }
   | { status: 'skipped'; reason: string; fresh: boolean }
   | { status: 'deferred'; until: string; reason: string };
 
@@ -162,7 +163,7 @@ export function createSendGateway(deps: GatewayDeps) {
     await journeys.settleMessage(customerId, { ...base, status: 'sent', providerId });
     // Erased while the channel had it: the message went out, but no record of it stays (nor, locally, its outbox line).
     await undoneIfErased(customerId, [key]);
-    return { status: 'sent', fresh: true };
+    return { status: 'sent', fresh: true, ...(rendered.locale !== undefined && { locale: rendered.locale }) };
   }
 
   /**
@@ -213,7 +214,7 @@ export const messageKey = (m: { executionName: string; stepId: string }) => `M#$
 
 /** The answer for a send that already has a record: its result, or, if an attempt never finished, no second send. */
 export function settled(stepId: string, previous: MessageRecord): GatewayOutcome {
-  if (previous.status === 'sent') return { status: 'sent', fresh: false };
+  if (previous.status === 'sent') return { status: 'sent', fresh: false, ...(previous.locale !== undefined && { locale: previous.locale }) };
   if (previous.status === 'skipped') return { status: 'skipped', reason: previous.reason ?? 'unknown', fresh: false };
   throw new SendOutcomeUnknownError(
     previous.status === 'sending' || previous.status === 'unknown'

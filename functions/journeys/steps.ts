@@ -200,7 +200,14 @@ export function createStepRunner(deps: StepDeps) {
       if (outcome.fresh) await journeys.count(input.journeyId, { [`${input.stepId}.skipped.${outcome.reason}`]: 1 });
       return { status: 'skipped', ...(outcome.reason !== 'unknown' && { reason: outcome.reason }) };
     }
-    if (outcome.fresh) await journeys.count(input.journeyId, { [`${input.stepId}.sent`]: 1, ...(variant && { [`${input.stepId}.variant.${variant.id}.sent`]: 1 }) });
+    if (outcome.fresh) {
+      await journeys.count(input.journeyId, {
+        [`${input.stepId}.sent`]: 1,
+        ...(variant && { [`${input.stepId}.variant.${variant.id}.sent`]: 1 }),
+        // Sends per locale variant (the default file's are the rest of `<step>.sent`): simulate and the stats report them.
+        ...(outcome.locale !== undefined && { [`${input.stepId}.locale.${outcome.locale}.sent`]: 1 }),
+      });
+    }
     return { status: 'sent' };
   }
 

@@ -69,6 +69,8 @@ describe('templates per locale', () => {
       const [record] = await messagesOf(engine, c.id);
       expect((record as { locale?: string }).locale, c.id).toBe(c.chosen);
     }
+    // The journey's stats count the sends per variant (the default file's are the rest).
+    expect(await engine.journeys.records.stats('greet')).toMatchObject({ 'hello.sent': 6, 'hello.locale.zh.sent': 2, 'hello.locale.zh-cn.sent': 1, 'hello.locale.fr.sent': 1 });
   });
 
   it("takes a Segment client's context.locale as the locale trait when the customer has none; a trait a sender sets wins", async () => {

@@ -318,7 +318,7 @@ interface StepRow {
   /** Skipped sends by reason, and sends that failed. */
   skipped: Record<string, number>;
   deferred: Record<string, number>;
-  /** Emails and SMS sent, by the locale variant of the template they were rendered from (`default`: the default file). */
+  /** Sends by the locale variant of the template they were rendered from (`default`: the default file). */
   locales: Record<string, number>;
 }
 
@@ -332,15 +332,6 @@ export interface Funnel {
 async function funnel(engine: Engine, journey: Journey): Promise<Funnel> {
   const counters = await engine.journeys.records.stats(journey.id);
   const executions = [...engine.journeys.sfn.executions.values()].filter((e) => e.journeyId === journey.id);
-  // The locale each message went out in: the outbox keeps the tags the provider would get.
-  const locales = new Map<string, Record<string, number>>();
-  for (const entry of engine.outbox.entries) {
-    if (entry.channel === 'webhook' || entry.tags.journey !== journey.id || entry.tags.step === undefined) continue;
-    const counts = locales.get(entry.tags.step) ?? {};
-    const locale = entry.tags.locale ?? 'default';
-    counts[locale] = (counts[locale] ?? 0) + 1;
-    locales.set(entry.tags.step, counts);
-  }
   const steps = journey.steps.map((step): StepRow => {
     // Runs, as `entered` counts them: a customer who entered twice and reached the step twice counts twice.
     const runs = executions.filter((e) => e.states.includes(step.id));
@@ -359,11 +350,19 @@ async function funnel(engine: Engine, journey: Journey): Promise<Funnel> {
       ...(sends && { sent: counters[`${step.id}.sent`] ?? 0 }),
       skipped: { ...byPrefix(`${step.id}.skipped.`), ...(failed > 0 && { 'failed (send error)': failed }) },
       deferred: byPrefix(`${step.id}.deferred.`),
-      locales: locales.get(step.id) ?? {},
+      locales: localesOf(counters, step.id),
     };
   });
   const failures = [...new Set(executions.filter((e) => e.status === 'FAILED').map((e) => e.error ?? 'unknown error'))];
   return { steps, counters, running: executions.filter((e) => e.status === 'RUNNING').length, failures };
+}
+
+/** A step's sends by locale variant (`<step>.locale.<locale>.sent`); the rest of `<step>.sent` went out from the default file. */
+function localesOf(counters: Record<string, number>, stepId: string): Record<string, number> {
+  const prefix = `${stepId}.locale.`;
+  const byLocale = Object.fromEntries(Object.entries(counters).flatMap(([k, n]) => (k.startsWith(prefix) && k.endsWith('.sent') ? [[k.slice(prefix.length, -'.sent'.length), n]] : [])));
+  const inDefault = (counters[`${stepId}.sent`] ?? 0) - Object.values(byLocale).reduce((a, b) => a + b, 0);
+  return inDefault > 0 ? { default: inDefault, ...byLocale } : byLocale;
 }
 
 function actionOf(step: Step): string {
