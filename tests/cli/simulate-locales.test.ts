@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CONFIG, ndjson } from './fixtures';
-import { cli, lines, SIMULATION_TIMEOUT } from './helpers';
+import { cli, cliInProcess, lines, SIMULATION_TIMEOUT } from './helpers';
 
 /** `rapport simulate` (a child process) counts each step's sends per locale variant (the shipped welcome.fr.email.liquid). */
 const tmp = mkdtempSync(join(tmpdir(), 'rapport-simulate-locales-'));
@@ -26,5 +26,13 @@ describe('rapport simulate: locales', { timeout: SIMULATION_TIMEOUT }, () => {
     const out = lines(result.stdout);
     expect(out.find((l) => l.startsWith('  hello '))?.trim().split(/\s{2,}/)).toEqual(['hello', 'send email welcome', '4', '4']);
     expect(out.slice(out.indexOf('sends per locale'), out.indexOf('sends per locale') + 2)).toEqual(['sends per locale', '  hello  2 default, 2 fr']);
+  });
+
+  it("refuses a journey whose template has a broken locale variant, at the variant's line (simulate and graph load one journey alike)", async () => {
+    cpSync(CONFIG, join(tmp, 'wf'), { recursive: true });
+    writeFileSync(join(tmp, 'wf', 'templates', 'welcome.de.email.liquid'), 'Subject: Willkommen\n\nHallo {{ profile.traits.name \n');
+    const result = await cliInProcess(['graph', 'welcome', '--config', 'wf'], { cwd: tmp });
+    expect(result.code).toBe(1);
+    expect(lines(result.stderr)[0]).toMatch(/^wf\/templates\/welcome\.de\.email\.liquid:3:\d+ {2}\(template\): Liquid: /);
   });
 });
