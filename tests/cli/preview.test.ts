@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -79,6 +79,27 @@ describe('rapport preview', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
       headers: sent.headers,
     });
     expect(sent.tags.locale).toBe('fr');
+  });
+
+  it("renders an SMS for the customer's phone in their locale, and asks which channel when a name has both", async () => {
+    // Prepare: a config with an SMS template, its French variant, and an email of the same name.
+    cpSync(CONFIG, join(tmp, 'wf'), { recursive: true });
+    writeFileSync(join(tmp, 'wf', 'templates', 'reminder.sms.liquid'), 'Hi {{ profile.traits.name }}, your basket misses you. Stop: {{ unsubscribe_url }}\n');
+    writeFileSync(join(tmp, 'wf', 'templates', 'reminder.fr.sms.liquid'), 'Bonjour {{ profile.traits.name }}, votre panier vous attend. Stop : {{ unsubscribe_url }}\n');
+    writeFileSync(join(tmp, 'sms.json'), JSON.stringify({ id: 'sam', traits: { phone: '+33612345678', name: 'Sam', locale: 'fr-FR' } }));
+
+    // Act
+    const result = await cliInProcess(['preview', 'reminder', '--profile', 'sms.json', '--config', 'wf'], { cwd: tmp });
+    writeFileSync(join(tmp, 'wf', 'templates', 'reminder.email.liquid'), 'Subject: Your basket\n\nIt misses you.\n');
+    const both = await cliInProcess(['preview', 'reminder', '--profile', 'sms.json', '--config', 'wf'], { cwd: tmp });
+
+    // Assess
+    expect(result.code, result.stderr).toBe(0);
+    const out = lines(result.stdout);
+    expect(out.slice(0, 3)).toEqual(['Preview of reminder (sms) for customer sam', 'Locale: fr (reminder.fr.sms.liquid)', 'To: +33612345678']);
+    expect(out[3]).toMatch(/^Bonjour Sam, votre panier vous attend\. Stop : http:\/\/127\.0\.0\.1:3000\/v1\/unsubscribe\?c=sam&ch=sms&t=/);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('"reminder" is an email and an SMS template: say which with --channel email or --channel sms');
   });
 
   it('exits 1 for a customer the engine does not know, and 2 without a customer or a profile', async () => {
