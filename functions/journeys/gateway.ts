@@ -1,23 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { foldConsent, templateProfile, type Channel, type Clock, type MessageKind, type Profile } from '../../shared';
+import { foldConsent, type Channel, type Clock, type MessageKind, type Profile } from '../../shared';
 import { idsOfProfile, type ProfileStore } from '../profile';
-import { ChannelUnavailableError, type Channels, type EmailMessage } from './channels/types';
-import { outcomeUnknown, renderOrFail, SendOutcomeUnknownError } from './errors';
+import { ChannelUnavailableError, type Channels } from './channels/types';
+import { outcomeUnknown, SendOutcomeUnknownError } from './errors';
 import { decideSend, type SendDecision, type SendPolicy } from './policy';
 import { CAP_SORT_KEY, capKey, type CapClaim, type JourneyStore, type MessageRecord } from './store';
-import { unsubscribeUrl, type UnsubscribeKeyProvider } from './unsubscribe';
+import { renderMessage, type RenderRequest, type TemplateRenderer } from './render';
+import type { UnsubscribeKeyProvider } from './unsubscribe';
 
-export interface RenderedEmail {
-  subject: string;
-  text: string;
-  html?: string;
-}
-
-/** Port: templates by name and channel, rendered over `{ profile, trigger, journey, unsubscribeUrl }`. */
-export interface TemplateRenderer {
-  email(template: string, data: Record<string, unknown>): Promise<RenderedEmail>;
-  text(template: string, channel: 'sms' | 'webhook', data: Record<string, unknown>): Promise<string>;
-}
+export type { RenderedEmail, TemplateRenderer } from './render';
 
 /** What the send gateway needs: the stores, the channels, the templates, the policy and the clock. */
 export interface GatewayDeps {
@@ -40,23 +31,12 @@ export interface GatewayDeps {
  * One message to one customer, as a journey's send step or a broadcast asks for it. Its record is
  * kept once per `executionName` and `stepId` in the customer's partition: that key is the claim.
  */
-export interface GatewayMessage {
-  customerId: string;
-  /** The message record's owner: a journey id, or `broadcast:<id>`. */
-  journeyId: string;
-  stepId: string;
-  /** With `stepId`, the message's key: an execution name, or `broadcast:<id>`. */
-  executionName: string;
-  channel: 'email' | 'sms';
-  template: string;
-  kind: MessageKind;
+export interface GatewayMessage extends RenderRequest {
   variant?: string;
   /** A label kept on the record (a broadcast's `topic`). */
   topic?: string;
   /** This send's longest frequency-cap deferral, in seconds (absent: the policy's). */
   frequencyCapMaxDelaySeconds?: number | undefined;
-  /** More template data (`trigger`, `journey`, `broadcast`), beside `profile`, `customer` and `unsubscribe_url`. */
-  data: Record<string, unknown>;
   /** Checked before anything is decided or claimed: why the message is no longer wanted (`run-ended`, `cancelled`), if it is not. */
   unwanted?: () => Promise<string | undefined>;
 }
@@ -66,7 +46,8 @@ export interface GatewayMessage {
  * and this is its answer (already counted). A deferral is never final: the caller asks again at `until`.
  */
 export type GatewayOutcome =
-  | { status: 'sent'; fresh: boolean }
+  /** `locale`: the locale variant of the template it was rendered from (absent: the default file). */
+  | { status: 'sent'; fresh: boolean; locale?: string }
   | { status: 'skipped'; reason: string; fresh: boolean }
   | { status: 'deferred'; until: string; reason: string };
 
@@ -86,7 +67,7 @@ export function createSendGateway(deps: GatewayDeps) {
     const previous = await journeys.getMessage(customerId, message.executionName, message.stepId);
     if (previous && previous.status !== 'deferred') return settled(message.stepId, previous);
 
-    const base = {
+    const base: Omit<MessageRecord, 'status'> = {
       journeyId: message.journeyId,
       stepId: message.stepId,
       executionName: message.executionName,
@@ -138,22 +119,10 @@ export function createSendGateway(deps: GatewayDeps) {
     if (decision.action !== 'send') return held(decision);
 
     // Render first: a template error fails the send before anything is claimed or sent.
-    const data = await templateData(message, profile);
-    let deliver: () => Promise<{ providerId: string }>;
-    if (channel === 'email') {
-      const rendered = await renderOrFail(() => deps.templates.email(template, data), template, channel);
-      const link = data.unsubscribe_url as string;
-      const email: EmailMessage = {
-        to: decision.address,
-        ...rendered,
-        headers: kind === 'marketing' ? { 'List-Unsubscribe': `<${link}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } : {},
-        tags: { journey: message.journeyId, step: message.stepId, execution: message.executionName, customer: customerId },
-      };
-      deliver = () => deps.channels.email(email);
-    } else {
-      const sms = { to: decision.address, body: await renderOrFail(() => deps.templates.text(template, 'sms', data), template, channel), kind, tags: { journey: message.journeyId, step: message.stepId, customer: customerId } };
-      deliver = () => deps.channels.sms(sms);
-    }
+    const rendered = await renderMessage(deps, message, profile, decision.address);
+    const deliver = () => (rendered.channel === 'email' ? deps.channels.email(rendered.message) : deps.channels.sms(rendered.message));
+    // The locale variant chosen, on the record (`GET /v1/customers/{id}/messages`) as in the provider's tags.
+    if (rendered.locale !== undefined) base.locale = rendered.locale;
 
     // The cap's check and count in one conditional write: of several sends for this customer at one instant
     // (other journeys' steps, a broadcast), no more than the cap pass. Counted before the send, so a crashed attempt's
@@ -201,7 +170,7 @@ export function createSendGateway(deps: GatewayDeps) {
     await journeys.settleMessage(customerId, { ...base, status: 'sent', providerId });
     // Erased while the channel had it: the message went out, but no record of it stays (nor, locally, its outbox line).
     await undoneIfErased(customerId, [key]);
-    return { status: 'sent', fresh: true };
+    return { status: 'sent', fresh: true, ...(rendered.locale !== undefined && { locale: rendered.locale }) };
   }
 
   /**
@@ -242,17 +211,6 @@ export function createSendGateway(deps: GatewayDeps) {
     return { ...profile, consent: { ...profile.consent, [channel]: consent }, suppression: { ...profile.suppression, ...(suppression && { [channel]: suppression }) } };
   }
 
-  async function templateData(message: GatewayMessage, profile: Profile): Promise<Record<string, unknown>> {
-    // Read per message (the AWS provider caches a few minutes), so a rotated key signs new links without a deploy.
-    const keys = await deps.unsubscribe.keys.load();
-    return {
-      profile: templateProfile(profile, message.customerId),
-      customer: { id: message.customerId },
-      ...message.data,
-      unsubscribe_url: unsubscribeUrl(deps.unsubscribe.baseUrl, keys, message.customerId, message.channel),
-    };
-  }
-
   return { send, undoneIfErased };
 }
 
@@ -263,7 +221,7 @@ export const messageKey = (m: { executionName: string; stepId: string }) => `M#$
 
 /** The answer for a send that already has a record: its result, or, if an attempt never finished, no second send. */
 export function settled(stepId: string, previous: MessageRecord): GatewayOutcome {
-  if (previous.status === 'sent') return { status: 'sent', fresh: false };
+  if (previous.status === 'sent') return { status: 'sent', fresh: false, ...(previous.locale !== undefined && { locale: previous.locale }) };
   if (previous.status === 'skipped') return { status: 'skipped', reason: previous.reason ?? 'unknown', fresh: false };
   throw new SendOutcomeUnknownError(
     previous.status === 'sending' || previous.status === 'unknown'

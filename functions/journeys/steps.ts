@@ -200,7 +200,14 @@ export function createStepRunner(deps: StepDeps) {
       if (outcome.fresh) await journeys.count(input.journeyId, { [`${input.stepId}.skipped.${outcome.reason}`]: 1 });
       return { status: 'skipped', ...(outcome.reason !== 'unknown' && { reason: outcome.reason }) };
     }
-    if (outcome.fresh) await journeys.count(input.journeyId, { [`${input.stepId}.sent`]: 1, ...(variant && { [`${input.stepId}.variant.${variant.id}.sent`]: 1 }) });
+    if (outcome.fresh) {
+      await journeys.count(input.journeyId, {
+        [`${input.stepId}.sent`]: 1,
+        ...(variant && { [`${input.stepId}.variant.${variant.id}.sent`]: 1 }),
+        // Sends per locale variant (the default file's are the rest of `<step>.sent`): simulate and the stats report them.
+        ...(outcome.locale !== undefined && { [`${input.stepId}.locale.${outcome.locale}.sent`]: 1 }),
+      });
+    }
     return { status: 'sent' };
   }
 
@@ -329,8 +336,11 @@ export function createStepRunner(deps: StepDeps) {
 /** The sort key of a step's message record (JourneyStore). */
 const messageKey = (input: Pick<StepInput, 'execution' | 'stepId'>) => gatewayMessageKey({ executionName: input.execution, stepId: input.stepId });
 
-/** What a journey's templates read besides the profile: the trigger's properties, the trigger event and the journey. */
-function stepTemplateData(input: StepInput): Record<string, unknown> {
+/**
+ * What a journey's templates read besides the profile: the trigger's properties, the trigger event and the journey.
+ * `rapport preview` renders a step with it too.
+ */
+export function stepTemplateData(input: Pick<StepInput, 'trigger' | 'journeyId' | 'stepId' | 'execution'>): Record<string, unknown> {
   return {
     // `{{ trigger.complaintId }}`: the trigger's properties the run carries; the trigger event itself as triggerEvent.
     trigger: input.trigger.properties,

@@ -89,6 +89,8 @@ export interface MessageRecord {
   variant?: string;
   /** A broadcast's `topic`, kept as a label. */
   topic?: string;
+  /** The locale variant of the template the message was rendered from (`fr`, `zh-tw`); absent: the default file. */
+  locale?: string;
   /** When a conversion was first credited to this message (attribution): an experiment counts it once. */
   convertedAt?: string;
   /** A send the frequency cap deferred: when it was deferred first (it waits at most the policy's maximum delay from then). */

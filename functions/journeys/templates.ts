@@ -1,16 +1,19 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Liquid } from 'liquidjs';
-import { parseEmailTemplate, TEMPLATE_FILE, templateKey, type TemplateChannel } from '../../shared';
+import { chooseLocale, parseEmailTemplate, parseTemplateFileName, templateKey, type TemplateChannel } from '../../shared';
 import { jsonBodyLiquid } from '../../shared/templates/json-body';
 import { TemplateRenderError, type TemplateRenderer } from './steps';
 
-/** Read every `<template>.<channel>.liquid` in a folder into a source map keyed `<template>.<channel>`. */
+/**
+ * Read every `<template>[.<locale>].<channel>.liquid` in a folder into a source map keyed `<template>.<channel>`
+ * (a locale variant: `<template>.<locale>.<channel>`, the locale in lower case, `templateKey`).
+ */
 export function readTemplates(dir: string): Record<string, string> {
   const sources: Record<string, string> = {};
   for (const file of readdirSync(dir)) {
-    const m = TEMPLATE_FILE.exec(file);
-    if (m) sources[templateKey(m[1]!, m[2] as TemplateChannel)] = readFileSync(join(dir, file), 'utf8');
+    const name = parseTemplateFileName(file);
+    if (name) sources[templateKey(name.template, name.channel, name.locale)] = readFileSync(join(dir, file), 'utf8');
   }
   return sources;
 }
@@ -30,15 +33,18 @@ export function liquidTemplates(sources: Readonly<Record<string, string>>): Temp
   const liquid = new Liquid({ strictFilters: true, ownPropertyOnly: true });
   const htmlLiquid = new Liquid({ strictFilters: true, ownPropertyOnly: true, outputEscape: 'escape' });
   const jsonLiquid = jsonBodyLiquid({ strictFilters: true, ownPropertyOnly: true });
-  const source = (template: string, channel: TemplateChannel) => {
-    const s = sources[templateKey(template, channel)];
-    if (s === undefined) throw new TemplateRenderError(`no template "${template}" for channel ${channel} (expected workflows/templates/${templateKey(template, channel)}.liquid)`);
+  const source = (template: string, channel: TemplateChannel, locale?: string) => {
+    const s = sources[templateKey(template, channel, locale)];
+    if (s === undefined) throw new TemplateRenderError(`no template "${template}" for channel ${channel} (expected workflows/templates/${templateKey(template, channel, locale)}.liquid)`);
     return s;
   };
   return {
-    async email(template, data) {
-      const parsed = parseEmailTemplate(source(template, 'email'));
-      if (!parsed) throw new TemplateRenderError(`template "${template}.email" must start with a "Subject: ..." line`);
+    localeFor(template, channel, locale) {
+      return chooseLocale((key) => Object.hasOwn(sources, key), template, channel, locale);
+    },
+    async email(template, data, locale) {
+      const parsed = parseEmailTemplate(source(template, 'email', locale));
+      if (!parsed) throw new TemplateRenderError(`template "${templateKey(template, 'email', locale)}" must start with a "Subject: ..." line`);
       const [subject, text, html] = await Promise.all([
         liquid.parseAndRender(parsed.subject, data),
         liquid.parseAndRender(parsed.text, data),
@@ -46,8 +52,8 @@ export function liquidTemplates(sources: Readonly<Record<string, string>>): Temp
       ]);
       return { subject: String(subject).trim(), text: String(text), ...(html !== undefined && { html: String(html) }) };
     },
-    async text(template, channel, data) {
-      return String(await (channel === 'webhook' ? jsonLiquid : liquid).parseAndRender(source(template, channel), data));
+    async text(template, channel, data, locale) {
+      return String(await (channel === 'webhook' ? jsonLiquid : liquid).parseAndRender(source(template, channel, locale), data));
     },
   };
 }

@@ -12,6 +12,9 @@ import type { Channel } from '../../shared';
  */
 export const UNSUBSCRIBE_PATH = '/v1/unsubscribe';
 
+/** The unsubscribe key of embedded engines started without one (tests, simulate), which `rapport preview` signs with too: not a secret. */
+export const DEV_UNSUBSCRIBE_KEY = 'rapport-development-unsubscribe-key';
+
 /** Port: the current unsubscribe keys, newest (signing) first. Secrets Manager in AWS, options in the embedded engine. */
 export interface UnsubscribeKeyProvider {
   load(): Promise<readonly string[]>;

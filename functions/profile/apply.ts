@@ -74,6 +74,7 @@ export function applyEvent(profile: Profile, event: NormalisedEvent, now: Date, 
   if (event.anonymousId && event.userId && !p.anonymousIds.includes(event.anonymousId) && p.anonymousIds.length < PROFILE_LIMITS.anonymousIds) p.anonymousIds.push(event.anonymousId);
 
   if (event.type === 'identify') applyTraits(p, event.traits, at);
+  contextLocale(p, event, at);
   if (event.type === 'track') applyTrack(p, event, at);
   for (const change of consentChanges(event)) setConsent(p, change.channel, consentRecord(change));
   for (const { channel, suppression } of suppressionsOf(event)) suppress(p, channel, suppression);
@@ -106,6 +107,18 @@ function applyTraits(p: Profile, traits: Record<string, unknown>, at: string): v
     if (!newer(ownTime(p.traitTimes, key), at)) continue;
     setTraitWithin(p, key, value, at, size);
   }
+}
+
+/**
+ * Segment clients send the device's `context.locale` (`fr-FR`) on every call: it becomes the `locale` trait (which
+ * chooses a template's locale variant) when the customer has none, so a locale a sender sets as a trait always wins
+ * and is never replaced by a device's.
+ */
+function contextLocale(p: Profile, event: Pick<NormalisedEvent, 'type' | 'traits' | 'context'>, at: string): void {
+  const locale = event.context?.locale;
+  if (typeof locale !== 'string' || !/^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,4}$/.test(locale)) return;
+  if (Object.hasOwn(p.traits, 'locale') || (event.type === 'identify' && Object.hasOwn(event.traits, 'locale'))) return;
+  setTraitWithin(p, 'locale', locale, at, { bytes: traitBytes(p) });
 }
 
 /** A trait's time, if the profile has one: an own key only (`toString`, `valueOf`, ... are traits like any other, not Object.prototype's). */

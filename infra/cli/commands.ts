@@ -152,6 +152,93 @@ journey, or events the engine rejected, 2 usage error (missing --events, no such
     load: () => import('./commands/simulate'),
   },
   {
+    name: 'preview',
+    summary: 'render a message as it would go out to one customer',
+    positionals: [1, 1],
+    options: {
+      customer: { type: 'string' },
+      profile: { type: 'string' },
+      engine: { type: 'string' },
+      channel: { type: 'string' },
+      kind: { type: 'string' },
+      locale: { type: 'string' },
+      trigger: { type: 'string' },
+      json: { type: 'boolean' },
+      config,
+      journeys,
+      'webhook-targets': targets,
+      help,
+    },
+    help: `Usage: rapport preview <template | journey:step> (--customer <id> [--engine http://127.0.0.1:3000] | --profile <file.json>)
+                       [--locale fr] [--trigger '{"orderId":"o-1"}'] [--channel email|sms] [--kind marketing|transactional]
+                       [--json] [--config workflows] [--journeys folder]
+
+Renders the message exactly as the send gateway would (the same code): the locale
+variant chosen for the customer (their locale trait: zh-TW -> zh -> the default file),
+the address, the subject, the text and HTML parts and the headers (List-Unsubscribe
+for marketing), or the SMS text. Nothing is sent and nothing is recorded. The
+templates are read from <config>/templates. <journey:step> renders a journey's send
+step with its kind and the journey's template data (trigger properties from --trigger).
+
+Options:
+  --customer <id>       the customer as a running engine has them (GET /v1/customers/{id})
+  --engine <url>        that engine (default: http://127.0.0.1:$PORT, PORT defaulting to 3000);
+                        unsubscribe links point at it
+  --profile <file.json> the customer from a file: what GET /v1/customers/{id} answers, or at
+                        least {"id": "c1", "traits": {"email": "c1@example.com", "locale": "fr"}}
+  --locale <tag>        preview for this locale (sets the locale trait), e.g. fr, zh-TW
+  --trigger <json>      the trigger's properties a journey's run carries (journey:step)
+  --channel <channel>   email or sms, for a template name that has both
+  --kind <kind>         marketing (default) or transactional, for a template name
+  --json                print the rendered message as JSON
+${DIR_HELP}
+  -h, --help            show this help
+
+Unsubscribe links are signed with $RAPPORT_UNSUBSCRIBE_SECRET, else the key \`npm start\`
+keeps in its data folder (.rapport/dev-credentials.json), as the engine signs them.
+
+Exit codes: 0 rendered, 1 a template error or the engine refused (no such customer),
+2 usage error, 3 could not reach the engine.`,
+    load: () => import('./commands/preview'),
+  },
+  {
+    name: 'send-test',
+    summary: "send one test message through a running engine's channel",
+    positionals: [1, 1],
+    options: {
+      to: { type: 'string' },
+      engine: { type: 'string' },
+      channel: { type: 'string' },
+      kind: { type: 'string' },
+      customer: { type: 'string' },
+      locale: { type: 'string' },
+      json: { type: 'boolean' },
+      help,
+    },
+    help: `Usage: rapport send-test <template> --to <address> [--channel email|sms] [--customer <id>] [--locale fr]
+                         [--engine http://127.0.0.1:3000] [--json]
+
+Sends one real message, rendered as the send gateway renders it, through the engine's
+configured channel (the embedded engine: its outbox, GET /v1/outbox) to <address>.
+It is a test: it goes to your address whatever any consent says, is tagged test=true
+(an email also carries the header X-Rapport-Test: true), and is never recorded as a
+customer's message nor counted in any journey's or broadcast's stats.
+
+Options:
+  --to <address>        where to send it (an email address, or a phone number with --channel sms)
+  --channel <channel>   email (default) or sms
+  --kind <kind>         marketing (default: with List-Unsubscribe headers) or transactional
+  --customer <id>       render with this customer's data (default: a customer with no traits)
+  --locale <tag>        render this locale's variant, e.g. fr, zh-TW
+  --engine <url>        the engine (default: http://127.0.0.1:$PORT, PORT defaulting to 3000)
+  --json                print the engine's answer (the message sent) as JSON
+  -h, --help            show this help
+
+Exit codes: 0 sent, 1 refused (no such template or customer, a template error),
+2 usage error, 3 could not reach the engine.`,
+    load: () => import('./commands/send-test'),
+  },
+  {
     name: 'send',
     summary: 'post a signed sample event to a running engine',
     positionals: [0, 0],

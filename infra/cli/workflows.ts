@@ -6,9 +6,19 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import { ENV } from '../../shared';
+import { ENV, parseTemplateFileName, templateKey } from '../../shared';
 import { loadTagRules } from '../../shared/segmentation';
-import { addedTagsInDocument, journeyTemplateProblems, loadJourney, loadTemplateCatalog, type Journey, type JourneyProblem, type TemplateCatalog } from '../../workflows/journeys';
+import {
+  addedTagsInDocument,
+  journeyTemplateProblems,
+  journeyTemplates,
+  loadJourney,
+  loadTemplateCatalog,
+  templateVariantKeys,
+  type Journey,
+  type JourneyProblem,
+  type TemplateCatalog,
+} from '../../workflows/journeys';
 import { CommandFailed, EXIT, UsageError, type Context } from './io';
 
 /** The embedded engine's outbound webhooks when none are configured (infra/embedded/engine.ts). */
@@ -197,10 +207,12 @@ export function loadOneJourney(file: string, w: Workflows, ctx: Context): Loaded
     ...(known !== undefined && { tags: { ...known, added: tagsAddedInFolder(w) } }),
   });
   if (!result.ok) throw printFailure(ctx, w, result.errors);
-  const used = new Set(
-    result.journey.steps.flatMap((s) => ('send' in s ? [`${s.send.template}.${s.send.channel}`] : 'webhook' in s ? [`${s.webhook.template}.webhook`] : [])),
-  );
-  const broken = templateProblems.filter((p) => used.has(basename(p.file).replace(/\.liquid$/, '')));
+  // The templates it renders, each with its locale variants (keys as templateKey makes them).
+  const used = new Set(journeyTemplates(result.journey).flatMap(({ template, channel }) => templateVariantKeys(catalog, template, channel)));
+  const broken = templateProblems.filter((p) => {
+    const name = parseTemplateFileName(basename(p.file));
+    return name !== undefined && used.has(templateKey(name.template, name.channel, name.locale));
+  });
   if (broken.length === 0) broken.push(...journeyTemplateProblems(result.journey, catalog));
   if (broken.length > 0) throw printFailure(ctx, w, broken);
   return { journey: result.journey, file, catalog };

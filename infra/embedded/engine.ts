@@ -22,7 +22,7 @@ import {
   startsNewLife,
   type Tombstone,
 } from '../../functions/profile';
-import { attributionView, DEFAULT_SEND_POLICY, experimentView, holdoutView, staticUnsubscribeKeys, unsubscribeKeysFromValue, type OutboundWebhookTarget, type SendPolicy } from '../../functions/journeys';
+import { attributionView, DEFAULT_SEND_POLICY, DEV_UNSUBSCRIBE_KEY, experimentView, holdoutView, staticUnsubscribeKeys, unsubscribeKeysFromValue, type OutboundWebhookTarget, type SendPolicy } from '../../functions/journeys';
 import { ENV, MonotonicClock, prng, ScaledClock, systemClock, type BusEntry, type Clock } from '../../shared';
 import { ensureTable, idempotencyTableDefinition, profileTableDefinition, startDynalite, type LocalDynamo } from './dynamo';
 import { eventBridgeApiListener, LocalEventBus } from './event-bus';
@@ -36,6 +36,7 @@ import { createHttpGuard, parseAllowedHosts } from './http-guard';
 import { invokeHttpLambda } from './lambda-http';
 import { wireJourneys, type StepLambdaHandler } from './journeys';
 import { Outbox, SIMULATED_FEEDBACK, SIMULATED_SES, sesFeedbackEntry, type OutboxEntry, type SimulatedFeedback } from './outbox';
+import { createMessageTools, emailAndSmsSends } from './test-send';
 import { handleUi } from './ui';
 import { VirtualClock } from './virtual-time';
 import { apiOfPath, PROFILE_CONSUMER_RULE, routesOf, routeTarget, sesFeedbackRule, SWEEP_SCHEDULE } from '../topology';
@@ -45,8 +46,6 @@ import { handlerFor, type FunctionHandlers } from './functions';
 
 export const IDEMPOTENCY_TABLE = 'rapport-idempotency';
 export const PROFILE_TABLE = 'rapport-profiles';
-/** The unsubscribe key of engines started without one (tests, simulate): not a secret. */
-export const DEV_UNSUBSCRIBE_KEY = 'rapport-development-unsubscribe-key';
 /** HTTP API refuses bodies over 10 MB before the Lambda runs; the adapter does the same. */
 const HTTP_API_MAX_BODY = 10 * 1024 * 1024;
 
@@ -508,6 +507,8 @@ async function start(options: EngineOptions): Promise<Engine> {
   // Dead letters being redriven: a second redrive leaves them alone.
   const redriving = new Set<string>();
   // Ingest (signed / write key) and one-click unsubscribe are meant to be called cross-site; see http-guard.ts.
+  // Test sends (`rapport send-test`, to the outbox, marked as tests) and previews (the web UI), rendered as the gateway renders.
+  const messageTools = createMessageTools({ templatesDir: options.templatesDir ?? 'workflows/templates', channels: outbox, profiles, unsubscribe: { baseUrl: () => url, keys: unsubscribeKeys } });
   const guard = createHttpGuard({ crossSitePaths: ingestPaths, ...(options.allowedHosts && { allowedHosts: options.allowedHosts }) });
   const server: Server = createServer((req, res) => {
     // On virtual time a request holds the clock until its answer is sent (or the connection closes).
@@ -568,7 +569,15 @@ async function start(options: EngineOptions): Promise<Engine> {
     if (req.method === 'POST' && url.pathname === '/v1/admin/sweep') return send(res, 200, await sweep());
     if (req.method === 'GET' && url.pathname === '/v1/journeys') {
       return send(res, 200, {
-        journeys: journeys.compiled.map((j) => ({ id: j.id, version: j.version, triggerPatterns: j.triggerPatterns, goalPatterns: j.goalPatterns, transitionsPerPath: j.transitionsPerPath, mermaid: j.mermaid })),
+        journeys: journeys.compiled.map((j) => ({
+          id: j.id,
+          version: j.version,
+          triggerPatterns: j.triggerPatterns,
+          goalPatterns: j.goalPatterns,
+          transitionsPerPath: j.transitionsPerPath,
+          mermaid: j.mermaid,
+          sends: emailAndSmsSends(j),
+        })),
       });
     }
     const stats = /^\/v1\/journeys\/([^/]+)\/stats$/.exec(url.pathname);
@@ -594,6 +603,20 @@ async function start(options: EngineOptions): Promise<Engine> {
       return send(res, 202, published);
     }
     if (req.method === 'GET' && url.pathname === '/v1/outbox') return send(res, 200, { messages: outbox.entries.slice(-Number(url.searchParams.get('limit') ?? 100)) });
+    if (req.method === 'POST' && url.pathname === '/v1/admin/send-test') {
+      const answer = await messageTools.sendTest(await readBody(req, 64 * 1024));
+      return send(res, answer.status, answer.body);
+    }
+    if (req.method === 'GET' && url.pathname === '/v1/admin/preview.html') {
+      const page = await messageTools.previewHtml(url.searchParams);
+      res.writeHead(page.status, page.headers);
+      res.end(page.body);
+      return;
+    }
+    if (req.method === 'GET' && url.pathname === '/v1/admin/preview') {
+      const answer = await messageTools.preview(url.searchParams);
+      return send(res, answer.status, answer.body);
+    }
     if (req.method === 'GET' && url.pathname === '/v1/admin/dead-letters') return send(res, 200, { deadLetters: deadLetters.letters });
     if (req.method === 'POST' && url.pathname === '/v1/admin/dead-letters/redrive') {
       const ids = parseRedriveBody(await readBody(req, 1024 * 1024));

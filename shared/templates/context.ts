@@ -23,3 +23,12 @@ export function templateProfile(profile: Profile | undefined, customerId: string
     lastSeenAt: profile.lastSeenAt,
   };
 }
+
+/**
+ * The customer's locale, which picks a template's locale variant: the `locale` trait (`fr`, `zh-TW`, `zh_TW`).
+ * Segment clients send `context.locale` on every call; ingest keeps it as the trait when the trait is absent.
+ */
+export function customerLocale(profile: Pick<Profile, 'traits'> | undefined): string | undefined {
+  const locale = profile?.traits.locale;
+  return typeof locale === 'string' && locale.trim() !== '' ? locale : undefined;
+}

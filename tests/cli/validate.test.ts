@@ -133,7 +133,7 @@ describe('rapport validate: the tags journeys read', { timeout: CHILD_PROCESS_TI
       `wf/journeys.d/browse.yaml:4:45  trigger.where.tag[0]: unknown tag "browsing-withot-buying" (did you mean "browsing-without-buying"?): ${EXPECTED}`,
       `wf/journeys.d/pick.yaml:10:22  steps[1].branch[0].when.tag: unknown tag "no-such-tag": ${EXPECTED}`,
       `wf/journeys.d/vips.yaml:5:31  audience.tags.include[0]: unknown tag "vipp" (did you mean "vip"?): ${EXPECTED}`,
-      '3 problems in 3 files; checked 3 journeys, 11 templates, tags.yaml and segmentation.config.yaml in wf',
+      '3 problems in 3 files; checked 3 journeys, 12 templates, tags.yaml and segmentation.config.yaml in wf',
     ]);
   });
 
@@ -146,7 +146,7 @@ describe('rapport validate: the tags journeys read', { timeout: CHILD_PROCESS_TI
     const declared = `${TAGS}manualTags:\n  - name: crm-gold\n    description: Gold customers, set by the CRM\n`;
     const after = await cliInProcess(['validate', '--config', 'wf'], { cwd: workflows('manual-declared', declared, { gold: text }) });
     expect(after.code, after.stdout).toBe(0);
-    expect(lines(after.stdout)).toEqual(['ok: 1 journey, 11 templates, 2 tag rules and the segmentation config in wf are valid']);
+    expect(lines(after.stdout)).toEqual(['ok: 1 journey, 12 templates, 2 tag rules and the segmentation config in wf are valid']);
   });
 
   it('compile and graph refuse what validate refuses; graph counts a tag another journey of the folder adds', async () => {
@@ -230,6 +230,30 @@ describe('rapport validate: conditions and template variables', { timeout: CHILD
     const fed = workflows('known-trigger-property', { journeys: { complaints: journey('complaints', '{ event: Complaint Filed }', steps) } });
     const ok = await cliInProcess(['validate', '--config', 'wf'], { cwd: fed });
     expect(ok.code, ok.stdout).toBe(0);
+  });
+
+  it('checks every locale variant: one that fails to parse, one reading a variable the journey cannot give, one without a default file, a webhook with a locale', async () => {
+    const cwd = workflows('locale-variants', {
+      journeys: { orders: journey('orders', '{ event: Order Completed }', ['  - id: tell', '    send: { channel: email, template: order-note }']) },
+      templates: {
+        'order-note.email.liquid': 'Subject: Your order {{ trigger.orderId }}\n\nThanks.\n',
+        // Fine: a variant may read what the default reads, and anything the journey gives.
+        'order-note.fr.email.liquid': 'Subject: Votre commande {{ trigger.orderId }}\n\nMerci {{ profile.traits.name }}.\n',
+        'order-note.de.email.liquid': 'Subject: Ihre Bestellung\n\nDanke {{ profile.traits.name | upcase }\n',
+        'order-note.zh-CN.email.liquid': 'Subject: 您的订单\n\n谢谢 {{ trigger.complaintId }}\n',
+        'receipt.fr.email.liquid': 'Subject: Reçu\n\nMerci.\n',
+        'support-ticket.fr.webhook.liquid': '{"ticket": true}\n',
+      },
+    });
+    const result = await cliInProcess(['validate', '--config', 'wf'], { cwd });
+    expect(result.code, result.stdout).toBe(1);
+    expect(lines(result.stdout)).toEqual([
+      expect.stringMatching(/^wf\/templates\/order-note\.de\.email\.liquid:3:7 {2}\(template\): Liquid: /),
+      expect.stringContaining('wf/templates/order-note.zh-CN.email.liquid:3:7  (template): unknown variable "trigger.complaintId": journey "orders" starts with "Order Completed"'),
+      'wf/templates/receipt.fr.email.liquid:1:1  (template): a locale variant needs its default file receipt.email.liquid: a customer with another locale (or none) would get no message',
+      'wf/templates/support-ticket.fr.webhook.liquid:1:1  (template): a webhook body goes to a system, not a customer: it has no locale variants; rename it support-ticket.webhook.liquid or render the locale into the body ({{ profile.traits.locale | json }})',
+      expect.stringMatching(/^4 problems in 4 files; checked 1 journey/),
+    ]);
   });
 
   it('refuses a profile field templates never see, and accepts profile.tags and a trigger property with a default', async () => {

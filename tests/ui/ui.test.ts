@@ -1,7 +1,7 @@
 /**
  * The web page at /ui, in headless Chromium against a real embedded engine:
  * journeys with their diagrams and live counts, customer lookup, segments and
- * their members, outbox. Every view is also checked as a screenshot (a valid,
+ * their members, outbox, a message previewed for a customer. Every view is also checked as a screenshot (a valid,
  * non-blank PNG of the page's size).
  */
 import { readdirSync } from 'node:fs';
@@ -153,6 +153,51 @@ describe('the /ui page', () => {
     await expectScreenshot(page, 'customer-unknown');
     // The only complaint allowed: the browser's own note on the API's 404 for the unknown id.
     expect(problems.filter((p) => !/^console\.error: Failed to load resource: .*404/.test(p))).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it("previews a template for a customer in their locale, the HTML in a sandboxed frame with its styles, and says why one cannot render", async () => {
+    // Prepare: a French customer (fr-CA: the welcome email's fr variant), with markup in her name.
+    await world.send([identify('zoe', { email: 'zoe@example.com', name: 'Zoé <b>', locale: 'fr-CA' })]);
+    const { page, problems } = await open('#/customers/zoe');
+    await poll(() => page.locator('.card.profile h2').textContent()).toBe('zoe');
+
+    // Act
+    await page.getByLabel('Template').fill('welcome');
+    await page.getByRole('button', { name: 'Preview' }).click();
+
+    // Assess: what the gateway would send, the markup of a trait escaped, scripts off in the frame.
+    const preview = page.locator('section[aria-labelledby="h-preview"] .preview');
+    await poll(() => preview.locator('dl.kv').textContent()).toContain('Subject');
+    const fields = await preview.locator('dl.kv dd').allTextContents();
+    expect(fields.slice(0, 3)).toEqual(['zoe@example.com', 'fr', 'Bienvenue, Zoé <b> !']);
+    expect(await preview.locator('dl.kv').textContent()).toContain('List-Unsubscribe-Post: List-Unsubscribe=One-Click');
+    const frame = preview.locator('iframe.email-html');
+    expect(await frame.getAttribute('sandbox')).toBe('');
+    // The frame's page is sandboxed by its own policy too (opened directly, it runs nothing), and keeps the email's inline styles.
+    const html = await fetch(`${world.engine.url}${await frame.getAttribute('src')}`);
+    expect(html.headers.get('content-security-policy')).toMatch(/^sandbox; default-src 'none'; style-src 'unsafe-inline'/);
+    expect(await html.text()).toContain('<p>Bonjour Zoé &lt;b&gt;,</p>');
+    await poll(() => page.frameLocator('iframe.email-html').locator('p').first().textContent()).toBe('Bonjour Zoé <b>,');
+    // The email's inline style applies in the frame (its unsubscribe line: font-size:12px), as in a mail client.
+    expect(await page.frameLocator('iframe.email-html').locator('p').last().evaluate((el) => el.ownerDocument.defaultView!.getComputedStyle(el).fontSize)).toBe('12px');
+    expect(await preview.locator('pre.email-text').textContent()).toContain('Bonjour Zoé <b>,');
+
+    // A template that does not exist: the engine's reason, on the page.
+    await page.getByLabel('Template').fill('no-such-template');
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await poll(() => preview.getByRole('alert').textContent()).toContain('no template "no-such-template" for channel email');
+
+    // From the journey view: one of its send steps, for a customer.
+    await page.goto(`${world.engine.url}/ui/#/journeys/welcome`);
+    await page.getByText('Preview a send step for a customer').click();
+    await page.getByLabel('Step of welcome to preview').selectOption({ label: 'send-welcome (email welcome)' });
+    await page.getByLabel('Customer to preview welcome for').fill('zoe');
+    await page.getByRole('button', { name: 'Preview' }).click();
+    const stepPreview = page.locator('details.journey-preview .preview');
+    await poll(() => stepPreview.locator('dl.kv dd').allTextContents()).toEqual(expect.arrayContaining(['zoe@example.com', 'fr', 'Bienvenue, Zoé <b> !']));
+    await poll(() => page.frameLocator('details.journey-preview iframe.email-html').locator('p').first().textContent()).toBe('Bonjour Zoé <b>,');
+    expect(problems.filter((p) => !/^console\.error: Failed to load resource: .*422/.test(p))).toEqual([]);
     await page.close();
   }, 60_000);
 

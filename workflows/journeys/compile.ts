@@ -23,7 +23,6 @@ import {
   INGEST_EVENT_SOURCE,
   PROFILE_EVENT_SOURCE,
   RESERVED_EVENT_NAMES,
-  templateKey,
   type EventPattern,
 } from '../../shared';
 import {
@@ -46,7 +45,7 @@ import { longestRunSeconds, statePaths, type StatePath } from './paths';
 import { templateTriggerReferences, triggerReferences } from './references';
 import { DEFAULT_ATTRIBUTION, DEFAULT_TRIGGER_MAX_AGE, END, HOLDOUT, NO_MAX_AGE, type EventFilter, type Journey } from './schema';
 import { QUIET_HOURS_MAX_SECONDS } from './validate';
-import type { TemplateCatalog } from './templates';
+import { templateVariantKeys, type TemplateCatalog } from './templates';
 import { validateMeaning } from './validate';
 
 export interface CompileOptions extends TemplateCatalog {
@@ -384,11 +383,15 @@ function referencedTriggerProperties(journey: Journey, catalog: TemplateCatalog)
   const concurrency = journey.entry?.concurrency;
   if (typeof concurrency === 'object') names.add(concurrency.per);
   for (const step of journey.steps) {
+    // Every locale variant of a template too: the run carries what any of them reads.
     const keys =
       'send' in step
-        ? [templateKey(step.send.template, step.send.channel), ...(step.send.variants ?? []).map((v) => templateKey(v.template ?? step.send.template, v.channel ?? step.send.channel))]
+        ? [
+            ...templateVariantKeys(catalog, step.send.template, step.send.channel),
+            ...(step.send.variants ?? []).flatMap((v) => templateVariantKeys(catalog, v.template ?? step.send.template, v.channel ?? step.send.channel)),
+          ]
         : 'webhook' in step
-          ? [templateKey(step.webhook.template, 'webhook')]
+          ? templateVariantKeys(catalog, step.webhook.template, 'webhook')
           : [];
     for (const key of keys) {
       const source = catalog.templateSources?.[key];

@@ -22,7 +22,7 @@ import { Liquid, type Variable } from 'liquidjs';
 import { DERIVED_EVENTS, knownEventProperties, TEMPLATE_PROFILE_FIELDS, type TemplateChannel } from '../../shared';
 import type { JourneyProblem } from './errors';
 import type { Journey } from './schema';
-import type { TemplateCatalog } from './templates';
+import { templateVariantKeys, type TemplateCatalog } from './templates';
 
 /** What a name holds: its known fields, or `true` when anything below it is accepted. */
 type Fields = { readonly [name: string]: Fields } | true;
@@ -138,17 +138,21 @@ export function journeyTemplates(journey: Pick<Journey, 'steps'>): Array<{ templ
   );
 }
 
-/** The unknown variables of every template the journey renders (each checked once), located in the template files. */
+/**
+ * The unknown variables of every template the journey renders (each checked once), located in the template files:
+ * its locale variants too, which may read only what the journey gives the default file.
+ */
 export function journeyTemplateProblems(journey: Pick<Journey, 'id' | 'trigger' | 'steps'>, catalog: TemplateCatalog): JourneyProblem[] {
   const seen = new Set<string>();
   const problems: JourneyProblem[] = [];
   for (const { template, channel } of journeyTemplates(journey)) {
-    const key = `${template}.${channel}`;
-    const source = catalog.templateSources?.[key];
-    const file = catalog.templateFiles?.[key];
-    if (seen.has(key) || source === undefined || file === undefined) continue;
-    seen.add(key);
-    problems.push(...templateVariableProblems(journey, channel, file, source));
+    for (const key of templateVariantKeys(catalog, template, channel)) {
+      const source = catalog.templateSources?.[key];
+      const file = catalog.templateFiles?.[key];
+      if (seen.has(key) || source === undefined || file === undefined) continue;
+      seen.add(key);
+      problems.push(...templateVariableProblems(journey, channel, file, source));
+    }
   }
   return problems;
 }

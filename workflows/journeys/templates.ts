@@ -1,6 +1,8 @@
 /**
  * Message templates: Liquid files in workflows/templates named
- * `<template>.<channel>.liquid` (channel email, sms or webhook). The format
+ * `<template>.<channel>.liquid` (channel email, sms or webhook), and locale
+ * variants of email and SMS templates `<template>.<locale>.<channel>.liquid`
+ * (`welcome.fr.email.liquid`), each checked like its default file. The format
  * itself (file names, email parts) lives in shared/templates, used by the
  * step runtime too; this module checks templates before a journey is accepted.
  *
@@ -22,7 +24,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Liquid } from 'liquidjs';
-import { HTML_SEPARATOR, parseEmailTemplate, TEMPLATE_FILE, templateKey, type TemplateChannel, type TemplateProfileField } from '../../shared';
+import { HTML_SEPARATOR, parseEmailTemplate, parseTemplateFileName, templateKey, type TemplateChannel, type TemplateProfileField } from '../../shared';
 import { jsonBodyLiquid } from '../../shared/templates/json-body';
 import type { JourneyProblem } from './errors';
 import { templateTriggerReferences } from './references';
@@ -30,9 +32,17 @@ import { templateTriggerReferences } from './references';
 /** The templates a journey may use: keys `<template>.<channel>`, and their sources when read from disk. */
 export interface TemplateCatalog {
   readonly templates: readonly string[];
+  /** Sources by key: `<template>.<channel>`, and `<template>.<locale>.<channel>` for a locale variant. */
   readonly templateSources?: Readonly<Record<string, string>>;
   /** Their files (as read), so a problem in one names its place. */
   readonly templateFiles?: Readonly<Record<string, string>>;
+  /** The locale variants of a template (normalised tags, `zh-tw`), by its key `<template>.<channel>`. */
+  readonly locales?: Readonly<Record<string, readonly string[]>>;
+}
+
+/** The keys of a template's sources: its default file's, then each locale variant's (a send may render any of them). */
+export function templateVariantKeys(catalog: Pick<TemplateCatalog, 'locales'>, template: string, channel: TemplateChannel): string[] {
+  return [templateKey(template, channel), ...(catalog.locales?.[templateKey(template, channel)] ?? []).map((locale) => templateKey(template, channel, locale))];
 }
 
 export function templateFileName(template: string, channel: TemplateChannel): string {
@@ -121,27 +131,55 @@ function escapedTwice(source: string, problem: (line: number, column: number, me
   return problems;
 }
 
-/** The templates in `dir` (files named `<template>.<channel>.liquid`), with their sources. */
+/**
+ * The templates in `dir` (files named `<template>[.<locale>].<channel>.liquid`), with their sources. A locale
+ * variant needs its default file (a customer with another locale would get nothing), and webhook bodies, read
+ * by systems rather than customers, have none.
+ */
 export function loadTemplateCatalog(dir: string): { catalog: TemplateCatalog; problems: JourneyProblem[] } {
   const templates: string[] = [];
   const templateSources: Record<string, string> = {};
   const templateFiles: Record<string, string> = {};
+  const locales: Record<string, string[]> = {};
   const problems: JourneyProblem[] = [];
+  const variants: Array<{ file: string; defaultKey: string; locale: string }> = [];
   for (const name of readdirSync(dir).sort()) {
     if (!name.endsWith('.liquid')) continue;
     const file = join(dir, name);
-    const match = TEMPLATE_FILE.exec(name);
-    if (!match) {
-      problems.push({ file, line: 1, column: 1, path: '(template)', message: 'expected a file name <template>.<channel>.liquid with a kebab-case template name and channel email, sms or webhook' });
+    const parsed = parseTemplateFileName(name);
+    if (!parsed) {
+      problems.push({
+        file,
+        line: 1,
+        column: 1,
+        path: '(template)',
+        message: 'expected a file name <template>.<channel>.liquid (or <template>.<locale>.<channel>.liquid, e.g. welcome.fr.email.liquid) with a kebab-case template name and channel email, sms or webhook',
+      });
       continue;
     }
-    const channel = match[2] as TemplateChannel;
+    const { template, channel, locale } = parsed;
+    if (locale !== undefined && channel === 'webhook') {
+      problems.push({ file, line: 1, column: 1, path: '(template)', message: `a webhook body goes to a system, not a customer: it has no locale variants; rename it ${templateFileName(template, channel)} or render the locale into the body ({{ profile.traits.locale | json }})` });
+      continue;
+    }
     const source = readFileSync(file, 'utf8');
     problems.push(...checkTemplate(file, channel, source));
-    const key = templateKey(match[1]!, channel);
-    templates.push(key);
+    const key = templateKey(template, channel, locale);
+    if (templateSources[key] !== undefined) {
+      problems.push({ file, line: 1, column: 1, path: '(template)', message: `another file is the same locale variant (${templateFiles[key]}): locale tags are matched without regard to case, and "_" is read as "-"` });
+      continue;
+    }
     templateSources[key] = source;
     templateFiles[key] = file;
+    if (locale === undefined) templates.push(key);
+    else variants.push({ file, defaultKey: templateKey(template, channel), locale });
   }
-  return { catalog: { templates, templateSources, templateFiles }, problems };
+  for (const { file, defaultKey, locale } of variants) {
+    if (templateSources[defaultKey] === undefined) {
+      problems.push({ file, line: 1, column: 1, path: '(template)', message: `a locale variant needs its default file ${defaultKey}.liquid: a customer with another locale (or none) would get no message` });
+      continue;
+    }
+    (locales[defaultKey] ??= []).push(locale);
+  }
+  return { catalog: { templates, templateSources, templateFiles, locales }, problems };
 }

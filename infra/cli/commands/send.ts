@@ -58,20 +58,31 @@ export function secretOf(values: Parsed['values'], ctx: Context): { value: strin
   if (typeof values.secret === 'string') return { value: values.secret, from: '--secret' };
   const fromEnv = ctx.env[ENV.WEBHOOK_SECRET];
   if (fromEnv) return { value: fromEnv, from: ENV.WEBHOOK_SECRET };
-  // `npm start` keeps it in <data>/dev-credentials.json: $RAPPORT_DATA_DIR, else .rapport here or in a folder above (the repository's root).
-  const dataDir = ctx.env[ENV.DATA_DIR];
-  const file = join(dataDir || '.rapport', 'dev-credentials.json');
-  const candidates = dataDir ? [resolve(ctx.cwd, file)] : ancestors(ctx.cwd).map((dir) => join(dir, file));
+  const saved = devCredential(ctx, 'webhookSecret');
+  if (saved) return saved;
+  throw new UsageError(`no webhook secret: pass --secret whsec_..., set ${ENV.WEBHOOK_SECRET}, or start the engine once (\`npm start\` keeps it in ${devCredentialsFile(ctx)})`);
+}
+
+/** Where `npm start` keeps its development credentials: <data>/dev-credentials.json, $RAPPORT_DATA_DIR else .rapport. */
+const devCredentialsFile = (ctx: Context) => join(ctx.env[ENV.DATA_DIR] || '.rapport', 'dev-credentials.json');
+
+/**
+ * A credential `npm start` keeps in its data folder's dev-credentials.json (the webhook secret, the unsubscribe
+ * secret), and the file it came from: $RAPPORT_DATA_DIR, else .rapport here or in a folder above (the repository's root).
+ */
+export function devCredential(ctx: Context, key: 'webhookSecret' | 'unsubscribeSecret'): { value: string; from: string } | undefined {
+  const file = devCredentialsFile(ctx);
+  const candidates = ctx.env[ENV.DATA_DIR] ? [resolve(ctx.cwd, file)] : ancestors(ctx.cwd).map((dir) => join(dir, file));
   for (const path of candidates) {
     if (!existsSync(path)) continue;
     try {
-      const saved = JSON.parse(readFileSync(path, 'utf8')) as { webhookSecret?: unknown };
-      if (typeof saved.webhookSecret === 'string') return { value: saved.webhookSecret, from: path };
+      const saved = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+      if (typeof saved[key] === 'string') return { value: saved[key], from: path };
     } catch {
-      // fall through to the explanation below
+      // not JSON: as if it were not there
     }
   }
-  throw new UsageError(`no webhook secret: pass --secret whsec_..., set ${ENV.WEBHOOK_SECRET}, or start the engine once (\`npm start\` keeps it in ${file})`);
+  return undefined;
 }
 
 /** The folder and every folder above it. */

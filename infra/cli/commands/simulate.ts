@@ -321,6 +321,8 @@ interface StepRow {
   /** Skipped sends by reason, and sends that failed. */
   skipped: Record<string, number>;
   deferred: Record<string, number>;
+  /** Sends by the locale variant of the template they were rendered from (`default`: the default file). */
+  locales: Record<string, number>;
 }
 
 export interface Funnel {
@@ -351,10 +353,19 @@ async function funnel(engine: Engine, journey: Journey): Promise<Funnel> {
       ...(sends && { sent: counters[`${step.id}.sent`] ?? 0 }),
       skipped: { ...byPrefix(`${step.id}.skipped.`), ...(failed > 0 && { 'failed (send error)': failed }) },
       deferred: byPrefix(`${step.id}.deferred.`),
+      locales: localesOf(counters, step.id),
     };
   });
   const failures = [...new Set(executions.filter((e) => e.status === 'FAILED').map((e) => e.error ?? 'unknown error'))];
   return { steps, counters, running: executions.filter((e) => e.status === 'RUNNING').length, failures };
+}
+
+/** A step's sends by locale variant (`<step>.locale.<locale>.sent`); the rest of `<step>.sent` went out from the default file. */
+function localesOf(counters: Record<string, number>, stepId: string): Record<string, number> {
+  const prefix = `${stepId}.locale.`;
+  const byLocale = Object.fromEntries(Object.entries(counters).flatMap(([k, n]) => (k.startsWith(prefix) && k.endsWith('.sent') ? [[k.slice(prefix.length, -'.sent'.length), n]] : [])));
+  const inDefault = (counters[`${stepId}.sent`] ?? 0) - Object.values(byLocale).reduce((a, b) => a + b, 0);
+  return inDefault > 0 ? { default: inDefault, ...byLocale } : byLocale;
 }
 
 function actionOf(step: Step): string {
@@ -416,6 +427,15 @@ function printReport(
   ctx.out(line(header));
   for (const row of rows) ctx.out(line(row));
   ctx.out();
+
+  // Sends per locale, once any went out in a locale variant (`<template>.<locale>.<channel>.liquid`).
+  const localized = report.steps.filter((s) => Object.keys(s.locales).length > 0);
+  if (localized.some((s) => Object.keys(s.locales).some((l) => l !== 'default'))) {
+    const stepWidth = Math.max(...localized.map((s) => s.id.length));
+    ctx.out('sends per locale');
+    for (const s of localized) ctx.out(`  ${s.id.padEnd(stepWidth)}  ${reasons(s.locales)}`);
+    ctx.out();
+  }
 
   const outcome: Array<[string, string]> = [['entered', String(entered)]];
   for (const [reason, n] of Object.entries(report.counters).filter(([k]) => k.startsWith('skipped.')).sort()) outcome.push([`not entered: ${reason.slice('skipped.'.length)}`, String(n)]);

@@ -638,7 +638,7 @@ describe('loadJourneysFromDir', () => {
       'worse.yaml:3:1',
     ]);
     expect(error!.errors.map((e) => e.message)).toEqual([
-      'expected a file name <template>.<channel>.liquid with a kebab-case template name and channel email, sms or webhook',
+      'expected a file name <template>.<channel>.liquid (or <template>.<locale>.<channel>.liquid, e.g. welcome.fr.email.liquid) with a kebab-case template name and channel email, sms or webhook',
       'Liquid: tag {% if x %} not closed',
       'expected the first line to be "Subject: <subject>", then a blank line, then the text body',
       expect.stringMatching(/^expected the body to render to JSON \(checked with sample data\): .*; write values with the json filter, e\.g\. \{\{ trigger\.complaintId \| json \}\}$/),

@@ -1,6 +1,6 @@
 // Rapport's local web page: journeys with live counts, customer lookup, segments, outbox, tracking plan violations.
 // Vanilla JS reading the embedded engine's JSON API; no framework, no build step.
-/* global document, location, window, fetch, setTimeout, clearTimeout, getComputedStyle, Node */
+/* global document, location, window, fetch, setTimeout, clearTimeout, getComputedStyle, Node, URLSearchParams */
 import { layoutGraph, nodeKind, parseMermaid, renderSvg } from './diagram.js';
 
 const POLL_MS = 2000;
@@ -314,7 +314,7 @@ function journeyCard(j) {
       ),
     ),
     summary,
-    h('div', { class: 'journey-body' }, wrap, h('div', {}, stepTable, h('details', {}, h('summary', {}, 'Paths and cost'), paths), h('details', {}, h('summary', {}, 'Mermaid source'), h('pre', {}, j.mermaid)))),
+    h('div', { class: 'journey-body' }, wrap, h('div', {}, stepTable, journeyPreview(j), h('details', {}, h('summary', {}, 'Paths and cost'), paths), h('details', {}, h('summary', {}, 'Mermaid source'), h('pre', {}, j.mermaid)))),
   );
 
   const svg = wrap.querySelector('svg');
@@ -624,7 +624,84 @@ function customerSections(p, events, messages, runs) {
         )
       : empty('No journey runs for this customer.'),
   );
-  return [head, grid, timeline, messageTable, runTable];
+  return [head, grid, timeline, messageTable, previewBlock(p, messages), runTable];
+}
+
+/**
+ * A message rendered for a customer as the send gateway would send it (GET /v1/admin/preview: the locale variant
+ * of their locale trait, the address, the headers), nothing sent. The email's HTML is shown in a frame sandboxed
+ * without scripts (`sandbox=""`), from /v1/admin/preview.html, whose own policy sandboxes it too and lets its inline
+ * styles apply (a `srcdoc` frame would take this page's policy, which refuses them): the message's markup cannot
+ * run anything nor reach the page. `show(params)` renders `{ customerId, template, channel, kind?, locale? }`.
+ */
+function previewPanel() {
+  const out = h('div', { class: 'preview', 'aria-live': 'polite' });
+  async function show(params) {
+    const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v));
+    out.setAttribute('aria-busy', 'true');
+    try {
+      const { message: m, locale: chosen } = await api(`/v1/admin/preview?${query}`);
+      const headers = Object.entries(m.headers ?? {});
+      out.replaceChildren(
+        kv([
+          ['To', m.to || 'no address: a send would be skipped'],
+          ['Locale', chosen ?? 'default'],
+          m.subject !== undefined ? ['Subject', m.subject] : ['', undefined],
+          ['Headers', headers.length ? h('div', {}, headers.map(([k, v]) => h('div', { class: 'mono' }, `${k}: ${v}`))) : m.body !== undefined ? undefined : 'none'],
+        ]),
+        m.html !== undefined ? h('iframe', { class: 'email-html', sandbox: '', src: `/v1/admin/preview.html?${query}`, title: `HTML of ${m.subject}`, referrerpolicy: 'no-referrer' }) : null,
+        h('pre', { class: 'email-text', 'aria-label': m.body !== undefined ? 'Text of the SMS' : `Text of ${m.subject}` }, m.body ?? m.text ?? ''),
+      );
+    } catch (error) {
+      out.replaceChildren(h('p', { class: 'notice', role: 'alert' }, `Could not render it: ${error.message}`));
+    }
+    out.removeAttribute('aria-busy');
+  }
+  return { out, show };
+}
+
+/** A form whose submit calls `act` (no page load). */
+const previewForm = (act, ...fields) =>
+  h(
+    'form',
+    {
+      class: 'preview-form',
+      onsubmit: (e) => {
+        e.preventDefault();
+        void act();
+      },
+    },
+    fields.flatMap((f) => [f, ' ']),
+    h('button', { type: 'submit' }, 'Preview'),
+  );
+
+/** The customer view's preview: any template, for this customer; it starts as the template of their latest email or SMS. */
+function previewBlock(p, messages) {
+  const latest = [...messages].sort((a, b) => String(b.at ?? '').localeCompare(String(a.at ?? ''))).find((m) => m.channel === 'email' || m.channel === 'sms');
+  const template = h('input', { name: 'template', value: latest?.template ?? '', placeholder: 'welcome', required: true, 'aria-label': 'Template', spellcheck: 'false' });
+  const channel = h('select', { name: 'channel', 'aria-label': 'Channel' }, ['email', 'sms'].map((c) => h('option', { value: c, selected: latest?.channel === c }, c)));
+  const locale = h('input', { name: 'locale', placeholder: 'their locale', 'aria-label': 'Locale', size: 10, spellcheck: 'false' });
+  const panel = previewPanel();
+  const show = () => {
+    const name = template.value.trim();
+    return panel.show({ customerId: p.id, template: name, channel: channel.value, kind: latest?.template === name ? latest.kind : undefined, locale: locale.value.trim() });
+  };
+  const form = previewForm(show, h('label', {}, 'Template ', template), channel, h('label', {}, 'Locale ', locale));
+  return h('section', { class: 'block', 'aria-labelledby': 'h-preview' }, h('h2', { id: 'h-preview' }, 'Preview a message'), form, panel.out);
+}
+
+/** A journey's preview: one of its email or SMS steps, for a customer the engine knows (trigger properties render empty). */
+function journeyPreview(j) {
+  const sends = j.sends ?? [];
+  if (sends.length === 0) return null;
+  const step = h('select', { name: 'step', 'aria-label': `Step of ${j.id} to preview` }, sends.map((s, i) => h('option', { value: String(i) }, `${s.step} (${s.channel} ${s.template})`)));
+  const customer = h('input', { name: 'customer', required: true, placeholder: 'customer id', 'aria-label': `Customer to preview ${j.id} for`, spellcheck: 'false' });
+  const panel = previewPanel();
+  const show = () => {
+    const s = sends[Number(step.value)];
+    return panel.show({ customerId: customer.value.trim(), template: s.template, channel: s.channel, kind: s.kind });
+  };
+  return h('details', { class: 'journey-preview' }, h('summary', {}, 'Preview a send step for a customer'), previewForm(show, step, customer), panel.out);
 }
 
 // ---------------------------------------------------------------- segments

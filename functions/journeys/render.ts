@@ -1,0 +1,116 @@
+/**
+ * A message as it goes out: the template chosen for the customer's locale, rendered over the render
+ * context, with its headers and provider tags. One code path: the send gateway renders every email and
+ * SMS with it, and `rapport preview` / `send-test` show and send exactly that.
+ */
+import { customerLocale, templateProfile, type MessageKind, type Profile, type TemplateChannel } from '../../shared';
+import type { EmailMessage, SmsMessage } from './channels/types';
+import { renderOrFail } from './errors';
+import { unsubscribeUrl, type UnsubscribeKeyProvider } from './unsubscribe';
+
+export interface RenderedEmail {
+  subject: string;
+  text: string;
+  html?: string;
+}
+
+/**
+ * Port: templates by name, channel and locale, rendered over `{ profile, trigger, journey, unsubscribe_url, ... }`.
+ * `locale` names a variant `localeFor` chose (absent: the default file).
+ */
+export interface TemplateRenderer {
+  /** The locale variant of `template` a customer whose locale is `locale` gets (normalised: `zh-tw`), or undefined for the default file. */
+  localeFor(template: string, channel: TemplateChannel, locale: unknown): string | undefined;
+  email(template: string, data: Record<string, unknown>, locale?: string): Promise<RenderedEmail>;
+  text(template: string, channel: 'sms' | 'webhook', data: Record<string, unknown>, locale?: string): Promise<string>;
+}
+
+/** What rendering needs: the templates and where unsubscribe links point, with the keys that sign them. */
+export interface RenderDeps {
+  templates: TemplateRenderer;
+  unsubscribe: { baseUrl: string; keys: UnsubscribeKeyProvider };
+}
+
+/** One message to render, as the gateway's message names it (its ids are the provider tags). */
+export interface RenderRequest {
+  customerId: string;
+  /** The message record's owner: a journey id, or `broadcast:<id>`. */
+  journeyId: string;
+  stepId: string;
+  /** With `stepId`, the message's key: an execution name, or `broadcast:<id>`. */
+  executionName: string;
+  channel: 'email' | 'sms';
+  template: string;
+  kind: MessageKind;
+  /** More template data (`trigger`, `journey`, `broadcast`), beside `profile`, `customer` and `unsubscribe_url`. */
+  data: Record<string, unknown>;
+}
+
+/** A rendered message and the locale variant it was rendered from (absent: the default file). */
+export type RenderedMessage = ({ channel: 'email'; message: EmailMessage } | { channel: 'sms'; message: SmsMessage }) & { locale?: string };
+
+/**
+ * Render `request` for `profile`, addressed to `to`: the variant for the customer's locale (`profile.traits.locale`,
+ * falling back `zh-TW` → `zh` → the default file), the List-Unsubscribe headers of a marketing email, and the
+ * provider tags (journey, step, execution, customer, and the locale when a variant was chosen).
+ * A template error is a TemplateRenderError (nothing is sent).
+ */
+export async function renderMessage(deps: RenderDeps, request: RenderRequest, profile: Profile | undefined, to: string): Promise<RenderedMessage> {
+  const { template, channel, kind } = request;
+  const locale = deps.templates.localeFor(template, channel, customerLocale(profile));
+  const data = await templateData(deps, request, profile);
+  const localeTag: Record<string, string> = locale === undefined ? {} : { locale };
+  if (channel === 'email') {
+    const rendered = await renderOrFail(() => deps.templates.email(template, data, locale), template, channel);
+    const link = data.unsubscribe_url as string;
+    const message: EmailMessage = {
+      to,
+      ...rendered,
+      headers: kind === 'marketing' ? { 'List-Unsubscribe': `<${link}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } : {},
+      tags: { journey: request.journeyId, step: request.stepId, execution: request.executionName, customer: request.customerId, ...localeTag },
+    };
+    return { channel, message, ...(locale !== undefined && { locale }) };
+  }
+  const body = await renderOrFail(() => deps.templates.text(template, 'sms', data, locale), template, channel);
+  return { channel, message: { to, body, kind, tags: { journey: request.journeyId, step: request.stepId, customer: request.customerId, ...localeTag } }, ...(locale !== undefined && { locale }) };
+}
+
+/** The render context of an email or SMS: `profile`, `customer`, the request's data and a signed `unsubscribe_url`. */
+async function templateData(deps: RenderDeps, request: RenderRequest, profile: Profile | undefined): Promise<Record<string, unknown>> {
+  // Read per message (the AWS provider caches a few minutes), so a rotated key signs new links without a deploy.
+  const keys = await deps.unsubscribe.keys.load();
+  return {
+    profile: templateProfile(profile, request.customerId),
+    customer: { id: request.customerId },
+    ...request.data,
+    unsubscribe_url: unsubscribeUrl(deps.unsubscribe.baseUrl, keys, request.customerId, request.channel),
+  };
+}
+
+/**
+ * A customer as a preview or a test send renders for: the customer API's view (`GET /v1/customers/{id}`),
+ * or a file of that shape where only `traits` (and `id`) need be given. What it lacks is empty, as for a
+ * customer the engine knows nothing more of.
+ */
+export function profileFromView(view: { id?: string; traits?: Record<string, unknown> } & Record<string, unknown>, fallbackId = 'preview-customer'): Profile {
+  const list = (value: unknown) => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
+  const computed = view.computedTags === undefined ? list(view.tags) : list(view.computedTags);
+  return {
+    ...(view as object),
+    id: typeof view.id === 'string' && view.id !== '' ? view.id : fallbackId,
+    anonymousIds: list(view.anonymousIds),
+    traits: view.traits ?? {},
+    consent: (view.consent ?? {}) as Profile['consent'],
+    suppression: (view.suppression ?? {}) as Profile['suppression'],
+    stats: (view.stats ?? {}) as Profile['stats'],
+    computedTags: computed,
+    manualTags: list(view.manualTags),
+    journeyTags: list(view.journeyTags),
+    firstSeenAt: view.firstSeenAt as string,
+    lastSeenAt: view.lastSeenAt as string,
+    lifecycleStage: view.lifecycleStage as Profile['lifecycleStage'],
+    rfm: view.rfm as Profile['rfm'],
+    recentEvents: [],
+    traitTimes: {},
+  };
+}

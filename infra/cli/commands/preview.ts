@@ -1,0 +1,133 @@
+/**
+ * `rapport preview <template | journey:step>`: the message as it would go out to one customer, rendered by the
+ * gateway's own code (`renderMessage`): the locale variant chosen, the address, subject, text, HTML and headers
+ * (List-Unsubscribe for marketing). The customer comes from a running engine (`--customer`) or a file (`--profile`);
+ * the templates from the workflows folder (`--config`), as the engine started there reads them.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { DEV_UNSUBSCRIBE_KEY, liquidTemplates, readTemplates, renderMessage, staticUnsubscribeKeys, type RenderedMessage, type RenderRequest } from '../../../functions/journeys';
+import { profileFromView } from '../../../functions/journeys/render';
+import { stepTemplateData } from '../../../functions/journeys/steps';
+import { CHANNEL_ADDRESS_TRAIT, customerLocale, ENV, templateKey, type Profile } from '../../../shared';
+import type { Parsed, Values } from '../commands';
+import { call, engineBase, Exit } from '../engine-client';
+import { EXIT, UsageError, type Context, type ExitCode } from '../io';
+import { findJourneyFile, loadOneJourney, workflowsOf, type Workflows } from '../workflows';
+import { devCredential } from './send';
+
+export async function execute({ values, positionals }: Parsed, ctx: Context): Promise<ExitCode> {
+  const w = workflowsOf(values, ctx);
+  const target = targetOf(positionals[0]!, values, w, ctx);
+  const engine = engineBase(values, ctx, 'preview');
+  const profile = await profileOf(values, ctx, engine);
+  if (profile instanceof Exit) return profile.code;
+  const keys = unsubscribeKeysOf(ctx);
+  const address = profile.traits[CHANNEL_ADDRESS_TRAIT[target.channel]];
+  const to = typeof address === 'string' && address !== '' ? address : '';
+  const rendered = await renderMessage(
+    { templates: liquidTemplates(readTemplates(w.templatesDir)), unsubscribe: { baseUrl: engine.origin, keys: staticUnsubscribeKeys(keys.value) } },
+    { ...target, customerId: profile.id },
+    profile,
+    to,
+  );
+  const file = `${templateKey(target.template, target.channel, rendered.locale)}.liquid`;
+  if (values.json === true) {
+    ctx.out(JSON.stringify({ customerId: profile.id, channel: rendered.channel, template: target.template, locale: rendered.locale ?? null, file, message: rendered.message }, null, 2));
+    return EXIT.ok;
+  }
+  printPreview(ctx, { target, profile, rendered, file, keysFrom: keys.from });
+  return EXIT.ok;
+}
+
+type Target = Omit<RenderRequest, 'customerId'>;
+
+/** `welcome` (a template: --channel, else the channel its files say) or `welcome:send-welcome` (a journey's send step). */
+function targetOf(ref: string, values: Values, w: Workflows, ctx: Context): Target {
+  const trigger = jsonOption(values.trigger, '--trigger', 'a JSON object of trigger properties, e.g. \'{"orderId":"o-1"}\'');
+  const step = /^([^:]+):([^:]+)$/.exec(ref);
+  if (step) {
+    const { journey } = loadOneJourney(findJourneyFile(step[1]!, w, ctx), w, ctx);
+    const found = journey.steps.find((s) => s.id === step[2]);
+    if (!found) throw new UsageError(`journey "${journey.id}" has no step "${step[2]}": its steps are ${journey.steps.map((s) => s.id).join(', ')}`);
+    if (!('send' in found) || found.send.channel === 'webhook') throw new UsageError(`step "${found.id}" of journey "${journey.id}" sends no email or SMS: preview renders those`);
+    const input = { journeyId: journey.id, stepId: found.id, execution: 'preview', trigger: { messageId: 'preview', event: journey.trigger.event, properties: trigger ?? {} } };
+    return { journeyId: journey.id, stepId: found.id, executionName: 'preview', channel: found.send.channel, template: found.send.template, kind: found.send.kind ?? 'marketing', data: stepTemplateData(input) };
+  }
+  if (!/^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/.test(ref)) throw new UsageError(`expected a template name (welcome) or a journey's step (welcome:send-welcome), got ${JSON.stringify(ref)}`);
+  const sources = readTemplates(w.templatesDir);
+  const channels = (['email', 'sms'] as const).filter((c) => templateKey(ref, c) in sources);
+  const channel = values.channel === undefined ? channels[0] : values.channel === 'email' || values.channel === 'sms' ? values.channel : undefined;
+  if (values.channel !== undefined && channel === undefined) throw new UsageError(`--channel: expected email or sms, got ${JSON.stringify(values.channel)}`);
+  if (channel === undefined || !channels.includes(channel)) {
+    throw new UsageError(`no ${values.channel === undefined ? 'email or SMS' : String(values.channel)} template "${ref}" in ${w.show(w.templatesDir)}: expected ${ref}.email.liquid or ${ref}.sms.liquid`);
+  }
+  if (values.channel === undefined && channels.length > 1) throw new UsageError(`"${ref}" is an email and an SMS template: say which with --channel email or --channel sms`);
+  const kind = values.kind === undefined ? 'marketing' : values.kind === 'marketing' || values.kind === 'transactional' ? values.kind : undefined;
+  if (kind === undefined) throw new UsageError(`--kind: expected marketing or transactional, got ${JSON.stringify(values.kind)}`);
+  return { journeyId: 'preview', stepId: ref, executionName: 'preview', channel, template: ref, kind, data: trigger === undefined ? {} : { trigger } };
+}
+
+/** The customer: from `--profile <file.json>`, else `--customer <id>` on the engine; `--locale` sets their locale trait. */
+async function profileOf(values: Values, ctx: Context, engine: URL): Promise<Profile | Exit> {
+  if ((values.profile === undefined) === (values.customer === undefined)) throw new UsageError('expected one of --customer <id> (from a running engine) or --profile <file.json>');
+  let view: Record<string, unknown>;
+  if (typeof values.profile === 'string') {
+    const file = resolve(ctx.cwd, values.profile);
+    if (!existsSync(file)) throw new UsageError(`--profile: no file ${values.profile}`);
+    const parsed = jsonOption(readFileSync(file, 'utf8'), `--profile ${values.profile}`, 'a customer as GET /v1/customers/{id} answers it, or at least {"id": "c1", "traits": {"email": "..."}}');
+    if (parsed === undefined) throw new UsageError(`--profile ${values.profile}: empty`);
+    view = parsed;
+  } else {
+    const answer = await call(ctx, new URL(`v1/customers/${encodeURIComponent(String(values.customer))}`, engine), undefined);
+    if (answer instanceof Exit) return answer;
+    view = answer as Record<string, unknown>;
+  }
+  const profile = profileFromView(view as Parameters<typeof profileFromView>[0], typeof values.customer === 'string' ? values.customer : basename(String(values.profile)).replace(/\.json$/, ''));
+  return typeof values.locale === 'string' ? { ...profile, traits: { ...profile.traits, locale: values.locale } } : profile;
+}
+
+function jsonOption(text: unknown, what: string, expected: string): Record<string, unknown> | undefined {
+  if (typeof text !== 'string') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${what}: not JSON (${(error as Error).message}); expected ${expected}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError(`${what}: expected ${expected}`);
+  return parsed as Record<string, unknown>;
+}
+
+/** The keys the engine signs unsubscribe links with: $RAPPORT_UNSUBSCRIBE_SECRET, else the data folder's, else the development key. */
+function unsubscribeKeysOf(ctx: Context): { value: string; from: string } {
+  const fromEnv = ctx.env[ENV.UNSUBSCRIBE_SECRET];
+  if (fromEnv) return { value: fromEnv, from: ENV.UNSUBSCRIBE_SECRET };
+  return devCredential(ctx, 'unsubscribeSecret') ?? { value: DEV_UNSUBSCRIBE_KEY, from: 'the development key (no engine data folder found)' };
+}
+
+function printPreview(ctx: Context, p: { target: Target; profile: Profile; rendered: RenderedMessage; file: string; keysFrom: string }): void {
+  const { target, profile, rendered } = p;
+  const asked = customerLocale(profile);
+  const locale =
+    rendered.locale !== undefined ? `${rendered.locale} (${p.file})` : `default (${p.file}${asked === undefined ? '; the customer has no locale trait' : `; no variant for "${asked}"`})`;
+  ctx.out(`Preview of ${target.template} (${target.channel}${target.kind === 'transactional' ? ', transactional' : ''}) for customer ${profile.id}${target.journeyId === 'preview' ? '' : `, journey ${target.journeyId} step ${target.stepId}`}`);
+  ctx.out(`Locale: ${locale}`);
+  const to = rendered.message.to === '' ? `(none: the customer has no ${CHANNEL_ADDRESS_TRAIT[target.channel]} trait, a send would be skipped)` : rendered.message.to;
+  ctx.out(`To: ${to}`);
+  if (rendered.channel === 'email') {
+    ctx.out(`Subject: ${rendered.message.subject}`);
+    for (const [name, value] of Object.entries(rendered.message.headers)) ctx.out(`${name}: ${value}`);
+    ctx.out();
+    ctx.out('--- text ---');
+    ctx.out(rendered.message.text);
+    if (rendered.message.html !== undefined) {
+      ctx.out('--- html ---');
+      ctx.out(rendered.message.html);
+    }
+  } else {
+    ctx.out();
+    ctx.out(rendered.message.body);
+  }
+  ctx.err(`preview: unsubscribe links signed with ${p.keysFrom}`);
+}

@@ -1,0 +1,146 @@
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Engine } from '../../infra/embedded/engine';
+import { client } from '../helpers/client';
+import { startTestEngine } from '../helpers/engine';
+import { eventually, messagesOf } from '../helpers/journeys';
+import { CHILD_PROCESS_TIMEOUT, cliInProcess, lines, ROOT } from './helpers';
+
+/**
+ * `rapport preview` renders a message with the gateway's own code, for a customer from a file or from a running
+ * engine; `rapport send-test` sends one through the engine's channel (the outbox), marked as a test. In process.
+ */
+const tmp = mkdtempSync(join(tmpdir(), 'rapport-preview-'));
+const CONFIG = join(ROOT, 'workflows');
+let engine: Engine;
+let api: ReturnType<typeof client>;
+
+beforeAll(async () => {
+  engine = await startTestEngine({ sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT' });
+  api = client(engine);
+}, 60_000);
+afterAll(async () => {
+  await engine?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+interface Preview {
+  customerId: string;
+  channel: string;
+  locale: string | null;
+  file: string;
+  message: { to: string; subject: string; text: string; html?: string; headers: Record<string, string>; tags: Record<string, string> };
+}
+
+describe('rapport preview', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
+  it('renders a template for a profile file: the French variant for fr-CA, the address, subject, parts and List-Unsubscribe', async () => {
+    // Prepare
+    writeFileSync(join(tmp, 'ada.json'), JSON.stringify({ id: 'ada', traits: { email: 'ada@example.com', name: 'Ada', locale: 'fr-CA' } }));
+
+    // Act
+    const result = await cliInProcess(['preview', 'welcome', '--profile', 'ada.json', '--config', CONFIG], { cwd: tmp });
+
+    // Assess
+    expect(result.code, result.stderr).toBe(0);
+    const out = lines(result.stdout);
+    expect(out.slice(0, 4)).toEqual(['Preview of welcome (email) for customer ada', 'Locale: fr (welcome.fr.email.liquid)', 'To: ada@example.com', 'Subject: Bienvenue, Ada !']);
+    expect(out[4]).toMatch(/^List-Unsubscribe: <http:\/\/127\.0\.0\.1:3000\/v1\/unsubscribe\?c=ada&ch=email&t=[\w-]+>$/);
+    expect(out[5]).toBe('List-Unsubscribe-Post: List-Unsubscribe=One-Click');
+    expect(out).toContain('--- text ---');
+    expect(out).toContain('Bonjour Ada,');
+    expect(out).toContain('<p>Bonjour Ada,</p>');
+
+    // Without a locale variant for the customer's locale: the default file, and why.
+    const de = await cliInProcess(['preview', 'welcome', '--profile', 'ada.json', '--locale', 'de', '--config', CONFIG], { cwd: tmp });
+    expect(lines(de.stdout).slice(1, 4)).toEqual(['Locale: default (welcome.email.liquid; no variant for "de")', 'To: ada@example.com', 'Subject: Welcome aboard, Ada!']);
+  });
+
+  it("renders a journey's step for a customer of a running engine exactly as the gateway then sends it", async () => {
+    // Prepare: a French customer, then the welcome journey's first email to them.
+    await api.sendAndSettle({ type: 'identify', userId: 'pv-1', traits: { email: 'pv-1@example.com', name: 'Zoé', locale: 'fr' } });
+
+    // Act
+    const result = await cliInProcess(['preview', 'welcome:send-welcome', '--customer', 'pv-1', '--engine', engine.url, '--json', '--config', CONFIG], { cwd: tmp });
+    await api.send({ type: 'track', userId: 'pv-1', event: 'Signed Up', properties: { method: 'email' } });
+    const sent = await eventually(() => engine.outbox.entries.find((m) => m.channel === 'email' && m.tags.customer === 'pv-1'), "pv-1's welcome email");
+
+    // Assess: the preview is the email the gateway sent, to the header.
+    expect(result.code, result.stderr).toBe(0);
+    const preview = JSON.parse(result.stdout) as Preview;
+    expect(preview).toMatchObject({ customerId: 'pv-1', channel: 'email', locale: 'fr', file: 'welcome.fr.email.liquid' });
+    if (sent.channel !== 'email') throw new Error('expected an email');
+    expect({ to: preview.message.to, subject: preview.message.subject, text: preview.message.text, html: preview.message.html, headers: preview.message.headers }).toEqual({
+      to: sent.to,
+      subject: sent.subject,
+      text: sent.text,
+      html: sent.html,
+      headers: sent.headers,
+    });
+    expect(sent.tags.locale).toBe('fr');
+  });
+
+  it("renders an SMS for the customer's phone in their locale, and asks which channel when a name has both", async () => {
+    // Prepare: a config with an SMS template, its French variant, and an email of the same name.
+    cpSync(CONFIG, join(tmp, 'wf'), { recursive: true });
+    writeFileSync(join(tmp, 'wf', 'templates', 'reminder.sms.liquid'), 'Hi {{ profile.traits.name }}, your basket misses you. Stop: {{ unsubscribe_url }}\n');
+    writeFileSync(join(tmp, 'wf', 'templates', 'reminder.fr.sms.liquid'), 'Bonjour {{ profile.traits.name }}, votre panier vous attend. Stop : {{ unsubscribe_url }}\n');
+    writeFileSync(join(tmp, 'sms.json'), JSON.stringify({ id: 'sam', traits: { phone: '+33612345678', name: 'Sam', locale: 'fr-FR' } }));
+
+    // Act
+    const result = await cliInProcess(['preview', 'reminder', '--profile', 'sms.json', '--config', 'wf'], { cwd: tmp });
+    writeFileSync(join(tmp, 'wf', 'templates', 'reminder.email.liquid'), 'Subject: Your basket\n\nIt misses you.\n');
+    const both = await cliInProcess(['preview', 'reminder', '--profile', 'sms.json', '--config', 'wf'], { cwd: tmp });
+
+    // Assess
+    expect(result.code, result.stderr).toBe(0);
+    const out = lines(result.stdout);
+    expect(out.slice(0, 3)).toEqual(['Preview of reminder (sms) for customer sam', 'Locale: fr (reminder.fr.sms.liquid)', 'To: +33612345678']);
+    expect(out[3]).toMatch(/^Bonjour Sam, votre panier vous attend\. Stop : http:\/\/127\.0\.0\.1:3000\/v1\/unsubscribe\?c=sam&ch=sms&t=/);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('"reminder" is an email and an SMS template: say which with --channel email or --channel sms');
+  });
+
+  it('exits 1 for a customer the engine does not know, and 2 without a customer or a profile', async () => {
+    const unknown = await cliInProcess(['preview', 'welcome', '--customer', 'nobody', '--engine', engine.url, '--config', CONFIG], { cwd: tmp });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('404');
+    const neither = await cliInProcess(['preview', 'welcome', '--config', CONFIG], { cwd: tmp });
+    expect(neither.code).toBe(2);
+    expect(neither.stderr).toContain('expected one of --customer <id> (from a running engine) or --profile <file.json>');
+  });
+});
+
+describe('rapport send-test', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
+  it("sends one email to the outbox, marked as a test, whatever the customer's consent, and records or counts nothing", async () => {
+    // Prepare: a customer who unsubscribed; the test renders with their data but goes to the operator.
+    await api.sendAndSettle([
+      { type: 'identify', userId: 'st-1', traits: { email: 'st-1@example.com', name: 'Marc' } },
+      { type: 'track', userId: 'st-1', event: 'Unsubscribed', properties: { channel: 'email' } },
+    ]);
+    const statsBefore = (await api.get('/v1/journeys/welcome/stats')).json;
+
+    // Act
+    const result = await cliInProcess(['send-test', 'welcome', '--to', 'me@example.com', '--customer', 'st-1', '--locale', 'fr', '--engine', engine.url], { cwd: tmp });
+
+    // Assess
+    expect(result.code, result.stderr).toBe(0);
+    const [line] = lines(result.stdout);
+    const outboxId = /^sent a test email welcome \(locale fr\) to me@example\.com: (outbox-\d+)$/.exec(line ?? '')?.[1];
+    expect(outboxId, result.stdout).toBeDefined();
+    const mail = engine.outbox.entries.find((m) => m.outboxId === outboxId);
+    if (mail?.channel !== 'email') throw new Error('expected the test email in the outbox');
+    expect(mail).toMatchObject({ to: 'me@example.com', subject: 'Bienvenue, Marc !', tags: { test: 'true', template: 'welcome', locale: 'fr' } });
+    expect(mail.headers['X-Rapport-Test']).toBe('true');
+    expect(mail.tags.customer).toBeUndefined();
+    expect(await messagesOf(engine, 'st-1')).toEqual([]);
+    expect((await api.get('/v1/journeys/welcome/stats')).json).toEqual(statsBefore);
+  });
+
+  it('exits 1 with the reason for a template that does not exist', async () => {
+    const result = await cliInProcess(['send-test', 'no-such-template', '--to', 'me@example.com', '--engine', engine.url], { cwd: tmp });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^422 .*template_error.*no-such-template.email.liquid/);
+  });
+});
