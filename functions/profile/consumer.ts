@@ -233,11 +233,17 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
        * A denial dated in the erased life but received in the new one (after the erasure completed): its consent
        * denials and suppressions apply to the customer who came back, the rest of it is dropped (`denialsOnly`).
        */
+      const receivedInNewLife = (event: NormalisedEvent, profile: StoredProfile) =>
+        profile.rebornAfter !== undefined &&
+        (tombstone !== undefined && tombstone.erasedAt === profile.rebornAfter ? receivedAfterErasure(event, tombstone) : event.receivedAt > profile.rebornAfter);
       const newLifeDenial = (event: NormalisedEvent, profile: StoredProfile | undefined): NormalisedEvent | undefined => {
-        if (ofNamedErasedLife(event)) return receivedAfterErasure(event, namedTombstone!) && !ofErasedLife(event, profile) ? denialsOnly(event) : undefined;
-        if (profile?.rebornAfter === undefined || !ofErasedLife(event, profile)) return undefined;
-        const received = tombstone !== undefined && tombstone.erasedAt === profile.rebornAfter ? receivedAfterErasure(event, tombstone) : event.receivedAt > profile.rebornAfter;
-        return received ? denialsOnly(event) : undefined;
+        const named = ofNamedErasedLife(event);
+        const own = ofErasedLife(event, profile);
+        // Of no erased life: applied as it is. Nobody live to apply it to: dropped.
+        if ((!named && !own) || profile === undefined) return undefined;
+        if (named && !receivedAfterErasure(event, namedTombstone!)) return undefined;
+        if (own && !receivedInNewLife(event, profile)) return undefined;
+        return denialsOnly(event);
       };
       const results: ConsumeResult[] = [];
       const written: NormalisedEvent[] = [];
@@ -254,6 +260,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       let merged = false;
       for (const incoming of events) {
         const event = newLifeDenial(incoming, current) ?? incoming;
+        // Reduced to its denials: the rest of it (traits, properties) is the erased life's, and the engine redacts it.
+        if (event !== incoming) erasedNamed.push(ofNamedErasedLife(incoming) ? namedId : customerId);
         const link = linkOf(event);
         const ofNamed = event === incoming && ofNamedErasedLife(event);
         if (event === incoming && (ofNamed || ofErasedLife(event, current))) {
