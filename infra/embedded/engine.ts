@@ -233,9 +233,15 @@ async function start(options: EngineOptions): Promise<Engine> {
         }
       : undefined;
   const bus = new LocalEventBus({ ...(dataDir && { dataDir }), ...(twin && { twin }) });
-  // Nothing is received before what the data folder already holds, also after a restart on a clock set back.
-  const lastLogged = bus.log.at(-1)?.time;
-  if (monotonic && lastLogged !== undefined) monotonic.atLeast(lastLogged);
+  // Nothing is received before what the data folder already holds, also after a restart on a clock set back: past the
+  // latest receipt (to the millisecond; an event's `time` is to the second) among the last events the bus log kept.
+  if (monotonic) {
+    for (const e of bus.log.slice(-100)) {
+      const receivedAt = (e.detail as { receivedAt?: unknown } | undefined)?.receivedAt;
+      if (typeof receivedAt === 'string') monotonic.atLeast(Date.parse(receivedAt) + 1);
+      monotonic.atLeast(e.time);
+    }
+  }
   // Lambda's async retries: 2, about 1 and 2 minutes apart (on the twin; a quick 50, 100 ms otherwise).
   // and each function's concurrency: its async events queue for a slot, as Lambda's do past reserved concurrency.
   const asyncRetries = { retryAttempts: 2, ...(twin && { baseDelayMs: 60_000 }), concurrency: functionConcurrency(options.functionConcurrency) };
