@@ -397,7 +397,8 @@ export class ProfileStore {
    */
   async #undoHoldIfErased(id: string, Key: Record<string, string>, event: Pick<NormalisedEvent, 'timestamp' | 'receivedAt'>, mark: { name: string; value: string }): Promise<void> {
     const tombstone = await this.tombstone(id, new Date(event.receivedAt));
-    if (!tombstone || (receivedAfterErasure(event, tombstone) && (await this.hasNewLife(id, tombstone)))) return;
+    // A new life of their own, or joined into another customer's since (a forwarding record exists only after the erasure).
+    if (!tombstone || (receivedAfterErasure(event, tombstone) && ((await this.hasNewLife(id, tombstone)) || (await this.isJoined(id))))) return;
     try {
       await this.doc.send(
         new DeleteCommand({

@@ -36,6 +36,7 @@ export function client(engine: Engine, secret = TEST_SECRET) {
 export interface CustomerView {
   id: string;
   anonymousIds: string[];
+  mergedIds?: string[];
   traits: Record<string, unknown>;
   consent: Record<'email' | 'sms' | 'push', { status: string; source: string; at: string }>;
   suppression: Record<string, unknown>;
