@@ -6,10 +6,14 @@ import { mapLimit, PROFILE_TABLE_LAYOUT, type Clock, type PlanMode, type PlanVio
  * One accepted event that broke the tracking plan of a `flag` source. It names
  * the source, the event and the fields, never a value or a customer id: the
  * list is for fixing senders and holds no personal data (erasure has nothing here).
+ * The sender's messageId (which a sender may build from a customer id or an email)
+ * is kept as `messageIdHash` only: the first 32 hex characters of the SHA-256 of
+ * `<source>\n<messageId>` (`violationMessageHash`), which a sender can compute to find it.
  */
 export interface ViolationRecord {
   receivedAt: string;
   sourceId: string;
+  /** As recorded: the sender's messageId (stored and listed as its hash). */
   messageId: string;
   event: string;
   violations: PlanViolation[];
@@ -17,12 +21,18 @@ export interface ViolationRecord {
   mode: PlanMode;
 }
 
+/** A violation as listed: the messageId as its hash (`violationMessageHash`). */
+export type ListedViolation = Omit<ViolationRecord, 'messageId'> & { messageIdHash: string };
+
+/** How a violation names its event: a hash of source and messageId (a messageId may hold a customer id or an email). */
+export const violationMessageHash = (sourceId: string, messageId: string) => createHash('sha256').update(`${sourceId}\n${messageId}`).digest('hex').slice(0, 32);
+
 /** Port: where flagged violations are recorded (the profile table, in AWS and in the embedded engine). */
 export interface ViolationLog {
   /** Idempotent: a retried request records the same items again. */
   record(records: readonly ViolationRecord[]): Promise<void>;
   /** The most recent first, from the last `days` days. */
-  recent(options: { limit: number; days: number }): Promise<ViolationRecord[]>;
+  recent(options: { limit: number; days: number }): Promise<ListedViolation[]>;
 }
 
 /** Partition prefix of the violation items; the ingest's IAM grant allows PutItem under it. */
@@ -33,32 +43,34 @@ export const VIOLATION_RETENTION_DAYS = 30;
 const DAY_MS = 86_400_000;
 
 const day = (iso: string) => iso.slice(0, 10);
-const shardOf = (sourceId: string, messageId: string) => createHash('sha256').update(`${sourceId}\n${messageId}`).digest()[0]! % SHARDS;
+const shardOf = (hash: string) => Number.parseInt(hash.slice(0, 2), 16) % SHARDS;
 
-/** The violation log in the single table: PK `TPV#<day>#<shard>`, SK `<receivedAt>#<source>#<messageId>`, TTL'd after 30 days. */
+/** The violation log in the single table: PK `TPV#<day>#<shard>`, SK `<receivedAt>#<source>#<messageIdHash>`, TTL'd after 30 days. */
 export function dynamoViolationLog(doc: DynamoDBDocumentClient, tableName: string, clock: Clock): ViolationLog {
   const L = PROFILE_TABLE_LAYOUT;
   return {
     async record(records) {
-      await mapLimit([...records], 16, (r) =>
-        doc.send(
+      await mapLimit([...records], 16, ({ messageId, ...r }) => {
+        const messageIdHash = violationMessageHash(r.sourceId, messageId);
+        return doc.send(
           new PutCommand({
             TableName: tableName,
             Item: {
-              [L.partitionKey]: `${VIOLATION_PARTITION_PREFIX}${day(r.receivedAt)}#${shardOf(r.sourceId, r.messageId)}`,
-              [L.sortKey]: `${r.receivedAt}#${r.sourceId}#${r.messageId}`,
+              [L.partitionKey]: `${VIOLATION_PARTITION_PREFIX}${day(r.receivedAt)}#${shardOf(messageIdHash)}`,
+              [L.sortKey]: `${r.receivedAt}#${r.sourceId}#${messageIdHash}`,
               itemType: 'tracking-plan-violation',
               ...r,
+              messageIdHash,
               [L.ttlAttribute]: Math.ceil(new Date(r.receivedAt).getTime() / 1000) + VIOLATION_RETENTION_DAYS * 86_400,
             },
           }),
-        ),
-      );
+        );
+      });
     },
     async recent({ limit, days }) {
       const now = clock.now().getTime();
       const nowSeconds = now / 1000;
-      const out: ViolationRecord[] = [];
+      const out: ListedViolation[] = [];
       for (let d = 0; d < days && out.length < limit; d += 1) {
         const key = day(new Date(now - d * DAY_MS).toISOString());
         const shards = await mapLimit(
@@ -82,7 +94,10 @@ export function dynamoViolationLog(doc: DynamoDBDocumentClient, tableName: strin
           .flat()
           // TTL'd items are filtered on read (AWS deletes them late, dynalite never).
           .filter((item) => typeof item[L.ttlAttribute] !== 'number' || item[L.ttlAttribute] > nowSeconds)
-          .map(({ receivedAt, sourceId, messageId, event, violations, mode }) => ({ receivedAt, sourceId, messageId, event, violations, mode: mode ?? 'flag' }) as ViolationRecord)
+          // Items from before the hash was kept carry the raw messageId: listed by its hash too.
+          .map(({ receivedAt, sourceId, messageId, messageIdHash, event, violations, mode }) =>
+            ({ receivedAt, sourceId, messageIdHash: typeof messageIdHash === 'string' ? messageIdHash : violationMessageHash(String(sourceId), String(messageId)), event, violations, mode: mode ?? 'flag' }) as ListedViolation,
+          )
           .sort((a, b) => (a.receivedAt < b.receivedAt ? 1 : a.receivedAt > b.receivedAt ? -1 : 0));
         out.push(...items.slice(0, limit - out.length));
       }

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { violationMessageHash } from '../../functions/ingest';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ENV } from '../../shared';
 import { httpApiEvent, startAwsStandIn, type AwsStandIn } from '../helpers/aws';
@@ -63,7 +64,7 @@ describe('AWS: a flag source breaking the tracking plan', () => {
     expect(listed.statusCode).toBe(200);
     expect(JSON.parse(listed.body as string)).toMatchObject({
       count: 1,
-      violations: [{ sourceId: 'default', messageId: 'aws-plan-m1', event: 'Order Completed', violations: [{ path: '$.properties.total', message: 'Order Completed: expected an amount (a number >= 0)' }] }],
+      violations: [{ sourceId: 'default', messageIdHash: violationMessageHash('default', 'aws-plan-m1'), event: 'Order Completed', violations: [{ path: '$.properties.total', message: 'Order Completed: expected an amount (a number >= 0)' }] }],
     });
   });
 });

@@ -8,6 +8,7 @@ import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Analytics } from '@segment/analytics-node';
+import { violationMessageHash } from '../../functions/ingest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../infra/embedded/engine';
 import { client } from '../helpers/client';
@@ -97,7 +98,7 @@ describe('tracking plan modes', () => {
       violations: [
         {
           sourceId: 'default',
-          messageId: 'plan-flag-1',
+          messageIdHash: violationMessageHash('default', 'plan-flag-1'),
           event: 'Order Completed',
           mode: 'flag',
           violations: expect.arrayContaining([

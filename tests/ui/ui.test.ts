@@ -6,6 +6,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { violationMessageHash } from '../../functions/ingest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { parseMermaid } from '../../infra/embedded/ui/assets/diagram.js';
@@ -259,11 +260,11 @@ describe('the /ui page', () => {
     await world.send([track('fay', 'Product Viewed', { sku: 42 }, 'view-1')]);
     await world.send([track('fay', 'Product Viewed', { sku: 'S-1', name: ['sofa'], category: 7 }, 'view-2')]);
     const { violations } = (await (await fetch(`${world.engine.url}/v1/tracking-plan/violations`)).json()) as {
-      violations: Array<{ receivedAt: string; sourceId: string; messageId: string; event: string; mode: string; violations: Array<{ path: string; message: string }> }>;
+      violations: Array<{ receivedAt: string; sourceId: string; messageIdHash: string; event: string; mode: string; violations: Array<{ path: string; message: string }> }>;
     };
-    expect(violations.map((v) => [v.messageId, v.mode])).toEqual([['ui-fay-view-2', 'flag'], ['ui-fay-view-1', 'flag']]);
+    expect(violations.map((v) => [v.messageIdHash, v.mode])).toEqual([[violationMessageHash(violations[0]!.sourceId, 'ui-fay-view-2'), 'flag'], [violationMessageHash(violations[1]!.sourceId, 'ui-fay-view-1'), 'flag']]);
     const rows = page.locator('table.violations tbody tr');
-    const expected = violations.flatMap((v) => v.violations.map((f) => [v.sourceId, `${v.event}${v.messageId}`, f.path, f.message, 'flag']));
+    const expected = violations.flatMap((v) => v.violations.map((f) => [v.sourceId, `${v.event}${v.messageIdHash}`, f.path, f.message, 'flag']));
     expect(expected).toHaveLength(3);
     await poll(() => rows.count()).toBe(3);
     expect(await rows.evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(1).map((td) => td.textContent)))).toEqual(expected);

@@ -903,7 +903,7 @@ async function trackingPlanView(root, _arg, s) {
     const { violations } = await api('/v1/tracking-plan/violations?limit=200');
     if (!s.active) return;
     setLive(`Live, updated ${nowClock()}`);
-    const sig = violations.map((v) => `${v.receivedAt}/${v.sourceId}/${v.messageId}`).join(',');
+    const sig = violations.map((v) => `${v.receivedAt}/${v.sourceId}/${v.messageIdHash}`).join(',');
     if (sig === signature && holder.childElementCount > 0) return;
     signature = sig;
     if (violations.length === 0) {
@@ -914,10 +914,10 @@ async function trackingPlanView(root, _arg, s) {
       v.violations.map((f) =>
         h(
           'tr',
-          { 'data-message-id': v.messageId, 'data-source': v.sourceId },
+          { 'data-message-hash': v.messageIdHash, 'data-source': v.sourceId },
           h('td', {}, time(v.receivedAt)),
           h('td', {}, v.sourceId),
-          h('td', {}, v.event, h('span', { class: 'reasons' }, v.messageId)),
+          h('td', {}, v.event, h('span', { class: 'reasons', title: 'SHA-256 of <source>\\n<messageId>, first 32 hex characters' }, v.messageIdHash)),
           h('td', {}, h('code', {}, f.path)),
           h('td', {}, f.message),
           h('td', {}, h('span', { class: `badge mode-${v.mode ?? 'flag'}` }, v.mode ?? 'flag')),
