@@ -1,7 +1,7 @@
 import type { Clock } from '../../shared';
 import { parseBroadcast, type Broadcast, type BroadcastProblem } from '../../shared/broadcasts';
 import type { PageCursor, ProfileStore } from '../profile';
-import { SendOutcomeUnknownError, TemplateRenderError } from '../journeys/errors';
+import { isDeliveryOutcomeUnknown, SendOutcomeUnknownError, TemplateRenderError } from '../journeys/errors';
 import type { GatewayOutcome, SendGateway } from '../journeys/gateway';
 import type { JourneyStore } from '../journeys/store';
 import type { BroadcastRecord, BroadcastStore, PageCounters } from './store';
@@ -294,8 +294,10 @@ export function createBroadcastService(deps: BroadcastDeps) {
         profile,
       );
     } catch (error) {
-      if (!(error instanceof SendOutcomeUnknownError || error instanceof TemplateRenderError)) throw error;
-      await deps.journeys.settleMessage(customerId, { ...key, channel, template, kind, status: 'failed', reason: `${error.name}: ${error.message}`.slice(0, 500), at: clock.now().toISOString() });
+      // A provider's refusal after the claim (its outcome unknown: never sent again) fails this recipient alone, its
+      // message (which may quote the address) on their message record, erased with them: never in the page's error.
+      if (!(error instanceof SendOutcomeUnknownError || error instanceof TemplateRenderError || isDeliveryOutcomeUnknown(error))) throw error;
+      await deps.journeys.settleMessage(customerId, { ...key, channel, template, kind, status: 'failed', reason: `${(error as Error).name}: ${(error as Error).message}`.slice(0, 500), at: clock.now().toISOString() });
       // Write, then check: the record (settleMessage creates it if the erasure took it) goes if the customer was erased meanwhile.
       if (await erasedNow(customerId)) await deps.profiles.undoWrites([{ pk: `C#${customerId}`, sk: `M#${key.executionName}#${key.stepId}` }]);
       return { status: 'failed' };
