@@ -17,7 +17,7 @@ export interface DeadLetter {
 
 /** Where a target puts what it gave up on. */
 export interface DeadLetterSink {
-  add(letter: Omit<DeadLetter, 'id'>): DeadLetter;
+  add(letter: Omit<DeadLetter, 'id'>): DeadLetter | Promise<unknown>;
 }
 
 /**

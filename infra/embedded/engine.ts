@@ -27,7 +27,7 @@ import { ENV, MonotonicClock, prng, ScaledClock, systemClock, type BusEntry, typ
 import { ensureTable, idempotencyTableDefinition, profileTableDefinition, startDynalite, type LocalDynamo } from './dynamo';
 import { eventBridgeApiListener, LocalEventBus } from './event-bus';
 import { inProcessClientConfig, withoutTransportMiddleware } from './in-process';
-import { DeadLetters, redrive, type DeadLetter } from './dead-letters';
+import { DeadLetters, redrive, type DeadLetter, type DeadLetterSink } from './dead-letters';
 import { asyncLambdaTarget, functionConcurrency, invokeLambda, lambdaRuntime } from './lambda-async';
 import { installFaults, type Faults } from './faults';
 import { lagIndexes } from './index-lag';
@@ -294,6 +294,19 @@ async function start(options: EngineOptions): Promise<Engine> {
     onErasedWrite: (ids: string[]) => erasure.redact(ids),
   };
   const deadLetters = new DeadLetters(dataDir ?? undefined);
+  // What the functions' failed events go to: a letter naming an erased customer (a late event whose drop failed,
+  // e.g. throttled) is redacted at once, with the bus log (write, then check), not kept until someone redrives it.
+  const deadLetterSink: DeadLetterSink = {
+    add: async (letter) => {
+      deadLetters.add(letter);
+      const d = (letter.event.detail ?? {}) as { userId?: unknown; anonymousId?: unknown; previousId?: unknown };
+      const named = [d.userId, d.previousId].filter((x): x is string => typeof x === 'string');
+      if (typeof d.anonymousId === 'string') named.push(`anon:${d.anonymousId}`);
+      const erased: string[] = [];
+      for (const id of named) if ((await profiles.tombstone(id, clock.now())) !== undefined) erased.push(id);
+      if (erased.length > 0) await erasure.redact(erased);
+    },
+  };
   const outbox = new Outbox(clock, options.outboundWebhooks ?? {}, dataDir ?? undefined);
   if (options.faults) installFaults({ dynamo: dynamo.client, eventBridge, bus, outbox }, options.faults);
   if (options.authorize) installAuthorization({ dynamo: dynamo.client, eventBridge }, options.authorize);
@@ -318,7 +331,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     timeScale,
     unsubscribe: { baseUrl: () => url, keys: unsubscribeKeys },
     webhookTargets: options.outboundWebhooks ? Object.keys(options.outboundWebhooks) : ['support', 'supervisor'],
-    deadLetters,
+    deadLetters: deadLetterSink,
     logger,
     metrics,
     ...(options.faults?.stepFunctions && { stepFunctionsFaults: options.faults.stepFunctions }),
@@ -365,7 +378,7 @@ async function start(options: EngineOptions): Promise<Engine> {
         ),
       ),
       'rapport-profile',
-      { ...asyncRetries, deadLetters, ...(virtual && { clock: virtual }), ...(options.authorize && { authorize: options.authorize }) },
+      { ...asyncRetries, deadLetters: deadLetterSink, ...(virtual && { clock: virtual }), ...(options.authorize && { authorize: options.authorize }) },
     ),
   });
   // SES feedback (AWS: on the default bus, where SES publishes it); the outbox's simulated feedback lands here.
@@ -387,7 +400,7 @@ async function start(options: EngineOptions): Promise<Engine> {
         { logger, metrics },
       )),
       'rapport-ses-feedback',
-      { ...asyncRetries, deadLetters, ...(virtual && { clock: virtual }), ...(options.authorize && { authorize: options.authorize }) },
+      { ...asyncRetries, deadLetters: deadLetterSink, ...(virtual && { clock: virtual }), ...(options.authorize && { authorize: options.authorize }) },
     ),
   });
   // Every rule is on the bus: deliver again what the last run had not finished delivering (at least once).

@@ -163,6 +163,6 @@ export function asyncLambdaTarget(
       console.error(`${functionName}: the failed event ${event.id} is lost: its dead-letter send was refused: ${refused.message}`);
       return;
     }
-    options.deadLetters.add({ ...(delivery && { rule: delivery.rule }), functionName, event, error: String((lastError as Error)?.message ?? lastError), attempts, at: (clock?.now() ?? new Date()).toISOString() });
+    await options.deadLetters.add({ ...(delivery && { rule: delivery.rule }), functionName, event, error: String((lastError as Error)?.message ?? lastError), attempts, at: (clock?.now() ?? new Date()).toISOString() });
   };
 }
