@@ -287,7 +287,8 @@ function toRecent(event: NormalisedEvent, keep?: RecentEventsSpec): RecentEvent 
  */
 function keepRecent(events: RecentEvent[], now: Date, keep?: RecentEventsSpec): RecentEvent[] {
   const t = now.getTime();
-  const cutoff = new Date(t - RECENT_EVENTS_DAYS * DAY_MS).toISOString();
+  // Without a spec, 90 days; with one, each event name as long as a condition reads it (up to a year).
+  const cutoff = keep === undefined ? new Date(t - RECENT_EVENTS_DAYS * DAY_MS).toISOString() : '';
   const seen = new Set<string>();
   const wanted = (e: RecentEvent) => {
     if (keep === undefined) return true;

@@ -12,6 +12,13 @@ export const WEEK_MS = 7 * DAY_MS;
 export const RECENT_EVENTS_WINDOW_DAYS = 90;
 export const RECENT_EVENTS_WINDOW_MS = RECENT_EVENTS_WINDOW_DAYS * DAY_MS;
 
+/**
+ * The longest `within` a condition may ask for: a year. The profile keeps the events such a condition reads
+ * that long (its retention spec, `recentEventsSpec`); other events, and conditions without `within`, 90 days.
+ */
+export const EVENT_WINDOW_MAX_DAYS = 365;
+export const EVENT_WINDOW_MAX_MS = EVENT_WINDOW_MAX_DAYS * DAY_MS;
+
 /** At most this many tag rules in tags.yaml: each may publish one Tag Added or Removed per event (see DERIVED_EVENTS_MAX). */
 export const TAG_RULES_MAX = 100;
 

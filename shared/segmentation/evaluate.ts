@@ -1,7 +1,7 @@
 import { matchesEventPattern } from '../pattern';
 import { profileTags, type Profile, type ProfileStats, type RecentValue } from '../profile';
 import { DEFAULT_SEGMENTATION_CONFIG, type SegmentationConfig } from './config';
-import { DAY_MS, RECENT_EVENTS_WINDOW_MS } from './constants';
+import { DAY_MS, EVENT_WINDOW_MAX_MS, RECENT_EVENTS_WINDOW_MS } from './constants';
 import { lifecycleBoundaries, lifecycleStageAt } from './lifecycle';
 import { rfmAt, rfmBoundaries } from './rfm';
 import type {
@@ -255,7 +255,7 @@ function compileEvent(condition: EventCondition | NoEventCondition, ctx: Evaluat
   const { where } = condition;
   const matching = ctx.events(name).filter((e) => where === undefined || matchesEventPattern(where, e.properties));
   const times = matching.map((e) => e.at);
-  const window = Math.min(condition.within === undefined ? RECENT_EVENTS_WINDOW_MS : durationMs(condition.within), RECENT_EVENTS_WINDOW_MS);
+  const window = condition.within === undefined ? RECENT_EVENTS_WINDOW_MS : Math.min(durationMs(condition.within), EVENT_WINDOW_MAX_MS);
   const since = condition.since === undefined ? undefined : sinceAnchor(condition.since);
   const anchors = since === undefined ? undefined : ctx.events(since.event).filter((e) => since.where === undefined || matchesEventPattern(since.where, e.properties)).map((e) => e.at);
   const [atLeast, atMost] =

@@ -1,6 +1,6 @@
 import type { EventPattern } from '../pattern';
 import { OR_KEY } from '../pattern/matcher';
-import { RECENT_EVENTS_WINDOW_MS } from './constants';
+import { EVENT_WINDOW_MAX_MS, RECENT_EVENTS_WINDOW_MS } from './constants';
 import { ConditionSchema, sinceAnchor, type Condition, type TagRule } from './tag-rules';
 import { durationMs } from './time';
 
@@ -49,7 +49,7 @@ export function recentEventsSpec(rules: readonly TagRule[], journeys: readonly J
   const events = new Map<string, { properties: Set<string>; shape: PropertyShape; keepMs: number }>();
   const keep = (name: string, keepMs: number, shape: PropertyShape = {}) => {
     const entry = events.get(name) ?? { properties: new Set<string>(), shape: {}, keepMs: 0 };
-    entry.keepMs = Math.max(entry.keepMs, Math.min(keepMs, RECENT_EVENTS_WINDOW_MS));
+    entry.keepMs = Math.max(entry.keepMs, Math.min(keepMs, EVENT_WINDOW_MAX_MS));
     entry.shape = mergeShapes(entry.shape, shape);
     for (const p of Object.keys(shape)) entry.properties.add(p);
     events.set(name, entry);

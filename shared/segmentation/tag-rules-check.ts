@@ -1,6 +1,6 @@
 import { EVENTS, RESERVED_EVENT_NAMES } from '../contract';
 import { VALUE_TIERS } from '../profile';
-import { RECENT_EVENTS_WINDOW_DAYS, RECENT_EVENTS_WINDOW_MS } from './constants';
+import { EVENT_WINDOW_MAX_DAYS, EVENT_WINDOW_MAX_MS } from './constants';
 import { sinceAnchor, type Condition, type EventCondition, type NoEventCondition, type Operators, type StatName, type TagRule } from './tag-rules';
 import { describeValue, didYouMean, fold, closest, nameList, type PathSegment } from './text';
 import { durationMs } from './time';
@@ -168,10 +168,10 @@ function checkEvent(condition: EventCondition | NoEventCondition, path: PathSegm
       });
     }
   }
-  if (condition.within !== undefined && durationMs(condition.within) > RECENT_EVENTS_WINDOW_MS) {
+  if (condition.within !== undefined && durationMs(condition.within) > EVENT_WINDOW_MAX_MS) {
     out.errors.push({
       path: [...path, 'within'],
-      message: `expected a window of at most ${RECENT_EVENTS_WINDOW_DAYS}d (a profile keeps ${RECENT_EVENTS_WINDOW_DAYS} days of recent events), got "${condition.within}"; for older history use days_since`,
+      message: `expected a window of at most ${EVENT_WINDOW_MAX_DAYS}d (a profile keeps the events a condition reads at most a year), got "${condition.within}"; for older history use days_since`,
     });
   }
   if (condition.kind !== 'event') return;

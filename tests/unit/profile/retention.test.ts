@@ -95,6 +95,14 @@ describe('recent events kept on the profile: only what tag rules, branches and g
     expect(evaluateTags(rules, trimmed, now).tags).toEqual(['baby', 'quiet']);
   });
 
+  it('keeps an event a condition reads with a window up to a year that long, and no other older than 90 days', () => {
+    const longRules = loadTagRulesOrThrow('tags:\n  - name: buyer-this-year\n    when: { event: Order Completed, within: 300d }\n', 'tags.yaml');
+    const longSpec = recentEventsSpec(longRules, [journey])!;
+    const p = fold([ev('Order Completed', '2026-05-01T10:00:00Z', { orderId: 'o-1', revenue: 20 }), ev('Complaint Filed', '2026-05-02T10:00:00Z', { complaintId: 'c-9' })], longSpec);
+    expect(p.recentEvents.map((e) => [e.name, e.at.slice(0, 10)])).toEqual([['Order Completed', '2026-05-01']]);
+    expect(evaluateTags(longRules, p, now).tags).toEqual(['buyer-this-year']);
+  });
+
   it("a visitor's events merged into a known customer are trimmed the same way", () => {
     const visitor = fold(history.slice(0, 6));
     const known = fold([ev('Page Viewed', '2026-11-22T09:00:00Z', { path: '/' }, { type: 'page' })], spec);

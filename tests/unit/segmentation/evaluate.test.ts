@@ -287,6 +287,14 @@ describe('event conditions', () => {
     expect(holds('{ event: Product Viewed, since: { event: Order Completed, where: { products: { category: [lamp] } } } }', p)).toBe(false);
   });
 
+  it('within up to a year: an order 200 days ago is within 300d, not within 90d', () => {
+    const p = makeProfile({ recentEvents: [recent('Order Completed', daysAgo(200), { orderId: 'o-old' })] });
+    expect(holds('{ event: Order Completed, within: 300d }', p)).toBe(true);
+    expect(holds('{ event: Order Completed, within: 90d }', p)).toBe(false);
+    expect(holds('{ event: Order Completed }', p)).toBe(false);
+    expect(nextOf('{ event: Order Completed, within: 300d }', p)).toBe(plusDays(100).toISOString());
+  });
+
   it('within in months: a month is 30 days', () => {
     const p = makeProfile({ recentEvents: [recent('Product Viewed', daysAgo(59))] });
     expect(holds('{ event: Product Viewed, within: 2mo }', p)).toBe(true);

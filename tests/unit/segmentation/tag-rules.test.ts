@@ -171,9 +171,10 @@ describe('loadTagRules: errors point at file:line:col with what was expected', (
   });
 
   it('meaning: windows beyond the recent events kept, within with since, inconsistent counts, operators that do not fit', () => {
-    expect(errorsOf(oneRule('{ event: Order Completed, within: 13w }'))).toEqual([
-      'tags.yaml:3:45  tags[0].when.within: expected a window of at most 90d (a profile keeps 90 days of recent events), got "13w"; for older history use days_since',
+    expect(errorsOf(oneRule('{ event: Order Completed, within: 53w }'))).toEqual([
+      'tags.yaml:3:45  tags[0].when.within: expected a window of at most 365d (a profile keeps the events a condition reads at most a year), got "53w"; for older history use days_since',
     ]);
+    expect(loadTagRules(oneRule('{ event: Order Completed, within: 12mo }'), FILE).ok).toBe(true);
     expect(errorsOf(oneRule('{ no_event: Order Completed, within: 7d, since: Complaint Filed }'))).toEqual([
       'tags.yaml:3:59  tags[0].when.since: use either within (a time window) or since (after the latest such event), not both',
     ]);
