@@ -394,12 +394,16 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     const stopped = detail.type === 'alias' ? await stopJoinedDuplicates(ids) : 0;
     let converted = 0;
     let exited = 0;
-    for (const journey of deps.journeys) {
+    const ending = deps.journeys.flatMap((journey) => {
       const goal = journey.goalPatterns.some((p) => matchesEventPattern(p, event));
       const exit = !goal && journey.exitPatterns.some((p) => matchesEventPattern(p, event));
-      if (!goal && !exit) continue;
+      return goal || exit ? [{ journey, goal }] : [];
+    });
+    // One Query per id for the runs of every journey the event may end (an order is the goal of several).
+    const runsOfEnding = ending.length === 0 ? [] : await runsOfAll(ids, ending.length === 1 ? ending[0]!.journey.id : undefined);
+    for (const { journey, goal } of ending) {
       const outcome = goal ? 'converted' : 'exited';
-      for (const run of await runsOfAll(ids, journey.id)) {
+      for (const run of runsOfEnding.filter((r) => r.journeyId === journey.id)) {
         if (isSameEvent({ messageId: run.triggerMessageId, sourceId: run.triggerSourceId }, detail)) continue;
         // Goals and exits count from the trigger on, by event time: imported history arrives in any order.
         if (run.triggeredAt !== undefined && detail.timestamp < run.triggeredAt) continue;
