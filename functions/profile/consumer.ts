@@ -339,7 +339,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         log('link to an id erased meanwhile undone; applying again', { customerId, messageId: first.messageId });
         continue;
       }
-      await Promise.all(written.map((event) => store.putTimelineEvent(customerId, event, deps.timelineRetentionDays)));
+      await store.putTimelineEvents(customerId, written, deps.timelineRetentionDays);
       let membersChanged = await publish(customerId, [...republish, ...derived], rebornAfter);
       if (reconcile && current) membersChanged = (await reconcileSegments(customerId, current)) || membersChanged;
       if (erasedDrops) await deps.onErasedWrite?.([customerId]);
@@ -729,15 +729,17 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
    */
   async function publish(customerId: string, outbox: OutboxEntry[], rebornAfter: string | undefined): Promise<boolean> {
     // Segment entries first (idempotent, ordered by seq): a redelivery of the cause applies what a crash left.
-    // Changes of different segments touch different items: applied at once, each segment's in seq order.
-    const bySegment = new Map<string, OutboxEntry[]>();
-    for (const o of outbox) if (o.name === SEGMENT_CHANGE) bySegment.set(o.properties.segment as string, [...(bySegment.get(o.properties.segment as string) ?? []), o]);
-    await Promise.all(
-      [...bySegment].map(async ([segment, changes]) => {
-        for (const o of changes) await store.segments.change(customerId, segment, o.properties.into === true, o.properties.seq as number);
-      }),
-    );
-    const changed = bySegment.size > 0;
+    // Changes of different segments touch different items: applied at once. Of one segment's changes only the
+    // latest is applied: a member item takes the change of the highest seq and ignores older ones, and its count
+    // moves by the flip from what it recorded, so the earlier changes of a group (in, then out) would end the same.
+    const latest = new Map<string, OutboxEntry>();
+    for (const o of outbox) {
+      if (o.name !== SEGMENT_CHANGE) continue;
+      const before = latest.get(o.properties.segment as string);
+      if (!before || (before.properties.seq as number) < (o.properties.seq as number)) latest.set(o.properties.segment as string, o);
+    }
+    await Promise.all([...latest].map(([segment, o]) => store.segments.change(customerId, segment, o.properties.into === true, o.properties.seq as number)));
+    const changed = latest.size > 0;
     for (const o of outbox) if (o.name === SEGMENT_LEAVE_ALL) await store.segments.leaveAll(o.properties.customerId as string);
     const events = outbox.filter((o) => !isSegmentEntry(o));
     if (events.length === 0) return changed;
