@@ -343,8 +343,8 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
    * every journey the event triggers. The profile holds the event, whatever order the bus delivered things
    * in; a redelivery starts nothing twice (deterministic execution names).
    */
-  async function applied(event: BusEventLike, customerId: string): Promise<Awaited<ReturnType<typeof route>> & { enrolled: EnrolOutcome[] }> {
-    const routed = await route(event, customerId);
+  async function applied(event: BusEventLike, customerId: string, ids?: readonly string[]): Promise<Awaited<ReturnType<typeof route>> & { enrolled: EnrolOutcome[] }> {
+    const routed = await route(event, customerId, ids);
     const patterns = (journey: JourneySpec) => journey.triggerPatterns.filter((p) => !isStarterPattern(p));
     if (deps.journeys.some((journey) => patterns(journey).some((p) => matchesEventPattern(p, event)))) await precedingApplied(event.detail as NormalisedEvent, customerId);
     const enrolled = await enrolAll(event, patterns);
@@ -381,14 +381,15 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
    * Router: stop runs whose goal (conversion) or exit this event is — wherever
    * they are — then resume the remaining runs waiting for it.
    */
-  async function route(event: BusEventLike, customerId: string): Promise<{ resumed: number; converted: number; exited: number; stopped?: number }> {
+  async function route(event: BusEventLike, customerId: string, known?: readonly string[]): Promise<{ resumed: number; converted: number; exited: number; stopped?: number }> {
     const detail = event.detail as NormalisedEvent;
     const matches = (p: EventPattern) => matchesEventPattern(p, event);
     // Most events end, resume and stop nothing: they cost no read (the common case of every page view).
     const awaitedEvent = awaited === undefined || awaited.has(event['detail-type']);
     const conversion = detail.sourceId !== PROFILE_EVENT_SOURCE && conversionEvents.has(event['detail-type']);
     if (detail.type !== 'alias' && !awaitedEvent && !conversion && !deps.journeys.some((j) => j.goalPatterns.some(matches) || j.exitPatterns.some(matches))) return { resumed: 0, converted: 0, exited: 0 };
-    const ids = await idsOf(customerId);
+    // The profile consumer knows them from the write it just made (`known`); otherwise read.
+    const ids = known ?? (await idsOf(customerId));
     if (conversion) await attribute(event, customerId, ids);
     // An alias joined two customers: of two runs of one journey (and key), the older goes on.
     const stopped = detail.type === 'alias' ? await stopJoinedDuplicates(ids) : 0;

@@ -61,8 +61,8 @@ export interface ProfileConsumerDeps {
 }
 
 export type ConsumeResult =
-  | { status: 'applied'; customerId: string; derived: string[] }
-  | { status: 'duplicate'; customerId: string }
+  | { status: 'applied'; customerId: string; derived: string[]; ids?: string[] }
+  | { status: 'duplicate'; customerId: string; ids?: string[] }
   | { status: 'dropped'; customerId: string; reason: string };
 
 /** Derived events the bus refused after the publisher's retries: the profile write stands, the cause is retried and republishes them. */
@@ -350,7 +350,9 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       if (written.length === 0 && membersChanged) await leaveIfJoined(customerId, rebornAfter);
       const applied = results.filter((r) => r.status === 'applied').length;
       if (applied > 0) log('profile updated', { customerId, events: applied, messageId: first.messageId, derived: derived.length, attempt, merged });
-      return results;
+      // The ids whose partitions hold the customer's records, as this write left them (the journey router's, which need not read the profile again).
+      const ids = [customerId, ...(current?.mergedInto === undefined ? (current?.profile.mergedIds ?? []) : [])];
+      return results.map((r) => (r.status === 'dropped' ? r : { ...r, ids }));
     }
   }
 

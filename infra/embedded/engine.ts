@@ -344,7 +344,7 @@ async function start(options: EngineOptions): Promise<Engine> {
         createProfileConsumerHandler(
           { ...profileDeps, recentEvents: profileRetention(profileConfig, journeys.compiled) },
           // After the event is on the profile: the router, then enrolment in the journeys it triggers (as in AWS).
-          { logger, metrics, afterApply: (event, customerId) => journeys.runtime.applied(event, customerId), afterDrop: (event, _customerId, reason) => journeys.runtime.dropped(event, reason) },
+          { logger, metrics, afterApply: (event, customerId, ids) => journeys.runtime.applied(event, customerId, ids), afterDrop: (event, _customerId, reason) => journeys.runtime.dropped(event, reason) },
         ),
       ),
       'rapport-profile',
