@@ -165,7 +165,9 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         return;
       }
       queues.set(key, [pending]);
-      void drain(key);
+      // The writer starts on the next turn of the event loop: the customer's other events that start in this one (a
+      // batch's deliveries, invocations handed the slots of others that finished together) join its first write.
+      setImmediate(() => void drain(key));
     });
   }
 
