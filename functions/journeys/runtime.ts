@@ -400,11 +400,12 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
       const exit = !goal && journey.exitPatterns.some((p) => matchesEventPattern(p, event));
       return goal || exit ? [{ journey, goal }] : [];
     });
-    // One Query per id for the runs of every journey the event may end (an order is the goal of several).
-    const runsOfEnding = ending.length === 0 ? [] : await runsOfAll(ids, ending.length === 1 ? ending[0]!.journey.id : undefined);
+    // One Query per id for the runs of every journey the event may end (an order is the goal of several) and, for an
+    // event some wait is for, of every journey: a wait is its run's, recorded running before its execution starts.
+    const runs = ending.length === 0 && !awaitedEvent ? [] : await runsOfAll(ids, ending.length === 1 && !awaitedEvent ? ending[0]!.journey.id : undefined);
     for (const { journey, goal } of ending) {
       const outcome = goal ? 'converted' : 'exited';
-      for (const run of runsOfEnding.filter((r) => r.journeyId === journey.id)) {
+      for (const run of runs.filter((r) => r.journeyId === journey.id)) {
         if (isSameEvent({ messageId: run.triggerMessageId, sourceId: run.triggerSourceId }, detail)) continue;
         // Goals and exits count from the trigger on, by event time: imported history arrives in any order.
         if (run.triggeredAt !== undefined && detail.timestamp < run.triggeredAt) continue;
@@ -431,7 +432,9 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
       }
     }
     let resumed = 0;
-    if (awaitedEvent) for (const id of ids) {
+    // No run running (as read after the event was applied): no wait to resume. A run recorded after that read writes its
+    // wait after it too, and a wait step reads the timeline after writing its wait (write, then check), so finds the event.
+    if (awaitedEvent && runs.some((r) => r.status === 'running')) for (const id of ids) {
       for (const wait of await records.waitsFor(id, event['detail-type'])) {
         if (!matchesEventPattern(wait.pattern, event)) continue;
         if (!(await records.takeWait(id, wait))) continue;
