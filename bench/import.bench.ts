@@ -44,10 +44,41 @@ writeFileSync(file, lines.join('\n'));
 const engine = await startEngine({ port: 0, dataDir: null, sources: [{ id: 'default', webhookSecrets: [SECRET], writeKeys: [] }], sweepEveryMs: 0, logLevel: 'SILENT' });
 // Every DynamoDB call the engine makes (ingest records, profiles, journeys), by operation.
 const calls = new Map<string, number>();
+/**
+ * BENCH_CALLERS=1: also count each call by operation, key shape (the table and its partition key's
+ * prefix, e.g. `C#` / `A#`, and sort key prefix) and the first Rapport frames of the caller's stack.
+ */
+const BY_CALLER = process.env.BENCH_CALLERS === '1';
+const callers = new Map<string, number>();
+const plain = (v: unknown): string => (typeof v === 'string' ? v : v && typeof v === 'object' && 'S' in v ? String((v as { S: unknown }).S) : '?');
+const prefix = (v: unknown) => plain(v).replace(/^([A-Za-z_-]*[#:]?).*$/, '$1');
+function keyShape(input: Record<string, unknown>): string {
+  const table = String(input.TableName ?? '');
+  const key = (input.Key ?? input.Item) as Record<string, unknown> | undefined;
+  if (key) {
+    const pk = key.PK ?? key.id;
+    return `${table}[${prefix(pk)}${key.SK !== undefined ? ` ${prefix(key.SK)}` : ''}]`;
+  }
+  if (input.ExpressionAttributeValues) return `${table}[${prefix((input.ExpressionAttributeValues as Record<string, unknown>)[':pk'])}${input.IndexName ? ` ${String(input.IndexName)}` : ''}]`;
+  if (input.RequestItems) {
+    const items = input.RequestItems as Record<string, { Keys?: Array<Record<string, unknown>> } | Array<Record<string, { Item?: Record<string, unknown>; Key?: Record<string, unknown> }>>>;
+    return Object.entries(items).map(([t, r]) => `${t}[${Array.isArray(r) ? r.map((w) => prefix((w.PutRequest?.Item ?? w.DeleteRequest?.Key ?? {}).PK ?? (w.PutRequest?.Item ?? w.DeleteRequest?.Key ?? {}).id)).join(',') : [...new Set((r.Keys ?? []).map((k) => prefix(k.PK ?? k.id)))].join(',')}]`).join(' ');
+  }
+  return table;
+}
+Error.stackTraceLimit = BY_CALLER ? 60 : Error.stackTraceLimit;
+function firstRapportFrames(): string {
+  const frames = (new Error().stack ?? '').split('\n').slice(1).filter((l) => /\/(functions|infra|shared)\//.test(l) && !/node_modules/.test(l) && !/bench\//.test(l));
+  return frames.slice(0, 3).map((l) => l.replace(/^\s*at\s+/, '').replace(/\(?file:\/\/[^)]*\/(functions|infra|shared)\//, '$1/').replace(/\)$/, '')).join(' < ') || '(no Rapport frame)';
+}
 engine.dynamo.client.middlewareStack.add(
   (next, context) => async (args) => {
     const op = (context.commandName ?? '?').replace(/Command$/, '');
     calls.set(op, (calls.get(op) ?? 0) + 1);
+    if (BY_CALLER) {
+      const where = `${op} ${keyShape((args as { input: Record<string, unknown> }).input)} <- ${firstRapportFrames()}`;
+      callers.set(where, (callers.get(where) ?? 0) + 1);
+    }
     return next(args);
   },
   { step: 'initialize', name: 'benchCountCalls' },
@@ -72,6 +103,10 @@ try {
   const total = [...calls.values()].reduce((a, b) => a + b, 0);
   console.log(`  CPU: ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (user + system) = ${((cpu.user + cpu.system) / 1000 / EVENTS).toFixed(2)} ms per event; load average after: ${load()}`);
   console.log(`  DynamoDB calls per event: ${(total / EVENTS).toFixed(2)} (${[...calls].sort((a, b) => b[1] - a[1]).map(([op, n]) => `${op} ${(n / EVENTS).toFixed(2)}`).join(', ')})`);
+  if (BY_CALLER) {
+    console.log('  DynamoDB calls per event by operation, key and caller:');
+    for (const [where, n] of [...callers].sort((a, b) => b[1] - a[1])) console.log(`    ${(n / EVENTS).toFixed(3)}  ${where}`);
+  }
 } finally {
   await engine.stop();
   rmSync(dir, { recursive: true, force: true });

@@ -1,4 +1,3 @@
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
@@ -9,7 +8,7 @@ import { ENV, systemClock } from '../../shared';
 import { documentClient } from '../profile/aws';
 import { ProfileStore } from '../profile/store';
 import { secretUnsubscribeKeys } from '../journeys/unsubscribe';
-import { powertoolsDeduplicator } from './dedupe';
+import { BatchingPersistenceLayer, powertoolsDeduplicator } from './dedupe';
 import type { IngestDeps } from './service';
 import { compileSources, SourceConfigError, sourceFromSecretValue, type SourceCredentials, type SourceProvider } from './sources';
 import { loadSenderTagPolicy } from './tags';
@@ -74,7 +73,7 @@ export function awsIngestDeps(env: NodeJS.ProcessEnv = process.env): Omit<Ingest
     // tracking-plan.yaml is bundled beside tags.yaml; flagged events' violations go to the profile table (TPV# partitions).
     trackingPlan: loadTrackingPlanFile(configDir),
     violations: dynamoViolationLog(doc, profileTable, systemClock),
-    dedupe: powertoolsDeduplicator(new DynamoDBPersistenceLayer({ tableName: requireEnv(env, ENV.IDEMPOTENCY_TABLE_NAME) })),
+    dedupe: powertoolsDeduplicator(new BatchingPersistenceLayer({ tableName: requireEnv(env, ENV.IDEMPOTENCY_TABLE_NAME), awsSdkV3Client: new DynamoDBClient({}) })),
     putEvents: (entries) => client.send(new PutEventsCommand({ Entries: entries })),
     // Consent denials are recorded in the profile table (the customer's partition) before ingest answers;
     // an alias is checked against the joins there (GetItem of the forwarding records).

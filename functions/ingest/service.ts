@@ -344,9 +344,11 @@ export function createIngestService(deps: IngestDeps) {
     );
     observer.putEventsCalls(result.calls);
     const failedPositions = new Set(result.failed.map((f) => f.position));
-    await mapLimit(toPublish, 32, (item, position) =>
-      failedPositions.has(position) ? deps.dedupe.release(claimKey(item.event)) : deps.dedupe.complete(claimKey(item.event)),
-    );
+    const completed = toPublish.filter((_, position) => !failedPositions.has(position)).map((item) => claimKey(item.event));
+    await Promise.all([
+      mapLimit(toPublish.filter((_, position) => failedPositions.has(position)), 32, (item) => deps.dedupe.release(claimKey(item.event))),
+      deps.dedupe.completeAll ? deps.dedupe.completeAll(completed) : mapLimit(completed, 32, (key) => deps.dedupe.complete(key)),
+    ]);
 
     const published = toPublish.filter((_, position) => !failedPositions.has(position));
     const publishedIds = published.map((item) => item.event.messageId);

@@ -220,7 +220,7 @@ export function awsRunEndedRuntime(env: NodeJS.ProcessEnv = process.env, clients
  */
 export function awsJourneyRouter(env: NodeJS.ProcessEnv = process.env, clients: AwsClients = {}) {
   const runtime = awsJourneyRuntime(env, clients);
-  return (event: EventBridgeEvent<string, unknown>, customerId: string) => runtime.applied(event, customerId);
+  return (event: EventBridgeEvent<string, unknown>, customerId: string, ids?: readonly string[]) => runtime.applied(event, customerId, ids);
 }
 
 /**
@@ -230,7 +230,7 @@ export function awsJourneyRouter(env: NodeJS.ProcessEnv = process.env, clients: 
 export function awsJourneyConsumerHooks(env: NodeJS.ProcessEnv = process.env, clients: AwsClients = {}) {
   const runtime = awsJourneyRuntime(env, clients);
   return {
-    afterApply: (event: EventBridgeEvent<string, unknown>, customerId: string) => runtime.applied(event, customerId),
+    afterApply: (event: EventBridgeEvent<string, unknown>, customerId: string, ids?: readonly string[]) => runtime.applied(event, customerId, ids),
     afterDrop: (event: EventBridgeEvent<string, unknown>, _customerId: string, reason: string) => runtime.dropped(event, reason),
   };
 }

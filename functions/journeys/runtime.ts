@@ -349,8 +349,8 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
    * every journey the event triggers. The profile holds the event, whatever order the bus delivered things
    * in; a redelivery starts nothing twice (deterministic execution names).
    */
-  async function applied(event: BusEventLike, customerId: string): Promise<Awaited<ReturnType<typeof route>> & { enrolled: EnrolOutcome[] }> {
-    const routed = await route(event, customerId);
+  async function applied(event: BusEventLike, customerId: string, ids?: readonly string[]): Promise<Awaited<ReturnType<typeof route>> & { enrolled: EnrolOutcome[] }> {
+    const routed = await route(event, customerId, ids);
     const patterns = (journey: JourneySpec) => journey.triggerPatterns.filter((p) => !isStarterPattern(p));
     if (deps.journeys.some((journey) => patterns(journey).some((p) => matchesEventPattern(p, event)))) await precedingApplied(event.detail as NormalisedEvent, customerId);
     const enrolled = await enrolAll(event, patterns);
@@ -387,25 +387,32 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
    * Router: resume the runs waiting for this event (unless their journey exits on it), then stop runs whose
    * goal (conversion) or exit this event is — wherever they are — but for a goal, those it just resumed.
    */
-  async function route(event: BusEventLike, customerId: string): Promise<{ resumed: number; converted: number; exited: number; stopped?: number }> {
+  async function route(event: BusEventLike, customerId: string, known?: readonly string[]): Promise<{ resumed: number; converted: number; exited: number; stopped?: number }> {
     const detail = event.detail as NormalisedEvent;
     const matches = (p: EventPattern) => matchesEventPattern(p, event);
     // Most events end, resume and stop nothing: they cost no read (the common case of every page view).
     const awaitedEvent = awaited === undefined || awaited.has(event['detail-type']);
     const conversion = detail.sourceId !== PROFILE_EVENT_SOURCE && conversionEvents.has(event['detail-type']);
     if (detail.type !== 'alias' && !awaitedEvent && !conversion && !deps.journeys.some((j) => j.goalPatterns.some(matches) || j.exitPatterns.some(matches))) return { resumed: 0, converted: 0, exited: 0 };
-    const ids = await idsOf(customerId);
+    // The profile consumer knows them from the write it just made (`known`); otherwise read.
+    const ids = known ?? (await idsOf(customerId));
     if (conversion) await attribute(event, customerId, ids);
     // An alias joined two customers: of two runs of one journey (and key), the older goes on.
     const stopped = detail.type === 'alias' ? await stopJoinedDuplicates(ids) : 0;
     const isGoal = (journey: JourneySpec) => journey.goalPatterns.some(matches);
     const isExit = (journey: JourneySpec) => !isGoal(journey) && journey.exitPatterns.some(matches);
+    const ending = deps.journeys.flatMap((journey) => (isGoal(journey) || isExit(journey) ? [{ journey, goal: isGoal(journey) }] : []));
+    // One Query per id for the runs of every journey the event may end (an order is the goal of several) and, for an
+    // event some wait is for, of every journey: a wait is its run's, recorded running before its execution starts.
+    const runs = ending.length === 0 && !awaitedEvent ? [] : await runsOfAll(ids, ending.length === 1 && !awaitedEvent ? ending[0]!.journey.id : undefined);
     // A run waiting for this event (wait_for) resumes first, and its on_event runs: a wait_for wins over a goal
     // on the same event while it waits ("converted after our message" is then the journey's own branch). An
     // exit still stops it wherever it is: a run its journey exits on this event is not resumed.
+    // No run running (as read after the event was applied): no wait to resume. A run recorded after that read writes its
+    // wait after it too, and a wait step reads the timeline after writing its wait (write, then check), so finds the event.
     let resumed = 0;
     const resumedRuns = new Set<string>();
-    if (awaitedEvent) for (const id of ids) {
+    if (awaitedEvent && runs.some((r) => r.status === 'running')) for (const id of ids) {
       for (const wait of await records.waitsFor(id, event['detail-type'])) {
         if (!matchesEventPattern(wait.pattern, event)) continue;
         const journey = byId.get(wait.journeyId);
@@ -419,12 +426,9 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     }
     let converted = 0;
     let exited = 0;
-    for (const journey of deps.journeys) {
-      const goal = isGoal(journey);
-      const exit = isExit(journey);
-      if (!goal && !exit) continue;
+    for (const { journey, goal } of ending) {
       const outcome = goal ? 'converted' : 'exited';
-      for (const run of await runsOfAll(ids, journey.id)) {
+      for (const run of runs.filter((r) => r.journeyId === journey.id)) {
         if (goal && resumedRuns.has(run.executionName)) continue;
         if (isSameEvent({ messageId: run.triggerMessageId, sourceId: run.triggerSourceId }, detail)) continue;
         // Goals and exits count from the trigger on, by event time: imported history arrives in any order.

@@ -62,8 +62,8 @@ export interface ProfileConsumerDeps {
 }
 
 export type ConsumeResult =
-  | { status: 'applied'; customerId: string; derived: string[] }
-  | { status: 'duplicate'; customerId: string }
+  | { status: 'applied'; customerId: string; derived: string[]; ids?: string[] }
+  | { status: 'duplicate'; customerId: string; ids?: string[] }
   | { status: 'dropped'; customerId: string; reason: string };
 
 /** Derived events the bus refused after the publisher's retries: the profile write stands, the cause is retried and republishes them. */
@@ -166,7 +166,9 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         return;
       }
       queues.set(key, [pending]);
-      void drain(key);
+      // The writer starts on the next turn of the event loop: the customer's other events that start in this one (a
+      // batch's deliveries, invocations handed the slots of others that finished together) join its first write.
+      setImmediate(() => void drain(key));
     });
   }
 
@@ -368,7 +370,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         log('link to an id erased meanwhile undone; applying again', { customerId, messageId: first.messageId });
         continue;
       }
-      await Promise.all(written.map((event) => store.putTimelineEvent(customerId, event, deps.timelineRetentionDays)));
+      await store.putTimelineEvents(customerId, written, deps.timelineRetentionDays);
       let membersChanged = await publish(customerId, [...republish, ...derived], rebornAfter);
       if (reconcile && current) membersChanged = (await reconcileSegments(customerId, current)) || membersChanged;
       if (erasedDrops) await deps.onErasedWrite?.([customerId]);
@@ -379,7 +381,9 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       if (written.length === 0 && membersChanged) await leaveIfJoined(customerId, rebornAfter);
       const applied = results.filter((r) => r.status === 'applied').length;
       if (applied > 0) log('profile updated', { customerId, events: applied, messageId: first.messageId, derived: derived.length, attempt, merged });
-      return results;
+      // The ids whose partitions hold the customer's records, as this write left them (the journey router's, which need not read the profile again).
+      const ids = [customerId, ...(current?.mergedInto === undefined ? (current?.profile.mergedIds ?? []) : [])];
+      return results.map((r) => (r.status === 'dropped' ? r : { ...r, ids }));
     }
   }
 
@@ -758,15 +762,17 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
    */
   async function publish(customerId: string, outbox: OutboxEntry[], rebornAfter: string | undefined): Promise<boolean> {
     // Segment entries first (idempotent, ordered by seq): a redelivery of the cause applies what a crash left.
-    // Changes of different segments touch different items: applied at once, each segment's in seq order.
-    const bySegment = new Map<string, OutboxEntry[]>();
-    for (const o of outbox) if (o.name === SEGMENT_CHANGE) bySegment.set(o.properties.segment as string, [...(bySegment.get(o.properties.segment as string) ?? []), o]);
-    await Promise.all(
-      [...bySegment].map(async ([segment, changes]) => {
-        for (const o of changes) await store.segments.change(customerId, segment, o.properties.into === true, o.properties.seq as number);
-      }),
-    );
-    const changed = bySegment.size > 0;
+    // Changes of different segments touch different items: applied at once. Of one segment's changes only the
+    // latest is applied: a member item takes the change of the highest seq and ignores older ones, and its count
+    // moves by the flip from what it recorded, so the earlier changes of a group (in, then out) would end the same.
+    const latest = new Map<string, OutboxEntry>();
+    for (const o of outbox) {
+      if (o.name !== SEGMENT_CHANGE) continue;
+      const before = latest.get(o.properties.segment as string);
+      if (!before || (before.properties.seq as number) < (o.properties.seq as number)) latest.set(o.properties.segment as string, o);
+    }
+    await Promise.all([...latest].map(([segment, o]) => store.segments.change(customerId, segment, o.properties.into === true, o.properties.seq as number)));
+    const changed = latest.size > 0;
     for (const o of outbox) if (o.name === SEGMENT_LEAVE_ALL) await store.segments.leaveAll(o.properties.customerId as string);
     const events = outbox.filter((o) => !isSegmentEntry(o));
     if (events.length === 0) return changed;

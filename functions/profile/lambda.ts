@@ -10,7 +10,7 @@ export interface ProfileHandlerOptions extends ObservabilityOptions {
    * Runs after an event is on the profile (also for a redelivery, to finish what a
    * crashed attempt left): the journey router resumes waits and stops goal runs here.
    */
-  afterApply?: (event: EventBridgeEvent<string, unknown>, customerId: string) => Promise<unknown>;
+  afterApply?: (event: EventBridgeEvent<string, unknown>, customerId: string, ids?: readonly string[]) => Promise<unknown>;
   /**
    * Runs when an event is dropped (`reason`: its customer was erased, and it is not of a new life): the
    * journeys it would have triggered count the skip (`skipped.erased`), as every skip is counted.
@@ -66,7 +66,7 @@ export function createProfileConsumerHandler(deps: Omit<ProfileConsumerDeps, 'lo
       if (result.status === 'applied' && result.derived.length > 0) metrics.addMetric('DerivedEvents', MetricUnit.Count, result.derived.length);
       if (result.status === 'dropped') await options.afterDrop?.(event, result.customerId, result.reason);
       else {
-        const routed = (await options.afterApply?.(event, result.customerId)) as RouterOutcome | undefined;
+        const routed = (await options.afterApply?.(event, result.customerId, result.ids)) as RouterOutcome | undefined;
         if (routed?.converted) metrics.addMetric('GoalConversions', MetricUnit.Count, routed.converted);
         if (routed?.resumed) metrics.addMetric('JourneyWaitsResumed', MetricUnit.Count, routed.resumed);
         if (routed?.exited) metrics.addMetric('JourneyExits', MetricUnit.Count, routed.exited);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type BatchGetCommandOutput, type BatchWriteCommandOutput, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { eventKey, ONE_CLICK_SOURCE_ID, SES_FEEDBACK_SOURCE_ID, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, type Profile, type Suppression } from '../../shared';
 import { idsOfOversizedBody, packContents, ProfileTooLargeError, readContents, type OutboxEntry } from './item';
 import { BroadcastCursors, parseCursorPointer } from './broadcast-cursor';
@@ -133,6 +133,8 @@ export const timelineIdsOf = (customerId: string, event: Pick<NormalisedEvent, '
  * The timeline item's sort key: time first (the timeline reads in order), then source and messageId.
  * Items written before events were keyed by source lack the source (`legacyTimelineSortKey`).
  */
+/** When a timeline item expires (epoch seconds): `retentionDays` after the event's time. */
+const timelineExpiry = (event: Pick<NormalisedEvent, 'timestamp'>, retentionDays: number) => Math.floor(new Date(event.timestamp).getTime() / 1000) + retentionDays * 86_400;
 export const timelineSortKey = (event: Pick<NormalisedEvent, 'timestamp' | 'sourceId' | 'messageId'>) => `E#${event.timestamp}#${eventKey(event)}`;
 const legacyTimelineSortKey = (event: Pick<NormalisedEvent, 'timestamp' | 'messageId'>) => `E#${event.timestamp}#${event.messageId}`;
 /** How long a consent hold is kept: the profile consumer has applied the denial long before (retries, DLQ redrive). */
@@ -489,11 +491,37 @@ export class ProfileStore {
 
   /** Add an event to the customer's timeline. Idempotent: the key is the event's time, source and messageId. */
   async putTimelineEvent(id: string, event: NormalisedEvent, retentionDays: number): Promise<void> {
-    const expires = Math.floor(new Date(event.timestamp).getTime() / 1000) + retentionDays * 86_400;
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { [L.partitionKey]: `C#${id}`, [L.sortKey]: timelineSortKey(event), itemType: 'event', event, [L.ttlAttribute]: expires },
+        Item: { [L.partitionKey]: `C#${id}`, [L.sortKey]: timelineSortKey(event), itemType: 'event', event, [L.ttlAttribute]: timelineExpiry(event, retentionDays) },
+      }),
+    );
+  }
+
+  /**
+   * Add events to the customer's timeline (`putTimelineEvent` each): one event by PutItem, several by BatchWriteItem,
+   * 25 a call (the same items, unconditional puts; an event twice is written once). What DynamoDB leaves unprocessed
+   * is written again with backoff; a call that fails leaves its events to the caller's retry (idempotent, as one by one).
+   */
+  async putTimelineEvents(id: string, events: readonly NormalisedEvent[], retentionDays: number): Promise<void> {
+    const bySortKey = new Map(events.map((event) => [timelineSortKey(event), event]));
+    if (bySortKey.size <= 1) {
+      for (const event of bySortKey.values()) await this.putTimelineEvent(id, event, retentionDays);
+      return;
+    }
+    const requests = [...bySortKey].map(([sortKey, event]) => ({
+      PutRequest: { Item: { [L.partitionKey]: `C#${id}`, [L.sortKey]: sortKey, itemType: 'event', event, [L.ttlAttribute]: timelineExpiry(event, retentionDays) } },
+    }));
+    await Promise.all(
+      Array.from({ length: Math.ceil(requests.length / 25) }, async (_, i) => {
+        let left: typeof requests | undefined = requests.slice(i * 25, i * 25 + 25);
+        for (let attempt = 0; left && left.length > 0; attempt++) {
+          if (attempt > 8) throw new Error(`timeline of ${id}: DynamoDB kept ${left.length} write(s) unprocessed`);
+          if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 2 ** attempt * 10));
+          const page: BatchWriteCommandOutput = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: left } }));
+          left = page.UnprocessedItems?.[this.tableName] as typeof requests | undefined;
+        }
       }),
     );
   }

@@ -291,16 +291,21 @@ Exit codes: 0 accepted (2xx), 1 refused (4xx) or failed (5xx), 2 usage error,
       checkpoint: { type: 'string' },
       'max-batches': { type: 'string' },
       parallel: { type: 'string' },
+      window: { type: 'string' },
       help,
     },
     help: `Usage: rapport import <file.csv|file.ndjson> [--engine http://127.0.0.1:3000 | --url <ingest URL>]
-                      [--secret whsec_... | --write-key <key>] [--batch-size 500] [--parallel 1]
+                      [--secret whsec_... | --write-key <key>] [--batch-size 500] [--parallel 1] [--window <lines>]
 
 Posts the file's events in batches, with a progress bar on stderr, then prints a
 summary: imported, duplicates (already there), rejected (line number and reason).
 Each event's messageId is derived from the file name, its line and the line's text,
-so a re-run imports nothing twice. After every batch a checkpoint file records the
-lines done (in file order, whatever order parallel requests finish in); an interrupted import resumes from it (it is removed when done).
+so a re-run imports nothing twice. The file is read --window lines at a time and each
+window's events are grouped by customer (each customer's in file order), so a batch
+carries whole customers, which the engine applies together. After every batch a
+checkpoint file records the windows done and the batches done of the window begun
+(in the order sent, whatever order parallel requests finish in); an interrupted import
+resumes from it (it is removed when done).
 
 CSV: a header row; columns userId (or user_id), anonymousId, event, timestamp and
 messageId are the event's own, properties.<name> columns are track properties,
@@ -322,6 +327,8 @@ Options:
                         checkpoint still covers only lines whose batch and all before it were accepted
   --checkpoint <file>   where progress is kept (default <file>.import-checkpoint.json)
   --max-batches <n>     stop after n batches (run again to resume)
+  --window <lines>      lines grouped by customer at a time (default 20 batches' worth:
+                        10,000 lines at --batch-size 500); 0 keeps the file's order
   -h, --help            show this help
 
 Exit codes: 0 all imported (or already there), 1 lines rejected or a batch refused,

@@ -3,11 +3,10 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { createIngestHandler, dynamoViolationLog, loadSenderTagPolicy, loadTrackingPlanFile, MAX_BODY_BYTES, powertoolsDeduplicator, staticSources, type IngestSource } from '../../functions/ingest';
+import { BatchingPersistenceLayer, createIngestHandler, dynamoViolationLog, loadSenderTagPolicy, loadTrackingPlanFile, MAX_BODY_BYTES, powertoolsDeduplicator, staticSources, type IngestSource } from '../../functions/ingest';
 import {
   createCustomerApiHandler,
   createProfileConsumer,
@@ -262,7 +261,7 @@ async function start(options: EngineOptions): Promise<Engine> {
   // What journeys' send steps and broadcasts share: one send gateway's policy, the clock's scale.
   const sendPolicy: SendPolicy = { ...DEFAULT_SEND_POLICY, consentMode: profileConfig.consentMode, ...options.sendPolicy };
   const timeScale = engineClock instanceof ScaledClock ? engineClock.scale : 1;
-  const dedupe = powertoolsDeduplicator(new DynamoDBPersistenceLayer({ tableName: IDEMPOTENCY_TABLE, awsSdkV3Client: dynamo.client }));
+  const dedupe = powertoolsDeduplicator(new BatchingPersistenceLayer({ tableName: IDEMPOTENCY_TABLE, awsSdkV3Client: dynamo.client }));
   const ingest = handlerFor(options.functions, 'rapport-ingest', createIngestHandler(
     {
       sources: options.authorize ? authorizedSources(options.sources, options.authorize) : staticSources(options.sources),
@@ -374,7 +373,7 @@ async function start(options: EngineOptions): Promise<Engine> {
         createProfileConsumerHandler(
           { ...profileDeps, recentEvents: profileRetention(profileConfig, journeys.compiled) },
           // After the event is on the profile: the router, then enrolment in the journeys it triggers (as in AWS).
-          { logger, metrics, afterApply: (event, customerId) => journeys.runtime.applied(event, customerId), afterDrop: (event, _customerId, reason) => journeys.runtime.dropped(event, reason) },
+          { logger, metrics, afterApply: (event, customerId, ids) => journeys.runtime.applied(event, customerId, ids), afterDrop: (event, _customerId, reason) => journeys.runtime.dropped(event, reason) },
         ),
       ),
       'rapport-profile',

@@ -201,9 +201,10 @@ export const PROFILE_TABLE_ACCESS = {
    * ended and counted (UpdateItem); then enrolment in the journeys the event
    * triggers (`applied`): the run lock taken and the run written (PutItem).
    * After a write that changed segment members, its tombstone and joined checks read at once (BatchGetItem).
+   * The timeline events of a write that applied several written together (BatchWriteItem).
    */
   consumer: {
-    table: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+    table: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
     indexes: [],
   } as ProfileTableAccess,
   /**

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -82,5 +82,25 @@ describe('rapport import', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
     expect(existsSync(`${file}.import-checkpoint.json`)).toBe(false);
     await engine.settle();
     expect((await api.customer('imp-nd')).stats.eventCount).toBe(10);
+  });
+
+  it('groups a window of lines by customer, and a resumed import sends the rest of the window begun, none twice', async () => {
+    const file = join(tmp, 'interleaved.ndjson');
+    const who = ['imp-w1', 'imp-w2', 'imp-w3'];
+    // Interleaved in the file: w1, w2, w3, w1, ... (4 events each).
+    const events = Array.from({ length: 12 }, (_, i) => JSON.stringify({ type: 'track', userId: who[i % 3], event: 'Product Viewed', timestamp: monthsAgo, properties: { productId: `p-${i}` } }));
+    writeFileSync(file, events.join('\n'));
+    const part = await run(file, '--batch-size', '4', '--max-batches', '1');
+    expect(part.code, part.stderr).toBe(0);
+    // One window (the whole file); its first batch, of one whole customer, is done.
+    const checkpoint = JSON.parse(readFileSync(`${file}.import-checkpoint.json`, 'utf8')) as { line: number; imported: number; window?: { to: number; batches: number } };
+    expect(checkpoint).toMatchObject({ line: 0, imported: 4, window: { to: 12, batches: 1 } });
+    await engine.settle();
+    expect((await api.customer('imp-w1')).stats.eventCount).toBe(4);
+    const rest = await run(file, '--batch-size', '4');
+    expect(rest.code, rest.stderr).toBe(0);
+    expect(lines(rest.stdout)).toEqual(['imported 12, duplicates 0, rejected 0']);
+    await engine.settle();
+    for (const id of who) expect((await api.customer(id)).stats.eventCount).toBe(4);
   });
 });

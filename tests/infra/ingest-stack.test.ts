@@ -177,10 +177,10 @@ describe('Rapport-dev stack, default props', () => {
       const idempotency = statements.find((s) => JSON.stringify(s.Resource).includes(tableId))!;
       expect(idempotency.Resource).toEqual({ 'Fn::GetAtt': [tableId, 'Arn'] });
       expect([...asList(idempotency.Action)].sort()).toEqual([
+        'dynamodb:BatchWriteItem',
         'dynamodb:DeleteItem',
         'dynamodb:GetItem',
         'dynamodb:PutItem',
-        'dynamodb:UpdateItem',
       ]);
       const profiles = statements.filter((s) => JSON.stringify(s.Resource).includes(profileTableId));
       expect(profiles).toEqual([

@@ -432,7 +432,7 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
         { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: [arnOf(ids.queue)] },
         {
           Effect: 'Allow',
-          Action: ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+          Action: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
           Resource: [tableArn()],
         },
         { Effect: 'Allow', Action: 'events:PutEvents', Resource: [arnOf(ids.bus)] },

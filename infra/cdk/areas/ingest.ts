@@ -16,7 +16,8 @@ import type { RapportSource, RapportThrottle } from '../rapport';
 import { loggedDefaultStage, type AreaContext } from './context';
 
 /** What Powertools' DynamoDB idempotency persistence layer calls, and nothing more. */
-const IDEMPOTENCY_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
+// Claims put one by one (conditional), completions written in batches (BatchingPersistenceLayer).
+const IDEMPOTENCY_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem'];
 
 export interface IngestAreaProps {
   readonly bus: events.EventBus;

@@ -14,6 +14,9 @@ const MAX_BATCH = 500;
 /** Most batches in flight at once (--parallel). */
 const MAX_PARALLEL = 16;
 
+/** Lines whose events are grouped by customer before batching (`--window`, 0: none, the whole file in its order), in batch sizes: 20 batches' worth. */
+const WINDOW_BATCHES = 20;
+
 interface Checkpoint {
   file: string;
   /** Lines up to this one (1-based) are done. */
@@ -21,6 +24,12 @@ interface Checkpoint {
   imported: number;
   duplicates: number;
   rejected: Array<{ line: number; reason: string }>;
+  /**
+   * Of the window of lines after `line` (up to `to`, grouped as `size` lines and `batchSize` events per batch
+   * made it), the first `batches` batches are done: their results are counted above. A resumed import groups
+   * that window the same way and sends the rest.
+   */
+  window?: { size: number; batchSize: number; to: number; batches: number };
 }
 
 export async function execute({ values, positionals }: Parsed, ctx: Context): Promise<ExitCode> {
@@ -28,8 +37,10 @@ export async function execute({ values, positionals }: Parsed, ctx: Context): Pr
   if (!existsSync(file)) throw new UsageError(`no file ${positionals[0]}`);
   const format = /\.csv$/i.test(file) ? 'csv' : /\.(nd)?jsonl?$/i.test(file) || /\.ndjson$/i.test(file) ? 'ndjson' : undefined;
   if (!format) throw new UsageError(`${positionals[0]}: expected a .csv or .ndjson file`);
-  const batchSize = Number(values['batch-size'] ?? 500);
+  let batchSize = Number(values['batch-size'] ?? 500);
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH) throw new UsageError(`--batch-size: expected a whole number from 1 to ${MAX_BATCH}`);
+  let windowSize = values.window === undefined ? WINDOW_BATCHES * batchSize : Number(values.window);
+  if (!Number.isInteger(windowSize) || windowSize < 0) throw new UsageError('--window: expected a whole number of lines (0: the file in its order)');
   const maxBatches = values['max-batches'] === undefined ? Infinity : Number(values['max-batches']);
   const post = poster(values, ctx);
 
@@ -38,6 +49,12 @@ export async function execute({ values, positionals }: Parsed, ctx: Context): Pr
   if (existsSync(checkpointFile)) {
     state = JSON.parse(readFileSync(checkpointFile, 'utf8')) as Checkpoint;
     ctx.err(`resuming after line ${state.line} (checkpoint ${checkpointFile})`);
+    if (state.window) {
+      // The window begun is grouped again as it was, so the batches already sent are known and skipped.
+      if (state.window.size !== windowSize || state.window.batchSize !== batchSize) ctx.err(`the window begun is finished with the checkpoint's --window ${state.window.size} --batch-size ${state.window.batchSize}`);
+      windowSize = state.window.size;
+      batchSize = state.window.batchSize;
+    }
   }
 
   const parallel = Number(values.parallel ?? 1);
@@ -51,15 +68,19 @@ export async function execute({ values, positionals }: Parsed, ctx: Context): Pr
   const total = lines.length;
 
   /**
-   * Batches go out `parallel` at a time; their results are taken in file order, so the checkpoint
-   * only ever covers lines whose batch (and every batch before it) was accepted. Lines refused while
-   * reading travel with their batch, so a resumed import does not report them twice.
+   * The file is read a window of lines at a time (`--window`); a window's events are grouped by customer (each
+   * customer's in file order) and packed into batches of whole customers where they fit, so the engine applies a
+   * customer's events of a batch together. Batches go out `parallel` at a time; their results are taken in the
+   * order sent, so the checkpoint only ever covers lines whose window was accepted whole, and, of the window
+   * begun, how many of its batches were (`Checkpoint.window`). Lines refused while reading travel with their
+   * window's last batch, so a resumed import does not report them twice.
    */
   interface Batch {
     events: ImportEvent[];
     /** Lines refused before posting (not JSON, no id...). */
     refused: Array<{ line: number; reason: string }>;
-    upTo: number;
+    /** The window's last line, and this batch's number in it (1-based); `last`: the window is done with it. */
+    window: { to: number; index: number; last: boolean };
     result?: Promise<PostResult>;
   }
   const inFlight: Batch[] = [];
@@ -78,7 +99,7 @@ export async function execute({ values, positionals }: Parsed, ctx: Context): Pr
     const batch = inFlight.shift()!;
     const result = batch.result ? await batch.result : undefined;
     if (result?.kind === 'failed') {
-      ctx.err(`the ingest refused the batch of lines ${batch.events[0]!.line}-${batch.upTo}: ${result.message}; fix it and run again to resume`);
+      ctx.err(`the ingest refused a batch of lines ${Math.min(...batch.events.map((e) => e.line))}-${Math.max(...batch.events.map((e) => e.line))}: ${result.message}; fix it and run again to resume`);
       return false;
     }
     state.rejected.push(...batch.refused);
@@ -88,7 +109,10 @@ export async function execute({ values, positionals }: Parsed, ctx: Context): Pr
       state.imported += result.accepted.filter((id) => !duplicates.has(id)).length;
       for (const r of result.rejected) state.rejected.push({ line: batch.events[r.index]!.line, reason: r.reason });
     }
-    state.line = batch.upTo;
+    if (batch.window.last) {
+      state.line = batch.window.to;
+      delete state.window;
+    } else state.window = { size: windowSize, batchSize, to: batch.window.to, batches: batch.window.index };
     writeFileSync(checkpointFile, JSON.stringify(state));
     batches++;
     progress();
@@ -98,36 +122,64 @@ export async function execute({ values, positionals }: Parsed, ctx: Context): Pr
   /** A batch's request; never rejects (a batch awaited later must not fail unobserved). */
   const send = (batch: Batch): Promise<PostResult> => post(batch.events.map((b) => b.event)).catch((error: unknown) => ({ kind: 'failed', message: (error as Error).message }));
 
-  /** Send a batch; with `parallel` batches out, first wait for the oldest. */
-  const dispatch = async (batch: Batch): Promise<boolean> => {
-    if (batch.events.length > 0) batch.result = send(batch);
-    inFlight.push(batch);
-    while (inFlight.length >= parallel) if (!(await settleOldest())) return false;
-    return true;
+  /** The batches of the window of lines `from`..`to` (at least one, maybe empty, which carries the refused lines). */
+  const windowBatches = (from: number, to: number): Batch[] => {
+    const byCustomer = new Map<string, ImportEvent[]>();
+    const refused: Batch['refused'] = [];
+    for (let i = from; i <= to; i++) {
+      const text = lines[i - 1]!;
+      if (text.trim() === '') continue;
+      const parsed = format === 'csv' ? csvLine(header, text, i, name) : ndjsonLine(text, i, name);
+      if ('error' in parsed) refused.push({ line: parsed.line, reason: parsed.error });
+      else {
+        for (const e of parsed.events) {
+          // --window 0: one group, the file's order.
+          const key = windowSize === 0 ? '' : customerOf(e);
+          const group = byCustomer.get(key);
+          if (group) group.push(e);
+          else byCustomer.set(key, [e]);
+        }
+      }
+    }
+    const packed: ImportEvent[][] = [];
+    let current: ImportEvent[] = [];
+    for (const group of byCustomer.values()) {
+      if (current.length > 0 && current.length + group.length > batchSize) {
+        packed.push(current);
+        current = [];
+      }
+      for (const e of group) {
+        current.push(e);
+        if (current.length === batchSize) {
+          packed.push(current);
+          current = [];
+        }
+      }
+    }
+    if (current.length > 0 || packed.length === 0) packed.push(current);
+    return packed.map((events, i) => ({ events, refused: i === packed.length - 1 ? refused : [], window: { to, index: i + 1, last: i === packed.length - 1 } }));
   };
 
-  let current: Batch = { events: [], refused: [], upTo: state.line };
   let dispatched = 0;
-  for (let i = Math.max(first, state.line + 1); i <= lines.length && dispatched < maxBatches; i++) {
-    const text = lines[i - 1]!;
-    current.upTo = i;
-    if (text.trim() === '') continue;
-    const parsed = format === 'csv' ? csvLine(header, text, i, name) : ndjsonLine(text, i, name);
-    if ('error' in parsed) current.refused.push({ line: i, reason: parsed.error });
-    else current.events.push(...parsed.events);
-    if (current.events.length >= batchSize) {
-      dispatched++;
-      if (!(await dispatch(current))) {
-        failed = true;
-        break;
+  let stoppedEarly = false;
+  windows: for (let from = Math.max(first, state.line + 1); from <= lines.length; from += windowSize || lines.length) {
+    const to = windowSize === 0 ? lines.length : Math.min(from + windowSize - 1, lines.length);
+    const skip = state.window?.to === to ? state.window.batches : 0;
+    for (const batch of windowBatches(from, to).slice(skip)) {
+      if (dispatched >= maxBatches) {
+        stoppedEarly = true;
+        break windows;
       }
-      current = { events: [], refused: [], upTo: i };
+      dispatched++;
+      if (batch.events.length > 0) batch.result = send(batch);
+      inFlight.push(batch);
+      while (inFlight.length >= parallel) {
+        if (!(await settleOldest())) {
+          failed = true;
+          break windows;
+        }
+      }
     }
-  }
-  const stoppedEarly = dispatched >= maxBatches && current.upTo < lines.length;
-  if (!failed && !stoppedEarly) {
-    current.upTo = Math.max(current.upTo, lines.length);
-    inFlight.push({ ...current, ...(current.events.length > 0 && { result: send(current) }) });
   }
   // Every batch still out is awaited (none is left unobserved), but the state stops at the first refused one.
   while (inFlight.length > 0) {
@@ -147,6 +199,11 @@ export async function execute({ values, positionals }: Parsed, ctx: Context): Pr
   ctx.out(`imported ${state.imported}, duplicates ${state.duplicates}, rejected ${state.rejected.length}`);
   for (const r of state.rejected.sort((a, b) => a.line - b.line)) ctx.out(`  line ${r.line}: ${r.reason}`);
   return state.rejected.length > 0 ? EXIT.failed : EXIT.ok;
+}
+
+/** The customer an event is for, to group by: the userId named, else the visitor. */
+function customerOf({ event, line }: ImportEvent): string {
+  return typeof event.userId === 'string' ? `u:${event.userId}` : typeof event.anonymousId === 'string' ? `a:${event.anonymousId}` : `line:${line}`;
 }
 
 type PostResult = { kind: 'ok'; accepted: string[]; duplicates: string[]; rejected: Array<{ index: number; reason: string }> } | { kind: 'failed'; message: string };
