@@ -3,7 +3,7 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import type { BasePersistenceLayer, IdempotencyRecord } from '@aws-lambda-powertools/idempotency/persistence';
 import { BatchWriteItemCommand, type BatchWriteItemCommandOutput, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { eventKey, IDEMPOTENCY_WINDOW_SECONDS, mapLimit } from '../../shared';
+import { eventKey, IDEMPOTENCY_WINDOW_SECONDS } from '../../shared';
 
 /**
  * What a claim on an event key found:
