@@ -445,11 +445,11 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
         }
         if (run.status === 'completed') {
           // Completed (its last step done, often a send): a goal within the journey's attribution window after it
-          // still counts, whether or not a wait followed the last send. Once; the run stays completed.
+          // still converts it, whether or not a wait followed the last send. Once; moved from completed to goal.
           const window = journey.attribution?.windowSeconds;
           const endedAt = run.endedAt === undefined ? Number.NaN : Date.parse(run.endedAt);
           if (goal && window !== undefined && Date.parse(detail.timestamp) - endedAt <= window * 1000 && (await records.convertCompleted(customerId, journey.id, run.executionName, eventRef(detail), clock.now().toISOString()))) {
-            await records.count(journey.id, { goal: 1, 'completed.goal': 1 });
+            await records.count(journey.id, { goal: 1, completed: -1, 'completed.goal': 1 });
             converted++;
             log('journey goal reached after the run completed', { journeyId: journey.id, customerId, executionName: run.executionName });
           }

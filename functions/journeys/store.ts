@@ -379,8 +379,8 @@ export class JourneyStore {
 
   /**
    * A run that completed (its last step done, often a send) converts on a goal event that comes within its
-   * journey's attribution window after it ended: recorded once (`convertedBy`), the run stays `completed`.
-   * Whether this call recorded it.
+   * journey's attribution window after it ended: it becomes `converted` once (`convertedBy`, `convertedAt`; its
+   * `endedAt` stays when it completed). Whether this call converted it.
    */
   async convertCompleted(customerId: string, journeyId: string, executionName: string, by: Required<EventRef>, at: string): Promise<boolean> {
     try {
@@ -388,10 +388,10 @@ export class JourneyStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [L.partitionKey]: pk(customerId), [L.sortKey]: `R#${journeyId}#${executionName}` },
-          UpdateExpression: 'SET convertedBy = :by, convertedBySourceId = :bySource, convertedAt = :at',
+          UpdateExpression: 'SET #s = :converted, convertedBy = :by, convertedBySourceId = :bySource, convertedAt = :at',
           ConditionExpression: '#s = :completed AND attribute_not_exists(convertedBy)',
           ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: { ':by': by.messageId, ':bySource': by.sourceId, ':at': at, ':completed': 'completed' },
+          ExpressionAttributeValues: { ':by': by.messageId, ':bySource': by.sourceId, ':at': at, ':completed': 'completed', ':converted': 'converted' },
         }),
       );
       return true;

@@ -11,7 +11,7 @@ import type { Engine } from '../../infra/embedded/engine';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
 import { client } from '../helpers/client';
 import { startTestEngine } from '../helpers/engine';
-import { outboxFor, runToEnd } from '../helpers/journeys';
+import { outboxFor, runsOf, runToEnd } from '../helpers/journeys';
 
 const HOUR = 3_600_000;
 const START = Date.parse('2026-03-02T10:00:00Z');
@@ -152,6 +152,7 @@ describe('a goal and a wait_for on the same event', () => {
     await clock.run(clock.now().getTime() + HOUR);
 
     // Assess
-    expect(await counters()).toMatchObject({ entered: 2, completed: 2, goal: 1, 'completed.goal': 1 });
+    expect(await counters()).toMatchObject({ entered: 2, completed: 1, goal: 1, 'completed.goal': 1 });
+    expect((await runsOf(engine, 'gw-4')).find((r) => r.journeyId === 'hello')?.status).toBe('converted');
   });
 });
