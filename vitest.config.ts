@@ -20,6 +20,31 @@ export const TWIN_SCENARIOS = [
   'tests/integration/broadcasts.test.ts',
 ];
 
+/**
+ * The CDK tests: each synthesises stacks and asserts on the templates (no engine, no handler, no environment
+ * read at import). They run in the `cdk` project, whose files share a worker's modules (isolate: false), so
+ * aws-cdk-lib (seconds to import) is loaded once per worker instead of once per file. The handler tests of
+ * tests/infra (aws-*.test.ts, metrics-stage.test.ts: environment stubbed before a handler loads) stay isolated.
+ */
+export const CDK_TESTS = [
+  'tests/infra/app.test.ts',
+  'tests/infra/broadcasts-stack.test.ts',
+  'tests/infra/bundles.test.ts',
+  'tests/infra/cfn-lint.test.ts',
+  'tests/infra/feedback-stack.test.ts',
+  'tests/infra/firewall.test.ts',
+  'tests/infra/ingest-stack.test.ts',
+  'tests/infra/journeys-stack.test.ts',
+  'tests/infra/logical-ids.test.ts',
+  'tests/infra/nag.test.ts',
+  'tests/infra/observability-stack.test.ts',
+  'tests/infra/profile-stack.test.ts',
+  'tests/infra/props.test.ts',
+  'tests/infra/scale.test.ts',
+  'tests/infra/stages.test.ts',
+  'tests/infra/topology.test.ts',
+];
+
 export default defineConfig({
   test: {
     testTimeout: 30_000,
@@ -28,7 +53,8 @@ export default defineConfig({
     // machines CI and the team use, so every file waited for the one before it. Most files spend much of
     // their time waiting (child processes starting, engines answering over HTTP), so a worker per core
     // keeps both busy; the engine tests run on virtual time, which the load of the other worker cannot skew.
-    // Files keep their own worker process (isolate, forks): engines, spies and environment stay per file.
+    // Files that start engines keep their own worker process (isolate, forks): engines, spies and environment stay
+    // per file. The `cdk` project shares a worker's modules between files (see CDK_TESTS).
     maxWorkers: Math.max(2, availableParallelism()),
     env: {
       POWERTOOLS_LOG_LEVEL: 'SILENT',
@@ -36,7 +62,8 @@ export default defineConfig({
       POWERTOOLS_DEV: 'false',
     },
     projects: [
-      { extends: true, test: { name: 'unit', include: ['tests/**/*.test.ts'], exclude: ['tests/twin/**'] } },
+      { extends: true, test: { name: 'unit', include: ['tests/**/*.test.ts'], exclude: ['tests/twin/**', ...CDK_TESTS] } },
+      { extends: true, test: { name: 'cdk', include: CDK_TESTS, isolate: false, setupFiles: ['tests/infra/setup-assemblies.ts'] } },
       { extends: true, test: { name: 'twin', include: ['tests/twin/**/*.test.ts', ...TWIN_SCENARIOS], globalSetup: ['tests/twin/global-setup.ts'] } },
     ],
   },
