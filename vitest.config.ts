@@ -45,6 +45,13 @@ export const CDK_TESTS = [
   'tests/infra/topology.test.ts',
 ];
 
+/**
+ * The unit tests that start no engine (tests/unit but its embedded/ folder: the engine's parts, process-wide
+ * caches and fake timers): pure functions, dynalite at most. They run in the `pure` project, whose files share
+ * a worker's modules (isolate: false): a worker per core for all of them instead of a process per file.
+ */
+const PURE_UNIT_TESTS = ['tests/unit/*.test.ts', 'tests/unit/!(embedded)/**/*.test.ts'];
+
 export default defineConfig({
   test: {
     testTimeout: 30_000,
@@ -54,7 +61,7 @@ export default defineConfig({
     // their time waiting (child processes starting, engines answering over HTTP), so a worker per core
     // keeps both busy; the engine tests run on virtual time, which the load of the other worker cannot skew.
     // Files that start engines keep their own worker process (isolate, forks): engines, spies and environment stay
-    // per file. The `cdk` project shares a worker's modules between files (see CDK_TESTS).
+    // per file. The `cdk` and `pure` projects share a worker's modules between files (see CDK_TESTS, PURE_UNIT_TESTS).
     maxWorkers: Math.max(2, availableParallelism()),
     env: {
       POWERTOOLS_LOG_LEVEL: 'SILENT',
@@ -62,7 +69,8 @@ export default defineConfig({
       POWERTOOLS_DEV: 'false',
     },
     projects: [
-      { extends: true, test: { name: 'unit', include: ['tests/**/*.test.ts'], exclude: ['tests/twin/**', ...CDK_TESTS] } },
+      { extends: true, test: { name: 'unit', include: ['tests/**/*.test.ts'], exclude: ['tests/twin/**', ...CDK_TESTS, ...PURE_UNIT_TESTS] } },
+      { extends: true, test: { name: 'pure', include: PURE_UNIT_TESTS, isolate: false } },
       { extends: true, test: { name: 'cdk', include: CDK_TESTS, isolate: false, setupFiles: ['tests/infra/setup-assemblies.ts'] } },
       { extends: true, test: { name: 'twin', include: ['tests/twin/**/*.test.ts', ...TWIN_SCENARIOS], globalSetup: ['tests/twin/global-setup.ts'] } },
     ],
