@@ -70,8 +70,8 @@ export default defineConfig({
     },
     projects: [
       { extends: true, test: { name: 'unit', include: ['tests/**/*.test.ts'], exclude: ['tests/twin/**', ...CDK_TESTS, ...PURE_UNIT_TESTS] } },
-      { extends: true, test: { name: 'pure', include: PURE_UNIT_TESTS, isolate: false } },
-      { extends: true, test: { name: 'cdk', include: CDK_TESTS, isolate: false, setupFiles: ['tests/infra/setup-assemblies.ts'] } },
+      { extends: true, test: { name: 'pure', include: PURE_UNIT_TESTS, isolate: false, setupFiles: ['tests/unit/setup-shared-worker.ts'] } },
+      { extends: true, test: { name: 'cdk', include: CDK_TESTS, isolate: false, setupFiles: ['tests/infra/setup-shared-worker.ts'] } },
       { extends: true, test: { name: 'twin', include: ['tests/twin/**/*.test.ts', ...TWIN_SCENARIOS], globalSetup: ['tests/twin/global-setup.ts'] } },
     ],
   },

@@ -18,7 +18,7 @@ process.env.CDK_DOCKER = '/nonexistent/docker-must-not-run';
  * Cloud assemblies (with ~2 MB bundles each) go under one folder per test file, made when the file first
  * synthesises and removed when it ends. The `cdk` project shares this module between the files of a worker
  * (isolate: false), where this `afterAll` belongs to the first file only: its setup file
- * (tests/infra/setup-assemblies.ts) removes the folder after each file.
+ * (tests/infra/setup-shared-worker.ts) removes the folder after each file.
  */
 let assemblyRoot: string | undefined;
 function assemblyFolder(): string {
