@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
  * The scenarios that also run on the twin (issue 13): the embedded engine with every AWS call of
@@ -52,6 +53,31 @@ export const CDK_TESTS = [
  */
 const PURE_UNIT_TESTS = ['tests/unit/*.test.ts', 'tests/unit/!(embedded)/**/*.test.ts'];
 
+/**
+ * The files that take longest, longest first (seconds in a full run on 2 cores, load ~9, 2026-12-06): they start
+ * before every other file, so that the last minutes of a run are not one worker alone on a long file. Vitest's own
+ * order (the durations of the last run, or the largest files first on a clean clone such as CI's) puts
+ * duplicates.test.ts, most of a run's time on one worker, wherever its size falls.
+ */
+export const LONGEST_FIRST = [
+  'tests/integration/reliability/duplicates.test.ts', // 475 s: 10,000 deliveries through one engine
+  'tests/twin/all-bundles.test.ts', // 75 s: the stack synthesized with every bundle
+  'tests/demo/demo.test.ts', // 47 s
+  'tests/integration/durable-executions.test.ts', // 46 s: engines as child processes, real time
+];
+
+class LongestFirstSequencer extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const rank = (spec: TestSpecification) => {
+      const index = LONGEST_FIRST.findIndex((file) => spec.moduleId.endsWith(`/${file}`));
+      return index === -1 ? LONGEST_FIRST.length : index;
+    };
+    // Stable: the listed files first (each project's copy of one), every other file in vitest's order.
+    return sorted.map((spec, position) => ({ spec, position })).sort((a, b) => rank(a.spec) - rank(b.spec) || a.position - b.position).map(({ spec }) => spec);
+  }
+}
+
 export default defineConfig({
   test: {
     testTimeout: 30_000,
@@ -63,6 +89,7 @@ export default defineConfig({
     // Files that start engines keep their own worker process (isolate, forks): engines, spies and environment stay
     // per file. The `cdk` and `pure` projects share a worker's modules between files (see CDK_TESTS, PURE_UNIT_TESTS).
     maxWorkers: Math.max(2, availableParallelism()),
+    sequence: { sequencer: LongestFirstSequencer },
     env: {
       POWERTOOLS_LOG_LEVEL: 'SILENT',
       POWERTOOLS_METRICS_DISABLED: 'true',
