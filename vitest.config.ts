@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
  * The scenarios that also run on the twin (issue 13): the embedded engine with every AWS call of
@@ -21,6 +22,63 @@ export const TWIN_SCENARIOS = [
   'tests/integration/broadcast-cursor-erasure.test.ts',
 ];
 
+/**
+ * The CDK tests: each synthesises stacks and asserts on the templates (no engine, no handler, no environment
+ * read at import). They run in the `cdk` project, whose files share a worker's modules (isolate: false), so
+ * aws-cdk-lib (seconds to import) is loaded once per worker instead of once per file. The handler tests of
+ * tests/infra (aws-*.test.ts, metrics-stage.test.ts: environment stubbed before a handler loads) stay isolated.
+ */
+export const CDK_TESTS = [
+  'tests/infra/app.test.ts',
+  'tests/infra/broadcasts-stack.test.ts',
+  'tests/infra/bundles.test.ts',
+  'tests/infra/cfn-lint.test.ts',
+  'tests/infra/feedback-stack.test.ts',
+  'tests/infra/firewall.test.ts',
+  'tests/infra/ingest-stack.test.ts',
+  'tests/infra/journeys-stack.test.ts',
+  'tests/infra/logical-ids.test.ts',
+  'tests/infra/nag.test.ts',
+  'tests/infra/observability-stack.test.ts',
+  'tests/infra/profile-stack.test.ts',
+  'tests/infra/props.test.ts',
+  'tests/infra/scale.test.ts',
+  'tests/infra/stages.test.ts',
+  'tests/infra/topology.test.ts',
+];
+
+/**
+ * The unit tests that start no engine (tests/unit but its embedded/ folder: the engine's parts, process-wide
+ * caches and fake timers): pure functions, dynalite at most. They run in the `pure` project, whose files share
+ * a worker's modules (isolate: false): a worker per core for all of them instead of a process per file.
+ */
+const PURE_UNIT_TESTS = ['tests/unit/*.test.ts', 'tests/unit/!(embedded)/**/*.test.ts'];
+
+/**
+ * The files that take longest, longest first (seconds in a full run on 2 cores, load ~9, 2026-12-06): they start
+ * before every other file, so that the last minutes of a run are not one worker alone on a long file. Vitest's own
+ * order (the durations of the last run, or the largest files first on a clean clone such as CI's) puts
+ * duplicates.test.ts, most of a run's time on one worker, wherever its size falls.
+ */
+export const LONGEST_FIRST = [
+  'tests/integration/reliability/duplicates.test.ts', // 475 s: 10,000 deliveries through one engine
+  'tests/twin/all-bundles.test.ts', // 75 s: the stack synthesized with every bundle
+  'tests/demo/demo.test.ts', // 47 s
+  'tests/integration/durable-executions.test.ts', // 46 s: engines as child processes, real time
+];
+
+class LongestFirstSequencer extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const rank = (spec: TestSpecification) => {
+      const index = LONGEST_FIRST.findIndex((file) => spec.moduleId.endsWith(`/${file}`));
+      return index === -1 ? LONGEST_FIRST.length : index;
+    };
+    // Stable: the listed files first (each project's copy of one), every other file in vitest's order.
+    return sorted.map((spec, position) => ({ spec, position })).sort((a, b) => rank(a.spec) - rank(b.spec) || a.position - b.position).map(({ spec }) => spec);
+  }
+}
+
 export default defineConfig({
   test: {
     testTimeout: 30_000,
@@ -29,15 +87,19 @@ export default defineConfig({
     // machines CI and the team use, so every file waited for the one before it. Most files spend much of
     // their time waiting (child processes starting, engines answering over HTTP), so a worker per core
     // keeps both busy; the engine tests run on virtual time, which the load of the other worker cannot skew.
-    // Files keep their own worker process (isolate, forks): engines, spies and environment stay per file.
+    // Files that start engines keep their own worker process (isolate, forks): engines, spies and environment stay
+    // per file. The `cdk` and `pure` projects share a worker's modules between files (see CDK_TESTS, PURE_UNIT_TESTS).
     maxWorkers: Math.max(2, availableParallelism()),
+    sequence: { sequencer: LongestFirstSequencer },
     env: {
       POWERTOOLS_LOG_LEVEL: 'SILENT',
       POWERTOOLS_METRICS_DISABLED: 'true',
       POWERTOOLS_DEV: 'false',
     },
     projects: [
-      { extends: true, test: { name: 'unit', include: ['tests/**/*.test.ts'], exclude: ['tests/twin/**'] } },
+      { extends: true, test: { name: 'unit', include: ['tests/**/*.test.ts'], exclude: ['tests/twin/**', ...CDK_TESTS, ...PURE_UNIT_TESTS] } },
+      { extends: true, test: { name: 'pure', include: PURE_UNIT_TESTS, isolate: false, setupFiles: ['tests/unit/setup-shared-worker.ts'] } },
+      { extends: true, test: { name: 'cdk', include: CDK_TESTS, isolate: false, setupFiles: ['tests/infra/setup-shared-worker.ts'] } },
       { extends: true, test: { name: 'twin', include: ['tests/twin/**/*.test.ts', ...TWIN_SCENARIOS], globalSetup: ['tests/twin/global-setup.ts'] } },
     ],
   },

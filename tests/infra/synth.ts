@@ -14,9 +14,23 @@ import { RapportStack, type RapportStackProps } from '../../infra/cdk/rapport-st
  */
 process.env.CDK_DOCKER = '/nonexistent/docker-must-not-run';
 
-/** Cloud assemblies (with ~2 MB bundles each) go under one folder per test file, removed when it ends. */
-const assemblyRoot = mkdtempSync(path.join(tmpdir(), 'rapport-infra-test-'));
-afterAll(() => rmSync(assemblyRoot, { recursive: true, force: true }));
+/**
+ * Cloud assemblies (with ~2 MB bundles each) go under one folder per test file, made when the file first
+ * synthesises and removed when it ends. The `cdk` project shares this module between the files of a worker
+ * (isolate: false), where this `afterAll` belongs to the first file only: its setup file
+ * (tests/infra/setup-shared-worker.ts) removes the folder after each file.
+ */
+let assemblyRoot: string | undefined;
+function assemblyFolder(): string {
+  assemblyRoot ??= mkdtempSync(path.join(tmpdir(), 'rapport-infra-test-'));
+  return assemblyRoot;
+}
+/** Remove this test file's cloud assemblies; the next synth makes a new folder. */
+export function removeAssemblies(): void {
+  if (assemblyRoot !== undefined) rmSync(assemblyRoot, { recursive: true, force: true });
+  assemblyRoot = undefined;
+}
+afterAll(removeAssemblies);
 
 /** Holds tags.yaml and segmentation.config.yaml for the stacks the tests build (`configDir`). */
 export const TEST_CONFIG_DIR = path.join(import.meta.dirname, 'fixtures', 'config');
@@ -50,7 +64,7 @@ export interface NewAppOptions {
 /** An app that synthesises into this test file's temporary folder. */
 export function newApp(options: NewAppOptions = {}): App {
   return new App({
-    outdir: mkdtempSync(path.join(assemblyRoot, 'cdk.out-')),
+    outdir: mkdtempSync(path.join(assemblyFolder(), 'cdk.out-')),
     ...(options.bundle === false && { context: { 'aws:cdk:bundling-stacks': [] } }),
   });
 }
