@@ -53,6 +53,16 @@ describe('AWS profile consumer: the journey router resumes waits and stops conve
   });
 
   it('resumes a complaint run waiting for Complaint Resolved of the same complaintId with SendTaskSuccess, once', async () => {
+    // A wait is its run's: the run is recorded running before its execution starts (the router reads waits only then).
+    await store.putRun({
+      journeyId: 'complaint-follow-up',
+      executionName: 'complaint-run-1',
+      customerId: 'cust-wait',
+      key: 'C-7',
+      status: 'running',
+      startedAt: '2026-11-20T10:00:00.000Z',
+      triggerMessageId: 'filed-1',
+    });
     await store.putWait('cust-wait', {
       event: 'Complaint Resolved',
       executionName: 'complaint-run-1',
