@@ -23,6 +23,9 @@ import { applyEvent, emptyProfile, joinProfiles, mergeProfiles, upgradeTags } fr
 import { PROFILE_LIMITS } from './limits';
 import { APPLIED_MAX, appliedMark, belongsAfter, eventMark, receivedAfterErasure, startsNewLife, timelineIdsOf, timelineSortKey, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
 
+/** How long a back-dated denial of an erased customer waits for their new life to begin beside it (same request). */
+const NEW_LIFE_WAIT_MS = 1_000;
+
 /** What segmentation computes from a profile at an instant (lifecycle, RFM, tags) and when it may next change. */
 export interface Segmentation {
   lifecycleStage: LifecycleStage;
@@ -176,7 +179,10 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
   async function drain(key: string): Promise<void> {
     const queue = queues.get(key)!;
     while (queue.length > 0) {
-      const chunk = queue.splice(0, GROUP_MAX);
+      // Denials last (consent folds the same in any order): a back-dated denial received with the events that start
+      // a customer's new life after an erasure then finds that life begun, and applies to it (`newLifeDenial`).
+      const taken = queue.splice(0, GROUP_MAX);
+      const chunk = [...taken.filter((p) => denialsOnly(p.event) === undefined), ...taken.filter((p) => denialsOnly(p.event) !== undefined)];
       try {
         const results = await applyGroup(
           chunk.map((p) => p.event),
@@ -203,6 +209,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     const now = clock.now();
     const first = events[0]!;
     const named = namedOf(first);
+    // A back-dated denial of an erased customer with no live profile yet waits once for their new life (see below).
+    let waitedForNewLife = false;
     attempts: for (let attempt = 1; ; attempt++) {
       // A visitor-only event goes to whoever the visitor is linked to now: looked up on every attempt, and
       // a profile found frozen (a visitor identified, a customer joined by alias) forwards along the chain.
@@ -267,6 +275,14 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         const link = linkOf(event);
         const ofNamed = event === incoming && ofNamedErasedLife(event);
         if (event === incoming && (ofNamed || ofErasedLife(event, current))) {
+          // A denial received after the erasure completed, and no live profile yet: the customer's new life may be
+          // starting in an event of the same request applied beside this one. Wait for this store's next write of
+          // the profile (a second at most), then look again; then it applies to that life (`newLifeDenial`).
+          if (!ofNamed && !waitedForNewLife && current === undefined && tombstone !== undefined && receivedAfterErasure(event, tombstone) && denialsOnly(event) !== undefined) {
+            waitedForNewLife = true;
+            await store.nextWrite(customerId, NEW_LIFE_WAIT_MS);
+            continue attempts;
+          }
           // An earlier attempt may have linked a visitor (or joined a known customer) to them before its profile write failed.
           if (link !== undefined) await undoLink(event, link, customerId);
           // The archive keeps this event from its receipt: the tombstone must outlive its replays.

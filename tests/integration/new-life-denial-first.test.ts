@@ -1,11 +1,5 @@
 /**
- * A KNOWN BREAK, kept as `it.fails` (sixth audit of issue 10; fix it, then make it `it`). A back-dated denial
- * applied before the event that starts the customer's new life (same request, listed first, so usually applied
- * first) finds no live profile and is dropped; ingest's hold is undone too (no new life yet). Ideas: keep the hold of
- * a denial received after the erasure completed while the tombstone lives, and fold it in when the new life starts.
- */
-/**
- * Audit 6 (issue 10, consent vs the "came back" rule; the fifth audit's `denialsOnly` fix).
+ * Audit 6 (issue 10; fixed: the consumer waits once for the new life beside a back-dated denial, and applies denials last in a group), consent vs the "came back" rule; the fifth audit's `denialsOnly` fix).
  *
  * Promise (README "Which consent change wins" and "Privacy: erasure"): a denial received after the erasure
  * completed "applies to the new life whatever its date, as a denial received after a grant always wins";
@@ -41,7 +35,7 @@ describe('a back-dated denial received with the comeback, listed before it', () 
   let engine: Engine | undefined;
   afterAll(() => engine?.stop());
 
-  it.fails('unsubscribes the new life whichever order the batch lists them in', async () => {
+  it('unsubscribes the new life whichever order the batch lists them in', async () => {
     engine = await startTestEngine({ sweepEveryMs: 0, logLevel: 'SILENT', sendPolicy: { quietHours: undefined } });
     const api = client(engine);
     const ids = { identifyFirst: 'a6-nl-order-1', denialFirst: 'a6-nl-order-2' };
