@@ -285,6 +285,9 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
           }
           // An earlier attempt may have linked a visitor (or joined a known customer) to them before its profile write failed.
           if (link !== undefined) await undoLink(event, link, customerId);
+          // An identify of the erased life linking a visitor nobody else owns: that visitor was the customer's (their
+          // device, named to them only by this event, which never got applied): it is erased too, and redacted.
+          if (!ofNamed && current === undefined && event.type === 'identify' && link !== undefined && (await erasesVisitor(link, customerId, now))) erasedNamed.push(`anon:${link}`);
           // The archive keeps this event from its receipt: the tombstone must outlive its replays.
           if (ofNamed) await store.extendTombstone(namedId, namedTombstone!, event.receivedAt);
           else if (tombstone) await store.extendTombstone(customerId, tombstone, event.receivedAt);
@@ -582,6 +585,20 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       }
     }
     return false;
+  }
+
+  /**
+   * Erase visitor `anonymousId` as the erased customer's, unless someone else owns it (an alias naming another id)
+   * or it holds nothing (no profile) or is erased already. Whether it erased it.
+   */
+  async function erasesVisitor(anonymousId: string, customerId: string, now: Date): Promise<boolean> {
+    const owner = await store.getAlias(anonymousId);
+    if (owner !== undefined && owner !== customerId) return false;
+    const visitor = `anon:${anonymousId}`;
+    if ((await store.tombstone(visitor, now)) !== undefined || (await store.get(visitor)) === undefined) return false;
+    await store.erase(visitor, clock);
+    log('visitor of an erased customer erased', { customerId });
+    return true;
   }
 
   /** `store.resolve`, with every profile on it read as `read` does. */

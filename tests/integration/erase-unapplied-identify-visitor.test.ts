@@ -1,10 +1,6 @@
 /**
- * A KNOWN BREAK, kept as `it.fails` (sixth audit of issue 10; fix it, then make it `it`). DELETE of a customer whose
- * first identify (linking visitor V, who gave their email) is accepted and not applied yet: the identify is dropped,
- * and V (nobody's yet) keeps the email. Idea: a dropped erased-life event erases the unowned visitor it names.
- */
-/**
- * Audit 6 (issue 10, erasure of an id whose events are not applied yet; the fifth audit's 641ea35).
+ * Audit 6 (issue 10, erasure of an id whose events are not applied yet; the fifth audit's 641ea35). Fixed: the
+ * consumer erases the unowned visitor a dropped erased-life identify links (`erasesVisitor`).
  *
  * Promise (README "Privacy: erasure"; issue 10): after DELETE answers no DynamoDB item names the customer's id,
  * email, phone or traits, "including events that arrive during or after the erasure"; erasure reaches "their
@@ -36,7 +32,7 @@ import { holdConsumer, profileItemsNaming, useTestEngine } from '../helpers/engi
 const t = useTestEngine({ sweepEveryMs: 0, logLevel: 'SILENT' });
 
 describe('DELETE of a new customer whose first identify (linking their visitor) is not applied yet', () => {
-  it.fails('leaves no item naming their email', async () => {
+  it('leaves no item naming their email', async () => {
     const id = 'a6-unapplied-1';
     const visitor = 'a6-unapplied-device-1';
     const email = 'a6.unapplied@example.org';
