@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { PROFILE_TABLE_LAYOUT as L } from '../../shared';
 import type { Broadcast } from '../../shared/broadcasts';
+import { BROADCAST_DEFERRED_PREFIX } from '../profile/broadcast-cursor';
 
 /**
  * Broadcasts, kept in the profile table (single table):
@@ -42,7 +43,8 @@ export interface DeferredRecipient {
 }
 
 const RECORD_SK = 'BROADCAST';
-const DEFERRED_PREFIX = 'D#';
+/** The deferred recipients' sort key prefix: one layout with the cursors' rewind (functions/profile/broadcast-cursor.ts). */
+const DEFERRED_PREFIX = BROADCAST_DEFERRED_PREFIX;
 /** The sort key prefix of a deferral's pointer in the customer's partition (`BD#<broadcast>`). */
 export const BROADCAST_DEFERRAL_PREFIX = 'BD#';
 const COUNTER = /^(recipients|sent|failed|deferred|skipped\..+)$/;

@@ -190,8 +190,7 @@ export function createSendGateway(deps: GatewayDeps) {
    * redact what was left elsewhere. Otherwise the write came before the eraser's query, which deletes it.
    */
   async function undoneIfErased(customerId: string, sortKeys: string[]): Promise<boolean> {
-    const tombstone = await profiles.tombstone(customerId, clock.now());
-    if (!tombstone || tombstone.erasedAt === (await profiles.get(customerId))?.rebornAfter) return false;
+    if (!(await profiles.erasedNow(customerId, clock.now()))) return false;
     await profiles.undoWrites(sortKeys.map((sk) => ({ pk: `C#${customerId}`, sk })));
     await deps.onErasedWrite?.([customerId]);
     return true;

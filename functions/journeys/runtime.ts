@@ -184,8 +184,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     if (customerId !== undefined && event !== undefined) {
       const detail = event.detail as NormalisedEvent;
       await records.putSkip(customerId, { journeyId: journey.id, reason, at: clock.now().toISOString(), event: event['detail-type'], sourceId: detail.sourceId, messageId: detail.messageId });
-      const tombstone = await profiles.tombstone(customerId, clock.now());
-      if (tombstone && tombstone.erasedAt !== (await profiles.get(customerId))?.rebornAfter) await profiles.undoWrites([{ pk: `C#${customerId}`, sk: `JS#${journey.id}` }]);
+      if (await profiles.erasedNow(customerId, clock.now())) await profiles.undoWrites([{ pk: `C#${customerId}`, sk: `JS#${journey.id}` }]);
     }
     return { journeyId: journey.id, status: 'skipped', reason };
   }

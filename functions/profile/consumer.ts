@@ -181,8 +181,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     while (queue.length > 0) {
       // Denials last (consent folds the same in any order): a back-dated denial received with the events that start
       // a customer's new life after an erasure then finds that life begun, and applies to it (`newLifeDenial`).
-      const taken = queue.splice(0, GROUP_MAX);
-      const chunk = [...taken.filter((p) => denialsOnly(p.event) === undefined), ...taken.filter((p) => denialsOnly(p.event) !== undefined)];
+      const taken = queue.splice(0, GROUP_MAX).map((p) => ({ p, denial: denialsOnly(p.event) !== undefined }));
+      const chunk = [...taken.filter((t) => !t.denial), ...taken.filter((t) => t.denial)].map((t) => t.p);
       try {
         const results = await applyGroup(
           chunk.map((p) => p.event),
