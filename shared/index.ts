@@ -1,4 +1,5 @@
 export * from './concurrency';
+export * from './attribution';
 export * from './config/env';
 export * from './contract';
 export * from './errors';

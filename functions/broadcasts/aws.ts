@@ -6,6 +6,7 @@ import { BROADCAST_ENV } from '../../shared/config/broadcast-env';
 import { JOURNEY_BUNDLE, JOURNEY_ENV } from '../../shared/config/journey-env';
 import { awsStepDeps, requireEnv } from '../journeys/aws';
 import { createSendGateway } from '../journeys/gateway';
+import { JourneyStore } from '../journeys/store';
 import { readTemplates } from '../journeys/templates';
 import { documentClient } from '../profile';
 import { createBroadcastApi, createBroadcastService, type BroadcastExecutions } from './service';
@@ -32,11 +33,17 @@ export function awsBroadcastExecutions(stateMachineArn: string, sfn: SFNClient =
 /** The broadcast API in AWS: the profile table, the state machine, and the bundled templates (a broadcast naming none gets a 400). */
 export function awsBroadcastApi(env: NodeJS.ProcessEnv = process.env, clients: { dynamodb?: DynamoDBClient; sfn?: SFNClient } = {}) {
   const templates = readTemplates(env[JOURNEY_ENV.TEMPLATES_DIR] || join(BUNDLE_ROOT, JOURNEY_BUNDLE.templatesFolder));
+  const doc = documentClient(clients.dynamodb ?? new DynamoDBClient({}));
+  const tableName = requireEnv(env, ENV.PROFILE_TABLE_NAME);
+  // What its messages earned: the router's credits, counted under `broadcast:<id>` as a journey's are under its id.
+  const records = new JourneyStore(doc, tableName);
   return createBroadcastApi({
-    store: new BroadcastStore(documentClient(clients.dynamodb ?? new DynamoDBClient({})), requireEnv(env, ENV.PROFILE_TABLE_NAME)),
+    store: new BroadcastStore(doc, tableName),
     executions: awsBroadcastExecutions(requireEnv(env, BROADCAST_ENV.STATE_MACHINE_ARN), clients.sfn),
     clock: systemClock,
     templateExists: (channel, template) => templateKey(template, channel) in templates,
+    conversionEvents: new Set(JSON.parse(requireEnv(env, BROADCAST_ENV.CONVERSION_EVENTS)) as string[]),
+    attributionCounters: (journeyId) => records.stats(journeyId),
   });
 }
 

@@ -1,5 +1,6 @@
 import type { Clock } from '../../shared';
-import { parseBroadcast, type Broadcast, type BroadcastProblem } from '../../shared/broadcasts';
+import { broadcastAttribution, parseBroadcast, type Broadcast, type BroadcastProblem } from '../../shared/broadcasts';
+import { attributionView } from '../journeys/attribution';
 import type { PageCursor, ProfileStore } from '../profile';
 import { isDeliveryOutcomeUnknown, SendOutcomeUnknownError, TemplateRenderError } from '../journeys/errors';
 import type { GatewayOutcome, SendGateway } from '../journeys/gateway';
@@ -51,6 +52,13 @@ export interface BroadcastApiDeps {
   clock: Clock;
   /** Whether a template exists for a channel: a broadcast naming none is refused at once (400). Absent: not checked. */
   templateExists?: (channel: 'email' | 'sms', template: string) => boolean;
+  /**
+   * The events the journey router credits as conversions (`conversionEventsOf`): a broadcast's `attribution.event`
+   * must be one of them, or its messages would never earn (400). Absent: not checked.
+   */
+  conversionEvents?: ReadonlySet<string>;
+  /** The counters of a broadcast's messages (`JourneyStore.stats` of `broadcast:<id>`: the router's credits). Absent: no attribution shown. */
+  attributionCounters?: (journeyId: string) => Promise<Record<string, number>>;
 }
 
 /** What the page function needs besides: the profiles and segments, the message records and the send gateway. */
@@ -106,6 +114,10 @@ export function createBroadcastApi(deps: BroadcastApiDeps) {
     if (definition.at !== undefined && Date.parse(definition.at) > clock.now().getTime() + AT_MAX_DAYS * 86_400_000) {
       return invalid([{ path: '$.at', message: `expected a time within ${AT_MAX_DAYS} days from now (a broadcast's execution lives at most a year)` }]);
     }
+    if (definition.attribution !== undefined && deps.conversionEvents !== undefined && !deps.conversionEvents.has(definition.attribution.event)) {
+      const known = [...deps.conversionEvents].sort().map((e) => JSON.stringify(e)).join(', ');
+      return invalid([{ path: '$.attribution.event', message: `expected an event the journeys credit as a conversion (${known}); a journey's attribution adds one` }]);
+    }
     if (deps.templateExists && !deps.templateExists(definition.send.channel, definition.send.template)) {
       return invalid([{ path: '$.send.template', message: `no ${definition.send.channel} template "${definition.send.template}" in workflows/templates (${definition.send.template}.${definition.send.channel}.liquid)` }]);
     }
@@ -120,10 +132,13 @@ export function createBroadcastApi(deps: BroadcastApiDeps) {
     return { status: created ? 201 : 200, body: view(record) };
   }
 
-  /** `GET /v1/broadcasts/{id}` */
+  /** `GET /v1/broadcasts/{id}`: with what its messages earned (`attribution`), when the counters are at hand. */
   async function get(id: string): Promise<BroadcastApiResult> {
     const record = await store.get(id);
-    return record ? { status: 200, body: view(record) } : notFound(id);
+    if (!record) return notFound(id);
+    if (!deps.attributionCounters) return { status: 200, body: view(record) };
+    const counters = await deps.attributionCounters(broadcastMessageKey(id).journeyId);
+    return { status: 200, body: { ...view(record), attribution: attributionView(counters, broadcastAttribution(record.definition)) } };
   }
 
   /** `DELETE /v1/broadcasts/{id}`: cancel. Nobody the broadcast has not reached yet gets it. */
@@ -290,7 +305,7 @@ export function createBroadcastService(deps: BroadcastDeps) {
     try {
       const profile = (await deps.profiles.resolve(customerId)).stored?.profile;
       return await deps.gateway.send(
-        { customerId, ...key, channel, template, kind, ...(definition.topic !== undefined && { topic: definition.topic }), data: { broadcast: { id: definition.id } }, unwanted },
+        { customerId, ...key, channel, template, kind, ...(definition.topic !== undefined && { topic: definition.topic }), attribution: broadcastAttribution(definition), data: { broadcast: { id: definition.id } }, unwanted },
         profile,
       );
     } catch (error) {

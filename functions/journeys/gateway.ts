@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { foldConsent, type Channel, type Clock, type MessageKind, type Profile } from '../../shared';
+import { foldConsent, type AttributionRule, type Channel, type Clock, type MessageKind, type Profile } from '../../shared';
 import { idsOfProfile, type ProfileStore } from '../profile';
 import { ChannelUnavailableError, type Channels } from './channels/types';
 import { outcomeUnknown, SendOutcomeUnknownError } from './errors';
@@ -35,6 +35,8 @@ export interface GatewayMessage extends RenderRequest {
   variant?: string;
   /** A label kept on the record (a broadcast's `topic`). */
   topic?: string;
+  /** What the message earns, kept on its record (a broadcast's; a journey's messages earn by their journey's rule). */
+  attribution?: AttributionRule;
   /** This send's longest frequency-cap deferral, in seconds (absent: the policy's). */
   frequencyCapMaxDelaySeconds?: number | undefined;
   /** Checked before anything is decided or claimed: why the message is no longer wanted (`run-ended`, `cancelled`), if it is not. */
@@ -76,6 +78,7 @@ export function createSendGateway(deps: GatewayDeps) {
       kind,
       ...(variant !== undefined && { variant }),
       ...(message.topic !== undefined && { topic: message.topic }),
+      ...(message.attribution !== undefined && { attribution: message.attribution }),
       at: now.toISOString(),
     };
     const key = messageKey(message);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { eventKey, eventRef, isSameEvent, IDEMPOTENCY_WINDOW_SECONDS, INGEST_EVENT_SOURCE, matchesEventPattern, orderAmount, PROFILE_EVENT_SOURCE, profileTags, reachability, type Channel, type Clock, type ConsentMode, type EventPattern, type EventRef, type LifecycleStage, type NormalisedEvent, type Profile } from '../../shared';
+import { conversionEventsOf, eventKey, eventRef, isSameEvent, IDEMPOTENCY_WINDOW_SECONDS, INGEST_EVENT_SOURCE, matchesEventPattern, orderAmount, PROFILE_EVENT_SOURCE, profileTags, reachability, type Channel, type Clock, type ConsentMode, type EventPattern, type EventRef, type LifecycleStage, type NormalisedEvent, type Profile } from '../../shared';
 import type { ProfileStore, StoredProfile } from '../profile';
 import { executionName, isExecutionMissing, type ExecutionInput, type Executions } from './executions';
 import { attributionSortKey, inRunIndex, type AttributionRecord, type JourneyStore, type MessageRecord, type RunRecord } from './store';
@@ -132,8 +132,8 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
   const { profiles, records, executions, clock } = deps;
   const log = deps.log ?? (() => undefined);
   const byId = new Map(deps.journeys.map((j) => [j.id, j]));
-  /** The conversion events some journey's attribution counts. */
-  const conversionEvents = new Set(deps.journeys.flatMap((j) => (j.attribution ? [j.attribution.event] : [])));
+  /** The conversion events some journey's attribution counts, and the default a broadcast's counts (`conversionEventsOf`). */
+  const conversionEvents = conversionEventsOf(deps.journeys);
   /** The events some wait_for step waits for; undefined when a journey does not say (an older journeys file): any may be. */
   const awaited = deps.journeys.every((j) => j.awaitedEvents !== undefined) ? new Set(deps.journeys.flatMap((j) => j.awaitedEvents ?? [])) : undefined;
 
@@ -488,14 +488,15 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     const at = Date.parse(detail.timestamp);
     let last: (MessageRecord & { of: string }) | undefined;
     for (const m of (await Promise.all(ids.map(async (id) => (await records.messages(id)).map((message) => ({ ...message, of: id }))))).flat()) {
-      const window = byId.get(m.journeyId)?.attribution;
+      // A broadcast's message carries its rule; a journey's earns by its journey's.
+      const window = m.attribution ?? byId.get(m.journeyId)?.attribution;
       if (m.status !== 'sent' || window?.event !== event['detail-type']) continue;
       const sentAt = Date.parse(m.at);
       if (sentAt > at || at - sentAt > window.windowSeconds * 1000) continue;
       if (!last || m.at > last.at || (m.at === last.at && `${m.executionName}#${m.stepId}` > `${last.executionName}#${last.stepId}`)) last = m;
     }
     if (!last) return;
-    const valueProperty = byId.get(last.journeyId)!.attribution!.value;
+    const valueProperty = (last.attribution ?? byId.get(last.journeyId)!.attribution!).value;
     const properties = detail.properties ?? {};
     const value = valueProperty === undefined ? orderAmount(properties) : orderAmount({ value: properties[valueProperty] });
     await creditUnlessErased(customerId, key, { journeyId: last.journeyId, stepId: last.stepId, channel: last.channel, executionName: last.executionName, messageAt: last.at, convertedAt: detail.timestamp, value, ...(last.variant !== undefined && { variant: last.variant, messageOf: last.of }) });

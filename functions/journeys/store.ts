@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { createHash } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { COUNT_ONCE_ATTRIBUTES, countOnce, queryAll, queryShardsBefore } from '../profile';
-import { PROFILE_TABLE_LAYOUT as L, type EventPattern, type EventRef } from '../../shared';
+import { PROFILE_TABLE_LAYOUT as L, type AttributionRule, type EventPattern, type EventRef } from '../../shared';
 
 /**
  * Journey records, kept in the profile table under the customer's partition so
@@ -89,6 +89,8 @@ export interface MessageRecord {
   variant?: string;
   /** A broadcast's `topic`, kept as a label. */
   topic?: string;
+  /** A broadcast's conversion rule at the time of the send (a journey's messages earn by their journey's rule). */
+  attribution?: AttributionRule;
   /** The locale variant of the template the message was rendered from (`fr`, `zh-tw`); absent: the default file. */
   locale?: string;
   /** When a conversion was first credited to this message (attribution): an experiment counts it once. */

@@ -18,7 +18,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import type { ConsentMode } from '../../shared';
+import { conversionEventsOf, type ConsentMode } from '../../shared';
 import type { CompiledJourney } from '../../workflows/journeys';
 import { BroadcastsArea, BusArea, EncryptionArea, encryptionProblems, FeedbackArea, FirewallArea, firewallProblems, IngestArea, JourneysArea, ProfilesArea, type AreaContext } from './areas';
 import { JOURNEYS, RAPPORT_DEFAULTS, requiredTombstoneDays } from './defaults';
@@ -625,6 +625,7 @@ export class Rapport extends Construct {
       sendBundledFiles: journeys.sendBundledFiles,
       sendStatements: journeys.sendStatements,
       unsubscribeSecret: this.unsubscribeSecret,
+      conversionEvents: [...conversionEventsOf(this.journeys)],
     });
     this.broadcastApiFunction = broadcasts.broadcastApiFunction;
     this.broadcastPageFunction = broadcasts.broadcastPageFunction;

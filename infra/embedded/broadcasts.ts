@@ -27,6 +27,8 @@ export interface BroadcastWiring {
   records: JourneyStore;
   channels: Channels;
   policy: SendPolicy;
+  /** The events the journey router credits as conversions (`conversionEventsOf`): a broadcast's attribution may name these. */
+  conversionEvents: ReadonlySet<string>;
   clock: Clock;
   virtual?: VirtualClock;
   timeScale: number;
@@ -69,6 +71,8 @@ export function wireBroadcasts(w: BroadcastWiring) {
     executions,
     clock: w.clock,
     templateExists: (channel, template) => templateKey(template, channel) in templateSources,
+    conversionEvents: w.conversionEvents,
+    attributionCounters: (journeyId) => w.records.stats(journeyId),
   });
   const page = createBroadcastPageHandler(service, { logger: w.logger, metrics: w.metrics });
   const sfn = new LocalStepFunctions({

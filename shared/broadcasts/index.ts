@@ -1,1 +1,1 @@
-export { BroadcastSchema, BroadcastFileError, BROADCAST_ID_PATTERN, BROADCAST_RATE_MAX, broadcastJsonSchema, loadBroadcastFile, parseBroadcast, type Broadcast, type BroadcastInput, type BroadcastProblem } from './schema';
+export { BroadcastSchema, BroadcastFileError, BROADCAST_ATTRIBUTION_WINDOW_MAX_DAYS, BROADCAST_ID_PATTERN, BROADCAST_RATE_MAX, broadcastAttribution, broadcastJsonSchema, loadBroadcastFile, parseBroadcast, type Broadcast, type BroadcastInput, type BroadcastProblem } from './schema';

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { RapportError } from '../errors';
+import { DEFAULT_ATTRIBUTION, type AttributionRule } from '../attribution';
 import { parseSegmentId } from '../segmentation/membership';
+import { DURATION_PATTERN, durationMs } from '../segmentation/time';
 import { formatProblem, sortProblems, type SourceProblem } from '../segmentation/errors';
 import { readYaml, zodProblems } from '../segmentation/yaml-source';
 
@@ -15,12 +17,32 @@ import { readYaml, zodProblems } from '../segmentation/yaml-source';
  * at: 2027-03-01T09:00:00Z   # optional: not before then (absent: now)
  * rate: 50                    # optional: at most 50 messages a second
  * topic: promotions           # optional: a label kept on each message record
+ * attribution: { event: Order Completed, value: revenue, window: 5d }   # optional: what its messages earn
  * ```
  */
 export const BROADCAST_ID_PATTERN = /^[a-z0-9]+(?:[-_][a-z0-9]+)*$/;
 const ID_MESSAGE = 'expected a broadcast id in lowercase letters, digits, "-" or "_", like "spring-sale-2027"';
 /** Messages per second a broadcast may ask for at most (a provider's own limit is usually lower: SES starts at 14/s). */
 export const BROADCAST_RATE_MAX = 10_000;
+
+/** The longest attribution window of a broadcast: a year, as the profile's event history at most. */
+export const BROADCAST_ATTRIBUTION_WINDOW_MAX_DAYS = 365;
+const WINDOW_MESSAGE = `expected a window like "5d", "12h", "2w" or "3mo" (at most ${BROADCAST_ATTRIBUTION_WINDOW_MAX_DAYS} days)`;
+
+const BroadcastAttributionSchema = z.strictObject(
+  {
+    event: z.string({ error: 'expected the conversion event\'s name, like "Order Completed"' }).trim().min(1, { error: 'expected the conversion event\'s name, like "Order Completed"' }).max(200, { error: 'expected an event name of at most 200 characters' }),
+    value: z
+      .string({ error: 'expected the property holding what a conversion earned, like "revenue"' })
+      .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, { error: 'expected a property name such as "revenue" (letters, digits, _; at most 64)' })
+      .optional(),
+    window: z
+      .string({ error: WINDOW_MESSAGE })
+      .regex(DURATION_PATTERN, { error: WINDOW_MESSAGE })
+      .refine((text) => !DURATION_PATTERN.test(text) || durationMs(text) <= BROADCAST_ATTRIBUTION_WINDOW_MAX_DAYS * 86_400_000, { error: WINDOW_MESSAGE }),
+  },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? 'attribution takes event, value and window' : 'expected attribution: { event, value?, window }') },
+);
 
 export const BroadcastSchema = z.strictObject(
   {
@@ -40,11 +62,22 @@ export const BroadcastSchema = z.strictObject(
     at: z.iso.datetime({ offset: true, error: 'expected an ISO 8601 time with a zone, like "2027-03-01T09:00:00Z"' }).optional(),
     rate: z.number({ error: 'expected messages per second, a positive number' }).positive({ error: 'expected messages per second, a positive number' }).max(BROADCAST_RATE_MAX, { error: `expected at most ${BROADCAST_RATE_MAX} messages per second` }).optional(),
     topic: z.string({ error: 'expected a topic label like "promotions"' }).min(1).max(64).optional(),
+    attribution: BroadcastAttributionSchema.optional(),
   },
-  { error: (issue) => (issue.code === 'unrecognized_keys' ? 'a broadcast takes id, segment, send, at, rate and topic' : 'expected a broadcast: { id, segment, send, at?, rate?, topic? }') },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? 'a broadcast takes id, segment, send, at, rate, topic and attribution' : 'expected a broadcast: { id, segment, send, at?, rate?, topic?, attribution? }') },
 );
 export type Broadcast = z.output<typeof BroadcastSchema>;
 export type BroadcastInput = z.input<typeof BroadcastSchema>;
+
+/** A broadcast's conversion rule: its own `attribution`, else the default every journey has too (`DEFAULT_ATTRIBUTION`). */
+export function broadcastAttribution(broadcast: Pick<Broadcast, 'attribution'>): AttributionRule {
+  const rule = broadcast.attribution;
+  return {
+    event: rule?.event ?? DEFAULT_ATTRIBUTION.event,
+    ...(rule?.value !== undefined && { value: rule.value }),
+    windowSeconds: durationMs(rule?.window ?? DEFAULT_ATTRIBUTION.window) / 1000,
+  };
+}
 
 /** One problem in a broadcast: where (`send.channel`) and what. */
 export interface BroadcastProblem {

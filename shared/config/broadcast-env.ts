@@ -6,4 +6,6 @@
 export const BROADCAST_ENV = {
   /** The broadcast state machine's ARN: the API starts a broadcast's execution on it, the page function a long one's next generation. */
   STATE_MACHINE_ARN: 'RAPPORT_BROADCAST_STATE_MACHINE_ARN',
+  /** The events the journey router credits as conversions (a JSON array): a broadcast's `attribution.event` must be one. */
+  CONVERSION_EVENTS: 'RAPPORT_CONVERSION_EVENTS',
 } as const;

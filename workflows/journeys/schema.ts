@@ -17,7 +17,7 @@
  * ```
  */
 import { z } from 'zod';
-import { CHANNELS, LIFECYCLE_STAGES } from '../../shared';
+import { CHANNELS, DEFAULT_ATTRIBUTION, LIFECYCLE_STAGES } from '../../shared';
 import { ConditionSchema } from './conditions';
 import { DURATION_EXAMPLE, DURATION_PATTERN, DURATION_UNITS } from './duration';
 
@@ -120,8 +120,7 @@ export const TriggerSchema = z
   )
   .describe('The event that starts the journey for a customer.');
 
-/** What a journey's messages earn when it does not say: an order within 5 days of the message, its amount as Segment defines it. */
-export const DEFAULT_ATTRIBUTION = { event: 'Order Completed', window: '5d' } as const;
+export { DEFAULT_ATTRIBUTION };
 
 const AttributionSchema = z
   .strictObject(

@@ -25,6 +25,8 @@ export interface BroadcastsAreaProps {
   readonly sendBundledFiles: readonly BundledFiles[];
   readonly sendStatements: readonly iam.PolicyStatement[];
   readonly unsubscribeSecret: secretsmanager.ISecret;
+  /** The events the journey router credits as conversions (`conversionEventsOf`): a broadcast's attribution may name these. */
+  readonly conversionEvents: readonly string[];
 }
 
 /**
@@ -66,6 +68,7 @@ export class BroadcastsArea {
         [ENV.PROFILE_TABLE_NAME]: props.profileTable.tableName,
         [JOURNEY_ENV.TEMPLATES_DIR]: JOURNEYS.bundledTemplatesDir,
         [BROADCAST_ENV.STATE_MACHINE_ARN]: stateMachineArn,
+        [BROADCAST_ENV.CONVERSION_EVENTS]: JSON.stringify(props.conversionEvents),
       },
       // The templates, so a broadcast naming none is refused with a 400.
       bundledFiles: props.sendBundledFiles.filter((files) => files.folder === JOURNEYS.bundledTemplatesFolder),
