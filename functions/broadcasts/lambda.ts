@@ -8,8 +8,11 @@ import type { BroadcastApi, BroadcastApiResult, BroadcastService, PageState } fr
 
 export type BroadcastHandlerOptions = ObservabilityOptions;
 
-/** The broadcasts' HTTP paths: `POST /v1/broadcasts`, `GET`/`DELETE /v1/broadcasts/{id}`. */
+/** The broadcasts' HTTP paths: `GET`/`POST /v1/broadcasts`, `GET`/`DELETE /v1/broadcasts/{id}`. */
 export const BROADCASTS_PATH = '/v1/broadcasts';
+/** Broadcasts a page of `GET /v1/broadcasts` lists unless `limit` says, and at most. */
+const LIST_LIMIT_DEFAULT = 50;
+const LIST_LIMIT_MAX = 100;
 /** The body of a POST: a broadcast is small; anything over this is refused before parsing. */
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -18,7 +21,7 @@ const answer = (result: BroadcastApiResult) => json(result.status, result.body);
 
 /**
  * The broadcast API Lambda (IAM-authorised customer API in AWS, the engine's HTTP API locally):
- * `POST /v1/broadcasts` creates and starts one (201; 200 for an id already posted with the same
+ * `GET /v1/broadcasts?limit=&cursor=` lists them, newest first; `POST /v1/broadcasts` creates and starts one (201; 200 for an id already posted with the same
  * definition, which sends nobody twice; 409 for another definition), `GET /v1/broadcasts/{id}` its
  * status and counters, `DELETE /v1/broadcasts/{id}` cancels it. Bad input gets a 400 naming the field.
  */
@@ -30,7 +33,14 @@ export function createBroadcastApiHandler(service: BroadcastApi, options: Broadc
     const path = event.rawPath.replace(/\/$/, '');
     try {
       if (path === BROADCASTS_PATH) {
-        if (method !== 'POST') return json(405, { error: 'method_not_allowed', message: `${BROADCASTS_PATH} takes POST` });
+        if (method === 'GET') {
+          const query = new URLSearchParams(event.rawQueryString ?? '');
+          const limitParam = query.get('limit');
+          const limit = limitParam === null ? LIST_LIMIT_DEFAULT : Number(limitParam);
+          if (!Number.isInteger(limit) || limit < 1 || limit > LIST_LIMIT_MAX) return json(400, { error: 'invalid_limit', message: `limit must be a whole number from 1 to ${LIST_LIMIT_MAX}` });
+          return answer(await service.list(limit, query.get('cursor') ?? undefined));
+        }
+        if (method !== 'POST') return json(405, { error: 'method_not_allowed', message: `${BROADCASTS_PATH} takes GET and POST` });
         const body = bodyOf(event);
         if (!body.ok) return json(body.status, { error: body.error, message: body.message });
         return answer(await service.create(body.value));

@@ -5,7 +5,7 @@ import type { PageCursor, ProfileStore } from '../profile';
 import { isDeliveryOutcomeUnknown, SendOutcomeUnknownError, TemplateRenderError } from '../journeys/errors';
 import type { GatewayOutcome, SendGateway } from '../journeys/gateway';
 import type { JourneyStore } from '../journeys/store';
-import type { BroadcastRecord, BroadcastStore, PageCounters } from './store';
+import { InvalidListCursorError, type BroadcastRecord, type BroadcastStore, type PageCounters } from './store';
 
 
 /**
@@ -132,6 +132,17 @@ export function createBroadcastApi(deps: BroadcastApiDeps) {
     return { status: created ? 201 : 200, body: view(record) };
   }
 
+  /** `GET /v1/broadcasts?limit=&cursor=`: the broadcasts, newest first, a page at a time (`next`: the following page's cursor). */
+  async function list(limit: number, cursor?: string): Promise<BroadcastApiResult> {
+    try {
+      const page = await store.list(limit, cursor);
+      return { status: 200, body: { broadcasts: page.broadcasts.map(view), ...(page.next !== undefined && { next: page.next }) } };
+    } catch (error) {
+      if (error instanceof InvalidListCursorError) return { status: 400, body: { error: 'invalid_cursor', message: `cursor: ${error.message}` } };
+      throw error;
+    }
+  }
+
   /** `GET /v1/broadcasts/{id}`: with what its messages earned (`attribution`), when the counters are at hand. */
   async function get(id: string): Promise<BroadcastApiResult> {
     const record = await store.get(id);
@@ -150,7 +161,7 @@ export function createBroadcastApi(deps: BroadcastApiDeps) {
     return { status: 200, body: view(record) };
   }
 
-  return { create, get, cancel };
+  return { create, list, get, cancel };
 }
 
 /** The broadcast API and its fan-out, page by page (the page function). */

@@ -13,6 +13,9 @@ import { BROADCAST_DEFERRED_PREFIX } from '../profile/broadcast-cursor';
  * | deferred  | `B#<id>`  | `D#<customerId>`   | a recipient the gateway deferred (quiet hours, frequency cap) until `due` |
  * | pointer   | `C#<customerId>` | `BD#<id>`   | the same deferral, in the customer's partition: erasure finds it there |
  *
+ * The broadcast item is also in GSI1 (`GSI1PK = BCAST`, `GSI1SK = <createdAt>#<id>`): the list of broadcasts,
+ * newest first, read from the index (`list`), never a scan.
+ *
  * Page cursors are kept beside them (`K#<page>`, functions/profile/broadcast-cursor.ts), never in the execution's state.
  *
  * A recipient's claim is its message record (`C#<customerId>` / `M#broadcast:<id>#send`, see JourneyStore):
@@ -49,6 +52,27 @@ const DEFERRED_PREFIX = BROADCAST_DEFERRED_PREFIX;
 export const BROADCAST_DEFERRAL_PREFIX = 'BD#';
 const COUNTER = /^(recipients|sent|failed|deferred|skipped\..+)$/;
 const pk = (id: string) => `B#${id}`;
+/** The list's partition in GSI1: every broadcast, by creation time. Broadcasts are few and created rarely: one partition. */
+const LIST_PK = 'BCAST';
+
+/** A list cursor (the last index key read), opaque to clients; anything else is refused. */
+const encodeListCursor = (key: Record<string, unknown>) => Buffer.from(JSON.stringify(key)).toString('base64url');
+function decodeListCursor(cursor: string): Record<string, unknown> | undefined {
+  try {
+    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as Record<string, unknown>;
+    const sk = key[L.dueIndex.sortKey];
+    const id = typeof sk === 'string' ? sk.slice(sk.lastIndexOf('#') + 1) : undefined;
+    if (key[L.dueIndex.partitionKey] !== LIST_PK || id === undefined || key[L.partitionKey] !== pk(id) || key[L.sortKey] !== RECORD_SK) return undefined;
+    return { [L.partitionKey]: key[L.partitionKey], [L.sortKey]: key[L.sortKey], [L.dueIndex.partitionKey]: LIST_PK, [L.dueIndex.sortKey]: sk };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A list cursor this listing did not return. */
+export class InvalidListCursorError extends Error {
+  override readonly name = 'InvalidListCursorError';
+}
 
 export class BroadcastStore {
   constructor(
@@ -62,7 +86,18 @@ export class BroadcastStore {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { [L.partitionKey]: pk(definition.id), [L.sortKey]: RECORD_SK, itemType: 'broadcast', id: definition.id, definition, status: 'scheduled', createdAt: now.toISOString(), page: 0 },
+          Item: {
+            [L.partitionKey]: pk(definition.id),
+            [L.sortKey]: RECORD_SK,
+            [L.dueIndex.partitionKey]: LIST_PK,
+            [L.dueIndex.sortKey]: `${now.toISOString()}#${definition.id}`,
+            itemType: 'broadcast',
+            id: definition.id,
+            definition,
+            status: 'scheduled',
+            createdAt: now.toISOString(),
+            page: 0,
+          },
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: { '#pk': L.partitionKey },
         }),
@@ -72,6 +107,30 @@ export class BroadcastStore {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       return { created: false, record: (await this.get(definition.id))! };
     }
+  }
+
+  /**
+   * One page of the broadcasts, newest first, from the index (GSI1 `BCAST`), and the cursor of the next page if
+   * any. The index is eventually consistent: a broadcast created a moment ago may be missing from it for a moment.
+   */
+  async list(limit: number, cursor?: string): Promise<{ broadcasts: BroadcastRecord[]; next?: string }> {
+    const start = cursor === undefined ? undefined : decodeListCursor(cursor);
+    if (cursor !== undefined && start === undefined) throw new InvalidListCursorError('cursor is not one this listing returned');
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: L.dueIndex.name,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': L.dueIndex.partitionKey },
+        ExpressionAttributeValues: { ':pk': LIST_PK },
+        ScanIndexForward: false,
+        Limit: limit,
+        ...(start && { ExclusiveStartKey: start }),
+      }),
+    );
+    const ids = (out.Items ?? []).map((item) => (item[L.partitionKey] as string).slice('B#'.length));
+    const broadcasts = (await Promise.all(ids.map((id) => this.get(id)))).filter((b): b is BroadcastRecord => b !== undefined);
+    return { broadcasts, ...(out.LastEvaluatedKey && ids.length === limit && { next: encodeListCursor(out.LastEvaluatedKey) }) };
   }
 
   /** The broadcast, strongly consistent (a cancel is seen by the next recipient). */

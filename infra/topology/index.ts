@@ -57,6 +57,7 @@ export const ROUTES: readonly ApiRoute[] = [
   // What the ingest recorded for events of `flag` sources that broke the tracking plan.
   { api: 'customers', method: 'GET', path: '/v1/tracking-plan/violations', target: 'customerApi' },
   // Broadcasts: a one-off message to a segment; created (and started), read with their counters, cancelled.
+  { api: 'customers', method: 'GET', path: '/v1/broadcasts', target: 'broadcastApi' },
   { api: 'customers', method: 'POST', path: '/v1/broadcasts', target: 'broadcastApi' },
   { api: 'customers', method: 'GET', path: '/v1/broadcasts/{id}', target: 'broadcastApi' },
   { api: 'customers', method: 'DELETE', path: '/v1/broadcasts/{id}', target: 'broadcastApi' },
@@ -277,8 +278,11 @@ export const SES_FEEDBACK_TABLE_ACCESS: ProfileTableAccess = {
  * DynamoDB actions on the profile table of the broadcast functions (`functions/broadcasts/`).
  */
 export const BROADCAST_TABLE_ACCESS = {
-  /** `create`, `get`, `cancel`: the broadcast written once (PutItem), read (GetItem), cancelled (UpdateItem). */
-  api: { table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], indexes: [] } as ProfileTableAccess,
+  /**
+   * `create`, `list`, `get`, `cancel`: the broadcast written once (PutItem), listed from GSI1 (Query on the index),
+   * read with its attribution counters (GetItem), cancelled (UpdateItem).
+   */
+  api: { table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], indexes: ['dynamodb:Query'] } as ProfileTableAccess,
   /**
    * `page`: the broadcast read (GetItem), started, counted, completed (UpdateItem); the segment's members
    * listed from GSI1 (Query on the index); each recipient through the send gateway, as the journey step's

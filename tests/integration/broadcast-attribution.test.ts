@@ -34,7 +34,10 @@ describe('broadcast attribution', () => {
   const welcome = async () => ((await world.api.get('/v1/journeys/welcome/stats')).json as unknown as { attribution: AttributionView }).attribution;
   const member = (userId: string, tag: string) => ({ type: 'identify', userId, messageId: `${userId}-id`, traits: { email: `${userId}@example.com`, tags: [tag] } });
   const order = (id: string, n: number, t: number, revenue: number) => ({ type: 'track', userId: id, event: 'Order Completed', messageId: `${id}-order-${n}`, timestamp: at(t), properties: { orderId: `${id}-o${n}`, revenue, currency: 'EUR' } });
-  const broadcastTo = (id: string) => world.engine.outbox.entries.filter((m) => m.tags.journey === `broadcast:${id}`).map((m) => m.tags.customer).sort();
+  const broadcastTo = (id: string) =>
+    world.engine.outbox.entries
+      .flatMap((m) => ('tags' in m && m.tags.journey === `broadcast:${id}` ? [m.tags.customer] : []))
+      .sort();
 
   it('credits an order within its window to the broadcast, once, and not one after the window', async () => {
     // Prepare

@@ -234,6 +234,11 @@ describe('what the engine serves in process is authorised by the template too: S
     await granted.clock.run();
     expect(granted.engine.outbox.entries.filter((m) => m.channel === 'email')).toHaveLength(1);
     expect(iam.decisions).toContainEqual({ functionName: 'rapport-broadcasts', action: 'states:StartExecution', resource: expect.stringMatching(/^arn:aws:states:[\w-]+:\d+:stateMachine:/), allowed: true });
+    // Listed from the index and read with its attribution counters, as the template allows the API function.
+    const listed = (await (await fetch(`${granted.engine.url}/v1/broadcasts`)).json()) as { broadcasts: Array<{ id: string }> };
+    expect(listed.broadcasts.map((b) => b.id)).toEqual(['iam-news']);
+    expect(await (await fetch(`${granted.engine.url}/v1/broadcasts/iam-news`)).json()).toMatchObject({ status: 'completed', attribution: { conversions: 0 } });
+    expect(iam.decisions).toContainEqual({ functionName: 'rapport-broadcasts', action: 'dynamodb:Query', resource: expect.stringMatching(/:table\/Rapport-twin-RapportProfileTable\w+\/index\/GSI1$/), allowed: true });
 
     const deniedIam = templateIam(new Deployed(withoutGrant(template(), 'rapport-broadcasts', 'states:StartExecution')));
     const denied = await engineWith(deniedIam);

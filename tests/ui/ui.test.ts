@@ -435,6 +435,38 @@ describe('the /ui page', () => {
     }, 60_000);
   });
 
+  it('lists the broadcasts with their counters, reachable from the nav, and opens one with its skips and what it earned', async () => {
+    // Prepare: a broadcast to Ada's segment, sent before the page opens.
+    const post = await fetch(`${world.engine.url}/v1/broadcasts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'ui-beta-news', segment: 'tag:beta-tester', send: { channel: 'email', template: 'we-value-you' } }) });
+    expect(post.status).toBe(201);
+    type View = { status: string; recipients: number; sent: number; skipped: Record<string, number>; deferred: number; failed: number; attribution: { conversions: number } };
+    const read = async () => (await (await fetch(`${world.engine.url}/v1/broadcasts/ui-beta-news`)).json()) as View;
+    await poll(async () => (await read()).status).toBe('completed');
+    const b = await read();
+    const skipped = Object.values(b.skipped).reduce((x, n) => x + n, 0);
+    expect(b.recipients).toBeGreaterThan(0);
+
+    // Act
+    const { page, problems } = await open('#/journeys');
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Broadcasts' }).click();
+
+    // Assess: the list row shows what the API says.
+    const row = page.locator('table.broadcasts tbody tr[data-broadcast="ui-beta-news"]');
+    await poll(() => row.locator('td').allTextContents()).toEqual(['tag:beta-tester', 'completed', String(b.sent), String(skipped), String(b.deferred), String(b.failed), expect.any(String)]);
+    expect(await page.title()).toBe('Broadcasts · Rapport');
+    await expectScreenshot(page, 'broadcasts');
+    await row.getByRole('link', { name: 'ui-beta-news' }).click();
+    expect(page.url()).toMatch(/#\/broadcasts\/ui-beta-news$/);
+    await poll(() => page.locator('[data-field="counters"]').textContent()).toBe(`${b.recipients} reached: ${b.sent} sent, ${skipped} skipped, ${b.deferred} deferred, ${b.failed} failed`);
+    expect(await page.locator('[data-field="attribution"]').textContent()).toMatch(new RegExp(`^${b.attribution.conversions} conversions?, .* revenue \\(last touch: Order Completed within 120 h of the message\\)$`));
+    expect(problems).toEqual([]);
+    // An unknown id: said on the page (the browser logs the API's 404, nothing else).
+    await page.goto(`${world.engine.url}/ui/#/broadcasts/nope`);
+    await poll(() => page.locator('main p.notice').textContent()).toBe('No broadcast "nope".');
+    expect(new Set(problems)).toEqual(new Set(['console.error: Failed to load resource: the server responded with a status of 404 (Not Found)']));
+    await page.close();
+  }, 60_000);
+
   // Last: it stops the engine.
   it('says so when the engine stops answering, and keeps the last figures on screen', async () => {
     const { page } = await open('#/outbox');

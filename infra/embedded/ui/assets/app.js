@@ -1,4 +1,4 @@
-// Rapport's local web page: journeys with live counts, customer lookup, segments, outbox, tracking plan violations.
+// Rapport's local web page: journeys with live counts, customer lookup, segments, broadcasts, outbox, tracking plan violations.
 // Vanilla JS reading the embedded engine's JSON API; no framework, no build step.
 /* global document, location, window, fetch, setTimeout, clearTimeout, getComputedStyle, Node, URLSearchParams */
 import { layoutGraph, nodeKind, parseMermaid, renderSvg } from './diagram.js';
@@ -68,7 +68,7 @@ function table(caption, head, rows, options = {}) {
       'table',
       { class: options.class },
       h('caption', {}, caption),
-      h('thead', {}, h('tr', {}, head.map((c) => h('th', { scope: 'col', class: /^(Sent|Skipped|Deferred|Transitions|Members|#|\$)/.test(c) ? 'num' : undefined }, c)))),
+      h('thead', {}, h('tr', {}, head.map((c) => h('th', { scope: 'col', class: /^(Sent|Skipped|Deferred|Failed|Transitions|Members|#|\$)/.test(c) ? 'num' : undefined }, c)))),
       h('tbody', {}, rows),
     ),
   );
@@ -112,7 +112,7 @@ function session() {
   return s;
 }
 
-const VIEWS = { journeys: journeysView, customers: customersView, segments: segmentsView, outbox: outboxView, 'tracking-plan': trackingPlanView };
+const VIEWS = { journeys: journeysView, customers: customersView, segments: segmentsView, broadcasts: broadcastsView, outbox: outboxView, 'tracking-plan': trackingPlanView };
 let current = session();
 
 function route() {
@@ -880,6 +880,118 @@ async function segmentView(root, id, s) {
   }
   await load();
   s.poll(load, POLL_MS);
+}
+
+// ---------------------------------------------------------------- broadcasts
+
+const broadcastHref = (id) => `#/broadcasts/${encodeURIComponent(id)}`;
+const skippedTotal = (b) => Object.values(b.skipped ?? {}).reduce((a, n) => a + n, 0);
+
+/** Every broadcast, newest first, with its status and counters (live); select one for its skips and what it earned. */
+async function broadcastsView(root, arg, s) {
+  if (arg) return broadcastView(root, arg, s);
+  document.title = 'Broadcasts · Rapport';
+  root.replaceChildren(
+    h('h1', {}, 'Broadcasts'),
+    h('p', { class: 'muted' }, 'One-off messages to a segment (workflows/broadcasts.d or POST /v1/broadcasts), newest first; counts refresh every 2 seconds. Select a broadcast for its skips by reason and what it earned.'),
+  );
+  const holder = h('div');
+  root.append(holder);
+  let signature = '';
+  const refresh = async () => {
+    const { broadcasts } = await api('/v1/broadcasts?limit=100');
+    if (!s.active) return;
+    setLive(`Live, updated ${nowClock()}`);
+    const sig = JSON.stringify(broadcasts.map((b) => [b.id, b.status, b.recipients, b.sent, b.deferred, b.failed, skippedTotal(b)]));
+    if (sig === signature) return;
+    signature = sig;
+    if (broadcasts.length === 0) {
+      holder.replaceChildren(empty('No broadcast yet. Add workflows/broadcasts.d/<id>.yaml or POST /v1/broadcasts.'));
+      return;
+    }
+    holder.replaceChildren(
+      table(
+        `${broadcasts.length} broadcast${broadcasts.length === 1 ? '' : 's'}, newest first`,
+        ['Broadcast', 'Segment', 'Status', 'Sent', 'Skipped', 'Deferred', 'Failed', 'Created'],
+        broadcasts.map((b) =>
+          h(
+            'tr',
+            { 'data-broadcast': b.id },
+            h('th', { scope: 'row' }, h('a', { href: broadcastHref(b.id) }, b.id), ' ', h('code', { class: 'reasons' }, `${b.send.channel}: ${b.send.template}`)),
+            h('td', {}, h('a', { href: segmentHref(b.segment) }, b.segment)),
+            h('td', { 'data-field': 'status' }, b.status),
+            h('td', { class: 'num' }, num(b.sent)),
+            h('td', { class: 'num' }, num(skippedTotal(b))),
+            h('td', { class: 'num' }, num(b.deferred)),
+            h('td', { class: 'num' }, num(b.failed)),
+            h('td', {}, time(b.createdAt)),
+          ),
+        ),
+        { class: 'broadcasts' },
+      ),
+    );
+  };
+  await refresh();
+  s.poll(refresh, POLL_MS);
+}
+
+/** One broadcast: its definition, counters, skips by reason and attribution (live). */
+async function broadcastView(root, id, s) {
+  document.title = `${id} · Broadcasts · Rapport`;
+  root.replaceChildren(h('h1', {}, h('a', { href: '#/broadcasts' }, 'Broadcasts'), ' / ', id));
+  const holder = h('div');
+  root.append(holder);
+  let signature = '';
+  const refresh = async () => {
+    let b;
+    try {
+      b = await api(`/v1/broadcasts/${encodeURIComponent(id)}`);
+    } catch (error) {
+      if (!s.active) return;
+      if (error.status === 404) {
+        holder.replaceChildren(h('p', { class: 'notice', role: 'alert' }, `No broadcast "${id}".`));
+        return;
+      }
+      throw error;
+    }
+    if (!s.active) return;
+    setLive(`Live, updated ${nowClock()}`);
+    const sig = JSON.stringify(b);
+    if (sig === signature) return;
+    signature = sig;
+    const a = b.attribution;
+    const skipped = Object.entries(b.skipped ?? {});
+    holder.replaceChildren(
+      h(
+        'dl',
+        { class: 'card broadcast' },
+        h('dt', {}, 'Status'),
+        h('dd', { 'data-field': 'status' }, b.status),
+        h('dt', {}, 'Segment'),
+        h('dd', {}, h('a', { href: segmentHref(b.segment) }, b.segment)),
+        h('dt', {}, 'Message'),
+        h('dd', {}, `${b.send.channel}: ${b.send.template} (${b.send.kind})`),
+        b.topic ? [h('dt', {}, 'Topic'), h('dd', {}, b.topic)] : [],
+        h('dt', {}, 'Created'),
+        h('dd', {}, time(b.createdAt)),
+        b.completedAt ? [h('dt', {}, 'Completed'), h('dd', {}, time(b.completedAt))] : [],
+        b.cancelledAt ? [h('dt', {}, 'Cancelled'), h('dd', {}, time(b.cancelledAt))] : [],
+        h('dt', {}, 'Recipients'),
+        h('dd', { 'data-field': 'counters' }, `${num(b.recipients)} reached: ${num(b.sent)} sent, ${num(skippedTotal(b))} skipped, ${num(b.deferred)} deferred, ${num(b.failed)} failed`),
+        a
+          ? [
+              h('dt', {}, 'Earned'),
+              h('dd', { 'data-field': 'attribution' }, `${num(a.conversions)} conversion${a.conversions === 1 ? '' : 's'}, ${num(a.revenue)} revenue (last touch: ${a.event} within ${Math.round(a.windowSeconds / 3600)} h of the message)`),
+            ]
+          : [],
+      ),
+      skipped.length
+        ? table('Skipped, by reason', ['Reason', 'Skipped'], skipped.map(([reason, n]) => h('tr', { 'data-reason': reason }, h('th', { scope: 'row' }, reason), h('td', { class: 'num' }, num(n)))), { class: 'skips' })
+        : empty('Nobody skipped.'),
+    );
+  };
+  await refresh();
+  s.poll(refresh, POLL_MS);
 }
 
 // ---------------------------------------------------------------- outbox
