@@ -58,5 +58,6 @@ export async function awsBroadcastService(env: NodeJS.ProcessEnv = process.env, 
     profiles: step.profiles,
     journeys: step.journeys,
     gateway: createSendGateway(step),
+    defaultTimeZone: step.policy.defaultTimeZone,
   });
 }

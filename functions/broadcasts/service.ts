@@ -1,5 +1,6 @@
 import type { Clock } from '../../shared';
-import { broadcastAttribution, parseBroadcast, type Broadcast, type BroadcastProblem } from '../../shared/broadcasts';
+import { atSpan, broadcastAttribution, isLocalAt, localAtParts, parseBroadcast, type Broadcast, type BroadcastProblem } from '../../shared/broadcasts';
+import { isValidTimeZone, zonedToUtc } from '../journeys/time';
 import { attributionView } from '../journeys/attribution';
 import type { PageCursor, ProfileStore } from '../profile';
 import { isDeliveryOutcomeUnknown, SendOutcomeUnknownError, TemplateRenderError } from '../journeys/errors';
@@ -67,6 +68,8 @@ export interface BroadcastDeps extends BroadcastApiDeps {
   /** The message records (a failed recipient is recorded as failed there). */
   journeys: JourneyStore;
   gateway: SendGateway;
+  /** The time zone of a customer without a valid `timezone` trait (the send policy's `defaultTimeZone`): a wall-clock `at` is theirs then. */
+  defaultTimeZone: string;
 }
 
 /** How far ahead `at` may be: a Standard execution lives at most a year, and the sending comes after the wait. */
@@ -111,8 +114,12 @@ export function createBroadcastApi(deps: BroadcastApiDeps) {
     if (!parsed.ok) return invalid(parsed.problems);
     const definition = parsed.broadcast;
     // A Standard execution lives at most a year: the wait for `at` and the sending after it must fit.
-    if (definition.at !== undefined && Date.parse(definition.at) > clock.now().getTime() + AT_MAX_DAYS * 86_400_000) {
+    if (definition.at !== undefined && atSpan(definition.at).last.getTime() > clock.now().getTime() + AT_MAX_DAYS * 86_400_000) {
       return invalid([{ path: '$.at', message: `expected a time within ${AT_MAX_DAYS} days from now (a broadcast's execution lives at most a year)` }]);
+    }
+    // A wall-clock `at` is sent at that time in every customer's zone: it must still be ahead in the earliest one.
+    if (definition.at !== undefined && isLocalAt(definition.at) && atSpan(definition.at).first.getTime() < clock.now().getTime() && !(await store.get(definition.id))) {
+      return invalid([{ path: '$.at', message: `expected a time still ahead in every time zone: the earliest (UTC+14) reached ${definition.at} at ${atSpan(definition.at).first.toISOString()}; give a later time, or a zone for one instant` }]);
     }
     if (definition.attribution !== undefined && deps.conversionEvents !== undefined && !deps.conversionEvents.has(definition.attribution.event)) {
       const known = [...deps.conversionEvents].sort().map((e) => JSON.stringify(e)).join(', ');
@@ -127,7 +134,9 @@ export function createBroadcastApi(deps: BroadcastApiDeps) {
     }
     // Started unless it already was (a retried POST after a failed start starts it; the name makes a second start a no-op).
     if (record.status === 'scheduled') {
-      await deps.executions.start(broadcastExecutionName(definition.id), { broadcastId: definition.id, ...(definition.at !== undefined && { at: definition.at }), phase: 'members', page: 0, generation: 0, pagesThisGeneration: 0 });
+      // A wall-clock `at` starts when the earliest time zone reaches it; each recipient then waits for their own.
+      const at = definition.at === undefined ? undefined : atSpan(definition.at).first.toISOString();
+      await deps.executions.start(broadcastExecutionName(definition.id), { broadcastId: definition.id, ...(at !== undefined && { at }), phase: 'members', page: 0, generation: 0, pagesThisGeneration: 0 });
     }
     return { status: created ? 201 : 200, body: view(record) };
   }
@@ -315,6 +324,13 @@ export function createBroadcastService(deps: BroadcastDeps) {
     const { channel, template, kind } = definition.send;
     try {
       const profile = (await deps.profiles.resolve(customerId)).stored?.profile;
+      // A wall-clock `at`: not before that time in the customer's own zone (deferred until then, as quiet hours defer).
+      if (definition.at !== undefined && isLocalAt(definition.at)) {
+        const tz = isValidTimeZone(profile?.traits.timezone) ? profile.traits.timezone : deps.defaultTimeZone;
+        const p = localAtParts(definition.at);
+        const due = new Date(zonedToUtc(p.year, p.month, p.day, p.hour, p.minute, tz).getTime() + p.second * 1000);
+        if (due.getTime() > clock.now().getTime()) return { status: 'deferred', until: due.toISOString(), reason: 'local-time' };
+      }
       return await deps.gateway.send(
         { customerId, ...key, channel, template, kind, ...(definition.topic !== undefined && { topic: definition.topic }), attribution: broadcastAttribution(definition), data: { broadcast: { id: definition.id } }, unwanted },
         profile,

@@ -72,6 +72,7 @@ export function wireBroadcasts(w: BroadcastWiring) {
     clock: w.clock,
     templateExists: (channel, template) => templateKey(template, channel) in templateSources,
     conversionEvents: w.conversionEvents,
+    defaultTimeZone: w.policy.defaultTimeZone,
     attributionCounters: (journeyId) => w.records.stats(journeyId),
   });
   const page = createBroadcastPageHandler(service, { logger: w.logger, metrics: w.metrics });

@@ -14,7 +14,8 @@ import { readYaml, zodProblems } from '../segmentation/yaml-source';
  * id: spring-sale-2027
  * segment: tag:newsletter
  * send: { channel: email, template: spring-sale, kind: marketing }
- * at: 2027-03-01T09:00:00Z   # optional: not before then (absent: now)
+ * at: 2027-03-01T09:00:00Z   # optional: not before then (absent: now); without a zone
+ *                            # (2027-03-01T09:00) that wall-clock time in each customer's time zone
  * rate: 50                    # optional: at most 50 messages a second
  * topic: promotions           # optional: a label kept on each message record
  * attribution: { event: Order Completed, value: revenue, window: 5d }   # optional: what its messages earn
@@ -59,7 +60,9 @@ export const BroadcastSchema = z.strictObject(
       },
       { error: (issue) => (issue.code === 'unrecognized_keys' ? 'send takes channel, template and kind' : 'expected send: { channel, template, kind? }') },
     ),
-    at: z.iso.datetime({ offset: true, error: 'expected an ISO 8601 time with a zone, like "2027-03-01T09:00:00Z"' }).optional(),
+    at: z.iso
+      .datetime({ offset: true, local: true, error: 'expected an ISO 8601 time: with a zone for one instant ("2027-03-01T09:00:00Z"), without for that time in each customer\'s time zone ("2027-03-01T09:00")' })
+      .optional(),
     rate: z.number({ error: 'expected messages per second, a positive number' }).positive({ error: 'expected messages per second, a positive number' }).max(BROADCAST_RATE_MAX, { error: `expected at most ${BROADCAST_RATE_MAX} messages per second` }).optional(),
     topic: z.string({ error: 'expected a topic label like "promotions"' }).min(1).max(64).optional(),
     attribution: BroadcastAttributionSchema.optional(),
@@ -68,6 +71,33 @@ export const BroadcastSchema = z.strictObject(
 );
 export type Broadcast = z.output<typeof BroadcastSchema>;
 export type BroadcastInput = z.input<typeof BroadcastSchema>;
+
+/** Whether a broadcast's `at` is a wall-clock time in each customer's time zone (no `Z`, no offset) rather than one instant. */
+export function isLocalAt(at: string): boolean {
+  return !/(?:Z|[+-]\d{2}:?\d{2})$/i.test(at);
+}
+
+/** The local date and time of an `at` without a zone (`2027-03-01T09:00[:00[.000]]`). */
+export function localAtParts(at: string): { year: number; month: number; day: number; hour: number; minute: number; second: number } {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?$/.exec(at);
+  if (!m) throw new RangeError(`not a local date and time: ${JSON.stringify(at)}`);
+  return { year: Number(m[1]), month: Number(m[2]), day: Number(m[3]), hour: Number(m[4]), minute: Number(m[5]), second: Number(m[6] ?? 0) };
+}
+
+/** The earliest and latest zones' offsets from UTC (Kiritimati +14:00, Baker Island -12:00): a local `at` falls between. */
+export const EARLIEST_ZONE_OFFSET_HOURS = 14;
+export const LATEST_ZONE_OFFSET_HOURS = -12;
+
+/**
+ * The instants a broadcast's `at` spans: one instant for a time with a zone; for a wall-clock time, from when the
+ * earliest zone reaches it to when the latest does. The execution waits for `first`; each recipient for their own.
+ */
+export function atSpan(at: string): { first: Date; last: Date } {
+  if (!isLocalAt(at)) return { first: new Date(at), last: new Date(at) };
+  const p = localAtParts(at);
+  const wall = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+  return { first: new Date(wall - EARLIEST_ZONE_OFFSET_HOURS * 3_600_000), last: new Date(wall - LATEST_ZONE_OFFSET_HOURS * 3_600_000) };
+}
 
 /** A broadcast's conversion rule: its own `attribution`, else the default every journey has too (`DEFAULT_ATTRIBUTION`). */
 export function broadcastAttribution(broadcast: Pick<Broadcast, 'attribution'>): AttributionRule {
