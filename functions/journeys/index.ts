@@ -1,7 +1,7 @@
 export { createJourneyRuntime, isStarterPattern, type JourneySpec, type BusEventLike, type EnrolOutcome, type JourneyRuntimeDeps, type ReconcileOutcome } from './runtime';
 export { createStepRunner, StepInputSchema, TemplateRenderError, StepConfigError, resolveTriggerRefs, type StepDeps, type StepInput, type StepResult, type TemplateRenderer, type ConditionEvaluator } from './steps';
 export { createStepHandler, createStarterHandler, createRunEndedHandler } from './lambda';
-export { JourneyStore, type RunRecord, type MessageRecord, type WaitRecord, type RunStatus } from './store';
+export { InvalidRunsCursorError, JourneyStore, type RunAtStep, type RunRecord, type MessageRecord, type WaitRecord, type RunStatus } from './store';
 export { type AttributionRecord } from './store';
 export { experimentView, holdoutView, normalCdf, twoProportionPValue, EXPERIMENT_METHOD, HOLDOUT_METHOD, type ExperimentView, type HoldoutView, type VariantStats } from './experiments';
 export { attributionView, formatAttribution, type AttributionView, type Earned } from './attribution';

@@ -417,6 +417,8 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
         const journey = byId.get(wait.journeyId);
         if (journey !== undefined && isExit(journey)) continue;
         if (!(await records.takeWait(id, wait))) continue;
+        // Who is where: on to its on_event step (a wait there has no handler to say so), before the run goes on.
+        if (wait.then !== undefined) await records.moveTo(id, wait.journeyId, wait.executionName, wait.then, clock.now().toISOString());
         if (await executions.sendTaskSuccess(wait.taskToken, { event: event['detail-type'], messageId: detail.messageId })) {
           resumed++;
           resumedRuns.add(wait.executionName);

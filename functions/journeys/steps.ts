@@ -16,6 +16,8 @@ export const StepInputSchema = z.object({
   customerId: z.string(),
   trigger: z.object({ messageId: z.string(), event: z.string(), properties: z.record(z.string(), z.unknown()).default({}) }),
   execution: z.string(),
+  /** The step the run goes on to when this one is done (the compiler's, for a step with one next step): who is where. */
+  then: z.string().optional(),
   taskToken: z.string().optional(),
   /** recordFailure: the error the send or webhook step failed with (the Catch's `$.error`). */
   error: z.object({ Error: z.string(), Cause: z.string().optional() }).optional(),
@@ -70,7 +72,25 @@ export function createStepRunner(deps: StepDeps) {
   const { profiles, journeys, clock } = deps;
   const gateway = createSendGateway(deps);
 
+  /**
+   * Run a step, then record where the run is (who is where): at the step it goes on to, or at this one while it
+   * waits here (a deferred send, a wait_until, a wait_for). A failure records nothing (the run fails or retries).
+   */
   async function run(input: StepInput): Promise<StepResult> {
+    const moveTo = (stepId: string) => journeys.moveTo(input.customerId, input.journeyId, input.execution, stepId, clock.now().toISOString());
+    // A wait_for is there before it registers: an event it finds already come resumes the run on at once (below).
+    if (input.action === 'await') {
+      await moveTo(input.stepId);
+      return runStep(input);
+    }
+    const result = await runStep(input);
+    if (input.action === 'recordFailure' || input.action === 'audience') return result;
+    const waitsHere = input.action === 'waitUntil' || ('status' in result && result.status === 'deferred');
+    await moveTo(waitsHere ? input.stepId : 'next' in result ? result.next : (input.then ?? input.stepId));
+    return result;
+  }
+
+  async function runStep(input: StepInput): Promise<StepResult> {
     const now = clock.now();
     // A customer joined into another by alias since the run started: the joined profile decides.
     const profile = (await profiles.resolve(input.customerId)).stored?.profile;
@@ -115,6 +135,7 @@ export function createStepRunner(deps: StepDeps) {
           taskToken: input.taskToken,
           pattern,
           expiresAt: new Date(now.getTime() + 366 * 86_400_000).toISOString(),
+          ...(input.then !== undefined && { then: input.then }),
         });
         // Erased meanwhile: the wait goes; the eraser stops the execution.
         if (await undoneIfErased(input.customerId, [`W#${event}#${input.execution}#${input.stepId}`])) return { ok: true };
@@ -124,6 +145,7 @@ export function createStepRunner(deps: StepDeps) {
         // order): write, then check, as the router applies an event, writes the timeline, then reads the waits.
         const earlier = sinceTrigger ? await earlierEvent(input, pattern) : undefined;
         if (earlier && (await journeys.takeWait(input.customerId, { event, executionName: input.execution, stepId: input.stepId }))) {
+          if (input.then !== undefined) await journeys.moveTo(input.customerId, input.journeyId, input.execution, input.then, clock.now().toISOString());
           await deps.sendTaskSuccess(input.taskToken, { event, messageId: earlier.messageId });
         }
         return { ok: true };

@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { createHash } from 'node:crypto';
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { COUNT_ONCE_ATTRIBUTES, countOnce, queryAll, queryShardsBefore } from '../profile';
 import { PROFILE_TABLE_LAYOUT as L, type AttributionRule, type EventPattern, type EventRef } from '../../shared';
 
@@ -65,6 +65,9 @@ export interface RunRecord {
   convertedAt?: string;
   /** Set by the starter until the run's entry is counted (`countEntry`): a redelivered trigger finishes the count. */
   entryPending?: boolean;
+  /** A running run: the step it is at (or about to run), and since when (`JourneyStore.moveTo`); who is where. */
+  step?: string;
+  stepSince?: string;
 }
 
 /** The STATS item's set of runs being counted as entered, as written before `countOnce` (ignored, kept out of the stats). */
@@ -123,6 +126,8 @@ export interface WaitRecord {
   /** Pattern on the awaited event's `detail`, trigger references already resolved. */
   pattern: EventPattern;
   expiresAt: string;
+  /** The step its run goes on to when the event comes (who is where: the router moves the run there as it resumes it). */
+  then?: string;
 }
 
 const pk = (customerId: string) => `C#${customerId}`;
@@ -177,6 +182,42 @@ const runIndexKeys = (run: Pick<RunRecord, 'customerId' | 'executionName'>, chec
   [L.dueIndex.partitionKey]: `${RUN_INDEX_PREFIX}#${createHash('sha256').update(run.executionName).digest().readUInt32BE(0) % L.shards}`,
   [L.dueIndex.sortKey]: `${checkAt}#${run.customerId}`,
 });
+
+/**
+ * Who is where (GSI2, shared with the customers' last-order index under its own partitions): a running run's record
+ * is under `AT#<journey>#<step>#<shard>`, sorted by `<since>#<executionName>`, while it is at that step.
+ */
+const POSITION_PREFIX = 'AT';
+const positionShard = (executionName: string) => createHash('sha256').update(executionName).digest().readUInt32BE(0) % L.shards;
+const positionPartition = (journeyId: string, stepId: string, shard: number) => `${POSITION_PREFIX}#${journeyId}#${stepId}#${shard}`;
+
+/** A cursor of `runsAt` (the shard and the last key read there), opaque to clients; anything else is refused. */
+const encodePositionCursor = (cursor: { shard: number; key?: Record<string, unknown> }) => Buffer.from(JSON.stringify(cursor)).toString('base64url');
+function decodePositionCursor(cursor: string, journeyId: string, stepId: string): { shard: number; key?: Record<string, unknown> } | undefined {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as { shard?: unknown; key?: Record<string, unknown> };
+    if (typeof parsed.shard !== 'number' || !Number.isInteger(parsed.shard) || parsed.shard < 0 || parsed.shard >= L.shards) return undefined;
+    if (parsed.key === undefined) return { shard: parsed.shard };
+    const key = parsed.key;
+    const sk = key[L.sortKey];
+    if (key[L.lastOrderIndex.partitionKey] !== positionPartition(journeyId, stepId, parsed.shard) || typeof key[L.partitionKey] !== 'string' || typeof sk !== 'string' || !sk.startsWith(`R#${journeyId}#`)) return undefined;
+    return { shard: parsed.shard, key: { [L.partitionKey]: key[L.partitionKey], [L.sortKey]: sk, [L.lastOrderIndex.partitionKey]: key[L.lastOrderIndex.partitionKey], [L.lastOrderIndex.sortKey]: key[L.lastOrderIndex.sortKey] } };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A `runsAt` cursor the listing did not return. */
+export class InvalidRunsCursorError extends Error {
+  override readonly name = 'InvalidRunsCursorError';
+}
+
+/** A running run at a step, as `runsAt` lists it. */
+export interface RunAtStep {
+  customerId: string;
+  executionName: string;
+  since: string;
+}
 
 /** Whether a run's record (as read, with its index keys) is in the run index: the reconciling sweep's list. */
 export const inRunIndex = (run: RunRecord): boolean => (run as unknown as Record<string, unknown>)[L.dueIndex.partitionKey] !== undefined;
@@ -271,6 +312,65 @@ export class JourneyStore {
   }
 
   /**
+   * Who is where: a running run is at `stepId` from `since` (the step handler, as a step runs or is left for the
+   * next). Only while the run is running (an ended or erased run's record is not touched) and never back to an
+   * earlier `since` (a late retry of an earlier step does not move it back).
+   */
+  async moveTo(customerId: string, journeyId: string, executionName: string, stepId: string, since: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [L.partitionKey]: pk(customerId), [L.sortKey]: `R#${journeyId}#${executionName}` },
+          UpdateExpression: 'SET step = :step, stepSince = :since, #ppk = :ppk, #psk = :psk',
+          ConditionExpression: '#s = :running AND (attribute_not_exists(stepSince) OR stepSince <= :since)',
+          ExpressionAttributeNames: { '#s': 'status', '#ppk': L.lastOrderIndex.partitionKey, '#psk': L.lastOrderIndex.sortKey },
+          ExpressionAttributeValues: { ':step': stepId, ':since': since, ':running': 'running', ':ppk': positionPartition(journeyId, stepId, positionShard(executionName)), ':psk': `${since}#${executionName}` },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /**
+   * The running runs at a step, a page at a time (shard by shard, each oldest first), and the next page's cursor.
+   * The index is eventually consistent: a run that just moved may still be listed at its previous step a moment.
+   */
+  async runsAt(journeyId: string, stepId: string, limit: number, cursor?: string): Promise<{ runs: RunAtStep[]; next?: string }> {
+    const start = cursor === undefined ? { shard: 0 } : decodePositionCursor(cursor, journeyId, stepId);
+    if (start === undefined) throw new InvalidRunsCursorError('cursor is not one this listing returned');
+    const runs: RunAtStep[] = [];
+    let shard = start.shard;
+    let key = start.key;
+    while (shard < L.shards) {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: L.lastOrderIndex.name,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': L.lastOrderIndex.partitionKey },
+          ExpressionAttributeValues: { ':pk': positionPartition(journeyId, stepId, shard) },
+          Limit: limit - runs.length,
+          ...(key && { ExclusiveStartKey: key }),
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        const sk = item[L.lastOrderIndex.sortKey] as string;
+        const at = sk.indexOf('#');
+        runs.push({ customerId: (item[L.partitionKey] as string).slice(2), executionName: sk.slice(at + 1), since: sk.slice(0, at) });
+      }
+      key = out.LastEvaluatedKey;
+      if (runs.length >= limit) {
+        if (key) return { runs, next: encodePositionCursor({ shard, key }) };
+        return shard + 1 < L.shards ? { runs, next: encodePositionCursor({ shard: shard + 1 }) } : { runs };
+      }
+      if (!key) shard++;
+    }
+    return { runs };
+  }
+
+  /**
    * End a run once: only a running run changes status (a stop after completion changes nothing). An ended run
    * leaves the run index (the reconciling sweep's list), but one ended by an event with its time (`endedBy`'s
    * `timestamp`, a goal or exit) while its execution's end is unknown: it stays, due at `checkEndAt`, until that
@@ -292,9 +392,10 @@ export class JourneyStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [L.partitionKey]: pk(customerId), [L.sortKey]: `R#${journeyId}#${executionName}` },
-          UpdateExpression: `SET #s = :s, endedAt = :at${endedBy !== undefined ? ', endedBy = :by' : ''}${endedBy?.sourceId !== undefined ? ', endedBySourceId = :bySource' : ''}${endedBy?.timestamp !== undefined ? ', endedByAt = :byAt' : ''}${heldUntil !== undefined ? ', heldUntil = :held' : ''}${staysIndexed ? ', #gsk = :checkAt' : ' REMOVE #gpk, #gsk'}`,
+          // An ended run is at no step: it leaves who-is-where (GSI2) whatever else it keeps.
+          UpdateExpression: `SET #s = :s, endedAt = :at${endedBy !== undefined ? ', endedBy = :by' : ''}${endedBy?.sourceId !== undefined ? ', endedBySourceId = :bySource' : ''}${endedBy?.timestamp !== undefined ? ', endedByAt = :byAt' : ''}${heldUntil !== undefined ? ', heldUntil = :held' : ''}${staysIndexed ? ', #gsk = :checkAt REMOVE #ppk, #psk' : ' REMOVE #gpk, #gsk, #ppk, #psk'}`,
           ConditionExpression: '#s = :running',
-          ExpressionAttributeNames: { '#s': 'status', '#gsk': L.dueIndex.sortKey, ...(!staysIndexed && { '#gpk': L.dueIndex.partitionKey }) },
+          ExpressionAttributeNames: { '#s': 'status', '#gsk': L.dueIndex.sortKey, '#ppk': L.lastOrderIndex.partitionKey, '#psk': L.lastOrderIndex.sortKey, ...(!staysIndexed && { '#gpk': L.dueIndex.partitionKey }) },
           ExpressionAttributeValues: {
             ':s': status,
             ':at': at,

@@ -21,7 +21,7 @@ import {
   startsNewLife,
   type Tombstone,
 } from '../../functions/profile';
-import { attributionView, DEFAULT_SEND_POLICY, DEV_UNSUBSCRIBE_KEY, experimentView, holdoutView, staticUnsubscribeKeys, unsubscribeKeysFromValue, type OutboundWebhookTarget, type SendPolicy } from '../../functions/journeys';
+import { attributionView, DEFAULT_SEND_POLICY, InvalidRunsCursorError, DEV_UNSUBSCRIBE_KEY, experimentView, holdoutView, staticUnsubscribeKeys, unsubscribeKeysFromValue, type OutboundWebhookTarget, type SendPolicy } from '../../functions/journeys';
 import { conversionEventsOf, ENV, MonotonicClock, prng, ScaledClock, systemClock, type BusEntry, type Clock } from '../../shared';
 import { ensureTable, idempotencyTableDefinition, profileTableDefinition, startDynalite, type LocalDynamo } from './dynamo';
 import { eventBridgeApiListener, LocalEventBus } from './event-bus';
@@ -613,6 +613,8 @@ async function start(options: EngineOptions): Promise<Engine> {
         holdout: holdoutView(counters) ?? null,
       });
     }
+    const runsAt = /^\/v1\/journeys\/([^/]+)\/runs$/.exec(url.pathname);
+    if (req.method === 'GET' && runsAt) return send(res, ...(await whoIsWhere(decodeURIComponent(runsAt[1]!), url.searchParams)));
     const feedbackPath = /^\/v1\/outbox\/([^/]+)\/feedback$/.exec(url.pathname);
     if (req.method === 'POST' && feedbackPath) {
       const body = parseFeedbackBody(await readBody(req, 64 * 1024));
@@ -645,6 +647,32 @@ async function start(options: EngineOptions): Promise<Engine> {
     if (req.method === 'GET' && url.pathname === '/health') return send(res, 200, { status: 'ok' });
     if (await handleUi(req, res, url)) return;
     send(res, 404, { error: 'not_found', message: `nothing at ${req.method} ${url.pathname}` });
+  }
+
+  /**
+   * `GET /v1/journeys/{id}/runs?step=<id>&status=running&limit=&cursor=`: who is where, the running runs at a step
+   * now (from GSI2, paged), each with its customer and since when; bad input gets a 400 naming the parameter.
+   */
+  async function whoIsWhere(journeyId: string, query: URLSearchParams): Promise<[number, Record<string, unknown>]> {
+    const journey = journeys.compiled.find((j) => j.id === journeyId);
+    if (!journey) return [404, { error: 'journey_not_found', message: `no journey with id ${JSON.stringify(journeyId)}` }];
+    const steps = Object.keys(journey.definition.States).filter((name) => /^[a-z0-9]/.test(name) && !name.includes('.'));
+    const step = query.get('step');
+    if (step === null || !steps.includes(step)) {
+      return [400, { error: 'invalid_step', message: `step must be one of the journey's steps: ${steps.join(', ')}${step === null ? '' : ` (got ${JSON.stringify(step)})`}` }];
+    }
+    const status = query.get('status') ?? 'running';
+    if (status !== 'running') return [400, { error: 'invalid_status', message: 'status must be "running": only a running run is at a step (ended runs are under /v1/customers/{id}/journeys)' }];
+    const limitParam = query.get('limit');
+    const limit = limitParam === null ? 100 : Number(limitParam);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return [400, { error: 'invalid_limit', message: 'limit must be a whole number from 1 to 1000' }];
+    try {
+      const page = await journeys.records.runsAt(journeyId, step, limit, query.get('cursor') ?? undefined);
+      return [200, { journeyId, step, runs: page.runs, ...(page.next !== undefined && { next: page.next }) }];
+    } catch (error) {
+      if (error instanceof InvalidRunsCursorError) return [400, { error: 'invalid_cursor', message: `cursor: ${error.message}` }];
+      throw error;
+    }
   }
 
   await new Promise<void>((resolve, reject) => {

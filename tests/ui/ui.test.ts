@@ -100,6 +100,27 @@ describe('the /ui page', () => {
     await page.close();
   }, 60_000);
 
+  it('lists who is at a step of a journey now, each a link to the customer', async () => {
+    // Prepare: the seeded sign-ups that got (or skipped) the welcome email wait a day; Ada's run reached the goal.
+    const { runs } = (await (await fetch(`${world.engine.url}/v1/journeys/welcome/runs?step=wait-a-day`)).json()) as { runs: Array<{ customerId: string }> };
+    expect(runs.map((r) => r.customerId)).not.toContain('ada');
+    expect(runs.length).toBeGreaterThan(0);
+    const { page, problems } = await open('#/journeys/welcome');
+
+    // Act
+    await page.locator('details.journey-where summary').click();
+    await page.locator('details.journey-where select').selectOption('wait-a-day');
+    await page.getByRole('button', { name: 'Who is here' }).click();
+
+    // Assess
+    const rows = page.locator('table.runs-at tbody tr');
+    await poll(() => rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-customer')).sort())).toEqual(runs.map((r) => r.customerId).sort());
+    await rows.first().locator('a').click();
+    expect(page.url()).toMatch(/#\/customers\/[a-z]+$/);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 60_000);
+
   it('looks a customer up: profile, tags, lifecycle, RFM, timeline, messages and journey runs', async () => {
     const { page, problems } = await open('#/customers');
     await page.getByLabel('Customer id').fill('ada');

@@ -204,7 +204,18 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
     Default: failed(),
   });
 
-  for (const node of graph) compileStep(node);
+  for (const node of graph) {
+    compileStep(node);
+    // Who is where: a step that goes on to one next step tells the step handler which (`then`), so the run is
+    // shown at that step (a wait, typically) once this one is done. Not the end or a holdout: the run ends there.
+    const state = states[node.step.id];
+    const to = node.edges.length === 1 ? node.edges[0]!.to : undefined;
+    // A wait_for goes on to its on_event step when the router resumes it: that one (its timeout path has no handler).
+    const then = 'wait_for' in node.step ? node.edges[0]?.to : to;
+    if (state?.Type === 'Task' && then !== undefined && then !== END && then !== HOLDOUT && !('wait_until' in node.step)) {
+      (state.Parameters as { Payload: Record<string, unknown> }).Payload.then = then;
+    }
+  }
 
   function compileStep(node: StepNode): void {
     const { step } = node;

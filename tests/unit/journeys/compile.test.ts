@@ -56,6 +56,8 @@ describe('built-in journeys: ASL', () => {
         'execution.$': '$$.Execution.Name',
         ...(awaits && { 'taskToken.$': '$$.Task.Token' }),
         ...(recorder && { 'error.$': '$.error' }),
+        // Who is where: the step it goes on to, for a step with one next step.
+        ...('then' in state.Parameters.Payload && !recorder && { then: expect.stringMatching(/^[a-z0-9-]+$/) as string }),
       });
       expect(state.ResultPath).toBe('$.last');
       if (awaits) expect(state).not.toHaveProperty('ResultSelector');
@@ -126,6 +128,15 @@ describe('built-in journeys: ASL', () => {
     expect(endStates).toEqual({ End: { outcome: 'completed' } });
   });
 
+  it('who is where: a step with one next step names it (then); a branch, a wait_until and a last step do not', () => {
+    const thenOf = (id: string, step: string) => (journeys[id]!.definition.States[step] as { Parameters: { Payload: { then?: string } } }).Parameters.Payload.then;
+    expect(thenOf('welcome', 'send-welcome')).toBe('wait-a-day');
+    expect(thenOf('welcome', 'send-getting-started')).toBe('wait-two-days');
+    expect(thenOf('welcome', 'check-first-order')).toBeUndefined();
+    expect(thenOf('welcome', 'send-first-order-offer')).toBeUndefined();
+    expect(thenOf('complaint-follow-up', 'await-escalated-resolution')).toBe('wait-after-resolution');
+  });
+
   it('complaint-follow-up: callback tasks with timeouts, transactional sends without a quiet-hours Choice', () => {
     const { definition, awaitStates, endStates, triggerProperties, concurrencyKey, reentry } = journeys['complaint-follow-up']!;
     expect(definition.States['await-resolution']).toEqual({
@@ -143,6 +154,7 @@ describe('built-in journeys: ASL', () => {
           'trigger.$': '$.trigger',
           'execution.$': '$$.Execution.Name',
           'taskToken.$': '$$.Task.Token',
+          then: 'wait-after-resolution',
         },
       },
       TimeoutSeconds: 86_400,
@@ -154,7 +166,7 @@ describe('built-in journeys: ASL', () => {
       ],
       Next: 'wait-after-resolution',
     });
-    expect(definition.States['acknowledge']).toMatchObject({ Next: 'open-ticket' });
+    expect(definition.States['acknowledge']).toMatchObject({ Next: 'open-ticket', Parameters: { Payload: { then: 'open-ticket' } } });
     expect(definition.States).not.toHaveProperty('acknowledge.route');
     expect(Object.fromEntries(Object.entries(awaitStates).map(([k, v]) => [k, v.timeoutSeconds]))).toEqual({
       'await-resolution': 86_400,

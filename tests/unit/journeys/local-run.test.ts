@@ -127,6 +127,7 @@ describe('built-in journeys on aws-local-stepfunctions', () => {
         customerId: 'cust-1',
         trigger: { messageId: 'm-1', event: 'Trigger', properties: {} },
         execution: 'exec-1',
+        then: 'wait-a-day',
       },
     });
     // The execution keeps its input and each result under $.last.result.
@@ -227,6 +228,7 @@ describe('built-in journeys on aws-local-stepfunctions', () => {
       trigger: { messageId: 'm-1', event: 'Trigger', properties: { complaintId: 'c-42' } },
       execution: 'exec-1',
       taskToken: 'tok',
+      then: 'wait-after-resolution',
     });
     // A callback's output lands in $.last as sent (no Payload wrapper); a timeout in $.timeout.
     expect(result.ok && result.output).toMatchObject({

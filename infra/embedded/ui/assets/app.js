@@ -314,7 +314,7 @@ function journeyCard(j) {
       ),
     ),
     summary,
-    h('div', { class: 'journey-body' }, wrap, h('div', {}, stepTable, journeyPreview(j), h('details', {}, h('summary', {}, 'Paths and cost'), paths), h('details', {}, h('summary', {}, 'Mermaid source'), h('pre', {}, j.mermaid)))),
+    h('div', { class: 'journey-body' }, wrap, h('div', {}, stepTable, whoIsWhere(j, [...new Set((layout?.nodes ?? []).map((n) => n.stepId).filter(Boolean))]), journeyPreview(j), h('details', {}, h('summary', {}, 'Paths and cost'), paths), h('details', {}, h('summary', {}, 'Mermaid source'), h('pre', {}, j.mermaid)))),
   );
 
   const svg = wrap.querySelector('svg');
@@ -688,6 +688,34 @@ function previewBlock(p, messages) {
   };
   const form = previewForm(show, h('label', {}, 'Template ', template), channel, h('label', {}, 'Locale ', locale));
   return h('section', { class: 'block', 'aria-labelledby': 'h-preview' }, h('h2', { id: 'h-preview' }, 'Preview a message'), form, panel.out);
+}
+
+/** Who is where: the customers whose run is at a step of the journey now (the first 100, each a link to the customer). */
+function whoIsWhere(j, stepIds) {
+  if (stepIds.length === 0) return null;
+  const step = h('select', { name: 'step', 'aria-label': `Step of ${j.id}` }, stepIds.map((id) => h('option', { value: id }, id)));
+  const out = h('div', { class: 'who-is-where', 'aria-live': 'polite' });
+  const show = async (event) => {
+    event.preventDefault();
+    try {
+      const body = await api(`/v1/journeys/${encodeURIComponent(j.id)}/runs?step=${encodeURIComponent(step.value)}&limit=100`);
+      const runs = body.runs ?? [];
+      out.replaceChildren(
+        runs.length === 0
+          ? empty(`Nobody is at ${step.value} now.`)
+          : table(
+              `${runs.length}${body.next ? '+' : ''} at ${step.value} now${body.next ? ' (the first 100)' : ''}`,
+              ['Customer', 'Since'],
+              runs.map((r) => h('tr', { 'data-customer': r.customerId }, h('th', { scope: 'row' }, h('a', { href: customerHref(r.customerId) }, r.customerId)), h('td', {}, time(r.since)))),
+              { class: 'runs-at' },
+            ),
+      );
+    } catch (error) {
+      out.replaceChildren(h('p', { class: 'notice error', role: 'alert' }, `Could not list: ${error.message}`));
+    }
+  };
+  const form = h('form', { onsubmit: show }, h('label', {}, 'Step ', step), ' ', h('button', { type: 'submit' }, 'Who is here'));
+  return h('details', { class: 'journey-where' }, h('summary', {}, 'Who is where now'), form, out);
 }
 
 /** A journey's preview: one of its email or SMS steps, for a customer the engine knows (trigger properties render empty). */
