@@ -359,6 +359,39 @@ unknown or the engine refused, 2 usage error, 3 could not reach the engine.`,
     load: () => import('./commands/dead-letters'),
   },
   {
+    name: 'plan',
+    summary: 'what a change to the journeys does: journeys, steps, settings and templates changed, and who waits where',
+    positionals: [0, 0],
+    options: { against: { type: 'string' }, engine: { type: 'string' }, config, journeys, 'webhook-targets': targets, help },
+    help: `Usage: rapport plan [--against <git-ref>] [--engine http://127.0.0.1:3000] [--config workflows] [--journeys folder]
+
+Compares the journeys in the working tree with those at a git ref (default HEAD), both
+loaded as the engine loads them, and prints per journey:
+
+  + <id> v<n>              added
+  - <id> v<n>              removed (new customers no longer enter)
+  ~ <id> v<a> -> v<b>      changed: steps added (+), removed (-) and changed (~; a step
+                           changes with its definition or with the step after it),
+                           settings changed (trigger, audience, entry, send_policy, goals,
+                           exits, attribution), templates whose files changed
+
+and warns when steps changed but the version did not. With --engine, it also counts the
+runs waiting now at each step that is removed or changed (GET /v1/journeys/{id}/runs):
+they finish on the definition they started with; messages not yet sent use the new templates.
+
+Options:
+  --against <git-ref>   the commit, branch or tag to compare with (default: HEAD)
+  --engine <url>        a running engine to count the runs at the steps that change
+${DIR_HELP}
+${TARGETS_HELP}
+  -h, --help            show this help
+
+Exit codes: 0 nothing changed, 4 something changed, 1 a journey does not load (its problems
+printed as file:line:col  path: message), 2 usage error (not a git repository, no such ref,
+no engine at --engine).`,
+    load: () => import('./commands/plan'),
+  },
+  {
     name: 'segments',
     summary: "a running engine's segments and their counts, or one segment's members",
     positionals: [0, 1],

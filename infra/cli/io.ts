@@ -24,6 +24,8 @@ export const EXIT = {
   usage: 2,
   /** The engine did not answer (connection refused, DNS, timeout). */
   unreachable: 3,
+  /** `rapport plan`: something changed (0: nothing did). */
+  changed: 4,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
