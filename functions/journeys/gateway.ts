@@ -16,6 +16,11 @@ export interface GatewayDeps {
   journeys: JourneyStore;
   channels: Channels;
   templates: TemplateRenderer;
+  /**
+   * The templates a journey's version was released with (a run finishes with the templates it started with), when
+   * they are kept (the embedded engine's `<data>/releases`); undefined: the current `templates`.
+   */
+  templatesOf?: (journeyId: string, version: number) => TemplateRenderer | undefined;
   policy: SendPolicy;
   clock: Clock;
   /** Where links point and the keys that sign them (the first of the list). */
@@ -35,6 +40,8 @@ export interface GatewayMessage extends RenderRequest {
   variant?: string;
   /** A label kept on the record (a broadcast's `topic`). */
   topic?: string;
+  /** The journey version the run started on: its templates render the message (`GatewayDeps.templatesOf`). */
+  version?: number;
   /** What the message earns, kept on its record (a broadcast's; a journey's messages earn by their journey's rule). */
   attribution?: AttributionRule;
   /** This send's longest frequency-cap deferral, in seconds (absent: the policy's). */
@@ -122,7 +129,8 @@ export function createSendGateway(deps: GatewayDeps) {
     if (decision.action !== 'send') return held(decision);
 
     // Render first: a template error fails the send before anything is claimed or sent.
-    const rendered = await renderMessage(deps, message, profile, decision.address);
+    const release = message.version === undefined ? undefined : deps.templatesOf?.(message.journeyId, message.version);
+    const rendered = await renderMessage(release ? { ...deps, templates: release } : deps, message, profile, decision.address);
     const deliver = () => (rendered.channel === 'email' ? deps.channels.email(rendered.message) : deps.channels.sms(rendered.message));
     // The locale variant chosen, on the record (`GET /v1/customers/{id}/messages`) as in the provider's tags.
     if (rendered.locale !== undefined) base.locale = rendered.locale;

@@ -16,6 +16,8 @@ export const StepInputSchema = z.object({
   customerId: z.string(),
   trigger: z.object({ messageId: z.string(), event: z.string(), properties: z.record(z.string(), z.unknown()).default({}) }),
   execution: z.string(),
+  /** The journey version the run started on (the compiler's): its templates render the step's messages. */
+  version: z.number().int().positive().optional(),
   /** The step the run goes on to when this one is done (the compiler's, for a step with one next step): who is where. */
   then: z.string().optional(),
   taskToken: z.string().optional(),
@@ -208,6 +210,7 @@ export function createStepRunner(deps: StepDeps) {
         template,
         kind,
         ...(variant && { variant: variant.id }),
+        ...(input.version !== undefined && { version: input.version }),
         frequencyCapMaxDelaySeconds,
         data: stepTemplateData(input),
         unwanted: async () => ((await runIsRunning(input)) ? undefined : 'run-ended'),
@@ -315,7 +318,8 @@ export function createStepRunner(deps: StepDeps) {
       return { status: 'skipped', reason: 'run-ended' };
     }
     const data = templateData(input, profile);
-    const body = await renderOrFail(() => deps.templates.text(template, 'webhook', data), template, 'webhook');
+    const templates = (input.version !== undefined && deps.templatesOf?.(input.journeyId, input.version)) || deps.templates;
+    const body = await renderOrFail(() => templates.text(template, 'webhook', data), template, 'webhook');
     try {
       JSON.parse(body);
     } catch (error) {

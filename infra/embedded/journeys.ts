@@ -29,6 +29,7 @@ import { LocalStepFunctions, type AslDefinition, type LocalExecution } from './s
 import type { VirtualClock } from './virtual-time';
 import { journeyTriggerRules, RUN_ENDED } from '../topology';
 import { handlerFor, type FunctionHandlers } from './functions';
+import { keepReleases } from './releases';
 
 /** The name the compiled ASL uses for the step Lambda locally (in AWS, its ARN). */
 export const LOCAL_STEP_FUNCTION = 'arn:aws:lambda:local:000000000000:function:rapport-steps';
@@ -91,12 +92,15 @@ export function wireJourneys(w: JourneyWiring) {
     compileJourney(journey, { stepFunctionArn: LOCAL_STEP_FUNCTION, ...loaded.catalog, webhookTargets: w.webhookTargets }),
   );
   const records = new JourneyStore(w.doc, w.tableName);
+  // With a data folder, each journey version's templates are kept: a run finishes with those it started with.
+  const releases = w.dataDir ? keepReleases(w.dataDir, w.templatesDir, compiled) : undefined;
   const stepHandler: EventLambda = handlerFor(w.functions, 'rapport-steps', w.stepHandler ?? createStepHandler(
     {
       profiles: w.profiles,
       journeys: records,
       channels: w.channels,
       templates: liquidTemplates(readTemplates(w.templatesDir)),
+      ...(releases && { templatesOf: (journeyId: string, version: number) => releases.templatesOf(journeyId, version) }),
       evaluate: segmentationConditions(w.profileConfig.segmentation),
       policy: w.policy,
       clock: w.clock,

@@ -163,6 +163,8 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
   };
   const payload = (stepId: string, action: StepAction, config: Record<string, unknown>) => ({
     journeyId: journey.id,
+    // The version the run started on: its step handler renders with that version's templates where they are kept.
+    version: journey.version,
     stepId,
     action,
     config,

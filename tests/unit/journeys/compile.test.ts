@@ -48,6 +48,7 @@ describe('built-in journeys: ASL', () => {
       const stepId = recorder ? name.slice(0, -'.failed'.length) : name;
       expect(state.Parameters.Payload).toEqual({
         journeyId: id,
+        version: journeys[id]!.version,
         stepId,
         action: recorder ? 'recordFailure' : expect.any(String),
         config: expect.any(Object),
@@ -147,6 +148,7 @@ describe('built-in journeys: ASL', () => {
         FunctionName: STEP_ARN,
         Payload: {
           journeyId: 'complaint-follow-up',
+          version: 1,
           stepId: 'await-resolution',
           action: 'await',
           config: { event: 'Complaint Resolved', where: { complaintId: ['{{ trigger.complaintId }}'] }, sinceTrigger: true },

@@ -121,6 +121,7 @@ describe('built-in journeys on aws-local-stepfunctions', () => {
       FunctionName: 'arn:aws:lambda:eu-west-1:123456789012:function:rapport-steps',
       Payload: {
         journeyId: 'welcome',
+        version: 1,
         stepId: 'send-welcome',
         action: 'send',
         config: { channel: 'email', template: 'welcome', kind: 'marketing' },
@@ -221,6 +222,7 @@ describe('built-in journeys on aws-local-stepfunctions', () => {
     expect(result.states).toHaveLength(13);
     expect((awaited[0] as { Payload: unknown }).Payload).toEqual({
       journeyId: 'complaint-follow-up',
+      version: 1,
       stepId: 'await-resolution',
       action: 'await',
       config: { event: 'Complaint Resolved', where: { complaintId: ['{{ trigger.complaintId }}'] }, sinceTrigger: true },
