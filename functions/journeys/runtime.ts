@@ -180,7 +180,8 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
    * answer. Write, then check: a record written while the customer was being erased is deleted.
    */
   async function skip(journey: JourneySpec, reason: SkipReason, customerId?: string, event?: BusEventLike): Promise<EnrolOutcome> {
-    await records.count(journey.id, { [`skipped.${reason}`]: 1 });
+    // Not entered: counted against the version it would have entered.
+    await records.count(journey.id, { [`skipped.${reason}`]: 1 }, journey.version);
     if (customerId !== undefined && event !== undefined) {
       const detail = event.detail as NormalisedEvent;
       await records.putSkip(customerId, { journeyId: journey.id, reason, at: clock.now().toISOString(), event: event['detail-type'], sourceId: detail.sourceId, messageId: detail.messageId });
@@ -225,7 +226,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     // came back: the profile consumer's rule (belongsAfter). Checked before the start, so no step runs for it.
     const erased = existing ? undefined : [tombstoneBefore, namedTombstone].find((t) => t !== undefined && !belongsAfter(detail, t));
     if (erased) {
-      await records.count(journey.id, { 'skipped.erased': 1 });
+      await records.count(journey.id, { 'skipped.erased': 1 }, journey.version);
       return { journeyId: journey.id, status: 'skipped', reason: 'erased' };
     }
 
@@ -264,10 +265,10 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
       if (!(await records.lock(customerId, journey.id, key, name, { now, expiresAt }))) return skip(journey, 'already-running', customerId, event);
       // Recorded before the execution starts: its steps and its end find the run; the reconciling sweep checks it from a day on.
       await records.putRun(
-        { journeyId: journey.id, executionName: name, customerId, key, status: 'running', startedAt: now.toISOString(), triggerMessageId: detail.messageId, triggerSourceId: detail.sourceId, triggeredAt: detail.timestamp, entryPending: true },
+        { journeyId: journey.id, version: journey.version, executionName: name, customerId, key, status: 'running', startedAt: now.toISOString(), triggerMessageId: detail.messageId, triggerSourceId: detail.sourceId, triggeredAt: detail.timestamp, entryPending: true },
         new Date(now.getTime() + RECONCILE_FIRST_CHECK_SECONDS * 1000),
       );
-      await records.countEntry({ journeyId: journey.id, customerId, executionName: name });
+      await records.countEntry({ journeyId: journey.id, version: journey.version, customerId, executionName: name });
     }
 
     const properties: ExecutionInput['trigger']['properties'] = {};
@@ -438,7 +439,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
           // A held customer (the holdout got no messages and its execution has ended) still converts, once,
           // while held: `goal` counts every conversion, `holdout.goal` those of the holdout (the lift's baseline).
           if (goal && (await records.convertHeld(customerId, journey.id, run.executionName, eventRef(detail), clock.now().toISOString()))) {
-            await records.count(journey.id, { goal: 1, 'holdout.goal': 1 });
+            await records.count(journey.id, { goal: 1, 'holdout.goal': 1 }, run.version);
             converted++;
             log('journey goal reached in the holdout', { journeyId: journey.id, customerId, executionName: run.executionName });
           }
@@ -450,7 +451,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
           const window = journey.attribution?.windowSeconds;
           const endedAt = run.endedAt === undefined ? Number.NaN : Date.parse(run.endedAt);
           if (goal && window !== undefined && Date.parse(detail.timestamp) - endedAt <= window * 1000 && (await records.convertCompleted(customerId, journey.id, run.executionName, eventRef(detail), clock.now().toISOString()))) {
-            await records.count(journey.id, { goal: 1, completed: -1, 'completed.goal': 1 });
+            await records.count(journey.id, { goal: 1, completed: -1, 'completed.goal': 1 }, run.version);
             converted++;
             log('journey goal reached after the run completed', { journeyId: journey.id, customerId, executionName: run.executionName });
           }
@@ -554,7 +555,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     const abandoned = await records.abandonClaims(run.customerId, run.executionName, `run ${status} while the send was under way: it may have gone out`, now.toISOString());
     if (abandoned > 0) log('journey sends left unknown: their run ended', { journeyId: run.journeyId, customerId: run.customerId, executionName: run.executionName, abandoned });
     // One counter write: the outcome and, for an exit step, its reason (`exited.<reason>`) move together.
-    await records.count(run.journeyId, { [status === 'converted' ? 'goal' : status]: 1, ...(status === 'exited' && exitReason ? { [`exited.${exitReason}`]: 1 } : {}) });
+    await records.count(run.journeyId, { [status === 'converted' ? 'goal' : status]: 1, ...(status === 'exited' && exitReason ? { [`exited.${exitReason}`]: 1 } : {}) }, ended.version);
     return true;
   }
 
@@ -596,7 +597,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
       if (replaced !== undefined) {
         const counter = (s: 'completed' | 'exited' | 'converted') => (s === 'converted' ? 'goal' : s);
         const reason = own === 'exited' && typeof end?.reason === 'string' ? { [`exited.${end.reason}`]: 1 } : {};
-        await records.count(journeyId, { [counter(replaced)]: -1, [counter(own)]: 1, ...reason });
+        await records.count(journeyId, { [counter(replaced)]: -1, [counter(own)]: 1, ...reason }, run.version);
         log('journey run ended before the event that ended it: its own end recorded', { journeyId, customerId, executionName: name, replaced, status: own });
       }
     }
@@ -604,7 +605,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     // and its stop came too late): it is a holdout run that converted while held.
     if (!recorded && outcome === 'holdout') {
       const heldUntil = new Date(clock.now().getTime() + holdSeconds * 1000).toISOString();
-      if (await records.convertedToHeld(customerId, journeyId, name, heldUntil)) await records.count(journeyId, { holdout: 1, 'holdout.goal': 1 });
+      if (await records.convertedToHeld(customerId, journeyId, name, heldUntil)) await records.count(journeyId, { holdout: 1, 'holdout.goal': 1 }, run.version);
     }
     // A run an event ended waited in the run index for this news: its end is known, it leaves (once corrected, it has).
     if (!recorded && !corrected && run.endedByAt !== undefined && inRunIndex(run)) await records.leaveRunIndex(customerId, journeyId, name);

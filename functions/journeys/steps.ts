@@ -218,11 +218,11 @@ export function createStepRunner(deps: StepDeps) {
       profile,
     );
     if (outcome.status === 'deferred') {
-      await journeys.count(input.journeyId, { [`${input.stepId}.deferred.${outcome.reason}`]: 1 });
+      await journeys.count(input.journeyId, { [`${input.stepId}.deferred.${outcome.reason}`]: 1 }, input.version);
       return outcome;
     }
     if (outcome.status === 'skipped') {
-      if (outcome.fresh) await journeys.count(input.journeyId, { [`${input.stepId}.skipped.${outcome.reason}`]: 1 });
+      if (outcome.fresh) await journeys.count(input.journeyId, { [`${input.stepId}.skipped.${outcome.reason}`]: 1 }, input.version);
       return { status: 'skipped', ...(outcome.reason !== 'unknown' && { reason: outcome.reason }) };
     }
     if (outcome.fresh) {
@@ -231,7 +231,7 @@ export function createStepRunner(deps: StepDeps) {
         ...(variant && { [`${input.stepId}.variant.${variant.id}.sent`]: 1 }),
         // Sends per locale variant (the default file's are the rest of `<step>.sent`): simulate and the stats report them.
         ...(outcome.locale !== undefined && { [`${input.stepId}.locale.${outcome.locale}.sent`]: 1 }),
-      });
+      }, input.version);
     }
     return { status: 'sent' };
   }
@@ -240,7 +240,7 @@ export function createStepRunner(deps: StepDeps) {
 
   /** A send or webhook found its customer erased after it claimed the message: nothing goes out. */
   async function erasedSkip(input: StepInput): Promise<StepResult> {
-    await journeys.count(input.journeyId, { [`${input.stepId}.skipped.erased`]: 1 });
+    await journeys.count(input.journeyId, { [`${input.stepId}.skipped.erased`]: 1 }, input.version);
     return { status: 'skipped', reason: 'erased' };
   }
 
@@ -293,7 +293,7 @@ export function createStepRunner(deps: StepDeps) {
       at: clock.now().toISOString(),
     });
     if (await undoneIfErased(input.customerId, [messageKey(input)])) return { ok: true };
-    if (recorded) await journeys.count(input.journeyId, { [`${input.stepId}.failed`]: 1 });
+    if (recorded) await journeys.count(input.journeyId, { [`${input.stepId}.failed`]: 1 }, input.version);
     return { ok: true };
   }
 
@@ -314,7 +314,7 @@ export function createStepRunner(deps: StepDeps) {
     const previous = await journeys.getMessage(input.customerId, input.execution, input.stepId);
     if (previous && previous.status !== 'sending') return settled(input, previous);
     if (!(await runIsRunning(input))) {
-      await journeys.count(input.journeyId, { [`${input.stepId}.skipped.run-ended`]: 1 });
+      await journeys.count(input.journeyId, { [`${input.stepId}.skipped.run-ended`]: 1 }, input.version);
       return { status: 'skipped', reason: 'run-ended' };
     }
     const data = templateData(input, profile);
@@ -347,7 +347,7 @@ export function createStepRunner(deps: StepDeps) {
     // Counted once, by the attempt that settles it (two attempts posting concurrently settle once).
     const settledNow = await journeys.settleMessage(input.customerId, { ...base, status: 'sent', providerId, webhookId, at: clock.now().toISOString() });
     await undoneIfErased(input.customerId, [messageKey(input)]);
-    if (settledNow) await journeys.count(input.journeyId, { [`${input.stepId}.sent`]: 1 });
+    if (settledNow) await journeys.count(input.journeyId, { [`${input.stepId}.sent`]: 1 }, input.version);
     return { status: 'sent' };
   }
 

@@ -65,6 +65,8 @@ export interface RunRecord {
   convertedAt?: string;
   /** Set by the starter until the run's entry is counted (`countEntry`): a redelivered trigger finishes the count. */
   entryPending?: boolean;
+  /** The journey version the run started on (absent on runs started before versions were recorded). */
+  version?: number;
   /** A running run: the step it is at (or about to run), and since when (`JourneyStore.moveTo`); who is where. */
   step?: string;
   stepSince?: string;
@@ -217,6 +219,23 @@ export interface RunAtStep {
   customerId: string;
   executionName: string;
   since: string;
+}
+
+/** The counters, and with a version each also as `v<version>.<name>` (the version's share of the total). */
+const perVersion = (counters: Record<string, number>, version: number | undefined): Record<string, number> =>
+  version === undefined ? counters : { ...counters, ...Object.fromEntries(Object.entries(counters).map(([name, n]) => [`v${version}.${name}`, n])) };
+
+const VERSION_COUNTER = /^v(\d+)\.(.+)$/;
+/** A STATS item's counters as totals and per journey version (`v<n>.<name>` counters, kept beside the totals). */
+export function splitVersions(counters: Readonly<Record<string, number>>): { total: Record<string, number>; versions: Record<string, Record<string, number>> } {
+  const total: Record<string, number> = {};
+  const versions: Record<string, Record<string, number>> = {};
+  for (const [name, n] of Object.entries(counters)) {
+    const m = VERSION_COUNTER.exec(name);
+    if (m) (versions[m[1]!] ??= {})[m[2]!] = n;
+    else total[name] = n;
+  }
+  return { total, versions };
 }
 
 /** Whether a run's record (as read, with its index keys) is in the run index: the reconciling sweep's list. */
@@ -804,10 +823,14 @@ export class JourneyStore {
   }
 
   /** Add to a journey's counters (entered, goal, exited, holdout, `holdout.goal`, `<stepId>.sent`, `<stepId>.skipped.<reason>`, ...). */
-  async count(journeyId: string, counters: Record<string, number>): Promise<void> {
+  /**
+   * Add to a journey's counters (its STATS item); with the run's `version`, each also under `v<version>.<name>` in
+   * the same write (stats per version and in total: `splitVersions`).
+   */
+  async count(journeyId: string, counters: Record<string, number>, version?: number): Promise<void> {
     const names: Record<string, string> = {};
     const values: Record<string, number> = {};
-    const parts = Object.entries(counters).map(([name, n], i) => {
+    const parts = Object.entries(perVersion(counters, version)).map(([name, n], i) => {
       names[`#c${i}`] = name;
       values[`:c${i}`] = n;
       return `#c${i} :c${i}`;
@@ -828,8 +851,8 @@ export class JourneyStore {
    * Count a run as entered exactly once, across a crash, the trigger's redelivery and a concurrent starter
    * (`countOnce` on the STATS item, by the run's name), then clear the run's `entryPending`.
    */
-  async countEntry(run: Pick<RunRecord, 'journeyId' | 'customerId' | 'executionName'>): Promise<void> {
-    await this.#countOnce(run.journeyId, run.executionName, { entered: 1 }, async () => {
+  async countEntry(run: Pick<RunRecord, 'journeyId' | 'customerId' | 'executionName' | 'version'>): Promise<void> {
+    await this.#countOnce(run.journeyId, run.executionName, perVersion({ entered: 1 }, run.version), async () => {
       try {
         await this.doc.send(
           new UpdateCommand({
@@ -933,11 +956,17 @@ export class JourneyStore {
   }
 
 
+  /** A journey's counters in total (every version). */
   async stats(journeyId: string): Promise<Record<string, number>> {
+    return (await this.statsByVersion(journeyId)).total;
+  }
+
+  /** A journey's counters in total and per version (`v<n>.<name>`, counted beside the totals: `count`). */
+  async statsByVersion(journeyId: string): Promise<{ total: Record<string, number>; versions: Record<string, Record<string, number>> }> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [L.partitionKey]: `J#${journeyId}`, [L.sortKey]: 'STATS' } }));
     const { [L.partitionKey]: _pk, [L.sortKey]: _sk, [ENTERING]: _entering, ...counters } = Item ?? {};
     for (const name of COUNT_ONCE_ATTRIBUTES) delete counters[name];
-    return counters as Record<string, number>;
+    return splitVersions(counters as Record<string, number>);
   }
 
   #query(customerId: string, prefix: string): Promise<Array<Record<string, unknown>>> {

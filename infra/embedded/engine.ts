@@ -603,11 +603,14 @@ async function start(options: EngineOptions): Promise<Engine> {
     if (req.method === 'GET' && stats) {
       const id = decodeURIComponent(stats[1]!);
       if (!journeys.compiled.some((j) => j.id === id)) return send(res, 404, { error: 'journey_not_found', message: `no journey with id ${JSON.stringify(id)}` });
-      const counters = await journeys.records.stats(id);
-      const { attribution, experiments } = journeys.compiled.find((j) => j.id === id)!;
+      const { total: counters, versions } = await journeys.records.statsByVersion(id);
+      const { attribution, experiments, version } = journeys.compiled.find((j) => j.id === id)!;
       return send(res, 200, {
         journeyId: id,
+        version,
         counters,
+        // The same counters per journey version the runs started on (runs of older versions finish on theirs).
+        versions,
         attribution: attributionView(counters, attribution),
         experiments: Object.fromEntries(Object.entries(experiments).map(([stepId, variants]) => [stepId, experimentView(counters, stepId, variants)])),
         holdout: holdoutView(counters) ?? null,

@@ -1,7 +1,8 @@
 /**
  * Journey releases on the embedded engine (issue 15): a run waiting in version 1 of a journey, the journey and a
  * template changed (version 2) and the engine restarted on its data folder: the run finishes with version 1's
- * template, a new run takes version 2's; `rapport plan` printed both changes before the restart.
+ * template, a new run takes version 2's; `rapport plan` printed both changes before the restart; the stats count
+ * each version apart and in total.
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -73,5 +74,11 @@ describe('a journey changed while a run waits', () => {
     const rl2 = second.outbox.entries.find((m) => m.channel === 'email' && m.tags.customer === 'rl-2' && m.tags.step === 'send-getting-started');
     expect(rl2 && 'subject' in rl2 && rl2.subject).toBe('Version two, rl-2@example.com');
     expect(rl2?.at.slice(0, 13)).toBe('2026-03-04T11');
+    // Stats per version and in total.
+    const stats = (await (await fetch(`${second.url}/v1/journeys/welcome/stats`)).json()) as { version: number; counters: Record<string, number>; versions: Record<string, Record<string, number>> };
+    expect(stats.version).toBe(2);
+    expect(stats.counters).toMatchObject({ entered: 2, 'send-welcome.sent': 2, 'send-getting-started.sent': 2 });
+    expect(stats.versions['1']).toMatchObject({ entered: 1, 'send-welcome.sent': 1, 'send-getting-started.sent': 1 });
+    expect(stats.versions['2']).toMatchObject({ entered: 1, 'send-welcome.sent': 1, 'send-getting-started.sent': 1 });
   });
 });
