@@ -109,7 +109,7 @@ export function loadJourneys(sources: JourneySources): JourneyLoad {
               line,
               column,
               path: `steps[${index}].send.channel`,
-              message: 'sends SMS, but this Rapport has no SMS origination identity: set the sms prop (sms.originationIdentity), or send on another channel',
+              message: 'sends SMS, but this Rapport has no SMS origination identity: set the sms prop (sms.originationIdentity; with the app: npx cdk deploy -c smsOriginationIdentity=arn:aws:sms-voice:<region>:<account>:phone-number/<id>), or send on another channel',
             },
           ]),
         );

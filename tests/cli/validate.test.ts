@@ -137,6 +137,22 @@ describe('rapport validate: the tags journeys read', { timeout: CHILD_PROCESS_TI
     ]);
   });
 
+  it('warns at an SMS send that deploying it needs an SMS origination identity, and how to give it, unless cdk.json gives one', async () => {
+    const text = journey('remind', 'trigger: { event: Signed Up }', ['  - id: text-them', '    send: { channel: sms, template: sms-reminder }']);
+    const cwd = workflows('sms-undeployable', TAGS, { remind: text });
+    writeFileSync(join(cwd, 'wf', 'templates', 'sms-reminder.sms.liquid'), 'Hello {{ profile.traits.firstName }}');
+    const before = await cliInProcess(['validate', '--config', 'wf'], { cwd });
+    expect(before.code, before.stdout).toBe(0);
+    expect(lines(before.stdout)[0]).toBe(
+      'wf/journeys.d/remind.yaml:7:22  warning: steps[0].send.channel: sends SMS: deploying it to AWS needs an SMS origination identity: npx cdk deploy -c smsOriginationIdentity=arn:aws:sms-voice:<region>:<account>:phone-number/<id> (or "smsOriginationIdentity" under context in cdk.json, or the sms prop of the Rapport construct); the embedded engine needs none',
+    );
+
+    writeFileSync(join(cwd, 'cdk.json'), JSON.stringify({ app: 'x', context: { smsOriginationIdentity: 'arn:aws:sms-voice:eu-west-1:123456789012:phone-number/phone-1' } }));
+    const after = await cliInProcess(['validate', '--config', 'wf'], { cwd });
+    expect(after.code).toBe(0);
+    expect(lines(after.stdout)).toEqual(['ok: 1 journey, 13 templates, 2 tag rules and the segmentation config in wf are valid']);
+  });
+
   it('accepts a CRM tag once tags.yaml declares it under manualTags', async () => {
     const text = journey('gold', 'trigger: { event: Tag Added, where: { tag: [crm-gold] } }');
     const before = await cliInProcess(['validate', '--config', 'wf'], { cwd: workflows('manual-undeclared', TAGS, { gold: text }) });

@@ -643,7 +643,7 @@ describe('journeys from another folder', () => {
     const journeysDir = journeysDirWith({ 'sms-reminder.yaml': text }, { samples: false });
 
     expect(thrown(build({ journeysDir, templatesDir })).problems).toEqual([
-      `${path.join(journeysDir, 'sms-reminder.yaml')}:8:16 steps[0].send.channel: sends SMS, but this Rapport has no SMS origination identity: set the sms prop (sms.originationIdentity), or send on another channel`,
+      `${path.join(journeysDir, 'sms-reminder.yaml')}:8:16 steps[0].send.channel: sends SMS, but this Rapport has no SMS origination identity: set the sms prop (sms.originationIdentity; with the app: npx cdk deploy -c smsOriginationIdentity=arn:aws:sms-voice:<region>:<account>:phone-number/<id>), or send on another channel`,
     ]);
     expect(build({ journeysDir, templatesDir, sms: { originationIdentity: 'arn:aws:sms-voice:eu-west-1:123456789012:pool/pool-0123' } })).not.toThrow();
   });

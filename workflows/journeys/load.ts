@@ -26,6 +26,25 @@ export interface LoadOptions {
   readonly tags?: KnownTags;
   /** The templates folder, as messages name it. */
   readonly templatesDir?: string;
+  /**
+   * Whether the AWS deployment has an SMS origination identity (the app's `smsOriginationIdentity` context): when
+   * false, each SMS send is warned about at its place (synth refuses it); unchecked when absent.
+   */
+  readonly smsDeployable?: boolean;
+}
+
+/** What deploying a journey that sends SMS needs, and how to give it (the app's context, as `cdk synth` asks). */
+export const SMS_DEPLOYMENT_HINT =
+  'sends SMS: deploying it to AWS needs an SMS origination identity: npx cdk deploy -c smsOriginationIdentity=arn:aws:sms-voice:<region>:<account>:phone-number/<id> (or "smsOriginationIdentity" under context in cdk.json, or the sms prop of the Rapport construct); the embedded engine needs none';
+
+/** The place of every SMS send of a journey (the send's channel, or a variant's). */
+function smsSends(journey: Journey): PathSegment[][] {
+  return journey.steps.flatMap((step, i) => {
+    if (!('send' in step)) return [];
+    const own: PathSegment[][] = step.send.channel === 'sms' ? [['steps', i, 'send', 'channel']] : [];
+    const variants = (step.send.variants ?? []).flatMap((v, j): PathSegment[][] => (v.channel === 'sms' ? [['steps', i, 'send', 'variants', j, 'channel']] : []));
+    return [...own, ...variants];
+  });
 }
 
 /** What `loadJourneysFromDir` checks besides the shape and the templates. */
@@ -40,6 +59,8 @@ export interface DirOptions {
   readonly tags?: Pick<KnownTags, 'rules' | 'manual'>;
   /** The templates folder as messages name it (default: as given). */
   readonly showTemplatesDir?: string;
+  /** See LoadOptions.smsDeployable. */
+  readonly smsDeployable?: boolean;
 }
 
 export type LoadResult = { ok: true; journey: Journey; warnings: JourneyProblem[] } | { ok: false; errors: JourneyProblem[] };
@@ -102,7 +123,8 @@ export function loadJourney(text: string, file: string, options: LoadOptions): L
     ...(options.templatesDir !== undefined && { templatesDir: options.templatesDir }),
   });
   if (meaning.length > 0) return { ok: false, errors: sortProblems(meaning.map((p) => problem(p.path, p.message, p.key))) };
-  return { ok: true, journey: shape.data, warnings: sortProblems(minutesForMonths(input).map((p) => problem(p.path, p.message))) };
+  const sms = options.smsDeployable === false ? smsSends(shape.data).map((path) => ({ path, message: SMS_DEPLOYMENT_HINT })) : [];
+  return { ok: true, journey: shape.data, warnings: sortProblems([...minutesForMonths(input), ...sms].map((p) => problem(p.path, p.message))) };
 }
 
 export interface LoadedJourneys {
@@ -135,6 +157,7 @@ export function loadJourneysFromDir(dir: string, templatesDir: string, options: 
       templatesDir: options.showTemplatesDir ?? templatesDir,
       ...(options.webhookTargets !== undefined && { webhookTargets: options.webhookTargets }),
       ...(tags !== undefined && { tags }),
+      ...(options.smsDeployable !== undefined && { smsDeployable: options.smsDeployable }),
     });
     if (!result.ok) {
       errors.push(...result.errors);

@@ -6,7 +6,7 @@
  * as the engine loads it, naming a template that exists.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { loadBroadcastFile } from '../../../shared/broadcasts';
 import { loadSegmentationConfig, loadSegments, loadTagRules, SEGMENTS_FILE } from '../../../shared/segmentation';
 import { compileJourney, JourneyError, loadJourneysFromDir } from '../../../workflows/journeys';
@@ -44,6 +44,22 @@ export async function execute({ values }: Parsed, ctx: Context): Promise<ExitCod
   return EXIT.failed;
 }
 
+/** The app's `smsOriginationIdentity` context in the nearest cdk.json (the folder or above), if it sets one. */
+export function smsOriginationIdentityIn(dir: string): string | undefined {
+  for (let at = dir; ; at = dirname(at)) {
+    const file = join(at, 'cdk.json');
+    if (existsSync(file)) {
+      try {
+        const value = (JSON.parse(readFileSync(file, 'utf8')) as { context?: Record<string, unknown> }).context?.smsOriginationIdentity;
+        return typeof value === 'string' && value !== '' ? value : undefined;
+      } catch {
+        return undefined;
+      }
+    }
+    if (dirname(at) === at) return undefined;
+  }
+}
+
 export function validateWorkflows(w: Workflows): ValidationReport {
   const problems: Problem[] = [];
   const warnings: Problem[] = [];
@@ -75,6 +91,8 @@ export function validateWorkflows(w: Workflows): ValidationReport {
         webhookTargets: w.webhookTargets,
         showTemplatesDir: w.show(w.templatesDir),
         ...(tags !== undefined && { tags }),
+        // An SMS send validates here but synth refuses it without an origination identity: say so, and how to give it.
+        smsDeployable: smsOriginationIdentityIn(w.dir) !== undefined,
       });
       warnings.push(...loaded.warnings);
       for (const { file, journey } of loaded.journeys) {
