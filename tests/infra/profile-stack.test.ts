@@ -351,10 +351,11 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
         (route) => route.Properties as { RouteKey: string; AuthorizationType: string; AuthorizerId?: unknown; Target: unknown },
       );
 
-    it('serves GET profile, events, export, messages and journeys and DELETE on /v1/customers/{id}, segments, broadcasts and the tracking plan violations, nothing else', () => {
+    it('serves GET profile, events, export, messages and journeys and DELETE on /v1/customers/{id}, segments, broadcasts (and their list) and the tracking plan violations, nothing else', () => {
       expect(routesOf(ids.customerApi).map((route) => route.RouteKey).sort()).toEqual([
         'DELETE /v1/broadcasts/{id}',
         'DELETE /v1/customers/{id}',
+        'GET /v1/broadcasts',
         'GET /v1/broadcasts/{id}',
         'GET /v1/customers/{id}',
         'GET /v1/customers/{id}/events',
@@ -562,7 +563,7 @@ describe('Rapport with custom profile props', () => {
     expect(statements[0]?.Action).toBe('execute-api:Invoke');
     // API Gateway's resource ARNs end in `*` where the path has a parameter: {id} and what follows it.
     expect(asList(statements[0]?.Resource).map(renderText).sort()).toEqual(
-      [...['DELETE', 'GET'].flatMap((method) => [`${method}/v1/customers/*`, `${method}/v1/broadcasts/*`]), 'POST/v1/broadcasts', 'GET/v1/segments', 'GET/v1/segments/*', 'GET/v1/tracking-plan/violations'].map(
+      [...['DELETE', 'GET'].flatMap((method) => [`${method}/v1/customers/*`, `${method}/v1/broadcasts/*`]), 'POST/v1/broadcasts', 'GET/v1/broadcasts', 'GET/v1/segments', 'GET/v1/segments/*', 'GET/v1/tracking-plan/violations'].map(
         (route) => `arn:<Ref:AWS::Partition>:execute-api:<Ref:AWS::Region>:<Ref:AWS::AccountId>:<Ref:${apiId}>/*/${route}`,
       ).sort(),
     );
