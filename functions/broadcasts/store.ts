@@ -3,6 +3,7 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, typ
 import { PROFILE_TABLE_LAYOUT as L } from '../../shared';
 import type { Broadcast } from '../../shared/broadcasts';
 import { BROADCAST_DEFERRED_PREFIX } from '../profile/broadcast-cursor';
+import { decodePageCursor, encodePageCursor } from '../profile/page-cursor';
 
 /**
  * Broadcasts, kept in the profile table (single table):
@@ -55,19 +56,16 @@ const pk = (id: string) => `B#${id}`;
 /** The list's partition in GSI1: every broadcast, by creation time. Broadcasts are few and created rarely: one partition. */
 const LIST_PK = 'BCAST';
 
-/** A list cursor (the last index key read), opaque to clients; anything else is refused. */
-const encodeListCursor = (key: Record<string, unknown>) => Buffer.from(JSON.stringify(key)).toString('base64url');
-function decodeListCursor(cursor: string): Record<string, unknown> | undefined {
-  try {
-    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as Record<string, unknown>;
+/** A list cursor (the last index key read), opaque to clients: one of the list's keys, or nothing. */
+const encodeListCursor = (key: Record<string, unknown>) => encodePageCursor(key);
+const decodeListCursor = (cursor: string) =>
+  decodePageCursor(cursor, (value) => {
+    const key = value as Record<string, unknown>;
     const sk = key[L.dueIndex.sortKey];
     const id = typeof sk === 'string' ? sk.slice(sk.lastIndexOf('#') + 1) : undefined;
     if (key[L.dueIndex.partitionKey] !== LIST_PK || id === undefined || key[L.partitionKey] !== pk(id) || key[L.sortKey] !== RECORD_SK) return undefined;
     return { [L.partitionKey]: key[L.partitionKey], [L.sortKey]: key[L.sortKey], [L.dueIndex.partitionKey]: LIST_PK, [L.dueIndex.sortKey]: sk };
-  } catch {
-    return undefined;
-  }
-}
+  });
 
 /** A list cursor this listing did not return. */
 export class InvalidListCursorError extends Error {

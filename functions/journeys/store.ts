@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { createHash } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { COUNT_ONCE_ATTRIBUTES, countOnce, queryAll, queryShardsBefore } from '../profile';
+import { decodePageCursor, encodePageCursor } from '../profile/page-cursor';
 import { PROFILE_TABLE_LAYOUT as L, type AttributionRule, type EventPattern, type EventRef } from '../../shared';
 
 /**
@@ -194,20 +195,18 @@ const positionShard = (executionName: string) => createHash('sha256').update(exe
 const positionPartition = (journeyId: string, stepId: string, shard: number) => `${POSITION_PREFIX}#${journeyId}#${stepId}#${shard}`;
 
 /** A cursor of `runsAt` (the shard and the last key read there), opaque to clients; anything else is refused. */
-const encodePositionCursor = (cursor: { shard: number; key?: Record<string, unknown> }) => Buffer.from(JSON.stringify(cursor)).toString('base64url');
-function decodePositionCursor(cursor: string, journeyId: string, stepId: string): { shard: number; key?: Record<string, unknown> } | undefined {
-  try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as { shard?: unknown; key?: Record<string, unknown> };
+const encodePositionCursor = (cursor: { shard: number; key?: Record<string, unknown> }) => encodePageCursor(cursor);
+const decodePositionCursor = (cursor: string, journeyId: string, stepId: string) =>
+  decodePageCursor(cursor, (value): { shard: number; key?: Record<string, unknown> } | undefined => {
+    const parsed = value as { shard?: unknown; key?: unknown };
     if (typeof parsed.shard !== 'number' || !Number.isInteger(parsed.shard) || parsed.shard < 0 || parsed.shard >= L.shards) return undefined;
     if (parsed.key === undefined) return { shard: parsed.shard };
-    const key = parsed.key;
+    if (parsed.key === null || typeof parsed.key !== 'object') return undefined;
+    const key = parsed.key as Record<string, unknown>;
     const sk = key[L.sortKey];
     if (key[L.lastOrderIndex.partitionKey] !== positionPartition(journeyId, stepId, parsed.shard) || typeof key[L.partitionKey] !== 'string' || typeof sk !== 'string' || !sk.startsWith(`R#${journeyId}#`)) return undefined;
     return { shard: parsed.shard, key: { [L.partitionKey]: key[L.partitionKey], [L.sortKey]: sk, [L.lastOrderIndex.partitionKey]: key[L.lastOrderIndex.partitionKey], [L.lastOrderIndex.sortKey]: key[L.lastOrderIndex.sortKey] } };
-  } catch {
-    return undefined;
-  }
-}
+  });
 
 /** A `runsAt` cursor the listing did not return. */
 export class InvalidRunsCursorError extends Error {

@@ -4,6 +4,7 @@ import { DeleteCommand, GetCommand, QueryCommand, UpdateCommand, type DynamoDBDo
 import { PROFILE_TABLE_LAYOUT as L } from '../../shared';
 import { countOnce } from './count-once';
 import { queryAll } from './store';
+import { decodePageCursor, encodePageCursor } from './page-cursor';
 
 /**
  * Segment membership and exact counts, in the profiles table (no transactions: dynalite has none).
@@ -36,18 +37,15 @@ const countKey = (segment: string) => ({ [L.partitionKey]: `SEGS#${createHash('s
 /** The sort key prefix of member items. */
 export const MEMBER_PREFIX = 'G#';
 
-/** A page cursor (the last key read), opaque to clients. */
-const encodeCursor = (key: Record<string, unknown>) => Buffer.from(JSON.stringify(key)).toString('base64url');
-function decodeCursor(cursor: string, segment: string): Record<string, unknown> | undefined {
-  try {
-    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as Record<string, unknown>;
+/** A page cursor (the last key read), opaque to clients: one of this segment's member keys, or nothing. */
+const encodeCursor = (key: Record<string, unknown>) => encodePageCursor(key);
+const decodeCursor = (cursor: string, segment: string) =>
+  decodePageCursor(cursor, (value) => {
+    const key = value as Record<string, unknown>;
     const member = key[L.dueIndex.sortKey];
     if (key[L.dueIndex.partitionKey] !== `SEG#${segment}` || typeof member !== 'string' || key[L.partitionKey] !== `C#${member}` || key[L.sortKey] !== `G#${segment}`) return undefined;
     return { [L.partitionKey]: key[L.partitionKey], [L.sortKey]: key[L.sortKey], [L.dueIndex.partitionKey]: key[L.dueIndex.partitionKey], [L.dueIndex.sortKey]: key[L.dueIndex.sortKey] };
-  } catch {
-    return undefined;
-  }
-}
+  });
 
 export class InvalidCursorError extends Error {}
 
