@@ -19,7 +19,6 @@
  * tombstone.erasedAt})` when `completedAt` is missing), and name it for redaction either way.
  */
 import type { DynamoCall } from '../../infra/embedded/faults';
-import { PROFILE_TABLE } from '../../infra/embedded/engine';
 import { describe, expect, it } from 'vitest';
 import { holdConsumer, profileItemsNaming, useTestEngine } from '../helpers/engine';
 

@@ -60,7 +60,7 @@ describe('SES feedback on an erased customer that dead-letters', () => {
     expect((await t.api.del(`/v1/customers/${id}`)).status).toBe(200);
     rule.target = deliver;
     armed = true;
-    const delivered = Promise.all(held.map((args) => deliver(...args)));
+    const delivered = Promise.all(held.map((args) => Promise.resolve(deliver(...args))));
     // The function's retries back off on the clock: a minute of it is plenty.
     await clock.run(clock.now().getTime() + 60_000);
     await delivered;
