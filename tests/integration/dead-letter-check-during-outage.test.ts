@@ -1,23 +1,24 @@
 /**
- * Audit 7 (issue 10, erasure vs the embedded engine's dead letters; the sixth audit's 65a7ca3).
+ * Found by the seventh audit of issue 10 (erasure vs the embedded engine's dead letters; the sixth audit's 65a7ca3).
  *
  * Promise (issue 10 "Erasure that is complete while events race it"; README "Privacy: erasure"): after DELETE
  * answers no file of the data folder names the customer's id, email or traits, "including events that arrive
  * during or after the erasure". The sixth audit's fix: the dead-letter sink checks the tombstones of the ids a
  * letter names and redacts a letter of an erased customer at once ("write, then check").
  *
- * How it breaks: the check is a DynamoDB read made once, right after the failure that dead-lettered the event.
+ * How it broke: the check is a DynamoDB read made once, right after the failure that dead-lettered the event.
  * What dead-letters a late event of an erased customer is typically DynamoDB failing (throttling, a 500 streak):
  * here every read of the customer's tombstone fails for a while. The consumer fails on every attempt (it reads the
  * tombstone first), the event is dead-lettered, and the sink's own tombstone read fails the same way: the letter
  * (the erased customer's id and email) is kept, and once DynamoDB is back nothing ever checks it again. It stays
  * in `/v1/admin/dead-letters` and `<data>/dead-letters.ndjson` until someone redrives it.
  *
- * Cause: infra/embedded/engine.ts `deadLetterSink.add`: `deadLetters.add(letter)` first, then one
- * `profiles.tombstone(id)` per id; a failing read throws out of the sink, and nothing retries the check.
+ * Was: infra/embedded/engine.ts `deadLetterSink.add`: `deadLetters.add(letter)` first, then one
+ * `profiles.tombstone(id)` per id; a failing read threw out of the sink, and nothing retried the check.
  *
- * Suggested fix: retry the check until it answers (with backoff; a letter is rare), or keep a "to check" mark on
- * the letter and re-check marked letters (at the next DELETE, at start, on a timer) before listing or keeping them.
+ * Fix: the letter is written marked `unchecked`; the check is retried with backoff, and a letter it could not check
+ * keeps the mark and is checked again at the next letter, before a listing or redrive, at stop and at start; until
+ * then `/v1/admin/dead-letters` lists it without its event's detail.
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -1,12 +1,12 @@
 /**
- * Audit 7 (issue 10, erasure vs the embedded engine's dead letters; the sixth audit's 65a7ca3).
+ * Found by the seventh audit of issue 10 (erasure vs the embedded engine's dead letters; the sixth audit's 65a7ca3).
  *
  * Promise (issue 10 "Erasure that is complete while events race it"; README "Privacy: erasure"): after DELETE
  * answers no file of the data folder names the customer's id, email or traits, "including events that arrive
  * during or after the erasure". The sixth audit's fix: the dead-letter sink checks the tombstones of the ids a
  * letter names and redacts a letter of an erased customer at once.
  *
- * How it breaks: the sink reads the ids from `detail.userId`, `previousId` and `anonymousId` only. An SES event
+ * How it broke: the sink reads the ids from `detail.userId`, `previousId` and `anonymousId` only. An SES event
  * (simulated feedback; in AWS on the default bus) names its customer in the message's tags (`mail.tags.customer`)
  * and carries their address (`mail.destination`, the headers). A complaint on the welcome email reaches the SES
  * feedback function after the customer was erased (EventBridge delivers late); its profile read fails on every
@@ -14,10 +14,10 @@
  * and `<data>/dead-letters.ndjson` hold the erased customer's id and address until someone redrives it. (The
  * engine's `erasure.redact` already knows the SES tag; the sink does not.)
  *
- * Cause: infra/embedded/engine.ts `deadLetterSink.add`: `named` is built from userId/previousId/anonymousId.
+ * Was: infra/embedded/engine.ts `deadLetterSink.add` built `named` from userId/previousId/anonymousId only.
  *
- * Suggested fix: let the sink name ids as `erasure.redact`'s `ofErasedLife` does (SES tag, properties.customerId),
- * one function for both.
+ * Fix: one function, `idsNamedBy` (infra/embedded/dead-letters.ts), names the ids of an event for both the sink's
+ * tombstone check and `erasure.redact` (the SES `customer` tag and `properties.customerId` included).
  */
 import { describe, expect, it } from 'vitest';
 import { PROFILE_TABLE } from '../../infra/embedded/engine';
