@@ -732,22 +732,34 @@ export class ProfileStore {
 
   /**
    * Undo a writer's writes for a customer found erased after it wrote (write, then check): delete
-   * these keys. A profile begun after the erasure (`rebornAfter`) is kept.
+   * these keys. A profile begun after the customer's latest erasure (`rebornAfter` = its live tombstone's
+   * `erasedAt`) is kept; one begun after an older erasure is this erasure's to delete (a second DELETE racing
+   * the new life's first write), so the profile item's delete is conditioned on the tombstone read now.
    */
   async undoWrites(keys: ReadonlyArray<{ pk: string; sk: string }>): Promise<void> {
     for (const { pk, sk } of keys) {
+      const erasedAt = sk === 'P' && pk.startsWith('C#') ? await this.#latestErasure(pk.slice(2)) : undefined;
       try {
         await this.doc.send(
           new DeleteCommand({
             TableName: this.tableName,
             Key: { [L.partitionKey]: pk, [L.sortKey]: sk },
-            ...(sk === 'P' && { ConditionExpression: 'attribute_not_exists(rebornAfter)' }),
+            ...(sk === 'P' &&
+              (erasedAt === undefined
+                ? { ConditionExpression: 'attribute_not_exists(rebornAfter)' }
+                : { ConditionExpression: 'attribute_not_exists(rebornAfter) OR rebornAfter <> :erasedAt', ExpressionAttributeValues: { ':erasedAt': erasedAt } })),
           }),
         );
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
       }
     }
+  }
+
+  /** When the latest erasure of `id` began (its tombstone's `erasedAt`, read strongly consistently, expired or not). */
+  async #latestErasure(id: string): Promise<string | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: tombstoneKey(id), ConsistentRead: true, ProjectionExpression: 'erasedAt' }));
+    return Item?.erasedAt as string | undefined;
   }
 
   /** Remove a visitor link written for an erased customer: the alias if it names them, the visitor frozen into them. */

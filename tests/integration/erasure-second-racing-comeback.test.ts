@@ -1,12 +1,12 @@
 /**
- * Audit 7 (issue 10, "erasure that is complete while events race it", for a customer who came back).
+ * Found by the seventh audit of issue 10 ( "erasure that is complete while events race it", for a customer who came back).
  *
  * Promise (README "Privacy: erasure"): "every writer ... writes, then reads the tombstone strongly consistently and
  * deletes what it wrote if the customer is erased. Either the writer sees the tombstone, or its write came before
  * the eraser's query, which deletes it." A customer who came back is a customer like any other: DELETE erases
  * their new life too.
  *
- * How it breaks: customer X is erased (erasure 1). Later their comeback `identify` (new email) arrives; the profile
+ * How it broke: customer X is erased (erasure 1). Later their comeback `identify` (new email) arrives; the profile
  * consumer reads no profile and erasure 1's tombstone, so it starts X's new life, and is slow to write it (a paused
  * Lambda, a slow DynamoDB call). Meanwhile X asks again to be erased: DELETE X (erasure 2) tombstones X anew, finds
  * no items yet and answers 200. Then the consumer's write lands (profile item `rebornAfter` = erasure 1), and its
@@ -14,12 +14,12 @@
  * `attribute_not_exists(rebornAfter)`, so it fails silently. The new life's profile, email included, outlives
  * the DELETE that answered 200: GET answers 200 with it.
  *
- * Cause: functions/profile/store.ts `undoWrites`: `sk === 'P'` deletes only without `rebornAfter` ("a profile begun
+ * Was: functions/profile/store.ts `undoWrites`: `sk === 'P'` deleted only without `rebornAfter` ("a profile begun
  * after the erasure is kept") — right for erasure 1's tombstone, wrong once a newer erasure's tombstone is the one
  * the writer found (functions/profile/consumer.ts `undoneIfErased` calls it when `tombstone.erasedAt !== rebornAfter`).
  *
- * Suggested fix: make the condition "not reborn after *this* tombstone" (`attribute_not_exists(rebornAfter) OR
- * rebornAfter <> :erasedAt`), passing the tombstone's erasedAt to `undoWrites`.
+ * Fix: `undoWrites` reads the customer's latest tombstone and deletes the profile item unless it was reborn after
+ * that erasure (`attribute_not_exists(rebornAfter) OR rebornAfter <> :erasedAt`); consumer.ts is unchanged.
  */
 import type { FinalizeRequestMiddleware } from '@smithy/types';
 import { describe, expect, it } from 'vitest';
