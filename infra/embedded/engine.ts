@@ -503,6 +503,8 @@ async function start(options: EngineOptions): Promise<Engine> {
     // Likewise the outbox: a message sent after the erasure completed to a customer living a new life is theirs.
     const erasedLife = (id: string, m: OutboxEntry) => !(m.at > (newLifeSince.get(id) ?? '\uffff'));
     outbox.forget((m) => {
+      // A test send rendered with the customer's data (their traits, their one-click link) is theirs too.
+      if (m.channel !== 'webhook' && m.renderedFor !== undefined && erased.has(m.renderedFor)) return erasedLife(m.renderedFor, m);
       const tagged = 'tags' in m ? (m.tags as Record<string, string>).customer : undefined;
       const id = erasedId(tagged);
       if (id !== undefined) return erasedLife(id, m);
@@ -537,7 +539,7 @@ async function start(options: EngineOptions): Promise<Engine> {
   const redriving = new Set<string>();
   // Ingest (signed / write key) and one-click unsubscribe are meant to be called cross-site; see http-guard.ts.
   // Test sends (`rapport send-test`, to the outbox, marked as tests) and previews (the web UI), rendered as the gateway renders.
-  const messageTools = createMessageTools({ templatesDir: options.templatesDir ?? 'workflows/templates', channels: outbox, profiles, unsubscribe: { baseUrl: () => url, keys: unsubscribeKeys } });
+  const messageTools = createMessageTools({ templatesDir: options.templatesDir ?? 'workflows/templates', channels: outbox, channelsFor: (id) => outbox.renderedFor(id), profiles, unsubscribe: { baseUrl: () => url, keys: unsubscribeKeys } });
   const guard = createHttpGuard({ crossSitePaths: ingestPaths, ...(options.allowedHosts && { allowedHosts: options.allowedHosts }) });
   const server: Server = createServer((req, res) => {
     // On virtual time a request holds the clock until its answer is sent (or the connection closes).

@@ -1,22 +1,22 @@
 /**
- * Audit 7 (issue 10, "erasure removes everything": the embedded engine's outbox log).
+ * Found by the seventh audit of issue 10 ( "erasure removes everything": the embedded engine's outbox log).
  *
  * Promise (issue 10 "Done when"; README "Privacy: erasure"): after DELETE answers, "no file of the data folder (bus
  * log, outbox log) holds the customer's id, email, phone or traits"; "the embedded engine also redacts its bus log
  * and outbox log".
  *
- * How it breaks: the operator checks the welcome email with a customer's data (`rapport send-test welcome --to
+ * How it broke: the operator checks the welcome email with a customer's data (`rapport send-test welcome --to
  * me@example.com --customer X`, i.e. `POST /v1/admin/send-test {customerId: X}`, the documented way to see a
  * template as that customer gets it). The message, rendered with X's traits (their name) and X's one-click
  * unsubscribe link, lands in the outbox. X is then erased: the outbox keeps the message, with X's name and the
  * link that names them, in `GET /v1/outbox` and `<data>/outbox.ndjson`.
  *
- * Cause: functions/journeys/test-send.ts tags a test send `test=true`, `template` only (no customer tag), and
+ * Was: functions/journeys/test-send.ts tags a test send `test=true`, `template` only (no customer tag), and
  * infra/embedded/engine.ts `erasure.redact` forgets outbox entries by `tags.customer` (or a webhook's customerId)
  * only: a test send rendered from a customer is never recognised as theirs.
  *
- * Suggested fix: record whose data a test send was rendered with (e.g. a `renderedFor` field on the outbox entry,
- * not a provider tag, so feedback still credits no one) and let the outbox redaction forget it with them.
+ * Fix: a test send rendered with a customer's data goes through `outbox.renderedFor(customerId)`: its outbox entry
+ * keeps `renderedFor` (not a provider tag, so feedback still credits no one), and `erasure.redact` forgets it with them.
  */
 import { describe, expect, it } from 'vitest';
 import { useTestEngine } from '../helpers/engine';
