@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { BatchingPersistenceLayer, createIngestHandler, dynamoViolationLog, loadSenderTagPolicy, loadTrackingPlanFile, MAX_BODY_BYTES, powertoolsDeduplicator, staticSources, type IngestSource } from '../../functions/ingest';
+import { BatchingPersistenceLayer, createIngestHandler, dynamoViolationLog, hashOldViolations, loadSenderTagPolicy, loadTrackingPlanFile, MAX_BODY_BYTES, powertoolsDeduplicator, staticSources, type IngestSource } from '../../functions/ingest';
 import {
   createCustomerApiHandler,
   createProfileConsumer,
@@ -518,6 +518,20 @@ async function start(options: EngineOptions): Promise<Engine> {
     compaction = compaction.then(() => dynamo.compact()).catch((e: unknown) => logger.error('dynalite compaction failed', e as Error));
   };
 
+  // Tracking-plan violations recorded before the messageId was hashed (5e95bcb) hold it raw (attribute and sort key),
+  // and erasure never looks at them: rewritten in their hashed form, once per data folder (a marker file says so);
+  // dynalite's files are then rewritten at stop, as after an erasure (the old values would linger in them).
+  const violationsHashed = dataDir ? join(dataDir, VIOLATIONS_HASHED_MARKER) : undefined;
+  if (violationsHashed === undefined || !existsSync(violationsHashed)) {
+    const rewritten = await hashOldViolations(doc, PROFILE_TABLE);
+    if (rewritten > 0) {
+      logger.info('tracking-plan violations from before the messageId hash rewritten', { rewritten });
+      if (rewriteOwed && !erasedSinceStart) writeFileSync(rewriteOwed, 'dynalite files to rewrite at the next clean stop (old violations rewritten)\n', { flush: true });
+      erasedSinceStart = true;
+    }
+    if (violationsHashed) writeFileSync(violationsHashed, 'tracking-plan violations hold a hash of the messageId only (see functions/ingest/violations.ts)\n');
+  }
+
   // Simulated SES feedback on an outbox email: the SES event AWS would publish, put on the bus (see sesFeedbackEntry).
   const feedbackCount = new Map<string, number>();
   const simulateFeedback = (outboxId: string, feedback: SimulatedFeedback): { eventId: string; detailType: string; lost?: true } | string => {
@@ -738,6 +752,9 @@ async function withRetries<T>(fn: () => Promise<T>, retries: number): Promise<T>
 /** A dead letter as `/v1/admin/dead-letters` lists it: one whose tombstone check is still owed shows no event detail (it may be an erased customer's). */
 const deadLetterView = (letter: DeadLetter): DeadLetter | (Omit<DeadLetter, 'event'> & { event: Omit<DeadLetter['event'], 'detail'> & { detail: null } }) =>
   letter.unchecked ? { ...letter, event: { ...letter.event, detail: null } } : letter;
+
+/** The data folder's file that says its violations were rewritten in their hashed form (`hashOldViolations`). */
+const VIOLATIONS_HASHED_MARKER = 'violations-hashed';
 
 /** The data folder's file that says an erasure's rewrite of dynalite's files is owed (see `erasure.redact`). */
 export const ERASURE_REWRITE_MARKER = 'erasure-rewrite-owed';

@@ -1,22 +1,23 @@
 /**
- * Audit 7 (issue 10, tracking-plan violations; the sixth audit's 5e95bcb, on an engine upgraded with its data).
+ * Found by the seventh audit of issue 10 ( tracking-plan violations; the sixth audit's 5e95bcb, on an engine upgraded with its data).
  *
  * Promise (issue 10 "Done when"; README "Privacy: erasure" and the violations route): after DELETE answers no item
  * in any table holds the customer's id or email; violations name the event by a hash of its messageId, "a messageId
  * may name a customer, the list never does".
  *
- * How it breaks: the sixth audit found violation items (`TPV#`, outside any customer's partition) storing the
+ * How it broke: the sixth audit found violation items (`TPV#`, outside any customer's partition) storing the
  * sender's raw messageId, often built from a customer id or email, "after DELETE ... 30 days in AWS, for good in
  * dynalite". The fix hashes new items and lists old ones by their hash, but leaves the old items as they are: on an
  * engine upgraded with its data folder, a violation recorded before the upgrade keeps the raw messageId (in an
  * attribute and in its sort key). The customer is erased; the item still holds their email, for good (dynalite
  * never deletes TTL'd items).
  *
- * Cause: functions/ingest/violations.ts: no migration of items written before `messageIdHash`; erasure
+ * Was: functions/ingest/violations.ts: no migration of items written before `messageIdHash`; erasure
  * (functions/profile/store.ts `erase`) never looks at `TPV#` partitions.
  *
- * Suggested fix: rewrite old violation items once (at engine start / a migration: put the hashed form, delete the
- * old key; at most 30 days of them), so no stored violation holds a raw messageId.
+ * Fix: `hashOldViolations` (functions/ingest/violations.ts) rewrites old items in their hashed form (same TTL, old
+ * key deleted); the embedded engine runs it once per data folder at start (marker `<data>/violations-hashed`), and an
+ * AWS deployment once as a one-off (infra/tools/hash-old-violations.ts, docs/operations.md).
  */
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { createHash } from 'node:crypto';
@@ -47,7 +48,9 @@ describe('a violation recorded before the hash, then the customer it names is er
     engine = undefined;
 
     // The data folder holds a violation as ingest wrote it before 5e95bcb (functions/ingest/violations.ts at
-    // 5e95bcb^), for a messageId built from the email; then the upgraded engine starts on it.
+    // 5e95bcb^), for a messageId built from the email; then the upgraded engine starts on it. An engine from before
+    // the fix wrote no `violations-hashed` marker in its data folder.
+    rmSync(join(dataDir, 'violations-hashed'), { force: true });
     const receivedAt = new Date().toISOString();
     const messageId = `signup-${email}`;
     const shard = createHash('sha256').update(`default\n${messageId}`).digest()[0]! % 8;
