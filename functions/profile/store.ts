@@ -232,6 +232,8 @@ export class ProfileStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     readonly tableName: string,
+    /** How long an erasure's tombstones live when `erase` is not told (`ERASURE_TOMBSTONE_DAYS` in AWS): every eraser's, the consumer's of a visitor too. */
+    private readonly options: { tombstoneDays?: number } = {},
   ) {
     this.segments = new SegmentStore(doc, tableName);
     this.broadcastCursors = new BroadcastCursors(doc, tableName, this.segments);
@@ -973,7 +975,7 @@ export class ProfileStore {
     const tombstoned = new Set<string>();
     // A retried erasure that was interrupted keeps its start: what it drops and what starts a new life are timed from it.
     const erasedAt = options.resumeFrom === undefined ? clock.now() : new Date(options.resumeFrom);
-    const lifetimeDays = options.tombstoneDays ?? DEFAULT_TOMBSTONE_DAYS;
+    const lifetimeDays = options.tombstoneDays ?? this.options.tombstoneDays ?? DEFAULT_TOMBSTONE_DAYS;
     const ttl = Math.floor(erasedAt.getTime() / 1000) + lifetimeDays * 86_400;
     // Tombstone every id reached, then read again: an alias that joined another id in before a tombstone
     // is seen whole now (its writer checks the tombstones after its last write), and that id is
