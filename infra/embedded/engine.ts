@@ -749,9 +749,12 @@ async function withRetries<T>(fn: () => Promise<T>, retries: number): Promise<T>
   }
 }
 
-/** A dead letter as `/v1/admin/dead-letters` lists it: one whose tombstone check is still owed shows no event detail (it may be an erased customer's). */
+/**
+ * A dead letter as `/v1/admin/dead-letters` lists it: one whose tombstone check is still owed shows neither its event's
+ * detail nor its error (it may be an erased customer's, and an error may name their id).
+ */
 const deadLetterView = (letter: DeadLetter): DeadLetter | (Omit<DeadLetter, 'event'> & { event: Omit<DeadLetter['event'], 'detail'> & { detail: null } }) =>
-  letter.unchecked ? { ...letter, event: { ...letter.event, detail: null } } : letter;
+  letter.unchecked ? { ...letter, event: { ...letter.event, detail: null }, error: 'withheld until the erasure check of the ids it names can be made' } : letter;
 
 /** The data folder's file that says its violations were rewritten in their hashed form (`hashOldViolations`). */
 const VIOLATIONS_HASHED_MARKER = 'violations-hashed';
