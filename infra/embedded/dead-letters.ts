@@ -17,7 +17,7 @@ export interface DeadLetter {
   /**
    * Set while the sink has not yet checked the tombstones of the ids the letter names (`idsNamedBy`): it is
    * written so (a crash before the check leaves it set), cleared in memory once checked, and checked again at
-   * start, before a listing or redrive, at the next letter and at stop. Until then a listing withholds its event.
+   * start, before a listing or redrive, and at stop. Until then a listing withholds its event.
    */
   unchecked?: true;
 }

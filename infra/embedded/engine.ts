@@ -297,10 +297,10 @@ async function start(options: EngineOptions): Promise<Engine> {
   // e.g. throttled) is redacted at once, with the bus log (write, then check), not kept until someone redrives it.
   // The letter is written marked `unchecked`; the check reads the tombstone of every id it names (`idsNamedBy`, as
   // erasure reads them), retried with backoff. What dead-letters such an event is often DynamoDB failing, and so may
-  // the check: the mark then stays, and the check is made again before the letters are listed or redriven, at the
-  // next letter, at stop and at the next start; until it is made, a listing withholds the letter's event.
-  const checkDeadLetters = async (retries: number): Promise<void> => {
-    for (const letter of deadLetters.unchecked()) {
+  // the check: the mark then stays, and the check is made again before the letters are listed or redriven, at stop
+  // and at the next start; until it is made, a listing withholds the letter's event and error.
+  const checkDeadLetters = async (retries: number, only?: string): Promise<void> => {
+    for (const letter of deadLetters.unchecked().filter((l) => only === undefined || l.id === only)) {
       const erased = new Set<string>();
       try {
         for (const id of idsNamedBy(letter.event.detail)) {
@@ -315,8 +315,9 @@ async function start(options: EngineOptions): Promise<Engine> {
   };
   const deadLetterSink: DeadLetterSink = {
     add: async (letter) => {
-      deadLetters.add({ ...letter, unchecked: true });
-      await checkDeadLetters(DEAD_LETTER_CHECK_RETRIES);
+      // This letter only: during an outage the others wait for a listing, a redrive, the stop or the next start.
+      const added = deadLetters.add({ ...letter, unchecked: true });
+      await checkDeadLetters(DEAD_LETTER_CHECK_RETRIES, added.id);
     },
   };
   const outbox = new Outbox(clock, options.outboundWebhooks ?? {}, dataDir ?? undefined);
