@@ -7,4 +7,4 @@ export { permissionProblems, type SourcePermissions } from './permissions';
 export { secretsManagerSources } from './aws';
 export { loadSenderTagPolicy, senderTagPolicy } from './tags';
 export { loadTrackingPlanFile } from './tracking-plan';
-export { dynamoViolationLog, VIOLATION_PARTITION_PREFIX, violationMessageHash, type ListedViolation, type ViolationLog, type ViolationRecord } from './violations';
+export { dynamoViolationLog, hashOldViolations, VIOLATION_PARTITION_PREFIX, violationMessageHash, type ListedViolation, type ViolationLog, type ViolationRecord } from './violations';

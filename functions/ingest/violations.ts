@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mapLimit, PROFILE_TABLE_LAYOUT, type Clock, type PlanMode, type PlanViolation } from '../../shared';
 
 /**
@@ -45,6 +45,47 @@ const DAY_MS = 86_400_000;
 const day = (iso: string) => iso.slice(0, 10);
 const shardOf = (hash: string) => Number.parseInt(hash.slice(0, 2), 16) % SHARDS;
 
+/** A violation's key: PK `TPV#<day>#<shard>`, SK `<receivedAt>#<source>#<messageIdHash>`. */
+const violationKey = (receivedAt: string, sourceId: string, messageIdHash: string) => ({
+  [PROFILE_TABLE_LAYOUT.partitionKey]: `${VIOLATION_PARTITION_PREFIX}${day(receivedAt)}#${shardOf(messageIdHash)}`,
+  [PROFILE_TABLE_LAYOUT.sortKey]: `${receivedAt}#${sourceId}#${messageIdHash}`,
+});
+
+/**
+ * Rewrite the violation items recorded before the messageId was hashed (5e95bcb: the raw messageId in an attribute
+ * and in the sort key, which a sender may build from an email or a customer id; erasure never looks at `TPV#`):
+ * each is put in its hashed form (same TTL) and the old item deleted. Idempotent; returns how many it rewrote.
+ * The embedded engine runs it once per data folder at start; in AWS it is a one-off (docs/operations.md), until
+ * the items' TTL (30 days) has removed them all. A scan of the table, filtered to old `TPV#` items.
+ */
+export async function hashOldViolations(doc: DynamoDBDocumentClient, tableName: string): Promise<number> {
+  const L = PROFILE_TABLE_LAYOUT;
+  let rewritten = 0;
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await doc.send(
+      new ScanCommand({
+        TableName: tableName,
+        FilterExpression: 'begins_with(#pk, :prefix) AND attribute_exists(messageId) AND attribute_not_exists(messageIdHash)',
+        ExpressionAttributeNames: { '#pk': L.partitionKey },
+        ExpressionAttributeValues: { ':prefix': VIOLATION_PARTITION_PREFIX },
+        ...(startKey && { ExclusiveStartKey: startKey }),
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const { messageId, ...rest } = item;
+      const sourceId = String(item.sourceId);
+      const messageIdHash = violationMessageHash(sourceId, String(messageId));
+      const key = violationKey(String(item.receivedAt), sourceId, messageIdHash);
+      await doc.send(new PutCommand({ TableName: tableName, Item: { ...rest, ...key, messageIdHash } }));
+      await doc.send(new DeleteCommand({ TableName: tableName, Key: { [L.partitionKey]: item[L.partitionKey], [L.sortKey]: item[L.sortKey] } }));
+      rewritten++;
+    }
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return rewritten;
+}
+
 /** The violation log in the single table: PK `TPV#<day>#<shard>`, SK `<receivedAt>#<source>#<messageIdHash>`, TTL'd after 30 days. */
 export function dynamoViolationLog(doc: DynamoDBDocumentClient, tableName: string, clock: Clock): ViolationLog {
   const L = PROFILE_TABLE_LAYOUT;
@@ -56,8 +97,7 @@ export function dynamoViolationLog(doc: DynamoDBDocumentClient, tableName: strin
           new PutCommand({
             TableName: tableName,
             Item: {
-              [L.partitionKey]: `${VIOLATION_PARTITION_PREFIX}${day(r.receivedAt)}#${shardOf(messageIdHash)}`,
-              [L.sortKey]: `${r.receivedAt}#${r.sourceId}#${messageIdHash}`,
+              ...violationKey(r.receivedAt, r.sourceId, messageIdHash),
               itemType: 'tracking-plan-violation',
               ...r,
               messageIdHash,

@@ -24,9 +24,13 @@ export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true } });
 }
 
-/** The profile store in AWS (the customer API's; its journey records share the client). */
+/**
+ * The profile store in AWS (the customer API's; its journey records share the client). Its erasures' tombstones live
+ * `ERASURE_TOMBSTONE_DAYS` (the stack sets it on every function that erases: the customer API and the consumer).
+ */
 export function awsProfileStore(env: NodeJS.ProcessEnv = process.env, client: DynamoDBClient = new DynamoDBClient({})): ProfileStore {
-  return new ProfileStore(documentClient(client), requireEnv(env, ENV.PROFILE_TABLE_NAME));
+  const days = Number(env[ENV.ERASURE_TOMBSTONE_DAYS]);
+  return new ProfileStore(documentClient(client), requireEnv(env, ENV.PROFILE_TABLE_NAME), Number.isFinite(days) && days > 0 ? { tombstoneDays: days } : {});
 }
 
 /**

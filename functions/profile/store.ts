@@ -154,6 +154,13 @@ const profileKey = (id: string) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: 
 const shardOf = (id: string) => createHash('sha1').update(id).digest()[0]! % L.shards;
 const hashId = (id: string) => createHash('sha256').update(id).digest('hex');
 const tombstoneKey = (id: string) => ({ [L.partitionKey]: `X#${hashId(id)}`, [L.sortKey]: 'X' });
+/**
+ * An erasure's progress, until it completes: one item per id it reached (`id`), under the tombstone partition of the
+ * id it began from (its root, `erasingRoot` on every tombstone it wrote). Bounded whatever the number of ids: each
+ * item holds one id, each tombstone one hash.
+ */
+const ERASING_PREFIX = 'E#';
+const erasingKey = (rootHash: string, id: string) => ({ [L.partitionKey]: `X#${rootHash}`, [L.sortKey]: `${ERASING_PREFIX}${hashId(id)}` });
 
 /** Every item a query matches, following LastEvaluatedKey page by page. */
 export async function queryAll(doc: DynamoDBDocumentClient, input: QueryCommandInput): Promise<Array<Record<string, unknown>>> {
@@ -225,6 +232,8 @@ export class ProfileStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     readonly tableName: string,
+    /** How long an erasure's tombstones live when `erase` is not told (`ERASURE_TOMBSTONE_DAYS` in AWS): every eraser's, the consumer's of a visitor too. */
+    private readonly options: { tombstoneDays?: number } = {},
   ) {
     this.segments = new SegmentStore(doc, tableName);
     this.broadcastCursors = new BroadcastCursors(doc, tableName, this.segments);
@@ -732,22 +741,34 @@ export class ProfileStore {
 
   /**
    * Undo a writer's writes for a customer found erased after it wrote (write, then check): delete
-   * these keys. A profile begun after the erasure (`rebornAfter`) is kept.
+   * these keys. A profile begun after the customer's latest erasure (`rebornAfter` = its live tombstone's
+   * `erasedAt`) is kept; one begun after an older erasure is this erasure's to delete (a second DELETE racing
+   * the new life's first write), so the profile item's delete is conditioned on the tombstone read now.
    */
   async undoWrites(keys: ReadonlyArray<{ pk: string; sk: string }>): Promise<void> {
     for (const { pk, sk } of keys) {
+      const erasedAt = sk === 'P' && pk.startsWith('C#') ? await this.#latestErasure(pk.slice(2)) : undefined;
       try {
         await this.doc.send(
           new DeleteCommand({
             TableName: this.tableName,
             Key: { [L.partitionKey]: pk, [L.sortKey]: sk },
-            ...(sk === 'P' && { ConditionExpression: 'attribute_not_exists(rebornAfter)' }),
+            ...(sk === 'P' &&
+              (erasedAt === undefined
+                ? { ConditionExpression: 'attribute_not_exists(rebornAfter)' }
+                : { ConditionExpression: 'attribute_not_exists(rebornAfter) OR rebornAfter <> :erasedAt', ExpressionAttributeValues: { ':erasedAt': erasedAt } })),
           }),
         );
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
       }
     }
+  }
+
+  /** When the latest erasure of `id` began (its tombstone's `erasedAt`, read strongly consistently, expired or not). */
+  async #latestErasure(id: string): Promise<string | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: tombstoneKey(id), ConsistentRead: true, ProjectionExpression: 'erasedAt' }));
+    return Item?.erasedAt as string | undefined;
   }
 
   /** Remove a visitor link written for an erased customer: the alias if it names them, the visitor frozen into them. */
@@ -881,11 +902,42 @@ export class ProfileStore {
     return { ids: reached.ids.filter((x) => !(x.startsWith('anon:') && others.has(x.slice(5)))), anonymousIds: reached.anonymousIds.filter((a) => !others.has(a)) };
   }
 
-  /** The ids an erasure of `id` that has not completed had reached (`erasing` on its tombstone), for a retry to finish. */
-  async #erasing(id: string): Promise<string[]> {
-    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: tombstoneKey(id), ConsistentRead: true, ProjectionExpression: 'erasing' }));
-    const erasing = Item?.erasing as Set<string> | undefined;
-    return erasing ? [...erasing] : [];
+  /**
+   * The erasure of `id` that has not completed: its root (`erasingRoot` on its tombstone; `id`'s own hash on a tombstone
+   * without one) and the ids it had reached (the root's `E#` items, and `erasing` on a tombstone written before them),
+   * for a retry to finish.
+   */
+  async #erasing(id: string): Promise<{ rootHash: string; ids: string[] }> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: tombstoneKey(id), ConsistentRead: true, ProjectionExpression: 'erasing, erasingRoot' }));
+    const rootHash = typeof Item?.erasingRoot === 'string' ? Item.erasingRoot : hashId(id);
+    const legacy = Item?.erasing as Set<string> | undefined;
+    return { rootHash, ids: [...new Set([...(legacy ?? []), ...(await this.#erasingIds(rootHash))])] };
+  }
+
+  /** The ids an erasure rooted at `rootHash` recorded (its `E#` items). */
+  async #erasingIds(rootHash: string): Promise<string[]> {
+    const items = await queryAll(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :e)',
+      ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey, '#id': 'id' },
+      ExpressionAttributeValues: { ':pk': `X#${rootHash}`, ':e': ERASING_PREFIX },
+      ProjectionExpression: '#id',
+      ConsistentRead: true,
+    });
+    return items.map((i) => i.id).filter((x): x is string => typeof x === 'string');
+  }
+
+  /** Write (or delete) items in batches of 25, retrying what DynamoDB leaves unprocessed. */
+  async #batchWrite(requests: ReadonlyArray<{ PutRequest: { Item: Record<string, unknown> } } | { DeleteRequest: { Key: Record<string, unknown> } }>, what: string): Promise<void> {
+    for (let i = 0; i < requests.length; i += 25) {
+      let batch: Array<Record<string, unknown>> | undefined = requests.slice(i, i + 25);
+      for (let attempt = 0; batch && batch.length > 0; attempt++) {
+        if (attempt > 8) throw new Error(`${what}: DynamoDB kept items unprocessed`);
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 2 ** attempt * 10));
+        const { UnprocessedItems }: BatchWriteCommandOutput = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: batch } }));
+        batch = UnprocessedItems?.[this.tableName] as typeof batch;
+      }
+    }
   }
 
   /** The customer `id`'s record is frozen into (`mergedInto`), if any. */
@@ -903,13 +955,15 @@ export class ProfileStore {
    * Erase a customer: every item under their id, the known ids joined into theirs (`mergedIds`, whose
    * forwarding records go too) and their visitor ids, and their aliases,
    * race-free against concurrent writers without transactions (Dekker's write, then check):
-   * 1. tombstones first (keyed by a hash of each id, no id in them once complete; until then each lists every
- *    id reached, `erasing`, so a retry of an interrupted erasure under any of them finishes them), `erasedAt` = now;
+   * 1. tombstones first (keyed by a hash of each id, no id in them), `erasedAt` = now; until it completes the erasure
+   *    records every id it reached, one item each under its root's tombstone partition (`E#<hash>`, written before
+   *    the id's tombstone), and each tombstone points to that root (`erasingRoot`, a hash): a retry of an interrupted
+   *    erasure under any of them finishes them all. A tombstone's size does not grow with the number of ids;
    * 2. `between` (stop the journeys of each of these ids), then query (strongly consistent) and delete
    *    everything; every writer writes, then reads the tombstone: either it sees it and undoes its
    *    write, or its write came before this query and is deleted here;
-   * 3. the tombstones are marked completed: only events dated after `erasedAt` and received
-   *    after completion start a new profile.
+   * 3. the tombstones are marked completed (the root's last, after its progress items are deleted): only events
+   *    dated after `erasedAt` and received after completion start a new profile.
    * Returns how many items were deleted and the ids tombstoned.
    */
   async erase(
@@ -918,15 +972,22 @@ export class ProfileStore {
     options: { tombstoneDays?: number; between?: (ids: string[]) => Promise<void>; beforeComplete?: (ids: string[]) => Promise<void>; resumeFrom?: string } = {},
   ): Promise<{ deleted: number; ids: string[] }> {
     const ids: string[] = [];
+    const tombstoned = new Set<string>();
     // A retried erasure that was interrupted keeps its start: what it drops and what starts a new life are timed from it.
     const erasedAt = options.resumeFrom === undefined ? clock.now() : new Date(options.resumeFrom);
-    const lifetimeDays = options.tombstoneDays ?? DEFAULT_TOMBSTONE_DAYS;
+    const lifetimeDays = options.tombstoneDays ?? this.options.tombstoneDays ?? DEFAULT_TOMBSTONE_DAYS;
     const ttl = Math.floor(erasedAt.getTime() / 1000) + lifetimeDays * 86_400;
     // Tombstone every id reached, then read again: an alias that joined another id in before a tombstone
     // is seen whole now (its writer checks the tombstones after its last write), and that id is
     // tombstoned too, until a read after the last tombstone finds no id without one.
     // What an interrupted erasure of `id` had reached: its deletes may have taken the records that lead there.
-    const pending = options.resumeFrom === undefined ? [] : await this.#erasing(id);
+    // Its progress lives under its root's tombstone partition (`erasingRoot`): the id asked for, or, resumed, the root
+    // the interrupted erasure recorded on this id's tombstone. A fresh erasure also takes what an interrupted one from
+    // the same id had recorded (its retry as a fresh erasure, the profile still there).
+    const erasing = options.resumeFrom === undefined ? { rootHash: hashId(id), ids: await this.#erasingIds(hashId(id)) } : await this.#erasing(id);
+    const { rootHash } = erasing;
+    const pending = erasing.ids;
+    const recorded = new Set(pending);
     const withPending = (r: { ids: string[]; anonymousIds: string[] }) => ({
       ids: [...new Set([...r.ids, ...pending])],
       anonymousIds: [...new Set([...r.anonymousIds, ...pending.filter((x) => x.startsWith('anon:')).map((x) => x.slice(5))])],
@@ -934,15 +995,22 @@ export class ProfileStore {
     const timelines = new Map<string, string[]>();
     let reached = withPending(await this.#ownVisitors(await this.#idsOf(id)));
     for (let round = 0; ; round++) {
-      const fresh = reached.ids.filter((x) => !ids.includes(x));
+      const fresh = reached.ids.filter((x) => !tombstoned.has(x));
       if (fresh.length === 0 || round > ALIAS_CHAIN_MAX) break;
+      // Recorded before their tombstones (one item each, under the root): a retry under any id tombstoned finds them all.
+      const unrecorded = fresh.filter((x) => !recorded.has(x));
+      await this.#batchWrite(
+        unrecorded.map((x) => ({ PutRequest: { Item: { ...erasingKey(rootHash, x), itemType: 'erasing', id: x, erasedAt: erasedAt.toISOString(), [L.ttlAttribute]: ttl } } })),
+        `erasure of ${id}`,
+      );
+      unrecorded.forEach((x) => recorded.add(x));
       for (const x of fresh) {
         // A resumed erasure keeps its own tombstone as it is: a late event dropped meanwhile may have lengthened it (`extendTombstone`).
         try {
           await this.doc.send(
             new PutCommand({
               TableName: this.tableName,
-              Item: { ...tombstoneKey(x), itemType: 'tombstone', erasedAt: erasedAt.toISOString(), lifetimeDays, [L.ttlAttribute]: ttl },
+              Item: { ...tombstoneKey(x), itemType: 'tombstone', erasedAt: erasedAt.toISOString(), lifetimeDays, [L.ttlAttribute]: ttl, erasingRoot: rootHash },
               ConditionExpression: 'attribute_not_exists(#pk) OR #erasedAt <> :erasedAt',
               ExpressionAttributeNames: { '#pk': L.partitionKey, '#erasedAt': 'erasedAt' },
               ExpressionAttributeValues: { ':erasedAt': erasedAt.toISOString() },
@@ -953,12 +1021,23 @@ export class ProfileStore {
         }
       }
       ids.push(...fresh);
-      // Until it completes, each tombstone of the erasure lists every id it reached (removed at completion): a retry
-      // under any of them, after the deletes below took what leads there (profile, timeline, aliases), finishes them all.
-      for (const x of ids) {
-        await this.doc.send(
-          new UpdateCommand({ TableName: this.tableName, Key: tombstoneKey(x), UpdateExpression: 'ADD erasing :ids', ExpressionAttributeValues: { ':ids': new Set(ids) } }),
-        );
+      fresh.forEach((x) => tombstoned.add(x));
+      // A tombstone kept as it was (resumed) points to this erasure's root too: a retry under it finds every id reached.
+      if (options.resumeFrom !== undefined) {
+        for (const x of fresh) {
+          await this.doc.send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: tombstoneKey(x),
+              UpdateExpression: 'SET erasingRoot = :root',
+              ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(completedAt)',
+              ExpressionAttributeNames: { '#pk': L.partitionKey },
+              ExpressionAttributeValues: { ':root': rootHash },
+            }),
+          ).catch((error: unknown) => {
+            if (!(error instanceof ConditionalCheckFailedException)) throw error;
+          });
+        }
       }
       await options.between?.(fresh);
       reached = withPending(await this.#ownVisitors(await this.#reach(id, timelines)));
@@ -992,18 +1071,28 @@ export class ProfileStore {
     // interruption before completedAt is written leaves the tombstone incomplete, and a retried DELETE resumes it.
     await options.beforeComplete?.(ids);
     const completedAt = clock.now().toISOString();
-    for (const x of ids) {
+    // The root's tombstone last, after the progress items: until it is complete a retry under it finds them (and an
+    // interruption before it leaves no item naming an id behind a completed erasure).
+    const isRoot = (x: string) => hashId(x) === rootHash;
+    const complete = async (x: string) => {
       // Only completedAt: a late event dropped meanwhile may have lengthened the tombstone (`extendTombstone`).
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: tombstoneKey(x),
-          UpdateExpression: 'SET #completedAt = :completedAt, itemType = :type, erasedAt = :erasedAt, lifetimeDays = :days, #ttl = if_not_exists(#ttl, :ttl) REMOVE erasing',
+          UpdateExpression: 'SET #completedAt = :completedAt, itemType = :type, erasedAt = :erasedAt, lifetimeDays = :days, #ttl = if_not_exists(#ttl, :ttl) REMOVE erasing, erasingRoot',
           ExpressionAttributeNames: { '#completedAt': 'completedAt', '#ttl': L.ttlAttribute },
           ExpressionAttributeValues: { ':completedAt': completedAt, ':type': 'tombstone', ':erasedAt': erasedAt.toISOString(), ':days': lifetimeDays, ':ttl': ttl },
         }),
       );
-    }
+    };
+    for (const x of ids) if (!isRoot(x)) await complete(x);
+    const progress = await this.#erasingIds(rootHash);
+    await this.#batchWrite(
+      progress.map((x) => ({ DeleteRequest: { Key: erasingKey(rootHash, x) } })),
+      `erasure of ${id}`,
+    );
+    for (const x of ids) if (isRoot(x)) await complete(x);
     return { deleted: items.length, ids };
   }
 

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { decodeTagValue } from '../../functions/feedback';
 import type { BusEvent } from './event-bus';
 import { idNumber, NdjsonLog } from './ndjson-log';
 
@@ -13,6 +14,28 @@ export interface DeadLetter {
   error: string;
   attempts: number;
   at: string;
+  /**
+   * Set while the sink has not yet checked the tombstones of the ids the letter names (`idsNamedBy`): it is
+   * written so (a crash before the check leaves it set), cleared in memory once checked, and checked again at
+   * start, before a listing or redrive, and at stop. Until then a listing withholds its event.
+   */
+  unchecked?: true;
+}
+
+/**
+ * The ids an event names, as erasure reads them (the dead-letter sink's tombstone check and `erasure.redact`
+ * share it): `userId`, `previousId` and `properties.customerId` name a customer (or, as a profile id, a visitor
+ * `anon:<v>`), `anonymousId` names visitor `anon:<v>`, and an SES event names its customer in the message's
+ * `customer` tag (simulated feedback; its `mail` holds the address too). Never both: visitor `anon:B` is not `B`.
+ */
+export function idsNamedBy(detail: unknown): string[] {
+  if (typeof detail !== 'object' || detail === null) return [];
+  const d = detail as { userId?: unknown; anonymousId?: unknown; previousId?: unknown; properties?: { customerId?: unknown }; mail?: { tags?: { customer?: unknown } } };
+  const tag = Array.isArray(d.mail?.tags?.customer) && typeof d.mail.tags.customer[0] === 'string' ? decodeTagValue(d.mail.tags.customer[0]) : undefined;
+  const customerId = typeof d.properties === 'object' && d.properties !== null ? d.properties.customerId : undefined;
+  const ids = [d.userId, d.previousId, customerId, tag].filter((x): x is string => typeof x === 'string');
+  if (typeof d.anonymousId === 'string') ids.push(`anon:${d.anonymousId}`);
+  return [...new Set(ids)];
 }
 
 /** Where a target puts what it gave up on. */
@@ -39,6 +62,17 @@ export class DeadLetters implements DeadLetterSink {
     this.letters.push(full);
     this.#file.append(full);
     return full;
+  }
+
+  /** Letters whose tombstone check is owed (`unchecked`). */
+  unchecked(): DeadLetter[] {
+    return this.letters.filter((l) => l.unchecked);
+  }
+
+  /** The check of this letter was made: in memory only (the file keeps the mark until its next rewrite; a start checks it again). */
+  checked(id: string): void {
+    const letter = this.letters.find((l) => l.id === id);
+    if (letter) delete letter.unchecked;
   }
 
   /** Remove letters (redriven, or of an erased customer). Returns those removed. */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { BatchingPersistenceLayer, createIngestHandler, dynamoViolationLog, loadSenderTagPolicy, loadTrackingPlanFile, MAX_BODY_BYTES, powertoolsDeduplicator, staticSources, type IngestSource } from '../../functions/ingest';
+import { BatchingPersistenceLayer, createIngestHandler, dynamoViolationLog, hashOldViolations, loadSenderTagPolicy, loadTrackingPlanFile, MAX_BODY_BYTES, powertoolsDeduplicator, staticSources, type IngestSource } from '../../functions/ingest';
 import {
   createCustomerApiHandler,
   createProfileConsumer,
@@ -26,7 +26,7 @@ import { conversionEventsOf, ENV, MonotonicClock, prng, ScaledClock, systemClock
 import { ensureTable, idempotencyTableDefinition, profileTableDefinition, startDynalite, type LocalDynamo } from './dynamo';
 import { eventBridgeApiListener, LocalEventBus } from './event-bus';
 import { inProcessClientConfig, withoutTransportMiddleware } from './in-process';
-import { DeadLetters, redrive, type DeadLetter, type DeadLetterSink } from './dead-letters';
+import { DeadLetters, idsNamedBy, redrive, type DeadLetter, type DeadLetterSink } from './dead-letters';
 import { asyncLambdaTarget, functionConcurrency, invokeLambda, lambdaRuntime } from './lambda-async';
 import { installFaults, type Faults } from './faults';
 import { lagIndexes } from './index-lag';
@@ -40,7 +40,7 @@ import { handleUi } from './ui';
 import { VirtualClock } from './virtual-time';
 import { apiOfPath, PROFILE_CONSUMER_RULE, routesOf, routeTarget, sesFeedbackRule, SWEEP_SCHEDULE } from '../topology';
 import { wireBroadcasts } from './broadcasts';
-import { createSesFeedbackHandler, decodeTagValue } from '../../functions/feedback';
+import { createSesFeedbackHandler } from '../../functions/feedback';
 import { handlerFor, type FunctionHandlers } from './functions';
 
 export const IDEMPOTENCY_TABLE = 'rapport-idempotency';
@@ -295,15 +295,29 @@ async function start(options: EngineOptions): Promise<Engine> {
   const deadLetters = new DeadLetters(dataDir ?? undefined);
   // What the functions' failed events go to: a letter naming an erased customer (a late event whose drop failed,
   // e.g. throttled) is redacted at once, with the bus log (write, then check), not kept until someone redrives it.
+  // The letter is written marked `unchecked`; the check reads the tombstone of every id it names (`idsNamedBy`, as
+  // erasure reads them), retried with backoff. What dead-letters such an event is often DynamoDB failing, and so may
+  // the check: the mark then stays, and the check is made again before the letters are listed or redriven, at stop
+  // and at the next start; until it is made, a listing withholds the letter's event and error.
+  const checkDeadLetters = async (retries: number, only?: string): Promise<void> => {
+    for (const letter of deadLetters.unchecked().filter((l) => only === undefined || l.id === only)) {
+      const erased = new Set<string>();
+      try {
+        for (const id of idsNamedBy(letter.event.detail)) {
+          if ((await withRetries(() => profiles.tombstone(id, clock.now()), retries)) !== undefined) erased.add(id);
+        }
+        if (erased.size > 0) await withRetries(() => erasure.redact([...erased]), retries);
+        deadLetters.checked(letter.id);
+      } catch (error) {
+        logger.warn('dead letter: its tombstone check failed; it stays marked unchecked', { deadLetter: letter.id, error: (error as Error).message });
+      }
+    }
+  };
   const deadLetterSink: DeadLetterSink = {
     add: async (letter) => {
-      deadLetters.add(letter);
-      const d = (letter.event.detail ?? {}) as { userId?: unknown; anonymousId?: unknown; previousId?: unknown };
-      const named = [d.userId, d.previousId].filter((x): x is string => typeof x === 'string');
-      if (typeof d.anonymousId === 'string') named.push(`anon:${d.anonymousId}`);
-      const erased: string[] = [];
-      for (const id of named) if ((await profiles.tombstone(id, clock.now())) !== undefined) erased.push(id);
-      if (erased.length > 0) await erasure.redact(erased);
+      // This letter only: during an outage the others wait for a listing, a redrive, the stop or the next start.
+      const added = deadLetters.add({ ...letter, unchecked: true });
+      await checkDeadLetters(DEAD_LETTER_CHECK_RETRIES, added.id);
     },
   };
   const outbox = new Outbox(clock, options.outboundWebhooks ?? {}, dataDir ?? undefined);
@@ -461,10 +475,9 @@ async function start(options: EngineOptions): Promise<Engine> {
     if (rewriteOwed && !erasedSinceStart) writeFileSync(rewriteOwed, 'dynalite files to rewrite at the next clean stop (an erasure)\n', { flush: true });
     erasedSinceStart = true;
     const erased = new Set(ids);
-    // Each field names one kind of id: a userId, previousId or customer id a known customer (or, as a profile id,
-    // `anon:<v>`), an anonymousId a visitor (`anon:<v>`). Never both: erasing visitor `anon:B` is not erasing customer `B`.
+    // Each field names one kind of id (`idsNamedBy`): a userId, previousId or customer id a known customer (or, as a
+    // profile id, `anon:<v>`), an anonymousId a visitor (`anon:<v>`). Never both: erasing visitor `anon:B` is not erasing customer `B`.
     const erasedId = (v: unknown): string | undefined => (typeof v === 'string' && erased.has(v) ? v : undefined);
-    const erasedVisitor = (v: unknown): string | undefined => (typeof v === 'string' && erased.has(`anon:${v}`) ? `anon:${v}` : undefined);
     // The erased life only: a customer who came back keeps the events of their new life (see startsNewLife).
     const tombstones = new Map<string, Tombstone | undefined>(await Promise.all(ids.map(async (id) => [id, await profiles.tombstone(id, clock.now())] as const)));
     // Who came back: a live profile whose new life began at this erasure, since the erasure completed.
@@ -482,10 +495,9 @@ async function start(options: EngineOptions): Promise<Engine> {
         return tombstone !== undefined && (startsNewLife(event, tombstone) || (newLifeSince.has(id) && belongsAfter(event, tombstone)));
       });
     const ofErasedLife = (e: { detail: unknown }) => {
-      const d = e.detail as { userId?: string; anonymousId?: string; previousId?: string; properties?: { customerId?: unknown }; timestamp?: unknown; receivedAt?: unknown; sourceId?: unknown; mail?: { tags?: { customer?: unknown } } };
-      // An SES event (simulated feedback) names its customer in the message's tags; it holds the address too.
-      const sesTag = Array.isArray(d.mail?.tags?.customer) && typeof d.mail.tags.customer[0] === 'string' ? decodeTagValue(d.mail.tags.customer[0]) : undefined;
-      const named = [erasedId(d.userId), erasedVisitor(d.anonymousId), erasedId(d.previousId), erasedId(d.properties?.customerId), erasedId(sesTag)].filter((x): x is string => x !== undefined);
+      const d = e.detail as { timestamp?: unknown; receivedAt?: unknown; sourceId?: unknown };
+      // The ids it names as the dead-letter sink reads them (an SES event names its customer in the message's tags).
+      const named = idsNamedBy(e.detail).filter((x) => erased.has(x));
       return named.length > 0 && !ofNewLife(d, named);
     };
     bus.forget(ofErasedLife);
@@ -493,6 +505,8 @@ async function start(options: EngineOptions): Promise<Engine> {
     // Likewise the outbox: a message sent after the erasure completed to a customer living a new life is theirs.
     const erasedLife = (id: string, m: OutboxEntry) => !(m.at > (newLifeSince.get(id) ?? '\uffff'));
     outbox.forget((m) => {
+      // A test send rendered with the customer's data (their traits, their one-click link) is theirs too.
+      if (m.channel !== 'webhook' && m.renderedFor !== undefined && erased.has(m.renderedFor)) return erasedLife(m.renderedFor, m);
       const tagged = 'tags' in m ? (m.tags as Record<string, string>).customer : undefined;
       const id = erasedId(tagged);
       if (id !== undefined) return erasedLife(id, m);
@@ -505,6 +519,20 @@ async function start(options: EngineOptions): Promise<Engine> {
     journeys.sfn.compact();
     compaction = compaction.then(() => dynamo.compact()).catch((e: unknown) => logger.error('dynalite compaction failed', e as Error));
   };
+
+  // Tracking-plan violations recorded before the messageId was hashed (5e95bcb) hold it raw (attribute and sort key),
+  // and erasure never looks at them: rewritten in their hashed form, once per data folder (a marker file says so);
+  // dynalite's files are then rewritten at stop, as after an erasure (the old values would linger in them).
+  const violationsHashed = dataDir ? join(dataDir, VIOLATIONS_HASHED_MARKER) : undefined;
+  if (violationsHashed === undefined || !existsSync(violationsHashed)) {
+    const rewritten = await hashOldViolations(doc, PROFILE_TABLE);
+    if (rewritten > 0) {
+      logger.info('tracking-plan violations from before the messageId hash rewritten', { rewritten });
+      if (rewriteOwed && !erasedSinceStart) writeFileSync(rewriteOwed, 'dynalite files to rewrite at the next clean stop (old violations rewritten)\n', { flush: true });
+      erasedSinceStart = true;
+    }
+    if (violationsHashed) writeFileSync(violationsHashed, 'tracking-plan violations hold a hash of the messageId only (see functions/ingest/violations.ts)\n');
+  }
 
   // Simulated SES feedback on an outbox email: the SES event AWS would publish, put on the bus (see sesFeedbackEntry).
   const feedbackCount = new Map<string, number>();
@@ -527,7 +555,7 @@ async function start(options: EngineOptions): Promise<Engine> {
   const redriving = new Set<string>();
   // Ingest (signed / write key) and one-click unsubscribe are meant to be called cross-site; see http-guard.ts.
   // Test sends (`rapport send-test`, to the outbox, marked as tests) and previews (the web UI), rendered as the gateway renders.
-  const messageTools = createMessageTools({ templatesDir: options.templatesDir ?? 'workflows/templates', channels: outbox, profiles, unsubscribe: { baseUrl: () => url, keys: unsubscribeKeys } });
+  const messageTools = createMessageTools({ templatesDir: options.templatesDir ?? 'workflows/templates', channels: outbox, channelsFor: (id) => outbox.renderedFor(id), profiles, unsubscribe: { baseUrl: () => url, keys: unsubscribeKeys } });
   const guard = createHttpGuard({ crossSitePaths: ingestPaths, ...(options.allowedHosts && { allowedHosts: options.allowedHosts }) });
   const server: Server = createServer((req, res) => {
     // On virtual time a request holds the clock until its answer is sent (or the connection closes).
@@ -641,10 +669,16 @@ async function start(options: EngineOptions): Promise<Engine> {
       const answer = await messageTools.preview(url.searchParams);
       return send(res, answer.status, answer.body);
     }
-    if (req.method === 'GET' && url.pathname === '/v1/admin/dead-letters') return send(res, 200, { deadLetters: deadLetters.letters });
+    if (req.method === 'GET' && url.pathname === '/v1/admin/dead-letters') {
+      await checkDeadLetters(DEAD_LETTER_CHECK_RETRIES);
+      return send(res, 200, { deadLetters: deadLetters.letters.map(deadLetterView) });
+    }
     if (req.method === 'POST' && url.pathname === '/v1/admin/dead-letters/redrive') {
       const ids = parseRedriveBody(await readBody(req, 1024 * 1024));
       if (typeof ids === 'string') return send(res, 400, { error: 'invalid_request', message: ids });
+      // Checked first (a letter of an erased customer goes now); one still unchecked is redriven all the same: the
+      // function it goes to checks the tombstone itself.
+      await checkDeadLetters(DEAD_LETTER_CHECK_RETRIES);
       return send(res, 200, await redrive(deadLetters, (rule, event) => bus.redeliver(rule, event), ids, redriving));
     }
     if (req.method === 'GET' && url.pathname === '/health') return send(res, 200, { status: 'ok' });
@@ -686,6 +720,8 @@ async function start(options: EngineOptions): Promise<Engine> {
   url = `http://127.0.0.1:${port}`;
   // The broadcast files, once links can point at the engine.
   await broadcasts.createFromFiles();
+  // Letters a previous run could not check (or stopped before checking), checked before anyone lists them.
+  await checkDeadLetters(DEAD_LETTER_CHECK_RETRIES);
 
   return {
     url,
@@ -706,6 +742,8 @@ async function start(options: EngineOptions): Promise<Engine> {
     settle: () => (virtual ? virtual.idle() : bus.drain()),
     async stop() {
       if (sweepTimer) clearInterval(sweepTimer);
+      // A letter whose tombstone check is owed is checked once more before the files are left as they are.
+      await checkDeadLetters(DEAD_LETTER_CHECK_RETRIES);
       virtualSweep?.cancel();
       await Promise.allSettled([...timerSweeps]);
       // Close every connection at once: a page polling on a keep-alive connection keeps it busy, and
@@ -728,6 +766,31 @@ async function start(options: EngineOptions): Promise<Engine> {
     },
   };
 }
+
+/** How many times the dead-letter sink retries a tombstone read that fails (backoff 50 ms, doubling). */
+const DEAD_LETTER_CHECK_RETRIES = 4;
+
+/** `fn`, retried `retries` times on an error, with a doubling backoff from 50 ms. */
+async function withRetries<T>(fn: () => Promise<T>, retries: number): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (attempt >= retries) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+    }
+  }
+}
+
+/**
+ * A dead letter as `/v1/admin/dead-letters` lists it: one whose tombstone check is still owed shows neither its event's
+ * detail nor its error (it may be an erased customer's, and an error may name their id).
+ */
+const deadLetterView = (letter: DeadLetter): DeadLetter | (Omit<DeadLetter, 'event'> & { event: Omit<DeadLetter['event'], 'detail'> & { detail: null } }) =>
+  letter.unchecked ? { ...letter, event: { ...letter.event, detail: null }, error: 'withheld until the erasure check of the ids it names can be made' } : letter;
+
+/** The data folder's file that says its violations were rewritten in their hashed form (`hashOldViolations`). */
+const VIOLATIONS_HASHED_MARKER = 'violations-hashed';
 
 /** The data folder's file that says an erasure's rewrite of dynalite's files is owed (see `erasure.redact`). */
 export const ERASURE_REWRITE_MARKER = 'erasure-rewrite-owed';

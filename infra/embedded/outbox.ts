@@ -5,9 +5,13 @@ import type { Channels, EmailMessage, SmsMessage, WebhookMessage } from '../../f
 import type { BusEntry, Clock } from '../../shared';
 import { idNumber, NdjsonLog } from './ndjson-log';
 
+/**
+ * `renderedFor`: the customer whose data a test send was rendered with (`POST /v1/admin/send-test {customerId}`),
+ * kept on the entry (not as a provider tag: feedback on a test credits no one) so that erasure forgets it with them.
+ */
 export type OutboxEntry =
-  | ({ channel: 'email'; outboxId: string; at: string } & EmailMessage)
-  | ({ channel: 'sms'; outboxId: string; at: string } & SmsMessage)
+  | ({ channel: 'email'; outboxId: string; at: string; renderedFor?: string } & EmailMessage)
+  | ({ channel: 'sms'; outboxId: string; at: string; renderedFor?: string } & SmsMessage)
   | ({ channel: 'webhook'; outboxId: string; at: string; delivered: boolean; status?: string } & WebhookMessage);
 
 type WithoutStamp<T> = T extends unknown ? Omit<T, 'outboxId' | 'at'> : never;
@@ -50,6 +54,21 @@ export class Outbox implements Channels {
       return this.#add({ channel: 'webhook', delivered: true, ...message });
     }
     return this.#add({ channel: 'webhook', delivered: false, status: 'recorded (no URL configured)', ...message });
+  }
+
+  /** The channels of a test send rendered with customer `customerId`'s data: its entries say so (`renderedFor`). */
+  renderedFor(customerId: string): Channels {
+    return {
+      email: async (message) => {
+        if (this.fail.email) throw this.fail.email;
+        return this.#add({ channel: 'email', ...message, renderedFor: customerId });
+      },
+      sms: async (message) => {
+        if (this.fail.sms) throw this.fail.sms;
+        return this.#add({ channel: 'sms', ...message, renderedFor: customerId });
+      },
+      webhook: (message) => this.webhook(message),
+    };
   }
 
   /** Remove a customer's messages (erasure), from memory and from the outbox log file. */

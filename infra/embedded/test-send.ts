@@ -17,6 +17,8 @@ import type { CompiledJourney } from '../../workflows/journeys';
 export interface MessageToolsWiring {
   templatesDir: string;
   channels: Channels;
+  /** The channels of a test send rendered with this customer's data (the outbox records whose it is, so erasure forgets it). */
+  channelsFor?: (customerId: string) => Channels;
   profiles: Pick<ProfileStore, 'get'>;
   unsubscribe: { baseUrl(): string; keys: UnsubscribeKeyProvider };
 }
@@ -54,7 +56,8 @@ export function createMessageTools(w: MessageToolsWiring) {
         return { status: 400, body: { error: 'invalid_request', message: 'expected a JSON body: {"template": "welcome", "to": "you@example.com"}' } };
       }
       return handle(TestSendRequestSchema, json, async (request, profile) => {
-        const { providerId, rendered } = await sendTestMessage({ ...renderDeps(), channels: w.channels }, request, profile);
+        const channels = profile !== undefined && w.channelsFor ? w.channelsFor(profile.id) : w.channels;
+        const { providerId, rendered } = await sendTestMessage({ ...renderDeps(), channels }, request, profile);
         return { status: 200, body: { test: true, providerId, channel: rendered.channel, locale: rendered.locale ?? null, message: rendered.message } };
       });
     },

@@ -33,11 +33,21 @@ export const MAX_NESTING_DEPTH = 32;
 
 const JsonObject = z.record(z.string(), z.unknown());
 
-/** Identifiers may arrive as numbers from some SDKs; they are kept as strings. */
+/**
+ * Identifiers may arrive as numbers from some SDKs; they are kept as strings. Not "." or "..": a URL path cannot
+ * name them (every client, API Gateway and the engine read them as dot segments), so a customer with such an id could
+ * be neither exported nor erased (`/v1/customers/{id}`).
+ */
 const Identifier = z
   .union([z.string(), z.number().finite()])
   .transform((v) => String(v))
-  .pipe(z.string().min(1, 'must not be empty').max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`));
+  .pipe(
+    z
+      .string()
+      .min(1, 'must not be empty')
+      .max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`)
+      .refine((v) => v !== '.' && v !== '..', 'must not be "." or ".." (a URL path cannot name it: the customer could be neither exported nor erased)'),
+  );
 
 /**
  * A known customer's id (userId, an alias's previousId): not `anon:...`, the prefix of visitor profiles

@@ -186,8 +186,9 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
         which === 'sweep'
           ? { [JOURNEY_ENV.STATE_MACHINE_ARN_PREFIX]: expect.anything() }
           : { [JOURNEY_ENV.JOURNEYS_FILE]: JOURNEYS.bundledJourneysFile, [JOURNEY_ENV.STATE_MACHINE_ARN_PREFIX]: expect.anything() };
-      // The customer API's tombstone outlives the archive (30 days by default) and every redelivery (17 days).
-      const tombstone = which === 'customers' ? { [ENV.ERASURE_TOMBSTONE_DAYS]: '47' } : {};
+      // The tombstones outlive the archive (30 days by default) and every redelivery (17 days): the customer API's and
+      // the consumer's (it erases a visitor linked to an erased customer), the same lifetime.
+      const tombstone = which === 'customers' || which === 'consumer' ? { [ENV.ERASURE_TOMBSTONE_DAYS]: '47' } : {};
       expect(fn.Environment.Variables).toEqual({ ...profileEnvironment(), ...router, ...tombstone, POWERTOOLS_SERVICE_NAME: service });
     });
 

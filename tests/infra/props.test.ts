@@ -46,6 +46,14 @@ describe('Rapport with custom props', () => {
     });
   });
 
+  it('gives every function that erases the same tombstone lifetime, past the archive and every redelivery', () => {
+    // 365 days of archive + 17 of redelivery: the customer API's erasures and the consumer's of a visitor alike.
+    for (const service of ['rapport-customers', 'rapport-profile']) {
+      const fn = template.toJSON().Resources[functionIdByService(template, service)];
+      expect(fn?.Properties.Environment.Variables[ENV.ERASURE_TOMBSTONE_DAYS], service).toBe('382');
+    }
+  });
+
   it('applies the removal policy to the resources that hold data', () => {
     for (const type of ['AWS::Events::Archive', 'AWS::DynamoDB::GlobalTable', 'AWS::SecretsManager::Secret', 'AWS::SQS::Queue']) {
       template.allResources(type, { DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });

@@ -6,7 +6,7 @@
  * arrive during or after the erasure"; the engine redacts its bus log and `dead-letters.ndjson`
  * (infra/embedded/engine.ts `erasure.redact`: `deadLetters.remove(...)`).
  *
- * How it breaks: after the erasure, a late identify of the customer arrives (a CRM's queued sync, with their
+ * How it broke: after the erasure, a late identify of the customer arrives (a CRM's queued sync, with their
  * email). The profile consumer drops it — and on the way lengthens the tombstone (`extendTombstone`, an
  * UpdateItem). If that write fails (DynamoDB throttling or a 500: every retry of the delivery), the delivery
  * fails, the event is dead-lettered, and nothing redacts it: the late event, with the erased customer's id and

@@ -80,6 +80,14 @@ describe('event contract: normalisation', () => {
     expect(ok({ type: 'identify', anonymousId: 'anon:v-1', traits: {} }).anonymousId).toBe('anon:v-1');
   });
 
+  it('refuses an id that is a URL dot segment (no path could name the customer to export or erase them)', () => {
+    const message = 'must not be "." or ".." (a URL path cannot name it: the customer could be neither exported nor erased)';
+    expect(problems({ type: 'identify', userId: '..' })).toEqual([{ index: 3, path: '$.userId', message }]);
+    expect(problems({ type: 'track', anonymousId: '.', event: 'X' })).toEqual([{ index: 3, path: '$.anonymousId', message }]);
+    expect(problems({ type: 'alias', userId: 'u-1', previousId: '..' })).toEqual([{ index: 3, path: '$.previousId', message }]);
+    expect(ok({ type: 'identify', userId: '...', traits: {} }).userId).toBe('...');
+  });
+
   it('flags, and publishes as sent, a known event that breaks the default tracking plan', () => {
     const result = normaliseEvent({ type: 'track', userId: 'u', event: 'Order Completed', properties: { revenue: -1, currency: 'euro' } }, 3, options);
     if (!result.ok) throw new Error(`expected accepted, got ${JSON.stringify(result.problems)}`);

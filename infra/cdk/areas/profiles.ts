@@ -98,13 +98,16 @@ export class ProfilesArea {
       onFailure: new SqsOnFailure(props.deadLetterQueue),
     };
 
+    // How long a tombstone lives: the customer API's erasures, and the consumer's erasure of a visitor whose link to
+    // an erased customer it finds (its tombstone must outlive the archive and every redelivery just the same).
+    const tombstoneEnvironment = { [ENV.ERASURE_TOMBSTONE_DAYS]: String(Math.ceil(resolved.erasureTombstoneRetention.toDays({ integral: false }))) };
     this.profileConsumerFunction = rapportFunction(scope, 'ProfileConsumerFunction', {
       ...(key !== undefined && { encryptionKey: key }),
       stageName,
       description: `Rapport ${stageName}: folds customer events into profiles, tags and timelines; publishes derived events`,
       ...PROFILE.consumer,
       logGroup: logGroup('ProfileConsumerLogs'),
-      environment: profileEnvironment,
+      environment: { ...profileEnvironment, ...tombstoneEnvironment },
       // journeys.json: the consumer runs the journey router after each event (see the journeys area).
       bundledFiles: [configFiles, journeysFileBundle],
       asyncInvoke,
@@ -128,7 +131,7 @@ export class ProfilesArea {
       memorySize: PROFILE.customerApi.memorySize,
       timeout: PROFILE.customerApi.timeout,
       logGroup: logGroup('CustomerApiLogs'),
-      environment: { ...profileEnvironment, [ENV.ERASURE_TOMBSTONE_DAYS]: String(Math.ceil(resolved.erasureTombstoneRetention.toDays({ integral: false }))) },
+      environment: { ...profileEnvironment, ...tombstoneEnvironment },
       // journeys.json: erasure stops the customer's runs, through the journey runtime (see the journeys area).
       bundledFiles: [configFiles, journeysFileBundle],
     });

@@ -7,8 +7,10 @@ interface Letter {
   id: string;
   rule?: string;
   functionName: string;
-  event: { 'detail-type': string; detail: { userId?: string; anonymousId?: string; messageId?: string } };
+  /** `detail` is null while the engine's erasure check of the letter is owed (`unchecked`). */
+  event: { 'detail-type': string; detail: { userId?: string; anonymousId?: string; messageId?: string } | null };
   error: string;
+  unchecked?: true;
   attempts: number;
   at: string;
 }
@@ -34,8 +36,8 @@ export async function execute({ values, positionals }: Parsed, ctx: Context): Pr
   if (action === 'list') {
     const { deadLetters } = answer as { deadLetters: Letter[] };
     for (const l of deadLetters) {
-      const who = l.event.detail.userId ?? l.event.detail.anonymousId ?? '-';
-      ctx.out(`${l.id}  ${l.at}  ${l.rule ?? l.functionName}  ${l.event['detail-type']}  ${who}  ${l.event.detail.messageId ?? '-'}  after ${l.attempts} attempts: ${l.error}`);
+      const who = l.event.detail?.userId ?? l.event.detail?.anonymousId ?? (l.unchecked ? '(withheld)' : '-');
+      ctx.out(`${l.id}  ${l.at}  ${l.rule ?? l.functionName}  ${l.event['detail-type']}  ${who}  ${l.event.detail?.messageId ?? '-'}  after ${l.attempts} attempts: ${l.error}`);
     }
     ctx.out(`${deadLetters.length} dead letter${deadLetters.length === 1 ? '' : 's'}`);
     return EXIT.ok;
