@@ -285,9 +285,10 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
           }
           // An earlier attempt may have linked a visitor (or joined a known customer) to them before its profile write failed.
           if (link !== undefined) await undoLink(event, link, customerId);
-          // An identify of the erased life linking a visitor nobody else owns: that visitor was the customer's (their
+          // An event of the erased life linking a visitor nobody else owns (an identify, or a track, page or screen
+          // with both ids: analytics.js sends the anonymousId on every call): that visitor was the customer's (their
           // device, named to them only by this event, which never got applied): it is erased too, and redacted.
-          if (!ofNamed && current === undefined && event.type === 'identify' && link !== undefined && (await erasesVisitor(link, customerId, now))) erasedNamed.push(`anon:${link}`);
+          if (!ofNamed && current === undefined && event.type !== 'alias' && link !== undefined && (await erasesVisitor(link, customerId, now))) erasedNamed.push(`anon:${link}`);
           // The archive keeps this event from its receipt: the tombstone must outlive its replays.
           if (ofNamed) await store.extendTombstone(namedId, namedTombstone!, event.receivedAt);
           else if (tombstone) await store.extendTombstone(customerId, tombstone, event.receivedAt);
