@@ -283,12 +283,15 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
             await store.nextWrite(customerId, NEW_LIFE_WAIT_MS);
             continue attempts;
           }
+          // The id it links, unless their new life linked it since (then the link and the visitor are that life's).
+          const erasedLink = link !== undefined && !(current !== undefined && (event.type === 'alias' ? (current.profile.mergedIds ?? []) : current.profile.anonymousIds).includes(link)) ? link : undefined;
           // An earlier attempt may have linked a visitor (or joined a known customer) to them before its profile write failed.
-          if (link !== undefined) await undoLink(event, link, customerId);
+          if (erasedLink !== undefined) await undoLink(event, erasedLink, customerId);
           // An event of the erased life linking a visitor nobody else owns (an identify, or a track, page or screen
           // with both ids: analytics.js sends the anonymousId on every call): that visitor was the customer's (their
           // device, named to them only by this event, which never got applied): it is erased too, and redacted.
-          if (!ofNamed && current === undefined && event.type !== 'alias' && link !== undefined && (await erasesVisitor(link, customerId, now))) erasedNamed.push(`anon:${link}`);
+          // Also after they came back: the event is the erased life's, and so is the visitor it names.
+          if (!ofNamed && event.type !== 'alias' && erasedLink !== undefined && (await erasesVisitor(erasedLink, customerId, now))) erasedNamed.push(`anon:${erasedLink}`);
           // The archive keeps this event from its receipt: the tombstone must outlive its replays.
           if (ofNamed) await store.extendTombstone(namedId, namedTombstone!, event.receivedAt);
           else if (tombstone) await store.extendTombstone(customerId, tombstone, event.receivedAt);
