@@ -285,13 +285,18 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
           }
           // The id it links, unless their new life linked it since (then the link and the visitor are that life's).
           const erasedLink = link !== undefined && !(current !== undefined && (event.type === 'alias' ? (current.profile.mergedIds ?? []) : current.profile.anonymousIds).includes(link)) ? link : undefined;
+          // Whether the visitor it links is to be erased with them: decided before the link is undone (see below).
+          const visitorErased = !ofNamed && event.type !== 'alias' && erasedLink !== undefined && (await visitorToErase(erasedLink, customerId, now));
           // An earlier attempt may have linked a visitor (or joined a known customer) to them before its profile write failed.
           if (erasedLink !== undefined) await undoLink(event, erasedLink, customerId);
           // An event of the erased life linking a visitor nobody else owns (an identify, or a track, page or screen
           // with both ids: analytics.js sends the anonymousId on every call): that visitor was the customer's (their
           // device, named to them only by this event, which never got applied): it is erased too, and redacted.
           // Also after they came back: the event is the erased life's, and so is the visitor it names.
-          if (!ofNamed && event.type !== 'alias' && erasedLink !== undefined && (await erasesVisitor(erasedLink, customerId, now))) erasedNamed.push(`anon:${erasedLink}`);
+          if (visitorErased) {
+            await eraseVisitor(erasedLink!, customerId);
+            erasedNamed.push(`anon:${erasedLink!}`);
+          }
           // The archive keeps this event from its receipt: the tombstone must outlive its replays.
           if (ofNamed) await store.extendTombstone(namedId, namedTombstone!, event.receivedAt);
           else if (tombstone) await store.extendTombstone(customerId, tombstone, event.receivedAt);
@@ -592,17 +597,23 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
   }
 
   /**
-   * Erase visitor `anonymousId` as the erased customer's, unless someone else owns it (an alias naming another id)
-   * or it holds nothing (no profile) or is erased already. Whether it erased it.
+   * Whether visitor `anonymousId` is to be erased as the erased customer's: nobody else owns it (an alias naming another
+   * id), it is not erased already, and it holds something. Asked before the drop undoes a link an earlier attempt wrote
+   * (`undoLink` deletes the alias and the visitor's frozen record), and judged by the visitor's partition (its profile
+   * or frozen record, its timeline), not its profile item alone: the undo leaves the timeline, with the email in it.
    */
-  async function erasesVisitor(anonymousId: string, customerId: string, now: Date): Promise<boolean> {
+  async function visitorToErase(anonymousId: string, customerId: string, now: Date): Promise<boolean> {
     const owner = await store.getAlias(anonymousId);
     if (owner !== undefined && owner !== customerId) return false;
     const visitor = `anon:${anonymousId}`;
-    if ((await store.tombstone(visitor, now)) !== undefined || (await store.get(visitor)) === undefined) return false;
-    await store.erase(visitor, clock);
+    if ((await store.tombstone(visitor, now)) !== undefined) return false;
+    return (await store.allItems(visitor)).length > 0;
+  }
+
+  /** Erase visitor `anonymousId` as the erased customer's (`visitorToErase`), after the drop undid any link to them. */
+  async function eraseVisitor(anonymousId: string, customerId: string): Promise<void> {
+    await store.erase(`anon:${anonymousId}`, clock);
     log('visitor of an erased customer erased', { customerId });
-    return true;
   }
 
   /** `store.resolve`, with every profile on it read as `read` does. */
