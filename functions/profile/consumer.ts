@@ -610,9 +610,13 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     return (await store.allItems(visitor)).length > 0;
   }
 
-  /** Erase visitor `anonymousId` as the erased customer's (`visitorToErase`), after the drop undid any link to them. */
+  /**
+   * Erase visitor `anonymousId` as the erased customer's (`visitorToErase`), after the drop undid any link to them. The
+   * engine redacts its logs before the erasure is marked complete, as for DELETE: a delivery that fails after it (and is
+   * retried, finding the visitor erased) has nothing left to redact for them.
+   */
   async function eraseVisitor(anonymousId: string, customerId: string): Promise<void> {
-    await store.erase(`anon:${anonymousId}`, clock);
+    await store.erase(`anon:${anonymousId}`, clock, { ...(deps.onErasedWrite && { beforeComplete: deps.onErasedWrite }) });
     log('visitor of an erased customer erased', { customerId });
   }
 
