@@ -286,7 +286,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
           // The id it links, unless their new life linked it since (then the link and the visitor are that life's).
           const erasedLink = link !== undefined && !(current !== undefined && (event.type === 'alias' ? (current.profile.mergedIds ?? []) : current.profile.anonymousIds).includes(link)) ? link : undefined;
           // Whether the visitor it links is to be erased with them: decided before the link is undone (see below).
-          const visitorErased = !ofNamed && event.type !== 'alias' && erasedLink !== undefined && (await visitorToErase(erasedLink, customerId, now));
+          const visitorErased = !ofNamed && event.type !== 'alias' && erasedLink !== undefined ? await visitorToErase(erasedLink, customerId, now) : undefined;
           // An earlier attempt may have linked a visitor (or joined a known customer) to them before its profile write failed.
           if (erasedLink !== undefined) await undoLink(event, erasedLink, customerId);
           // An event of the erased life linking a visitor nobody else owns (an identify, or a track, page or screen
@@ -294,7 +294,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
           // device, named to them only by this event, which never got applied): it is erased too, and redacted.
           // Also after they came back: the event is the erased life's, and so is the visitor it names.
           if (visitorErased) {
-            await eraseVisitor(erasedLink!, customerId);
+            await eraseVisitor(erasedLink!, customerId, visitorErased.resumeFrom);
             erasedNamed.push(`anon:${erasedLink!}`);
           }
           // The archive keeps this event from its receipt: the tombstone must outlive its replays.
@@ -598,16 +598,18 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
 
   /**
    * Whether visitor `anonymousId` is to be erased as the erased customer's: nobody else owns it (an alias naming another
-   * id), it is not erased already, and it holds something. Asked before the drop undoes a link an earlier attempt wrote
+   * id), it is not erased already, and it holds something; or its erasure was interrupted (a tombstone not completed:
+   * a failed delivery's retry), to be resumed from its start (`resumeFrom`). Asked before the drop undoes a link an earlier attempt wrote
    * (`undoLink` deletes the alias and the visitor's frozen record), and judged by the visitor's partition (its profile
    * or frozen record, its timeline), not its profile item alone: the undo leaves the timeline, with the email in it.
    */
-  async function visitorToErase(anonymousId: string, customerId: string, now: Date): Promise<boolean> {
+  async function visitorToErase(anonymousId: string, customerId: string, now: Date): Promise<{ resumeFrom?: string } | undefined> {
     const owner = await store.getAlias(anonymousId);
-    if (owner !== undefined && owner !== customerId) return false;
+    if (owner !== undefined && owner !== customerId) return undefined;
     const visitor = `anon:${anonymousId}`;
-    if ((await store.tombstone(visitor, now)) !== undefined) return false;
-    return (await store.allItems(visitor)).length > 0;
+    const tombstone = await store.tombstone(visitor, now);
+    if (tombstone !== undefined) return tombstone.completedAt === undefined ? { resumeFrom: tombstone.erasedAt } : undefined;
+    return (await store.allItems(visitor)).length > 0 ? {} : undefined;
   }
 
   /**
@@ -615,8 +617,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
    * engine redacts its logs before the erasure is marked complete, as for DELETE: a delivery that fails after it (and is
    * retried, finding the visitor erased) has nothing left to redact for them.
    */
-  async function eraseVisitor(anonymousId: string, customerId: string): Promise<void> {
-    await store.erase(`anon:${anonymousId}`, clock, { ...(deps.onErasedWrite && { beforeComplete: deps.onErasedWrite }) });
+  async function eraseVisitor(anonymousId: string, customerId: string, resumeFrom?: string): Promise<void> {
+    await store.erase(`anon:${anonymousId}`, clock, { ...(deps.onErasedWrite && { beforeComplete: deps.onErasedWrite }), ...(resumeFrom !== undefined && { resumeFrom }) });
     log('visitor of an erased customer erased', { customerId });
   }
 
