@@ -60,6 +60,11 @@ export interface ProfileConsumerDeps {
    * (write, then check): the embedded engine redacts its bus log and outbox here.
    */
   onErasedWrite?: (ids: string[]) => Promise<void>;
+  /**
+   * Called with each id of an erasure the consumer makes itself (the visitor of a dropped event of an erased customer),
+   * after its tombstone and before its deletes, as the customer API's erasure does: their running journeys are stopped here.
+   */
+  onErase?: (id: string) => Promise<void>;
   /** Receives customer ids and counts only, never traits. */
   log?: (message: string, fields: Record<string, unknown>) => void;
 }
@@ -294,7 +299,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
           // device, named to them only by this event, which never got applied): it is erased too, and redacted.
           // Also after they came back: the event is the erased life's, and so is the visitor it names.
           if (visitorErased) {
-            await eraseVisitor(erasedLink!, customerId, visitorErased.resumeFrom);
+            // Its tombstone lives as long as theirs (the configured lifetime, not the default).
+            await eraseVisitor(erasedLink!, customerId, visitorErased.resumeFrom, tombstone?.lifetimeDays);
             erasedNamed.push(`anon:${erasedLink!}`);
           }
           // The archive keeps this event from its receipt: the tombstone must outlive its replays.
@@ -617,8 +623,18 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
    * engine redacts its logs before the erasure is marked complete, as for DELETE: a delivery that fails after it (and is
    * retried, finding the visitor erased) has nothing left to redact for them.
    */
-  async function eraseVisitor(anonymousId: string, customerId: string, resumeFrom?: string): Promise<void> {
-    await store.erase(`anon:${anonymousId}`, clock, { ...(deps.onErasedWrite && { beforeComplete: deps.onErasedWrite }), ...(resumeFrom !== undefined && { resumeFrom }) });
+  async function eraseVisitor(anonymousId: string, customerId: string, resumeFrom?: string, tombstoneDays?: number): Promise<void> {
+    await store.erase(`anon:${anonymousId}`, clock, {
+      // A visitor's run (a sign-up before logging in) is the customer's as much as their own: stopped, as DELETE stops it.
+      ...(deps.onErase && {
+        between: async (ids: string[]) => {
+          for (const id of ids) await deps.onErase!(id);
+        },
+      }),
+      ...(deps.onErasedWrite && { beforeComplete: deps.onErasedWrite }),
+      ...(tombstoneDays !== undefined && { tombstoneDays }),
+      ...(resumeFrom !== undefined && { resumeFrom }),
+    });
     log('visitor of an erased customer erased', { customerId });
   }
 
