@@ -21,10 +21,7 @@ import { inSegments, isSegmentEntry, SEGMENT_CHANGE, SEGMENT_LEAVE_ALL, segmentC
 import type { RecentEventsSpec } from '../../shared/segmentation/retention';
 import { applyEvent, emptyProfile, joinProfiles, mergeProfiles, upgradeTags } from './apply';
 import { PROFILE_LIMITS } from './limits';
-import { APPLIED_MAX, appliedMark, belongsAfter, eventMark, receivedAfterErasure, startsNewLife, timelineIdsOf, timelineSortKey, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
-
-/** How long a back-dated denial of an erased customer waits for their new life to begin beside it (same request). */
-const NEW_LIFE_WAIT_MS = 1_000;
+import { APPLIED_MAX, appliedMark, belongsAfter, eventMark, parkedMessageId, receivedAfterErasure, startsNewLife, timelineIdsOf, timelineSortKey, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
 
 /** What segmentation computes from a profile at an instant (lifecycle, RFM, tags) and when it may next change. */
 export interface Segmentation {
@@ -214,8 +211,10 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     const now = clock.now();
     const first = events[0]!;
     const named = namedOf(first);
-    // A back-dated denial of an erased customer with no live profile yet waits once for their new life (see below).
-    let waitedForNewLife = false;
+    // Denials of an erased customer with no live profile yet that this call parked for their new life (see below).
+    const parkedHere = new Set<string>();
+    // The new life's first write looks for denials parked meanwhile once (write, then check: see below).
+    let parksChecked = false;
     attempts: for (let attempt = 1; ; attempt++) {
       // A visitor-only event goes to whoever the visitor is linked to now: looked up on every attempt, and
       // a profile found frozen (a visitor identified, a customer joined by alias) forwards along the chain.
@@ -231,6 +230,9 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       // and only such events reach it (`belongsAfter`: a replay of one received while the erasure ran is
       // dated after it began, and still of the erased life). Read for a customer who came back too.
       const tombstone = stored && stored.rebornAfter === undefined ? undefined : await store.tombstone(customerId, now);
+      // Denials received after the erasure completed while there was no new life (`parkDenial`): the life that begins,
+      // or began, at this erasure folds them in (below). Read until they are folded (then deleted).
+      const parked = tombstone?.completedAt !== undefined && (stored === undefined || stored.rebornAfter === tombstone.erasedAt) ? await store.parkedDenials(customerId, tombstone, now) : [];
       /**
        * An event of the erased life. No profile: one that starts no new life. A new life's profile: one dated
        * before it began or, while the tombstone lives, received before the erasure completed.
@@ -280,12 +282,14 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         const link = linkOf(event);
         const ofNamed = event === incoming && ofNamedErasedLife(event);
         if (event === incoming && (ofNamed || ofErasedLife(event, current))) {
-          // A denial received after the erasure completed, and no live profile yet: the customer's new life may be
-          // starting in an event of the same request applied beside this one. Wait for this store's next write of
-          // the profile (a second at most), then look again; then it applies to that life (`newLifeDenial`).
-          if (!ofNamed && !waitedForNewLife && current === undefined && tombstone !== undefined && receivedAfterErasure(event, tombstone) && denialsOnly(event) !== undefined) {
-            waitedForNewLife = true;
-            await store.nextWrite(customerId, NEW_LIFE_WAIT_MS);
+          // A denial received after the erasure completed, and no live profile yet: the customer's new life may begin
+          // with an event received before it but applied after it (another request, a late delivery), and a denial
+          // received after a grant wins. Parked beside the tombstone (no id in it) for the event that starts the new
+          // life to fold in; then, write then check, looked at again: a new life begun meanwhile gets it at once.
+          const denial = !ofNamed && current === undefined && tombstone !== undefined && receivedAfterErasure(event, tombstone) ? denialsOnly(event) : undefined;
+          if (denial !== undefined && !parkedHere.has(eventKey(event))) {
+            await store.parkDenial(customerId, tombstone!, denial);
+            parkedHere.add(eventKey(event));
             continue attempts;
           }
           // The id it links, unless their new life linked it since (then the link and the visitor are that life's).
@@ -386,9 +390,34 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         results.push({ status: 'applied', customerId, derived: namesOf(step.derived) });
       }
 
+      // The new life (begun in this write or before) folds in the denials parked while it had not begun; each once.
+      const folded: NormalisedEvent[] = [];
+      if (current !== undefined && tombstone !== undefined && current.rebornAfter === tombstone.erasedAt) {
+        const ownParks = new Set(events.map((e) => parkedMessageId(e)));
+        for (const p of parked) {
+          folded.push(p);
+          // Applied before, or parked by an event this group applied itself.
+          if (ownParks.has(p.messageId) || current.applied.includes(eventMark(p))) continue;
+          const event = newLifeDenial(p, current) ?? p;
+          const step = resegment(current, applyEvent(current.profile, event, now, deps.recentEvents), current.profile, eventKey(event), now, { at: event.timestamp, receivedAt: event.receivedAt });
+          step.next.applied = [...current.applied, eventMark(event)];
+          step.next.rebornAfter = current.rebornAfter!;
+          current = step.next;
+          derived.push(...step.derived);
+          written.push(event);
+          log('parked denial folded into the new life', { customerId });
+        }
+      }
       const rebornAfter = current?.rebornAfter;
       if (current !== stored && current !== undefined) {
         if (!(await putOrConflict({ ...current, version: (stored?.version ?? 0) + 1 }, stored?.version, attempt, deadline))) continue;
+        // Write, then check: a denial parked after this attempt read the parked ones, by a call that found no new life
+        // yet, is folded in by this call (looking again: the profile is now the new life's, and the group a redelivery).
+        if (stored === undefined && tombstone !== undefined && current.rebornAfter === tombstone.erasedAt && !parksChecked) {
+          parksChecked = true;
+          const seen = new Set(folded.map((p) => p.messageId));
+          if ((await store.parkedDenials(customerId, tombstone, now)).some((p) => !seen.has(p.messageId))) continue;
+        }
       }
       // Erasure's writer half for the ids a link names (write, then check): after the link records, the
       // freeze and the profile naming them are written, read their tombstones. One erased meanwhile (its
@@ -404,6 +433,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         log('link to an id erased meanwhile undone; applying again', { customerId, messageId: first.messageId });
         continue;
       }
+      // Held by the new life now: the parked ones go.
+      if (folded.length > 0) await store.unparkDenials(customerId, folded);
       await store.putTimelineEvents(customerId, written, deps.timelineRetentionDays);
       let membersChanged = await publish(customerId, [...republish, ...derived], rebornAfter);
       if (reconcile && current) membersChanged = (await reconcileSegments(customerId, current)) || membersChanged;

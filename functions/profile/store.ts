@@ -18,6 +18,7 @@ export type { OutboxEntry } from './item';
  * | event     | `C#<customerId>`   | `E#<timestamp>#<sourceId>/<messageId>` | the timeline; `ttl` for retention, also filtered on read (before 2026-12: `E#<timestamp>#<messageId>`) |
  * | alias     | `A#<anonymousId>`  | `A`                         | routes a visitor's later events to the known customer |
  * | tombstone | `X#<sha256(id)>`   | `X`                         | an erased id, hashed; late events for it are dropped |
+ * | parked denial | `X#<sha256(id)>` | `D#<receivedAt>#<parked messageId>` | a denial received after the erasure, for the new life to fold in; no id; `ttl` |
 | denial    | `C#<customerId>`   | `K#<channel>`               | the latest consent denial ingest received, written before it answers; `ttl` |
  * | suppression | `C#<customerId>` | `S#<channel>`               | the earliest suppression (hard bounce) ingest received, written before it answers; `ttl` |
  *
@@ -154,6 +155,10 @@ const profileKey = (id: string) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: 
 const shardOf = (id: string) => createHash('sha1').update(id).digest()[0]! % L.shards;
 const hashId = (id: string) => createHash('sha256').update(id).digest('hex');
 const tombstoneKey = (id: string) => ({ [L.partitionKey]: `X#${hashId(id)}`, [L.sortKey]: 'X' });
+/** A denial parked under an erased id's tombstone (`parkDenial`): by its receipt and `parkedMessageId`. */
+const parkedDenialKey = (id: string, event: Pick<NormalisedEvent, 'receivedAt' | 'messageId'>) => ({ [L.partitionKey]: `X#${hashId(id)}`, [L.sortKey]: `D#${event.receivedAt}#${event.messageId}` });
+/** The messageId a parked denial is kept and applied under: a hash of the event's source and messageId (a messageId may name a customer). */
+export const parkedMessageId = (event: Pick<NormalisedEvent, 'sourceId' | 'messageId'>) => `parked-${hashId(eventKey(event)).slice(0, 32)}`;
 
 /** Every item a query matches, following LastEvaluatedKey page by page. */
 export async function queryAll(doc: DynamoDBDocumentClient, input: QueryCommandInput): Promise<Array<Record<string, unknown>>> {
@@ -692,6 +697,44 @@ export class ProfileStore {
     );
     const profile = items.find((item) => item[L.partitionKey] === `C#${id}`);
     return { ...(tombstone && { tombstone }), joined: profile?.mergedInto !== undefined };
+  }
+
+  /**
+   * Park a denial (`denialsOnly`) of erased customer `id` received after the erasure completed, while they have no new
+   * life: the event that starts it folds the denial in (`parkedDenials`). Kept beside the tombstone (under its hashed
+   * key) with no id in it: no userId or anonymousId, its messageId hashed (`parkedMessageId`); it lives as long as the
+   * tombstone must after its receipt, and counts only for this erasure (`erasedAt`). Idempotent.
+   */
+  async parkDenial(id: string, tombstone: Tombstone, denial: NormalisedEvent): Promise<void> {
+    // Only what the denial is (its consent denials and suppressions, `denialsOnly`) and when: nothing that may name them.
+    const { specVersion, type, event: name, properties, traits, timestamp, receivedAt, sourceId } = denial;
+    const event = { specVersion, type, ...(name !== undefined && { event: name }), properties, traits, context: {}, timestamp, receivedAt, sourceId, messageId: parkedMessageId(denial) };
+    const lifetime = Math.floor(Date.parse(denial.receivedAt) / 1000) + Math.ceil((tombstone.lifetimeDays ?? DEFAULT_TOMBSTONE_DAYS) * 86_400);
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...parkedDenialKey(id, event), itemType: 'parked-denial', erasedAt: tombstone.erasedAt, event, [L.ttlAttribute]: Math.max(lifetime, tombstone.expires ?? 0) },
+      }),
+    );
+  }
+
+  /** The denials parked for erased customer `id` since this erasure (`parkDenial`), as events of `id`, oldest receipt first. */
+  async parkedDenials(id: string, tombstone: Tombstone, now: Date): Promise<NormalisedEvent[]> {
+    const items = await queryAll(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :d)',
+      ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey },
+      ExpressionAttributeValues: { ':pk': `X#${hashId(id)}`, ':d': 'D#' },
+      ConsistentRead: true,
+    });
+    return items
+      .filter((item) => item.erasedAt === tombstone.erasedAt && (item[L.ttlAttribute] as number) > now.getTime() / 1000)
+      .map((item) => ({ ...(item.event as NormalisedEvent), userId: id }));
+  }
+
+  /** Delete parked denials of `id` (`parkedDenials`) once a new life holds them. */
+  async unparkDenials(id: string, events: ReadonlyArray<Pick<NormalisedEvent, 'receivedAt' | 'messageId'>>): Promise<void> {
+    for (const event of events) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: parkedDenialKey(id, event) }));
   }
 
   async isErased(id: string, now: Date): Promise<boolean> {
