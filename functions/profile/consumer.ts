@@ -215,6 +215,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     const parkedHere = new Set<string>();
     // The new life's first write looks for denials parked meanwhile once (write, then check: see below).
     let parksChecked = false;
+    // Link markers this call wrote (`markLinks`): deleted once the profile names the ids, or the links are undone.
+    const marked = new Set<string>();
     attempts: for (let attempt = 1; ; attempt++) {
       // A visitor-only event goes to whoever the visitor is linked to now: looked up on every attempt, and
       // a profile found frozen (a visitor identified, a customer joined by alias) forwards along the chain.
@@ -261,6 +263,22 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         if (named && !receivedAfterErasure(event, namedTombstone!)) return undefined;
         if (own && !receivedInNewLife(event, profile)) return undefined;
         return denialsOnly(event);
+      };
+      /**
+       * Mark in the customer's partition the ids a link is about to write, before it writes them (`markLinks`): if the
+       * profile write then fails for good (a dead letter), erasure of the customer still finds them. Write, then check:
+       * false when the customer was erased meanwhile (the marks undone, and the link is not written: the eraser may
+       * have read the marks already); otherwise
+       * the eraser, whose tombstone comes later, reads the marks.
+       */
+      const markLinks = async (ids: string[]): Promise<boolean> => {
+        await store.markLinks(customerId, ids);
+        ids.forEach((x) => marked.add(x));
+        const erased = await store.tombstone(customerId, now);
+        if (erased === undefined || erased.erasedAt === (current?.rebornAfter ?? tombstone?.erasedAt)) return true;
+        await store.unmarkLinks(customerId, [...marked]);
+        marked.clear();
+        return false;
       };
       const results: ConsumeResult[] = [];
       const written: NormalisedEvent[] = [];
@@ -350,7 +368,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         const linkable = !joinsErased && before.anonymousIds.length < PROFILE_LIMITS.anonymousIds;
         if (link !== undefined && !linkable && !before.anonymousIds.includes(link)) log('visitor not linked: the customer has the most visitor ids a profile keeps', { customerId, limit: PROFILE_LIMITS.anonymousIds });
         if (link !== undefined && linkable && link !== customerId && !before.anonymousIds.includes(link)) {
-          const claim = await claimVisitor(link, customerId, now, deadline);
+          // Erased since this attempt read them: nothing is linked (their write is undone after it, `undoneIfErased`).
+          const claim = (await markLinks([`anon:${link}`])) ? await claimVisitor(link, customerId, now, deadline) : { owned: false };
           if (claim.owned && claim.visitor) {
             profile = mergeProfiles(profile, claim.visitor.profile, link, now, deps.recentEvents);
             applied = [...claim.visitor.applied, ...applied];
@@ -364,7 +383,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         }
         const joined: string[] = [];
         // An alias joins the known customer `previousId` (with everything joined into them) into this one.
-        if (!joinsErased && event.type === 'alias' && event.previousId !== undefined && event.previousId !== event.userId) {
+        // Erased since this attempt read them: nothing is joined (their write is undone after it, `undoneIfErased`).
+        if (!joinsErased && event.type === 'alias' && event.previousId !== undefined && event.previousId !== event.userId && (await markLinks([event.previousId]))) {
           const join = await claimKnown(event.previousId, customerId, before, now, attempt, deadline, event);
           if (join.status === 'retry') continue attempts;
           if (join.status === 'joined') {
@@ -433,8 +453,12 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         log('link to an id erased meanwhile undone; applying again', { customerId, messageId: first.messageId });
         continue;
       }
-      // Held by the new life now: the parked ones go.
+      // Held by the new life now: the parked ones go. The profile names the linked ids now: their marks go.
       if (folded.length > 0) await store.unparkDenials(customerId, folded);
+      if (marked.size > 0) {
+        await store.unmarkLinks(customerId, [...marked]);
+        marked.clear();
+      }
       await store.putTimelineEvents(customerId, written, deps.timelineRetentionDays);
       let membersChanged = await publish(customerId, [...republish, ...derived], rebornAfter);
       if (reconcile && current) membersChanged = (await reconcileSegments(customerId, current)) || membersChanged;
@@ -507,6 +531,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
   async function undoLink(event: NormalisedEvent, link: string, customerId: string): Promise<void> {
     await store.undoLink(link, customerId);
     if (event.type === 'alias') await store.undoJoin(link, customerId);
+    // And the marks of the link (`markLinks`), which an erasure would follow.
+    await store.unmarkLinks(customerId, idsLinkedBy(event, link));
   }
 
   /** Whether the timeline has the event (under any id it may have been applied to, `timelineIdsOf`). */

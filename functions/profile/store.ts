@@ -18,6 +18,7 @@ export type { OutboxEntry } from './item';
  * | event     | `C#<customerId>`   | `E#<timestamp>#<sourceId>/<messageId>` | the timeline; `ttl` for retention, also filtered on read (before 2026-12: `E#<timestamp>#<messageId>`) |
  * | alias     | `A#<anonymousId>`  | `A`                         | routes a visitor's later events to the known customer |
  * | tombstone | `X#<sha256(id)>`   | `X`                         | an erased id, hashed; late events for it are dropped |
+ * | link marker | `C#<customerId>`  | `N#<linked id>`             | a link an event of theirs writes (`anon:<visitor>`, a known id to join) before their profile names it |
  * | parked denial | `X#<sha256(id)>` | `D#<receivedAt>#<parked messageId>` | a denial received after the erasure, for the new life to fold in; no id; `ttl` |
 | denial    | `C#<customerId>`   | `K#<channel>`               | the latest consent denial ingest received, written before it answers; `ttl` |
  * | suppression | `C#<customerId>` | `S#<channel>`               | the earliest suppression (hard bounce) ingest received, written before it answers; `ttl` |
@@ -155,6 +156,7 @@ const profileKey = (id: string) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: 
 const shardOf = (id: string) => createHash('sha1').update(id).digest()[0]! % L.shards;
 const hashId = (id: string) => createHash('sha256').update(id).digest('hex');
 const tombstoneKey = (id: string) => ({ [L.partitionKey]: `X#${hashId(id)}`, [L.sortKey]: 'X' });
+const linkMarkerKey = (id: string, linked: string) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: `N#${linked}` });
 /** A denial parked under an erased id's tombstone (`parkDenial`): by its receipt and `parkedMessageId`. */
 const parkedDenialKey = (id: string, event: Pick<NormalisedEvent, 'receivedAt' | 'messageId'>) => ({ [L.partitionKey]: `X#${hashId(id)}`, [L.sortKey]: `D#${event.receivedAt}#${event.messageId}` });
 /** The messageId a parked denial is kept and applied under: a hash of the event's source and messageId (a messageId may name a customer). */
@@ -732,6 +734,33 @@ export class ProfileStore {
       .map((item) => ({ ...(item.event as NormalisedEvent), userId: id }));
   }
 
+  /**
+   * Mark in customer `id`'s partition the ids a link of theirs is about to write (`anon:<visitor>` for an alias item and
+   * a visitor frozen into them, a known id frozen into them by an alias), before it writes them: if their profile write
+   * then fails for good, the profile never names those ids, and erasure finds them here (`#reach`). Idempotent.
+   */
+  async markLinks(id: string, linked: readonly string[]): Promise<void> {
+    for (const x of linked) await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...linkMarkerKey(id, x), itemType: 'link-marker' } }));
+  }
+
+  /** Delete link markers (`markLinks`): the profile names the ids now, or the links were undone. */
+  async unmarkLinks(id: string, linked: readonly string[]): Promise<void> {
+    for (const x of linked) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: linkMarkerKey(id, x) }));
+  }
+
+  /** The ids customer `id`'s link markers name (`markLinks`). */
+  async #markedLinks(id: string): Promise<string[]> {
+    const items = await queryAll(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :n)',
+      ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey },
+      ExpressionAttributeValues: { ':pk': `C#${id}`, ':n': 'N#' },
+      ProjectionExpression: '#sk',
+      ConsistentRead: true,
+    });
+    return items.map((item) => String(item[L.sortKey]).slice(2));
+  }
+
   /** Delete parked denials of `id` (`parkedDenials`) once a new life holds them. */
   async unparkDenials(id: string, events: ReadonlyArray<Pick<NormalisedEvent, 'receivedAt' | 'messageId'>>): Promise<void> {
     for (const event of events) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: parkedDenialKey(id, event) }));
@@ -876,6 +905,31 @@ export class ProfileStore {
       of.ids.forEach((x) => ids.add(x));
       of.anonymousIds.forEach((a) => anonymousIds.add(a));
       ids.add(next);
+    }
+    // Links an event of theirs wrote before their profile named them (`markLinks`; a profile write that then failed for
+    // good): a visitor (kept only if nobody else owns it, `#ownVisitors`), a known id only while frozen into them.
+    for (const x of [...ids]) {
+      if (x.startsWith('anon:')) continue;
+      for (const linked of await this.#markedLinks(x)) {
+        if (ids.has(linked)) continue;
+        // A known id: the chain of records from it (a join freezes the end of the joined id's chain) must end frozen into them.
+        const chain = [linked];
+        if (!linked.startsWith('anon:')) {
+          let into = await this.#frozenInto(linked);
+          while (into !== undefined && into !== x && !chain.includes(into) && chain.length <= ALIAS_CHAIN_MAX) {
+            chain.push(into);
+            into = await this.#frozenInto(into);
+          }
+          if (into !== x) continue;
+        }
+        for (const y of chain) {
+          const of = await this.#idsOf(y);
+          of.ids.forEach((z) => ids.add(z));
+          of.anonymousIds.forEach((a) => anonymousIds.add(a));
+          ids.add(y);
+        }
+        if (linked.startsWith('anon:')) anonymousIds.add(linked.slice(5));
+      }
     }
     // Visitor ids past the profile's cap (PROFILE_LIMITS.anonymousIds) are not on the profile: the identify
     // that linked each one is on the timeline, the only record that the visitor is this person.
