@@ -268,8 +268,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
        * Mark in the customer's partition the ids a link is about to write, before it writes them (`markLinks`): if the
        * profile write then fails for good (a dead letter), erasure of the customer still finds them. Write, then check:
        * false when the customer was erased meanwhile (the marks undone, and the link is not written: the eraser may
-       * have read the marks already); otherwise
-       * the eraser, whose tombstone comes later, reads the marks.
+       * have read the marks already); otherwise the eraser, whose tombstone comes later, reads the marks.
        */
       const markLinks = async (ids: string[]): Promise<boolean> => {
         await store.markLinks(customerId, ids);
@@ -662,9 +661,9 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
   /**
    * Whether visitor `anonymousId` is to be erased as the erased customer's: nobody else owns it (an alias naming another
    * id), it is not erased already, and it holds something; or its erasure was interrupted (a tombstone not completed:
-   * a failed delivery's retry), to be resumed from its start (`resumeFrom`). Asked before the drop undoes a link an earlier attempt wrote
-   * (`undoLink` deletes the alias and the visitor's frozen record), and judged by the visitor's partition (its profile
-   * or frozen record, its timeline), not its profile item alone: the undo leaves the timeline, with the email in it.
+   * a failed delivery's retry), to be resumed from its start (`resumeFrom`). Asked before the drop undoes a link an
+   * earlier attempt wrote (`undoLink` deletes the alias and the visitor's frozen record), and judged by the visitor's
+   * partition (its profile or frozen record, its timeline), not its profile item alone: the undo leaves the timeline.
    */
   async function visitorToErase(anonymousId: string, customerId: string, now: Date): Promise<{ resumeFrom?: string } | undefined> {
     const owner = await store.getAlias(anonymousId);
