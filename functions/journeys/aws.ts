@@ -232,6 +232,8 @@ export function awsJourneyConsumerHooks(env: NodeJS.ProcessEnv = process.env, cl
   return {
     afterApply: (event: EventBridgeEvent<string, unknown>, customerId: string, ids?: readonly string[]) => runtime.applied(event, customerId, ids),
     afterDrop: (event: EventBridgeEvent<string, unknown>, _customerId: string, reason: string) => runtime.dropped(event, reason),
+    /** The consumer's own erasures (the visitor of a dropped event of an erased customer) stop the visitor's runs, as DELETE does. */
+    onErase: async (id: string) => void (await runtime.stopAll(id, 'customer erased')),
   };
 }
 

@@ -8,7 +8,8 @@ import { createProfileConsumerHandler } from './lambda';
  * router resumes the customer's runs waiting for it (SendTaskSuccess) and stops
  * the runs whose goal or exit it is (StopExecution), then enrols the customer in the journeys
  * the event triggers (StartExecution), as the embedded engine does; a dropped event of an erased
- * customer counts its skip.
+ * customer counts its skip, and a visitor the consumer erases with an erased customer has its runs stopped.
  * The profile keeps only the recent events the tag rules and the bundled journeys read.
  */
-export const handler = createProfileConsumerHandler(awsProfileDeps(process.env, awsJourneySpecs()), awsJourneyConsumerHooks());
+const hooks = awsJourneyConsumerHooks();
+export const handler = createProfileConsumerHandler({ ...awsProfileDeps(process.env, awsJourneySpecs()), onErase: hooks.onErase }, hooks);

@@ -21,10 +21,7 @@ import { inSegments, isSegmentEntry, SEGMENT_CHANGE, SEGMENT_LEAVE_ALL, segmentC
 import type { RecentEventsSpec } from '../../shared/segmentation/retention';
 import { applyEvent, emptyProfile, joinProfiles, mergeProfiles, upgradeTags } from './apply';
 import { PROFILE_LIMITS } from './limits';
-import { APPLIED_MAX, appliedMark, belongsAfter, eventMark, receivedAfterErasure, startsNewLife, timelineIdsOf, timelineSortKey, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
-
-/** How long a back-dated denial of an erased customer waits for their new life to begin beside it (same request). */
-const NEW_LIFE_WAIT_MS = 1_000;
+import { APPLIED_MAX, appliedMark, belongsAfter, eventMark, parkedMessageId, receivedAfterErasure, startsNewLife, timelineIdsOf, timelineSortKey, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
 
 /** What segmentation computes from a profile at an instant (lifecycle, RFM, tags) and when it may next change. */
 export interface Segmentation {
@@ -60,6 +57,11 @@ export interface ProfileConsumerDeps {
    * (write, then check): the embedded engine redacts its bus log and outbox here.
    */
   onErasedWrite?: (ids: string[]) => Promise<void>;
+  /**
+   * Called with each id of an erasure the consumer makes itself (the visitor of a dropped event of an erased customer),
+   * after its tombstone and before its deletes, as the customer API's erasure does: their running journeys are stopped here.
+   */
+  onErase?: (id: string) => Promise<void>;
   /** Receives customer ids and counts only, never traits. */
   log?: (message: string, fields: Record<string, unknown>) => void;
 }
@@ -209,8 +211,12 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     const now = clock.now();
     const first = events[0]!;
     const named = namedOf(first);
-    // A back-dated denial of an erased customer with no live profile yet waits once for their new life (see below).
-    let waitedForNewLife = false;
+    // Denials of an erased customer with no live profile yet that this call parked for their new life (see below).
+    const parkedHere = new Set<string>();
+    // The new life's first write looks for denials parked meanwhile once (write, then check: see below).
+    let parksChecked = false;
+    // Link markers this call wrote (`markLinks`): deleted once the profile names the ids, or the links are undone.
+    const marked = new Set<string>();
     attempts: for (let attempt = 1; ; attempt++) {
       // A visitor-only event goes to whoever the visitor is linked to now: looked up on every attempt, and
       // a profile found frozen (a visitor identified, a customer joined by alias) forwards along the chain.
@@ -226,6 +232,9 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       // and only such events reach it (`belongsAfter`: a replay of one received while the erasure ran is
       // dated after it began, and still of the erased life). Read for a customer who came back too.
       const tombstone = stored && stored.rebornAfter === undefined ? undefined : await store.tombstone(customerId, now);
+      // Denials received after the erasure completed while there was no new life (`parkDenial`): the life that begins,
+      // or began, at this erasure folds them in (below). Read until they are folded (then deleted).
+      const parked = tombstone?.completedAt !== undefined && (stored === undefined || stored.rebornAfter === tombstone.erasedAt) ? await store.parkedDenials(customerId, tombstone, now) : [];
       /**
        * An event of the erased life. No profile: one that starts no new life. A new life's profile: one dated
        * before it began or, while the tombstone lives, received before the erasure completed.
@@ -255,6 +264,21 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         if (own && !receivedInNewLife(event, profile)) return undefined;
         return denialsOnly(event);
       };
+      /**
+       * Mark in the customer's partition the ids a link is about to write, before it writes them (`markLinks`): if the
+       * profile write then fails for good (a dead letter), erasure of the customer still finds them. Write, then check:
+       * false when the customer was erased meanwhile (the marks undone, and the link is not written: the eraser may
+       * have read the marks already); otherwise the eraser, whose tombstone comes later, reads the marks.
+       */
+      const markLinks = async (ids: string[]): Promise<boolean> => {
+        await store.markLinks(customerId, ids);
+        ids.forEach((x) => marked.add(x));
+        const erased = await store.tombstone(customerId, now);
+        if (erased === undefined || erased.erasedAt === (current?.rebornAfter ?? tombstone?.erasedAt)) return true;
+        await store.unmarkLinks(customerId, [...marked]);
+        marked.clear();
+        return false;
+      };
       const results: ConsumeResult[] = [];
       const written: NormalisedEvent[] = [];
       const links: Array<{ event: NormalisedEvent; link: string }> = [];
@@ -275,19 +299,31 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         const link = linkOf(event);
         const ofNamed = event === incoming && ofNamedErasedLife(event);
         if (event === incoming && (ofNamed || ofErasedLife(event, current))) {
-          // A denial received after the erasure completed, and no live profile yet: the customer's new life may be
-          // starting in an event of the same request applied beside this one. Wait for this store's next write of
-          // the profile (a second at most), then look again; then it applies to that life (`newLifeDenial`).
-          if (!ofNamed && !waitedForNewLife && current === undefined && tombstone !== undefined && receivedAfterErasure(event, tombstone) && denialsOnly(event) !== undefined) {
-            waitedForNewLife = true;
-            await store.nextWrite(customerId, NEW_LIFE_WAIT_MS);
+          // A denial received after the erasure completed, and no live profile yet: the customer's new life may begin
+          // with an event received before it but applied after it (another request, a late delivery), and a denial
+          // received after a grant wins. Parked beside the tombstone (no id in it) for the event that starts the new
+          // life to fold in; then, write then check, looked at again: a new life begun meanwhile gets it at once.
+          const denial = !ofNamed && current === undefined && tombstone !== undefined && receivedAfterErasure(event, tombstone) ? denialsOnly(event) : undefined;
+          if (denial !== undefined && !parkedHere.has(eventKey(event))) {
+            await store.parkDenial(customerId, tombstone!, denial);
+            parkedHere.add(eventKey(event));
             continue attempts;
           }
+          // The id it links, unless their new life linked it since (then the link and the visitor are that life's).
+          const erasedLink = link !== undefined && !(current !== undefined && (event.type === 'alias' ? (current.profile.mergedIds ?? []) : current.profile.anonymousIds).includes(link)) ? link : undefined;
+          // Whether the visitor it links is to be erased with them: decided before the link is undone (see below).
+          const visitorErased = !ofNamed && event.type !== 'alias' && erasedLink !== undefined ? await visitorToErase(erasedLink, customerId, now) : undefined;
           // An earlier attempt may have linked a visitor (or joined a known customer) to them before its profile write failed.
-          if (link !== undefined) await undoLink(event, link, customerId);
-          // An identify of the erased life linking a visitor nobody else owns: that visitor was the customer's (their
+          if (erasedLink !== undefined) await undoLink(event, erasedLink, customerId);
+          // An event of the erased life linking a visitor nobody else owns (an identify, or a track, page or screen
+          // with both ids: analytics.js sends the anonymousId on every call): that visitor was the customer's (their
           // device, named to them only by this event, which never got applied): it is erased too, and redacted.
-          if (!ofNamed && current === undefined && event.type === 'identify' && link !== undefined && (await erasesVisitor(link, customerId, now))) erasedNamed.push(`anon:${link}`);
+          // Also after they came back: the event is the erased life's, and so is the visitor it names.
+          if (visitorErased) {
+            // Its tombstone lives as long as theirs (the configured lifetime, not the default).
+            await eraseVisitor(erasedLink!, customerId, visitorErased.resumeFrom, tombstone?.lifetimeDays);
+            erasedNamed.push(`anon:${erasedLink!}`);
+          }
           // The archive keeps this event from its receipt: the tombstone must outlive its replays.
           if (ofNamed) await store.extendTombstone(namedId, namedTombstone!, event.receivedAt);
           else if (tombstone) await store.extendTombstone(customerId, tombstone, event.receivedAt);
@@ -331,7 +367,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         const linkable = !joinsErased && before.anonymousIds.length < PROFILE_LIMITS.anonymousIds;
         if (link !== undefined && !linkable && !before.anonymousIds.includes(link)) log('visitor not linked: the customer has the most visitor ids a profile keeps', { customerId, limit: PROFILE_LIMITS.anonymousIds });
         if (link !== undefined && linkable && link !== customerId && !before.anonymousIds.includes(link)) {
-          const claim = await claimVisitor(link, customerId, now, deadline);
+          // Erased since this attempt read them: nothing is linked (their write is undone after it, `undoneIfErased`).
+          const claim = (await markLinks([`anon:${link}`])) ? await claimVisitor(link, customerId, now, deadline) : { owned: false };
           if (claim.owned && claim.visitor) {
             profile = mergeProfiles(profile, claim.visitor.profile, link, now, deps.recentEvents);
             applied = [...claim.visitor.applied, ...applied];
@@ -345,7 +382,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         }
         const joined: string[] = [];
         // An alias joins the known customer `previousId` (with everything joined into them) into this one.
-        if (!joinsErased && event.type === 'alias' && event.previousId !== undefined && event.previousId !== event.userId) {
+        // Erased since this attempt read them: nothing is joined (their write is undone after it, `undoneIfErased`).
+        if (!joinsErased && event.type === 'alias' && event.previousId !== undefined && event.previousId !== event.userId && (await markLinks([event.previousId]))) {
           const join = await claimKnown(event.previousId, customerId, before, now, attempt, deadline, event);
           if (join.status === 'retry') continue attempts;
           if (join.status === 'joined') {
@@ -371,9 +409,34 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         results.push({ status: 'applied', customerId, derived: namesOf(step.derived) });
       }
 
+      // The new life (begun in this write or before) folds in the denials parked while it had not begun; each once.
+      const folded: NormalisedEvent[] = [];
+      if (current !== undefined && tombstone !== undefined && current.rebornAfter === tombstone.erasedAt) {
+        const ownParks = new Set(events.map((e) => parkedMessageId(e)));
+        for (const p of parked) {
+          folded.push(p);
+          // Applied before, or parked by an event this group applied itself.
+          if (ownParks.has(p.messageId) || current.applied.includes(eventMark(p))) continue;
+          const event = newLifeDenial(p, current) ?? p;
+          const step = resegment(current, applyEvent(current.profile, event, now, deps.recentEvents), current.profile, eventKey(event), now, { at: event.timestamp, receivedAt: event.receivedAt });
+          step.next.applied = [...current.applied, eventMark(event)];
+          step.next.rebornAfter = current.rebornAfter!;
+          current = step.next;
+          derived.push(...step.derived);
+          written.push(event);
+          log('parked denial folded into the new life', { customerId });
+        }
+      }
       const rebornAfter = current?.rebornAfter;
       if (current !== stored && current !== undefined) {
         if (!(await putOrConflict({ ...current, version: (stored?.version ?? 0) + 1 }, stored?.version, attempt, deadline))) continue;
+        // Write, then check: a denial parked after this attempt read the parked ones, by a call that found no new life
+        // yet, is folded in by this call (looking again: the profile is now the new life's, and the group a redelivery).
+        if (stored === undefined && tombstone !== undefined && current.rebornAfter === tombstone.erasedAt && !parksChecked) {
+          parksChecked = true;
+          const seen = new Set(folded.map((p) => p.messageId));
+          if ((await store.parkedDenials(customerId, tombstone, now)).some((p) => !seen.has(p.messageId))) continue;
+        }
       }
       // Erasure's writer half for the ids a link names (write, then check): after the link records, the
       // freeze and the profile naming them are written, read their tombstones. One erased meanwhile (its
@@ -388,6 +451,12 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         for (const { event, link } of erasedLinks) await undoLink(event, link, customerId);
         log('link to an id erased meanwhile undone; applying again', { customerId, messageId: first.messageId });
         continue;
+      }
+      // Held by the new life now: the parked ones go. The profile names the linked ids now: their marks go.
+      if (folded.length > 0) await store.unparkDenials(customerId, folded);
+      if (marked.size > 0) {
+        await store.unmarkLinks(customerId, [...marked]);
+        marked.clear();
       }
       await store.putTimelineEvents(customerId, written, deps.timelineRetentionDays);
       let membersChanged = await publish(customerId, [...republish, ...derived], rebornAfter);
@@ -461,6 +530,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
   async function undoLink(event: NormalisedEvent, link: string, customerId: string): Promise<void> {
     await store.undoLink(link, customerId);
     if (event.type === 'alias') await store.undoJoin(link, customerId);
+    // And the marks of the link (`markLinks`), which an erasure would follow.
+    await store.unmarkLinks(customerId, idsLinkedBy(event, link));
   }
 
   /** Whether the timeline has the event (under any id it may have been applied to, `timelineIdsOf`). */
@@ -588,17 +659,39 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
   }
 
   /**
-   * Erase visitor `anonymousId` as the erased customer's, unless someone else owns it (an alias naming another id)
-   * or it holds nothing (no profile) or is erased already. Whether it erased it.
+   * Whether visitor `anonymousId` is to be erased as the erased customer's: nobody else owns it (an alias naming another
+   * id), it is not erased already, and it holds something; or its erasure was interrupted (a tombstone not completed:
+   * a failed delivery's retry), to be resumed from its start (`resumeFrom`). Asked before the drop undoes a link an
+   * earlier attempt wrote (`undoLink` deletes the alias and the visitor's frozen record), and judged by the visitor's
+   * partition (its profile or frozen record, its timeline), not its profile item alone: the undo leaves the timeline.
    */
-  async function erasesVisitor(anonymousId: string, customerId: string, now: Date): Promise<boolean> {
+  async function visitorToErase(anonymousId: string, customerId: string, now: Date): Promise<{ resumeFrom?: string } | undefined> {
     const owner = await store.getAlias(anonymousId);
-    if (owner !== undefined && owner !== customerId) return false;
+    if (owner !== undefined && owner !== customerId) return undefined;
     const visitor = `anon:${anonymousId}`;
-    if ((await store.tombstone(visitor, now)) !== undefined || (await store.get(visitor)) === undefined) return false;
-    await store.erase(visitor, clock);
+    const tombstone = await store.tombstone(visitor, now);
+    if (tombstone !== undefined) return tombstone.completedAt === undefined ? { resumeFrom: tombstone.erasedAt } : undefined;
+    return (await store.allItems(visitor)).length > 0 ? {} : undefined;
+  }
+
+  /**
+   * Erase visitor `anonymousId` as the erased customer's (`visitorToErase`), after the drop undid any link to them. The
+   * engine redacts its logs before the erasure is marked complete, as for DELETE: a delivery that fails after it (and is
+   * retried, finding the visitor erased) has nothing left to redact for them.
+   */
+  async function eraseVisitor(anonymousId: string, customerId: string, resumeFrom?: string, tombstoneDays?: number): Promise<void> {
+    await store.erase(`anon:${anonymousId}`, clock, {
+      // A visitor's run (a sign-up before logging in) is the customer's as much as their own: stopped, as DELETE stops it.
+      ...(deps.onErase && {
+        between: async (ids: string[]) => {
+          for (const id of ids) await deps.onErase!(id);
+        },
+      }),
+      ...(deps.onErasedWrite && { beforeComplete: deps.onErasedWrite }),
+      ...(tombstoneDays !== undefined && { tombstoneDays }),
+      ...(resumeFrom !== undefined && { resumeFrom }),
+    });
     log('visitor of an erased customer erased', { customerId });
-    return true;
   }
 
   /** `store.resolve`, with every profile on it read as `read` does. */

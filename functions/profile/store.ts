@@ -18,6 +18,8 @@ export type { OutboxEntry } from './item';
  * | event     | `C#<customerId>`   | `E#<timestamp>#<sourceId>/<messageId>` | the timeline; `ttl` for retention, also filtered on read (before 2026-12: `E#<timestamp>#<messageId>`) |
  * | alias     | `A#<anonymousId>`  | `A`                         | routes a visitor's later events to the known customer |
  * | tombstone | `X#<sha256(id)>`   | `X`                         | an erased id, hashed; late events for it are dropped |
+ * | link marker | `C#<customerId>`  | `N#<linked id>`             | a link an event of theirs writes (`anon:<visitor>`, a known id to join) before their profile names it |
+ * | parked denial | `X#<sha256(id)>` | `D#<receivedAt>#<parked messageId>` | a denial received after the erasure, for the new life to fold in; no id; `ttl` |
 | denial    | `C#<customerId>`   | `K#<channel>`               | the latest consent denial ingest received, written before it answers; `ttl` |
  * | suppression | `C#<customerId>` | `S#<channel>`               | the earliest suppression (hard bounce) ingest received, written before it answers; `ttl` |
  *
@@ -161,6 +163,11 @@ const tombstoneKey = (id: string) => ({ [L.partitionKey]: `X#${hashId(id)}`, [L.
  */
 const ERASING_PREFIX = 'E#';
 const erasingKey = (rootHash: string, id: string) => ({ [L.partitionKey]: `X#${rootHash}`, [L.sortKey]: `${ERASING_PREFIX}${hashId(id)}` });
+const linkMarkerKey = (id: string, linked: string) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: `N#${linked}` });
+/** A denial parked under an erased id's tombstone (`parkDenial`): by its receipt and `parkedMessageId`. */
+const parkedDenialKey = (id: string, event: Pick<NormalisedEvent, 'receivedAt' | 'messageId'>) => ({ [L.partitionKey]: `X#${hashId(id)}`, [L.sortKey]: `D#${event.receivedAt}#${event.messageId}` });
+/** The messageId a parked denial is kept and applied under: a hash of the event's source and messageId (a messageId may name a customer). */
+export const parkedMessageId = (event: Pick<NormalisedEvent, 'sourceId' | 'messageId'>) => `parked-${hashId(eventKey(event)).slice(0, 32)}`;
 
 /** Every item a query matches, following LastEvaluatedKey page by page. */
 export async function queryAll(doc: DynamoDBDocumentClient, input: QueryCommandInput): Promise<Array<Record<string, unknown>>> {
@@ -703,6 +710,71 @@ export class ProfileStore {
     return { ...(tombstone && { tombstone }), joined: profile?.mergedInto !== undefined };
   }
 
+  /**
+   * Park a denial (`denialsOnly`) of erased customer `id` received after the erasure completed, while they have no new
+   * life: the event that starts it folds the denial in (`parkedDenials`). Kept beside the tombstone (under its hashed
+   * key) with no id in it: no userId or anonymousId, its messageId hashed (`parkedMessageId`); it lives as long as the
+   * tombstone must after its receipt, and counts only for this erasure (`erasedAt`). Idempotent.
+   */
+  async parkDenial(id: string, tombstone: Tombstone, denial: NormalisedEvent): Promise<void> {
+    // Only what the denial is (its consent denials and suppressions, `denialsOnly`) and when: nothing that may name them.
+    const { specVersion, type, event: name, properties, traits, timestamp, receivedAt, sourceId } = denial;
+    const event = { specVersion, type, ...(name !== undefined && { event: name }), properties, traits, context: {}, timestamp, receivedAt, sourceId, messageId: parkedMessageId(denial) };
+    const lifetime = Math.floor(Date.parse(denial.receivedAt) / 1000) + Math.ceil((tombstone.lifetimeDays ?? DEFAULT_TOMBSTONE_DAYS) * 86_400);
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...parkedDenialKey(id, event), itemType: 'parked-denial', erasedAt: tombstone.erasedAt, event, [L.ttlAttribute]: Math.max(lifetime, tombstone.expires ?? 0) },
+      }),
+    );
+  }
+
+  /** The denials parked for erased customer `id` since this erasure (`parkDenial`), as events of `id`, oldest receipt first. */
+  async parkedDenials(id: string, tombstone: Tombstone, now: Date): Promise<NormalisedEvent[]> {
+    const items = await queryAll(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :d)',
+      ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey },
+      ExpressionAttributeValues: { ':pk': `X#${hashId(id)}`, ':d': 'D#' },
+      ConsistentRead: true,
+    });
+    return items
+      .filter((item) => item.erasedAt === tombstone.erasedAt && (item[L.ttlAttribute] as number) > now.getTime() / 1000)
+      .map((item) => ({ ...(item.event as NormalisedEvent), userId: id }));
+  }
+
+  /**
+   * Mark in customer `id`'s partition the ids a link of theirs is about to write (`anon:<visitor>` for an alias item and
+   * a visitor frozen into them, a known id frozen into them by an alias), before it writes them: if their profile write
+   * then fails for good, the profile never names those ids, and erasure finds them here (`#reach`). Idempotent.
+   */
+  async markLinks(id: string, linked: readonly string[]): Promise<void> {
+    for (const x of linked) await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...linkMarkerKey(id, x), itemType: 'link-marker' } }));
+  }
+
+  /** Delete link markers (`markLinks`): the profile names the ids now, or the links were undone. */
+  async unmarkLinks(id: string, linked: readonly string[]): Promise<void> {
+    for (const x of linked) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: linkMarkerKey(id, x) }));
+  }
+
+  /** The ids customer `id`'s link markers name (`markLinks`). */
+  async #markedLinks(id: string): Promise<string[]> {
+    const items = await queryAll(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :n)',
+      ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey },
+      ExpressionAttributeValues: { ':pk': `C#${id}`, ':n': 'N#' },
+      ProjectionExpression: '#sk',
+      ConsistentRead: true,
+    });
+    return items.map((item) => String(item[L.sortKey]).slice(2));
+  }
+
+  /** Delete parked denials of `id` (`parkedDenials`) once a new life holds them. */
+  async unparkDenials(id: string, events: ReadonlyArray<Pick<NormalisedEvent, 'receivedAt' | 'messageId'>>): Promise<void> {
+    for (const event of events) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: parkedDenialKey(id, event) }));
+  }
+
   async isErased(id: string, now: Date): Promise<boolean> {
     return (await this.tombstone(id, now)) !== undefined;
   }
@@ -854,6 +926,31 @@ export class ProfileStore {
       of.ids.forEach((x) => ids.add(x));
       of.anonymousIds.forEach((a) => anonymousIds.add(a));
       ids.add(next);
+    }
+    // Links an event of theirs wrote before their profile named them (`markLinks`; a profile write that then failed for
+    // good): a visitor (kept only if nobody else owns it, `#ownVisitors`), a known id only while frozen into them.
+    for (const x of [...ids]) {
+      if (x.startsWith('anon:')) continue;
+      for (const linked of await this.#markedLinks(x)) {
+        if (ids.has(linked)) continue;
+        // A known id: the chain of records from it (a join freezes the end of the joined id's chain) must end frozen into them.
+        const chain = [linked];
+        if (!linked.startsWith('anon:')) {
+          let into = await this.#frozenInto(linked);
+          while (into !== undefined && into !== x && !chain.includes(into) && chain.length <= ALIAS_CHAIN_MAX) {
+            chain.push(into);
+            into = await this.#frozenInto(into);
+          }
+          if (into !== x) continue;
+        }
+        for (const y of chain) {
+          const of = await this.#idsOf(y);
+          of.ids.forEach((z) => ids.add(z));
+          of.anonymousIds.forEach((a) => anonymousIds.add(a));
+          ids.add(y);
+        }
+        if (linked.startsWith('anon:')) anonymousIds.add(linked.slice(5));
+      }
     }
     // Visitor ids past the profile's cap (PROFILE_LIMITS.anonymousIds) are not on the profile: the identify
     // that linked each one is on the timeline, the only record that the visitor is this person.

@@ -386,7 +386,8 @@ async function start(options: EngineOptions): Promise<Engine> {
         options.functions,
         'rapport-profile',
         createProfileConsumerHandler(
-          { ...profileDeps, recentEvents: profileRetention(profileConfig, journeys.compiled) },
+          // A visitor the consumer erases (of a dropped event of an erased customer) has their journeys stopped, as DELETE does.
+          { ...profileDeps, recentEvents: profileRetention(profileConfig, journeys.compiled), onErase: async (id: string) => void (await journeys.runtime.stopAll(id, 'customer erased')) },
           // After the event is on the profile: the router, then enrolment in the journeys it triggers (as in AWS).
           { logger, metrics, afterApply: (event, customerId, ids) => journeys.runtime.applied(event, customerId, ids), afterDrop: (event, _customerId, reason) => journeys.runtime.dropped(event, reason) },
         ),

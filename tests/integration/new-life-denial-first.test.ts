@@ -1,5 +1,5 @@
 /**
- * Audit 6 (issue 10; fixed: the consumer waits once for the new life beside a back-dated denial, and applies denials last in a group), consent vs the "came back" rule; the fifth audit's `denialsOnly` fix).
+ * Audit 6 (issue 10; fixed: within a group denials are applied last, and a back-dated denial that finds no new life yet is parked beside the tombstone for the new life to fold in), consent vs the "came back" rule; the fifth audit's `denialsOnly` fix).
  *
  * Promise (README "Which consent change wins" and "Privacy: erasure"): a denial received after the erasure
  * completed "applies to the new life whatever its date, as a denial received after a grant always wins";

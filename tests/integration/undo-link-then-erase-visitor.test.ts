@@ -1,23 +1,9 @@
 /**
- * Audit 7 (issue 10, erasure of an id whose events are not applied yet; the sixth audit's 3af0261).
- *
- * Promise (issue 10; README "Privacy: erasure"): after the erasure no item names the customer's email; the sixth
- * audit's fix erases the unowned visitor that a dropped identify of the erased customer links ("tombstone,
- * partition, redaction").
- *
- * How it breaks: visitor V leaves their email. The account's identify `{userId: X, anonymousId: V}` is delivered;
- * its first attempt links V (alias `A#V` -> X, V's profile frozen into X), then X's profile write fails (a DynamoDB
- * 500, past the SDK's retries): Lambda retries the event a little later. Meanwhile DELETE X answers 200 (X has no
- * profile). The retry drops the identify as the erased life's: it first undoes the link (`undoLink` deletes the
- * alias and V's frozen profile record), then asks `erasesVisitor`, which finds no profile for V any more and
- * erases nothing. V's timeline (the newsletter identify with the email, the page view) stays for good.
- *
- * Cause: functions/profile/consumer.ts, drop path of `applyGroup`: `undoLink(event, link, customerId)` runs before
- * `erasesVisitor`, whose `(await store.get(visitor)) === undefined` -> `false` then skips a visitor whose profile
- * record the undo just took (its partition still holds the timeline).
- *
- * Suggested fix: decide on the visitor before undoing the link (or erase the visitor's partition whenever the undo
- * removed a record frozen into the erased customer); judge "holds nothing" by the partition, not the profile item.
+ * Issue 10 (erasure between the attempts of an event that linked a visitor; found by the seventh audit). The first
+ * attempt of `identify {userId: X, anonymousId: V}` links V (alias, V's record frozen into X), then fails on X's
+ * profile write; DELETE X answers before Lambda's retry, and the retry drops the identify as the erased life's.
+ * Proves that the consumer decides on erasing V before it undoes that link (which deletes V's frozen record), and
+ * judges "V holds something" by V's partition (its timeline too): no item names the email or V afterwards.
  */
 import { describe, expect, it } from 'vitest';
 import type { DynamoCall } from '../../infra/embedded/faults';

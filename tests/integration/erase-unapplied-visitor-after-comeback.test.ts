@@ -1,23 +1,9 @@
 /**
- * Audit 7 (issue 10, erasure of an id whose events are not applied yet; the sixth audit's 3af0261, for a customer
- * who came back).
- *
- * Promise (README "Privacy: erasure"; issue 10): after DELETE no item names the erased customer's email or traits,
- * "including events that arrive during or after the erasure"; erasure reaches "their visitor ids". The sixth
- * audit's fix: when the consumer drops an erased-life identify linking a visitor nobody else owns, that visitor
- * (the customer's device, named to them only by that identify) is erased too.
- *
- * How it breaks: the fix runs only while the erased customer has no live profile (`current === undefined`). Visitor
- * V leaves their email (newsletter form); the account's identify `{userId: X, anonymousId: V}` is accepted, not
- * applied yet; DELETE X answers 200. Before the late identify arrives, X comes back (a new identify, new email,
- * new life). The late identify is then dropped as the erased life's, and V is not erased: its profile keeps the
- * erased life's email for good, out of reach of any later erasure of X.
- *
- * Cause: functions/profile/consumer.ts, drop path of `applyGroup`: `current === undefined` in the condition that
- * calls `erasesVisitor`; with a new life, `current` is that life's profile.
- *
- * Suggested fix: erase the unowned visitor whenever an erased-life event linking it is dropped, whether or not the
- * customer has a new life (the visitor is not linked to the new life: the new life's own identify would own it).
+ * Issue 10 (erasure of an id whose events are not applied yet, after the customer came back; found by the seventh
+ * audit). Visitor V leaves an email; `identify {userId: X, anonymousId: V}` is accepted, not applied; DELETE X; X
+ * comes back (a new life, a new address) before the late identify arrives. Proves that dropping that identify as the
+ * erased life's erases the unowned visitor it links whether or not the customer has a new life, so no item names the
+ * erased life's email (the new life keeps its own, and a link the new life made itself is left alone).
  */
 import { describe, expect, it } from 'vitest';
 import { holdConsumer, profileItemsNaming, useTestEngine } from '../helpers/engine';

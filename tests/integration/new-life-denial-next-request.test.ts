@@ -1,26 +1,10 @@
 /**
- * Audit 7 (issue 10, consent vs the "came back" rule; the sixth audit's d67b157: a back-dated denial waits
- * NEW_LIFE_WAIT_MS for the new life beside it).
- *
- * Promise (README "Which consent change wins" and "Privacy: erasure"): "a grant beats a denial only if it happened
- * after the denial reached Rapport"; a denial received after the erasure completed "applies to the new life
- * whatever its date"; "the outcome does not depend on the order events are processed in".
- *
- * How it breaks: the customer is erased. Their app then sends two requests back to back, a few milliseconds apart:
- * a queued `Unsubscribed` (dated before the erasure), then the comeback `identify` granting email, dated *before*
- * the first request was sent (taken from the sender's clock when it built them). The grant's key is its event time,
- * which is before the denial's receipt: the denial must win. It ends `granted`.
- *
- * Cause: functions/profile/consumer.ts `applyGroup`/`drain`: the denial's group waits for `store.nextWrite` of the
- * customer, but the comeback has the same routing key, so it queues behind the waiting group in `drain` and cannot
- * be applied until the wait has timed out (1 s): the wait can never see it. The denial is then dropped for good
- * (and ingest's hold undone), and the comeback starts the new life without it. Only events that arrive in the very
- * same consumer group are covered; anything else (a second request, a PutEvents chunk, a redelivery) is not.
- *
- * Suggested fix: do not block the routing key's queue while waiting (re-queue the denial behind what is queued,
- * or fold queued events into the retry), or better, keep a denial received after the erasure completed (keyed by
- * its receipt, in the tombstone's hashed partition, for the tombstone's life) and have the event that starts the
- * new life fold it in.
+ * Issue 10 (consent vs the "came back" rule; found by the seventh audit). After an erasure the customer's app sends
+ * a queued `Unsubscribed` (dated before the erasure) and, in the next request a few ms later, the comeback identify
+ * granting email, dated before the first request was sent: the grant happened before the denial reached Rapport,
+ * so the denial must win. Proves that a denial received after the erasure completed that finds no new life yet is
+ * not dropped (nor blocks the customer's queue waiting for it): it is parked beside the tombstone and the comeback
+ * folds it in, so the new life ends `denied`. The control sends both in one request.
  */
 import { describe, expect, it } from 'vitest';
 import { useTestEngine } from '../helpers/engine';

@@ -1,22 +1,8 @@
 /**
- * Audit 7 (issue 10, erasure of a customer whose alias was half applied; the join of known ids, `claimKnown`).
- *
- * Promise (issue 10; README "Joining two known customers", "Privacy: erasure"): after DELETE answers no item names
- * the customer's id; "DELETE of either id erases both"; events for either id racing the alias are all kept.
- *
- * How it breaks: `alias {previousId: W, userId: X}`: the consumer freezes W (`mergedInto: X`, W's whole profile in
- * the record), then X's profile write fails on every attempt (DynamoDB 500s): the alias is dead-lettered. DELETE X
- * answers 200: X's profile does not list W yet and erasure only follows records X is frozen into, never those
- * frozen into X, so W is not reached; the erasure's redaction takes the dead letter away, so the alias never comes
- * back to undo or finish the join. W's frozen record (W's email), `anon:W`'s and the alias item `A#W` stay, naming
- * the erased X; W's own data can no longer be read or exported, and W's next event is routed to X and starts a
- * new profile under the erased customer's id (`GET /v1/customers/W` answers with `id: X`).
- *
- * Cause: functions/profile/consumer.ts `claimKnown` writes the freeze before the survivor's profile names the
- * joined id; functions/profile/store.ts `#reach` follows `#frozenInto` from the erased id only.
- *
- * Suggested fix: record the pending join in X's partition before freezing W (read by the eraser, which then
- * erases or unfreezes W), or unfreeze W when the alias is dropped/removed (e.g. redaction of a dead letter).
+ * Issue 10 (a half-applied alias; found by the seventh audit). `alias {previousId: W, userId: X}`: the consumer
+ * freezes W into X (and W's visitor records), then X's profile write fails on every attempt and the alias is
+ * dead-lettered. Proves that the join is marked in X's partition before the freeze (`markLinks`) and that DELETE X
+ * follows the mark to W, frozen into X (as DELETE of either id of a join erases both): no item names X afterwards.
  */
 import { describe, expect, it } from 'vitest';
 import type { DynamoCall } from '../../infra/embedded/faults';

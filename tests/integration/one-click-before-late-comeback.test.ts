@@ -1,26 +1,10 @@
 /**
- * Audit 7 (issue 10, consent vs the "came back" rule; the sixth audit's d67b157: a back-dated denial waits
- * NEW_LIFE_WAIT_MS for the new life).
- *
- * Promise (README "Privacy: erasure"): "Once the customer came back, the old link unsubscribes their new life: the
- * click is the person's will now"; "Which consent change wins": "a denial received after a grant happened always
- * wins"; EventBridge delivers "in no order" (ARCHITECTURE, facts), and consent must hold "under any timing".
- *
- * How it breaks: X is erased. X comes back: their `identify` (email, `consent: {email: true}`) is received (202).
- * Then X clicks the one-click link of an email from their erased life: "You are unsubscribed". EventBridge delivers
- * the click to the profile consumer before the comeback (here: the comeback's delivery is late). The click finds
- * no live profile, waits once (1 s) for a new life that is not being written, and is dropped (its hold was undone
- * at ingest: no new life yet either). The comeback then starts the new life `granted`: the customer was told they
- * are unsubscribed, and marketing goes on.
- *
- * Cause: functions/profile/consumer.ts `applyGroup` (the NEW_LIFE_WAIT_MS wait, then the drop) and
- * functions/profile/store.ts `#undoHoldIfErased`: a denial received after the erasure completed is kept only if the
- * new life is already written when it is processed; nothing keeps it for a new life whose first event was received
- * before it but is applied after it.
- *
- * Suggested fix: keep a denial received after the erasure completed (its receipt as key, under the tombstone's
- * hashed key, for the tombstone's life) and have the event that starts the new life fold in the denials received
- * after its own receipt; or keep ingest's hold while a tombstone lives and let the new life's first write read it.
+ * Issue 10 (a one-click link of the erased life, clicked after the comeback was received; found by the seventh
+ * audit). X is erased; X's comeback identify (`consent: {email: true}`) is received, its delivery to the profile
+ * consumer late; X then clicks the one-click link of an email of the erased life and is told "You are unsubscribed".
+ * Proves that the click, processed before the new life exists, is parked beside the tombstone (no id in it) and
+ * folded into the new life when the comeback starts it: consent ends `denied`, as README promises ("Once the
+ * customer came back, the old link unsubscribes their new life"), whatever order the consumer gets them in.
  */
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../infra/embedded/virtual-time';

@@ -1,22 +1,8 @@
 /**
- * Audit 7 (issue 10, "running journeys are stopped"; the sixth audit's 3af0261, `erasesVisitor`).
- *
- * Promise (issue 10 "What to build": "Running journeys are stopped"; README "Privacy: erasure": erasure stops the
- * customer's journeys, "a visitor's run (a sign-up before logging in) is the customer's as much as their own"
- * (functions/profile/api.ts)); the sixth audit's fix erases the visitor a dropped identify of the erased customer
- * links.
- *
- * How it breaks: visitor V signs up before having an account (identify with the email, `Signed Up`): the welcome
- * journey runs under `anon:V`. The account's identify `{userId: X, anonymousId: V}` is accepted, not applied yet;
- * DELETE X; the identify is dropped and the consumer erases V (`store.erase(anon:V)`) — without the erasure's
- * `between` hook that stops journeys. V's welcome run keeps running (its execution, input naming `anon:V`, in the
- * engine's journal; in AWS its Step Functions execution) for the journey's days.
- *
- * Cause: functions/profile/consumer.ts `erasesVisitor`: `store.erase(visitor, clock)` with no `between` (the API's
- * erase passes `onErase` -> `journeys.runtime.stopAll`).
- *
- * Suggested fix: give the consumer the same "stop their runs" hook (stopAll for the visitor id) and pass it to
- * `store.erase` as `between`.
+ * Issue 10 ("Running journeys are stopped" on erasure; found by the seventh audit). Visitor V signs up before having
+ * an account and the welcome journey runs under `anon:V`; the account's `identify {X, V}` is accepted, not applied;
+ * DELETE X; the identify is then dropped and the consumer erases V. Proves that the consumer's erasure of V stops V's
+ * running journeys between its tombstone and its deletes (`onErase`, the journeys' `stopAll`), as DELETE does.
  */
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../infra/embedded/virtual-time';

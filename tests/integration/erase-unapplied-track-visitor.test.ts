@@ -1,22 +1,10 @@
 /**
- * Audit 7 (issue 10, erasure of an id whose events are not applied yet; the sixth audit's 3af0261).
- *
- * Promise (README "Privacy: erasure"; issue 10): after DELETE answers no item names the customer's id, email or
- * traits, "including events that arrive during or after the erasure"; erasure reaches "their visitor ids". The
- * sixth audit's fix: when the consumer drops an erased-life event that links a visitor nobody else owns, that
- * visitor is erased too.
- *
- * How it breaks: the fix looks only at `identify`. Every event with a userId and an anonymousId links the visitor
- * (consumer `linkOf`; the eraser's `#visitorsOnTimeline` reads any such event too), and analytics.js sends the
- * anonymousId on every call: the first call naming the account is as often a `track` ("Signed Up") as an
- * identify. Visitor V leaves their email (newsletter form); `track {userId: X, anonymousId: V, event: "Signed Up"}`
- * is accepted and not applied yet; DELETE X; the track is dropped, and V keeps the email for good.
- *
- * Cause: functions/profile/consumer.ts (drop path of `applyGroup`): `event.type === 'identify'` in the condition
- * that calls `erasesVisitor`.
- *
- * Suggested fix: drop the `identify` condition: any dropped event of the erased life with a link (`linkOf`) to an
- * unowned visitor erases that visitor (as `#visitorsOnTimeline` already treats any event with both ids).
+ * Issue 10 (erasure of an id whose events are not applied yet; found by the seventh audit). A customer's first call
+ * naming the account is often a `track` (analytics.js sends the anonymousId on every call): visitor V leaves their
+ * email, `track {userId: X, anonymousId: V, event: "Signed Up"}` is accepted and not applied yet, DELETE X answers,
+ * and the track is then dropped as the erased life's. Proves that the consumer erases the unowned visitor any
+ * dropped erased-life event links (`linkOf`: track, page and screen as well as identify), so no item names the
+ * email; the control applies the same track before the DELETE.
  */
 import { describe, expect, it } from 'vitest';
 import { holdConsumer, profileItemsNaming, useTestEngine } from '../helpers/engine';

@@ -1,22 +1,8 @@
 /**
- * Audit 7 (issue 10, erasure of an id whose events are not applied yet; the sixth audit's 3af0261, interrupted).
- *
- * Promise (issue 10; README "Privacy: erasure"): after DELETE no item names the customer's email, "including events
- * that arrive during or after the erasure"; the sixth audit's fix erases the unowned visitor that a dropped
- * erased-life identify links. An erasure interrupted midway is finished by a retry (README: "a retried DELETE
- * resumes it"; the tombstone lists what it reached, `erasing`).
- *
- * How it breaks: the consumer's `erasesVisitor` calls `store.erase(anon:V)`: tombstone first, then the deletes. If
- * the deletes fail (a DynamoDB 500 on the BatchWriteItem, past the SDK's retries) the invocation fails and is
- * retried; the retry finds V's (incomplete) tombstone and takes V as erased already (`erasesVisitor` answers false
- * without finishing it). V's profile and timeline, with the email, stay for good: no DELETE will ever be asked for
- * a visitor id nobody knows.
- *
- * Cause: functions/profile/consumer.ts `erasesVisitor`: `(await store.tombstone(visitor, now)) !== undefined` ->
- * `false`, whether or not that erasure completed.
- *
- * Suggested fix: resume an incomplete erasure of the visitor (`store.erase(visitor, clock, {resumeFrom:
- * tombstone.erasedAt})` when `completedAt` is missing), and name it for redaction either way.
+ * Issue 10 (the consumer's erasure of a dropped identify's visitor, interrupted; found by the seventh audit). The
+ * consumer erases visitor V (tombstone, then deletes); a DynamoDB 500 on the deletes (past the SDK's retries) fails
+ * the invocation. Proves that the retry takes V's incomplete tombstone (no `completedAt`) for an erasure to finish,
+ * and resumes it from its start (`resumeFrom`): no item names the email or V afterwards.
  */
 import type { DynamoCall } from '../../infra/embedded/faults';
 import { describe, expect, it } from 'vitest';

@@ -1,23 +1,9 @@
 /**
- * Audit 7 (issue 10, erasure of a customer whose first identify was half applied; the sixth audit's 3af0261).
- *
- * Promise (issue 10; README "Privacy: erasure"): after DELETE answers no item names the customer's id or email;
- * erasure reaches "their visitor ids"; the sixth audit's fix erases the visitor a dropped identify of the erased
- * customer links.
- *
- * How it breaks: visitor V leaves their email. The account's identify `{userId: X, anonymousId: V}` is delivered;
- * the consumer links V first (alias `A#V` -> X, V's profile frozen `mergedInto: X`), then X's first profile write
- * fails (DynamoDB 500s, on every attempt): the event is dead-lettered. DELETE X answers 200: X has no profile, so
- * the eraser never learns of V (nothing in X's partition names it), and its redaction takes the dead letter away,
- * so the identify never comes back to be dropped (and V erased) either. V's frozen profile (the email) and the
- * alias item naming X stay for good.
- *
- * Cause: functions/profile/consumer.ts `claimVisitor` writes the link outside X's partition (the alias item, the
- * visitor's frozen record) before X's profile exists; functions/profile/store.ts `erase`/`#reach` finds visitors
- * only through X's profile and timeline; infra/embedded/engine.ts `erasure.redact` removes the dead letter.
- *
- * Suggested fix: write a marker of the link in X's partition before the alias (e.g. `V#<anonymousId>`), which the
- * eraser reads like the timeline's identify events; or have erasure follow the visitor's frozen record/alias.
+ * Issue 10 (a half-applied identify; found by the seventh audit). Visitor V leaves an email; `identify {userId: X,
+ * anonymousId: V}` is delivered, the consumer links V (alias `A#V` -> X, V frozen into X), then X's first profile
+ * write fails on every attempt and the event is dead-lettered (and redacted on DELETE, so it never comes back).
+ * Proves that the link is marked in X's partition before it is written (`markLinks`) and that DELETE X follows the
+ * mark: V's frozen record, timeline and alias go with X, and no item names X, the email or V.
  */
 import { describe, expect, it } from 'vitest';
 import type { DynamoCall } from '../../infra/embedded/faults';

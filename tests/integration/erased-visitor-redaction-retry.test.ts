@@ -1,21 +1,9 @@
 /**
- * Audit 7 (issue 10, erasure of an id whose events are not applied yet; the sixth audit's 3af0261, under a failure).
- *
- * Promise (issue 10 "Done when"; README "Privacy: erasure"): after the erasure no file of the data folder (the bus
- * log) holds the customer's email; the sixth audit's fix erases the unowned visitor a dropped erased-life identify
- * links, "tombstone, partition, redaction".
- *
- * How it breaks: the visitor is erased (`erasesVisitor`: tombstone and partition) and only then, at the end of the
- * group, redacted (`erasedNamed` -> `onErasedWrite`). If anything between fails (here the drop's segment clean-up,
- * a DynamoDB 500 on its Query, past the SDK's retries) the invocation is retried; the retry finds the visitor's
- * tombstone already there, so `erasesVisitor` answers false and the visitor is never named for redaction: the
- * visitor's own events (the newsletter identify with the email) stay in the bus log for good.
- *
- * Cause: functions/profile/consumer.ts `erasesVisitor`: `(await store.tombstone(visitor, now)) !== undefined` ->
- * `false`, and the caller pushes `anon:<visitor>` to `erasedNamed` only on `true`.
- *
- * Suggested fix: treat "already tombstoned by this erasure" as erased for the redaction (push the visitor whenever
- * its tombstone exists and it is not owned by someone else), or redact right after `store.erase`.
+ * Issue 10 (the visitor of a dropped erased-life identify, erased by a delivery that then fails; found by the
+ * seventh audit). The consumer erases visitor V, then a DynamoDB 500 (the drop's segment clean-up, past the SDK's
+ * retries) fails the invocation, and the retry finds V erased already. Proves that the bus log forgets V (its
+ * newsletter identify with the email) all the same: the consumer's erasure of V redacts the engine's logs before it
+ * marks the erasure complete, as DELETE does. The control runs without the failure.
  */
 import type { DynamoCall } from '../../infra/embedded/faults';
 import { PROFILE_TABLE } from '../../infra/embedded/engine';
