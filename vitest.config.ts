@@ -67,6 +67,15 @@ export const LONGEST_FIRST = [
   'tests/integration/durable-executions.test.ts', // 46 s: engines as child processes, real time
 ];
 
+/**
+ * aws-cdk-lib's built-in CloudFormation validation (a WASM engine run at every synth since 2.27x) is off in tests:
+ * it costs seconds of CPU to start in each process that synthesizes and more for each template, and by default it
+ * only writes warnings to a report in the cloud assembly (its errors are downgraded; synth never fails on them),
+ * which no test reads. What the tests check of the templates (assertions, cdk-nag, cfn-lint) is unchanged.
+ * Also set by the twin's global setup, which synthesizes in vitest's own process.
+ */
+export const NO_BUILTIN_CFN_VALIDATION = { CDK_VALIDATION: 'false' } as const;
+
 class LongestFirstSequencer extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const sorted = await super.sort(files);
@@ -95,6 +104,7 @@ export default defineConfig({
       POWERTOOLS_LOG_LEVEL: 'SILENT',
       POWERTOOLS_METRICS_DISABLED: 'true',
       POWERTOOLS_DEV: 'false',
+      ...NO_BUILTIN_CFN_VALIDATION,
     },
     projects: [
       { extends: true, test: { name: 'unit', include: ['tests/**/*.test.ts'], exclude: ['tests/twin/**', ...CDK_TESTS, ...PURE_UNIT_TESTS] } },

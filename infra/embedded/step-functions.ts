@@ -1,5 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, sep } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { ExecutionDoesNotExist } from '@aws-sdk/client-sfn';
 import type { ExecutionInput, Executions, ExecutionState } from '../../functions/journeys/executions';
@@ -123,7 +125,7 @@ export class LocalStepFunctions implements Executions {
       } else if (typeof state.TimeoutSeconds === 'number' && state.TimeoutSeconds > NODE_TIMER_MAX_SECONDS) state.TimeoutSeconds = NODE_TIMER_MAX_SECONDS;
     }
     // A resume's copy is the registered definition (validated then) with StartAt moved: the validator would call the states before it unreachable.
-    return new StateMachine(copy as never, { validationOptions: resume ? { noValidate: true } : { checkArn: false, checkPaths: false } });
+    return resume ? new StateMachine(copy as never, { validationOptions: { noValidate: true } }) : validatedMachine(copy);
   }
 
   async start(journeyId: string, name: string, input: ExecutionInput): Promise<'started' | 'exists'> {
@@ -577,6 +579,67 @@ export class LocalStepFunctions implements Executions {
 }
 
 /** A Wait state as the Task the executor runs in its place (same transitions and paths). */
+/** How the executor's copy of a definition is validated (its Resources are local, its paths rewritten). */
+const VALIDATION = { checkArn: false, checkPaths: false } as const;
+/** Keys (see `validationKey`) of definitions the validator accepted in this process. */
+const accepted = new Set<string>();
+
+/**
+ * The executor's machine for a copy of a registered definition, validated as aws-local-stepfunctions validates
+ * (asl-validator, which compiles its JSON schemas afresh on each call: ~150 ms of CPU a definition, most of an
+ * engine's start). A definition is validated once: one the validator accepted is remembered by the SHA-256 of
+ * its JSON and the validator's version, in this process and in `node_modules/.cache/rapport-asl-valid/` for the
+ * next ones (every test file starts engines on the same journeys); an invalid one is never remembered and fails
+ * every time, as before.
+ */
+function validatedMachine(copy: AslDefinition): StateMachine {
+  const key = validationKey(copy);
+  if (accepted.has(key) || (VALID_CACHE !== undefined && existsSync(join(VALID_CACHE, key)))) {
+    accepted.add(key);
+    return new StateMachine(copy as never, { validationOptions: { noValidate: true } });
+  }
+  const machine = new StateMachine(copy as never, { validationOptions: VALIDATION }); // throws if invalid
+  accepted.add(key);
+  if (VALID_CACHE !== undefined) {
+    try {
+      mkdirSync(VALID_CACHE, { recursive: true });
+      writeFileSync(join(VALID_CACHE, key), '');
+    } catch {
+      // A read-only install: the next process validates again.
+    }
+  }
+  return machine;
+}
+
+function validationKey(copy: AslDefinition): string {
+  return createHash('sha256').update(`${VALIDATOR_VERSION}\n${JSON.stringify(VALIDATION)}\n${JSON.stringify(copy)}`).digest('hex');
+}
+
+/** The versions of aws-local-stepfunctions and the asl-validator it calls, as installed. */
+const VALIDATOR_VERSION = (() => {
+  const executor = createRequire(import.meta.url).resolve('aws-local-stepfunctions');
+  const validator = createRequire(executor).resolve('asl-validator');
+  return `aws-local-stepfunctions@${packageOf(executor).version} asl-validator@${packageOf(validator).version}`;
+})();
+
+/** The package.json of the package a resolved file belongs to. */
+function packageOf(file: string): { name: string; version: string } {
+  for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (!existsSync(manifest)) continue;
+    const parsed = JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string; version?: string };
+    if (parsed.name && parsed.version) return { name: parsed.name, version: parsed.version };
+  }
+  throw new Error(`no package.json above ${file}`);
+}
+
+/** node_modules/.cache/rapport-asl-valid of the node_modules aws-local-stepfunctions is installed in, if any. */
+const VALID_CACHE = (() => {
+  const executor = createRequire(import.meta.url).resolve('aws-local-stepfunctions');
+  const at = executor.lastIndexOf(`${sep}node_modules${sep}`);
+  return at === -1 ? undefined : join(executor.slice(0, at), 'node_modules', '.cache', 'rapport-asl-valid');
+})();
+
 function waitAsTask(state: StateDefinition & Record<string, unknown>): StateDefinition & Record<string, unknown> {
   const { Type: _type, Seconds: _s, SecondsPath: _sp, Timestamp: _t, TimestampPath: _tp, Comment, ...rest } = state;
   return { ...rest, Type: 'Task', Resource: 'arn:aws:states:::rapport-local:wait', ...(typeof Comment === 'string' && { Comment }) };

@@ -35,9 +35,12 @@ function externalImports(bundleFile: string): string[] {
  */
 describe('Rapport-dev bundles', () => {
   let synthesised: Synthesised;
+  // Ten functions bundled by esbuild, one after the other (synth is synchronous): the whole file takes 31 s alone on
+  // the 2-core machine at load ~10, but the hook took 67 s in a whole `npm test` at load ~15 (2026-12-07), over the
+  // 60 s hook timeout, and none of the file's tests ran.
   beforeAll(() => {
     synthesised = synthRapport({ stageName: 'dev' });
-  });
+  }, 180_000);
 
   const FUNCTIONS = {
     ingest: { service: INGEST.serviceName, entry: INGEST.entry },

@@ -1,4 +1,5 @@
 import type { TestProject } from 'vitest/node';
+import { NO_BUILTIN_CFN_VALIDATION } from '../../vitest.config';
 import { bundlesFolder, bundleStepFunction } from './bundles';
 import { synthTwinTemplate, withoutGrant, type CfnTemplate } from './template';
 
@@ -17,6 +18,8 @@ declare module 'vitest' {
  * removes grants first: which scenarios fail without a grant shows what it is for.
  */
 export default async function setup(project: TestProject): Promise<() => void> {
+  // This runs in vitest's own process, which the config's test env does not reach (see NO_BUILTIN_CFN_VALIDATION).
+  Object.assign(process.env, NO_BUILTIN_CFN_VALIDATION);
   const bundles = bundlesFolder();
   const [synthesized, stepBundle] = await Promise.all([synthTwinTemplate(), bundleStepFunction(bundles.dir)]);
   let template = synthesized;
