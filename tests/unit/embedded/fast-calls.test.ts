@@ -20,6 +20,7 @@ import type { DeserializeMiddleware, HttpRequest, HttpResponse } from '@smithy/t
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentClient } from '../../../functions/profile';
 import { installAuthorization, type AwsCall } from '../../../infra/embedded/authorization';
+import { dynaliteDirect } from '../../../infra/embedded/dynalite-direct';
 import { ensureTable, profileTableDefinition, startDynalite, type LocalDynamo } from '../../../infra/embedded/dynamo';
 import { installFaults, type DynamoCall } from '../../../infra/embedded/faults';
 import { IN_PROCESS_CHANNELS } from '../../../infra/embedded/in-process';
@@ -27,7 +28,7 @@ import { invokeLambda } from '../../../infra/embedded/lambda-async';
 import { cacheMiddlewareOrder, type MiddlewareOrderStats } from '../../../infra/embedded/middleware-order';
 
 /**
- * The embedded engine's fast DynamoDB calls (middleware-order.ts) against the standard path: the
+ * The embedded engine's fast DynamoDB calls (dynalite-direct.ts, middleware-order.ts) against the standard path: the
  * same operations on two dynalites, one client each way, must answer the same, byte for byte (but for the random
  * request id), with the same errors, the same middleware run in the same order, the same faults, authorisations and
  * diagnostics messages.
@@ -358,5 +359,34 @@ describe('the middleware order cache', () => {
     } finally {
       await dynamo.close();
     }
+  });
+});
+
+describe('dynalite direct', () => {
+  const route = dynaliteDirect({});
+  const request = (over: Partial<HttpRequest> = {}): HttpRequest =>
+    ({
+      method: 'POST',
+      protocol: 'http:',
+      hostname: 'dynamodb.in-process',
+      path: '/',
+      query: {},
+      headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'DynamoDB_20120810.GetItem' },
+      body: '{"TableName":"t","Key":{"id":{"S":"a"}}}',
+      ...over,
+    }) as HttpRequest;
+
+  it('takes only requests the listener would answer through validation and action', () => {
+    expect(route(request(), true)).toBeTypeOf('function');
+    expect(route(request(), false)).toBeUndefined();
+    expect(route(request({ method: 'GET' }), true)).toBeUndefined();
+    expect(route(request({ query: { 'X-Amz-Algorithm': 'x' } }), true)).toBeUndefined();
+    expect(route(request({ headers: { ...request().headers, origin: 'http://evil' } }), true)).toBeUndefined();
+    expect(route(request({ headers: { ...request().headers, 'content-type': 'application/json' } }), true)).toBeUndefined();
+    expect(route(request({ headers: { ...request().headers, 'x-amz-target': 'DynamoDB_20120810.TransactWriteItems' } }), true)).toBeUndefined();
+    expect(route(request({ headers: { ...request().headers, 'x-amz-target': 'DynamoDB_20111205.GetItem' } }), true)).toBeUndefined();
+    expect(route(request({ body: '' }), true)).toBeUndefined();
+    expect(route(request({ body: '{not json' }), true)).toBeUndefined();
+    expect(route(request({ body: '"\ud800"' }), true)).toBeUndefined();
   });
 });
