@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
-import type { HttpRequest } from '@smithy/types';
+import type { HttpRequest, HttpResponse } from '@smithy/types';
 import type { DirectCall } from './in-process';
 
 /**
@@ -80,6 +80,21 @@ function requestId(): string {
 }
 
 
+/** dynalite's `sendData`: the JSON body, its CRC32, type and length, after the request id the listener set first. */
+function answer(id: string, data: unknown, statusCode: number): HttpResponse {
+  const json = JSON.stringify(data);
+  return {
+    statusCode,
+    headers: {
+      'x-amzn-requestid': id,
+      'x-amz-crc32': String(crc32.unsigned(json)),
+      'content-type': 'application/x-amz-json-1.0',
+      'content-length': String(Buffer.byteLength(json, 'utf8')),
+    },
+    body: Buffer.from(json, 'utf8'),
+  };
+}
+
 /**
  * The direct path for `store` (the store dynalite's listener was bound to): a call for a request the listener would
  * answer through validation and action, undefined for any other. `authorized` says the request will carry an
@@ -113,32 +128,19 @@ export function dynaliteDirect(store: unknown): (request: HttpRequest, authorize
     }
     return (respond) => () => {
       const id = requestId();
-      const send = (answer: unknown, statusCode = 200) => {
-        const json = JSON.stringify(answer);
-        respond({
-          statusCode,
-          headers: {
-            'x-amzn-requestid': id,
-            'x-amz-crc32': String(crc32.unsigned(json)),
-            'content-type': 'application/x-amz-json-1.0',
-            'content-length': String(Buffer.byteLength(json, 'utf8')),
-          },
-          body: Buffer.from(json, 'utf8'),
-        });
-      };
       const { action, validation } = operation;
       try {
         data = validations.checkTypes(data, validation.types);
         validations.checkValidations(data, validation.types, validation.custom, store);
       } catch (error) {
         const e = error as { statusCode?: number; body?: unknown };
-        if (e.statusCode) return send(e.body, e.statusCode);
+        if (e.statusCode) return respond(answer(id, e.body, e.statusCode));
         throw error;
       }
       action(store, data, (error, result) => {
-        if (error?.statusCode) return send(error.body, error.statusCode);
+        if (error?.statusCode) return respond(answer(id, error.body, error.statusCode));
         if (error) throw error;
-        send(result);
+        respond(answer(id, result, 200));
       });
     };
   };
