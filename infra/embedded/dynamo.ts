@@ -8,7 +8,9 @@ import { PROFILE_TABLE_LAYOUT as L } from '../../shared';
 import dynalite from 'dynalite';
 import { cacheDynaliteParses } from './dynalite-parse-cache';
 import { createHttpGuard, parseHost } from './http-guard';
-import { DYNALITE_UNSIGNED_HEADERS, inProcessClientConfig, withoutTransportMiddleware, type RequestListener } from './in-process';
+import { dynaliteDirect } from './dynalite-direct';
+import { DYNALITE_UNSIGNED_HEADERS, inProcessClientConfig, withoutTransportMiddleware, type DirectRoute, type RequestListener } from './in-process';
+import { cacheMiddlewareOrder } from './middleware-order';
 
 /** Local credentials: dynalite and the local bus accept any; the SDK needs some. */
 export const LOCAL_AWS = { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } as const;
@@ -45,7 +47,7 @@ dynaliteDb.create = (options: unknown) => (lastStore = createStore(options));
  * LevelDB files there (survives restarts); without it, it lives in memory.
  * `client` reaches it without HTTP; `endpoint` serves the same store over HTTP.
  */
-export async function startDynalite(path?: string): Promise<LocalDynamo> {
+export async function startDynalite(path?: string, options: { fastCalls?: boolean } = {}): Promise<LocalDynamo> {
   if (path) recoverRewrite(path);
   cacheDynaliteParses();
   if (path) mkdirSync(path, { recursive: true });
@@ -75,7 +77,27 @@ export async function startDynalite(path?: string): Promise<LocalDynamo> {
     };
     listener(req, res);
   };
-  const client = withoutTransportMiddleware(new DynamoDBClient({ ...inProcessClientConfig(tracked, { service: 'dynamodb', fixedHeaders: DYNALITE_UNSIGNED_HEADERS }), maxAttempts: 3 }));
+  // The same admission and the same count for the requests dynalite answers without its listener (dynalite-direct.ts).
+  const route = dynaliteDirect(store);
+  const direct: DirectRoute = (request, authorized) => {
+    const call = route(request, authorized);
+    if (!call) return undefined;
+    return (respond) => {
+      if (closing) throw new Error('dynalite is closed: the engine stopped');
+      inFlight++;
+      return call((response) => {
+        if (--inFlight === 0) drained?.();
+        respond(response);
+      });
+    };
+  };
+  // Fast calls (dynalite-direct.ts, middleware-order.ts) answer exactly as the standard path does; RAPPORT_DYNAMO_FAST_CALLS=0
+  // (or `fastCalls: false`) takes the standard path, to compare.
+  const fast = options.fastCalls ?? process.env.RAPPORT_DYNAMO_FAST_CALLS !== '0';
+  const client = withoutTransportMiddleware(
+    new DynamoDBClient({ ...inProcessClientConfig(tracked, { service: 'dynamodb', fixedHeaders: DYNALITE_UNSIGNED_HEADERS, ...(fast && { direct }) }), maxAttempts: 3 }),
+  );
+  if (fast) cacheMiddlewareOrder(client, () => new DescribeTableCommand({ TableName: '' }).middlewareStack);
   return {
     endpoint,
     client,

@@ -22,6 +22,15 @@ export const IN_PROCESS_CHANNELS = { start: 'rapport.in-process.request.start', 
 const startChannel = dc.channel(IN_PROCESS_CHANNELS.start);
 const finishChannel = dc.channel(IN_PROCESS_CHANNELS.finish);
 
+/**
+ * A request a local service answers without its request listener (see dynalite-direct.ts): called when the request
+ * would have reached the listener (it may throw, as the listener may), it returns the work the listener would have
+ * done once the body arrived, which answers through `respond`.
+ */
+export type DirectCall = (respond: (response: HttpResponse) => void) => () => void;
+/** The direct call for a request, or undefined for the listener. `authorized`: the request will carry the fixed Authorization header. */
+export type DirectRoute = (request: HttpRequest, authorized: boolean) => DirectCall | undefined;
+
 /** The HttpHandler the AWS SDK v3 clients accept as `requestHandler`. */
 export class InProcessHttpHandler implements RequestHandler<HttpRequest, HttpResponse, HttpHandlerOptions> {
   readonly metadata = { handlerProtocol: 'in-process' };
@@ -30,10 +39,12 @@ export class InProcessHttpHandler implements RequestHandler<HttpRequest, HttpRes
    * @param listener the service's request listener
    * @param fixedHeaders headers added to every request that lacks them (e.g. the Authorization
    *   header dynalite requires to be present, though it never verifies it)
+   * @param direct the requests the service answers without its listener, the same way (see `DirectCall`)
    */
   constructor(
     private readonly listener: RequestListener,
     private readonly fixedHeaders: Readonly<Record<string, string>> = {},
+    private readonly direct?: DirectRoute,
   ) {}
 
   handle(request: HttpRequest, options: HttpHandlerOptions = {}): Promise<{ response: HttpResponse }> {
@@ -47,6 +58,8 @@ export class InProcessHttpHandler implements RequestHandler<HttpRequest, HttpRes
   }
 
   #handle(request: HttpRequest): Promise<{ response: HttpResponse }> {
+    const direct = this.direct?.(request, this.#fixedAuthorization(request));
+    if (direct) return this.#handleDirect(direct);
     return new Promise((resolve, reject) => {
       const req = fakeRequest(request, this.fixedHeaders);
       const res = new FakeResponse((response) => resolve({ response }));
@@ -69,6 +82,32 @@ export class InProcessHttpHandler implements RequestHandler<HttpRequest, HttpRes
     });
   }
 
+  /** The same steps as `#handle`: the call is let in at once, its work is done on the next tick, as the body's arrival would start it. */
+  #handleDirect(call: DirectCall): Promise<{ response: HttpResponse }> {
+    return new Promise((resolve, reject) => {
+      let work: () => void;
+      try {
+        work = call((response) => resolve({ response }));
+      } catch (error) {
+        return reject(asError(error));
+      }
+      process.nextTick(() => {
+        try {
+          work();
+        } catch (error) {
+          reject(asError(error));
+        }
+      });
+    });
+  }
+
+  /** Whether the request goes out with the fixed Authorization header (it has none of its own). */
+  #fixedAuthorization(request: HttpRequest): boolean {
+    if (this.fixedHeaders.authorization === undefined) return false;
+    for (const name of Object.keys(request.headers)) if (name.toLowerCase() === 'authorization') return false;
+    return true;
+  }
+
   updateHttpClientConfig(): void {}
 
   httpHandlerConfigs(): Record<string, never> {
@@ -87,7 +126,7 @@ const anonymous = (): Promise<Identity> => Promise.resolve({});
  * request listener as its transport and no request signing. `endpoint` only names the service in
  * requests (nothing connects to it).
  */
-export function inProcessClientConfig(listener: RequestListener, options: { service: string; fixedHeaders?: Record<string, string> }) {
+export function inProcessClientConfig(listener: RequestListener, options: { service: string; fixedHeaders?: Record<string, string>; direct?: DirectRoute }) {
   const endpoint = `http://${options.service}.in-process`;
   const url = new URL(endpoint);
   return {
@@ -96,7 +135,7 @@ export function inProcessClientConfig(listener: RequestListener, options: { serv
     endpoint,
     // The one endpoint there is, without evaluating the service's endpoint rule set on every call.
     endpointProvider: () => ({ url }),
-    requestHandler: new InProcessHttpHandler(listener, options.fixedHeaders),
+    requestHandler: new InProcessHttpHandler(listener, options.fixedHeaders, options.direct),
     httpAuthSchemeProvider: () => [{ schemeId: 'smithy.api#noAuth' }],
     httpAuthSchemes: [{ schemeId: 'smithy.api#noAuth', identityProvider: () => anonymous, signer: noSigner }],
   };
