@@ -90,6 +90,11 @@ export interface CustomerApiDeps {
   namedSegments?: ReadonlyArray<{ id: string; name: string; description?: string }>;
 }
 
+/** `GET /v1/customers?email=`: the customers with an email address. */
+export const CUSTOMERS_PATH = '/v1/customers';
+/** Customers one email search answers at most (an address shared by more is a data problem, not a segment). */
+const SEARCH_LIMIT = 100;
+
 /** `GET /v1/segments`, `GET /v1/segments/{id}`, `GET /v1/segments/{id}/customers` */
 export const SEGMENTS_PATH = '/v1/segments';
 
@@ -108,6 +113,37 @@ export function createCustomerApi(deps: CustomerApiDeps) {
     return resolved.stored && !resolved.cycle ? { stored: resolved.stored } : { mergedInto: own.mergedInto };
   }
 
+  /**
+   * `GET /v1/customers?email=<address>`: the customers with that email address (trimmed, any case), from the email
+   * index, each as `{ id, email, lifecycleStage, lastSeenAt }`; a profile whose address changed since the index was
+   * written is left out. By id: `GET /v1/customers/{id}`; by tag or stage: `GET /v1/segments/{id}/customers`.
+   */
+  async function search(req: ApiRequest): Promise<ApiResponse> {
+    if (req.method.toUpperCase() !== 'GET') return json(405, { error: 'method_not_allowed', message: `${req.method} is not allowed on ${CUSTOMERS_PATH}` });
+    const email = req.query.get('email');
+    if (email === null || email.trim() === '' || email.length > 320) {
+      return json(400, { error: 'invalid_email', message: 'email must be the address to look for (at most 320 characters), like ?email=ada%40example.com; by id: GET /v1/customers/{id}; by tag: GET /v1/segments/tag:<name>/customers' });
+    }
+    const wanted = email.trim().toLowerCase();
+    let ids: string[];
+    try {
+      ids = await store.customersWithEmail(email, SEARCH_LIMIT);
+    } catch (error) {
+      // A table made before the email index (an embedded data folder: dynalite cannot add an index to a table).
+      if ((error as Error).name === 'ValidationException' && /index/i.test((error as Error).message)) {
+        return json(503, { error: 'email_index_missing', message: `this profile table has no email index (${PROFILE_TABLE_LAYOUT.emailIndex.name}): it was made before customer search existed; deploy the stack again (AWS adds it), or start the embedded engine on a new data folder` });
+      }
+      throw error;
+    }
+    const found = await Promise.all(ids.map((id) => store.get(id)));
+    const customers = found.flatMap((stored) => {
+      const p = stored?.mergedInto === undefined ? stored?.profile : undefined;
+      if (!p || typeof p.traits.email !== 'string' || p.traits.email.trim().toLowerCase() !== wanted) return [];
+      return [{ id: p.id, email: p.traits.email, lifecycleStage: p.lifecycleStage, lastSeenAt: p.lastSeenAt }];
+    });
+    return json(200, { customers });
+  }
+
   async function handle(req: ApiRequest): Promise<ApiResponse> {
     if (req.path.replace(/\/$/, '') === VIOLATIONS_PATH && deps.violations) {
       if (req.method.toUpperCase() !== 'GET') return json(405, { error: 'method_not_allowed', message: `${req.method} is not allowed on ${req.path}` });
@@ -118,6 +154,7 @@ export function createCustomerApi(deps: CustomerApiDeps) {
       const violations = await deps.violations.recent({ limit, days });
       return json(200, { count: violations.length, violations });
     }
+    if (req.path.replace(/\/$/, '') === CUSTOMERS_PATH) return search(req);
     const segmentRoute = /^\/v1\/segments(?:\/([^/]+)(\/customers)?)?\/?$/.exec(req.path);
     if (segmentRoute) return segments(req, segmentRoute[1], segmentRoute[2] !== undefined);
     const match = /^\/v1\/customers\/([^/]+)(\/events|\/export|\/messages|\/journeys)?\/?$/.exec(req.path);

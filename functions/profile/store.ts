@@ -1037,6 +1037,26 @@ export class ProfileStore {
     }
   }
 
+  /**
+   * The customers whose profile has this email address (trimmed, case-insensitive), from the email index (GSI3, a
+   * hash of the address): their ids, at most `limit`. Eventually consistent, as every index.
+   */
+  async customersWithEmail(email: string, limit: number): Promise<string[]> {
+    const key = emailIndexKey(email);
+    if (key === undefined) return [];
+    const { Items } = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: L.emailIndex.name,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': L.emailIndex.partitionKey },
+        ExpressionAttributeValues: { ':pk': key },
+        Limit: limit,
+      }),
+    );
+    return (Items ?? []).map((item) => item[L.emailIndex.sortKey] as string);
+  }
+
   /** The customer `id`'s record is frozen into (`mergedInto`), if any. */
   async #frozenInto(id: string): Promise<string | undefined> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: profileKey(id), ConsistentRead: true, ProjectionExpression: 'mergedInto' }));
@@ -1222,9 +1242,17 @@ export class ProfileStore {
   }
 }
 
-/** The sparse index keys of a live profile: due for re-evaluation (GSI1), last order (GSI2). A merged visitor has none. */
+/** The email index's key of an address: a hash (never the address) of it trimmed and lower-cased; undefined for no address. */
+export function emailIndexKey(email: unknown): string | undefined {
+  if (typeof email !== 'string' || email.trim() === '') return undefined;
+  return `EM#${createHash('sha256').update(email.trim().toLowerCase()).digest('hex')}`;
+}
+
+/** The sparse index keys of a live profile: due for re-evaluation (GSI1), last order (GSI2), email (GSI3). A merged visitor has none. */
 function indexKeys(stored: StoredProfile, id: string, shard: number): Record<string, unknown> {
+  const email = emailIndexKey(stored.profile.traits.email);
   return {
+    ...(email !== undefined && { [L.emailIndex.partitionKey]: email, [L.emailIndex.sortKey]: id }),
     ...(stored.nextChangeAt && {
       nextChangeAt: stored.nextChangeAt,
       [L.dueIndex.partitionKey]: `DUE#${shard}`,

@@ -226,19 +226,19 @@ export function idempotencyTableDefinition(tableName: string): CreateTableComman
   return { TableName: tableName, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }] };
 }
 
-/** The profile table as the CDK stack defines it (single table, two sparse KEYS_ONLY indexes), for dynalite. */
+/** The profile table as the CDK stack defines it (single table, three sparse KEYS_ONLY indexes), for dynalite. */
 export function profileTableDefinition(tableName: string): CreateTableCommandInput {
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [L.partitionKey, L.sortKey, L.dueIndex.partitionKey, L.dueIndex.sortKey, L.lastOrderIndex.partitionKey, L.lastOrderIndex.sortKey].map(
+    AttributeDefinitions: [L.partitionKey, L.sortKey, L.dueIndex.partitionKey, L.dueIndex.sortKey, L.lastOrderIndex.partitionKey, L.lastOrderIndex.sortKey, L.emailIndex.partitionKey, L.emailIndex.sortKey].map(
       (AttributeName) => ({ AttributeName, AttributeType: 'S' as const }),
     ),
     KeySchema: [
       { AttributeName: L.partitionKey, KeyType: 'HASH' },
       { AttributeName: L.sortKey, KeyType: 'RANGE' },
     ],
-    GlobalSecondaryIndexes: [L.dueIndex, L.lastOrderIndex].map((index) => ({
+    GlobalSecondaryIndexes: [L.dueIndex, L.lastOrderIndex, L.emailIndex].map((index) => ({
       IndexName: index.name,
       KeySchema: [
         { AttributeName: index.partitionKey, KeyType: 'HASH' as const },

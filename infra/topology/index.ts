@@ -51,6 +51,7 @@ export const ROUTES: readonly ApiRoute[] = [
   { api: 'customers', method: 'GET', path: '/v1/customers/{id}/journeys', target: 'customerApi' },
   { api: 'customers', method: 'DELETE', path: '/v1/customers/{id}', target: 'customerApi' },
   // Segments (every tag, lifecycle stage and RFM tier): counts and members, paged.
+  { api: 'customers', method: 'GET', path: '/v1/customers', target: 'customerApi' },
   { api: 'customers', method: 'GET', path: '/v1/segments', target: 'customerApi' },
   { api: 'customers', method: 'GET', path: '/v1/segments/{id}', target: 'customerApi' },
   { api: 'customers', method: 'GET', path: '/v1/segments/{id}/customers', target: 'customerApi' },

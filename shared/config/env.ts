@@ -62,6 +62,8 @@ export const PROFILE_TABLE_LAYOUT = {
   dueIndex: { name: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' },
   /** Sparse index: customers by last order time (GSI2PK = ORD#<shard>, GSI2SK = <lastOrderAt>#<id>). */
   lastOrderIndex: { name: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK' },
+  /** Sparse index: customers by email, on the profile item (GSI3PK = EM#<sha256 of the address, trimmed and lower-cased>, GSI3SK = <id>). */
+  emailIndex: { name: 'GSI3', partitionKey: 'GSI3PK', sortKey: 'GSI3SK' },
   /** Write sharding of the two sparse indexes, so no index partition is hot. */
   shards: 8,
 } as const;

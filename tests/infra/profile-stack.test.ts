@@ -119,11 +119,11 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
       });
       expect(props(ids.table).TableName).toBeUndefined();
       expect([...props(ids.table).AttributeDefinitions].sort((a, b) => a.AttributeName.localeCompare(b.AttributeName))).toEqual(
-        ['GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'PK', 'SK'].map((AttributeName) => ({ AttributeName, AttributeType: 'S' })),
+        ['GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'GSI3PK', 'GSI3SK', 'PK', 'SK'].map((AttributeName) => ({ AttributeName, AttributeType: 'S' })),
       );
     });
 
-    it('has the two sparse indexes, KEYS_ONLY: the store reads only the index sort key of index items', () => {
+    it('has the three sparse indexes, KEYS_ONLY: the store reads only the index sort key of index items', () => {
       expect(props(ids.table).GlobalSecondaryIndexes).toEqual([
         {
           IndexName: 'GSI1',
@@ -138,6 +138,14 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
           KeySchema: [
             { AttributeName: 'GSI2PK', KeyType: 'HASH' },
             { AttributeName: 'GSI2SK', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
+        {
+          IndexName: 'GSI3',
+          KeySchema: [
+            { AttributeName: 'GSI3PK', KeyType: 'HASH' },
+            { AttributeName: 'GSI3SK', KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: 'KEYS_ONLY' },
         },
@@ -358,6 +366,7 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
         'DELETE /v1/customers/{id}',
         'GET /v1/broadcasts',
         'GET /v1/broadcasts/{id}',
+        'GET /v1/customers',
         'GET /v1/customers/{id}',
         'GET /v1/customers/{id}/events',
         'GET /v1/customers/{id}/export',
@@ -564,7 +573,7 @@ describe('Rapport with custom profile props', () => {
     expect(statements[0]?.Action).toBe('execute-api:Invoke');
     // API Gateway's resource ARNs end in `*` where the path has a parameter: {id} and what follows it.
     expect(asList(statements[0]?.Resource).map(renderText).sort()).toEqual(
-      [...['DELETE', 'GET'].flatMap((method) => [`${method}/v1/customers/*`, `${method}/v1/broadcasts/*`]), 'POST/v1/broadcasts', 'GET/v1/broadcasts', 'GET/v1/segments', 'GET/v1/segments/*', 'GET/v1/tracking-plan/violations'].map(
+      [...['DELETE', 'GET'].flatMap((method) => [`${method}/v1/customers/*`, `${method}/v1/broadcasts/*`]), 'POST/v1/broadcasts', 'GET/v1/broadcasts', 'GET/v1/customers', 'GET/v1/segments', 'GET/v1/segments/*', 'GET/v1/tracking-plan/violations'].map(
         (route) => `arn:<Ref:AWS::Partition>:execute-api:<Ref:AWS::Region>:<Ref:AWS::AccountId>:<Ref:${apiId}>/*/${route}`,
       ).sort(),
     );

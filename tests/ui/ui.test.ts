@@ -178,6 +178,17 @@ describe('the /ui page', () => {
     await page.close();
   }, 60_000);
 
+  it('finds a customer by email from the lookup box', async () => {
+    const { page, problems } = await open('#/customers');
+    await page.locator('#customer-id').fill('ADA@example.com');
+    await page.getByRole('button', { name: 'Look up' }).click();
+    // Not an id: the one customer with that address opens.
+    await poll(() => page.url()).toMatch(/#\/customers\/ada$/);
+    await poll(() => page.locator('.card.profile').textContent()).toContain('ada@example.com');
+    expect(problems.filter((p) => !p.includes('404'))).toEqual([]);
+    await page.close();
+  }, 60_000);
+
   it("previews a template for a customer in their locale, the HTML in a sandboxed frame with its styles, and says why one cannot render", async () => {
     // Prepare: a French customer (fr-CA: the welcome email's fr variant), with markup in her name.
     await world.send([identify('zoe', { email: 'zoe@example.com', name: 'Zoé <b>', locale: 'fr-CA' })]);
@@ -430,7 +441,7 @@ describe('the /ui page', () => {
 
       // The lookup box takes a segment id as well as a customer id, and says so.
       await page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Customers' }).click();
-      const box = page.getByLabel('Customer id or segment id');
+      const box = page.getByLabel('Customer id, segment id or email');
       expect(await box.getAttribute('placeholder')).toContain('tag:vip');
       expect(await page.locator('#customer-id-hint').textContent()).toContain('segment id');
       await box.fill('tag:vip');

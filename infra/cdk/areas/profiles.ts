@@ -62,7 +62,7 @@ export class ProfilesArea {
       sortKey: stringKey(L.sortKey),
       timeToLiveAttribute: L.ttlAttribute,
       // Sparse, and KEYS_ONLY: the store reads only the index sort key (`<time>#<customerId>`) from index items.
-      globalSecondaryIndexes: [L.dueIndex, L.lastOrderIndex].map((index) => ({
+      globalSecondaryIndexes: [L.dueIndex, L.lastOrderIndex, L.emailIndex].map((index) => ({
         indexName: index.name,
         partitionKey: stringKey(index.partitionKey),
         sortKey: stringKey(index.sortKey),

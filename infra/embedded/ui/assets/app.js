@@ -385,7 +385,7 @@ async function customersView(root, arg, s) {
     autocomplete: 'off',
     spellcheck: 'false',
     list: 'known-customers',
-    placeholder: 'e.g. cust-1 or tag:vip',
+    placeholder: 'e.g. cust-1, tag:vip or ada@example.com',
     'aria-describedby': 'customer-id-hint',
   });
   input.value = arg ?? '';
@@ -404,7 +404,7 @@ async function customersView(root, arg, s) {
         else location.hash = next;
       },
     },
-    h('label', { for: 'customer-id' }, 'Customer id or segment id'),
+    h('label', { for: 'customer-id' }, 'Customer id, segment id or email'),
     input,
     datalist,
     h('button', { type: 'submit' }, 'Look up'),
@@ -419,7 +419,7 @@ async function customersView(root, arg, s) {
       h('code', {}, 'rfm:high-value'),
       ' (or a named segment, ',
       h('code', {}, 'segment:<id>'),
-      ') to list its members. Search by email is not available.',
+      ') to list its members, or an email address to find the customers who have it.',
     ),
   );
   root.replaceChildren(h('h1', {}, 'Customer lookup'), form);
@@ -445,7 +445,29 @@ async function customersView(root, arg, s) {
     profile = await api(base);
   } catch (error) {
     if (!s.active) return;
-    out.replaceChildren(h('p', { class: 'notice', role: 'alert' }, error.status === 404 ? `No customer with id "${arg}": the engine has received no event with this userId (or the customer was erased).` : `Could not load the customer: ${error.message}`));
+    // Not an id: an email address finds the customers who have it (one opens at once).
+    if (error.status === 404 && arg.includes('@')) {
+      const found = await api(`/v1/customers?email=${encodeURIComponent(arg)}`).catch(() => ({ customers: [] }));
+      if (!s.active) return;
+      const customers = found.customers ?? [];
+      if (customers.length === 1) {
+        location.hash = customerHref(customers[0].id);
+        return;
+      }
+      if (customers.length > 1) {
+        out.replaceChildren(
+          table(
+            `${customers.length} customers with the email ${arg}`,
+            ['Customer', 'Email', 'Lifecycle', 'Last seen'],
+            customers.map((c) => h('tr', { 'data-customer': c.id }, h('th', { scope: 'row' }, h('a', { href: customerHref(c.id) }, c.id)), h('td', {}, c.email), h('td', {}, c.lifecycleStage), h('td', {}, time(c.lastSeenAt)))),
+            { class: 'customers-found' },
+          ),
+        );
+        out.removeAttribute('aria-busy');
+        return;
+      }
+    }
+    out.replaceChildren(h('p', { class: 'notice', role: 'alert' }, error.status === 404 ? `No customer with id "${arg}"${arg.includes('@') ? ' or with that email' : ''}: the engine has received no event with this userId (or the customer was erased).` : `Could not load the customer: ${error.message}`));
     out.removeAttribute('aria-busy');
     return;
   }
