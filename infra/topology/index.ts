@@ -183,10 +183,12 @@ export const SCHEDULES: readonly ScheduleSpec[] = [SWEEP_SCHEDULE];
 
 // ---- Grants ----
 
-/** DynamoDB actions one function may call on the profile table and on its two indexes. */
+/** DynamoDB actions one function may call on the profile table and on its indexes (GSI1, GSI2; GSI3, the email index, only with `emailIndex`). */
 export interface ProfileTableAccess {
   readonly table: readonly string[];
   readonly indexes: readonly string[];
+  /** The index actions apply to the email index (GSI3) too: customer search. */
+  readonly emailIndex?: boolean;
 }
 
 /**
@@ -236,6 +238,8 @@ export const PROFILE_TABLE_ACCESS = {
   customerApi: {
     table: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
     indexes: ['dynamodb:Query'],
+    // Customer search by email (`GET /v1/customers?email=`).
+    emailIndex: true,
   } as ProfileTableAccess,
 } as const;
 

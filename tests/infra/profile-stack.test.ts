@@ -485,8 +485,8 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
           Action: ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
           Resource: tableArn(),
         },
-        // Segment members are listed from GSI1.
-        { Effect: 'Allow', Action: 'dynamodb:Query', Resource: [indexArn('GSI1'), indexArn('GSI2')] },
+        // Segment members are listed from GSI1; customers found by email from GSI3.
+        { Effect: 'Allow', Action: 'dynamodb:Query', Resource: [indexArn('GSI1'), indexArn('GSI2'), indexArn('GSI3')] },
         // The ingest's idempotency records stay (a hash, no customer data): a sender's retry is a duplicate at the door.
       ]);
       // StopExecution on the executions of the journey state machines, by their name prefix, and nothing else of Step Functions.

@@ -223,6 +223,16 @@ describe('what the engine serves in process is authorised by the template too: S
     expect(refused.map((d) => /:secret:Rapport-twin-RapportSourceSecret([a-z]+)[0-9A-F]{8}-/.exec(d.resource)?.[1]).sort()).toEqual(['default', 'shop']);
   });
 
+  it('the customer API searches by email on the email index (GSI3) as the template allows it', async () => {
+    const iam = templateIam(new Deployed(template()));
+    const { engine, api } = await engineWith(iam);
+    await api.send([{ type: 'identify', userId: 'iam-search', traits: { email: 'iam-search@example.com' } }]);
+    await engine.settle();
+    const found = (await (await fetch(`${engine.url}/v1/customers?email=iam-search%40example.com`)).json()) as { customers: Array<{ id: string }> };
+    expect(found.customers.map((c) => c.id)).toEqual(['iam-search']);
+    expect(iam.decisions).toContainEqual({ functionName: 'rapport-customers', action: 'dynamodb:Query', resource: expect.stringMatching(/:table\/Rapport-twin-RapportProfileTable\w+\/index\/GSI3$/) as string, allowed: true });
+  });
+
   it('a broadcast starts on the broadcast state machine: without states:StartExecution the API fails and nobody is sent to', async () => {
     const post = (engine: Engine) => fetch(`${engine.url}/v1/broadcasts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'iam-news', segment: 'tag:crm-gold', send: { channel: 'email', template: 'we-value-you' }, topic: 'news' }) });
     const member = { type: 'identify', userId: 'iam-member', traits: { email: 'iam-member@example.com', tags: ['crm-gold'] } };

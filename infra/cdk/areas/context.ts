@@ -73,11 +73,11 @@ export function loggedDefaultStage(
 export function grantProfileTable(profileTable: dynamodb.ITableV2, fn: lambda.IFunction, access: ProfileTableAccess): void {
   fn.addToRolePolicy(new iam.PolicyStatement({ actions: [...access.table], resources: [profileTable.tableArn] }));
   if (access.indexes.length === 0) return;
-  const { dueIndex, lastOrderIndex } = PROFILE_TABLE_LAYOUT;
+  const { dueIndex, lastOrderIndex, emailIndex } = PROFILE_TABLE_LAYOUT;
   fn.addToRolePolicy(
     new iam.PolicyStatement({
       actions: [...access.indexes],
-      resources: [dueIndex, lastOrderIndex].map((index) => `${profileTable.tableArn}/index/${index.name}`),
+      resources: [dueIndex, lastOrderIndex, ...(access.emailIndex ? [emailIndex] : [])].map((index) => `${profileTable.tableArn}/index/${index.name}`),
     }),
   );
 }
