@@ -4,6 +4,8 @@
  * holds a hash of the address on the profile item, so it follows a change of address and goes with an erasure.
  */
 import { describe, expect, it } from 'vitest';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { PROFILE_TABLE } from '../../infra/embedded/engine';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
 import { useTestEngine } from '../helpers/engine';
 
@@ -53,6 +55,23 @@ describe('customer search by email', () => {
     expect(await ids('carol@example.com')).toEqual(['cs-new', 'cs-old']);
     await world.api.sendAndSettle({ type: 'alias', previousId: 'cs-old', userId: 'cs-new' });
     expect(await ids('carol@example.com')).toEqual(['cs-new']);
+  });
+
+  it('finds a profile written before the email index once the one-off backfill has given it its keys', async () => {
+    // Prepare: a profile as written before the index (no GSI3 keys).
+    await world.api.sendAndSettle({ type: 'identify', userId: 'cs-before', traits: { email: 'before@example.com' } });
+    await world.engine.dynamo.client.send(
+      new UpdateItemCommand({ TableName: PROFILE_TABLE, Key: { PK: { S: 'C#cs-before' }, SK: { S: 'P' } }, UpdateExpression: 'REMOVE GSI3PK, GSI3SK' }),
+    );
+    expect(await ids('before@example.com')).toEqual([]);
+
+    // Act
+    const indexed = await world.engine.profiles.indexOldEmails();
+
+    // Assess: found; a second run has nothing left to do.
+    expect(indexed).toBe(1);
+    expect(await ids('before@example.com')).toEqual(['cs-before']);
+    expect(await world.engine.profiles.indexOldEmails()).toBe(0);
   });
 
   it('refuses a search without an address, naming the parameter and the other ways to find customers', async () => {
