@@ -34,10 +34,14 @@ export const MAX_NESTING_DEPTH = 32;
 const JsonObject = z.record(z.string(), z.unknown());
 
 /**
- * Identifiers may arrive as numbers from some SDKs; they are kept as strings. Not "." or "..": a URL path cannot
+ * Identifiers may arrive as numbers from some SDKs; they are kept as strings. Not "." or "..", and well-formed Unicode
+ * (no lone surrogate, which has no UTF-8 form): a URL path cannot
  * name them (every client, API Gateway and the engine read them as dot segments), so a customer with such an id could
  * be neither exported nor erased (`/v1/customers/{id}`).
  */
+/** A UTF-16 surrogate without its pair: text that is not well-formed Unicode. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 const Identifier = z
   .union([z.string(), z.number().finite()])
   .transform((v) => String(v))
@@ -46,7 +50,8 @@ const Identifier = z
       .string()
       .min(1, 'must not be empty')
       .max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`)
-      .refine((v) => v !== '.' && v !== '..', 'must not be "." or ".." (a URL path cannot name it: the customer could be neither exported nor erased)'),
+      .refine((v) => v !== '.' && v !== '..', 'must not be "." or ".." (a URL path cannot name it: the customer could be neither exported nor erased)')
+      .refine((v) => !LONE_SURROGATE.test(v), 'must be well-formed Unicode (a lone UTF-16 surrogate, such as "\\ud800", has no UTF-8 form: no URL could name the customer, who could be neither exported nor erased)'),
   );
 
 /**

@@ -88,6 +88,14 @@ describe('event contract: normalisation', () => {
     expect(ok({ type: 'identify', userId: '...', traits: {} }).userId).toBe('...');
   });
 
+  it('refuses an id that is not well-formed Unicode (a lone surrogate has no UTF-8 form: no URL could name it)', () => {
+    const message = 'must be well-formed Unicode (a lone UTF-16 surrogate, such as "\\ud800", has no UTF-8 form: no URL could name the customer, who could be neither exported nor erased)';
+    expect(problems({ type: 'identify', userId: 'a\ud800' })).toEqual([{ index: 3, path: '$.userId', message }]);
+    expect(problems({ type: 'track', anonymousId: '\udc00b', event: 'X' })).toEqual([{ index: 3, path: '$.anonymousId', message }]);
+    // A surrogate pair (an emoji) is well-formed.
+    expect(ok({ type: 'identify', userId: 'u-\ud83d\ude00', traits: {} }).userId).toBe('u-😀');
+  });
+
   it('flags, and publishes as sent, a known event that breaks the default tracking plan', () => {
     const result = normaliseEvent({ type: 'track', userId: 'u', event: 'Order Completed', properties: { revenue: -1, currency: 'euro' } }, 3, options);
     if (!result.ok) throw new Error(`expected accepted, got ${JSON.stringify(result.problems)}`);

@@ -1,5 +1,6 @@
 /**
- * Audit 8 (issue 10, ids no URL can name; 75ccd83 refused "." and ".."): ingest accepts a userId holding a lone
+ * Fixed (the contract refuses an id that is not well-formed Unicode, naming the field). The break, from audit 8
+ * (issue 10, ids no URL can name; 75ccd83 refused "." and ".."): ingest accepted a userId holding a lone
  * UTF-16 surrogate (JSON `"\ud800"`), and stores the profile with its email. No URL can name that id: percent-encoding
  * is UTF-8 (`encodeURIComponent` throws on it) and every decoded path is well-formed, so the closest an operator can
  * send is U+FFFD in its place. GET with it shows the customer (the store's keys encode to the same UTF-8 bytes), but
@@ -13,8 +14,7 @@ import { profileItemsNaming, useTestEngine } from '../helpers/engine';
 const t = useTestEngine({ sweepEveryMs: 0, logLevel: 'SILENT', sendPolicy: { quietHours: undefined } });
 
 describe('a userId with a lone surrogate', () => {
-  // BREAK (audit 8): an id that is not well-formed Unicode is accepted, shown, and can never be erased (DELETE 503 forever); fix idea: the contract's Identifier refuses ids that are not well-formed (`!v.isWellFormed()`), like "." and "..".
-  it.fails('is refused at ingest, or erased by DELETE under the id the API shows', async () => {
+  it('is refused at ingest, or erased by DELETE under the id the API shows', async () => {
     const id = 'a8-sur-\ud800';
     const email = 'a8.sur.lone@example.org';
     try {
