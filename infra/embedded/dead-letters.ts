@@ -33,9 +33,21 @@ export function idsNamedBy(detail: unknown): string[] {
   const d = detail as { userId?: unknown; anonymousId?: unknown; previousId?: unknown; properties?: { customerId?: unknown }; mail?: { tags?: { customer?: unknown } } };
   const tag = Array.isArray(d.mail?.tags?.customer) && typeof d.mail.tags.customer[0] === 'string' ? decodeTagValue(d.mail.tags.customer[0]) : undefined;
   const customerId = typeof d.properties === 'object' && d.properties !== null ? d.properties.customerId : undefined;
-  const ids = [d.userId, d.previousId, customerId, tag].filter((x): x is string => typeof x === 'string');
+  const ids = [d.userId, d.previousId, customerId, tag, statusChangeCustomer(detail)].filter((x): x is string => typeof x === 'string');
   if (typeof d.anonymousId === 'string') ids.push(`anon:${d.anonymousId}`);
   return [...new Set(ids)];
+}
+
+/** The customer of a Step Functions "Execution Status Change" (a journey run's end): `customerId` in its `input` (JSON text). */
+function statusChangeCustomer(detail: object): string | undefined {
+  const input = (detail as { input?: unknown; executionArn?: unknown }).input;
+  if (typeof input !== 'string' || typeof (detail as { executionArn?: unknown }).executionArn !== 'string') return undefined;
+  try {
+    const parsed = JSON.parse(input) as { customerId?: unknown };
+    return typeof parsed.customerId === 'string' ? parsed.customerId : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Where a target puts what it gave up on. */

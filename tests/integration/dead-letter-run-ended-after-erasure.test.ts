@@ -1,5 +1,6 @@
 /**
- * Audit 8 (issue 10, dead letters vs erasure): the dead-letter sink and erasure's redaction find the ids a letter names
+ * Fixed (`idsNamedBy` reads the customerId of a status change's input). The break, from audit 8 (issue 10, dead
+ * letters vs erasure): the dead-letter sink and erasure's redaction find the ids a letter names
  * with `idsNamedBy` (userId, previousId, properties.customerId, an SES message's customer tag). A Step Functions
  * "Execution Status Change" letter of the run-ended function names its customer only inside `detail.input` (a JSON
  * string: customerId, the trigger's messageId and properties) and `detail.name`. X's welcome run ends while DynamoDB
@@ -27,8 +28,7 @@ const t = useTestEngine({
 });
 
 describe("a run-ended dead letter of a customer who is then erased", () => {
-  // BREAK (audit 8): a Step Functions status-change letter names its customer only in detail.input/name, which idsNamedBy does not read, so erasure keeps it; fix idea: idsNamedBy reads the customerId of a status change's input (JSON), or the run-ended target stores letters by customer.
-  it.fails('is not kept once the customer is erased', async () => {
+  it('is not kept once the customer is erased', async () => {
     const id = 'a8-run-ended-7781';
     const t0 = clock.now().getTime();
     await t.api.sendAndSettle([{ type: 'identify', userId: id, traits: { email: `${id}@example.com` } }, { type: 'track', userId: id, event: 'Signed Up', messageId: `${id}-signup`, timestamp: new Date(t0).toISOString() }]);
