@@ -47,6 +47,8 @@ export async function renderForCustomer(deps: RenderDeps, request: PreviewReques
 }
 
 export const TEST_SEND_HEADER = 'X-Rapport-Test';
+/** The provider tag naming the customer a test send was rendered for (erasure reads it; feedback credits no one). */
+export const RENDERED_FOR_TAG = 'rendered-for';
 
 /** Render `request` for `profile` and send it to `request.to`; the rendered message and the provider's id. */
 export async function sendTestMessage(
@@ -55,7 +57,9 @@ export async function sendTestMessage(
   profile: Profile | undefined,
 ): Promise<{ providerId: string; rendered: RenderedMessage }> {
   const rendered = await renderForCustomer(deps, request, profile, request.to);
-  const tags = { test: 'true', template: request.template, ...(rendered.locale !== undefined && { locale: rendered.locale }) };
+  // Rendered with a customer's data: `rendered-for` names them on the provider's events (feedback credits no one:
+  // not a `customer` tag), so erasure finds those events too.
+  const tags = { test: 'true', template: request.template, ...(rendered.locale !== undefined && { locale: rendered.locale }), ...(profile !== undefined && { [RENDERED_FOR_TAG]: profile.id }) };
   if (rendered.channel === 'email') {
     const message = { ...rendered.message, headers: { ...rendered.message.headers, [TEST_SEND_HEADER]: 'true' }, tags };
     return { providerId: (await deps.channels.email(message)).providerId, rendered: { ...rendered, message } };

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { decodeTagValue } from '../../functions/feedback';
+import { RENDERED_FOR_TAG } from '../../functions/journeys/test-send';
 import type { BusEvent } from './event-bus';
 import { idNumber, NdjsonLog } from './ndjson-log';
 
@@ -30,10 +31,16 @@ export interface DeadLetter {
  */
 export function idsNamedBy(detail: unknown): string[] {
   if (typeof detail !== 'object' || detail === null) return [];
-  const d = detail as { userId?: unknown; anonymousId?: unknown; previousId?: unknown; properties?: { customerId?: unknown }; mail?: { tags?: { customer?: unknown } } };
-  const tag = Array.isArray(d.mail?.tags?.customer) && typeof d.mail.tags.customer[0] === 'string' ? decodeTagValue(d.mail.tags.customer[0]) : undefined;
+  const d = detail as { userId?: unknown; anonymousId?: unknown; previousId?: unknown; properties?: { customerId?: unknown }; mail?: { tags?: Record<string, unknown> } };
+  const tagged = (name: string) => {
+    const value = d.mail?.tags?.[name];
+    return Array.isArray(value) && typeof value[0] === 'string' ? decodeTagValue(value[0]) : undefined;
+  };
+  // The customer a message was for, or (a test send) the customer it was rendered with.
+  const tag = tagged('customer');
+  const renderedFor = tagged(RENDERED_FOR_TAG);
   const customerId = typeof d.properties === 'object' && d.properties !== null ? d.properties.customerId : undefined;
-  const ids = [d.userId, d.previousId, customerId, tag, statusChangeCustomer(detail)].filter((x): x is string => typeof x === 'string');
+  const ids = [d.userId, d.previousId, customerId, tag, renderedFor, statusChangeCustomer(detail)].filter((x): x is string => typeof x === 'string');
   if (typeof d.anonymousId === 'string') ids.push(`anon:${d.anonymousId}`);
   return [...new Set(ids)];
 }
