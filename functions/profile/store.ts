@@ -809,6 +809,31 @@ export class ProfileStore {
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
+    // The denials parked beside it live as long as it does (`parkDenial`): a comeback they were parked for may come later.
+    const parked = await queryAll(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :d)',
+      ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey },
+      ExpressionAttributeValues: { ':pk': `X#${hashId(id)}`, ':d': 'D#' },
+      ConsistentRead: true,
+    });
+    for (const item of parked) {
+      if (item.erasedAt !== tombstone.erasedAt || (item[L.ttlAttribute] as number) >= needed) continue;
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { [L.partitionKey]: item[L.partitionKey], [L.sortKey]: item[L.sortKey] },
+            UpdateExpression: 'SET #ttl = :ttl',
+            ConditionExpression: 'attribute_exists(#pk) AND #ttl < :ttl',
+            ExpressionAttributeNames: { '#pk': L.partitionKey, '#ttl': L.ttlAttribute },
+            ExpressionAttributeValues: { ':ttl': needed },
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    }
   }
 
   /**

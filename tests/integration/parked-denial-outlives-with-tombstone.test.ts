@@ -1,4 +1,5 @@
 /**
+ * Fixed (extending a tombstone extends the denials parked beside it). The break, from audit 8:
  * Audit 8 (issue 10, parked denials vs the tombstone's life): README says parked denials "live as long as the
  * tombstone". A parked denial is timed from its own receipt (`parkDenial`: receipt + lifetime), while the tombstone
  * is lengthened by every later event of the erased life that is dropped (`extendTombstone`). X is erased (day 0); X's
@@ -50,8 +51,7 @@ describe('a parked denial while the tombstone lives', () => {
     expect(await scenario('a8-outlived-ctl', (days) => days - 1)).toBe('denied');
   }, 60_000);
 
-  // BREAK (audit 8): a parked denial expires at its receipt + lifetime while a later drop keeps the tombstone alive, so an older grant wins; fix idea: lengthen the parked denials with the tombstone (extendTombstone also raises their ttl), or read them by the tombstone's expiry rather than their own ttl.
-  it.fails('the comeback after it, while the tombstone lives, is denied too', async () => {
+  it('the comeback after it, while the tombstone lives, is denied too', async () => {
     expect(await scenario('a8-outlived-break', (days) => days + 3)).toBe('denied');
   }, 60_000);
 });
