@@ -234,7 +234,10 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       const tombstone = stored && stored.rebornAfter === undefined ? undefined : await store.tombstone(customerId, now);
       // Denials received after the erasure completed while there was no new life (`parkDenial`): the life that begins,
       // or began, at this erasure folds them in (below). Read until they are folded (then deleted).
-      const parked = tombstone?.completedAt !== undefined && (stored === undefined || stored.rebornAfter === tombstone.erasedAt) ? await store.parkedDenials(customerId, tombstone, now) : [];
+      // Only where a new life is, or begins in this group: a group that only parks (a flood of denials of an erased id)
+      // reads none, so parking N denials reads no parked items at all rather than ~N²/2.
+      const newLifeHere = tombstone !== undefined && (stored === undefined ? events.some((e) => startsNewLife(e, tombstone)) : stored.rebornAfter === tombstone.erasedAt);
+      const parked = tombstone?.completedAt !== undefined && newLifeHere ? await store.parkedDenials(customerId, tombstone, now) : [];
       /**
        * An event of the erased life. No profile: one that starts no new life. A new life's profile: one dated
        * before it began or, while the tombstone lives, received before the erasure completed.
