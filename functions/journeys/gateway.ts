@@ -60,6 +60,11 @@ export type GatewayOutcome =
   | { status: 'skipped'; reason: string; fresh: boolean }
   | { status: 'deferred'; until: string; reason: string };
 
+/** The templates a run of `journeyId` at `version` renders with: its release's when they are kept, else the current ones. */
+export function templatesFor(deps: Pick<GatewayDeps, 'templates' | 'templatesOf'>, journeyId: string, version: number | undefined): TemplateRenderer {
+  return (version !== undefined ? deps.templatesOf?.(journeyId, version) : undefined) ?? deps.templates;
+}
+
 /**
  * The send gateway: the one place that decides whether a message may go and sends it at most once.
  * Consent and suppression (the holds ingest recorded, under every id of the customer), the frequency cap
@@ -129,8 +134,7 @@ export function createSendGateway(deps: GatewayDeps) {
     if (decision.action !== 'send') return held(decision);
 
     // Render first: a template error fails the send before anything is claimed or sent.
-    const release = message.version === undefined ? undefined : deps.templatesOf?.(message.journeyId, message.version);
-    const rendered = await renderMessage(release ? { ...deps, templates: release } : deps, message, profile, decision.address);
+    const rendered = await renderMessage({ ...deps, templates: templatesFor(deps, message.journeyId, message.version) }, message, profile, decision.address);
     const deliver = () => (rendered.channel === 'email' ? deps.channels.email(rendered.message) : deps.channels.sms(rendered.message));
     // The locale variant chosen, on the record (`GET /v1/customers/{id}/messages`) as in the provider's tags.
     if (rendered.locale !== undefined) base.locale = rendered.locale;

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { detailTypeOf, INGEST_EVENT_SOURCE, isSameEvent, matchesEventPattern, templateProfile, type EventPattern, type Profile } from '../../shared';
 import { PROFILE_LIMITS, setTraitWithin, traitBytes } from '../profile';
 import { outcomeUnknown, renderOrFail, StepConfigError, TemplateRenderError } from './errors';
-import { createSendGateway, messageKey as gatewayMessageKey, settled as settledMessage, type GatewayDeps } from './gateway';
+import { createSendGateway, messageKey as gatewayMessageKey, settled as settledMessage, templatesFor, type GatewayDeps } from './gateway';
 import type { MessageRecord } from './store';
 import { DEFAULT_TIME_ZONE, isValidTimeZone, nextLocalTime, type Weekday } from './time';
 
@@ -318,7 +318,7 @@ export function createStepRunner(deps: StepDeps) {
       return { status: 'skipped', reason: 'run-ended' };
     }
     const data = templateData(input, profile);
-    const templates = (input.version !== undefined && deps.templatesOf?.(input.journeyId, input.version)) || deps.templates;
+    const templates = templatesFor(deps, input.journeyId, input.version);
     const body = await renderOrFail(() => templates.text(template, 'webhook', data), template, 'webhook');
     try {
       JSON.parse(body);

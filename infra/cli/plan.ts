@@ -4,7 +4,7 @@
  * exits, audience, entry, send policy, attribution) and the templates whose files changed. Pure: the command
  * reads both sides and the engine.
  */
-import type { Journey, Step } from '../../workflows/journeys';
+import { templatesOfJourney, type Journey, type Step } from '../../workflows/journeys';
 
 /** The journey settings besides its steps that a plan names when they change. */
 export const PLANNED_SETTINGS = ['trigger', 'audience', 'entry', 'send_policy', 'goals', 'exits', 'attribution'] as const;
@@ -37,19 +37,6 @@ function canonical(value: unknown): string {
 /** A step as it behaves: its definition and, where it names no next step, the step after it (where it goes on to). */
 const stepShape = (steps: readonly Step[], i: number) => canonical({ step: steps[i], after: steps[i + 1]?.id ?? null });
 
-/** The templates a journey's steps render (send steps, their variants, webhook steps). */
-export function templatesOf(journey: Journey): string[] {
-  const names = new Set<string>();
-  for (const step of journey.steps) {
-    if ('send' in step) {
-      names.add(step.send.template);
-      for (const v of step.send.variants ?? []) if (v.template !== undefined) names.add(v.template);
-    }
-    if ('webhook' in step) names.add(step.webhook.template);
-  }
-  return [...names].sort();
-}
-
 /**
  * The plan from `base` to `head` (journeys by id), in id order; only journeys with a change. `templateChanged`
  * says whether a template's files (every channel and locale) differ between the two sides.
@@ -77,7 +64,7 @@ export function planJourneys(base: ReadonlyMap<string, Journey>, head: ReadonlyM
       changed: after.steps.map((s) => s.id).filter((s) => beforeSteps.has(s) && beforeSteps.get(s) !== afterSteps.get(s)),
     };
     const settings = PLANNED_SETTINGS.filter((key) => canonical(before[key]) !== canonical(after[key]));
-    const templates = templatesOf(after).filter((name) => templatesOf(before).includes(name) && templateChanged(name));
+    const templates = templatesOfJourney(after).filter((name) => templatesOfJourney(before).includes(name) && templateChanged(name));
     const stepsChanged = steps.added.length + steps.removed.length + steps.changed.length > 0;
     if (!stepsChanged && settings.length === 0 && templates.length === 0 && before.version === after.version) continue;
     plans.push({ id, change: 'changed', from: before.version, to: after.version, steps, settings: [...settings], templates, versionNotBumped: stepsChanged && before.version === after.version });

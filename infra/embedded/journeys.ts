@@ -93,7 +93,7 @@ export function wireJourneys(w: JourneyWiring) {
   );
   const records = new JourneyStore(w.doc, w.tableName);
   // With a data folder, each journey version's templates are kept: a run finishes with those it started with.
-  const releases = w.dataDir ? keepReleases(w.dataDir, w.templatesDir, compiled) : undefined;
+  const releases = w.dataDir ? keepReleases(w.dataDir, w.templatesDir, loaded.journeys.map(({ journey }) => journey)) : undefined;
   const stepHandler: EventLambda = handlerFor(w.functions, 'rapport-steps', w.stepHandler ?? createStepHandler(
     {
       profiles: w.profiles,

@@ -12,25 +12,14 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { liquidTemplates, readTemplates, type TemplateRenderer } from '../../functions/journeys';
-import type { CompiledJourney } from '../../workflows/journeys';
-
-/** The templates a compiled journey's steps render: send steps (their variants too) and webhook steps. */
-export function templatesOfDefinition(journey: Pick<CompiledJourney, 'definition'>): string[] {
-  const names = new Set<string>();
-  for (const state of Object.values(journey.definition.States) as Array<{ Type: string; Parameters?: { Payload?: { config?: Record<string, unknown> } } }>) {
-    const config = state.Type === 'Task' ? state.Parameters?.Payload?.config : undefined;
-    if (typeof config?.template === 'string') names.add(config.template);
-    for (const v of (config?.variants as Array<{ template?: unknown }> | undefined) ?? []) if (typeof v.template === 'string') names.add(v.template);
-  }
-  return [...names].sort();
-}
+import { templatesOfJourney, type Journey } from '../../workflows/journeys';
 
 export interface Releases {
   /** The templates of `journeyId` at `version` when that is not its current version and it was kept; else undefined. */
   templatesOf(journeyId: string, version: number): TemplateRenderer | undefined;
 }
 
-export function keepReleases(dataDir: string, templatesDir: string, journeys: readonly CompiledJourney[]): Releases {
+export function keepReleases(dataDir: string, templatesDir: string, journeys: readonly Pick<Journey, 'id' | 'version' | 'steps'>[]): Releases {
   const root = join(dataDir, 'releases');
   const current = new Map(journeys.map((j) => [j.id, j.version]));
   const files = existsSync(templatesDir) ? readdirSync(templatesDir).filter((f) => f.endsWith('.liquid')) : [];
@@ -41,7 +30,7 @@ export function keepReleases(dataDir: string, templatesDir: string, journeys: re
     const partial = `${dir}.partial`;
     rmSync(partial, { recursive: true, force: true });
     mkdirSync(partial, { recursive: true });
-    for (const name of templatesOfDefinition(journey)) for (const file of files.filter((f) => f.startsWith(`${name}.`))) cpSync(join(templatesDir, file), join(partial, file));
+    for (const name of templatesOfJourney(journey)) for (const file of files.filter((f) => f.startsWith(`${name}.`))) cpSync(join(templatesDir, file), join(partial, file));
     renameSync(partial, dir);
   }
   const renderers = new Map<string, TemplateRenderer | undefined>();

@@ -27,6 +27,7 @@ import { Liquid } from 'liquidjs';
 import { HTML_SEPARATOR, parseEmailTemplate, parseTemplateFileName, templateKey, type TemplateChannel, type TemplateProfileField } from '../../shared';
 import { jsonBodyLiquid } from '../../shared/templates/json-body';
 import type { JourneyProblem } from './errors';
+import type { Journey } from './schema';
 import { templateTriggerReferences } from './references';
 
 /** The templates a journey may use: keys `<template>.<channel>`, and their sources when read from disk. */
@@ -182,4 +183,17 @@ export function loadTemplateCatalog(dir: string): { catalog: TemplateCatalog; pr
     (locales[defaultKey] ??= []).push(locale);
   }
   return { catalog: { templates, templateSources, templateFiles, locales }, problems };
+}
+
+/** The templates a journey's steps render, by name (send steps, their variants, webhook steps), sorted. */
+export function templatesOfJourney(journey: Pick<Journey, 'steps'>): string[] {
+  const names = new Set<string>();
+  for (const step of journey.steps) {
+    if ('send' in step) {
+      names.add(step.send.template);
+      for (const v of step.send.variants ?? []) if (v.template !== undefined) names.add(v.template);
+    }
+    if ('webhook' in step) names.add(step.webhook.template);
+  }
+  return [...names].sort();
 }
