@@ -72,7 +72,8 @@ function normalise(value: unknown): unknown {
         return [k, Object.fromEntries(Object.entries(v).map(([table, items]) => [table, (normalise(items) as unknown[]).sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)))]))];
       }
       if (k === 'requestId') return [k, typeof v === 'string' && /^[A-Z0-9]{52}$/.test(v) ? 'REQUEST-ID' : v];
-      if (k === 'totalRetryDelay') return [k, typeof v === 'number' && v > 0 ? 'DELAYED' : v];
+      // A retried call's delay is the SDK's full jitter (random, 0 included); a call not retried has none.
+      if (k === 'totalRetryDelay') return [k, typeof v === 'number' && (v > 0 || (value as { attempts?: unknown }).attempts !== 1) ? 'DELAYED' : v];
       if (k === 'CreationDateTime' || k === 'TableId' || k.endsWith('DateTime')) return [k, 'PER-TABLE'];
       return [k, normalise(v)];
     }),
