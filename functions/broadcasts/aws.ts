@@ -9,6 +9,8 @@ import { createSendGateway } from '../journeys/gateway';
 import { JourneyStore } from '../journeys/store';
 import { readTemplates } from '../journeys/templates';
 import { documentClient } from '../profile';
+import { parseBroadcastRates } from '../../shared/broadcasts';
+import { BroadcastLanes } from './lanes';
 import { createBroadcastApi, createBroadcastService, type BroadcastExecutions } from './service';
 import { BroadcastStore } from './store';
 
@@ -51,8 +53,12 @@ export function awsBroadcastApi(env: NodeJS.ProcessEnv = process.env, clients: {
 export async function awsBroadcastService(env: NodeJS.ProcessEnv = process.env, clients: { dynamodb?: DynamoDBClient; sfn?: SFNClient } = {}) {
   const dynamodb = clients.dynamodb ?? new DynamoDBClient({});
   const step = await awsStepDeps(env, { dynamodb });
+  const doc = documentClient(dynamodb);
+  const tableName = requireEnv(env, ENV.PROFILE_TABLE_NAME);
+  const rates = env[BROADCAST_ENV.BROADCAST_RATES] ? parseBroadcastRates(env[BROADCAST_ENV.BROADCAST_RATES], BROADCAST_ENV.BROADCAST_RATES) : {};
   return createBroadcastService({
-    store: new BroadcastStore(documentClient(dynamodb), requireEnv(env, ENV.PROFILE_TABLE_NAME)),
+    store: new BroadcastStore(doc, tableName),
+    lanes: new BroadcastLanes(doc, tableName, rates, systemClock),
     executions: awsBroadcastExecutions(requireEnv(env, BROADCAST_ENV.STATE_MACHINE_ARN), clients.sfn),
     clock: systemClock,
     profiles: step.profiles,

@@ -18,3 +18,4 @@ export {
   type PageState,
 } from './service';
 export { createBroadcastApiHandler, createBroadcastPageHandler, BROADCASTS_PATH, type BroadcastHandlerOptions } from './lambda';
+export { BroadcastLanes, type LaneGrant } from './lanes';

@@ -6,6 +6,7 @@ import type { PageCursor, ProfileStore } from '../profile';
 import { isDeliveryOutcomeUnknown, SendOutcomeUnknownError, TemplateRenderError } from '../journeys/errors';
 import type { GatewayOutcome, SendGateway } from '../journeys/gateway';
 import type { JourneyStore } from '../journeys/store';
+import type { BroadcastLanes } from './lanes';
 import { InvalidListCursorError, type BroadcastRecord, type BroadcastStore, type PageCounters } from './store';
 
 
@@ -70,6 +71,8 @@ export interface BroadcastDeps extends BroadcastApiDeps {
   gateway: SendGateway;
   /** The time zone of a customer without a valid `timezone` trait (the send policy's `defaultTimeZone`): a wall-clock `at` is theirs then. */
   defaultTimeZone: string;
+  /** The channels' token buckets, shared by all broadcasts (`broadcastRates`). Absent: no limit but each broadcast's own `rate`. */
+  lanes?: BroadcastLanes;
 }
 
 /** How far ahead `at` may be: a Standard execution lives at most a year, and the sending comes after the wait. */
@@ -218,7 +221,16 @@ export function createBroadcastService(deps: BroadcastDeps) {
     const startedAt = clock.now();
     if (record.status === 'scheduled') await store.transition(id, ['scheduled'], 'running', startedAt);
     const definition = record.definition;
-    const { size, periodSeconds } = pacing(definition.rate);
+    const { size: paced, periodSeconds } = pacing(definition.rate);
+    // The channel's lane, shared by every broadcast: this page sends at most what it grants, and waits when it grants nothing.
+    const channel = definition.send.channel;
+    const lane = deps.lanes ? await deps.lanes.take(channel, paced) : { granted: paced };
+    if (lane.granted === 0) return laneWait(state, lane.waitSeconds ?? 1);
+    const size = lane.granted;
+    const giveBack = async (counters: PageCounters) => {
+      const unsent = size - (counters.sent ?? 0) - (counters.failed ?? 0);
+      if (deps.lanes && unsent > 0) await deps.lanes.giveBack(channel, unsent);
+    };
     const number = state.page + 1;
     const cancelledAt = async (page: number) => {
       await cursors.dropAll(id);
@@ -231,6 +243,7 @@ export function createBroadcastService(deps: BroadcastDeps) {
       const { counters, cancelled } = await fanOut(definition, listing.customers, async (customerId, outcome) => {
         if (outcome.status === 'deferred') await deferUnlessErased(id, customerId, outcome.until);
       });
+      await giveBack(counters);
       const last = listing.customers.at(-1);
       await keepCursor(id, number, listing.next !== undefined && last !== undefined ? { phase: 'members', cursor: listing.next, customerId: last, segment: definition.segment } : undefined);
       await store.countPage(id, number, counters);
@@ -247,6 +260,7 @@ export function createBroadcastService(deps: BroadcastDeps) {
           nextDue = min(nextDue, outcome.until);
         } else finished.push(customerId);
       });
+      await giveBack(counters);
       // Out of the deferred count once sent, skipped or failed (a re-deferral stays in it).
       counters.deferred = -finished.length;
       counters.recipients = 0;
@@ -270,14 +284,22 @@ export function createBroadcastService(deps: BroadcastDeps) {
       const wait = Math.ceil(periodSeconds - elapsed - 1e-9);
       if (wait > 0) next.waitSeconds = wait;
     }
-    // A long broadcast goes on in a new execution before this one's history fills up.
-    if (next.pagesThisGeneration >= GENERATION_PAGES) {
-      const generation = state.generation + 1;
-      const { waitSeconds: _w, ...carried } = next;
-      await deps.executions.start(broadcastExecutionName(id, generation), { ...carried, generation, pagesThisGeneration: 0 });
-      return { ...done, page: number };
-    }
-    return next;
+    return nextGeneration(next);
+  }
+
+  /** A long broadcast goes on in a new execution before this one's history fills up. */
+  async function nextGeneration(next: PageState): Promise<PageState> {
+    if (next.pagesThisGeneration < GENERATION_PAGES) return next;
+    const generation = next.generation + 1;
+    const { waitSeconds: _w, ...carried } = next;
+    await deps.executions.start(broadcastExecutionName(next.broadcastId, generation), { ...carried, generation, pagesThisGeneration: 0 });
+    return { broadcastId: next.broadcastId, phase: next.phase, page: next.page, generation: next.generation, pagesThisGeneration: next.pagesThisGeneration, done: true };
+  }
+
+  /** The channel's lane is empty: the same page again after `waitSeconds` (nothing listed, sent or counted). */
+  async function laneWait(state: PageState, waitSeconds: number): Promise<PageState> {
+    const { waitSeconds: _w, waitUntil: _u, done: _d, ...same } = state;
+    return nextGeneration({ ...same, pagesThisGeneration: state.pagesThisGeneration + 1, waitSeconds });
   }
 
   /**

@@ -1,5 +1,6 @@
 import { Annotations, App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { parseBroadcastRates } from '../../shared/broadcasts/rates';
 import type { RapportOutboundWebhook } from './rapport';
 import { RapportStack } from './rapport-stack';
 import { stageNameProblems } from './validate';
@@ -21,6 +22,8 @@ import { stageNameProblems } from './validate';
  * Without `fromAddress` or `outboundWebhooks`, synth uses `SAMPLE_DELIVERY` (which
  * delivers nothing) and warns; `cdk synth --strict` turns the warning into an error.
  * - `alarmEmail`: where alarms are e-mailed (optional).
+ * - `broadcastRates`: messages per second all broadcasts together may send per channel, `{ "email": 10 }`
+ *   (an object in cdk.json or a JSON string on the command line; optional).
  *
  * `-c nag=true` runs cdk-nag (AwsSolutions and Serverless packs) during synth: a finding
  * that `infra/cdk/nag.ts` does not acknowledge fails the synth (tests/infra/nag.test.ts runs them too).
@@ -81,6 +84,8 @@ const configurationSet = optionalString('configurationSet');
 const smsOriginationIdentity = optionalString('smsOriginationIdentity');
 const outboundWebhooks = outboundWebhooksFromContext();
 const alarmEmail = optionalString('alarmEmail');
+const broadcastRatesContext: unknown = app.node.tryGetContext('broadcastRates');
+const broadcastRates = broadcastRatesContext === undefined ? undefined : parseBroadcastRates(broadcastRatesContext, 'Invalid context -c broadcastRates=...');
 
 const stack = new RapportStack(app, `Rapport-${stage}`, {
   stageName: stage,
@@ -89,6 +94,7 @@ const stack = new RapportStack(app, `Rapport-${stage}`, {
   ...(smsOriginationIdentity !== undefined && { sms: { originationIdentity: smsOriginationIdentity } }),
   outboundWebhooks: outboundWebhooks ?? SAMPLE_DELIVERY.outboundWebhooks,
   ...(alarmEmail !== undefined && { alarmEmail }),
+  ...(broadcastRates !== undefined && { broadcastRates }),
   description: `Rapport ${stage}: webhook and Segment ingest to EventBridge, customer profiles, journeys and admin API`,
 });
 

@@ -19,6 +19,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { conversionEventsOf, type ConsentMode } from '../../shared';
+import type { BroadcastRates } from '../../shared/broadcasts/rates';
 import type { CompiledJourney } from '../../workflows/journeys';
 import { BroadcastsArea, BusArea, EncryptionArea, encryptionProblems, FeedbackArea, FirewallArea, firewallProblems, IngestArea, JourneysArea, ProfilesArea, type AreaContext } from './areas';
 import { JOURNEYS, RAPPORT_DEFAULTS, requiredTombstoneDays } from './defaults';
@@ -305,6 +306,15 @@ export interface RapportProps {
   readonly sendPolicy?: RapportSendPolicy;
 
   /**
+   * Messages per second all broadcasts together may send per channel, e.g. `{ email: 10 }` under an SES
+   * account whose maximum send rate is 14: the rest stays for journeys and transactional messages, which never
+   * take from these buckets. A channel not named is limited only by each broadcast's own `rate`.
+   *
+   * @default {}: no limit across broadcasts
+   */
+  readonly broadcastRates?: BroadcastRates;
+
+  /**
    * Where alarm notifications are e-mailed (dead letters, ingest 5xx rate, failed
    * executions, throttles). The address must confirm the subscription SNS sends it.
    *
@@ -490,6 +500,7 @@ export class Rapport extends Construct {
         defaultTimeZone: props.sendPolicy?.defaultTimeZone ?? RAPPORT_DEFAULTS.sendPolicy.defaultTimeZone,
       },
       ...(props.alarmEmail !== undefined && { alarmEmail: props.alarmEmail }),
+      ...(props.broadcastRates !== undefined && { broadcastRates: props.broadcastRates }),
     };
     const key = props.encryptionKey;
     if (key !== undefined) this.encryptionKey = key;
@@ -626,6 +637,7 @@ export class Rapport extends Construct {
       sendStatements: journeys.sendStatements,
       unsubscribeSecret: this.unsubscribeSecret,
       conversionEvents: [...conversionEventsOf(this.journeys)],
+      ...(resolved.broadcastRates !== undefined && { broadcastRates: resolved.broadcastRates }),
     });
     this.broadcastApiFunction = broadcasts.broadcastApiFunction;
     this.broadcastPageFunction = broadcasts.broadcastPageFunction;

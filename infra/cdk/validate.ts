@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import * as path from 'node:path';
 import { RemovalPolicy, Token } from 'aws-cdk-lib';
 import type { Duration } from 'aws-cdk-lib';
+import { parseBroadcastRates, type BroadcastRates } from '../../shared/broadcasts/rates';
 import { loadTrackingPlan, TRACKING_PLAN_FILE, type ConsentMode } from '../../shared';
 import { formatProblem, loadSegmentationConfig, loadSegments, loadTagRules, SEGMENTATION_FILES, SEGMENTS_FILE } from '../../shared/segmentation';
 import { MAX_SOURCES, PROFILE, REDELIVERY_DAYS, requiredTombstoneDays, SOURCE_ID_MAX_LENGTH, SOURCE_ID_PATTERN, STAGE_NAME_PATTERN, WEBHOOK_NAME_PATTERN } from './defaults';
@@ -24,6 +25,7 @@ export interface ResolvedRapportProps {
   readonly outboundWebhooks: Readonly<Record<string, RapportOutboundWebhook>>;
   readonly sendPolicy: Required<RapportSendPolicy>;
   readonly alarmEmail?: string;
+  readonly broadcastRates?: BroadcastRates;
 }
 
 /** Every reason the props cannot describe a working deployment; empty when they can. */
@@ -42,6 +44,7 @@ export function findPropProblems(props: ResolvedRapportProps): string[] {
     ...outboundWebhookProblems(props.outboundWebhooks),
     ...sendPolicyProblems(props.sendPolicy),
     ...alarmEmailProblems(props.alarmEmail),
+    ...broadcastRateProblems(props.broadcastRates),
     ...validateSegmentationFiles(props.configDir),
   ];
 }
@@ -180,6 +183,16 @@ function emailProblems(email: RapportEmail | undefined): string[] {
     problems.push(`email.configurationSet ${JSON.stringify(email.configurationSet)} must be an SES configuration set name: 1-64 letters, digits, '_' or '-'`);
   }
   return problems;
+}
+
+function broadcastRateProblems(rates: unknown): string[] {
+  if (rates === undefined) return [];
+  try {
+    parseBroadcastRates(rates, 'broadcastRates');
+    return [];
+  } catch (error) {
+    return [(error as Error).message];
+  }
 }
 
 function alarmEmailProblems(alarmEmail: unknown): string[] {

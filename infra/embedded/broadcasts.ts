@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { BroadcastStore, createBroadcastApiHandler, createBroadcastPageHandler, createBroadcastService, type BroadcastExecutions, type PageState } from '../../functions/broadcasts';
+import { BroadcastLanes, BroadcastStore, createBroadcastApiHandler, createBroadcastPageHandler, createBroadcastService, type BroadcastExecutions, type PageState } from '../../functions/broadcasts';
+import type { BroadcastRates } from '../../shared/broadcasts';
 import { liquidTemplates, readTemplates, type Channels, type JourneyStore, type SendPolicy, type UnsubscribeKeyProvider } from '../../functions/journeys';
 import { createSendGateway } from '../../functions/journeys/gateway';
 import type { ProfileStore } from '../../functions/profile';
@@ -27,6 +28,8 @@ export interface BroadcastWiring {
   records: JourneyStore;
   channels: Channels;
   policy: SendPolicy;
+  /** Messages per second all broadcasts together may send per channel (their lanes' token buckets); a channel not named is not limited. */
+  broadcastRates?: BroadcastRates;
   /** The events the journey router credits as conversions (`conversionEventsOf`): a broadcast's attribution may name these. */
   conversionEvents: ReadonlySet<string>;
   clock: Clock;
@@ -65,6 +68,7 @@ export function wireBroadcasts(w: BroadcastWiring) {
   const executions: BroadcastExecutions = { start: w.authorize ? authorizedBroadcastStart(start, w.authorize) : start };
   const service = createBroadcastService({
     store,
+    lanes: new BroadcastLanes(w.doc, w.tableName, w.broadcastRates ?? {}, w.clock),
     profiles: w.profiles,
     journeys: w.records,
     gateway,

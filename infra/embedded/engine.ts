@@ -40,6 +40,8 @@ import { handleUi } from './ui';
 import { VirtualClock } from './virtual-time';
 import { apiOfPath, PROFILE_CONSUMER_RULE, routesOf, routeTarget, sesFeedbackRule, SWEEP_SCHEDULE } from '../topology';
 import { wireBroadcasts } from './broadcasts';
+import { parseBroadcastRates, type BroadcastRates } from '../../shared/broadcasts';
+import { BROADCAST_ENV } from '../../shared/config/broadcast-env';
 import { createSesFeedbackHandler } from '../../functions/feedback';
 import { handlerFor, type FunctionHandlers } from './functions';
 
@@ -77,6 +79,11 @@ export interface EngineOptions {
   templatesDir?: string;
   /** Send policy overrides (frequency cap, quiet hours, default time zone). */
   sendPolicy?: Partial<SendPolicy>;
+  /**
+   * Messages per second all broadcasts together may send per channel (`{ email: 14 }`): the lanes' token buckets,
+   * shared by every broadcast; journeys never take from them. A channel not named is not limited. @default {}
+   */
+  broadcastRates?: BroadcastRates;
   /**
    * Replaces every journey's `trigger.max_age` (seconds; null: any age), for a replay of
    * live traffic on a fast clock, whose events reach the engine late when the machine is busy.
@@ -366,6 +373,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     records: journeys.records,
     channels,
     policy: sendPolicy,
+    ...(options.broadcastRates && { broadcastRates: options.broadcastRates }),
     conversionEvents: conversionEventsOf(journeys.compiled),
     clock,
     ...(virtual && { virtual }),
@@ -876,6 +884,8 @@ export interface EnvConfig {
   source: { id: string; webhookSecret: string; writeKey: string };
   unsubscribeKeys: string[];
   allowedHosts: string[];
+  /** `RAPPORT_BROADCAST_RATES`: messages per second all broadcasts together may send per channel. */
+  broadcastRates: BroadcastRates;
   generated: { webhookSecret: boolean; writeKey: boolean };
 }
 
@@ -901,5 +911,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     writeFileSync(devFile, JSON.stringify({ webhookSecret, writeKey, unsubscribeSecret }, null, 2), { mode: 0o600 });
   }
   const allowedHosts = parseAllowedHosts(env[ENV.ALLOWED_HOSTS], ENV.ALLOWED_HOSTS);
-  return { port, dataDir, source: { id: 'default', webhookSecret, writeKey }, unsubscribeKeys, allowedHosts, generated };
+  const broadcastRates = env[BROADCAST_ENV.BROADCAST_RATES] ? parseBroadcastRates(env[BROADCAST_ENV.BROADCAST_RATES], BROADCAST_ENV.BROADCAST_RATES) : {};
+  return { port, dataDir, source: { id: 'default', webhookSecret, writeKey }, unsubscribeKeys, allowedHosts, broadcastRates, generated };
 }

@@ -16,6 +16,7 @@ const engine = await startEngine({
   dataDir: config.dataDir,
   unsubscribeKeys: config.unsubscribeKeys,
   allowedHosts: config.allowedHosts,
+  broadcastRates: config.broadcastRates,
   // A scaled clock goes on across restarts: saved waits fire when they were due.
   clock: dataFolderClock(config.dataDir, scale),
   ...(outboundWebhooks && { outboundWebhooks }),

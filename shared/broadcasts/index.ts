@@ -1,1 +1,2 @@
 export { BroadcastSchema, BroadcastFileError, BROADCAST_ATTRIBUTION_WINDOW_MAX_DAYS, BROADCAST_ID_PATTERN, BROADCAST_RATE_MAX, atSpan, broadcastAttribution, broadcastJsonSchema, isLocalAt, localAtParts, loadBroadcastFile, parseBroadcast, type Broadcast, type BroadcastInput, type BroadcastProblem } from './schema';
+export { parseBroadcastRates, type BroadcastChannel, type BroadcastRates } from './rates';

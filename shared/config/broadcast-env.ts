@@ -8,4 +8,6 @@ export const BROADCAST_ENV = {
   STATE_MACHINE_ARN: 'RAPPORT_BROADCAST_STATE_MACHINE_ARN',
   /** The events the journey router credits as conversions (a JSON array): a broadcast's `attribution.event` must be one. */
   CONVERSION_EVENTS: 'RAPPORT_CONVERSION_EVENTS',
+  /** Messages per second all broadcasts together may send per channel (a JSON object, `{"email": 14}`); unset: no limit. */
+  BROADCAST_RATES: 'RAPPORT_BROADCAST_RATES',
 } as const;

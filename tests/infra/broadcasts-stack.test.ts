@@ -37,8 +37,14 @@ describe('the broadcast stack', () => {
     expect(invokes.map((s) => asList(s.Resource).map(renderText))).toEqual([[`<GetAtt:${pageId}.Arn>`]]);
   });
 
-  it('runs the page function in a lane of its own: reserved concurrency', () => {
+  it('runs the page function in a lane of its own: reserved concurrency, and the channel rates it is given', () => {
     expect(resources[pageId]!.Properties.ReservedConcurrentExecutions).toBe(BROADCASTS.page.reservedConcurrency);
+    // No rate by default: the variable is absent, and the page function limits nothing across broadcasts.
+    expect((resources[pageId]!.Properties.Environment as { Variables: Record<string, unknown> }).Variables).not.toHaveProperty(BROADCAST_ENV.BROADCAST_RATES);
+    const rated = synthRapport({ stageName: 'dev', broadcastRates: { email: 10, sms: 1 } }, { bundle: false }).template;
+    const ratedPage = (rated.toJSON().Resources as typeof resources)[functionIdByService(rated, BROADCASTS.page.serviceName)]!;
+    const variables = (ratedPage.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(JSON.parse(variables[BROADCAST_ENV.BROADCAST_RATES] as string)).toEqual({ email: 10, sms: 1 });
   });
 
   it('gives both functions the state machine by name, and only it to start', () => {

@@ -10,6 +10,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { ENV } from '../../../shared/config/env';
 import { BROADCAST_ENV } from '../../../shared/config/broadcast-env';
 import { JOURNEY_ENV } from '../../../shared/config/journey-env';
+import type { BroadcastRates } from '../../../shared/broadcasts/rates';
 import { broadcastDefinition } from '../../../workflows/broadcasts';
 import { routesOf } from '../../topology';
 import { BROADCAST_TABLE_ACCESS, BROADCASTS, JOURNEYS } from '../defaults';
@@ -27,6 +28,8 @@ export interface BroadcastsAreaProps {
   readonly unsubscribeSecret: secretsmanager.ISecret;
   /** The events the journey router credits as conversions (`conversionEventsOf`): a broadcast's attribution may name these. */
   readonly conversionEvents: readonly string[];
+  /** Messages per second all broadcasts together may send per channel (the page function's lanes). */
+  readonly broadcastRates?: BroadcastRates;
 }
 
 /**
@@ -53,7 +56,11 @@ export class BroadcastsArea {
       description: `Rapport ${stageName}: sends a page of a broadcast through the send gateway`,
       ...BROADCASTS.page,
       logGroup: logGroup('BroadcastPageLogs'),
-      environment: { ...props.sendEnvironment, [BROADCAST_ENV.STATE_MACHINE_ARN]: stateMachineArn },
+      environment: {
+        ...props.sendEnvironment,
+        [BROADCAST_ENV.STATE_MACHINE_ARN]: stateMachineArn,
+        ...(props.broadcastRates !== undefined && Object.keys(props.broadcastRates).length > 0 && { [BROADCAST_ENV.BROADCAST_RATES]: JSON.stringify(props.broadcastRates) }),
+      },
       bundledFiles: props.sendBundledFiles,
     });
     (this.broadcastPageFunction.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = BROADCASTS.page.reservedConcurrency;
