@@ -54,7 +54,8 @@ export function createProfileConsumerHandler(deps: Omit<ProfileConsumerDeps, 'lo
   const o = observability('rapport-profile', options);
   const { logger, metrics } = o;
   // Only ids and counts reach the log: never traits, email or phone.
-  const consumer = createProfileConsumer({ ...deps, log: (message, fields) => logger.info(message, fields) });
+  // Its getters kept, not read once (the embedded engine's `recentEvents` follows a reload of the journeys).
+  const consumer = createProfileConsumer(Object.defineProperties({ log: ((message, fields) => logger.info(message, fields)) as NonNullable<ProfileConsumerDeps['log']> }, Object.getOwnPropertyDescriptors(deps)) as ProfileConsumerDeps);
   const handler = async (event: EventBridgeEvent<string, unknown>, context: Context) => {
     const detail = NormalisedEventSchema.parse(event.detail);
     correlate(logger, detail.messageId);
@@ -88,7 +89,8 @@ export function createProfileConsumerHandler(deps: Omit<ProfileConsumerDeps, 'lo
 export function createSweepHandler(deps: Omit<ProfileConsumerDeps, 'log'>, options: SweepHandlerOptions = {}) {
   const o = observability('rapport-sweep', options);
   const { logger, metrics } = o;
-  const consumer = createProfileConsumer({ ...deps, log: (message, fields) => logger.info(message, fields) });
+  // Its getters kept, not read once (the embedded engine's `recentEvents` follows a reload of the journeys).
+  const consumer = createProfileConsumer(Object.defineProperties({ log: ((message, fields) => logger.info(message, fields)) as NonNullable<ProfileConsumerDeps['log']> }, Object.getOwnPropertyDescriptors(deps)) as ProfileConsumerDeps);
   const handler = async (_event: unknown, _context: Context): Promise<SweepOutcome> => {
     const due = await deps.store.dueForReevaluation(deps.clock.now());
     let changed = 0;

@@ -4,7 +4,7 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { BroadcastLanes, BroadcastStore, createBroadcastApiHandler, createBroadcastPageHandler, createBroadcastService, type BroadcastExecutions, type PageState } from '../../functions/broadcasts';
 import type { BroadcastRates } from '../../shared/broadcasts';
-import { liquidTemplates, readTemplates, type Channels, type JourneyStore, type SendPolicy, type UnsubscribeKeyProvider } from '../../functions/journeys';
+import type { Channels, JourneyStore, SendPolicy, TemplateRenderer, UnsubscribeKeyProvider } from '../../functions/journeys';
 import { createSendGateway } from '../../functions/journeys/gateway';
 import type { ProfileStore } from '../../functions/profile';
 import { templateKey, type Clock } from '../../shared';
@@ -20,7 +20,6 @@ export const LOCAL_BROADCAST_PAGE_FUNCTION = 'arn:aws:lambda:local:000000000000:
 export interface BroadcastWiring {
   /** Folder of broadcast files (`<id>.yaml`), each created (once: idempotent on id) when the engine starts. */
   broadcastsDir: string;
-  templatesDir: string;
   doc: DynamoDBDocumentClient;
   tableName: string;
   profiles: ProfileStore;
@@ -30,8 +29,11 @@ export interface BroadcastWiring {
   policy: SendPolicy;
   /** Messages per second all broadcasts together may send per channel (their lanes' token buckets); a channel not named is not limited. */
   broadcastRates?: BroadcastRates;
-  /** The events the journey router credits as conversions (`conversionEventsOf`): a broadcast's attribution may name these. */
-  conversionEvents: ReadonlySet<string>;
+  /** The events the journey router credits as conversions (`conversionEventsOf`) now: a broadcast's attribution may name these. */
+  conversionEvents: () => ReadonlySet<string>;
+  /** The templates now (the journeys' wiring reloads them) and their files by `templateKey`. */
+  templates: TemplateRenderer;
+  templateSources: () => Readonly<Record<string, string>>;
   clock: Clock;
   virtual?: VirtualClock;
   timeScale: number;
@@ -52,12 +54,11 @@ export interface BroadcastWiring {
  */
 export function wireBroadcasts(w: BroadcastWiring) {
   const store = new BroadcastStore(w.doc, w.tableName);
-  const templateSources = readTemplates(w.templatesDir);
   const gateway = createSendGateway({
     profiles: w.profiles,
     journeys: w.records,
     channels: w.channels,
-    templates: liquidTemplates(templateSources),
+    templates: w.templates,
     policy: w.policy,
     clock: w.clock,
     unsubscribe: { get baseUrl() { return w.unsubscribe.baseUrl(); }, keys: w.unsubscribe.keys },
@@ -74,8 +75,10 @@ export function wireBroadcasts(w: BroadcastWiring) {
     gateway,
     executions,
     clock: w.clock,
-    templateExists: (channel, template) => templateKey(template, channel) in templateSources,
-    conversionEvents: w.conversionEvents,
+    templateExists: (channel, template) => templateKey(template, channel) in w.templateSources(),
+    get conversionEvents() {
+      return w.conversionEvents();
+    },
     defaultTimeZone: w.policy.defaultTimeZone,
     attributionCounters: (journeyId) => w.records.stats(journeyId),
   });

@@ -34,6 +34,7 @@ import { authorizedChannels, authorizedSources, authorizedUnsubscribeKeys, insta
 import { createHttpGuard, parseAllowedHosts } from './http-guard';
 import { invokeHttpLambda } from './lambda-http';
 import { wireJourneys, type StepLambdaHandler } from './journeys';
+import { JourneyError } from '../../workflows/journeys';
 import { Outbox, SIMULATED_FEEDBACK, SIMULATED_SES, sesFeedbackEntry, type OutboxEntry, type SimulatedFeedback } from './outbox';
 import { createMessageTools, emailAndSmsSends } from './test-send';
 import { handleUi } from './ui';
@@ -363,10 +364,17 @@ async function start(options: EngineOptions): Promise<Engine> {
     ...(dataDir && { dataDir }),
     asyncRetries,
   });
+  // The recent events the profile keeps: what the tag rules and the journeys loaded last read (computed once per load).
+  let retained: { of: readonly unknown[]; spec: ReturnType<typeof profileRetention> } | undefined;
+  const retention = () => {
+    if (retained?.of !== journeys.compiled) retained = { of: journeys.compiled, spec: profileRetention(profileConfig, journeys.compiled) };
+    return retained.spec;
+  };
   // Broadcasts: the same page and API functions as in AWS, their state machine on an executor of its own.
   const broadcasts = wireBroadcasts({
     broadcastsDir: options.broadcastsDir ?? 'workflows/broadcasts.d',
-    templatesDir: options.templatesDir ?? 'workflows/templates',
+    templates: journeys.templates,
+    templateSources: () => journeys.templateSources,
     doc,
     tableName: PROFILE_TABLE,
     profiles,
@@ -374,7 +382,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     channels,
     policy: sendPolicy,
     ...(options.broadcastRates && { broadcastRates: options.broadcastRates }),
-    conversionEvents: conversionEventsOf(journeys.compiled),
+    conversionEvents: () => conversionEventsOf(journeys.compiled),
     clock,
     ...(virtual && { virtual }),
     timeScale,
@@ -395,7 +403,14 @@ async function start(options: EngineOptions): Promise<Engine> {
         'rapport-profile',
         createProfileConsumerHandler(
           // A visitor the consumer erases (of a dropped event of an erased customer) has their journeys stopped, as DELETE does.
-          { ...profileDeps, recentEvents: profileRetention(profileConfig, journeys.compiled), onErase: async (id: string) => void (await journeys.runtime.stopAll(id, 'customer erased')) },
+          {
+            ...profileDeps,
+            // What the journeys loaded last read (a reload may read more, or less).
+            get recentEvents() {
+              return retention();
+            },
+            onErase: async (id: string) => void (await journeys.runtime.stopAll(id, 'customer erased')),
+          },
           // After the event is on the profile: the router, then enrolment in the journeys it triggers (as in AWS).
           { logger, metrics, afterApply: (event, customerId, ids) => journeys.runtime.applied(event, customerId, ids), afterDrop: (event, _customerId, reason) => journeys.runtime.dropped(event, reason) },
         ),
@@ -623,6 +638,11 @@ async function start(options: EngineOptions): Promise<Engine> {
       return;
     }
     if (req.method === 'POST' && url.pathname === '/v1/admin/sweep') return send(res, 200, await sweep());
+    if (req.method === 'POST' && url.pathname === '/v1/admin/reload') {
+      req.resume();
+      const answer = reloadJourneys(journeys);
+      return send(res, answer.status, answer.body);
+    }
     if (req.method === 'GET' && url.pathname === '/v1/journeys') {
       return send(res, 200, {
         journeys: journeys.compiled.map((j) => ({
@@ -913,4 +933,19 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
   const allowedHosts = parseAllowedHosts(env[ENV.ALLOWED_HOSTS], ENV.ALLOWED_HOSTS);
   const broadcastRates = env[BROADCAST_ENV.BROADCAST_RATES] ? parseBroadcastRates(env[BROADCAST_ENV.BROADCAST_RATES], BROADCAST_ENV.BROADCAST_RATES) : {};
   return { port, dataDir, source: { id: 'default', webhookSecret, writeKey }, unsubscribeKeys, allowedHosts, broadcastRates, generated };
+}
+
+/**
+ * `POST /v1/admin/reload` (and `npm start` on a file change): the journeys and templates reloaded from their folders,
+ * by the rules of a release (see wireJourneys' `reload`). `200` with the journeys now and what changed, as `rapport
+ * plan` lists it; a broken file `422 invalid_journeys` with every problem at `file:line:col`, and nothing changed.
+ */
+export function reloadJourneys(journeys: Pick<ReturnType<typeof wireJourneys>, 'reload' | 'compiled'>): { status: number; body: Record<string, unknown> } {
+  try {
+    const { plans } = journeys.reload();
+    return { status: 200, body: { journeys: journeys.compiled.map((j) => ({ id: j.id, version: j.version })), changes: plans } };
+  } catch (error) {
+    if (!(error instanceof JourneyError)) throw error;
+    return { status: 422, body: { error: 'invalid_journeys', message: `nothing was reloaded: ${error.errors.length} problem(s); the journeys running are unchanged`, problems: error.errors } };
+  }
 }

@@ -129,6 +129,17 @@ export class LocalEventBus {
   }
 
   /**
+   * Removes a rule (a journey a reload removed or changed): events put from now on no longer go to it; deliveries
+   * under way finish. Its stored cursor stays: a rule added again under the name goes on from live events.
+   */
+  removeRule(name: string): boolean {
+    const at = this.rules.findIndex((r) => r.name === name);
+    if (at < 0) return false;
+    this.rules.splice(at, 1);
+    return true;
+  }
+
+  /**
    * Once every rule is added: deliver again each event of the log past a rule's stored cursor that
    * matches its pattern (the engine died before that delivery finished). A rule without a stored cursor
    * (a new journey, a first start) begins at the end of the log. Returns how many deliveries it started.

@@ -14,8 +14,10 @@ import {
   segmentationConditions,
   type Channels,
   type SendPolicy,
+  type TemplateRenderer,
   type UnsubscribeKeyProvider,
 } from '../../functions/journeys';
+import { planJourneys, type JourneyPlan } from '../cli/plan';
 import type { ProfileConfig, ProfileStore } from '../../functions/profile';
 import type { Executions } from '../../functions/journeys/executions';
 import type { Clock, Profile } from '../../shared';
@@ -76,6 +78,9 @@ export interface JourneyWiring {
   functions?: FunctionHandlers;
 }
 
+/** The journey runtime the functions share (functions/journeys/runtime.ts). */
+type JourneyRuntime = ReturnType<typeof createJourneyRuntime>;
+
 /** A step Lambda's handler as Lambda calls it: the state's Payload and a context. */
 export type StepLambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -87,20 +92,41 @@ export type StepLambdaHandler = (event: unknown, context: Context) => Promise<un
 export function wireJourneys(w: JourneyWiring) {
   // As `rapport validate` and synth check them: every tag a journey reads must be a tag rule, a declared manual tag or a tag some journey adds.
   const tags = { rules: w.profileConfig.tagNames, manual: [...w.profileConfig.manualTags, ...(w.tagsAddedElsewhere ?? [])] };
-  const loaded = loadJourneysFromDir(w.journeysDir, w.templatesDir, { webhookTargets: w.webhookTargets, tags });
-  const compiled: CompiledJourney[] = loaded.journeys.map(({ journey }) =>
-    compileJourney(journey, { stepFunctionArn: LOCAL_STEP_FUNCTION, ...loaded.catalog, webhookTargets: w.webhookTargets }),
-  );
+  /** The journeys and templates on disk, checked as at start (a broken file throws JourneyError, with file:line:col). */
+  const load = () => {
+    const loaded = loadJourneysFromDir(w.journeysDir, w.templatesDir, { webhookTargets: w.webhookTargets, tags });
+    const compiled: CompiledJourney[] = loaded.journeys.map(({ journey }) =>
+      compileJourney(journey, { stepFunctionArn: LOCAL_STEP_FUNCTION, ...loaded.catalog, webhookTargets: w.webhookTargets }),
+    );
+    const sources = readTemplates(w.templatesDir);
+    // With a data folder, each journey version's templates are kept: a run finishes with those it started with.
+    const releases = w.dataDir ? keepReleases(w.dataDir, w.templatesDir, loaded.journeys.map(({ journey }) => journey)) : undefined;
+    return { journeys: new Map(loaded.journeys.map(({ journey }) => [journey.id, journey])), compiled, sources, templates: liquidTemplates(sources), releases };
+  };
+  let current = load();
+  /**
+   * The templates of journey versions a reload replaced, in memory (`${id}\n${version}`): a run of such a version
+   * renders them when no data folder keeps its release (with one, `releases` does, across restarts too).
+   */
+  const retired = new Map<string, TemplateRenderer>();
   const records = new JourneyStore(w.doc, w.tableName);
-  // With a data folder, each journey version's templates are kept: a run finishes with those it started with.
-  const releases = w.dataDir ? keepReleases(w.dataDir, w.templatesDir, loaded.journeys.map(({ journey }) => journey)) : undefined;
+  // The current templates, whatever a reload changed since the handler was made.
+  const templates: TemplateRenderer = {
+    localeFor: (template, channel, locale) => current.templates.localeFor(template, channel, locale),
+    email: (template, data, locale) => current.templates.email(template, data, locale),
+    text: (template, channel, data, locale) => current.templates.text(template, channel, data, locale),
+  };
+  const templatesOf = (journeyId: string, version: number): TemplateRenderer | undefined => {
+    if (current.journeys.get(journeyId)?.version === version) return undefined;
+    return current.releases?.templatesOf(journeyId, version) ?? retired.get(`${journeyId}\n${version}`);
+  };
   const stepHandler: EventLambda = handlerFor(w.functions, 'rapport-steps', w.stepHandler ?? createStepHandler(
     {
       profiles: w.profiles,
       journeys: records,
       channels: w.channels,
-      templates: liquidTemplates(readTemplates(w.templatesDir)),
-      ...(releases && { templatesOf: (journeyId: string, version: number) => releases.templatesOf(journeyId, version) }),
+      templates,
+      templatesOf,
       evaluate: segmentationConditions(w.profileConfig.segmentation),
       policy: w.policy,
       clock: w.clock,
@@ -137,20 +163,35 @@ export function wireJourneys(w: JourneyWiring) {
       );
     },
   });
-  for (const journey of compiled) sfn.register(journey.id, journey.definition as unknown as AslDefinition);
+  for (const journey of current.compiled) sfn.register(journey.id, journey.definition as unknown as AslDefinition);
   // The functions' Step Functions API (the starter's, the router's, a step's self-resume). IAM first: a refused
   // call never reaches Step Functions (nor its injected faults).
   const api: Executions = w.stepFunctionsFaults ? failingExecutions(sfn, w.stepFunctionsFaults) : sfn;
   const executions = w.authorize ? authorizedExecutions(api, w.authorize, (token) => sfn.executionOfToken(token)) : api;
-  const runtime = createJourneyRuntime({
-    journeys: w.triggerMaxAgeSeconds === undefined ? compiled : compiled.map((j) => ({ ...j, triggerMaxAgeSeconds: w.triggerMaxAgeSeconds ?? null })),
-    profiles: w.profiles,
-    records,
-    executions,
-    clock: w.clock,
-    consentMode: w.profileConfig.consentMode,
-    log: (message, fields) => w.logger.info(message, fields),
-  });
+  const runtimeOf = (compiled: readonly CompiledJourney[]) =>
+    createJourneyRuntime({
+      journeys: w.triggerMaxAgeSeconds === undefined ? [...compiled] : compiled.map((j) => ({ ...j, triggerMaxAgeSeconds: w.triggerMaxAgeSeconds ?? null })),
+      profiles: w.profiles,
+      records,
+      executions,
+      clock: w.clock,
+      consentMode: w.profileConfig.consentMode,
+      log: (message, fields) => w.logger.info(message, fields),
+    });
+  let currentRuntime = runtimeOf(current.compiled);
+  // The runtime of the journeys loaded last: the consumer, the starter, run-ended and the sweep call through this.
+  const runtime: JourneyRuntime = {
+    start: (...a) => currentRuntime.start(...a),
+    applied: (...a) => currentRuntime.applied(...a),
+    dropped: (...a) => currentRuntime.dropped(...a),
+    route: (...a) => currentRuntime.route(...a),
+    executionEnded: (...a) => currentRuntime.executionEnded(...a),
+    reconcile: (...a) => currentRuntime.reconcile(...a),
+    stopAll: (...a) => currentRuntime.stopAll(...a),
+    get journeys() {
+      return currentRuntime.journeys;
+    },
+  };
   holder.runtime = runtime;
   const runEnded = handlerFor(w.functions, 'rapport-run-ended', createRunEndedHandler(runtime, { logger: w.logger, metrics: w.metrics }));
   // A status change the twin delivers late: an async invocation, retried as Lambda does, then dead-lettered.
@@ -158,13 +199,60 @@ export function wireJourneys(w: JourneyWiring) {
   // Executions saved in the data folder go on (waits at their due time, callback tasks on their tokens).
   sfn.resume();
   const starter = handlerFor(w.functions, 'rapport-starter', createStarterHandler(runtime, { logger: w.logger, metrics: w.metrics }));
+  const starterTarget = asyncLambdaTarget(starter, 'rapport-starter', { ...w.asyncRetries, deadLetters: w.deadLetters, ...(w.virtual && { clock: w.virtual }), ...(w.authorize && { authorize: w.authorize }) });
   // The topology's trigger rules (as the CDK stack's): derived-event triggers only; the profile consumer enrols customer events' (runtime.applied).
-  for (const journey of compiled) {
-    journeyTriggerRules(journey).forEach((rule) =>
-      w.bus.addRule({ name: rule.engineName, pattern: rule.pattern, target: asyncLambdaTarget(starter, 'rapport-starter', { ...w.asyncRetries, deadLetters: w.deadLetters, ...(w.virtual && { clock: w.virtual }), ...(w.authorize && { authorize: w.authorize }) }) }),
-    );
-  }
-  return { runtime, sfn, records, compiled };
+  const triggerRules = (compiled: readonly CompiledJourney[]) => compiled.flatMap((journey) => journeyTriggerRules(journey).map((rule) => ({ name: rule.engineName, pattern: rule.pattern, target: starterTarget })));
+  for (const rule of triggerRules(current.compiled)) w.bus.addRule(rule);
+
+  /**
+   * Reloads the journeys and templates from their folders without a restart, by the rules of a release: the files
+   * are checked as at start (a broken one throws JourneyError and changes nothing); runs in flight finish on the
+   * definition and templates they started with (their version's); new runs take the new version. Returns the
+   * plan of what changed (as `rapport plan` shows it).
+   */
+  const reload = (): { plans: JourneyPlan[] } => {
+    const next = load();
+    const before = current;
+    const changedTemplate = (name: string) => templateFilesOf(before.sources, name) !== templateFilesOf(next.sources, name);
+    const plans = planJourneys(before.journeys, next.journeys, changedTemplate);
+    // What runs of a replaced version render from now on (without a data folder to keep their release).
+    for (const [id, journey] of before.journeys) {
+      if (next.journeys.get(id)?.version !== journey.version && !retired.has(`${id}\n${journey.version}`)) retired.set(`${id}\n${journey.version}`, before.templates);
+    }
+    for (const journey of next.compiled) sfn.register(journey.id, journey.definition as unknown as AslDefinition);
+    const rules = triggerRules(next.compiled);
+    for (const rule of triggerRules(before.compiled)) w.bus.removeRule(rule.name);
+    for (const rule of rules) w.bus.addRule(rule);
+    current = next;
+    currentRuntime = runtimeOf(next.compiled);
+    return { plans };
+  };
+
+  return {
+    runtime,
+    sfn,
+    records,
+    /** The journeys loaded last (at start or by `reload`). */
+    get compiled(): readonly CompiledJourney[] {
+      return current.compiled;
+    },
+    /** The templates loaded last: what journeys' current versions and broadcasts render. */
+    templates,
+    /** The templates' files loaded last, by `templateKey`. */
+    get templateSources(): Readonly<Record<string, string>> {
+      return current.sources;
+    },
+    reload,
+  };
+}
+
+/** Every file of a template (each channel and locale), as one text: equal when none of them changed. */
+function templateFilesOf(sources: Readonly<Record<string, string>>, name: string): string {
+  return Object.keys(sources)
+    .filter((key) => key === name || key.startsWith(`${name}.`))
+    .sort()
+    .map((key) => `${key}\n${sources[key]}`)
+    .join('\n');
 }
 
 /**

@@ -1,6 +1,8 @@
 /** `npm start`: the embedded engine on 127.0.0.1, configured from the environment. */
+import { watch, type FSWatcher } from 'node:fs';
 import { ENV } from '../../shared';
-import { configFromEnv, startEngine } from './engine';
+import { formatProblems, type JourneyProblem } from '../../workflows/journeys';
+import { configFromEnv, reloadJourneys, startEngine } from './engine';
 import { dataFolderClock } from './journey-clock';
 
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
@@ -38,7 +40,23 @@ console.log(`Rapport embedded engine listening on ${engine.url}
   GET  ${engine.url}/v1/journeys    journeys (and /v1/journeys/{id}/stats), GET /v1/outbox: messages sent
 `);
 
+// A journey or template saved: reloaded as `POST /v1/admin/reload` does (runs in flight keep their version; a broken
+// file changes nothing and is reported here). Saves come in bursts (editors write twice): one reload per pause.
+let pending: NodeJS.Timeout | undefined;
+const reloadSoon = () => {
+  clearTimeout(pending);
+  pending = setTimeout(() => {
+    const answer = reloadJourneys(engine.journeys);
+    if (answer.status !== 200) return console.error(`journeys not reloaded (the running ones are unchanged):\n${formatProblems(answer.body.problems as JourneyProblem[])}`);
+    const changes = answer.body.changes as { id: string; change: string; from?: number; to?: number }[];
+    console.log(changes.length === 0 ? 'journeys reloaded: no change' : `journeys reloaded: ${changes.map((c) => `${c.id} ${c.change}${c.to !== undefined ? ` (v${c.to})` : ''}`).join(', ')}`);
+  }, 300);
+};
+const watchers: FSWatcher[] = ['workflows/journeys.d', 'workflows/templates'].map((dir) => watch(dir, reloadSoon));
+
 const shutdown = async () => {
+  for (const watcher of watchers) watcher.close();
+  clearTimeout(pending);
   await engine.stop();
   process.exit(0);
 };

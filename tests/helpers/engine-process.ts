@@ -9,6 +9,8 @@ export interface EngineProcess {
   child: ChildProcess;
   /** What the engine wrote to stderr so far (for failure messages). */
   stderr(): string;
+  /** What the engine wrote to stdout so far. */
+  stdout(): string;
   /** SIGKILL: no shutdown, no flush; resolves once the process is gone. */
   kill(): Promise<void>;
   /** SIGTERM: the engine's own shutdown; resolves with its exit code. */
@@ -19,9 +21,10 @@ export interface EngineProcess {
  * `npm start` as a child process (`infra/embedded/main.ts` under tsx) on a free port and the given
  * data folder, with the test webhook secret: the engine a crash test can SIGKILL.
  */
-export function startEngineProcess(dataDir: string, env: NodeJS.ProcessEnv = {}): Promise<EngineProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'infra', 'embedded', 'main.ts')], {
-    cwd: ROOT,
+export function startEngineProcess(dataDir: string, env: NodeJS.ProcessEnv = {}, options: { cwd?: string } = {}): Promise<EngineProcess> {
+  // tsx by its path: from another working directory (a copy of workflows/), `--import tsx` would not find it.
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, 'infra', 'embedded', 'main.ts')], {
+    cwd: options.cwd ?? ROOT,
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
@@ -49,6 +52,7 @@ export function startEngineProcess(dataDir: string, env: NodeJS.ProcessEnv = {})
           url,
           child,
           stderr: () => stderr,
+          stdout: () => stdout,
           kill: async () => {
             child.kill('SIGKILL');
             await exited;
