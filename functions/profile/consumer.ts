@@ -381,7 +381,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         if (link !== undefined && !linkable && !before.anonymousIds.includes(link)) log('visitor not linked: the customer has the most visitor ids a profile keeps', { customerId, limit: PROFILE_LIMITS.anonymousIds });
         if (link !== undefined && linkable && link !== customerId && !before.anonymousIds.includes(link)) {
           // Erased since this attempt read them: nothing is linked (their write is undone after it, `undoneIfErased`).
-          const claim = (await markLinks([`anon:${link}`])) ? await claimVisitor(link, customerId, now, deadline) : { owned: false };
+          const claim = (await markLinks([`anon:${link}`])) ? await claimVisitor(link, customerId, now, deadline) : ({ owned: false } as const);
           if (claim.owned && claim.visitor) {
             profile = mergeProfiles(profile, claim.visitor.profile, link, now, deps.recentEvents);
             applied = [...claim.visitor.applied, ...applied];
@@ -392,6 +392,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
             // Another customer owns this visitor id (a sender named someone else's): it is not theirs to list.
             profile.anonymousIds = profile.anonymousIds.filter((a) => a !== link);
           }
+          if (claim.owned) foldLinked(`anon:${link}`, claim.parked);
         }
         const joined: string[] = [];
         // An alias joins the known customer `previousId` (with everything joined into them) into this one.
@@ -573,26 +574,31 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
    * The frozen visitor stays as the forwarding record (no index keys; erased
    * with the customer).
    */
-  async function claimVisitor(anonymousId: string, customerId: string, now: Date, deadline: number): Promise<{ owned: boolean; visitor?: StoredProfile }> {
+  async function claimVisitor(
+    anonymousId: string,
+    customerId: string,
+    now: Date,
+    deadline: number,
+  ): Promise<{ owned: false } | { owned: true; visitor?: StoredProfile; parked: NormalisedEvent[] }> {
     const owner = await store.putAlias(anonymousId, customerId);
     if (owner !== customerId) return { owned: false };
     const visitorId = `anon:${anonymousId}`;
     for (let attempt = 1; ; attempt++) {
       const visitor = await read(visitorId);
-      if (visitor?.mergedInto !== undefined) return visitor.mergedInto === customerId ? { owned: true, visitor } : { owned: false };
+      if (visitor?.mergedInto !== undefined) return visitor.mergedInto === customerId ? { owned: true, visitor, parked: await parkedOfLinked(visitorId, visitor, now) } : { owned: false };
       const frozen: StoredProfile = visitor
         ? { profile: visitor.profile, applied: visitor.applied, outbox: visitor.outbox, version: visitor.version + 1, mergedInto: customerId }
         : { profile: emptyProfile(visitorId, now.toISOString()), applied: [], outbox: [], version: 1, mergedInto: customerId };
       if (await putOrConflict(frozen, visitor?.version, attempt, deadline, `visitor ${visitorId}: could not be frozen for the merge into ${customerId}`)) {
-        return { owned: true, ...(visitor && { visitor: frozen }) };
+        return { owned: true, ...(visitor && { visitor: frozen }), parked: await parkedOfLinked(visitorId, visitor, now) };
       }
     }
   }
 
   /**
    * The denials parked under erased `id`'s tombstone (`parkDenial`) that a link of it into another customer folds in (a
-   * known customer joined by an alias, `claimKnown`): its new life begins as that customer's, not with a write of its
-   * own profile, which is what folds them otherwise. None when it is not erased, or
+   * visitor linked, a known customer joined by an alias, `claimVisitor` and `claimKnown`): its new life begins as that
+   * customer's, not with a write of its own profile, which is what folds them otherwise. None when it is not erased, or
    * had a new life of its own (`record`, as read before its freeze: that life folded them). Read after the link's first
    * write (the alias, the freeze): a denial parked before it is read here, and one parked after it finds the link on its
    * parker's next look (write, then check) and applies to the customer directly.
@@ -600,7 +606,9 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
   async function parkedOfLinked(id: string, record: StoredProfile | undefined, now: Date): Promise<NormalisedEvent[]> {
     const tombstone = await store.tombstone(id, now);
     if (tombstone?.completedAt === undefined || record?.rebornAfter === tombstone.erasedAt) return [];
-    return store.parkedDenials(id, tombstone, now);
+    const parked = await store.parkedDenials(id, tombstone, now);
+    // A visitor's denials are events of the visitor (its anonymousId), not of a customer named `anon:<v>`.
+    return id.startsWith('anon:') ? parked.map(({ userId: _userId, ...p }) => ({ ...p, anonymousId: id.slice('anon:'.length) })) : parked;
   }
 
   /**
