@@ -289,6 +289,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       const claimed: Array<{ event: NormalisedEvent; link: string }> = [];
       const derived: OutboxEntry[] = [];
       const republish: OutboxEntry[] = [];
+      /** Denials parked under an erased id that a link of this attempt made its new life here (`parkedOfLinked`): unparked once written. */
+      const linkedParks: Array<{ id: string; events: NormalisedEvent[] }> = [];
       let reconcile = false;
       let erasedDrops = false;
       /** Erased ids the group's events named to join (not joined): the engine redacts those events. */
@@ -357,6 +359,14 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         const before = current?.profile ?? emptyProfile(customerId, event.timestamp);
         let profile = applyEvent(before, event, now, deps.recentEvents);
         let applied = [...(current?.applied ?? []), eventMark(event)];
+        // An erased id this event links or joins in as its new life (`parkedOfLinked`): the denials parked for it are folded in.
+        const parksIn: Array<{ id: string; events: NormalisedEvent[] }> = [];
+        const foldLinked = (id: string, parked: readonly NormalisedEvent[]) => {
+          const fresh = parked.filter((p) => !applied.includes(eventMark(p)));
+          for (const p of fresh) profile = applyEvent(profile, p, now, deps.recentEvents);
+          applied = [...applied, ...fresh.map((p) => eventMark(p))];
+          if (parked.length > 0) parksIn.push({ id, events: [...parked] });
+        };
         // An erased id the event names as the one to join (a late identify or alias, a replay) is not linked
         // nor joined: that would re-create a record naming it. Only an event of its new life may.
         const linking = link !== undefined && link !== customerId && !before.anonymousIds.includes(link);
@@ -371,7 +381,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         if (link !== undefined && !linkable && !before.anonymousIds.includes(link)) log('visitor not linked: the customer has the most visitor ids a profile keeps', { customerId, limit: PROFILE_LIMITS.anonymousIds });
         if (link !== undefined && linkable && link !== customerId && !before.anonymousIds.includes(link)) {
           // Erased since this attempt read them: nothing is linked (their write is undone after it, `undoneIfErased`).
-          const claim = (await markLinks([`anon:${link}`])) ? await claimVisitor(link, customerId, now, deadline) : { owned: false };
+          const claim = (await markLinks([`anon:${link}`])) ? await claimVisitor(link, customerId, now, deadline) : ({ owned: false } as const);
           if (claim.owned && claim.visitor) {
             profile = mergeProfiles(profile, claim.visitor.profile, link, now, deps.recentEvents);
             applied = [...claim.visitor.applied, ...applied];
@@ -382,6 +392,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
             // Another customer owns this visitor id (a sender named someone else's): it is not theirs to list.
             profile.anonymousIds = profile.anonymousIds.filter((a) => a !== link);
           }
+          if (claim.owned) foldLinked(`anon:${link}`, claim.parked);
         }
         const joined: string[] = [];
         // An alias joins the known customer `previousId` (with everything joined into them) into this one.
@@ -394,6 +405,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
             if (join.frozen) joined.push(join.id);
             profile = join.frozen ? joinProfiles(profile, join.frozen.profile, now, deps.recentEvents) : { ...profile, mergedIds: [...new Set([...(profile.mergedIds ?? []), join.id])] };
             if (join.frozen) applied = [...join.frozen.applied, ...applied];
+            foldLinked(join.id, join.parked);
             merged = true;
           }
         }
@@ -407,6 +419,11 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         derived.push(...step.derived);
         // The timeline keeps the event without the erased id it named.
         written.push(joinsErased ? withoutJoin(event) : event);
+        for (const parks of parksIn) {
+          written.push(...parks.events);
+          linkedParks.push(parks);
+          log('parked denials of an erased id folded into the customer it is linked to', { customerId, denials: parks.events.length });
+        }
         if (link !== undefined) links.push({ event, link });
         if (linking && !joinsErased) claimed.push({ event, link });
         results.push({ status: 'applied', customerId, derived: namesOf(step.derived) });
@@ -457,6 +474,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       }
       // Held by the new life now: the parked ones go. The profile names the linked ids now: their marks go.
       if (folded.length > 0) await store.unparkDenials(customerId, folded);
+      for (const { id, events: parks } of linkedParks) await store.unparkDenials(id, parks);
       if (marked.size > 0) {
         await store.unmarkLinks(customerId, [...marked]);
         marked.clear();
@@ -556,20 +574,41 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
    * The frozen visitor stays as the forwarding record (no index keys; erased
    * with the customer).
    */
-  async function claimVisitor(anonymousId: string, customerId: string, now: Date, deadline: number): Promise<{ owned: boolean; visitor?: StoredProfile }> {
+  async function claimVisitor(
+    anonymousId: string,
+    customerId: string,
+    now: Date,
+    deadline: number,
+  ): Promise<{ owned: false } | { owned: true; visitor?: StoredProfile; parked: NormalisedEvent[] }> {
     const owner = await store.putAlias(anonymousId, customerId);
     if (owner !== customerId) return { owned: false };
     const visitorId = `anon:${anonymousId}`;
     for (let attempt = 1; ; attempt++) {
       const visitor = await read(visitorId);
-      if (visitor?.mergedInto !== undefined) return visitor.mergedInto === customerId ? { owned: true, visitor } : { owned: false };
+      if (visitor?.mergedInto !== undefined) return visitor.mergedInto === customerId ? { owned: true, visitor, parked: await parkedOfLinked(visitorId, visitor, now) } : { owned: false };
       const frozen: StoredProfile = visitor
         ? { profile: visitor.profile, applied: visitor.applied, outbox: visitor.outbox, version: visitor.version + 1, mergedInto: customerId }
         : { profile: emptyProfile(visitorId, now.toISOString()), applied: [], outbox: [], version: 1, mergedInto: customerId };
       if (await putOrConflict(frozen, visitor?.version, attempt, deadline, `visitor ${visitorId}: could not be frozen for the merge into ${customerId}`)) {
-        return { owned: true, ...(visitor && { visitor: frozen }) };
+        return { owned: true, ...(visitor && { visitor: frozen }), parked: await parkedOfLinked(visitorId, visitor, now) };
       }
     }
+  }
+
+  /**
+   * The denials parked under erased `id`'s tombstone (`parkDenial`) that a link of it into another customer folds in (a
+   * visitor linked, a known customer joined by an alias, `claimVisitor` and `claimKnown`): its new life begins as that
+   * customer's, not with a write of its own profile, which is what folds them otherwise. None when it is not erased, or
+   * had a new life of its own (`record`, as read before its freeze: that life folded them). Read after the link's first
+   * write (the alias, the freeze): a denial parked before it is read here, and one parked after it finds the link on its
+   * parker's next look (write, then check) and applies to the customer directly.
+   */
+  async function parkedOfLinked(id: string, record: StoredProfile | undefined, now: Date): Promise<NormalisedEvent[]> {
+    const tombstone = await store.tombstone(id, now);
+    if (tombstone?.completedAt === undefined || record?.rebornAfter === tombstone.erasedAt) return [];
+    const parked = await store.parkedDenials(id, tombstone, now);
+    // A visitor's denials are events of the visitor (its anonymousId), not of a customer named `anon:<v>`.
+    return id.startsWith('anon:') ? parked.map(({ userId: _userId, ...p }) => ({ ...p, anonymousId: id.slice('anon:'.length) })) : parked;
   }
 
   /**
@@ -596,7 +635,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     deadline: number,
     /** The alias: one of the erased customer's new life (`startsNewLife`) may join them. */
     event: NormalisedEvent,
-  ): Promise<{ status: 'joined'; id: string; frozen?: StoredProfile } | { status: 'already' } | { status: 'retry' }> {
+  ): Promise<{ status: 'joined'; id: string; frozen?: StoredProfile; parked: NormalisedEvent[] } | { status: 'already' } | { status: 'retry' }> {
     const retry = async () => {
       await raceBackoff(attempt, deadline, `alias of ${previousId} into ${survivorId}`);
       return { status: 'retry' as const };
@@ -609,7 +648,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       return { status: 'already' };
     }
     const found = await read(target);
-    if (found?.mergedInto !== undefined) return found.mergedInto === survivorId ? { status: 'joined', id: target, frozen: found } : retry();
+    if (found?.mergedInto !== undefined) return found.mergedInto === survivorId ? { status: 'joined', id: target, frozen: found, parked: await parkedOfLinked(target, found, now) } : retry();
     // Past PROFILE_LIMITS.mergedIds joining stops (before anything is frozen): the other customer stays its own.
     const joining = 1 + (found?.profile.mergedIds?.length ?? 0);
     if ((survivor.mergedIds?.length ?? 0) + joining > PROFILE_LIMITS.mergedIds) {
@@ -646,7 +685,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       log('alias join undone: the surviving customer was joined elsewhere meanwhile', { customerId: survivorId, joined: target });
       return retry();
     }
-    return { status: 'joined', id: target, ...(found && { frozen }) };
+    // An erased customer whose new life begins as this join (`startsNewLife`): the denials parked for it come along.
+    return { status: 'joined', id: target, ...(found && { frozen }), parked: await parkedOfLinked(target, found, now) };
   }
 
   /** Whether one of `ids` is erased and `event` is not of its new life (`startsNewLife`). */

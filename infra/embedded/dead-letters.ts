@@ -21,6 +21,12 @@ export interface DeadLetter {
    * start, before a listing or redrive, and at stop. Until then a listing withholds its event.
    */
   unchecked?: true;
+  /**
+   * Its event is reduced to its consent denials and suppressions (`denialsOnly`): a denial of an erased customer received
+   * after the erasure completed, kept for their new life (the sink's check hands it on). Redaction keeps it, unless a
+   * later erasure of the customer completed after its receipt.
+   */
+  denials?: true;
 }
 
 /**
@@ -92,6 +98,14 @@ export class DeadLetters implements DeadLetterSink {
   checked(id: string): void {
     const letter = this.letters.find((l) => l.id === id);
     if (letter) delete letter.unchecked;
+  }
+
+  /** Put `letter` in place of the letter with its id (its event reduced, `denials`), in memory and in the file. */
+  replace(letter: DeadLetter): void {
+    const i = this.letters.findIndex((l) => l.id === letter.id);
+    if (i < 0) return;
+    this.letters[i] = letter;
+    this.#file.rewrite(this.letters);
   }
 
   /** Remove letters (redriven, or of an erased customer). Returns those removed. */

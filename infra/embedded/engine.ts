@@ -18,11 +18,12 @@ import {
   profileRetention,
   ProfileStore,
   belongsAfter,
+  receivedAfterErasure,
   startsNewLife,
   type Tombstone,
 } from '../../functions/profile';
 import { attributionView, DEFAULT_SEND_POLICY, InvalidRunsCursorError, DEV_UNSUBSCRIBE_KEY, experimentView, holdoutView, staticUnsubscribeKeys, unsubscribeKeysFromValue, type OutboundWebhookTarget, type SendPolicy } from '../../functions/journeys';
-import { conversionEventsOf, ENV, MonotonicClock, prng, ScaledClock, systemClock, type BusEntry, type Clock } from '../../shared';
+import { conversionEventsOf, denialsOnly, ENV, MonotonicClock, prng, ScaledClock, systemClock, type BusEntry, type Clock, type NormalisedEvent } from '../../shared';
 import { ensureTable, idempotencyTableDefinition, profileTableDefinition, startDynalite, type LocalDynamo } from './dynamo';
 import { eventBridgeApiListener, LocalEventBus } from './event-bus';
 import { inProcessClientConfig, withoutTransportMiddleware } from './in-process';
@@ -307,19 +308,74 @@ async function start(options: EngineOptions): Promise<Engine> {
   // erasure reads them), retried with backoff. What dead-letters such an event is often DynamoDB failing, and so may
   // the check: the mark then stays, and the check is made again before the letters are listed or redriven, at stop
   // and at the next start; until it is made, a listing withholds the letter's event and error.
-  const checkDeadLetters = async (retries: number, only?: string): Promise<void> => {
+  // A denial of an erased customer received after the erasure completed is not the erased life's (it would have been
+  // parked, or applied to their new life, had its delivery not failed): its denials are handed on (`handOnDenials`)
+  // before the rest of the letter is redacted.
+  const checkDeadLetters = async (retries: number, only?: string, options: { deliver: boolean } = { deliver: true }): Promise<void> => {
     for (const letter of deadLetters.unchecked().filter((l) => only === undefined || l.id === only)) {
-      const erased = new Set<string>();
+      const erased = new Map<string, Tombstone>();
       try {
         for (const id of idsNamedBy(letter.event.detail)) {
-          if ((await withRetries(() => profiles.tombstone(id, clock.now()), retries)) !== undefined) erased.add(id);
+          const tombstone = await withRetries(() => profiles.tombstone(id, clock.now()), retries);
+          if (tombstone !== undefined) erased.set(id, tombstone);
         }
-        if (erased.size > 0) await withRetries(() => erasure.redact([...erased]), retries);
-        deadLetters.checked(letter.id);
+        const handed = erased.size > 0 ? await withRetries(() => handOnDenials(letter, erased, options.deliver), retries) : 'none';
+        if (erased.size > 0) await withRetries(() => erasure.redact([...erased.keys()]), retries);
+        // Handed on: the letter goes (redaction keeps one reduced to its denials, `denials`).
+        if (handed === 'parked' || handed === 'delivered') deadLetters.remove((l) => l.id === letter.id);
+        // Kept for a hand-over still owed: checked again (and handed on) at the next listing or start.
+        if (handed !== 'kept') deadLetters.checked(letter.id);
       } catch (error) {
         logger.warn('dead letter: its tombstone check failed; it stays marked unchecked', { deadLetter: letter.id, error: (error as Error).message });
       }
     }
+  };
+  // Events whose denials a check is delivering now (`handOnDenials`): if that delivery dead-letters too, its letter is kept.
+  const handingOn = new Set<string>();
+  /**
+   * The denials of a dead letter naming erased customers (`erased`, their tombstones), when it is an event received after
+   * every one of those erasures completed and dated in an erased life: reduced to its consent denials and suppressions
+   * (`denialsOnly`), as the profile consumer would have applied it. The customer it is for (`userId`, or the visitor)
+   * without a new life yet: parked beside their tombstone (`parkDenial`, then checked: a new life begun meanwhile gets
+   * it as below), for the new life to fold in. Otherwise (a new life, a join into another customer, or a live customer):
+   * delivered to the letter's rule again, reduced (`deliver`), or else kept in the letter's place, reduced (`denials`),
+   * for a redrive or the next check. `none`: nothing to hand on, the letter is redacted whole (or kept whole) as before.
+   * Only for the profile consumer's letters. Throws when the park fails (DynamoDB refusing what failed the delivery):
+   * the letter stays unchecked, whole, and the next check tries again.
+   */
+  const handOnDenials = async (letter: DeadLetter, erased: ReadonlyMap<string, Tombstone>, deliver: boolean): Promise<'none' | 'parked' | 'delivered' | 'kept'> => {
+    // What the profile consumer gave up on (a journey trigger's letter is not what applies consent).
+    if (letter.rule !== PROFILE_CONSUMER_RULE.engineName) return 'none';
+    const d = letter.event.detail as Partial<NormalisedEvent> | null;
+    if (typeof d !== 'object' || d === null || d.specVersion !== 1 || typeof d.timestamp !== 'string' || typeof d.receivedAt !== 'string' || typeof d.properties !== 'object' || typeof d.traits !== 'object') return 'none';
+    const event = d as NormalisedEvent;
+    const tombstones = [...erased.values()];
+    if (!tombstones.every((t) => receivedAfterErasure(event, t)) || tombstones.every((t) => belongsAfter(event, t))) return 'none';
+    const denial = denialsOnly(event);
+    if (denial === undefined) return 'none';
+    const forId = denial.userId ?? (denial.anonymousId !== undefined ? `anon:${denial.anonymousId}` : undefined);
+    const tombstone = forId === undefined ? undefined : erased.get(forId);
+    const noLife = async () => tombstone !== undefined && !(await profiles.hasNewLife(forId!, tombstone)) && !(await profiles.isJoined(forId!));
+    if (await noLife()) {
+      await profiles.parkDenial(forId!, tombstone!, denial);
+      // Write, then check: a new life that began before the park may have looked for parked denials already.
+      if (await noLife()) return 'parked';
+    }
+    const reduced = { ...letter.event, detail: denial };
+    if (deliver && !handingOn.has(letter.event.id)) {
+      handingOn.add(letter.event.id);
+      try {
+        const delivery = bus.redeliver(letter.rule, reduced);
+        if (delivery !== undefined) {
+          await delivery;
+          return 'delivered';
+        }
+      } finally {
+        handingOn.delete(letter.event.id);
+      }
+    }
+    deadLetters.replace({ ...letter, event: reduced, denials: true, unchecked: true });
+    return 'kept';
   };
   const deadLetterSink: DeadLetterSink = {
     add: async (letter) => {
@@ -525,7 +581,20 @@ async function start(options: EngineOptions): Promise<Engine> {
       return named.length > 0 && !ofNewLife(d, named);
     };
     bus.forget(ofErasedLife);
-    deadLetters.remove((l) => ofErasedLife(l.event));
+    // A letter reduced to the denials of a customer received after their erasure completed (`handOnDenials`) is kept for
+    // their new life, unless an erasure that completed after its receipt (a later one) erased them.
+    const heldDenials = (l: DeadLetter) => {
+      const d = l.event.detail as { receivedAt?: unknown };
+      if (!l.denials || typeof d.receivedAt !== 'string') return false;
+      const receivedAt = d.receivedAt;
+      return idsNamedBy(d)
+        .filter((x) => erased.has(x))
+        .every((x) => {
+          const tombstone = tombstones.get(x);
+          return tombstone !== undefined && receivedAfterErasure({ receivedAt }, tombstone);
+        });
+    };
+    deadLetters.remove((l) => ofErasedLife(l.event) && !heldDenials(l));
     // Likewise the outbox: a message sent after the erasure completed to a customer living a new life is theirs.
     const erasedLife = (id: string, m: OutboxEntry) => !(m.at > (newLifeSince.get(id) ?? '\uffff'));
     outbox.forget((m) => {
@@ -706,8 +775,8 @@ async function start(options: EngineOptions): Promise<Engine> {
       const ids = parseRedriveBody(await readBody(req, 1024 * 1024));
       if (typeof ids === 'string') return send(res, 400, { error: 'invalid_request', message: ids });
       // Checked first (a letter of an erased customer goes now); one still unchecked is redriven all the same: the
-      // function it goes to checks the tombstone itself.
-      await checkDeadLetters(DEAD_LETTER_CHECK_RETRIES);
+      // function it goes to checks the tombstone itself. Denials to hand on stay in their letter, which this redrives.
+      await checkDeadLetters(DEAD_LETTER_CHECK_RETRIES, undefined, { deliver: false });
       return send(res, 200, await redrive(deadLetters, (rule, event) => bus.redeliver(rule, event), ids, redriving));
     }
     if (req.method === 'GET' && url.pathname === '/health') return send(res, 200, { status: 'ok' });
@@ -771,8 +840,9 @@ async function start(options: EngineOptions): Promise<Engine> {
     settle: () => (virtual ? virtual.idle() : bus.drain()),
     async stop() {
       if (sweepTimer) clearInterval(sweepTimer);
-      // A letter whose tombstone check is owed is checked once more before the files are left as they are.
-      await checkDeadLetters(DEAD_LETTER_CHECK_RETRIES);
+      // A letter whose tombstone check is owed is checked once more before the files are left as they are (nothing is
+      // delivered while stopping: denials to hand on are kept in their letter, for the next start).
+      await checkDeadLetters(DEAD_LETTER_CHECK_RETRIES, undefined, { deliver: false });
       virtualSweep?.cancel();
       await Promise.allSettled([...timerSweeps]);
       // Close every connection at once: a page polling on a keep-alive connection keeps it busy, and

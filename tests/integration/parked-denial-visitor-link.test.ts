@@ -1,8 +1,8 @@
 /**
- * Audit 8 (issue 10, parked denials, a visitor): visitor V (`anon:V`) is erased; a back-dated `Unsubscribed` of V
- * received after the erasure finds no new life and is parked beside V's tombstone. Customer Y (granted earlier) then
- * identifies with V's anonymousId: V's new life is Y's profile, but the parked denial is folded in only by a write
- * to `C#anon:V`, so Y stays `granted` after an unsubscribe Rapport accepted. The control (no erasure) ends `denied`.
+ * Parked denials follow a visitor's link (issue 10; from audit 8): visitor V (`anon:V`) is erased; a back-dated
+ * `Unsubscribed` of V received after the erasure finds no new life and is parked beside V's tombstone. Customer Y
+ * (granted earlier) then identifies with V's anonymousId: V's new life is Y's profile, so the link (`claimVisitor`)
+ * folds the denials parked for V into Y and deletes them. Y ends `denied`, as without the erasure, and nothing stays parked.
  */
 import { describe, expect, it } from 'vitest';
 import { useTestEngine } from '../helpers/engine';
@@ -17,6 +17,12 @@ async function scenario(v: string, y: string, erase: boolean): Promise<string> {
   // Received after the erasure completed (and after Y's grant), dated before the erasure: parked, no new life yet.
   await t.api.sendAndSettle([{ type: 'track', anonymousId: v, event: 'Unsubscribed', properties: { channel: 'email' }, timestamp: new Date(erasureBegan - 1_000).toISOString() }]);
   await t.api.sendAndSettle([{ type: 'identify', userId: y, anonymousId: v, traits: {} }]);
+  // Folded into Y, the parked denial is deleted.
+  if (erase) {
+    const tombstone = await t.engine.profiles.tombstone(`anon:${v}`, new Date());
+    expect(tombstone).toBeDefined();
+    expect(await t.engine.profiles.parkedDenials(`anon:${v}`, tombstone!, new Date())).toEqual([]);
+  }
   const customer = await t.api.customer(y);
   return `${customer.consent.email.status} (anonymousIds ${JSON.stringify(customer.anonymousIds)})`;
 }
@@ -26,8 +32,7 @@ describe('a parked denial of an erased visitor, then a customer identifies with 
     expect(await scenario('a8-visitor-ctl-v', 'a8-visitor-ctl-y', false)).toMatch(/^denied/);
   }, 30_000);
 
-  // BREAK (audit 8): a denial parked under erased visitor V's tombstone is lost when V links to a known customer; fix idea: claimVisitor of a tombstoned visitor folds (and unparks) its parked denials into the claiming profile.
-  it.fails('after erasure: the parked denial reaches the customer the visitor is linked to', async () => {
+  it('after erasure: the parked denial reaches the customer the visitor is linked to', async () => {
     expect(await scenario('a8-visitor-erased-v', 'a8-visitor-erased-y', true)).toMatch(/^denied/);
   }, 30_000);
 });
