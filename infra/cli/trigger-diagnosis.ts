@@ -55,6 +55,9 @@ export function diagnoseTrigger(events: readonly BusEventLike[], patterns: reado
     }
     const failedText = best!.failed.map((f) => `${f.path.slice(f.path[0] === 'detail' ? 1 : 0).join('.')} ${show(valueAt(best!.event, f.path))} (expected ${JSON.stringify(valueAt(pattern, f.path))})`).join(', ');
     lines.push(`${named.length} ${names.join(' or ')} event(s) came, none matching; the closest had ${failedText || 'every field but one alternative of $or'}`);
+    // Categories the events never carry: the demo generates a population with them.
+    const categories = best!.failed.filter((f) => f.path.at(-1) === 'category').flatMap((f) => [valueAt(pattern, f.path)].flat()).filter((v): v is string => typeof v === 'string');
+    if (categories.length > 0) lines.push(`a population whose orders have these categories: npm run demo -- --categories ${[...new Set(categories)].join(',')} --out demo.ndjson --generate-only`);
   }
   return lines;
 }

@@ -9,13 +9,14 @@
  *   npm run demo -- --no-quiet-hours --no-drain
  */
 import { parseArgs } from 'node:util';
-import { generatePopulation, writePopulation } from './population';
+import { DEMO_CATEGORY, generatePopulation, writePopulation } from './population';
 
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
 const USAGE = `Usage: npm run demo -- [--customers 200] [--days 120] [--seed 42] [--start 2026-01-01]
                        [--no-quiet-hours] [--no-drain] [--out file.ndjson] [--generate-only]
+                       [--categories sofa,coffee-table] [--phones 0.6]
 
   --customers <N>     customers in the population (default 200, about 2 minutes; 1,000 take about 10)
   --days <D>          length of the window in days (default 120)
@@ -25,7 +26,10 @@ const USAGE = `Usage: npm run demo -- [--customers 200] [--days 120] [--seed 42]
   --no-drain          stop at the end of the window and report the runs still in progress
                       (default: let them finish, up to the longest remaining wait)
   --out <file>        also write the population as NDJSON (one event per line, in time order)
-  --generate-only     write --out and stop (no engine)`;
+  --generate-only     write --out and stop (no engine)
+  --categories <list> product categories for views and orders, comma-separated (default: the built-in eight),
+                      for a journey whose conditions name its own (products: { category: [sofa] })
+  --phones <share>    share of customers with a phone trait, 0 to 1 (fictional numbers; default 0), for SMS journeys`;
 
 function whole(name: string, value: string | undefined, fallback: number, min: number): number {
   if (value === undefined) return fallback;
@@ -50,6 +54,8 @@ try {
       'no-drain': { type: 'boolean' },
       out: { type: 'string' },
       'generate-only': { type: 'boolean' },
+      categories: { type: 'string' },
+      phones: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   }).values;
@@ -76,7 +82,18 @@ if (args['generate-only'] && !args.out) {
   process.exit(2);
 }
 
-const population = generatePopulation({ customers, days, seed, start });
+const categories = args.categories?.split(',').map((c) => c.trim());
+if (categories !== undefined && (categories.length === 0 || categories.some((c) => !DEMO_CATEGORY.test(c)))) {
+  console.error(`--categories must be category names separated by commas (letters, digits, space, - or _, at most 50 each), got ${JSON.stringify(args.categories)}\n\n${USAGE}`);
+  process.exit(2);
+}
+const phones = args.phones === undefined ? undefined : Number(args.phones);
+if (phones !== undefined && !(args.phones!.trim() !== '' && phones >= 0 && phones <= 1)) {
+  console.error(`--phones must be a share from 0 to 1 (e.g. 0.6), got ${JSON.stringify(args.phones)}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+const population = generatePopulation({ customers, days, seed, start, ...(categories && { categories }), ...(phones !== undefined && { phones }) });
 if (args.out) {
   writePopulation(args.out, population);
   console.error(`[demo] wrote ${population.events.length.toLocaleString('en-US')} events to ${args.out}`);

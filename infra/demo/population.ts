@@ -32,7 +32,20 @@ export interface PopulationOptions {
   seed: number;
   /** Day 0 (the window is [start, start + days)). */
   start: Date | string;
+  /**
+   * The product categories orders and views use instead of the built-in ones (equally likely), for a journey whose
+   * conditions name its own (`products: { category: [sofa] }`). Absent: CATEGORIES with their weights.
+   */
+  categories?: readonly string[];
+  /** The share of customers (0 to 1) whose identify carries a `phone` trait (fictional numbers), for SMS journeys. Absent: none. */
+  phones?: number;
 }
+
+/** What a category given to the demo may be: what a journey's condition can name and a product can carry. */
+export const DEMO_CATEGORY = /^[a-z0-9][a-z0-9 _-]{0,49}$/i;
+
+/** A fictional French mobile number (ARCEP's range for fiction, +33 6 39 98 00 00 to 99 99): one per customer, repeating after 10,000. */
+export const demoPhone = (i: number) => `+3363998${String(i % 10_000).padStart(4, '0')}`;
 
 /** One Rapport event as posted to /v1/events (NDJSON-able). */
 export interface DemoEvent {
@@ -77,6 +90,8 @@ const MINUTE = 60_000;
 export const CATEGORIES = ['baby', 'electronics', 'home', 'fashion', 'beauty', 'sports', 'books', 'toys'] as const;
 const CATEGORY_WEIGHTS = [0.06, 0.16, 0.18, 0.2, 0.12, 0.1, 0.1, 0.08];
 const PRICE_MEDIAN: Record<(typeof CATEGORIES)[number], number> = { baby: 35, electronics: 90, home: 40, fashion: 45, beauty: 25, sports: 50, books: 15, toys: 25 };
+/** The median price of a category given with `categories`. */
+const CUSTOM_PRICE_MEDIAN = 60;
 
 /** Time zones with a fixed UTC offset in hours (standard time; good enough for "waking hours"). */
 const TIME_ZONES: Array<[zone: string | undefined, offsetHours: number, weight: number]> = [
@@ -144,6 +159,14 @@ export function generatePopulation(options: PopulationOptions): Population {
   const start = new Date(options.start).getTime();
   if (Number.isNaN(start)) throw new Error(`start must be a date, got ${String(options.start)}`);
   const end = start + days * DAY;
+  const custom = options.categories;
+  if (custom !== undefined) {
+    if (custom.length === 0) throw new Error('categories must name at least one category');
+    const bad = custom.find((c) => !DEMO_CATEGORY.test(c));
+    if (bad !== undefined) throw new Error(`categories: ${JSON.stringify(bad)} is not a category name (letters, digits, space, - or _, at most 50)`);
+  }
+  const phones = options.phones;
+  if (phones !== undefined && !(phones >= 0 && phones <= 1)) throw new Error(`phones must be a share from 0 to 1, got ${phones}`);
   const rng = new Rng(prng(seed));
   const width = String(customers).length;
 
@@ -175,6 +198,8 @@ export function generatePopulation(options: PopulationOptions): Population {
         firstName: first,
         lastName: last,
         ...(timezone && { timezone }),
+        // Drawn only when asked: without phones the same seed gives the same events as before.
+        ...(phones !== undefined && rng.chance(phones) && { phone: demoPhone(i) }),
       },
     });
     track(signedUpAt + 1000, 'Signed Up', { method: rng.weighted([['email', 60], ['google', 25], ['apple', 15]]) });
@@ -186,23 +211,25 @@ export function generatePopulation(options: PopulationOptions): Population {
         : [['browser', 32], ['one-time', 33], ['repeat', 28], ['loyal', 7]],
     );
     const parent = rng.chance(1 / 7);
-    const category = () => (parent && rng.chance(0.6) ? 'baby' : rng.weighted(CATEGORIES.map((c, k) => [c, CATEGORY_WEIGHTS[k]!] as const)));
-    const product = (cat: (typeof CATEGORIES)[number]) => {
+    const category = (): string =>
+      custom !== undefined ? rng.pick(custom) : parent && rng.chance(0.6) ? 'baby' : rng.weighted(CATEGORIES.map((c, k) => [c, CATEGORY_WEIGHTS[k]!] as const));
+    const product = (cat: string) => {
       const n = (productSeq = (productSeq % 400) + 1);
-      return { productId: `p-${cat}-${String(n).padStart(3, '0')}`, name: `${cat} item ${n}`, category: cat, price: Math.round(rng.logNormal(PRICE_MEDIAN[cat], 0.5) * 100) / 100 };
+      const median = PRICE_MEDIAN[cat as (typeof CATEGORIES)[number]] ?? CUSTOM_PRICE_MEDIAN;
+      return { productId: `p-${cat.replaceAll(' ', '-')}-${String(n).padStart(3, '0')}`, name: `${cat} item ${n}`, category: cat, price: Math.round(rng.logNormal(median, 0.5) * 100) / 100 };
     };
-    const view = (at: number, cat = category()) => {
+    const view = (at: number, cat: string = category()) => {
       const p = product(cat);
       track(at, 'Product Viewed', p);
       return p;
     };
-    const session = (at: number, views: number, cat?: (typeof CATEGORIES)[number]) => {
+    const session = (at: number, views: number, cat?: string) => {
       for (let v = 0; v < views; v++) view(at + v * rng.uniform(1, 6) * MINUTE, cat);
     };
 
     // Browsing: every customer a few sessions; a new parent starts with three baby products in one sitting.
     const activeUntil = persona === 'lapsing' ? Math.min(end, signedUpAt + 25 * DAY) : end;
-    if (parent) session(signedUpAt + rng.uniform(0.2, 3) * DAY, 3, 'baby');
+    if (parent) session(signedUpAt + rng.uniform(0.2, 3) * DAY, 3, custom === undefined ? 'baby' : category());
     const sessions = persona === 'browser' ? rng.int(1, 3) : rng.int(0, 1);
     for (let s = 0; s < sessions; s++) session(signedUpAt + rng.uniform(0.05, 1) * (activeUntil - signedUpAt), rng.int(1, 3));
 

@@ -53,6 +53,27 @@ describe('the synthetic population', () => {
     expect(() => generatePopulation({ ...options, start: 'yesterday' })).toThrow('start must be a date, got yesterday');
   });
 
+  it("generates a journey's own categories and phone numbers when asked, and refuses bad ones", () => {
+    const p = generatePopulation({ ...options, categories: ['sofa', 'coffee table'], phones: 0.5 });
+    const products = p.events.flatMap((e) => (e.event === 'Order Completed' ? (e.properties!.products as { category: string }[]) : e.event === 'Product Viewed' ? [e.properties as { category: string }] : []));
+    expect(new Set(products.map((x) => x.category))).toEqual(new Set(['sofa', 'coffee table']));
+    const identifies = p.events.filter((e) => e.type === 'identify');
+    const phones = identifies.flatMap((e) => (typeof e.traits?.phone === 'string' ? [e.traits.phone] : []));
+    // About half (binomial, 50 customers: 15 to 35 is more than 4 standard deviations wide) and each a valid E.164 number.
+    expect(phones.length).toBeGreaterThanOrEqual(15);
+    expect(phones.length).toBeLessThanOrEqual(35);
+    for (const phone of phones) expect(phone).toMatch(/^\+3363998\d{4}$/);
+    p.events.forEach((event, i) => {
+      const result = normaliseEvent(event as unknown as Record<string, unknown>, i, { sourceId: 'demo', receivedAt: new Date(event.timestamp) });
+      expect(result.ok ? 'ok' : result.problems).toBe('ok');
+    });
+    // Without them, no phone and the built-in categories.
+    expect(generatePopulation(options).events.some((e) => e.traits?.phone !== undefined)).toBe(false);
+    expect(() => generatePopulation({ ...options, categories: [] })).toThrow('categories must name at least one category');
+    expect(() => generatePopulation({ ...options, categories: ['sofa', '<b>'] })).toThrow('categories: "<b>" is not a category name');
+    expect(() => generatePopulation({ ...options, phones: 1.5 })).toThrow('phones must be a share from 0 to 1, got 1.5');
+  });
+
   it('at the default size, holds every kind of history the built-in journeys branch on', () => {
     const p = generatePopulation({ customers: 1000, days: 120, seed: 42, start: '2026-01-01T00:00:00Z' });
     const d = describePopulation(p);
@@ -115,6 +136,12 @@ describe('npm run demo (infra/demo/main.ts)', () => {
     const alone = demo(['--generate-only']);
     expect(alone.status).toBe(2);
     expect(alone.stderr).toContain('--generate-only needs --out <file>');
+    const phones = demo(['--phones', '2', '--out', 'x.ndjson', '--generate-only']);
+    expect(phones.status).toBe(2);
+    expect(phones.stderr).toContain('--phones must be a share from 0 to 1 (e.g. 0.6), got "2"');
+    const categories = demo(['--categories', 'sofa,,table', '--out', 'x.ndjson', '--generate-only']);
+    expect(categories.status).toBe(2);
+    expect(categories.stderr).toContain('--categories must be category names separated by commas');
     const unknown = demo(['--customer', '5']);
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain("Unknown option '--customer'");

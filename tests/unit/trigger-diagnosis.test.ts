@@ -19,6 +19,7 @@ describe('diagnoseTrigger', () => {
     expect(diagnoseTrigger(events, [SOFA])).toEqual([
       'the trigger matched 0 of 3 events on the bus',
       '2 Order Completed event(s) came, none matching; the closest had properties.products.category ["chair"] (expected ["sofa"])',
+      'a population whose orders have these categories: npm run demo -- --categories sofa --out demo.ndjson --generate-only',
     ]);
   });
 
