@@ -103,6 +103,12 @@ export interface ReconcileOutcome {
 
 export interface JourneyRuntimeDeps {
   journeys: JourneySpec[];
+  /**
+   * Earlier versions of journeys (and journeys since removed) whose runs may still be in flight: a run ends by the
+   * goals and exits of the version it started on, and its wait_for is resumed by the events that version waits
+   * for. Absent: the current versions' serve every run.
+   */
+  retired?: readonly JourneySpec[];
   profiles: ProfileStore;
   records: JourneyStore;
   executions: Executions;
@@ -132,10 +138,16 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
   const { profiles, records, executions, clock } = deps;
   const log = deps.log ?? (() => undefined);
   const byId = new Map(deps.journeys.map((j) => [j.id, j]));
+  /** Every version a run in flight may have started on: the current ones and the retired (a removed journey's too). */
+  const everyVersion = [...deps.journeys, ...(deps.retired ?? []).filter((r) => byId.get(r.id)?.version !== r.version)];
+  const byVersion = new Map(everyVersion.map((j) => [`${j.id}\n${j.version}`, j]));
+  /** The spec a run goes by: its version's, else (a version never kept, runs from before versions) the current one. */
+  const specOf = (run: Pick<RunRecord, 'journeyId' | 'version'>): JourneySpec | undefined =>
+    (run.version !== undefined ? byVersion.get(`${run.journeyId}\n${run.version}`) : undefined) ?? byId.get(run.journeyId) ?? everyVersion.findLast((j) => j.id === run.journeyId);
   /** The conversion events some journey's attribution counts, and the default a broadcast's counts (`conversionEventsOf`). */
-  const conversionEvents = conversionEventsOf(deps.journeys);
+  const conversionEvents = conversionEventsOf(everyVersion);
   /** The events some wait_for step waits for; undefined when a journey does not say (an older journeys file): any may be. */
-  const awaited = deps.journeys.every((j) => j.awaitedEvents !== undefined) ? new Set(deps.journeys.flatMap((j) => j.awaitedEvents ?? [])) : undefined;
+  const awaited = everyVersion.every((j) => j.awaitedEvents !== undefined) ? new Set(everyVersion.flatMap((j) => j.awaitedEvents ?? [])) : undefined;
 
   /**
    * The customer an event is for now: a known id joined into another by alias is that customer's. With
@@ -393,7 +405,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     // Most events end, resume and stop nothing: they cost no read (the common case of every page view).
     const awaitedEvent = awaited === undefined || awaited.has(event['detail-type']);
     const conversion = detail.sourceId !== PROFILE_EVENT_SOURCE && conversionEvents.has(event['detail-type']);
-    if (detail.type !== 'alias' && !awaitedEvent && !conversion && !deps.journeys.some((j) => j.goalPatterns.some(matches) || j.exitPatterns.some(matches))) return { resumed: 0, converted: 0, exited: 0 };
+    if (detail.type !== 'alias' && !awaitedEvent && !conversion && !everyVersion.some((j) => j.goalPatterns.some(matches) || j.exitPatterns.some(matches))) return { resumed: 0, converted: 0, exited: 0 };
     // The profile consumer knows them from the write it just made (`known`); otherwise read.
     const ids = known ?? (await idsOf(customerId));
     if (conversion) await attribute(event, customerId, ids);
@@ -401,10 +413,11 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     const stopped = detail.type === 'alias' ? await stopJoinedDuplicates(ids) : 0;
     const isGoal = (journey: JourneySpec) => journey.goalPatterns.some(matches);
     const isExit = (journey: JourneySpec) => !isGoal(journey) && journey.exitPatterns.some(matches);
-    const ending = deps.journeys.flatMap((journey) => (isGoal(journey) || isExit(journey) ? [{ journey, goal: isGoal(journey) }] : []));
+    // The journeys some version of which this event ends: each run then goes by its own version's goals and exits.
+    const endingIds = [...new Set(everyVersion.filter((journey) => isGoal(journey) || isExit(journey)).map((journey) => journey.id))];
     // One Query per id for the runs of every journey the event may end (an order is the goal of several) and, for an
     // event some wait is for, of every journey: a wait is its run's, recorded running before its execution starts.
-    const runs = ending.length === 0 && !awaitedEvent ? [] : await runsOfAll(ids, ending.length === 1 && !awaitedEvent ? ending[0]!.journey.id : undefined);
+    const runs = endingIds.length === 0 && !awaitedEvent ? [] : await runsOfAll(ids, endingIds.length === 1 && !awaitedEvent ? endingIds[0] : undefined);
     // A run waiting for this event (wait_for) resumes first, and its on_event runs: a wait_for wins over a goal
     // on the same event while it waits ("converted after our message" is then the journey's own branch). An
     // exit still stops it wherever it is: a run its journey exits on this event is not resumed.
@@ -415,7 +428,8 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     if (awaitedEvent && runs.some((r) => r.status === 'running')) for (const id of ids) {
       for (const wait of await records.waitsFor(id, event['detail-type'])) {
         if (!matchesEventPattern(wait.pattern, event)) continue;
-        const journey = byId.get(wait.journeyId);
+        const run = runs.find((r) => r.journeyId === wait.journeyId && r.executionName === wait.executionName);
+        const journey = run ? specOf(run) : byId.get(wait.journeyId);
         if (journey !== undefined && isExit(journey)) continue;
         if (!(await records.takeWait(id, wait))) continue;
         // Who is where: on to its on_event step (a wait there has no handler to say so), before the run goes on.
@@ -428,9 +442,12 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     }
     let converted = 0;
     let exited = 0;
-    for (const { journey, goal } of ending) {
-      const outcome = goal ? 'converted' : 'exited';
-      for (const run of runs.filter((r) => r.journeyId === journey.id)) {
+    for (const journeyId of endingIds) {
+      for (const run of runs.filter((r) => r.journeyId === journeyId)) {
+        const journey = specOf(run);
+        if (journey === undefined || !(isGoal(journey) || isExit(journey))) continue;
+        const goal = isGoal(journey);
+        const outcome = goal ? 'converted' : 'exited';
         if (goal && resumedRuns.has(run.executionName)) continue;
         if (isSameEvent({ messageId: run.triggerMessageId, sourceId: run.triggerSourceId }, detail)) continue;
         // Goals and exits count from the trigger on, by event time: imported history arrives in any order.
@@ -499,7 +516,7 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
       if (!last || m.at > last.at || (m.at === last.at && `${m.executionName}#${m.stepId}` > `${last.executionName}#${last.stepId}`)) last = m;
     }
     if (!last) return;
-    const valueProperty = (last.attribution ?? byId.get(last.journeyId)!.attribution!).value;
+    const valueProperty = (last.attribution ?? byId.get(last.journeyId)?.attribution)?.value;
     const properties = detail.properties ?? {};
     const value = valueProperty === undefined ? orderAmount(properties) : orderAmount({ value: properties[valueProperty] });
     await creditUnlessErased(customerId, key, { journeyId: last.journeyId, stepId: last.stepId, channel: last.channel, executionName: last.executionName, messageAt: last.at, convertedAt: detail.timestamp, value, ...(last.variant !== undefined && { variant: last.variant, messageOf: last.of }) });

@@ -100,7 +100,7 @@ export function wireJourneys(w: JourneyWiring) {
     );
     const sources = readTemplates(w.templatesDir);
     // With a data folder, each journey version's templates are kept: a run finishes with those it started with.
-    const releases = w.dataDir ? keepReleases(w.dataDir, w.templatesDir, loaded.journeys.map(({ journey }) => journey)) : undefined;
+    const releases = w.dataDir ? keepReleases(w.dataDir, w.templatesDir, loaded.journeys.map(({ journey }) => journey), compiled) : undefined;
     return { journeys: new Map(loaded.journeys.map(({ journey }) => [journey.id, journey])), compiled, sources, templates: liquidTemplates(sources), releases };
   };
   let current = load();
@@ -109,6 +109,8 @@ export function wireJourneys(w: JourneyWiring) {
    * renders them when no data folder keeps its release (with one, `releases` does, across restarts too).
    */
   const retired = new Map<string, TemplateRenderer>();
+  /** Likewise the compiled journeys of those versions (and of removed journeys): their runs end by their goals and exits. */
+  const retiredSpecs = new Map<string, CompiledJourney>((current.releases?.retired() ?? []).map((j) => [`${j.id}\n${j.version}`, j]));
   const records = new JourneyStore(w.doc, w.tableName);
   // The current templates, whatever a reload changed since the handler was made.
   const templates: TemplateRenderer = {
@@ -171,6 +173,7 @@ export function wireJourneys(w: JourneyWiring) {
   const runtimeOf = (compiled: readonly CompiledJourney[]) =>
     createJourneyRuntime({
       journeys: w.triggerMaxAgeSeconds === undefined ? [...compiled] : compiled.map((j) => ({ ...j, triggerMaxAgeSeconds: w.triggerMaxAgeSeconds ?? null })),
+      retired: [...retiredSpecs.values()],
       profiles: w.profiles,
       records,
       executions,
@@ -218,6 +221,9 @@ export function wireJourneys(w: JourneyWiring) {
     // What runs of a replaced version render from now on (without a data folder to keep their release).
     for (const [id, journey] of before.journeys) {
       if (next.journeys.get(id)?.version !== journey.version && !retired.has(`${id}\n${journey.version}`)) retired.set(`${id}\n${journey.version}`, before.templates);
+    }
+    for (const journey of before.compiled) {
+      if (next.journeys.get(journey.id)?.version !== journey.version) retiredSpecs.set(`${journey.id}\n${journey.version}`, journey);
     }
     for (const journey of next.compiled) sfn.register(journey.id, journey.definition as unknown as AslDefinition);
     const rules = triggerRules(next.compiled);

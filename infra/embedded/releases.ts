@@ -7,19 +7,28 @@
  * (every channel and locale). A version already snapshotted keeps its first files: a template changed without
  * a version bump reaches new runs of that version only (`rapport plan` warns of it). A run of the current version
  * renders the current files; a run of an older version, its snapshot (or the current files, when the version was
- * never snapshotted: runs started before releases were kept).
+ * never snapshotted: runs started before releases were kept). Each version's compiled journey is kept too
+ * (`journey.json`): runs in flight end by their version's goals and exits, resume on its waits (`retired`).
  */
-import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { liquidTemplates, readTemplates, type TemplateRenderer } from '../../functions/journeys';
-import { templatesOfJourney, type Journey } from '../../workflows/journeys';
+import { templatesOfJourney, type CompiledJourney, type Journey } from '../../workflows/journeys';
 
 export interface Releases {
   /** The templates of `journeyId` at `version` when that is not its current version and it was kept; else undefined. */
   templatesOf(journeyId: string, version: number): TemplateRenderer | undefined;
+  /**
+   * The compiled journeys of every kept version that is not current (a removed journey's too): the runtime ends and
+   * resumes their runs in flight by those versions' goals, exits and waits. Versions kept before this was saved: none.
+   */
+  retired(): CompiledJourney[];
 }
 
-export function keepReleases(dataDir: string, templatesDir: string, journeys: readonly Pick<Journey, 'id' | 'version' | 'steps'>[]): Releases {
+/** Each version's compiled journey, beside its templates. */
+const SPEC_FILE = 'journey.json';
+
+export function keepReleases(dataDir: string, templatesDir: string, journeys: readonly Pick<Journey, 'id' | 'version' | 'steps'>[], compiled: readonly CompiledJourney[] = []): Releases {
   const root = join(dataDir, 'releases');
   const current = new Map(journeys.map((j) => [j.id, j.version]));
   const files = existsSync(templatesDir) ? readdirSync(templatesDir).filter((f) => f.endsWith('.liquid')) : [];
@@ -33,6 +42,13 @@ export function keepReleases(dataDir: string, templatesDir: string, journeys: re
     for (const name of templatesOfJourney(journey)) for (const file of files.filter((f) => f.startsWith(`${name}.`))) cpSync(join(templatesDir, file), join(partial, file));
     renameSync(partial, dir);
   }
+  // The compiled journey of each current version (also of a version kept before specs were): written beside, then renamed.
+  for (const journey of compiled) {
+    const file = join(root, journey.id, `v${journey.version}`, SPEC_FILE);
+    if (existsSync(file) || !existsSync(dirname(file))) continue;
+    writeFileSync(`${file}.partial`, JSON.stringify(journey));
+    renameSync(`${file}.partial`, file);
+  }
   const renderers = new Map<string, TemplateRenderer | undefined>();
   return {
     templatesOf(journeyId, version) {
@@ -43,6 +59,14 @@ export function keepReleases(dataDir: string, templatesDir: string, journeys: re
         renderers.set(key, existsSync(dir) ? liquidTemplates(readTemplates(dir)) : undefined);
       }
       return renderers.get(key);
+    },
+    retired() {
+      if (!existsSync(root)) return [];
+      return readdirSync(root).flatMap((id) =>
+        readdirSync(join(root, id))
+          .filter((name) => /^v\d+$/.test(name) && current.get(id) !== Number(name.slice(1)) && existsSync(join(root, id, name, SPEC_FILE)))
+          .map((name) => JSON.parse(readFileSync(join(root, id, name, SPEC_FILE), 'utf8')) as CompiledJourney),
+      );
     },
   };
 }

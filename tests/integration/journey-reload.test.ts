@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
 import { ROOT } from '../cli/helpers';
-import { useTestEngine } from '../helpers/engine';
+import { client } from '../helpers/client';
+import { startTestEngine, useTestEngine } from '../helpers/engine';
 import { startEngineProcess } from '../helpers/engine-process';
 import { eventually } from '../helpers/journeys';
 
@@ -116,6 +117,68 @@ describe('npm start and a saved journey file', () => {
       expect(await version()).toBe(3);
     } finally {
       await engine.stop();
+      rmSync(folder, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+describe('runs in flight after a reload end by their own version', () => {
+  const folder = mkdtempSync(join(tmpdir(), 'rapport-reload-goals-'));
+  cpSync(join(ROOT, 'workflows'), join(folder, 'workflows'), { recursive: true });
+  afterAll(() => rmSync(folder, { recursive: true, force: true }));
+  const file = (id: string) => join(folder, 'workflows/journeys.d', `${id}.yaml`);
+  const clock = new VirtualClock(START);
+  const world = useTestEngine({ clock, journeysDir: join(folder, 'workflows/journeys.d'), templatesDir: join(folder, 'workflows/templates'), sweepEveryMs: 0, sendPolicy: { quietHours: undefined }, logLevel: 'SILENT' });
+  const reload = async () => (await fetch(`${world.engine.url}/v1/admin/reload`, { method: 'POST' })).status;
+  const runsOf = async (customerId: string) => ((await world.api.get(`/v1/customers/${customerId}/journeys`)).json as unknown as { runs: { journeyId: string; status: string; version?: number }[] }).runs;
+
+  it("converts a version 1 run by version 1's goal after version 2 changed it", async () => {
+    await world.api.sendAndSettle(signUp('rg-1'));
+    writeFileSync(file('welcome'), readFileSync(file('welcome'), 'utf8').replace(/^version: 1$/m, 'version: 2').replace(/^goals:\n {2}- event: Order Completed$/m, 'goals:\n  - event: Trial Started'));
+    expect(await reload()).toBe(200);
+    await clock.run(START + HOUR);
+    await world.api.sendAndSettle([{ type: 'track', userId: 'rg-1', event: 'Order Completed', messageId: 'rg-1-order', properties: { orderId: 'o-rg-1', revenue: 20, currency: 'EUR' } }]);
+    expect((await runsOf('rg-1')).find((r) => r.journeyId === 'welcome')).toMatchObject({ status: 'converted', version: 1 });
+    // A version 2 run is not converted by the order: its goal is another event now.
+    await world.api.sendAndSettle(signUp('rg-2'));
+    await world.api.sendAndSettle([{ type: 'track', userId: 'rg-2', event: 'Order Completed', messageId: 'rg-2-order', properties: { orderId: 'o-rg-2', revenue: 20, currency: 'EUR' } }]);
+    expect((await runsOf('rg-2')).find((r) => r.journeyId === 'welcome')).toMatchObject({ status: 'running', version: 2 });
+  }, 60_000);
+
+  it('resumes the wait_for of a removed journey on its event', async () => {
+    const filed = { type: 'track', userId: 'rg-3', event: 'Complaint Filed', messageId: 'rg-3-complaint', properties: { complaintId: 'c-rg-3', category: 'delivery' } };
+    await world.api.sendAndSettle([{ type: 'identify', userId: 'rg-3', traits: { email: 'rg-3@example.com' } }, filed]);
+    rmSync(file('complaint-follow-up'));
+    expect(await reload()).toBe(200);
+    await world.api.sendAndSettle([{ type: 'track', userId: 'rg-3', event: 'Complaint Resolved', messageId: 'rg-3-resolved', properties: { complaintId: 'c-rg-3', resolution: 'refund' } }]);
+    await clock.run(clock.now().getTime() + 2 * HOUR);
+    // Resolved, not escalated: an hour later the survey, rendered from the templates the run started with.
+    const survey = world.engine.outbox.entries.find((m) => m.channel === 'email' && m.tags.customer === 'rg-3' && m.tags.step === 'send-survey');
+    expect(survey).toBeDefined();
+    expect(world.engine.outbox.entries.some((m) => m.channel === 'webhook' && m.customerId === 'rg-3' && m.target === 'supervisor')).toBe(false);
+  }, 60_000);
+});
+
+describe('a journey removed while its runs wait, and the engine restarted', () => {
+  it('resumes their wait_for on its event, by the version kept in the data folder', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'rapport-restart-removed-'));
+    cpSync(join(ROOT, 'workflows'), join(folder, 'workflows'), { recursive: true });
+    const options = (clock: VirtualClock) => ({ clock, dataDir: join(folder, 'data'), journeysDir: join(folder, 'workflows/journeys.d'), templatesDir: join(folder, 'workflows/templates'), sweepEveryMs: 0, sendPolicy: { quietHours: undefined }, logLevel: 'SILENT' as const });
+    const first = await startTestEngine(options(new VirtualClock(START)));
+    try {
+      await client(first).sendAndSettle([{ type: 'identify', userId: 'rs-1', traits: { email: 'rs-1@example.com' } }, { type: 'track', userId: 'rs-1', event: 'Complaint Filed', messageId: 'rs-1-complaint', properties: { complaintId: 'c-rs-1', category: 'delivery' } }]);
+    } finally {
+      await first.stop();
+    }
+    rmSync(join(folder, 'workflows/journeys.d/complaint-follow-up.yaml'));
+    const clock = new VirtualClock(START + 60_000);
+    const second = await startTestEngine(options(clock));
+    try {
+      await client(second).sendAndSettle([{ type: 'track', userId: 'rs-1', event: 'Complaint Resolved', messageId: 'rs-1-resolved', properties: { complaintId: 'c-rs-1', resolution: 'refund' } }]);
+      await clock.run(START + 3 * HOUR);
+      expect(second.outbox.entries.some((m) => m.channel === 'email' && m.tags.customer === 'rs-1' && m.tags.step === 'send-survey')).toBe(true);
+    } finally {
+      await second.stop();
       rmSync(folder, { recursive: true, force: true });
     }
   }, 60_000);
