@@ -221,12 +221,14 @@ export function createBroadcastService(deps: BroadcastDeps) {
     const startedAt = clock.now();
     if (record.status === 'scheduled') await store.transition(id, ['scheduled'], 'running', startedAt);
     const definition = record.definition;
-    const { size: paced, periodSeconds } = pacing(definition.rate);
+    const { size: paced } = pacing(definition.rate);
     // The channel's lane, shared by every broadcast: this page sends at most what it grants, and waits when it grants nothing.
     const channel = definition.send.channel;
     const lane = deps.lanes ? await deps.lanes.take(channel, paced) : { granted: paced };
     if (lane.granted === 0) return laneWait(state, lane.waitSeconds ?? 1);
     const size = lane.granted;
+    // The broadcast's own rate: this page lasts at least as long as its recipients take at that rate (fewer when the lane granted fewer).
+    const periodSeconds = definition.rate === undefined ? undefined : size / definition.rate;
     const giveBack = async (counters: PageCounters) => {
       const unsent = size - (counters.sent ?? 0) - (counters.failed ?? 0);
       if (deps.lanes && unsent > 0) await deps.lanes.giveBack(channel, unsent);
