@@ -1145,7 +1145,9 @@ export class ProfileStore {
    * 1. tombstones first (keyed by a hash of each id, no id in them), `erasedAt` = now; until it completes the erasure
    *    records every id it reached, one item each under its root's tombstone partition (`E#<hash>`, written before
    *    the id's tombstone), and each tombstone points to that root (`erasingRoot`, a hash): a retry of an interrupted
-   *    erasure under any of them finishes them all. A tombstone's size does not grow with the number of ids;
+   *    erasure under any of them finishes them all. It reads the progress under every id it reaches too (an erasure
+   *    interrupted before it tombstoned the id it is retried under: a fresh erasure rooted elsewhere), takes those ids
+   *    over and deletes those items with its own. A tombstone's size does not grow with the number of ids;
    * 2. `between` (stop the journeys of each of these ids), then query (strongly consistent) and delete
    *    everything; every writer writes, then reads the tombstone: either it sees it and undoes its
    *    write, or its write came before this query and is deleted here;
@@ -1179,9 +1181,30 @@ export class ProfileStore {
       ids: [...new Set([...r.ids, ...pending])],
       anonymousIds: [...new Set([...r.anonymousIds, ...pending.filter((x) => x.startsWith('anon:')).map((x) => x.slice(5))])],
     });
+    // Another erasure's progress, interrupted before it tombstoned the id it is under (a retry under another id of the
+    // customer is then a fresh erasure, rooted elsewhere): taken over, its ids erased with these and its items deleted.
+    const adopted = new Set<string>();
+    const progressRead = new Set<string>([rootHash]);
+    const adopt = async (reachedIds: readonly string[]): Promise<boolean> => {
+      let more = false;
+      for (const x of reachedIds) {
+        const h = hashId(x);
+        if (progressRead.has(h)) continue;
+        progressRead.add(h);
+        const theirs = await this.#erasingIds(h);
+        if (theirs.length > 0) adopted.add(h);
+        for (const y of theirs) {
+          if (pending.includes(y)) continue;
+          pending.push(y);
+          more = true;
+        }
+      }
+      return more;
+    };
     const timelines = new Map<string, string[]>();
     let reached = withPending(await this.#ownVisitors(await this.#idsOf(id)));
     for (let round = 0; ; round++) {
+      while (await adopt(reached.ids)) reached = withPending(reached);
       const fresh = reached.ids.filter((x) => !tombstoned.has(x));
       if (fresh.length === 0 || round > ALIAS_CHAIN_MAX) break;
       // Recorded before their tombstones (one item each, under the root): a retry under any id tombstoned finds them all.
@@ -1274,11 +1297,14 @@ export class ProfileStore {
       );
     };
     for (const x of ids) if (!isRoot(x)) await complete(x);
-    const progress = await this.#erasingIds(rootHash);
-    await this.#batchWrite(
-      progress.map((x) => ({ DeleteRequest: { Key: erasingKey(rootHash, x) } })),
-      `erasure of ${id}`,
-    );
+    // The progress taken over from other roots (`adopt`), then this erasure's own.
+    for (const h of [...adopted, rootHash]) {
+      const progress = await this.#erasingIds(h);
+      await this.#batchWrite(
+        progress.map((x) => ({ DeleteRequest: { Key: erasingKey(h, x) } })),
+        `erasure of ${id}`,
+      );
+    }
     for (const x of ids) if (isRoot(x)) await complete(x);
     return { deleted: items.length, ids };
   }
