@@ -19,6 +19,8 @@ import {
   ProfileStore,
   belongsAfter,
   startsNewLife,
+  resumeErasures,
+  type ErasureResumeHooks,
   type Tombstone,
 } from '../../functions/profile';
 import { attributionView, DEFAULT_SEND_POLICY, InvalidRunsCursorError, DEV_UNSUBSCRIBE_KEY, experimentView, holdoutView, staticUnsubscribeKeys, unsubscribeKeysFromValue, type OutboundWebhookTarget, type SendPolicy } from '../../functions/journeys';
@@ -293,6 +295,11 @@ async function start(options: EngineOptions): Promise<Engine> {
     onErasedWrite: (ids: string[]) => erasure.redact(ids),
   };
   const deadLetters = new DeadLetters(dataDir ?? undefined);
+  // A resumed erasure stops the journeys of the ids it reached and redacts the logs before it completes, as DELETE does.
+  const erasureHooks: ErasureResumeHooks = {
+    onErase: async (id) => void (await journeys.runtime.stopAll(id, 'customer erased')),
+    beforeComplete: (ids) => erasure.redact(ids),
+  };
   // What the functions' failed events go to: a letter naming an erased customer (a late event whose drop failed,
   // e.g. throttled) is redacted at once, with the bus log (write, then check), not kept until someone redrives it.
   // The letter is written marked `unchecked`; the check reads the tombstone of every id it names (`idsNamedBy`, as
@@ -303,7 +310,11 @@ async function start(options: EngineOptions): Promise<Engine> {
     for (const letter of deadLetters.unchecked().filter((l) => only === undefined || l.id === only)) {
       const erased = new Set<string>();
       try {
-        for (const id of idsNamedBy(letter.event.detail)) {
+        const named = idsNamedBy(letter.event.detail);
+        // An erasure its event ran and failed (the consumer's erasure of a visitor of an erased customer): once the
+        // letter is redacted nothing would retry it, so it is finished first (`resumeErasures`).
+        await withRetries(() => resumeErasures(profiles, clock, named, erasureHooks), retries);
+        for (const id of named) {
           if ((await withRetries(() => profiles.tombstone(id, clock.now()), retries)) !== undefined) erased.add(id);
         }
         if (erased.size > 0) await withRetries(() => erasure.redact([...erased]), retries);
