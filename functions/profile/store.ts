@@ -163,7 +163,17 @@ const tombstoneKey = (id: string) => ({ [L.partitionKey]: `X#${hashId(id)}`, [L.
  */
 const ERASING_PREFIX = 'E#';
 const erasingKey = (rootHash: string, id: string) => ({ [L.partitionKey]: `X#${rootHash}`, [L.sortKey]: `${ERASING_PREFIX}${hashId(id)}` });
-const linkMarkerKey = (id: string, linked: string) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: `N#${linked}` });
+/**
+ * A link mark (`markLinks`): under the linking customer's tombstone partition, keyed by a hash of the id it names (held in
+ * its `id`), with a pointer back under that id's tombstone partition (`R#<hash(customer)>`, no id in it), so the erasure
+ * of either id finds and deletes both. Marks written before (2026-12) are `C#<customer>` / `N#<linked id>`
+ * (`legacyLinkMarkerKey`): still read and deleted; `migrateOldLinkMarkers` rewrites them.
+ */
+const LINK_MARK_PREFIX = 'N#';
+const LINK_BACK_PREFIX = 'R#';
+const linkMarkerKey = (id: string, linked: string) => ({ [L.partitionKey]: `X#${hashId(id)}`, [L.sortKey]: `${LINK_MARK_PREFIX}${hashId(linked)}` });
+const linkBackKey = (id: string, linked: string) => ({ [L.partitionKey]: `X#${hashId(linked)}`, [L.sortKey]: `${LINK_BACK_PREFIX}${hashId(id)}` });
+const legacyLinkMarkerKey = (id: string, linked: string) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: `N#${linked}` });
 /** A denial parked under an erased id's tombstone (`parkDenial`): by its receipt and `parkedMessageId`. */
 const parkedDenialKey = (id: string, event: Pick<NormalisedEvent, 'receivedAt' | 'messageId'>) => ({ [L.partitionKey]: `X#${hashId(id)}`, [L.sortKey]: `D#${event.receivedAt}#${event.messageId}` });
 /** The messageId a parked denial is kept and applied under: a hash of the event's source and messageId (a messageId may name a customer). */
@@ -744,30 +754,92 @@ export class ProfileStore {
   }
 
   /**
-   * Mark in customer `id`'s partition the ids a link of theirs is about to write (`anon:<visitor>` for an alias item and
+   * Mark for customer `id` (`linkMarkerKey`, with a pointer back under each linked id) the ids a link of theirs is about to write (`anon:<visitor>` for an alias item and
    * a visitor frozen into them, a known id frozen into them by an alias), before it writes them: if their profile write
    * then fails for good, the profile never names those ids, and erasure finds them here (`#reach`). Idempotent.
    */
   async markLinks(id: string, linked: readonly string[]): Promise<void> {
-    for (const x of linked) await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...linkMarkerKey(id, x), itemType: 'link-marker' } }));
+    for (const x of linked) {
+      // The pointer back first: the erasure of the linked id that reads it deletes the mark too.
+      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...linkBackKey(id, x), itemType: 'link-back' } }));
+      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...linkMarkerKey(id, x), itemType: 'link-marker', id: x } }));
+    }
   }
 
-  /** Delete link markers (`markLinks`): the profile names the ids now, or the links were undone. */
+  /** Delete link markers (`markLinks`, and one of the old shape): the profile names the ids now, or the links were undone. */
   async unmarkLinks(id: string, linked: readonly string[]): Promise<void> {
-    for (const x of linked) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: linkMarkerKey(id, x) }));
+    for (const x of linked) {
+      for (const Key of [linkMarkerKey(id, x), legacyLinkMarkerKey(id, x), linkBackKey(id, x)]) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key }));
+    }
   }
 
-  /** The ids customer `id`'s link markers name (`markLinks`). */
+  /** The ids customer `id`'s link markers name (`markLinks`; the old shape too). */
   async #markedLinks(id: string): Promise<string[]> {
-    const items = await queryAll(this.doc, {
+    const marks = await this.#queryPrefix(`X#${hashId(id)}`, LINK_MARK_PREFIX, '#sk, #id');
+    const legacy = await this.#queryPrefix(`C#${id}`, 'N#', '#sk');
+    return [...new Set([...marks.map((item) => item.id).filter((x): x is string => typeof x === 'string'), ...legacy.map((item) => String(item[L.sortKey]).slice(2))])];
+  }
+
+  /** A partition's items whose sort key begins with `prefix` (strongly consistent), projected. */
+  #queryPrefix(pk: string, prefix: string, projection: string): Promise<Array<Record<string, unknown>>> {
+    return queryAll(this.doc, {
       TableName: this.tableName,
-      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :n)',
-      ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey },
-      ExpressionAttributeValues: { ':pk': `C#${id}`, ':n': 'N#' },
-      ProjectionExpression: '#sk',
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :p)',
+      ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey, ...(projection.includes('#id') && { '#id': 'id' }) },
+      ExpressionAttributeValues: { ':pk': pk, ':p': prefix },
+      ProjectionExpression: projection,
       ConsistentRead: true,
     });
-    return items.map((item) => String(item[L.sortKey]).slice(2));
+  }
+
+  /**
+   * The keys of every link mark naming erased id `id` or made by them (`markLinks`), each with its pointer back: the
+   * erasure of either id deletes them (the old shape's marks by `id` go with `id`'s partition).
+   */
+  async #linkMarkKeys(id: string): Promise<Array<Record<string, unknown>>> {
+    const own = `X#${hashId(id)}`;
+    const keys: Array<Record<string, unknown>> = [];
+    for (const mark of await this.#queryPrefix(own, LINK_MARK_PREFIX, '#sk, #id')) {
+      keys.push({ [L.partitionKey]: own, [L.sortKey]: mark[L.sortKey] });
+      if (typeof mark.id === 'string') keys.push(linkBackKey(id, mark.id));
+    }
+    for (const back of await this.#queryPrefix(own, LINK_BACK_PREFIX, '#sk')) {
+      const by = String(back[L.sortKey]).slice(LINK_BACK_PREFIX.length);
+      keys.push({ [L.partitionKey]: own, [L.sortKey]: back[L.sortKey] }, { [L.partitionKey]: `X#${by}`, [L.sortKey]: `${LINK_MARK_PREFIX}${hashId(id)}` });
+    }
+    return keys;
+  }
+
+  /**
+   * One-off for link marks written before they were keyed by a hash (`C#<customer>` / `N#<linked id>`, the linked id in
+   * clear in the customer's partition, which the erasure of the linked id did not reach): each rewritten as `markLinks`
+   * writes it now, the old item deleted. Scans the table; returns how many it rewrote.
+   */
+  async migrateOldLinkMarkers(): Promise<number> {
+    let rewritten = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression: 'itemType = :t AND begins_with(#pk, :c)',
+          ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey },
+          ExpressionAttributeValues: { ':t': 'link-marker', ':c': 'C#' },
+          ProjectionExpression: '#pk, #sk',
+          ConsistentRead: true,
+          ...(startKey && { ExclusiveStartKey: startKey }),
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const id = String(item[L.partitionKey]).slice(2);
+        const linked = String(item[L.sortKey]).slice(2);
+        await this.markLinks(id, [linked]);
+        await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: legacyLinkMarkerKey(id, linked) }));
+        rewritten++;
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return rewritten;
   }
 
   /** Delete parked denials of `id` (`parkedDenials`) once a new life holds them. */
@@ -1255,6 +1327,10 @@ export class ProfileStore {
     // Out of every segment (counted) before the member items go with the rest.
     for (const x of ids) await this.segments.leaveAll(x);
     const items = await this.#itemsOf(reached);
+    // Link marks naming these ids or made by them (kept under tombstone partitions, `markLinks`): a mark another
+    // customer's failed write left naming one of them goes too.
+    const marks: Array<Record<string, unknown>> = [];
+    for (const x of reached.ids) marks.push(...(await this.#linkMarkKeys(x)));
     // Member items go last, each only once out of its segment (`deleteMembers`): one a racing writer put in since is taken out first.
     const keys = items.filter((i) => !String(i[L.sortKey]).startsWith(MEMBER_PREFIX)).map((i) => ({ [L.partitionKey]: i[L.partitionKey], [L.sortKey]: i[L.sortKey] }));
     // A broadcast keeps the recipients it deferred under itself (`B#<broadcast>` / `D#<customerId>`); the pointer in
@@ -1262,6 +1338,12 @@ export class ProfileStore {
     for (const i of items) {
       const sk = String(i[L.sortKey]);
       if (sk.startsWith('BD#')) keys.push({ [L.partitionKey]: `B#${sk.slice(3)}`, [L.sortKey]: `D#${String(i[L.partitionKey]).slice(2)}` });
+    }
+    const markKeys = new Set<string>();
+    for (const k of marks) {
+      const text = `${String(k[L.partitionKey])} ${String(k[L.sortKey])}`;
+      if (!markKeys.has(text)) keys.push({ [L.partitionKey]: k[L.partitionKey], [L.sortKey]: k[L.sortKey] });
+      markKeys.add(text);
     }
     // A broadcast's page cursor naming the customer (`BK#<broadcast>#<page>` leads there) is rewound past them.
     for (const i of items) {

@@ -545,6 +545,18 @@ async function start(options: EngineOptions): Promise<Engine> {
     }
     if (violationsHashed) writeFileSync(violationsHashed, 'tracking-plan violations hold a hash of the messageId only (see functions/ingest/violations.ts)\n');
   }
+  // Link marks from before they were keyed by a hash (`C#<customer>` / `N#<linked id>`): the erasure of the id they name
+  // does not reach them. Rewritten once per data folder (`migrateOldLinkMarkers`; in AWS infra/tools/migrate-link-markers.ts).
+  const linkMarksHashed = dataDir ? join(dataDir, LINK_MARKS_HASHED_MARKER) : undefined;
+  if (linkMarksHashed === undefined || !existsSync(linkMarksHashed)) {
+    const rewritten = await profiles.migrateOldLinkMarkers();
+    if (rewritten > 0) {
+      logger.info('link marks from before the hashed key rewritten', { rewritten });
+      if (rewriteOwed && !erasedSinceStart) writeFileSync(rewriteOwed, 'dynalite files to rewrite at the next clean stop (old link marks rewritten)\n', { flush: true });
+      erasedSinceStart = true;
+    }
+    if (linkMarksHashed) writeFileSync(linkMarksHashed, 'link marks are keyed by a hash of the id they name (see functions/profile/store.ts markLinks)\n');
+  }
 
   // Simulated SES feedback on an outbox email: the SES event AWS would publish, put on the bus (see sesFeedbackEntry).
   const feedbackCount = new Map<string, number>();
@@ -803,6 +815,9 @@ const deadLetterView = (letter: DeadLetter): DeadLetter | (Omit<DeadLetter, 'eve
 
 /** The data folder's file that says its violations were rewritten in their hashed form (`hashOldViolations`). */
 const VIOLATIONS_HASHED_MARKER = 'violations-hashed';
+
+/** The data folder's file that says its link marks were rewritten keyed by a hash (`migrateOldLinkMarkers`). */
+const LINK_MARKS_HASHED_MARKER = 'link-marks-hashed';
 
 /** The data folder's file that says an erasure's rewrite of dynalite's files is owed (see `erasure.redact`). */
 export const ERASURE_REWRITE_MARKER = 'erasure-rewrite-owed';
