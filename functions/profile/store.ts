@@ -163,6 +163,9 @@ const tombstoneKey = (id: string) => ({ [L.partitionKey]: `X#${hashId(id)}`, [L.
  */
 const ERASING_PREFIX = 'E#';
 const erasingKey = (rootHash: string, id: string) => ({ [L.partitionKey]: `X#${rootHash}`, [L.sortKey]: `${ERASING_PREFIX}${hashId(id)}` });
+/** GSI1's partitions of erasures not completed: the root's own progress item is in it (`interruptedErasures`) until it is deleted. */
+const ERASING_INDEX_PREFIX = 'ERASING';
+const erasingIndexKeys = (id: string, erasedAt: string) => ({ [L.dueIndex.partitionKey]: `${ERASING_INDEX_PREFIX}#${shardOf(id)}`, [L.dueIndex.sortKey]: `${erasedAt}#${hashId(id)}` });
 /**
  * A link mark (`markLinks`): under the linking customer's tombstone partition, keyed by a hash of the id it names (held in
  * its `id`), with a pointer back under that id's tombstone partition (`R#<hash(customer)>`, no id in it), so the erasure
@@ -1108,6 +1111,21 @@ export class ProfileStore {
     return { rootHash, ids: [...new Set([...(legacy ?? []), ...(await this.#erasingIds(rootHash))])] };
   }
 
+  /**
+   * Erasures begun before `before` and not completed (a DELETE that failed and was never retried, the consumer's erasure
+   * of a visitor whose event was dead-lettered): the id each began from and when, from the root's own progress item in
+   * GSI1 (`ERASING#<shard>`), at most about `limitPerShard` per shard, oldest first.
+   */
+  async interruptedErasures(before: Date, limitPerShard = 100): Promise<Array<{ id: string; erasedAt: string }>> {
+    const keys = await queryShardsBefore(this.doc, this.tableName, L.dueIndex, ERASING_INDEX_PREFIX, before.toISOString(), limitPerShard, { exactLimit: true });
+    const out: Array<{ id: string; erasedAt: string }> = [];
+    for (const key of keys) {
+      const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [L.partitionKey]: key[L.partitionKey], [L.sortKey]: key[L.sortKey] }, ConsistentRead: true }));
+      if (typeof Item?.id === 'string' && typeof Item.erasedAt === 'string') out.push({ id: Item.id, erasedAt: Item.erasedAt });
+    }
+    return out;
+  }
+
   /** The ids an erasure rooted at `rootHash` recorded (its `E#` items). */
   async #erasingIds(rootHash: string): Promise<string[]> {
     const items = await queryAll(this.doc, {
@@ -1282,7 +1300,19 @@ export class ProfileStore {
       // Recorded before their tombstones (one item each, under the root): a retry under any id tombstoned finds them all.
       const unrecorded = fresh.filter((x) => !recorded.has(x));
       await this.#batchWrite(
-        unrecorded.map((x) => ({ PutRequest: { Item: { ...erasingKey(rootHash, x), itemType: 'erasing', id: x, erasedAt: erasedAt.toISOString(), [L.ttlAttribute]: ttl } } })),
+        unrecorded.map((x) => ({
+          PutRequest: {
+            Item: {
+              ...erasingKey(rootHash, x),
+              itemType: 'erasing',
+              id: x,
+              erasedAt: erasedAt.toISOString(),
+              [L.ttlAttribute]: ttl,
+              // The root's own item: found by the sweep while the erasure is not complete (`interruptedErasures`).
+              ...(hashId(x) === rootHash && erasingIndexKeys(x, erasedAt.toISOString())),
+            },
+          },
+        })),
         `erasure of ${id}`,
       );
       unrecorded.forEach((x) => recorded.add(x));

@@ -20,6 +20,7 @@ import {
   belongsAfter,
   startsNewLife,
   resumeErasures,
+  resumeInterruptedErasures,
   type ErasureResumeHooks,
   type Tombstone,
 } from '../../functions/profile';
@@ -432,7 +433,7 @@ async function start(options: EngineOptions): Promise<Engine> {
   // Every rule is on the bus: deliver again what the last run had not finished delivering (at least once).
   bus.resume();
   // The sweep also reconciles journey runs whose end was never reported (as the AWS sweep does).
-  const sweepHandler = handlerFor(options.functions, 'rapport-sweep', createSweepHandler(profileDeps, { logger, metrics, reconcile: () => journeys.runtime.reconcile() }));
+  const sweepHandler = handlerFor(options.functions, 'rapport-sweep', createSweepHandler({ ...profileDeps, onErase: erasureHooks.onErase! }, { logger, metrics, reconcile: () => journeys.runtime.reconcile() }));
   // The event EventBridge Scheduler sends (the schedule's input: none).
   const sweep = () => invokeLambda<SweepOutcome>('rapport-sweep', 900_000, (context, o) => sweepHandler({} as never, context, o));
   const sweepEvery = options.sweepEveryMs ?? defaultSweepEveryMs(engineClock);
@@ -744,6 +745,10 @@ async function start(options: EngineOptions): Promise<Engine> {
   url = `http://127.0.0.1:${port}`;
   // The broadcast files, once links can point at the engine.
   await broadcasts.createFromFiles();
+  // Erasures a previous run left incomplete (killed mid-DELETE, a visitor's erasure whose event was dead-lettered):
+  // finished now, as the sweep does in AWS. One that fails again is left for the sweep.
+  const erasures = await resumeInterruptedErasures(profiles, clock, clock.now(), erasureHooks);
+  if (erasures.resumed + erasures.failed > 0) logger.info('interrupted erasures finished at start', erasures);
   // Letters a previous run could not check (or stopped before checking), checked before anyone lists them.
   await checkDeadLetters(DEAD_LETTER_CHECK_RETRIES);
 
