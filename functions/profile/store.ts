@@ -1237,9 +1237,11 @@ export class ProfileStore {
    *    the id's tombstone), and each tombstone points to that root (`erasingRoot`, a hash): a retry of an interrupted
    *    erasure under any of them finishes them all. It reads the progress under every id it reaches too (an erasure
    *    interrupted before it tombstoned the id it is retried under: a fresh erasure rooted elsewhere), takes those ids
-   *    over and deletes those items with its own. A tombstone's size does not grow with the number of ids;
+   *    over and deletes those items with its own. The root's own progress item is in GSI1 until it is deleted (the
+   *    sweep finishes an erasure nobody retried, `interruptedErasures`). A tombstone's size does not grow with the number of ids;
    * 2. `between` (stop the journeys of each of these ids), then query (strongly consistent) and delete
-   *    everything; every writer writes, then reads the tombstone: either it sees it and undoes its
+   *    everything, and the link marks naming these ids or made by them (`markLinks`, another customer's too);
+   *    every writer writes, then reads the tombstone: either it sees it and undoes its
    *    write, or its write came before this query and is deleted here;
    * 3. the tombstones are marked completed (the root's last, after its progress items are deleted): only events
    *    dated after `erasedAt` and received after completion start a new profile.
