@@ -20,6 +20,7 @@ export const TWIN_SCENARIOS = [
   'tests/integration/suppression-hold.test.ts',
   'tests/integration/broadcasts.test.ts',
   'tests/integration/broadcast-cursor-erasure.test.ts',
+  'tests/integration/erasure-interrupted-finished-by-sweep.test.ts',
 ];
 
 /**

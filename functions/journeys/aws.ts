@@ -243,6 +243,15 @@ export function awsJourneyConsumerHooks(env: NodeJS.ProcessEnv = process.env, cl
  * name (no journeys.json: a run of a journey since removed is reconciled too). Ends what it finds ended.
  */
 export function awsRunReconciler(env: NodeJS.ProcessEnv = process.env, clients: Pick<AwsClients, 'dynamodb' | 'sfn'> = {}) {
+  return awsSweepJourneys(env, clients).reconcile;
+}
+
+/**
+ * The sweep's journey runtime in AWS: `reconcile` (`awsRunReconciler`) and `stopAll`, which the sweep's finishing of an
+ * interrupted erasure calls for each id it reaches (StopExecution on the state machine the stage's prefix and the
+ * run's journey id name), as DELETE does.
+ */
+export function awsSweepJourneys(env: NodeJS.ProcessEnv = process.env, clients: Pick<AwsClients, 'dynamodb' | 'sfn'> = {}) {
   const doc = documentClient(clients.dynamodb ?? new DynamoDBClient({}));
   const tableName = requireEnv(env, ENV.PROFILE_TABLE_NAME);
   const prefix = stateMachineArnPrefixFrom(env);
@@ -254,7 +263,10 @@ export function awsRunReconciler(env: NodeJS.ProcessEnv = process.env, clients: 
     clock: systemClock,
     consentMode: consentModeOf(env),
   });
-  return () => runtime.reconcile();
+  return {
+    reconcile: () => runtime.reconcile(),
+    stopAll: (customerId: string, cause: string) => runtime.stopAll(customerId, cause),
+  };
 }
 
 // ---------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import { NormalisedEventSchema } from '../../shared';
 import { correlate, instrument, observability, type ObservabilityOptions } from '../observability';
 import { createCustomerApi } from './api';
 import { createProfileConsumer, type ProfileConsumerDeps } from './consumer';
+import { ERASURE_RESUME_GRACE_MS, resumeInterruptedErasures } from './erasure-resume';
 
 export interface ProfileHandlerOptions extends ObservabilityOptions {
   /**
@@ -32,6 +33,8 @@ export interface SweepOutcome {
   changed: number;
   derived: number;
   runs?: { checked: number; ended: number; failed: number };
+  /** Interrupted erasures finished (and failed again), when there were any. */
+  erasures?: { resumed: number; failed: number };
 }
 
 /** Time an invocation keeps after its profile write for derived events and the journey router. */
@@ -110,6 +113,14 @@ export function createSweepHandler(deps: Omit<ProfileConsumerDeps, 'log'>, optio
     metrics.addMetric('SweepReevaluated', MetricUnit.Count, due.length);
     metrics.addMetric('SweepDerivedEvents', MetricUnit.Count, derived);
     if (failed.length > 0) metrics.addMetric('SweepFailures', MetricUnit.Count, failed.length);
+    // Erasures that began over an hour ago and never completed (a DELETE nobody retried, the consumer's erasure of a
+    // visitor whose event was dead-lettered): finished as a retried DELETE would, journeys stopped and logs redacted.
+    const erasures = await resumeInterruptedErasures(deps.store, deps.clock, new Date(deps.clock.now().getTime() - ERASURE_RESUME_GRACE_MS), {
+      ...(deps.onErase && { onErase: deps.onErase }),
+      ...(deps.onErasedWrite && { beforeComplete: deps.onErasedWrite }),
+    });
+    if (erasures.resumed > 0) metrics.addMetric('SweepErasuresResumed', MetricUnit.Count, erasures.resumed);
+    if (erasures.failed > 0) metrics.addMetric('SweepErasuresFailed', MetricUnit.Count, erasures.failed);
     // Journey runs whose end was never reported (a lost status-change event): ended, their locks freed.
     const runs = await options.reconcile?.();
     if (runs) {
@@ -118,10 +129,12 @@ export function createSweepHandler(deps: Omit<ProfileConsumerDeps, 'log'>, optio
       if (runs.failed > 0) metrics.addMetric('SweepRunsFailed', MetricUnit.Count, runs.failed);
       if (runs.corrected) metrics.addMetric('SweepRunsCorrected', MetricUnit.Count, runs.corrected);
     }
-    logger.info('sweep finished', { due: due.length, changed, derived, failed: failed.length, ...(runs && { runs }) });
+    const resumedAny = erasures.resumed + erasures.failed > 0;
+    logger.info('sweep finished', { due: due.length, changed, derived, failed: failed.length, ...(runs && { runs }), ...(resumedAny && { erasures }) });
     if (failed.length > 0) throw new Error(`sweep: ${failed.length} of ${due.length} due customers could not be re-evaluated; they stay due and are retried`);
     if (runs && runs.failed > 0) throw new Error(`sweep: ${runs.failed} journey runs could not be reconciled; they stay due and are retried`);
-    return { due: due.length, changed, derived, ...(runs && { runs }) };
+    if (erasures.failed > 0) throw new Error(`sweep: ${erasures.failed} interrupted erasures could not be finished; they are retried`);
+    return { due: due.length, changed, derived, ...(runs && { runs }), ...(resumedAny && { erasures }) };
   };
   return instrument(handler, o);
 }

@@ -163,7 +163,20 @@ const tombstoneKey = (id: string) => ({ [L.partitionKey]: `X#${hashId(id)}`, [L.
  */
 const ERASING_PREFIX = 'E#';
 const erasingKey = (rootHash: string, id: string) => ({ [L.partitionKey]: `X#${rootHash}`, [L.sortKey]: `${ERASING_PREFIX}${hashId(id)}` });
-const linkMarkerKey = (id: string, linked: string) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: `N#${linked}` });
+/** GSI1's partitions of erasures not completed: the root's own progress item is in it (`interruptedErasures`) until it is deleted. */
+const ERASING_INDEX_PREFIX = 'ERASING';
+const erasingIndexKeys = (id: string, erasedAt: string) => ({ [L.dueIndex.partitionKey]: `${ERASING_INDEX_PREFIX}#${shardOf(id)}`, [L.dueIndex.sortKey]: `${erasedAt}#${hashId(id)}` });
+/**
+ * A link mark (`markLinks`): under the linking customer's tombstone partition, keyed by a hash of the id it names (held in
+ * its `id`), with a pointer back under that id's tombstone partition (`R#<hash(customer)>`, no id in it), so the erasure
+ * of either id finds and deletes both. Marks written before (2026-12) are `C#<customer>` / `N#<linked id>`
+ * (`legacyLinkMarkerKey`): still read and deleted; `migrateOldLinkMarkers` rewrites them.
+ */
+const LINK_MARK_PREFIX = 'N#';
+const LINK_BACK_PREFIX = 'R#';
+const linkMarkerKey = (id: string, linked: string) => ({ [L.partitionKey]: `X#${hashId(id)}`, [L.sortKey]: `${LINK_MARK_PREFIX}${hashId(linked)}` });
+const linkBackKey = (id: string, linked: string) => ({ [L.partitionKey]: `X#${hashId(linked)}`, [L.sortKey]: `${LINK_BACK_PREFIX}${hashId(id)}` });
+const legacyLinkMarkerKey = (id: string, linked: string) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: `N#${linked}` });
 /** A denial parked under an erased id's tombstone (`parkDenial`): by its receipt and `parkedMessageId`. */
 const parkedDenialKey = (id: string, event: Pick<NormalisedEvent, 'receivedAt' | 'messageId'>) => ({ [L.partitionKey]: `X#${hashId(id)}`, [L.sortKey]: `D#${event.receivedAt}#${event.messageId}` });
 /** The messageId a parked denial is kept and applied under: a hash of the event's source and messageId (a messageId may name a customer). */
@@ -744,30 +757,92 @@ export class ProfileStore {
   }
 
   /**
-   * Mark in customer `id`'s partition the ids a link of theirs is about to write (`anon:<visitor>` for an alias item and
+   * Mark for customer `id` (`linkMarkerKey`, with a pointer back under each linked id) the ids a link of theirs is about to write (`anon:<visitor>` for an alias item and
    * a visitor frozen into them, a known id frozen into them by an alias), before it writes them: if their profile write
    * then fails for good, the profile never names those ids, and erasure finds them here (`#reach`). Idempotent.
    */
   async markLinks(id: string, linked: readonly string[]): Promise<void> {
-    for (const x of linked) await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...linkMarkerKey(id, x), itemType: 'link-marker' } }));
+    for (const x of linked) {
+      // The pointer back first: the erasure of the linked id that reads it deletes the mark too.
+      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...linkBackKey(id, x), itemType: 'link-back' } }));
+      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...linkMarkerKey(id, x), itemType: 'link-marker', id: x } }));
+    }
   }
 
-  /** Delete link markers (`markLinks`): the profile names the ids now, or the links were undone. */
+  /** Delete link markers (`markLinks`, and one of the old shape): the profile names the ids now, or the links were undone. */
   async unmarkLinks(id: string, linked: readonly string[]): Promise<void> {
-    for (const x of linked) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: linkMarkerKey(id, x) }));
+    for (const x of linked) {
+      for (const Key of [linkMarkerKey(id, x), legacyLinkMarkerKey(id, x), linkBackKey(id, x)]) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key }));
+    }
   }
 
-  /** The ids customer `id`'s link markers name (`markLinks`). */
+  /** The ids customer `id`'s link markers name (`markLinks`; the old shape too). */
   async #markedLinks(id: string): Promise<string[]> {
-    const items = await queryAll(this.doc, {
+    const marks = await this.#queryPrefix(`X#${hashId(id)}`, LINK_MARK_PREFIX, '#sk, #id');
+    const legacy = await this.#queryPrefix(`C#${id}`, 'N#', '#sk');
+    return [...new Set([...marks.map((item) => item.id).filter((x): x is string => typeof x === 'string'), ...legacy.map((item) => String(item[L.sortKey]).slice(2))])];
+  }
+
+  /** A partition's items whose sort key begins with `prefix` (strongly consistent), projected. */
+  #queryPrefix(pk: string, prefix: string, projection: string): Promise<Array<Record<string, unknown>>> {
+    return queryAll(this.doc, {
       TableName: this.tableName,
-      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :n)',
-      ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey },
-      ExpressionAttributeValues: { ':pk': `C#${id}`, ':n': 'N#' },
-      ProjectionExpression: '#sk',
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :p)',
+      ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey, ...(projection.includes('#id') && { '#id': 'id' }) },
+      ExpressionAttributeValues: { ':pk': pk, ':p': prefix },
+      ProjectionExpression: projection,
       ConsistentRead: true,
     });
-    return items.map((item) => String(item[L.sortKey]).slice(2));
+  }
+
+  /**
+   * The keys of every link mark naming erased id `id` or made by them (`markLinks`), each with its pointer back: the
+   * erasure of either id deletes them (the old shape's marks by `id` go with `id`'s partition).
+   */
+  async #linkMarkKeys(id: string): Promise<Array<Record<string, unknown>>> {
+    const own = `X#${hashId(id)}`;
+    const keys: Array<Record<string, unknown>> = [];
+    for (const mark of await this.#queryPrefix(own, LINK_MARK_PREFIX, '#sk, #id')) {
+      keys.push({ [L.partitionKey]: own, [L.sortKey]: mark[L.sortKey] });
+      if (typeof mark.id === 'string') keys.push(linkBackKey(id, mark.id));
+    }
+    for (const back of await this.#queryPrefix(own, LINK_BACK_PREFIX, '#sk')) {
+      const by = String(back[L.sortKey]).slice(LINK_BACK_PREFIX.length);
+      keys.push({ [L.partitionKey]: own, [L.sortKey]: back[L.sortKey] }, { [L.partitionKey]: `X#${by}`, [L.sortKey]: `${LINK_MARK_PREFIX}${hashId(id)}` });
+    }
+    return keys;
+  }
+
+  /**
+   * One-off for link marks written before they were keyed by a hash (`C#<customer>` / `N#<linked id>`, the linked id in
+   * clear in the customer's partition, which the erasure of the linked id did not reach): each rewritten as `markLinks`
+   * writes it now, the old item deleted. Scans the table; returns how many it rewrote.
+   */
+  async migrateOldLinkMarkers(): Promise<number> {
+    let rewritten = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression: 'itemType = :t AND begins_with(#pk, :c)',
+          ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey },
+          ExpressionAttributeValues: { ':t': 'link-marker', ':c': 'C#' },
+          ProjectionExpression: '#pk, #sk',
+          ConsistentRead: true,
+          ...(startKey && { ExclusiveStartKey: startKey }),
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const id = String(item[L.partitionKey]).slice(2);
+        const linked = String(item[L.sortKey]).slice(2);
+        await this.markLinks(id, [linked]);
+        await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: legacyLinkMarkerKey(id, linked) }));
+        rewritten++;
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return rewritten;
   }
 
   /** Delete parked denials of `id` (`parkedDenials`) once a new life holds them. */
@@ -1036,6 +1111,21 @@ export class ProfileStore {
     return { rootHash, ids: [...new Set([...(legacy ?? []), ...(await this.#erasingIds(rootHash))])] };
   }
 
+  /**
+   * Erasures begun before `before` and not completed (a DELETE that failed and was never retried, the consumer's erasure
+   * of a visitor whose event was dead-lettered): the id each began from and when, from the root's own progress item in
+   * GSI1 (`ERASING#<shard>`), at most about `limitPerShard` per shard, oldest first.
+   */
+  async interruptedErasures(before: Date, limitPerShard = 100): Promise<Array<{ id: string; erasedAt: string }>> {
+    const keys = await queryShardsBefore(this.doc, this.tableName, L.dueIndex, ERASING_INDEX_PREFIX, before.toISOString(), limitPerShard, { exactLimit: true });
+    const out: Array<{ id: string; erasedAt: string }> = [];
+    for (const key of keys) {
+      const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [L.partitionKey]: key[L.partitionKey], [L.sortKey]: key[L.sortKey] }, ConsistentRead: true }));
+      if (typeof Item?.id === 'string' && typeof Item.erasedAt === 'string') out.push({ id: Item.id, erasedAt: Item.erasedAt });
+    }
+    return out;
+  }
+
   /** The ids an erasure rooted at `rootHash` recorded (its `E#` items). */
   async #erasingIds(rootHash: string): Promise<string[]> {
     const items = await queryAll(this.doc, {
@@ -1145,9 +1235,13 @@ export class ProfileStore {
    * 1. tombstones first (keyed by a hash of each id, no id in them), `erasedAt` = now; until it completes the erasure
    *    records every id it reached, one item each under its root's tombstone partition (`E#<hash>`, written before
    *    the id's tombstone), and each tombstone points to that root (`erasingRoot`, a hash): a retry of an interrupted
-   *    erasure under any of them finishes them all. A tombstone's size does not grow with the number of ids;
+   *    erasure under any of them finishes them all. It reads the progress under every id it reaches too (an erasure
+   *    interrupted before it tombstoned the id it is retried under: a fresh erasure rooted elsewhere), takes those ids
+   *    over and deletes those items with its own. The root's own progress item is in GSI1 until it is deleted (the
+   *    sweep finishes an erasure nobody retried, `interruptedErasures`). A tombstone's size does not grow with the number of ids;
    * 2. `between` (stop the journeys of each of these ids), then query (strongly consistent) and delete
-   *    everything; every writer writes, then reads the tombstone: either it sees it and undoes its
+   *    everything, and the link marks naming these ids or made by them (`markLinks`, another customer's too);
+   *    every writer writes, then reads the tombstone: either it sees it and undoes its
    *    write, or its write came before this query and is deleted here;
    * 3. the tombstones are marked completed (the root's last, after its progress items are deleted): only events
    *    dated after `erasedAt` and received after completion start a new profile.
@@ -1179,15 +1273,48 @@ export class ProfileStore {
       ids: [...new Set([...r.ids, ...pending])],
       anonymousIds: [...new Set([...r.anonymousIds, ...pending.filter((x) => x.startsWith('anon:')).map((x) => x.slice(5))])],
     });
+    // Another erasure's progress, interrupted before it tombstoned the id it is under (a retry under another id of the
+    // customer is then a fresh erasure, rooted elsewhere): taken over, its ids erased with these and its items deleted.
+    const adopted = new Set<string>();
+    const progressRead = new Set<string>([rootHash]);
+    const adopt = async (reachedIds: readonly string[]): Promise<boolean> => {
+      let more = false;
+      for (const x of reachedIds) {
+        const h = hashId(x);
+        if (progressRead.has(h)) continue;
+        progressRead.add(h);
+        const theirs = await this.#erasingIds(h);
+        if (theirs.length > 0) adopted.add(h);
+        for (const y of theirs) {
+          if (pending.includes(y)) continue;
+          pending.push(y);
+          more = true;
+        }
+      }
+      return more;
+    };
     const timelines = new Map<string, string[]>();
     let reached = withPending(await this.#ownVisitors(await this.#idsOf(id)));
     for (let round = 0; ; round++) {
+      while (await adopt(reached.ids)) reached = withPending(reached);
       const fresh = reached.ids.filter((x) => !tombstoned.has(x));
       if (fresh.length === 0 || round > ALIAS_CHAIN_MAX) break;
       // Recorded before their tombstones (one item each, under the root): a retry under any id tombstoned finds them all.
       const unrecorded = fresh.filter((x) => !recorded.has(x));
       await this.#batchWrite(
-        unrecorded.map((x) => ({ PutRequest: { Item: { ...erasingKey(rootHash, x), itemType: 'erasing', id: x, erasedAt: erasedAt.toISOString(), [L.ttlAttribute]: ttl } } })),
+        unrecorded.map((x) => ({
+          PutRequest: {
+            Item: {
+              ...erasingKey(rootHash, x),
+              itemType: 'erasing',
+              id: x,
+              erasedAt: erasedAt.toISOString(),
+              [L.ttlAttribute]: ttl,
+              // The root's own item: found by the sweep while the erasure is not complete (`interruptedErasures`).
+              ...(hashId(x) === rootHash && erasingIndexKeys(x, erasedAt.toISOString())),
+            },
+          },
+        })),
         `erasure of ${id}`,
       );
       unrecorded.forEach((x) => recorded.add(x));
@@ -1232,6 +1359,10 @@ export class ProfileStore {
     // Out of every segment (counted) before the member items go with the rest.
     for (const x of ids) await this.segments.leaveAll(x);
     const items = await this.#itemsOf(reached);
+    // Link marks naming these ids or made by them (kept under tombstone partitions, `markLinks`): a mark another
+    // customer's failed write left naming one of them goes too.
+    const marks: Array<Record<string, unknown>> = [];
+    for (const x of reached.ids) marks.push(...(await this.#linkMarkKeys(x)));
     // Member items go last, each only once out of its segment (`deleteMembers`): one a racing writer put in since is taken out first.
     const keys = items.filter((i) => !String(i[L.sortKey]).startsWith(MEMBER_PREFIX)).map((i) => ({ [L.partitionKey]: i[L.partitionKey], [L.sortKey]: i[L.sortKey] }));
     // A broadcast keeps the recipients it deferred under itself (`B#<broadcast>` / `D#<customerId>`); the pointer in
@@ -1239,6 +1370,12 @@ export class ProfileStore {
     for (const i of items) {
       const sk = String(i[L.sortKey]);
       if (sk.startsWith('BD#')) keys.push({ [L.partitionKey]: `B#${sk.slice(3)}`, [L.sortKey]: `D#${String(i[L.partitionKey]).slice(2)}` });
+    }
+    const markKeys = new Set<string>();
+    for (const k of marks) {
+      const text = `${String(k[L.partitionKey])} ${String(k[L.sortKey])}`;
+      if (!markKeys.has(text)) keys.push({ [L.partitionKey]: k[L.partitionKey], [L.sortKey]: k[L.sortKey] });
+      markKeys.add(text);
     }
     // A broadcast's page cursor naming the customer (`BK#<broadcast>#<page>` leads there) is rewound past them.
     for (const i of items) {
@@ -1274,11 +1411,14 @@ export class ProfileStore {
       );
     };
     for (const x of ids) if (!isRoot(x)) await complete(x);
-    const progress = await this.#erasingIds(rootHash);
-    await this.#batchWrite(
-      progress.map((x) => ({ DeleteRequest: { Key: erasingKey(rootHash, x) } })),
-      `erasure of ${id}`,
-    );
+    // The progress taken over from other roots (`adopt`), then this erasure's own.
+    for (const h of [...adopted, rootHash]) {
+      const progress = await this.#erasingIds(h);
+      await this.#batchWrite(
+        progress.map((x) => ({ DeleteRequest: { Key: erasingKey(h, x) } })),
+        `erasure of ${id}`,
+      );
+    }
     for (const x of ids) if (isRoot(x)) await complete(x);
     return { deleted: items.length, ids };
   }

@@ -105,7 +105,7 @@ export function acknowledgeNagFindings(rapport: Rapport): void {
     ack(
       rapport.sweepFunction.role,
       executions,
-      `DescribeExecution on the journeys' executions (the sweep reconciles runs whose end was never reported: status-change events are best-effort): ${byPrefix} ${perCustomer}`,
+      `DescribeExecution and StopExecution on the journeys' executions (the sweep reconciles runs whose end was never reported: status-change events are best-effort; it finishes interrupted erasures, which stop the customer's running journeys): ${byPrefix} ${perCustomer}`,
     );
     ack(rapport.profileConsumerFunction.role, executions, `StopExecution on the journeys' executions (the router stops converted and exited runs): ${byPrefix} ${perCustomer}`);
     ack(

@@ -20,6 +20,9 @@ import {
   belongsAfter,
   receivedAfterErasure,
   startsNewLife,
+  resumeErasures,
+  resumeInterruptedErasures,
+  type ErasureResumeHooks,
   type Tombstone,
 } from '../../functions/profile';
 import { attributionView, DEFAULT_SEND_POLICY, InvalidRunsCursorError, DEV_UNSUBSCRIBE_KEY, experimentView, holdoutView, staticUnsubscribeKeys, unsubscribeKeysFromValue, type OutboundWebhookTarget, type SendPolicy } from '../../functions/journeys';
@@ -302,6 +305,11 @@ async function start(options: EngineOptions): Promise<Engine> {
     onErasedWrite: (ids: string[]) => erasure.redact(ids),
   };
   const deadLetters = new DeadLetters(dataDir ?? undefined);
+  // A resumed erasure stops the journeys of the ids it reached and redacts the logs before it completes, as DELETE does.
+  const erasureHooks: ErasureResumeHooks = {
+    onErase: async (id) => void (await journeys.runtime.stopAll(id, 'customer erased')),
+    beforeComplete: (ids) => erasure.redact(ids),
+  };
   // What the functions' failed events go to: a letter naming an erased customer (a late event whose drop failed,
   // e.g. throttled) is redacted at once, with the bus log (write, then check), not kept until someone redrives it.
   // The letter is written marked `unchecked`; the check reads the tombstone of every id it names (`idsNamedBy`, as
@@ -315,7 +323,11 @@ async function start(options: EngineOptions): Promise<Engine> {
     for (const letter of deadLetters.unchecked().filter((l) => only === undefined || l.id === only)) {
       const erased = new Map<string, Tombstone>();
       try {
-        for (const id of idsNamedBy(letter.event.detail)) {
+        const named = idsNamedBy(letter.event.detail);
+        // An erasure its event ran and failed (the consumer's erasure of a visitor of an erased customer): once the
+        // letter is redacted nothing would retry it, so it is finished first (`resumeErasures`).
+        await withRetries(() => resumeErasures(profiles, clock, named, erasureHooks), retries);
+        for (const id of named) {
           const tombstone = await withRetries(() => profiles.tombstone(id, clock.now()), retries);
           if (tombstone !== undefined) erased.set(id, tombstone);
         }
@@ -500,7 +512,7 @@ async function start(options: EngineOptions): Promise<Engine> {
   // Every rule is on the bus: deliver again what the last run had not finished delivering (at least once).
   bus.resume();
   // The sweep also reconciles journey runs whose end was never reported (as the AWS sweep does).
-  const sweepHandler = handlerFor(options.functions, 'rapport-sweep', createSweepHandler(profileDeps, { logger, metrics, reconcile: () => journeys.runtime.reconcile() }));
+  const sweepHandler = handlerFor(options.functions, 'rapport-sweep', createSweepHandler({ ...profileDeps, onErase: erasureHooks.onErase! }, { logger, metrics, reconcile: () => journeys.runtime.reconcile() }));
   // The event EventBridge Scheduler sends (the schedule's input: none).
   const sweep = () => invokeLambda<SweepOutcome>('rapport-sweep', 900_000, (context, o) => sweepHandler({} as never, context, o));
   const sweepEvery = options.sweepEveryMs ?? defaultSweepEveryMs(engineClock);
@@ -625,6 +637,18 @@ async function start(options: EngineOptions): Promise<Engine> {
       erasedSinceStart = true;
     }
     if (violationsHashed) writeFileSync(violationsHashed, 'tracking-plan violations hold a hash of the messageId only (see functions/ingest/violations.ts)\n');
+  }
+  // Link marks from before they were keyed by a hash (`C#<customer>` / `N#<linked id>`): the erasure of the id they name
+  // does not reach them. Rewritten once per data folder (`migrateOldLinkMarkers`; in AWS infra/tools/migrate-link-markers.ts).
+  const linkMarksHashed = dataDir ? join(dataDir, LINK_MARKS_HASHED_MARKER) : undefined;
+  if (linkMarksHashed === undefined || !existsSync(linkMarksHashed)) {
+    const rewritten = await profiles.migrateOldLinkMarkers();
+    if (rewritten > 0) {
+      logger.info('link marks from before the hashed key rewritten', { rewritten });
+      if (rewriteOwed && !erasedSinceStart) writeFileSync(rewriteOwed, 'dynalite files to rewrite at the next clean stop (old link marks rewritten)\n', { flush: true });
+      erasedSinceStart = true;
+    }
+    if (linkMarksHashed) writeFileSync(linkMarksHashed, 'link marks are keyed by a hash of the id they name (see functions/profile/store.ts markLinks)\n');
   }
 
   // Simulated SES feedback on an outbox email: the SES event AWS would publish, put on the bus (see sesFeedbackEntry).
@@ -818,6 +842,10 @@ async function start(options: EngineOptions): Promise<Engine> {
   url = `http://127.0.0.1:${port}`;
   // The broadcast files, once links can point at the engine.
   await broadcasts.createFromFiles();
+  // Erasures a previous run left incomplete (killed mid-DELETE, a visitor's erasure whose event was dead-lettered):
+  // finished now, as the sweep does in AWS. One that fails again is left for the sweep.
+  const erasures = await resumeInterruptedErasures(profiles, clock, clock.now(), erasureHooks);
+  if (erasures.resumed + erasures.failed > 0) logger.info('interrupted erasures finished at start', erasures);
   // Letters a previous run could not check (or stopped before checking), checked before anyone lists them.
   await checkDeadLetters(DEAD_LETTER_CHECK_RETRIES);
 
@@ -890,6 +918,9 @@ const deadLetterView = (letter: DeadLetter): DeadLetter | (Omit<DeadLetter, 'eve
 
 /** The data folder's file that says its violations were rewritten in their hashed form (`hashOldViolations`). */
 const VIOLATIONS_HASHED_MARKER = 'violations-hashed';
+
+/** The data folder's file that says its link marks were rewritten keyed by a hash (`migrateOldLinkMarkers`). */
+const LINK_MARKS_HASHED_MARKER = 'link-marks-hashed';
 
 /** The data folder's file that says an erasure's rewrite of dynalite's files is owed (see `erasure.redact`). */
 export const ERASURE_REWRITE_MARKER = 'erasure-rewrite-owed';

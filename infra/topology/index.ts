@@ -220,11 +220,13 @@ export const PROFILE_TABLE_ACCESS = {
    * lock freed (DeleteItem), its claimed sends listed (Query) and marked unknown (UpdateItem).
    * Runs a goal or exit ended, in GSI1 until their execution's end is known: their own end
    * recorded and counted, or just taken out of the index (UpdateItem).
+   * Erasures never completed, found through GSI1 (`ERASING#<shard>`, Query) and finished as `erase` does
+   * (`resumeInterruptedErasures`): progress written and items deleted in batches (BatchWriteItem).
    */
   sweep: {
     // DeleteItem: a re-evaluation that finds the customer erased after its write undoes it (write, then check);
     // BatchGetItem: that check and, after segment member changes, whether the customer was joined meanwhile, at once.
-    table: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+    table: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
     indexes: ['dynamodb:Query'],
   } as ProfileTableAccess,
   /**

@@ -459,18 +459,24 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
       expect(stop).toBe('arn:<Ref:AWS::Partition>:states:<Ref:AWS::Region>:<Ref:AWS::AccountId>:execution:Rapport-dev_*:*');
     });
 
-    it('sweep: items of the table (its own and the run reconciling\'s), Query on the two indexes by name, PutEvents on the bus, describe journey executions, send to the dead-letter queue', () => {
+    it('sweep: items of the table (its own, the run reconciling\'s, erasure\'s batches), Query on the two indexes by name, PutEvents on the bus, stop and describe journey executions, send to the dead-letter queue', () => {
       const statements = normalised(functionPolicyStatements(synthesised.template, ids.sweep));
       expect(statements).toEqual([
         XRAY,
         { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: arnOf(ids.queue) },
-        { Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: tableArn() },
+        {
+          Effect: 'Allow',
+          Action: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+          Resource: tableArn(),
+        },
         { Effect: 'Allow', Action: 'dynamodb:Query', Resource: [indexArn('GSI1'), indexArn('GSI2')] },
         { Effect: 'Allow', Action: 'events:PutEvents', Resource: arnOf(ids.bus) },
+        { Effect: 'Allow', Action: 'states:StopExecution', Resource: expect.anything() },
         { Effect: 'Allow', Action: 'states:DescribeExecution', Resource: expect.anything() },
       ]);
-      // The journeys' executions, by the stage's name prefix: what the reconciling sweep asks about runs whose end was lost.
-      expect(renderText(statements.at(-1)?.Resource)).toBe('arn:<Ref:AWS::Partition>:states:<Ref:AWS::Region>:<Ref:AWS::AccountId>:execution:Rapport-dev_*:*');
+      // The journeys' executions, by the stage's name prefix: what the reconciling sweep asks about runs whose end was
+      // lost, and what its finishing of an interrupted erasure stops.
+      for (const statement of statements.slice(-2)) expect(renderText(statement.Resource)).toBe('arn:<Ref:AWS::Partition>:states:<Ref:AWS::Region>:<Ref:AWS::AccountId>:execution:Rapport-dev_*:*');
     });
 
     it("customer API: read the table, end the customer's runs and erase in batches, write the tombstone, stop journey executions, list segment members from GSI1; no ingest records, no PutEvents", () => {

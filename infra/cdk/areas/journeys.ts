@@ -281,9 +281,9 @@ export class JourneysArea {
         resourceName: `${this.journeyStateMachineNamePrefix}*:*`,
         arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       });
-      // The router stops converted and exited runs; erasure (the customer API) stops every running one; the
-      // starter stops a run it started for a customer erased meanwhile (write, then check).
-      for (const fn of [props.profileConsumerFunction, props.customerApiFunction, this.journeyStarterFunction]) {
+      // The router stops converted and exited runs; erasure (the customer API, and the sweep finishing an interrupted
+      // one) stops every running one; the starter stops a run it started for a customer erased meanwhile (write, then check).
+      for (const fn of [props.profileConsumerFunction, props.customerApiFunction, this.journeyStarterFunction, props.sweepFunction]) {
         fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StopExecution'], resources: [executions] }));
       }
       // The sweep asks Step Functions how runs whose end was never reported (a lost status change) ended.
