@@ -427,6 +427,8 @@ export class Rapport extends Construct {
   public readonly journeys: readonly CompiledJourney[];
   /** One Standard state machine per journey, by journey id, named `Rapport-<stage>_<journey id>` (tagged `rapport:journey`). */
   public readonly journeyStateMachines: ReadonlyMap<string, sfn.StateMachine>;
+  /** Each journey's published version (kept: RETAIN) and its alias `live`, which new runs start through. */
+  public readonly journeyReleases: JourneysArea['journeyReleases'];
   /** The role of every journey state machine: invoke the step function, deliver logs and traces (and use the key). */
   public readonly journeyStateMachineRole: iam.Role;
   /** The start of every journey state machine's name, `Rapport-<stage>_`: grants and the run-ended rule name them by it. */
@@ -623,6 +625,7 @@ export class Rapport extends Construct {
     this.journeyStateMachineNamePrefix = journeys.journeyStateMachineNamePrefix;
     this.journeyStateMachineRole = journeys.journeyStateMachineRole;
     this.journeyStateMachines = journeys.journeyStateMachines;
+    this.journeyReleases = journeys.journeyReleases;
     this.journeyStarterFunction = journeys.journeyStarterFunction;
     this.journeyRunEndedFunction = journeys.journeyRunEndedFunction;
     this.journeyTriggerRules = journeys.journeyTriggerRules;

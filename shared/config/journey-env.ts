@@ -49,5 +49,13 @@ export const JOURNEY_BUNDLE = {
   templatesFolder: 'templates',
 } as const;
 
+/**
+ * The alias each journey's state machine is started through: `<state machine ARN>:live`. Every deploy that
+ * changes a journey publishes a state machine version and points this alias at it (100%), so new runs take the
+ * new definition while runs in flight finish on the version they started on (Step Functions keeps an execution
+ * on the version it started with). Executions, their ARNs and IAM stay the state machine's (unqualified).
+ */
+export const JOURNEY_ALIAS = 'live';
+
 /** Version of the `journeys.json` format; the loader refuses any other. */
 export const JOURNEYS_FILE_FORMAT = 1;

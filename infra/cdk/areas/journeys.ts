@@ -1,4 +1,5 @@
-import { ArnFormat, Stack, Tags } from 'aws-cdk-lib';
+import { createHash } from 'node:crypto';
+import { ArnFormat, Lazy, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -13,7 +14,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { ConsentMode } from '../../../shared';
 import { ENV } from '../../../shared/config/env';
-import { JOURNEY_ENV } from '../../../shared/config/journey-env';
+import { JOURNEY_ALIAS, JOURNEY_ENV } from '../../../shared/config/journey-env';
 import type { CompiledJourney } from '../../../workflows/journeys';
 import { journeyTriggerRules, RUN_ENDED } from '../../topology';
 import { JOURNEY_TABLE_ACCESS, JOURNEYS } from '../defaults';
@@ -57,6 +58,11 @@ export class JourneysArea {
   public readonly journeyStateMachineNamePrefix: string;
   public readonly journeyStateMachineRole: iam.Role;
   public readonly journeyStateMachines: ReadonlyMap<string, sfn.StateMachine>;
+  /**
+   * Each journey's published version (one per change of its machine, kept: RETAIN) and the alias new runs
+   * start through (`JOURNEY_ALIAS`, 100% to that version).
+   */
+  public readonly journeyReleases: ReadonlyMap<string, { readonly version: sfn.CfnStateMachineVersion; readonly alias: sfn.CfnStateMachineAlias }>;
   public readonly journeyStarterFunction: nodejs.NodejsFunction;
   public readonly journeyRunEndedFunction: nodejs.NodejsFunction;
   public readonly journeyTriggerRules: ReadonlyMap<string, readonly events.Rule[]>;
@@ -144,6 +150,7 @@ export class JourneysArea {
     // growing with the journeys (the key's differ by machine). The shared role has them once, for all.
     const sharedRole = this.journeyStateMachineRole.withoutPolicyUpdates();
     const stateMachines = new Map<string, sfn.StateMachine>();
+    const releases = new Map<string, { version: sfn.CfnStateMachineVersion; alias: sfn.CfnStateMachineAlias }>();
     for (const journey of props.journeys) {
       const journeyScope = new Construct(scope, `Journey-${journey.id}`);
       const stateMachine = new sfn.StateMachine(journeyScope, 'StateMachine', {
@@ -160,8 +167,10 @@ export class JourneysArea {
       stateMachine.node.addDependency(this.journeyStateMachineRole);
       Tags.of(stateMachine).add('rapport:journey', journey.id);
       stateMachines.set(journey.id, stateMachine);
+      releases.set(journey.id, this.#release(journeyScope, stateMachine, journey));
     }
     this.journeyStateMachines = stateMachines;
+    this.journeyReleases = releases;
 
     const journeyAsyncInvoke = {
       retryAttempts: JOURNEYS.asyncInvoke.retryAttempts,
@@ -267,6 +276,9 @@ export class JourneysArea {
       // of a fixed size for any number of journeys.
       const journeyMachines = `${stateMachineArnPrefix}*`;
       // The starter enrols customers in journeys derived events trigger; the consumer, those customer events trigger.
+      // Both start through each machine's alias (`<machine>:live`); IAM authorises a call through an alias or a
+      // version on the state machine's own ARN (the Step Functions guide, "Authorization for versions and aliases"),
+      // which this prefix matches, as it matches the qualified ARNs.
       for (const fn of [this.journeyStarterFunction, props.profileConsumerFunction]) {
         fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [journeyMachines] }));
       }
@@ -289,6 +301,37 @@ export class JourneysArea {
       // The sweep asks Step Functions how runs whose end was never reported (a lost status change) ended.
       props.sweepFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executions] }));
     }
+  }
+
+  /**
+   * A journey's release in Step Functions: a version published from the machine's revision this deploy made,
+   * and the alias `JOURNEY_ALIAS` routing every new run to it. The version's description names the journey's
+   * version and a hash of its definition: a changed journey changes it, and CloudFormation replaces a version
+   * whose description or revision changed, publishing a new one; an unchanged journey leaves the resource as
+   * it is (no new version). Replacing would delete the old version: RETAIN keeps it (on replacement and on
+   * removal from the template), so the version a run started on stays listed, describable and a rollback
+   * target until someone deletes it (docs/operations.md, "Releases"). Step Functions keeps an execution on the
+   * revision it started with either way; a deleted version's runs go on ("Deleting a state machine version
+   * won't terminate its in-progress executions", DeleteStateMachineVersion).
+   */
+  #release(scope: Construct, stateMachine: sfn.StateMachine, journey: CompiledJourney) {
+    const stack = Stack.of(scope);
+    // The definition as deployed, hashed at synth (its step function ARN is a token resolved late, to its
+    // CloudFormation reference: the same text on every synth of the same journey).
+    const definitionHash = () => createHash('sha256').update(JSON.stringify(stack.resolve(journey.definition))).digest('hex').slice(0, 16);
+    const version = new sfn.CfnStateMachineVersion(scope, 'Version', {
+      stateMachineArn: stateMachine.stateMachineArn,
+      // Publish the revision this deploy made (a machine changed meanwhile by hand fails the publish, not a wrong version).
+      stateMachineRevisionId: (stateMachine.node.defaultChild as sfn.CfnStateMachine).attrStateMachineRevisionId,
+      description: Lazy.string({ produce: () => `journey ${journey.id} v${journey.version} definition sha256:${definitionHash()}` }),
+    });
+    version.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    const alias = new sfn.CfnStateMachineAlias(scope, 'Alias', {
+      name: JOURNEY_ALIAS,
+      description: `Rapport: new runs of journey ${journey.id} start on the version the last deploy published`,
+      routingConfiguration: [{ stateMachineVersionArn: version.attrArn, weight: 100 }],
+    });
+    return { version, alias };
   }
 
   /**
