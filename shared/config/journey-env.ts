@@ -16,6 +16,11 @@ export const JOURNEY_ENV = {
   JOURNEYS_FILE: 'RAPPORT_JOURNEYS_FILE',
   /** Folder of the message templates (`<template>.<channel>.liquid`, bundled). */
   TEMPLATES_DIR: 'RAPPORT_TEMPLATES_DIR',
+  /**
+   * Folder of the kept journey releases (`<journey>/v<version>/<template files>`): the templates a run of an
+   * older journey version renders. Unset (as synth leaves it, saving the 4 KB of variables): the bundle's `releases/`.
+   */
+  RELEASES_DIR: 'RAPPORT_RELEASES_DIR',
   /** Sender of journey emails: an address of a verified SES identity. */
   EMAIL_FROM_ADDRESS: 'RAPPORT_EMAIL_FROM_ADDRESS',
   /** SES configuration set journey emails are sent with (event publishing, dedicated IPs); unset: none. */
@@ -47,6 +52,8 @@ export const JOURNEY_BUNDLE = {
   journeysFile: 'journeys.json',
   /** Folder holding the `*.liquid` templates. */
   templatesFolder: 'templates',
+  /** Folder holding the kept releases of older journey versions, `<journey>/v<version>/*.liquid`. */
+  releasesFolder: 'releases',
 } as const;
 
 /**

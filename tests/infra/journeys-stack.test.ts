@@ -682,6 +682,27 @@ describe('journeys from another folder', () => {
     for (const id of ['complaint-follow-up', 'win-back']) expect(now[`Rapport-dev_${id}`]).toEqual(was[`Rapport-dev_${id}`]);
   });
 
+  it("records each journey's current version as a release when asked (the CDK app), and bundles every kept version but the current one", () => {
+    const releasesDir = path.join(mkdtempSync(path.join(scratch, 'releases-')), 'releases');
+    // Prepare: version 1 of every journey recorded, as `cdk synth` of the repository's journeys does.
+    const first = synthRapport({ stageName: 'dev', journeysDir: journeysDirWith({}), releasesDir, recordReleases: true }, { bundle: false });
+    expect([...first.stack.rapport.recordedReleases].sort()).toEqual(['complaint-follow-up/v1', 'welcome/v1', 'win-back/v1']);
+    expect(readdirSync(path.join(releasesDir, 'welcome', 'v1')).sort()).toEqual(['first-order-offer.email.liquid', 'getting-started.email.liquid', 'welcome.email.liquid', 'welcome.fr.email.liquid']);
+    // Current versions only: nothing to bundle yet.
+    expect(first.stack.rapport.journeyReleaseBundles).toEqual([]);
+
+    // Act: welcome bumped to version 2; synth without recording (the tests', a construct user's default).
+    const welcome = readFileSync(path.join(JOURNEYS_DIR, 'welcome.yaml'), 'utf8').replace(/^version: 1$/m, 'version: 2');
+    const second = synthRapport({ stageName: 'dev', journeysDir: journeysDirWith({ 'welcome.yaml': welcome }), releasesDir }, { bundle: false });
+
+    // Assess: welcome's version 1 goes into the step function's bundle, under releases/; nothing was recorded.
+    expect(second.stack.rapport.recordedReleases).toEqual([]);
+    expect(readdirSync(path.join(releasesDir, 'welcome'))).toEqual(['v1']);
+    expect(second.stack.rapport.journeyReleaseBundles).toEqual([
+      { folder: 'releases/welcome/v1', files: ['first-order-offer.email.liquid', 'getting-started.email.liquid', 'welcome.email.liquid', 'welcome.fr.email.liquid'].map((name) => path.join(releasesDir, 'welcome', 'v1', name)) },
+    ]);
+  });
+
   it('the definition alone decides: the same journey synthesized twice gives the same version resource', () => {
     const dir = journeysDirWith({});
     const once = synthRapport({ stageName: 'dev', journeysDir: dir }, { bundle: false }).template.findResources('AWS::StepFunctions::StateMachineVersion');

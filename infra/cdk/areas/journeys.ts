@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import * as path from 'node:path';
 import { ArnFormat, Lazy, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -14,7 +16,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { ConsentMode } from '../../../shared';
 import { ENV } from '../../../shared/config/env';
-import { JOURNEY_ALIAS, JOURNEY_ENV } from '../../../shared/config/journey-env';
+import { JOURNEY_ALIAS, JOURNEY_BUNDLE, JOURNEY_ENV } from '../../../shared/config/journey-env';
 import type { CompiledJourney } from '../../../workflows/journeys';
 import { journeyTriggerRules, RUN_ENDED } from '../../topology';
 import { JOURNEY_TABLE_ACCESS, JOURNEYS } from '../defaults';
@@ -44,6 +46,8 @@ export interface JourneysAreaProps {
   readonly consentMode: ConsentMode;
   /** Absolute folder of the message templates. */
   readonly templatesDir: string;
+  /** Absolute folder of the kept journey releases (`<journey id>/v<version>/`); may not exist. */
+  readonly releasesDir: string;
   readonly email: RapportEmail;
   readonly sms?: RapportSms;
   readonly outboundWebhooks: Readonly<Record<string, RapportOutboundWebhook>>;
@@ -70,6 +74,8 @@ export class JourneysArea {
   /** What a function that sends through the send gateway reads: the step function's variables and bundled files (broadcasts use them too). */
   public readonly sendEnvironment: Readonly<Record<string, string>>;
   public readonly sendBundledFiles: readonly BundledFiles[];
+  /** The kept releases of older journey versions in the step function's bundle: `releases/<journey id>/v<version>/`. */
+  public readonly releaseBundles: readonly BundledFiles[];
   /** What a function that sends email and SMS may call (SES from the sender address only; the SMS identity). */
   public readonly sendStatements: readonly iam.PolicyStatement[];
 
@@ -125,6 +131,7 @@ export class JourneysArea {
       [ENV.PUBLIC_URL]: props.httpStage.url,
     };
     this.sendBundledFiles = [configFiles, { folder: JOURNEYS.bundledTemplatesFolder, files: templateFiles(resolved.templatesDir) }];
+    this.releaseBundles = releaseBundles(resolved.releasesDir, resolved.journeys);
     this.journeyStepFunction = rapportFunction(scope, 'JourneyStepFunction', {
       ...(key !== undefined && { encryptionKey: key }),
       stageName,
@@ -132,7 +139,8 @@ export class JourneysArea {
       ...JOURNEYS.step,
       logGroup: logGroup('JourneyStepLogs'),
       environment: this.sendEnvironment,
-      bundledFiles: this.sendBundledFiles,
+      // Broadcasts send with the current templates only; journey runs of older versions, with their release's.
+      bundledFiles: [...this.sendBundledFiles, ...this.releaseBundles],
     });
 
     this.journeyLogGroup = logGroup('JourneyLogs');
@@ -410,4 +418,23 @@ export class JourneysArea {
       conditions: { StringEquals: { 'ses:FromAddress': email.fromAddress } },
     });
   }
+}
+
+/**
+ * The releases the step function's bundle carries: of each deployed journey, every version kept in
+ * `releasesDir` but its current one (whose runs render the current templates, as in the embedded engine).
+ * Journeys no longer deployed are left out: removing a journey deletes its state machine, and its runs with it.
+ */
+export function releaseBundles(releasesDir: string, journeys: readonly Pick<CompiledJourney, 'id' | 'version'>[]): BundledFiles[] {
+  return journeys.flatMap((journey) => {
+    const dir = path.join(releasesDir, journey.id);
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir)
+      .filter((name) => /^v\d+$/.test(name) && name !== `v${journey.version}`)
+      .sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)))
+      .map((name) => ({
+        folder: path.posix.join(JOURNEY_BUNDLE.releasesFolder, journey.id, name),
+        files: templateFiles(path.join(dir, name)),
+      }));
+  });
 }
