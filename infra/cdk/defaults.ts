@@ -31,7 +31,6 @@ export const RAPPORT_DEFAULTS = {
   configDir: path.join(REPO_ROOT, 'workflows'),
   journeysDir: path.join(REPO_ROOT, 'workflows', 'journeys.d'),
   templatesDir: path.join(REPO_ROOT, 'workflows', 'templates'),
-  releasesDir: path.join(REPO_ROOT, 'workflows', 'releases'),
   outboundWebhooks: {} as Readonly<Record<string, RapportOutboundWebhook>>,
   /** The runtime's own defaults (`DEFAULT_SEND_POLICY`), so the cloud and the embedded engine decide alike. */
   sendPolicy: {

@@ -286,7 +286,7 @@ export interface RapportProps {
    * version with no release, renders the current templates. A relative path is resolved against the
    * directory synth runs in.
    *
-   * @default `<repository>/workflows/releases`
+   * @default `releases` beside `journeysDir` (`<repository>/workflows/releases`)
    */
   readonly releasesDir?: string;
 
@@ -516,7 +516,8 @@ export class Rapport extends Construct {
       sweepSchedule: props.sweepSchedule ?? RAPPORT_DEFAULTS.sweepSchedule,
       journeysDir: path.resolve(props.journeysDir ?? RAPPORT_DEFAULTS.journeysDir),
       templatesDir: path.resolve(props.templatesDir ?? RAPPORT_DEFAULTS.templatesDir),
-      releasesDir: path.resolve(props.releasesDir ?? RAPPORT_DEFAULTS.releasesDir),
+      // Beside the journeys: another folder of journeys never takes the repository's releases of like-named ones.
+      releasesDir: path.resolve(props.releasesDir ?? path.join(path.dirname(path.resolve(props.journeysDir ?? RAPPORT_DEFAULTS.journeysDir)), 'releases')),
       email: props.email,
       ...(props.sms !== undefined && { sms: props.sms }),
       outboundWebhooks: props.outboundWebhooks ?? RAPPORT_DEFAULTS.outboundWebhooks,

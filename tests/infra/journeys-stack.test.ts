@@ -703,6 +703,21 @@ describe('journeys from another folder', () => {
     ]);
   });
 
+  it("takes releases from beside the journeys folder by default, never the repository's releases of like-named journeys", () => {
+    const welcome = readFileSync(path.join(JOURNEYS_DIR, 'welcome.yaml'), 'utf8').replace(/^version: 1$/m, 'version: 2');
+    const folder = mkdtempSync(path.join(scratch, 'project-'));
+    mkdirSync(path.join(folder, 'journeys.d'));
+    writeFileSync(path.join(folder, 'journeys.d', 'welcome.yaml'), welcome);
+    // No releases beside it: the repository's workflows/releases/welcome/v1 is not this project's.
+    const without = synthRapport({ stageName: 'dev', journeysDir: path.join(folder, 'journeys.d') }, { bundle: false });
+    expect(without.stack.rapport.journeyReleaseBundles).toEqual([]);
+
+    mkdirSync(path.join(folder, 'releases', 'welcome', 'v1'), { recursive: true });
+    writeFileSync(path.join(folder, 'releases', 'welcome', 'v1', 'welcome.email.liquid'), 'Subject: v1\n\nHello');
+    const beside = synthRapport({ stageName: 'dev', journeysDir: path.join(folder, 'journeys.d') }, { bundle: false });
+    expect(beside.stack.rapport.journeyReleaseBundles).toEqual([{ folder: 'releases/welcome/v1', files: [path.join(folder, 'releases', 'welcome', 'v1', 'welcome.email.liquid')] }]);
+  });
+
   it('the definition alone decides: the same journey synthesized twice gives the same version resource', () => {
     const dir = journeysDirWith({});
     const once = synthRapport({ stageName: 'dev', journeysDir: dir }, { bundle: false }).template.findResources('AWS::StepFunctions::StateMachineVersion');
