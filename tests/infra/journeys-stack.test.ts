@@ -230,6 +230,11 @@ describe('Rapport-dev stack: the journeys leg, default props', () => {
       });
     });
 
+    it('the starter and the consumer are deployed after every alias: their code starts runs through them', () => {
+      const aliases = journeyIdList.map(aliasOf);
+      for (const id of [ids.starter, ids.consumer]) expect(resources()[id].DependsOn).toEqual(expect.arrayContaining(aliases));
+    });
+
     it('one version and one alias per journey, none for the broadcasts machine', () => {
       expect(Object.keys(synthesised.template.findResources('AWS::StepFunctions::StateMachineVersion'))).toHaveLength(journeyIdList.length);
       expect(Object.keys(synthesised.template.findResources('AWS::StepFunctions::StateMachineAlias'))).toHaveLength(journeyIdList.length);

@@ -289,6 +289,9 @@ export class JourneysArea {
       // which this prefix matches, as it matches the qualified ARNs.
       for (const fn of [this.journeyStarterFunction, props.profileConsumerFunction]) {
         fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [journeyMachines] }));
+        // Their code names `<machine>:live`: updated only once every alias exists (the first deploy with aliases, a
+        // new journey), so no start fails with a missing alias while CloudFormation is still creating it.
+        for (const { alias } of releases.values()) fn.node.addDependency(alias);
       }
       // The router resumes waiting runs (task tokens of these state machines) and stops converted or exited ones.
       props.profileConsumerFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:SendTaskSuccess'], resources: [journeyMachines] }));
