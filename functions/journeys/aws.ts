@@ -15,6 +15,7 @@ import type { Channels } from './channels/types';
 import { segmentationConditions } from './conditions';
 import { awsExecutions } from './executions';
 import { DEFAULT_SEND_POLICY, type SendPolicy } from './policy';
+import { releasedTemplates } from './releases';
 import { createJourneyRuntime, type JourneySpec } from './runtime';
 import type { StepDeps } from './steps';
 import { JourneyStore } from './store';
@@ -359,6 +360,9 @@ export async function awsStepDeps(env: NodeJS.ProcessEnv = process.env, clients:
     journeys: new JourneyStore(doc, tableName),
     channels: awsJourneyChannels(env, secrets, clients.fetch),
     templates: liquidTemplates(readTemplates(env[JOURNEY_ENV.TEMPLATES_DIR] || join(BUNDLE_ROOT, JOURNEY_BUNDLE.templatesFolder))),
+    // A run of an older journey version renders that version's templates (synth bundles the kept releases of
+    // every version but the current one); the current version, and one never recorded, the current templates.
+    templatesOf: releasedTemplates(env[JOURNEY_ENV.RELEASES_DIR] || join(BUNDLE_ROOT, JOURNEY_BUNDLE.releasesFolder)),
     evaluate: segmentationConditions(config.segmentation),
     policy: sendPolicyFrom(env),
     clock: systemClock,

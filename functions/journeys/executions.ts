@@ -1,4 +1,5 @@
 import { DescribeExecutionCommand, ExecutionAlreadyExists, ExecutionDoesNotExist, SendTaskSuccessCommand, SFNClient, StartExecutionCommand, StopExecutionCommand, TaskTimedOut, InvalidToken } from '@aws-sdk/client-sfn';
+import { JOURNEY_ALIAS } from '../../shared/config/journey-env';
 
 /** What an execution starts with: ids only, never PII. */
 export interface ExecutionInput {
@@ -49,6 +50,10 @@ export function executionName(journeyId: string, customerId: string, triggerKey:
 /**
  * Executions on the journeys' state machines: by journey id from a map, or from a function (the reconciling
  * sweep names every journey's machine by the stage's ARN prefix, `stateMachineArnsFrom`, without journeys.json).
+ * The ARNs are the state machines' own (unqualified); a run starts through the machine's alias
+ * (`<arn>:JOURNEY_ALIAS`), so it runs on the version the last deploy published and keeps it to its end. An
+ * execution's ARN names the machine, not the alias (`execution:<machine name>:<execution name>`): stopping and
+ * describing are the same for a run of any version.
  */
 export function awsExecutions(stateMachineArns: Readonly<Record<string, string>> | ((journeyId: string) => string), client: SFNClient = new SFNClient({})): Executions {
   const arnOf = (journeyId: string) => {
@@ -60,7 +65,7 @@ export function awsExecutions(stateMachineArns: Readonly<Record<string, string>>
   return {
     async start(journeyId, name, input) {
       try {
-        await client.send(new StartExecutionCommand({ stateMachineArn: arnOf(journeyId), name, input: JSON.stringify(input) }));
+        await client.send(new StartExecutionCommand({ stateMachineArn: `${arnOf(journeyId)}:${JOURNEY_ALIAS}`, name, input: JSON.stringify(input) }));
         return 'started';
       } catch (error) {
         // Standard workflows: same name and same input within 90 days is idempotent; a different input throws this.

@@ -25,6 +25,9 @@ import { stageNameProblems } from './validate';
  * - `broadcastRates`: messages per second all broadcasts together may send per channel, `{ "email": 10 }`
  *   (an object in cdk.json or a JSON string on the command line; optional).
  *
+ * Synth records each journey's current version in `workflows/releases` (its templates) when it is not there
+ * yet, and says so: commit the folder (docs/operations.md, "Releases").
+ *
  * `-c nag=true` runs cdk-nag (AwsSolutions and Serverless packs) during synth: a finding
  * that `infra/cdk/nag.ts` does not acknowledge fails the synth (tests/infra/nag.test.ts runs them too).
  */
@@ -95,8 +98,15 @@ const stack = new RapportStack(app, `Rapport-${stage}`, {
   outboundWebhooks: outboundWebhooks ?? SAMPLE_DELIVERY.outboundWebhooks,
   ...(alarmEmail !== undefined && { alarmEmail }),
   ...(broadcastRates !== undefined && { broadcastRates }),
+  // Each journey's current version is kept in workflows/releases: the templates its runs render after a later deploy.
+  recordReleases: true,
   description: `Rapport ${stage}: webhook and Segment ingest to EventBridge, customer profiles, journeys and admin API`,
 });
+if (stack.rapport.recordedReleases.length > 0) {
+  Annotations.of(stack).addInfo(
+    `Recorded the journey releases ${stack.rapport.recordedReleases.join(', ')} in workflows/releases: commit them, so runs of these versions still in flight after the next version bump render their own templates`,
+  );
+}
 
 const samples = [
   ...(fromAddress === undefined ? [`-c fromAddress=<verified SES address> (now ${SAMPLE_DELIVERY.fromAddress})`] : []),

@@ -194,15 +194,17 @@ export const JOURNEYS = {
   /** Lambda's own retries of failed asynchronous invocations of the starter and run-ended (both idempotent). */
   asyncInvoke: { retryAttempts: 2, maxEventAge: Duration.hours(6) } as DeliveryRetry,
   /**
-   * Journeys one stack deploys. Each adds a state machine, a trigger rule and a failed-executions
-   * alarm to the stack (the state machines share one role; the rules share one invoke permission
-   * and one dead-letter statement), and CloudFormation allows 500 resources per stack: 100 journeys
-   * come to about 400 (tests/infra/scale.test.ts measures it, with the template size, the
-   * functions' variables, the rule patterns and the policies).
+   * Journeys one stack deploys. Each adds a state machine, its published version and its alias (releases:
+   * runs in flight keep their version), a trigger rule (derived-event triggers) and a failed-executions
+   * alarm to the stack: five resources at most (the state machines share one role; the rules share one
+   * invoke permission and one dead-letter statement). CloudFormation allows 500 resources per stack and
+   * the rest of the stack is about 145: 70 journeys come to about 495 at most, 425 when customer events
+   * trigger them (tests/infra/scale.test.ts measures it, with the template size, the functions'
+   * variables, the rule patterns and the policies). It was 100 before versions and aliases (two per journey).
    */
-  maxJourneys: 100,
+  maxJourneys: 70,
   maxJourneysReason:
-    'each journey adds a state machine, a trigger rule and an alarm to the stack, and CloudFormation allows 500 resources per stack',
+    'each journey adds a state machine, its version and alias, a trigger rule and an alarm to the stack, and CloudFormation allows 500 resources per stack',
   /** CloudFormation's limit on a template uploaded to S3 (1 MB); synth refuses a larger one. */
   maxTemplateBytes: 1_000_000,
   /** Step Functions' limit on a state machine's name (`Rapport-<stage>_<journey id>`). */

@@ -20,7 +20,7 @@ import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { conversionEventsOf, type ConsentMode } from '../../shared';
 import type { BroadcastRates } from '../../shared/broadcasts/rates';
-import type { CompiledJourney } from '../../workflows/journeys';
+import { recordReleases, type CompiledJourney } from '../../workflows/journeys';
 import { BroadcastsArea, BusArea, EncryptionArea, encryptionProblems, FeedbackArea, FirewallArea, firewallProblems, IngestArea, JourneysArea, ProfilesArea, type AreaContext } from './areas';
 import { JOURNEYS, RAPPORT_DEFAULTS, requiredTombstoneDays } from './defaults';
 import { RapportPropsError } from './errors';
@@ -278,6 +278,27 @@ export interface RapportProps {
    */
   readonly templatesDir?: string;
 
+  /**
+   * Folder of the kept journey releases, `<journey id>/v<version>/<template files>`: the templates each
+   * journey version rendered while it was current (commit it with the journeys). Synth copies the releases of
+   * every version but each journey's current one into the step function's bundle, so a run of an older
+   * version, still in flight after a deploy, renders the templates it started with. A missing folder, or a
+   * version with no release, renders the current templates. A relative path is resolved against the
+   * directory synth runs in.
+   *
+   * @default `releases` beside `journeysDir` (`<repository>/workflows/releases`)
+   */
+  readonly releasesDir?: string;
+
+  /**
+   * Record each journey's current version in `releasesDir` at synth when it is not there yet (its templates'
+   * files, first files kept), as the embedded engine does in its data folder. The CDK app (`infra/cdk/app.ts`)
+   * sets it; commit what it writes, or the next deploy after a version bump has no release of the old version.
+   *
+   * @default false
+   */
+  readonly recordReleases?: boolean;
+
   /** The SES identity journey emails are sent from. */
   readonly email: RapportEmail;
 
@@ -427,6 +448,12 @@ export class Rapport extends Construct {
   public readonly journeys: readonly CompiledJourney[];
   /** One Standard state machine per journey, by journey id, named `Rapport-<stage>_<journey id>` (tagged `rapport:journey`). */
   public readonly journeyStateMachines: ReadonlyMap<string, sfn.StateMachine>;
+  /** The releases this synth recorded in `releasesDir` (`recordReleases`), `<journey id>/v<version>`: to commit. */
+  public readonly recordedReleases: readonly string[];
+  /** The kept releases of older journey versions the step function's bundle carries, one folder each (`releases/<journey id>/v<version>`). */
+  public readonly journeyReleaseBundles: JourneysArea['releaseBundles'];
+  /** Each journey's published version (kept: RETAIN) and its alias `live`, which new runs start through. */
+  public readonly journeyReleases: JourneysArea['journeyReleases'];
   /** The role of every journey state machine: invoke the step function, deliver logs and traces (and use the key). */
   public readonly journeyStateMachineRole: iam.Role;
   /** The start of every journey state machine's name, `Rapport-<stage>_`: grants and the run-ended rule name them by it. */
@@ -489,6 +516,8 @@ export class Rapport extends Construct {
       sweepSchedule: props.sweepSchedule ?? RAPPORT_DEFAULTS.sweepSchedule,
       journeysDir: path.resolve(props.journeysDir ?? RAPPORT_DEFAULTS.journeysDir),
       templatesDir: path.resolve(props.templatesDir ?? RAPPORT_DEFAULTS.templatesDir),
+      // Beside the journeys: another folder of journeys never takes the repository's releases of like-named ones.
+      releasesDir: path.resolve(props.releasesDir ?? path.join(path.dirname(path.resolve(props.journeysDir ?? RAPPORT_DEFAULTS.journeysDir)), 'releases')),
       email: props.email,
       ...(props.sms !== undefined && { sms: props.sms }),
       outboundWebhooks: props.outboundWebhooks ?? RAPPORT_DEFAULTS.outboundWebhooks,
@@ -532,6 +561,8 @@ export class Rapport extends Construct {
       webhookTargets,
     );
     const journeysFile = writeJourneysFile(this.#synthFilesDir('journeys'), this.journeys);
+    // Each journey's current version kept as a release (its templates), for the deploys after its next version bump.
+    this.recordedReleases = props.recordReleases === true ? recordReleases(resolved.releasesDir, resolved.templatesDir, journeyLoad.loaded.journeys.map(({ journey }) => journey)) : [];
 
     const { stageName, removalPolicy, logRetention } = resolved;
     Tags.of(this).add('rapport:stage', stageName);
@@ -611,6 +642,7 @@ export class Rapport extends Construct {
       httpStage: this.httpStage,
       consentMode: resolved.consentMode,
       templatesDir: resolved.templatesDir,
+      releasesDir: resolved.releasesDir,
       // Every email is sent with the configuration set, so its feedback reaches the feedback function.
       email: { ...resolved.email, configurationSet: feedback.configurationSetName },
       ...(resolved.sms !== undefined && { sms: resolved.sms }),
@@ -623,6 +655,8 @@ export class Rapport extends Construct {
     this.journeyStateMachineNamePrefix = journeys.journeyStateMachineNamePrefix;
     this.journeyStateMachineRole = journeys.journeyStateMachineRole;
     this.journeyStateMachines = journeys.journeyStateMachines;
+    this.journeyReleases = journeys.journeyReleases;
+    this.journeyReleaseBundles = journeys.releaseBundles;
     this.journeyStarterFunction = journeys.journeyStarterFunction;
     this.journeyRunEndedFunction = journeys.journeyRunEndedFunction;
     this.journeyTriggerRules = journeys.journeyTriggerRules;

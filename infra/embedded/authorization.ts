@@ -53,6 +53,11 @@ export type AwsCall =
       /** The journey whose state machine the call is about (for SendTaskSuccess: the token's execution's). */
       journeyId: string;
       executionName: string;
+      /**
+       * StartExecution through a version or an alias: its qualifier (`live`). IAM authorises the call on the
+       * state machine's own ARN, the qualifier in the context key `states:StateMachineQualifier`.
+       */
+      qualifier?: string;
     }
   | {
       functionName: string;

@@ -16,6 +16,11 @@ export const JOURNEY_ENV = {
   JOURNEYS_FILE: 'RAPPORT_JOURNEYS_FILE',
   /** Folder of the message templates (`<template>.<channel>.liquid`, bundled). */
   TEMPLATES_DIR: 'RAPPORT_TEMPLATES_DIR',
+  /**
+   * Folder of the kept journey releases (`<journey>/v<version>/<template files>`): the templates a run of an
+   * older journey version renders. Unset (as synth leaves it, saving the 4 KB of variables): the bundle's `releases/`.
+   */
+  RELEASES_DIR: 'RAPPORT_RELEASES_DIR',
   /** Sender of journey emails: an address of a verified SES identity. */
   EMAIL_FROM_ADDRESS: 'RAPPORT_EMAIL_FROM_ADDRESS',
   /** SES configuration set journey emails are sent with (event publishing, dedicated IPs); unset: none. */
@@ -47,7 +52,17 @@ export const JOURNEY_BUNDLE = {
   journeysFile: 'journeys.json',
   /** Folder holding the `*.liquid` templates. */
   templatesFolder: 'templates',
+  /** Folder holding the kept releases of older journey versions, `<journey>/v<version>/*.liquid`. */
+  releasesFolder: 'releases',
 } as const;
+
+/**
+ * The alias each journey's state machine is started through: `<state machine ARN>:live`. Every deploy that
+ * changes a journey publishes a state machine version and points this alias at it (100%), so new runs take the
+ * new definition while runs in flight finish on the version they started on (Step Functions keeps an execution
+ * on the version it started with). Executions, their ARNs and IAM stay the state machine's (unqualified).
+ */
+export const JOURNEY_ALIAS = 'live';
 
 /** Version of the `journeys.json` format; the loader refuses any other. */
 export const JOURNEYS_FILE_FORMAT = 1;

@@ -9,7 +9,7 @@ import { vi } from 'vitest';
 import { compileJourneys, writeJourneysFile } from '../../infra/cdk/journeys';
 import { ensureTable, idempotencyTableDefinition, profileTableDefinition, startDynalite, type LocalDynamo } from '../../infra/embedded/dynamo';
 import { ENV, INGEST_EVENT_SOURCE, type NormalisedEvent } from '../../shared';
-import { JOURNEY_ENV } from '../../shared/config/journey-env';
+import { JOURNEY_ALIAS, JOURNEY_ENV } from '../../shared/config/journey-env';
 import { loadJourneysFromDir } from '../../workflows/journeys';
 import { JOURNEYS_DIR, TEMPLATES_DIR, TEST_CONFIG_DIR, TEST_DELIVERY } from '../infra/synth';
 
@@ -23,6 +23,8 @@ export const IDEMPOTENCY_TABLE = 'rapport-idempotency';
 export const STATE_MACHINE_ARN_PREFIX = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:Rapport-test_`;
 /** The ARN of a journey's state machine, as the stack names it. */
 export const stateMachineArn = (journeyId: string) => `${STATE_MACHINE_ARN_PREFIX}${journeyId}`;
+/** The alias a journey's runs start through (`<state machine ARN>:live`). */
+export const aliasArn = (journeyId: string) => `${stateMachineArn(journeyId)}:${JOURNEY_ALIAS}`;
 
 /** A normalised event as the bus delivers it to a Lambda target. */
 export const busEvent = (detail: NormalisedEvent): EventBridgeEvent<string, unknown> => ({
@@ -110,7 +112,8 @@ export async function startAwsStandIn<Call extends AwsCall = AwsCall>(options: A
         }
         if (target === 'POST /v2/email/outbound-emails') reply = { MessageId: `ses-${calls.length}` };
         if (target === 'AWSEvents.PutEvents') reply = { FailedEntryCount: 0, Entries: (body.Entries as unknown[]).map((_, i) => ({ EventId: `e-${i}` })) };
-        if (target === 'AWSStepFunctions.StartExecution') reply = { executionArn: `${String(body.stateMachineArn).replace(':stateMachine:', ':execution:')}:${String(body.name)}`, startDate: Date.now() / 1000 };
+        // An execution's ARN names its state machine, not the alias or version it was started through.
+        if (target === 'AWSStepFunctions.StartExecution') reply = { executionArn: `${String(body.stateMachineArn).replace(':stateMachine:', ':execution:').replace(/(:execution:[^:]+):[^:]+$/, '$1')}:${String(body.name)}`, startDate: Date.now() / 1000 };
         if (target === 'AWSStepFunctions.StopExecution') {
           const answer = await options.onStopExecution?.(call);
           if (answer === 'refuse') {

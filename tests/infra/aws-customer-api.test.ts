@@ -6,7 +6,7 @@ import { ingestClaimKey, powertoolsDeduplicator } from '../../functions/ingest/d
 import { documentClient, ProfileStore } from '../../functions/profile';
 import { JourneyStore, type MessageRecord } from '../../functions/journeys/store';
 import { ENV } from '../../shared';
-import { ACCOUNT, busEvent, IDEMPOTENCY_TABLE, REGION, httpApiEvent, startAwsStandIn, stateMachineArn, TABLE, type AwsCall, type AwsStandIn } from '../helpers/aws';
+import { ACCOUNT, aliasArn, busEvent, IDEMPOTENCY_TABLE, REGION, httpApiEvent, startAwsStandIn, TABLE, type AwsCall, type AwsStandIn } from '../helpers/aws';
 import { ev, identify } from '../helpers/events';
 
 /**
@@ -79,7 +79,7 @@ describe('AWS customer API: erasure stops running journeys first; messages and j
   async function signUp(customerId: string): Promise<string> {
     const signedUp = busEvent(ev('Signed Up', '2026-11-20T10:00:00Z', { plan: 'free' }, { userId: customerId, traits: { email: `${customerId}@shop.example` } }));
     await consumer(signedUp, lambdaContext);
-    const starts = sfnCalls().filter((call) => call.target === 'AWSStepFunctions.StartExecution' && call.body.stateMachineArn === stateMachineArn('welcome'));
+    const starts = sfnCalls().filter((call) => call.target === 'AWSStepFunctions.StartExecution' && call.body.stateMachineArn === aliasArn('welcome'));
     expect(starts).toHaveLength(1);
     aws.calls.length = 0;
     return `arn:aws:states:${REGION}:${ACCOUNT}:execution:Rapport-test_welcome:${String(starts[0]?.body.name)}`;

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentClient } from '../../functions/profile';
 import { JourneyStore } from '../../functions/journeys/store';
 import { PROFILE_EVENT_SOURCE } from '../../shared';
-import { busEvent, startAwsStandIn, stateMachineArn, TABLE, type AwsStandIn } from '../helpers/aws';
+import { busEvent, aliasArn, startAwsStandIn, TABLE, type AwsStandIn } from '../helpers/aws';
 import { ev } from '../helpers/events';
 
 /**
@@ -23,7 +23,7 @@ describe('AWS: a trigger is never lost to arrival order', () => {
   let consumer: Handler;
   let starter: Handler;
   let store: JourneyStore;
-  const startsOf = (journeyId: string) => aws.sfnCalls().filter((c) => c.target === 'AWSStepFunctions.StartExecution' && c.body.stateMachineArn === stateMachineArn(journeyId));
+  const startsOf = (journeyId: string) => aws.sfnCalls().filter((c) => c.target === 'AWSStepFunctions.StartExecution' && c.body.stateMachineArn === aliasArn(journeyId));
 
   beforeAll(async () => {
     aws = await startAwsStandIn();

@@ -1,4 +1,4 @@
-import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Stack } from 'aws-cdk-lib';
@@ -11,7 +11,7 @@ import { Rapport, type RapportProps } from '../../infra/cdk/rapport';
 import { DEFAULT_SEND_POLICY, isStarterPattern } from '../../functions/journeys';
 import { sendPolicyFrom, stateMachineArnsFrom } from '../../functions/journeys/aws';
 import { ENV } from '../../shared/config/env';
-import { JOURNEY_ENV } from '../../shared/config/journey-env';
+import { JOURNEY_ALIAS, JOURNEY_ENV } from '../../shared/config/journey-env';
 import { compileJourney, loadJourneysFromDir, type CompiledJourney } from '../../workflows/journeys';
 import type { PolicyStatement, Synthesised } from './synth';
 import {
@@ -201,6 +201,60 @@ describe('Rapport-dev stack: the journeys leg, default props', () => {
         STATE_MACHINE_XRAY,
         { Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: arnOf(ids.step) },
       ]);
+    });
+  });
+
+  describe('releases: a version per change, an alias new runs start through', () => {
+    const versionOf = (journeyId: string) =>
+      onlyLogicalId(synthesised.template, 'AWS::StepFunctions::StateMachineVersion', { Properties: { StateMachineArn: { Ref: machineOf(journeyId) } } });
+    const aliasOf = (journeyId: string) =>
+      onlyLogicalId(synthesised.template, 'AWS::StepFunctions::StateMachineAlias', { Properties: { RoutingConfiguration: [{ StateMachineVersionArn: arnOf(versionOf(journeyId)) }] } });
+
+    it.each(journeyIdList)('%s: publishes the revision this deploy made, described by the journey version and a hash of its definition, and keeps it (RETAIN)', (journeyId) => {
+      const version = resources()[versionOf(journeyId)];
+
+      expect(version.Properties).toEqual({
+        StateMachineArn: { Ref: machineOf(journeyId) },
+        StateMachineRevisionId: { 'Fn::GetAtt': [machineOf(journeyId), 'StateMachineRevisionId'] },
+        Description: expect.stringMatching(new RegExp(`^journey ${journeyId} v${String(expected.get(journeyId)?.version)} definition sha256:[0-9a-f]{16}$`)),
+      });
+      // Replaced (a new version) or removed, CloudFormation would delete the old version: retained, it stays for rollback.
+      expect(version).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    });
+
+    it.each(journeyIdList)(`%s: one alias, "${JOURNEY_ALIAS}", routing 100% of new runs to that version`, (journeyId) => {
+      expect(props(aliasOf(journeyId))).toEqual({
+        Name: JOURNEY_ALIAS,
+        Description: expect.any(String),
+        RoutingConfiguration: [{ StateMachineVersionArn: arnOf(versionOf(journeyId)), Weight: 100 }],
+      });
+    });
+
+    it('the starter and the consumer are deployed after every alias: their code starts runs through them', () => {
+      const aliases = journeyIdList.map(aliasOf);
+      for (const id of [ids.starter, ids.consumer]) expect(resources()[id].DependsOn).toEqual(expect.arrayContaining(aliases));
+    });
+
+    it('one version and one alias per journey, none for the broadcasts machine', () => {
+      expect(Object.keys(synthesised.template.findResources('AWS::StepFunctions::StateMachineVersion'))).toHaveLength(journeyIdList.length);
+      expect(Object.keys(synthesised.template.findResources('AWS::StepFunctions::StateMachineAlias'))).toHaveLength(journeyIdList.length);
+    });
+
+    it("the starter and the consumer start through each journey's alias, which their start grant covers", () => {
+      // The ARN the runtime starts (executions.ts): the prefix, the journey id and the alias name.
+      for (const id of [ids.starter, ids.consumer]) {
+        const prefix = renderedEnvironment(synthesised.template, id)[JOURNEY_ENV.STATE_MACHINE_ARN_PREFIX] ?? '';
+        const [start] = rolePolicyStatements(synthesised.template, props(id).Role['Fn::GetAtt'][0]).filter((statement) => statement.Action === 'states:StartExecution');
+        const granted = new RegExp(`^${renderText(start?.Resource).replaceAll(/[.*+?^${}()|[\]\\]/g, (c) => (c === '*' ? '.*' : `\\${c}`))}$`);
+        for (const journeyId of journeyIdList) {
+          const started = `${prefix}${journeyId}:${JOURNEY_ALIAS}`;
+          // The alias the stack deploys: the journey's machine (`Rapport-dev_<id>`, under the prefix) and the alias's name.
+          expect(started).toBe(`${prefix.slice(0, prefix.lastIndexOf(':') + 1)}${String(props(machineOf(journeyId)).StateMachineName)}:${String(props(aliasOf(journeyId)).Name)}`);
+          // IAM authorises a start through an alias on the machine's own ARN; the grant matches both.
+          expect(`${prefix}${journeyId}`).toMatch(granted);
+          expect(started).toMatch(granted);
+        }
+      }
     });
   });
 
@@ -608,6 +662,72 @@ describe('journeys from another folder', () => {
     expect(deployedDefinition(template, newMachine)).toEqual(
       compiledJourneys(`<GetAtt:${found.step}.Arn>`, journeysDir).get('vip-thanks')?.definition,
     );
+  });
+
+  it('a changed journey publishes a new version (its version resource changes); an unchanged one keeps its version as it is', () => {
+    const welcome = readFileSync(path.join(JOURNEYS_DIR, 'welcome.yaml'), 'utf8');
+    const before = synthRapport({ stageName: 'dev', journeysDir: journeysDirWith({}) }, { bundle: false }).template;
+    // A step added and the version bumped, as `rapport plan` asks.
+    const changedText = welcome.replace(/^version: (\d+)$/m, (_, v: string) => `version: ${Number(v) + 1}`);
+    const changed = journeysDirWith({ 'welcome.yaml': `${changedText.trimEnd()}\n  - id: released-extra\n    wait: 1d\n` });
+    const after = synthRapport({ stageName: 'dev', journeysDir: changed }, { bundle: false }).template;
+    const versions = (template: Template) =>
+      Object.fromEntries(
+        Object.entries(template.findResources('AWS::StepFunctions::StateMachineVersion')).map(([id, resource]) => [
+          String(template.toJSON().Resources[resource.Properties.StateMachineArn.Ref].Properties.StateMachineName),
+          { id, resource },
+        ]),
+      );
+    const [was, now] = [versions(before), versions(after)];
+
+    // Same logical id, another description: CloudFormation replaces it, publishing a new version (the old one retained).
+    expect(now['Rapport-dev_welcome']?.id).toBe(was['Rapport-dev_welcome']?.id);
+    expect(now['Rapport-dev_welcome']?.resource.Properties.Description).not.toBe(was['Rapport-dev_welcome']?.resource.Properties.Description);
+    expect(now['Rapport-dev_welcome']?.resource.Properties.Description).toMatch(/^journey welcome v\d+ definition sha256:/);
+    for (const id of ['complaint-follow-up', 'win-back']) expect(now[`Rapport-dev_${id}`]).toEqual(was[`Rapport-dev_${id}`]);
+  });
+
+  it("records each journey's current version as a release when asked (the CDK app), and bundles every kept version but the current one", () => {
+    const releasesDir = path.join(mkdtempSync(path.join(scratch, 'releases-')), 'releases');
+    // Prepare: version 1 of every journey recorded, as `cdk synth` of the repository's journeys does.
+    const first = synthRapport({ stageName: 'dev', journeysDir: journeysDirWith({}), releasesDir, recordReleases: true }, { bundle: false });
+    expect([...first.stack.rapport.recordedReleases].sort()).toEqual(['complaint-follow-up/v1', 'welcome/v1', 'win-back/v1']);
+    expect(readdirSync(path.join(releasesDir, 'welcome', 'v1')).sort()).toEqual(['first-order-offer.email.liquid', 'getting-started.email.liquid', 'welcome.email.liquid', 'welcome.fr.email.liquid']);
+    // Current versions only: nothing to bundle yet.
+    expect(first.stack.rapport.journeyReleaseBundles).toEqual([]);
+
+    // Act: welcome bumped to version 2; synth without recording (the tests', a construct user's default).
+    const welcome = readFileSync(path.join(JOURNEYS_DIR, 'welcome.yaml'), 'utf8').replace(/^version: 1$/m, 'version: 2');
+    const second = synthRapport({ stageName: 'dev', journeysDir: journeysDirWith({ 'welcome.yaml': welcome }), releasesDir }, { bundle: false });
+
+    // Assess: welcome's version 1 goes into the step function's bundle, under releases/; nothing was recorded.
+    expect(second.stack.rapport.recordedReleases).toEqual([]);
+    expect(readdirSync(path.join(releasesDir, 'welcome'))).toEqual(['v1']);
+    expect(second.stack.rapport.journeyReleaseBundles).toEqual([
+      { folder: 'releases/welcome/v1', files: ['first-order-offer.email.liquid', 'getting-started.email.liquid', 'welcome.email.liquid', 'welcome.fr.email.liquid'].map((name) => path.join(releasesDir, 'welcome', 'v1', name)) },
+    ]);
+  });
+
+  it("takes releases from beside the journeys folder by default, never the repository's releases of like-named journeys", () => {
+    const welcome = readFileSync(path.join(JOURNEYS_DIR, 'welcome.yaml'), 'utf8').replace(/^version: 1$/m, 'version: 2');
+    const folder = mkdtempSync(path.join(scratch, 'project-'));
+    mkdirSync(path.join(folder, 'journeys.d'));
+    writeFileSync(path.join(folder, 'journeys.d', 'welcome.yaml'), welcome);
+    // No releases beside it: the repository's workflows/releases/welcome/v1 is not this project's.
+    const without = synthRapport({ stageName: 'dev', journeysDir: path.join(folder, 'journeys.d') }, { bundle: false });
+    expect(without.stack.rapport.journeyReleaseBundles).toEqual([]);
+
+    mkdirSync(path.join(folder, 'releases', 'welcome', 'v1'), { recursive: true });
+    writeFileSync(path.join(folder, 'releases', 'welcome', 'v1', 'welcome.email.liquid'), 'Subject: v1\n\nHello');
+    const beside = synthRapport({ stageName: 'dev', journeysDir: path.join(folder, 'journeys.d') }, { bundle: false });
+    expect(beside.stack.rapport.journeyReleaseBundles).toEqual([{ folder: 'releases/welcome/v1', files: [path.join(folder, 'releases', 'welcome', 'v1', 'welcome.email.liquid')] }]);
+  });
+
+  it('the definition alone decides: the same journey synthesized twice gives the same version resource', () => {
+    const dir = journeysDirWith({});
+    const once = synthRapport({ stageName: 'dev', journeysDir: dir }, { bundle: false }).template.findResources('AWS::StepFunctions::StateMachineVersion');
+    const twice = synthRapport({ stageName: 'dev', journeysDir: dir }, { bundle: false }).template.findResources('AWS::StepFunctions::StateMachineVersion');
+    expect(twice).toEqual(once);
   });
 
   it('refuses a broken journey file at synth with file:line:column messages, so nothing deploys', () => {

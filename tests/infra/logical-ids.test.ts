@@ -22,6 +22,10 @@ const STATEFUL_TYPES = [
   'AWS::SQS::Queue',
   'AWS::KMS::Key',
   'AWS::StepFunctions::StateMachine',
+  // A journey's published version (its runs' rollback target) and the alias its runs start through: a new id
+  // would publish anew and create a second alias named `live` beside the old, which Step Functions refuses.
+  'AWS::StepFunctions::StateMachineVersion',
+  'AWS::StepFunctions::StateMachineAlias',
   'AWS::Events::EventBus',
   'AWS::Events::Archive',
   'AWS::SecretsManager::Secret',
@@ -43,6 +47,8 @@ const PINNED: Record<(typeof STATEFUL_TYPES)[number], readonly string[]> = {
     'RapportJourneywelcomeStateMachineB94BE041',
     'RapportJourneywinbackStateMachineAE38BFFA',
   ],
+  'AWS::StepFunctions::StateMachineVersion': ['RapportJourneycomplaintfollowupVersionD04194B4', 'RapportJourneywelcomeVersion58326BBF', 'RapportJourneywinbackVersionD985E787'],
+  'AWS::StepFunctions::StateMachineAlias': ['RapportJourneycomplaintfollowupAlias60E9529C', 'RapportJourneywelcomeAlias098C89FF', 'RapportJourneywinbackAliasD441E00E'],
   'AWS::Events::EventBus': ['RapportEventBus531C3F42'],
   'AWS::Events::Archive': ['RapportEventBusArchiveB50EA1DC'],
   'AWS::SecretsManager::Secret': [

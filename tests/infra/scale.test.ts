@@ -20,11 +20,11 @@ const scratch = mkdtempSync(path.join(tmpdir(), 'rapport-scale-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** A folder of `count` one-step journeys whose ids have `idLength` characters. */
-function generatedJourneys(count: number, idLength = 40): { dir: string; ids: string[] } {
+function generatedJourneys(count: number, idLength = 40, trigger: readonly string[] = ['  event: Signed Up']): { dir: string; ids: string[] } {
   const dir = mkdtempSync(path.join(scratch, 'journeys-'));
   const ids = Array.from({ length: count }, (_, i) => `journey-${String(i).padStart(3, '0')}-`.padEnd(idLength, 'x'));
   for (const id of ids) {
-    const text = [`id: ${id}`, `name: Generated ${id}`, 'version: 1', 'trigger:', '  event: Signed Up', 'steps:', '  - id: hello', '    send: { channel: email, template: we-value-you }', ''];
+    const text = [`id: ${id}`, `name: Generated ${id}`, 'version: 1', 'trigger:', ...trigger, 'steps:', '  - id: hello', '    send: { channel: email, template: we-value-you }', ''];
     writeFileSync(path.join(dir, `${id}.yaml`), text.join('\n'));
   }
   return { dir, ids };
@@ -141,13 +141,32 @@ describe(`${JOURNEYS.maxJourneys} journeys with 40-character ids: within every d
 
     expect(figures.stateMachineNames.sort()).toEqual([...ids.map((id) => `Rapport-dev_${id}`), 'Rapport-dev-broadcasts'].sort());
     expectWithinLimits(figures);
-    // What grows with the journeys is a state machine, a trigger rule and an alarm each: about 400 resources.
-    expect(figures.resources).toBeLessThan(110 + 3 * JOURNEYS.maxJourneys);
+    // What grows with a journey a customer event triggers is a state machine, its version, its alias and an alarm.
+    expect(figures.resources).toBeLessThan(150 + 4 * JOURNEYS.maxJourneys);
     console.info(
       `scale: ${JOURNEYS.maxJourneys} journeys: ${figures.resources} resources, template ${figures.templateBytes} bytes, ` +
         `largest environment ${Math.max(...figures.environments.map(([, b]) => b))} bytes, largest pattern ${Math.max(...figures.patterns.map(([, c]) => c))} chars, ` +
         `largest role policies ${Math.max(...figures.inlinePolicies.map(([, c]) => c))} chars, queue policy ${JSON.stringify(figures.queuePolicies.map(({ bytes, statements }) => ({ bytes, statements })))}`,
     );
+  });
+
+  it("derived-event triggers (a rule each, the most a journey adds): resources, the starter's variables, the run-ended pattern", () => {
+    const derived = generatedJourneys(JOURNEYS.maxJourneys, 40, ['  event: Tag Added', '  where: { tag: [vip] }']);
+    const { template } = synthRapport({ stageName: 'dev', journeysDir: derived.dir }, { bundle: false });
+    const figures = measure(template);
+    const resources = (template.toJSON() as { Resources: Resources }).Resources;
+    const starter = Object.entries(resources).find(([, r]) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description).includes('enrols customers'))?.[0];
+    const runEnded = Object.entries(resources).find(([, r]) => r.Type === 'AWS::Events::Rule' && String(r.Properties.Description).includes('ends of journey executions'))?.[0];
+    const starterBytes = figures.environments.find(([id]) => id === starter)?.[1] ?? Infinity;
+    const runEndedChars = figures.patterns.find(([id]) => id === runEnded)?.[1] ?? Infinity;
+
+    expectWithinLimits(figures);
+    expect(ofType(resources, 'AWS::StepFunctions::StateMachineVersion')).toHaveLength(JOURNEYS.maxJourneys);
+    expect(ofType(resources, 'AWS::StepFunctions::StateMachineAlias')).toHaveLength(JOURNEYS.maxJourneys);
+    // Starting through aliases adds nothing that grows with the journeys: one ARN prefix, one name-prefix pattern.
+    expect(starterBytes).toBeLessThan(512);
+    expect(runEndedChars).toBeLessThan(512);
+    console.info(`scale: ${JOURNEYS.maxJourneys} journeys with derived-event triggers: ${figures.resources} resources, starter environment ${starterBytes} bytes, run-ended pattern ${runEndedChars} chars`);
   });
 
   it('with a customer-managed key, an SMS identity and the longest stage name 40-character ids allow (31: 80-character names)', () => {
@@ -188,7 +207,7 @@ describe('synth refuses what would not deploy, naming the limit', () => {
   it(`${JOURNEYS.maxJourneys + 1} journeys: the count, the limit and why`, () => {
     const { dir } = generatedJourneys(JOURNEYS.maxJourneys + 1);
     expect(problems(build({ journeysDir: dir }))).toEqual([
-      `journeysDir ${dir} has ${JOURNEYS.maxJourneys + 1} journeys, at most ${JOURNEYS.maxJourneys} deploy: each journey adds a state machine, a trigger rule and an alarm to the stack, and CloudFormation allows 500 resources per stack`,
+      `journeysDir ${dir} has ${JOURNEYS.maxJourneys + 1} journeys, at most ${JOURNEYS.maxJourneys} deploy: each journey adds a state machine, its version and alias, a trigger rule and an alarm to the stack, and CloudFormation allows 500 resources per stack`,
     ]);
   });
 

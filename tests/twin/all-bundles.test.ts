@@ -37,7 +37,7 @@ import { scheduleEvents } from '../helpers/virtual';
 import { interceptWebhooks, loadBundledHandlers, synthBundledStack, twinEndpoint, webhooks, type BundledStack, type TwinEndpoint } from './bundles';
 import { loadIam } from './engine';
 import type { TwinIam } from './iam';
-import { withoutGrant } from './template';
+import { Deployed, withoutGrant } from './template';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -82,6 +82,8 @@ beforeAll(async () => {
   endpoint = await twinEndpoint({
     engine: () => current.engine!,
     authorize: iam.authorize,
+    // The starter and the consumer start runs through each journey's alias: only those the template deploys exist.
+    aliasArns: new Deployed(stack.template).aliasArns(),
     fault: ({ functionName, body }) => (stepFault(functionName, body) ? 'InternalServerError' : undefined),
     // The ingest's source secret: the test engine's default source; any other secret, the fixed key.
     secret: (id) => (id.includes('SourceSecretdefault') ? JSON.stringify({ webhookSecrets: [TEST_SECRET], writeKeys: [TEST_WRITE_KEY] }) : undefined),

@@ -152,7 +152,10 @@ function nameCallers(port: number): void {
   callerPorts.add(port);
 }
 
-/** `arn:aws:states:<region>:<account>:stateMachine:Rapport-<stage>_<journey>` (or `:execution:...:<name>`): the journey and the execution name. */
+/**
+ * `arn:aws:states:<region>:<account>:stateMachine:Rapport-<stage>_<journey>[:<alias or version>]` (or
+ * `:execution:...:<name>`): the journey and the qualifier (a state machine's) or the execution name.
+ */
 function stateMachineOf(arn: string): { journeyId: string; name: string } {
   const match = /:(?:stateMachine|execution):Rapport-[a-z0-9-]+_([^:]+)(?::(.+))?$/.exec(arn);
   if (!match) throw new Error(`the twin's endpoint cannot read the journey of ${arn}`);
@@ -175,6 +178,11 @@ export async function twinEndpoint(options: {
   authorize?: AwsCallAuthorizer;
   fault?: EndpointFault;
   secret?: (secretId: string) => string | undefined;
+  /**
+   * The state machine aliases the template deploys (`Deployed.aliasArns`): a StartExecution through any other
+   * qualifier is answered as Step Functions answers a missing alias. Absent: every qualifier is served.
+   */
+  aliasArns?: ReadonlySet<string>;
 }): Promise<TwinEndpoint> {
   const emails: TwinEndpoint['emails'] = [];
   const unexpected: string[] = [];
@@ -225,8 +233,8 @@ export async function twinEndpoint(options: {
         const operation = target.slice('AWSStepFunctions.'.length);
         const sfn = options.engine().journeys.sfn;
         const call = input();
-        const judge = async (op: 'StartExecution' | 'StopExecution' | 'DescribeExecution' | 'SendTaskSuccess', journeyId: string, executionName: string) => {
-          const denial = await options.authorize?.({ functionName, service: 'states', operation: op, journeyId, executionName });
+        const judge = async (op: 'StartExecution' | 'StopExecution' | 'DescribeExecution' | 'SendTaskSuccess', journeyId: string, executionName: string, qualifier?: string) => {
+          const denial = await options.authorize?.({ functionName, service: 'states', operation: op, journeyId, executionName, ...(qualifier && { qualifier }) });
           if (denial) refuse(op, denial.message);
           return !denial;
         };
@@ -239,9 +247,12 @@ export async function twinEndpoint(options: {
         }
         if (operation === 'StartExecution') {
           const { stateMachineArn, name: executionName, input: executionInput } = call as { stateMachineArn: string; name: string; input: string };
-          const { journeyId } = stateMachineOf(stateMachineArn);
-          if (!(await judge('StartExecution', journeyId, executionName))) return;
-          const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${executionName}`;
+          const { journeyId, name: qualifier } = stateMachineOf(stateMachineArn);
+          if (!(await judge('StartExecution', journeyId, executionName, qualifier))) return;
+          if (qualifier && options.aliasArns && !options.aliasArns.has(stateMachineArn)) return sfnError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
+          // An execution's ARN names its state machine, whichever alias or version it was started through.
+          const unqualified = qualifier ? stateMachineArn.slice(0, -(qualifier.length + 1)) : stateMachineArn;
+          const executionArn = `${unqualified.replace(':stateMachine:', ':execution:')}:${executionName}`;
           const existing = sfn.executions.get(executionName);
           // Standard workflows: a second start of a name with the same input is the same execution; with another, refused.
           if (existing) {

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { ChannelUnavailableError } from '../../functions/journeys/channels/types';
 import type { Engine, EngineOptions } from '../../infra/embedded/engine';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
+import { JOURNEY_ALIAS, JOURNEY_ENV } from '../../shared/config/journey-env';
 import { client } from '../helpers/client';
 import { startTestEngine, TEST_WRITE_KEY } from '../helpers/engine';
 import { messagesOf, outboxFor, runsOf, runToEnd } from '../helpers/journeys';
@@ -41,6 +42,22 @@ describe('the twin authorises by the template', () => {
         `^User: arn:aws:sts::${TWIN_ACCOUNT}:assumed-role/Rapport-twin-RapportJourneyRunEnded\\w*/Rapport-twin-RapportJourneyRunEnded\\w* is not authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:${TWIN_REGION}:${TWIN_ACCOUNT}:table/Rapport-twin-RapportProfileTable\\w* because no identity-based policy allows the dynamodb:PutItem action$`,
       ),
     );
+  });
+
+  it("issue 15: a run starts through its journey's alias, which the template deploys, authorised on the machine's own ARN", async () => {
+    const deployed = new Deployed(template());
+    const iam = templateIam(deployed);
+    // The starter's and the consumer's start: through `live`, the qualifier in the context.
+    for (const functionName of ['rapport-starter', 'rapport-profile']) {
+      expect(await iam.authorize({ functionName, service: 'states', operation: 'StartExecution', journeyId: 'welcome', executionName: 'welcome-x', qualifier: JOURNEY_ALIAS })).toBeUndefined();
+    }
+    expect(iam.decisions).toContainEqual({ functionName: 'rapport-starter', action: 'states:StartExecution', resource: expect.stringMatching(/:stateMachine:Rapport-twin_welcome$/), allowed: true });
+    // The ARN the runtime starts (the starter's prefix, the journey, the alias) is an alias the template deploys.
+    const starter = Object.values(template().Resources).find((r) => r.Type === 'AWS::Lambda::Function' && String(r.Properties?.Description).includes('enrols customers'));
+    const prefix = String(deployed.resolve((starter?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables[JOURNEY_ENV.STATE_MACHINE_ARN_PREFIX]));
+    const aliases = deployed.aliasArns();
+    for (const journeyId of ['welcome', 'win-back', 'complaint-follow-up']) expect(aliases).toContain(`${prefix}${journeyId}:${JOURNEY_ALIAS}`);
+    expect(aliases).not.toContain(`${prefix}welcome:prod`);
   });
 
   it('authorises SES v2 SendEmail on the identity and the configuration set, by ses:FromAddress', async () => {

@@ -201,6 +201,9 @@ function requestsOf(
     const stateMachine = `${at.stateMachinePrefix()}${call.journeyId}`;
     const action = `states:${call.operation}`;
     if (call.operation === 'StopExecution' || call.operation === 'DescribeExecution') return [{ action, resource: `${stateMachine.replace(':stateMachine:', ':execution:')}:${call.executionName}`, context: {} }];
+    // StartExecution through an alias is authorised on the state machine's own ARN, the alias in the context
+    // ("Authorization for versions and aliases", AWS Step Functions developer guide).
+    if (call.operation === 'StartExecution' && call.qualifier !== undefined) return [{ action, resource: stateMachine, context: { 'states:StateMachineQualifier': [call.qualifier] } }];
     // SendTaskSuccess is authorised on the state machine of the token's execution (what AWS names in its denial).
     return [{ action, resource: stateMachine, context: {} }];
   }

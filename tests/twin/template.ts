@@ -137,10 +137,29 @@ export class Deployed {
           return arn('kms', `key/${name}`);
         case 'AWS::SNS::Topic':
           return arn('sns', name);
+        case 'AWS::StepFunctions::StateMachineVersion':
+          // The first version Step Functions publishes of the machine (`<machine ARN>:<n>`).
+          return `${String(this.resolve(this.resource(logicalId).Properties?.StateMachineArn))}:1`;
+        case 'AWS::StepFunctions::StateMachineAlias':
+          return this.#aliasArn(logicalId);
       }
     }
     if (attribute === 'Name' && Type === 'AWS::StepFunctions::StateMachine') return name;
     throw new Error(`the twin cannot resolve Fn::GetAtt ${logicalId}.${attribute} (${Type}): teach tests/twin/template.ts`);
+  }
+
+  /** A state machine alias's ARN: its machine's (through the version it routes to) and its name, `<machine ARN>:<name>`. */
+  #aliasArn(logicalId: string): string {
+    const { Properties = {} } = this.resource(logicalId);
+    const [route] = (Properties.RoutingConfiguration as { StateMachineVersionArn: unknown }[] | undefined) ?? [];
+    if (!route) throw new Error(`the twin: alias ${logicalId} routes to no version`);
+    const versionArn = String(this.resolve(route.StateMachineVersionArn));
+    return `${versionArn.slice(0, versionArn.lastIndexOf(':'))}:${String(Properties.Name)}`;
+  }
+
+  /** The ARN of every state machine alias the template deploys: what a StartExecution through an alias may name. */
+  aliasArns(): Set<string> {
+    return new Set(Object.entries(this.template.Resources).filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachineAlias').map(([id]) => this.#aliasArn(id)));
   }
 
   /** Resolve the intrinsics in a value (a policy document, an environment variable). */

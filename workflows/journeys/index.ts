@@ -28,6 +28,7 @@ export { DURATION_PATTERN, formatDuration, MAX_WAIT_SECONDS, parseDuration } fro
 export { EXECUTION_MAX_SECONDS, longestRunSeconds, MAX_PATHS, statePaths, type StatePath } from './paths';
 export { TRIGGER_REFERENCE, triggerReferences } from './references';
 export { checkTemplate, loadTemplateCatalog, templateFileName, templatesOfJourney, templateVariantKeys, type TemplateCatalog } from './templates';
+export { recordReleases } from './releases';
 export { journeyTemplateProblems, journeyTemplates, templateVariableProblems, triggerFields } from './template-variables';
 export {
   LAMBDA_INVOKE,

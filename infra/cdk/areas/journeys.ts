@@ -1,4 +1,7 @@
-import { ArnFormat, Stack, Tags } from 'aws-cdk-lib';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { ArnFormat, Lazy, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -13,7 +16,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { ConsentMode } from '../../../shared';
 import { ENV } from '../../../shared/config/env';
-import { JOURNEY_ENV } from '../../../shared/config/journey-env';
+import { JOURNEY_ALIAS, JOURNEY_BUNDLE, JOURNEY_ENV } from '../../../shared/config/journey-env';
 import type { CompiledJourney } from '../../../workflows/journeys';
 import { journeyTriggerRules, RUN_ENDED } from '../../topology';
 import { JOURNEY_TABLE_ACCESS, JOURNEYS } from '../defaults';
@@ -43,6 +46,8 @@ export interface JourneysAreaProps {
   readonly consentMode: ConsentMode;
   /** Absolute folder of the message templates. */
   readonly templatesDir: string;
+  /** Absolute folder of the kept journey releases (`<journey id>/v<version>/`); may not exist. */
+  readonly releasesDir: string;
   readonly email: RapportEmail;
   readonly sms?: RapportSms;
   readonly outboundWebhooks: Readonly<Record<string, RapportOutboundWebhook>>;
@@ -57,6 +62,11 @@ export class JourneysArea {
   public readonly journeyStateMachineNamePrefix: string;
   public readonly journeyStateMachineRole: iam.Role;
   public readonly journeyStateMachines: ReadonlyMap<string, sfn.StateMachine>;
+  /**
+   * Each journey's published version (one per change of its machine, kept: RETAIN) and the alias new runs
+   * start through (`JOURNEY_ALIAS`, 100% to that version).
+   */
+  public readonly journeyReleases: ReadonlyMap<string, { readonly version: sfn.CfnStateMachineVersion; readonly alias: sfn.CfnStateMachineAlias }>;
   public readonly journeyStarterFunction: nodejs.NodejsFunction;
   public readonly journeyRunEndedFunction: nodejs.NodejsFunction;
   public readonly journeyTriggerRules: ReadonlyMap<string, readonly events.Rule[]>;
@@ -64,6 +74,8 @@ export class JourneysArea {
   /** What a function that sends through the send gateway reads: the step function's variables and bundled files (broadcasts use them too). */
   public readonly sendEnvironment: Readonly<Record<string, string>>;
   public readonly sendBundledFiles: readonly BundledFiles[];
+  /** The kept releases of older journey versions in the step function's bundle: `releases/<journey id>/v<version>/`. */
+  public readonly releaseBundles: readonly BundledFiles[];
   /** What a function that sends email and SMS may call (SES from the sender address only; the SMS identity). */
   public readonly sendStatements: readonly iam.PolicyStatement[];
 
@@ -119,6 +131,7 @@ export class JourneysArea {
       [ENV.PUBLIC_URL]: props.httpStage.url,
     };
     this.sendBundledFiles = [configFiles, { folder: JOURNEYS.bundledTemplatesFolder, files: templateFiles(resolved.templatesDir) }];
+    this.releaseBundles = releaseBundles(resolved.releasesDir, resolved.journeys);
     this.journeyStepFunction = rapportFunction(scope, 'JourneyStepFunction', {
       ...(key !== undefined && { encryptionKey: key }),
       stageName,
@@ -126,7 +139,8 @@ export class JourneysArea {
       ...JOURNEYS.step,
       logGroup: logGroup('JourneyStepLogs'),
       environment: this.sendEnvironment,
-      bundledFiles: this.sendBundledFiles,
+      // Broadcasts send with the current templates only; journey runs of older versions, with their release's.
+      bundledFiles: [...this.sendBundledFiles, ...this.releaseBundles],
     });
 
     this.journeyLogGroup = logGroup('JourneyLogs');
@@ -144,6 +158,7 @@ export class JourneysArea {
     // growing with the journeys (the key's differ by machine). The shared role has them once, for all.
     const sharedRole = this.journeyStateMachineRole.withoutPolicyUpdates();
     const stateMachines = new Map<string, sfn.StateMachine>();
+    const releases = new Map<string, { version: sfn.CfnStateMachineVersion; alias: sfn.CfnStateMachineAlias }>();
     for (const journey of props.journeys) {
       const journeyScope = new Construct(scope, `Journey-${journey.id}`);
       const stateMachine = new sfn.StateMachine(journeyScope, 'StateMachine', {
@@ -160,8 +175,10 @@ export class JourneysArea {
       stateMachine.node.addDependency(this.journeyStateMachineRole);
       Tags.of(stateMachine).add('rapport:journey', journey.id);
       stateMachines.set(journey.id, stateMachine);
+      releases.set(journey.id, this.#release(journeyScope, stateMachine, journey));
     }
     this.journeyStateMachines = stateMachines;
+    this.journeyReleases = releases;
 
     const journeyAsyncInvoke = {
       retryAttempts: JOURNEYS.asyncInvoke.retryAttempts,
@@ -267,8 +284,14 @@ export class JourneysArea {
       // of a fixed size for any number of journeys.
       const journeyMachines = `${stateMachineArnPrefix}*`;
       // The starter enrols customers in journeys derived events trigger; the consumer, those customer events trigger.
+      // Both start through each machine's alias (`<machine>:live`); IAM authorises a call through an alias or a
+      // version on the state machine's own ARN (the Step Functions guide, "Authorization for versions and aliases"),
+      // which this prefix matches, as it matches the qualified ARNs.
       for (const fn of [this.journeyStarterFunction, props.profileConsumerFunction]) {
         fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [journeyMachines] }));
+        // Their code names `<machine>:live`: updated only once every alias exists (the first deploy with aliases, a
+        // new journey), so no start fails with a missing alias while CloudFormation is still creating it.
+        for (const { alias } of releases.values()) fn.node.addDependency(alias);
       }
       // The router resumes waiting runs (task tokens of these state machines) and stops converted or exited ones.
       props.profileConsumerFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:SendTaskSuccess'], resources: [journeyMachines] }));
@@ -289,6 +312,37 @@ export class JourneysArea {
       // The sweep asks Step Functions how runs whose end was never reported (a lost status change) ended.
       props.sweepFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executions] }));
     }
+  }
+
+  /**
+   * A journey's release in Step Functions: a version published from the machine's revision this deploy made,
+   * and the alias `JOURNEY_ALIAS` routing every new run to it. The version's description names the journey's
+   * version and a hash of its definition: a changed journey changes it, and CloudFormation replaces a version
+   * whose description or revision changed, publishing a new one; an unchanged journey leaves the resource as
+   * it is (no new version). Replacing would delete the old version: RETAIN keeps it (on replacement and on
+   * removal from the template), so the version a run started on stays listed, describable and a rollback
+   * target until someone deletes it (docs/operations.md, "Releases"). Step Functions keeps an execution on the
+   * revision it started with either way; a deleted version's runs go on ("Deleting a state machine version
+   * won't terminate its in-progress executions", DeleteStateMachineVersion).
+   */
+  #release(scope: Construct, stateMachine: sfn.StateMachine, journey: CompiledJourney) {
+    const stack = Stack.of(scope);
+    // The definition as deployed, hashed at synth (its step function ARN is a token resolved late, to its
+    // CloudFormation reference: the same text on every synth of the same journey).
+    const definitionHash = () => createHash('sha256').update(JSON.stringify(stack.resolve(journey.definition))).digest('hex').slice(0, 16);
+    const version = new sfn.CfnStateMachineVersion(scope, 'Version', {
+      stateMachineArn: stateMachine.stateMachineArn,
+      // Publish the revision this deploy made (a machine changed meanwhile by hand fails the publish, not a wrong version).
+      stateMachineRevisionId: (stateMachine.node.defaultChild as sfn.CfnStateMachine).attrStateMachineRevisionId,
+      description: Lazy.string({ produce: () => `journey ${journey.id} v${journey.version} definition sha256:${definitionHash()}` }),
+    });
+    version.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    const alias = new sfn.CfnStateMachineAlias(scope, 'Alias', {
+      name: JOURNEY_ALIAS,
+      description: `Rapport: new runs of journey ${journey.id} start on the version the last deploy published`,
+      routingConfiguration: [{ stateMachineVersionArn: version.attrArn, weight: 100 }],
+    });
+    return { version, alias };
   }
 
   /**
@@ -367,4 +421,23 @@ export class JourneysArea {
       conditions: { StringEquals: { 'ses:FromAddress': email.fromAddress } },
     });
   }
+}
+
+/**
+ * The releases the step function's bundle carries: of each deployed journey, every version kept in
+ * `releasesDir` but its current one (whose runs render the current templates, as in the embedded engine).
+ * Journeys no longer deployed are left out: removing a journey deletes its state machine, and its runs with it.
+ */
+export function releaseBundles(releasesDir: string, journeys: readonly Pick<CompiledJourney, 'id' | 'version'>[]): BundledFiles[] {
+  return journeys.flatMap((journey) => {
+    const dir = path.join(releasesDir, journey.id);
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir)
+      .filter((name) => /^v\d+$/.test(name) && name !== `v${journey.version}`)
+      .sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)))
+      .map((name) => ({
+        folder: path.posix.join(JOURNEY_BUNDLE.releasesFolder, journey.id, name),
+        files: templateFiles(path.join(dir, name)),
+      }));
+  });
 }
