@@ -7,7 +7,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { z } from 'zod';
-import { CHANNELS, ENV, LIFECYCLE_STAGES, systemClock, type ConsentMode, type EventPattern } from '../../shared';
+import { ENV, systemClock, type ConsentMode } from '../../shared';
 import { JOURNEY_BUNDLE, JOURNEY_ENV, JOURNEYS_FILE_FORMAT } from '../../shared/config/journey-env';
 import { createProfileConsumer, documentClient, loadProfileConfig, ProfileStore } from '../profile';
 import { awsChannels, postWebhook, type OutboundWebhookTarget } from './channels/aws';
@@ -16,6 +16,7 @@ import { segmentationConditions } from './conditions';
 import { awsExecutions } from './executions';
 import { DEFAULT_SEND_POLICY, type SendPolicy } from './policy';
 import { releasedTemplates } from './releases';
+import { JourneySpecSchema } from './journey-spec';
 import { createJourneyRuntime, type JourneySpec } from './runtime';
 import type { StepDeps } from './steps';
 import { JourneyStore } from './store';
@@ -67,32 +68,6 @@ function consentModeOf(env: NodeJS.ProcessEnv): ConsentMode {
 // journeys.json: what the starter and the router need of each compiled journey
 // ---------------------------------------------------------------------------
 
-const Pattern = z.record(z.string(), z.unknown()).transform((pattern) => pattern as EventPattern);
-
-/** One journey in `journeys.json`: the `JourneySpec` the compiler's output provides (no ASL). */
-export const JourneySpecSchema = z.strictObject({
-  id: z.string().min(1),
-  version: z.number().int().positive(),
-  triggerPatterns: z.array(Pattern).min(1),
-  triggerMaxAgeSeconds: z.number().int().positive().nullable().optional(),
-  goalPatterns: z.array(Pattern),
-  exitPatterns: z.array(Pattern),
-  audience: z
-    .strictObject({
-      tags: z.strictObject({ include: z.array(z.string()).optional(), exclude: z.array(z.string()).optional() }).optional(),
-      lifecycle: z.array(z.enum(LIFECYCLE_STAGES)).optional(),
-      consent: z.enum(CHANNELS).optional(),
-    })
-    .optional(),
-  reentry: z.union([z.literal('never'), z.literal('always'), z.strictObject({ afterSeconds: z.number().int().positive() })]),
-  concurrencyKey: z.string().min(1).optional(),
-  triggerProperties: z.array(z.string()),
-  branchConditions: z.array(z.unknown()).optional(),
-  awaitedEvents: z.array(z.string().min(1)).optional(),
-  attribution: z.strictObject({ event: z.string().min(1), value: z.string().min(1).optional(), windowSeconds: z.number().int().positive() }).optional(),
-  maxRunSeconds: z.number().int().nonnegative().optional(),
-});
-
 /**
  * `journeys.json`, written by the CDK stack at synth from the compiled journeys:
  * `{ "format": 1, "journeys": [JourneySpec, ...] }`.
@@ -100,11 +75,18 @@ export const JourneySpecSchema = z.strictObject({
 export const JourneysFileSchema = z.strictObject({
   format: z.literal(JOURNEYS_FILE_FORMAT),
   journeys: z.array(JourneySpecSchema),
+  /** Older versions (and removed journeys) whose runs may be in flight: from the kept releases' `journey.json`. */
+  retired: z.array(JourneySpecSchema).optional(),
 });
 export type JourneysFile = z.infer<typeof JourneysFileSchema>;
 
 /** The journeys of a `journeys.json` file; throws naming the file when it is not one. */
 export function readJourneySpecs(file: string): JourneySpec[] {
+  return readJourneysFile(file).journeys;
+}
+
+/** The journeys of a `journeys.json` file and its retired versions; throws naming the file when it is not one. */
+export function readJourneysFile(file: string): { journeys: JourneySpec[]; retired: JourneySpec[] } {
   let value: unknown;
   try {
     value = JSON.parse(readFileSync(file, 'utf8'));
@@ -116,12 +98,15 @@ export function readJourneySpecs(file: string): JourneySpec[] {
   const ids = parsed.data.journeys.map((j) => j.id);
   const twice = ids.find((id, i) => ids.indexOf(id) !== i);
   if (twice !== undefined) throw new JourneyConfigError(`${file} lists journey "${twice}" twice`);
-  return parsed.data.journeys as JourneySpec[];
+  return { journeys: parsed.data.journeys as JourneySpec[], retired: (parsed.data.retired ?? []) as JourneySpec[] };
 }
+
+/** The bundled `journeys.json` (or `JOURNEY_ENV.JOURNEYS_FILE`). */
+const bundledJourneysFile = (env: NodeJS.ProcessEnv) => env[JOURNEY_ENV.JOURNEYS_FILE] || join(BUNDLE_ROOT, JOURNEY_BUNDLE.journeysFolder, JOURNEY_BUNDLE.journeysFile);
 
 /** The journeys of the bundled `journeys.json` (or `JOURNEY_ENV.JOURNEYS_FILE`). */
 export function awsJourneySpecs(env: NodeJS.ProcessEnv = process.env): JourneySpec[] {
-  return readJourneySpecs(env[JOURNEY_ENV.JOURNEYS_FILE] || join(BUNDLE_ROOT, JOURNEY_BUNDLE.journeysFolder, JOURNEY_BUNDLE.journeysFile));
+  return readJourneySpecs(bundledJourneysFile(env));
 }
 
 /**
@@ -164,14 +149,17 @@ export interface AwsClients {
  * on the journeys' state machines.
  */
 export function awsJourneyRuntime(env: NodeJS.ProcessEnv = process.env, clients: AwsClients = {}) {
-  const journeys = awsJourneySpecs(env);
+  const { journeys, retired } = readJourneysFile(bundledJourneysFile(env));
   const doc = documentClient(clients.dynamodb ?? new DynamoDBClient({}));
   const tableName = requireEnv(env, ENV.PROFILE_TABLE_NAME);
   return createJourneyRuntime({
     journeys,
+    // Runs of older versions (and of removed journeys) end by their own version's goals and exits.
+    retired,
     profiles: new ProfileStore(doc, tableName),
     records: new JourneyStore(doc, tableName),
-    executions: awsExecutions(stateMachineArnsFrom(env, journeys), clients.sfn ?? new SFNClient({})),
+    // A removed journey's runs are stopped on its machine too (named like the others').
+    executions: awsExecutions(stateMachineArnsFrom(env, [...journeys, ...retired]), clients.sfn ?? new SFNClient({})),
     clock: systemClock,
     consentMode: consentModeOf(env),
   });

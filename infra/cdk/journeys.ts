@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import * as path from 'node:path';
 import { LineCounter, parseDocument, type Node } from 'yaml';
 import type { JourneySpec } from '../../functions/journeys';
+import { journeySpecOf } from '../../functions/journeys/release-specs';
 import { JOURNEY_BUNDLE, JOURNEYS_FILE_FORMAT } from '../../shared/config/journey-env';
 import { compileJourney, formatProblems, JourneyError, loadJourneysFromDir, type CompiledJourney, type LoadedJourneys } from '../../workflows/journeys';
 import { JOURNEYS, STAGE_NAME_PATTERN } from './defaults';
@@ -125,33 +126,17 @@ export function compileJourneys(loaded: LoadedJourneys, stepFunctionArn: string,
 }
 
 /** What the starter and the router need of a compiled journey (`JourneySpec`): patterns and entry rules, no ASL. */
-export function journeySpec(compiled: CompiledJourney): JourneySpec {
-  return {
-    id: compiled.id,
-    version: compiled.version,
-    triggerPatterns: compiled.triggerPatterns,
-    triggerMaxAgeSeconds: compiled.triggerMaxAgeSeconds,
-    goalPatterns: compiled.goalPatterns,
-    exitPatterns: compiled.exitPatterns,
-    ...(compiled.audience !== undefined && { audience: structuredClone(compiled.audience) as JourneySpec['audience'] }),
-    reentry: compiled.reentry,
-    ...(compiled.concurrencyKey !== undefined && { concurrencyKey: compiled.concurrencyKey }),
-    triggerProperties: compiled.triggerProperties,
-    branchConditions: compiled.branchConditions,
-    awaitedEvents: compiled.awaitedEvents,
-    attribution: compiled.attribution,
-    maxRunSeconds: compiled.maxRunSeconds,
-  };
-}
+/** The `JourneySpec` of a compiled journey (no ASL): one in `journeys.json`. */
+export const journeySpec = journeySpecOf;
 
 /**
  * Writes `journeys.json` (`{ format, journeys: JourneySpec[] }`) into `dir`, for
  * the bundles of the functions that run the starter or the router; returns its path.
  */
-export function writeJourneysFile(dir: string, compiled: readonly CompiledJourney[]): string {
+export function writeJourneysFile(dir: string, compiled: readonly CompiledJourney[], retired: readonly JourneySpec[] = []): string {
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, JOURNEY_BUNDLE.journeysFile);
-  writeFileSync(file, `${JSON.stringify({ format: JOURNEYS_FILE_FORMAT, journeys: compiled.map(journeySpec) }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ format: JOURNEYS_FILE_FORMAT, journeys: compiled.map(journeySpec), ...(retired.length > 0 && { retired }) }, null, 2)}\n`);
   return file;
 }
 

@@ -26,6 +26,8 @@ import { JOURNEYS, RAPPORT_DEFAULTS, requiredTombstoneDays } from './defaults';
 import { RapportPropsError } from './errors';
 import { assertLocalEsbuild } from './function';
 import { compileJourneys, loadJourneys, writeJourneysFile } from './journeys';
+import { recordReleaseSpecs, retiredReleaseSpecs } from '../../functions/journeys/release-specs';
+import type { JourneySpec } from '../../functions/journeys';
 import { acknowledgeNagFindings } from './nag';
 import { RapportObservability } from './observability';
 import { findPropProblems, knownTags } from './validate';
@@ -448,6 +450,8 @@ export class Rapport extends Construct {
   public readonly journeys: readonly CompiledJourney[];
   /** One Standard state machine per journey, by journey id, named `Rapport-<stage>_<journey id>` (tagged `rapport:journey`). */
   public readonly journeyStateMachines: ReadonlyMap<string, sfn.StateMachine>;
+  /** The kept older versions of the deployed journeys, in `journeys.json` (`retired`): their runs in flight end by their own goals and exits. */
+  public readonly retiredJourneys: readonly JourneySpec[];
   /** The releases this synth recorded in `releasesDir` (`recordReleases`), `<journey id>/v<version>`: to commit. */
   public readonly recordedReleases: readonly string[];
   /** The kept releases of older journey versions the step function's bundle carries, one folder each (`releases/<journey id>/v<version>`). */
@@ -560,9 +564,20 @@ export class Rapport extends Construct {
       Lazy.string({ produce: () => this.journeyStepFunction.functionArn }),
       webhookTargets,
     );
-    const journeysFile = writeJourneysFile(this.#synthFilesDir('journeys'), this.journeys);
-    // Each journey's current version kept as a release (its templates), for the deploys after its next version bump.
-    this.recordedReleases = props.recordReleases === true ? recordReleases(resolved.releasesDir, resolved.templatesDir, journeyLoad.loaded.journeys.map(({ journey }) => journey)) : [];
+    // Each journey's current version kept as a release (its templates and its spec), for the deploys after its next
+    // version bump: runs of it still in flight then render its templates and end by its goals and exits.
+    this.recordedReleases =
+      props.recordReleases === true
+        ? [
+            ...recordReleases(resolved.releasesDir, resolved.templatesDir, journeyLoad.loaded.journeys.map(({ journey }) => journey)),
+            ...recordReleaseSpecs(resolved.releasesDir, this.journeys).map((file) => path.relative(resolved.releasesDir, file)),
+          ]
+        : [];
+    // The kept older versions of the deployed journeys: the starter's and the router's `retired` (a removed journey's
+    // state machine is deleted, and its runs with it).
+    const deployed = new Map(this.journeys.map((j) => [j.id, j.version]));
+    this.retiredJourneys = retiredReleaseSpecs(resolved.releasesDir, deployed).filter((spec) => deployed.has(spec.id));
+    const journeysFile = writeJourneysFile(this.#synthFilesDir('journeys'), this.journeys, this.retiredJourneys);
 
     const { stageName, removalPolicy, logRetention } = resolved;
     Tags.of(this).add('rapport:stage', stageName);

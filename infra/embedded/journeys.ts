@@ -13,11 +13,13 @@ import {
   readTemplates,
   segmentationConditions,
   type Channels,
+  type JourneySpec,
   type SendPolicy,
   type TemplateRenderer,
   type UnsubscribeKeyProvider,
 } from '../../functions/journeys';
 import { planJourneys, type JourneyPlan } from '../cli/plan';
+import { journeySpecOf } from '../../functions/journeys/release-specs';
 import type { ProfileConfig, ProfileStore } from '../../functions/profile';
 import type { Executions } from '../../functions/journeys/executions';
 import type { Clock, Profile } from '../../shared';
@@ -110,7 +112,7 @@ export function wireJourneys(w: JourneyWiring) {
    */
   const retired = new Map<string, TemplateRenderer>();
   /** Likewise the compiled journeys of those versions (and of removed journeys): their runs end by their goals and exits. */
-  const retiredSpecs = new Map<string, CompiledJourney>((current.releases?.retired() ?? []).map((j) => [`${j.id}\n${j.version}`, j]));
+  const retiredSpecs = new Map<string, JourneySpec>((current.releases?.retired() ?? []).map((j) => [`${j.id}\n${j.version}`, j]));
   const records = new JourneyStore(w.doc, w.tableName);
   // The current templates, whatever a reload changed since the handler was made.
   const templates: TemplateRenderer = {
@@ -223,7 +225,7 @@ export function wireJourneys(w: JourneyWiring) {
       if (next.journeys.get(id)?.version !== journey.version && !retired.has(`${id}\n${journey.version}`)) retired.set(`${id}\n${journey.version}`, before.templates);
     }
     for (const journey of before.compiled) {
-      if (next.journeys.get(journey.id)?.version !== journey.version) retiredSpecs.set(`${journey.id}\n${journey.version}`, journey);
+      if (next.journeys.get(journey.id)?.version !== journey.version) retiredSpecs.set(`${journey.id}\n${journey.version}`, journeySpecOf(journey));
     }
     for (const journey of next.compiled) sfn.register(journey.id, journey.definition as unknown as AslDefinition);
     const rules = triggerRules(next.compiled);

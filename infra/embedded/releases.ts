@@ -11,9 +11,9 @@
  * function's bundle (`releasedTemplates`, docs/operations.md "Releases"). Each version's compiled journey is kept
  * too (`journey.json`): runs in flight end by their version's goals and exits and resume on its waits (`retired`).
  */
-import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { releasedTemplates, type TemplateRenderer } from '../../functions/journeys';
+import { join } from 'node:path';
+import { releasedTemplates, type JourneySpec, type TemplateRenderer } from '../../functions/journeys';
+import { recordReleaseSpecs, retiredReleaseSpecs } from '../../functions/journeys/release-specs';
 import { recordReleases, type CompiledJourney, type Journey } from '../../workflows/journeys';
 
 export interface Releases {
@@ -23,32 +23,16 @@ export interface Releases {
    * The compiled journeys of every kept version that is not current (a removed journey's too): the runtime ends and
    * resumes their runs in flight by those versions' goals, exits and waits. Versions kept before this was saved: none.
    */
-  retired(): CompiledJourney[];
+  retired(): JourneySpec[];
 }
-
-/** Each version's compiled journey, beside its templates. */
-const SPEC_FILE = 'journey.json';
 
 export function keepReleases(dataDir: string, templatesDir: string, journeys: readonly Pick<Journey, 'id' | 'version' | 'steps'>[], compiled: readonly CompiledJourney[] = []): Releases {
   const root = join(dataDir, 'releases');
   const current = new Map(journeys.map((j) => [j.id, j.version]));
   recordReleases(root, templatesDir, journeys);
-  // The compiled journey of each current version (also of a version kept before specs were): written beside, then renamed.
-  for (const journey of compiled) {
-    const file = join(root, journey.id, `v${journey.version}`, SPEC_FILE);
-    if (existsSync(file) || !existsSync(dirname(file))) continue;
-    writeFileSync(`${file}.partial`, JSON.stringify(journey));
-    renameSync(`${file}.partial`, file);
-  }
+  recordReleaseSpecs(root, compiled);
   return {
     templatesOf: releasedTemplates(root, current),
-    retired() {
-      if (!existsSync(root)) return [];
-      return readdirSync(root).flatMap((id) =>
-        readdirSync(join(root, id))
-          .filter((name) => /^v\d+$/.test(name) && current.get(id) !== Number(name.slice(1)) && existsSync(join(root, id, name, SPEC_FILE)))
-          .map((name) => JSON.parse(readFileSync(join(root, id, name, SPEC_FILE), 'utf8')) as CompiledJourney),
-      );
-    },
+    retired: () => retiredReleaseSpecs(root, current),
   };
 }

@@ -10,6 +10,7 @@ import { RapportPropsError } from '../../infra/cdk/errors';
 import { Rapport, type RapportProps } from '../../infra/cdk/rapport';
 import { DEFAULT_SEND_POLICY, isStarterPattern } from '../../functions/journeys';
 import { sendPolicyFrom, stateMachineArnsFrom } from '../../functions/journeys/aws';
+import { journeySpec } from '../../infra/cdk/journeys';
 import { ENV } from '../../shared/config/env';
 import { JOURNEY_ALIAS, JOURNEY_ENV } from '../../shared/config/journey-env';
 import { compileJourney, loadJourneysFromDir, type CompiledJourney } from '../../workflows/journeys';
@@ -691,10 +692,11 @@ describe('journeys from another folder', () => {
     const releasesDir = path.join(mkdtempSync(path.join(scratch, 'releases-')), 'releases');
     // Prepare: version 1 of every journey recorded, as `cdk synth` of the repository's journeys does.
     const first = synthRapport({ stageName: 'dev', journeysDir: journeysDirWith({}), releasesDir, recordReleases: true }, { bundle: false });
-    expect([...first.stack.rapport.recordedReleases].sort()).toEqual(['complaint-follow-up/v1', 'welcome/v1', 'win-back/v1']);
-    expect(readdirSync(path.join(releasesDir, 'welcome', 'v1')).sort()).toEqual(['first-order-offer.email.liquid', 'getting-started.email.liquid', 'welcome.email.liquid', 'welcome.fr.email.liquid']);
-    // Current versions only: nothing to bundle yet.
+    expect([...first.stack.rapport.recordedReleases].sort()).toEqual(['complaint-follow-up/v1', 'complaint-follow-up/v1/journey.json', 'welcome/v1', 'welcome/v1/journey.json', 'win-back/v1', 'win-back/v1/journey.json']);
+    expect(readdirSync(path.join(releasesDir, 'welcome', 'v1')).sort()).toEqual(['first-order-offer.email.liquid', 'getting-started.email.liquid', 'journey.json', 'welcome.email.liquid', 'welcome.fr.email.liquid']);
+    // Current versions only: nothing to bundle yet, no older version for the router.
     expect(first.stack.rapport.journeyReleaseBundles).toEqual([]);
+    expect(first.stack.rapport.retiredJourneys).toEqual([]);
 
     // Act: welcome bumped to version 2; synth without recording (the tests', a construct user's default).
     const welcome = readFileSync(path.join(JOURNEYS_DIR, 'welcome.yaml'), 'utf8').replace(/^version: 1$/m, 'version: 2');
@@ -706,6 +708,8 @@ describe('journeys from another folder', () => {
     expect(second.stack.rapport.journeyReleaseBundles).toEqual([
       { folder: 'releases/welcome/v1', files: ['first-order-offer.email.liquid', 'getting-started.email.liquid', 'welcome.email.liquid', 'welcome.fr.email.liquid'].map((name) => path.join(releasesDir, 'welcome', 'v1', name)) },
     ]);
+    // And its spec goes into journeys.json's `retired`: version 1's runs in flight end by version 1's goals and exits.
+    expect(second.stack.rapport.retiredJourneys).toEqual([journeySpec(first.stack.rapport.journeys.find((j) => j.id === 'welcome')!)]);
   });
 
   it("takes releases from beside the journeys folder by default, never the repository's releases of like-named journeys", () => {
