@@ -21,7 +21,7 @@ import { inSegments, isSegmentEntry, SEGMENT_CHANGE, SEGMENT_LEAVE_ALL, segmentC
 import type { RecentEventsSpec } from '../../shared/segmentation/retention';
 import { applyEvent, emptyProfile, joinProfiles, mergeProfiles, upgradeTags } from './apply';
 import { PROFILE_LIMITS } from './limits';
-import { APPLIED_MAX, appliedMark, belongsAfter, eventMark, parkedMessageId, receivedAfterErasure, startsNewLife, timelineIdsOf, timelineSortKey, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
+import { APPLIED_MAX, appliedMark, belongsAfter, eventMark, parkedKey, parkedMessageId, receivedAfterErasure, startsNewLife, timelineIdsOf, timelineSortKey, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
 
 /** What segmentation computes from a profile at an instant (lifecycle, RFM, tags) and when it may next change. */
 export interface Segmentation {
@@ -348,7 +348,10 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         if (appliedAs !== undefined) {
           // Redelivered: the profile already has it. Finish what a crashed attempt may have left undone.
           // The timeline keeps it without an id erased since (the first delivery may have come before the erasure).
-          written.push(link !== undefined && link !== customerId && (await erasedFor(event, idsLinkedBy(event, link))) ? withoutJoin(event) : event);
+          // Not when it was folded in as a parked denial: its timeline item is the parked one.
+          if (appliedAs !== parkedKey(event)) {
+            written.push(link !== undefined && link !== customerId && (await erasedFor(event, idsLinkedBy(event, link))) ? withoutJoin(event) : event);
+          }
           if (link !== undefined) links.push({ event, link });
           republish.push(...(current?.outbox.filter((o) => o.cause === appliedAs) ?? []));
           // Its segment changes may have left the outbox since (crash, then later writes): the members are checked.

@@ -181,6 +181,8 @@ const legacyLinkMarkerKey = (id: string, linked: string) => ({ [L.partitionKey]:
 const parkedDenialKey = (id: string, event: Pick<NormalisedEvent, 'receivedAt' | 'messageId'>) => ({ [L.partitionKey]: `X#${hashId(id)}`, [L.sortKey]: `D#${event.receivedAt}#${event.messageId}` });
 /** The messageId a parked denial is kept and applied under: a hash of the event's source and messageId (a messageId may name a customer). */
 export const parkedMessageId = (event: Pick<NormalisedEvent, 'sourceId' | 'messageId'>) => `parked-${hashId(eventKey(event)).slice(0, 32)}`;
+/** The key a parked denial folded into a new life was applied under (`parkedMessageId`): a redelivery of its event finds it (`appliedUnder`). */
+export const parkedKey = (event: Pick<NormalisedEvent, 'sourceId' | 'messageId'>) => dedupeKey({ sourceId: event.sourceId, messageId: parkedMessageId(event) });
 
 /** Every item a query matches, following LastEvaluatedKey page by page. */
 export async function queryAll(doc: DynamoDBDocumentClient, input: QueryCommandInput): Promise<Array<Record<string, unknown>>> {
@@ -598,6 +600,8 @@ export class ProfileStore {
    */
   async appliedUnder(customerId: string, stored: Pick<StoredProfile, 'applied'>, event: NormalisedEvent): Promise<string | undefined> {
     if (stored.applied.includes(eventMark(event))) return dedupeKey(event);
+    // A denial parked beside an erased id's tombstone and folded into their new life is applied under its parked messageId.
+    if (stored.applied.includes(appliedMark(parkedKey(event)))) return parkedKey(event);
     if (!stored.applied.includes(appliedMark(event.messageId))) return undefined;
     return (await this.findTimelineEvent(timelineIdsOf(customerId, event), event)) === 'other-source' ? undefined : event.messageId;
   }
