@@ -21,7 +21,7 @@ import { inSegments, isSegmentEntry, SEGMENT_CHANGE, SEGMENT_LEAVE_ALL, segmentC
 import type { RecentEventsSpec } from '../../shared/segmentation/retention';
 import { applyEvent, emptyProfile, joinProfiles, mergeProfiles, upgradeTags } from './apply';
 import { PROFILE_LIMITS } from './limits';
-import { APPLIED_MAX, appliedMark, belongsAfter, eventMark, parkedMessageId, receivedAfterErasure, startsNewLife, timelineIdsOf, timelineSortKey, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
+import { APPLIED_MAX, appliedMark, belongsAfter, eventMark, parkedKey, parkedMessageId, receivedAfterErasure, startsNewLife, timelineIdsOf, timelineSortKey, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
 
 /** What segmentation computes from a profile at an instant (lifecycle, RFM, tags) and when it may next change. */
 export interface Segmentation {
@@ -348,7 +348,11 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         if (appliedAs !== undefined) {
           // Redelivered: the profile already has it. Finish what a crashed attempt may have left undone.
           // The timeline keeps it without an id erased since (the first delivery may have come before the erasure).
-          written.push(link !== undefined && link !== customerId && (await erasedFor(event, idsLinkedBy(event, link))) ? withoutJoin(event) : event);
+          // Not when it was folded in as a parked denial (its timeline item is the parked one), nor when its item is under
+          // another id of the customer (applied before an alias joined that id, or before a visitor link): once is enough.
+          if (appliedAs !== parkedKey(event) && !(await onTimelineElsewhere(customerId, event))) {
+            written.push(link !== undefined && link !== customerId && (await erasedFor(event, idsLinkedBy(event, link))) ? withoutJoin(event) : event);
+          }
           if (link !== undefined) links.push({ event, link });
           republish.push(...(current?.outbox.filter((o) => o.cause === appliedAs) ?? []));
           // Its segment changes may have left the outbox since (crash, then later writes): the members are checked.
@@ -553,6 +557,12 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     if (event.type === 'alias') await store.undoJoin(link, customerId);
     // And the marks of the link (`markLinks`), which an erasure would follow.
     await store.unmarkLinks(customerId, idsLinkedBy(event, link));
+  }
+
+  /** Whether the timeline has the event under an id it may have been applied to other than `customerId` (`timelineIdsOf`). */
+  async function onTimelineElsewhere(customerId: string, event: NormalisedEvent): Promise<boolean> {
+    const others = timelineIdsOf(customerId, event).filter((id) => id !== customerId);
+    return others.length > 0 && (await store.hasTimelineEvent(others, event));
   }
 
   /** Whether the timeline has the event (under any id it may have been applied to, `timelineIdsOf`). */

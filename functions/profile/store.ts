@@ -22,6 +22,7 @@ export type { OutboxEntry } from './item';
  * | parked denial | `X#<sha256(id)>` | `D#<receivedAt>#<parked messageId>` | a denial received after the erasure, for the new life to fold in; no id; `ttl` |
 | denial    | `C#<customerId>`   | `K#<channel>`               | the latest consent denial ingest received, written before it answers; `ttl` |
  * | suppression | `C#<customerId>` | `S#<channel>`               | the earliest suppression (hard bounce) ingest received, written before it answers; `ttl` |
+ * | parked hold | `XH#<sha256(id)>` | `K#<channel>` / `S#<channel>` | a denial or suppression hold of an erased id received after the erasure, no new life yet; no id; `ttl` |
  *
  * Writes are conditional single-item writes, no transactions.
  */
@@ -143,6 +144,19 @@ const legacyTimelineSortKey = (event: Pick<NormalisedEvent, 'timestamp' | 'messa
 export const CONSENT_HOLD_DAYS = 30;
 const consentHoldKey = (id: string, channel: Channel) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: `K#${channel}` });
 const suppressionHoldKey = (id: string, channel: Channel) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: `S#${channel}` });
+/**
+ * A hold of an erased id with no new life (nor joined) received after the erasure completed (`#undoHoldIfErased`): kept
+ * under a hash of the id (`XH#`: not a tombstone partition, so ingest may write it without reaching tombstones), with the
+ * hold's sort key, no id in it. A send reads it under every id of the customer (`holdsOf`), so an alias or an identify
+ * that joins or links that id as its new life before the consumer applies the denial still honours it.
+ */
+const PARKED_HOLD_PREFIX = 'XH#';
+const parkedHoldKey = (id: string, hold: Record<string, string>) => ({ [L.partitionKey]: `${PARKED_HOLD_PREFIX}${hashId(id)}`, [L.sortKey]: hold[L.sortKey]! });
+/** A conditional put of a hold: its condition (the greater key, the earlier suppression) and what the condition reads. */
+interface HoldWrite {
+  item: Record<string, unknown>;
+  condition: { expression: string; names: Record<string, string>; values: Record<string, unknown> };
+}
 /** The holds of one channel a send reads (`holdsOf`): the consent denials and suppressions ingest recorded under its customer's ids. */
 export interface ChannelHolds {
   consent: ConsentRecord[];
@@ -181,6 +195,8 @@ const legacyLinkMarkerKey = (id: string, linked: string) => ({ [L.partitionKey]:
 const parkedDenialKey = (id: string, event: Pick<NormalisedEvent, 'receivedAt' | 'messageId'>) => ({ [L.partitionKey]: `X#${hashId(id)}`, [L.sortKey]: `D#${event.receivedAt}#${event.messageId}` });
 /** The messageId a parked denial is kept and applied under: a hash of the event's source and messageId (a messageId may name a customer). */
 export const parkedMessageId = (event: Pick<NormalisedEvent, 'sourceId' | 'messageId'>) => `parked-${hashId(eventKey(event)).slice(0, 32)}`;
+/** The key a parked denial folded into a new life was applied under (`parkedMessageId`): a redelivery of its event finds it (`appliedUnder`). */
+export const parkedKey = (event: Pick<NormalisedEvent, 'sourceId' | 'messageId'>) => dedupeKey({ sourceId: event.sourceId, messageId: parkedMessageId(event) });
 
 /** Every item a query matches, following LastEvaluatedKey page by page. */
 export async function queryAll(doc: DynamoDBDocumentClient, input: QueryCommandInput): Promise<Array<Record<string, unknown>>> {
@@ -390,9 +406,13 @@ export class ProfileStore {
    */
   async putConsentHold(id: string, channel: Channel, record: ConsentRecord): Promise<void> {
     const key = record.key ?? record.at;
-    if (!(await this.#putHold(id, channel, record, key))) return;
+    const hold: HoldWrite = {
+      item: { itemType: 'consent-hold', status: record.status, source: record.source, at: record.at, key, [L.ttlAttribute]: Math.floor(Date.parse(key) / 1000) + CONSENT_HOLD_DAYS * 86_400 },
+      condition: { expression: 'attribute_not_exists(#pk) OR #key < :key', names: { '#pk': L.partitionKey, '#key': 'key' }, values: { ':key': key } },
+    };
+    if (!(await this.#putHold(consentHoldKey(id, channel), hold))) return;
     // The key is the denial's receipt: ingest's now. A denial's `at` is min(event time, receipt): belongsAfter reads the same from them.
-    await this.#undoHoldIfErased(id, consentHoldKey(id, channel), { timestamp: record.at, receivedAt: key }, { name: 'key', value: key });
+    await this.#undoHoldIfErased(id, consentHoldKey(id, channel), { timestamp: record.at, receivedAt: key }, { name: 'key', value: key }, hold);
   }
 
   /**
@@ -404,32 +424,33 @@ export class ProfileStore {
    */
   async putSuppressionHold(id: string, channel: Channel, suppression: Suppression, receivedAt: string): Promise<void> {
     const Key = suppressionHoldKey(id, channel);
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...Key, itemType: 'suppression-hold', reason: suppression.reason, at: suppression.at, [L.ttlAttribute]: Math.floor(Date.parse(receivedAt) / 1000) + CONSENT_HOLD_DAYS * 86_400 },
-          ConditionExpression: 'attribute_not_exists(#pk) OR #at > :at',
-          ExpressionAttributeNames: { '#pk': L.partitionKey, '#at': 'at' },
-          ExpressionAttributeValues: { ':at': suppression.at },
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      return;
-    }
-    await this.#undoHoldIfErased(id, Key, { timestamp: suppression.at, receivedAt }, { name: 'at', value: suppression.at });
+    const hold: HoldWrite = {
+      item: { itemType: 'suppression-hold', reason: suppression.reason, at: suppression.at, [L.ttlAttribute]: Math.floor(Date.parse(receivedAt) / 1000) + CONSENT_HOLD_DAYS * 86_400 },
+      condition: { expression: 'attribute_not_exists(#pk) OR #at > :at', names: { '#pk': L.partitionKey, '#at': 'at' }, values: { ':at': suppression.at } },
+    };
+    if (!(await this.#putHold(Key, hold))) return;
+    await this.#undoHoldIfErased(id, Key, { timestamp: suppression.at, receivedAt }, { name: 'at', value: suppression.at }, hold);
   }
 
   /**
    * The check of a hold's write, then check: if the customer is erased, delete the hold just written (`mark`:
    * unless a later write replaced it), except for a customer who came back, when the denial was received after
-   * the erasure completed: then it is their new life's, whatever its date (`receivedInNewLife`).
+   * the erasure completed: then it is their new life's, whatever its date (`receivedInNewLife`). Received after the
+   * erasure completed while they have no new life yet: it is that life's too, which may begin as a join into another
+   * customer before the consumer applies (or parks) the denial, so it is kept under a hash of the id (`parkedHoldKey`,
+   * no id in it; it expires as the hold would), where a send to whoever the id is joined or linked into reads it
+   * (`holdsOf`); then, write then check, dropped if an erasure began meanwhile (its query may have missed it).
    */
-  async #undoHoldIfErased(id: string, Key: Record<string, string>, event: Pick<NormalisedEvent, 'timestamp' | 'receivedAt'>, mark: { name: string; value: string }): Promise<void> {
+  async #undoHoldIfErased(id: string, Key: Record<string, string>, event: Pick<NormalisedEvent, 'timestamp' | 'receivedAt'>, mark: { name: string; value: string }, hold: HoldWrite): Promise<void> {
     const tombstone = await this.tombstone(id, new Date(event.receivedAt));
     // A new life of their own, or joined into another customer's since (a forwarding record exists only after the erasure).
     if (!tombstone || (receivedAfterErasure(event, tombstone) && ((await this.hasNewLife(id, tombstone)) || (await this.isJoined(id))))) return;
+    if (receivedAfterErasure(event, tombstone)) {
+      const parked = parkedHoldKey(id, Key);
+      if ((await this.#putHold(parked, hold)) && (await this.tombstone(id, new Date(event.receivedAt)))?.erasedAt !== tombstone.erasedAt) {
+        await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: parked }));
+      }
+    }
     try {
       await this.doc.send(
         new DeleteCommand({
@@ -445,24 +466,16 @@ export class ProfileStore {
     }
   }
 
-  /** Put a consent hold unless the channel holds a greater key already; whether it was written. */
-  async #putHold(id: string, channel: Channel, record: ConsentRecord, key: string): Promise<boolean> {
+  /** Put a hold under `Key` unless its condition fails (the channel holds a greater key, an earlier suppression already); whether it was written. */
+  async #putHold(Key: Record<string, string>, hold: HoldWrite): Promise<boolean> {
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: {
-            ...consentHoldKey(id, channel),
-            itemType: 'consent-hold',
-            status: record.status,
-            source: record.source,
-            at: record.at,
-            key,
-            [L.ttlAttribute]: Math.floor(Date.parse(key) / 1000) + CONSENT_HOLD_DAYS * 86_400,
-          },
-          ConditionExpression: 'attribute_not_exists(#pk) OR #key < :key',
-          ExpressionAttributeNames: { '#pk': L.partitionKey, '#key': 'key' },
-          ExpressionAttributeValues: { ':key': key },
+          Item: { ...Key, ...hold.item },
+          ConditionExpression: hold.condition.expression,
+          ExpressionAttributeNames: hold.condition.names,
+          ExpressionAttributeValues: hold.condition.values,
         }),
       );
       return true;
@@ -493,14 +506,18 @@ export class ProfileStore {
 
   /**
    * The holds ingest recorded for a channel under any of these ids (`putConsentHold`, `putSuppressionHold`), those
-   * not expired: strongly consistent, one BatchGetItem per 50 ids (both holds of 50 ids are 100 keys), whatever
-   * the number of ids a customer has.
+   * not expired, and those kept for an erased id among them (`parkedHoldKey`: the id joined or linked as its new life):
+   * strongly consistent, one BatchGetItem per 25 ids (the four holds of 25 ids are 100 keys), whatever the number of
+   * ids a customer has.
    */
   async holdsOf(ids: readonly string[], channel: Channel, now: Date): Promise<ChannelHolds> {
     const out: ChannelHolds = { consent: [] };
     const nowSeconds = now.getTime() / 1000;
-    for (let i = 0; i < ids.length; i += 50) {
-      let keys: Array<Record<string, unknown>> | undefined = ids.slice(i, i + 50).flatMap((id) => [consentHoldKey(id, channel), suppressionHoldKey(id, channel)]);
+    for (let i = 0; i < ids.length; i += 25) {
+      let keys: Array<Record<string, unknown>> | undefined = ids.slice(i, i + 25).flatMap((id) => {
+        const own = [consentHoldKey(id, channel), suppressionHoldKey(id, channel)];
+        return [...own, ...own.map((Key) => parkedHoldKey(id, Key))];
+      });
       for (let attempt = 0; keys && keys.length > 0; attempt++) {
         if (attempt > 8) throw new Error(`holds of ${channel}: DynamoDB kept keys unprocessed`);
         if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 2 ** attempt * 10));
@@ -598,6 +615,8 @@ export class ProfileStore {
    */
   async appliedUnder(customerId: string, stored: Pick<StoredProfile, 'applied'>, event: NormalisedEvent): Promise<string | undefined> {
     if (stored.applied.includes(eventMark(event))) return dedupeKey(event);
+    // A denial parked beside an erased id's tombstone and folded into their new life is applied under its parked messageId.
+    if (stored.applied.includes(appliedMark(parkedKey(event)))) return parkedKey(event);
     if (!stored.applied.includes(appliedMark(event.messageId))) return undefined;
     return (await this.findTimelineEvent(timelineIdsOf(customerId, event), event)) === 'other-source' ? undefined : event.messageId;
   }
@@ -1363,6 +1382,18 @@ export class ProfileStore {
     // customer's failed write left naming one of them goes too.
     const marks: Array<Record<string, unknown>> = [];
     for (const x of reached.ids) marks.push(...(await this.#linkMarkKeys(x)));
+    // And the holds kept for these ids while erased (`parkedHoldKey`): a new life that joined or linked them ends here too.
+    for (const x of reached.ids) {
+      const held = await queryAll(this.doc, {
+        TableName: this.tableName,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey },
+        ExpressionAttributeValues: { ':pk': `${PARKED_HOLD_PREFIX}${hashId(x)}` },
+        ProjectionExpression: '#pk, #sk',
+        ConsistentRead: true,
+      });
+      marks.push(...held);
+    }
     // Member items go last, each only once out of its segment (`deleteMembers`): one a racing writer put in since is taken out first.
     const keys = items.filter((i) => !String(i[L.sortKey]).startsWith(MEMBER_PREFIX)).map((i) => ({ [L.partitionKey]: i[L.partitionKey], [L.sortKey]: i[L.sortKey] }));
     // A broadcast keeps the recipients it deferred under itself (`B#<broadcast>` / `D#<customerId>`); the pointer in

@@ -73,8 +73,11 @@ export const INGEST = {
    * events carry, flag or block per source; without it, the default plan).
    */
   optionalConfigFiles: ['tracking-plan.yaml'],
-  /** Partitions of the profile table the ingest may write: consent holds (C#<id>) and tracking plan violations (TPV#<day>#<shard>). */
-  profileTableLeadingKeys: ['C#*', 'TPV#*'],
+  /**
+   * Partitions of the profile table the ingest may write: consent holds (C#<id>), the holds kept for an erased id
+   * (XH#<sha256(id)>, no id in them; not the tombstones' X#) and tracking plan violations (TPV#<day>#<shard>).
+   */
+  profileTableLeadingKeys: ['C#*', 'XH#*', 'TPV#*'],
   metricsNamespace: FUNCTION_DEFAULTS.metricsNamespace,
   // Routes: ROUTES of infra/topology (api 'ingest').
   /** Failed deliveries wait here for inspection and redrive; 14 days is the SQS maximum. */

@@ -171,7 +171,7 @@ describe('Rapport-dev stack, default props', () => {
       ]);
     });
 
-    it('may read and write the idempotency table with the calls Powertools makes; in the profile table only put and delete consent holds (C#) and read tombstones (X#)', () => {
+    it('may read and write the idempotency table with the calls Powertools makes; in the profile table only put and delete consent holds (C#, and XH# kept for an erased id) and read tombstones (X#)', () => {
       const statements = actionsOf('dynamodb');
       expect(statements).toHaveLength(4);
       const idempotency = statements.find((s) => JSON.stringify(s.Resource).includes(tableId))!;
@@ -188,14 +188,14 @@ describe('Rapport-dev stack, default props', () => {
           Effect: 'Allow',
           Action: 'dynamodb:PutItem',
           Resource: { 'Fn::GetAtt': [profileTableId, 'Arn'] },
-          // Customer partitions (consent holds) and the tracking plan violations (TPV#<day>#<shard>), nothing else.
-          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*', 'TPV#*'] } },
+          // Customer partitions (consent holds), holds kept for an erased id (XH#) and the tracking plan violations (TPV#<day>#<shard>), nothing else.
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*', 'XH#*', 'TPV#*'] } },
         },
         {
           Effect: 'Allow',
           Action: ['dynamodb:GetItem', 'dynamodb:DeleteItem'],
           Resource: { 'Fn::GetAtt': [profileTableId, 'Arn'] },
-          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*'] } },
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*', 'XH#*'] } },
         },
         {
           Effect: 'Allow',

@@ -107,6 +107,9 @@ describe('the twin authorises by the template', () => {
     expect(await batch(['C#a', 'C#b'])).toBeUndefined();
     const ingestPut = (pk: string) => iamBatch.authorize({ functionName: 'rapport-ingest', service: 'dynamodb', operation: 'PutItem', input: { TableName: 'rapport-profiles', Item: { PK: { S: pk }, SK: { S: 'X' } } } });
     expect(await ingestPut('TPV#2026-03-02')).toBeUndefined();
+    // A hold kept for an erased id (XH#<hash>), but never a tombstone (X#<hash>).
+    expect(await ingestPut('XH#0f1e')).toBeUndefined();
+    expect((await ingestPut('X#0f1e'))?.message).toMatch(/dynamodb:PutItem/);
     expect((await ingestPut('J#welcome'))?.message).toMatch(/dynamodb:PutItem/);
     expect((await iamBatch.authorize({ functionName: 'rapport-ingest', service: 'dynamodb', operation: 'BatchWriteItem', input: { RequestItems: { 'rapport-profiles': [put('C#a')] } } }))?.message).toMatch(
       /is not authorized to perform: dynamodb:BatchWriteItem/,

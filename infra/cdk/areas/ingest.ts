@@ -142,7 +142,8 @@ export class IngestArea {
    * Ingest records each consent denial and suppression (hard bounce) in the customer's partition before it
    * answers, so the send step honours it at once (one conditional PutItem; functions/profile/store.ts
    * putConsentHold, putSuppressionHold), then reads the customer's erasure tombstone and deletes the hold it
-   * wrote if they are erased (write, then check), and reads the forwarding
+   * wrote if they are erased (write, then check; one received after the erasure completed is kept, with no id, under
+   * XH#<sha256(id)> for their new life), and reads the forwarding
    * records an alias would join (GetItem in C#*; functions/ingest/aliases.ts refuses one that would close a
    * cycle). It also records the
    * tracking plan violations of flagged events in their own partitions (functions/ingest/violations.ts).
@@ -153,7 +154,7 @@ export class IngestArea {
       new iam.PolicyStatement({
         actions: ['dynamodb:PutItem'],
         resources: [profileTable.tableArn],
-        // Customer partitions (C#<id>) and violations (TPV#...) only: ingest cannot touch aliases, tombstones or anything else.
+        // Customer partitions (C#<id>), holds kept for an erased id (XH#<hash>) and violations (TPV#...) only: ingest cannot touch aliases, tombstones or anything else.
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...INGEST.profileTableLeadingKeys] } },
       }),
     );
@@ -161,8 +162,9 @@ export class IngestArea {
       new iam.PolicyStatement({
         actions: ['dynamodb:GetItem', 'dynamodb:DeleteItem'],
         resources: [profileTable.tableArn],
-        // Alias checks (forwarding records) and undoing a consent hold of an erased customer: customer partitions only.
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*'] } },
+        // Alias checks (forwarding records) and undoing a consent hold of an erased customer: customer partitions, and the
+        // hold kept for an erased id (XH#), undone when an erasure began meanwhile.
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*', 'XH#*'] } },
       }),
     );
     this.ingestFunction.addToRolePolicy(
