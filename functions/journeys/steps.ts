@@ -29,6 +29,15 @@ export type StepInput = z.infer<typeof StepInputSchema>;
 export { TemplateRenderError, StepConfigError, SendOutcomeUnknownError, TransientStepError, isDeliveryOutcomeUnknown } from './errors';
 export type { RenderedEmail, TemplateRenderer } from './gateway';
 
+/**
+ * The skips after which a send with `fallback` tries its other channel: the customer cannot be reached on the first
+ * (no address, no consent, unsubscribed from it or from the message's topic, suppressed). A policy skip (the
+ * frequency cap), an ended run or an erased customer ends the send there.
+ */
+export const FALLBACK_REASONS: ReadonlySet<string> = new Set(['no-address', 'no-consent', 'unsubscribed', 'suppressed', 'topic-unsubscribed']);
+/** A fallback send's step key (its message record, its counters): `<step>.fallback`. */
+export const FALLBACK_SUFFIX = '.fallback';
+
 /** Port: evaluate a branch condition (the tag-rule condition language) against a profile. */
 export type ConditionEvaluator = (condition: unknown, profile: Profile, now: Date) => boolean;
 
@@ -188,6 +197,7 @@ export function createStepRunner(deps: StepDeps) {
         target: z.string().optional(),
         frequencyCapMaxDelaySeconds: z.number().int().nonnegative().optional(),
         variants: z.array(z.object({ id: z.string(), channel: z.enum(['email', 'sms']), template: z.string(), weight: z.number().int().positive() })).min(1).optional(),
+        fallback: z.enum(['email', 'sms']).optional(),
       })
       .parse(config);
     const { kind, target, frequencyCapMaxDelaySeconds } = parsed;
@@ -200,40 +210,49 @@ export function createStepRunner(deps: StepDeps) {
       return webhook(input, { target, template }, profile);
     }
     // The send gateway decides (consent, suppression, cap, quiet hours), claims and sends; the step counts what it decided.
-    const outcome = await gateway.send(
-      {
-        customerId: input.customerId,
-        journeyId: input.journeyId,
-        stepId: input.stepId,
-        executionName: input.execution,
-        channel,
-        template,
-        kind,
-        ...(variant && { variant: variant.id }),
-        ...(input.version !== undefined && { version: input.version }),
-        frequencyCapMaxDelaySeconds,
-        data: stepTemplateData(input),
-        unwanted: async () => ((await runIsRunning(input)) ? undefined : 'run-ended'),
-      },
-      profile,
-    );
-    if (outcome.status === 'deferred') {
-      await journeys.count(input.journeyId, { [`${input.stepId}.deferred.${outcome.reason}`]: 1 }, input.version);
-      return outcome;
+    const on = async (sendChannel: 'email' | 'sms', stepKey: string): Promise<StepResult> => {
+      const outcome = await gateway.send(
+        {
+          customerId: input.customerId,
+          journeyId: input.journeyId,
+          stepId: stepKey,
+          executionName: input.execution,
+          channel: sendChannel,
+          template,
+          kind,
+          ...(variant && { variant: variant.id }),
+          ...(input.version !== undefined && { version: input.version }),
+          frequencyCapMaxDelaySeconds,
+          data: stepTemplateData(input),
+          unwanted: async () => ((await runIsRunning(input)) ? undefined : 'run-ended'),
+        },
+        profile,
+      );
+      if (outcome.status === 'deferred') {
+        await journeys.count(input.journeyId, { [`${stepKey}.deferred.${outcome.reason}`]: 1 }, input.version);
+        return outcome;
+      }
+      if (outcome.status === 'skipped') {
+        if (outcome.fresh) await journeys.count(input.journeyId, { [`${stepKey}.skipped.${outcome.reason}`]: 1 }, input.version);
+        return { status: 'skipped', ...(outcome.reason !== 'unknown' && { reason: outcome.reason }) };
+      }
+      if (outcome.fresh) {
+        await journeys.count(input.journeyId, {
+          [`${stepKey}.sent`]: 1,
+          ...(variant && { [`${stepKey}.variant.${variant.id}.sent`]: 1 }),
+          // Sends per locale variant (the default file's are the rest of `<step>.sent`): simulate and the stats report them.
+          ...(outcome.locale !== undefined && { [`${stepKey}.locale.${outcome.locale}.sent`]: 1 }),
+        }, input.version);
+      }
+      return { status: 'sent' };
+    };
+    const result = await on(channel, input.stepId);
+    // Not reachable on this channel: the fallback channel, the same template, its own message record (`<step>.fallback`).
+    // A retry (or the wait after a deferral) finds the first skip recorded and comes back here.
+    if (parsed.fallback !== undefined && 'status' in result && result.status === 'skipped' && FALLBACK_REASONS.has(result.reason ?? '')) {
+      return on(parsed.fallback, `${input.stepId}${FALLBACK_SUFFIX}`);
     }
-    if (outcome.status === 'skipped') {
-      if (outcome.fresh) await journeys.count(input.journeyId, { [`${input.stepId}.skipped.${outcome.reason}`]: 1 }, input.version);
-      return { status: 'skipped', ...(outcome.reason !== 'unknown' && { reason: outcome.reason }) };
-    }
-    if (outcome.fresh) {
-      await journeys.count(input.journeyId, {
-        [`${input.stepId}.sent`]: 1,
-        ...(variant && { [`${input.stepId}.variant.${variant.id}.sent`]: 1 }),
-        // Sends per locale variant (the default file's are the rest of `<step>.sent`): simulate and the stats report them.
-        ...(outcome.locale !== undefined && { [`${input.stepId}.locale.${outcome.locale}.sent`]: 1 }),
-      }, input.version);
-    }
-    return { status: 'sent' };
+    return result;
   }
 
   const undoneIfErased = gateway.undoneIfErased;

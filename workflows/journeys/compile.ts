@@ -233,6 +233,7 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
         kind,
         ...(step.send.target !== undefined && { target: step.send.target }),
         ...(frequencyCapMaxDelaySeconds !== undefined && { frequencyCapMaxDelaySeconds }),
+        ...(step.send.fallback !== undefined && { fallback: step.send.fallback }),
         ...(step.send.variants !== undefined && {
           variants: step.send.variants.map((v) => ({ id: v.id, channel: v.channel ?? step.send.channel, template: v.template ?? step.send.template, weight: v.weight })),
         }),

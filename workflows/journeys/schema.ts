@@ -207,6 +207,12 @@ const SendStep = z.strictObject({
         kind: z.enum(MESSAGE_KINDS, expected('marketing or transactional')).optional().describe('marketing (default): consent, frequency cap and quiet hours apply; transactional: only suppression applies.'),
         target: Kebab('an outbound webhook name', 'support').optional().describe('Only for channel webhook: the configured outbound webhook the message goes to.'),
         frequency_cap_max_delay: FrequencyCapMaxDelaySchema.optional(),
+        fallback: z
+          .enum(['email', 'sms'], expected('email or sms'))
+          .optional()
+          .describe(
+            'Another channel to try when the customer cannot be reached on this one (no address, unsubscribed, no consent, suppressed): the same template on that channel (<template>.<fallback>.liquid); the first skip is recorded with its reason, the fallback send as <step>.fallback.',
+          ),
         variants: z
           .array(VariantSchema, expected('a list of variants'))
           .min(2, 'an experiment needs at least 2 variants')
@@ -214,7 +220,7 @@ const SendStep = z.strictObject({
           .optional()
           .describe('An experiment: each customer gets one variant, drawn by weight (the same on every retry); the first is the control. Stats per variant: sent, conversions, revenue, rate, and a p-value against the control.'),
       },
-      expected('{ channel, template, kind?, frequency_cap_max_delay?, variants? }'),
+      expected('{ channel, template, kind?, frequency_cap_max_delay?, fallback?, variants? }'),
     )
     .describe('Send a message to the customer, rendered from <template>.<channel>.liquid.'),
   next: Next,

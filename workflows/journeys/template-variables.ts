@@ -131,7 +131,11 @@ function hasDefault(lines: readonly string[], variable: Variable): boolean {
 export function journeyTemplates(journey: Pick<Journey, 'steps'>): Array<{ template: string; channel: TemplateChannel }> {
   return journey.steps.flatMap((s) =>
     'send' in s
-      ? [{ template: s.send.template, channel: s.send.channel as TemplateChannel }, ...(s.send.variants ?? []).map((v) => ({ template: v.template ?? s.send.template, channel: (v.channel ?? s.send.channel) as TemplateChannel }))]
+      ? [
+          { template: s.send.template, channel: s.send.channel as TemplateChannel },
+          ...(s.send.fallback !== undefined ? [{ template: s.send.template, channel: s.send.fallback as TemplateChannel }] : []),
+          ...(s.send.variants ?? []).map((v) => ({ template: v.template ?? s.send.template, channel: (v.channel ?? s.send.channel) as TemplateChannel })),
+        ]
       : 'webhook' in s
         ? [{ template: s.webhook.template, channel: 'webhook' as const }]
         : [],

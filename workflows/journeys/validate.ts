@@ -135,6 +135,13 @@ export function validateMeaning(journey: Journey, options: MeaningOptions): Mean
         if (step.send.channel === 'webhook') report(at('send', 'variants'), 'a webhook send takes no variants: an experiment is on messages to the customer (email, sms)');
         else needTemplate(variant.template ?? step.send.template, variant.channel ?? step.send.channel, at('send', 'variants', v, variant.template !== undefined ? 'template' : 'channel'));
       });
+      const fallback = step.send.fallback;
+      if (fallback !== undefined) {
+        if (step.send.channel === 'webhook') report(at('send', 'fallback'), 'a webhook send takes no fallback: a fallback is another channel to reach the customer on (email, sms)');
+        else if (fallback === step.send.channel) report(at('send', 'fallback'), `fallback ${fallback} is the send's own channel: expected the other one (${step.send.channel === 'email' ? 'sms' : 'email'})`);
+        else if (step.send.variants !== undefined) report(at('send', 'fallback'), 'a send with variants takes no fallback: each variant names its own channel');
+        else needTemplate(step.send.template, fallback, at('send', 'fallback'));
+      }
       if (step.send.channel === 'webhook') {
         if (step.send.target === undefined) report(at('send'), 'a webhook send needs a target: the outbound webhook to post to, such as "support"');
         else needTarget(step.send.target, at('send', 'target'));
