@@ -10,6 +10,7 @@ export function createSesFeedbackHandler(deps: FeedbackDeps, options: Observabil
     const outcome = await handleSesFeedback(event, deps);
     // Ids only: the SES event holds the recipient's address, which stays out of the logs.
     if (outcome.status === 'dropped') o.logger.info('SES feedback dropped', { reason: outcome.reason, detailType: event['detail-type'] });
+    else if (outcome.status === 'erased-life') o.logger.info('SES feedback on an erased life published for a new one', { kind: outcome.kind, customerId: outcome.customerId });
     else o.logger.info('SES feedback applied', { kind: outcome.kind, customerId: outcome.customerId, suppressed: outcome.suppressed, recorded: outcome.recorded });
     return outcome;
   };

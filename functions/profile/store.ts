@@ -99,15 +99,18 @@ const LIVE_PROFILE_SOURCES: ReadonlySet<string> = new Set([ONE_CLICK_SOURCE_ID, 
 
 /** Dated after the erasure began and received after it completed: an event of the customer's new life, if they have one. */
 export const belongsAfter = (event: Pick<NormalisedEvent, 'timestamp' | 'receivedAt'>, tombstone: Tombstone) =>
-  tombstone.completedAt !== undefined && event.timestamp > tombstone.erasedAt && event.receivedAt > tombstone.completedAt;
+  tombstone.completedAt !== undefined && event.timestamp > tombstone.erasedAt && event.receivedAt >= tombstone.completedAt;
 
 /**
  * Received after the erasure completed, whatever its date. A denial (an unsubscribe, a suppression) received
  * so applies to the customer's new life if they have one: a denial received after a grant wins over it, and
  * the date a sender gave it cannot make it the erased life's. It never starts a new life.
+ * Received in the very millisecond of `completedAt` counts as after: DELETE answers only once the tombstone is
+ * complete, so a request sent on its answer is received then (on virtual time, always), and a denial racing the
+ * erasure in that millisecond is honoured too widely at worst. `belongsAfter` (a new life) stays strict.
  */
 export const receivedAfterErasure = (event: Pick<NormalisedEvent, 'receivedAt'>, tombstone: Tombstone) =>
-  tombstone.completedAt !== undefined && event.receivedAt > tombstone.completedAt;
+  tombstone.completedAt !== undefined && event.receivedAt >= tombstone.completedAt;
 
 /** How many applied messageIds a profile remembers (as 12-character hashes, ~2.6 KB). */
 export const APPLIED_MAX = 200;

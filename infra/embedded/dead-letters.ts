@@ -51,6 +51,25 @@ export function idsNamedBy(detail: unknown): string[] {
   return [...new Set(ids)];
 }
 
+/**
+ * A live customer's event without the id it names to join when that id is erased (`erased`): a visitor its
+ * `anonymousId` links (an event with a `userId`), a known id an alias's `previousId` joins. The link is the erased
+ * life's; the rest is the customer's, and the profile consumer applies it so (`withoutJoin`). Undefined when the
+ * event names no erased id to join. Whether the customer it names is live is the caller's to check.
+ */
+export function withoutErasedJoin(detail: unknown, erased: (id: string) => boolean): object | undefined {
+  if (typeof detail !== 'object' || detail === null) return undefined;
+  const d = detail as { type?: unknown; userId?: unknown; anonymousId?: unknown; previousId?: unknown };
+  if (d.type === 'alias') {
+    if (typeof d.previousId !== 'string' || !erased(d.previousId)) return undefined;
+    const { previousId: _previousId, ...rest } = d;
+    return rest;
+  }
+  if (typeof d.userId !== 'string' || typeof d.anonymousId !== 'string' || !erased(`anon:${d.anonymousId}`)) return undefined;
+  const { anonymousId: _anonymousId, ...rest } = d;
+  return rest;
+}
+
 /** The customer of a Step Functions "Execution Status Change" (a journey run's end): `customerId` in its `input` (JSON text). */
 function statusChangeCustomer(detail: object): string | undefined {
   const input = (detail as { input?: unknown; executionArn?: unknown }).input;

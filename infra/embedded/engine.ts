@@ -30,7 +30,7 @@ import { conversionEventsOf, denialsOnly, ENV, MonotonicClock, prng, ScaledClock
 import { ensureTable, idempotencyTableDefinition, profileTableDefinition, startDynalite, type LocalDynamo } from './dynamo';
 import { eventBridgeApiListener, LocalEventBus } from './event-bus';
 import { inProcessClientConfig, withoutTransportMiddleware } from './in-process';
-import { DeadLetters, idsNamedBy, redrive, type DeadLetter, type DeadLetterSink } from './dead-letters';
+import { DeadLetters, idsNamedBy, redrive, withoutErasedJoin, type DeadLetter, type DeadLetterSink } from './dead-letters';
 import { asyncLambdaTarget, functionConcurrency, invokeLambda, lambdaRuntime } from './lambda-async';
 import { installFaults, type Faults } from './faults';
 import { lagIndexes } from './index-lag';
@@ -318,7 +318,8 @@ async function start(options: EngineOptions): Promise<Engine> {
   // and at the next start; until it is made, a listing withholds the letter's event and error.
   // A denial of an erased customer received after the erasure completed is not the erased life's (it would have been
   // parked, or applied to their new life, had its delivery not failed): its denials are handed on (`handOnDenials`)
-  // before the rest of the letter is redacted.
+  // before the rest of the letter is redacted. A live customer's event naming an erased id only to join it (a visitor's
+  // anonymousId) is the customer's: the letter is kept without that id (`withoutErasedLink`), not redacted.
   const checkDeadLetters = async (retries: number, only?: string, options: { deliver: boolean } = { deliver: true }): Promise<void> => {
     for (const letter of deadLetters.unchecked().filter((l) => only === undefined || l.id === only)) {
       const erased = new Map<string, Tombstone>();
@@ -331,7 +332,12 @@ async function start(options: EngineOptions): Promise<Engine> {
           const tombstone = await withRetries(() => profiles.tombstone(id, clock.now()), retries);
           if (tombstone !== undefined) erased.set(id, tombstone);
         }
-        const handed = erased.size > 0 ? await withRetries(() => handOnDenials(letter, erased, options.deliver), retries) : 'none';
+        // A live customer's event naming an erased id to join (a visitor's anonymousId, an alias's previousId) of its
+        // erased life: the consumer would apply it without the link (`withoutJoin`), so the letter is kept without it.
+        const checked = withoutErasedLink(letter, erased) ?? letter;
+        const left = new Map([...erased].filter(([id]) => idsNamedBy(checked.event.detail).includes(id)));
+        if (checked !== letter) deadLetters.replace(checked);
+        const handed = left.size > 0 ? await withRetries(() => handOnDenials(checked, left, options.deliver), retries) : 'none';
         if (erased.size > 0) await withRetries(() => erasure.redact([...erased.keys()]), retries);
         // Handed on: the letter goes (redaction keeps one reduced to its denials, `denials`).
         if (handed === 'parked' || handed === 'delivered') deadLetters.remove((l) => l.id === letter.id);
@@ -341,6 +347,23 @@ async function start(options: EngineOptions): Promise<Engine> {
         logger.warn('dead letter: its tombstone check failed; it stays marked unchecked', { deadLetter: letter.id, error: (error as Error).message });
       }
     }
+  };
+  /**
+   * A profile consumer's letter whose event names erased ids (`erased`) to join, of their erased life (`startsNewLife`
+   * is false for them, as the consumer's `erasedFor` reads it): the letter without them (`withoutErasedJoin`), or
+   * undefined. The rest of the event is the live customer's it names (their order, their unsubscribe): a redrive applies
+   * it to them, as its delivery would have. A letter naming an erased customer besides is judged as before, reduced.
+   */
+  const withoutErasedLink = (letter: DeadLetter, erased: ReadonlyMap<string, Tombstone>): DeadLetter | undefined => {
+    if (letter.rule !== PROFILE_CONSUMER_RULE.engineName) return undefined;
+    const d = letter.event.detail as { timestamp?: unknown; receivedAt?: unknown; sourceId?: unknown } | null;
+    if (typeof d !== 'object' || d === null || typeof d.timestamp !== 'string' || typeof d.receivedAt !== 'string') return undefined;
+    const event = { timestamp: d.timestamp, receivedAt: d.receivedAt, ...(typeof d.sourceId === 'string' && { sourceId: d.sourceId }) };
+    const detail = withoutErasedJoin(d, (id) => {
+      const tombstone = erased.get(id);
+      return tombstone !== undefined && !startsNewLife(event, tombstone);
+    });
+    return detail === undefined ? undefined : { ...letter, event: { ...letter.event, detail } };
   };
   // Events whose denials a check is delivering now (`handOnDenials`): if that delivery dead-letters too, its letter is kept.
   const handingOn = new Set<string>();
@@ -593,6 +616,13 @@ async function start(options: EngineOptions): Promise<Engine> {
       return named.length > 0 && !ofNewLife(d, named);
     };
     bus.forget(ofErasedLife);
+    // A live customer's letter naming an erased id only as the one to join (`withoutErasedLink`): kept without it, as the
+    // sink's check keeps it; a redrive applies the rest to the customer, as the consumer would (the id is erased now).
+    const erasedNow = new Map([...tombstones].filter((e): e is [string, Tombstone] => e[1] !== undefined));
+    for (const letter of [...deadLetters.letters]) {
+      const reduced = withoutErasedLink(letter, erasedNow);
+      if (reduced !== undefined && !ofErasedLife(reduced.event)) deadLetters.replace(reduced);
+    }
     // A letter reduced to the denials of a customer received after their erasure completed (`handOnDenials`) is kept for
     // their new life, unless an erasure that completed after its receipt (a later one) erased them.
     const heldDenials = (l: DeadLetter) => {

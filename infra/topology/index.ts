@@ -275,6 +275,7 @@ export const JOURNEY_TABLE_ACCESS = {
  * DynamoDB actions on the profile table of the SES feedback function (`functions/feedback/service.ts`):
  * the profile read (GetItem), the suppression hold written (PutItem) and, after an erasure raced it,
  * the tombstone read (GetItem) and the hold deleted (DeleteItem); the message record marked (UpdateItem).
+ * With no live profile, a hard bounce or complaint reads the tombstone (GetItem): all GetItem, no new grant.
  */
 export const SES_FEEDBACK_TABLE_ACCESS: ProfileTableAccess = {
   table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
