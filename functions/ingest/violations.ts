@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { DeleteCommand, PutCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { scanEach } from '../scan-each';
 import { mapLimit, PROFILE_TABLE_LAYOUT, type Clock, type PlanMode, type PlanViolation } from '../../shared';
 
 /**
@@ -61,28 +62,21 @@ const violationKey = (receivedAt: string, sourceId: string, messageIdHash: strin
 export async function hashOldViolations(doc: DynamoDBDocumentClient, tableName: string): Promise<number> {
   const L = PROFILE_TABLE_LAYOUT;
   let rewritten = 0;
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await doc.send(
-      new ScanCommand({
-        TableName: tableName,
-        FilterExpression: 'begins_with(#pk, :prefix) AND attribute_exists(messageId) AND attribute_not_exists(messageIdHash)',
-        ExpressionAttributeNames: { '#pk': L.partitionKey },
-        ExpressionAttributeValues: { ':prefix': VIOLATION_PARTITION_PREFIX },
-        ...(startKey && { ExclusiveStartKey: startKey }),
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      const { messageId, ...rest } = item;
-      const sourceId = String(item.sourceId);
-      const messageIdHash = violationMessageHash(sourceId, String(messageId));
-      const key = violationKey(String(item.receivedAt), sourceId, messageIdHash);
-      await doc.send(new PutCommand({ TableName: tableName, Item: { ...rest, ...key, messageIdHash } }));
-      await doc.send(new DeleteCommand({ TableName: tableName, Key: { [L.partitionKey]: item[L.partitionKey], [L.sortKey]: item[L.sortKey] } }));
-      rewritten++;
-    }
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  const scan = {
+    TableName: tableName,
+    FilterExpression: 'begins_with(#pk, :prefix) AND attribute_exists(messageId) AND attribute_not_exists(messageIdHash)',
+    ExpressionAttributeNames: { '#pk': L.partitionKey },
+    ExpressionAttributeValues: { ':prefix': VIOLATION_PARTITION_PREFIX },
+  };
+  await scanEach(doc, scan, async (item) => {
+    const { messageId, ...rest } = item;
+    const sourceId = String(item.sourceId);
+    const messageIdHash = violationMessageHash(sourceId, String(messageId));
+    const key = violationKey(String(item.receivedAt), sourceId, messageIdHash);
+    await doc.send(new PutCommand({ TableName: tableName, Item: { ...rest, ...key, messageIdHash } }));
+    await doc.send(new DeleteCommand({ TableName: tableName, Key: { [L.partitionKey]: item[L.partitionKey], [L.sortKey]: item[L.sortKey] } }));
+    rewritten++;
+  });
   return rewritten;
 }
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, type BatchGetCommandOutput, type BatchWriteCommandOutput, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type BatchGetCommandOutput, type BatchWriteCommandOutput, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { scanEach } from '../scan-each';
 import { eventKey, ONE_CLICK_SOURCE_ID, SES_FEEDBACK_SOURCE_ID, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, type Profile, type Suppression } from '../../shared';
 import { idsOfOversizedBody, packContents, ProfileTooLargeError, readContents, type OutboxEntry } from './item';
 import { BroadcastCursors, parseCursorPointer } from './broadcast-cursor';
@@ -842,28 +843,21 @@ export class ProfileStore {
    */
   async migrateOldLinkMarkers(): Promise<number> {
     let rewritten = 0;
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          FilterExpression: 'itemType = :t AND begins_with(#pk, :c)',
-          ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey },
-          ExpressionAttributeValues: { ':t': 'link-marker', ':c': 'C#' },
-          ProjectionExpression: '#pk, #sk',
-          ConsistentRead: true,
-          ...(startKey && { ExclusiveStartKey: startKey }),
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const id = String(item[L.partitionKey]).slice(2);
-        const linked = String(item[L.sortKey]).slice(2);
-        await this.markLinks(id, [linked]);
-        await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: legacyLinkMarkerKey(id, linked) }));
-        rewritten++;
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    const scan = {
+      TableName: this.tableName,
+      FilterExpression: 'itemType = :t AND begins_with(#pk, :c)',
+      ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey },
+      ExpressionAttributeValues: { ':t': 'link-marker', ':c': 'C#' },
+      ProjectionExpression: '#pk, #sk',
+      ConsistentRead: true,
+    };
+    await scanEach(this.doc, scan, async (item) => {
+      const id = String(item[L.partitionKey]).slice(2);
+      const linked = String(item[L.sortKey]).slice(2);
+      await this.markLinks(id, [linked]);
+      await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: legacyLinkMarkerKey(id, linked) }));
+      rewritten++;
+    });
     return rewritten;
   }
 
@@ -1201,43 +1195,37 @@ export class ProfileStore {
    */
   async indexOldEmails(): Promise<number> {
     let indexed = 0;
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          FilterExpression: '#sk = :p AND attribute_not_exists(#epk) AND attribute_not_exists(mergedInto)',
-          ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey, '#epk': L.emailIndex.partitionKey },
-          ExpressionAttributeValues: { ':p': 'P' },
-          ProjectionExpression: '#pk',
-          ...(startKey && { ExclusiveStartKey: startKey }),
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const id = (item[L.partitionKey] as string).slice(2);
-        const stored = await this.get(id);
-        const key = stored && stored.mergedInto === undefined ? emailIndexKey(stored.profile.traits.email) : undefined;
-        if (!stored || key === undefined) continue;
-        try {
-          await this.doc.send(
-            new UpdateCommand({
-              TableName: this.tableName,
-              Key: profileKey(id),
-              UpdateExpression: 'SET #epk = :epk, #esk = :esk',
-              ConditionExpression: '#v = :v',
-              ExpressionAttributeNames: { '#epk': L.emailIndex.partitionKey, '#esk': L.emailIndex.sortKey, '#v': 'version' },
-              ExpressionAttributeValues: { ':epk': key, ':esk': id, ':v': stored.version },
-            }),
-          );
-          indexed++;
-        } catch (error) {
-          if (!(error instanceof ConditionalCheckFailedException)) throw error;
-        }
+    const scan = {
+      TableName: this.tableName,
+      FilterExpression: '#sk = :p AND attribute_not_exists(#epk) AND attribute_not_exists(mergedInto)',
+      ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey, '#epk': L.emailIndex.partitionKey },
+      ExpressionAttributeValues: { ':p': 'P' },
+      ProjectionExpression: '#pk',
+    };
+    await scanEach(this.doc, scan, async (item) => {
+      const id = (item[L.partitionKey] as string).slice(2);
+      const stored = await this.get(id);
+      const key = stored && stored.mergedInto === undefined ? emailIndexKey(stored.profile.traits.email) : undefined;
+      if (!stored || key === undefined) return;
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: profileKey(id),
+            UpdateExpression: 'SET #epk = :epk, #esk = :esk',
+            ConditionExpression: '#v = :v',
+            ExpressionAttributeNames: { '#epk': L.emailIndex.partitionKey, '#esk': L.emailIndex.sortKey, '#v': 'version' },
+            ExpressionAttributeValues: { ':epk': key, ':esk': id, ':v': stored.version },
+          }),
+        );
+        indexed++;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
       }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    });
     return indexed;
   }
+
 
   /** The customer `id`'s record is frozen into (`mergedInto`), if any. */
   async #frozenInto(id: string): Promise<string | undefined> {
