@@ -7,12 +7,18 @@ export { experimentView, holdoutView, normalCdf, twoProportionPValue, EXPERIMENT
 export { attributionView, formatAttribution, type AttributionView, type Earned } from './attribution';
 export { awsExecutions, executionName, type Executions, type ExecutionInput, type ExecutionState } from './executions';
 export { liquidTemplates, readTemplates } from './templates';
+export { loadTopicsFile } from './topics';
 export { renderMessage, type RenderDeps, type RenderRequest, type RenderedMessage } from './render';
 export { segmentationConditions } from './conditions';
 export { decideSend, DEFAULT_SEND_POLICY, type SendPolicy, type SendDecision } from './policy';
 export {
   unsubscribeUrl,
   verifyUnsubscribe,
+  preferencesUrl,
+  verifyPreferences,
+  PREFERENCES_PATH,
+  PREFERENCES_LINK_DAYS,
+  type PreferencesLink,
   unsubscribeKeysFromValue,
   staticUnsubscribeKeys,
   secretUnsubscribeKeys,

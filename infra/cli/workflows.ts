@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import { ENV, parseTemplateFileName, templateKey } from '../../shared';
+import { ENV, loadTopics, NO_TOPICS, parseTemplateFileName, templateKey, TOPICS_FILE, topicsOf, type Topics } from '../../shared';
 import { loadTagRules } from '../../shared/segmentation';
 import {
   addedTagsInDocument,
@@ -168,6 +168,17 @@ export function knownTagsOf(w: Pick<Workflows, 'tagsFile'>): { rules: string[]; 
   if (!existsSync(w.tagsFile)) return undefined;
   const result = loadTagRules(readFileSync(w.tagsFile, 'utf8'), w.tagsFile);
   return result.ok ? { rules: result.rules.map((r) => r.name), manual: result.manualTags.map((m) => m.name) } : undefined;
+}
+
+/**
+ * The declared subscription topics (topics.yaml), as the engine loads them: none when the file is absent;
+ * undefined when it is broken (then the journeys' topics go unchecked; `rapport validate` reports the file).
+ */
+export function knownTopicsOf(w: Pick<Workflows, 'dir'>): Topics | undefined {
+  const file = join(w.dir, TOPICS_FILE);
+  if (!existsSync(file)) return NO_TOPICS;
+  const result = loadTopics(readFileSync(file, 'utf8'), file);
+  return result.ok ? topicsOf(result.topics) : undefined;
 }
 
 /** The tags every journey file of the journeys folder adds with `tag: { add }` (a file that is not YAML adds none). */

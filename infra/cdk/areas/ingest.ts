@@ -9,6 +9,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { ENV } from '../../../shared/config/env';
+import type { ConsentMode } from '../../../shared/profile/consent';
 import { routesOf } from '../../topology';
 import { INGEST, PROFILE } from '../defaults';
 import { rapportFunction } from '../function';
@@ -23,8 +24,10 @@ export interface IngestAreaProps {
   readonly bus: events.EventBus;
   readonly sources: readonly RapportSource[];
   readonly apiThrottle: RapportThrottle;
-  /** Absolute folder of tags.yaml (and tracking-plan.yaml when present). */
+  /** Absolute folder of tags.yaml (and tracking-plan.yaml, topics.yaml when present). */
   readonly configDir: string;
+  /** The deployment's consent mode: the preference page shows each topic's default for it. */
+  readonly consentMode: ConsentMode;
 }
 
 /** Ingest: HTTP API -> ingest function -> bus, with the sources' secrets and the unsubscribe key. */
@@ -100,6 +103,7 @@ export class IngestArea {
         [ENV.UNSUBSCRIBE_SECRET]: this.unsubscribeSecret.secretArn,
         // tags.yaml (which tags senders may set) is bundled rather than put in a variable: variables share 4 KB.
         [ENV.CONFIG_DIR]: PROFILE.bundledConfigDir,
+        [ENV.CONSENT_MODE]: resolved.consentMode,
       },
       bundledFiles: [
         {
