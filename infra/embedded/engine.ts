@@ -21,7 +21,7 @@ import {
   startsNewLife,
   type Tombstone,
 } from '../../functions/profile';
-import { attributionView, DEFAULT_SEND_POLICY, InvalidRunsCursorError, DEV_UNSUBSCRIBE_KEY, experimentView, holdoutView, staticUnsubscribeKeys, unsubscribeKeysFromValue, type OutboundWebhookTarget, type SendPolicy } from '../../functions/journeys';
+import { attributionView, DEFAULT_SEND_POLICY, InvalidRunsCursorError, DEV_UNSUBSCRIBE_KEY, experimentView, holdoutView, loadTopicsFile, staticUnsubscribeKeys, unsubscribeKeysFromValue, type OutboundWebhookTarget, type SendPolicy } from '../../functions/journeys';
 import { conversionEventsOf, ENV, MonotonicClock, prng, ScaledClock, systemClock, type BusEntry, type Clock } from '../../shared';
 import { ensureTable, idempotencyTableDefinition, profileTableDefinition, startDynalite, type LocalDynamo } from './dynamo';
 import { eventBridgeApiListener, LocalEventBus } from './event-bus';
@@ -262,6 +262,8 @@ async function start(options: EngineOptions): Promise<Engine> {
   // Metrics are not published locally; the engine's Metrics only keep Powertools from warning on every invocation.
   const metrics = new Metrics({ namespace: 'Rapport', serviceName: 'rapport', logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (...a: unknown[]) => console.error(...a) } });
   const profileConfig = loadProfileConfig(options.configDir ?? 'workflows', options.env ?? process.env);
+  // The subscription topics (topics.yaml, optional): journeys and broadcasts are checked against them, the preference page lists them.
+  const topics = loadTopicsFile(options.configDir ?? 'workflows');
   const doc = documentClient(dynamo.client);
   const profiles = new ProfileStore(doc, PROFILE_TABLE);
   // Flagged events' violations: in the profile table, as in AWS (functions/ingest/violations.ts).
@@ -284,6 +286,8 @@ async function start(options: EngineOptions): Promise<Engine> {
       consentHolds: profiles,
       identities: profiles,
       unsubscribeKeys,
+      // The preference page: the topics it lists, read in the engine's consent mode, each customer's state from their profile.
+      preferences: { topics, consentMode: profileConfig.consentMode, profiles },
       ...(options.publish && { publish: options.publish }),
     },
     { logger, metrics },
@@ -343,6 +347,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     tableName: PROFILE_TABLE,
     profiles,
     profileConfig,
+    topics,
     mutateProfile: createProfileConsumer(profileDeps).mutate,
     onErasedWrite: (ids: string[]) => erasure.redact(ids),
     channels,
@@ -381,6 +386,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     records: journeys.records,
     channels,
     policy: sendPolicy,
+    topics,
     ...(options.broadcastRates && { broadcastRates: options.broadcastRates }),
     conversionEvents: () => conversionEventsOf(journeys.compiled),
     clock,

@@ -234,7 +234,7 @@ describe('what the engine serves in process is authorised by the template too: S
   });
 
   it('a broadcast starts on the broadcast state machine: without states:StartExecution the API fails and nobody is sent to', async () => {
-    const post = (engine: Engine) => fetch(`${engine.url}/v1/broadcasts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'iam-news', segment: 'tag:crm-gold', send: { channel: 'email', template: 'we-value-you' }, topic: 'news' }) });
+    const post = (engine: Engine) => fetch(`${engine.url}/v1/broadcasts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'iam-news', segment: 'tag:crm-gold', send: { channel: 'email', template: 'we-value-you' }, topic: 'newsletter' }) });
     const member = { type: 'identify', userId: 'iam-member', traits: { email: 'iam-member@example.com', tags: ['crm-gold'] } };
     const iam = templateIam(new Deployed(template()));
     const granted = await engineWith(iam);
