@@ -6,7 +6,7 @@
 import { customerLocale, systemClock, templateProfile, type Clock, type MessageKind, type Profile, type TemplateChannel } from '../../shared';
 import type { EmailMessage, SmsMessage } from './channels/types';
 import { renderOrFail } from './errors';
-import { PREFERENCES_LINK_DAYS, preferencesUrl, unsubscribeUrl, type UnsubscribeKeyProvider } from './unsubscribe';
+import { preferencesLinkExpiry, preferencesUrl, unsubscribeUrl, type UnsubscribeKeyProvider } from './unsubscribe';
 
 export interface RenderedEmail {
   subject: string;
@@ -87,7 +87,7 @@ async function templateData(deps: RenderDeps, request: RenderRequest, profile: P
     ...request.data,
     unsubscribe_url: unsubscribeUrl(deps.unsubscribe.baseUrl, keys, request.customerId, request.channel),
     // The preference page (every topic, every channel), signed with the same keys; it expires, the one-click link does not.
-    preferences_url: preferencesUrl(deps.unsubscribe.baseUrl, keys, request.customerId, new Date((deps.clock ?? systemClock).now().getTime() + PREFERENCES_LINK_DAYS * 86_400_000)),
+    preferences_url: preferencesUrl(deps.unsubscribe.baseUrl, keys, request.customerId, preferencesLinkExpiry((deps.clock ?? systemClock).now())),
   };
 }
 

@@ -67,6 +67,15 @@ export const PREFERENCES_PATH = '/v1/preferences';
 /** How long a preference link works after its message was rendered. The one-click unsubscribe link never expires. */
 export const PREFERENCES_LINK_DAYS = 365;
 
+/**
+ * When a link rendered at `now` expires: PREFERENCES_LINK_DAYS later, rounded up to the next UTC midnight, so every
+ * rendering of a day (a preview, its send, a retry) carries the same link.
+ */
+export function preferencesLinkExpiry(now: Date): Date {
+  const DAY = 86_400_000;
+  return new Date(Math.ceil((now.getTime() + PREFERENCES_LINK_DAYS * DAY) / DAY) * DAY);
+}
+
 function preferencesMac(secret: string, customerId: string, expires: string): string {
   return createHmac('sha256', secret).update(`preferences\n${customerId}\n${expires}`).digest('base64url');
 }

@@ -585,7 +585,7 @@ async function start(options: EngineOptions): Promise<Engine> {
   const redriving = new Set<string>();
   // Ingest (signed / write key) and one-click unsubscribe are meant to be called cross-site; see http-guard.ts.
   // Test sends (`rapport send-test`, to the outbox, marked as tests) and previews (the web UI), rendered as the gateway renders.
-  const messageTools = createMessageTools({ templatesDir: options.templatesDir ?? 'workflows/templates', channels: outbox, channelsFor: (id) => outbox.renderedFor(id), profiles, unsubscribe: { baseUrl: () => url, keys: unsubscribeKeys } });
+  const messageTools = createMessageTools({ templatesDir: options.templatesDir ?? 'workflows/templates', channels: outbox, channelsFor: (id) => outbox.renderedFor(id), profiles, unsubscribe: { baseUrl: () => url, keys: unsubscribeKeys }, clock });
   const guard = createHttpGuard({ crossSitePaths: ingestPaths, ...(options.allowedHosts && { allowedHosts: options.allowedHosts }) });
   const server: Server = createServer((req, res) => {
     // On virtual time a request holds the clock until its answer is sent (or the connection closes).
