@@ -108,15 +108,14 @@ export function loadTopics(text: string, file: string): TopicsResult {
   const topics: Topic[] = [];
   const first = new Map<string, number>();
   parsed.data.topics.forEach((raw, index) => {
+    // Ids once each, whatever else is wrong with either topic (every problem is found in one pass).
+    const id = typeof raw === 'object' && raw !== null && 'id' in raw && typeof raw.id === 'string' ? raw.id : undefined;
+    const seen = id === undefined ? undefined : first.get(id);
+    if (id !== undefined && seen !== undefined) errors.push(source.problem(['topics', index, 'id'], `duplicate topic id "${id}"; topics[${seen}] already declares it`));
+    else if (id !== undefined) first.set(id, index);
     const topic = TopicSchema.safeParse(raw, { reportInput: true });
-    if (!topic.success) {
-      errors.push(...zodProblems(source, topic.error.issues, ['topics', index]));
-      return;
-    }
-    const seen = first.get(topic.data.id);
-    if (seen !== undefined) errors.push(source.problem(['topics', index, 'id'], `duplicate topic id "${topic.data.id}"; topics[${seen}] already declares it`));
-    else first.set(topic.data.id, index);
-    topics.push(topic.data);
+    if (!topic.success) errors.push(...zodProblems(source, topic.error.issues, ['topics', index]));
+    else topics.push(topic.data);
   });
   if (parsed.data.topics.length > TOPICS_MAX) errors.push(source.problem(['topics'], `holds ${parsed.data.topics.length} topics; the limit is ${TOPICS_MAX}`));
   return errors.length > 0 ? { ok: false, errors: sortProblems(errors) } : { ok: true, topics };
