@@ -1,8 +1,9 @@
 import { z } from 'zod';
 
 /**
- * The source of the `Unsubscribed` events Rapport's own one-click unsubscribe link publishes. Such a
- * click applies to a live profile only: it never re-creates an erased customer (see `startsNewLife`).
+ * The source of the `Unsubscribed` events Rapport's own one-click unsubscribe link publishes, and of the
+ * `Subscribed`/`Unsubscribed {channel, topic}` events of its preference page. Such a click applies to a live
+ * profile only: it never re-creates an erased customer (see `startsNewLife`).
  */
 export const ONE_CLICK_SOURCE_ID = 'unsubscribe';
 
