@@ -209,3 +209,40 @@ describe('topic consent is ordered as channel consent', () => {
     expect((await api.customer('tp-race-2')).consent.email.status).not.toBe('denied');
   });
 });
+
+describe('opt-in vs opt-out defaults, in an engine of each mode', () => {
+  it('opt-in: the page shows "offers" off until chosen; a subscribed customer gets the newsletter, not offers, until they tick it', async () => {
+    // Prepare: an opt-in engine (RAPPORT_CONSENT_MODE), a gold customer who said yes to email.
+    const optInClock = new VirtualClock('2026-03-02T10:00:00Z');
+    const optIn = await startTestEngine({ clock: optInClock, env: { ...process.env, RAPPORT_CONSENT_MODE: 'opt-in' }, sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT' });
+    try {
+      const optInApi = client(optIn);
+      const id = 'tp-optin';
+      await optInApi.sendAndSettle([identify(id, { tags: ['crm-gold'] }), track(id, 'Subscribed', { channel: 'email' })]);
+      const link = preferencesUrl(optIn.url, DEV_UNSUBSCRIBE_KEY, id, new Date(optInClock.now().getTime() + HOUR));
+      const broadcast = (name: string, topic: string) =>
+        fetch(`${optIn.url}/v1/broadcasts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: name, segment: 'tag:crm-gold', send: { channel: 'email', template: 'we-value-you' }, topic }) });
+      const outcome = async (name: string) => (await messagesOf(optIn, id)).find((m) => m.journeyId === `broadcast:${name}`);
+
+      // Act and assess: the defaults of topics.yaml for opt-in (newsletter on, offers off).
+      const html = await (await fetch(link)).text();
+      expect([...html.matchAll(/name="on" value="([^"]+)" checked/g)].map((m) => m[1])).toEqual(['email:newsletter', 'email:product-updates']);
+      await broadcast('oi-news', 'newsletter');
+      await broadcast('oi-offers', 'offers');
+      await optInClock.run();
+      expect(await outcome('oi-news')).toMatchObject({ status: 'sent' });
+      expect(await outcome('oi-offers')).toMatchObject({ status: 'skipped', reason: 'topic-no-consent' });
+
+      // Ticking offers on the page is a Subscribed {email, offers}: the next offer goes.
+      const params = new URLSearchParams(['newsletter', 'offers', 'product-updates'].flatMap((t): Array<[string, string]> => [['shown', `email:${t}`], ['on', `email:${t}`]]));
+      expect((await postForm(link, params.toString())).status).toBe(200);
+      await optIn.settle();
+      expect(optIn.bus.log.filter((e) => (e.detail as NormalisedEvent).userId === id && e['detail-type'] === 'Subscribed').map((e) => (e.detail as NormalisedEvent).properties.topic)).toEqual([undefined, 'offers']);
+      await broadcast('oi-offers-2', 'offers');
+      await optInClock.run();
+      expect(await outcome('oi-offers-2')).toMatchObject({ status: 'sent' });
+    } finally {
+      await optIn.stop();
+    }
+  });
+});
