@@ -17,6 +17,7 @@ import {
   type Topics,
 } from '../../shared';
 import { verifyPreferences } from '../journeys/unsubscribe';
+import { recordHolds, type ConsentHolds } from './consent';
 import type { IngestRequest, IngestResponse } from './service';
 
 /** The largest form the page takes: a few fields per topic and channel (at most 32 topics × 3 channels). */
@@ -37,6 +38,8 @@ export interface PreferencesDeps {
   topics: Topics;
   consentMode: ConsentMode;
   profiles: PreferenceProfiles;
+  /** Where the denials are recorded before the page answers (the profile table); without it they wait for the profile consumer. */
+  consentHolds?: ConsentHolds;
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -166,6 +169,8 @@ export async function handlePreferences(request: IngestRequest, deps: Preference
     }),
   );
   if (events.length > 0) {
+    // A topic left holds from now: recorded before the page says so, as the one-click unsubscribe's denial.
+    await recordHolds(deps.consentHolds, events);
     const result = await publishEntries(deps.putEvents, events.map((event) => toBusEntry(event, deps.eventBusName)), { clock: deps.clock });
     if (result.failed.length > 0) return page(503, 'Please try again', '<p>We could not record your choice just now. Please try again in a minute.</p>');
   }

@@ -193,6 +193,7 @@ export function createIngestService(deps: IngestDeps) {
         putEvents: deps.putEvents,
         clock: deps.clock,
         ...(deps.eventBusName !== undefined && { eventBusName: deps.eventBusName }),
+        ...(deps.consentHolds !== undefined && { consentHolds: deps.consentHolds }),
         ...deps.preferences,
       });
     }

@@ -118,8 +118,8 @@ export function createSendGateway(deps: GatewayDeps) {
     const deferredSince = previous?.deferredSince === undefined ? undefined : new Date(previous.deferredSince);
     // The holds (denials, suppressions) ingest recorded under any id of theirs, their linked visitor ids too:
     // ingest records a visitor-only denial under `anon:<id>` (it cannot know the link, which may not exist yet).
-    const consented = await withHolds([...new Set([...ids, ...idsOfProfile(profile)])], profile, channel, now);
     const topic = messageTopic(message, deps.policy.consentMode);
+    const consented = await withHolds([...new Set([...ids, ...idsOfProfile(profile)])], profile, channel, now, topic?.id);
     const decide = (claims: readonly CapClaim[]) =>
       decideSend(consented, channel, kind, { sentInWindow: inWindow(claims), deferredSince, maxDelaySeconds: message.frequencyCapMaxDelaySeconds }, now, deps.policy, topic);
     /** A send that does not go now: skipped, or deferred (the cap's deferral is recorded: its first time bounds the wait). */
@@ -199,7 +199,7 @@ export function createSendGateway(deps: GatewayDeps) {
    * to skip (`unsubscribed`, `suppressed`, `no-consent`), or undefined. Quiet hours and the cap were decided already.
    */
   async function stillConsented(ids: readonly string[], profile: Profile, channel: Channel, kind: MessageKind, now: Date, topic: MessageTopic | undefined): Promise<string | undefined> {
-    const consented = await withHolds([...new Set([...ids, ...idsOfProfile(profile)])], profile, channel, now);
+    const consented = await withHolds([...new Set([...ids, ...idsOfProfile(profile)])], profile, channel, now, topic?.id);
     const again = decideSend(consented, channel, kind, { sentInWindow: [] }, now, { ...deps.policy, quietHours: undefined }, topic);
     return again.action === 'skip' ? again.reason : undefined;
   }
@@ -222,13 +222,22 @@ export function createSendGateway(deps: GatewayDeps) {
    * ingest has received (and answered for) counts even before the profile consumer applied it, a denial
    * ordered against the profile's own record by the same consent rule. One read for every id.
    */
-  async function withHolds(customerIds: readonly string[], profile: Profile, channel: Channel, now: Date): Promise<Profile> {
-    const holds = await profiles.holdsOf(customerIds, channel, now);
+  async function withHolds(customerIds: readonly string[], profile: Profile, channel: Channel, now: Date, topic?: string): Promise<Profile> {
+    const holds = await profiles.holdsOf(customerIds, channel, now, topic);
     let consent = profile.consent[channel];
     for (const hold of holds.consent) consent = foldConsent(consent, hold);
+    // The message's topic likewise: a topic denial answered for (the preference page, an Unsubscribed with a topic) holds at once.
+    const ownTopic = topic === undefined ? undefined : profile.topicConsent?.[channel]?.[topic];
+    let topicConsent = ownTopic;
+    for (const hold of holds.topicConsent ?? []) topicConsent = topicConsent === undefined ? hold : foldConsent(topicConsent, hold);
     const suppression = profile.suppression[channel] ?? holds.suppression;
-    if (consent === profile.consent[channel] && suppression === profile.suppression[channel]) return profile;
-    return { ...profile, consent: { ...profile.consent, [channel]: consent }, suppression: { ...profile.suppression, ...(suppression && { [channel]: suppression }) } };
+    if (consent === profile.consent[channel] && suppression === profile.suppression[channel] && topicConsent === ownTopic) return profile;
+    return {
+      ...profile,
+      consent: { ...profile.consent, [channel]: consent },
+      suppression: { ...profile.suppression, ...(suppression && { [channel]: suppression }) },
+      ...(topic !== undefined && topicConsent !== undefined && { topicConsent: { ...profile.topicConsent, [channel]: { ...profile.topicConsent?.[channel], [topic]: topicConsent } } }),
+    };
   }
 
   return { send, undoneIfErased };

@@ -141,11 +141,14 @@ export const timelineSortKey = (event: Pick<NormalisedEvent, 'timestamp' | 'sour
 const legacyTimelineSortKey = (event: Pick<NormalisedEvent, 'timestamp' | 'messageId'>) => `E#${event.timestamp}#${event.messageId}`;
 /** How long a consent hold is kept: the profile consumer has applied the denial long before (retries, DLQ redrive). */
 export const CONSENT_HOLD_DAYS = 30;
-const consentHoldKey = (id: string, channel: Channel) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: `K#${channel}` });
+/** A channel's consent hold, or (with `topic`) a subscription topic's on that channel: `K#email`, `K#email#offers`. */
+const consentHoldKey = (id: string, channel: Channel, topic?: string) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: topic === undefined ? `K#${channel}` : `K#${channel}#${topic}` });
 const suppressionHoldKey = (id: string, channel: Channel) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: `S#${channel}` });
 /** The holds of one channel a send reads (`holdsOf`): the consent denials and suppressions ingest recorded under its customer's ids. */
 export interface ChannelHolds {
   consent: ConsentRecord[];
+  /** The denials of the topic asked for (`holdsOf`'s `topic`) on the channel. */
+  topicConsent?: ConsentRecord[];
   /** The earliest suppression among them. */
   suppression?: Suppression;
 }
@@ -375,11 +378,11 @@ export class ProfileStore {
    * the new life with it). Otherwise the write came before the tombstone, so before the eraser's
    * query, which deletes it.
    */
-  async putConsentHold(id: string, channel: Channel, record: ConsentRecord): Promise<void> {
+  async putConsentHold(id: string, channel: Channel, record: ConsentRecord, topic?: string): Promise<void> {
     const key = record.key ?? record.at;
-    if (!(await this.#putHold(id, channel, record, key))) return;
+    if (!(await this.#putHold(consentHoldKey(id, channel, topic), record, key))) return;
     // The key is the denial's receipt: ingest's now. A denial's `at` is min(event time, receipt): belongsAfter reads the same from them.
-    await this.#undoHoldIfErased(id, consentHoldKey(id, channel), { timestamp: record.at, receivedAt: key }, { name: 'key', value: key });
+    await this.#undoHoldIfErased(id, consentHoldKey(id, channel, topic), { timestamp: record.at, receivedAt: key }, { name: 'key', value: key });
   }
 
   /**
@@ -432,14 +435,14 @@ export class ProfileStore {
     }
   }
 
-  /** Put a consent hold unless the channel holds a greater key already; whether it was written. */
-  async #putHold(id: string, channel: Channel, record: ConsentRecord, key: string): Promise<boolean> {
+  /** Put a consent hold (`Key`: a channel's or a topic's) unless it holds a greater key already; whether it was written. */
+  async #putHold(Key: Record<string, string>, record: ConsentRecord, key: string): Promise<boolean> {
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
           Item: {
-            ...consentHoldKey(id, channel),
+            ...Key,
             itemType: 'consent-hold',
             status: record.status,
             source: record.source,
@@ -479,15 +482,19 @@ export class ProfileStore {
   }
 
   /**
-   * The holds ingest recorded for a channel under any of these ids (`putConsentHold`, `putSuppressionHold`), those
-   * not expired: strongly consistent, one BatchGetItem per 50 ids (both holds of 50 ids are 100 keys), whatever
-   * the number of ids a customer has.
+   * The holds ingest recorded for a channel under any of these ids (`putConsentHold`, `putSuppressionHold`), and with
+   * `topic` that topic's denials on the channel, those not expired: strongly consistent, one BatchGetItem per 50 ids
+   * (both holds of 50 ids are 100 keys; 33 with a topic), whatever the number of ids a customer has.
    */
-  async holdsOf(ids: readonly string[], channel: Channel, now: Date): Promise<ChannelHolds> {
-    const out: ChannelHolds = { consent: [] };
+  async holdsOf(ids: readonly string[], channel: Channel, now: Date, topic?: string): Promise<ChannelHolds> {
+    const out: ChannelHolds = { consent: [], ...(topic !== undefined && { topicConsent: [] }) };
     const nowSeconds = now.getTime() / 1000;
-    for (let i = 0; i < ids.length; i += 50) {
-      let keys: Array<Record<string, unknown>> | undefined = ids.slice(i, i + 50).flatMap((id) => [consentHoldKey(id, channel), suppressionHoldKey(id, channel)]);
+    // With a topic, 3 keys an id (its hold too): 33 ids a batch stay within BatchGetItem's 100 keys.
+    const perBatch = topic === undefined ? 50 : 33;
+    for (let i = 0; i < ids.length; i += perBatch) {
+      let keys: Array<Record<string, unknown>> | undefined = ids
+        .slice(i, i + perBatch)
+        .flatMap((id) => [consentHoldKey(id, channel), suppressionHoldKey(id, channel), ...(topic === undefined ? [] : [consentHoldKey(id, channel, topic)])]);
       for (let attempt = 0; keys && keys.length > 0; attempt++) {
         if (attempt > 8) throw new Error(`holds of ${channel}: DynamoDB kept keys unprocessed`);
         if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 2 ** attempt * 10));
@@ -497,7 +504,11 @@ export class ProfileStore {
           if (item.itemType === 'suppression-hold') {
             const s: Suppression = { reason: item.reason as Suppression['reason'], at: item.at as string };
             if (!out.suppression || s.at < out.suppression.at) out.suppression = s;
-          } else out.consent.push({ status: item.status as ConsentRecord['status'], source: item.source as string, at: item.at as string, key: item.key as string });
+          } else {
+            const record: ConsentRecord = { status: item.status as ConsentRecord['status'], source: item.source as string, at: item.at as string, key: item.key as string };
+            if ((item[L.sortKey] as string).startsWith(`K#${channel}#`)) out.topicConsent?.push(record);
+            else out.consent.push(record);
+          }
         }
         keys = page.UnprocessedKeys?.[this.tableName]?.Keys;
       }

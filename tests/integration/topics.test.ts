@@ -13,7 +13,7 @@ import { VirtualClock } from '../../infra/embedded/virtual-time';
 import { DEV_UNSUBSCRIBE_KEY } from '../../functions/journeys';
 import type { NormalisedEvent } from '../../shared';
 import { client } from '../helpers/client';
-import { startTestEngine } from '../helpers/engine';
+import { holdConsumer, startTestEngine } from '../helpers/engine';
 import { messagesOf, outboxFor, runToEnd } from '../helpers/journeys';
 
 const HOUR = 3_600_000;
@@ -180,6 +180,28 @@ describe('the preference page (issue 15)', () => {
     await engine.settle();
     expect(consentEvents(id)).toEqual([]);
     expect(((await api.customer(id)) as unknown as { topicConsent: unknown }).topicConsent).toEqual({});
+  });
+});
+
+describe('a topic left holds from the answer', () => {
+  it('the page\'s denial is honoured by a send before the profile consumer applied it; the consumer then agrees', async () => {
+    // Prepare: the profile consumer is late with the page's event (EventBridge delivers when it will).
+    const id = 'tp-hold';
+    await api.sendAndSettle(identify(id, { tags: ['crm-gold'] }));
+    const late = holdConsumer(engine, (d) => d.userId === id && d.event === 'Unsubscribed');
+    const link = preferencesUrl(engine.url, DEV_UNSUBSCRIBE_KEY, id, new Date(clock.now().getTime() + HOUR));
+    expect((await postForm(link, 'shown=email%3Anewsletter')).status).toBe(200);
+    expect(late.held).toHaveLength(1);
+
+    // Act: a newsletter broadcast runs while the profile still says nothing of the topic.
+    expect(((await api.customer(id)) as unknown as { topicConsent: unknown }).topicConsent).toEqual({});
+    await fetch(`${engine.url}/v1/broadcasts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'tp-held-news', segment: 'tag:crm-gold', send: { channel: 'email', template: 'we-value-you' }, topic: 'newsletter' }) });
+    await clock.run();
+
+    // Assess
+    expect((await messagesOf(engine, id)).find((m) => m.journeyId === 'broadcast:tp-held-news')).toMatchObject({ status: 'skipped', reason: 'topic-unsubscribed' });
+    await late.release();
+    expect(((await api.customer(id)) as unknown as { topicConsent: Record<string, Record<string, { status: string }>> }).topicConsent.email?.newsletter?.status).toBe('denied');
   });
 });
 
