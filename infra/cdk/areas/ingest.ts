@@ -148,7 +148,8 @@ export class IngestArea {
    * putConsentHold, putSuppressionHold), then reads the customer's erasure tombstone and deletes the hold it
    * wrote if they are erased (write, then check), and reads the forwarding
    * records an alias would join (GetItem in C#*; functions/ingest/aliases.ts refuses one that would close a
-   * cycle). It also records the
+   * cycle). The preference page reads the customer's profile (GetItem in C#*) and records a topic left as a
+   * hold there too (PutItem, `K#<channel>#<topic>`). It also records the
    * tracking plan violations of flagged events in their own partitions (functions/ingest/violations.ts).
    */
   useProfileTable(profileTable: dynamodb.TableV2): void {
@@ -165,7 +166,7 @@ export class IngestArea {
       new iam.PolicyStatement({
         actions: ['dynamodb:GetItem', 'dynamodb:DeleteItem'],
         resources: [profileTable.tableArn],
-        // Alias checks (forwarding records) and undoing a consent hold of an erased customer: customer partitions only.
+        // Alias checks (forwarding records), the preference page's profile read and undoing a consent hold of an erased customer: customer partitions only.
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*'] } },
       }),
     );
