@@ -67,6 +67,8 @@ describe('the preference page (issue 15)', () => {
     expect(page.status).toBe(200);
     expect(html).toContain('<form method="post"');
     expect(html).not.toContain('<script');
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect(page.headers.get('referrer-policy')).toBe('no-referrer');
     for (const name of ['Newsletter', 'Offers and discounts', 'Product updates']) expect(html).toContain(name);
     expect([...html.matchAll(/name="on" value="([^"]+)" checked/g)].map((m) => m[1])).toEqual(['email:newsletter', 'email:offers', 'email:product-updates']);
     expect(saved.status).toBe(200);
