@@ -199,6 +199,8 @@ export interface LoadedOne {
   journey: Journey;
   file: string;
   catalog: TemplateCatalog;
+  /** The topics it was checked against (topics.yaml; undefined when that is broken): compile with them. */
+  topics: Topics | undefined;
 }
 
 /**
@@ -211,11 +213,13 @@ export function loadOneJourney(file: string, w: Workflows, ctx: Context): Loaded
   if (!existsSync(w.templatesDir)) throw printFailure(ctx, w, [fileProblem(w.templatesDir, 'no templates folder: expected <config>/templates with <template>.<channel>.liquid files')]);
   const { catalog, problems: templateProblems } = loadTemplateCatalog(w.templatesDir);
   const known = knownTagsOf(w);
+  const topics = knownTopicsOf(w);
   const result = loadJourney(readFileSync(file, 'utf8'), file, {
     templates: catalog.templates,
     templatesDir: w.show(w.templatesDir),
     webhookTargets: w.webhookTargets,
     ...(known !== undefined && { tags: { ...known, added: tagsAddedInFolder(w) } }),
+    topics,
   });
   if (!result.ok) throw printFailure(ctx, w, result.errors);
   // The templates it renders, each with its locale variants (keys as templateKey makes them).
@@ -226,7 +230,7 @@ export function loadOneJourney(file: string, w: Workflows, ctx: Context): Loaded
   });
   if (broken.length === 0) broken.push(...journeyTemplateProblems(result.journey, catalog));
   if (broken.length > 0) throw printFailure(ctx, w, broken);
-  return { journey: result.journey, file, catalog };
+  return { journey: result.journey, file, catalog, topics };
 }
 
 /** Print problems and a count, and return the failure to throw. */
