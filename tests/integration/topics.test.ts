@@ -13,7 +13,7 @@ import { VirtualClock } from '../../infra/embedded/virtual-time';
 import { DEV_UNSUBSCRIBE_KEY } from '../../functions/journeys';
 import type { NormalisedEvent } from '../../shared';
 import { client } from '../helpers/client';
-import { holdConsumer, startTestEngine } from '../helpers/engine';
+import { holdConsumer, profileItemsNaming, startTestEngine } from '../helpers/engine';
 import { messagesOf, outboxFor, runToEnd } from '../helpers/journeys';
 
 const HOUR = 3_600_000;
@@ -182,6 +182,23 @@ describe('the preference page (issue 15)', () => {
     await engine.settle();
     expect(consentEvents(id)).toEqual([]);
     expect(((await api.customer(id)) as unknown as { topicConsent: unknown }).topicConsent).toEqual({});
+  });
+});
+
+describe('an erased customer\'s preference link', () => {
+  it('shows nothing and changes nothing: no event, no hold, no customer re-created', async () => {
+    const id = 'tp-erased';
+    await api.sendAndSettle(identify(id));
+    const link = preferencesUrl(engine.url, DEV_UNSUBSCRIBE_KEY, id, new Date(clock.now().getTime() + HOUR));
+    expect((await api.del(`/v1/customers/${id}`)).status).toBe(200);
+
+    expect((await fetch(link)).status).toBe(404);
+    expect((await postForm(link, 'shown=email%3Aoffers')).status).toBe(404);
+    await engine.settle();
+
+    expect(consentEvents(id)).toEqual([]);
+    expect((await fetch(`${engine.url}/v1/customers/${id}`)).status).toBe(404);
+    expect(await profileItemsNaming(engine, [id])).toEqual([]);
   });
 });
 
