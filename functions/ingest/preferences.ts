@@ -22,8 +22,12 @@ import type { IngestRequest, IngestResponse } from './service';
 
 /** The largest form the page takes: a few fields per topic and channel (at most 32 topics × 3 channels). */
 export const PREFERENCES_FORM_MAX_BYTES = 16_384;
-/** The form's fields: every pair the page showed (`shown`), and those left ticked (`on`); a pair reads `<channel>:<topic>`. */
-const FORM_FIELDS = new Set(['shown', 'on']);
+/**
+ * The form's fields: every pair the page showed (`shown`), those it showed ticked (`was`), and those ticked when
+ * saved (`on`); a pair reads `<channel>:<topic>`. `page=1` says the form is the page's own, so its `was` is complete
+ * (none ticked: no `was` at all).
+ */
+const FORM_FIELDS = new Set(['shown', 'was', 'on']);
 
 /** Port: the customer the link names, as the profile holds them now (following a join by alias). */
 export interface PreferenceProfiles {
@@ -88,7 +92,9 @@ function form(action: string, profile: Profile, deps: PreferencesDeps, state: (p
       const boxes = channels
         .map((channel) => {
           const key = escapeHtml(pairKey({ channel, topic }));
-          return `<label style="margin-right:1rem"><input type="hidden" name="shown" value="${key}"><input type="checkbox" name="on" value="${key}"${state({ channel, topic }) ? ' checked' : ''}> ${escapeHtml(channel)}</label>`;
+          const ticked = state({ channel, topic });
+          const was = ticked ? `<input type="hidden" name="was" value="${key}">` : '';
+          return `<label style="margin-right:1rem"><input type="hidden" name="shown" value="${key}">${was}<input type="checkbox" name="on" value="${key}"${ticked ? ' checked' : ''}> ${escapeHtml(channel)}</label>`;
         })
         .join('');
       return `<fieldset style="margin:0 0 1rem;border:1px solid #ccc"><legend><strong>${escapeHtml(topic.name)}</strong></legend>${topic.description !== undefined ? `<p>${escapeHtml(topic.description)}</p>` : ''}${boxes}</fieldset>`;
@@ -98,19 +104,24 @@ function form(action: string, profile: Profile, deps: PreferencesDeps, state: (p
     .filter((channel) => profile.consent[channel]?.status === 'denied')
     .map((channel) => `<p>You are unsubscribed from all marketing ${escapeHtml(channel)} messages: none of these topics reach you there until you subscribe again.</p>`)
     .join('');
-  return `${channelNotes}<form method="post" action="${escapeHtml(action)}">${rows || '<p>There are no topics to choose from.</p>'}<button type="submit">Save my preferences</button></form>`;
+  return `${channelNotes}<form method="post" action="${escapeHtml(action)}"><input type="hidden" name="page" value="1">${rows || '<p>There are no topics to choose from.</p>'}<button type="submit">Save my preferences</button></form>`;
 }
 
 /** The form's pairs, checked: each a declared topic on a channel; the first problem names its field. */
-function parseForm(body: string, topics: Topics): { ok: true; shown: Pair[]; on: Set<string> } | { ok: false; message: string } {
+function parseForm(body: string, topics: Topics): { ok: true; shown: Pair[]; on: Set<string>; was?: Set<string> } | { ok: false; message: string } {
   const params = new URLSearchParams(body);
   const shown = new Map<string, Pair>();
   const on = new Set<string>();
+  let was: Set<string> | undefined;
   const counts = new Map<string, number>();
   for (const [name, value] of params) {
     const index = counts.get(name) ?? 0;
     counts.set(name, index + 1);
-    if (!FORM_FIELDS.has(name)) return { ok: false, message: `${name}: unexpected field; the form sends "shown" and "on"` };
+    if (name === 'page' && value === '1' && index === 0) {
+      was ??= new Set();
+      continue;
+    }
+    if (!FORM_FIELDS.has(name)) return { ok: false, message: `${name}: unexpected field; the form sends "page", "shown", "was" and "on"` };
     const field = `${name}[${index}]`;
     const at = value.indexOf(':');
     const channel = at < 0 ? value : value.slice(0, at);
@@ -120,10 +131,13 @@ function parseForm(body: string, topics: Topics): { ok: true; shown: Pair[]; on:
     if (topic === undefined) return { ok: false, message: `${field}: unknown topic ${JSON.stringify(topicId)}` };
     const key = pairKey({ channel, topic });
     if (name === 'shown') shown.set(key, { channel: channel as Channel, topic });
+    else if (name === 'was') (was ??= new Set()).add(key);
     else on.add(key);
   }
-  for (const key of on) if (!shown.has(key)) return { ok: false, message: `on: ${JSON.stringify(key)} was not on the page` };
-  return { ok: true, shown: [...shown.values()], on };
+  for (const [field, keys] of [['on', on], ['was', was ?? new Set<string>()]] as const) {
+    for (const key of keys) if (!shown.has(key)) return { ok: false, message: `${field}: ${JSON.stringify(key)} was not on the page` };
+  }
+  return { ok: true, shown: [...shown.values()], on, ...(was !== undefined && { was }) };
 }
 
 /**
@@ -156,8 +170,14 @@ export async function handlePreferences(request: IngestRequest, deps: Preference
   const parsed = parseForm(request.body.toString('utf8'), deps.topics);
   if (!parsed.ok) return refused(400, parsed.message);
 
-  // Only what changed becomes an event: a re-saved page publishes nothing.
-  const changed = parsed.shown.filter((pair) => parsed.on.has(pairKey(pair)) !== subscribed(profile, pair, deps.consentMode));
+  // Only what changed becomes an event: a re-saved page publishes nothing. Changed from what the page showed (its
+  // `was`: a save moments after another, before the profile has applied it, still says what the customer did) or
+  // from the profile now (a form without `was` is compared with the profile alone).
+  const changed = parsed.shown.filter((pair) => {
+    const wanted = parsed.on.has(pairKey(pair));
+    const showed = parsed.was === undefined ? undefined : parsed.was.has(pairKey(pair));
+    return (showed !== undefined && wanted !== showed) || wanted !== subscribed(profile, pair, deps.consentMode);
+  });
   const events = changed.map(
     (pair): NormalisedEvent => ({
       specVersion: 1,

@@ -37,13 +37,12 @@ async function preferenceLink(customerId: string): Promise<string> {
   return /Choose what you get: (\S+)/.exec(email.text)![1]!;
 }
 
-/** The page's form as a browser without JavaScript posts it: every pair shown, the ticked ones `on`. */
-function formBody(html: string, untick: readonly string[]): string {
-  const shown = [...html.matchAll(/name="shown" value="([^"]+)"/g)].map((m) => m[1]!);
-  const on = [...html.matchAll(/name="on" value="([^"]+)" checked/g)].map((m) => m[1]!).filter((pair) => !untick.includes(pair));
+/** The page's form as a browser without JavaScript posts it: its hidden fields, and the boxes ticked (`untick`/`tick` changed). */
+function formBody(html: string, untick: readonly string[], tick: readonly string[] = []): string {
   const params = new URLSearchParams();
-  for (const pair of shown) params.append('shown', pair);
-  for (const pair of on) params.append('on', pair);
+  for (const m of html.matchAll(/<input type="hidden" name="(\w+)" value="([^"]*)">/g)) params.append(m[1]!, m[2]!);
+  const ticked = [...html.matchAll(/name="on" value="([^"]+)" checked/g)].map((m) => m[1]!);
+  for (const pair of [...ticked.filter((p) => !untick.includes(p)), ...tick.filter((p) => !ticked.includes(p))]) params.append('on', pair);
   return params.toString();
 }
 const postForm = (link: string, body: string) => fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
@@ -182,6 +181,29 @@ describe('the preference page (issue 15)', () => {
     await engine.settle();
     expect(consentEvents(id)).toEqual([]);
     expect(((await api.customer(id)) as unknown as { topicConsent: unknown }).topicConsent).toEqual({});
+  });
+});
+
+describe('two saves in a row, before the profile applied the first', () => {
+  it('the last save wins: left then re-joined on the page it answered with, the customer is subscribed', async () => {
+    // Prepare: the profile consumer is late with this customer's page events.
+    const id = 'tp-twice';
+    await api.sendAndSettle(identify(id, { tags: ['crm-gold'] }));
+    const late = holdConsumer(engine, (d) => d.userId === id && (d.event === 'Unsubscribed' || d.event === 'Subscribed'));
+    const link = preferencesUrl(engine.url, DEV_UNSUBSCRIBE_KEY, id, new Date(clock.now().getTime() + HOUR));
+
+    // Act: untick offers and save; on the page that answers (offers shown unticked), tick it again and save.
+    const first = await postForm(link, formBody(await (await fetch(link)).text(), ['email:offers']));
+    const answered = await first.text();
+    expect(answered).not.toContain('value="email:offers" checked');
+    await clock.run(clock.now().getTime() + 1000);
+    const second = await postForm(link, formBody(answered, [], ['email:offers']));
+    expect(await second.text()).toContain('Your preferences are saved');
+    await late.release();
+
+    // Assess: both changes were published, in order, and the re-join stands (it was received after the denial).
+    expect(consentEvents(id).map((e) => e['detail-type'])).toEqual(['Unsubscribed', 'Subscribed']);
+    expect(((await api.customer(id)) as unknown as { topicConsent: Record<string, Record<string, { status: string }>> }).topicConsent.email?.offers?.status).toBe('granted');
   });
 });
 
