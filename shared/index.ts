@@ -8,3 +8,4 @@ export * from './pattern';
 export * from './bus';
 export * from './profile';
 export * from './templates';
+export * from './topics';

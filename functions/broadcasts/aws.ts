@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { ENV, systemClock, templateKey } from '../../shared';
+import { z } from 'zod';
+import { ENV, systemClock, templateKey, topicsOf } from '../../shared';
 import { BROADCAST_ENV } from '../../shared/config/broadcast-env';
 import { JOURNEY_BUNDLE, JOURNEY_ENV } from '../../shared/config/journey-env';
 import { awsStepDeps, requireEnv } from '../journeys/aws';
@@ -45,6 +46,8 @@ export function awsBroadcastApi(env: NodeJS.ProcessEnv = process.env, clients: {
     clock: systemClock,
     templateExists: (channel, template) => templateKey(template, channel) in templates,
     conversionEvents: new Set(JSON.parse(requireEnv(env, BROADCAST_ENV.CONVERSION_EVENTS)) as string[]),
+    // The declared topics (ids and defaults; the names are the preference page's): a broadcast's topic must be one.
+    topics: topicsOf(z.array(z.object({ id: z.string(), default: z.object({ 'opt-out': z.enum(['subscribed', 'unsubscribed']), 'opt-in': z.enum(['subscribed', 'unsubscribed']) }) })).parse(JSON.parse(env[BROADCAST_ENV.TOPICS] ?? '[]')).map((t) => ({ ...t, name: t.id }))),
     attributionCounters: (journeyId) => records.stats(journeyId),
   });
 }

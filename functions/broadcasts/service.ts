@@ -1,4 +1,4 @@
-import type { Clock } from '../../shared';
+import { unknownTopicMessage, type Clock, type TopicDefault, type Topics } from '../../shared';
 import { atSpan, broadcastAttribution, isLocalAt, localAtParts, parseBroadcast, type Broadcast, type BroadcastProblem } from '../../shared/broadcasts';
 import { isValidTimeZone, zonedToUtc } from '../journeys/time';
 import { attributionView } from '../journeys/attribution';
@@ -59,6 +59,8 @@ export interface BroadcastApiDeps {
    * must be one of them, or its messages would never earn (400). Absent: not checked.
    */
   conversionEvents?: ReadonlySet<string>;
+  /** The declared subscription topics (topics.yaml): a broadcast's `topic` must be one (400 naming `$.topic`). Absent: not checked. */
+  topics?: Topics;
   /** The counters of a broadcast's messages (`JourneyStore.stats` of `broadcast:<id>`: the router's credits). Absent: no attribution shown. */
   attributionCounters?: (journeyId: string) => Promise<Record<string, number>>;
 }
@@ -131,7 +133,12 @@ export function createBroadcastApi(deps: BroadcastApiDeps) {
     if (deps.templateExists && !deps.templateExists(definition.send.channel, definition.send.template)) {
       return invalid([{ path: '$.send.template', message: `no ${definition.send.channel} template "${definition.send.template}" in workflows/templates (${definition.send.template}.${definition.send.channel}.liquid)` }]);
     }
-    const { created, record } = await store.create(definition, clock.now());
+    const topic = definition.topic === undefined ? undefined : deps.topics?.get(definition.topic);
+    if (definition.topic !== undefined && deps.topics !== undefined && topic === undefined) return invalid([{ path: '$.topic', message: unknownTopicMessage(definition.topic, deps.topics) }]);
+    if (definition.topic !== undefined && definition.send.kind === 'transactional') {
+      return invalid([{ path: '$.topic', message: 'a transactional broadcast ignores topics: give a topic to a marketing broadcast only' }]);
+    }
+    const { created, record } = await store.create(definition, clock.now(), topic?.default);
     if (!created && canonical(record.definition) !== canonical(definition)) {
       return { status: 409, body: { error: 'broadcast_conflict', message: `broadcast "${definition.id}" exists with another definition; a broadcast is sent once: give this one another id`, broadcast: view(record) } };
     }
@@ -242,7 +249,7 @@ export function createBroadcastService(deps: BroadcastDeps) {
 
     if (state.phase === 'members') {
       const listing = await deps.profiles.segments.members(definition.segment, size, await cursorAfter(state));
-      const { counters, cancelled } = await fanOut(definition, listing.customers, async (customerId, outcome) => {
+      const { counters, cancelled } = await fanOut(definition, record.topicDefault, listing.customers, async (customerId, outcome) => {
         if (outcome.status === 'deferred') await deferUnlessErased(id, customerId, outcome.until);
       });
       await giveBack(counters);
@@ -256,7 +263,7 @@ export function createBroadcastService(deps: BroadcastDeps) {
       const listing = await deps.store.deferred(id, dueBy, size, await cursorAfter(state));
       const finished: string[] = [];
       let nextDue = min(state.nextDue, listing.later);
-      const { counters, cancelled } = await fanOut(definition, listing.due.map((r) => r.customerId), async (customerId, outcome) => {
+      const { counters, cancelled } = await fanOut(definition, record.topicDefault, listing.due.map((r) => r.customerId), async (customerId, outcome) => {
         if (outcome.status === 'deferred') {
           await deferUnlessErased(id, customerId, outcome.until);
           nextDue = min(nextDue, outcome.until);
@@ -308,7 +315,7 @@ export function createBroadcastService(deps: BroadcastDeps) {
    * Each recipient through the send gateway, PAGE_CONCURRENCY at a time, claimed per recipient
    * (`M#broadcast:<id>#send`), until the broadcast is cancelled. Returns what the page adds to the counters.
    */
-  async function fanOut(definition: Broadcast, customerIds: readonly string[], after: (customerId: string, outcome: GatewayOutcome | { status: 'failed' }) => Promise<void>) {
+  async function fanOut(definition: Broadcast, topicDefault: TopicDefault | undefined, customerIds: readonly string[], after: (customerId: string, outcome: GatewayOutcome | { status: 'failed' }) => Promise<void>) {
     const counters: PageCounters = { recipients: 0 };
     const add = (name: string) => (counters[name] = (counters[name] ?? 0) + 1);
     let cancelled = false;
@@ -325,7 +332,7 @@ export function createBroadcastService(deps: BroadcastDeps) {
       while (!cancelled && failure === undefined && at < customerIds.length) {
         const customerId = customerIds[at++]!;
         try {
-          const outcome = await deliver(definition, customerId, unwanted);
+          const outcome = await deliver(definition, customerId, unwanted, topicDefault);
           add('recipients');
           if (outcome.status === 'sent') add('sent');
           else if (outcome.status === 'skipped') add(`skipped.${outcome.reason}`);
@@ -343,7 +350,7 @@ export function createBroadcastService(deps: BroadcastDeps) {
   }
 
   /** One recipient: the gateway decides and sends; a template that fails, or a send an earlier attempt left unfinished, is recorded failed. */
-  async function deliver(definition: Broadcast, customerId: string, unwanted: () => Promise<string | undefined>): Promise<GatewayOutcome | { status: 'failed' }> {
+  async function deliver(definition: Broadcast, customerId: string, unwanted: () => Promise<string | undefined>, topicDefault: TopicDefault | undefined): Promise<GatewayOutcome | { status: 'failed' }> {
     const key = broadcastMessageKey(definition.id);
     const { channel, template, kind } = definition.send;
     try {
@@ -356,7 +363,7 @@ export function createBroadcastService(deps: BroadcastDeps) {
         if (due.getTime() > clock.now().getTime()) return { status: 'deferred', until: due.toISOString(), reason: 'local-time' };
       }
       return await deps.gateway.send(
-        { customerId, ...key, channel, template, kind, ...(definition.topic !== undefined && { topic: definition.topic }), attribution: broadcastAttribution(definition), data: { broadcast: { id: definition.id } }, unwanted },
+        { customerId, ...key, channel, template, kind, ...(definition.topic !== undefined && { topic: definition.topic }), ...(topicDefault !== undefined && { topicDefault }), attribution: broadcastAttribution(definition), data: { broadcast: { id: definition.id } }, unwanted },
         profile,
       );
     } catch (error) {

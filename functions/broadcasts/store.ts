@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { PROFILE_TABLE_LAYOUT as L } from '../../shared';
+import { PROFILE_TABLE_LAYOUT as L, type TopicDefault } from '../../shared';
 import type { Broadcast } from '../../shared/broadcasts';
 import { BROADCAST_DEFERRED_PREFIX } from '../profile/broadcast-cursor';
 import { decodePageCursor, encodePageCursor } from '../profile/page-cursor';
@@ -28,6 +28,8 @@ export type BroadcastStatus = 'scheduled' | 'running' | 'completed' | 'cancelled
 export interface BroadcastRecord {
   id: string;
   definition: Broadcast;
+  /** Its topic's `default` (topics.yaml) when it was created: each recipient's send decides by it (absent: subscribed by default). */
+  topicDefault?: TopicDefault;
   status: BroadcastStatus;
   createdAt: string;
   startedAt?: string;
@@ -79,7 +81,7 @@ export class BroadcastStore {
   ) {}
 
   /** Create the broadcast unless one with its id exists; returns the one stored (`created`: this call made it). */
-  async create(definition: Broadcast, now: Date): Promise<{ created: boolean; record: BroadcastRecord }> {
+  async create(definition: Broadcast, now: Date, topicDefault?: TopicDefault): Promise<{ created: boolean; record: BroadcastRecord }> {
     try {
       await this.doc.send(
         new PutCommand({
@@ -92,6 +94,7 @@ export class BroadcastStore {
             itemType: 'broadcast',
             id: definition.id,
             definition,
+            ...(topicDefault !== undefined && { topicDefault }),
             status: 'scheduled',
             createdAt: now.toISOString(),
             page: 0,
@@ -139,6 +142,7 @@ export class BroadcastStore {
     return {
       id: Item.id as string,
       definition: Item.definition as Broadcast,
+      ...(Item.topicDefault !== undefined && { topicDefault: Item.topicDefault as TopicDefault }),
       status: Item.status as BroadcastStatus,
       createdAt: Item.createdAt as string,
       ...(typeof Item.startedAt === 'string' && { startedAt: Item.startedAt }),

@@ -4,10 +4,11 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
-import { ENV, systemClock } from '../../shared';
+import { ENV, systemClock, type ConsentMode } from '../../shared';
 import { documentClient } from '../profile/aws';
 import { ProfileStore } from '../profile/store';
 import { secretUnsubscribeKeys } from '../journeys/unsubscribe';
+import { loadTopicsFile } from '../journeys/topics';
 import { BatchingPersistenceLayer, powertoolsDeduplicator } from './dedupe';
 import type { IngestDeps } from './service';
 import { compileSources, SourceConfigError, sourceFromSecretValue, type SourceCredentials, type SourceProvider } from './sources';
@@ -55,6 +56,13 @@ export function secretsManagerSources(env: NodeJS.ProcessEnv = process.env, clie
   };
 }
 
+/** The deployment's consent mode (`ENV.CONSENT_MODE`, as the journey and profile functions read it): the preference page's defaults. */
+function consentModeOf(env: NodeJS.ProcessEnv): ConsentMode {
+  const mode = env[ENV.CONSENT_MODE] ?? 'opt-out';
+  if (mode !== 'opt-out' && mode !== 'opt-in') throw new SourceConfigError(`${ENV.CONSENT_MODE} must be opt-out or opt-in, got ${JSON.stringify(mode)}`);
+  return mode;
+}
+
 /** The ingest function's dependencies in AWS, from its environment; tags.yaml and tracking-plan.yaml are bundled under ./config (as for the profile functions). */
 export function awsIngestDeps(env: NodeJS.ProcessEnv = process.env): Omit<IngestDeps, 'observer'> {
   const eventBusName = requireEnv(env, ENV.EVENT_BUS_NAME);
@@ -79,6 +87,8 @@ export function awsIngestDeps(env: NodeJS.ProcessEnv = process.env): Omit<Ingest
     // an alias is checked against the joins there (GetItem of the forwarding records).
     consentHolds: profiles,
     identities: profiles,
+    // The preference page: topics.yaml bundled beside tags.yaml (none declared without it); the profile read by GetItem (C#*).
+    preferences: { topics: loadTopicsFile(configDir), consentMode: consentModeOf(env), profiles },
     clock: systemClock,
     eventBusName,
   };

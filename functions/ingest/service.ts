@@ -18,11 +18,12 @@ import {
 import { aliasProblems, type IdentityResolver } from './aliases';
 import { recordHolds, type ConsentHolds } from './consent';
 import { ingestClaimKey, type EventDeduplicator } from './dedupe';
-import { mapLimit, publishEntries, type PutEvents } from '../../shared';
+import { mapLimit, publishEntries, type ConsentMode, type PutEvents, type Topics } from '../../shared';
 import { verifyWebhook, WebhookVerificationError } from './signature';
 import { permissionProblems } from './permissions';
 import type { SourceCredentials, SourceProvider } from './sources';
-import { UNSUBSCRIBE_PATH, type UnsubscribeKeyProvider } from '../journeys/unsubscribe';
+import { PREFERENCES_PATH, UNSUBSCRIBE_PATH, type UnsubscribeKeyProvider } from '../journeys/unsubscribe';
+import { handlePreferences, type PreferenceProfiles } from './preferences';
 import { handleUnsubscribe } from './unsubscribe';
 import type { ViolationLog, ViolationRecord } from './violations';
 
@@ -84,6 +85,12 @@ export interface IngestDeps {
    * one-click page) is told they took effect. Without it, denials wait for the profile consumer.
    */
   consentHolds?: ConsentHolds;
+  /**
+   * The preference page (`/v1/preferences`, signed with `unsubscribeKeys`): the declared topics it lists, the consent
+   * mode their defaults are read in, and the profiles it reads the customer's state from. Without it (or without the
+   * keys) the path answers 404.
+   */
+  preferences?: { topics: Topics; consentMode: ConsentMode; profiles: PreferenceProfiles };
   /** What known events should carry, and each source's mode (flag or block). @default the default plan */
   trackingPlan?: TrackingPlan;
   /** Where the violations of flagged events are recorded, for `GET /v1/tracking-plan/violations`. */
@@ -106,7 +113,7 @@ const SEGMENT_SINGLE: Readonly<Record<string, EventType>> = {
 };
 export const WEBHOOK_PATH = '/v1/events';
 export const SEGMENT_BATCH_PATH = '/v1/batch';
-export const INGEST_PATHS = [WEBHOOK_PATH, SEGMENT_BATCH_PATH, ...Object.keys(SEGMENT_SINGLE), UNSUBSCRIBE_PATH] as const;
+export const INGEST_PATHS = [WEBHOOK_PATH, SEGMENT_BATCH_PATH, ...Object.keys(SEGMENT_SINGLE), UNSUBSCRIBE_PATH, PREFERENCES_PATH] as const;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const noop = () => undefined;
@@ -178,6 +185,16 @@ export function createIngestService(deps: IngestDeps) {
         clock: deps.clock,
         ...(deps.eventBusName !== undefined && { eventBusName: deps.eventBusName }),
         ...(deps.consentHolds !== undefined && { consentHolds: deps.consentHolds }),
+      });
+    }
+    if (path === PREFERENCES_PATH && deps.unsubscribeKeys !== undefined && deps.preferences !== undefined) {
+      return handlePreferences(request, {
+        keys: await deps.unsubscribeKeys.load(),
+        putEvents: deps.putEvents,
+        clock: deps.clock,
+        ...(deps.eventBusName !== undefined && { eventBusName: deps.eventBusName }),
+        ...(deps.consentHolds !== undefined && { consentHolds: deps.consentHolds }),
+        ...deps.preferences,
       });
     }
     if (!isWebhook && path !== SEGMENT_BATCH_PATH && segmentType === undefined) {

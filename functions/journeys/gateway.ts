@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { foldConsent, type AttributionRule, type Channel, type Clock, type MessageKind, type Profile } from '../../shared';
+import { foldConsent, subscribedByDefault, type AttributionRule, type Channel, type Clock, type MessageKind, type MessageTopic, type Profile, type TopicDefault } from '../../shared';
 import { idsOfProfile, type ProfileStore } from '../profile';
 import { ChannelUnavailableError, type Channels } from './channels/types';
 import { outcomeUnknown, SendOutcomeUnknownError } from './errors';
@@ -38,8 +38,13 @@ export interface GatewayDeps {
  */
 export interface GatewayMessage extends RenderRequest {
   variant?: string;
-  /** A label kept on the record (a broadcast's `topic`). */
+  /** The message's subscription topic (its journey's or step's, a broadcast's `topic`), kept on the record. */
   topic?: string;
+  /**
+   * The topic's `default` (topics.yaml), as compiled into the journey or kept on the broadcast: a marketing message
+   * with a topic goes only if the customer's state on it for the channel allows (absent: subscribed by default).
+   */
+  topicDefault?: TopicDefault;
   /** The journey version the run started on: its templates render the message (`GatewayDeps.templatesOf`). */
   version?: number;
   /** What the message earns, kept on its record (a broadcast's; a journey's messages earn by their journey's rule). */
@@ -113,9 +118,10 @@ export function createSendGateway(deps: GatewayDeps) {
     const deferredSince = previous?.deferredSince === undefined ? undefined : new Date(previous.deferredSince);
     // The holds (denials, suppressions) ingest recorded under any id of theirs, their linked visitor ids too:
     // ingest records a visitor-only denial under `anon:<id>` (it cannot know the link, which may not exist yet).
-    const consented = await withHolds([...new Set([...ids, ...idsOfProfile(profile)])], profile, channel, now);
+    const topic = messageTopic(message, deps.policy.consentMode);
+    const consented = await withHolds([...new Set([...ids, ...idsOfProfile(profile)])], profile, channel, now, topic?.id);
     const decide = (claims: readonly CapClaim[]) =>
-      decideSend(consented, channel, kind, { sentInWindow: inWindow(claims), deferredSince, maxDelaySeconds: message.frequencyCapMaxDelaySeconds }, now, deps.policy);
+      decideSend(consented, channel, kind, { sentInWindow: inWindow(claims), deferredSince, maxDelaySeconds: message.frequencyCapMaxDelaySeconds }, now, deps.policy, topic);
     /** A send that does not go now: skipped, or deferred (the cap's deferral is recorded: its first time bounds the wait). */
     const held = async (decision: Exclude<SendDecision, { action: 'send' }>): Promise<GatewayOutcome> => {
       if (decision.action === 'skip') return skip(decision.reason);
@@ -169,7 +175,7 @@ export function createSendGateway(deps: GatewayDeps) {
     // The last word, once claimed and just before the provider: a denial or suppression ingest answered for, or a
     // cancel, while this send was deciding, rendering and claiming stops it here (the claim becomes the skip). Only a
     // send already past this read can still go out when a denial arrives: one "already with the provider".
-    const lastWord = (await message.unwanted?.()) ?? (await stillConsented(ids, profile, channel, kind, now));
+    const lastWord = (await message.unwanted?.()) ?? (await stillConsented(ids, profile, channel, kind, now, topic));
     if (lastWord !== undefined) {
       await journeys.settleMessage(customerId, { ...base, status: 'skipped', reason: lastWord });
       const erased = await undoneIfErased(customerId, [key]);
@@ -192,9 +198,9 @@ export function createSendGateway(deps: GatewayDeps) {
    * Whether consent and suppression still allow the send, read again from the holds ingest recorded: the reason
    * to skip (`unsubscribed`, `suppressed`, `no-consent`), or undefined. Quiet hours and the cap were decided already.
    */
-  async function stillConsented(ids: readonly string[], profile: Profile, channel: Channel, kind: MessageKind, now: Date): Promise<string | undefined> {
-    const consented = await withHolds([...new Set([...ids, ...idsOfProfile(profile)])], profile, channel, now);
-    const again = decideSend(consented, channel, kind, { sentInWindow: [] }, now, { ...deps.policy, quietHours: undefined });
+  async function stillConsented(ids: readonly string[], profile: Profile, channel: Channel, kind: MessageKind, now: Date, topic: MessageTopic | undefined): Promise<string | undefined> {
+    const consented = await withHolds([...new Set([...ids, ...idsOfProfile(profile)])], profile, channel, now, topic?.id);
+    const again = decideSend(consented, channel, kind, { sentInWindow: [] }, now, { ...deps.policy, quietHours: undefined }, topic);
     return again.action === 'skip' ? again.reason : undefined;
   }
 
@@ -216,19 +222,38 @@ export function createSendGateway(deps: GatewayDeps) {
    * ingest has received (and answered for) counts even before the profile consumer applied it, a denial
    * ordered against the profile's own record by the same consent rule. One read for every id.
    */
-  async function withHolds(customerIds: readonly string[], profile: Profile, channel: Channel, now: Date): Promise<Profile> {
-    const holds = await profiles.holdsOf(customerIds, channel, now);
+  async function withHolds(customerIds: readonly string[], profile: Profile, channel: Channel, now: Date, topic?: string): Promise<Profile> {
+    const holds = await profiles.holdsOf(customerIds, channel, now, topic);
     let consent = profile.consent[channel];
     for (const hold of holds.consent) consent = foldConsent(consent, hold);
+    // The message's topic likewise: a topic denial answered for (the preference page, an Unsubscribed with a topic) holds at once.
+    const ownTopic = topic === undefined ? undefined : profile.topicConsent?.[channel]?.[topic];
+    let topicConsent = ownTopic;
+    for (const hold of holds.topicConsent ?? []) topicConsent = topicConsent === undefined ? hold : foldConsent(topicConsent, hold);
     const suppression = profile.suppression[channel] ?? holds.suppression;
-    if (consent === profile.consent[channel] && suppression === profile.suppression[channel]) return profile;
-    return { ...profile, consent: { ...profile.consent, [channel]: consent }, suppression: { ...profile.suppression, ...(suppression && { [channel]: suppression }) } };
+    if (consent === profile.consent[channel] && suppression === profile.suppression[channel] && topicConsent === ownTopic) return profile;
+    return {
+      ...profile,
+      consent: { ...profile.consent, [channel]: consent },
+      suppression: { ...profile.suppression, ...(suppression && { [channel]: suppression }) },
+      ...(topic !== undefined && topicConsent !== undefined && { topicConsent: { ...profile.topicConsent, [channel]: { ...profile.topicConsent?.[channel], [topic]: topicConsent } } }),
+    };
   }
 
   return { send, undoneIfErased };
 }
 
 export type SendGateway = ReturnType<typeof createSendGateway>;
+
+/**
+ * The topic a message's send decides on: a marketing message's, with its default for the consent mode. Transactional
+ * messages ignore topics. A topic without a default (a broadcast created before topics were declared) is subscribed by
+ * default: only the customer's own choice on it stops the message.
+ */
+export function messageTopic(message: Pick<GatewayMessage, 'kind' | 'topic' | 'topicDefault'>, mode: SendPolicy['consentMode']): MessageTopic | undefined {
+  if (message.kind !== 'marketing' || message.topic === undefined) return undefined;
+  return { id: message.topic, subscribedByDefault: message.topicDefault === undefined || subscribedByDefault(message.topicDefault, mode) };
+}
 
 /** The sort key of a message record (JourneyStore). */
 export const messageKey = (m: { executionName: string; stepId: string }) => `M#${m.executionName}#${m.stepId}`;

@@ -8,12 +8,18 @@ export { attributionView, formatAttribution, type AttributionView, type Earned }
 export { awsExecutions, executionName, type Executions, type ExecutionInput, type ExecutionState } from './executions';
 export { liquidTemplates, readTemplates } from './templates';
 export { releaseDir, releasedTemplates } from './releases';
+export { loadTopicsFile } from './topics';
 export { renderMessage, type RenderDeps, type RenderRequest, type RenderedMessage } from './render';
 export { segmentationConditions } from './conditions';
 export { decideSend, DEFAULT_SEND_POLICY, type SendPolicy, type SendDecision } from './policy';
 export {
   unsubscribeUrl,
   verifyUnsubscribe,
+  preferencesUrl,
+  verifyPreferences,
+  PREFERENCES_PATH,
+  PREFERENCES_LINK_DAYS,
+  type PreferencesLink,
   unsubscribeKeysFromValue,
   staticUnsubscribeKeys,
   secretUnsubscribeKeys,

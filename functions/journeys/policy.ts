@@ -1,4 +1,4 @@
-import { reachability, type Channel, type ConsentMode, type MessageKind, type Profile } from '../../shared';
+import { reachability, type Channel, type ConsentMode, type MessageKind, type MessageTopic, type Profile } from '../../shared';
 import { DEFAULT_TIME_ZONE, isValidTimeZone, quietHoursEnd, type QuietHours } from './time';
 
 export interface SendPolicy {
@@ -28,7 +28,7 @@ export const DEFAULT_SEND_POLICY: SendPolicy = {
 
 export type SendDecision =
   | { action: 'send'; address: string }
-  | { action: 'skip'; reason: 'no-address' | 'suppressed' | 'unsubscribed' | 'no-consent' | 'frequency-cap' }
+  | { action: 'skip'; reason: 'no-address' | 'suppressed' | 'unsubscribed' | 'no-consent' | 'topic-unsubscribed' | 'topic-no-consent' | 'frequency-cap' }
   | { action: 'defer'; until: Date; reason: 'quiet-hours' | 'frequency-cap' };
 
 /** What the cap needs to know of a send: the marketing messages sent in the window, and since when this send has waited. */
@@ -54,20 +54,22 @@ export function capFreesAt(sentInWindow: readonly Date[], policy: Pick<SendPolic
 }
 
 /**
- * Decide a send at send time: consent and suppression first (consent is law),
+ * Decide a send at send time: consent and suppression first (consent is law; the channel's, then the
+ * marketing message's topic's on that channel),
  * then the frequency cap for marketing (defer until the window frees, up to
  * the send's `maxDelaySeconds` or else `frequencyCapMaxDelayDays`, then skip), then quiet hours (defer, don't drop).
  * Transactional messages skip the cap and quiet hours, never suppression.
  */
 export function decideSend(
-  profile: Pick<Profile, 'traits' | 'consent' | 'suppression'>,
+  profile: Pick<Profile, 'traits' | 'consent' | 'suppression' | 'topicConsent'>,
   channel: Channel,
   kind: MessageKind,
   cap: CapState,
   now: Date,
   policy: SendPolicy,
+  topic?: MessageTopic,
 ): SendDecision {
-  const reach = reachability(profile, channel, kind, policy.consentMode);
+  const reach = reachability(profile, channel, kind, policy.consentMode, topic);
   if (!reach.ok) return { action: 'skip', reason: reach.reason };
   if (kind === 'transactional') return { action: 'send', address: reach.address };
   const frees = capFreesAt(cap.sentInWindow, policy);

@@ -3,10 +3,10 @@
  * context, with its headers and provider tags. One code path: the send gateway renders every email and
  * SMS with it, and `rapport preview` / `send-test` show and send exactly that.
  */
-import { customerLocale, templateProfile, type MessageKind, type Profile, type TemplateChannel } from '../../shared';
+import { customerLocale, systemClock, templateProfile, type Clock, type MessageKind, type Profile, type TemplateChannel } from '../../shared';
 import type { EmailMessage, SmsMessage } from './channels/types';
 import { renderOrFail } from './errors';
-import { unsubscribeUrl, type UnsubscribeKeyProvider } from './unsubscribe';
+import { preferencesLinkExpiry, preferencesUrl, unsubscribeUrl, type UnsubscribeKeyProvider } from './unsubscribe';
 
 export interface RenderedEmail {
   subject: string;
@@ -29,6 +29,8 @@ export interface TemplateRenderer {
 export interface RenderDeps {
   templates: TemplateRenderer;
   unsubscribe: { baseUrl: string; keys: UnsubscribeKeyProvider };
+  /** When a preference link expires is counted from this clock's now (`PREFERENCES_LINK_DAYS`). @default systemClock */
+  clock?: Clock;
 }
 
 /** One message to render, as the gateway's message names it (its ids are the provider tags). */
@@ -75,7 +77,7 @@ export async function renderMessage(deps: RenderDeps, request: RenderRequest, pr
   return { channel, message: { to, body, kind, tags: { journey: request.journeyId, step: request.stepId, customer: request.customerId, ...localeTag } }, ...(locale !== undefined && { locale }) };
 }
 
-/** The render context of an email or SMS: `profile`, `customer`, the request's data and a signed `unsubscribe_url`. */
+/** The render context of an email or SMS: `profile`, `customer`, the request's data, a signed `unsubscribe_url` and `preferences_url`. */
 async function templateData(deps: RenderDeps, request: RenderRequest, profile: Profile | undefined): Promise<Record<string, unknown>> {
   // Read per message (the AWS provider caches a few minutes), so a rotated key signs new links without a deploy.
   const keys = await deps.unsubscribe.keys.load();
@@ -84,6 +86,8 @@ async function templateData(deps: RenderDeps, request: RenderRequest, profile: P
     customer: { id: request.customerId },
     ...request.data,
     unsubscribe_url: unsubscribeUrl(deps.unsubscribe.baseUrl, keys, request.customerId, request.channel),
+    // The preference page (every topic, every channel), signed with the same keys; it expires, the one-click link does not.
+    preferences_url: preferencesUrl(deps.unsubscribe.baseUrl, keys, request.customerId, preferencesLinkExpiry((deps.clock ?? systemClock).now())),
   };
 }
 

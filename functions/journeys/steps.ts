@@ -196,11 +196,13 @@ export function createStepRunner(deps: StepDeps) {
         kind: z.enum(['marketing', 'transactional']).default('marketing'),
         target: z.string().optional(),
         frequencyCapMaxDelaySeconds: z.number().int().nonnegative().optional(),
+        topic: z.string().optional(),
+        topicDefault: z.object({ 'opt-out': z.enum(['subscribed', 'unsubscribed']), 'opt-in': z.enum(['subscribed', 'unsubscribed']) }).optional(),
         variants: z.array(z.object({ id: z.string(), channel: z.enum(['email', 'sms']), template: z.string(), weight: z.number().int().positive() })).min(1).optional(),
         fallback: z.enum(['email', 'sms']).optional(),
       })
       .parse(config);
-    const { kind, target, frequencyCapMaxDelaySeconds } = parsed;
+    const { kind, target, frequencyCapMaxDelaySeconds, topic, topicDefault } = parsed;
     // An experiment: the customer's variant, drawn by weight from the run and step (the same on every retry and deferral).
     const variant = parsed.variants && pickVariant(parsed.variants, `${input.execution}\n${input.stepId}\nvariant`);
     const channel = variant?.channel ?? parsed.channel;
@@ -222,6 +224,8 @@ export function createStepRunner(deps: StepDeps) {
           kind,
           ...(variant && { variant: variant.id }),
           ...(input.version !== undefined && { version: input.version }),
+          ...(topic !== undefined && { topic }),
+          ...(topicDefault !== undefined && { topicDefault }),
           frequencyCapMaxDelaySeconds,
           data: stepTemplateData(input),
           unwanted: async () => ((await runIsRunning(input)) ? undefined : 'run-ended'),

@@ -59,6 +59,59 @@ export function verifyUnsubscribe(keys: string | readonly string[], params: URLS
 }
 
 /**
+ * The preference page (`/v1/preferences`): every message links to it (`preferences_url`), signed with the
+ * unsubscribe keys (the first signs, every one verifies, so rotation works alike). The link names the customer
+ * and when it expires; its MAC is domain-separated from the unsubscribe link's, so neither passes for the other.
+ */
+export const PREFERENCES_PATH = '/v1/preferences';
+/** How long a preference link works after its message was rendered. The one-click unsubscribe link never expires. */
+export const PREFERENCES_LINK_DAYS = 365;
+
+/**
+ * When a link rendered at `now` expires: PREFERENCES_LINK_DAYS later, rounded up to the next UTC midnight, so every
+ * rendering of a day (a preview, its send, a retry) carries the same link.
+ */
+export function preferencesLinkExpiry(now: Date): Date {
+  const DAY = 86_400_000;
+  return new Date(Math.ceil((now.getTime() + PREFERENCES_LINK_DAYS * DAY) / DAY) * DAY);
+}
+
+function preferencesMac(secret: string, customerId: string, expires: string): string {
+  return createHmac('sha256', secret).update(`preferences\n${customerId}\n${expires}`).digest('base64url');
+}
+
+/** A preference link signed with the first key of `keys`, working until `expiresAt` (whole seconds). */
+export function preferencesUrl(baseUrl: string, keys: string | readonly string[], customerId: string, expiresAt: Date): string {
+  const signing = typeof keys === 'string' ? keys : keys[0];
+  if (!signing) throw new UnsubscribeKeyConfigError('no unsubscribe key to sign links with');
+  const expires = String(Math.floor(expiresAt.getTime() / 1000));
+  const url = new URL(PREFERENCES_PATH, baseUrl);
+  url.searchParams.set('c', customerId);
+  url.searchParams.set('x', expires);
+  url.searchParams.set('t', preferencesMac(signing, customerId, expires));
+  return url.toString();
+}
+
+export type PreferencesLink = { ok: true; customerId: string; expiresAt: Date } | { ok: false; reason: 'invalid' | 'expired' };
+
+/** Check a preference link's parameters against every key and the time: the customer, or why not (forged, altered, cut short, expired). */
+export function verifyPreferences(keys: string | readonly string[], params: URLSearchParams, now: Date): PreferencesLink {
+  const customerId = params.get('c');
+  const expires = params.get('x');
+  const token = params.get('t');
+  if (!customerId || !token || !expires || !/^\d{1,12}$/.test(expires)) return { ok: false, reason: 'invalid' };
+  const given = Buffer.from(token);
+  let valid = false;
+  for (const key of typeof keys === 'string' ? [keys] : keys) {
+    const expected = Buffer.from(preferencesMac(key, customerId, expires));
+    if (given.length === expected.length && timingSafeEqual(given, expected)) valid = true;
+  }
+  if (!valid) return { ok: false, reason: 'invalid' };
+  const expiresAt = new Date(Number(expires) * 1000);
+  return expiresAt.getTime() <= now.getTime() ? { ok: false, reason: 'expired' } : { ok: true, customerId, expiresAt };
+}
+
+/**
  * The keys in a stored value: a JSON array of keys, newest (signing) first, or a
  * plain string as one key (what the stack generates, so a deployment from before
  * rotation keeps its links). Anything else fails loudly, naming the shape.

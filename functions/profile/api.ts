@@ -23,6 +23,8 @@ export function profileView(p: Profile) {
     mergedIds: p.mergedIds ?? [],
     traits: p.traits,
     consent: p.consent,
+    // The topics the customer chose, per channel (the others stand at their topics.yaml default).
+    topicConsent: p.topicConsent ?? {},
     suppression: p.suppression,
     firstSeenAt: p.firstSeenAt,
     lastSeenAt: p.lastSeenAt,

@@ -1,4 +1,4 @@
-import { CHANNELS, EVENTS, SENDER_LIMITS, orderAmount, consentChanges, consentOfTrail, consentRecord, detailTypeOf, suppressionsOf, foldConsentTrail, trailOf, type Channel, type ConsentRecord, type NormalisedEvent, type Profile, type RecentEvent } from '../../shared';
+import { CHANNELS, EVENTS, SENDER_LIMITS, orderAmount, consentChanges, topicConsentChanges, consentOfTrail, consentRecord, detailTypeOf, suppressionsOf, foldConsentTrail, trailOf, type Channel, type ConsentRecord, type NormalisedEvent, type Profile, type RecentEvent } from '../../shared';
 
 import { RECENT_EVENTS_MAX, RECENT_EVENTS_WINDOW_DAYS } from '../../shared/segmentation/constants';
 import type { RecentEventsSpec } from '../../shared/segmentation/retention';
@@ -77,6 +77,7 @@ export function applyEvent(profile: Profile, event: NormalisedEvent, now: Date, 
   contextLocale(p, event, at);
   if (event.type === 'track') applyTrack(p, event, at);
   for (const change of consentChanges(event)) setConsent(p, change.channel, consentRecord(change));
+  for (const change of topicConsentChanges(event)) setTopicConsent(p, change.channel, change.topic, consentRecord(change));
   for (const { channel, suppression } of suppressionsOf(event)) suppress(p, channel, suppression);
 
   const recent = toRecent(event, keep);
@@ -190,6 +191,23 @@ export function setConsent(p: Profile, channel: Channel, record: ConsentRecord):
   p.consent[channel] = consentOfTrail(trail) ?? p.consent[channel];
 }
 
+/** How many topics a profile keeps consent for, per channel (topics.yaml declares at most as many); a change of another is not kept. */
+export const TOPIC_CONSENT_MAX = 32;
+
+/**
+ * Fold a topic's consent decision on a channel, exactly as a channel's (`setConsent`): the same trail, the same
+ * order (`foldConsentTrail`, `consentOfTrail`), so timestamps, future-dated events, ties and a denial's precedence
+ * decide a topic as they decide a channel.
+ */
+export function setTopicConsent(p: Profile, channel: Channel, topic: string, record: ConsentRecord): void {
+  const trails = p.topicConsentTrail?.[channel] ?? {};
+  if (!Object.hasOwn(trails, topic) && Object.keys(trails).length >= TOPIC_CONSENT_MAX) return;
+  const trail = foldConsentTrail(trails[topic] ?? [], record);
+  const current = consentOfTrail(trail);
+  p.topicConsentTrail = { ...p.topicConsentTrail, [channel]: { ...trails, [topic]: trail } };
+  if (current !== undefined) p.topicConsent = { ...p.topicConsent, [channel]: { ...p.topicConsent?.[channel], [topic]: current } };
+}
+
 /** Suppress a channel; of several suppressions the earliest is kept (the same one in any order). */
 function suppress(p: Profile, channel: Channel, s: NonNullable<Profile['suppression'][Channel]>): void {
   const current = p.suppression[channel];
@@ -232,6 +250,7 @@ function mergeInto(known: Profile, v: Profile, now: Date, keep?: RecentEventsSpe
   }
   for (const channel of CHANNELS) {
     for (const change of v.consentTrail?.[channel] ?? trailOf(v.consent[channel])) setConsent(p, channel, change);
+    for (const [topic, trail] of Object.entries(v.topicConsentTrail?.[channel] ?? {})) for (const change of trail) setTopicConsent(p, channel, topic, change);
     const s = v.suppression[channel];
     if (s) suppress(p, channel, s);
   }

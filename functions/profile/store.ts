@@ -146,7 +146,8 @@ export const timelineSortKey = (event: Pick<NormalisedEvent, 'timestamp' | 'sour
 const legacyTimelineSortKey = (event: Pick<NormalisedEvent, 'timestamp' | 'messageId'>) => `E#${event.timestamp}#${event.messageId}`;
 /** How long a consent hold is kept: the profile consumer has applied the denial long before (retries, DLQ redrive). */
 export const CONSENT_HOLD_DAYS = 30;
-const consentHoldKey = (id: string, channel: Channel) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: `K#${channel}` });
+/** A channel's consent hold, or (with `topic`) a subscription topic's on that channel: `K#email`, `K#email#offers`. */
+const consentHoldKey = (id: string, channel: Channel, topic?: string) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: topic === undefined ? `K#${channel}` : `K#${channel}#${topic}` });
 const suppressionHoldKey = (id: string, channel: Channel) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: `S#${channel}` });
 /**
  * A hold of an erased id with no new life (nor joined) received after the erasure completed (`#undoHoldIfErased`): kept
@@ -164,6 +165,8 @@ interface HoldWrite {
 /** The holds of one channel a send reads (`holdsOf`): the consent denials and suppressions ingest recorded under its customer's ids. */
 export interface ChannelHolds {
   consent: ConsentRecord[];
+  /** The denials of the topic asked for (`holdsOf`'s `topic`) on the channel. */
+  topicConsent?: ConsentRecord[];
   /** The earliest suppression among them. */
   suppression?: Suppression;
 }
@@ -408,15 +411,15 @@ export class ProfileStore {
    * the new life with it). Otherwise the write came before the tombstone, so before the eraser's
    * query, which deletes it.
    */
-  async putConsentHold(id: string, channel: Channel, record: ConsentRecord): Promise<void> {
+  async putConsentHold(id: string, channel: Channel, record: ConsentRecord, topic?: string): Promise<void> {
     const key = record.key ?? record.at;
     const hold: HoldWrite = {
       item: { itemType: 'consent-hold', status: record.status, source: record.source, at: record.at, key, [L.ttlAttribute]: Math.floor(Date.parse(key) / 1000) + CONSENT_HOLD_DAYS * 86_400 },
       condition: { expression: 'attribute_not_exists(#pk) OR #key < :key', names: { '#pk': L.partitionKey, '#key': 'key' }, values: { ':key': key } },
     };
-    if (!(await this.#putHold(consentHoldKey(id, channel), hold))) return;
+    if (!(await this.#putHold(consentHoldKey(id, channel, topic), hold))) return;
     // The key is the denial's receipt: ingest's now. A denial's `at` is min(event time, receipt): belongsAfter reads the same from them.
-    await this.#undoHoldIfErased(id, consentHoldKey(id, channel), { timestamp: record.at, receivedAt: key }, { name: 'key', value: key }, hold);
+    await this.#undoHoldIfErased(id, consentHoldKey(id, channel, topic), { timestamp: record.at, receivedAt: key }, { name: 'key', value: key }, hold);
   }
 
   /**
@@ -509,17 +512,18 @@ export class ProfileStore {
   }
 
   /**
-   * The holds ingest recorded for a channel under any of these ids (`putConsentHold`, `putSuppressionHold`), those
-   * not expired, and those kept for an erased id among them (`parkedHoldKey`: the id joined or linked as its new life):
-   * strongly consistent, one BatchGetItem per 25 ids (the four holds of 25 ids are 100 keys), whatever the number of
-   * ids a customer has.
+   * The holds ingest recorded for a channel under any of these ids (`putConsentHold`, `putSuppressionHold`), with
+   * `topic` that topic's denials on the channel too, those not expired, and those kept for an erased id among them
+   * (`parkedHoldKey`: the id joined or linked as its new life): strongly consistent, one BatchGetItem per 25 ids (the
+   * four holds of 25 ids are 100 keys; 16 ids with a topic, six holds each), whatever the number of ids a customer has.
    */
-  async holdsOf(ids: readonly string[], channel: Channel, now: Date): Promise<ChannelHolds> {
-    const out: ChannelHolds = { consent: [] };
+  async holdsOf(ids: readonly string[], channel: Channel, now: Date, topic?: string): Promise<ChannelHolds> {
+    const out: ChannelHolds = { consent: [], ...(topic !== undefined && { topicConsent: [] }) };
     const nowSeconds = now.getTime() / 1000;
-    for (let i = 0; i < ids.length; i += 25) {
-      let keys: Array<Record<string, unknown>> | undefined = ids.slice(i, i + 25).flatMap((id) => {
-        const own = [consentHoldKey(id, channel), suppressionHoldKey(id, channel)];
+    const perBatch = topic === undefined ? 25 : 16;
+    for (let i = 0; i < ids.length; i += perBatch) {
+      let keys: Array<Record<string, unknown>> | undefined = ids.slice(i, i + perBatch).flatMap((id) => {
+        const own = [consentHoldKey(id, channel), suppressionHoldKey(id, channel), ...(topic === undefined ? [] : [consentHoldKey(id, channel, topic)])];
         return [...own, ...own.map((Key) => parkedHoldKey(id, Key))];
       });
       for (let attempt = 0; keys && keys.length > 0; attempt++) {
@@ -531,7 +535,11 @@ export class ProfileStore {
           if (item.itemType === 'suppression-hold') {
             const s: Suppression = { reason: item.reason as Suppression['reason'], at: item.at as string };
             if (!out.suppression || s.at < out.suppression.at) out.suppression = s;
-          } else out.consent.push({ status: item.status as ConsentRecord['status'], source: item.source as string, at: item.at as string, key: item.key as string });
+          } else {
+            const record: ConsentRecord = { status: item.status as ConsentRecord['status'], source: item.source as string, at: item.at as string, key: item.key as string };
+            if ((item[L.sortKey] as string).startsWith(`K#${channel}#`)) out.topicConsent?.push(record);
+            else out.consent.push(record);
+          }
         }
         keys = page.UnprocessedKeys?.[this.tableName]?.Keys;
       }

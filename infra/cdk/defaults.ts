@@ -70,9 +70,10 @@ export const INGEST = {
   configFiles: ['tags.yaml'],
   /**
    * Config files the ingest loads when the config folder has them: tracking-plan.yaml (what known
-   * events carry, flag or block per source; without it, the default plan).
+   * events carry, flag or block per source; without it, the default plan) and topics.yaml (the topics the
+   * preference page lists; without it, none).
    */
-  optionalConfigFiles: ['tracking-plan.yaml'],
+  optionalConfigFiles: ['tracking-plan.yaml', 'topics.yaml'],
   /**
    * Partitions of the profile table the ingest may write: consent holds (C#<id>), the holds kept for an erased id
    * (XH#<sha256(id)>, no id in them; not the tombstones' X#) and tracking plan violations (TPV#<day>#<shard>).

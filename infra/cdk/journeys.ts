@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { LineCounter, parseDocument, type Node } from 'yaml';
 import type { JourneySpec } from '../../functions/journeys';
 import { journeySpecOf } from '../../functions/journeys/release-specs';
+import type { Topics } from '../../shared';
 import { JOURNEY_BUNDLE, JOURNEYS_FILE_FORMAT } from '../../shared/config/journey-env';
 import { compileJourney, formatProblems, JourneyError, loadJourneysFromDir, type CompiledJourney, type LoadedJourneys } from '../../workflows/journeys';
 import { JOURNEYS, STAGE_NAME_PATTERN } from './defaults';
@@ -36,6 +37,8 @@ export interface JourneySources {
   readonly webhookTargets: readonly string[];
   /** Whether an SMS origination identity is configured: without one, a journey sending SMS fails synth. */
   readonly sms: boolean;
+  /** The declared subscription topics (topics.yaml): a journey naming another fails synth; compiled with their defaults. */
+  readonly topics?: Topics | undefined;
   /**
    * The tag rules' names and the manual tags declared in tags.yaml: every tag a
    * journey reads must be one of them or a tag some journey adds, else synth fails
@@ -65,6 +68,7 @@ export function loadJourneys(sources: JourneySources): JourneyLoad {
     loaded = loadJourneysFromDir(sources.journeysDir, sources.templatesDir, {
       webhookTargets: sources.webhookTargets,
       ...(sources.tags !== undefined && { tags: sources.tags }),
+      topics: sources.topics,
     });
   } catch (error) {
     if (error instanceof JourneyError) return { ok: false, problems: error.errors.map((problem) => formatProblems([problem])) };
@@ -122,7 +126,7 @@ export function loadJourneys(sources: JourneySources): JourneyLoad {
 
 /** Every loaded journey compiled, each Task invoking `stepFunctionArn` (a token in the stack). */
 export function compileJourneys(loaded: LoadedJourneys, stepFunctionArn: string, webhookTargets: readonly string[]): CompiledJourney[] {
-  return loaded.journeys.map(({ journey }) => compileJourney(journey, { stepFunctionArn, ...loaded.catalog, webhookTargets }));
+  return loaded.journeys.map(({ journey }) => compileJourney(journey, { stepFunctionArn, ...loaded.catalog, webhookTargets, topics: loaded.topics }));
 }
 
 /** What the starter and the router need of a compiled journey (`JourneySpec`): patterns and entry rules, no ASL. */

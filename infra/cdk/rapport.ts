@@ -18,7 +18,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { conversionEventsOf, type ConsentMode } from '../../shared';
+import { conversionEventsOf, NO_TOPICS, type ConsentMode } from '../../shared';
 import type { BroadcastRates } from '../../shared/broadcasts/rates';
 import { recordReleases, type CompiledJourney } from '../../workflows/journeys';
 import { BroadcastsArea, BusArea, EncryptionArea, encryptionProblems, FeedbackArea, FirewallArea, firewallProblems, IngestArea, JourneysArea, ProfilesArea, type AreaContext } from './areas';
@@ -30,7 +30,7 @@ import { recordReleaseSpecs, retiredReleaseSpecs } from '../../functions/journey
 import type { JourneySpec } from '../../functions/journeys';
 import { acknowledgeNagFindings } from './nag';
 import { RapportObservability } from './observability';
-import { findPropProblems, knownTags } from './validate';
+import { findPropProblems, knownTags, knownTopics } from './validate';
 
 
 /** A system that posts events: a Standard Webhooks sender or a Segment/RudderStack SDK. */
@@ -540,6 +540,7 @@ export class Rapport extends Construct {
     const webhookTargets = Object.keys(resolved.outboundWebhooks);
     // The tags journeys may read: tags.yaml's rules and manual tags, as the profile functions load them.
     const tags = knownTags(resolved.configDir);
+    const topics = knownTopics(resolved.configDir);
     const journeyLoad = loadJourneys({
       stageName: props.stageName,
       journeysDir: resolved.journeysDir,
@@ -547,6 +548,7 @@ export class Rapport extends Construct {
       webhookTargets,
       sms: resolved.sms !== undefined,
       ...(tags !== undefined && { tags }),
+      topics,
     });
     const problems = [
       ...findPropProblems(resolved),
@@ -599,7 +601,7 @@ export class Rapport extends Construct {
     this.deadLetterQueue = busArea.deadLetterQueue;
 
     // ---- Ingest: HTTP API -> ingest function -> bus ----
-    const ingest = new IngestArea(ctx, { bus: this.bus, sources: resolved.sources, apiThrottle: resolved.apiThrottle, configDir: resolved.configDir });
+    const ingest = new IngestArea(ctx, { bus: this.bus, sources: resolved.sources, apiThrottle: resolved.apiThrottle, configDir: resolved.configDir, consentMode: resolved.consentMode });
     this.idempotencyTable = ingest.idempotencyTable;
     this.sourceSecrets = ingest.sourceSecrets;
     this.unsubscribeSecret = ingest.unsubscribeSecret;
@@ -686,6 +688,7 @@ export class Rapport extends Construct {
       sendStatements: journeys.sendStatements,
       unsubscribeSecret: this.unsubscribeSecret,
       conversionEvents: [...conversionEventsOf(this.journeys)],
+      topics: (topics ?? NO_TOPICS).list.map(({ id, default: topicDefault }) => ({ id, default: topicDefault })),
       ...(resolved.broadcastRates !== undefined && { broadcastRates: resolved.broadcastRates }),
     });
     this.broadcastApiFunction = broadcasts.broadcastApiFunction;

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { RemovalPolicy, Token } from 'aws-cdk-lib';
 import type { Duration } from 'aws-cdk-lib';
 import { parseBroadcastRates, type BroadcastRates } from '../../shared/broadcasts/rates';
-import { loadTrackingPlan, TRACKING_PLAN_FILE, type ConsentMode } from '../../shared';
+import { loadTopics, loadTrackingPlan, NO_TOPICS, TOPICS_FILE, topicsOf, TRACKING_PLAN_FILE, type ConsentMode, type Topics } from '../../shared';
 import { formatProblem, loadSegmentationConfig, loadSegments, loadTagRules, SEGMENTATION_FILES, SEGMENTS_FILE } from '../../shared/segmentation';
 import { MAX_SOURCES, PROFILE, REDELIVERY_DAYS, requiredTombstoneDays, SOURCE_ID_MAX_LENGTH, SOURCE_ID_PATTERN, STAGE_NAME_PATTERN, WEBHOOK_NAME_PATTERN } from './defaults';
 import type { RapportEmail, RapportOutboundWebhook, RapportSendPolicy, RapportSms, RapportSource, RapportThrottle } from './rapport';
@@ -309,7 +309,16 @@ export function validateSegmentationFiles(configDir: string): string[] {
   // Named segments, when there are: a broken file never deploys either.
   const segmentsFile = path.join(configDir, SEGMENTS_FILE);
   const segments = isFile(segmentsFile) ? loadSegments(fs.readFileSync(segmentsFile, 'utf8'), segmentsFile) : undefined;
-  return [...(tags.ok ? [] : tags.errors), ...(config.ok ? [] : config.errors), ...(plan === undefined || plan.ok ? [] : plan.errors), ...(segments === undefined || segments.ok ? [] : segments.errors)].map(formatProblem);
+  // Subscription topics, when declared: journeys are checked against them (knownTopics), the ingest's preference page lists them.
+  const topicsFile = path.join(configDir, TOPICS_FILE);
+  const topics = isFile(topicsFile) ? loadTopics(fs.readFileSync(topicsFile, 'utf8'), topicsFile) : undefined;
+  return [
+    ...(tags.ok ? [] : tags.errors),
+    ...(config.ok ? [] : config.errors),
+    ...(plan === undefined || plan.ok ? [] : plan.errors),
+    ...(segments === undefined || segments.ok ? [] : segments.errors),
+    ...(topics === undefined || topics.ok ? [] : topics.errors),
+  ].map(formatProblem);
 }
 
 /**
@@ -322,6 +331,17 @@ export function knownTags(configDir: string): { rules: string[]; manual: string[
   if (!isFile(tagsFile)) return undefined;
   const tags = loadTagRules(fs.readFileSync(tagsFile, 'utf8'), tagsFile);
   return tags.ok ? { rules: tags.rules.map((r) => r.name), manual: tags.manualTags.map((m) => m.name) } : undefined;
+}
+
+/**
+ * The declared subscription topics, from `configDir`'s topics.yaml: none when it is absent (every `topic:` then
+ * fails synth), undefined when it is broken (`validateSegmentationFiles` reports that).
+ */
+export function knownTopics(configDir: string): Topics | undefined {
+  const file = path.join(configDir, TOPICS_FILE);
+  if (!isFile(file)) return NO_TOPICS;
+  const result = loadTopics(fs.readFileSync(file, 'utf8'), file);
+  return result.ok ? topicsOf(result.topics) : undefined;
 }
 
 function isDirectory(candidate: string): boolean {

@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import { ENV, parseTemplateFileName, templateKey } from '../../shared';
+import { ENV, loadTopics, NO_TOPICS, parseTemplateFileName, templateKey, TOPICS_FILE, topicsOf, type Topics } from '../../shared';
 import { loadTagRules } from '../../shared/segmentation';
 import {
   addedTagsInDocument,
@@ -170,6 +170,17 @@ export function knownTagsOf(w: Pick<Workflows, 'tagsFile'>): { rules: string[]; 
   return result.ok ? { rules: result.rules.map((r) => r.name), manual: result.manualTags.map((m) => m.name) } : undefined;
 }
 
+/**
+ * The declared subscription topics (topics.yaml), as the engine loads them: none when the file is absent;
+ * undefined when it is broken (then the journeys' topics go unchecked; `rapport validate` reports the file).
+ */
+export function knownTopicsOf(w: Pick<Workflows, 'dir'>): Topics | undefined {
+  const file = join(w.dir, TOPICS_FILE);
+  if (!existsSync(file)) return NO_TOPICS;
+  const result = loadTopics(readFileSync(file, 'utf8'), file);
+  return result.ok ? topicsOf(result.topics) : undefined;
+}
+
 /** The tags every journey file of the journeys folder adds with `tag: { add }` (a file that is not YAML adds none). */
 export function tagsAddedInFolder(w: Workflows): string[] {
   if (!isDirectory(w.journeysDir)) return [];
@@ -188,6 +199,8 @@ export interface LoadedOne {
   journey: Journey;
   file: string;
   catalog: TemplateCatalog;
+  /** The topics it was checked against (topics.yaml; undefined when that is broken): compile with them. */
+  topics: Topics | undefined;
 }
 
 /**
@@ -200,11 +213,13 @@ export function loadOneJourney(file: string, w: Workflows, ctx: Context): Loaded
   if (!existsSync(w.templatesDir)) throw printFailure(ctx, w, [fileProblem(w.templatesDir, 'no templates folder: expected <config>/templates with <template>.<channel>.liquid files')]);
   const { catalog, problems: templateProblems } = loadTemplateCatalog(w.templatesDir);
   const known = knownTagsOf(w);
+  const topics = knownTopicsOf(w);
   const result = loadJourney(readFileSync(file, 'utf8'), file, {
     templates: catalog.templates,
     templatesDir: w.show(w.templatesDir),
     webhookTargets: w.webhookTargets,
     ...(known !== undefined && { tags: { ...known, added: tagsAddedInFolder(w) } }),
+    topics,
   });
   if (!result.ok) throw printFailure(ctx, w, result.errors);
   // The templates it renders, each with its locale variants (keys as templateKey makes them).
@@ -215,7 +230,7 @@ export function loadOneJourney(file: string, w: Workflows, ctx: Context): Loaded
   });
   if (broken.length === 0) broken.push(...journeyTemplateProblems(result.journey, catalog));
   if (broken.length > 0) throw printFailure(ctx, w, broken);
-  return { journey: result.journey, file, catalog };
+  return { journey: result.journey, file, catalog, topics };
 }
 
 /** Print problems and a count, and return the failure to throw. */

@@ -7,7 +7,7 @@ import type { BroadcastRates } from '../../shared/broadcasts';
 import type { Channels, JourneyStore, SendPolicy, TemplateRenderer, UnsubscribeKeyProvider } from '../../functions/journeys';
 import { createSendGateway } from '../../functions/journeys/gateway';
 import type { ProfileStore } from '../../functions/profile';
-import { templateKey, type Clock } from '../../shared';
+import { templateKey, type Clock, type Topics } from '../../shared';
 import { broadcastDefinition, BROADCAST_STATE_MACHINE, loadBroadcastsFromDir } from '../../workflows/broadcasts';
 import { authorizedBroadcastStart, type AwsCallAuthorizer } from './authorization';
 import { invokeLambda } from './lambda-async';
@@ -27,6 +27,8 @@ export interface BroadcastWiring {
   records: JourneyStore;
   channels: Channels;
   policy: SendPolicy;
+  /** The declared subscription topics (topics.yaml): a broadcast's `topic` must be one. */
+  topics?: Topics;
   /** Messages per second all broadcasts together may send per channel (their lanes' token buckets); a channel not named is not limited. */
   broadcastRates?: BroadcastRates;
   /** The events the journey router credits as conversions (`conversionEventsOf`) now: a broadcast's attribution may name these. */
@@ -80,6 +82,7 @@ export function wireBroadcasts(w: BroadcastWiring) {
       return w.conversionEvents();
     },
     defaultTimeZone: w.policy.defaultTimeZone,
+    ...(w.topics !== undefined && { topics: w.topics }),
     attributionCounters: (journeyId) => w.records.stats(journeyId),
   });
   const page = createBroadcastPageHandler(service, { logger: w.logger, metrics: w.metrics });

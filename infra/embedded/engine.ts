@@ -25,7 +25,7 @@ import {
   type ErasureResumeHooks,
   type Tombstone,
 } from '../../functions/profile';
-import { attributionView, DEFAULT_SEND_POLICY, InvalidRunsCursorError, DEV_UNSUBSCRIBE_KEY, experimentView, holdoutView, staticUnsubscribeKeys, unsubscribeKeysFromValue, type OutboundWebhookTarget, type SendPolicy } from '../../functions/journeys';
+import { attributionView, DEFAULT_SEND_POLICY, InvalidRunsCursorError, DEV_UNSUBSCRIBE_KEY, experimentView, holdoutView, loadTopicsFile, staticUnsubscribeKeys, unsubscribeKeysFromValue, type OutboundWebhookTarget, type SendPolicy } from '../../functions/journeys';
 import { conversionEventsOf, denialsOnly, ENV, MonotonicClock, prng, ScaledClock, systemClock, type BusEntry, type Clock, type NormalisedEvent } from '../../shared';
 import { ensureTable, idempotencyTableDefinition, profileTableDefinition, startDynalite, type LocalDynamo } from './dynamo';
 import { eventBridgeApiListener, LocalEventBus } from './event-bus';
@@ -266,6 +266,8 @@ async function start(options: EngineOptions): Promise<Engine> {
   // Metrics are not published locally; the engine's Metrics only keep Powertools from warning on every invocation.
   const metrics = new Metrics({ namespace: 'Rapport', serviceName: 'rapport', logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (...a: unknown[]) => console.error(...a) } });
   const profileConfig = loadProfileConfig(options.configDir ?? 'workflows', options.env ?? process.env);
+  // The subscription topics (topics.yaml, optional): journeys and broadcasts are checked against them, the preference page lists them.
+  const topics = loadTopicsFile(options.configDir ?? 'workflows');
   const doc = documentClient(dynamo.client);
   const profiles = new ProfileStore(doc, PROFILE_TABLE);
   // Flagged events' violations: in the profile table, as in AWS (functions/ingest/violations.ts).
@@ -288,6 +290,8 @@ async function start(options: EngineOptions): Promise<Engine> {
       consentHolds: profiles,
       identities: profiles,
       unsubscribeKeys,
+      // The preference page: the topics it lists, read in the engine's consent mode, each customer's state from their profile.
+      preferences: { topics, consentMode: profileConfig.consentMode, profiles },
       ...(options.publish && { publish: options.publish }),
     },
     { logger, metrics },
@@ -434,6 +438,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     tableName: PROFILE_TABLE,
     profiles,
     profileConfig,
+    topics,
     mutateProfile: createProfileConsumer(profileDeps).mutate,
     onErasedWrite: (ids: string[]) => erasure.redact(ids),
     channels,
@@ -472,6 +477,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     records: journeys.records,
     channels,
     policy: sendPolicy,
+    topics,
     ...(options.broadcastRates && { broadcastRates: options.broadcastRates }),
     conversionEvents: () => conversionEventsOf(journeys.compiled),
     clock,
@@ -702,7 +708,7 @@ async function start(options: EngineOptions): Promise<Engine> {
   const redriving = new Set<string>();
   // Ingest (signed / write key) and one-click unsubscribe are meant to be called cross-site; see http-guard.ts.
   // Test sends (`rapport send-test`, to the outbox, marked as tests) and previews (the web UI), rendered as the gateway renders.
-  const messageTools = createMessageTools({ templatesDir: options.templatesDir ?? 'workflows/templates', channels: outbox, channelsFor: (id) => outbox.renderedFor(id), profiles, unsubscribe: { baseUrl: () => url, keys: unsubscribeKeys } });
+  const messageTools = createMessageTools({ templatesDir: options.templatesDir ?? 'workflows/templates', channels: outbox, channelsFor: (id) => outbox.renderedFor(id), profiles, unsubscribe: { baseUrl: () => url, keys: unsubscribeKeys }, clock });
   const guard = createHttpGuard({ crossSitePaths: ingestPaths, ...(options.allowedHosts && { allowedHosts: options.allowedHosts }) });
   const server: Server = createServer((req, res) => {
     // On virtual time a request holds the clock until its answer is sent (or the connection closes).

@@ -22,7 +22,7 @@ import { planJourneys, type JourneyPlan } from '../cli/plan';
 import { journeySpecOf } from '../../functions/journeys/release-specs';
 import type { ProfileConfig, ProfileStore } from '../../functions/profile';
 import type { Executions } from '../../functions/journeys/executions';
-import type { Clock, Profile } from '../../shared';
+import type { Clock, Profile, Topics } from '../../shared';
 import { compileJourney, loadJourneysFromDir, type CompiledJourney } from '../../workflows/journeys';
 import type { BusEvent, LocalEventBus } from './event-bus';
 import type { DeadLetterSink } from './dead-letters';
@@ -48,6 +48,8 @@ export interface JourneyWiring {
   tableName: string;
   profiles: ProfileStore;
   profileConfig: ProfileConfig;
+  /** The declared subscription topics (topics.yaml): journeys are checked against them and compiled with their defaults. */
+  topics?: Topics;
   mutateProfile: (customerId: string, cause: string, change: (profile: Profile) => void) => Promise<unknown>;
   /** Redact what a step left for a customer found erased after it wrote (the outbox line of a message). */
   onErasedWrite?: (ids: string[]) => Promise<void>;
@@ -96,9 +98,9 @@ export function wireJourneys(w: JourneyWiring) {
   const tags = { rules: w.profileConfig.tagNames, manual: [...w.profileConfig.manualTags, ...(w.tagsAddedElsewhere ?? [])] };
   /** The journeys and templates on disk, checked as at start (a broken file throws JourneyError, with file:line:col). */
   const load = () => {
-    const loaded = loadJourneysFromDir(w.journeysDir, w.templatesDir, { webhookTargets: w.webhookTargets, tags });
+    const loaded = loadJourneysFromDir(w.journeysDir, w.templatesDir, { webhookTargets: w.webhookTargets, tags, topics: w.topics });
     const compiled: CompiledJourney[] = loaded.journeys.map(({ journey }) =>
-      compileJourney(journey, { stepFunctionArn: LOCAL_STEP_FUNCTION, ...loaded.catalog, webhookTargets: w.webhookTargets }),
+      compileJourney(journey, { stepFunctionArn: LOCAL_STEP_FUNCTION, ...loaded.catalog, webhookTargets: w.webhookTargets, topics: loaded.topics }),
     );
     const sources = readTemplates(w.templatesDir);
     // With a data folder, each journey version's templates are kept: a run finishes with those it started with.

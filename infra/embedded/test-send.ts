@@ -11,7 +11,7 @@ import type { RenderDeps } from '../../functions/journeys/render';
 import { TemplateRenderError } from '../../functions/journeys/steps';
 import { PreviewRequestSchema, renderForCustomer, sendTestMessage, TestSendRequestSchema } from '../../functions/journeys/test-send';
 import type { ProfileStore } from '../../functions/profile';
-import type { Profile } from '../../shared';
+import type { Clock, Profile } from '../../shared';
 import type { CompiledJourney } from '../../workflows/journeys';
 
 export interface MessageToolsWiring {
@@ -21,12 +21,14 @@ export interface MessageToolsWiring {
   channelsFor?: (customerId: string) => Channels;
   profiles: Pick<ProfileStore, 'get'>;
   unsubscribe: { baseUrl(): string; keys: UnsubscribeKeyProvider };
+  /** The engine's clock: a preference link expires counted from its now, as the gateway's. */
+  clock?: Clock;
 }
 
 type Answer = { status: number; body: unknown };
 
 export function createMessageTools(w: MessageToolsWiring) {
-  const renderDeps = (): RenderDeps => ({ templates: liquidTemplates(readTemplates(w.templatesDir)), unsubscribe: { baseUrl: w.unsubscribe.baseUrl(), keys: w.unsubscribe.keys } });
+  const renderDeps = (): RenderDeps => ({ templates: liquidTemplates(readTemplates(w.templatesDir)), unsubscribe: { baseUrl: w.unsubscribe.baseUrl(), keys: w.unsubscribe.keys }, ...(w.clock && { clock: w.clock }) });
 
   /** Parse the request, find its customer, then `act`: a 400, 404 or 422 (a template error) otherwise. */
   async function handle<S extends typeof PreviewRequestSchema | typeof TestSendRequestSchema>(schema: S, input: unknown, act: (request: z.infer<S>, profile: Profile | undefined) => Promise<Answer>): Promise<Answer> {

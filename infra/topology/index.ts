@@ -1,6 +1,6 @@
 import { sesFeedbackPattern } from '../../functions/feedback/ses-event';
 import { isStarterPattern } from '../../functions/journeys/runtime';
-import { UNSUBSCRIBE_PATH } from '../../functions/journeys/unsubscribe';
+import { PREFERENCES_PATH, UNSUBSCRIBE_PATH } from '../../functions/journeys/unsubscribe';
 import { PROFILE_CONSUMER_PATTERN } from '../../shared/config/env';
 import type { EventPattern } from '../../shared/pattern';
 
@@ -44,6 +44,9 @@ export const ROUTES: readonly ApiRoute[] = [
   // One-click unsubscribe (RFC 8058): GET shows the confirmation page, POST (what mail clients send) unsubscribes.
   { api: 'ingest', method: 'GET', path: UNSUBSCRIBE_PATH, target: 'ingest' },
   { api: 'ingest', method: 'POST', path: UNSUBSCRIBE_PATH, target: 'ingest' },
+  // The preference page every message links to: GET lists the topics per channel, POST (a plain form) saves the choices.
+  { api: 'ingest', method: 'GET', path: PREFERENCES_PATH, target: 'ingest' },
+  { api: 'ingest', method: 'POST', path: PREFERENCES_PATH, target: 'ingest' },
   { api: 'customers', method: 'GET', path: '/v1/customers/{id}', target: 'customerApi' },
   { api: 'customers', method: 'GET', path: '/v1/customers/{id}/events', target: 'customerApi' },
   { api: 'customers', method: 'GET', path: '/v1/customers/{id}/export', target: 'customerApi' },

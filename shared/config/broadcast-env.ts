@@ -10,4 +10,6 @@ export const BROADCAST_ENV = {
   CONVERSION_EVENTS: 'RAPPORT_CONVERSION_EVENTS',
   /** Messages per second all broadcasts together may send per channel (a JSON object, `{"email": 14}`); unset: no limit. */
   BROADCAST_RATES: 'RAPPORT_BROADCAST_RATES',
+  /** The declared subscription topics (a JSON array of `{id, default}`): a broadcast's `topic` must be one; its default is kept with it. */
+  TOPICS: 'RAPPORT_TOPICS',
 } as const;

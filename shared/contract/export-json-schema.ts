@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { broadcastJsonSchema } from '../broadcasts/schema';
 import { segmentsJsonSchema } from '../segmentation/segments-file';
+import { topicsJsonSchema } from '../topics/schema';
 import { contractJsonSchemas } from './json-schema';
 
 const dir = join(import.meta.dirname, 'schema');
@@ -17,3 +18,6 @@ console.log('wrote shared/contract/schema/segments.schema.json');
 // For editors of workflows/broadcasts.d/<id>.yaml (and the body of POST /v1/broadcasts).
 writeFileSync(join(dir, 'broadcast.schema.json'), `${JSON.stringify(broadcastJsonSchema(), null, 2)}\n`);
 console.log('wrote shared/contract/schema/broadcast.schema.json');
+// For editors of workflows/topics.yaml.
+writeFileSync(join(dir, 'topics.schema.json'), `${JSON.stringify(topicsJsonSchema(), null, 2)}\n`);
+console.log('wrote shared/contract/schema/topics.schema.json');

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 
 /**
- * The source of the `Unsubscribed` events Rapport's own one-click unsubscribe link publishes. Such a
- * click applies to a live profile only: it never re-creates an erased customer (see `startsNewLife`).
+ * The source of the `Unsubscribed` events Rapport's own one-click unsubscribe link publishes, and of the
+ * `Subscribed`/`Unsubscribed {channel, topic}` events of its preference page. Such a click applies to a live
+ * profile only: it never re-creates an erased customer (see `startsNewLife`).
  */
 export const ONE_CLICK_SOURCE_ID = 'unsubscribe';
 
@@ -61,6 +62,15 @@ export const CHANNELS = ['email', 'sms', 'push'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
 const Reason = z.string().max(1_000).optional();
+/**
+ * A subscription topic (workflows/topics.yaml): with it, the change is the topic's on the channel, not the
+ * channel's. The shape of an id only (ingest does not read topics.yaml); the profile keeps at most 32 topics per channel.
+ */
+const Topic = z
+  .string()
+  .regex(/^[a-z0-9]+(?:[-_][a-z0-9]+)*$/, { error: 'expected a topic id of topics.yaml (lowercase letters, digits, "-" or "_")' })
+  .max(64)
+  .optional();
 
 /**
  * The consent events' properties are Rapport's contract, checked for every source:
@@ -74,10 +84,12 @@ export const CONTRACT_EVENT_PROPERTIES = {
     // denial is never refused for that (the sender's SDK would drop it): no channel is every channel, and
     // normaliseEvent writes `all` into the event, so journeys' exits on `channel: [email, all]` see it too.
     channel: z.enum([...CHANNELS, 'all']).optional(),
+    topic: Topic,
     reason: Reason,
   }),
   [EVENTS.SUBSCRIBED]: z.looseObject({
     channel: z.enum(CHANNELS),
+    topic: Topic,
   }),
   [EVENTS.MESSAGE_BOUNCED]: z.looseObject({
     channel: z.enum(CHANNELS),

@@ -7,14 +7,35 @@ export type MessageKind = 'marketing' | 'transactional';
 /** The trait that holds a channel's address. */
 export const CHANNEL_ADDRESS_TRAIT: Readonly<Record<Channel, string>> = { email: 'email', sms: 'phone', push: 'pushToken' };
 
-export type Reachability = { ok: true; address: string } | { ok: false; reason: 'no-address' | 'suppressed' | 'unsubscribed' | 'no-consent' };
+export type Reachability = { ok: true; address: string } | { ok: false; reason: 'no-address' | 'suppressed' | 'unsubscribed' | 'no-consent' | 'topic-unsubscribed' | 'topic-no-consent' };
+
+/**
+ * A marketing message's topic as the send decides on it: its id and whether a customer who chose nothing
+ * for it is subscribed (the topic's `default` for the deployment's consent mode).
+ */
+export interface MessageTopic {
+  id: string;
+  subscribedByDefault: boolean;
+}
+
+/**
+ * The customer's state on `topic` for `channel`: their latest choice in consent order, else the topic's
+ * default. `topic-unsubscribed`: they left it; `topic-no-consent`: they never joined one that is off by default.
+ */
+export function topicReachability(profile: Pick<Profile, 'topicConsent'>, channel: Channel, topic: MessageTopic): 'topic-unsubscribed' | 'topic-no-consent' | undefined {
+  const status = profile.topicConsent?.[channel]?.[topic.id]?.status ?? 'unknown';
+  if (status === 'denied') return 'topic-unsubscribed';
+  if (status === 'unknown' && !topic.subscribedByDefault) return 'topic-no-consent';
+  return undefined;
+}
 
 /**
  * May this customer get a message of this kind on this channel? Suppression
  * (hard bounce, erasure) blocks everything; marketing also needs consent: given
- * explicitly, or — in opt-out mode — not refused.
+ * explicitly, or — in opt-out mode — not refused; and, when it has a topic, the
+ * customer's state on that topic for the channel (`topicReachability`).
  */
-export function reachability(profile: Pick<Profile, 'traits' | 'consent' | 'suppression'>, channel: Channel, kind: MessageKind, mode: ConsentMode): Reachability {
+export function reachability(profile: Pick<Profile, 'traits' | 'consent' | 'suppression' | 'topicConsent'>, channel: Channel, kind: MessageKind, mode: ConsentMode, topic?: MessageTopic): Reachability {
   const address = profile.traits[CHANNEL_ADDRESS_TRAIT[channel]];
   if (typeof address !== 'string' || address.length === 0) return { ok: false, reason: 'no-address' };
   if (profile.suppression[channel]) return { ok: false, reason: 'suppressed' };
@@ -22,6 +43,9 @@ export function reachability(profile: Pick<Profile, 'traits' | 'consent' | 'supp
   const status = profile.consent[channel]?.status ?? 'unknown';
   if (status === 'denied') return { ok: false, reason: 'unsubscribed' };
   if (status === 'unknown' && mode === 'opt-in') return { ok: false, reason: 'no-consent' };
+  // The channel allows it; then the topic's own state on this channel.
+  const topicReason = topic === undefined ? undefined : topicReachability(profile, channel, topic);
+  if (topicReason !== undefined) return { ok: false, reason: topicReason };
   return { ok: true, address };
 }
 
@@ -131,6 +155,8 @@ export function consentChanges(event: Pick<NormalisedEvent, 'type' | 'event' | '
     });
   }
   if (event.type !== 'track') return [];
+  // A topic's change (`{ channel, topic }`) is the topic's, never the channel's: see `topicConsentChanges`.
+  if (event.properties.topic !== undefined) return [];
   const channel = event.properties.channel;
   if (event.event === EVENTS.UNSUBSCRIBED) {
     const channels = channel === 'all' || channel === undefined ? CHANNELS : CHANNELS.filter((c) => c === channel);
@@ -138,6 +164,31 @@ export function consentChanges(event: Pick<NormalisedEvent, 'type' | 'event' | '
   }
   if (event.event === EVENTS.SUBSCRIBED) {
     return CHANNELS.filter((c) => c === channel).map((c) => ({ channel: c, status: 'granted' as const, source: EVENTS.SUBSCRIBED, ...times }));
+  }
+  return [];
+}
+
+/** A consent change of one topic on one channel: ordered exactly as a channel's (`consentKey`, `compareConsent`). */
+export interface TopicConsentChange extends ConsentChange {
+  topic: string;
+}
+
+/**
+ * The topic consent changes an event carries: `Unsubscribed { channel?, topic }` (no channel or `all`: the
+ * topic on every channel) and `Subscribed { channel, topic }`. They change the topic only; the channel's own
+ * consent stays as it is (and still comes first at send time).
+ */
+export function topicConsentChanges(event: Pick<NormalisedEvent, 'type' | 'event' | 'properties' | 'timestamp' | 'receivedAt'>): TopicConsentChange[] {
+  const topic = event.properties.topic;
+  if (event.type !== 'track' || typeof topic !== 'string') return [];
+  const times = { eventTime: event.timestamp, receivedAt: event.receivedAt };
+  const channel = event.properties.channel;
+  if (event.event === EVENTS.UNSUBSCRIBED) {
+    const channels = channel === 'all' || channel === undefined ? CHANNELS : CHANNELS.filter((c) => c === channel);
+    return channels.map((c) => ({ channel: c, topic, status: 'denied' as const, source: EVENTS.UNSUBSCRIBED, ...times }));
+  }
+  if (event.event === EVENTS.SUBSCRIBED) {
+    return CHANNELS.filter((c) => c === channel).map((c) => ({ channel: c, topic, status: 'granted' as const, source: EVENTS.SUBSCRIBED, ...times }));
   }
   return [];
 }

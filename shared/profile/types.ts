@@ -95,6 +95,14 @@ export interface Profile {
    * the set of changes, not on their arrival order. Absent on profiles stored before it: the record stands in.
    */
   consentTrail?: Partial<Record<Channel, ConsentRecord[]>>;
+  /**
+   * Consent per channel and subscription topic (topics.yaml), as `consent` per channel and folded by the same
+   * consent order: `topicConsent.email.offers`. Absent (or a topic absent): the customer chose nothing, the
+   * topic's default applies. At most `TOPIC_CONSENT_MAX` topics per channel.
+   */
+  topicConsent?: Partial<Record<Channel, Record<string, ConsentRecord>>>;
+  /** Bookkeeping behind `topicConsent`, as `consentTrail` is behind `consent` (not in the API's view). */
+  topicConsentTrail?: Partial<Record<Channel, Record<string, ConsentRecord[]>>>;
   suppression: Partial<Record<Channel, Suppression>>;
   firstSeenAt: string;
   lastSeenAt: string;

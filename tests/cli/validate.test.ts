@@ -35,6 +35,7 @@ describe('rapport validate', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
     mkdirSync(join(cwd, 'wf'), { recursive: true });
     cpSync(join(ROOT, 'workflows', 'journeys.d'), join(cwd, 'wf', 'journeys.d'), { recursive: true });
     cpSync(join(ROOT, 'workflows', 'templates'), join(cwd, 'wf', 'templates'), { recursive: true });
+    cpSync(join(ROOT, 'workflows', 'topics.yaml'), join(cwd, 'wf', 'topics.yaml'));
     writeFileSync(join(cwd, 'wf', 'segmentation.config.yaml'), '');
     writeFileSync(join(cwd, 'wf', 'tags.yaml'), ['tags:', '  - name: buyer', '    description: Ordered lately', '    when: { event: Order Complete, within: 30d }', ''].join('\n'));
     const result = await cliInProcess(['validate', '--config', 'wf'], { cwd });
@@ -49,7 +50,7 @@ describe('rapport validate', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
     const cwd = join(tmp, 'broadcasts');
     mkdirSync(join(cwd, 'wf', 'broadcasts.d'), { recursive: true });
     for (const folder of ['journeys.d', 'templates']) cpSync(join(ROOT, 'workflows', folder), join(cwd, 'wf', folder), { recursive: true });
-    for (const file of ['segmentation.config.yaml', 'tags.yaml']) cpSync(join(ROOT, 'workflows', file), join(cwd, 'wf', file));
+    for (const file of ['segmentation.config.yaml', 'tags.yaml', 'topics.yaml']) cpSync(join(ROOT, 'workflows', file), join(cwd, 'wf', file));
     writeFileSync(join(cwd, 'wf', 'broadcasts.d', 'fine.yaml'), 'id: fine\nsegment: tag:crm-gold\nsend: { channel: email, template: we-value-you }\n');
     writeFileSync(join(cwd, 'wf', 'broadcasts.d', 'fax.yaml'), 'id: fax\nsegment: tag:crm-gold\nsend: { channel: fax, template: we-value-you }\n');
     writeFileSync(join(cwd, 'wf', 'broadcasts.d', 'typo.yaml'), 'id: typo\nsegment: tag:crm-gold\nsend: { channel: email, template: we-value-yu }\n');
@@ -59,6 +60,42 @@ describe('rapport validate', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
       'wf/broadcasts.d/fax.yaml:3:18  send.channel: expected "email" or "sms", got "fax"',
       'wf/broadcasts.d/typo.yaml:1:1  send.template: no email template "we-value-yu": expected a file wf/templates/we-value-yu.email.liquid',
     ]);
+  });
+
+  it('refuses a topic topics.yaml does not declare, in a journey, a send step and a broadcast, naming the field at file:line:col', async () => {
+    // Prepare: the shipped workflows and topics, one journey and one broadcast naming topics nobody declared.
+    const cwd = join(tmp, 'topics');
+    mkdirSync(join(cwd, 'wf', 'broadcasts.d'), { recursive: true });
+    for (const folder of ['journeys.d', 'templates']) cpSync(join(ROOT, 'workflows', folder), join(cwd, 'wf', folder), { recursive: true });
+    for (const file of ['segmentation.config.yaml', 'tags.yaml', 'topics.yaml']) cpSync(join(ROOT, 'workflows', file), join(cwd, 'wf', file));
+    writeFileSync(
+      join(cwd, 'wf', 'journeys.d', 'promo.yaml'),
+      ['id: promo', 'name: Promo', 'version: 1', 'topic: promos', 'trigger: { event: Signed Up }', 'steps:', '  - id: a', '    send: { channel: email, template: welcome, topic: deals }', ''].join('\n'),
+    );
+    writeFileSync(join(cwd, 'wf', 'broadcasts.d', 'news.yaml'), 'id: news\nsegment: tag:crm-gold\nsend: { channel: email, template: we-value-you }\ntopic: news\n');
+
+    // Act
+    const result = await cliInProcess(['validate', '--config', 'wf'], { cwd });
+
+    // Assess
+    const declared = '(newsletter, offers, product-updates)';
+    expect(result.code).toBe(1);
+    expect(lines(result.stdout).slice(0, -1)).toEqual([
+      `wf/broadcasts.d/news.yaml:4:8  topic: unknown topic "news": expected one declared in topics.yaml ${declared.replace(/(\w[\w-]*)/g, '"$1"')}`,
+      `wf/journeys.d/promo.yaml:4:8  topic: unknown topic "promos": expected one declared in topics.yaml ${declared.replace(/(\w[\w-]*)/g, '"$1"')}`,
+      `wf/journeys.d/promo.yaml:8:55  steps[0].send.topic: unknown topic "deals": expected one declared in topics.yaml ${declared.replace(/(\w[\w-]*)/g, '"$1"')}`,
+    ]);
+  });
+
+  it('refuses a broken topics.yaml at file:line:col', async () => {
+    const cwd = join(tmp, 'topics-broken');
+    mkdirSync(join(cwd, 'wf'), { recursive: true });
+    for (const folder of ['journeys.d', 'templates']) cpSync(join(ROOT, 'workflows', folder), join(cwd, 'wf', folder), { recursive: true });
+    for (const file of ['segmentation.config.yaml', 'tags.yaml']) cpSync(join(ROOT, 'workflows', file), join(cwd, 'wf', file));
+    writeFileSync(join(cwd, 'wf', 'topics.yaml'), ['topics:', '  - id: offers', '    name: Offers', '    default: { opt-out: subscribed, opt-in: maybe }', ''].join('\n'));
+    const result = await cliInProcess(['validate', '--config', 'wf'], { cwd });
+    expect(result.code).toBe(1);
+    expect(lines(result.stdout)[0]).toBe('wf/topics.yaml:4:45  topics[0].default.opt-in: expected "subscribed" or "unsubscribed", got "maybe"');
   });
 
   it('names missing files as problems', async () => {

@@ -32,6 +32,7 @@ function installExample(): string {
   cpSync(join(ROOT, 'workflows', 'journeys.d'), join(d, 'journeys.d'), { recursive: true });
   cpSync(join(ROOT, 'workflows', 'templates'), join(d, 'templates'), { recursive: true });
   cpSync(join(ROOT, 'workflows', 'segmentation.config.yaml'), join(d, 'segmentation.config.yaml'));
+  cpSync(join(ROOT, 'workflows', 'topics.yaml'), join(d, 'topics.yaml'));
   const rule = readFileSync(join(EXAMPLE, 'browsing-without-buying.tags.yaml'), 'utf8');
   const entry = rule.slice(rule.indexOf('\ntags:\n') + '\ntags:\n'.length);
   writeFileSync(join(d, 'tags.yaml'), `${readFileSync(join(ROOT, 'workflows', 'tags.yaml'), 'utf8').trimEnd()}\n\n${entry}`);

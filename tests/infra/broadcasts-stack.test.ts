@@ -68,6 +68,15 @@ describe('the broadcast stack', () => {
     expect(actionsOn(functionPolicyStatements(template, apiId), 'ses:SendEmail')).toEqual([]);
   });
 
+  it("gives the API function the declared topics (ids and defaults of the config's topics.yaml): a broadcast's topic must be one", () => {
+    const variables = (resources[apiId]!.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(JSON.parse(variables[BROADCAST_ENV.TOPICS] as string)).toEqual([
+      { id: 'newsletter', default: { 'opt-out': 'subscribed', 'opt-in': 'subscribed' } },
+      { id: 'offers', default: { 'opt-out': 'subscribed', 'opt-in': 'unsubscribed' } },
+      { id: 'product-updates', default: { 'opt-out': 'subscribed', 'opt-in': 'subscribed' } },
+    ]);
+  });
+
   it('routes POST /v1/broadcasts and GET, DELETE /v1/broadcasts/{id} of the IAM customer API to the API function', () => {
     for (const key of ['POST /v1/broadcasts', 'GET /v1/broadcasts/{id}', 'DELETE /v1/broadcasts/{id}']) {
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: key, AuthorizationType: 'AWS_IAM' });

@@ -184,9 +184,9 @@ describe('Rapport-dev bundles', () => {
     }
   });
 
-  it('copies tags.yaml and tracking-plan.yaml into the ingest bundle under config/: tags senders may set, what known events carry', () => {
-    expect(readdirSync(path.join(assetDir('ingest'), 'config')).sort()).toEqual(['tags.yaml', 'tracking-plan.yaml']);
-    for (const file of ['tags.yaml', 'tracking-plan.yaml']) {
+  it('copies tags.yaml, topics.yaml and tracking-plan.yaml into the ingest bundle under config/: tags senders may set, the preference page\'s topics, what known events carry', () => {
+    expect(readdirSync(path.join(assetDir('ingest'), 'config')).sort()).toEqual(['tags.yaml', 'topics.yaml', 'tracking-plan.yaml']);
+    for (const file of ['tags.yaml', 'topics.yaml', 'tracking-plan.yaml']) {
       expect(readFileSync(path.join(assetDir('ingest'), 'config', file), 'utf8'), file).toBe(readFileSync(path.join(TEST_CONFIG_DIR, file), 'utf8'));
     }
   });

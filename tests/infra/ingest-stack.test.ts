@@ -78,6 +78,8 @@ describe('Rapport-dev stack, default props', () => {
       [ENV.UNSUBSCRIBE_SECRET]: { Ref: unsubscribeSecretId },
       // tags.yaml (which tags senders may set) is bundled there, not passed in a variable.
       [ENV.CONFIG_DIR]: '/var/task/config',
+      // The preference page shows each topic's default for the deployment's consent mode.
+      [ENV.CONSENT_MODE]: 'opt-out',
       [ENV.STAGE]: 'dev',
       POWERTOOLS_SERVICE_NAME: 'rapport-ingest',
       POWERTOOLS_METRICS_NAMESPACE: 'Rapport',

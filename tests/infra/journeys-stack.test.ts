@@ -13,6 +13,7 @@ import { sendPolicyFrom, stateMachineArnsFrom } from '../../functions/journeys/a
 import { journeySpec } from '../../infra/cdk/journeys';
 import { ENV } from '../../shared/config/env';
 import { JOURNEY_ALIAS, JOURNEY_ENV } from '../../shared/config/journey-env';
+import { loadTopicsOrThrow, TOPICS_FILE } from '../../shared/topics';
 import { compileJourney, loadJourneysFromDir, type CompiledJourney } from '../../workflows/journeys';
 import type { PolicyStatement, Synthesised } from './synth';
 import {
@@ -72,8 +73,10 @@ const journeyIdsIn = (dir: string) =>
 /** The compiler's output for every journey of `journeysDir`, each Task invoking `stepFunctionArn`: what the stack must deploy. */
 function compiledJourneys(stepFunctionArn: string, journeysDir = JOURNEYS_DIR, templatesDir = TEMPLATES_DIR): Map<string, CompiledJourney> {
   const webhookTargets = Object.keys(TEST_DELIVERY.outboundWebhooks);
-  const { journeys, catalog } = loadJourneysFromDir(journeysDir, templatesDir, { webhookTargets });
-  return new Map(journeys.map(({ journey }) => [journey.id, compileJourney(journey, { stepFunctionArn, ...catalog, webhookTargets })]));
+  // The topics of the config the stack is synthesised with: each send's topic is compiled with its default.
+  const topics = loadTopicsOrThrow(readFileSync(path.join(TEST_CONFIG_DIR, TOPICS_FILE), 'utf8'), TOPICS_FILE);
+  const { journeys, catalog } = loadJourneysFromDir(journeysDir, templatesDir, { webhookTargets, topics });
+  return new Map(journeys.map(({ journey }) => [journey.id, compileJourney(journey, { stepFunctionArn, ...catalog, webhookTargets, topics })]));
 }
 
 /** Logical ids of what the journeys leg created, found by what they are, never hard-coded. */
@@ -742,6 +745,15 @@ describe('journeys from another folder', () => {
     expect(error.message).toMatch(/^Invalid props for Rapport-test\/Rapport:\n/);
     expect(error.problems).toEqual([
       expect.stringMatching(new RegExp(`^${path.join(journeysDir, 'broken.yaml').replaceAll('/', '\\/')}:7:\\d+ steps\\[0\\]\\.send\\.template: no email template "no-such-template"`)),
+    ]);
+  });
+
+  it('refuses a journey naming a topic topics.yaml does not declare, as rapport validate does, naming the field', () => {
+    const promo = ['id: promo', 'name: Promo', 'version: 1', 'topic: promos', 'trigger: { event: Signed Up }', 'steps:', '  - id: hello', '    send: { channel: email, template: we-value-you }', ''].join('\n');
+    const journeysDir = journeysDirWith({ 'promo.yaml': promo }, { samples: false });
+
+    expect(thrown(build({ journeysDir })).problems).toEqual([
+      expect.stringMatching(new RegExp(`^${path.join(journeysDir, 'promo.yaml').replaceAll('/', '\\/')}:4:8 topic: unknown topic "promos": expected one declared in topics\\.yaml \\("newsletter", "offers", "product-updates"\\)`)),
     ]);
   });
 

@@ -62,7 +62,7 @@ describe('broadcasts', () => {
     ]);
 
     // Act
-    const created = await post({ id: 'gold-news', segment: 'tag:crm-gold', send: { channel: 'email', template: 'we-value-you' }, topic: 'news' });
+    const created = await post({ id: 'gold-news', segment: 'tag:crm-gold', send: { channel: 'email', template: 'we-value-you' }, topic: 'newsletter' });
     await clock.run();
 
     // Assess
@@ -71,12 +71,12 @@ describe('broadcasts', () => {
     expect(await get('gold-news')).toMatchObject({ status: 'completed', recipients: 7, sent: 4, skipped: { 'no-address': 1, unsubscribed: 1, suppressed: 1 }, deferred: 0, failed: 0 });
     expect(sentTo('gold-news')).toEqual(['b-1', 'b-2', 'b-3', 'b-4']);
     const messages = (await api.get('/v1/customers/b-6/messages')).json as unknown as { messages: Array<{ journeyId: string; status: string; reason?: string; topic?: string }> };
-    expect(messages.messages.find((m) => m.journeyId === 'broadcast:gold-news')).toMatchObject({ status: 'skipped', reason: 'unsubscribed', topic: 'news' });
+    expect(messages.messages.find((m) => m.journeyId === 'broadcast:gold-news')).toMatchObject({ status: 'skipped', reason: 'unsubscribed', topic: 'newsletter' });
   });
 
   it('posted again sends nobody twice; posted with another definition is refused', async () => {
     // Act
-    const again = await post({ id: 'gold-news', segment: 'tag:crm-gold', send: { channel: 'email', template: 'we-value-you' }, topic: 'news' });
+    const again = await post({ id: 'gold-news', segment: 'tag:crm-gold', send: { channel: 'email', template: 'we-value-you' }, topic: 'newsletter' });
     await clock.run();
     const other = await post({ id: 'gold-news', segment: 'tag:crm-gold', send: { channel: 'email', template: 'welcome' } });
 

@@ -59,7 +59,7 @@ describe('tracking plan modes', () => {
   /** A config folder like workflows/ whose tracking plan makes source "shop" block and requires an order id. */
   function configDir(): string {
     const dir = mkdtempSync(join(tmpdir(), 'rapport-plan-'));
-    for (const file of ['tags.yaml', 'segmentation.config.yaml']) copyFileSync(join('workflows', file), join(dir, file));
+    for (const file of ['tags.yaml', 'segmentation.config.yaml', 'topics.yaml']) copyFileSync(join('workflows', file), join(dir, file));
     writeFileSync(
       join(dir, 'tracking-plan.yaml'),
       ['sources:', '  shop: { mode: block }', 'events:', '  Order Completed:', '    properties:', '      orderId: { type: id, required: true }', '      revenue: { type: money }', ''].join('\n'),

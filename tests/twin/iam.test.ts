@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { ChannelUnavailableError } from '../../functions/journeys/channels/types';
+import { DEV_UNSUBSCRIBE_KEY, preferencesUrl } from '../../functions/journeys/unsubscribe';
 import type { Engine, EngineOptions } from '../../infra/embedded/engine';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
 import { JOURNEY_ALIAS, JOURNEY_ENV } from '../../shared/config/journey-env';
@@ -228,6 +229,21 @@ describe('what the engine serves in process is authorised by the template too: S
     expect(denied.message?.reason).toMatch(/is not authorized to perform: secretsmanager:GetSecretValue on resource: arn:aws:secretsmanager:[\w-]+:\d+:secret:Rapport-twin-RapportUnsubscribeSecret[\w-]+ because/);
   });
 
+  it('the preference page is the ingest role\'s: it reads the profile and records the topic hold in the customer\'s partition', async () => {
+    const iam = templateIam(new Deployed(template()));
+    const { engine, clock, api } = await engineWith(iam);
+    await api.sendAndSettle(identify('iam-prefs'));
+    const link = preferencesUrl(engine.url, DEV_UNSUBSCRIBE_KEY, 'iam-prefs', new Date(clock.now().getTime() + 3_600_000));
+    expect((await fetch(link)).status).toBe(200);
+    const saved = await fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'shown=email%3Anewsletter' });
+    expect(saved.status).toBe(200);
+    await engine.settle();
+    expect(((await api.customer('iam-prefs')) as unknown as { topicConsent: Record<string, Record<string, { status: string }>> }).topicConsent.email?.newsletter?.status).toBe('denied');
+    const ingestCalls = iam.decisions.filter((d) => d.functionName === 'rapport-ingest' && d.action.startsWith('dynamodb:'));
+    expect(ingestCalls.every((d) => d.allowed)).toBe(true);
+    expect([...new Set(ingestCalls.map((d) => d.action))]).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem']));
+  });
+
   it("a source's credentials are GetSecretValue of its secret: without it ingest cannot read the sources and answers 503", async () => {
     const iam = templateIam(new Deployed(withoutGrant(template(), 'rapport-ingest', 'secretsmanager:GetSecretValue')));
     const { engine } = await engineWith(iam);
@@ -254,7 +270,7 @@ describe('what the engine serves in process is authorised by the template too: S
   });
 
   it('a broadcast starts on the broadcast state machine: without states:StartExecution the API fails and nobody is sent to', async () => {
-    const post = (engine: Engine) => fetch(`${engine.url}/v1/broadcasts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'iam-news', segment: 'tag:crm-gold', send: { channel: 'email', template: 'we-value-you' }, topic: 'news' }) });
+    const post = (engine: Engine) => fetch(`${engine.url}/v1/broadcasts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'iam-news', segment: 'tag:crm-gold', send: { channel: 'email', template: 'we-value-you' }, topic: 'newsletter' }) });
     const member = { type: 'identify', userId: 'iam-member', traits: { email: 'iam-member@example.com', tags: ['crm-gold'] } };
     const iam = templateIam(new Deployed(template()));
     const granted = await engineWith(iam);

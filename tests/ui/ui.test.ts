@@ -189,6 +189,17 @@ describe('the /ui page', () => {
     await page.close();
   }, 60_000);
 
+  it('shows the topics a customer left or joined, per channel, beside the channel consent', async () => {
+    await world.send([identify('tia', { email: 'tia@example.com' }), track('tia', 'Unsubscribed', { channel: 'email', topic: 'offers' }, 'left-offers')]);
+    await world.engine.settle();
+    const { page, problems } = await open('#/customers/tia');
+    const offers = page.locator('section[aria-labelledby="h-consent"] [data-channel="email"][data-topic="offers"]');
+    await poll(() => offers.textContent()).toContain('denied');
+    expect(await page.locator('section[aria-labelledby="h-consent"]').textContent()).toContain('email · offers');
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 60_000);
+
   it("previews a template for a customer in their locale, the HTML in a sandboxed frame with its styles, and says why one cannot render", async () => {
     // Prepare: a French customer (fr-CA: the welcome email's fr variant), with markup in her name.
     await world.send([identify('zoe', { email: 'zoe@example.com', name: 'Zoé <b>', locale: 'fr-CA' })]);

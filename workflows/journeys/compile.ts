@@ -24,6 +24,7 @@ import {
   PROFILE_EVENT_SOURCE,
   RESERVED_EVENT_NAMES,
   type EventPattern,
+  type Topics,
 } from '../../shared';
 import {
   LAMBDA_INVOKE,
@@ -53,6 +54,11 @@ export interface CompileOptions extends TemplateCatalog {
   readonly stepFunctionArn: string;
   /** Names of the configured outbound webhooks; unchecked when absent. */
   readonly webhookTargets?: Iterable<string>;
+  /**
+   * The declared subscription topics (topics.yaml): a send's topic is checked against them and compiled with its
+   * `default`, so the send step decides without reading topics.yaml. Absent: unchecked, compiled without a default.
+   */
+  readonly topics?: Topics | undefined;
 }
 
 /** The `action` a step Lambda is invoked with. */
@@ -227,10 +233,15 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
       const kind = step.send.kind ?? 'marketing';
       const maxDelay = step.send.frequency_cap_max_delay ?? journey.send_policy?.frequency_cap_max_delay;
       const frequencyCapMaxDelaySeconds = kind === 'marketing' && maxDelay !== undefined ? durationSeconds(maxDelay) : undefined;
+      // A marketing email or SMS has the step's topic, else the journey's; transactional messages ignore topics.
+      const topic = kind === 'marketing' && step.send.channel !== 'webhook' ? (step.send.topic ?? journey.topic) : undefined;
+      const topicDefault = topic === undefined ? undefined : options.topics?.get(topic)?.default;
       const config = {
         channel: step.send.channel,
         template: step.send.template,
         kind,
+        ...(topic !== undefined && { topic }),
+        ...(topicDefault !== undefined && { topicDefault }),
         ...(step.send.target !== undefined && { target: step.send.target }),
         ...(frequencyCapMaxDelaySeconds !== undefined && { frequencyCapMaxDelaySeconds }),
         ...(step.send.fallback !== undefined && { fallback: step.send.fallback }),

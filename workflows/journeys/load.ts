@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { LineCounter, parse, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import type { Topics } from '../../shared';
 import { isMinutesForMonths } from './duration';
 import { formatPath, JourneyError, type JourneyProblem, type PathSegment } from './errors';
 import { createLocator } from './locate';
@@ -24,6 +25,8 @@ export interface LoadOptions {
   readonly expectedId?: string;
   /** The tags that can exist; the tags the journey reads are unchecked when absent. */
   readonly tags?: KnownTags;
+  /** The declared subscription topics (topics.yaml); a `topic` is unchecked when absent. */
+  readonly topics?: Topics | undefined;
   /** The templates folder, as messages name it. */
   readonly templatesDir?: string;
   /**
@@ -57,6 +60,8 @@ export interface DirOptions {
    * Unchecked when absent.
    */
   readonly tags?: Pick<KnownTags, 'rules' | 'manual'>;
+  /** The declared subscription topics (topics.yaml): every `topic` must be one. Unchecked when absent. */
+  readonly topics?: Topics | undefined;
   /** The templates folder as messages name it (default: as given). */
   readonly showTemplatesDir?: string;
   /** See LoadOptions.smsDeployable. */
@@ -120,6 +125,7 @@ export function loadJourney(text: string, file: string, options: LoadOptions): L
     ...(expectedId !== undefined && { expectedId }),
     ...(options.webhookTargets !== undefined && { webhookTargets: options.webhookTargets }),
     ...(options.tags !== undefined && { tags: options.tags }),
+    topics: options.topics,
     ...(options.templatesDir !== undefined && { templatesDir: options.templatesDir }),
   });
   if (meaning.length > 0) return { ok: false, errors: sortProblems(meaning.map((p) => problem(p.path, p.message, p.key))) };
@@ -133,6 +139,8 @@ export interface LoadedJourneys {
   readonly catalog: TemplateCatalog;
   /** What is valid but likely not meant (e.g. `wait: 6m` where six months were meant). */
   readonly warnings: readonly JourneyProblem[];
+  /** The topics they were checked against (DirOptions.topics): pass them to `compileJourney` with the catalog. */
+  readonly topics?: Topics | undefined;
 }
 
 /**
@@ -157,6 +165,7 @@ export function loadJourneysFromDir(dir: string, templatesDir: string, options: 
       templatesDir: options.showTemplatesDir ?? templatesDir,
       ...(options.webhookTargets !== undefined && { webhookTargets: options.webhookTargets }),
       ...(tags !== undefined && { tags }),
+      topics: options.topics,
       ...(options.smsDeployable !== undefined && { smsDeployable: options.smsDeployable }),
     });
     if (!result.ok) {
@@ -179,7 +188,7 @@ export function loadJourneysFromDir(dir: string, templatesDir: string, options: 
     warnings.push(...result.warnings);
   }
   if (errors.length > 0) throw new JourneyError(errors);
-  return { journeys, catalog, warnings };
+  return { journeys, catalog, warnings, topics: options.topics };
 }
 
 /** The tags a journey file's `tag: { add }` steps add; none when it is not YAML (its own load reports that). */

@@ -17,7 +17,7 @@
  * ```
  */
 import { z } from 'zod';
-import { CHANNELS, DEFAULT_ATTRIBUTION, LIFECYCLE_STAGES } from '../../shared';
+import { CHANNELS, DEFAULT_ATTRIBUTION, LIFECYCLE_STAGES, TOPIC_ID_PATTERN } from '../../shared';
 import { ConditionSchema } from './conditions';
 import { DURATION_EXAMPLE, DURATION_PATTERN, DURATION_UNITS } from './duration';
 
@@ -197,6 +197,12 @@ const VariantSchema = z
   )
   .describe('One arm of an experiment: the template and/or channel it sends with, and its share of customers.');
 
+/** A subscription topic's id, declared in topics.yaml (checked against it in the meaning pass). */
+const TopicSchema = z
+  .string(expected('a topic id declared in topics.yaml, like "newsletter"'))
+  .regex(TOPIC_ID_PATTERN, 'expected a topic id in lowercase letters, digits, "-" or "_", like "product-updates"')
+  .max(64, 'expected a topic id of at most 64 characters');
+
 const SendStep = z.strictObject({
   id: StepIdSchema,
   send: z
@@ -207,11 +213,12 @@ const SendStep = z.strictObject({
         kind: z.enum(MESSAGE_KINDS, expected('marketing or transactional')).optional().describe('marketing (default): consent, frequency cap and quiet hours apply; transactional: only suppression applies.'),
         target: Kebab('an outbound webhook name', 'support').optional().describe('Only for channel webhook: the configured outbound webhook the message goes to.'),
         frequency_cap_max_delay: FrequencyCapMaxDelaySchema.optional(),
+        topic: TopicSchema.optional().describe("This marketing send's subscription topic (topics.yaml), instead of the journey's `topic`."),
         fallback: z
           .enum(['email', 'sms'], expected('email or sms'))
           .optional()
           .describe(
-            'Another channel to try when the customer cannot be reached on this one (no address, unsubscribed, no consent, suppressed): the same template on that channel (<template>.<fallback>.liquid); the first skip is recorded with its reason, the fallback send as <step>.fallback.',
+            'Another channel to try when the customer cannot be reached on this one (no address, unsubscribed, no consent, suppressed, left the topic): the same template on that channel (<template>.<fallback>.liquid); the first skip is recorded with its reason, the fallback send as <step>.fallback.',
           ),
         variants: z
           .array(VariantSchema, expected('a list of variants'))
@@ -220,7 +227,7 @@ const SendStep = z.strictObject({
           .optional()
           .describe('An experiment: each customer gets one variant, drawn by weight (the same on every retry); the first is the control. Stats per variant: sent, conversions, revenue, rate, and a p-value against the control.'),
       },
-      expected('{ channel, template, kind?, frequency_cap_max_delay?, fallback?, variants? }'),
+      expected('{ channel, template, kind?, frequency_cap_max_delay?, topic?, fallback?, variants? }'),
     )
     .describe('Send a message to the customer, rendered from <template>.<channel>.liquid.'),
   next: Next,
@@ -347,6 +354,7 @@ export const JourneySchema = z
       audience: AudienceSchema.optional(),
       entry: EntrySchema.optional(),
       send_policy: SendPolicySchema.optional(),
+      topic: TopicSchema.optional().describe('The subscription topic (an id in topics.yaml) of its marketing sends: a customer who left it on a channel gets none of them there. A send step may name its own.'),
       goals: z.array(EventFilterSchema).optional().describe('Events that end the run wherever it is, counted as a conversion.'),
       exits: z.array(EventFilterSchema).optional().describe('Events that end the run wherever it is, without a conversion.'),
       attribution: AttributionSchema.optional(),

@@ -5,7 +5,7 @@
  * comes with the path of the node to blame.
  */
 import { join } from 'node:path';
-import { validateEventPattern } from '../../shared';
+import { unknownTopicMessage, validateEventPattern, type Topics } from '../../shared';
 import { durationSeconds, formatDuration, MAX_WAIT_SECONDS } from './duration';
 import type { PathSegment } from './errors';
 import { buildGraph, maxPauseSeconds, WAITING_ACTIONS, type StepNode } from './graph';
@@ -30,6 +30,8 @@ export interface MeaningOptions {
   readonly tags?: KnownTags;
   /** The templates folder, as messages name it; "the templates folder" when absent. */
   readonly templatesDir?: string;
+  /** The declared subscription topics (topics.yaml); with them, a `topic` must be one. Unchecked when absent. */
+  readonly topics?: Topics | undefined;
 }
 
 export type MeaningProblem = ValueProblem;
@@ -73,6 +75,17 @@ export function validateMeaning(journey: Journey, options: MeaningOptions): Mean
     if (!('send' in step) || step.send.frequency_cap_max_delay === undefined) return;
     if (step.send.kind === 'transactional') add(['steps', i, 'send', 'frequency_cap_max_delay'], 'a transactional send is never capped: expected frequency_cap_max_delay only on a marketing send');
     else checkMaxDelay(step.send.frequency_cap_max_delay, ['steps', i, 'send', 'frequency_cap_max_delay']);
+  });
+
+  // Subscription topics: declared ones only; a transactional send has none (it ignores topics).
+  const checkTopic = (topic: string | undefined, path: PathSegment[]) => {
+    if (topic !== undefined && options.topics !== undefined && options.topics.get(topic) === undefined) add(path, unknownTopicMessage(topic, options.topics));
+  };
+  checkTopic(journey.topic, ['topic']);
+  journey.steps.forEach((step, i) => {
+    if (!('send' in step) || step.send.topic === undefined) return;
+    if (step.send.kind === 'transactional' || step.send.channel === 'webhook') add(['steps', i, 'send', 'topic'], 'only a marketing email or SMS has a topic: a transactional send or a webhook ignores topics');
+    else checkTopic(step.send.topic, ['steps', i, 'send', 'topic']);
   });
 
   const reentry = journey.entry?.reentry;

@@ -11,6 +11,7 @@ import { ENV } from '../../../shared/config/env';
 import { BROADCAST_ENV } from '../../../shared/config/broadcast-env';
 import { JOURNEY_ENV } from '../../../shared/config/journey-env';
 import type { BroadcastRates } from '../../../shared/broadcasts/rates';
+import type { TopicDefault } from '../../../shared/topics';
 import { broadcastDefinition } from '../../../workflows/broadcasts';
 import { routesOf } from '../../topology';
 import { BROADCAST_TABLE_ACCESS, BROADCASTS, JOURNEYS } from '../defaults';
@@ -28,6 +29,8 @@ export interface BroadcastsAreaProps {
   readonly unsubscribeSecret: secretsmanager.ISecret;
   /** The events the journey router credits as conversions (`conversionEventsOf`): a broadcast's attribution may name these. */
   readonly conversionEvents: readonly string[];
+  /** The declared subscription topics (topics.yaml), their ids and defaults: a broadcast's `topic` must be one. */
+  readonly topics: ReadonlyArray<{ readonly id: string; readonly default: TopicDefault }>;
   /** Messages per second all broadcasts together may send per channel (the page function's lanes). */
   readonly broadcastRates?: BroadcastRates;
 }
@@ -76,6 +79,7 @@ export class BroadcastsArea {
         [JOURNEY_ENV.TEMPLATES_DIR]: JOURNEYS.bundledTemplatesDir,
         [BROADCAST_ENV.STATE_MACHINE_ARN]: stateMachineArn,
         [BROADCAST_ENV.CONVERSION_EVENTS]: JSON.stringify(props.conversionEvents),
+        [BROADCAST_ENV.TOPICS]: JSON.stringify(props.topics),
       },
       // The templates, so a broadcast naming none is refused with a 400.
       bundledFiles: props.sendBundledFiles.filter((files) => files.folder === JOURNEYS.bundledTemplatesFolder),

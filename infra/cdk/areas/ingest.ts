@@ -9,6 +9,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { ENV } from '../../../shared/config/env';
+import type { ConsentMode } from '../../../shared/profile/consent';
 import { routesOf } from '../../topology';
 import { INGEST, PROFILE } from '../defaults';
 import { rapportFunction } from '../function';
@@ -23,8 +24,10 @@ export interface IngestAreaProps {
   readonly bus: events.EventBus;
   readonly sources: readonly RapportSource[];
   readonly apiThrottle: RapportThrottle;
-  /** Absolute folder of tags.yaml (and tracking-plan.yaml when present). */
+  /** Absolute folder of tags.yaml (and tracking-plan.yaml, topics.yaml when present). */
   readonly configDir: string;
+  /** The deployment's consent mode: the preference page shows each topic's default for it. */
+  readonly consentMode: ConsentMode;
 }
 
 /** Ingest: HTTP API -> ingest function -> bus, with the sources' secrets and the unsubscribe key. */
@@ -100,6 +103,7 @@ export class IngestArea {
         [ENV.UNSUBSCRIBE_SECRET]: this.unsubscribeSecret.secretArn,
         // tags.yaml (which tags senders may set) is bundled rather than put in a variable: variables share 4 KB.
         [ENV.CONFIG_DIR]: PROFILE.bundledConfigDir,
+        [ENV.CONSENT_MODE]: resolved.consentMode,
       },
       bundledFiles: [
         {
@@ -145,7 +149,8 @@ export class IngestArea {
    * wrote if they are erased (write, then check; one received after the erasure completed is kept, with no id, under
    * XH#<sha256(id)> for their new life), and reads the forwarding
    * records an alias would join (GetItem in C#*; functions/ingest/aliases.ts refuses one that would close a
-   * cycle). It also records the
+   * cycle). The preference page reads the customer's profile (GetItem in C#*) and records a topic left as a
+   * hold there too (PutItem, `K#<channel>#<topic>`). It also records the
    * tracking plan violations of flagged events in their own partitions (functions/ingest/violations.ts).
    */
   useProfileTable(profileTable: dynamodb.TableV2): void {
@@ -162,8 +167,8 @@ export class IngestArea {
       new iam.PolicyStatement({
         actions: ['dynamodb:GetItem', 'dynamodb:DeleteItem'],
         resources: [profileTable.tableArn],
-        // Alias checks (forwarding records) and undoing a consent hold of an erased customer: customer partitions, and the
-        // hold kept for an erased id (XH#), undone when an erasure began meanwhile.
+        // Alias checks (forwarding records), the preference page's profile read and undoing a consent hold of an erased
+        // customer: customer partitions, and the hold kept for an erased id (XH#), undone when an erasure began meanwhile.
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*', 'XH#*'] } },
       }),
     );

@@ -8,7 +8,7 @@ import { compileJourney, JourneyError, loadJourneysFromDir, type CompiledJourney
 import { checkAsl, PLACEHOLDER_STEP_FUNCTION_ARN } from '../asl';
 import type { Parsed } from '../commands';
 import { EXIT, UsageError, type Context, type ExitCode } from '../io';
-import { knownTagsOf, plural, printFailure, workflowsOf, type Problem } from '../workflows';
+import { knownTagsOf, knownTopicsOf, plural, printFailure, workflowsOf, type Problem } from '../workflows';
 
 /** Step Functions Standard: $25 per million state transitions. */
 const USD_PER_TRANSITION = 25 / 1_000_000;
@@ -25,7 +25,7 @@ export async function execute({ values }: Parsed, ctx: Context): Promise<ExitCod
   try {
     // The tags the journeys read are checked as the engine and synth check them (not without a valid tags.yaml: validate reports that).
     const tags = knownTagsOf(w);
-    loaded = loadJourneysFromDir(w.journeysDir, w.templatesDir, { webhookTargets: w.webhookTargets, ...(tags !== undefined && { tags }) });
+    loaded = loadJourneysFromDir(w.journeysDir, w.templatesDir, { webhookTargets: w.webhookTargets, ...(tags !== undefined && { tags }), topics: knownTopicsOf(w) });
   } catch (error) {
     if (error instanceof JourneyError) throw printFailure(ctx, w, error.errors);
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw printFailure(ctx, w, [{ file: (error as NodeJS.ErrnoException).path ?? w.dir, line: 1, column: 1, path: '(file)', message: 'not found' }]);
@@ -36,7 +36,7 @@ export async function execute({ values }: Parsed, ctx: Context): Promise<ExitCod
   const problems: Problem[] = [];
   for (const { file, journey } of loaded.journeys) {
     try {
-      const result = compileJourney(journey, { stepFunctionArn: arn, ...loaded.catalog, webhookTargets: w.webhookTargets });
+      const result = compileJourney(journey, { stepFunctionArn: arn, ...loaded.catalog, webhookTargets: w.webhookTargets, topics: loaded.topics });
       for (const message of checkAsl(result.definition)) problems.push({ file, line: 1, column: 1, path: '(compiled ASL)', message });
       compiled.push({ file, journey: result });
     } catch (error) {

@@ -11,7 +11,7 @@ import type { Parsed } from '../commands';
 import { engineBase } from '../engine-client';
 import { EXIT, UsageError, type Context, type ExitCode } from '../io';
 import { planJourneys, type JourneyPlan } from '../plan';
-import { knownTagsOf, plural, printFailure, workflowsOf, type Workflows } from '../workflows';
+import { knownTagsOf, knownTopicsOf, plural, printFailure, workflowsOf, type Workflows } from '../workflows';
 
 const git = (cwd: string, args: string[]) => execFileSync('git', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
 
@@ -57,7 +57,7 @@ function load(ctx: Context, w: Workflows, journeysDir: string, templatesDir: str
   if (!existsSync(journeysDir)) return new Map();
   try {
     const tags = knownTagsOf(w);
-    const loaded = loadJourneysFromDir(journeysDir, templatesDir, { webhookTargets: w.webhookTargets, ...(tags !== undefined && { tags }) });
+    const loaded = loadJourneysFromDir(journeysDir, templatesDir, { webhookTargets: w.webhookTargets, ...(tags !== undefined && { tags }), topics: knownTopicsOf(w) });
     return new Map(loaded.journeys.map(({ journey }) => [journey.id, journey]));
   } catch (error) {
     if (error instanceof JourneyError) throw printFailure(ctx, w, error.errors);

@@ -48,8 +48,8 @@ export async function execute({ values, positionals }: Parsed, ctx: Context): Pr
   // Everything the engine would refuse, refused here first with file:line:col.
   checkSegmentationFiles(w, ctx);
   const journeyFile = findJourneyFile(positionals[0]!, w, ctx);
-  const { journey, catalog } = loadOneJourney(journeyFile, w, ctx);
-  const compiled = compileJourney(journey, { stepFunctionArn: PLACEHOLDER_STEP_FUNCTION_ARN, ...catalog, webhookTargets: w.webhookTargets });
+  const { journey, catalog, topics } = loadOneJourney(journeyFile, w, ctx);
+  const compiled = compileJourney(journey, { stepFunctionArn: PLACEHOLDER_STEP_FUNCTION_ARN, ...catalog, webhookTargets: w.webhookTargets, topics });
   const events = readEvents(eventsFile, w, ctx);
 
   const first = events[0]!.at;

@@ -2,13 +2,15 @@
  * `rapport validate`: every journey (and the templates they use), tags.yaml and
  * segmentation.config.yaml, loaded exactly as the engine loads them; and every
  * tag a journey reads against the tags that can exist (tag rules, tags journeys
- * add, manual tags declared in tags.yaml); and the broadcasts in broadcasts.d (optional), each
+ * add, manual tags declared in tags.yaml); topics.yaml, and every `topic` a journey or broadcast
+ * names against it; and the broadcasts in broadcasts.d (optional), each
  * as the engine loads it, naming a template that exists.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { loadBroadcastFile } from '../../../shared/broadcasts';
 import { loadSegmentationConfig, loadSegments, loadTagRules, SEGMENTS_FILE } from '../../../shared/segmentation';
+import { loadTopics, NO_TOPICS, TOPICS_FILE, topicsOf, undeclaredTopicProblem, type Topics } from '../../../shared/topics';
 import { compileJourney, JourneyError, loadJourneysFromDir } from '../../../workflows/journeys';
 import { checkAsl, PLACEHOLDER_STEP_FUNCTION_ARN } from '../asl';
 import type { Parsed } from '../commands';
@@ -78,6 +80,18 @@ export function validateWorkflows(w: Workflows): ValidationReport {
     warnings.push(...result.warnings);
   } else problems.push(fileProblem(w.tagsFile, 'no tags.yaml: expected the tag rules file (it may hold "tags: []")'));
 
+  // topics.yaml is optional (no topics: every `topic:` is refused); journeys and broadcasts are checked against it.
+  let topics: Topics | undefined = NO_TOPICS;
+  const topicsFile = join(w.dir, TOPICS_FILE);
+  if (existsSync(topicsFile)) {
+    const result = loadTopics(readFileSync(topicsFile, 'utf8'), topicsFile);
+    if (result.ok) topics = topicsOf(result.topics);
+    else {
+      problems.push(...result.errors);
+      topics = undefined;
+    }
+  }
+
   const haveJourneys = existsSync(w.journeysDir);
   const haveTemplates = existsSync(w.templatesDir);
   if (!haveJourneys) problems.push(fileProblem(w.journeysDir, 'no journeys folder: expected a folder with one <id>.yaml per journey'));
@@ -91,6 +105,7 @@ export function validateWorkflows(w: Workflows): ValidationReport {
         webhookTargets: w.webhookTargets,
         showTemplatesDir: w.show(w.templatesDir),
         ...(tags !== undefined && { tags }),
+        topics,
         // An SMS send validates here but synth refuses it without an origination identity: say so, and how to give it.
         smsDeployable: smsOriginationIdentityIn(w.dir) !== undefined,
       });
@@ -98,7 +113,7 @@ export function validateWorkflows(w: Workflows): ValidationReport {
       for (const { file, journey } of loaded.journeys) {
         // The compiler runs the meaning checks again and asl-validator checks what it made: a compiler bug shows here, not at deploy.
         try {
-          const compiled = compileJourney(journey, { stepFunctionArn: PLACEHOLDER_STEP_FUNCTION_ARN, ...loaded.catalog, webhookTargets: w.webhookTargets });
+          const compiled = compileJourney(journey, { stepFunctionArn: PLACEHOLDER_STEP_FUNCTION_ARN, ...loaded.catalog, webhookTargets: w.webhookTargets, topics: loaded.topics });
           for (const message of checkAsl(compiled.definition)) problems.push({ file, line: 1, column: 1, path: '(compiled ASL)', message });
         } catch (error) {
           if (!(error instanceof JourneyError)) throw error;
@@ -131,7 +146,9 @@ export function validateWorkflows(w: Workflows): ValidationReport {
       const file = join(broadcastsDir, name);
       const result = loadBroadcastFile(readFileSync(file, 'utf8'), file, name.replace(/\.ya?ml$/, ''));
       if (!result.ok) problems.push(...result.errors);
-      else if (haveTemplates && !existsSync(join(w.templatesDir, `${result.broadcast.send.template}.${result.broadcast.send.channel}.liquid`))) {
+      else if (result.broadcast.topic !== undefined && topics !== undefined && topics.get(result.broadcast.topic) === undefined) {
+        problems.push(undeclaredTopicProblem(readFileSync(file, 'utf8'), file, ['topic'], result.broadcast.topic, topics));
+      } else if (haveTemplates && !existsSync(join(w.templatesDir, `${result.broadcast.send.template}.${result.broadcast.send.channel}.liquid`))) {
         const { template, channel } = result.broadcast.send;
         problems.push({ file, line: 1, column: 1, path: 'send.template', message: `no ${channel} template "${template}": expected a file ${w.show(join(w.templatesDir, `${template}.${channel}.liquid`))}` });
       }

@@ -233,7 +233,7 @@ describe('journey language: shape errors (zod, strict)', () => {
       file: 'test.yaml',
       ...at(text, 'trigers'),
       path: 'trigers',
-      message: 'unknown key "trigers": expected one of id, name, description, version, trigger, audience, entry, send_policy, goals, exits, attribution, steps',
+      message: 'unknown key "trigers": expected one of id, name, description, version, trigger, audience, entry, send_policy, topic, goals, exits, attribution, steps',
     });
   });
 
@@ -246,7 +246,7 @@ describe('journey language: shape errors (zod, strict)', () => {
 `);
     expect(loadErrors(text)).toEqual([
       { file: 'test.yaml', ...at(text, 'nxt'), path: 'steps[0].nxt', message: 'unknown key "nxt": expected one of id, wait, next' },
-      { file: 'test.yaml', ...at(text, 'subject'), path: 'steps[1].send.subject', message: 'unknown key "subject": expected one of channel, template, kind, target, frequency_cap_max_delay, fallback, variants' },
+      { file: 'test.yaml', ...at(text, 'subject'), path: 'steps[1].send.subject', message: 'unknown key "subject": expected one of channel, template, kind, target, frequency_cap_max_delay, topic, fallback, variants' },
     ]);
   });
 

@@ -124,7 +124,8 @@ describe('built-in journeys on aws-local-stepfunctions', () => {
         version: 1,
         stepId: 'send-welcome',
         action: 'send',
-        config: { channel: 'email', template: 'welcome', kind: 'marketing' },
+        // The journey's topic rides with each marketing send (compiled without topics.yaml here: no default).
+        config: { channel: 'email', template: 'welcome', kind: 'marketing', topic: 'product-updates' },
         customerId: 'cust-1',
         trigger: { messageId: 'm-1', event: 'Trigger', properties: {} },
         execution: 'exec-1',

@@ -529,6 +529,13 @@ function customerSections(p, events, messages, runs) {
     channel,
     h('span', { 'data-channel': channel }, h('span', { class: `badge ${c.status}` }, c.status), h('span', { class: 'reasons' }, [c.source, c.at ? ['since ', time(c.at)] : null].filter(Boolean).flatMap((v, i) => (i ? [' · ', v] : [v])))),
   ]);
+  // Per topic (topics.yaml) and channel, the choices the customer made; a topic not listed stands at its default.
+  const topicConsent = Object.entries(p.topicConsent ?? {}).flatMap(([channel, topics]) =>
+    Object.entries(topics ?? {}).map(([topic, c]) => [
+      `${channel} · ${topic}`,
+      h('span', { 'data-channel': channel, 'data-topic': topic }, h('span', { class: `badge ${c.status}` }, c.status), h('span', { class: 'reasons' }, [c.source, c.at ? ['since ', time(c.at)] : null].filter(Boolean).flatMap((v, i) => (i ? [' · ', v] : [v])))),
+    ]),
+  );
   const suppression = Object.entries(p.suppression ?? {});
   const st = p.stats ?? {};
   const known = ['eventCount', 'orderCount', 'totalRevenue', 'averageOrderValue', 'firstOrderAt', 'lastOrderAt', 'complaintCount', 'openComplaints', 'resolvedComplaints', 'lastComplaintAt', 'lastResolutionAt', 'productsViewed', 'lastSurvey'];
@@ -557,6 +564,7 @@ function customerSections(p, events, messages, runs) {
       { class: 'card', 'aria-labelledby': 'h-consent' },
       h('h3', { id: 'h-consent' }, 'Consent'),
       consent.length ? kv(consent) : empty('No consent recorded.'),
+      topicConsent.length ? [h('h4', {}, 'Topics'), kv(topicConsent)] : null,
       h('p', {}, h('strong', {}, 'Suppression: '), suppression.length ? suppression.map(([ch, v]) => `${ch} (${v?.reason ?? 'yes'})`).join(', ') : 'none'),
     ),
     h('section', { class: 'card', 'aria-labelledby': 'h-stats' }, h('h3', { id: 'h-stats' }, 'Stats'), kv(statPairs)),
