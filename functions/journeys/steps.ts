@@ -34,7 +34,7 @@ export type { RenderedEmail, TemplateRenderer } from './gateway';
  * (no address, no consent, unsubscribed from it or from the message's topic, suppressed). A policy skip (the
  * frequency cap), an ended run or an erased customer ends the send there.
  */
-export const FALLBACK_REASONS: ReadonlySet<string> = new Set(['no-address', 'no-consent', 'unsubscribed', 'suppressed', 'topic-unsubscribed']);
+export const FALLBACK_REASONS: ReadonlySet<string> = new Set(['no-address', 'no-consent', 'unsubscribed', 'suppressed', 'topic-unsubscribed', 'topic-no-consent']);
 /** A fallback send's step key (its message record, its counters): `<step>.fallback`. */
 export const FALLBACK_SUFFIX = '.fallback';
 

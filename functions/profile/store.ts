@@ -100,7 +100,7 @@ const LIVE_PROFILE_SOURCES: ReadonlySet<string> = new Set([ONE_CLICK_SOURCE_ID, 
 
 /** Dated after the erasure began and received after it completed: an event of the customer's new life, if they have one. */
 export const belongsAfter = (event: Pick<NormalisedEvent, 'timestamp' | 'receivedAt'>, tombstone: Tombstone) =>
-  tombstone.completedAt !== undefined && event.timestamp > tombstone.erasedAt && event.receivedAt >= tombstone.completedAt;
+  tombstone.completedAt !== undefined && event.timestamp > tombstone.erasedAt && event.receivedAt > tombstone.completedAt;
 
 /**
  * Received after the erasure completed, whatever its date. A denial (an unsubscribe, a suppression) received

@@ -1,7 +1,7 @@
 /**
  * A send step's channel fallback (issue 15): `send: { channel: sms, template: vip-offer, fallback: email }`. A customer
  * without a phone gets the email, and the text's skip is recorded with its reason; one with a phone gets the text
- * only; one who unsubscribed from SMS gets the email; one unreachable on both gets nothing, each skip recorded; a
+ * only; one who unsubscribed from SMS, or left the send's topic there, gets the email; one unreachable on both gets nothing, each skip recorded; a
  * frequency-cap skip does not fall back (a policy, not reachability). The counters say which channel carried it.
  * On virtual time, through the HTTP API.
  */
@@ -16,7 +16,7 @@ import { messagesOf, outboxFor, runToEnd } from '../helpers/journeys';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'rapport-fallback-'));
 for (const sub of ['journeys', 'templates']) mkdirSync(path.join(dir, sub));
-const journey = (send: string) => ['id: vip-offer', 'name: VIP offer', 'version: 1', 'trigger: { event: Offer Due }', 'entry: { reentry: always }', 'steps:', '  - id: send-offer', `    send: ${send}`, ''].join('\n');
+const journey = (send: string) => ['id: vip-offer', 'name: VIP offer', 'version: 1', 'topic: offers', 'trigger: { event: Offer Due }', 'entry: { reentry: always }', 'steps:', '  - id: send-offer', `    send: ${send}`, ''].join('\n');
 writeFileSync(path.join(dir, 'journeys', 'vip-offer.yaml'), journey('{ channel: sms, template: vip-offer, fallback: email }'));
 writeFileSync(path.join(dir, 'templates', 'vip-offer.sms.liquid'), 'VIP: 20% off today.');
 writeFileSync(path.join(dir, 'templates', 'vip-offer.email.liquid'), 'Subject: Your VIP offer\n\n20% off today.');
@@ -48,6 +48,11 @@ describe('a send with a fallback channel', () => {
     expect(result).toEqual({ sent: ['email'], records: ['send-offer sms skipped unsubscribed', 'send-offer.fallback email sent'] });
   });
 
+  it('falls back when the customer left the send\'s topic on SMS only', async () => {
+    const result = await offer('fb-topic', { email: 'fb-topic@example.com', phone: '+447700900127' }, [{ type: 'track', userId: 'fb-topic', event: 'Unsubscribed', properties: { channel: 'sms', topic: 'offers' } }]);
+    expect(result).toEqual({ sent: ['email'], records: ['send-offer sms skipped topic-unsubscribed', 'send-offer.fallback email sent'] });
+  });
+
   it('sends nothing when neither channel reaches the customer, each skip recorded', async () => {
     expect(await offer('fb-none', { name: 'No address' })).toEqual({ sent: [], records: ['send-offer sms skipped no-address', 'send-offer.fallback email skipped no-address'] });
   });
@@ -63,7 +68,7 @@ describe('a send with a fallback channel', () => {
 
   it('counts each channel apart', async () => {
     const stats = (await world.api.get('/v1/journeys/vip-offer/stats')).json as unknown as { counters: Record<string, number> };
-    expect(stats.counters).toMatchObject({ 'send-offer.sent': 2, 'send-offer.skipped.no-address': 2, 'send-offer.skipped.frequency-cap': 1, 'send-offer.skipped.unsubscribed': 1, 'send-offer.fallback.sent': 2, 'send-offer.fallback.skipped.no-address': 1 });
+    expect(stats.counters).toMatchObject({ 'send-offer.sent': 2, 'send-offer.skipped.no-address': 2, 'send-offer.skipped.frequency-cap': 1, 'send-offer.skipped.unsubscribed': 1, 'send-offer.fallback.sent': 3, 'send-offer.skipped.topic-unsubscribed': 1, 'send-offer.fallback.skipped.no-address': 1 });
   });
 });
 
@@ -85,7 +90,7 @@ describe('validate: a fallback', () => {
   };
 
   it('needs the template on the fallback channel, another channel than the send, and no webhook or variants', () => {
-    expect(problems('{ channel: sms, template: vip-offer, fallback: email }', ['vip-offer.sms.liquid'])).toEqual([expect.stringMatching(/^8:\d+ steps\[0\]\.send\.fallback: no email template "vip-offer": expected a file .*vip-offer\.email\.liquid/)]);
+    expect(problems('{ channel: sms, template: vip-offer, fallback: email }', ['vip-offer.sms.liquid'])).toEqual([expect.stringMatching(/^9:\d+ steps\[0\]\.send\.fallback: no email template "vip-offer": expected a file .*vip-offer\.email\.liquid/)]);
     expect(problems('{ channel: sms, template: vip-offer, fallback: sms }')).toEqual([expect.stringMatching(/steps\[0\]\.send\.fallback: fallback sms is the send's own channel: expected the other one \(email\)/)]);
     expect(problems('{ channel: sms, template: vip-offer, fallback: push }')).toEqual([expect.stringMatching(/steps\[0\]\.send\.fallback: .*expected email or sms/)]);
     expect(problems('{ channel: sms, template: vip-offer, fallback: email }')).toEqual([]);

@@ -1,17 +1,11 @@
 /**
- * An event of the erased life received in the millisecond the erasure completes starts a "new life" with its PII.
- * X is a customer with an email address. X's app sends an identify (its address, a phone number) stamped a second
- * ahead of the ingest's clock (any timestamp up to 24 h ahead is accepted); ingest answers 202 and EventBridge is late
- * delivering it to the profile consumer. In the same millisecond (on the virtual clock time stands still between two
- * requests; on a real clock whenever the receipt falls in the erasure's completing millisecond) X is erased: DELETE
- * answers 200. The identify is then delivered.
- *
- * The identify was received before the erasure even began: it is the erased life's, and README promises a new life
- * only from events "dated after the erasure began and received after it completed". Commit 588a0b6 said
- * `belongsAfter` "stays strict", but changed it to `event.receivedAt >= tombstone.completedAt` like
- * `receivedAfterErasure`: with `erasedAt == completedAt == receivedAt` and the timestamp a second ahead, the consumer
- * takes the late identify for the comeback and re-creates X's profile with the erased address and phone.
- * Control: the same identify received one millisecond before the erasure is dropped.
+ * An event of the erased life received in the millisecond the erasure completes never starts a new life (audit 10).
+ * X's app sends an identify (its address, a phone number) stamped a second ahead of the ingest's clock; ingest answers
+ * 202 and EventBridge is late delivering it. In the same millisecond (always on the virtual clock) X is erased: DELETE
+ * answers 200. The identify is then delivered: it was received before the erasure began, so it is the erased life's and
+ * dropped (`belongsAfter` is strict: a new life starts only from events received after the erasure completed, while a
+ * denial received in that millisecond counts as after, `receivedAfterErasure`). Control: received a millisecond
+ * before the erasure, the same identify is dropped too.
  */
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
@@ -56,8 +50,7 @@ describe('an identify of the erased life received as the erasure completes', () 
     expect(await scenario('a10-same-ms-ctl', 1)).toEqual({ status: 404, items: [] });
   }, 30_000);
 
-  // BREAK (audit 10): belongsAfter is `receivedAt >= completedAt` (588a0b6, though its message says it stays strict): an identify received in the erasure's completing ms, before DELETE, re-creates the erased profile with its email and phone; fix idea: keep belongsAfter strict (`>`), only receivedAfterErasure (denials) takes `>=`.
-  it.fails('received in the millisecond the erasure completes, it is dropped too', async () => {
+  it('received in the millisecond the erasure completes, it is dropped too', async () => {
     expect(await scenario('a10-same-ms', 0)).toEqual({ status: 404, items: [] });
   }, 30_000);
 });
