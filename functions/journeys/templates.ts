@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { sourceFileNames } from '../../shared/source-files';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Liquid } from 'liquidjs';
 import { chooseLocale, parseEmailTemplate, parseTemplateFileName, templateKey, type TemplateChannel } from '../../shared';
@@ -11,7 +12,7 @@ import { TemplateRenderError, type TemplateRenderer } from './steps';
  */
 export function readTemplates(dir: string): Record<string, string> {
   const sources: Record<string, string> = {};
-  for (const file of readdirSync(dir)) {
+  for (const file of sourceFileNames(dir)) {
     const name = parseTemplateFileName(file);
     if (name) sources[templateKey(name.template, name.channel, name.locale)] = readFileSync(join(dir, file), 'utf8');
   }

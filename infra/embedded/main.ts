@@ -46,7 +46,13 @@ let pending: NodeJS.Timeout | undefined;
 const reloadSoon = () => {
   clearTimeout(pending);
   pending = setTimeout(() => {
-    const answer = reloadJourneys(engine.journeys);
+    let answer: ReturnType<typeof reloadJourneys>;
+    try {
+      answer = reloadJourneys(engine.journeys);
+    } catch (error) {
+      // Anything else a folder can hold mid-edit (a file gone between listing and reading): reported, the engine runs on.
+      return console.error(`journeys not reloaded (the running ones are unchanged): ${(error as Error).message}`);
+    }
     if (answer.status !== 200) return console.error(`journeys not reloaded (the running ones are unchanged):\n${formatProblems(answer.body.problems as JourneyProblem[])}`);
     const changes = answer.body.changes as { id: string; change: string; from?: number; to?: number }[];
     console.log(changes.length === 0 ? 'journeys reloaded: no change' : `journeys reloaded: ${changes.map((c) => `${c.id} ${c.change}${c.to !== undefined ? ` (v${c.to})` : ''}`).join(', ')}`);

@@ -1,8 +1,9 @@
+import { sourceFileNames } from '../../shared/source-files';
 /**
  * Loading journeys: YAML -> shape (zod) -> meaning, each problem located at its
  * node (file:line:column). A file with any problem is refused as a whole.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { LineCounter, parse, parseDocument } from 'yaml';
 import type { z } from 'zod';
@@ -153,8 +154,7 @@ export function loadJourneysFromDir(dir: string, templatesDir: string, options: 
   const journeys: Array<{ file: string; journey: Journey }> = [];
   const warnings: JourneyProblem[] = [];
   const seen = new Map<string, string>();
-  const files = readdirSync(dir)
-    .sort()
+  const files = sourceFileNames(dir)
     .filter((name) => YAML_FILE.test(name))
     .map((name) => ({ file: join(dir, name), text: readFileSync(join(dir, name), 'utf8') }));
   // A tag one journey adds may be read by another: gather the adds of every file first.

@@ -1,4 +1,5 @@
-import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { sourceFileNames } from '../../shared/source-files';
 import { join } from 'node:path';
 import type { Journey } from './schema';
 import { templatesOfJourney } from './templates';
@@ -13,7 +14,7 @@ import { templatesOfJourney } from './templates';
  * committed `workflows/releases`, which the step function's bundle carries to AWS.
  */
 export function recordReleases(releasesDir: string, templatesDir: string, journeys: readonly Pick<Journey, 'id' | 'version' | 'steps'>[]): string[] {
-  const files = existsSync(templatesDir) ? readdirSync(templatesDir).filter((f) => f.endsWith('.liquid')) : [];
+  const files = existsSync(templatesDir) ? sourceFileNames(templatesDir).filter((f) => f.endsWith('.liquid')) : [];
   const recorded: string[] = [];
   for (const journey of journeys) {
     const dir = join(releasesDir, journey.id, `v${journey.version}`);

@@ -1,3 +1,4 @@
+import { sourceFileNames } from '../../shared/source-files';
 /**
  * Message templates: Liquid files in workflows/templates named
  * `<template>.<channel>.liquid` (channel email, sms or webhook), and locale
@@ -21,7 +22,7 @@
  * execution }`) and, for email/sms, `unsubscribe_url`. What a template reads is
  * checked per journey by template-variables.ts.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Liquid } from 'liquidjs';
 import { HTML_SEPARATOR, parseEmailTemplate, parseTemplateFileName, templateKey, type TemplateChannel, type TemplateProfileField } from '../../shared';
@@ -144,7 +145,7 @@ export function loadTemplateCatalog(dir: string): { catalog: TemplateCatalog; pr
   const locales: Record<string, string[]> = {};
   const problems: JourneyProblem[] = [];
   const variants: Array<{ file: string; defaultKey: string; locale: string }> = [];
-  for (const name of readdirSync(dir).sort()) {
+  for (const name of sourceFileNames(dir)) {
     if (!name.endsWith('.liquid')) continue;
     const file = join(dir, name);
     const parsed = parseTemplateFileName(name);
