@@ -13,6 +13,7 @@ import { LIFECYCLE_STAGES, VALUE_TIERS } from '../../shared';
 import { scheduleBatches } from '../embedded/batches';
 import { VirtualClock } from '../embedded/virtual-time';
 import { attributionView, DEFAULT_SEND_POLICY, formatAttribution, type AttributionView } from '../../functions/journeys';
+import { stepOutcomes } from '../../functions/journeys/step-outcomes';
 import { loadJourneysFromDir, type CompiledJourney } from '../../workflows/journeys';
 import { describePopulation, type DemoEvent, type Population } from './population';
 
@@ -144,12 +145,9 @@ function funnelOf(journey: CompiledJourney, stats: Record<string, number>, execu
   const ids = stepIds(journey);
   const isStep = new Set(ids);
   const steps = ids.map((id): StepFunnel => {
-    const skipped: Record<string, number> = {};
-    const deferred: Record<string, number> = {};
-    for (const [key, n] of Object.entries(stats)) {
-      if (key.startsWith(`${id}.skipped.`)) skipped[key.slice(id.length + 9)] = n;
-      if (key.startsWith(`${id}.deferred.`)) deferred[key.slice(id.length + 10)] = n;
-    }
+    // A send with a fallback channel: what the fallback did is the step's too.
+    const config = (journey.definition as unknown as { States: Record<string, { Parameters?: { Payload?: { config?: { fallback?: string } } } }> }).States[id]?.Parameters?.Payload?.config;
+    const { sent, skipped, deferred } = stepOutcomes(stats, id, config?.fallback !== undefined);
     const kind = specs.kinds.get(`${journey.id}/${id}`) ?? 'step';
     const next: Record<string, number> = {};
     let reached = 0;
@@ -161,7 +159,7 @@ function funnelOf(journey: CompiledJourney, stats: Record<string, number>, execu
       const after = e.states.slice(at + 1).find((s) => isStep.has(s) || s === 'End' || s === 'Failed');
       inc(next, after ?? (e.status === 'RUNNING' ? '(waiting)' : e.status === 'ABORTED' ? '(goal or exit)' : '(ended)'));
     }
-    return { id, kind, reached, sent: stats[`${id}.sent`] ?? 0, skipped, deferred, next };
+    return { id, kind, reached, sent, skipped, deferred, next };
   });
   const notEntered: Record<string, number> = {};
   for (const [key, n] of Object.entries(stats)) if (key.startsWith('skipped.')) notEntered[key.slice(8)] = n;

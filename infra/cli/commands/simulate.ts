@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { signWebhook, decodeWebhookSecret } from '../../../functions/ingest/signature';
 import { attributionView, DEFAULT_SEND_POLICY, formatAttribution } from '../../../functions/journeys';
+import { stepOutcomes } from '../../../functions/journeys/step-outcomes';
 import { INGEST_EVENT_SOURCE } from '../../../shared';
 import { loadSegmentationConfig, loadTagRules } from '../../../shared/segmentation';
 import { ACTIONS, compileJourney, formatDuration, parseDuration, type CompiledJourney, type Journey, type Step } from '../../../workflows/journeys';
@@ -340,19 +341,19 @@ async function funnel(engine: Engine, journey: Journey): Promise<Funnel> {
     const runs = executions.filter((e) => e.states.includes(step.id));
     const reached = runs.length;
     const customers = new Set(runs.map((e) => e.input.customerId)).size;
-    const byPrefix = (prefix: string) =>
-      Object.fromEntries(Object.entries(counters).filter(([k]) => k.startsWith(prefix)).map(([k, n]) => [k.slice(prefix.length), n]));
     const sends = 'send' in step || 'webhook' in step;
     const failed = counters[`${step.id}.failed`] ?? 0;
+    // A send with a fallback channel: what the fallback did is the step's too.
+    const outcomes = stepOutcomes(counters, step.id, 'send' in step && step.send.fallback !== undefined);
     return {
       id: step.id,
       action: actionOf(step),
       what: describeStep(step),
       reached,
       customers,
-      ...(sends && { sent: counters[`${step.id}.sent`] ?? 0 }),
-      skipped: { ...byPrefix(`${step.id}.skipped.`), ...(failed > 0 && { 'failed (send error)': failed }) },
-      deferred: byPrefix(`${step.id}.deferred.`),
+      ...(sends && { sent: outcomes.sent }),
+      skipped: { ...outcomes.skipped, ...(failed > 0 && { 'failed (send error)': failed }) },
+      deferred: outcomes.deferred,
       locales: localesOf(counters, step.id),
     };
   });
@@ -374,7 +375,7 @@ function actionOf(step: Step): string {
 
 /** The step in a few words: what a send sends, how long a wait waits. */
 export function describeStep(step: Step): string {
-  if ('send' in step) return `${step.send.channel === 'webhook' && step.send.target ? `webhook:${step.send.target}` : step.send.channel} ${step.send.template}${step.send.kind === 'transactional' ? ' (transactional)' : ''}`;
+  if ('send' in step) return `${step.send.channel === 'webhook' && step.send.target ? `webhook:${step.send.target}` : step.send.channel}${step.send.fallback ? ` or ${step.send.fallback}` : ''} ${step.send.template}${step.send.kind === 'transactional' ? ' (transactional)' : ''}`;
   if ('webhook' in step) return `${step.webhook.target} ${step.webhook.template}`;
   if ('wait' in step) return step.wait;
   if ('wait_until' in step) return `${step.wait_until.time}${step.wait_until.days ? ` ${step.wait_until.days.join(',')}` : ''}`;
