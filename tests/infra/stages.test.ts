@@ -6,16 +6,18 @@ import { newApp, renderText, TEST_CONFIG_DIR, TEST_DELIVERY } from './synth';
 
 /**
  * Top-level properties that name a resource only inside its parent, so equal values cannot clash,
- * or that name something else than the resource (an alarm's `MetricName` is the metric it watches).
+ * or that name something else than the resource (an alarm's `MetricName` is the metric it watches); by type where
+ * the property is scoped for one type only (a journey's alias `live` is named within its state machine: its ARN is
+ * the machine's plus `:live`).
  */
-const SCOPED_NAME_PROPERTIES = new Set(['StageName', 'PolicyName', 'MetricName']);
+const SCOPED_NAME_PROPERTIES = new Set(['StageName', 'PolicyName', 'MetricName', 'AWS::StepFunctions::StateMachineAlias.Name']);
 
 /** `Type.Property=value` for every literal, top-level `*Name` property: the physical names a template sets. */
 function physicalNames(template: Template): Set<string> {
   const names = new Set<string>();
   for (const resource of Object.values(template.toJSON().Resources) as { Type: string; Properties?: object }[]) {
     for (const [key, value] of Object.entries(resource.Properties ?? {})) {
-      if (key.endsWith('Name') && !SCOPED_NAME_PROPERTIES.has(key) && typeof value === 'string') {
+      if (key.endsWith('Name') && !SCOPED_NAME_PROPERTIES.has(key) && !SCOPED_NAME_PROPERTIES.has(`${resource.Type}.${key}`) && typeof value === 'string') {
         names.add(`${resource.Type}.${key}=${value}`);
       }
     }

@@ -143,7 +143,7 @@ describe('SES feedback on the embedded engine', () => {
     expect(events.find((e) => e.event === 'Message Delivered')).toBeDefined();
   });
 
-  it('feedback for an unknown or an erased customer is dropped, without error and without re-creating them', async () => {
+  it('feedback for an unknown customer is dropped; an erased one\'s bounce is kept for a new life, re-creating nobody', async () => {
     // Prepare: an erased customer's welcome email (saved before the erasure removes it from the outbox).
     const id = 'sf-erased';
     const outboxId = await welcomed(id);
@@ -161,11 +161,13 @@ describe('SES feedback on the embedded engine', () => {
     }
     await clock.idle();
 
-    // Assess: nobody was (re)created, nothing was published, nothing failed, and no hold was written.
-    for (const who of [id, 'sf-never-seen']) {
-      expect((await t.api.get(`/v1/customers/${who}`)).status).toBe(404);
-      expect(await t.engine.profiles.holdsOf([who], 'email', clock.now())).toEqual({ consent: [] });
-    }
+    // Assess: nobody was (re)created and nothing failed. The stranger's feedback is dropped whole. The erased customer's
+    // hard bounce, received after the erasure completed, is their next life's (README, "Privacy: erasure"): kept as a
+    // hold under a hash of the id (no address) and published as `Message Bounced` (no address) for the consumer to park.
+    for (const who of [id, 'sf-never-seen']) expect((await t.api.get(`/v1/customers/${who}`)).status).toBe(404);
+    expect(await t.engine.profiles.holdsOf(['sf-never-seen'], 'email', clock.now())).toEqual({ consent: [] });
+    expect((await t.engine.profiles.holdsOf([id], 'email', clock.now())).suppression).toMatchObject({ reason: 'hard-bounce' });
+    // The `Message Bounced` it became names the erased id: the engine's bus log keeps it no more than the SES event.
     expect(t.engine.bus.log.filter((e) => e.source === 'rapport.ingest')).toHaveLength(published);
     expect(t.engine.deadLetters).toHaveLength(deadLetters);
     // The engine's bus log keeps no SES event of theirs: it held the erased customer's address.
