@@ -57,6 +57,17 @@ export class DeliveryCursors {
     this.#schedule();
   }
 
+  /**
+   * A rule removed while the engine runs (a journey a reload removed): its stored place is dropped, so a rule added
+   * again under the name, now or at a later start, begins at the end of the log (an added journey starts now) rather
+   * than being handed what was logged while it was away. Deliveries under way finish; their ends move nothing.
+   */
+  forget(rule: string): void {
+    delete this.#stored[rule];
+    this.#inFlight.delete(rule);
+    this.#schedule();
+  }
+
   /** Each rule's low-water mark, given the log's last sequence number. */
   positions(rules: readonly string[], lastSeq: number): Record<string, number> {
     const out: Record<string, number> = {};

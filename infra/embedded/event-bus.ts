@@ -129,13 +129,25 @@ export class LocalEventBus {
   }
 
   /**
-   * Removes a rule (a journey a reload removed or changed): events put from now on no longer go to it; deliveries
-   * under way finish. Its stored cursor stays: a rule added again under the name goes on from live events.
+   * Replaces the rule of that name (a journey a reload changed: its trigger pattern may differ), keeping its place in
+   * the log: deliveries under way finish, and what they leave undelivered at a crash is redelivered at the next start.
+   */
+  replaceRule(rule: BusRule): void {
+    const at = this.rules.findIndex((r) => r.name === rule.name);
+    if (at < 0) throw new Error(`no bus rule named ${JSON.stringify(rule.name)} to replace`);
+    this.rules[at] = rule;
+  }
+
+  /**
+   * Removes a rule (a journey a reload removed): events put from now on no longer go to it; deliveries
+   * under way finish. Its cursor is forgotten: a rule added again under the name, now or after a restart, begins at
+   * the end of the log.
    */
   removeRule(name: string): boolean {
     const at = this.rules.findIndex((r) => r.name === name);
     if (at < 0) return false;
     this.rules.splice(at, 1);
+    this.#cursors.forget(name);
     return true;
   }
 

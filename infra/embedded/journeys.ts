@@ -230,9 +230,15 @@ export function wireJourneys(w: JourneyWiring) {
       if (next.journeys.get(journey.id)?.version !== journey.version) retiredSpecs.set(`${journey.id}\n${journey.version}`, journeySpecOf(journey));
     }
     for (const journey of next.compiled) sfn.register(journey.id, journey.definition as unknown as AslDefinition);
+    // A rule kept by name keeps its place in the log; one gone is forgotten; a new one begins at the log's end.
     const rules = triggerRules(next.compiled);
-    for (const rule of triggerRules(before.compiled)) w.bus.removeRule(rule.name);
-    for (const rule of rules) w.bus.addRule(rule);
+    const kept = new Set(rules.map((rule) => rule.name));
+    const had = new Set(triggerRules(before.compiled).map((rule) => rule.name));
+    for (const name of had) if (!kept.has(name)) w.bus.removeRule(name);
+    for (const rule of rules) {
+      if (had.has(rule.name)) w.bus.replaceRule(rule);
+      else w.bus.addRule(rule);
+    }
     current = next;
     currentRuntime = runtimeOf(next.compiled);
     return { plans };
