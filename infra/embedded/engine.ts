@@ -788,16 +788,21 @@ async function start(options: EngineOptions): Promise<Engine> {
     const stats = /^\/v1\/journeys\/([^/]+)\/stats$/.exec(url.pathname);
     if (req.method === 'GET' && stats) {
       const id = decodeURIComponent(stats[1]!);
-      if (!journeys.compiled.some((j) => j.id === id)) return send(res, 404, { error: 'journey_not_found', message: `no journey with id ${JSON.stringify(id)}` });
+      const current = journeys.compiled.find((j) => j.id === id);
+      // A journey a reload removed whose runs may still be in flight: its kept versions' counters, marked removed.
+      const removed = current === undefined ? journeys.retired.filter((j) => j.id === id).sort((a, b) => b.version - a.version)[0] : undefined;
+      if (!current && !removed) return send(res, 404, { error: 'journey_not_found', message: `no journey with id ${JSON.stringify(id)}` });
       const { total: counters, versions } = await journeys.records.statsByVersion(id);
-      const { attribution, experiments, version } = journeys.compiled.find((j) => j.id === id)!;
+      const { attribution, version } = (current ?? removed)!;
+      const experiments = current?.experiments ?? {};
       return send(res, 200, {
         journeyId: id,
         version,
+        ...(removed && { removed: true }),
         counters,
         // The same counters per journey version the runs started on (runs of older versions finish on theirs).
         versions,
-        attribution: attributionView(counters, attribution),
+        attribution: attribution === undefined ? null : attributionView(counters, attribution),
         experiments: Object.fromEntries(Object.entries(experiments).map(([stepId, variants]) => [stepId, experimentView(counters, stepId, variants)])),
         holdout: holdoutView(counters) ?? null,
       });

@@ -252,6 +252,10 @@ export function wireJourneys(w: JourneyWiring) {
     get compiled(): readonly CompiledJourney[] {
       return current.compiled;
     },
+    /** The specs of older versions and removed journeys whose runs may be in flight (`createJourneyRuntime`'s `retired`). */
+    get retired(): readonly JourneySpec[] {
+      return [...retiredSpecs.values()];
+    },
     /** The templates loaded last: what journeys' current versions and broadcasts render. */
     templates,
     /** The templates' files loaded last, by `templateKey`. */
