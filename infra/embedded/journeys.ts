@@ -169,7 +169,7 @@ export function wireJourneys(w: JourneyWiring) {
       );
     },
   });
-  for (const journey of current.compiled) sfn.register(journey.id, journey.definition as unknown as AslDefinition);
+  for (const journey of current.compiled) sfn.register(journey.id, journey.definition as unknown as AslDefinition, journey.version);
   // The functions' Step Functions API (the starter's, the router's, a step's self-resume). IAM first: a refused
   // call never reaches Step Functions (nor its injected faults).
   const api: Executions = w.stepFunctionsFaults ? failingExecutions(sfn, w.stepFunctionsFaults) : sfn;
@@ -229,7 +229,7 @@ export function wireJourneys(w: JourneyWiring) {
     for (const journey of before.compiled) {
       if (next.journeys.get(journey.id)?.version !== journey.version) retiredSpecs.set(`${journey.id}\n${journey.version}`, journeySpecOf(journey));
     }
-    for (const journey of next.compiled) sfn.register(journey.id, journey.definition as unknown as AslDefinition);
+    for (const journey of next.compiled) sfn.register(journey.id, journey.definition as unknown as AslDefinition, journey.version);
     // A rule kept by name keeps its place in the log; one gone is forgotten; a new one begins at the log's end.
     const rules = triggerRules(next.compiled);
     const kept = new Set(rules.map((rule) => rule.name));

@@ -95,9 +95,16 @@ export class LocalStepFunctions implements Executions {
     this.#journal = options.dataDir ? new ExecutionJournal(join(options.dataDir, 'executions')) : undefined;
   }
 
-  /** Register a journey's definition (and, with a data folder, keep it there by hash: runs resume on the definition they started with). */
-  register(journeyId: string, definition: AslDefinition): void {
-    this.#machines.set(journeyId, { definition: structuredClone(definition), machine: this.#machine(definition), hash: this.#journal?.saveDefinition(definition) });
+  /**
+   * Register a journey's definition (and, with a data folder, keep it there by hash: runs resume on the definition they
+   * started with). With its `version`, also under that version: a start naming it (`input.journeyVersion`) runs that
+   * version's definition even after a reload registered another (an enrolment under way as the reload lands records
+   * the run with the version it read, and must start that one).
+   */
+  register(journeyId: string, definition: AslDefinition, version?: number): void {
+    const entry = { definition: structuredClone(definition), machine: this.#machine(definition), hash: this.#journal?.saveDefinition(definition) };
+    this.#machines.set(journeyId, entry);
+    if (version !== undefined) this.#machines.set(versionKey(journeyId, version), entry);
   }
 
   /**
@@ -130,7 +137,7 @@ export class LocalStepFunctions implements Executions {
 
   async start(journeyId: string, name: string, input: ExecutionInput): Promise<'started' | 'exists'> {
     if (this.executions.has(name)) return 'exists';
-    const entry = this.#machines.get(journeyId);
+    const entry = (typeof input.journeyVersion === 'number' ? this.#machines.get(versionKey(journeyId, input.journeyVersion)) : undefined) ?? this.#machines.get(journeyId);
     if (!entry) throw new Error(`no state machine for journey "${journeyId}"`);
     const execution: LocalExecution = { journeyId, name, input, status: 'RUNNING', startedAt: this.options.now(), states: [] };
     this.executions.set(name, execution);
@@ -691,3 +698,6 @@ function longTimeout(fn: () => void, ms: number): { clear(): void } {
   arm();
   return { clear: () => clearTimeout(handle) };
 }
+
+/** A journey version's registration, beside the journey's latest (`journeyId`): journey ids have no newline. */
+const versionKey = (journeyId: string, version: number) => `${journeyId}\nv${version}`;
