@@ -46,8 +46,8 @@ export const ERASURE_RESUME_GRACE_MS = 3_600_000;
 /**
  * Finish every erasure begun before `before` that has not completed (`ProfileStore.interruptedErasures`), from its start
  * and its root, as a retried DELETE would: one interrupted before its first tombstone too (nothing else would ever
- * finish it: its progress items name the customer's ids in clear). One whose root's tombstone is complete (a newer
- * erasure's) is left alone. Returns how many were finished and how many failed (they stay, for the next sweep).
+ * finish it: its progress items name the customer's ids in clear), and one of a new life interrupted before its own
+ * tombstone (the complete one is the earlier erasure's). One whose root's tombstone is complete and as recent is left alone. Returns how many were finished and how many failed (they stay, for the next sweep).
  */
 export async function resumeInterruptedErasures(
   store: ProfileStore,
@@ -60,9 +60,12 @@ export async function resumeInterruptedErasures(
   for (const { id, erasedAt } of await store.interruptedErasures(before)) {
     try {
       const tombstone = await store.tombstone(id, clock.now());
-      if (tombstone?.completedAt !== undefined) continue;
+      // Complete and as recent as this entry: done (its entry goes with the completion). A complete tombstone older than
+      // the entry is an earlier erasure's: this one (of a new life) was interrupted before its own tombstone.
+      if (tombstone?.completedAt !== undefined && tombstone.erasedAt >= erasedAt) continue;
+      const current = tombstone?.completedAt === undefined ? tombstone : undefined;
       await store.erase(id, clock, {
-        resumeFrom: tombstone?.erasedAt ?? erasedAt,
+        resumeFrom: current?.erasedAt ?? erasedAt,
         ...(tombstone?.lifetimeDays !== undefined && { tombstoneDays: tombstone.lifetimeDays }),
         ...(hooks.onErase && {
           between: async (reached: string[]) => {
