@@ -849,7 +849,7 @@ export class ProfileStore {
    * clear in the customer's partition, which the erasure of the linked id did not reach): each rewritten as `markLinks`
    * writes it now, the old item deleted. Scans the table; returns how many it rewrote.
    */
-  async migrateOldLinkMarkers(): Promise<number> {
+  async migrateOldLinkMarkers(now: () => Date = () => new Date()): Promise<number> {
     let rewritten = 0;
     const scan = {
       TableName: this.tableName,
@@ -859,12 +859,18 @@ export class ProfileStore {
       ProjectionExpression: '#pk, #sk',
       ConsistentRead: true,
     };
+    // An id erased before the upgrade (the old mark outlived it): the mark goes, never rewritten (no erasure would
+    // reach the new one again). Write, then check: an erasure racing the migration (the AWS one-off runs live).
+    const erased = async (ids: readonly string[]) => (await Promise.all(ids.map((x) => this.tombstone(x, now())))).some((t) => t !== undefined);
     await scanEach(this.doc, scan, async (item) => {
       const id = String(item[L.partitionKey]).slice(2);
       const linked = String(item[L.sortKey]).slice(2);
-      await this.markLinks(id, [linked]);
+      if (!(await erased([id, linked]))) {
+        await this.markLinks(id, [linked]);
+        if (await erased([id, linked])) await this.unmarkLinks(id, [linked]);
+        else rewritten++;
+      }
       await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: legacyLinkMarkerKey(id, linked) }));
-      rewritten++;
     });
     return rewritten;
   }

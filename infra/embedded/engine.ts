@@ -678,7 +678,7 @@ async function start(options: EngineOptions): Promise<Engine> {
   // does not reach them. Rewritten once per data folder (`migrateOldLinkMarkers`; in AWS infra/tools/migrate-link-markers.ts).
   const linkMarksHashed = dataDir ? join(dataDir, LINK_MARKS_HASHED_MARKER) : undefined;
   if (linkMarksHashed === undefined || !existsSync(linkMarksHashed)) {
-    const rewritten = await profiles.migrateOldLinkMarkers();
+    const rewritten = await profiles.migrateOldLinkMarkers(() => clock.now());
     if (rewritten > 0) {
       logger.info('link marks from before the hashed key rewritten', { rewritten });
       if (rewriteOwed && !erasedSinceStart) writeFileSync(rewriteOwed, 'dynalite files to rewrite at the next clean stop (old link marks rewritten)\n', { flush: true });
