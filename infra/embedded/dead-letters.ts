@@ -52,22 +52,20 @@ export function idsNamedBy(detail: unknown): string[] {
 }
 
 /**
- * A live customer's event without the id it names to join when that id is erased (`erased`): a visitor its
- * `anonymousId` links (an event with a `userId`), a known id an alias's `previousId` joins. The link is the erased
+ * A live customer's event without the ids it names to join that are erased (`erased`): a visitor its `anonymousId`
+ * links (an event with a `userId`, an alias included), a known id an alias's `previousId` joins. The link is the erased
  * life's; the rest is the customer's, and the profile consumer applies it so (`withoutJoin`). Undefined when the
  * event names no erased id to join. Whether the customer it names is live is the caller's to check.
  */
 export function withoutErasedJoin(detail: unknown, erased: (id: string) => boolean): object | undefined {
   if (typeof detail !== 'object' || detail === null) return undefined;
   const d = detail as { type?: unknown; userId?: unknown; anonymousId?: unknown; previousId?: unknown };
-  if (d.type === 'alias') {
-    if (typeof d.previousId !== 'string' || !erased(d.previousId)) return undefined;
-    const { previousId: _previousId, ...rest } = d;
-    return rest;
-  }
-  if (typeof d.userId !== 'string' || typeof d.anonymousId !== 'string' || !erased(`anon:${d.anonymousId}`)) return undefined;
-  const { anonymousId: _anonymousId, ...rest } = d;
-  return rest;
+  // An alias's previousId, and any event's anonymousId beside a userId (Segment's SDKs add it to every call, an alias too).
+  const previous = d.type === 'alias' && typeof d.previousId === 'string' && erased(d.previousId);
+  const visitor = typeof d.userId === 'string' && typeof d.anonymousId === 'string' && erased(`anon:${d.anonymousId}`);
+  if (!previous && !visitor) return undefined;
+  const { previousId: _previousId, anonymousId: _anonymousId, ...rest } = d;
+  return { ...rest, ...(!previous && d.previousId !== undefined && { previousId: d.previousId }), ...(!visitor && d.anonymousId !== undefined && { anonymousId: d.anonymousId }) };
 }
 
 /** The customer of a Step Functions "Execution Status Change" (a journey run's end): `customerId` in its `input` (JSON text). */
