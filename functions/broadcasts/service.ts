@@ -227,6 +227,14 @@ export function createBroadcastService(deps: BroadcastDeps) {
     }
     const startedAt = clock.now();
     if (record.status === 'scheduled') await store.transition(id, ['scheduled'], 'running', startedAt);
+    // A retry of a members page an earlier attempt counted (it failed after its count): its work is done, and listing
+    // again could list another size (the lane may grant less) and move the cursor it kept. Go on from that cursor.
+    if (state.phase === 'members' && record.page >= state.page + 1) {
+      const counted = state.page + 1;
+      const kept = await cursors.get(id, counted);
+      if (state.page > 1) await cursors.drop(id, state.page - 1);
+      return nextGeneration(kept?.phase === 'members' ? { ...base(state, counted), phase: 'members' } : { ...base(state, counted), phase: 'deferred', dueBy: startedAt.toISOString() });
+    }
     const definition = record.definition;
     const { size: paced } = pacing(definition.rate);
     // The channel's lane, shared by every broadcast: this page sends at most what it grants, and waits when it grants nothing.
