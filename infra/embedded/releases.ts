@@ -5,7 +5,8 @@
  *
  * At start, each journey's current version is recorded once (`recordReleases`: the files of every template its
  * steps render, every channel and locale; a version already recorded keeps its first files: a template changed
- * without a version bump reaches new runs of that version only, and `rapport plan` warns of it). A run of the
+ * without a version bump is not recorded again and reaches every run of that version still to send, those in
+ * flight too; `rapport plan` lists it). A run of the
  * current version renders the current files; a run of an older version, its release (or the current files, when
  * the version was never recorded: runs started before releases were kept). AWS does the same from the step
  * function's bundle (`releasedTemplates`, docs/operations.md "Releases"). Each version's compiled journey is kept

@@ -7,7 +7,8 @@ import { templatesOfJourney } from './templates';
 /**
  * Record each journey's current version as a release: the files of every template its steps render (every
  * channel and locale), copied to `<releasesDir>/<journey id>/v<version>/`. A version already recorded keeps
- * its first files: a template changed without a version bump reaches new runs of that version only (`rapport
+ * its first files: a template changed without a version bump is not recorded again, and reaches every run of that version
+ * still to send, those in flight too (`rapport
  * plan` warns of it). Returns the releases it recorded now, `<journey id>/v<version>`.
  *
  * The embedded engine records into `<data>/releases` at each start; `cdk synth` (infra/cdk/app.ts) into the
