@@ -26,7 +26,7 @@ import {
   type Tombstone,
 } from '../../functions/profile';
 import { attributionView, DEFAULT_SEND_POLICY, InvalidRunsCursorError, DEV_UNSUBSCRIBE_KEY, experimentView, holdoutView, loadTopicsFile, staticUnsubscribeKeys, unsubscribeKeysFromValue, type OutboundWebhookTarget, type SendPolicy } from '../../functions/journeys';
-import { conversionEventsOf, denialsOnly, ENV, MonotonicClock, prng, ScaledClock, systemClock, type BusEntry, type Clock, type NormalisedEvent } from '../../shared';
+import { conversionEventsOf, denialsOnly, ENV, INGEST_EVENT_SOURCE, MonotonicClock, prng, ScaledClock, systemClock, type BusEntry, type Clock, type NormalisedEvent } from '../../shared';
 import { ensureTable, idempotencyTableDefinition, profileTableDefinition, startDynalite, type LocalDynamo } from './dynamo';
 import { eventBridgeApiListener, LocalEventBus } from './event-bus';
 import { inProcessClientConfig, withoutTransportMiddleware } from './in-process';
@@ -47,10 +47,13 @@ import { apiOfPath, PROFILE_CONSUMER_RULE, routesOf, routeTarget, sesFeedbackRul
 import { wireBroadcasts } from './broadcasts';
 import { parseBroadcastRates, type BroadcastRates } from '../../shared/broadcasts';
 import { BROADCAST_ENV } from '../../shared/config/broadcast-env';
-import { createSesFeedbackHandler } from '../../functions/feedback';
+import { createSesFeedbackHandler, feedbackOf } from '../../functions/feedback';
 import { handlerFor, type FunctionHandlers } from './functions';
 
 export const IDEMPOTENCY_TABLE = 'rapport-idempotency';
+/** The engine's SES feedback rule (its dead letters may hold a complaint for an erased customer's next life). */
+const SES_FEEDBACK_RULE_NAME = sesFeedbackRule(SIMULATED_SES.configurationSet).engineName;
+
 export const PROFILE_TABLE = 'rapport-profiles';
 /** HTTP API refuses bodies over 10 MB before the Lambda runs; the adapter does the same. */
 const HTTP_API_MAX_BODY = 10 * 1024 * 1024;
@@ -383,9 +386,22 @@ async function start(options: EngineOptions): Promise<Engine> {
    * the letter stays unchecked, whole, and the next check tries again.
    */
   const handOnDenials = async (letter: DeadLetter, erased: ReadonlyMap<string, Tombstone>, deliver: boolean): Promise<'none' | 'parked' | 'delivered' | 'kept'> => {
+    // An SES complaint or hard bounce the feedback function gave up on (its PutEvents throttled past the retries) for
+    // an erased customer, received now, after the erasure completed: the next life's, as the function would have taken
+    // it. What it would have published (`Message Complained`/`Bounced`, naming no address) is handed on in its stead,
+    // then the letter (which names the address) is redacted.
+    let consumerLetter = letter;
+    if (letter.rule === SES_FEEDBACK_RULE_NAME) {
+      const feedback = feedbackOf(String(letter.event['detail-type']), letter.event.detail, clock.now().toISOString());
+      if (!feedback.ok || feedback.suppression === undefined || feedback.event === undefined || !erased.has(feedback.message.customerId)) return 'none';
+      const tombstone = erased.get(feedback.message.customerId)!;
+      await profiles.putSuppressionHold(feedback.message.customerId, 'email', feedback.suppression, feedback.event.receivedAt);
+      if (!receivedAfterErasure(feedback.event, tombstone)) return 'none';
+      consumerLetter = { ...letter, rule: PROFILE_CONSUMER_RULE.engineName, event: { ...letter.event, source: INGEST_EVENT_SOURCE, 'detail-type': feedback.event.event ?? '', detail: feedback.event } };
+    }
     // What the profile consumer gave up on (a journey trigger's letter is not what applies consent).
-    if (letter.rule !== PROFILE_CONSUMER_RULE.engineName) return 'none';
-    const d = letter.event.detail as Partial<NormalisedEvent> | null;
+    if (consumerLetter.rule !== PROFILE_CONSUMER_RULE.engineName) return 'none';
+    const d = consumerLetter.event.detail as Partial<NormalisedEvent> | null;
     if (typeof d !== 'object' || d === null || d.specVersion !== 1 || typeof d.timestamp !== 'string' || typeof d.receivedAt !== 'string' || typeof d.properties !== 'object' || typeof d.traits !== 'object') return 'none';
     const event = d as NormalisedEvent;
     const tombstones = [...erased.values()];
@@ -400,11 +416,11 @@ async function start(options: EngineOptions): Promise<Engine> {
       // Write, then check: a new life that began before the park may have looked for parked denials already.
       if (await noLife()) return 'parked';
     }
-    const reduced = { ...letter.event, detail: denial };
+    const reduced = { ...consumerLetter.event, detail: denial };
     if (deliver && !handingOn.has(letter.event.id)) {
       handingOn.add(letter.event.id);
       try {
-        const delivery = bus.redeliver(letter.rule, reduced);
+        const delivery = bus.redeliver(consumerLetter.rule, reduced);
         if (delivery !== undefined) {
           await delivery;
           return 'delivered';
@@ -413,7 +429,7 @@ async function start(options: EngineOptions): Promise<Engine> {
         handingOn.delete(letter.event.id);
       }
     }
-    deadLetters.replace({ ...letter, event: reduced, denials: true, unchecked: true });
+    deadLetters.replace({ ...consumerLetter, event: reduced, denials: true, unchecked: true });
     return 'kept';
   };
   const deadLetterSink: DeadLetterSink = {
