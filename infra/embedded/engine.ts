@@ -27,6 +27,7 @@ import {
 } from '../../functions/profile';
 import { attributionView, DEFAULT_SEND_POLICY, InvalidRunsCursorError, DEV_UNSUBSCRIBE_KEY, experimentView, holdoutView, loadTopicsFile, staticUnsubscribeKeys, unsubscribeKeysFromValue, type OutboundWebhookTarget, type SendPolicy } from '../../functions/journeys';
 import { conversionEventsOf, denialsOnly, ENV, INGEST_EVENT_SOURCE, MonotonicClock, prng, ScaledClock, systemClock, type BusEntry, type Clock, type NormalisedEvent } from '../../shared';
+import { TopicsFileError, type Topics } from '../../shared/topics';
 import { ensureTable, idempotencyTableDefinition, profileTableDefinition, startDynalite, type LocalDynamo } from './dynamo';
 import { eventBridgeApiListener, LocalEventBus } from './event-bus';
 import { inProcessClientConfig, withoutTransportMiddleware } from './in-process';
@@ -270,7 +271,13 @@ async function start(options: EngineOptions): Promise<Engine> {
   const metrics = new Metrics({ namespace: 'Rapport', serviceName: 'rapport', logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (...a: unknown[]) => console.error(...a) } });
   const profileConfig = loadProfileConfig(options.configDir ?? 'workflows', options.env ?? process.env);
   // The subscription topics (topics.yaml, optional): journeys and broadcasts are checked against them, the preference page lists them.
-  const topics = loadTopicsFile(options.configDir ?? 'workflows');
+  // Reloaded with the journeys (`reloadTopics`): every reader holds this live view of the file as last read.
+  let topicsRead = loadTopicsFile(options.configDir ?? 'workflows');
+  const topics: Topics = { get list() { return topicsRead.list; }, get: (id) => topicsRead.get(id) };
+  const topicsFile = {
+    read: () => loadTopicsFile(options.configDir ?? 'workflows'),
+    commit: (read: Topics) => void (topicsRead = read),
+  };
   const doc = documentClient(dynamo.client);
   const profiles = new ProfileStore(doc, PROFILE_TABLE);
   // Flagged events' violations: in the profile table, as in AWS (functions/ingest/violations.ts).
@@ -455,6 +462,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     profiles,
     profileConfig,
     topics,
+    topicsFile,
     mutateProfile: createProfileConsumer(profileDeps).mutate,
     onErasedWrite: (ids: string[]) => erasure.redact(ids),
     channels,
@@ -1103,6 +1111,7 @@ export function reloadJourneys(journeys: Pick<ReturnType<typeof wireJourneys>, '
     const { plans } = journeys.reload();
     return { status: 200, body: { journeys: journeys.compiled.map((j) => ({ id: j.id, version: j.version })), changes: plans } };
   } catch (error) {
+    if (error instanceof TopicsFileError) return { status: 422, body: { error: 'invalid_topics', message: `nothing was reloaded: ${error.problems.length} problem(s) in topics.yaml; the journeys and topics in use are unchanged`, problems: error.problems } };
     if (!(error instanceof JourneyError)) throw error;
     return { status: 422, body: { error: 'invalid_journeys', message: `nothing was reloaded: ${error.errors.length} problem(s); the journeys running are unchanged`, problems: error.errors } };
   }

@@ -50,6 +50,11 @@ export interface JourneyWiring {
   profileConfig: ProfileConfig;
   /** The declared subscription topics (topics.yaml): journeys are checked against them and compiled with their defaults. */
   topics?: Topics;
+  /**
+   * Read topics.yaml again for a reload (throws TopicsFileError on a broken file), and make what was read current once
+   * the journeys checked against it are: a reload takes both or neither.
+   */
+  topicsFile?: { read: () => Topics; commit: (topics: Topics) => void };
   mutateProfile: (customerId: string, cause: string, change: (profile: Profile) => void) => Promise<unknown>;
   /** Redact what a step left for a customer found erased after it wrote (the outbox line of a message). */
   onErasedWrite?: (ids: string[]) => Promise<void>;
@@ -97,8 +102,8 @@ export function wireJourneys(w: JourneyWiring) {
   // As `rapport validate` and synth check them: every tag a journey reads must be a tag rule, a declared manual tag or a tag some journey adds.
   const tags = { rules: w.profileConfig.tagNames, manual: [...w.profileConfig.manualTags, ...(w.tagsAddedElsewhere ?? [])] };
   /** The journeys and templates on disk, checked as at start (a broken file throws JourneyError, with file:line:col). */
-  const load = () => {
-    const loaded = loadJourneysFromDir(w.journeysDir, w.templatesDir, { webhookTargets: w.webhookTargets, tags, topics: w.topics });
+  const load = (topics: Topics | undefined = w.topics) => {
+    const loaded = loadJourneysFromDir(w.journeysDir, w.templatesDir, { webhookTargets: w.webhookTargets, tags, topics });
     const compiled: CompiledJourney[] = loaded.journeys.map(({ journey }) =>
       compileJourney(journey, { stepFunctionArn: LOCAL_STEP_FUNCTION, ...loaded.catalog, webhookTargets: w.webhookTargets, topics: loaded.topics }),
     );
@@ -218,7 +223,9 @@ export function wireJourneys(w: JourneyWiring) {
    * plan of what changed (as `rapport plan` shows it).
    */
   const reload = (): { plans: JourneyPlan[] } => {
-    const next = load();
+    const topics = w.topicsFile?.read();
+    const next = load(topics);
+    if (topics !== undefined) w.topicsFile!.commit(topics);
     const before = current;
     const changedTemplate = (name: string) => templateFilesOf(before.sources, name) !== templateFilesOf(next.sources, name);
     const plans = planJourneys(before.journeys, next.journeys, changedTemplate);

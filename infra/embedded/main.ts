@@ -40,7 +40,7 @@ console.log(`Rapport embedded engine listening on ${engine.url}
   GET  ${engine.url}/v1/journeys    journeys (and /v1/journeys/{id}/stats), GET /v1/outbox: messages sent
 `);
 
-// A journey or template saved: reloaded as `POST /v1/admin/reload` does (runs in flight keep their version; a broken
+// A journey, template or topics.yaml saved: reloaded as `POST /v1/admin/reload` does (runs in flight keep their version; a broken
 // file changes nothing and is reported here). Saves come in bursts (editors write twice): one reload per pause.
 let pending: NodeJS.Timeout | undefined;
 const reloadSoon = () => {
@@ -58,7 +58,13 @@ const reloadSoon = () => {
     console.log(changes.length === 0 ? 'journeys reloaded: no change' : `journeys reloaded: ${changes.map((c) => `${c.id} ${c.change}${c.to !== undefined ? ` (v${c.to})` : ''}`).join(', ')}`);
   }, 300);
 };
-const watchers: FSWatcher[] = ['workflows/journeys.d', 'workflows/templates'].map((dir) => watch(dir, reloadSoon));
+const watchers: FSWatcher[] = [
+  ...['workflows/journeys.d', 'workflows/templates'].map((dir) => watch(dir, reloadSoon)),
+  // topics.yaml: journeys are checked against it, the preference page lists it.
+  watch('workflows', (_event, file) => {
+    if (file === 'topics.yaml') reloadSoon();
+  }),
+];
 
 const shutdown = async () => {
   for (const watcher of watchers) watcher.close();

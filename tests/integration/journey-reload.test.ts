@@ -183,3 +183,35 @@ describe('a journey removed while its runs wait, and the engine restarted', () =
     }
   }, 60_000);
 });
+
+describe('a reload reads topics.yaml again', () => {
+  const folder = mkdtempSync(join(tmpdir(), 'rapport-reload-topics-'));
+  cpSync(join(ROOT, 'workflows'), join(folder, 'workflows'), { recursive: true });
+  afterAll(() => rmSync(folder, { recursive: true, force: true }));
+  const topicsFile = join(folder, 'workflows/topics.yaml');
+  const clock = new VirtualClock(START);
+  const world = useTestEngine({ clock, configDir: join(folder, 'workflows'), journeysDir: join(folder, 'workflows/journeys.d'), templatesDir: join(folder, 'workflows/templates'), sweepEveryMs: 0, logLevel: 'SILENT' });
+  const reload = async () => {
+    const res = await fetch(`${world.engine.url}/v1/admin/reload`, { method: 'POST' });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const broadcast = (id: string, topic: string) =>
+    fetch(`${world.engine.url}/v1/broadcasts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, segment: 'tag:crm-gold', send: { channel: 'email', template: 'we-value-you' }, topic, at: '2027-01-01T00:00:00Z' }) });
+
+  it('takes a topic added to the file, and changes nothing for a broken one', async () => {
+    expect((await broadcast('rt-before', 'vip-news')).status).toBe(400);
+    writeFileSync(topicsFile, `${readFileSync(topicsFile, 'utf8')}  - id: vip-news\n    name: VIP news\n    description: First looks for our best customers\n    default: { opt-out: subscribed, opt-in: unsubscribed }\n`);
+    expect((await reload()).status).toBe(200);
+    expect((await broadcast('rt-after', 'vip-news')).status).toBe(201);
+
+    const good = readFileSync(topicsFile, 'utf8');
+    writeFileSync(topicsFile, `${good}  - id: Not An Id\n`);
+    const broken = await reload();
+    expect(broken.status).toBe(422);
+    expect(broken.body).toMatchObject({ error: 'invalid_topics' });
+    expect((broken.body.problems as { file: string }[])[0]!.file).toBe(topicsFile);
+    // The topics in use are the last good file's.
+    expect((await broadcast('rt-still', 'vip-news')).status).toBe(201);
+    writeFileSync(topicsFile, good);
+  }, 60_000);
+});
