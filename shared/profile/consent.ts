@@ -220,10 +220,12 @@ export function suppressionsOf(event: Pick<NormalisedEvent, 'type' | 'event' | '
  */
 export function denialsOnly(event: NormalisedEvent): NormalisedEvent | undefined {
   const denied = consentDenials(event);
-  if (denied.length === 0 && suppressionsOf(event).length === 0) return undefined;
+  // A topic left is a denial too (its topic's, never the channel's): kept with its topic.
+  const topicDenied = topicConsentChanges(event).some((c) => c.status === 'denied');
+  if (denied.length === 0 && suppressionsOf(event).length === 0 && !topicDenied) return undefined;
   const { anonymousId: _visitor, previousId: _previous, ...rest } = event;
   const known = event.userId !== undefined ? rest : { ...rest, ...(event.anonymousId !== undefined && { anonymousId: event.anonymousId }) };
   if (event.type === 'identify') return { ...known, traits: { consent: Object.fromEntries(denied.map((c) => [c.channel, false])) }, properties: {}, context: {} };
-  const { channel, bounceType } = event.properties;
-  return { ...known, properties: { ...(channel !== undefined && { channel }), ...(bounceType !== undefined && { bounceType }) }, traits: {}, context: {} };
+  const { channel, bounceType, topic } = event.properties;
+  return { ...known, properties: { ...(channel !== undefined && { channel }), ...(bounceType !== undefined && { bounceType }), ...(topicDenied && topic !== undefined && { topic }) }, traits: {}, context: {} };
 }
