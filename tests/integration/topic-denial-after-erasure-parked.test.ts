@@ -1,12 +1,9 @@
 /**
- * Audit 11: a topic denial received after the erasure completed is lost. X is erased (DELETE answers); X's own
- * preference centre (or an ESP's delayed webhook) then reports `Unsubscribed {channel: email, topic: offers}`,
- * dated before the erasure, received after it. A channel denial so received is parked beside the tombstone
- * (`parkDenial`) and folded into X's comeback; a topic denial is not: `denialsOnly` keeps only channel denials
- * (`consentDenials`, which skips an event with a topic) and suppressions, so the topic one reduces to nothing and
- * is dropped. When X comes back (same id, same address), their profile shows "offers" as never left, and once the
- * 30-day ingest hold (`XH#…/K#email#offers`) expires nothing in the engine remembers it: "consent is law" broken.
- * Control: the same with a channel `Unsubscribed {channel: email}` is parked and denies the comeback.
+ * A topic denial received after the erasure completed is parked like a channel denial (audit 11): X is erased; X's
+ * preference centre (or an ESP's delayed webhook) then reports `Unsubscribed {channel: email, topic: offers}`, dated
+ * before the erasure, received after it. `denialsOnly` keeps a topic denial with its topic: parked beside the
+ * tombstone, folded into X's comeback, which shows "offers" left on email. Control: a channel `Unsubscribed
+ * {channel: email}` so received is parked and denies the comeback too. On virtual time.
  */
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
@@ -47,8 +44,7 @@ describe('a topic denial received after the erasure (audit 11)', () => {
     expect(profile.consent.email).toMatchObject({ status: 'denied' });
   }, 30_000);
 
-  // BREAK (audit 11): a topic Unsubscribed received after the erasure (dated before) is dropped, never parked: denialsOnly keeps channel denials and suppressions only, so the comeback's profile shows the topic as never left; fix idea: make denialsOnly keep topicConsentChanges denials (and keep `topic` in the reduced properties, or it becomes a channel-wide denial), and the comeback fold them.
-  it.fails('a topic denial so received is parked and denies the topic on the comeback', async () => {
+  it('a topic denial so received is parked and denies the topic on the comeback', async () => {
     const profile = await scenario('a11-tpark', { channel: 'email', topic: 'offers' });
     expect(profile.topicConsent?.email?.offers).toMatchObject({ status: 'denied' });
   }, 30_000);
