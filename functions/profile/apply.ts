@@ -191,7 +191,7 @@ export function setConsent(p: Profile, channel: Channel, record: ConsentRecord):
   p.consent[channel] = consentOfTrail(trail) ?? p.consent[channel];
 }
 
-/** How many topics a profile keeps consent for, per channel (topics.yaml declares at most as many); a change of another is not kept. */
+/** How many topics a profile keeps consent for, per channel (topics.yaml declares at most as many); see `setTopicConsent` for a 33rd. */
 export const TOPIC_CONSENT_MAX = 32;
 
 /**
@@ -200,8 +200,21 @@ export const TOPIC_CONSENT_MAX = 32;
  * decide a topic as they decide a channel.
  */
 export function setTopicConsent(p: Profile, channel: Channel, topic: string, record: ConsentRecord): void {
-  const trails = p.topicConsentTrail?.[channel] ?? {};
-  if (!Object.hasOwn(trails, topic) && Object.keys(trails).length >= TOPIC_CONSENT_MAX) return;
+  let trails = p.topicConsentTrail?.[channel] ?? {};
+  if (!Object.hasOwn(trails, topic) && Object.keys(trails).length >= TOPIC_CONSENT_MAX) {
+    // Full: a grant is not kept, but a denial never goes: it takes the place of the oldest topic the customer is in
+    // (granted), whose default applies again. Only when every kept topic is left is a further one not kept.
+    if (record.status !== 'denied') return;
+    const granted = Object.entries(p.topicConsent?.[channel] ?? {})
+      .filter(([, c]) => c.status === 'granted')
+      .sort(([ta, a], [tb, b]) => (a.at < b.at ? -1 : a.at > b.at ? 1 : ta < tb ? -1 : 1));
+    const evicted = granted[0]?.[0];
+    if (evicted === undefined) return;
+    const { [evicted]: _trail, ...kept } = trails;
+    trails = kept;
+    const { [evicted]: _consent, ...keptConsent } = p.topicConsent?.[channel] ?? {};
+    p.topicConsent = { ...p.topicConsent, [channel]: keptConsent };
+  }
   const trail = foldConsentTrail(trails[topic] ?? [], record);
   const current = consentOfTrail(trail);
   p.topicConsentTrail = { ...p.topicConsentTrail, [channel]: { ...trails, [topic]: trail } };
