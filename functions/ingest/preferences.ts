@@ -20,8 +20,12 @@ import { verifyPreferences } from '../journeys/unsubscribe';
 import { recordHolds, type ConsentHolds } from './consent';
 import type { IngestRequest, IngestResponse } from './service';
 
-/** The largest form the page takes: a few fields per topic and channel (at most 32 topics × 3 channels). */
-export const PREFERENCES_FORM_MAX_BYTES = 16_384;
+/**
+ * The largest form the page takes. The largest page topics.yaml allows (32 topics × 3 channels, ids of 64
+ * characters) posts up to three fields a pair (`shown`, `was`, `on`), each `name=<channel>%3A<topic>&`: about
+ * 96 × 3 × 80 bytes, some 23 KB. Four times headroom still refuses a body no page could have built.
+ */
+export const PREFERENCES_FORM_MAX_BYTES = 65_536;
 /**
  * The form's fields: every pair the page showed (`shown`), those it showed ticked (`was`), and those ticked when
  * saved (`on`); a pair reads `<channel>:<topic>`. `page=1` says the form is the page's own, so its `was` is complete
