@@ -6,7 +6,7 @@ export { type AttributionRecord } from './store';
 export { experimentView, holdoutView, normalCdf, twoProportionPValue, EXPERIMENT_METHOD, HOLDOUT_METHOD, type ExperimentView, type HoldoutView, type VariantStats } from './experiments';
 export { attributionView, formatAttribution, type AttributionView, type Earned } from './attribution';
 export { awsExecutions, executionName, type Executions, type ExecutionInput, type ExecutionState } from './executions';
-export { liquidTemplates, readTemplates } from './templates';
+export { liquidTemplates, readTemplates, templateFilesText } from './templates';
 export { releaseDir, releasedTemplates } from './releases';
 export { loadTopicsFile } from './topics';
 export { renderMessage, type RenderDeps, type RenderRequest, type RenderedMessage } from './render';

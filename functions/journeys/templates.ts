@@ -20,6 +20,18 @@ export function readTemplates(dir: string): Record<string, string> {
 }
 
 /**
+ * Every file of template `name` (each channel and locale) among `sources` (`readTemplates`' keys and contents) as one
+ * text: equal on two sides when none of its files changed (`rapport plan`, a reload's plan).
+ */
+export function templateFilesText(sources: Readonly<Record<string, string>>, name: string): string {
+  return Object.keys(sources)
+    .filter((key) => key.startsWith(`${name}.`))
+    .sort()
+    .map((key) => `${key}\n${sources[key]}`)
+    .join('\n\0');
+}
+
+/**
  * Liquid templates, rendered strictly: an unknown filter or a missing template
  * fails the step with a clear error. Rendering is all-or-nothing: a message is
  * only sent once every part rendered.

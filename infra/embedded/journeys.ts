@@ -12,6 +12,7 @@ import {
   liquidTemplates,
   readTemplates,
   segmentationConditions,
+  templateFilesText,
   type Channels,
   type JourneySpec,
   type SendPolicy,
@@ -227,7 +228,7 @@ export function wireJourneys(w: JourneyWiring) {
     const next = load(topics);
     if (topics !== undefined) w.topicsFile!.commit(topics);
     const before = current;
-    const changedTemplate = (name: string) => templateFilesOf(before.sources, name) !== templateFilesOf(next.sources, name);
+    const changedTemplate = (name: string) => templateFilesText(before.sources, name) !== templateFilesText(next.sources, name);
     const plans = planJourneys(before.journeys, next.journeys, changedTemplate);
     // What runs of a replaced version render from now on (without a data folder to keep their release).
     for (const [id, journey] of before.journeys) {
@@ -271,15 +272,6 @@ export function wireJourneys(w: JourneyWiring) {
     },
     reload,
   };
-}
-
-/** Every file of a template (each channel and locale), as one text: equal when none of them changed. */
-function templateFilesOf(sources: Readonly<Record<string, string>>, name: string): string {
-  return Object.keys(sources)
-    .filter((key) => key === name || key.startsWith(`${name}.`))
-    .sort()
-    .map((key) => `${key}\n${sources[key]}`)
-    .join('\n');
 }
 
 /**

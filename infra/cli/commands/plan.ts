@@ -3,9 +3,10 @@
  * `--engine`, how many customers wait now at each step that changes or disappears.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
+import { readTemplates, templateFilesText } from '../../../functions/journeys/templates';
 import { JourneyError, loadJourneysFromDir, type Journey } from '../../../workflows/journeys';
 import type { Parsed } from '../commands';
 import { engineBase } from '../engine-client';
@@ -41,7 +42,9 @@ export async function execute({ values }: Parsed, ctx: Context): Promise<ExitCod
     extract(top, commit, relative(top, w.journeysDir), baseJourneys);
     extract(top, commit, relative(top, w.templatesDir), baseTemplates);
     base = load(ctx, { ...w, show: (p) => `${ref}:${relative(scratch, p)}` }, baseJourneys, baseTemplates);
-    const plans = planJourneys(base, head, (name) => templateFiles(w.templatesDir, name) !== templateFiles(baseTemplates, name));
+    // Each side's template files read once.
+    const [headSources, baseSources] = [w.templatesDir, baseTemplates].map((dir) => (existsSync(dir) ? readTemplates(dir) : {}));
+    const plans = planJourneys(base, head, (name) => templateFilesText(headSources!, name) !== templateFilesText(baseSources!, name));
     const running = typeof values.engine === 'string' ? await runningAt(ctx, engineBase(values, ctx, 'plan'), plans) : undefined;
     ctx.out(`Plan: ${w.show(w.journeysDir)} against ${ref} (${commit.slice(0, 7)})${running ? `, runs from ${running.engine}` : ''}`);
     for (const plan of plans) for (const line of describe(plan, running)) ctx.out(line);
@@ -74,16 +77,6 @@ function extract(top: string, commit: string, path: string, into: string): void 
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, git(top, ['show', `${commit}:${name}`]));
   }
-}
-
-/** A template's files (every channel and locale), their names and contents, as one text to compare. */
-function templateFiles(dir: string, name: string): string {
-  if (!existsSync(dir)) return '';
-  return readdirSync(dir)
-    .filter((file) => file.startsWith(`${name}.`) && file.endsWith('.liquid'))
-    .sort()
-    .map((file) => `${file}\n${readFileSync(join(dir, file), 'utf8')}`)
-    .join('\n\0');
 }
 
 interface Running {
