@@ -65,7 +65,7 @@ export class BroadcastLanes {
         );
         return { granted };
       } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException')) throw error;
+        if (!conditionFailed(error)) throw error;
       }
     }
     // Pages racing for the bucket: this one waits a second rather than spin.
@@ -85,9 +85,12 @@ export class BroadcastLanes {
         ExpressionAttributeValues: { ':n': count, ':one': 1 },
       }),
     ).catch((error: unknown) => {
-      if (!(error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException')) throw error;
+      if (!conditionFailed(error)) throw error;
     });
   }
 }
+
+/** Another page wrote the bucket first (or it does not exist yet, for a give-back). */
+const conditionFailed = (error: unknown) => error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException';
 
 const key = (channel: BroadcastChannel) => ({ [L.partitionKey]: `LANE#${channel}`, [L.sortKey]: 'BUCKET' });
