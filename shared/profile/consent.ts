@@ -1,11 +1,12 @@
+import { CHANNEL_ADDRESS_TRAIT } from '../channels';
 import { CHANNELS, EMAIL_MARKED_AS_SPAM, EVENTS, type Channel, type NormalisedEvent } from '../contract';
 import type { ConsentRecord, ConsentStatus, Profile, Suppression } from './types';
 
 export type ConsentMode = 'opt-out' | 'opt-in';
 export type MessageKind = 'marketing' | 'transactional';
 
-/** The trait that holds a channel's address. */
-export const CHANNEL_ADDRESS_TRAIT: Readonly<Record<Channel, string>> = { email: 'email', sms: 'phone', push: 'pushToken' };
+/** The trait that holds a channel's address (the channel registry's). */
+export { CHANNEL_ADDRESS_TRAIT };
 
 export type Reachability = { ok: true; address: string } | { ok: false; reason: 'no-address' | 'suppressed' | 'unsubscribed' | 'no-consent' | 'topic-unsubscribed' | 'topic-no-consent' };
 

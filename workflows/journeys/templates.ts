@@ -25,7 +25,7 @@ import { sourceFileNames } from '../../shared/source-files';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Liquid } from 'liquidjs';
-import { HTML_SEPARATOR, parseEmailTemplate, parseTemplateFileName, templateKey, type TemplateChannel, type TemplateProfileField } from '../../shared';
+import { channelSpec, HTML_SEPARATOR, orList, parseEmailTemplate, parseTemplateFileName, TEMPLATE_CHANNELS, templateKey, type TemplateChannel, type TemplateProfileField } from '../../shared';
 import { jsonBodyLiquid } from '../../shared/templates/json-body';
 import type { JourneyProblem } from './errors';
 import type { Journey } from './schema';
@@ -92,7 +92,9 @@ export function checkTemplate(file: string, channel: TemplateChannel, source: st
     const [line, column] = err.token?.getPosition() ?? [1, 1];
     return [problem(line, column, `Liquid: ${err.message.replace(/, line:\d+, col:\d+$/, '')}`)];
   }
-  if (channel === 'email') {
+  // The channel's template format (the channel registry's, shared/channels).
+  const format = channelSpec(channel).template.format;
+  if (format === 'email') {
     const email = parseEmailTemplate(source);
     if (!email) return [problem(1, 1, 'expected the first line to be "Subject: <subject>", then a blank line, then the text body')];
     const problems: JourneyProblem[] = [];
@@ -101,8 +103,8 @@ export function checkTemplate(file: string, channel: TemplateChannel, source: st
     problems.push(...escapedTwice(source, problem));
     return problems;
   }
-  if (source.trim() === '') return [problem(1, 1, channel === 'sms' ? 'expected the message text' : 'expected a JSON body')];
-  if (channel === 'webhook') {
+  if (source.trim() === '') return [problem(1, 1, format === 'text' ? 'expected the message text' : 'expected a JSON body')];
+  if (format === 'json') {
     const trigger = Object.fromEntries([...templateTriggerReferences(source)].map((name) => [name, `sample-${name}`]));
     const rendered = jsonLiquid.parseAndRenderSync(source, { profile: SAMPLE_PROFILE, customer: { id: 'cust-1' }, trigger, triggerEvent: { messageId: 'sample', event: 'Sample' }, journey: { id: 'sample', step: 'sample', execution: 'sample' } });
     try {
@@ -155,12 +157,12 @@ export function loadTemplateCatalog(dir: string): { catalog: TemplateCatalog; pr
         line: 1,
         column: 1,
         path: '(template)',
-        message: 'expected a file name <template>.<channel>.liquid (or <template>.<locale>.<channel>.liquid, e.g. welcome.fr.email.liquid) with a kebab-case template name and channel email, sms or webhook',
+        message: `expected a file name <template>.<channel>.liquid (or <template>.<locale>.<channel>.liquid, e.g. welcome.fr.email.liquid) with a kebab-case template name and channel ${orList(TEMPLATE_CHANNELS)}`,
       });
       continue;
     }
     const { template, channel, locale } = parsed;
-    if (locale !== undefined && channel === 'webhook') {
+    if (locale !== undefined && !channelSpec(channel).template.locales) {
       problems.push({ file, line: 1, column: 1, path: '(template)', message: `a webhook body goes to a system, not a customer: it has no locale variants; rename it ${templateFileName(template, channel)} or render the locale into the body ({{ profile.traits.locale | json }})` });
       continue;
     }
