@@ -18,6 +18,11 @@ export {
   BROADCAST_CHANNELS,
   LOCALE_CHANNELS,
   CONSENT_CHANNELS,
+  PROFILE_CONSENT_CHANNELS,
+  CHANNEL_PARTS,
+  DEPLOYED_CHANNELS,
+  addressFormat,
+  metaTemplateMessage,
   channelSpec,
   isChannelId,
   isMessageChannel,
@@ -31,6 +36,9 @@ export {
   type VariantChannel,
   type RequiredSenderChannel,
   type ConsentChannel,
+  type ProfileConsentChannel,
+  type PartsTemplateChannel,
+  type WhatsAppMessage,
   type TextTemplateChannel,
 } from './channels';
 export * from './steps';

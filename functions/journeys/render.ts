@@ -3,7 +3,8 @@
  * context, with its headers and provider tags. One code path: the send gateway renders every email and
  * SMS with it, and `rapport preview` / `send-test` show and send exactly that.
  */
-import { customerLocale, systemClock, templateProfile, type ChannelMessages, type Clock, type MessageChannel, type MessageKind, type Profile, type TemplateChannel, type TextTemplateChannel } from '../../shared';
+import { customerLocale, systemClock, templateProfile, type ChannelMessages, type Clock, type MessageChannel, type MessageKind, type Profile, type PartsTemplateChannel, type TemplateChannel, type TextTemplateChannel } from '../../shared';
+import { CHANNEL_PARTS } from '../../shared';
 import type { Channels, EmailMessage } from './channels/types';
 import { renderOrFail, StepConfigError } from './errors';
 import { preferencesLinkExpiry, preferencesUrl, unsubscribeUrl, type UnsubscribeKeyProvider } from './unsubscribe';
@@ -23,6 +24,8 @@ export interface TemplateRenderer {
   localeFor(template: string, channel: TemplateChannel, locale: unknown): string | undefined;
   email(template: string, data: Record<string, unknown>, locale?: string): Promise<RenderedEmail>;
   text(template: string, channel: TextTemplateChannel, data: Record<string, unknown>, locale?: string): Promise<string>;
+  /** A `parts` template (WhatsApp, push): each part rendered, by its key (shared/templates/parts.ts). */
+  parts(template: string, channel: PartsTemplateChannel, data: Record<string, unknown>, locale?: string): Promise<Record<string, string>>;
 }
 
 /** What rendering needs: the templates and where unsubscribe links point, with the keys that sign them. */
@@ -73,6 +76,12 @@ export async function renderMessage(deps: RenderDeps, request: RenderRequest, pr
     };
     return { channel, message, ...(locale !== undefined && { locale }) };
   }
+  if (isPartsChannel(channel)) {
+    // Header parts and a body (WhatsApp, push): the channel's module makes the message of its rendered parts.
+    const parts = await renderOrFail(() => deps.templates.parts(template, channel, data, locale), template, channel);
+    const tags = { journey: request.journeyId, step: request.stepId, customer: request.customerId, ...localeTag };
+    return { channel, message: CHANNEL_PARTS[channel].message(parts, { to, kind, tags }), ...(locale !== undefined && { locale }) } as RenderedMessage;
+  }
   const body = await renderOrFail(() => deps.templates.text(template, channel, data, locale), template, channel);
   return { channel, message: { to, body, kind, tags: { journey: request.journeyId, step: request.stepId, customer: request.customerId, ...localeTag } }, ...(locale !== undefined && { locale }) };
 }
@@ -86,6 +95,8 @@ export function sendOn(channels: Channels, rendered: RenderedMessage): Promise<{
   if (!sender) throw new StepConfigError(`no ${rendered.channel} sender is configured in this engine`);
   return sender.call(channels, rendered.message);
 }
+
+const isPartsChannel = (channel: string): channel is PartsTemplateChannel => Object.hasOwn(CHANNEL_PARTS, channel);
 
 /** The render context of an email or SMS: `profile`, `customer`, the request's data, a signed `unsubscribe_url` and `preferences_url`. */
 async function templateData(deps: RenderDeps, request: RenderRequest, profile: Profile | undefined): Promise<Record<string, unknown>> {

@@ -32,10 +32,10 @@ export type { RenderedEmail, TemplateRenderer } from './gateway';
 
 /**
  * The skips after which a send with `fallback` tries its other channel: the customer cannot be reached on the first
- * (no address, no consent, unsubscribed from it or from the message's topic, suppressed). A policy skip (the
+ * (no address, or one the channel cannot use, no consent, unsubscribed from it or from the message's topic, suppressed). A policy skip (the
  * frequency cap), an ended run or an erased customer ends the send there.
  */
-export const FALLBACK_REASONS: ReadonlySet<string> = new Set(['no-address', 'no-consent', 'unsubscribed', 'suppressed', 'topic-unsubscribed', 'topic-no-consent']);
+export const FALLBACK_REASONS: ReadonlySet<string> = new Set(['no-address', 'invalid-address', 'no-consent', 'unsubscribed', 'suppressed', 'topic-unsubscribed', 'topic-no-consent']);
 /** A fallback send's step key (its message record, its counters): `<step>.fallback`. */
 export const FALLBACK_SUFFIX = '.fallback';
 

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { SES_DETAIL_TYPES, SES_EVENT_SOURCE, type SesEventType } from '../../functions/feedback/ses-event';
 import { postWebhook, sesTags, type OutboundWebhookTarget } from '../../functions/journeys/channels/aws';
 import type { Channels, EmailMessage, SmsMessage, WebhookMessage } from '../../functions/journeys/channels/types';
-import { MESSAGE_CHANNELS, type BusEntry, type ChannelMessages, type Clock, type MessageChannel, type SendChannel } from '../../shared';
+import { MESSAGE_CHANNELS, type WhatsAppMessage, type BusEntry, type ChannelMessages, type Clock, type MessageChannel, type SendChannel } from '../../shared';
 import { idNumber, NdjsonLog } from './ndjson-log';
 
 /**
@@ -43,6 +43,10 @@ export class Outbox implements Channels {
 
   async sms(message: SmsMessage) {
     return this.#message('sms', message);
+  }
+
+  async whatsapp(message: WhatsAppMessage) {
+    return this.#message('whatsapp', message);
   }
 
   async webhook(message: WebhookMessage) {

@@ -6,6 +6,7 @@ export const email = {
   label: 'email',
   audience: 'customer',
   consent: true,
+  inEveryProfile: true,
   addressTrait: 'email',
   sends: true,
   broadcasts: true,

@@ -8,20 +8,24 @@ import { push } from './push';
 import { sms, type SmsMessage } from './sms';
 import type { ChannelSpec } from './types';
 import { webhook, type WebhookMessage } from './webhook';
+import { whatsapp, whatsAppMessage, WHATSAPP_PARTS, type WhatsAppMessage } from './whatsapp';
+import type { PartsFormat } from '../templates/parts';
 
 export type { ChannelSpec, TemplateFormat } from './types';
 export type { EmailMessage } from './email';
 export type { SmsMessage } from './sms';
 export type { WebhookMessage } from './webhook';
+export { metaTemplateMessage, type WhatsAppMessage } from './whatsapp';
 
 /** Every channel, in the order lists and messages name them. */
-export const CHANNEL_SPECS = [email, sms, webhook, push] as const satisfies readonly ChannelSpec[];
+export const CHANNEL_SPECS = [email, sms, whatsapp, webhook, push] as const satisfies readonly ChannelSpec[];
 
 /** The message each channel's sender takes. */
 export interface ChannelMessages {
   email: EmailMessage;
   sms: SmsMessage;
   webhook: WebhookMessage;
+  whatsapp: WhatsAppMessage;
 }
 
 type Spec = (typeof CHANNEL_SPECS)[number];
@@ -36,6 +40,9 @@ function idsWhere<F>(keep: (spec: Spec) => boolean): NonEmpty<IdsWhere<F>> {
 /** The channels the profile keeps consent and suppression for (the consent events' `channel`). */
 export const CONSENT_CHANNELS = idsWhere<{ consent: true }>((s) => s.consent);
 export type ConsentChannel = IdsWhere<{ consent: true }>;
+/** The consent channels every profile has a record for (new profiles start with `unknown` on each). */
+export const PROFILE_CONSENT_CHANNELS = idsWhere<{ consent: true; inEveryProfile: true }>((s) => s.consent && 'inEveryProfile' in s && s.inEveryProfile);
+export type ProfileConsentChannel = IdsWhere<{ consent: true; inEveryProfile: true }>;
 /** The channels a journey's send step may use. */
 export const SEND_CHANNELS = idsWhere<{ sends: true }>((s) => s.sends);
 export type SendChannel = IdsWhere<{ sends: true }>;
@@ -56,6 +63,8 @@ export const TEMPLATE_CHANNELS = idsWhere<{ template: object }>((s) => 'template
 export type TemplateChannel = IdsWhere<{ template: object }>;
 /** The channels whose template is one text (a message body, a JSON body): `TemplateRenderer.text` renders them. */
 export type TextTemplateChannel = IdsWhere<{ template: { format: 'text' | 'json' } }>;
+/** The channels whose template is header parts and a body (`parts`): `TemplateRenderer.parts` renders them. */
+export type PartsTemplateChannel = IdsWhere<{ template: { format: 'parts' } }>;
 /** The channels whose templates have locale variants. */
 export const LOCALE_CHANNELS = idsWhere<{ template: { locales: true } }>((s) => 'template' in s && s.template.locales);
 /** The senders every engine provides; the others are optional (refused at send time where not configured). */
@@ -81,3 +90,20 @@ export function orList(ids: readonly string[], quote = false): string {
 
 /** Whether `value` names a channel a send reaches a customer on (`MESSAGE_CHANNELS`). */
 export const isMessageChannel = (value: unknown): value is MessageChannel => (MESSAGE_CHANNELS as readonly unknown[]).includes(value);
+
+/** Each `parts` channel's template parts, and the message its rendered parts make. */
+export const CHANNEL_PARTS: { readonly [C in PartsTemplateChannel]: { readonly format: PartsFormat; readonly message: (parts: Readonly<Record<string, string>>, base: { to: string; kind: 'marketing' | 'transactional'; tags: Record<string, string> }) => ChannelMessages[C] } } = {
+  whatsapp: { format: WHATSAPP_PARTS, message: whatsAppMessage },
+};
+
+/** What a customer's address on a channel must look like, for the channels that say. */
+export function addressFormat(channel: ChannelId): { regex: RegExp; expected: string } | undefined {
+  const spec: ChannelSpec = channelSpec(channel);
+  return spec.address;
+}
+
+/** The channels whose AWS sender needs a deployment setting, with it. */
+export const DEPLOYED_CHANNELS = CHANNEL_SPECS.flatMap((s): Array<{ id: ChannelId; label: string; context: string; hint: string }> => {
+  const spec: ChannelSpec = s;
+  return spec.deployment ? [{ id: s.id, label: s.label, ...spec.deployment }] : [];
+});

@@ -6,6 +6,7 @@ export const push = {
   label: 'push',
   audience: 'customer',
   consent: true,
+  inEveryProfile: true,
   addressTrait: 'pushToken',
   sends: false,
   broadcasts: false,

@@ -6,6 +6,7 @@ export const sms = {
   label: 'SMS',
   audience: 'customer',
   consent: true,
+  inEveryProfile: true,
   addressTrait: 'phone',
   sends: true,
   broadcasts: true,

@@ -28,8 +28,15 @@ export interface ChannelSpec {
   readonly audience: 'customer' | 'system';
   /** The profile keeps consent (and suppression) for it: `Subscribed`/`Unsubscribed { channel }` may name it. */
   readonly consent: boolean;
+  /**
+   * A new profile starts with an unknown consent record for it. True for the channels profiles had from the first;
+   * false for one added later (profiles stored before it have no record, so none may be assumed).
+   */
+  readonly inEveryProfile?: boolean;
   /** The profile trait that holds the customer's address on it (customer channels). */
   readonly addressTrait?: string;
+  /** What an address must look like: another one is not an address on this channel (the send is skipped, `invalid-address`). */
+  readonly address?: { readonly regex: RegExp; readonly expected: string };
   /** A journey's send step may use it. */
   readonly sends: boolean;
   /** A broadcast may send on it. */
@@ -45,4 +52,9 @@ export interface ChannelSpec {
    * where it is not configured.
    */
   readonly sender: 'required' | 'optional';
+  /**
+   * The AWS deployment setting its sender needs: the app's context key (`-c <context>=...`) and how to give it. A
+   * journey that sends on it without the setting fails synth, and validate says so at the send.
+   */
+  readonly deployment?: { readonly context: string; readonly hint: string };
 }

@@ -25,8 +25,9 @@ import { sourceFileNames } from '../../shared/source-files';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Liquid } from 'liquidjs';
-import { channelSpec, HTML_SEPARATOR, orList, parseEmailTemplate, parseTemplateFileName, TEMPLATE_CHANNELS, templateKey, type TemplateChannel, type TemplateProfileField } from '../../shared';
+import { CHANNEL_PARTS, channelSpec, HTML_SEPARATOR, type PartsTemplateChannel, orList, parseEmailTemplate, parseTemplateFileName, TEMPLATE_CHANNELS, templateKey, type TemplateChannel, type TemplateProfileField } from '../../shared';
 import { jsonBodyLiquid } from '../../shared/templates/json-body';
+import { parsePartsTemplate } from '../../shared/templates/parts';
 import type { JourneyProblem } from './errors';
 import type { Journey } from './schema';
 import { templateTriggerReferences } from './references';
@@ -103,6 +104,7 @@ export function checkTemplate(file: string, channel: TemplateChannel, source: st
     problems.push(...escapedTwice(source, problem));
     return problems;
   }
+  if (format === 'parts') return checkPartsTemplate(channel as PartsTemplateChannel, source, problem);
   if (source.trim() === '') return [problem(1, 1, format === 'text' ? 'expected the message text' : 'expected a JSON body')];
   if (format === 'json') {
     const trigger = Object.fromEntries([...templateTriggerReferences(source)].map((name) => [name, `sample-${name}`]));
@@ -114,6 +116,35 @@ export function checkTemplate(file: string, channel: TemplateChannel, source: st
     }
   }
   return [];
+}
+
+/**
+ * A `parts` template (WhatsApp, push): the channel's header lines and body (shared/templates/parts.ts), each part's
+ * Liquid, a literal part in the form it must have (a WhatsApp template name), a JSON part rendering to an object.
+ */
+function checkPartsTemplate(channel: PartsTemplateChannel, source: string, problem: (line: number, column: number, message: string) => JourneyProblem): JourneyProblem[] {
+  const { format } = CHANNEL_PARTS[channel];
+  const parsed = parsePartsTemplate(source, format);
+  if ('problems' in parsed) return parsed.problems.map((p) => problem(p.line, 1, p.message));
+  const problems: JourneyProblem[] = [];
+  for (const header of format.headers) {
+    const part = parsed.parts[header.key];
+    const line = parsed.lines[header.key] ?? 1;
+    if (part === undefined) continue;
+    if (header.pattern && !/\{[{%]/.test(part) && !header.pattern.regex.test(part)) problems.push(problem(line, 1, `"${header.header}:" ${JSON.stringify(part)}: expected ${header.pattern.expected}`));
+    if (header.json) {
+      const rendered = jsonLiquid.parseAndRenderSync(part, { profile: SAMPLE_PROFILE, customer: { id: 'cust-1' }, trigger: {}, triggerEvent: { messageId: 'sample', event: 'Sample' }, journey: { id: 'sample', step: 'sample', execution: 'sample' } });
+      let json: unknown;
+      try {
+        json = JSON.parse(rendered);
+      } catch (error) {
+        problems.push(problem(line, 1, `expected "${header.header}:" to render to a JSON object (checked with sample data): ${(error as Error).message}; write values with the json filter, e.g. {{ trigger.orderId | json }}`));
+        continue;
+      }
+      if (json === null || typeof json !== 'object' || Array.isArray(json)) problems.push(problem(line, 1, `expected "${header.header}:" to render to a JSON object, like {"orderId": {{ trigger.orderId | json }}}`));
+    }
+  }
+  return problems;
 }
 
 /**

@@ -3,7 +3,30 @@ import { PinpointSMSVoiceV2Client, SendTextMessageCommand } from '@aws-sdk/clien
 import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { encodeTagValue } from '../../feedback/ses-event';
 import { decodeWebhookSecret, signWebhook } from '../../ingest/signature';
+import { metaTemplateMessage, type WhatsAppMessage } from '../../../shared/channels';
 import { ChannelUnavailableError, type Channels, type EmailMessage, type SmsMessage, type WebhookMessage } from './types';
+
+export interface WhatsAppSenderConfig {
+  /** `phone-number-id-<32 hex digits>` (GetLinkedWhatsAppBusinessAccount lists them). */
+  originationPhoneNumberId: string;
+  /** The Meta Cloud API version the message object is written for, like `v20.0`. */
+  metaApiVersion: string;
+}
+
+/** SendWhatsAppMessage's input (End User Messaging Social): the message is the Meta Cloud API JSON, as bytes. */
+export interface SendWhatsAppMessageInput {
+  originationPhoneNumberId: string;
+  metaApiVersion: string;
+  message: Uint8Array;
+}
+
+/**
+ * Port: End User Messaging Social's SendWhatsAppMessage. In AWS, `socialMessagingSender` (the SDK client
+ * `@aws-sdk/client-socialmessaging`, without SDK retries); tests pass a mock and assert the exact input.
+ */
+export interface SocialMessagingSender {
+  sendWhatsAppMessage(input: SendWhatsAppMessageInput): Promise<{ messageId?: string }>;
+}
 
 export interface OutboundWebhookTarget {
   url: string;
@@ -17,6 +40,8 @@ export interface AwsChannelsConfig {
   fromAddress: string;
   configurationSet?: string;
   smsOriginationIdentity?: string;
+  /** WhatsApp through End User Messaging Social: the origination phone number's id and the Meta API version; absent: no WhatsApp sender. */
+  whatsapp?: WhatsAppSenderConfig;
   webhooks: Record<string, OutboundWebhookTarget>;
 }
 
@@ -79,8 +104,46 @@ export function smsRequest(message: SmsMessage, originationIdentity: string | un
   };
 }
 
-/** Channels in AWS: SES v2 email, End User Messaging SMS, Standard-Webhooks-signed HTTP POSTs. */
-export function awsChannels(config: AwsChannelsConfig, clients: { ses?: SESv2Client; sms?: PinpointSMSVoiceV2Client; fetch?: typeof fetch } = {}): Channels {
+/** The SendWhatsAppMessage request of a WhatsApp template message: the Meta Cloud API message object, as UTF-8 JSON bytes. */
+export function whatsappRequest(message: WhatsAppMessage, config: WhatsAppSenderConfig): SendWhatsAppMessageInput {
+  return {
+    originationPhoneNumberId: config.originationPhoneNumberId,
+    metaApiVersion: config.metaApiVersion,
+    message: new TextEncoder().encode(JSON.stringify(metaTemplateMessage(message))),
+  };
+}
+
+/** The SDK module of End User Messaging Social: loaded when the first WhatsApp message is sent (not a dependency yet: see docs). */
+const SOCIAL_MESSAGING_SDK = '@aws-sdk/client-socialmessaging';
+
+/**
+ * SendWhatsAppMessage through `@aws-sdk/client-socialmessaging`, loaded on first use and without SDK retries (as
+ * SES and SMS: Step Functions retries a refusal around the send's claim). Without the package the send fails with
+ * an error that names it.
+ */
+export function socialMessagingSender(): SocialMessagingSender {
+  let client: Promise<{ send(command: unknown): Promise<{ messageId?: string }>; command: (input: SendWhatsAppMessageInput) => unknown }> | undefined;
+  const load = async () => {
+    const specifier = SOCIAL_MESSAGING_SDK;
+    let sdk: { SocialMessagingClient: new (config: object) => { send(command: unknown): Promise<{ messageId?: string }> }; SendWhatsAppMessageCommand: new (input: SendWhatsAppMessageInput) => unknown };
+    try {
+      sdk = (await import(specifier)) as typeof sdk;
+    } catch (error) {
+      throw new Error(`WhatsApp needs the AWS SDK module ${SOCIAL_MESSAGING_SDK}: add it to the dependencies (${(error as Error).message})`, { cause: error });
+    }
+    const c = new sdk.SocialMessagingClient(NO_SDK_RETRY);
+    return { send: (command: unknown) => c.send(command), command: (input: SendWhatsAppMessageInput) => new sdk.SendWhatsAppMessageCommand(input) };
+  };
+  return {
+    async sendWhatsAppMessage(input) {
+      const c = await (client ??= load());
+      return c.send(c.command(input));
+    },
+  };
+}
+
+/** Channels in AWS: SES v2 email, End User Messaging SMS and Social (WhatsApp), Standard-Webhooks-signed HTTP POSTs. */
+export function awsChannels(config: AwsChannelsConfig, clients: { ses?: SESv2Client; sms?: PinpointSMSVoiceV2Client; whatsapp?: SocialMessagingSender; fetch?: typeof fetch } = {}): Channels {
   const ses = clients.ses ?? new SESv2Client(NO_SDK_RETRY);
   const sms = clients.sms ?? new PinpointSMSVoiceV2Client(NO_SDK_RETRY);
   const doFetch = clients.fetch ?? fetch;
@@ -106,6 +169,20 @@ export function awsChannels(config: AwsChannelsConfig, clients: { ses?: SESv2Cli
     async webhook(message) {
       return postWebhook(doFetch, config.webhooks, message);
     },
+    ...(config.whatsapp !== undefined && { whatsapp: whatsappSender(config.whatsapp, clients.whatsapp ?? socialMessagingSender()) }),
+  };
+}
+
+/** WhatsApp through End User Messaging Social: a throttle or an outage is a refusal (retried); anything else leaves the outcome unknown. */
+function whatsappSender(config: WhatsAppSenderConfig, client: SocialMessagingSender): NonNullable<Channels['whatsapp']> {
+  return async (message) => {
+    try {
+      const out = await client.sendWhatsAppMessage(whatsappRequest(message, config));
+      return { providerId: out.messageId ?? randomUUID() };
+    } catch (error) {
+      if (isThrottleOrOutage(error)) throw new ChannelUnavailableError(`WhatsApp is unavailable: ${(error as Error).message}`, { cause: error });
+      throw error;
+    }
   };
 }
 

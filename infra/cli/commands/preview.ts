@@ -128,9 +128,13 @@ function printPreview(ctx: Context, p: { target: Target; profile: Profile; rende
       ctx.out('--- html ---');
       ctx.out(rendered.message.html);
     }
-  } else {
+  } else if ('body' in rendered.message) {
     ctx.out();
     ctx.out(rendered.message.body);
+  } else {
+    // A message of parts (WhatsApp): each part on its line.
+    ctx.out();
+    ctx.out(JSON.stringify(rendered.message, (key, value: unknown) => (key === 'tags' || key === 'to' ? undefined : value), 2));
   }
   ctx.err(`preview: unsubscribe links signed with ${p.keysFrom}`);
 }

@@ -85,7 +85,9 @@ describe('the channel registry', () => {
     const outbox = new Outbox(systemClock);
     expect(SEND_CHANNELS.filter((c) => typeof (outbox as unknown as Record<string, unknown>)[c] === 'function')).toEqual([...SEND_CHANNELS]);
     expect(Object.keys(outbox.renderedFor('c1')).sort()).toEqual([...SEND_CHANNELS].sort());
-    expect(Object.keys(awsChannels({ fromAddress: 'a@example.com', webhooks: {} })).sort()).toEqual([...SEND_CHANNELS].sort());
+    // Every sender, the optional ones (WhatsApp) when configured.
+    const aws = awsChannels({ fromAddress: 'a@example.com', webhooks: {}, whatsapp: { originationPhoneNumberId: 'phone-number-id-1', metaApiVersion: 'v20.0' } });
+    expect(Object.keys(aws).sort()).toEqual([...SEND_CHANNELS].sort());
     expect(TestSendRequestSchema.shape.channel.unwrap().options).toEqual([...MESSAGE_CHANNELS]);
     for (const channel of CONSENT_CHANNELS) {
       const link = new URL(unsubscribeUrl('https://r.example', 'k', 'c1', channel));
