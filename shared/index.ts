@@ -23,6 +23,7 @@ export {
   DEPLOYED_CHANNELS,
   addressFormat,
   metaTemplateMessage,
+  snsPushMessage,
   channelSpec,
   isChannelId,
   isMessageChannel,
@@ -39,6 +40,7 @@ export {
   type ProfileConsentChannel,
   type PartsTemplateChannel,
   type WhatsAppMessage,
+  type PushMessage,
   type TextTemplateChannel,
 } from './channels';
 export * from './steps';

@@ -300,15 +300,18 @@ export function awsJourneyChannels(env: NodeJS.ProcessEnv, secrets: SecretsProvi
   const configurationSet = env[JOURNEY_ENV.EMAIL_CONFIGURATION_SET];
   const smsOriginationIdentity = env[JOURNEY_ENV.SMS_ORIGINATION_IDENTITY];
   const whatsappPhoneNumberId = env[JOURNEY_ENV.WHATSAPP_PHONE_NUMBER_ID];
+  const pushPlatformApplicationArn = env[JOURNEY_ENV.PUSH_PLATFORM_APPLICATION_ARN];
   const channels = awsChannels({
     fromAddress: requireEnv(env, JOURNEY_ENV.EMAIL_FROM_ADDRESS),
     ...(configurationSet && { configurationSet }),
     ...(smsOriginationIdentity && { smsOriginationIdentity }),
     ...(whatsappPhoneNumberId && { whatsapp: { originationPhoneNumberId: whatsappPhoneNumberId, metaApiVersion: env[JOURNEY_ENV.WHATSAPP_META_API_VERSION] || WHATSAPP_META_API_VERSION } }),
+    ...(pushPlatformApplicationArn && { push: { platformApplicationArn: pushPlatformApplicationArn } }),
     webhooks: {},
   });
   return {
     ...(channels.whatsapp !== undefined && { whatsapp: channels.whatsapp }),
+    ...(channels.push !== undefined && { push: channels.push }),
     email: (message) => channels.email(message),
     sms: (message) => {
       if (!smsOriginationIdentity) throw new JourneyConfigError(`no SMS origination identity is configured (${JOURNEY_ENV.SMS_ORIGINATION_IDENTITY})`);

@@ -94,6 +94,12 @@ export interface RapportWhatsApp {
   readonly metaApiVersion?: string;
 }
 
+/** Where journey pushes go (SNS mobile push): the platform application the customers' endpoints belong to. */
+export interface RapportPush {
+  /** `arn:aws:sns:<region>:<account>:app/<GCM|APNS|...>/<name>`; the step function may publish to its endpoints alone. */
+  readonly platformApplicationArn: string;
+}
+
 /** A system journeys post to (help desk, CRM): `webhook` steps and webhook sends name it as `target`. */
 export interface RapportOutboundWebhook {
   /** The https:// URL each Standard-Webhooks-signed POST goes to. */
@@ -327,6 +333,12 @@ export interface RapportProps {
    * @default none: a journey that sends WhatsApp fails synth
    */
   readonly whatsapp?: RapportWhatsApp;
+  /**
+   * Where journey pushes go.
+   *
+   * @default none: a journey that sends push fails synth
+   */
+  readonly push?: RapportPush;
 
   /**
    * The systems journeys post to, by name (kebab-case, as journeys name them in
@@ -542,6 +554,7 @@ export class Rapport extends Construct {
       email: props.email,
       ...(props.sms !== undefined && { sms: props.sms }),
       ...(props.whatsapp !== undefined && { whatsapp: props.whatsapp }),
+      ...(props.push !== undefined && { push: props.push }),
       outboundWebhooks: props.outboundWebhooks ?? RAPPORT_DEFAULTS.outboundWebhooks,
       sendPolicy: {
         frequencyCap: props.sendPolicy?.frequencyCap ?? RAPPORT_DEFAULTS.sendPolicy.frequencyCap,
@@ -565,7 +578,7 @@ export class Rapport extends Construct {
       templatesDir: resolved.templatesDir,
       webhookTargets,
       sms: resolved.sms !== undefined,
-      deployed: resolved.whatsapp !== undefined ? ['whatsapp'] : [],
+      deployed: [...(resolved.whatsapp !== undefined ? ['whatsapp'] : []), ...(resolved.push !== undefined ? ['push'] : [])],
       ...(tags !== undefined && { tags }),
       topics,
     });
@@ -683,6 +696,7 @@ export class Rapport extends Construct {
       email: { ...resolved.email, configurationSet: feedback.configurationSetName },
       ...(resolved.sms !== undefined && { sms: resolved.sms }),
       ...(resolved.whatsapp !== undefined && { whatsapp: resolved.whatsapp }),
+      ...(resolved.push !== undefined && { push: resolved.push }),
       outboundWebhooks: resolved.outboundWebhooks,
       sendPolicy: resolved.sendPolicy,
     });

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { SES_DETAIL_TYPES, SES_EVENT_SOURCE, type SesEventType } from '../../functions/feedback/ses-event';
 import { postWebhook, sesTags, type OutboundWebhookTarget } from '../../functions/journeys/channels/aws';
 import type { Channels, EmailMessage, SmsMessage, WebhookMessage } from '../../functions/journeys/channels/types';
-import { MESSAGE_CHANNELS, type WhatsAppMessage, type BusEntry, type ChannelMessages, type Clock, type MessageChannel, type SendChannel } from '../../shared';
+import { MESSAGE_CHANNELS, type PushMessage, type WhatsAppMessage, type BusEntry, type ChannelMessages, type Clock, type MessageChannel, type SendChannel } from '../../shared';
 import { idNumber, NdjsonLog } from './ndjson-log';
 
 /**
@@ -47,6 +47,10 @@ export class Outbox implements Channels {
 
   async whatsapp(message: WhatsAppMessage) {
     return this.#message('whatsapp', message);
+  }
+
+  async push(message: PushMessage) {
+    return this.#message('push', message);
   }
 
   async webhook(message: WebhookMessage) {

@@ -4,7 +4,7 @@
  * AWS adapter (functions/journeys/channels/) and the embedded outbox (infra/embedded/outbox.ts).
  */
 import { email, type EmailMessage } from './email';
-import { push } from './push';
+import { push, pushMessage, PUSH_PARTS, type PushMessage } from './push';
 import { sms, type SmsMessage } from './sms';
 import type { ChannelSpec } from './types';
 import { webhook, type WebhookMessage } from './webhook';
@@ -16,6 +16,7 @@ export type { EmailMessage } from './email';
 export type { SmsMessage } from './sms';
 export type { WebhookMessage } from './webhook';
 export { metaTemplateMessage, type WhatsAppMessage } from './whatsapp';
+export { endpointArnPrefix, snsPushMessage, type PushMessage } from './push';
 
 /** Every channel, in the order lists and messages name them. */
 export const CHANNEL_SPECS = [email, sms, whatsapp, webhook, push] as const satisfies readonly ChannelSpec[];
@@ -26,6 +27,7 @@ export interface ChannelMessages {
   sms: SmsMessage;
   webhook: WebhookMessage;
   whatsapp: WhatsAppMessage;
+  push: PushMessage;
 }
 
 type Spec = (typeof CHANNEL_SPECS)[number];
@@ -94,6 +96,7 @@ export const isMessageChannel = (value: unknown): value is MessageChannel => (ME
 /** Each `parts` channel's template parts, and the message its rendered parts make. */
 export const CHANNEL_PARTS: { readonly [C in PartsTemplateChannel]: { readonly format: PartsFormat; readonly message: (parts: Readonly<Record<string, string>>, base: { to: string; kind: 'marketing' | 'transactional'; tags: Record<string, string> }) => ChannelMessages[C] } } = {
   whatsapp: { format: WHATSAPP_PARTS, message: whatsAppMessage },
+  push: { format: PUSH_PARTS, message: pushMessage },
 };
 
 /** What a customer's address on a channel must look like, for the channels that say. */

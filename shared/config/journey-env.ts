@@ -31,6 +31,8 @@ export const JOURNEY_ENV = {
   WHATSAPP_PHONE_NUMBER_ID: 'RAPPORT_WHATSAPP_PHONE_NUMBER_ID',
   /** The Meta Cloud API version WhatsApp messages are written for (`v20.0`). */
   WHATSAPP_META_API_VERSION: 'RAPPORT_WHATSAPP_META_API_VERSION',
+  /** SNS platform application (`arn:aws:sns:...:app/<platform>/<name>`) whose endpoints pushes go to; unset: no push. */
+  PUSH_PLATFORM_APPLICATION_ARN: 'RAPPORT_PUSH_PLATFORM_APPLICATION_ARN',
   /**
    * JSON object: the outbound webhooks by name, `{ "support": { "url": "https://...", "secretArn": "arn:..." } }`.
    * Each secret's value is the Standard Webhooks secret (`whsec_<base64>`, or the base64 alone) as plain text.

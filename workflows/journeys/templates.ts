@@ -133,7 +133,8 @@ function checkPartsTemplate(channel: PartsTemplateChannel, source: string, probl
     if (part === undefined) continue;
     if (header.pattern && !/\{[{%]/.test(part) && !header.pattern.regex.test(part)) problems.push(problem(line, 1, `"${header.header}:" ${JSON.stringify(part)}: expected ${header.pattern.expected}`));
     if (header.json) {
-      const rendered = jsonLiquid.parseAndRenderSync(part, { profile: SAMPLE_PROFILE, customer: { id: 'cust-1' }, trigger: {}, triggerEvent: { messageId: 'sample', event: 'Sample' }, journey: { id: 'sample', step: 'sample', execution: 'sample' } });
+      const trigger = Object.fromEntries([...templateTriggerReferences(part)].map((name) => [name, `sample-${name}`]));
+      const rendered = jsonLiquid.parseAndRenderSync(part, { profile: SAMPLE_PROFILE, customer: { id: 'cust-1' }, trigger, triggerEvent: { messageId: 'sample', event: 'Sample' }, journey: { id: 'sample', step: 'sample', execution: 'sample' } });
       let json: unknown;
       try {
         json = JSON.parse(rendered);

@@ -3,7 +3,7 @@ import { PinpointSMSVoiceV2Client, SendTextMessageCommand } from '@aws-sdk/clien
 import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { encodeTagValue } from '../../feedback/ses-event';
 import { decodeWebhookSecret, signWebhook } from '../../ingest/signature';
-import { metaTemplateMessage, type WhatsAppMessage } from '../../../shared/channels';
+import { endpointArnPrefix, metaTemplateMessage, snsPushMessage, type PushMessage, type WhatsAppMessage } from '../../../shared/channels';
 import { ChannelUnavailableError, type Channels, type EmailMessage, type SmsMessage, type WebhookMessage } from './types';
 
 export interface WhatsAppSenderConfig {
@@ -11,6 +11,28 @@ export interface WhatsAppSenderConfig {
   originationPhoneNumberId: string;
   /** The Meta Cloud API version the message object is written for, like `v20.0`. */
   metaApiVersion: string;
+}
+
+export interface PushSenderConfig {
+  /** The SNS platform application (`arn:aws:sns:<region>:<account>:app/<platform>/<name>`) whose endpoints Rapport may publish to. */
+  platformApplicationArn: string;
+}
+
+/** SNS Publish's input for a mobile push: the customer's endpoint, one payload per platform (MessageStructure json). */
+export interface SnsPublishInput {
+  TargetArn: string;
+  Message: string;
+  MessageStructure: 'json';
+}
+
+/** Port: SNS Publish. In AWS, `snsPublisher` (the SDK client `@aws-sdk/client-sns`, without SDK retries); tests pass a mock. */
+export interface SnsPublisher {
+  publish(input: SnsPublishInput): Promise<{ MessageId?: string }>;
+}
+
+/** The SNS Publish request of a push to the customer's platform endpoint. */
+export function pushRequest(message: PushMessage): SnsPublishInput {
+  return { TargetArn: message.to, Message: snsPushMessage(message), MessageStructure: 'json' };
 }
 
 /** SendWhatsAppMessage's input (End User Messaging Social): the message is the Meta Cloud API JSON, as bytes. */
@@ -42,6 +64,8 @@ export interface AwsChannelsConfig {
   smsOriginationIdentity?: string;
   /** WhatsApp through End User Messaging Social: the origination phone number's id and the Meta API version; absent: no WhatsApp sender. */
   whatsapp?: WhatsAppSenderConfig;
+  /** Mobile push through SNS: the platform application the customers' endpoints belong to; absent: no push sender. */
+  push?: PushSenderConfig;
   webhooks: Record<string, OutboundWebhookTarget>;
 }
 
@@ -143,7 +167,7 @@ export function socialMessagingSender(): SocialMessagingSender {
 }
 
 /** Channels in AWS: SES v2 email, End User Messaging SMS and Social (WhatsApp), Standard-Webhooks-signed HTTP POSTs. */
-export function awsChannels(config: AwsChannelsConfig, clients: { ses?: SESv2Client; sms?: PinpointSMSVoiceV2Client; whatsapp?: SocialMessagingSender; fetch?: typeof fetch } = {}): Channels {
+export function awsChannels(config: AwsChannelsConfig, clients: { ses?: SESv2Client; sms?: PinpointSMSVoiceV2Client; whatsapp?: SocialMessagingSender; push?: SnsPublisher; fetch?: typeof fetch } = {}): Channels {
   const ses = clients.ses ?? new SESv2Client(NO_SDK_RETRY);
   const sms = clients.sms ?? new PinpointSMSVoiceV2Client(NO_SDK_RETRY);
   const doFetch = clients.fetch ?? fetch;
@@ -170,6 +194,7 @@ export function awsChannels(config: AwsChannelsConfig, clients: { ses?: SESv2Cli
       return postWebhook(doFetch, config.webhooks, message);
     },
     ...(config.whatsapp !== undefined && { whatsapp: whatsappSender(config.whatsapp, clients.whatsapp ?? socialMessagingSender()) }),
+    ...(config.push !== undefined && { push: pushSender(config.push, clients.push ?? snsPublisher()) }),
   };
 }
 
@@ -210,4 +235,47 @@ export async function postWebhook(doFetch: typeof fetch, targets: Record<string,
   if (response.status >= 500 || response.status === 429) throw new ChannelUnavailableError(`webhook "${message.target}" answered ${response.status}`);
   if (response.status >= 400) throw new Error(`webhook "${message.target}" refused the message: ${response.status}`);
   return { providerId: message.id };
+}
+
+/**
+ * A push through SNS to the customer's endpoint of the configured platform application; an address that is not
+ * one of its endpoints is refused before anything is sent. A throttle or an outage is a refusal (retried); a
+ * disabled endpoint or anything else leaves the step failed (the outcome is not retried blindly).
+ */
+function pushSender(config: PushSenderConfig, client: SnsPublisher): NonNullable<Channels['push']> {
+  const prefix = endpointArnPrefix(config.platformApplicationArn);
+  return async (message) => {
+    if (!message.to.startsWith(prefix)) throw new Error(`push: the customer's pushToken is not an endpoint of ${config.platformApplicationArn} (expected ${prefix}<id>)`);
+    try {
+      const out = await client.publish(pushRequest(message));
+      return { providerId: out.MessageId ?? randomUUID() };
+    } catch (error) {
+      if (isThrottleOrOutage(error)) throw new ChannelUnavailableError(`SNS push is unavailable: ${(error as Error).message}`, { cause: error });
+      throw error;
+    }
+  };
+}
+
+/** The SDK module of SNS: loaded when the first push is sent (not a dependency yet: see docs). */
+const SNS_SDK = '@aws-sdk/client-sns';
+
+/** SNS Publish through `@aws-sdk/client-sns`, loaded on first use, without SDK retries. Without the package the send fails naming it. */
+export function snsPublisher(): SnsPublisher {
+  let client: Promise<(input: SnsPublishInput) => Promise<{ MessageId?: string }>> | undefined;
+  const load = async () => {
+    const specifier = SNS_SDK;
+    let sdk: { SNSClient: new (config: object) => { send(command: unknown): Promise<{ MessageId?: string }> }; PublishCommand: new (input: SnsPublishInput) => unknown };
+    try {
+      sdk = (await import(specifier)) as typeof sdk;
+    } catch (error) {
+      throw new Error(`push needs the AWS SDK module ${SNS_SDK}: add it to the dependencies (${(error as Error).message})`, { cause: error });
+    }
+    const c = new sdk.SNSClient(NO_SDK_RETRY);
+    return (input: SnsPublishInput) => c.send(new sdk.PublishCommand(input));
+  };
+  return {
+    async publish(input) {
+      return (await (client ??= load()))(input);
+    },
+  };
 }

@@ -21,8 +21,9 @@ import type { CompiledJourney } from '../../../workflows/journeys';
 import { journeyTriggerRules, RUN_ENDED } from '../../topology';
 import { JOURNEY_TABLE_ACCESS, JOURNEYS } from '../defaults';
 import { rapportFunction, type BundledFiles } from '../function';
+import { endpointArnPrefix } from '../../../shared/channels';
 import { channelsSentOn, stateMachineName, stateMachineNamePrefix, templateFiles } from '../journeys';
-import type { RapportEmail, RapportOutboundWebhook, RapportSendPolicy, RapportSms, RapportWhatsApp } from '../rapport';
+import type { RapportEmail, RapportOutboundWebhook, RapportPush, RapportSendPolicy, RapportSms, RapportWhatsApp } from '../rapport';
 import { allowRulesOfBus, BusRuleFunction, SqsOnFailure } from '../targets';
 import { eventPattern, grantProfileTable, type AreaContext } from './context';
 
@@ -51,6 +52,7 @@ export interface JourneysAreaProps {
   readonly email: RapportEmail;
   readonly sms?: RapportSms;
   readonly whatsapp?: RapportWhatsApp;
+  readonly push?: RapportPush;
   readonly outboundWebhooks: Readonly<Record<string, RapportOutboundWebhook>>;
   readonly sendPolicy: Required<RapportSendPolicy>;
 }
@@ -108,6 +110,8 @@ export class JourneysArea {
     const { email, sms, sendPolicy } = resolved;
     // WhatsApp is configured for the step function only when a journey sends on it (its grant follows).
     const whatsapp = resolved.whatsapp !== undefined && channelsSentOn(props.journeys).has('whatsapp') ? resolved.whatsapp : undefined;
+    // Push likewise.
+    const push = resolved.push !== undefined && channelsSentOn(props.journeys).has('push') ? resolved.push : undefined;
     const profileEnvironment = props.profileEnvironment;
     const configFiles = props.configFiles;
     const journeysFileBundle = props.journeysFileBundle;
@@ -119,6 +123,7 @@ export class JourneysArea {
       ...(sms !== undefined && { [JOURNEY_ENV.SMS_ORIGINATION_IDENTITY]: sms.originationIdentity }),
       ...(whatsapp !== undefined && { [JOURNEY_ENV.WHATSAPP_PHONE_NUMBER_ID]: whatsapp.phoneNumberId }),
       ...(whatsapp?.metaApiVersion !== undefined && { [JOURNEY_ENV.WHATSAPP_META_API_VERSION]: whatsapp.metaApiVersion }),
+      ...(push !== undefined && { [JOURNEY_ENV.PUSH_PLATFORM_APPLICATION_ARN]: push.platformApplicationArn }),
       [JOURNEY_ENV.OUTBOUND_WEBHOOK_TARGETS]: stack.toJsonString(
         Object.fromEntries(
           [...webhookSecrets].map(([name, secret]) => [name, { url: resolved.outboundWebhooks[name]?.url, secretArn: secret.secretArn }]),
@@ -283,6 +288,8 @@ export class JourneysArea {
       this.#sendEmailStatement(email),
       ...(sms !== undefined ? [new iam.PolicyStatement({ actions: ['sms-voice:SendTextMessage'], resources: [sms.originationIdentity] })] : []),
       ...(whatsapp !== undefined ? [this.#sendWhatsAppStatement(whatsapp)] : []),
+      // Publish to the platform application's endpoints alone (not to topics, not to phone numbers).
+      ...(push !== undefined ? [new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [`${endpointArnPrefix(push.platformApplicationArn)}*`] })] : []),
     ];
     for (const statement of this.sendStatements) this.journeyStepFunction.addToRolePolicy(statement);
     if (machines.length > 0) {

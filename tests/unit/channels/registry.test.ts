@@ -86,7 +86,7 @@ describe('the channel registry', () => {
     expect(SEND_CHANNELS.filter((c) => typeof (outbox as unknown as Record<string, unknown>)[c] === 'function')).toEqual([...SEND_CHANNELS]);
     expect(Object.keys(outbox.renderedFor('c1')).sort()).toEqual([...SEND_CHANNELS].sort());
     // Every sender, the optional ones (WhatsApp) when configured.
-    const aws = awsChannels({ fromAddress: 'a@example.com', webhooks: {}, whatsapp: { originationPhoneNumberId: 'phone-number-id-1', metaApiVersion: 'v20.0' } });
+    const aws = awsChannels({ fromAddress: 'a@example.com', webhooks: {}, whatsapp: { originationPhoneNumberId: 'phone-number-id-1', metaApiVersion: 'v20.0' }, push: { platformApplicationArn: 'arn:aws:sns:eu-west-1:123456789012:app/GCM/a' } });
     expect(Object.keys(aws).sort()).toEqual([...SEND_CHANNELS].sort());
     expect(TestSendRequestSchema.shape.channel.unwrap().options).toEqual([...MESSAGE_CHANNELS]);
     for (const channel of CONSENT_CHANNELS) {

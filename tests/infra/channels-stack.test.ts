@@ -1,5 +1,5 @@
 /**
- * WhatsApp in AWS: the step function may call social-messaging:SendWhatsAppMessage on the configured origination
+^ * WhatsApp and push in AWS: the step function may call social-messaging:SendWhatsAppMessage on the configured origination
  * phone number alone, and only when a journey sends WhatsApp; a journey sending WhatsApp without the setting fails
  * synth at the send, naming the setting and how to give it.
  */
@@ -32,6 +32,28 @@ const SEND_WHATSAPP = {
   Action: 'social-messaging:SendWhatsAppMessage',
   Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':social-messaging:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':phone-number-id/0123456789abcdef0123456789abcdef']] },
 };
+
+const pushJourneysDir = (sendsPush: boolean) => {
+  const dir = mkdtempSync(path.join(scratch, 'journeys-'));
+  const send = sendsPush ? '{ channel: push, template: order-shipped }' : '{ channel: email, template: welcome }';
+  writeFileSync(path.join(dir, 'shipped.yaml'), ['id: shipped', 'name: Shipped', 'version: 1', 'trigger: { event: Order Shipped }', 'steps:', '  - id: notify', `    send: ${send}`, ''].join('\n'));
+  return dir;
+};
+writeFileSync(path.join(templatesDir, 'order-shipped.push.liquid'), 'Title: Shipped\n\nOrder {{ trigger.orderId }} is on its way.\n');
+const APP = 'arn:aws:sns:eu-west-1:123456789012:app/GCM/shop-app';
+
+describe('push in the stack', () => {
+  it('grants sns:Publish on the platform application\'s endpoints alone, when a journey sends push', () => {
+    const { template } = synthRapport({ journeysDir: pushJourneysDir(true), templatesDir, push: { platformApplicationArn: APP } }, { bundle: false });
+    template.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: Match.arrayWith([{ Effect: 'Allow', Action: 'sns:Publish', Resource: 'arn:aws:sns:eu-west-1:123456789012:endpoint/GCM/shop-app/*' }]) } });
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ [JOURNEY_ENV.PUSH_PLATFORM_APPLICATION_ARN]: APP }) } });
+  });
+
+  it('grants nothing of push when no journey sends it', () => {
+    const { template } = synthRapport({ journeysDir: pushJourneysDir(false), templatesDir, push: { platformApplicationArn: APP } }, { bundle: false });
+    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toContain('sns:Publish');
+  });
+});
 
 describe('WhatsApp in the stack', () => {
   it('grants SendWhatsAppMessage on the configured phone number, and configures the step function, when a journey sends WhatsApp', () => {
