@@ -1,5 +1,5 @@
 /**
-^ * WhatsApp and push in AWS: the step function may call social-messaging:SendWhatsAppMessage on the configured origination
+ * WhatsApp and push in AWS: the step function may call social-messaging:SendWhatsAppMessage on the configured origination
  * phone number alone, and only when a journey sends WhatsApp; a journey sending WhatsApp without the setting fails
  * synth at the send, naming the setting and how to give it.
  */
