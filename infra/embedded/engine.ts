@@ -412,7 +412,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     if (typeof d !== 'object' || d === null || d.specVersion !== 1 || typeof d.timestamp !== 'string' || typeof d.receivedAt !== 'string' || typeof d.properties !== 'object' || typeof d.traits !== 'object') return 'none';
     const event = d as NormalisedEvent;
     const tombstones = [...erased.values()];
-    if (!tombstones.every((t) => receivedAfterErasure(event, t)) || tombstones.every((t) => belongsAfter(event, t))) return 'none';
+    if (!tombstones.every((t) => receivedAfterErasure(event, t)) || tombstones.every((t) => startsNewLife(event, t))) return 'none';
     const denial = denialsOnly(event);
     if (denial === undefined) return 'none';
     const forId = denial.userId ?? (denial.anonymousId !== undefined ? `anon:${denial.anonymousId}` : undefined);

@@ -1,13 +1,12 @@
 /**
- * Audit 12: a one-click unsubscribe clicked after the erasure, whose delivery to the profile consumer dead-letters, is
- * lost. With no new life yet, the consumer parks the click's denial beside the tombstone (README, Privacy: erasure: "its
- * denial is parked, with no id") for the comeback to fold in. Here DynamoDB refuses the parked denial's write on every
- * attempt of the delivery (as parked-denial-dead-letter does, whose `Unsubscribed` is dated before the erasure), and
- * the event is dead-lettered. The sink's `handOnDenials` judges the click by `belongsAfter` (dated and received after
- * the erasure: "a new life's event"), hands nothing on, and the redaction removes the letter (its source, the link,
- * starts no new life). Only ingest's 30-day hold remembered the click. The person comes back 31 days later: consent
- * unknown, and the welcome email goes out. Same cause as audit12-ses-complaint-after-erasure-dead-letter (engine.ts
- * `handOnDenials`), reached from the link every email carries. Control: delivered, the click is parked and folded in.
+ * A one-click unsubscribe clicked after the erasure, whose delivery to the profile consumer dead-letters, still reaches
+ * the comeback (found by the twelfth audit). With no new life yet, the consumer parks the click's denial beside the
+ * tombstone for the comeback to fold in. Here DynamoDB refuses the parked denial's write on every attempt of the
+ * delivery, and the event is dead-lettered. The sink's `handOnDenials` judged the click by `belongsAfter` (dated and
+ * received after the erasure: "a new life's event"), handed nothing on, and the redaction removed the letter (its
+ * source, the link, starts no new life): the person who came back 31 days later (ingest's hold expired) got the
+ * welcome email. It now judges by the source-aware `startsNewLife`, as the consumer does: the click is parked.
+ * Control: delivered, the click is parked and folded in.
  */
 import { describe, expect, it } from 'vitest';
 import { PROFILE_TABLE } from '../../infra/embedded/engine';
@@ -82,13 +81,12 @@ async function scenario(id: string, parkFails: boolean) {
   }
 }
 
-describe('a one-click unsubscribe after the erasure whose delivery dead-letters (audit 12)', () => {
+describe('a one-click unsubscribe after the erasure whose delivery dead-letters', () => {
   it('control: delivered, it is parked and the comeback 31 days later is unsubscribed', async () => {
     expect(await scenario('a12-click-ctl', false)).toEqual({ clicked: true, deadLettered: false, letters: 0, consent: 'denied', emailsToNewLife: 0 });
   }, 60_000);
 
-  // BREAK (audit 12): the dead-lettered click (dated after the erasure) is judged by belongsAfter in handOnDenials (engine.ts:415), not parked, letter removed: comeback 31 d later has consent.email unknown and gets 1 email; fix idea: judge it by the source-aware startsNewLife as the consumer does, so it is parked (same fix as the SES case).
-  it.fails('dead-lettered, it is still parked and the comeback 31 days later is unsubscribed', async () => {
+  it('dead-lettered, it is still parked and the comeback 31 days later is unsubscribed', async () => {
     expect(await scenario('a12-click-dlq', true)).toEqual({ clicked: true, deadLettered: true, letters: 0, consent: 'denied', emailsToNewLife: 0 });
   }, 60_000);
 });
