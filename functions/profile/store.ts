@@ -1447,16 +1447,38 @@ export class ProfileStore {
       );
     };
     for (const x of ids) if (!isRoot(x)) await complete(x);
-    // The progress taken over from other roots (`adopt`), then this erasure's own.
+    // The progress taken over from other roots (`adopt`), then this erasure's own but the root's own item: that one is
+    // the GSI1 entry (`ERASING#<shard>`) the sweep finds an unfinished erasure by, so it goes only after the root's
+    // tombstone is complete. A failure in between leaves an erasure the sweep resumes, or a complete one whose entry
+    // it deletes (`forgetCompletedErasure`); never an incomplete one nothing looks for.
+    const rootOwn: string[] = [];
     for (const h of [...adopted, rootHash]) {
       const progress = await this.#erasingIds(h);
+      if (h === rootHash) rootOwn.push(...progress.filter(isRoot));
       await this.#batchWrite(
-        progress.map((x) => ({ DeleteRequest: { Key: erasingKey(h, x) } })),
+        progress.filter((x) => h !== rootHash || !isRoot(x)).map((x) => ({ DeleteRequest: { Key: erasingKey(h, x) } })),
         `erasure of ${id}`,
       );
     }
     for (const x of ids) if (isRoot(x)) await complete(x);
+    await this.#batchWrite(
+      rootOwn.map((x) => ({ DeleteRequest: { Key: erasingKey(rootHash, x) } })),
+      `erasure of ${id}`,
+    );
     return { deleted: items.length, ids };
+  }
+
+  /**
+   * The progress an erasure of `id` left after its tombstone was completed (the root's own item, when its delete failed
+   * after the completion): deleted, as the erasure would have. It names the id in clear.
+   */
+  async forgetCompletedErasure(id: string): Promise<void> {
+    const rootHash = hashId(id);
+    const progress = await this.#erasingIds(rootHash);
+    await this.#batchWrite(
+      progress.map((x) => ({ DeleteRequest: { Key: erasingKey(rootHash, x) } })),
+      `erasure of ${id}`,
+    );
   }
 
   /** Customers whose segments may have changed with time alone by `now` (GSI1, all shards). */
