@@ -859,9 +859,10 @@ export class ProfileStore {
       ProjectionExpression: '#pk, #sk',
       ConsistentRead: true,
     };
-    // An id erased before the upgrade (the old mark outlived it): the mark goes, never rewritten (no erasure would
-    // reach the new one again). Write, then check: an erasure racing the migration (the AWS one-off runs live).
-    const erased = async (ids: readonly string[]) => (await Promise.all(ids.map((x) => this.tombstone(x, now())))).some((t) => t !== undefined);
+    // An id erased before the upgrade and not come back (the old mark outlived it): the mark goes, never rewritten (no
+    // erasure would reach the new one again). An id living a new life since keeps its mark: its next erasure follows it.
+    // Write, then check: an erasure racing the migration (the AWS one-off runs live).
+    const erased = async (ids: readonly string[]) => (await Promise.all(ids.map((x) => this.erasedNow(x, now())))).some(Boolean);
     await scanEach(this.doc, scan, async (item) => {
       const id = String(item[L.partitionKey]).slice(2);
       const linked = String(item[L.sortKey]).slice(2);
