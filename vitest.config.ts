@@ -56,14 +56,6 @@ export const CDK_TESTS = [
 const PURE_UNIT_TESTS = ['tests/unit/*.test.ts', 'tests/unit/!(embedded)/**/*.test.ts'];
 
 /**
- * The scenario tests: each file starts its own engines (dynalite, the bus, the executor) on virtual time and stops
- * them. They run in the `engine` project, whose files share a worker's modules (isolate: false): the engine's
- * module graph (the AWS SDK, dynalite, the journeys' compiler) is loaded once per worker instead of once per file.
- * A file that stubs a module's export or the process's output restores it (vi.restoreAllMocks) before it ends.
- */
-const ENGINE_TESTS = ['tests/integration/**/*.test.ts', 'tests/cli/**/*.test.ts', 'tests/demo/**/*.test.ts'];
-
-/**
  * The files that take longest, longest first (seconds in a full run on 2 cores, load ~9, 2026-12-06): they start
  * before every other file, so that the last minutes of a run are not one worker alone on a long file. Vitest's own
  * order (the durations of the last run, or the largest files first on a clean clone such as CI's) puts
@@ -116,8 +108,7 @@ export default defineConfig({
       ...NO_BUILTIN_CFN_VALIDATION,
     },
     projects: [
-      { extends: true, test: { name: 'unit', include: ['tests/**/*.test.ts'], exclude: ['tests/twin/**', ...CDK_TESTS, ...PURE_UNIT_TESTS, ...ENGINE_TESTS] } },
-      { extends: true, test: { name: 'engine', include: ENGINE_TESTS, isolate: false, setupFiles: ['tests/unit/setup-shared-worker.ts'] } },
+      { extends: true, test: { name: 'unit', include: ['tests/**/*.test.ts'], exclude: ['tests/twin/**', ...CDK_TESTS, ...PURE_UNIT_TESTS] } },
       { extends: true, test: { name: 'pure', include: PURE_UNIT_TESTS, isolate: false, setupFiles: ['tests/unit/setup-shared-worker.ts'] } },
       { extends: true, test: { name: 'cdk', include: CDK_TESTS, isolate: false, setupFiles: ['tests/infra/setup-shared-worker.ts'] } },
       { extends: true, test: { name: 'twin', include: ['tests/twin/**/*.test.ts', ...TWIN_SCENARIOS], globalSetup: ['tests/twin/global-setup.ts'] } },
