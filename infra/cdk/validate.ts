@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { RemovalPolicy, Token } from 'aws-cdk-lib';
 import type { Duration } from 'aws-cdk-lib';
 import { parseBroadcastRates, type BroadcastRates } from '../../shared/broadcasts/rates';
-import { loadTopics, loadTrackingPlan, NO_TOPICS, TOPICS_FILE, topicsOf, TRACKING_PLAN_FILE, type ConsentMode, type Topics } from '../../shared';
+import { loadTopics, loadTrackingPlan, NO_TOPICS, ONE_CLICK_SOURCE_ID, TOPICS_FILE, topicsOf, TRACKING_PLAN_FILE, type ConsentMode, type Topics } from '../../shared';
 import { formatProblem, loadSegmentationConfig, loadSegments, loadTagRules, SEGMENTATION_FILES, SEGMENTS_FILE } from '../../shared/segmentation';
 import { MAX_SOURCES, PROFILE, REDELIVERY_DAYS, requiredTombstoneDays, SOURCE_ID_MAX_LENGTH, SOURCE_ID_PATTERN, STAGE_NAME_PATTERN, WEBHOOK_NAME_PATTERN } from './defaults';
 import type { RapportEmail, RapportOutboundWebhook, RapportSendPolicy, RapportSms, RapportSource, RapportThrottle } from './rapport';
@@ -84,6 +84,9 @@ function sourceProblems(sources: readonly RapportSource[]): string[] {
     }
     if (seen.has(id)) {
       problems.push(`sources[${index}].id "${id}" is used twice; source ids must be unique`);
+    }
+    if (id === ONE_CLICK_SOURCE_ID) {
+      problems.push(`sources[${index}].id "${id}" is reserved: it is the source of Rapport's own one-click unsubscribe link and preference page; choose another id`);
     }
     seen.add(id);
     for (const field of ['events', 'traits'] as const) {
