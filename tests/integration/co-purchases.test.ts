@@ -1,0 +1,94 @@
+/**
+ * Cross-sell counts (issue 15): the profile consumer keeps, from `Order Completed` events, how many customers
+ * bought one category (or product) after another, in the profile table (dynalite here, DynamoDB in AWS), without
+ * customer ids; each customer counts once per pair, whatever the order and however often their orders arrive.
+ * Driven through the engine's HTTP API; the counts are read with the store the send path reads them with.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Engine } from '../../infra/embedded/engine';
+import { VirtualClock } from '../../infra/embedded/virtual-time';
+import { CO_PURCHASE_LIMITS } from '../../functions/profile/co-purchases';
+import { client } from '../helpers/client';
+import { profileItems, redeliverIngested, startTestEngine } from '../helpers/engine';
+
+const clock = new VirtualClock('2026-09-01T10:00:00Z');
+let engine: Engine;
+let api: ReturnType<typeof client>;
+
+beforeAll(async () => {
+  engine = await startTestEngine({ clock, sweepEveryMs: 0, logLevel: 'SILENT' });
+  api = client(engine);
+});
+afterAll(() => engine.stop());
+
+/** An order of `userId` at `timestamp` of products in these categories (product ids `<category>-1`). */
+const order = (userId: string, n: number, timestamp: string, categories: string[]) => ({
+  type: 'track',
+  userId,
+  event: 'Order Completed',
+  messageId: `${userId}-order-${n}`,
+  timestamp,
+  properties: { orderId: `${userId}-${n}`, revenue: 100, currency: 'EUR', products: categories.map((category) => ({ productId: `${category}-1`, category, price: 100 })) },
+});
+
+/** The consequents of `antecedent` as its top list holds them, `item:count`. */
+async function top(antecedent: string): Promise<string[]> {
+  const lists = await engine.profiles.coPurchases.tops([antecedent], clock.now());
+  return (lists.get(antecedent) ?? []).map((c) => `${c.item}:${c.count}`);
+}
+
+describe('"bought after" counts', () => {
+  it('counts each customer once per pair: sofa then coffee table, in both kinds, nothing backwards', async () => {
+    await api.sendAndSettle([order('a1', 1, '2026-01-10T10:00:00Z', ['sofa']), order('a1', 2, '2026-07-10T10:00:00Z', ['coffee-table'])]);
+    // A second coffee table later: the pair already holds for a1, it is not counted again.
+    await api.sendAndSettle(order('a1', 3, '2026-08-10T10:00:00Z', ['coffee-table']));
+    expect(await top('category:sofa')).toEqual(['category:coffee-table:1']);
+    expect(await top('product:sofa-1')).toEqual(['product:coffee-table-1:1']);
+    expect(await top('category:coffee-table')).toEqual([]);
+    // No customer id in any count.
+    expect((await profileItems(engine, (t) => t.includes('"CP#'))).some((t) => t.includes('a1'))).toBe(false);
+  });
+
+  it('does not count a redelivered order again', async () => {
+    await api.sendAndSettle([order('b1', 1, '2026-02-10T10:00:00Z', ['sofa']), order('b1', 2, '2026-06-10T10:00:00Z', ['coffee-table'])]);
+    expect(await top('category:sofa')).toEqual(['category:coffee-table:2']);
+    await redeliverIngested(engine, 'b1-order-2');
+    await redeliverIngested(engine, 'b1-order-1');
+    expect(await top('category:sofa')).toEqual(['category:coffee-table:2']);
+  });
+
+  it('counts the same pairs when the orders arrive the other way round', async () => {
+    await api.sendAndSettle(order('c1', 2, '2026-06-11T10:00:00Z', ['coffee-table']));
+    expect(await top('category:sofa')).toEqual(['category:coffee-table:2']);
+    await api.sendAndSettle(order('c1', 1, '2026-02-11T10:00:00Z', ['sofa']));
+    expect(await top('category:sofa')).toEqual(['category:coffee-table:3']);
+    expect(await top('category:coffee-table')).toEqual([]);
+  });
+
+  it('does not count purchases further apart than the window', async () => {
+    await api.sendAndSettle([order('d1', 1, '2025-08-01T10:00:00Z', ['lamp']), order('d1', 2, '2026-08-20T10:00:00Z', ['rug'])]);
+    expect(await top('category:lamp')).toEqual([]);
+  });
+
+  it(`keeps the ${CO_PURCHASE_LIMITS.historyMax} most recently bought items of a customer`, async () => {
+    const n = CO_PURCHASE_LIMITS.historyMax + 1;
+    // One order of n categories (more than one order takes: at most itemsPerOrderMax each), in orders a day apart.
+    const orders = Array.from({ length: n }, (_, i) => order('e1', i + 1, new Date(Date.parse('2026-03-01T10:00:00Z') + i * 86_400_000).toISOString(), [`cat-${String(i).padStart(2, '0')}`]));
+    await api.sendAndSettle(orders);
+    const purchases = (await engine.profiles.get('e1'))!.profile.purchases!;
+    expect(purchases).toHaveLength(CO_PURCHASE_LIMITS.historyMax);
+    // The oldest category goes (then its product): the most recently bought stay.
+    expect(purchases.map((p) => p.item)).not.toContain('category:cat-00');
+    expect(purchases.map((p) => p.item)).toContain(`category:cat-${String(n - 1).padStart(2, '0')}`);
+  });
+
+  it("erases the customer's purchases with the customer; the counts (no id) stay", async () => {
+    await api.sendAndSettle([order('f1', 1, '2026-02-12T10:00:00Z', ['sofa']), order('f1', 2, '2026-06-12T10:00:00Z', ['coffee-table'])]);
+    expect((await engine.profiles.get('f1'))!.profile.purchases).toHaveLength(4);
+    expect((await api.del('/v1/customers/f1')).status).toBeLessThan(300);
+    await engine.settle();
+    expect(await engine.profiles.get('f1')).toBeUndefined();
+    expect(await profileItems(engine, (t) => t.includes('f1') && (t.includes('sofa') || t.includes('coffee-table')))).toEqual([]);
+    expect(await top('category:sofa')).toEqual(['category:coffee-table:4']);
+  });
+});
