@@ -19,10 +19,15 @@ export const CO_PURCHASE_LIMITS = {
   historyMax: 20,
   /** The distinct items one order adds (its categories first, then its products). */
   itemsPerOrderMax: 10,
-  /** The pairs one write counts at most (an order after a full history of 20 items of one kind makes at most 20 × 10). */
-  pairsPerWriteMax: 50,
+  /**
+   * The pairs one write counts at most (the first in name order: an order after a full history can make up to
+   * 20 × 10 new ones; the rest are not counted). With `itemLength`, it bounds what a write adds to the profile item.
+   */
+  pairsPerWriteMax: 20,
+  /** The profile's outbox keeps the pairs of this many latest writes (for a redelivery to count them, once): ~3 KB each at most. */
+  entriesKept: 2,
   /** Longest category or product id kept (longer ones are cut). */
-  itemLength: 100,
+  itemLength: 64,
   /** Consequents kept per antecedent, the most counted. */
   topMax: 20,
   /** Customers who must have bought b after a before a customer who bought a is recommended b. */

@@ -21,7 +21,7 @@ import { inSegments, isSegmentEntry, SEGMENT_CHANGE, SEGMENT_LEAVE_ALL, segmentC
 import type { RecentEventsSpec } from '../../shared/segmentation/retention';
 import { applyEvent, emptyProfile, joinProfiles, mergeProfiles, upgradeTags } from './apply';
 import { PROFILE_LIMITS } from './limits';
-import { CO_PURCHASE_ENTRY, newPairs, type Pair } from './co-purchases';
+import { CO_PURCHASE_ENTRY, CO_PURCHASE_LIMITS, newPairs, type Pair } from './co-purchases';
 import { APPLIED_MAX, appliedMark, belongsAfter, eventMark, parkedKey, parkedMessageId, receivedAfterErasure, startsNewLife, timelineIdsOf, timelineSortKey, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
 
 /** What segmentation computes from a profile at an instant (lifecycle, RFM, tags) and when it may next change. */
@@ -104,6 +104,12 @@ const OUTBOX_MAX = 50;
 const minIso = (a: string | undefined, b: string | undefined) => (a === undefined ? b : b === undefined ? a : a < b ? a : b);
 /** Stages a customer has lapsed into; entering one from elsewhere publishes `Customer Became Inactive`. */
 const INACTIVE_STAGES: ReadonlySet<LifecycleStage> = new Set(['dormant', 'churned']);
+
+/** The outbox without the co-purchase entries but the `entriesKept` latest (the profile item's bound; see co-purchases.ts). */
+function keepCoPurchaseEntries(outbox: readonly OutboxEntry[]): OutboxEntry[] {
+  let drop = outbox.filter((o) => o.name === CO_PURCHASE_ENTRY).length - CO_PURCHASE_LIMITS.entriesKept;
+  return outbox.filter((o) => o.name !== CO_PURCHASE_ENTRY || drop-- <= 0);
+}
 
 /** The names of the derived events among outbox entries (segment entries are not events). */
 const namesOf = (outbox: readonly OutboxEntry[]) => outbox.filter(isEvent).map((o) => o.name);
@@ -875,7 +881,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       version: (stored?.version ?? 0) + 1,
       ...(stored?.rebornAfter !== undefined && { rebornAfter: stored.rebornAfter }),
       applied: stored?.applied ?? [],
-      outbox: [...(stored?.outbox ?? []), ...derived].slice(-OUTBOX_MAX),
+      outbox: keepCoPurchaseEntries([...(stored?.outbox ?? []), ...derived]).slice(-OUTBOX_MAX),
       ...(segmentSeq > 0 && { segmentSeq }),
       ...(seg.nextChangeAt !== undefined && { nextChangeAt: seg.nextChangeAt }),
       // A sweep change still to be confirmed published stays marked (and due) through other writes.
