@@ -9,6 +9,12 @@
  *   arrive in (the pairs that hold in the end are the same), and a redelivered order, already applied, counts nothing.
  * - The counts are kept per pair, without any customer id, and a bounded list of the best consequents per
  *   antecedent (functions/profile/co-purchase-store.ts). A recommendation needs `minSupport` customers.
+ * - Erasure: the purchases (and the pairs waiting in the outbox) are on the profile item and go with it; the counts,
+ *   aggregates naming no one, stay (an order counted just before its write was undone for an erasure stays counted).
+ * - What is approximate, by design of the bounds: an item dropped from a full history and bought again may count
+ *   its pairs again; a write past `pairsPerWriteMax` new pairs counts the first only; pairs whose count a crash
+ *   interrupted are counted by the event's redelivery while their entry is among the customer's `entriesKept`
+ *   latest, and lost after; a redelivery after a pair was counted `COUNTED_RECENT_MAX` more times may count it again.
  */
 import { propertyOf, type Profile, type Purchase, type Recommendations } from '../../shared';
 
