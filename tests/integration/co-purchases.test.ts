@@ -57,6 +57,35 @@ describe('"bought after" counts', () => {
     expect(await top('category:sofa')).toEqual(['category:coffee-table:2']);
   });
 
+  it.each([
+    ['after counting', 'desk', 'chair', true],
+    ['before counting', 'bed', 'lamp', false],
+  ] as const)('counts once when the consumer dies %s, before its delivery is done (the bus delivers again)', async (_when, first, then, countFirst) => {
+    const store = engine.profiles.coPurchases;
+    const count = store.count.bind(store);
+    let failures = 0;
+    // The first delivery's count lands (or not), then the delivery fails: the event comes again, already applied.
+    store.count = async (cause, pairs, now) => {
+      const ours = pairs.some(([a]) => a === `category:${first}`);
+      if (ours && failures++ === 0) {
+        if (countFirst) await count(cause, pairs, now);
+        throw new Error('consumer killed');
+      }
+      await count(cause, pairs, now);
+    };
+    try {
+      await api.sendAndSettle([order(`g-${first}`, 1, '2026-02-13T10:00:00Z', [first]), order(`g-${first}`, 2, '2026-06-13T10:00:00Z', [then])]);
+      // The bus's retry is a timer on the (virtual) clock.
+      await clock.run(clock.now().getTime() + 3_600_000, () => failures >= 2);
+      await engine.settle();
+    } finally {
+      store.count = count;
+    }
+    expect(failures).toBe(2);
+    expect(await top(`category:${first}`)).toEqual([`category:${then}:1`]);
+    expect(engine.deadLetters).toEqual([]);
+  });
+
   it('counts the same pairs when the orders arrive the other way round', async () => {
     await api.sendAndSettle(order('c1', 2, '2026-06-11T10:00:00Z', ['coffee-table']));
     expect(await top('category:sofa')).toEqual(['category:coffee-table:2']);
