@@ -230,7 +230,8 @@ const RecommendedName = z
   .string({ error: 'expected a category or product name like "coffee-table"' })
   .trim()
   .min(1, { error: 'expected a category or product name like "coffee-table"' })
-  .max(100, { error: 'expected a name of at most 100 characters' });
+  // Categories and product ids are counted cut at 64 characters (functions/profile/co-purchases.ts): a longer name never matches.
+  .max(64, { error: 'expected a name of at most 64 characters (longer categories and product ids are cut at 64 when counted)' });
 
 /** `recommendations: categories, contains: coffee-table` (or a list: any of them). */
 export const RecommendationsConditionSchema = conditionOf('recommendations', {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { applyEvent, emptyProfile, joinProfiles } from '../../../functions/profile';
 import { CO_PURCHASE_LIMITS, newPairs, orderItems, recommend, recordPurchases, type Consequent } from '../../../functions/profile/co-purchases';
 import type { NormalisedEvent, Purchase } from '../../../shared';
+import { ConditionSchema } from '../../../shared/segmentation';
 
 /** The pure half of cross-sell (functions/profile/co-purchases.ts): what an order buys, the pairs, the recommendations. */
 const NOW = new Date('2026-09-01T00:00:00Z');
@@ -49,6 +50,15 @@ describe('"bought after" pairs', () => {
     const known = applyEvent(emptyProfile('k', '2026-06-01T00:00:00Z'), order('2026-06-01T00:00:00Z', 'table'), NOW);
     const joined = joinProfiles(known, visitor, NOW);
     expect(newPairs(known.purchases, joined.purchases).map((p) => p.join(' > '))).toContain('category:sofa > category:table');
+  });
+});
+
+describe('a branch on recommendations', () => {
+  it('takes names as long as a counted one, and refuses longer (they would never match)', () => {
+    const name = (n: number) => ({ recommendations: 'categories', contains: 'x'.repeat(n) });
+    expect(ConditionSchema.safeParse(name(CO_PURCHASE_LIMITS.itemLength)).success).toBe(true);
+    const longer = ConditionSchema.safeParse(name(CO_PURCHASE_LIMITS.itemLength + 1));
+    expect(longer.success ? [] : longer.error.issues.map((i) => i.message)).toEqual([`expected a name of at most ${CO_PURCHASE_LIMITS.itemLength} characters (longer categories and product ids are cut at 64 when counted)`]);
   });
 });
 
