@@ -69,6 +69,8 @@ export class CoPurchaseStore {
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
       }
+      // Another writer of this antecedent's list won: read it again after a short jittered pause (real time).
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 5 * 2 ** attempt)));
     }
   }
 

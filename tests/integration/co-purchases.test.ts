@@ -86,6 +86,16 @@ describe('"bought after" counts', () => {
     expect(engine.deadLetters).toEqual([]);
   });
 
+  it('keeps every count in the top list when many writers count pairs of one item at once', async () => {
+    const store = engine.profiles.coPurchases;
+    // 12 orders (causes) counted at once: 6 of hall → mirror, and one each of hall → hook-<n>.
+    await Promise.all([
+      ...Array.from({ length: 6 }, (_, n) => store.count(`cause-mirror-${n}`, [['category:hall', 'category:mirror']], clock.now())),
+      ...Array.from({ length: 6 }, (_, n) => store.count(`cause-hook-${n}`, [['category:hall', `category:hook-${n}`]], clock.now())),
+    ]);
+    expect(await top('category:hall')).toEqual(['category:mirror:6', ...Array.from({ length: 6 }, (_, n) => `category:hook-${n}:1`)]);
+  });
+
   it('counts the same pairs when the orders arrive the other way round', async () => {
     await api.sendAndSettle(order('c1', 2, '2026-06-11T10:00:00Z', ['coffee-table']));
     expect(await top('category:sofa')).toEqual(['category:coffee-table:2']);
