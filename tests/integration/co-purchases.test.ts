@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../infra/embedded/engine';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
 import { CO_PURCHASE_LIMITS } from '../../functions/profile/co-purchases';
+import { prng } from '../../shared';
 import { client } from '../helpers/client';
 import { profileItems, redeliverIngested, startTestEngine } from '../helpers/engine';
 
@@ -94,6 +95,41 @@ describe('"bought after" counts', () => {
       ...Array.from({ length: 6 }, (_, n) => store.count(`cause-hook-${n}`, [['category:hall', `category:hook-${n}`]], clock.now())),
     ]);
     expect(await top('category:hall')).toEqual(['category:mirror:6', ...Array.from({ length: 6 }, (_, n) => `category:hook-${n}:1`)]);
+  });
+
+  it.each([1, 2, 3])('counts what the customers bought, whatever the arrival order and redeliveries (seed %i)', async (seed) => {
+    // Prepare: 12 customers, 1 to 4 orders each of one or two of four categories, within 300 days (all pairs in the window).
+    const random = prng(seed);
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
+    const categories = ['pa', 'pb', 'pc', 'pd'].map((c) => `${c}${seed}`);
+    const orders: Array<ReturnType<typeof order> & { categories: string[] }> = [];
+    for (let c = 0; c < 12; c++) {
+      for (let n = 1, count = 1 + Math.floor(random() * 4); n <= count; n++) {
+        const bought = [...new Set([pick(categories), ...(random() < 0.3 ? [pick(categories)] : [])])];
+        const at = new Date(Date.parse('2025-11-01T00:00:00Z') + Math.floor(random() * 300) * 86_400_000).toISOString();
+        orders.push({ ...order(`r${seed}-${c}`, n, at, bought), categories: bought });
+      }
+    }
+    // Expected: per pair, the customers with an order of a strictly before an order of b.
+    const expected = new Map<string, number>();
+    for (const customer of new Set(orders.map((o) => o.userId))) {
+      const theirs = orders.filter((o) => o.userId === customer);
+      for (const a of categories)
+        for (const b of categories)
+          if (a !== b && theirs.some((x) => x.categories.includes(a) && theirs.some((y) => y.timestamp > x.timestamp && y.categories.includes(b)))) expected.set(`${a}>${b}`, (expected.get(`${a}>${b}`) ?? 0) + 1);
+    }
+    // Act: all orders in a shuffled order, a few at a time, then a third of them delivered again.
+    const shuffled = [...orders].sort(() => random() - 0.5).map(({ categories: _c, ...o }) => o);
+    for (let i = 0; i < shuffled.length; i += 3) await api.sendAndSettle(shuffled.slice(i, i + 3));
+    for (const o of shuffled.filter(() => random() < 0.33)) await redeliverIngested(engine, o.messageId);
+    // Assess: categories and products (`<category>-1`) alike.
+    const counted = new Map<string, number>();
+    const lists = await engine.profiles.coPurchases.tops([...categories.map((c) => `category:${c}`), ...categories.map((c) => `product:${c}-1`)], clock.now());
+    for (const [a, list] of lists) for (const c of list) counted.set(`${a}>${c.item}`, c.count);
+    const as = (kind: 'category' | 'product', suffix: string) => new Map([...expected].map(([pair, n]) => [pair.split('>').map((x) => `${kind}:${x}${suffix}`).join('>'), n]));
+    expect(new Map([...counted].filter(([k]) => k.startsWith('category:')))).toEqual(as('category', ''));
+    expect(new Map([...counted].filter(([k]) => k.startsWith('product:')))).toEqual(as('product', '-1'));
+    expect(expected.size).toBeGreaterThan(3);
   });
 
   it('counts the same pairs when the orders arrive the other way round', async () => {
