@@ -249,7 +249,7 @@ export function createStepRunner(deps: StepDeps) {
           ...(variant && { [`${stepKey}.variant.${variant.id}.sent`]: 1 }),
           // Sends per locale variant (the default file's are the rest of `<step>.sent`): simulate and the stats report them.
           ...(outcome.locale !== undefined && { [`${stepKey}.locale.${outcome.locale}.sent`]: 1 }),
-          // The categories a template read in `recommendations` (simulate and the demo report them); `(none)`: it read none there.
+          // The categories a template read in `recommendations` (simulate reports them); `(none)`: it had none to show.
           ...recommendedCounters(stepKey, outcome.recommended),
         }, input.version);
       }
