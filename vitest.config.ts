@@ -21,6 +21,8 @@ export const TWIN_SCENARIOS = [
   'tests/integration/broadcasts.test.ts',
   'tests/integration/broadcast-cursor-erasure.test.ts',
   'tests/integration/erasure-interrupted-finished-by-sweep.test.ts',
+  // Cross-sell: the consumer's counts and the step's reads of them, under the roles the stack grants.
+  'tests/integration/cross-sell.test.ts',
 ];
 
 /**

@@ -6,6 +6,7 @@ import { EMAIL_MARKED_AS_SPAM, EVENTS, eventKey, ONE_CLICK_SOURCE_ID, SES_FEEDBA
 import { idsOfOversizedBody, packContents, ProfileTooLargeError, readContents, type OutboxEntry } from './item';
 import { BroadcastCursors, parseCursorPointer } from './broadcast-cursor';
 import { MEMBER_PREFIX, SegmentStore } from './segment-store';
+import { CoPurchaseStore } from './co-purchase-store';
 
 export type { OutboxEntry } from './item';
 
@@ -24,6 +25,7 @@ export type { OutboxEntry } from './item';
 | denial    | `C#<customerId>`   | `K#<channel>`               | the latest consent denial ingest received, written before it answers; `ttl` |
  * | suppression | `C#<customerId>` | `S#<channel>`               | the earliest suppression (hard bounce) ingest received, written before it answers; `ttl` |
  * | parked hold | `XH#<sha256(id)>` | `K#<channel>` / `S#<channel>` | a denial or suppression hold of an erased id received after the erasure, no new life yet; no id; `ttl` |
+ * | co-purchase | `CP#<item>` | `B#<item>` / `TOP` | "bought after" counts, no id (co-purchase-store.ts) |
  *
  * Writes are conditional single-item writes, no transactions.
  */
@@ -276,6 +278,8 @@ export class ProfileStore {
   readonly segments: SegmentStore;
   /** Broadcasts' page cursors (each names a customer: erasure rewinds them). */
   readonly broadcastCursors: BroadcastCursors;
+  /** The "bought after" counts (no customer id in them) and the recommendations they make. */
+  readonly coPurchases: CoPurchaseStore;
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -285,6 +289,7 @@ export class ProfileStore {
   ) {
     this.segments = new SegmentStore(doc, tableName);
     this.broadcastCursors = new BroadcastCursors(doc, tableName, this.segments);
+    this.coPurchases = new CoPurchaseStore(doc, tableName);
   }
 
   /**
