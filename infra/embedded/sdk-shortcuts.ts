@@ -155,8 +155,9 @@ function deserializerMiddleware(config: ClientConfig): AnyMiddleware {
 /** The retry middleware's stand-in; `sdk` is the SDK's own, which takes over a call whose first error it would retry. */
 function retryMiddleware(sdk: AnyMiddleware, strategy: StandardStrategy, firstToken: unknown, maxAttempts: number): AnyMiddleware {
   return middleware((next, context) => {
-    // An abort signal races the SDK's token promises: such a call goes the SDK's way.
-    if (smithyContext(context).abortSignal !== undefined) return sdk(next as Handler<object, object>, context) as Next;
+    // An abort signal races the SDK's token promises, a long poll takes other tokens: such a call goes the SDK's way.
+    const ctx = context as { __smithy_context?: { abortSignal?: unknown }; __retryLongPoll?: unknown };
+    if (ctx.__smithy_context?.abortSignal !== undefined || ctx.__retryLongPoll) return sdk(next as Handler<object, object>, context) as Next;
     return async (args) => {
       const request = (args as { request?: unknown }).request;
       if (smithy.transport.HttpRequest.isInstance(request)) {
