@@ -13,9 +13,11 @@
  *   of the configuration. The same protocol serialises and deserialises; errors are decorated as the SDK does.
  * - `retryMiddleware` (standard mode): an attempt that succeeds is not retried, so it does not need the retry
  *   token's promises: it gets the same headers, `$metadata.attempts`/`totalRetryDelay` and the same capacity refund
- *   (`recordSuccess` of a first token). A first attempt that fails is handed to the SDK's own retry middleware, its
- *   first attempt answering that error: from there on every decision, retry, delay, token and error is the SDK's
- *   (throttling injected by faults.ts included).
+ *   (`recordSuccess` of a first token). Nor is one that fails with an error the strategy never retries (the SDK's
+ *   own classification: neither throttling nor transient), which gets the SDK's one-attempt metadata. A first
+ *   attempt that fails otherwise is handed to the SDK's own retry middleware, its first attempt answering that
+ *   error: from there on every decision, retry, delay, token and error is the SDK's (throttling injected by
+ *   faults.ts included).
  *
  * Each stand-in replaces only the SDK's own middleware (recognised by identity: the function the client's stack
  * holds, or the tags array of the SDK's options for the per-command endpoint middleware, which every command's
@@ -27,6 +29,7 @@
  */
 import { createRequire } from 'node:module';
 import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
 import type { Handler, HandlerExecutionContext } from '@smithy/types';
 import { isFixedInProcessEndpoint } from './in-process';
 
@@ -45,7 +48,11 @@ const smithy = {
     HttpResponse: { isInstance(response: unknown): response is { headers?: Record<string, string>; statusCode: number } };
     toEndpointV1(endpoint: unknown): unknown;
   },
-  retry: require('@smithy/core/retry') as { StandardRetryStrategy: new (...args: never[]) => StandardStrategy },
+  retry: require('@smithy/core/retry') as {
+    StandardRetryStrategy: new (...args: never[]) => StandardStrategy;
+    isThrottlingError(error: unknown): boolean;
+    isTransientError(error: unknown): boolean;
+  },
 };
 const SMITHY_CONTEXT_KEY = '__smithy_context';
 
@@ -173,6 +180,18 @@ function retryMiddleware(sdk: AnyMiddleware, strategy: StandardStrategy, firstTo
         return result;
       } catch (error) {
         first = error;
+      }
+      // An error the standard strategy never retries (neither throttling nor transient: a failed condition, a
+      // validation error): the SDK refuses a retry token and throws the error with one attempt and no delay.
+      // (A streaming body the SDK refuses to retry differently: such a call goes the SDK's way.)
+      const body = (request as { body?: unknown } | undefined)?.body;
+      const streaming = body instanceof Readable || body instanceof ReadableStream;
+      if (first instanceof Error && !streaming && !smithy.retry.isThrottlingError(first) && !smithy.retry.isTransientError(first)) {
+        const error = first as Error & { $metadata?: { attempts?: number; totalRetryDelay?: number } };
+        error.$metadata ??= {};
+        error.$metadata.attempts = 1;
+        error.$metadata.totalRetryDelay = 0;
+        throw error;
       }
       // The SDK's retry middleware from its first attempt on, that attempt answering what this one did.
       let attempt = 0;

@@ -375,8 +375,8 @@ describe('fast in-process DynamoDB calls answer as the standard path does', () =
       }
     };
     const [onFast, onStandard] = [await probe(fast), await probe(standard)];
-    // The successful call takes no retry token on the fast path; the failed one is handed to the SDK's retry middleware.
-    expect(onFast.tokens).toBe(1);
+    // Neither the successful call nor the one failing validation (never retried) takes a retry token on the fast path.
+    expect(onFast.tokens).toBe(0);
     expect(onStandard.tokens).toBe(2);
     // The protocol reads the client's configuration through the context's prototype, not from a copy of it.
     const configKeys = Object.keys(fast.dynamo.client.config).length;
