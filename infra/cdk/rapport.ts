@@ -369,10 +369,11 @@ export interface RapportProps {
    * How many stacks hold the journeys. 1: every journey's state machine, version, alias, trigger rule and
    * alarm are in the stack itself, which deploys at most 70 journeys (CloudFormation's 500 resources per stack).
    * More: their state machines, versions, aliases and alarms go into that many nested stacks (`cdk.NestedStack`,
-   * `JourneyStack1`, ...), at most 90 journeys each and 100 in all; what the journeys share (their role, log group,
-   * the starter, the run-ended rule, the grants) and the trigger rules stay in the stack itself. A journey's nested stack follows from its id alone, so adding or removing
-   * another journey never moves it. Changing this number moves journeys between stacks, which replaces their
-   * state machines, and their runs in flight end: docs/operations.md, "More than 70 journeys", says how to change it.
+   * `JourneyStack1`, ...), at most 90 journeys each and 100 in all; what the journeys share (their role, log
+   * group, the starter, the run-ended rule, the grants) and the trigger rules stay in the stack itself. A
+   * journey's nested stack follows from its id alone, so adding or removing another journey never moves it.
+   * Changing this number moves journeys between stacks, which replaces their state machines, and their runs in
+   * flight end: docs/operations.md, "More than 70 journeys", says how to change it (two deploys).
    *
    * @default 1
    */
@@ -496,8 +497,8 @@ export class Rapport extends Construct {
   public readonly sesFeedbackFunction: nodejs.NodejsFunction;
   public readonly sesFeedbackRule: events.Rule;
   /**
-   * The nested stacks holding the journeys' own resources (state machine, version, alias, trigger rule, alarm),
-   * by construct id (`JourneyStack1`, ...), when `journeyStacks` > 1; empty with one stack.
+   * The nested stacks holding the journeys' state machines, versions, aliases and alarms, by construct id
+   * (`JourneyStack1`, ...), when `journeyStacks` > 1; empty with one stack.
    */
   public readonly journeyNestedStacks: ReadonlyMap<string, NestedStack>;
   /** Execution events (without data) of every journey state machine. */
