@@ -1,10 +1,13 @@
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { afterAll, describe, expect, it } from 'vitest';
 import { journeyStackId, journeyStackIndex } from '../../infra/cdk/journeys';
-import { JOURNEYS_DIR, synthRapport } from './synth';
+import { Rapport } from '../../infra/cdk/rapport';
+import { JOURNEYS_DIR, newApp, synthRapport, TEST_CONFIG_DIR, TEST_DELIVERY } from './synth';
 
 /**
  * `journeyStacks`: where each journey's own resources live. One stack (the default) is the layout every
@@ -127,6 +130,22 @@ describe('journeyStacks 3 with the repository journeys', () => {
     expect(Object.keys(functions)).toHaveLength(2);
     for (const fn of Object.values(functions)) {
       expect(fn.DependsOn?.filter((id) => id.includes('JourneyStack'))).toHaveLength(nested.length);
+    }
+  });
+});
+
+describe('journeyStacks 2 with a customer-managed key', () => {
+  it("encrypts the nested stacks' state machines with the parent's key, passed in", () => {
+    const stack = new Stack(newApp({ bundle: false }), 'Rapport-kms', { env: { region: 'eu-west-1' } });
+    const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+    const rapport = new Rapport(stack, 'Rapport', { stageName: 'kms', configDir: TEST_CONFIG_DIR, ...TEST_DELIVERY, encryptionKey: key, journeyStacks: 2 });
+    Template.fromStack(stack); // synthesizes: no cyclic reference between the stacks
+
+    expect(rapport.journeyNestedStacks.size).toBeGreaterThan(0);
+    for (const nested of rapport.journeyNestedStacks.values()) {
+      Template.fromStack(nested).allResourcesProperties('AWS::StepFunctions::StateMachine', {
+        EncryptionConfiguration: { Type: 'CUSTOMER_MANAGED_KMS_KEY', KmsKeyId: { Ref: Match.stringLikeRegexp('Key') } },
+      });
     }
   });
 });
