@@ -38,6 +38,7 @@ export const CDK_TESTS = [
   'tests/infra/cfn-lint.test.ts',
   'tests/infra/feedback-stack.test.ts',
   'tests/infra/firewall.test.ts',
+  'tests/infra/journey-stacks.test.ts',
   'tests/infra/ingest-stack.test.ts',
   'tests/infra/journeys-stack.test.ts',
   'tests/infra/logical-ids.test.ts',
