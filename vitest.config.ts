@@ -21,6 +21,8 @@ export const TWIN_SCENARIOS = [
   'tests/integration/broadcasts.test.ts',
   'tests/integration/broadcast-cursor-erasure.test.ts',
   'tests/integration/erasure-interrupted-finished-by-sweep.test.ts',
+  // Cross-sell: the consumer's counts and the step's reads of them, under the roles the stack grants.
+  'tests/integration/cross-sell.test.ts',
 ];
 
 /**
@@ -36,6 +38,7 @@ export const CDK_TESTS = [
   'tests/infra/cfn-lint.test.ts',
   'tests/infra/feedback-stack.test.ts',
   'tests/infra/firewall.test.ts',
+  'tests/infra/journey-stacks.test.ts',
   'tests/infra/ingest-stack.test.ts',
   'tests/infra/journeys-stack.test.ts',
   'tests/infra/logical-ids.test.ts',

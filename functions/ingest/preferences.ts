@@ -16,7 +16,7 @@ import {
   type Topic,
   type Topics,
 } from '../../shared';
-import { verifyPreferences } from '../journeys/unsubscribe';
+import { preferencesFormStamp, verifyPreferences, verifyPreferencesFormStamp } from '../journeys/unsubscribe';
 import { recordHolds, type ConsentHolds } from './consent';
 import type { IngestRequest, IngestResponse } from './service';
 
@@ -29,9 +29,10 @@ export const PREFERENCES_FORM_MAX_BYTES = 65_536;
 /**
  * The form's fields: every pair the page showed (`shown`), those it showed ticked (`was`), and those ticked when
  * saved (`on`); a pair reads `<channel>:<topic>`. `page=1` says the form is the page's own, so its `was` is complete
- * (none ticked: no `was` at all).
+ * (none ticked: no `was` at all). `at` and `sig` are the page's stamp: when it was shown, signed.
  */
 const FORM_FIELDS = new Set(['shown', 'was', 'on']);
+const STAMP_FIELDS = new Set(['at', 'sig']);
 
 /** Port: the customer the link names, as the profile holds them now (following a join by alias). */
 export interface PreferenceProfiles {
@@ -89,7 +90,7 @@ function subscribed(profile: Profile, pair: Pair, mode: ConsentMode): boolean {
   return status === undefined || status === 'unknown' ? subscribedByDefault(pair.topic.default, mode) : status === 'granted';
 }
 
-function form(action: string, profile: Profile, deps: PreferencesDeps, state: (pair: Pair) => boolean): string {
+function form(action: string, customerId: string, shownAt: Date, profile: Profile, deps: PreferencesDeps, state: (pair: Pair) => boolean): string {
   const channels = channelsOf(profile);
   const rows = deps.topics.list
     .map((topic) => {
@@ -108,15 +109,17 @@ function form(action: string, profile: Profile, deps: PreferencesDeps, state: (p
     .filter((channel) => profile.consent[channel]?.status === 'denied')
     .map((channel) => `<p>You are unsubscribed from all marketing ${escapeHtml(channel)} messages: none of these topics reach you there until you subscribe again.</p>`)
     .join('');
-  return `${channelNotes}<form method="post" action="${escapeHtml(action)}"><input type="hidden" name="page" value="1">${rows || '<p>There are no topics to choose from.</p>'}<button type="submit">Save my preferences</button></form>`;
+  const stamp = preferencesFormStamp(deps.keys, customerId, shownAt);
+  return `${channelNotes}<form method="post" action="${escapeHtml(action)}"><input type="hidden" name="page" value="1"><input type="hidden" name="at" value="${stamp.at}"><input type="hidden" name="sig" value="${escapeHtml(stamp.sig)}">${rows || '<p>There are no topics to choose from.</p>'}<button type="submit">Save my preferences</button></form>`;
 }
 
 /** The form's pairs, checked: each a declared topic on a channel; the first problem names its field. */
-function parseForm(body: string, topics: Topics): { ok: true; shown: Pair[]; on: Set<string>; was?: Set<string> } | { ok: false; message: string } {
+function parseForm(body: string, topics: Topics): { ok: true; shown: Pair[]; on: Set<string>; was?: Set<string>; stamp: Partial<Record<'at' | 'sig', string>> } | { ok: false; message: string } {
   const params = new URLSearchParams(body);
   const shown = new Map<string, Pair>();
   const on = new Set<string>();
   let was: Set<string> | undefined;
+  const stamp: Partial<Record<'at' | 'sig', string>> = {};
   const counts = new Map<string, number>();
   for (const [name, value] of params) {
     const index = counts.get(name) ?? 0;
@@ -125,7 +128,12 @@ function parseForm(body: string, topics: Topics): { ok: true; shown: Pair[]; on:
       was ??= new Set();
       continue;
     }
-    if (!FORM_FIELDS.has(name)) return { ok: false, message: `${name}: unexpected field; the form sends "page", "shown", "was" and "on"` };
+    if (STAMP_FIELDS.has(name)) {
+      if (index > 0) return { ok: false, message: `${name}: given more than once; the form sends one` };
+      stamp[name as 'at' | 'sig'] = value;
+      continue;
+    }
+    if (!FORM_FIELDS.has(name)) return { ok: false, message: `${name}: unexpected field; the form sends "page", "at", "sig", "shown", "was" and "on"` };
     const field = `${name}[${index}]`;
     const at = value.indexOf(':');
     const channel = at < 0 ? value : value.slice(0, at);
@@ -141,7 +149,7 @@ function parseForm(body: string, topics: Topics): { ok: true; shown: Pair[]; on:
   for (const [field, keys] of [['on', on], ['was', was ?? new Set<string>()]] as const) {
     for (const key of keys) if (!shown.has(key)) return { ok: false, message: `${field}: ${JSON.stringify(key)} was not on the page` };
   }
-  return { ok: true, shown: [...shown.values()], on, ...(was !== undefined && { was }) };
+  return { ok: true, shown: [...shown.values()], on, ...(was !== undefined && { was }), stamp };
 }
 
 /**
@@ -166,13 +174,23 @@ export async function handlePreferences(request: IngestRequest, deps: Preference
   const profile = (await deps.profiles.resolve(link.customerId)).stored?.profile;
   if (profile === undefined) return page(404, 'No preferences to show', '<p>We hold no marketing preferences for you.</p>');
   const action = url.pathname + url.search;
-  if (method === 'GET') return page(200, 'Your email preferences', form(action, profile, deps, (pair) => subscribed(profile, pair, deps.consentMode)));
+  if (method === 'GET') return page(200, 'Your email preferences', form(action, link.customerId, now, profile, deps, (pair) => subscribed(profile, pair, deps.consentMode)));
 
   const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (contentType !== 'application/x-www-form-urlencoded') return refused(415, 'Expected the page\'s form (application/x-www-form-urlencoded).');
   if (request.body.length > PREFERENCES_FORM_MAX_BYTES) return refused(413, `The form is larger than ${PREFERENCES_FORM_MAX_BYTES} bytes.`);
   const parsed = parseForm(request.body.toString('utf8'), deps.topics);
   if (!parsed.ok) return refused(400, parsed.message);
+  // When the page was shown. A subscription is the customer's choice as of that moment, so it is dated then: a
+  // change made since (another save, a CRM's Unsubscribed, a one-click link) wins over it, and a form posted again
+  // later (a restored tab, a proxy's retry, a replay) cannot beat a denial received after the page was shown.
+  // Leaving a topic needs no stamp: a denial is dated by its receipt, as every other.
+  let shownAt: Date | undefined;
+  if (parsed.stamp.at !== undefined || parsed.stamp.sig !== undefined) {
+    shownAt = verifyPreferencesFormStamp(deps.keys, link.customerId, parsed.stamp.at ?? '', parsed.stamp.sig ?? '');
+    if (shownAt === undefined) return refused(400, 'at, sig: the page\'s stamp is not valid (altered, or from another page); reload the page and save again.');
+    if (shownAt.getTime() > now.getTime()) shownAt = now;
+  }
 
   // Only what changed becomes an event: a re-saved page publishes nothing. Changed from what the page showed (its
   // `was`: a save moments after another, before the profile has applied it, still says what the customer did) or
@@ -182,29 +200,47 @@ export async function handlePreferences(request: IngestRequest, deps: Preference
     const showed = parsed.was === undefined ? undefined : parsed.was.has(pairKey(pair));
     return (showed !== undefined && wanted !== showed) || wanted !== subscribed(profile, pair, deps.consentMode);
   });
-  const events = changed.map(
-    (pair): NormalisedEvent => ({
+  const grants = changed.filter((pair) => parsed.on.has(pairKey(pair)));
+  if (grants.length > 0 && shownAt === undefined) {
+    return refused(400, `on: subscribing needs the page's own form (its "at" and "sig" fields) to say when the page was shown; reload the page and save again.`);
+  }
+  // A subscription whose topic changed after the page was shown is out of date: it would lose to that change in
+  // consent order anyway, so it is not published, and the page says so and shows where the customer stands now.
+  const stale = grants.filter((pair) => {
+    const record = profile.topicConsent?.[pair.channel]?.[pair.topic.id];
+    return record !== undefined && record.status !== 'unknown' && (record.key ?? record.at) > shownAt!.toISOString();
+  });
+  const events = changed
+    .filter((pair) => !stale.includes(pair))
+    .map((pair): NormalisedEvent => {
+      const grant = parsed.on.has(pairKey(pair));
+      return {
       specVersion: 1,
       type: 'track',
       // One per change, as a one-click unsubscribe's: every choice is its own consent change.
       messageId: `pref-${randomUUID()}`,
       userId: link.customerId,
-      event: parsed.on.has(pairKey(pair)) ? EVENTS.SUBSCRIBED : EVENTS.UNSUBSCRIBED,
+      event: grant ? EVENTS.SUBSCRIBED : EVENTS.UNSUBSCRIBED,
       properties: { channel: pair.channel, topic: pair.topic.id, method: 'preferences' },
       traits: {},
       context: {},
-      timestamp: now.toISOString(),
+      timestamp: (grant ? shownAt! : now).toISOString(),
       receivedAt: now.toISOString(),
       // Rapport's own link, as the one-click unsubscribe: it applies to a live profile only, never re-creating an erased customer.
       sourceId: ONE_CLICK_SOURCE_ID,
-    }),
-  );
+      };
+    });
   if (events.length > 0) {
     // A topic left holds from now: recorded before the page says so, as the one-click unsubscribe's denial.
     await recordHolds(deps.consentHolds, events);
     const result = await publishEntries(deps.putEvents, events.map((event) => toBusEntry(event, deps.eventBusName)), { clock: deps.clock });
     if (result.failed.length > 0) return page(503, 'Please try again', '<p>We could not record your choice just now. Please try again in a minute.</p>');
   }
-  const saved = events.length === 0 ? '<p>Nothing changed.</p>' : '<p>Your preferences are saved.</p>';
-  return page(200, 'Your email preferences', saved + form(action, profile, deps, (pair) => (parsed.shown.some((p) => pairKey(p) === pairKey(pair)) ? parsed.on.has(pairKey(pair)) : subscribed(profile, pair, deps.consentMode))));
+  const staleNote = stale.length === 0 ? '' : `<p>${escapeHtml(`Not saved: ${stale.map((p) => `${p.topic.name} (${p.channel})`).join(', ')}. Your preferences changed after this page was shown; here is where you stand now.`)}</p>`;
+  const saved = events.length === 0 ? (stale.length === 0 ? '<p>Nothing changed.</p>' : '') : '<p>Your preferences are saved.</p>';
+  // The answer is a page of its own, shown just after the changes it reports (a millisecond on: a subscription
+  // saved from it is later than a topic left by this very save).
+  const answeredAt = new Date(now.getTime() + 1);
+  const shownNow = (pair: Pair) => parsed.shown.some((p) => pairKey(p) === pairKey(pair)) && !stale.some((p) => pairKey(p) === pairKey(pair));
+  return page(200, 'Your email preferences', saved + staleNote + form(action, link.customerId, answeredAt, profile, deps, (pair) => (shownNow(pair) ? parsed.on.has(pairKey(pair)) : subscribed(profile, pair, deps.consentMode))));
 }

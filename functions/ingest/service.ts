@@ -18,7 +18,7 @@ import {
 import { aliasProblems, type IdentityResolver } from './aliases';
 import { recordHolds, type ConsentHolds } from './consent';
 import { ingestClaimKey, type EventDeduplicator } from './dedupe';
-import { mapLimit, publishEntries, type ConsentMode, type PutEvents, type Topics } from '../../shared';
+import { EVENTS, mapLimit, publishEntries, type ConsentMode, type PutEvents, type Topics } from '../../shared';
 import { verifyWebhook, WebhookVerificationError } from './signature';
 import { permissionProblems } from './permissions';
 import type { SourceCredentials, SourceProvider } from './sources';
@@ -100,6 +100,19 @@ export interface IngestDeps {
    * cycle is refused (400, naming `previousId`). Without it only an id aliased to itself is refused.
    */
   identities?: IdentityResolver;
+}
+
+/**
+ * A consent change for a topic workflows/topics.yaml does not declare is refused (400 naming `properties.topic`):
+ * no message is ever sent on such a topic, and a profile keeps consent for at most TOPIC_CONSENT_MAX topics a
+ * channel, so undeclared ones would only take the places of the customer's real choices.
+ */
+function undeclaredTopic(topics: Topics | undefined, event: NormalisedEvent, index: number): EventProblem[] {
+  const topic = event.properties.topic;
+  if (topics === undefined || event.type !== 'track' || (event.event !== EVENTS.SUBSCRIBED && event.event !== EVENTS.UNSUBSCRIBED) || typeof topic !== 'string') return [];
+  if (topics.get(topic) !== undefined) return [];
+  const declared = topics.list.map((t) => t.id);
+  return [{ index, path: '$.properties.topic', message: `unknown topic ${JSON.stringify(topic)}; workflows/topics.yaml declares ${declared.length > 0 ? declared.join(', ') : 'none'}` }];
 }
 
 /** `/v1/<type>` endpoints of the Segment HTTP Tracking API and the event type each implies. */
@@ -301,7 +314,7 @@ export function createIngestService(deps: IngestDeps) {
         ...(envelope.context !== undefined && { envelopeContext: envelope.context }),
         ...(envelope.sentAt !== undefined && { envelopeSentAt: envelope.sentAt }),
       });
-      const refused = result.ok ? permissionProblems(auth.sourceId, credentials.permissions?.get(auth.sourceId), result.event, index, result.anyChannel) : [];
+      const refused = result.ok ? [...permissionProblems(auth.sourceId, credentials.permissions?.get(auth.sourceId), result.event, index, result.anyChannel), ...undeclaredTopic(deps.preferences?.topics, result.event, index)] : [];
       if (!result.ok) problems.push(...result.problems);
       else if (refused.length > 0) problems.push(...refused);
       else {

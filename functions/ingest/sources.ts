@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ONE_CLICK_SOURCE_ID } from '../../shared';
 import type { SourcePermissions } from './permissions';
 import { decodeWebhookSecret, type SourceKey } from './signature';
 
@@ -8,7 +9,11 @@ import { decodeWebhookSecret, type SourceKey } from './signature';
  * secrets/keys are allowed at once so they can be rotated.
  */
 export const IngestSourceSchema = z.object({
-  id: z.string().regex(/^[a-z0-9-]{1,64}$/, 'source id must be 1-64 characters of a-z, 0-9 and -'),
+  id: z
+    .string()
+    .regex(/^[a-z0-9-]{1,64}$/, 'source id must be 1-64 characters of a-z, 0-9 and -')
+    // Rapport's own link's source: its events apply to a live profile only, and no sender may pass for it.
+    .refine((id) => id !== ONE_CLICK_SOURCE_ID, `source id "${ONE_CLICK_SOURCE_ID}" is reserved for Rapport's one-click unsubscribe link and preference page`),
   webhookSecrets: z.array(z.string().min(1)).default([]),
   writeKeys: z.array(z.string().min(8, 'write keys must be at least 8 characters')).default([]),
   /** Event names it may send (see `SourcePermissions`). @default every event */

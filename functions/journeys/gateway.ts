@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { foldConsent, subscribedByDefault, type AttributionRule, type Channel, type Clock, type MessageKind, type MessageTopic, type Profile, type TopicDefault } from '../../shared';
+import { foldConsent, subscribedByDefault, type AttributionRule, type Channel, type Clock, type MessageKind, type MessageTopic, type Profile, type Recommendations, type TopicDefault } from '../../shared';
 import { idsOfProfile, type ProfileStore } from '../profile';
 import { ChannelUnavailableError, type Channels } from './channels/types';
 import { outcomeUnknown, SendOutcomeUnknownError, StepConfigError } from './errors';
@@ -60,8 +60,8 @@ export interface GatewayMessage extends RenderRequest {
  * and this is its answer (already counted). A deferral is never final: the caller asks again at `until`.
  */
 export type GatewayOutcome =
-  /** `locale`: the locale variant of the template it was rendered from (absent: the default file). */
-  | { status: 'sent'; fresh: boolean; locale?: string }
+  /** `locale`: the locale variant of the template it was rendered from (absent: the default file); `recommended`: the recommendations it rendered. */
+  | { status: 'sent'; fresh: boolean; locale?: string; recommended?: Recommendations }
   | { status: 'skipped'; reason: string; fresh: boolean }
   | { status: 'deferred'; until: string; reason: string };
 
@@ -140,7 +140,12 @@ export function createSendGateway(deps: GatewayDeps) {
     if (decision.action !== 'send') return held(decision);
 
     // Render first: a template error fails the send before anything is claimed or sent.
-    const rendered = await renderMessage({ ...deps, templates: templatesFor(deps, message.journeyId, message.version) }, message, profile, decision.address);
+    const rendered = await renderMessage(
+      { ...deps, templates: templatesFor(deps, message.journeyId, message.version), recommendations: (p) => deps.profiles.coPurchases.recommendations(p, deps.clock.now()) },
+      message,
+      profile,
+      decision.address,
+    );
     // A channel this engine has no sender for fails here, before anything is claimed (a configuration error).
     if (!deps.channels[rendered.channel]) throw new StepConfigError(`no ${rendered.channel} sender is configured in this engine`);
     const deliver = () => sendOn(deps.channels, rendered);
@@ -193,7 +198,7 @@ export function createSendGateway(deps: GatewayDeps) {
     await journeys.settleMessage(customerId, { ...base, status: 'sent', providerId });
     // Erased while the channel had it: the message went out, but no record of it stays (nor, locally, its outbox line).
     await undoneIfErased(customerId, [key]);
-    return { status: 'sent', fresh: true, ...(rendered.locale !== undefined && { locale: rendered.locale }) };
+    return { status: 'sent', fresh: true, ...(rendered.locale !== undefined && { locale: rendered.locale }), ...(rendered.recommended !== undefined && { recommended: rendered.recommended }) };
   }
 
   /**

@@ -3,7 +3,7 @@
  * context, with its headers and provider tags. One code path: the send gateway renders every email and
  * SMS with it, and `rapport preview` / `send-test` show and send exactly that.
  */
-import { customerLocale, systemClock, templateProfile, type ChannelMessages, type Clock, type MessageChannel, type MessageKind, type Profile, type PartsTemplateChannel, type TemplateChannel, type TextTemplateChannel } from '../../shared';
+import { customerLocale, systemClock, templateProfile, type ChannelMessages, type Clock, type MessageChannel, type MessageKind, type Profile, type PartsTemplateChannel, type Recommendations, type TemplateChannel, type TextTemplateChannel } from '../../shared';
 import { CHANNEL_PARTS } from '../../shared';
 import type { Channels, EmailMessage } from './channels/types';
 import { renderOrFail, StepConfigError } from './errors';
@@ -34,6 +34,11 @@ export interface RenderDeps {
   unsubscribe: { baseUrl: string; keys: UnsubscribeKeyProvider };
   /** When a preference link expires is counted from this clock's now (`PREFERENCES_LINK_DAYS`). @default systemClock */
   clock?: Clock;
+  /**
+   * The customer's `recommendations` now (the "bought after" counts, functions/profile/co-purchase-store.ts).
+   * @default none: `recommendations.categories` and `.products` are empty
+   */
+  recommendations?: (profile: Profile | undefined) => Promise<Recommendations>;
 }
 
 /** One message to render, as the gateway's message names it (its ids are the provider tags). */
@@ -51,8 +56,11 @@ export interface RenderRequest {
   data: Record<string, unknown>;
 }
 
-/** A rendered message and the locale variant it was rendered from (absent: the default file). */
-export type RenderedMessage = { [C in MessageChannel]: { channel: C; message: ChannelMessages[C] } }[MessageChannel] & { locale?: string };
+/**
+ * A rendered message, the locale variant it was rendered from (absent: the default file) and, when the template read
+ * them, the recommendations it was given (`recommended`).
+ */
+export type RenderedMessage = { [C in MessageChannel]: { channel: C; message: ChannelMessages[C] } }[MessageChannel] & { locale?: string; recommended?: Recommendations };
 
 /**
  * Render `request` for `profile`, addressed to `to`: the variant for the customer's locale (`profile.traits.locale`,
@@ -63,8 +71,10 @@ export type RenderedMessage = { [C in MessageChannel]: { channel: C; message: Ch
 export async function renderMessage(deps: RenderDeps, request: RenderRequest, profile: Profile | undefined, to: string): Promise<RenderedMessage> {
   const { template, channel, kind } = request;
   const locale = deps.templates.localeFor(template, channel, customerLocale(profile));
-  const data = await templateData(deps, request, profile);
+  const read = { recommendations: false };
+  const data = await templateData(deps, request, profile, read);
   const localeTag: Record<string, string> = locale === undefined ? {} : { locale };
+  const recommended = () => (read.recommendations ? { recommended: data.recommendations as Recommendations } : {});
   if (channel === 'email') {
     const rendered = await renderOrFail(() => deps.templates.email(template, data, locale), template, channel);
     const link = data.unsubscribe_url as string;
@@ -74,16 +84,16 @@ export async function renderMessage(deps: RenderDeps, request: RenderRequest, pr
       headers: kind === 'marketing' ? { 'List-Unsubscribe': `<${link}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } : {},
       tags: { journey: request.journeyId, step: request.stepId, execution: request.executionName, customer: request.customerId, ...localeTag },
     };
-    return { channel, message, ...(locale !== undefined && { locale }) };
+    return { channel, message, ...(locale !== undefined && { locale }), ...recommended() };
   }
   if (isPartsChannel(channel)) {
     // Header parts and a body (WhatsApp, push): the channel's module makes the message of its rendered parts.
     const parts = await renderOrFail(() => deps.templates.parts(template, channel, data, locale), template, channel);
     const tags = { journey: request.journeyId, step: request.stepId, customer: request.customerId, ...localeTag };
-    return { channel, message: CHANNEL_PARTS[channel].message(parts, { to, kind, tags }), ...(locale !== undefined && { locale }) } as RenderedMessage;
+    return { channel, message: CHANNEL_PARTS[channel].message(parts, { to, kind, tags }), ...(locale !== undefined && { locale }), ...recommended() } as RenderedMessage;
   }
   const body = await renderOrFail(() => deps.templates.text(template, channel, data, locale), template, channel);
-  return { channel, message: { to, body, kind, tags: { journey: request.journeyId, step: request.stepId, customer: request.customerId, ...localeTag } }, ...(locale !== undefined && { locale }) };
+  return { channel, message: { to, body, kind, tags: { journey: request.journeyId, step: request.stepId, customer: request.customerId, ...localeTag } }, ...(locale !== undefined && { locale }), ...recommended() };
 }
 
 /**
@@ -98,8 +108,29 @@ export function sendOn(channels: Channels, rendered: RenderedMessage): Promise<{
 
 const isPartsChannel = (channel: string): channel is PartsTemplateChannel => Object.hasOwn(CHANNEL_PARTS, channel);
 
-/** The render context of an email or SMS: `profile`, `customer`, the request's data, a signed `unsubscribe_url` and `preferences_url`. */
-async function templateData(deps: RenderDeps, request: RenderRequest, profile: Profile | undefined): Promise<Record<string, unknown>> {
+/**
+ * `recommendations` as a template reads them: its lists, each noting in `read` that the template read it (so a
+ * send reports the recommendations it rendered, and only those).
+ */
+export function recommendationsData(recommendations: Recommendations, read: { recommendations: boolean }): Recommendations {
+  const out = {} as Recommendations;
+  for (const key of ['categories', 'products'] as const) {
+    Object.defineProperty(out, key, {
+      enumerable: true,
+      get: () => {
+        read.recommendations = true;
+        return recommendations[key];
+      },
+    });
+  }
+  return out;
+}
+
+/**
+ * The render context of a message: `profile`, `customer`, the request's data, a signed `unsubscribe_url` and
+ * `preferences_url`, and the customer's `recommendations` (computed now, for a customer who bought something).
+ */
+async function templateData(deps: RenderDeps, request: RenderRequest, profile: Profile | undefined, read: { recommendations: boolean }): Promise<Record<string, unknown>> {
   // Read per message (the AWS provider caches a few minutes), so a rotated key signs new links without a deploy.
   const keys = await deps.unsubscribe.keys.load();
   return {
@@ -109,6 +140,7 @@ async function templateData(deps: RenderDeps, request: RenderRequest, profile: P
     unsubscribe_url: unsubscribeUrl(deps.unsubscribe.baseUrl, keys, request.customerId, request.channel),
     // The preference page (every topic, every channel), signed with the same keys; it expires, the one-click link does not.
     preferences_url: preferencesUrl(deps.unsubscribe.baseUrl, keys, request.customerId, preferencesLinkExpiry((deps.clock ?? systemClock).now())),
+    recommendations: recommendationsData((await deps.recommendations?.(profile)) ?? { categories: [], products: [] }, read),
   };
 }
 

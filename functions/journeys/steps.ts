@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { detailTypeOf, INGEST_EVENT_SOURCE, isSameEvent, matchesEventPattern, STEP_ACTIONS, StepCallSchema, templateProfile, type EventPattern, type MessageChannel, type Profile, type StepConfig } from '../../shared';
+import { detailTypeOf, INGEST_EVENT_SOURCE, isSameEvent, matchesEventPattern, STEP_ACTIONS, StepCallSchema, templateProfile, type EventPattern, type MessageChannel, type Profile, type Recommendations, type StepConfig } from '../../shared';
 import { PROFILE_LIMITS, setTraitWithin, traitBytes } from '../profile';
 import { outcomeUnknown, renderOrFail, StepConfigError, TemplateRenderError } from './errors';
 import { createSendGateway, messageKey as gatewayMessageKey, settled as settledMessage, templatesFor, type GatewayDeps } from './gateway';
@@ -115,9 +115,12 @@ export function createStepRunner(deps: StepDeps) {
         return webhook(input, call.config, profile);
       case 'branch': {
         const { branches } = call.config;
+        // Recommendations are computed now (other customers' orders), and only for a branch that reads them.
+        const reads = branches.some((b) => 'when' in b && readsRecommendations(b.when));
+        const seen = profile && reads ? { ...profile, recommendations: await profiles.coPurchases.recommendations(profile, now) } : profile;
         for (const b of branches) {
           if ('else' in b) return { next: b.else };
-          if (profile && deps.evaluate(b.when, profile, now)) return { next: b.next };
+          if (seen && deps.evaluate(b.when, seen, now)) return { next: b.next };
         }
         throw new StepConfigError(`branch ${input.stepId} has no else`);
       }
@@ -237,6 +240,8 @@ export function createStepRunner(deps: StepDeps) {
           ...(variant && { [`${stepKey}.variant.${variant.id}.sent`]: 1 }),
           // Sends per locale variant (the default file's are the rest of `<step>.sent`): simulate and the stats report them.
           ...(outcome.locale !== undefined && { [`${stepKey}.locale.${outcome.locale}.sent`]: 1 }),
+          // The categories a template read in `recommendations` (simulate reports them); `(none)`: it had none to show.
+          ...recommendedCounters(stepKey, outcome.recommended),
         }, input.version);
       }
       return { status: 'sent' };
@@ -390,6 +395,20 @@ export function stepTemplateData(input: Pick<StepInput, 'trigger' | 'journeyId' 
     triggerEvent: { messageId: input.trigger.messageId, event: input.trigger.event },
     journey: { id: input.journeyId, step: input.stepId, execution: input.execution },
   };
+}
+
+/** Whether a condition (as written) tests `recommendations` anywhere in it. */
+function readsRecommendations(condition: unknown): boolean {
+  if (Array.isArray(condition)) return condition.some(readsRecommendations);
+  if (typeof condition !== 'object' || condition === null) return false;
+  return Object.entries(condition).some(([key, value]) => key === 'recommendations' || ((key === 'all' || key === 'any' || key === 'not') && readsRecommendations(value)));
+}
+
+/** `<step>.recommended.<category>` for each category a send rendered (at most `recommendMax`), `<step>.recommended.(none)` for none. */
+export function recommendedCounters(stepKey: string, recommended: Recommendations | undefined): Record<string, number> {
+  if (recommended === undefined) return {};
+  const categories = recommended.categories.length > 0 ? recommended.categories : ['(none)'];
+  return Object.fromEntries(categories.map((c) => [`${stepKey}.recommended.${c}`, 1]));
 }
 
 /** The `webhook-id` of a webhook step: one per execution and step, the same on every attempt. */

@@ -114,6 +114,34 @@ export function verifyPreferences(keys: string | readonly string[], params: URLS
 }
 
 /**
+ * The page's stamp: when a preference page was shown, signed (the first key signs, every one verifies) and bound to
+ * the customer, so a form posted from it says since when it knew the customer's choices. Its MAC is of its own kind.
+ */
+function formStampMac(secret: string, customerId: string, shownAt: string): string {
+  return createHmac('sha256', secret).update(`preferences-form\n${customerId}\n${shownAt}`).digest('base64url');
+}
+
+/** The stamp of a page shown at `shownAt` (milliseconds since the epoch, as a decimal string). */
+export function preferencesFormStamp(keys: string | readonly string[], customerId: string, shownAt: Date): { at: string; sig: string } {
+  const signing = typeof keys === 'string' ? keys : keys[0];
+  if (!signing) throw new UnsubscribeKeyConfigError('no unsubscribe key to sign links with');
+  const at = String(shownAt.getTime());
+  return { at, sig: formStampMac(signing, customerId, at) };
+}
+
+/** When the page a form came from was shown, if its stamp is Rapport's for this customer; undefined if forged, altered or malformed. */
+export function verifyPreferencesFormStamp(keys: string | readonly string[], customerId: string, at: string, sig: string): Date | undefined {
+  if (!/^\d{1,15}$/.test(at)) return undefined;
+  const given = Buffer.from(sig);
+  let valid = false;
+  for (const key of typeof keys === 'string' ? [keys] : keys) {
+    const expected = Buffer.from(formStampMac(key, customerId, at));
+    if (given.length === expected.length && timingSafeEqual(given, expected)) valid = true;
+  }
+  return valid ? new Date(Number(at)) : undefined;
+}
+
+/**
  * The keys in a stored value: a JSON array of keys, newest (signing) first, or a
  * plain string as one key (what the stack generates, so a deployment from before
  * rotation keeps its links). Anything else fails loudly, naming the shape.

@@ -4,6 +4,7 @@ import { RECENT_EVENTS_MAX, RECENT_EVENTS_WINDOW_DAYS } from '../../shared/segme
 import type { RecentEventsSpec } from '../../shared/segmentation/retention';
 import { PROFILE_LIMITS, setTraitWithin, traitBytes } from './limits';
 import { keptProperties, RECENT_LIMITS } from './recent';
+import { keepPurchases, mergePurchases, orderItems, recordPurchases } from './co-purchases';
 
 /** How much behaviour the profile item keeps for tag conditions (the timeline keeps the rest): what the rules can see. */
 export const RECENT_EVENTS_DAYS = RECENT_EVENTS_WINDOW_DAYS;
@@ -76,7 +77,7 @@ export function applyEvent(profile: Profile, event: NormalisedEvent, now: Date, 
 
   if (event.type === 'identify') applyTraits(p, event.traits, at);
   contextLocale(p, event, at);
-  if (event.type === 'track') applyTrack(p, event, at);
+  if (event.type === 'track') applyTrack(p, event, at, now);
   for (const change of consentChanges(event)) setConsent(p, change.channel, consentRecord(change));
   for (const change of topicConsentChanges(event)) setTopicConsent(p, change.channel, change.topic, consentRecord(change));
   for (const { channel, suppression } of suppressionsOf(event)) suppress(p, channel, suppression);
@@ -126,7 +127,7 @@ function contextLocale(p: Profile, event: Pick<NormalisedEvent, 'type' | 'traits
 /** A trait's time, if the profile has one: an own key only (`toString`, `valueOf`, ... are traits like any other, not Object.prototype's). */
 const ownTime = (times: Readonly<Record<string, string>>, key: string): string | undefined => (Object.hasOwn(times, key) ? times[key] : undefined);
 
-function applyTrack(p: Profile, event: NormalisedEvent, at: string): void {
+function applyTrack(p: Profile, event: NormalisedEvent, at: string, now: Date): void {
   const props = event.properties;
   switch (event.event) {
     case EVENTS.ORDER_COMPLETED: {
@@ -136,6 +137,9 @@ function applyTrack(p: Profile, event: NormalisedEvent, at: string): void {
       p.stats.averageOrderValue = round2(p.stats.totalRevenue / p.stats.orderCount);
       p.stats.firstOrderAt = minIso(p.stats.firstOrderAt, at);
       p.stats.lastOrderAt = maxIso(p.stats.lastOrderAt, at);
+      // What they bought (bounded, within the window): the "bought after" pairs and recommendations start from it.
+      const items = orderItems(props);
+      if (items.length > 0 || p.purchases !== undefined) p.purchases = recordPurchases(p.purchases ?? [], items, at, now);
       break;
     }
     case EVENTS.PRODUCT_VIEWED: {
@@ -283,6 +287,7 @@ function mergeInto(known: Profile, v: Profile, now: Date, keep?: RecentEventsSpe
   if (vs.lastComplaintAt) s.lastComplaintAt = maxIso(s.lastComplaintAt, vs.lastComplaintAt);
   if (vs.lastResolutionAt) s.lastResolutionAt = maxIso(s.lastResolutionAt, vs.lastResolutionAt);
   if (vs.lastSurvey && (!s.lastSurvey || vs.lastSurvey.at > s.lastSurvey.at)) s.lastSurvey = vs.lastSurvey;
+  if (v.purchases !== undefined || p.purchases !== undefined) p.purchases = mergePurchases(keepPurchases(p.purchases ?? [], now), v.purchases ?? [], now);
   p.manualTags = [...new Set([...p.manualTags, ...v.manualTags])].sort().slice(0, SENDER_LIMITS.tagsPerEvent);
   p.journeyTags = [...new Set([...(p.journeyTags ?? []), ...(v.journeyTags ?? [])])].sort().slice(0, PROFILE_LIMITS.journeyTags);
   p.recentEvents = keepRecent([...p.recentEvents, ...v.recentEvents], now, keep);

@@ -21,6 +21,7 @@ import { inSegments, isSegmentEntry, SEGMENT_CHANGE, SEGMENT_LEAVE_ALL, segmentC
 import type { RecentEventsSpec } from '../../shared/segmentation/retention';
 import { applyEvent, emptyProfile, joinProfiles, mergeProfiles, upgradeTags } from './apply';
 import { PROFILE_LIMITS } from './limits';
+import { CO_PURCHASE_ENTRY, CO_PURCHASE_LIMITS, newPairs, type Pair } from './co-purchases';
 import { APPLIED_MAX, appliedMark, belongsAfter, eventMark, parkedKey, parkedMessageId, receivedAfterErasure, startsNewLife, timelineIdsOf, timelineSortKey, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
 
 /** What segmentation computes from a profile at an instant (lifecycle, RFM, tags) and when it may next change. */
@@ -104,8 +105,16 @@ const minIso = (a: string | undefined, b: string | undefined) => (a === undefine
 /** Stages a customer has lapsed into; entering one from elsewhere publishes `Customer Became Inactive`. */
 const INACTIVE_STAGES: ReadonlySet<LifecycleStage> = new Set(['dormant', 'churned']);
 
+/** The outbox without the co-purchase entries but the `entriesKept` latest (the profile item's bound; see co-purchases.ts). */
+function keepCoPurchaseEntries(outbox: readonly OutboxEntry[]): OutboxEntry[] {
+  let drop = outbox.filter((o) => o.name === CO_PURCHASE_ENTRY).length - CO_PURCHASE_LIMITS.entriesKept;
+  return outbox.filter((o) => o.name !== CO_PURCHASE_ENTRY || drop-- <= 0);
+}
+
 /** The names of the derived events among outbox entries (segment entries are not events). */
-const namesOf = (outbox: readonly OutboxEntry[]) => outbox.filter((o) => !isSegmentEntry(o)).map((o) => o.name);
+const namesOf = (outbox: readonly OutboxEntry[]) => outbox.filter(isEvent).map((o) => o.name);
+/** Whether an outbox entry is a derived event to publish (not a segment entry, not the pairs of the co-purchase counts). */
+const isEvent = (o: OutboxEntry) => !isSegmentEntry(o) && o.name !== CO_PURCHASE_ENTRY;
 
 /** The customer an event names (identify, track with a userId, alias), if any. */
 const namedOf = (event: NormalisedEvent) => (event.type === 'alias' || event.userId !== undefined ? event.userId! : undefined);
@@ -872,7 +881,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       version: (stored?.version ?? 0) + 1,
       ...(stored?.rebornAfter !== undefined && { rebornAfter: stored.rebornAfter }),
       applied: stored?.applied ?? [],
-      outbox: [...(stored?.outbox ?? []), ...derived].slice(-OUTBOX_MAX),
+      outbox: keepCoPurchaseEntries([...(stored?.outbox ?? []), ...derived]).slice(-OUTBOX_MAX),
       ...(segmentSeq > 0 && { segmentSeq }),
       ...(seg.nextChangeAt !== undefined && { nextChangeAt: seg.nextChangeAt }),
       // A sweep change still to be confirmed published stays marked (and due) through other writes.
@@ -885,6 +894,9 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     const out: OutboxEntry[] = [];
     const make = (name: string, properties: Record<string, unknown>) =>
       out.push({ cause, messageId: derivedMessageId(cause, name, properties), name, properties, at: now.toISOString(), ...(causedBy !== undefined && { causedAt: causedBy.at, causeReceivedAt: causedBy.receivedAt }) });
+    // The "bought after" pairs that hold now and did not (an order, a join): counted once, in `publish`.
+    const pairs = newPairs(before?.purchases, after.purchases);
+    if (pairs.length > 0) make(CO_PURCHASE_ENTRY, { pairs });
     const tagsOf = (p: Profile | undefined) => (p ? profileTags(p) : new Set<string>());
     const was = tagsOf(before);
     const is = tagsOf(after);
@@ -953,7 +965,9 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     await Promise.all([...latest].map(([segment, o]) => store.segments.change(customerId, segment, o.properties.into === true, o.properties.seq as number)));
     const changed = latest.size > 0;
     for (const o of outbox) if (o.name === SEGMENT_LEAVE_ALL) await store.segments.leaveAll(o.properties.customerId as string);
-    const events = outbox.filter((o) => !isSegmentEntry(o));
+    // The pairs a write made, counted once each (by cause and pair: a republished entry counts nothing again).
+    for (const o of outbox) if (o.name === CO_PURCHASE_ENTRY) await store.coPurchases.count(o.cause, o.properties.pairs as Pair[], clock.now());
+    const events = outbox.filter(isEvent);
     if (events.length === 0) return changed;
     const entries: BusEntry[] = events.map((o) => derivedEvent(customerId, o, deps.eventBusName));
     const result = await publishEntries(deps.putEvents, entries, { clock }).catch(async (error: unknown) => {

@@ -60,9 +60,13 @@ export async function resumeInterruptedErasures(
   for (const { id, erasedAt } of await store.interruptedErasures(before)) {
     try {
       const tombstone = await store.tombstone(id, clock.now());
-      // Complete and as recent as this entry: done (its entry goes with the completion). A complete tombstone older than
-      // the entry is an earlier erasure's: this one (of a new life) was interrupted before its own tombstone.
-      if (tombstone?.completedAt !== undefined && tombstone.erasedAt >= erasedAt) continue;
+      // Complete and as recent as this entry: done, but for the entry itself (its delete, after the completion, failed):
+      // deleted now. A complete tombstone older than the entry is an earlier erasure's: this one (of a new life) was
+      // interrupted before its own tombstone.
+      if (tombstone?.completedAt !== undefined && tombstone.erasedAt >= erasedAt) {
+        await store.forgetCompletedErasure(id);
+        continue;
+      }
       const current = tombstone?.completedAt === undefined ? tombstone : undefined;
       await store.erase(id, clock, {
         resumeFrom: current?.erasedAt ?? erasedAt,

@@ -8,7 +8,8 @@ import type { Profile } from '../../shared';
  *
  * The worst case, every list full of incompressible text: traits and their
  * times 160 KB + recent events 96 KB + open complaints 100 × 200 B + product
- * views, resolved complaints and the outbox (~35 KB) + joined ids 100 × 256 B ≈ 360 KB of JSON before
+ * views, resolved complaints and the outbox (~35 KB) + joined ids 100 × 256 B + purchases and the pairs of
+ * the last two orders (co-purchases.ts, ~10 KB) ≈ 370 KB of JSON before
  * brotli (tests/integration/profile-limits.test.ts measures the stored item).
  */
 export const PROFILE_LIMITS = {

@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type BatchGetCommandOutput, type BatchWriteCommandOutput, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { scanEach } from '../scan-each';
-import { eventKey, ONE_CLICK_SOURCE_ID, SES_FEEDBACK_SOURCE_ID, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, type Profile, type Suppression } from '../../shared';
+import { EMAIL_MARKED_AS_SPAM, EVENTS, eventKey, ONE_CLICK_SOURCE_ID, SES_FEEDBACK_SOURCE_ID, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, type Profile, type Suppression } from '../../shared';
 import { idsOfOversizedBody, packContents, ProfileTooLargeError, readContents, type OutboxEntry } from './item';
 import { BroadcastCursors, parseCursorPointer } from './broadcast-cursor';
 import { MEMBER_PREFIX, SegmentStore } from './segment-store';
+import { CoPurchaseStore } from './co-purchase-store';
 
 export type { OutboxEntry } from './item';
 
@@ -24,6 +25,7 @@ export type { OutboxEntry } from './item';
 | denial    | `C#<customerId>`   | `K#<channel>`               | the latest consent denial ingest received, written before it answers; `ttl` |
  * | suppression | `C#<customerId>` | `S#<channel>`               | the earliest suppression (hard bounce) ingest received, written before it answers; `ttl` |
  * | parked hold | `XH#<sha256(id)>` | `K#<channel>` / `S#<channel>` | a denial or suppression hold of an erased id received after the erasure, no new life yet; no id; `ttl` |
+ * | co-purchase | `CP#<item>` | `B#<item>` / `TOP` | "bought after" counts, no id (co-purchase-store.ts) |
  *
  * Writes are conditional single-item writes, no transactions.
  */
@@ -90,10 +92,15 @@ export interface Tombstone {
  * Whether an event of an erased customer starts their new life: dated after the erasure began and
  * received after it completed. Anything else (a late event, a redelivery, an archive replay) is dropped.
  * A click on a one-click unsubscribe link (`ONE_CLICK_SOURCE_ID`: the link outlives the customer in an
- * inbox) starts nothing: it applies to a new life already begun, and otherwise leaves no trace.
+ * inbox) starts nothing: it applies to a new life already begun, and otherwise leaves no trace. Nor does
+ * feedback on a message sent before (a bounce or a spam report, from SES or any email tool: the message
+ * outlives the customer too); its suppression is parked for the comeback as a click's denial is.
  */
-export const startsNewLife = (event: Pick<NormalisedEvent, 'timestamp' | 'receivedAt'> & { sourceId?: string }, tombstone: Tombstone) =>
-  !LIVE_PROFILE_SOURCES.has(event.sourceId ?? '') && belongsAfter(event, tombstone);
+export const startsNewLife = (event: Pick<NormalisedEvent, 'timestamp' | 'receivedAt'> & { sourceId?: string; type?: string; event?: string }, tombstone: Tombstone) =>
+  !LIVE_PROFILE_SOURCES.has(event.sourceId ?? '') && !(event.type === 'track' && MESSAGE_FEEDBACK_EVENTS.has(event.event ?? '')) && belongsAfter(event, tombstone);
+
+/** Feedback on a message sent before, whoever reports it: it applies to a live profile only. */
+const MESSAGE_FEEDBACK_EVENTS: ReadonlySet<string> = new Set([EVENTS.MESSAGE_BOUNCED, EVENTS.MESSAGE_COMPLAINED, EMAIL_MARKED_AS_SPAM]);
 
 /** Sources whose events apply to a live profile only (one-click unsubscribes, SES feedback on an old email). */
 const LIVE_PROFILE_SOURCES: ReadonlySet<string> = new Set([ONE_CLICK_SOURCE_ID, SES_FEEDBACK_SOURCE_ID]);
@@ -271,6 +278,8 @@ export class ProfileStore {
   readonly segments: SegmentStore;
   /** Broadcasts' page cursors (each names a customer: erasure rewinds them). */
   readonly broadcastCursors: BroadcastCursors;
+  /** The "bought after" counts (no customer id in them) and the recommendations they make. */
+  readonly coPurchases: CoPurchaseStore;
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -280,6 +289,7 @@ export class ProfileStore {
   ) {
     this.segments = new SegmentStore(doc, tableName);
     this.broadcastCursors = new BroadcastCursors(doc, tableName, this.segments);
+    this.coPurchases = new CoPurchaseStore(doc, tableName);
   }
 
   /**
@@ -859,9 +869,10 @@ export class ProfileStore {
       ProjectionExpression: '#pk, #sk',
       ConsistentRead: true,
     };
-    // An id erased before the upgrade (the old mark outlived it): the mark goes, never rewritten (no erasure would
-    // reach the new one again). Write, then check: an erasure racing the migration (the AWS one-off runs live).
-    const erased = async (ids: readonly string[]) => (await Promise.all(ids.map((x) => this.tombstone(x, now())))).some((t) => t !== undefined);
+    // An id erased before the upgrade and not come back (the old mark outlived it): the mark goes, never rewritten (no
+    // erasure would reach the new one again). An id living a new life since keeps its mark: its next erasure follows it.
+    // Write, then check: an erasure racing the migration (the AWS one-off runs live).
+    const erased = async (ids: readonly string[]) => (await Promise.all(ids.map((x) => this.erasedNow(x, now())))).some(Boolean);
     await scanEach(this.doc, scan, async (item) => {
       const id = String(item[L.partitionKey]).slice(2);
       const linked = String(item[L.sortKey]).slice(2);
@@ -1447,16 +1458,38 @@ export class ProfileStore {
       );
     };
     for (const x of ids) if (!isRoot(x)) await complete(x);
-    // The progress taken over from other roots (`adopt`), then this erasure's own.
+    // The progress taken over from other roots (`adopt`), then this erasure's own but the root's own item: that one is
+    // the GSI1 entry (`ERASING#<shard>`) the sweep finds an unfinished erasure by, so it goes only after the root's
+    // tombstone is complete. A failure in between leaves an erasure the sweep resumes, or a complete one whose entry
+    // it deletes (`forgetCompletedErasure`); never an incomplete one nothing looks for.
+    const rootOwn: string[] = [];
     for (const h of [...adopted, rootHash]) {
       const progress = await this.#erasingIds(h);
+      if (h === rootHash) rootOwn.push(...progress.filter(isRoot));
       await this.#batchWrite(
-        progress.map((x) => ({ DeleteRequest: { Key: erasingKey(h, x) } })),
+        progress.filter((x) => h !== rootHash || !isRoot(x)).map((x) => ({ DeleteRequest: { Key: erasingKey(h, x) } })),
         `erasure of ${id}`,
       );
     }
     for (const x of ids) if (isRoot(x)) await complete(x);
+    await this.#batchWrite(
+      rootOwn.map((x) => ({ DeleteRequest: { Key: erasingKey(rootHash, x) } })),
+      `erasure of ${id}`,
+    );
     return { deleted: items.length, ids };
+  }
+
+  /**
+   * The progress an erasure of `id` left after its tombstone was completed (the root's own item, when its delete failed
+   * after the completion): deleted, as the erasure would have. It names the id in clear.
+   */
+  async forgetCompletedErasure(id: string): Promise<void> {
+    const rootHash = hashId(id);
+    const progress = await this.#erasingIds(rootHash);
+    await this.#batchWrite(
+      progress.map((x) => ({ DeleteRequest: { Key: erasingKey(rootHash, x) } })),
+      `erasure of ${id}`,
+    );
   }
 
   /** Customers whose segments may have changed with time alone by `now` (GSI1, all shards). */

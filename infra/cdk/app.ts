@@ -3,7 +3,7 @@ import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { parseBroadcastRates } from '../../shared/broadcasts/rates';
 import type { RapportOutboundWebhook } from './rapport';
 import { RapportStack } from './rapport-stack';
-import { stageNameProblems } from './validate';
+import { journeyStacksProblems, stageNameProblems } from './validate';
 
 /**
  * `npx cdk deploy` deploys stage `dev`; `npx cdk deploy -c stage=prod` deploys `prod`.
@@ -26,6 +26,9 @@ import { stageNameProblems } from './validate';
  * - `alarmEmail`: where alarms are e-mailed (optional).
  * - `broadcastRates`: messages per second all broadcasts together may send per channel, `{ "email": 10 }`
  *   (an object in cdk.json or a JSON string on the command line; optional).
+ * - `journeyStacks`: how many nested stacks hold the journeys (1, the default: none, every journey in the stack
+ *   itself, at most 70; 2 or more for up to 100). Changing it moves journeys between stacks: docs/operations.md,
+ *   "More than 70 journeys", says how.
  *
  * Synth records each journey's current version in `workflows/releases` (its templates) when it is not there
  * yet, and says so: commit the folder (docs/operations.md, "Releases").
@@ -93,6 +96,12 @@ const outboundWebhooks = outboundWebhooksFromContext();
 const alarmEmail = optionalString('alarmEmail');
 const broadcastRatesContext: unknown = app.node.tryGetContext('broadcastRates');
 const broadcastRates = broadcastRatesContext === undefined ? undefined : parseBroadcastRates(broadcastRatesContext, 'Invalid context -c broadcastRates=...');
+const journeyStacksContext: unknown = app.node.tryGetContext('journeyStacks');
+// `-c journeyStacks=4` arrives as the string "4"; cdk.json may hold the number.
+const journeyStacks = journeyStacksContext === undefined ? undefined : typeof journeyStacksContext === 'string' && /^\d+$/.test(journeyStacksContext) ? Number(journeyStacksContext) : journeyStacksContext;
+if (journeyStacks !== undefined && journeyStacksProblems(journeyStacks).length > 0) {
+  throw new Error(`Invalid context -c journeyStacks=...: ${journeyStacksProblems(journeyStacks).join('; ')}`);
+}
 
 const stack = new RapportStack(app, `Rapport-${stage}`, {
   stageName: stage,
@@ -104,6 +113,7 @@ const stack = new RapportStack(app, `Rapport-${stage}`, {
   outboundWebhooks: outboundWebhooks ?? SAMPLE_DELIVERY.outboundWebhooks,
   ...(alarmEmail !== undefined && { alarmEmail }),
   ...(broadcastRates !== undefined && { broadcastRates }),
+  ...(typeof journeyStacks === 'number' && { journeyStacks }),
   // Each journey's current version is kept in workflows/releases: the templates its runs render after a later deploy.
   recordReleases: true,
   description: `Rapport ${stage}: webhook and Segment ingest to EventBridge, customer profiles, journeys and admin API`,

@@ -209,8 +209,28 @@ export const JOURNEYS = {
   maxJourneys: 70,
   maxJourneysReason:
     'each journey adds a state machine, its version and alias, a trigger rule and an alarm to the stack, and CloudFormation allows 500 resources per stack',
+  /**
+   * `journeyStacks` > 1: each journey's state machine, version, alias and alarm go into one of that many nested
+   * stacks, chosen by its id alone (`journeyStackIndex`); the parent keeps what they share and the trigger rules
+   * (a rule targets the starter, which waits for every alias). A nested stack holds at most 90 journeys: four
+   * resources each (CloudFormation's 500 per stack) and two outputs each, the state machine's and the alarm's
+   * ARNs for the parent's dashboard (CloudFormation's 200 outputs per stack), with room.
+   */
+  maxJourneysPerNestedStack: 90,
+  /**
+   * Journeys all nested stacks together deploy: what tests/infra/scale.test.ts measures against every limit (the
+   * parent's dashboard and outputs grow with the journeys, and each derived-event trigger is a rule on the bus,
+   * whose default quota is 300 rules).
+   */
+  maxJourneysInNestedStacks: 100,
+  /** `journeyStacks` at most: 100 journeys need 2; more stacks only spread them thinner. */
+  maxJourneyStacks: 10,
   /** CloudFormation's limit on a template uploaded to S3 (1 MB); synth refuses a larger one. */
   maxTemplateBytes: 1_000_000,
+  /** CloudFormation's limits per stack (parent or nested): resources, outputs and parameters. */
+  maxStackResources: 500,
+  maxStackOutputs: 200,
+  maxStackParameters: 200,
   /** Step Functions' limit on a state machine's name (`Rapport-<stage>_<journey id>`). */
   stateMachineNameMaxLength: 80,
 } as const;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { LineCounter, parseDocument, type Node } from 'yaml';
@@ -21,6 +22,30 @@ export const stateMachineNamePrefix = (stageName: string): string => `Rapport-${
 
 /** The name of a journey's state machine: `Rapport-<stage>_<journey id>`. */
 export const stateMachineName = (stageName: string, journeyId: string): string => `${stateMachineNamePrefix(stageName)}${journeyId}`;
+
+/**
+ * The nested stack (0-based) of `journeys` stacks that holds a journey's own resources, when `journeyStacks` > 1.
+ * Rendezvous hashing: each stack scores the journey by a hash of its id and the stack's number, the highest score
+ * wins. The place depends on the id and the number of stacks alone, so adding or removing another journey never
+ * moves one (a move replaces its state machine: its runs in flight end); and raising the number of stacks from n
+ * to n + 1 moves only the journeys the new stack wins, about 1 in n + 1, all into it.
+ */
+export function journeyStackIndex(journeyId: string, stacks: number): number {
+  let best = 0;
+  let bestScore = -1;
+  for (let index = 0; index < stacks; index++) {
+    // 48 bits of SHA-256: an exact integer, and ties as rare as collisions.
+    const score = Number.parseInt(createHash('sha256').update(`${journeyId}#${index}`).digest('hex').slice(0, 12), 16);
+    if (score > bestScore) {
+      best = index;
+      bestScore = score;
+    }
+  }
+  return best;
+}
+
+/** The construct id of the nested stack `index` (0-based) of the journeys: `JourneyStack1`, `JourneyStack2`, ... */
+export const journeyStackId = (index: number): string => `JourneyStack${index + 1}`;
 
 /**
  * Journeys at synth: every `*.yaml` in the journeys folder is loaded, checked
@@ -49,6 +74,8 @@ export interface JourneySources {
    * (as `rapport validate` does). Unchecked when absent (no or a broken tags.yaml, reported on its own).
    */
   readonly tags?: { readonly rules: readonly string[]; readonly manual: readonly string[] };
+  /** How many nested stacks hold the journeys' own resources (`RapportProps.journeyStacks`); 1: none, all in the parent. @default 1 */
+  readonly journeyStacks?: number;
 }
 
 export type JourneyLoad = { readonly ok: true; readonly loaded: LoadedJourneys } | { readonly ok: false; readonly problems: string[] };
@@ -79,12 +106,11 @@ export function loadJourneys(sources: JourneySources): JourneyLoad {
     throw error;
   }
 
-  const problems: string[] = [];
-  if (loaded.journeys.length > JOURNEYS.maxJourneys) {
-    problems.push(
-      `journeysDir ${sources.journeysDir} has ${loaded.journeys.length} journeys, at most ${JOURNEYS.maxJourneys} deploy: ${JOURNEYS.maxJourneysReason}`,
-    );
-  }
+  const problems = journeyCountProblems(
+    sources.journeysDir,
+    loaded.journeys.map(({ journey }) => journey.id),
+    sources.journeyStacks ?? 1,
+  );
   // An invalid stage name is reported on its own (validate.ts); its names are not checked here.
   if (STAGE_NAME_PATTERN.test(sources.stageName)) {
     for (const { file, journey } of loaded.journeys) {
@@ -148,6 +174,42 @@ export function channelsSentOn(journeys: readonly CompiledJourney[]): Set<string
     }
   }
   return channels;
+}
+
+/**
+ * Journeys beyond what the stacks deploy, each problem naming the limit and the prop that raises it: in one stack
+ * (`journeyStacks` 1), `JOURNEYS.maxJourneys`; in nested stacks, `JOURNEYS.maxJourneysInNestedStacks` in all and
+ * `JOURNEYS.maxJourneysPerNestedStack` in each (a journey's stack follows from its id: `journeyStackIndex`).
+ */
+export function journeyCountProblems(journeysDir: string, journeyIds: readonly string[], journeyStacks: number): string[] {
+  const count = journeyIds.length;
+  const raise = 'the prop journeyStacks, or -c journeyStacks=<n> with the app; docs/operations.md, "More than 70 journeys"';
+  if (journeyStacks <= 1) {
+    if (count <= JOURNEYS.maxJourneys) return [];
+    return [
+      `journeysDir ${journeysDir} has ${count} journeys, at most ${JOURNEYS.maxJourneys} deploy in one stack: ${JOURNEYS.maxJourneysReason}; ` +
+        `set journeyStacks to 2 or more (${raise}) to deploy up to ${JOURNEYS.maxJourneysInNestedStacks} in nested stacks`,
+    ];
+  }
+  if (count > JOURNEYS.maxJourneysInNestedStacks) {
+    return [
+      `journeysDir ${journeysDir} has ${count} journeys, at most ${JOURNEYS.maxJourneysInNestedStacks} deploy, in any number of nested stacks (journeyStacks ${journeyStacks}): ` +
+        `the most measured against every deploy limit (the parent stack's dashboard and outputs grow with the journeys, and each derived-event trigger is a rule on the bus, 300 by default)`,
+    ];
+  }
+  const perStack = new Map<number, number>();
+  for (const id of journeyIds) {
+    const index = journeyStackIndex(id, journeyStacks);
+    perStack.set(index, (perStack.get(index) ?? 0) + 1);
+  }
+  return [...perStack]
+    .filter(([, held]) => held > JOURNEYS.maxJourneysPerNestedStack)
+    .sort(([a], [b]) => a - b)
+    .map(
+      ([index, held]) =>
+        `journeysDir ${journeysDir}: ${held} journeys fall in nested stack ${journeyStackId(index)} of journeyStacks ${journeyStacks} (a journey's stack follows from its id), at most ${JOURNEYS.maxJourneysPerNestedStack} fit in one: ` +
+        `each adds four resources and two outputs, and CloudFormation allows ${JOURNEYS.maxStackResources} resources and ${JOURNEYS.maxStackOutputs} outputs per stack; raise journeyStacks (${raise})`,
+    );
 }
 
 /** Every loaded journey compiled, each Task invoking `stepFunctionArn` (a token in the stack). */

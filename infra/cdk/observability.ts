@@ -218,14 +218,7 @@ export class RapportObservability extends Construct {
       dashboardName: `Rapport-${stageName}-${stack.region}`,
       defaultInterval: Duration.hours(3),
       widgets: [
-        [
-          new cloudwatch.AlarmStatusWidget({
-            title: 'Alarms',
-            width: 24,
-            height: 3,
-            alarms: [this.deadLetterAlarm, this.ingest5xxAlarm, this.throttleAlarm, ...failed.values()],
-          }),
-        ],
+        alarmStatusWidgets([this.deadLetterAlarm, this.ingest5xxAlarm, this.throttleAlarm, ...failed.values()]),
         [
           new cloudwatch.GraphWidget({ title: 'Ingest API: requests and 5xx', left: [requests, serverErrors], right: [ingest5xxRate], width: 8 }),
           new cloudwatch.GraphWidget({
@@ -291,3 +284,25 @@ export class RapportObservability extends Construct {
     });
   }
 }
+
+/**
+ * The alarms' status in rows of at most `ALARM_WIDGET_MAX` alarms: one row up to 100, as before nested stacks of
+ * journeys, then one more per hundred (CloudWatch's console adds at most 100 alarms to an alarm status widget;
+ * kept to for the API too, unverified there).
+ */
+function alarmStatusWidgets(alarms: readonly cloudwatch.IAlarm[]): cloudwatch.IWidget[] {
+  const rows: cloudwatch.IWidget[] = [];
+  for (let start = 0; start < alarms.length; start += ALARM_WIDGET_MAX) {
+    rows.push(
+      new cloudwatch.AlarmStatusWidget({
+        title: start === 0 ? 'Alarms' : `Alarms (${start + 1}-${Math.min(start + ALARM_WIDGET_MAX, alarms.length)})`,
+        width: 24,
+        height: 3,
+        alarms: alarms.slice(start, start + ALARM_WIDGET_MAX),
+      }),
+    );
+  }
+  return rows;
+}
+
+const ALARM_WIDGET_MAX = 100;

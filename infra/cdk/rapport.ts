@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { Lazy, Names, Stack, Stage, Tags } from 'aws-cdk-lib';
+import { Lazy, Names, type NestedStack, Stack, Stage, Tags } from 'aws-cdk-lib';
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
@@ -30,7 +30,7 @@ import { recordReleaseSpecs, retiredReleaseSpecs } from '../../functions/journey
 import type { JourneySpec } from '../../functions/journeys';
 import { acknowledgeNagFindings } from './nag';
 import { RapportObservability } from './observability';
-import { findPropProblems, knownTags, knownTopics } from './validate';
+import { findPropProblems, journeyStacksProblems, knownTags, knownTopics } from './validate';
 
 
 /** A system that posts events: a Standard Webhooks sender or a Segment/RudderStack SDK. */
@@ -393,6 +393,20 @@ export interface RapportProps {
    * Secrets Manager, EventBridge, Step Functions, CloudWatch Logs), and a key of its own for the alarm topic
    */
   readonly encryptionKey?: kms.IKey;
+
+  /**
+   * How many stacks hold the journeys. 1: every journey's state machine, version, alias, trigger rule and
+   * alarm are in the stack itself, which deploys at most 70 journeys (CloudFormation's 500 resources per stack).
+   * More: their state machines, versions, aliases and alarms go into that many nested stacks (`cdk.NestedStack`,
+   * `JourneyStack1`, ...), at most 90 journeys each and 100 in all; what the journeys share (their role, log
+   * group, the starter, the run-ended rule, the grants) and the trigger rules stay in the stack itself. A
+   * journey's nested stack follows from its id alone, so adding or removing another journey never moves it.
+   * Changing this number moves journeys between stacks, which replaces their state machines, and their runs in
+   * flight end: docs/operations.md, "More than 70 journeys", says how to change it (two deploys).
+   *
+   * @default 1
+   */
+  readonly journeyStacks?: number;
 }
 
 
@@ -511,6 +525,11 @@ export class Rapport extends Construct {
   public readonly emailConfigurationSetName: string;
   public readonly sesFeedbackFunction: nodejs.NodejsFunction;
   public readonly sesFeedbackRule: events.Rule;
+  /**
+   * The nested stacks holding the journeys' state machines, versions, aliases and alarms, by construct id
+   * (`JourneyStack1`, ...), when `journeyStacks` > 1; empty with one stack.
+   */
+  public readonly journeyNestedStacks: ReadonlyMap<string, NestedStack>;
   /** Execution events (without data) of every journey state machine. */
   public readonly journeyLogGroup: logs.LogGroup;
   /** The key that signs one-click unsubscribe links in journey messages (a generated string). */
@@ -565,6 +584,7 @@ export class Rapport extends Construct {
       },
       ...(props.alarmEmail !== undefined && { alarmEmail: props.alarmEmail }),
       ...(props.broadcastRates !== undefined && { broadcastRates: props.broadcastRates }),
+      journeyStacks: props.journeyStacks ?? 1,
     };
     const key = props.encryptionKey;
     if (key !== undefined) this.encryptionKey = key;
@@ -581,6 +601,8 @@ export class Rapport extends Construct {
       deployed: [...(resolved.whatsapp !== undefined ? ['whatsapp'] : []), ...(resolved.push !== undefined ? ['push'] : [])],
       ...(tags !== undefined && { tags }),
       topics,
+      // Counted per stack only once the number of stacks is valid (an invalid one is reported on its own).
+      journeyStacks: journeyStacksProblems(resolved.journeyStacks).length === 0 ? resolved.journeyStacks : 1,
     });
     const problems = [
       ...findPropProblems(resolved),
@@ -699,6 +721,7 @@ export class Rapport extends Construct {
       ...(resolved.push !== undefined && { push: resolved.push }),
       outboundWebhooks: resolved.outboundWebhooks,
       sendPolicy: resolved.sendPolicy,
+      journeyStacks: resolved.journeyStacks,
     });
     this.outboundWebhookSecrets = journeys.outboundWebhookSecrets;
     this.journeyStepFunction = journeys.journeyStepFunction;
@@ -767,9 +790,17 @@ export class Rapport extends Construct {
     }
 
     acknowledgeNagFindings(this);
-    // Every journey's definition is in the template: refuse at synth a template CloudFormation would refuse.
+    // Every journey's definition is in a template: refuse at synth a stack CloudFormation would refuse, the
+    // stack itself and each nested stack of journeys.
     const stack = Stack.of(this);
-    this.node.addValidation({ validate: () => templateSizeProblems(stack) });
+    const nestedStacks = [...journeys.journeyNestedStacks];
+    this.node.addValidation({
+      validate: () => [
+        ...stackLimitProblems(stack, `stack ${stack.stackName}`, resolved.journeyStacks),
+        ...nestedStacks.flatMap(([id, nested]) => stackLimitProblems(nested, `nested stack ${id} of ${stack.stackName}`, resolved.journeyStacks)),
+      ],
+    });
+    this.journeyNestedStacks = journeys.journeyNestedStacks;
   }
   /**
    * A folder of this app's cloud assembly for files synth writes (journeys.json),
@@ -795,16 +826,41 @@ export class Rapport extends Construct {
 }
 
 /**
- * CloudFormation accepts a template of at most 1 MB (uploaded to S3, as cdk deploy does); journey
- * definitions take most of it. Measured on the rendered template; `_toCloudFormation` is CDK's own
- * renderer (internal, so absent it the check is skipped rather than guessed).
+ * What CloudFormation refuses of one stack (the `Rapport` construct's, or a nested stack of journeys): a template
+ * over 1 MB (uploaded to S3, as cdk deploy does; journey definitions take most of it), over 500 resources, 200
+ * outputs or 200 parameters. Measured on the rendered template; `_toCloudFormation` is CDK's own renderer
+ * (internal, so absent it the check is skipped rather than guessed). Each problem names the limit and what raises it.
  */
-function templateSizeProblems(stack: Stack): string[] {
+function stackLimitProblems(stack: Stack, what: string, journeyStacks: number): string[] {
   const render = (stack as unknown as { _toCloudFormation?: () => unknown })._toCloudFormation;
   if (typeof render !== 'function') return [];
-  const bytes = Buffer.byteLength(JSON.stringify(render.call(stack)));
-  if (bytes <= JOURNEYS.maxTemplateBytes) return [];
-  return [
-    `the template of stack ${stack.stackName} is ${bytes} bytes, CloudFormation accepts ${JOURNEYS.maxTemplateBytes} (1 MB); each journey's state machine definition is in it (${JOURNEYS.maxJourneys} journeys fit only if they are small): deploy fewer or shorter journeys`,
-  ];
+  const template = render.call(stack) as { Resources?: object; Outputs?: object; Parameters?: object };
+  const nested = stack.nested;
+  const remedy = nested
+    ? `raise journeyStacks (now ${journeyStacks}; the prop, or -c journeyStacks=<n> with the app) to spread the journeys over more nested stacks`
+    : journeyStacks > 1
+      ? 'the journeys are in nested stacks already: deploy fewer journeys, or move other resources out of this stack'
+      : 'deploy fewer or shorter journeys, or set journeyStacks (the prop, or -c journeyStacks=<n> with the app) to put the journeys in nested stacks';
+  const problems: string[] = [];
+  const bytes = templateBytes(stack, template);
+  if (bytes > JOURNEYS.maxTemplateBytes) {
+    problems.push(
+      `the template of ${what} is ${bytes} bytes, CloudFormation accepts ${JOURNEYS.maxTemplateBytes} (1 MB); each journey's state machine definition is in it${nested || journeyStacks > 1 ? '' : ` (${JOURNEYS.maxJourneys} journeys fit only if they are small)`}: ${remedy}`,
+    );
+  }
+  const counts = [
+    ['resources', Object.keys(template.Resources ?? {}).length, JOURNEYS.maxStackResources],
+    ['outputs', Object.keys(template.Outputs ?? {}).length, JOURNEYS.maxStackOutputs],
+    ['parameters', Object.keys(template.Parameters ?? {}).length, JOURNEYS.maxStackParameters],
+  ] as const;
+  for (const [name, count, limit] of counts) {
+    if (count > limit) problems.push(`${what} has ${count} ${name}, CloudFormation allows ${limit} per stack: ${remedy}`);
+  }
+  return problems;
+}
+
+/** The bytes of a stack's template as synth writes it (indented unless `suppressTemplateIndentation`): the file cdk deploy uploads. */
+export function templateBytes(stack: Stack, template: unknown): number {
+  const suppressed = (stack as unknown as { _suppressTemplateIndentation?: boolean })._suppressTemplateIndentation === true;
+  return Buffer.byteLength(JSON.stringify(template, undefined, suppressed ? undefined : 1));
 }

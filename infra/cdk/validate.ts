@@ -4,9 +4,9 @@ import * as path from 'node:path';
 import { RemovalPolicy, Token } from 'aws-cdk-lib';
 import type { Duration } from 'aws-cdk-lib';
 import { parseBroadcastRates, type BroadcastRates } from '../../shared/broadcasts/rates';
-import { loadTopics, loadTrackingPlan, NO_TOPICS, TOPICS_FILE, topicsOf, TRACKING_PLAN_FILE, type ConsentMode, type Topics } from '../../shared';
+import { loadTopics, loadTrackingPlan, NO_TOPICS, ONE_CLICK_SOURCE_ID, TOPICS_FILE, topicsOf, TRACKING_PLAN_FILE, type ConsentMode, type Topics } from '../../shared';
 import { formatProblem, loadSegmentationConfig, loadSegments, loadTagRules, SEGMENTATION_FILES, SEGMENTS_FILE } from '../../shared/segmentation';
-import { MAX_SOURCES, PROFILE, REDELIVERY_DAYS, requiredTombstoneDays, SOURCE_ID_MAX_LENGTH, SOURCE_ID_PATTERN, STAGE_NAME_PATTERN, WEBHOOK_NAME_PATTERN } from './defaults';
+import { JOURNEYS, MAX_SOURCES, PROFILE, REDELIVERY_DAYS, requiredTombstoneDays, SOURCE_ID_MAX_LENGTH, SOURCE_ID_PATTERN, STAGE_NAME_PATTERN, WEBHOOK_NAME_PATTERN } from './defaults';
 import type { RapportEmail, RapportOutboundWebhook, RapportSendPolicy, RapportSms, RapportSource, RapportThrottle } from './rapport';
 
 /** The props of `Rapport` after defaults are applied. */
@@ -26,6 +26,7 @@ export interface ResolvedRapportProps {
   readonly sendPolicy: Required<RapportSendPolicy>;
   readonly alarmEmail?: string;
   readonly broadcastRates?: BroadcastRates;
+  readonly journeyStacks: number;
 }
 
 /** Every reason the props cannot describe a working deployment; empty when they can. */
@@ -45,7 +46,16 @@ export function findPropProblems(props: ResolvedRapportProps): string[] {
     ...sendPolicyProblems(props.sendPolicy),
     ...alarmEmailProblems(props.alarmEmail),
     ...broadcastRateProblems(props.broadcastRates),
+    ...journeyStacksProblems(props.journeyStacks),
     ...validateSegmentationFiles(props.configDir),
+  ];
+}
+
+/** `journeyStacks`: a whole number of stacks, 1 (every journey in the parent) to `JOURNEYS.maxJourneyStacks`. */
+export function journeyStacksProblems(journeyStacks: unknown): string[] {
+  if (typeof journeyStacks === 'number' && Number.isInteger(journeyStacks) && journeyStacks >= 1 && journeyStacks <= JOURNEYS.maxJourneyStacks) return [];
+  return [
+    `journeyStacks ${JSON.stringify(journeyStacks)} must be a whole number from 1 (every journey in the stack itself) to ${JOURNEYS.maxJourneyStacks} (nested stacks holding the journeys' own resources)`,
   ];
 }
 
@@ -84,6 +94,9 @@ function sourceProblems(sources: readonly RapportSource[]): string[] {
     }
     if (seen.has(id)) {
       problems.push(`sources[${index}].id "${id}" is used twice; source ids must be unique`);
+    }
+    if (id === ONE_CLICK_SOURCE_ID) {
+      problems.push(`sources[${index}].id "${id}" is reserved: it is the source of Rapport's own one-click unsubscribe link and preference page; choose another id`);
     }
     seen.add(id);
     for (const field of ['events', 'traits'] as const) {

@@ -14,6 +14,7 @@ import { scheduleBatches } from '../embedded/batches';
 import { VirtualClock } from '../embedded/virtual-time';
 import { attributionView, DEFAULT_SEND_POLICY, formatAttribution, type AttributionView } from '../../functions/journeys';
 import { stepOutcomes } from '../../functions/journeys/step-outcomes';
+import { describePair } from '../../functions/profile/co-purchases';
 import { loadJourneysFromDir, type CompiledJourney } from '../../workflows/journeys';
 import { describePopulation, type DemoEvent, type Population } from './population';
 
@@ -84,6 +85,8 @@ export interface DemoReport {
   lifecycle: Record<string, number>;
   tiers: Record<string, number>;
   tags: Record<string, number>;
+  /** The most counted "bought after" category pairs (`sofa → coffee-table`), with how many customers made each, most first. */
+  boughtAfter: Array<{ pair: string; customers: number }>;
   totals: {
     events: number;
     sent: number;
@@ -200,6 +203,23 @@ export function formatFunnel(f: JourneyFunnel): string[] {
   lines.push(`  check: entered ${fmt(f.entered)} ${ended + f.running === f.entered ? '=' : '≠'} ${fmt(ended)} ended + ${fmt(f.running)} running`);
   lines.push(...formatAttribution(f.attribution));
   return lines;
+}
+
+/** How many "bought after" pairs the demo's summary lists. */
+const BOUGHT_AFTER_SHOWN = 5;
+
+/** The most counted category pairs among the categories the population's orders bought, from the engine's top lists. */
+async function boughtAfterPairs(engine: Engine, events: readonly DemoEvent[], now: Date): Promise<DemoReport['boughtAfter']> {
+  const categories = new Set<string>();
+  for (const e of events) {
+    if (e.event !== 'Order Completed') continue;
+    for (const p of (e.properties?.products as Array<{ category?: unknown }> | undefined) ?? []) if (typeof p.category === 'string') categories.add(`category:${p.category}`);
+  }
+  const tops = await engine.profiles.coPurchases.tops([...categories].sort().slice(0, 100), now);
+  return [...tops]
+    .flatMap(([a, list]) => list.map((c) => ({ pair: describePair(a, c.item), customers: c.count })))
+    .sort((x, y) => y.customers - x.customers || x.pair.localeCompare(y.pair))
+    .slice(0, BOUGHT_AFTER_SHOWN);
 }
 
 export async function runDemo(population: Population, options: DemoOptions = {}): Promise<DemoReport> {
@@ -327,6 +347,9 @@ export async function runDemo(population: Population, options: DemoOptions = {})
     for (const t of new Set(profile.tags)) inc(tags, t);
   }
 
+  // The "bought after" counts the engine kept (what templates and branches read as `recommendations`): by category.
+  const boughtAfter = await boughtAfterPairs(engine, population.events, frozenAt);
+
   const funnels: JourneyFunnel[] = [];
   for (const journey of engine.journeys.compiled) {
     const executions = [...engine.journeys.sfn.executions.values()].filter((e) => e.journeyId === journey.id);
@@ -355,6 +378,7 @@ export async function runDemo(population: Population, options: DemoOptions = {})
   out(`Customers at ${frozenAt.toISOString().slice(0, 16)}Z, as the customer API shows them (${fmt(customers - missing)} profiles${missing ? `, ${missing} missing` : ''})`);
   out(`  lifecycle stage  ${Object.entries(lifecycle).map(([s, n]) => `${s} ${fmt(n)} (${pct(n, customers)})`).join(', ')}`);
   out(`  RFM tier         ${Object.entries(tiers).map(([s, n]) => `${s} ${fmt(n)} (${pct(n, customers)})`).join(', ')}`);
+  out(`  bought after     ${boughtAfter.map((b) => `${b.pair} ${fmt(b.customers)}`).join(', ') || 'none'}  (customers; the top pairs of the cross-sell counts)`);
   out(`  tags             ${Object.entries(tags).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([t, n]) => `${t} ${fmt(n)}`).join(', ') || 'none'}`);
   out();
   out('Totals');
@@ -373,5 +397,5 @@ export async function runDemo(population: Population, options: DemoOptions = {})
   const setup = (tReplay - t0) / 1000;
   out(`  real time        ${total.toFixed(1)} s: set-up ${setup.toFixed(1)} s, replay ${replay.toFixed(1)} s, journeys finishing ${drainSeconds.toFixed(1)} s, report ${report.toFixed(1)} s`);
 
-  return { quietHours, funnels, lifecycle, tiers, tags, totals, seconds: { setup, replay, drain: drainSeconds, report, total }, lines };
+  return { quietHours, funnels, lifecycle, tiers, tags, boughtAfter, totals, seconds: { setup, replay, drain: drainSeconds, report, total }, lines };
 }

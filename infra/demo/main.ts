@@ -28,7 +28,8 @@ const USAGE = `Usage: npm run demo -- [--customers 200] [--days 120] [--seed 42]
   --out <file>        also write the population as NDJSON (one event per line, in time order)
   --generate-only     write --out and stop (no engine)
   --categories <list> product categories for views and orders, comma-separated (default: the built-in eight),
-                      for a journey whose conditions name its own (products: { category: [sofa] })
+                      for a journey whose conditions name its own (products: { category: [sofa] }); a repeat
+                      buyer's next order mostly follows the list (sofa, then coffee-table: the cross-sell)
   --phones <share>    share of customers with a phone trait, 0 to 1 (fictional numbers; default 0), for SMS journeys`;
 
 function whole(name: string, value: string | undefined, fallback: number, min: number): number {

@@ -34,7 +34,8 @@ export interface PopulationOptions {
   start: Date | string;
   /**
    * The product categories orders and views use instead of the built-in ones (equally likely), for a journey whose
-   * conditions name its own (`products: { category: [sofa] }`). Absent: CATEGORIES with their weights.
+   * conditions name its own (`products: { category: [sofa] }`); a repeat buyer's next order mostly follows the list
+   * (`FOLLOW_ON`). Absent: CATEGORIES with their weights.
    */
   categories?: readonly string[];
   /** The share of customers (0 to 1) whose identify carries a `phone` trait (fictional numbers), for SMS journeys. Absent: none. */
@@ -90,6 +91,13 @@ const MINUTE = 60_000;
 export const CATEGORIES = ['baby', 'electronics', 'home', 'fashion', 'beauty', 'sports', 'books', 'toys'] as const;
 const CATEGORY_WEIGHTS = [0.06, 0.16, 0.18, 0.2, 0.12, 0.1, 0.1, 0.08];
 const PRICE_MEDIAN: Record<(typeof CATEGORIES)[number], number> = { baby: 35, electronics: 90, home: 40, fashion: 45, beauty: 25, sports: 50, books: 15, toys: 25 };
+/**
+ * With `categories`, the chance that a repeat buyer's next order is in the category listed after the one of their
+ * last order (`sofa,coffee-table`: most sofa buyers who order again buy a coffee table): the "bought after" pairs
+ * the demo's summary and the journeys' `recommendations` show. The built-in categories follow no such order.
+ */
+export const FOLLOW_ON = 0.7;
+
 /** The median price of a category given with `categories`. */
 const CUSTOM_PRICE_MEDIAN = 60;
 
@@ -213,6 +221,10 @@ export function generatePopulation(options: PopulationOptions): Population {
     const parent = rng.chance(1 / 7);
     const category = (): string =>
       custom !== undefined ? rng.pick(custom) : parent && rng.chance(0.6) ? 'baby' : rng.weighted(CATEGORIES.map((c, k) => [c, CATEGORY_WEIGHTS[k]!] as const));
+    const nextCategory = (last: string | undefined): string => {
+      const after = custom !== undefined && last !== undefined ? custom[custom.indexOf(last) + 1] : undefined;
+      return after !== undefined && rng.chance(FOLLOW_ON) ? after : category();
+    };
     const product = (cat: string) => {
       const n = (productSeq = (productSeq % 400) + 1);
       const median = PRICE_MEDIAN[cat as (typeof CATEGORIES)[number]] ?? CUSTOM_PRICE_MEDIAN;
@@ -253,9 +265,12 @@ export function generatePopulation(options: PopulationOptions): Population {
     }
 
     let complaints = 0;
+    let previous: string | undefined;
     for (const at of orderTimes) {
-      // One to three products viewed in the hour before, the first of them bought.
-      const cat = category();
+      // One to three products viewed in the hour before, the first of them bought. With the journey's own categories,
+      // a repeat buyer's next order is mostly in the category listed after their last one (sofa, then coffee-table).
+      const cat = nextCategory(previous);
+      previous = cat;
       const viewed = rng.int(1, 3);
       const bought = view(at - rng.uniform(10, 60) * MINUTE, cat);
       if (viewed > 1) session(at - rng.uniform(60, 120) * MINUTE, viewed - 1);

@@ -11,6 +11,7 @@ import { createHttpGuard, parseHost } from './http-guard';
 import { dynaliteDirect } from './dynalite-direct';
 import { DYNALITE_UNSIGNED_HEADERS, inProcessClientConfig, withoutTransportMiddleware, type DirectRoute, type RequestListener } from './in-process';
 import { cacheMiddlewareOrder } from './middleware-order';
+import { inProcessShortcuts } from './sdk-shortcuts';
 
 /** Local credentials: dynalite and the local bus accept any; the SDK needs some. */
 export const LOCAL_AWS = { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } as const;
@@ -91,13 +92,13 @@ export async function startDynalite(path?: string, options: { fastCalls?: boolea
       });
     };
   };
-  // Fast calls (dynalite-direct.ts, middleware-order.ts) answer exactly as the standard path does; RAPPORT_DYNAMO_FAST_CALLS=0
+  // Fast calls (dynalite-direct.ts, middleware-order.ts, sdk-shortcuts.ts) answer exactly as the standard path does; RAPPORT_DYNAMO_FAST_CALLS=0
   // (or `fastCalls: false`) takes the standard path, to compare.
   const fast = options.fastCalls ?? process.env.RAPPORT_DYNAMO_FAST_CALLS !== '0';
   const client = withoutTransportMiddleware(
     new DynamoDBClient({ ...inProcessClientConfig(tracked, { service: 'dynamodb', fixedHeaders: DYNALITE_UNSIGNED_HEADERS, ...(fast && { direct }) }), maxAttempts: 3 }),
   );
-  if (fast) cacheMiddlewareOrder(client, () => new DescribeTableCommand({ TableName: '' }).middlewareStack);
+  if (fast) cacheMiddlewareOrder(client, () => new DescribeTableCommand({ TableName: '' }).middlewareStack, undefined, await inProcessShortcuts(client));
   return {
     endpoint,
     client,

@@ -412,7 +412,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     if (typeof d !== 'object' || d === null || d.specVersion !== 1 || typeof d.timestamp !== 'string' || typeof d.receivedAt !== 'string' || typeof d.properties !== 'object' || typeof d.traits !== 'object') return 'none';
     const event = d as NormalisedEvent;
     const tombstones = [...erased.values()];
-    if (!tombstones.every((t) => receivedAfterErasure(event, t)) || tombstones.every((t) => belongsAfter(event, t))) return 'none';
+    if (!tombstones.every((t) => receivedAfterErasure(event, t)) || tombstones.every((t) => startsNewLife(event, t))) return 'none';
     const denial = denialsOnly(event);
     if (denial === undefined) return 'none';
     const forId = denial.userId ?? (denial.anonymousId !== undefined ? `anon:${denial.anonymousId}` : undefined);
@@ -631,16 +631,22 @@ async function start(options: EngineOptions): Promise<Engine> {
       if (tombstone?.completedAt !== undefined && (await profiles.hasNewLife(id, tombstone))) newLifeSince.set(id, tombstone.completedAt);
     }
     // An event of the new life: one that starts it, or (a one-click unsubscribe among them) one after it began.
-    const ofNewLife = (d: { timestamp?: unknown; receivedAt?: unknown; sourceId?: unknown }, named: string[]) =>
+    const ofNewLife = (d: { timestamp?: unknown; receivedAt?: unknown; sourceId?: unknown; type?: unknown; event?: unknown }, named: string[]) =>
       typeof d.timestamp === 'string' &&
       typeof d.receivedAt === 'string' &&
       named.every((id) => {
         const tombstone = tombstones.get(id);
-        const event = { timestamp: d.timestamp as string, receivedAt: d.receivedAt as string, ...(typeof d.sourceId === 'string' && { sourceId: d.sourceId }) };
+        const event = {
+          timestamp: d.timestamp as string,
+          receivedAt: d.receivedAt as string,
+          ...(typeof d.sourceId === 'string' && { sourceId: d.sourceId }),
+          ...(typeof d.type === 'string' && { type: d.type }),
+          ...(typeof d.event === 'string' && { event: d.event }),
+        };
         return tombstone !== undefined && (startsNewLife(event, tombstone) || (newLifeSince.has(id) && belongsAfter(event, tombstone)));
       });
     const ofErasedLife = (e: { detail: unknown }) => {
-      const d = e.detail as { timestamp?: unknown; receivedAt?: unknown; sourceId?: unknown };
+      const d = e.detail as { timestamp?: unknown; receivedAt?: unknown; sourceId?: unknown; type?: unknown; event?: unknown };
       // The ids it names as the dead-letter sink reads them (an SES event names its customer in the message's tags).
       const named = idsNamedBy(e.detail).filter((x) => erased.has(x));
       return named.length > 0 && !ofNewLife(d, named);

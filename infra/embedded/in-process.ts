@@ -121,6 +121,13 @@ export class InProcessHttpHandler implements RequestHandler<HttpRequest, HttpRes
 const noSigner = { sign: (request: HttpRequest, _identity: Identity) => Promise.resolve(request) };
 const anonymous = (): Promise<Identity> => Promise.resolve({});
 
+/** The endpoint providers `inProcessClientConfig` makes: each answers its one endpoint whatever it is asked (see sdk-shortcuts.ts). */
+const fixedEndpointProviders = new WeakSet<object>();
+/** Whether `provider` is one of `inProcessClientConfig`'s fixed endpoint providers. */
+export function isFixedInProcessEndpoint(provider: unknown): boolean {
+  return typeof provider === 'function' && fixedEndpointProviders.has(provider);
+}
+
 /**
  * Client configuration for an AWS SDK v3 client of a local service reached in process: the service's
  * request listener as its transport and no request signing. `endpoint` only names the service in
@@ -129,12 +136,14 @@ const anonymous = (): Promise<Identity> => Promise.resolve({});
 export function inProcessClientConfig(listener: RequestListener, options: { service: string; fixedHeaders?: Record<string, string>; direct?: DirectRoute }) {
   const endpoint = `http://${options.service}.in-process`;
   const url = new URL(endpoint);
+  const endpointProvider = () => ({ url });
+  fixedEndpointProviders.add(endpointProvider);
   return {
     region: 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     endpoint,
     // The one endpoint there is, without evaluating the service's endpoint rule set on every call.
-    endpointProvider: () => ({ url }),
+    endpointProvider,
     requestHandler: new InProcessHttpHandler(listener, options.fixedHeaders, options.direct),
     httpAuthSchemeProvider: () => [{ schemeId: 'smithy.api#noAuth' }],
     httpAuthSchemes: [{ schemeId: 'smithy.api#noAuth', identityProvider: () => anonymous, signer: noSigner }],

@@ -19,6 +19,7 @@
  * client's stack (faults, authorisation and benchmarks add middleware at run time) starts a new generation.
  */
 import type { Handler, HandlerExecutionContext } from '@smithy/types';
+import type { Substitute } from './sdk-shortcuts';
 
 type AnyMiddleware = (next: Handler<object, object>, context: HandlerExecutionContext) => Handler<object, object>;
 /** The SDK's middleware stack, as this module uses it. */
@@ -119,6 +120,8 @@ export interface MiddlewareOrderStats {
 /** The client's stack at one generation: its additions and their keys (undefined: one cannot be keyed). */
 interface Generation {
   additions: readonly Addition[];
+  /** The middleware each addition runs as (its own, or its `substitute`'s stand-in). */
+  runs: readonly AnyMiddleware[];
   key: string | undefined;
   identifyOnResolve: boolean;
   orders: Map<string, number[]>;
@@ -132,6 +135,7 @@ class RecordingStack {
     private readonly added: Addition[],
     private readonly empty: () => AnyStack,
     private readonly stats: MiddlewareOrderStats,
+    private readonly substitute: Substitute | undefined,
   ) {}
 
   #materialize(): AnyStack {
@@ -152,7 +156,7 @@ class RecordingStack {
     if (this.#real) return this.#real.concat(from);
     const more = record(from);
     if (more.identifyOnResolve()) return this.#materialize().concat(from);
-    return new RecordingStack(this.generation, [...this.added, ...more.additions], this.empty, this.stats);
+    return new RecordingStack(this.generation, [...this.added, ...more.additions], this.empty, this.stats, this.substitute);
   }
   resolve(handler: Handler<object, object>, context: HandlerExecutionContext): Handler<object, object> {
     if (this.#real) return this.#real.resolve(handler, context);
@@ -175,10 +179,16 @@ class RecordingStack {
       // Commands declare a few shapes; one whose middleware names change every call is ordered each time.
       if (generation.orders.size < MAX_ORDERS) generation.orders.set(key, order);
     }
+    const { runs } = generation;
+    const substitute = this.substitute;
     let next = handler;
     for (let i = order.length - 1; i >= 0; i--) {
       const at = order[i]!;
-      next = (at < base.length ? base[at]! : added[at - base.length]!).middleware(next, context);
+      if (at < base.length) next = runs[at]!(next, context);
+      else {
+        const addition = added[at - base.length]!;
+        next = (substitute?.(addition) ?? addition.middleware)(next, context);
+      }
     }
     return next;
   }
@@ -207,9 +217,10 @@ class RecordingStack {
  * Keep the middleware order of `client`'s commands (see the module comment); returns the client. `emptyStack` makes
  * an empty SDK stack (a new command's `middlewareStack` is one). Every command sent through the client, or through a
  * Document client made from it, resolves the same middleware, in the same order, with the same context as before,
- * each call with its own middleware instances and context.
+ * each call with its own middleware instances and context. With `substitute`, an addition it names a stand-in for
+ * runs as that stand-in (sdk-shortcuts.ts) on this path only: a stack resolved the SDK's way runs the SDK's own.
  */
-export function cacheMiddlewareOrder<C extends { middlewareStack: unknown }>(client: C, emptyStack: () => unknown, stats?: MiddlewareOrderStats): C {
+export function cacheMiddlewareOrder<C extends { middlewareStack: unknown }>(client: C, emptyStack: () => unknown, stats?: MiddlewareOrderStats, substitute?: Substitute): C {
   const clientStack = client.middlewareStack as AnyStack;
   const empty = emptyStack as unknown as () => AnyStack;
   const count = stats ?? { hits: 0, misses: 0, fallbacks: 0 };
@@ -220,7 +231,8 @@ export function cacheMiddlewareOrder<C extends { middlewareStack: unknown }>(cli
       const recorder = record(clientStack);
       const keys = recorder.additions.map(keyOf);
       const key = keys.every((k) => k !== undefined) ? `${keys.length}\u0000${keys.join('\u0000')}` : undefined;
-      generation = { additions: recorder.additions, key, identifyOnResolve: recorder.identifyOnResolve(), orders: new Map() };
+      const runs = recorder.additions.map((addition) => substitute?.(addition) ?? addition.middleware);
+      generation = { additions: recorder.additions, runs, key, identifyOnResolve: recorder.identifyOnResolve(), orders: new Map() };
     }
     return generation;
   };
@@ -240,7 +252,7 @@ export function cacheMiddlewareOrder<C extends { middlewareStack: unknown }>(cli
       count.fallbacks++;
       return concat(from);
     }
-    return new RecordingStack(base, more.additions, empty, count) as AnyStack;
+    return new RecordingStack(base, more.additions, empty, count, substitute) as AnyStack;
   };
   return client;
 }

@@ -209,6 +209,8 @@ export const PROFILE_TABLE_ACCESS = {
    * triggers (`applied`): the run lock taken and the run written (PutItem).
    * After a write that changed segment members, its tombstone and joined checks read at once (BatchGetItem).
    * The timeline events of a write that applied several written together (BatchWriteItem).
+   * Cross-sell (`CoPurchaseStore.count`): each "bought after" pair counted once (UpdateItem), its count read
+   * (GetItem) and its antecedent's top list rewritten under its version (GetItem, PutItem): no new action.
    */
   consumer: {
     table: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
@@ -267,6 +269,8 @@ export const JOURNEY_TABLE_ACCESS = {
    * every id of the customer read at once (BatchGetItem), sends and waits
    * recorded and the profile written by tag/update steps (PutItem), marketing
    * sends counted for the frequency cap (Query), counters added (UpdateItem).
+   * Cross-sell: a send's `recommendations` and a branch on them read the top lists of the customer's
+   * purchases at once (BatchGetItem, `CoPurchaseStore.tops`).
    */
   // DeleteItem: a tag/update step that finds the customer erased after its profile write undoes it (write, then check).
   step: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
@@ -299,7 +303,8 @@ export const BROADCAST_TABLE_ACCESS = {
    * listed from GSI1 (Query on the index); each recipient through the send gateway, as the journey step's
    * send: the profile and message read (GetItem), holds (BatchGetItem), the cap and sends (Query, UpdateItem),
    * the message claimed and deferred recipients kept (PutItem); a claim released, a write undone for an
-   * erased customer, a deferred recipient done (DeleteItem); deferred recipients listed (Query); page cursors
+   * erased customer, a deferred recipient done (DeleteItem); a template's `recommendations` read (BatchGetItem);
+   * deferred recipients listed (Query); page cursors
    * kept (PutItem), rewound past an erased customer (Query of GSI1 or of the deferred, UpdateItem), dropped (DeleteItem).
    */
   page: {

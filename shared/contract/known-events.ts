@@ -66,7 +66,7 @@ export type Channel = ConsentChannel;
 const Reason = z.string().max(1_000).optional();
 /**
  * A subscription topic (workflows/topics.yaml): with it, the change is the topic's on the channel, not the
- * channel's. The shape of an id only (ingest does not read topics.yaml); the profile keeps at most 32 topics per channel.
+ * channel's. The shape of an id here; ingest then refuses a topic topics.yaml does not declare (the profile keeps at most 32 topics per channel).
  */
 const Topic = z
   .string()

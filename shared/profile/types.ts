@@ -59,6 +59,27 @@ export interface RecentEvent {
 /** A property value as a recent event keeps it: JSON, bounded. */
 export type RecentValue = string | number | boolean | null | RecentValue[] | { [key: string]: RecentValue };
 
+/**
+ * One item a customer bought, as the co-purchase counts see it (functions/profile/co-purchases.ts): a category
+ * (`category:sofa`) or a product (`product:p-123`, its productId or sku), with the first and last time it was bought
+ * (order timestamps) within the window. Bounded: the most recently bought items only.
+ */
+export interface Purchase {
+  item: string;
+  first: string;
+  last: string;
+}
+
+/**
+ * What a template or a branch reads as `recommendations`: the categories and products most often bought after what
+ * the customer bought, by other customers, less what the customer has; best first. Computed at send or branch time,
+ * never stored.
+ */
+export interface Recommendations {
+  categories: string[];
+  products: string[];
+}
+
 export interface ProfileStats {
   eventCount: number;
   orderCount: number;
@@ -126,6 +147,16 @@ export interface Profile {
   recentEvents: RecentEvent[];
   /** When each trait was last set (event time), so an older identify never overwrites a newer value. */
   traitTimes: Record<string, string>;
+  /**
+   * What the customer bought recently (items, bounded, within the co-purchase window): the antecedents of the
+   * "bought after" counts and of `recommendations`. Absent on profiles before cross-sell, and for customers who never ordered.
+   */
+  purchases?: Purchase[];
+  /**
+   * `recommendations` as a branch condition reads them: set on a copy of the profile at branch time only
+   * (functions/journeys/steps.ts), never stored.
+   */
+  recommendations?: Recommendations;
   /** Trait writes refused because the profile is at its limits (functions/profile/limits.ts), newest last, bounded. */
   refusedTraits?: Array<{ key: string; reason: string; at: string }>;
 }

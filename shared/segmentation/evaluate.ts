@@ -149,6 +149,12 @@ function compile(condition: Condition, ctx: EvaluationContext): Compiled {
       const holds = condition.tag.some((t) => has.has(t));
       return { holds: () => holds, boundaries: CONSTANT };
     }
+    case 'recommendations': {
+      // Computed at branch time (functions/journeys/steps.ts) onto a copy of the profile; absent: none.
+      const list: readonly string[] = ctx.profile.recommendations?.[condition.recommendations] ?? [];
+      const holds = condition.contains.some((name) => list.includes(name));
+      return { holds: () => holds, boundaries: CONSTANT };
+    }
     default:
       return assertNever(condition);
   }

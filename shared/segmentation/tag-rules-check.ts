@@ -97,6 +97,12 @@ function checkCondition(condition: Condition, path: PathSegment[], out: CheckRes
         message: 'a tag rule cannot test a tag (its truth would depend on the order the rules run in): repeat that tag\'s condition here instead; tag conditions are for journey branches',
       });
       return;
+    case 'recommendations':
+      out.errors.push({
+        path: [...path, 'recommendations'],
+        message: 'a tag rule cannot test recommendations (they are computed from other customers\' orders when a message is sent or a branch is taken, not kept on the profile); recommendations conditions are for journey branches',
+      });
+      return;
     default:
       assertNever(condition);
   }

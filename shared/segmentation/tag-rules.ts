@@ -37,7 +37,10 @@ import { AT_KEY } from './yaml-source';
  *   `at_least` (default 1) / `at_most`;
  * - `no_event: <name>` with optional `where` and `within` or `since`;
  * - `tag: <name>` or `tag: [<name>, ..]`: the customer has one of these tags now
- *   (computed or manual) — in journey branches only: a tag rule cannot test a tag.
+ *   (computed or manual) — in journey branches only: a tag rule cannot test a tag;
+ * - `recommendations: categories|products` with `contains: <name>` or `contains: [<name>, ..]`: the customer's
+ *   cross-sell recommendations now (what customers bought after what this one bought) include one of these —
+ *   in journey branches only: they are computed from other customers' orders at branch time.
  */
 
 export const STAT_NAMES = [
@@ -73,7 +76,7 @@ export type DateField = (typeof DATE_FIELDS)[number];
 export const RFM_FIELDS = ['recency', 'frequency', 'monetary', 'tier'] as const;
 export type RfmField = (typeof RFM_FIELDS)[number];
 
-export const CONDITION_KINDS = ['all', 'any', 'not', 'stat', 'trait', 'days_since', 'lifecycle', 'rfm', 'event', 'no_event', 'tag'] as const;
+export const CONDITION_KINDS = ['all', 'any', 'not', 'stat', 'trait', 'days_since', 'lifecycle', 'rfm', 'event', 'no_event', 'tag', 'recommendations'] as const;
 export type ConditionKind = (typeof CONDITION_KINDS)[number];
 
 export const OPERATORS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'exists'] as const;
@@ -221,6 +224,25 @@ export const TagConditionSchema = conditionOf('tag', {
 });
 export type TagCondition = z.infer<typeof TagConditionSchema>;
 
+/** What `recommendations` holds (shared/profile `Recommendations`): what a recommendations condition tests. */
+export const RECOMMENDATION_LISTS = ['categories', 'products'] as const;
+const RecommendedName = z
+  .string({ error: 'expected a category or product name like "coffee-table"' })
+  .trim()
+  .min(1, { error: 'expected a category or product name like "coffee-table"' })
+  // Categories and product ids are counted cut at 64 characters (functions/profile/co-purchases.ts): a longer name never matches.
+  .max(64, { error: 'expected a name of at most 64 characters (longer categories and product ids are cut at 64 when counted)' });
+
+/** `recommendations: categories, contains: coffee-table` (or a list: any of them). */
+export const RecommendationsConditionSchema = conditionOf('recommendations', {
+  recommendations: z.enum(RECOMMENDATION_LISTS, { error: oneOf('a list of recommendations', RECOMMENDATION_LISTS) }),
+  contains: z.preprocess(
+    (value) => (typeof value === 'string' ? [value] : value),
+    z.array(RecommendedName, { error: 'expected a name or a list of them, like coffee-table or [coffee-table, rug]' }).min(1, { error: 'expected at least one name' }),
+  ),
+});
+export type RecommendationsCondition = z.infer<typeof RecommendationsConditionSchema>;
+
 /**
  * `since`: after the latest event of that name (`since: Complaint Filed`), or the latest that matches a pattern
  * (`since: { event: Order Completed, where: { products: { category: [sofa] } } }`).
@@ -274,7 +296,8 @@ export type Condition =
   | LifecycleCondition
   | EventCondition
   | NoEventCondition
-  | TagCondition;
+  | TagCondition
+  | RecommendationsCondition;
 
 const conditionList = (kind: string) =>
   z.lazy(() =>
@@ -352,6 +375,7 @@ export const ConditionSchema: z.ZodType<Condition> = z.preprocess(
     EventConditionSchema,
     NoEventConditionSchema,
     TagConditionSchema,
+    RecommendationsConditionSchema,
   ]),
 );
 

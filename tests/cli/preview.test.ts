@@ -102,6 +102,19 @@ describe('rapport preview', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
     expect(both.stderr).toContain('"reminder" is an email and an SMS template: say which with --channel email or --channel sms');
   });
 
+  it("renders a profile file's recommendations, and names a bad one", async () => {
+    cpSync(CONFIG, join(tmp, 'wf-x'), { recursive: true });
+    writeFileSync(join(tmp, 'wf-x', 'templates', 'next-buy.email.liquid'), 'Subject: For your sofa\n\nCustomers went on to buy: {{ recommendations.categories | join: ", " }}.\n');
+    writeFileSync(join(tmp, 'rec.json'), JSON.stringify({ id: 'rae', traits: { email: 'rae@example.com' }, recommendations: { categories: ['coffee-table', 'rug'] } }));
+    writeFileSync(join(tmp, 'bad-rec.json'), JSON.stringify({ id: 'rae', traits: { email: 'rae@example.com' }, recommendations: { categories: 'coffee-table' } }));
+    const result = await cliInProcess(['preview', 'next-buy', '--profile', 'rec.json', '--config', 'wf-x'], { cwd: tmp });
+    expect(result.code, result.stderr).toBe(0);
+    expect(lines(result.stdout)).toContain('Customers went on to buy: coffee-table, rug.');
+    const bad = await cliInProcess(['preview', 'next-buy', '--profile', 'bad-rec.json', '--config', 'wf-x'], { cwd: tmp });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--profile bad-rec.json: recommendations.categories: expected a list of names, got "coffee-table"');
+  });
+
   it('exits 1 for a customer the engine does not know, and 2 without a customer or a profile', async () => {
     const unknown = await cliInProcess(['preview', 'welcome', '--customer', 'nobody', '--engine', engine.url, '--config', CONFIG], { cwd: tmp });
     expect(unknown.code).toBe(1);

@@ -240,3 +240,24 @@ describe('the demo replay (50 customers over 120 days, on virtual time)', () => 
     expect(printedCounts('RFM tier')).toEqual(count(profiles.map((p) => p.rfm.tier ?? 'none (never ordered)')));
   }, 120_000);
 });
+
+describe('the demo with a journey\'s own categories (sofa, coffee-table): the cross-sell counts', () => {
+  it('lists sofa → coffee-table first among the "bought after" pairs, counted as the population bought them', async () => {
+    const population = generatePopulation({ customers: 40, days: 120, seed: 11, start: '2026-01-01T00:00:00Z', categories: ['sofa', 'coffee-table'] });
+    // The customers who bought a coffee table after a sofa (any order of theirs before any later one), from the events.
+    const orders = new Map<string, Array<{ at: string; categories: string[] }>>();
+    for (const e of population.events) {
+      if (e.event !== 'Order Completed') continue;
+      const list = orders.get(e.userId) ?? [];
+      list.push({ at: e.timestamp, categories: (e.properties!.products as Array<{ category: string }>).map((p) => p.category) });
+      orders.set(e.userId, list);
+    }
+    const made = (a: string, b: string) => [...orders.values()].filter((os) => os.some((x) => x.categories.includes(a) && os.some((y) => y.at > x.at && y.categories.includes(b)))).length;
+    const printed: string[] = [];
+    const report = await runDemo(population, { progress: false, drain: false, out: (line) => printed.push(line) });
+    expect(report.boughtAfter[0]).toEqual({ pair: 'sofa → coffee-table', customers: made('sofa', 'coffee-table') });
+    expect(report.boughtAfter.find((b) => b.pair === 'coffee-table → sofa')?.customers ?? 0).toBe(made('coffee-table', 'sofa'));
+    expect(made('sofa', 'coffee-table')).toBeGreaterThan(made('coffee-table', 'sofa'));
+    expect(printed.find((l) => l.trimStart().startsWith('bought after'))).toContain(`sofa → coffee-table ${made('sofa', 'coffee-table')}`);
+  }, 120_000);
+});

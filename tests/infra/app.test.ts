@@ -50,6 +50,17 @@ describe('infra/cdk/app.ts', () => {
     );
   });
 
+  it('puts the journeys in nested stacks with -c journeyStacks=<n>, and refuses a number it cannot use', async () => {
+    const app = await loadApp({ journeyStacks: '2', nag: 'true' }); // cdk-nag passes the nested stacks too
+    const template = app.synth().getStackByName('Rapport-dev').template as { Resources: Record<string, { Type: string }> };
+
+    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::CloudFormation::Stack').length).toBeGreaterThan(0);
+    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachineAlias')).toEqual([]);
+    await expect(loadApp({ journeyStacks: 'four' })).rejects.toThrow(
+      'Invalid context -c journeyStacks=...: journeyStacks "four" must be a whole number from 1 (every journey in the stack itself) to 10',
+    );
+  });
+
   it('refuses a stage that cannot be part of resource names, saying why', async () => {
     await expect(loadApp({ stage: 'Prod_1' })).rejects.toThrow(
       'Invalid context -c stage=...: stageName "Prod_1" must be 1-32 lower-case letters',

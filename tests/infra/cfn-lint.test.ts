@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rapport } from '../../infra/cdk/rapport';
@@ -54,7 +55,14 @@ function templates(): Record<string, { Resources: Record<string, { Type: string 
     ingestFirewall: {},
   });
   const emptyJourneys = mkdtempSync(path.join(dir, 'journeys-'));
+  // The journeys in nested stacks: the parent and each nested stack's template.
+  const nested = synthRapport({ stageName: 'ns', journeyStacks: 3 }, { bundle: false });
+  const nestedTemplates = Object.fromEntries(
+    [...nested.stack.rapport.journeyNestedStacks].map(([id, nestedStack]) => [`Rapport-ns-${id}`, Template.fromStack(nestedStack).toJSON() as never]),
+  );
   return {
+    'Rapport-ns': nested.template.toJSON() as never,
+    ...nestedTemplates,
     'Rapport-dev': synthRapport({ stageName: 'dev' }, { bundle: false }).template.toJSON() as never,
     'Rapport-kms': stackTemplate(loaded) as never,
     'Rapport-nojourneys': synthRapport({ stageName: 'nj', journeysDir: emptyJourneys }, { bundle: false }).template.toJSON() as never,

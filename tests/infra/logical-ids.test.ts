@@ -1,3 +1,4 @@
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { synthRapport } from './synth';
 
@@ -87,5 +88,34 @@ describe('logical ids of stateful resources', () => {
     const ids = Object.keys(template.findResources(type)).sort();
     // Assess
     expect(ids).toEqual([...PINNED[type]].sort());
+  });
+});
+
+/**
+ * What else a journey has in the stack, pinned for the default `journeyStacks` (1): a new id would replace it. Not
+ * data, but the layout every deployment has, which nested stacks of journeys must leave as it was.
+ */
+const JOURNEY_PINNED = {
+  rules: ['RapportJourneyRunEndedRuleF52ABE87', 'RapportJourneywinbackTriggerRule0F091AAF7'],
+  alarms: ['RapportJourneycomplaintfollowupFailedExecutionsAlarm84EAD54D', 'RapportJourneywelcomeFailedExecutionsAlarm17076C0F', 'RapportJourneywinbackFailedExecutionsAlarm6825EF48'],
+  role: 'RapportJourneyStateMachineRole87CCC605',
+} as const;
+
+describe('logical ids of the journeys with one stack (journeyStacks 1, the default)', () => {
+  const journeyRules = (t: Template) =>
+    Object.keys(t.findResources('AWS::Events::Rule', { Properties: { Description: Match.stringLikeRegexp('journey') } })).sort();
+  const { template } = synthRapport({ stageName: 'dev' }, { bundle: false });
+
+  it('keeps the trigger rules, the run-ended rule, the alarms and the shared role', () => {
+    expect(journeyRules(template)).toEqual([...JOURNEY_PINNED.rules].sort());
+    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmDescription: Match.stringLikeRegexp('executions of journey') } })).sort()).toEqual(
+      [...JOURNEY_PINNED.alarms].sort(),
+    );
+    expect(template.toJSON().Resources[JOURNEY_PINNED.role]?.Type).toBe('AWS::IAM::Role');
+  });
+
+  it('keeps the trigger rules and the run-ended rule with nested stacks too: they stay in the stack itself', () => {
+    const nested = synthRapport({ stageName: 'dev', journeyStacks: 3 }, { bundle: false });
+    expect(journeyRules(nested.template)).toEqual([...JOURNEY_PINNED.rules].sort());
   });
 });

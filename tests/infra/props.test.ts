@@ -75,6 +75,7 @@ describe('Rapport rejects impossible props at synth', () => {
 
   it.each<[string, Partial<RapportProps>, RegExp]>([
     ['duplicate source ids', { sources: [{ id: 'shop' }, { id: 'shop' }] }, /sources\[1\]\.id "shop" is used twice/],
+    ['a source id Rapport reserves for its one-click link', { sources: [{ id: 'unsubscribe' }] }, /sources\[0\]\.id "unsubscribe" is reserved: it is the source of Rapport's own one-click unsubscribe link/],
     ['an upper-case source id', { sources: [{ id: 'WebShop' }] }, /sources\[0\]\.id "WebShop" must be 1-64 characters of a-z, 0-9 and '-'/],
     ['a source id with an underscore', { sources: [{ id: 'web_shop' }] }, /sources\[0\]\.id "web_shop"/],
     ['an empty source id', { sources: [{ id: '' }] }, /sources\[0\]\.id ""/],

@@ -2,13 +2,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { afterAll, describe, expect, it } from 'vitest';
 import { JOURNEYS } from '../../infra/cdk/defaults';
+import { journeyStackId, journeyStackIndex } from '../../infra/cdk/journeys';
 import { RapportPropsError } from '../../infra/cdk/errors';
 import { Rapport } from '../../infra/cdk/rapport';
-import { JOURNEYS_DIR, newApp, synthRapport, TEST_CONFIG_DIR, TEST_DELIVERY } from './synth';
+import { functionIdByService, JOURNEYS_DIR, newApp, onlyLogicalId, renderText, synthRapport, TEST_CONFIG_DIR, TEST_DELIVERY } from './synth';
 
 /**
  * The largest deployment synth allows (`JOURNEYS.maxJourneys` journeys with long
@@ -84,7 +85,10 @@ function measure(template: Template) {
   }
   return {
     resources: Object.keys(resources).length,
-    templateBytes: Buffer.byteLength(JSON.stringify(json)),
+    // As synth writes the file cdk deploy uploads: indented by one space.
+    templateBytes: Buffer.byteLength(JSON.stringify(json, undefined, 1)),
+    outputs: Object.keys((json as { Outputs?: object }).Outputs ?? {}).length,
+    parameters: Object.keys((json as { Parameters?: object }).Parameters ?? {}).length,
     managedPolicies: ofType(resources, 'AWS::IAM::ManagedPolicy').length,
     environments,
     patterns,
@@ -101,6 +105,9 @@ const LIMITS = {
   resources: 500,
   /** CloudFormation: a template uploaded to S3 (cdk deploy uploads it), 1 MB. */
   templateBytes: 1_000_000,
+  /** CloudFormation: outputs and parameters per stack (a nested stack's are how it shares with its parent). */
+  outputs: 200,
+  parameters: 200,
   /** Lambda: all environment variables of a function, 4 KB. */
   environmentBytes: 4096,
   /** EventBridge: an event pattern's characters. */
@@ -119,6 +126,8 @@ const LIMITS = {
 function expectWithinLimits(figures: ReturnType<typeof measure>) {
   expect(figures.resources).toBeLessThanOrEqual(LIMITS.resources);
   expect(figures.templateBytes).toBeLessThanOrEqual(LIMITS.templateBytes);
+  expect(figures.outputs).toBeLessThanOrEqual(LIMITS.outputs);
+  expect(figures.parameters).toBeLessThanOrEqual(LIMITS.parameters);
   // CDK moves what does not fit into a role's policy to managed policies: none may be needed.
   expect(figures.managedPolicies).toBe(0);
   for (const [id, bytes] of figures.environments) expect(bytes, `environment of ${id}`).toBeLessThanOrEqual(LIMITS.environmentBytes);
@@ -191,8 +200,62 @@ describe(`${JOURNEYS.maxJourneys} journeys with 40-character ids: within every d
   });
 });
 
+describe(`${JOURNEYS.maxJourneysInNestedStacks} journeys with 40-character ids in nested stacks (journeyStacks 4): within every deploy limit`, () => {
+  // Derived-event triggers: a rule each, the most a journey adds.
+  const { dir, ids } = generatedJourneys(JOURNEYS.maxJourneysInNestedStacks, 40, ['  event: Tag Added', '  where: { tag: [vip] }']);
+  const { stack, template } = synthRapport({ stageName: 'dev', journeysDir: dir, journeyStacks: 4 }, { bundle: false });
+  const nested = [...stack.rapport.journeyNestedStacks].map(([id, nestedStack]) => ({ id, nestedStack, template: Template.fromStack(nestedStack) }));
+  const machinesOf = (t: Template) => Object.values(t.findResources('AWS::StepFunctions::StateMachine')).map((machine) => String(machine.Properties.StateMachineName));
+
+  it('the parent and each nested stack: resources, template size, outputs, parameters, variables, patterns, role policies', () => {
+    const parent = measure(template);
+    expectWithinLimits(parent);
+    const figures = nested.map(({ id, template: nestedTemplate }) => ({ id, figures: measure(nestedTemplate) }));
+    for (const { figures: f } of figures) expectWithinLimits(f);
+
+    // The parent keeps no journey's state machine, version, alias or alarm; it keeps every trigger rule, the starter
+    // with its one ARN prefix and the run-ended rule with its one name prefix.
+    expect(machinesOf(template)).toEqual(['Rapport-dev-broadcasts']);
+    template.resourceCountIs('AWS::StepFunctions::StateMachineAlias', 0);
+    template.resourceCountIs('AWS::CloudFormation::Stack', nested.length);
+    expect(Object.keys(template.findResources('AWS::Events::Rule', { Properties: { Description: Match.stringLikeRegexp('starts journey') } }))).toHaveLength(ids.length);
+    const starter = functionIdByService(template, JOURNEYS.starter.serviceName);
+    const runEnded = onlyLogicalId(template, 'AWS::Events::Rule', { Properties: { Description: Match.stringLikeRegexp('ends of journey executions') } });
+    expect(parent.environments.find(([id]) => id === starter)?.[1]).toBeLessThan(512);
+    expect(parent.patterns.find(([id]) => id === runEnded)?.[1]).toBeLessThan(512);
+    // Each nested stack: a state machine, its version, its alias and its alarm per journey, nothing else.
+    for (const { template: nestedTemplate } of nested) {
+      const count = machinesOf(nestedTemplate).length;
+      expect(count).toBeGreaterThan(0);
+      expect(count).toBeLessThanOrEqual(JOURNEYS.maxJourneysPerNestedStack);
+      expect(Object.keys(nestedTemplate.toJSON().Resources as object)).toHaveLength(4 * count);
+    }
+    console.info(
+      `scale: ${ids.length} journeys in ${nested.length} nested stacks: parent ${parent.resources} resources, ${parent.templateBytes} bytes, ${parent.outputs} outputs; ` +
+        figures.map(({ id, figures: f }) => `${id} ${f.resources} resources, ${f.templateBytes} bytes, ${f.outputs} outputs, ${f.parameters} parameters`).join('; '),
+    );
+  });
+
+  it("every journey's state machine, in the nested stack its id falls in, named Rapport-dev_<id> (80 characters at most)", () => {
+    const placed = nested.flatMap(({ id, template: nestedTemplate }) => machinesOf(nestedTemplate).map((name) => [name.slice('Rapport-dev_'.length), id] as const));
+
+    expect(placed.map(([journeyId]) => journeyId).sort()).toEqual([...ids].sort());
+    for (const [journeyId, stackId] of placed) expect(stackId).toBe(journeyStackId(journeyStackIndex(journeyId, 4)));
+  });
+
+  it("the dashboard's alarm widgets show every alarm, at most 100 each", () => {
+    const body = JSON.parse(renderText(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]?.Properties.DashboardBody)) as {
+      widgets: { type: string; properties: { alarms?: string[] } }[];
+    };
+    const widgets = body.widgets.filter((widget) => widget.type === 'alarm').map((widget) => widget.properties.alarms?.length ?? 0);
+
+    expect(widgets.reduce((a, b) => a + b, 0)).toBe(ids.length + 3);
+    for (const alarms of widgets) expect(alarms).toBeLessThanOrEqual(100);
+  });
+});
+
 describe('synth refuses what would not deploy, naming the limit', () => {
-  const build = (props: { journeysDir: string; stageName?: string }) => () =>
+  const build = (props: { journeysDir: string; stageName?: string; journeyStacks?: number }) => () =>
     new Rapport(new Stack(newApp({ bundle: false }), 'Rapport-test'), 'Rapport', { stageName: 'test', configDir: TEST_CONFIG_DIR, ...TEST_DELIVERY, ...props });
   const problems = (act: () => unknown): readonly string[] => {
     try {
@@ -207,8 +270,59 @@ describe('synth refuses what would not deploy, naming the limit', () => {
   it(`${JOURNEYS.maxJourneys + 1} journeys: the count, the limit and why`, () => {
     const { dir } = generatedJourneys(JOURNEYS.maxJourneys + 1);
     expect(problems(build({ journeysDir: dir }))).toEqual([
-      `journeysDir ${dir} has ${JOURNEYS.maxJourneys + 1} journeys, at most ${JOURNEYS.maxJourneys} deploy: each journey adds a state machine, its version and alias, a trigger rule and an alarm to the stack, and CloudFormation allows 500 resources per stack`,
+      `journeysDir ${dir} has ${JOURNEYS.maxJourneys + 1} journeys, at most ${JOURNEYS.maxJourneys} deploy in one stack: each journey adds a state machine, its version and alias, a trigger rule and an alarm to the stack, and CloudFormation allows 500 resources per stack; ` +
+        `set journeyStacks to 2 or more (the prop journeyStacks, or -c journeyStacks=<n> with the app; docs/operations.md, "More than 70 journeys") to deploy up to ${JOURNEYS.maxJourneysInNestedStacks} in nested stacks`,
     ]);
+  });
+
+  it(`${JOURNEYS.maxJourneysInNestedStacks + 1} journeys in nested stacks: the count, the limit and why, whatever the number of stacks`, () => {
+    const { dir } = generatedJourneys(JOURNEYS.maxJourneysInNestedStacks + 1);
+    for (const journeyStacks of [4, JOURNEYS.maxJourneyStacks]) {
+      expect(problems(build({ journeysDir: dir, journeyStacks }))).toEqual([
+        `journeysDir ${dir} has ${JOURNEYS.maxJourneysInNestedStacks + 1} journeys, at most ${JOURNEYS.maxJourneysInNestedStacks} deploy, in any number of nested stacks (journeyStacks ${journeyStacks}): ` +
+          'the most measured against every deploy limit (the parent stack\'s dashboard and outputs grow with the journeys, and each derived-event trigger is a rule on the bus, 300 by default)',
+      ]);
+    }
+  });
+
+  it(`more than ${JOURNEYS.maxJourneysPerNestedStack} journeys falling in one nested stack: the stack, the count, the limit and the prop to raise`, () => {
+    // Journeys whose ids fall in JourneyStack1 of 2 (placement follows from the id alone).
+    const candidates = generatedJourneys(0);
+    const inFirst: string[] = [];
+    for (let i = 0; inFirst.length <= JOURNEYS.maxJourneysPerNestedStack; i++) {
+      const id = `first-${String(i).padStart(4, '0')}`;
+      if (journeyStackIndex(id, 2) === 0) inFirst.push(id);
+    }
+    for (const id of inFirst) {
+      const text = [`id: ${id}`, `name: Generated ${id}`, 'version: 1', 'trigger:', '  event: Signed Up', 'steps:', '  - id: hello', '    send: { channel: email, template: we-value-you }', ''];
+      writeFileSync(path.join(candidates.dir, `${id}.yaml`), text.join('\n'));
+    }
+
+    expect(problems(build({ journeysDir: candidates.dir, journeyStacks: 2 }))).toEqual([
+      `journeysDir ${candidates.dir}: ${JOURNEYS.maxJourneysPerNestedStack + 1} journeys fall in nested stack JourneyStack1 of journeyStacks 2 (a journey's stack follows from its id), at most ${JOURNEYS.maxJourneysPerNestedStack} fit in one: ` +
+        'each adds four resources and two outputs, and CloudFormation allows 500 resources and 200 outputs per stack; raise journeyStacks (the prop journeyStacks, or -c journeyStacks=<n> with the app; docs/operations.md, "More than 70 journeys")',
+    ]);
+    // Three stacks spread the same journeys.
+    expect(build({ journeysDir: candidates.dir, journeyStacks: 3 })).not.toThrow();
+  });
+
+  it.each([0, 1.5, JOURNEYS.maxJourneyStacks + 1])('journeyStacks %s: what it must be', (journeyStacks) => {
+    const { dir } = generatedJourneys(1);
+    expect(problems(build({ journeysDir: dir, journeyStacks }))).toEqual([
+      `journeyStacks ${journeyStacks} must be a whole number from 1 (every journey in the stack itself) to ${JOURNEYS.maxJourneyStacks} (nested stacks holding the journeys' own resources)`,
+    ]);
+  });
+
+  it('a nested stack over 1 MB: journeys as large as complaint-follow-up in 2 stacks, the stack, its size, the limit and the prop to raise', () => {
+    const dir = mkdtempSync(path.join(scratch, 'large-nested-'));
+    const sample = readFileSync(path.join(JOURNEYS_DIR, 'complaint-follow-up.yaml'), 'utf8');
+    for (let i = 0; i < 90; i++) {
+      const id = `complaint-${String(i).padStart(2, '0')}`;
+      writeFileSync(path.join(dir, `${id}.yaml`), sample.replace(/^id: complaint-follow-up$/m, `id: ${id}`));
+    }
+    expect(() => synthRapport({ stageName: 'dev', journeysDir: dir, journeyStacks: 2 }, { bundle: false })).toThrow(
+      /the template of nested stack JourneyStack\d of Rapport-dev is \d+ bytes, CloudFormation accepts 1000000 \(1 MB\); each journey's state machine definition is in it: raise journeyStacks \(now 2; the prop, or -c journeyStacks=<n> with the app\)/,
+    );
   });
 
   it('a template over 1 MB: 70 journeys as large as complaint-follow-up (16 KB of ASL, about 22 KB of template each), the size and the limit', () => {
@@ -219,7 +333,7 @@ describe('synth refuses what would not deploy, naming the limit', () => {
       writeFileSync(path.join(dir, `${id}.yaml`), sample.replace(/^id: complaint-follow-up$/m, `id: ${id}`));
     }
     expect(() => synthRapport({ stageName: 'dev', journeysDir: dir }, { bundle: false })).toThrow(
-      /the template of stack Rapport-dev is \d+ bytes, CloudFormation accepts 1000000 \(1 MB\); each journey's state machine definition is in it/,
+      /the template of stack Rapport-dev is \d+ bytes, CloudFormation accepts 1000000 \(1 MB\); each journey's state machine definition is in it \(70 journeys fit only if they are small\): deploy fewer or shorter journeys, or set journeyStacks/,
     );
   });
 

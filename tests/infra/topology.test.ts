@@ -181,4 +181,19 @@ describe('grants', () => {
     expect(onTable.flatMap((s) => [s.Action].flat()).sort()).toEqual([...access!.table].sort());
     expect(onIndexes.flatMap((s) => [s.Action].flat()).sort()).toEqual([...access!.indexes].sort());
   });
+
+  it.each([
+    // The profile consumer counts pairs (countOnce: UpdateItem), reads a pair's count and rewrites a top list under its version.
+    ['profileConsumer', ['dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:PutItem']],
+    // A send's recommendations and a branch on them read the top lists at once.
+    ['journeyStep', ['dynamodb:BatchGetItem']],
+    ['broadcastPage', ['dynamodb:BatchGetItem']],
+  ] as const)("of %s cover the cross-sell's calls on the profile table, in the template (CoPurchaseStore)", (fn, actions) => {
+    const tableArn = { 'Fn::GetAtt': [stack.getLogicalId(stack.rapport.profileTable.node.defaultChild as never), 'Arn'] };
+    const roleId = (resources[functionIds[fn]]?.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    const granted = rolePolicyStatements(template, roleId)
+      .filter((s) => JSON.stringify(s.Resource) === JSON.stringify(tableArn) && !('Condition' in s) && s.Effect !== 'Deny')
+      .flatMap((s) => [s.Action].flat());
+    expect(actions.filter((a) => !granted.includes(a))).toEqual([]);
+  });
 });

@@ -298,6 +298,10 @@ describe('opt-in vs opt-out defaults, in an engine of each mode', () => {
 
       // Ticking offers on the page is a Subscribed {email, offers}: the next offer goes.
       const params = new URLSearchParams(['newsletter', 'offers', 'product-updates'].flatMap((t): Array<[string, string]> => [['shown', `email:${t}`], ['on', `email:${t}`]]));
+      // A subscription needs the page's stamp (when it was shown): without it, 400 naming the field; with it, saved.
+      const refused = await postForm(link, params.toString());
+      expect([refused.status, await refused.text()]).toEqual([400, expect.stringContaining('on: subscribing needs the page&#39;s own form')]);
+      for (const field of ['at', 'sig']) params.append(field, new RegExp(`name="${field}" value="([^"]+)"`).exec(html)![1]!);
       expect((await postForm(link, params.toString())).status).toBe(200);
       await optIn.settle();
       expect(optIn.bus.log.filter((e) => (e.detail as NormalisedEvent).userId === id && e['detail-type'] === 'Subscribed').map((e) => (e.detail as NormalisedEvent).properties.topic)).toEqual([undefined, 'offers']);

@@ -30,6 +30,13 @@ describe('ingest sources', () => {
     expect(() => compileSources([{ id: 'a' }, { id: 'a' }])).toThrow('source "a" is configured twice');
   });
 
+  it("disables a source that takes the one-click link's id: no sender passes for Rapport's own link", () => {
+    const compiled = compileSources([{ id: 'unsubscribe', webhookSecrets: ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'], writeKeys: ['wk_unsub_key'] }]);
+    expect(compiled.broken!.get('unsubscribe')).toBe('id: source id "unsubscribe" is reserved for Rapport\'s one-click unsubscribe link and preference page');
+    expect(compiled.keys).toEqual([]);
+    expect([...compiled.writeKeys]).toEqual([]);
+  });
+
   it('disables only the source whose configuration is bad, naming it and the reason', () => {
     const compiled = compileSources([
       { id: 'Shop!', webhookSecrets: [] },

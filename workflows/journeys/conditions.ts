@@ -27,7 +27,7 @@ export const ConditionSchema = z
       ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message, ...(atKey && { params: { anchor: 'key' } }) });
     }
   })
-  .describe('A condition on the customer profile, in the tag-rule language: { stat: orderCount, eq: 0 }, { trait: plan, in: [pro] }, { lifecycle: [new] }, { tag: vip }, { event: Order Completed, within: 30d }, { all | any: [...] }, { not: {...} }.');
+  .describe('A condition on the customer profile, in the tag-rule language: { stat: orderCount, eq: 0 }, { trait: plan, in: [pro] }, { lifecycle: [new] }, { tag: vip }, { recommendations: categories, contains: coffee-table }, { event: Order Completed, within: 30d }, { all | any: [...] }, { not: {...} }.');
 
 const OPERATOR_TEXT: Readonly<Record<string, string>> = { eq: '==', ne: '!=', gt: '>', gte: '>=', lt: '<', lte: '<=' };
 
@@ -74,6 +74,10 @@ export function describeCondition(condition: Condition): string {
   if (condition['tag'] !== undefined) {
     const tags = Array.isArray(condition['tag']) ? condition['tag'] : [condition['tag']];
     return `has tag ${tags.map(value).join(' or ')}`;
+  }
+  if (condition['recommendations'] !== undefined) {
+    const names = Array.isArray(condition['contains']) ? condition['contains'] : [condition['contains']];
+    return `recommendations.${value(condition['recommendations'])} contains ${names.map(value).join(' or ')}`;
   }
   return JSON.stringify(condition);
 }

@@ -15,7 +15,8 @@
  *   property of a known event is allowed when its output has a fallback,
  *   `{{ trigger.coupon | default: "none" }}`: known events may carry more;
  * - `triggerEvent` (`messageId`, `event`), `customer` (`id`), `journey`
- *   (`id`, `step`, `execution`), and `unsubscribe_url` and `preferences_url` in email and SMS.
+ *   (`id`, `step`, `execution`), and `unsubscribe_url`, `preferences_url` and `recommendations` (`categories`,
+ *   `products`: what customers bought after what this one bought, functions/profile/co-purchases.ts) in email and SMS.
  * Names a template assigns itself (`assign`, `capture`, `for`) are its own.
  */
 import { Liquid, type Variable } from 'liquidjs';
@@ -68,7 +69,7 @@ function contextFields(journey: Pick<Journey, 'trigger'>, channel: TemplateChann
     trigger: triggerFields(journey).fields,
     triggerEvent: leaves(['messageId', 'event']),
     journey: leaves(['id', 'step', 'execution']),
-    ...(channelSpec(channel).audience === 'customer' && { unsubscribe_url: true, preferences_url: true }),
+    ...(channelSpec(channel).audience === 'customer' && { unsubscribe_url: true, preferences_url: true, recommendations: leaves(['categories', 'products']) }),
   };
 }
 

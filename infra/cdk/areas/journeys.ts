@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { ArnFormat, Lazy, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
+import { ArnFormat, Lazy, NestedStack, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -22,7 +22,7 @@ import { journeyTriggerRules, RUN_ENDED } from '../../topology';
 import { JOURNEY_TABLE_ACCESS, JOURNEYS } from '../defaults';
 import { rapportFunction, type BundledFiles } from '../function';
 import { endpointArnPrefix } from '../../../shared/channels';
-import { channelsSentOn, stateMachineName, stateMachineNamePrefix, templateFiles } from '../journeys';
+import { channelsSentOn, journeyStackId, journeyStackIndex, stateMachineName, stateMachineNamePrefix, templateFiles } from '../journeys';
 import type { RapportEmail, RapportOutboundWebhook, RapportPush, RapportSendPolicy, RapportSms, RapportWhatsApp } from '../rapport';
 import { allowRulesOfBus, BusRuleFunction, SqsOnFailure } from '../targets';
 import { eventPattern, grantProfileTable, type AreaContext } from './context';
@@ -55,6 +55,8 @@ export interface JourneysAreaProps {
   readonly push?: RapportPush;
   readonly outboundWebhooks: Readonly<Record<string, RapportOutboundWebhook>>;
   readonly sendPolicy: Required<RapportSendPolicy>;
+  /** `RapportProps.journeyStacks`: 1 builds each journey in `scope`, more in that many nested stacks. */
+  readonly journeyStacks: number;
 }
 
 /** Journeys: trigger rules -> starter -> state machines -> step function; the router runs in the consumer. */
@@ -81,6 +83,11 @@ export class JourneysArea {
   public readonly releaseBundles: readonly BundledFiles[];
   /** What a function that sends email and SMS may call (SES from the sender address only; the SMS identity). */
   public readonly sendStatements: readonly iam.PolicyStatement[];
+  /**
+   * The nested stacks holding the journeys' own resources, by construct id (`JourneyStack1`, ...), when
+   * `journeyStacks` > 1; only those a journey falls in (CloudFormation refuses a stack without resources).
+   */
+  public readonly journeyNestedStacks: ReadonlyMap<string, NestedStack>;
 
   constructor(
     private readonly ctx: AreaContext,
@@ -169,13 +176,28 @@ export class JourneysArea {
     const sharedRole = this.journeyStateMachineRole.withoutPolicyUpdates();
     const stateMachines = new Map<string, sfn.StateMachine>();
     const releases = new Map<string, { version: sfn.CfnStateMachineVersion; alias: sfn.CfnStateMachineAlias }>();
+    // Where each journey's own resources live: `scope` itself (one stack, the logical ids of a single-stack
+    // deployment), or the nested stack its id falls in; shared things stay in `scope` and are referenced.
+    const nestedStacks = new Map<string, NestedStack>();
+    const journeyParent = (journeyId: string): Construct => {
+      if (props.journeyStacks <= 1) return scope;
+      const id = journeyStackId(journeyStackIndex(journeyId, props.journeyStacks));
+      let nested = nestedStacks.get(id);
+      if (nested === undefined) {
+        nested = new NestedStack(scope, id, {
+          description: `Rapport ${stageName}: the state machines, versions, aliases and alarms of the journeys whose ids fall in ${id}`,
+        });
+        nestedStacks.set(id, nested);
+      }
+      return nested;
+    };
     for (const journey of props.journeys) {
-      const journeyScope = new Construct(scope, `Journey-${journey.id}`);
+      const journeyScope = new Construct(journeyParent(journey.id), `Journey-${journey.id}`);
       const stateMachine = new sfn.StateMachine(journeyScope, 'StateMachine', {
         stateMachineName: stateMachineName(stageName, journey.id),
         stateMachineType: sfn.StateMachineType.STANDARD,
         role: sharedRole,
-        definitionBody: sfn.DefinitionBody.fromString(stack.toJsonString(journey.definition)),
+        definitionBody: sfn.DefinitionBody.fromString(Stack.of(journeyScope).toJsonString(journey.definition)),
         // Executions carry ids only, but their data stays out of the logs all the same.
         logs: { destination: this.journeyLogGroup, level: JOURNEYS.logLevel, includeExecutionData: false },
         tracingEnabled: true,
@@ -189,6 +211,7 @@ export class JourneysArea {
     }
     this.journeyStateMachines = stateMachines;
     this.journeyReleases = releases;
+    this.journeyNestedStacks = nestedStacks;
 
     const journeyAsyncInvoke = {
       retryAttempts: JOURNEYS.asyncInvoke.retryAttempts,
@@ -233,7 +256,10 @@ export class JourneysArea {
 
     const triggerRules = new Map<string, events.Rule[]>();
     for (const journey of props.journeys) {
-      const journeyScope = scope.node.findChild(`Journey-${journey.id}`);
+      // In `scope`, whatever the stacks: a rule targets the starter, which waits for every alias (above), so a rule
+      // beside the alias in a nested stack would make the nested stack and the starter wait for each other. Here it
+      // keeps the logical id it has with one stack.
+      const journeyScope = (scope.node.tryFindChild(`Journey-${journey.id}`) as Construct | undefined) ?? new Construct(scope, `Journey-${journey.id}`);
       triggerRules.set(
         journey.id,
         journeyTriggerRules(journey).map(

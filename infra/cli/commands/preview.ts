@@ -9,7 +9,7 @@ import { basename, resolve } from 'node:path';
 import { DEV_UNSUBSCRIBE_KEY, liquidTemplates, readTemplates, renderMessage, staticUnsubscribeKeys, type RenderedMessage, type RenderRequest } from '../../../functions/journeys';
 import { profileFromView } from '../../../functions/journeys/render';
 import { stepTemplateData } from '../../../functions/journeys/steps';
-import { CHANNEL_ADDRESS_TRAIT, channelSpec, isMessageChannel, customerLocale, ENV, MESSAGE_CHANNELS, orList, templateKey, type Profile } from '../../../shared';
+import { CHANNEL_ADDRESS_TRAIT, channelSpec, isMessageChannel, customerLocale, ENV, MESSAGE_CHANNELS, orList, templateKey, type Profile, type Recommendations } from '../../../shared';
 import type { Parsed, Values } from '../commands';
 import { call, engineBase, Exit } from '../engine-client';
 import { EXIT, UsageError, type Context, type ExitCode } from '../io';
@@ -25,8 +25,9 @@ export async function execute({ values, positionals }: Parsed, ctx: Context): Pr
   const keys = unsubscribeKeysOf(ctx);
   const address = profile.traits[CHANNEL_ADDRESS_TRAIT[target.channel]];
   const to = typeof address === 'string' && address !== '' ? address : '';
+  const recommendations = recommendationsOf(profile, values);
   const rendered = await renderMessage(
-    { templates: liquidTemplates(readTemplates(w.templatesDir)), unsubscribe: { baseUrl: engine.origin, keys: staticUnsubscribeKeys(keys.value) } },
+    { templates: liquidTemplates(readTemplates(w.templatesDir)), unsubscribe: { baseUrl: engine.origin, keys: staticUnsubscribeKeys(keys.value) }, recommendations: async () => recommendations },
     { ...target, customerId: profile.id },
     profile,
     to,
@@ -88,6 +89,24 @@ async function profileOf(values: Values, ctx: Context, engine: URL): Promise<Pro
   }
   const profile = profileFromView(view as Parameters<typeof profileFromView>[0], typeof values.customer === 'string' ? values.customer : basename(String(values.profile)).replace(/\.json$/, ''));
   return typeof values.locale === 'string' ? { ...profile, traits: { ...profile.traits, locale: values.locale } } : profile;
+}
+
+/**
+ * What the template gets as `recommendations`: a profile file's `recommendations` (`{ "categories": ["coffee-table"],
+ * "products": [] }`: the engine computes them at send time from its counts, which a file cannot), else none.
+ */
+function recommendationsOf(profile: Profile, values: Values): Recommendations {
+  const given = (profile as { recommendations?: unknown }).recommendations;
+  if (given === undefined) return { categories: [], products: [] };
+  const expected = '{ "categories": ["coffee-table"], "products": ["p-12"] } (lists of names, either may be left out)';
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) throw new UsageError(`--profile ${String(values.profile)}: recommendations: expected ${expected}`);
+  const list = (key: 'categories' | 'products'): string[] => {
+    const value = (given as Record<string, unknown>)[key];
+    if (value === undefined) return [];
+    if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new UsageError(`--profile ${String(values.profile)}: recommendations.${key}: expected a list of names, got ${JSON.stringify(value)}`);
+    return value as string[];
+  };
+  return { categories: list('categories'), products: list('products') };
 }
 
 function jsonOption(text: unknown, what: string, expected: string): Record<string, unknown> | undefined {

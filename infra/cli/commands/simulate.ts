@@ -324,6 +324,8 @@ interface StepRow {
   deferred: Record<string, number>;
   /** Sends by the locale variant of the template they were rendered from (`default`: the default file). */
   locales: Record<string, number>;
+  /** Sends whose template read `recommendations`, by category recommended (`(none)`: it had none), from `<step>.recommended.<category>`. */
+  recommended: Record<string, number>;
 }
 
 export interface Funnel {
@@ -355,6 +357,7 @@ async function funnel(engine: Engine, journey: Journey): Promise<Funnel> {
       skipped: { ...outcomes.skipped, ...(failed > 0 && { 'failed (send error)': failed }) },
       deferred: outcomes.deferred,
       locales: localesOf(counters, step.id),
+      recommended: recommendedOf(counters, step.id),
     };
   });
   const failures = [...new Set(executions.filter((e) => e.status === 'FAILED').map((e) => e.error ?? 'unknown error'))];
@@ -367,6 +370,15 @@ function localesOf(counters: Record<string, number>, stepId: string): Record<str
   const byLocale = Object.fromEntries(Object.entries(counters).flatMap(([k, n]) => (k.startsWith(prefix) && k.endsWith('.sent') ? [[k.slice(prefix.length, -'.sent'.length), n]] : [])));
   const inDefault = (counters[`${stepId}.sent`] ?? 0) - Object.values(byLocale).reduce((a, b) => a + b, 0);
   return inDefault > 0 ? { default: inDefault, ...byLocale } : byLocale;
+}
+
+/** A step's sends by category their template recommended (`<step>.recommended.<category>`, the fallback's too). */
+function recommendedOf(counters: Record<string, number>, stepId: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const prefix of [`${stepId}.recommended.`, `${stepId}.fallback.recommended.`]) {
+    for (const [k, n] of Object.entries(counters)) if (k.startsWith(prefix) && n > 0) out[k.slice(prefix.length)] = (out[k.slice(prefix.length)] ?? 0) + n;
+  }
+  return out;
 }
 
 function actionOf(step: Step): string {
@@ -435,6 +447,18 @@ function printReport(
     const stepWidth = Math.max(...localized.map((s) => s.id.length));
     ctx.out('sends per locale');
     for (const s of localized) ctx.out(`  ${s.id.padEnd(stepWidth)}  ${reasons(s.locales)}`);
+    ctx.out();
+  }
+
+  // What the cross-sell sends recommended (their templates read `recommendations`): by category, most first.
+  const recommending = report.steps.filter((s) => Object.keys(s.recommended).length > 0);
+  if (recommending.length > 0) {
+    const stepWidth = Math.max(...recommending.map((s) => s.id.length));
+    ctx.out('recommendations rendered (sends by category recommended)');
+    for (const s of recommending) {
+      const byCount = Object.entries(s.recommended).sort(([a, x], [b, y]) => y - x || a.localeCompare(b));
+      ctx.out(`  ${s.id.padEnd(stepWidth)}  ${byCount.map(([c, n]) => `${c} ${n}`).join(', ')}`);
+    }
     ctx.out();
   }
 

@@ -195,6 +195,17 @@ function operations(client: DynamoDBClient) {
     () => doc.send(new DeleteCommand({ TableName: PROFILE, Key: { pk: 'C#3', sk: 'P' }, ReturnValues: 'ALL_OLD' })),
     // The Document client's own refusals (before any request).
     () => doc.send(new PutCommand({ TableName: PROFILE, Item: { pk: 'C#4', sk: 'P', bad: Number.NaN } })),
+    // Binary attributes (base64 on the wire, bytes in the answer), both clients, also as a set and in an update's answer.
+    () => client.send(new PutItemCommand({ TableName: TABLE, Item: { ...key('bin'), b: { B: new Uint8Array([0, 1, 2, 255]) }, bs: { BS: [new Uint8Array([1]), new Uint8Array([2, 3])] }, l: { L: [{ B: new Uint8Array(300).fill(7) }] } } })),
+    () => client.send(new GetItemCommand({ TableName: TABLE, Key: key('bin') })),
+    () => client.send(new UpdateItemCommand({ TableName: TABLE, Key: key('bin'), UpdateExpression: 'SET b2 = :b', ExpressionAttributeValues: { ':b': { B: Buffer.from('héllo') } }, ReturnValues: 'ALL_NEW' })),
+    () => doc.send(new PutCommand({ TableName: PROFILE, Item: { pk: 'C#5', sk: 'P', bin: new Uint8Array([9, 8, 7]), bins: new Set([new Uint8Array([1]), new Uint8Array([2])]) } })),
+    () => doc.send(new GetCommand({ TableName: PROFILE, Key: { pk: 'C#5', sk: 'P' } })),
+    () => doc.send(new PutCommand({ TableName: PROFILE, Item: { pk: 'C#5', sk: 'E', empty: new Uint8Array(0) } })),
+    // A large item (just under the 400 KB limit) written and read back, then asked for by a query.
+    () => client.send(new PutItemCommand({ TableName: TABLE, Item: { ...key('large'), v: { S: 'y'.repeat(399 * 1024) } } })),
+    () => client.send(new GetItemCommand({ TableName: TABLE, Key: key('large') })),
+    () => doc.send(new GetCommand({ TableName: TABLE, Key: { id: 'large' }, ProjectionExpression: 'id' })),
   ];
 }
 
@@ -287,6 +298,92 @@ describe('fast in-process DynamoDB calls answer as the standard path does', () =
     (standard.dynamo.client.middlewareStack as unknown as { remove(name: string): boolean }).remove('rapportInjectedDynamoFaults');
   });
 
+  it("surfaces a throttling error after the SDK's retries, the same (faults.ts on every attempt)", async () => {
+    const seen = new Map<DynamoDBClient, string[]>();
+    const results = await both((client) => {
+      const calls: string[] = [];
+      seen.set(client, calls);
+      installFaults(
+        { dynamo: client, eventBridge: {} as never, bus: {} as never, outbox: {} as never },
+        {
+          dynamo: (call) => {
+            const id = JSON.stringify(call.input.Key ?? call.input.Item ?? '');
+            calls.push(`${call.operation} ${id} #${call.n}`);
+            if (id.includes('hot')) return 'ThrottlingException';
+            if (id.includes('flaky') && call.n % 2 === 0) return 'InternalServerError';
+            return undefined;
+          },
+        },
+      );
+      const doc = documentClient(client);
+      return [
+        () => doc.send(new PutCommand({ TableName: TABLE, Item: { id: 'hot', v: 1 } })),
+        () => doc.send(new PutCommand({ TableName: TABLE, Item: { id: 'flaky' }, ConditionExpression: 'attribute_not_exists(id)' })),
+        () => doc.send(new PutCommand({ TableName: TABLE, Item: { id: 'flaky' }, ConditionExpression: 'attribute_not_exists(id)' })),
+        () => doc.send(new GetCommand({ TableName: TABLE, Key: { id: 'cool' } })),
+      ];
+    });
+    // The throttled call failed after the SDK's three attempts; the flaky write succeeded on its second, then its
+    // condition failed on the second call's second attempt (not retried); the cool read went through at once.
+    expect(results[0]).toMatchObject({ error: { name: 'ThrottlingException', metadata: { attempts: 3, totalRetryDelay: 'DELAYED' } } });
+    expect(results[1]).toMatchObject({ ok: { $metadata: { attempts: 2, totalRetryDelay: 'DELAYED' } } });
+    expect(results[2]).toMatchObject({ error: { name: 'ConditionalCheckFailedException', metadata: { attempts: 2 } } });
+    expect(results[3]).toMatchObject({ ok: { $metadata: { attempts: 1, totalRetryDelay: 0 } } });
+    const [a, b] = [...seen.values()];
+    expect(a).toEqual(b);
+    expect(a!.filter((c) => c.includes('hot'))).toHaveLength(3);
+    for (const s of [fast, standard]) (s.dynamo.client.middlewareStack as unknown as { remove(name: string): boolean }).remove('rapportInjectedDynamoFaults');
+  });
+
+  it('answers a batch read too large for one answer with the same unprocessed keys', async () => {
+    // dynalite returns at most ~1.4 MB per BatchGetItem, the rest as UnprocessedKeys (which ones: shuffled on purpose).
+    const projection = (result: unknown) => {
+      const r = result as { ok?: { Responses?: Record<string, Array<{ id: { S: string } }>>; UnprocessedKeys?: Record<string, { Keys: Array<{ id: { S: string } }>; ConsistentRead?: boolean }> } };
+      const got = (r.ok?.Responses?.[TABLE] ?? []).map((item) => item.id.S);
+      const left = r.ok?.UnprocessedKeys?.[TABLE];
+      return { got: got.length, left: left?.Keys.length, consistent: left?.ConsistentRead, all: [...got, ...(left?.Keys ?? []).map((k) => k.id.S)].sort() };
+    };
+    const results = await Promise.all(
+      [fast, standard].map(async (s) => {
+        const client = s.dynamo.client;
+        for (let i = 0; i < 5; i++) await client.send(new PutItemCommand({ TableName: TABLE, Item: { ...key(`huge${i}`), v: { S: String(i).repeat(390 * 1024) } } }));
+        const keys = Array.from({ length: 5 }, (_, i) => key(`huge${i}`));
+        const [answer] = await transcript(s, [() => client.send(new BatchGetItemCommand({ RequestItems: { [TABLE]: { Keys: keys, ConsistentRead: true } } }))]);
+        s.trace.splice(0);
+        return projection(answer);
+      }),
+    );
+    expect(results[0]).toEqual(results[1]);
+    expect(results[0]).toMatchObject({ got: 3, left: 2, consistent: true, all: ['huge0', 'huge1', 'huge2', 'huge3', 'huge4'] });
+  });
+
+  it('runs the lean middleware on the fast path only (sdk-shortcuts.ts), so the comparisons above compare them', async () => {
+    const probe = async (s: Side) => {
+      const config = s.dynamo.client.config as unknown as { retryStrategy(): Promise<{ acquireInitialRetryToken(scope: string): Promise<unknown> }>; protocol: { serializeRequest(...args: unknown[]): Promise<unknown> } };
+      const strategy = await config.retryStrategy();
+      const tokens = vi.spyOn(strategy, 'acquireInitialRetryToken');
+      const serialize = vi.spyOn(config.protocol, 'serializeRequest');
+      try {
+        await documentClient(s.dynamo.client).send(new GetCommand({ TableName: TABLE, Key: { id: 'a' } }));
+        await s.dynamo.client.send(new GetItemCommand({ TableName: TABLE, Key: { id: { N: '1' } } })).catch(() => undefined);
+        s.trace.splice(0);
+        const contexts = serialize.mock.calls.map((call) => Object.keys(call[2] as object).length);
+        return { tokens: tokens.mock.calls.length, contexts };
+      } finally {
+        tokens.mockRestore();
+        serialize.mockRestore();
+      }
+    };
+    const [onFast, onStandard] = [await probe(fast), await probe(standard)];
+    // Neither the successful call nor the one failing validation (never retried) takes a retry token on the fast path.
+    expect(onFast.tokens).toBe(0);
+    expect(onStandard.tokens).toBe(2);
+    // The protocol reads the client's configuration through the context's prototype, not from a copy of it.
+    const configKeys = Object.keys(fast.dynamo.client.config).length;
+    expect(onFast.contexts.every((n) => n < 20)).toBe(true);
+    expect(onStandard.contexts.every((n) => n >= configKeys)).toBe(true);
+  });
+
   it('authorises the same calls and answers a denial the same (authorization.ts)', async () => {
     const judged = new Map<DynamoDBClient, AwsCall[]>();
     await both((client) => {
@@ -310,7 +407,7 @@ describe('fast in-process DynamoDB calls answer as the standard path does', () =
     const messages: string[] = [];
     const on = (kind: string) => (message: unknown) => {
       const request = (message as { request: HttpRequest }).request;
-      messages.push(`${kind} ${request.headers['x-amz-target']} ${String(request.body)}`);
+      messages.push(`${kind} ${request.method} ${request.protocol}//${request.hostname}:${request.port ?? ''}${request.path} ${request.headers['x-amz-target']} ${String(request.body)}`);
     };
     const start = on('start');
     const finish = on('finish');

@@ -320,6 +320,34 @@ describe('journey language: shape errors (zod, strict)', () => {
     expect(ok.mermaid).toContain('s_a -->|"lifecycle is new or active and did Order Completed within 30d"| done');
   });
 
+  it('checks a recommendations branch: the list and contains, and pictures it', () => {
+    const text = journey(`  - id: a
+    branch:
+      - when: { recommendations: categorys, contains: coffee-table }
+        next: b
+      - when: { recommendations: categories, contains: [] }
+        next: b
+      - when: { recommendations: products, has: p-1 }
+        next: b
+  - id: b
+    wait: 1d
+`);
+    expect(loadErrors(text).map((e) => [e.path, e.message])).toEqual([
+      ['steps[0].branch[0].when.recommendations', 'expected a list of recommendations: one of categories, products (did you mean "categories"?)'],
+      ['steps[0].branch[1].when.contains', 'expected at least one name'],
+      ['steps[0].branch[2].when.contains', 'expected a name or a list of them, like coffee-table or [coffee-table, rug]'],
+      ['steps[0].branch[2].when.has', 'unknown key "has": recommendations conditions take recommendations, contains'],
+    ]);
+    const ok = compileTest(loadOk(journey(`  - id: a
+    branch:
+      - when: { recommendations: categories, contains: coffee-table }
+        next: end
+  - id: b
+    wait: 1d
+`)));
+    expect(ok.mermaid).toContain('recommendations.categories contains coffee-table');
+  });
+
   it('requires a timeout on wait_for, pointing at the wait_for', () => {
     const text = journey(`  - id: a
     wait_for: { event: Order Completed }

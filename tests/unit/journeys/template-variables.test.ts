@@ -47,6 +47,19 @@ describe('template variables', () => {
   });
 });
 
+describe('recommendations (cross-sell)', () => {
+  it('accepts recommendations.categories and .products in email and SMS, refuses a typo and a webhook body', () => {
+    const source = '{{ recommendations.categories | join: ", " }}{% for p in recommendations.products %}{{ p }}{% endfor %}{{ recommendations.categories.first }}';
+    expect(check('Order Completed', source, 'email')).toEqual([]);
+    expect(check('Order Completed', source, 'sms')).toEqual([]);
+    expect(check('Order Completed', '{{ recommendations.categorys | join: ", " }}\n{{ recomendations.categories }}', 'email')).toEqual([
+      '1:4 unknown variable "recommendations.categorys" (journey "j"): recommendations has categories, products',
+      expect.stringMatching(/^2:4 unknown variable "recomendations" \(journey "j"\): a template has profile, customer, trigger, triggerEvent, journey, unsubscribe_url, preferences_url, recommendations$/),
+    ]);
+    expect(check('Order Completed', '{ "r": {{ recommendations.categories | json }} }', 'webhook')).toEqual([expect.stringMatching(/^1:11 unknown variable "recommendations"/)]);
+  });
+});
+
 describe('webhook bodies are checked as JSON with a sample of every field', () => {
   it('accepts profile.tags, rfm and stats written with the json filter', () => {
     const source = '{ "tags": {{ profile.tags | json }}, "tier": {{ profile.rfm.tier | json }}, "orders": {{ profile.stats.orderCount | json }}, "stage": {{ profile.lifecycleStage | json }} }';

@@ -104,6 +104,15 @@ describe('loadTagRules: errors point at file:line:col with what was expected', (
     expect(errors[0]).toMatch(/^tags\.yaml:3:\d+ {2}tags\[0\]\.when\.tag: a tag rule cannot test a tag/);
   });
 
+  it('a recommendations condition: refused in a tag rule (computed at send time), a bad list named', () => {
+    const errors = errorsOf(oneRule('{ recommendations: categories, contains: coffee-table }'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^tags\.yaml:3:\d+ {2}tags\[0\]\.when\.recommendations: a tag rule cannot test recommendations/);
+    expect(errorsOf(oneRule('{ recommendations: category, contains: sofa }'))).toEqual([
+      'tags.yaml:3:30  tags[0].when.recommendations: expected a list of recommendations: one of categories, products, got "category"',
+    ]);
+  });
+
   it('an unknown stat, with a suggestion', () => {
     expect(errorsOf(oneRule('{ stat: totlRevenue, gte: 1 }'))).toEqual([
       'tags.yaml:3:19  tags[0].when.stat: expected a stat: one of eventCount, orderCount, totalRevenue, averageOrderValue, complaintCount, openComplaints, resolvedComplaints, productsViewed, lastSurveyScore, lastSurveyType (did you mean "totalRevenue"?), got "totlRevenue"',
@@ -155,10 +164,10 @@ describe('loadTagRules: errors point at file:line:col with what was expected', (
 
   it('an unknown or doubled condition kind, and a missing condition or operator', () => {
     expect(errorsOf(oneRule('{ stats: orderCount, gte: 1 }'))).toEqual([
-      'tags.yaml:3:13  tags[0].when.stats: unknown condition "stats" (did you mean "stat"?); a condition starts with one of all, any, not, stat, trait, days_since, lifecycle, rfm, event, no_event, tag',
+      'tags.yaml:3:13  tags[0].when.stats: unknown condition "stats" (did you mean "stat"?); a condition starts with one of all, any, not, stat, trait, days_since, lifecycle, rfm, event, no_event, tag, recommendations',
     ]);
     expect(errorsOf(oneRule('{ foo: 1 }'))).toEqual([
-      'tags.yaml:3:11  tags[0].when: expected a condition with one of the keys all, any, not, stat, trait, days_since, lifecycle, rfm, event, no_event, tag, got keys foo',
+      'tags.yaml:3:11  tags[0].when: expected a condition with one of the keys all, any, not, stat, trait, days_since, lifecycle, rfm, event, no_event, tag, recommendations, got keys foo',
     ]);
     expect(errorsOf(oneRule('{ stat: orderCount, gte: 1, event: Order Completed }'))).toEqual([
       'tags.yaml:3:39  tags[0].when.event: a condition has exactly one kind, this one has both "stat" and "event"; combine conditions with all: [...] or any: [...]',
