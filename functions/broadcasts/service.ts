@@ -1,4 +1,5 @@
 import { unknownTopicMessage, type Clock, type TopicDefault, type Topics } from '../../shared';
+import type { BroadcastChannel } from '../../shared/broadcasts';
 import { atSpan, broadcastAttribution, isLocalAt, localAtParts, parseBroadcast, type Broadcast, type BroadcastProblem } from '../../shared/broadcasts';
 import { isValidTimeZone, zonedToUtc } from '../journeys/time';
 import { attributionView } from '../journeys/attribution';
@@ -53,7 +54,7 @@ export interface BroadcastApiDeps {
   executions: BroadcastExecutions;
   clock: Clock;
   /** Whether a template exists for a channel: a broadcast naming none is refused at once (400). Absent: not checked. */
-  templateExists?: (channel: 'email' | 'sms', template: string) => boolean;
+  templateExists?: (channel: BroadcastChannel, template: string) => boolean;
   /**
    * The events the journey router credits as conversions (`conversionEventsOf`): a broadcast's `attribution.event`
    * must be one of them, or its messages would never earn (400). Absent: not checked.

@@ -283,6 +283,9 @@ export function sendPolicyFrom(env: NodeJS.ProcessEnv): SendPolicy {
 
 const WebhookTargetsSchema = z.record(z.string(), z.strictObject({ url: z.url({ protocol: /^https$/ }), secretArn: z.string().startsWith('arn:') }));
 
+/** The Meta Cloud API version WhatsApp messages are written for, unless the deployment says (`JOURNEY_ENV.WHATSAPP_META_API_VERSION`). */
+export const WHATSAPP_META_API_VERSION = 'v20.0';
+
 /** Secrets are cached this long, so a rotated webhook secret is picked up without a deploy. */
 const SECRET_MAX_AGE_SECONDS = 300;
 
@@ -296,13 +299,19 @@ export function awsJourneyChannels(env: NodeJS.ProcessEnv, secrets: SecretsProvi
   const targets = env[JOURNEY_ENV.OUTBOUND_WEBHOOK_TARGETS] ? parseJsonEnv(env, JOURNEY_ENV.OUTBOUND_WEBHOOK_TARGETS, WebhookTargetsSchema) : {};
   const configurationSet = env[JOURNEY_ENV.EMAIL_CONFIGURATION_SET];
   const smsOriginationIdentity = env[JOURNEY_ENV.SMS_ORIGINATION_IDENTITY];
+  const whatsappPhoneNumberId = env[JOURNEY_ENV.WHATSAPP_PHONE_NUMBER_ID];
+  const pushPlatformApplicationArn = env[JOURNEY_ENV.PUSH_PLATFORM_APPLICATION_ARN];
   const channels = awsChannels({
     fromAddress: requireEnv(env, JOURNEY_ENV.EMAIL_FROM_ADDRESS),
     ...(configurationSet && { configurationSet }),
     ...(smsOriginationIdentity && { smsOriginationIdentity }),
+    ...(whatsappPhoneNumberId && { whatsapp: { originationPhoneNumberId: whatsappPhoneNumberId, metaApiVersion: env[JOURNEY_ENV.WHATSAPP_META_API_VERSION] || WHATSAPP_META_API_VERSION } }),
+    ...(pushPlatformApplicationArn && { push: { platformApplicationArn: pushPlatformApplicationArn } }),
     webhooks: {},
   });
   return {
+    ...(channels.whatsapp !== undefined && { whatsapp: channels.whatsapp }),
+    ...(channels.push !== undefined && { push: channels.push }),
     email: (message) => channels.email(message),
     sms: (message) => {
       if (!smsOriginationIdentity) throw new JourneyConfigError(`no SMS origination identity is configured (${JOURNEY_ENV.SMS_ORIGINATION_IDENTITY})`);

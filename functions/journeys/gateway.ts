@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { foldConsent, subscribedByDefault, type AttributionRule, type Channel, type Clock, type MessageKind, type MessageTopic, type Profile, type Recommendations, type TopicDefault } from '../../shared';
 import { idsOfProfile, type ProfileStore } from '../profile';
 import { ChannelUnavailableError, type Channels } from './channels/types';
-import { outcomeUnknown, SendOutcomeUnknownError } from './errors';
+import { outcomeUnknown, SendOutcomeUnknownError, StepConfigError } from './errors';
 import { decideSend, type SendDecision, type SendPolicy } from './policy';
 import { CAP_SORT_KEY, capKey, type CapClaim, type JourneyStore, type MessageRecord } from './store';
-import { renderMessage, type RenderRequest, type TemplateRenderer } from './render';
+import { renderMessage, sendOn, type RenderRequest, type TemplateRenderer } from './render';
 import type { UnsubscribeKeyProvider } from './unsubscribe';
 
 export type { RenderedEmail, TemplateRenderer } from './render';
@@ -146,7 +146,9 @@ export function createSendGateway(deps: GatewayDeps) {
       profile,
       decision.address,
     );
-    const deliver = () => (rendered.channel === 'email' ? deps.channels.email(rendered.message) : deps.channels.sms(rendered.message));
+    // A channel this engine has no sender for fails here, before anything is claimed (a configuration error).
+    if (!deps.channels[rendered.channel]) throw new StepConfigError(`no ${rendered.channel} sender is configured in this engine`);
+    const deliver = () => sendOn(deps.channels, rendered);
     // The locale variant chosen, on the record (`GET /v1/customers/{id}/messages`) as in the provider's tags.
     if (rendered.locale !== undefined) base.locale = rendered.locale;
 

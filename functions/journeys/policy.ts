@@ -1,4 +1,4 @@
-import { reachability, type Channel, type ConsentMode, type MessageKind, type MessageTopic, type Profile } from '../../shared';
+import { reachability, type Channel, type ConsentMode, type MessageKind, type MessageTopic, type ReachableProfile } from '../../shared';
 import { DEFAULT_TIME_ZONE, isValidTimeZone, quietHoursEnd, type QuietHours } from './time';
 
 export interface SendPolicy {
@@ -28,7 +28,7 @@ export const DEFAULT_SEND_POLICY: SendPolicy = {
 
 export type SendDecision =
   | { action: 'send'; address: string }
-  | { action: 'skip'; reason: 'no-address' | 'suppressed' | 'unsubscribed' | 'no-consent' | 'topic-unsubscribed' | 'topic-no-consent' | 'frequency-cap' }
+  | { action: 'skip'; reason: 'no-address' | 'invalid-address' | 'suppressed' | 'unsubscribed' | 'no-consent' | 'topic-unsubscribed' | 'topic-no-consent' | 'frequency-cap' }
   | { action: 'defer'; until: Date; reason: 'quiet-hours' | 'frequency-cap' };
 
 /** What the cap needs to know of a send: the marketing messages sent in the window, and since when this send has waited. */
@@ -61,7 +61,7 @@ export function capFreesAt(sentInWindow: readonly Date[], policy: Pick<SendPolic
  * Transactional messages skip the cap and quiet hours, never suppression.
  */
 export function decideSend(
-  profile: Pick<Profile, 'traits' | 'consent' | 'suppression' | 'topicConsent'>,
+  profile: ReachableProfile,
   channel: Channel,
   kind: MessageKind,
   cap: CapState,

@@ -3,9 +3,10 @@
  * context, with its headers and provider tags. One code path: the send gateway renders every email and
  * SMS with it, and `rapport preview` / `send-test` show and send exactly that.
  */
-import { customerLocale, systemClock, templateProfile, type Clock, type MessageKind, type Profile, type Recommendations, type TemplateChannel } from '../../shared';
-import type { EmailMessage, SmsMessage } from './channels/types';
-import { renderOrFail } from './errors';
+import { customerLocale, systemClock, templateProfile, type ChannelMessages, type Clock, type MessageChannel, type MessageKind, type Profile, type PartsTemplateChannel, type Recommendations, type TemplateChannel, type TextTemplateChannel } from '../../shared';
+import { CHANNEL_PARTS } from '../../shared';
+import type { Channels, EmailMessage } from './channels/types';
+import { renderOrFail, StepConfigError } from './errors';
 import { preferencesLinkExpiry, preferencesUrl, unsubscribeUrl, type UnsubscribeKeyProvider } from './unsubscribe';
 
 export interface RenderedEmail {
@@ -22,7 +23,9 @@ export interface TemplateRenderer {
   /** The locale variant of `template` a customer whose locale is `locale` gets (normalised: `zh-tw`), or undefined for the default file. */
   localeFor(template: string, channel: TemplateChannel, locale: unknown): string | undefined;
   email(template: string, data: Record<string, unknown>, locale?: string): Promise<RenderedEmail>;
-  text(template: string, channel: 'sms' | 'webhook', data: Record<string, unknown>, locale?: string): Promise<string>;
+  text(template: string, channel: TextTemplateChannel, data: Record<string, unknown>, locale?: string): Promise<string>;
+  /** A `parts` template (WhatsApp, push): each part rendered, by its key (shared/templates/parts.ts). */
+  parts(template: string, channel: PartsTemplateChannel, data: Record<string, unknown>, locale?: string): Promise<Record<string, string>>;
 }
 
 /** What rendering needs: the templates and where unsubscribe links point, with the keys that sign them. */
@@ -46,7 +49,7 @@ export interface RenderRequest {
   stepId: string;
   /** With `stepId`, the message's key: an execution name, or `broadcast:<id>`. */
   executionName: string;
-  channel: 'email' | 'sms';
+  channel: MessageChannel;
   template: string;
   kind: MessageKind;
   /** More template data (`trigger`, `journey`, `broadcast`), beside `profile`, `customer` and `unsubscribe_url`. */
@@ -57,7 +60,7 @@ export interface RenderRequest {
  * A rendered message, the locale variant it was rendered from (absent: the default file) and, when the template read
  * them, the recommendations it was given (`recommended`).
  */
-export type RenderedMessage = ({ channel: 'email'; message: EmailMessage } | { channel: 'sms'; message: SmsMessage }) & { locale?: string; recommended?: Recommendations };
+export type RenderedMessage = { [C in MessageChannel]: { channel: C; message: ChannelMessages[C] } }[MessageChannel] & { locale?: string; recommended?: Recommendations };
 
 /**
  * Render `request` for `profile`, addressed to `to`: the variant for the customer's locale (`profile.traits.locale`,
@@ -83,9 +86,27 @@ export async function renderMessage(deps: RenderDeps, request: RenderRequest, pr
     };
     return { channel, message, ...(locale !== undefined && { locale }), ...recommended() };
   }
-  const body = await renderOrFail(() => deps.templates.text(template, 'sms', data, locale), template, channel);
+  if (isPartsChannel(channel)) {
+    // Header parts and a body (WhatsApp, push): the channel's module makes the message of its rendered parts.
+    const parts = await renderOrFail(() => deps.templates.parts(template, channel, data, locale), template, channel);
+    const tags = { journey: request.journeyId, step: request.stepId, customer: request.customerId, ...localeTag };
+    return { channel, message: CHANNEL_PARTS[channel].message(parts, { to, kind, tags }), ...(locale !== undefined && { locale }), ...recommended() } as RenderedMessage;
+  }
+  const body = await renderOrFail(() => deps.templates.text(template, channel, data, locale), template, channel);
   return { channel, message: { to, body, kind, tags: { journey: request.journeyId, step: request.stepId, customer: request.customerId, ...localeTag } }, ...(locale !== undefined && { locale }), ...recommended() };
 }
+
+/**
+ * Hand a rendered message to its channel's sender. A channel whose sender is optional and not configured here fails
+ * the send (a configuration error: nothing was claimed twice, nothing sent).
+ */
+export function sendOn(channels: Channels, rendered: RenderedMessage): Promise<{ providerId: string }> {
+  const sender = channels[rendered.channel] as ((message: RenderedMessage['message']) => Promise<{ providerId: string }>) | undefined;
+  if (!sender) throw new StepConfigError(`no ${rendered.channel} sender is configured in this engine`);
+  return sender.call(channels, rendered.message);
+}
+
+const isPartsChannel = (channel: string): channel is PartsTemplateChannel => Object.hasOwn(CHANNEL_PARTS, channel);
 
 /**
  * `recommendations` as a template reads them: its lists, each noting in `read` that the template read it (so a
@@ -106,7 +127,7 @@ export function recommendationsData(recommendations: Recommendations, read: { re
 }
 
 /**
- * The render context of an email or SMS: `profile`, `customer`, the request's data, a signed `unsubscribe_url` and
+ * The render context of a message: `profile`, `customer`, the request's data, a signed `unsubscribe_url` and
  * `preferences_url`, and the customer's `recommendations` (computed now, for a customer who bought something).
  */
 async function templateData(deps: RenderDeps, request: RenderRequest, profile: Profile | undefined, read: { recommendations: boolean }): Promise<Record<string, unknown>> {

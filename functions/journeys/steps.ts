@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { detailTypeOf, INGEST_EVENT_SOURCE, isSameEvent, matchesEventPattern, templateProfile, type EventPattern, type Profile, type Recommendations } from '../../shared';
+import { detailTypeOf, INGEST_EVENT_SOURCE, isSameEvent, matchesEventPattern, STEP_ACTIONS, StepCallSchema, templateProfile, type EventPattern, type MessageChannel, type Profile, type Recommendations, type StepConfig } from '../../shared';
 import { PROFILE_LIMITS, setTraitWithin, traitBytes } from '../profile';
 import { outcomeUnknown, renderOrFail, StepConfigError, TemplateRenderError } from './errors';
 import { createSendGateway, messageKey as gatewayMessageKey, settled as settledMessage, templatesFor, type GatewayDeps } from './gateway';
@@ -11,7 +11,8 @@ import { DEFAULT_TIME_ZONE, isValidTimeZone, nextLocalTime, type Weekday } from 
 export const StepInputSchema = z.object({
   journeyId: z.string(),
   stepId: z.string(),
-  action: z.enum(['send', 'branch', 'split', 'tag', 'update', 'webhook', 'waitUntil', 'await', 'audience', 'recordFailure']),
+  action: z.enum(STEP_ACTIONS),
+  /** The action's config (shared/steps: `StepCallSchema`), parsed once its `{{ trigger.x }}` references are resolved. */
   config: z.record(z.string(), z.unknown()),
   customerId: z.string(),
   trigger: z.object({ messageId: z.string(), event: z.string(), properties: z.record(z.string(), z.unknown()).default({}) }),
@@ -31,10 +32,10 @@ export type { RenderedEmail, TemplateRenderer } from './gateway';
 
 /**
  * The skips after which a send with `fallback` tries its other channel: the customer cannot be reached on the first
- * (no address, no consent, unsubscribed from it or from the message's topic, suppressed). A policy skip (the
+ * (no address, or one the channel cannot use, no consent, unsubscribed from it or from the message's topic, suppressed). A policy skip (the
  * frequency cap), an ended run or an erased customer ends the send there.
  */
-export const FALLBACK_REASONS: ReadonlySet<string> = new Set(['no-address', 'no-consent', 'unsubscribed', 'suppressed', 'topic-unsubscribed', 'topic-no-consent']);
+export const FALLBACK_REASONS: ReadonlySet<string> = new Set(['no-address', 'invalid-address', 'no-consent', 'unsubscribed', 'suppressed', 'topic-unsubscribed', 'topic-no-consent']);
 /** A fallback send's step key (its message record, its counters): `<step>.fallback`. */
 export const FALLBACK_SUFFIX = '.fallback';
 
@@ -105,14 +106,15 @@ export function createStepRunner(deps: StepDeps) {
     const now = clock.now();
     // A customer joined into another by alias since the run started: the joined profile decides.
     const profile = (await profiles.resolve(input.customerId)).stored?.profile;
-    const config = resolveTriggerRefs(input.config, input.trigger);
-    switch (input.action) {
+    // The step payload contract (shared/steps), the compiler's: one union on the action.
+    const call = StepCallSchema.parse({ action: input.action, config: resolveTriggerRefs(input.config, input.trigger) });
+    switch (call.action) {
       case 'send':
-        return send(input, config, profile);
+        return send(input, call.config, profile);
       case 'webhook':
-        return webhook(input, config, profile);
+        return webhook(input, call.config, profile);
       case 'branch': {
-        const branches = z.array(z.union([z.object({ when: z.unknown(), next: z.string() }), z.object({ else: z.string() })])).parse(config.branches);
+        const { branches } = call.config;
         // Recommendations are computed now (other customers' orders), and only for a branch that reads them.
         const reads = branches.some((b) => 'when' in b && readsRecommendations(b.when));
         const seen = profile && reads ? { ...profile, recommendations: await profiles.coPurchases.recommendations(profile, now) } : profile;
@@ -123,7 +125,7 @@ export function createStepRunner(deps: StepDeps) {
         throw new StepConfigError(`branch ${input.stepId} has no else`);
       }
       case 'split': {
-        const arms = z.array(z.object({ percent: z.number(), next: z.string() })).parse(config.arms);
+        const { arms } = call.config;
         const bucket = createHash('sha256').update(`${input.execution}\n${input.stepId}`).digest().readUInt32BE(0) % 100;
         let acc = 0;
         for (const arm of arms) {
@@ -133,12 +135,12 @@ export function createStepRunner(deps: StepDeps) {
         return { next: arms[arms.length - 1]!.next };
       }
       case 'waitUntil': {
-        const { time, days } = z.object({ time: z.string(), days: z.array(z.string()).optional() }).parse(config);
+        const { time, days } = call.config;
         const tz = profile && isValidTimeZone(profile.traits.timezone) ? profile.traits.timezone : deps.policy.defaultTimeZone ?? DEFAULT_TIME_ZONE;
         return { until: nextLocalTime(now, tz, time, days as Weekday[] | undefined).toISOString() };
       }
       case 'await': {
-        const { event, where, sinceTrigger } = z.object({ event: z.string(), where: z.record(z.string(), z.unknown()).optional(), sinceTrigger: z.boolean().optional() }).parse(config);
+        const { event, where, sinceTrigger } = call.config;
         if (!input.taskToken) throw new StepConfigError(`await ${input.stepId} was invoked without a task token`);
         const pattern = { 'detail-type': [event], ...(where && { detail: { properties: where } }) } as EventPattern;
         await journeys.putWait(input.customerId, {
@@ -165,7 +167,7 @@ export function createStepRunner(deps: StepDeps) {
         return { ok: true };
       }
       case 'tag': {
-        const { add, remove } = z.object({ add: z.string().optional(), remove: z.string().optional() }).parse(config);
+        const { add, remove } = call.config;
         await deps.mutateProfile(input.customerId, `${input.execution}:${input.stepId}`, (p) => {
           // The journeys' own list: a sender's tags trait never removes these. A remove takes the tag off whoever set it.
           const tags = new Set(p.journeyTags ?? []);
@@ -179,7 +181,7 @@ export function createStepRunner(deps: StepDeps) {
         return { ok: true };
       }
       case 'update': {
-        const { trait, value } = z.object({ trait: z.string().min(1), value: z.union([z.string(), z.number(), z.boolean(), z.null()]) }).parse(config);
+        const { trait, value } = call.config;
         // Within the profile's trait limits, as a sender's identify: a write beyond them is refused and recorded.
         await deps.mutateProfile(input.customerId, `${input.execution}:${input.stepId}`, (p) => setTraitWithin(p, trait, value, now.toISOString(), { bytes: traitBytes(p) }));
         return { ok: true };
@@ -187,24 +189,13 @@ export function createStepRunner(deps: StepDeps) {
       case 'audience':
         return { ok: true };
       case 'recordFailure':
-        return recordFailure(input, config);
+        return recordFailure(input, call.config);
+      default:
+        return assertUnreachable(call);
     }
   }
 
-  async function send(input: StepInput, config: Record<string, unknown>, profile: Profile | undefined): Promise<StepResult> {
-    const parsed = z
-      .object({
-        channel: z.enum(['email', 'sms', 'webhook']),
-        template: z.string(),
-        kind: z.enum(['marketing', 'transactional']).default('marketing'),
-        target: z.string().optional(),
-        frequencyCapMaxDelaySeconds: z.number().int().nonnegative().optional(),
-        topic: z.string().optional(),
-        topicDefault: z.object({ 'opt-out': z.enum(['subscribed', 'unsubscribed']), 'opt-in': z.enum(['subscribed', 'unsubscribed']) }).optional(),
-        variants: z.array(z.object({ id: z.string(), channel: z.enum(['email', 'sms']), template: z.string(), weight: z.number().int().positive() })).min(1).optional(),
-        fallback: z.enum(['email', 'sms']).optional(),
-      })
-      .parse(config);
+  async function send(input: StepInput, parsed: StepConfig<'send'>, profile: Profile | undefined): Promise<StepResult> {
     const { kind, target, frequencyCapMaxDelaySeconds, topic, topicDefault } = parsed;
     // An experiment: the customer's variant, drawn by weight from the run and step (the same on every retry and deferral).
     const variant = parsed.variants && pickVariant(parsed.variants, `${input.execution}\n${input.stepId}\nvariant`);
@@ -215,7 +206,7 @@ export function createStepRunner(deps: StepDeps) {
       return webhook(input, { target, template }, profile);
     }
     // The send gateway decides (consent, suppression, cap, quiet hours), claims and sends; the step counts what it decided.
-    const on = async (sendChannel: 'email' | 'sms', stepKey: string): Promise<StepResult> => {
+    const on = async (sendChannel: MessageChannel, stepKey: string): Promise<StepResult> => {
       const outcome = await gateway.send(
         {
           customerId: input.customerId,
@@ -305,10 +296,8 @@ export function createStepRunner(deps: StepDeps) {
   }
 
   /** The Catch of a send or webhook step: record the failure (status failed, with the error) so the run's end is explained. */
-  async function recordFailure(input: StepInput, config: Record<string, unknown>): Promise<StepResult> {
-    const { channel, template, kind, target } = z
-      .object({ channel: z.enum(['email', 'sms', 'webhook']).default('webhook'), template: z.string(), kind: z.enum(['marketing', 'transactional']).default('transactional'), target: z.string().optional() })
-      .parse(config);
+  async function recordFailure(input: StepInput, config: StepConfig<'recordFailure'>): Promise<StepResult> {
+    const { channel, template, kind, target } = config;
     const recorded = await journeys.settleMessage(input.customerId, {
       journeyId: input.journeyId,
       stepId: input.stepId,
@@ -337,8 +326,8 @@ export function createStepRunner(deps: StepDeps) {
    *   delivery that may have arrived is retried rather than lost, and acted on once.
    * A 4xx answer is final (the receiver refused it): the step fails and is not retried.
    */
-  async function webhook(input: StepInput, config: Record<string, unknown>, profile: Profile | undefined): Promise<StepResult> {
-    const { target, template } = z.object({ target: z.string(), template: z.string() }).parse(config);
+  async function webhook(input: StepInput, config: StepConfig<'webhook'>, profile: Profile | undefined): Promise<StepResult> {
+    const { target, template } = config;
     const previous = await journeys.getMessage(input.customerId, input.execution, input.stepId);
     if (previous && previous.status !== 'sending') return settled(input, previous);
     if (!(await runIsRunning(input))) {
@@ -385,6 +374,11 @@ export function createStepRunner(deps: StepDeps) {
   }
 
   return { run };
+}
+
+/** The exhaustive switch's end: a new action in the contract fails the type check here until it is handled. */
+function assertUnreachable(call: never): never {
+  throw new StepConfigError(`unknown step action ${JSON.stringify((call as { action?: unknown }).action)}`);
 }
 
 /** The sort key of a step's message record (JourneyStore). */

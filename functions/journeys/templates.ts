@@ -2,7 +2,8 @@ import { sourceFileNames } from '../../shared/source-files';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Liquid } from 'liquidjs';
-import { chooseLocale, parseEmailTemplate, parseTemplateFileName, templateKey, type TemplateChannel } from '../../shared';
+import { CHANNEL_PARTS, chooseLocale, parseEmailTemplate, parseTemplateFileName, templateKey, type TemplateChannel } from '../../shared';
+import { parsePartsTemplate } from '../../shared/templates/parts';
 import { jsonBodyLiquid } from '../../shared/templates/json-body';
 import { TemplateRenderError, type TemplateRenderer } from './steps';
 
@@ -67,6 +68,29 @@ export function liquidTemplates(sources: Readonly<Record<string, string>>): Temp
     },
     async text(template, channel, data, locale) {
       return String(await (channel === 'webhook' ? jsonLiquid : liquid).parseAndRender(source(template, channel, locale), data));
+    },
+    async parts(template, channel, data, locale) {
+      const { format } = CHANNEL_PARTS[channel];
+      const parsed = parsePartsTemplate(source(template, channel, locale), format);
+      if ('problems' in parsed) throw new TemplateRenderError(`template "${templateKey(template, channel, locale)}": line ${parsed.problems[0]!.line}: ${parsed.problems[0]!.message}`);
+      const rendered: Record<string, string> = {};
+      for (const [key, part] of Object.entries(parsed.parts)) {
+        const header = format.headers.find((h) => h.key === key);
+        const value = String(await (header?.json ? jsonLiquid : liquid).parseAndRender(part, data)).trim();
+        // A part that must look a certain way (a WhatsApp template name) is checked once rendered, before anything is sent.
+        if (header?.pattern && value !== '' && !header.pattern.regex.test(value)) throw new TemplateRenderError(`template "${templateKey(template, channel, locale)}": "${header.header}:" rendered ${JSON.stringify(value)}: expected ${header.pattern.expected}`);
+        if (header?.json && value !== '') {
+          let json: unknown;
+          try {
+            json = JSON.parse(value);
+          } catch (error) {
+            throw new TemplateRenderError(`template "${templateKey(template, channel, locale)}": "${header.header}:" did not render to JSON: ${(error as Error).message}`);
+          }
+          if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new TemplateRenderError(`template "${templateKey(template, channel, locale)}": "${header.header}:" rendered ${value.slice(0, 60)}: expected a JSON object`);
+        }
+        rendered[key] = value;
+      }
+      return rendered;
     },
   };
 }

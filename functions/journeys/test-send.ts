@@ -7,15 +7,15 @@
  * carries the header `X-Rapport-Test: true`.
  */
 import { z } from 'zod';
-import { CHANNEL_ADDRESS_TRAIT, type Profile } from '../../shared';
+import { CHANNEL_ADDRESS_TRAIT, MESSAGE_CHANNELS, type Profile } from '../../shared';
 import type { Channels } from './channels/types';
-import { profileFromView, renderMessage, type RenderDeps, type RenderedMessage } from './render';
+import { profileFromView, renderMessage, sendOn, type RenderDeps, type RenderedMessage } from './render';
 
 /** `POST /v1/admin/send-test`: the template, where to send it and, optionally, whose data to render it with. */
 export const TestSendRequestSchema = z
   .object({
     template: z.string().regex(/^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/, 'expected a template name such as "welcome"'),
-    channel: z.enum(['email', 'sms']).default('email'),
+    channel: z.enum(MESSAGE_CHANNELS).default('email'),
     to: z.string().min(3).max(320),
     kind: z.enum(['marketing', 'transactional']).default('marketing'),
     /** Render with this customer's profile (the engine reads it); absent: a sample customer with no traits. */
@@ -64,7 +64,7 @@ export async function sendTestMessage(
     const message = { ...rendered.message, headers: { ...rendered.message.headers, [TEST_SEND_HEADER]: 'true' }, tags };
     return { providerId: (await deps.channels.email(message)).providerId, rendered: { ...rendered, message } };
   }
-  const message = { ...rendered.message, tags };
-  return { providerId: (await deps.channels.sms(message)).providerId, rendered: { ...rendered, message } };
+  const tagged = { ...rendered, message: { ...rendered.message, tags } } as RenderedMessage;
+  return { providerId: (await sendOn(deps.channels, tagged)).providerId, rendered: tagged };
 }
 

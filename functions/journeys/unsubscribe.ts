@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Channel } from '../../shared';
+import { CHANNELS, type Channel } from '../../shared';
 
 /**
  * Signed one-click unsubscribe links (RFC 8058). The link names the customer and
@@ -42,12 +42,14 @@ export function unsubscribeUrl(baseUrl: string, keys: string | readonly string[]
   return url.toString();
 }
 
+const isConsentChannel = (value: string | null): value is Channel => value !== null && (CHANNELS as readonly string[]).includes(value);
+
 /** Check a link's parameters against every key; the customer and channel it unsubscribes, or undefined if forged or malformed. */
 export function verifyUnsubscribe(keys: string | readonly string[], params: URLSearchParams): { customerId: string; channel: Channel } | undefined {
   const customerId = params.get('c');
   const channel = params.get('ch');
   const token = params.get('t');
-  if (!customerId || !token || (channel !== 'email' && channel !== 'sms' && channel !== 'push')) return undefined;
+  if (!customerId || !token || !isConsentChannel(channel)) return undefined;
   const given = Buffer.from(token);
   let valid = false;
   for (const key of typeof keys === 'string' ? [keys] : keys) {

@@ -1,4 +1,4 @@
-import { CHANNELS, EVENTS, SENDER_LIMITS, orderAmount, consentChanges, topicConsentChanges, consentOfTrail, consentRecord, detailTypeOf, suppressionsOf, foldConsentTrail, trailOf, type Channel, type ConsentRecord, type NormalisedEvent, type Profile, type RecentEvent } from '../../shared';
+import { CHANNELS, EVENTS, PROFILE_CONSENT_CHANNELS, SENDER_LIMITS, orderAmount, consentChanges, topicConsentChanges, consentOfTrail, consentRecord, detailTypeOf, suppressionsOf, foldConsentTrail, trailOf, type Channel, type ConsentRecord, type NormalisedEvent, type Profile, type RecentEvent } from '../../shared';
 
 import { RECENT_EVENTS_MAX, RECENT_EVENTS_WINDOW_DAYS } from '../../shared/segmentation/constants';
 import type { RecentEventsSpec } from '../../shared/segmentation/retention';
@@ -31,7 +31,8 @@ export function emptyProfile(id: string, at: string): Profile {
     id,
     anonymousIds: [],
     traits: {},
-    consent: { email: { ...unknown }, sms: { ...unknown }, push: { ...unknown } },
+    // One unknown record per channel every profile has (the channel registry's); a channel added later has none.
+    consent: Object.fromEntries(PROFILE_CONSENT_CHANNELS.map((channel) => [channel, { ...unknown }])) as Profile['consent'],
     suppression: {},
     firstSeenAt: at,
     lastSeenAt: at,

@@ -1,5 +1,5 @@
 import { brotliCompressSync, brotliDecompressSync, constants, createBrotliDecompress } from 'node:zlib';
-import { RapportError, type BusEntry, type Profile } from '../../shared';
+import { PROFILE_CONSENT_CHANNELS, RapportError, type BusEntry, type Profile } from '../../shared';
 
 /**
  * How a profile's contents sit in its DynamoDB item. Every profile write
@@ -74,7 +74,7 @@ export function readContents(item: Record<string, unknown>, id: string): Profile
     // The earlier form: plain attributes.
     if (typeof item.profile !== 'object' || item.profile === null) throw new UnreadableProfileError(`profile item of ${id}: neither a packed body nor a profile map`);
     return {
-      profile: item.profile as Profile,
+      profile: withEveryConsentChannel(item.profile as Profile),
       applied: (item.applied as string[] | undefined) ?? [],
       outbox: ((item.outbox as Array<OutboxEntry | LegacyOutboxEntry> | undefined) ?? []).map(readOutboxEntry),
     };
@@ -97,7 +97,16 @@ export function readContents(item: Record<string, unknown>, id: string): Profile
     throw new UnreadableProfileError(`profile item of ${id}: body is not brotli-packed JSON (${(error as Error).message})`, { cause: error });
   }
   const applied = item.applied === undefined ? [] : unpackMarks(asBytes(item.applied, id, 'applied'), id);
-  return { profile: parsed.profile, applied, outbox: parsed.outbox.map(readOutboxEntry) };
+  return { profile: withEveryConsentChannel(parsed.profile), applied, outbox: parsed.outbox.map(readOutboxEntry) };
+}
+
+/**
+ * A profile stored before a consent channel was added (WhatsApp) has no record for it: nobody decided, unknown since
+ * the customer was first seen, as a new profile starts (`emptyProfile`).
+ */
+function withEveryConsentChannel(profile: Profile): Profile {
+  for (const channel of PROFILE_CONSENT_CHANNELS) profile.consent[channel] ??= { status: 'unknown', source: 'default', at: profile.firstSeenAt };
+  return profile;
 }
 
 export function packMarks(marks: readonly string[]): Uint8Array {

@@ -17,6 +17,8 @@ import { journeyStacksProblems, stageNameProblems } from './validate';
  * - `fromAddress`: sender of journey emails, a verified SES identity (or under a verified domain);
  * - `configurationSet`: SES configuration set (optional);
  * - `smsOriginationIdentity`: ARN of the End User Messaging phone number, pool or sender id (optional);
+ * - `pushPlatformApplicationArn`: the SNS platform application customers' push endpoints belong to (optional);
+ * - `whatsappPhoneNumberId`: the End User Messaging Social origination phone number id WhatsApp is sent from (optional);
  * - `outboundWebhooks`: `{ "<name>": { "url": "https://...", "secretArn"?: "arn:..." } }`, an object
  *   in cdk.json or a JSON string on the command line.
  * Without `fromAddress` or `outboundWebhooks`, synth uses `SAMPLE_DELIVERY` (which
@@ -88,6 +90,8 @@ function outboundWebhooksFromContext(): Record<string, RapportOutboundWebhook> |
 const fromAddress = optionalString('fromAddress');
 const configurationSet = optionalString('configurationSet');
 const smsOriginationIdentity = optionalString('smsOriginationIdentity');
+const whatsappPhoneNumberId = optionalString('whatsappPhoneNumberId');
+const pushPlatformApplicationArn = optionalString('pushPlatformApplicationArn');
 const outboundWebhooks = outboundWebhooksFromContext();
 const alarmEmail = optionalString('alarmEmail');
 const broadcastRatesContext: unknown = app.node.tryGetContext('broadcastRates');
@@ -104,6 +108,8 @@ const stack = new RapportStack(app, `Rapport-${stage}`, {
   ...(configDir !== undefined && { configDir }),
   email: { fromAddress: fromAddress ?? SAMPLE_DELIVERY.fromAddress, ...(configurationSet !== undefined && { configurationSet }) },
   ...(smsOriginationIdentity !== undefined && { sms: { originationIdentity: smsOriginationIdentity } }),
+  ...(whatsappPhoneNumberId !== undefined && { whatsapp: { phoneNumberId: whatsappPhoneNumberId } }),
+  ...(pushPlatformApplicationArn !== undefined && { push: { platformApplicationArn: pushPlatformApplicationArn } }),
   outboundWebhooks: outboundWebhooks ?? SAMPLE_DELIVERY.outboundWebhooks,
   ...(alarmEmail !== undefined && { alarmEmail }),
   ...(broadcastRates !== undefined && { broadcastRates }),

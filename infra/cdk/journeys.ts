@@ -4,9 +4,11 @@ import * as path from 'node:path';
 import { LineCounter, parseDocument, type Node } from 'yaml';
 import type { JourneySpec } from '../../functions/journeys';
 import { journeySpecOf } from '../../functions/journeys/release-specs';
-import type { Topics } from '../../shared';
+import { DEPLOYED_CHANNELS, type Topics } from '../../shared';
 import { JOURNEY_BUNDLE, JOURNEYS_FILE_FORMAT } from '../../shared/config/journey-env';
 import { compileJourney, formatProblems, JourneyError, loadJourneysFromDir, type CompiledJourney, type LoadedJourneys } from '../../workflows/journeys';
+import { formatPath } from '../../workflows/journeys/errors';
+import { deploymentHint, sendsOn } from '../../workflows/journeys/load';
 import { JOURNEYS, STAGE_NAME_PATTERN } from './defaults';
 
 /**
@@ -62,6 +64,8 @@ export interface JourneySources {
   readonly webhookTargets: readonly string[];
   /** Whether an SMS origination identity is configured: without one, a journey sending SMS fails synth. */
   readonly sms: boolean;
+  /** The channels whose AWS deployment setting is given (WhatsApp's phone number id): a journey sending on another such channel fails synth. */
+  readonly deployed?: readonly string[];
   /** The declared subscription topics (topics.yaml): a journey naming another fails synth; compiled with their defaults. */
   readonly topics?: Topics | undefined;
   /**
@@ -147,7 +151,29 @@ export function loadJourneys(sources: JourneySources): JourneyLoad {
       });
     }
   }
+  // Every other channel whose sender needs a deployment setting (the channel registry's `deployment`).
+  for (const channel of DEPLOYED_CHANNELS.filter((c) => !(sources.deployed ?? []).includes(c.id))) {
+    for (const { file, journey } of loaded.journeys) {
+      for (const at of sendsOn(journey, channel.id)) {
+        const { line, column } = locate(file, at);
+        problems.push(formatProblems([{ file, line, column, path: formatPath(at), message: `${deploymentHint(channel.id)!.replace(/; the embedded engine needs none$/, '')}, or send on another channel` }]));
+      }
+    }
+  }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, loaded };
+}
+
+/** The channels the compiled journeys' send steps use: each send's channel, its fallback and its variants' channels. */
+export function channelsSentOn(journeys: readonly CompiledJourney[]): Set<string> {
+  const channels = new Set<string>();
+  for (const journey of journeys) {
+    for (const state of Object.values(journey.definition.States)) {
+      const payload = (state as { Parameters?: { Payload?: { action?: unknown; config?: { channel?: unknown; fallback?: unknown; variants?: Array<{ channel?: unknown }> } } } }).Parameters?.Payload;
+      if (payload?.action !== 'send' || payload.config === undefined) continue;
+      for (const channel of [payload.config.channel, payload.config.fallback, ...(payload.config.variants ?? []).map((v) => v.channel)]) if (typeof channel === 'string') channels.add(channel);
+    }
+  }
+  return channels;
 }
 
 /**

@@ -83,6 +83,23 @@ export interface RapportSms {
   readonly originationIdentity: string;
 }
 
+/** Where journey WhatsApp messages are sent from (AWS End User Messaging Social). */
+export interface RapportWhatsApp {
+  /** The origination phone number's id (`phone-number-id-<32 hex digits>`); the step function may send from it alone. */
+  readonly phoneNumberId: string;
+  /**
+   * The Meta Cloud API version messages are written for.
+   * @default v20.0
+   */
+  readonly metaApiVersion?: string;
+}
+
+/** Where journey pushes go (SNS mobile push): the platform application the customers' endpoints belong to. */
+export interface RapportPush {
+  /** `arn:aws:sns:<region>:<account>:app/<GCM|APNS|...>/<name>`; the step function may publish to its endpoints alone. */
+  readonly platformApplicationArn: string;
+}
+
 /** A system journeys post to (help desk, CRM): `webhook` steps and webhook sends name it as `target`. */
 export interface RapportOutboundWebhook {
   /** The https:// URL each Standard-Webhooks-signed POST goes to. */
@@ -310,6 +327,18 @@ export interface RapportProps {
    * @default none: a journey that sends SMS fails synth
    */
   readonly sms?: RapportSms;
+  /**
+   * Where journey WhatsApp messages are sent from.
+   *
+   * @default none: a journey that sends WhatsApp fails synth
+   */
+  readonly whatsapp?: RapportWhatsApp;
+  /**
+   * Where journey pushes go.
+   *
+   * @default none: a journey that sends push fails synth
+   */
+  readonly push?: RapportPush;
 
   /**
    * The systems journeys post to, by name (kebab-case, as journeys name them in
@@ -543,6 +572,8 @@ export class Rapport extends Construct {
       releasesDir: path.resolve(props.releasesDir ?? path.join(path.dirname(path.resolve(props.journeysDir ?? RAPPORT_DEFAULTS.journeysDir)), 'releases')),
       email: props.email,
       ...(props.sms !== undefined && { sms: props.sms }),
+      ...(props.whatsapp !== undefined && { whatsapp: props.whatsapp }),
+      ...(props.push !== undefined && { push: props.push }),
       outboundWebhooks: props.outboundWebhooks ?? RAPPORT_DEFAULTS.outboundWebhooks,
       sendPolicy: {
         frequencyCap: props.sendPolicy?.frequencyCap ?? RAPPORT_DEFAULTS.sendPolicy.frequencyCap,
@@ -567,6 +598,7 @@ export class Rapport extends Construct {
       templatesDir: resolved.templatesDir,
       webhookTargets,
       sms: resolved.sms !== undefined,
+      deployed: [...(resolved.whatsapp !== undefined ? ['whatsapp'] : []), ...(resolved.push !== undefined ? ['push'] : [])],
       ...(tags !== undefined && { tags }),
       topics,
       // Counted per stack only once the number of stacks is valid (an invalid one is reported on its own).
@@ -685,6 +717,8 @@ export class Rapport extends Construct {
       // Every email is sent with the configuration set, so its feedback reaches the feedback function.
       email: { ...resolved.email, configurationSet: feedback.configurationSetName },
       ...(resolved.sms !== undefined && { sms: resolved.sms }),
+      ...(resolved.whatsapp !== undefined && { whatsapp: resolved.whatsapp }),
+      ...(resolved.push !== undefined && { push: resolved.push }),
       outboundWebhooks: resolved.outboundWebhooks,
       sendPolicy: resolved.sendPolicy,
       journeyStacks: resolved.journeyStacks,

@@ -13,9 +13,8 @@ import {
   type ServiceOutputTypes as EventBridgeOutput,
 } from '@aws-sdk/client-eventbridge';
 import type { FinalizeRequestMiddleware, HandlerExecutionContext } from '@smithy/types';
-import type { EmailMessage, SmsMessage, WebhookMessage } from '../../functions/journeys/channels/types';
 import type { Executions } from '../../functions/journeys/executions';
-import type { BusEntry } from '../../shared';
+import { SEND_CHANNELS, type BusEntry, type ChannelMessages } from '../../shared';
 import type { EntryFault, LocalEventBus } from './event-bus';
 import type { Outbox } from './outbox';
 
@@ -53,7 +52,7 @@ export interface PutEventsCall {
 export type PutEventsFaultError = 'ThrottlingException' | 'InternalException';
 
 /** One send to a channel of the outbox (the embedded SES, SMS and webhook adapters), as the fault hook sees it. */
-export type ChannelCall = ({ channel: 'email'; message: EmailMessage } | { channel: 'sms'; message: SmsMessage } | { channel: 'webhook'; message: WebhookMessage }) & {
+export type ChannelCall = { [C in keyof ChannelMessages]: { channel: C; message: ChannelMessages[C] } }[keyof ChannelMessages] & {
   /** 1-based count of channel calls the hook has seen. */
   n: number;
 };
@@ -171,7 +170,10 @@ function failChannels(outbox: Outbox, hook: NonNullable<Faults['channels']>): vo
     if (fault.afterAccept) await send(message);
     throw fault.error;
   };
-  outbox.email = wrap('email', outbox.email.bind(outbox));
-  outbox.sms = wrap('sms', outbox.sms.bind(outbox));
-  outbox.webhook = wrap('webhook', outbox.webhook.bind(outbox));
+  // Every channel of the registry the outbox sends on.
+  const senders = outbox as unknown as Record<string, ((message: unknown) => Promise<{ providerId: string }>) | undefined>;
+  for (const channel of SEND_CHANNELS) {
+    const send = senders[channel];
+    if (send) senders[channel] = wrap(channel, send.bind(outbox));
+  }
 }

@@ -127,6 +127,7 @@ export function wireJourneys(w: JourneyWiring) {
     localeFor: (template, channel, locale) => current.templates.localeFor(template, channel, locale),
     email: (template, data, locale) => current.templates.email(template, data, locale),
     text: (template, channel, data, locale) => current.templates.text(template, channel, data, locale),
+    parts: (template, channel, data, locale) => current.templates.parts(template, channel, data, locale),
   };
   const templatesOf = (journeyId: string, version: number): TemplateRenderer | undefined => {
     if (current.journeys.get(journeyId)?.version === version) return undefined;

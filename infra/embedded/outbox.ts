@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { SES_DETAIL_TYPES, SES_EVENT_SOURCE, type SesEventType } from '../../functions/feedback/ses-event';
 import { postWebhook, sesTags, type OutboundWebhookTarget } from '../../functions/journeys/channels/aws';
 import type { Channels, EmailMessage, SmsMessage, WebhookMessage } from '../../functions/journeys/channels/types';
-import type { BusEntry, Clock } from '../../shared';
+import { MESSAGE_CHANNELS, type PushMessage, type WhatsAppMessage, type BusEntry, type ChannelMessages, type Clock, type MessageChannel, type SendChannel } from '../../shared';
 import { idNumber, NdjsonLog } from './ndjson-log';
 
 /**
@@ -10,8 +10,8 @@ import { idNumber, NdjsonLog } from './ndjson-log';
  * kept on the entry (not as a provider tag: feedback on a test credits no one) so that erasure forgets it with them.
  */
 export type OutboxEntry =
-  | ({ channel: 'email'; outboxId: string; at: string; renderedFor?: string } & EmailMessage)
-  | ({ channel: 'sms'; outboxId: string; at: string; renderedFor?: string } & SmsMessage)
+  /** A message to a customer, on each customer channel of the registry (shared/channels). */
+  | { [C in MessageChannel]: { channel: C; outboxId: string; at: string; renderedFor?: string } & ChannelMessages[C] }[MessageChannel]
   | ({ channel: 'webhook'; outboxId: string; at: string; delivered: boolean; status?: string } & WebhookMessage);
 
 type WithoutStamp<T> = T extends unknown ? Omit<T, 'outboxId' | 'at'> : never;
@@ -25,7 +25,7 @@ type WithoutStamp<T> = T extends unknown ? Omit<T, 'outboxId' | 'at'> : never;
  */
 export class Outbox implements Channels {
   readonly entries: OutboxEntry[] = [];
-  fail: Partial<Record<'email' | 'sms' | 'webhook', Error>> = {};
+  fail: Partial<Record<SendChannel, Error>> = {};
   readonly #file: NdjsonLog<OutboxEntry>;
 
   constructor(
@@ -38,13 +38,19 @@ export class Outbox implements Channels {
   }
 
   async email(message: EmailMessage) {
-    if (this.fail.email) throw this.fail.email;
-    return this.#add({ channel: 'email', ...message });
+    return this.#message('email', message);
   }
 
   async sms(message: SmsMessage) {
-    if (this.fail.sms) throw this.fail.sms;
-    return this.#add({ channel: 'sms', ...message });
+    return this.#message('sms', message);
+  }
+
+  async whatsapp(message: WhatsAppMessage) {
+    return this.#message('whatsapp', message);
+  }
+
+  async push(message: PushMessage) {
+    return this.#message('push', message);
   }
 
   async webhook(message: WebhookMessage) {
@@ -58,17 +64,15 @@ export class Outbox implements Channels {
 
   /** The channels of a test send rendered with customer `customerId`'s data: its entries say so (`renderedFor`). */
   renderedFor(customerId: string): Channels {
-    return {
-      email: async (message) => {
-        if (this.fail.email) throw this.fail.email;
-        return this.#add({ channel: 'email', ...message, renderedFor: customerId });
-      },
-      sms: async (message) => {
-        if (this.fail.sms) throw this.fail.sms;
-        return this.#add({ channel: 'sms', ...message, renderedFor: customerId });
-      },
-      webhook: (message) => this.webhook(message),
-    };
+    const senders = Object.fromEntries(MESSAGE_CHANNELS.map((channel) => [channel, (message: ChannelMessages[typeof channel]) => this.#message(channel, message, customerId)]));
+    return { ...senders, webhook: (message: WebhookMessage) => this.webhook(message) } as Channels;
+  }
+
+  /** A message to a customer on `channel`, into the outbox (unless a test took the channel down). */
+  async #message<C extends MessageChannel>(channel: C, message: ChannelMessages[C], renderedFor?: string): Promise<{ providerId: string }> {
+    const down = this.fail[channel];
+    if (down) throw down;
+    return this.#add({ channel, ...message, ...(renderedFor !== undefined && { renderedFor }) } as WithoutStamp<OutboxEntry>);
   }
 
   /** Remove a customer's messages (erasure), from memory and from the outbox log file. */

@@ -11,7 +11,7 @@ import type { RenderDeps } from '../../functions/journeys/render';
 import { TemplateRenderError } from '../../functions/journeys/steps';
 import { PreviewRequestSchema, renderForCustomer, sendTestMessage, TestSendRequestSchema } from '../../functions/journeys/test-send';
 import type { ProfileStore } from '../../functions/profile';
-import type { Clock, Profile } from '../../shared';
+import { isMessageChannel, type Clock, type MessageChannel, type Profile } from '../../shared';
 import type { CompiledJourney } from '../../workflows/journeys';
 
 export interface MessageToolsWiring {
@@ -100,11 +100,11 @@ const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.char
  * A journey's email and SMS send steps as its state machine gives them to the step runner (each Task's payload
  * `config`), for the web UI to preview: `{ step, channel, template, kind }`. An experiment's variants are not listed.
  */
-export function emailAndSmsSends(journey: Pick<CompiledJourney, 'definition'>): Array<{ step: string; channel: 'email' | 'sms'; template: string; kind: string }> {
+export function emailAndSmsSends(journey: Pick<CompiledJourney, 'definition'>): Array<{ step: string; channel: MessageChannel; template: string; kind: string }> {
   return Object.values(journey.definition.States).flatMap((state) => {
     const payload = (state as { Parameters?: { Payload?: { action?: unknown; stepId?: unknown; config?: Record<string, unknown> } } }).Parameters?.Payload;
     const config = payload?.config;
-    if (payload?.action !== 'send' || (config?.channel !== 'email' && config?.channel !== 'sms') || typeof config.template !== 'string') return [];
+    if (payload?.action !== 'send' || !isMessageChannel(config?.channel) || typeof config.template !== 'string') return [];
     return [{ step: String(payload.stepId), channel: config.channel, template: config.template, kind: typeof config.kind === 'string' ? config.kind : 'marketing' }];
   });
 }

@@ -1,11 +1,12 @@
+import { BROADCAST_CHANNELS, type BroadcastChannel } from '../channels';
 import { BROADCAST_RATE_MAX } from './schema';
 
-/** The channels a broadcast sends on. */
-export type BroadcastChannel = 'email' | 'sms';
+/** The channels a broadcast sends on (the channel registry's). */
+export type { BroadcastChannel };
 /** Messages per second all broadcasts together may send on a channel; a channel not named is not limited. */
 export type BroadcastRates = Partial<Record<BroadcastChannel, number>>;
 
-const CHANNELS: readonly BroadcastChannel[] = ['email', 'sms'];
+const CHANNELS: readonly BroadcastChannel[] = BROADCAST_CHANNELS;
 
 /**
  * The rates of `RAPPORT_BROADCAST_RATES` (or the CDK prop / context `broadcastRates`): a JSON object like

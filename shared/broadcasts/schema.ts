@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BROADCAST_CHANNELS, orList } from '../channels';
 import { RapportError } from '../errors';
 import { DEFAULT_ATTRIBUTION, type AttributionRule } from '../attribution';
 import { parseSegmentId } from '../segmentation/membership';
@@ -54,7 +55,7 @@ export const BroadcastSchema = z.strictObject(
     }),
     send: z.strictObject(
       {
-        channel: z.enum(['email', 'sms'], { error: 'expected "email" or "sms"' }),
+        channel: z.enum(BROADCAST_CHANNELS, { error: `expected ${orList(BROADCAST_CHANNELS, true)}` }),
         template: z.string({ error: 'expected the name of a template in workflows/templates, like "spring-sale"' }).regex(/^[a-z0-9][a-z0-9_-]*$/, { error: 'expected a template name in lowercase letters, digits, "-" or "_"' }),
         kind: z.enum(['marketing', 'transactional'], { error: 'expected "marketing" or "transactional"' }).default('marketing'),
       },

@@ -27,6 +27,12 @@ export const JOURNEY_ENV = {
   EMAIL_CONFIGURATION_SET: 'RAPPORT_EMAIL_CONFIGURATION_SET',
   /** End User Messaging origination identity (ARN of a phone number, pool or sender id); unset: no SMS. */
   SMS_ORIGINATION_IDENTITY: 'RAPPORT_SMS_ORIGINATION_IDENTITY',
+  /** End User Messaging Social origination phone number id (`phone-number-id-...`) WhatsApp is sent from; unset: no WhatsApp. */
+  WHATSAPP_PHONE_NUMBER_ID: 'RAPPORT_WHATSAPP_PHONE_NUMBER_ID',
+  /** The Meta Cloud API version WhatsApp messages are written for (`v20.0`). */
+  WHATSAPP_META_API_VERSION: 'RAPPORT_WHATSAPP_META_API_VERSION',
+  /** SNS platform application (`arn:aws:sns:...:app/<platform>/<name>`) whose endpoints pushes go to; unset: no push. */
+  PUSH_PLATFORM_APPLICATION_ARN: 'RAPPORT_PUSH_PLATFORM_APPLICATION_ARN',
   /**
    * JSON object: the outbound webhooks by name, `{ "support": { "url": "https://...", "secretArn": "arn:..." } }`.
    * Each secret's value is the Standard Webhooks secret (`whsec_<base64>`, or the base64 alone) as plain text.

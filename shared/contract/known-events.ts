@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CONSENT_CHANNELS, type ConsentChannel } from '../channels';
 
 /**
  * The source of the `Unsubscribed` events Rapport's own one-click unsubscribe link publishes, and of the
@@ -58,8 +59,9 @@ export const DERIVED_EVENTS = {
 export type DerivedEventName = (typeof DERIVED_EVENTS)[keyof typeof DERIVED_EVENTS];
 export const RESERVED_EVENT_NAMES: ReadonlySet<string> = new Set(Object.values(DERIVED_EVENTS));
 
-export const CHANNELS = ['email', 'sms', 'push'] as const;
-export type Channel = (typeof CHANNELS)[number];
+/** The channels the profile keeps consent for (the channel registry's). */
+export const CHANNELS = CONSENT_CHANNELS;
+export type Channel = ConsentChannel;
 
 const Reason = z.string().max(1_000).optional();
 /**

@@ -1,13 +1,14 @@
+import { addressFormat, CHANNEL_ADDRESS_TRAIT } from '../channels';
 import { CHANNELS, EMAIL_MARKED_AS_SPAM, EVENTS, type Channel, type NormalisedEvent } from '../contract';
 import type { ConsentRecord, ConsentStatus, Profile, Suppression } from './types';
 
 export type ConsentMode = 'opt-out' | 'opt-in';
 export type MessageKind = 'marketing' | 'transactional';
 
-/** The trait that holds a channel's address. */
-export const CHANNEL_ADDRESS_TRAIT: Readonly<Record<Channel, string>> = { email: 'email', sms: 'phone', push: 'pushToken' };
+/** The trait that holds a channel's address (the channel registry's). */
+export { CHANNEL_ADDRESS_TRAIT };
 
-export type Reachability = { ok: true; address: string } | { ok: false; reason: 'no-address' | 'suppressed' | 'unsubscribed' | 'no-consent' | 'topic-unsubscribed' | 'topic-no-consent' };
+export type Reachability = { ok: true; address: string } | { ok: false; reason: 'no-address' | 'invalid-address' | 'suppressed' | 'unsubscribed' | 'no-consent' | 'topic-unsubscribed' | 'topic-no-consent' };
 
 /**
  * A marketing message's topic as the send decides on it: its id and whether a customer who chose nothing
@@ -35,9 +36,14 @@ export function topicReachability(profile: Pick<Profile, 'topicConsent'>, channe
  * explicitly, or — in opt-out mode — not refused; and, when it has a topic, the
  * customer's state on that topic for the channel (`topicReachability`).
  */
-export function reachability(profile: Pick<Profile, 'traits' | 'consent' | 'suppression' | 'topicConsent'>, channel: Channel, kind: MessageKind, mode: ConsentMode, topic?: MessageTopic): Reachability {
+/** What reachability reads of a profile: its consent may lack a channel (nobody decided). */
+export type ReachableProfile = Pick<Profile, 'traits' | 'suppression' | 'topicConsent'> & { consent: Partial<Profile['consent']> };
+
+export function reachability(profile: ReachableProfile, channel: Channel, kind: MessageKind, mode: ConsentMode, topic?: MessageTopic): Reachability {
   const address = profile.traits[CHANNEL_ADDRESS_TRAIT[channel]];
   if (typeof address !== 'string' || address.length === 0) return { ok: false, reason: 'no-address' };
+  // A channel that says what its address looks like (WhatsApp: E.164) cannot reach another one.
+  if (addressFormat(channel)?.regex.test(address) === false) return { ok: false, reason: 'invalid-address' };
   if (profile.suppression[channel]) return { ok: false, reason: 'suppressed' };
   if (kind === 'transactional') return { ok: true, address };
   const status = profile.consent[channel]?.status ?? 'unknown';

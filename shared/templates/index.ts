@@ -8,11 +8,13 @@
  *   optionally a line `--- html ---` followed by the HTML body;
  * - sms: the whole file is the body;
  * - webhook: the whole file renders to the JSON request body.
+ * The channels with templates, and each one's format, are the channel registry's (shared/channels).
  */
-export const TEMPLATE_CHANNELS = ['email', 'sms', 'webhook'] as const;
-export type TemplateChannel = (typeof TEMPLATE_CHANNELS)[number];
+import { TEMPLATE_CHANNELS, type TemplateChannel } from '../channels';
+
+export { TEMPLATE_CHANNELS, type TemplateChannel };
 /** `<template>[.<locale>].<channel>.liquid`: groups template, locale (optional, a BCP 47-like tag) and channel. */
-export const TEMPLATE_FILE = /^([a-z][a-z0-9]*(?:-[a-z0-9]+)*)(?:\.([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*))?\.(email|sms|webhook)\.liquid$/;
+export const TEMPLATE_FILE = new RegExp(`^([a-z][a-z0-9]*(?:-[a-z0-9]+)*)(?:\\.([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*))?\\.(${TEMPLATE_CHANNELS.join('|')})\\.liquid$`);
 export const HTML_SEPARATOR = '--- html ---';
 const SUBJECT_LINE = /^Subject:[ \t]*(.*)$/;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chunkBusEntries, compileTrackingPlan, PUT_EVENTS_MAX_BYTES, detailTypeOf, normaliseEvent, toBusEntry, type NormaliseOptions } from '../../shared';
+import { CHANNELS, chunkBusEntries, compileTrackingPlan, PUT_EVENTS_MAX_BYTES, detailTypeOf, normaliseEvent, toBusEntry, type NormaliseOptions } from '../../shared';
 
 const options: NormaliseOptions = { sourceId: 'default', receivedAt: new Date('2026-11-23T10:00:00.000Z') };
 
@@ -55,7 +55,8 @@ describe('event contract: normalisation', () => {
   it('refuses an identify whose consent trait could not be applied as sent, naming the field (a denial is never silently lost)', () => {
     expect(ok({ type: 'identify', userId: 'u', traits: { consent: { email: false, sms: true } } }).traits).toEqual({ consent: { email: false, sms: true } });
     expect(ok({ type: 'identify', userId: 'u', traits: { consent: {} } }).traits).toEqual({ consent: {} });
-    const expected = 'expected {"email": true | false, "sms": true | false, "push": true | false} (true grants, false denies; any subset of the channels)';
+    // The consent channels are the channel registry's (shared/channels).
+    const expected = `expected {${CHANNELS.map((c) => `"${c}": true | false`).join(', ')}} (true grants, false denies; any subset of the channels)`;
     expect(problems({ type: 'identify', userId: 'u', traits: { consent: { email: 'false' } } })).toEqual([{ index: 3, path: '$.traits.consent.email', message: 'expected true (granted) or false (denied), received "false"' }]);
     expect(problems({ type: 'identify', userId: 'u', traits: { consent: { email: 0, sms: null } } }).map((p) => p.path)).toEqual(['$.traits.consent.email', '$.traits.consent.sms']);
     expect(problems({ type: 'identify', userId: 'u', traits: { consent: { Email: false } } })).toEqual([{ index: 3, path: '$.traits.consent.Email', message: `"Email" is not a channel; ${expected}` }]);
@@ -121,7 +122,7 @@ describe('event contract: normalisation', () => {
   });
 
   it('refuses consent events Rapport could not apply, for every source', () => {
-    expect(problems({ type: 'track', userId: 'u', event: 'Unsubscribed', properties: { channel: 'fax' } })[0]?.message).toContain('expected one of "email", "sms", "push", "all"');
+    expect(problems({ type: 'track', userId: 'u', event: 'Unsubscribed', properties: { channel: 'fax' } })[0]?.message).toContain(`expected one of ${[...CHANNELS, 'all'].map((c) => `"${c}"`).join(', ')}`);
     expect(problems({ type: 'track', userId: 'u', event: 'Message Bounced', properties: { channel: 'email' } })[0]?.path).toBe('$.properties.bounceType');
   });
 

@@ -24,6 +24,9 @@ import {
   PROFILE_EVENT_SOURCE,
   RESERVED_EVENT_NAMES,
   type EventPattern,
+  type StepAction,
+  type StepConfigInput,
+  type VariantChannel,
   type Topics,
 } from '../../shared';
 import {
@@ -62,7 +65,8 @@ export interface CompileOptions extends TemplateCatalog {
 }
 
 /** The `action` a step Lambda is invoked with. */
-export type StepAction = 'send' | 'branch' | 'split' | 'tag' | 'update' | 'webhook' | 'waitUntil' | 'audience' | 'await' | 'recordFailure';
+/** The step runner's actions: the step payload contract's (shared/steps), which types every Task's config. */
+export type { StepAction };
 
 /** The Task that records a send's or webhook's failure before the run fails: `<stepId>.failed`. */
 export const failureState = (stepId: string) => `${stepId}.failed`;
@@ -167,7 +171,7 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
     states[STATE.failed] = { Type: 'Fail', Error: STEP_FAILED_ERROR, Cause: 'A journey step failed after its retries; see the execution history for the error.' };
     return STATE.failed;
   };
-  const payload = (stepId: string, action: StepAction, config: Record<string, unknown>) => ({
+  const payload = <A extends StepAction>(stepId: string, action: A, config: StepConfigInput<A>) => ({
     journeyId: journey.id,
     // The version the run started on: its step handler renders with that version's templates where they are kept.
     version: journey.version,
@@ -178,7 +182,7 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
     'trigger.$': '$.trigger',
     'execution.$': '$$.Execution.Name',
   });
-  const task = (stepId: string, action: StepAction, config: Record<string, unknown>, next: string, comment: string): TaskState => ({
+  const task = <A extends StepAction>(stepId: string, action: A, config: StepConfigInput<A>, next: string, comment: string): TaskState => ({
     Type: 'Task',
     Comment: comment,
     Resource: LAMBDA_INVOKE,
@@ -190,7 +194,8 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
     Next: next,
   });
   /** A send/webhook Task whose failure is recorded (`<id>.failed`) before the run fails. */
-  const deliveryTask = (stepId: string, action: 'send' | 'webhook', config: Record<string, unknown>, next: string, comment: string): TaskState => {
+  const deliveryTask = (stepId: string, call: { action: 'send'; config: StepConfigInput<'send'> } | { action: 'webhook'; config: StepConfigInput<'webhook'> }, next: string, comment: string): TaskState => {
+    const { config } = call;
     const onFailure = failureState(stepId);
     states[onFailure] = {
       Type: 'Task',
@@ -203,7 +208,7 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
       Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.recordError', Next: failed() }],
       Next: failed(),
     };
-    return { ...task(stepId, action, config, next, comment), Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: onFailure }] };
+    return { ...(call.action === 'send' ? task(stepId, 'send', call.config, next, comment) : task(stepId, 'webhook', call.config, next, comment)), Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: onFailure }] };
   };
   const route = (stepId: string, targets: readonly string[]): ChoiceState => ({
     Type: 'Choice',
@@ -236,7 +241,7 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
       // A marketing email or SMS has the step's topic, else the journey's; transactional messages ignore topics.
       const topic = kind === 'marketing' && step.send.channel !== 'webhook' ? (step.send.topic ?? journey.topic) : undefined;
       const topicDefault = topic === undefined ? undefined : options.topics?.get(topic)?.default;
-      const config = {
+      const config: StepConfigInput<'send'> = {
         channel: step.send.channel,
         template: step.send.template,
         kind,
@@ -246,16 +251,17 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
         ...(frequencyCapMaxDelaySeconds !== undefined && { frequencyCapMaxDelaySeconds }),
         ...(step.send.fallback !== undefined && { fallback: step.send.fallback }),
         ...(step.send.variants !== undefined && {
-          variants: step.send.variants.map((v) => ({ id: v.id, channel: v.channel ?? step.send.channel, template: v.template ?? step.send.template, weight: v.weight })),
+          // validate refuses variants on a channel that takes none (a webhook), so the send's own channel is one here.
+          variants: step.send.variants.map((v) => ({ id: v.id, channel: v.channel ?? (step.send.channel as VariantChannel), template: v.template ?? step.send.template, weight: v.weight })),
         }),
       };
       const comment = `send ${kind} ${step.send.channel} "${step.send.template}"`;
       if (kind === 'transactional') {
         // Transactional messages are never deferred (no quiet hours): no Choice, one transition fewer.
-        states[id] = deliveryTask(id, 'send', config, next(), comment);
+        states[id] = deliveryTask(id, { action: 'send', config }, next(), comment);
         return;
       }
-      states[id] = deliveryTask(id, 'send', config, STATE.route(id), comment);
+      states[id] = deliveryTask(id, { action: 'send', config }, STATE.route(id), comment);
       deferralSeconds[STATE.route(id)] = sendDeferralSeconds(frequencyCapMaxDelaySeconds);
       states[STATE.route(id)] = {
         Type: 'Choice',
@@ -313,7 +319,7 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
     } else if ('update' in step) {
       states[id] = task(id, 'update', { trait: step.update.trait, value: step.update.value }, next(), `set trait ${step.update.trait}`);
     } else if ('webhook' in step) {
-      states[id] = deliveryTask(id, 'webhook', { target: step.webhook.target, template: step.webhook.template }, next(), `post "${step.webhook.template}" to ${step.webhook.target}`);
+      states[id] = deliveryTask(id, { action: 'webhook', config: { target: step.webhook.target, template: step.webhook.template } }, next(), `post "${step.webhook.template}" to ${step.webhook.target}`);
     } else if ('exit' in step) {
       const reason = step.exit === true ? undefined : step.exit;
       const end = reason === 'goal' ? { outcome: 'converted' as const } : { outcome: 'exited' as const, ...(reason !== undefined && { reason }) };

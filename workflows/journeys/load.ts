@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { LineCounter, parse, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import type { Topics } from '../../shared';
+import { DEPLOYED_CHANNELS, type Topics } from '../../shared';
 import { isMinutesForMonths } from './duration';
 import { formatPath, JourneyError, type JourneyProblem, type PathSegment } from './errors';
 import { createLocator } from './locate';
@@ -35,6 +35,12 @@ export interface LoadOptions {
    * false, each SMS send is warned about at its place (synth refuses it); unchecked when absent.
    */
   readonly smsDeployable?: boolean;
+  /**
+   * The channels whose AWS deployment setting (the channel registry's `deployment`, e.g. WhatsApp's
+   * `whatsappPhoneNumberId`) is not given: each send on one is warned about at its place, with the setting and how
+   * to give it (synth refuses it). Unchecked when absent.
+   */
+  readonly undeployedChannels?: Iterable<string>;
 }
 
 /** What deploying a journey that sends SMS needs, and how to give it (the app's context, as `cdk synth` asks). */
@@ -49,6 +55,23 @@ function smsSends(journey: Journey): PathSegment[][] {
     const variants = (step.send.variants ?? []).flatMap((v, j): PathSegment[][] => (v.channel === 'sms' ? [['steps', i, 'send', 'variants', j, 'channel']] : []));
     return [...own, ...variants];
   });
+}
+
+/** The place of every send of a journey on `channel`: the send's channel, a variant's, or its fallback. */
+export function sendsOn(journey: Journey, channel: string): PathSegment[][] {
+  return journey.steps.flatMap((step, i) => {
+    if (!('send' in step)) return [];
+    const own: PathSegment[][] = step.send.channel === channel ? [['steps', i, 'send', 'channel']] : [];
+    const fallback: PathSegment[][] = step.send.fallback === channel ? [['steps', i, 'send', 'fallback']] : [];
+    const variants = (step.send.variants ?? []).flatMap((v, j): PathSegment[][] => (v.channel === channel ? [['steps', i, 'send', 'variants', j, 'channel']] : []));
+    return [...own, ...fallback, ...variants];
+  });
+}
+
+/** What deploying a send on `channel` needs (its registry `deployment`), as validate warns it. */
+export function deploymentHint(channel: string): string | undefined {
+  const deployed = DEPLOYED_CHANNELS.find((c) => c.id === channel);
+  return deployed && `sends ${deployed.label}: deploying it to AWS needs the ${deployed.context} setting: ${deployed.hint}; the embedded engine needs none`;
 }
 
 /** What `loadJourneysFromDir` checks besides the shape and the templates. */
@@ -67,6 +90,8 @@ export interface DirOptions {
   readonly showTemplatesDir?: string;
   /** See LoadOptions.smsDeployable. */
   readonly smsDeployable?: boolean;
+  /** See LoadOptions.undeployedChannels. */
+  readonly undeployedChannels?: Iterable<string>;
 }
 
 export type LoadResult = { ok: true; journey: Journey; warnings: JourneyProblem[] } | { ok: false; errors: JourneyProblem[] };
@@ -131,7 +156,8 @@ export function loadJourney(text: string, file: string, options: LoadOptions): L
   });
   if (meaning.length > 0) return { ok: false, errors: sortProblems(meaning.map((p) => problem(p.path, p.message, p.key))) };
   const sms = options.smsDeployable === false ? smsSends(shape.data).map((path) => ({ path, message: SMS_DEPLOYMENT_HINT })) : [];
-  return { ok: true, journey: shape.data, warnings: sortProblems([...minutesForMonths(input), ...sms].map((p) => problem(p.path, p.message))) };
+  const undeployed = [...(options.undeployedChannels ?? [])].flatMap((channel) => sendsOn(shape.data, channel).map((path) => ({ path, message: deploymentHint(channel)! })));
+  return { ok: true, journey: shape.data, warnings: sortProblems([...minutesForMonths(input), ...sms, ...undeployed].map((p) => problem(p.path, p.message))) };
 }
 
 export interface LoadedJourneys {
@@ -167,6 +193,7 @@ export function loadJourneysFromDir(dir: string, templatesDir: string, options: 
       ...(tags !== undefined && { tags }),
       topics: options.topics,
       ...(options.smsDeployable !== undefined && { smsDeployable: options.smsDeployable }),
+      ...(options.undeployedChannels !== undefined && { undeployedChannels: options.undeployedChannels }),
     });
     if (!result.ok) {
       errors.push(...result.errors);

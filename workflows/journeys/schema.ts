@@ -17,7 +17,7 @@
  * ```
  */
 import { z } from 'zod';
-import { CHANNELS, DEFAULT_ATTRIBUTION, LIFECYCLE_STAGES, TOPIC_ID_PATTERN } from '../../shared';
+import { CHANNELS, DEFAULT_ATTRIBUTION, FALLBACK_CHANNELS, LIFECYCLE_STAGES, orList, SEND_CHANNELS, TOPIC_ID_PATTERN, VARIANT_CHANNELS, type SendChannel } from '../../shared';
 import { ConditionSchema } from './conditions';
 import { DURATION_EXAMPLE, DURATION_PATTERN, DURATION_UNITS } from './duration';
 
@@ -31,8 +31,8 @@ export const END = 'end';
 export const HOLDOUT = 'holdout';
 const RESERVED_STEP_IDS: ReadonlySet<string> = new Set([END, HOLDOUT]);
 
-export const SEND_CHANNELS = ['email', 'sms', 'webhook'] as const;
-export type SendChannel = (typeof SEND_CHANNELS)[number];
+/** The channels a send step may use (the channel registry's, shared/channels). */
+export { SEND_CHANNELS, type SendChannel };
 export const MESSAGE_KINDS = ['marketing', 'transactional'] as const;
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 
@@ -190,7 +190,7 @@ const VariantSchema = z
     {
       id: Kebab('a variant id', 'short-subject', 40),
       template: TemplateNameSchema.optional().describe("This variant's template (default: the send's)."),
-      channel: z.enum(['email', 'sms'], expected('email or sms')).optional().describe("This variant's channel (default: the send's)."),
+      channel: z.enum(VARIANT_CHANNELS, expected(orList(VARIANT_CHANNELS))).optional().describe("This variant's channel (default: the send's)."),
       weight: z.number(expected('a whole weight from 1 to 100')).int('expected a whole weight from 1 to 100').min(1, 'expected a whole weight from 1 to 100').max(100, 'expected a whole weight from 1 to 100').describe("This variant's share: its weight over the sum of the weights."),
     },
     expected('{ id, template?, channel?, weight }'),
@@ -208,14 +208,14 @@ const SendStep = z.strictObject({
   send: z
     .strictObject(
       {
-        channel: z.enum(SEND_CHANNELS, expected('email, sms or webhook')),
+        channel: z.enum(SEND_CHANNELS, expected(orList(SEND_CHANNELS))),
         template: TemplateNameSchema,
         kind: z.enum(MESSAGE_KINDS, expected('marketing or transactional')).optional().describe('marketing (default): consent, frequency cap and quiet hours apply; transactional: only suppression applies.'),
         target: Kebab('an outbound webhook name', 'support').optional().describe('Only for channel webhook: the configured outbound webhook the message goes to.'),
         frequency_cap_max_delay: FrequencyCapMaxDelaySchema.optional(),
         topic: TopicSchema.optional().describe("This marketing send's subscription topic (topics.yaml), instead of the journey's `topic`."),
         fallback: z
-          .enum(['email', 'sms'], expected('email or sms'))
+          .enum(FALLBACK_CHANNELS, expected(orList(FALLBACK_CHANNELS)))
           .optional()
           .describe(
             'Another channel to try when the customer cannot be reached on this one (no address, unsubscribed, no consent, suppressed, left the topic): the same template on that channel (<template>.<fallback>.liquid); the first skip is recorded with its reason, the fallback send as <step>.fallback.',

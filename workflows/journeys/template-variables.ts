@@ -20,7 +20,7 @@
  * Names a template assigns itself (`assign`, `capture`, `for`) are its own.
  */
 import { Liquid, type Variable } from 'liquidjs';
-import { DERIVED_EVENTS, knownEventProperties, TEMPLATE_PROFILE_FIELDS, type TemplateChannel } from '../../shared';
+import { channelSpec, DERIVED_EVENTS, knownEventProperties, TEMPLATE_PROFILE_FIELDS, type TemplateChannel } from '../../shared';
 import type { JourneyProblem } from './errors';
 import type { Journey } from './schema';
 import { templateVariantKeys, type TemplateCatalog } from './templates';
@@ -69,7 +69,7 @@ function contextFields(journey: Pick<Journey, 'trigger'>, channel: TemplateChann
     trigger: triggerFields(journey).fields,
     triggerEvent: leaves(['messageId', 'event']),
     journey: leaves(['id', 'step', 'execution']),
-    ...(channel !== 'webhook' && { unsubscribe_url: true, preferences_url: true, recommendations: leaves(['categories', 'products']) }),
+    ...(channelSpec(channel).audience === 'customer' && { unsubscribe_url: true, preferences_url: true, recommendations: leaves(['categories', 'products']) }),
   };
 }
 

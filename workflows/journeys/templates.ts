@@ -25,8 +25,9 @@ import { sourceFileNames } from '../../shared/source-files';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Liquid } from 'liquidjs';
-import { HTML_SEPARATOR, parseEmailTemplate, parseTemplateFileName, templateKey, type TemplateChannel, type TemplateProfileField } from '../../shared';
+import { CHANNEL_PARTS, channelSpec, HTML_SEPARATOR, type PartsTemplateChannel, orList, parseEmailTemplate, parseTemplateFileName, TEMPLATE_CHANNELS, templateKey, type TemplateChannel, type TemplateProfileField } from '../../shared';
 import { jsonBodyLiquid } from '../../shared/templates/json-body';
+import { parsePartsTemplate } from '../../shared/templates/parts';
 import type { JourneyProblem } from './errors';
 import type { Journey } from './schema';
 import { templateTriggerReferences } from './references';
@@ -92,7 +93,9 @@ export function checkTemplate(file: string, channel: TemplateChannel, source: st
     const [line, column] = err.token?.getPosition() ?? [1, 1];
     return [problem(line, column, `Liquid: ${err.message.replace(/, line:\d+, col:\d+$/, '')}`)];
   }
-  if (channel === 'email') {
+  // The channel's template format (the channel registry's, shared/channels).
+  const format = channelSpec(channel).template.format;
+  if (format === 'email') {
     const email = parseEmailTemplate(source);
     if (!email) return [problem(1, 1, 'expected the first line to be "Subject: <subject>", then a blank line, then the text body')];
     const problems: JourneyProblem[] = [];
@@ -101,8 +104,9 @@ export function checkTemplate(file: string, channel: TemplateChannel, source: st
     problems.push(...escapedTwice(source, problem));
     return problems;
   }
-  if (source.trim() === '') return [problem(1, 1, channel === 'sms' ? 'expected the message text' : 'expected a JSON body')];
-  if (channel === 'webhook') {
+  if (format === 'parts') return checkPartsTemplate(channel as PartsTemplateChannel, source, problem);
+  if (source.trim() === '') return [problem(1, 1, format === 'text' ? 'expected the message text' : 'expected a JSON body')];
+  if (format === 'json') {
     const trigger = Object.fromEntries([...templateTriggerReferences(source)].map((name) => [name, `sample-${name}`]));
     const rendered = jsonLiquid.parseAndRenderSync(source, { profile: SAMPLE_PROFILE, customer: { id: 'cust-1' }, trigger, triggerEvent: { messageId: 'sample', event: 'Sample' }, journey: { id: 'sample', step: 'sample', execution: 'sample' } });
     try {
@@ -112,6 +116,36 @@ export function checkTemplate(file: string, channel: TemplateChannel, source: st
     }
   }
   return [];
+}
+
+/**
+ * A `parts` template (WhatsApp, push): the channel's header lines and body (shared/templates/parts.ts), each part's
+ * Liquid, a literal part in the form it must have (a WhatsApp template name), a JSON part rendering to an object.
+ */
+function checkPartsTemplate(channel: PartsTemplateChannel, source: string, problem: (line: number, column: number, message: string) => JourneyProblem): JourneyProblem[] {
+  const { format } = CHANNEL_PARTS[channel];
+  const parsed = parsePartsTemplate(source, format);
+  if ('problems' in parsed) return parsed.problems.map((p) => problem(p.line, 1, p.message));
+  const problems: JourneyProblem[] = [];
+  for (const header of format.headers) {
+    const part = parsed.parts[header.key];
+    const line = parsed.lines[header.key] ?? 1;
+    if (part === undefined) continue;
+    if (header.pattern && !/\{[{%]/.test(part) && !header.pattern.regex.test(part)) problems.push(problem(line, 1, `"${header.header}:" ${JSON.stringify(part)}: expected ${header.pattern.expected}`));
+    if (header.json) {
+      const trigger = Object.fromEntries([...templateTriggerReferences(part)].map((name) => [name, `sample-${name}`]));
+      const rendered = jsonLiquid.parseAndRenderSync(part, { profile: SAMPLE_PROFILE, customer: { id: 'cust-1' }, trigger, triggerEvent: { messageId: 'sample', event: 'Sample' }, journey: { id: 'sample', step: 'sample', execution: 'sample' } });
+      let json: unknown;
+      try {
+        json = JSON.parse(rendered);
+      } catch (error) {
+        problems.push(problem(line, 1, `expected "${header.header}:" to render to a JSON object (checked with sample data): ${(error as Error).message}; write values with the json filter, e.g. {{ trigger.orderId | json }}`));
+        continue;
+      }
+      if (json === null || typeof json !== 'object' || Array.isArray(json)) problems.push(problem(line, 1, `expected "${header.header}:" to render to a JSON object, like {"orderId": {{ trigger.orderId | json }}}`));
+    }
+  }
+  return problems;
 }
 
 /**
@@ -155,12 +189,12 @@ export function loadTemplateCatalog(dir: string): { catalog: TemplateCatalog; pr
         line: 1,
         column: 1,
         path: '(template)',
-        message: 'expected a file name <template>.<channel>.liquid (or <template>.<locale>.<channel>.liquid, e.g. welcome.fr.email.liquid) with a kebab-case template name and channel email, sms or webhook',
+        message: `expected a file name <template>.<channel>.liquid (or <template>.<locale>.<channel>.liquid, e.g. welcome.fr.email.liquid) with a kebab-case template name and channel ${orList(TEMPLATE_CHANNELS)}`,
       });
       continue;
     }
     const { template, channel, locale } = parsed;
-    if (locale !== undefined && channel === 'webhook') {
+    if (locale !== undefined && !channelSpec(channel).template.locales) {
       problems.push({ file, line: 1, column: 1, path: '(template)', message: `a webhook body goes to a system, not a customer: it has no locale variants; rename it ${templateFileName(template, channel)} or render the locale into the body ({{ profile.traits.locale | json }})` });
       continue;
     }

@@ -15,7 +15,7 @@ import { END, FREQUENCY_CAP_MAX_DELAY_MAX, HOLDOUT, NO_MAX_AGE, type Journey } f
 
 /** The longest quiet hours can defer a send (a day): what a send's deferral adds after the frequency cap's. */
 export const QUIET_HOURS_MAX_SECONDS = 86_400;
-import { templateKey, type TemplateChannel } from '../../shared';
+import { channelSpec, FALLBACK_CHANNELS, MESSAGE_CHANNELS, orList, templateKey, VARIANT_CHANNELS, type TemplateChannel } from '../../shared';
 import { addedTags, tagReads, unknownTagMessage, type KnownTags } from './tags';
 import { templateFileName } from './templates';
 
@@ -84,7 +84,7 @@ export function validateMeaning(journey: Journey, options: MeaningOptions): Mean
   checkTopic(journey.topic, ['topic']);
   journey.steps.forEach((step, i) => {
     if (!('send' in step) || step.send.topic === undefined) return;
-    if (step.send.kind === 'transactional' || step.send.channel === 'webhook') add(['steps', i, 'send', 'topic'], 'only a marketing email or SMS has a topic: a transactional send or a webhook ignores topics');
+    if (step.send.kind === 'transactional' || channelSpec(step.send.channel).audience === 'system') add(['steps', i, 'send', 'topic'], `only a marketing ${orList(MESSAGE_CHANNELS.map((c) => channelSpec(c).label))} has a topic: a transactional send or a webhook ignores topics`);
     else checkTopic(step.send.topic, ['steps', i, 'send', 'topic']);
   });
 
@@ -145,17 +145,18 @@ export function validateMeaning(journey: Journey, options: MeaningOptions): Mean
       step.send.variants?.forEach((variant, v) => {
         if (seenVariants.has(variant.id)) report(at('send', 'variants', v, 'id'), `duplicate variant id "${variant.id}": each variant of an experiment needs its own`);
         seenVariants.add(variant.id);
-        if (step.send.channel === 'webhook') report(at('send', 'variants'), 'a webhook send takes no variants: an experiment is on messages to the customer (email, sms)');
+        if (channelSpec(step.send.channel).audience === 'system') report(at('send', 'variants'), `a ${step.send.channel} send takes no variants: an experiment is on messages to the customer (${VARIANT_CHANNELS.join(', ')})`);
         else needTemplate(variant.template ?? step.send.template, variant.channel ?? step.send.channel, at('send', 'variants', v, variant.template !== undefined ? 'template' : 'channel'));
       });
       const fallback = step.send.fallback;
       if (fallback !== undefined) {
-        if (step.send.channel === 'webhook') report(at('send', 'fallback'), 'a webhook send takes no fallback: a fallback is another channel to reach the customer on (email, sms)');
-        else if (fallback === step.send.channel) report(at('send', 'fallback'), `fallback ${fallback} is the send's own channel: expected the other one (${step.send.channel === 'email' ? 'sms' : 'email'})`);
+        const others = FALLBACK_CHANNELS.filter((c) => c !== step.send.channel);
+        if (!channelSpec(step.send.channel).fallback) report(at('send', 'fallback'), `a ${step.send.channel} send takes no fallback: a fallback is another channel to reach the customer on (${FALLBACK_CHANNELS.join(', ')})`);
+        else if (fallback === step.send.channel) report(at('send', 'fallback'), `fallback ${fallback} is the send's own channel: expected ${others.length === 1 ? 'the other one' : 'another one'} (${orList(others)})`);
         else if (step.send.variants !== undefined) report(at('send', 'fallback'), 'a send with variants takes no fallback: each variant names its own channel');
         else needTemplate(step.send.template, fallback, at('send', 'fallback'));
       }
-      if (step.send.channel === 'webhook') {
+      if (channelSpec(step.send.channel).audience === 'system') {
         if (step.send.target === undefined) report(at('send'), 'a webhook send needs a target: the outbound webhook to post to, such as "support"');
         else needTarget(step.send.target, at('send', 'target'));
       } else if (step.send.target !== undefined) {

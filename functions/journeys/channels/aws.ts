@@ -3,7 +3,52 @@ import { PinpointSMSVoiceV2Client, SendTextMessageCommand } from '@aws-sdk/clien
 import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { encodeTagValue } from '../../feedback/ses-event';
 import { decodeWebhookSecret, signWebhook } from '../../ingest/signature';
+import { endpointArnPrefix, metaTemplateMessage, snsPushMessage, type PushMessage, type WhatsAppMessage } from '../../../shared/channels';
 import { ChannelUnavailableError, type Channels, type EmailMessage, type SmsMessage, type WebhookMessage } from './types';
+
+export interface WhatsAppSenderConfig {
+  /** `phone-number-id-<32 hex digits>` (GetLinkedWhatsAppBusinessAccount lists them). */
+  originationPhoneNumberId: string;
+  /** The Meta Cloud API version the message object is written for, like `v20.0`. */
+  metaApiVersion: string;
+}
+
+export interface PushSenderConfig {
+  /** The SNS platform application (`arn:aws:sns:<region>:<account>:app/<platform>/<name>`) whose endpoints Rapport may publish to. */
+  platformApplicationArn: string;
+}
+
+/** SNS Publish's input for a mobile push: the customer's endpoint, one payload per platform (MessageStructure json). */
+export interface SnsPublishInput {
+  TargetArn: string;
+  Message: string;
+  MessageStructure: 'json';
+}
+
+/** Port: SNS Publish. In AWS, `snsPublisher` (the SDK client `@aws-sdk/client-sns`, without SDK retries); tests pass a mock. */
+export interface SnsPublisher {
+  publish(input: SnsPublishInput): Promise<{ MessageId?: string }>;
+}
+
+/** The SNS Publish request of a push to the customer's platform endpoint. */
+export function pushRequest(message: PushMessage): SnsPublishInput {
+  return { TargetArn: message.to, Message: snsPushMessage(message), MessageStructure: 'json' };
+}
+
+/** SendWhatsAppMessage's input (End User Messaging Social): the message is the Meta Cloud API JSON, as bytes. */
+export interface SendWhatsAppMessageInput {
+  originationPhoneNumberId: string;
+  metaApiVersion: string;
+  message: Uint8Array;
+}
+
+/**
+ * Port: End User Messaging Social's SendWhatsAppMessage. In AWS, `socialMessagingSender` (the SDK client
+ * `@aws-sdk/client-socialmessaging`, without SDK retries); tests pass a mock and assert the exact input.
+ */
+export interface SocialMessagingSender {
+  sendWhatsAppMessage(input: SendWhatsAppMessageInput): Promise<{ messageId?: string }>;
+}
 
 export interface OutboundWebhookTarget {
   url: string;
@@ -17,6 +62,10 @@ export interface AwsChannelsConfig {
   fromAddress: string;
   configurationSet?: string;
   smsOriginationIdentity?: string;
+  /** WhatsApp through End User Messaging Social: the origination phone number's id and the Meta API version; absent: no WhatsApp sender. */
+  whatsapp?: WhatsAppSenderConfig;
+  /** Mobile push through SNS: the platform application the customers' endpoints belong to; absent: no push sender. */
+  push?: PushSenderConfig;
   webhooks: Record<string, OutboundWebhookTarget>;
 }
 
@@ -79,8 +128,46 @@ export function smsRequest(message: SmsMessage, originationIdentity: string | un
   };
 }
 
-/** Channels in AWS: SES v2 email, End User Messaging SMS, Standard-Webhooks-signed HTTP POSTs. */
-export function awsChannels(config: AwsChannelsConfig, clients: { ses?: SESv2Client; sms?: PinpointSMSVoiceV2Client; fetch?: typeof fetch } = {}): Channels {
+/** The SendWhatsAppMessage request of a WhatsApp template message: the Meta Cloud API message object, as UTF-8 JSON bytes. */
+export function whatsappRequest(message: WhatsAppMessage, config: WhatsAppSenderConfig): SendWhatsAppMessageInput {
+  return {
+    originationPhoneNumberId: config.originationPhoneNumberId,
+    metaApiVersion: config.metaApiVersion,
+    message: new TextEncoder().encode(JSON.stringify(metaTemplateMessage(message))),
+  };
+}
+
+/** The SDK module of End User Messaging Social: loaded when the first WhatsApp message is sent (not a dependency yet: see docs). */
+const SOCIAL_MESSAGING_SDK = '@aws-sdk/client-socialmessaging';
+
+/**
+ * SendWhatsAppMessage through `@aws-sdk/client-socialmessaging`, loaded on first use and without SDK retries (as
+ * SES and SMS: Step Functions retries a refusal around the send's claim). Without the package the send fails with
+ * an error that names it.
+ */
+export function socialMessagingSender(): SocialMessagingSender {
+  let client: Promise<{ send(command: unknown): Promise<{ messageId?: string }>; command: (input: SendWhatsAppMessageInput) => unknown }> | undefined;
+  const load = async () => {
+    const specifier = SOCIAL_MESSAGING_SDK;
+    let sdk: { SocialMessagingClient: new (config: object) => { send(command: unknown): Promise<{ messageId?: string }> }; SendWhatsAppMessageCommand: new (input: SendWhatsAppMessageInput) => unknown };
+    try {
+      sdk = (await import(specifier)) as typeof sdk;
+    } catch (error) {
+      throw new Error(`WhatsApp needs the AWS SDK module ${SOCIAL_MESSAGING_SDK}: add it to the dependencies (${(error as Error).message})`, { cause: error });
+    }
+    const c = new sdk.SocialMessagingClient(NO_SDK_RETRY);
+    return { send: (command: unknown) => c.send(command), command: (input: SendWhatsAppMessageInput) => new sdk.SendWhatsAppMessageCommand(input) };
+  };
+  return {
+    async sendWhatsAppMessage(input) {
+      const c = await (client ??= load());
+      return c.send(c.command(input));
+    },
+  };
+}
+
+/** Channels in AWS: SES v2 email, End User Messaging SMS and Social (WhatsApp), Standard-Webhooks-signed HTTP POSTs. */
+export function awsChannels(config: AwsChannelsConfig, clients: { ses?: SESv2Client; sms?: PinpointSMSVoiceV2Client; whatsapp?: SocialMessagingSender; push?: SnsPublisher; fetch?: typeof fetch } = {}): Channels {
   const ses = clients.ses ?? new SESv2Client(NO_SDK_RETRY);
   const sms = clients.sms ?? new PinpointSMSVoiceV2Client(NO_SDK_RETRY);
   const doFetch = clients.fetch ?? fetch;
@@ -106,6 +193,21 @@ export function awsChannels(config: AwsChannelsConfig, clients: { ses?: SESv2Cli
     async webhook(message) {
       return postWebhook(doFetch, config.webhooks, message);
     },
+    ...(config.whatsapp !== undefined && { whatsapp: whatsappSender(config.whatsapp, clients.whatsapp ?? socialMessagingSender()) }),
+    ...(config.push !== undefined && { push: pushSender(config.push, clients.push ?? snsPublisher()) }),
+  };
+}
+
+/** WhatsApp through End User Messaging Social: a throttle or an outage is a refusal (retried); anything else leaves the outcome unknown. */
+function whatsappSender(config: WhatsAppSenderConfig, client: SocialMessagingSender): NonNullable<Channels['whatsapp']> {
+  return async (message) => {
+    try {
+      const out = await client.sendWhatsAppMessage(whatsappRequest(message, config));
+      return { providerId: out.messageId ?? randomUUID() };
+    } catch (error) {
+      if (isThrottleOrOutage(error)) throw new ChannelUnavailableError(`WhatsApp is unavailable: ${(error as Error).message}`, { cause: error });
+      throw error;
+    }
   };
 }
 
@@ -133,4 +235,47 @@ export async function postWebhook(doFetch: typeof fetch, targets: Record<string,
   if (response.status >= 500 || response.status === 429) throw new ChannelUnavailableError(`webhook "${message.target}" answered ${response.status}`);
   if (response.status >= 400) throw new Error(`webhook "${message.target}" refused the message: ${response.status}`);
   return { providerId: message.id };
+}
+
+/**
+ * A push through SNS to the customer's endpoint of the configured platform application; an address that is not
+ * one of its endpoints is refused before anything is sent. A throttle or an outage is a refusal (retried); a
+ * disabled endpoint or anything else leaves the step failed (the outcome is not retried blindly).
+ */
+function pushSender(config: PushSenderConfig, client: SnsPublisher): NonNullable<Channels['push']> {
+  const prefix = endpointArnPrefix(config.platformApplicationArn);
+  return async (message) => {
+    if (!message.to.startsWith(prefix)) throw new Error(`push: the customer's pushToken is not an endpoint of ${config.platformApplicationArn} (expected ${prefix}<id>)`);
+    try {
+      const out = await client.publish(pushRequest(message));
+      return { providerId: out.MessageId ?? randomUUID() };
+    } catch (error) {
+      if (isThrottleOrOutage(error)) throw new ChannelUnavailableError(`SNS push is unavailable: ${(error as Error).message}`, { cause: error });
+      throw error;
+    }
+  };
+}
+
+/** The SDK module of SNS: loaded when the first push is sent (not a dependency yet: see docs). */
+const SNS_SDK = '@aws-sdk/client-sns';
+
+/** SNS Publish through `@aws-sdk/client-sns`, loaded on first use, without SDK retries. Without the package the send fails naming it. */
+export function snsPublisher(): SnsPublisher {
+  let client: Promise<(input: SnsPublishInput) => Promise<{ MessageId?: string }>> | undefined;
+  const load = async () => {
+    const specifier = SNS_SDK;
+    let sdk: { SNSClient: new (config: object) => { send(command: unknown): Promise<{ MessageId?: string }> }; PublishCommand: new (input: SnsPublishInput) => unknown };
+    try {
+      sdk = (await import(specifier)) as typeof sdk;
+    } catch (error) {
+      throw new Error(`push needs the AWS SDK module ${SNS_SDK}: add it to the dependencies (${(error as Error).message})`, { cause: error });
+    }
+    const c = new sdk.SNSClient(NO_SDK_RETRY);
+    return (input: SnsPublishInput) => c.send(new sdk.PublishCommand(input));
+  };
+  return {
+    async publish(input) {
+      return (await (client ??= load()))(input);
+    },
+  };
 }

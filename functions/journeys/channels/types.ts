@@ -1,37 +1,16 @@
-/** A rendered email, ready for a provider. */
-export interface EmailMessage {
-  to: string;
-  subject: string;
-  text: string;
-  html?: string;
-  /** Extra headers, e.g. List-Unsubscribe and List-Unsubscribe-Post (RFC 8058). */
-  headers: Record<string, string>;
-  /** Provider tags for tracking: journey, step, execution. */
-  tags: Record<string, string>;
-}
+import type { ChannelMessages, RequiredSenderChannel } from '../../../shared/channels';
 
-export interface SmsMessage {
-  to: string;
-  body: string;
-  kind: 'marketing' | 'transactional';
-  tags: Record<string, string>;
-}
+export type { EmailMessage, SmsMessage, WebhookMessage } from '../../../shared/channels';
 
-export interface WebhookMessage {
-  target: string;
-  /** Delivery id, stable for one execution+step so receivers can deduplicate. */
-  id: string;
-  body: string;
-  /** The customer the step posted for: not sent, but what erasure finds a local outbox entry by (the body may name them by email only). */
-  customerId: string;
-}
+/** A channel's sender: takes its message, answers the provider's message id. */
+export type ChannelSender<C extends keyof ChannelMessages> = (message: ChannelMessages[C]) => Promise<{ providerId: string }>;
 
-/** Ports: where messages go. AWS: SES v2, End User Messaging SMS, HTTP. Embedded: a local outbox. */
-export interface Channels {
-  email(message: EmailMessage): Promise<{ providerId: string }>;
-  sms(message: SmsMessage): Promise<{ providerId: string }>;
-  webhook(message: WebhookMessage): Promise<{ providerId: string }>;
-}
+/**
+ * Ports: where messages go, one sender per sending channel of the registry (shared/channels). AWS: SES v2, End User
+ * Messaging SMS, HTTP (./aws.ts). Embedded: a local outbox (infra/embedded/outbox.ts). A channel whose sender is
+ * optional is refused at send time where the engine has none.
+ */
+export type Channels = { [C in RequiredSenderChannel]: ChannelSender<C> } & { [C in Exclude<keyof ChannelMessages, RequiredSenderChannel>]?: ChannelSender<C> };
 
 /** A provider is down or throttling: the step is retried with backoff (Step Functions Retry on this name). */
 export class ChannelUnavailableError extends Error {

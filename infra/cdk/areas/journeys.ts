@@ -21,8 +21,9 @@ import type { CompiledJourney } from '../../../workflows/journeys';
 import { journeyTriggerRules, RUN_ENDED } from '../../topology';
 import { JOURNEY_TABLE_ACCESS, JOURNEYS } from '../defaults';
 import { rapportFunction, type BundledFiles } from '../function';
-import { journeyStackId, journeyStackIndex, stateMachineName, stateMachineNamePrefix, templateFiles } from '../journeys';
-import type { RapportEmail, RapportOutboundWebhook, RapportSendPolicy, RapportSms } from '../rapport';
+import { endpointArnPrefix } from '../../../shared/channels';
+import { channelsSentOn, journeyStackId, journeyStackIndex, stateMachineName, stateMachineNamePrefix, templateFiles } from '../journeys';
+import type { RapportEmail, RapportOutboundWebhook, RapportPush, RapportSendPolicy, RapportSms, RapportWhatsApp } from '../rapport';
 import { allowRulesOfBus, BusRuleFunction, SqsOnFailure } from '../targets';
 import { eventPattern, grantProfileTable, type AreaContext } from './context';
 
@@ -50,6 +51,8 @@ export interface JourneysAreaProps {
   readonly releasesDir: string;
   readonly email: RapportEmail;
   readonly sms?: RapportSms;
+  readonly whatsapp?: RapportWhatsApp;
+  readonly push?: RapportPush;
   readonly outboundWebhooks: Readonly<Record<string, RapportOutboundWebhook>>;
   readonly sendPolicy: Required<RapportSendPolicy>;
   /** `RapportProps.journeyStacks`: 1 builds each journey in `scope`, more in that many nested stacks. */
@@ -112,6 +115,10 @@ export class JourneysArea {
     this.outboundWebhookSecrets = webhookSecrets;
 
     const { email, sms, sendPolicy } = resolved;
+    // WhatsApp is configured for the step function only when a journey sends on it (its grant follows).
+    const whatsapp = resolved.whatsapp !== undefined && channelsSentOn(props.journeys).has('whatsapp') ? resolved.whatsapp : undefined;
+    // Push likewise.
+    const push = resolved.push !== undefined && channelsSentOn(props.journeys).has('push') ? resolved.push : undefined;
     const profileEnvironment = props.profileEnvironment;
     const configFiles = props.configFiles;
     const journeysFileBundle = props.journeysFileBundle;
@@ -121,6 +128,9 @@ export class JourneysArea {
       [JOURNEY_ENV.EMAIL_FROM_ADDRESS]: email.fromAddress,
       ...(email.configurationSet !== undefined && { [JOURNEY_ENV.EMAIL_CONFIGURATION_SET]: email.configurationSet }),
       ...(sms !== undefined && { [JOURNEY_ENV.SMS_ORIGINATION_IDENTITY]: sms.originationIdentity }),
+      ...(whatsapp !== undefined && { [JOURNEY_ENV.WHATSAPP_PHONE_NUMBER_ID]: whatsapp.phoneNumberId }),
+      ...(whatsapp?.metaApiVersion !== undefined && { [JOURNEY_ENV.WHATSAPP_META_API_VERSION]: whatsapp.metaApiVersion }),
+      ...(push !== undefined && { [JOURNEY_ENV.PUSH_PLATFORM_APPLICATION_ARN]: push.platformApplicationArn }),
       [JOURNEY_ENV.OUTBOUND_WEBHOOK_TARGETS]: stack.toJsonString(
         Object.fromEntries(
           [...webhookSecrets].map(([name, secret]) => [name, { url: resolved.outboundWebhooks[name]?.url, secretArn: secret.secretArn }]),
@@ -303,6 +313,9 @@ export class JourneysArea {
     this.sendStatements = [
       this.#sendEmailStatement(email),
       ...(sms !== undefined ? [new iam.PolicyStatement({ actions: ['sms-voice:SendTextMessage'], resources: [sms.originationIdentity] })] : []),
+      ...(whatsapp !== undefined ? [this.#sendWhatsAppStatement(whatsapp)] : []),
+      // Publish to the platform application's endpoints alone (not to topics, not to phone numbers).
+      ...(push !== undefined ? [new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [`${endpointArnPrefix(push.platformApplicationArn)}*`] })] : []),
     ];
     for (const statement of this.sendStatements) this.journeyStepFunction.addToRolePolicy(statement);
     if (machines.length > 0) {
@@ -431,6 +444,16 @@ export class JourneysArea {
    * its domain's identities (SES authorises whichever is verified) and on the
    * configuration set, which SES v2 authorises too when one is used.
    */
+  /** SendWhatsAppMessage from the configured origination phone number alone (IAM resource type `phone-number-id`). */
+  #sendWhatsAppStatement(whatsapp: RapportWhatsApp): iam.PolicyStatement {
+    const stack = Stack.of(this.ctx.scope);
+    const id = whatsapp.phoneNumberId.replace(/^phone-number-id-/, '');
+    return new iam.PolicyStatement({
+      actions: ['social-messaging:SendWhatsAppMessage'],
+      resources: [stack.formatArn({ service: 'social-messaging', resource: 'phone-number-id', resourceName: id, arnFormat: ArnFormat.SLASH_RESOURCE_NAME })],
+    });
+  }
+
   #sendEmailStatement(email: RapportEmail): iam.PolicyStatement {
     const stack = Stack.of(this.ctx.scope);
     const identity = (name: string) => stack.formatArn({ service: 'ses', resource: 'identity', resourceName: name });

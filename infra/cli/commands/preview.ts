@@ -9,7 +9,7 @@ import { basename, resolve } from 'node:path';
 import { DEV_UNSUBSCRIBE_KEY, liquidTemplates, readTemplates, renderMessage, staticUnsubscribeKeys, type RenderedMessage, type RenderRequest } from '../../../functions/journeys';
 import { profileFromView } from '../../../functions/journeys/render';
 import { stepTemplateData } from '../../../functions/journeys/steps';
-import { CHANNEL_ADDRESS_TRAIT, customerLocale, ENV, templateKey, type Profile, type Recommendations } from '../../../shared';
+import { CHANNEL_ADDRESS_TRAIT, channelSpec, isMessageChannel, customerLocale, ENV, MESSAGE_CHANNELS, orList, templateKey, type Profile, type Recommendations } from '../../../shared';
 import type { Parsed, Values } from '../commands';
 import { call, engineBase, Exit } from '../engine-client';
 import { EXIT, UsageError, type Context, type ExitCode } from '../io';
@@ -51,19 +51,22 @@ function targetOf(ref: string, values: Values, w: Workflows, ctx: Context): Targ
     const { journey } = loadOneJourney(findJourneyFile(step[1]!, w, ctx), w, ctx);
     const found = journey.steps.find((s) => s.id === step[2]);
     if (!found) throw new UsageError(`journey "${journey.id}" has no step "${step[2]}": its steps are ${journey.steps.map((s) => s.id).join(', ')}`);
-    if (!('send' in found) || found.send.channel === 'webhook') throw new UsageError(`step "${found.id}" of journey "${journey.id}" sends no email or SMS: preview renders those`);
+    if (!('send' in found) || !isMessageChannel(found.send.channel)) throw new UsageError(`step "${found.id}" of journey "${journey.id}" sends no ${orList(MESSAGE_CHANNELS.map((c) => channelSpec(c).label))}: preview renders those`);
     const input = { journeyId: journey.id, stepId: found.id, execution: 'preview', trigger: { messageId: 'preview', event: journey.trigger.event, properties: trigger ?? {} } };
     return { journeyId: journey.id, stepId: found.id, executionName: 'preview', channel: found.send.channel, template: found.send.template, kind: found.send.kind ?? 'marketing', data: stepTemplateData(input) };
   }
   if (!/^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/.test(ref)) throw new UsageError(`expected a template name (welcome) or a journey's step (welcome:send-welcome), got ${JSON.stringify(ref)}`);
   const sources = readTemplates(w.templatesDir);
-  const channels = (['email', 'sms'] as const).filter((c) => templateKey(ref, c) in sources);
-  const channel = values.channel === undefined ? channels[0] : values.channel === 'email' || values.channel === 'sms' ? values.channel : undefined;
-  if (values.channel !== undefined && channel === undefined) throw new UsageError(`--channel: expected email or sms, got ${JSON.stringify(values.channel)}`);
+  const channels = MESSAGE_CHANNELS.filter((c) => templateKey(ref, c) in sources);
+  const channel = values.channel === undefined ? channels[0] : MESSAGE_CHANNELS.find((c) => c === values.channel);
+  if (values.channel !== undefined && channel === undefined) throw new UsageError(`--channel: expected ${orList(MESSAGE_CHANNELS)}, got ${JSON.stringify(values.channel)}`);
   if (channel === undefined || !channels.includes(channel)) {
-    throw new UsageError(`no ${values.channel === undefined ? 'email or SMS' : String(values.channel)} template "${ref}" in ${w.show(w.templatesDir)}: expected ${ref}.email.liquid or ${ref}.sms.liquid`);
+    throw new UsageError(`no ${values.channel === undefined ? orList(MESSAGE_CHANNELS.map((c) => channelSpec(c).label)) : String(values.channel)} template "${ref}" in ${w.show(w.templatesDir)}: expected ${orList(MESSAGE_CHANNELS.map((c) => `${ref}.${c}.liquid`))}`);
   }
-  if (values.channel === undefined && channels.length > 1) throw new UsageError(`"${ref}" is an email and an SMS template: say which with --channel email or --channel sms`);
+  if (values.channel === undefined && channels.length > 1) {
+    const labels = channels.map((c) => `${/^(?:[aeiou]|[FHLMNRSX][A-Z])/.test(channelSpec(c).label) ? 'an' : 'a'} ${channelSpec(c).label}`);
+    throw new UsageError(`"${ref}" is ${labels.slice(0, -1).join(', ')} and ${labels.at(-1)} template: say which with ${orList(channels.map((c) => `--channel ${c}`))}`);
+  }
   const kind = values.kind === undefined ? 'marketing' : values.kind === 'marketing' || values.kind === 'transactional' ? values.kind : undefined;
   if (kind === undefined) throw new UsageError(`--kind: expected marketing or transactional, got ${JSON.stringify(values.kind)}`);
   return { journeyId: 'preview', stepId: ref, executionName: 'preview', channel, template: ref, kind, data: trigger === undefined ? {} : { trigger } };
@@ -144,9 +147,13 @@ function printPreview(ctx: Context, p: { target: Target; profile: Profile; rende
       ctx.out('--- html ---');
       ctx.out(rendered.message.html);
     }
-  } else {
+  } else if ('body' in rendered.message) {
     ctx.out();
     ctx.out(rendered.message.body);
+  } else {
+    // A message of parts (WhatsApp): each part on its line.
+    ctx.out();
+    ctx.out(JSON.stringify(rendered.message, (key, value: unknown) => (key === 'tags' || key === 'to' ? undefined : value), 2));
   }
   ctx.err(`preview: unsubscribe links signed with ${p.keysFrom}`);
 }

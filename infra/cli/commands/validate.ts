@@ -8,6 +8,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { DEPLOYED_CHANNELS } from '../../../shared';
 import { loadBroadcastFile } from '../../../shared/broadcasts';
 import { loadSegmentationConfig, loadSegments, loadTagRules, SEGMENTS_FILE } from '../../../shared/segmentation';
 import { loadTopics, NO_TOPICS, TOPICS_FILE, topicsOf, undeclaredTopicProblem, type Topics } from '../../../shared/topics';
@@ -48,11 +49,16 @@ export async function execute({ values }: Parsed, ctx: Context): Promise<ExitCod
 
 /** The app's `smsOriginationIdentity` context in the nearest cdk.json (the folder or above), if it sets one. */
 export function smsOriginationIdentityIn(dir: string): string | undefined {
+  return cdkContextIn(dir, 'smsOriginationIdentity');
+}
+
+/** The context value `key` of the nearest cdk.json at or above `dir` (a non-empty string), if any. */
+export function cdkContextIn(dir: string, key: string): string | undefined {
   for (let at = dir; ; at = dirname(at)) {
     const file = join(at, 'cdk.json');
     if (existsSync(file)) {
       try {
-        const value = (JSON.parse(readFileSync(file, 'utf8')) as { context?: Record<string, unknown> }).context?.smsOriginationIdentity;
+        const value = (JSON.parse(readFileSync(file, 'utf8')) as { context?: Record<string, unknown> }).context?.[key];
         return typeof value === 'string' && value !== '' ? value : undefined;
       } catch {
         return undefined;
@@ -108,6 +114,8 @@ export function validateWorkflows(w: Workflows): ValidationReport {
         topics,
         // An SMS send validates here but synth refuses it without an origination identity: say so, and how to give it.
         smsDeployable: smsOriginationIdentityIn(w.dir) !== undefined,
+        // Likewise every channel whose AWS sender needs a deployment setting (WhatsApp: whatsappPhoneNumberId).
+        undeployedChannels: DEPLOYED_CHANNELS.filter((c) => cdkContextIn(w.dir, c.context) === undefined).map((c) => c.id),
       });
       warnings.push(...loaded.warnings);
       for (const { file, journey } of loaded.journeys) {

@@ -7,7 +7,7 @@ import type { ConsentRecord, Profile } from '../../../shared';
 const unknown = (): ConsentRecord => ({ status: 'unknown', source: 'default', at: '' });
 const consented = (traits: Record<string, unknown>): Pick<Profile, 'traits' | 'consent' | 'suppression'> => ({
   traits,
-  consent: { email: unknown(), sms: unknown(), push: unknown() },
+  consent: { email: unknown(), sms: unknown(), whatsapp: unknown(), push: unknown() },
   suppression: {},
 });
 

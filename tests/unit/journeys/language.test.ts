@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { orList, SEND_CHANNELS, TEMPLATE_CHANNELS } from '../../../shared';
 import { compileJourney, JourneyError, loadJourneysFromDir, parseDuration, type JourneyProblem } from '../../../workflows/journeys';
 import { compileTest, load, loadErrors, loadOk, STEP_ARN, TEMPLATES, validateAsl } from './helpers';
 
@@ -278,7 +279,7 @@ describe('journey language: shape errors (zod, strict)', () => {
     const errors = loadErrors(text);
     expect(errors.map((e) => [e.path, e.message])).toEqual([
       ['steps[0].id', 'expected a step id in kebab-case (lower-case letters, digits and single hyphens), like "send-welcome"'],
-      ['steps[0].send.channel', 'expected email, sms or webhook'],
+      ['steps[0].send.channel', `expected ${orList(SEND_CHANNELS)}`],
       ['steps[1].wait', 'expected a duration such as "30m", "2h", "1d", "7d", "1d12h" or "6mo" (units mo (30 days), w, d, h, m, s, largest first)'],
       ['steps[2].wait_until.time', 'expected a time of day "HH:MM" (24-hour clock), such as "09:00"; quote it in YAML'],
       ['steps[3].split[0].percent', 'expected a whole percentage'],
@@ -666,7 +667,7 @@ describe('loadJourneysFromDir', () => {
       'worse.yaml:3:1',
     ]);
     expect(error!.errors.map((e) => e.message)).toEqual([
-      'expected a file name <template>.<channel>.liquid (or <template>.<locale>.<channel>.liquid, e.g. welcome.fr.email.liquid) with a kebab-case template name and channel email, sms or webhook',
+      `expected a file name <template>.<channel>.liquid (or <template>.<locale>.<channel>.liquid, e.g. welcome.fr.email.liquid) with a kebab-case template name and channel ${orList(TEMPLATE_CHANNELS)}`,
       'Liquid: tag {% if x %} not closed',
       'expected the first line to be "Subject: <subject>", then a blank line, then the text body',
       expect.stringMatching(/^expected the body to render to JSON \(checked with sample data\): .*; write values with the json filter, e\.g\. \{\{ trigger\.complaintId \| json \}\}$/),

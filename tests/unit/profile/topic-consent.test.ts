@@ -10,7 +10,7 @@ import { applyEvent, emptyProfile, joinProfiles } from '../../../functions/profi
 import { TOPIC_CONSENT_MAX } from '../../../functions/profile/apply';
 import { decideSend, DEFAULT_SEND_POLICY } from '../../../functions/journeys/policy';
 import { messageTopic } from '../../../functions/journeys/gateway';
-import { type NormalisedEvent, type Profile } from '../../../shared';
+import { CHANNELS, type NormalisedEvent, type Profile } from '../../../shared';
 import { ev, identify } from '../../helpers/events';
 
 const HOUR = 3_600_000;
@@ -60,7 +60,7 @@ describe('topic consent is folded by the channel consent rule', () => {
 
   it('an Unsubscribed with a topic and no channel (or all) leaves the topic on every channel; a channel event stays the channel\'s', () => {
     const p = fold([ev('Unsubscribed', iso(base), { channel: 'all', topic: 'newsletter' }), ev('Unsubscribed', iso(base + HOUR), { channel: 'sms' })]);
-    expect(Object.keys(p.topicConsent ?? {}).sort()).toEqual(['email', 'push', 'sms']);
+    expect(Object.keys(p.topicConsent ?? {}).sort()).toEqual([...CHANNELS].sort());
     expect(p.topicConsent?.email?.newsletter?.status).toBe('denied');
     expect(p.consent.email.status).toBe('unknown');
     expect(p.consent.sms.status).toBe('denied');

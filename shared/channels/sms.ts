@@ -1,0 +1,24 @@
+import type { ChannelSpec } from './types';
+
+/** SMS: End User Messaging SMS in AWS (needs an origination identity), the outbox in the embedded engine. Address: the `phone` trait. */
+export const sms = {
+  id: 'sms',
+  label: 'SMS',
+  audience: 'customer',
+  consent: true,
+  inEveryProfile: true,
+  addressTrait: 'phone',
+  sends: true,
+  broadcasts: true,
+  fallback: true,
+  variants: true,
+  template: { format: 'text', locales: true },
+  sender: 'required',
+} as const satisfies ChannelSpec;
+
+export interface SmsMessage {
+  to: string;
+  body: string;
+  kind: 'marketing' | 'transactional';
+  tags: Record<string, string>;
+}
