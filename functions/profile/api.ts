@@ -216,11 +216,7 @@ export function createCustomerApi(deps: CustomerApiDeps) {
       // An erasure interrupted (a 5xx, a timeout, a crash) left its tombstones incomplete: a retry under any id
       // it had reached resumes it, from its start and every id it had reached, whatever its deletes left.
       const tombstone = await store.tombstone(id, clock.now());
-      // Erased already and not come back (no profile): the same erasure again (a DSAR tool's retry, a second request),
-      // from its own start. A fresh one would date the erasure anew and orphan what waits for the comeback under the
-      // first: the denials parked beside the tombstone and the holds kept for them.
-      const again = tombstone?.completedAt !== undefined && !stored;
-      const resumeFrom = tombstone !== undefined && (tombstone.completedAt === undefined || again) ? tombstone.erasedAt : undefined;
+      const resumeFrom = tombstone !== undefined && tombstone.completedAt === undefined ? tombstone.erasedAt : undefined;
       if (resumeFrom !== undefined) return erase(stored?.profile.id ?? id, stored ? idsOfProfile(stored.profile) : [id], id, resumeFrom);
       // A visitor identified since is erased as the customer it became: that is the id to erase.
       if (!stored && found.mergedInto !== undefined) return notFound(id, found.mergedInto);
