@@ -81,7 +81,7 @@ describe('Unsubscribed with no channel (Segment email-events spec)', () => {
     const onBus = t.engine.bus.log.find((e) => e['detail-type'] === 'Unsubscribed' && (e.detail as NormalisedEvent).userId === id);
     expect((onBus?.detail as NormalisedEvent).properties).toEqual({ ...emailToolProps, channel: 'all' });
     const consent = (await t.api.customer(id)).consent as Record<string, { status: string; source: string }>;
-    expect(Object.fromEntries(Object.entries(consent).map(([c, r]) => [c, `${r.status}:${r.source}`]))).toEqual({ email: 'denied:Unsubscribed', sms: 'denied:Unsubscribed', push: 'denied:Unsubscribed' });
+    expect(Object.fromEntries(Object.entries(consent).map(([c, r]) => [c, `${r.status}:${r.source}`]))).toEqual({ email: 'denied:Unsubscribed', sms: 'denied:Unsubscribed', whatsapp: 'denied:Unsubscribed', push: 'denied:Unsubscribed' });
   });
 
   it("reaches the profile through Segment's own SDK without a delivery failure", async () => {
@@ -105,6 +105,6 @@ describe('Unsubscribed with no channel (Segment email-events spec)', () => {
   it('a channel that is not one still gets a 400 naming the field', async () => {
     const answer = await post(`${t.engine.url}/v1/events`, signedRequest(TEST_SECRET, track('etf-bad', 'Unsubscribed', { channel: 'fax' })));
     expect(answer.status).toBe(400);
-    expect((answer.json as { rejected: unknown }).rejected).toEqual([{ index: 0, problems: [{ path: '$.properties.channel', message: 'Unsubscribed: expected one of "email", "sms", "push", "all", received "fax"' }] }]);
+    expect((answer.json as { rejected: unknown }).rejected).toEqual([{ index: 0, problems: [{ path: '$.properties.channel', message: 'Unsubscribed: expected one of "email", "sms", "whatsapp", "push", "all", received "fax"' }] }]);
   });
 });

@@ -102,7 +102,7 @@ describe('POST /v1/events (Standard Webhooks)', () => {
       message: '2 of 4 event(s) rejected; the other 2 were accepted',
       accepted: ['it-batch-good-0', 'it-batch-good-2'],
       rejected: [
-        { index: 1, problems: [{ path: '$.properties.channel', message: 'Unsubscribed: expected one of "email", "sms", "push", "all", received "fax"' }] },
+        { index: 1, problems: [{ path: '$.properties.channel', message: 'Unsubscribed: expected one of "email", "sms", "whatsapp", "push", "all", received "fax"' }] },
         { index: 3, problems: [{ path: '$.userId', message: 'either userId or anonymousId is required' }] },
       ],
     });
