@@ -793,7 +793,9 @@ export class ProfileStore {
       ConsistentRead: true,
     });
     return items
-      .filter((item) => item.erasedAt === tombstone.erasedAt && (item[L.ttlAttribute] as number) > now.getTime() / 1000)
+      // Those of this erasure, and of an earlier one of the id that no comeback folded in (the id erased again before it
+      // came back: a DSAR tool's retried DELETE): a denial never goes while its tombstone's life lasts.
+      .filter((item) => typeof item.erasedAt === 'string' && item.erasedAt <= tombstone.erasedAt && (item[L.ttlAttribute] as number) > now.getTime() / 1000)
       .map((item) => ({ ...(item.event as NormalisedEvent), userId: id }));
   }
 
