@@ -215,19 +215,19 @@ export async function handlePreferences(request: IngestRequest, deps: Preference
     .map((pair): NormalisedEvent => {
       const grant = parsed.on.has(pairKey(pair));
       return {
-      specVersion: 1,
-      type: 'track',
-      // One per change, as a one-click unsubscribe's: every choice is its own consent change.
-      messageId: `pref-${randomUUID()}`,
-      userId: link.customerId,
-      event: grant ? EVENTS.SUBSCRIBED : EVENTS.UNSUBSCRIBED,
-      properties: { channel: pair.channel, topic: pair.topic.id, method: 'preferences' },
-      traits: {},
-      context: {},
-      timestamp: (grant ? shownAt! : now).toISOString(),
-      receivedAt: now.toISOString(),
-      // Rapport's own link, as the one-click unsubscribe: it applies to a live profile only, never re-creating an erased customer.
-      sourceId: ONE_CLICK_SOURCE_ID,
+        specVersion: 1,
+        type: 'track',
+        // One per change, as a one-click unsubscribe's: every choice is its own consent change.
+        messageId: `pref-${randomUUID()}`,
+        userId: link.customerId,
+        event: grant ? EVENTS.SUBSCRIBED : EVENTS.UNSUBSCRIBED,
+        properties: { channel: pair.channel, topic: pair.topic.id, method: 'preferences' },
+        traits: {},
+        context: {},
+        timestamp: (grant ? shownAt! : now).toISOString(),
+        receivedAt: now.toISOString(),
+        // Rapport's own link, as the one-click unsubscribe: it applies to a live profile only, never re-creating an erased customer.
+        sourceId: ONE_CLICK_SOURCE_ID,
       };
     });
   if (events.length > 0) {

@@ -27,6 +27,20 @@ export class UnsubscribeKeyConfigError extends Error {
   }
 }
 
+/**
+ * Whether `token` is the MAC `macOf` makes with one of `keys` (a single key is a list of one). Every key is compared
+ * (no early exit) in constant time, so timing tells neither the MAC nor which key matched.
+ */
+function signedByAnyKey(keys: string | readonly string[], token: string, macOf: (key: string) => string): boolean {
+  const given = Buffer.from(token);
+  let valid = false;
+  for (const key of typeof keys === 'string' ? [keys] : keys) {
+    const expected = Buffer.from(macOf(key));
+    if (given.length === expected.length && timingSafeEqual(given, expected)) valid = true;
+  }
+  return valid;
+}
+
 function mac(secret: string, customerId: string, channel: Channel): string {
   return createHmac('sha256', secret).update(`unsubscribe\n${customerId}\n${channel}`).digest('base64url');
 }
@@ -50,14 +64,7 @@ export function verifyUnsubscribe(keys: string | readonly string[], params: URLS
   const channel = params.get('ch');
   const token = params.get('t');
   if (!customerId || !token || !isConsentChannel(channel)) return undefined;
-  const given = Buffer.from(token);
-  let valid = false;
-  for (const key of typeof keys === 'string' ? [keys] : keys) {
-    const expected = Buffer.from(mac(key, customerId, channel));
-    // Every key is compared (no early exit), so timing does not tell which key matched.
-    if (given.length === expected.length && timingSafeEqual(given, expected)) valid = true;
-  }
-  return valid ? { customerId, channel } : undefined;
+  return signedByAnyKey(keys, token, (key) => mac(key, customerId, channel)) ? { customerId, channel } : undefined;
 }
 
 /**
@@ -102,13 +109,7 @@ export function verifyPreferences(keys: string | readonly string[], params: URLS
   const expires = params.get('x');
   const token = params.get('t');
   if (!customerId || !token || !expires || !/^\d{1,12}$/.test(expires)) return { ok: false, reason: 'invalid' };
-  const given = Buffer.from(token);
-  let valid = false;
-  for (const key of typeof keys === 'string' ? [keys] : keys) {
-    const expected = Buffer.from(preferencesMac(key, customerId, expires));
-    if (given.length === expected.length && timingSafeEqual(given, expected)) valid = true;
-  }
-  if (!valid) return { ok: false, reason: 'invalid' };
+  if (!signedByAnyKey(keys, token, (key) => preferencesMac(key, customerId, expires))) return { ok: false, reason: 'invalid' };
   const expiresAt = new Date(Number(expires) * 1000);
   return expiresAt.getTime() <= now.getTime() ? { ok: false, reason: 'expired' } : { ok: true, customerId, expiresAt };
 }
@@ -132,13 +133,7 @@ export function preferencesFormStamp(keys: string | readonly string[], customerI
 /** When the page a form came from was shown, if its stamp is Rapport's for this customer; undefined if forged, altered or malformed. */
 export function verifyPreferencesFormStamp(keys: string | readonly string[], customerId: string, at: string, sig: string): Date | undefined {
   if (!/^\d{1,15}$/.test(at)) return undefined;
-  const given = Buffer.from(sig);
-  let valid = false;
-  for (const key of typeof keys === 'string' ? [keys] : keys) {
-    const expected = Buffer.from(formStampMac(key, customerId, at));
-    if (given.length === expected.length && timingSafeEqual(given, expected)) valid = true;
-  }
-  return valid ? new Date(Number(at)) : undefined;
+  return signedByAnyKey(keys, sig, (key) => formStampMac(key, customerId, at)) ? new Date(Number(at)) : undefined;
 }
 
 /**
