@@ -1468,16 +1468,10 @@ export class ProfileStore {
     for (const h of [...adopted, rootHash]) {
       const progress = await this.#erasingIds(h);
       if (h === rootHash) rootOwn.push(...progress.filter(isRoot));
-      await this.#batchWrite(
-        progress.filter((x) => h !== rootHash || !isRoot(x)).map((x) => ({ DeleteRequest: { Key: erasingKey(h, x) } })),
-        `erasure of ${id}`,
-      );
+      await this.#deleteProgress(h, h === rootHash ? progress.filter((x) => !isRoot(x)) : progress, id);
     }
     for (const x of ids) if (isRoot(x)) await complete(x);
-    await this.#batchWrite(
-      rootOwn.map((x) => ({ DeleteRequest: { Key: erasingKey(rootHash, x) } })),
-      `erasure of ${id}`,
-    );
+    await this.#deleteProgress(rootHash, rootOwn, id);
     return { deleted: items.length, ids };
   }
 
@@ -1487,9 +1481,13 @@ export class ProfileStore {
    */
   async forgetCompletedErasure(id: string): Promise<void> {
     const rootHash = hashId(id);
-    const progress = await this.#erasingIds(rootHash);
+    await this.#deleteProgress(rootHash, await this.#erasingIds(rootHash), id);
+  }
+
+  /** Delete the progress items of the erasure rooted at `rootHash` for these ids (`id`: the erasure, for errors). */
+  async #deleteProgress(rootHash: string, ids: readonly string[], id: string): Promise<void> {
     await this.#batchWrite(
-      progress.map((x) => ({ DeleteRequest: { Key: erasingKey(rootHash, x) } })),
+      ids.map((x) => ({ DeleteRequest: { Key: erasingKey(rootHash, x) } })),
       `erasure of ${id}`,
     );
   }
