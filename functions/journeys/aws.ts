@@ -357,8 +357,8 @@ export async function awsStepDeps(env: NodeJS.ProcessEnv = process.env, clients:
     journeys: new JourneyStore(doc, tableName),
     channels: awsJourneyChannels(env, secrets, clients.fetch),
     templates: liquidTemplates(readTemplates(env[JOURNEY_ENV.TEMPLATES_DIR] || join(BUNDLE_ROOT, JOURNEY_BUNDLE.templatesFolder))),
-    // A run of an older journey version renders that version's templates (synth bundles the kept releases of
-    // every version but the current one); the current version, and one never recorded, the current templates.
+    // A run renders the template release it started with (compiled into its steps): synth bundles every kept
+    // release but the current one; the current release, and one never recorded, render the current templates.
     templatesOf: releasedTemplates(env[JOURNEY_ENV.RELEASES_DIR] || join(BUNDLE_ROOT, JOURNEY_BUNDLE.releasesFolder)),
     evaluate: segmentationConditions(config.segmentation),
     policy: sendPolicyFrom(env),

@@ -18,9 +18,10 @@ export interface GatewayDeps {
   templates: TemplateRenderer;
   /**
    * The templates a journey's version was released with (a run finishes with the templates it started with), when
-   * they are kept (the embedded engine's `<data>/releases`); undefined: the current `templates`.
+   * they are kept (`<data>/releases`, the step function's bundle): by the run's template `release` when it has one
+   * (compiled into its steps), else by its version; undefined: the current `templates`.
    */
-  templatesOf?: (journeyId: string, version: number) => TemplateRenderer | undefined;
+  templatesOf?: (journeyId: string, version: number, release?: string) => TemplateRenderer | undefined;
   policy: SendPolicy;
   clock: Clock;
   /** Where links point and the keys that sign them (the first of the list). */
@@ -47,6 +48,8 @@ export interface GatewayMessage extends RenderRequest {
   topicDefault?: TopicDefault;
   /** The journey version the run started on: its templates render the message (`GatewayDeps.templatesOf`). */
   version?: number;
+  /** The template release the run started on (its steps'): the files its messages render, when kept. */
+  release?: string;
   /** What the message earns, kept on its record (a broadcast's; a journey's messages earn by their journey's rule). */
   attribution?: AttributionRule;
   /** This send's longest frequency-cap deferral, in seconds (absent: the policy's). */
@@ -65,9 +68,9 @@ export type GatewayOutcome =
   | { status: 'skipped'; reason: string; fresh: boolean }
   | { status: 'deferred'; until: string; reason: string };
 
-/** The templates a run of `journeyId` at `version` renders with: its release's when they are kept, else the current ones. */
-export function templatesFor(deps: Pick<GatewayDeps, 'templates' | 'templatesOf'>, journeyId: string, version: number | undefined): TemplateRenderer {
-  return (version !== undefined ? deps.templatesOf?.(journeyId, version) : undefined) ?? deps.templates;
+/** The templates a run of `journeyId` at `version` (and template `release`) renders with: its release's when kept, else the current ones. */
+export function templatesFor(deps: Pick<GatewayDeps, 'templates' | 'templatesOf'>, journeyId: string, version: number | undefined, release?: string): TemplateRenderer {
+  return (version !== undefined ? deps.templatesOf?.(journeyId, version, release) : undefined) ?? deps.templates;
 }
 
 /**
@@ -141,7 +144,7 @@ export function createSendGateway(deps: GatewayDeps) {
 
     // Render first: a template error fails the send before anything is claimed or sent.
     const rendered = await renderMessage(
-      { ...deps, templates: templatesFor(deps, message.journeyId, message.version), recommendations: (p) => deps.profiles.coPurchases.recommendations(p, deps.clock.now()) },
+      { ...deps, templates: templatesFor(deps, message.journeyId, message.version, message.release), recommendations: (p) => deps.profiles.coPurchases.recommendations(p, deps.clock.now()) },
       message,
       profile,
       decision.address,

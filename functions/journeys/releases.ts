@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { templateRelease } from '../../shared';
 import type { TemplateRenderer } from './steps';
 import { liquidTemplates, readTemplates } from './templates';
 
@@ -14,20 +15,32 @@ import { liquidTemplates, readTemplates } from './templates';
 /** The folder of `journeyId`'s release `version` under `releasesDir`. */
 export const releaseDir = (releasesDir: string, journeyId: string, version: number): string => join(releasesDir, journeyId, `v${version}`);
 
+/** The folder of a later template release of `journeyId` `version`: its files changed without a version bump. */
+export const laterReleaseDir = (releasesDir: string, journeyId: string, version: number, release: string): string => join(releasesDir, journeyId, `v${version}@${release}`);
+
 /**
- * `templatesOf` over a releases folder: the templates of a kept release (read once, then cached: a release
- * never changes), undefined for a version with none there or for the journey's current version (`current`,
- * when given), whose runs render the current templates.
+ * `templatesOf` over a releases folder: the templates of a kept release (read once, then cached: a release never
+ * changes), undefined when none is kept (the current templates render).
+ * - A run with a template `release` (compiled into its steps) renders that release: `v<version>@<release>` (files
+ *   changed without a bump), or `v<version>` when its files are that release; else the current templates.
+ * - A run without one (started before releases were compiled in) renders its version's first files, `v<version>`.
  */
-export function releasedTemplates(releasesDir: string, current?: ReadonlyMap<string, number>): (journeyId: string, version: number) => TemplateRenderer | undefined {
-  const renderers = new Map<string, TemplateRenderer | undefined>();
-  return (journeyId, version) => {
-    if (current?.get(journeyId) === version) return undefined;
-    const key = `${journeyId}\n${version}`;
-    if (!renderers.has(key)) {
-      const dir = releaseDir(releasesDir, journeyId, version);
-      renderers.set(key, existsSync(dir) ? liquidTemplates(readTemplates(dir)) : undefined);
+export function releasedTemplates(releasesDir: string): (journeyId: string, version: number, release?: string) => TemplateRenderer | undefined {
+  const folders = new Map<string, { release: string; renderer: TemplateRenderer } | undefined>();
+  const folder = (dir: string) => {
+    if (!folders.has(dir)) {
+      const sources = existsSync(dir) ? readTemplates(dir) : undefined;
+      folders.set(dir, sources && { release: templateRelease(sources), renderer: liquidTemplates(sources) });
     }
-    return renderers.get(key);
+    return folders.get(dir);
+  };
+  return (journeyId, version, release) => {
+    if (release !== undefined) {
+      const later = folder(laterReleaseDir(releasesDir, journeyId, version, release));
+      if (later?.release === release) return later.renderer;
+      const first = folder(releaseDir(releasesDir, journeyId, version));
+      return first?.release === release ? first.renderer : undefined;
+    }
+    return folder(releaseDir(releasesDir, journeyId, version))?.renderer;
   };
 }

@@ -19,6 +19,8 @@ export const StepInputSchema = z.object({
   execution: z.string(),
   /** The journey version the run started on (the compiler's): its templates render the step's messages. */
   version: z.number().int().positive().optional(),
+  /** The template release the run started on (the compiler's `CompiledJourney.release`): the files its messages render. */
+  release: z.string().regex(/^[0-9a-f]{16}$/, 'expected the 16 hex digits of a template release').optional(),
   /** The step the run goes on to when this one is done (the compiler's, for a step with one next step): who is where. */
   then: z.string().optional(),
   taskToken: z.string().optional(),
@@ -218,6 +220,7 @@ export function createStepRunner(deps: StepDeps) {
           kind,
           ...(variant && { variant: variant.id }),
           ...(input.version !== undefined && { version: input.version }),
+          ...(input.release !== undefined && { release: input.release }),
           ...(topic !== undefined && { topic }),
           ...(topicDefault !== undefined && { topicDefault }),
           frequencyCapMaxDelaySeconds,
@@ -335,7 +338,7 @@ export function createStepRunner(deps: StepDeps) {
       return { status: 'skipped', reason: 'run-ended' };
     }
     const data = templateData(input, profile);
-    const templates = templatesFor(deps, input.journeyId, input.version);
+    const templates = templatesFor(deps, input.journeyId, input.version, input.release);
     const body = await renderOrFail(() => templates.text(template, 'webhook', data), template, 'webhook');
     try {
       JSON.parse(body);

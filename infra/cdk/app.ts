@@ -120,7 +120,7 @@ const stack = new RapportStack(app, `Rapport-${stage}`, {
 });
 if (stack.rapport.recordedReleases.length > 0) {
   Annotations.of(stack).addInfo(
-    `Recorded the journey releases ${stack.rapport.recordedReleases.join(', ')} in workflows/releases: commit them, so runs of these versions still in flight after the next version bump render their own templates`,
+    `Recorded the journey releases ${stack.rapport.recordedReleases.join(', ')} in workflows/releases: commit them, so runs in flight after the next deploy render the templates they started with`,
   );
 }
 

@@ -377,7 +377,7 @@ loaded as the engine loads them, and prints per journey:
 
 and warns when steps changed but the version did not. With --engine, it also counts the
 runs waiting now at each step that is removed or changed (GET /v1/journeys/{id}/runs):
-they finish on the definition they started with; messages not yet sent use the new templates.
+they finish on the definition and the templates they started with.
 
 Options:
   --against <git-ref>   the commit, branch or tag to compare with (default: HEAD)

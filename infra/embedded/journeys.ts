@@ -115,7 +115,8 @@ export function wireJourneys(w: JourneyWiring) {
   };
   let current = load();
   /**
-   * The templates of journey versions a reload replaced, in memory (`${id}\n${version}`): a run of such a version
+   * The templates of journey versions and template releases a reload replaced, in memory (`${id}\n${version}`, and
+   * `${id}\n${version}\n${release}`): a run of such a version or release
    * renders them when no data folder keeps its release (with one, `releases` does, across restarts too).
    */
   const retired = new Map<string, TemplateRenderer>();
@@ -129,9 +130,12 @@ export function wireJourneys(w: JourneyWiring) {
     text: (template, channel, data, locale) => current.templates.text(template, channel, data, locale),
     parts: (template, channel, data, locale) => current.templates.parts(template, channel, data, locale),
   };
-  const templatesOf = (journeyId: string, version: number): TemplateRenderer | undefined => {
-    if (current.journeys.get(journeyId)?.version === version) return undefined;
-    return current.releases?.templatesOf(journeyId, version) ?? retired.get(`${journeyId}\n${version}`);
+  const templatesOf = (journeyId: string, version: number, release?: string): TemplateRenderer | undefined => {
+    // A run started before releases were compiled into steps: its version's first files, when kept.
+    if (release === undefined) return current.releases?.templatesOf(journeyId, version) ?? retired.get(`${journeyId}\n${version}`);
+    const now = current.compiled.find((journey) => journey.id === journeyId);
+    if (now?.version === version && now.release === release) return undefined;
+    return current.releases?.templatesOf(journeyId, version, release) ?? retired.get(`${journeyId}\n${version}\n${release}`);
   };
   const stepHandler: EventLambda = handlerFor(w.functions, 'rapport-steps', w.stepHandler ?? createStepHandler(
     {
@@ -234,6 +238,12 @@ export function wireJourneys(w: JourneyWiring) {
     // What runs of a replaced version render from now on (without a data folder to keep their release).
     for (const [id, journey] of before.journeys) {
       if (next.journeys.get(id)?.version !== journey.version && !retired.has(`${id}\n${journey.version}`)) retired.set(`${id}\n${journey.version}`, before.templates);
+    }
+    // Likewise by template release (runs carry theirs): a template changed without a version bump is a new one.
+    for (const journey of before.compiled) {
+      const key = `${journey.id}\n${journey.version}\n${journey.release}`;
+      const after = next.compiled.find((j) => j.id === journey.id);
+      if (journey.release !== undefined && (after?.version !== journey.version || after.release !== journey.release) && !retired.has(key)) retired.set(key, before.templates);
     }
     for (const journey of before.compiled) {
       if (next.journeys.get(journey.id)?.version !== journey.version) retiredSpecs.set(`${journey.id}\n${journey.version}`, journeySpecOf(journey));

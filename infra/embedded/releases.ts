@@ -3,13 +3,13 @@
  * data folder (`<data>/releases/<journey>/v<version>/`), so a run finishes with the templates it started with
  * after the journey changed and the engine restarted (its definition is kept by its execution journal).
  *
- * At start, each journey's current version is recorded once (`recordReleases`: the files of every template its
- * steps render, every channel and locale; a version already recorded keeps its first files: a template changed
- * without a version bump is not recorded again and reaches every run of that version still to send, those in
- * flight too; `rapport plan` lists it). A run of the
- * current version renders the current files; a run of an older version, its release (or the current files, when
- * the version was never recorded: runs started before releases were kept). AWS does the same from the step
- * function's bundle (`releasedTemplates`, docs/operations.md "Releases"). Each version's compiled journey is kept
+ * At start and reload, each journey's current version is recorded once (`recordReleases`: the files of every
+ * template its steps render, every channel and locale), and again as a later release `v<version>@<release>` when
+ * its files changed without a version bump. The compiler writes the release into every step of the journey, so a
+ * run renders the files it started with: a template changed without a bump reaches new runs only (`rapport plan`
+ * lists it). A run started before releases were compiled in renders its version's first files (the current files
+ * for a version never recorded). AWS does the same from the step function's bundle
+ * (`releasedTemplates`, docs/operations.md "Releases"). Each version's compiled journey is kept
  * too (`journey.json`): runs in flight end by their version's goals and exits and resume on its waits (`retired`).
  */
 import { join } from 'node:path';
@@ -18,8 +18,11 @@ import { recordReleaseSpecs, retiredReleaseSpecs } from '../../functions/journey
 import { recordReleases, type CompiledJourney, type Journey } from '../../workflows/journeys';
 
 export interface Releases {
-  /** The templates of `journeyId` at `version` when that is not its current version and it was kept; else undefined. */
-  templatesOf(journeyId: string, version: number): TemplateRenderer | undefined;
+  /**
+   * The templates of `journeyId` at `version` and template `release` when kept (the release a run's steps carry);
+   * without a release, the version's first files when kept; else undefined (the current templates).
+   */
+  templatesOf(journeyId: string, version: number, release?: string): TemplateRenderer | undefined;
   /**
    * The compiled journeys of every kept version that is not current (a removed journey's too): the runtime ends and
    * resumes their runs in flight by those versions' goals, exits and waits. Versions kept before this was saved: none.
@@ -33,7 +36,7 @@ export function keepReleases(dataDir: string, templatesDir: string, journeys: re
   recordReleases(root, templatesDir, journeys);
   recordReleaseSpecs(root, compiled);
   return {
-    templatesOf: releasedTemplates(root, current),
+    templatesOf: releasedTemplates(root),
     retired: () => retiredReleaseSpecs(root, current),
   };
 }

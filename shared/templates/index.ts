@@ -10,6 +10,7 @@
  * - webhook: the whole file renders to the JSON request body.
  * The channels with templates, and each one's format, are the channel registry's (shared/channels).
  */
+import { createHash } from 'node:crypto';
 import { TEMPLATE_CHANNELS, type TemplateChannel } from '../channels';
 
 export { TEMPLATE_CHANNELS, type TemplateChannel };
@@ -76,3 +77,14 @@ export function parseEmailTemplate(source: string): EmailTemplate | undefined {
   return { subject: subject[1]!.trim(), text, ...(html !== undefined && { html }) };
 }
 export { customerLocale, templateProfile, TEMPLATE_PROFILE_FIELDS, type TemplateProfileField } from './context';
+
+/**
+ * The release of a set of template sources (`templateKey` → text): a short hash of every key and text, in key order.
+ * The compiler writes a journey's (the sources of the templates it renders) into each step payload, so a run renders
+ * with the files it started with; a kept release folder's sources hash to the same value.
+ */
+export function templateRelease(sources: Readonly<Record<string, string>>): string {
+  const hash = createHash('sha256');
+  for (const key of Object.keys(sources).sort()) hash.update(`${key}\n${sources[key]}\n\0`);
+  return hash.digest('hex').slice(0, 16);
+}

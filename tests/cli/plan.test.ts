@@ -59,7 +59,7 @@ describe('rapport plan', () => {
       '- complaint-follow-up v1: removed (new customers no longer enter)',
       '~ welcome v1',
       '    steps: ~ wait-a-day',
-      '    templates changed: welcome (messages not yet sent use the new files, in running runs too)',
+      '    templates changed: welcome (new runs use the new files; runs in flight keep theirs)',
       '    warning: its steps changed but its version (1) did not: bump it, so runs can be told apart by version',
       `+ welcome-again v1: new, ${readFileSync(join(repo, 'workflows/journeys.d/welcome.yaml'), 'utf8').match(/^ {2}- id: /gm)!.length} steps`,
       '~ win-back v1',
@@ -97,7 +97,7 @@ describe('rapport plan --engine', () => {
     expect(out.slice(welcome, welcome + 6)).toEqual([
       '~ welcome v1',
       '    steps: ~ wait-a-day',
-      '    templates changed: welcome (messages not yet sent use the new files, in running runs too)',
+      '    templates changed: welcome (new runs use the new files; runs in flight keep theirs)',
       '    warning: its steps changed but its version (1) did not: bump it, so runs can be told apart by version',
       '    running now: 2 at wait-a-day (changed)',
       '    2 runs there finish on the definition they started with (v1); new runs take the new one',

@@ -171,7 +171,8 @@ describe('Rapport-dev bundles', () => {
     ['consumer', ['config', 'journeys']],
     ['sweep', ['config']],
     ['customers', ['config', 'journeys']],
-    ['step', ['config', 'templates']],
+    // releases/: the repository's journeys' first files (workflows/releases/<id>/v1), changed in place since.
+    ['step', ['config', 'releases', 'templates']],
     ['starter', ['journeys']],
     ['runEnded', []],
   ] as const)('copies into the %s bundle exactly the folders %j', (which, folders) => {

@@ -1,4 +1,4 @@
-import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Stack } from 'aws-cdk-lib';
@@ -14,7 +14,7 @@ import { journeySpec } from '../../infra/cdk/journeys';
 import { ENV } from '../../shared/config/env';
 import { JOURNEY_ALIAS, JOURNEY_ENV } from '../../shared/config/journey-env';
 import { loadTopicsOrThrow, TOPICS_FILE } from '../../shared/topics';
-import { compileJourney, loadJourneysFromDir, type CompiledJourney } from '../../workflows/journeys';
+import { compileJourney, loadJourneysFromDir, releaseOfFolder, type CompiledJourney } from '../../workflows/journeys';
 import type { PolicyStatement, Synthesised } from './synth';
 import {
   asList,
@@ -713,6 +713,42 @@ describe('journeys from another folder', () => {
     ]);
     // And its spec goes into journeys.json's `retired`: version 1's runs in flight end by version 1's goals and exits.
     expect(second.stack.rapport.retiredJourneys).toEqual([journeySpec(first.stack.rapport.journeys.find((j) => j.id === 'welcome')!)]);
+  });
+
+  it('a template changed without a version bump: a new Step Functions version whose steps carry the new release, recorded beside the first, whose files the bundle keeps for the runs in flight', () => {
+    const releasesDir = path.join(mkdtempSync(path.join(scratch, 'releases-')), 'releases');
+    const templatesDir = path.join(mkdtempSync(path.join(scratch, 'templates-')), 'templates');
+    cpSync(TEMPLATES_DIR, templatesDir, { recursive: true });
+    const journeysDir = journeysDirWith({});
+    const first = synthRapport({ stageName: 'dev', journeysDir, templatesDir, releasesDir, recordReleases: true }, { bundle: false });
+    const releaseOf = (s: typeof first) => s.stack.rapport.journeys.find((j) => j.id === 'welcome')!.release!;
+    const versionDescription = (s: typeof first) =>
+      Object.values(s.template.findResources('AWS::StepFunctions::StateMachineVersion')).map((r) => String(r.Properties.Description)).find((d) => d.startsWith('journey welcome '));
+    expect(releaseOf(first)).toBe(releaseOfFolder(path.join(releasesDir, 'welcome', 'v1')));
+
+    // Act: the second email's subject changed in place, version 1 still.
+    const file = path.join(templatesDir, 'getting-started.email.liquid');
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/^Subject: .*$/m, 'Subject: Changed in place'));
+    const second = synthRapport({ stageName: 'dev', journeysDir, templatesDir, releasesDir, recordReleases: true }, { bundle: false });
+
+    // Assess: another release in every step payload of welcome (so another definition, so another published version)...
+    const release = releaseOf(second);
+    expect(release).not.toBe(releaseOf(first));
+    const payloads = Object.values(second.stack.rapport.journeys.find((j) => j.id === 'welcome')!.definition.States).flatMap((state) => {
+      const payload = (state as { Parameters?: { Payload?: { release?: string } } }).Parameters?.Payload;
+      return payload ? [payload.release] : [];
+    });
+    expect(payloads.length).toBeGreaterThan(3);
+    expect(new Set(payloads)).toEqual(new Set([release]));
+    expect(versionDescription(second)).not.toBe(versionDescription(first));
+    // ... recorded beside the first (to commit), the other journeys untouched ...
+    expect(second.stack.rapport.recordedReleases).toEqual([`welcome/v1@${release}`]);
+    expect(readFileSync(path.join(releasesDir, 'welcome', `v1@${release}`, 'getting-started.email.liquid'), 'utf8')).toMatch(/^Subject: Changed in place$/m);
+    expect(releaseOfFolder(path.join(releasesDir, 'welcome', `v1@${release}`))).toBe(release);
+    // ... and the bundle carries version 1's first files (runs in flight render them), not the current release's.
+    expect(second.stack.rapport.journeyReleaseBundles.map((b) => b.folder)).toEqual(['releases/welcome/v1']);
+    // Synth again: nothing new to record.
+    expect(synthRapport({ stageName: 'dev', journeysDir, templatesDir, releasesDir, recordReleases: true }, { bundle: false }).stack.rapport.recordedReleases).toEqual([]);
   });
 
   it("takes releases from beside the journeys folder by default, never the repository's releases of like-named journeys", () => {

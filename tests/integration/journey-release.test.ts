@@ -64,7 +64,7 @@ describe('a journey changed while a run waits', () => {
 
     // Assess
     expect(plan.code).toBe(4);
-    expect(lines(plan.stdout).slice(1, 4)).toEqual(['~ welcome v1 -> v2', '    steps: ~ wait-a-day', '    templates changed: getting-started (messages not yet sent use the new files, in running runs too)']);
+    expect(lines(plan.stdout).slice(1, 4)).toEqual(['~ welcome v1 -> v2', '    steps: ~ wait-a-day', '    templates changed: getting-started (new runs use the new files; runs in flight keep theirs)']);
     // rl-1 started on version 1: a day's wait, then version 1's subject.
     const rl1 = second.outbox.entries.find((m) => m.channel === 'email' && m.tags.customer === 'rl-1' && m.tags.step === 'send-getting-started');
     expect(gettingStartedV1).toBe('Subject: {{ profile.traits.name | default: "there" }}, three ways to get started');

@@ -23,6 +23,7 @@ import {
   INGEST_EVENT_SOURCE,
   PROFILE_EVENT_SOURCE,
   RESERVED_EVENT_NAMES,
+  templateRelease,
   type EventPattern,
   type StepAction,
   type StepConfigInput,
@@ -49,7 +50,7 @@ import { longestRunSeconds, statePaths, type StatePath } from './paths';
 import { templateTriggerReferences, triggerReferences } from './references';
 import { DEFAULT_ATTRIBUTION, DEFAULT_TRIGGER_MAX_AGE, END, HOLDOUT, NO_MAX_AGE, type EventFilter, type Journey } from './schema';
 import { QUIET_HOURS_MAX_SECONDS } from './validate';
-import { templateVariantKeys, type TemplateCatalog } from './templates';
+import { journeyTemplateSources, templateVariantKeys, type TemplateCatalog } from './templates';
 import { validateMeaning } from './validate';
 
 export interface CompileOptions extends TemplateCatalog {
@@ -77,6 +78,12 @@ export type EndOutcome = 'completed' | 'exited' | 'converted' | 'holdout';
 export interface CompiledJourney {
   readonly id: string;
   readonly version: number;
+  /**
+   * The release of the template files its steps render (`templateRelease` of their sources, every channel and
+   * locale), when the compiler was given the sources: in every step payload, so a run renders the files it started
+   * with, whatever changes later without a version bump.
+   */
+  readonly release?: string;
   readonly definition: StateMachineDefinition;
   /** Bus rule patterns that start the journey (the journey starter's rule). */
   readonly triggerPatterns: EventPattern[];
@@ -171,10 +178,12 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
     states[STATE.failed] = { Type: 'Fail', Error: STEP_FAILED_ERROR, Cause: 'A journey step failed after its retries; see the execution history for the error.' };
     return STATE.failed;
   };
+  const release = options.templateSources && templateRelease(journeyTemplateSources(journey, options.templateSources));
   const payload = <A extends StepAction>(stepId: string, action: A, config: StepConfigInput<A>) => ({
     journeyId: journey.id,
-    // The version the run started on: its step handler renders with that version's templates where they are kept.
+    // The version and template release the run started on: its step handler renders with those templates where they are kept.
     version: journey.version,
+    ...(release !== undefined && { release }),
     stepId,
     action,
     config,
@@ -368,6 +377,7 @@ export function compileJourney(journey: Journey, options: CompileOptions): Compi
   return {
     id: journey.id,
     version: journey.version,
+    ...(release !== undefined && { release }),
     definition,
     triggerPatterns: [busPattern(journey.trigger)],
     triggerMaxAgeSeconds: maxAge === NO_MAX_AGE ? null : durationSeconds(maxAge),

@@ -27,8 +27,8 @@ export { ConditionSchema, describeCondition, type Condition } from './conditions
 export { DURATION_PATTERN, formatDuration, MAX_WAIT_SECONDS, parseDuration } from './duration';
 export { EXECUTION_MAX_SECONDS, longestRunSeconds, MAX_PATHS, statePaths, type StatePath } from './paths';
 export { TRIGGER_REFERENCE, triggerReferences } from './references';
-export { checkTemplate, loadTemplateCatalog, templateFileName, templatesOfJourney, templateVariantKeys, type TemplateCatalog } from './templates';
-export { recordReleases } from './releases';
+export { checkTemplate, journeyTemplateSources, loadTemplateCatalog, templateFileName, templatesOfJourney, templateVariantKeys, type TemplateCatalog } from './templates';
+export { recordReleases, releaseOfFolder } from './releases';
 export { journeyTemplateProblems, journeyTemplates, templateVariableProblems, triggerFields } from './template-variables';
 export {
   LAMBDA_INVOKE,

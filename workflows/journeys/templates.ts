@@ -220,6 +220,12 @@ export function loadTemplateCatalog(dir: string): { catalog: TemplateCatalog; pr
   return { catalog: { templates, templateSources, templateFiles, locales }, problems };
 }
 
+/** The sources (`templateKey` → text) of every file of the templates a journey renders, each channel and locale: its release's. */
+export function journeyTemplateSources(journey: Pick<Journey, 'steps'>, sources: Readonly<Record<string, string>>): Record<string, string> {
+  const names = templatesOfJourney(journey);
+  return Object.fromEntries(Object.entries(sources).filter(([key]) => names.some((name) => key.startsWith(`${name}.`))));
+}
+
 /** The templates a journey's steps render, by name (send steps, their variants, webhook steps), sorted. */
 export function templatesOfJourney(journey: Pick<Journey, 'steps'>): string[] {
   const names = new Set<string>();

@@ -17,7 +17,7 @@ import { Construct } from 'constructs';
 import type { ConsentMode } from '../../../shared';
 import { ENV } from '../../../shared/config/env';
 import { JOURNEY_ALIAS, JOURNEY_BUNDLE, JOURNEY_ENV } from '../../../shared/config/journey-env';
-import type { CompiledJourney } from '../../../workflows/journeys';
+import { releaseOfFolder, type CompiledJourney } from '../../../workflows/journeys';
 import { journeyTriggerRules, RUN_ENDED } from '../../topology';
 import { JOURNEY_TABLE_ACCESS, JOURNEYS } from '../defaults';
 import { rapportFunction, type BundledFiles } from '../function';
@@ -473,17 +473,21 @@ export class JourneysArea {
 }
 
 /**
- * The releases the step function's bundle carries: of each deployed journey, every version kept in
- * `releasesDir` but its current one (whose runs render the current templates, as in the embedded engine).
+ * The releases the step function's bundle carries: of each deployed journey, every version and later template
+ * release kept in `releasesDir` but the one its current runs start on (they render the current templates, as in the
+ * embedded engine): `v<current>` when its files are the current release, `v<current>@<current release>`.
  * Journeys no longer deployed are left out: removing a journey deletes its state machine, and its runs with it.
  */
-export function releaseBundles(releasesDir: string, journeys: readonly Pick<CompiledJourney, 'id' | 'version'>[]): BundledFiles[] {
-  return journeys.flatMap((journey) => {
+export function releaseBundles(releasesDir: string, journeys: readonly Pick<CompiledJourney, 'id' | 'version' | 'release'>[]): BundledFiles[] {
+  const order = (name: string) => Number(/^v(\d+)/.exec(name)![1]);
+return journeys.flatMap((journey) => {
     const dir = path.join(releasesDir, journey.id);
     if (!existsSync(dir)) return [];
+    const current = (name: string) =>
+      name === `v${journey.version}@${journey.release}` || (name === `v${journey.version}` && (journey.release === undefined || releaseOfFolder(path.join(dir, name)) === journey.release));
     return readdirSync(dir)
-      .filter((name) => /^v\d+$/.test(name) && name !== `v${journey.version}`)
-      .sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)))
+      .filter((name) => /^v\d+(@[0-9a-f]{16})?$/.test(name) && !current(name))
+      .sort((a, b) => order(a) - order(b) || a.localeCompare(b))
       .map((name) => ({
         folder: path.posix.join(JOURNEY_BUNDLE.releasesFolder, journey.id, name),
         files: templateFiles(path.join(dir, name)),

@@ -131,7 +131,7 @@ function describe(plan: JourneyPlan, running: Running | undefined): string[] {
     const parts = [...added.map((s) => `+ ${s}`), ...removed.map((s) => `- ${s}`), ...changed.map((s) => `~ ${s}`)];
     if (parts.length > 0) lines.push(`    steps: ${parts.join(', ')}`);
     if (plan.settings.length > 0) lines.push(`    changed: ${plan.settings.join(', ')}`);
-    if (plan.templates.length > 0) lines.push(`    templates changed: ${plan.templates.join(', ')} (messages not yet sent use the new files, in running runs too)`);
+    if (plan.templates.length > 0) lines.push(`    templates changed: ${plan.templates.join(', ')} (new runs use the new files; runs in flight keep theirs)`);
     if (plan.versionNotBumped) lines.push(`    warning: its steps changed but its version (${plan.from}) did not: bump it, so runs can be told apart by version`);
   }
   const here = running?.journeys.get(plan.id);

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { matchesEventPattern, validateEventPattern } from '../../../shared';
-import { journeyJsonSchema, RETRYABLE_ERRORS, type State } from '../../../workflows/journeys';
+import { matchesEventPattern, templateRelease, validateEventPattern } from '../../../shared';
+import { compileJourney, journeyJsonSchema, loadJourneysFromDir, RETRYABLE_ERRORS, type State } from '../../../workflows/journeys';
 import { builtIn, busEvent, compileTest, JOURNEYS_DIR, loadOk, ROOT, STEP_ARN, validateAsl } from './helpers';
 
 const journeys = builtIn();
@@ -49,6 +49,8 @@ describe('built-in journeys: ASL', () => {
       expect(state.Parameters.Payload).toEqual({
         journeyId: id,
         version: journeys[id]!.version,
+        // The template release its runs render (a hash of its templates' files), the same in every Task.
+        release: expect.stringMatching(/^[0-9a-f]{16}$/) as string,
         stepId,
         action: recorder ? 'recordFailure' : expect.any(String),
         config: expect.any(Object),
@@ -149,6 +151,7 @@ describe('built-in journeys: ASL', () => {
         Payload: {
           journeyId: 'complaint-follow-up',
           version: 1,
+          release: journeys['complaint-follow-up']!.release,
           stepId: 'await-resolution',
           action: 'await',
           config: { event: 'Complaint Resolved', where: { complaintId: ['{{ trigger.complaintId }}'] }, sinceTrigger: true },
@@ -346,5 +349,29 @@ describe('journey JSON Schema and files', () => {
       ['id', 'send'], ['id', 'wait'], ['id', 'wait_until'], ['id', 'wait_for'], ['id', 'branch'], ['id', 'split'], ['id', 'tag'], ['id', 'update'], ['id', 'webhook'], ['id', 'exit'],
     ]);
     expect(steps.every((s) => s.additionalProperties === false)).toBe(true);
+  });
+});
+
+describe('the template release compiled into every step', () => {
+  const { journey } = journeys.welcome!;
+  const { catalog } = loadJourneysFromDir(JOURNEYS_DIR, join(ROOT, 'workflows/templates'), { webhookTargets: ['support', 'supervisor'] });
+  const sources = catalog.templateSources!;
+  const compileWith = (changed: Record<string, string>) => compileJourney(journey, { stepFunctionArn: STEP_ARN, ...catalog, templateSources: { ...sources, ...changed }, webhookTargets: ['support', 'supervisor'] }).release;
+
+  it("is the hash of the sources of the templates the journey renders (every channel and locale), and only of those", () => {
+    const own = Object.fromEntries(Object.entries(sources).filter(([key]) => /^(welcome|getting-started|first-order-offer)\./.test(key)));
+    expect(Object.keys(own)).toContain('welcome.fr.email');
+    expect(journeys.welcome!.release).toBe(templateRelease(own));
+    // Another journey's template changed: the same release; one of its own (a locale variant too): another.
+    expect(compileWith({ 'win-back.email': `${sources['win-back.email']!}\nchanged` })).toBe(journeys.welcome!.release);
+    expect(compileWith({ 'getting-started.email': `${sources['getting-started.email']!}\nchanged` })).not.toBe(journeys.welcome!.release);
+    expect(compileWith({ 'welcome.fr.email': `${sources['welcome.fr.email']!}\nchanged` })).not.toBe(journeys.welcome!.release);
+  });
+
+  it('is left out when the compiler is not given the sources', () => {
+    const { templateSources: _, ...withoutSources } = catalog;
+    const compiled = compileJourney(journey, { stepFunctionArn: STEP_ARN, ...withoutSources, webhookTargets: ['support', 'supervisor'] });
+    expect(compiled.release).toBeUndefined();
+    expect(JSON.stringify(compiled.definition)).not.toContain('"release"');
   });
 });

@@ -122,6 +122,7 @@ describe('built-in journeys on aws-local-stepfunctions', () => {
       Payload: {
         journeyId: 'welcome',
         version: 1,
+        release: expect.stringMatching(/^[0-9a-f]{16}$/) as string,
         stepId: 'send-welcome',
         action: 'send',
         // The journey's topic rides with each marketing send (compiled without topics.yaml here: no default).
@@ -224,6 +225,7 @@ describe('built-in journeys on aws-local-stepfunctions', () => {
     expect((awaited[0] as { Payload: unknown }).Payload).toEqual({
       journeyId: 'complaint-follow-up',
       version: 1,
+      release: expect.stringMatching(/^[0-9a-f]{16}$/) as string,
       stepId: 'await-resolution',
       action: 'await',
       config: { event: 'Complaint Resolved', where: { complaintId: ['{{ trigger.complaintId }}'] }, sinceTrigger: true },
