@@ -8,11 +8,13 @@
  * What I did: X gets the welcome email and is erased. A day later X's email tool (an ordinary source: Segment's
  * email-events spec, or the tool's own webhook) reports on that old email: `Email Opened` (Apple Mail's privacy
  * prefetch opens every email, the person need not even look) with the address it went to; or an SMS/WhatsApp
- * provider's adapter reports `Message Delivered` (Rapport's own contract name) for a message queued before the erasure.
+ * provider's adapter reports `Message Delivered` (Rapport's own contract name) for a message queued before the erasure;
+ * or the person clicks the email tool's own unsubscribe link in that old email (Segment's `Unsubscribed`, no channel).
  *
  * Observed: only `Message Bounced`, `Message Complained` and `Email Marked as Spam` are on the list of feedback that
- * starts no new life. `Email Opened` and `Message Delivered`, dated and received after the erasure, start a new life:
- * `GET /v1/customers/X` answers 200 again and the timeline holds the erased address the tool reported.
+ * starts no new life. `Email Opened`, `Message Delivered` and the tool's `Unsubscribed`, dated and received after the
+ * erasure, start a new life: `GET /v1/customers/X` answers 200 again and the timeline holds the erased address the
+ * tool reported. (Rapport's own one-click link in the same email re-creates nothing: its denial is parked.)
  * Control: the tool's `Email Marked as Spam` (fixed by 3e6edf9) re-creates nothing.
  */
 import { describe, expect, it } from 'vitest';
@@ -29,7 +31,7 @@ const later = async (ms: number) => {
 };
 
 /** X gets the welcome email and is erased; a day later a report on that old message arrives from an ordinary source. */
-async function scenario(id: string, event: 'Email Marked as Spam' | 'Email Opened' | 'Message Delivered') {
+async function scenario(id: string, event: 'Email Marked as Spam' | 'Email Opened' | 'Message Delivered' | 'Unsubscribed') {
   await t.api.send([{ type: 'identify', userId: id, traits: { email: `${id}@example.com` } }, { type: 'track', userId: id, event: 'Signed Up' }]);
   await later(60_000);
   expect(outboxFor(t.engine, id).some((m) => m.channel === 'email')).toBe(true);
@@ -55,5 +57,10 @@ describe('audit 13: a report on an old message after the erasure', () => {
   // BREAK (audit 13): a provider's `Message Delivered` (Rapport's own contract name) for a message queued before the erasure re-creates the erased customer; fix idea: as above.
   it.fails("a provider's delivery report of the old message re-creates nothing either", async () => {
     expect(await scenario('a13-old-mail-delivered', 'Message Delivered')).toEqual({ profile: 404, timelineNamesAddress: false });
+  }, 60_000);
+
+  // BREAK (audit 13): the email tool's own unsubscribe link in the old email (Segment's `Unsubscribed`, no channel) re-creates the erased customer with the address it reports, where Rapport's one-click link in the same email parks its denial and re-creates nothing; fix idea: as above (a denial of an ordinary source received after the erasure completed is parked, `denialsOnly`, and starts no new life).
+  it.fails("the email tool's unsubscribe link in the old email re-creates nothing either", async () => {
+    expect(await scenario('a13-old-mail-unsub', 'Unsubscribed')).toEqual({ profile: 404, timelineNamesAddress: false });
   }, 60_000);
 });
