@@ -1,12 +1,12 @@
-import { consentChanges, detailTypeOf, suppressionsOf, type EventProblem, type NormalisedEvent } from '../../shared';
+import { consentChanges, detailTypeOf, suppressionsOf, topicConsentChanges, type EventProblem, type NormalisedEvent } from '../../shared';
 
 /**
  * What one source may send (ARCHITECTURE decision 9). Absent lists allow everything
  * (backward compatible). `events` names event names (a track's `event`, or `Identify`,
  * `Page`, `Screen`, `Group`, `Alias`); `traits` names top-level identify traits, with
  * consent per channel as `consent.email` / `consent.sms` / `consent.push` (or `consent`
- * for all), which also covers `Subscribed` / `Unsubscribed` events for that channel and
- * the suppressions of it (`Message Bounced` hard, `Message Complained`, `Email Marked as Spam`).
+ * for all), which also covers `Subscribed` / `Unsubscribed` events for that channel (a topic's on that
+ * channel too: `{ channel, topic }`) and the suppressions of it (`Message Bounced` hard, `Message Complained`, `Email Marked as Spam`).
  */
 export interface SourcePermissions {
   events?: readonly string[];
@@ -43,7 +43,9 @@ export function permissionProblems(sourceId: string, permissions: SourcePermissi
     const trait = `consent.${channel}`;
     if (!may(trait)) problems.push({ index, path: event.type === 'track' && event.properties.channel !== undefined ? '$.properties.channel' : '$.event', message: `source "${sourceId}" may not suppress ${channel} with "${name}" events: that needs "${trait}" (it may set: ${listed(traits)})` });
   }
-  const changes = consentChanges(event);
+  // A topic's change on a channel is consent on that channel: the same permission (a source that may not grant
+  // email may not grant a topic on email either).
+  const changes = [...consentChanges(event), ...topicConsentChanges(event)];
   if (anyChannel && changes.some((change) => may(`consent.${change.channel}`))) return problems;
   for (const change of changes) {
     const trait = `consent.${change.channel}`;
