@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type BatchGetCommandOutput, type BatchWriteCommandOutput, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { scanEach } from '../scan-each';
-import { EMAIL_MARKED_AS_SPAM, EVENTS, eventKey, ONE_CLICK_SOURCE_ID, SES_FEEDBACK_SOURCE_ID, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, type Profile, type Suppression } from '../../shared';
+import { EVENTS, eventKey, MESSAGE_FEEDBACK_EVENTS, ONE_CLICK_SOURCE_ID, SES_FEEDBACK_SOURCE_ID, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, type Profile, type Suppression } from '../../shared';
 import { idsOfOversizedBody, packContents, ProfileTooLargeError, readContents, type OutboxEntry } from './item';
 import { BroadcastCursors, parseCursorPointer } from './broadcast-cursor';
 import { MEMBER_PREFIX, SegmentStore } from './segment-store';
@@ -93,14 +93,15 @@ export interface Tombstone {
  * received after it completed. Anything else (a late event, a redelivery, an archive replay) is dropped.
  * A click on a one-click unsubscribe link (`ONE_CLICK_SOURCE_ID`: the link outlives the customer in an
  * inbox) starts nothing: it applies to a new life already begun, and otherwise leaves no trace. Nor does
- * feedback on a message sent before (a bounce or a spam report, from SES or any email tool: the message
- * outlives the customer too); its suppression is parked for the comeback as a click's denial is.
+ * a report on a message sent before (`MESSAGE_FEEDBACK_EVENTS`: a delivery, an open, a click, a bounce or a spam
+ * report, from SES or any email tool: the message outlives the customer too), nor a denial (`Unsubscribed`, from
+ * any source: an email tool's own link in an old email, a CRM): their denials and suppressions are parked for the
+ * comeback as a click's are, and nothing else of them is kept.
  */
 export const startsNewLife = (event: Pick<NormalisedEvent, 'timestamp' | 'receivedAt'> & { sourceId?: string; type?: string; event?: string }, tombstone: Tombstone) =>
-  !LIVE_PROFILE_SOURCES.has(event.sourceId ?? '') && !(event.type === 'track' && MESSAGE_FEEDBACK_EVENTS.has(event.event ?? '')) && belongsAfter(event, tombstone);
-
-/** Feedback on a message sent before, whoever reports it: it applies to a live profile only. */
-const MESSAGE_FEEDBACK_EVENTS: ReadonlySet<string> = new Set([EVENTS.MESSAGE_BOUNCED, EVENTS.MESSAGE_COMPLAINED, EMAIL_MARKED_AS_SPAM]);
+  !LIVE_PROFILE_SOURCES.has(event.sourceId ?? '') &&
+  !(event.type === 'track' && (MESSAGE_FEEDBACK_EVENTS.has(event.event ?? '') || event.event === EVENTS.UNSUBSCRIBED)) &&
+  belongsAfter(event, tombstone);
 
 /** Sources whose events apply to a live profile only (one-click unsubscribes, SES feedback on an old email). */
 const LIVE_PROFILE_SOURCES: ReadonlySet<string> = new Set([ONE_CLICK_SOURCE_ID, SES_FEEDBACK_SOURCE_ID]);

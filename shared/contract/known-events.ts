@@ -47,6 +47,25 @@ export type KnownEventName = (typeof EVENTS)[keyof typeof EVENTS];
 export const EMAIL_MARKED_AS_SPAM = 'Email Marked as Spam';
 
 /**
+ * Reports on a message already sent, whoever sends them: Rapport's own (`Message …`, SES feedback) and Segment's
+ * email-events spec as email tools report them (`Email …`, and `Unsubscribed` from the tool's own link in the
+ * email). A message outlives the customer it went to: none of these starts an erased customer's new life
+ * (functions/profile/store.ts `startsNewLife`); their denials and suppressions are parked for a comeback.
+ */
+export const MESSAGE_FEEDBACK_EVENTS: ReadonlySet<string> = new Set([
+  EVENTS.MESSAGE_BOUNCED,
+  EVENTS.MESSAGE_COMPLAINED,
+  EVENTS.MESSAGE_DELIVERED,
+  EVENTS.MESSAGE_OPENED,
+  EVENTS.MESSAGE_CLICKED,
+  EMAIL_MARKED_AS_SPAM,
+  'Email Bounced',
+  'Email Delivered',
+  'Email Opened',
+  'Email Link Clicked',
+]);
+
+/**
  * Events Rapport derives itself (profile consumer, sweep). Senders may not post
  * them: a forged `Tag Added` would start journeys no rule produced.
  */
