@@ -222,7 +222,9 @@ export function createCustomerApi(deps: CustomerApiDeps) {
       if (!stored && found.mergedInto !== undefined) return notFound(id, found.mergedInto);
       // No profile (yet): events accepted and not applied, holds written, or nothing. Erased all the same: the
       // tombstone drops the events still in flight when they arrive, and whatever the id's partition holds goes.
-      if (!stored) return erase(id, [id], id);
+      // An id erased before and not back since (a DSAR tool's retry): the new tombstone keeps when it was first
+      // erased (`erasedSince`), so an unsubscribe received in between and not applied yet is still kept for them.
+      if (!stored) return erase(id, [id], id, undefined, tombstone?.completedAt !== undefined ? (tombstone.erasedSince ?? tombstone.completedAt) : undefined);
       // From the id asked for: a known id whose record is frozen into the customer (an alias, maybe still
       // being applied) is erased with it, whether or not the customer's profile lists it yet.
       return erase(stored.profile.id, idsOfProfile(stored.profile), id);
@@ -272,7 +274,7 @@ export function createCustomerApi(deps: CustomerApiDeps) {
   }
 
   /** DELETE: the ingest records of their recent events, then `ProfileStore.erase` (from the id asked for), `afterErase` before it completes. */
-  async function erase(customerId: string, profileIds: string[], requestedId = customerId, resumeFrom?: string): Promise<ApiResponse> {
+  async function erase(customerId: string, profileIds: string[], requestedId = customerId, resumeFrom?: string, erasedSince?: string): Promise<ApiResponse> {
     const { deleted } = await store.erase(requestedId, clock, {
       ...(deps.tombstoneDays !== undefined && { tombstoneDays: deps.tombstoneDays }),
       ...(deps.onErase && {
@@ -283,6 +285,7 @@ export function createCustomerApi(deps: CustomerApiDeps) {
       }),
       ...(deps.afterErase && { beforeComplete: deps.afterErase }),
       ...(resumeFrom !== undefined && { resumeFrom }),
+      ...(erasedSince !== undefined && { erasedSince }),
     });
     return json(200, { erased: customerId, itemsDeleted: deleted, ...(resumeFrom !== undefined && { resumed: true }) });
   }

@@ -82,6 +82,12 @@ export const idsOfProfile = (p: Pick<Profile, 'id' | 'mergedIds' | 'anonymousIds
 export interface Tombstone {
   erasedAt: string;
   completedAt?: string;
+  /**
+   * A repeated erasure of an id with no new life since (a DSAR tool's retry): when the first of these erasures
+   * completed. Since then nothing of the person was kept but what was parked: a denial received after it is of
+   * their next life (`receivedAfterErasure`), not of the life this erasure repeats the erasing of.
+   */
+  erasedSince?: string;
   /** When it expires (epoch seconds, its TTL). */
   expires?: number;
   /** How long it must live after an event of the erased customer was received (`extendTombstone`), in days. */
@@ -117,9 +123,11 @@ export const belongsAfter = (event: Pick<NormalisedEvent, 'timestamp' | 'receive
  * Received in the very millisecond of `completedAt` counts as after: DELETE answers only once the tombstone is
  * complete, so a request sent on its answer is received then (on virtual time, always), and a denial racing the
  * erasure in that millisecond is honoured too widely at worst. `belongsAfter` (a new life) stays strict.
+ * After a repeated erasure (`erasedSince`), received after the first one completed: a click on an old email's link
+ * given between two DELETEs of the same erased person, still on its way to the consumer, is theirs to keep.
  */
 export const receivedAfterErasure = (event: Pick<NormalisedEvent, 'receivedAt'>, tombstone: Tombstone) =>
-  tombstone.completedAt !== undefined && event.receivedAt >= tombstone.completedAt;
+  tombstone.completedAt !== undefined && event.receivedAt >= (tombstone.erasedSince ?? tombstone.completedAt);
 
 /** How many applied messageIds a profile remembers (as 12-character hashes, ~2.6 KB). */
 export const APPLIED_MAX = 200;
@@ -747,7 +755,7 @@ export class ProfileStore {
               Keys: keys,
               ConsistentRead: true,
               // The tombstone's attributes and the profile's `mergedInto`, not the profile's body.
-              ProjectionExpression: '#pk, erasedAt, completedAt, lifetimeDays, #ttl, mergedInto',
+              ProjectionExpression: '#pk, erasedAt, completedAt, erasedSince, lifetimeDays, #ttl, mergedInto',
               ExpressionAttributeNames: { '#pk': L.partitionKey, '#ttl': L.ttlAttribute },
             },
           },
@@ -1288,7 +1296,7 @@ export class ProfileStore {
   async erase(
     id: string,
     clock: { now(): Date },
-    options: { tombstoneDays?: number; between?: (ids: string[]) => Promise<void>; beforeComplete?: (ids: string[]) => Promise<void>; resumeFrom?: string } = {},
+    options: { tombstoneDays?: number; between?: (ids: string[]) => Promise<void>; beforeComplete?: (ids: string[]) => Promise<void>; resumeFrom?: string; erasedSince?: string } = {},
   ): Promise<{ deleted: number; ids: string[] }> {
     const ids: string[] = [];
     const tombstoned = new Set<string>();
@@ -1304,6 +1312,9 @@ export class ProfileStore {
     // the interrupted erasure recorded on this id's tombstone. A fresh erasure also takes what an interrupted one from
     // the same id had recorded (its retry as a fresh erasure, the profile still there).
     const erasing = options.resumeFrom === undefined ? { rootHash: hashId(id), ids: await this.#erasingIds(hashId(id)) } : await this.#erasing(id);
+    // Erasing again an id erased before with no new life since (a DSAR tool's retry): its tombstone keeps when the
+    // first of these erasures completed (`erasedSince`, the caller's), so a denial received since stays the person's.
+    const { erasedSince } = options;
     const { rootHash } = erasing;
     const pending = erasing.ids;
     const recorded = new Set(pending);
@@ -1362,7 +1373,7 @@ export class ProfileStore {
           await this.doc.send(
             new PutCommand({
               TableName: this.tableName,
-              Item: { ...tombstoneKey(x), itemType: 'tombstone', erasedAt: erasedAt.toISOString(), lifetimeDays, [L.ttlAttribute]: ttl, erasingRoot: rootHash },
+              Item: { ...tombstoneKey(x), itemType: 'tombstone', erasedAt: erasedAt.toISOString(), lifetimeDays, [L.ttlAttribute]: ttl, erasingRoot: rootHash, ...(x === id && erasedSince !== undefined && { erasedSince }) },
               ConditionExpression: 'attribute_not_exists(#pk) OR #erasedAt <> :erasedAt',
               ExpressionAttributeNames: { '#pk': L.partitionKey, '#erasedAt': 'erasedAt' },
               ExpressionAttributeValues: { ':erasedAt': erasedAt.toISOString() },
@@ -1558,5 +1569,11 @@ function liveTombstone(Item: Record<string, unknown> | undefined, now: Date): To
   const expires = Item[L.ttlAttribute] as number;
   // Tombstones written before `lifetimeDays` was stored were never extended: their lifetime is their TTL's distance from the erasure.
   const lifetimeDays = (Item.lifetimeDays as number | undefined) ?? (expires - Math.floor(Date.parse(Item.erasedAt as string) / 1000)) / 86_400;
-  return { erasedAt: Item.erasedAt as string, ...(Item.completedAt !== undefined && { completedAt: Item.completedAt as string }), expires, lifetimeDays };
+  return {
+    erasedAt: Item.erasedAt as string,
+    ...(Item.completedAt !== undefined && { completedAt: Item.completedAt as string }),
+    ...(Item.erasedSince !== undefined && { erasedSince: Item.erasedSince as string }),
+    expires,
+    lifetimeDays,
+  };
 }
