@@ -18,7 +18,7 @@ describe('ProfileStore: a repeated erasure remembers when the person was first e
   let dynamo: LocalDynamo;
   let store: ProfileStore;
   let now = Date.parse('2026-03-02T10:00:00.000Z');
-  const clock = { now: () => new Date(now) };
+  const clock = { now: () => new Date(now), sleep: async (ms: number) => void (now += ms) };
   const at = (ms: number) => new Date(ms).toISOString();
 
   /** DELETE /v1/customers/{id}, as the customer API answers it. */
