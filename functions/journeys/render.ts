@@ -74,7 +74,7 @@ export async function renderMessage(deps: RenderDeps, request: RenderRequest, pr
   const read = { recommendations: false };
   const data = await templateData(deps, request, profile, read);
   const localeTag: Record<string, string> = locale === undefined ? {} : { locale };
-  const recommended = () => (read.recommendations ? { recommended: data.recommendations as Recommendations } : {});
+  const recommended = async () => (read.recommendations ? { recommended: await (data.recommendations as Promise<Recommendations>) } : {});
   if (channel === 'email') {
     const rendered = await renderOrFail(() => deps.templates.email(template, data, locale), template, channel);
     const link = data.unsubscribe_url as string;
@@ -84,16 +84,16 @@ export async function renderMessage(deps: RenderDeps, request: RenderRequest, pr
       headers: kind === 'marketing' ? { 'List-Unsubscribe': `<${link}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } : {},
       tags: { journey: request.journeyId, step: request.stepId, execution: request.executionName, customer: request.customerId, ...localeTag },
     };
-    return { channel, message, ...(locale !== undefined && { locale }), ...recommended() };
+    return { channel, message, ...(locale !== undefined && { locale }), ...(await recommended()) };
   }
   if (isPartsChannel(channel)) {
     // Header parts and a body (WhatsApp, push): the channel's module makes the message of its rendered parts.
     const parts = await renderOrFail(() => deps.templates.parts(template, channel, data, locale), template, channel);
     const tags = { journey: request.journeyId, step: request.stepId, customer: request.customerId, ...localeTag };
-    return { channel, message: CHANNEL_PARTS[channel].message(parts, { to, kind, tags }), ...(locale !== undefined && { locale }), ...recommended() } as RenderedMessage;
+    return { channel, message: CHANNEL_PARTS[channel].message(parts, { to, kind, tags }), ...(locale !== undefined && { locale }), ...(await recommended()) } as RenderedMessage;
   }
   const body = await renderOrFail(() => deps.templates.text(template, channel, data, locale), template, channel);
-  return { channel, message: { to, body, kind, tags: { journey: request.journeyId, step: request.stepId, customer: request.customerId, ...localeTag } }, ...(locale !== undefined && { locale }), ...recommended() };
+  return { channel, message: { to, body, kind, tags: { journey: request.journeyId, step: request.stepId, customer: request.customerId, ...localeTag } }, ...(locale !== undefined && { locale }), ...(await recommended()) };
 }
 
 /**
@@ -128,20 +128,26 @@ export function recommendationsData(recommendations: Recommendations, read: { re
 
 /**
  * The render context of a message: `profile`, `customer`, the request's data, a signed `unsubscribe_url` and
- * `preferences_url`, and the customer's `recommendations` (computed now, for a customer who bought something).
+ * `preferences_url`, and the customer's `recommendations`: computed only when the template reads them (a promise,
+ * made on first read and kept: Liquid awaits it), so a message that shows none costs no co-purchase read.
  */
 async function templateData(deps: RenderDeps, request: RenderRequest, profile: Profile | undefined, read: { recommendations: boolean }): Promise<Record<string, unknown>> {
   // Read per message (the AWS provider caches a few minutes), so a rotated key signs new links without a deploy.
   const keys = await deps.unsubscribe.keys.load();
-  return {
+  let recommendations: Promise<Recommendations> | undefined;
+  const data: Record<string, unknown> = {
     profile: templateProfile(profile, request.customerId),
     customer: { id: request.customerId },
     ...request.data,
     unsubscribe_url: unsubscribeUrl(deps.unsubscribe.baseUrl, keys, request.customerId, request.channel),
     // The preference page (every topic, every channel), signed with the same keys; it expires, the one-click link does not.
     preferences_url: preferencesUrl(deps.unsubscribe.baseUrl, keys, request.customerId, preferencesLinkExpiry((deps.clock ?? systemClock).now())),
-    recommendations: recommendationsData((await deps.recommendations?.(profile)) ?? { categories: [], products: [] }, read),
   };
+  Object.defineProperty(data, 'recommendations', {
+    enumerable: true,
+    get: () => (recommendations ??= (async () => recommendationsData((await deps.recommendations?.(profile)) ?? { categories: [], products: [] }, read))()),
+  });
+  return data;
 }
 
 /**
