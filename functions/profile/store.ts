@@ -1052,9 +1052,16 @@ export class ProfileStore {
     return (await this.#allItems(id)).map((item) => (item.itemType === 'profile' ? readableProfileItem(item) : item));
   }
 
-  /** Every item of the customer as stored (profile bodies packed). */
+  /**
+   * Every item of the customer as stored (profile bodies packed), those of the visitors their link marks name too: a
+   * visitor evicted from the profile's list (`markEvicted`) is still theirs (unless another customer owns it).
+   */
   async #allItems(id: string): Promise<Array<Record<string, unknown>>> {
-    return this.#itemsOf(await this.#idsOf(id));
+    const of = await this.#idsOf(id);
+    const marked = new Set<string>();
+    for (const x of of.ids) if (!x.startsWith('anon:')) for (const linked of await this.#markedLinks(x)) if (linked.startsWith('anon:') && !of.ids.includes(linked)) marked.add(linked);
+    if (marked.size === 0) return this.#itemsOf(of);
+    return this.#itemsOf(await this.#ownVisitors({ ids: [...of.ids, ...marked], anonymousIds: [...of.anonymousIds, ...[...marked].map((x) => x.slice(5))] }));
   }
 
   async #itemsOf({ ids, anonymousIds }: { ids: readonly string[]; anonymousIds: readonly string[] }): Promise<Array<Record<string, unknown>>> {

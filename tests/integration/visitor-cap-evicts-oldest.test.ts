@@ -120,7 +120,7 @@ describe('past the cap the oldest visitor id leaves the list, and stays linked',
     expect(relinked.stats).toMatchObject({ orderCount: 1, totalRevenue: 40 });
   }, 60_000);
 
-  it('an evicted visitor is erased with the customer, also once the timeline no longer shows its link', async () => {
+  it('an evicted visitor is in the customer’s export, and erased with them, also once the timeline no longer shows its link', async () => {
     const id = 'vc-erased';
     const typed = 'vc.erased.typed@example.org';
     // The first device typed an address into a newsletter box before logging in.
@@ -128,6 +128,8 @@ describe('past the cap the oldest visitor id leaves the list, and stays linked',
     await later(1_000);
     await withDevices(id, PROFILE_LIMITS.anonymousIds + 1);
     expect((await t.api.customer(id)).anonymousIds).not.toContain(device(id, 0));
+    // Still theirs: their export holds what that device typed.
+    expect(JSON.stringify((await t.api.get(`/v1/customers/${id}/export`)).json)).toContain(typed);
     // The identify that linked it has left the timeline (its retention: AWS's TTL deletes it).
     const { client } = t.engine.dynamo;
     const timeline = await client.send(
