@@ -23,6 +23,8 @@ export const TWIN_SCENARIOS = [
   'tests/integration/erasure-interrupted-finished-by-sweep.test.ts',
   // Cross-sell: the consumer's counts and the step's reads of them, under the roles the stack grants.
   'tests/integration/cross-sell.test.ts',
+  // Visitor ids past the profile's list: the evicted visitor's mark (consumer) and its denial's hold under the customer (ingest).
+  'tests/integration/visitor-cap-evicts-oldest.test.ts',
 ];
 
 /**

@@ -291,6 +291,19 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         marked.clear();
         return false;
       };
+      /**
+       * Mark visitor ids evicted from the customer's list (`store.markEvicted`) before the write that drops them, write
+       * then check as `markLinks`: false when the customer was erased meanwhile (the marks undone; the eraser may have
+       * read them already). These marks stay after the write: the profile no longer names the ids.
+       */
+      const markEvicted = async (visitors: string[]): Promise<boolean> => {
+        for (const a of visitors) await store.markEvicted(customerId, a);
+        const erased = await store.tombstone(customerId, now);
+        if (erased === undefined || erased.erasedAt === (current?.rebornAfter ?? tombstone?.erasedAt)) return true;
+        await store.unmarkLinks(customerId, [...visitors.map((a) => `anon:${a}`), ...marked]);
+        marked.clear();
+        return false;
+      };
       const results: ConsumeResult[] = [];
       const written: NormalisedEvent[] = [];
       const links: Array<{ event: NormalisedEvent; link: string }> = [];
@@ -389,13 +402,11 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
           erasedNamed.push(...idsLinkedBy(event, link));
           log('event names an erased id to join: not linked', { customerId, messageId: event.messageId });
         }
-        // Past PROFILE_LIMITS.anonymousIds linking stops: the visitor stays a visitor profile of its own.
-        const linkable = !joinsErased && before.anonymousIds.length < PROFILE_LIMITS.anonymousIds;
-        if (link !== undefined && !linkable && !before.anonymousIds.includes(link)) log('visitor not linked: the customer has the most visitor ids a profile keeps', { customerId, limit: PROFILE_LIMITS.anonymousIds });
-        if (link !== undefined && linkable && link !== customerId && !before.anonymousIds.includes(link)) {
+        if (link !== undefined && !joinsErased && link !== customerId && !before.anonymousIds.includes(link)) {
           // Erased since this attempt read them: nothing is linked (their write is undone after it, `undoneIfErased`).
           const claim = (await markLinks([`anon:${link}`])) ? await claimVisitor(link, customerId, now, deadline) : ({ owned: false } as const);
-          if (claim.owned && claim.visitor) {
+          // Linked again after it was evicted from the list (below): its history is the customer's already, not merged twice.
+          if (claim.owned && claim.visitor && !(await store.wasEvicted(customerId, link))) {
             profile = mergeProfiles(profile, claim.visitor.profile, link, now, deps.recentEvents);
             applied = [...claim.visitor.applied, ...applied];
             merged = true;
@@ -406,6 +417,16 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
             profile.anonymousIds = profile.anonymousIds.filter((a) => a !== link);
           }
           if (claim.owned) foldLinked(`anon:${link}`, claim.parked);
+          // The list keeps PROFILE_LIMITS.anonymousIds (or what an alias join united): the newest visitor is linked
+          // (its denials and holds are the customer's), the oldest leaves the list. It stays linked (its alias and
+          // forwarding record route its events here) and is marked in the customer's partition before the write
+          // that drops it, so erasure of the customer still reaches it (`markEvicted`).
+          const room = Math.max(PROFILE_LIMITS.anonymousIds, before.anonymousIds.length);
+          const evicted = profile.anonymousIds.filter((a) => a !== link).slice(0, Math.max(0, profile.anonymousIds.length - room));
+          if (evicted.length > 0 && (await markEvicted(evicted))) {
+            profile.anonymousIds = profile.anonymousIds.filter((a) => !evicted.includes(a));
+            log('oldest visitor id evicted from the profile for a new one: still linked, erased with the customer', { customerId, limit: PROFILE_LIMITS.anonymousIds });
+          }
         }
         const joined: string[] = [];
         // An alias joins the known customer `previousId` (with everything joined into them) into this one.

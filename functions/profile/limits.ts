@@ -28,9 +28,10 @@ export const PROFILE_LIMITS = {
   /** Refused trait writes kept on the profile as the record of why (newest last). */
   refusedTraits: 20,
   /**
-   * Visitor ids linked to one customer by identify: past it, linking stops (the first ones stay linked
-   * and are erased with the customer; a later visitor stays a visitor profile of its own, erasable by
-   * its id). An alias join unites two customers' lists whole, so erasure still reaches every one.
+   * Visitor ids one customer's profile lists (linked by identify). Linking never stops: past it the newest
+   * is listed and the oldest leaves the list (evicted), still linked (its events land on the customer) and
+   * marked in the customer's partition, so erasure still reaches it. An alias join unites two customers'
+   * lists whole (a later link evicts one at a time), so erasure still reaches every one.
    */
   anonymousIds: 100,
   /**

@@ -817,8 +817,36 @@ export class ProfileStore {
     for (const x of linked) {
       // The pointer back first: the erasure of the linked id that reads it deletes the mark too.
       await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...linkBackKey(id, x), itemType: 'link-back' } }));
-      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...linkMarkerKey(id, x), itemType: 'link-marker', id: x } }));
+      // An update, not a put: a mark of a visitor evicted from the profile's list keeps saying so (`markEvicted`).
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: linkMarkerKey(id, x),
+          UpdateExpression: 'SET itemType = :t, #id = :id',
+          ExpressionAttributeNames: { '#id': 'id' },
+          ExpressionAttributeValues: { ':t': 'link-marker', ':id': x },
+        }),
+      );
     }
+  }
+
+  /**
+   * Mark visitor `anon:<visitor>` evicted from customer `id`'s list of visitor ids (`PROFILE_LIMITS.anonymousIds`: the
+   * oldest goes when a new one is linked), before the profile write that drops it: a link mark (`markLinks`) that stays
+   * while the visitor is off the list, so erasure of the customer still reaches it (`#reach`) whatever the timeline's
+   * retention, with `evicted` set: its history is in the customer's already, so linking it again (`wasEvicted`) lists
+   * it without merging it twice. Deleted when it is linked again (`unmarkLinks`), or with the customer's erasure.
+   */
+  async markEvicted(id: string, visitor: string): Promise<void> {
+    const x = `anon:${visitor}`;
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...linkBackKey(id, x), itemType: 'link-back' } }));
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...linkMarkerKey(id, x), itemType: 'link-marker', id: x, evicted: true } }));
+  }
+
+  /** Whether visitor `anon:<visitor>` was evicted from customer `id`'s list of visitor ids (`markEvicted`) and not linked again since. */
+  async wasEvicted(id: string, visitor: string): Promise<boolean> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: linkMarkerKey(id, `anon:${visitor}`), ConsistentRead: true, ProjectionExpression: 'evicted' }));
+    return Item?.evicted === true;
   }
 
   /** Delete link markers (`markLinks`, and one of the old shape): the profile names the ids now, or the links were undone. */
@@ -1033,9 +1061,16 @@ export class ProfileStore {
     return (await this.#allItems(id)).map((item) => (item.itemType === 'profile' ? readableProfileItem(item) : item));
   }
 
-  /** Every item of the customer as stored (profile bodies packed). */
+  /**
+   * Every item of the customer as stored (profile bodies packed), those of the visitors their link marks name too: a
+   * visitor evicted from the profile's list (`markEvicted`) is still theirs (unless another customer owns it).
+   */
   async #allItems(id: string): Promise<Array<Record<string, unknown>>> {
-    return this.#itemsOf(await this.#idsOf(id));
+    const of = await this.#idsOf(id);
+    const marked = new Set<string>();
+    for (const x of of.ids) if (!x.startsWith('anon:')) for (const linked of await this.#markedLinks(x)) if (linked.startsWith('anon:') && !of.ids.includes(linked)) marked.add(linked);
+    if (marked.size === 0) return this.#itemsOf(of);
+    return this.#itemsOf(await this.#ownVisitors({ ids: [...of.ids, ...marked], anonymousIds: [...of.anonymousIds, ...[...marked].map((x) => x.slice(5))] }));
   }
 
   async #itemsOf({ ids, anonymousIds }: { ids: readonly string[]; anonymousIds: readonly string[] }): Promise<Array<Record<string, unknown>>> {
@@ -1262,6 +1297,16 @@ export class ProfileStore {
     return indexed;
   }
 
+
+  /**
+   * The customer whose profile holds `id`'s history now, when `id`'s record is frozen into another's (a visitor linked,
+   * a known id joined by alias): the end of its forwarding records, read one attribute each (no body unpacked).
+   */
+  async linkedTo(id: string): Promise<string | undefined> {
+    const chain = [id];
+    for (let next = await this.#frozenInto(id); next !== undefined && !chain.includes(next) && chain.length <= ALIAS_CHAIN_MAX; next = await this.#frozenInto(next)) chain.push(next);
+    return chain.length > 1 ? chain[chain.length - 1] : undefined;
+  }
 
   /** The customer `id`'s record is frozen into (`mergedInto`), if any. */
   async #frozenInto(id: string): Promise<string | undefined> {

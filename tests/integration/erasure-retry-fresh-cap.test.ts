@@ -6,6 +6,8 @@
  * what the remaining records lead to. The identify that linked the customer's 101st visitor (past
  * PROFILE_LIMITS.anonymousIds, on the timeline alone) was among the first deletes: the retry answers 200, yet the
  * visitor profile with the email the person typed stays, readable by its id, and so does its bus-log event.
+ * (Since then the newest visitor is listed and the oldest leaves the list, marked in the customer's partition
+ * (`markEvicted`): here the first visitor is the one off the list, and its identify the first timeline item.)
  */
 import { describe, expect, it } from 'vitest';
 import { PROFILE_LIMITS } from '../../functions/profile/limits';
@@ -34,7 +36,8 @@ describe('a failed erasure of a customer past the visitor-id cap, retried', () =
     try {
       const api = client(engine);
       const visitors = Array.from({ length: PROFILE_LIMITS.anonymousIds + 1 }, (_, i) => `aud3-rfc-v${String(i).padStart(3, '0')}`);
-      const late = visitors.at(-1)!;
+      // The first visitor leaves the list when the 101st is linked (the oldest goes).
+      const late = visitors[0]!;
       await api.sendAndSettle({ type: 'identify', anonymousId: late, traits: { email: EMAIL } });
       for (let i = 0; i < visitors.length; i += 50) {
         await api.sendAndSettle(visitors.slice(i, i + 50).map((v) => ({ type: 'identify', userId: ID, anonymousId: v, traits: { plan: 'pro' } })));

@@ -167,8 +167,9 @@ export class IngestArea {
       new iam.PolicyStatement({
         actions: ['dynamodb:GetItem', 'dynamodb:DeleteItem'],
         resources: [profileTable.tableArn],
-        // Alias checks (forwarding records), the preference page's profile read and undoing a consent hold of an erased
-        // customer: customer partitions, and the hold kept for an erased id (XH#), undone when an erasure began meanwhile.
+        // Alias checks (forwarding records), the preference page's profile read, the customer a visitor's denial is held
+        // under too (the visitor's forwarding record, `C#anon:<id>`: functions/ingest/consent.ts) and undoing a consent
+        // hold of an erased customer: customer partitions, and the hold kept for an erased id (XH#), undone when an erasure began meanwhile.
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*', 'XH#*'] } },
       }),
     );
