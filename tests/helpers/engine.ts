@@ -1,5 +1,6 @@
 import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PROFILE_TABLE, startEngine, type Engine, type EngineOptions } from '../../infra/embedded/engine';
+import type { VirtualClock } from '../../infra/embedded/virtual-time';
 import { afterAll, beforeAll } from 'vitest';
 import type { BusEvent } from '../../infra/embedded/event-bus';
 import { PROFILE_CONSUMER_RULE } from '../../infra/topology';
@@ -67,6 +68,18 @@ export function useTestEngine(options: Partial<EngineOptions> = {}): { readonly 
     get api() {
       return started(api);
     },
+  };
+}
+
+/**
+ * `later(ms)`: virtual time moves `ms` on, every timer due meanwhile runs (each in turn, the engine idle between), and
+ * the engine settles. For a file's scenario on `useTestEngine` with a `VirtualClock`.
+ */
+export function laterOn(clock: VirtualClock, world: { readonly engine: Engine }): (ms: number) => Promise<void> {
+  return async (ms) => {
+    const at = clock.now().getTime() + ms;
+    while (clock.advance(at)) await clock.idle();
+    await world.engine.settle();
   };
 }
 

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
-import { OTHER_SECRET, TEST_SECRET, TEST_WRITE_KEY, useTestEngine } from '../helpers/engine';
+import { OTHER_SECRET, TEST_SECRET, TEST_WRITE_KEY, useTestEngine, laterOn } from '../helpers/engine';
 import { outboxFor, runToEnd } from '../helpers/journeys';
 import { post, signedRequest } from '../helpers/webhook';
 
@@ -38,11 +38,7 @@ const t = useTestEngine({
     { id: 'shop', webhookSecrets: [OTHER_SECRET], writeKeys: [], traits: ['firstName'] },
   ],
 });
-const later = async (ms: number) => {
-  const at = clock.now().getTime() + ms;
-  while (clock.advance(at)) await clock.idle();
-  await t.engine.settle();
-};
+const later = laterOn(clock, t);
 const fromShop = (event: unknown) => post(`${t.engine.url}/v1/events`, signedRequest(OTHER_SECRET, event));
 
 async function scenario(id: string, shopGrantsTopic: boolean) {

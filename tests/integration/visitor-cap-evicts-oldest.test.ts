@@ -20,16 +20,12 @@ import { PROFILE_TABLE } from '../../infra/embedded/engine';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
 import { PROFILE_LIMITS } from '../../functions/profile/limits';
 import type { NormalisedEvent } from '../../shared';
-import { holdConsumer, profileItemsNaming, useTestEngine } from '../helpers/engine';
+import { holdConsumer, profileItemsNaming, useTestEngine, laterOn } from '../helpers/engine';
 import { messagesOf, outboxFor, runToEnd } from '../helpers/journeys';
 
 const clock = new VirtualClock('2026-03-02T10:00:00Z');
 const t = useTestEngine({ clock, sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT' });
-const later = async (ms: number) => {
-  const at = clock.now().getTime() + ms;
-  while (clock.advance(at)) await clock.idle();
-  await t.engine.settle();
-};
+const later = laterOn(clock, t);
 const device = (id: string, i: number) => `${id}-device-${i}`;
 
 /** Customer `id` identified with their email, then from `devices` visitor ids in order (`device(id, 0)` first). */
