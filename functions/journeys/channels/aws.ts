@@ -137,31 +137,22 @@ export function whatsappRequest(message: WhatsAppMessage, config: WhatsAppSender
   };
 }
 
-/** The SDK module of End User Messaging Social: loaded when the first WhatsApp message is sent (not a dependency yet: see docs). */
-const SOCIAL_MESSAGING_SDK = '@aws-sdk/client-socialmessaging';
-
 /**
- * SendWhatsAppMessage through `@aws-sdk/client-socialmessaging`, loaded on first use and without SDK retries (as
- * SES and SMS: Step Functions retries a refusal around the send's claim). Without the package the send fails with
- * an error that names it.
+ * SendWhatsAppMessage through `@aws-sdk/client-socialmessaging`, without SDK retries (as SES and SMS: Step Functions
+ * retries a refusal around the send's claim). The client is bundled (a plain `import()` esbuild follows) but
+ * evaluated and made at the first WhatsApp message, so a cold start of a deployment that sends none pays nothing
+ * for it.
  */
 export function socialMessagingSender(): SocialMessagingSender {
-  let client: Promise<{ send(command: unknown): Promise<{ messageId?: string }>; command: (input: SendWhatsAppMessageInput) => unknown }> | undefined;
+  let send: Promise<(input: SendWhatsAppMessageInput) => Promise<{ messageId?: string }>> | undefined;
   const load = async () => {
-    const specifier = SOCIAL_MESSAGING_SDK;
-    let sdk: { SocialMessagingClient: new (config: object) => { send(command: unknown): Promise<{ messageId?: string }> }; SendWhatsAppMessageCommand: new (input: SendWhatsAppMessageInput) => unknown };
-    try {
-      sdk = (await import(specifier)) as typeof sdk;
-    } catch (error) {
-      throw new Error(`WhatsApp needs the AWS SDK module ${SOCIAL_MESSAGING_SDK}: add it to the dependencies (${(error as Error).message})`, { cause: error });
-    }
-    const c = new sdk.SocialMessagingClient(NO_SDK_RETRY);
-    return { send: (command: unknown) => c.send(command), command: (input: SendWhatsAppMessageInput) => new sdk.SendWhatsAppMessageCommand(input) };
+    const { SocialMessagingClient, SendWhatsAppMessageCommand } = await import('@aws-sdk/client-socialmessaging');
+    const client = new SocialMessagingClient(NO_SDK_RETRY);
+    return (input: SendWhatsAppMessageInput) => client.send(new SendWhatsAppMessageCommand(input));
   };
   return {
     async sendWhatsAppMessage(input) {
-      const c = await (client ??= load());
-      return c.send(c.command(input));
+      return (await (send ??= load()))(input);
     },
   };
 }
@@ -256,26 +247,20 @@ function pushSender(config: PushSenderConfig, client: SnsPublisher): NonNullable
   };
 }
 
-/** The SDK module of SNS: loaded when the first push is sent (not a dependency yet: see docs). */
-const SNS_SDK = '@aws-sdk/client-sns';
-
-/** SNS Publish through `@aws-sdk/client-sns`, loaded on first use, without SDK retries. Without the package the send fails naming it. */
+/**
+ * SNS Publish through `@aws-sdk/client-sns`, without SDK retries: bundled, evaluated and made at the first push (see
+ * `socialMessagingSender`).
+ */
 export function snsPublisher(): SnsPublisher {
-  let client: Promise<(input: SnsPublishInput) => Promise<{ MessageId?: string }>> | undefined;
+  let publish: Promise<(input: SnsPublishInput) => Promise<{ MessageId?: string }>> | undefined;
   const load = async () => {
-    const specifier = SNS_SDK;
-    let sdk: { SNSClient: new (config: object) => { send(command: unknown): Promise<{ MessageId?: string }> }; PublishCommand: new (input: SnsPublishInput) => unknown };
-    try {
-      sdk = (await import(specifier)) as typeof sdk;
-    } catch (error) {
-      throw new Error(`push needs the AWS SDK module ${SNS_SDK}: add it to the dependencies (${(error as Error).message})`, { cause: error });
-    }
-    const c = new sdk.SNSClient(NO_SDK_RETRY);
-    return (input: SnsPublishInput) => c.send(new sdk.PublishCommand(input));
+    const { SNSClient, PublishCommand } = await import('@aws-sdk/client-sns');
+    const client = new SNSClient(NO_SDK_RETRY);
+    return (input: SnsPublishInput) => client.send(new PublishCommand(input));
   };
   return {
     async publish(input) {
-      return (await (client ??= load()))(input);
+      return (await (publish ??= load()))(input);
     },
   };
 }
