@@ -9,7 +9,7 @@ import { pushRequest, sesRequest, smsRequest, type AwsChannelsConfig } from '../
 import type { Channels } from '../../functions/journeys/channels/types';
 import type { Executions } from '../../functions/journeys/executions';
 import type { UnsubscribeKeyProvider } from '../../functions/journeys/unsubscribe';
-import { metaTemplateMessage } from '../../shared/channels';
+import { metaTemplateMessage, type PushMessage } from '../../shared/channels';
 import { invokingFunction } from './lambda-async';
 
 /**
@@ -216,12 +216,16 @@ export function authorizedChannels(channels: Channels, authorize: AwsCallAuthori
       },
     }),
     ...(push !== undefined && {
-      push: async (message) => {
-        const denial = await judgeCall(authorize, { service: 'sns', operation: 'Publish', input: { ...pushRequest(message) } });
-        // SNS answers IAM's refusal with AuthorizationError (403), which the client throws as AuthorizationErrorException.
-        if (denial) throw new AuthorizationErrorException({ $metadata: { httpStatusCode: 403 }, message: denial.message });
-        return push(message);
-      },
+      push: Object.assign(
+        async (message: PushMessage) => {
+          const denial = await judgeCall(authorize, { service: 'sns', operation: 'Publish', input: { ...pushRequest(message) } });
+          // SNS answers IAM's refusal with AuthorizationError (403), which the client throws as AuthorizationErrorException.
+          if (denial) throw new AuthorizationErrorException({ $metadata: { httpStatusCode: 403 }, message: denial.message });
+          return push(message);
+        },
+        // The addresses the sender reaches are its own: authorising the call changes none.
+        channels.push?.reaches !== undefined ? { reaches: channels.push.reaches } : {},
+      ),
     }),
   };
 }

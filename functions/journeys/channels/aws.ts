@@ -229,14 +229,16 @@ export async function postWebhook(doFetch: typeof fetch, targets: Record<string,
 }
 
 /**
- * A push through SNS to the customer's endpoint of the configured platform application; an address that is not
- * one of its endpoints is refused before anything is sent. A throttle or an outage is a refusal (retried); a
- * disabled endpoint or anything else leaves the step failed (the outcome is not retried blindly).
+ * A push through SNS to the customer's endpoint of the configured platform application. It reaches only that
+ * application's endpoints (`reaches`: the send gateway skips another address, `invalid-address`, so a fallback takes
+ * over); one that comes here all the same is refused before anything is sent. A throttle or an outage is a refusal
+ * (retried); a disabled endpoint or anything else leaves the step failed (the outcome is not retried blindly).
  */
 function pushSender(config: PushSenderConfig, client: SnsPublisher): NonNullable<Channels['push']> {
   const prefix = endpointArnPrefix(config.platformApplicationArn);
-  return async (message) => {
-    if (!message.to.startsWith(prefix)) throw new Error(`push: the customer's pushToken is not an endpoint of ${config.platformApplicationArn} (expected ${prefix}<id>)`);
+  const reaches = (address: string) => address.startsWith(prefix) && !address.slice(prefix.length).includes('/');
+  const send = async (message: PushMessage) => {
+    if (!reaches(message.to)) throw new Error(`push: the customer's pushToken is not an endpoint of ${config.platformApplicationArn} (expected ${prefix}<id>)`);
     try {
       const out = await client.publish(pushRequest(message));
       return { providerId: out.MessageId ?? randomUUID() };
@@ -245,6 +247,7 @@ function pushSender(config: PushSenderConfig, client: SnsPublisher): NonNullable
       throw error;
     }
   };
+  return Object.assign(send, { reaches });
 }
 
 /**
