@@ -740,9 +740,9 @@ export class Rapport extends Construct {
     const broadcasts = new BroadcastsArea(ctx, {
       profileTable: this.profileTable,
       customerApi: this.customerApi,
-      sendEnvironment: journeys.sendEnvironment,
+      sendEnvironment: journeys.broadcastSendEnvironment,
       sendBundledFiles: journeys.sendBundledFiles,
-      sendStatements: journeys.sendStatements,
+      sendStatements: journeys.broadcastSendStatements,
       unsubscribeSecret: this.unsubscribeSecret,
       conversionEvents: [...conversionEventsOf(this.journeys)],
       topics: (topics ?? NO_TOPICS).list.map(({ id, default: topicDefault }) => ({ id, default: topicDefault })),

@@ -31,8 +31,8 @@ export const push = {
     expected: 'an SNS platform endpoint ARN, like arn:aws:sns:eu-west-1:123456789012:endpoint/GCM/shop-app/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0',
   },
   sends: true,
-  // A broadcast's channels are granted at deploy whatever it sends; push's grant follows the journeys that use it.
-  broadcasts: false,
+  // A broadcast may send on it where the deployment gives its setting (its grant follows the setting, not the journeys).
+  broadcasts: true,
   fallback: true,
   variants: true,
   template: { format: 'parts', locales: true },
