@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BROADCASTS, JOURNEYS } from '../../infra/cdk/defaults';
 import { RapportPropsError } from '../../infra/cdk/errors';
 import { Rapport } from '../../infra/cdk/rapport';
+import { BROADCAST_ENV } from '../../shared/config/broadcast-env';
 import { JOURNEY_ENV } from '../../shared/config/journey-env';
 import { functionIdByService, newApp, synthRapport, TEMPLATES_DIR, TEST_CONFIG_DIR, TEST_DELIVERY } from './synth';
 
@@ -103,14 +104,18 @@ describe('WhatsApp and push for broadcasts', () => {
     const page = grantsOf(template, BROADCASTS.page.serviceName);
     expect(page.actions).toEqual(expect.arrayContaining(['social-messaging:SendWhatsAppMessage', 'sns:Publish']));
     expect(page.variables).toMatchObject({ [JOURNEY_ENV.WHATSAPP_PHONE_NUMBER_ID]: PHONE_NUMBER_ID, [JOURNEY_ENV.PUSH_PLATFORM_APPLICATION_ARN]: APP });
+    expect(grantsOf(template, BROADCASTS.api.serviceName).variables).not.toHaveProperty(BROADCAST_ENV.UNDEPLOYED_CHANNELS);
     template.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: Match.arrayWith([SEND_WHATSAPP, { Effect: 'Allow', Action: 'sns:Publish', Resource: 'arn:aws:sns:eu-west-1:123456789012:endpoint/GCM/shop-app/*' }]) } });
     const step = grantsOf(template, JOURNEYS.step.serviceName);
     expect(step.actions.filter((a) => a.startsWith('social-messaging:') || a.startsWith('sns:'))).toEqual([]);
     expect(Object.keys(step.variables)).not.toContain(JOURNEY_ENV.WHATSAPP_PHONE_NUMBER_ID);
   });
 
-  it('without the settings, the page function may send neither', () => {
+  it('without the settings, the page function may send neither, and the API refuses a broadcast on either (RAPPORT_UNDEPLOYED_CHANNELS)', () => {
     const { template } = synthRapport({ journeysDir: journeysDir(false), templatesDir }, { bundle: false });
     expect(grantsOf(template, BROADCASTS.page.serviceName).actions.filter((a) => a.startsWith('social-messaging:') || a.startsWith('sns:'))).toEqual([]);
+    expect(grantsOf(template, BROADCASTS.api.serviceName).variables[BROADCAST_ENV.UNDEPLOYED_CHANNELS]).toBe('["whatsapp","push"]');
+    const withPush = synthRapport({ journeysDir: journeysDir(false), templatesDir, push: { platformApplicationArn: APP } }, { bundle: false }).template;
+    expect(grantsOf(withPush, BROADCASTS.api.serviceName).variables[BROADCAST_ENV.UNDEPLOYED_CHANNELS]).toBe('["whatsapp"]');
   });
 });
