@@ -3,9 +3,10 @@
  * SendWhatsAppMessage from the deployment's phone number, a push SNS Publish to the customer's platform endpoint,
  * each authorised by the step function's role in a template that deploys journeys sending them. Without the grant
  * the template gives (`social-messaging:SendWhatsAppMessage` on the phone number, `sns:Publish` on the application's
- * endpoints), the send fails with the error the SDK client throws for AWS's answer, and nothing is sent.
+ * endpoints), the send fails with the error the SDK client throws for AWS's answer, and nothing is sent. A broadcast
+ * on either is the broadcast page function's call, granted by the deployment's setting alone (no journey sends them).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -32,10 +33,20 @@ writeFileSync(path.join(journeysDir, 'shipped-push.yaml'), journey('shipped-push
 writeFileSync(path.join(templatesDir, 'order-shipped.whatsapp.liquid'), 'Template: order_shipped\nLanguage: en_US\n\n{{ trigger.orderId }}\n');
 writeFileSync(path.join(templatesDir, 'order-shipped.push.liquid'), 'Title: Order {{ trigger.orderId }} has shipped\n\nIt is on its way.\n');
 
+/** The repository's templates (its journeys') and a broadcast's on WhatsApp and push. */
+const broadcastTemplatesDir = path.join(dir, 'broadcast-templates');
+cpSync(path.join(import.meta.dirname, '..', '..', 'workflows', 'templates'), broadcastTemplatesDir, { recursive: true });
+writeFileSync(path.join(broadcastTemplatesDir, 'spring-sale.whatsapp.liquid'), 'Template: spring_sale\nLanguage: en_US\n\n{{ profile.traits.firstName }}\n');
+writeFileSync(path.join(broadcastTemplatesDir, 'spring-sale.push.liquid'), 'Title: Spring sale\n\n20% off this week.\n');
+
+const SETTINGS = { whatsapp: { phoneNumberId: PHONE_NUMBER_ID }, push: { platformApplicationArn: APP } };
 let template: CfnTemplate;
+/** The repository's journeys (none sends WhatsApp or push), with both settings given. */
+let broadcastTemplate: CfnTemplate;
 beforeAll(async () => {
-  template = await synthTwinTemplate({ journeysDir, templatesDir, whatsapp: { phoneNumberId: PHONE_NUMBER_ID }, push: { platformApplicationArn: APP } });
-}, 120_000);
+  template = await synthTwinTemplate({ journeysDir, templatesDir, ...SETTINGS });
+  broadcastTemplate = await synthTwinTemplate({ templatesDir: broadcastTemplatesDir, ...SETTINGS });
+}, 180_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const engines: Engine[] = [];
@@ -90,5 +101,37 @@ describe('push on the twin', () => {
     expect(run.status).toBe('failed');
     expect(outbox).toEqual([]);
     expect(message?.reason).toMatch(new RegExp(`^AuthorizationErrorException: User: arn:aws:sts::\\d+:assumed-role/[\\w-]+/[\\w-]+ is not authorized to perform: sns:Publish on resource: ${ENDPOINT.replace(/[/.]/g, '\\$&')} because`));
+  });
+});
+
+describe('broadcasts on WhatsApp and push on the twin', () => {
+  /** One member, a broadcast on `channel` to them, through an engine whose functions have the roles of `iam`'s template. */
+  async function broadcast(iam: TwinIam, channel: 'whatsapp' | 'push', id: string) {
+    const clock = new VirtualClock('2026-03-02T10:00:00Z');
+    const engine = await startTestEngine({ clock, templatesDir: broadcastTemplatesDir, sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT', authorize: iam.authorize });
+    engines.push(engine);
+    await client(engine).sendAndSettle({ type: 'identify', userId: id, traits: { firstName: 'Ada', phone: '+447700900123', pushToken: ENDPOINT, tags: ['beta-tester'] } });
+    const res = await fetch(`${engine.url}/v1/broadcasts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: `${id}-b`, segment: 'tag:beta-tester', send: { channel, template: 'spring-sale' } }) });
+    expect(res.status).toBe(201);
+    await clock.run();
+    const view = (await (await fetch(`${engine.url}/v1/broadcasts/${id}-b`)).json()) as { sent: number; failed: number };
+    return { view, outbox: outboxFor(engine, id) };
+  }
+
+  it.each([
+    ['whatsapp', 'social-messaging:SendWhatsAppMessage', `arn:aws:social-messaging:${TWIN_REGION}:${TWIN_ACCOUNT}:phone-number-id/0123456789abcdef0123456789abcdef`],
+    ['push', 'sns:Publish', ENDPOINT],
+  ] as const)('a %s broadcast is the page function\'s %s, granted by the setting though no journey sends on it; without the grant, nobody is sent to', async (channel, action, resource) => {
+    const iam = templateIam(new Deployed(broadcastTemplate));
+    const granted = await broadcast(iam, channel, `tw-b-${channel}`);
+    expect(granted.view).toMatchObject({ sent: 1, failed: 0 });
+    expect(granted.outbox.map((m) => m.channel)).toEqual([channel]);
+    expect(calls(iam, action)).toEqual([`rapport-broadcast-page ${resource} true`]);
+    // The step function's grants still follow the journeys: it may not.
+    expect(await iam.authorize({ functionName: 'rapport-steps', service: channel === 'push' ? 'sns' : 'social-messaging', operation: action.split(':')[1]!, input: channel === 'push' ? { TargetArn: ENDPOINT } : { originationPhoneNumberId: PHONE_NUMBER_ID } })).toBeDefined();
+
+    const denied = await broadcast(templateIam(new Deployed(withoutGrant(broadcastTemplate, 'rapport-broadcast-page', action))), channel, `tw-b-${channel}-denied`);
+    expect(denied.view).toMatchObject({ sent: 0, failed: 1 });
+    expect(denied.outbox).toEqual([]);
   });
 });
