@@ -139,9 +139,8 @@ export function whatsappRequest(message: WhatsAppMessage, config: WhatsAppSender
 
 /**
  * SendWhatsAppMessage through `@aws-sdk/client-socialmessaging`, without SDK retries (as SES and SMS: Step Functions
- * retries a refusal around the send's claim). The client is bundled (a plain `import()` esbuild follows) but
- * evaluated and made at the first WhatsApp message, so a cold start of a deployment that sends none pays nothing
- * for it.
+ * retries a refusal around the send's claim). The client is bundled (a plain `import()` esbuild follows: the
+ * pinned version, never the runtime's), parsed at cold start but evaluated and made at the first WhatsApp message.
  */
 export function socialMessagingSender(): SocialMessagingSender {
   let send: Promise<(input: SendWhatsAppMessageInput) => Promise<{ messageId?: string }>> | undefined;
