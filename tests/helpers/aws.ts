@@ -169,6 +169,7 @@ export async function startAwsStandIn<Call extends AwsCall = AwsCall>(options: A
     AWS_ENDPOINT_URL_SECRETS_MANAGER: fake,
     AWS_ENDPOINT_URL_SESV2: fake,
     AWS_ENDPOINT_URL_SNS: fake,
+    AWS_ENDPOINT_URL_SOCIALMESSAGING: fake,
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     [ENV.PROFILE_TABLE_NAME]: TABLE,

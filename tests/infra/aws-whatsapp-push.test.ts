@@ -1,9 +1,10 @@
 /**
- * Push at the AWS step function (issue 15), called as Step Functions calls it, against dynalite, with SNS, SES and
- * Secrets Manager answered by the stand-in: a customer's push endpoint of the deployment's platform application is
- * published to (the exact SNS Publish); a `pushToken` that is an endpoint of another application, or no endpoint ARN
- * at all, is no address on push: the send is skipped `invalid-address` before anything reaches SNS, and its
- * `fallback: email` sends the email.
+ * WhatsApp and push at the AWS step function (issue 15), called as Step Functions calls it, against dynalite, with
+ * End User Messaging Social, SNS, SES and Secrets Manager answered by the stand-in, through the SDK clients the
+ * bundle carries: a WhatsApp message is the exact SendWhatsAppMessage from the deployment's phone number; a
+ * customer's push endpoint of the deployment's platform application is published to (the exact SNS Publish); a
+ * `pushToken` that is an endpoint of another application, or no endpoint ARN at all, is no address on push: the
+ * send is skipped `invalid-address` before anything reaches SNS, and its `fallback: email` sends the email.
  */
 import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,9 +31,10 @@ type Handler<E> = (event: E, context: Context) => Promise<unknown>;
 const templatesDir = mkdtempSync(path.join(tmpdir(), 'rapport-aws-push-'));
 for (const name of readdirSync(TEMPLATES_DIR)) copyFileSync(path.join(TEMPLATES_DIR, name), path.join(templatesDir, name));
 writeFileSync(path.join(templatesDir, 'order-shipped.push.liquid'), 'Title: Order {{ trigger.orderId }} has shipped\n\nIt is on its way.\n');
+writeFileSync(path.join(templatesDir, 'order-shipped.whatsapp.liquid'), 'Template: order_shipped\nLanguage: en_US\n\n{{ trigger.orderId }}\n');
 writeFileSync(path.join(templatesDir, 'order-shipped.email.liquid'), 'Subject: Order {{ trigger.orderId }} has shipped\n\nIt is on its way.\n');
 
-describe('AWS: push to the deployment’s platform application only', () => {
+describe('AWS: WhatsApp, and push to the deployment’s platform application only', () => {
   let aws: AwsStandIn;
   let consume: Handler<unknown>;
   let step: Handler<unknown>;
@@ -47,6 +49,7 @@ describe('AWS: push to the deployment’s platform application only', () => {
         [JOURNEY_ENV.EMAIL_FROM_ADDRESS]: 'hello@example.com',
         [JOURNEY_ENV.TEMPLATES_DIR]: templatesDir,
         [JOURNEY_ENV.PUSH_PLATFORM_APPLICATION_ARN]: APP,
+        [JOURNEY_ENV.WHATSAPP_PHONE_NUMBER_ID]: 'phone-number-id-0123456789abcdef0123456789abcdef',
         [JOURNEY_ENV.SEND_POLICY]: JSON.stringify({ frequencyCap: 10, frequencyWindowDays: 7, quietHours: null, defaultTimeZone: 'UTC' }),
       },
     });
@@ -60,7 +63,7 @@ describe('AWS: push to the deployment’s platform application only', () => {
   });
 
   /** A customer with these traits in a running welcome run, and its push step (falling back to email) sent. */
-  async function notify(id: string, traits: Record<string, unknown>) {
+  async function notify(id: string, traits: Record<string, unknown>, channel: 'push' | 'whatsapp' = 'push') {
     const now = Date.now();
     await consume(busEvent(identify(new Date(now - 60_000).toISOString(), { email: `${id}@example.com`, ...traits }, { userId: id })), context('rapport-profile'));
     await journeys.putRun({ journeyId: 'welcome', executionName: `welcome-${id}`, customerId: id, key: 'welcome', status: 'running', startedAt: new Date(now).toISOString(), triggerMessageId: `signup-${id}` });
@@ -69,7 +72,7 @@ describe('AWS: push to the deployment’s platform application only', () => {
         journeyId: 'welcome',
         stepId: 'notify',
         action: 'send',
-        config: { channel: 'push', template: 'order-shipped', kind: 'transactional', fallback: 'email' },
+        config: { channel, template: 'order-shipped', kind: 'transactional', fallback: 'email' },
         customerId: id,
         trigger: { messageId: `signup-${id}`, event: 'Order Shipped', properties: { orderId: `o-${id}` } },
         execution: `welcome-${id}`,
@@ -81,6 +84,21 @@ describe('AWS: push to the deployment’s platform application only', () => {
     const emails = aws.calls.filter((c) => c.target === 'POST /v2/email/outbound-emails' && JSON.stringify(c.body).includes(`${id}@example.com`));
     return { result, records, publishes, emails };
   }
+
+  it('sends WhatsApp from the deployment\'s phone number: the exact SendWhatsAppMessage, the Meta message as bytes', async () => {
+    const before = aws.calls.length;
+    const { result, records } = await notify('aws-wa-ok', { phone: '+447700900123' }, 'whatsapp');
+    expect(result).toEqual({ status: 'sent' });
+    expect(records).toEqual(['notify whatsapp sent']);
+    const sends = aws.calls.slice(before).filter((c) => c.target === 'POST /v1/whatsapp/send');
+    expect(sends.map((c) => ({ ...c.body, message: JSON.parse(Buffer.from(String(c.body.message), 'base64').toString('utf8')) as unknown }))).toEqual([
+      {
+        originationPhoneNumberId: 'phone-number-id-0123456789abcdef0123456789abcdef',
+        metaApiVersion: 'v20.0',
+        message: { messaging_product: 'whatsapp', recipient_type: 'individual', to: '+447700900123', type: 'template', template: { name: 'order_shipped', language: { code: 'en_US' }, components: [{ type: 'body', parameters: [{ type: 'text', text: 'o-aws-wa-ok' }] }] } },
+      },
+    ]);
+  });
 
   it("publishes to the customer's endpoint of the application: the exact SNS Publish", async () => {
     const before = aws.calls.length;
