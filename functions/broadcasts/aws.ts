@@ -45,6 +45,7 @@ export function awsBroadcastApi(env: NodeJS.ProcessEnv = process.env, clients: {
     executions: awsBroadcastExecutions(requireEnv(env, BROADCAST_ENV.STATE_MACHINE_ARN), clients.sfn),
     clock: systemClock,
     templateExists: (channel, template) => templateKey(template, channel) in templates,
+    undeployedChannels: new Set(z.array(z.string()).parse(JSON.parse(env[BROADCAST_ENV.UNDEPLOYED_CHANNELS] ?? '[]'))),
     conversionEvents: new Set(JSON.parse(requireEnv(env, BROADCAST_ENV.CONVERSION_EVENTS)) as string[]),
     // The declared topics (ids and defaults; the names are the preference page's): a broadcast's topic must be one.
     topics: topicsOf(z.array(z.object({ id: z.string(), default: z.object({ 'opt-out': z.enum(['subscribed', 'unsubscribed']), 'opt-in': z.enum(['subscribed', 'unsubscribed']) }) })).parse(JSON.parse(env[BROADCAST_ENV.TOPICS] ?? '[]')).map((t) => ({ ...t, name: t.id }))),

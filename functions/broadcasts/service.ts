@@ -1,4 +1,4 @@
-import { unknownTopicMessage, type Clock, type TopicDefault, type Topics } from '../../shared';
+import { DEPLOYED_CHANNELS, unknownTopicMessage, type Clock, type TopicDefault, type Topics } from '../../shared';
 import type { BroadcastChannel } from '../../shared/broadcasts';
 import { atSpan, broadcastAttribution, isLocalAt, localAtParts, parseBroadcast, type Broadcast, type BroadcastProblem } from '../../shared/broadcasts';
 import { isValidTimeZone, zonedToUtc } from '../journeys/time';
@@ -55,6 +55,11 @@ export interface BroadcastApiDeps {
   clock: Clock;
   /** Whether a template exists for a channel: a broadcast naming none is refused at once (400). Absent: not checked. */
   templateExists?: (channel: BroadcastChannel, template: string) => boolean;
+  /**
+   * The channels this deployment has no sender for (their deployment setting is not given): a broadcast on one is
+   * refused at once (400 naming `$.send.channel` and the setting), not failed recipient by recipient. Absent: none.
+   */
+  undeployedChannels?: ReadonlySet<string>;
   /**
    * The events the journey router credits as conversions (`conversionEventsOf`): a broadcast's `attribution.event`
    * must be one of them, or its messages would never earn (400). Absent: not checked.
@@ -130,6 +135,11 @@ export function createBroadcastApi(deps: BroadcastApiDeps) {
     if (definition.attribution !== undefined && deps.conversionEvents !== undefined && !deps.conversionEvents.has(definition.attribution.event)) {
       const known = [...deps.conversionEvents].sort().map((e) => JSON.stringify(e)).join(', ');
       return invalid([{ path: '$.attribution.event', message: `expected an event the journeys credit as a conversion (${known}); a journey's attribution adds one` }]);
+    }
+    if (deps.undeployedChannels?.has(definition.send.channel)) {
+      const setting = DEPLOYED_CHANNELS.find((c) => c.id === definition.send.channel);
+      const how = setting === undefined ? '' : `: it needs the ${setting.context} setting: ${setting.hint}`;
+      return invalid([{ path: '$.send.channel', message: `this deployment sends no ${setting?.label ?? definition.send.channel}${how}` }]);
     }
     if (deps.templateExists && !deps.templateExists(definition.send.channel, definition.send.template)) {
       return invalid([{ path: '$.send.template', message: `no ${definition.send.channel} template "${definition.send.template}" in workflows/templates (${definition.send.template}.${definition.send.channel}.liquid)` }]);

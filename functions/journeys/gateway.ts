@@ -82,6 +82,11 @@ export function templatesFor(deps: Pick<GatewayDeps, 'templates' | 'templatesOf'
  */
 export function createSendGateway(deps: GatewayDeps) {
   const { profiles, journeys, clock } = deps;
+  /** The addresses the engine's sender on `channel` can send to, if it says (AWS push: the application's endpoints). */
+  const reachesOn = (channel: Channel): ((address: string) => boolean) | undefined => {
+    const sender = (deps.channels as Partial<Record<string, { reaches?: (address: string) => boolean }>>)[channel];
+    return sender?.reaches?.bind(sender);
+  };
 
   async function send(message: GatewayMessage, profile: Profile | undefined): Promise<GatewayOutcome> {
     const now = clock.now();
@@ -124,7 +129,7 @@ export function createSendGateway(deps: GatewayDeps) {
     const topic = messageTopic(message, deps.policy.consentMode);
     const consented = await withHolds([...new Set([...ids, ...idsOfProfile(profile)])], profile, channel, now, topic?.id);
     const decide = (claims: readonly CapClaim[]) =>
-      decideSend(consented, channel, kind, { sentInWindow: inWindow(claims), deferredSince, maxDelaySeconds: message.frequencyCapMaxDelaySeconds }, now, deps.policy, topic);
+      decideSend(consented, channel, kind, { sentInWindow: inWindow(claims), deferredSince, maxDelaySeconds: message.frequencyCapMaxDelaySeconds }, now, deps.policy, topic, reachesOn(channel));
     /** A send that does not go now: skipped, or deferred (the cap's deferral is recorded: its first time bounds the wait). */
     const held = async (decision: Exclude<SendDecision, { action: 'send' }>): Promise<GatewayOutcome> => {
       if (decision.action === 'skip') return skip(decision.reason);
@@ -210,7 +215,7 @@ export function createSendGateway(deps: GatewayDeps) {
    */
   async function stillConsented(ids: readonly string[], profile: Profile, channel: Channel, kind: MessageKind, now: Date, topic: MessageTopic | undefined): Promise<string | undefined> {
     const consented = await withHolds([...new Set([...ids, ...idsOfProfile(profile)])], profile, channel, now, topic?.id);
-    const again = decideSend(consented, channel, kind, { sentInWindow: [] }, now, { ...deps.policy, quietHours: undefined }, topic);
+    const again = decideSend(consented, channel, kind, { sentInWindow: [] }, now, { ...deps.policy, quietHours: undefined }, topic, reachesOn(channel));
     return again.action === 'skip' ? again.reason : undefined;
   }
 

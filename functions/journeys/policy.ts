@@ -54,7 +54,7 @@ export function capFreesAt(sentInWindow: readonly Date[], policy: Pick<SendPolic
 }
 
 /**
- * Decide a send at send time: consent and suppression first (consent is law; the channel's, then the
+ * Decide a send at send time: an address the channel can reach, then consent and suppression (consent is law; the channel's, then the
  * marketing message's topic's on that channel),
  * then the frequency cap for marketing (defer until the window frees, up to
  * the send's `maxDelaySeconds` or else `frequencyCapMaxDelayDays`, then skip), then quiet hours (defer, don't drop).
@@ -68,8 +68,10 @@ export function decideSend(
   now: Date,
   policy: SendPolicy,
   topic?: MessageTopic,
+  /** Whether the engine's sender can send to an address at all (`ChannelSender.reaches`); absent: any of the channel's format. */
+  reaches?: (address: string) => boolean,
 ): SendDecision {
-  const reach = reachability(profile, channel, kind, policy.consentMode, topic);
+  const reach = reachability(profile, channel, kind, policy.consentMode, topic, reaches);
   if (!reach.ok) return { action: 'skip', reason: reach.reason };
   if (kind === 'transactional') return { action: 'send', address: reach.address };
   const frees = capFreesAt(cap.sentInWindow, policy);

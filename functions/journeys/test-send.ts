@@ -7,7 +7,7 @@
  * carries the header `X-Rapport-Test: true`.
  */
 import { z } from 'zod';
-import { CHANNEL_ADDRESS_TRAIT, MESSAGE_CHANNELS, type Profile } from '../../shared';
+import { addressFormat, CHANNEL_ADDRESS_TRAIT, MESSAGE_CHANNELS, type Profile } from '../../shared';
 import type { Channels } from './channels/types';
 import { profileFromView, renderMessage, sendOn, type RenderDeps, type RenderedMessage } from './render';
 
@@ -24,6 +24,12 @@ export const TestSendRequestSchema = z
     locale: z.string().min(1).max(35).optional(),
   })
   .strict();
+
+/** `POST /v1/admin/send-test`: a request whose `to` is an address on its channel (WhatsApp: E.164; push: an endpoint ARN). */
+export const TestSendSchema = TestSendRequestSchema.superRefine((request, ctx) => {
+  const format = addressFormat(request.channel);
+  if (format !== undefined && !format.regex.test(request.to)) ctx.addIssue({ code: 'custom', path: ['to'], message: `expected ${format.expected} (channel ${request.channel}), got ${JSON.stringify(request.to)}` });
+});
 export type TestSendRequest = z.infer<typeof TestSendRequestSchema>;
 
 /** `GET /v1/admin/preview` (the web UI): what a test send takes, but nothing is sent, so no address. */

@@ -18,7 +18,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { conversionEventsOf, NO_TOPICS, type ConsentMode } from '../../shared';
+import { BROADCAST_CHANNELS, conversionEventsOf, DEPLOYED_CHANNELS, NO_TOPICS, type ConsentMode } from '../../shared';
 import type { BroadcastRates } from '../../shared/broadcasts/rates';
 import { recordReleases, type CompiledJourney } from '../../workflows/journeys';
 import { BroadcastsArea, BusArea, EncryptionArea, encryptionProblems, FeedbackArea, FirewallArea, firewallProblems, IngestArea, JourneysArea, ProfilesArea, type AreaContext } from './areas';
@@ -592,13 +592,15 @@ export class Rapport extends Construct {
     // The tags journeys may read: tags.yaml's rules and manual tags, as the profile functions load them.
     const tags = knownTags(resolved.configDir);
     const topics = knownTopics(resolved.configDir);
+    // The channels whose deployment setting (the registry's `deployment`) is given.
+    const deployedChannels = [...(resolved.whatsapp !== undefined ? ['whatsapp'] : []), ...(resolved.push !== undefined ? ['push'] : [])];
     const journeyLoad = loadJourneys({
       stageName: props.stageName,
       journeysDir: resolved.journeysDir,
       templatesDir: resolved.templatesDir,
       webhookTargets,
       sms: resolved.sms !== undefined,
-      deployed: [...(resolved.whatsapp !== undefined ? ['whatsapp'] : []), ...(resolved.push !== undefined ? ['push'] : [])],
+      deployed: deployedChannels,
       ...(tags !== undefined && { tags }),
       topics,
       // Counted per stack only once the number of stacks is valid (an invalid one is reported on its own).
@@ -740,9 +742,11 @@ export class Rapport extends Construct {
     const broadcasts = new BroadcastsArea(ctx, {
       profileTable: this.profileTable,
       customerApi: this.customerApi,
-      sendEnvironment: journeys.sendEnvironment,
+      sendEnvironment: journeys.broadcastSendEnvironment,
       sendBundledFiles: journeys.sendBundledFiles,
-      sendStatements: journeys.sendStatements,
+      sendStatements: journeys.broadcastSendStatements,
+      // The channels whose setting is not given (the registry's `deployment`): a broadcast on one is refused.
+      undeployedChannels: DEPLOYED_CHANNELS.map((c) => c.id).filter((id) => (BROADCAST_CHANNELS as readonly string[]).includes(id) && !deployedChannels.includes(id)),
       unsubscribeSecret: this.unsubscribeSecret,
       conversionEvents: [...conversionEventsOf(this.journeys)],
       topics: (topics ?? NO_TOPICS).list.map(({ id, default: topicDefault }) => ({ id, default: topicDefault })),

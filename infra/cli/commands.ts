@@ -4,7 +4,11 @@
  * do not load the journey compiler or the embedded engine.
  */
 import type { ParseArgsConfig } from 'node:util';
+import { CHANNEL_ADDRESS_TRAIT, MESSAGE_CHANNELS, orList } from '../../shared/channels';
 import type { Context, ExitCode } from './io';
+
+/** `email|sms|...`: the channels a message goes on (the registry's), as usage lines write them. */
+const CHANNEL_CHOICES = MESSAGE_CHANNELS.join('|');
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 export type Values = Record<string, string | boolean | undefined>;
@@ -170,7 +174,7 @@ journey, or events the engine rejected, 2 usage error (missing --events, no such
       help,
     },
     help: `Usage: rapport preview <template | journey:step> (--customer <id> [--engine http://127.0.0.1:3000] | --profile <file.json>)
-                       [--locale fr] [--trigger '{"orderId":"o-1"}'] [--channel email|sms] [--kind marketing|transactional]
+                       [--locale fr] [--trigger '{"orderId":"o-1"}'] [--channel ${CHANNEL_CHOICES}] [--kind marketing|transactional]
                        [--json] [--config workflows] [--journeys folder]
 
 Renders the message exactly as the send gateway would (the same code): the locale
@@ -188,7 +192,7 @@ Options:
                         least {"id": "c1", "traits": {"email": "c1@example.com", "locale": "fr"}}
   --locale <tag>        preview for this locale (sets the locale trait), e.g. fr, zh-TW
   --trigger <json>      the trigger's properties a journey's run carries (journey:step)
-  --channel <channel>   email or sms, for a template name that has both
+  --channel <channel>   ${orList(MESSAGE_CHANNELS)}, for a template name that has several
   --kind <kind>         marketing (default) or transactional, for a template name
   --json                print the rendered message as JSON
 ${DIR_HELP}
@@ -215,7 +219,7 @@ Exit codes: 0 rendered, 1 a template error or the engine refused (no such custom
       json: { type: 'boolean' },
       help,
     },
-    help: `Usage: rapport send-test <template> --to <address> [--channel email|sms] [--customer <id>] [--locale fr]
+    help: `Usage: rapport send-test <template> --to <address> [--channel ${CHANNEL_CHOICES}] [--customer <id>] [--locale fr]
                          [--engine http://127.0.0.1:3000] [--json]
 
 Sends one real message, rendered as the send gateway renders it, through the engine's
@@ -225,8 +229,9 @@ It is a test: it goes to your address whatever any consent says, is tagged test=
 customer's message nor counted in any journey's or broadcast's stats.
 
 Options:
-  --to <address>        where to send it (an email address, or a phone number with --channel sms)
-  --channel <channel>   email (default) or sms
+  --to <address>        where to send it, written as the channel's address trait holds it
+                        (${MESSAGE_CHANNELS.map((c) => `${c}: ${CHANNEL_ADDRESS_TRAIT[c]}`).join(', ')})
+  --channel <channel>   ${orList(MESSAGE_CHANNELS)} (default: email)
   --kind <kind>         marketing (default: with List-Unsubscribe headers) or transactional
   --customer <id>       render with this customer's data (default: a customer with no traits)
   --locale <tag>        render this locale's variant, e.g. fr, zh-TW

@@ -1,12 +1,15 @@
 import { SecretsManagerServiceException } from '@aws-sdk/client-secrets-manager';
 import { SESv2ServiceException } from '@aws-sdk/client-sesv2';
 import { SFNServiceException } from '@aws-sdk/client-sfn';
+import { AuthorizationErrorException } from '@aws-sdk/client-sns';
+import { AccessDeniedException as SocialMessagingAccessDenied } from '@aws-sdk/client-socialmessaging';
 import type { DeserializeMiddleware, HttpRequest, HttpResponse } from '@smithy/types';
 import { compileSources, type IngestSource, type SourceProvider } from '../../functions/ingest';
-import { sesRequest, smsRequest, type AwsChannelsConfig } from '../../functions/journeys/channels/aws';
+import { pushRequest, sesRequest, smsRequest, type AwsChannelsConfig } from '../../functions/journeys/channels/aws';
 import type { Channels } from '../../functions/journeys/channels/types';
 import type { Executions } from '../../functions/journeys/executions';
 import type { UnsubscribeKeyProvider } from '../../functions/journeys/unsubscribe';
+import { metaTemplateMessage, type PushMessage } from '../../shared/channels';
 import { invokingFunction } from './lambda-async';
 
 /**
@@ -24,12 +27,14 @@ export type AwsCall =
       functionName: string;
       /**
        * A service reached through an SDK client with a JSON body: DynamoDB, EventBridge, Secrets Manager
-       * (GetSecretValue), SES v2 (SendEmail, whose REST request carries its input as JSON too) or End User
-       * Messaging SMS (`sms-voice`, SendTextMessage). The engine serves the last three in process
+       * (GetSecretValue), SES v2 (SendEmail, whose REST request carries its input as JSON too), End User
+       * Messaging SMS (`sms-voice`, SendTextMessage), End User Messaging Social (`social-messaging`,
+       * SendWhatsAppMessage) or SNS (`sns`, Publish to a push endpoint). The engine serves the last five in process
        * (`authorizedChannels`, `authorizedSecrets`): their calls name the engine's stand-ins (`ENGINE_SECRET`,
-       * the simulated SES sender), which an authoriser maps to the deployment's as it maps the engine's tables.
+       * the simulated SES sender; no origination number for SMS and WhatsApp), which an authoriser maps to the
+       * deployment's as it maps the engine's tables.
        */
-      service: 'dynamodb' | 'events' | 'secretsmanager' | 'ses' | 'sms-voice';
+      service: 'dynamodb' | 'events' | 'secretsmanager' | 'ses' | 'sms-voice' | 'social-messaging' | 'sns';
       /** The operation, from the request's `x-amz-target` (`GetItem`, `PutEvents`, ...) or the REST path's operation (`SendEmail`). */
       operation: string;
       /** The request body as sent (DynamoDB attribute values marshalled). */
@@ -180,10 +185,14 @@ async function readSecret<T>(authorize: AwsCallAuthorizer, secretId: string, rea
 /**
  * The channels with every send authorised as the function's AWS channel makes it (`awsChannels`): an email is
  * SES v2 SendEmail of the request `sesRequest` builds from `sender` (the engine's simulated sender), an SMS End
- * User Messaging's SendTextMessage, a webhook first reads its signing secret (GetSecretValue). A refused call
- * fails the send with the error the SDK client throws for AWS's answer; nothing reaches the channels.
+ * User Messaging's SendTextMessage, a WhatsApp message End User Messaging Social's SendWhatsAppMessage (from no
+ * number: the deployment's), a push SNS Publish to the customer's endpoint, a webhook first reads its signing
+ * secret (GetSecretValue). A refused call fails the send with the error the SDK client throws for AWS's answer;
+ * nothing reaches the channels. A channel the engine has no sender for stays without one.
  */
 export function authorizedChannels(channels: Channels, authorize: AwsCallAuthorizer, sender: Pick<AwsChannelsConfig, 'fromAddress' | 'configurationSet'>): Channels {
+  const whatsapp = channels.whatsapp?.bind(channels);
+  const push = channels.push?.bind(channels);
   return {
     email: async (message) => {
       const denial = await judgeCall(authorize, { service: 'ses', operation: 'SendEmail', input: sesRequest(message, sender) });
@@ -197,6 +206,27 @@ export function authorizedChannels(channels: Channels, authorize: AwsCallAuthori
       return channels.sms(message);
     },
     webhook: (message) => readSecret(authorize, ENGINE_SECRET.webhook(message.target), () => channels.webhook(message)),
+    ...(whatsapp !== undefined && {
+      whatsapp: async (message) => {
+        // The request's message as JSON (the SDK sends it base64): what SendWhatsAppMessage carries, from the deployment's number.
+        const denial = await judgeCall(authorize, { service: 'social-messaging', operation: 'SendWhatsAppMessage', input: { message: metaTemplateMessage(message) } });
+        // A REST-JSON API: 403, the error's type AccessDeniedException (the client's modelled error).
+        if (denial) throw new SocialMessagingAccessDenied({ $metadata: { httpStatusCode: 403 }, message: denial.message });
+        return whatsapp(message);
+      },
+    }),
+    ...(push !== undefined && {
+      push: Object.assign(
+        async (message: PushMessage) => {
+          const denial = await judgeCall(authorize, { service: 'sns', operation: 'Publish', input: { ...pushRequest(message) } });
+          // SNS answers IAM's refusal with AuthorizationError (403), which the client throws as AuthorizationErrorException.
+          if (denial) throw new AuthorizationErrorException({ $metadata: { httpStatusCode: 403 }, message: denial.message });
+          return push(message);
+        },
+        // The addresses the sender reaches are its own: authorising the call changes none.
+        channels.push?.reaches !== undefined ? { reaches: channels.push.reaches } : {},
+      ),
+    }),
   };
 }
 

@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import { readTemplates, liquidTemplates, type Channels, type UnsubscribeKeyProvider } from '../../functions/journeys';
 import type { RenderDeps } from '../../functions/journeys/render';
 import { TemplateRenderError } from '../../functions/journeys/steps';
-import { PreviewRequestSchema, renderForCustomer, sendTestMessage, TestSendRequestSchema } from '../../functions/journeys/test-send';
+import { PreviewRequestSchema, renderForCustomer, sendTestMessage, TestSendSchema } from '../../functions/journeys/test-send';
 import type { ProfileStore } from '../../functions/profile';
 import { isMessageChannel, type Clock, type MessageChannel, type Profile } from '../../shared';
 import type { CompiledJourney } from '../../workflows/journeys';
@@ -31,7 +31,7 @@ export function createMessageTools(w: MessageToolsWiring) {
   const renderDeps = (): RenderDeps => ({ templates: liquidTemplates(readTemplates(w.templatesDir)), unsubscribe: { baseUrl: w.unsubscribe.baseUrl(), keys: w.unsubscribe.keys }, ...(w.clock && { clock: w.clock }) });
 
   /** Parse the request, find its customer, then `act`: a 400, 404 or 422 (a template error) otherwise. */
-  async function handle<S extends typeof PreviewRequestSchema | typeof TestSendRequestSchema>(schema: S, input: unknown, act: (request: z.infer<S>, profile: Profile | undefined) => Promise<Answer>): Promise<Answer> {
+  async function handle<S extends typeof PreviewRequestSchema | typeof TestSendSchema>(schema: S, input: unknown, act: (request: z.infer<S>, profile: Profile | undefined) => Promise<Answer>): Promise<Answer> {
     const parsed = schema.safeParse(input);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
@@ -57,7 +57,7 @@ export function createMessageTools(w: MessageToolsWiring) {
       } catch {
         return { status: 400, body: { error: 'invalid_request', message: 'expected a JSON body: {"template": "welcome", "to": "you@example.com"}' } };
       }
-      return handle(TestSendRequestSchema, json, async (request, profile) => {
+      return handle(TestSendSchema, json, async (request, profile) => {
         const channels = profile !== undefined && w.channelsFor ? w.channelsFor(profile.id) : w.channels;
         const { providerId, rendered } = await sendTestMessage({ ...renderDeps(), channels }, request, profile);
         return { status: 200, body: { test: true, providerId, channel: rendered.channel, locale: rendered.locale ?? null, message: rendered.message } };

@@ -4,9 +4,11 @@ import type { ChannelSpec } from './types';
 /**
  * Mobile push: SNS mobile push (Publish to a platform endpoint: APNs, FCM) in AWS, the outbox in the embedded
  * engine. Address: the profile's `pushToken` trait, holding the customer's SNS platform endpoint ARN
- * (`arn:aws:sns:<region>:<account>:endpoint/<GCM|APNS|...>/<app>/<id>`), as the app registered it. Consent is
- * push's own (`consent.push`); marketing pushes have topics, the frequency cap and quiet hours as SMS has. Its AWS
- * sender needs a deployment setting (the platform application ARN the endpoints belong to).
+ * (`arn:aws:sns:<region>:<account>:endpoint/<GCM|APNS|...>/<app>/<id>`), as the app registered it: another value, or
+ * in AWS an endpoint of another platform application than the deployment's, is no address on push (the send is
+ * skipped `invalid-address`, and a `fallback` takes over). Consent is push's own (`consent.push`); marketing pushes
+ * have topics, the frequency cap and quiet hours as SMS has. Its AWS sender needs a deployment setting (the
+ * platform application ARN the endpoints belong to).
  *
  * `<template>.push.liquid`: a title, optional data (a JSON object for the app), then the body:
  * ```liquid
@@ -23,9 +25,14 @@ export const push = {
   consent: true,
   inEveryProfile: true,
   addressTrait: 'pushToken',
+  // An SNS platform endpoint ARN (its id a UUID); a deployment's sender reaches only its own application's endpoints.
+  address: {
+    regex: /^arn:aws(?:-[a-z]+)*:sns:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:endpoint\/[A-Z_]+\/[\w.-]{1,256}\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+    expected: 'an SNS platform endpoint ARN, like arn:aws:sns:eu-west-1:123456789012:endpoint/GCM/shop-app/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0',
+  },
   sends: true,
-  // A broadcast's channels are granted at deploy whatever it sends; push's grant follows the journeys that use it.
-  broadcasts: false,
+  // A broadcast may send on it where the deployment gives its setting (its grant follows the setting, not the journeys).
+  broadcasts: true,
   fallback: true,
   variants: true,
   template: { format: 'parts', locales: true },

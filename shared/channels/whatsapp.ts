@@ -27,8 +27,8 @@ export const whatsapp = {
   addressTrait: 'phone',
   address: { regex: /^\+[1-9]\d{6,14}$/, expected: 'a phone number in E.164 form, like +447700900123' },
   sends: true,
-  // A broadcast's channels are granted at deploy whatever it sends; WhatsApp's grant follows the journeys that use it.
-  broadcasts: false,
+  // A broadcast may send on it where the deployment gives its setting (its grant follows the setting, not the journeys).
+  broadcasts: true,
   fallback: true,
   variants: true,
   template: { format: 'parts', locales: true },

@@ -12,4 +12,9 @@ export const BROADCAST_ENV = {
   BROADCAST_RATES: 'RAPPORT_BROADCAST_RATES',
   /** The declared subscription topics (a JSON array of `{id, default}`): a broadcast's `topic` must be one; its default is kept with it. */
   TOPICS: 'RAPPORT_TOPICS',
+  /**
+   * The channels a broadcast cannot send on in this deployment (a JSON array): those whose setting the channel
+   * registry's `deployment` names is not given (WhatsApp without `whatsappPhoneNumberId`). Unset: none.
+   */
+  UNDEPLOYED_CHANNELS: 'RAPPORT_UNDEPLOYED_CHANNELS',
 } as const;

@@ -39,11 +39,12 @@ export function topicReachability(profile: Pick<Profile, 'topicConsent'>, channe
 /** What reachability reads of a profile: its consent may lack a channel (nobody decided). */
 export type ReachableProfile = Pick<Profile, 'traits' | 'suppression' | 'topicConsent'> & { consent: Partial<Profile['consent']> };
 
-export function reachability(profile: ReachableProfile, channel: Channel, kind: MessageKind, mode: ConsentMode, topic?: MessageTopic): Reachability {
+export function reachability(profile: ReachableProfile, channel: Channel, kind: MessageKind, mode: ConsentMode, topic?: MessageTopic, reaches?: (address: string) => boolean): Reachability {
   const address = profile.traits[CHANNEL_ADDRESS_TRAIT[channel]];
   if (typeof address !== 'string' || address.length === 0) return { ok: false, reason: 'no-address' };
-  // A channel that says what its address looks like (WhatsApp: E.164) cannot reach another one.
-  if (addressFormat(channel)?.regex.test(address) === false) return { ok: false, reason: 'invalid-address' };
+  // A channel that says what its address looks like (WhatsApp: E.164) cannot reach another one; nor can a sender
+  // one it says it cannot (`reaches`: AWS push, an endpoint of another platform application).
+  if (addressFormat(channel)?.regex.test(address) === false || reaches?.(address) === false) return { ok: false, reason: 'invalid-address' };
   if (profile.suppression[channel]) return { ok: false, reason: 'suppressed' };
   if (kind === 'transactional') return { ok: true, address };
   const status = profile.consent[channel]?.status ?? 'unknown';

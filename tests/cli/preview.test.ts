@@ -14,11 +14,15 @@ import { CHILD_PROCESS_TIMEOUT, cliInProcess, lines, ROOT } from './helpers';
  */
 const tmp = mkdtempSync(join(tmpdir(), 'rapport-preview-'));
 const CONFIG = join(ROOT, 'workflows');
+const ENGINE_TEMPLATES = join(tmp, 'engine-templates');
+const ENDPOINT = 'arn:aws:sns:eu-west-1:123456789012:endpoint/GCM/shop-app/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
 let engine: Engine;
 let api: ReturnType<typeof client>;
 
 beforeAll(async () => {
-  engine = await startTestEngine({ sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT' });
+  // The repository's templates, in a folder of the test's own (a test adds to it; the engine reads it on each request).
+  cpSync(join(CONFIG, 'templates'), ENGINE_TEMPLATES, { recursive: true });
+  engine = await startTestEngine({ templatesDir: ENGINE_TEMPLATES, sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT' });
   api = client(engine);
 }, 60_000);
 afterAll(async () => {
@@ -102,6 +106,28 @@ describe('rapport preview', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
     expect(both.stderr).toContain('"reminder" is an email and an SMS template: say which with --channel email or --channel sms');
   });
 
+  it('renders a WhatsApp and a push template for a profile file: the address, then the parts as the channel takes them', async () => {
+    // Prepare: both templates in a copy of the config, and a customer with a phone and a push endpoint.
+    cpSync(CONFIG, join(tmp, 'wf-chan'), { recursive: true });
+    writeFileSync(join(tmp, 'wf-chan', 'templates', 'shipped.whatsapp.liquid'), 'Template: order_shipped\nLanguage: en_US\n\n{{ profile.traits.name }}\n{{ trigger.orderId }}\n');
+    writeFileSync(join(tmp, 'wf-chan', 'templates', 'shipped.push.liquid'), 'Title: Order {{ trigger.orderId }} has shipped\nData: {"orderId": {{ trigger.orderId | json }}}\n\nHi {{ profile.traits.name }}, it is on its way.\n');
+    writeFileSync(join(tmp, 'app.json'), JSON.stringify({ id: 'ann', traits: { name: 'Ann', phone: '+447700900123', pushToken: ENDPOINT } }));
+    const trigger = JSON.stringify({ orderId: 'o-7' });
+
+    // Act
+    const whatsapp = await cliInProcess(['preview', 'shipped', '--channel', 'whatsapp', '--trigger', trigger, '--profile', 'app.json', '--config', 'wf-chan'], { cwd: tmp });
+    const push = await cliInProcess(['preview', 'shipped', '--channel', 'push', '--trigger', trigger, '--profile', 'app.json', '--config', 'wf-chan'], { cwd: tmp });
+    const which = await cliInProcess(['preview', 'shipped', '--profile', 'app.json', '--config', 'wf-chan'], { cwd: tmp });
+
+    // Assess
+    expect(whatsapp.code, whatsapp.stderr).toBe(0);
+    expect(lines(whatsapp.stdout)).toEqual(['Preview of shipped (whatsapp) for customer ann', 'Locale: default (shipped.whatsapp.liquid; the customer has no locale trait)', 'To: +447700900123', ...JSON.stringify({ template: 'order_shipped', language: 'en_US', parameters: ['Ann', 'o-7'], kind: 'marketing' }, null, 2).split('\n')]);
+    expect(push.code, push.stderr).toBe(0);
+    expect(lines(push.stdout)).toEqual(['Preview of shipped (push) for customer ann', 'Locale: default (shipped.push.liquid; the customer has no locale trait)', `To: ${ENDPOINT}`, 'Title: Order o-7 has shipped', 'Data: {"orderId":"o-7"}', 'Hi Ann, it is on its way.']);
+    expect(which.code).toBe(2);
+    expect(which.stderr).toContain('"shipped" is a WhatsApp and a push template: say which with --channel whatsapp or --channel push');
+  });
+
   it("renders a profile file's recommendations, and names a bad one", async () => {
     cpSync(CONFIG, join(tmp, 'wf-x'), { recursive: true });
     writeFileSync(join(tmp, 'wf-x', 'templates', 'next-buy.email.liquid'), 'Subject: For your sofa\n\nCustomers went on to buy: {{ recommendations.categories | join: ", " }}.\n');
@@ -149,6 +175,35 @@ describe('rapport send-test', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
     expect(mail.tags.customer).toBeUndefined();
     expect(await messagesOf(engine, 'st-1')).toEqual([]);
     expect((await api.get('/v1/journeys/welcome/stats')).json).toEqual(statsBefore);
+  });
+
+  it('sends a WhatsApp and a push test to the outbox, marked as a test, and refuses an address the channel cannot take, naming --to', async () => {
+    // Prepare: a templates folder with both (the engine reads its templates on each request).
+    writeFileSync(join(ENGINE_TEMPLATES, 'st-shipped.whatsapp.liquid'), 'Template: order_shipped\nLanguage: en_US\n\n{{ profile.traits.name }}\n');
+    writeFileSync(join(ENGINE_TEMPLATES, 'st-shipped.push.liquid'), 'Title: Your order has shipped\n\nHi {{ profile.traits.name }}.\n');
+    await api.sendAndSettle({ type: 'identify', userId: 'st-2', traits: { name: 'Noor' } });
+
+    // Act
+    const whatsapp = await cliInProcess(['send-test', 'st-shipped', '--channel', 'whatsapp', '--to', '+447700900999', '--customer', 'st-2', '--engine', engine.url], { cwd: tmp });
+    const push = await cliInProcess(['send-test', 'st-shipped', '--channel', 'push', '--to', ENDPOINT, '--customer', 'st-2', '--engine', engine.url], { cwd: tmp });
+    const local = await cliInProcess(['send-test', 'st-shipped', '--channel', 'whatsapp', '--to', '07700 900999', '--engine', engine.url], { cwd: tmp });
+    const token = await cliInProcess(['send-test', 'st-shipped', '--channel', 'push', '--to', 'me@example.com', '--engine', engine.url], { cwd: tmp });
+
+    // Assess
+    expect(whatsapp.code, whatsapp.stderr).toBe(0);
+    expect(push.code, push.stderr).toBe(0);
+    const ids = [whatsapp, push].map((r) => /: (outbox-\d+)$/.exec(lines(r.stdout)[0] ?? '')?.[1]);
+    const tags = { test: 'true', template: 'st-shipped', 'rendered-for': 'st-2' };
+    expect(ids.map((id) => engine.outbox.entries.find((m) => m.outboxId === id)).map((m) => m && { ...m, outboxId: undefined, at: undefined })).toEqual([
+      { channel: 'whatsapp', to: '+447700900999', template: 'order_shipped', language: 'en_US', parameters: ['Noor'], kind: 'marketing', tags, renderedFor: 'st-2', outboxId: undefined, at: undefined },
+      { channel: 'push', to: ENDPOINT, title: 'Your order has shipped', body: 'Hi Noor.', kind: 'marketing', tags, renderedFor: 'st-2', outboxId: undefined, at: undefined },
+    ]);
+    expect(lines(whatsapp.stdout)[0]).toMatch(/^sent a test whatsapp st-shipped \(locale default\) to \+447700900999: outbox-\d+$/);
+    expect(await messagesOf(engine, 'st-2')).toEqual([]);
+    expect(local.code).toBe(1);
+    expect(local.stderr).toMatch(/^400 .*"to: expected a phone number in E\.164 form, like \+447700900123 \(channel whatsapp\), got \\"07700 900999\\""/);
+    expect(token.code).toBe(1);
+    expect(token.stderr).toContain('to: expected an SNS platform endpoint ARN');
   });
 
   it('exits 1 with the reason for a template that does not exist', async () => {

@@ -57,7 +57,7 @@ describe('rapport validate', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
     const result = await cliInProcess(['validate', '--config', 'wf'], { cwd });
     expect(result.code).toBe(1);
     expect(lines(result.stdout).slice(0, -1)).toEqual([
-      'wf/broadcasts.d/fax.yaml:3:18  send.channel: expected "email" or "sms", got "fax"',
+      'wf/broadcasts.d/fax.yaml:3:18  send.channel: expected "email", "sms", "whatsapp" or "push", got "fax"',
       'wf/broadcasts.d/typo.yaml:1:1  send.template: no email template "we-value-yu": expected a file wf/templates/we-value-yu.email.liquid',
     ]);
   });

@@ -80,7 +80,8 @@ export interface AwsStandIn<Call extends AwsCall = AwsCall> {
 /**
  * For running the real AWS entry points: dynalite with the profile table, a local
  * HTTP server answering the AWS JSON protocol of Step Functions and EventBridge
- * (AWS_ENDPOINT_URL_SFN, AWS_ENDPOINT_URL_EVENTBRIDGE) and recording every request,
+ * (AWS_ENDPOINT_URL_SFN, AWS_ENDPOINT_URL_EVENTBRIDGE), SES v2, Secrets Manager and SNS
+ * Publish (AWS_ENDPOINT_URL_SNS, the query protocol) and recording every request,
  * journeys.json as synth writes it from the repository's journeys, and the environment
  * the stack sets, stubbed. Modules are reset: import the handlers after it.
  */
@@ -94,6 +95,15 @@ export async function startAwsStandIn<Call extends AwsCall = AwsCall>(options: A
     req.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
     req.on('end', () => {
       void (async () => {
+        // SNS speaks the query protocol: a form body naming the Action (target `sns.<Action>`), an XML answer.
+        if (String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
+          const form = Object.fromEntries(new URLSearchParams(text));
+          calls.push({ target: `sns.${form.Action ?? ''}`, body: form } as Call);
+          const ok = form.Action === 'Publish';
+          res.writeHead(ok ? 200 : 400, { 'content-type': 'text/xml' });
+          res.end(ok ? `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>sns-${calls.length}</MessageId></PublishResult><ResponseMetadata><RequestId>r-${calls.length}</RequestId></ResponseMetadata></PublishResponse>` : `<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>the stand-in answers Publish only</Message></Error></ErrorResponse>`);
+          return;
+        }
         // JSON-protocol services name the operation in x-amz-target; REST ones (SES v2) by method and path.
         const target = req.headers['x-amz-target'] ? String(req.headers['x-amz-target']) : `${req.method} ${req.url}`;
         const body = JSON.parse(text || '{}') as Record<string, unknown>;
@@ -158,6 +168,8 @@ export async function startAwsStandIn<Call extends AwsCall = AwsCall>(options: A
     AWS_ENDPOINT_URL_EVENTBRIDGE: fake,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: fake,
     AWS_ENDPOINT_URL_SESV2: fake,
+    AWS_ENDPOINT_URL_SNS: fake,
+    AWS_ENDPOINT_URL_SOCIALMESSAGING: fake,
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     [ENV.PROFILE_TABLE_NAME]: TABLE,

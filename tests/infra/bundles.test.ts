@@ -135,6 +135,13 @@ describe('Rapport-dev bundles', () => {
     return JSON.parse(stdout.trim().split('\n').pop()!) as { handler: string; xrayLoaded: boolean };
   }
 
+  it.each(['step', 'broadcastPage'] as const)('carries the WhatsApp and push SDK clients inside the %s bundle: a send never depends on the runtime\'s SDK', (which) => {
+    // The adapters import them with a plain import() (evaluated at the first WhatsApp message or push), which
+    // esbuild follows: a computed specifier would leave them out, and neither the import check above nor a load sees it.
+    const { sources } = JSON.parse(readFileSync(path.join(assetDir(which), 'index.mjs.map'), 'utf8')) as { sources: string[] };
+    for (const client of ['client-sns', 'client-socialmessaging']) expect(sources.filter((source) => source.includes(`node_modules/@aws-sdk/${client}/`)).length, client).toBeGreaterThan(0);
+  });
+
   it('keeps class names through minification: each error keeps its name, which the state machines retry on and failure reasons show', () => {
     // In AWS the step Lambda's error type is the thrown error's `name` (RapportError sets it from the class):
     // minified without keepNames, TransientStepError was thrown as "CI" and no Retry on it ever matched.

@@ -1,7 +1,8 @@
 /**
  * WhatsApp and push in AWS: the step function may call social-messaging:SendWhatsAppMessage on the configured origination
  * phone number alone, and only when a journey sends WhatsApp; a journey sending WhatsApp without the setting fails
- * synth at the send, naming the setting and how to give it.
+ * synth at the send, naming the setting and how to give it. The broadcast page function may send on either wherever
+ * the deployment gives its setting: a broadcast is made at run time, whatever the journeys send.
  */
 import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,9 +10,10 @@ import * as path from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
-import { JOURNEYS } from '../../infra/cdk/defaults';
+import { BROADCASTS, JOURNEYS } from '../../infra/cdk/defaults';
 import { RapportPropsError } from '../../infra/cdk/errors';
 import { Rapport } from '../../infra/cdk/rapport';
+import { BROADCAST_ENV } from '../../shared/config/broadcast-env';
 import { JOURNEY_ENV } from '../../shared/config/journey-env';
 import { functionIdByService, newApp, synthRapport, TEMPLATES_DIR, TEST_CONFIG_DIR, TEST_DELIVERY } from './synth';
 
@@ -42,6 +44,16 @@ const pushJourneysDir = (sendsPush: boolean) => {
 writeFileSync(path.join(templatesDir, 'order-shipped.push.liquid'), 'Title: Shipped\n\nOrder {{ trigger.orderId }} is on its way.\n');
 const APP = 'arn:aws:sns:eu-west-1:123456789012:app/GCM/shop-app';
 
+type Template = ReturnType<typeof synthRapport>['template'];
+/** The actions the role of the function with this service name is allowed, each with its resources. */
+const grantsOf = (template: Template, serviceName: string) => {
+  const fn = template.toJSON().Resources[functionIdByService(template, serviceName)] as { Properties: { Role: { 'Fn::GetAtt': [string, string] }; Environment: { Variables: Record<string, unknown> } } };
+  const roleId = fn.Properties.Role['Fn::GetAtt'][0];
+  const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p.Properties.Roles).includes(`"${roleId}"`));
+  const statements = policies.flatMap((p) => (p.Properties as { PolicyDocument: { Statement: Array<{ Action: string | string[] }> } }).PolicyDocument.Statement);
+  return { actions: statements.flatMap((st) => [st.Action].flat()), variables: fn.Properties.Environment.Variables };
+};
+
 describe('push in the stack', () => {
   it('grants sns:Publish on the platform application\'s endpoints alone, when a journey sends push', () => {
     const { template } = synthRapport({ journeysDir: pushJourneysDir(true), templatesDir, push: { platformApplicationArn: APP } }, { bundle: false });
@@ -49,9 +61,9 @@ describe('push in the stack', () => {
     template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ [JOURNEY_ENV.PUSH_PLATFORM_APPLICATION_ARN]: APP }) } });
   });
 
-  it('grants nothing of push when no journey sends it', () => {
+  it('grants the step function nothing of push when no journey sends it (the broadcast page function: see below)', () => {
     const { template } = synthRapport({ journeysDir: pushJourneysDir(false), templatesDir, push: { platformApplicationArn: APP } }, { bundle: false });
-    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toContain('sns:Publish');
+    expect(grantsOf(template, JOURNEYS.step.serviceName).actions).not.toContain('sns:Publish');
   });
 });
 
@@ -64,11 +76,11 @@ describe('WhatsApp in the stack', () => {
     expect(stepId).toBeTruthy();
   });
 
-  it('grants nothing of WhatsApp when no journey sends it, even with the setting given', () => {
+  it('grants the step function nothing of WhatsApp when no journey sends it, even with the setting given (the broadcast page function: see below)', () => {
     const { template } = synthRapport({ journeysDir: journeysDir(false), templatesDir, whatsapp: { phoneNumberId: PHONE_NUMBER_ID } }, { bundle: false });
-    const policies = JSON.stringify(template.findResources('AWS::IAM::Policy'));
-    expect(policies).not.toContain('social-messaging');
-    expect(JSON.stringify(template.findResources('AWS::Lambda::Function'))).not.toContain(JOURNEY_ENV.WHATSAPP_PHONE_NUMBER_ID);
+    const step = grantsOf(template, JOURNEYS.step.serviceName);
+    expect(step.actions.filter((a) => a.startsWith('social-messaging:'))).toEqual([]);
+    expect(Object.keys(step.variables)).not.toContain(JOURNEY_ENV.WHATSAPP_PHONE_NUMBER_ID);
   });
 
   it('refuses a journey sending WhatsApp without the setting, at the channel, saying how to give it', () => {
@@ -83,5 +95,27 @@ describe('WhatsApp in the stack', () => {
     expect(problems).toEqual([
       `${path.join(dir, 'shipped.yaml')}:7:22 steps[0].send.channel: sends WhatsApp: deploying it to AWS needs the whatsappPhoneNumberId setting: npx cdk deploy -c whatsappPhoneNumberId=phone-number-id-<32 hex digits> (or "whatsappPhoneNumberId" under context in cdk.json, or the whatsapp prop of the Rapport construct), or send on another channel`,
     ]);
+  });
+});
+
+describe('WhatsApp and push for broadcasts', () => {
+  it('the page function may send WhatsApp and push when the deployment gives their settings, though no journey sends them; the step function may not', () => {
+    const { template } = synthRapport({ journeysDir: journeysDir(false), templatesDir, whatsapp: { phoneNumberId: PHONE_NUMBER_ID }, push: { platformApplicationArn: APP } }, { bundle: false });
+    const page = grantsOf(template, BROADCASTS.page.serviceName);
+    expect(page.actions).toEqual(expect.arrayContaining(['social-messaging:SendWhatsAppMessage', 'sns:Publish']));
+    expect(page.variables).toMatchObject({ [JOURNEY_ENV.WHATSAPP_PHONE_NUMBER_ID]: PHONE_NUMBER_ID, [JOURNEY_ENV.PUSH_PLATFORM_APPLICATION_ARN]: APP });
+    expect(grantsOf(template, BROADCASTS.api.serviceName).variables).not.toHaveProperty(BROADCAST_ENV.UNDEPLOYED_CHANNELS);
+    template.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: Match.arrayWith([SEND_WHATSAPP, { Effect: 'Allow', Action: 'sns:Publish', Resource: 'arn:aws:sns:eu-west-1:123456789012:endpoint/GCM/shop-app/*' }]) } });
+    const step = grantsOf(template, JOURNEYS.step.serviceName);
+    expect(step.actions.filter((a) => a.startsWith('social-messaging:') || a.startsWith('sns:'))).toEqual([]);
+    expect(Object.keys(step.variables)).not.toContain(JOURNEY_ENV.WHATSAPP_PHONE_NUMBER_ID);
+  });
+
+  it('without the settings, the page function may send neither, and the API refuses a broadcast on either (RAPPORT_UNDEPLOYED_CHANNELS)', () => {
+    const { template } = synthRapport({ journeysDir: journeysDir(false), templatesDir }, { bundle: false });
+    expect(grantsOf(template, BROADCASTS.page.serviceName).actions.filter((a) => a.startsWith('social-messaging:') || a.startsWith('sns:'))).toEqual([]);
+    expect(grantsOf(template, BROADCASTS.api.serviceName).variables[BROADCAST_ENV.UNDEPLOYED_CHANNELS]).toBe('["whatsapp","push"]');
+    const withPush = synthRapport({ journeysDir: journeysDir(false), templatesDir, push: { platformApplicationArn: APP } }, { bundle: false }).template;
+    expect(grantsOf(withPush, BROADCASTS.api.serviceName).variables[BROADCAST_ENV.UNDEPLOYED_CHANNELS]).toBe('["whatsapp"]');
   });
 });

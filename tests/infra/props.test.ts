@@ -96,7 +96,7 @@ describe('Rapport rejects impossible props at synth', () => {
     ['a timeline retention in hours', { timelineRetention: Duration.hours(12) }, /timelineRetention .* whole number of days/],
     ['an unknown consent mode', { consentMode: 'double-opt-in' as never }, /consentMode "double-opt-in" must be 'opt-out' or 'opt-in'/],
     ['a broadcast rate of 0', { broadcastRates: { email: 0 } }, /broadcastRates\.email: expected messages per second, a number above 0/],
-    ['a broadcast rate for a channel broadcasts do not send on', { broadcastRates: { push: 5 } as never }, /broadcastRates\.push: expected a channel a broadcast sends on \(email, sms\)/],
+    ['a broadcast rate for a channel broadcasts do not send on', { broadcastRates: { webhook: 5 } as never }, /broadcastRates\.webhook: expected a channel a broadcast sends on \(email, sms, whatsapp, push\)/],
   ])('rejects %s', (_case, props, message) => {
     expect(build(props)).toThrow(RapportPropsError);
     expect(build(props)).toThrow(message);

@@ -56,6 +56,12 @@ describe('a push send', () => {
     expect(outbox.map((m) => m.channel)).toEqual(['email']);
     expect(records).toEqual(['notify push skipped no-address', 'notify.fallback email sent']);
   });
+
+  it('falls back to email when the pushToken is no platform endpoint ARN (a raw device token), the skip recorded invalid-address', async () => {
+    const { outbox, records } = await ship('shipped-or-email', 'pu-raw', { email: 'pu-raw@example.com', pushToken: 'fcm:dGhpcyBpcyBhIGRldmljZSB0b2tlbg' });
+    expect(outbox.map((m) => m.channel)).toEqual(['email']);
+    expect(records).toEqual(['notify push skipped invalid-address', 'notify.fallback email sent']);
+  });
 });
 
 describe('a push send in quiet hours', () => {

@@ -365,6 +365,9 @@ function bundleEnvironment(template: CfnTemplate, serviceName: string, bundleDir
     AWS_SECRET_ACCESS_KEY: 'twin',
     AWS_ENDPOINT_URL_DYNAMODB: endpoint,
     AWS_ENDPOINT_URL_SESV2: endpoint,
+    // Not served (a call is `unexpected`), but never AWS: the twin's deployments send no WhatsApp or push from a bundle.
+    AWS_ENDPOINT_URL_SNS: endpoint,
+    AWS_ENDPOINT_URL_SOCIALMESSAGING: endpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint,
     AWS_ENDPOINT_URL_EVENTBRIDGE: endpoint,
     AWS_ENDPOINT_URL_SFN: endpoint,

@@ -235,6 +235,20 @@ function requestsOf(
     if (identity === undefined) throw new Error(`the twin: ${call.functionName} sends an SMS, but its template environment names no ${JOURNEY_ENV.SMS_ORIGINATION_IDENTITY}`);
     return [{ action: `sms-voice:${call.operation}`, resource: identity, context: {} }];
   }
+  if (call.service === 'social-messaging') {
+    // Authorised on the origination phone number (resource type phone-number-id, its ARN naming the id without the
+    // `phone-number-id-` prefix); the engine's request names none: the template's is the one sent from.
+    const id = typeof call.input.originationPhoneNumberId === 'string' ? call.input.originationPhoneNumberId : at.environment(call.functionName)[JOURNEY_ENV.WHATSAPP_PHONE_NUMBER_ID];
+    if (id === undefined) throw new Error(`the twin: ${call.functionName} sends a WhatsApp message, but its template environment names no ${JOURNEY_ENV.WHATSAPP_PHONE_NUMBER_ID}`);
+    const resource = id.startsWith('arn:') ? id : `arn:aws:social-messaging:${at.deployed.region}:${at.deployed.account}:phone-number-id/${id.replace(/^phone-number-id-/, '')}`;
+    return [{ action: `social-messaging:${call.operation}`, resource, context: {} }];
+  }
+  if (call.service === 'sns') {
+    // Publish is authorised on what it publishes to: a push's target, the customer's platform endpoint.
+    const target = call.input.TargetArn ?? call.input.TopicArn;
+    if (typeof target !== 'string') throw new Error(`the twin: ${call.functionName} publishes to SNS without a TargetArn or TopicArn`);
+    return [{ action: `sns:${call.operation}`, resource: target, context: {} }];
+  }
   if (call.service === 'secretsmanager') {
     // Authorised on the secret's full ARN (with its random suffix), whichever of its ids the call names (an engine's stand-in: the ARN it stands for).
     const secret = at.secretOf(String(call.input.SecretId));
@@ -386,10 +400,12 @@ async function decide(f: DeployedFunction, action: string, resource: string, con
     ...(keyPolicy && { resourcePolicy: keyPolicy }),
   };
   let result: string;
-  if (action === 'states:SendTaskSuccess') {
+  if (action === 'states:SendTaskSuccess' || (action === 'sns:Publish' && /:endpoint\//.test(resource))) {
     // The service authorization reference lists no resource type for SendTaskSuccess (so the simulator
     // insists on "*"), but Step Functions authorises it on the token's state machine: a grant scoped to
-    // the state machine works in AWS (aws/aws-cdk#8486) and AWS's denial names it. Evaluate it as AWS does.
+    // the state machine works in AWS (aws/aws-cdk#8486) and AWS's denial names it. Likewise it lists only the
+    // topic for sns:Publish, but SNS authorises a publish to a platform endpoint (mobile push) on the endpoint's
+    // ARN. Evaluate them as AWS does.
     result = runUnsafeSimulation(simulation, {});
   } else {
     const run = await runSimulation(simulation, {});

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { App, Stack } from 'aws-cdk-lib';
+import type { RapportProps } from '../../infra/cdk/rapport';
 
 export const TWIN_ACCOUNT = '123456789012';
 export const TWIN_REGION = 'eu-west-1';
@@ -21,6 +22,12 @@ export interface CfnTemplate {
   Resources: Record<string, CfnResource>;
 }
 
+/**
+ * What a twin test may deploy beside the twin's own settings: its journeys and templates, and the settings of the
+ * channels they send on (WhatsApp's phone number, push's platform application).
+ */
+export type TwinExtraProps = Partial<Pick<RapportProps, 'journeysDir' | 'templatesDir' | 'whatsapp' | 'push'>>;
+
 /** Folders of the stack the twin deploys: the infra tests' config and the repository's journeys. */
 const REPO = path.join(import.meta.dirname, '..', '..');
 const CONFIG_DIR = path.join(REPO, 'tests', 'infra', 'fixtures', 'config');
@@ -29,13 +36,13 @@ const CONFIG_DIR = path.join(REPO, 'tests', 'infra', 'fixtures', 'config');
  * Synthesize the stack as `infra/cdk/app.ts` builds it (without bundling the functions' code:
  * the template is what the twin reads) and return its template. Offline: CDK never shells out.
  */
-export async function synthTwinTemplate(): Promise<CfnTemplate> {
+export async function synthTwinTemplate(extra: TwinExtraProps = {}): Promise<CfnTemplate> {
   process.env.CDK_DOCKER = '/nonexistent/docker-must-not-run';
   const { App } = await import('aws-cdk-lib');
   const outdir = mkdtempSync(path.join(tmpdir(), 'rapport-twin-'));
   try {
     const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
-    const stack = await twinStack(app, CONFIG_DIR);
+    const stack = await twinStack(app, CONFIG_DIR, extra);
     return app.synth().getStackArtifact(stack.artifactId).template as CfnTemplate;
   } finally {
     rmSync(outdir, { recursive: true, force: true });
@@ -53,7 +60,7 @@ export const TWIN_WEBHOOKS = { support: { url: 'https://help.shop.example/hooks/
  * it, another stack's, whose ARN would be an import the twin cannot resolve): the same resources and logical ids
  * as RapportStack's, without its outputs. In the twin's account and region (a key needs an explicit region).
  */
-export async function twinStack(app: App, configDir: string): Promise<Stack> {
+export async function twinStack(app: App, configDir: string, extra: TwinExtraProps = {}): Promise<Stack> {
   const [{ Stack }, kms, { Rapport }] = await Promise.all([import('aws-cdk-lib'), import('aws-cdk-lib/aws-kms'), import('../../infra/cdk/rapport')]);
   const stack = new Stack(app, `Rapport-${TWIN_STAGE}`, { env: { account: TWIN_ACCOUNT, region: TWIN_REGION } });
   new Rapport(stack, 'Rapport', {
@@ -65,6 +72,7 @@ export async function twinStack(app: App, configDir: string): Promise<Stack> {
     sms: { originationIdentity: `arn:aws:sms-voice:${TWIN_REGION}:${TWIN_ACCOUNT}:phone-number/phone-twin0000000000000000000000000` },
     outboundWebhooks: TWIN_WEBHOOKS,
     encryptionKey: new kms.Key(stack, 'Key', { enableKeyRotation: true }),
+    ...extra,
   });
   return stack;
 }

@@ -137,31 +137,21 @@ export function whatsappRequest(message: WhatsAppMessage, config: WhatsAppSender
   };
 }
 
-/** The SDK module of End User Messaging Social: loaded when the first WhatsApp message is sent (not a dependency yet: see docs). */
-const SOCIAL_MESSAGING_SDK = '@aws-sdk/client-socialmessaging';
-
 /**
- * SendWhatsAppMessage through `@aws-sdk/client-socialmessaging`, loaded on first use and without SDK retries (as
- * SES and SMS: Step Functions retries a refusal around the send's claim). Without the package the send fails with
- * an error that names it.
+ * SendWhatsAppMessage through `@aws-sdk/client-socialmessaging`, without SDK retries (as SES and SMS: Step Functions
+ * retries a refusal around the send's claim). The client is bundled (a plain `import()` esbuild follows: the
+ * pinned version, never the runtime's), parsed at cold start but evaluated and made at the first WhatsApp message.
  */
 export function socialMessagingSender(): SocialMessagingSender {
-  let client: Promise<{ send(command: unknown): Promise<{ messageId?: string }>; command: (input: SendWhatsAppMessageInput) => unknown }> | undefined;
+  let send: Promise<(input: SendWhatsAppMessageInput) => Promise<{ messageId?: string }>> | undefined;
   const load = async () => {
-    const specifier = SOCIAL_MESSAGING_SDK;
-    let sdk: { SocialMessagingClient: new (config: object) => { send(command: unknown): Promise<{ messageId?: string }> }; SendWhatsAppMessageCommand: new (input: SendWhatsAppMessageInput) => unknown };
-    try {
-      sdk = (await import(specifier)) as typeof sdk;
-    } catch (error) {
-      throw new Error(`WhatsApp needs the AWS SDK module ${SOCIAL_MESSAGING_SDK}: add it to the dependencies (${(error as Error).message})`, { cause: error });
-    }
-    const c = new sdk.SocialMessagingClient(NO_SDK_RETRY);
-    return { send: (command: unknown) => c.send(command), command: (input: SendWhatsAppMessageInput) => new sdk.SendWhatsAppMessageCommand(input) };
+    const { SocialMessagingClient, SendWhatsAppMessageCommand } = await import('@aws-sdk/client-socialmessaging');
+    const client = new SocialMessagingClient(NO_SDK_RETRY);
+    return (input: SendWhatsAppMessageInput) => client.send(new SendWhatsAppMessageCommand(input));
   };
   return {
     async sendWhatsAppMessage(input) {
-      const c = await (client ??= load());
-      return c.send(c.command(input));
+      return (await (send ??= load()))(input);
     },
   };
 }
@@ -238,14 +228,16 @@ export async function postWebhook(doFetch: typeof fetch, targets: Record<string,
 }
 
 /**
- * A push through SNS to the customer's endpoint of the configured platform application; an address that is not
- * one of its endpoints is refused before anything is sent. A throttle or an outage is a refusal (retried); a
- * disabled endpoint or anything else leaves the step failed (the outcome is not retried blindly).
+ * A push through SNS to the customer's endpoint of the configured platform application. It reaches only that
+ * application's endpoints (`reaches`: the send gateway skips another address, `invalid-address`, so a fallback takes
+ * over); one that comes here all the same is refused before anything is sent. A throttle or an outage is a refusal
+ * (retried); a disabled endpoint or anything else leaves the step failed (the outcome is not retried blindly).
  */
 function pushSender(config: PushSenderConfig, client: SnsPublisher): NonNullable<Channels['push']> {
   const prefix = endpointArnPrefix(config.platformApplicationArn);
-  return async (message) => {
-    if (!message.to.startsWith(prefix)) throw new Error(`push: the customer's pushToken is not an endpoint of ${config.platformApplicationArn} (expected ${prefix}<id>)`);
+  const reaches = (address: string) => address.startsWith(prefix) && !address.slice(prefix.length).includes('/');
+  const send = async (message: PushMessage) => {
+    if (!reaches(message.to)) throw new Error(`push: the customer's pushToken is not an endpoint of ${config.platformApplicationArn} (expected ${prefix}<id>)`);
     try {
       const out = await client.publish(pushRequest(message));
       return { providerId: out.MessageId ?? randomUUID() };
@@ -254,28 +246,23 @@ function pushSender(config: PushSenderConfig, client: SnsPublisher): NonNullable
       throw error;
     }
   };
+  return Object.assign(send, { reaches });
 }
 
-/** The SDK module of SNS: loaded when the first push is sent (not a dependency yet: see docs). */
-const SNS_SDK = '@aws-sdk/client-sns';
-
-/** SNS Publish through `@aws-sdk/client-sns`, loaded on first use, without SDK retries. Without the package the send fails naming it. */
+/**
+ * SNS Publish through `@aws-sdk/client-sns`, without SDK retries: bundled, evaluated and made at the first push (see
+ * `socialMessagingSender`).
+ */
 export function snsPublisher(): SnsPublisher {
-  let client: Promise<(input: SnsPublishInput) => Promise<{ MessageId?: string }>> | undefined;
+  let publish: Promise<(input: SnsPublishInput) => Promise<{ MessageId?: string }>> | undefined;
   const load = async () => {
-    const specifier = SNS_SDK;
-    let sdk: { SNSClient: new (config: object) => { send(command: unknown): Promise<{ MessageId?: string }> }; PublishCommand: new (input: SnsPublishInput) => unknown };
-    try {
-      sdk = (await import(specifier)) as typeof sdk;
-    } catch (error) {
-      throw new Error(`push needs the AWS SDK module ${SNS_SDK}: add it to the dependencies (${(error as Error).message})`, { cause: error });
-    }
-    const c = new sdk.SNSClient(NO_SDK_RETRY);
-    return (input: SnsPublishInput) => c.send(new sdk.PublishCommand(input));
+    const { SNSClient, PublishCommand } = await import('@aws-sdk/client-sns');
+    const client = new SNSClient(NO_SDK_RETRY);
+    return (input: SnsPublishInput) => client.send(new PublishCommand(input));
   };
   return {
     async publish(input) {
-      return (await (client ??= load()))(input);
+      return (await (publish ??= load()))(input);
     },
   };
 }

@@ -2,8 +2,13 @@ import type { ChannelMessages, RequiredSenderChannel } from '../../../shared/cha
 
 export type { EmailMessage, SmsMessage, WebhookMessage } from '../../../shared/channels';
 
-/** A channel's sender: takes its message, answers the provider's message id. */
-export type ChannelSender<C extends keyof ChannelMessages> = (message: ChannelMessages[C]) => Promise<{ providerId: string }>;
+/**
+ * A channel's sender: takes its message, answers the provider's message id. `reaches`, when it has one: whether it
+ * can send to `address` at all, beyond the channel's address format (AWS push: an endpoint of the configured
+ * platform application); the send gateway skips a customer whose address it cannot (`invalid-address`), so a
+ * fallback can take over, instead of failing the send at the provider.
+ */
+export type ChannelSender<C extends keyof ChannelMessages> = ((message: ChannelMessages[C]) => Promise<{ providerId: string }>) & { readonly reaches?: (address: string) => boolean };
 
 /**
  * Ports: where messages go, one sender per sending channel of the registry (shared/channels). AWS: SES v2, End User

@@ -33,6 +33,8 @@ export interface BroadcastsAreaProps {
   readonly topics: ReadonlyArray<{ readonly id: string; readonly default: TopicDefault }>;
   /** Messages per second all broadcasts together may send per channel (the page function's lanes). */
   readonly broadcastRates?: BroadcastRates;
+  /** The broadcast channels whose deployment setting is not given: the API refuses a broadcast on one. */
+  readonly undeployedChannels: readonly string[];
 }
 
 /**
@@ -80,6 +82,7 @@ export class BroadcastsArea {
         [BROADCAST_ENV.STATE_MACHINE_ARN]: stateMachineArn,
         [BROADCAST_ENV.CONVERSION_EVENTS]: JSON.stringify(props.conversionEvents),
         [BROADCAST_ENV.TOPICS]: JSON.stringify(props.topics),
+        ...(props.undeployedChannels.length > 0 && { [BROADCAST_ENV.UNDEPLOYED_CHANNELS]: JSON.stringify(props.undeployedChannels) }),
       },
       // The templates, so a broadcast naming none is refused with a 400.
       bundledFiles: props.sendBundledFiles.filter((files) => files.folder === JOURNEYS.bundledTemplatesFolder),

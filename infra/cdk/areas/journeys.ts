@@ -81,8 +81,17 @@ export class JourneysArea {
   public readonly sendBundledFiles: readonly BundledFiles[];
   /** The kept releases of older journey versions in the step function's bundle: `releases/<journey id>/v<version>/`. */
   public readonly releaseBundles: readonly BundledFiles[];
-  /** What a function that sends email and SMS may call (SES from the sender address only; the SMS identity). */
+  /**
+   * What the step function may send with (SES from the sender address only; the SMS identity; WhatsApp's phone number
+   * and push's application endpoints when a journey sends on them).
+   */
   public readonly sendStatements: readonly iam.PolicyStatement[];
+  /**
+   * What the broadcast page function reads and may send with: the step's, with WhatsApp and push wherever the
+   * deployment gives their setting (a broadcast, made at run time, may send on any channel the deployment has).
+   */
+  public readonly broadcastSendEnvironment: Readonly<Record<string, string>>;
+  public readonly broadcastSendStatements: readonly iam.PolicyStatement[];
   /**
    * The nested stacks holding the journeys' own resources, by construct id (`JourneyStack1`, ...), when
    * `journeyStacks` > 1; only those a journey falls in (CloudFormation refuses a stack without resources).
@@ -115,10 +124,16 @@ export class JourneysArea {
     this.outboundWebhookSecrets = webhookSecrets;
 
     const { email, sms, sendPolicy } = resolved;
-    // WhatsApp is configured for the step function only when a journey sends on it (its grant follows).
+    // WhatsApp is configured for the step function only when a journey sends on it (its grant follows); for the
+    // broadcast page function whenever the setting is given.
     const whatsapp = resolved.whatsapp !== undefined && channelsSentOn(props.journeys).has('whatsapp') ? resolved.whatsapp : undefined;
     // Push likewise.
     const push = resolved.push !== undefined && channelsSentOn(props.journeys).has('push') ? resolved.push : undefined;
+    const optionalChannelsEnvironment = (w: RapportWhatsApp | undefined, p: RapportPush | undefined): Record<string, string> => ({
+      ...(w !== undefined && { [JOURNEY_ENV.WHATSAPP_PHONE_NUMBER_ID]: w.phoneNumberId }),
+      ...(w?.metaApiVersion !== undefined && { [JOURNEY_ENV.WHATSAPP_META_API_VERSION]: w.metaApiVersion }),
+      ...(p !== undefined && { [JOURNEY_ENV.PUSH_PLATFORM_APPLICATION_ARN]: p.platformApplicationArn }),
+    });
     const profileEnvironment = props.profileEnvironment;
     const configFiles = props.configFiles;
     const journeysFileBundle = props.journeysFileBundle;
@@ -128,9 +143,7 @@ export class JourneysArea {
       [JOURNEY_ENV.EMAIL_FROM_ADDRESS]: email.fromAddress,
       ...(email.configurationSet !== undefined && { [JOURNEY_ENV.EMAIL_CONFIGURATION_SET]: email.configurationSet }),
       ...(sms !== undefined && { [JOURNEY_ENV.SMS_ORIGINATION_IDENTITY]: sms.originationIdentity }),
-      ...(whatsapp !== undefined && { [JOURNEY_ENV.WHATSAPP_PHONE_NUMBER_ID]: whatsapp.phoneNumberId }),
-      ...(whatsapp?.metaApiVersion !== undefined && { [JOURNEY_ENV.WHATSAPP_META_API_VERSION]: whatsapp.metaApiVersion }),
-      ...(push !== undefined && { [JOURNEY_ENV.PUSH_PLATFORM_APPLICATION_ARN]: push.platformApplicationArn }),
+      ...optionalChannelsEnvironment(whatsapp, push),
       [JOURNEY_ENV.OUTBOUND_WEBHOOK_TARGETS]: stack.toJsonString(
         Object.fromEntries(
           [...webhookSecrets].map(([name, secret]) => [name, { url: resolved.outboundWebhooks[name]?.url, secretArn: secret.secretArn }]),
@@ -310,13 +323,16 @@ export class JourneysArea {
         resources: [props.unsubscribeSecret.secretArn, ...[...webhookSecrets.values()].map((secret) => secret.secretArn)],
       }),
     );
-    this.sendStatements = [
+    this.broadcastSendEnvironment = { ...this.sendEnvironment, ...optionalChannelsEnvironment(resolved.whatsapp, resolved.push) };
+    const sendStatements = (w: RapportWhatsApp | undefined, p: RapportPush | undefined) => [
       this.#sendEmailStatement(email),
       ...(sms !== undefined ? [new iam.PolicyStatement({ actions: ['sms-voice:SendTextMessage'], resources: [sms.originationIdentity] })] : []),
-      ...(whatsapp !== undefined ? [this.#sendWhatsAppStatement(whatsapp)] : []),
+      ...(w !== undefined ? [this.#sendWhatsAppStatement(w)] : []),
       // Publish to the platform application's endpoints alone (not to topics, not to phone numbers).
-      ...(push !== undefined ? [new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [`${endpointArnPrefix(push.platformApplicationArn)}*`] })] : []),
+      ...(p !== undefined ? [new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [`${endpointArnPrefix(p.platformApplicationArn)}*`] })] : []),
     ];
+    this.sendStatements = sendStatements(whatsapp, push);
+    this.broadcastSendStatements = sendStatements(resolved.whatsapp, resolved.push);
     for (const statement of this.sendStatements) this.journeyStepFunction.addToRolePolicy(statement);
     if (machines.length > 0) {
       // Journeys' state machines and their executions, by name prefix (Rapport-<stage>_*): one statement

@@ -147,6 +147,12 @@ function printPreview(ctx: Context, p: { target: Target; profile: Profile; rende
       ctx.out('--- html ---');
       ctx.out(rendered.message.html);
     }
+  } else if (rendered.channel === 'push') {
+    // As the template writes it: the title, the app's data (if any), then the text.
+    ctx.out(`Title: ${rendered.message.title}`);
+    if (rendered.message.data !== undefined) ctx.out(`Data: ${JSON.stringify(rendered.message.data)}`);
+    ctx.out();
+    ctx.out(rendered.message.body);
   } else if ('body' in rendered.message) {
     ctx.out();
     ctx.out(rendered.message.body);

@@ -8,7 +8,7 @@ import { call, engineBase, Exit } from '../engine-client';
 import { EXIT, UsageError, type Context, type ExitCode } from '../io';
 
 export async function execute({ values, positionals }: Parsed, ctx: Context): Promise<ExitCode> {
-  if (typeof values.to !== 'string' || values.to === '') throw new UsageError('missing --to <address>: the email address (or phone number, --channel sms) to send the test to');
+  if (typeof values.to !== 'string' || values.to === '') throw new UsageError('missing --to <address>: where to send the test, an address on its channel (--channel, default email) as the customer\'s address trait holds it');
   const engine = engineBase(values, ctx, 'send-test');
   const body = {
     template: positionals[0]!,

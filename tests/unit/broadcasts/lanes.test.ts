@@ -77,7 +77,8 @@ describe('broadcast lanes (a token bucket per channel)', () => {
   it('refuses bad rates, naming the field and what was expected', () => {
     expect(parseBroadcastRates('{"email": 14, "sms": 0.5}', 'RAPPORT_BROADCAST_RATES')).toEqual({ email: 14, sms: 0.5 });
     expect(() => parseBroadcastRates('{"email": 0}', 'RAPPORT_BROADCAST_RATES')).toThrow(/RAPPORT_BROADCAST_RATES\.email: expected messages per second, a number above 0/);
-    expect(() => parseBroadcastRates({ push: 3 }, 'broadcastRates')).toThrow(/broadcastRates\.push: expected a channel a broadcast sends on \(email, sms\)/);
+    expect(parseBroadcastRates({ whatsapp: 20, push: 100 }, 'broadcastRates')).toEqual({ whatsapp: 20, push: 100 });
+    expect(() => parseBroadcastRates({ webhook: 3 }, 'broadcastRates')).toThrow(/broadcastRates\.webhook: expected a channel a broadcast sends on \(email, sms, whatsapp, push\)/);
     expect(() => parseBroadcastRates('email=14', 'RAPPORT_BROADCAST_RATES')).toThrow(/RAPPORT_BROADCAST_RATES: expected a JSON object/);
     expect(() => parseBroadcastRates({ email: '14' }, 'broadcastRates')).toThrow(/broadcastRates\.email: expected messages per second/);
     expect(() => parseBroadcastRates([14], 'broadcastRates')).toThrow(/broadcastRates: expected an object/);

@@ -30,7 +30,7 @@ describe('a broadcast', () => {
     const text = 'id: spring\nsegment: tag:vip\nsend: { channel: fax, template: sale }\nrate: -1\n';
     const result = loadBroadcastFile(text, 'broadcasts.d/spring.yaml', 'spring');
     expect(result.ok ? [] : result.errors.map(formatProblem)).toEqual([
-      'broadcasts.d/spring.yaml:3:18  send.channel: expected "email" or "sms", got "fax"',
+      'broadcasts.d/spring.yaml:3:18  send.channel: expected "email", "sms", "whatsapp" or "push", got "fax"',
       'broadcasts.d/spring.yaml:4:7  rate: expected messages per second, a positive number, got -1',
     ]);
     const renamed = loadBroadcastFile('id: other\nsegment: tag:vip\nsend: { channel: email, template: sale }\n', 'broadcasts.d/spring.yaml', 'spring');

@@ -187,7 +187,7 @@ describe('consent order (property): the final consent is a function of the set o
           // At the send, ingest has received the changes up to `sendAt`; the consumer has applied only some.
           const received = changes.filter((c) => c.received <= sendAt);
           const events = received.map(toEvent);
-          const profile = fold(events.filter((_, i) => appliedYet[i]), { ...emptyProfile('cust-1', iso(base)), traits: { email: 'a@example.com', phone: '+33600000000', pushToken: 'tok' } });
+          const profile = fold(events.filter((_, i) => appliedYet[i]), { ...emptyProfile('cust-1', iso(base)), traits: { email: 'a@example.com', phone: '+33600000000', pushToken: 'arn:aws:sns:eu-west-1:123456789012:endpoint/GCM/shop-app/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0' } });
           for (const channel of CHANNELS) {
             // The hold: the greatest denial ingest recorded for the channel (the store keeps the greatest key).
             const holds = events.flatMap((e) => consentDenials(e)).filter((d) => d.channel === channel).map(consentRecord);
