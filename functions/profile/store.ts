@@ -123,11 +123,12 @@ export const belongsAfter = (event: Pick<NormalisedEvent, 'timestamp' | 'receive
  * Received in the very millisecond of `completedAt` counts as after: DELETE answers only once the tombstone is
  * complete, so a request sent on its answer is received then (on virtual time, always), and a denial racing the
  * erasure in that millisecond is honoured too widely at worst. `belongsAfter` (a new life) stays strict.
- * After a repeated erasure (`erasedSince`), received after the first one completed: a click on an old email's link
- * given between two DELETEs of the same erased person, still on its way to the consumer, is theirs to keep.
+ * After a repeated erasure (`erasedSince`), received after the first one completed, whether or not the repeat has
+ * completed yet: a click on an old email's link given between two DELETEs of the same erased person, still on its way
+ * to the consumer, is theirs to keep.
  */
 export const receivedAfterErasure = (event: Pick<NormalisedEvent, 'receivedAt'>, tombstone: Tombstone) =>
-  tombstone.completedAt !== undefined && event.receivedAt >= (tombstone.erasedSince ?? tombstone.completedAt);
+  tombstone.erasedSince !== undefined ? event.receivedAt >= tombstone.erasedSince : tombstone.completedAt !== undefined && event.receivedAt >= tombstone.completedAt;
 
 /** How many applied messageIds a profile remembers (as 12-character hashes, ~2.6 KB). */
 export const APPLIED_MAX = 200;
@@ -1191,11 +1192,12 @@ export class ProfileStore {
    * without one) and the ids it had reached (the root's `E#` items, and `erasing` on a tombstone written before them),
    * for a retry to finish.
    */
-  async #erasing(id: string): Promise<{ rootHash: string; ids: string[] }> {
+  async #erasing(id: string): Promise<{ rootHash: string; ids: string[]; erasedSince?: string }> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: tombstoneKey(id), ConsistentRead: true, ProjectionExpression: 'erasing, erasingRoot' }));
     const rootHash = typeof Item?.erasingRoot === 'string' ? Item.erasingRoot : hashId(id);
     const legacy = Item?.erasing as Set<string> | undefined;
-    return { rootHash, ids: [...new Set([...(legacy ?? []), ...(await this.#erasingIds(rootHash))])] };
+    const progress = await this.#erasingProgress(rootHash);
+    return { rootHash, ids: [...new Set([...(legacy ?? []), ...progress.ids])], ...(progress.erasedSince !== undefined && { erasedSince: progress.erasedSince }) };
   }
 
   /**
@@ -1215,15 +1217,21 @@ export class ProfileStore {
 
   /** The ids an erasure rooted at `rootHash` recorded (its `E#` items). */
   async #erasingIds(rootHash: string): Promise<string[]> {
+    return (await this.#erasingProgress(rootHash)).ids;
+  }
+
+  /** The progress an erasure rooted at `rootHash` recorded (its `E#` items): the ids, and `erasedSince` when it repeats one. */
+  async #erasingProgress(rootHash: string): Promise<{ ids: string[]; erasedSince?: string }> {
     const items = await queryAll(this.doc, {
       TableName: this.tableName,
       KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :e)',
       ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey, '#id': 'id' },
       ExpressionAttributeValues: { ':pk': `X#${rootHash}`, ':e': ERASING_PREFIX },
-      ProjectionExpression: '#id',
+      ProjectionExpression: '#id, erasedSince',
       ConsistentRead: true,
     });
-    return items.map((i) => i.id).filter((x): x is string => typeof x === 'string');
+    const erasedSince = items.map((i) => i.erasedSince).find((x): x is string => typeof x === 'string');
+    return { ids: items.map((i) => i.id).filter((x): x is string => typeof x === 'string'), ...(erasedSince !== undefined && { erasedSince }) };
   }
 
   /** Write (or delete) items in batches of 25, retrying what DynamoDB leaves unprocessed. */
@@ -1356,10 +1364,11 @@ export class ProfileStore {
     // Its progress lives under its root's tombstone partition (`erasingRoot`): the id asked for, or, resumed, the root
     // the interrupted erasure recorded on this id's tombstone. A fresh erasure also takes what an interrupted one from
     // the same id had recorded (its retry as a fresh erasure, the profile still there).
-    const erasing = options.resumeFrom === undefined ? { rootHash: hashId(id), ids: await this.#erasingIds(hashId(id)) } : await this.#erasing(id);
+    const erasing: { rootHash: string; ids: string[]; erasedSince?: string } = options.resumeFrom === undefined ? { rootHash: hashId(id), ids: await this.#erasingIds(hashId(id)) } : await this.#erasing(id);
     // Erasing again an id erased before with no new life since (a DSAR tool's retry): its tombstone keeps when the
     // first of these erasures completed (`erasedSince`, the caller's), so a denial received since stays the person's.
-    const { erasedSince } = options;
+    // Kept on the progress items too: a resumed erasure (a retried DELETE, the sweep) takes it from there.
+    const erasedSince = options.erasedSince ?? erasing.erasedSince;
     const { rootHash } = erasing;
     const pending = erasing.ids;
     const recorded = new Set(pending);
@@ -1403,6 +1412,7 @@ export class ProfileStore {
               itemType: 'erasing',
               id: x,
               erasedAt: erasedAt.toISOString(),
+              ...(erasedSince !== undefined && { erasedSince }),
               [L.ttlAttribute]: ttl,
               // The root's own item: found by the sweep while the erasure is not complete (`interruptedErasures`).
               ...(hashId(x) === rootHash && erasingIndexKeys(x, erasedAt.toISOString())),

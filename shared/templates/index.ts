@@ -81,10 +81,12 @@ export { customerLocale, templateProfile, TEMPLATE_PROFILE_FIELDS, type Template
 /**
  * The release of a set of template sources (`templateKey` → text): a short hash of every key and text, in key order.
  * The compiler writes a journey's (the sources of the templates it renders) into each step payload, so a run renders
- * with the files it started with; a kept release folder's sources hash to the same value.
+ * with the files it started with; a kept release folder's sources hash to the same value, whatever line endings the
+ * checkout that deploys it has.
  */
 export function templateRelease(sources: Readonly<Record<string, string>>): string {
   const hash = createHash('sha256');
-  for (const key of Object.keys(sources).sort()) hash.update(`${key}\n${sources[key]}\n\0`);
+  // Line endings as git normalises them: a checkout with CRLF (Git for Windows' `core.autocrlf`) is the same release.
+  for (const key of Object.keys(sources).sort()) hash.update(`${key}\n${sources[key]!.replace(/\r\n?/g, '\n')}\n\0`);
   return hash.digest('hex').slice(0, 16);
 }

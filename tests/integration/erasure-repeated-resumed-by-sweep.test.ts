@@ -1,21 +1,11 @@
 /**
- * Audit 14 (issue 10, commit 9de2ca5): a repeated erasure keeps a late unsubscribe for the comeback.
- *
- * Promise: a click on an old email's one-click link after erasure E1, still on its way to the profile consumer when
- * the same erasure request comes again (E2, a DSAR tool's retry), is kept for the person's comeback: E2's tombstone
- * carries `erasedSince` (when E1 completed), so the click counts as received after the erasure and is parked.
- *
- * What I did: as tests/integration/erasure-repeated-keeps-late-click.test.ts (welcome email, E1, the click held on its
- * way to the consumer with `holdConsumer`), but the second DELETE is interrupted before its tombstone (DynamoDB fails
- * the tombstone PutItem, a 5xx the DSAR tool, which already had its 200 for E1, does not retry). Two hours later the
- * sweep finishes it (`resumeInterruptedErasures`), as designed for an erasure nobody retried. Then the click reaches
- * the consumer, and a day later the person comes back and signs up.
- *
- * Observed: the sweep resumes E2 with `resumeFrom` only: `erasedSince` is computed by the customer API's DELETE alone,
- * so the resumed erasure writes E2's tombstone without it (the Put replaces E1's, erasedAt differs). The click is then
- * judged against E2 alone, received before E2 completed, dropped as the erased life's; E2 also deleted its parked
- * hold. The comeback is not unsubscribed and gets the welcome email against the click.
- * Control: the same interrupted second DELETE retried by the DSAR tool itself (the API computes `erasedSince`).
+ * A repeated erasure finished by the sweep keeps a late unsubscribe too (issue 10). As
+ * erasure-repeated-keeps-late-click.test.ts, but the second DELETE is interrupted before its tombstone (DynamoDB fails
+ * the tombstone PutItem; the DSAR tool does not retry) and the sweep finishes it two hours later
+ * (`resumeInterruptedErasures`). The erasure's progress items carry `erasedSince` (when E1 completed, computed by the
+ * DELETE), and a resumed erasure takes it from there, so its tombstone keeps it and the late click is parked: the
+ * comeback is unsubscribed and gets no welcome email (before, the resumed tombstone lacked it and the click was dropped).
+ * Control: the DSAR tool retrying the interrupted DELETE itself.
  */
 import { describe, expect, it } from 'vitest';
 import type { DynamoCall } from '../../infra/embedded/faults';
@@ -89,13 +79,10 @@ async function scenario(id: string, finishedBy: 'retry' | 'sweep') {
 
 describe('a second erasure interrupted and finished by the sweep while the click is in flight', () => {
   it('control: the DSAR tool retries the interrupted DELETE; the late click is kept for the comeback', async () => {
-    expect(await scenario('a14-resume-retry', 'retry')).toEqual({ clicked: true, interrupted: true, finished: 200, held: 1, consent: 'denied', emailsToNewLife: 0 });
+    expect(await scenario('resume-retry', 'retry')).toEqual({ clicked: true, interrupted: true, finished: 200, held: 1, consent: 'denied', emailsToNewLife: 0 });
   }, 60_000);
 
-  // BREAK (audit 14): the sweep resumes the second erasure without `erasedSince`: the late click is dropped and the
-  // comeback gets the welcome email; fix idea: carry `erasedSince` in the erasure's progress (the root's `erasing`
-  // item) when the DELETE begins, and have `resumeInterruptedErasures` (and a resumed DELETE) pass it on.
-  it.fails('the sweep finishes it; the late click is still kept for the comeback', async () => {
-    expect(await scenario('a14-resume-sweep', 'sweep')).toEqual({ clicked: true, interrupted: true, finished: { resumed: 1, failed: 0 }, held: 1, consent: 'denied', emailsToNewLife: 0 });
+  it('the sweep finishes it; the late click is still kept for the comeback', async () => {
+    expect(await scenario('resume-sweep', 'sweep')).toEqual({ clicked: true, interrupted: true, finished: { resumed: 1, failed: 0 }, held: 1, consent: 'denied', emailsToNewLife: 0 });
   }, 60_000);
 });

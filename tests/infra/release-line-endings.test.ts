@@ -1,21 +1,11 @@
 /**
- * Audit 14 (issue 15, commit 8ac47ff): a run renders the template files it started with.
- *
- * Promise: the compiler writes the journey's template release (a hash of its template files) into every step; the
- * step function renders a run's messages with that release when the bundle carries it (`releasedTemplates` over the
- * committed workflows/releases), so a template changed without a bump reaches new runs only.
- *
- * What I did: deploy 1 from a checkout with LF files: welcome v1 recorded (`recordReleases`, what synth writes to
- * workflows/releases and commits), runs in flight carry its release (`templateRelease` of the LF sources, what the
- * compiler wrote into their steps). The welcome email is then changed in place, and deploy 2 is made from another
- * checkout of the same commits with CRLF line endings (git's `core.autocrlf=true`, the default of Git for Windows;
- * the repository has no .gitattributes): the same files, the same releases, other line endings. The step function's
- * `releasedTemplates` then serves a run that started on deploy 1.
- *
- * Observed: `releasedTemplates` keeps a release folder only when its files hash to the run's release, byte for byte;
- * the CRLF copy of `v1/` hashes to another value, so the run's release is "kept nowhere" and the run renders the
- * current templates: the customer already waiting in the journey gets the changed email (issue 15 again), silently.
- * Control: deploy 2 from an LF checkout renders the run's own files.
+ * A run renders the template files it started with whatever line endings the deploying checkout has (issue 15).
+ * Deploy 1 from an LF checkout records welcome v1 (`recordReleases`, what synth commits to workflows/releases); runs in
+ * flight carry its release (`templateRelease` of the LF sources). The welcome email then changes in place, and deploy 2
+ * is made from a checkout of the same commits with CRLF endings (Git for Windows' `core.autocrlf`). The step function's
+ * `releasedTemplates` still finds the run's release: `templateRelease` hashes text as git normalises it (CRLF → LF),
+ * and .gitattributes keeps workflows/ LF in every checkout. Before, the CRLF copy hashed differently, the release was
+ * "kept nowhere" and the waiting customer got the changed email. Control: deploy 2 from an LF checkout.
  */
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,7 +18,7 @@ import { templateRelease } from '../../shared';
 import { recordReleases } from '../../workflows/journeys';
 import { TEMPLATES_DIR } from './synth';
 
-const scratch = mkdtempSync(path.join(tmpdir(), 'rapport-audit14-eol-'));
+const scratch = mkdtempSync(path.join(tmpdir(), 'rapport-release-eol-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const welcomeV1 = { id: 'welcome', version: 1, steps: [{ id: 'send-welcome', send: { channel: 'email', template: 'welcome' } }] } as never;
@@ -75,11 +65,7 @@ describe('a run in flight, deploy 2 made from another checkout of the same commi
     expect(await subjectRendered(repo, runRelease)).toBe(original);
   });
 
-  // BREAK (audit 14): a checkout with other line endings (CRLF) keeps no release a run carries: runs in flight render
-  // the current templates; fix idea: hash the sources with line endings normalised (`\r\n` -> `\n`) in `templateRelease`
-  // and `releaseOfFolder`, and/or commit a .gitattributes `workflows/** text eol=lf`; and have synth fail when a kept
-  // folder does not hash to its name (a run's release silently "kept nowhere").
-  it.fails('a CRLF checkout renders the files the run started with too', async () => {
+  it('a CRLF checkout renders the files the run started with too', async () => {
     const { repo, runRelease, original } = await deployOne();
     expect(await subjectRendered(crlfCheckout(repo), runRelease)).toBe(original);
   });
