@@ -489,11 +489,12 @@ export class ProfileStore {
   async putAddressConsent(id: string, channel: Channel, record: ConsentRecord, address?: string): Promise<void> {
     if (record.status === 'unknown') return;
     const key = record.key ?? record.at;
-    // The greater key wins, and a denial wins a tie (`compareConsent`).
-    const order = record.status === 'denied' ? '<=' : '<';
+    // The greater key wins, and a denial wins a tie (`compareConsent`). A grant only lifts a denial: with no record of
+    // the address it writes none (a denial received after it has the greater key anyway: its receipt).
+    const condition = record.status === 'denied' ? 'attribute_not_exists(#pk) OR #key <= :key' : 'attribute_exists(#pk) AND #key < :key';
     const hold: HoldWrite = {
       item: { itemType: 'address-consent', status: record.status, source: record.source, at: record.at, key },
-      condition: { expression: `attribute_not_exists(#pk) OR #key ${order} :key`, names: { '#pk': L.partitionKey, '#key': 'key' }, values: { ':key': key } },
+      condition: { expression: condition, names: { '#pk': L.partitionKey, '#key': 'key' }, values: { ':key': key } },
     };
     await this.#putAddressHold(id, channel, 'K', hold, { name: 'key', value: key }, key, address);
   }

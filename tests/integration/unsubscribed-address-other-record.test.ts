@@ -97,7 +97,11 @@ describe('one address, two customer records', () => {
   }, 60_000);
 
   it('a later Subscribed of the address lifts its denial; one dated before the denial does not', async () => {
-    const { guest } = await twoRecords('addr-lift');
+    const { address, guest } = await twoRecords('addr-lift');
+    // A grant with no denial of the address to lift leaves no item of the address.
+    await t.api.sendAndSettle({ type: 'track', userId: guest, event: 'Subscribed', messageId: 'addr-lift-first', properties: { channel: 'email' } });
+    expect(await addressItems(address)).toEqual([]);
+    await later(60_000);
     const deniedAt = clock.now().getTime();
     expect(await unsubscribe('u-addr-lift')).toBe(true);
     await later(3_600_000);
