@@ -496,7 +496,9 @@ export class ProfileStore {
       item: { itemType: 'address-consent', status: record.status, source: record.source, at: record.at, key },
       condition: { expression: condition, names: { '#pk': L.partitionKey, '#key': 'key' }, values: { ':key': key } },
     };
-    await this.#putAddressHold(id, channel, 'K', hold, { name: 'key', value: key }, key, address);
+    // Most grants find no denial of their address: they cost a read, not a failed write.
+    const lifts = record.status === 'denied' ? undefined : (item: Record<string, unknown>) => item.status === 'denied' && (item.key as string) < key;
+    await this.#putAddressHold(id, channel, 'K', hold, { name: 'key', value: key }, key, address, lifts);
   }
 
   /**
@@ -504,11 +506,25 @@ export class ProfileStore {
    * customer is erased (and has no new life, nor joined another's): their erasure may have looked for their addresses'
    * holds before this write. `mark`: unless a later write replaced it.
    */
-  async #putAddressHold(id: string, channel: Channel, kind: 'K' | 'S', hold: HoldWrite, mark: { name: string; value: string }, receivedAt: string, address?: string): Promise<void> {
+  async #putAddressHold(
+    id: string,
+    channel: Channel,
+    kind: 'K' | 'S',
+    hold: HoldWrite,
+    mark: { name: string; value: string },
+    receivedAt: string,
+    address?: string,
+    /** Written only over an item this accepts (read first, eventually consistent: a read unit is cheaper than a failed conditional write). */
+    onlyOver?: (item: Record<string, unknown>) => boolean,
+  ): Promise<void> {
     if (!ADDRESS_HOLD_CHANNELS.has(channel)) return;
     const to = addressOf(address) ?? (await this.#liveAddress(id));
     if (to === undefined) return;
     const Key = addressHoldKey(addressHash(to), `${kind}#${channel}`);
+    if (onlyOver !== undefined) {
+      const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key }));
+      if (Item === undefined || !onlyOver(Item)) return;
+    }
     if (!(await this.#putHold(Key, hold))) return;
     const tombstone = await this.tombstone(id, new Date(receivedAt));
     if (!tombstone || (await this.hasNewLife(id, tombstone)) || (await this.isJoined(id))) return;
