@@ -1,4 +1,4 @@
-import { consentDenials, consentRecord, mapLimit, suppressionsOf, topicConsentChanges, type Channel, type ConsentRecord, type NormalisedEvent, type Suppression } from '../../shared';
+import { consentChanges, consentDenials, consentRecord, mapLimit, suppressionsOf, topicConsentChanges, type Channel, type ConsentRecord, type NormalisedEvent, type Suppression } from '../../shared';
 
 /**
  * Port: record a consent denial or a suppression for a customer as it is received
@@ -10,12 +10,25 @@ export interface ConsentHolds {
   putSuppressionHold(customerId: string, channel: Channel, suppression: Suppression, receivedAt: string): Promise<void>;
   /** The customer a visitor (`anon:<anonymousId>`) is linked to now, if any (ProfileStore.linkedTo). */
   linkedTo?(id: string): Promise<string | undefined>;
+  /**
+   * A channel's consent change (a denial or a grant) as its address's, for every customer record with the address
+   * (`address`: the one the event names, else the customer's own); a send to the address reads its latest.
+   */
+  putAddressConsent?(customerId: string, channel: Channel, record: ConsentRecord, address?: string): Promise<void>;
 }
+
+/** The email address an event names for its customer (an identify's `traits.email`, else `context.traits.email`), if any. */
+const addressIn = (event: NormalisedEvent): string | undefined => {
+  const named = [event.traits.email, (event.context.traits as Record<string, unknown> | undefined)?.email].find((value) => typeof value === 'string' && value.trim() !== '');
+  return named as string | undefined;
+};
 
 /**
  * Record the consent denials (Unsubscribed, of a channel or a topic on it, identify `consent: {<channel>: false}`) and the suppressions
  * (a hard Message Bounced) among `events` under the customer they name, before ingest answers: the send
- * step honours them from then on. Idempotent (a retried request records the same).
+ * step honours them from then on. A channel's denials and grants are recorded as its address's too
+ * (`putAddressConsent`): a denial stops marketing to the address for every customer record with it, until a later
+ * grant of the address. Idempotent (a retried request records the same).
  */
 export async function recordHolds(holds: ConsentHolds | undefined, events: readonly NormalisedEvent[]): Promise<void> {
   if (!holds) return;
@@ -39,5 +52,11 @@ export async function recordHolds(holds: ConsentHolds | undefined, events: reado
           ],
     ),
   );
+  // The address's own consent: every change of a channel, in consent order (a grant lifts an earlier denial of the
+  // address), once per event: the address is the event's, else that of the customer (a visitor's: the one it is linked to).
+  for (const event of events) {
+    const id = linked.get(customerOf(event)) ?? customerOf(event);
+    for (const change of consentChanges(event)) if (holds.putAddressConsent) writes.push(() => holds.putAddressConsent!(id, change.channel, consentRecord(change), addressIn(event)));
+  }
   await mapLimit(writes, 16, (write) => write());
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { foldConsent, subscribedByDefault, type AttributionRule, type Channel, type Clock, type MessageKind, type MessageTopic, type Profile, type Recommendations, type TopicDefault } from '../../shared';
+import { CHANNEL_ADDRESS_TRAIT, foldConsent, subscribedByDefault, type AttributionRule, type Channel, type Clock, type MessageKind, type MessageTopic, type Profile, type Recommendations, type TopicDefault } from '../../shared';
 import { idsOfProfile, type ProfileStore } from '../profile';
 import { ChannelUnavailableError, type Channels } from './channels/types';
 import { outcomeUnknown, SendOutcomeUnknownError, StepConfigError } from './errors';
@@ -235,10 +235,13 @@ export function createSendGateway(deps: GatewayDeps) {
   /**
    * The profile with the channel's consent and suppression as they stand now: a denial or a suppression
    * ingest has received (and answered for) counts even before the profile consumer applied it, a denial
-   * ordered against the profile's own record by the same consent rule. One read for every id.
+   * ordered against the profile's own record by the same consent rule. So does a denial or a suppression of the
+   * address the message goes to, whichever customer record it was recorded for (a guest checkout and the account of
+   * one person share it): a later grant of the address lifts its denial, and the customer's own later grant beats
+   * it in consent order. One read for every id and the address.
    */
   async function withHolds(customerIds: readonly string[], profile: Profile, channel: Channel, now: Date, topic?: string): Promise<Profile> {
-    const holds = await profiles.holdsOf(customerIds, channel, now, topic);
+    const holds = await profiles.holdsOf(customerIds, channel, now, topic, addressOf(profile, channel));
     let consent = profile.consent[channel];
     for (const hold of holds.consent) consent = foldConsent(consent, hold);
     // The message's topic likewise: a topic denial answered for (the preference page, an Unsubscribed with a topic) holds at once.
@@ -259,6 +262,12 @@ export function createSendGateway(deps: GatewayDeps) {
 }
 
 export type SendGateway = ReturnType<typeof createSendGateway>;
+
+/** The address a message on `channel` goes to: the profile's trait for the channel (`CHANNEL_ADDRESS_TRAIT`). */
+function addressOf(profile: Profile, channel: Channel): string | undefined {
+  const address = profile.traits[CHANNEL_ADDRESS_TRAIT[channel]];
+  return typeof address === 'string' ? address : undefined;
+}
 
 /**
  * The topic a message's send decides on: a marketing message's, with its default for the consent mode. Transactional

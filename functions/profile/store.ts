@@ -25,6 +25,7 @@ export type { OutboxEntry } from './item';
 | denial    | `C#<customerId>`   | `K#<channel>`               | the latest consent denial ingest received, written before it answers; `ttl` |
  * | suppression | `C#<customerId>` | `S#<channel>`               | the earliest suppression (hard bounce) ingest received, written before it answers; `ttl` |
  * | parked hold | `XH#<sha256(id)>` | `K#<channel>` / `S#<channel>` | a denial or suppression hold of an erased id received after the erasure, no new life yet; no id; `ttl` |
+ * | address hold | `AH#<sha256(address)>` | `K#email` / `S#email` | an email address's latest consent change (a denial holds for every customer with the address) and earliest suppression; no id, no address, no `ttl` |
  * | co-purchase | `CP#<item>` | `B#<item>` / `TOP` | "bought after" counts, no id (co-purchase-store.ts) |
  *
  * Writes are conditional single-item writes, no transactions.
@@ -174,6 +175,22 @@ const suppressionHoldKey = (id: string, channel: Channel) => ({ [L.partitionKey]
  */
 const PARKED_HOLD_PREFIX = 'XH#';
 const parkedHoldKey = (id: string, hold: Record<string, string>) => ({ [L.partitionKey]: `${PARKED_HOLD_PREFIX}${hashId(id)}`, [L.sortKey]: hold[L.sortKey]! });
+/**
+ * An address's own holds (`putAddressConsent`, `putAddressSuppression`), as Customer.io, Braze or Klaviyo keep an
+ * address-level denial and SES an account-level suppression list: whoever the customer record is (a guest checkout
+ * and the account of one person are two records with one address), a denial or a suppression of the address stops
+ * marketing (a suppression every message) to it. Keyed by a hash of the address trimmed and lower-cased (the email
+ * index's, `emailIndexKey`): no id and no address in it. No TTL: an address's choice stands until a later grant of the
+ * address (the consent order) lifts a denial; a suppression is never lifted. Erasure deletes it with the last customer
+ * that has the address (`erase`).
+ */
+const ADDRESS_HOLD_PREFIX = 'AH#';
+/** The channels whose addresses have holds of their own: email (its address is `traits.email`, indexed by GSI3). */
+const ADDRESS_HOLD_CHANNELS: ReadonlySet<Channel> = new Set(['email']);
+const addressHash = (address: string) => createHash('sha256').update(address.trim().toLowerCase()).digest('hex');
+const addressHoldKey = (hash: string, sortKey: string) => ({ [L.partitionKey]: `${ADDRESS_HOLD_PREFIX}${hash}`, [L.sortKey]: sortKey });
+/** An address as a hold's key takes it: a non-empty string, else undefined. */
+const addressOf = (value: unknown): string | undefined => (typeof value === 'string' && value.trim() !== '' ? value : undefined);
 /** A conditional put of a hold: its condition (the greater key, the earlier suppression) and what the condition reads. */
 interface HoldWrite {
   item: Record<string, unknown>;
@@ -447,16 +464,90 @@ export class ProfileStore {
    * denial: the send step reads it (`holdsOf`), so nothing goes out on the channel, transactional messages
    * included, between the answer and the profile consumer applying the event. Keeps the earliest (as the
    * profile does); idempotent; in the customer's partition; expires `CONSENT_HOLD_DAYS` after its receipt.
-   * Erasure's writer half as `putConsentHold`.
+   * Erasure's writer half as `putConsentHold`. The customer's address (email) is suppressed too, for every customer
+   * record with it (`#putAddressHold`; the earliest suppression, never lifted, no TTL).
    */
   async putSuppressionHold(id: string, channel: Channel, suppression: Suppression, receivedAt: string): Promise<void> {
     const Key = suppressionHoldKey(id, channel);
+    const earliest = { expression: 'attribute_not_exists(#pk) OR #at > :at', names: { '#pk': L.partitionKey, '#at': 'at' }, values: { ':at': suppression.at } };
     const hold: HoldWrite = {
       item: { itemType: 'suppression-hold', reason: suppression.reason, at: suppression.at, [L.ttlAttribute]: Math.floor(Date.parse(receivedAt) / 1000) + CONSENT_HOLD_DAYS * 86_400 },
-      condition: { expression: 'attribute_not_exists(#pk) OR #at > :at', names: { '#pk': L.partitionKey, '#at': 'at' }, values: { ':at': suppression.at } },
+      condition: earliest,
     };
+    if (await this.#putHold(Key, hold)) await this.#undoHoldIfErased(id, Key, { timestamp: suppression.at, receivedAt }, { name: 'at', value: suppression.at }, hold);
+    // The address is suppressed too, whichever customer record it is sent for (SES's account-level suppression list).
+    await this.#putAddressHold(id, channel, 'S', { item: { itemType: 'address-suppression', reason: suppression.reason, at: suppression.at }, condition: earliest }, { name: 'at', value: suppression.at }, receivedAt);
+  }
+
+  /**
+   * Record a consent change of a customer (a denial or a grant, ordered as the profile orders them: `compareConsent`)
+   * as the change of their address (`traits.email` of their live profile, or `address` when the event names it), for
+   * every customer record with that address: the address keeps its latest change in consent order, and a send to the
+   * address reads it (`holdsOf`): while it is a denial, no marketing goes to the address, whoever it is sent for; a
+   * later grant of the address (dated and received after the denial) lifts it. Channels without address holds, and a
+   * customer without an address, record nothing. Write, then check, as `putConsentHold`.
+   */
+  async putAddressConsent(id: string, channel: Channel, record: ConsentRecord, address?: string): Promise<void> {
+    if (record.status === 'unknown') return;
+    const key = record.key ?? record.at;
+    // The greater key wins, and a denial wins a tie (`compareConsent`). A grant only lifts a denial: with no record of
+    // the address it writes none (a denial received after it has the greater key anyway: its receipt).
+    const condition = record.status === 'denied' ? 'attribute_not_exists(#pk) OR #key <= :key' : 'attribute_exists(#pk) AND #key < :key';
+    const hold: HoldWrite = {
+      item: { itemType: 'address-consent', status: record.status, source: record.source, at: record.at, key },
+      condition: { expression: condition, names: { '#pk': L.partitionKey, '#key': 'key' }, values: { ':key': key } },
+    };
+    // Most grants find no denial of their address: they cost a read, not a failed write.
+    const lifts = record.status === 'denied' ? undefined : (item: Record<string, unknown>) => item.status === 'denied' && (item.key as string) < key;
+    await this.#putAddressHold(id, channel, 'K', hold, { name: 'key', value: key }, key, address, lifts);
+  }
+
+  /**
+   * Put an address hold (`addressHoldKey`) of the customer's address; then, write then check, take it back if the
+   * customer is erased (and has no new life, nor joined another's): their erasure may have looked for their addresses'
+   * holds before this write. `mark`: unless a later write replaced it.
+   */
+  async #putAddressHold(
+    id: string,
+    channel: Channel,
+    kind: 'K' | 'S',
+    hold: HoldWrite,
+    mark: { name: string; value: string },
+    receivedAt: string,
+    address?: string,
+    /** Written only over an item this accepts (read first, eventually consistent: a read unit is cheaper than a failed conditional write). */
+    onlyOver?: (item: Record<string, unknown>) => boolean,
+  ): Promise<void> {
+    if (!ADDRESS_HOLD_CHANNELS.has(channel)) return;
+    const to = addressOf(address) ?? (await this.#liveAddress(id));
+    if (to === undefined) return;
+    const Key = addressHoldKey(addressHash(to), `${kind}#${channel}`);
+    if (onlyOver !== undefined) {
+      const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key }));
+      if (Item === undefined || !onlyOver(Item)) return;
+    }
     if (!(await this.#putHold(Key, hold))) return;
-    await this.#undoHoldIfErased(id, Key, { timestamp: suppression.at, receivedAt }, { name: 'at', value: suppression.at }, hold);
+    const tombstone = await this.tombstone(id, new Date(receivedAt));
+    if (!tombstone || (await this.hasNewLife(id, tombstone)) || (await this.isJoined(id))) return;
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key,
+          ConditionExpression: '#m = :m',
+          ExpressionAttributeNames: { '#m': mark.name },
+          ExpressionAttributeValues: { ':m': mark.value },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /** The email address of the live profile `id` is (or is joined into), if it has one. */
+  async #liveAddress(id: string): Promise<string | undefined> {
+    const resolved = await this.resolve(id);
+    return resolved.cycle ? undefined : addressOf(resolved.stored?.profile.traits.email);
   }
 
   /**
@@ -536,23 +627,32 @@ export class ProfileStore {
    * `topic` that topic's denials on the channel too, those not expired, and those kept for an erased id among them
    * (`parkedHoldKey`: the id joined or linked as its new life): strongly consistent, one BatchGetItem per 25 ids (the
    * four holds of 25 ids are 100 keys; 16 ids with a topic, six holds each), whatever the number of ids a customer has.
+   * With `address` (where the message goes), the address's own holds too (`putAddressConsent`, `putAddressSuppression`),
+   * in the same call: its denial (a grant of the address only lifts its denial) and its suppression count as the customer's.
    */
-  async holdsOf(ids: readonly string[], channel: Channel, now: Date, topic?: string): Promise<ChannelHolds> {
+  async holdsOf(ids: readonly string[], channel: Channel, now: Date, topic?: string, address?: string): Promise<ChannelHolds> {
     const out: ChannelHolds = { consent: [], ...(topic !== undefined && { topicConsent: [] }) };
     const nowSeconds = now.getTime() / 1000;
-    const perBatch = topic === undefined ? 25 : 16;
-    for (let i = 0; i < ids.length; i += perBatch) {
-      let keys: Array<Record<string, unknown>> | undefined = ids.slice(i, i + perBatch).flatMap((id) => {
+    const to = ADDRESS_HOLD_CHANNELS.has(channel) ? addressOf(address) : undefined;
+    const all: Array<Record<string, unknown>> = [
+      ...(to === undefined ? [] : [addressHoldKey(addressHash(to), `K#${channel}`), addressHoldKey(addressHash(to), `S#${channel}`)]),
+      ...ids.flatMap((id) => {
         const own = [consentHoldKey(id, channel), suppressionHoldKey(id, channel), ...(topic === undefined ? [] : [consentHoldKey(id, channel, topic)])];
         return [...own, ...own.map((Key) => parkedHoldKey(id, Key))];
-      });
+      }),
+    ];
+    // BatchGetItem takes 100 keys a call.
+    for (let i = 0; i < all.length; i += 100) {
+      let keys: Array<Record<string, unknown>> | undefined = all.slice(i, i + 100);
       for (let attempt = 0; keys && keys.length > 0; attempt++) {
         if (attempt > 8) throw new Error(`holds of ${channel}: DynamoDB kept keys unprocessed`);
         if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 2 ** attempt * 10));
         const page: BatchGetCommandOutput = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }));
         for (const item of page.Responses?.[this.tableName] ?? []) {
-          if ((item[L.ttlAttribute] as number) <= nowSeconds) continue;
-          if (item.itemType === 'suppression-hold') {
+          if (item[L.ttlAttribute] !== undefined && (item[L.ttlAttribute] as number) <= nowSeconds) continue;
+          // An address's grant is no hold: it only lifted the address's denial (the customer's own consent stands as it is).
+          if (item.itemType === 'address-consent' && item.status !== 'denied') continue;
+          if (item.itemType === 'suppression-hold' || item.itemType === 'address-suppression') {
             const s: Suppression = { reason: item.reason as Suppression['reason'], at: item.at as string };
             if (!out.suppression || s.at < out.suppression.at) out.suppression = s;
           } else {
@@ -1316,6 +1416,50 @@ export class ProfileStore {
     return chain.length > 1 ? chain[chain.length - 1] : undefined;
   }
 
+  /**
+   * The address holds an erasure deletes (`addressHoldKey`): those of every email address the erased customers' profiles
+   * and timeline events name, unless a customer not erased with them still has the address (the email index): that
+   * record's address is the same person's, and their denial or suppression of it stands (it names nobody erased).
+   */
+  async #addressHoldsToErase(items: ReadonlyArray<Record<string, unknown>>, erasedIds: readonly string[]): Promise<Array<Record<string, unknown>>> {
+    const hashes = new Set<string>();
+    const add = (value: unknown) => {
+      const address = addressOf(value);
+      if (address !== undefined) hashes.add(addressHash(address));
+    };
+    for (const item of items) {
+      const sk = String(item[L.sortKey]);
+      if (sk === 'P') {
+        try {
+          add(readContents(item, String(item[L.partitionKey]).slice(2)).profile.traits.email);
+        } catch {
+          // An unreadable body: its email index key still names the address.
+        }
+        const indexed = item[L.emailIndex.partitionKey];
+        if (typeof indexed === 'string' && indexed.startsWith('EM#')) hashes.add(indexed.slice(3));
+      } else if (sk.startsWith('E#')) {
+        const event = item.event as Partial<NormalisedEvent> | undefined;
+        add(event?.traits?.email);
+        add((event?.context?.traits as Record<string, unknown> | undefined)?.email);
+      }
+    }
+    const erased = new Set(erasedIds);
+    const keys: Array<Record<string, unknown>> = [];
+    for (const hash of hashes) {
+      const others = await queryAll(this.doc, {
+        TableName: this.tableName,
+        IndexName: L.emailIndex.name,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': L.emailIndex.partitionKey, '#sk': L.emailIndex.sortKey },
+        ExpressionAttributeValues: { ':pk': `EM#${hash}` },
+        ProjectionExpression: '#sk',
+      });
+      if (others.some((item) => !erased.has(item[L.emailIndex.sortKey] as string))) continue;
+      for (const channel of ADDRESS_HOLD_CHANNELS) keys.push(addressHoldKey(hash, `K#${channel}`), addressHoldKey(hash, `S#${channel}`));
+    }
+    return keys;
+  }
+
   /** The customer `id`'s record is frozen into (`mergedInto`), if any. */
   async #frozenInto(id: string): Promise<string | undefined> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: profileKey(id), ConsistentRead: true, ProjectionExpression: 'mergedInto' }));
@@ -1479,6 +1623,8 @@ export class ProfileStore {
       });
       marks.push(...held);
     }
+    // And their addresses' holds (`addressHoldKey`), unless another customer still has the address.
+    marks.push(...(await this.#addressHoldsToErase(items, reached.ids)));
     // Member items go last, each only once out of its segment (`deleteMembers`): one a racing writer put in since is taken out first.
     const keys = items.filter((i) => !String(i[L.sortKey]).startsWith(MEMBER_PREFIX)).map((i) => ({ [L.partitionKey]: i[L.partitionKey], [L.sortKey]: i[L.sortKey] }));
     // A broadcast keeps the recipients it deferred under itself (`B#<broadcast>` / `D#<customerId>`); the pointer in
@@ -1590,8 +1736,8 @@ export class ProfileStore {
 
 /** The email index's key of an address: a hash (never the address) of it trimmed and lower-cased; undefined for no address. */
 export function emailIndexKey(email: unknown): string | undefined {
-  if (typeof email !== 'string' || email.trim() === '') return undefined;
-  return `EM#${createHash('sha256').update(email.trim().toLowerCase()).digest('hex')}`;
+  const address = addressOf(email);
+  return address === undefined ? undefined : `EM#${addressHash(address)}`;
 }
 
 /** The sparse index keys of a live profile: due for re-evaluation (GSI1), last order (GSI2), email (GSI3). A merged visitor has none. */

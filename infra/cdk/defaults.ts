@@ -76,9 +76,10 @@ export const INGEST = {
   optionalConfigFiles: ['tracking-plan.yaml', 'topics.yaml'],
   /**
    * Partitions of the profile table the ingest may write: consent holds (C#<id>), the holds kept for an erased id
-   * (XH#<sha256(id)>, no id in them; not the tombstones' X#) and tracking plan violations (TPV#<day>#<shard>).
+   * (XH#<sha256(id)>, no id in them; not the tombstones' X#), an address's consent and suppression
+   * (AH#<sha256(address)>, no id nor address in them) and tracking plan violations (TPV#<day>#<shard>).
    */
-  profileTableLeadingKeys: ['C#*', 'XH#*', 'TPV#*'],
+  profileTableLeadingKeys: ['C#*', 'XH#*', 'AH#*', 'TPV#*'],
   metricsNamespace: FUNCTION_DEFAULTS.metricsNamespace,
   // Routes: ROUTES of infra/topology (api 'ingest').
   /** Failed deliveries wait here for inspection and redrive; 14 days is the SQS maximum. */

@@ -226,13 +226,16 @@ export const PROFILE_TABLE_ACCESS = {
    * Runs a goal or exit ended, in GSI1 until their execution's end is known: their own end
    * recorded and counted, or just taken out of the index (UpdateItem).
    * Erasures never completed, found through GSI1 (`ERASING#<shard>`, Query) and finished as `erase` does
-   * (`resumeInterruptedErasures`): progress written and items deleted in batches (BatchWriteItem).
+   * (`resumeInterruptedErasures`): progress written and items deleted in batches (BatchWriteItem); whether another
+   * customer still has an erased customer's address, from the email index (Query of GSI3), before its address holds go.
    */
   sweep: {
     // DeleteItem: a re-evaluation that finds the customer erased after its write undoes it (write, then check);
     // BatchGetItem: that check and, after segment member changes, whether the customer was joined meanwhile, at once.
     table: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
     indexes: ['dynamodb:Query'],
+    // Erasure: whether another customer has an erased customer's address (`erase`, its address holds).
+    emailIndex: true,
   } as ProfileTableAccess,
   /**
    * `get`, `listEvents`, `allItems`, `erase`: profiles read (GetItem), timelines,
@@ -245,7 +248,7 @@ export const PROFILE_TABLE_ACCESS = {
   customerApi: {
     table: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
     indexes: ['dynamodb:Query'],
-    // Customer search by email (`GET /v1/customers?email=`).
+    // Customer search by email (`GET /v1/customers?email=`), and erasure's check that another customer has an erased address.
     emailIndex: true,
   } as ProfileTableAccess,
 } as const;
@@ -283,6 +286,8 @@ export const JOURNEY_TABLE_ACCESS = {
  * the profile read (GetItem), the suppression hold written (PutItem) and, after an erasure raced it,
  * the tombstone read (GetItem) and the hold deleted (DeleteItem); the message record marked (UpdateItem).
  * With no live profile, a hard bounce or complaint reads the tombstone (GetItem): all GetItem, no new grant.
+ * The suppression of the address (`AH#<sha256(address)>`): the profile read for its address (GetItem), the item put
+ * (PutItem) and, for a customer erased meanwhile, deleted (DeleteItem): no new grant either.
  */
 export const SES_FEEDBACK_TABLE_ACCESS: ProfileTableAccess = {
   table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],

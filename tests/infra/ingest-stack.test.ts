@@ -173,7 +173,7 @@ describe('Rapport-dev stack, default props', () => {
       ]);
     });
 
-    it('may read and write the idempotency table with the calls Powertools makes; in the profile table only put and delete consent holds (C#, and XH# kept for an erased id) and read tombstones (X#)', () => {
+    it('may read and write the idempotency table with the calls Powertools makes; in the profile table only put and delete consent holds (C#, XH# kept for an erased id, AH# of an address) and read tombstones (X#)', () => {
       const statements = actionsOf('dynamodb');
       expect(statements).toHaveLength(4);
       const idempotency = statements.find((s) => JSON.stringify(s.Resource).includes(tableId))!;
@@ -190,14 +190,14 @@ describe('Rapport-dev stack, default props', () => {
           Effect: 'Allow',
           Action: 'dynamodb:PutItem',
           Resource: { 'Fn::GetAtt': [profileTableId, 'Arn'] },
-          // Customer partitions (consent holds), holds kept for an erased id (XH#) and the tracking plan violations (TPV#<day>#<shard>), nothing else.
-          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*', 'XH#*', 'TPV#*'] } },
+          // Customer partitions (consent holds), holds kept for an erased id (XH#) or an address (AH#) and the tracking plan violations (TPV#<day>#<shard>), nothing else.
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*', 'XH#*', 'AH#*', 'TPV#*'] } },
         },
         {
           Effect: 'Allow',
           Action: ['dynamodb:GetItem', 'dynamodb:DeleteItem'],
           Resource: { 'Fn::GetAtt': [profileTableId, 'Arn'] },
-          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*', 'XH#*'] } },
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*', 'XH#*', 'AH#*'] } },
         },
         {
           Effect: 'Allow',

@@ -459,7 +459,7 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
       expect(stop).toBe('arn:<Ref:AWS::Partition>:states:<Ref:AWS::Region>:<Ref:AWS::AccountId>:execution:Rapport-dev_*:*');
     });
 
-    it('sweep: items of the table (its own, the run reconciling\'s, erasure\'s batches), Query on the two indexes by name, PutEvents on the bus, stop and describe journey executions, send to the dead-letter queue', () => {
+    it('sweep: items of the table (its own, the run reconciling\'s, erasure\'s batches), Query on the indexes by name (GSI3: whether another customer has an erased address), PutEvents on the bus, stop and describe journey executions, send to the dead-letter queue', () => {
       const statements = normalised(functionPolicyStatements(synthesised.template, ids.sweep));
       expect(statements).toEqual([
         XRAY,
@@ -469,7 +469,7 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
           Action: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
           Resource: tableArn(),
         },
-        { Effect: 'Allow', Action: 'dynamodb:Query', Resource: [indexArn('GSI1'), indexArn('GSI2')] },
+        { Effect: 'Allow', Action: 'dynamodb:Query', Resource: [indexArn('GSI1'), indexArn('GSI2'), indexArn('GSI3')] },
         { Effect: 'Allow', Action: 'events:PutEvents', Resource: arnOf(ids.bus) },
         { Effect: 'Allow', Action: 'states:StopExecution', Resource: expect.anything() },
         { Effect: 'Allow', Action: 'states:DescribeExecution', Resource: expect.anything() },

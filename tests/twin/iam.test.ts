@@ -4,6 +4,7 @@
  * that a grant missing from the template fails the scenario that needs it, as issue 13's items 2
  * (the step role could not DeleteItem) and 3 (the starter could not StopExecution) did in AWS.
  */
+import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { ChannelUnavailableError } from '../../functions/journeys/channels/types';
 import { DEV_UNSUBSCRIBE_KEY, preferencesUrl } from '../../functions/journeys/unsubscribe';
@@ -11,7 +12,7 @@ import type { Engine, EngineOptions } from '../../infra/embedded/engine';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
 import { JOURNEY_ALIAS, JOURNEY_ENV } from '../../shared/config/journey-env';
 import { client } from '../helpers/client';
-import { startTestEngine, TEST_WRITE_KEY } from '../helpers/engine';
+import { profileItems, startTestEngine, TEST_WRITE_KEY } from '../helpers/engine';
 import { messagesOf, outboxFor, runsOf, runToEnd } from '../helpers/journeys';
 import { templateIam, type TwinIam } from './iam';
 import { Deployed, TWIN_ACCOUNT, TWIN_REGION, withoutGrant, type CfnTemplate } from './template';
@@ -108,8 +109,9 @@ describe('the twin authorises by the template', () => {
     expect(await batch(['C#a', 'C#b'])).toBeUndefined();
     const ingestPut = (pk: string) => iamBatch.authorize({ functionName: 'rapport-ingest', service: 'dynamodb', operation: 'PutItem', input: { TableName: 'rapport-profiles', Item: { PK: { S: pk }, SK: { S: 'X' } } } });
     expect(await ingestPut('TPV#2026-03-02')).toBeUndefined();
-    // A hold kept for an erased id (XH#<hash>), but never a tombstone (X#<hash>).
+    // A hold kept for an erased id (XH#<hash>) or an address's (AH#<hash>), but never a tombstone (X#<hash>).
     expect(await ingestPut('XH#0f1e')).toBeUndefined();
+    expect(await ingestPut('AH#0f1e')).toBeUndefined();
     expect((await ingestPut('X#0f1e'))?.message).toMatch(/dynamodb:PutItem/);
     expect((await ingestPut('J#welcome'))?.message).toMatch(/dynamodb:PutItem/);
     expect((await iamBatch.authorize({ functionName: 'rapport-ingest', service: 'dynamodb', operation: 'BatchWriteItem', input: { RequestItems: { 'rapport-profiles': [put('C#a')] } } }))?.message).toMatch(
@@ -257,6 +259,24 @@ describe('what the engine serves in process is authorised by the template too: S
     const refused = iam.decisions.filter((d) => d.functionName === 'rapport-ingest' && d.action === 'secretsmanager:GetSecretValue' && !d.allowed);
     // Each source's own secret, as the template gives it to the function (RAPPORT_SOURCES).
     expect(refused.map((d) => /:secret:Rapport-twin-RapportSourceSecret([a-z]+)[0-9A-F]{8}-/.exec(d.resource)?.[1]).sort()).toEqual(['default', 'shop']);
+  });
+
+  it("an address's holds (AH#<hash>) are ingest's to write and erasure's to delete, as the template allows", async () => {
+    const iam = templateIam(new Deployed(template()));
+    const { engine, api } = await engineWith(iam);
+    const address = 'iam-address@example.com';
+    await api.sendAndSettle([
+      { type: 'identify', userId: 'iam-address-guest', traits: { email: address } },
+      { type: 'identify', userId: 'iam-address-account', traits: { email: address } },
+    ]);
+    await api.sendAndSettle([track('iam-address-account', 'Unsubscribed', { channel: 'email' }), track('iam-address-account', 'Message Bounced', { channel: 'email', bounceType: 'hard' })]);
+    const held = () => profileItems(engine, (text) => text.includes(`"AH#${createHash('sha256').update(address).digest('hex')}"`));
+    expect(await held()).toHaveLength(2);
+    // Erasure queries the email index (another record has the address: its holds stay), then deletes them with the last.
+    for (const id of ['iam-address-account', 'iam-address-guest']) expect((await api.del(`/v1/customers/${id}`)).status).toBe(200);
+    expect(await held()).toEqual([]);
+    const calls = iam.decisions.filter((d) => ['rapport-ingest', 'rapport-customers'].includes(d.functionName) && d.action.startsWith('dynamodb:'));
+    expect(calls.filter((d) => !d.allowed)).toEqual([]);
   });
 
   it('the customer API searches by email on the email index (GSI3) as the template allows it', async () => {

@@ -147,7 +147,9 @@ export class IngestArea {
    * answers, so the send step honours it at once (one conditional PutItem; functions/profile/store.ts
    * putConsentHold, putSuppressionHold), then reads the customer's erasure tombstone and deletes the hold it
    * wrote if they are erased (write, then check; one received after the erasure completed is kept, with no id, under
-   * XH#<sha256(id)> for their new life), and reads the forwarding
+   * XH#<sha256(id)> for their new life); a consent change or a suppression of email is recorded as its address's too
+   * (AH#<sha256(address)>: the customer's profile read for its address, the item put, and deleted if the customer was
+   * erased meanwhile), and reads the forwarding
    * records an alias would join (GetItem in C#*; functions/ingest/aliases.ts refuses one that would close a
    * cycle). The preference page reads the customer's profile (GetItem in C#*) and records a topic left as a
    * hold there too (PutItem, `K#<channel>#<topic>`). It also records the
@@ -169,8 +171,9 @@ export class IngestArea {
         resources: [profileTable.tableArn],
         // Alias checks (forwarding records), the preference page's profile read, the customer a visitor's denial is held
         // under too (the visitor's forwarding record, `C#anon:<id>`: functions/ingest/consent.ts) and undoing a consent
-        // hold of an erased customer: customer partitions, and the hold kept for an erased id (XH#), undone when an erasure began meanwhile.
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*', 'XH#*'] } },
+        // hold of an erased customer: customer partitions, and the hold kept for an erased id (XH#) or for an address
+        // (AH#: read before a grant lifts its denial), undone when an erasure began meanwhile.
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*', 'XH#*', 'AH#*'] } },
       }),
     );
     this.ingestFunction.addToRolePolicy(
