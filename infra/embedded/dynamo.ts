@@ -9,7 +9,7 @@ import dynalite from 'dynalite';
 import { cacheDynaliteParses } from './dynalite-parse-cache';
 import { createHttpGuard, parseHost } from './http-guard';
 import { dynaliteDirect } from './dynalite-direct';
-import { DYNALITE_UNSIGNED_HEADERS, inProcessClientConfig, withoutTransportMiddleware, type DirectRoute, type RequestListener } from './in-process';
+import { DYNALITE_UNSIGNED_HEADERS, inProcessClientConfig, sharedConfigFilesRead, withoutTransportMiddleware, type DirectRoute, type RequestListener } from './in-process';
 import { cacheMiddlewareOrder } from './middleware-order';
 import { inProcessShortcuts } from './sdk-shortcuts';
 
@@ -51,6 +51,8 @@ dynaliteDb.create = (options: unknown) => (lastStore = createStore(options));
 export async function startDynalite(path?: string, options: { fastCalls?: boolean } = {}): Promise<LocalDynamo> {
   if (path) recoverRewrite(path);
   cacheDynaliteParses();
+  // Before the client's first configuration lookup: see sharedConfigFilesRead.
+  await sharedConfigFilesRead;
   if (path) mkdirSync(path, { recursive: true });
   const server = dynalite({ ...(path && { path }), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const store = lastStore!;

@@ -1,5 +1,6 @@
 import dc from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { HttpHandlerOptions, HttpRequest, HttpResponse, Identity, RequestHandler } from '@smithy/types';
 
@@ -116,6 +117,23 @@ export class InProcessHttpHandler implements RequestHandler<HttpRequest, HttpRes
 
   destroy(): void {}
 }
+
+/**
+ * The AWS SDK's read of the shared config files (~/.aws/config and ~/.aws/credentials, or AWS_CONFIG_FILE and
+ * AWS_SHARED_CREDENTIALS_FILE), started when this module loads, outside any engine. The SDK reads each file once
+ * per process and keeps the read's promise for good (@smithy/core's config `readFile`). Where a file is missing
+ * (CI, a bare machine) that promise is rejected with ENOENT, and the Error's async stack trace holds the closures
+ * of the calls that were waiting for the read: made by the first in-process client's configuration lookups (its
+ * retry mode, ...), they hold that client's configuration, its request handler and so the local service's store.
+ * A process that starts engine after engine (test files sharing a worker) then kept its first engine's whole
+ * dynalite store (every item) until it exited. Read here first, the kept stack holds no engine; clients of local
+ * services made after `sharedConfigFilesRead` settles find the read done. (tests/unit/embedded/stopped-engine-collected.test.ts)
+ */
+const smithyConfig = createRequire(import.meta.url)('@smithy/core/config') as { loadSharedConfigFiles(): Promise<unknown> };
+export const sharedConfigFilesRead: Promise<void> = smithyConfig.loadSharedConfigFiles().then(
+  () => undefined,
+  () => undefined,
+);
 
 /** Signs nothing: local services check no signature, and SigV4 is a large share of a local call's cost. */
 const noSigner = { sign: (request: HttpRequest, _identity: Identity) => Promise.resolve(request) };
