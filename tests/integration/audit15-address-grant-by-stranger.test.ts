@@ -1,0 +1,108 @@
+/**
+ * Audit 15: an address's denial is lifted by a grant from a record that does not have the address.
+ *
+ * Promise (README "Consent", ARCHITECTURE decisions 8 and 9): a denial of an email address holds for every customer
+ * record with it, until "a later grant of the address (a `Subscribed { channel: email }` or `consent: { email: true }`
+ * of any record with it ...) lifts its denial"; and a sender can set only what its source is allowed to.
+ *
+ * What I did: one person, two records with one address (the guest checkout `guest-…` and the account `u-…`); the
+ * account clicks the one-click unsubscribe, so the address is denied (`AH#<sha256>` `K#email`) and the guest record's
+ * offer is skipped as `unsubscribed`. Then a `forms` source, which may set email consent (`consent.email`) but not the
+ * `email` trait, sends `Subscribed {channel: email}` for a lead of its own (`lead-…`, a new record with no address)
+ * with `context.traits.email` set to the person's address. (An identify setting `traits.email` from that source is
+ * refused, 400, as it may not set the trait.)
+ *
+ * Observed: the grant is accepted (202), the lead's profile never gets the address (context traits are not applied),
+ * yet ingest writes the grant as the address's (`addressIn` reads `context.traits.email`), over the denial: the
+ * guest record's next offer goes out to the address that had been told "You will no longer receive marketing email
+ * messages from us". No record with the address ever granted anything.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { VirtualClock } from '../../infra/embedded/virtual-time';
+import { OTHER_SECRET, TEST_SECRET, TEST_WRITE_KEY, laterOn, useTestEngine } from '../helpers/engine';
+import { messagesOf, outboxFor, runToEnd } from '../helpers/journeys';
+import { post, signedRequest } from '../helpers/webhook';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'rapport-audit15-grant-'));
+for (const sub of ['journeys', 'templates']) mkdirSync(path.join(dir, sub));
+writeFileSync(path.join(dir, 'journeys', 'offer.yaml'), ['id: offer', 'name: Offer', 'version: 1', 'trigger: { event: Offer Due }', 'entry: { reentry: always }', 'steps:', '  - id: send-offer', '    send: { channel: email, template: offer }', ''].join('\n'));
+writeFileSync(path.join(dir, 'templates', 'offer.email.liquid'), 'Subject: 20% off\n\nOffers for you.');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const clock = new VirtualClock('2026-03-02T10:00:00Z');
+const t = useTestEngine({
+  clock,
+  journeysDir: path.join(dir, 'journeys'),
+  templatesDir: path.join(dir, 'templates'),
+  sendPolicy: { quietHours: undefined },
+  sweepEveryMs: 0,
+  logLevel: 'SILENT',
+  sources: [
+    { id: 'default', webhookSecrets: [TEST_SECRET], writeKeys: [TEST_WRITE_KEY] },
+    // A sign-up form tool: it may send Subscribed and Identify, set email consent, and no other trait (not `email`).
+    { id: 'forms', webhookSecrets: [OTHER_SECRET], writeKeys: [], events: ['Subscribed', 'Identify'], traits: ['consent.email'] },
+  ],
+});
+const later = laterOn(clock, t);
+const fromForms = (event: unknown) => post(`${t.engine.url}/v1/events`, signedRequest(OTHER_SECRET, event));
+
+const offer = async (id: string, n: number) => {
+  await t.api.sendAndSettle({ type: 'track', userId: id, event: 'Offer Due', messageId: `${id}-offer-${n}` });
+  await runToEnd(clock, t.engine, id, 'offer');
+};
+/** What became of a customer's latest offer: `sent`, or the reason it was skipped. */
+const latestOffer = async (id: string) => {
+  const offers = (await messagesOf(t.engine, id)).filter((m) => m.stepId === 'send-offer') as unknown as Array<{ status: string; reason?: string; at: string }>;
+  const record = offers.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)).at(-1);
+  return record?.status === 'sent' ? 'sent' : record?.reason;
+};
+
+async function scenario(person: string, strangerNamesTheAddress: boolean) {
+  const address = `${person}@example.com`;
+  const account = `u-${person}`;
+  const guest = `guest-${person}`;
+  const lead = `lead-${person}`;
+  await t.api.send([
+    { type: 'identify', userId: guest, traits: { email: address } },
+    { type: 'identify', userId: account, traits: { email: address } },
+  ]);
+  await later(60_000);
+  await offer(account, 1);
+  // The account's one-click unsubscribe.
+  const mail = outboxFor(t.engine, account).find((m) => m.channel === 'email' && 'headers' in m && m.headers['List-Unsubscribe']) as { headers: Record<string, string> } | undefined;
+  const link = /^<(.+)>$/.exec(mail!.headers['List-Unsubscribe']!)![1]!;
+  const page = await fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+  const promised = page.status === 200 && (await page.text()).includes('You will no longer receive marketing email messages from us');
+  await later(3_600_000);
+
+  // The forms source may not set the address as a trait: refused, naming the field.
+  const identify = await fromForms({ type: 'identify', userId: lead, traits: { email: address, consent: { email: true } } });
+  // Its own lead's grant, the lead's context naming the person's address (or not).
+  const grant = await fromForms({
+    type: 'track',
+    userId: lead,
+    event: 'Subscribed',
+    properties: { channel: 'email' },
+    ...(strangerNamesTheAddress && { context: { traits: { email: address } } }),
+  });
+  await t.engine.settle();
+  await later(60_000);
+  const leadEmail = (await t.api.customer(lead)).traits.email;
+
+  await offer(guest, 2);
+  return { promised, identify: identify.status, grant: grant.status, leadEmail, guestOffer: await latestOffer(guest) };
+}
+
+describe('a grant naming an address in its context, from a record without the address', () => {
+  it("control: the lead's grant without the address leaves the address denied; the guest's offer is skipped", async () => {
+    expect(await scenario('a15-grant-ctl', false)).toEqual({ promised: true, identify: 400, grant: 202, leadEmail: undefined, guestOffer: 'unsubscribed' });
+  }, 60_000);
+
+  // BREAK (audit 15): a Subscribed of a record without the address (its context.traits.email names it; its source may not set `email`) lifts the address's denial: the guest record is mailed; fix idea: lift an address's denial only for a grant whose customer's live profile has the address (record the grant for the profile's address, not the event's context), and check `context.traits` against the source's trait permissions.
+  it.fails("a stranger's grant naming the address in context does not lift its denial", async () => {
+    expect(await scenario('a15-grant', true)).toEqual({ promised: true, identify: 400, grant: 202, leadEmail: undefined, guestOffer: 'unsubscribed' });
+  }, 60_000);
+});
