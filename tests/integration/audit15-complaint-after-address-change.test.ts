@@ -1,0 +1,79 @@
+/**
+ * Audit 15: a spam complaint suppresses the customer's current address, not the one the message went to.
+ *
+ * Promise (README "Consent"): "a hard bounce or a complaint [stops] every email to [the address]" for every record with
+ * it, as SES's account-level suppression list does: the complaint is about the address the mail was delivered to.
+ *
+ * What I did: one person, two records with address A (the guest checkout and the account). The account gets an offer
+ * at A. The account then changes its address to B (identify). SES reports a spam complaint for that offer (sent to A)
+ * a little later, as feedback loops do. Then the guest record (still A) gets its offer.
+ *
+ * Observed: the SES feedback function suppresses the address of the account's live profile at feedback time (B,
+ * `#liveAddress`), not A: the guest's offer goes out to A, the address whose owner just marked our mail as spam;
+ * and B (the person's new, working address) is suppressed for good for every record with it. The control (complaint
+ * before the change) suppresses A and the guest's offer is skipped as `suppressed`.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { VirtualClock } from '../../infra/embedded/virtual-time';
+import { laterOn, profileItems, useTestEngine } from '../helpers/engine';
+import { messagesOf, outboxFor, runToEnd } from '../helpers/journeys';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'rapport-audit15-complaint-'));
+for (const sub of ['journeys', 'templates']) mkdirSync(path.join(dir, sub));
+writeFileSync(path.join(dir, 'journeys', 'offer.yaml'), ['id: offer', 'name: Offer', 'version: 1', 'trigger: { event: Offer Due }', 'entry: { reentry: always }', 'steps:', '  - id: send-offer', '    send: { channel: email, template: offer }', ''].join('\n'));
+writeFileSync(path.join(dir, 'templates', 'offer.email.liquid'), 'Subject: 20% off\n\nOffers for you.');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const clock = new VirtualClock('2026-03-02T10:00:00Z');
+const t = useTestEngine({ clock, journeysDir: path.join(dir, 'journeys'), templatesDir: path.join(dir, 'templates'), sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT' });
+const later = laterOn(clock, t);
+
+const offer = async (id: string, n: number) => {
+  await t.api.sendAndSettle({ type: 'track', userId: id, event: 'Offer Due', messageId: `${id}-offer-${n}` });
+  await runToEnd(clock, t.engine, id, 'offer');
+};
+const latestOffer = async (id: string) => {
+  const offers = (await messagesOf(t.engine, id)).filter((m) => m.stepId === 'send-offer') as unknown as Array<{ status: string; reason?: string; at: string }>;
+  const record = offers.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)).at(-1);
+  return record?.status === 'sent' ? 'sent' : record?.reason;
+};
+const suppressed = async (address: string) => (await profileItems(t.engine, (text) => text.includes(`"AH#${createHash('sha256').update(address).digest('hex')}"`) && text.includes('address-suppression'))).length === 1;
+
+async function scenario(person: string, changesAddressFirst: boolean) {
+  const address = `${person}@example.com`;
+  const fresh = `${person}-new@example.org`;
+  const account = `u-${person}`;
+  const guest = `guest-${person}`;
+  await t.api.send([
+    { type: 'identify', userId: guest, traits: { email: address } },
+    { type: 'identify', userId: account, traits: { email: address } },
+  ]);
+  await later(60_000);
+  await offer(account, 1);
+  const [mail] = outboxFor(t.engine, account);
+  const wentTo = JSON.stringify((mail as unknown as { to: unknown }).to).includes(address);
+  if (changesAddressFirst) {
+    await t.api.sendAndSettle({ type: 'identify', userId: account, traits: { email: fresh } });
+    await later(60_000);
+  }
+  // SES: the recipient of that offer (at the old address) marked it as spam.
+  t.engine.feedback(mail!.outboxId, { type: 'complaint' });
+  await later(60_000);
+  await offer(guest, 2);
+  return { wentTo, oldAddressSuppressed: await suppressed(address), newAddressSuppressed: await suppressed(fresh), guestOffer: await latestOffer(guest) };
+}
+
+describe('a complaint about mail sent to an address the customer has since changed', () => {
+  it('control: the complaint before the change suppresses the address; the guest record is not mailed', async () => {
+    expect(await scenario('a15-cmp-ctl', false)).toEqual({ wentTo: true, oldAddressSuppressed: true, newAddressSuppressed: false, guestOffer: 'suppressed' });
+  }, 60_000);
+
+  // BREAK (audit 15): the SES feedback (and ingest's hard bounce/complaint) suppresses the customer's live address at feedback time, not the address the message went to: the complaining address keeps getting mail through the guest record, and the person's new address is suppressed for good; fix idea: record the recipient's address hash on the message record at send (or use SES's `mail.destination` / the event's address) and suppress that address.
+  it.fails('a complaint after the change suppresses the address the message went to', async () => {
+    expect(await scenario('a15-cmp', true)).toEqual({ wentTo: true, oldAddressSuppressed: true, newAddressSuppressed: false, guestOffer: 'suppressed' });
+  }, 60_000);
+});
