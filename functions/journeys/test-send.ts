@@ -25,9 +25,18 @@ export const TestSendRequestSchema = z
   })
   .strict();
 
-/** `POST /v1/admin/send-test`: a request whose `to` is an address on its channel (WhatsApp: E.164; push: an endpoint ARN). */
+/**
+ * What the providers take as an operator's address on the channels whose registry entry has no address format (a
+ * customer's address there is sent as the profile has it): SES an addr-spec, End User Messaging SMS E.164.
+ */
+const OPERATOR_ADDRESS: Partial<Record<(typeof MESSAGE_CHANNELS)[number], { regex: RegExp; expected: string }>> = {
+  email: { regex: /^[^\s@,;<>]+@[^\s@,;<>]+\.[^\s@,;<>]+$/, expected: 'an email address, like you@example.com' },
+  sms: { regex: /^\+[1-9]\d{6,14}$/, expected: 'a phone number in E.164 form, like +447700900123' },
+};
+
+/** `POST /v1/admin/send-test`: a request whose `to` is an address on its channel (email: an address; SMS, WhatsApp: E.164; push: an endpoint ARN). */
 export const TestSendSchema = TestSendRequestSchema.superRefine((request, ctx) => {
-  const format = addressFormat(request.channel);
+  const format = addressFormat(request.channel) ?? OPERATOR_ADDRESS[request.channel];
   if (format !== undefined && !format.regex.test(request.to)) ctx.addIssue({ code: 'custom', path: ['to'], message: `expected ${format.expected} (channel ${request.channel}), got ${JSON.stringify(request.to)}` });
 });
 export type TestSendRequest = z.infer<typeof TestSendRequestSchema>;
