@@ -7,7 +7,8 @@ export interface FeedbackProfiles {
   /** The live profile of a customer, if there is one (an erased or never-seen customer has none). */
   get(id: string): Promise<object | undefined>;
   /** Write, then check: the hold is undone if the customer is erased, unless it is their new life's (`receivedAfterErasure`). */
-  putSuppressionHold(id: string, channel: Channel, suppression: Suppression, receivedAt: string): Promise<void>;
+  /** `address`: the one the message went to, as SES reports it (suppressed for every record with it). */
+  putSuppressionHold(id: string, channel: Channel, suppression: Suppression, receivedAt: string, address?: string): Promise<void>;
   /** The customer's live tombstone, if they were erased (a strongly consistent GetItem). */
   tombstone(id: string, now: Date): Promise<Tombstone | undefined>;
 }
@@ -75,11 +76,11 @@ export async function handleSesFeedback(event: Pick<SesEvent, 'detail-type' | 'd
     await deps.onUnknownCustomer?.(customerId);
     const tombstone = feedback.suppression && feedback.event ? await deps.profiles.tombstone(customerId, deps.clock.now()) : undefined;
     if (tombstone === undefined || !receivedAfterErasure({ receivedAt }, tombstone)) return { status: 'dropped', reason: 'unknown-customer' };
-    await deps.profiles.putSuppressionHold(customerId, 'email', feedback.suppression!, receivedAt);
+    await deps.profiles.putSuppressionHold(customerId, 'email', feedback.suppression!, receivedAt, feedback.to);
     await publish(feedback.event!);
     return { status: 'erased-life', kind: feedback.kind, customerId };
   }
-  if (feedback.suppression) await deps.profiles.putSuppressionHold(customerId, 'email', feedback.suppression, receivedAt);
+  if (feedback.suppression) await deps.profiles.putSuppressionHold(customerId, 'email', feedback.suppression, receivedAt, feedback.to);
   const recorded = await deps.messages.markFeedback(customerId, executionName, stepId, feedbackAttribute(feedback.kind), feedback.at);
   let published = false;
   if (feedback.event) {

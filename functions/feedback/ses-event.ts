@@ -56,13 +56,14 @@ export const sesFeedbackPattern = (configurationSetName: string) => ({
 
 const Tags = z.record(z.string(), z.array(z.string()));
 const Timed = { timestamp: z.string() };
+const Recipients = z.array(z.looseObject({ emailAddress: z.string() })).optional();
 
 /** The `detail` of an SES event on EventBridge (the fields Rapport reads; the rest is kept). */
 export const SesEventDetailSchema = z.looseObject({
   eventType: z.string(),
-  mail: z.looseObject({ messageId: z.string().min(1), timestamp: z.string(), tags: Tags.optional() }),
-  bounce: z.looseObject({ ...Timed, bounceType: z.string(), bounceSubType: z.string().optional(), feedbackId: z.string().min(1) }).optional(),
-  complaint: z.looseObject({ ...Timed, feedbackId: z.string().min(1), complaintFeedbackType: z.string().optional() }).optional(),
+  mail: z.looseObject({ messageId: z.string().min(1), timestamp: z.string(), tags: Tags.optional(), destination: z.array(z.string()).optional() }),
+  bounce: z.looseObject({ ...Timed, bounceType: z.string(), bounceSubType: z.string().optional(), feedbackId: z.string().min(1), bouncedRecipients: Recipients }).optional(),
+  complaint: z.looseObject({ ...Timed, feedbackId: z.string().min(1), complaintFeedbackType: z.string().optional(), complainedRecipients: Recipients }).optional(),
   delivery: z.looseObject(Timed).optional(),
   open: z.looseObject(Timed).optional(),
   click: z.looseObject({ ...Timed, link: z.string() }).optional(),
@@ -132,6 +133,11 @@ export type Feedback =
       event?: NormalisedEvent;
       /** Set at once, before the event: a hard bounce or a complaint. */
       suppression?: Suppression;
+      /**
+       * The address the message went to, as SES reports it (the bounced or complaining recipient, else the mail's
+       * destination): what a suppression suppresses, whatever address the customer has by the time it arrives.
+       */
+      to?: string;
     }
   | { ok: false; reason: 'invalid' | 'ignored-type' | 'untagged' };
 
@@ -169,6 +175,11 @@ export function feedbackOf(detailType: string, rawDetail: unknown, receivedAt: s
   const executionName = tagOf(detail, MESSAGE_TAGS.execution);
   if (!customerId || !journeyId || !stepId || !executionName) return { ok: false, reason: 'untagged' };
   const message = { customerId, journeyId, stepId, executionName };
+  // Rapport sends each email to one address: the recipient SES names, else the mail's destination.
+  const recipient = (recipients: ReadonlyArray<{ emailAddress: string }> | undefined) => {
+    const to = recipients?.[0]?.emailAddress ?? detail.mail.destination?.[0];
+    return to !== undefined ? { to } : {};
+  };
 
   const at = detail.bounce?.timestamp ?? detail.complaint?.timestamp ?? detail.delivery?.timestamp ?? detail.open?.timestamp ?? detail.click?.timestamp ?? detail.deliveryDelay?.timestamp ?? detail.mail.timestamp;
   const event = (name: string, properties: Record<string, unknown>): NormalisedEvent => ({
@@ -195,6 +206,7 @@ export function feedbackOf(detailType: string, rawDetail: unknown, receivedAt: s
         message,
         event: event(EVENTS.MESSAGE_BOUNCED, { bounceType: hard ? 'hard' : 'soft', ...(detail.bounce.bounceSubType && { reason: `${detail.bounce.bounceType}/${detail.bounce.bounceSubType}` }) }),
         ...(hard && { suppression: { reason: 'hard-bounce' as const, at } }),
+        ...recipient(detail.bounce.bouncedRecipients),
       };
     }
     case 'Complaint':
@@ -206,6 +218,7 @@ export function feedbackOf(detailType: string, rawDetail: unknown, receivedAt: s
         message,
         event: event(EVENTS.MESSAGE_COMPLAINED, detail.complaint.complaintFeedbackType ? { complaintType: detail.complaint.complaintFeedbackType } : {}),
         suppression: { reason: 'complaint', at },
+        ...recipient(detail.complaint.complainedRecipients),
       };
     case 'Delivery':
       return { ok: true, kind: 'delivered', at, message, event: event(EVENTS.MESSAGE_DELIVERED, {}) };

@@ -467,7 +467,7 @@ export class ProfileStore {
    * Erasure's writer half as `putConsentHold`. The customer's address (email) is suppressed too, for every customer
    * record with it (`#putAddressHold`; the earliest suppression, never lifted, no TTL).
    */
-  async putSuppressionHold(id: string, channel: Channel, suppression: Suppression, receivedAt: string): Promise<void> {
+  async putSuppressionHold(id: string, channel: Channel, suppression: Suppression, receivedAt: string, address?: string): Promise<void> {
     const Key = suppressionHoldKey(id, channel);
     const earliest = { expression: 'attribute_not_exists(#pk) OR #at > :at', names: { '#pk': L.partitionKey, '#at': 'at' }, values: { ':at': suppression.at } };
     const hold: HoldWrite = {
@@ -476,7 +476,8 @@ export class ProfileStore {
     };
     if (await this.#putHold(Key, hold)) await this.#undoHoldIfErased(id, Key, { timestamp: suppression.at, receivedAt }, { name: 'at', value: suppression.at }, hold);
     // The address is suppressed too, whichever customer record it is sent for (SES's account-level suppression list).
-    await this.#putAddressHold(id, channel, 'S', { item: { itemType: 'address-suppression', reason: suppression.reason, at: suppression.at }, condition: earliest }, { name: 'at', value: suppression.at }, receivedAt);
+    // `address`: the one the message went to (SES's report), else the customer's now.
+    await this.#putAddressHold(id, channel, 'S', { item: { itemType: 'address-suppression', reason: suppression.reason, at: suppression.at }, condition: earliest }, { name: 'at', value: suppression.at }, receivedAt, address);
   }
 
   /**

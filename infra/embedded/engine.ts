@@ -402,7 +402,7 @@ async function start(options: EngineOptions): Promise<Engine> {
       const feedback = feedbackOf(String(letter.event['detail-type']), letter.event.detail, clock.now().toISOString());
       if (!feedback.ok || feedback.suppression === undefined || feedback.event === undefined || !erased.has(feedback.message.customerId)) return 'none';
       const tombstone = erased.get(feedback.message.customerId)!;
-      await profiles.putSuppressionHold(feedback.message.customerId, 'email', feedback.suppression, feedback.event.receivedAt);
+      await profiles.putSuppressionHold(feedback.message.customerId, 'email', feedback.suppression, feedback.event.receivedAt, feedback.to);
       if (!receivedAfterErasure(feedback.event, tombstone)) return 'none';
       consumerLetter = { ...letter, rule: PROFILE_CONSUMER_RULE.engineName, event: { ...letter.event, source: INGEST_EVENT_SOURCE, 'detail-type': feedback.event.event ?? '', detail: feedback.event } };
     }

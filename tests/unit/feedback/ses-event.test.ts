@@ -111,6 +111,8 @@ describe('SES events on EventBridge', () => {
       at: '2017-08-05T00:41:02.669Z',
       message: { customerId: 'ada@shop:42', journeyId: 'welcome', stepId: 'send-welcome', executionName: 'welcome-0123abcd' },
       suppression: { reason: 'hard-bounce', at: '2017-08-05T00:41:02.669Z' },
+      // The bounced recipient: what the suppression suppresses, whatever address the customer has when it arrives.
+      to: 'recipient@example.com',
       event: {
         specVersion: 1,
         type: 'track',
