@@ -11,7 +11,10 @@
  *
  * The fix: ingest records the address's denial before it answers; the `Unsubscribed` names no address and the profile
  * does not exist yet, so the address is the one an earlier identify of the same customer in the batch sets
- * (functions/ingest/consent.ts `recordHolds`).
+ * (functions/ingest/consent.ts `recordHolds`). Across requests, with the identify not applied yet when ingest takes
+ * the unsubscribe (an async consumer), the profile consumer records the address's denial when it applies an email
+ * denial to a profile with an address, or brings an address to a profile whose email is denied (the consumer
+ * applying the unsubscribe first): functions/profile/consumer.ts `denyAddress` (write, then check the tombstone).
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,7 +22,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
-import { laterOn, profileItems, useTestEngine } from '../helpers/engine';
+import { holdConsumer, laterOn, profileItems, useTestEngine } from '../helpers/engine';
 import { messagesOf, runToEnd } from '../helpers/journeys';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'rapport-audit15-unsub-first-'));
@@ -43,7 +46,12 @@ const latestOffer = async (id: string) => {
 };
 const addressItems = (address: string) => profileItems(t.engine, (text) => text.includes(`"AH#${createHash('sha256').update(address).digest('hex')}"`));
 
-async function scenario(person: string, oneBatch: boolean) {
+/**
+ * `oneBatch`: both in one request; `held`: two requests, the identify held from the consumer until the unsubscribe is
+ * accepted (then both applied, in order); `heldReverse`: the same, the consumer applying the unsubscribe first.
+ */
+async function scenario(person: string, mode: boolean | 'held' | 'heldReverse') {
+  const oneBatch = mode === true;
   const address = `${person}@example.com`;
   const account = `u-${person}`;
   const guest = `guest-${person}`;
@@ -52,7 +60,12 @@ async function scenario(person: string, oneBatch: boolean) {
   const signUp = { type: 'identify', userId: account, traits: { email: address } };
   const noMarketing = { type: 'track', userId: account, event: 'Unsubscribed', properties: { channel: 'email' } };
   if (oneBatch) await t.api.sendAndSettle([signUp, noMarketing]);
-  else {
+  else if (mode === 'held' || mode === 'heldReverse') {
+    const late = holdConsumer(t.engine, (e) => e.userId === account && (mode === 'held' || e.type === 'identify'));
+    await t.api.sendAndSettle(signUp);
+    await t.api.sendAndSettle(noMarketing);
+    await late.release();
+  } else {
     await t.api.sendAndSettle(signUp);
     await t.api.sendAndSettle(noMarketing);
   }
@@ -69,5 +82,13 @@ describe('an unsubscribe in the batch that brings the address', () => {
 
   it('in one batch, the unsubscribe denies the address too', async () => {
     expect(await scenario('a15-unsub', true)).toEqual({ accountConsent: 'denied', addressItems: 1, guestOffer: 'unsubscribed' });
+  }, 60_000);
+
+  it('the unsubscribe accepted before the consumer applied the identify denies the address when the consumer applies it', async () => {
+    expect(await scenario('a15-unsub-held', 'held')).toEqual({ accountConsent: 'denied', addressItems: 1, guestOffer: 'unsubscribed' });
+  }, 60_000);
+
+  it('the identify applied after the unsubscribe brings an address the denial holds for', async () => {
+    expect(await scenario('a15-unsub-reverse', 'heldReverse')).toEqual({ accountConsent: 'denied', addressItems: 1, guestOffer: 'unsubscribed' });
   }, 60_000);
 });
