@@ -20,6 +20,8 @@ export const TWIN_SCENARIOS = [
   'tests/integration/suppression-hold.test.ts',
   // An address's holds: written by ingest and the SES feedback function, read by the step, deleted by erasure.
   'tests/integration/unsubscribed-address-other-record.test.ts',
+  // An address's denial the profile consumer records (an unsubscribe accepted before the identify bringing the address applied).
+  'tests/integration/unsubscribe-before-address-known.test.ts',
   'tests/integration/broadcasts.test.ts',
   'tests/integration/broadcast-cursor-erasure.test.ts',
   'tests/integration/erasure-interrupted-finished-by-sweep.test.ts',

@@ -23,15 +23,29 @@ const addressIn = (event: NormalisedEvent): string | undefined => {
   return named as string | undefined;
 };
 
+/** What the events' sender may do to an address (all events of one request come from one source). */
+export interface HoldOptions {
+  /**
+   * Whether the source may set the `email` trait (its `traits` permissions list it, or list none): only then does an
+   * address its events name (`traits.email`, `context.traits.email`) count; otherwise a denial is the address's of the
+   * customer's live profile only, as a grant always is.
+   */
+  mayNameAddress?: boolean;
+}
+
 /**
  * Record the consent denials (Unsubscribed, of a channel or a topic on it, identify `consent: {<channel>: false}`) and the suppressions
  * (a hard Message Bounced) among `events` under the customer they name, before ingest answers: the send
  * step honours them from then on. A channel's denials and grants are recorded as its address's too
  * (`putAddressConsent`): a denial stops marketing to the address for every customer record with it, until a later
- * grant of the address. Idempotent (a retried request records the same).
+ * grant of the address. A denial's address is the one the event names, else one an earlier identify of the same customer
+ * in `events` sets (the batch that brings the address: the profile consumer applies it only later), else the customer's
+ * live profile's; a grant's is only ever the live profile's (an address a sender merely names is no record's: a grant
+ * naming it would lift the denial of a stranger's address). Idempotent (a retried request records the same).
  */
-export async function recordHolds(holds: ConsentHolds | undefined, events: readonly NormalisedEvent[]): Promise<void> {
+export async function recordHolds(holds: ConsentHolds | undefined, events: readonly NormalisedEvent[], options: HoldOptions = {}): Promise<void> {
   if (!holds) return;
+  const mayNameAddress = options.mayNameAddress ?? true;
   const customerOf = (event: NormalisedEvent) => event.userId ?? `anon:${event.anonymousId}`;
   const denies = (event: NormalisedEvent) => consentDenials(event).length > 0 || topicConsentChanges(event).some((c) => c.status === 'denied') || suppressionsOf(event).length > 0;
   // A visitor's denial is held under the customer it is linked to as well: a send reads the holds of the visitor ids
@@ -53,10 +67,17 @@ export async function recordHolds(holds: ConsentHolds | undefined, events: reado
     ),
   );
   // The address's own consent: every change of a channel, in consent order (a grant lifts an earlier denial of the
-  // address), once per event: the address is the event's, else that of the customer (a visitor's: the one it is linked to).
+  // address), once per event, under the customer (a visitor's: the one it is linked to).
+  const batchAddress = new Map<string, string>();
   for (const event of events) {
     const id = linked.get(customerOf(event)) ?? customerOf(event);
-    for (const change of consentChanges(event)) if (holds.putAddressConsent) writes.push(() => holds.putAddressConsent!(id, change.channel, consentRecord(change), addressIn(event)));
+    const named = mayNameAddress ? addressIn(event) : undefined;
+    if (named !== undefined && event.type === 'identify' && typeof event.traits.email === 'string') batchAddress.set(customerOf(event), named);
+    for (const change of consentChanges(event)) {
+      if (!holds.putAddressConsent) continue;
+      const address = change.status === 'denied' ? (named ?? batchAddress.get(customerOf(event))) : undefined;
+      writes.push(() => holds.putAddressConsent!(id, change.channel, consentRecord(change), address));
+    }
   }
   await mapLimit(writes, 16, (write) => write());
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
+  consentChanges,
   DERIVED_EVENTS,
   denialsOnly,
   eventKey,
@@ -522,12 +523,32 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         return results.map(() => ({ status: 'dropped', customerId, reason: 'erased' }));
       }
       if (written.length === 0 && membersChanged) await leaveIfJoined(customerId, rebornAfter);
+      if (written.length > 0) await denyAddress(customerId, stored, current, written);
       const applied = results.filter((r) => r.status === 'applied').length;
       if (applied > 0) log('profile updated', { customerId, events: applied, messageId: first.messageId, derived: derived.length, attempt, merged });
       // The ids whose partitions hold the customer's records, as this write left them (the journey router's, which need not read the profile again).
       const ids = [customerId, ...(current?.mergedInto === undefined ? (current?.profile.mergedIds ?? []) : [])];
       return results.map((r) => (r.status === 'dropped' ? r : { ...r, ids }));
     }
+  }
+
+  /**
+   * An email denial applied to a profile with an address is the address's too (`store.putAddressConsent`: write, then
+   * check against the tombstone), as ingest records it before it answers: ingest knows the address only when the event
+   * names it, an identify of the customer earlier in its batch sets it, or the profile had it when the denial came;
+   * an `Unsubscribed` received before the consumer applied the identify that brings the address (another request, an
+   * async delivery) gets it here. So does an identify that brings a new address to a profile whose email is denied
+   * (delivered after the denial). The profile's own denial is written (its key: the address keeps its latest change,
+   * so a later grant of the address stays); a grant is never written here (ingest lifts an address's denial).
+   */
+  async function denyAddress(customerId: string, stored: StoredProfile | undefined, current: StoredProfile | undefined, written: readonly NormalisedEvent[]): Promise<void> {
+    if (current === undefined || current.mergedInto !== undefined) return;
+    const address = current.profile.traits.email;
+    const consent = current.profile.consent.email;
+    if (typeof address !== 'string' || address.trim() === '' || consent.status !== 'denied') return;
+    const denied = written.some((event) => consentChanges(event).some((change) => change.channel === 'email' && change.status === 'denied'));
+    if (!denied && stored?.profile.traits.email === address) return;
+    await store.putAddressConsent(customerId, 'email', consent, address);
   }
 
   /**

@@ -211,6 +211,8 @@ export const PROFILE_TABLE_ACCESS = {
    * The timeline events of a write that applied several written together (BatchWriteItem).
    * Cross-sell (`CoPurchaseStore.count`): each "bought after" pair counted once (UpdateItem), its count read
    * (GetItem) and its antecedent's top list rewritten under its version (GetItem, PutItem): no new action.
+   * An email denial applied to a profile with an address, as the address's (`AH#<sha256(address)>`, `putAddressConsent`):
+   * the item put (PutItem), the tombstone read and, for a customer erased meanwhile, the item deleted (DeleteItem): no new action.
    */
   consumer: {
     table: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],

@@ -1,21 +1,20 @@
 /**
- * Audit 15: an address's denial is lifted by a grant from a record that does not have the address.
+ * A grant lifts an address's denial only for the address the granting record has.
  *
  * Promise (README "Consent", ARCHITECTURE decisions 8 and 9): a denial of an email address holds for every customer
  * record with it, until "a later grant of the address (a `Subscribed { channel: email }` or `consent: { email: true }`
  * of any record with it ...) lifts its denial"; and a sender can set only what its source is allowed to.
  *
- * What I did: one person, two records with one address (the guest checkout `guest-…` and the account `u-…`); the
- * account clicks the one-click unsubscribe, so the address is denied (`AH#<sha256>` `K#email`) and the guest record's
- * offer is skipped as `unsubscribed`. Then a `forms` source, which may set email consent (`consent.email`) but not the
- * `email` trait, sends `Subscribed {channel: email}` for a lead of its own (`lead-…`, a new record with no address)
- * with `context.traits.email` set to the person's address. (An identify setting `traits.email` from that source is
- * refused, 400, as it may not set the trait.)
+ * One person, two records with one address (the guest checkout `guest-…` and the account `u-…`); the account clicks
+ * the one-click unsubscribe, so the address is denied (`AH#<sha256>` `K#email`). A `forms` source, which may set email
+ * consent (`consent.email`) but not the `email` trait, sends `Subscribed {channel: email}` for a lead of its own
+ * (`lead-…`, no address) naming the person's address in `context.traits.email`: the lead's grant is its own; the
+ * address stays denied and the guest record's offer is skipped `unsubscribed`.
  *
- * Observed: the grant is accepted (202), the lead's profile never gets the address (context traits are not applied),
- * yet ingest writes the grant as the address's (`addressIn` reads `context.traits.email`), over the denial: the
- * guest record's next offer goes out to the address that had been told "You will no longer receive marketing email
- * messages from us". No record with the address ever granted anything.
+ * The fix (functions/ingest/consent.ts `recordHolds`): a grant is recorded for the address of the granting customer's
+ * live profile only, never for one its event names; and an address an event names (`traits.email`,
+ * `context.traits.email`) counts for a denial only from a source that may set `email` (service.ts), so the same
+ * source's `Unsubscribed` naming the address denies the lead, not the address.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,8 +41,8 @@ const t = useTestEngine({
   logLevel: 'SILENT',
   sources: [
     { id: 'default', webhookSecrets: [TEST_SECRET], writeKeys: [TEST_WRITE_KEY] },
-    // A sign-up form tool: it may send Subscribed and Identify, set email consent, and no other trait (not `email`).
-    { id: 'forms', webhookSecrets: [OTHER_SECRET], writeKeys: [], events: ['Subscribed', 'Identify'], traits: ['consent.email'] },
+    // A sign-up form tool: it may send Subscribed, Unsubscribed and Identify, set email consent, and no other trait (not `email`).
+    { id: 'forms', webhookSecrets: [OTHER_SECRET], writeKeys: [], events: ['Subscribed', 'Unsubscribed', 'Identify'], traits: ['consent.email'] },
   ],
 });
 const later = laterOn(clock, t);
@@ -101,8 +100,20 @@ describe('a grant naming an address in its context, from a record without the ad
     expect(await scenario('a15-grant-ctl', false)).toEqual({ promised: true, identify: 400, grant: 202, leadEmail: undefined, guestOffer: 'unsubscribed' });
   }, 60_000);
 
-  // BREAK (audit 15): a Subscribed of a record without the address (its context.traits.email names it; its source may not set `email`) lifts the address's denial: the guest record is mailed; fix idea: lift an address's denial only for a grant whose customer's live profile has the address (record the grant for the profile's address, not the event's context), and check `context.traits` against the source's trait permissions.
-  it.fails("a stranger's grant naming the address in context does not lift its denial", async () => {
+  it("a stranger's grant naming the address in context does not lift its denial", async () => {
     expect(await scenario('a15-grant', true)).toEqual({ promised: true, identify: 400, grant: 202, leadEmail: undefined, guestOffer: 'unsubscribed' });
+  }, 60_000);
+
+  it("a denial naming an address in its context, from a source that may not set `email`, denies the lead's own consent only", async () => {
+    const person = 'a15-deny';
+    const address = `${person}@example.com`;
+    await t.api.sendAndSettle({ type: 'identify', userId: `guest-${person}`, traits: { email: address } });
+    await later(60_000);
+    const denial = await fromForms({ type: 'track', userId: `lead-${person}`, event: 'Unsubscribed', properties: { channel: 'email' }, context: { traits: { email: address } } });
+    await t.engine.settle();
+    await later(60_000);
+    const leadConsent = (await t.api.customer(`lead-${person}`)).consent.email.status;
+    await offer(`guest-${person}`, 1);
+    expect({ denial: denial.status, leadConsent, guestOffer: await latestOffer(`guest-${person}`) }).toEqual({ denial: 202, leadConsent: 'denied', guestOffer: 'sent' });
   }, 60_000);
 });

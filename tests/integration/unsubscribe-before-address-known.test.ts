@@ -1,22 +1,20 @@
 /**
- * Audit 15: an unsubscribe received before the customer's address is on their profile never denies the address.
+ * An unsubscribe denies the address that the identify beside it brings.
  *
  * Promise (README "Consent"): "A denial ... of email holds for the address too, whichever customer record a message is
- * sent for ... The address is the one the event names (`traits.email`, `context.traits.email`), else the customer's
- * profile's." Consent is law: an accepted `Unsubscribed` stops marketing email to the address.
+ * sent for". Consent is law: an accepted `Unsubscribed` stops marketing email to the address.
  *
- * What I did: the guest checkout record `guest-…` has address A. The person then creates their account: the sign-up
- * sends one batch, as Segment's batch API and server libraries do, `identify {userId: u-…, traits: {email: A}}` then
- * `track Unsubscribed {channel: email}` (the "no marketing" box). Both are accepted (202). A day later the guest
- * record gets an offer.
+ * The guest checkout record `guest-…` has address A. The person then creates their account: the sign-up sends one
+ * batch, as Segment's batch API and server libraries do, `identify {userId: u-…, traits: {email: A}}` then
+ * `track Unsubscribed {channel: email}` (the "no marketing" box). A day later the guest record's offer is skipped
+ * `unsubscribed`, as when the two come in two requests with the identify applied first (the control).
  *
- * Observed: ingest records the address's denial before it answers, from the event's address or else the customer's
- * live profile; the `Unsubscribed` names none and the profile did not exist yet (the identify beside it is applied
- * later, by the profile consumer, which records no address item): no `AH#` item is written, ever. The account itself is
- * unsubscribed, but the guest record's offer goes out to A. The control (the same two events in two requests, the
- * identify applied first) denies A and the guest's offer is skipped `unsubscribed`. The same holds whenever the
- * unsubscribe reaches ingest before the consumer has applied the identify (an async consumer in AWS), and for a
- * visitor's unsubscribe linked into a customer later.
+ * The fix: ingest records the address's denial before it answers; the `Unsubscribed` names no address and the profile
+ * does not exist yet, so the address is the one an earlier identify of the same customer in the batch sets
+ * (functions/ingest/consent.ts `recordHolds`). Across requests, with the identify not applied yet when ingest takes
+ * the unsubscribe (an async consumer), the profile consumer records the address's denial when it applies an email
+ * denial to a profile with an address, or brings an address to a profile whose email is denied (the consumer
+ * applying the unsubscribe first): functions/profile/consumer.ts `denyAddress` (write, then check the tombstone).
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,7 +22,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
-import { laterOn, profileItems, useTestEngine } from '../helpers/engine';
+import { holdConsumer, laterOn, profileItems, useTestEngine } from '../helpers/engine';
 import { messagesOf, runToEnd } from '../helpers/journeys';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'rapport-audit15-unsub-first-'));
@@ -48,7 +46,12 @@ const latestOffer = async (id: string) => {
 };
 const addressItems = (address: string) => profileItems(t.engine, (text) => text.includes(`"AH#${createHash('sha256').update(address).digest('hex')}"`));
 
-async function scenario(person: string, oneBatch: boolean) {
+/**
+ * `oneBatch`: both in one request; `held`: two requests, the identify held from the consumer until the unsubscribe is
+ * accepted (then both applied, in order); `heldReverse`: the same, the consumer applying the unsubscribe first.
+ */
+async function scenario(person: string, mode: boolean | 'held' | 'heldReverse') {
+  const oneBatch = mode === true;
   const address = `${person}@example.com`;
   const account = `u-${person}`;
   const guest = `guest-${person}`;
@@ -57,7 +60,12 @@ async function scenario(person: string, oneBatch: boolean) {
   const signUp = { type: 'identify', userId: account, traits: { email: address } };
   const noMarketing = { type: 'track', userId: account, event: 'Unsubscribed', properties: { channel: 'email' } };
   if (oneBatch) await t.api.sendAndSettle([signUp, noMarketing]);
-  else {
+  else if (mode === 'held' || mode === 'heldReverse') {
+    const late = holdConsumer(t.engine, (e) => e.userId === account && (mode === 'held' || e.type === 'identify'));
+    await t.api.sendAndSettle(signUp);
+    await t.api.sendAndSettle(noMarketing);
+    await late.release();
+  } else {
     await t.api.sendAndSettle(signUp);
     await t.api.sendAndSettle(noMarketing);
   }
@@ -72,8 +80,15 @@ describe('an unsubscribe in the batch that brings the address', () => {
     expect(await scenario('a15-unsub-ctl', false)).toEqual({ accountConsent: 'denied', addressItems: 1, guestOffer: 'unsubscribed' });
   }, 60_000);
 
-  // BREAK (audit 15): the address's denial is written only by ingest, from the event's address or the live profile's; an Unsubscribed received before the consumer applied the identify that brings the address (same batch, or async) denies no address, and the other record with it is mailed; fix idea: let the profile consumer also record the address's denial when it applies a consent change (or when an identify sets an address on a profile whose consent is denied), write then check as ingest does; or have ingest take the address from an identify of the same customer earlier in the batch.
-  it.fails('in one batch, the unsubscribe denies the address too', async () => {
+  it('in one batch, the unsubscribe denies the address too', async () => {
     expect(await scenario('a15-unsub', true)).toEqual({ accountConsent: 'denied', addressItems: 1, guestOffer: 'unsubscribed' });
+  }, 60_000);
+
+  it('the unsubscribe accepted before the consumer applied the identify denies the address when the consumer applies it', async () => {
+    expect(await scenario('a15-unsub-held', 'held')).toEqual({ accountConsent: 'denied', addressItems: 1, guestOffer: 'unsubscribed' });
+  }, 60_000);
+
+  it('the identify applied after the unsubscribe brings an address the denial holds for', async () => {
+    expect(await scenario('a15-unsub-reverse', 'heldReverse')).toEqual({ accountConsent: 'denied', addressItems: 1, guestOffer: 'unsubscribed' });
   }, 60_000);
 });
