@@ -505,7 +505,10 @@ export class ProfileStore {
   /**
    * Put an address hold (`addressHoldKey`) of the customer's address; then, write then check, take it back if the
    * customer is erased (and has no new life, nor joined another's): their erasure may have looked for their addresses'
-   * holds before this write. `mark`: unless a later write replaced it.
+   * holds before this write. `mark`: unless a later write replaced it. Taking it back undoes only this write: the item
+   * it replaced (read in the same put, `ALL_OLD`) is put back, so an address's denial or suppression another record
+   * with the address relies on (the erasure kept it for them) is never removed nor weakened by an erased id's late
+   * event; an item this write created is deleted.
    */
   async #putAddressHold(
     id: string,
@@ -526,19 +529,14 @@ export class ProfileStore {
       const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key }));
       if (Item === undefined || !onlyOver(Item)) return;
     }
-    if (!(await this.#putHold(Key, hold))) return;
+    const written = await this.#putHold(Key, hold, { returnOld: true });
+    if (!written) return;
     const tombstone = await this.tombstone(id, new Date(receivedAt));
     if (!tombstone || (await this.hasNewLife(id, tombstone)) || (await this.isJoined(id))) return;
+    const unlessReplaced = { ConditionExpression: '#m = :m', ExpressionAttributeNames: { '#m': mark.name }, ExpressionAttributeValues: { ':m': mark.value } };
     try {
-      await this.doc.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key,
-          ConditionExpression: '#m = :m',
-          ExpressionAttributeNames: { '#m': mark.name },
-          ExpressionAttributeValues: { ':m': mark.value },
-        }),
-      );
+      if (written.old === undefined) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key, ...unlessReplaced }));
+      else await this.doc.send(new PutCommand({ TableName: this.tableName, Item: written.old, ...unlessReplaced }));
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
@@ -584,19 +582,25 @@ export class ProfileStore {
     }
   }
 
-  /** Put a hold under `Key` unless its condition fails (the channel holds a greater key, an earlier suppression already); whether it was written. */
-  async #putHold(Key: Record<string, string>, hold: HoldWrite): Promise<boolean> {
+  /**
+   * Put a hold under `Key` unless its condition fails (the channel holds a greater key, an earlier suppression already);
+   * whether it was written. With `returnOld`, when written, the item it replaced too (`old`, none when it created it).
+   */
+  async #putHold(Key: Record<string, string>, hold: HoldWrite): Promise<boolean>;
+  async #putHold(Key: Record<string, string>, hold: HoldWrite, options: { returnOld: true }): Promise<{ old?: Record<string, unknown> } | false>;
+  async #putHold(Key: Record<string, string>, hold: HoldWrite, options?: { returnOld: true }): Promise<boolean | { old?: Record<string, unknown> }> {
     try {
-      await this.doc.send(
+      const { Attributes } = await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
           Item: { ...Key, ...hold.item },
           ConditionExpression: hold.condition.expression,
           ExpressionAttributeNames: hold.condition.names,
           ExpressionAttributeValues: hold.condition.values,
+          ...(options?.returnOld && { ReturnValues: 'ALL_OLD' as const }),
         }),
       );
-      return true;
+      return options?.returnOld ? { ...(Attributes !== undefined && { old: Attributes }) } : true;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       return false;
