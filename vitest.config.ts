@@ -20,6 +20,9 @@ export const TWIN_SCENARIOS = [
   'tests/integration/suppression-hold.test.ts',
   // An address's holds: written by ingest and the SES feedback function, read by the step, deleted by erasure.
   'tests/integration/unsubscribed-address-other-record.test.ts',
+  // An erased id's late denial puts back the address's item it replaced (ingest); erasures of every record with an address at once free it.
+  'tests/integration/late-denial-keeps-address-denial.test.ts',
+  'tests/integration/parallel-erasures-free-address.test.ts',
   'tests/integration/broadcasts.test.ts',
   'tests/integration/broadcast-cursor-erasure.test.ts',
   'tests/integration/erasure-interrupted-finished-by-sweep.test.ts',

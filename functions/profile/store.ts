@@ -1424,8 +1424,11 @@ export class ProfileStore {
    * The address holds an erasure deletes (`addressHoldKey`): those of every email address the erased customers' profiles
    * and timeline events name, unless a customer not erased with them still has the address (the email index): that
    * record's address is the same person's, and their denial or suppression of it stands (it names nobody erased).
+   * A record being erased by another erasure (a tombstone and no new life: `erasedNow`) counts as gone: two erasures
+   * of the records sharing an address, run together, each tombstone their ids before this check, so the later check
+   * sees both and deletes the address's holds.
    */
-  async #addressHoldsToErase(items: ReadonlyArray<Record<string, unknown>>, erasedIds: readonly string[]): Promise<Array<Record<string, unknown>>> {
+  async #addressHoldsToErase(items: ReadonlyArray<Record<string, unknown>>, erasedIds: readonly string[], now: Date): Promise<Array<Record<string, unknown>>> {
     const hashes = new Set<string>();
     const add = (value: unknown) => {
       const address = addressOf(value);
@@ -1458,7 +1461,14 @@ export class ProfileStore {
         ExpressionAttributeValues: { ':pk': `EM#${hash}` },
         ProjectionExpression: '#sk',
       });
-      if (others.some((item) => !erased.has(item[L.emailIndex.sortKey] as string))) continue;
+      let kept = false;
+      for (const item of others) {
+        const other = item[L.emailIndex.sortKey] as string;
+        if (erased.has(other) || (await this.erasedNow(other, now))) continue;
+        kept = true;
+        break;
+      }
+      if (kept) continue;
       for (const channel of ADDRESS_HOLD_CHANNELS) keys.push(addressHoldKey(hash, `K#${channel}`), addressHoldKey(hash, `S#${channel}`));
     }
     return keys;
@@ -1628,7 +1638,7 @@ export class ProfileStore {
       marks.push(...held);
     }
     // And their addresses' holds (`addressHoldKey`), unless another customer still has the address.
-    marks.push(...(await this.#addressHoldsToErase(items, reached.ids)));
+    marks.push(...(await this.#addressHoldsToErase(items, reached.ids, clock.now())));
     // Member items go last, each only once out of its segment (`deleteMembers`): one a racing writer put in since is taken out first.
     const keys = items.filter((i) => !String(i[L.sortKey]).startsWith(MEMBER_PREFIX)).map((i) => ({ [L.partitionKey]: i[L.partitionKey], [L.sortKey]: i[L.sortKey] }));
     // A broadcast keeps the recipients it deferred under itself (`B#<broadcast>` / `D#<customerId>`); the pointer in
