@@ -22,6 +22,9 @@ export const TWIN_SCENARIOS = [
   'tests/integration/unsubscribed-address-other-record.test.ts',
   // An address's denial the profile consumer records (an unsubscribe accepted before the identify bringing the address applied).
   'tests/integration/unsubscribe-before-address-known.test.ts',
+  // An erased id's late denial puts back the address's item it replaced (ingest); erasures of every record with an address at once free it.
+  'tests/integration/late-denial-keeps-address-denial.test.ts',
+  'tests/integration/parallel-erasures-free-address.test.ts',
   'tests/integration/broadcasts.test.ts',
   'tests/integration/broadcast-cursor-erasure.test.ts',
   'tests/integration/erasure-interrupted-finished-by-sweep.test.ts',

@@ -506,7 +506,10 @@ export class ProfileStore {
   /**
    * Put an address hold (`addressHoldKey`) of the customer's address; then, write then check, take it back if the
    * customer is erased (and has no new life, nor joined another's): their erasure may have looked for their addresses'
-   * holds before this write. `mark`: unless a later write replaced it.
+   * holds before this write. `mark`: unless a later write replaced it. Taking it back undoes only this write: the item
+   * it replaced (read in the same put, `ALL_OLD`) is put back, so an address's denial or suppression another record
+   * with the address relies on (the erasure kept it for them) is never removed nor weakened by an erased id's late
+   * event; an item this write created is deleted.
    */
   async #putAddressHold(
     id: string,
@@ -527,19 +530,14 @@ export class ProfileStore {
       const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key }));
       if (Item === undefined || !onlyOver(Item)) return;
     }
-    if (!(await this.#putHold(Key, hold))) return;
+    const written = await this.#putHold(Key, hold, { returnOld: true });
+    if (!written) return;
     const tombstone = await this.tombstone(id, new Date(receivedAt));
     if (!tombstone || (await this.hasNewLife(id, tombstone)) || (await this.isJoined(id))) return;
+    const unlessReplaced = { ConditionExpression: '#m = :m', ExpressionAttributeNames: { '#m': mark.name }, ExpressionAttributeValues: { ':m': mark.value } };
     try {
-      await this.doc.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key,
-          ConditionExpression: '#m = :m',
-          ExpressionAttributeNames: { '#m': mark.name },
-          ExpressionAttributeValues: { ':m': mark.value },
-        }),
-      );
+      if (written.old === undefined) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key, ...unlessReplaced }));
+      else await this.doc.send(new PutCommand({ TableName: this.tableName, Item: written.old, ...unlessReplaced }));
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
@@ -585,19 +583,25 @@ export class ProfileStore {
     }
   }
 
-  /** Put a hold under `Key` unless its condition fails (the channel holds a greater key, an earlier suppression already); whether it was written. */
-  async #putHold(Key: Record<string, string>, hold: HoldWrite): Promise<boolean> {
+  /**
+   * Put a hold under `Key` unless its condition fails (the channel holds a greater key, an earlier suppression already);
+   * whether it was written. With `returnOld`, when written, the item it replaced too (`old`, none when it created it).
+   */
+  async #putHold(Key: Record<string, string>, hold: HoldWrite): Promise<boolean>;
+  async #putHold(Key: Record<string, string>, hold: HoldWrite, options: { returnOld: true }): Promise<{ old?: Record<string, unknown> } | false>;
+  async #putHold(Key: Record<string, string>, hold: HoldWrite, options?: { returnOld: true }): Promise<boolean | { old?: Record<string, unknown> }> {
     try {
-      await this.doc.send(
+      const { Attributes } = await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
           Item: { ...Key, ...hold.item },
           ConditionExpression: hold.condition.expression,
           ExpressionAttributeNames: hold.condition.names,
           ExpressionAttributeValues: hold.condition.values,
+          ...(options?.returnOld && { ReturnValues: 'ALL_OLD' as const }),
         }),
       );
-      return true;
+      return options?.returnOld ? { ...(Attributes !== undefined && { old: Attributes }) } : true;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       return false;
@@ -1421,8 +1425,11 @@ export class ProfileStore {
    * The address holds an erasure deletes (`addressHoldKey`): those of every email address the erased customers' profiles
    * and timeline events name, unless a customer not erased with them still has the address (the email index): that
    * record's address is the same person's, and their denial or suppression of it stands (it names nobody erased).
+   * A record being erased by another erasure (a tombstone and no new life: `erasedNow`) counts as gone: two erasures
+   * of the records sharing an address, run together, each tombstone their ids before this check, so the later check
+   * sees both and deletes the address's holds.
    */
-  async #addressHoldsToErase(items: ReadonlyArray<Record<string, unknown>>, erasedIds: readonly string[]): Promise<Array<Record<string, unknown>>> {
+  async #addressHoldsToErase(items: ReadonlyArray<Record<string, unknown>>, erasedIds: readonly string[], now: Date): Promise<Array<Record<string, unknown>>> {
     const hashes = new Set<string>();
     const add = (value: unknown) => {
       const address = addressOf(value);
@@ -1455,7 +1462,14 @@ export class ProfileStore {
         ExpressionAttributeValues: { ':pk': `EM#${hash}` },
         ProjectionExpression: '#sk',
       });
-      if (others.some((item) => !erased.has(item[L.emailIndex.sortKey] as string))) continue;
+      let kept = false;
+      for (const item of others) {
+        const other = item[L.emailIndex.sortKey] as string;
+        if (erased.has(other) || (await this.erasedNow(other, now))) continue;
+        kept = true;
+        break;
+      }
+      if (kept) continue;
       for (const channel of ADDRESS_HOLD_CHANNELS) keys.push(addressHoldKey(hash, `K#${channel}`), addressHoldKey(hash, `S#${channel}`));
     }
     return keys;
@@ -1625,7 +1639,7 @@ export class ProfileStore {
       marks.push(...held);
     }
     // And their addresses' holds (`addressHoldKey`), unless another customer still has the address.
-    marks.push(...(await this.#addressHoldsToErase(items, reached.ids)));
+    marks.push(...(await this.#addressHoldsToErase(items, reached.ids, clock.now())));
     // Member items go last, each only once out of its segment (`deleteMembers`): one a racing writer put in since is taken out first.
     const keys = items.filter((i) => !String(i[L.sortKey]).startsWith(MEMBER_PREFIX)).map((i) => ({ [L.partitionKey]: i[L.partitionKey], [L.sortKey]: i[L.sortKey] }));
     // A broadcast keeps the recipients it deferred under itself (`B#<broadcast>` / `D#<customerId>`); the pointer in

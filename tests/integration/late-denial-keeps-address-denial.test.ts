@@ -1,21 +1,22 @@
 /**
- * Audit 15: a late unsubscribe of an erased record takes the address's denial away from the record still having it.
+ * A late unsubscribe of an erased record leaves the address's denial to the record still having it.
  *
  * Promise (README "Consent" and "Privacy: erasure"; tests/integration/unsubscribed-address-other-record.test.ts):
  * "the address stays denied while another record has it" after one record with it is erased; an `Unsubscribed` from
  * any source received after the erasure (an email tool's own link in an old email) starts no new life: its denial is
  * parked. A denial can only add to what is denied.
  *
- * What I did: one person, two records with one address (the guest checkout and the account). The account clicks the
- * one-click unsubscribe (the address is denied), then is erased (200): the guest still has the address, so its denial
- * stays. Then the email tool the business also uses reports that the person clicked its own unsubscribe link in an
- * old email: `track Unsubscribed {channel: email}` for the account's id, naming the address as email tools do
- * (`context.traits.email`). Accepted (202). The guest record then gets an offer.
+ * Scenario: one person, two records with one address (the guest checkout and the account). The account clicks the
+ * one-click unsubscribe (the address is denied), then is erased: the guest still has the address, so its denial
+ * stays. Then the email tool reports the person clicked its own unsubscribe link in an old email: `track
+ * Unsubscribed {channel: email}` for the account's id, naming the address (`context.traits.email`). The guest record
+ * then gets an offer, which is skipped `unsubscribed`.
  *
- * Observed: ingest writes the late denial over the address's item (its key is greater), then, write then check, finds
- * the account erased (no new life) and deletes the item it wrote: the address's denial is gone altogether, and the
- * guest record's offer goes out to the address that is unsubscribed twice over. The control (the same late
- * unsubscribe naming no address) leaves the denial and the offer is skipped `unsubscribed`.
+ * The fix (functions/profile/store.ts `#putAddressHold`): ingest writes the late denial over the address's item, then,
+ * write then check, finds the account erased with no new life and takes its write back; it used to delete the item,
+ * taking the guest's denial with it. Now the put returns the item it replaced (`ALL_OLD`) and the undo puts that back
+ * (conditional on the key written, so a later write stands); only an item the write created is deleted. The control
+ * (the same late unsubscribe naming no address) never touches the address's item.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,7 +27,7 @@ import { VirtualClock } from '../../infra/embedded/virtual-time';
 import { laterOn, profileItems, useTestEngine } from '../helpers/engine';
 import { messagesOf, outboxFor, runToEnd } from '../helpers/journeys';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'rapport-audit15-late-denial-'));
+const dir = mkdtempSync(path.join(tmpdir(), 'rapport-late-denial-address-'));
 for (const sub of ['journeys', 'templates']) mkdirSync(path.join(dir, sub));
 writeFileSync(path.join(dir, 'journeys', 'offer.yaml'), ['id: offer', 'name: Offer', 'version: 1', 'trigger: { event: Offer Due }', 'entry: { reentry: always }', 'steps:', '  - id: send-offer', '    send: { channel: email, template: offer }', ''].join('\n'));
 writeFileSync(path.join(dir, 'templates', 'offer.email.liquid'), 'Subject: 20% off\n\nOffers for you.');
@@ -85,8 +86,7 @@ describe("a late unsubscribe of an erased record sharing an address", () => {
     expect(await scenario('a15-late-ctl', false)).toEqual({ keptAfterErasure: 1, keptAfterLateDenial: 1, guestOffer: 'unsubscribed' });
   }, 60_000);
 
-  // BREAK (audit 15): a denial of an erased id naming the address overwrites the address's item, then write-then-check deletes it (the id is erased): the denial the remaining record relied on is gone and that record is mailed; fix idea: for an erased id with no new life, never write (or delete) the address's item — a denial only adds, so write it only when it is new (`attribute_not_exists`) and undo only an item this write created; or undo by restoring the previous item (conditional on the key written).
-  it.fails("naming the address, it leaves the address denied too", async () => {
+  it("naming the address, it leaves the address denied too", async () => {
     expect(await scenario('a15-late', true)).toEqual({ keptAfterErasure: 1, keptAfterLateDenial: 1, guestOffer: 'unsubscribed' });
   }, 60_000);
 });
