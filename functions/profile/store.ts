@@ -25,6 +25,7 @@ export type { OutboxEntry } from './item';
 | denial    | `C#<customerId>`   | `K#<channel>`               | the latest consent denial ingest received, written before it answers; `ttl` |
  * | suppression | `C#<customerId>` | `S#<channel>`               | the earliest suppression (hard bounce) ingest received, written before it answers; `ttl` |
  * | parked hold | `XH#<sha256(id)>` | `K#<channel>` / `S#<channel>` | a denial or suppression hold of an erased id received after the erasure, no new life yet; no id; `ttl` |
+ * | address pointer | `C#<customerId>` | `AP#<sha256(address)>` | an address whose hold this customer wrote: erasure finds it after the address changed and the timeline naming it expired; no `ttl` |
  * | address hold | `AH#<sha256(address)>` | `K#email` / `S#email` | an email address's latest consent change (a denial holds for every customer with the address) and earliest suppression; no id, no address, no `ttl` |
  * | co-purchase | `CP#<item>` | `B#<item>` / `TOP` | "bought after" counts, no id (co-purchase-store.ts) |
  *
@@ -188,6 +189,8 @@ const ADDRESS_HOLD_PREFIX = 'AH#';
 /** The channels whose addresses have holds of their own: email (its address is `traits.email`, indexed by GSI3). */
 const ADDRESS_HOLD_CHANNELS: ReadonlySet<Channel> = new Set(['email']);
 const addressHash = (address: string) => createHash('sha256').update(address.trim().toLowerCase()).digest('hex');
+/** The customer's pointer to an address whose hold they wrote (`AP#<sha256(address)>`, in their partition): erasure reads it. */
+const addressPointerKey = (id: string, hash: string) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: `AP#${hash}` });
 const addressHoldKey = (hash: string, sortKey: string) => ({ [L.partitionKey]: `${ADDRESS_HOLD_PREFIX}${hash}`, [L.sortKey]: sortKey });
 /** An address as a hold's key takes it: a non-empty string, else undefined. */
 const addressOf = (value: unknown): string | undefined => (typeof value === 'string' && value.trim() !== '' ? value : undefined);
@@ -525,15 +528,22 @@ export class ProfileStore {
     if (!ADDRESS_HOLD_CHANNELS.has(channel)) return;
     const to = addressOf(address) ?? (await this.#liveAddress(id));
     if (to === undefined) return;
-    const Key = addressHoldKey(addressHash(to), `${kind}#${channel}`);
+    const hash = addressHash(to);
+    const Key = addressHoldKey(hash, `${kind}#${channel}`);
     if (onlyOver !== undefined) {
       const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key }));
       if (Item === undefined || !onlyOver(Item)) return;
     }
+    // The customer's pointer to the address first (no address in it, no ttl): their erasure finds the address's holds
+    // by it even once the profile has another address and the timeline naming this one has expired.
+    const pointer = addressPointerKey(id, hash);
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...pointer, itemType: 'address-pointer' } }));
     const written = await this.#putHold(Key, hold, { returnOld: true });
     if (!written) return;
     const tombstone = await this.tombstone(id, new Date(receivedAt));
     if (!tombstone || (await this.hasNewLife(id, tombstone)) || (await this.isJoined(id))) return;
+    // Erased meanwhile: its erasure may have read the partition before the pointer was written.
+    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: pointer }));
     const unlessReplaced = { ConditionExpression: '#m = :m', ExpressionAttributeNames: { '#m': mark.name }, ExpressionAttributeValues: { ':m': mark.value } };
     try {
       if (written.old === undefined) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key, ...unlessReplaced }));
@@ -1422,8 +1432,8 @@ export class ProfileStore {
   }
 
   /**
-   * The address holds an erasure deletes (`addressHoldKey`): those of every email address the erased customers' profiles
-   * and timeline events name, unless a customer not erased with them still has the address (the email index): that
+   * The address holds an erasure deletes (`addressHoldKey`): those of every email address the erased customers' profiles,
+   * timeline events and address pointers (`addressPointerKey`: an address they had before, its events expired) name, unless a customer not erased with them still has the address (the email index): that
    * record's address is the same person's, and their denial or suppression of it stands (it names nobody erased).
    * A record being erased by another erasure (a tombstone and no new life: `erasedNow`) counts as gone: two erasures
    * of the records sharing an address, run together, each tombstone their ids before this check, so the later check
@@ -1445,6 +1455,8 @@ export class ProfileStore {
         }
         const indexed = item[L.emailIndex.partitionKey];
         if (typeof indexed === 'string' && indexed.startsWith('EM#')) hashes.add(indexed.slice(3));
+      } else if (sk.startsWith('AP#')) {
+        hashes.add(sk.slice(3));
       } else if (sk.startsWith('E#')) {
         const event = item.event as Partial<NormalisedEvent> | undefined;
         add(event?.traits?.email);
