@@ -1,0 +1,97 @@
+/**
+ * Audit 16. Promise (README "Consent"): a denial of an email address holds for every record with it; "a grant's [address]
+ * is only ever the address the granting customer's profile has"; a denial's address is the one "an earlier identify of
+ * the same customer in the same batch sets". What I did: three records share address X (guest, account, mover). The
+ * account clicks the one-click unsubscribe: X is denied. The mover then sends one request: an identify moving it to Y
+ * and a `Subscribed {channel: email}` (it subscribes at its new address). Observed: ingest records the grant for the
+ * live profile's address, X (the consumer has not applied the identify yet), so the grant lifts X's denial, though the
+ * same request says the mover no longer has X and the grant is for Y; the guest record's offer goes to X, which was
+ * unsubscribed. A denial in the same position would have gone to Y (`batchAddress`). Control: the same identify and
+ * grant in two requests (the identify applied first): X stays denied, the guest's offer is skipped.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { VirtualClock } from '../../infra/embedded/virtual-time';
+import { OTHER_SECRET, TEST_SECRET, TEST_WRITE_KEY, laterOn, useTestEngine } from '../helpers/engine';
+import { messagesOf, outboxFor, runToEnd } from '../helpers/journeys';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'rapport-audit16-move-grant-'));
+for (const sub of ['journeys', 'templates']) mkdirSync(path.join(dir, sub));
+writeFileSync(path.join(dir, 'journeys', 'offer.yaml'), ['id: offer', 'name: Offer', 'version: 1', 'trigger: { event: Offer Due }', 'entry: { reentry: always }', 'steps:', '  - id: send-offer', '    send: { channel: email, template: offer }', ''].join('\n'));
+writeFileSync(path.join(dir, 'templates', 'offer.email.liquid'), 'Subject: 20% off\n\nOffers for you.');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const clock = new VirtualClock('2026-03-02T10:00:00Z');
+const t = useTestEngine({
+  clock,
+  journeysDir: path.join(dir, 'journeys'),
+  templatesDir: path.join(dir, 'templates'),
+  sendPolicy: { quietHours: undefined },
+  sweepEveryMs: 0,
+  logLevel: 'SILENT',
+  sources: [
+    { id: 'default', webhookSecrets: [TEST_SECRET], writeKeys: [TEST_WRITE_KEY] },
+    // A sign-up form tool: it may send Subscribed, Unsubscribed and Identify, set email consent, and no other trait (not `email`).
+    { id: 'forms', webhookSecrets: [OTHER_SECRET], writeKeys: [], events: ['Subscribed', 'Unsubscribed', 'Identify'], traits: ['consent.email'] },
+  ],
+});
+const later = laterOn(clock, t);
+
+const offer = async (id: string, n: number) => {
+  await t.api.sendAndSettle({ type: 'track', userId: id, event: 'Offer Due', messageId: `${id}-offer-${n}` });
+  await runToEnd(clock, t.engine, id, 'offer');
+};
+/** What became of a customer's latest offer: `sent`, or the reason it was skipped. */
+const latestOffer = async (id: string) => {
+  const offers = (await messagesOf(t.engine, id)).filter((m) => m.stepId === 'send-offer') as unknown as Array<{ status: string; reason?: string; at: string }>;
+  const record = offers.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)).at(-1);
+  return record?.status === 'sent' ? 'sent' : record?.reason;
+};
+
+async function scenario(person: string, oneRequest: boolean) {
+  const address = `${person}@example.com`;
+  const account = `u-${person}`;
+  const guest = `guest-${person}`;
+  const mover = `mover-${person}`;
+  await t.api.send([
+    { type: 'identify', userId: guest, traits: { email: address } },
+    { type: 'identify', userId: account, traits: { email: address } },
+    { type: 'identify', userId: mover, traits: { email: address } },
+  ]);
+  await later(60_000);
+  await offer(account, 1);
+  const mail = outboxFor(t.engine, account).find((m) => m.channel === 'email' && 'headers' in m && m.headers['List-Unsubscribe']) as { headers: Record<string, string> } | undefined;
+  const link = /^<(.+)>$/.exec(mail!.headers['List-Unsubscribe']!)![1]!;
+  expect((await fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' })).status).toBe(200);
+  await later(3_600_000);
+  await offer(guest, 1);
+  const guestBefore = await latestOffer(guest);
+
+  const move = { type: 'identify', userId: mover, traits: { email: `${person}-new@example.org` } };
+  const grant = { type: 'track', userId: mover, event: 'Subscribed', properties: { channel: 'email' } };
+  if (oneRequest) await t.api.sendAndSettle([move, grant]);
+  else {
+    await t.api.sendAndSettle(move);
+    await later(60_000);
+    await t.api.sendAndSettle(grant);
+  }
+  await later(60_000);
+  await offer(guest, 2);
+  return { guestBefore, moverEmail: (await t.api.customer(mover)).traits.email, guestOffer: await latestOffer(guest) };
+}
+
+describe('audit 16: a grant in the request that moves its record away from an address', () => {
+  it('control: the move and the grant in two requests leave the old address denied', async () => {
+    expect(await scenario('a16-move-ctl', false)).toEqual({ guestBefore: 'unsubscribed', moverEmail: 'a16-move-ctl-new@example.org', guestOffer: 'unsubscribed' });
+  }, 60_000);
+
+  // BREAK (audit 16): a grant batched after an identify that changes the address lifts the OLD address's denial (the
+  // live profile's at receipt), so marketing goes to an unsubscribed address; fix idea: in recordHolds, take a grant's
+  // address from an earlier identify of the same customer in the batch when it sets `traits.email` (as a denial does),
+  // and never fall back to the live profile's address once the batch changed it.
+  it.fails("a grant batched with the identify moving its record away does not lift the old address's denial", async () => {
+    expect(await scenario('a16-move', true)).toEqual({ guestBefore: 'unsubscribed', moverEmail: 'a16-move-new@example.org', guestOffer: 'unsubscribed' });
+  }, 60_000);
+});
