@@ -1,0 +1,93 @@
+/**
+ * Audit 16. Promise (README "Consent"): consent is law per address: an unsubscribe from one record with an address stops
+ * marketing email to the address for every record with it (a guest checkout and the account of one person). What I
+ * did: the guest and the account share X; the guest is mailed an offer (with its one-click link) and then erased (the
+ * account still has X). The person then clicks the one-click unsubscribe in that mail, delivered to X. Observed: the
+ * page answers 200 "You will no longer receive marketing email messages from us", but the address's denial written for
+ * the erased guest id is taken back by its writer (`#putAddressHold`, write then check: erased, no new life), so X has
+ * no denial and the account's next offer is sent to X, the address that just unsubscribed. README "Erasure" says such
+ * a hold is taken back so as never to weaken another record's denial; here it drops the only one, which the live
+ * record with the address needs. Control: the click before the erasure: the account's offer is skipped `unsubscribed`.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { VirtualClock } from '../../infra/embedded/virtual-time';
+import { OTHER_SECRET, TEST_SECRET, TEST_WRITE_KEY, laterOn, useTestEngine } from '../helpers/engine';
+import { messagesOf, outboxFor, runToEnd } from '../helpers/journeys';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'rapport-audit16-late-click-'));
+for (const sub of ['journeys', 'templates']) mkdirSync(path.join(dir, sub));
+writeFileSync(path.join(dir, 'journeys', 'offer.yaml'), ['id: offer', 'name: Offer', 'version: 1', 'trigger: { event: Offer Due }', 'entry: { reentry: always }', 'steps:', '  - id: send-offer', '    send: { channel: email, template: offer }', ''].join('\n'));
+writeFileSync(path.join(dir, 'templates', 'offer.email.liquid'), 'Subject: 20% off\n\nOffers for you.');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const clock = new VirtualClock('2026-03-02T10:00:00Z');
+const t = useTestEngine({
+  clock,
+  journeysDir: path.join(dir, 'journeys'),
+  templatesDir: path.join(dir, 'templates'),
+  sendPolicy: { quietHours: undefined },
+  sweepEveryMs: 0,
+  logLevel: 'SILENT',
+  sources: [
+    { id: 'default', webhookSecrets: [TEST_SECRET], writeKeys: [TEST_WRITE_KEY] },
+    // A sign-up form tool: it may send Subscribed, Unsubscribed and Identify, set email consent, and no other trait (not `email`).
+    { id: 'forms', webhookSecrets: [OTHER_SECRET], writeKeys: [], events: ['Subscribed', 'Unsubscribed', 'Identify'], traits: ['consent.email'] },
+  ],
+});
+const later = laterOn(clock, t);
+
+const offer = async (id: string, n: number) => {
+  await t.api.sendAndSettle({ type: 'track', userId: id, event: 'Offer Due', messageId: `${id}-offer-${n}` });
+  await runToEnd(clock, t.engine, id, 'offer');
+};
+/** What became of a customer's latest offer: `sent`, or the reason it was skipped. */
+const latestOffer = async (id: string) => {
+  const offers = (await messagesOf(t.engine, id)).filter((m) => m.stepId === 'send-offer') as unknown as Array<{ status: string; reason?: string; at: string }>;
+  const record = offers.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)).at(-1);
+  return record?.status === 'sent' ? 'sent' : record?.reason;
+};
+
+async function scenario(person: string, clickAfterErasure: boolean) {
+  const address = `${person}@example.com`;
+  const account = `u-${person}`;
+  const guest = `guest-${person}`;
+  await t.api.send([
+    { type: 'identify', userId: guest, traits: { email: address } },
+    { type: 'identify', userId: account, traits: { email: address } },
+  ]);
+  await later(60_000);
+  await offer(guest, 1);
+  const mail = outboxFor(t.engine, guest).find((m) => m.channel === 'email' && 'headers' in m && m.headers['List-Unsubscribe']) as { headers: Record<string, string> } | undefined;
+  const link = /^<(.+)>$/.exec(mail!.headers['List-Unsubscribe']!)![1]!;
+  const click = async () => {
+    const page = await fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+    return { status: page.status, promised: (await page.text()).includes('no longer receive marketing email') };
+  };
+  let answer: { status: number; promised: boolean } | undefined;
+  if (!clickAfterErasure) answer = await click();
+  await later(60_000);
+  expect((await t.api.del(`/v1/customers/${guest}`)).status).toBe(200);
+  await t.engine.settle();
+  if (clickAfterErasure) answer = await click();
+  await t.engine.settle();
+  await later(3_600_000);
+  await offer(account, 1);
+  return { answer, accountOffer: await latestOffer(account) };
+}
+
+describe('audit 16: a one-click unsubscribe from a mail to an erased record sharing the address', () => {
+  it('control: the click before the erasure denies the address', async () => {
+    expect(await scenario('a16-late-ctl', false)).toEqual({ answer: { status: 200, promised: true }, accountOffer: 'unsubscribed' });
+  }, 60_000);
+
+  // BREAK (audit 16): an unsubscribe from a mail to X received after that record's erasure is promised on the page but
+  // dropped for the address, though a live record still has X: marketing goes on to X; fix idea: in #putAddressHold,
+  // take back an erased id's late address denial only when no record outside the erasure has the address (the email
+  // index check #addressHoldsToErase makes), else keep it (it names nobody) as the address's own choice.
+  it.fails('a one-click unsubscribe after the erasure still denies the address the live record has', async () => {
+    expect(await scenario('a16-late', true)).toEqual({ answer: { status: 200, promised: true }, accountOffer: 'unsubscribed' });
+  }, 60_000);
+});
