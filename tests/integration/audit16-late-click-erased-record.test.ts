@@ -3,11 +3,10 @@
  * marketing email to the address for every record with it (a guest checkout and the account of one person). What I
  * did: the guest and the account share X; the guest is mailed an offer (with its one-click link) and then erased (the
  * account still has X). The person then clicks the one-click unsubscribe in that mail, delivered to X. Observed: the
- * page answers 200 "You will no longer receive marketing email messages from us", but the address's denial written for
- * the erased guest id is taken back by its writer (`#putAddressHold`, write then check: erased, no new life), so X has
- * no denial and the account's next offer is sent to X, the address that just unsubscribed. README "Erasure" says such
- * a hold is taken back so as never to weaken another record's denial; here it drops the only one, which the live
- * record with the address needs. Control: the click before the erasure: the account's offer is skipped `unsubscribed`.
+ * page answers 200 "You will no longer receive marketing email messages from us", but no denial of X is kept: the
+ * unsubscribe (recordHolds -> putAddressConsent, no address named) takes the erased guest's live profile's address,
+ * which is gone (`#liveAddress` -> undefined), and were one written for the erased id `#putAddressHold` would take it
+ * back (README "Erasure"). So the account's next offer is sent to X, the address that just unsubscribed. Control: the click before the erasure: the account's offer is skipped `unsubscribed`.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -84,9 +83,9 @@ describe('audit 16: a one-click unsubscribe from a mail to an erased record shar
   }, 60_000);
 
   // BREAK (audit 16): an unsubscribe from a mail to X received after that record's erasure is promised on the page but
-  // dropped for the address, though a live record still has X: marketing goes on to X; fix idea: in #putAddressHold,
-  // take back an erased id's late address denial only when no record outside the erasure has the address (the email
-  // index check #addressHoldsToErase makes), else keep it (it names nobody) as the address's own choice.
+  // dropped for the address, though a live record still has X: marketing goes on to X; fix idea: carry the address the
+  // mail went to in the unsubscribe (its hash in the signed link, as SES feedback carries the recipient) and, for an
+  // erased id, keep the address's denial when a record outside the erasure still has it (#addressHoldsToErase's check).
   it.fails('a one-click unsubscribe after the erasure still denies the address the live record has', async () => {
     expect(await scenario('a16-late', true)).toEqual({ answer: { status: 200, promised: true }, accountOffer: 'unsubscribed' });
   }, 60_000);
