@@ -75,7 +75,10 @@ export async function recordHolds(holds: ConsentHolds | undefined, events: reado
     if (named !== undefined && event.type === 'identify' && typeof event.traits.email === 'string') batchAddress.set(customerOf(event), named);
     for (const change of consentChanges(event)) {
       if (!holds.putAddressConsent) continue;
-      const address = change.status === 'denied' ? (named ?? batchAddress.get(customerOf(event))) : undefined;
+      // A denial: the address the event names, else the one an earlier identify of the batch gave the customer. A grant:
+      // only the customer's own address: the one the batch's identify gives them (their profile's once applied), else
+      // their profile's now; never one the event alone names.
+      const address = change.status === 'denied' ? (named ?? batchAddress.get(customerOf(event))) : batchAddress.get(customerOf(event));
       writes.push(() => holds.putAddressConsent!(id, change.channel, consentRecord(change), address));
     }
   }
