@@ -1474,14 +1474,22 @@ export class ProfileStore {
         ExpressionAttributeValues: { ':pk': `EM#${hash}` },
         ProjectionExpression: '#sk',
       });
-      let kept = false;
+      let kept: string | undefined;
       for (const item of others) {
         const other = item[L.emailIndex.sortKey] as string;
         if (erased.has(other) || (await this.erasedNow(other, now))) continue;
-        kept = true;
+        kept = other;
         break;
       }
-      if (kept) continue;
+      if (kept !== undefined) {
+        // Kept for that record: it points to the address from now on (`addressPointerKey`), so its own erasure finds the
+        // holds even once it has moved to another address and its events naming this one have expired. Write, then
+        // check: a pointer under a record erased meanwhile goes (that erasure judges the address by its profile).
+        const pointer = addressPointerKey(kept, hash);
+        await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...pointer, itemType: 'address-pointer' } }));
+        if (await this.erasedNow(kept, now)) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: pointer }));
+        continue;
+      }
       for (const channel of ADDRESS_HOLD_CHANNELS) keys.push(addressHoldKey(hash, `K#${channel}`), addressHoldKey(hash, `S#${channel}`));
     }
     return keys;
