@@ -15,6 +15,11 @@ export interface ConsentHolds {
    * (`address`: the one the event names, else the customer's own); a send to the address reads its latest.
    */
   putAddressConsent?(customerId: string, channel: Channel, record: ConsentRecord, address?: string): Promise<void>;
+  /**
+   * A one-click link's denial of the address its message went to (`addressHash`), when the customer it names has
+   * been erased: kept for the records that still have the address (ProfileStore.denyErasedAddress).
+   */
+  denyErasedAddress?(customerId: string, addressHash: string, channel: Channel, record: ConsentRecord, now: Date): Promise<boolean>;
 }
 
 /** The email address an event names for its customer (an identify's `traits.email`, else `context.traits.email`), if any. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { EVENTS, ONE_CLICK_SOURCE_ID, publishEntries, toBusEntry, type Clock, type NormalisedEvent, type PutEvents } from '../../shared';
+import { consentChanges, consentRecord, EVENTS, ONE_CLICK_SOURCE_ID, publishEntries, toBusEntry, type Clock, type NormalisedEvent, type PutEvents } from '../../shared';
 import { verifyUnsubscribe } from '../journeys/unsubscribe';
 import { recordHolds, type ConsentHolds } from './consent';
 import type { IngestRequest, IngestResponse } from './service';
@@ -54,6 +54,11 @@ export async function handleUnsubscribe(
   };
   // The denial holds from now: recorded before the page says so, so no marketing message goes out after it.
   await recordHolds(deps.consentHolds, [event]);
+  // A click on the mail of a record erased since: what recordHolds writes for it is taken back (it names an erased id),
+  // but the address the mail went to may still be another record's (a guest checkout and the account): denied for them.
+  if (link.addressHash !== undefined) {
+    for (const change of consentChanges(event)) await deps.consentHolds?.denyErasedAddress?.(link.customerId, link.addressHash, change.channel, consentRecord(change), now);
+  }
   const result = await publishEntries(deps.putEvents, [toBusEntry(event, deps.eventBusName)], { clock: deps.clock });
   if (result.failed.length > 0) return page(503, 'Please try again', '<p>We could not record your choice just now. Nothing was changed; please try again in a minute.</p>');
   return page(200, 'You are unsubscribed', `<p>You will no longer receive marketing ${escapeHtml(link.channel)} messages from us.</p>`);

@@ -3,7 +3,7 @@
  * context, with its headers and provider tags. One code path: the send gateway renders every email and
  * SMS with it, and `rapport preview` / `send-test` show and send exactly that.
  */
-import { customerLocale, systemClock, templateProfile, type ChannelMessages, type Clock, type MessageChannel, type MessageKind, type Profile, type PartsTemplateChannel, type Recommendations, type TemplateChannel, type TextTemplateChannel } from '../../shared';
+import { customerLocale, emailAddressHash, systemClock, templateProfile, type ChannelMessages, type Clock, type MessageChannel, type MessageKind, type Profile, type PartsTemplateChannel, type Recommendations, type TemplateChannel, type TextTemplateChannel } from '../../shared';
 import { CHANNEL_PARTS } from '../../shared';
 import type { Channels, EmailMessage } from './channels/types';
 import { renderOrFail, StepConfigError } from './errors';
@@ -72,7 +72,7 @@ export async function renderMessage(deps: RenderDeps, request: RenderRequest, pr
   const { template, channel, kind } = request;
   const locale = deps.templates.localeFor(template, channel, customerLocale(profile));
   const read = { recommendations: false };
-  const data = await templateData(deps, request, profile, read);
+  const data = await templateData(deps, request, profile, read, to);
   const localeTag: Record<string, string> = locale === undefined ? {} : { locale };
   const recommended = async () => (read.recommendations ? { recommended: await (data.recommendations as Promise<Recommendations>) } : {});
   if (channel === 'email') {
@@ -131,7 +131,7 @@ export function recommendationsData(recommendations: Recommendations, read: { re
  * `preferences_url`, and the customer's `recommendations`: computed only when the template reads them (a promise,
  * made on first read and kept: Liquid awaits it), so a message that shows none costs no co-purchase read.
  */
-async function templateData(deps: RenderDeps, request: RenderRequest, profile: Profile | undefined, read: { recommendations: boolean }): Promise<Record<string, unknown>> {
+async function templateData(deps: RenderDeps, request: RenderRequest, profile: Profile | undefined, read: { recommendations: boolean }, to?: string): Promise<Record<string, unknown>> {
   // Read per message (the AWS provider caches a few minutes), so a rotated key signs new links without a deploy.
   const keys = await deps.unsubscribe.keys.load();
   let recommendations: Promise<Recommendations> | undefined;
@@ -139,7 +139,8 @@ async function templateData(deps: RenderDeps, request: RenderRequest, profile: P
     profile: templateProfile(profile, request.customerId),
     customer: { id: request.customerId },
     ...request.data,
-    unsubscribe_url: unsubscribeUrl(deps.unsubscribe.baseUrl, keys, request.customerId, request.channel),
+    // An email's link names the address it went to (hashed): a click denies that address for every record with it.
+    unsubscribe_url: unsubscribeUrl(deps.unsubscribe.baseUrl, keys, request.customerId, request.channel, request.channel === 'email' && to !== undefined ? emailAddressHash(to) : undefined),
     // The preference page (every topic, every channel), signed with the same keys; it expires, the one-click link does not.
     preferences_url: preferencesUrl(deps.unsubscribe.baseUrl, keys, request.customerId, preferencesLinkExpiry((deps.clock ?? systemClock).now())),
   };

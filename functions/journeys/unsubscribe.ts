@@ -41,30 +41,39 @@ function signedByAnyKey(keys: string | readonly string[], token: string, macOf: 
   return valid;
 }
 
-function mac(secret: string, customerId: string, channel: Channel): string {
-  return createHmac('sha256', secret).update(`unsubscribe\n${customerId}\n${channel}`).digest('base64url');
+function mac(secret: string, customerId: string, channel: Channel, address?: string): string {
+  // With the address the message went to (its hash, `a`): its own domain, so neither form passes for the other.
+  const signed = address === undefined ? `unsubscribe\n${customerId}\n${channel}` : `unsubscribe-address\n${customerId}\n${channel}\n${address}`;
+  return createHmac('sha256', secret).update(signed).digest('base64url');
 }
 
+const ADDRESS_HASH = /^[0-9a-f]{64}$/;
+
 /** A link signed with the first key of `keys` (a single key is a list of one). */
-export function unsubscribeUrl(baseUrl: string, keys: string | readonly string[], customerId: string, channel: Channel): string {
+export function unsubscribeUrl(baseUrl: string, keys: string | readonly string[], customerId: string, channel: Channel, addressHash?: string): string {
   const signing = typeof keys === 'string' ? keys : keys[0];
   if (!signing) throw new UnsubscribeKeyConfigError('no unsubscribe key to sign links with');
   const url = new URL(UNSUBSCRIBE_PATH, baseUrl);
   url.searchParams.set('c', customerId);
   url.searchParams.set('ch', channel);
-  url.searchParams.set('t', mac(signing, customerId, channel));
+  // The hash of the address the message went to (`emailAddressHash`): a click denies that address, also once the
+  // customer is erased or has another address.
+  if (addressHash !== undefined) url.searchParams.set('a', addressHash);
+  url.searchParams.set('t', mac(signing, customerId, channel, addressHash));
   return url.toString();
 }
 
 const isConsentChannel = (value: string | null): value is Channel => value !== null && (CHANNELS as readonly string[]).includes(value);
 
 /** Check a link's parameters against every key; the customer and channel it unsubscribes, or undefined if forged or malformed. */
-export function verifyUnsubscribe(keys: string | readonly string[], params: URLSearchParams): { customerId: string; channel: Channel } | undefined {
+export function verifyUnsubscribe(keys: string | readonly string[], params: URLSearchParams): { customerId: string; channel: Channel; addressHash?: string } | undefined {
   const customerId = params.get('c');
   const channel = params.get('ch');
   const token = params.get('t');
-  if (!customerId || !token || !isConsentChannel(channel)) return undefined;
-  return signedByAnyKey(keys, token, (key) => mac(key, customerId, channel)) ? { customerId, channel } : undefined;
+  const address = params.get('a') ?? undefined;
+  if (!customerId || !token || !isConsentChannel(channel) || (address !== undefined && !ADDRESS_HASH.test(address))) return undefined;
+  if (!signedByAnyKey(keys, token, (key) => mac(key, customerId, channel, address))) return undefined;
+  return { customerId, channel, ...(address !== undefined && { addressHash: address }) };
 }
 
 /**

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type BatchGetCommandOutput, type BatchWriteCommandOutput, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { scanEach } from '../scan-each';
-import { EVENTS, eventKey, MESSAGE_FEEDBACK_EVENTS, ONE_CLICK_SOURCE_ID, SES_FEEDBACK_SOURCE_ID, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, type Profile, type Suppression } from '../../shared';
+import { emailAddressHash, EVENTS, eventKey, MESSAGE_FEEDBACK_EVENTS, ONE_CLICK_SOURCE_ID, SES_FEEDBACK_SOURCE_ID, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, type Profile, type Suppression } from '../../shared';
 import { idsOfOversizedBody, packContents, ProfileTooLargeError, readContents, type OutboxEntry } from './item';
 import { BroadcastCursors, parseCursorPointer } from './broadcast-cursor';
 import { MEMBER_PREFIX, SegmentStore } from './segment-store';
@@ -188,7 +188,7 @@ const parkedHoldKey = (id: string, hold: Record<string, string>) => ({ [L.partit
 const ADDRESS_HOLD_PREFIX = 'AH#';
 /** The channels whose addresses have holds of their own: email (its address is `traits.email`, indexed by GSI3). */
 const ADDRESS_HOLD_CHANNELS: ReadonlySet<Channel> = new Set(['email']);
-const addressHash = (address: string) => createHash('sha256').update(address.trim().toLowerCase()).digest('hex');
+const addressHash = emailAddressHash;
 /** The customer's pointer to an address whose hold they wrote (`AP#<sha256(address)>`, in their partition): erasure reads it. */
 const addressPointerKey = (id: string, hash: string) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: `AP#${hash}` });
 const addressHoldKey = (hash: string, sortKey: string) => ({ [L.partitionKey]: `${ADDRESS_HOLD_PREFIX}${hash}`, [L.sortKey]: sortKey });
@@ -551,6 +551,42 @@ export class ProfileStore {
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
+  }
+
+  /**
+   * A one-click link's denial of the address its message went to (`hash`, signed into the link), when the customer the
+   * link names is erased (a tombstone, no new life): written as the address's denial (`putAddressConsent`'s order) if
+   * another, live record has the address (the email index), with the pointer (`addressPointerKey`) under that record;
+   * nothing when nobody has it any more (the erased person's own denial is parked for their comeback). True if written.
+   */
+  async denyErasedAddress(id: string, hash: string, channel: Channel, record: ConsentRecord, now: Date): Promise<boolean> {
+    if (!ADDRESS_HOLD_CHANNELS.has(channel) || record.status !== 'denied') return false;
+    const tombstone = await this.tombstone(id, now);
+    if (!tombstone || (await this.hasNewLife(id, tombstone)) || (await this.isJoined(id))) return false;
+    const holders = await queryAll(this.doc, {
+      TableName: this.tableName,
+      IndexName: L.emailIndex.name,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': L.emailIndex.partitionKey, '#sk': L.emailIndex.sortKey },
+      ExpressionAttributeValues: { ':pk': `EM#${hash}` },
+      ProjectionExpression: '#sk',
+    });
+    let holder: string | undefined;
+    for (const item of holders) {
+      const other = item[L.emailIndex.sortKey] as string;
+      if (other !== id && !(await this.erasedNow(other, now))) {
+        holder = other;
+        break;
+      }
+    }
+    if (holder === undefined) return false;
+    const key = record.key ?? record.at;
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...addressPointerKey(holder, hash), itemType: 'address-pointer' } }));
+    await this.#putHold(addressHoldKey(hash, `K#${channel}`), {
+      item: { itemType: 'address-consent', status: record.status, source: record.source, at: record.at, key },
+      condition: { expression: 'attribute_not_exists(#pk) OR #key <= :key', names: { '#pk': L.partitionKey, '#key': 'key' }, values: { ':key': key } },
+    });
+    return true;
   }
 
   /** The email address of the live profile `id` is (or is joined into), if it has one. */

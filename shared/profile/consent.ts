@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { addressFormat, CHANNEL_ADDRESS_TRAIT } from '../channels';
 import { CHANNELS, EMAIL_MARKED_AS_SPAM, EVENTS, type Channel, type NormalisedEvent } from '../contract';
 import type { ConsentRecord, ConsentStatus, Profile, Suppression } from './types';
@@ -236,3 +237,9 @@ export function denialsOnly(event: NormalisedEvent): NormalisedEvent | undefined
   const { channel, bounceType, topic } = event.properties;
   return { ...known, properties: { ...(channel !== undefined && { channel }), ...(bounceType !== undefined && { bounceType }), ...(topicDenied && topic !== undefined && { topic }) }, traits: {}, context: {} };
 }
+
+/**
+ * The hash an email address is known by where no address may be kept (`AH#<hash>` holds, the email index `EM#<hash>`,
+ * the one-click link's `a`): sha256 hex of the address trimmed and lower-cased.
+ */
+export const emailAddressHash = (address: string): string => createHash('sha256').update(address.trim().toLowerCase()).digest('hex');

@@ -50,7 +50,7 @@ describe('rapport preview', { timeout: CHILD_PROCESS_TIMEOUT }, () => {
     expect(result.code, result.stderr).toBe(0);
     const out = lines(result.stdout);
     expect(out.slice(0, 4)).toEqual(['Preview of welcome (email) for customer ada', 'Locale: fr (welcome.fr.email.liquid)', 'To: ada@example.com', 'Subject: Bienvenue, Ada !']);
-    expect(out[4]).toMatch(/^List-Unsubscribe: <http:\/\/127\.0\.0\.1:3000\/v1\/unsubscribe\?c=ada&ch=email&t=[\w-]+>$/);
+    expect(out[4]).toMatch(/^List-Unsubscribe: <http:\/\/127\.0\.0\.1:3000\/v1\/unsubscribe\?c=ada&ch=email&a=[0-9a-f]{64}&t=[\w-]+>$/);
     expect(out[5]).toBe('List-Unsubscribe-Post: List-Unsubscribe=One-Click');
     expect(out).toContain('--- text ---');
     expect(out).toContain('Bonjour Ada,');

@@ -173,9 +173,9 @@ describe('Rapport-dev stack, default props', () => {
       ]);
     });
 
-    it('may read and write the idempotency table with the calls Powertools makes; in the profile table only put and delete consent holds (C#, XH# kept for an erased id, AH# of an address) and read tombstones (X#)', () => {
+    it('may read and write the idempotency table with the calls Powertools makes; in the profile table only put and delete consent holds (C#, XH# kept for an erased id, AH# of an address), read tombstones (X#) and query the email index', () => {
       const statements = actionsOf('dynamodb');
-      expect(statements).toHaveLength(4);
+      expect(statements).toHaveLength(5);
       const idempotency = statements.find((s) => JSON.stringify(s.Resource).includes(tableId))!;
       expect(idempotency.Resource).toEqual({ 'Fn::GetAtt': [tableId, 'Arn'] });
       expect([...asList(idempotency.Action)].sort()).toEqual([
@@ -205,6 +205,8 @@ describe('Rapport-dev stack, default props', () => {
           Resource: { 'Fn::GetAtt': [profileTableId, 'Arn'] },
           Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['X#*'] } },
         },
+        // The email index, keys only: a one-click click on an erased record's mail denies the address for the records with it.
+        { Effect: 'Allow', Action: 'dynamodb:Query', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [profileTableId, 'Arn'] }, '/index/GSI3']] } },
       ]);
     });
 

@@ -76,7 +76,7 @@ describe('HTML email parts escape by default', () => {
     const [mail] = outboxFor(engine, 'esc-1');
     if (mail?.channel !== 'email') throw new Error('expected one email');
     const href = /<a href="([^"]+)">Unsubscribe<\/a>/.exec(mail.html ?? '')?.[1];
-    expect(href).toMatch(/\?c=esc-1&amp;ch=email&amp;t=/);
+    expect(href).toMatch(/\?c=esc-1&amp;ch=email&amp;a=[0-9a-f]{64}&amp;t=/);
     const link = href!.replaceAll('&amp;', '&'); // what a mail client's HTML parser hands to the browser
     expect(link).toBe(/<(.+)>/.exec(mail.headers['List-Unsubscribe']!)![1]);
     const res = await fetch(link, { method: 'POST' });

@@ -54,7 +54,7 @@ describe('welcome journey', () => {
     const at = sent.map((m) => new Date(m.at).getTime());
     expect([at[1]! - at[0]!, at[2]! - at[1]!]).toEqual([DAY, 2 * DAY]);
     // Marketing email carries the one-click unsubscribe headers.
-    expect(sent[0]).toMatchObject({ headers: { 'List-Unsubscribe': expect.stringMatching(/^<http:\/\/127\.0\.0\.1:\d+\/v1\/unsubscribe\?c=w-none&ch=email&t=/), 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } });
+    expect(sent[0]).toMatchObject({ headers: { 'List-Unsubscribe': expect.stringMatching(/^<http:\/\/127\.0\.0\.1:\d+\/v1\/unsubscribe\?c=w-none&ch=email&a=[0-9a-f]{64}&t=/), 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } });
   });
 
   it('with an order: the goal ends the run at once as a conversion, and nothing more is sent', async () => {

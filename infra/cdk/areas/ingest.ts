@@ -8,7 +8,7 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { ENV } from '../../../shared/config/env';
+import { ENV, PROFILE_TABLE_LAYOUT } from '../../../shared/config/env';
 import type { ConsentMode } from '../../../shared/profile/consent';
 import { routesOf } from '../../topology';
 import { INGEST, PROFILE } from '../defaults';
@@ -182,6 +182,14 @@ export class IngestArea {
         resources: [profileTable.tableArn],
         // Tombstones only (X#<sha256(id)>, no customer data in them).
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['X#*'] } },
+      }),
+    );
+    this.ingestFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:Query'],
+        // The email index (keys only: an address's hash and the customer ids with it): a one-click click on an erased
+        // record's mail denies its address for the records that still have it (ProfileStore.denyErasedAddress).
+        resources: [`${profileTable.tableArn}/index/${PROFILE_TABLE_LAYOUT.emailIndex.name}`],
       }),
     );
   }
