@@ -563,25 +563,10 @@ export class ProfileStore {
     if (!ADDRESS_HOLD_CHANNELS.has(channel) || record.status !== 'denied') return false;
     const tombstone = await this.tombstone(id, now);
     if (!tombstone || (await this.hasNewLife(id, tombstone)) || (await this.isJoined(id))) return false;
-    const holders = await queryAll(this.doc, {
-      TableName: this.tableName,
-      IndexName: L.emailIndex.name,
-      KeyConditionExpression: '#pk = :pk',
-      ExpressionAttributeNames: { '#pk': L.emailIndex.partitionKey, '#sk': L.emailIndex.sortKey },
-      ExpressionAttributeValues: { ':pk': `EM#${hash}` },
-      ProjectionExpression: '#sk',
-    });
-    let holder: string | undefined;
-    for (const item of holders) {
-      const other = item[L.emailIndex.sortKey] as string;
-      if (other !== id && !(await this.erasedNow(other, now))) {
-        holder = other;
-        break;
-      }
-    }
+    const holder = await this.#liveHolderOf(hash, now, new Set([id]));
     if (holder === undefined) return false;
     const key = record.key ?? record.at;
-    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...addressPointerKey(holder, hash), itemType: 'address-pointer' } }));
+    await this.#pointToAddress(holder, hash, now);
     await this.#putHold(addressHoldKey(hash, `K#${channel}`), {
       item: { itemType: 'address-consent', status: record.status, source: record.source, at: record.at, key },
       condition: { expression: 'attribute_not_exists(#pk) OR #key <= :key', names: { '#pk': L.partitionKey, '#key': 'key' }, values: { ':key': key } },
@@ -1502,33 +1487,46 @@ export class ProfileStore {
     const erased = new Set(erasedIds);
     const keys: Array<Record<string, unknown>> = [];
     for (const hash of hashes) {
-      const others = await queryAll(this.doc, {
-        TableName: this.tableName,
-        IndexName: L.emailIndex.name,
-        KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': L.emailIndex.partitionKey, '#sk': L.emailIndex.sortKey },
-        ExpressionAttributeValues: { ':pk': `EM#${hash}` },
-        ProjectionExpression: '#sk',
-      });
-      let kept: string | undefined;
-      for (const item of others) {
-        const other = item[L.emailIndex.sortKey] as string;
-        if (erased.has(other) || (await this.erasedNow(other, now))) continue;
-        kept = other;
-        break;
-      }
+      const kept = await this.#liveHolderOf(hash, now, erased);
+      // Kept for that record: it points to the address from now on, so its own erasure finds the holds even once it has
+      // moved to another address and its events naming this one have expired.
       if (kept !== undefined) {
-        // Kept for that record: it points to the address from now on (`addressPointerKey`), so its own erasure finds the
-        // holds even once it has moved to another address and its events naming this one have expired. Write, then
-        // check: a pointer under a record erased meanwhile goes (that erasure judges the address by its profile).
-        const pointer = addressPointerKey(kept, hash);
-        await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...pointer, itemType: 'address-pointer' } }));
-        if (await this.erasedNow(kept, now)) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: pointer }));
+        await this.#pointToAddress(kept, hash, now);
         continue;
       }
       for (const channel of ADDRESS_HOLD_CHANNELS) keys.push(addressHoldKey(hash, `K#${channel}`), addressHoldKey(hash, `S#${channel}`));
     }
     return keys;
+  }
+
+  /**
+   * A record the email index lists with the address (`hash`) that is neither in `excluding` nor being erased (a
+   * tombstone and no new life: `erasedNow`); undefined when none is.
+   */
+  async #liveHolderOf(hash: string, now: Date, excluding: ReadonlySet<string>): Promise<string | undefined> {
+    const holders = await queryAll(this.doc, {
+      TableName: this.tableName,
+      IndexName: L.emailIndex.name,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': L.emailIndex.partitionKey, '#sk': L.emailIndex.sortKey },
+      ExpressionAttributeValues: { ':pk': `EM#${hash}` },
+      ProjectionExpression: '#sk',
+    });
+    for (const item of holders) {
+      const holder = item[L.emailIndex.sortKey] as string;
+      if (!excluding.has(holder) && !(await this.erasedNow(holder, now))) return holder;
+    }
+    return undefined;
+  }
+
+  /**
+   * Put the address pointer (`addressPointerKey`) under `holder`, whose erasure then finds the address's holds. Write,
+   * then check: a pointer under a record erased meanwhile goes (that erasure judges the address by its profile).
+   */
+  async #pointToAddress(holder: string, hash: string, now: Date): Promise<void> {
+    const pointer = addressPointerKey(holder, hash);
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...pointer, itemType: 'address-pointer' } }));
+    if (await this.erasedNow(holder, now)) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: pointer }));
   }
 
   /** The customer `id`'s record is frozen into (`mergedInto`), if any. */
