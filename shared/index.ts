@@ -22,6 +22,7 @@ export {
   CHANNEL_PARTS,
   DEPLOYED_CHANNELS,
   addressFormat,
+  E164_PHONE,
   metaTemplateMessage,
   snsPushMessage,
   channelSpec,

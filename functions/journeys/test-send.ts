@@ -7,7 +7,7 @@
  * carries the header `X-Rapport-Test: true`.
  */
 import { z } from 'zod';
-import { addressFormat, CHANNEL_ADDRESS_TRAIT, MESSAGE_CHANNELS, type Profile } from '../../shared';
+import { addressFormat, CHANNEL_ADDRESS_TRAIT, E164_PHONE, MESSAGE_CHANNELS, type Profile } from '../../shared';
 import type { Channels } from './channels/types';
 import { profileFromView, renderMessage, sendOn, type RenderDeps, type RenderedMessage } from './render';
 
@@ -31,7 +31,7 @@ export const TestSendRequestSchema = z
  */
 const OPERATOR_ADDRESS: Partial<Record<(typeof MESSAGE_CHANNELS)[number], { regex: RegExp; expected: string }>> = {
   email: { regex: /^[^\s@,;<>]+@[^\s@,;<>]+\.[^\s@,;<>]+$/, expected: 'an email address, like you@example.com' },
-  sms: { regex: /^\+[1-9]\d{6,14}$/, expected: 'a phone number in E.164 form, like +447700900123' },
+  sms: E164_PHONE,
 };
 
 /** `POST /v1/admin/send-test`: a request whose `to` is an address on its channel (email: an address; SMS, WhatsApp: E.164; push: an endpoint ARN). */

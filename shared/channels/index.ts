@@ -12,6 +12,7 @@ import { whatsapp, whatsAppMessage, WHATSAPP_PARTS, type WhatsAppMessage } from 
 import type { PartsFormat } from '../templates/parts';
 
 export type { ChannelSpec, TemplateFormat } from './types';
+export { E164_PHONE } from './types';
 export type { EmailMessage } from './email';
 export type { SmsMessage } from './sms';
 export type { WebhookMessage } from './webhook';

@@ -58,3 +58,6 @@ export interface ChannelSpec {
    */
   readonly deployment?: { readonly context: string; readonly hint: string };
 }
+
+/** A phone number as End User Messaging takes it (SMS and WhatsApp): E.164. */
+export const E164_PHONE = { regex: /^\+[1-9]\d{6,14}$/, expected: 'a phone number in E.164 form, like +447700900123' } as const;

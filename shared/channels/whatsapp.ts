@@ -1,5 +1,5 @@
 import type { PartsFormat } from '../templates/parts';
-import type { ChannelSpec } from './types';
+import { E164_PHONE, type ChannelSpec } from './types';
 
 /**
  * WhatsApp: template messages through AWS End User Messaging Social (SendWhatsAppMessage) in AWS, the outbox in the
@@ -25,7 +25,7 @@ export const whatsapp = {
   consent: true,
   inEveryProfile: true,
   addressTrait: 'phone',
-  address: { regex: /^\+[1-9]\d{6,14}$/, expected: 'a phone number in E.164 form, like +447700900123' },
+  address: E164_PHONE,
   sends: true,
   // A broadcast may send on it where the deployment gives its setting (its grant follows the setting, not the journeys).
   broadcasts: true,
