@@ -10,6 +10,7 @@ import type { Channels } from '../../functions/journeys/channels/types';
 import type { Executions } from '../../functions/journeys/executions';
 import type { UnsubscribeKeyProvider } from '../../functions/journeys/unsubscribe';
 import { metaTemplateMessage, type PushMessage } from '../../shared/channels';
+import type { RapportApi } from '../topology';
 import { invokingFunction } from './lambda-async';
 
 /**
@@ -71,7 +72,35 @@ export type AwsCall =
       operation: 'StartExecution';
       stateMachine: 'broadcasts';
       executionName: string;
-    };
+    }
+  | FunctionInvocation;
+
+/**
+ * Who makes an AWS service invoke a function, as AWS authorises the invocation: EventBridge for a rule and API
+ * Gateway for a route through the function's resource-based policy (`AWS::Lambda::Permission`, the rule's or the
+ * route's ARN as `aws:SourceArn`); a state machine and a schedule with the role the service assumes (its trust
+ * policy, then its identity policies).
+ */
+export type FunctionInvoker =
+  /** A bus rule, by its name on the engine's bus (the topology's `engineName`; `RUN_ENDED.id` for run ends). */
+  | { rule: string }
+  /** A Task state of a journey's state machine (its id), or of the broadcast state machine (`broadcasts`). */
+  | { stateMachine: string }
+  /** An EventBridge Scheduler schedule, by the topology's id (`SWEEP_SCHEDULE.id`). */
+  | { schedule: string }
+  /** An HTTP API route (the topology's `ROUTES`). */
+  | { route: { api: RapportApi; method: string; path: string } };
+
+/**
+ * A service invoking a function. Unlike the calls above, `functionName` is the function invoked, not the caller:
+ * the caller is `invoker`.
+ */
+export interface FunctionInvocation {
+  functionName: string;
+  service: 'lambda';
+  operation: 'InvokeFunction';
+  invoker: FunctionInvoker;
+}
 
 /** Why a call is refused: the message AWS would answer with. */
 export interface AccessDenial {
@@ -264,4 +293,18 @@ export function authorizedBroadcastStart<I, R>(start: (name: string, input: I) =
     if (denial) throw new SFNServiceException({ name: 'AccessDeniedException', $fault: 'client', message: denial.message, $metadata: { httpStatusCode: 400 } });
     return start(name, input);
   };
+}
+
+/** Whether `invoker` may invoke `functionName` (no authoriser: anything may), as AWS decides before the function runs. */
+export async function invocationDenied(authorize: AwsCallAuthorizer | undefined, functionName: string, invoker: FunctionInvoker): Promise<AccessDenial | undefined> {
+  return authorize ? authorize({ functionName, service: 'lambda', operation: 'InvokeFunction', invoker }) : undefined;
+}
+
+/**
+ * What a Task state's `lambda:invoke` fails with when the state machine's role may not invoke the function: Step
+ * Functions names the Lambda client's exception (`Lambda.AWSLambdaException`, which the journeys' Retry lists,
+ * then Catch), the cause AWS's message with the service's status line.
+ */
+export function lambdaInvokeDenied(denial: AccessDenial): Error {
+  return Object.assign(new Error(`${denial.message} (Service: AWSLambda; Status Code: 403; Error Code: AccessDeniedException)`), { name: 'Lambda.AWSLambdaException' });
 }

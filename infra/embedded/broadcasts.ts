@@ -9,7 +9,7 @@ import { createSendGateway } from '../../functions/journeys/gateway';
 import type { ProfileStore } from '../../functions/profile';
 import { templateKey, type Clock, type Topics } from '../../shared';
 import { broadcastDefinition, BROADCAST_STATE_MACHINE, loadBroadcastsFromDir } from '../../workflows/broadcasts';
-import { authorizedBroadcastStart, type AwsCallAuthorizer } from './authorization';
+import { authorizedBroadcastStart, invocationDenied, lambdaInvokeDenied, type AwsCallAuthorizer } from './authorization';
 import { invokeLambda } from './lambda-async';
 import { LocalStepFunctions, type AslDefinition } from './step-functions';
 import type { VirtualClock } from './virtual-time';
@@ -91,7 +91,12 @@ export function wireBroadcasts(w: BroadcastWiring) {
     now: () => w.clock.now(),
     ...(w.virtual && { virtual: w.virtual }),
     ...(w.dataDir && { dataDir: join(w.dataDir, 'broadcasts') }),
-    invokeStep: async (payload) => (await invokeLambda('rapport-broadcast-page', 900_000, (context, o) => page(payload as unknown as PageState, context, o))) as never,
+    invokeStep: async (payload) => {
+      // The broadcast state machine's role invokes the page function (on the twin: authorised by the template's role).
+      const denial = await invocationDenied(w.authorize, 'rapport-broadcast-page', { stateMachine: 'broadcasts' });
+      if (denial) throw lambdaInvokeDenied(denial);
+      return (await invokeLambda('rapport-broadcast-page', 900_000, (context, o) => page(payload as unknown as PageState, context, o))) as never;
+    },
   });
   holder.sfn = sfn;
   sfn.register(BROADCAST_STATE_MACHINE, broadcastDefinition(LOCAL_BROADCAST_PAGE_FUNCTION) as unknown as AslDefinition);

@@ -35,7 +35,7 @@ import { DeadLetters, idsNamedBy, redrive, withoutErasedJoin, type DeadLetter, t
 import { asyncLambdaTarget, functionConcurrency, invokeLambda, lambdaRuntime } from './lambda-async';
 import { installFaults, type Faults } from './faults';
 import { lagIndexes } from './index-lag';
-import { authorizedChannels, authorizedSources, authorizedUnsubscribeKeys, installAuthorization, type AwsCallAuthorizer } from './authorization';
+import { authorizedChannels, authorizedSources, authorizedUnsubscribeKeys, installAuthorization, invocationDenied, type AwsCallAuthorizer } from './authorization';
 import { createHttpGuard, parseAllowedHosts } from './http-guard';
 import { invokeHttpLambda } from './lambda-http';
 import { wireJourneys, type StepLambdaHandler } from './journeys';
@@ -44,7 +44,7 @@ import { Outbox, SIMULATED_FEEDBACK, SIMULATED_SES, sesFeedbackEntry, type Outbo
 import { createMessageTools, emailAndSmsSends } from './test-send';
 import { handleUi } from './ui';
 import { VirtualClock } from './virtual-time';
-import { apiOfPath, PROFILE_CONSUMER_RULE, routesOf, routeTarget, sesFeedbackRule, SWEEP_SCHEDULE } from '../topology';
+import { apiOfPath, findRoute, PROFILE_CONSUMER_RULE, routesOf, routeTarget, sesFeedbackRule, SWEEP_SCHEDULE, type RapportApi, type RapportFunctionId } from '../topology';
 import { wireBroadcasts } from './broadcasts';
 import { parseBroadcastRates, type BroadcastRates } from '../../shared/broadcasts';
 import { BROADCAST_ENV } from '../../shared/config/broadcast-env';
@@ -571,8 +571,14 @@ async function start(options: EngineOptions): Promise<Engine> {
   const sweepEvery = options.sweepEveryMs ?? defaultSweepEveryMs(engineClock);
   // Timer sweeps in flight: `stop` waits for them, so none writes to dynalite after it closed.
   const timerSweeps = new Set<Promise<unknown>>();
+  // What the schedule invokes: with its role (on the twin: authorised by the template's schedule and role).
+  const scheduledSweep = async () => {
+    const denial = await invocationDenied(options.authorize, 'rapport-sweep', { schedule: SWEEP_SCHEDULE.id });
+    if (denial) throw new Error(`EventBridge Scheduler could not invoke rapport-sweep: ${denial.message}`);
+    return sweep();
+  };
   const sweepNow = () => {
-    const running = sweep()
+    const running = scheduledSweep()
       .catch((e: unknown) => logger.error('sweep failed', e as Error))
       .finally(() => timerSweeps.delete(running));
     timerSweeps.add(running);
@@ -762,6 +768,12 @@ async function start(options: EngineOptions): Promise<Engine> {
     }
     // Which of the stack's two APIs serves this path (any method: the function answers 405 for the others).
     const api = apiOfPath(url.pathname.replace(/\/$/, ''));
+    // API Gateway invokes the route's function through its resource-based policy (on the twin: the template's);
+    // refused, HTTP API answers 500 and the function never runs.
+    if (api && options.authorize && (await routeRefused(options.authorize, api, req.method ?? 'GET', url.pathname.replace(/\/$/, '')))) {
+      req.resume();
+      return send(res, 500, { message: 'Internal Server Error' });
+    }
     if (api === 'ingest') {
       const body = await readBody(req, HTTP_API_MAX_BODY);
       if (body === undefined) return send(res, 413, { error: 'payload_too_large', message: `body exceeds ${MAX_BODY_BYTES} bytes (1 MiB)` });
@@ -992,6 +1004,20 @@ const VIOLATIONS_HASHED_MARKER = 'violations-hashed';
 
 /** The data folder's file that says its link marks were rewritten keyed by a hash (`migrateOldLinkMarkers`). */
 const LINK_MARKS_HASHED_MARKER = 'link-marks-hashed';
+
+/** The engine's function name (its Powertools service name) of each of the topology's functions that a route invokes. */
+const ROUTE_FUNCTION_NAMES: Partial<Record<RapportFunctionId, string>> = { ingest: 'rapport-ingest', customerApi: 'rapport-customers', broadcastApi: 'rapport-broadcasts' };
+
+/**
+ * Whether API Gateway may invoke the function of the route `method path` matches on `api` (a request matching no
+ * route goes to the API's function, which answers 405 as the stack's catch-all would not: not a matter of IAM).
+ */
+async function routeRefused(authorize: AwsCallAuthorizer, api: RapportApi, method: string, path: string): Promise<boolean> {
+  const route = findRoute(method, path, api);
+  const functionName = route && ROUTE_FUNCTION_NAMES[route.target];
+  if (!route || functionName === undefined) return false;
+  return (await invocationDenied(authorize, functionName, { route: { api, method: route.method, path: route.path } })) !== undefined;
+}
 
 /** The data folder's file that says an erasure's rewrite of dynalite's files is owed (see `erasure.redact`). */
 export const ERASURE_REWRITE_MARKER = 'erasure-rewrite-owed';

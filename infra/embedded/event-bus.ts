@@ -257,7 +257,12 @@ export class LocalEventBus {
    * maybe lost (`deliversBestEffort`), else once or twice, each copy after its own delay on the virtual clock,
    * to `twinTarget` (which retries as Lambda's async invocation does); it returns at once, as PutEvents does.
    */
-  async deliverServiceEvent(event: BusEvent, ruleName: string, target: (event: BusEvent) => Promise<unknown>, twinTarget: (event: BusEvent) => Promise<unknown> = target): Promise<void> {
+  async deliverServiceEvent(
+    event: BusEvent,
+    ruleName: string,
+    target: (event: BusEvent) => Promise<unknown>,
+    twinTarget: (event: BusEvent, delivery: { rule: string }) => Promise<unknown> = target,
+  ): Promise<void> {
     if (!this.deliversBestEffort()) return;
     const service = this.#twin?.serviceEvents;
     if (!this.#twin || !service || (service.maxDelayMs <= 0 && service.duplicateProbability <= 0)) {
@@ -267,7 +272,7 @@ export class LocalEventBus {
     const { clock } = this.#twin;
     const copies = service.random() < service.duplicateProbability ? 2 : 1;
     if (copies === 2) this.twinServiceDuplicates++;
-    const rule: BusRule = { name: ruleName, pattern: {}, target: (e) => twinTarget(e).then(() => undefined) };
+    const rule: BusRule = { name: ruleName, pattern: {}, target: (e, delivery) => twinTarget(e, delivery).then(() => undefined) };
     for (let i = 0; i < copies; i++) {
       const at = clock.now().getTime() + Math.floor(service.random() * (service.maxDelayMs + 1));
       clock.schedule(at, () => void this.#deliver(rule, event));

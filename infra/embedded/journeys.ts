@@ -27,9 +27,9 @@ import type { Clock, Profile, Topics } from '../../shared';
 import { compileJourney, loadJourneysFromDir, type CompiledJourney } from '../../workflows/journeys';
 import type { BusEvent, LocalEventBus } from './event-bus';
 import type { DeadLetterSink } from './dead-letters';
-import { asyncLambdaTarget, invokeLambda, type ConcurrencyLimit, type EventLambda } from './lambda-async';
+import { asyncLambdaTarget, invokeLambda, ruleInvocationRefused, type ConcurrencyLimit, type EventLambda } from './lambda-async';
 import { failingExecutions, type Faults } from './faults';
-import { authorizedExecutions, type AwsCallAuthorizer } from './authorization';
+import { authorizedExecutions, invocationDenied, lambdaInvokeDenied, type AwsCallAuthorizer } from './authorization';
 import { LocalStepFunctions, type AslDefinition, type LocalExecution } from './step-functions';
 import type { VirtualClock } from './virtual-time';
 import { journeyTriggerRules, RUN_ENDED } from '../topology';
@@ -163,8 +163,12 @@ export function wireJourneys(w: JourneyWiring) {
     now: () => w.clock.now(),
     ...(w.virtual && { virtual: w.virtual }),
     ...(w.dataDir && { dataDir: w.dataDir }),
-    invokeStep: async (payload) =>
-      (await invokeLambda('rapport-steps', 60_000, (context, o) => stepHandler(payload as never, context, o))) as never,
+    invokeStep: async (payload) => {
+      // The state machine's role invokes the step (on the twin: authorised by the template's role).
+      const denial = await invocationDenied(w.authorize, 'rapport-steps', { stateMachine: String(payload.journeyId) });
+      if (denial) throw lambdaInvokeDenied(denial);
+      return (await invokeLambda('rapport-steps', 60_000, (context, o) => stepHandler(payload as never, context, o))) as never;
+    },
     onEnd: async (execution) => {
       const status = execution.status === 'RUNNING' ? 'SUCCEEDED' : execution.status;
       // In AWS the run-ended Lambda does this, on the execution's status-change event, which EventBridge delivers
@@ -175,8 +179,11 @@ export function wireJourneys(w: JourneyWiring) {
       await w.bus.deliverServiceEvent(
         statusChangeEvent(execution, status, w.clock.now()),
         RUN_ENDED.id,
-        (event) => invokeLambda('rapport-run-ended', 60_000, (context, o) => runEnded(event as never, context, o)),
-        (event) => runEndedAsync(event),
+        async (event) => {
+          if (await ruleInvocationRefused('rapport-run-ended', event, RUN_ENDED.id, { ...(w.authorize && { authorize: w.authorize }), deadLetters: w.deadLetters })) return;
+          return invokeLambda('rapport-run-ended', 60_000, (context, o) => runEnded(event as never, context, o));
+        },
+        (event, delivery) => runEndedAsync(event, delivery),
       );
     },
   });

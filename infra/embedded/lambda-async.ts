@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { InvokeStore } from '@aws/lambda-invoke-store';
 import type { Context } from 'aws-lambda';
-import type { AwsCallAuthorizer } from './authorization';
+import { invocationDenied, type AwsCallAuthorizer } from './authorization';
 import type { DeadLetterSink } from './dead-letters';
 import type { BusEvent } from './event-bus';
 import type { VirtualClock } from './virtual-time';
@@ -142,6 +142,7 @@ export function asyncLambdaTarget(
   const clock = options.clock;
   const limit = options.concurrency?.(functionName);
   return async (event, delivery) => {
+    if (delivery && (await ruleInvocationRefused(functionName, event, delivery.rule, options))) return;
     const invoke = () => invokeLambda(functionName, 60_000, (context, o) => handler(event as never, context, o));
     let lastError: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -165,4 +166,23 @@ export function asyncLambdaTarget(
     }
     await options.deadLetters.add({ ...(delivery && { rule: delivery.rule }), functionName, event, error: String((lastError as Error)?.message ?? lastError), attempts, at: (clock?.now() ?? new Date()).toISOString() });
   };
+}
+
+/**
+ * Whether EventBridge may invoke `functionName` for `rule` (the function's resource-based policy, authorised by
+ * `authorize`; none: it may). Refused, the target never runs: EventBridge retries it (the policy does not change
+ * meanwhile), then sends the event to the rule's dead-letter queue, which this does at once. Resolves true then.
+ */
+export async function ruleInvocationRefused(
+  functionName: string,
+  event: BusEvent,
+  rule: string,
+  options: { authorize?: AwsCallAuthorizer; deadLetters: DeadLetterSink; clock?: VirtualClock },
+): Promise<boolean> {
+  if (!options.authorize) return false;
+  const judging = invocationDenied(options.authorize, functionName, { rule });
+  const denial = await (options.clock ? options.clock.track(judging) : judging);
+  if (!denial) return false;
+  await options.deadLetters.add({ rule, functionName, event, error: `EventBridge could not invoke ${functionName}: ${denial.message}`, attempts: 0, at: (options.clock?.now() ?? new Date()).toISOString() });
+  return true;
 }

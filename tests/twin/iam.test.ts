@@ -374,6 +374,10 @@ describe('the twin tier enforces, it does not just look', () => {
     await t.clock.run();
     expect((await t.api.del('/v1/customers/iam-all')).status).toBe(200);
     await t.engine.sweep();
+    // The services' invocations of the functions were authorised too, each by its own permission or role.
+    expect(iam.decisions.filter((d) => d.invoker !== undefined).map((d) => d.invoker)).toEqual(
+      expect.arrayContaining(['route:ingest POST /v1/events', 'rule:profile-consumer', 'stateMachine:welcome', 'rule:JourneyRunEndedRule', 'route:customers DELETE /v1/customers/{id}']),
+    );
     const used = new Map<string, Set<string>>();
     for (const d of iam.decisions) {
       expect(d, `${d.functionName} ${d.action} ${d.resource}`).toMatchObject({ allowed: true });

@@ -5,7 +5,8 @@
  * AGPL, a devDependency that no production code imports (eslint enforces it).
  */
 import { runSimulation, runUnsafeSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
-import { ENGINE_SECRET, type AccessDenial, type AwsCall, type AwsCallAuthorizer } from '../../infra/embedded/authorization';
+import { ENGINE_SECRET, type AccessDenial, type AwsCall, type AwsCallAuthorizer, type FunctionInvocation, type FunctionInvoker } from '../../infra/embedded/authorization';
+import { PROFILE_CONSUMER_RULE, RUN_ENDED, SCHEDULES, sesFeedbackRule } from '../../infra/topology';
 import { IDEMPOTENCY_TABLE, PROFILE_TABLE } from '../../infra/embedded/engine';
 import { SIMULATED_SES } from '../../infra/embedded/outbox';
 import { ENV } from '../../shared';
@@ -28,6 +29,8 @@ interface PolicyDocument {
 
 /** A function as deployed: its role and what the role may do. */
 interface DeployedFunction {
+  /** The function's ARN (what its resource-based policy and the invokers' grants name). */
+  arn: string;
   /** The role's name and the function's: the assumed-role session AWS names in a denial. */
   principal: string;
   policies: Array<{ name: string; policy: PolicyDocument }>;
@@ -44,6 +47,8 @@ const NO_DESTINATION = 'no-on-failure-destination';
 /** One decision, for tests to assert what was authorised. */
 export interface IamDecision {
   functionName: string;
+  /** For an invocation of `functionName` by a service: who invoked it (`rule:<name>`, `stateMachine:<id>`, ...). */
+  invoker?: string;
   action: string;
   resource: string;
   allowed: boolean;
@@ -109,7 +114,23 @@ export function templateIam(deployed: Deployed): TwinIam {
 
   const secrets = deployedSecrets(deployed);
   const queueKeys = deployedQueueKeys(deployed);
+  const invocations = new Map<string, Promise<AccessDenial | undefined>>();
   const authorize: AwsCallAuthorizer = async (call) => {
+    if (call.service === 'lambda') {
+      // A service invoking a function: decided once per invoker and function (the template does not change).
+      const key = JSON.stringify([call.functionName, call.invoker]);
+      let decided = invocations.get(key);
+      if (!decided) {
+        decided = authorizeInvocation(call, { deployed, functionArn: (name) => fn(name).arn, setting });
+        invocations.set(key, decided);
+        // A wiring the template does not deploy rejects (the caller sees it): no decision to record.
+        decided.then(
+          (denial) => decisions.push({ functionName: call.functionName, invoker: invokerName(call.invoker), action: 'lambda:InvokeFunction', resource: fn(call.functionName).arn, allowed: !denial }),
+          () => undefined,
+        );
+      }
+      return decided;
+    }
     const requests = requestsOf(call, {
       tableOf,
       secretOf: (id) => secretOf(secrets, engineSecretArn(id, call.functionName, fn(call.functionName).environment), deployed),
@@ -191,6 +212,7 @@ function requestsOf(
     deployed: Deployed;
   },
 ): IamRequest[] {
+  if (call.service === 'lambda') throw new Error('the twin authorises an invocation by a service with authorizeInvocation, not as a call of the function');
   if (call.service === 'states' && 'stateMachine' in call) {
     // A broadcast's execution: on the broadcast state machine the function's environment names.
     const stateMachine = at.environment(call.functionName)[BROADCAST_ENV.STATE_MACHINE_ARN];
@@ -438,7 +460,7 @@ function deployedFunctions(deployed: Deployed): Map<string, DeployedFunction> {
       .find((c) => (c.FunctionName as { Ref?: string } | undefined)?.Ref === id);
     const destination = (invokeConfig?.DestinationConfig as { OnFailure?: { Destination?: unknown } } | undefined)?.OnFailure?.Destination;
     const onFailure = destination === undefined ? undefined : String(deployed.resolve(destination));
-    functions.set(service, { principal, policies, conditionKeys, environment, onFailure });
+    functions.set(service, { arn: deployed.getAtt(id, 'Arn'), principal, policies, conditionKeys, environment, onFailure });
   }
   return functions;
 }
@@ -513,4 +535,168 @@ function deployedTables(deployed: Deployed): Map<string, DeployedTable> {
     });
   }
   return tables;
+}
+
+// ---- Invocations of the functions by AWS services ----
+
+/** `rule:<name>`, `stateMachine:<id>`, `schedule:<id>` or `route:<api> <METHOD> <path>`. */
+function invokerName(invoker: FunctionInvoker): string {
+  if ('rule' in invoker) return `rule:${invoker.rule}`;
+  if ('stateMachine' in invoker) return `stateMachine:${invoker.stateMachine}`;
+  if ('schedule' in invoker) return `schedule:${invoker.schedule}`;
+  return `route:${invoker.route.api} ${invoker.route.method} ${invoker.route.path}`;
+}
+
+/** The stack's construct id (under its scope) of the rule an engine's bus rule stands for. */
+function ruleConstructId(engineRule: string): string {
+  if (engineRule === PROFILE_CONSUMER_RULE.engineName) return PROFILE_CONSUMER_RULE.id;
+  if (engineRule === sesFeedbackRule('').engineName) return sesFeedbackRule('').id;
+  if (engineRule === RUN_ENDED.id) return RUN_ENDED.id;
+  // A journey's trigger rule: `journey-<id>-<index>` in the engine, `Journey-<id>/TriggerRule<index>` in the stack.
+  const trigger = /^journey-(.+)-(\d+)$/.exec(engineRule);
+  if (trigger) return `Journey-${trigger[1]}/TriggerRule${trigger[2]}`;
+  throw new Error(`the twin cannot tell which template rule the engine's rule ${engineRule} stands for: teach tests/twin/iam.ts`);
+}
+
+/**
+ * The resource of `type` whose construct path ends with `path`: CDK's logical id is the path's alphanumerics and a
+ * hash of 8 hex digits. Exactly one, or the twin says the template does not deploy it.
+ */
+function resourceByPath(deployed: Deployed, type: string, path: string): string {
+  const stem = path.replace(/[^A-Za-z0-9]/g, '');
+  const found = deployed.ofType(type).filter((id) => id.length === id.lastIndexOf(stem) + stem.length + 8 && /[0-9A-F]{8}$/.test(id) && id.includes(stem));
+  if (found.length !== 1) throw new Error(`the twin: the template has ${found.length === 0 ? 'no' : 'more than one'} ${type} at ${path} (${found.join(', ')})`);
+  return found[0]!;
+}
+
+/** An intrinsic naming a template role by `Fn::GetAtt [role, Arn]`: the role's logical id. */
+function roleIdOf(value: unknown, what: string): string {
+  const id = (value as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt']?.[0];
+  if (id === undefined) throw new Error(`the twin: the role of ${what} is not a role of the template`);
+  return id;
+}
+
+/** The function's resource-based policy: its `AWS::Lambda::Permission`s, as Lambda writes them into the policy. */
+function functionPolicy(deployed: Deployed, functionArn: string): PolicyDocument {
+  const name = functionArn.split(':').at(-1);
+  const Statement = deployed.ofType('AWS::Lambda::Permission').flatMap((id) => {
+    const props = deployed.resolve(deployed.resource(id).Properties ?? {}) as Record<string, string | undefined>;
+    if (props.FunctionName !== functionArn && props.FunctionName !== name) return [];
+    const principal = String(props.Principal);
+    const condition: Record<string, Record<string, string>> = {};
+    if (props.SourceArn !== undefined) condition.ArnLike = { 'AWS:SourceArn': props.SourceArn };
+    if (props.SourceAccount !== undefined) condition.StringEquals = { 'AWS:SourceAccount': props.SourceAccount };
+    return [
+      {
+        Sid: id,
+        Effect: 'Allow',
+        Principal: principal.endsWith('.amazonaws.com') ? { Service: principal } : { AWS: principal },
+        Action: props.Action,
+        Resource: functionArn,
+        ...(Object.keys(condition).length > 0 && { Condition: condition }),
+      },
+    ];
+  });
+  return { Statement };
+}
+
+/**
+ * Whether AWS lets `call.invoker` invoke the function, by the template: EventBridge (a rule) and API Gateway (a
+ * route) through the function's resource-based policy, with the rule's or route's ARN as `aws:SourceArn`; Step
+ * Functions (a state machine) and EventBridge Scheduler (a schedule) by assuming the resource's role (its trust
+ * policy) and then by that role's policies. The invoker itself must be in the template and point at the function
+ * (else the twin throws: the engine runs a wiring the stack does not deploy).
+ */
+async function authorizeInvocation(
+  call: FunctionInvocation,
+  at: { deployed: Deployed; functionArn: (functionName: string) => string; setting: (name: string) => string },
+): Promise<AccessDenial | undefined> {
+  const { deployed } = at;
+  const target = at.functionArn(call.functionName);
+  const context = (sourceArn: string) => ({ 'aws:SourceArn': [sourceArn], 'aws:SourceAccount': [deployed.account] });
+  const invoker = call.invoker;
+  const byResourcePolicy = async (service: string, sourceArn: string) => {
+    const result = await simulate({ principal: service, action: 'lambda:InvokeFunction', resource: target, context: context(sourceArn), resourcePolicy: functionPolicy(deployed, target) }, deployed.account);
+    if (result === 'Allowed') return undefined;
+    return { message: `${service} is not authorized to perform: lambda:InvokeFunction on resource: ${target}: no statement of its resource-based policy allows it for ${sourceArn}` };
+  };
+  const byRole = async (service: string, sourceArn: string, roleValue: unknown, what: string) => {
+    const roleId = roleIdOf(roleValue, what);
+    const roleArn = deployed.getAtt(roleId, 'Arn');
+    const trust = deployed.resolve(deployed.resource(roleId).Properties?.AssumeRolePolicyDocument) as PolicyDocument;
+    const trusted = await simulate({ principal: service, action: 'sts:AssumeRole', resource: roleArn, context: context(sourceArn), resourcePolicy: trust }, deployed.account);
+    if (trusted !== 'Allowed') return { message: `${service} is not authorized to perform: sts:AssumeRole on resource: ${roleArn} (the role does not trust it)` };
+    const principal = `arn:aws:sts::${deployed.account}:assumed-role/${deployed.physicalName(roleId)}/twin-${service.split('.')[0]}`;
+    const allowed = await simulate({ principal, action: 'lambda:InvokeFunction', resource: target, context: {}, identityPolicies: rolePolicies(deployed, roleId) }, deployed.account);
+    if (allowed === 'Allowed') return undefined;
+    const why = allowed === 'ExplicitlyDenied' ? 'with an explicit deny in an identity-based policy' : 'because no identity-based policy allows the lambda:InvokeFunction action';
+    return { message: `User: ${principal} is not authorized to perform: lambda:InvokeFunction on resource: ${target} ${why}` };
+  };
+
+  if ('rule' in invoker) {
+    const ruleId = resourceByPath(deployed, 'AWS::Events::Rule', ruleConstructId(invoker.rule));
+    const targets = (deployed.resolve(deployed.resource(ruleId).Properties?.Targets ?? []) as Array<{ Arn: string }>).map((t) => t.Arn);
+    if (!targets.includes(target)) throw new Error(`the twin: the engine's rule ${invoker.rule} invokes ${call.functionName}, but the template's ${ruleId} targets ${targets.join(', ') || 'nothing'}`);
+    return byResourcePolicy('events.amazonaws.com', deployed.getAtt(ruleId, 'Arn'));
+  }
+  if ('route' in invoker) {
+    const { method, path } = invoker.route;
+    // The route of that key whose integration invokes the function: its API's id makes the source ARN.
+    const routeId = deployed.ofType('AWS::ApiGatewayV2::Route').find((id) => {
+      const props = deployed.resource(id).Properties ?? {};
+      if (props.RouteKey !== `${method} ${path}`) return false;
+      const integration = /^integrations\/(.+)$/.exec(String(deployed.resolve(props.Target)))?.[1];
+      const integrationId = deployed.ofType('AWS::ApiGatewayV2::Integration').find((i) => deployed.ref(i) === integration);
+      return integrationId !== undefined && deployed.resolve(deployed.resource(integrationId).Properties?.IntegrationUri) === target;
+    });
+    if (routeId === undefined) throw new Error(`the twin: the template has no route ${method} ${path} to ${call.functionName}`);
+    const apiId = String(deployed.resolve(deployed.resource(routeId).Properties?.ApiId));
+    return byResourcePolicy('apigateway.amazonaws.com', `arn:aws:execute-api:${deployed.region}:${deployed.account}:${apiId}/$default/${method}${path}`);
+  }
+  if ('stateMachine' in invoker) {
+    const machineArn = invoker.stateMachine === 'broadcasts' ? at.setting(BROADCAST_ENV.STATE_MACHINE_ARN) : `${at.setting(JOURNEY_ENV.STATE_MACHINE_ARN_PREFIX)}${invoker.stateMachine}`;
+    const machines = deployed.ofType('AWS::StepFunctions::StateMachine');
+    const machineId = machines.find((id) => deployed.getAtt(id, 'Arn') === machineArn);
+    if (machineId === undefined) {
+      // A journey of the scenario's own, which the template's stack was not synthesized with: deployed, it would
+      // be one more machine with the role every journey shares (the stack gives them one).
+      if (invoker.stateMachine === 'broadcasts') throw new Error(`the twin: the template deploys no state machine ${machineArn}`);
+      const prefix = at.setting(JOURNEY_ENV.STATE_MACHINE_ARN_PREFIX);
+      const roles = new Set(machines.filter((id) => deployed.getAtt(id, 'Arn').startsWith(prefix)).map((id) => JSON.stringify(deployed.resource(id).Properties?.RoleArn)));
+      if (roles.size !== 1) throw new Error(`the twin: the template's journeys have ${roles.size} roles, so which one a journey it does not deploy (${invoker.stateMachine}) would have is unknown`);
+      return byRole('states.amazonaws.com', machineArn, JSON.parse([...roles][0]!), `the journeys' state machines`);
+    }
+    const props = deployed.resource(machineId).Properties ?? {};
+    const definition = String(deployed.resolve(props.DefinitionString));
+    if (!definition.includes(JSON.stringify(target))) throw new Error(`the twin: the template's state machine ${machineArn} invokes no ${call.functionName} (${target})`);
+    return byRole('states.amazonaws.com', machineArn, props.RoleArn, machineId);
+  }
+  const spec = SCHEDULES.find((s) => s.id === invoker.schedule);
+  if (!spec) throw new Error(`the twin: the engine runs a schedule ${invoker.schedule} the topology does not have`);
+  const scheduleId = resourceByPath(deployed, 'AWS::Scheduler::Schedule', spec.id);
+  const scheduleTarget = deployed.resource(scheduleId).Properties?.Target as { Arn: unknown; RoleArn: unknown };
+  if (deployed.resolve(scheduleTarget.Arn) !== target) throw new Error(`the twin: the template's schedule ${scheduleId} invokes ${String(deployed.resolve(scheduleTarget.Arn))}, not ${call.functionName}`);
+  // Scheduler assumes the role with its schedule group's ARN as aws:SourceArn (what the role's trust policy is scoped by).
+  const group = deployed.resource(scheduleId).Properties?.GroupName;
+  const groupArn = `arn:aws:scheduler:${deployed.region}:${deployed.account}:schedule-group/${group === undefined ? 'default' : String(deployed.resolve(group))}`;
+  return byRole('scheduler.amazonaws.com', groupArn, scheduleTarget.RoleArn, scheduleId);
+}
+
+/** One request through the simulator: its overall result (`Allowed`, `ImplicitlyDenied`, `ExplicitlyDenied`). */
+async function simulate(
+  request: { principal: string; action: string; resource: string; context: Record<string, string[]>; identityPolicies?: Array<{ name: string; policy: PolicyDocument }>; resourcePolicy?: PolicyDocument },
+  accountId: string,
+): Promise<string> {
+  const run = await runSimulation(
+    {
+      request: { principal: request.principal, action: request.action, resource: { resource: request.resource, accountId }, contextVariables: request.context },
+      identityPolicies: request.identityPolicies ?? [],
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      ...(request.resourcePolicy && { resourcePolicy: request.resourcePolicy }),
+    },
+    {},
+  );
+  if (run.resultType === 'error') throw new Error(`the twin could not simulate ${request.action} on ${request.resource} by ${request.principal}: ${JSON.stringify(run.errors)}`);
+  return run.overallResult;
 }

@@ -150,6 +150,16 @@ export class Deployed {
           return `${String(this.resolve(this.resource(logicalId).Properties?.StateMachineArn))}:1`;
         case 'AWS::StepFunctions::StateMachineAlias':
           return this.#aliasArn(logicalId);
+        case 'AWS::Events::Rule': {
+          // A rule on a custom bus has the bus's name in its ARN; on the default bus, none.
+          const bus = this.resource(logicalId).Properties?.EventBusName;
+          const busName = bus === undefined ? 'default' : String(this.resolve(bus)).split('/').at(-1)!;
+          return arn('events', busName === 'default' ? `rule/${name}` : `rule/${busName}/${name}`);
+        }
+        case 'AWS::Scheduler::Schedule': {
+          const group = this.resource(logicalId).Properties?.GroupName;
+          return arn('scheduler', `schedule/${group === undefined ? 'default' : String(this.resolve(group))}/${name}`);
+        }
       }
     }
     if (attribute === 'Name' && Type === 'AWS::StepFunctions::StateMachine') return name;
@@ -245,6 +255,8 @@ const NAME_PROPERTY: Record<string, string> = {
   'AWS::SecretsManager::Secret': 'Name',
   'AWS::Logs::LogGroup': 'LogGroupName',
   'AWS::SNS::Topic': 'TopicName',
+  'AWS::Events::Rule': 'Name',
+  'AWS::Scheduler::Schedule': 'Name',
 };
 
 /**
