@@ -10,6 +10,7 @@
  * with no address takes the profile's now, and the consumer's `denyAddress` the same); the link's `a` is read only
  * when the record is erased (`denyErasedAddress`). X, the address the mail went to and the click unsubscribed, is not
  * denied: the guest is mailed marketing at X.
+ * The same when the mail went to a record since erased that came back at another address (a new life).
  * Control: the click before the address change denies X and the guest's offer is skipped `unsubscribed`.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -65,6 +66,32 @@ async function scenario(person: string, changesAddressFirst: boolean) {
   return { wentTo, answer, guestOffer: await latestOffer(guest) };
 }
 
+/** The guest, mailed at X, is erased and comes back (a new life) at Z; the account keeps X. Then the old link is clicked. */
+async function comebackScenario(person: string) {
+  const address = `${person}@example.com`;
+  const account = `u-${person}`;
+  const guest = `guest-${person}`;
+  await t.api.send([
+    { type: 'identify', userId: guest, traits: { email: address } },
+    { type: 'identify', userId: account, traits: { email: address } },
+  ]);
+  await later(60_000);
+  await offer(guest, 1);
+  const mail = outboxFor(t.engine, guest).find((m) => m.channel === 'email' && 'headers' in m && m.headers['List-Unsubscribe']) as { headers: Record<string, string> } | undefined;
+  const link = /^<(.+)>$/.exec(mail!.headers['List-Unsubscribe']!)![1]!;
+  await later(60_000);
+  expect((await t.api.del(`/v1/customers/${guest}`)).status).toBe(200);
+  await t.engine.settle();
+  await later(3_600_000);
+  await t.api.sendAndSettle({ type: 'identify', userId: guest, traits: { email: `${person}-z@example.org` } });
+  await later(60_000);
+  const page = await fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+  await t.engine.settle();
+  await later(3_600_000);
+  await offer(account, 1);
+  return { click: page.status, accountOffer: await latestOffer(account) };
+}
+
 describe("a click on an old email's one-click link after the record changed its address", () => {
   it('control: the click before the change denies the address the mail went to', async () => {
     expect(await scenario('a17l-ctl', false)).toEqual({ wentTo: true, answer: { status: 200, promised: true }, guestOffer: 'unsubscribed' });
@@ -76,5 +103,12 @@ describe("a click on an old email's one-click link after the record changed its 
   // under the record) whenever `a` is present, not only when the record is erased; the consumer's `denyAddress` too.
   it.fails('the click after the change still denies the address the mail went to', async () => {
     expect(await scenario('a17l', true)).toEqual({ wentTo: true, answer: { status: 200, promised: true }, guestOffer: 'unsubscribed' });
+  }, 60_000);
+
+  // BREAK (audit 17): the same through the erased path: the guest erased and back (a new life at Z), the old link's
+  // click denies Z (`denyErasedAddress` returns at once for a new life), not X: the account keeps getting marketing
+  // at X; fix idea: as above (the link's `a` denied whatever the record's state).
+  it.fails("the click of an erased guest's old link after its comeback at another address still denies the address", async () => {
+    expect(await comebackScenario('a17lc')).toEqual({ click: 200, accountOffer: 'unsubscribed' });
   }, 60_000);
 });
