@@ -24,6 +24,11 @@ export const TWIN_SCENARIOS = [
   'tests/integration/unsubscribe-before-address-known.test.ts',
   // An erased id's late denial puts back the address's item it replaced (ingest); erasures of every record with an address at once free it.
   'tests/integration/late-denial-keeps-address-denial.test.ts',
+  // An erased record's late complaint (SES feedback) and late denial (consumer) kept for a live record with the address: GSI3 read.
+  'tests/integration/late-complaint-erased-shared.test.ts',
+  'tests/integration/late-denial-races-live-denial.test.ts',
+  // A tool's bounce suppresses the address it names (ingest).
+  'tests/integration/tool-bounce-after-move.test.ts',
   'tests/integration/parallel-erasures-free-address.test.ts',
   'tests/integration/broadcasts.test.ts',
   'tests/integration/broadcast-cursor-erasure.test.ts',

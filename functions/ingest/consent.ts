@@ -7,7 +7,8 @@ import { consentChanges, consentDenials, consentRecord, mapLimit, suppressionsOf
 export interface ConsentHolds {
   /** A channel's denial, or with `topic` a subscription topic's on the channel. */
   putConsentHold(customerId: string, channel: Channel, record: ConsentRecord, topic?: string): Promise<void>;
-  putSuppressionHold(customerId: string, channel: Channel, suppression: Suppression, receivedAt: string): Promise<void>;
+  /** A hard bounce or complaint; `address`: the one the event names (else the customer's own) is suppressed too. */
+  putSuppressionHold(customerId: string, channel: Channel, suppression: Suppression, receivedAt: string, address?: string): Promise<void>;
   /** The customer a visitor (`anon:<anonymousId>`) is linked to now, if any (ProfileStore.linkedTo). */
   linkedTo?(id: string): Promise<string | undefined>;
   /**
@@ -16,10 +17,10 @@ export interface ConsentHolds {
    */
   putAddressConsent?(customerId: string, channel: Channel, record: ConsentRecord, address?: string): Promise<void>;
   /**
-   * A one-click link's denial of the address its message went to (`addressHash`), when the customer it names has
-   * been erased: kept for the records that still have the address (ProfileStore.denyErasedAddress).
+   * A one-click link's denial of the address its message went to (`addressHash`), whatever became of the customer it
+   * names (moved to another address, erased: kept for the records that still have it): ProfileStore.denyAddressOfLink.
    */
-  denyErasedAddress?(customerId: string, addressHash: string, channel: Channel, record: ConsentRecord, now: Date): Promise<boolean>;
+  denyAddressOfLink?(customerId: string, addressHash: string, channel: Channel, record: ConsentRecord): Promise<void>;
 }
 
 /** The email address an event names for its customer (an identify's `traits.email`, else `context.traits.email`), if any. */
@@ -57,6 +58,15 @@ export async function recordHolds(holds: ConsentHolds | undefined, events: reado
   // the profile lists, which keeps the newest PROFILE_LIMITS.anonymousIds; an older visitor is linked still.
   const visitors = [...new Set(events.filter((e) => e.userId === undefined && denies(e)).map(customerOf))];
   const linked = new Map(holds.linkedTo === undefined ? [] : await mapLimit(visitors, 16, async (v) => [v, await holds.linkedTo!(v)] as const));
+  // The address a denial or suppression of an event is for: the one it names (a source that may set `email`), else
+  // the one an earlier identify of the same customer in `events` gives them; undefined: the customer's live profile's.
+  const denialAddress = new Map<NormalisedEvent, string | undefined>();
+  const batchAddress = new Map<string, string>();
+  for (const event of events) {
+    const named = mayNameAddress ? addressIn(event) : undefined;
+    if (named !== undefined && event.type === 'identify' && typeof event.traits.email === 'string') batchAddress.set(customerOf(event), named);
+    denialAddress.set(event, named ?? batchAddress.get(customerOf(event)));
+  }
   const writes = events.flatMap((event) =>
     [customerOf(event), linked.get(customerOf(event))].flatMap((id) =>
       id === undefined
@@ -67,23 +77,23 @@ export async function recordHolds(holds: ConsentHolds | undefined, events: reado
             ...topicConsentChanges(event)
               .filter((change) => change.status === 'denied')
               .map((change) => () => holds.putConsentHold(id, change.channel, consentRecord(change), change.topic)),
-            ...suppressionsOf(event).map(({ channel, suppression }) => () => holds.putSuppressionHold(id, channel, suppression, event.receivedAt)),
+            // The address the bounce or complaint names (the tool's report of where the mail went), not the one the record has now.
+            ...suppressionsOf(event).map(({ channel, suppression }) => () => holds.putSuppressionHold(id, channel, suppression, event.receivedAt, denialAddress.get(event))),
           ],
     ),
   );
   // The address's own consent: every change of a channel, in consent order (a grant lifts an earlier denial of the
   // address), once per event, under the customer (a visitor's: the one it is linked to).
-  const batchAddress = new Map<string, string>();
+  const grantAddress = new Map<string, string>();
   for (const event of events) {
     const id = linked.get(customerOf(event)) ?? customerOf(event);
-    const named = mayNameAddress ? addressIn(event) : undefined;
-    if (named !== undefined && event.type === 'identify' && typeof event.traits.email === 'string') batchAddress.set(customerOf(event), named);
+    if (event.type === 'identify' && mayNameAddress && addressIn(event) !== undefined && typeof event.traits.email === 'string') grantAddress.set(customerOf(event), addressIn(event)!);
     for (const change of consentChanges(event)) {
       if (!holds.putAddressConsent) continue;
       // A denial: the address the event names, else the one an earlier identify of the batch gave the customer. A grant:
       // only the customer's own address: the one the batch's identify gives them (their profile's once applied), else
       // their profile's now; never one the event alone names.
-      const address = change.status === 'denied' ? (named ?? batchAddress.get(customerOf(event))) : batchAddress.get(customerOf(event));
+      const address = change.status === 'denied' ? denialAddress.get(event) : grantAddress.get(customerOf(event));
       writes.push(() => holds.putAddressConsent!(id, change.channel, consentRecord(change), address));
     }
   }

@@ -54,10 +54,11 @@ export async function handleUnsubscribe(
   };
   // The denial holds from now: recorded before the page says so, so no marketing message goes out after it.
   await recordHolds(deps.consentHolds, [event]);
-  // A click on the mail of a record erased since: what recordHolds writes for it is taken back (it names an erased id),
-  // but the address the mail went to may still be another record's (a guest checkout and the account): denied for them.
+  // The address the mail went to (signed into the link) is denied, whatever became of the record since: it may have
+  // moved to another address (recordHolds denies the one it has now), or been erased (kept while another record, a
+  // guest checkout or the account, still has the address).
   if (link.addressHash !== undefined) {
-    for (const change of consentChanges(event)) await deps.consentHolds?.denyErasedAddress?.(link.customerId, link.addressHash, change.channel, consentRecord(change), now);
+    for (const change of consentChanges(event)) await deps.consentHolds?.denyAddressOfLink?.(link.customerId, link.addressHash, change.channel, consentRecord(change));
   }
   const result = await publishEntries(deps.putEvents, [toBusEntry(event, deps.eventBusName)], { clock: deps.clock });
   if (result.failed.length > 0) return page(503, 'Please try again', '<p>We could not record your choice just now. Nothing was changed; please try again in a minute.</p>');

@@ -507,12 +507,15 @@ export class ProfileStore {
   }
 
   /**
-   * Put an address hold (`addressHoldKey`) of the customer's address; then, write then check, take it back if the
-   * customer is erased (and has no new life, nor joined another's): their erasure may have looked for their addresses'
-   * holds before this write. `mark`: unless a later write replaced it. Taking it back undoes only this write: the item
-   * it replaced (read in the same put, `ALL_OLD`) is put back, so an address's denial or suppression another record
-   * with the address relies on (the erasure kept it for them) is never removed nor weakened by an erased id's late
-   * event; an item this write created is deleted.
+   * Put an address hold (`addressHoldKey`) of the customer's address (`address`: one the event names, or the hash a
+   * one-click link carries; else the live profile's); then, write then check, settle it if the customer is erased (and
+   * has no new life, nor joined another's): their erasure may have looked for their addresses' holds before this
+   * write. A denial or a suppression is the address's, not the person's: while another, live record has the address
+   * (the email index) it stays, for that record, with the pointer under it (`#keepForLiveHolder`: a late complaint or
+   * unsubscribe from the mail of an erased guest record still stops marketing to the address the account shares).
+   * Otherwise, and for a grant, it is taken back: `mark`: unless a later write replaced it; only this write is undone:
+   * the item it replaced (read in the same put, `ALL_OLD`) is put back, so an address's denial or suppression another
+   * record relies on is never removed nor weakened by an erased id's late event; an item this write created is deleted.
    */
   async #putAddressHold(
     id: string,
@@ -521,14 +524,18 @@ export class ProfileStore {
     hold: HoldWrite,
     mark: { name: string; value: string },
     receivedAt: string,
-    address?: string,
+    address?: string | { hash: string },
     /** Written only over an item this accepts (read first, eventually consistent: a read unit is cheaper than a failed conditional write). */
     onlyOver?: (item: Record<string, unknown>) => boolean,
   ): Promise<void> {
     if (!ADDRESS_HOLD_CHANNELS.has(channel)) return;
-    const to = addressOf(address) ?? (await this.#liveAddress(id));
-    if (to === undefined) return;
-    const hash = addressHash(to);
+    let hash: string;
+    if (typeof address === 'object') hash = address.hash;
+    else {
+      const to = addressOf(address) ?? (await this.#liveAddress(id));
+      if (to === undefined) return;
+      hash = addressHash(to);
+    }
     const Key = addressHoldKey(hash, `${kind}#${channel}`);
     if (onlyOver !== undefined) {
       const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key }));
@@ -540,10 +547,13 @@ export class ProfileStore {
     await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...pointer, itemType: 'address-pointer' } }));
     const written = await this.#putHold(Key, hold, { returnOld: true });
     if (!written) return;
-    const tombstone = await this.tombstone(id, new Date(receivedAt));
+    const now = new Date(receivedAt);
+    const tombstone = await this.tombstone(id, now);
     if (!tombstone || (await this.hasNewLife(id, tombstone)) || (await this.isJoined(id))) return;
     // Erased meanwhile: its erasure may have read the partition before the pointer was written.
     await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: pointer }));
+    const restricts = kind === 'S' || hold.item.status === 'denied';
+    if (restricts && (await this.#keepForLiveHolder(hash, now, new Set([id])))) return;
     const unlessReplaced = { ConditionExpression: '#m = :m', ExpressionAttributeNames: { '#m': mark.name }, ExpressionAttributeValues: { ':m': mark.value } };
     try {
       if (written.old === undefined) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key, ...unlessReplaced }));
@@ -554,24 +564,19 @@ export class ProfileStore {
   }
 
   /**
-   * A one-click link's denial of the address its message went to (`hash`, signed into the link), when the customer the
-   * link names is erased (a tombstone, no new life): written as the address's denial (`putAddressConsent`'s order) if
-   * another, live record has the address (the email index), with the pointer (`addressPointerKey`) under that record;
-   * nothing when nobody has it any more (the erased person's own denial is parked for their comeback). True if written.
+   * A one-click link's denial of the address its message went to (`hash`, signed into the link), whatever became of
+   * the customer the link names since: the address's denial (`putAddressConsent`'s order), with the pointer under that
+   * customer; if they are erased (no new life), kept while another, live record has the address (the pointer under
+   * that record), else taken back (the erased person's own denial is parked for their comeback).
    */
-  async denyErasedAddress(id: string, hash: string, channel: Channel, record: ConsentRecord, now: Date): Promise<boolean> {
-    if (!ADDRESS_HOLD_CHANNELS.has(channel) || record.status !== 'denied') return false;
-    const tombstone = await this.tombstone(id, now);
-    if (!tombstone || (await this.hasNewLife(id, tombstone)) || (await this.isJoined(id))) return false;
-    const holder = await this.#liveHolderOf(hash, now, new Set([id]));
-    if (holder === undefined) return false;
+  async denyAddressOfLink(id: string, hash: string, channel: Channel, record: ConsentRecord): Promise<void> {
+    if (record.status !== 'denied') return;
     const key = record.key ?? record.at;
-    await this.#pointToAddress(holder, hash, now);
-    await this.#putHold(addressHoldKey(hash, `K#${channel}`), {
+    const hold: HoldWrite = {
       item: { itemType: 'address-consent', status: record.status, source: record.source, at: record.at, key },
       condition: { expression: 'attribute_not_exists(#pk) OR #key <= :key', names: { '#pk': L.partitionKey, '#key': 'key' }, values: { ':key': key } },
-    });
-    return true;
+    };
+    await this.#putAddressHold(id, channel, 'K', hold, { name: 'key', value: key }, key, { hash });
   }
 
   /** The email address of the live profile `id` is (or is joined into), if it has one. */
@@ -1522,11 +1527,30 @@ export class ProfileStore {
   /**
    * Put the address pointer (`addressPointerKey`) under `holder`, whose erasure then finds the address's holds. Write,
    * then check: a pointer under a record erased meanwhile goes (that erasure judges the address by its profile).
+   * True if it stands.
    */
-  async #pointToAddress(holder: string, hash: string, now: Date): Promise<void> {
+  async #pointToAddress(holder: string, hash: string, now: Date): Promise<boolean> {
     const pointer = addressPointerKey(holder, hash);
     await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...pointer, itemType: 'address-pointer' } }));
-    if (await this.erasedNow(holder, now)) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: pointer }));
+    if (!(await this.erasedNow(holder, now))) return true;
+    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: pointer }));
+    return false;
+  }
+
+  /**
+   * An address item just written (by an erased record's late event): whether a live record other than `excluding`
+   * has the address, pointed to it (`#pointToAddress`, write then check). A holder being erased meanwhile does not
+   * count (its erasure may have judged the address before the item was written): the next one is tried. After this
+   * answers true the item has a live holder whose erasure will judge it; false: nobody's, for the caller to take back.
+   */
+  async #keepForLiveHolder(hash: string, now: Date, excluding: ReadonlySet<string>): Promise<boolean> {
+    const tried = new Set(excluding);
+    for (;;) {
+      const holder = await this.#liveHolderOf(hash, now, tried);
+      if (holder === undefined) return false;
+      if (await this.#pointToAddress(holder, hash, now)) return true;
+      tried.add(holder);
+    }
   }
 
   /** The customer `id`'s record is frozen into (`mergedInto`), if any. */

@@ -186,7 +186,10 @@ export const SCHEDULES: readonly ScheduleSpec[] = [SWEEP_SCHEDULE];
 
 // ---- Grants ----
 
-/** DynamoDB actions one function may call on the profile table and on its indexes (GSI1, GSI2; GSI3, the email index, only with `emailIndex`). */
+/**
+ * DynamoDB actions one function may call on the profile table and on its indexes (`indexes` on GSI1 and GSI2; with
+ * `emailIndex`, Query on GSI3, the email index, too: `indexes` if there are any, else Query alone).
+ */
 export interface ProfileTableAccess {
   readonly table: readonly string[];
   readonly indexes: readonly string[];
@@ -212,11 +215,14 @@ export const PROFILE_TABLE_ACCESS = {
    * Cross-sell (`CoPurchaseStore.count`): each "bought after" pair counted once (UpdateItem), its count read
    * (GetItem) and its antecedent's top list rewritten under its version (GetItem, PutItem): no new action.
    * An email denial applied to a profile with an address, as the address's (`AH#<sha256(address)>`, `putAddressConsent`):
-   * the item put (PutItem), the tombstone read and, for a customer erased meanwhile, the item deleted (DeleteItem): no new action.
+   * the item put (PutItem), the tombstone read and, for a customer erased meanwhile, whether another record has the
+   * address (Query of the email index, GSI3), its pointer put (PutItem), else the item deleted (DeleteItem).
    */
   consumer: {
     table: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
     indexes: [],
+    // A denial of an erased customer's address is kept while another record has the address (`#keepForLiveHolder`).
+    emailIndex: true,
   } as ProfileTableAccess,
   /**
    * `reevaluate`: a profile read and written back (GetItem, PutItem); customers found
@@ -294,6 +300,9 @@ export const JOURNEY_TABLE_ACCESS = {
 export const SES_FEEDBACK_TABLE_ACCESS: ProfileTableAccess = {
   table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
   indexes: [],
+  // A complaint or bounce of mail to a customer erased since suppresses the address while another record has it
+  // (Query of the email index, GSI3, then that record's pointer put).
+  emailIndex: true,
 };
 
 /**

@@ -7,6 +7,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { SES_FEEDBACK_TABLE_ACCESS, sesFeedbackRule } from '../../infra/topology';
 import { FEEDBACK, JOURNEYS } from '../../infra/cdk/defaults';
+import { PROFILE_TABLE_LAYOUT } from '../../shared';
 import { JOURNEY_ENV } from '../../shared/config/journey-env';
 import { functionIdByService, functionPolicyStatements, synthRapport, TEST_DELIVERY } from './synth';
 
@@ -58,12 +59,14 @@ describe('the SES feedback rule and function', () => {
     });
   });
 
-  it('may call exactly what it calls: its profile table actions, and PutEvents on the Rapport bus only', () => {
+  it('may call exactly what it calls: its profile table actions, Query on the email index, and PutEvents on the Rapport bus only', () => {
     const statements = functionPolicyStatements(template, feedbackId).filter((s) => !/^(xray|logs|kms|sqs):/.test([s.Action].flat()[0]!));
     const busArn = { 'Fn::GetAtt': [stack.getLogicalId(stack.rapport.bus.node.defaultChild as never), 'Arn'] };
     const tableArn = { 'Fn::GetAtt': [stack.getLogicalId(stack.rapport.profileTable.node.defaultChild as never), 'Arn'] };
     expect(statements.map((s) => ({ actions: [s.Action].flat().sort(), resource: s.Resource }))).toEqual([
       { actions: [...SES_FEEDBACK_TABLE_ACCESS.table].sort(), resource: tableArn },
+      // A complaint of mail to a customer erased since suppresses the address while another record has it (ProfileStore#keepForLiveHolder).
+      { actions: ['dynamodb:Query'], resource: { 'Fn::Join': ['', [tableArn, `/index/${PROFILE_TABLE_LAYOUT.emailIndex.name}`]] } },
       { actions: ['events:PutEvents'], resource: busArn },
     ]);
   });

@@ -432,7 +432,7 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
     const tableArn = () => arnOf(ids.table);
     const indexArn = (name: string) => ({ 'Fn::Join': ['', [arnOf(ids.table), `/index/${name}`]] });
 
-    it('consumer: items of the table (its own and the journey router\'s), PutEvents on the bus, start, resume and stop journey runs, send to the dead-letter queue', () => {
+    it('consumer: items of the table (its own and the journey router\'s), Query on the email index, PutEvents on the bus, start, resume and stop journey runs, send to the dead-letter queue', () => {
       const machines = journeyMachines();
       const statements = normalised(functionPolicyStatements(synthesised.template, ids.consumer));
       const sortedRefs = (resource: unknown) => [...asList(resource)].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
@@ -446,6 +446,8 @@ describe('Rapport-dev stack: the profile leg, default props', () => {
           Action: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
           Resource: [tableArn()],
         },
+        // GSI3 alone: an erased customer's late denial of an address is kept while another record has the address.
+        { Effect: 'Allow', Action: 'dynamodb:Query', Resource: [indexArn('GSI3')] },
         { Effect: 'Allow', Action: 'events:PutEvents', Resource: [arnOf(ids.bus)] },
         // It enrols customers in the journeys their events trigger, once it applied the event.
         { Effect: 'Allow', Action: 'states:StartExecution', Resource: [expect.anything()] },

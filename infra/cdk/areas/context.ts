@@ -69,15 +69,16 @@ export function loggedDefaultStage(
   });
 }
 
-/** `access.table` on the profile table and `access.indexes` on its two indexes, each named: no wildcard. */
+/** `access.table` on the profile table, `access.indexes` on its two indexes and Query on the email index with `access.emailIndex`, each named: no wildcard. */
 export function grantProfileTable(profileTable: dynamodb.ITableV2, fn: lambda.IFunction, access: ProfileTableAccess): void {
   fn.addToRolePolicy(new iam.PolicyStatement({ actions: [...access.table], resources: [profileTable.tableArn] }));
-  if (access.indexes.length === 0) return;
   const { dueIndex, lastOrderIndex, emailIndex } = PROFILE_TABLE_LAYOUT;
+  const indexes = [...(access.indexes.length > 0 ? [dueIndex, lastOrderIndex] : []), ...(access.emailIndex ? [emailIndex] : [])];
+  if (indexes.length === 0) return;
   fn.addToRolePolicy(
     new iam.PolicyStatement({
-      actions: [...access.indexes],
-      resources: [dueIndex, lastOrderIndex, ...(access.emailIndex ? [emailIndex] : [])].map((index) => `${profileTable.tableArn}/index/${index.name}`),
+      actions: access.indexes.length > 0 ? [...access.indexes] : ['dynamodb:Query'],
+      resources: indexes.map((index) => `${profileTable.tableArn}/index/${index.name}`),
     }),
   );
 }

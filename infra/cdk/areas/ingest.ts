@@ -188,7 +188,7 @@ export class IngestArea {
       new iam.PolicyStatement({
         actions: ['dynamodb:Query'],
         // The email index (keys only: an address's hash and the customer ids with it): a one-click click on an erased
-        // record's mail denies its address for the records that still have it (ProfileStore.denyErasedAddress).
+        // record's mail denies its address for the records that still have it (ProfileStore.denyAddressOfLink).
         resources: [`${profileTable.tableArn}/index/${PROFILE_TABLE_LAYOUT.emailIndex.name}`],
       }),
     );

@@ -1,15 +1,10 @@
 /**
- * Audit 17. Promise (README "Consent"): a hard bounce or a complaint suppresses every email to the address, for every
- * record with it; a denial's address is the one the event names (`traits.email`, `context.traits.email`), and SES's
- * feedback suppresses the address the message went to, not the customer's address when it arrives (f0c2bfb/90c18b9).
- * What I did: the guest and the account share X. The account moves to Y. Then the customer's email tool reports a
- * hard bounce (resp. a spam complaint: `Email Marked as Spam`) of mail it had sent the account at X, naming X
- * (`context.traits.email`), through ingest. Then the guest (at X) gets an offer.
- * Observed: `recordHolds` passes no address for a suppression (`putSuppressionHold(id, channel, suppression,
- * receivedAt)`), so the address suppressed is the account's profile's now: Y, the person's new, working address, for
- * good (never lifted; every email, transactional too, for every record with Y), while X, which bounced, is not: the
- * guest is mailed at the bounced address.
- * Control: the bounce before the move suppresses X; the guest's offer is skipped `suppressed`.
+ * A hard bounce or a spam complaint an email tool reports through ingest suppresses the address it names (its
+ * `context.traits.email`: where the mail went), not the record's address when the report arrives (`recordHolds` passes
+ * the event's address to `putSuppressionHold`, as it does for denials). The guest and the account share X; the account
+ * moves to Y; the tool reports a hard bounce (resp. `Email Marked as Spam`) of mail it sent the account at X: X is
+ * suppressed (the guest's offer at X is skipped `suppressed`), Y, the account's working address, is not.
+ * Control: the bounce before the move.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,7 +15,7 @@ import { VirtualClock } from '../../infra/embedded/virtual-time';
 import { laterOn, profileItems, useTestEngine } from '../helpers/engine';
 import { messagesOf, runToEnd } from '../helpers/journeys';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'rapport-a17-tool-bounce-'));
+const dir = mkdtempSync(path.join(tmpdir(), 'rapport-tool-bounce-'));
 for (const sub of ['journeys', 'templates']) mkdirSync(path.join(dir, sub));
 writeFileSync(path.join(dir, 'journeys', 'offer.yaml'), ['id: offer', 'name: Offer', 'version: 1', 'trigger: { event: Offer Due }', 'entry: { reentry: always }', 'steps:', '  - id: send-offer', '    send: { channel: email, template: offer }', ''].join('\n'));
 writeFileSync(path.join(dir, 'templates', 'offer.email.liquid'), 'Subject: 20% off\n\nOffers for you.');
@@ -68,15 +63,11 @@ describe("an email tool's hard bounce or complaint naming the address, reported 
     expect(await scenario('a17tb-ctl', 'bounce', false)).toEqual({ bouncedSuppressed: true, newAddressSuppressed: false, guestOffer: 'suppressed' });
   }, 60_000);
 
-  // BREAK (audit 17): a suppression from ingest ignores the address its event names and suppresses the profile's new
-  // address for good, leaving the bounced one mailed for the guest; fix idea: in `recordHolds`, pass the address the
-  // event names (as for a denial: `named ?? batchAddress`, `mayNameAddress`) to `putSuppressionHold`.
-  it.fails('the bounce after the move suppresses the address that bounced, not the new one', async () => {
+  it('the bounce after the move suppresses the address that bounced, not the new one', async () => {
     expect(await scenario('a17tb', 'bounce', true)).toEqual({ bouncedSuppressed: true, newAddressSuppressed: false, guestOffer: 'suppressed' });
   }, 60_000);
 
-  // BREAK (audit 17): the same for a spam complaint (`Email Marked as Spam`); fix idea: as above.
-  it.fails('the complaint after the move suppresses the address complained from, not the new one', async () => {
+  it('the complaint after the move suppresses the address complained from, not the new one', async () => {
     expect(await scenario('a17ts', 'spam', true)).toEqual({ bouncedSuppressed: true, newAddressSuppressed: false, guestOffer: 'suppressed' });
   }, 60_000);
 });

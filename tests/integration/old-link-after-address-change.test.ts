@@ -1,17 +1,10 @@
 /**
- * Audit 17. Promise (README "Consent", fc069d7): an email's one-click link names the hash of the address it went to
- * (`a`, signed with the rest), and a click on an old email's unsubscribe link denies the address that email went to,
- * for every record with it (consent is law per address); `unsubscribeUrl` says of `a`: "a click denies that address,
- * also once the customer is erased or has another address".
- * What I did: the guest and the account share X. The account is mailed an offer at X (its link carries `a` = X's
- * hash). The account then changes its address to Y. The person clicks the old offer's one-click link. Then the guest
- * (still at X) gets an offer.
- * Observed: the click's denial is recorded for the live profile's address (Y: `recordHolds` -> `putAddressConsent`
- * with no address takes the profile's now, and the consumer's `denyAddress` the same); the link's `a` is read only
- * when the record is erased (`denyErasedAddress`). X, the address the mail went to and the click unsubscribed, is not
- * denied: the guest is mailed marketing at X.
- * The same when the mail went to a record since erased that came back at another address (a new life).
- * Control: the click before the address change denies X and the guest's offer is skipped `unsubscribed`.
+ * A click on an old email's one-click link denies the address that email went to (the hash `a` signed into the link),
+ * for every record with it, whatever became of the record since (ProfileStore.denyAddressOfLink). The guest and the
+ * account share X; the account is mailed an offer at X, then moves to Y; the person clicks the old offer's link: X is
+ * denied (the guest's offer is skipped `unsubscribed`), as well as the record's own consent. The same when the mail
+ * went to a guest record since erased that came back at another address (a new life): X is denied for the account.
+ * Control: the click before the move.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +14,7 @@ import { VirtualClock } from '../../infra/embedded/virtual-time';
 import { laterOn, useTestEngine } from '../helpers/engine';
 import { messagesOf, outboxFor, runToEnd } from '../helpers/journeys';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'rapport-a17-old-link-'));
+const dir = mkdtempSync(path.join(tmpdir(), 'rapport-old-link-'));
 for (const sub of ['journeys', 'templates']) mkdirSync(path.join(dir, sub));
 writeFileSync(path.join(dir, 'journeys', 'offer.yaml'), ['id: offer', 'name: Offer', 'version: 1', 'trigger: { event: Offer Due }', 'entry: { reentry: always }', 'steps:', '  - id: send-offer', '    send: { channel: email, template: offer }', ''].join('\n'));
 writeFileSync(path.join(dir, 'templates', 'offer.email.liquid'), 'Subject: 20% off\n\nOffers for you.');
@@ -97,18 +90,11 @@ describe("a click on an old email's one-click link after the record changed its 
     expect(await scenario('a17l-ctl', false)).toEqual({ wentTo: true, answer: { status: 200, promised: true }, guestOffer: 'unsubscribed' });
   }, 60_000);
 
-  // BREAK (audit 17): the old link's click denies the record's new address, not the one the mail went to (the signed
-  // `a`): the guest sharing the old address keeps getting marketing there; fix idea: in handleUnsubscribe, give
-  // recordHolds/putAddressConsent the link's address (by hash: a `putAddressConsent` variant keyed by `a`, pointer
-  // under the record) whenever `a` is present, not only when the record is erased; the consumer's `denyAddress` too.
-  it.fails('the click after the change still denies the address the mail went to', async () => {
+  it('the click after the change still denies the address the mail went to', async () => {
     expect(await scenario('a17l', true)).toEqual({ wentTo: true, answer: { status: 200, promised: true }, guestOffer: 'unsubscribed' });
   }, 60_000);
 
-  // BREAK (audit 17): the same through the erased path: the guest erased and back (a new life at Z), the old link's
-  // click denies Z (`denyErasedAddress` returns at once for a new life), not X: the account keeps getting marketing
-  // at X; fix idea: as above (the link's `a` denied whatever the record's state).
-  it.fails("the click of an erased guest's old link after its comeback at another address still denies the address", async () => {
+  it("the click of an erased guest's old link after its comeback at another address still denies the address", async () => {
     expect(await comebackScenario('a17lc')).toEqual({ click: 200, accountOffer: 'unsubscribed' });
   }, 60_000);
 });
