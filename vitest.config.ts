@@ -27,8 +27,9 @@ export const TWIN_SCENARIOS = [
   // An erased record's late complaint (SES feedback) and late denial (consumer) kept for a live record with the address: GSI3 read.
   'tests/integration/late-complaint-erased-shared.test.ts',
   'tests/integration/late-denial-races-live-denial.test.ts',
-  // A tool's bounce suppresses the address it names (ingest).
+  // A tool's bounce suppresses the address it names (ingest); a topic left for the address (ingest, step, erasure).
   'tests/integration/tool-bounce-after-move.test.ts',
+  'tests/integration/topic-leave-shared-address.test.ts',
   'tests/integration/parallel-erasures-free-address.test.ts',
   'tests/integration/broadcasts.test.ts',
   'tests/integration/broadcast-cursor-erasure.test.ts',

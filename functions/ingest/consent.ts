@@ -15,7 +15,7 @@ export interface ConsentHolds {
    * A channel's consent change (a denial or a grant) as its address's, for every customer record with the address
    * (`address`: the one the event names, else the customer's own); a send to the address reads its latest.
    */
-  putAddressConsent?(customerId: string, channel: Channel, record: ConsentRecord, address?: string): Promise<void>;
+  putAddressConsent?(customerId: string, channel: Channel, record: ConsentRecord, address?: string, topic?: string): Promise<void>;
   /**
    * A one-click link's denial of the address its message went to (`addressHash`), whatever became of the customer it
    * names (moved to another address, erased: kept for the records that still have it): ProfileStore.denyAddressOfLink.
@@ -95,6 +95,13 @@ export async function recordHolds(holds: ConsentHolds | undefined, events: reado
       // their profile's now; never one the event alone names.
       const address = change.status === 'denied' ? denialAddress.get(event) : grantAddress.get(customerOf(event));
       writes.push(() => holds.putAddressConsent!(id, change.channel, consentRecord(change), address));
+    }
+    // A subscription topic's changes likewise (the preference page, `Unsubscribed {channel, topic}`): leaving a topic from
+    // one record leaves it for the address; only the address's own record re-joining lifts that.
+    for (const change of topicConsentChanges(event)) {
+      if (!holds.putAddressConsent) continue;
+      const address = change.status === 'denied' ? denialAddress.get(event) : grantAddress.get(customerOf(event));
+      writes.push(() => holds.putAddressConsent!(id, change.channel, consentRecord(change), address, change.topic));
     }
   }
   await mapLimit(writes, 16, (write) => write());

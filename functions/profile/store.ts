@@ -489,9 +489,11 @@ export class ProfileStore {
    * every customer record with that address: the address keeps its latest change in consent order, and a send to the
    * address reads it (`holdsOf`): while it is a denial, no marketing goes to the address, whoever it is sent for; a
    * later grant of the address (dated and received after the denial) lifts it. Channels without address holds, and a
-   * customer without an address, record nothing. Write, then check, as `putConsentHold`.
+   * customer without an address, record nothing. Write, then check, as `putConsentHold`. With `topic`, the change of
+   * that subscription topic on the channel (`K#<channel>#<topic>`): leaving the newsletter from one record leaves it
+   * for the address.
    */
-  async putAddressConsent(id: string, channel: Channel, record: ConsentRecord, address?: string): Promise<void> {
+  async putAddressConsent(id: string, channel: Channel, record: ConsentRecord, address?: string, topic?: string): Promise<void> {
     if (record.status === 'unknown') return;
     const key = record.key ?? record.at;
     // The greater key wins, and a denial wins a tie (`compareConsent`). A grant only lifts a denial: with no record of
@@ -503,7 +505,7 @@ export class ProfileStore {
     };
     // Most grants find no denial of their address: they cost a read, not a failed write.
     const lifts = record.status === 'denied' ? undefined : (item: Record<string, unknown>) => item.status === 'denied' && (item.key as string) < key;
-    await this.#putAddressHold(id, channel, 'K', hold, { name: 'key', value: key }, key, address, lifts);
+    await this.#putAddressHold(id, channel, topic === undefined ? 'K' : { topic }, hold, { name: 'key', value: key }, key, address, lifts);
   }
 
   /**
@@ -520,7 +522,8 @@ export class ProfileStore {
   async #putAddressHold(
     id: string,
     channel: Channel,
-    kind: 'K' | 'S',
+    /** Consent (`K#<channel>`), a subscription topic's consent on the channel (`K#<channel>#<topic>`), or suppression (`S#<channel>`). */
+    kind: 'K' | 'S' | { topic: string },
     hold: HoldWrite,
     mark: { name: string; value: string },
     receivedAt: string,
@@ -536,7 +539,7 @@ export class ProfileStore {
       if (to === undefined) return;
       hash = addressHash(to);
     }
-    const Key = addressHoldKey(hash, `${kind}#${channel}`);
+    const Key = addressHoldKey(hash, typeof kind === 'object' ? `K#${channel}#${kind.topic}` : `${kind}#${channel}`);
     if (onlyOver !== undefined) {
       const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key }));
       if (Item === undefined || !onlyOver(Item)) return;
@@ -676,7 +679,9 @@ export class ProfileStore {
     const nowSeconds = now.getTime() / 1000;
     const to = ADDRESS_HOLD_CHANNELS.has(channel) ? addressOf(address) : undefined;
     const all: Array<Record<string, unknown>> = [
-      ...(to === undefined ? [] : [addressHoldKey(addressHash(to), `K#${channel}`), addressHoldKey(addressHash(to), `S#${channel}`)]),
+      ...(to === undefined
+        ? []
+        : [addressHoldKey(addressHash(to), `K#${channel}`), addressHoldKey(addressHash(to), `S#${channel}`), ...(topic === undefined ? [] : [addressHoldKey(addressHash(to), `K#${channel}#${topic}`)])]),
       ...ids.flatMap((id) => {
         const own = [consentHoldKey(id, channel), suppressionHoldKey(id, channel), ...(topic === undefined ? [] : [consentHoldKey(id, channel, topic)])];
         return [...own, ...own.map((Key) => parkedHoldKey(id, Key))];
@@ -1499,7 +1504,8 @@ export class ProfileStore {
         await this.#pointToAddress(kept, hash, now);
         continue;
       }
-      for (const channel of ADDRESS_HOLD_CHANNELS) keys.push(addressHoldKey(hash, `K#${channel}`), addressHoldKey(hash, `S#${channel}`));
+      // Every item of the address (each channel's consent and suppression, each topic's consent), read strongly consistent.
+      for (const item of await this.#queryPartition(`${ADDRESS_HOLD_PREFIX}${hash}`)) keys.push({ [L.partitionKey]: item[L.partitionKey], [L.sortKey]: item[L.sortKey] });
     }
     return keys;
   }
