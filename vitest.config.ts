@@ -22,7 +22,7 @@ export const TWIN_SCENARIOS = [
   'tests/integration/unsubscribed-address-other-record.test.ts',
   // An address's denial the profile consumer records (an unsubscribe accepted before the identify bringing the address applied).
   'tests/integration/unsubscribe-before-address-known.test.ts',
-  // An erased id's late denial puts back the address's item it replaced (ingest); erasures of every record with an address at once free it.
+  // An erased id's late denial leaves the address denied for the record still having it (ingest); erasures of every record with an address at once free it.
   'tests/integration/late-denial-keeps-address-denial.test.ts',
   // An erased record's late complaint (SES feedback) and late denial (consumer) kept for a live record with the address: GSI3 read.
   'tests/integration/late-complaint-erased-shared.test.ts',

@@ -12,11 +12,11 @@
  * Unsubscribed {channel: email}` for the account's id, naming the address (`context.traits.email`). The guest record
  * then gets an offer, which is skipped `unsubscribed`.
  *
- * The fix (functions/profile/store.ts `#putAddressHold`): ingest writes the late denial over the address's item, then,
- * write then check, finds the account erased with no new life and takes its write back; it used to delete the item,
- * taking the guest's denial with it. Now the put returns the item it replaced (`ALL_OLD`) and the undo puts that back
- * (conditional on the key written, so a later write stands); only an item the write created is deleted. The control
- * (the same late unsubscribe naming no address) never touches the address's item.
+ * How (functions/profile/store.ts `#putAddressHold`): ingest writes the late denial over the address's item, then,
+ * write then check, finds the account erased with no new life; the guest still has the address, so the denial stays
+ * for it (`#keepForLiveHolder`). (It once deleted the item, taking the guest's denial with it; a take-back, when
+ * nobody else has the address, puts back the item the write replaced, `ALL_OLD`.) The control (the same late
+ * unsubscribe naming no address) never touches the address's item.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
