@@ -11,8 +11,8 @@
  * already suppressed, the conditional put fails, and `#putAddressHold` returns at `if (!written) return;` before its
  * tombstone check, so the pointer stays: an item in a partition named by the erased id, no TTL, after their erasure
  * completed (only a repeated DELETE of the id, which nothing prompts, removes it). In the control the put
- * succeeds, the check finds the tombstone and deletes the pointer. The same for a late denial whose put loses to an
- * address denial with a greater key. Not new with f085b7f: on 04c216e the break fails the same way (and the control
+ * succeeds, the check finds the tombstone and deletes the pointer. By reading, the same for a late denial whose put loses to an
+ * address denial with a greater key (not run). Not new with f085b7f: on 04c216e the break fails the same way (and the control
  * fails there for the bug f085b7f fixed: the account mailed).
  */
 import { createHash } from 'node:crypto';
