@@ -19,10 +19,9 @@
 import { describe, expect, it } from 'vitest';
 import { offerScenario } from '../helpers/address-scenario';
 import { OTHER_SECRET, TEST_SECRET, TEST_WRITE_KEY } from '../helpers/engine';
-import { outboxFor } from '../helpers/journeys';
 import { post, signedRequest } from '../helpers/webhook';
 
-const { t, later, offer, latestOffer } = offerScenario({
+const { t, later, offer, latestOffer, guestAndAccount, unsubscribeLink, clickOneClick } = offerScenario({
   name: 'audit15-grant',
   engine: {
     sources: [
@@ -35,20 +34,12 @@ const { t, later, offer, latestOffer } = offerScenario({
 const fromForms = (event: unknown) => post(`${t.engine.url}/v1/events`, signedRequest(OTHER_SECRET, event));
 
 async function scenario(person: string, strangerNamesTheAddress: boolean) {
-  const address = `${person}@example.com`;
-  const account = `u-${person}`;
-  const guest = `guest-${person}`;
+  const { address, account, guest } = await guestAndAccount(person);
   const lead = `lead-${person}`;
-  await t.api.send([
-    { type: 'identify', userId: guest, traits: { email: address } },
-    { type: 'identify', userId: account, traits: { email: address } },
-  ]);
-  await later(60_000);
   await offer(account, 1);
   // The account's one-click unsubscribe.
-  const mail = outboxFor(t.engine, account).find((m) => m.channel === 'email' && 'headers' in m && m.headers['List-Unsubscribe']) as { headers: Record<string, string> } | undefined;
-  const link = /^<(.+)>$/.exec(mail!.headers['List-Unsubscribe']!)![1]!;
-  const page = await fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+  const link = unsubscribeLink(account);
+  const page = await clickOneClick(link);
   const promised = page.status === 200 && (await page.text()).includes('You will no longer receive marketing email messages from us');
   await later(3_600_000);
 

@@ -12,20 +12,13 @@ import { describe, expect, it } from 'vitest';
 import { offerScenario } from '../helpers/address-scenario';
 import { outboxFor } from '../helpers/journeys';
 
-const { t, later, offer, latestOffer, addressItems } = offerScenario({ name: 'complaint-address' });
+const { t, later, offer, latestOffer, addressItems, guestAndAccount } = offerScenario({ name: 'complaint-address' });
 
 const suppressed = async (address: string) => (await addressItems(address, 'address-suppression')).length === 1;
 
 async function scenario(person: string, changesAddressFirst: boolean) {
-  const address = `${person}@example.com`;
   const fresh = `${person}-new@example.org`;
-  const account = `u-${person}`;
-  const guest = `guest-${person}`;
-  await t.api.send([
-    { type: 'identify', userId: guest, traits: { email: address } },
-    { type: 'identify', userId: account, traits: { email: address } },
-  ]);
-  await later(60_000);
+  const { address, account, guest } = await guestAndAccount(person);
   await offer(account, 1);
   const [mail] = outboxFor(t.engine, account);
   const wentTo = JSON.stringify((mail as unknown as { to: unknown }).to).includes(address);

@@ -10,9 +10,8 @@
 import { describe, expect, it } from 'vitest';
 import { offerScenario } from '../helpers/address-scenario';
 import { OTHER_SECRET, TEST_SECRET, TEST_WRITE_KEY } from '../helpers/engine';
-import { outboxFor } from '../helpers/journeys';
 
-const { t, later, offer, latestOffer } = offerScenario({
+const { t, later, offer, latestOffer, guestAndAccount, unsubscribeLink, clickOneClick } = offerScenario({
   name: 'late-click',
   engine: {
     sources: [
@@ -24,19 +23,11 @@ const { t, later, offer, latestOffer } = offerScenario({
 });
 
 async function scenario(person: string, clickAfterErasure: boolean) {
-  const address = `${person}@example.com`;
-  const account = `u-${person}`;
-  const guest = `guest-${person}`;
-  await t.api.send([
-    { type: 'identify', userId: guest, traits: { email: address } },
-    { type: 'identify', userId: account, traits: { email: address } },
-  ]);
-  await later(60_000);
+  const { account, guest } = await guestAndAccount(person);
   await offer(guest, 1);
-  const mail = outboxFor(t.engine, guest).find((m) => m.channel === 'email' && 'headers' in m && m.headers['List-Unsubscribe']) as { headers: Record<string, string> } | undefined;
-  const link = /^<(.+)>$/.exec(mail!.headers['List-Unsubscribe']!)![1]!;
+  const link = unsubscribeLink(guest);
   const click = async () => {
-    const page = await fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+    const page = await clickOneClick(link);
     return { status: page.status, promised: (await page.text()).includes('no longer receive marketing email') };
   };
   let answer: { status: number; promised: boolean } | undefined;

@@ -11,19 +11,12 @@ import { describe, expect, it } from 'vitest';
 import { offerScenario } from '../helpers/address-scenario';
 import { outboxFor } from '../helpers/journeys';
 
-const { t, clock, later, offer, latestOffer, addressItems } = offerScenario({ name: 'complaint' });
+const { t, clock, later, offer, latestOffer, addressItems, guestAndAccount } = offerScenario({ name: 'complaint' });
 
 const suppressed = async (address: string) => (await addressItems(address, 'address-suppression')).length === 1;
 
 async function scenario(person: string, kind: 'complaint' | 'hard-bounce', afterErasure: boolean) {
-  const address = `${person}@example.com`;
-  const account = `u-${person}`;
-  const guest = `guest-${person}`;
-  await t.api.send([
-    { type: 'identify', userId: guest, traits: { email: address } },
-    { type: 'identify', userId: account, traits: { email: address } },
-  ]);
-  await later(60_000);
+  const { address, account, guest } = await guestAndAccount(person);
   await offer(guest, 1);
   const [mail] = outboxFor(t.engine, guest);
   // SES reports it; with `afterErasure`, EventBridge delivers it to the feedback function only after the erasure.

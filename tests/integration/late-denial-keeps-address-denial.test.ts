@@ -20,23 +20,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { offerScenario } from '../helpers/address-scenario';
-import { outboxFor } from '../helpers/journeys';
 
-const { t, later, offer, latestOffer, addressItems } = offerScenario({ name: 'late-denial-address' });
+const { t, later, offer, latestOffer, addressItems, guestAndAccount, unsubscribeLink, clickOneClick } = offerScenario({ name: 'late-denial-address' });
 
 async function scenario(person: string, lateNamesAddress: boolean) {
-  const address = `${person}@example.com`;
-  const account = `u-${person}`;
-  const guest = `guest-${person}`;
-  await t.api.send([
-    { type: 'identify', userId: guest, traits: { email: address } },
-    { type: 'identify', userId: account, traits: { email: address } },
-  ]);
-  await later(60_000);
+  const { address, account, guest } = await guestAndAccount(person);
   await offer(account, 1);
-  const mail = outboxFor(t.engine, account).find((m) => m.channel === 'email' && 'headers' in m && m.headers['List-Unsubscribe']) as { headers: Record<string, string> } | undefined;
-  const link = /^<(.+)>$/.exec(mail!.headers['List-Unsubscribe']!)![1]!;
-  expect((await fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' })).status).toBe(200);
+  const link = unsubscribeLink(account);
+  expect((await clickOneClick(link)).status).toBe(200);
   await later(60_000);
   expect((await t.api.del(`/v1/customers/${account}`)).status).toBe(200);
   await t.engine.settle();

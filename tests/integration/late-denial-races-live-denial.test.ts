@@ -8,10 +8,9 @@
  * skipped `unsubscribed`. (Before, the take-back deleted the item E's write created and X was left with no denial.)
  * Control: the same two events one after the other.
  */
-import { createHash } from 'node:crypto';
 import type { HandlerExecutionContext, InitializeHandler, InitializeHandlerArguments, InitializeMiddleware } from '@smithy/types';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { offerScenario } from '../helpers/address-scenario';
+import { addressHash, offerScenario } from '../helpers/address-scenario';
 
 const { t, clock, later, offer, latestOffer } = offerScenario({ name: 'takeback' });
 
@@ -46,7 +45,7 @@ const deferred = () => {
 
 async function scenario(person: string, racing: boolean) {
   const address = `${person}@example.com`;
-  const hash = createHash('sha256').update(address).digest('hex');
+  const hash = addressHash(address);
   const account = `u-${person}`;
   const guest = `guest-${person}`;
   const old = `old-${person}`;

@@ -10,17 +10,10 @@ import { describe, expect, it } from 'vitest';
 import { offerScenario } from '../helpers/address-scenario';
 import { outboxFor } from '../helpers/journeys';
 
-const { t, later, offer, latestOffer } = offerScenario({ name: 'old-link' });
+const { t, later, offer, latestOffer, guestAndAccount, unsubscribeLink, clickOneClick } = offerScenario({ name: 'old-link' });
 
 async function scenario(person: string, changesAddressFirst: boolean) {
-  const address = `${person}@example.com`;
-  const account = `u-${person}`;
-  const guest = `guest-${person}`;
-  await t.api.send([
-    { type: 'identify', userId: guest, traits: { email: address } },
-    { type: 'identify', userId: account, traits: { email: address } },
-  ]);
-  await later(60_000);
+  const { address, account, guest } = await guestAndAccount(person);
   await offer(account, 1);
   const mail = outboxFor(t.engine, account).find((m) => m.channel === 'email' && 'headers' in m && m.headers['List-Unsubscribe']) as { to: unknown; headers: Record<string, string> } | undefined;
   const link = /^<(.+)>$/.exec(mail!.headers['List-Unsubscribe']!)![1]!;
@@ -29,7 +22,7 @@ async function scenario(person: string, changesAddressFirst: boolean) {
     await t.api.sendAndSettle({ type: 'identify', userId: account, traits: { email: `${person}-new@example.org` } });
     await later(60_000);
   }
-  const page = await fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+  const page = await clickOneClick(link);
   const answer = { status: page.status, promised: (await page.text()).includes('no longer receive marketing email') };
   await t.engine.settle();
   await later(3_600_000);
@@ -39,24 +32,16 @@ async function scenario(person: string, changesAddressFirst: boolean) {
 
 /** The guest, mailed at X, is erased and comes back (a new life) at Z; the account keeps X. Then the old link is clicked. */
 async function comebackScenario(person: string) {
-  const address = `${person}@example.com`;
-  const account = `u-${person}`;
-  const guest = `guest-${person}`;
-  await t.api.send([
-    { type: 'identify', userId: guest, traits: { email: address } },
-    { type: 'identify', userId: account, traits: { email: address } },
-  ]);
-  await later(60_000);
+  const { account, guest } = await guestAndAccount(person);
   await offer(guest, 1);
-  const mail = outboxFor(t.engine, guest).find((m) => m.channel === 'email' && 'headers' in m && m.headers['List-Unsubscribe']) as { headers: Record<string, string> } | undefined;
-  const link = /^<(.+)>$/.exec(mail!.headers['List-Unsubscribe']!)![1]!;
+  const link = unsubscribeLink(guest);
   await later(60_000);
   expect((await t.api.del(`/v1/customers/${guest}`)).status).toBe(200);
   await t.engine.settle();
   await later(3_600_000);
   await t.api.sendAndSettle({ type: 'identify', userId: guest, traits: { email: `${person}-z@example.org` } });
   await later(60_000);
-  const page = await fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+  const page = await clickOneClick(link);
   await t.engine.settle();
   await later(3_600_000);
   await offer(account, 1);

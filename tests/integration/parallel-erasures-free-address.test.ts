@@ -17,23 +17,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { offerScenario } from '../helpers/address-scenario';
-import { outboxFor } from '../helpers/journeys';
 
-const { t, later, offer, latestOffer, addressItems } = offerScenario({ name: 'parallel-erase' });
+const { t, later, offer, latestOffer, addressItems, guestAndAccount, unsubscribeLink, clickOneClick } = offerScenario({ name: 'parallel-erase' });
 
 async function scenario(person: string, together: boolean) {
-  const address = `${person}@example.com`;
-  const account = `u-${person}`;
-  const guest = `guest-${person}`;
-  await t.api.send([
-    { type: 'identify', userId: guest, traits: { email: address } },
-    { type: 'identify', userId: account, traits: { email: address } },
-  ]);
-  await later(60_000);
+  const { address, account } = await guestAndAccount(person);
   await offer(account, 1);
-  const mail = outboxFor(t.engine, account).find((m) => m.channel === 'email' && 'headers' in m && m.headers['List-Unsubscribe']) as { headers: Record<string, string> } | undefined;
-  const link = /^<(.+)>$/.exec(mail!.headers['List-Unsubscribe']!)![1]!;
-  expect((await fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' })).status).toBe(200);
+  const link = unsubscribeLink(account);
+  expect((await clickOneClick(link)).status).toBe(200);
   await later(60_000);
   const found = ((await t.api.get(`/v1/customers?email=${encodeURIComponent(address)}`)).json.customers as unknown as Array<{ id: string }>).map((c) => c.id).sort();
   const statuses = together ? await Promise.all(found.map(async (id) => (await t.api.del(`/v1/customers/${id}`)).status)) : [(await t.api.del(`/v1/customers/${found[0]}`)).status, (await t.api.del(`/v1/customers/${found[1]}`)).status];

@@ -9,20 +9,13 @@
 import { describe, expect, it } from 'vitest';
 import { offerScenario } from '../helpers/address-scenario';
 
-const { t, later, offer, latestOffer, addressItems } = offerScenario({ name: 'tool-bounce' });
+const { t, later, offer, latestOffer, addressItems, guestAndAccount } = offerScenario({ name: 'tool-bounce' });
 
 const suppressed = async (address: string) => (await addressItems(address, 'address-suppression')).length === 1;
 
 async function scenario(person: string, kind: 'bounce' | 'spam', movesFirst: boolean) {
-  const address = `${person}@example.com`;
   const fresh = `${person}-new@example.org`;
-  const account = `u-${person}`;
-  const guest = `guest-${person}`;
-  await t.api.send([
-    { type: 'identify', userId: guest, traits: { email: address } },
-    { type: 'identify', userId: account, traits: { email: address } },
-  ]);
-  await later(60_000);
+  const { address, account, guest } = await guestAndAccount(person);
   if (movesFirst) {
     await t.api.sendAndSettle({ type: 'identify', userId: account, traits: { email: fresh } });
     await later(60_000);

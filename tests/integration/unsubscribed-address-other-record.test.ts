@@ -18,7 +18,7 @@ import { describe, expect, it } from 'vitest';
 import { offerScenario } from '../helpers/address-scenario';
 import { outboxFor } from '../helpers/journeys';
 
-const { t, clock, later, offer, latestOffer, addressItems } = offerScenario({ name: 'address-hold' });
+const { t, clock, later, offer, latestOffer, addressItems, unsubscribeLink, clickOneClick } = offerScenario({ name: 'address-hold' });
 const emailsTo = (address: string) => t.engine.outbox.entries.filter((m) => m.channel === 'email' && 'to' in m && JSON.stringify(m.to).includes(address)).length;
 
 /** The guest record and the account of one person, one address; the account got an offer (its email, the link's). */
@@ -38,9 +38,7 @@ async function twoRecords(person: string) {
 
 /** The account's one-click unsubscribe link, clicked: whether the page promised what it should. */
 async function unsubscribe(account: string): Promise<boolean> {
-  const mail = outboxFor(t.engine, account).find((m) => m.channel === 'email' && 'headers' in m && m.headers['List-Unsubscribe']) as { headers: Record<string, string> } | undefined;
-  const link = /^<(.+)>$/.exec(mail!.headers['List-Unsubscribe']!)![1]!;
-  const res = await fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+  const res = await clickOneClick(unsubscribeLink(account));
   return res.status === 200 && (await res.text()).includes('You will no longer receive marketing email messages from us');
 }
 
