@@ -16,64 +16,30 @@
  * `context.traits.email`) counts for a denial only from a source that may set `email` (service.ts), so the same
  * source's `Unsubscribed` naming the address denies the lead, not the address.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../infra/embedded/virtual-time';
-import { OTHER_SECRET, TEST_SECRET, TEST_WRITE_KEY, laterOn, useTestEngine } from '../helpers/engine';
-import { messagesOf, outboxFor, runToEnd } from '../helpers/journeys';
+import { describe, expect, it } from 'vitest';
+import { offerScenario } from '../helpers/address-scenario';
+import { OTHER_SECRET, TEST_SECRET, TEST_WRITE_KEY } from '../helpers/engine';
 import { post, signedRequest } from '../helpers/webhook';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'rapport-audit15-grant-'));
-for (const sub of ['journeys', 'templates']) mkdirSync(path.join(dir, sub));
-writeFileSync(path.join(dir, 'journeys', 'offer.yaml'), ['id: offer', 'name: Offer', 'version: 1', 'trigger: { event: Offer Due }', 'entry: { reentry: always }', 'steps:', '  - id: send-offer', '    send: { channel: email, template: offer }', ''].join('\n'));
-writeFileSync(path.join(dir, 'templates', 'offer.email.liquid'), 'Subject: 20% off\n\nOffers for you.');
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const clock = new VirtualClock('2026-03-02T10:00:00Z');
-const t = useTestEngine({
-  clock,
-  journeysDir: path.join(dir, 'journeys'),
-  templatesDir: path.join(dir, 'templates'),
-  sendPolicy: { quietHours: undefined },
-  sweepEveryMs: 0,
-  logLevel: 'SILENT',
-  sources: [
-    { id: 'default', webhookSecrets: [TEST_SECRET], writeKeys: [TEST_WRITE_KEY] },
-    // A sign-up form tool: it may send Subscribed, Unsubscribed and Identify, set email consent, and no other trait (not `email`).
-    { id: 'forms', webhookSecrets: [OTHER_SECRET], writeKeys: [], events: ['Subscribed', 'Unsubscribed', 'Identify'], traits: ['consent.email'] },
-  ],
+const { t, later, offer, latestOffer, guestAndAccount, unsubscribeLink, clickOneClick } = offerScenario({
+  name: 'audit15-grant',
+  engine: {
+    sources: [
+      { id: 'default', webhookSecrets: [TEST_SECRET], writeKeys: [TEST_WRITE_KEY] },
+      // A sign-up form tool: it may send Subscribed, Unsubscribed and Identify, set email consent, and no other trait (not `email`).
+      { id: 'forms', webhookSecrets: [OTHER_SECRET], writeKeys: [], events: ['Subscribed', 'Unsubscribed', 'Identify'], traits: ['consent.email'] },
+    ],
+  },
 });
-const later = laterOn(clock, t);
 const fromForms = (event: unknown) => post(`${t.engine.url}/v1/events`, signedRequest(OTHER_SECRET, event));
 
-const offer = async (id: string, n: number) => {
-  await t.api.sendAndSettle({ type: 'track', userId: id, event: 'Offer Due', messageId: `${id}-offer-${n}` });
-  await runToEnd(clock, t.engine, id, 'offer');
-};
-/** What became of a customer's latest offer: `sent`, or the reason it was skipped. */
-const latestOffer = async (id: string) => {
-  const offers = (await messagesOf(t.engine, id)).filter((m) => m.stepId === 'send-offer') as unknown as Array<{ status: string; reason?: string; at: string }>;
-  const record = offers.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)).at(-1);
-  return record?.status === 'sent' ? 'sent' : record?.reason;
-};
-
 async function scenario(person: string, strangerNamesTheAddress: boolean) {
-  const address = `${person}@example.com`;
-  const account = `u-${person}`;
-  const guest = `guest-${person}`;
+  const { address, account, guest } = await guestAndAccount(person);
   const lead = `lead-${person}`;
-  await t.api.send([
-    { type: 'identify', userId: guest, traits: { email: address } },
-    { type: 'identify', userId: account, traits: { email: address } },
-  ]);
-  await later(60_000);
   await offer(account, 1);
   // The account's one-click unsubscribe.
-  const mail = outboxFor(t.engine, account).find((m) => m.channel === 'email' && 'headers' in m && m.headers['List-Unsubscribe']) as { headers: Record<string, string> } | undefined;
-  const link = /^<(.+)>$/.exec(mail!.headers['List-Unsubscribe']!)![1]!;
-  const page = await fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+  const link = unsubscribeLink(account);
+  const page = await clickOneClick(link);
   const promised = page.status === 200 && (await page.text()).includes('You will no longer receive marketing email messages from us');
   await later(3_600_000);
 

@@ -7,46 +7,20 @@
  * Before, the grant went to the live profile's address (X, the identify not applied yet) and lifted its denial.
  * Control: the identify and the grant in two requests.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../infra/embedded/virtual-time';
-import { OTHER_SECRET, TEST_SECRET, TEST_WRITE_KEY, laterOn, useTestEngine } from '../helpers/engine';
-import { messagesOf, outboxFor, runToEnd } from '../helpers/journeys';
+import { describe, expect, it } from 'vitest';
+import { offerScenario } from '../helpers/address-scenario';
+import { OTHER_SECRET, TEST_SECRET, TEST_WRITE_KEY } from '../helpers/engine';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'rapport-move-grant-'));
-for (const sub of ['journeys', 'templates']) mkdirSync(path.join(dir, sub));
-writeFileSync(path.join(dir, 'journeys', 'offer.yaml'), ['id: offer', 'name: Offer', 'version: 1', 'trigger: { event: Offer Due }', 'entry: { reentry: always }', 'steps:', '  - id: send-offer', '    send: { channel: email, template: offer }', ''].join('\n'));
-writeFileSync(path.join(dir, 'templates', 'offer.email.liquid'), 'Subject: 20% off\n\nOffers for you.');
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const clock = new VirtualClock('2026-03-02T10:00:00Z');
-const t = useTestEngine({
-  clock,
-  journeysDir: path.join(dir, 'journeys'),
-  templatesDir: path.join(dir, 'templates'),
-  sendPolicy: { quietHours: undefined },
-  sweepEveryMs: 0,
-  logLevel: 'SILENT',
-  sources: [
-    { id: 'default', webhookSecrets: [TEST_SECRET], writeKeys: [TEST_WRITE_KEY] },
-    // A sign-up form tool: it may send Subscribed, Unsubscribed and Identify, set email consent, and no other trait (not `email`).
-    { id: 'forms', webhookSecrets: [OTHER_SECRET], writeKeys: [], events: ['Subscribed', 'Unsubscribed', 'Identify'], traits: ['consent.email'] },
-  ],
+const { t, later, offer, latestOffer, unsubscribeLink, clickOneClick } = offerScenario({
+  name: 'move-grant',
+  engine: {
+    sources: [
+      { id: 'default', webhookSecrets: [TEST_SECRET], writeKeys: [TEST_WRITE_KEY] },
+      // A sign-up form tool: it may send Subscribed, Unsubscribed and Identify, set email consent, and no other trait (not `email`).
+      { id: 'forms', webhookSecrets: [OTHER_SECRET], writeKeys: [], events: ['Subscribed', 'Unsubscribed', 'Identify'], traits: ['consent.email'] },
+    ],
+  },
 });
-const later = laterOn(clock, t);
-
-const offer = async (id: string, n: number) => {
-  await t.api.sendAndSettle({ type: 'track', userId: id, event: 'Offer Due', messageId: `${id}-offer-${n}` });
-  await runToEnd(clock, t.engine, id, 'offer');
-};
-/** What became of a customer's latest offer: `sent`, or the reason it was skipped. */
-const latestOffer = async (id: string) => {
-  const offers = (await messagesOf(t.engine, id)).filter((m) => m.stepId === 'send-offer') as unknown as Array<{ status: string; reason?: string; at: string }>;
-  const record = offers.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)).at(-1);
-  return record?.status === 'sent' ? 'sent' : record?.reason;
-};
 
 async function scenario(person: string, oneRequest: boolean) {
   const address = `${person}@example.com`;
@@ -60,9 +34,8 @@ async function scenario(person: string, oneRequest: boolean) {
   ]);
   await later(60_000);
   await offer(account, 1);
-  const mail = outboxFor(t.engine, account).find((m) => m.channel === 'email' && 'headers' in m && m.headers['List-Unsubscribe']) as { headers: Record<string, string> } | undefined;
-  const link = /^<(.+)>$/.exec(mail!.headers['List-Unsubscribe']!)![1]!;
-  expect((await fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' })).status).toBe(200);
+  const link = unsubscribeLink(account);
+  expect((await clickOneClick(link)).status).toBe(200);
   await later(3_600_000);
   await offer(guest, 1);
   const guestBefore = await latestOffer(guest);

@@ -8,25 +8,12 @@
  * then wrote: the denial stayed for ever with no holder and no pointer.)
  * Control: the account erased after the click's answer: X's items go with it.
  */
-import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import type { HandlerExecutionContext, InitializeHandler, InitializeHandlerArguments, InitializeMiddleware } from '@smithy/types';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../infra/embedded/virtual-time';
-import { laterOn, profileItems, useTestEngine } from '../helpers/engine';
-import { messagesOf, outboxFor, runToEnd } from '../helpers/journeys';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { addressHash, offerScenario } from '../helpers/address-scenario';
+import { profileItems } from '../helpers/engine';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'rapport-click-race-'));
-for (const sub of ['journeys', 'templates']) mkdirSync(path.join(dir, sub));
-writeFileSync(path.join(dir, 'journeys', 'offer.yaml'), ['id: offer', 'name: Offer', 'version: 1', 'trigger: { event: Offer Due }', 'entry: { reentry: always }', 'steps:', '  - id: send-offer', '    send: { channel: email, template: offer }', ''].join('\n'));
-writeFileSync(path.join(dir, 'templates', 'offer.email.liquid'), 'Subject: 20% off\n\nOffers for you.');
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const clock = new VirtualClock('2026-03-02T10:00:00Z');
-const t = useTestEngine({ clock, journeysDir: path.join(dir, 'journeys'), templatesDir: path.join(dir, 'templates'), sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT' });
-const later = laterOn(clock, t);
+const { t, later, offer, latestOffer, guestAndAccount, unsubscribeLink, clickOneClick } = offerScenario({ name: 'click-race' });
 
 /** Run `action` before the first DynamoDB call matching `match` (once). */
 let armed: { match: (operation: string, input: string) => boolean; action: () => Promise<unknown> } | undefined;
@@ -43,30 +30,13 @@ beforeAll(() => {
   t.engine.dynamo.client.middlewareStack.add(middleware as never, { step: 'initialize', name: 'clickRace' });
 });
 
-const offer = async (id: string, n: number) => {
-  await t.api.sendAndSettle({ type: 'track', userId: id, event: 'Offer Due', messageId: `${id}-offer-${n}` });
-  await runToEnd(clock, t.engine, id, 'offer');
-};
-const latestOffer = async (id: string) => {
-  const offers = (await messagesOf(t.engine, id)).filter((m) => m.stepId === 'send-offer') as unknown as Array<{ status: string; reason?: string; at: string }>;
-  const record = offers.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)).at(-1);
-  return record?.status === 'sent' ? 'sent' : record?.reason;
-};
-const hashOf = (address: string) => createHash('sha256').update(address).digest('hex');
-const addressItems = (address: string) => profileItems(t.engine, (text) => text.includes(hashOf(address)));
+/** Every item naming the address's hash: its `AH#` items and the `AP#` pointers to it. */
+const addressItems = (address: string) => profileItems(t.engine, (text) => text.includes(addressHash(address)));
 
 async function scenario(person: string, racing: boolean) {
-  const address = `${person}@example.com`;
-  const account = `u-${person}`;
-  const guest = `guest-${person}`;
-  await t.api.send([
-    { type: 'identify', userId: guest, traits: { email: address } },
-    { type: 'identify', userId: account, traits: { email: address } },
-  ]);
-  await later(60_000);
+  const { address, account, guest } = await guestAndAccount(person);
   await offer(guest, 1);
-  const mail = outboxFor(t.engine, guest).find((m) => m.channel === 'email' && 'headers' in m && m.headers['List-Unsubscribe']) as { headers: Record<string, string> } | undefined;
-  const link = /^<(.+)>$/.exec(mail!.headers['List-Unsubscribe']!)![1]!;
+  const link = unsubscribeLink(guest);
   await later(60_000);
   expect((await t.api.del(`/v1/customers/${guest}`)).status).toBe(200);
   await t.engine.settle();
@@ -76,8 +46,8 @@ async function scenario(person: string, racing: boolean) {
   const eraseAccount = async () => (accountErasure = (await t.api.del(`/v1/customers/${account}`)).status);
   fired = false;
   // The click's put of X's denial (`denyErasedAddress`, after its pointer under the account and that pointer's check).
-  if (racing) armed = { match: (op, input) => op === 'PutItem' && input.includes(`AH#${hashOf(address)}`) && input.includes('address-consent'), action: eraseAccount };
-  const page = await fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+  if (racing) armed = { match: (op, input) => op === 'PutItem' && input.includes(`AH#${addressHash(address)}`) && input.includes('address-consent'), action: eraseAccount };
+  const page = await clickOneClick(link);
   armed = undefined;
   if (!racing) await eraseAccount();
   await t.engine.settle();

@@ -7,45 +7,16 @@
  * index lists it with X; the pointer goes under it), not taken back: the account's offer is skipped `suppressed`.
  * Control: the complaint before the erasure.
  */
-import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../infra/embedded/virtual-time';
-import { laterOn, profileItems, useTestEngine } from '../helpers/engine';
-import { messagesOf, outboxFor, runToEnd } from '../helpers/journeys';
+import { describe, expect, it } from 'vitest';
+import { offerScenario } from '../helpers/address-scenario';
+import { outboxFor } from '../helpers/journeys';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'rapport-complaint-'));
-for (const sub of ['journeys', 'templates']) mkdirSync(path.join(dir, sub));
-writeFileSync(path.join(dir, 'journeys', 'offer.yaml'), ['id: offer', 'name: Offer', 'version: 1', 'trigger: { event: Offer Due }', 'entry: { reentry: always }', 'steps:', '  - id: send-offer', '    send: { channel: email, template: offer }', ''].join('\n'));
-writeFileSync(path.join(dir, 'templates', 'offer.email.liquid'), 'Subject: 20% off\n\nOffers for you.');
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const { t, clock, later, offer, latestOffer, addressItems, guestAndAccount } = offerScenario({ name: 'complaint' });
 
-const clock = new VirtualClock('2026-03-02T10:00:00Z');
-const t = useTestEngine({ clock, journeysDir: path.join(dir, 'journeys'), templatesDir: path.join(dir, 'templates'), sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT' });
-const later = laterOn(clock, t);
-
-const offer = async (id: string, n: number) => {
-  await t.api.sendAndSettle({ type: 'track', userId: id, event: 'Offer Due', messageId: `${id}-offer-${n}` });
-  await runToEnd(clock, t.engine, id, 'offer');
-};
-const latestOffer = async (id: string) => {
-  const offers = (await messagesOf(t.engine, id)).filter((m) => m.stepId === 'send-offer') as unknown as Array<{ status: string; reason?: string; at: string }>;
-  const record = offers.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)).at(-1);
-  return record?.status === 'sent' ? 'sent' : record?.reason;
-};
-const suppressed = async (address: string) => (await profileItems(t.engine, (text) => text.includes(`"AH#${createHash('sha256').update(address).digest('hex')}"`) && text.includes('address-suppression'))).length === 1;
+const suppressed = async (address: string) => (await addressItems(address, 'address-suppression')).length === 1;
 
 async function scenario(person: string, kind: 'complaint' | 'hard-bounce', afterErasure: boolean) {
-  const address = `${person}@example.com`;
-  const account = `u-${person}`;
-  const guest = `guest-${person}`;
-  await t.api.send([
-    { type: 'identify', userId: guest, traits: { email: address } },
-    { type: 'identify', userId: account, traits: { email: address } },
-  ]);
-  await later(60_000);
+  const { address, account, guest } = await guestAndAccount(person);
   await offer(guest, 1);
   const [mail] = outboxFor(t.engine, guest);
   // SES reports it; with `afterErasure`, EventBridge delivers it to the feedback function only after the erasure.

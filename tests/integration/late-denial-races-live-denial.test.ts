@@ -8,25 +8,11 @@
  * skipped `unsubscribed`. (Before, the take-back deleted the item E's write created and X was left with no denial.)
  * Control: the same two events one after the other.
  */
-import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import type { HandlerExecutionContext, InitializeHandler, InitializeHandlerArguments, InitializeMiddleware } from '@smithy/types';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../infra/embedded/virtual-time';
-import { laterOn, useTestEngine } from '../helpers/engine';
-import { messagesOf, runToEnd } from '../helpers/journeys';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { addressHash, offerScenario } from '../helpers/address-scenario';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'rapport-takeback-'));
-for (const sub of ['journeys', 'templates']) mkdirSync(path.join(dir, sub));
-writeFileSync(path.join(dir, 'journeys', 'offer.yaml'), ['id: offer', 'name: Offer', 'version: 1', 'trigger: { event: Offer Due }', 'entry: { reentry: always }', 'steps:', '  - id: send-offer', '    send: { channel: email, template: offer }', ''].join('\n'));
-writeFileSync(path.join(dir, 'templates', 'offer.email.liquid'), 'Subject: 20% off\n\nOffers for you.');
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const clock = new VirtualClock('2026-03-02T10:00:00Z');
-const t = useTestEngine({ clock, journeysDir: path.join(dir, 'journeys'), templatesDir: path.join(dir, 'templates'), sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT' });
-const later = laterOn(clock, t);
+const { t, clock, later, offer, latestOffer } = offerScenario({ name: 'takeback' });
 
 /** One-shot hooks on DynamoDB calls: `before` runs before the call, `after` once it settled (either way). */
 interface Hook {
@@ -51,15 +37,6 @@ beforeAll(() => {
   t.engine.dynamo.client.middlewareStack.add(middleware as never, { step: 'initialize', name: 'takebackRace' });
 });
 
-const offer = async (id: string, n: number) => {
-  await t.api.sendAndSettle({ type: 'track', userId: id, event: 'Offer Due', messageId: `${id}-offer-${n}` });
-  await runToEnd(clock, t.engine, id, 'offer');
-};
-const latestOffer = async (id: string) => {
-  const offers = (await messagesOf(t.engine, id)).filter((m) => m.stepId === 'send-offer') as unknown as Array<{ status: string; reason?: string; at: string }>;
-  const record = offers.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)).at(-1);
-  return record?.status === 'sent' ? 'sent' : record?.reason;
-};
 const deferred = () => {
   let resolve!: () => void;
   const promise = new Promise<void>((r) => (resolve = r));
@@ -68,7 +45,7 @@ const deferred = () => {
 
 async function scenario(person: string, racing: boolean) {
   const address = `${person}@example.com`;
-  const hash = createHash('sha256').update(address).digest('hex');
+  const hash = addressHash(address);
   const account = `u-${person}`;
   const guest = `guest-${person}`;
   const old = `old-${person}`;

@@ -6,43 +6,14 @@
  * went to a guest record since erased that came back at another address (a new life): X is denied for the account.
  * Control: the click before the move.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../infra/embedded/virtual-time';
-import { laterOn, useTestEngine } from '../helpers/engine';
-import { messagesOf, outboxFor, runToEnd } from '../helpers/journeys';
+import { describe, expect, it } from 'vitest';
+import { offerScenario } from '../helpers/address-scenario';
+import { outboxFor } from '../helpers/journeys';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'rapport-old-link-'));
-for (const sub of ['journeys', 'templates']) mkdirSync(path.join(dir, sub));
-writeFileSync(path.join(dir, 'journeys', 'offer.yaml'), ['id: offer', 'name: Offer', 'version: 1', 'trigger: { event: Offer Due }', 'entry: { reentry: always }', 'steps:', '  - id: send-offer', '    send: { channel: email, template: offer }', ''].join('\n'));
-writeFileSync(path.join(dir, 'templates', 'offer.email.liquid'), 'Subject: 20% off\n\nOffers for you.');
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const clock = new VirtualClock('2026-03-02T10:00:00Z');
-const t = useTestEngine({ clock, journeysDir: path.join(dir, 'journeys'), templatesDir: path.join(dir, 'templates'), sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT' });
-const later = laterOn(clock, t);
-
-const offer = async (id: string, n: number) => {
-  await t.api.sendAndSettle({ type: 'track', userId: id, event: 'Offer Due', messageId: `${id}-offer-${n}` });
-  await runToEnd(clock, t.engine, id, 'offer');
-};
-const latestOffer = async (id: string) => {
-  const offers = (await messagesOf(t.engine, id)).filter((m) => m.stepId === 'send-offer') as unknown as Array<{ status: string; reason?: string; at: string }>;
-  const record = offers.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)).at(-1);
-  return record?.status === 'sent' ? 'sent' : record?.reason;
-};
+const { t, later, offer, latestOffer, guestAndAccount, unsubscribeLink, clickOneClick } = offerScenario({ name: 'old-link' });
 
 async function scenario(person: string, changesAddressFirst: boolean) {
-  const address = `${person}@example.com`;
-  const account = `u-${person}`;
-  const guest = `guest-${person}`;
-  await t.api.send([
-    { type: 'identify', userId: guest, traits: { email: address } },
-    { type: 'identify', userId: account, traits: { email: address } },
-  ]);
-  await later(60_000);
+  const { address, account, guest } = await guestAndAccount(person);
   await offer(account, 1);
   const mail = outboxFor(t.engine, account).find((m) => m.channel === 'email' && 'headers' in m && m.headers['List-Unsubscribe']) as { to: unknown; headers: Record<string, string> } | undefined;
   const link = /^<(.+)>$/.exec(mail!.headers['List-Unsubscribe']!)![1]!;
@@ -51,7 +22,7 @@ async function scenario(person: string, changesAddressFirst: boolean) {
     await t.api.sendAndSettle({ type: 'identify', userId: account, traits: { email: `${person}-new@example.org` } });
     await later(60_000);
   }
-  const page = await fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+  const page = await clickOneClick(link);
   const answer = { status: page.status, promised: (await page.text()).includes('no longer receive marketing email') };
   await t.engine.settle();
   await later(3_600_000);
@@ -61,24 +32,16 @@ async function scenario(person: string, changesAddressFirst: boolean) {
 
 /** The guest, mailed at X, is erased and comes back (a new life) at Z; the account keeps X. Then the old link is clicked. */
 async function comebackScenario(person: string) {
-  const address = `${person}@example.com`;
-  const account = `u-${person}`;
-  const guest = `guest-${person}`;
-  await t.api.send([
-    { type: 'identify', userId: guest, traits: { email: address } },
-    { type: 'identify', userId: account, traits: { email: address } },
-  ]);
-  await later(60_000);
+  const { account, guest } = await guestAndAccount(person);
   await offer(guest, 1);
-  const mail = outboxFor(t.engine, guest).find((m) => m.channel === 'email' && 'headers' in m && m.headers['List-Unsubscribe']) as { headers: Record<string, string> } | undefined;
-  const link = /^<(.+)>$/.exec(mail!.headers['List-Unsubscribe']!)![1]!;
+  const link = unsubscribeLink(guest);
   await later(60_000);
   expect((await t.api.del(`/v1/customers/${guest}`)).status).toBe(200);
   await t.engine.settle();
   await later(3_600_000);
   await t.api.sendAndSettle({ type: 'identify', userId: guest, traits: { email: `${person}-z@example.org` } });
   await later(60_000);
-  const page = await fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+  const page = await clickOneClick(link);
   await t.engine.settle();
   await later(3_600_000);
   await offer(account, 1);

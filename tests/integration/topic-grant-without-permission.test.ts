@@ -9,36 +9,23 @@
  * the permission), so a day later the offer journey (topic `offers`) sends nothing. Before the fix the topic's grant
  * was accepted (permissions read channel changes only), won by being later, and the offers email went out.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../infra/embedded/virtual-time';
-import { OTHER_SECRET, TEST_SECRET, TEST_WRITE_KEY, useTestEngine, laterOn } from '../helpers/engine';
+import { describe, expect, it } from 'vitest';
+import { offerScenario } from '../helpers/address-scenario';
+import { OTHER_SECRET, TEST_SECRET, TEST_WRITE_KEY } from '../helpers/engine';
 import { outboxFor, runToEnd } from '../helpers/journeys';
 import { post, signedRequest } from '../helpers/webhook';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'rapport-topic-perm-'));
-for (const sub of ['journeys', 'templates']) mkdirSync(path.join(dir, sub));
-writeFileSync(path.join(dir, 'journeys', 'offer.yaml'), ['id: offer', 'name: Offer', 'version: 1', 'topic: offers', 'trigger: { event: Offer Due }', 'entry: { reentry: always }', 'steps:', '  - id: send-offer', '    send: { channel: email, template: offer }', ''].join('\n'));
-writeFileSync(path.join(dir, 'templates', 'offer.email.liquid'), 'Subject: 20% off\n\nOffers for you.');
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const clock = new VirtualClock('2026-03-02T10:00:00Z');
-const t = useTestEngine({
-  clock,
-  journeysDir: path.join(dir, 'journeys'),
-  templatesDir: path.join(dir, 'templates'),
-  sendPolicy: { quietHours: undefined },
-  sweepEveryMs: 0,
-  logLevel: 'SILENT',
-  sources: [
-    { id: 'default', webhookSecrets: [TEST_SECRET], writeKeys: [TEST_WRITE_KEY] },
-    // The shop may set a customer's first name; no consent of any channel.
-    { id: 'shop', webhookSecrets: [OTHER_SECRET], writeKeys: [], traits: ['firstName'] },
-  ],
+const { t, clock, later } = offerScenario({
+  name: 'topic-perm',
+  topic: 'offers',
+  engine: {
+    sources: [
+      { id: 'default', webhookSecrets: [TEST_SECRET], writeKeys: [TEST_WRITE_KEY] },
+      // The shop may set a customer's first name; no consent of any channel.
+      { id: 'shop', webhookSecrets: [OTHER_SECRET], writeKeys: [], traits: ['firstName'] },
+    ],
+  },
 });
-const later = laterOn(clock, t);
 const fromShop = (event: unknown) => post(`${t.engine.url}/v1/events`, signedRequest(OTHER_SECRET, event));
 
 async function scenario(id: string, shopGrantsTopic: boolean) {

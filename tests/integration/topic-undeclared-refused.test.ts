@@ -7,24 +7,14 @@
  * topic (400 naming `properties.topic` and the declared ones) and the customer's leave stands. Control: without
  * the junk, the same.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEV_UNSUBSCRIBE_KEY } from '../../functions/journeys';
 import { preferencesUrl } from '../../functions/journeys/unsubscribe';
-import { VirtualClock } from '../../infra/embedded/virtual-time';
-import { TEST_WRITE_KEY, useTestEngine } from '../helpers/engine';
+import { offerScenario } from '../helpers/address-scenario';
+import { TEST_WRITE_KEY } from '../helpers/engine';
 import { outboxFor, runToEnd } from '../helpers/journeys';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'rapport-a12-slots-'));
-for (const sub of ['journeys', 'templates']) mkdirSync(path.join(dir, sub));
-writeFileSync(path.join(dir, 'journeys', 'offer.yaml'), ['id: offer', 'name: Offer', 'version: 1', 'topic: offers', 'trigger: { event: Offer Due }', 'entry: { reentry: always }', 'steps:', '  - id: send-offer', '    send: { channel: email, template: offer }', ''].join('\n'));
-writeFileSync(path.join(dir, 'templates', 'offer.email.liquid'), 'Subject: 20% off\n\nOffers for you.');
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const clock = new VirtualClock('2026-03-02T10:00:00Z');
-const t = useTestEngine({ clock, journeysDir: path.join(dir, 'journeys'), templatesDir: path.join(dir, 'templates'), sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT' });
+const { t, clock } = offerScenario({ name: 'a12-slots', topic: 'offers' });
 
 /** The page's form as a browser without JavaScript posts it: its hidden fields, and the boxes left ticked. */
 function formBody(html: string, untick: readonly string[]): string {

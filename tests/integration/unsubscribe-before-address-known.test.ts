@@ -16,35 +16,11 @@
  * denial to a profile with an address, or brings an address to a profile whose email is denied (the consumer
  * applying the unsubscribe first): functions/profile/consumer.ts `denyAddress` (write, then check the tombstone).
  */
-import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../infra/embedded/virtual-time';
-import { holdConsumer, laterOn, profileItems, useTestEngine } from '../helpers/engine';
-import { messagesOf, runToEnd } from '../helpers/journeys';
+import { describe, expect, it } from 'vitest';
+import { offerScenario } from '../helpers/address-scenario';
+import { holdConsumer } from '../helpers/engine';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'rapport-audit15-unsub-first-'));
-for (const sub of ['journeys', 'templates']) mkdirSync(path.join(dir, sub));
-writeFileSync(path.join(dir, 'journeys', 'offer.yaml'), ['id: offer', 'name: Offer', 'version: 1', 'trigger: { event: Offer Due }', 'entry: { reentry: always }', 'steps:', '  - id: send-offer', '    send: { channel: email, template: offer }', ''].join('\n'));
-writeFileSync(path.join(dir, 'templates', 'offer.email.liquid'), 'Subject: 20% off\n\nOffers for you.');
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const clock = new VirtualClock('2026-03-02T10:00:00Z');
-const t = useTestEngine({ clock, journeysDir: path.join(dir, 'journeys'), templatesDir: path.join(dir, 'templates'), sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT' });
-const later = laterOn(clock, t);
-
-const offer = async (id: string, n: number) => {
-  await t.api.sendAndSettle({ type: 'track', userId: id, event: 'Offer Due', messageId: `${id}-offer-${n}` });
-  await runToEnd(clock, t.engine, id, 'offer');
-};
-const latestOffer = async (id: string) => {
-  const offers = (await messagesOf(t.engine, id)).filter((m) => m.stepId === 'send-offer') as unknown as Array<{ status: string; reason?: string; at: string }>;
-  const record = offers.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)).at(-1);
-  return record?.status === 'sent' ? 'sent' : record?.reason;
-};
-const addressItems = (address: string) => profileItems(t.engine, (text) => text.includes(`"AH#${createHash('sha256').update(address).digest('hex')}"`));
+const { t, later, offer, latestOffer, addressItems } = offerScenario({ name: 'audit15-unsub-first' });
 
 /**
  * `oneBatch`: both in one request; `held`: two requests, the identify held from the consumer until the unsubscribe is

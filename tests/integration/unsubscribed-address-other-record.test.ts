@@ -14,40 +14,12 @@
  * its denial; one dated before the denial does not. Erasure deletes the address's items with the last customer that
  * has the address; while another record still has it, its denial stands.
  */
-import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../infra/embedded/virtual-time';
-import { profileItems, useTestEngine } from '../helpers/engine';
-import { messagesOf, outboxFor, runToEnd } from '../helpers/journeys';
+import { describe, expect, it } from 'vitest';
+import { offerScenario } from '../helpers/address-scenario';
+import { outboxFor } from '../helpers/journeys';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'rapport-address-hold-'));
-for (const sub of ['journeys', 'templates']) mkdirSync(path.join(dir, sub));
-writeFileSync(path.join(dir, 'journeys', 'offer.yaml'), ['id: offer', 'name: Offer', 'version: 1', 'trigger: { event: Offer Due }', 'entry: { reentry: always }', 'steps:', '  - id: send-offer', '    send: { channel: email, template: offer }', ''].join('\n'));
-writeFileSync(path.join(dir, 'templates', 'offer.email.liquid'), 'Subject: 20% off\n\nOffers for you.');
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const clock = new VirtualClock('2026-03-02T10:00:00Z');
-const t = useTestEngine({ clock, journeysDir: path.join(dir, 'journeys'), templatesDir: path.join(dir, 'templates'), sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT' });
-const later = async (ms: number) => {
-  const at = clock.now().getTime() + ms;
-  while (clock.advance(at)) await clock.idle();
-  await t.engine.settle();
-};
-const offer = async (id: string, n: number) => {
-  await t.api.sendAndSettle({ type: 'track', userId: id, event: 'Offer Due', messageId: `${id}-offer-${n}` });
-  await runToEnd(clock, t.engine, id, 'offer');
-};
+const { t, clock, later, offer, latestOffer, addressItems, unsubscribeLink, clickOneClick } = offerScenario({ name: 'address-hold' });
 const emailsTo = (address: string) => t.engine.outbox.entries.filter((m) => m.channel === 'email' && 'to' in m && JSON.stringify(m.to).includes(address)).length;
-/** What became of a customer's latest offer: `sent`, or the reason it was skipped. */
-const latestOffer = async (id: string) => {
-  const offers = (await messagesOf(t.engine, id)).filter((m) => m.stepId === 'send-offer') as unknown as Array<{ status: string; reason?: string; at: string }>;
-  const record = offers.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)).at(-1);
-  return record?.status === 'sent' ? 'sent' : record?.reason;
-};
-const addressItems = (address: string) => profileItems(t.engine, (text) => text.includes(`"AH#${createHash('sha256').update(address).digest('hex')}"`));
 
 /** The guest record and the account of one person, one address; the account got an offer (its email, the link's). */
 async function twoRecords(person: string) {
@@ -66,9 +38,7 @@ async function twoRecords(person: string) {
 
 /** The account's one-click unsubscribe link, clicked: whether the page promised what it should. */
 async function unsubscribe(account: string): Promise<boolean> {
-  const mail = outboxFor(t.engine, account).find((m) => m.channel === 'email' && 'headers' in m && m.headers['List-Unsubscribe']) as { headers: Record<string, string> } | undefined;
-  const link = /^<(.+)>$/.exec(mail!.headers['List-Unsubscribe']!)![1]!;
-  const res = await fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+  const res = await clickOneClick(unsubscribeLink(account));
   return res.status === 200 && (await res.text()).includes('You will no longer receive marketing email messages from us');
 }
 

@@ -1,0 +1,110 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { DeleteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll } from 'vitest';
+import { PROFILE_TABLE, type EngineOptions } from '../../infra/embedded/engine';
+import { VirtualClock } from '../../infra/embedded/virtual-time';
+import { laterOn, profileItems, useTestEngine } from './engine';
+import { messagesOf, outboxFor, runToEnd } from './journeys';
+
+export interface OfferScenarioOptions {
+  /** The temp folder's name: `rapport-<name>-XXXXXX` under the OS's temp folder. */
+  readonly name: string;
+  /** The virtual clock's start; 2026-03-02T10:00:00Z (a Monday morning) by default. */
+  readonly start?: string;
+  /** The offer journey's topic (`topic: <topic>` in offer.yaml); none by default. */
+  readonly topic?: string;
+  /** Merged over the defaults (the folder's journeys and templates, no quiet hours, no sweep, logs silent). */
+  readonly engine?: Partial<EngineOptions>;
+}
+
+/** The sha256 of an address as written: the key of its items (`AH#<hash>`) and of its pointers (`AP#<hash>`). */
+export const addressHash = (address: string) => createHash('sha256').update(address).digest('hex');
+
+/**
+ * The prelude of the address scenarios, called at a test file's top level: a temp folder (removed afterAll) with an
+ * `offer` journey (`trigger: Offer Due`, `reentry: always`, one marketing email step `send-offer`) and its template,
+ * an engine on a `VirtualClock` (`useTestEngine`), and the helpers the scenarios share. Read `t.engine` and `t.api`
+ * inside tests and hooks, as with `useTestEngine`.
+ */
+export function offerScenario(options: OfferScenarioOptions) {
+  const dir = mkdtempSync(path.join(tmpdir(), `rapport-${options.name}-`));
+  for (const sub of ['journeys', 'templates']) mkdirSync(path.join(dir, sub));
+  const journey = ['id: offer', 'name: Offer', 'version: 1', ...(options.topic === undefined ? [] : [`topic: ${options.topic}`]), 'trigger: { event: Offer Due }', 'entry: { reentry: always }', 'steps:', '  - id: send-offer', '    send: { channel: email, template: offer }', ''];
+  writeFileSync(path.join(dir, 'journeys', 'offer.yaml'), journey.join('\n'));
+  writeFileSync(path.join(dir, 'templates', 'offer.email.liquid'), 'Subject: 20% off\n\nOffers for you.');
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const clock = new VirtualClock(options.start ?? '2026-03-02T10:00:00Z');
+  const t = useTestEngine({
+    clock,
+    journeysDir: path.join(dir, 'journeys'),
+    templatesDir: path.join(dir, 'templates'),
+    sendPolicy: { quietHours: undefined },
+    sweepEveryMs: 0,
+    logLevel: 'SILENT',
+    ...options.engine,
+  });
+  const later = laterOn(clock, t);
+
+  /** `Offer Due` for `id` (message id `<id>-offer-<n>`), and the journey run to its end. */
+  const offer = async (id: string, n: number) => {
+    await t.api.sendAndSettle({ type: 'track', userId: id, event: 'Offer Due', messageId: `${id}-offer-${n}` });
+    await runToEnd(clock, t.engine, id, 'offer');
+  };
+
+  /** What became of a customer's latest offer: `sent`, or the reason it was skipped. */
+  const latestOffer = async (id: string) => {
+    const offers = (await messagesOf(t.engine, id)).filter((m) => m.stepId === 'send-offer') as unknown as Array<{ status: string; reason?: string; at: string }>;
+    const record = offers.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)).at(-1);
+    return record?.status === 'sent' ? 'sent' : record?.reason;
+  };
+
+  /** The address's items (`AH#<sha256(address)>`) as JSON text; with `having`, those containing it too (e.g. `address-suppression`). */
+  const addressItems = (address: string, having?: string) => profileItems(t.engine, (text) => text.includes(`"AH#${addressHash(address)}"`) && (having === undefined || text.includes(having)));
+
+  /**
+   * One person's two records with one address, `<person>@example.com`: the guest checkout `guest-<person>` and the
+   * account `u-<person>`, both identified in one request, a minute let pass.
+   */
+  const guestAndAccount = async (person: string) => {
+    const address = `${person}@example.com`;
+    const account = `u-${person}`;
+    const guest = `guest-${person}`;
+    await t.api.send([
+      { type: 'identify', userId: guest, traits: { email: address } },
+      { type: 'identify', userId: account, traits: { email: address } },
+    ]);
+    await later(60_000);
+    return { address, account, guest };
+  };
+
+  /** The one-click unsubscribe link (RFC 8058 `List-Unsubscribe`) of the first email to `id` that has one. */
+  const unsubscribeLink = (id: string) => {
+    const mail = outboxFor(t.engine, id).find((m) => m.channel === 'email' && 'headers' in m && m.headers['List-Unsubscribe']) as { headers: Record<string, string> } | undefined;
+    return /^<(.+)>$/.exec(mail!.headers['List-Unsubscribe']!)![1]!;
+  };
+
+  /** The mail client's one-click POST to the link (RFC 8058): the page's response. */
+  const clickOneClick = (link: string) => fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+
+  /** AWS's TTL: timeline items past their retention are deleted (dynalite never deletes them). */
+  const expireTimelines = async () => {
+    const { client } = t.engine.dynamo;
+    const now = clock.now().getTime() / 1000;
+    let start: Record<string, never> | undefined;
+    do {
+      const page = await client.send(new ScanCommand({ TableName: PROFILE_TABLE, ConsistentRead: true, ...(start && { ExclusiveStartKey: start }) }));
+      for (const item of page.Items ?? []) {
+        if (item.SK?.S?.startsWith('E#') && item.itemType?.S === 'event' && item.ttl?.N !== undefined && Number(item.ttl.N) <= now) {
+          await client.send(new DeleteItemCommand({ TableName: PROFILE_TABLE, Key: { PK: item.PK!, SK: item.SK } }));
+        }
+      }
+      start = page.LastEvaluatedKey as typeof start;
+    } while (start);
+  };
+
+  return { dir, clock, t, later, offer, latestOffer, addressItems, guestAndAccount, unsubscribeLink, clickOneClick, expireTimelines };
+}
