@@ -51,7 +51,8 @@ export class FeedbackPublishError extends Error {
  * One SES event, as Rapport hears it. In this order, each step idempotent, so a redelivery or a retry
  * after a failure repeats nothing that matters:
  * 1. map it (pure, `feedbackOf`); drop what Rapport did not send or does not read;
- * 2. drop it if the customer has no live profile (never seen, or erased: feedback never re-creates one), except
+ * 2. drop it if the customer has no live profile (never seen, or erased: feedback never re-creates one; a hard bounce
+ *    or a complaint during the erasure still suppresses the address for a live record that has it), except
  *    a hard bounce or a complaint of a customer whose erasure completed (received after it, so it may be their new
  *    life's, as a one-click unsubscribe is): its hold is written (write, then check: kept only for a new life begun
  *    meanwhile) and its event published, which the profile consumer parks beside the tombstone for the new life to
@@ -75,7 +76,14 @@ export async function handleSesFeedback(event: Pick<SesEvent, 'detail-type' | 'd
     // The SES event names the erased life's address: the engine's bus log forgets it before anything else is published.
     await deps.onUnknownCustomer?.(customerId);
     const tombstone = feedback.suppression && feedback.event ? await deps.profiles.tombstone(customerId, deps.clock.now()) : undefined;
-    if (tombstone === undefined || !receivedAfterErasure({ receivedAt }, tombstone)) return { status: 'dropped', reason: 'unknown-customer' };
+    if (tombstone === undefined) return { status: 'dropped', reason: 'unknown-customer' };
+    if (!receivedAfterErasure({ receivedAt }, tombstone)) {
+      // Mid-erasure: nothing for the erased person (no event, the customer's own hold undone by its write-then-check),
+      // but the address the mail went to may be another live record's (a guest checkout and the account): the
+      // address's suppression is kept for it (ProfileStore#keepForLiveHolder), else taken back.
+      await deps.profiles.putSuppressionHold(customerId, 'email', feedback.suppression!, receivedAt, feedback.to);
+      return { status: 'dropped', reason: 'unknown-customer' };
+    }
     await deps.profiles.putSuppressionHold(customerId, 'email', feedback.suppression!, receivedAt, feedback.to);
     await publish(feedback.event!);
     return { status: 'erased-life', kind: feedback.kind, customerId };

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   CHANNEL_ADDRESS_TRAIT,
   CHANNELS,
+  compareConsent,
   EVENTS,
   ONE_CLICK_SOURCE_ID,
   publishEntries,
@@ -10,6 +11,7 @@ import {
   type Channel,
   type Clock,
   type ConsentMode,
+  type ConsentRecord,
   type NormalisedEvent,
   type Profile,
   type PutEvents,
@@ -37,6 +39,11 @@ const STAMP_FIELDS = new Set(['at', 'sig']);
 /** Port: the customer the link names, as the profile holds them now (following a join by alias). */
 export interface PreferenceProfiles {
   resolve(id: string): Promise<{ stored?: { profile: Profile } }>;
+  /**
+   * The topics among `topics` that the customer's address on `channel` has left (another record with the address left
+   * them: ProfileStore.addressTopicDenials). Without it the page shows the record's own choices only.
+   */
+  addressTopicDenials?(channel: Channel, address: string, topics: readonly string[]): Promise<Record<string, ConsentRecord>>;
 }
 
 export interface PreferencesDeps {
@@ -84,10 +91,33 @@ function channelsOf(profile: Profile): Channel[] {
   return reachable.length > 0 ? reachable : ['email'];
 }
 
-/** Whether the customer is subscribed to the pair now: their latest choice in consent order, else the topic's default. */
-function subscribed(profile: Profile, pair: Pair, mode: ConsentMode): boolean {
-  const status = profile.topicConsent?.[pair.channel]?.[pair.topic.id]?.status;
+/** A topic left by the customer's address (another record with it left it), by `pairKey`. */
+type AddressDenials = ReadonlyMap<string, ConsentRecord>;
+
+/**
+ * Whether the customer is subscribed to the pair now, as a send to them is decided: their latest choice in consent
+ * order, unless their address left the topic later (another record with it: the send skips it), else the topic's default.
+ */
+function subscribed(profile: Profile, pair: Pair, mode: ConsentMode, address: AddressDenials = new Map()): boolean {
+  const own = profile.topicConsent?.[pair.channel]?.[pair.topic.id];
+  const left = address.get(pairKey(pair));
+  if (left !== undefined && (own === undefined || compareConsent(left, own) > 0)) return false;
+  const status = own?.status;
   return status === undefined || status === 'unknown' ? subscribedByDefault(pair.topic.default, mode) : status === 'granted';
+}
+
+/** The topics the customer's addresses have left, per channel the page shows (none without the port). */
+async function addressDenialsOf(profile: Profile, deps: PreferencesDeps): Promise<AddressDenials> {
+  const read = deps.profiles.addressTopicDenials?.bind(deps.profiles);
+  const out = new Map<string, ConsentRecord>();
+  if (read === undefined) return out;
+  for (const channel of channelsOf(profile)) {
+    const address = profile.traits[CHANNEL_ADDRESS_TRAIT[channel]];
+    if (typeof address !== 'string' || address === '') continue;
+    const denials = await read(channel, address, deps.topics.list.map((topic) => topic.id));
+    for (const [topic, record] of Object.entries(denials)) out.set(pairKey({ channel, topic: { id: topic } }), record);
+  }
+  return out;
 }
 
 function form(action: string, customerId: string, shownAt: Date, profile: Profile, deps: PreferencesDeps, state: (pair: Pair) => boolean): string {
@@ -174,7 +204,8 @@ export async function handlePreferences(request: IngestRequest, deps: Preference
   const profile = (await deps.profiles.resolve(link.customerId)).stored?.profile;
   if (profile === undefined) return page(404, 'No preferences to show', '<p>We hold no marketing preferences for you.</p>');
   const action = url.pathname + url.search;
-  if (method === 'GET') return page(200, 'Your email preferences', form(action, link.customerId, now, profile, deps, (pair) => subscribed(profile, pair, deps.consentMode)));
+  const addressDenials = await addressDenialsOf(profile, deps);
+  if (method === 'GET') return page(200, 'Your email preferences', form(action, link.customerId, now, profile, deps, (pair) => subscribed(profile, pair, deps.consentMode, addressDenials)));
 
   const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (contentType !== 'application/x-www-form-urlencoded') return refused(415, 'Expected the page\'s form (application/x-www-form-urlencoded).');
@@ -198,7 +229,7 @@ export async function handlePreferences(request: IngestRequest, deps: Preference
   const changed = parsed.shown.filter((pair) => {
     const wanted = parsed.on.has(pairKey(pair));
     const showed = parsed.was === undefined ? undefined : parsed.was.has(pairKey(pair));
-    return (showed !== undefined && wanted !== showed) || wanted !== subscribed(profile, pair, deps.consentMode);
+    return (showed !== undefined && wanted !== showed) || wanted !== subscribed(profile, pair, deps.consentMode, addressDenials);
   });
   const grants = changed.filter((pair) => parsed.on.has(pairKey(pair)));
   if (grants.length > 0 && shownAt === undefined) {
@@ -242,5 +273,5 @@ export async function handlePreferences(request: IngestRequest, deps: Preference
   // saved from it is later than a topic left by this very save).
   const answeredAt = new Date(now.getTime() + 1);
   const shownNow = (pair: Pair) => parsed.shown.some((p) => pairKey(p) === pairKey(pair)) && !stale.some((p) => pairKey(p) === pairKey(pair));
-  return page(200, 'Your email preferences', saved + staleNote + form(action, link.customerId, answeredAt, profile, deps, (pair) => (shownNow(pair) ? parsed.on.has(pairKey(pair)) : subscribed(profile, pair, deps.consentMode))));
+  return page(200, 'Your email preferences', saved + staleNote + form(action, link.customerId, answeredAt, profile, deps, (pair) => (shownNow(pair) ? parsed.on.has(pairKey(pair)) : subscribed(profile, pair, deps.consentMode, addressDenials))));
 }

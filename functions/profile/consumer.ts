@@ -16,6 +16,9 @@ import {
   type PutEvents,
   type Rfm,
   SENDER_LIMITS,
+  SES_FEEDBACK_SOURCE_ID,
+  suppressionsOf,
+  topicConsentChanges,
 } from '../../shared';
 import { TAG_RULES_MAX } from '../../shared/segmentation/constants';
 import { inSegments, isSegmentEntry, SEGMENT_CHANGE, SEGMENT_LEAVE_ALL, segmentChanges, segmentsOf } from '../../shared/segmentation/membership';
@@ -23,7 +26,7 @@ import type { RecentEventsSpec } from '../../shared/segmentation/retention';
 import { applyEvent, emptyProfile, joinProfiles, mergeProfiles, upgradeTags } from './apply';
 import { PROFILE_LIMITS } from './limits';
 import { CO_PURCHASE_ENTRY, CO_PURCHASE_LIMITS, newPairs, type Pair } from './co-purchases';
-import { APPLIED_MAX, appliedMark, belongsAfter, eventMark, parkedKey, parkedMessageId, receivedAfterErasure, startsNewLife, timelineIdsOf, timelineSortKey, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
+import { APPLIED_MAX, appliedMark, appliesToLiveProfileOnly, belongsAfter, eventMark, parkedKey, parkedMessageId, receivedAfterErasure, startsNewLife, timelineIdsOf, timelineSortKey, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
 
 /** What segmentation computes from a profile at an instant (lifecycle, RFM, tags) and when it may next change. */
 export interface Segmentation {
@@ -367,6 +370,13 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
           results.push({ status: 'dropped', customerId, reason: 'erased' });
           continue;
         }
+        // No profile and no tombstone (never seen, or erased so long ago that its tombstone expired): a one-click click
+        // or SES's report on an old message creates nothing.
+        if (event === incoming && current === undefined && tombstone === undefined && appliesToLiveProfileOnly(event)) {
+          log('event for no live profile dropped', { customerId, messageId: event.messageId });
+          results.push({ status: 'dropped', customerId, reason: 'no-profile' });
+          continue;
+        }
         const appliedAs = await appliedBefore(customerId, current, event);
         if (appliedAs !== undefined) {
           // Redelivered: the profile already has it. Finish what a crashed attempt may have left undone.
@@ -532,23 +542,43 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     }
   }
 
+  /** Whether an event names an email address of its own (`traits.email`, `context.traits.email`), as ingest reads it. */
+  const namesAddress = (event: NormalisedEvent) =>
+    [event.traits.email, (event.context.traits as Record<string, unknown> | undefined)?.email].some((value) => typeof value === 'string' && value.trim() !== '');
+
   /**
-   * An email denial applied to a profile with an address is the address's too (`store.putAddressConsent`: write, then
-   * check against the tombstone), as ingest records it before it answers: ingest knows the address only when the event
-   * names it, an identify of the customer earlier in its batch sets it, or the profile had it when the denial came;
-   * an `Unsubscribed` received before the consumer applied the identify that brings the address (another request, an
-   * async delivery) gets it here. So does an identify that brings a new address to a profile whose email is denied
-   * (delivered after the denial). The profile's own denial is written (its key: the address keeps its latest change,
-   * so a later grant of the address stays); a grant is never written here (ingest lifts an address's denial).
+   * An email denial, a topic's denial or a suppression applied to a profile with an address is the address's too
+   * (`store.putAddressConsent`, `store.putSuppressionHold`: write, then check against the tombstone), as ingest records
+   * them before it answers: ingest knows the address only when the event names it, an identify of the customer
+   * earlier in its batch sets it, or the profile had it when the event came; an `Unsubscribed` (of the channel or a
+   * topic) or a tool's bounce or complaint received before the consumer applied the identify that brings the address
+   * (another request, an async delivery) gets it here. So does an identify that brings a new address to a profile
+   * whose email is denied, a topic left or suppressed (delivered after them). The profile's own records are written
+   * (their keys: the address keeps its latest change, so a later grant of the address stays); a grant is never
+   * written here (ingest lifts an address's denial).
    */
   async function denyAddress(customerId: string, stored: StoredProfile | undefined, current: StoredProfile | undefined, written: readonly NormalisedEvent[]): Promise<void> {
     if (current === undefined || current.mergedInto !== undefined) return;
     const address = current.profile.traits.email;
+    if (typeof address !== 'string' || address.trim() === '') return;
+    const newAddress = stored?.profile.traits.email !== address;
     const consent = current.profile.consent.email;
-    if (typeof address !== 'string' || address.trim() === '' || consent.status !== 'denied') return;
-    const denied = written.some((event) => consentChanges(event).some((change) => change.channel === 'email' && change.status === 'denied'));
-    if (!denied && stored?.profile.traits.email === address) return;
-    await store.putAddressConsent(customerId, 'email', consent, address);
+    const deniedNow = written.some((event) => consentChanges(event).some((change) => change.channel === 'email' && change.status === 'denied'));
+    if (consent.status === 'denied' && (newAddress || deniedNow)) await store.putAddressConsent(customerId, 'email', consent, address);
+    for (const [topic, record] of Object.entries(current.profile.topicConsent?.email ?? {})) {
+      if (record.status !== 'denied') continue;
+      const leftNow = written.some((event) => topicConsentChanges(event).some((change) => change.channel === 'email' && change.topic === topic && change.status === 'denied'));
+      if (newAddress || leftNow) await store.putAddressConsent(customerId, 'email', record, address, topic);
+    }
+    // A suppression is the address's, not the person's: the profile's address suppressed when this write applied a
+    // bounce or complaint naming no address (one naming an address suppressed that one at ingest, or was not allowed
+    // to), or when the profile, suppressed, gets its first address (a tool's report applied before the identify);
+    // never an address the profile moves to.
+    const suppression = current.profile.suppression.email;
+    const hadAddress = typeof stored?.profile.traits.email === 'string' && stored.profile.traits.email.trim() !== '';
+    // (SES's feedback is not: the feedback function suppressed the recipient SES names, which may be a former address.)
+    const suppressedNow = written.some((event) => suppressionsOf(event).some((s) => s.channel === 'email') && !namesAddress(event) && event.sourceId !== SES_FEEDBACK_SOURCE_ID);
+    if (suppression !== undefined && (suppressedNow || !hadAddress)) await store.putSuppressionHold(customerId, 'email', suppression, clock.now().toISOString(), address);
   }
 
   /**

@@ -114,6 +114,12 @@ export const startsNewLife = (event: Pick<NormalisedEvent, 'timestamp' | 'receiv
 /** Sources whose events apply to a live profile only (one-click unsubscribes, SES feedback on an old email). */
 const LIVE_PROFILE_SOURCES: ReadonlySet<string> = new Set([ONE_CLICK_SOURCE_ID, SES_FEEDBACK_SOURCE_ID]);
 
+/**
+ * Whether an event applies to a live profile only and never creates one: a click on an email's one-click link and
+ * SES's report on a message outlive the customer, their erasure and its tombstone (a link clicked a year on).
+ */
+export const appliesToLiveProfileOnly = (event: { sourceId?: string }) => LIVE_PROFILE_SOURCES.has(event.sourceId ?? '');
+
 /** Dated after the erasure began and received after it completed: an event of the customer's new life, if they have one. */
 export const belongsAfter = (event: Pick<NormalisedEvent, 'timestamp' | 'receivedAt'>, tombstone: Tombstone) =>
   tombstone.completedAt !== undefined && event.timestamp > tombstone.erasedAt && event.receivedAt > tombstone.completedAt;
@@ -505,7 +511,7 @@ export class ProfileStore {
     };
     // Most grants find no denial of their address: they cost a read, not a failed write.
     const lifts = record.status === 'denied' ? undefined : (item: Record<string, unknown>) => item.status === 'denied' && (item.key as string) < key;
-    await this.#putAddressHold(id, channel, topic === undefined ? 'K' : { topic }, hold, { name: 'key', value: key }, key, address, lifts);
+    await this.#putAddressHold(id, channel, topic === undefined ? 'K' : { topic }, hold, { name: 'key', value: key }, key, address, { ...(lifts && { onlyOver: lifts }) });
   }
 
   /**
@@ -528,9 +534,14 @@ export class ProfileStore {
     mark: { name: string; value: string },
     receivedAt: string,
     address?: string | { hash: string },
-    /** Written only over an item this accepts (read first, eventually consistent: a read unit is cheaper than a failed conditional write). */
-    onlyOver?: (item: Record<string, unknown>) => boolean,
+    options: {
+      /** Written only over an item this accepts (read first, eventually consistent: a read unit is cheaper than a failed conditional write). */
+      onlyOver?: (item: Record<string, unknown>) => boolean;
+      /** The customer must have a profile (a one-click link outlives its record and its tombstone): with none, as if erased. */
+      ofProfile?: boolean;
+    } = {},
   ): Promise<void> {
+    const { onlyOver } = options;
     if (!ADDRESS_HOLD_CHANNELS.has(channel)) return;
     let hash: string;
     if (typeof address === 'object') hash = address.hash;
@@ -549,12 +560,14 @@ export class ProfileStore {
     const pointer = addressPointerKey(id, hash);
     await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...pointer, itemType: 'address-pointer' } }));
     const written = await this.#putHold(Key, hold, { returnOld: true });
-    if (!written) return;
     const now = new Date(receivedAt);
     const tombstone = await this.tombstone(id, now);
-    if (!tombstone || (await this.hasNewLife(id, tombstone)) || (await this.isJoined(id))) return;
-    // Erased meanwhile: its erasure may have read the partition before the pointer was written.
+    const gone = tombstone ? !(await this.hasNewLife(id, tombstone)) && !(await this.isJoined(id)) : options.ofProfile === true && !(await this.#hasProfile(id));
+    if (!gone) return;
+    // Erased meanwhile (its erasure may have read the partition before the pointer was written), or long gone: the
+    // pointer goes, whether the hold was written or not (an address already denied or suppressed refuses it).
     await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: pointer }));
+    if (!written) return;
     const restricts = kind === 'S' || hold.item.status === 'denied';
     if (restricts && (await this.#keepForLiveHolder(hash, now, new Set([id])))) return;
     const unlessReplaced = { ConditionExpression: '#m = :m', ExpressionAttributeNames: { '#m': mark.name }, ExpressionAttributeValues: { ':m': mark.value } };
@@ -579,7 +592,7 @@ export class ProfileStore {
       item: { itemType: 'address-consent', status: record.status, source: record.source, at: record.at, key },
       condition: { expression: 'attribute_not_exists(#pk) OR #key <= :key', names: { '#pk': L.partitionKey, '#key': 'key' }, values: { ':key': key } },
     };
-    await this.#putAddressHold(id, channel, 'K', hold, { name: 'key', value: key }, key, { hash });
+    await this.#putAddressHold(id, channel, 'K', hold, { name: 'key', value: key }, key, { hash }, { ofProfile: true });
   }
 
   /** The email address of the live profile `id` is (or is joined into), if it has one. */
@@ -645,6 +658,29 @@ export class ProfileStore {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       return false;
     }
+  }
+
+  /**
+   * The subscription topics among `topics` that the address (`address`, on `channel`) has left (`putAddressConsent`
+   * with a topic: its latest change is a denial): what the preference page shows of the address besides the record's
+   * own choices. One strongly consistent read per topic (a page lists a handful).
+   */
+  async addressTopicDenials(channel: Channel, address: string, topics: readonly string[]): Promise<Record<string, ConsentRecord>> {
+    const to = ADDRESS_HOLD_CHANNELS.has(channel) ? addressOf(address) : undefined;
+    if (to === undefined) return {};
+    const hash = addressHash(to);
+    const out: Record<string, ConsentRecord> = {};
+    for (const topic of topics) {
+      const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: addressHoldKey(hash, `K#${channel}#${topic}`), ConsistentRead: true }));
+      if (Item?.status === 'denied') out[topic] = { status: 'denied', source: Item.source as string, at: Item.at as string, key: Item.key as string };
+    }
+    return out;
+  }
+
+  /** Whether `id` has a profile item (live or frozen into another's): one key read, no body. */
+  async #hasProfile(id: string): Promise<boolean> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: profileKey(id), ConsistentRead: true, ProjectionExpression: '#pk', ExpressionAttributeNames: { '#pk': L.partitionKey } }));
+    return Item !== undefined;
   }
 
   /** Whether the profile of `id` is frozen into another customer's (`mergedInto`): one attribute read, no body unpacked. */

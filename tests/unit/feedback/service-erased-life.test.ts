@@ -67,13 +67,17 @@ describe('SES feedback on a customer without a live profile', () => {
     expect(published).toHaveLength(1);
   });
 
-  it.each([
-    ['an erasure still running', { erasedAt: completed.erasedAt }],
-    ['a customer never seen', undefined],
-  ])('%s: dropped, nothing written or published', async (_name, tombstone) => {
-    const { d, published, holds } = deps(tombstone);
+  it('a customer never seen: dropped, nothing written or published', async () => {
+    const { d, published, holds } = deps(undefined);
     expect(await handleSesFeedback(events.complaint, d)).toEqual({ status: 'dropped', reason: 'unknown-customer' });
     expect([published, holds]).toEqual([[], []]);
+  });
+
+  it("an erasure still running: dropped, nothing published; the suppression is written for the store's write-then-check (kept for a live record with the address)", async () => {
+    const { d, published, holds } = deps({ erasedAt: completed.erasedAt });
+    expect(await handleSesFeedback(events.complaint, d)).toEqual({ status: 'dropped', reason: 'unknown-customer' });
+    expect(published).toEqual([]);
+    expect(holds).toHaveLength(1);
   });
 
   it('an open on the erased life: dropped', async () => {

@@ -1,16 +1,9 @@
 /**
- * Audit 18. Promise (README "Consent"; f085b7f): a hard bounce or a complaint of email suppresses the address for
- * every record with it, whatever became of the record the mail was sent for: SES's complaint about mail to a guest
- * record erased since is kept for the account that still has the address (`#keepForLiveHolder`).
- * What I did: the guest and the account share X; the guest is mailed an offer and then erased. SES's complaint about
- * that mail reaches the feedback function while the guest's erasure runs: after the guest's profile is deleted,
- * before the tombstone is marked complete (a DynamoDB middleware delivers it just before the erasure's UpdateItem
- * that sets `completedAt`). Control: the complaint delivered after the erasure completed.
- * Observed: the feedback function finds no live profile and a tombstone not completed (`receivedAfterErasure` is
- * false), so it drops the complaint as `unknown-customer` (functions/feedback/service.ts) before writing anything:
- * X is not suppressed, and the account is mailed marketing at the address that just complained. Before the profile
- * is deleted, or after completion, the same complaint suppresses X for the account. Checked: with the drop's
- * condition reduced to `tombstone === undefined` (a local probe, not committed) the break passes.
+ * SES's complaint about mail to a guest record reaching the feedback function while the guest's erasure runs (after
+ * its profile is deleted, before the tombstone is marked complete: a DynamoDB middleware delivers it just before the
+ * erasure's completing UpdateItem) still suppresses the address for the account that shares it: the feedback function
+ * publishes nothing for the erased person, but writes the suppression, which the store's write-then-check keeps for
+ * the live record with the address. Control: delivered after the erasure completed.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,7 +15,7 @@ import { VirtualClock } from '../../infra/embedded/virtual-time';
 import { laterOn, profileItems, useTestEngine } from '../helpers/engine';
 import { messagesOf, outboxFor, runToEnd } from '../helpers/journeys';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'rapport-a18-complaint-erasing-'));
+const dir = mkdtempSync(path.join(tmpdir(), 'rapport-complaint-erasing-'));
 for (const sub of ['journeys', 'templates']) mkdirSync(path.join(dir, sub));
 writeFileSync(path.join(dir, 'journeys', 'offer.yaml'), ['id: offer', 'name: Offer', 'version: 1', 'trigger: { event: Offer Due }', 'entry: { reentry: always }', 'steps:', '  - id: send-offer', '    send: { channel: email, template: offer }', ''].join('\n'));
 writeFileSync(path.join(dir, 'templates', 'offer.email.liquid'), 'Subject: 20% off\n\nOffers for you.');
@@ -101,13 +94,7 @@ describe("SES's complaint about mail to a guest record, arriving while the guest
     expect(await scenario('a18ce-ctl', false)).toEqual({ addressSuppressed: true, accountOffer: 'suppressed' });
   }, 60_000);
 
-  // BREAK (audit 18): a complaint (or hard bounce) reaching the feedback function between the deletion of the erased
-  // record's profile and the completion of its erasure is dropped (`unknown-customer`): the address is never
-  // suppressed and the account sharing it is mailed marketing at the address that complained; fix idea: in
-  // handleSesFeedback, for a tombstone not completed yet, still write the suppression for the address SES names
-  // (`putSuppressionHold` with `feedback.to`: write, then check keeps it only for a live holder of the address) and
-  // publish nothing; or treat a received-during-erasure suppression like one received after it.
-  it.fails('during the erasure, the complaint still suppresses the address for the account', async () => {
+  it('during the erasure, the complaint still suppresses the address for the account', async () => {
     expect(await scenario('a18ce', true)).toEqual({ addressSuppressed: true, accountOffer: 'suppressed' });
   }, 60_000);
 });
