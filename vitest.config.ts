@@ -25,6 +25,8 @@ export const TWIN_SCENARIOS = [
   // An erased id's late denial puts back the address's item it replaced (ingest); erasures of every record with an address at once free it.
   'tests/integration/late-denial-keeps-address-denial.test.ts',
   'tests/integration/parallel-erasures-free-address.test.ts',
+  // A phone number's holds (SMS, WhatsApp): its holders listed under it, read strongly consistently by erasure.
+  'tests/integration/shared-phone-stop.test.ts',
   'tests/integration/broadcasts.test.ts',
   'tests/integration/broadcast-cursor-erasure.test.ts',
   'tests/integration/erasure-interrupted-finished-by-sweep.test.ts',

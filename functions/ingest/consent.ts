@@ -1,4 +1,4 @@
-import { consentChanges, consentDenials, consentRecord, mapLimit, suppressionsOf, topicConsentChanges, type Channel, type ConsentRecord, type NormalisedEvent, type Suppression } from '../../shared';
+import { CHANNEL_ADDRESS_TRAIT, consentChanges, consentDenials, consentRecord, mapLimit, suppressionsOf, topicConsentChanges, type Channel, type ConsentRecord, type NormalisedEvent, type Suppression } from '../../shared';
 
 /**
  * Port: record a consent denial or a suppression for a customer as it is received
@@ -22,9 +22,9 @@ export interface ConsentHolds {
   denyErasedAddress?(customerId: string, addressHash: string, channel: Channel, record: ConsentRecord, now: Date): Promise<boolean>;
 }
 
-/** The email address an event names for its customer (an identify's `traits.email`, else `context.traits.email`), if any. */
-const addressIn = (event: NormalisedEvent): string | undefined => {
-  const named = [event.traits.email, (event.context.traits as Record<string, unknown> | undefined)?.email].find((value) => typeof value === 'string' && value.trim() !== '');
+/** The address an event names for its customer in `trait` (`email`, `phone`: an identify's `traits.<trait>`, else `context.traits.<trait>`), if any. */
+const addressIn = (event: NormalisedEvent, trait = 'email'): string | undefined => {
+  const named = [event.traits[trait], (event.context.traits as Record<string, unknown> | undefined)?.[trait]].find((value) => typeof value === 'string' && value.trim() !== '');
   return named as string | undefined;
 };
 
@@ -36,6 +36,8 @@ export interface HoldOptions {
    * customer's live profile only, as a grant always is.
    */
   mayNameAddress?: boolean;
+  /** The same for the `phone` trait (the number of SMS and WhatsApp denials): `traits.phone`, `context.traits.phone`. */
+  mayNamePhone?: boolean;
 }
 
 /**
@@ -50,7 +52,7 @@ export interface HoldOptions {
  */
 export async function recordHolds(holds: ConsentHolds | undefined, events: readonly NormalisedEvent[], options: HoldOptions = {}): Promise<void> {
   if (!holds) return;
-  const mayNameAddress = options.mayNameAddress ?? true;
+  const mayName = (trait: string) => (trait === 'email' ? (options.mayNameAddress ?? true) : trait === 'phone' ? (options.mayNamePhone ?? true) : false);
   const customerOf = (event: NormalisedEvent) => event.userId ?? `anon:${event.anonymousId}`;
   const denies = (event: NormalisedEvent) => consentDenials(event).length > 0 || topicConsentChanges(event).some((c) => c.status === 'denied') || suppressionsOf(event).length > 0;
   // A visitor's denial is held under the customer it is linked to as well: a send reads the holds of the visitor ids
@@ -73,17 +75,23 @@ export async function recordHolds(holds: ConsentHolds | undefined, events: reado
   );
   // The address's own consent: every change of a channel, in consent order (a grant lifts an earlier denial of the
   // address), once per event, under the customer (a visitor's: the one it is linked to).
+  // Each channel's address is its own trait's (`CHANNEL_ADDRESS_TRAIT`: email's `email`, SMS's and WhatsApp's `phone`).
   const batchAddress = new Map<string, string>();
+  const batchKey = (event: NormalisedEvent, trait: string) => `${trait}\n${customerOf(event)}`;
   for (const event of events) {
     const id = linked.get(customerOf(event)) ?? customerOf(event);
-    const named = mayNameAddress ? addressIn(event) : undefined;
-    if (named !== undefined && event.type === 'identify' && typeof event.traits.email === 'string') batchAddress.set(customerOf(event), named);
+    const namedIn = (trait: string) => (mayName(trait) ? addressIn(event, trait) : undefined);
+    for (const trait of ['email', 'phone']) {
+      const named = namedIn(trait);
+      if (named !== undefined && event.type === 'identify' && typeof event.traits[trait] === 'string') batchAddress.set(batchKey(event, trait), named);
+    }
     for (const change of consentChanges(event)) {
       if (!holds.putAddressConsent) continue;
+      const trait = CHANNEL_ADDRESS_TRAIT[change.channel];
       // A denial: the address the event names, else the one an earlier identify of the batch gave the customer. A grant:
       // only the customer's own address: the one the batch's identify gives them (their profile's once applied), else
       // their profile's now; never one the event alone names.
-      const address = change.status === 'denied' ? (named ?? batchAddress.get(customerOf(event))) : batchAddress.get(customerOf(event));
+      const address = change.status === 'denied' ? (namedIn(trait) ?? batchAddress.get(batchKey(event, trait))) : batchAddress.get(batchKey(event, trait));
       writes.push(() => holds.putAddressConsent!(id, change.channel, consentRecord(change), address));
     }
   }

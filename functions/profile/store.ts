@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type BatchGetCommandOutput, type BatchWriteCommandOutput, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { scanEach } from '../scan-each';
-import { emailAddressHash, EVENTS, eventKey, MESSAGE_FEEDBACK_EVENTS, ONE_CLICK_SOURCE_ID, SES_FEEDBACK_SOURCE_ID, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, type Profile, type Suppression } from '../../shared';
+import { CHANNEL_ADDRESS_TRAIT, emailAddressHash, EVENTS, eventKey, MESSAGE_FEEDBACK_EVENTS, ONE_CLICK_SOURCE_ID, SES_FEEDBACK_SOURCE_ID, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, phoneNumberHash, phoneNumberOf, type Profile, type Suppression } from '../../shared';
 import { idsOfOversizedBody, packContents, ProfileTooLargeError, readContents, type OutboxEntry } from './item';
 import { BroadcastCursors, parseCursorPointer } from './broadcast-cursor';
 import { MEMBER_PREFIX, SegmentStore } from './segment-store';
@@ -26,7 +26,8 @@ export type { OutboxEntry } from './item';
  * | suppression | `C#<customerId>` | `S#<channel>`               | the earliest suppression (hard bounce) ingest received, written before it answers; `ttl` |
  * | parked hold | `XH#<sha256(id)>` | `K#<channel>` / `S#<channel>` | a denial or suppression hold of an erased id received after the erasure, no new life yet; no id; `ttl` |
  * | address pointer | `C#<customerId>` | `AP#<sha256(address)>` | an address whose hold this customer wrote: erasure finds it after the address changed and the timeline naming it expired; no `ttl` |
- * | address hold | `AH#<sha256(address)>` | `K#email` / `S#email` | an email address's latest consent change (a denial holds for every customer with the address) and earliest suppression; no id, no address, no `ttl` |
+ * | address hold | `AH#<sha256(address)>` | `K#<channel>` / `S#<channel>` | an email address's (`K#email`) or a phone number's (`K#sms`, `K#whatsapp`) latest consent change (a denial holds for every customer with the address) and earliest suppression; no id, no address, no `ttl` |
+ * | number holder | `AH#<sha256(number)>` | `H#<sha256(id)>` | a customer whose profile has (or had) this phone number, written before the profile (`put`): erasure's strongly consistent list of the number's holders; `id`; no `ttl` |
  * | co-purchase | `CP#<item>` | `B#<item>` / `TOP` | "bought after" counts, no id (co-purchase-store.ts) |
  *
  * Writes are conditional single-item writes, no transactions.
@@ -63,6 +64,8 @@ export interface StoredProfile {
    * erasure): the `erasedAt` of that erasure. Older events meeting it are dropped, not applied.
    */
   rebornAfter?: string;
+  /** The phone number (its hash) this record is listed as a holder of (`numberHolderKey`): `put` lists it anew when the profile's number is another. */
+  heldNumber?: string;
 }
 
 /** How many joins a chain of aliases may have (a → b → c is two): resolving stops there and reports a cycle. */
@@ -186,9 +189,34 @@ const parkedHoldKey = (id: string, hold: Record<string, string>) => ({ [L.partit
  * that has the address (`erase`).
  */
 const ADDRESS_HOLD_PREFIX = 'AH#';
-/** The channels whose addresses have holds of their own: email (its address is `traits.email`, indexed by GSI3). */
-const ADDRESS_HOLD_CHANNELS: ReadonlySet<Channel> = new Set(['email']);
+/**
+ * The channels whose addresses have holds of their own: email (its address is `traits.email`, indexed by GSI3), SMS and
+ * WhatsApp (the phone number, `traits.phone` in E.164: a STOP is the number's, as carriers and the CTIA/TCPA rules
+ * treat it; each channel its own sort key, a WhatsApp opt-out is not one of SMS). Erasure finds a number's live holders
+ * by the holder items under the number (`numberHolderKey`), not an index.
+ */
+const ADDRESS_HOLD_CHANNELS: ReadonlySet<Channel> = new Set(['email', 'sms', 'whatsapp']);
+const PHONE_HOLD_CHANNELS: ReadonlySet<Channel> = new Set(['sms', 'whatsapp']);
 const addressHash = emailAddressHash;
+/** The hash of the address a channel's holds are kept under: email's trimmed and lower-cased, a phone number's E.164 form; undefined for none. */
+const holdAddressHash = (channel: Channel, value: unknown): string | undefined => {
+  if (PHONE_HOLD_CHANNELS.has(channel)) {
+    const number = phoneNumberOf(value);
+    return number === undefined ? undefined : phoneNumberHash(number);
+  }
+  const address = addressOf(value);
+  return address === undefined ? undefined : addressHash(address);
+};
+/** The hash of a profile's phone number (`holdAddressHash`), if it has one a channel reaches. */
+const numberHashOf = (profile: Pick<Profile, 'traits'>): string | undefined => holdAddressHash('sms', profile.traits[CHANNEL_ADDRESS_TRAIT.sms]);
+/**
+ * A customer with (or who had) the phone number `hash`: written, with the customer's pointer (`addressPointerKey`), before
+ * a profile with the number is (`put`), so a strongly consistent query of the number's partition lists every record whose
+ * profile has it (an index would be eventually consistent: an erasure could miss a record that just got the number and
+ * delete the holds it needs). A record that moved to another number stays listed: erasure reads each listed profile.
+ */
+const NUMBER_HOLDER_PREFIX = 'H#';
+const numberHolderKey = (hash: string, id: string) => ({ [L.partitionKey]: `${ADDRESS_HOLD_PREFIX}${hash}`, [L.sortKey]: `${NUMBER_HOLDER_PREFIX}${hashId(id)}` });
 /** The customer's pointer to an address whose hold they wrote (`AP#<sha256(address)>`, in their partition): erasure reads it. */
 const addressPointerKey = (id: string, hash: string) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: `AP#${hash}` });
 const addressHoldKey = (hash: string, sortKey: string) => ({ [L.partitionKey]: `${ADDRESS_HOLD_PREFIX}${hash}`, [L.sortKey]: sortKey });
@@ -354,6 +382,7 @@ export class ProfileStore {
       ...(Item.segmentSeq !== undefined && { segmentSeq: Item.segmentSeq as number }),
       ...(Item.mergedInto && { mergedInto: Item.mergedInto as string }),
       ...(Item.rebornAfter && { rebornAfter: Item.rebornAfter as string }),
+      ...(Item.heldNumber && { heldNumber: Item.heldNumber as string }),
     };
   }
 
@@ -407,6 +436,9 @@ export class ProfileStore {
   async put(stored: StoredProfile, expectedVersion: number | undefined): Promise<void> {
     const id = stored.profile.id;
     const shard = shardOf(id);
+    // A live profile with a phone number is listed under the number before it is written (`numberHolderKey`).
+    const number = stored.mergedInto === undefined ? numberHashOf(stored.profile) : undefined;
+    if (number !== undefined && number !== stored.heldNumber) await this.#listNumberHolder(id, number);
     const item: Record<string, unknown> = {
       ...profileKey(id),
       itemType: 'profile',
@@ -415,6 +447,7 @@ export class ProfileStore {
       ...(stored.pendingCause && { pendingCause: stored.pendingCause }),
       ...(stored.segmentSeq !== undefined && { segmentSeq: stored.segmentSeq }),
       ...(stored.rebornAfter && { rebornAfter: stored.rebornAfter }),
+      ...(number !== undefined ? { heldNumber: number } : stored.heldNumber !== undefined && { heldNumber: stored.heldNumber }),
       ...(stored.mergedInto !== undefined ? { mergedInto: stored.mergedInto } : indexKeys(stored, id, shard)),
     };
     try {
@@ -432,6 +465,34 @@ export class ProfileStore {
       throw error;
     }
     for (const wake of [...(this.#writeWaiters.get(id) ?? [])]) wake();
+  }
+
+  /**
+   * List `id` as a holder of the phone number `hash` (`numberHolderKey`), its pointer (`addressPointerKey`) first: its
+   * erasure finds the item by it. A write of an erased customer's profile is undone (`undoWrites`) with these items.
+   */
+  async #listNumberHolder(id: string, hash: string): Promise<void> {
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...addressPointerKey(id, hash), itemType: 'address-pointer' } }));
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...numberHolderKey(hash, id), itemType: 'number-holder', id } }));
+  }
+
+  /**
+   * Undo `#listNumberHolder` for a customer whose profile write was undone (erased, no new life): their erasure's query
+   * may have run before the pointer was written. Every number the pointers in their partition name.
+   */
+  async #unlistNumberHolder(id: string): Promise<void> {
+    const pointers = await queryAll(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :ap)',
+      ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey },
+      ExpressionAttributeValues: { ':pk': `C#${id}`, ':ap': 'AP#' },
+      ProjectionExpression: '#pk, #sk',
+      ConsistentRead: true,
+    });
+    for (const pointer of pointers) {
+      await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: numberHolderKey(String(pointer[L.sortKey]).slice(3), id) }));
+      await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { [L.partitionKey]: pointer[L.partitionKey], [L.sortKey]: pointer[L.sortKey] } }));
+    }
   }
 
   async deleteProfileItem(id: string): Promise<void> {
@@ -526,9 +587,8 @@ export class ProfileStore {
     onlyOver?: (item: Record<string, unknown>) => boolean,
   ): Promise<void> {
     if (!ADDRESS_HOLD_CHANNELS.has(channel)) return;
-    const to = addressOf(address) ?? (await this.#liveAddress(id));
-    if (to === undefined) return;
-    const hash = addressHash(to);
+    const hash = holdAddressHash(channel, addressOf(address) ?? (await this.#liveAddress(id, channel)));
+    if (hash === undefined) return;
     const Key = addressHoldKey(hash, `${kind}#${channel}`);
     if (onlyOver !== undefined) {
       const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key }));
@@ -574,10 +634,10 @@ export class ProfileStore {
     return true;
   }
 
-  /** The email address of the live profile `id` is (or is joined into), if it has one. */
-  async #liveAddress(id: string): Promise<string | undefined> {
+  /** The address on `channel` (its trait: `email`, `phone`) of the live profile `id` is (or is joined into), if it has one. */
+  async #liveAddress(id: string, channel: Channel): Promise<string | undefined> {
     const resolved = await this.resolve(id);
-    return resolved.cycle ? undefined : addressOf(resolved.stored?.profile.traits.email);
+    return resolved.cycle ? undefined : addressOf(resolved.stored?.profile.traits[CHANNEL_ADDRESS_TRAIT[channel]]);
   }
 
   /**
@@ -669,9 +729,9 @@ export class ProfileStore {
   async holdsOf(ids: readonly string[], channel: Channel, now: Date, topic?: string, address?: string): Promise<ChannelHolds> {
     const out: ChannelHolds = { consent: [], ...(topic !== undefined && { topicConsent: [] }) };
     const nowSeconds = now.getTime() / 1000;
-    const to = ADDRESS_HOLD_CHANNELS.has(channel) ? addressOf(address) : undefined;
+    const to = ADDRESS_HOLD_CHANNELS.has(channel) ? holdAddressHash(channel, address) : undefined;
     const all: Array<Record<string, unknown>> = [
-      ...(to === undefined ? [] : [addressHoldKey(addressHash(to), `K#${channel}`), addressHoldKey(addressHash(to), `S#${channel}`)]),
+      ...(to === undefined ? [] : [addressHoldKey(to, `K#${channel}`), addressHoldKey(to, `S#${channel}`)]),
       ...ids.flatMap((id) => {
         const own = [consentHoldKey(id, channel), suppressionHoldKey(id, channel), ...(topic === undefined ? [] : [consentHoldKey(id, channel, topic)])];
         return [...own, ...own.map((Key) => parkedHoldKey(id, Key))];
@@ -1148,6 +1208,8 @@ export class ProfileStore {
                 : { ConditionExpression: 'attribute_not_exists(rebornAfter) OR rebornAfter <> :erasedAt', ExpressionAttributeValues: { ':erasedAt': erasedAt } })),
           }),
         );
+        // The profile write listed the customer under their phone number (`put`) before it was undone.
+        if (sk === 'P' && pk.startsWith('C#')) await this.#unlistNumberHolder(pk.slice(2));
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
       }
@@ -1443,6 +1505,50 @@ export class ProfileStore {
 
 
   /**
+   * One-off for profiles written before phone numbers had holds: list every live profile with a phone number as its
+   * holder (`numberHolderKey`, as `put` does), then mark the profile (`heldNumber`), conditional on its version (a profile
+   * written meanwhile was listed by `put`). Write, then check: a customer erased meanwhile is unlisted again. Scans the
+   * profile items; returns how many it listed.
+   */
+  async listOldNumberHolders(now: () => Date = () => new Date()): Promise<number> {
+    let listed = 0;
+    const scan = {
+      TableName: this.tableName,
+      FilterExpression: '#sk = :p AND attribute_not_exists(heldNumber) AND attribute_not_exists(mergedInto)',
+      ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey },
+      ExpressionAttributeValues: { ':p': 'P' },
+      ProjectionExpression: '#pk',
+    };
+    await scanEach(this.doc, scan, async (item) => {
+      const id = (item[L.partitionKey] as string).slice(2);
+      const stored = await this.get(id);
+      const number = stored && stored.mergedInto === undefined ? numberHashOf(stored.profile) : undefined;
+      if (!stored || number === undefined) return;
+      await this.#listNumberHolder(id, number);
+      if (await this.erasedNow(id, now())) {
+        await this.#unlistNumberHolder(id);
+        return;
+      }
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: profileKey(id),
+            UpdateExpression: 'SET heldNumber = :n',
+            ConditionExpression: '#v = :v',
+            ExpressionAttributeNames: { '#v': 'version' },
+            ExpressionAttributeValues: { ':n': number, ':v': stored.version },
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+      listed++;
+    });
+    return listed;
+  }
+
+  /**
    * The customer whose profile holds `id`'s history now, when `id`'s record is frozen into another's (a visitor linked,
    * a known id joined by alias): the end of its forwarding records, read one attribute each (no body unpacked).
    */
@@ -1462,15 +1568,18 @@ export class ProfileStore {
    */
   async #addressHoldsToErase(items: ReadonlyArray<Record<string, unknown>>, erasedIds: readonly string[], now: Date): Promise<Array<Record<string, unknown>>> {
     const hashes = new Set<string>();
-    const add = (value: unknown) => {
-      const address = addressOf(value);
-      if (address !== undefined) hashes.add(addressHash(address));
+    const add = (value: unknown, channel: Channel = 'email') => {
+      const hash = holdAddressHash(channel, value);
+      if (hash !== undefined) hashes.add(hash);
     };
     for (const item of items) {
       const sk = String(item[L.sortKey]);
       if (sk === 'P') {
+        if (typeof item.heldNumber === 'string') hashes.add(item.heldNumber);
         try {
-          add(readContents(item, String(item[L.partitionKey]).slice(2)).profile.traits.email);
+          const { traits } = readContents(item, String(item[L.partitionKey]).slice(2)).profile;
+          add(traits.email);
+          add(traits.phone, 'sms');
         } catch {
           // An unreadable body: its email index key still names the address.
         }
@@ -1480,14 +1589,21 @@ export class ProfileStore {
         hashes.add(sk.slice(3));
       } else if (sk.startsWith('E#')) {
         const event = item.event as Partial<NormalisedEvent> | undefined;
+        const contextTraits = event?.context?.traits as Record<string, unknown> | undefined;
         add(event?.traits?.email);
-        add((event?.context?.traits as Record<string, unknown> | undefined)?.email);
+        add(contextTraits?.email);
+        add(event?.traits?.phone, 'sms');
+        add(contextTraits?.phone, 'sms');
       }
     }
     const erased = new Set(erasedIds);
     const keys: Array<Record<string, unknown>> = [];
     for (const hash of hashes) {
-      const kept = await this.#liveHolderOf(hash, now, erased);
+      const listed = await this.#numberHoldersOf(hash);
+      // The erased records' own listings as the number's holders (`numberHolderKey`) go whatever becomes of its holds
+      // (one written after this read: its writer takes it back, `undoWrites`).
+      for (const item of listed) if (erased.has(item.id as string)) keys.push(numberHolderKey(hash, item.id as string));
+      const kept = await this.#liveHolderOf(hash, now, erased, listed);
       // Kept for that record: it points to the address from now on, so its own erasure finds the holds even once it has
       // moved to another address and its events naming this one have expired.
       if (kept !== undefined) {
@@ -1500,10 +1616,19 @@ export class ProfileStore {
   }
 
   /**
-   * A record the email index lists with the address (`hash`) that is neither in `excluding` nor being erased (a
-   * tombstone and no new life: `erasedNow`); undefined when none is.
+   * A record with the address (`hash`) that is neither in `excluding` nor being erased (a tombstone and no new life:
+   * `erasedNow`); undefined when none is. An email address's records: those the email index lists. A phone number's:
+   * those listed under it (`numberHolderKey`, read strongly consistently) whose live profile has it now (read strongly
+   * consistently: a profile written before this read has its listing before it, so it is found).
    */
-  async #liveHolderOf(hash: string, now: Date, excluding: ReadonlySet<string>): Promise<string | undefined> {
+  async #liveHolderOf(hash: string, now: Date, excluding: ReadonlySet<string>, listed?: ReadonlyArray<Record<string, unknown>>): Promise<string | undefined> {
+    for (const item of listed ?? (await this.#numberHoldersOf(hash))) {
+      const holder = item.id as string;
+      if (excluding.has(holder)) continue;
+      const stored = await this.get(holder);
+      if (stored === undefined || stored.mergedInto !== undefined || numberHashOf(stored.profile) !== hash) continue;
+      if (!(await this.erasedNow(holder, now))) return holder;
+    }
     const holders = await queryAll(this.doc, {
       TableName: this.tableName,
       IndexName: L.emailIndex.name,
@@ -1517,6 +1642,17 @@ export class ProfileStore {
       if (!excluding.has(holder) && !(await this.erasedNow(holder, now))) return holder;
     }
     return undefined;
+  }
+
+  /** The records listed as holders of the phone number `hash` (`numberHolderKey`), strongly consistent; none for an email address. */
+  #numberHoldersOf(hash: string): Promise<Array<Record<string, unknown>>> {
+    return queryAll(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :h)',
+      ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey },
+      ExpressionAttributeValues: { ':pk': `${ADDRESS_HOLD_PREFIX}${hash}`, ':h': NUMBER_HOLDER_PREFIX },
+      ConsistentRead: true,
+    });
   }
 
   /**
