@@ -4,6 +4,7 @@ import {
   DERIVED_EVENTS,
   denialsOnly,
   eventKey,
+  PHONE_CHANNELS,
   PROFILE_EVENT_SOURCE,
   publishEntries,
   RapportError,
@@ -561,7 +562,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     if (current === undefined || current.mergedInto !== undefined) return;
     const number = current.profile.traits.phone;
     if (typeof number !== 'string' || number.trim() === '') return;
-    for (const channel of ['sms', 'whatsapp'] as const) {
+    for (const channel of PHONE_CHANNELS) {
       const consent = current.profile.consent[channel];
       if (consent?.status !== 'denied') continue;
       const denied = written.some((event) => consentChanges(event).some((change) => change.channel === channel && change.status === 'denied'));

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type BatchGetCommandOutput, type BatchWriteCommandOutput, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { scanEach } from '../scan-each';
-import { CHANNEL_ADDRESS_TRAIT, emailAddressHash, EVENTS, eventKey, MESSAGE_FEEDBACK_EVENTS, ONE_CLICK_SOURCE_ID, SES_FEEDBACK_SOURCE_ID, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, phoneNumberHash, phoneNumberOf, type Profile, type Suppression } from '../../shared';
+import { CHANNEL_ADDRESS_TRAIT, emailAddressHash, EVENTS, eventKey, MESSAGE_FEEDBACK_EVENTS, ONE_CLICK_SOURCE_ID, SES_FEEDBACK_SOURCE_ID, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, PHONE_CHANNELS, phoneNumberHash, phoneNumberOf, type Profile, type Suppression } from '../../shared';
 import { idsOfOversizedBody, packContents, ProfileTooLargeError, readContents, type OutboxEntry } from './item';
 import { BroadcastCursors, parseCursorPointer } from './broadcast-cursor';
 import { MEMBER_PREFIX, SegmentStore } from './segment-store';
@@ -195,20 +195,23 @@ const ADDRESS_HOLD_PREFIX = 'AH#';
  * treat it; each channel its own sort key, a WhatsApp opt-out is not one of SMS). Erasure finds a number's live holders
  * by the holder items under the number (`numberHolderKey`), not an index.
  */
-const ADDRESS_HOLD_CHANNELS: ReadonlySet<Channel> = new Set(['email', 'sms', 'whatsapp']);
-const PHONE_HOLD_CHANNELS: ReadonlySet<Channel> = new Set(['sms', 'whatsapp']);
+const PHONE_HOLD_CHANNELS: ReadonlySet<Channel> = new Set(PHONE_CHANNELS);
+const ADDRESS_HOLD_CHANNELS: ReadonlySet<Channel> = new Set([...(Object.keys(CHANNEL_ADDRESS_TRAIT) as Channel[]).filter((channel) => CHANNEL_ADDRESS_TRAIT[channel] === 'email'), ...PHONE_CHANNELS]);
 const addressHash = emailAddressHash;
-/** The hash of the address a channel's holds are kept under: email's trimmed and lower-cased, a phone number's E.164 form; undefined for none. */
-const holdAddressHash = (channel: Channel, value: unknown): string | undefined => {
-  if (PHONE_HOLD_CHANNELS.has(channel)) {
-    const number = phoneNumberOf(value);
-    return number === undefined ? undefined : phoneNumberHash(number);
-  }
+/** The hash of an email address (trimmed, lower-cased), if it is one. */
+const emailHashOf = (value: unknown): string | undefined => {
   const address = addressOf(value);
   return address === undefined ? undefined : addressHash(address);
 };
-/** The hash of a profile's phone number (`holdAddressHash`), if it has one a channel reaches. */
-const numberHashOf = (profile: Pick<Profile, 'traits'>): string | undefined => holdAddressHash('sms', profile.traits[CHANNEL_ADDRESS_TRAIT.sms]);
+/** The hash of a phone number (its E.164 form, `phoneNumberOf`), if it is one a channel reaches. */
+const numberHash = (value: unknown): string | undefined => {
+  const number = phoneNumberOf(value);
+  return number === undefined ? undefined : phoneNumberHash(number);
+};
+/** The hash of the address a channel's holds are kept under: email's, or the phone number's; undefined for none. */
+const holdAddressHash = (channel: Channel, value: unknown): string | undefined => (PHONE_HOLD_CHANNELS.has(channel) ? numberHash(value) : emailHashOf(value));
+/** The hash of a profile's phone number (the `phone` trait), if it has one a channel reaches. */
+const numberHashOf = (profile: Pick<Profile, 'traits'>): string | undefined => numberHash(profile.traits.phone);
 /**
  * A customer with (or who had) the phone number `hash`: written, with the customer's pointer (`addressPointerKey`), before
  * a profile with the number is (`put`), so a strongly consistent query of the number's partition lists every record whose
@@ -1568,8 +1571,8 @@ export class ProfileStore {
    */
   async #addressHoldsToErase(items: ReadonlyArray<Record<string, unknown>>, erasedIds: readonly string[], now: Date): Promise<Array<Record<string, unknown>>> {
     const hashes = new Set<string>();
-    const add = (value: unknown, channel: Channel = 'email') => {
-      const hash = holdAddressHash(channel, value);
+    const add = (value: unknown, hashOf: (value: unknown) => string | undefined = emailHashOf) => {
+      const hash = hashOf(value);
       if (hash !== undefined) hashes.add(hash);
     };
     for (const item of items) {
@@ -1579,7 +1582,7 @@ export class ProfileStore {
         try {
           const { traits } = readContents(item, String(item[L.partitionKey]).slice(2)).profile;
           add(traits.email);
-          add(traits.phone, 'sms');
+          add(traits.phone, numberHash);
         } catch {
           // An unreadable body: its email index key still names the address.
         }
@@ -1592,8 +1595,8 @@ export class ProfileStore {
         const contextTraits = event?.context?.traits as Record<string, unknown> | undefined;
         add(event?.traits?.email);
         add(contextTraits?.email);
-        add(event?.traits?.phone, 'sms');
-        add(contextTraits?.phone, 'sms');
+        add(event?.traits?.phone, numberHash);
+        add(contextTraits?.phone, numberHash);
       }
     }
     const erased = new Set(erasedIds);

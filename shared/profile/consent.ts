@@ -244,6 +244,9 @@ export function denialsOnly(event: NormalisedEvent): NormalisedEvent | undefined
  */
 export const emailAddressHash = (address: string): string => createHash('sha256').update(address.trim().toLowerCase()).digest('hex');
 
+/** The channels that send to the `phone` trait (the registry's: SMS, WhatsApp), whose holds are the number's. */
+export const PHONE_CHANNELS: readonly Channel[] = (Object.keys(CHANNEL_ADDRESS_TRAIT) as Channel[]).filter((channel) => CHANNEL_ADDRESS_TRAIT[channel] === 'phone');
+
 /**
  * A phone number as SMS and WhatsApp send to it (`E164_PHONE`: `+` and digits), from the `phone` trait: trimmed, the
  * separators people write (spaces, `-`, `.`, `(`, `)`) taken out; undefined for anything else (no number a channel reaches).
