@@ -942,6 +942,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       profile: after,
       version: (stored?.version ?? 0) + 1,
       ...(stored?.rebornAfter !== undefined && { rebornAfter: stored.rebornAfter }),
+      // Listed under its phone number already (`ProfileStore.put` lists it again only for another number).
+      ...(stored?.heldNumber !== undefined && { heldNumber: stored.heldNumber }),
       applied: stored?.applied ?? [],
       outbox: keepCoPurchaseEntries([...(stored?.outbox ?? []), ...derived]).slice(-OUTBOX_MAX),
       ...(segmentSeq > 0 && { segmentSeq }),

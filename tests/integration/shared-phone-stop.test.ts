@@ -205,4 +205,22 @@ describe('an SMS or WhatsApp unsubscribe of one record, for a number another rec
     expect((await t.api.del('/v1/customers/u-old')).status).toBe(200);
     expect(await offer('guest-old', 'sms')).toBe('unsubscribed');
   }, 60_000);
+
+  it('a record is listed under its number once, not again on each write of its profile', async () => {
+    let listings = 0;
+    t.engine.dynamo.client.middlewareStack.add(
+      (next) => async (args) => {
+        if (JSON.stringify((args.input as { Item?: unknown }).Item ?? {}).includes('"H#')) listings++;
+        return next(args);
+      },
+      { step: 'initialize', name: 'countNumberListings' },
+    );
+    try {
+      await identify({ 'u-once': { phone: '+447700900316' } });
+      for (let i = 0; i < 5; i++) await t.api.sendAndSettle({ type: 'track', userId: 'u-once', event: 'Product Viewed', messageId: `once-${i}`, properties: {} });
+    } finally {
+      t.engine.dynamo.client.middlewareStack.remove('countNumberListings');
+    }
+    expect(listings).toBe(1);
+  }, 60_000);
 });
