@@ -481,9 +481,11 @@ export class ProfileStore {
 
   /**
    * Undo `#listNumberHolder` for a customer whose profile write was undone (erased, no new life): their erasure's query
-   * may have run before the pointer was written. Every number the pointers in their partition name.
+   * may have run before the pointer was written. Every number the pointers in their partition name, and `held` (the
+   * undone profile's `heldNumber`: its pointer may be gone with the erasure, its listing written after the erasure read
+   * the number's list).
    */
-  async #unlistNumberHolder(id: string): Promise<void> {
+  async #unlistNumberHolder(id: string, held?: string): Promise<void> {
     const pointers = await queryAll(this.doc, {
       TableName: this.tableName,
       KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :ap)',
@@ -492,10 +494,9 @@ export class ProfileStore {
       ProjectionExpression: '#pk, #sk',
       ConsistentRead: true,
     });
-    for (const pointer of pointers) {
-      await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: numberHolderKey(String(pointer[L.sortKey]).slice(3), id) }));
-      await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { [L.partitionKey]: pointer[L.partitionKey], [L.sortKey]: pointer[L.sortKey] } }));
-    }
+    const hashes = new Set([...pointers.map((pointer) => String(pointer[L.sortKey]).slice(3)), ...(held === undefined ? [] : [held])]);
+    for (const hash of hashes) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: numberHolderKey(hash, id) }));
+    for (const pointer of pointers) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { [L.partitionKey]: pointer[L.partitionKey], [L.sortKey]: pointer[L.sortKey] } }));
   }
 
   async deleteProfileItem(id: string): Promise<void> {
@@ -1201,10 +1202,11 @@ export class ProfileStore {
     for (const { pk, sk } of keys) {
       const erasedAt = sk === 'P' && pk.startsWith('C#') ? await this.#latestErasure(pk.slice(2)) : undefined;
       try {
-        await this.doc.send(
+        const { Attributes } = await this.doc.send(
           new DeleteCommand({
             TableName: this.tableName,
             Key: { [L.partitionKey]: pk, [L.sortKey]: sk },
+            ...(sk === 'P' && { ReturnValues: 'ALL_OLD' as const }),
             ...(sk === 'P' &&
               (erasedAt === undefined
                 ? { ConditionExpression: 'attribute_not_exists(rebornAfter)' }
@@ -1212,7 +1214,7 @@ export class ProfileStore {
           }),
         );
         // The profile write listed the customer under their phone number (`put`) before it was undone.
-        if (sk === 'P' && pk.startsWith('C#')) await this.#unlistNumberHolder(pk.slice(2));
+        if (sk === 'P' && pk.startsWith('C#')) await this.#unlistNumberHolder(pk.slice(2), Attributes?.heldNumber as string | undefined);
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
       }

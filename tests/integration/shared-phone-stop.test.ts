@@ -190,6 +190,20 @@ describe('an SMS or WhatsApp unsubscribe of one record, for a number another rec
     expect(await profileItems(t.engine, (text) => text.includes('u-undone'))).toEqual([]);
   }, 60_000);
 
+  it('so does one whose pointer the erasure deleted, its listing written after the erasure read the number', async () => {
+    const number = '+447700900317';
+    await identify({ 'guest-unlisted': { phone: number } });
+    expect((await t.api.del('/v1/customers/u-unlisted')).status).toBe(200);
+    const stored = (await t.engine.profiles.get('guest-unlisted'))!;
+    const { heldNumber: _held, ...rest } = stored;
+    await t.engine.profiles.put({ ...rest, profile: { ...stored.profile, id: 'u-unlisted' }, version: 1 }, undefined);
+    // The erasure (its partition query before the profile write) took the pointer, not the listing it had not seen.
+    const hash = createHash('sha256').update(number).digest('hex');
+    await documentClient(t.engine.dynamo.client).send(new DeleteCommand({ TableName: PROFILE_TABLE, Key: { PK: 'C#u-unlisted', SK: `AP#${hash}` } }));
+    await t.engine.profiles.undoWrites([{ pk: 'C#u-unlisted', sk: 'P' }]);
+    expect(await profileItems(t.engine, (text) => text.includes('u-unlisted'))).toEqual([]);
+  }, 60_000);
+
   it('profiles written before number holds are listed by the one-off (infra/tools/list-old-number-holders.ts)', async () => {
     const number = '+447700900314';
     await identify({ 'guest-old': { phone: number }, 'u-old': { phone: number } });
