@@ -1531,7 +1531,7 @@ export class ProfileStore {
       if (!stored || number === undefined) return;
       await this.#listNumberHolder(id, number);
       if (await this.erasedNow(id, now())) {
-        await this.#unlistNumberHolder(id);
+        await this.#unlistNumberHolder(id, number);
         return;
       }
       try {
