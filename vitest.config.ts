@@ -31,6 +31,8 @@ export const TWIN_SCENARIOS = [
   'tests/integration/tool-bounce-after-move.test.ts',
   'tests/integration/topic-leave-shared-address.test.ts',
   'tests/integration/parallel-erasures-free-address.test.ts',
+  // A phone number's holds (SMS, WhatsApp): its holders listed under it, read strongly consistently by erasure.
+  'tests/integration/shared-phone-stop.test.ts',
   'tests/integration/broadcasts.test.ts',
   'tests/integration/broadcast-cursor-erasure.test.ts',
   'tests/integration/erasure-interrupted-finished-by-sweep.test.ts',

@@ -1,4 +1,4 @@
-import { consentChanges, consentDenials, consentRecord, mapLimit, suppressionsOf, topicConsentChanges, type Channel, type ConsentRecord, type NormalisedEvent, type Suppression } from '../../shared';
+import { CHANNEL_ADDRESS_TRAIT, consentChanges, consentDenials, consentRecord, mapLimit, suppressionsOf, topicConsentChanges, type Channel, type ConsentRecord, type NormalisedEvent, type Suppression } from '../../shared';
 
 /**
  * Port: record a consent denial or a suppression for a customer as it is received
@@ -23,9 +23,9 @@ export interface ConsentHolds {
   denyAddressOfLink?(customerId: string, addressHash: string, channel: Channel, record: ConsentRecord): Promise<void>;
 }
 
-/** The email address an event names for its customer (an identify's `traits.email`, else `context.traits.email`), if any. */
-const addressIn = (event: NormalisedEvent): string | undefined => {
-  const named = [event.traits.email, (event.context.traits as Record<string, unknown> | undefined)?.email].find((value) => typeof value === 'string' && value.trim() !== '');
+/** The address an event names for its customer in `trait` (`email`, `phone`: an identify's `traits.<trait>`, else `context.traits.<trait>`), if any. */
+const addressIn = (event: NormalisedEvent, trait = 'email'): string | undefined => {
+  const named = [event.traits[trait], (event.context.traits as Record<string, unknown> | undefined)?.[trait]].find((value) => typeof value === 'string' && value.trim() !== '');
   return named as string | undefined;
 };
 
@@ -37,6 +37,8 @@ export interface HoldOptions {
    * customer's live profile only, as a grant always is.
    */
   mayNameAddress?: boolean;
+  /** The same for the `phone` trait (the number of SMS and WhatsApp denials): `traits.phone`, `context.traits.phone`. */
+  mayNamePhone?: boolean;
 }
 
 /**
@@ -51,22 +53,33 @@ export interface HoldOptions {
  */
 export async function recordHolds(holds: ConsentHolds | undefined, events: readonly NormalisedEvent[], options: HoldOptions = {}): Promise<void> {
   if (!holds) return;
-  const mayNameAddress = options.mayNameAddress ?? true;
+  const mayName = (trait: string) => (trait === 'email' ? (options.mayNameAddress ?? true) : trait === 'phone' ? (options.mayNamePhone ?? true) : false);
   const customerOf = (event: NormalisedEvent) => event.userId ?? `anon:${event.anonymousId}`;
   const denies = (event: NormalisedEvent) => consentDenials(event).length > 0 || topicConsentChanges(event).some((c) => c.status === 'denied') || suppressionsOf(event).length > 0;
   // A visitor's denial is held under the customer it is linked to as well: a send reads the holds of the visitor ids
   // the profile lists, which keeps the newest PROFILE_LIMITS.anonymousIds; an older visitor is linked still.
   const visitors = [...new Set(events.filter((e) => e.userId === undefined && denies(e)).map(customerOf))];
   const linked = new Map(holds.linkedTo === undefined ? [] : await mapLimit(visitors, 16, async (v) => [v, await holds.linkedTo!(v)] as const));
-  // The address a denial or suppression of an event is for: the one it names (a source that may set `email`), else
-  // the one an earlier identify of the same customer in `events` gives them; undefined: the customer's live profile's.
-  const denialAddress = new Map<NormalisedEvent, string | undefined>();
+  // Each channel's address is its own trait's (`CHANNEL_ADDRESS_TRAIT`: email's `email`, SMS's and WhatsApp's `phone`).
+  // Per event and trait, in the batch's order: the address a denial or suppression is for (the one the event names,
+  // from a source that may set the trait, else the one an earlier identify of the same customer in `events` gives
+  // them; undefined: the customer's live profile's), and a grant's (only the batch identify's; undefined: the live
+  // profile's; never one the event alone names: a grant naming it would lift the denial of a stranger's address).
   const batchAddress = new Map<string, string>();
+  const batchKey = (event: NormalisedEvent, trait: string) => `${trait}\n${customerOf(event)}`;
+  const denialAddress = new Map<string, string | undefined>();
+  const grantAddress = new Map<string, string | undefined>();
+  const eventKeyOf = (event: NormalisedEvent, trait: string) => `${events.indexOf(event)}\n${trait}`;
   for (const event of events) {
-    const named = mayNameAddress ? addressIn(event) : undefined;
-    if (named !== undefined && event.type === 'identify' && typeof event.traits.email === 'string') batchAddress.set(customerOf(event), named);
-    denialAddress.set(event, named ?? batchAddress.get(customerOf(event)));
+    for (const trait of ['email', 'phone']) {
+      const named = mayName(trait) ? addressIn(event, trait) : undefined;
+      if (named !== undefined && event.type === 'identify' && typeof event.traits[trait] === 'string') batchAddress.set(batchKey(event, trait), named);
+      denialAddress.set(eventKeyOf(event, trait), named ?? batchAddress.get(batchKey(event, trait)));
+      grantAddress.set(eventKeyOf(event, trait), batchAddress.get(batchKey(event, trait)));
+    }
   }
+  const addressFor = (event: NormalisedEvent, channel: Channel, status: string) =>
+    (status === 'denied' ? denialAddress : grantAddress).get(eventKeyOf(event, CHANNEL_ADDRESS_TRAIT[channel]));
   const writes = events.flatMap((event) =>
     [customerOf(event), linked.get(customerOf(event))].flatMap((id) =>
       id === undefined
@@ -77,31 +90,23 @@ export async function recordHolds(holds: ConsentHolds | undefined, events: reado
             ...topicConsentChanges(event)
               .filter((change) => change.status === 'denied')
               .map((change) => () => holds.putConsentHold(id, change.channel, consentRecord(change), change.topic)),
-            // The address the bounce or complaint names (the tool's report of where the mail went), not the one the record has now.
-            ...suppressionsOf(event).map(({ channel, suppression }) => () => holds.putSuppressionHold(id, channel, suppression, event.receivedAt, denialAddress.get(event))),
+            // The address the bounce or complaint names (the tool's report of where the message went), not the one the record has now.
+            ...suppressionsOf(event).map(({ channel, suppression }) => () => holds.putSuppressionHold(id, channel, suppression, event.receivedAt, addressFor(event, channel, 'denied'))),
           ],
     ),
   );
   // The address's own consent: every change of a channel, in consent order (a grant lifts an earlier denial of the
-  // address), once per event, under the customer (a visitor's: the one it is linked to).
-  const grantAddress = new Map<string, string>();
+  // address), once per event, under the customer (a visitor's: the one it is linked to); and a subscription topic's
+  // (the preference page, `Unsubscribed {channel, topic}`): leaving a topic from one record leaves it for the address,
+  // only the address's own record re-joining lifts that.
   for (const event of events) {
+    if (!holds.putAddressConsent) break;
     const id = linked.get(customerOf(event)) ?? customerOf(event);
-    if (event.type === 'identify' && mayNameAddress && addressIn(event) !== undefined && typeof event.traits.email === 'string') grantAddress.set(customerOf(event), addressIn(event)!);
     for (const change of consentChanges(event)) {
-      if (!holds.putAddressConsent) continue;
-      // A denial: the address the event names, else the one an earlier identify of the batch gave the customer. A grant:
-      // only the customer's own address: the one the batch's identify gives them (their profile's once applied), else
-      // their profile's now; never one the event alone names.
-      const address = change.status === 'denied' ? denialAddress.get(event) : grantAddress.get(customerOf(event));
-      writes.push(() => holds.putAddressConsent!(id, change.channel, consentRecord(change), address));
+      writes.push(() => holds.putAddressConsent!(id, change.channel, consentRecord(change), addressFor(event, change.channel, change.status)));
     }
-    // A subscription topic's changes likewise (the preference page, `Unsubscribed {channel, topic}`): leaving a topic from
-    // one record leaves it for the address; only the address's own record re-joining lifts that.
     for (const change of topicConsentChanges(event)) {
-      if (!holds.putAddressConsent) continue;
-      const address = change.status === 'denied' ? denialAddress.get(event) : grantAddress.get(customerOf(event));
-      writes.push(() => holds.putAddressConsent!(id, change.channel, consentRecord(change), address, change.topic));
+      writes.push(() => holds.putAddressConsent!(id, change.channel, consentRecord(change), addressFor(event, change.channel, change.status), change.topic));
     }
   }
   await mapLimit(writes, 16, (write) => write());

@@ -360,9 +360,9 @@ export function createIngestService(deps: IngestDeps) {
     // records nothing (its receipt would make a new, later denial of a retry, beating a re-subscribe since).
     // A failure releases the claims and answers 5xx, so the retry records and publishes them.
     try {
-      // An address the events name counts only from a source that may set it (`email`; ARCHITECTURE decision 9).
+      // An address the events name counts only from a source that may set it (`email`, `phone`; ARCHITECTURE decision 9).
       const traits = credentials.permissions?.get(auth.sourceId)?.traits;
-      await recordHolds(deps.consentHolds, toPublish.map((item) => item.event), { mayNameAddress: traits === undefined || traits.includes('email') });
+      await recordHolds(deps.consentHolds, toPublish.map((item) => item.event), { mayNameAddress: traits === undefined || traits.includes('email'), mayNamePhone: traits === undefined || traits.includes('phone') });
     } catch (error) {
       await mapLimit(toPublish, 32, (item) => deps.dedupe.release(claimKey(item.event)));
       throw error;

@@ -4,6 +4,7 @@ import {
   DERIVED_EVENTS,
   denialsOnly,
   eventKey,
+  PHONE_CHANNELS,
   PROFILE_EVENT_SOURCE,
   publishEntries,
   RapportError,
@@ -534,6 +535,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       }
       if (written.length === 0 && membersChanged) await leaveIfJoined(customerId, rebornAfter);
       if (written.length > 0) await denyAddress(customerId, stored, current, written);
+      if (written.length > 0) await denyNumber(customerId, stored, current, written);
       const applied = results.filter((r) => r.status === 'applied').length;
       if (applied > 0) log('profile updated', { customerId, events: applied, messageId: first.messageId, derived: derived.length, attempt, merged });
       // The ids whose partitions hold the customer's records, as this write left them (the journey router's, which need not read the profile again).
@@ -579,6 +581,24 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     // (SES's feedback is not: the feedback function suppressed the recipient SES names, which may be a former address.)
     const suppressedNow = written.some((event) => suppressionsOf(event).some((s) => s.channel === 'email') && !namesAddress(event) && event.sourceId !== SES_FEEDBACK_SOURCE_ID);
     if (suppression !== undefined && (suppressedNow || !hadAddress)) await store.putSuppressionHold(customerId, 'email', suppression, clock.now().toISOString(), address);
+  }
+
+  /**
+   * The same for the phone number's channels (SMS, WhatsApp: their holds are the number's, `putAddressConsent`): a
+   * channel's denial applied to a profile with a number, or a number brought to a profile whose channel is denied, is
+   * the number's too (an SMS STOP accepted before the identify bringing the number was applied).
+   */
+  async function denyNumber(customerId: string, stored: StoredProfile | undefined, current: StoredProfile | undefined, written: readonly NormalisedEvent[]): Promise<void> {
+    if (current === undefined || current.mergedInto !== undefined) return;
+    const number = current.profile.traits.phone;
+    if (typeof number !== 'string' || number.trim() === '') return;
+    for (const channel of PHONE_CHANNELS) {
+      const consent = current.profile.consent[channel];
+      if (consent?.status !== 'denied') continue;
+      const denied = written.some((event) => consentChanges(event).some((change) => change.channel === channel && change.status === 'denied'));
+      if (!denied && stored?.profile.traits.phone === number) continue;
+      await store.putAddressConsent(customerId, channel, consent, number);
+    }
   }
 
   /**
@@ -952,6 +972,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       profile: after,
       version: (stored?.version ?? 0) + 1,
       ...(stored?.rebornAfter !== undefined && { rebornAfter: stored.rebornAfter }),
+      // Listed under its phone number already (`ProfileStore.put` lists it again only for another number).
+      ...(stored?.heldNumber !== undefined && { heldNumber: stored.heldNumber }),
       applied: stored?.applied ?? [],
       outbox: keepCoPurchaseEntries([...(stored?.outbox ?? []), ...derived]).slice(-OUTBOX_MAX),
       ...(segmentSeq > 0 && { segmentSeq }),

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type BatchGetCommandOutput, type BatchWriteCommandOutput, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { scanEach } from '../scan-each';
-import { emailAddressHash, EVENTS, eventKey, MESSAGE_FEEDBACK_EVENTS, ONE_CLICK_SOURCE_ID, SES_FEEDBACK_SOURCE_ID, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, type Profile, type Suppression } from '../../shared';
+import { CHANNEL_ADDRESS_TRAIT, emailAddressHash, EVENTS, eventKey, MESSAGE_FEEDBACK_EVENTS, ONE_CLICK_SOURCE_ID, SES_FEEDBACK_SOURCE_ID, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, PHONE_CHANNELS, phoneNumberHash, phoneNumberOf, type Profile, type Suppression } from '../../shared';
 import { idsOfOversizedBody, packContents, ProfileTooLargeError, readContents, type OutboxEntry } from './item';
 import { BroadcastCursors, parseCursorPointer } from './broadcast-cursor';
 import { MEMBER_PREFIX, SegmentStore } from './segment-store';
@@ -26,7 +26,8 @@ export type { OutboxEntry } from './item';
  * | suppression | `C#<customerId>` | `S#<channel>`               | the earliest suppression (hard bounce) ingest received, written before it answers; `ttl` |
  * | parked hold | `XH#<sha256(id)>` | `K#<channel>` / `S#<channel>` | a denial or suppression hold of an erased id received after the erasure, no new life yet; no id; `ttl` |
  * | address pointer | `C#<customerId>` | `AP#<sha256(address)>` | an address whose hold this customer wrote: erasure finds it after the address changed and the timeline naming it expired; no `ttl` |
- * | address hold | `AH#<sha256(address)>` | `K#email` / `S#email` | an email address's latest consent change (a denial holds for every customer with the address) and earliest suppression; no id, no address, no `ttl` |
+ * | address hold | `AH#<sha256(address)>` | `K#<channel>` / `S#<channel>` | an email address's (`K#email`) or a phone number's (`K#sms`, `K#whatsapp`) latest consent change (a denial holds for every customer with the address) and earliest suppression; no id, no address, no `ttl` |
+ * | number holder | `AH#<sha256(number)>` | `H#<sha256(id)>` | a customer whose profile has (or had) this phone number, written before the profile (`put`): erasure's strongly consistent list of the number's holders; `id`; no `ttl` |
  * | co-purchase | `CP#<item>` | `B#<item>` / `TOP` | "bought after" counts, no id (co-purchase-store.ts) |
  *
  * Writes are conditional single-item writes, no transactions.
@@ -63,6 +64,8 @@ export interface StoredProfile {
    * erasure): the `erasedAt` of that erasure. Older events meeting it are dropped, not applied.
    */
   rebornAfter?: string;
+  /** The phone number (its hash) this record is listed as a holder of (`numberHolderKey`): `put` lists it anew when the profile's number is another. */
+  heldNumber?: string;
 }
 
 /** How many joins a chain of aliases may have (a → b → c is two): resolving stops there and reports a cycle. */
@@ -192,9 +195,37 @@ const parkedHoldKey = (id: string, hold: Record<string, string>) => ({ [L.partit
  * that has the address (`erase`).
  */
 const ADDRESS_HOLD_PREFIX = 'AH#';
-/** The channels whose addresses have holds of their own: email (its address is `traits.email`, indexed by GSI3). */
-const ADDRESS_HOLD_CHANNELS: ReadonlySet<Channel> = new Set(['email']);
+/**
+ * The channels whose addresses have holds of their own: email (its address is `traits.email`, indexed by GSI3), SMS and
+ * WhatsApp (the phone number, `traits.phone` in E.164: a STOP is the number's, as carriers and the CTIA/TCPA rules
+ * treat it; each channel its own sort key, a WhatsApp opt-out is not one of SMS). Erasure finds a number's live holders
+ * by the holder items under the number (`numberHolderKey`), not an index.
+ */
+const PHONE_HOLD_CHANNELS: ReadonlySet<Channel> = new Set(PHONE_CHANNELS);
+const ADDRESS_HOLD_CHANNELS: ReadonlySet<Channel> = new Set([...(Object.keys(CHANNEL_ADDRESS_TRAIT) as Channel[]).filter((channel) => CHANNEL_ADDRESS_TRAIT[channel] === 'email'), ...PHONE_CHANNELS]);
 const addressHash = emailAddressHash;
+/** The hash of an email address (trimmed, lower-cased), if it is one. */
+const emailHashOf = (value: unknown): string | undefined => {
+  const address = addressOf(value);
+  return address === undefined ? undefined : addressHash(address);
+};
+/** The hash of a phone number (its E.164 form, `phoneNumberOf`), if it is one a channel reaches. */
+const numberHash = (value: unknown): string | undefined => {
+  const number = phoneNumberOf(value);
+  return number === undefined ? undefined : phoneNumberHash(number);
+};
+/** The hash of the address a channel's holds are kept under: email's, or the phone number's; undefined for none. */
+const holdAddressHash = (channel: Channel, value: unknown): string | undefined => (PHONE_HOLD_CHANNELS.has(channel) ? numberHash(value) : emailHashOf(value));
+/** The hash of a profile's phone number (the `phone` trait), if it has one a channel reaches. */
+const numberHashOf = (profile: Pick<Profile, 'traits'>): string | undefined => numberHash(profile.traits.phone);
+/**
+ * A customer with (or who had) the phone number `hash`: written, with the customer's pointer (`addressPointerKey`), before
+ * a profile with the number is (`put`), so a strongly consistent query of the number's partition lists every record whose
+ * profile has it (an index would be eventually consistent: an erasure could miss a record that just got the number and
+ * delete the holds it needs). A record that moved to another number stays listed: erasure reads each listed profile.
+ */
+const NUMBER_HOLDER_PREFIX = 'H#';
+const numberHolderKey = (hash: string, id: string) => ({ [L.partitionKey]: `${ADDRESS_HOLD_PREFIX}${hash}`, [L.sortKey]: `${NUMBER_HOLDER_PREFIX}${hashId(id)}` });
 /** The customer's pointer to an address whose hold they wrote (`AP#<sha256(address)>`, in their partition): erasure reads it. */
 const addressPointerKey = (id: string, hash: string) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: `AP#${hash}` });
 const addressHoldKey = (hash: string, sortKey: string) => ({ [L.partitionKey]: `${ADDRESS_HOLD_PREFIX}${hash}`, [L.sortKey]: sortKey });
@@ -360,6 +391,7 @@ export class ProfileStore {
       ...(Item.segmentSeq !== undefined && { segmentSeq: Item.segmentSeq as number }),
       ...(Item.mergedInto && { mergedInto: Item.mergedInto as string }),
       ...(Item.rebornAfter && { rebornAfter: Item.rebornAfter as string }),
+      ...(Item.heldNumber && { heldNumber: Item.heldNumber as string }),
     };
   }
 
@@ -413,6 +445,9 @@ export class ProfileStore {
   async put(stored: StoredProfile, expectedVersion: number | undefined): Promise<void> {
     const id = stored.profile.id;
     const shard = shardOf(id);
+    // A live profile with a phone number is listed under the number before it is written (`numberHolderKey`).
+    const number = stored.mergedInto === undefined ? numberHashOf(stored.profile) : undefined;
+    if (number !== undefined && number !== stored.heldNumber) await this.#listNumberHolder(id, number);
     const item: Record<string, unknown> = {
       ...profileKey(id),
       itemType: 'profile',
@@ -421,6 +456,7 @@ export class ProfileStore {
       ...(stored.pendingCause && { pendingCause: stored.pendingCause }),
       ...(stored.segmentSeq !== undefined && { segmentSeq: stored.segmentSeq }),
       ...(stored.rebornAfter && { rebornAfter: stored.rebornAfter }),
+      ...(number !== undefined ? { heldNumber: number } : stored.heldNumber !== undefined && { heldNumber: stored.heldNumber }),
       ...(stored.mergedInto !== undefined ? { mergedInto: stored.mergedInto } : indexKeys(stored, id, shard)),
     };
     try {
@@ -438,6 +474,35 @@ export class ProfileStore {
       throw error;
     }
     for (const wake of [...(this.#writeWaiters.get(id) ?? [])]) wake();
+  }
+
+  /**
+   * List `id` as a holder of the phone number `hash` (`numberHolderKey`), its pointer (`addressPointerKey`) first: its
+   * erasure finds the item by it. A write of an erased customer's profile is undone (`undoWrites`) with these items.
+   */
+  async #listNumberHolder(id: string, hash: string): Promise<void> {
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...addressPointerKey(id, hash), itemType: 'address-pointer' } }));
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...numberHolderKey(hash, id), itemType: 'number-holder', id } }));
+  }
+
+  /**
+   * Undo `#listNumberHolder` for a customer whose profile write was undone (erased, no new life): their erasure's query
+   * may have run before the pointer was written. Every number the pointers in their partition name, and `held` (the
+   * undone profile's `heldNumber`: its pointer may be gone with the erasure, its listing written after the erasure read
+   * the number's list).
+   */
+  async #unlistNumberHolder(id: string, held?: string): Promise<void> {
+    const pointers = await queryAll(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :ap)',
+      ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey },
+      ExpressionAttributeValues: { ':pk': `C#${id}`, ':ap': 'AP#' },
+      ProjectionExpression: '#pk, #sk',
+      ConsistentRead: true,
+    });
+    const hashes = new Set([...pointers.map((pointer) => String(pointer[L.sortKey]).slice(3)), ...(held === undefined ? [] : [held])]);
+    for (const hash of hashes) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: numberHolderKey(hash, id) }));
+    for (const pointer of pointers) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { [L.partitionKey]: pointer[L.partitionKey], [L.sortKey]: pointer[L.sortKey] } }));
   }
 
   async deleteProfileItem(id: string): Promise<void> {
@@ -543,13 +608,8 @@ export class ProfileStore {
   ): Promise<void> {
     const { onlyOver } = options;
     if (!ADDRESS_HOLD_CHANNELS.has(channel)) return;
-    let hash: string;
-    if (typeof address === 'object') hash = address.hash;
-    else {
-      const to = addressOf(address) ?? (await this.#liveAddress(id));
-      if (to === undefined) return;
-      hash = addressHash(to);
-    }
+    const hash = typeof address === 'object' ? address.hash : holdAddressHash(channel, addressOf(address) ?? (await this.#liveAddress(id, channel)));
+    if (hash === undefined) return;
     const Key = addressHoldKey(hash, typeof kind === 'object' ? `K#${channel}#${kind.topic}` : `${kind}#${channel}`);
     if (onlyOver !== undefined) {
       const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key }));
@@ -569,7 +629,7 @@ export class ProfileStore {
     await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: pointer }));
     if (!written) return;
     const restricts = kind === 'S' || hold.item.status === 'denied';
-    if (restricts && (await this.#keepForLiveHolder(hash, now, new Set([id])))) return;
+    if (restricts && (await this.#keepForLiveHolder(hash, now, new Set([id]), PHONE_HOLD_CHANNELS.has(channel)))) return;
     const unlessReplaced = { ConditionExpression: '#m = :m', ExpressionAttributeNames: { '#m': mark.name }, ExpressionAttributeValues: { ':m': mark.value } };
     try {
       if (written.old === undefined) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key, ...unlessReplaced }));
@@ -595,10 +655,10 @@ export class ProfileStore {
     await this.#putAddressHold(id, channel, 'K', hold, { name: 'key', value: key }, key, { hash }, { ofProfile: true });
   }
 
-  /** The email address of the live profile `id` is (or is joined into), if it has one. */
-  async #liveAddress(id: string): Promise<string | undefined> {
+  /** The address on `channel` (its trait: `email`, `phone`) of the live profile `id` is (or is joined into), if it has one. */
+  async #liveAddress(id: string, channel: Channel): Promise<string | undefined> {
     const resolved = await this.resolve(id);
-    return resolved.cycle ? undefined : addressOf(resolved.stored?.profile.traits.email);
+    return resolved.cycle ? undefined : addressOf(resolved.stored?.profile.traits[CHANNEL_ADDRESS_TRAIT[channel]]);
   }
 
   /**
@@ -666,9 +726,8 @@ export class ProfileStore {
    * own choices. One strongly consistent read per topic (a page lists a handful).
    */
   async addressTopicDenials(channel: Channel, address: string, topics: readonly string[]): Promise<Record<string, ConsentRecord>> {
-    const to = ADDRESS_HOLD_CHANNELS.has(channel) ? addressOf(address) : undefined;
-    if (to === undefined) return {};
-    const hash = addressHash(to);
+    const hash = ADDRESS_HOLD_CHANNELS.has(channel) ? holdAddressHash(channel, address) : undefined;
+    if (hash === undefined) return {};
     const out: Record<string, ConsentRecord> = {};
     for (const topic of topics) {
       const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: addressHoldKey(hash, `K#${channel}#${topic}`), ConsistentRead: true }));
@@ -713,11 +772,9 @@ export class ProfileStore {
   async holdsOf(ids: readonly string[], channel: Channel, now: Date, topic?: string, address?: string): Promise<ChannelHolds> {
     const out: ChannelHolds = { consent: [], ...(topic !== undefined && { topicConsent: [] }) };
     const nowSeconds = now.getTime() / 1000;
-    const to = ADDRESS_HOLD_CHANNELS.has(channel) ? addressOf(address) : undefined;
+    const to = ADDRESS_HOLD_CHANNELS.has(channel) ? holdAddressHash(channel, address) : undefined;
     const all: Array<Record<string, unknown>> = [
-      ...(to === undefined
-        ? []
-        : [addressHoldKey(addressHash(to), `K#${channel}`), addressHoldKey(addressHash(to), `S#${channel}`), ...(topic === undefined ? [] : [addressHoldKey(addressHash(to), `K#${channel}#${topic}`)])]),
+      ...(to === undefined ? [] : [addressHoldKey(to, `K#${channel}`), addressHoldKey(to, `S#${channel}`), ...(topic === undefined ? [] : [addressHoldKey(to, `K#${channel}#${topic}`)])]),
       ...ids.flatMap((id) => {
         const own = [consentHoldKey(id, channel), suppressionHoldKey(id, channel), ...(topic === undefined ? [] : [consentHoldKey(id, channel, topic)])];
         return [...own, ...own.map((Key) => parkedHoldKey(id, Key))];
@@ -1184,16 +1241,19 @@ export class ProfileStore {
     for (const { pk, sk } of keys) {
       const erasedAt = sk === 'P' && pk.startsWith('C#') ? await this.#latestErasure(pk.slice(2)) : undefined;
       try {
-        await this.doc.send(
+        const { Attributes } = await this.doc.send(
           new DeleteCommand({
             TableName: this.tableName,
             Key: { [L.partitionKey]: pk, [L.sortKey]: sk },
+            ...(sk === 'P' && { ReturnValues: 'ALL_OLD' as const }),
             ...(sk === 'P' &&
               (erasedAt === undefined
                 ? { ConditionExpression: 'attribute_not_exists(rebornAfter)' }
                 : { ConditionExpression: 'attribute_not_exists(rebornAfter) OR rebornAfter <> :erasedAt', ExpressionAttributeValues: { ':erasedAt': erasedAt } })),
           }),
         );
+        // The profile write listed the customer under their phone number (`put`) before it was undone.
+        if (sk === 'P' && pk.startsWith('C#')) await this.#unlistNumberHolder(pk.slice(2), Attributes?.heldNumber as string | undefined);
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
       }
@@ -1489,6 +1549,50 @@ export class ProfileStore {
 
 
   /**
+   * One-off for profiles written before phone numbers had holds: list every live profile with a phone number as its
+   * holder (`numberHolderKey`, as `put` does), then mark the profile (`heldNumber`), conditional on its version (a profile
+   * written meanwhile was listed by `put`). Write, then check: a customer erased meanwhile is unlisted again. Scans the
+   * profile items; returns how many it listed.
+   */
+  async listOldNumberHolders(now: () => Date = () => new Date()): Promise<number> {
+    let listed = 0;
+    const scan = {
+      TableName: this.tableName,
+      FilterExpression: '#sk = :p AND attribute_not_exists(heldNumber) AND attribute_not_exists(mergedInto)',
+      ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey },
+      ExpressionAttributeValues: { ':p': 'P' },
+      ProjectionExpression: '#pk',
+    };
+    await scanEach(this.doc, scan, async (item) => {
+      const id = (item[L.partitionKey] as string).slice(2);
+      const stored = await this.get(id);
+      const number = stored && stored.mergedInto === undefined ? numberHashOf(stored.profile) : undefined;
+      if (!stored || number === undefined) return;
+      await this.#listNumberHolder(id, number);
+      if (await this.erasedNow(id, now())) {
+        await this.#unlistNumberHolder(id, number);
+        return;
+      }
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: profileKey(id),
+            UpdateExpression: 'SET heldNumber = :n',
+            ConditionExpression: '#v = :v',
+            ExpressionAttributeNames: { '#v': 'version' },
+            ExpressionAttributeValues: { ':n': number, ':v': stored.version },
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+      listed++;
+    });
+    return listed;
+  }
+
+  /**
    * The customer whose profile holds `id`'s history now, when `id`'s record is frozen into another's (a visitor linked,
    * a known id joined by alias): the end of its forwarding records, read one attribute each (no body unpacked).
    */
@@ -1508,15 +1612,18 @@ export class ProfileStore {
    */
   async #addressHoldsToErase(items: ReadonlyArray<Record<string, unknown>>, erasedIds: readonly string[], now: Date): Promise<Array<Record<string, unknown>>> {
     const hashes = new Set<string>();
-    const add = (value: unknown) => {
-      const address = addressOf(value);
-      if (address !== undefined) hashes.add(addressHash(address));
+    const add = (value: unknown, hashOf: (value: unknown) => string | undefined = emailHashOf) => {
+      const hash = hashOf(value);
+      if (hash !== undefined) hashes.add(hash);
     };
     for (const item of items) {
       const sk = String(item[L.sortKey]);
       if (sk === 'P') {
+        if (typeof item.heldNumber === 'string') hashes.add(item.heldNumber);
         try {
-          add(readContents(item, String(item[L.partitionKey]).slice(2)).profile.traits.email);
+          const { traits } = readContents(item, String(item[L.partitionKey]).slice(2)).profile;
+          add(traits.email);
+          add(traits.phone, numberHash);
         } catch {
           // An unreadable body: its email index key still names the address.
         }
@@ -1526,14 +1633,21 @@ export class ProfileStore {
         hashes.add(sk.slice(3));
       } else if (sk.startsWith('E#')) {
         const event = item.event as Partial<NormalisedEvent> | undefined;
+        const contextTraits = event?.context?.traits as Record<string, unknown> | undefined;
         add(event?.traits?.email);
-        add((event?.context?.traits as Record<string, unknown> | undefined)?.email);
+        add(contextTraits?.email);
+        add(event?.traits?.phone, numberHash);
+        add(contextTraits?.phone, numberHash);
       }
     }
     const erased = new Set(erasedIds);
     const keys: Array<Record<string, unknown>> = [];
     for (const hash of hashes) {
-      const kept = await this.#liveHolderOf(hash, now, erased);
+      const listed = await this.#numberHoldersOf(hash);
+      // The erased records' own listings as the number's holders (`numberHolderKey`) go whatever becomes of its holds
+      // (one written after this read: its writer takes it back, `undoWrites`).
+      for (const item of listed) if (erased.has(item.id as string)) keys.push(numberHolderKey(hash, item.id as string));
+      const kept = await this.#liveHolderOf(hash, now, erased, listed);
       // Kept for that record: it points to the address from now on, so its own erasure finds the holds even once it has
       // moved to another address and its events naming this one have expired.
       if (kept !== undefined) {
@@ -1547,10 +1661,19 @@ export class ProfileStore {
   }
 
   /**
-   * A record the email index lists with the address (`hash`) that is neither in `excluding` nor being erased (a
-   * tombstone and no new life: `erasedNow`); undefined when none is.
+   * A record with the address (`hash`) that is neither in `excluding` nor being erased (a tombstone and no new life:
+   * `erasedNow`); undefined when none is. An email address's records: those the email index lists. A phone number's:
+   * those listed under it (`numberHolderKey`, read strongly consistently) whose live profile has it now (read strongly
+   * consistently: a profile written before this read has its listing before it, so it is found).
    */
-  async #liveHolderOf(hash: string, now: Date, excluding: ReadonlySet<string>): Promise<string | undefined> {
+  async #liveHolderOf(hash: string, now: Date, excluding: ReadonlySet<string>, listed?: ReadonlyArray<Record<string, unknown>>): Promise<string | undefined> {
+    for (const item of listed ?? (await this.#numberHoldersOf(hash))) {
+      const holder = item.id as string;
+      if (excluding.has(holder)) continue;
+      const stored = await this.get(holder);
+      if (stored === undefined || stored.mergedInto !== undefined || numberHashOf(stored.profile) !== hash) continue;
+      if (!(await this.erasedNow(holder, now))) return holder;
+    }
     const holders = await queryAll(this.doc, {
       TableName: this.tableName,
       IndexName: L.emailIndex.name,
@@ -1564,6 +1687,17 @@ export class ProfileStore {
       if (!excluding.has(holder) && !(await this.erasedNow(holder, now))) return holder;
     }
     return undefined;
+  }
+
+  /** The records listed as holders of the phone number `hash` (`numberHolderKey`), strongly consistent; none for an email address. */
+  #numberHoldersOf(hash: string): Promise<Array<Record<string, unknown>>> {
+    return queryAll(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :h)',
+      ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey },
+      ExpressionAttributeValues: { ':pk': `${ADDRESS_HOLD_PREFIX}${hash}`, ':h': NUMBER_HOLDER_PREFIX },
+      ConsistentRead: true,
+    });
   }
 
   /**
@@ -1585,10 +1719,11 @@ export class ProfileStore {
    * count (its erasure may have judged the address before the item was written): the next one is tried. After this
    * answers true the item has a live holder whose erasure will judge it; false: nobody's, for the caller to take back.
    */
-  async #keepForLiveHolder(hash: string, now: Date, excluding: ReadonlySet<string>): Promise<boolean> {
+  async #keepForLiveHolder(hash: string, now: Date, excluding: ReadonlySet<string>, isNumber: boolean): Promise<boolean> {
     const tried = new Set(excluding);
     for (;;) {
-      const holder = await this.#liveHolderOf(hash, now, tried);
+      // An email address's holders are in the email index only: its number listing is not read (nor granted to the SES feedback function).
+      const holder = await this.#liveHolderOf(hash, now, tried, isNumber ? undefined : []);
       if (holder === undefined) return false;
       if (await this.#pointToAddress(holder, hash, now)) return true;
       tried.add(holder);

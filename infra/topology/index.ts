@@ -216,7 +216,10 @@ export const PROFILE_TABLE_ACCESS = {
    * (GetItem) and its antecedent's top list rewritten under its version (GetItem, PutItem): no new action.
    * An email denial applied to a profile with an address, as the address's (`AH#<sha256(address)>`, `putAddressConsent`):
    * the item put (PutItem), the tombstone read and, for a customer erased meanwhile, whether another record has the
-   * address (Query of the email index, GSI3), its pointer put (PutItem), else the item deleted (DeleteItem).
+   * address (Query of the email index, GSI3; a phone number's listed records, Query), its pointer put (PutItem), else
+   * the item deleted (DeleteItem). So for an SMS or WhatsApp denial and the phone number. A profile write bringing a
+   * phone number lists the customer under it first (`AH#<sha256(number)>` / `H#<sha256(id)>` and its `AP#` pointer,
+   * PutItem); undone for a customer erased meanwhile: their pointers read (Query) and both deleted (DeleteItem).
    */
   consumer: {
     table: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
@@ -235,7 +238,8 @@ export const PROFILE_TABLE_ACCESS = {
    * recorded and counted, or just taken out of the index (UpdateItem).
    * Erasures never completed, found through GSI1 (`ERASING#<shard>`, Query) and finished as `erase` does
    * (`resumeInterruptedErasures`): progress written and items deleted in batches (BatchWriteItem); whether another
-   * customer still has an erased customer's address, from the email index (Query of GSI3), before its address holds go.
+   * customer still has an erased customer's address, from the email index (Query of GSI3), before its address holds go;
+   * for a phone number, the records listed under it (Query, strongly consistent) and their profiles (GetItem).
    */
   sweep: {
     // DeleteItem: a re-evaluation that finds the customer erased after its write undoes it (write, then check);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { addressFormat, CHANNEL_ADDRESS_TRAIT } from '../channels';
+import { addressFormat, CHANNEL_ADDRESS_TRAIT, E164_PHONE } from '../channels';
 import { CHANNELS, EMAIL_MARKED_AS_SPAM, EVENTS, type Channel, type NormalisedEvent } from '../contract';
 import type { ConsentRecord, ConsentStatus, Profile, Suppression } from './types';
 
@@ -243,3 +243,19 @@ export function denialsOnly(event: NormalisedEvent): NormalisedEvent | undefined
  * the one-click link's `a`): sha256 hex of the address trimmed and lower-cased.
  */
 export const emailAddressHash = (address: string): string => createHash('sha256').update(address.trim().toLowerCase()).digest('hex');
+
+/** The channels that send to the `phone` trait (the registry's: SMS, WhatsApp), whose holds are the number's. */
+export const PHONE_CHANNELS: readonly Channel[] = (Object.keys(CHANNEL_ADDRESS_TRAIT) as Channel[]).filter((channel) => CHANNEL_ADDRESS_TRAIT[channel] === 'phone');
+
+/**
+ * A phone number as SMS and WhatsApp send to it (`E164_PHONE`: `+` and digits), from the `phone` trait: trimmed, the
+ * separators people write (spaces, `-`, `.`, `(`, `)`) taken out; undefined for anything else (no number a channel reaches).
+ */
+export const phoneNumberOf = (value: unknown): string | undefined => {
+  if (typeof value !== 'string') return undefined;
+  const number = value.trim().replace(/[\s().-]/g, '');
+  return E164_PHONE.regex.test(number) ? number : undefined;
+};
+
+/** The hash a phone number is known by where no number may be kept (`AH#<hash>` holds of SMS and WhatsApp): sha256 hex of its E.164 form (`phoneNumberOf`). */
+export const phoneNumberHash = (number: string): string => createHash('sha256').update(number).digest('hex');
