@@ -974,6 +974,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       ...(stored?.rebornAfter !== undefined && { rebornAfter: stored.rebornAfter }),
       // Listed under its phone number already (`ProfileStore.put` lists it again only for another number).
       ...(stored?.heldNumber !== undefined && { heldNumber: stored.heldNumber }),
+      ...(stored?.heldEmail !== undefined && { heldEmail: stored.heldEmail }),
       applied: stored?.applied ?? [],
       outbox: keepCoPurchaseEntries([...(stored?.outbox ?? []), ...derived]).slice(-OUTBOX_MAX),
       ...(segmentSeq > 0 && { segmentSeq }),

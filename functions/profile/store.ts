@@ -66,6 +66,8 @@ export interface StoredProfile {
   rebornAfter?: string;
   /** The phone number (its hash) this record is listed as a holder of (`numberHolderKey`): `put` lists it anew when the profile's number is another. */
   heldNumber?: string;
+  /** The same for the email address (its hash): listed under it as a number's holder is, beside the email index. */
+  heldEmail?: string;
 }
 
 /** How many joins a chain of aliases may have (a → b → c is two): resolving stops there and reports a cycle. */
@@ -392,6 +394,7 @@ export class ProfileStore {
       ...(Item.mergedInto && { mergedInto: Item.mergedInto as string }),
       ...(Item.rebornAfter && { rebornAfter: Item.rebornAfter as string }),
       ...(Item.heldNumber && { heldNumber: Item.heldNumber as string }),
+      ...(Item.heldEmail && { heldEmail: Item.heldEmail as string }),
     };
   }
 
@@ -445,9 +448,12 @@ export class ProfileStore {
   async put(stored: StoredProfile, expectedVersion: number | undefined): Promise<void> {
     const id = stored.profile.id;
     const shard = shardOf(id);
-    // A live profile with a phone number is listed under the number before it is written (`numberHolderKey`).
+    // A live profile with a phone number or an email address is listed under it before it is written (`numberHolderKey`):
+    // an erasure of another record with it finds this one at once (the email index lags the table).
     const number = stored.mergedInto === undefined ? numberHashOf(stored.profile) : undefined;
     if (number !== undefined && number !== stored.heldNumber) await this.#listNumberHolder(id, number);
+    const email = stored.mergedInto === undefined ? emailHashOf(stored.profile.traits.email) : undefined;
+    if (email !== undefined && email !== stored.heldEmail) await this.#listNumberHolder(id, email);
     const item: Record<string, unknown> = {
       ...profileKey(id),
       itemType: 'profile',
@@ -457,6 +463,7 @@ export class ProfileStore {
       ...(stored.segmentSeq !== undefined && { segmentSeq: stored.segmentSeq }),
       ...(stored.rebornAfter && { rebornAfter: stored.rebornAfter }),
       ...(number !== undefined ? { heldNumber: number } : stored.heldNumber !== undefined && { heldNumber: stored.heldNumber }),
+      ...(email !== undefined ? { heldEmail: email } : stored.heldEmail !== undefined && { heldEmail: stored.heldEmail }),
       ...(stored.mergedInto !== undefined ? { mergedInto: stored.mergedInto } : indexKeys(stored, id, shard)),
     };
     try {
@@ -482,7 +489,7 @@ export class ProfileStore {
    */
   async #listNumberHolder(id: string, hash: string): Promise<void> {
     await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...addressPointerKey(id, hash), itemType: 'address-pointer' } }));
-    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...numberHolderKey(hash, id), itemType: 'number-holder', id } }));
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...numberHolderKey(hash, id), itemType: 'address-holder', id } }));
   }
 
   /**
@@ -491,7 +498,7 @@ export class ProfileStore {
    * undone profile's `heldNumber`: its pointer may be gone with the erasure, its listing written after the erasure read
    * the number's list).
    */
-  async #unlistNumberHolder(id: string, held?: string): Promise<void> {
+  async #unlistNumberHolder(id: string, ...held: Array<string | undefined>): Promise<void> {
     const pointers = await queryAll(this.doc, {
       TableName: this.tableName,
       KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :ap)',
@@ -500,7 +507,7 @@ export class ProfileStore {
       ProjectionExpression: '#pk, #sk',
       ConsistentRead: true,
     });
-    const hashes = new Set([...pointers.map((pointer) => String(pointer[L.sortKey]).slice(3)), ...(held === undefined ? [] : [held])]);
+    const hashes = new Set([...pointers.map((pointer) => String(pointer[L.sortKey]).slice(3)), ...held.filter((h): h is string => h !== undefined)]);
     for (const hash of hashes) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: numberHolderKey(hash, id) }));
     for (const pointer of pointers) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { [L.partitionKey]: pointer[L.partitionKey], [L.sortKey]: pointer[L.sortKey] } }));
   }
@@ -629,7 +636,7 @@ export class ProfileStore {
     await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: pointer }));
     if (!written) return;
     const restricts = kind === 'S' || hold.item.status === 'denied';
-    if (restricts && (await this.#keepForLiveHolder(hash, now, new Set([id]), PHONE_HOLD_CHANNELS.has(channel)))) return;
+    if (restricts && (await this.#keepForLiveHolder(hash, now, new Set([id])))) return;
     const unlessReplaced = { ConditionExpression: '#m = :m', ExpressionAttributeNames: { '#m': mark.name }, ExpressionAttributeValues: { ':m': mark.value } };
     try {
       if (written.old === undefined) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key, ...unlessReplaced }));
@@ -1253,7 +1260,7 @@ export class ProfileStore {
           }),
         );
         // The profile write listed the customer under their phone number (`put`) before it was undone.
-        if (sk === 'P' && pk.startsWith('C#')) await this.#unlistNumberHolder(pk.slice(2), Attributes?.heldNumber as string | undefined);
+        if (sk === 'P' && pk.startsWith('C#')) await this.#unlistNumberHolder(pk.slice(2), Attributes?.heldNumber as string | undefined, Attributes?.heldEmail as string | undefined);
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
       }
@@ -1620,6 +1627,7 @@ export class ProfileStore {
       const sk = String(item[L.sortKey]);
       if (sk === 'P') {
         if (typeof item.heldNumber === 'string') hashes.add(item.heldNumber);
+        if (typeof item.heldEmail === 'string') hashes.add(item.heldEmail);
         try {
           const { traits } = readContents(item, String(item[L.partitionKey]).slice(2)).profile;
           add(traits.email);
@@ -1662,16 +1670,17 @@ export class ProfileStore {
 
   /**
    * A record with the address (`hash`) that is neither in `excluding` nor being erased (a tombstone and no new life:
-   * `erasedNow`); undefined when none is. An email address's records: those the email index lists. A phone number's:
-   * those listed under it (`numberHolderKey`, read strongly consistently) whose live profile has it now (read strongly
-   * consistently: a profile written before this read has its listing before it, so it is found).
+   * `erasedNow`); undefined when none is: those listed under it (`numberHolderKey`, read strongly consistently) whose
+   * live profile has it now (read strongly consistently: a profile written before this read has its listing before it,
+   * so it is found), then, for an email address, those the email index lists (records written before listings were
+   * kept for email addresses; the index lags, the listing does not).
    */
   async #liveHolderOf(hash: string, now: Date, excluding: ReadonlySet<string>, listed?: ReadonlyArray<Record<string, unknown>>): Promise<string | undefined> {
     for (const item of listed ?? (await this.#numberHoldersOf(hash))) {
       const holder = item.id as string;
       if (excluding.has(holder)) continue;
       const stored = await this.get(holder);
-      if (stored === undefined || stored.mergedInto !== undefined || numberHashOf(stored.profile) !== hash) continue;
+      if (stored === undefined || stored.mergedInto !== undefined || (numberHashOf(stored.profile) !== hash && emailHashOf(stored.profile.traits.email) !== hash)) continue;
       if (!(await this.erasedNow(holder, now))) return holder;
     }
     const holders = await queryAll(this.doc, {
@@ -1689,7 +1698,7 @@ export class ProfileStore {
     return undefined;
   }
 
-  /** The records listed as holders of the phone number `hash` (`numberHolderKey`), strongly consistent; none for an email address. */
+  /** The records listed as holders of the phone number or email address `hash` (`numberHolderKey`), strongly consistent. */
   #numberHoldersOf(hash: string): Promise<Array<Record<string, unknown>>> {
     return queryAll(this.doc, {
       TableName: this.tableName,
@@ -1719,11 +1728,10 @@ export class ProfileStore {
    * count (its erasure may have judged the address before the item was written): the next one is tried. After this
    * answers true the item has a live holder whose erasure will judge it; false: nobody's, for the caller to take back.
    */
-  async #keepForLiveHolder(hash: string, now: Date, excluding: ReadonlySet<string>, isNumber: boolean): Promise<boolean> {
+  async #keepForLiveHolder(hash: string, now: Date, excluding: ReadonlySet<string>): Promise<boolean> {
     const tried = new Set(excluding);
     for (;;) {
-      // An email address's holders are in the email index only: its number listing is not read (nor granted to the SES feedback function).
-      const holder = await this.#liveHolderOf(hash, now, tried, isNumber ? undefined : []);
+      const holder = await this.#liveHolderOf(hash, now, tried);
       if (holder === undefined) return false;
       if (await this.#pointToAddress(holder, hash, now)) return true;
       tried.add(holder);

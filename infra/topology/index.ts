@@ -302,7 +302,8 @@ export const JOURNEY_TABLE_ACCESS = {
  * (PutItem) and, for a customer erased meanwhile, deleted (DeleteItem): no new grant either.
  */
 export const SES_FEEDBACK_TABLE_ACCESS: ProfileTableAccess = {
-  table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
+  // Query: the records listed under the address (`AH#<hash>` / `H#…`), whether one is still live.
+  table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
   indexes: [],
   // A complaint or bounce of mail to a customer erased since suppresses the address while another record has it
   // (Query of the email index, GSI3, then that record's pointer put).

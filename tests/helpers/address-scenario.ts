@@ -63,7 +63,9 @@ export function offerScenario(options: OfferScenarioOptions) {
   };
 
   /** The address's items (`AH#<sha256(address)>`) as JSON text; with `having`, those containing it too (e.g. `address-suppression`). */
-  const addressItems = (address: string, having?: string) => profileItems(t.engine, (text) => text.includes(`"AH#${addressHash(address)}"`) && (having === undefined || text.includes(having)));
+  /** The address's items (`AH#<hash>`): its holds, without the listings of the records that have it (`H#<sha256(id)>`) unless `listings`. */
+  const addressItems = (address: string, having?: string, listings = false) =>
+    profileItems(t.engine, (text) => text.includes(`"AH#${addressHash(address)}"`) && (listings || !text.includes('"H#')) && (having === undefined || text.includes(having)));
 
   /**
    * One person's two records with one address, `<person>@example.com`: the guest checkout `guest-<person>` and the

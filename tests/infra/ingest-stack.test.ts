@@ -173,9 +173,9 @@ describe('Rapport-dev stack, default props', () => {
       ]);
     });
 
-    it('may read and write the idempotency table with the calls Powertools makes; in the profile table only put and delete consent holds (C#, XH# kept for an erased id, AH# of an address), read tombstones (X#) and query the email index', () => {
+    it('may read and write the idempotency table with the calls Powertools makes; in the profile table only put and delete consent holds (C#, XH# kept for an erased id, AH# of an address), read tombstones (X#), list the records under an address (AH#) and query the email index', () => {
       const statements = actionsOf('dynamodb');
-      expect(statements).toHaveLength(5);
+      expect(statements).toHaveLength(6);
       const idempotency = statements.find((s) => JSON.stringify(s.Resource).includes(tableId))!;
       expect(idempotency.Resource).toEqual({ 'Fn::GetAtt': [tableId, 'Arn'] });
       expect([...asList(idempotency.Action)].sort()).toEqual([
@@ -204,6 +204,13 @@ describe('Rapport-dev stack, default props', () => {
           Action: 'dynamodb:GetItem',
           Resource: { 'Fn::GetAtt': [profileTableId, 'Arn'] },
           Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['X#*'] } },
+        },
+        // The records listed under an address (AH#): a hold written for a customer erased meanwhile stays while one has it.
+        {
+          Effect: 'Allow',
+          Action: 'dynamodb:Query',
+          Resource: { 'Fn::GetAtt': [profileTableId, 'Arn'] },
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['AH#*'] } },
         },
         // The email index, keys only: a one-click click on an erased record's mail denies the address for the records with it.
         { Effect: 'Allow', Action: 'dynamodb:Query', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [profileTableId, 'Arn'] }, '/index/GSI3']] } },

@@ -187,6 +187,15 @@ export class IngestArea {
     this.ingestFunction.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['dynamodb:Query'],
+        resources: [profileTable.tableArn],
+        // The records listed under an address or number (AH#<hash> / H#<sha256(id)>): a denial or suppression written
+        // for a customer erased meanwhile stays while one of them still has the address (ProfileStore#keepForLiveHolder).
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['AH#*'] } },
+      }),
+    );
+    this.ingestFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:Query'],
         // The email index (keys only: an address's hash and the customer ids with it): a one-click click on an erased
         // record's mail denies its address for the records that still have it (ProfileStore.denyAddressOfLink).
         resources: [`${profileTable.tableArn}/index/${PROFILE_TABLE_LAYOUT.emailIndex.name}`],
