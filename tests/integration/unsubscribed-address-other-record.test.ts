@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
-import { profileItems, useTestEngine } from '../helpers/engine';
+import { laterOn, profileItems, useTestEngine } from '../helpers/engine';
 import { messagesOf, outboxFor, runToEnd } from '../helpers/journeys';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'rapport-address-hold-'));
@@ -31,11 +31,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const clock = new VirtualClock('2026-03-02T10:00:00Z');
 const t = useTestEngine({ clock, journeysDir: path.join(dir, 'journeys'), templatesDir: path.join(dir, 'templates'), sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT' });
-const later = async (ms: number) => {
-  const at = clock.now().getTime() + ms;
-  while (clock.advance(at)) await clock.idle();
-  await t.engine.settle();
-};
+const later = laterOn(clock, t);
 const offer = async (id: string, n: number) => {
   await t.api.sendAndSettle({ type: 'track', userId: id, event: 'Offer Due', messageId: `${id}-offer-${n}` });
   await runToEnd(clock, t.engine, id, 'offer');
