@@ -12,14 +12,14 @@ declare module 'vitest' {
   }
 }
 
-/** What the setup makes, shared by the projects that use it (the twin's own files and its scenarios). */
+/** What the setup makes, shared by the projects that use it (`twin` and `twin-bundles`). */
 interface TwinSetup {
   template: CfnTemplate;
   stepBundle: string;
   remove: () => void;
 }
 /**
- * Both twin projects (`twin`, `twin-scenarios` in vitest.config.ts) name this global setup, and vitest runs it once
+ * Both twin projects (`twin`, `twin-bundles` in vitest.config.ts) name this global setup, and vitest runs it once
  * per project, in its own process: the first call synthesizes and bundles, the second gets the same result, and the
  * bundles' folder goes when the last of them ends.
  */
