@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// `node infra/tools/run-parallel.mjs typecheck lint`: runs the named npm scripts at the same time and
-// exits non-zero if any failed. tsc and type-aware ESLint each build a TypeScript program on one core;
-// side by side on a 2-core machine they take as long as the slower one instead of both in a row.
-// Each script's output is printed whole, in the order given, once it has ended (no interleaving).
+// `node infra/tools/run-parallel.mjs test:unit typecheck lint`: runs the named npm scripts at the same time and
+// exits non-zero if any failed. tsc and type-aware ESLint each build a TypeScript program on one core, and vitest
+// leaves a core idle for part of its run (files waiting on child processes, a browser, real time): side by side on
+// a 2-core machine they take little more than the longest of them instead of all of them in a row.
+// The first script's output is printed as it comes (vitest's progress); each other script's output is printed
+// whole, in the order given, once the first has ended and it has too (no interleaving).
 import { Buffer } from 'node:buffer';
 import { spawn } from 'node:child_process';
 import process from 'node:process';
@@ -14,14 +16,16 @@ if (scripts.length === 0) {
 }
 const npm = process.env.npm_execpath;
 const runs = scripts.map(
-  (name) =>
+  (name, index) =>
     new Promise((resolve) => {
       const started = Date.now();
+      const live = index === 0;
       // The npm that runs this script (npm_execpath) runs the others, with the same Node.
-      const child = npm ? spawn(process.execPath, [npm, 'run', name], { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn('npm', ['run', name], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const stdio = ['ignore', live ? 'inherit' : 'pipe', live ? 'inherit' : 'pipe'];
+      const child = npm ? spawn(process.execPath, [npm, 'run', name], { stdio }) : spawn('npm', ['run', name], { stdio });
       const output = [];
-      child.stdout.on('data', (chunk) => output.push(chunk));
-      child.stderr.on('data', (chunk) => output.push(chunk));
+      child.stdout?.on('data', (chunk) => output.push(chunk));
+      child.stderr?.on('data', (chunk) => output.push(chunk));
       child.once('error', (error) => resolve({ name, code: 1, output: [Buffer.from(`${error.message}\n`)], seconds: 0 }));
       child.once('close', (code, signal) => resolve({ name, code: code ?? (signal ? 1 : 0), output, seconds: (Date.now() - started) / 1000 }));
     }),

@@ -8,16 +8,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
-import { useTestEngine } from '../helpers/engine';
+import { laterOn, useTestEngine } from '../helpers/engine';
 import { outboxFor } from '../helpers/journeys';
 
 const clock = new VirtualClock('2026-03-02T10:00:00Z');
 const t = useTestEngine({ clock, sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT' });
-const later = async (ms: number) => {
-  const at = clock.now().getTime() + ms;
-  while (clock.advance(at)) await clock.idle();
-  await t.engine.settle();
-};
+const later = laterOn(clock, t);
 
 /** X gets the welcome email and is erased; a day later feedback on that old email arrives (`feedback`). */
 async function scenario(id: string, feedback: 'one-click' | 'email-tool-spam') {

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import type { DynamoCall } from '../../infra/embedded/faults';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
 import { client } from '../helpers/client';
-import { profileItemsNaming, startTestEngine } from '../helpers/engine';
+import { laterOn, profileItemsNaming, startTestEngine } from '../helpers/engine';
 import { outboxFor } from '../helpers/journeys';
 
 /**
@@ -41,11 +41,7 @@ async function scenario(id: string, at: 'deletes' | 'completion' | 'entry') {
       },
     },
   });
-  const later = async (ms: number) => {
-    const at = clock.now().getTime() + ms;
-    while (clock.advance(at)) await clock.idle();
-    await engine.settle();
-  };
+  const later = laterOn(clock, { engine });
   try {
     const api = client(engine);
     await api.send([{ type: 'identify', userId: id, traits: { email: `${id}@example.com` } }]);

@@ -11,7 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DynamoCall } from '../../infra/embedded/faults';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
-import { holdConsumer, useTestEngine } from '../helpers/engine';
+import { holdConsumer, laterOn, useTestEngine } from '../helpers/engine';
 import { outboxFor } from '../helpers/journeys';
 
 const clock = new VirtualClock('2026-03-02T10:00:00Z');
@@ -26,11 +26,7 @@ const t = useTestEngine({
     dynamo: (call: DynamoCall) => failing && call.operation === 'UpdateItem' && String(call.input.UpdateExpression ?? '').includes('#completedAt = :completedAt') ? 'InternalServerError' : undefined,
   },
 });
-const later = async (ms: number) => {
-  const at = clock.now().getTime() + ms;
-  while (clock.advance(at)) await clock.idle();
-  await t.engine.settle();
-};
+const later = laterOn(clock, t);
 
 async function scenario(id: string, clickArrives: 'after-retry' | 'while-interrupted') {
   await t.api.send([{ type: 'identify', userId: id, traits: { email: `${id}@example.com` } }, { type: 'track', userId: id, event: 'Signed Up' }]);

@@ -9,16 +9,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
-import { useTestEngine } from '../helpers/engine';
+import { laterOn, useTestEngine } from '../helpers/engine';
 import { outboxFor } from '../helpers/journeys';
 
 const clock = new VirtualClock('2026-03-02T10:00:00Z');
 const t = useTestEngine({ clock, sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT' });
-const later = async (ms: number) => {
-  const at = clock.now().getTime() + ms;
-  while (clock.advance(at)) await clock.idle();
-  await t.engine.settle();
-};
+const later = laterOn(clock, t);
 
 async function scenario(id: string, deleteAgain: boolean) {
   await t.api.send([{ type: 'identify', userId: id, traits: { email: `${id}@example.com` } }, { type: 'track', userId: id, event: 'Signed Up' }]);

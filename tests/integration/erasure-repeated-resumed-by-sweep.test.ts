@@ -10,7 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DynamoCall } from '../../infra/embedded/faults';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
-import { holdConsumer, useTestEngine } from '../helpers/engine';
+import { holdConsumer, laterOn, useTestEngine } from '../helpers/engine';
 import { outboxFor } from '../helpers/journeys';
 
 const clock = new VirtualClock('2026-03-02T10:00:00Z');
@@ -28,11 +28,7 @@ const t = useTestEngine({
     },
   },
 });
-const later = async (ms: number) => {
-  const at = clock.now().getTime() + ms;
-  while (clock.advance(at)) await clock.idle();
-  await t.engine.settle();
-};
+const later = laterOn(clock, t);
 
 async function scenario(id: string, finishedBy: 'retry' | 'sweep') {
   await t.api.send([{ type: 'identify', userId: id, traits: { email: `${id}@example.com` } }, { type: 'track', userId: id, event: 'Signed Up' }]);

@@ -13,7 +13,7 @@ import { PROFILE_TABLE } from '../../infra/embedded/engine';
 import type { DynamoCall } from '../../infra/embedded/faults';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
 import { client } from '../helpers/client';
-import { startTestEngine } from '../helpers/engine';
+import { laterOn, startTestEngine } from '../helpers/engine';
 import { outboxFor } from '../helpers/journeys';
 
 async function scenario(id: string, parkFails: boolean) {
@@ -33,11 +33,7 @@ async function scenario(id: string, parkFails: boolean) {
       },
     },
   });
-  const later = async (ms: number) => {
-    const at = clock.now().getTime() + ms;
-    while (clock.advance(at)) await clock.idle();
-    await engine.settle();
-  };
+  const later = laterOn(clock, { engine });
   try {
     const api = client(engine);
     await api.send([{ type: 'identify', userId: id, traits: { email: `${id}@example.com` } }, { type: 'track', userId: id, event: 'Signed Up' }]);

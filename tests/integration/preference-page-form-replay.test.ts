@@ -12,15 +12,11 @@ import { describe, expect, it } from 'vitest';
 import { DEV_UNSUBSCRIBE_KEY } from '../../functions/journeys';
 import { preferencesUrl } from '../../functions/journeys/unsubscribe';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
-import { holdConsumer, useTestEngine } from '../helpers/engine';
+import { holdConsumer, laterOn, useTestEngine } from '../helpers/engine';
 
 const clock = new VirtualClock('2026-03-02T10:00:00Z');
 const t = useTestEngine({ clock, sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT' });
-const later = async (ms: number) => {
-  const at = clock.now().getTime() + ms;
-  while (clock.advance(at)) await clock.idle();
-  await t.engine.settle();
-};
+const later = laterOn(clock, t);
 
 /** The page's form as a browser without JavaScript posts it: its hidden fields, and the boxes ticked (`untick`/`tick` changed). */
 function formBody(html: string, untick: readonly string[], tick: readonly string[] = []): string {
