@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { IDEMPOTENCY_TABLE, PROFILE_TABLE, type Engine } from '../../infra/embedded/engine';
@@ -108,8 +109,10 @@ describe('customer profiles on the embedded engine', () => {
     expect(status).toBe(200);
     expect(json.customer).toMatchObject({ id: 'p-export', traits: { email: 'ex@example.com' } });
     const items = json.items as unknown as Array<{ SK: string; in?: boolean }>;
-    // The profile, the timeline and their segment memberships (data about them too; those left say so).
-    expect(items.filter((i) => !i.SK.startsWith('G#')).map((i) => i.SK).sort()).toEqual([`E#${day(1)}#default/pe-1`, `E#${day(2)}#default/p-export-order-1`, 'P']);
+    // The profile, the timeline, the pointer to the address they are listed under (a hash of it) and their segment
+    // memberships (data about them too; those left say so).
+    const addressPointer = `AP#${createHash('sha256').update('ex@example.com').digest('hex')}`;
+    expect(items.filter((i) => !i.SK.startsWith('G#')).map((i) => i.SK).sort()).toEqual([addressPointer, `E#${day(1)}#default/pe-1`, `E#${day(2)}#default/p-export-order-1`, 'P']);
     expect(items.filter((i) => i.SK.startsWith('G#') && i.in === true).map((i) => i.SK.slice(2))).toEqual((json.customer as unknown as { segments: string[] }).segments);
   });
 
