@@ -1308,7 +1308,18 @@ export class ProfileStore {
 
   /** Every item stored under the customer's partition(s) and their aliases, as stored (a profile item's packed attributes as JSON). */
   async allItems(id: string): Promise<Array<Record<string, unknown>>> {
-    return (await this.#allItems(id)).map((item) => (item.itemType === 'profile' ? readableProfileItem(item) : item));
+    const items = await this.#allItems(id);
+    // Their listings under the addresses and numbers they have (`numberHolderKey`: the id in the address's partition),
+    // found by the pointers in their partitions.
+    const listings: Array<Record<string, unknown>> = [];
+    for (const item of items) {
+      const pk = String(item[L.partitionKey]);
+      const sk = String(item[L.sortKey]);
+      if (!pk.startsWith('C#') || !sk.startsWith('AP#')) continue;
+      const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: numberHolderKey(sk.slice(3), pk.slice(2)), ConsistentRead: true }));
+      if (Item !== undefined) listings.push(Item);
+    }
+    return [...items, ...listings].map((item) => (item.itemType === 'profile' ? readableProfileItem(item) : item));
   }
 
   /**

@@ -111,8 +111,11 @@ describe('customer profiles on the embedded engine', () => {
     const items = json.items as unknown as Array<{ SK: string; in?: boolean }>;
     // The profile, the timeline, the pointer to the address they are listed under (a hash of it) and their segment
     // memberships (data about them too; those left say so).
-    const addressPointer = `AP#${createHash('sha256').update('ex@example.com').digest('hex')}`;
-    expect(items.filter((i) => !i.SK.startsWith('G#')).map((i) => i.SK).sort()).toEqual([addressPointer, `E#${day(1)}#default/pe-1`, `E#${day(2)}#default/p-export-order-1`, 'P']);
+    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+    const addressPointer = `AP#${sha('ex@example.com')}`;
+    // ... and their listing under that address (in its partition, with their id).
+    const listing = `H#${sha('p-export')}`;
+    expect(items.filter((i) => !i.SK.startsWith('G#')).map((i) => i.SK).sort()).toEqual([addressPointer, `E#${day(1)}#default/pe-1`, `E#${day(2)}#default/p-export-order-1`, listing, 'P']);
     expect(items.filter((i) => i.SK.startsWith('G#') && i.in === true).map((i) => i.SK.slice(2))).toEqual((json.customer as unknown as { segments: string[] }).segments);
   });
 
