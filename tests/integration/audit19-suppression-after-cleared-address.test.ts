@@ -55,4 +55,26 @@ describe('a suppressed record that gets another address after clearing its own',
   it.fails('clearing the email first, then setting B: B is not suppressed (the spouse at B is mailed)', async () => {
     expect(await scenario('a19cl', true)).toEqual({ firstSuppressed: 1, otherSuppressed: 0, spouseOffer: 'sent' });
   }, 60_000);
+
+  // BREAK (audit 19), same root: the suppressed record moved to B, then an alias joins it into a new account (no profile
+  // yet): the new profile "gets its first address" (B, from the join) and B is suppressed with the old bounce of A.
+  it.fails('moved to B, then joined by alias into a new account: B is not suppressed (the spouse at B is mailed)', async () => {
+    const person = 'a19cj';
+    const old = `u-${person}`;
+    const spouse = `spouse-${person}`;
+    const other = `${person}-b@example.com`;
+    await t.api.send([
+      { type: 'identify', userId: old, traits: { email: `${person}-a@example.com` } },
+      { type: 'identify', userId: spouse, traits: { email: other } },
+    ]);
+    await later(60_000);
+    await t.api.sendAndSettle({ type: 'track', userId: old, event: 'Message Bounced', messageId: `${person}-bounce`, properties: { channel: 'email', bounceType: 'hard' } });
+    await later(60_000);
+    await t.api.sendAndSettle({ type: 'identify', userId: old, traits: { email: other } });
+    await later(60_000);
+    await t.api.sendAndSettle({ type: 'alias', previousId: old, userId: `new-${person}` });
+    await later(60_000);
+    await offer(spouse, 1);
+    expect({ otherSuppressed: (await addressItems(other, 'address-suppression')).length, spouseOffer: await latestOffer(spouse) }).toEqual({ otherSuppressed: 0, spouseOffer: 'sent' });
+  }, 60_000);
 });
