@@ -15,6 +15,8 @@
  *
  * Observed: the account's offer is skipped `unsubscribed`, the guest's (same person, same address) is `sent`.
  * Control: the app record had X when it unsubscribed: X denied, both skipped.
+ * Variant (same root): a visitor (no address) unsubscribes, then the account's identify links it: the same.
+ * Checked: `denyAddress` also writing when the profile's email consent became denied in the write turns all green.
  */
 import { describe, expect, it } from 'vitest';
 import { offerScenario } from '../helpers/address-scenario';
@@ -52,5 +54,26 @@ describe('an alias joining an unsubscribed record without an address into the ac
   // denied in this write (stored's status not denied, or an older record), whatever event did it (a join, a link).
   it.fails('the app record had no address: the account and the guest are not mailed', async () => {
     expect(await scenario('a19jd', false)).toEqual({ account: 'unsubscribed', guest: 'unsubscribed' });
+  }, 60_000);
+
+  // BREAK (audit 19), same root: a visitor (anonymous, no address) unsubscribes, then the account's identify links it.
+  it.fails('a visitor unsubscribed, then linked into the account: the account and the guest are not mailed', async () => {
+    const person = 'a19jv';
+    const address = `${person}@example.com`;
+    const account = `u-${person}`;
+    const guest = `guest-${person}`;
+    const visitor = `${person}-device`;
+    await t.api.send([
+      { type: 'identify', userId: guest, traits: { email: address } },
+      { type: 'identify', userId: account, traits: { email: address } },
+    ]);
+    await later(60_000);
+    await t.api.sendAndSettle({ type: 'track', anonymousId: visitor, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'email' } });
+    await later(60_000);
+    await t.api.sendAndSettle({ type: 'identify', userId: account, anonymousId: visitor, messageId: `${person}-link`, traits: {} });
+    await later(60_000);
+    await offer(account, 1);
+    await offer(guest, 1);
+    expect({ account: await latestOffer(account), guest: await latestOffer(guest) }).toEqual({ account: 'unsubscribed', guest: 'unsubscribed' });
   }, 60_000);
 });
