@@ -565,22 +565,29 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     if (typeof address !== 'string' || address.trim() === '') return;
     const newAddress = stored?.profile.traits.email !== address;
     const consent = current.profile.consent.email;
-    const deniedNow = written.some((event) => consentChanges(event).some((change) => change.channel === 'email' && change.status === 'denied'));
+    // Denied by an event of this write, or by what a join or a visitor's link brought (the record was not denied before).
+    const deniedNow =
+      written.some((event) => consentChanges(event).some((change) => change.channel === 'email' && change.status === 'denied')) || stored?.profile.consent.email.status !== 'denied';
     if (consent.status === 'denied' && (newAddress || deniedNow)) await store.putAddressConsent(customerId, 'email', consent, address);
     for (const [topic, record] of Object.entries(current.profile.topicConsent?.email ?? {})) {
       if (record.status !== 'denied') continue;
-      const leftNow = written.some((event) => topicConsentChanges(event).some((change) => change.channel === 'email' && change.topic === topic && change.status === 'denied'));
+      const leftNow =
+        written.some((event) => topicConsentChanges(event).some((change) => change.channel === 'email' && change.topic === topic && change.status === 'denied')) ||
+        stored?.profile.topicConsent?.email?.[topic]?.status !== 'denied';
       if (newAddress || leftNow) await store.putAddressConsent(customerId, 'email', record, address, topic);
     }
     // A suppression is the address's, not the person's: the profile's address suppressed when this write applied a
-    // bounce or complaint naming no address (one naming an address suppressed that one at ingest, or was not allowed
-    // to), or when the profile, suppressed, gets its first address (a tool's report applied before the identify);
-    // never an address the profile moves to.
+    // bounce or complaint naming no address and kept the address (one naming an address suppressed that one at ingest,
+    // or was not allowed to; a write that also moves the record: ingest suppressed the address in force before), or when
+    // the profile, suppressed, gets its first address (a tool's report applied before the identify): the record never
+    // had one (`heldEmail`: listed under an address once) and no join brought it (a joined record's suppression was its
+    // own address's). Never an address the profile moves to.
     const suppression = current.profile.suppression.email;
-    const hadAddress = typeof stored?.profile.traits.email === 'string' && stored.profile.traits.email.trim() !== '';
+    const hadAddress = (typeof stored?.profile.traits.email === 'string' && stored.profile.traits.email.trim() !== '') || stored?.heldEmail !== undefined;
+    const firstAddress = !hadAddress && !written.some((event) => event.type === 'alias');
     // (SES's feedback is not: the feedback function suppressed the recipient SES names, which may be a former address.)
     const suppressedNow = written.some((event) => suppressionsOf(event).some((s) => s.channel === 'email') && !namesAddress(event) && event.sourceId !== SES_FEEDBACK_SOURCE_ID);
-    if (suppression !== undefined && (suppressedNow || !hadAddress)) await store.putSuppressionHold(customerId, 'email', suppression, clock.now().toISOString(), address);
+    if (suppression !== undefined && ((suppressedNow && !newAddress) || firstAddress)) await store.putSuppressionHold(customerId, 'email', suppression, clock.now().toISOString(), address);
   }
 
   /**
@@ -904,7 +911,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
    */
   async function putOrConflict(next: StoredProfile, version: number | undefined, attempt: number, deadline = 0, what = `profile ${next.profile.id}`): Promise<boolean> {
     try {
-      await store.put(next, version);
+      await store.put(next, version, clock.now());
       return true;
     } catch (error) {
       if (!(error instanceof VersionConflictError)) throw error;

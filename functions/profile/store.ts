@@ -445,7 +445,7 @@ export class ProfileStore {
    * Write a profile if nobody else wrote it since we read `expectedVersion`
    * (`undefined`: it must not exist yet). Throws VersionConflictError otherwise.
    */
-  async put(stored: StoredProfile, expectedVersion: number | undefined): Promise<void> {
+  async put(stored: StoredProfile, expectedVersion: number | undefined, now: Date = new Date()): Promise<void> {
     const id = stored.profile.id;
     const shard = shardOf(id);
     // A live profile with a phone number or an email address is listed under it before it is written (`numberHolderKey`):
@@ -477,7 +477,14 @@ export class ProfileStore {
         }),
       );
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new VersionConflictError(`profile ${id} changed concurrently`, { cause: error });
+      if (error instanceof ConditionalCheckFailedException) {
+        // A listing this write put (before the profile) stays for its retry, unless the profile is gone because the
+        // customer was erased meanwhile (write, then check): then nothing of theirs may stay, the id in it least of all.
+        if ((number !== undefined && number !== stored.heldNumber) || (email !== undefined && email !== stored.heldEmail)) {
+          if (await this.erasedNow(id, now)) await this.#unlistNumberHolder(id, number, email);
+        }
+        throw new VersionConflictError(`profile ${id} changed concurrently`, { cause: error });
+      }
       throw error;
     }
     for (const wake of [...(this.#writeWaiters.get(id) ?? [])]) wake();
@@ -1704,7 +1711,11 @@ export class ProfileStore {
     });
     for (const item of holders) {
       const holder = item[L.emailIndex.sortKey] as string;
-      if (!excluding.has(holder) && !(await this.erasedNow(holder, now))) return holder;
+      if (excluding.has(holder)) continue;
+      // The index lags: a record it lists may have moved to another address since; its profile says (strongly consistent).
+      const stored = await this.get(holder);
+      if (stored === undefined || stored.mergedInto !== undefined || emailHashOf(stored.profile.traits.email) !== hash) continue;
+      if (!(await this.erasedNow(holder, now))) return holder;
     }
     return undefined;
   }
