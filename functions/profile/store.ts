@@ -622,7 +622,9 @@ export class ProfileStore {
   ): Promise<void> {
     const { onlyOver } = options;
     if (!ADDRESS_HOLD_CHANNELS.has(channel)) return;
-    const hash = typeof address === 'object' ? address.hash : holdAddressHash(channel, addressOf(address) ?? (await this.#liveAddress(id, channel)));
+    // A named address this channel cannot take (a number without its `+`, as some SMS providers report a STOP): the
+    // record's own, as if none were named.
+    const hash = typeof address === 'object' ? address.hash : (holdAddressHash(channel, addressOf(address)) ?? holdAddressHash(channel, await this.#liveAddress(id, channel)));
     if (hash === undefined) return;
     const Key = addressHoldKey(hash, typeof kind === 'object' ? `K#${channel}#${kind.topic}` : `${kind}#${channel}`);
     if (onlyOver !== undefined) {
