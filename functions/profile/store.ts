@@ -1700,7 +1700,9 @@ export class ProfileStore {
       const holder = item.id as string;
       if (excluding.has(holder)) continue;
       const stored = await this.get(holder);
-      if (stored === undefined || stored.mergedInto !== undefined || (numberHashOf(stored.profile) !== hash && emailHashOf(stored.profile.traits.email) !== hash)) continue;
+      // Listed and no profile yet: a write bringing the address is between its listing and its profile (or will be
+      // retried): it counts, unless the record is erased (its listing then goes with its erasure or its writer).
+      if (stored !== undefined && (stored.mergedInto !== undefined || (numberHashOf(stored.profile) !== hash && emailHashOf(stored.profile.traits.email) !== hash))) continue;
       if (!(await this.erasedNow(holder, now))) return holder;
     }
     const holders = await queryAll(this.doc, {
