@@ -1,4 +1,4 @@
-import { CHANNEL_ADDRESS_TRAIT, consentChanges, consentDenials, consentRecord, mapLimit, suppressionsOf, topicConsentChanges, type Channel, type ConsentRecord, type NormalisedEvent, type Suppression } from '../../shared';
+import { addressNamedBy, CHANNEL_ADDRESS_TRAIT, consentChanges, consentDenials, consentRecord, mapLimit, suppressionsOf, topicConsentChanges, type Channel, type ConsentRecord, type NormalisedEvent, type Suppression } from '../../shared';
 
 /**
  * Port: record a consent denial or a suppression for a customer as it is received
@@ -22,12 +22,6 @@ export interface ConsentHolds {
    */
   denyAddressOfLink?(customerId: string, addressHash: string, channel: Channel, record: ConsentRecord): Promise<void>;
 }
-
-/** The address an event names for its customer in `trait` (`email`, `phone`: an identify's `traits.<trait>`, else `context.traits.<trait>`), if any. */
-const addressIn = (event: NormalisedEvent, trait = 'email'): string | undefined => {
-  const named = [event.traits[trait], (event.context.traits as Record<string, unknown> | undefined)?.[trait]].find((value) => typeof value === 'string' && value.trim() !== '');
-  return named as string | undefined;
-};
 
 /** What the events' sender may do to an address (all events of one request come from one source). */
 export interface HoldOptions {
@@ -67,19 +61,18 @@ export async function recordHolds(holds: ConsentHolds | undefined, events: reado
   // profile's; never one the event alone names: a grant naming it would lift the denial of a stranger's address).
   const batchAddress = new Map<string, string>();
   const batchKey = (event: NormalisedEvent, trait: string) => `${trait}\n${customerOf(event)}`;
-  const denialAddress = new Map<string, string | undefined>();
-  const grantAddress = new Map<string, string | undefined>();
-  const eventKeyOf = (event: NormalisedEvent, trait: string) => `${events.indexOf(event)}\n${trait}`;
+  const addresses = new Map<NormalisedEvent, Record<string, { denied?: string; granted?: string }>>();
   for (const event of events) {
+    const of: Record<string, { denied?: string; granted?: string }> = {};
     for (const trait of ['email', 'phone']) {
-      const named = mayName(trait) ? addressIn(event, trait) : undefined;
+      const named = mayName(trait) ? addressNamedBy(event, trait) : undefined;
       if (named !== undefined && event.type === 'identify' && typeof event.traits[trait] === 'string') batchAddress.set(batchKey(event, trait), named);
-      denialAddress.set(eventKeyOf(event, trait), named ?? batchAddress.get(batchKey(event, trait)));
-      grantAddress.set(eventKeyOf(event, trait), batchAddress.get(batchKey(event, trait)));
+      const batch = batchAddress.get(batchKey(event, trait));
+      of[trait] = { ...((named ?? batch) !== undefined && { denied: named ?? batch }), ...(batch !== undefined && { granted: batch }) };
     }
+    addresses.set(event, of);
   }
-  const addressFor = (event: NormalisedEvent, channel: Channel, status: string) =>
-    (status === 'denied' ? denialAddress : grantAddress).get(eventKeyOf(event, CHANNEL_ADDRESS_TRAIT[channel]));
+  const addressFor = (event: NormalisedEvent, channel: Channel, status: string) => addresses.get(event)?.[CHANNEL_ADDRESS_TRAIT[channel]]?.[status === 'denied' ? 'denied' : 'granted'];
   const writes = events.flatMap((event) =>
     [customerOf(event), linked.get(customerOf(event))].flatMap((id) =>
       id === undefined

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
+  addressNamedBy,
   consentChanges,
   DERIVED_EVENTS,
   denialsOnly,
@@ -544,10 +545,6 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     }
   }
 
-  /** Whether an event names an email address of its own (`traits.email`, `context.traits.email`), as ingest reads it. */
-  const namesAddress = (event: NormalisedEvent) =>
-    [event.traits.email, (event.context.traits as Record<string, unknown> | undefined)?.email].some((value) => typeof value === 'string' && value.trim() !== '');
-
   /**
    * An email denial, a topic's denial or a suppression applied to a profile with an address is the address's too
    * (`store.putAddressConsent`, `store.putSuppressionHold`: write, then check against the tombstone), as ingest records
@@ -586,7 +583,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     const hadAddress = (typeof stored?.profile.traits.email === 'string' && stored.profile.traits.email.trim() !== '') || stored?.heldEmail !== undefined;
     const firstAddress = !hadAddress && !written.some((event) => event.type === 'alias');
     // (SES's feedback is not: the feedback function suppressed the recipient SES names, which may be a former address.)
-    const suppressedNow = written.some((event) => suppressionsOf(event).some((s) => s.channel === 'email') && !namesAddress(event) && event.sourceId !== SES_FEEDBACK_SOURCE_ID);
+    const suppressedNow = written.some((event) => suppressionsOf(event).some((s) => s.channel === 'email') && addressNamedBy(event, 'email') === undefined && event.sourceId !== SES_FEEDBACK_SOURCE_ID);
     if (suppression !== undefined && ((suppressedNow && !newAddress) || firstAddress)) await store.putSuppressionHold(customerId, 'email', suppression, clock.now().toISOString(), address);
   }
 

@@ -248,6 +248,13 @@ export const emailAddressHash = (address: string): string => createHash('sha256'
 export const PHONE_CHANNELS: readonly Channel[] = (Object.keys(CHANNEL_ADDRESS_TRAIT) as Channel[]).filter((channel) => CHANNEL_ADDRESS_TRAIT[channel] === 'phone');
 
 /**
+ * The address an event names for its customer in `trait` (`email`, `phone`): its `traits.<trait>`, else its
+ * `context.traits.<trait>`, a non-blank string; undefined when it names none.
+ */
+export const addressNamedBy = (event: Pick<NormalisedEvent, 'traits' | 'context'>, trait: string): string | undefined =>
+  [event.traits[trait], (event.context.traits as Record<string, unknown> | undefined)?.[trait]].find((value): value is string => typeof value === 'string' && value.trim() !== '');
+
+/**
  * A phone number as SMS and WhatsApp send to it (`E164_PHONE`: `+` and digits), from the `phone` trait: trimmed, the
  * separators people write (spaces, `-`, `.`, `(`, `)`) taken out; undefined for anything else (no number a channel reaches).
  */
