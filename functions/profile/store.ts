@@ -1696,15 +1696,19 @@ export class ProfileStore {
    * kept for email addresses; the index lags, the listing does not).
    */
   async #liveHolderOf(hash: string, now: Date, excluding: ReadonlySet<string>, listed?: ReadonlyArray<Record<string, unknown>>): Promise<string | undefined> {
-    for (const item of listed ?? (await this.#numberHoldersOf(hash))) {
-      const holder = item.id as string;
-      if (excluding.has(holder)) continue;
+    const checked = new Set(excluding);
+    /** Whether `holder` is a live record with the address; `listed`: a record with no profile yet counts too. */
+    const holds = async (holder: string, listed: boolean): Promise<boolean> => {
+      if (checked.has(holder)) return false;
+      checked.add(holder);
       const stored = await this.get(holder);
       // Listed and no profile yet: a write bringing the address is between its listing and its profile (or will be
-      // retried): it counts, unless the record is erased (its listing then goes with its erasure or its writer).
-      if (stored !== undefined && (stored.mergedInto !== undefined || (numberHashOf(stored.profile) !== hash && emailHashOf(stored.profile.traits.email) !== hash))) continue;
-      if (!(await this.erasedNow(holder, now))) return holder;
-    }
+      // retried): it counts, unless the record is erased (its listing then goes with its erasure or its writer). The
+      // index lags: a record it lists may have moved to another address since; its profile says (strongly consistent).
+      if (stored === undefined ? !listed : stored.mergedInto !== undefined || (numberHashOf(stored.profile) !== hash && emailHashOf(stored.profile.traits.email) !== hash)) return false;
+      return !(await this.erasedNow(holder, now));
+    };
+    for (const item of listed ?? (await this.#numberHoldersOf(hash))) if (await holds(item.id as string, true)) return item.id as string;
     const holders = await queryAll(this.doc, {
       TableName: this.tableName,
       IndexName: L.emailIndex.name,
@@ -1713,14 +1717,7 @@ export class ProfileStore {
       ExpressionAttributeValues: { ':pk': `EM#${hash}` },
       ProjectionExpression: '#sk',
     });
-    for (const item of holders) {
-      const holder = item[L.emailIndex.sortKey] as string;
-      if (excluding.has(holder)) continue;
-      // The index lags: a record it lists may have moved to another address since; its profile says (strongly consistent).
-      const stored = await this.get(holder);
-      if (stored === undefined || stored.mergedInto !== undefined || emailHashOf(stored.profile.traits.email) !== hash) continue;
-      if (!(await this.erasedNow(holder, now))) return holder;
-    }
+    for (const item of holders) if (await holds(item[L.emailIndex.sortKey] as string, false)) return item[L.emailIndex.sortKey] as string;
     return undefined;
   }
 
