@@ -64,7 +64,7 @@ export interface StoredProfile {
    * erasure): the `erasedAt` of that erasure. Older events meeting it are dropped, not applied.
    */
   rebornAfter?: string;
-  /** The phone number (its hash) this record is listed as a holder of (`numberHolderKey`): `put` lists it anew when the profile's number is another. */
+  /** The phone number (its hash) this record is listed as a holder of (`addressHolderKey`): `put` lists it anew when the profile's number is another. */
   heldNumber?: string;
   /** The same for the email address (its hash): listed under it as a number's holder is, beside the email index. */
   heldEmail?: string;
@@ -201,7 +201,7 @@ const ADDRESS_HOLD_PREFIX = 'AH#';
  * The channels whose addresses have holds of their own: email (its address is `traits.email`, indexed by GSI3), SMS and
  * WhatsApp (the phone number, `traits.phone` in E.164: a STOP is the number's, as carriers and the CTIA/TCPA rules
  * treat it; each channel its own sort key, a WhatsApp opt-out is not one of SMS). Erasure finds a number's live holders
- * by the holder items under the number (`numberHolderKey`), not an index.
+ * by the holder items under the number (`addressHolderKey`), not an index.
  */
 const PHONE_HOLD_CHANNELS: ReadonlySet<Channel> = new Set(PHONE_CHANNELS);
 const ADDRESS_HOLD_CHANNELS: ReadonlySet<Channel> = new Set([...(Object.keys(CHANNEL_ADDRESS_TRAIT) as Channel[]).filter((channel) => CHANNEL_ADDRESS_TRAIT[channel] === 'email'), ...PHONE_CHANNELS]);
@@ -226,8 +226,8 @@ const numberHashOf = (profile: Pick<Profile, 'traits'>): string | undefined => n
  * profile has it (an index would be eventually consistent: an erasure could miss a record that just got the number and
  * delete the holds it needs). A record that moved to another number stays listed: erasure reads each listed profile.
  */
-const NUMBER_HOLDER_PREFIX = 'H#';
-const numberHolderKey = (hash: string, id: string) => ({ [L.partitionKey]: `${ADDRESS_HOLD_PREFIX}${hash}`, [L.sortKey]: `${NUMBER_HOLDER_PREFIX}${hashId(id)}` });
+const ADDRESS_HOLDER_PREFIX = 'H#';
+const addressHolderKey = (hash: string, id: string) => ({ [L.partitionKey]: `${ADDRESS_HOLD_PREFIX}${hash}`, [L.sortKey]: `${ADDRESS_HOLDER_PREFIX}${hashId(id)}` });
 /** The customer's pointer to an address whose hold they wrote (`AP#<sha256(address)>`, in their partition): erasure reads it. */
 const addressPointerKey = (id: string, hash: string) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: `AP#${hash}` });
 const addressHoldKey = (hash: string, sortKey: string) => ({ [L.partitionKey]: `${ADDRESS_HOLD_PREFIX}${hash}`, [L.sortKey]: sortKey });
@@ -448,12 +448,12 @@ export class ProfileStore {
   async put(stored: StoredProfile, expectedVersion: number | undefined, now: Date = new Date()): Promise<void> {
     const id = stored.profile.id;
     const shard = shardOf(id);
-    // A live profile with a phone number or an email address is listed under it before it is written (`numberHolderKey`):
+    // A live profile with a phone number or an email address is listed under it before it is written (`addressHolderKey`):
     // an erasure of another record with it finds this one at once (the email index lags the table).
     const number = stored.mergedInto === undefined ? numberHashOf(stored.profile) : undefined;
-    if (number !== undefined && number !== stored.heldNumber) await this.#listNumberHolder(id, number);
+    if (number !== undefined && number !== stored.heldNumber) await this.#listAddressHolder(id, number);
     const email = stored.mergedInto === undefined ? emailHashOf(stored.profile.traits.email) : undefined;
-    if (email !== undefined && email !== stored.heldEmail) await this.#listNumberHolder(id, email);
+    if (email !== undefined && email !== stored.heldEmail) await this.#listAddressHolder(id, email);
     const item: Record<string, unknown> = {
       ...profileKey(id),
       itemType: 'profile',
@@ -481,7 +481,7 @@ export class ProfileStore {
         // A listing this write put (before the profile) stays for its retry, unless the profile is gone because the
         // customer was erased meanwhile (write, then check): then nothing of theirs may stay, the id in it least of all.
         if ((number !== undefined && number !== stored.heldNumber) || (email !== undefined && email !== stored.heldEmail)) {
-          if (await this.erasedNow(id, now)) await this.#unlistNumberHolder(id, number, email);
+          if (await this.erasedNow(id, now)) await this.#unlistAddressHolder(id, number, email);
         }
         throw new VersionConflictError(`profile ${id} changed concurrently`, { cause: error });
       }
@@ -491,21 +491,21 @@ export class ProfileStore {
   }
 
   /**
-   * List `id` as a holder of the phone number `hash` (`numberHolderKey`), its pointer (`addressPointerKey`) first: its
+   * List `id` as a holder of the phone number `hash` (`addressHolderKey`), its pointer (`addressPointerKey`) first: its
    * erasure finds the item by it. A write of an erased customer's profile is undone (`undoWrites`) with these items.
    */
-  async #listNumberHolder(id: string, hash: string): Promise<void> {
+  async #listAddressHolder(id: string, hash: string): Promise<void> {
     await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...addressPointerKey(id, hash), itemType: 'address-pointer' } }));
-    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...numberHolderKey(hash, id), itemType: 'address-holder', id } }));
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...addressHolderKey(hash, id), itemType: 'address-holder', id } }));
   }
 
   /**
-   * Undo `#listNumberHolder` for a customer whose profile write was undone (erased, no new life): their erasure's query
+   * Undo `#listAddressHolder` for a customer whose profile write was undone (erased, no new life): their erasure's query
    * may have run before the pointer was written. Every number the pointers in their partition name, and `held` (the
    * undone profile's `heldNumber`: its pointer may be gone with the erasure, its listing written after the erasure read
    * the number's list).
    */
-  async #unlistNumberHolder(id: string, ...held: Array<string | undefined>): Promise<void> {
+  async #unlistAddressHolder(id: string, ...held: Array<string | undefined>): Promise<void> {
     const pointers = await queryAll(this.doc, {
       TableName: this.tableName,
       KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :ap)',
@@ -515,7 +515,7 @@ export class ProfileStore {
       ConsistentRead: true,
     });
     const hashes = new Set([...pointers.map((pointer) => String(pointer[L.sortKey]).slice(3)), ...held.filter((h): h is string => h !== undefined)]);
-    for (const hash of hashes) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: numberHolderKey(hash, id) }));
+    for (const hash of hashes) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: addressHolderKey(hash, id) }));
     for (const pointer of pointers) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { [L.partitionKey]: pointer[L.partitionKey], [L.sortKey]: pointer[L.sortKey] } }));
   }
 
@@ -1269,7 +1269,7 @@ export class ProfileStore {
           }),
         );
         // The profile write listed the customer under their phone number (`put`) before it was undone.
-        if (sk === 'P' && pk.startsWith('C#')) await this.#unlistNumberHolder(pk.slice(2), Attributes?.heldNumber as string | undefined, Attributes?.heldEmail as string | undefined);
+        if (sk === 'P' && pk.startsWith('C#')) await this.#unlistAddressHolder(pk.slice(2), Attributes?.heldNumber as string | undefined, Attributes?.heldEmail as string | undefined);
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
       }
@@ -1318,14 +1318,14 @@ export class ProfileStore {
   /** Every item stored under the customer's partition(s) and their aliases, as stored (a profile item's packed attributes as JSON). */
   async allItems(id: string): Promise<Array<Record<string, unknown>>> {
     const items = await this.#allItems(id);
-    // Their listings under the addresses and numbers they have (`numberHolderKey`: the id in the address's partition),
+    // Their listings under the addresses and numbers they have (`addressHolderKey`: the id in the address's partition),
     // found by the pointers in their partitions.
     const listings: Array<Record<string, unknown>> = [];
     for (const item of items) {
       const pk = String(item[L.partitionKey]);
       const sk = String(item[L.sortKey]);
       if (!pk.startsWith('C#') || !sk.startsWith('AP#')) continue;
-      const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: numberHolderKey(sk.slice(3), pk.slice(2)), ConsistentRead: true }));
+      const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: addressHolderKey(sk.slice(3), pk.slice(2)), ConsistentRead: true }));
       if (Item !== undefined) listings.push(Item);
     }
     return [...items, ...listings].map((item) => (item.itemType === 'profile' ? readableProfileItem(item) : item));
@@ -1577,7 +1577,7 @@ export class ProfileStore {
 
   /**
    * One-off for profiles written before phone numbers had holds: list every live profile with a phone number as its
-   * holder (`numberHolderKey`, as `put` does), then mark the profile (`heldNumber`), conditional on its version (a profile
+   * holder (`addressHolderKey`, as `put` does), then mark the profile (`heldNumber`), conditional on its version (a profile
    * written meanwhile was listed by `put`). Write, then check: a customer erased meanwhile is unlisted again. Scans the
    * profile items; returns how many it listed.
    */
@@ -1595,9 +1595,9 @@ export class ProfileStore {
       const stored = await this.get(id);
       const number = stored && stored.mergedInto === undefined ? numberHashOf(stored.profile) : undefined;
       if (!stored || number === undefined) return;
-      await this.#listNumberHolder(id, number);
+      await this.#listAddressHolder(id, number);
       if (await this.erasedNow(id, now())) {
-        await this.#unlistNumberHolder(id, number);
+        await this.#unlistAddressHolder(id, number);
         return;
       }
       try {
@@ -1671,10 +1671,10 @@ export class ProfileStore {
     const erased = new Set(erasedIds);
     const keys: Array<Record<string, unknown>> = [];
     for (const hash of hashes) {
-      const listed = await this.#numberHoldersOf(hash);
-      // The erased records' own listings as the number's holders (`numberHolderKey`) go whatever becomes of its holds
+      const listed = await this.#addressHoldersOf(hash);
+      // The erased records' own listings as the number's holders (`addressHolderKey`) go whatever becomes of its holds
       // (one written after this read: its writer takes it back, `undoWrites`).
-      for (const item of listed) if (erased.has(item.id as string)) keys.push(numberHolderKey(hash, item.id as string));
+      for (const item of listed) if (erased.has(item.id as string)) keys.push(addressHolderKey(hash, item.id as string));
       const kept = await this.#liveHolderOf(hash, now, erased, listed);
       // Kept for that record: it points to the address from now on, so its own erasure finds the holds even once it has
       // moved to another address and its events naming this one have expired.
@@ -1690,7 +1690,7 @@ export class ProfileStore {
 
   /**
    * A record with the address (`hash`) that is neither in `excluding` nor being erased (a tombstone and no new life:
-   * `erasedNow`); undefined when none is: those listed under it (`numberHolderKey`, read strongly consistently) whose
+   * `erasedNow`); undefined when none is: those listed under it (`addressHolderKey`, read strongly consistently) whose
    * live profile has it now (read strongly consistently: a profile written before this read has its listing before it,
    * so it is found), then, for an email address, those the email index lists (records written before listings were
    * kept for email addresses; the index lags, the listing does not).
@@ -1708,7 +1708,7 @@ export class ProfileStore {
       if (stored === undefined ? !listed : stored.mergedInto !== undefined || (numberHashOf(stored.profile) !== hash && emailHashOf(stored.profile.traits.email) !== hash)) return false;
       return !(await this.erasedNow(holder, now));
     };
-    for (const item of listed ?? (await this.#numberHoldersOf(hash))) if (await holds(item.id as string, true)) return item.id as string;
+    for (const item of listed ?? (await this.#addressHoldersOf(hash))) if (await holds(item.id as string, true)) return item.id as string;
     const holders = await queryAll(this.doc, {
       TableName: this.tableName,
       IndexName: L.emailIndex.name,
@@ -1721,13 +1721,13 @@ export class ProfileStore {
     return undefined;
   }
 
-  /** The records listed as holders of the phone number or email address `hash` (`numberHolderKey`), strongly consistent. */
-  #numberHoldersOf(hash: string): Promise<Array<Record<string, unknown>>> {
+  /** The records listed as holders of the phone number or email address `hash` (`addressHolderKey`), strongly consistent. */
+  #addressHoldersOf(hash: string): Promise<Array<Record<string, unknown>>> {
     return queryAll(this.doc, {
       TableName: this.tableName,
       KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :h)',
       ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey },
-      ExpressionAttributeValues: { ':pk': `${ADDRESS_HOLD_PREFIX}${hash}`, ':h': NUMBER_HOLDER_PREFIX },
+      ExpressionAttributeValues: { ':pk': `${ADDRESS_HOLD_PREFIX}${hash}`, ':h': ADDRESS_HOLDER_PREFIX },
       ConsistentRead: true,
     });
   }
