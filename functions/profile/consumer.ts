@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import {
   addressNamedBy,
+  CHANNEL_ADDRESS_TRAIT,
+  type Channel,
   consentChanges,
   DERIVED_EVENTS,
   denialsOnly,
   eventKey,
-  PHONE_CHANNELS,
   PROFILE_EVENT_SOURCE,
   publishEntries,
   RapportError,
@@ -28,7 +29,7 @@ import type { RecentEventsSpec } from '../../shared/segmentation/retention';
 import { applyEvent, emptyProfile, joinProfiles, mergeProfiles, upgradeTags } from './apply';
 import { PROFILE_LIMITS } from './limits';
 import { CO_PURCHASE_ENTRY, CO_PURCHASE_LIMITS, newPairs, type Pair } from './co-purchases';
-import { APPLIED_MAX, appliedMark, appliesToLiveProfileOnly, belongsAfter, eventMark, parkedKey, parkedMessageId, receivedAfterErasure, startsNewLife, timelineIdsOf, timelineSortKey, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
+import { ADDRESS_HOLD_CHANNELS, APPLIED_MAX, appliedMark, appliesToLiveProfileOnly, belongsAfter, eventMark, parkedKey, parkedMessageId, receivedAfterErasure, startsNewLife, timelineIdsOf, timelineSortKey, VersionConflictError, type OutboxEntry, type ProfileStore, type StoredProfile } from './store';
 
 /** What segmentation computes from a profile at an instant (lifecycle, RFM, tags) and when it may next change. */
 export interface Segmentation {
@@ -535,8 +536,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         return results.map(() => ({ status: 'dropped', customerId, reason: 'erased' }));
       }
       if (written.length === 0 && membersChanged) await leaveIfJoined(customerId, rebornAfter);
-      if (written.length > 0) await denyAddress(customerId, stored, current, written);
-      if (written.length > 0) await denyNumber(customerId, stored, current, written);
+      if (written.length > 0) await denyAddresses(customerId, stored, current, written);
       const applied = results.filter((r) => r.status === 'applied').length;
       if (applied > 0) log('profile updated', { customerId, events: applied, messageId: first.messageId, derived: derived.length, attempt, merged });
       // The ids whose partitions hold the customer's records, as this write left them (the journey router's, which need not read the profile again).
@@ -546,63 +546,52 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
   }
 
   /**
-   * An email denial, a topic's denial or a suppression applied to a profile with an address is the address's too
-   * (`store.putAddressConsent`, `store.putSuppressionHold`: write, then check against the tombstone), as ingest records
-   * them before it answers: ingest knows the address only when the event names it, an identify of the customer
-   * earlier in its batch sets it, or the profile had it when the event came; an `Unsubscribed` (of the channel or a
-   * topic) or a tool's bounce or complaint received before the consumer applied the identify that brings the address
-   * (another request, an async delivery) gets it here. So does an identify that brings a new address to a profile
-   * whose email is denied, a topic left or suppressed (delivered after them). The profile's own records are written
-   * (their keys: the address keeps its latest change, so a later grant of the address stays); a grant is never
-   * written here (ingest lifts an address's denial).
+   * A channel's denial, a topic's denial or a suppression applied to a profile with the channel's address (email's
+   * `email`, SMS's and WhatsApp's `phone`: `CHANNEL_ADDRESS_TRAIT`) is the address's too (`store.putAddressConsent`,
+   * `store.putSuppressionHold`: write, then check against the tombstone), as ingest records them before it answers:
+   * ingest knows the address only when the event names it, an identify of the customer earlier in its batch sets it,
+   * or the profile had it when the event came; an `Unsubscribed` (of the channel or a topic), an SMS STOP or a tool's
+   * bounce or complaint received before the consumer applied the identify that brings the address (another request,
+   * an async delivery) gets it here. So does an identify that brings a new address to a profile whose channel is
+   * denied, a topic left or suppressed (delivered after them), and a join or a visitor's link that brings a denial to
+   * a record with an address. The profile's own records are written (their keys: the address keeps its latest change,
+   * so a later grant of the address stays); a grant is never written here (ingest lifts an address's denial).
    */
-  async function denyAddress(customerId: string, stored: StoredProfile | undefined, current: StoredProfile | undefined, written: readonly NormalisedEvent[]): Promise<void> {
+  async function denyAddresses(customerId: string, stored: StoredProfile | undefined, current: StoredProfile | undefined, written: readonly NormalisedEvent[]): Promise<void> {
     if (current === undefined || current.mergedInto !== undefined) return;
-    const address = current.profile.traits.email;
+    for (const channel of ADDRESS_HOLD_CHANNELS) await denyAddress(channel, stored, current, written, customerId);
+  }
+
+  async function denyAddress(channel: Channel, stored: StoredProfile | undefined, current: StoredProfile, written: readonly NormalisedEvent[], customerId: string): Promise<void> {
+    const trait = CHANNEL_ADDRESS_TRAIT[channel];
+    const address = current.profile.traits[trait];
     if (typeof address !== 'string' || address.trim() === '') return;
-    const newAddress = stored?.profile.traits.email !== address;
-    const consent = current.profile.consent.email;
+    const newAddress = stored?.profile.traits[trait] !== address;
+    const consent = current.profile.consent[channel];
     // Denied by an event of this write, or by what a join or a visitor's link brought (the record was not denied before).
     const deniedNow =
-      written.some((event) => consentChanges(event).some((change) => change.channel === 'email' && change.status === 'denied')) || stored?.profile.consent.email.status !== 'denied';
-    if (consent.status === 'denied' && (newAddress || deniedNow)) await store.putAddressConsent(customerId, 'email', consent, address);
-    for (const [topic, record] of Object.entries(current.profile.topicConsent?.email ?? {})) {
+      written.some((event) => consentChanges(event).some((change) => change.channel === channel && change.status === 'denied')) || stored?.profile.consent[channel]?.status !== 'denied';
+    if (consent?.status === 'denied' && (newAddress || deniedNow)) await store.putAddressConsent(customerId, channel, consent, address);
+    for (const [topic, record] of Object.entries(current.profile.topicConsent?.[channel] ?? {})) {
       if (record.status !== 'denied') continue;
       const leftNow =
-        written.some((event) => topicConsentChanges(event).some((change) => change.channel === 'email' && change.topic === topic && change.status === 'denied')) ||
-        stored?.profile.topicConsent?.email?.[topic]?.status !== 'denied';
-      if (newAddress || leftNow) await store.putAddressConsent(customerId, 'email', record, address, topic);
+        written.some((event) => topicConsentChanges(event).some((change) => change.channel === channel && change.topic === topic && change.status === 'denied')) ||
+        stored?.profile.topicConsent?.[channel]?.[topic]?.status !== 'denied';
+      if (newAddress || leftNow) await store.putAddressConsent(customerId, channel, record, address, topic);
     }
     // A suppression is the address's, not the person's: the profile's address suppressed when this write applied a
     // bounce or complaint naming no address and kept the address (one naming an address suppressed that one at ingest,
     // or was not allowed to; a write that also moves the record: ingest suppressed the address in force before), or when
     // the profile, suppressed, gets its first address (a tool's report applied before the identify): the record never
-    // had one (`heldEmail`: listed under an address once) and no join brought it (a joined record's suppression was its
-    // own address's). Never an address the profile moves to.
-    const suppression = current.profile.suppression.email;
-    const hadAddress = (typeof stored?.profile.traits.email === 'string' && stored.profile.traits.email.trim() !== '') || stored?.heldEmail !== undefined;
+    // had one (`heldEmail`/`heldNumber`: listed under an address once) and no join brought it (a joined record's
+    // suppression was its own address's). Never an address the profile moves to.
+    const suppression = current.profile.suppression[channel];
+    const held = trait === 'phone' ? stored?.heldNumber : stored?.heldEmail;
+    const hadAddress = (typeof stored?.profile.traits[trait] === 'string' && (stored.profile.traits[trait] as string).trim() !== '') || held !== undefined;
     const firstAddress = !hadAddress && !written.some((event) => event.type === 'alias');
     // (SES's feedback is not: the feedback function suppressed the recipient SES names, which may be a former address.)
-    const suppressedNow = written.some((event) => suppressionsOf(event).some((s) => s.channel === 'email') && addressNamedBy(event, 'email') === undefined && event.sourceId !== SES_FEEDBACK_SOURCE_ID);
-    if (suppression !== undefined && ((suppressedNow && !newAddress) || firstAddress)) await store.putSuppressionHold(customerId, 'email', suppression, clock.now().toISOString(), address);
-  }
-
-  /**
-   * The same for the phone number's channels (SMS, WhatsApp: their holds are the number's, `putAddressConsent`): a
-   * channel's denial applied to a profile with a number, or a number brought to a profile whose channel is denied, is
-   * the number's too (an SMS STOP accepted before the identify bringing the number was applied).
-   */
-  async function denyNumber(customerId: string, stored: StoredProfile | undefined, current: StoredProfile | undefined, written: readonly NormalisedEvent[]): Promise<void> {
-    if (current === undefined || current.mergedInto !== undefined) return;
-    const number = current.profile.traits.phone;
-    if (typeof number !== 'string' || number.trim() === '') return;
-    for (const channel of PHONE_CHANNELS) {
-      const consent = current.profile.consent[channel];
-      if (consent?.status !== 'denied') continue;
-      const denied = written.some((event) => consentChanges(event).some((change) => change.channel === channel && change.status === 'denied'));
-      if (!denied && stored?.profile.traits.phone === number) continue;
-      await store.putAddressConsent(customerId, channel, consent, number);
-    }
+    const suppressedNow = written.some((event) => suppressionsOf(event).some((s) => s.channel === channel) && addressNamedBy(event, trait) === undefined && event.sourceId !== SES_FEEDBACK_SOURCE_ID);
+    if (suppression !== undefined && ((suppressedNow && !newAddress) || firstAddress)) await store.putSuppressionHold(customerId, channel, suppression, clock.now().toISOString(), address);
   }
 
   /**

@@ -204,7 +204,7 @@ const ADDRESS_HOLD_PREFIX = 'AH#';
  * by the holder items under the number (`addressHolderKey`), not an index.
  */
 const PHONE_HOLD_CHANNELS: ReadonlySet<Channel> = new Set(PHONE_CHANNELS);
-const ADDRESS_HOLD_CHANNELS: ReadonlySet<Channel> = new Set([...(Object.keys(CHANNEL_ADDRESS_TRAIT) as Channel[]).filter((channel) => CHANNEL_ADDRESS_TRAIT[channel] === 'email'), ...PHONE_CHANNELS]);
+export const ADDRESS_HOLD_CHANNELS: ReadonlySet<Channel> = new Set([...(Object.keys(CHANNEL_ADDRESS_TRAIT) as Channel[]).filter((channel) => CHANNEL_ADDRESS_TRAIT[channel] === 'email'), ...PHONE_CHANNELS]);
 const addressHash = emailAddressHash;
 /** The hash of an email address (trimmed, lower-cased), if it is one. */
 const emailHashOf = (value: unknown): string | undefined => {

@@ -14,27 +14,36 @@ export interface OfferScenarioOptions {
   readonly name: string;
   /** The virtual clock's start; 2026-03-02T10:00:00Z (a Monday morning) by default. */
   readonly start?: string;
+  /** The offer journey's channel; email by default (the phone number's: `sms`, `whatsapp`). */
+  readonly channel?: 'email' | 'sms' | 'whatsapp';
   /** The offer journey's topic (`topic: <topic>` in offer.yaml); none by default. */
   readonly topic?: string;
   /** Merged over the defaults (the folder's journeys and templates, no quiet hours, no sweep, logs silent). */
   readonly engine?: Partial<EngineOptions>;
 }
 
+const OFFER_TEMPLATES = {
+  email: 'Subject: 20% off\n\nOffers for you.',
+  sms: '20% off today. Reply STOP to opt out.',
+  whatsapp: 'Template: offer\nLanguage: en_US\n\n20%\n',
+} as const;
+
 /** The sha256 of an address as written: the key of its items (`AH#<hash>`) and of its pointers (`AP#<hash>`). */
 export const addressHash = (address: string) => createHash('sha256').update(address).digest('hex');
 
 /**
  * The prelude of the address scenarios, called at a test file's top level: a temp folder (removed afterAll) with an
- * `offer` journey (`trigger: Offer Due`, `reentry: always`, one marketing email step `send-offer`) and its template,
+ * `offer` journey (`trigger: Offer Due`, `reentry: always`, one marketing step `send-offer` on `channel`) and its template,
  * an engine on a `VirtualClock` (`useTestEngine`), and the helpers the scenarios share. Read `t.engine` and `t.api`
  * inside tests and hooks, as with `useTestEngine`.
  */
 export function offerScenario(options: OfferScenarioOptions) {
   const dir = mkdtempSync(path.join(tmpdir(), `rapport-${options.name}-`));
   for (const sub of ['journeys', 'templates']) mkdirSync(path.join(dir, sub));
-  const journey = ['id: offer', 'name: Offer', 'version: 1', ...(options.topic === undefined ? [] : [`topic: ${options.topic}`]), 'trigger: { event: Offer Due }', 'entry: { reentry: always }', 'steps:', '  - id: send-offer', '    send: { channel: email, template: offer }', ''];
+  const channel = options.channel ?? 'email';
+  const journey = ['id: offer', 'name: Offer', 'version: 1', ...(options.topic === undefined ? [] : [`topic: ${options.topic}`]), 'trigger: { event: Offer Due }', 'entry: { reentry: always }', 'steps:', '  - id: send-offer', `    send: { channel: ${channel}, template: offer }`, ''];
   writeFileSync(path.join(dir, 'journeys', 'offer.yaml'), journey.join('\n'));
-  writeFileSync(path.join(dir, 'templates', 'offer.email.liquid'), 'Subject: 20% off\n\nOffers for you.');
+  writeFileSync(path.join(dir, 'templates', `offer.${channel}.liquid`), OFFER_TEMPLATES[channel]);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   const clock = new VirtualClock(options.start ?? '2026-03-02T10:00:00Z');
