@@ -227,6 +227,15 @@ const numberHashOf = (profile: Pick<Profile, 'traits'>): string | undefined => n
  * delete the holds it needs). A record that moved to another number stays listed: erasure reads each listed profile.
  */
 const ADDRESS_HOLDER_PREFIX = 'H#';
+/**
+ * How long a listing (`listedAt`) may precede the profile write it was put for (`forVersion`): the longest a function
+ * may run (Lambda's 15-minute maximum; a write the embedded engine retries after a crash lists the record again). An
+ * erasure counts a record listed under an address for a version its profile has not passed, more recently than this,
+ * as the address's holder even though its profile lacks the address: its write bringing the address may be in flight
+ * (or lost a race to another writer of that version, and its retry will list it again). A record whose profile went
+ * past that version has written the address, or moved away from it since: its profile says.
+ */
+const LISTING_IN_FLIGHT_MS = 15 * 60_000;
 const addressHolderKey = (hash: string, id: string) => ({ [L.partitionKey]: `${ADDRESS_HOLD_PREFIX}${hash}`, [L.sortKey]: `${ADDRESS_HOLDER_PREFIX}${hashId(id)}` });
 /** The customer's pointer to an address whose hold they wrote (`AP#<sha256(address)>`, in their partition): erasure reads it. */
 const addressPointerKey = (id: string, hash: string) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: `AP#${hash}` });
@@ -451,9 +460,9 @@ export class ProfileStore {
     // A live profile with a phone number or an email address is listed under it before it is written (`addressHolderKey`):
     // an erasure of another record with it finds this one at once (the email index lags the table).
     const number = stored.mergedInto === undefined ? numberHashOf(stored.profile) : undefined;
-    if (number !== undefined && number !== stored.heldNumber) await this.#listAddressHolder(id, number);
+    if (number !== undefined && number !== stored.heldNumber) await this.#listAddressHolder(id, number, now, stored.version);
     const email = stored.mergedInto === undefined ? emailHashOf(stored.profile.traits.email) : undefined;
-    if (email !== undefined && email !== stored.heldEmail) await this.#listAddressHolder(id, email);
+    if (email !== undefined && email !== stored.heldEmail) await this.#listAddressHolder(id, email, now, stored.version);
     const item: Record<string, unknown> = {
       ...profileKey(id),
       itemType: 'profile',
@@ -491,12 +500,14 @@ export class ProfileStore {
   }
 
   /**
-   * List `id` as a holder of the phone number `hash` (`addressHolderKey`), its pointer (`addressPointerKey`) first: its
-   * erasure finds the item by it. A write of an erased customer's profile is undone (`undoWrites`) with these items.
+   * List `id` as a holder of the phone number or email address `hash` (`addressHolderKey`), for the write of the
+   * profile's `version` at `now` (`forVersion`, `listedAt`: a write in flight, `LISTING_IN_FLIGHT_MS`), its pointer
+   * (`addressPointerKey`) first: its erasure finds the item by it. A write of an erased customer's profile is undone
+   * (`undoWrites`) with these items.
    */
-  async #listAddressHolder(id: string, hash: string): Promise<void> {
+  async #listAddressHolder(id: string, hash: string, now: Date, version: number): Promise<void> {
     await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...addressPointerKey(id, hash), itemType: 'address-pointer' } }));
-    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...addressHolderKey(hash, id), itemType: 'address-holder', id } }));
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...addressHolderKey(hash, id), itemType: 'address-holder', id, forVersion: version, listedAt: now.toISOString() } }));
   }
 
   /**
@@ -1595,7 +1606,7 @@ export class ProfileStore {
       const stored = await this.get(id);
       const number = stored && stored.mergedInto === undefined ? numberHashOf(stored.profile) : undefined;
       if (!stored || number === undefined) return;
-      await this.#listAddressHolder(id, number);
+      await this.#listAddressHolder(id, number, now(), stored.version);
       if (await this.erasedNow(id, now())) {
         await this.#unlistAddressHolder(id, number);
         return;
@@ -1697,18 +1708,30 @@ export class ProfileStore {
    */
   async #liveHolderOf(hash: string, now: Date, excluding: ReadonlySet<string>, listed?: ReadonlyArray<Record<string, unknown>>): Promise<string | undefined> {
     const checked = new Set(excluding);
-    /** Whether `holder` is a live record with the address; `listed`: a record with no profile yet counts too. */
-    const holds = async (holder: string, listed: boolean): Promise<boolean> => {
+    /**
+     * Whether `holder` is a live record with the address; `listing`: its listing under it (none: the index lists it).
+     * Listed and no profile yet, or listed lately for a version its profile has not passed (`LISTING_IN_FLIGHT_MS`;
+     * listings from before it say neither) and its profile without the address yet: a
+     * write bringing the address is between its listing and its profile (or will be retried): it counts, unless the
+     * record is erased (its listing then goes with its erasure or its writer). The index lags: a record it lists may
+     * have moved to another address since; its profile says (strongly consistent).
+     */
+    const holds = async (holder: string, listing?: Record<string, unknown>): Promise<boolean> => {
       if (checked.has(holder)) return false;
       checked.add(holder);
       const stored = await this.get(holder);
-      // Listed and no profile yet: a write bringing the address is between its listing and its profile (or will be
-      // retried): it counts, unless the record is erased (its listing then goes with its erasure or its writer). The
-      // index lags: a record it lists may have moved to another address since; its profile says (strongly consistent).
-      if (stored === undefined ? !listed : stored.mergedInto !== undefined || (numberHashOf(stored.profile) !== hash && emailHashOf(stored.profile.traits.email) !== hash)) return false;
+      const listedLately =
+        stored !== undefined &&
+        typeof listing?.forVersion === 'number' &&
+        stored.version <= listing.forVersion &&
+        typeof listing.listedAt === 'string' &&
+        now.getTime() - Date.parse(listing.listedAt) < LISTING_IN_FLIGHT_MS;
+      const inFlight = listing !== undefined && (stored === undefined || listedLately);
+      const has = stored !== undefined && stored.mergedInto === undefined && (numberHashOf(stored.profile) === hash || emailHashOf(stored.profile.traits.email) === hash);
+      if (stored?.mergedInto !== undefined || !(has || inFlight)) return false;
       return !(await this.erasedNow(holder, now));
     };
-    for (const item of listed ?? (await this.#addressHoldersOf(hash))) if (await holds(item.id as string, true)) return item.id as string;
+    for (const item of listed ?? (await this.#addressHoldersOf(hash))) if (await holds(item.id as string, item)) return item.id as string;
     const holders = await queryAll(this.doc, {
       TableName: this.tableName,
       IndexName: L.emailIndex.name,
@@ -1717,7 +1740,7 @@ export class ProfileStore {
       ExpressionAttributeValues: { ':pk': `EM#${hash}` },
       ProjectionExpression: '#sk',
     });
-    for (const item of holders) if (await holds(item[L.emailIndex.sortKey] as string, false)) return item[L.emailIndex.sortKey] as string;
+    for (const item of holders) if (await holds(item[L.emailIndex.sortKey] as string)) return item[L.emailIndex.sortKey] as string;
     return undefined;
   }
 

@@ -1,14 +1,19 @@
 /**
- * An erasure running between a new record's listing under an address and its profile write keeps the address's
- * denial for it. The account has X and unsubscribed (X denied). A guest's identify bringing X is applied: `put` lists
- * the guest under X, then (a DynamoDB middleware) its profile write waits while the account is erased to completion.
- * The erasure finds the guest's listing with no profile yet and counts it as X's holder (a record listed and not
- * erased is about to have X), so X's denial stays and the guest's offer to X is skipped `unsubscribed`.
- * Control: the guest's write applied before the erasure. (Not covered: an existing guest record, listed under X and
- * not yet written with it, is judged by its profile, which lacks X: that window stays.)
+ * An erasure running between a record's listing under an address and its profile write keeps the address's denial
+ * for it. The account has X and unsubscribed (X denied). A guest's identify bringing X is applied: `put` lists the
+ * guest under X, then (a DynamoDB middleware) its profile write waits while the account is erased to completion.
+ * A new guest: the erasure finds the listing with no profile yet and counts it as X's holder (a record listed and not
+ * erased is about to have X). An existing guest moving to X from another address: its profile still lacks X, but its
+ * listing is fresh (younger than any write can take: a write in flight), so it counts too. Either way X's denial
+ * stays and the guest's offer to X is skipped `unsubscribed`. Control: the guest's write applied before the erasure.
+ * Bound: a write that never lands (each attempt fails; the event is dead-lettered) stops counting once its listing is
+ * older than any write can take (15 minutes): an erasure then frees the address.
  */
 import type { HandlerExecutionContext, InitializeHandler, InitializeHandlerArguments, InitializeMiddleware } from '@smithy/types';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { documentClient } from '../../functions/profile';
+import { PROFILE_TABLE } from '../../infra/embedded/engine';
 import { offerScenario } from '../helpers/address-scenario';
 
 const { t, later, offer, latestOffer, addressItems } = offerScenario({ name: 'a19-erasure-races-write' });
@@ -16,6 +21,8 @@ const { t, later, offer, latestOffer, addressItems } = offerScenario({ name: 'a1
 interface Hook {
   match: (operation: string, input: string) => boolean;
   before?: () => Promise<unknown>;
+  /** Kept for every matching call (else the first only). */
+  keep?: boolean;
 }
 let hooks: Hook[] = [];
 beforeAll(() => {
@@ -23,17 +30,18 @@ beforeAll(() => {
     const operation = (context.commandName ?? '').replace(/Command$/, '');
     const hook = hooks.find((h) => h.match(operation, JSON.stringify(args.input)));
     if (!hook) return next(args);
-    hooks = hooks.filter((h) => h !== hook);
+    if (!hook.keep) hooks = hooks.filter((h) => h !== hook);
     await hook.before?.();
     return next(args);
   };
   t.engine.dynamo.client.middlewareStack.add(middleware as never, { step: 'initialize', name: 'a19ErasureRacesWrite' });
 });
 
-async function scenario(person: string, racing: boolean) {
+async function scenario(person: string, racing: boolean, guestExists = false) {
   const address = `${person}@example.com`;
   const account = `u-${person}`;
   const guest = `guest-${person}`;
+  if (guestExists) await t.api.sendAndSettle({ type: 'identify', userId: guest, traits: { email: `${person}-old@example.com` } });
   await t.api.sendAndSettle({ type: 'identify', userId: account, traits: { email: address } });
   await later(60_000);
   await t.api.sendAndSettle({ type: 'track', userId: account, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'email' } });
@@ -43,7 +51,7 @@ async function scenario(person: string, racing: boolean) {
     hooks = [
       {
         // The guest's profile write (its listing under X is written): the account is erased first.
-        match: (op, input) => op === 'PutItem' && input.includes(`"C#${guest}"`) && input.includes('attribute_not_exists(#pk)'),
+        match: (op, input) => op === 'PutItem' && input.includes(`"C#${guest}"`) && input.includes(guestExists ? '#v = :v' : 'attribute_not_exists(#pk)'),
         before: async () => void (erased = (await t.api.del(`/v1/customers/${account}`)).status),
       },
     ];
@@ -67,5 +75,72 @@ describe("the account's erasure between the guest's listing under the address an
 
   it('the erasure runs between the listing and the profile write: the address stays denied', async () => {
     expect(await scenario('a19er', true)).toEqual({ addressDenied: 1, guestOffer: 'unsubscribed' });
+  }, 60_000);
+
+  it('control: an existing guest moved to the address before the erasure: the address stays denied', async () => {
+    expect(await scenario('erx-ctl', false, true)).toEqual({ addressDenied: 1, guestOffer: 'unsubscribed' });
+  }, 60_000);
+
+  it("the erasure runs between an existing guest's listing under the address and its profile write: the address stays denied", async () => {
+    expect(await scenario('erx', true, true)).toEqual({ addressDenied: 1, guestOffer: 'unsubscribed' });
+  }, 60_000);
+
+  it('a write that never lands: its listing counts while a write could still land, not after', async () => {
+    const erasureAfter = async (person: string, ms: number) => {
+      const address = `${person}@example.com`;
+      const account = `u-${person}`;
+      const guest = `guest-${person}`;
+      await t.api.sendAndSettle({ type: 'identify', userId: guest, traits: { email: `${person}-old@example.com` } });
+      await t.api.sendAndSettle({ type: 'identify', userId: account, traits: { email: address } });
+      await later(60_000);
+      await t.api.sendAndSettle({ type: 'track', userId: account, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'email' } });
+      await later(60_000);
+      // Every attempt of the guest's write bringing X fails after its listing under X (the event is dead-lettered).
+      hooks = [{ keep: true, match: (op, input) => op === 'PutItem' && input.includes(`"C#${guest}"`) && input.includes('#v = :v'), before: () => Promise.reject(new Error('write lost')) }];
+      await t.api.sendAndSettle({ type: 'identify', userId: guest, messageId: `${person}-move`, traits: { email: address } });
+      await later(5 * 60_000);
+      hooks = [];
+      expect((await addressItems(address, '"address-holder"', true)).length).toBe(2);
+      await later(ms);
+      expect((await t.api.del(`/v1/customers/${account}`)).status).toBe(200);
+      return (await addressItems(address, '"denied"')).length;
+    };
+    expect({ within: await erasureAfter('erl-in', 60_000), after: await erasureAfter('erl-out', 11 * 60_000) }).toEqual({ within: 1, after: 0 });
+  }, 60_000);
+
+  it('the write bringing the address loses a race to another write of the guest, and the erasure runs before its retry', async () => {
+    const person = 'erc';
+    const address = `${person}@example.com`;
+    const account = `u-${person}`;
+    const guest = `guest-${person}`;
+    await t.api.sendAndSettle({ type: 'identify', userId: guest, traits: { email: `${person}-old@example.com` } });
+    await t.api.sendAndSettle({ type: 'identify', userId: account, traits: { email: address } });
+    await later(60_000);
+    await t.api.sendAndSettle({ type: 'track', userId: account, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'email' } });
+    await later(60_000);
+    let erased: number | undefined;
+    let listings = 0;
+    hooks = [
+      {
+        // The guest's write bringing X (listed under X for this version): another writer's write of that version lands first.
+        match: (op, input) => op === 'PutItem' && input.includes(`"C#${guest}"`) && input.includes('#v = :v'),
+        before: () =>
+          documentClient(t.engine.dynamo.client).send(
+            new UpdateCommand({ TableName: PROFILE_TABLE, Key: { PK: `C#${guest}`, SK: 'P' }, UpdateExpression: 'SET #v = #v + :one', ExpressionAttributeNames: { '#v': 'version' }, ExpressionAttributeValues: { ':one': 1 } }),
+          ),
+      },
+      {
+        // Its retry lists the guest under X again (the second listing): the account is erased first.
+        match: (op, input) => op === 'PutItem' && input.includes('"address-holder"') && input.includes(`"${guest}"`) && ++listings === 2,
+        before: async () => void (erased = (await t.api.del(`/v1/customers/${account}`)).status),
+      },
+    ];
+    await t.api.sendAndSettle({ type: 'identify', userId: guest, traits: { email: address } });
+    expect(erased).toBe(200);
+    hooks = [];
+    await t.engine.settle();
+    await later(60_000);
+    await offer(guest, 1);
+    expect({ addressDenied: (await addressItems(address, '"denied"')).length, guestOffer: await latestOffer(guest) }).toEqual({ addressDenied: 1, guestOffer: 'unsubscribed' });
   }, 60_000);
 });
