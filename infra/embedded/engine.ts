@@ -777,7 +777,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     if (api === 'ingest') {
       const body = await readBody(req, HTTP_API_MAX_BODY);
       if (body === undefined) return send(res, 413, { error: 'payload_too_large', message: `body exceeds ${MAX_BODY_BYTES} bytes (1 MiB)` });
-      const result = await invokeHttpLambda(ingest, 'rapport-ingest', {
+      const result = await invokeHttpLambda(ingest, ROUTE_FUNCTION_NAMES.ingest, {
         method: req.method ?? 'GET',
         url: req.url ?? '/',
         headers: req.headers,
@@ -797,13 +797,13 @@ async function start(options: EngineOptions): Promise<Engine> {
     if (api === 'customers' && routeTarget(url.pathname.replace(/\/$/, '')) === 'broadcastApi') {
       const body = await readBody(req, HTTP_API_MAX_BODY);
       if (body === undefined) return send(res, 413, { error: 'payload_too_large', message: 'body exceeds 10 MB' });
-      const result = await invokeHttpLambda(broadcasts.api, 'rapport-broadcasts', { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body });
+      const result = await invokeHttpLambda(broadcasts.api, ROUTE_FUNCTION_NAMES.broadcastApi, { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body });
       res.writeHead(result.statusCode, result.headers);
       res.end(result.body);
       return;
     }
     if (api === 'customers') {
-      const result = await invokeHttpLambda(customerApi, 'rapport-customers', { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: Buffer.alloc(0) });
+      const result = await invokeHttpLambda(customerApi, ROUTE_FUNCTION_NAMES.customerApi, { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: Buffer.alloc(0) });
       res.writeHead(result.statusCode, result.headers);
       res.end(result.body);
       return;
@@ -1005,8 +1005,11 @@ const VIOLATIONS_HASHED_MARKER = 'violations-hashed';
 /** The data folder's file that says its link marks were rewritten keyed by a hash (`migrateOldLinkMarkers`). */
 const LINK_MARKS_HASHED_MARKER = 'link-marks-hashed';
 
-/** The engine's function name (its Powertools service name) of each of the topology's functions that a route invokes. */
-const ROUTE_FUNCTION_NAMES: Partial<Record<RapportFunctionId, string>> = { ingest: 'rapport-ingest', customerApi: 'rapport-customers', broadcastApi: 'rapport-broadcasts' };
+/**
+ * The engine's function name (its Powertools service name) of each of the topology's functions that a route invokes:
+ * `route` invokes them under it, and `routeRefused` asks whether API Gateway may.
+ */
+const ROUTE_FUNCTION_NAMES = { ingest: 'rapport-ingest', customerApi: 'rapport-customers', broadcastApi: 'rapport-broadcasts' } as const satisfies Partial<Record<RapportFunctionId, string>>;
 
 /**
  * Whether API Gateway may invoke the function of the route `method path` matches on `api` (a request matching no
@@ -1014,7 +1017,7 @@ const ROUTE_FUNCTION_NAMES: Partial<Record<RapportFunctionId, string>> = { inges
  */
 async function routeRefused(authorize: AwsCallAuthorizer, api: RapportApi, method: string, path: string): Promise<boolean> {
   const route = findRoute(method, path, api);
-  const functionName = route && ROUTE_FUNCTION_NAMES[route.target];
+  const functionName = route && (ROUTE_FUNCTION_NAMES as Partial<Record<RapportFunctionId, string>>)[route.target];
   if (!route || functionName === undefined) return false;
   return (await invocationDenied(authorize, functionName, { route: { api, method: route.method, path: route.path } })) !== undefined;
 }
