@@ -37,7 +37,11 @@ beforeAll(() => {
   t.engine.dynamo.client.middlewareStack.add(middleware as never, { step: 'initialize', name: 'a19ErasureRacesWrite' });
 });
 
-async function scenario(person: string, racing: boolean, guestExists = false) {
+/**
+ * The account `u-<person>` with X (`<person>@example.com`) unsubscribed, `wait` let pass; with `guestExists`, the guest
+ * `guest-<person>` has another address already.
+ */
+async function accountUnsubscribed(person: string, guestExists: boolean, wait = 60_000) {
   const address = `${person}@example.com`;
   const account = `u-${person}`;
   const guest = `guest-${person}`;
@@ -45,7 +49,12 @@ async function scenario(person: string, racing: boolean, guestExists = false) {
   await t.api.sendAndSettle({ type: 'identify', userId: account, traits: { email: address } });
   await later(60_000);
   await t.api.sendAndSettle({ type: 'track', userId: account, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'email' } });
-  await later(86_400_000);
+  await later(wait);
+  return { address, account, guest };
+}
+
+async function scenario(person: string, racing: boolean, guestExists = false) {
+  const { address, account, guest } = await accountUnsubscribed(person, guestExists, 86_400_000);
   if (racing) {
     let erased: number | undefined;
     hooks = [
@@ -87,14 +96,7 @@ describe("the account's erasure between the guest's listing under the address an
 
   it('a write that never lands: its listing counts while a write could still land, not after', async () => {
     const erasureAfter = async (person: string, ms: number) => {
-      const address = `${person}@example.com`;
-      const account = `u-${person}`;
-      const guest = `guest-${person}`;
-      await t.api.sendAndSettle({ type: 'identify', userId: guest, traits: { email: `${person}-old@example.com` } });
-      await t.api.sendAndSettle({ type: 'identify', userId: account, traits: { email: address } });
-      await later(60_000);
-      await t.api.sendAndSettle({ type: 'track', userId: account, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'email' } });
-      await later(60_000);
+      const { address, account, guest } = await accountUnsubscribed(person, true);
       // Every attempt of the guest's write bringing X fails after its listing under X (the event is dead-lettered).
       hooks = [{ keep: true, match: (op, input) => op === 'PutItem' && input.includes(`"C#${guest}"`) && input.includes('#v = :v'), before: () => Promise.reject(new Error('write lost')) }];
       await t.api.sendAndSettle({ type: 'identify', userId: guest, messageId: `${person}-move`, traits: { email: address } });
@@ -109,15 +111,7 @@ describe("the account's erasure between the guest's listing under the address an
   }, 60_000);
 
   it('the write bringing the address loses a race to another write of the guest, and the erasure runs before its retry', async () => {
-    const person = 'erc';
-    const address = `${person}@example.com`;
-    const account = `u-${person}`;
-    const guest = `guest-${person}`;
-    await t.api.sendAndSettle({ type: 'identify', userId: guest, traits: { email: `${person}-old@example.com` } });
-    await t.api.sendAndSettle({ type: 'identify', userId: account, traits: { email: address } });
-    await later(60_000);
-    await t.api.sendAndSettle({ type: 'track', userId: account, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'email' } });
-    await later(60_000);
+    const { address, account, guest } = await accountUnsubscribed('erc', true);
     let erased: number | undefined;
     let listings = 0;
     hooks = [
