@@ -9,9 +9,9 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import type { HandlerExecutionContext, InitializeHandler, InitializeHandlerArguments, InitializeMiddleware } from '@smithy/types';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
+import { dynamoHooks } from '../helpers/dynamo-hooks';
 import { laterOn, profileItems, useTestEngine } from '../helpers/engine';
 import { messagesOf, outboxFor, runToEnd } from '../helpers/journeys';
 
@@ -25,18 +25,7 @@ const clock = new VirtualClock('2026-03-02T10:00:00Z');
 const t = useTestEngine({ clock, journeysDir: path.join(dir, 'journeys'), templatesDir: path.join(dir, 'templates'), sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT' });
 const later = laterOn(clock, t);
 
-/** Run `action` before the first DynamoDB call matching `match` (once). */
-let armed: { match: (operation: string, input: string) => boolean; action: () => Promise<unknown> } | undefined;
-beforeAll(() => {
-  const middleware: InitializeMiddleware<object, object> = (next: InitializeHandler<object, object>, context: HandlerExecutionContext) => async (args: InitializeHandlerArguments<object>) => {
-    const pause = armed;
-    if (!pause || !pause.match((context.commandName ?? '').replace(/Command$/, ''), JSON.stringify(args.input))) return next(args);
-    armed = undefined;
-    await pause.action();
-    return next(args);
-  };
-  t.engine.dynamo.client.middlewareStack.add(middleware as never, { step: 'initialize', name: 'complaintDuringErasure' });
-});
+const hooks = dynamoHooks(t, 'complaintDuringErasure');
 
 const offer = async (id: string, n: number) => {
   await t.api.sendAndSettle({ type: 'track', userId: id, event: 'Offer Due', messageId: `${id}-offer-${n}` });
@@ -77,9 +66,9 @@ async function scenario(person: string, duringErasure: boolean) {
     await Promise.all(held.map((args) => Promise.resolve(deliver(...args))));
   };
   // With `duringErasure`: delivered just before the erasure marks its tombstone complete (the profile is gone by then).
-  if (duringErasure) armed = { match: (op, input) => op === 'UpdateItem' && input.includes('#completedAt'), action: deliverHeld };
+  if (duringErasure) hooks.set({ match: (op, input) => op === 'UpdateItem' && input.includes('#completedAt'), before: deliverHeld });
   expect((await t.api.del(`/v1/customers/${guest}`)).status).toBe(200);
-  armed = undefined;
+  hooks.clear();
   await t.engine.settle();
   if (!duringErasure) await deliverHeld();
   expect(delivered).toBe(true);

@@ -9,10 +9,10 @@
  * for that one too).
  */
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import type { InitializeHandler, InitializeHandlerArguments, InitializeMiddleware, HandlerExecutionContext } from '@smithy/types';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PROFILE_TABLE } from '../../infra/embedded/engine';
 import type { BusEntry } from '../../shared';
+import { dynamoHooks } from '../helpers/dynamo-hooks';
 import { useTestEngine } from '../helpers/engine';
 
 const t = useTestEngine({ sweepEveryMs: 0, logLevel: 'SILENT', sendPolicy: { quietHours: undefined } });
@@ -23,8 +23,7 @@ interface Pause {
   match: (operation: string, input: string) => boolean;
   at: 'before' | 'after';
 }
-let armed: (Pause & { action: () => Promise<unknown> }) | undefined;
-let fired = false;
+const hooks = dynamoHooks(t, 'testInterleaveErasure');
 /** Every entry put on the bus, as put (erasure removes the customer's from the bus log). */
 const putOnBus: BusEntry[] = [];
 
@@ -32,18 +31,6 @@ beforeAll(() => {
   const bus = t.engine.bus;
   const putEvents = bus.putEvents.bind(bus);
   bus.putEvents = (entries) => (putOnBus.push(...entries), putEvents(entries));
-  const middleware: InitializeMiddleware<object, object> = (next: InitializeHandler<object, object>, context: HandlerExecutionContext) => async (args: InitializeHandlerArguments<object>) => {
-    const pause = armed;
-    const operation = (context.commandName ?? '').replace(/Command$/, '');
-    if (!pause || !pause.match(operation, JSON.stringify(args.input))) return next(args);
-    armed = undefined;
-    fired = true;
-    if (pause.at === 'before') await pause.action();
-    const out = await next(args);
-    if (pause.at === 'after') await pause.action();
-    return out;
-  };
-  t.engine.dynamo.client.middlewareStack.add(middleware as never, { step: 'initialize', name: 'testInterleaveErasure' });
 });
 
 /** Whether a request (document client or marshalled) has attribute `name` = `value`. */
@@ -92,14 +79,14 @@ const orders = (old: string, next: string, alias: boolean): Order[] => [
   ...writerPauses(old, next, alias).map((pause) => ({
     name: `erasure ${pause.name}`,
     run: async (link: () => Promise<unknown>, erase: () => Promise<unknown>) => {
-      armed = { ...pause, action: erase };
+      hooks.set({ match: pause.match, [pause.at]: erase });
       await link();
     },
   })),
   ...eraserPauses.map((pause) => ({
     name: `the link ${pause.name} of the erasure`,
     run: async (link: () => Promise<unknown>, erase: () => Promise<unknown>) => {
-      armed = { ...pause, action: link };
+      hooks.set({ match: pause.match, [pause.at]: link });
       await erase();
     },
   })),
@@ -124,21 +111,21 @@ async function race(kind: 'alias' | 'identify', erased: 'survivor' | 'previous',
   const event = kind === 'alias' ? { type: 'alias', previousId: old, userId: next, messageId, timestamp } : { type: 'identify', userId: next, anonymousId: old, traits: { plan: 'x' }, messageId, timestamp };
   const target = erased === 'survivor' ? next : old;
   const order = pick(old, next);
-  fired = false;
+  hooks.set();
   let status: number | undefined;
   await order.run(
     () => api.sendAndSettle(event),
     async () => (status = (await api.del(`/v1/customers/${target}`)).status),
   );
   await engine.settle();
-  armed = undefined;
+  hooks.clear();
   // At-least-once: the link event again, after everything.
   const ingested = putOnBus.find((e) => e.Source === 'rapport.ingest' && (JSON.parse(e.Detail!) as { messageId: string }).messageId === messageId);
   expect(ingested, `${messageId} was put on the bus`).toBeDefined();
   engine.bus.putEvents([ingested!]);
   await engine.settle();
   const what = `${kind}, erasing the ${erased}, ${order.name}`;
-  if (!order.name.includes('first')) expect(fired, `${what}: the pause was reached`).toBe(true);
+  if (!order.name.includes('first')) expect(hooks.fired > 0, `${what}: the pause was reached`).toBe(true);
   expect(status, what).toBe(200);
   // The erased id is gone from every partition; so is the other id when all it had was the link.
   const needles = erased === 'survivor' ? [old, next] : [old];

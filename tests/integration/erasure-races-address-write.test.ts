@@ -9,33 +9,16 @@
  * Bound: a write that never lands (each attempt fails; the event is dead-lettered) stops counting once its listing is
  * older than any write can take (15 minutes): an erasure then frees the address.
  */
-import type { HandlerExecutionContext, InitializeHandler, InitializeHandlerArguments, InitializeMiddleware } from '@smithy/types';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { documentClient } from '../../functions/profile';
 import { PROFILE_TABLE } from '../../infra/embedded/engine';
 import { offerScenario } from '../helpers/address-scenario';
+import { dynamoHooks } from '../helpers/dynamo-hooks';
 
 const { t, later, offer, latestOffer, addressItems } = offerScenario({ name: 'a19-erasure-races-write' });
 
-interface Hook {
-  match: (operation: string, input: string) => boolean;
-  before?: () => Promise<unknown>;
-  /** Kept for every matching call (else the first only). */
-  keep?: boolean;
-}
-let hooks: Hook[] = [];
-beforeAll(() => {
-  const middleware: InitializeMiddleware<object, object> = (next: InitializeHandler<object, object>, context: HandlerExecutionContext) => async (args: InitializeHandlerArguments<object>) => {
-    const operation = (context.commandName ?? '').replace(/Command$/, '');
-    const hook = hooks.find((h) => h.match(operation, JSON.stringify(args.input)));
-    if (!hook) return next(args);
-    if (!hook.keep) hooks = hooks.filter((h) => h !== hook);
-    await hook.before?.();
-    return next(args);
-  };
-  t.engine.dynamo.client.middlewareStack.add(middleware as never, { step: 'initialize', name: 'a19ErasureRacesWrite' });
-});
+const hooks = dynamoHooks(t, 'erasureRacesAddressWrite');
 
 /**
  * The account `u-<person>` with X (`<person>@example.com`) unsubscribed, `wait` let pass; with `guestExists`, the guest
@@ -57,20 +40,20 @@ async function scenario(person: string, racing: boolean, guestExists = false) {
   const { address, account, guest } = await accountUnsubscribed(person, guestExists, 86_400_000);
   if (racing) {
     let erased: number | undefined;
-    hooks = [
+    hooks.set(
       {
         // The guest's profile write (its listing under X is written): the account is erased first.
         match: (op, input) => op === 'PutItem' && input.includes(`"C#${guest}"`) && input.includes(guestExists ? '#v = :v' : 'attribute_not_exists(#pk)'),
         before: async () => void (erased = (await t.api.del(`/v1/customers/${account}`)).status),
       },
-    ];
+    );
     await t.api.sendAndSettle({ type: 'identify', userId: guest, traits: { email: address } });
     expect(erased).toBe(200);
   } else {
     await t.api.sendAndSettle({ type: 'identify', userId: guest, traits: { email: address } });
     expect((await t.api.del(`/v1/customers/${account}`)).status).toBe(200);
   }
-  hooks = [];
+  hooks.clear();
   await t.engine.settle();
   await later(60_000);
   await offer(guest, 1);
@@ -98,10 +81,10 @@ describe("the account's erasure between the guest's listing under the address an
     const erasureAfter = async (person: string, ms: number) => {
       const { address, account, guest } = await accountUnsubscribed(person, true);
       // Every attempt of the guest's write bringing X fails after its listing under X (the event is dead-lettered).
-      hooks = [{ keep: true, match: (op, input) => op === 'PutItem' && input.includes(`"C#${guest}"`) && input.includes('#v = :v'), before: () => Promise.reject(new Error('write lost')) }];
+      hooks.set({ keep: true, match: (op, input) => op === 'PutItem' && input.includes(`"C#${guest}"`) && input.includes('#v = :v'), before: () => Promise.reject(new Error('write lost')) });
       await t.api.sendAndSettle({ type: 'identify', userId: guest, messageId: `${person}-move`, traits: { email: address } });
       await later(5 * 60_000);
-      hooks = [];
+      hooks.clear();
       expect((await addressItems(address, '"address-holder"', true)).length).toBe(2);
       await later(ms);
       expect((await t.api.del(`/v1/customers/${account}`)).status).toBe(200);
@@ -114,7 +97,7 @@ describe("the account's erasure between the guest's listing under the address an
     const { address, account, guest } = await accountUnsubscribed('erc', true);
     let erased: number | undefined;
     let listings = 0;
-    hooks = [
+    hooks.set(
       {
         // The guest's write bringing X (listed under X for this version): another writer's write of that version lands first.
         match: (op, input) => op === 'PutItem' && input.includes(`"C#${guest}"`) && input.includes('#v = :v'),
@@ -128,10 +111,10 @@ describe("the account's erasure between the guest's listing under the address an
         match: (op, input) => op === 'PutItem' && input.includes('"address-holder"') && input.includes(`"${guest}"`) && ++listings === 2,
         before: async () => void (erased = (await t.api.del(`/v1/customers/${account}`)).status),
       },
-    ];
+    );
     await t.api.sendAndSettle({ type: 'identify', userId: guest, traits: { email: address } });
     expect(erased).toBe(200);
-    hooks = [];
+    hooks.clear();
     await t.engine.settle();
     await later(60_000);
     await offer(guest, 1);

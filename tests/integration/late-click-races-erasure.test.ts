@@ -8,27 +8,14 @@
  * then wrote: the denial stayed for ever with no holder and no pointer.)
  * Control: the account erased after the click's answer: X's items go with it.
  */
-import type { HandlerExecutionContext, InitializeHandler, InitializeHandlerArguments, InitializeMiddleware } from '@smithy/types';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { addressHash, offerScenario } from '../helpers/address-scenario';
+import { dynamoHooks } from '../helpers/dynamo-hooks';
 import { profileItems } from '../helpers/engine';
 
 const { t, later, offer, latestOffer, guestAndAccount, unsubscribeLink, clickOneClick } = offerScenario({ name: 'click-race' });
 
-/** Run `action` before the first DynamoDB call matching `match` (once). */
-let armed: { match: (operation: string, input: string) => boolean; action: () => Promise<unknown> } | undefined;
-let fired = false;
-beforeAll(() => {
-  const middleware: InitializeMiddleware<object, object> = (next: InitializeHandler<object, object>, context: HandlerExecutionContext) => async (args: InitializeHandlerArguments<object>) => {
-    const pause = armed;
-    if (!pause || !pause.match((context.commandName ?? '').replace(/Command$/, ''), JSON.stringify(args.input))) return next(args);
-    armed = undefined;
-    fired = true;
-    await pause.action();
-    return next(args);
-  };
-  t.engine.dynamo.client.middlewareStack.add(middleware as never, { step: 'initialize', name: 'clickRace' });
-});
+const hooks = dynamoHooks(t, 'clickRace');
 
 /** Every item naming the address's hash: its `AH#` items and the `AP#` pointers to it. */
 const addressItems = (address: string) => profileItems(t.engine, (text) => text.includes(addressHash(address)));
@@ -44,11 +31,11 @@ async function scenario(person: string, racing: boolean) {
 
   let accountErasure: number | undefined;
   const eraseAccount = async () => (accountErasure = (await t.api.del(`/v1/customers/${account}`)).status);
-  fired = false;
+  hooks.set();
   // The click's put of X's denial (`denyErasedAddress`, after its pointer under the account and that pointer's check).
-  if (racing) armed = { match: (op, input) => op === 'PutItem' && input.includes(`AH#${addressHash(address)}`) && input.includes('address-consent'), action: eraseAccount };
+  if (racing) hooks.set({ match: (op, input) => op === 'PutItem' && input.includes(`AH#${addressHash(address)}`) && input.includes('address-consent'), before: eraseAccount });
   const page = await clickOneClick(link);
-  armed = undefined;
+  hooks.clear();
   if (!racing) await eraseAccount();
   await t.engine.settle();
   await later(60_000);
@@ -57,7 +44,7 @@ async function scenario(person: string, racing: boolean) {
   await t.api.sendAndSettle({ type: 'identify', userId: newcomer, traits: { email: address } });
   await later(60_000);
   await offer(newcomer, 1);
-  return { click: page.status, raced: fired === racing, accountErasure, addressItemsLeft: left, newcomerOffer: await latestOffer(newcomer) };
+  return { click: page.status, raced: hooks.fired > 0 === racing, accountErasure, addressItemsLeft: left, newcomerOffer: await latestOffer(newcomer) };
 }
 
 describe("a late click on an erased record's link racing the erasure of the address's last holder", () => {

@@ -8,34 +8,13 @@
  * skipped `unsubscribed`. (Before, the take-back deleted the item E's write created and X was left with no denial.)
  * Control: the same two events one after the other.
  */
-import type { HandlerExecutionContext, InitializeHandler, InitializeHandlerArguments, InitializeMiddleware } from '@smithy/types';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { addressHash, offerScenario } from '../helpers/address-scenario';
+import { dynamoHooks } from '../helpers/dynamo-hooks';
 
 const { t, clock, later, offer, latestOffer } = offerScenario({ name: 'takeback' });
 
-/** One-shot hooks on DynamoDB calls: `before` runs before the call, `after` once it settled (either way). */
-interface Hook {
-  match: (operation: string, input: string) => boolean;
-  before?: () => Promise<unknown>;
-  after?: () => void;
-}
-let hooks: Hook[] = [];
-beforeAll(() => {
-  const middleware: InitializeMiddleware<object, object> = (next: InitializeHandler<object, object>, context: HandlerExecutionContext) => async (args: InitializeHandlerArguments<object>) => {
-    const operation = (context.commandName ?? '').replace(/Command$/, '');
-    const hook = hooks.find((h) => h.match(operation, JSON.stringify(args.input)));
-    if (!hook) return next(args);
-    hooks = hooks.filter((h) => h !== hook);
-    await hook.before?.();
-    try {
-      return await next(args);
-    } finally {
-      hook.after?.();
-    }
-  };
-  t.engine.dynamo.client.middlewareStack.add(middleware as never, { step: 'initialize', name: 'takebackRace' });
-});
+const hooks = dynamoHooks(t, 'lateDenialRacesLiveDenial');
 
 const deferred = () => {
   let resolve!: () => void;
@@ -63,26 +42,26 @@ async function scenario(person: string, racing: boolean) {
     const accountPut = deferred();
     const consumerPut = deferred();
     const isAddressPut = (op: string, input: string) => op === 'PutItem' && input.includes(`AH#${hash}`) && input.includes('address-consent');
-    hooks = [
+    hooks.set(
       // The account's put of X's denial waits until E's late denial has been put (with the greater key).
       {
         match: isAddressPut,
         before: async () => {
           clock.advance(clock.now().getTime() + 1000);
           late = lateOfErased();
-          hooks.push({ match: isAddressPut, after: () => (order.push('erased id put'), erasedPut.resolve()) });
+          hooks.add({ match: isAddressPut, after: () => (order.push('erased id put'), erasedPut.resolve()) });
           // A take-back of E's item (what happened before it was kept for the live records) waits for both live puts.
-          hooks.push({ match: (op, input) => op === 'DeleteItem' && input.includes(`AH#${hash}`), before: async () => (await accountPut.promise, await consumerPut.promise, order.push('erased id take-back')) });
+          hooks.add({ match: (op, input) => op === 'DeleteItem' && input.includes(`AH#${hash}`), before: async () => (await accountPut.promise, await consumerPut.promise, order.push('erased id take-back')) });
           await erasedPut.promise;
         },
         after: () => {
           order.push('account put');
           accountPut.resolve();
           // Then the profile consumer's put of the account's denial for X (`denyAddress`), when it applies the event.
-          hooks.push({ match: isAddressPut, after: () => (order.push('consumer put'), consumerPut.resolve()) });
+          hooks.add({ match: isAddressPut, after: () => (order.push('consumer put'), consumerPut.resolve()) });
         },
       },
-    ];
+    );
   }
   order = [];
   await t.api.send({ type: 'track', userId: account, event: 'Unsubscribed', properties: { channel: 'email' } });
@@ -91,7 +70,7 @@ async function scenario(person: string, racing: boolean) {
     await lateOfErased();
   }
   await late;
-  hooks = [];
+  hooks.clear();
   await t.engine.settle();
   await later(3_600_000);
   await offer(guest, 1);

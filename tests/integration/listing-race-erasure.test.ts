@@ -6,34 +6,14 @@
  * erased (write, then check) and takes its listing and pointer back. Control: the identify applied before the erasure.
  */
 import { createHash } from 'node:crypto';
-import type { HandlerExecutionContext, InitializeHandler, InitializeHandlerArguments, InitializeMiddleware } from '@smithy/types';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { addressHash, offerScenario } from '../helpers/address-scenario';
+import { dynamoHooks } from '../helpers/dynamo-hooks';
 import { profileItemsNaming } from '../helpers/engine';
 
 const { t, later } = offerScenario({ name: 'a19-listing-left' });
 
-interface Hook {
-  match: (operation: string, input: string) => boolean;
-  before?: () => Promise<unknown>;
-  after?: () => void;
-}
-let hooks: Hook[] = [];
-beforeAll(() => {
-  const middleware: InitializeMiddleware<object, object> = (next: InitializeHandler<object, object>, context: HandlerExecutionContext) => async (args: InitializeHandlerArguments<object>) => {
-    const operation = (context.commandName ?? '').replace(/Command$/, '');
-    const hook = hooks.find((h) => h.match(operation, JSON.stringify(args.input)));
-    if (!hook) return next(args);
-    hooks = hooks.filter((h) => h !== hook);
-    await hook.before?.();
-    try {
-      return await next(args);
-    } finally {
-      hook.after?.();
-    }
-  };
-  t.engine.dynamo.client.middlewareStack.add(middleware as never, { step: 'initialize', name: 'a19ListingLeft' });
-});
+const hooks = dynamoHooks(t, 'listingRaceErasure');
 
 const deferred = () => {
   let resolve!: () => void;
@@ -49,19 +29,19 @@ async function scenario(person: string, racing: boolean, trait: 'email' | 'phone
   let erasure: Promise<{ status: number }> | undefined;
   if (racing) {
     const read = deferred();
-    hooks = [
+    hooks.set(
       {
         // The consumer lists the account under b@ (its pointer first): the erasure starts and reads the partition first.
         match: (op, input) => op === 'PutItem' && input.includes(`AP#${trait === 'email' ? addressHash(moved) : createHash('sha256').update(moved).digest('hex')}`),
         before: async () => {
-          hooks.push({ match: (op, input) => op === 'Query' && input.includes(`"C#${account}"`) && input.includes('"#pk = :pk"'), after: () => read.resolve() });
+          hooks.add({ match: (op, input) => op === 'Query' && input.includes(`"C#${account}"`) && input.includes('"#pk = :pk"'), after: () => read.resolve() });
           erasure = t.api.del(`/v1/customers/${account}`);
           await read.promise;
           // The profile put (after the listing) waits for the erasure to finish.
-          hooks.push({ match: (op, input) => op === 'PutItem' && input.includes(`"C#${account}"`) && input.includes('#v = :v'), before: async () => void (await erasure) });
+          hooks.add({ match: (op, input) => op === 'PutItem' && input.includes(`"C#${account}"`) && input.includes('#v = :v'), before: async () => void (await erasure) });
         },
       },
-    ];
+    );
     await t.api.send({ type: 'identify', userId: account, traits: { [trait]: moved } });
     await t.engine.settle();
     expect((await erasure!)?.status).toBe(200);
@@ -69,7 +49,7 @@ async function scenario(person: string, racing: boolean, trait: 'email' | 'phone
     await t.api.sendAndSettle({ type: 'identify', userId: account, traits: { [trait]: moved } });
     expect((await t.api.del(`/v1/customers/${account}`)).status).toBe(200);
   }
-  hooks = [];
+  hooks.clear();
   await t.engine.settle();
   await later(3_600_000);
   return profileItemsNaming(t.engine, [`"${account}"`, `C#${account}`]);
