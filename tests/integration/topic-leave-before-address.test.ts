@@ -4,35 +4,18 @@
  * does the channel's denial. The guest has X; the account leaves the newsletter, then the identify giving it X
  * arrives: the guest's newsletter to X is skipped `topic-unsubscribed`. Control: a channel unsubscribe.
  */
-import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../infra/embedded/virtual-time';
-import { laterOn, profileItems, useTestEngine } from '../helpers/engine';
-import { messagesOf, runToEnd } from '../helpers/journeys';
+import { describe, expect, it } from 'vitest';
+import { offerScenario } from '../helpers/address-scenario';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'rapport-topic-before-'));
-for (const sub of ['journeys', 'templates']) mkdirSync(path.join(dir, sub));
-writeFileSync(path.join(dir, 'journeys', 'news.yaml'), ['id: news', 'name: News', 'version: 1', 'topic: newsletter', 'trigger: { event: News Due }', 'entry: { reentry: always }', 'steps:', '  - id: send-news', '    send: { channel: email, template: news }', ''].join('\n'));
-writeFileSync(path.join(dir, 'templates', 'news.email.liquid'), 'Subject: Our news\n\nStories for you.');
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const { t, later, offer, latestOffer, addressItems } = offerScenario({ name: 'topic-before', topic: 'newsletter' });
 
-const clock = new VirtualClock('2026-03-02T10:00:00Z');
-const t = useTestEngine({ clock, journeysDir: path.join(dir, 'journeys'), templatesDir: path.join(dir, 'templates'), sendPolicy: { quietHours: undefined }, sweepEveryMs: 0, logLevel: 'SILENT' });
-const later = laterOn(clock, t);
-
+/** What became of the customer's newsletter (the offer journey, on topic `newsletter`): `sent`, or the reason it was skipped. */
 let sends = 0;
 const news = async (id: string) => {
-  await t.api.sendAndSettle({ type: 'track', userId: id, event: 'News Due', messageId: `${id}-news-${++sends}` });
-  await runToEnd(clock, t.engine, id, 'news');
-  const records = (await messagesOf(t.engine, id)).filter((m) => m.stepId === 'send-news') as unknown as Array<{ status: string; reason?: string; at: string }>;
-  const record = records.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)).at(-1);
-  return record?.status === 'sent' ? 'sent' : record?.reason;
+  await offer(id, ++sends);
+  return latestOffer(id);
 };
-const addressDenials = async (address: string) =>
-  (await profileItems(t.engine, (text) => text.includes(`"AH#${createHash('sha256').update(address).digest('hex')}"`) && text.includes('"denied"'))).length;
+const addressDenials = async (address: string) => (await addressItems(address, '"denied"')).length;
 
 async function scenario(person: string, leaves: 'topic' | 'channel') {
   const address = `${person}@example.com`;
