@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type BatchGetCommandOutput, type BatchWriteCommandOutput, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { scanEach } from '../scan-each';
-import { CHANNEL_ADDRESS_TRAIT, emailAddressHash, EVENTS, eventKey, MESSAGE_FEEDBACK_EVENTS, ONE_CLICK_SOURCE_ID, SES_FEEDBACK_SOURCE_ID, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, PHONE_CHANNELS, phoneNumberHash, phoneNumberOf, type Profile, type Suppression } from '../../shared';
+import { CHANNEL_ADDRESS_TRAIT, emailAddressHash, EVENTS, eventKey, MESSAGE_FEEDBACK_EVENTS, ONE_CLICK_SOURCE_ID, SES_FEEDBACK_SOURCE_ID, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, PHONE_CHANNELS, namedPhoneNumberOf, phoneNumberHash, phoneNumberOf, type Profile, type Suppression } from '../../shared';
 import { idsOfOversizedBody, packContents, ProfileTooLargeError, readContents, type OutboxEntry } from './item';
 import { BroadcastCursors, parseCursorPointer } from './broadcast-cursor';
 import { MEMBER_PREFIX, SegmentStore } from './segment-store';
@@ -64,7 +64,12 @@ export interface StoredProfile {
    * erasure): the `erasedAt` of that erasure. Older events meeting it are dropped, not applied.
    */
   rebornAfter?: string;
-  /** The phone number (its hash) this record is listed as a holder of (`addressHolderKey`): `put` lists it anew when the profile's number is another. */
+  /**
+   * The phone number (its hash) this record is listed as a holder of (`addressHolderKey`): `put` lists it anew when the
+   * profile's number is another. Marked lapsed (`lapsedHold`) once the profile has no number: an erasure of another
+   * holder may delete the listing meanwhile, so a number set again is listed again (defined either way: the record
+   * had a number once).
+   */
   heldNumber?: string;
   /** The same for the email address (its hash): listed under it as a number's holder is, beside the email index. */
   heldEmail?: string;
@@ -218,6 +223,12 @@ const numberHash = (value: unknown): string | undefined => {
 };
 /** The hash of the address a channel's holds are kept under: email's, or the phone number's; undefined for none. */
 const holdAddressHash = (channel: Channel, value: unknown): string | undefined => (PHONE_HOLD_CHANNELS.has(channel) ? numberHash(value) : emailHashOf(value));
+/** The same for an address an event names (`namedPhoneNumberOf`: a number reported without its `+` is read with it). */
+const namedHoldHash = (channel: Channel, value: unknown): string | undefined => {
+  if (!PHONE_HOLD_CHANNELS.has(channel)) return emailHashOf(value);
+  const number = namedPhoneNumberOf(value);
+  return number === undefined ? undefined : phoneNumberHash(number);
+};
 /** The hash of a profile's phone number (the `phone` trait), if it has one a channel reaches. */
 const numberHashOf = (profile: Pick<Profile, 'traits'>): string | undefined => numberHash(profile.traits.phone);
 /**
@@ -236,6 +247,11 @@ const ADDRESS_HOLDER_PREFIX = 'H#';
  * past that version has written the address, or moved away from it since: its profile says.
  */
 const LISTING_IN_FLIGHT_MS = 15 * 60_000;
+/** The mark of a `heldNumber`/`heldEmail` whose profile no longer has it (a frozen record keeps its own as it is). */
+const LAPSED = '-';
+const lapsedHold = (held: string, mergedInto: string | undefined): string => (mergedInto !== undefined || held.startsWith(LAPSED) ? held : `${LAPSED}${held}`);
+/** The hash a stored `heldNumber`/`heldEmail` names, lapsed or not. */
+const heldHash = (held: unknown): string | undefined => (typeof held === 'string' ? (held.startsWith(LAPSED) ? held.slice(LAPSED.length) : held) : undefined);
 const addressHolderKey = (hash: string, id: string) => ({ [L.partitionKey]: `${ADDRESS_HOLD_PREFIX}${hash}`, [L.sortKey]: `${ADDRESS_HOLDER_PREFIX}${hashId(id)}` });
 /** The customer's pointer to an address whose hold they wrote (`AP#<sha256(address)>`, in their partition): erasure reads it. */
 const addressPointerKey = (id: string, hash: string) => ({ [L.partitionKey]: `C#${id}`, [L.sortKey]: `AP#${hash}` });
@@ -471,8 +487,8 @@ export class ProfileStore {
       ...(stored.pendingCause && { pendingCause: stored.pendingCause }),
       ...(stored.segmentSeq !== undefined && { segmentSeq: stored.segmentSeq }),
       ...(stored.rebornAfter && { rebornAfter: stored.rebornAfter }),
-      ...(number !== undefined ? { heldNumber: number } : stored.heldNumber !== undefined && { heldNumber: stored.heldNumber }),
-      ...(email !== undefined ? { heldEmail: email } : stored.heldEmail !== undefined && { heldEmail: stored.heldEmail }),
+      ...(number !== undefined ? { heldNumber: number } : stored.heldNumber !== undefined && { heldNumber: lapsedHold(stored.heldNumber, stored.mergedInto) }),
+      ...(email !== undefined ? { heldEmail: email } : stored.heldEmail !== undefined && { heldEmail: lapsedHold(stored.heldEmail, stored.mergedInto) }),
       ...(stored.mergedInto !== undefined ? { mergedInto: stored.mergedInto } : indexKeys(stored, id, shard)),
     };
     try {
@@ -633,9 +649,9 @@ export class ProfileStore {
   ): Promise<void> {
     const { onlyOver } = options;
     if (!ADDRESS_HOLD_CHANNELS.has(channel)) return;
-    // A named address this channel cannot take (a number without its `+`, as some SMS providers report a STOP): the
+    // A named address this channel cannot take even read as some SMS providers report a STOP's sender (no `+`): the
     // record's own, as if none were named.
-    const hash = typeof address === 'object' ? address.hash : (holdAddressHash(channel, addressOf(address)) ?? holdAddressHash(channel, await this.#liveAddress(id, channel)));
+    const hash = typeof address === 'object' ? address.hash : (namedHoldHash(channel, addressOf(address)) ?? holdAddressHash(channel, await this.#liveAddress(id, channel)));
     if (hash === undefined) return;
     const Key = addressHoldKey(hash, typeof kind === 'object' ? `K#${channel}#${kind.topic}` : `${kind}#${channel}`);
     if (onlyOver !== undefined) {
@@ -1280,7 +1296,7 @@ export class ProfileStore {
           }),
         );
         // The profile write listed the customer under their phone number (`put`) before it was undone.
-        if (sk === 'P' && pk.startsWith('C#')) await this.#unlistAddressHolder(pk.slice(2), Attributes?.heldNumber as string | undefined, Attributes?.heldEmail as string | undefined);
+        if (sk === 'P' && pk.startsWith('C#')) await this.#unlistAddressHolder(pk.slice(2), heldHash(Attributes?.heldNumber), heldHash(Attributes?.heldEmail));
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
       }
@@ -1657,8 +1673,7 @@ export class ProfileStore {
     for (const item of items) {
       const sk = String(item[L.sortKey]);
       if (sk === 'P') {
-        if (typeof item.heldNumber === 'string') hashes.add(item.heldNumber);
-        if (typeof item.heldEmail === 'string') hashes.add(item.heldEmail);
+        for (const held of [heldHash(item.heldNumber), heldHash(item.heldEmail)]) if (held !== undefined) hashes.add(held);
         try {
           const { traits } = readContents(item, String(item[L.partitionKey]).slice(2)).profile;
           add(traits.email);
@@ -1710,8 +1725,8 @@ export class ProfileStore {
     const checked = new Set(excluding);
     /**
      * Whether `holder` is a live record with the address; `listing`: its listing under it (none: the index lists it).
-     * Listed and no profile yet, or listed lately for a version its profile has not passed (`LISTING_IN_FLIGHT_MS`;
-     * listings from before it say neither) and its profile without the address yet: a
+     * Listed lately (`LISTING_IN_FLIGHT_MS`; listings from before it say neither when nor for which version: while the
+     * record has no profile) and no profile yet or one that has not passed the version listed for, without the address: a
      * write bringing the address is between its listing and its profile (or will be retried): it counts, unless the
      * record is erased (its listing then goes with its erasure or its writer). The index lags: a record it lists may
      * have moved to another address since; its profile says (strongly consistent).
@@ -1720,13 +1735,9 @@ export class ProfileStore {
       if (checked.has(holder)) return false;
       checked.add(holder);
       const stored = await this.get(holder);
-      const listedLately =
-        stored !== undefined &&
-        typeof listing?.forVersion === 'number' &&
-        stored.version <= listing.forVersion &&
-        typeof listing.listedAt === 'string' &&
-        now.getTime() - Date.parse(listing.listedAt) < LISTING_IN_FLIGHT_MS;
-      const inFlight = listing !== undefined && (stored === undefined || listedLately);
+      // A listing from before listings said when (no `listedAt`): in flight while the record has no profile.
+      const lately = typeof listing?.listedAt === 'string' ? now.getTime() - Date.parse(listing.listedAt) < LISTING_IN_FLIGHT_MS : stored === undefined;
+      const inFlight = listing !== undefined && lately && (stored === undefined || (typeof listing.forVersion === 'number' && stored.version <= listing.forVersion));
       const has = stored !== undefined && stored.mergedInto === undefined && (numberHashOf(stored.profile) === hash || emailHashOf(stored.profile.traits.email) === hash);
       if (stored?.mergedInto !== undefined || !(has || inFlight)) return false;
       return !(await this.erasedNow(holder, now));

@@ -264,5 +264,15 @@ export const phoneNumberOf = (value: unknown): string | undefined => {
   return E164_PHONE.regex.test(number) ? number : undefined;
 };
 
+/**
+ * The phone number an event names for a hold (an SMS STOP's sender): `phoneNumberOf`, or the international form some
+ * SMS providers report without its `+` (`447700900123`: the country code first, never a leading 0), read as E.164.
+ */
+export const namedPhoneNumberOf = (value: unknown): string | undefined => {
+  const number = phoneNumberOf(value);
+  if (number !== undefined || typeof value !== 'string') return number;
+  return phoneNumberOf(`+${value.trim()}`);
+};
+
 /** The hash a phone number is known by where no number may be kept (`AH#<hash>` holds of SMS and WhatsApp): sha256 hex of its E.164 form (`phoneNumberOf`). */
 export const phoneNumberHash = (number: string): string => createHash('sha256').update(number).digest('hex');

@@ -50,8 +50,8 @@ describe("a guest's write bringing the address never lands, and the account is e
     expect(await scenario('a20ul-ctl', true)).toEqual({ listed: 2, guestProfile: 200, addressDenied: 0 });
   }, 60_000);
 
-  // BREAK (audit 20): a listing with no profile counts as a live holder for ever: an address nobody has keeps its denial.
-  it.fails('a new guest (no profile ever written): the erasure frees the address', async () => {
+
+  it('a new guest (no profile ever written): the erasure frees the address', async () => {
     expect(await scenario('a20ul', false)).toEqual({ listed: 2, guestProfile: 404, addressDenied: 0 });
   }, 60_000);
 });
