@@ -637,7 +637,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     }
     // Out of the segments this write may have put them in (counted), then its items go.
     await store.segments.leaveAll(customerId);
-    await store.undoWrites([{ pk: `C#${customerId}`, sk: 'P' }, ...events.map((event) => ({ pk: `C#${customerId}`, sk: timelineSortKey(event) }))]);
+    await store.undoWrites([{ pk: `C#${customerId}`, sk: 'P' }, ...events.map((event) => ({ pk: `C#${customerId}`, sk: timelineSortKey(event) }))], clock.now());
     await store.segments.deleteMembers(customerId);
     for (const { event, link } of links) await undoLink(event, link, customerId);
     await deps.onErasedWrite?.([customerId]);
@@ -779,7 +779,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     if (!(await putOrConflict(frozen, found?.version, attempt, deadline, `customer ${target}: could not be frozen for the join into ${survivorId}`))) return { status: 'retry' };
     if (await erased()) {
       // The eraser deletes the profile item anyway; the forwarding record must not outlive it.
-      await store.undoWrites([{ pk: `C#${target}`, sk: 'P' }]);
+      await store.undoWrites([{ pk: `C#${target}`, sk: 'P' }], clock.now());
       await deps.onErasedWrite?.([target]);
       log('alias join undone: the other customer was erased meanwhile', { customerId: survivorId });
       return { status: 'already' };

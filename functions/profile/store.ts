@@ -506,7 +506,7 @@ export class ProfileStore {
         // A listing this write put (before the profile) stays for its retry, unless the profile is gone because the
         // customer was erased meanwhile (write, then check): then nothing of theirs may stay, the id in it least of all.
         if ((number !== undefined && number !== stored.heldNumber) || (email !== undefined && email !== stored.heldEmail)) {
-          if (await this.erasedNow(id, now)) await this.#unlistAddressHolder(id, number, email);
+          if (await this.erasedNow(id, now)) await this.#unlistAddressHolder(id, now, number, email);
         }
         throw new VersionConflictError(`profile ${id} changed concurrently`, { cause: error });
       }
@@ -528,11 +528,12 @@ export class ProfileStore {
 
   /**
    * Undo `#listAddressHolder` for a customer whose profile write was undone (erased, no new life): their erasure's query
-   * may have run before the pointer was written. Every number the pointers in their partition name, and `held` (the
-   * undone profile's `heldNumber`: its pointer may be gone with the erasure, its listing written after the erasure read
-   * the number's list).
+   * may have run before the pointer was written. Every address the pointers in their partition name, and `held` (the
+   * undone profile's `heldNumber`/`heldEmail`: its pointer may be gone with the erasure, its listing written after the
+   * erasure read the address's list), is settled as their erasure settles it (`#settleAddressOfGone`): a pointer may
+   * also be the one to holds they wrote of a former address, which must not outlive its last holder.
    */
-  async #unlistAddressHolder(id: string, ...held: Array<string | undefined>): Promise<void> {
+  async #unlistAddressHolder(id: string, now: Date, ...held: Array<string | undefined>): Promise<void> {
     const pointers = await queryAll(this.doc, {
       TableName: this.tableName,
       KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :ap)',
@@ -542,8 +543,7 @@ export class ProfileStore {
       ConsistentRead: true,
     });
     const hashes = new Set([...pointers.map((pointer) => String(pointer[L.sortKey]).slice(3)), ...held.filter((h): h is string => h !== undefined)]);
-    for (const hash of hashes) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: addressHolderKey(hash, id) }));
-    for (const pointer of pointers) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { [L.partitionKey]: pointer[L.partitionKey], [L.sortKey]: pointer[L.sortKey] } }));
+    for (const hash of hashes) await this.#settleAddressOfGone(id, hash, now);
   }
 
   async deleteProfileItem(id: string): Promise<void> {
@@ -667,19 +667,46 @@ export class ProfileStore {
     const tombstone = await this.tombstone(id, now);
     const gone = tombstone ? !(await this.hasNewLife(id, tombstone)) && !(await this.isJoined(id)) : options.ofProfile === true && !(await this.#hasProfile(id));
     if (!gone) return;
-    // Erased meanwhile (its erasure may have read the partition before the pointer was written), or long gone: the
-    // pointer goes, whether the hold was written or not (an address already denied or suppressed refuses it).
-    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: pointer }));
-    if (!written) return;
-    const restricts = kind === 'S' || hold.item.status === 'denied';
-    if (restricts && (await this.#keepForLiveHolder(hash, now, new Set([id])))) return;
-    const unlessReplaced = { ConditionExpression: '#m = :m', ExpressionAttributeNames: { '#m': mark.name }, ExpressionAttributeValues: { ':m': mark.value } };
-    try {
-      if (written.old === undefined) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key, ...unlessReplaced }));
-      else await this.doc.send(new PutCommand({ TableName: this.tableName, Item: written.old, ...unlessReplaced }));
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    // Erased meanwhile (its erasure may have read the partition before the pointer was written), or long gone: this
+    // write is undone, then the pointer goes as the erasure takes it (`#settleAddressOfGone`: the pointer may be the
+    // one the erasure needs to find the address, its listing under it or holds it wrote before).
+    if (written) {
+      const restricts = kind === 'S' || hold.item.status === 'denied';
+      if (!restricts || !(await this.#keepForLiveHolder(hash, now, new Set([id])))) {
+        const unlessReplaced = { ConditionExpression: '#m = :m', ExpressionAttributeNames: { '#m': mark.name }, ExpressionAttributeValues: { ':m': mark.value } };
+        try {
+          if (written.old === undefined) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key, ...unlessReplaced }));
+          else await this.doc.send(new PutCommand({ TableName: this.tableName, Item: written.old, ...unlessReplaced }));
+        } catch (error) {
+          if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        }
+      }
     }
+    await this.#settleAddressOfGone(id, hash, now, tombstone?.erasedAt);
+  }
+
+  /**
+   * Take the pointer of a customer who is gone (erased with no new life, or long gone) to the address `hash` the way
+   * their erasure takes the address: their listing under it goes; the address's holds stay for a live record that has
+   * it (pointed to it), else they go; then the pointer. A writer that found the customer gone after writing the
+   * pointer does this instead of deleting only the pointer: the erasure may have read the partition before the
+   * pointer was written, or may read it after the pointer is gone, and the pointer may be the one it needs to find
+   * the address (the customer's listing under a former address, holds they wrote before). Idempotent with the erasure.
+   * With `erasedAt`: a listing of the customer under the address written after their erasure, while a write can be in
+   * flight, is a new life's on its way (its profile not written yet): the pointer is that life's and stays.
+   */
+  async #settleAddressOfGone(id: string, hash: string, now: Date, erasedAt?: string): Promise<void> {
+    const listingKey = addressHolderKey(hash, id);
+    const { Item: listing } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: listingKey, ConsistentRead: true }));
+    const listedAt = typeof listing?.listedAt === 'string' ? listing.listedAt : undefined;
+    if (erasedAt !== undefined && listedAt !== undefined && listedAt > erasedAt && now.getTime() - Date.parse(listedAt) < LISTING_IN_FLIGHT_MS) return;
+    if (listing !== undefined) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: listingKey }));
+    if (!(await this.#keepForLiveHolder(hash, now, new Set([id])))) {
+      for (const item of await this.#queryPartition(`${ADDRESS_HOLD_PREFIX}${hash}`)) {
+        await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { [L.partitionKey]: item[L.partitionKey], [L.sortKey]: item[L.sortKey] } }));
+      }
+    }
+    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: addressPointerKey(id, hash) }));
   }
 
   /**
@@ -1278,9 +1305,10 @@ export class ProfileStore {
    * Undo a writer's writes for a customer found erased after it wrote (write, then check): delete
    * these keys. A profile begun after the customer's latest erasure (`rebornAfter` = its live tombstone's
    * `erasedAt`) is kept; one begun after an older erasure is this erasure's to delete (a second DELETE racing
-   * the new life's first write), so the profile item's delete is conditioned on the tombstone read now.
+   * the new life's first write), so the profile item's delete is conditioned on the tombstone read now. `now`: the
+   * writer's clock (the profile's addresses are settled as of it).
    */
-  async undoWrites(keys: ReadonlyArray<{ pk: string; sk: string }>): Promise<void> {
+  async undoWrites(keys: ReadonlyArray<{ pk: string; sk: string }>, now: Date = new Date()): Promise<void> {
     for (const { pk, sk } of keys) {
       const erasedAt = sk === 'P' && pk.startsWith('C#') ? await this.#latestErasure(pk.slice(2)) : undefined;
       try {
@@ -1296,7 +1324,7 @@ export class ProfileStore {
           }),
         );
         // The profile write listed the customer under their phone number (`put`) before it was undone.
-        if (sk === 'P' && pk.startsWith('C#')) await this.#unlistAddressHolder(pk.slice(2), heldHash(Attributes?.heldNumber), heldHash(Attributes?.heldEmail));
+        if (sk === 'P' && pk.startsWith('C#')) await this.#unlistAddressHolder(pk.slice(2), now, heldHash(Attributes?.heldNumber), heldHash(Attributes?.heldEmail));
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
       }
@@ -1624,7 +1652,7 @@ export class ProfileStore {
       if (!stored || number === undefined) return;
       await this.#listAddressHolder(id, number, now(), stored.version);
       if (await this.erasedNow(id, now())) {
-        await this.#unlistAddressHolder(id, number);
+        await this.#unlistAddressHolder(id, now(), number);
         return;
       }
       try {
@@ -1664,7 +1692,11 @@ export class ProfileStore {
    * of the records sharing an address, run together, each tombstone their ids before this check, so the later check
    * sees both and deletes the address's holds.
    */
-  async #addressHoldsToErase(items: ReadonlyArray<Record<string, unknown>>, erasedIds: readonly string[], now: Date): Promise<Array<Record<string, unknown>>> {
+  async #addressHoldsToErase(
+    items: ReadonlyArray<Record<string, unknown>>,
+    erasedIds: readonly string[],
+    now: Date,
+  ): Promise<{ keys: Array<Record<string, unknown>>; freed: Array<{ hash: string; holds: Array<Record<string, unknown>> }> }> {
     const hashes = new Set<string>();
     const add = (value: unknown, hashOf: (value: unknown) => string | undefined = emailHashOf) => {
       const hash = hashOf(value);
@@ -1696,22 +1728,41 @@ export class ProfileStore {
     }
     const erased = new Set(erasedIds);
     const keys: Array<Record<string, unknown>> = [];
+    const freed: Array<{ hash: string; holds: Array<Record<string, unknown>> }> = [];
     for (const hash of hashes) {
       const listed = await this.#addressHoldersOf(hash);
       // The erased records' own listings as the number's holders (`addressHolderKey`) go whatever becomes of its holds
       // (one written after this read: its writer takes it back, `undoWrites`).
       for (const item of listed) if (erased.has(item.id as string)) keys.push(addressHolderKey(hash, item.id as string));
-      const kept = await this.#liveHolderOf(hash, now, erased, listed);
-      // Kept for that record: it points to the address from now on, so its own erasure finds the holds even once it has
-      // moved to another address and its events naming this one have expired.
-      if (kept !== undefined) {
-        await this.#pointToAddress(kept, hash, now);
-        continue;
-      }
+      // Kept for a live record with it: it points to the address from now on, so its own erasure finds the holds even
+      // once it has moved to another address and its events naming this one have expired (a holder erased meanwhile,
+      // its pointer refused, does not count: the next is tried).
+      if (await this.#keepForLiveHolder(hash, now, erased)) continue;
       // Every item of the address (each channel's consent and suppression, each topic's consent), read strongly consistent.
-      for (const item of await this.#queryPartition(`${ADDRESS_HOLD_PREFIX}${hash}`)) keys.push({ [L.partitionKey]: item[L.partitionKey], [L.sortKey]: item[L.sortKey] });
+      const held = await this.#queryPartition(`${ADDRESS_HOLD_PREFIX}${hash}`);
+      for (const item of held) keys.push({ [L.partitionKey]: item[L.partitionKey], [L.sortKey]: item[L.sortKey] });
+      freed.push({ hash, holds: held.filter((item) => !String(item[L.sortKey]).startsWith(ADDRESS_HOLDER_PREFIX)) });
     }
-    return keys;
+    return { keys, freed };
+  }
+
+  /**
+   * After an erasure deleted the holds of addresses nobody else had (`#addressHoldsToErase`'s `freed`): a record that
+   * got one of them between that check and the delete (listed under it before its profile write) is found now
+   * (check after the delete), and the address's holds are put back for it, each unless written anew since. A record
+   * listed after this check got the address after the erasure was done with it.
+   */
+  async #restoreForLateHolders(freed: ReadonlyArray<{ hash: string; holds: ReadonlyArray<Record<string, unknown>> }>, erasedIds: readonly string[], now: Date): Promise<void> {
+    for (const { hash, holds } of freed) {
+      if (holds.length === 0 || !(await this.#keepForLiveHolder(hash, now, new Set(erasedIds)))) continue;
+      for (const item of holds) {
+        try {
+          await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': L.partitionKey } }));
+        } catch (error) {
+          if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        }
+      }
+    }
   }
 
   /**
@@ -1959,7 +2010,8 @@ export class ProfileStore {
       marks.push(...held);
     }
     // And their addresses' holds (`addressHoldKey`), unless another customer still has the address.
-    marks.push(...(await this.#addressHoldsToErase(items, reached.ids, clock.now())));
+    const addresses = await this.#addressHoldsToErase(items, reached.ids, clock.now());
+    marks.push(...addresses.keys);
     // Member items go last, each only once out of its segment (`deleteMembers`): one a racing writer put in since is taken out first.
     const keys = items.filter((i) => !String(i[L.sortKey]).startsWith(MEMBER_PREFIX)).map((i) => ({ [L.partitionKey]: i[L.partitionKey], [L.sortKey]: i[L.sortKey] }));
     // A broadcast keeps the recipients it deferred under itself (`B#<broadcast>` / `D#<customerId>`); the pointer in
@@ -1987,6 +2039,7 @@ export class ProfileStore {
         requests = UnprocessedItems?.[this.tableName] as typeof requests;
       }
     }
+    await this.#restoreForLateHolders(addresses.freed, reached.ids, clock.now());
     for (const x of reached.ids) await this.segments.deleteMembers(x);
     // What must happen before the erasure says it is complete (the embedded engine redacts its logs): an
     // interruption before completedAt is written leaves the tombstone incomplete, and a retried DELETE resumes it.

@@ -112,8 +112,7 @@ describe("the account's erasure keeps the address for a guest whose erasure begi
     expect(await scenario('a20ke-ctl', false)).toEqual({ statuses: [200, 200], deniedAfterErasures: 0, newcomerOffer: 'sent' });
   }, 60_000);
 
-  // BREAK (audit 20): the erasure ignores #pointToAddress's "no" and keeps the denial; the pointer's delete hides X from the guest's erasure.
-  it.fails("the guest's erasure begins as the account's points it to the address: the denial goes", async () => {
+  it("the guest's erasure begins as the account's points it to the address: the denial goes", async () => {
     expect(await scenario('a20ke', true)).toEqual({ statuses: [200, 200], deniedAfterErasures: 0, newcomerOffer: 'sent' });
   }, 60_000);
 });
