@@ -61,6 +61,7 @@ export const TWIN_BUNDLE_TESTS = ['tests/twin/all-bundles.test.ts', 'tests/twin/
 export const CDK_TESTS = [
   'tests/infra/app.test.ts',
   'tests/infra/broadcasts-stack.test.ts',
+  'tests/infra/channels-stack.test.ts',
   'tests/infra/bundles.test.ts',
   'tests/infra/cfn-lint.test.ts',
   'tests/infra/feedback-stack.test.ts',
