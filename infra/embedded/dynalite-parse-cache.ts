@@ -104,11 +104,23 @@ function cached(parser: Parser, id: string): void {
   };
 }
 
+/**
+ * Marks a parser module whose parses are kept. The mark is on dynalite's module, not in this one: this module can be
+ * evaluated more than once in a process (a test worker giving each file a fresh registry of the repository's
+ * modules, vitest.config.ts HANDLER_TESTS), and a second evaluation must not wrap the parser again.
+ */
+const KEPT = Symbol.for('rapport.dynalite-parses-kept');
+
 let installed = false;
 /** Keep dynalite's parses (once per process: dynalite's parser modules are shared by every dynalite in it). */
 export function cacheDynaliteParses(): void {
   if (installed) return;
   installed = true;
   const require = createRequire(createRequire(import.meta.url).resolve('dynalite'));
-  for (const name of ['conditionParser', 'updateParser', 'projectionParser']) cached(require(`./db/${name}`) as Parser, name);
+  for (const name of ['conditionParser', 'updateParser', 'projectionParser']) {
+    const parser = require(`./db/${name}`) as Parser & { [KEPT]?: true };
+    if (parser[KEPT]) continue;
+    parser[KEPT] = true;
+    cached(parser, name);
+  }
 }

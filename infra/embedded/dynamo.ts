@@ -37,11 +37,20 @@ export interface LocalDynamo {
 interface LevelStore {
   db: { compactRange(start: string, end: string): Promise<void>; status: string };
 }
-/** dynalite's store module: wrapped once so the engine can reach the LevelDB it opens (dynalite does not expose it). */
-const dynaliteDb = createRequire(import.meta.url)('dynalite/db') as { create: (options: unknown) => LevelStore };
-let lastStore: LevelStore | undefined;
-const createStore = dynaliteDb.create;
-dynaliteDb.create = (options: unknown) => (lastStore = createStore(options));
+/**
+ * Where dynalite's store module puts the store it created last: its `create` is wrapped once per process so the engine
+ * can reach the LevelDB it opens (dynalite does not expose it). The hook lives on dynalite's module, not in this one:
+ * this module can be evaluated more than once in a process (a test worker giving each file a fresh registry of the
+ * repository's modules, vitest.config.ts HANDLER_TESTS), and a second evaluation must not wrap `create` again.
+ */
+const STORE_HOOK = Symbol.for('rapport.dynalite-store-hook');
+const dynaliteDb = createRequire(import.meta.url)('dynalite/db') as { create: (options: unknown) => LevelStore; [STORE_HOOK]?: { last?: LevelStore } };
+const storeHook = (dynaliteDb[STORE_HOOK] ??= (() => {
+  const hook: { last?: LevelStore } = {};
+  const createStore = dynaliteDb.create;
+  dynaliteDb.create = (options: unknown) => (hook.last = createStore(options));
+  return hook;
+})());
 
 /**
  * dynalite: a real DynamoDB API server in-process. With `path` it persists to
@@ -55,7 +64,7 @@ export async function startDynalite(path?: string, options: { fastCalls?: boolea
   await sharedConfigFilesRead;
   if (path) mkdirSync(path, { recursive: true });
   const server = dynalite({ ...(path && { path }), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  const store = lastStore!;
+  const store = storeHook.last!;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// `node infra/tools/run-parallel.mjs test:unit typecheck lint`: runs the named npm scripts at the same time and
-// exits non-zero if any failed. tsc and type-aware ESLint each build a TypeScript program on one core, and vitest
-// leaves a core idle for part of its run (files waiting on child processes, a browser, real time): side by side on
-// a 2-core machine they take little more than the longest of them instead of all of them in a row.
+// `node infra/tools/run-parallel.mjs test:unit check`: runs the named npm scripts at the same time and
+// exits non-zero if any failed. The check (tsc and type-aware ESLint over one TypeScript program, infra/tools/check.mjs)
+// runs on one core, and vitest leaves a core idle for part of its run (files waiting on child processes, a browser,
+// real time): side by side on a 2-core machine they take little more than the longer of them instead of both in a row.
 // The first script's output is printed as it comes (vitest's progress); each other script's output is printed
 // whole, in the order given, once the first has ended and it has too (no interleaving).
 import { Buffer } from 'node:buffer';
