@@ -43,8 +43,8 @@ export function dynamoHooks(world: { readonly engine: Engine }, name: string) {
       hooks = list;
       fired = 0;
     },
-    /** Arm one more hook beside those armed (e.g. from another hook, as a race unfolds). */
-    add: (hook: DynamoHook) => void hooks.push(hook),
+    /** Arm more hooks beside those armed (e.g. from another hook, as a race unfolds). */
+    add: (...more: DynamoHook[]) => void hooks.push(...more),
     clear: () => void (hooks = []),
     get fired() {
       return fired;

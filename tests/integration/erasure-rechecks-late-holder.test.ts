@@ -1,5 +1,5 @@
 /**
- * A record that gets the address between the erasure's holder check and its deletes loses the address's denial.
+ * A record that gets the address between the erasure's holder check and its deletes keeps the address's denial.
  *
  * Promise (issue 10, consent per address; erasure per address): an address's holds stay while a live record has the
  * address, and no marketing goes to an address after its denial's receipt. The account has X and unsubscribed (X
@@ -8,34 +8,17 @@
  * profile has X. Then the erasure deletes X's denial: nothing re-checks the address's holders after the check (the
  * erasure) nor the address's holds against a new holder (the writer). The guest, a live record with X, is mailed.
  * Control: the guest's identify is applied before the erasure starts (X stays denied, the offer is skipped).
+ * Found by the 20th hostile audit, where it broke.
+ * Now: the erasure checks the address's holders again after its deletes and puts the holds back for a record found
+ * then (`#restoreForLateHolders`, each unless written anew since).
  */
-import type { HandlerExecutionContext, InitializeHandler, InitializeHandlerArguments, InitializeMiddleware } from '@smithy/types';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { addressHash, offerScenario } from '../helpers/address-scenario';
+import { dynamoHooks } from '../helpers/dynamo-hooks';
 
 const { t, later, offer, latestOffer, addressItems } = offerScenario({ name: 'a20-after-check' });
 
-let hook: { match: (operation: string, input: string) => boolean; before: () => Promise<unknown> } | undefined;
-/** Called once a write matching `match` has landed. */
-let landed: { match: (operation: string, input: string) => boolean; then: () => void } | undefined;
-beforeAll(() => {
-  const middleware: InitializeMiddleware<object, object> = (next: InitializeHandler<object, object>, context: HandlerExecutionContext) => async (args: InitializeHandlerArguments<object>) => {
-    const operation = (context.commandName ?? '').replace(/Command$/, '');
-    const h = hook;
-    if (h?.match(operation, JSON.stringify(args.input))) {
-      hook = undefined;
-      await h.before();
-    }
-    const result = await next(args);
-    const l = landed;
-    if (l?.match(operation, JSON.stringify(args.input))) {
-      landed = undefined;
-      l.then();
-    }
-    return result;
-  };
-  t.engine.dynamo.client.middlewareStack.add(middleware as never, { step: 'initialize', name: 'a20AfterCheck' });
-});
+const hooks = dynamoHooks(t, 'a20AfterCheck');
 
 async function scenario(person: string, racing: boolean) {
   const address = `${person}@example.com`;
@@ -48,23 +31,23 @@ async function scenario(person: string, racing: boolean) {
   const guestGetsAddress = () => t.api.sendAndSettle({ type: 'identify', userId: guest, messageId: `${person}-guest`, traits: { email: address } });
   let raced = false;
   if (racing) {
-    hook = {
+    hooks.set({
       // The erasure's deletes, X's denial among them (its holders were checked): the guest gets X first.
       match: (op, input) => op === 'BatchWriteItem' && input.includes(`"AH#${addressHash(address)}"`) && input.includes('DeleteRequest'),
       before: async () => {
         // Sent, then awaited until the guest's profile with X is written (settling would wait for this erasure).
-        const written = new Promise<void>((then) => (landed = { match: (o, i) => o === 'PutItem' && i.includes(`"C#${guest}"`) && i.includes('"profile"'), then }));
+        const written = new Promise<void>((then) => hooks.add({ match: (o, i) => o === 'PutItem' && i.includes(`"C#${guest}"`) && i.includes('"profile"'), after: then }));
         await t.api.send([{ type: 'identify', userId: guest, messageId: `${person}-guest`, traits: { email: address } }]);
         await written;
         raced = true;
       },
-    };
+    });
   } else {
     await guestGetsAddress();
     await later(60_000);
   }
   expect((await t.api.del(`/v1/customers/${account}`)).status).toBe(200);
-  hook = undefined;
+  hooks.clear();
   await t.engine.settle();
   await later(60_000);
   await offer(guest, 1);

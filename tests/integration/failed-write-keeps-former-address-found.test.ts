@@ -1,5 +1,5 @@
 /**
- * A write that conflicts during an erasure takes the pointers to the customer's former addresses with its listing.
+ * A write that conflicts during an erasure does not take the pointers to the customer's former addresses with it.
  *
  * Promise (issue 10, erasure per address): an address's holds go when its last live holder is erased. The customer
  * had X and unsubscribed (X denied, pointer `AP#<X>` in their partition), then moved to Y; the timeline naming X passed
@@ -9,39 +9,22 @@
  * deletes every `AP#` pointer in their partition, `AP#<X>` too (a hold's pointer, not a listing's). Only then does the
  * erasure query the partition: X is found by nothing, and its denial stays for ever though nobody has X; a newcomer
  * with X is never mailed. Control: the same erasure with no write racing it.
+ * Found by the 20th hostile audit, where it broke.
+ * Now: the failed write's unlisting settles each address as the erasure would (`#settleAddressOfGone`).
  */
 import { createHash } from 'node:crypto';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { HandlerExecutionContext, InitializeHandler, InitializeHandlerArguments, InitializeMiddleware } from '@smithy/types';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { documentClient } from '../../functions/profile';
 import { PROFILE_TABLE } from '../../infra/embedded/engine';
 import { offerScenario } from '../helpers/address-scenario';
+import { dynamoHooks } from '../helpers/dynamo-hooks';
 
 const { t, later, offer, latestOffer, addressItems, expireTimelines } = offerScenario({ name: 'a20-unlist', engine: { env: { ...process.env, RAPPORT_TIMELINE_RETENTION_DAYS: '30' } } });
 const DAY = 86_400_000;
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
-interface Hook {
-  match: (operation: string, input: string) => boolean;
-  before?: () => Promise<unknown>;
-  after?: () => void;
-}
-let hooks: Hook[] = [];
-beforeAll(() => {
-  const middleware: InitializeMiddleware<object, object> = (next: InitializeHandler<object, object>, context: HandlerExecutionContext) => async (args: InitializeHandlerArguments<object>) => {
-    const operation = (context.commandName ?? '').replace(/Command$/, '');
-    const input = JSON.stringify(args.input);
-    const hook = hooks.find((h) => h.match(operation, input));
-    if (!hook) return next(args);
-    hooks = hooks.filter((h) => h !== hook);
-    await hook.before?.();
-    const result = await next(args);
-    hook.after?.();
-    return result;
-  };
-  t.engine.dynamo.client.middlewareStack.add(middleware as never, { step: 'initialize', name: 'a20Unlist' });
-});
+const hooks = dynamoHooks(t, 'a20Unlist');
 
 async function scenario(person: string, racing: boolean) {
   const id = `u-${person}`;
@@ -60,7 +43,7 @@ async function scenario(person: string, racing: boolean) {
     let unlisted!: () => void;
     const whenTombstoned = new Promise<void>((resolve) => (tombstoned = resolve));
     const whenUnlisted = new Promise<void>((resolve) => (unlisted = resolve));
-    hooks = [
+    hooks.set(
       {
         // The profile write of the move to Z (listed under Z): another write lands first, and the erasure begins.
         match: (op, input) => op === 'PutItem' && input.includes(`"C#${id}"`) && input.includes('"profile"') && input.includes('#v = :v'),
@@ -76,14 +59,14 @@ async function scenario(person: string, racing: boolean) {
       { match: (op, input) => op === 'DeleteItem' && input.includes(`"C#${id}","SK":"AP#${sha(x)}"`), after: () => unlisted() },
       // The erasure's query of the partition waits for the failed write's take-back.
       { match: (op, input) => op === 'Query' && input.includes(`":pk":"C#${id}"`) && input.includes('"KeyConditionExpression":"#pk = :pk"'), before: () => whenUnlisted },
-    ];
+    );
     await t.api.send([{ type: 'identify', userId: id, messageId: `${person}-z`, traits: { email: `${person}-z@example.org` } }]);
     await t.engine.settle();
     expect((await erasure)?.status).toBe(200);
   } else {
     expect((await t.api.del(`/v1/customers/${id}`)).status).toBe(200);
   }
-  hooks = [];
+  hooks.clear();
   await t.engine.settle();
   await later(60_000);
   const left = (await addressItems(x, '"denied"')).length;

@@ -1,5 +1,5 @@
 /**
- * A late denial of the erased life, racing the comeback's first write, leaves the new life's listing without its pointer.
+ * A late denial of the erased life, racing the comeback's first write, leaves the new life's listing and pointer.
  *
  * Promise (issue 10, erasure is complete even with events racing it): after DELETE answers, no item holds the
  * customer's id (nor `H#<sha256(id)>`, their listing under an address). The customer (address X) is erased. They come
@@ -10,29 +10,20 @@
  * late denial (it then writes Y's pointer, not X's); X's timeline passes retention (AWS's TTL, emulated); the customer
  * is erased again. The erasure finds X by nothing (no pointer, no event, not the
  * profile's address) and the listing under X, with the id in it, stays for ever. Control: no late denial.
+ * Found by the 20th hostile audit, where it broke.
+ * Now: the take-back leaves a pointer whose listing was written after the erasure and may be in flight (a new
+ * life's), and the new life stays listed under X; its own erasure finds and removes both.
  */
 import { createHash } from 'node:crypto';
-import type { HandlerExecutionContext, InitializeHandler, InitializeHandlerArguments, InitializeMiddleware } from '@smithy/types';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { holdConsumer, profileItems } from '../helpers/engine';
 import { offerScenario } from '../helpers/address-scenario';
+import { dynamoHooks } from '../helpers/dynamo-hooks';
 
 const { t, clock, later, expireTimelines, addressItems } = offerScenario({ name: 'a20-nl-pointer', engine: { env: { ...process.env, RAPPORT_TIMELINE_RETENTION_DAYS: '30' } } });
 const DAY = 86_400_000;
 
-let hook: { match: (operation: string, input: string) => boolean; before: () => Promise<unknown> } | undefined;
-beforeAll(() => {
-  const middleware: InitializeMiddleware<object, object> = (next: InitializeHandler<object, object>, context: HandlerExecutionContext) => async (args: InitializeHandlerArguments<object>) => {
-    const operation = (context.commandName ?? '').replace(/Command$/, '');
-    const h = hook;
-    if (h?.match(operation, JSON.stringify(args.input))) {
-      hook = undefined;
-      await h.before();
-    }
-    return next(args);
-  };
-  t.engine.dynamo.client.middlewareStack.add(middleware as never, { step: 'initialize', name: 'a20NewLifePointer' });
-});
+const hooks = dynamoHooks(t, 'a20NewLifePointer');
 
 async function scenario(person: string, lateDenial: boolean) {
   const id = `u-${person}`;
@@ -46,17 +37,17 @@ async function scenario(person: string, lateDenial: boolean) {
   // The late denial reaches the profile consumer only after the move (EventBridge delivers in no order).
   const held = holdConsumer(t.engine, (event) => event.messageId === `${person}-late`);
   if (lateDenial) {
-    hook = {
+    hooks.set({
       // The new life's profile create (its listing under X is written): the erased life's late unsubscribe arrives.
       match: (op, input) => op === 'PutItem' && input.includes(`"C#${id}"`) && input.includes('"profile"') && input.includes('rebornAfter'),
       before: async () => {
         await t.api.send([{ type: 'track', userId: id, event: 'Unsubscribed', messageId: `${person}-late`, timestamp: oldLife, properties: { channel: 'email' }, context: { traits: { email: x } } }]);
         late = true;
       },
-    };
+    });
   }
   await t.api.sendAndSettle({ type: 'identify', userId: id, messageId: `${person}-back`, traits: { email: x } });
-  hook = undefined;
+  hooks.clear();
   await later(60_000);
   const comeback = (await t.api.get(`/v1/customers/${id}`)).status;
   // The new life has X: it is listed under X (an erasure of another record with X finds it there).

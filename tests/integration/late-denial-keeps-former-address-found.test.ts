@@ -1,5 +1,5 @@
 /**
- * A late denial naming a former address, arriving while the erasure runs, hides that address from the erasure.
+ * A late denial naming a former address, arriving while the erasure runs, does not hide that address from it.
  *
  * Promise (issue 10, erasure is complete even with events racing it): after DELETE answers, no item holds the
  * customer's id (nor `H#<sha256(id)>`, their listing under an address). The customer had X, moved to Y; the timeline
@@ -9,29 +9,20 @@
  * life) and deletes the pointer `AP#<X>` (its own, it thinks; it is also the listing's), then takes its hold back. The
  * erasure's query no longer finds X: the customer's listing under X, their id in it, outlives the erasure. Control:
  * the same erasure without the late denial.
+ * Found by the 20th hostile audit, where it broke.
+ * Now: the take-back settles the address as the erasure would (`#settleAddressOfGone`: the listing goes, then the
+ * pointer), instead of deleting only the pointer.
  */
 import { createHash } from 'node:crypto';
-import type { HandlerExecutionContext, InitializeHandler, InitializeHandlerArguments, InitializeMiddleware } from '@smithy/types';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { profileItems } from '../helpers/engine';
 import { offerScenario } from '../helpers/address-scenario';
+import { dynamoHooks } from '../helpers/dynamo-hooks';
 
 const { t, later, expireTimelines } = offerScenario({ name: 'a20-late-former', engine: { env: { ...process.env, RAPPORT_TIMELINE_RETENTION_DAYS: '30' } } });
 const DAY = 86_400_000;
 
-let hook: { match: (operation: string, input: string) => boolean; before: () => Promise<unknown> } | undefined;
-beforeAll(() => {
-  const middleware: InitializeMiddleware<object, object> = (next: InitializeHandler<object, object>, context: HandlerExecutionContext) => async (args: InitializeHandlerArguments<object>) => {
-    const operation = (context.commandName ?? '').replace(/Command$/, '');
-    const h = hook;
-    if (h?.match(operation, JSON.stringify(args.input))) {
-      hook = undefined;
-      await h.before();
-    }
-    return next(args);
-  };
-  t.engine.dynamo.client.middlewareStack.add(middleware as never, { step: 'initialize', name: 'a20LateFormer' });
-});
+const hooks = dynamoHooks(t, 'a20LateFormer');
 
 async function scenario(person: string, lateDenial: boolean) {
   const id = `u-${person}`;
@@ -43,17 +34,17 @@ async function scenario(person: string, lateDenial: boolean) {
   await expireTimelines();
   let late = false;
   if (lateDenial) {
-    hook = {
+    hooks.set({
       // The erasure's query of the customer's partition (the ids are tombstoned): an email tool's late unsubscribe naming X.
       match: (op, input) => op === 'Query' && input.includes(`":pk":"C#${id}"`) && input.includes('"KeyConditionExpression":"#pk = :pk"'),
       before: async () => {
         await t.api.send([{ type: 'track', userId: id, event: 'Unsubscribed', messageId: `${person}-late`, properties: { channel: 'email' }, context: { traits: { email: x } } }]);
         late = true;
       },
-    };
+    });
   }
   expect((await t.api.del(`/v1/customers/${id}`)).status).toBe(200);
-  hook = undefined;
+  hooks.clear();
   await t.engine.settle();
   await later(60_000);
   const listing = `H#${createHash('sha256').update(id).digest('hex')}`;

@@ -1,5 +1,5 @@
 /**
- * A record that clears its phone number and sets it again is no longer listed under it: an erasure drops the STOP it relies on.
+ * A record that clears its phone number and sets it again is listed under it again: an erasure keeps the STOP it relies on.
  *
  * Promise (issue 10, consent per address; erasure per address): a number's holds stay while a live record has the
  * number. `put` lists a record under its number only when the number differs from the profile's `heldNumber`, which
@@ -9,6 +9,8 @@
  * skipped. The newcomer is erased: N's listings name only the newcomer (numbers have no index to fall back on, as
  * emails do), so N's STOP goes while the guest, a live record with N, has it: the guest is texted. Control: the guest
  * never cleared N.
+ * Found by the 20th hostile audit, where it broke.
+ * Now: a held hash is marked lapsed once the profile has no number (`lapsedHold`), so the number set again is listed again.
  */
 import { describe, expect, it } from 'vitest';
 import { profileItems } from '../helpers/engine';

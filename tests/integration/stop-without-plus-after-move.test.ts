@@ -1,11 +1,13 @@
 /**
- * An SMS STOP naming the number without its `+`, for a record that has moved to another number, denies the wrong number.
+ * An SMS STOP naming the number without its `+`, for a record that has moved to another number, denies that number.
  *
  * Promise (issue 10, consent per address): a STOP is the number's (the one that texted STOP), and holds for every
  * record with that number. The guest and the account share N; the account then moves to M. The provider reports a
  * STOP from N as `447700900…` (no `+`) for the account. `#putAddressHold` takes a named value the channel cannot take
  * as "no number named" and denies the account's own number, M; the consumer does the same (the profile's number). N,
  * the number that texted STOP, is never denied: the guest with N is texted. Control: the STOP names `+447700900…`.
+ * Found by the 20th hostile audit, where it broke.
+ * Now: a named number in international form without `+` is read with it (`namedPhoneNumberOf`).
  */
 import { describe, expect, it } from 'vitest';
 import { offerScenario } from '../helpers/address-scenario';
