@@ -44,6 +44,11 @@ export const TWIN_SCENARIOS = [
   'tests/integration/cross-sell.test.ts',
   // Visitor ids past the profile's list: the evicted visitor's mark (consumer) and its denial's hold under the customer (ingest).
   'tests/integration/visitor-cap-evicts-oldest.test.ts',
+  // A customer found gone by a hold's writer (ingest) or a failed profile write (consumer): the address settled as the
+  // erasure settles it (listing, holders by listing and GSI3, the address's items, the pointer).
+  'tests/integration/late-denial-keeps-former-address-found.test.ts',
+  'tests/integration/failed-write-keeps-former-address-found.test.ts',
+  'tests/integration/erasure-rechecks-late-holder.test.ts',
 ];
 
 /**
