@@ -1,0 +1,72 @@
+/**
+ * The holds an erasure puts back for a late holder undo that holder's later grant of the address.
+ *
+ * Promise (issue 10, consent is law per address, in consent order): a later grant of the address by a record that
+ * has it (received after the denial) lifts the address's denial. The account has X and unsubscribed (X denied). The
+ * account is erased; between its holder check and its deletes (a DynamoDB middleware) the guest sends one request:
+ * an identify bringing X and `Subscribed {channel: email}`. Ingest lifts X's denial with the guest's grant (the
+ * batch's address); the erasure's deletes then take the grant (its key was read at the check), and
+ * `#restoreForLateHolders`, finding the guest, puts back the account's denial as read at the check
+ * (attribute_not_exists): X is denied again. The guest is still mailed (its own grant is later), but another record
+ * of the person's that gets X afterwards is not: the address's latest change, the guest's grant, is lost.
+ * Control: the guest's request before the erasure starts: its grant lifts X's denial and stays (both are mailed).
+ */
+import { describe, expect, it } from 'vitest';
+import { addressHash, offerScenario } from '../helpers/address-scenario';
+import { dynamoHooks } from '../helpers/dynamo-hooks';
+
+const { t, later, offer, latestOffer, addressItems } = offerScenario({ name: 'a21-restore-grant' });
+
+const hooks = dynamoHooks(t, 'a21RestoreGrant');
+
+async function scenario(person: string, racing: boolean) {
+  const address = `${person}@example.com`;
+  const account = `u-${person}`;
+  const guest = `guest-${person}`;
+  await t.api.sendAndSettle({ type: 'identify', userId: account, traits: { email: address } });
+  await later(60_000);
+  await t.api.sendAndSettle({ type: 'track', userId: account, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'email' } });
+  await later(60_000);
+  const request = [
+    { type: 'identify' as const, userId: guest, messageId: `${person}-guest`, traits: { email: address } },
+    { type: 'track' as const, userId: guest, event: 'Subscribed', messageId: `${person}-grant`, properties: { channel: 'email' } },
+  ];
+  let raced = false;
+  if (racing) {
+    hooks.set({
+      // The erasure's deletes, X's denial among them (its holders were checked): the guest's request lands first.
+      match: (op, input) => op === 'BatchWriteItem' && input.includes(`"AH#${addressHash(address)}"`) && input.includes('DeleteRequest'),
+      before: async () => {
+        const written = new Promise<void>((then) => hooks.add({ match: (o, i) => o === 'PutItem' && i.includes(`"C#${guest}"`) && i.includes('"profile"'), after: then }));
+        await t.api.send(request);
+        await written;
+        raced = true;
+      },
+    });
+  } else {
+    await t.api.sendAndSettle(request);
+    await later(60_000);
+  }
+  expect((await t.api.del(`/v1/customers/${account}`)).status).toBe(200);
+  hooks.clear();
+  await t.engine.settle();
+  await later(60_000);
+  await offer(guest, 1);
+  // Another record of the person's with X (a second guest checkout), after all that: X's latest change is the grant.
+  const other = `guest2-${person}`;
+  await t.api.sendAndSettle({ type: 'identify', userId: other, messageId: `${person}-guest2`, traits: { email: address } });
+  await later(60_000);
+  await offer(other, 1);
+  return { raced, addressDenied: (await addressItems(address, '"denied"')).length, guestOffer: await latestOffer(guest), otherOffer: await latestOffer(other) };
+}
+
+describe("the guest brings X and subscribes while the account's erasure deletes X's denial", () => {
+  it('control: the guest subscribed before the erasure: its grant stands, both mailed', async () => {
+    expect(await scenario('a21rg-ctl', false)).toEqual({ raced: false, addressDenied: 0, guestOffer: 'sent', otherOffer: 'sent' });
+  }, 60_000);
+
+  // BREAK (audit 21): #restoreForLateHolders puts back the denial a later grant lifted (read before it); consent order per address.
+  it.fails("the guest's request lands between the erasure's check and its deletes: its grant stands, both mailed", async () => {
+    expect(await scenario('a21rg', true)).toEqual({ raced: true, addressDenied: 0, guestOffer: 'sent', otherOffer: 'sent' });
+  }, 60_000);
+});
