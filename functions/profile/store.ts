@@ -223,7 +223,10 @@ const numberHash = (value: unknown): string | undefined => {
 };
 /** The hash of the address a channel's holds are kept under: email's, or the phone number's; undefined for none. */
 const holdAddressHash = (channel: Channel, value: unknown): string | undefined => (PHONE_HOLD_CHANNELS.has(channel) ? numberHash(value) : emailHashOf(value));
-/** The same for an address an event names (`namedPhoneNumberOf`: a number reported without its `+` is read with it). */
+/**
+ * The same for an address an event names (an SMS STOP's sender): a number reported without its `+` is read with it
+ * (`namedPhoneNumberOf`). Only a named one: a profile's number without `+` reaches no channel (E.164), so holds nothing.
+ */
 const namedHoldHash = (channel: Channel, value: unknown): string | undefined => {
   if (!PHONE_HOLD_CHANNELS.has(channel)) return emailHashOf(value);
   const number = namedPhoneNumberOf(value);
@@ -701,12 +704,54 @@ export class ProfileStore {
     const listedAt = typeof listing?.listedAt === 'string' ? listing.listedAt : undefined;
     if (erasedAt !== undefined && listedAt !== undefined && listedAt > erasedAt && now.getTime() - Date.parse(listedAt) < LISTING_IN_FLIGHT_MS) return;
     if (listing !== undefined) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: listingKey }));
-    if (!(await this.#keepForLiveHolder(hash, now, new Set([id])))) {
-      for (const item of await this.#queryPartition(`${ADDRESS_HOLD_PREFIX}${hash}`)) {
-        await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { [L.partitionKey]: item[L.partitionKey], [L.sortKey]: item[L.sortKey] } }));
+    if (!(await this.#keepForLiveHolder(hash, now, new Set([id])))) await this.#freeAddress(hash, now, new Set([id]));
+    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: addressPointerKey(id, hash) }));
+  }
+
+  /**
+   * Free an address nobody in `gone` may keep (its holders checked: none live): delete its holds (consent, topics,
+   * suppression), each only as read (a grant or denial written since is a writer's with a check of its own), never
+   * the listings of records that had or have it (a record listed meanwhile is a holder). Then check again (write,
+   * then check): a record that got the address between the holder check and the deletes is found by its listing
+   * now, and the holds are put back for it (each unless written anew), then kept only if it is still live when
+   * pointed to it (`#keepForLiveHolder`: its own erasure may have judged the address meanwhile), else taken back.
+   */
+  async #freeAddress(hash: string, now: Date, gone: ReadonlySet<string>): Promise<void> {
+    const holds = (await this.#queryPartition(`${ADDRESS_HOLD_PREFIX}${hash}`)).filter((item) => !String(item[L.sortKey]).startsWith(ADDRESS_HOLDER_PREFIX));
+    const deleted: Array<Record<string, unknown>> = [];
+    for (const item of holds) if (await this.#deleteAsRead(item)) deleted.push(item);
+    if (deleted.length === 0 || (await this.#liveHolderOf(hash, now, gone)) === undefined) return;
+    const restored: Array<Record<string, unknown>> = [];
+    for (const item of deleted) {
+      try {
+        await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': L.partitionKey } }));
+        restored.push(item);
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
       }
     }
-    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: addressPointerKey(id, hash) }));
+    if (restored.length === 0 || (await this.#keepForLiveHolder(hash, now, gone))) return;
+    for (const item of restored) await this.#deleteAsRead(item);
+  }
+
+  /** Delete an address's hold as it was read (its `key`, else its `at`, unchanged); false if it changed or went meanwhile. */
+  async #deleteAsRead(item: Record<string, unknown>): Promise<boolean> {
+    const mark = item.key !== undefined ? 'key' : item.at !== undefined ? 'at' : undefined;
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { [L.partitionKey]: item[L.partitionKey], [L.sortKey]: item[L.sortKey] },
+          ...(mark === undefined
+            ? { ConditionExpression: 'attribute_exists(#pk)', ExpressionAttributeNames: { '#pk': L.partitionKey } }
+            : { ConditionExpression: '#m = :m', ExpressionAttributeNames: { '#m': mark }, ExpressionAttributeValues: { ':m': item[mark] } }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return false;
+    }
   }
 
   /**
@@ -1696,7 +1741,7 @@ export class ProfileStore {
     items: ReadonlyArray<Record<string, unknown>>,
     erasedIds: readonly string[],
     now: Date,
-  ): Promise<{ keys: Array<Record<string, unknown>>; freed: Array<{ hash: string; holds: Array<Record<string, unknown>> }> }> {
+  ): Promise<{ keys: Array<Record<string, unknown>>; freed: string[] }> {
     const hashes = new Set<string>();
     const add = (value: unknown, hashOf: (value: unknown) => string | undefined = emailHashOf) => {
       const hash = hashOf(value);
@@ -1728,7 +1773,7 @@ export class ProfileStore {
     }
     const erased = new Set(erasedIds);
     const keys: Array<Record<string, unknown>> = [];
-    const freed: Array<{ hash: string; holds: Array<Record<string, unknown>> }> = [];
+    const freed: string[] = [];
     for (const hash of hashes) {
       const listed = await this.#addressHoldersOf(hash);
       // The erased records' own listings as the number's holders (`addressHolderKey`) go whatever becomes of its holds
@@ -1738,31 +1783,10 @@ export class ProfileStore {
       // once it has moved to another address and its events naming this one have expired (a holder erased meanwhile,
       // its pointer refused, does not count: the next is tried).
       if (await this.#keepForLiveHolder(hash, now, erased)) continue;
-      // Every item of the address (each channel's consent and suppression, each topic's consent), read strongly consistent.
-      const held = await this.#queryPartition(`${ADDRESS_HOLD_PREFIX}${hash}`);
-      for (const item of held) keys.push({ [L.partitionKey]: item[L.partitionKey], [L.sortKey]: item[L.sortKey] });
-      freed.push({ hash, holds: held.filter((item) => !String(item[L.sortKey]).startsWith(ADDRESS_HOLDER_PREFIX)) });
+      // Nobody else has it: its holds go once the erasure's other deletes are done (`#freeAddress`).
+      freed.push(hash);
     }
     return { keys, freed };
-  }
-
-  /**
-   * After an erasure deleted the holds of addresses nobody else had (`#addressHoldsToErase`'s `freed`): a record that
-   * got one of them between that check and the delete (listed under it before its profile write) is found now
-   * (check after the delete), and the address's holds are put back for it, each unless written anew since. A record
-   * listed after this check got the address after the erasure was done with it.
-   */
-  async #restoreForLateHolders(freed: ReadonlyArray<{ hash: string; holds: ReadonlyArray<Record<string, unknown>> }>, erasedIds: readonly string[], now: Date): Promise<void> {
-    for (const { hash, holds } of freed) {
-      if (holds.length === 0 || !(await this.#keepForLiveHolder(hash, now, new Set(erasedIds)))) continue;
-      for (const item of holds) {
-        try {
-          await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': L.partitionKey } }));
-        } catch (error) {
-          if (!(error instanceof ConditionalCheckFailedException)) throw error;
-        }
-      }
-    }
   }
 
   /**
@@ -2039,7 +2063,7 @@ export class ProfileStore {
         requests = UnprocessedItems?.[this.tableName] as typeof requests;
       }
     }
-    await this.#restoreForLateHolders(addresses.freed, reached.ids, clock.now());
+    for (const hash of addresses.freed) await this.#freeAddress(hash, clock.now(), new Set(reached.ids));
     for (const x of reached.ids) await this.segments.deleteMembers(x);
     // What must happen before the erasure says it is complete (the embedded engine redacts its logs): an
     // interruption before completedAt is written leaves the tombstone incomplete, and a retried DELETE resumes it.

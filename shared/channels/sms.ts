@@ -1,6 +1,10 @@
-import type { ChannelSpec } from './types';
+import { E164_PHONE, type ChannelSpec } from './types';
 
-/** SMS: End User Messaging SMS in AWS (needs an origination identity), the outbox in the embedded engine. Address: the `phone` trait. */
+/**
+ * SMS: End User Messaging SMS in AWS (needs an origination identity), the outbox in the embedded engine. Address: the
+ * `phone` trait in E.164 (`SendTextMessage` takes no other; separators people write are taken out first), so a STOP is
+ * held under the very number texts go to.
+ */
 export const sms = {
   id: 'sms',
   label: 'SMS',
@@ -8,6 +12,7 @@ export const sms = {
   consent: true,
   inEveryProfile: true,
   addressTrait: 'phone',
+  address: E164_PHONE,
   sends: true,
   broadcasts: true,
   fallback: true,

@@ -41,9 +41,11 @@ export function topicReachability(profile: Pick<Profile, 'topicConsent'>, channe
 export type ReachableProfile = Pick<Profile, 'traits' | 'suppression' | 'topicConsent'> & { consent: Partial<Profile['consent']> };
 
 export function reachability(profile: ReachableProfile, channel: Channel, kind: MessageKind, mode: ConsentMode, topic?: MessageTopic, reaches?: (address: string) => boolean): Reachability {
-  const address = profile.traits[CHANNEL_ADDRESS_TRAIT[channel]];
-  if (typeof address !== 'string' || address.length === 0) return { ok: false, reason: 'no-address' };
-  // A channel that says what its address looks like (WhatsApp: E.164) cannot reach another one; nor can a sender
+  const trait = profile.traits[CHANNEL_ADDRESS_TRAIT[channel]];
+  if (typeof trait !== 'string' || trait.length === 0) return { ok: false, reason: 'no-address' };
+  // A phone number as people write it (spaces, dashes) is sent to, and its holds read, in its E.164 form.
+  const address = CHANNEL_ADDRESS_TRAIT[channel] === 'phone' ? (phoneNumberOf(trait) ?? trait) : trait;
+  // A channel that says what its address looks like (SMS, WhatsApp: E.164) cannot reach another one; nor can a sender
   // one it says it cannot (`reaches`: AWS push, an endpoint of another platform application).
   if (addressFormat(channel)?.regex.test(address) === false || reaches?.(address) === false) return { ok: false, reason: 'invalid-address' };
   if (profile.suppression[channel]) return { ok: false, reason: 'suppressed' };
@@ -240,9 +242,13 @@ export function denialsOnly(event: NormalisedEvent): NormalisedEvent | undefined
 
 /**
  * The hash an email address is known by where no address may be kept (`AH#<hash>` holds, the email index `EM#<hash>`,
- * the one-click link's `a`): sha256 hex of the address trimmed and lower-cased.
+ * the one-click link's `a`): sha256 hex of the mailbox trimmed and lower-cased; of an address with a display name
+ * (`Kim Lee <kim@example.com>`, which SES delivers to the mailbox in the brackets), the mailbox's.
  */
-export const emailAddressHash = (address: string): string => createHash('sha256').update(address.trim().toLowerCase()).digest('hex');
+export const emailAddressHash = (address: string): string => createHash('sha256').update(mailboxOf(address).trim().toLowerCase()).digest('hex');
+
+/** The mailbox of an address written with a display name (`Name <mailbox>`, RFC 5322's name-addr); else the address. */
+const mailboxOf = (address: string): string => /<([^<>]+)>\s*$/.exec(address)?.[1] ?? address;
 
 /** The channels that send to the `phone` trait (the registry's: SMS, WhatsApp), whose holds are the number's. */
 export const PHONE_CHANNELS: readonly Channel[] = (Object.keys(CHANNEL_ADDRESS_TRAIT) as Channel[]).filter((channel) => CHANNEL_ADDRESS_TRAIT[channel] === 'phone');

@@ -60,8 +60,7 @@ describe("the guest's erasure while the account's erasure puts X's denial back f
     expect(await scenario('a21rr-ctl', false)).toEqual({ guestErased: 200, addressItems: [] });
   }, 60_000);
 
-  // BREAK (audit 21): #restoreForLateHolders puts X's denial back after its holder's erasure: it outlives X's last holder; erasure per address.
-  it.fails("the guest is erased before the put-back lands: X's items go", async () => {
+  it("the guest is erased before the put-back lands: X's items go", async () => {
     expect(await scenario('a21rr', true)).toEqual({ guestErased: 200, addressItems: [] });
   }, 60_000);
 });
