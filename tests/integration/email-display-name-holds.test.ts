@@ -1,5 +1,5 @@
 /**
- * A record whose `email` trait names the address with a display name is mailed despite the address's unsubscribe.
+ * A record whose `email` trait names the address with a display name is not mailed after the address's unsubscribe.
  *
  * Promise (issue 10, consent is law per address): an unsubscribe is the address's: no marketing mail goes to the
  * address after its receipt, whichever record it is sent for. The account has `<person>@example.com` and
@@ -8,6 +8,8 @@
  * offer goes to the guest: the send reads the address's holds under the hash of the trait as written (trimmed,
  * lower-cased: `emailAddressHash`), not of the mailbox it names. Control: the guest's address in capitals and padded
  * (`  <PERSON>@Example.COM `) reads as the account's: the offer is skipped.
+ * Found by the 21st hostile audit, where it broke.
+ * Now: an address is hashed by its mailbox (`emailAddressHash`: `Name <mailbox>` reads as `mailbox`).
  */
 import { describe, expect, it } from 'vitest';
 import { offerScenario } from '../helpers/address-scenario';

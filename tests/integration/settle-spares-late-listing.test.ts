@@ -1,6 +1,6 @@
 /**
- * A record that gets the number while an erased record's late STOP is settled loses its listing, and a later holder's
- * erasure then takes the number's STOP from it.
+ * A record that gets the number while an erased record's late STOP is settled keeps its listing, and a later holder's
+ * erasure does not take the number's STOP from it.
  *
  * Promise (issue 10, consent per address; erasure per address): an address's holds stay while a live record has the
  * address. The account had number N and was erased. Its late STOP naming N (dated before the erasure, received after)
@@ -10,6 +10,8 @@
  * N, so no later write lists it again. Then another record gets N and texts STOP, and is erased: its erasure finds no
  * other holder of N (the guest is listed nowhere; a number has no index) and deletes N's STOP. The guest is texted.
  * Control: the guest's identify applied before the late STOP (listed; the STOP stays for it).
+ * Found by the 21st hostile audit, where it broke.
+ * Now: settling frees the address's holds only (`#freeAddress`), never listings.
  */
 import { describe, expect, it } from 'vitest';
 import { addressHash, offerScenario } from '../helpers/address-scenario';

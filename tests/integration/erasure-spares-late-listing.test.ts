@@ -1,6 +1,6 @@
 /**
- * A record that gets the number between the erasure's holder check and its read of the number's items loses its
- * listing with the number's holds, and is texted after the number's STOP.
+ * A record that gets the number between the erasure's holder check and its read of the number's items keeps its
+ * listing and the number's holds, and is not texted after the number's STOP.
  *
  * Promise (issue 10, consent per address; erasure per address): an address's holds stay while a live record has the
  * address, and no marketing goes to a number after its STOP's receipt. The account has number N and texted STOP (N
@@ -10,6 +10,8 @@
  * then looks for N's holders by their listings, finds none (a number has no index to fall back on), and puts nothing
  * back. The guest, a live record with N, is texted; its profile keeps `heldNumber` N, so no later write lists it again.
  * Control: the guest's identify applied before the erasure starts (N stays denied, the guest listed under it).
+ * Found by the 21st hostile audit, where it broke.
+ * Now: freeing an address deletes its holds only, never listings (`#freeAddress`), so the recheck finds the guest.
  */
 import { describe, expect, it } from 'vitest';
 import { addressHash, offerScenario } from '../helpers/address-scenario';

@@ -1,5 +1,5 @@
 /**
- * A record whose `phone` trait is the number without its `+` is texted despite the number's STOP.
+ * A record whose `phone` trait is the number without its `+` is not texted after the number's STOP.
  *
  * Promise (issue 10, consent is law per address): an SMS STOP is the number's: no marketing text goes to the number
  * after its receipt, whichever record it is sent for. The account has `+447700900411` and texts STOP; the guest record
@@ -7,6 +7,8 @@
  * SMS takes any `phone` (no address format), so the offer goes to the guest: the send reads the number's holds under
  * `phoneNumberOf` of the guest's trait (`holdsOf`), which reads no number without `+`, so no address hold is read.
  * Control: the guest's number written with spaces (`+44 7700 900412`) reads as the account's: the offer is skipped.
+ * Found by the 21st hostile audit, where it broke.
+ * Now: SMS addresses are E.164 as WhatsApp's (a number with spaces reads as E.164; one without `+` reaches nothing).
  */
 import { describe, expect, it } from 'vitest';
 import { offerScenario } from '../helpers/address-scenario';

@@ -1,5 +1,5 @@
 /**
- * The holds an erasure puts back for a late holder undo that holder's later grant of the address.
+ * The holds an erasure puts back for a late holder do not undo that holder's later grant of the address.
  *
  * Promise (issue 10, consent is law per address, in consent order): a later grant of the address by a record that
  * has it (received after the denial) lifts the address's denial. The account has X and unsubscribed (X denied). The
@@ -10,6 +10,8 @@
  * (attribute_not_exists): X is denied again. The guest is still mailed (its own grant is later), but another record
  * of the person's that gets X afterwards is not: the address's latest change, the guest's grant, is lost.
  * Control: the guest's request before the erasure starts: its grant lifts X's denial and stays (both are mailed).
+ * Found by the 21st hostile audit, where it broke.
+ * Now: holds are deleted only as read (their `key`/`at` unchanged), so the later grant stays and nothing is put over it.
  */
 import { describe, expect, it } from 'vitest';
 import { addressHash, offerScenario } from '../helpers/address-scenario';

@@ -1,5 +1,5 @@
 /**
- * The holds an erasure puts back for a late holder outlive that holder's own erasure, run meanwhile.
+ * The holds an erasure puts back for a late holder do not outlive that holder's own erasure, run meanwhile.
  *
  * Promise (issue 10, erasure per address): an address's holds go when its last live holder is erased (no item keeps
  * the address's hash once no live record has it). The account has X and unsubscribed (X denied). The account is
@@ -9,6 +9,8 @@
  * then). Then the account's erasure puts the denial back (attribute_not_exists): nothing checks the holder it put
  * it back for after the put (write, then check), so X's denial stays with no live record having X.
  * Control: the guest erased after the account's erasure is done: X's items go.
+ * Found by the 21st hostile audit, where it broke.
+ * Now: the put-back is written first, then the holder pointed to and checked, else taken back (`#freeAddress`).
  */
 import { describe, expect, it } from 'vitest';
 import { addressHash, offerScenario } from '../helpers/address-scenario';
