@@ -10,7 +10,7 @@
  * Control: the guest's identify is applied before the erasure starts (X stays denied, the offer is skipped).
  * Found by the 20th hostile audit, where it broke.
  * Now: the erasure checks the address's holders again after its deletes and puts the holds back for a record found
- * then (`#restoreForLateHolders`, each unless written anew since).
+ * then (`#freeAddress`: each unless written anew since, then checked).
  */
 import { describe, expect, it } from 'vitest';
 import { addressHash, offerScenario } from '../helpers/address-scenario';

@@ -6,7 +6,7 @@
  * address, and no marketing goes to a number after its STOP's receipt. The account has number N and texted STOP (N
  * denied). The account is erased: `#addressHoldsToErase` finds no other holder of N, then reads N's partition to delete
  * it. Before that read (a DynamoDB middleware), a guest's identify bringing N is applied: listed under N, its profile
- * has N. The read takes the guest's listing with N's holds, and the erasure deletes them all; `#restoreForLateHolders`
+ * has N. The read takes the guest's listing with N's holds, and the erasure deletes them all; `#freeAddress`
  * then looks for N's holders by their listings, finds none (a number has no index to fall back on), and puts nothing
  * back. The guest, a live record with N, is texted; its profile keeps `heldNumber` N, so no later write lists it again.
  * Control: the guest's identify applied before the erasure starts (N stays denied, the guest listed under it).

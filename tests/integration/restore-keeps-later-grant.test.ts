@@ -6,7 +6,7 @@
  * account is erased; between its holder check and its deletes (a DynamoDB middleware) the guest sends one request:
  * an identify bringing X and `Subscribed {channel: email}`. Ingest lifts X's denial with the guest's grant (the
  * batch's address); the erasure's deletes then take the grant (its key was read at the check), and
- * `#restoreForLateHolders`, finding the guest, puts back the account's denial as read at the check
+ * `#freeAddress`, finding the guest, puts back the account's denial as read at the check
  * (attribute_not_exists): X is denied again. The guest is still mailed (its own grant is later), but another record
  * of the person's that gets X afterwards is not: the address's latest change, the guest's grant, is lost.
  * Control: the guest's request before the erasure starts: its grant lifts X's denial and stays (both are mailed).

@@ -4,7 +4,7 @@
  * Promise (issue 10, erasure per address): an address's holds go when its last live holder is erased (no item keeps
  * the address's hash once no live record has it). The account has X and unsubscribed (X denied). The account is
  * erased; between its holder check and its deletes the guest gets X (as erasure-rechecks-late-holder.test.ts), so
- * `#restoreForLateHolders` finds the guest, points it to X, and puts X's denial back. Before that put lands (a
+ * `#freeAddress` finds the guest, points it to X, and puts X's denial back. Before that put lands (a
  * DynamoDB middleware), the guest is erased: its erasure finds no other holder and deletes X's partition (empty by
  * then). Then the account's erasure puts the denial back (attribute_not_exists): nothing checks the holder it put
  * it back for after the put (write, then check), so X's denial stays with no live record having X.
@@ -38,7 +38,7 @@ async function scenario(person: string, racing: boolean) {
       await t.api.send([{ type: 'identify', userId: guest, messageId: `${person}-guest`, traits: { email: address } }]);
       await written;
       if (!racing) return;
-      // The put-back of X's denial for the guest (`#restoreForLateHolders`): the guest is erased first.
+      // The put-back of X's denial for the guest (`#freeAddress`): the guest is erased first.
       hooks.add({
         match: (o, i) => o === 'PutItem' && i.includes(`"AH#${hash}"`) && i.includes('"ConditionExpression":"attribute_not_exists(#pk)"'),
         before: async () => {
