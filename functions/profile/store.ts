@@ -1782,7 +1782,7 @@ export class ProfileStore {
       // Kept for a live record with it: it points to the address from now on, so its own erasure finds the holds even
       // once it has moved to another address and its events naming this one have expired (a holder erased meanwhile,
       // its pointer refused, does not count: the next is tried).
-      if (await this.#keepForLiveHolder(hash, now, erased)) continue;
+      if (await this.#keepForLiveHolder(hash, now, erased, listed)) continue;
       // Nobody else has it: its holds go once the erasure's other deletes are done (`#freeAddress`).
       freed.push(hash);
     }
@@ -1860,10 +1860,11 @@ export class ProfileStore {
    * count (its erasure may have judged the address before the item was written): the next one is tried. After this
    * answers true the item has a live holder whose erasure will judge it; false: nobody's, for the caller to take back.
    */
-  async #keepForLiveHolder(hash: string, now: Date, excluding: ReadonlySet<string>): Promise<boolean> {
+  async #keepForLiveHolder(hash: string, now: Date, excluding: ReadonlySet<string>, listed?: ReadonlyArray<Record<string, unknown>>): Promise<boolean> {
     const tried = new Set(excluding);
-    for (;;) {
-      const holder = await this.#liveHolderOf(hash, now, tried);
+    // `listed`: the address's listings as the caller just read them, for the first try; a retry reads them again.
+    for (let first = true; ; first = false) {
+      const holder = await this.#liveHolderOf(hash, now, tried, first ? listed : undefined);
       if (holder === undefined) return false;
       if (await this.#pointToAddress(holder, hash, now)) return true;
       tried.add(holder);
