@@ -673,9 +673,11 @@ export class ProfileStore {
     // Erased meanwhile (its erasure may have read the partition before the pointer was written), or long gone: this
     // write is undone, then the pointer goes as the erasure takes it (`#settleAddressOfGone`: the pointer may be the
     // one the erasure needs to find the address, its listing under it or holds it wrote before).
+    let kept = false;
     if (written) {
       const restricts = kind === 'S' || hold.item.status === 'denied';
-      if (!restricts || !(await this.#keepForLiveHolder(hash, now, new Set([id])))) {
+      kept = restricts && (await this.#keepForLiveHolder(hash, now, new Set([id])));
+      if (!kept) {
         const unlessReplaced = { ConditionExpression: '#m = :m', ExpressionAttributeNames: { '#m': mark.name }, ExpressionAttributeValues: { ':m': mark.value } };
         try {
           if (written.old === undefined) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key, ...unlessReplaced }));
@@ -685,7 +687,7 @@ export class ProfileStore {
         }
       }
     }
-    await this.#settleAddressOfGone(id, hash, now, tombstone?.erasedAt);
+    await this.#settleAddressOfGone(id, hash, now, tombstone?.erasedAt, kept);
   }
 
   /**
@@ -697,14 +699,15 @@ export class ProfileStore {
    * the address (the customer's listing under a former address, holds they wrote before). Idempotent with the erasure.
    * With `erasedAt`: a listing of the customer under the address written after their erasure, while a write can be in
    * flight, is a new life's on its way (its profile not written yet): the pointer is that life's and stays.
+   * `kept`: the caller has just pointed a live holder to the address (`#keepForLiveHolder`): its holds stay for it.
    */
-  async #settleAddressOfGone(id: string, hash: string, now: Date, erasedAt?: string): Promise<void> {
+  async #settleAddressOfGone(id: string, hash: string, now: Date, erasedAt?: string, kept = false): Promise<void> {
     const listingKey = addressHolderKey(hash, id);
     const { Item: listing } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: listingKey, ConsistentRead: true }));
     const listedAt = typeof listing?.listedAt === 'string' ? listing.listedAt : undefined;
     if (erasedAt !== undefined && listedAt !== undefined && listedAt > erasedAt && now.getTime() - Date.parse(listedAt) < LISTING_IN_FLIGHT_MS) return;
     if (listing !== undefined) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: listingKey }));
-    if (!(await this.#keepForLiveHolder(hash, now, new Set([id])))) await this.#freeAddress(hash, now, new Set([id]));
+    if (!kept && !(await this.#keepForLiveHolder(hash, now, new Set([id])))) await this.#freeAddress(hash, now, new Set([id]));
     await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: addressPointerKey(id, hash) }));
   }
 
@@ -1813,7 +1816,7 @@ export class ProfileStore {
       // A listing from before listings said when (no `listedAt`): in flight while the record has no profile.
       const lately = typeof listing?.listedAt === 'string' ? now.getTime() - Date.parse(listing.listedAt) < LISTING_IN_FLIGHT_MS : stored === undefined;
       const inFlight = listing !== undefined && lately && (stored === undefined || (typeof listing.forVersion === 'number' && stored.version <= listing.forVersion));
-      const has = stored !== undefined && stored.mergedInto === undefined && (numberHashOf(stored.profile) === hash || emailHashOf(stored.profile.traits.email) === hash);
+      const has = stored !== undefined && (numberHashOf(stored.profile) === hash || emailHashOf(stored.profile.traits.email) === hash);
       if (stored?.mergedInto !== undefined || !(has || inFlight)) return false;
       return !(await this.erasedNow(holder, now));
     };
