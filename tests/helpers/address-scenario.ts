@@ -6,8 +6,22 @@ import { DeleteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll } from 'vitest';
 import { PROFILE_TABLE, type EngineOptions } from '../../infra/embedded/engine';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
+import type { DynamoHook } from './dynamo-hooks';
 import { laterOn, profileItems, useTestEngine } from './engine';
 import { messagesOf, outboxFor, runToEnd } from './journeys';
+
+type Channel = 'email' | 'sms' | 'whatsapp';
+
+export interface AccountUnsubscribedOptions {
+  /** The channel unsubscribed (and the address's kind: `email`, or a `phone` number); the scenario's by default. */
+  readonly channel?: Channel;
+  /** X: `<person>@example.com` by default for email; a number (E.164) must be named for sms and whatsapp. */
+  readonly address?: string;
+  /** The guest `guest-<person>` has this other address (of the same kind) already, identified first; no guest by default. */
+  readonly guestHas?: string;
+  /** What is let pass after the unsubscribe; a minute by default. */
+  readonly wait?: number;
+}
 
 export interface OfferScenarioOptions {
   /** The temp folder's name: `rapport-<name>-XXXXXX` under the OS's temp folder. */
@@ -15,7 +29,7 @@ export interface OfferScenarioOptions {
   /** The virtual clock's start; 2026-03-02T10:00:00Z (a Monday morning) by default. */
   readonly start?: string;
   /** The offer journey's channel; email by default (the phone number's: `sms`, `whatsapp`). */
-  readonly channel?: 'email' | 'sms' | 'whatsapp';
+  readonly channel?: Channel;
   /** The offer journey's topic (`topic: <topic>` in offer.yaml); none by default. */
   readonly topic?: string;
   /** Merged over the defaults (the folder's journeys and templates, no quiet hours, no sweep, logs silent). */
@@ -92,6 +106,38 @@ export function offerScenario(options: OfferScenarioOptions) {
     return { address, account, guest };
   };
 
+  /**
+   * The account `u-<person>` has X and unsubscribed (X denied): identified with X (`email`, or `phone` for sms and
+   * whatsapp), a minute let pass, then `Unsubscribed {channel}` (message id `<person>-stop`, as a number's STOP is
+   * reported), `wait` let pass. With `guestHas`, the guest `guest-<person>` is identified with that address first.
+   */
+  const accountUnsubscribed = async (person: string, options: AccountUnsubscribedOptions = {}) => {
+    const unsubscribed = options.channel ?? channel;
+    const trait = unsubscribed === 'email' ? 'email' : 'phone';
+    const address = options.address ?? (unsubscribed === 'email' ? `${person}@example.com` : undefined);
+    if (address === undefined) throw new Error(`accountUnsubscribed: name the ${unsubscribed} number (options.address)`);
+    const account = `u-${person}`;
+    const guest = `guest-${person}`;
+    if (options.guestHas !== undefined) await t.api.sendAndSettle({ type: 'identify', userId: guest, traits: { [trait]: options.guestHas } });
+    await t.api.sendAndSettle({ type: 'identify', userId: account, traits: { [trait]: address } });
+    await later(60_000);
+    await t.api.sendAndSettle({ type: 'track', userId: account, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: unsubscribed } });
+    await later(options.wait ?? 60_000);
+    return { address, account, guest };
+  };
+
+  /**
+   * A hook (`dynamoHooks`) erasing `id` before the call `match` goes out (the erasure runs to its answer, the call
+   * waiting); its `status` is the erasure's answer once it ran.
+   */
+  const erasureBefore = (id: string, match: DynamoHook['match']) => {
+    const hook: DynamoHook & { status?: number } = {
+      match,
+      before: async () => void (hook.status = (await t.api.del(`/v1/customers/${id}`)).status),
+    };
+    return hook;
+  };
+
   /** The one-click unsubscribe link (RFC 8058 `List-Unsubscribe`) of the first email to `id` that has one. */
   const unsubscribeLink = (id: string) => {
     const mail = outboxFor(t.engine, id).find((m) => m.channel === 'email' && 'headers' in m && m.headers['List-Unsubscribe']) as { headers: Record<string, string> } | undefined;
@@ -117,5 +163,5 @@ export function offerScenario(options: OfferScenarioOptions) {
     } while (start);
   };
 
-  return { dir, clock, t, later, offer, latestOffer, addressItems, guestAndAccount, unsubscribeLink, clickOneClick, expireTimelines };
+  return { dir, clock, t, later, offer, latestOffer, addressItems, guestAndAccount, accountUnsubscribed, erasureBefore, unsubscribeLink, clickOneClick, expireTimelines };
 }

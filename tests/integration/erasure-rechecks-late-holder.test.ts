@@ -16,18 +16,12 @@ import { describe, expect, it } from 'vitest';
 import { addressHash, offerScenario } from '../helpers/address-scenario';
 import { dynamoHooks } from '../helpers/dynamo-hooks';
 
-const { t, later, offer, latestOffer, addressItems } = offerScenario({ name: 'a20-after-check' });
+const { t, later, offer, latestOffer, addressItems, accountUnsubscribed } = offerScenario({ name: 'a20-after-check' });
 
 const hooks = dynamoHooks(t, 'a20AfterCheck');
 
 async function scenario(person: string, racing: boolean) {
-  const address = `${person}@example.com`;
-  const account = `u-${person}`;
-  const guest = `guest-${person}`;
-  await t.api.sendAndSettle({ type: 'identify', userId: account, traits: { email: address } });
-  await later(60_000);
-  await t.api.sendAndSettle({ type: 'track', userId: account, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'email' } });
-  await later(60_000);
+  const { address, account, guest } = await accountUnsubscribed(person);
   const guestGetsAddress = () => t.api.sendAndSettle({ type: 'identify', userId: guest, messageId: `${person}-guest`, traits: { email: address } });
   let raced = false;
   if (racing) {
@@ -36,9 +30,7 @@ async function scenario(person: string, racing: boolean) {
       match: (op, input) => op === 'BatchWriteItem' && input.includes(`"AH#${addressHash(address)}"`) && input.includes('DeleteRequest'),
       before: async () => {
         // Sent, then awaited until the guest's profile with X is written (settling would wait for this erasure).
-        const written = new Promise<void>((then) => hooks.add({ match: (o, i) => o === 'PutItem' && i.includes(`"C#${guest}"`) && i.includes('"profile"'), after: then }));
-        await t.api.send([{ type: 'identify', userId: guest, messageId: `${person}-guest`, traits: { email: address } }]);
-        await written;
+        await hooks.untilProfileWritten(guest, () => t.api.send([{ type: 'identify', userId: guest, messageId: `${person}-guest`, traits: { email: address } }]));
         raced = true;
       },
     });

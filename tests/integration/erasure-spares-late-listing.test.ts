@@ -17,17 +17,12 @@ import { describe, expect, it } from 'vitest';
 import { addressHash, offerScenario } from '../helpers/address-scenario';
 import { dynamoHooks } from '../helpers/dynamo-hooks';
 
-const { t, later, offer, latestOffer, addressItems } = offerScenario({ name: 'a21-late-listing', channel: 'sms' });
+const { t, later, offer, latestOffer, addressItems, accountUnsubscribed } = offerScenario({ name: 'a21-late-listing', channel: 'sms' });
 
 const hooks = dynamoHooks(t, 'a21LateListing');
 
 async function scenario(person: string, number: string, racing: boolean) {
-  const account = `u-${person}`;
-  const guest = `guest-${person}`;
-  await t.api.sendAndSettle({ type: 'identify', userId: account, traits: { phone: number } });
-  await later(60_000);
-  await t.api.sendAndSettle({ type: 'track', userId: account, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'sms' } });
-  await later(60_000);
+  const { account, guest } = await accountUnsubscribed(person, { address: number });
   const guestGetsNumber = () => t.api.sendAndSettle({ type: 'identify', userId: guest, messageId: `${person}-guest`, traits: { phone: number } });
   let raced = false;
   if (racing) {
@@ -36,9 +31,7 @@ async function scenario(person: string, number: string, racing: boolean) {
       // The erasure's read of N's items (no other holder was found): the guest gets N first.
       match: (op, input) => op === 'Query' && input.includes(partition) && input.includes('"KeyConditionExpression":"#pk = :pk"'),
       before: async () => {
-        const written = new Promise<void>((then) => hooks.add({ match: (o, i) => o === 'PutItem' && i.includes(`"C#${guest}"`) && i.includes('"profile"'), after: then }));
-        await t.api.send([{ type: 'identify', userId: guest, messageId: `${person}-guest`, traits: { phone: number } }]);
-        await written;
+        await hooks.untilProfileWritten(guest, () => t.api.send([{ type: 'identify', userId: guest, messageId: `${person}-guest`, traits: { phone: number } }]));
         raced = true;
       },
     });

@@ -17,18 +17,12 @@ import { describe, expect, it } from 'vitest';
 import { addressHash, offerScenario } from '../helpers/address-scenario';
 import { dynamoHooks } from '../helpers/dynamo-hooks';
 
-const { t, later, offer, latestOffer, addressItems } = offerScenario({ name: 'a21-restore-grant' });
+const { t, later, offer, latestOffer, addressItems, accountUnsubscribed } = offerScenario({ name: 'a21-restore-grant' });
 
 const hooks = dynamoHooks(t, 'a21RestoreGrant');
 
 async function scenario(person: string, racing: boolean) {
-  const address = `${person}@example.com`;
-  const account = `u-${person}`;
-  const guest = `guest-${person}`;
-  await t.api.sendAndSettle({ type: 'identify', userId: account, traits: { email: address } });
-  await later(60_000);
-  await t.api.sendAndSettle({ type: 'track', userId: account, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'email' } });
-  await later(60_000);
+  const { address, account, guest } = await accountUnsubscribed(person);
   const request = [
     { type: 'identify' as const, userId: guest, messageId: `${person}-guest`, traits: { email: address } },
     { type: 'track' as const, userId: guest, event: 'Subscribed', messageId: `${person}-grant`, properties: { channel: 'email' } },
@@ -39,9 +33,7 @@ async function scenario(person: string, racing: boolean) {
       // The erasure's deletes, X's denial among them (its holders were checked): the guest's request lands first.
       match: (op, input) => op === 'BatchWriteItem' && input.includes(`"AH#${addressHash(address)}"`) && input.includes('DeleteRequest'),
       before: async () => {
-        const written = new Promise<void>((then) => hooks.add({ match: (o, i) => o === 'PutItem' && i.includes(`"C#${guest}"`) && i.includes('"profile"'), after: then }));
-        await t.api.send(request);
-        await written;
+        await hooks.untilProfileWritten(guest, () => t.api.send(request));
         raced = true;
       },
     });

@@ -39,9 +39,7 @@ async function scenario(person: string, number: string, racing: boolean) {
       // The settle's read of N's items (no holder was found): the guest gets N first.
       match: (op, input) => op === 'Query' && input.includes(`"AH#${addressHash(number)}"`) && input.includes('"KeyConditionExpression":"#pk = :pk"'),
       before: async () => {
-        const written = new Promise<void>((then) => hooks.add({ match: (o, i) => o === 'PutItem' && i.includes(`"C#${guest}"`) && i.includes('"profile"'), after: then }));
-        await t.api.send([{ type: 'identify', userId: guest, messageId: `${person}-guest`, traits: { phone: number } }]);
-        await written;
+        await hooks.untilProfileWritten(guest, () => t.api.send([{ type: 'identify', userId: guest, messageId: `${person}-guest`, traits: { phone: number } }]));
         raced = true;
       },
     });
