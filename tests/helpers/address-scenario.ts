@@ -6,7 +6,7 @@ import { DeleteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll } from 'vitest';
 import { PROFILE_TABLE, type EngineOptions } from '../../infra/embedded/engine';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
-import type { DynamoHook } from './dynamo-hooks';
+import type { DynamoHook, dynamoHooks } from './dynamo-hooks';
 import { laterOn, profileItems, useTestEngine } from './engine';
 import { messagesOf, outboxFor, runToEnd } from './journeys';
 
@@ -138,6 +138,38 @@ export function offerScenario(options: OfferScenarioOptions) {
     return hook;
   };
 
+  /**
+   * The guest's `events` land first (one event sent as itself, more as a batch). With `during` (a call `hooks` will
+   * see, e.g. an erasure's): as that call waits, sent and awaited until the guest's profile is written (settling would
+   * wait for the call's caller). Without (the control): sent and settled now, a minute let pass. Returns `raced`:
+   * whether they landed during the call, to read once the call has run.
+   */
+  const guestLandsFirst = async (hooks: ReturnType<typeof dynamoHooks>, guest: string, events: unknown[], during?: DynamoHook['match']) => {
+    let landed = false;
+    if (during) {
+      hooks.set({
+        match: during,
+        before: async () => {
+          await hooks.untilProfileWritten(guest, () => t.api.send(events));
+          landed = true;
+        },
+      });
+    } else {
+      await t.api.sendAndSettle(events.length === 1 ? events[0] : events);
+      await later(60_000);
+    }
+    return () => landed;
+  };
+
+  /** A newcomer `new-<person>` gets `address` (identified with it, a minute let pass) and is offered: what became of its offer. */
+  const newcomerOffer = async (person: string, address: string) => {
+    const newcomer = `new-${person}`;
+    await t.api.sendAndSettle({ type: 'identify', userId: newcomer, traits: { [channel === 'email' ? 'email' : 'phone']: address } });
+    await later(60_000);
+    await offer(newcomer, 1);
+    return latestOffer(newcomer);
+  };
+
   /** The one-click unsubscribe link (RFC 8058 `List-Unsubscribe`) of the first email to `id` that has one. */
   const unsubscribeLink = (id: string) => {
     const mail = outboxFor(t.engine, id).find((m) => m.channel === 'email' && 'headers' in m && m.headers['List-Unsubscribe']) as { headers: Record<string, string> } | undefined;
@@ -163,5 +195,5 @@ export function offerScenario(options: OfferScenarioOptions) {
     } while (start);
   };
 
-  return { dir, clock, t, later, offer, latestOffer, addressItems, guestAndAccount, accountUnsubscribed, erasureBefore, unsubscribeLink, clickOneClick, expireTimelines };
+  return { dir, clock, t, later, offer, latestOffer, addressItems, guestAndAccount, accountUnsubscribed, erasureBefore, guestLandsFirst, newcomerOffer, unsubscribeLink, clickOneClick, expireTimelines };
 }

@@ -19,7 +19,7 @@ import { describe, expect, it } from 'vitest';
 import { offerScenario } from '../helpers/address-scenario';
 import { dynamoHooks } from '../helpers/dynamo-hooks';
 
-const { t, later, offer, latestOffer, addressItems, accountUnsubscribed } = offerScenario({ name: 'a20-kept-erased-holder' });
+const { t, later, addressItems, accountUnsubscribed, newcomerOffer } = offerScenario({ name: 'a20-kept-erased-holder' });
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
 const hooks = dynamoHooks(t, 'a20KeptErasedHolder');
@@ -77,11 +77,7 @@ async function scenario(person: string, racing: boolean) {
   await t.engine.settle();
   await later(60_000);
   const left = (await addressItems(x, '"denied"')).length;
-  const newcomer = `new-${person}`;
-  await t.api.sendAndSettle({ type: 'identify', userId: newcomer, traits: { email: x } });
-  await later(60_000);
-  await offer(newcomer, 1);
-  return { statuses, deniedAfterErasures: left, newcomerOffer: await latestOffer(newcomer) };
+  return { statuses, deniedAfterErasures: left, newcomerOffer: await newcomerOffer(person, x) };
 }
 
 describe("the account's erasure keeps the address for a guest whose erasure begins meanwhile", () => {

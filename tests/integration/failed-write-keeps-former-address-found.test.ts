@@ -20,7 +20,7 @@ import { PROFILE_TABLE } from '../../infra/embedded/engine';
 import { offerScenario } from '../helpers/address-scenario';
 import { dynamoHooks } from '../helpers/dynamo-hooks';
 
-const { t, later, offer, latestOffer, addressItems, expireTimelines, accountUnsubscribed } = offerScenario({ name: 'a20-unlist', engine: { env: { ...process.env, RAPPORT_TIMELINE_RETENTION_DAYS: '30' } } });
+const { t, later, addressItems, expireTimelines, accountUnsubscribed, newcomerOffer } = offerScenario({ name: 'a20-unlist', engine: { env: { ...process.env, RAPPORT_TIMELINE_RETENTION_DAYS: '30' } } });
 const DAY = 86_400_000;
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -65,11 +65,7 @@ async function scenario(person: string, racing: boolean) {
   await t.engine.settle();
   await later(60_000);
   const left = (await addressItems(x, '"denied"')).length;
-  const newcomer = `new-${person}`;
-  await t.api.sendAndSettle({ type: 'identify', userId: newcomer, traits: { email: x } });
-  await later(60_000);
-  await offer(newcomer, 1);
-  return { deniedBefore, deniedAfterErasure: left, newcomerOffer: await latestOffer(newcomer) };
+  return { deniedBefore, deniedAfterErasure: left, newcomerOffer: await newcomerOffer(person, x) };
 }
 
 describe("an erasure and a write of the customer's that conflicts meanwhile", () => {
