@@ -19,6 +19,8 @@ export interface AccountUnsubscribedOptions {
   readonly address?: string;
   /** The guest `guest-<person>` has this other address (of the same kind) already, identified first; no guest by default. */
   readonly guestHas?: string;
+  /** The guest `guest-<person>` is identified with this address (X as it writes it) in the account's request, after it. */
+  readonly guestAlongside?: string;
   /** What is let pass after the unsubscribe; a minute by default. */
   readonly wait?: number;
 }
@@ -90,17 +92,25 @@ export function offerScenario(options: OfferScenarioOptions) {
   const addressItems = (address: string, having?: string, listings = false) =>
     profileItems(t.engine, (text) => text.includes(`"AH#${addressHash(address)}"`) && (listings || !text.includes('"H#')) && (having === undefined || text.includes(having)));
 
+  /** X's trait (`email`, or `phone` for sms and whatsapp) and X: `<person>@example.com` by default for email; a number must be named. */
+  const addressOf = (person: string, of: Channel, address: string | undefined, helper: string) => {
+    const named = address ?? (of === 'email' ? `${person}@example.com` : undefined);
+    if (named === undefined) throw new Error(`${helper}: name the ${of} number`);
+    return { trait: of === 'email' ? 'email' : 'phone', address: named };
+  };
+
   /**
-   * One person's two records with one address, `<person>@example.com`: the guest checkout `guest-<person>` and the
-   * account `u-<person>`, both identified in one request, a minute let pass.
+   * One person's two records with one address X (`<person>@example.com` by default; a number, named, for sms and
+   * whatsapp scenarios): the guest checkout `guest-<person>` and the account `u-<person>`, both identified in one
+   * request, a minute let pass.
    */
-  const guestAndAccount = async (person: string) => {
-    const address = `${person}@example.com`;
+  const guestAndAccount = async (person: string, named?: string) => {
+    const { trait, address } = addressOf(person, channel, named, 'guestAndAccount');
     const account = `u-${person}`;
     const guest = `guest-${person}`;
     await t.api.send([
-      { type: 'identify', userId: guest, traits: { email: address } },
-      { type: 'identify', userId: account, traits: { email: address } },
+      { type: 'identify', userId: guest, traits: { [trait]: address } },
+      { type: 'identify', userId: account, traits: { [trait]: address } },
     ]);
     await later(60_000);
     return { address, account, guest };
@@ -109,17 +119,22 @@ export function offerScenario(options: OfferScenarioOptions) {
   /**
    * The account `u-<person>` has X and unsubscribed (X denied): identified with X (`email`, or `phone` for sms and
    * whatsapp), a minute let pass, then `Unsubscribed {channel}` (message id `<person>-stop`, as a number's STOP is
-   * reported), `wait` let pass. With `guestHas`, the guest `guest-<person>` is identified with that address first.
+   * reported), `wait` let pass. With `guestHas`, the guest `guest-<person>` is identified with that address first; with
+   * `guestAlongside`, in the account's request (sent, not settled), after the account.
    */
   const accountUnsubscribed = async (person: string, options: AccountUnsubscribedOptions = {}) => {
     const unsubscribed = options.channel ?? channel;
-    const trait = unsubscribed === 'email' ? 'email' : 'phone';
-    const address = options.address ?? (unsubscribed === 'email' ? `${person}@example.com` : undefined);
-    if (address === undefined) throw new Error(`accountUnsubscribed: name the ${unsubscribed} number (options.address)`);
+    const { trait, address } = addressOf(person, unsubscribed, options.address, 'accountUnsubscribed');
     const account = `u-${person}`;
     const guest = `guest-${person}`;
     if (options.guestHas !== undefined) await t.api.sendAndSettle({ type: 'identify', userId: guest, traits: { [trait]: options.guestHas } });
-    await t.api.sendAndSettle({ type: 'identify', userId: account, traits: { [trait]: address } });
+    if (options.guestAlongside === undefined) await t.api.sendAndSettle({ type: 'identify', userId: account, traits: { [trait]: address } });
+    else {
+      await t.api.send([
+        { type: 'identify', userId: account, traits: { [trait]: address } },
+        { type: 'identify', userId: guest, traits: { [trait]: options.guestAlongside } },
+      ]);
+    }
     await later(60_000);
     await t.api.sendAndSettle({ type: 'track', userId: account, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: unsubscribed } });
     await later(options.wait ?? 60_000);
