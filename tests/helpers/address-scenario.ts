@@ -6,8 +6,24 @@ import { DeleteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll } from 'vitest';
 import { PROFILE_TABLE, type EngineOptions } from '../../infra/embedded/engine';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
+import type { DynamoHook, dynamoHooks } from './dynamo-hooks';
 import { laterOn, profileItems, useTestEngine } from './engine';
 import { messagesOf, outboxFor, runToEnd } from './journeys';
+
+type Channel = 'email' | 'sms' | 'whatsapp';
+
+export interface AccountUnsubscribedOptions {
+  /** The channel unsubscribed (and the address's kind: `email`, or a `phone` number); the scenario's by default. */
+  readonly channel?: Channel;
+  /** X: `<person>@example.com` by default for email; a number (E.164) must be named for sms and whatsapp. */
+  readonly address?: string;
+  /** The guest `guest-<person>` has this other address (of the same kind) already, identified first; no guest by default. */
+  readonly guestHas?: string;
+  /** The guest `guest-<person>` is identified with this address (X as it writes it) in the account's request, after it. */
+  readonly guestAlongside?: string;
+  /** What is let pass after the unsubscribe; a minute by default. */
+  readonly wait?: number;
+}
 
 export interface OfferScenarioOptions {
   /** The temp folder's name: `rapport-<name>-XXXXXX` under the OS's temp folder. */
@@ -15,7 +31,7 @@ export interface OfferScenarioOptions {
   /** The virtual clock's start; 2026-03-02T10:00:00Z (a Monday morning) by default. */
   readonly start?: string;
   /** The offer journey's channel; email by default (the phone number's: `sms`, `whatsapp`). */
-  readonly channel?: 'email' | 'sms' | 'whatsapp';
+  readonly channel?: Channel;
   /** The offer journey's topic (`topic: <topic>` in offer.yaml); none by default. */
   readonly topic?: string;
   /** Merged over the defaults (the folder's journeys and templates, no quiet hours, no sweep, logs silent). */
@@ -76,20 +92,97 @@ export function offerScenario(options: OfferScenarioOptions) {
   const addressItems = (address: string, having?: string, listings = false) =>
     profileItems(t.engine, (text) => text.includes(`"AH#${addressHash(address)}"`) && (listings || !text.includes('"H#')) && (having === undefined || text.includes(having)));
 
+  /** X's trait (`email`, or `phone` for sms and whatsapp) and X: `<person>@example.com` by default for email; a number must be named. */
+  const addressOf = (person: string, of: Channel, address: string | undefined, helper: string) => {
+    const named = address ?? (of === 'email' ? `${person}@example.com` : undefined);
+    if (named === undefined) throw new Error(`${helper}: name the ${of} number`);
+    return { trait: of === 'email' ? 'email' : 'phone', address: named };
+  };
+
   /**
-   * One person's two records with one address, `<person>@example.com`: the guest checkout `guest-<person>` and the
-   * account `u-<person>`, both identified in one request, a minute let pass.
+   * One person's two records with one address X (`<person>@example.com` by default; a number, named, for sms and
+   * whatsapp scenarios): the guest checkout `guest-<person>` and the account `u-<person>`, both identified in one
+   * request, a minute let pass.
    */
-  const guestAndAccount = async (person: string) => {
-    const address = `${person}@example.com`;
+  const guestAndAccount = async (person: string, named?: string) => {
+    const { trait, address } = addressOf(person, channel, named, 'guestAndAccount');
     const account = `u-${person}`;
     const guest = `guest-${person}`;
     await t.api.send([
-      { type: 'identify', userId: guest, traits: { email: address } },
-      { type: 'identify', userId: account, traits: { email: address } },
+      { type: 'identify', userId: guest, traits: { [trait]: address } },
+      { type: 'identify', userId: account, traits: { [trait]: address } },
     ]);
     await later(60_000);
     return { address, account, guest };
+  };
+
+  /**
+   * The account `u-<person>` has X and unsubscribed (X denied): identified with X (`email`, or `phone` for sms and
+   * whatsapp), a minute let pass, then `Unsubscribed {channel}` (message id `<person>-stop`, as a number's STOP is
+   * reported), `wait` let pass. With `guestHas`, the guest `guest-<person>` is identified with that address first; with
+   * `guestAlongside`, in the account's request (sent, not settled), after the account.
+   */
+  const accountUnsubscribed = async (person: string, options: AccountUnsubscribedOptions = {}) => {
+    const unsubscribed = options.channel ?? channel;
+    const { trait, address } = addressOf(person, unsubscribed, options.address, 'accountUnsubscribed');
+    const account = `u-${person}`;
+    const guest = `guest-${person}`;
+    if (options.guestHas !== undefined) await t.api.sendAndSettle({ type: 'identify', userId: guest, traits: { [trait]: options.guestHas } });
+    if (options.guestAlongside === undefined) await t.api.sendAndSettle({ type: 'identify', userId: account, traits: { [trait]: address } });
+    else {
+      await t.api.send([
+        { type: 'identify', userId: account, traits: { [trait]: address } },
+        { type: 'identify', userId: guest, traits: { [trait]: options.guestAlongside } },
+      ]);
+    }
+    await later(60_000);
+    await t.api.sendAndSettle({ type: 'track', userId: account, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: unsubscribed } });
+    await later(options.wait ?? 60_000);
+    return { address, account, guest };
+  };
+
+  /**
+   * A hook (`dynamoHooks`) erasing `id` before the call `match` goes out (the erasure runs to its answer, the call
+   * waiting); its `status` is the erasure's answer once it ran.
+   */
+  const erasureBefore = (id: string, match: DynamoHook['match']) => {
+    const hook: DynamoHook & { status?: number } = {
+      match,
+      before: async () => void (hook.status = (await t.api.del(`/v1/customers/${id}`)).status),
+    };
+    return hook;
+  };
+
+  /**
+   * The guest's `events` land first (one event sent as itself, more as a batch). With `during` (a call `hooks` will
+   * see, e.g. an erasure's): as that call waits, sent and awaited until the guest's profile is written (settling would
+   * wait for the call's caller). Without (the control): sent and settled now, a minute let pass. Returns `raced`:
+   * whether they landed during the call, to read once the call has run.
+   */
+  const guestLandsFirst = async (hooks: ReturnType<typeof dynamoHooks>, guest: string, events: unknown[], during?: DynamoHook['match']) => {
+    let landed = false;
+    if (during) {
+      hooks.set({
+        match: during,
+        before: async () => {
+          await hooks.untilProfileWritten(guest, () => t.api.send(events));
+          landed = true;
+        },
+      });
+    } else {
+      await t.api.sendAndSettle(events.length === 1 ? events[0] : events);
+      await later(60_000);
+    }
+    return () => landed;
+  };
+
+  /** A newcomer `new-<person>` gets `address` (identified with it, a minute let pass) and is offered: what became of its offer. */
+  const newcomerOffer = async (person: string, address: string) => {
+    const newcomer = `new-${person}`;
+    await t.api.sendAndSettle({ type: 'identify', userId: newcomer, traits: { [channel === 'email' ? 'email' : 'phone']: address } });
+    await later(60_000);
+    await offer(newcomer, 1);
+    return latestOffer(newcomer);
   };
 
   /** The one-click unsubscribe link (RFC 8058 `List-Unsubscribe`) of the first email to `id` that has one. */
@@ -117,5 +210,5 @@ export function offerScenario(options: OfferScenarioOptions) {
     } while (start);
   };
 
-  return { dir, clock, t, later, offer, latestOffer, addressItems, guestAndAccount, unsubscribeLink, clickOneClick, expireTimelines };
+  return { dir, clock, t, later, offer, latestOffer, addressItems, guestAndAccount, accountUnsubscribed, erasureBefore, guestLandsFirst, newcomerOffer, unsubscribeLink, clickOneClick, expireTimelines };
 }

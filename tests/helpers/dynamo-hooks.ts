@@ -46,6 +46,15 @@ export function dynamoHooks(world: { readonly engine: Engine }, name: string) {
     /** Arm more hooks beside those armed (e.g. from another hook, as a race unfolds). */
     add: (...more: DynamoHook[]) => void hooks.push(...more),
     clear: () => void (hooks = []),
+    /**
+     * Runs `act` (e.g. sends a record's events, unsettled: settling would wait for the call hooked) and resolves once
+     * `id`'s profile write has landed: in a hook's `before`, that write lands ahead of the call hooked.
+     */
+    untilProfileWritten: async (id: string, act: () => unknown) => {
+      const written = new Promise<void>((then) => hooks.push({ match: (op, input) => op === 'PutItem' && input.includes(`"C#${id}"`) && input.includes('"profile"'), after: then }));
+      await act();
+      await written;
+    },
     get fired() {
       return fired;
     },

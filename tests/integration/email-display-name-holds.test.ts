@@ -15,19 +15,10 @@ import { describe, expect, it } from 'vitest';
 import { offerScenario } from '../helpers/address-scenario';
 import { outboxFor } from '../helpers/journeys';
 
-const { t, later, offer, latestOffer } = offerScenario({ name: 'a21-display-name' });
+const { t, offer, latestOffer, accountUnsubscribed } = offerScenario({ name: 'a21-display-name' });
 
 async function scenario(person: string, guestEmail: (address: string) => string) {
-  const address = `${person}@example.com`;
-  const account = `u-${person}`;
-  const guest = `guest-${person}`;
-  await t.api.send([
-    { type: 'identify', userId: account, traits: { email: address } },
-    { type: 'identify', userId: guest, traits: { email: guestEmail(address) } },
-  ]);
-  await later(60_000);
-  await t.api.sendAndSettle({ type: 'track', userId: account, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'email' } });
-  await later(60_000);
+  const { guest } = await accountUnsubscribed(person, { guestAlongside: guestEmail(`${person}@example.com`) });
   await offer(guest, 1);
   return { guestOffer: await latestOffer(guest), mailsToGuest: outboxFor(t.engine, guest).filter((m) => m.channel === 'email').length };
 }

@@ -19,7 +19,7 @@ import { describe, expect, it } from 'vitest';
 import { offerScenario } from '../helpers/address-scenario';
 import { dynamoHooks } from '../helpers/dynamo-hooks';
 
-const { t, later, offer, latestOffer, addressItems } = offerScenario({ name: 'a20-kept-erased-holder' });
+const { t, later, addressItems, accountUnsubscribed, newcomerOffer } = offerScenario({ name: 'a20-kept-erased-holder' });
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
 const hooks = dynamoHooks(t, 'a20KeptErasedHolder');
@@ -31,14 +31,7 @@ const signal = () => {
 };
 
 async function scenario(person: string, racing: boolean) {
-  const x = `${person}@example.com`;
-  const account = `u-${person}`;
-  const guest = `guest-${person}`;
-  await t.api.sendAndSettle({ type: 'identify', userId: guest, traits: { email: `${person}-old@example.com` } });
-  await t.api.sendAndSettle({ type: 'identify', userId: account, traits: { email: x } });
-  await later(60_000);
-  await t.api.sendAndSettle({ type: 'track', userId: account, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'email' } });
-  await later(60_000);
+  const { address: x, account, guest } = await accountUnsubscribed(person, { guestHas: `${person}-old@example.com` });
   const statuses: number[] = [];
   if (racing) {
     const guestTombstoned = signal();
@@ -84,11 +77,7 @@ async function scenario(person: string, racing: boolean) {
   await t.engine.settle();
   await later(60_000);
   const left = (await addressItems(x, '"denied"')).length;
-  const newcomer = `new-${person}`;
-  await t.api.sendAndSettle({ type: 'identify', userId: newcomer, traits: { email: x } });
-  await later(60_000);
-  await offer(newcomer, 1);
-  return { statuses, deniedAfterErasures: left, newcomerOffer: await latestOffer(newcomer) };
+  return { statuses, deniedAfterErasures: left, newcomerOffer: await newcomerOffer(person, x) };
 }
 
 describe("the account's erasure keeps the address for a guest whose erasure begins meanwhile", () => {

@@ -16,39 +16,18 @@ import { PROFILE_TABLE } from '../../infra/embedded/engine';
 import { offerScenario } from '../helpers/address-scenario';
 import { dynamoHooks } from '../helpers/dynamo-hooks';
 
-const { t, later, offer, latestOffer, addressItems } = offerScenario({ name: 'a19-erasure-races-write' });
+const { t, later, offer, latestOffer, addressItems, accountUnsubscribed, erasureBefore } = offerScenario({ name: 'a19-erasure-races-write' });
 
 const hooks = dynamoHooks(t, 'erasureRacesAddressWrite');
 
-/**
- * The account `u-<person>` with X (`<person>@example.com`) unsubscribed, `wait` let pass; with `guestExists`, the guest
- * `guest-<person>` has another address already.
- */
-async function accountUnsubscribed(person: string, guestExists: boolean, wait = 60_000) {
-  const address = `${person}@example.com`;
-  const account = `u-${person}`;
-  const guest = `guest-${person}`;
-  if (guestExists) await t.api.sendAndSettle({ type: 'identify', userId: guest, traits: { email: `${person}-old@example.com` } });
-  await t.api.sendAndSettle({ type: 'identify', userId: account, traits: { email: address } });
-  await later(60_000);
-  await t.api.sendAndSettle({ type: 'track', userId: account, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'email' } });
-  await later(wait);
-  return { address, account, guest };
-}
-
 async function scenario(person: string, racing: boolean, guestExists = false) {
-  const { address, account, guest } = await accountUnsubscribed(person, guestExists, 86_400_000);
+  const { address, account, guest } = await accountUnsubscribed(person, { guestHas: guestExists ? `${person}-old@example.com` : undefined, wait: 86_400_000 });
   if (racing) {
-    let erased: number | undefined;
-    hooks.set(
-      {
-        // The guest's profile write (its listing under X is written): the account is erased first.
-        match: (op, input) => op === 'PutItem' && input.includes(`"C#${guest}"`) && input.includes(guestExists ? '#v = :v' : 'attribute_not_exists(#pk)'),
-        before: async () => void (erased = (await t.api.del(`/v1/customers/${account}`)).status),
-      },
-    );
+    // The guest's profile write (its listing under X is written): the account is erased first.
+    const erasure = erasureBefore(account, (op, input) => op === 'PutItem' && input.includes(`"C#${guest}"`) && input.includes(guestExists ? '#v = :v' : 'attribute_not_exists(#pk)'));
+    hooks.set(erasure);
     await t.api.sendAndSettle({ type: 'identify', userId: guest, traits: { email: address } });
-    expect(erased).toBe(200);
+    expect(erasure.status).toBe(200);
   } else {
     await t.api.sendAndSettle({ type: 'identify', userId: guest, traits: { email: address } });
     expect((await t.api.del(`/v1/customers/${account}`)).status).toBe(200);
@@ -79,7 +58,7 @@ describe("the account's erasure between the guest's listing under the address an
 
   it('a write that never lands: its listing counts while a write could still land, not after', async () => {
     const erasureAfter = async (person: string, ms: number) => {
-      const { address, account, guest } = await accountUnsubscribed(person, true);
+      const { address, account, guest } = await accountUnsubscribed(person, { guestHas: `${person}-old@example.com` });
       // Every attempt of the guest's write bringing X fails after its listing under X (the event is dead-lettered).
       hooks.set({ keep: true, match: (op, input) => op === 'PutItem' && input.includes(`"C#${guest}"`) && input.includes('#v = :v'), before: () => Promise.reject(new Error('write lost')) });
       await t.api.sendAndSettle({ type: 'identify', userId: guest, messageId: `${person}-move`, traits: { email: address } });
@@ -94,9 +73,10 @@ describe("the account's erasure between the guest's listing under the address an
   }, 60_000);
 
   it('the write bringing the address loses a race to another write of the guest, and the erasure runs before its retry', async () => {
-    const { address, account, guest } = await accountUnsubscribed('erc', true);
-    let erased: number | undefined;
+    const { address, account, guest } = await accountUnsubscribed('erc', { guestHas: 'erc-old@example.com' });
     let listings = 0;
+    // The retry of the guest's write bringing X lists it under X again (the second listing): the account is erased first.
+    const erasure = erasureBefore(account, (op, input) => op === 'PutItem' && input.includes('"address-holder"') && input.includes(`"${guest}"`) && ++listings === 2);
     hooks.set(
       {
         // The guest's write bringing X (listed under X for this version): another writer's write of that version lands first.
@@ -106,14 +86,10 @@ describe("the account's erasure between the guest's listing under the address an
             new UpdateCommand({ TableName: PROFILE_TABLE, Key: { PK: `C#${guest}`, SK: 'P' }, UpdateExpression: 'SET #v = #v + :one', ExpressionAttributeNames: { '#v': 'version' }, ExpressionAttributeValues: { ':one': 1 } }),
           ),
       },
-      {
-        // Its retry lists the guest under X again (the second listing): the account is erased first.
-        match: (op, input) => op === 'PutItem' && input.includes('"address-holder"') && input.includes(`"${guest}"`) && ++listings === 2,
-        before: async () => void (erased = (await t.api.del(`/v1/customers/${account}`)).status),
-      },
+      erasure,
     );
     await t.api.sendAndSettle({ type: 'identify', userId: guest, traits: { email: address } });
-    expect(erased).toBe(200);
+    expect(erasure.status).toBe(200);
     hooks.clear();
     await t.engine.settle();
     await later(60_000);

@@ -16,42 +16,21 @@ import { describe, expect, it } from 'vitest';
 import { addressHash, offerScenario } from '../helpers/address-scenario';
 import { dynamoHooks } from '../helpers/dynamo-hooks';
 
-const { t, later, offer, latestOffer, addressItems } = offerScenario({ name: 'a20-after-check' });
+const { t, later, offer, latestOffer, addressItems, accountUnsubscribed, guestLandsFirst } = offerScenario({ name: 'a20-after-check' });
 
 const hooks = dynamoHooks(t, 'a20AfterCheck');
 
 async function scenario(person: string, racing: boolean) {
-  const address = `${person}@example.com`;
-  const account = `u-${person}`;
-  const guest = `guest-${person}`;
-  await t.api.sendAndSettle({ type: 'identify', userId: account, traits: { email: address } });
-  await later(60_000);
-  await t.api.sendAndSettle({ type: 'track', userId: account, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'email' } });
-  await later(60_000);
-  const guestGetsAddress = () => t.api.sendAndSettle({ type: 'identify', userId: guest, messageId: `${person}-guest`, traits: { email: address } });
-  let raced = false;
-  if (racing) {
-    hooks.set({
-      // The erasure's deletes, X's denial among them (its holders were checked): the guest gets X first.
-      match: (op, input) => op === 'BatchWriteItem' && input.includes(`"AH#${addressHash(address)}"`) && input.includes('DeleteRequest'),
-      before: async () => {
-        // Sent, then awaited until the guest's profile with X is written (settling would wait for this erasure).
-        const written = new Promise<void>((then) => hooks.add({ match: (o, i) => o === 'PutItem' && i.includes(`"C#${guest}"`) && i.includes('"profile"'), after: then }));
-        await t.api.send([{ type: 'identify', userId: guest, messageId: `${person}-guest`, traits: { email: address } }]);
-        await written;
-        raced = true;
-      },
-    });
-  } else {
-    await guestGetsAddress();
-    await later(60_000);
-  }
+  const { address, account, guest } = await accountUnsubscribed(person);
+  // Racing: the erasure's deletes, X's denial among them (its holders were checked); the guest gets X first.
+  const deletes = (op: string, input: string) => op === 'BatchWriteItem' && input.includes(`"AH#${addressHash(address)}"`) && input.includes('DeleteRequest');
+  const raced = await guestLandsFirst(hooks, guest, [{ type: 'identify', userId: guest, messageId: `${person}-guest`, traits: { email: address } }], racing ? deletes : undefined);
   expect((await t.api.del(`/v1/customers/${account}`)).status).toBe(200);
   hooks.clear();
   await t.engine.settle();
   await later(60_000);
   await offer(guest, 1);
-  return { raced, addressDenied: (await addressItems(address, '"denied"')).length, guestOffer: await latestOffer(guest) };
+  return { raced: raced(), addressDenied: (await addressItems(address, '"denied"')).length, guestOffer: await latestOffer(guest) };
 }
 
 describe("the guest gets the address while the account's erasure deletes it", () => {

@@ -17,41 +17,21 @@ import { describe, expect, it } from 'vitest';
 import { addressHash, offerScenario } from '../helpers/address-scenario';
 import { dynamoHooks } from '../helpers/dynamo-hooks';
 
-const { t, later, offer, latestOffer, addressItems } = offerScenario({ name: 'a21-late-listing', channel: 'sms' });
+const { t, later, offer, latestOffer, addressItems, accountUnsubscribed, guestLandsFirst } = offerScenario({ name: 'a21-late-listing', channel: 'sms' });
 
 const hooks = dynamoHooks(t, 'a21LateListing');
 
 async function scenario(person: string, number: string, racing: boolean) {
-  const account = `u-${person}`;
-  const guest = `guest-${person}`;
-  await t.api.sendAndSettle({ type: 'identify', userId: account, traits: { phone: number } });
-  await later(60_000);
-  await t.api.sendAndSettle({ type: 'track', userId: account, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'sms' } });
-  await later(60_000);
-  const guestGetsNumber = () => t.api.sendAndSettle({ type: 'identify', userId: guest, messageId: `${person}-guest`, traits: { phone: number } });
-  let raced = false;
-  if (racing) {
-    const partition = `"AH#${addressHash(number)}"`;
-    hooks.set({
-      // The erasure's read of N's items (no other holder was found): the guest gets N first.
-      match: (op, input) => op === 'Query' && input.includes(partition) && input.includes('"KeyConditionExpression":"#pk = :pk"'),
-      before: async () => {
-        const written = new Promise<void>((then) => hooks.add({ match: (o, i) => o === 'PutItem' && i.includes(`"C#${guest}"`) && i.includes('"profile"'), after: then }));
-        await t.api.send([{ type: 'identify', userId: guest, messageId: `${person}-guest`, traits: { phone: number } }]);
-        await written;
-        raced = true;
-      },
-    });
-  } else {
-    await guestGetsNumber();
-    await later(60_000);
-  }
+  const { account, guest } = await accountUnsubscribed(person, { address: number });
+  // Racing: the erasure's read of N's items (no other holder was found); the guest gets N first.
+  const read = (op: string, input: string) => op === 'Query' && input.includes(`"AH#${addressHash(number)}"`) && input.includes('"KeyConditionExpression":"#pk = :pk"');
+  const raced = await guestLandsFirst(hooks, guest, [{ type: 'identify', userId: guest, messageId: `${person}-guest`, traits: { phone: number } }], racing ? read : undefined);
   expect((await t.api.del(`/v1/customers/${account}`)).status).toBe(200);
   hooks.clear();
   await t.engine.settle();
   await later(60_000);
   await offer(guest, 1);
-  return { raced, numberDenied: (await addressItems(number, '"denied"')).length, listings: (await addressItems(number, '"H#', true)).length, guestOffer: await latestOffer(guest) };
+  return { raced: raced(), numberDenied: (await addressItems(number, '"denied"')).length, listings: (await addressItems(number, '"H#', true)).length, guestOffer: await latestOffer(guest) };
 }
 
 describe("the guest gets the account's number while the account's erasure reads the number's items", () => {

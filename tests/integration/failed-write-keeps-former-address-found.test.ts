@@ -20,19 +20,14 @@ import { PROFILE_TABLE } from '../../infra/embedded/engine';
 import { offerScenario } from '../helpers/address-scenario';
 import { dynamoHooks } from '../helpers/dynamo-hooks';
 
-const { t, later, offer, latestOffer, addressItems, expireTimelines } = offerScenario({ name: 'a20-unlist', engine: { env: { ...process.env, RAPPORT_TIMELINE_RETENTION_DAYS: '30' } } });
+const { t, later, addressItems, expireTimelines, accountUnsubscribed, newcomerOffer } = offerScenario({ name: 'a20-unlist', engine: { env: { ...process.env, RAPPORT_TIMELINE_RETENTION_DAYS: '30' } } });
 const DAY = 86_400_000;
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
 const hooks = dynamoHooks(t, 'a20Unlist');
 
 async function scenario(person: string, racing: boolean) {
-  const id = `u-${person}`;
-  const x = `${person}@example.com`;
-  await t.api.sendAndSettle({ type: 'identify', userId: id, traits: { email: x } });
-  await later(60_000);
-  await t.api.sendAndSettle({ type: 'track', userId: id, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'email' } });
-  await later(60_000);
+  const { address: x, account: id } = await accountUnsubscribed(person);
   await t.api.sendAndSettle({ type: 'identify', userId: id, traits: { email: `${person}-y@example.org` } });
   await later(31 * DAY);
   await expireTimelines();
@@ -70,11 +65,7 @@ async function scenario(person: string, racing: boolean) {
   await t.engine.settle();
   await later(60_000);
   const left = (await addressItems(x, '"denied"')).length;
-  const newcomer = `new-${person}`;
-  await t.api.sendAndSettle({ type: 'identify', userId: newcomer, traits: { email: x } });
-  await later(60_000);
-  await offer(newcomer, 1);
-  return { deniedBefore, deniedAfterErasure: left, newcomerOffer: await latestOffer(newcomer) };
+  return { deniedBefore, deniedAfterErasure: left, newcomerOffer: await newcomerOffer(person, x) };
 }
 
 describe("an erasure and a write of the customer's that conflicts meanwhile", () => {

@@ -14,18 +14,10 @@ import { describe, expect, it } from 'vitest';
 import { offerScenario } from '../helpers/address-scenario';
 import { outboxFor } from '../helpers/journeys';
 
-const { t, later, offer, latestOffer } = offerScenario({ name: 'a21-no-plus', channel: 'sms' });
+const { t, offer, latestOffer, accountUnsubscribed } = offerScenario({ name: 'a21-no-plus', channel: 'sms' });
 
 async function scenario(person: string, accountPhone: string, guestPhone: string) {
-  const account = `u-${person}`;
-  const guest = `guest-${person}`;
-  await t.api.send([
-    { type: 'identify', userId: account, traits: { phone: accountPhone } },
-    { type: 'identify', userId: guest, traits: { phone: guestPhone } },
-  ]);
-  await later(60_000);
-  await t.api.sendAndSettle({ type: 'track', userId: account, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'sms' } });
-  await later(60_000);
+  const { guest } = await accountUnsubscribed(person, { address: accountPhone, guestAlongside: guestPhone });
   await offer(guest, 1);
   return { guestOffer: await latestOffer(guest), textsToGuest: outboxFor(t.engine, guest).filter((m) => m.channel === 'sms').length };
 }

@@ -17,38 +17,19 @@ import { describe, expect, it } from 'vitest';
 import { addressHash, offerScenario } from '../helpers/address-scenario';
 import { dynamoHooks } from '../helpers/dynamo-hooks';
 
-const { t, later, offer, latestOffer, addressItems } = offerScenario({ name: 'a21-restore-grant' });
+const { t, later, offer, latestOffer, addressItems, accountUnsubscribed, guestLandsFirst } = offerScenario({ name: 'a21-restore-grant' });
 
 const hooks = dynamoHooks(t, 'a21RestoreGrant');
 
 async function scenario(person: string, racing: boolean) {
-  const address = `${person}@example.com`;
-  const account = `u-${person}`;
-  const guest = `guest-${person}`;
-  await t.api.sendAndSettle({ type: 'identify', userId: account, traits: { email: address } });
-  await later(60_000);
-  await t.api.sendAndSettle({ type: 'track', userId: account, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'email' } });
-  await later(60_000);
+  const { address, account, guest } = await accountUnsubscribed(person);
   const request = [
-    { type: 'identify' as const, userId: guest, messageId: `${person}-guest`, traits: { email: address } },
-    { type: 'track' as const, userId: guest, event: 'Subscribed', messageId: `${person}-grant`, properties: { channel: 'email' } },
+    { type: 'identify', userId: guest, messageId: `${person}-guest`, traits: { email: address } },
+    { type: 'track', userId: guest, event: 'Subscribed', messageId: `${person}-grant`, properties: { channel: 'email' } },
   ];
-  let raced = false;
-  if (racing) {
-    hooks.set({
-      // The erasure's deletes, X's denial among them (its holders were checked): the guest's request lands first.
-      match: (op, input) => op === 'BatchWriteItem' && input.includes(`"AH#${addressHash(address)}"`) && input.includes('DeleteRequest'),
-      before: async () => {
-        const written = new Promise<void>((then) => hooks.add({ match: (o, i) => o === 'PutItem' && i.includes(`"C#${guest}"`) && i.includes('"profile"'), after: then }));
-        await t.api.send(request);
-        await written;
-        raced = true;
-      },
-    });
-  } else {
-    await t.api.sendAndSettle(request);
-    await later(60_000);
-  }
+  // Racing: the erasure's deletes, X's denial among them (its holders were checked); the guest's request lands first.
+  const deletes = (op: string, input: string) => op === 'BatchWriteItem' && input.includes(`"AH#${addressHash(address)}"`) && input.includes('DeleteRequest');
+  const raced = await guestLandsFirst(hooks, guest, request, racing ? deletes : undefined);
   expect((await t.api.del(`/v1/customers/${account}`)).status).toBe(200);
   hooks.clear();
   await t.engine.settle();
@@ -59,7 +40,7 @@ async function scenario(person: string, racing: boolean) {
   await t.api.sendAndSettle({ type: 'identify', userId: other, messageId: `${person}-guest2`, traits: { email: address } });
   await later(60_000);
   await offer(other, 1);
-  return { raced, addressDenied: (await addressItems(address, '"denied"')).length, guestOffer: await latestOffer(guest), otherOffer: await latestOffer(other) };
+  return { raced: raced(), addressDenied: (await addressItems(address, '"denied"')).length, guestOffer: await latestOffer(guest), otherOffer: await latestOffer(other) };
 }
 
 describe("the guest brings X and subscribes while the account's erasure deletes X's denial", () => {

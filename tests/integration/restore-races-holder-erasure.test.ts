@@ -16,42 +16,28 @@ import { describe, expect, it } from 'vitest';
 import { addressHash, offerScenario } from '../helpers/address-scenario';
 import { dynamoHooks } from '../helpers/dynamo-hooks';
 
-const { t, later, addressItems } = offerScenario({ name: 'a21-restore-race' });
+const { t, later, addressItems, accountUnsubscribed, erasureBefore } = offerScenario({ name: 'a21-restore-race' });
 
 const hooks = dynamoHooks(t, 'a21RestoreRace');
 
 async function scenario(person: string, racing: boolean) {
-  const address = `${person}@example.com`;
+  const { address, account, guest } = await accountUnsubscribed(person);
   const hash = addressHash(address);
-  const account = `u-${person}`;
-  const guest = `guest-${person}`;
-  await t.api.sendAndSettle({ type: 'identify', userId: account, traits: { email: address } });
-  await later(60_000);
-  await t.api.sendAndSettle({ type: 'track', userId: account, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'email' } });
-  await later(60_000);
-  let guestErased = 0;
+  // The put-back of X's denial for the guest (`#freeAddress`): the guest is erased first.
+  const guestErasure = erasureBefore(guest, (o, i) => o === 'PutItem' && i.includes(`"AH#${hash}"`) && i.includes('"ConditionExpression":"attribute_not_exists(#pk)"'));
   hooks.set({
     // The account's erasure's deletes, X's denial among them (its holders were checked): the guest gets X first.
     match: (op, input) => op === 'BatchWriteItem' && input.includes(`"AH#${hash}"`) && input.includes('DeleteRequest'),
     before: async () => {
-      const written = new Promise<void>((then) => hooks.add({ match: (o, i) => o === 'PutItem' && i.includes(`"C#${guest}"`) && i.includes('"profile"'), after: then }));
-      await t.api.send([{ type: 'identify', userId: guest, messageId: `${person}-guest`, traits: { email: address } }]);
-      await written;
-      if (!racing) return;
-      // The put-back of X's denial for the guest (`#freeAddress`): the guest is erased first.
-      hooks.add({
-        match: (o, i) => o === 'PutItem' && i.includes(`"AH#${hash}"`) && i.includes('"ConditionExpression":"attribute_not_exists(#pk)"'),
-        before: async () => {
-          guestErased = (await t.api.del(`/v1/customers/${guest}`)).status;
-        },
-      });
+      await hooks.untilProfileWritten(guest, () => t.api.send([{ type: 'identify', userId: guest, messageId: `${person}-guest`, traits: { email: address } }]));
+      if (racing) hooks.add(guestErasure);
     },
   });
   expect((await t.api.del(`/v1/customers/${account}`)).status).toBe(200);
   hooks.clear();
   await t.engine.settle();
   await later(60_000);
-  if (!racing) guestErased = (await t.api.del(`/v1/customers/${guest}`)).status;
+  const guestErased = racing ? guestErasure.status : (await t.api.del(`/v1/customers/${guest}`)).status;
   await t.engine.settle();
   await later(60_000);
   return { guestErased, addressItems: (await addressItems(address, undefined, true)).map((text) => JSON.parse(text) as { SK: { S: string }; status?: { S: string } }).map((i) => `${i.SK.S} ${i.status?.S ?? ''}`.trim()) };

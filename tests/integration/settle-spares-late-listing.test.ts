@@ -17,7 +17,7 @@ import { describe, expect, it } from 'vitest';
 import { addressHash, offerScenario } from '../helpers/address-scenario';
 import { dynamoHooks } from '../helpers/dynamo-hooks';
 
-const { t, clock, later, offer, latestOffer, addressItems } = offerScenario({ name: 'a21-settle-listing', channel: 'sms' });
+const { t, clock, later, offer, latestOffer, addressItems, guestLandsFirst } = offerScenario({ name: 'a21-settle-listing', channel: 'sms' });
 
 const hooks = dynamoHooks(t, 'a21SettleListing');
 
@@ -32,23 +32,9 @@ async function scenario(person: string, number: string, racing: boolean) {
   expect((await t.api.del(`/v1/customers/${account}`)).status).toBe(200);
   await t.engine.settle();
   await later(60_000);
-  const guestGetsNumber = () => t.api.sendAndSettle({ type: 'identify', userId: guest, messageId: `${person}-guest`, traits: { phone: number } });
-  let raced = false;
-  if (racing) {
-    hooks.set({
-      // The settle's read of N's items (no holder was found): the guest gets N first.
-      match: (op, input) => op === 'Query' && input.includes(`"AH#${addressHash(number)}"`) && input.includes('"KeyConditionExpression":"#pk = :pk"'),
-      before: async () => {
-        const written = new Promise<void>((then) => hooks.add({ match: (o, i) => o === 'PutItem' && i.includes(`"C#${guest}"`) && i.includes('"profile"'), after: then }));
-        await t.api.send([{ type: 'identify', userId: guest, messageId: `${person}-guest`, traits: { phone: number } }]);
-        await written;
-        raced = true;
-      },
-    });
-  } else {
-    await guestGetsNumber();
-    await later(60_000);
-  }
+  // Racing: the settle's read of N's items (no holder was found); the guest gets N first.
+  const read = (op: string, input: string) => op === 'Query' && input.includes(`"AH#${addressHash(number)}"`) && input.includes('"KeyConditionExpression":"#pk = :pk"');
+  const raced = await guestLandsFirst(hooks, guest, [{ type: 'identify', userId: guest, messageId: `${person}-guest`, traits: { phone: number } }], racing ? read : undefined);
   // The account's late STOP from its old life, naming N.
   await t.api.sendAndSettle({ type: 'track', userId: account, event: 'Unsubscribed', messageId: `${person}-late-stop`, timestamp: beforeErasure, properties: { channel: 'sms' }, context: { traits: { phone: number } } });
   hooks.clear();
@@ -64,7 +50,7 @@ async function scenario(person: string, number: string, racing: boolean) {
   await t.engine.settle();
   await later(60_000);
   await offer(guest, 1);
-  return { raced, listedAfterStop, numberDenied: (await addressItems(number, '"denied"')).length, guestOffer: await latestOffer(guest) };
+  return { raced: raced(), listedAfterStop, numberDenied: (await addressItems(number, '"denied"')).length, guestOffer: await latestOffer(guest) };
 }
 
 describe("the guest gets the number while an erased record's late STOP of it is settled", () => {

@@ -12,16 +12,10 @@
 import { describe, expect, it } from 'vitest';
 import { offerScenario } from '../helpers/address-scenario';
 
-const { t, later, offer, latestOffer } = offerScenario({ name: 'a20-stop-moved', channel: 'sms' });
+const { t, later, offer, latestOffer, guestAndAccount } = offerScenario({ name: 'a20-stop-moved', channel: 'sms' });
 
 async function scenario(person: string, n: string, m: string, named: string) {
-  const account = `u-${person}`;
-  const guest = `guest-${person}`;
-  await t.api.send([
-    { type: 'identify', userId: guest, traits: { phone: n } },
-    { type: 'identify', userId: account, traits: { phone: n } },
-  ]);
-  await later(60_000);
+  const { account, guest } = await guestAndAccount(person, n);
   await t.api.sendAndSettle({ type: 'identify', userId: account, traits: { phone: m } });
   await later(60_000);
   await t.api.sendAndSettle({ type: 'track', userId: account, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'sms' }, context: { traits: { phone: named } } });

@@ -14,19 +14,12 @@ import { describe, expect, it } from 'vitest';
 import { offerScenario } from '../helpers/address-scenario';
 import { dynamoHooks } from '../helpers/dynamo-hooks';
 
-const { t, later, addressItems } = offerScenario({ name: 'a20-unlanded' });
+const { t, later, addressItems, accountUnsubscribed } = offerScenario({ name: 'a20-unlanded' });
 
 const hooks = dynamoHooks(t, 'a20Unlanded');
 
 async function scenario(person: string, guestExists: boolean) {
-  const address = `${person}@example.com`;
-  const account = `u-${person}`;
-  const guest = `guest-${person}`;
-  if (guestExists) await t.api.sendAndSettle({ type: 'identify', userId: guest, traits: { email: `${person}-old@example.com` } });
-  await t.api.sendAndSettle({ type: 'identify', userId: account, traits: { email: address } });
-  await later(60_000);
-  await t.api.sendAndSettle({ type: 'track', userId: account, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'email' } });
-  await later(60_000);
+  const { address, account, guest } = await accountUnsubscribed(person, { guestHas: guestExists ? `${person}-old@example.com` : undefined });
   // Every attempt of the guest's write bringing X fails after its listing under X.
   hooks.set({ keep: true, match: (op, input) => op === 'PutItem' && input.includes(`"C#${guest}"`) && input.includes('"profile"'), before: () => Promise.reject(new Error('write lost')) });
   await t.api.sendAndSettle({ type: 'identify', userId: guest, messageId: `${person}-x`, traits: { email: address } });
