@@ -87,8 +87,10 @@ export function offerScenario(options: OfferScenarioOptions) {
     return record?.status === 'sent' ? 'sent' : record?.reason;
   };
 
-  /** The address's items (`AH#<sha256(address)>`) as JSON text; with `having`, those containing it too (e.g. `address-suppression`). */
-  /** The address's items (`AH#<hash>`): its holds, without the listings of the records that have it (`H#<sha256(id)>`) unless `listings`. */
+  /**
+   * The address's items (`AH#<sha256(address)>`) as JSON text: its holds, without the listings of the records that have it
+   * (`H#<sha256(id)>`) unless `listings`; with `having`, those containing it too (e.g. `address-suppression`).
+   */
   const addressItems = (address: string, having?: string, listings = false) =>
     profileItems(t.engine, (text) => text.includes(`"AH#${addressHash(address)}"`) && (listings || !text.includes('"H#')) && (having === undefined || text.includes(having)));
 
