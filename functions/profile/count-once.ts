@@ -138,15 +138,19 @@ export async function countManyOnce(doc: DynamoDBDocumentClient, tableName: stri
   return results;
 }
 
+type Queued = CountChange & { done: Array<(result: PromiseSettledResult<void>) => void> };
+
 /**
- * Counts changes once (`countOnce`), together with the others of their counter item that settle at once in this
- * process: every `count` made in one turn of the event loop is counted with those of its item by `countManyOnce`,
- * COUNT_BATCH_MAX at a time. Counts of one id made at once are of one change (the same counters and mark): counted
- * once, and each caller gets its outcome. One per table and process (a Lambda instance), as the layer of
- * `BatchingPersistenceLayer`; exactness across processes is `countOnce`'s and `countManyOnce`'s.
+ * Counts changes once (`countOnce`), together with the others of their counter item in this process: the counts of
+ * an item made in one turn of the event loop, and those made while a batch of the item is being counted, are
+ * counted by `countManyOnce` together, COUNT_BATCH_MAX at a time, as soon as the item's batch in flight is done (one
+ * batch of an item in flight at once: its writes of the item wait their turn in DynamoDB anyway, and the changes
+ * that settle meanwhile fill the next). Counts of one id made at once, or while it is in flight, are of one change
+ * (the same counters and mark): counted once, and each caller gets its outcome. One per table and process (a
+ * Lambda instance); exactness across processes is `countOnce`'s and `countManyOnce`'s.
  */
 export class BatchingCounter {
-  #queue = new Map<string, { key: Record<string, unknown>; extraSet: Record<string, unknown>; changes: Map<string, CountChange & { done: Array<(result: PromiseSettledResult<void>) => void> }> }>();
+  readonly #items = new Map<string, { key: Record<string, unknown>; extraSet: Record<string, unknown>; waiting: Map<string, Queued>; inFlight?: Map<string, Queued> }>();
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -156,34 +160,42 @@ export class BatchingCounter {
   /** Count change `id` of the counter item `key` once (as `countOnce`); `extraSet` is the same for every change of an item. */
   count(key: Record<string, unknown>, id: string, counters: Record<string, number>, mark: () => Promise<void>, extraSet: Record<string, unknown> = {}): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      if (this.#queue.size === 0) setImmediate(() => void this.#flush());
       const itemId = JSON.stringify(key);
-      let item = this.#queue.get(itemId);
-      if (!item) this.#queue.set(itemId, (item = { key, extraSet, changes: new Map() }));
-      let change = item.changes.get(id);
-      if (!change) item.changes.set(id, (change = { id, counters, mark, done: [] }));
+      let item = this.#items.get(itemId);
+      if (!item) {
+        this.#items.set(itemId, (item = { key, extraSet, waiting: new Map() }));
+        setImmediate(() => void this.#flush(itemId));
+      }
+      let change = item.inFlight?.get(id) ?? item.waiting.get(id);
+      if (!change) item.waiting.set(id, (change = { id, counters, mark, done: [] }));
       change.done.push((result) => (result.status === 'fulfilled' ? resolve() : reject(result.reason as Error)));
     });
   }
 
-  async #flush(): Promise<void> {
-    const queued = [...this.#queue.values()];
-    this.#queue = new Map();
-    const batches = queued.flatMap(({ key, extraSet, changes }) => {
-      const all = [...changes.values()];
-      return Array.from({ length: Math.ceil(all.length / COUNT_BATCH_MAX) }, (_, i) => ({ key, extraSet, changes: all.slice(i * COUNT_BATCH_MAX, (i + 1) * COUNT_BATCH_MAX) }));
-    });
-    await Promise.all(
-      batches.map(async ({ key, extraSet, changes }) => {
-        let results: Array<PromiseSettledResult<void>>;
-        try {
-          results = await countManyOnce(this.doc, this.tableName, key, changes, extraSet);
-        } catch (error) {
-          results = changes.map(() => ({ status: 'rejected', reason: error }));
-        }
-        changes.forEach((change, i) => change.done.forEach((done) => done(results[i]!)));
-      }),
-    );
+  /** Count what waits for the item, then what came meanwhile, until nothing does. */
+  async #flush(itemId: string): Promise<void> {
+    const item = this.#items.get(itemId)!;
+    while (item.waiting.size > 0) {
+      const all = [...item.waiting.values()];
+      item.inFlight = item.waiting;
+      item.waiting = new Map();
+      await Promise.all(
+        Array.from({ length: Math.ceil(all.length / COUNT_BATCH_MAX) }, async (_, i) => {
+          const changes = all.slice(i * COUNT_BATCH_MAX, (i + 1) * COUNT_BATCH_MAX);
+          let results: Array<PromiseSettledResult<void>>;
+          try {
+            results = await countManyOnce(this.doc, this.tableName, item.key, changes, item.extraSet);
+          } catch (error) {
+            results = changes.map(() => ({ status: 'rejected', reason: error }));
+          }
+          // Done: a count of one of these ids from now on is a new one (a redelivery), not this batch's.
+          for (const change of changes) item.inFlight!.delete(change.id);
+          changes.forEach((change, j) => change.done.forEach((done) => done(results[j]!)));
+        }),
+      );
+      item.inFlight = undefined;
+    }
+    this.#items.delete(itemId);
   }
 }
 
