@@ -313,6 +313,10 @@ describe('counting flips in batches', () => {
     expect(await store.count(segment)).toBe(customers.length);
     const adds = onCounters(updates).filter(isBatchedAdd);
     expect(Math.max(...adds.map(batchSize))).toBe(COUNT_BATCH_MAX);
+    // DynamoDB takes expressions of at most 4 KB and 300 operators (functions, AND/OR/NOT, comparators).
+    const condition = adds.map((u) => String(u.ConditionExpression)).sort((a, b) => b.length - a.length)[0]!;
+    expect(condition.length).toBeLessThan(3000);
+    expect(condition.match(/\b(contains|OR|AND|NOT)\b/g)!.length).toBeLessThan(250);
     await expect(countManyOnce(doc, TABLE, { PK: 'COUNT', SK: 'too-many' }, ids('x', COUNT_BATCH_MAX + 1).map((id) => ({ id, counters: { n: 1 }, mark: async () => undefined })))).rejects.toThrow(RangeError);
   });
 
