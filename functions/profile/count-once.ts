@@ -143,11 +143,13 @@ type Queued = CountChange & { done: Array<(result: PromiseSettledResult<void>) =
 /**
  * Counts changes once (`countOnce`), together with the others of their counter item in this process: the counts of
  * an item made in one turn of the event loop, and those made while a batch of the item is being counted, are
- * counted by `countManyOnce` together, COUNT_BATCH_MAX at a time, as soon as the item's batch in flight is done (one
- * batch of an item in flight at once: its writes of the item wait their turn in DynamoDB anyway, and the changes
- * that settle meanwhile fill the next). Counts of one id made at once, or while it is in flight, are of one change
- * (the same counters and mark): counted once, and each caller gets its outcome. One per table and process (a
- * Lambda instance); exactness across processes is `countOnce`'s and `countManyOnce`'s.
+ * counted by `countManyOnce` together, COUNT_BATCH_MAX at a time, once the item's batches in flight are done (one
+ * round of an item's batches in flight at once, a group commit: its writes of the item wait their turn in DynamoDB
+ * anyway, and the changes that settle meanwhile fill the next round). Counts of one id made at once, or while it is
+ * in flight, are of one change (the same counters and mark): counted once, and each caller gets its outcome. One
+ * per table and process; exactness across processes is `countOnce`'s and `countManyOnce`'s. Only changes settling
+ * in one process at once are batched: the embedded engine's (its invocations share the process), not those of
+ * Lambda instances that each take one event at a time.
  */
 export class BatchingCounter {
   readonly #items = new Map<string, { key: Record<string, unknown>; extraSet: Record<string, unknown>; waiting: Map<string, Queued>; inFlight?: Map<string, Queued> }>();
