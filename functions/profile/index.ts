@@ -8,4 +8,4 @@ export { createProfileConsumerHandler, createSweepHandler, createCustomerApiHand
 export { loadProfileConfig, profileRetention, type ProfileConfig } from './config';
 export { documentClient } from './aws';
 export { PROFILE_LIMITS, setTraitWithin, traitBytes, type RefusedTrait } from './limits';
-export { COUNT_ONCE_ATTRIBUTES, countOnce, COUNTED_RECENT_MAX } from './count-once';
+export { BatchingCounter, COUNT_BATCH_MAX, COUNT_ONCE_ATTRIBUTES, countManyOnce, countOnce, COUNTED_RECENT_MAX, type CountChange } from './count-once';

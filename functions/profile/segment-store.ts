@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { PROFILE_TABLE_LAYOUT as L } from '../../shared';
-import { countOnce } from './count-once';
+import { BatchingCounter } from './count-once';
 import { queryAll } from './store';
 import { decodePageCursor, encodePageCursor } from './page-cursor';
 
@@ -20,6 +20,8 @@ import { decodePageCursor, encodePageCursor } from './page-cursor';
  * Exactly once, whatever crashes and redeliveries: a change is applied to the member item only if it is
  * newer (`seq`) than what decided it, and marks it `pending` with its delta and a random id; settling it counts
  * the delta once for that id (`countOnce`) and clears `pending`. Whoever finds a member `pending` settles it first.
+ * The changes of one segment that settle at once in this process are counted together (`countManyOnce`: one write
+ * adds them all, one forgets their ids), each as exactly as on its own.
  */
 export interface SegmentCount {
   segment: string;
@@ -50,10 +52,15 @@ const decodeCursor = (cursor: string, segment: string) =>
 export class InvalidCursorError extends Error {}
 
 export class SegmentStore {
+  /** Counts the changes of a segment that settle at once in this process together (one write, not one each). */
+  readonly #counter: BatchingCounter;
+
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
-  ) {}
+  ) {
+    this.#counter = new BatchingCounter(doc, tableName);
+  }
 
   /**
    * Record that `customerId` is (`into`) or is not a member of `segment` as of change `seq` (increasing per
@@ -238,9 +245,12 @@ export class SegmentStore {
     });
   }
 
-  /** Count a pending change once: (1) add it unless counted, (2) clear `pending`, (3) forget its id. */
+  /**
+   * Count a pending change once: (1) add it unless counted, (2) clear `pending`, (3) forget its id; with the other
+   * changes of the segment settling at once in this process, (1) and (3) are one write for all (`BatchingCounter`).
+   */
   async #settle(customerId: string, segment: string, pending: { delta: number; id: string }): Promise<void> {
-    await countOnce(this.doc, this.tableName, countKey(segment), pending.id, { n: pending.delta }, async () => {
+    await this.#counter.count(countKey(segment), pending.id, { n: pending.delta }, async () => {
       try {
         await this.doc.send(
           new UpdateCommand({
