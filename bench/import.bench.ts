@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { execute } from '../infra/cli/commands/import';
 import { startEngine } from '../infra/embedded/engine';
+import { countDynamoCalls } from './dynamo-call-counter';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
@@ -42,47 +43,10 @@ for (let i = 0; i < EVENTS; i++) {
 writeFileSync(file, lines.join('\n'));
 
 const engine = await startEngine({ port: 0, dataDir: null, sources: [{ id: 'default', webhookSecrets: [SECRET], writeKeys: [] }], sweepEveryMs: 0, logLevel: 'SILENT' });
-// Every DynamoDB call the engine makes (ingest records, profiles, journeys), by operation.
-const calls = new Map<string, number>();
-/**
- * BENCH_CALLERS=1: also count each call by operation, key shape (the table and its partition key's
- * prefix, e.g. `C#` / `A#`, and sort key prefix) and the first Rapport frames of the caller's stack.
- */
+// Every DynamoDB call the engine makes (ingest records, profiles, journeys), by operation; BENCH_CALLERS=1: by caller too.
 const BY_CALLER = process.env.BENCH_CALLERS === '1';
-const callers = new Map<string, number>();
-const plain = (v: unknown): string => (typeof v === 'string' ? v : v && typeof v === 'object' && 'S' in v ? String((v as { S: unknown }).S) : '?');
-const prefix = (v: unknown) => plain(v).replace(/^([A-Za-z_-]*[#:]?).*$/, '$1');
-function keyShape(input: Record<string, unknown>): string {
-  const table = String(input.TableName ?? '');
-  const key = (input.Key ?? input.Item) as Record<string, unknown> | undefined;
-  if (key) {
-    const pk = key.PK ?? key.id;
-    return `${table}[${prefix(pk)}${key.SK !== undefined ? ` ${prefix(key.SK)}` : ''}]`;
-  }
-  if (input.ExpressionAttributeValues) return `${table}[${prefix((input.ExpressionAttributeValues as Record<string, unknown>)[':pk'])}${input.IndexName ? ` ${String(input.IndexName)}` : ''}]`;
-  if (input.RequestItems) {
-    const items = input.RequestItems as Record<string, { Keys?: Array<Record<string, unknown>> } | Array<Record<string, { Item?: Record<string, unknown>; Key?: Record<string, unknown> }>>>;
-    return Object.entries(items).map(([t, r]) => `${t}[${Array.isArray(r) ? r.map((w) => prefix((w.PutRequest?.Item ?? w.DeleteRequest?.Key ?? {}).PK ?? (w.PutRequest?.Item ?? w.DeleteRequest?.Key ?? {}).id)).join(',') : [...new Set((r.Keys ?? []).map((k) => prefix(k.PK ?? k.id)))].join(',')}]`).join(' ');
-  }
-  return table;
-}
-Error.stackTraceLimit = BY_CALLER ? 60 : Error.stackTraceLimit;
-function firstRapportFrames(): string {
-  const frames = (new Error().stack ?? '').split('\n').slice(1).filter((l) => /\/(functions|infra|shared)\//.test(l) && !/node_modules/.test(l) && !/bench\//.test(l));
-  return frames.slice(0, 3).map((l) => l.replace(/^\s*at\s+/, '').replace(/\(?file:\/\/[^)]*\/(functions|infra|shared)\//, '$1/').replace(/\)$/, '')).join(' < ') || '(no Rapport frame)';
-}
-engine.dynamo.client.middlewareStack.add(
-  (next, context) => async (args) => {
-    const op = (context.commandName ?? '?').replace(/Command$/, '');
-    calls.set(op, (calls.get(op) ?? 0) + 1);
-    if (BY_CALLER) {
-      const where = `${op} ${keyShape((args as { input: Record<string, unknown> }).input)} <- ${firstRapportFrames()}`;
-      callers.set(where, (callers.get(where) ?? 0) + 1);
-    }
-    return next(args);
-  },
-  { step: 'initialize', name: 'benchCountCalls' },
-);
+const counter = countDynamoCalls(engine.dynamo.client, { byCaller: BY_CALLER });
+const calls = counter.calls;
 const load = () => loadavg().map((n) => n.toFixed(2)).join(' ');
 console.log(`load average before: ${load()}`);
 const cpuBefore = process.cpuUsage();
@@ -105,7 +69,7 @@ try {
   console.log(`  DynamoDB calls per event: ${(total / EVENTS).toFixed(2)} (${[...calls].sort((a, b) => b[1] - a[1]).map(([op, n]) => `${op} ${(n / EVENTS).toFixed(2)}`).join(', ')})`);
   if (BY_CALLER) {
     console.log('  DynamoDB calls per event by operation, key and caller:');
-    for (const [where, n] of [...callers].sort((a, b) => b[1] - a[1])) console.log(`    ${(n / EVENTS).toFixed(3)}  ${where}`);
+    for (const line of counter.callerLines(EVENTS)) console.log(`    ${line}`);
   }
 } finally {
   await engine.stop();

@@ -24,6 +24,7 @@ import { Webhook } from 'standardwebhooks';
 import { startEngine } from '../infra/embedded/engine';
 import { LOCAL_STEP_FUNCTION } from '../infra/embedded/journeys';
 import { ScaledClock } from '../shared';
+import { countDynamoCalls } from './dynamo-call-counter';
 import { compileJourney, loadJourneysFromDir } from '../workflows/journeys';
 
 process.env.POWERTOOLS_LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'SILENT';
@@ -47,6 +48,8 @@ const SINGLE = Number(process.env.BENCH_SINGLE ?? 20);
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_S ?? 90) * 1000;
 /** BENCH_DYNAMO_DETAIL=1: count DynamoDB calls by table and item kind (sort key prefix), not only by operation. */
 const DYNAMO_DETAIL = process.env.BENCH_DYNAMO_DETAIL === '1';
+/** BENCH_CALLERS=1: also count them by operation, key shape and the first Rapport frames of the caller (per customer). */
+const BY_CALLER = process.env.BENCH_CALLERS === '1';
 const USD_PER_MILLION_TRANSITIONS = 25;
 const JOURNEYS_DIR = 'workflows/journeys.d';
 const TEMPLATES_DIR = 'workflows/templates';
@@ -119,17 +122,9 @@ async function welcomeRun() {
     if (journeyId === 'welcome') executionStarted.set(input.customerId, performance.now());
     return start(journeyId, name, input);
   };
-  // Every DynamoDB call (idempotency records, profiles, journey records), by operation.
-  const dynamoCalls = new Map<string, number>();
-  engine.dynamo.client.middlewareStack.add(
-    (next, context) => async (args) => {
-      let op = (context.commandName ?? '?').replace(/Command$/, '');
-      if (DYNAMO_DETAIL) op += ` ${dynamoTarget(args.input as DynamoInput)}`;
-      dynamoCalls.set(op, (dynamoCalls.get(op) ?? 0) + 1);
-      return next(args);
-    },
-    { step: 'initialize', name: 'benchCountCalls' },
-  );
+  // Every DynamoDB call (idempotency records, profiles, journey records), by operation; BENCH_CALLERS=1: by caller too.
+  const counter = countDynamoCalls(engine.dynamo.client, { byCaller: BY_CALLER, label: (op, input) => (DYNAMO_DETAIL ? `${op} ${dynamoTarget(input as DynamoInput)}` : op) });
+  const dynamoCalls = counter.calls;
 
   let accepted = 0;
   async function send(request: ReturnType<typeof signedBatch>): Promise<void> {
@@ -183,7 +178,7 @@ async function welcomeRun() {
     const acceptedBefore = accepted;
     const busBefore = engine.bus.putEventsCalls;
     const busLogBefore = engine.bus.log.length;
-    dynamoCalls.clear();
+    counter.clear();
 
     const cpuBefore = process.cpuUsage();
     const r = await drive(`cust-${run}`, CUSTOMERS);
@@ -219,6 +214,7 @@ async function welcomeRun() {
       derived,
       putEvents: engine.bus.putEventsCalls - busBefore,
       dynamoCalls: new Map(dynamoCalls),
+      callerLines: counter.callerLines(CUSTOMERS),
       deadLetters: engine.deadLetters.length,
       counters: runs,
     };
@@ -271,6 +267,7 @@ console.log(
     .map(([op, n]) => `${op} ${(n / CUSTOMERS).toFixed(1)}`)
     .join(', ')})`,
 );
+if (BY_CALLER) for (const line of w.callerLines) console.log(`     ${line}`);
 console.log(`\n3. State transitions per path (compiler; deferred sends not taken) and Step Functions cost at $${USD_PER_MILLION_TRANSITIONS} per 1M transitions:`);
 for (const line of transitions()) console.log(line);
 console.log(`\n(${fmt(droppedWarnings)} Powertools "no application metrics" warnings dropped from stderr, about one per Lambda invocation)`);
