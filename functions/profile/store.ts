@@ -501,7 +501,11 @@ export class ProfileStore {
           Item: item,
           ...(expectedVersion === undefined
             ? { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': L.partitionKey } }
-            : { ConditionExpression: '#v = :v', ExpressionAttributeNames: { '#v': 'version' }, ExpressionAttributeValues: { ':v': expectedVersion } }),
+            : // The life read too: a new life after an erasure starts again at version 1, and a writer that read the erased
+              // life's version 1 must not write over it.
+              stored.rebornAfter === undefined
+              ? { ConditionExpression: '#v = :v AND attribute_not_exists(#r)', ExpressionAttributeNames: { '#v': 'version', '#r': 'rebornAfter' }, ExpressionAttributeValues: { ':v': expectedVersion } }
+              : { ConditionExpression: '#v = :v AND #r = :r', ExpressionAttributeNames: { '#v': 'version', '#r': 'rebornAfter' }, ExpressionAttributeValues: { ':v': expectedVersion, ':r': stored.rebornAfter } }),
         }),
       );
     } catch (error) {
