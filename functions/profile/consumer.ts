@@ -571,13 +571,14 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     // Denied by an event of this write, or by what a join or a visitor's link brought (the record was not denied before).
     const deniedNow =
       written.some((event) => consentChanges(event).some((change) => change.channel === channel && change.status === 'denied')) || stored?.profile.consent[channel]?.status !== 'denied';
-    if (consent?.status === 'denied' && (newAddress || deniedNow)) await store.putAddressConsent(customerId, channel, consent, address);
+    // Judged now (the denial may be long past its receipt: an address the record moved to).
+    if (consent?.status === 'denied' && (newAddress || deniedNow)) await store.putAddressConsent(customerId, channel, consent, address, undefined, clock.now());
     for (const [topic, record] of Object.entries(current.profile.topicConsent?.[channel] ?? {})) {
       if (record.status !== 'denied') continue;
       const leftNow =
         written.some((event) => topicConsentChanges(event).some((change) => change.channel === channel && change.topic === topic && change.status === 'denied')) ||
         stored?.profile.topicConsent?.[channel]?.[topic]?.status !== 'denied';
-      if (newAddress || leftNow) await store.putAddressConsent(customerId, channel, record, address, topic);
+      if (newAddress || leftNow) await store.putAddressConsent(customerId, channel, record, address, topic, clock.now());
     }
     // A suppression is the address's, not the person's: the profile's address suppressed when this write applied a
     // bounce or complaint naming no address and kept the address (one naming an address suppressed that one at ingest,

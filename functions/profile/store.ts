@@ -610,9 +610,11 @@ export class ProfileStore {
    * later grant of the address (dated and received after the denial) lifts it. Channels without address holds, and a
    * customer without an address, record nothing. Write, then check, as `putConsentHold`. With `topic`, the change of
    * that subscription topic on the channel (`K#<channel>#<topic>`): leaving the newsletter from one record leaves it
-   * for the address.
+   * for the address. `now`: the writer's time, by which the check after the write judges erasures and holders (a denial
+   * applied long after its receipt, e.g. to an address the record moved to, is judged now, not at its receipt); the
+   * change's key by default.
    */
-  async putAddressConsent(id: string, channel: Channel, record: ConsentRecord, address?: string, topic?: string): Promise<void> {
+  async putAddressConsent(id: string, channel: Channel, record: ConsentRecord, address?: string, topic?: string, now?: Date): Promise<void> {
     if (record.status === 'unknown') return;
     const key = record.key ?? record.at;
     // The greater key wins, and a denial wins a tie (`compareConsent`). A grant only lifts a denial: with no record of
@@ -624,7 +626,7 @@ export class ProfileStore {
     };
     // Most grants find no denial of their address: they cost a read, not a failed write.
     const lifts = record.status === 'denied' ? undefined : (item: Record<string, unknown>) => item.status === 'denied' && (item.key as string) < key;
-    await this.#putAddressHold(id, channel, topic === undefined ? 'K' : { topic }, hold, { name: 'key', value: key }, key, address, { ...(lifts && { onlyOver: lifts }) });
+    await this.#putAddressHold(id, channel, topic === undefined ? 'K' : { topic }, hold, { name: 'key', value: key }, now?.toISOString() ?? key, address, { ...(lifts && { onlyOver: lifts }) });
   }
 
   /**
