@@ -1818,7 +1818,14 @@ export class ProfileStore {
     const holds = async (holder: string, listing?: Record<string, unknown>): Promise<boolean> => {
       if (checked.has(holder)) return false;
       checked.add(holder);
-      const stored = await this.get(holder);
+      let stored: StoredProfile | undefined;
+      try {
+        stored = await this.get(holder);
+      } catch (error) {
+        // A profile too large to unpack (stored before the limits): judged by what its item says outside the body.
+        if (!(error instanceof ProfileTooLargeError)) throw error;
+        return (await this.#oversizedHas(holder, hash)) && !(await this.erasedNow(holder, now));
+      }
       // A listing from before listings said when (no `listedAt`): in flight while the record has no profile.
       const lately = typeof listing?.listedAt === 'string' ? now.getTime() - Date.parse(listing.listedAt) < LISTING_IN_FLIGHT_MS : stored === undefined;
       const inFlight = listing !== undefined && lately && (stored === undefined || (typeof listing.forVersion === 'number' && stored.version <= listing.forVersion));
@@ -1837,6 +1844,25 @@ export class ProfileStore {
     });
     for (const item of holders) if (await holds(item[L.emailIndex.sortKey] as string)) return item[L.emailIndex.sortKey] as string;
     return undefined;
+  }
+
+  /**
+   * Whether the profile item of `id`, too large to unpack, has the address `hash`: by the attributes beside its body
+   * (the address it is listed under, `heldNumber`/`heldEmail`, and its email index key), strongly consistent. Not
+   * frozen into another record.
+   */
+  async #oversizedHas(id: string, hash: string): Promise<boolean> {
+    const { Item } = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: profileKey(id),
+        ConsistentRead: true,
+        ProjectionExpression: 'mergedInto, heldNumber, heldEmail, #e',
+        ExpressionAttributeNames: { '#e': L.emailIndex.partitionKey },
+      }),
+    );
+    if (Item === undefined || Item.mergedInto !== undefined) return false;
+    return Item.heldNumber === hash || Item.heldEmail === hash || Item[L.emailIndex.partitionKey] === `EM#${hash}`;
   }
 
   /** The records listed as holders of the phone number or email address `hash` (`addressHolderKey`), strongly consistent. */
