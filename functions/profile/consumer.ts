@@ -367,6 +367,9 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
             await store.segments.leaveAll(customerId);
             await store.segments.deleteMembers(customerId);
           }
+          // Likewise its timeline item, its listing under an address it brings, an address hold and their pointers (the
+          // erasure may have read the partition before they landed, and the attempt failed before its check undid them).
+          if (!ofNamed && current === undefined && tombstone !== undefined) await store.undoErasedLifeWrites(customerId, event, tombstone.erasedAt, now);
           if (ofNamed) erasedNamed.push(namedId);
           else erasedDrops = true;
           log('event for an erased customer dropped', { customerId, messageId: event.messageId });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type BatchGetCommandOutput, type BatchWriteCommandOutput, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { scanEach } from '../scan-each';
-import { CHANNEL_ADDRESS_TRAIT, emailAddressHash, EVENTS, eventKey, MESSAGE_FEEDBACK_EVENTS, ONE_CLICK_SOURCE_ID, SES_FEEDBACK_SOURCE_ID, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, PHONE_CHANNELS, namedPhoneNumberOf, phoneNumberHash, phoneNumberOf, type Profile, type Suppression } from '../../shared';
+import { addressNamedBy, CHANNEL_ADDRESS_TRAIT, emailAddressHash, EVENTS, eventKey, MESSAGE_FEEDBACK_EVENTS, ONE_CLICK_SOURCE_ID, SES_FEEDBACK_SOURCE_ID, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, PHONE_CHANNELS, namedPhoneNumberOf, phoneNumberHash, phoneNumberOf, type Profile, type Suppression } from '../../shared';
 import { idsOfOversizedBody, packContents, ProfileTooLargeError, readContents, type OutboxEntry } from './item';
 import { BroadcastCursors, parseCursorPointer } from './broadcast-cursor';
 import { MEMBER_PREFIX, SegmentStore } from './segment-store';
@@ -479,9 +479,9 @@ export class ProfileStore {
     // A live profile with a phone number or an email address is listed under it before it is written (`addressHolderKey`):
     // an erasure of another record with it finds this one at once (the email index lags the table).
     const number = stored.mergedInto === undefined ? numberHashOf(stored.profile) : undefined;
-    if (number !== undefined && number !== stored.heldNumber) await this.#listAddressHolder(id, number, now, stored.version);
+    if (number !== undefined && number !== stored.heldNumber) await this.#listAddressHolder(id, number, now, stored.version, stored.rebornAfter);
     const email = stored.mergedInto === undefined ? emailHashOf(stored.profile.traits.email) : undefined;
-    if (email !== undefined && email !== stored.heldEmail) await this.#listAddressHolder(id, email, now, stored.version);
+    if (email !== undefined && email !== stored.heldEmail) await this.#listAddressHolder(id, email, now, stored.version, stored.rebornAfter);
     const item: Record<string, unknown> = {
       ...profileKey(id),
       itemType: 'profile',
@@ -526,11 +526,14 @@ export class ProfileStore {
    * List `id` as a holder of the phone number or email address `hash` (`addressHolderKey`), for the write of the
    * profile's `version` at `now` (`forVersion`, `listedAt`: a write in flight, `LISTING_IN_FLIGHT_MS`), its pointer
    * (`addressPointerKey`) first: its erasure finds the item by it. A write of an erased customer's profile is undone
-   * (`undoWrites`) with these items.
+   * (`undoWrites`) with these items. `life`: the profile's `rebornAfter` (a new life's, after that erasure), so a
+   * listing written after an erasure tells a new life's on its way from the erased life's late write.
    */
-  async #listAddressHolder(id: string, hash: string, now: Date, version: number): Promise<void> {
+  async #listAddressHolder(id: string, hash: string, now: Date, version: number, life: string | undefined): Promise<void> {
     await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...addressPointerKey(id, hash), itemType: 'address-pointer' } }));
-    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...addressHolderKey(hash, id), itemType: 'address-holder', id, forVersion: version, listedAt: now.toISOString() } }));
+    await this.doc.send(
+      new PutCommand({ TableName: this.tableName, Item: { ...addressHolderKey(hash, id), itemType: 'address-holder', id, forVersion: version, listedAt: now.toISOString(), ...(life !== undefined && { life }) } }),
+    );
   }
 
   /**
@@ -541,6 +544,14 @@ export class ProfileStore {
    * also be the one to holds they wrote of a former address, which must not outlive its last holder.
    */
   async #unlistAddressHolder(id: string, now: Date, ...held: Array<string | undefined>): Promise<void> {
+    await this.#settleAddressesOfGone(id, now, undefined, held);
+  }
+
+  /**
+   * Settle (`#settleAddressOfGone`) every address the pointers in the partition of `id` name, and `held`. With
+   * `erasedAt`: a new life's listing on its way is spared (see there).
+   */
+  async #settleAddressesOfGone(id: string, now: Date, erasedAt: string | undefined, held: ReadonlyArray<string | undefined>): Promise<void> {
     const pointers = await queryAll(this.doc, {
       TableName: this.tableName,
       KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :ap)',
@@ -550,7 +561,20 @@ export class ProfileStore {
       ConsistentRead: true,
     });
     const hashes = new Set([...pointers.map((pointer) => String(pointer[L.sortKey]).slice(3)), ...held.filter((h): h is string => h !== undefined)]);
-    for (const hash of hashes) await this.#settleAddressOfGone(id, hash, now);
+    for (const hash of hashes) await this.#settleAddressOfGone(id, hash, now, erasedAt);
+  }
+
+  /**
+   * Undo what an earlier attempt of an erased life's event may have written after the erasure read the partition of
+   * `id`, for the consumer that now drops the event (no new life has a profile): its timeline item, and the addresses
+   * its pointers and the event's own addresses name (its listing under an address it brings, whose pointer the erasure
+   * may have taken before the listing landed; an address hold of the profile's with its pointer), settled as the
+   * erasure settles them. A new life's listing on its way (written for the life after `erasedAt`) is spared.
+   */
+  async undoErasedLifeWrites(id: string, event: NormalisedEvent, erasedAt: string, now: Date): Promise<void> {
+    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { [L.partitionKey]: `C#${id}`, [L.sortKey]: timelineSortKey(event) } }));
+    const named = [emailHashOf(addressNamedBy(event, 'email')), namedHoldHash('sms', addressNamedBy(event, 'phone'))];
+    await this.#settleAddressesOfGone(id, now, erasedAt, named);
   }
 
   async deleteProfileItem(id: string): Promise<void> {
@@ -703,15 +727,16 @@ export class ProfileStore {
    * pointer does this instead of deleting only the pointer: the erasure may have read the partition before the
    * pointer was written, or may read it after the pointer is gone, and the pointer may be the one it needs to find
    * the address (the customer's listing under a former address, holds they wrote before). Idempotent with the erasure.
-   * With `erasedAt`: a listing of the customer under the address written after their erasure, while a write can be in
-   * flight, is a new life's on its way (its profile not written yet): the pointer is that life's and stays.
+   * With `erasedAt`: a listing of the customer under the address written for the life after that erasure (its `life`),
+   * while a write can be in flight, is a new life's on its way (its profile not written yet): the pointer is that
+   * life's and stays. A listing of the erased life written after the erasure (a late write) is settled.
    * `kept`: the caller has just pointed a live holder to the address (`#keepForLiveHolder`): its holds stay for it.
    */
   async #settleAddressOfGone(id: string, hash: string, now: Date, erasedAt?: string, kept = false): Promise<void> {
     const listingKey = addressHolderKey(hash, id);
     const { Item: listing } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: listingKey, ConsistentRead: true }));
     const listedAt = typeof listing?.listedAt === 'string' ? listing.listedAt : undefined;
-    if (erasedAt !== undefined && listedAt !== undefined && listedAt > erasedAt && now.getTime() - Date.parse(listedAt) < LISTING_IN_FLIGHT_MS) return;
+    if (erasedAt !== undefined && listing?.life === erasedAt && listedAt !== undefined && listedAt > erasedAt && now.getTime() - Date.parse(listedAt) < LISTING_IN_FLIGHT_MS) return;
     if (listing !== undefined) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: listingKey }));
     if (!kept && !(await this.#keepForLiveHolder(hash, now, new Set([id])))) await this.#freeAddress(hash, now, new Set([id]));
     await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: addressPointerKey(id, hash) }));
@@ -1704,7 +1729,7 @@ export class ProfileStore {
       const stored = await this.get(id);
       const number = stored && stored.mergedInto === undefined ? numberHashOf(stored.profile) : undefined;
       if (!stored || number === undefined) return;
-      await this.#listAddressHolder(id, number, now(), stored.version);
+      await this.#listAddressHolder(id, number, now(), stored.version, stored.rebornAfter);
       if (await this.erasedNow(id, now())) {
         await this.#unlistAddressHolder(id, now(), number);
         return;

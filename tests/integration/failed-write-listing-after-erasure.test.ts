@@ -10,7 +10,9 @@
  * another error every attempt (a throttle, a timeout; the event is dead-lettered): every retry drops the event as the
  * erased life's and nothing settles the listing. The listing `AH#<X>`/`H#<sha256(id)>` keeps the id (its `id`); with no
  * pointer left, no later erasure finds it either, not even the erasure of the customer's new life.
- * Found by the 22nd hostile audit.
+ * Found by the 22nd hostile audit. Now: a consumer that drops an erased life's event (no new life has a profile) undoes what an earlier attempt may
+ * have written after the erasure read the partition (`undoErasedLifeWrites`): the listing under the address the event
+ * brings goes with its pointer (a listing now says which life it is for: a new life's on its way is spared).
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -60,15 +62,11 @@ describe("the erased life's write listed under an address after the erasure read
     expect(await scenario('a22fl-ctl', { failing: false, comeback: false })).toEqual([]);
   }, 60_000);
 
-  // BREAK (audit 22): the profile write fails for good (dead-lettered), each retry drops the event as the erased life's
-  // and the listing under X, naming the id, stays for ever; nothing should name the id after DELETE answered.
-  it.fails('the profile write fails every attempt: nothing names the id', async () => {
+  it('the profile write fails every attempt: nothing names the id', async () => {
     expect(await scenario('a22fl', { failing: true, comeback: false })).toEqual([]);
   }, 60_000);
 
-  // BREAK (audit 22): the same, then the customer comes back with another address and is erased again: the second
-  // erasure finds no pointer to X and the listing naming the id outlives it too; it should be gone.
-  it.fails("the profile write fails every attempt, the customer comes back and is erased again: nothing names the id", async () => {
+  it("the profile write fails every attempt, the customer comes back and is erased again: nothing names the id", async () => {
     expect(await scenario('a22fl-back', { failing: true, comeback: true })).toEqual([]);
   }, 60_000);
 });
