@@ -697,7 +697,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       const frozen: StoredProfile = visitor
         ? { profile: visitor.profile, applied: visitor.applied, outbox: visitor.outbox, version: visitor.version + 1, mergedInto: customerId }
         : { profile: emptyProfile(visitorId, now.toISOString()), applied: [], outbox: [], version: 1, mergedInto: customerId };
-      if (await putOrConflict(frozen, visitor?.version, attempt, deadline, `visitor ${visitorId}: could not be frozen for the merge into ${customerId}`)) {
+      if (await putOrConflict(frozen, visitor?.version, attempt, deadline, `visitor ${visitorId}: could not be frozen for the merge into ${customerId}`, visitor?.rebornAfter)) {
         return { owned: true, ...(visitor && { visitor: frozen }), parked: await parkedOfLinked(visitorId, visitor, now) };
       }
     }
@@ -780,7 +780,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     const frozen: StoredProfile = found
       ? { profile: found.profile, applied: found.applied, outbox: found.outbox, version: found.version + 1, mergedInto: survivorId }
       : { profile: emptyProfile(target, now.toISOString()), applied: [], outbox: [], version: 1, mergedInto: survivorId };
-    if (!(await putOrConflict(frozen, found?.version, attempt, deadline, `customer ${target}: could not be frozen for the join into ${survivorId}`))) return { status: 'retry' };
+    if (!(await putOrConflict(frozen, found?.version, attempt, deadline, `customer ${target}: could not be frozen for the join into ${survivorId}`, found?.rebornAfter))) return { status: 'retry' };
     if (await erased()) {
       // The eraser deletes the profile item anyway; the forwarding record must not outlive it.
       await store.undoWrites([{ pk: `C#${target}`, sk: 'P' }], clock.now());
@@ -899,9 +899,9 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
    * concurrent write won. Past `deadline` (epoch ms, real time) a lost race throws
    * VersionConflictError (retryable: the delivery is retried). Attempt 0: one try, no backoff, no throw.
    */
-  async function putOrConflict(next: StoredProfile, version: number | undefined, attempt: number, deadline = 0, what = `profile ${next.profile.id}`): Promise<boolean> {
+  async function putOrConflict(next: StoredProfile, version: number | undefined, attempt: number, deadline = 0, what = `profile ${next.profile.id}`, life = next.rebornAfter): Promise<boolean> {
     try {
-      await store.put(next, version, clock.now());
+      await store.put(next, version, clock.now(), life);
       return true;
     } catch (error) {
       if (!(error instanceof VersionConflictError)) throw error;

@@ -434,7 +434,7 @@ export class ProfileStore {
     try {
       if (was) {
         const { mergedInto: _m, ...live } = was;
-        await this.put({ ...live, version: frozen.version + 1 }, frozen.version);
+        await this.put({ ...live, version: frozen.version + 1 }, frozen.version, new Date(), frozen.rebornAfter);
       } else {
         await this.doc.send(
           new DeleteCommand({
@@ -470,10 +470,11 @@ export class ProfileStore {
   }
 
   /**
-   * Write a profile if nobody else wrote it since we read `expectedVersion`
-   * (`undefined`: it must not exist yet). Throws VersionConflictError otherwise.
+   * Write a profile if nobody else wrote it since we read `expectedVersion` of the life `expectedLife` (the record's
+   * `rebornAfter` as read, by default the one written; `undefined`: the first life) (`expectedVersion` undefined: it
+   * must not exist yet). Throws VersionConflictError otherwise.
    */
-  async put(stored: StoredProfile, expectedVersion: number | undefined, now: Date = new Date()): Promise<void> {
+  async put(stored: StoredProfile, expectedVersion: number | undefined, now: Date = new Date(), expectedLife: string | undefined = stored.rebornAfter): Promise<void> {
     const id = stored.profile.id;
     const shard = shardOf(id);
     // A live profile with a phone number or an email address is listed under it before it is written (`addressHolderKey`):
@@ -503,9 +504,9 @@ export class ProfileStore {
             ? { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': L.partitionKey } }
             : // The life read too: a new life after an erasure starts again at version 1, and a writer that read the erased
               // life's version 1 must not write over it.
-              stored.rebornAfter === undefined
+              expectedLife === undefined
               ? { ConditionExpression: '#v = :v AND attribute_not_exists(#r)', ExpressionAttributeNames: { '#v': 'version', '#r': 'rebornAfter' }, ExpressionAttributeValues: { ':v': expectedVersion } }
-              : { ConditionExpression: '#v = :v AND #r = :r', ExpressionAttributeNames: { '#v': 'version', '#r': 'rebornAfter' }, ExpressionAttributeValues: { ':v': expectedVersion, ':r': stored.rebornAfter } }),
+              : { ConditionExpression: '#v = :v AND #r = :r', ExpressionAttributeNames: { '#v': 'version', '#r': 'rebornAfter' }, ExpressionAttributeValues: { ':v': expectedVersion, ':r': expectedLife } }),
         }),
       );
     } catch (error) {
