@@ -545,7 +545,8 @@ export class ProfileStore {
    * also be the one to holds they wrote of a former address, which must not outlive its last holder.
    */
   async #unlistAddressHolder(id: string, now: Date, ...held: Array<string | undefined>): Promise<void> {
-    await this.#settleAddressesOfGone(id, now, undefined, held);
+    // A new life's listing on its way (its profile not written yet) is spared: only the erased life's writes are undone.
+    await this.#settleAddressesOfGone(id, now, (await this.tombstone(id, now))?.erasedAt, held);
   }
 
   /**
