@@ -369,7 +369,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
           }
           // Likewise its timeline item, its listing under an address it brings, an address hold and their pointers (the
           // erasure may have read the partition before they landed, and the attempt failed before its check undid them).
-          if (!ofNamed && current === undefined && tombstone !== undefined) await store.undoErasedLifeWrites(customerId, event, tombstone.erasedAt, now);
+          // Also once the customer came back: the erased life's timeline item must not show on the new life.
+          if (!ofNamed && tombstone !== undefined && (current === undefined || current.rebornAfter === tombstone.erasedAt)) await store.undoErasedLifeWrites(customerId, event, tombstone, now);
           if (ofNamed) erasedNamed.push(namedId);
           else erasedDrops = true;
           log('event for an erased customer dropped', { customerId, messageId: event.messageId });

@@ -571,12 +571,28 @@ export class ProfileStore {
    * `id`, for the consumer that now drops the event (no new life has a profile): its timeline item, and the addresses
    * its pointers and the event's own addresses name (its listing under an address it brings, whose pointer the erasure
    * may have taken before the listing landed; an address hold of the profile's with its pointer), settled as the
-   * erasure settles them. A new life's listing on its way (written for the life after `erasedAt`) is spared.
+   * erasure settles them. A new life's listing on its way (written for the life after the erasure) is spared. Once
+   * the customer has come back, only the erased life's listings under the event's addresses and its timeline item go.
    */
-  async undoErasedLifeWrites(id: string, event: NormalisedEvent, erasedAt: string, now: Date): Promise<void> {
+  async undoErasedLifeWrites(id: string, event: NormalisedEvent, tombstone: Tombstone, now: Date): Promise<void> {
     await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { [L.partitionKey]: `C#${id}`, [L.sortKey]: timelineSortKey(event) } }));
-    const named = [emailHashOf(addressNamedBy(event, 'email')), namedHoldHash('sms', addressNamedBy(event, 'phone'))];
-    await this.#settleAddressesOfGone(id, now, erasedAt, named);
+    const named = [emailHashOf(addressNamedBy(event, 'email')), namedHoldHash('sms', addressNamedBy(event, 'phone'))].filter((h): h is string => h !== undefined);
+    if (await this.hasNewLife(id, tombstone)) {
+      // The customer came back (maybe since this drop read no profile): the partition's pointers and the address holds
+      // are the new life's now (its erasure judges them). Only the erased life's listings under the event's addresses go.
+      for (const hash of named) {
+        const key = addressHolderKey(hash, id);
+        try {
+          await this.doc.send(
+            new DeleteCommand({ TableName: this.tableName, Key: key, ConditionExpression: 'attribute_exists(#pk) AND (attribute_not_exists(#life) OR #life <> :life)', ExpressionAttributeNames: { '#pk': L.partitionKey, '#life': 'life' }, ExpressionAttributeValues: { ':life': tombstone.erasedAt } }),
+          );
+        } catch (error) {
+          if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        }
+      }
+      return;
+    }
+    await this.#settleAddressesOfGone(id, now, tombstone.erasedAt, named);
   }
 
   async deleteProfileItem(id: string): Promise<void> {

@@ -12,7 +12,7 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentClient, ProfileStore } from '../../../functions/profile';
-import { timelineSortKey } from '../../../functions/profile/store';
+import { timelineSortKey, type Tombstone } from '../../../functions/profile/store';
 import { ensureTable, profileTableDefinition, startDynalite, type LocalDynamo } from '../../../infra/embedded/dynamo';
 import { emailAddressHash, type NormalisedEvent } from '../../../shared';
 
@@ -58,7 +58,7 @@ describe('ProfileStore.undoErasedLifeWrites', () => {
     await doc.send(new PutCommand({ TableName: TABLE, Item: { PK: `AH#${hash}`, SK: `H#${sha(id)}`, itemType: 'address-holder', id, forVersion: 3, listedAt, ...(life !== undefined && { life }) } }));
     await doc.send(new PutCommand({ TableName: TABLE, Item: { PK: `C#${id}`, SK: timelineSortKey(event), itemType: 'event', event } }));
 
-    await store.undoErasedLifeWrites(id, event, ERASED_AT, new Date('2026-03-02T10:02:00.000Z'));
+    await store.undoErasedLifeWrites(id, event, { erasedAt: ERASED_AT, expires: 2_000_000_000, lifetimeDays: 30 } as Tombstone, new Date('2026-03-02T10:02:00.000Z'));
 
     const { Items = [] } = await dynamo.client.send(new ScanCommand({ TableName: TABLE }));
     return Items.filter((item) => JSON.stringify(item).includes(id) || JSON.stringify(item).includes(sha(id)))
