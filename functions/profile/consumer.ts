@@ -596,7 +596,12 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     const firstAddress = !hadAddress && !written.some((event) => event.type === 'alias');
     // (SES's feedback is not: the feedback function suppressed the recipient SES names, which may be a former address.)
     const suppressedNow = written.some((event) => suppressionsOf(event).some((s) => s.channel === channel) && addressNamedBy(event, trait) === undefined && event.sourceId !== SES_FEEDBACK_SOURCE_ID);
-    if (suppression !== undefined && ((suppressedNow && !newAddress) || firstAddress)) await store.putSuppressionHold(customerId, channel, suppression, clock.now().toISOString(), address);
+    if (suppression !== undefined && ((suppressedNow && !newAddress) || firstAddress)) {
+      // Its receipt (the event of this write that brought it, else its own time): a bounce of an erased life applied as
+      // the erasure runs is that life's, not a denial received after it; judged now.
+      const receivedAt = written.find((event) => suppressionsOf(event).some((s) => s.channel === channel))?.receivedAt ?? suppression.at;
+      await store.putSuppressionHold(customerId, channel, suppression, receivedAt, address, clock.now());
+    }
   }
 
   /**

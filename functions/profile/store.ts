@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type BatchGetCommandOutput, type BatchWriteCommandOutput, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { scanEach } from '../scan-each';
-import { addressNamedBy, CHANNEL_ADDRESS_TRAIT, emailAddressHash, EVENTS, eventKey, MESSAGE_FEEDBACK_EVENTS, ONE_CLICK_SOURCE_ID, SES_FEEDBACK_SOURCE_ID, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, PHONE_CHANNELS, namedPhoneNumberOf, phoneNumberHash, phoneNumberOf, type Profile, type Suppression } from '../../shared';
+import { addressNamedBy, suppressionsOf, CHANNEL_ADDRESS_TRAIT, emailAddressHash, EVENTS, eventKey, MESSAGE_FEEDBACK_EVENTS, ONE_CLICK_SOURCE_ID, SES_FEEDBACK_SOURCE_ID, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, PHONE_CHANNELS, namedPhoneNumberOf, phoneNumberHash, phoneNumberOf, type Profile, type Suppression } from '../../shared';
 import { idsOfOversizedBody, packContents, ProfileTooLargeError, readContents, type OutboxEntry } from './item';
 import { BroadcastCursors, parseCursorPointer } from './broadcast-cursor';
 import { MEMBER_PREFIX, SegmentStore } from './segment-store';
@@ -571,11 +571,20 @@ export class ProfileStore {
    * `id`, for the consumer that now drops the event (no new life has a profile): its timeline item, and the addresses
    * its pointers and the event's own addresses name (its listing under an address it brings, whose pointer the erasure
    * may have taken before the listing landed; an address hold of the profile's with its pointer), settled as the
-   * erasure settles them. A new life's listing on its way (written for the life after the erasure) is spared. Once
+   * erasure settles them, and the suppression hold it put for the event's bounce or complaint. A new life's listing on
+   * its way (written for the life after the erasure) is spared. Once
    * the customer has come back, only the erased life's listings under the event's addresses and its timeline item go.
    */
   async undoErasedLifeWrites(id: string, event: NormalisedEvent, tombstone: Tombstone, now: Date): Promise<void> {
     await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { [L.partitionKey]: `C#${id}`, [L.sortKey]: timelineSortKey(event) } }));
+    // The suppression hold a write of the profile put for this event's bounce or complaint (the id in its key), as written.
+    for (const { channel, suppression } of suppressionsOf(event)) {
+      try {
+        await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: suppressionHoldKey(id, channel), ConditionExpression: '#at = :at', ExpressionAttributeNames: { '#at': 'at' }, ExpressionAttributeValues: { ':at': suppression.at } }));
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    }
     const named = [emailHashOf(addressNamedBy(event, 'email')), namedHoldHash('sms', addressNamedBy(event, 'phone'))].filter((h): h is string => h !== undefined);
     if (await this.hasNewLife(id, tombstone)) {
       // The customer came back (maybe since this drop read no profile): the partition's pointers and the address holds
@@ -631,17 +640,17 @@ export class ProfileStore {
    * Erasure's writer half as `putConsentHold`. The customer's address (email) is suppressed too, for every customer
    * record with it (`#putAddressHold`; the earliest suppression, never lifted, no TTL).
    */
-  async putSuppressionHold(id: string, channel: Channel, suppression: Suppression, receivedAt: string, address?: string): Promise<void> {
+  async putSuppressionHold(id: string, channel: Channel, suppression: Suppression, receivedAt: string, address?: string, now: Date = new Date(receivedAt)): Promise<void> {
     const Key = suppressionHoldKey(id, channel);
     const earliest = { expression: 'attribute_not_exists(#pk) OR #at > :at', names: { '#pk': L.partitionKey, '#at': 'at' }, values: { ':at': suppression.at } };
     const hold: HoldWrite = {
       item: { itemType: 'suppression-hold', reason: suppression.reason, at: suppression.at, [L.ttlAttribute]: Math.floor(Date.parse(receivedAt) / 1000) + CONSENT_HOLD_DAYS * 86_400 },
       condition: earliest,
     };
-    if (await this.#putHold(Key, hold)) await this.#undoHoldIfErased(id, Key, { timestamp: suppression.at, receivedAt }, { name: 'at', value: suppression.at }, hold);
+    if (await this.#putHold(Key, hold)) await this.#undoHoldIfErased(id, Key, { timestamp: suppression.at, receivedAt }, { name: 'at', value: suppression.at }, hold, now);
     // The address is suppressed too, whichever customer record it is sent for (SES's account-level suppression list).
     // `address`: the one the message went to (SES's report), else the customer's now.
-    await this.#putAddressHold(id, channel, 'S', { item: { itemType: 'address-suppression', reason: suppression.reason, at: suppression.at }, condition: earliest }, { name: 'at', value: suppression.at }, receivedAt, address);
+    await this.#putAddressHold(id, channel, 'S', { item: { itemType: 'address-suppression', reason: suppression.reason, at: suppression.at }, condition: earliest }, { name: 'at', value: suppression.at }, now.toISOString(), address);
   }
 
   /**
@@ -837,13 +846,13 @@ export class ProfileStore {
    * no id in it; it expires as the hold would), where a send to whoever the id is joined or linked into reads it
    * (`holdsOf`); then, write then check, dropped if an erasure began meanwhile (its query may have missed it).
    */
-  async #undoHoldIfErased(id: string, Key: Record<string, string>, event: Pick<NormalisedEvent, 'timestamp' | 'receivedAt'>, mark: { name: string; value: string }, hold: HoldWrite): Promise<void> {
-    const tombstone = await this.tombstone(id, new Date(event.receivedAt));
+  async #undoHoldIfErased(id: string, Key: Record<string, string>, event: Pick<NormalisedEvent, 'timestamp' | 'receivedAt'>, mark: { name: string; value: string }, hold: HoldWrite, now: Date = new Date(event.receivedAt)): Promise<void> {
+    const tombstone = await this.tombstone(id, now);
     // A new life of their own, or joined into another customer's since (a forwarding record exists only after the erasure).
     if (!tombstone || (receivedAfterErasure(event, tombstone) && ((await this.hasNewLife(id, tombstone)) || (await this.isJoined(id))))) return;
     if (receivedAfterErasure(event, tombstone)) {
       const parked = parkedHoldKey(id, Key);
-      if ((await this.#putHold(parked, hold)) && (await this.tombstone(id, new Date(event.receivedAt)))?.erasedAt !== tombstone.erasedAt) {
+      if ((await this.#putHold(parked, hold)) && (await this.tombstone(id, now))?.erasedAt !== tombstone.erasedAt) {
         await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: parked }));
       }
     }

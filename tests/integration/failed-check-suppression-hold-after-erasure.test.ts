@@ -12,6 +12,8 @@
  * own holds: `C#<id>`/`S#email` stays (the id in its key) and the customer who comes back with another address is
  * suppressed. Control: the same with the write answered: its check takes it back (here, it is parked: see
  * consumer-suppression-parked-for-new-life; the control only counts items under the id).
+ * Found by the 23rd hostile audit. Now: `undoErasedLifeWrites` also takes back the suppression hold a write put for
+ * the event's bounce or complaint (as written: its `at`).
  */
 import { describe, expect, it } from 'vitest';
 import { holdConsumer, profileItems } from '../helpers/engine';
@@ -50,9 +52,7 @@ describe("the consumer's suppression hold written after the erasure, its check n
     expect(await scenario('a23fs-ctl', false)).toEqual([]);
   }, 60_000);
 
-  // BREAK (audit 23): the hold's answer is lost: the drop path never takes back the customer's own hold, which keeps
-  // the id (30 days) and suppresses the new life. The drop's undo should take back the holds the consumer writes.
-  it.fails("the hold's answer is lost: nothing is left under the id", async () => {
+  it("the hold's answer is lost: nothing is left under the id", async () => {
     expect(await scenario('a23fs', true)).toEqual([]);
   }, 60_000);
 });
