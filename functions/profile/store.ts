@@ -535,6 +535,12 @@ export class ProfileStore {
     await this.doc.send(
       new PutCommand({ TableName: this.tableName, Item: { ...addressHolderKey(hash, id), itemType: 'address-holder', id, forVersion: version, listedAt: now.toISOString(), ...(life !== undefined && { life }) } }),
     );
+    // Write, then check: erased meanwhile (the erasure may have taken the pointer before the listing landed, and the
+    // profile write may never land nor check: an address a join or a visitor's link brought is named by no event), a
+    // listing of the erased life is settled at once. A new life's listing on its way (`life`) stays, as does any once the
+    // customer has come back (the new life's erasure judges the address).
+    const tombstone = await this.tombstone(id, now);
+    if (tombstone !== undefined && life !== tombstone.erasedAt && !(await this.hasNewLife(id, tombstone))) await this.#settleAddressOfGone(id, hash, now, tombstone.erasedAt);
   }
 
   /**
@@ -650,7 +656,7 @@ export class ProfileStore {
     if (await this.#putHold(Key, hold)) await this.#undoHoldIfErased(id, Key, { timestamp: suppression.at, receivedAt }, { name: 'at', value: suppression.at }, hold, now);
     // The address is suppressed too, whichever customer record it is sent for (SES's account-level suppression list).
     // `address`: the one the message went to (SES's report), else the customer's now.
-    await this.#putAddressHold(id, channel, 'S', { item: { itemType: 'address-suppression', reason: suppression.reason, at: suppression.at }, condition: earliest }, { name: 'at', value: suppression.at }, now.toISOString(), address);
+    await this.#putAddressHold(id, channel, 'S', { item: { itemType: 'address-suppression', reason: suppression.reason, at: suppression.at }, condition: earliest }, { name: 'at', value: suppression.at }, receivedAt, address, { now });
   }
 
   /**
@@ -677,7 +683,7 @@ export class ProfileStore {
     };
     // Most grants find no denial of their address: they cost a read, not a failed write.
     const lifts = record.status === 'denied' ? undefined : (item: Record<string, unknown>) => item.status === 'denied' && (item.key as string) < key;
-    await this.#putAddressHold(id, channel, topic === undefined ? 'K' : { topic }, hold, { name: 'key', value: key }, now?.toISOString() ?? key, address, { ...(lifts && { onlyOver: lifts }) });
+    await this.#putAddressHold(id, channel, topic === undefined ? 'K' : { topic }, hold, { name: 'key', value: key }, key, address, { ...(lifts && { onlyOver: lifts }), ...(now && { now }) });
   }
 
   /**
@@ -705,6 +711,8 @@ export class ProfileStore {
       onlyOver?: (item: Record<string, unknown>) => boolean;
       /** The customer must have a profile (a one-click link outlives its record and its tombstone): with none, as if erased. */
       ofProfile?: boolean;
+      /** The writer's time, by which the check after the write judges erasures and holders; `receivedAt` by default. */
+      now?: Date;
     } = {},
   ): Promise<void> {
     const { onlyOver } = options;
@@ -723,9 +731,13 @@ export class ProfileStore {
     const pointer = addressPointerKey(id, hash);
     await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...pointer, itemType: 'address-pointer' } }));
     const written = await this.#putHold(Key, hold, { returnOld: true });
-    const now = new Date(receivedAt);
+    const now = options.now ?? new Date(receivedAt);
     const tombstone = await this.tombstone(id, now);
-    const gone = tombstone ? !(await this.hasNewLife(id, tombstone)) && !(await this.isJoined(id)) : options.ofProfile === true && !(await this.#hasProfile(id));
+    // Received before the erasure completed, the hold is the erased life's whatever became of the customer since (a
+    // new life, a join); received after, it is the new life's (or, with none yet, parked by the caller's own check).
+    const gone = tombstone
+      ? !receivedAfterErasure({ receivedAt }, tombstone) || (!(await this.hasNewLife(id, tombstone)) && !(await this.isJoined(id)))
+      : options.ofProfile === true && !(await this.#hasProfile(id));
     if (!gone) return;
     // Erased meanwhile (its erasure may have read the partition before the pointer was written), or long gone: this
     // write is undone, then the pointer goes as the erasure takes it (`#settleAddressOfGone`: the pointer may be the
