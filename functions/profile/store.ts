@@ -1779,9 +1779,10 @@ export class ProfileStore {
             TableName: this.tableName,
             Key: profileKey(id),
             UpdateExpression: 'SET heldNumber = :n',
-            ConditionExpression: '#v = :v',
-            ExpressionAttributeNames: { '#v': 'version' },
-            ExpressionAttributeValues: { ':n': number, ':v': stored.version },
+            // The version and the life read (a new life starts again at version 1).
+            ConditionExpression: stored.rebornAfter === undefined ? '#v = :v AND attribute_not_exists(#r)' : '#v = :v AND #r = :r',
+            ExpressionAttributeNames: { '#v': 'version', '#r': 'rebornAfter' },
+            ExpressionAttributeValues: { ':n': number, ':v': stored.version, ...(stored.rebornAfter !== undefined && { ':r': stored.rebornAfter }) },
           }),
         );
       } catch (error) {
