@@ -9,8 +9,9 @@ export type Weekday = (typeof WEEKDAYS)[number];
 
 export function isValidTimeZone(tz: unknown): tz is string {
   if (typeof tz !== 'string' || tz.length === 0) return false;
+  // A zone seen before has its formatter (`formatter`, which throws for an unknown zone): no new one per call.
   try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    formatter(tz);
     return true;
   } catch {
     return false;
