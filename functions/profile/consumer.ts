@@ -575,14 +575,16 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
     // Denied by an event of this write, or by what a join or a visitor's link brought (the record was not denied before).
     const deniedNow =
       written.some((event) => consentChanges(event).some((change) => change.channel === channel && change.status === 'denied')) || stored?.profile.consent[channel]?.status !== 'denied';
-    // Judged now (the denial may be long past its receipt: an address the record moved to).
-    if (consent?.status === 'denied' && (newAddress || deniedNow)) await store.putAddressConsent(customerId, channel, consent, address, undefined, clock.now());
+    // Judged at the writer's time (the denial may be long past its receipt: an address the record moved to) and by the
+    // life written (a denial a join brought, or dated before an erasure, is this life's now).
+    const writer = { now: clock.now(), life: current.rebornAfter };
+    if (consent?.status === 'denied' && (newAddress || deniedNow)) await store.putAddressConsent(customerId, channel, consent, address, undefined, writer);
     for (const [topic, record] of Object.entries(current.profile.topicConsent?.[channel] ?? {})) {
       if (record.status !== 'denied') continue;
       const leftNow =
         written.some((event) => topicConsentChanges(event).some((change) => change.channel === channel && change.topic === topic && change.status === 'denied')) ||
         stored?.profile.topicConsent?.[channel]?.[topic]?.status !== 'denied';
-      if (newAddress || leftNow) await store.putAddressConsent(customerId, channel, record, address, topic, clock.now());
+      if (newAddress || leftNow) await store.putAddressConsent(customerId, channel, record, address, topic, writer);
     }
     // A suppression is the address's, not the person's: the profile's address suppressed when this write applied a
     // bounce or complaint naming no address and kept the address (one naming an address suppressed that one at ingest,
@@ -600,7 +602,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       // Its receipt (the event of this write that brought it, else its own time): a bounce of an erased life applied as
       // the erasure runs is that life's, not a denial received after it; judged now.
       const receivedAt = written.find((event) => suppressionsOf(event).some((s) => s.channel === channel))?.receivedAt ?? suppression.at;
-      await store.putSuppressionHold(customerId, channel, suppression, receivedAt, address, clock.now());
+      await store.putSuppressionHold(customerId, channel, suppression, receivedAt, address, writer);
     }
   }
 

@@ -91,6 +91,17 @@ export interface ResolvedProfile {
 export const idsOfProfile = (p: Pick<Profile, 'id' | 'mergedIds' | 'anonymousIds'>): string[] => [p.id, ...(p.mergedIds ?? []), ...p.anonymousIds.map((a) => `anon:${a}`)];
 
 /** A live tombstone: when the erasure began and, once its deletes are done, when it completed. */
+/**
+ * A profile writer's hold (the consumer's, for the profile it has just written): its time, by which the check after
+ * the write judges erasures and holders, and the life of the profile it wrote (its `rebornAfter`; undefined: the
+ * first). The hold is the erased life's when an erasure came after that life began, whatever its receipt (a denial a
+ * join brought, a bounce dated in an erased life but received in the new one are the new life's).
+ */
+export interface HoldWriter {
+  now: Date;
+  life: string | undefined;
+}
+
 export interface Tombstone {
   erasedAt: string;
   completedAt?: string;
@@ -646,17 +657,18 @@ export class ProfileStore {
    * Erasure's writer half as `putConsentHold`. The customer's address (email) is suppressed too, for every customer
    * record with it (`#putAddressHold`; the earliest suppression, never lifted, no TTL).
    */
-  async putSuppressionHold(id: string, channel: Channel, suppression: Suppression, receivedAt: string, address?: string, now: Date = new Date(receivedAt)): Promise<void> {
+  async putSuppressionHold(id: string, channel: Channel, suppression: Suppression, receivedAt: string, address?: string, writer?: HoldWriter): Promise<void> {
+    const now = writer?.now ?? new Date(receivedAt);
     const Key = suppressionHoldKey(id, channel);
     const earliest = { expression: 'attribute_not_exists(#pk) OR #at > :at', names: { '#pk': L.partitionKey, '#at': 'at' }, values: { ':at': suppression.at } };
     const hold: HoldWrite = {
       item: { itemType: 'suppression-hold', reason: suppression.reason, at: suppression.at, [L.ttlAttribute]: Math.floor(Date.parse(receivedAt) / 1000) + CONSENT_HOLD_DAYS * 86_400 },
       condition: earliest,
     };
-    if (await this.#putHold(Key, hold)) await this.#undoHoldIfErased(id, Key, { timestamp: suppression.at, receivedAt }, { name: 'at', value: suppression.at }, hold, now);
+    if (await this.#putHold(Key, hold)) await this.#undoHoldIfErased(id, Key, { timestamp: suppression.at, receivedAt }, { name: 'at', value: suppression.at }, hold, now, writer);
     // The address is suppressed too, whichever customer record it is sent for (SES's account-level suppression list).
     // `address`: the one the message went to (SES's report), else the customer's now.
-    await this.#putAddressHold(id, channel, 'S', { item: { itemType: 'address-suppression', reason: suppression.reason, at: suppression.at }, condition: earliest }, { name: 'at', value: suppression.at }, receivedAt, address, { now });
+    await this.#putAddressHold(id, channel, 'S', { item: { itemType: 'address-suppression', reason: suppression.reason, at: suppression.at }, condition: earliest }, { name: 'at', value: suppression.at }, receivedAt, address, { now, ...(writer && { writer }) });
   }
 
   /**
@@ -671,7 +683,7 @@ export class ProfileStore {
    * applied long after its receipt, e.g. to an address the record moved to, is judged now, not at its receipt); the
    * change's key by default.
    */
-  async putAddressConsent(id: string, channel: Channel, record: ConsentRecord, address?: string, topic?: string, now?: Date): Promise<void> {
+  async putAddressConsent(id: string, channel: Channel, record: ConsentRecord, address?: string, topic?: string, writer?: HoldWriter): Promise<void> {
     if (record.status === 'unknown') return;
     const key = record.key ?? record.at;
     // The greater key wins, and a denial wins a tie (`compareConsent`). A grant only lifts a denial: with no record of
@@ -683,7 +695,7 @@ export class ProfileStore {
     };
     // Most grants find no denial of their address: they cost a read, not a failed write.
     const lifts = record.status === 'denied' ? undefined : (item: Record<string, unknown>) => item.status === 'denied' && (item.key as string) < key;
-    await this.#putAddressHold(id, channel, topic === undefined ? 'K' : { topic }, hold, { name: 'key', value: key }, key, address, { ...(lifts && { onlyOver: lifts }), ...(now && { now }) });
+    await this.#putAddressHold(id, channel, topic === undefined ? 'K' : { topic }, hold, { name: 'key', value: key }, key, address, { ...(lifts && { onlyOver: lifts }), ...(writer && { now: writer.now, writer }) });
   }
 
   /**
@@ -713,6 +725,8 @@ export class ProfileStore {
       ofProfile?: boolean;
       /** The writer's time, by which the check after the write judges erasures and holders; `receivedAt` by default. */
       now?: Date;
+      /** A profile writer's hold: judged by the life it wrote, not by its receipt (`HoldWriter`). */
+      writer?: HoldWriter;
     } = {},
   ): Promise<void> {
     const { onlyOver } = options;
@@ -733,11 +747,16 @@ export class ProfileStore {
     const written = await this.#putHold(Key, hold, { returnOld: true });
     const now = options.now ?? new Date(receivedAt);
     const tombstone = await this.tombstone(id, now);
-    // Received before the erasure completed, the hold is the erased life's whatever became of the customer since (a
-    // new life, a join); received after, it is the new life's (or, with none yet, parked by the caller's own check).
-    const gone = tombstone
-      ? !receivedAfterErasure({ receivedAt }, tombstone) || (!(await this.hasNewLife(id, tombstone)) && !(await this.isJoined(id)))
-      : options.ofProfile === true && !(await this.#hasProfile(id));
+    // A profile writer's hold is the erased life's when an erasure came after the life it wrote began. Otherwise one
+    // received before the erasure completed is the erased life's whatever became of the customer since (a new life, a
+    // join); one received after is the new life's (or, with none yet, parked by the caller's own check).
+    const newLife = tombstone !== undefined && (await this.hasNewLife(id, tombstone));
+    const gone =
+      tombstone === undefined
+        ? options.ofProfile === true && !(await this.#hasProfile(id))
+        : options.writer !== undefined
+          ? tombstone.erasedAt !== options.writer.life
+          : !receivedAfterErasure({ receivedAt }, tombstone) || (!newLife && !(await this.isJoined(id)));
     if (!gone) return;
     // Erased meanwhile (its erasure may have read the partition before the pointer was written), or long gone: this
     // write is undone, then the pointer goes as the erasure takes it (`#settleAddressOfGone`: the pointer may be the
@@ -756,6 +775,9 @@ export class ProfileStore {
         }
       }
     }
+    // Come back since: the partition's pointer and the listing under the address are the new life's (its erasure
+    // judges them); only this write was the erased life's.
+    if (newLife) return;
     await this.#settleAddressOfGone(id, hash, now, tombstone?.erasedAt, kept);
   }
 
@@ -858,8 +880,10 @@ export class ProfileStore {
    * no id in it; it expires as the hold would), where a send to whoever the id is joined or linked into reads it
    * (`holdsOf`); then, write then check, dropped if an erasure began meanwhile (its query may have missed it).
    */
-  async #undoHoldIfErased(id: string, Key: Record<string, string>, event: Pick<NormalisedEvent, 'timestamp' | 'receivedAt'>, mark: { name: string; value: string }, hold: HoldWrite, now: Date = new Date(event.receivedAt)): Promise<void> {
+  async #undoHoldIfErased(id: string, Key: Record<string, string>, event: Pick<NormalisedEvent, 'timestamp' | 'receivedAt'>, mark: { name: string; value: string }, hold: HoldWrite, now: Date = new Date(event.receivedAt), writer?: HoldWriter): Promise<void> {
     const tombstone = await this.tombstone(id, now);
+    // A profile writer's hold of a life no erasure came after.
+    if (tombstone !== undefined && writer !== undefined && tombstone.erasedAt === writer.life) return;
     // A new life of their own, or joined into another customer's since (a forwarding record exists only after the erasure).
     if (!tombstone || (receivedAfterErasure(event, tombstone) && ((await this.hasNewLife(id, tombstone)) || (await this.isJoined(id))))) return;
     if (receivedAfterErasure(event, tombstone)) {
