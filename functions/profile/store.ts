@@ -594,10 +594,21 @@ export class ProfileStore {
    */
   async undoErasedLifeWrites(id: string, event: NormalisedEvent, tombstone: Tombstone, now: Date): Promise<void> {
     await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { [L.partitionKey]: `C#${id}`, [L.sortKey]: timelineSortKey(event) } }));
-    // The suppression hold a write of the profile put for this event's bounce or complaint (the id in its key), as written.
+    // The suppression hold a write of the profile put for this event's bounce or complaint (the id in its key), as written
+    // and received before the erasure completed (its expiry counts from its receipt): a new life's report of the same
+    // bounce (the same date, received since) keeps the hold ingest wrote for it.
+    const receivedBy = Math.floor(Date.parse(tombstone.completedAt ?? now.toISOString()) / 1000) + CONSENT_HOLD_DAYS * 86_400;
     for (const { channel, suppression } of suppressionsOf(event)) {
       try {
-        await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: suppressionHoldKey(id, channel), ConditionExpression: '#at = :at', ExpressionAttributeNames: { '#at': 'at' }, ExpressionAttributeValues: { ':at': suppression.at } }));
+        await this.doc.send(
+          new DeleteCommand({
+            TableName: this.tableName,
+            Key: suppressionHoldKey(id, channel),
+            ConditionExpression: '#at = :at AND #ttl < :by',
+            ExpressionAttributeNames: { '#at': 'at', '#ttl': L.ttlAttribute },
+            ExpressionAttributeValues: { ':at': suppression.at, ':by': receivedBy },
+          }),
+        );
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
       }
