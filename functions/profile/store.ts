@@ -2173,7 +2173,9 @@ export class ProfileStore {
     const addresses = await this.#addressHoldsToErase(items, reached.ids, clock.now());
     marks.push(...addresses.keys);
     // Member items go last, each only once out of its segment (`deleteMembers`): one a racing writer put in since is taken out first.
-    const keys = items.filter((i) => !String(i[L.sortKey]).startsWith(MEMBER_PREFIX)).map((i) => ({ [L.partitionKey]: i[L.partitionKey], [L.sortKey]: i[L.sortKey] }));
+    // So do the pointers to the addresses to be freed, once freed: an erasure interrupted before then finds them on its retry.
+    const freedPointer = (i: Record<string, unknown>) => String(i[L.sortKey]).startsWith('AP#') && addresses.freed.includes(String(i[L.sortKey]).slice(3));
+    const keys = items.filter((i) => !String(i[L.sortKey]).startsWith(MEMBER_PREFIX) && !freedPointer(i)).map((i) => ({ [L.partitionKey]: i[L.partitionKey], [L.sortKey]: i[L.sortKey] }));
     // A broadcast keeps the recipients it deferred under itself (`B#<broadcast>` / `D#<customerId>`); the pointer in
     // the customer's partition (`BD#<broadcast>`, functions/broadcasts/store.ts) leads there.
     for (const i of items) {
@@ -2200,6 +2202,7 @@ export class ProfileStore {
       }
     }
     for (const hash of addresses.freed) await this.#freeAddress(hash, clock.now(), new Set(reached.ids));
+    for (const i of items.filter(freedPointer)) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { [L.partitionKey]: i[L.partitionKey], [L.sortKey]: i[L.sortKey] } }));
     for (const x of reached.ids) await this.segments.deleteMembers(x);
     // What must happen before the erasure says it is complete (the embedded engine redacts its logs): an
     // interruption before completedAt is written leaves the tombstone incomplete, and a retried DELETE resumes it.
