@@ -571,6 +571,12 @@ export class ProfileStore {
    * `erasedAt`: a new life's listing on its way is spared (see there).
    */
   async #settleAddressesOfGone(id: string, now: Date, erasedAt: string | undefined, held: ReadonlyArray<string | undefined>): Promise<void> {
+    const hashes = new Set([...(await this.#pointedAddresses(id)), ...held.filter((h): h is string => h !== undefined)]);
+    for (const hash of hashes) await this.#settleAddressOfGone(id, hash, now, erasedAt);
+  }
+
+  /** The addresses (hashes) the pointers in the partition of `id` name (`addressPointerKey`), strongly consistent. */
+  async #pointedAddresses(id: string): Promise<string[]> {
     const pointers = await queryAll(this.doc, {
       TableName: this.tableName,
       KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :ap)',
@@ -579,8 +585,7 @@ export class ProfileStore {
       ProjectionExpression: '#pk, #sk',
       ConsistentRead: true,
     });
-    const hashes = new Set([...pointers.map((pointer) => String(pointer[L.sortKey]).slice(3)), ...held.filter((h): h is string => h !== undefined)]);
-    for (const hash of hashes) await this.#settleAddressOfGone(id, hash, now, erasedAt);
+    return pointers.map((pointer) => String(pointer[L.sortKey]).slice(3));
   }
 
   /**
@@ -626,6 +631,16 @@ export class ProfileStore {
         } catch (error) {
           if (!(error instanceof ConditionalCheckFailedException)) throw error;
         }
+      }
+      // A pointer to an address the new life does not have, whose holds were all received before the erasure completed,
+      // is the erased life's late write (a hold written after the erasure read the partition): settled as erasure would.
+      const stored = await this.get(id).catch((error: unknown) => (error instanceof ProfileTooLargeError ? undefined : Promise.reject(error)));
+      const own = new Set([stored && emailHashOf(stored.profile.traits.email), stored && numberHashOf(stored.profile)]);
+      const by = tombstone.completedAt ?? now.toISOString();
+      for (const hash of await this.#pointedAddresses(id)) {
+        if (stored === undefined || own.has(hash) || (await this.#addressHoldersOf(hash)).some((l) => l.id === id)) continue;
+        const holds = (await this.#queryPartition(`${ADDRESS_HOLD_PREFIX}${hash}`)).filter((item) => !String(item[L.sortKey]).startsWith(ADDRESS_HOLDER_PREFIX));
+        if (holds.every((item) => String(item.key ?? item.at ?? '') < by)) await this.#settleAddressOfGone(id, hash, now);
       }
       return;
     }

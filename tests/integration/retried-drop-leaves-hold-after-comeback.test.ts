@@ -11,6 +11,9 @@
  * the pointer (now read as the new life's) and X's denial stay. Nobody has X; its denial (the erased life's, received
  * before the erasure) outlives the erasure, for as long as the new life lives.
  * Control: no comeback before the retry: the drop settles X, which keeps nothing.
+ * Found by the 24th hostile audit. Now: with a new life, the drop also settles a pointer to an address the new life
+ * neither has nor is listed under, whose holds were all received before the erasure completed (the erased life's late
+ * write).
  */
 import { describe, expect, it } from 'vitest';
 import { holdConsumer, profileItems } from '../helpers/engine';
@@ -75,10 +78,7 @@ describe("the erased life's unchecked address hold and a comeback before the ret
     expect(await scenario('a24rd-ctl', false)).toEqual({ back: 404, xItems: 0, xDenied: 0, xPointer: 0 });
   }, 60_000);
 
-  // BREAK (audit 24): the retry drops the unsubscribe once the new life exists, and `undoErasedLifeWrites` then leaves
-  // the partition's pointers and the address holds to the new life: the erased life's denial of X (nobody has X) and
-  // its pointer stay. They should go as without a comeback (the hold's receipt is before the erasure).
-  it.fails('the customer comes back before the retry: X keeps nothing', async () => {
+  it('the customer comes back before the retry: X keeps nothing', async () => {
     expect(await scenario('a24rd', true)).toEqual({ back: 200, xItems: 0, xDenied: 0, xPointer: 0 });
   }, 60_000);
 });
