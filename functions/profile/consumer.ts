@@ -519,7 +519,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       const erasedLinks = [];
       for (const c of claimed) if (await erasedFor(c.event, idsLinkedBy(c.event, c.link))) erasedLinks.push(c);
       if (erasedLinks.length > 0) {
-        if (current !== stored && current !== undefined) await store.unfreeze({ ...current, version: (stored?.version ?? 0) + 1 }, stored);
+        if (current !== stored && current !== undefined) await store.unfreeze({ ...current, version: (stored?.version ?? 0) + 1 }, stored, clock.now());
         for (const { event, link } of erasedLinks) await undoLink(event, link, customerId);
         log('link to an id erased meanwhile undone; applying again', { customerId, messageId: first.messageId });
         continue;
@@ -797,7 +797,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       return { status: 'already' };
     }
     if ((await store.get(survivorId))?.mergedInto !== undefined) {
-      await store.unfreeze(frozen, found);
+      await store.unfreeze(frozen, found, clock.now());
       log('alias join undone: the surviving customer was joined elsewhere meanwhile', { customerId: survivorId, joined: target });
       return retry();
     }

@@ -441,11 +441,11 @@ export class ProfileStore {
    * Undo a freeze (`frozen`, written over `was`, or over nothing): put `was` back as it was (one version
    * on), or delete the record the freeze created; only if the frozen record is still as written.
    */
-  async unfreeze(frozen: StoredProfile, was: StoredProfile | undefined): Promise<void> {
+  async unfreeze(frozen: StoredProfile, was: StoredProfile | undefined, now: Date = new Date()): Promise<void> {
     try {
       if (was) {
         const { mergedInto: _m, ...live } = was;
-        await this.put({ ...live, version: frozen.version + 1 }, frozen.version, new Date(), frozen.rebornAfter);
+        await this.put({ ...live, version: frozen.version + 1 }, frozen.version, now, frozen.rebornAfter);
       } else {
         await this.doc.send(
           new DeleteCommand({
