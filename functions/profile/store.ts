@@ -640,7 +640,10 @@ export class ProfileStore {
       for (const hash of await this.#pointedAddresses(id)) {
         if (stored === undefined || own.has(hash) || (await this.#addressHoldersOf(hash)).some((l) => l.id === id)) continue;
         const holds = (await this.#queryPartition(`${ADDRESS_HOLD_PREFIX}${hash}`)).filter((item) => !String(item[L.sortKey]).startsWith(ADDRESS_HOLDER_PREFIX));
-        if (holds.every((item) => String(item.key ?? item.at ?? '') < by)) await this.#settleAddressOfGone(id, hash, now);
+        // A hold's receipt: a consent's key; a suppression's `receivedAt` (its `at` is the report's date, which may be
+        // before the erasure for a report received after the comeback); a hold with none is kept (never lost).
+        const receipt = (item: Record<string, unknown>) => (typeof item.key === 'string' ? item.key : typeof item.receivedAt === 'string' ? item.receivedAt : undefined);
+        if (holds.every((item) => (receipt(item) ?? '\uffff') < by)) await this.#settleAddressOfGone(id, hash, now);
       }
       return;
     }
@@ -694,7 +697,7 @@ export class ProfileStore {
     if (await this.#putHold(Key, hold)) await this.#undoHoldIfErased(id, Key, { timestamp: suppression.at, receivedAt }, { name: 'at', value: suppression.at }, hold, now, writer);
     // The address is suppressed too, whichever customer record it is sent for (SES's account-level suppression list).
     // `address`: the one the message went to (SES's report), else the customer's now.
-    await this.#putAddressHold(id, channel, 'S', { item: { itemType: 'address-suppression', reason: suppression.reason, at: suppression.at }, condition: earliest }, { name: 'at', value: suppression.at }, receivedAt, address, { now, ...(writer && { writer }) });
+    await this.#putAddressHold(id, channel, 'S', { item: { itemType: 'address-suppression', reason: suppression.reason, at: suppression.at, receivedAt }, condition: earliest }, { name: 'at', value: suppression.at }, receivedAt, address, { now, ...(writer && { writer }) });
   }
 
   /**
