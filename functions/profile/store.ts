@@ -637,13 +637,22 @@ export class ProfileStore {
       const stored = await this.get(id).catch((error: unknown) => (error instanceof ProfileTooLargeError ? undefined : Promise.reject(error)));
       const own = new Set([stored && emailHashOf(stored.profile.traits.email), stored && numberHashOf(stored.profile)]);
       const by = tombstone.completedAt ?? now.toISOString();
+      // A hold's receipt: a consent's key; a suppression's `receivedAt` (its `at` is the report's date, which may be
+      // before the erasure for a report received after the comeback); a hold with none is kept (never lost).
+      const receipt = (item: Record<string, unknown>) => (typeof item.key === 'string' ? item.key : typeof item.receivedAt === 'string' ? item.receivedAt : undefined);
+      if (stored === undefined) return;
       for (const hash of await this.#pointedAddresses(id)) {
-        if (stored === undefined || own.has(hash) || (await this.#addressHoldersOf(hash)).some((l) => l.id === id)) continue;
         const holds = (await this.#queryPartition(`${ADDRESS_HOLD_PREFIX}${hash}`)).filter((item) => !String(item[L.sortKey]).startsWith(ADDRESS_HOLDER_PREFIX));
-        // A hold's receipt: a consent's key; a suppression's `receivedAt` (its `at` is the report's date, which may be
-        // before the erasure for a report received after the comeback); a hold with none is kept (never lost).
-        const receipt = (item: Record<string, unknown>) => (typeof item.key === 'string' ? item.key : typeof item.receivedAt === 'string' ? item.receivedAt : undefined);
-        if (holds.every((item) => (receipt(item) ?? '\uffff') < by)) await this.#settleAddressOfGone(id, hash, now);
+        const ofErasedLife = holds.filter((item) => (receipt(item) ?? '\uffff') < by);
+        if (ofErasedLife.length === 0) continue;
+        const newLifeHas = own.has(hash) || (await this.#addressHoldersOf(hash)).some((l) => l.id === id);
+        if (!newLifeHas && ofErasedLife.length === holds.length) {
+          await this.#settleAddressOfGone(id, hash, now);
+          continue;
+        }
+        // The new life has the address too (or holds of its own are there): the erased life's holds go unless another,
+        // live record has the address (a clean new life does not inherit them; that record's choice stands).
+        if ((await this.#liveHolderOf(hash, now, new Set([id]))) === undefined) for (const item of ofErasedLife) await this.#deleteAsRead(item);
       }
       return;
     }

@@ -10,6 +10,9 @@
  * `suppressed`. Control: the comeback with X comes after the retry: X keeps nothing, the new life is offered.
  * Found by the 26th hostile audit; likely the root cause of retried-drop-comeback-same-address.test.ts (a denial),
  * on the suppression hold.
+ * Found by the 26th hostile audit. Now: with a new life, the drop's undo also takes back the erased life's holds
+ * (received before the erasure completed) of an address the new life has too, unless another live record has the
+ * address.
  */
 import { describe, expect, it } from 'vitest';
 import { holdConsumer } from '../helpers/engine';
@@ -71,9 +74,7 @@ describe("the erased life's unchecked suppression and a comeback with the same a
   it('control: comeback with X after the retry: offered, X keeps nothing', async () => {
     expect(await scenario('a26rb-c', 'none')).toMatchObject({ offer: 'sent', xItems: '' });
   }, 60_000);
-  // BREAK (audit 26): the new life with X is skipped `suppressed` and X keeps the erased life's `S#email` (hard bounce
-  // received before the erasure, no live holder then); it should be offered, X keeping nothing.
-  it.fails('comeback with X before the retry: offered, X keeps nothing', async () => {
+  it('comeback with X before the retry: offered, X keeps nothing', async () => {
     expect(await scenario('a26rb-x', 'x')).toMatchObject({ offer: 'sent', xItems: '' });
   }, 60_000);
 });
