@@ -9,8 +9,7 @@
  * life settles only pointers to addresses the new life does not have: X's suppression stays, the new life's offer is
  * `suppressed`. Control: the comeback with X comes after the retry: X keeps nothing, the new life is offered.
  * Found by the 26th hostile audit; likely the root cause of retried-drop-comeback-same-address.test.ts (a denial),
- * on the suppression hold.
- * Found by the 26th hostile audit. Now: with a new life, the drop's undo also takes back the erased life's holds
+ * on the suppression hold. Now: with a new life, the drop's undo also takes back the erased life's holds
  * (received before the erasure completed) of an address the new life has too, unless another live record has the
  * address.
  */

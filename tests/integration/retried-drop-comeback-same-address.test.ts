@@ -9,8 +9,7 @@
  * (`undoErasedLifeWrites`); with a new life it settles only pointers to addresses the new life does NOT have (the
  * audit-24 fix, whose test came back with Y): X is the new life's, so X's denial, received before the erasure, stays.
  * Control: the comeback with X comes after the retry: the drop settles X, the new life is offered.
- * Found by the 26th hostile audit (a variant of retried-drop-leaves-hold-after-comeback.test.ts, with X for Y).
- * Found by the 26th hostile audit. Now: with a new life, the drop's undo also takes back the erased life's holds
+ * Found by the 26th hostile audit (a variant of retried-drop-leaves-hold-after-comeback.test.ts, with X for Y). Now: with a new life, the drop's undo also takes back the erased life's holds
  * (received before the erasure completed) of an address the new life has too, unless another live record has the
  * address.
  */
@@ -76,8 +75,6 @@ describe("the erased life's unchecked hold and a comeback with the same address 
     it(`control (${kind}): comeback with X after the retry: offered, X not denied`, async () => {
       expect(await scenario(`a26rx-c${kind[0]}`, 'none', topic)).toMatchObject({ offer: 'sent', xDenied: 0 });
     }, 60_000);
-    // BREAK (audit 26): the new life with X is skipped (`unsubscribed` / `topic-unsubscribed`) and X keeps the erased
-    // life's denial (received before the erasure); it should be offered, X holding no denial.
     it(`${kind}: comeback with X before the retry: offered, X not denied`, async () => {
       expect(await scenario(`a26rx-x${kind[0]}`, 'x', topic)).toMatchObject({ offer: 'sent', xDenied: 0 });
     }, 60_000);
