@@ -36,16 +36,7 @@ export async function countOnce(doc: DynamoDBDocumentClient, tableName: string, 
   const digest = digestOf(id);
   const names: Record<string, string> = { '#counting': COUNTING, '#counted': COUNTED, '#before': COUNTED_BEFORE, '#legacy': LEGACY_RECENT };
   const values: Record<string, unknown> = { ':ids': new Set([digest]), ':d': digest, ':id': id };
-  const add = Object.entries(counters).map(([name, n], i) => {
-    names[`#c${i}`] = name;
-    values[`:c${i}`] = n;
-    return `#c${i} :c${i}`;
-  });
-  const set = Object.entries(extraSet).map(([name, value], i) => {
-    names[`#s${i}`] = name;
-    values[`:s${i}`] = value;
-    return `#s${i} = :s${i}`;
-  });
+  const { add, set } = counterUpdate(Object.entries(counters), extraSet, names, values);
   try {
     await doc.send(
       new UpdateCommand({
@@ -67,6 +58,24 @@ export async function countOnce(doc: DynamoDBDocumentClient, tableName: string, 
 
 /** Most changes one batched count takes: its condition checks five places per id (10 operators, ~110 characters), well inside DynamoDB's 300 operators and 4 KB per expression. */
 export const COUNT_BATCH_MAX = 20;
+
+/**
+ * The ADD clauses of `counters` and the SET clauses of `extraSet` of a counter item's update, their names and values
+ * put into `names` and `values` (`#c<i>`/`:c<i>`, `#s<i>`/`:s<i>`).
+ */
+function counterUpdate(counters: ReadonlyArray<readonly [string, number]>, extraSet: Record<string, unknown>, names: Record<string, string>, values: Record<string, unknown>): { add: string[]; set: string[] } {
+  const add = counters.map(([name, n], i) => {
+    names[`#c${i}`] = name;
+    values[`:c${i}`] = n;
+    return `#c${i} :c${i}`;
+  });
+  const set = Object.entries(extraSet).map(([name, value], i) => {
+    names[`#s${i}`] = name;
+    values[`:s${i}`] = value;
+    return `#s${i} = :s${i}`;
+  });
+  return { add, set };
+}
 
 /** A change to count once (`countOnce`'s `id`, `counters` and `mark`). */
 export interface CountChange {
@@ -96,16 +105,7 @@ export async function countManyOnce(doc: DynamoDBDocumentClient, tableName: stri
   const values: Record<string, unknown> = { ':ids': new Set(digests) };
   const sums = new Map<string, number>();
   for (const c of changes) for (const [name, n] of Object.entries(c.counters)) sums.set(name, (sums.get(name) ?? 0) + n);
-  const add = [...sums].map(([name, n], i) => {
-    names[`#c${i}`] = name;
-    values[`:c${i}`] = n;
-    return `#c${i} :c${i}`;
-  });
-  const set = Object.entries(extraSet).map(([name, value], i) => {
-    names[`#s${i}`] = name;
-    values[`:s${i}`] = value;
-    return `#s${i} = :s${i}`;
-  });
+  const { add, set } = counterUpdate([...sums], extraSet, names, values);
   // Counted, being counted, or (written before digests) its whole id being counted or among the recent list.
   const seen = changes.map((c, i) => {
     values[`:d${i}`] = digests[i];

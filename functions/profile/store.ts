@@ -635,14 +635,14 @@ export class ProfileStore {
       // A pointer to an address the new life does not have, whose holds were all received before the erasure completed,
       // is the erased life's late write (a hold written after the erasure read the partition): settled as erasure would.
       const stored = await this.get(id).catch((error: unknown) => (error instanceof ProfileTooLargeError ? undefined : Promise.reject(error)));
-      const own = new Set([stored && emailHashOf(stored.profile.traits.email), stored && numberHashOf(stored.profile)]);
+      if (stored === undefined) return;
+      const own = new Set([emailHashOf(stored.profile.traits.email), numberHashOf(stored.profile)]);
       const by = tombstone.completedAt ?? now.toISOString();
       // A hold's receipt: a consent's key; a suppression's `receivedAt` (its `at` is the report's date, which may be
       // before the erasure for a report received after the comeback); a hold with none is kept (never lost).
       const receipt = (item: Record<string, unknown>) => (typeof item.key === 'string' ? item.key : typeof item.receivedAt === 'string' ? item.receivedAt : undefined);
-      if (stored === undefined) return;
       for (const hash of await this.#pointedAddresses(id)) {
-        const holds = (await this.#queryPartition(`${ADDRESS_HOLD_PREFIX}${hash}`)).filter((item) => !String(item[L.sortKey]).startsWith(ADDRESS_HOLDER_PREFIX));
+        const holds = await this.#addressHolds(hash);
         const ofErasedLife = holds.filter((item) => (receipt(item) ?? '\uffff') < by);
         if (ofErasedLife.length === 0) continue;
         const newLifeHas = own.has(hash) || (await this.#addressHoldersOf(hash)).some((l) => l.id === id);
@@ -850,7 +850,7 @@ export class ProfileStore {
    * pointed to it (`#keepForLiveHolder`: its own erasure may have judged the address meanwhile), else taken back.
    */
   async #freeAddress(hash: string, now: Date, gone: ReadonlySet<string>): Promise<void> {
-    const holds = (await this.#queryPartition(`${ADDRESS_HOLD_PREFIX}${hash}`)).filter((item) => !String(item[L.sortKey]).startsWith(ADDRESS_HOLDER_PREFIX));
+    const holds = await this.#addressHolds(hash);
     const deleted: Array<Record<string, unknown>> = [];
     for (const item of holds) if (await this.#deleteAsRead(item)) deleted.push(item);
     if (deleted.length === 0 || (await this.#liveHolderOf(hash, now, gone)) === undefined) return;
@@ -1990,6 +1990,11 @@ export class ProfileStore {
     );
     if (Item === undefined || Item.mergedInto !== undefined) return false;
     return Item.heldNumber === hash || Item.heldEmail === hash || Item[L.emailIndex.partitionKey] === `EM#${hash}`;
+  }
+
+  /** The holds of the address `hash` (consent, topics, suppression: `addressHoldKey`), without its listings, strongly consistent. */
+  async #addressHolds(hash: string): Promise<Array<Record<string, unknown>>> {
+    return (await this.#queryPartition(`${ADDRESS_HOLD_PREFIX}${hash}`)).filter((item) => !String(item[L.sortKey]).startsWith(ADDRESS_HOLDER_PREFIX));
   }
 
   /** The records listed as holders of the phone number or email address `hash` (`addressHolderKey`), strongly consistent. */
