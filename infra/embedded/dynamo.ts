@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import type { RetryStrategyV2 } from '@smithy/types';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { PROFILE_TABLE_LAYOUT as L } from '../../shared';
 import dynalite from 'dynalite';
@@ -52,12 +53,31 @@ const storeHook = (dynaliteDb[STORE_HOOK] ??= (() => {
   return hook;
 })());
 
+// The CommonJS build the SDK clients load (sdk-shortcuts.ts checks the client's strategy against the same class).
+const smithyRetry = createRequire(import.meta.url)('@smithy/core/retry') as {
+  StandardRetryStrategy: new (options: { maxAttempts: number; backoff: { computeNextBackoffDelay(retryCount: number): number; setDelayBase(ms: number): void } }) => RetryStrategyV2;
+};
+
+/** The engine's DynamoDB client: three attempts, as the functions' clients in AWS. */
+const MAX_ATTEMPTS = 3;
+
+/**
+ * The SDK's standard retries (which errors, how many attempts, the retry quota) with a backoff of at most 1 real ms:
+ * on virtual time a retry happens inside held work, where no virtual time can pass (as `VirtualClock.forWork.sleep`),
+ * and the SDK's real backoff (up to seconds for a throttle) would only make a test or a simulation wait on the wall
+ * clock. The same call is retried the same number of times, only sooner.
+ */
+function virtualTimeRetries(): RetryStrategyV2 {
+  return new smithyRetry.StandardRetryStrategy({ maxAttempts: MAX_ATTEMPTS, backoff: { computeNextBackoffDelay: () => 1, setDelayBase: () => undefined } });
+}
+
 /**
  * dynalite: a real DynamoDB API server in-process. With `path` it persists to
  * LevelDB files there (survives restarts); without it, it lives in memory.
  * `client` reaches it without HTTP; `endpoint` serves the same store over HTTP.
+ * With `virtualTime`, the client's retries back off by at most a real millisecond (see `virtualTimeRetries`).
  */
-export async function startDynalite(path?: string, options: { fastCalls?: boolean } = {}): Promise<LocalDynamo> {
+export async function startDynalite(path?: string, options: { fastCalls?: boolean; virtualTime?: boolean } = {}): Promise<LocalDynamo> {
   if (path) recoverRewrite(path);
   cacheDynaliteParses();
   // Before the client's first configuration lookup: see sharedConfigFilesRead.
@@ -107,7 +127,7 @@ export async function startDynalite(path?: string, options: { fastCalls?: boolea
   // (or `fastCalls: false`) takes the standard path, to compare.
   const fast = options.fastCalls ?? process.env.RAPPORT_DYNAMO_FAST_CALLS !== '0';
   const client = withoutTransportMiddleware(
-    new DynamoDBClient({ ...inProcessClientConfig(tracked, { service: 'dynamodb', fixedHeaders: DYNALITE_UNSIGNED_HEADERS, ...(fast && { direct }) }), maxAttempts: 3 }),
+    new DynamoDBClient({ ...inProcessClientConfig(tracked, { service: 'dynamodb', fixedHeaders: DYNALITE_UNSIGNED_HEADERS, ...(fast && { direct }) }), maxAttempts: MAX_ATTEMPTS, ...(options.virtualTime && { retryStrategy: virtualTimeRetries() }) }),
   );
   if (fast) cacheMiddlewareOrder(client, () => new DescribeTableCommand({ TableName: '' }).middlewareStack, undefined, await inProcessShortcuts(client));
   return {

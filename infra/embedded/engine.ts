@@ -218,7 +218,7 @@ async function start(options: EngineOptions): Promise<Engine> {
   // Real time never goes back in the engine (MonotonicClock): receipt order decides consent.
   const monotonic = virtual ? undefined : new MonotonicClock(engineClock);
   const clock = virtual ? virtual.forWork : monotonic!;
-  const dynamo = await startDynalite(dataDir ? join(dataDir, 'dynamodb') : undefined);
+  const dynamo = await startDynalite(dataDir ? join(dataDir, 'dynamodb') : undefined, { virtualTime: virtual !== undefined });
   await ensureTable(dynamo.client, idempotencyTableDefinition(IDEMPOTENCY_TABLE));
 
   await ensureTable(dynamo.client, profileTableDefinition(PROFILE_TABLE));
