@@ -49,6 +49,10 @@ export const TWIN_SCENARIOS = [
   'tests/integration/late-denial-keeps-former-address-found.test.ts',
   'tests/integration/failed-write-keeps-former-address-found.test.ts',
   'tests/integration/erasure-rechecks-late-holder.test.ts',
+  // A dropped event's undo takes back only the holds it caused: ingest carries a replaced restriction's causes over
+  // (a put), the consumer adds its events to a restriction its write was refused over (an update).
+  'tests/integration/retried-drop-keeps-replaced-denial.test.ts',
+  'tests/integration/retried-drop-takes-new-life-bounce.test.ts',
 ];
 
 /**

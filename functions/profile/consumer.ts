@@ -577,7 +577,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       written.some((event) => consentChanges(event).some((change) => change.channel === channel && change.status === 'denied')) || stored?.profile.consent[channel]?.status !== 'denied';
     // Judged at the writer's time (the denial may be long past its receipt: an address the record moved to) and by the
     // life written (a denial a join brought, or dated before an erasure, is this life's now).
-    const writer = { now: clock.now(), life: current.rebornAfter };
+    const writer = { now: clock.now(), life: current.rebornAfter, causes: written.map(eventMark) };
     if (consent?.status === 'denied' && (newAddress || deniedNow)) await store.putAddressConsent(customerId, channel, consent, address, undefined, writer);
     for (const [topic, record] of Object.entries(current.profile.topicConsent?.[channel] ?? {})) {
       if (record.status !== 'denied') continue;

@@ -100,6 +100,12 @@ export const idsOfProfile = (p: Pick<Profile, 'id' | 'mergedIds' | 'anonymousIds
 export interface HoldWriter {
   now: Date;
   life: string | undefined;
+  /**
+   * The marks (`eventMark`) of the events whose write puts the hold: recorded on an address's hold (`causes`), so the
+   * undo of one of them (`undoErasedLifeWrites`) takes back only what it put, never a hold another record's event gave
+   * or relies on.
+   */
+  causes?: readonly string[];
 }
 
 export interface Tombstone {
@@ -273,6 +279,9 @@ const addressHoldKey = (hash: string, sortKey: string) => ({ [L.partitionKey]: `
 /** An address as a hold's key takes it: a non-empty string, else undefined. */
 const addressOf = (value: unknown): string | undefined => (typeof value === 'string' && value.trim() !== '' ? value : undefined);
 /** A conditional put of a hold: its condition (the greater key, the earlier suppression) and what the condition reads. */
+/** The events an address's hold stands for (`HoldWriter.causes`; a string set), none when written without. */
+const causesOf = (item: Record<string, unknown>): string[] => (item.causes instanceof Set ? [...(item.causes as Set<unknown>)].filter((c): c is string => typeof c === 'string') : []);
+
 interface HoldWrite {
   item: Record<string, unknown>;
   condition: { expression: string; names: Record<string, string>; values: Record<string, unknown> };
@@ -637,22 +646,22 @@ export class ProfileStore {
       const stored = await this.get(id).catch((error: unknown) => (error instanceof ProfileTooLargeError ? undefined : Promise.reject(error)));
       if (stored === undefined) return;
       const own = new Set([emailHashOf(stored.profile.traits.email), numberHashOf(stored.profile)]);
-      const by = tombstone.completedAt ?? now.toISOString();
-      // A hold's receipt: a consent's key; a suppression's `receivedAt` (its `at` is the report's date, which may be
-      // before the erasure for a report received after the comeback); a hold with none is kept (never lost).
-      const receipt = (item: Record<string, unknown>) => (typeof item.key === 'string' ? item.key : typeof item.receivedAt === 'string' ? item.receivedAt : undefined);
+      // This event's holds: those its write put or relied on (`HoldWriter.causes`). A hold with other causes, or none
+      // (ingest's, the feedback function's, written before causes were kept), is another event's: another record's
+      // choice, the new life's, a parked denial folded into it; never taken back here.
+      const cause = eventMark(event);
       for (const hash of await this.#pointedAddresses(id)) {
         const holds = await this.#addressHolds(hash);
-        const ofErasedLife = holds.filter((item) => (receipt(item) ?? '\uffff') < by);
-        if (ofErasedLife.length === 0) continue;
+        const ofThisEvent = holds.filter((item) => causesOf(item).includes(cause));
+        if (ofThisEvent.length === 0) continue;
         const newLifeHas = own.has(hash) || (await this.#addressHoldersOf(hash)).some((l) => l.id === id);
-        if (!newLifeHas && ofErasedLife.length === holds.length) {
+        if (!newLifeHas && ofThisEvent.length === holds.length && ofThisEvent.every((item) => causesOf(item).length === 1)) {
           await this.#settleAddressOfGone(id, hash, now);
           continue;
         }
-        // The new life has the address too (or holds of its own are there): the erased life's holds go unless another,
-        // live record has the address (a clean new life does not inherit them; that record's choice stands).
-        if ((await this.#liveHolderOf(hash, now, new Set([id]))) === undefined) for (const item of ofErasedLife) await this.#deleteAsRead(item);
+        // The new life has the address too (or other holds are there): this event's holds go unless another, live
+        // record has the address (a clean new life does not inherit them; that record's choice stands).
+        if ((await this.#liveHolderOf(hash, now, new Set([id]))) === undefined) for (const item of ofThisEvent) await this.#takeCause(item, cause);
       }
       return;
     }
@@ -782,7 +791,19 @@ export class ProfileStore {
     // by it even once the profile has another address and the timeline naming this one has expired.
     const pointer = addressPointerKey(id, hash);
     await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...pointer, itemType: 'address-pointer' } }));
-    const written = await this.#putHold(Key, hold, { returnOld: true });
+    const causes = options.writer?.causes ?? [];
+    const restricts = kind === 'S' || hold.item.status === 'denied';
+    const item = causes.length > 0 ? { ...hold.item, causes: new Set(causes) } : hold.item;
+    const written = await this.#putHold(Key, { ...hold, item }, { returnOld: true });
+    // The events a restriction stands for (`causes`): one that replaces a restriction keeps the events of the one it
+    // replaced (whoever writes it: ingest's writes carry none of their own); a profile writer's refused (the address
+    // holds an earlier suppression, a later denial) relies on the one there. Either way the undo of one event's write
+    // (`undoErasedLifeWrites`) leaves the restriction to the others.
+    if (restricts) {
+      const old = written ? written.old : undefined;
+      const also = written ? (old !== undefined && (kind === 'S' || old.status === 'denied') ? causesOf(old).filter((c) => !causes.includes(c)) : []) : causes;
+      if (also.length > 0) await this.#addCauses(Key, also, written ? { ...item, mark } : undefined);
+    }
     const now = options.now ?? new Date(receivedAt);
     const tombstone = await this.tombstone(id, now);
     // A profile writer's hold is the erased life's when an erasure came after the life it wrote began. Otherwise one
@@ -801,7 +822,6 @@ export class ProfileStore {
     // one the erasure needs to find the address, its listing under it or holds it wrote before).
     let kept = false;
     if (written) {
-      const restricts = kind === 'S' || hold.item.status === 'denied';
       kept = restricts && (await this.#keepForLiveHolder(hash, now, new Set([id])));
       if (!kept) {
         const unlessReplaced = { ConditionExpression: '#m = :m', ExpressionAttributeNames: { '#m': mark.name }, ExpressionAttributeValues: { ':m': mark.value } };
@@ -817,6 +837,73 @@ export class ProfileStore {
     // judges them); only this write was the erased life's.
     if (newLife) return;
     await this.#settleAddressOfGone(id, hash, now, tombstone?.erasedAt, kept);
+  }
+
+  /**
+   * Add events to the causes of the restriction under `Key` (`HoldWriter.causes`). With `written` (the item just written
+   * and its `mark`): that item put again with them, only while it is the one there (ingest may put, not update, an
+   * address's hold). Without: added to the restriction there (a suppression, a denial) by a profile writer.
+   */
+  async #addCauses(Key: Record<string, string>, causes: readonly string[], written?: Record<string, unknown> & { mark: { name: string; value: string } }): Promise<void> {
+    try {
+      if (written) {
+        const { mark, ...item } = written;
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: { ...Key, ...item, causes: new Set([...causesOf(item), ...causes]) },
+            ConditionExpression: '#m = :m',
+            ExpressionAttributeNames: { '#m': mark.name },
+            ExpressionAttributeValues: { ':m': mark.value },
+          }),
+        );
+        return;
+      }
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key,
+          UpdateExpression: 'ADD #causes :causes',
+          ConditionExpression: 'attribute_exists(#pk) AND (attribute_not_exists(#status) OR #status = :denied)',
+          ExpressionAttributeNames: { '#causes': 'causes', '#pk': L.partitionKey, '#status': 'status' },
+          ExpressionAttributeValues: { ':causes': new Set(causes), ':denied': 'denied' },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /**
+   * Take event `cause` out of the causes of an address's hold as read: the hold goes with its last cause (unless written
+   * anew or relied on meanwhile), else only the cause goes.
+   */
+  async #takeCause(item: Record<string, unknown>, cause: string): Promise<void> {
+    const Key = { [L.partitionKey]: item[L.partitionKey], [L.sortKey]: item[L.sortKey] };
+    const mark = item.key !== undefined ? 'key' : 'at';
+    const last = causesOf(item).length === 1;
+    try {
+      await this.doc.send(
+        last
+          ? new DeleteCommand({
+              TableName: this.tableName,
+              Key,
+              ConditionExpression: '#m = :m AND size(#causes) = :one AND contains(#causes, :cause)',
+              ExpressionAttributeNames: { '#m': mark, '#causes': 'causes' },
+              ExpressionAttributeValues: { ':m': item[mark], ':one': 1, ':cause': cause },
+            })
+          : new UpdateCommand({
+              TableName: this.tableName,
+              Key,
+              UpdateExpression: 'DELETE #causes :causes',
+              ConditionExpression: 'attribute_exists(#pk)',
+              ExpressionAttributeNames: { '#pk': L.partitionKey, '#causes': 'causes' },
+              ExpressionAttributeValues: { ':causes': new Set([cause]) },
+            }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
   }
 
   /**

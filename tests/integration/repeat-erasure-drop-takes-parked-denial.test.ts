@@ -10,7 +10,8 @@
  * (`undoErasedLifeWrites`, new life branch): it judges X's holds by `completedAt` (C2), not by `erasedSince`: R < C2,
  * so the new life's denial of X is taken as the erased life's and deleted (no other record has X). A newcomer with X
  * is mailed. Control: no late event; or one erasure only (then `completedAt` is C1 < R): X stays denied.
- * Found by the 27th hostile audit.
+ * Found by the 27th hostile audit. Now: the undo takes back only holds the dropped event
+ * caused (`causes`), not holds judged by receipt: the denial the new life folded in is another event's.
  */
 import { describe, expect, it } from 'vitest';
 import { holdConsumer } from '../helpers/engine';
@@ -54,9 +55,7 @@ describe("a late drop after a repeated erasure and the new life's parked denial 
     expect(await scenario('a27re-c1', true, false)).toEqual(denied);
   }, 60_000);
 
-  // BREAK (audit 27): the drop's undo judges X's holds by the repeat's completedAt, not erasedSince: the denial received
-  // between the erasures (the new life's) is deleted and a newcomer with X is mailed; X should stay denied.
-  it.fails('repeated erasure, a late event: X stays denied', async () => {
+  it('repeated erasure, a late event: X stays denied', async () => {
     expect(await scenario('a27re-rl', true, true)).toEqual(denied);
   }, 60_000);
 });

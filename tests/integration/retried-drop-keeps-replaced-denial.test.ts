@@ -1,0 +1,79 @@
+/**
+ * A retried drop of an erased life's denial that REPLACED another record's denial of the shared address X takes back
+ * only its own part: the other record's denial stays.
+ *
+ * Promise (issue 10: consent is law, per address; one person's two records sharing an address never let a denial be
+ * lost): the guest `guest-<p>` and the account `u-<p>` share X. The guest unsubscribes: X denied (`AH#<X>`/`K#email`).
+ * Then the account unsubscribes too; the consumer's write of X's denial (the account's later key replaces the guest's)
+ * lands just after the account's erasure, and its check after the write fails once. Before the retry the account
+ * comes back with X and the guest moves to Y, so no other live record has X. The retry drops the account's
+ * unsubscribe (`undoErasedLifeWrites`): the hold it wrote goes only if it stood for that event alone. It also stood
+ * for the guest's denial it replaced (its `causes` carried over), so X stays denied: a newcomer with X is not mailed.
+ * Control: the guest does not unsubscribe: the account's denial of X was its erased life's alone and goes; the
+ * account's new life and a newcomer with X are offered.
+ * Written reviewing the 27th audit's fixes (an address's hold records the events it stands for).
+ */
+import { describe, expect, it } from 'vitest';
+import { holdConsumer } from '../helpers/engine';
+import { addressHash, offerScenario } from '../helpers/address-scenario';
+import { dynamoHooks } from '../helpers/dynamo-hooks';
+
+const { t, clock, later, offer, latestOffer, addressItems, guestAndAccount, newcomerOffer } = offerScenario({ name: 'r27-replaced-denial' });
+
+const hooks = dynamoHooks(t, 'r27ReplacedDenial');
+
+async function scenario(person: string, guestUnsubscribes: boolean) {
+  const { address: x, account, guest } = await guestAndAccount(person);
+  if (guestUnsubscribes) {
+    await t.api.sendAndSettle({ type: 'track', userId: guest, event: 'Unsubscribed', messageId: `${person}-guest-stop`, properties: { channel: 'email' } });
+    await later(60_000);
+  }
+  const held = holdConsumer(t.engine, (event) => event.messageId === `${person}-stop`);
+  await t.api.send([{ type: 'track', userId: account, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'email' } }]);
+  let erased: number | undefined;
+  let failed = false;
+  hooks.set(
+    {
+      // The consumer's pointer before its address hold: the account is erased just then.
+      match: (op, input) => op === 'PutItem' && input.includes(`"C#${account}"`) && input.includes(`"AP#${addressHash(x)}"`),
+      before: async () => {
+        clock.advance(clock.now().getTime() + 1);
+        erased = (await t.api.del(`/v1/customers/${account}`)).status;
+      },
+    },
+    {
+      // The check after the hold's write (the tombstone read) fails once.
+      match: (op, input) => op === 'GetItem' && input.includes('"SK":"X"') && erased !== undefined && !failed,
+      before: () => {
+        failed = true;
+        return Promise.reject(new Error('throttled'));
+      },
+    },
+  );
+  let done = false;
+  const released = held.release().then(() => void (done = true));
+  for (let i = 0; i < 100 && !failed; i++) await new Promise((r) => setImmediate(r));
+  expect(failed).toBe(true);
+  hooks.clear();
+  // Before the retry: the account comes back with X, the guest moves to Y.
+  clock.advance(clock.now().getTime() + 1);
+  await t.api.send([
+    { type: 'identify', userId: account, messageId: `${person}-back`, traits: { email: x } },
+    { type: 'identify', userId: guest, messageId: `${person}-move`, traits: { email: `${person}-y@example.org` } },
+  ]);
+  for (let minute = 0; minute < 10 && !done; minute++) await later(60_000);
+  await released;
+  await later(60_000);
+  expect(erased).toBe(200);
+  await offer(account, 1);
+  return { xDenied: (await addressItems(x, '"denied"')).length, account: await latestOffer(account), newcomer: await newcomerOffer(person, x) };
+}
+
+describe("a retried drop of an erased life's denial that replaced another record's", () => {
+  it("control: the guest never unsubscribed: the erased life's denial of X goes, X's holders are offered", async () => {
+    expect(await scenario('r27rd-c', false)).toEqual({ xDenied: 0, account: 'sent', newcomer: 'sent' });
+  }, 60_000);
+  it("the guest's denial was replaced: X stays denied, nobody with X is mailed", async () => {
+    expect(await scenario('r27rd-g', true)).toEqual({ xDenied: 1, account: 'unsubscribed', newcomer: 'unsubscribed' });
+  }, 60_000);
+});
