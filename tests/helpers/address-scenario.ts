@@ -7,7 +7,7 @@ import { afterAll } from 'vitest';
 import { PROFILE_TABLE, type EngineOptions } from '../../infra/embedded/engine';
 import { VirtualClock } from '../../infra/embedded/virtual-time';
 import type { DynamoHook, dynamoHooks } from './dynamo-hooks';
-import { laterOn, profileItems, useTestEngine } from './engine';
+import { holdConsumer, laterOn, profileItems, useTestEngine } from './engine';
 import { messagesOf, outboxFor, runToEnd } from './journeys';
 
 type Channel = 'email' | 'sms' | 'whatsapp';
@@ -178,6 +178,52 @@ export function offerScenario(options: OfferScenarioOptions) {
     return () => landed;
   };
 
+  /**
+   * An erased life's write that lands after the erasure and whose check fails once, left for the consumer's retry to drop
+   * (`undoErasedLifeWrites`): the consumer holds the event `messageId` that `send` sends; released, it is applied up to
+   * the pointer of `id` to `address` (`C#<id>`/`AP#<hash>`, written before an address hold), where `id` is erased (1 ms
+   * after the event's receipt: received in the erasure's own millisecond counts as after it); the write lands, and its
+   * check after the write (the tombstone read) fails once. Resolves once it failed, the retry waiting; `retried()` lets
+   * virtual minutes pass until the retry has run, disarms `hooks` and returns the erasure's answer.
+   */
+  const failedCheckAfterErasure = async (hooks: ReturnType<typeof dynamoHooks>, o: { id: string; address: string; messageId: string; send: () => Promise<unknown> }) => {
+    const held = holdConsumer(t.engine, (event) => event.messageId === o.messageId);
+    await o.send();
+    let erased: number | undefined;
+    let failed = false;
+    hooks.set(
+      {
+        match: (op, input) => op === 'PutItem' && input.includes(`"C#${o.id}"`) && input.includes(`"AP#${addressHash(o.address)}"`),
+        before: async () => {
+          clock.advance(clock.now().getTime() + 1);
+          erased = (await t.api.del(`/v1/customers/${o.id}`)).status;
+        },
+      },
+      {
+        match: (op, input) => op === 'GetItem' && input.includes('"SK":"X"') && erased !== undefined,
+        before: () => {
+          failed = true;
+          return Promise.reject(new Error('throttled'));
+        },
+      },
+    );
+    let done = false;
+    const released = held.release().then(() => void (done = true));
+    for (let i = 0; i < 100 && !failed; i++) await new Promise((r) => setImmediate(r));
+    if (!failed) throw new Error(`failedCheckAfterErasure: the check of ${o.messageId}'s write never ran after the erasure of ${o.id}`);
+    return {
+      /** Whether the retry has run. */
+      done: () => done,
+      retried: async () => {
+        for (let minute = 0; minute < 10 && !done; minute++) await later(60_000);
+        await released;
+        hooks.clear();
+        await later(60_000);
+        return erased;
+      },
+    };
+  };
+
   /** A newcomer `new-<person>` gets `address` (identified with it, a minute let pass) and is offered: what became of its offer. */
   const newcomerOffer = async (person: string, address: string) => {
     const newcomer = `new-${person}`;
@@ -212,5 +258,5 @@ export function offerScenario(options: OfferScenarioOptions) {
     } while (start);
   };
 
-  return { dir, clock, t, later, offer, latestOffer, addressItems, guestAndAccount, accountUnsubscribed, erasureBefore, guestLandsFirst, newcomerOffer, unsubscribeLink, clickOneClick, expireTimelines };
+  return { dir, clock, t, later, offer, latestOffer, addressItems, guestAndAccount, accountUnsubscribed, erasureBefore, guestLandsFirst, failedCheckAfterErasure, newcomerOffer, unsubscribeLink, clickOneClick, expireTimelines };
 }

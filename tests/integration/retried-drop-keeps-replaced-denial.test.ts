@@ -14,11 +14,10 @@
  * Written reviewing the 27th audit's fixes (an address's hold records the events it stands for).
  */
 import { describe, expect, it } from 'vitest';
-import { holdConsumer } from '../helpers/engine';
-import { addressHash, offerScenario } from '../helpers/address-scenario';
+import { offerScenario } from '../helpers/address-scenario';
 import { dynamoHooks } from '../helpers/dynamo-hooks';
 
-const { t, clock, later, offer, latestOffer, addressItems, guestAndAccount, newcomerOffer } = offerScenario({ name: 'r27-replaced-denial' });
+const { t, clock, later, offer, latestOffer, addressItems, guestAndAccount, newcomerOffer, failedCheckAfterErasure } = offerScenario({ name: 'r27-replaced-denial' });
 
 const hooks = dynamoHooks(t, 'r27ReplacedDenial');
 
@@ -28,43 +27,19 @@ async function scenario(person: string, guestUnsubscribes: boolean) {
     await t.api.sendAndSettle({ type: 'track', userId: guest, event: 'Unsubscribed', messageId: `${person}-guest-stop`, properties: { channel: 'email' } });
     await later(60_000);
   }
-  const held = holdConsumer(t.engine, (event) => event.messageId === `${person}-stop`);
-  await t.api.send([{ type: 'track', userId: account, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'email' } }]);
-  let erased: number | undefined;
-  let failed = false;
-  hooks.set(
-    {
-      // The consumer's pointer before its address hold: the account is erased just then.
-      match: (op, input) => op === 'PutItem' && input.includes(`"C#${account}"`) && input.includes(`"AP#${addressHash(x)}"`),
-      before: async () => {
-        clock.advance(clock.now().getTime() + 1);
-        erased = (await t.api.del(`/v1/customers/${account}`)).status;
-      },
-    },
-    {
-      // The check after the hold's write (the tombstone read) fails once.
-      match: (op, input) => op === 'GetItem' && input.includes('"SK":"X"') && erased !== undefined && !failed,
-      before: () => {
-        failed = true;
-        return Promise.reject(new Error('throttled'));
-      },
-    },
-  );
-  let done = false;
-  const released = held.release().then(() => void (done = true));
-  for (let i = 0; i < 100 && !failed; i++) await new Promise((r) => setImmediate(r));
-  expect(failed).toBe(true);
-  hooks.clear();
+  const attempt = await failedCheckAfterErasure(hooks, {
+    id: account,
+    address: x,
+    messageId: `${person}-stop`,
+    send: () => t.api.send([{ type: 'track', userId: account, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'email' } }]),
+  });
   // Before the retry: the account comes back with X, the guest moves to Y.
   clock.advance(clock.now().getTime() + 1);
   await t.api.send([
     { type: 'identify', userId: account, messageId: `${person}-back`, traits: { email: x } },
     { type: 'identify', userId: guest, messageId: `${person}-move`, traits: { email: `${person}-y@example.org` } },
   ]);
-  for (let minute = 0; minute < 10 && !done; minute++) await later(60_000);
-  await released;
-  await later(60_000);
-  expect(erased).toBe(200);
+  expect(await attempt.retried()).toBe(200);
   await offer(account, 1);
   return { xDenied: (await addressItems(x, '"denied"')).length, account: await latestOffer(account), newcomer: await newcomerOffer(person, x) };
 }

@@ -16,11 +16,11 @@
  * write).
  */
 import { describe, expect, it } from 'vitest';
-import { holdConsumer, profileItems } from '../helpers/engine';
+import { profileItems } from '../helpers/engine';
 import { addressHash, offerScenario } from '../helpers/address-scenario';
 import { dynamoHooks } from '../helpers/dynamo-hooks';
 
-const { t, clock, later, addressItems } = offerScenario({ name: 'a24-retried-drop' });
+const { t, clock, later, addressItems, failedCheckAfterErasure } = offerScenario({ name: 'a24-retried-drop' });
 
 const hooks = dynamoHooks(t, 'a24RetriedDrop');
 
@@ -29,41 +29,17 @@ async function scenario(person: string, comeback: boolean) {
   const x = `${person}@example.com`;
   await t.api.sendAndSettle({ type: 'identify', userId: id, traits: { email: x } });
   await later(60_000);
-  const held = holdConsumer(t.engine, (event) => event.messageId === `${person}-stop`);
-  await t.api.send([{ type: 'track', userId: id, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'email' } }]);
-  let erased: number | undefined;
-  let failed = false;
-  hooks.set(
-    {
-      match: (op, input) => op === 'PutItem' && input.includes(`"C#${id}"`) && input.includes(`"AP#${addressHash(x)}"`),
-      before: async () => {
-        // A millisecond after the unsubscribe's receipt (received in the erasure's own millisecond counts as after it).
-        clock.advance(clock.now().getTime() + 1);
-        erased = (await t.api.del(`/v1/customers/${id}`)).status;
-      },
-    },
-    {
-      // The hold's check: its tombstone read after the hold landed.
-      match: (op, input) => op === 'GetItem' && input.includes('"SK":"X"') && erased !== undefined,
-      before: () => {
-        failed = true;
-        return Promise.reject(new Error('throttled'));
-      },
-    },
-  );
-  let done = false;
-  const released = held.release().then(() => void (done = true));
-  for (let i = 0; i < 100 && !failed; i++) await new Promise((r) => setImmediate(r));
-  expect(failed).toBe(true);
+  const attempt = await failedCheckAfterErasure(hooks, {
+    id,
+    address: x,
+    messageId: `${person}-stop`,
+    send: () => t.api.send([{ type: 'track', userId: id, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'email' } }]),
+  });
   if (comeback) {
     clock.advance(clock.now().getTime() + 1);
     await t.api.send([{ type: 'identify', userId: id, messageId: `${person}-back`, traits: { email: `${person}-y@example.org` } }]);
   }
-  for (let minute = 0; minute < 10 && !done; minute++) await later(60_000);
-  await released;
-  hooks.clear();
-  await later(60_000);
-  expect(erased).toBe(200);
+  expect(await attempt.retried()).toBe(200);
   const back = (await t.api.get(`/v1/customers/${id}`)).status;
   return {
     back,

@@ -17,11 +17,10 @@
  * stays suppressed for the new life.
  */
 import { describe, expect, it } from 'vitest';
-import { holdConsumer } from '../helpers/engine';
-import { addressHash, offerScenario } from '../helpers/address-scenario';
+import { offerScenario } from '../helpers/address-scenario';
 import { dynamoHooks } from '../helpers/dynamo-hooks';
 
-const { t, clock, later, offer, latestOffer, addressItems, newcomerOffer } = offerScenario({ name: 'a27-retried-drop-new-bounce' });
+const { t, clock, later, offer, latestOffer, addressItems, newcomerOffer, failedCheckAfterErasure } = offerScenario({ name: 'a27-retried-drop-new-bounce' });
 
 const hooks = dynamoHooks(t, 'a27RetriedDropNewBounce');
 
@@ -30,30 +29,12 @@ async function scenario(person: string, newBounceBeforeRetry: boolean) {
   const x = `${person}@example.com`;
   await t.api.sendAndSettle({ type: 'identify', userId: id, traits: { email: x } });
   await later(60_000);
-  const held = holdConsumer(t.engine, (event) => event.messageId === `${person}-bounce1`);
-  await t.api.send([{ type: 'track', userId: id, event: 'Message Bounced', messageId: `${person}-bounce1`, properties: { channel: 'email', bounceType: 'hard' } }]);
-  let erased: number | undefined;
-  let failed = false;
-  hooks.set(
-    {
-      match: (op, input) => op === 'PutItem' && input.includes(`"C#${id}"`) && input.includes(`"AP#${addressHash(x)}"`),
-      before: async () => {
-        clock.advance(clock.now().getTime() + 1);
-        erased = (await t.api.del(`/v1/customers/${id}`)).status;
-      },
-    },
-    {
-      match: (op, input) => op === 'GetItem' && input.includes('"SK":"X"') && erased !== undefined,
-      before: () => {
-        failed = true;
-        return Promise.reject(new Error('throttled'));
-      },
-    },
-  );
-  let done = false;
-  const released = held.release().then(() => void (done = true));
-  for (let i = 0; i < 100 && !failed; i++) await new Promise((r) => setImmediate(r));
-  expect(failed).toBe(true);
+  const attempt = await failedCheckAfterErasure(hooks, {
+    id,
+    address: x,
+    messageId: `${person}-bounce1`,
+    send: () => t.api.send([{ type: 'track', userId: id, event: 'Message Bounced', messageId: `${person}-bounce1`, properties: { channel: 'email', bounceType: 'hard' } }]),
+  });
   clock.advance(clock.now().getTime() + 1);
   await hooks.untilProfileWritten(id, () => t.api.send([{ type: 'identify', userId: id, messageId: `${person}-back`, traits: { email: x } }]));
   const bounce2 = { type: 'track', userId: id, event: 'Message Bounced', messageId: `${person}-bounce2`, properties: { channel: 'email', bounceType: 'hard' } };
@@ -61,13 +42,9 @@ async function scenario(person: string, newBounceBeforeRetry: boolean) {
     clock.advance(clock.now().getTime() + 1);
     await hooks.untilProfileWritten(id, () => t.api.send([bounce2]));
     for (let i = 0; i < 200; i++) await new Promise((r) => setImmediate(r));
-    expect(done).toBe(false);
+    expect(attempt.done()).toBe(false);
   }
-  for (let minute = 0; minute < 10 && !done; minute++) await later(60_000);
-  await released;
-  hooks.clear();
-  await later(60_000);
-  expect(erased).toBe(200);
+  expect(await attempt.retried()).toBe(200);
   if (!newBounceBeforeRetry) {
     await t.api.sendAndSettle(bounce2);
     await later(60_000);
