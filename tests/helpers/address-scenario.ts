@@ -179,6 +179,21 @@ export function offerScenario(options: OfferScenarioOptions) {
   };
 
   /**
+   * An erased life's late event: `Page Viewed` of `id` (message id `<person>-late`; none when `late` is false, the
+   * control) received and held on its way to the profile consumer (EventBridge delivers late), a minute let pass, then
+   * `id` erased, a minute let pass. `release()` delivers it: the consumer drops it (`undoErasedLifeWrites`).
+   */
+  const lateEventThenErasure = async (person: string, id: string, late = true) => {
+    const held = holdConsumer(t.engine, (event) => event.messageId === `${person}-late`);
+    if (late) await t.api.send([{ type: 'track', userId: id, event: 'Page Viewed', messageId: `${person}-late` }]);
+    await later(60_000);
+    const erased = (await t.api.del(`/v1/customers/${id}`)).status;
+    if (erased !== 200) throw new Error(`lateEventThenErasure: DELETE /v1/customers/${id} answered ${erased}`);
+    await later(60_000);
+    return held;
+  };
+
+  /**
    * An erased life's write that lands after the erasure and whose check fails once, left for the consumer's retry to drop
    * (`undoErasedLifeWrites`): the consumer holds the event `messageId` that `send` sends; released, it is applied up to
    * the pointer of `id` to `address` (`C#<id>`/`AP#<hash>`, written before an address hold), where `id` is erased (1 ms
@@ -258,5 +273,5 @@ export function offerScenario(options: OfferScenarioOptions) {
     } while (start);
   };
 
-  return { dir, clock, t, later, offer, latestOffer, addressItems, guestAndAccount, accountUnsubscribed, erasureBefore, guestLandsFirst, failedCheckAfterErasure, newcomerOffer, unsubscribeLink, clickOneClick, expireTimelines };
+  return { dir, clock, t, later, offer, latestOffer, addressItems, guestAndAccount, accountUnsubscribed, erasureBefore, guestLandsFirst, lateEventThenErasure, failedCheckAfterErasure, newcomerOffer, unsubscribeLink, clickOneClick, expireTimelines };
 }

@@ -16,10 +16,9 @@
  * judges a hold by its receipt (a consent's key, a suppression's `receivedAt`) and keeps a hold that has none.
  */
 import { describe, expect, it } from 'vitest';
-import { holdConsumer } from '../helpers/engine';
 import { offerScenario } from '../helpers/address-scenario';
 
-const { t, clock, later, addressItems, newcomerOffer } = offerScenario({ name: 'a25-drop-named-bounce' });
+const { t, clock, later, addressItems, newcomerOffer, lateEventThenErasure } = offerScenario({ name: 'a25-drop-named-bounce' });
 
 async function scenario(person: string, lateEvent: boolean) {
   const id = `u-${person}`;
@@ -27,11 +26,7 @@ async function scenario(person: string, lateEvent: boolean) {
   await t.api.sendAndSettle({ type: 'identify', userId: id, traits: { email: `${person}-a@example.com` } });
   await later(60_000);
   const sentAt = clock.now().toISOString();
-  const held = holdConsumer(t.engine, (event) => event.messageId === `${person}-late`);
-  if (lateEvent) await t.api.send([{ type: 'track', userId: id, event: 'Page Viewed', messageId: `${person}-late` }]);
-  await later(60_000);
-  expect((await t.api.del(`/v1/customers/${id}`)).status).toBe(200);
-  await later(60_000);
+  const held = await lateEventThenErasure(person, id, lateEvent);
   await t.api.sendAndSettle({ type: 'identify', userId: id, messageId: `${person}-back`, traits: { email: `${person}-a2@example.com` } });
   await later(60_000);
   await t.api.sendAndSettle({ type: 'track', userId: id, event: 'Message Bounced', messageId: `${person}-bounce`, timestamp: sentAt, properties: { channel: 'email', bounceType: 'hard' }, context: { traits: { email: b } } });

@@ -17,14 +17,13 @@
  * caused (`causes`): the visitor's and the guest's denials are their events'.
  */
 import { describe, expect, it } from 'vitest';
-import { holdConsumer } from '../helpers/engine';
 import { offerScenario } from '../helpers/address-scenario';
 
 const EMAIL = offerScenario({ name: 'a27-drop-linked-email' });
 const SMS = offerScenario({ name: 'a27-drop-linked-sms', channel: 'sms' });
 
 async function viaVisitor(person: string, lateEvent: boolean) {
-  const { t, later, offer, latestOffer, addressItems, newcomerOffer } = EMAIL;
+  const { t, later, offer, latestOffer, addressItems, newcomerOffer, lateEventThenErasure } = EMAIL;
   const account = `u-${person}`;
   const visitor = `${person}-device`;
   const x = `${person}@example.com`;
@@ -33,11 +32,7 @@ async function viaVisitor(person: string, lateEvent: boolean) {
   await later(60_000);
   await t.api.sendAndSettle({ type: 'track', anonymousId: visitor, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'email' } });
   await later(60_000);
-  const held = holdConsumer(t.engine, (e) => e.messageId === `${person}-late`);
-  if (lateEvent) await t.api.send([{ type: 'track', userId: account, event: 'Page Viewed', messageId: `${person}-late` }]);
-  await later(60_000);
-  expect((await t.api.del(`/v1/customers/${account}`)).status).toBe(200);
-  await later(60_000);
+  const held = await lateEventThenErasure(person, account, lateEvent);
   await t.api.sendAndSettle({ type: 'identify', userId: account, anonymousId: visitor, messageId: `${person}-back`, traits: { email: x } });
   await later(60_000);
   const before = (await addressItems(x, '"denied"')).length;
@@ -48,15 +43,11 @@ async function viaVisitor(person: string, lateEvent: boolean) {
 }
 
 async function smsJoin(person: string, number: string, lateEvent: boolean) {
-  const { t, later, offer, latestOffer, addressItems, guestAndAccount, newcomerOffer } = SMS;
+  const { t, later, offer, latestOffer, addressItems, guestAndAccount, newcomerOffer, lateEventThenErasure } = SMS;
   const { address: n, account, guest } = await guestAndAccount(person, number);
   await t.api.sendAndSettle({ type: 'track', userId: guest, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'sms' } });
   await later(60_000);
-  const held = holdConsumer(t.engine, (e) => e.messageId === `${person}-late`);
-  if (lateEvent) await t.api.send([{ type: 'track', userId: account, event: 'Page Viewed', messageId: `${person}-late` }]);
-  await later(60_000);
-  expect((await t.api.del(`/v1/customers/${account}`)).status).toBe(200);
-  await later(60_000);
+  const held = await lateEventThenErasure(person, account, lateEvent);
   await t.api.sendAndSettle({ type: 'identify', userId: account, messageId: `${person}-back`, traits: { phone: n } });
   await later(60_000);
   await t.api.sendAndSettle({ type: 'alias', userId: account, previousId: guest, messageId: `${person}-join` });

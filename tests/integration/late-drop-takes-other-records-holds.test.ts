@@ -17,10 +17,9 @@
  * it or rely on it (`causes`); the undo of a dropped event takes back only holds it caused, so the guest's stays.
  */
 import { describe, expect, it } from 'vitest';
-import { holdConsumer } from '../helpers/engine';
 import { offerScenario } from '../helpers/address-scenario';
 
-const { t, later, offer, latestOffer, addressItems, guestAndAccount, newcomerOffer } = offerScenario({ name: 'a27-drop-other-holds' });
+const { t, later, offer, latestOffer, addressItems, guestAndAccount, newcomerOffer, lateEventThenErasure } = offerScenario({ name: 'a27-drop-other-holds' });
 
 type Hold = 'denial' | 'bounce';
 type Guest = 'joined' | 'moved' | 'erased' | 'live';
@@ -34,11 +33,7 @@ async function scenario(person: string, hold: Hold, guestThen: Guest, lateEvent:
       : { type: 'track', userId: guest, event: 'Message Bounced', messageId: `${person}-bounce`, properties: { channel: 'email', bounceType: 'hard' } },
   );
   await later(60_000);
-  const held = holdConsumer(t.engine, (e) => e.messageId === `${person}-late`);
-  if (lateEvent) await t.api.send([{ type: 'track', userId: account, event: 'Page Viewed', messageId: `${person}-late` }]);
-  await later(60_000);
-  expect((await t.api.del(`/v1/customers/${account}`)).status).toBe(200);
-  await later(60_000);
+  const held = await lateEventThenErasure(person, account, lateEvent);
   await t.api.sendAndSettle({ type: 'identify', userId: account, messageId: `${person}-back`, traits: { email: x } });
   await later(60_000);
   if (guestThen === 'joined') await t.api.sendAndSettle({ type: 'alias', userId: account, previousId: guest, messageId: `${person}-join` });

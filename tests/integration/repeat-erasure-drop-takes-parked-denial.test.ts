@@ -14,21 +14,16 @@
  * caused (`causes`), not holds judged by receipt: the denial the new life folded in is another event's.
  */
 import { describe, expect, it } from 'vitest';
-import { holdConsumer } from '../helpers/engine';
 import { offerScenario } from '../helpers/address-scenario';
 
-const { t, clock, later, offer, latestOffer, addressItems, newcomerOffer } = offerScenario({ name: 'a27-repeat-erasure-drop' });
+const { t, clock, later, offer, latestOffer, addressItems, newcomerOffer, lateEventThenErasure } = offerScenario({ name: 'a27-repeat-erasure-drop' });
 
 async function scenario(person: string, lateEvent: boolean, repeated: boolean) {
   const id = `u-${person}`;
   const x = `${person}@example.com`;
   await t.api.sendAndSettle({ type: 'identify', userId: id, traits: { email: x } });
   await later(60_000);
-  const held = holdConsumer(t.engine, (e) => e.messageId === `${person}-late`);
-  if (lateEvent) await t.api.send([{ type: 'track', userId: id, event: 'Page Viewed', messageId: `${person}-late` }]);
-  await later(60_000);
-  expect((await t.api.del(`/v1/customers/${id}`)).status).toBe(200);
-  await later(60_000);
+  const held = await lateEventThenErasure(person, id, lateEvent);
   await t.api.sendAndSettle({ type: 'track', userId: id, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'email' } });
   await later(60_000);
   if (repeated) expect((await t.api.del(`/v1/customers/${id}`)).status).toBe(200);
