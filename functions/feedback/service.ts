@@ -1,5 +1,5 @@
 import { publishEntries, toBusEntry, type Channel, type Clock, type PutEvents, type Suppression } from '../../shared';
-import { receivedAfterErasure, type Tombstone } from '../profile/store';
+import { receivedAfterErasure, type HoldCause, type Tombstone } from '../profile/store';
 import { feedbackAttribute, feedbackOf, type FeedbackKind, type SesEvent } from './ses-event';
 
 /** Port: the profile table as the feedback function uses it (`ProfileStore`). */
@@ -8,7 +8,7 @@ export interface FeedbackProfiles {
   get(id: string): Promise<object | undefined>;
   /** Write, then check: the hold is undone if the customer is erased, unless it is their new life's (`receivedAfterErasure`). */
   /** `address`: the one the message went to, as SES reports it (suppressed for every record with it). */
-  putSuppressionHold(id: string, channel: Channel, suppression: Suppression, receivedAt: string, address?: string): Promise<void>;
+  putSuppressionHold(id: string, channel: Channel, suppression: Suppression, receivedAt: string, address?: string, writer?: undefined, cause?: HoldCause): Promise<void>;
   /** The customer's live tombstone, if they were erased (a strongly consistent GetItem). */
   tombstone(id: string, now: Date): Promise<Tombstone | undefined>;
 }
@@ -81,14 +81,14 @@ export async function handleSesFeedback(event: Pick<SesEvent, 'detail-type' | 'd
       // Mid-erasure: nothing for the erased person (no event, the customer's own hold undone by its write-then-check),
       // but the address the mail went to may be another live record's (a guest checkout and the account): the
       // address's suppression is kept for it (ProfileStore#keepForLiveHolder), else taken back.
-      await deps.profiles.putSuppressionHold(customerId, 'email', feedback.suppression!, receivedAt, feedback.to);
+      await deps.profiles.putSuppressionHold(customerId, 'email', feedback.suppression!, receivedAt, feedback.to, undefined, feedback.event);
       return { status: 'dropped', reason: 'unknown-customer' };
     }
-    await deps.profiles.putSuppressionHold(customerId, 'email', feedback.suppression!, receivedAt, feedback.to);
+    await deps.profiles.putSuppressionHold(customerId, 'email', feedback.suppression!, receivedAt, feedback.to, undefined, feedback.event);
     await publish(feedback.event!);
     return { status: 'erased-life', kind: feedback.kind, customerId };
   }
-  if (feedback.suppression) await deps.profiles.putSuppressionHold(customerId, 'email', feedback.suppression, receivedAt, feedback.to);
+  if (feedback.suppression) await deps.profiles.putSuppressionHold(customerId, 'email', feedback.suppression, receivedAt, feedback.to, undefined, feedback.event);
   const recorded = await deps.messages.markFeedback(customerId, executionName, stepId, feedbackAttribute(feedback.kind), feedback.at);
   let published = false;
   if (feedback.event) {

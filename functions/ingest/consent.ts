@@ -1,5 +1,8 @@
 import { addressNamedBy, CHANNEL_ADDRESS_TRAIT, consentChanges, consentDenials, consentRecord, mapLimit, suppressionsOf, topicConsentChanges, type Channel, type ConsentRecord, type NormalisedEvent, type Suppression } from '../../shared';
 
+/** The event a hold is written for: its mark is the hold's cause (ProfileStore's `HoldCause`). */
+type HoldCause = Pick<NormalisedEvent, 'sourceId' | 'messageId'>;
+
 /**
  * Port: record a consent denial or a suppression for a customer as it is received
  * (ProfileStore.putConsentHold, ProfileStore.putSuppressionHold).
@@ -8,19 +11,19 @@ export interface ConsentHolds {
   /** A channel's denial, or with `topic` a subscription topic's on the channel. */
   putConsentHold(customerId: string, channel: Channel, record: ConsentRecord, topic?: string): Promise<void>;
   /** A hard bounce or complaint; `address`: the one the event names (else the customer's own) is suppressed too. */
-  putSuppressionHold(customerId: string, channel: Channel, suppression: Suppression, receivedAt: string, address?: string): Promise<void>;
+  putSuppressionHold(customerId: string, channel: Channel, suppression: Suppression, receivedAt: string, address?: string, writer?: undefined, cause?: HoldCause): Promise<void>;
   /** The customer a visitor (`anon:<anonymousId>`) is linked to now, if any (ProfileStore.linkedTo). */
   linkedTo?(id: string): Promise<string | undefined>;
   /**
    * A channel's consent change (a denial or a grant) as its address's, for every customer record with the address
    * (`address`: the one the event names, else the customer's own); a send to the address reads its latest.
    */
-  putAddressConsent?(customerId: string, channel: Channel, record: ConsentRecord, address?: string, topic?: string): Promise<void>;
+  putAddressConsent?(customerId: string, channel: Channel, record: ConsentRecord, address?: string, topic?: string, writer?: undefined, cause?: HoldCause): Promise<void>;
   /**
    * A one-click link's denial of the address its message went to (`addressHash`), whatever became of the customer it
    * names (moved to another address, erased: kept for the records that still have it): ProfileStore.denyAddressOfLink.
    */
-  denyAddressOfLink?(customerId: string, addressHash: string, channel: Channel, record: ConsentRecord): Promise<void>;
+  denyAddressOfLink?(customerId: string, addressHash: string, channel: Channel, record: ConsentRecord, cause?: HoldCause): Promise<void>;
 }
 
 /** What the events' sender may do to an address (all events of one request come from one source). */
@@ -84,7 +87,7 @@ export async function recordHolds(holds: ConsentHolds | undefined, events: reado
               .filter((change) => change.status === 'denied')
               .map((change) => () => holds.putConsentHold(id, change.channel, consentRecord(change), change.topic)),
             // The address the bounce or complaint names (the tool's report of where the message went), not the one the record has now.
-            ...suppressionsOf(event).map(({ channel, suppression }) => () => holds.putSuppressionHold(id, channel, suppression, event.receivedAt, addressFor(event, channel, 'denied'))),
+            ...suppressionsOf(event).map(({ channel, suppression }) => () => holds.putSuppressionHold(id, channel, suppression, event.receivedAt, addressFor(event, channel, 'denied'), undefined, event)),
           ],
     ),
   );
@@ -96,10 +99,10 @@ export async function recordHolds(holds: ConsentHolds | undefined, events: reado
     if (!holds.putAddressConsent) break;
     const id = linked.get(customerOf(event)) ?? customerOf(event);
     for (const change of consentChanges(event)) {
-      writes.push(() => holds.putAddressConsent!(id, change.channel, consentRecord(change), addressFor(event, change.channel, change.status)));
+      writes.push(() => holds.putAddressConsent!(id, change.channel, consentRecord(change), addressFor(event, change.channel, change.status), undefined, undefined, event));
     }
     for (const change of topicConsentChanges(event)) {
-      writes.push(() => holds.putAddressConsent!(id, change.channel, consentRecord(change), addressFor(event, change.channel, change.status), change.topic));
+      writes.push(() => holds.putAddressConsent!(id, change.channel, consentRecord(change), addressFor(event, change.channel, change.status), change.topic, undefined, event));
     }
   }
   await mapLimit(writes, 16, (write) => write());

@@ -58,7 +58,7 @@ export async function handleUnsubscribe(
   // moved to another address (recordHolds denies the one it has now), or been erased (kept while another record, a
   // guest checkout or the account, still has the address).
   if (link.addressHash !== undefined) {
-    for (const change of consentChanges(event)) await deps.consentHolds?.denyAddressOfLink?.(link.customerId, link.addressHash, change.channel, consentRecord(change));
+    for (const change of consentChanges(event)) await deps.consentHolds?.denyAddressOfLink?.(link.customerId, link.addressHash, change.channel, consentRecord(change), event);
   }
   const result = await publishEntries(deps.putEvents, [toBusEntry(event, deps.eventBusName)], { clock: deps.clock });
   if (result.failed.length > 0) return page(503, 'Please try again', '<p>We could not record your choice just now. Nothing was changed; please try again in a minute.</p>');

@@ -540,7 +540,10 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         return results.map(() => ({ status: 'dropped', customerId, reason: 'erased' }));
       }
       if (written.length === 0 && membersChanged) await leaveIfJoined(customerId, rebornAfter);
-      if (written.length > 0) await denyAddresses(customerId, stored, current, written);
+      // A hold stands for the delivered events of this write (`HoldWriter.causes`), not the parked denials folded in:
+      // those are never delivered again, so a retry's drop of the write's events must be able to take it back.
+      const delivered = new Set(events.map(eventMark));
+      if (written.length > 0) await denyAddresses(customerId, stored, current, written, written.map(eventMark).filter((m) => delivered.has(m)));
       const applied = results.filter((r) => r.status === 'applied').length;
       if (applied > 0) log('profile updated', { customerId, events: applied, messageId: first.messageId, derived: derived.length, attempt, merged });
       // The ids whose partitions hold the customer's records, as this write left them (the journey router's, which need not read the profile again).
@@ -561,12 +564,12 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
    * a record with an address. The profile's own records are written (their keys: the address keeps its latest change,
    * so a later grant of the address stays); a grant is never written here (ingest lifts an address's denial).
    */
-  async function denyAddresses(customerId: string, stored: StoredProfile | undefined, current: StoredProfile | undefined, written: readonly NormalisedEvent[]): Promise<void> {
+  async function denyAddresses(customerId: string, stored: StoredProfile | undefined, current: StoredProfile | undefined, written: readonly NormalisedEvent[], causes: readonly string[]): Promise<void> {
     if (current === undefined || current.mergedInto !== undefined) return;
-    for (const channel of ADDRESS_HOLD_CHANNELS) await denyAddress(channel, stored, current, written, customerId);
+    for (const channel of ADDRESS_HOLD_CHANNELS) await denyAddress(channel, stored, current, written, customerId, causes);
   }
 
-  async function denyAddress(channel: Channel, stored: StoredProfile | undefined, current: StoredProfile, written: readonly NormalisedEvent[], customerId: string): Promise<void> {
+  async function denyAddress(channel: Channel, stored: StoredProfile | undefined, current: StoredProfile, written: readonly NormalisedEvent[], customerId: string, causes: readonly string[]): Promise<void> {
     const trait = CHANNEL_ADDRESS_TRAIT[channel];
     const address = current.profile.traits[trait];
     if (typeof address !== 'string' || address.trim() === '') return;
@@ -577,7 +580,7 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       written.some((event) => consentChanges(event).some((change) => change.channel === channel && change.status === 'denied')) || stored?.profile.consent[channel]?.status !== 'denied';
     // Judged at the writer's time (the denial may be long past its receipt: an address the record moved to) and by the
     // life written (a denial a join brought, or dated before an erasure, is this life's now).
-    const writer = { now: clock.now(), life: current.rebornAfter, causes: written.map(eventMark) };
+    const writer = { now: clock.now(), life: current.rebornAfter, causes };
     if (consent?.status === 'denied' && (newAddress || deniedNow)) await store.putAddressConsent(customerId, channel, consent, address, undefined, writer);
     for (const [topic, record] of Object.entries(current.profile.topicConsent?.[channel] ?? {})) {
       if (record.status !== 'denied') continue;

@@ -108,6 +108,9 @@ export interface HoldWriter {
   causes?: readonly string[];
 }
 
+/** The event a hold's writer writes it for (ingest's, the SES feedback function's): its mark is the hold's cause (`HoldWriter.causes`). */
+export type HoldCause = Pick<NormalisedEvent, 'sourceId' | 'messageId'>;
+
 export interface Tombstone {
   erasedAt: string;
   completedAt?: string;
@@ -279,6 +282,9 @@ const addressHoldKey = (hash: string, sortKey: string) => ({ [L.partitionKey]: `
 /** An address as a hold's key takes it: a non-empty string, else undefined. */
 const addressOf = (value: unknown): string | undefined => (typeof value === 'string' && value.trim() !== '' ? value : undefined);
 /** A conditional put of a hold: its condition (the greater key, the earlier suppression) and what the condition reads. */
+/** The causes of a hold written by `writer` (its events' marks), or for `cause` (an event's mark). */
+const causesFor = (writer: HoldWriter | undefined, cause: HoldCause | undefined): readonly string[] => writer?.causes ?? (cause ? [eventMark(cause)] : []);
+
 /** The events an address's hold stands for (`HoldWriter.causes`; a string set), none when written without. */
 const causesOf = (item: Record<string, unknown>): string[] => (item.causes instanceof Set ? [...(item.causes as Set<unknown>)].filter((c): c is string => typeof c === 'string') : []);
 
@@ -704,7 +710,7 @@ export class ProfileStore {
    * Erasure's writer half as `putConsentHold`. The customer's address (email) is suppressed too, for every customer
    * record with it (`#putAddressHold`; the earliest suppression, never lifted, no TTL).
    */
-  async putSuppressionHold(id: string, channel: Channel, suppression: Suppression, receivedAt: string, address?: string, writer?: HoldWriter): Promise<void> {
+  async putSuppressionHold(id: string, channel: Channel, suppression: Suppression, receivedAt: string, address?: string, writer?: HoldWriter, cause?: HoldCause): Promise<void> {
     const now = writer?.now ?? new Date(receivedAt);
     const Key = suppressionHoldKey(id, channel);
     const earliest = { expression: 'attribute_not_exists(#pk) OR #at > :at', names: { '#pk': L.partitionKey, '#at': 'at' }, values: { ':at': suppression.at } };
@@ -715,7 +721,7 @@ export class ProfileStore {
     if (await this.#putHold(Key, hold)) await this.#undoHoldIfErased(id, Key, { timestamp: suppression.at, receivedAt }, { name: 'at', value: suppression.at }, hold, now, writer);
     // The address is suppressed too, whichever customer record it is sent for (SES's account-level suppression list).
     // `address`: the one the message went to (SES's report), else the customer's now.
-    await this.#putAddressHold(id, channel, 'S', { item: { itemType: 'address-suppression', reason: suppression.reason, at: suppression.at, receivedAt }, condition: earliest }, { name: 'at', value: suppression.at }, receivedAt, address, { now, ...(writer && { writer }) });
+    await this.#putAddressHold(id, channel, 'S', { item: { itemType: 'address-suppression', reason: suppression.reason, at: suppression.at, receivedAt }, condition: earliest }, { name: 'at', value: suppression.at }, receivedAt, address, { now, ...(writer && { writer }), causes: causesFor(writer, cause) });
   }
 
   /**
@@ -730,7 +736,7 @@ export class ProfileStore {
    * applied long after its receipt, e.g. to an address the record moved to, is judged now, not at its receipt); the
    * change's key by default.
    */
-  async putAddressConsent(id: string, channel: Channel, record: ConsentRecord, address?: string, topic?: string, writer?: HoldWriter): Promise<void> {
+  async putAddressConsent(id: string, channel: Channel, record: ConsentRecord, address?: string, topic?: string, writer?: HoldWriter, cause?: HoldCause): Promise<void> {
     if (record.status === 'unknown') return;
     const key = record.key ?? record.at;
     // The greater key wins, and a denial wins a tie (`compareConsent`). A grant only lifts a denial: with no record of
@@ -742,7 +748,7 @@ export class ProfileStore {
     };
     // Most grants find no denial of their address: they cost a read, not a failed write.
     const lifts = record.status === 'denied' ? undefined : (item: Record<string, unknown>) => item.status === 'denied' && (item.key as string) < key;
-    await this.#putAddressHold(id, channel, topic === undefined ? 'K' : { topic }, hold, { name: 'key', value: key }, key, address, { ...(lifts && { onlyOver: lifts }), ...(writer && { now: writer.now, writer }) });
+    await this.#putAddressHold(id, channel, topic === undefined ? 'K' : { topic }, hold, { name: 'key', value: key }, key, address, { ...(lifts && { onlyOver: lifts }), ...(writer && { now: writer.now, writer }), causes: causesFor(writer, cause) });
   }
 
   /**
@@ -774,6 +780,8 @@ export class ProfileStore {
       now?: Date;
       /** A profile writer's hold: judged by the life it wrote, not by its receipt (`HoldWriter`). */
       writer?: HoldWriter;
+      /** The marks of the events the hold is written for (`HoldWriter.causes`); none for a writer that names none. */
+      causes?: readonly string[];
     } = {},
   ): Promise<void> {
     const { onlyOver } = options;
@@ -791,7 +799,7 @@ export class ProfileStore {
     // by it even once the profile has another address and the timeline naming this one has expired.
     const pointer = addressPointerKey(id, hash);
     await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...pointer, itemType: 'address-pointer' } }));
-    const causes = options.writer?.causes ?? [];
+    const causes = options.causes ?? [];
     const restricts = kind === 'S' || hold.item.status === 'denied';
     const item = causes.length > 0 ? { ...hold.item, causes: new Set(causes) } : hold.item;
     const written = await this.#putHold(Key, { ...hold, item }, { returnOld: true });
@@ -800,9 +808,12 @@ export class ProfileStore {
     // holds an earlier suppression, a later denial) relies on the one there. Either way the undo of one event's write
     // (`undoErasedLifeWrites`) leaves the restriction to the others.
     if (restricts) {
-      const old = written ? written.old : undefined;
-      const also = written ? (old !== undefined && (kind === 'S' || old.status === 'denied') ? causesOf(old).filter((c) => !causes.includes(c)) : []) : causes;
-      if (also.length > 0) await this.#addCauses(Key, also, written ? { ...item, mark } : undefined);
+      if (!written) await this.#relyOn(Key, causes);
+      else {
+        const old = written.old;
+        const also = old !== undefined && (kind === 'S' || old.status === 'denied') ? causesOf(old).filter((c) => !causes.includes(c)) : [];
+        if (also.length > 0) await this.#addCauses(Key, { ...item, ...Key }, also, mark);
+      }
     }
     const now = options.now ?? new Date(receivedAt);
     const tombstone = await this.tombstone(id, now);
@@ -840,37 +851,42 @@ export class ProfileStore {
   }
 
   /**
-   * Add events to the causes of the restriction under `Key` (`HoldWriter.causes`). With `written` (the item just written
-   * and its `mark`): that item put again with them, only while it is the one there (ingest may put, not update, an
-   * address's hold). Without: added to the restriction there (a suppression, a denial) by a profile writer.
+   * Put `item` (just written under `Key`, as `mark` says) again with more causes, only while it is the one there. A put,
+   * not an update: ingest may put an address's hold, not update it.
    */
-  async #addCauses(Key: Record<string, string>, causes: readonly string[], written?: Record<string, unknown> & { mark: { name: string; value: string } }): Promise<void> {
+  async #addCauses(Key: Record<string, string>, item: Record<string, unknown>, causes: readonly string[], mark: { name: string; value: unknown }): Promise<boolean> {
     try {
-      if (written) {
-        const { mark, ...item } = written;
-        await this.doc.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: { ...Key, ...item, causes: new Set([...causesOf(item), ...causes]) },
-            ConditionExpression: '#m = :m',
-            ExpressionAttributeNames: { '#m': mark.name },
-            ExpressionAttributeValues: { ':m': mark.value },
-          }),
-        );
-        return;
-      }
       await this.doc.send(
-        new UpdateCommand({
+        new PutCommand({
           TableName: this.tableName,
-          Key,
-          UpdateExpression: 'ADD #causes :causes',
-          ConditionExpression: 'attribute_exists(#pk) AND (attribute_not_exists(#status) OR #status = :denied)',
-          ExpressionAttributeNames: { '#causes': 'causes', '#pk': L.partitionKey, '#status': 'status' },
-          ExpressionAttributeValues: { ':causes': new Set(causes), ':denied': 'denied' },
+          Item: { ...item, ...Key, causes: new Set([...causesOf(item), ...causes]) },
+          ConditionExpression: '#m = :m',
+          ExpressionAttributeNames: { '#m': mark.name },
+          ExpressionAttributeValues: { ':m': mark.value },
         }),
       );
+      return true;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return false;
+    }
+  }
+
+  /**
+   * A write refused over the restriction under `Key` (an earlier suppression, a later denial) relies on it: its events
+   * join the restriction's causes (read, then put while unchanged), so the undo of another cause leaves it. A
+   * restriction written before causes were kept names none and stays as it is (no undo takes back a hold without its
+   * event's mark); a grant there (the refusal's own reason) is not a restriction to rely on.
+   */
+  async #relyOn(Key: Record<string, string>, causes: readonly string[]): Promise<void> {
+    if (causes.length === 0) return;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key, ConsistentRead: true }));
+      if (Item === undefined || (Item.status !== undefined && Item.status !== 'denied')) return;
+      const had = causesOf(Item);
+      if (had.length === 0 || causes.every((c) => had.includes(c))) return;
+      const mark = Item.key !== undefined ? { name: 'key', value: Item.key } : { name: 'at', value: Item.at };
+      if (await this.#addCauses(Key, Item, causes.filter((c) => !had.includes(c)), mark)) return;
     }
   }
 
@@ -980,14 +996,14 @@ export class ProfileStore {
    * customer; if they are erased (no new life), kept while another, live record has the address (the pointer under
    * that record), else taken back (the erased person's own denial is parked for their comeback).
    */
-  async denyAddressOfLink(id: string, hash: string, channel: Channel, record: ConsentRecord): Promise<void> {
+  async denyAddressOfLink(id: string, hash: string, channel: Channel, record: ConsentRecord, cause?: HoldCause): Promise<void> {
     if (record.status !== 'denied') return;
     const key = record.key ?? record.at;
     const hold: HoldWrite = {
       item: { itemType: 'address-consent', status: record.status, source: record.source, at: record.at, key },
       condition: { expression: 'attribute_not_exists(#pk) OR #key <= :key', names: { '#pk': L.partitionKey, '#key': 'key' }, values: { ':key': key } },
     };
-    await this.#putAddressHold(id, channel, 'K', hold, { name: 'key', value: key }, key, { hash }, { ofProfile: true });
+    await this.#putAddressHold(id, channel, 'K', hold, { name: 'key', value: key }, key, { hash }, { ofProfile: true, causes: causesFor(undefined, cause) });
   }
 
   /** The address on `channel` (its trait: `email`, `phone`) of the live profile `id` is (or is joined into), if it has one. */

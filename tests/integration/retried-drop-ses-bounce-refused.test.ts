@@ -13,7 +13,8 @@
  * the suppression's only cause is the dropped event: deleted. A newcomer with X and the account's new life are mailed
  * though SES reported X as a hard bounce.
  * Control: SES's report comes after the retry: it writes X's suppression itself; nobody with X is mailed.
- * Found by the 28th hostile audit (the refused-write rule of e0da8c5 covers profile writers only).
+ * Found by the 28th hostile audit (the refused-write rule of e0da8c5 covered profile writers only). Now: the feedback function's write records its event; refused over the erased life's suppression it
+ * joins that suppression's causes (read, then put), so the drop leaves it.
  */
 import { describe, expect, it } from 'vitest';
 import { holdConsumer } from '../helpers/engine';
@@ -89,9 +90,7 @@ describe("SES's bounce of a shared address refused over an erased life's late su
     expect(await scenario('a28sr-c', false)).toEqual({ xSuppressed: 1, account: 'suppressed', newcomer: 'suppressed' });
   }, 60_000);
 
-  // BREAK (audit 28): SES's bounce, refused over the erased life's suppression of X, adds no cause to it; the retried
-  // drop deletes X's suppression (the guest moved away). X should stay suppressed: nobody with X is mailed.
-  it.fails("SES's report comes before the retry: X stays suppressed, nobody with X is mailed", async () => {
+  it("SES's report comes before the retry: X stays suppressed, nobody with X is mailed", async () => {
     expect(await scenario('a28sr-x', true)).toEqual({ xSuppressed: 1, account: 'suppressed', newcomer: 'suppressed' });
   }, 60_000);
 });
