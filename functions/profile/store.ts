@@ -285,6 +285,17 @@ const addressOf = (value: unknown): string | undefined => (typeof value === 'str
 /** The causes of a hold written by `writer` (its events' marks), or for `cause` (an event's mark). */
 const causesFor = (writer: HoldWriter | undefined, cause: HoldCause | undefined): readonly string[] => writer?.causes ?? (cause ? [eventMark(cause)] : []);
 
+/**
+ * At most this many causes on a hold: past it, the hold stands for `MANY_CAUSES` alone, and no undo takes it back (an
+ * address's restriction kept, the safe side; its erasure still frees it). Keeps the item far from DynamoDB's 400 KB.
+ */
+const CAUSES_MAX = 50;
+const MANY_CAUSES = '*';
+const boundedCauses = (causes: readonly string[]): Set<string> => {
+  const set = new Set(causes);
+  return set.size > CAUSES_MAX || set.has(MANY_CAUSES) ? new Set([MANY_CAUSES]) : set;
+};
+
 /** The events an address's hold stands for (`HoldWriter.causes`; a string set), none when written without. */
 const causesOf = (item: Record<string, unknown>): string[] => (item.causes instanceof Set ? [...(item.causes as Set<unknown>)].filter((c): c is string => typeof c === 'string') : []);
 
@@ -801,7 +812,7 @@ export class ProfileStore {
     await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...pointer, itemType: 'address-pointer' } }));
     const causes = options.causes ?? [];
     const restricts = kind === 'S' || hold.item.status === 'denied';
-    const item = causes.length > 0 ? { ...hold.item, causes: new Set(causes) } : hold.item;
+    const item = causes.length > 0 ? { ...hold.item, causes: boundedCauses(causes) } : hold.item;
     const written = await this.#putHold(Key, { ...hold, item }, { returnOld: true });
     // The events a restriction stands for (`causes`): one that replaces a restriction keeps the events of the one it
     // replaced (whoever writes it: ingest's writes carry none of their own); a profile writer's refused (the address
@@ -859,7 +870,7 @@ export class ProfileStore {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...item, ...Key, causes: new Set([...causesOf(item), ...causes]) },
+          Item: { ...item, ...Key, causes: boundedCauses([...causesOf(item), ...causes]) },
           ConditionExpression: '#m = :m',
           ExpressionAttributeNames: { '#m': mark.name },
           ExpressionAttributeValues: { ':m': mark.value },
@@ -884,7 +895,7 @@ export class ProfileStore {
       const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key, ConsistentRead: true }));
       if (Item === undefined || (Item.status !== undefined && Item.status !== 'denied')) return;
       const had = causesOf(Item);
-      if (had.length === 0 || causes.every((c) => had.includes(c))) return;
+      if (had.length === 0 || had.includes(MANY_CAUSES) || causes.every((c) => had.includes(c))) return;
       const mark = Item.key !== undefined ? { name: 'key', value: Item.key } : { name: 'at', value: Item.at };
       if (await this.#addCauses(Key, Item, causes.filter((c) => !had.includes(c)), mark)) return;
     }
