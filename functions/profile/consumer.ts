@@ -330,6 +330,11 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         const event = newLifeDenial(incoming, current) ?? incoming;
         // Reduced to its denials: the rest of it (traits, properties) is the erased life's, and the engine redacts it.
         if (event !== incoming) erasedNamed.push(ofNamedErasedLife(incoming) ? namedId : customerId);
+        // An earlier attempt may have applied it whole to the erased life (it read the profile before the tombstone) and
+        // written address holds for that life before its check failed: those go, but what the new life takes of it.
+        if (event !== incoming && !ofNamedErasedLife(incoming) && tombstone !== undefined && current?.rebornAfter === tombstone.erasedAt) {
+          await store.undoErasedLifeWrites(customerId, incoming, tombstone, now, event);
+        }
         const link = linkOf(event);
         const ofNamed = event === incoming && ofNamedErasedLife(event);
         if (event === incoming && (ofNamed || ofErasedLife(event, current))) {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type BatchGetCommandOutput, type BatchWriteCommandOutput, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { scanEach } from '../scan-each';
-import { addressNamedBy, suppressionsOf, CHANNEL_ADDRESS_TRAIT, emailAddressHash, EVENTS, eventKey, MESSAGE_FEEDBACK_EVENTS, ONE_CLICK_SOURCE_ID, SES_FEEDBACK_SOURCE_ID, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, PHONE_CHANNELS, namedPhoneNumberOf, phoneNumberHash, phoneNumberOf, type Profile, type Suppression } from '../../shared';
+import { addressNamedBy, consentDenials, suppressionsOf, topicConsentChanges, CHANNEL_ADDRESS_TRAIT, emailAddressHash, EVENTS, eventKey, MESSAGE_FEEDBACK_EVENTS, ONE_CLICK_SOURCE_ID, SES_FEEDBACK_SOURCE_ID, PROFILE_TABLE_LAYOUT as L, RapportError, type Channel, type ConsentRecord, type NormalisedEvent, PHONE_CHANNELS, namedPhoneNumberOf, phoneNumberHash, phoneNumberOf, type Profile, type Suppression } from '../../shared';
 import { idsOfOversizedBody, packContents, ProfileTooLargeError, readContents, type OutboxEntry } from './item';
 import { BroadcastCursors, parseCursorPointer } from './broadcast-cursor';
 import { MEMBER_PREFIX, SegmentStore } from './segment-store';
@@ -282,6 +282,16 @@ const addressHoldKey = (hash: string, sortKey: string) => ({ [L.partitionKey]: `
 /** An address as a hold's key takes it: a non-empty string, else undefined. */
 const addressOf = (value: unknown): string | undefined => (typeof value === 'string' && value.trim() !== '' ? value : undefined);
 /** A conditional put of a hold: its condition (the greater key, the earlier suppression) and what the condition reads. */
+/** The address hold kinds (sort keys: `K#<channel>`, `K#<channel>#<topic>`, `S#<channel>`) an event denies or suppresses. */
+const holdKindsOf = (event: NormalisedEvent): Set<string> =>
+  new Set([
+    ...consentDenials(event).map((c) => `K#${c.channel}`),
+    ...topicConsentChanges(event)
+      .filter((c) => c.status === 'denied')
+      .map((c) => `K#${c.channel}#${c.topic}`),
+    ...suppressionsOf(event).map((s) => `S#${s.channel}`),
+  ]);
+
 /** The causes of a hold written by `writer` (its events' marks), or for `cause` (an event's mark). */
 const causesFor = (writer: HoldWriter | undefined, cause: HoldCause | undefined): readonly string[] => writer?.causes ?? (cause ? [eventMark(cause)] : []);
 
@@ -623,7 +633,13 @@ export class ProfileStore {
    * its way (written for the life after the erasure) is spared. Once
    * the customer has come back, only the erased life's listings under the event's addresses and its timeline item go.
    */
-  async undoErasedLifeWrites(id: string, event: NormalisedEvent, tombstone: Tombstone, now: Date): Promise<void> {
+  async undoErasedLifeWrites(id: string, event: NormalisedEvent, tombstone: Tombstone, now: Date, kept?: NormalisedEvent): Promise<void> {
+    // `kept`: the event reduced to its denials, applied to the new life: its timeline item (the same key) and the holds
+    // of what it denies or suppresses are the new life's; only its address holds of the rest are undone.
+    if (kept !== undefined) {
+      if (await this.hasNewLife(id, tombstone)) await this.#takeErasedLifeHolds(id, event, now, holdKindsOf(kept));
+      return;
+    }
     await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { [L.partitionKey]: `C#${id}`, [L.sortKey]: timelineSortKey(event) } }));
     // The suppression hold a write of the profile put for this event's bounce or complaint (the id in its key), as written
     // and received before the erasure completed (its expiry counts from its receipt): a new life's report of the same
@@ -658,8 +674,19 @@ export class ProfileStore {
           if (!(error instanceof ConditionalCheckFailedException)) throw error;
         }
       }
-      // A pointer to an address the new life does not have, whose holds were all received before the erasure completed,
-      // is the erased life's late write (a hold written after the erasure read the partition): settled as erasure would.
+      await this.#takeErasedLifeHolds(id, event, now);
+      return;
+    }
+    await this.#settleAddressesOfGone(id, now, tombstone.erasedAt, named);
+  }
+
+  /**
+   * With a new life: the address holds `event` caused (`HoldWriter.causes`) in the erased life, under the addresses the
+   * pointers of `id` name, taken back (a pointer to an address the new life lacks, with holds of this event alone,
+   * settled as erasure would). `keep`: the hold kinds (`K#email`, `S#sms`, …) the new life takes of it.
+   */
+  async #takeErasedLifeHolds(id: string, event: NormalisedEvent, now: Date, keep: ReadonlySet<string> = new Set()): Promise<void> {
+    {
       const stored = await this.get(id).catch((error: unknown) => (error instanceof ProfileTooLargeError ? undefined : Promise.reject(error)));
       if (stored === undefined) return;
       const own = new Set([emailHashOf(stored.profile.traits.email), numberHashOf(stored.profile)]);
@@ -668,7 +695,7 @@ export class ProfileStore {
       // choice, the new life's, a parked denial folded into it; never taken back here.
       const cause = eventMark(event);
       for (const hash of await this.#pointedAddresses(id)) {
-        const holds = await this.#addressHolds(hash);
+        const holds = (await this.#addressHolds(hash)).filter((item) => !keep.has(String(item[L.sortKey])));
         const ofThisEvent = holds.filter((item) => causesOf(item).includes(cause));
         if (ofThisEvent.length === 0) continue;
         const newLifeHas = own.has(hash) || (await this.#addressHoldersOf(hash)).some((l) => l.id === id);
@@ -680,9 +707,7 @@ export class ProfileStore {
         // record has the address (a clean new life does not inherit them; that record's choice stands).
         if ((await this.#liveHolderOf(hash, now, new Set([id]))) === undefined) for (const item of ofThisEvent) await this.#takeCause(item, cause);
       }
-      return;
     }
-    await this.#settleAddressesOfGone(id, now, tombstone.erasedAt, named);
   }
 
   async deleteProfileItem(id: string): Promise<void> {
