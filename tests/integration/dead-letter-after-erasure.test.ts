@@ -29,11 +29,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROFILE_TABLE, type Engine } from '../../infra/embedded/engine';
 import type { DynamoCall } from '../../infra/embedded/faults';
+import { VirtualClock } from '../../infra/embedded/virtual-time';
 import { client } from '../helpers/client';
 import { filesNaming } from '../helpers/data-folder';
 import { startTestEngine } from '../helpers/engine';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'rapport-a6-dlq-'));
+const clock = new VirtualClock('2026-03-02T10:00:00Z');
 const id = 'a6-dlq-erased-1';
 const tombstonePk = `X#${createHash('sha256').update(id).digest('hex')}`;
 let armed = false;
@@ -53,17 +55,19 @@ describe('a late event of an erased customer that dead-letters', () => {
   });
 
   it('leaves no file naming the customer', async () => {
-    engine = await startTestEngine({ dataDir, sweepEveryMs: 0, logLevel: 'SILENT', faults: { dynamo: failing } });
+    engine = await startTestEngine({ dataDir, clock, sweepEveryMs: 0, logLevel: 'SILENT', faults: { dynamo: failing } });
     const api = client(engine);
-    const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
+    const hourAgo = new Date(clock.now().getTime() - 3_600_000).toISOString();
     await api.sendAndSettle([{ type: 'identify', userId: id, messageId: `${id}-old`, traits: { email: 'a6.dlq.old@example.org' }, timestamp: hourAgo }]);
     expect((await api.del(`/v1/customers/${id}`)).status).toBe(200);
 
     // After DELETE answered (a second later: the tombstone is lengthened in whole seconds), a late event with
     // their email; DynamoDB throttles the drop's tombstone write.
-    await new Promise((r) => setTimeout(r, 1_100));
+    await clock.run(clock.now().getTime() + 1_100);
     armed = true;
-    await api.sendAndSettle([{ type: 'identify', userId: id, messageId: `${id}-late`, traits: { email: 'a6.dlq.late@example.org' }, timestamp: hourAgo }]);
+    await api.send([{ type: 'identify', userId: id, messageId: `${id}-late`, traits: { email: 'a6.dlq.late@example.org' }, timestamp: hourAgo }]);
+    // The consumer's retries back off on the clock: a minute of it is plenty.
+    await clock.run(clock.now().getTime() + 60_000);
     const letters = ((await api.get('/v1/admin/dead-letters')).json as unknown as { deadLetters: Array<{ event: { detail: { messageId: string } } }> }).deadLetters;
     // Every attempt was throttled (the event was dead-lettered), and the letter, naming an erased customer, redacted at once.
     expect(throttled, 'the fault took on every attempt').toBeGreaterThanOrEqual(3);
