@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join } from 'node:path';
 import { ScaledClock } from '../../shared';
 
-/** How often a scaled clock notes where it is (real milliseconds). */
+/** How often a scaled clock notes where it is (real milliseconds), by default. */
 const TICK_MS = 1000;
 
 /**
@@ -10,9 +10,10 @@ const TICK_MS = 1000;
  * clock. Faster, it goes on from where the last engine on this folder left it (noted in
  * `clock.json` every second), with the time the engine was down counted at 1x: saved Waits and
  * callback deadlines, which are instants on this clock, then fire when they were due, not a whole
- * scaled restart later. @see LocalStepFunctions.resume
+ * scaled restart later. A crash loses what the clock moved since its last note: at most `noteEveryMs`
+ * real milliseconds, `scale` times as much journey time. @see LocalStepFunctions.resume
  */
-export function dataFolderClock(dataDir: string, scale: number): ScaledClock {
+export function dataFolderClock(dataDir: string, scale: number, options: { noteEveryMs?: number } = {}): ScaledClock {
   const file = join(dataDir, 'clock.json');
   if (scale === 1) {
     rmSync(file, { force: true });
@@ -38,6 +39,6 @@ export function dataFolderClock(dataDir: string, scale: number): ScaledClock {
     }
   };
   note();
-  setInterval(note, TICK_MS).unref();
+  setInterval(note, options.noteEveryMs ?? TICK_MS).unref();
   return clock;
 }

@@ -16,8 +16,12 @@ import { eventually, messagesOf, runsOf } from '../helpers/journeys';
 import { post, signedRequest } from '../helpers/webhook';
 
 const JOURNEY = 'complaint-follow-up';
-/** Journey ms per real ms where a test waits out the 24 h escalation deadline across a crash: 2 hours a second. */
-const SCALE = 7_200;
+/**
+ * Journey ms per real ms where a test waits out the 24 h escalation deadline across a crash: 6 hours a second, so
+ * the whole day takes 4 real seconds; the clock then notes where it is every 20 real ms (8 journey minutes).
+ */
+const SCALE = 21_600;
+const NOTE_MS = '20';
 const dirs: string[] = [];
 afterEach(killDurableChildren);
 afterAll(() => {
@@ -67,20 +71,20 @@ describe('durable executions: kill -9 and restart on the same data folder', () =
   it('a run whose escalation deadline comes after the restart escalates at that deadline, not 24 hours after the restart', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'rapport-durable-timeout-'));
     dirs.push(dataDir);
-    // Two hours of journey time per real second, before and after the crash (the clock goes on from the data folder).
-    const first = await startDurableChild(dataDir, { RAPPORT_TIME_SCALE: String(SCALE), DURABLE_WATCH: 'd-2' });
+    // Six hours of journey time per real second, before and after the crash (the clock goes on from the data folder).
+    const first = await startDurableChild(dataDir, { RAPPORT_TIME_SCALE: String(SCALE), DURABLE_CLOCK_NOTE_MS: NOTE_MS, DURABLE_WATCH: 'd-2' });
     await fileComplaint(first, 'd-2', 'k-2');
     const started = Date.parse(((await runsOf(first.engine, 'd-2')).find((r) => r.journeyId === JOURNEY) as unknown as { startedAt: string }).startedAt);
-    // Let the first engine's clock (noted in the data folder every second) get half way to the deadline: the kill then
-    // comes 6 real seconds before the first engine could escalate, and a deadline wrongly restarted by the resume would
-    // be 12 hours (6 real seconds) after the right one.
+    // Let the first engine's clock (noted in the data folder every NOTE_MS) get a quarter of the way to the deadline: the
+    // kill then comes 3 real seconds before the first engine could escalate, and a deadline wrongly restarted by the
+    // resume would be 6 hours (a real second) after the right one.
     const noted = () => (JSON.parse(readFileSync(join(dataDir, 'clock.json'), 'utf8')) as { journeyTime: number }).journeyTime;
-    await eventually(() => noted() >= started + 12 * 3_600_000, 'the journey clock to pass 12 hours into the run', 30_000);
+    await eventually(() => noted() >= started + 6 * 3_600_000, 'the journey clock to pass 6 hours into the run', 30_000);
     await first.kill();
     const killedAt = noted();
     expect(templates(dataDir, 'd-2')).toEqual(['acknowledge', 'support']);
 
-    const second = await startDurableChild(dataDir, { RAPPORT_TIME_SCALE: String(SCALE), DURABLE_WATCH: 'd-2' });
+    const second = await startDurableChild(dataDir, { RAPPORT_TIME_SCALE: String(SCALE), DURABLE_CLOCK_NOTE_MS: NOTE_MS, DURABLE_WATCH: 'd-2' });
     const escalation = await eventually(() => outbox(dataDir, 'd-2').find((m) => m.channel === 'webhook' && m.target === 'supervisor'), 'the escalation to the supervisor', 60_000);
     // At the deadline set before the crash (24 hours of journey time after the run started), not before it; and
     // before any deadline restarted by the resume could come (the second engine's clock starts where the first stopped).
