@@ -10,12 +10,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../../infra/embedded/engine';
 import { PROFILE_TABLE } from '../../../infra/embedded/engine';
 import type { DynamoCall, DynamoFault } from '../../../infra/embedded/faults';
+import { VirtualClock } from '../../../infra/embedded/virtual-time';
 import { client } from '../../helpers/client';
 import { startTestEngine } from '../../helpers/engine';
 import { expectedStats, statsOf } from './expected';
 import { customerHistories, deliver, inFlight, prng, shuffle, type Delivery } from './workload';
 
-const history = customerHistories({ customers: 20, eventsPerCustomer: 12, seed: 23, anchor: Date.now(), prefix: 'ddb' });
+const anchor = Date.now();
+const history = customerHistories({ customers: 20, eventsPerCustomer: 12, seed: 23, anchor, prefix: 'ddb' });
 const events = history.events.map((e, i) => ({ ...e, messageId: `ddb-m-${i}` }));
 const random = prng(5);
 
@@ -40,9 +42,27 @@ function decide(call: DynamoCall): DynamoFault | undefined {
   return { error: random() < 0.5 ? 'ProvisionedThroughputExceededException' : 'ThrottlingException' };
 }
 
+/**
+ * The engine's clock: virtual time, standing at `anchor` but for the retries `settle` runs. The SDK's retries of a
+ * throttled write back off a real millisecond on it, a failed delivery's retries are timers on it (50 ms, then 100 ms).
+ */
+const clock = new VirtualClock(anchor);
+/** A delivery's retry backoff is a timer on the clock; a journey's shortest wait is an hour. */
+const RETRY_HORIZON_MS = 60_000;
+
+/** Every delivery made, retries included: the engine idle, and the clock run through the timers due within RETRY_HORIZON_MS. */
+async function settle(): Promise<void> {
+  for (;;) {
+    await engine.settle();
+    const due = clock.nextDue;
+    if (due === undefined || due > clock.now().getTime() + RETRY_HORIZON_MS) return;
+    clock.advance(due);
+  }
+}
+
 let engine: Engine;
 beforeAll(async () => {
-  engine = await startTestEngine({ sweepEveryMs: 0, sendPolicy: { quietHours: undefined }, logLevel: 'SILENT', faults: { dynamo: decide } });
+  engine = await startTestEngine({ clock, sweepEveryMs: 0, sendPolicy: { quietHours: undefined }, logLevel: 'SILENT', faults: { dynamo: decide } });
   const shuffled = shuffle([...events], random);
   const deliveries: Delivery[] = [];
   for (let i = 0; i < shuffled.length; i += 30) deliveries.push({ id: `wh-ddb-${i}`, body: { batch: shuffled.slice(i, i + 30) } });
@@ -50,7 +70,7 @@ beforeAll(async () => {
     const res = await deliver(engine, d);
     if (res.status !== 202) throw new Error(`${d.id}: ${res.status} ${res.text.slice(0, 300)}`);
   });
-  await engine.settle();
+  await settle();
 }, 120_000);
 afterAll(() => engine.stop());
 
