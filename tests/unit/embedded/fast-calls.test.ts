@@ -108,8 +108,14 @@ interface Side {
   trace: unknown[];
 }
 
+/**
+ * Both sides retry as the engine's client does on virtual time (`virtualTime`): the SDK's standard strategy, its
+ * decisions, tokens and quota, with a backoff of 1 real ms. The paths compared take the strategy's delays as they
+ * come (the fast path hands a call's first retryable error to the SDK's retry middleware), so the SDK's real
+ * throttling backoff (up to seconds a call) would only make the fault tests wait on the wall clock.
+ */
 async function side(fastCalls: boolean): Promise<Side> {
-  const dynamo = await startDynalite(undefined, { fastCalls });
+  const dynamo = await startDynalite(undefined, { fastCalls, virtualTime: true });
   await ensureTable(dynamo.client, { TableName: TABLE, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }] });
   await ensureTable(dynamo.client, profileTableDefinition(PROFILE));
   const trace: unknown[] = [];
