@@ -57,7 +57,8 @@ describe('a broadcast killed with SIGKILL in the middle of a send', () => {
     // Act
     await first.kill();
     expect(broadcastEmails(dataDir, 'crash-news')).toEqual(['x-1']);
-    const second = await startDurableChild(dataDir, { RAPPORT_TIME_SCALE: '1' });
+    // A minute a second after the restart: the four pages left, one a second at the broadcast's rate, take 70 real ms.
+    const second = await startDurableChild(dataDir, { RAPPORT_TIME_SCALE: '60' });
     const done = await eventually(
       async () => {
         const view = (await (await fetch(`${second.engine.url}/v1/broadcasts/crash-news`)).json()) as { status: string };
