@@ -372,8 +372,9 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
   /**
    * Before a trigger enrols: the customer's events that came before it in the same request (`precededBy`, e.g. the
    * identify carrying the email sent with a Signed Up) are on the profile. The bus keeps no order, so one may still
-   * be on its way: woken by this store's writes for a second, then the invocation fails and Lambda retries it a
-   * minute later. Past PRECEDING_WAIT_MS after receipt it enrols as things are (a preceding event that never comes).
+   * be on its way: woken by this store's writes for a second (on virtual time, until no other work is in flight: the
+   * event's delivery is then a timer on the clock, which cannot fire while this waits), then the invocation fails and
+   * Lambda retries it a minute later. Past PRECEDING_WAIT_MS after receipt it enrols as things are (a preceding event that never comes).
    */
   async function precedingApplied(detail: NormalisedEvent, customerId: string): Promise<void> {
     const ids = detail.precededBy ?? [];
@@ -385,8 +386,10 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     const until = Date.now() + 1000;
     let left = await missing();
     while (left.length > 0 && Date.now() < until) {
-      await profiles.nextWrite(customerId, Math.max(1, until - Date.now()));
+      const written = await profiles.nextWrite(customerId, Math.max(1, until - Date.now()));
       left = await missing();
+      // Timed out, or (on virtual time) nothing else could write it before time moves.
+      if (!written) break;
     }
     if (left.length === 0) return;
     if (clock.now().getTime() - Date.parse(detail.receivedAt) < PRECEDING_WAIT_MS) {

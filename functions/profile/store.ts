@@ -428,8 +428,15 @@ export class ProfileStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     readonly tableName: string,
-    /** How long an erasure's tombstones live when `erase` is not told (`ERASURE_TOMBSTONE_DAYS` in AWS): every eraser's, the consumer's of a visitor too. */
-    private readonly options: { tombstoneDays?: number } = {},
+    private readonly options: {
+      /** How long an erasure's tombstones live when `erase` is not told (`ERASURE_TOMBSTONE_DAYS` in AWS): every eraser's, the consumer's of a visitor too. */
+      tombstoneDays?: number;
+      /**
+       * The embedded engine on virtual time (`VirtualClock.othersIdle`): `done` once no work but the waiting
+       * readers' is in flight, when no write could come before time moves. `nextWrite` then ends at once.
+       */
+      othersIdle?: () => { done: Promise<void>; cancel(): void };
+    } = {},
   ) {
     this.segments = new SegmentStore(doc, tableName);
     this.broadcastCursors = new BroadcastCursors(doc, tableName, this.segments);
@@ -437,22 +444,27 @@ export class ProfileStore {
   }
 
   /**
-   * Resolves when this store object next writes the profile of `id` (`put`), or after `timeoutMs`,
+   * Resolves true when this store object next writes the profile of `id` (`put`), or false after `timeoutMs`,
    * whichever comes first. A reader polling for a change made by a writer sharing the store (the
    * embedded engine's journey starter waiting for its profile consumer) wakes at the write rather than
    * on its next poll; a write by another process (another Lambda) is seen at the timeout, as by plain polling.
+   * With `othersIdle` (virtual time) it also resolves false once no other work is in flight: no write can come then.
    */
-  nextWrite(id: string, timeoutMs: number): Promise<void> {
+  nextWrite(id: string, timeoutMs: number): Promise<boolean> {
     return new Promise((resolve) => {
       const waiters = this.#writeWaiters.get(id) ?? new Set<() => void>();
       this.#writeWaiters.set(id, waiters);
-      const wake = () => {
+      const idle = this.options.othersIdle?.();
+      const end = (written: boolean) => {
         clearTimeout(timer);
+        idle?.cancel();
         waiters.delete(wake);
         if (waiters.size === 0 && this.#writeWaiters.get(id) === waiters) this.#writeWaiters.delete(id);
-        resolve();
+        resolve(written);
       };
-      const timer = setTimeout(wake, timeoutMs);
+      const wake = () => end(true);
+      const timer = setTimeout(() => end(false), timeoutMs);
+      void idle?.done.then(() => end(false));
       waiters.add(wake);
     });
   }

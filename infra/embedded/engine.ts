@@ -279,7 +279,8 @@ async function start(options: EngineOptions): Promise<Engine> {
     commit: (read: Topics) => void (topicsRead = read),
   };
   const doc = documentClient(dynamo.client);
-  const profiles = new ProfileStore(doc, PROFILE_TABLE);
+  // On virtual time a reader waiting for another invocation's write stops once nothing else works (see ProfileStore.nextWrite).
+  const profiles = new ProfileStore(doc, PROFILE_TABLE, virtual ? { othersIdle: () => virtual.othersIdle() } : {});
   // Flagged events' violations: in the profile table, as in AWS (functions/ingest/violations.ts).
   const violations = dynamoViolationLog(doc, PROFILE_TABLE, clock);
   // What journeys' send steps and broadcasts share: one send gateway's policy, the clock's scale.

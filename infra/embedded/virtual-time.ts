@@ -18,7 +18,10 @@ export class VirtualClock implements Clock {
   #generation = 0;
   readonly #timers: Timer[] = [];
   #idleWaiters: (() => void)[] = [];
+  /** Held work waiting for other work (`othersIdle`), each counted as one piece of work in flight. */
+  readonly #othersWaiters = new Set<() => void>();
   #checking = false;
+  #checkingOthers = false;
   #running = false;
 
   constructor(start: Date | string | number) {
@@ -90,6 +93,7 @@ export class VirtualClock implements Clock {
       this.#inFlight--;
       this.#generation++;
       this.#poke();
+      this.#pokeOthers();
     };
   }
 
@@ -106,6 +110,21 @@ export class VirtualClock implements Clock {
       this.#idleWaiters.push(resolve);
       this.#poke();
     });
+  }
+
+  /**
+   * For held work that waits on other work (an invocation waiting for another's write): `done` resolves once no
+   * work is in flight but the waiters' own (each counted as one piece of work: its invocation) and the event loop
+   * has drained what that work queued. Nothing could then end the wait before time moves, and time cannot move while
+   * the waiters hold it: on virtual time this is where a wait on the wall clock would only wait. Moves no time.
+   * `cancel()` once the wait ended otherwise.
+   */
+  othersIdle(): { done: Promise<void>; cancel(): void } {
+    let wake!: () => void;
+    const done = new Promise<void>((resolve) => (wake = resolve));
+    this.#othersWaiters.add(wake);
+    this.#pokeOthers();
+    return { done, cancel: () => void this.#othersWaiters.delete(wake) };
   }
 
   /**
@@ -160,6 +179,23 @@ export class VirtualClock implements Clock {
         const waiters = this.#idleWaiters;
         this.#idleWaiters = [];
         for (const resolve of waiters) resolve();
+      }),
+    );
+  }
+
+  /** As `#poke`, for `othersIdle`: wakes its waiters once nothing but they is in flight and nothing moved meanwhile. */
+  #pokeOthers(): void {
+    if (this.#checkingOthers || this.#othersWaiters.size === 0 || this.#inFlight > this.#othersWaiters.size) return;
+    this.#checkingOthers = true;
+    const seen = this.#generation;
+    setImmediate(() =>
+      setImmediate(() => {
+        this.#checkingOthers = false;
+        if (this.#othersWaiters.size === 0 || this.#inFlight > this.#othersWaiters.size) return;
+        if (this.#generation !== seen) return this.#pokeOthers();
+        const waiters = [...this.#othersWaiters];
+        this.#othersWaiters.clear();
+        for (const wake of waiters) wake();
       }),
     );
   }

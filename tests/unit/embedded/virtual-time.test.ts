@@ -106,6 +106,46 @@ describe('VirtualClock', () => {
     expect(clock.nextDue).toBe(T0 + 3 * DAY);
   });
 
+  it('wakes held work waiting on other work once nothing but the waiters is in flight, and not before', async () => {
+    const clock = new VirtualClock(T0);
+    // Two invocations wait (each holding the clock), a third still works, a retry of the writer is a timer.
+    const waiters = [clock.begin(), clock.begin()];
+    const worker = clock.begin();
+    clock.schedule(T0 + 60_000, () => undefined);
+    const woken: number[] = [];
+    const waits = [clock.othersIdle(), clock.othersIdle()];
+    waits.forEach((w, i) => void w.done.then(() => woken.push(i)));
+    await realDelay(5);
+    expect(woken, 'while other work is in flight').toEqual([]);
+    worker();
+    await Promise.all(waits.map((w) => w.done));
+    expect(woken.sort()).toEqual([0, 1]);
+    // No time moved: the timer is left for the clock, which waits for the waiters to finish their work.
+    expect(clock.now().getTime()).toBe(T0);
+    expect(clock.pending).toBe(1);
+    for (const end of waiters) end();
+  });
+
+  it('leaves a cancelled wait for other work unwoken, and counts it no more', async () => {
+    const clock = new VirtualClock(T0);
+    const endWaiter = clock.begin();
+    const endWorker = clock.begin();
+    const cancelled = clock.othersIdle();
+    let woke = false;
+    void cancelled.done.then(() => (woke = true));
+    cancelled.cancel();
+    // A second waiter alone against the worker: still the worker's to end.
+    const wait = clock.othersIdle();
+    let second = false;
+    void wait.done.then(() => (second = true));
+    await realDelay(5);
+    expect(second).toBe(false);
+    endWorker();
+    await wait.done;
+    expect(woke).toBe(false);
+    endWaiter();
+  });
+
   it('refuses an invalid start and a second concurrent run', async () => {
     expect(() => new VirtualClock('not a date')).toThrow(/valid time/);
     const clock = new VirtualClock(T0);
