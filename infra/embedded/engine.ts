@@ -335,6 +335,8 @@ async function start(options: EngineOptions): Promise<Engine> {
   // parked, or applied to their new life, had its delivery not failed): its denials are handed on (`handOnDenials`)
   // before the rest of the letter is redacted. A live customer's event naming an erased id only to join it (a visitor's
   // anonymousId) is the customer's: the letter is kept without that id (`withoutErasedLink`), not redacted.
+  // The check's backoff: real time, or on virtual time the functions' (a real millisecond at most: see VirtualClock.forWork).
+  const withRetries = <T>(fn: () => Promise<T>, retries: number) => retried(fn, retries, virtual?.forWork.sleep);
   const checkDeadLetters = async (retries: number, only?: string, options: { deliver: boolean } = { deliver: true }): Promise<void> => {
     for (const letter of deadLetters.unchecked().filter((l) => only === undefined || l.id === only)) {
       const erased = new Map<string, Tombstone>();
@@ -981,14 +983,14 @@ async function start(options: EngineOptions): Promise<Engine> {
 /** How many times the dead-letter sink retries a tombstone read that fails (backoff 50 ms, doubling). */
 const DEAD_LETTER_CHECK_RETRIES = 4;
 
-/** `fn`, retried `retries` times on an error, with a doubling backoff from 50 ms. */
-async function withRetries<T>(fn: () => Promise<T>, retries: number): Promise<T> {
+/** `fn`, retried `retries` times on an error, with a doubling backoff from 50 ms (`sleep`: real time by default). */
+async function retried<T>(fn: () => Promise<T>, retries: number, sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms))): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn();
     } catch (error) {
       if (attempt >= retries) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      await sleep(50 * 2 ** attempt);
     }
   }
 }
