@@ -27,11 +27,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROFILE_TABLE, type Engine } from '../../infra/embedded/engine';
 import type { DynamoCall } from '../../infra/embedded/faults';
+import { VirtualClock } from '../../infra/embedded/virtual-time';
 import { client } from '../helpers/client';
 import { filesNaming } from '../helpers/data-folder';
 import { startTestEngine } from '../helpers/engine';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'rapport-a7-dlq-check-'));
+const clock = new VirtualClock('2026-03-02T10:00:00Z');
 const id = 'a7-dlq-check-1';
 const tombstonePk = `X#${createHash('sha256').update(id).digest('hex')}`;
 let armed = false;
@@ -51,15 +53,17 @@ describe('a late event of an erased customer dead-lettered during a DynamoDB out
   });
 
   it('leaves no dead letter naming the customer once DynamoDB is back', async () => {
-    engine = await startTestEngine({ dataDir, sweepEveryMs: 0, logLevel: 'SILENT', faults: { dynamo: failing } });
+    engine = await startTestEngine({ dataDir, clock, sweepEveryMs: 0, logLevel: 'SILENT', faults: { dynamo: failing } });
     const api = client(engine);
-    const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
+    const hourAgo = new Date(clock.now().getTime() - 3_600_000).toISOString();
     await api.sendAndSettle([{ type: 'identify', userId: id, messageId: `${id}-old`, traits: { email: 'a7.dlq.check.old@example.org' }, timestamp: hourAgo }]);
     expect((await api.del(`/v1/customers/${id}`)).status).toBe(200);
 
     // A late event with their email, while reads of their tombstone fail.
     armed = true;
-    await api.sendAndSettle([{ type: 'identify', userId: id, messageId: `${id}-late`, traits: { email: 'a7.dlq.check.late@example.org' }, timestamp: hourAgo }]);
+    await api.send([{ type: 'identify', userId: id, messageId: `${id}-late`, traits: { email: 'a7.dlq.check.late@example.org' }, timestamp: hourAgo }]);
+    // The consumer's retries back off on the clock: a minute of it is plenty.
+    await clock.run(clock.now().getTime() + 60_000);
     expect(failed, 'the fault took').toBeGreaterThan(0);
     // Still failing: the letter is listed, its event and error withheld until the check can be made.
     const during = (await api.get('/v1/admin/dead-letters')).json as unknown as { deadLetters: Array<{ unchecked?: boolean; event: { detail: unknown } }> };
