@@ -1,6 +1,7 @@
 import type { Engine } from '../../infra/embedded/engine';
 import type { VirtualClock } from '../../infra/embedded/virtual-time';
 import type { OutboxEntry } from '../../infra/embedded/outbox';
+import { broadcastExecutionName } from '../../functions/broadcasts/service';
 
 /** Poll until `check` returns a value (not undefined/false), or fail after `timeoutMs` of real time. */
 export async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
@@ -36,6 +37,24 @@ export async function messagesOf(engine: Engine, customerId: string): Promise<Ar
 /** Wait until the customer's run of a journey has ended, and return it. */
 export function ended(engine: Engine, customerId: string, journeyId: string, timeoutMs = 20_000) {
   return eventually(async () => (await runsOf(engine, customerId)).find((r) => r.journeyId === journeyId && r.status !== 'running'), `${journeyId} run of ${customerId} to end`, timeoutMs);
+}
+
+/** The broadcast state machine's Wait states (workflows/broadcasts/asl.ts): no page runs while its execution is in one. */
+const BROADCAST_WAITS = new Set(['Wait for at', 'Wait for due', 'Pace']);
+
+/**
+ * Wait until a broadcast's execution (its first generation) is at rest, ended or in a Wait state, then until the
+ * engine settles: every page it ran has done what it was going to. Polls the executor (in memory) every 10 ms, so no
+ * real time is waited past that moment.
+ */
+export async function broadcastAtRest(engine: Engine, broadcastId: string, timeoutMs = 20_000): Promise<void> {
+  const name = broadcastExecutionName(broadcastId);
+  const atRest = () => {
+    const execution = engine.broadcasts.sfn.executions.get(name);
+    return execution !== undefined && (execution.status !== 'RUNNING' || BROADCAST_WAITS.has(execution.states.at(-1) ?? ''));
+  };
+  await eventually(atRest, `broadcast ${broadcastId}'s execution to end or wait`, timeoutMs);
+  await engine.settle();
 }
 
 /**

@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../infra/embedded/engine';
 import { JourneyStore } from '../../functions/journeys/store';
 import { client } from '../helpers/client';
+import { broadcastAtRest } from '../helpers/journeys';
 import { startTestEngine } from '../helpers/engine';
 
 describe('broadcast cancelled before a recipient is claimed', () => {
@@ -46,8 +47,7 @@ describe('broadcast cancelled before a recipient is claimed', () => {
     const cancel = await api.del('/v1/broadcasts/bx-cancel');
     const sentAtCancel = engine.outbox.entries.filter((m) => JSON.stringify(m).includes(id)).length;
     release();
-    await new Promise((r) => setTimeout(r, 1000));
-    await engine.settle();
+    await broadcastAtRest(engine, 'bx-cancel');
 
     // Assess
     expect(cancel.status).toBe(200);

@@ -11,6 +11,7 @@ import type { Engine } from '../../infra/embedded/engine';
 import { JourneyStore } from '../../functions/journeys/store';
 import { client } from '../helpers/client';
 import { profileItemsNaming, startTestEngine } from '../helpers/engine';
+import { broadcastAtRest } from '../helpers/journeys';
 
 describe('broadcast frequency-cap deferral while being erased', () => {
   let engine: Engine;
@@ -29,12 +30,10 @@ describe('broadcast frequency-cap deferral while being erased', () => {
     const post = (bid: string) =>
       fetch(`${engine.url}/v1/broadcasts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: bid, segment: 'tag:crm-gold', send: { channel: 'email', template: 'we-value-you' } }) });
     const status = async (bid: string) => ((await api.get(`/v1/broadcasts/${bid}`)).json as unknown as { status: string; deferred: number }).status;
-    const until = async (bid: string, want: string) => {
-      for (let i = 0; i < 100 && (await status(bid)) !== want; i++) await new Promise((r) => setTimeout(r, 100));
-    };
     for (const bid of ['cap-1', 'cap-2', 'cap-3']) {
       expect((await post(bid)).status).toBe(201);
-      await until(bid, 'completed');
+      await broadcastAtRest(engine, bid);
+      expect(await status(bid)).toBe('completed');
     }
     expect(engine.outbox.entries.filter((m) => JSON.stringify(m).includes(id))).toHaveLength(3);
     // The fourth is deferred by the cap: its deferral record is held until DELETE answered (a concurrent Lambda, in AWS).
@@ -55,8 +54,8 @@ describe('broadcast frequency-cap deferral while being erased', () => {
     await held;
     expect((await api.del(`/v1/customers/${id}`)).status).toBe(200);
     release();
-    await new Promise((r) => setTimeout(r, 1000));
-    await engine.settle();
+    // The page that deferred them has returned (the broadcast waits for the deferral's due time, or has ended).
+    await broadcastAtRest(engine, 'cap-4');
 
     // Assess
     const naming = await profileItemsNaming(engine, [id]);

@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../infra/embedded/engine';
 import { JourneyStore } from '../../functions/journeys/store';
 import { client } from '../helpers/client';
+import { broadcastAtRest } from '../helpers/journeys';
 import { startTestEngine } from '../helpers/engine';
 
 describe('broadcast recipient unsubscribed before their claim', () => {
@@ -47,8 +48,7 @@ describe('broadcast recipient unsubscribed before their claim', () => {
     const unsub = await api.send({ type: 'track', userId: id, messageId: `${id}-unsub`, event: 'Unsubscribed', properties: { channel: 'email' } });
     const sentAtDenial = engine.outbox.entries.filter((m) => JSON.stringify(m).includes(id)).length;
     release();
-    await new Promise((r) => setTimeout(r, 1000));
-    await engine.settle();
+    await broadcastAtRest(engine, 'bx-unsub');
 
     // Assess
     expect(unsub.accepted).toHaveLength(1);
