@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FinalizeRequestMiddleware } from '@smithy/types';
 import { afterAll, describe, expect, it } from 'vitest';
+import { VirtualClock } from '../../infra/embedded/virtual-time';
 import { client } from '../helpers/client';
 import { profileItemsNaming, startTestEngine } from '../helpers/engine';
 
@@ -41,7 +42,8 @@ describe('a send of a run under a joined id, racing the erasure of the customer 
       join(dir, 'journeys', 'nudge.yaml'),
       ['id: nudge', 'name: Nudge', 'version: 1', 'trigger: { event: Nudge Requested }', 'entry: { reentry: always }', 'steps:', '  - id: pause', '    wait: 2s', '  - id: send-nudge', '    send: { channel: email, template: we-value-you }', ''].join('\n'),
     );
-    const engine = await startTestEngine({ journeysDir: join(dir, 'journeys'), templatesDir: join(dir, 'templates'), sweepEveryMs: 0, logLevel: 'SILENT', sendPolicy: { quietHours: undefined } });
+    const clock = new VirtualClock('2026-03-02T10:00:00Z');
+    const engine = await startTestEngine({ clock, journeysDir: join(dir, 'journeys'), templatesDir: join(dir, 'templates'), sweepEveryMs: 0, logLevel: 'SILENT', sendPolicy: { quietHours: undefined } });
     // Hold the cap claim written under the live customer until DELETE has answered.
     let held: () => void = () => {};
     const reached = new Promise<void>((resolve) => (held = resolve));
@@ -70,10 +72,12 @@ describe('a send of a run under a joined id, racing the erasure of the customer 
       await api.sendAndSettle([{ type: 'alias', previousId: OLD, userId: LIVE }]);
       expect(((await api.get(`/v1/customers/${LIVE}`)).json as { mergedIds?: string[] }).mergedIds).toEqual([OLD]);
 
-      // The run's send claims the cap slot under LIVE; DELETE LIVE answers before that write lands.
+      // The run's wait ends on the clock; its send claims the cap slot under LIVE; DELETE LIVE answers before that write lands.
+      const running = clock.run(clock.now().getTime() + 60_000);
       await reached;
       expect((await api.del(`/v1/customers/${LIVE}`)).status).toBe(200);
       release();
+      await running;
       await engine.journeys.sfn.idle();
       await engine.settle();
 
