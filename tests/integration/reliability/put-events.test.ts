@@ -7,15 +7,35 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../../infra/embedded/engine';
+import { VirtualClock } from '../../../infra/embedded/virtual-time';
 import { client } from '../../helpers/client';
 import { startTestEngine } from '../../helpers/engine';
 import { runsOf } from '../../helpers/journeys';
 import { expectedStats, statsOf } from './expected';
 import { customerHistories, deliver, inFlight, prng, shuffle, type Delivery, type WireEvent } from './workload';
 
-const history = customerHistories({ customers: 25, eventsPerCustomer: 12, seed: 11, anchor: Date.now(), prefix: 'pe' });
+const anchor = Date.now();
+const history = customerHistories({ customers: 25, eventsPerCustomer: 12, seed: 11, anchor, prefix: 'pe' });
 const events: WireEvent[] = history.events.map((e, i) => ({ ...e, messageId: `pe-m-${i}` }));
 const random = prng(99);
+
+/**
+ * The engine's clock: virtual time, standing at `anchor` but for the retries `settle` runs. A publisher's retries
+ * back off a real millisecond at most on it, a failed delivery's retries are timers on it (50 ms, then 100 ms).
+ */
+const clock = new VirtualClock(anchor);
+/** A delivery's retry backoff is a timer on the clock; a journey's shortest wait is an hour. */
+const RETRY_HORIZON_MS = 60_000;
+
+/** Every delivery made, retries included: the engine idle, and the clock run through the timers due within RETRY_HORIZON_MS. */
+async function settle(): Promise<void> {
+  for (;;) {
+    await engine.settle();
+    const due = clock.nextDue;
+    if (due === undefined || due > clock.now().getTime() + RETRY_HORIZON_MS) return;
+    clock.advance(due);
+  }
+}
 
 let engine: Engine;
 const entryFaults = { ingest: 0, profile: 0 };
@@ -26,6 +46,7 @@ const starterDeliveries = new Map<string, number>();
 
 beforeAll(async () => {
   engine = await startTestEngine({
+    clock,
     // The histories span days before the anchor: they test delivery, not trigger freshness (trigger.max_age).
     triggerMaxAgeSeconds: null,
     sweepEveryMs: 0,
@@ -63,7 +84,7 @@ beforeAll(async () => {
     const res = await deliver(engine, d);
     if (res.status !== 202) throw new Error(`${d.id}: ${res.status} ${res.text.slice(0, 300)}`);
   });
-  await engine.settle();
+  await settle();
 }, 120_000);
 afterAll(() => engine.stop());
 
