@@ -164,7 +164,9 @@ export function asyncLambdaTarget(
       console.error(`${functionName}: the failed event ${event.id} is lost: its dead-letter send was refused: ${refused.message}`);
       return;
     }
-    await options.deadLetters.add({ ...(delivery && { rule: delivery.rule }), functionName, event, error: String((lastError as Error)?.message ?? lastError), attempts, at: (clock?.now() ?? new Date()).toISOString() });
+    // On virtual time the letter's write and its check (dead-letter sink) hold the clock too: they are work.
+    const adding = Promise.resolve(options.deadLetters.add({ ...(delivery && { rule: delivery.rule }), functionName, event, error: String((lastError as Error)?.message ?? lastError), attempts, at: (clock?.now() ?? new Date()).toISOString() }));
+    await (clock ? clock.track(adding) : adding);
   };
 }
 
@@ -183,6 +185,7 @@ export async function ruleInvocationRefused(
   const judging = invocationDenied(options.authorize, functionName, { rule });
   const denial = await (options.clock ? options.clock.track(judging) : judging);
   if (!denial) return false;
-  await options.deadLetters.add({ rule, functionName, event, error: `EventBridge could not invoke ${functionName}: ${denial.message}`, attempts: 0, at: (options.clock?.now() ?? new Date()).toISOString() });
+  const adding = Promise.resolve(options.deadLetters.add({ rule, functionName, event, error: `EventBridge could not invoke ${functionName}: ${denial.message}`, attempts: 0, at: (options.clock?.now() ?? new Date()).toISOString() }));
+  await (options.clock ? options.clock.track(adding) : adding);
   return true;
 }
