@@ -11,6 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import { PROFILE_TABLE } from '../../infra/embedded/engine';
 import type { DynamoCall } from '../../infra/embedded/faults';
+import { VirtualClock } from '../../infra/embedded/virtual-time';
 import { client } from '../helpers/client';
 import { startTestEngine } from '../helpers/engine';
 
@@ -18,7 +19,11 @@ import { startTestEngine } from '../helpers/engine';
 async function scenario(id: string, failures: number, redrive = false): Promise<{ consent: string; letters: number; hits: number }> {
   let armed = false;
   let hits = 0;
+  // Virtual time: each step a second after the one before (`later`); a failed delivery's retries are timers on the clock.
+  const clock = new VirtualClock(Date.now());
+  const later = (ms = 1_000) => clock.run(clock.now().getTime() + ms);
   const engine = await startTestEngine({
+    clock,
     sweepEveryMs: 0,
     logLevel: 'SILENT',
     sendPolicy: { quietHours: undefined },
@@ -32,13 +37,17 @@ async function scenario(id: string, failures: number, redrive = false): Promise<
   });
   try {
     const api = client(engine);
-    await api.sendAndSettle([{ type: 'identify', userId: id, messageId: `${id}-old`, traits: { email: `${id}@example.org` }, timestamp: new Date(Date.now() - 60_000).toISOString() }]);
-    const erasureBegan = Date.now();
+    await api.sendAndSettle([{ type: 'identify', userId: id, messageId: `${id}-old`, traits: { email: `${id}@example.org` }, timestamp: new Date(clock.now().getTime() - 60_000).toISOString() }]);
+    await later();
+    const erasureBegan = clock.now().getTime();
     expect((await api.del(`/v1/customers/${id}`)).status).toBe(200);
+    await later();
 
-    const builtAt = new Date().toISOString();
+    const builtAt = clock.now().toISOString();
     armed = true;
-    await api.sendAndSettle([{ type: 'track', userId: id, messageId: `${id}-unsub`, event: 'Unsubscribed', properties: { channel: 'email' }, timestamp: new Date(erasureBegan - 1_000).toISOString() }]);
+    await api.send([{ type: 'track', userId: id, messageId: `${id}-unsub`, event: 'Unsubscribed', properties: { channel: 'email' }, timestamp: new Date(erasureBegan - 1_000).toISOString() }]);
+    // Every attempt of the delivery (the retries back off on the clock): a minute of it is plenty.
+    await later(60_000);
     armed = false;
     await api.sendAndSettle([{ type: 'identify', userId: id, messageId: `${id}-new`, traits: { email: `${id}@example.org`, consent: { email: true } }, timestamp: builtAt }]);
 
@@ -47,7 +56,7 @@ async function scenario(id: string, failures: number, redrive = false): Promise<
       const res = await fetch(`${engine.url}/v1/admin/dead-letters/redrive`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
       const body = (await res.json()) as { redriven: Array<{ outcome: string }> };
       expect(body.redriven.map((r) => r.outcome)).toEqual(['delivered']);
-      await engine.settle();
+      await later();
     }
     const letters = ((await api.get('/v1/admin/dead-letters')).json as unknown as { deadLetters: unknown[] }).deadLetters.length;
     const consent = (await api.customer(id)).consent.email.status;
