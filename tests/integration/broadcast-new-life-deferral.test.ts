@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { PROFILE_TABLE, type Engine } from '../../infra/embedded/engine';
 import { client } from '../helpers/client';
+import { broadcastAtRest } from '../helpers/journeys';
 import { startTestEngine } from '../helpers/engine';
 
 const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
@@ -34,9 +35,8 @@ describe('broadcast deferral of a customer back after erasure', () => {
     const res = await fetch(`${engine.url}/v1/broadcasts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'bx-reborn', segment: 'tag:crm-gold', send: { channel: 'email', template: 'we-value-you' } }) });
     expect(res.status).toBe(201);
     const view = async () => (await api.get('/v1/broadcasts/bx-reborn')).json as unknown as { status: string; recipients: number; deferred: number };
-    for (let i = 0; i < 50 && (await view()).recipients === 0; i++) await new Promise((r) => setTimeout(r, 100));
-    await new Promise((r) => setTimeout(r, 500));
-    await engine.settle();
+    // Its page has returned: the broadcast has ended, or waits (for the deferral's due time).
+    await broadcastAtRest(engine, 'bx-reborn');
 
     // Assess: deferred until the quiet hours end, and kept under the broadcast for then.
     expect(await view()).toMatchObject({ status: 'running', recipients: 1, deferred: 1 });
