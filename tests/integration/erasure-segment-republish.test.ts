@@ -11,6 +11,7 @@
 import type { FinalizeRequestMiddleware } from '@smithy/types';
 import { describe, expect, it } from 'vitest';
 import type { PutEventsCall } from '../../infra/embedded/faults';
+import { VirtualClock } from '../../infra/embedded/virtual-time';
 import { client } from '../helpers/client';
 import { profileItemsNaming, startTestEngine } from '../helpers/engine';
 
@@ -19,7 +20,10 @@ const ID = 'aud3-seg-7951';
 describe('a segment member write of a consumer whose derived events fail to publish, racing an erasure', () => {
   it('leaves no member item and no count of the erased customer', async () => {
     let failPublish = false;
+    // Virtual time: the consumer's failed attempt ends without time moving; its retry is a timer on the clock.
+    const clock = new VirtualClock('2026-03-02T10:00:00Z');
     const engine = await startTestEngine({
+      clock,
       sweepEveryMs: 0,
       logLevel: 'SILENT',
       faults: {
@@ -53,8 +57,11 @@ describe('a segment member write of a consumer whose derived events fail to publ
       await reached;
       expect((await api.del(`/v1/customers/${ID}`)).status).toBe(200);
       release();
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // The attempt whose member write was held publishes, fails past the publisher's retries and throws.
+      await clock.idle();
       failPublish = false;
+      // Its retry (a minute of the clock is plenty).
+      await clock.run(clock.now().getTime() + 60_000);
       await engine.settle();
 
       const after = (await api.get('/v1/segments')).json as unknown as { segments: Array<{ id: string; count: number }> };
