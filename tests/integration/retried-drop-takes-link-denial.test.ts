@@ -17,11 +17,10 @@
  * with it): the drop takes only the erased life's mark out.
  */
 import { describe, expect, it } from 'vitest';
-import { holdConsumer } from '../helpers/engine';
-import { addressHash, offerScenario } from '../helpers/address-scenario';
+import { offerScenario } from '../helpers/address-scenario';
 import { dynamoHooks } from '../helpers/dynamo-hooks';
 
-const { t, clock, later, offer, latestOffer, addressItems, guestAndAccount, newcomerOffer, unsubscribeLink, clickOneClick } = offerScenario({ name: 'a28-link-denial' });
+const { t, clock, offer, latestOffer, addressItems, guestAndAccount, newcomerOffer, unsubscribeLink, clickOneClick, failedCheckAfterErasure } = offerScenario({ name: 'a28-link-denial' });
 
 const hooks = dynamoHooks(t, 'a28LinkDenial');
 
@@ -30,31 +29,7 @@ async function scenario(person: string, movesBeforeClick: boolean) {
   await offer(guest, 1);
   expect(await latestOffer(guest)).toBe('sent');
   const link = unsubscribeLink(guest);
-  const held = holdConsumer(t.engine, (event) => event.messageId === `${person}-stop`);
-  await t.api.send([{ type: 'track', userId: account, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'email' } }]);
-  let erased: number | undefined;
-  let failed = false;
-  hooks.set(
-    {
-      match: (op, input) => op === 'PutItem' && input.includes(`"C#${account}"`) && input.includes(`"AP#${addressHash(x)}"`),
-      before: async () => {
-        clock.advance(clock.now().getTime() + 1);
-        erased = (await t.api.del(`/v1/customers/${account}`)).status;
-      },
-    },
-    {
-      match: (op, input) => op === 'GetItem' && input.includes('"SK":"X"') && erased !== undefined && !failed,
-      before: () => {
-        failed = true;
-        return Promise.reject(new Error('throttled'));
-      },
-    },
-  );
-  let done = false;
-  const released = held.release().then(() => void (done = true));
-  for (let i = 0; i < 100 && !failed; i++) await new Promise((r) => setImmediate(r));
-  expect(failed).toBe(true);
-  hooks.clear();
+  const attempt = await failedCheckAfterErasure(hooks, { id: account, address: x, messageId: `${person}-stop`, send: () => t.api.send([{ type: 'track', userId: account, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'email' } }]) });
   // No time let pass until the comeback (the retry waits on the clock).
   const move = async () => {
     await t.api.send([{ type: 'identify', userId: guest, messageId: `${person}-move`, traits: { email: `${person}-y@example.org` } }]);
@@ -69,10 +44,7 @@ async function scenario(person: string, movesBeforeClick: boolean) {
   // Before the retry: the account comes back with X.
   clock.advance(clock.now().getTime() + 1);
   await t.api.send([{ type: 'identify', userId: account, messageId: `${person}-back`, traits: { email: x } }]);
-  for (let minute = 0; minute < 10 && !done; minute++) await later(60_000);
-  await released;
-  await later(60_000);
-  expect(erased).toBe(200);
+  expect(await attempt.retried()).toBe(200);
   expect(beforeRetry).toHaveLength(1);
   await offer(account, 1);
   return { xDenied: (await addressItems(x, '"denied"')).length, account: await latestOffer(account), newcomer: await newcomerOffer(person, x) };

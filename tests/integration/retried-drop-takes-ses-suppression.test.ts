@@ -17,12 +17,11 @@
  * relies on a restriction with a cause of its own: the drop takes only its own mark out.
  */
 import { describe, expect, it } from 'vitest';
-import { holdConsumer } from '../helpers/engine';
-import { addressHash, offerScenario } from '../helpers/address-scenario';
+import { offerScenario } from '../helpers/address-scenario';
 import { dynamoHooks } from '../helpers/dynamo-hooks';
 import { outboxFor } from '../helpers/journeys';
 
-const { t, clock, later, offer, latestOffer, addressItems, guestAndAccount, newcomerOffer } = offerScenario({ name: 'a28-ses-suppression' });
+const { t, clock, later, offer, latestOffer, addressItems, guestAndAccount, newcomerOffer, failedCheckAfterErasure } = offerScenario({ name: 'a28-ses-suppression' });
 
 const hooks = dynamoHooks(t, 'a28SesSuppression');
 
@@ -37,31 +36,7 @@ async function scenario(person: string, guestMoves: boolean) {
   const ses = await addressItems(x, 'address-suppression');
   expect(ses).toHaveLength(1);
   // A tool's hard bounce of the account (a later `at`): its consumer write races the account's erasure.
-  const held = holdConsumer(t.engine, (event) => event.messageId === `${person}-bounce`);
-  await t.api.send([{ type: 'track', userId: account, event: 'Message Bounced', messageId: `${person}-bounce`, properties: { channel: 'email', bounceType: 'hard' } }]);
-  let erased: number | undefined;
-  let failed = false;
-  hooks.set(
-    {
-      match: (op, input) => op === 'PutItem' && input.includes(`"C#${account}"`) && input.includes(`"AP#${addressHash(x)}"`),
-      before: async () => {
-        clock.advance(clock.now().getTime() + 1);
-        erased = (await t.api.del(`/v1/customers/${account}`)).status;
-      },
-    },
-    {
-      match: (op, input) => op === 'GetItem' && input.includes('"SK":"X"') && erased !== undefined && !failed,
-      before: () => {
-        failed = true;
-        return Promise.reject(new Error('throttled'));
-      },
-    },
-  );
-  let done = false;
-  const released = held.release().then(() => void (done = true));
-  for (let i = 0; i < 100 && !failed; i++) await new Promise((r) => setImmediate(r));
-  expect(failed).toBe(true);
-  hooks.clear();
+  const attempt = await failedCheckAfterErasure(hooks, { id: account, address: x, messageId: `${person}-bounce`, send: () => t.api.send([{ type: 'track', userId: account, event: 'Message Bounced', messageId: `${person}-bounce`, properties: { channel: 'email', bounceType: 'hard' } }]) });
   const beforeRetry = await addressItems(x, 'address-suppression');
   // Before the retry: the account comes back with X; the guest moves to Y (or keeps X).
   clock.advance(clock.now().getTime() + 1);
@@ -69,10 +44,7 @@ async function scenario(person: string, guestMoves: boolean) {
     { type: 'identify', userId: account, messageId: `${person}-back`, traits: { email: x } },
     ...(guestMoves ? [{ type: 'identify', userId: guest, messageId: `${person}-move`, traits: { email: `${person}-y@example.org` } }] : []),
   ]);
-  for (let minute = 0; minute < 10 && !done; minute++) await later(60_000);
-  await released;
-  await later(60_000);
-  expect(erased).toBe(200);
+  expect(await attempt.retried()).toBe(200);
   expect(beforeRetry).toHaveLength(1);
   // The refused write's mark is SES's suppression's only cause now.
   expect(beforeRetry[0]).toContain('causes');
