@@ -1,0 +1,88 @@
+/**
+ * Two records' denials of one address X in ONE request lose the cause of the denial X already had: ingest writes
+ * them at once (`mapLimit`), with equal keys (their receipt), so each carry-over put (`#addCauses`: a put conditioned
+ * on the key) lands over the other's item and drops what the other carried. X's denial ends up standing for the two
+ * new events only; once both are dropped as erased lives' events, it is deleted: the earlier record's denial is lost.
+ *
+ * Promise (issue 10: consent is law, per address; a denial is the address's: the record that gave it may move, X stays
+ * denied): `h-<p>` unsubscribes from X (X's denial `{h}`). Then one request carries the account `u-<p>`'s and the
+ * guest `guest-<p>`'s `Unsubscribed` (email), both records with X; their consumer deliveries are late (EventBridge).
+ * Ingest leaves X's denial `{a, g}` (not `{h, a, g}`). The account is erased (the others keep X) and comes back with X;
+ * the guest likewise; both then move to other addresses, and `h` moves to Y. The late `a` and `g` are dropped
+ * (`undoErasedLifeWrites`, new life): the second takes X's denial with its last cause. A newcomer with X is mailed
+ * although `h` denied X. No hook: the race is ingest's own.
+ * Control: the account's and the guest's denials come in two requests: X keeps `h` and stays denied.
+ * Found by the 29th hostile audit (the same put-over-put as carry-over-races-relied-denial, without any timing help).
+ */
+import { describe, expect, it } from 'vitest';
+import { eventMark } from '../../functions/profile';
+import { PROFILE_CONSUMER_RULE } from '../../infra/topology';
+import type { BusEvent } from '../../infra/embedded/event-bus';
+import type { NormalisedEvent } from '../../shared';
+import { offerScenario } from '../helpers/address-scenario';
+
+const { t, clock, later, addressItems, newcomerOffer } = offerScenario({ name: 'a29-one-request' });
+
+/** The profile consumer's deliveries of the named messages kept until released. */
+function lateDeliveries(messageIds: readonly string[]) {
+  const rule = t.engine.bus.rules.find((r) => r.name === PROFILE_CONSUMER_RULE.engineName)!;
+  const deliver = rule.target;
+  const held: Array<{ event: BusEvent; delivery: { rule: string } }> = [];
+  rule.target = (event, delivery) => {
+    if (!messageIds.includes((event.detail as NormalisedEvent).messageId)) return deliver(event, delivery);
+    held.push({ event, delivery });
+  };
+  return {
+    release: async () => {
+      rule.target = deliver;
+      for (const { event, delivery } of held.splice(0)) await deliver(event, delivery);
+    },
+  };
+}
+
+async function scenario(person: string, oneRequest: boolean) {
+  const [holder, account, guest] = [`h-${person}`, `u-${person}`, `guest-${person}`];
+  const x = `${person}@example.com`;
+  const [h, a, g] = [`${person}-h`, `${person}-a`, `${person}-g`];
+  await t.api.send([holder, account, guest].map((userId) => ({ type: 'identify', userId, traits: { email: x } })));
+  await later(60_000);
+  await t.api.sendAndSettle({ type: 'track', userId: holder, event: 'Unsubscribed', messageId: h, properties: { channel: 'email' } });
+  await later(60_000);
+  const late = lateDeliveries([a, g]);
+  const stops = [
+    { type: 'track', userId: account, event: 'Unsubscribed', messageId: a, properties: { channel: 'email' } },
+    { type: 'track', userId: guest, event: 'Unsubscribed', messageId: g, properties: { channel: 'email' } },
+  ];
+  if (oneRequest) await t.api.send(stops);
+  else {
+    await t.api.send([stops[0]]);
+    await later(1_000);
+    await t.api.send([stops[1]]);
+  }
+  await later(60_000);
+  const [denial] = await addressItems(x, '"denied"');
+  const keepsH = denial!.includes(eventMark({ sourceId: 'default', messageId: h }));
+  for (const id of [account, guest]) {
+    expect((await t.api.del(`/v1/customers/${id}`)).status).toBe(200);
+    await later(60_000);
+    clock.advance(clock.now().getTime() + 1);
+    await t.api.sendAndSettle({ type: 'identify', userId: id, messageId: `${id}-back`, traits: { email: x } });
+    await later(60_000);
+  }
+  for (const id of [account, guest, holder]) await t.api.sendAndSettle({ type: 'identify', userId: id, messageId: `${id}-move`, traits: { email: `${id}-z@example.org` } });
+  await later(60_000);
+  await late.release();
+  await later(60_000);
+  return { keepsH, xDenied: (await addressItems(x, '"denied"')).length, newcomer: await newcomerOffer(person, x) };
+}
+
+describe("two records' denials of one address in one request", () => {
+  it("control: two requests: X's denial keeps h's cause and stays after the erased lives' drops", async () => {
+    expect(await scenario('a29or-c', false)).toEqual({ keepsH: true, xDenied: 1, newcomer: 'unsubscribed' });
+  }, 60_000);
+  // BREAK (audit 29): ingest's concurrent same-key writes put over each other's carry-over: X's denial is {a, g},
+  // h's cause is lost, and the erased lives' drops delete it; a newcomer with X is mailed. X should stay denied.
+  it.fails("one request: X's denial keeps h's cause and stays", async () => {
+    expect(await scenario('a29or-r', true)).toEqual({ keepsH: true, xDenied: 1, newcomer: 'unsubscribed' });
+  }, 60_000);
+});
