@@ -295,6 +295,20 @@ const holdKindsOf = (event: NormalisedEvent): Set<string> =>
 /** The causes of a hold written by `writer` (its events' marks), or for `cause` (an event's mark). */
 const causesFor = (writer: HoldWriter | undefined, cause: HoldCause | undefined): readonly string[] => writer?.causes ?? (cause ? [eventMark(cause)] : []);
 
+/** An address's hold's version (`#writeAddressHold`): each write puts the one it read plus one. */
+const HOLD_VERSION = 'v';
+const HOLD_WRITE_ATTEMPTS = 8;
+/**
+ * The condition of a write over an address's hold as read: none there; the same version; for one written before
+ * versions, no version and the same key (a consent) or date (a suppression).
+ */
+const asRead = (old: Record<string, unknown> | undefined): { ConditionExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues?: Record<string, unknown> } => {
+  if (old === undefined) return { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': L.partitionKey } };
+  if (typeof old[HOLD_VERSION] === 'number') return { ConditionExpression: '#v = :v', ExpressionAttributeNames: { '#v': HOLD_VERSION }, ExpressionAttributeValues: { ':v': old[HOLD_VERSION] } };
+  const mark = old.key !== undefined ? 'key' : 'at';
+  return { ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#v) AND #m = :m', ExpressionAttributeNames: { '#pk': L.partitionKey, '#v': HOLD_VERSION, '#m': mark }, ExpressionAttributeValues: { ':m': old[mark] } };
+};
+
 /**
  * At most this many causes on a hold: past it, the hold stands for `MANY_CAUSES` alone, and no undo takes it back (an
  * address's restriction kept, the safe side; its erasure still frees it). Keeps the item far from DynamoDB's 400 KB.
@@ -312,6 +326,8 @@ const causesOf = (item: Record<string, unknown>): string[] => (item.causes insta
 interface HoldWrite {
   item: Record<string, unknown>;
   condition: { expression: string; names: Record<string, string>; values: Record<string, unknown> };
+  /** An address's hold: whether the write goes over the item there (`old`, none when there is none), as `condition` says. */
+  accepts?: (old: Record<string, unknown> | undefined) => boolean;
 }
 /** The holds of one channel a send reads (`holdsOf`): the consent denials and suppressions ingest recorded under its customer's ids. */
 export interface ChannelHolds {
@@ -769,7 +785,8 @@ export class ProfileStore {
     if (await this.#putHold(Key, hold)) await this.#undoHoldIfErased(id, Key, { timestamp: suppression.at, receivedAt }, { name: 'at', value: suppression.at }, hold, now, writer);
     // The address is suppressed too, whichever customer record it is sent for (SES's account-level suppression list).
     // `address`: the one the message went to (SES's report), else the customer's now.
-    await this.#putAddressHold(id, channel, 'S', { item: { itemType: 'address-suppression', reason: suppression.reason, at: suppression.at, receivedAt }, condition: earliest }, { name: 'at', value: suppression.at }, receivedAt, address, { now, ...(writer && { writer }), causes: causesFor(writer, cause) });
+    const earlier = (old: Record<string, unknown> | undefined) => old === undefined || (old.at as string) > suppression.at;
+    await this.#putAddressHold(id, channel, 'S', { item: { itemType: 'address-suppression', reason: suppression.reason, at: suppression.at, receivedAt }, condition: earliest, accepts: earlier }, { name: 'at', value: suppression.at }, receivedAt, address, { now, ...(writer && { writer }), causes: causesFor(writer, cause) });
   }
 
   /**
@@ -793,6 +810,7 @@ export class ProfileStore {
     const hold: HoldWrite = {
       item: { itemType: 'address-consent', status: record.status, source: record.source, at: record.at, key },
       condition: { expression: condition, names: { '#pk': L.partitionKey, '#key': 'key' }, values: { ':key': key } },
+      accepts: (old) => (record.status === 'denied' ? old === undefined || (old.key as string) <= key : old !== undefined && (old.key as string) < key),
     };
     // Most grants find no denial of their address: they cost a read, not a failed write.
     const lifts = record.status === 'denied' ? undefined : (item: Record<string, unknown>) => item.status === 'denied' && (item.key as string) < key;
@@ -849,20 +867,7 @@ export class ProfileStore {
     await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...pointer, itemType: 'address-pointer' } }));
     const causes = options.causes ?? [];
     const restricts = kind === 'S' || hold.item.status === 'denied';
-    const item = causes.length > 0 ? { ...hold.item, causes: boundedCauses(causes) } : hold.item;
-    const written = await this.#putHold(Key, { ...hold, item }, { returnOld: true });
-    // The events a restriction stands for (`causes`): one that replaces a restriction keeps the events of the one it
-    // replaced (whoever writes it: ingest's writes carry none of their own); a profile writer's refused (the address
-    // holds an earlier suppression, a later denial) relies on the one there. Either way the undo of one event's write
-    // (`undoErasedLifeWrites`) leaves the restriction to the others.
-    if (restricts) {
-      if (!written) await this.#relyOn(Key, causes);
-      else {
-        const old = written.old;
-        const also = old !== undefined && (kind === 'S' || old.status === 'denied') ? causesOf(old).filter((c) => !causes.includes(c)) : [];
-        if (also.length > 0) await this.#addCauses(Key, { ...item, ...Key }, also, mark);
-      }
-    }
+    const written = await this.#writeAddressHold(Key, hold, causes, restricts);
     const now = options.now ?? new Date(receivedAt);
     const tombstone = await this.tombstone(id, now);
     // A profile writer's hold is the erased life's when an erasure came after the life it wrote began. Otherwise one
@@ -883,7 +888,8 @@ export class ProfileStore {
     if (written) {
       kept = restricts && (await this.#keepForLiveHolder(hash, now, new Set([id])));
       if (!kept) {
-        const unlessReplaced = { ConditionExpression: '#m = :m', ExpressionAttributeNames: { '#m': mark.name }, ExpressionAttributeValues: { ':m': mark.value } };
+        // Unless written over since: the version this write put.
+        const unlessReplaced = { ConditionExpression: '#v = :v', ExpressionAttributeNames: { '#v': HOLD_VERSION }, ExpressionAttributeValues: { ':v': written.version } };
         try {
           if (written.old === undefined) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key, ...unlessReplaced }));
           else await this.doc.send(new PutCommand({ TableName: this.tableName, Item: written.old, ...unlessReplaced }));
@@ -899,74 +905,62 @@ export class ProfileStore {
   }
 
   /**
-   * Put `item` (just written under `Key`, as `mark` says) again with more causes, only while it is the one there. A put,
-   * not an update: ingest may put an address's hold, not update it.
+   * Write an address's hold (`hold`, over what its `accepts` takes) by version: read the item there, decide, then put
+   * only while it is still the version read (`v`; an item written before versions: its key or date), else read again.
+   * A restriction's events (`causes`): a write over a restriction keeps the events of the one it replaces (one written
+   * without any, before causes were kept, stands for unknown events: `MANY_CAUSES`); a restriction refused (the
+   * address holds an earlier suppression, a later denial) relies on the one there: its events join that one's. Either
+   * way the undo of one event's write (`undoErasedLifeWrites`) leaves the restriction to the others. Whether it was
+   * written, the item it replaced, and the version it put.
    */
-  async #addCauses(Key: Record<string, string>, item: Record<string, unknown>, causes: readonly string[], mark: { name: string; value: unknown }): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...item, ...Key, causes: boundedCauses([...causesOf(item), ...causes]) },
-          ConditionExpression: '#m = :m',
-          ExpressionAttributeNames: { '#m': mark.name },
-          ExpressionAttributeValues: { ':m': mark.value },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      return false;
+  async #writeAddressHold(Key: Record<string, string>, hold: HoldWrite, causes: readonly string[], restricts: boolean): Promise<false | { old?: Record<string, unknown>; version: number }> {
+    const restriction = (item: Record<string, unknown>) => String(item[L.sortKey]).startsWith('S#') || item.status === 'denied';
+    for (let attempt = 0; attempt < HOLD_WRITE_ATTEMPTS; attempt++) {
+      const { Item: old } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key, ConsistentRead: true }));
+      const accepted = hold.accepts ? hold.accepts(old) : true;
+      let item: Record<string, unknown>;
+      if (accepted) {
+        const carried = restricts && old !== undefined && restriction(old) ? (causesOf(old).length > 0 ? causesOf(old) : [MANY_CAUSES]) : [];
+        const all = [...causes, ...carried];
+        item = { ...Key, ...hold.item, ...(all.length > 0 && { causes: boundedCauses(all) }) };
+      } else {
+        // Refused: relied on, when the one there is a restriction whose events are known (not one without causes, nor many).
+        const had = old === undefined ? [] : causesOf(old);
+        if (!restricts || old === undefined || !restriction(old) || causes.length === 0 || had.length === 0 || had.includes(MANY_CAUSES) || causes.every((c) => had.includes(c))) return false;
+        item = { ...old, causes: boundedCauses([...had, ...causes]) };
+      }
+      const version = (typeof old?.[HOLD_VERSION] === 'number' ? (old[HOLD_VERSION] as number) : 0) + 1;
+      try {
+        await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...item, [HOLD_VERSION]: version }, ...asRead(old) }));
+        return accepted ? { ...(old !== undefined && { old }), version } : false;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
     }
+    throw new Error(`address hold ${String(Key[L.partitionKey])}/${String(Key[L.sortKey])}: written over ${HOLD_WRITE_ATTEMPTS} times while this write read it`);
   }
 
   /**
-   * A write refused over the restriction under `Key` (an earlier suppression, a later denial) relies on it: its events
-   * join the restriction's causes (read, then put while unchanged), so the undo of another cause leaves it. A
-   * restriction written before causes were kept names none and stays as it is (no undo takes back a hold without its
-   * event's mark); a grant there (the refusal's own reason) is not a restriction to rely on.
-   */
-  async #relyOn(Key: Record<string, string>, causes: readonly string[]): Promise<void> {
-    if (causes.length === 0) return;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key, ConsistentRead: true }));
-      if (Item === undefined || (Item.status !== undefined && Item.status !== 'denied')) return;
-      const had = causesOf(Item);
-      if (had.length === 0 || had.includes(MANY_CAUSES) || causes.every((c) => had.includes(c))) return;
-      const mark = Item.key !== undefined ? { name: 'key', value: Item.key } : { name: 'at', value: Item.at };
-      if (await this.#addCauses(Key, Item, causes.filter((c) => !had.includes(c)), mark)) return;
-    }
-  }
-
-  /**
-   * Take event `cause` out of the causes of an address's hold as read: the hold goes with its last cause (unless written
-   * anew or relied on meanwhile), else only the cause goes.
+   * Take event `cause` out of the causes of an address's hold, by version as `#writeAddressHold`: the hold goes with its
+   * last cause, else only the cause goes (two undos at once never both take theirs from the same version).
    */
   async #takeCause(item: Record<string, unknown>, cause: string): Promise<void> {
     const Key = { [L.partitionKey]: item[L.partitionKey], [L.sortKey]: item[L.sortKey] };
-    const mark = item.key !== undefined ? 'key' : 'at';
-    const last = causesOf(item).length === 1;
-    try {
-      await this.doc.send(
-        last
-          ? new DeleteCommand({
-              TableName: this.tableName,
-              Key,
-              ConditionExpression: '#m = :m AND size(#causes) = :one AND contains(#causes, :cause)',
-              ExpressionAttributeNames: { '#m': mark, '#causes': 'causes' },
-              ExpressionAttributeValues: { ':m': item[mark], ':one': 1, ':cause': cause },
-            })
-          : new UpdateCommand({
-              TableName: this.tableName,
-              Key,
-              UpdateExpression: 'DELETE #causes :causes',
-              ConditionExpression: 'attribute_exists(#pk)',
-              ExpressionAttributeNames: { '#pk': L.partitionKey, '#causes': 'causes' },
-              ExpressionAttributeValues: { ':causes': new Set([cause]) },
-            }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    let current: Record<string, unknown> | undefined = item;
+    for (let attempt = 0; attempt < HOLD_WRITE_ATTEMPTS; attempt++) {
+      if (current === undefined || !causesOf(current).includes(cause)) return;
+      const left = causesOf(current).filter((c) => c !== cause);
+      try {
+        if (left.length === 0) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key, ...asRead(current) }));
+        else {
+          const version = (typeof current[HOLD_VERSION] === 'number' ? (current[HOLD_VERSION] as number) : 0) + 1;
+          await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...current, causes: new Set(left), [HOLD_VERSION]: version }, ...asRead(current) }));
+        }
+        return;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+      current = (await this.doc.send(new GetCommand({ TableName: this.tableName, Key, ConsistentRead: true }))).Item;
     }
   }
 
@@ -1050,6 +1044,7 @@ export class ProfileStore {
     const hold: HoldWrite = {
       item: { itemType: 'address-consent', status: record.status, source: record.source, at: record.at, key },
       condition: { expression: 'attribute_not_exists(#pk) OR #key <= :key', names: { '#pk': L.partitionKey, '#key': 'key' }, values: { ':key': key } },
+      accepts: (old) => old === undefined || (old.key as string) <= key,
     };
     await this.#putAddressHold(id, channel, 'K', hold, { name: 'key', value: key }, key, { hash }, { ofProfile: true, causes: causesFor(undefined, cause) });
   }
