@@ -892,7 +892,8 @@ export class ProfileStore {
         const unlessReplaced = { ConditionExpression: '#v = :v', ExpressionAttributeNames: { '#v': HOLD_VERSION }, ExpressionAttributeValues: { ':v': written.version } };
         try {
           if (written.old === undefined) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key, ...unlessReplaced }));
-          else await this.doc.send(new PutCommand({ TableName: this.tableName, Item: written.old, ...unlessReplaced }));
+          // Put back as a version of its own: a writer that read this write's version never writes over it.
+          else await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...written.old, [HOLD_VERSION]: written.version + 1 }, ...unlessReplaced }));
         } catch (error) {
           if (!(error instanceof ConditionalCheckFailedException)) throw error;
         }
