@@ -76,7 +76,7 @@ export async function recordHolds(holds: ConsentHolds | undefined, events: reado
     addresses.set(event, of);
   }
   const addressFor = (event: NormalisedEvent, channel: Channel, status: string) => addresses.get(event)?.[CHANNEL_ADDRESS_TRAIT[channel]]?.[status === 'denied' ? 'denied' : 'granted'];
-  const writes = events.flatMap((event) =>
+  const writes: Array<{ id: string; write: () => Promise<void> }> = events.flatMap((event) =>
     [customerOf(event), linked.get(customerOf(event))].flatMap((id) =>
       id === undefined
         ? []
@@ -88,7 +88,7 @@ export async function recordHolds(holds: ConsentHolds | undefined, events: reado
               .map((change) => () => holds.putConsentHold(id, change.channel, consentRecord(change), change.topic)),
             // The address the bounce or complaint names (the tool's report of where the message went), not the one the record has now.
             ...suppressionsOf(event).map(({ channel, suppression }) => () => holds.putSuppressionHold(id, channel, suppression, event.receivedAt, addressFor(event, channel, 'denied'), undefined, event)),
-          ],
+          ].map((write) => ({ id, write })),
     ),
   );
   // The address's own consent: every change of a channel, in consent order (a grant lifts an earlier denial of the
@@ -99,11 +99,17 @@ export async function recordHolds(holds: ConsentHolds | undefined, events: reado
     if (!holds.putAddressConsent) break;
     const id = linked.get(customerOf(event)) ?? customerOf(event);
     for (const change of consentChanges(event)) {
-      writes.push(() => holds.putAddressConsent!(id, change.channel, consentRecord(change), addressFor(event, change.channel, change.status), undefined, undefined, event));
+      writes.push({ id, write: () => holds.putAddressConsent!(id, change.channel, consentRecord(change), addressFor(event, change.channel, change.status), undefined, undefined, event) });
     }
     for (const change of topicConsentChanges(event)) {
-      writes.push(() => holds.putAddressConsent!(id, change.channel, consentRecord(change), addressFor(event, change.channel, change.status), change.topic, undefined, event));
+      writes.push({ id, write: () => holds.putAddressConsent!(id, change.channel, consentRecord(change), addressFor(event, change.channel, change.status), change.topic, undefined, event) });
     }
   }
-  await mapLimit(writes, 16, (write) => write());
+  // One customer's writes one after another (many of them are the same hold of their address: written concurrently
+  // they would retry over each other, `ProfileStore#writeAddressHold`), customers side by side.
+  const byCustomer = new Map<string, Array<() => Promise<void>>>();
+  for (const { id, write } of writes) byCustomer.set(id, [...(byCustomer.get(id) ?? []), write]);
+  await mapLimit([...byCustomer.values()], 16, async (ofOne) => {
+    for (const write of ofOne) await write();
+  });
 }

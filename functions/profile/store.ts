@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type BatchGetCommandOutput, type BatchWriteCommandOutput, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { scanEach } from '../scan-each';
@@ -295,8 +295,12 @@ const holdKindsOf = (event: NormalisedEvent): Set<string> =>
 /** The causes of a hold written by `writer` (its events' marks), or for `cause` (an event's mark). */
 const causesFor = (writer: HoldWriter | undefined, cause: HoldCause | undefined): readonly string[] => writer?.causes ?? (cause ? [eventMark(cause)] : []);
 
-/** An address's hold's version (`#writeAddressHold`): each write puts the one it read plus one. */
+/**
+ * An address's hold's version (`#writeAddressHold`): each write puts a new random one, never a number that could come
+ * again (a hold deleted and written anew, or put back by an undo, never matches a version a writer read before).
+ */
 const HOLD_VERSION = 'v';
+const newHoldVersion = (): string => randomBytes(9).toString('base64url');
 const HOLD_WRITE_ATTEMPTS = 8;
 /**
  * The condition of a write over an address's hold as read: none there; the same version; for one written before
@@ -304,7 +308,7 @@ const HOLD_WRITE_ATTEMPTS = 8;
  */
 const asRead = (old: Record<string, unknown> | undefined): { ConditionExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues?: Record<string, unknown> } => {
   if (old === undefined) return { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': L.partitionKey } };
-  if (typeof old[HOLD_VERSION] === 'number') return { ConditionExpression: '#v = :v', ExpressionAttributeNames: { '#v': HOLD_VERSION }, ExpressionAttributeValues: { ':v': old[HOLD_VERSION] } };
+  if (typeof old[HOLD_VERSION] === 'string') return { ConditionExpression: '#v = :v', ExpressionAttributeNames: { '#v': HOLD_VERSION }, ExpressionAttributeValues: { ':v': old[HOLD_VERSION] } };
   const mark = old.key !== undefined ? 'key' : 'at';
   return { ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#v) AND #m = :m', ExpressionAttributeNames: { '#pk': L.partitionKey, '#v': HOLD_VERSION, '#m': mark }, ExpressionAttributeValues: { ':m': old[mark] } };
 };
@@ -893,7 +897,7 @@ export class ProfileStore {
         try {
           if (written.old === undefined) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key, ...unlessReplaced }));
           // Put back as a version of its own: a writer that read this write's version never writes over it.
-          else await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...written.old, [HOLD_VERSION]: written.version + 1 }, ...unlessReplaced }));
+          else await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...written.old, [HOLD_VERSION]: newHoldVersion() }, ...unlessReplaced }));
         } catch (error) {
           if (!(error instanceof ConditionalCheckFailedException)) throw error;
         }
@@ -914,7 +918,7 @@ export class ProfileStore {
    * way the undo of one event's write (`undoErasedLifeWrites`) leaves the restriction to the others. Whether it was
    * written, the item it replaced, and the version it put.
    */
-  async #writeAddressHold(Key: Record<string, string>, hold: HoldWrite, causes: readonly string[], restricts: boolean): Promise<false | { old?: Record<string, unknown>; version: number }> {
+  async #writeAddressHold(Key: Record<string, string>, hold: HoldWrite, causes: readonly string[], restricts: boolean): Promise<false | { old?: Record<string, unknown>; version: string }> {
     const restriction = (item: Record<string, unknown>) => String(item[L.sortKey]).startsWith('S#') || item.status === 'denied';
     for (let attempt = 0; attempt < HOLD_WRITE_ATTEMPTS; attempt++) {
       const { Item: old } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key, ConsistentRead: true }));
@@ -930,7 +934,7 @@ export class ProfileStore {
         if (!restricts || old === undefined || !restriction(old) || causes.length === 0 || had.length === 0 || had.includes(MANY_CAUSES) || causes.every((c) => had.includes(c))) return false;
         item = { ...old, causes: boundedCauses([...had, ...causes]) };
       }
-      const version = (typeof old?.[HOLD_VERSION] === 'number' ? (old[HOLD_VERSION] as number) : 0) + 1;
+      const version = newHoldVersion();
       try {
         await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...item, [HOLD_VERSION]: version }, ...asRead(old) }));
         return accepted ? { ...(old !== undefined && { old }), version } : false;
@@ -954,8 +958,7 @@ export class ProfileStore {
       try {
         if (left.length === 0) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key, ...asRead(current) }));
         else {
-          const version = (typeof current[HOLD_VERSION] === 'number' ? (current[HOLD_VERSION] as number) : 0) + 1;
-          await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...current, causes: new Set(left), [HOLD_VERSION]: version }, ...asRead(current) }));
+          await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...current, causes: new Set(left), [HOLD_VERSION]: newHoldVersion() }, ...asRead(current) }));
         }
         return;
       } catch (error) {
@@ -1021,9 +1024,10 @@ export class ProfileStore {
         new DeleteCommand({
           TableName: this.tableName,
           Key: { [L.partitionKey]: item[L.partitionKey], [L.sortKey]: item[L.sortKey] },
-          ...(mark === undefined
-            ? { ConditionExpression: 'attribute_exists(#pk)', ExpressionAttributeNames: { '#pk': L.partitionKey } }
-            : { ConditionExpression: '#m = :m', ExpressionAttributeNames: { '#m': mark }, ExpressionAttributeValues: { ':m': item[mark] } }),
+          // By version when it has one (a writer that joined its causes since made it another hold); else by key or date.
+          ...(typeof item[HOLD_VERSION] === 'string' || mark !== undefined
+            ? asRead(item)
+            : { ConditionExpression: 'attribute_exists(#pk)', ExpressionAttributeNames: { '#pk': L.partitionKey } }),
         }),
       );
       return true;
