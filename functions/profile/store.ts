@@ -301,7 +301,12 @@ const causesFor = (writer: HoldWriter | undefined, cause: HoldCause | undefined)
  */
 const HOLD_VERSION = 'v';
 const newHoldVersion = (): string => randomBytes(9).toString('base64url');
-const HOLD_WRITE_ATTEMPTS = 8;
+/**
+ * Reads and puts a write of an address's hold may take: concurrent writers of one hold (ingest writes up to 16
+ * customers at once, a shared address's) each lose at most one round to each of the others, so the last wins within as
+ * many rounds as there are writers; 40 covers ingest's 16 with the consumer's, the feedback function's and erasures'.
+ */
+const HOLD_WRITE_ATTEMPTS = 40;
 /**
  * The condition of a write over an address's hold as read: none there; the same version; for one written before
  * versions, no version and the same key (a consent) or date (a suppression).
