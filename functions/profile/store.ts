@@ -303,10 +303,10 @@ const HOLD_VERSION = 'v';
 const newHoldVersion = (): string => randomBytes(9).toString('base64url');
 /**
  * Reads and puts a write of an address's hold may take: concurrent writers of one hold (ingest writes up to 16
- * customers at once, a shared address's) each lose at most one round to each of the others, so the last wins within as
- * many rounds as there are writers; 40 covers ingest's 16 with the consumer's, the feedback function's and erasures'.
+ * customers at once, a shared address's; a family's one-click links clicked at once) each lose at most one round to
+ * each of the others, so the last wins within as many rounds as there are writers.
  */
-const HOLD_WRITE_ATTEMPTS = 40;
+const HOLD_WRITE_ATTEMPTS = 100;
 /**
  * The condition of a write over an address's hold as read: none there; the same version; for one written before
  * versions, no version and the same key (a consent) or date (a suppression).
@@ -926,6 +926,8 @@ export class ProfileStore {
   async #writeAddressHold(Key: Record<string, string>, hold: HoldWrite, causes: readonly string[], restricts: boolean): Promise<false | { old?: Record<string, unknown>; version: string }> {
     const restriction = (item: Record<string, unknown>) => String(item[L.sortKey]).startsWith('S#') || item.status === 'denied';
     for (let attempt = 0; attempt < HOLD_WRITE_ATTEMPTS; attempt++) {
+      // After a lost round, a pause of up to a millisecond: writers that read together do not all read together again.
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() < 0.5 ? 0 : 1));
       const { Item: old } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key, ConsistentRead: true }));
       const accepted = hold.accepts ? hold.accepts(old) : true;
       let item: Record<string, unknown>;
