@@ -795,7 +795,7 @@ export class ProfileStore {
     // The address is suppressed too, whichever customer record it is sent for (SES's account-level suppression list).
     // `address`: the one the message went to (SES's report), else the customer's now.
     const earlier = (old: Record<string, unknown> | undefined) => old === undefined || (old.at as string) > suppression.at;
-    await this.#putAddressHold(id, channel, 'S', { item: { itemType: 'address-suppression', reason: suppression.reason, at: suppression.at, receivedAt }, condition: earliest, accepts: earlier }, { name: 'at', value: suppression.at }, receivedAt, address, { now, ...(writer && { writer }), causes: causesFor(writer, cause) });
+    await this.#putAddressHold(id, channel, 'S', { item: { itemType: 'address-suppression', reason: suppression.reason, at: suppression.at, receivedAt }, condition: earliest, accepts: earlier }, receivedAt, address, { now, ...(writer && { writer }), causes: causesFor(writer, cause) });
   }
 
   /**
@@ -823,7 +823,7 @@ export class ProfileStore {
     };
     // Most grants find no denial of their address: they cost a read, not a failed write.
     const lifts = record.status === 'denied' ? undefined : (item: Record<string, unknown>) => item.status === 'denied' && (item.key as string) < key;
-    await this.#putAddressHold(id, channel, topic === undefined ? 'K' : { topic }, hold, { name: 'key', value: key }, key, address, { ...(lifts && { onlyOver: lifts }), ...(writer && { now: writer.now, writer }), causes: causesFor(writer, cause) });
+    await this.#putAddressHold(id, channel, topic === undefined ? 'K' : { topic }, hold, key, address, { ...(lifts && { onlyOver: lifts }), ...(writer && { now: writer.now, writer }), causes: causesFor(writer, cause) });
   }
 
   /**
@@ -833,8 +833,8 @@ export class ProfileStore {
    * write. A denial or a suppression is the address's, not the person's: while another, live record has the address
    * (the email index) it stays, for that record, with the pointer under it (`#keepForLiveHolder`: a late complaint or
    * unsubscribe from the mail of an erased guest record still stops marketing to the address the account shares).
-   * Otherwise, and for a grant, it is taken back: `mark`: unless a later write replaced it; only this write is undone:
-   * the item it replaced (read in the same put, `ALL_OLD`) is put back, so an address's denial or suppression another
+   * Otherwise, and for a grant, it is taken back, unless a later write replaced it (its version); only this write is
+   * undone: the item it replaced (read before the put, `#writeAddressHold`) is put back, so an address's denial or suppression another
    * record relies on is never removed nor weakened by an erased id's late event; an item this write created is deleted.
    */
   async #putAddressHold(
@@ -843,7 +843,6 @@ export class ProfileStore {
     /** Consent (`K#<channel>`), a subscription topic's consent on the channel (`K#<channel>#<topic>`), or suppression (`S#<channel>`). */
     kind: 'K' | 'S' | { topic: string },
     hold: HoldWrite,
-    mark: { name: string; value: string },
     receivedAt: string,
     address?: string | { hash: string },
     options: {
@@ -1058,7 +1057,7 @@ export class ProfileStore {
       condition: { expression: 'attribute_not_exists(#pk) OR #key <= :key', names: { '#pk': L.partitionKey, '#key': 'key' }, values: { ':key': key } },
       accepts: (old) => old === undefined || (old.key as string) <= key,
     };
-    await this.#putAddressHold(id, channel, 'K', hold, { name: 'key', value: key }, key, { hash }, { ofProfile: true, causes: causesFor(undefined, cause) });
+    await this.#putAddressHold(id, channel, 'K', hold, key, { hash }, { ofProfile: true, causes: causesFor(undefined, cause) });
   }
 
   /** The address on `channel` (its trait: `email`, `phone`) of the live profile `id` is (or is joined into), if it has one. */
@@ -1105,23 +1104,20 @@ export class ProfileStore {
 
   /**
    * Put a hold under `Key` unless its condition fails (the channel holds a greater key, an earlier suppression already);
-   * whether it was written. With `returnOld`, when written, the item it replaced too (`old`, none when it created it).
+   * whether it was written. (An address's hold is written by version instead: `#writeAddressHold`.)
    */
-  async #putHold(Key: Record<string, string>, hold: HoldWrite): Promise<boolean>;
-  async #putHold(Key: Record<string, string>, hold: HoldWrite, options: { returnOld: true }): Promise<{ old?: Record<string, unknown> } | false>;
-  async #putHold(Key: Record<string, string>, hold: HoldWrite, options?: { returnOld: true }): Promise<boolean | { old?: Record<string, unknown> }> {
+  async #putHold(Key: Record<string, string>, hold: HoldWrite): Promise<boolean> {
     try {
-      const { Attributes } = await this.doc.send(
+      await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
           Item: { ...Key, ...hold.item },
           ConditionExpression: hold.condition.expression,
           ExpressionAttributeNames: hold.condition.names,
           ExpressionAttributeValues: hold.condition.values,
-          ...(options?.returnOld && { ReturnValues: 'ALL_OLD' as const }),
         }),
       );
-      return options?.returnOld ? { ...(Attributes !== undefined && { old: Attributes }) } : true;
+      return true;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       return false;
