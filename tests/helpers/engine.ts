@@ -108,6 +108,39 @@ export function holdConsumer(engine: Engine, match: (detail: NormalisedEvent) =>
 }
 
 /**
+ * EventBridge late to the profile consumer with the events named `messageIds`, each kept until released and then
+ * delivered in the order asked (`release(...ids)`; with none, every one kept, in arrival order, and deliveries go
+ * straight on from then); `restore()` lets later ones through. Each release waits for the consumer's handling.
+ */
+export function lateDeliveries(engine: Engine, messageIds: readonly string[]) {
+  const rule = engine.bus.rules.find((r) => r.name === PROFILE_CONSUMER_RULE.engineName);
+  if (!rule) throw new Error('lateDeliveries: the engine has no profile consumer rule');
+  const deliver = rule.target;
+  const held: Array<{ event: BusEvent; delivery: { rule: string }; id: string }> = [];
+  rule.target = (event, delivery) => {
+    const id = (event.detail as NormalisedEvent).messageId;
+    if (!messageIds.includes(id)) return deliver(event, delivery);
+    held.push({ event, delivery, id });
+  };
+  const restore = () => void (rule.target = deliver);
+  return {
+    async release(...ids: string[]) {
+      if (ids.length === 0) restore();
+      const entries =
+        ids.length === 0
+          ? held.splice(0)
+          : ids.map((id) => {
+              const at = held.findIndex((h) => h.id === id);
+              if (at < 0) throw new Error(`lateDeliveries: no delivery of ${id} is kept`);
+              return held.splice(at, 1)[0]!;
+            });
+      for (const { event, delivery } of entries) await deliver(event, delivery);
+    },
+    restore,
+  };
+}
+
+/**
  * Every item of the engine's profile table as JSON text (all pages, strongly consistent), or those `keep`
  * selects: what the erasure tests look through for anything left naming a customer.
  */

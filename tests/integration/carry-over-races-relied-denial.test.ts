@@ -19,36 +19,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { eventMark } from '../../functions/profile';
-import { PROFILE_CONSUMER_RULE } from '../../infra/topology';
-import type { BusEvent } from '../../infra/embedded/event-bus';
-import type { NormalisedEvent } from '../../shared';
 import { addressHash, offerScenario } from '../helpers/address-scenario';
 import { dynamoHooks } from '../helpers/dynamo-hooks';
+import { lateDeliveries } from '../helpers/engine';
 
 const { t, clock, later, offer, latestOffer, addressItems, newcomerOffer } = offerScenario({ name: 'a29-carry-race' });
 
 const hooks = dynamoHooks(t, 'a29CarryRace');
 
-/** The profile consumer's deliveries of the named messages kept until released, one group at a time. */
-function lateDeliveries(messageIds: readonly string[]) {
-  const rule = t.engine.bus.rules.find((r) => r.name === PROFILE_CONSUMER_RULE.engineName)!;
-  const deliver = rule.target;
-  const held: Array<{ event: BusEvent; delivery: { rule: string }; id: string }> = [];
-  rule.target = (event, delivery) => {
-    const id = (event.detail as NormalisedEvent).messageId;
-    if (!messageIds.includes(id)) return deliver(event, delivery);
-    held.push({ event, delivery, id });
-  };
-  return {
-    async release(ids: readonly string[]) {
-      for (const entry of held.filter((h) => ids.includes(h.id))) {
-        held.splice(held.indexOf(entry), 1);
-        await deliver(entry.event, entry.delivery);
-      }
-    },
-    restore: () => void (rule.target = deliver),
-  };
-}
 
 async function scenario(person: string, race: boolean) {
   const account = `u-${person}`;
@@ -57,7 +35,7 @@ async function scenario(person: string, race: boolean) {
   const [g1, g2, a1, a2] = [`${person}-g-id`, `${person}-g-stop`, `${person}-a1`, `${person}-a2`];
   await t.api.sendAndSettle({ type: 'identify', userId: account, traits: { email: x } });
   await later(60_000);
-  const late = lateDeliveries([g1, g2, a1, a2]);
+  const late = lateDeliveries(t.engine, [g1, g2, a1, a2]);
   // Two requests: ingest knows X for the guest from neither (no profile yet, the second names no address).
   await t.api.send([{ type: 'identify', userId: guest, messageId: g1, traits: { email: x } }]);
   await t.api.send([{ type: 'track', userId: guest, event: 'Unsubscribed', messageId: g2, properties: { channel: 'email' } }]);
@@ -74,7 +52,7 @@ async function scenario(person: string, race: boolean) {
         // Ingest's carry-over of a1 into a2's denial (the first put while unchanged): the guest's consumer write, the next, runs first.
         match: (op, input) => op === 'PutItem' && input.includes(ax) && input.includes('"#v = :v"'),
         before: async () => {
-          void late.release([g1, g2]);
+          void late.release(g1, g2);
           await guestRelied;
           raced = true;
         },
@@ -82,7 +60,7 @@ async function scenario(person: string, race: boolean) {
       { match: (op, input) => op === 'PutItem' && input.includes(ax) && input.includes('"#v = :v"'), after: () => relied() },
     );
   } else {
-    await late.release([g1, g2]);
+    await late.release(g1, g2);
     await later(1_000);
   }
   await t.api.send([{ type: 'track', userId: account, event: 'Unsubscribed', messageId: a2, properties: { channel: 'email' } }]);
@@ -95,7 +73,7 @@ async function scenario(person: string, race: boolean) {
   await t.api.sendAndSettle({ type: 'identify', userId: account, messageId: `${person}-back`, traits: { email: x } });
   await t.api.sendAndSettle({ type: 'identify', userId: guest, messageId: `${person}-move`, traits: { email: `${person}-y@example.org` } });
   await later(60_000);
-  await late.release([a1, a2]);
+  await late.release(a1, a2);
   late.restore();
   await later(60_000);
   await offer(account, 1);

@@ -16,40 +16,19 @@
  * frees X.
  */
 import { describe, expect, it } from 'vitest';
-import { PROFILE_CONSUMER_RULE } from '../../infra/topology';
-import type { BusEvent } from '../../infra/embedded/event-bus';
-import type { NormalisedEvent } from '../../shared';
 import { addressHash, offerScenario } from '../helpers/address-scenario';
 import { dynamoHooks } from '../helpers/dynamo-hooks';
+import { lateDeliveries } from '../helpers/engine';
 
 const { t, clock, later, addressItems, guestAndAccount, newcomerOffer } = offerScenario({ name: 'a29-concurrent-drops' });
 
 const hooks = dynamoHooks(t, 'a29ConcurrentDrops');
 
-/** The profile consumer's deliveries of the named messages kept until released, one at a time, in any order. */
-function lateDeliveries(messageIds: readonly string[]) {
-  const rule = t.engine.bus.rules.find((r) => r.name === PROFILE_CONSUMER_RULE.engineName)!;
-  const deliver = rule.target;
-  const held = new Map<string, { event: BusEvent; delivery: { rule: string } }>();
-  rule.target = (event, delivery) => {
-    const id = (event.detail as NormalisedEvent).messageId;
-    if (!messageIds.includes(id)) return deliver(event, delivery);
-    held.set(id, { event, delivery });
-  };
-  return {
-    release: async (id: string) => {
-      const entry = held.get(id)!;
-      held.delete(id);
-      await deliver(entry.event, entry.delivery);
-    },
-    restore: () => void (rule.target = deliver),
-  };
-}
 
 async function scenario(person: string, together: boolean) {
   const { address: x, account, guest } = await guestAndAccount(person);
   const [g, a] = [`${person}-g-stop`, `${person}-a-stop`];
-  const late = lateDeliveries([g, a]);
+  const late = lateDeliveries(t.engine, [g, a]);
   await t.api.send([{ type: 'track', userId: guest, event: 'Unsubscribed', messageId: g, properties: { channel: 'email' } }]);
   await later(1_000);
   await t.api.send([{ type: 'track', userId: account, event: 'Unsubscribed', messageId: a, properties: { channel: 'email' } }]);

@@ -17,29 +17,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { eventMark } from '../../functions/profile';
-import { PROFILE_CONSUMER_RULE } from '../../infra/topology';
-import type { BusEvent } from '../../infra/embedded/event-bus';
-import type { NormalisedEvent } from '../../shared';
 import { offerScenario } from '../helpers/address-scenario';
+import { lateDeliveries } from '../helpers/engine';
 
 const { t, clock, later, addressItems, newcomerOffer } = offerScenario({ name: 'a29-one-request' });
 
-/** The profile consumer's deliveries of the named messages kept until released. */
-function lateDeliveries(messageIds: readonly string[]) {
-  const rule = t.engine.bus.rules.find((r) => r.name === PROFILE_CONSUMER_RULE.engineName)!;
-  const deliver = rule.target;
-  const held: Array<{ event: BusEvent; delivery: { rule: string } }> = [];
-  rule.target = (event, delivery) => {
-    if (!messageIds.includes((event.detail as NormalisedEvent).messageId)) return deliver(event, delivery);
-    held.push({ event, delivery });
-  };
-  return {
-    release: async () => {
-      rule.target = deliver;
-      for (const { event, delivery } of held.splice(0)) await deliver(event, delivery);
-    },
-  };
-}
 
 async function scenario(person: string, oneRequest: boolean) {
   const [holder, account, guest] = [`h-${person}`, `u-${person}`, `guest-${person}`];
@@ -49,7 +31,7 @@ async function scenario(person: string, oneRequest: boolean) {
   await later(60_000);
   await t.api.sendAndSettle({ type: 'track', userId: holder, event: 'Unsubscribed', messageId: h, properties: { channel: 'email' } });
   await later(60_000);
-  const late = lateDeliveries([a, g]);
+  const late = lateDeliveries(t.engine, [a, g]);
   const stops = [
     { type: 'track', userId: account, event: 'Unsubscribed', messageId: a, properties: { channel: 'email' } },
     { type: 'track', userId: guest, event: 'Unsubscribed', messageId: g, properties: { channel: 'email' } },

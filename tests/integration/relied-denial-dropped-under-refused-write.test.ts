@@ -17,37 +17,14 @@
  * and writes the guest's own denial.
  */
 import { describe, expect, it } from 'vitest';
-import { PROFILE_CONSUMER_RULE } from '../../infra/topology';
-import type { BusEvent } from '../../infra/embedded/event-bus';
-import type { NormalisedEvent } from '../../shared';
 import { addressHash, offerScenario } from '../helpers/address-scenario';
 import { dynamoHooks } from '../helpers/dynamo-hooks';
+import { lateDeliveries } from '../helpers/engine';
 
 const { t, clock, later, offer, latestOffer, addressItems, newcomerOffer } = offerScenario({ name: 'a29-relied-dropped' });
 
 const hooks = dynamoHooks(t, 'a29ReliedDropped');
 
-/** The profile consumer's deliveries of the named messages kept until released, in the order asked. */
-function lateDeliveries(messageIds: readonly string[]) {
-  const rule = t.engine.bus.rules.find((r) => r.name === PROFILE_CONSUMER_RULE.engineName)!;
-  const deliver = rule.target;
-  const held = new Map<string, { event: BusEvent; delivery: { rule: string } }>();
-  rule.target = (event, delivery) => {
-    const id = (event.detail as NormalisedEvent).messageId;
-    if (!messageIds.includes(id)) return deliver(event, delivery);
-    held.set(id, { event, delivery });
-  };
-  return {
-    release: async (...ids: string[]) => {
-      for (const id of ids) {
-        const entry = held.get(id)!;
-        held.delete(id);
-        await deliver(entry.event, entry.delivery);
-      }
-    },
-    restore: () => void (rule.target = deliver),
-  };
-}
 
 async function scenario(person: string, race: boolean) {
   const [holder, guest, account] = [`h-${person}`, `guest-${person}`, `u-${person}`];
@@ -58,7 +35,7 @@ async function scenario(person: string, race: boolean) {
     { type: 'identify', userId: account, traits: { email: x } },
   ]);
   await later(60_000);
-  const late = lateDeliveries([g1, g2, a]);
+  const late = lateDeliveries(t.engine, [g1, g2, a]);
   await t.api.send([{ type: 'identify', userId: guest, messageId: g1, traits: { email: x } }]);
   await t.api.send([{ type: 'track', userId: guest, event: 'Unsubscribed', messageId: g2, properties: { channel: 'email' } }]);
   await later(1_000);
