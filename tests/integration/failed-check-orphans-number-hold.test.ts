@@ -10,14 +10,14 @@
  * (`undoErasedLifeWrites`): the addresses of the partition's pointers and the event's own (X2); P is neither, so its
  * denial stays, with no pointer, no listing and no expiry: a newcomer with P is refused SMS forever. Also when the
  * account came back with P2 (`#takeErasedLifeHolds` reads the pointers only).
- * Control: the check does not fail: the write's own check takes P's denial back.
+ * Control: the check does not fail: the write's own check takes P's denial back. Also for a plain `Unsubscribed` (below).
  */
 import { describe, expect, it } from 'vitest';
 import { holdConsumer } from '../helpers/engine';
 import { addressHash, offerScenario } from '../helpers/address-scenario';
 import { dynamoHooks } from '../helpers/dynamo-hooks';
 
-const { t, clock, later, addressItems } = offerScenario({ name: 'a32-orphan-number' });
+const { t, clock, later, addressItems, newcomerOffer } = offerScenario({ name: 'a32-orphan-number' });
 
 const hooks = dynamoHooks(t, 'a32OrphanNumber');
 
@@ -67,6 +67,50 @@ async function scenario(person: string, number: string, failCheck: boolean, come
   return { pHolds: (await addressItems(number)).length };
 }
 
+/**
+ * The same with the commonest denial: `Unsubscribed {channel: email}` (naming no address) of the account with X, the
+ * erasure run as the consumer reads X's hold (after ingest's hold and the pointer): the consumer's put lands after the
+ * erasure, its check fails once, the retry's drop settles no address (no pointer, the event names none).
+ */
+async function unsubscribeScenario(person: string, failCheck: boolean) {
+  const id = `u-${person}`;
+  const x = `${person}@example.com`;
+  await t.api.sendAndSettle({ type: 'identify', userId: id, traits: { email: x } });
+  await later(60_000);
+  const held = holdConsumer(t.engine, (event) => event.messageId === `${person}-stop`);
+  await t.api.send([{ type: 'track', userId: id, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'email' } }]);
+  let erased: number | undefined;
+  let failed = false;
+  hooks.set(
+    {
+      // The consumer's read of X's email hold (its pointer already written): the account is erased just before.
+      match: (op, input) => erased === undefined && op === 'GetItem' && input.includes(`"AH#${addressHash(x)}"`) && input.includes('"K#email"'),
+      before: async () => {
+        clock.advance(clock.now().getTime() + 1);
+        erased = (await t.api.del(`/v1/customers/${id}`)).status;
+      },
+    },
+    {
+      match: (op, input) => failCheck && op === 'GetItem' && input.includes('"SK":"X"') && erased !== undefined && !failed,
+      before: () => {
+        failed = true;
+        return Promise.reject(new Error('throttled'));
+      },
+    },
+  );
+  let done = false;
+  const released = held.release().then(() => void (done = true));
+  for (let i = 0; i < 2000 && erased === undefined; i++) await new Promise((r) => setImmediate(r));
+  for (let i = 0; i < 200; i++) await new Promise((r) => setImmediate(r));
+  hooks.clear();
+  expect(failed).toBe(failCheck);
+  for (let minute = 0; minute < 10 && !done; minute++) await later(60_000);
+  await released;
+  await later(60_000);
+  expect(erased).toBe(200);
+  return { xHolds: (await addressItems(x)).length, newcomer: await newcomerOffer(person, x) };
+}
+
 describe("an erased life's SMS denial of the record's number landing after the erasure took its pointer", () => {
   it("control: the write's check reads the tombstone: P's denial is taken back", async () => {
     expect(await scenario('a32orph-c', '+447700900201', false)).toEqual({ pHolds: 0 });
@@ -81,5 +125,17 @@ describe("an erased life's SMS denial of the record's number landing after the e
   // BREAK (audit 32): likewise once the account came back with P2 (`#takeErasedLifeHolds` reads the pointers only).
   it.fails("the check fails once, the account back with P2: P's denial is taken back", async () => {
     expect(await scenario('a32orph-y', '+447700900203', true, '+447700900204')).toEqual({ pHolds: 0 });
+  }, 60_000);
+});
+
+describe("an erased life's Unsubscribed, its hold of X landing after the erasure took X's pointer", () => {
+  it("control: the write's check reads the tombstone: X's denial is taken back, a newcomer with X is mailed", async () => {
+    expect(await unsubscribeScenario('a32orph-uc', false)).toEqual({ xHolds: 0, newcomer: 'sent' });
+  }, 60_000);
+
+  // BREAK (audit 32): X's denial (the erased life's) stays with no pointer nor expiry: a newcomer with X is refused
+  // (`unsubscribed`) forever. It should be taken back by the retry's drop.
+  it.fails("the check fails once: the retry's drop takes X's denial back, a newcomer with X is mailed", async () => {
+    expect(await unsubscribeScenario('a32orph-ux', true)).toEqual({ xHolds: 0, newcomer: 'sent' });
   }, 60_000);
 });
