@@ -727,12 +727,15 @@ export class ProfileStore {
       const stored = await this.get(id).catch((error: unknown) => (error instanceof ProfileTooLargeError ? undefined : Promise.reject(error)));
       if (stored === undefined) return;
       const own = new Set([emailHashOf(stored.profile.traits.email), numberHashOf(stored.profile)]);
+      const named = new Set([emailHashOf(addressNamedBy(event, 'email')), namedHoldHash('sms', addressNamedBy(event, 'phone'))]);
       // This event's holds: those its write put or relied on (`HoldWriter.causes`). A hold with other causes, or none
       // (ingest's, the feedback function's, written before causes were kept), is another event's: another record's
       // choice, the new life's, a parked denial folded into it; never taken back here.
       const cause = eventMark(event);
       for (const hash of await this.#pointedAddresses(id)) {
-        const holds = (await this.#addressHolds(hash)).filter((item) => !keep.has(String(item[L.sortKey])));
+        // What the new life takes of the event is the holds of its own addresses and of those the event names: another
+        // address's (the erased life's number, say) are the erased life's, kept kinds too.
+        const holds = (await this.#addressHolds(hash)).filter((item) => !((own.has(hash) || named.has(hash)) && keep.has(String(item[L.sortKey]))));
         const ofThisEvent = holds.filter((item) => causesOf(item).includes(cause));
         if (ofThisEvent.length === 0) continue;
         const newLifeHas = own.has(hash) || (await this.#addressHoldersOf(hash)).some((l) => l.id === id);
