@@ -108,7 +108,11 @@ export async function recordHolds(holds: ConsentHolds | undefined, events: reado
   // One customer's writes one after another (many of them are the same hold of their address: written concurrently
   // they would retry over each other, `ProfileStore#writeAddressHold`), customers side by side.
   const byCustomer = new Map<string, Array<() => Promise<void>>>();
-  for (const { id, write } of writes) byCustomer.set(id, [...(byCustomer.get(id) ?? []), write]);
+  for (const { id, write } of writes) {
+    const ofOne = byCustomer.get(id) ?? [];
+    ofOne.push(write);
+    byCustomer.set(id, ofOne);
+  }
   await mapLimit([...byCustomer.values()], 16, async (ofOne) => {
     for (const write of ofOne) await write();
   });

@@ -281,7 +281,6 @@ const addressPointerKey = (id: string, hash: string) => ({ [L.partitionKey]: `C#
 const addressHoldKey = (hash: string, sortKey: string) => ({ [L.partitionKey]: `${ADDRESS_HOLD_PREFIX}${hash}`, [L.sortKey]: sortKey });
 /** An address as a hold's key takes it: a non-empty string, else undefined. */
 const addressOf = (value: unknown): string | undefined => (typeof value === 'string' && value.trim() !== '' ? value : undefined);
-/** A conditional put of a hold: its condition (the greater key, the earlier suppression) and what the condition reads. */
 /** The address hold kinds (sort keys: `K#<channel>`, `K#<channel>#<topic>`, `S#<channel>`) an event denies or suppresses. */
 const holdKindsOf = (event: NormalisedEvent): Set<string> =>
   new Set([
@@ -332,11 +331,15 @@ const boundedCauses = (causes: readonly string[]): Set<string> => {
 /** The events an address's hold stands for (`HoldWriter.causes`; a string set), none when written without. */
 const causesOf = (item: Record<string, unknown>): string[] => (item.causes instanceof Set ? [...(item.causes as Set<unknown>)].filter((c): c is string => typeof c === 'string') : []);
 
+/** A conditional put of a hold: its condition (the greater key, the earlier suppression) and what the condition reads. */
 interface HoldWrite {
   item: Record<string, unknown>;
   condition: { expression: string; names: Record<string, string>; values: Record<string, unknown> };
-  /** An address's hold: whether the write goes over the item there (`old`, none when there is none), as `condition` says. */
-  accepts?: (old: Record<string, unknown> | undefined) => boolean;
+}
+/** A write of an address's hold (`#writeAddressHold`, by version): its item, and whether it goes over the one there (`old`, none when there is none). */
+interface AddressHoldWrite {
+  item: Record<string, unknown>;
+  accepts: (old: Record<string, unknown> | undefined) => boolean;
 }
 /** The holds of one channel a send reads (`holdsOf`): the consent denials and suppressions ingest recorded under its customer's ids. */
 export interface ChannelHolds {
@@ -673,10 +676,7 @@ export class ProfileStore {
   async undoErasedLifeWrites(id: string, event: NormalisedEvent, tombstone: Tombstone, now: Date, kept?: NormalisedEvent): Promise<void> {
     // `kept`: the event reduced to its denials, applied to the new life: its timeline item (the same key) and the holds
     // of what it denies or suppresses are the new life's; only its address holds of the rest are undone.
-    if (kept !== undefined) {
-      if (await this.hasNewLife(id, tombstone)) await this.#takeErasedLifeHolds(id, event, now, holdKindsOf(kept));
-      return;
-    }
+    if (kept !== undefined) return this.#takeErasedLifeHolds(id, event, tombstone, now, holdKindsOf(kept));
     await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { [L.partitionKey]: `C#${id}`, [L.sortKey]: timelineSortKey(event) } }));
     // The suppression hold a write of the profile put for this event's bounce or complaint (the id in its key), as written
     // and received before the erasure completed (its expiry counts from its receipt): a new life's report of the same
@@ -711,42 +711,41 @@ export class ProfileStore {
           if (!(error instanceof ConditionalCheckFailedException)) throw error;
         }
       }
-      await this.#takeErasedLifeHolds(id, event, now);
+      await this.#takeErasedLifeHolds(id, event, tombstone, now);
       return;
     }
     await this.#settleAddressesOfGone(id, now, tombstone.erasedAt, named);
   }
 
   /**
-   * With a new life: the address holds `event` caused (`HoldWriter.causes`) in the erased life, under the addresses the
-   * pointers of `id` name, taken back (a pointer to an address the new life lacks, with holds of this event alone,
-   * settled as erasure would). `keep`: the hold kinds (`K#email`, `S#sms`, …) the new life takes of it.
+   * With a new life (begun after `tombstone`'s erasure; none: nothing to do): the address holds `event` caused
+   * (`HoldWriter.causes`) in the erased life, under the addresses the pointers of `id` name, taken back (a pointer to an
+   * address the new life lacks, with holds of this event alone, settled as erasure would). `keep`: the hold kinds
+   * (`K#email`, `S#sms`, …) the new life takes of it.
    */
-  async #takeErasedLifeHolds(id: string, event: NormalisedEvent, now: Date, keep: ReadonlySet<string> = new Set()): Promise<void> {
-    {
-      const stored = await this.get(id).catch((error: unknown) => (error instanceof ProfileTooLargeError ? undefined : Promise.reject(error)));
-      if (stored === undefined) return;
-      const own = new Set([emailHashOf(stored.profile.traits.email), numberHashOf(stored.profile)]);
-      const named = new Set([emailHashOf(addressNamedBy(event, 'email')), namedHoldHash('sms', addressNamedBy(event, 'phone'))]);
-      // This event's holds: those its write put or relied on (`HoldWriter.causes`). A hold with other causes, or none
-      // (ingest's, the feedback function's, written before causes were kept), is another event's: another record's
-      // choice, the new life's, a parked denial folded into it; never taken back here.
-      const cause = eventMark(event);
-      for (const hash of await this.#pointedAddresses(id)) {
-        // What the new life takes of the event is the holds of its own addresses and of those the event names: another
-        // address's (the erased life's number, say) are the erased life's, kept kinds too.
-        const holds = (await this.#addressHolds(hash)).filter((item) => !((own.has(hash) || named.has(hash)) && keep.has(String(item[L.sortKey]))));
-        const ofThisEvent = holds.filter((item) => causesOf(item).includes(cause));
-        if (ofThisEvent.length === 0) continue;
-        const newLifeHas = own.has(hash) || (await this.#addressHoldersOf(hash)).some((l) => l.id === id);
-        if (!newLifeHas && ofThisEvent.length === holds.length && ofThisEvent.every((item) => causesOf(item).length === 1)) {
-          await this.#settleAddressOfGone(id, hash, now);
-          continue;
-        }
-        // The new life has the address too (or other holds are there): this event's holds go unless another, live
-        // record has the address (a clean new life does not inherit them; that record's choice stands).
-        if ((await this.#liveHolderOf(hash, now, new Set([id]))) === undefined) for (const item of ofThisEvent) await this.#takeCause(item, cause);
+  async #takeErasedLifeHolds(id: string, event: NormalisedEvent, tombstone: Tombstone, now: Date, keep: ReadonlySet<string> = new Set()): Promise<void> {
+    const stored = await this.get(id).catch((error: unknown) => (error instanceof ProfileTooLargeError ? undefined : Promise.reject(error)));
+    if (stored === undefined || stored.rebornAfter !== tombstone.erasedAt) return;
+    const own = new Set([emailHashOf(stored.profile.traits.email), numberHashOf(stored.profile)]);
+    const named = new Set([emailHashOf(addressNamedBy(event, 'email')), namedHoldHash('sms', addressNamedBy(event, 'phone'))]);
+    // This event's holds: those its write put or relied on (`HoldWriter.causes`). A hold with other causes, or none
+    // (ingest's, the feedback function's, written before causes were kept), is another event's: another record's
+    // choice, the new life's, a parked denial folded into it; never taken back here.
+    const cause = eventMark(event);
+    for (const hash of await this.#pointedAddresses(id)) {
+      // What the new life takes of the event is the holds of its own addresses and of those the event names: another
+      // address's (the erased life's number, say) are the erased life's, kept kinds too.
+      const holds = (await this.#addressHolds(hash)).filter((item) => !((own.has(hash) || named.has(hash)) && keep.has(String(item[L.sortKey]))));
+      const ofThisEvent = holds.filter((item) => causesOf(item).includes(cause));
+      if (ofThisEvent.length === 0) continue;
+      const newLifeHas = own.has(hash) || (await this.#addressHoldersOf(hash)).some((l) => l.id === id);
+      if (!newLifeHas && ofThisEvent.length === holds.length && ofThisEvent.every((item) => causesOf(item).length === 1)) {
+        await this.#settleAddressOfGone(id, hash, now);
+        continue;
       }
+      // The new life has the address too (or other holds are there): this event's holds go unless another, live
+      // record has the address (a clean new life does not inherit them; that record's choice stands).
+      if ((await this.#liveHolderOf(hash, now, new Set([id]))) === undefined) for (const item of ofThisEvent) await this.#takeCause(item, cause);
     }
   }
 
@@ -798,7 +797,7 @@ export class ProfileStore {
     // The address is suppressed too, whichever customer record it is sent for (SES's account-level suppression list).
     // `address`: the one the message went to (SES's report), else the customer's now.
     const earlier = (old: Record<string, unknown> | undefined) => old === undefined || (old.at as string) > suppression.at;
-    await this.#putAddressHold(id, channel, 'S', { item: { itemType: 'address-suppression', reason: suppression.reason, at: suppression.at, receivedAt }, condition: earliest, accepts: earlier }, receivedAt, address, { now, ...(writer && { writer }), causes: causesFor(writer, cause) });
+    await this.#putAddressHold(id, channel, 'S', { item: { itemType: 'address-suppression', reason: suppression.reason, at: suppression.at, receivedAt }, accepts: earlier }, receivedAt, address, { now, ...(writer && { writer }), causes: causesFor(writer, cause) });
   }
 
   /**
@@ -818,10 +817,8 @@ export class ProfileStore {
     const key = record.key ?? record.at;
     // The greater key wins, and a denial wins a tie (`compareConsent`). A grant only lifts a denial: with no record of
     // the address it writes none (a denial received after it has the greater key anyway: its receipt).
-    const condition = record.status === 'denied' ? 'attribute_not_exists(#pk) OR #key <= :key' : 'attribute_exists(#pk) AND #key < :key';
-    const hold: HoldWrite = {
+    const hold: AddressHoldWrite = {
       item: { itemType: 'address-consent', status: record.status, source: record.source, at: record.at, key },
-      condition: { expression: condition, names: { '#pk': L.partitionKey, '#key': 'key' }, values: { ':key': key } },
       accepts: (old) => (record.status === 'denied' ? old === undefined || (old.key as string) <= key : old !== undefined && (old.key as string) < key),
     };
     // Most grants find no denial of their address: they cost a read, not a failed write.
@@ -845,7 +842,7 @@ export class ProfileStore {
     channel: Channel,
     /** Consent (`K#<channel>`), a subscription topic's consent on the channel (`K#<channel>#<topic>`), or suppression (`S#<channel>`). */
     kind: 'K' | 'S' | { topic: string },
-    hold: HoldWrite,
+    hold: AddressHoldWrite,
     receivedAt: string,
     address?: string | { hash: string },
     options: {
@@ -925,13 +922,13 @@ export class ProfileStore {
    * way the undo of one event's write (`undoErasedLifeWrites`) leaves the restriction to the others. Whether it was
    * written, the item it replaced, and the version it put.
    */
-  async #writeAddressHold(Key: Record<string, string>, hold: HoldWrite, causes: readonly string[], restricts: boolean): Promise<false | { old?: Record<string, unknown>; version: string }> {
+  async #writeAddressHold(Key: Record<string, string>, hold: AddressHoldWrite, causes: readonly string[], restricts: boolean): Promise<false | { old?: Record<string, unknown>; version: string }> {
     const restriction = (item: Record<string, unknown>) => String(item[L.sortKey]).startsWith('S#') || item.status === 'denied';
     for (let attempt = 0; attempt < HOLD_WRITE_ATTEMPTS; attempt++) {
       // After a lost round, a pause of up to a millisecond: writers that read together do not all read together again.
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() < 0.5 ? 0 : 1));
       const { Item: old } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key, ConsistentRead: true }));
-      const accepted = hold.accepts ? hold.accepts(old) : true;
+      const accepted = hold.accepts(old);
       let item: Record<string, unknown>;
       if (accepted) {
         const carried = restricts && old !== undefined && restriction(old) ? (causesOf(old).length > 0 ? causesOf(old) : [MANY_CAUSES]) : [];
@@ -1055,9 +1052,8 @@ export class ProfileStore {
   async denyAddressOfLink(id: string, hash: string, channel: Channel, record: ConsentRecord, cause?: HoldCause): Promise<void> {
     if (record.status !== 'denied') return;
     const key = record.key ?? record.at;
-    const hold: HoldWrite = {
+    const hold: AddressHoldWrite = {
       item: { itemType: 'address-consent', status: record.status, source: record.source, at: record.at, key },
-      condition: { expression: 'attribute_not_exists(#pk) OR #key <= :key', names: { '#pk': L.partitionKey, '#key': 'key' }, values: { ':key': key } },
       accepts: (old) => old === undefined || (old.key as string) <= key,
     };
     await this.#putAddressHold(id, channel, 'K', hold, key, { hash }, { ofProfile: true, causes: causesFor(undefined, cause) });
