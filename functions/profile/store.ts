@@ -25,6 +25,7 @@ export type { OutboxEntry } from './item';
 | denial    | `C#<customerId>`   | `K#<channel>`               | the latest consent denial ingest received, written before it answers; `ttl` |
  * | suppression | `C#<customerId>` | `S#<channel>`               | the earliest suppression (hard bounce) ingest received, written before it answers; `ttl` |
  * | parked hold | `XH#<sha256(id)>` | `K#<channel>` / `S#<channel>` | a denial or suppression hold of an erased id received after the erasure, no new life yet; no id; `ttl` |
+ * | open hold write | `XW#<sha256(id)>` | `<sha256(address)>#<hold sort key>#<nonce>` | an address hold's write whose check has not completed (`#checkOpenHoldWrites`); no id, no address; `ttl` |
  * | address pointer | `C#<customerId>` | `AP#<sha256(address)>` | an address whose hold this customer wrote: erasure finds it after the address changed and the timeline naming it expired; no `ttl` |
  * | address hold | `AH#<sha256(address)>` | `K#<channel>` / `S#<channel>` | an email address's (`K#email`) or a phone number's (`K#sms`, `K#whatsapp`) latest consent change (a denial holds for every customer with the address) and earliest suppression; no id, no address, no `ttl` |
  * | number holder | `AH#<sha256(number)>` | `H#<sha256(id)>` | a customer whose profile has (or had) this phone number, written before the profile (`put`): erasure's strongly consistent list of the number's holders; `id`; no `ttl` |
@@ -336,6 +337,28 @@ interface HoldWrite {
   item: Record<string, unknown>;
   condition: { expression: string; names: Record<string, string>; values: Record<string, unknown> };
 }
+/**
+ * A write of an address's hold as its check needs it (`#putAddressHold`), kept while the write is open
+ * (`#openHoldWrite`): the address (its hash) and the hold's sort key, the events it is written for, its receipt and
+ * the writer's time, a profile writer's life (`HoldWriter`), whether the customer must have a profile, whether it
+ * restricts (a denial, a suppression).
+ */
+interface OpenHoldWrite {
+  hash: string;
+  holdSortKey: string;
+  causes: readonly string[];
+  receivedAt: string;
+  now: string;
+  writer?: true;
+  life?: string;
+  ofProfile?: true;
+  restricts: boolean;
+}
+/**
+ * Open writes of an address's hold (`#openHoldWrite`) under a hash of the customer's id (`XW#<sha256(id)>`): no id, no
+ * address (its hash), and not a customer partition: erasure does not take them, and ingest may write them.
+ */
+const OPEN_HOLD_WRITE_PREFIX = 'XW#';
 /** A write of an address's hold (`#writeAddressHold`, by version): its item, and whether it goes over the one there (`old`, none when there is none). */
 interface AddressHoldWrite {
   item: Record<string, unknown>;
@@ -712,9 +735,9 @@ export class ProfileStore {
         }
       }
       await this.#takeErasedLifeHolds(id, event, tombstone, now);
-      return;
-    }
-    await this.#settleAddressesOfGone(id, now, tombstone.erasedAt, named);
+    } else await this.#settleAddressesOfGone(id, now, tombstone.erasedAt, named);
+    // Then an earlier attempt's hold writes whose check failed after the erasure took their pointers: see there.
+    await this.#checkOpenHoldWrites(id, now);
   }
 
   /**
@@ -860,6 +883,10 @@ export class ProfileStore {
   ): Promise<void> {
     const { onlyOver } = options;
     if (!ADDRESS_HOLD_CHANNELS.has(channel)) return;
+    const now = options.now ?? new Date(receivedAt);
+    // Writes of this customer's holds whose check never completed (it failed, the writer died) are checked first: an
+    // erasure between one's pointer and its hold took the pointer, and nothing else finds the hold it left.
+    await this.#checkOpenHoldWrites(id, now);
     // A named address this channel cannot take even read as some SMS providers report a STOP's sender (no `+`): the
     // record's own, as if none were named.
     const hash = typeof address === 'object' ? address.hash : (namedHoldHash(channel, addressOf(address)) ?? holdAddressHash(channel, await this.#liveAddress(id, channel)));
@@ -869,14 +896,91 @@ export class ProfileStore {
       const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key }));
       if (Item === undefined || !onlyOver(Item)) return;
     }
+    const causes = options.causes ?? [];
+    const open: OpenHoldWrite = {
+      hash,
+      holdSortKey: Key[L.sortKey]!,
+      causes,
+      receivedAt,
+      now: now.toISOString(),
+      ...(options.writer !== undefined && { writer: true, ...(options.writer.life !== undefined && { life: options.writer.life }) }),
+      ...(options.ofProfile === true && { ofProfile: true }),
+      restricts: kind === 'S' || hold.item.status === 'denied',
+    };
+    // Opened before the pointer, closed once checked: see `#checkOpenHoldWrites`.
+    const openKey = await this.#openHoldWrite(id, open, now);
     // The customer's pointer to the address first (no address in it, no ttl): their erasure finds the address's holds
     // by it even once the profile has another address and the timeline naming this one has expired.
     const pointer = addressPointerKey(id, hash);
     await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...pointer, itemType: 'address-pointer' } }));
-    const causes = options.causes ?? [];
-    const restricts = kind === 'S' || hold.item.status === 'denied';
-    const written = await this.#writeAddressHold(Key, hold, causes, restricts);
-    const now = options.now ?? new Date(receivedAt);
+    const written = await this.#writeAddressHold(Key, hold, causes, open.restricts);
+    await this.#checkAddressHold(id, open, written);
+    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: openKey }));
+  }
+
+  /**
+   * Record a write of an address's hold as open (`OpenHoldWrite`, under a hash of the customer's id: no id, no
+   * address), before its pointer: a write whose check never completes is checked again from it (`#checkOpenHoldWrites`).
+   * It expires as the customer's tombstone would: an event of theirs can come back that long.
+   */
+  async #openHoldWrite(id: string, open: OpenHoldWrite, now: Date): Promise<Record<string, string>> {
+    const Key = { [L.partitionKey]: `${OPEN_HOLD_WRITE_PREFIX}${hashId(id)}`, [L.sortKey]: `${open.hash}#${open.holdSortKey}#${newHoldVersion()}` };
+    const ttl = Math.floor(now.getTime() / 1000) + Math.ceil((this.options.tombstoneDays ?? DEFAULT_TOMBSTONE_DAYS) * 86_400);
+    const { causes, ...rest } = open;
+    await this.doc.send(
+      new PutCommand({ TableName: this.tableName, Item: { ...Key, itemType: 'open-hold-write', ...rest, ...(causes.length > 0 && { causes: new Set(causes) }), openedAt: now.toISOString(), [L.ttlAttribute]: ttl } }),
+    );
+    return Key;
+  }
+
+  /**
+   * Check again the writes of `id`'s address holds left open (`#openHoldWrite`: the writer's check failed, or it died
+   * after its pointer), as their own check would have (`#checkAddressHold`), not knowing whether their hold landed: an
+   * erasure between the pointer and the hold took the pointer, so neither the erasure nor a drop's undo (which reads the
+   * pointers) finds the hold. Run before each hold write of the customer and by a drop of their event. One opened less
+   * than a write may take (`LISTING_IN_FLIGHT_MS`) may be a writer's still in flight (its hold not landed yet: it checks
+   * itself): checked, not closed.
+   */
+  async #checkOpenHoldWrites(id: string, now: Date): Promise<void> {
+    const open = await queryAll(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': L.partitionKey },
+      ExpressionAttributeValues: { ':pk': `${OPEN_HOLD_WRITE_PREFIX}${hashId(id)}` },
+      ConsistentRead: true,
+    });
+    for (const item of open) {
+      const { hash, holdSortKey, receivedAt, restricts } = item as { hash: string; holdSortKey: string; receivedAt: string; restricts: boolean };
+      await this.#checkAddressHold(
+        id,
+        {
+          hash,
+          holdSortKey,
+          causes: causesOf(item),
+          receivedAt,
+          now: now.toISOString(),
+          ...(item.writer === true && { writer: true, ...(typeof item.life === 'string' && { life: item.life }) }),
+          ...(item.ofProfile === true && { ofProfile: true }),
+          restricts,
+        },
+        'unknown',
+      );
+      if (now.getTime() - Date.parse(item.openedAt as string) >= LISTING_IN_FLIGHT_MS) {
+        await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { [L.partitionKey]: item[L.partitionKey], [L.sortKey]: item[L.sortKey] } }));
+      }
+    }
+  }
+
+  /**
+   * The check of an address hold's write (`#putAddressHold`; write, then check): if the customer is erased (and has no
+   * new life, nor joined another's), their erasure may have looked for their addresses' holds before this write, so it
+   * is settled here. `written`: what the write did (`#writeAddressHold`), or `unknown` for an open write checked again
+   * (`#checkOpenHoldWrites`): then its events' causes are taken from the hold (`#takeCause`: with the last, it goes).
+   */
+  async #checkAddressHold(id: string, open: OpenHoldWrite, written: false | { old?: Record<string, unknown>; version: string } | 'unknown'): Promise<void> {
+    const { hash, receivedAt } = open;
+    const Key = addressHoldKey(hash, open.holdSortKey);
+    const now = new Date(open.now);
     const tombstone = await this.tombstone(id, now);
     // A profile writer's hold is the erased life's when an erasure came after the life it wrote began. Otherwise one
     // received before the erasure completed is the erased life's whatever became of the customer since (a new life, a
@@ -884,17 +988,27 @@ export class ProfileStore {
     const newLife = tombstone !== undefined && (await this.hasNewLife(id, tombstone));
     const gone =
       tombstone === undefined
-        ? options.ofProfile === true && !(await this.#hasProfile(id))
-        : options.writer !== undefined
-          ? tombstone.erasedAt !== options.writer.life
+        ? open.ofProfile === true && !(await this.#hasProfile(id))
+        : open.writer === true
+          ? tombstone.erasedAt !== open.life
           : !receivedAfterErasure({ receivedAt }, tombstone) || (!newLife && !(await this.isJoined(id)));
     if (!gone) return;
     // Erased meanwhile (its erasure may have read the partition before the pointer was written), or long gone: this
     // write is undone, then the pointer goes as the erasure takes it (`#settleAddressOfGone`: the pointer may be the
     // one the erasure needs to find the address, its listing under it or holds it wrote before).
     let kept = false;
-    if (written) {
-      kept = restricts && (await this.#keepForLiveHolder(hash, now, new Set([id])));
+    if (written === 'unknown') {
+      // Whether it landed is not known: its events' part of the hold is taken back (a restriction it replaced keeps its
+      // own causes, carried over). A grant's is not: with no causes, it cannot be told from a later write.
+      kept = open.restricts && (await this.#keepForLiveHolder(hash, now, new Set([id])));
+      if (!kept && open.restricts) {
+        for (const cause of open.causes) {
+          const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key, ConsistentRead: true }));
+          if (Item !== undefined) await this.#takeCause(Item, cause);
+        }
+      }
+    } else if (written) {
+      kept = open.restricts && (await this.#keepForLiveHolder(hash, now, new Set([id])));
       if (!kept) {
         // Unless written over since: the version this write put.
         const unlessReplaced = { ConditionExpression: '#v = :v', ExpressionAttributeNames: { '#v': HOLD_VERSION }, ExpressionAttributeValues: { ':v': written.version } };

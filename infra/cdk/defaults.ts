@@ -77,9 +77,10 @@ export const INGEST = {
   /**
    * Partitions of the profile table the ingest may write: consent holds (C#<id>), the holds kept for an erased id
    * (XH#<sha256(id)>, no id in them; not the tombstones' X#), an address's consent and suppression
-   * (AH#<sha256(address)>, no id nor address in them) and tracking plan violations (TPV#<day>#<shard>).
+   * (AH#<sha256(address)>, no id nor address in them), the open writes of those (XW#<sha256(id)>, closed once checked)
+   * and tracking plan violations (TPV#<day>#<shard>).
    */
-  profileTableLeadingKeys: ['C#*', 'XH#*', 'AH#*', 'TPV#*'],
+  profileTableLeadingKeys: ['C#*', 'XH#*', 'AH#*', 'XW#*', 'TPV#*'],
   metricsNamespace: FUNCTION_DEFAULTS.metricsNamespace,
   // Routes: ROUTES of infra/topology (api 'ingest').
   /** Failed deliveries wait here for inspection and redrive; 14 days is the SQS maximum. */

@@ -224,7 +224,7 @@ export function offerScenario(options: OfferScenarioOptions) {
     );
     let done = false;
     const released = held.release().then(() => void (done = true));
-    for (let i = 0; i < 100 && !failed; i++) await new Promise((r) => setImmediate(r));
+    for (let i = 0; i < 5000 && !failed; i++) await new Promise((r) => setImmediate(r));
     if (!failed) throw new Error(`failedCheckAfterErasure: the check of ${o.messageId}'s write never ran after the erasure of ${o.id}`);
     return {
       /** Whether the retry has run. */

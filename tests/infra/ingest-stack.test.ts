@@ -173,7 +173,7 @@ describe('Rapport-dev stack, default props', () => {
       ]);
     });
 
-    it('may read and write the idempotency table with the calls Powertools makes; in the profile table only put and delete consent holds (C#, XH# kept for an erased id, AH# of an address), read tombstones (X#), list the records under an address (AH#) and query the email index', () => {
+    it('may read and write the idempotency table with the calls Powertools makes; in the profile table only put and delete consent holds (C#, XH# kept for an erased id, AH# of an address) and open hold writes (XW#), read tombstones (X#), list the records under an address (AH#) and the open hold writes (XW#) and query the email index', () => {
       const statements = actionsOf('dynamodb');
       expect(statements).toHaveLength(6);
       const idempotency = statements.find((s) => JSON.stringify(s.Resource).includes(tableId))!;
@@ -190,14 +190,14 @@ describe('Rapport-dev stack, default props', () => {
           Effect: 'Allow',
           Action: 'dynamodb:PutItem',
           Resource: { 'Fn::GetAtt': [profileTableId, 'Arn'] },
-          // Customer partitions (consent holds), holds kept for an erased id (XH#) or an address (AH#) and the tracking plan violations (TPV#<day>#<shard>), nothing else.
-          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*', 'XH#*', 'AH#*', 'TPV#*'] } },
+          // Customer partitions (consent holds), holds kept for an erased id (XH#) or an address (AH#), open hold writes (XW#) and the tracking plan violations (TPV#<day>#<shard>), nothing else.
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*', 'XH#*', 'AH#*', 'XW#*', 'TPV#*'] } },
         },
         {
           Effect: 'Allow',
           Action: ['dynamodb:GetItem', 'dynamodb:DeleteItem'],
           Resource: { 'Fn::GetAtt': [profileTableId, 'Arn'] },
-          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*', 'XH#*', 'AH#*'] } },
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*', 'XH#*', 'AH#*', 'XW#*'] } },
         },
         {
           Effect: 'Allow',
@@ -210,7 +210,7 @@ describe('Rapport-dev stack, default props', () => {
           Effect: 'Allow',
           Action: 'dynamodb:Query',
           Resource: { 'Fn::GetAtt': [profileTableId, 'Arn'] },
-          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['AH#*'] } },
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['AH#*', 'XW#*'] } },
         },
         // The email index, keys only: a one-click click on an erased record's mail denies the address for the records with it.
         { Effect: 'Allow', Action: 'dynamodb:Query', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [profileTableId, 'Arn'] }, '/index/GSI3']] } },

@@ -9,6 +9,8 @@
  * lost"). Nothing takes the denial back: no pointer names X, the event was never published, and the client's retry
  * (received after the erasure) leaves it too. X stays denied for whoever has it next (a newcomer is `unsubscribed`).
  * Control: the check does not fail: ingest's own check takes X's denial back, a newcomer with X is mailed.
+ * Found by the thirty-second hostile audit. Now: ingest's write was left open (`XW#<sha256(id)>`); the client's retry
+ * checks it again before its own writes, so X's denial is taken back.
  */
 import { describe, expect, it } from 'vitest';
 import { addressHash, offerScenario } from '../helpers/address-scenario';
@@ -63,9 +65,7 @@ describe("an Unsubscribed racing the account's erasure at ingest", () => {
     expect(await scenario('a32io-c', false)).toEqual({ xHolds: 0, newcomer: 'sent' });
   }, 60_000);
 
-  // BREAK (audit 32): X's denial, put after the erasure took its pointer, stays after the 503 and the retry (no
-  // pointer, no expiry): a newcomer with X is refused forever. It should be taken back.
-  it.fails("the check fails once (503), the client retries: X's denial is taken back, a newcomer with X is mailed", async () => {
+  it("the check fails once (503), the client retries: X's denial is taken back, a newcomer with X is mailed", async () => {
     expect(await scenario('a32io-x', true)).toEqual({ xHolds: 0, newcomer: 'sent' });
   }, 60_000);
 });

@@ -172,8 +172,9 @@ export class IngestArea {
         // Alias checks (forwarding records), the preference page's profile read, the customer a visitor's denial is held
         // under too (the visitor's forwarding record, `C#anon:<id>`: functions/ingest/consent.ts) and undoing a consent
         // hold of an erased customer: customer partitions, and the hold kept for an erased id (XH#) or for an address
-        // (AH#: read before a grant lifts its denial), undone when an erasure began meanwhile.
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*', 'XH#*', 'AH#*'] } },
+        // (AH#: read before a grant lifts its denial), undone when an erasure began meanwhile; an address hold's write
+        // closed once checked (XW#<sha256(id)>).
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*', 'XH#*', 'AH#*', 'XW#*'] } },
       }),
     );
     this.ingestFunction.addToRolePolicy(
@@ -190,7 +191,8 @@ export class IngestArea {
         resources: [profileTable.tableArn],
         // The records listed under an address or number (AH#<hash> / H#<sha256(id)>): a denial or suppression written
         // for a customer erased meanwhile stays while one of them still has the address (ProfileStore#keepForLiveHolder).
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['AH#*'] } },
+        // And a customer's address hold writes left open (XW#<sha256(id)>), checked again (ProfileStore#checkOpenHoldWrites).
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['AH#*', 'XW#*'] } },
       }),
     );
     this.ingestFunction.addToRolePolicy(
