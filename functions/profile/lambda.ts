@@ -5,6 +5,7 @@ import { correlate, instrument, observability, type ObservabilityOptions } from 
 import { createCustomerApi } from './api';
 import { createProfileConsumer, type ProfileConsumerDeps } from './consumer';
 import { ERASURE_RESUME_GRACE_MS, resumeInterruptedErasures } from './erasure-resume';
+import { OPEN_HOLD_WRITE_GRACE_MS } from './store';
 
 export interface ProfileHandlerOptions extends ObservabilityOptions {
   /**
@@ -35,6 +36,8 @@ export interface SweepOutcome {
   runs?: { checked: number; ended: number; failed: number };
   /** Interrupted erasures finished (and failed again), when there were any. */
   erasures?: { resumed: number; failed: number };
+  /** Hold writes left open (their check failed, their writer died) checked again and closed (and failed again), when there were any. */
+  openHoldWrites?: { checked: number; failed: number };
 }
 
 /** Time an invocation keeps after its profile write for derived events and the journey router. */
@@ -121,6 +124,12 @@ export function createSweepHandler(deps: Omit<ProfileConsumerDeps, 'log'>, optio
     });
     if (erasures.resumed > 0) metrics.addMetric('SweepErasuresResumed', MetricUnit.Count, erasures.resumed);
     if (erasures.failed > 0) metrics.addMetric('SweepErasuresFailed', MetricUnit.Count, erasures.failed);
+    // Writes of an address's hold left open (a check that failed with nobody retrying, a writer that died): checked
+    // again as their check would have (an erased customer's hold taken back), then closed.
+    const open = await deps.store.recheckOpenHoldWrites(new Date(deps.clock.now().getTime() - OPEN_HOLD_WRITE_GRACE_MS), deps.clock.now());
+    if (open.checked > 0) metrics.addMetric('SweepOpenHoldWritesChecked', MetricUnit.Count, open.checked);
+    if (open.failed > 0) metrics.addMetric('SweepOpenHoldWritesFailed', MetricUnit.Count, open.failed);
+    const openAny = open.checked + open.failed > 0;
     // Journey runs whose end was never reported (a lost status-change event): ended, their locks freed.
     const runs = await options.reconcile?.();
     if (runs) {
@@ -130,11 +139,11 @@ export function createSweepHandler(deps: Omit<ProfileConsumerDeps, 'log'>, optio
       if (runs.corrected) metrics.addMetric('SweepRunsCorrected', MetricUnit.Count, runs.corrected);
     }
     const resumedAny = erasures.resumed + erasures.failed > 0;
-    logger.info('sweep finished', { due: due.length, changed, derived, failed: failed.length, ...(runs && { runs }), ...(resumedAny && { erasures }) });
+    logger.info('sweep finished', { due: due.length, changed, derived, failed: failed.length, ...(runs && { runs }), ...(resumedAny && { erasures }), ...(openAny && { openHoldWrites: open }) });
     if (failed.length > 0) throw new Error(`sweep: ${failed.length} of ${due.length} due customers could not be re-evaluated; they stay due and are retried`);
     if (runs && runs.failed > 0) throw new Error(`sweep: ${runs.failed} journey runs could not be reconciled; they stay due and are retried`);
     if (erasures.failed > 0) throw new Error(`sweep: ${erasures.failed} interrupted erasures could not be finished; they are retried`);
-    return { due: due.length, changed, derived, ...(runs && { runs }), ...(resumedAny && { erasures }) };
+    return { due: due.length, changed, derived, ...(runs && { runs }), ...(resumedAny && { erasures }), ...(openAny && { openHoldWrites: open }) };
   };
   return instrument(handler, o);
 }

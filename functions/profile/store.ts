@@ -25,7 +25,7 @@ export type { OutboxEntry } from './item';
 | denial    | `C#<customerId>`   | `K#<channel>`               | the latest consent denial ingest received, written before it answers; `ttl` |
  * | suppression | `C#<customerId>` | `S#<channel>`               | the earliest suppression (hard bounce) ingest received, written before it answers; `ttl` |
  * | parked hold | `XH#<sha256(id)>` | `K#<channel>` / `S#<channel>` | a denial or suppression hold of an erased id received after the erasure, no new life yet; no id; `ttl` |
- * | open hold write | `XW#<sha256(id)>` | `<sha256(address)>#<hold sort key>#<nonce>` | an address hold's write whose check has not completed (`#checkOpenHoldWrites`); no id, no address; `ttl` |
+ * | open hold write | `XW#<sha256(id)>` | `<sha256(address)>#<hold sort key>#<base>` | an address hold's write whose check has not completed (`#checkOpenHoldWrites`); the id, no address; GSI1 `OPENHOLD#<shard>` (`recheckOpenHoldWrites`); `ttl` |
  * | address pointer | `C#<customerId>` | `AP#<sha256(address)>` | an address whose hold this customer wrote: erasure finds it after the address changed and the timeline naming it expired; no `ttl` |
  * | address hold | `AH#<sha256(address)>` | `K#<channel>` / `S#<channel>` | an email address's (`K#email`) or a phone number's (`K#sms`, `K#whatsapp`) latest consent change (a denial holds for every customer with the address) and earliest suppression; no id, no address, no `ttl` |
  * | number holder | `AH#<sha256(number)>` | `H#<sha256(id)>` | a customer whose profile has (or had) this phone number, written before the profile (`put`): erasure's strongly consistent list of the number's holders; `id`; no `ttl` |
@@ -271,6 +271,8 @@ const ADDRESS_HOLDER_PREFIX = 'H#';
  * past that version has written the address, or moved away from it since: its profile says.
  */
 const LISTING_IN_FLIGHT_MS = 15 * 60_000;
+/** How long a write of an address's hold may be open before the sweep takes it for one left open (`recheckOpenHoldWrites`): as long as a listing's. */
+export const OPEN_HOLD_WRITE_GRACE_MS = LISTING_IN_FLIGHT_MS;
 /** The mark of a `heldNumber`/`heldEmail` whose profile no longer has it (a frozen record keeps its own as it is). */
 const LAPSED = '-';
 const lapsedHold = (held: string, mergedInto: string | undefined): string => (mergedInto !== undefined || held.startsWith(LAPSED) ? held : `${LAPSED}${held}`);
@@ -345,6 +347,8 @@ interface HoldWrite {
  */
 interface OpenHoldWrite {
   hash: string;
+  /** The start of every version the write puts (`#writeAddressHold`): an open write's hold is told by it. */
+  base: string;
   holdSortKey: string;
   causes: readonly string[];
   receivedAt: string;
@@ -355,10 +359,13 @@ interface OpenHoldWrite {
   restricts: boolean;
 }
 /**
- * Open writes of an address's hold (`#openHoldWrite`) under a hash of the customer's id (`XW#<sha256(id)>`): no id, no
- * address (its hash), and not a customer partition: erasure does not take them, and ingest may write them.
+ * Open writes of an address's hold (`#openHoldWrite`) under a hash of the customer's id (`XW#<sha256(id)>`), not a
+ * customer partition: erasure does not take them, and ingest may write them. The id is in one (the sweep checks a
+ * write left open with it: `recheckOpenHoldWrites`) only while the write is open: closed once checked.
  */
 const OPEN_HOLD_WRITE_PREFIX = 'XW#';
+/** GSI1's partitions of open hold writes, by the time they were opened: the sweep finds those left open (`recheckOpenHoldWrites`). */
+const OPEN_HOLD_INDEX_PREFIX = 'OPENHOLD';
 /** A write of an address's hold (`#writeAddressHold`, by version): its item, and whether it goes over the one there (`old`, none when there is none). */
 interface AddressHoldWrite {
   item: Record<string, unknown>;
@@ -487,6 +494,8 @@ export class ProfileStore {
        * readers' is in flight, when no write could come before time moves. `nextWrite` then ends at once.
        */
       othersIdle?: () => { done: Promise<void>; cancel(): void };
+      /** The time now (the engine's clock): when a write of an address's hold is opened (`#openHoldWrite`). @default the system clock */
+      now?: () => Date;
     } = {},
   ) {
     this.segments = new SegmentStore(doc, tableName);
@@ -737,7 +746,7 @@ export class ProfileStore {
       await this.#takeErasedLifeHolds(id, event, tombstone, now);
     } else await this.#settleAddressesOfGone(id, now, tombstone.erasedAt, named);
     // Then an earlier attempt's hold writes whose check failed after the erasure took their pointers: see there.
-    await this.#checkOpenHoldWrites(id, now);
+    await this.#checkOpenHoldWrites(id, now, [eventMark(event)]);
   }
 
   /**
@@ -886,7 +895,7 @@ export class ProfileStore {
     const now = options.now ?? new Date(receivedAt);
     // Writes of this customer's holds whose check never completed (it failed, the writer died) are checked first: an
     // erasure between one's pointer and its hold took the pointer, and nothing else finds the hold it left.
-    await this.#checkOpenHoldWrites(id, now);
+    await this.#checkOpenHoldWrites(id, now, options.causes ?? []);
     // A named address this channel cannot take even read as some SMS providers report a STOP's sender (no `+`): the
     // record's own, as if none were named.
     const hash = typeof address === 'object' ? address.hash : (namedHoldHash(channel, addressOf(address)) ?? holdAddressHash(channel, await this.#liveAddress(id, channel)));
@@ -899,6 +908,7 @@ export class ProfileStore {
     const causes = options.causes ?? [];
     const open: OpenHoldWrite = {
       hash,
+      base: newHoldVersion(),
       holdSortKey: Key[L.sortKey]!,
       causes,
       receivedAt,
@@ -908,29 +918,78 @@ export class ProfileStore {
       restricts: kind === 'S' || hold.item.status === 'denied',
     };
     // Opened before the pointer, closed once checked: see `#checkOpenHoldWrites`.
-    const openKey = await this.#openHoldWrite(id, open, now);
+    const openKey = await this.#openHoldWrite(id, open);
     // The customer's pointer to the address first (no address in it, no ttl): their erasure finds the address's holds
     // by it even once the profile has another address and the timeline naming this one has expired.
     const pointer = addressPointerKey(id, hash);
     await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...pointer, itemType: 'address-pointer' } }));
-    const written = await this.#writeAddressHold(Key, hold, causes, open.restricts);
+    const written = await this.#writeAddressHold(Key, hold, causes, open.restricts, open.base);
     await this.#checkAddressHold(id, open, written);
     await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: openKey }));
   }
 
   /**
-   * Record a write of an address's hold as open (`OpenHoldWrite`, under a hash of the customer's id: no id, no
-   * address), before its pointer: a write whose check never completes is checked again from it (`#checkOpenHoldWrites`).
-   * It expires as the customer's tombstone would: an event of theirs can come back that long.
+   * Record a write of an address's hold as open (`OpenHoldWrite`, under a hash of the customer's id, with the id and
+   * no address), before its pointer: a write whose check never completes is checked again from it
+   * (`#checkOpenHoldWrites`, `recheckOpenHoldWrites`). Its `ttl` (a tombstone's life) only reaps one the sweep could not close.
    */
-  async #openHoldWrite(id: string, open: OpenHoldWrite, now: Date): Promise<Record<string, string>> {
-    const Key = { [L.partitionKey]: `${OPEN_HOLD_WRITE_PREFIX}${hashId(id)}`, [L.sortKey]: `${open.hash}#${open.holdSortKey}#${newHoldVersion()}` };
-    const ttl = Math.floor(now.getTime() / 1000) + Math.ceil((this.options.tombstoneDays ?? DEFAULT_TOMBSTONE_DAYS) * 86_400);
+  async #openHoldWrite(id: string, open: OpenHoldWrite): Promise<Record<string, string>> {
+    const openedAt = this.#now().toISOString();
+    const Key = { [L.partitionKey]: `${OPEN_HOLD_WRITE_PREFIX}${hashId(id)}`, [L.sortKey]: `${open.hash}#${open.holdSortKey}#${open.base}` };
+    const ttl = Math.floor(Date.parse(openedAt) / 1000) + Math.ceil((this.options.tombstoneDays ?? DEFAULT_TOMBSTONE_DAYS) * 86_400);
     const { causes, ...rest } = open;
+    const index = { [L.dueIndex.partitionKey]: `${OPEN_HOLD_INDEX_PREFIX}#${shardOf(id)}`, [L.dueIndex.sortKey]: `${openedAt}#${open.base}` };
     await this.doc.send(
-      new PutCommand({ TableName: this.tableName, Item: { ...Key, itemType: 'open-hold-write', ...rest, ...(causes.length > 0 && { causes: new Set(causes) }), openedAt: now.toISOString(), [L.ttlAttribute]: ttl } }),
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...Key, ...index, itemType: 'open-hold-write', id, ...rest, ...(causes.length > 0 && { causes: new Set(causes) }), openedAt, [L.ttlAttribute]: ttl },
+      }),
     );
     return Key;
+  }
+
+  readonly #now = (): Date => this.options.now?.() ?? new Date();
+
+  /** An open hold write's record (`#openHoldWrite`) as its check takes it, judged at `now`. */
+  #openHoldWriteOf(item: Record<string, unknown>, now: Date): OpenHoldWrite {
+    const { hash, base, holdSortKey, receivedAt, restricts } = item as { hash: string; base: string; holdSortKey: string; receivedAt: string; restricts: boolean };
+    return {
+      hash,
+      base,
+      holdSortKey,
+      causes: causesOf(item),
+      receivedAt,
+      now: now.toISOString(),
+      ...(item.writer === true && { writer: true, ...(typeof item.life === 'string' && { life: item.life }) }),
+      ...(item.ofProfile === true && { ofProfile: true }),
+      restricts,
+    };
+  }
+
+  /**
+   * The sweep's check of the hold writes left open (`#openHoldWrite`) since before `before` (more than a write may take:
+   * their writers are done or dead), as their own check would have done (`#checkAddressHold`, `unknown`), then closed:
+   * a write whose check failed and that nobody retries (a one-click POST, a sender that gave up on a 503) and no other
+   * write of the customer's id ever checks again. Returns how many were checked and how many failed (left open).
+   */
+  async recheckOpenHoldWrites(before: Date, now: Date, limitPerShard = 100): Promise<{ checked: number; failed: number }> {
+    const keys = await queryShardsBefore(this.doc, this.tableName, L.dueIndex, OPEN_HOLD_INDEX_PREFIX, before.toISOString(), limitPerShard, { exactLimit: true });
+    let checked = 0;
+    let failed = 0;
+    for (const key of keys) {
+      const Key = { [L.partitionKey]: key[L.partitionKey], [L.sortKey]: key[L.sortKey] };
+      try {
+        const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key, ConsistentRead: true }));
+        if (Item === undefined || typeof Item.id !== 'string') continue;
+        await this.#checkAddressHold(Item.id, this.#openHoldWriteOf(Item, now), 'unknown');
+        await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key }));
+        checked++;
+      } catch {
+        // Not logged: the id (and an error naming it) may be an erased customer's. The next sweep tries again.
+        failed++;
+      }
+    }
+    return { checked, failed };
   }
 
   /**
@@ -939,9 +998,10 @@ export class ProfileStore {
    * erasure between the pointer and the hold took the pointer, so neither the erasure nor a drop's undo (which reads the
    * pointers) finds the hold. Run before each hold write of the customer and by a drop of their event. One opened less
    * than a write may take (`LISTING_IN_FLIGHT_MS`) may be a writer's still in flight (its hold not landed yet: it checks
-   * itself): checked, not closed.
+   * itself): checked, not closed, unless it was written for an event in `retrying` (the marks of the events this write
+   * is for: an earlier attempt's, over by now).
    */
-  async #checkOpenHoldWrites(id: string, now: Date): Promise<void> {
+  async #checkOpenHoldWrites(id: string, now: Date, retrying: readonly string[]): Promise<void> {
     const open = await queryAll(this.doc, {
       TableName: this.tableName,
       KeyConditionExpression: '#pk = :pk',
@@ -950,22 +1010,10 @@ export class ProfileStore {
       ConsistentRead: true,
     });
     for (const item of open) {
-      const { hash, holdSortKey, receivedAt, restricts } = item as { hash: string; holdSortKey: string; receivedAt: string; restricts: boolean };
-      await this.#checkAddressHold(
-        id,
-        {
-          hash,
-          holdSortKey,
-          causes: causesOf(item),
-          receivedAt,
-          now: now.toISOString(),
-          ...(item.writer === true && { writer: true, ...(typeof item.life === 'string' && { life: item.life }) }),
-          ...(item.ofProfile === true && { ofProfile: true }),
-          restricts,
-        },
-        'unknown',
-      );
-      if (now.getTime() - Date.parse(item.openedAt as string) >= LISTING_IN_FLIGHT_MS) {
+      await this.#checkAddressHold(id, this.#openHoldWriteOf(item, now), 'unknown');
+      // Closed once old, or when it is an earlier attempt's of an event this write retries (that attempt is over).
+      const earlierAttempt = causesOf(item).some((cause) => retrying.includes(cause));
+      if (earlierAttempt || this.#now().getTime() - Date.parse(item.openedAt as string) >= LISTING_IN_FLIGHT_MS) {
         await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { [L.partitionKey]: item[L.partitionKey], [L.sortKey]: item[L.sortKey] } }));
       }
     }
@@ -998,8 +1046,9 @@ export class ProfileStore {
     // one the erasure needs to find the address, its listing under it or holds it wrote before).
     let kept = false;
     if (written === 'unknown') {
-      // Whether it landed is not known: its events' part of the hold is taken back (a restriction it replaced keeps its
-      // own causes, carried over). A grant's is not: with no causes, it cannot be told from a later write.
+      // Whether it landed is not known. A restriction: its events' part of the hold is taken back (a restriction it
+      // replaced keeps its own causes, carried over). A grant: if the hold is still its write (a version it put), the
+      // item it replaced is put back.
       kept = open.restricts && (await this.#keepForLiveHolder(hash, now, new Set([id])));
       if (!kept && open.restricts) {
         for (const cause of open.causes) {
@@ -1007,24 +1056,34 @@ export class ProfileStore {
           if (Item !== undefined) await this.#takeCause(Item, cause);
         }
       }
-    } else if (written) {
-      kept = open.restricts && (await this.#keepForLiveHolder(hash, now, new Set([id])));
-      if (!kept) {
-        // Unless written over since: the version this write put.
-        const unlessReplaced = { ConditionExpression: '#v = :v', ExpressionAttributeNames: { '#v': HOLD_VERSION }, ExpressionAttributeValues: { ':v': written.version } };
-        try {
-          if (written.old === undefined) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key, ...unlessReplaced }));
-          // Put back as a version of its own: a writer that read this write's version never writes over it.
-          else await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...written.old, [HOLD_VERSION]: newHoldVersion() }, ...unlessReplaced }));
-        } catch (error) {
-          if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (!open.restricts) {
+        const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key, ConsistentRead: true }));
+        const version = Item?.[HOLD_VERSION];
+        if (typeof version === 'string' && version.startsWith(`${open.base}.`)) {
+          const replaced = Item?.replaced;
+          await this.#undoAddressHoldWrite(Key, { ...(typeof replaced === 'object' && replaced !== null && { old: replaced as Record<string, unknown> }), version });
         }
       }
+    } else if (written) {
+      kept = open.restricts && (await this.#keepForLiveHolder(hash, now, new Set([id])));
+      if (!kept) await this.#undoAddressHoldWrite(Key, written);
     }
     // Come back since: the partition's pointer and the listing under the address are the new life's (its erasure
     // judges them); only this write was the erased life's.
     if (newLife) return;
     await this.#settleAddressOfGone(id, hash, now, tombstone?.erasedAt, kept);
+  }
+
+  /** Undo a write of an address's hold (`#writeAddressHold`): the item it replaced put back, else the hold deleted, unless written over since (the version it put). */
+  async #undoAddressHoldWrite(Key: Record<string, string>, written: { old?: Record<string, unknown>; version: string }): Promise<void> {
+    const unlessReplaced = { ConditionExpression: '#v = :v', ExpressionAttributeNames: { '#v': HOLD_VERSION }, ExpressionAttributeValues: { ':v': written.version } };
+    try {
+      if (written.old === undefined) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key, ...unlessReplaced }));
+      // Put back as a version of its own: a writer that read this write's version never writes over it.
+      else await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...written.old, [HOLD_VERSION]: newHoldVersion() }, ...unlessReplaced }));
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
   }
 
   /**
@@ -1036,7 +1095,7 @@ export class ProfileStore {
    * way the undo of one event's write (`undoErasedLifeWrites`) leaves the restriction to the others. Whether it was
    * written, the item it replaced, and the version it put.
    */
-  async #writeAddressHold(Key: Record<string, string>, hold: AddressHoldWrite, causes: readonly string[], restricts: boolean): Promise<false | { old?: Record<string, unknown>; version: string }> {
+  async #writeAddressHold(Key: Record<string, string>, hold: AddressHoldWrite, causes: readonly string[], restricts: boolean, base: string = newHoldVersion()): Promise<false | { old?: Record<string, unknown>; version: string }> {
     const restriction = (item: Record<string, unknown>) => String(item[L.sortKey]).startsWith('S#') || item.status === 'denied';
     for (let attempt = 0; attempt < HOLD_WRITE_ATTEMPTS; attempt++) {
       // After a lost round, a pause of up to a millisecond: writers that read together do not all read together again.
@@ -1047,14 +1106,16 @@ export class ProfileStore {
       if (accepted) {
         const carried = restricts && old !== undefined && restriction(old) ? (causesOf(old).length > 0 ? causesOf(old) : [MANY_CAUSES]) : [];
         const all = [...causes, ...carried];
-        item = { ...Key, ...hold.item, ...(all.length > 0 && { causes: boundedCauses(all) }) };
+        // A grant keeps the item it replaces (`replaced`: an open write's check puts it back, `#checkOpenHoldWrites`).
+        const replaced = !restricts && old !== undefined ? Object.fromEntries(Object.entries(old).filter(([k]) => k !== 'replaced')) : undefined;
+        item = { ...Key, ...hold.item, ...(all.length > 0 && { causes: boundedCauses(all) }), ...(replaced && { replaced }) };
       } else {
         // Refused: relied on, when the one there is a restriction whose events are known (not one without causes, nor many).
         const had = old === undefined ? [] : causesOf(old);
         if (!restricts || old === undefined || !restriction(old) || causes.length === 0 || had.length === 0 || had.includes(MANY_CAUSES) || causes.every((c) => had.includes(c))) return false;
         item = { ...old, causes: boundedCauses([...had, ...causes]) };
       }
-      const version = newHoldVersion();
+      const version = `${base}.${attempt}`;
       try {
         await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...item, [HOLD_VERSION]: version }, ...asRead(old) }));
         return accepted ? { ...(old !== undefined && { old }), version } : false;

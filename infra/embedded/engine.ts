@@ -280,7 +280,7 @@ async function start(options: EngineOptions): Promise<Engine> {
   };
   const doc = documentClient(dynamo.client);
   // On virtual time a reader waiting for another invocation's write stops once nothing else works (see ProfileStore.nextWrite).
-  const profiles = new ProfileStore(doc, PROFILE_TABLE, virtual ? { othersIdle: () => virtual.othersIdle() } : {});
+  const profiles = new ProfileStore(doc, PROFILE_TABLE, { now: () => clock.now(), ...(virtual && { othersIdle: () => virtual.othersIdle() }) });
   // Flagged events' violations: in the profile table, as in AWS (functions/ingest/violations.ts).
   const violations = dynamoViolationLog(doc, PROFILE_TABLE, clock);
   // What journeys' send steps and broadcasts share: one send gateway's policy, the clock's scale.
@@ -932,6 +932,9 @@ async function start(options: EngineOptions): Promise<Engine> {
   // finished now, as the sweep does in AWS. One that fails again is left for the sweep.
   const erasures = await resumeInterruptedErasures(profiles, clock, clock.now(), erasureHooks);
   if (erasures.resumed + erasures.failed > 0) logger.info('interrupted erasures finished at start', erasures);
+  // Hold writes a previous run left open (killed between a write and its check): checked again now, as the sweep does.
+  const open = await profiles.recheckOpenHoldWrites(clock.now(), clock.now());
+  if (open.checked + open.failed > 0) logger.info('open hold writes checked at start', open);
   // Letters a previous run could not check (or stopped before checking), checked before anyone lists them.
   await checkDeadLetters(DEAD_LETTER_CHECK_RETRIES);
 

@@ -20,7 +20,9 @@
  * Control: the check does not fail: the write's own check takes X's denial back, and a newcomer with X is mailed. And
  * when the person clicks again (a hold write of the id), the open write is checked again and X's denial goes: the
  * mechanism works when, and only when, something of the erased id comes back.
- * Found by the thirty-third hostile audit.
+ * Found by the thirty-third hostile audit. Now: the open record names the id while it is open, in GSI1 by the time it
+ * was opened; the daily sweep checks every write left open longer than a write may take (15 minutes) and closes it: X's
+ * denial goes with the next sweep, and nothing names the account once it ran.
  */
 import { describe, expect, it } from 'vitest';
 import { DEV_UNSUBSCRIBE_KEY } from '../../functions/journeys';
@@ -28,6 +30,7 @@ import { unsubscribeUrl } from '../../functions/journeys/unsubscribe';
 import { emailAddressHash } from '../../shared';
 import { addressHash, offerScenario } from '../helpers/address-scenario';
 import { dynamoHooks } from '../helpers/dynamo-hooks';
+import { profileItemsNaming } from '../helpers/engine';
 
 const { t, later, addressItems, newcomerOffer, clickOneClick } = offerScenario({ name: 'a33-oneclick-open' });
 
@@ -35,7 +38,7 @@ const hooks = dynamoHooks(t, 'a33OneClickOpen');
 
 const DAY = 86_400_000;
 
-async function scenario(person: string, o: { failCheck: boolean; clickAgain?: boolean; wait: number }) {
+async function scenario(person: string, o: { failCheck: boolean; clickAgain?: boolean; days: number }) {
   const id = `u-${person}`;
   const x = `${person}@example.com`;
   await t.api.sendAndSettle({ type: 'identify', userId: id, traits: { email: x } });
@@ -66,27 +69,30 @@ async function scenario(person: string, o: { failCheck: boolean; clickAgain?: bo
   expect(clicked.status).toBe(o.failCheck ? 503 : 200);
   await later(60_000);
   if (o.clickAgain === true) expect((await clickOneClick(link)).status).toBe(200);
-  await later(o.wait);
-  return { xHolds: (await addressItems(x)).length, newcomer: await newcomerOffer(person, x) };
+  // The daily sweep, as EventBridge Scheduler runs it (this engine's own timer is off).
+  for (let day = 0; day < o.days; day++) {
+    await later(DAY);
+    await t.engine.sweep();
+  }
+  // Open hold writes naming the account (the id is in one only while it is open).
+  const open = (await profileItemsNaming(t.engine, [`"${id}"`])).filter((text) => text.includes('open-hold-write')).length;
+  return { xHolds: (await addressItems(x)).length, newcomer: await newcomerOffer(person, x), open };
 }
 
 describe("a one-click unsubscribe whose hold of X lands after its customer's erasure, its check failing", () => {
   it("control: the write's check takes X's denial back: a newcomer with X is mailed", async () => {
-    expect(await scenario('a33oc-c', { failCheck: false, wait: 60_000 })).toEqual({ xHolds: 0, newcomer: 'sent' });
+    expect(await scenario('a33oc-c', { failCheck: false, days: 0 })).toEqual({ xHolds: 0, newcomer: 'sent', open: 0 });
   }, 120_000);
 
-  it('control: the check fails once, the person clicks again: the open write is checked again, a newcomer is mailed', async () => {
-    expect(await scenario('a33oc-r', { failCheck: true, clickAgain: true, wait: 60_000 })).toEqual({ xHolds: 0, newcomer: 'sent' });
+  it('control: the check fails once, the person clicks again: the open write is checked again (not closed, its writer may be in flight), a newcomer is mailed', async () => {
+    expect(await scenario('a33oc-r', { failCheck: true, clickAgain: true, days: 0 })).toEqual({ xHolds: 0, newcomer: 'sent', open: 1 });
   }, 120_000);
 
-  // BREAK (audit 33): X's denial should go with its last holder: a newcomer with X should be mailed, although the click
-  // that failed its check is never retried and the erased account sends nothing more.
-  it.fails('the check fails once, no retry: a newcomer with X is mailed the next minute', async () => {
-    expect(await scenario('a33oc-x', { failCheck: true, wait: 60_000 })).toEqual({ xHolds: 0, newcomer: 'sent' });
+  it('the check fails once, no retry: after the next sweep (a day) a newcomer with X is mailed', async () => {
+    expect(await scenario('a33oc-x', { failCheck: true, days: 1 })).toEqual({ xHolds: 0, newcomer: 'sent', open: 0 });
   }, 120_000);
 
-  // BREAK (audit 33): the same once the open record has expired (a tombstone's life): nothing checked it, X stays denied.
-  it.fails('the check fails once, no retry: a newcomer with X is mailed 48 days later', async () => {
-    expect(await scenario('a33oc-y', { failCheck: true, wait: 48 * DAY })).toEqual({ xHolds: 0, newcomer: 'sent' });
+  it('the check fails once, no retry: a newcomer with X is mailed 48 days later', async () => {
+    expect(await scenario('a33oc-y', { failCheck: true, days: 48 })).toEqual({ xHolds: 0, newcomer: 'sent', open: 0 });
   }, 120_000);
 });
