@@ -212,28 +212,11 @@ export function offerScenario(options: OfferScenarioOptions) {
   const failedCheckAfterErasure = async (hooks: ReturnType<typeof dynamoHooks>, o: { id: string; address: string; messageId: string; send: () => Promise<unknown> }) => {
     const held = holdConsumer(t.engine, (event) => event.messageId === o.messageId);
     await o.send();
-    let erased: number | undefined;
-    let failed = false;
-    hooks.set(
-      {
-        match: (op, input) => op === 'PutItem' && input.includes(`"C#${o.id}"`) && input.includes(`"AP#${addressHash(o.address)}"`),
-        before: async () => {
-          clock.advance(clock.now().getTime() + 1);
-          erased = (await t.api.del(`/v1/customers/${o.id}`)).status;
-        },
-      },
-      {
-        match: (op, input) => op === 'GetItem' && input.includes('"SK":"X"') && erased !== undefined,
-        before: () => {
-          failed = true;
-          return Promise.reject(new Error('throttled'));
-        },
-      },
-    );
+    const race = eraseThenFailCheck(hooks, { id: o.id, at: (op, input) => op === 'PutItem' && input.includes(`"C#${o.id}"`) && input.includes(`"AP#${addressHash(o.address)}"`) });
     let done = false;
     const released = held.release().then(() => void (done = true));
-    for (let i = 0; i < 5000 && !failed; i++) await new Promise((r) => setImmediate(r));
-    if (!failed) throw new Error(`failedCheckAfterErasure: the check of ${o.messageId}'s write never ran after the erasure of ${o.id}`);
+    for (let i = 0; i < 5000 && !race.failed(); i++) await new Promise((r) => setImmediate(r));
+    if (!race.failed()) throw new Error(`failedCheckAfterErasure: the check of ${o.messageId}'s write never ran after the erasure of ${o.id}`);
     return {
       /** Whether the retry has run. */
       done: () => done,
@@ -242,9 +225,37 @@ export function offerScenario(options: OfferScenarioOptions) {
         await released;
         hooks.clear();
         await later(60_000);
-        return erased;
+        return race.erased();
       },
     };
+  };
+
+  /**
+   * Arm `hooks` for a write racing an erasure: at the first DynamoDB call `at` matches, `id` is erased (DELETE; 1 ms of
+   * the clock first unless `advance` is false: received in the erasure's own millisecond counts as after it); then, with
+   * `failCheck` (default), the next tombstone read (a writer's check after its write) fails once. `erased()`: DELETE's
+   * status once it ran; `failed()`: whether the check failed. The caller clears `hooks`.
+   */
+  const eraseThenFailCheck = (hooks: ReturnType<typeof dynamoHooks>, o: { id: string; at: (op: string, input: string) => boolean; failCheck?: boolean; advance?: boolean }) => {
+    let erased: number | undefined;
+    let failed = false;
+    hooks.set(
+      {
+        match: (op, input) => erased === undefined && o.at(op, input),
+        before: async () => {
+          if (o.advance !== false) clock.advance(clock.now().getTime() + 1);
+          erased = (await t.api.del(`/v1/customers/${o.id}`)).status;
+        },
+      },
+      {
+        match: (op, input) => o.failCheck !== false && op === 'GetItem' && input.includes('"SK":"X"') && erased !== undefined && !failed,
+        before: () => {
+          failed = true;
+          return Promise.reject(new Error('throttled'));
+        },
+      },
+    );
+    return { erased: () => erased, failed: () => failed };
   };
 
   /** A newcomer `new-<person>` gets `address` (identified with it, a minute let pass) and is offered: what became of its offer. */
@@ -281,5 +292,5 @@ export function offerScenario(options: OfferScenarioOptions) {
     } while (start);
   };
 
-  return { dir, clock, t, later, offer, latestOffer, addressItems, guestAndAccount, accountUnsubscribed, erasureBefore, guestLandsFirst, lateEventThenErasure, failedCheckAfterErasure, newcomerOffer, unsubscribeLink, clickOneClick, expireTimelines };
+  return { dir, clock, t, later, offer, latestOffer, addressItems, guestAndAccount, accountUnsubscribed, erasureBefore, guestLandsFirst, lateEventThenErasure, failedCheckAfterErasure, eraseThenFailCheck, newcomerOffer, unsubscribeLink, clickOneClick, expireTimelines };
 }

@@ -20,7 +20,7 @@ import { holdConsumer } from '../helpers/engine';
 import { addressHash, offerScenario } from '../helpers/address-scenario';
 import { dynamoHooks } from '../helpers/dynamo-hooks';
 
-const { t, clock, later, addressItems, newcomerOffer } = offerScenario({ name: 'a32-orphan-number' });
+const { t, clock, later, addressItems, newcomerOffer, eraseThenFailCheck } = offerScenario({ name: 'a32-orphan-number' });
 
 const hooks = dynamoHooks(t, 'a32OrphanNumber');
 
@@ -34,31 +34,14 @@ async function scenario(person: string, number: string, failCheck: boolean, come
   await later(60_000);
   const held = holdConsumer(t.engine, (event) => event.messageId === `${person}-move`);
   await t.api.send([{ type: 'identify', userId: id, messageId: `${person}-move`, traits: { email: x2, consent: { sms: false } } }]);
-  let erased: number | undefined;
-  let failed = false;
-  hooks.set(
-    {
-      // The consumer's SMS denial of P (its pointer already written): the account is erased just before.
-      match: (op, input) => erased === undefined && op === 'PutItem' && input.includes(`"AH#${addressHash(number)}"`) && input.includes('"K#sms"'),
-      before: async () => {
-        clock.advance(clock.now().getTime() + 1);
-        erased = (await t.api.del(`/v1/customers/${id}`)).status;
-      },
-    },
-    {
-      match: (op, input) => failCheck && op === 'GetItem' && input.includes('"SK":"X"') && erased !== undefined && !failed,
-      before: () => {
-        failed = true;
-        return Promise.reject(new Error('throttled'));
-      },
-    },
-  );
+  // The consumer's SMS denial of P (its pointer already written): the account is erased just before.
+  const race = eraseThenFailCheck(hooks, { id, at: (op, input) => op === 'PutItem' && input.includes(`"AH#${addressHash(number)}"`) && input.includes('"K#sms"'), failCheck });
   let done = false;
   const released = held.release().then(() => void (done = true));
-  for (let i = 0; i < 2000 && erased === undefined; i++) await new Promise((r) => setImmediate(r));
-  for (let i = 0; i < 200 || (failCheck && !failed && i < 5000); i++) await new Promise((r) => setImmediate(r));
+  for (let i = 0; i < 2000 && race.erased() === undefined; i++) await new Promise((r) => setImmediate(r));
+  for (let i = 0; i < 200 || (failCheck && !race.failed() && i < 5000); i++) await new Promise((r) => setImmediate(r));
   hooks.clear();
-  expect(failed).toBe(failCheck);
+  expect(race.failed()).toBe(failCheck);
   if (comeback !== undefined) {
     clock.advance(clock.now().getTime() + 1);
     await t.api.send([{ type: 'identify', userId: id, messageId: `${person}-back`, traits: { email: x2, phone: comeback } }]);
@@ -66,7 +49,7 @@ async function scenario(person: string, number: string, failCheck: boolean, come
   for (let minute = 0; minute < 10 && !done; minute++) await later(60_000);
   await released;
   await later(60_000);
-  expect(erased).toBe(200);
+  expect(race.erased()).toBe(200);
   return { pHolds: (await addressItems(number)).length };
 }
 
@@ -82,35 +65,18 @@ async function unsubscribeScenario(person: string, failCheck: boolean) {
   await later(60_000);
   const held = holdConsumer(t.engine, (event) => event.messageId === `${person}-stop`);
   await t.api.send([{ type: 'track', userId: id, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'email' } }]);
-  let erased: number | undefined;
-  let failed = false;
-  hooks.set(
-    {
-      // The consumer's read of X's email hold (its pointer already written): the account is erased just before.
-      match: (op, input) => erased === undefined && op === 'GetItem' && input.includes(`"AH#${addressHash(x)}"`) && input.includes('"K#email"'),
-      before: async () => {
-        clock.advance(clock.now().getTime() + 1);
-        erased = (await t.api.del(`/v1/customers/${id}`)).status;
-      },
-    },
-    {
-      match: (op, input) => failCheck && op === 'GetItem' && input.includes('"SK":"X"') && erased !== undefined && !failed,
-      before: () => {
-        failed = true;
-        return Promise.reject(new Error('throttled'));
-      },
-    },
-  );
+  // The consumer's read of X's email hold (its pointer already written): the account is erased just before.
+  const race = eraseThenFailCheck(hooks, { id, at: (op, input) => op === 'GetItem' && input.includes(`"AH#${addressHash(x)}"`) && input.includes('"K#email"'), failCheck });
   let done = false;
   const released = held.release().then(() => void (done = true));
-  for (let i = 0; i < 2000 && erased === undefined; i++) await new Promise((r) => setImmediate(r));
-  for (let i = 0; i < 200 || (failCheck && !failed && i < 5000); i++) await new Promise((r) => setImmediate(r));
+  for (let i = 0; i < 2000 && race.erased() === undefined; i++) await new Promise((r) => setImmediate(r));
+  for (let i = 0; i < 200 || (failCheck && !race.failed() && i < 5000); i++) await new Promise((r) => setImmediate(r));
   hooks.clear();
-  expect(failed).toBe(failCheck);
+  expect(race.failed()).toBe(failCheck);
   for (let minute = 0; minute < 10 && !done; minute++) await later(60_000);
   await released;
   await later(60_000);
-  expect(erased).toBe(200);
+  expect(race.erased()).toBe(200);
   return { xHolds: (await addressItems(x)).length, newcomer: await newcomerOffer(person, x) };
 }
 

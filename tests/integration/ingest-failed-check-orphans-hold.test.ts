@@ -16,7 +16,7 @@ import { describe, expect, it } from 'vitest';
 import { addressHash, offerScenario } from '../helpers/address-scenario';
 import { dynamoHooks } from '../helpers/dynamo-hooks';
 
-const { t, clock, later, addressItems, newcomerOffer } = offerScenario({ name: 'a32-ingest-orphan' });
+const { t, later, addressItems, newcomerOffer, eraseThenFailCheck } = offerScenario({ name: 'a32-ingest-orphan' });
 
 const hooks = dynamoHooks(t, 'a32IngestOrphan');
 
@@ -26,25 +26,8 @@ async function scenario(person: string, failCheck: boolean) {
   await t.api.sendAndSettle({ type: 'identify', userId: id, traits: { email: x } });
   await later(60_000);
   const unsubscribe = [{ type: 'track', userId: id, event: 'Unsubscribed', messageId: `${person}-stop`, properties: { channel: 'email' } }];
-  let erased: number | undefined;
-  let failed = false;
-  hooks.set(
-    {
-      // Ingest's read of X's email hold (its pointer written): the account is erased just before, after the receipt.
-      match: (op, input) => erased === undefined && op === 'GetItem' && input.includes(`"AH#${addressHash(x)}"`) && input.includes('"K#email"'),
-      before: async () => {
-        clock.advance(clock.now().getTime() + 1);
-        erased = (await t.api.del(`/v1/customers/${id}`)).status;
-      },
-    },
-    {
-      match: (op, input) => failCheck && op === 'GetItem' && input.includes('"SK":"X"') && erased !== undefined && !failed,
-      before: () => {
-        failed = true;
-        return Promise.reject(new Error('throttled'));
-      },
-    },
-  );
+  // Ingest's read of X's email hold (its pointer written): the account is erased just before, after the receipt.
+  const race = eraseThenFailCheck(hooks, { id, at: (op, input) => op === 'GetItem' && input.includes(`"AH#${addressHash(x)}"`) && input.includes('"K#email"'), failCheck });
   const answered = await t.api.send(unsubscribe).then(
     () => 202,
     (error: Error) => Number(/send failed: (\d+)/.exec(error.message)?.[1]),
@@ -54,8 +37,8 @@ async function scenario(person: string, failCheck: boolean) {
   if (answered !== 202) await t.api.send(unsubscribe);
   await t.engine.settle();
   await later(60_000);
-  expect(erased).toBe(200);
-  expect(failed).toBe(failCheck);
+  expect(race.erased()).toBe(200);
+  expect(race.failed()).toBe(failCheck);
   expect(answered).toBe(failCheck ? 503 : 202);
   return { xHolds: (await addressItems(x)).length, newcomer: await newcomerOffer(person, x) };
 }

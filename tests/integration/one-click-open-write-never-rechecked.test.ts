@@ -32,7 +32,7 @@ import { addressHash, offerScenario } from '../helpers/address-scenario';
 import { dynamoHooks } from '../helpers/dynamo-hooks';
 import { profileItemsNaming } from '../helpers/engine';
 
-const { t, later, addressItems, newcomerOffer, clickOneClick } = offerScenario({ name: 'a33-oneclick-open' });
+const { t, later, addressItems, newcomerOffer, clickOneClick, eraseThenFailCheck } = offerScenario({ name: 'a33-oneclick-open' });
 
 const hooks = dynamoHooks(t, 'a33OneClickOpen');
 
@@ -44,28 +44,17 @@ async function scenario(person: string, o: { failCheck: boolean; clickAgain?: bo
   await t.api.sendAndSettle({ type: 'identify', userId: id, traits: { email: x } });
   await later(60_000);
   const link = unsubscribeUrl(t.engine.url, DEV_UNSUBSCRIBE_KEY, id, 'email', emailAddressHash(x));
-  let erased: number | undefined;
-  let failed = false;
-  hooks.set(
-    {
-      // The page's put of X's denial (its open record and pointer written): the account is erased just before.
-      match: (op, input) => erased === undefined && op === 'PutItem' && input.includes(`"AH#${addressHash(x)}"`) && input.includes('"K#email"') && input.includes('"denied"'),
-      before: async () => {
-        erased = (await t.api.del(`/v1/customers/${id}`)).status;
-      },
-    },
-    {
-      match: (op, input) => o.failCheck && op === 'GetItem' && input.includes('"SK":"X"') && erased !== undefined && !failed,
-      before: () => {
-        failed = true;
-        return Promise.reject(new Error('throttled'));
-      },
-    },
-  );
+  // The page's put of X's denial (its open record and pointer written): the account is erased just before.
+  const race = eraseThenFailCheck(hooks, {
+    id,
+    at: (op, input) => op === 'PutItem' && input.includes(`"AH#${addressHash(x)}"`) && input.includes('"K#email"') && input.includes('"denied"'),
+    failCheck: o.failCheck,
+    advance: false,
+  });
   const clicked = await clickOneClick(link);
   hooks.clear();
-  expect(erased).toBe(200);
-  expect(failed).toBe(o.failCheck);
+  expect(race.erased()).toBe(200);
+  expect(race.failed()).toBe(o.failCheck);
   expect(clicked.status).toBe(o.failCheck ? 503 : 200);
   await later(60_000);
   if (o.clickAgain === true) expect((await clickOneClick(link)).status).toBe(200);

@@ -27,7 +27,7 @@ import { addressHash, offerScenario } from '../helpers/address-scenario';
 import { dynamoHooks } from '../helpers/dynamo-hooks';
 import { post, signedRequest } from '../helpers/webhook';
 
-const { t, clock, later, addressItems, guestAndAccount, newcomerOffer } = offerScenario({ name: 'a33-open-grant' });
+const { t, clock, later, addressItems, guestAndAccount, newcomerOffer, eraseThenFailCheck } = offerScenario({ name: 'a33-open-grant' });
 
 const hooks = dynamoHooks(t, 'a33OpenGrant');
 
@@ -35,29 +35,18 @@ async function scenario(person: string, failCheck: boolean) {
   const { address: x, account, guest } = await guestAndAccount(person);
   await t.api.sendAndSettle({ type: 'track', userId: guest, event: 'Unsubscribed', messageId: `${person}-guest-stop`, properties: { channel: 'email' } });
   await later(60_000);
-  let erased: number | undefined;
-  let failed = false;
-  hooks.set(
-    {
-      // Ingest's put of the account's grant of X (its open record and pointer written): the account is erased just before.
-      match: (op, input) => erased === undefined && op === 'PutItem' && input.includes(`"AH#${addressHash(x)}"`) && input.includes('"K#email"') && input.includes('"granted"'),
-      before: async () => {
-        erased = (await t.api.del(`/v1/customers/${account}`)).status;
-      },
-    },
-    {
-      match: (op, input) => failCheck && op === 'GetItem' && input.includes('"SK":"X"') && erased !== undefined && !failed,
-      before: () => {
-        failed = true;
-        return Promise.reject(new Error('throttled'));
-      },
-    },
-  );
+  // Ingest's put of the account's grant of X (its open record and pointer written): the account is erased just before.
+  const race = eraseThenFailCheck(hooks, {
+    id: account,
+    at: (op, input) => op === 'PutItem' && input.includes(`"AH#${addressHash(x)}"`) && input.includes('"K#email"') && input.includes('"granted"'),
+    failCheck,
+    advance: false,
+  });
   const subscribe = { type: 'track', userId: account, event: 'Subscribed', messageId: `${person}-sub`, timestamp: clock.now().toISOString(), properties: { channel: 'email' } };
   const first = await post(`${t.engine.url}/v1/events`, signedRequest(TEST_SECRET, subscribe));
   hooks.clear();
-  expect(erased).toBe(200);
-  expect(failed).toBe(failCheck);
+  expect(race.erased()).toBe(200);
+  expect(race.failed()).toBe(failCheck);
   expect(first.status).toBe(failCheck ? 503 : 202);
   await later(60_000);
   // The sender's retry of the request it got no 202 for (the same event): ingest re-checks the open write first.
