@@ -304,6 +304,16 @@ const causesFor = (writer: HoldWriter | undefined, cause: HoldCause | undefined)
 const HOLD_VERSION = 'v';
 const newHoldVersion = (): string => randomBytes(9).toString('base64url');
 /**
+ * The version of an item an undo puts back as it was: another than any it had (a writer that read the item before
+ * never writes over it), that keeps the base of the write that made it (`<base>.<n>`): an open write's check
+ * (`#checkAddressHold`) still tells its own hold by it.
+ */
+const restoredVersion = (old: Record<string, unknown>): string => {
+  const version = old[HOLD_VERSION];
+  const dot = typeof version === 'string' ? version.indexOf('.') : -1;
+  return dot > 0 ? `${(version as string).slice(0, dot)}.r${newHoldVersion()}` : newHoldVersion();
+};
+/**
  * Reads and puts a write of an address's hold may take: concurrent writers of one hold (ingest writes up to 16
  * customers at once, a shared address's; a family's one-click links clicked at once) each lose at most one round to
  * each of the others, so the last wins within as many rounds as there are writers.
@@ -357,6 +367,18 @@ interface OpenHoldWrite {
   life?: string;
   ofProfile?: true;
   restricts: boolean;
+}
+/** A write of a hold in the customer's partition (`#putCustomerHold`) as its check needs it: the hold's sort key, the mark it is deleted by, the event's dates, a profile writer's life. */
+interface OpenCustomerHoldWrite {
+  kind: 'customer';
+  base: string;
+  holdSortKey: string;
+  markName: string;
+  markValue: string;
+  timestamp: string;
+  receivedAt: string;
+  writer?: true;
+  life?: string;
 }
 /**
  * Open writes of an address's hold (`#openHoldWrite`) under a hash of the customer's id (`XW#<sha256(id)>`), not a
@@ -804,9 +826,8 @@ export class ProfileStore {
       item: { itemType: 'consent-hold', status: record.status, source: record.source, at: record.at, key, [L.ttlAttribute]: Math.floor(Date.parse(key) / 1000) + CONSENT_HOLD_DAYS * 86_400 },
       condition: { expression: 'attribute_not_exists(#pk) OR #key < :key', names: { '#pk': L.partitionKey, '#key': 'key' }, values: { ':key': key } },
     };
-    if (!(await this.#putHold(consentHoldKey(id, channel, topic), hold))) return;
     // The key is the denial's receipt: ingest's now. A denial's `at` is min(event time, receipt): belongsAfter reads the same from them.
-    await this.#undoHoldIfErased(id, consentHoldKey(id, channel, topic), { timestamp: record.at, receivedAt: key }, { name: 'key', value: key }, hold);
+    await this.#putCustomerHold(id, consentHoldKey(id, channel, topic), hold, { timestamp: record.at, receivedAt: key }, { name: 'key', value: key });
   }
 
   /**
@@ -825,7 +846,7 @@ export class ProfileStore {
       item: { itemType: 'suppression-hold', reason: suppression.reason, at: suppression.at, [L.ttlAttribute]: Math.floor(Date.parse(receivedAt) / 1000) + CONSENT_HOLD_DAYS * 86_400 },
       condition: earliest,
     };
-    if (await this.#putHold(Key, hold)) await this.#undoHoldIfErased(id, Key, { timestamp: suppression.at, receivedAt }, { name: 'at', value: suppression.at }, hold, now, writer);
+    await this.#putCustomerHold(id, Key, hold, { timestamp: suppression.at, receivedAt }, { name: 'at', value: suppression.at }, now, writer);
     // The address is suppressed too, whichever customer record it is sent for (SES's account-level suppression list).
     // `address`: the one the message went to (SES's report), else the customer's now.
     const earlier = (old: Record<string, unknown> | undefined) => old === undefined || (old.at as string) > suppression.at;
@@ -933,11 +954,12 @@ export class ProfileStore {
    * no address), before its pointer: a write whose check never completes is checked again from it
    * (`#checkOpenHoldWrites`, `recheckOpenHoldWrites`). Its `ttl` (a tombstone's life) only reaps one the sweep could not close.
    */
-  async #openHoldWrite(id: string, open: OpenHoldWrite): Promise<Record<string, string>> {
+  async #openHoldWrite(id: string, open: OpenHoldWrite | OpenCustomerHoldWrite): Promise<Record<string, string>> {
     const openedAt = this.#now().toISOString();
-    const Key = { [L.partitionKey]: `${OPEN_HOLD_WRITE_PREFIX}${hashId(id)}`, [L.sortKey]: `${open.hash}#${open.holdSortKey}#${open.base}` };
+    const where = 'kind' in open ? 'C' : open.hash;
+    const Key = { [L.partitionKey]: `${OPEN_HOLD_WRITE_PREFIX}${hashId(id)}`, [L.sortKey]: `${where}#${open.holdSortKey}#${open.base}` };
     const ttl = Math.floor(Date.parse(openedAt) / 1000) + Math.ceil((this.options.tombstoneDays ?? DEFAULT_TOMBSTONE_DAYS) * 86_400);
-    const { causes, ...rest } = open;
+    const { causes, ...rest } = 'kind' in open ? { ...open, causes: [] } : open;
     const index = { [L.dueIndex.partitionKey]: `${OPEN_HOLD_INDEX_PREFIX}#${shardOf(id)}`, [L.dueIndex.sortKey]: `${openedAt}#${open.base}` };
     await this.doc.send(
       new PutCommand({
@@ -946,6 +968,59 @@ export class ProfileStore {
       }),
     );
     return Key;
+  }
+
+  /**
+   * Put a hold in the customer's partition (`putConsentHold`, `putSuppressionHold`) and check it (`#undoHoldIfErased`),
+   * the write open meanwhile (`#openHoldWrite`): one whose check never ran is checked again (`#checkCustomerHold`).
+   */
+  async #putCustomerHold(id: string, Key: Record<string, string>, hold: HoldWrite, event: Pick<NormalisedEvent, 'timestamp' | 'receivedAt'>, mark: { name: string; value: string }, now?: Date, writer?: HoldWriter): Promise<void> {
+    const open: OpenCustomerHoldWrite = {
+      kind: 'customer',
+      base: newHoldVersion(),
+      holdSortKey: Key[L.sortKey]!,
+      markName: mark.name,
+      markValue: mark.value,
+      timestamp: event.timestamp,
+      receivedAt: event.receivedAt,
+      ...(writer !== undefined && { writer: true, ...(writer.life !== undefined && { life: writer.life }) }),
+    };
+    const openKey = await this.#openHoldWrite(id, open);
+    if (await this.#putHold(Key, hold)) await this.#undoHoldIfErased(id, Key, event, mark, hold, now, writer);
+    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: openKey }));
+  }
+
+  /**
+   * The check of a hold write in the customer's partition left open (`#putCustomerHold`), as `#undoHoldIfErased` would
+   * have done it, judged at `now`: the hold deleted (unless a later write replaced it: its mark) if the customer is
+   * erased and it is not their new life's. (A denial received after the erasure is not parked here: its event, if it
+   * was ever published, is parked by the profile consumer.)
+   */
+  async #checkCustomerHold(id: string, item: Record<string, unknown>, now: Date): Promise<void> {
+    const tombstone = await this.tombstone(id, now);
+    if (tombstone === undefined) return;
+    if (item.writer === true && tombstone.erasedAt === item.life) return;
+    const event = { timestamp: item.timestamp as string, receivedAt: item.receivedAt as string };
+    if (receivedAfterErasure(event, tombstone) && ((await this.hasNewLife(id, tombstone)) || (await this.isJoined(id)))) return;
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { [L.partitionKey]: `C#${id}`, [L.sortKey]: item.holdSortKey as string },
+          ConditionExpression: '#m = :m',
+          ExpressionAttributeNames: { '#m': item.markName as string },
+          ExpressionAttributeValues: { ':m': item.markValue },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /** Check an open hold write again (`#checkCustomerHold` or `#checkAddressHold`, not knowing what it wrote), judged at `now`. */
+  async #checkOpenHoldWrite(id: string, item: Record<string, unknown>, now: Date): Promise<void> {
+    if (item.kind === 'customer') await this.#checkCustomerHold(id, item, now);
+    else await this.#checkAddressHold(id, this.#openHoldWriteOf(item, now), 'unknown');
   }
 
   readonly #now = (): Date => this.options.now?.() ?? new Date();
@@ -981,7 +1056,7 @@ export class ProfileStore {
       try {
         const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key, ConsistentRead: true }));
         if (Item === undefined || typeof Item.id !== 'string') continue;
-        await this.#checkAddressHold(Item.id, this.#openHoldWriteOf(Item, now), 'unknown');
+        await this.#checkOpenHoldWrite(Item.id, Item, now);
         await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key }));
         checked++;
       } catch {
@@ -1010,11 +1085,22 @@ export class ProfileStore {
       ConsistentRead: true,
     });
     for (const item of open) {
-      await this.#checkAddressHold(id, this.#openHoldWriteOf(item, now), 'unknown');
-      // Closed once old, or when it is an earlier attempt's of an event this write retries (that attempt is over).
-      const earlierAttempt = causesOf(item).some((cause) => retrying.includes(cause));
-      if (earlierAttempt || this.#now().getTime() - Date.parse(item.openedAt as string) >= LISTING_IN_FLIGHT_MS) {
-        await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { [L.partitionKey]: item[L.partitionKey], [L.sortKey]: item[L.sortKey] } }));
+      await this.#checkOpenHoldWrite(id, item, now);
+      const Key = { [L.partitionKey]: item[L.partitionKey], [L.sortKey]: item[L.sortKey] };
+      if (this.#now().getTime() - Date.parse(item.openedAt as string) >= LISTING_IN_FLIGHT_MS) {
+        await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key }));
+        continue;
+      }
+      // An earlier attempt's of an event this write retries: most likely over, but a duplicate delivery of the event
+      // may still be in flight (its hold not landed yet). Kept without the id (and out of the sweep's index): the next
+      // check of the id (that delivery's own retry, if its check fails) still finds it; nothing names the id.
+      if (typeof item.id === 'string' && causesOf(item).some((cause) => retrying.includes(cause))) {
+        const { id: _id, [L.dueIndex.partitionKey]: _pk, [L.dueIndex.sortKey]: _sk, ...stub } = item;
+        try {
+          await this.doc.send(new PutCommand({ TableName: this.tableName, Item: stub, ConditionExpression: 'attribute_exists(#pk)', ExpressionAttributeNames: { '#pk': L.partitionKey } }));
+        } catch (error) {
+          if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        }
       }
     }
   }
@@ -1069,8 +1155,9 @@ export class ProfileStore {
       if (!kept) await this.#undoAddressHoldWrite(Key, written);
     }
     // Come back since: the partition's pointer and the listing under the address are the new life's (its erasure
-    // judges them); only this write was the erased life's.
-    if (newLife) return;
+    // judges them); only this write was the erased life's. Read again after the undo: a comeback meanwhile (the
+    // sweep's check of a write left open runs at any time) holds the address now, its denial with it.
+    if (newLife || (tombstone !== undefined && (await this.hasNewLife(id, tombstone)))) return;
     await this.#settleAddressOfGone(id, hash, now, tombstone?.erasedAt, kept);
   }
 
@@ -1079,8 +1166,8 @@ export class ProfileStore {
     const unlessReplaced = { ConditionExpression: '#v = :v', ExpressionAttributeNames: { '#v': HOLD_VERSION }, ExpressionAttributeValues: { ':v': written.version } };
     try {
       if (written.old === undefined) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key, ...unlessReplaced }));
-      // Put back as a version of its own: a writer that read this write's version never writes over it.
-      else await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...written.old, [HOLD_VERSION]: newHoldVersion() }, ...unlessReplaced }));
+      // Put back as a version of its own (`restoredVersion`): a writer that read this write's version never writes over it.
+      else await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...written.old, [HOLD_VERSION]: restoredVersion(written.old) }, ...unlessReplaced }));
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }

@@ -570,7 +570,12 @@ async function start(options: EngineOptions): Promise<Engine> {
   // The sweep also reconciles journey runs whose end was never reported (as the AWS sweep does).
   const sweepHandler = handlerFor(options.functions, 'rapport-sweep', createSweepHandler({ ...profileDeps, onErase: erasureHooks.onErase! }, { logger, metrics, reconcile: () => journeys.runtime.reconcile() }));
   // The event EventBridge Scheduler sends (the schedule's input: none).
-  const sweep = () => invokeLambda<SweepOutcome>('rapport-sweep', 900_000, (context, o) => sweepHandler({} as never, context, o));
+  // A write left open names its customer (the id): once the sweep closed one, dynalite's files are rewritten at the next stop.
+  const sweep = () =>
+    invokeLambda<SweepOutcome>('rapport-sweep', 900_000, (context, o) => sweepHandler({} as never, context, o)).then((outcome) => {
+      if ((outcome.openHoldWrites?.checked ?? 0) > 0) oweRewrite('open hold writes closed');
+      return outcome;
+    });
   const sweepEvery = options.sweepEveryMs ?? defaultSweepEveryMs(engineClock);
   // Timer sweeps in flight: `stop` waits for them, so none writes to dynalite after it closed.
   const timerSweeps = new Set<Promise<unknown>>();
@@ -625,9 +630,13 @@ async function start(options: EngineOptions): Promise<Engine> {
   // answers, so an engine killed after it (a crash, an OOM kill, a power cut) still rewrites them at its next stop.
   const rewriteOwed = dataDir ? join(dataDir, ERASURE_REWRITE_MARKER) : undefined;
   let erasedSinceStart = rewriteOwed !== undefined && existsSync(rewriteOwed);
-  erasure.redact = async (ids) => {
-    if (rewriteOwed && !erasedSinceStart) writeFileSync(rewriteOwed, 'dynalite files to rewrite at the next clean stop (an erasure)\n', { flush: true });
+  /** Rewrite dynalite's files at the next clean stop (`why`: what deleted an item that named a customer), owed in the data folder until then. */
+  function oweRewrite(why: string): void {
+    if (rewriteOwed && !erasedSinceStart) writeFileSync(rewriteOwed, `dynalite files to rewrite at the next clean stop (${why})\n`, { flush: true });
     erasedSinceStart = true;
+  }
+  erasure.redact = async (ids) => {
+    oweRewrite('an erasure');
     const erased = new Set(ids);
     // Each field names one kind of id (`idsNamedBy`): a userId, previousId or customer id a known customer (or, as a
     // profile id, `anon:<v>`), an anonymousId a visitor (`anon:<v>`). Never both: erasing visitor `anon:B` is not erasing customer `B`.
@@ -708,8 +717,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     const rewritten = await hashOldViolations(doc, PROFILE_TABLE);
     if (rewritten > 0) {
       logger.info('tracking-plan violations from before the messageId hash rewritten', { rewritten });
-      if (rewriteOwed && !erasedSinceStart) writeFileSync(rewriteOwed, 'dynalite files to rewrite at the next clean stop (old violations rewritten)\n', { flush: true });
-      erasedSinceStart = true;
+      oweRewrite('old violations rewritten');
     }
     if (violationsHashed) writeFileSync(violationsHashed, 'tracking-plan violations hold a hash of the messageId only (see functions/ingest/violations.ts)\n');
   }
@@ -720,8 +728,7 @@ async function start(options: EngineOptions): Promise<Engine> {
     const rewritten = await profiles.migrateOldLinkMarkers(() => clock.now());
     if (rewritten > 0) {
       logger.info('link marks from before the hashed key rewritten', { rewritten });
-      if (rewriteOwed && !erasedSinceStart) writeFileSync(rewriteOwed, 'dynalite files to rewrite at the next clean stop (old link marks rewritten)\n', { flush: true });
-      erasedSinceStart = true;
+      oweRewrite('old link marks rewritten');
     }
     if (linkMarksHashed) writeFileSync(linkMarksHashed, 'link marks are keyed by a hash of the id they name (see functions/profile/store.ts markLinks)\n');
   }
@@ -935,6 +942,7 @@ async function start(options: EngineOptions): Promise<Engine> {
   // Hold writes a previous run left open (killed between a write and its check): checked again now, as the sweep does.
   const open = await profiles.recheckOpenHoldWrites(clock.now(), clock.now());
   if (open.checked + open.failed > 0) logger.info('open hold writes checked at start', open);
+  if (open.checked > 0) oweRewrite('open hold writes closed');
   // Letters a previous run could not check (or stopped before checking), checked before anyone lists them.
   await checkDeadLetters(DEAD_LETTER_CHECK_RETRIES);
 
