@@ -341,6 +341,29 @@ const boundedCauses = (causes: readonly string[]): Set<string> => {
   return set.size > CAUSES_MAX || set.has(MANY_CAUSES) ? new Set([MANY_CAUSES]) : set;
 };
 
+/**
+ * How many items a grant keeps under it (`replaced`, nested): each grant of an address keeps the one it replaced with
+ * what that one kept, so the undo of an open grant (`#checkAddressHold`) puts back an item that can itself be undone
+ * again, down to the denial under a stack of grants. At most this many levels: the deepest is the first restriction
+ * at or below the cut (none: nothing kept there), so an undo past the cut errs on the safe side (the address restricted).
+ */
+const REPLACED_DEPTH_MAX = 8;
+const isRestriction = (item: Record<string, unknown>): boolean => String(item[L.sortKey]).startsWith('S#') || item.status === 'denied';
+export const keptReplaced = (old: Record<string, unknown>, depth = 1): Record<string, unknown> | undefined => {
+  const below = (item: Record<string, unknown>) => (typeof item.replaced === 'object' && item.replaced !== null ? (item.replaced as Record<string, unknown>) : undefined);
+  if (depth >= REPLACED_DEPTH_MAX) {
+    for (let level: Record<string, unknown> | undefined = old; level !== undefined; level = below(level)) {
+      const { replaced: _replaced, ...plain } = level;
+      if (isRestriction(plain)) return plain;
+    }
+    return undefined;
+  }
+  const { replaced: _replaced, ...item } = old;
+  const under = below(old);
+  const kept = under === undefined ? undefined : keptReplaced(under, depth + 1);
+  return kept === undefined ? item : { ...item, replaced: kept };
+};
+
 /** The events an address's hold stands for (`HoldWriter.causes`; a string set), none when written without. */
 const causesOf = (item: Record<string, unknown>): string[] => (item.causes instanceof Set ? [...(item.causes as Set<unknown>)].filter((c): c is string => typeof c === 'string') : []);
 
@@ -1091,10 +1114,18 @@ export class ProfileStore {
         await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key }));
         continue;
       }
+      if (!causesOf(item).some((cause) => retrying.includes(cause))) continue;
+      // An earlier attempt's of an event this write retries, of a life erased since, while the customer has a new one:
+      // closed. The retry is the new life's, and so is the event's mark on the address's holds from now on; a later
+      // check of the record would take that mark from the new life's hold.
+      if (await this.#ofErasedLifeSinceCameBack(id, item, now)) {
+        await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key }));
+        continue;
+      }
       // An earlier attempt's of an event this write retries: most likely over, but a duplicate delivery of the event
       // may still be in flight (its hold not landed yet). Kept without the id (and out of the sweep's index): the next
       // check of the id (that delivery's own retry, if its check fails) still finds it; nothing names the id.
-      if (typeof item.id === 'string' && causesOf(item).some((cause) => retrying.includes(cause))) {
+      if (typeof item.id === 'string') {
         const { id: _id, [L.dueIndex.partitionKey]: _pk, [L.dueIndex.sortKey]: _sk, ...stub } = item;
         try {
           await this.doc.send(new PutCommand({ TableName: this.tableName, Item: stub, ConditionExpression: 'attribute_exists(#pk)', ExpressionAttributeNames: { '#pk': L.partitionKey } }));
@@ -1103,6 +1134,13 @@ export class ProfileStore {
         }
       }
     }
+  }
+
+  /** Whether an open hold write (`#openHoldWrite`) is of a life of `id` erased since, and the customer has come back. */
+  async #ofErasedLifeSinceCameBack(id: string, item: Record<string, unknown>, now: Date): Promise<boolean> {
+    const tombstone = await this.tombstone(id, now);
+    if (tombstone === undefined || !(await this.hasNewLife(id, tombstone))) return false;
+    return item.writer === true ? tombstone.erasedAt !== item.life : !receivedAfterErasure({ receivedAt: item.receivedAt as string }, tombstone);
   }
 
   /**
@@ -1183,7 +1221,6 @@ export class ProfileStore {
    * written, the item it replaced, and the version it put.
    */
   async #writeAddressHold(Key: Record<string, string>, hold: AddressHoldWrite, causes: readonly string[], restricts: boolean, base: string = newHoldVersion()): Promise<false | { old?: Record<string, unknown>; version: string }> {
-    const restriction = (item: Record<string, unknown>) => String(item[L.sortKey]).startsWith('S#') || item.status === 'denied';
     for (let attempt = 0; attempt < HOLD_WRITE_ATTEMPTS; attempt++) {
       // After a lost round, a pause of up to a millisecond: writers that read together do not all read together again.
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() < 0.5 ? 0 : 1));
@@ -1191,15 +1228,16 @@ export class ProfileStore {
       const accepted = hold.accepts(old);
       let item: Record<string, unknown>;
       if (accepted) {
-        const carried = restricts && old !== undefined && restriction(old) ? (causesOf(old).length > 0 ? causesOf(old) : [MANY_CAUSES]) : [];
+        const carried = restricts && old !== undefined && isRestriction(old) ? (causesOf(old).length > 0 ? causesOf(old) : [MANY_CAUSES]) : [];
         const all = [...causes, ...carried];
-        // A grant keeps the item it replaces (`replaced`: an open write's check puts it back, `#checkOpenHoldWrites`).
-        const replaced = !restricts && old !== undefined ? Object.fromEntries(Object.entries(old).filter(([k]) => k !== 'replaced')) : undefined;
+        // A grant keeps the item it replaces with what that one kept (`replaced`, `keptReplaced`: an open write's check
+        // puts it back, `#checkOpenHoldWrites`). A restriction keeps none: its causes carry what it replaced.
+        const replaced = !restricts && old !== undefined ? keptReplaced(old) : undefined;
         item = { ...Key, ...hold.item, ...(all.length > 0 && { causes: boundedCauses(all) }), ...(replaced && { replaced }) };
       } else {
         // Refused: relied on, when the one there is a restriction whose events are known (not one without causes, nor many).
         const had = old === undefined ? [] : causesOf(old);
-        if (!restricts || old === undefined || !restriction(old) || causes.length === 0 || had.length === 0 || had.includes(MANY_CAUSES) || causes.every((c) => had.includes(c))) return false;
+        if (!restricts || old === undefined || !isRestriction(old) || causes.length === 0 || had.length === 0 || had.includes(MANY_CAUSES) || causes.every((c) => had.includes(c))) return false;
         item = { ...old, causes: boundedCauses([...had, ...causes]) };
       }
       const version = `${base}.${attempt}`;

@@ -20,6 +20,8 @@
  * itself excluded) → `#takeCause(m)` on X's denial, now the new life's: deleted. X is no longer denied.
  * Control: the CRM re-sends the denial under a new messageId (another mark): X stays denied, the newcomer is skipped.
  * Found by the thirty-fifth hostile audit.
+ * Now: a retry of the new life closes (does not keep) its event's earlier attempts' records of the erased life, after
+ * checking them (`#ofErasedLifeSinceCameBack`): from then on the event's mark on the address is the new life's.
  */
 import { describe, expect, it } from 'vitest';
 import { TEST_SECRET } from '../helpers/engine';
@@ -63,8 +65,7 @@ describe("a denial retried after its first attempt's check failed during the era
     expect(await scenario('a35rs-c', false)).toEqual({ comeback: 200, ownConsent: 'denied', afterComeback: 1, xDenied: 1, newcomer: 'unsubscribed' });
   }, 120_000);
 
-  // BREAK (audit 35)
-  it.fails('retried with its messageId: the new life keeps X denied, a newcomer with X is not mailed', async () => {
+  it('retried with its messageId: the new life keeps X denied, a newcomer with X is not mailed', async () => {
     expect(await scenario('a35rs-x', true)).toEqual({ comeback: 200, ownConsent: 'denied', afterComeback: 1, xDenied: 1, newcomer: 'unsubscribed' });
   }, 120_000);
 });

@@ -4,11 +4,13 @@
  * every event's mark up to the bound; past it the hold stands for "many" (`*`) and stays so, whatever is written or
  * refused over it, so no undo of one event ever takes it back and the item never nears DynamoDB's 400 KB.
  * Found by the 28th hostile audit (300 unsubscribes of one address left 300 marks, without end).
+ * A grant keeps the items it replaced (`replaced`, nested, so the undo of each open grant of a stack can be undone
+ * again: the 35th hostile audit), also bounded: past 8 levels the stack is cut to the denial under it.
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentClient, ProfileStore } from '../../../functions/profile';
-import { eventMark } from '../../../functions/profile/store';
+import { eventMark, keptReplaced } from '../../../functions/profile/store';
 import { ensureTable, profileTableDefinition, startDynalite, type LocalDynamo } from '../../../infra/embedded/dynamo';
 import { emailAddressHash } from '../../../shared';
 
@@ -55,5 +57,27 @@ describe("an address's restriction and its causes", () => {
     await deny('many', address, 60);
     await deny('many', address, 0);
     expect(await causes(address)).toEqual(['*']);
+  });
+
+  it('a grant keeps what it replaced, nested; a stack of grants is cut at 8 levels and keeps the denial under it', () => {
+    // Grants stack only when they race (each lifts a denial it read), so the stack is built here as the writes build it.
+    const denial = { PK: 'AH#x', SK: 'K#email', status: 'denied', key: 'k0', causes: new Set(['m0']), v: 'd.0' };
+    let top: Record<string, unknown> = denial;
+    const chainOf = (item: Record<string, unknown>) => {
+      const chain: string[] = [];
+      for (let below = item.replaced as Record<string, unknown> | undefined; below !== undefined; below = below.replaced as Record<string, unknown> | undefined) chain.push(`${String(below.status)}:${String(below.key)}`);
+      return chain;
+    };
+    for (let n = 1; n <= 30; n++) {
+      top = { PK: 'AH#x', SK: 'K#email', status: 'granted', key: `k${n}`, v: `g${n}.0`, replaced: keptReplaced(top) };
+      if (n === 2) expect(chainOf(top)).toEqual(['granted:k1', 'denied:k0']);
+    }
+    expect(chainOf(top)).toEqual([...Array.from({ length: 7 }, (_, i) => `granted:k${29 - i}`), 'denied:k0']);
+    // No denial at or under the cut: nothing kept past it.
+    const grants = { PK: 'AH#x', SK: 'K#email', status: 'granted', key: 'a', replaced: { status: 'granted', key: 'b' } };
+    let only: Record<string, unknown> = grants;
+    for (let n = 1; n <= 12; n++) only = { status: 'granted', key: `c${n}`, replaced: keptReplaced(only) };
+    expect(chainOf(only)).toHaveLength(7);
+    expect(chainOf(only).every((level) => level.startsWith('granted'))).toBe(true);
   });
 });
