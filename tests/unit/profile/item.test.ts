@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyEvent, appliedMark, emptyProfile } from '../../../functions/profile';
-import { brotliCompressSync } from 'node:zlib';
-import { packContents, packMarks, readContents, UnreadableProfileError, type OutboxEntry } from '../../../functions/profile/item';
+import { brotliCompressSync, constants } from 'node:zlib';
+import { packContents, packMarks, readContents, UnreadableProfileError, windowBits, type OutboxEntry } from '../../../functions/profile/item';
 import type { Profile } from '../../../shared';
 import { ev, identify } from '../../helpers/events';
 
@@ -37,6 +37,19 @@ describe('the profile item codec', () => {
     const json = Buffer.byteLength(JSON.stringify({ profile: contents.profile, outbox }));
     expect(json).toBeGreaterThan(6_000);
     expect(body.length).toBeLessThan(json / 3);
+  });
+
+  it("packs with a window just holding the JSON: as small as brotli's default 4 MB window, and read back whatever the size", () => {
+    expect([0, 1, 1_024, 1_025, 8_000, 330_000, 40_000_000].map(windowBits)).toEqual([10, 10, 11, 11, 13, 19, 24]);
+    for (const traits of [{}, { notes: 'x'.repeat(200_000), bio: Array.from({ length: 2_000 }, (_, i) => `line ${i} of a long biography`).join('\n') }]) {
+      const profile = { ...busyProfile(), traits: { ...busyProfile().traits, ...traits } };
+      const contents = { profile, applied: marks, outbox };
+      const { body } = packContents(contents);
+      const json = Buffer.from(JSON.stringify({ profile, outbox }));
+      const withDefaultWindow = brotliCompressSync(json, { params: { [constants.BROTLI_PARAM_QUALITY]: 5, [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT } });
+      expect(body.length - 1).toBeLessThanOrEqual(Math.ceil(withDefaultWindow.length * 1.01));
+      expect(readContents(packContents(contents), 'cust-1')).toEqual(contents);
+    }
   });
 
   it('reads an item written in the earlier plain form', () => {
