@@ -41,10 +41,19 @@ export const isExecutionMissing = (error: unknown) => error instanceof Execution
 
 /**
  * A deterministic execution name (Step Functions allows 80 characters of [A-Za-z0-9-_]), from the
- * trigger's `eventKey` (source and messageId; runs started before 2026-12 used the messageId alone).
+ * trigger's `eventKey` (source and messageId; runs started before 2026-12 used the messageId alone). The
+ * journey's part is its id, or, past 38 characters, its first 29 and a hash of it all: two journeys whose ids
+ * share their first 38 characters never share a name, and so never a step's message claim or webhook-id
+ * (`M#<execution name>#<step>`). Runs started before that used the first 38 alone (`previousExecutionName`).
  */
 export function executionName(journeyId: string, customerId: string, triggerKey: string, hash: (s: string) => string): string {
-  return `${journeyId.slice(0, 38)}-${hash(`${customerId}\n${triggerKey}`).slice(0, 40)}`;
+  const journey = journeyId.length <= 38 ? journeyId : `${journeyId.slice(0, 29)}_${hash(journeyId).slice(0, 8)}`;
+  return `${journey}-${hash(`${customerId}\n${triggerKey}`).slice(0, 40)}`;
+}
+
+/** The name a run of a journey whose id is over 38 characters was started under before 2026-12-08 (`executionName`); undefined for others. */
+export function previousExecutionName(journeyId: string, customerId: string, triggerKey: string, hash: (s: string) => string): string | undefined {
+  return journeyId.length <= 38 ? undefined : `${journeyId.slice(0, 38)}-${hash(`${customerId}\n${triggerKey}`).slice(0, 40)}`;
 }
 
 /**

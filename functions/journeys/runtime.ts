@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { conversionEventsOf, eventKey, eventRef, isSameEvent, IDEMPOTENCY_WINDOW_SECONDS, INGEST_EVENT_SOURCE, matchesEventPattern, orderAmount, PROFILE_EVENT_SOURCE, profileTags, reachability, type Channel, type Clock, type ConsentMode, type EventPattern, type EventRef, type LifecycleStage, type NormalisedEvent, type Profile } from '../../shared';
 import type { ProfileStore, StoredProfile } from '../profile';
-import { executionName, isExecutionMissing, type ExecutionInput, type Executions } from './executions';
+import { executionName, isExecutionMissing, previousExecutionName, type ExecutionInput, type Executions } from './executions';
 import { attributionSortKey, inRunIndex, type AttributionRecord, type JourneyStore, type MessageRecord, type RunRecord } from './store';
 import { belongsAfter, eventMark } from '../profile';
 
@@ -224,8 +224,12 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     // started before names included the source, within the redelivery window, is found under its old name.
     const legacyName = executionName(journey.id, customerId, detail.messageId, sha);
     const legacySince = new Date(clock.now().getTime() - IDEMPOTENCY_WINDOW_SECONDS * 1000).toISOString();
+    // A run of a journey with a long id started under the name its first 38 characters made is this journey's (runs
+    // are listed by journey): found under it.
+    const previousName = previousExecutionName(journey.id, customerId, eventKey(detail), sha);
     const existing =
       runs.find((r) => r.executionName === executionName(journey.id, customerId, eventKey(detail), sha)) ??
+      (previousName === undefined ? undefined : runs.find((r) => r.executionName === previousName)) ??
       runs.find((r) => r.executionName === legacyName && r.triggerSourceId === undefined && r.startedAt >= legacySince);
     const name = existing?.executionName ?? executionName(journey.id, customerId, eventKey(detail), sha);
     if (existing && existing.status !== 'running') {
