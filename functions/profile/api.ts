@@ -46,6 +46,45 @@ const notFound = (id: string, mergedInto?: string) =>
     : json(404, { error: 'customer_merged', mergedInto, message: `visitor ${JSON.stringify(id)} was merged into customer ${JSON.stringify(mergedInto)} when they were identified; use that id` });
 
 /**
+ * The most an export page's JSON takes: a synchronous Lambda answer is at most 6 MB (6,291,456 bytes), API Gateway's
+ * headers and the rest of the page fit in what is left. A customer's items beyond it (a timeline of large events)
+ * come in further pages: the answer's `next`, passed back as `?after=`.
+ */
+export const EXPORT_PAGE_BYTES = 5 * 1024 * 1024;
+
+/** The key an export page ended at, as `next` carries it (opaque: base64url of `[pk, sk]`). */
+const exportCursor = (item: Record<string, unknown>): string => Buffer.from(JSON.stringify([String(item[PROFILE_TABLE_LAYOUT.partitionKey]), String(item[PROFILE_TABLE_LAYOUT.sortKey])])).toString('base64url');
+/** The key of an `after`, or null when it is not one `exportCursor` made. */
+function exportCursorOf(after: string): [string, string] | null {
+  try {
+    const key: unknown = JSON.parse(Buffer.from(after, 'base64url').toString('utf8'));
+    return Array.isArray(key) && key.length === 2 && key.every((part) => typeof part === 'string') ? (key as [string, string]) : null;
+  } catch {
+    return null;
+  }
+}
+const keyOrder = (a: readonly [string, string], b: readonly [string, string]): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0);
+
+/**
+ * One page of a customer's items in key order (partition, then sort key), after `from`: as many as `bytes` of JSON
+ * hold, and at least one (an item is at most DynamoDB's 400 KB), with the cursor of the next page when any are left.
+ * Items written meanwhile after the cursor come in a later page, as a DynamoDB query's pages do.
+ */
+export function exportPage(items: ReadonlyArray<Record<string, unknown>>, from: [string, string] | undefined, bytes: number): { items: Array<Record<string, unknown>>; next?: string } {
+  const keyOf = (item: Record<string, unknown>): [string, string] => [String(item[PROFILE_TABLE_LAYOUT.partitionKey]), String(item[PROFILE_TABLE_LAYOUT.sortKey])];
+  const left = items.filter((item) => from === undefined || keyOrder(keyOf(item), from) > 0).sort((a, b) => keyOrder(keyOf(a), keyOf(b)));
+  const page: Array<Record<string, unknown>> = [];
+  let used = 0;
+  for (const item of left) {
+    const size = Buffer.byteLength(JSON.stringify(item)) + 1;
+    if (page.length > 0 && used + size > bytes) return { items: page, next: exportCursor(page[page.length - 1]!) };
+    page.push(item);
+    used += size;
+  }
+  return { items: page };
+}
+
+/**
  * The customer API (embedded engine; IAM-authorised admin API in AWS):
  * GET /v1/customers/{id}, GET .../events, GET .../export, DELETE /v1/customers/{id}.
  */
@@ -209,7 +248,12 @@ export function createCustomerApi(deps: CustomerApiDeps) {
     if (method === 'GET' && sub === '/export') {
       const { stored } = found;
       if (!stored) return notFound(id, found.mergedInto);
-      return json(200, { exportedAt: clock.now().toISOString(), customer: profileView(stored.profile), items: await store.allItems(stored.profile.id) });
+      const after = req.query.get('after');
+      const from = after === null ? undefined : exportCursorOf(after);
+      if (from === null) return json(400, { error: 'invalid_cursor', message: 'after must be the `next` of an earlier page of this export' });
+      const customer = profileView(stored.profile);
+      const page = exportPage(await store.allItems(stored.profile.id), from, EXPORT_PAGE_BYTES - Buffer.byteLength(JSON.stringify(customer)));
+      return json(200, { exportedAt: clock.now().toISOString(), customer, items: page.items, ...(page.next !== undefined && { next: page.next }) });
     }
     if (method === 'DELETE' && sub === undefined) {
       const { stored } = found;
