@@ -163,9 +163,9 @@ function guardDynaliteListener(server: Server, listener: RequestListener, port: 
       req.resume();
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error, message }));
     };
-    const verdict = guard({ method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers });
+    const verdict = guard({ method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, rawHeaders: req.rawHeaders, ...(req.url !== undefined && { target: req.url }) });
     const host = parseHost(String(req.headers.host ?? ''));
-    if (!verdict.ok && verdict.status === 421) return refuse(421, verdict.error, verdict.message);
+    if (!verdict.ok && verdict.status !== 403) return refuse(verdict.status, verdict.error, verdict.message);
     if (!host || (host.name !== '127.0.0.1' && host.name !== 'localhost') || host.port !== String(port)) {
       return refuse(421, 'host_not_allowed', `this dynalite answers only to Host 127.0.0.1:${port} and localhost:${port}`);
     }

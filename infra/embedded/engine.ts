@@ -771,7 +771,7 @@ async function start(options: EngineOptions): Promise<Engine> {
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const verdict = guard({ method: req.method ?? 'GET', path: url.pathname, headers: req.headers });
+    const verdict = guard({ method: req.method ?? 'GET', path: url.pathname, headers: req.headers, rawHeaders: req.rawHeaders, ...(req.url !== undefined && { target: req.url }) });
     if (!verdict.ok) {
       req.resume();
       return send(res, verdict.status, { error: verdict.error, message: verdict.message });

@@ -9,7 +9,9 @@ import type { IncomingHttpHeaders } from 'node:http';
  *
  * - Host: only the engine's own names (127.0.0.1, localhost, [::1], any port,
  *   and the names in RAPPORT_ALLOWED_HOSTS). A rebinding page's requests carry
- *   the attacker's name and get 421.
+ *   the attacker's name and get 421. As RFC 9112 §3.2 has it, a request with
+ *   more than one Host line gets 400, and one whose target is in absolute form
+ *   (`GET http://name/...`) is for the target's host, not the Host line's.
  * - Origin: a state-changing request (POST/PUT/PATCH/DELETE) that a browser
  *   marks as coming from another origin (Origin not the engine's own, or
  *   Sec-Fetch-Site: cross-site) gets 403. Clients that are not browsers send
@@ -31,7 +33,7 @@ export interface HttpGuardOptions {
   crossSitePaths: ReadonlySet<string>;
 }
 
-export type GuardVerdict = { ok: true } | { ok: false; status: 421 | 403; error: string; message: string };
+export type GuardVerdict = { ok: true } | { ok: false; status: 400 | 421 | 403; error: string; message: string };
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -62,8 +64,11 @@ export function createHttpGuard(options: HttpGuardOptions) {
     return configured.some((c) => c.name === host.name && (c.port === undefined || c.port === host.port));
   };
 
-  return function check(request: { method: string; path: string; headers: IncomingHttpHeaders }): GuardVerdict {
-    const host = header(request.headers, 'host');
+  return function check(request: { method: string; path: string; headers: IncomingHttpHeaders; rawHeaders?: readonly string[]; target?: string }): GuardVerdict {
+    const hostLines = request.rawHeaders?.filter((name, i) => i % 2 === 0 && name.toLowerCase() === 'host').length ?? 0;
+    if (hostLines > 1) return { ok: false, status: 400, error: 'duplicate_host', message: `a request has one Host line; this one has ${hostLines}` };
+    const absolute = request.target !== undefined && /^[a-z][a-z0-9+.-]*:\/\//i.test(request.target) ? authorityOf(request.target) : undefined;
+    const host = absolute ?? header(request.headers, 'host');
     if (!hostAllowed(host)) {
       return {
         ok: false,
@@ -98,6 +103,15 @@ function sameOrigin(origin: string, host: string): boolean {
   if (!a || !b) return false;
   const defaultPort = url.protocol === 'https:' ? '443' : '80';
   return a.name === b.name && (a.port ?? defaultPort) === (b.port ?? defaultPort);
+}
+
+/** The host of an absolute-form request target (`http://name:port/path`), `''` when it has none a URL can read. */
+function authorityOf(target: string): string {
+  try {
+    return new URL(target).host;
+  } catch {
+    return '';
+  }
 }
 
 function header(headers: IncomingHttpHeaders, name: string): string | undefined {

@@ -12,6 +12,8 @@
  * Neither form is sent by a browser page (so not a DNS-rebinding read by itself): low severity, but the promise
  * "accepts only its own Host" does not hold for them. Measured: both answer 200 with the customer's export
  * (email included); `Host: attacker.example` first answers 421, no Host (HTTP/1.0) 421.
+ * Found by the thirty-sixth hostile audit. Now: two Host lines get 400 `duplicate_host`; an absolute-form target is
+ * judged by its own host (infra/embedded/http-guard.ts), for the engine and for its dynalite listener.
  */
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
@@ -42,17 +44,20 @@ describe('requests that name another host than the engine', () => {
     expect(res.body).toContain('hd-1@example.com');
   });
 
-  // BREAK (audit 36)
-  it.fails('refuses a request with two Host lines (400 or 421) and reveals nothing', async () => {
+  it('refuses a request with two Host lines (400 or 421) and reveals nothing', async () => {
     const res = await raw(`GET ${exportPath} HTTP/1.1\r\nHost: ${own()}\r\nHost: attacker.example\r\nConnection: close\r\n\r\n`);
     expect(res.body).not.toContain('hd-1@example.com');
     expect([400, 421]).toContain(res.status);
   });
 
-  // BREAK (audit 36)
-  it.fails('refuses an absolute-form target naming another host (421) and reveals nothing', async () => {
+  it('refuses an absolute-form target naming another host (421) and reveals nothing', async () => {
     const res = await raw(`GET http://attacker.example${exportPath} HTTP/1.1\r\nHost: ${own()}\r\nConnection: close\r\n\r\n`);
     expect(res.body).not.toContain('hd-1@example.com');
     expect(res.status).toBe(421);
+  });
+
+  it('answers an absolute-form target naming the engine itself, whatever the Host line', async () => {
+    const res = await raw(`GET http://${own()}${exportPath} HTTP/1.1\r\nHost: ${own()}\r\nConnection: close\r\n\r\n`);
+    expect(res.status).toBe(200);
   });
 });
