@@ -461,6 +461,18 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
             // The joined customer leaves every segment: this one now holds all of it.
             if (join.frozen) joined.push(join.id);
             profile = join.frozen ? joinProfiles(profile, join.frozen.profile, now, deps.recentEvents) : { ...profile, mergedIds: [...new Set([...(profile.mergedIds ?? []), join.id])] };
+            // The united list of visitor ids keeps PROFILE_LIMITS.anonymousIds, as a link does: the first listed leave
+            // it, marked first (`markEvicted`: still linked, erased with the customer), never this event's own link
+            // (its mark is this write's link mark, taken once the profile names it). Joins one after another would
+            // otherwise grow it past the item's 400 KB.
+            const over = profile.anonymousIds.length - PROFILE_LIMITS.anonymousIds;
+            if (join.frozen && over > 0) {
+              const evicted = profile.anonymousIds.filter((a) => a !== link).slice(0, over);
+              if (await markEvicted(evicted)) {
+                profile.anonymousIds = profile.anonymousIds.filter((a) => !evicted.includes(a));
+                log('visitor ids evicted from the profile by an alias join: still linked, erased with the customer', { customerId, evicted: evicted.length, limit: PROFILE_LIMITS.anonymousIds });
+              }
+            }
             if (join.frozen) applied = [...join.frozen.applied, ...applied];
             foldLinked(join.id, join.parked);
             merged = true;

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROFILE_LIMITS } from '../../functions/profile/limits';
 import { PROFILE_TABLE, type Engine } from '../../infra/embedded/engine';
@@ -22,6 +22,8 @@ import { startTestEngine } from '../helpers/engine';
  * ("Item size has exceeded the maximum allowed size"), and so is a later valid identify adding one 8,000-character
  * trait. Nothing about any one event is out of bounds. Measured: body 405,374-407,121 bytes, 2,201 visitor ids,
  * 22 of 25 joined; 3 Alias + 1 Identify dead letters. (dynalite enforces DynamoDB's 400 KB item limit; not run in AWS.)
+ * Found by the thirty-sixth hostile audit. Now: a join keeps the united list at 100 as a link does, the first listed
+ * marked evicted before the write (`markEvicted`: still linked, erased with the customer).
  */
 let engine: Engine;
 let api: ReturnType<typeof client>;
@@ -39,8 +41,7 @@ afterAll(async () => {
 const noise = (n: number) => Array.from({ length: n }, () => String.fromCharCode(0x23 + Math.floor(Math.random() * 0x39))).join('');
 
 describe('alias joins of customers with full visitor lists', () => {
-  // BREAK (audit 36)
-  it.fails('keep the survivor within the profile bounds: no valid event becomes a dead letter, the item stays under 400 KB', async () => {
+  it('keep the survivor within the profile bounds: no valid event becomes a dead letter, the item stays under 400 KB', async () => {
     const survivor = 'aj-survivor';
     const customers = 25;
     await api.sendAndSettle({ type: 'identify', userId: survivor, traits: { email: 'aj@example.com' } });
@@ -67,5 +68,26 @@ describe('alias joins of customers with full visitor lists', () => {
     expect(stored.mergedIds, measured).toHaveLength(customers);
     expect(stored.traits.plan, measured).toBeDefined();
     expect(Item!.body!.B!.length, measured).toBeLessThan(400 * 1024);
+    // The list keeps 100, as a link does; the visitors that left it are still the customer's: erasure reaches them all.
+    expect(stored.anonymousIds.length, measured).toBeLessThanOrEqual(PROFILE_LIMITS.anonymousIds);
+    // Partitions of visitors (their alias records, their own profiles) and items naming the customers' ids.
+    const left = async () => {
+      const visitors = new Set<string>();
+      let naming = 0;
+      for (let start: Record<string, never> | undefined, first = true; first || start !== undefined; first = false) {
+        const page = await engine.dynamo.client.send(new ScanCommand({ TableName: PROFILE_TABLE, ConsistentRead: true, ...(start && { ExclusiveStartKey: start }) }));
+        for (const item of page.Items ?? []) {
+          const pk = item.PK?.S ?? '';
+          if (pk.startsWith('A#') || pk.startsWith('C#anon:')) visitors.add(pk);
+          if (JSON.stringify(item).includes('aj-')) naming++;
+        }
+        start = page.LastEvaluatedKey as Record<string, never> | undefined;
+      }
+      return { visitors: visitors.size, naming };
+    };
+    expect((await left()).visitors).toBeGreaterThanOrEqual(customers * PROFILE_LIMITS.anonymousIds);
+    expect((await fetch(`${engine.url}/v1/customers/${survivor}`, { method: 'DELETE' })).status).toBe(200);
+    await engine.settle();
+    expect(await left()).toEqual({ visitors: 0, naming: 0 });
   }, 300_000);
 });
