@@ -46,11 +46,14 @@ const notFound = (id: string, mergedInto?: string) =>
     : json(404, { error: 'customer_merged', mergedInto, message: `visitor ${JSON.stringify(id)} was merged into customer ${JSON.stringify(mergedInto)} when they were identified; use that id` });
 
 /**
- * The most an export page's JSON takes: a synchronous Lambda answer is at most 6 MB (6,291,456 bytes), API Gateway's
- * headers and the rest of the page fit in what is left. A customer's items beyond it (a timeline of large events)
- * come in further pages: the answer's `next`, passed back as `?after=`.
+ * The most an export page's JSON takes as a Lambda answer carries it: a synchronous Lambda answer is at most 6 MB
+ * (6,291,456 bytes), and the body travels as a JSON string inside it (`{statusCode, headers, body}`), each `"` and `\`
+ * of the page escaped once more (`answerBytes`); the headers and the rest fit in what is left. A customer's items
+ * beyond it (a timeline of large events) come in further pages: the answer's `next`, passed back as `?after=`.
  */
 export const EXPORT_PAGE_BYTES = 5 * 1024 * 1024;
+/** The bytes `value`'s JSON takes inside a Lambda answer's `body` string (escaped once more). */
+export const answerBytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(JSON.stringify(value))) - 2;
 
 /** The key an export page ended at, as `next` carries it (opaque: base64url of `[pk, sk]`). */
 const exportCursor = (item: Record<string, unknown>): string => Buffer.from(JSON.stringify([String(item[PROFILE_TABLE_LAYOUT.partitionKey]), String(item[PROFILE_TABLE_LAYOUT.sortKey])])).toString('base64url');
@@ -66,8 +69,8 @@ function exportCursorOf(after: string): [string, string] | null {
 const keyOrder = (a: readonly [string, string], b: readonly [string, string]): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0);
 
 /**
- * One page of a customer's items in key order (partition, then sort key), after `from`: as many as `bytes` of JSON
- * hold, and at least one (an item is at most DynamoDB's 400 KB), with the cursor of the next page when any are left.
+ * One page of a customer's items in key order (partition, then sort key), after `from`: as many as `bytes` of a Lambda
+ * answer hold (`answerBytes`), and at least one (an item is at most DynamoDB's 400 KB), with the cursor of the next page when any are left.
  * Items written meanwhile after the cursor come in a later page, as a DynamoDB query's pages do.
  */
 export function exportPage(items: ReadonlyArray<Record<string, unknown>>, from: [string, string] | undefined, bytes: number): { items: Array<Record<string, unknown>>; next?: string } {
@@ -76,7 +79,7 @@ export function exportPage(items: ReadonlyArray<Record<string, unknown>>, from: 
   const page: Array<Record<string, unknown>> = [];
   let used = 0;
   for (const item of left) {
-    const size = Buffer.byteLength(JSON.stringify(item)) + 1;
+    const size = answerBytes(item) + 1;
     if (page.length > 0 && used + size > bytes) return { items: page, next: exportCursor(page[page.length - 1]!) };
     page.push(item);
     used += size;
@@ -252,7 +255,7 @@ export function createCustomerApi(deps: CustomerApiDeps) {
       const from = after === null ? undefined : exportCursorOf(after);
       if (from === null) return json(400, { error: 'invalid_cursor', message: 'after must be the `next` of an earlier page of this export' });
       const customer = profileView(stored.profile);
-      const page = exportPage(await store.allItems(stored.profile.id), from, EXPORT_PAGE_BYTES - Buffer.byteLength(JSON.stringify(customer)));
+      const page = exportPage(await store.allItems(stored.profile.id), from, EXPORT_PAGE_BYTES - answerBytes(customer));
       return json(200, { exportedAt: clock.now().toISOString(), customer, items: page.items, ...(page.next !== undefined && { next: page.next }) });
     }
     if (method === 'DELETE' && sub === undefined) {

@@ -479,7 +479,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
           }
         }
         const step = resegment(current, profile, before, eventKey(event), now, { at: event.timestamp, receivedAt: event.receivedAt }, joined);
-        // The outbox keeps OUTBOX_MAX entries: a write never holds more new ones than that (a single event aside).
+        // The outbox keeps OUTBOX_MAX entries: a write never holds more new ones than that (a single event aside: all of
+        // its own are kept).
         if (derived.length > 0 && derived.length + step.derived.length > OUTBOX_MAX) break;
         step.next.applied = applied;
         const rebornAfter = current?.rebornAfter ?? tombstone?.erasedAt;
@@ -1001,7 +1002,9 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       ...(stored?.heldNumber !== undefined && { heldNumber: stored.heldNumber }),
       ...(stored?.heldEmail !== undefined && { heldEmail: stored.heldEmail }),
       applied: stored?.applied ?? [],
-      outbox: keepCoPurchaseEntries([...(stored?.outbox ?? []), ...derived]).slice(-OUTBOX_MAX),
+      // The last OUTBOX_MAX entries, and every one this event derived (up to DERIVED_EVENTS_MAX and its segment
+      // entries): a retry of the event republishes them all from here.
+      outbox: keepCoPurchaseEntries([...(stored?.outbox ?? []), ...derived]).slice(-Math.max(OUTBOX_MAX, derived.length)),
       ...(segmentSeq > 0 && { segmentSeq }),
       ...(seg.nextChangeAt !== undefined && { nextChangeAt: seg.nextChangeAt }),
       // A sweep change still to be confirmed published stays marked (and due) through other writes.

@@ -10,6 +10,8 @@
  * takes) is ~220 KB of body JSON and ~440 KB of Lambda payload: a page of 5 MB of body is ~10 MB of payload, so the
  * invocation fails (API Gateway 500) and the customer's export can never be produced in AWS. The embedded engine has
  * no such limit and serves the same handler code, which is how the payload is measured here.
+ * Found by the thirty-seventh hostile audit. Now: a page is budgeted by the bytes it takes inside the Lambda answer
+ * (`answerBytes`: its JSON escaped once more as the `body` string), 5 MB of the 6 MB.
  */
 import { describe, expect, it } from 'vitest';
 import { useTestEngine } from '../helpers/engine';
@@ -19,8 +21,7 @@ const world = useTestEngine();
 const LAMBDA_RESPONSE_MAX_BYTES = 6 * 1024 * 1024;
 
 describe('an export page of events full of quotes', () => {
-  // BREAK (audit 37)
-  it.fails('is a Lambda answer of at most 6 MB once the runtime serialises the handler result', async () => {
+  it('is a Lambda answer of at most 6 MB once the runtime serialises the handler result', async () => {
     const id = 'ex-quotes';
     await world.api.sendAndSettle({ type: 'identify', userId: id, traits: { email: 'ex-quotes@example.com' } });
     for (let n = 0; n < 28; n += 4) {

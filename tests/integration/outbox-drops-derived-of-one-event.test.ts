@@ -9,6 +9,8 @@
  * only. When the first PutEvents of them fails, the redelivered cause republishes what the outbox still holds (the 50
  * Tag Removed) and the 50 Tag Added are never published: journeys triggered by them never start.
  * Measured: the profile holds all 50 new tags; after the redelivery 0 of their 50 Tag Added are on the bus log.
+ * Found by the thirty-seventh hostile audit. Now: a write keeps the last 50 outbox entries and every entry its event
+ * derived (up to DERIVED_EVENTS_MAX), so the retry republishes all of them.
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,8 +23,7 @@ const ID = 'a37-outbox';
 const tag = (i: number) => `a37-m-${String(i).padStart(2, '0')}`;
 
 describe('an identify that replaces 50 manual tags by 50 others, its first publish refused', () => {
-  // BREAK (audit 37)
-  it.fails('publishes every Tag Added it derived once the cause is retried', async () => {
+  it('publishes every Tag Added it derived once the cause is retried', async () => {
     const config = mkdtempSync(join(tmpdir(), 'rapport-a37-outbox-'));
     cpSync('workflows', config, { recursive: true });
     const tagsYaml = readFileSync(join(config, 'tags.yaml'), 'utf8').replace(
