@@ -9,6 +9,8 @@
  * newest PROFILE_LIMITS.anonymousIds (100). Once 100 later visitor ids are linked, the denying visitor is evicted from
  * the list (`markEvicted`: "still linked, its events land on the customer") and its hold is no longer read: while the
  * consumer is late with the denial, the journey's next marketing email goes out, after the denial's receipt.
+ * The same with an alias join evicting it (the united list keeps 100, the first listed leave). Measured: the visitor
+ * not listed (100 listed), the denial held, and send-getting-started and send-first-order-offer sent after it.
  * The same run with the visitor still listed (the second test of consent-hold-visitor.test.ts) skips it.
  * Found by the thirty-eighth hostile audit.
  */
@@ -55,6 +57,39 @@ describe('an Unsubscribed of a visitor answered before its link, the visitor the
     // Assess: the denial was received (and is still held from the consumer) before the email fell due.
     expect(lateDenial.held, measured).toHaveLength(1);
     // The promise: no marketing send after the denial's receipt: the getting-started email is skipped, not sent.
+    expect(sent, measured).toEqual(['send-welcome']);
+    expect(gettingStarted, measured).toMatchObject({ status: 'skipped', reason: 'unsubscribed' });
+  }, 120_000);
+
+  // BREAK (audit 38)
+  it.fails('still stops it when an alias join evicts the visitor from the united list', async () => {
+    // Prepare: as above, the visitor's link answered but not applied when it unsubscribes.
+    const id = 'ej-unlinked';
+    const visitor = 'ej-visitor-0';
+    const other = 'ej-other';
+    await t.api.send({ type: 'track', userId: id, event: 'Signed Up', properties: {} });
+    await t.api.send({ type: 'identify', userId: id, traits: { email: `${id}@example.com` } });
+    await clock.idle();
+    const lateLink = holdConsumer(t.engine, (d) => d.anonymousId === visitor && d.type === 'identify');
+    await t.api.send(identifyBoth(id, visitor));
+    const lateDenial = holdConsumer(t.engine, isUnsubscribeOf(visitor));
+    await t.api.send({ type: 'track', anonymousId: visitor, event: 'Unsubscribed', properties: { channel: 'email' } });
+
+    // Act: the link is applied; another customer record of theirs with PROFILE_LIMITS.anonymousIds visitor ids is
+    // joined in by alias: the united list keeps 100 and the first listed (the denying visitor) leaves it.
+    await lateLink.release();
+    const more = Array.from({ length: PROFILE_LIMITS.anonymousIds }, (_, k) => ({ type: 'identify', userId: other, anonymousId: `ej-more-${k}`, traits: {} }));
+    for (let k = 0; k < more.length; k += 25) await t.api.sendAndSettle(more.slice(k, k + 25));
+    await t.api.sendAndSettle({ type: 'alias', userId: id, previousId: other });
+    const view = await t.api.customer(id);
+    await runToEnd(clock, t.engine, id, 'welcome');
+    const sent = outboxFor(t.engine, id).map((m) => m.step);
+    const gettingStarted = (await messagesOf(t.engine, id)).find((m) => m.stepId === 'send-getting-started');
+    const measured = `joined ${JSON.stringify(view.mergedIds)}; visitor listed: ${view.anonymousIds.includes(visitor)} (${view.anonymousIds.length} listed); held denials ${lateDenial.held.length}; sent ${JSON.stringify(sent)}; getting-started ${JSON.stringify(gettingStarted)}`;
+
+    // Assess: the denial was received (and is still held from the consumer) before the email fell due.
+    expect(lateDenial.held, measured).toHaveLength(1);
+    // The promise: no marketing send after the denial's receipt.
     expect(sent, measured).toEqual(['send-welcome']);
     expect(gettingStarted, measured).toMatchObject({ status: 'skipped', reason: 'unsubscribed' });
   }, 120_000);
