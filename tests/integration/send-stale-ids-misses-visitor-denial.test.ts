@@ -11,6 +11,10 @@
  * (`stillConsented`) reads the holds of the ids of that stale profile, which does not list the visitor: the hold is
  * never read and the marketing email goes out, although the denial was answered before the send even began and the
  * visitor is linked and listed when the provider is called. Not the documented "already with the provider" window.
+ * The same with a denial of another record of the customer (B) and an alias joining B in, applied while the send is
+ * claimed (the stale profile has no `mergedIds`). Measured in both: the race as described (the visitor listed / B
+ * joined at the claim), send-getting-started sent; the next step (send-first-order-offer) reads the fresh profile and
+ * is skipped, which shows the engine itself counts the denial as the customer's.
  * Found by the thirty-eighth hostile audit.
  */
 import { describe, expect, it } from 'vitest';
@@ -58,6 +62,44 @@ describe('a visitor Unsubscribed answered before the send, its link applied whil
     expect(fired, measured).toBe(1);
     expect(listedAtClaim, measured).toEqual([visitor]);
     // The promise: the denial answered before the send stops it; no marketing email after the welcome.
+    expect(sent, measured).toEqual(['send-welcome']);
+    expect(gettingStarted, measured).toMatchObject({ status: 'skipped', reason: 'unsubscribed' });
+    await late.release();
+  }, 120_000);
+
+  // BREAK (audit 38)
+  it.fails('stops it also when the denial is of a customer record joined in by alias while the send is claimed', async () => {
+    // Prepare: customer A in the welcome journey; their other record B unsubscribes, and an alias joining B into A is
+    // answered; the consumer is late with both.
+    const id = 'sj-customer';
+    const other = 'sj-other';
+    await t.api.send({ type: 'track', userId: id, event: 'Signed Up', properties: {} });
+    await t.api.send({ type: 'identify', userId: id, traits: { email: `${id}@example.com` } });
+    await t.api.send({ type: 'identify', userId: other, traits: { email: `${other}@example.com` } });
+    await clock.idle();
+    const late = lateDeliveries(t.engine, ['sj-deny', 'sj-alias']);
+    await t.api.send({ type: 'track', userId: other, event: 'Unsubscribed', properties: { channel: 'email' }, messageId: 'sj-deny' });
+    await t.api.send({ type: 'alias', userId: id, previousId: other, messageId: 'sj-alias' });
+
+    // Act: the join is applied while the getting-started send is claimed.
+    let joinedAtClaim: string[] | undefined;
+    hooks.set({
+      match: (op, input) => op === 'PutItem' && input.includes('"sending"') && input.includes('send-getting-started') && input.includes(id),
+      before: async () => {
+        await late.release('sj-alias');
+        joinedAtClaim = (await t.engine.profiles.get(id))?.profile.mergedIds;
+      },
+    });
+    await runToEnd(clock, t.engine, id, 'welcome');
+    const fired = hooks.fired;
+    hooks.clear();
+    const sent = outboxFor(t.engine, id).map((m) => m.step);
+    const gettingStarted = (await messagesOf(t.engine, id)).find((m) => m.stepId === 'send-getting-started');
+    const measured = `hook fired ${fired}; joined at the claim ${JSON.stringify(joinedAtClaim)}; sent ${JSON.stringify(sent)}; getting-started ${JSON.stringify(gettingStarted)}`;
+
+    expect(fired, measured).toBe(1);
+    expect(joinedAtClaim, measured).toEqual([other]);
+    // The promise: the denial answered before the send stops it.
     expect(sent, measured).toEqual(['send-welcome']);
     expect(gettingStarted, measured).toMatchObject({ status: 'skipped', reason: 'unsubscribed' });
     await late.release();
