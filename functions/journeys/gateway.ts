@@ -214,9 +214,17 @@ export function createSendGateway(deps: GatewayDeps) {
    * to skip (`unsubscribed`, `suppressed`, `no-consent`), or undefined. Quiet hours and the cap were decided already.
    */
   async function stillConsented(ids: readonly string[], profile: Profile, channel: Channel, kind: MessageKind, now: Date, topic: MessageTopic | undefined): Promise<string | undefined> {
-    const consented = await withHolds([...new Set([...ids, ...idsOfProfile(profile)])], profile, channel, now, topic?.id);
-    const again = decideSend(consented, channel, kind, { sentInWindow: [] }, now, { ...deps.policy, quietHours: undefined }, topic, reachesOn(channel));
-    return again.action === 'skip' ? again.reason : undefined;
+    // The customer as they stand now, read again: a visitor linked or a record joined since this send read the profile
+    // brings its ids (the holds ingest recorded under them) and what the consumer applied meanwhile; either profile's
+    // denial stops the send.
+    const fresh = (await profiles.resolve(profile.id)).stored?.profile;
+    const all = [...new Set([...ids, ...idsOfProfile(profile), ...(fresh === undefined ? [] : idsOfProfile(fresh))])];
+    for (const base of fresh === undefined ? [profile] : [profile, fresh]) {
+      const consented = await withHolds(all, base, channel, now, topic?.id);
+      const again = decideSend(consented, channel, kind, { sentInWindow: [] }, now, { ...deps.policy, quietHours: undefined }, topic, reachesOn(channel));
+      if (again.action === 'skip') return again.reason;
+    }
+    return undefined;
   }
 
   /**

@@ -306,7 +306,12 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
       const markEvicted = async (visitors: string[]): Promise<boolean> => {
         for (const a of visitors) await store.markEvicted(customerId, a);
         const erased = await store.tombstone(customerId, now);
-        if (erased === undefined || erased.erasedAt === (current?.rebornAfter ?? tombstone?.erasedAt)) return true;
+        if (erased === undefined || erased.erasedAt === (current?.rebornAfter ?? tombstone?.erasedAt)) {
+          // A send reads the holds of the visitors the profile lists: an evicted visitor's (a denial ingest answered
+          // before the link) become the customer's own.
+          for (const a of visitors) await store.carryHolds(`anon:${a}`, customerId, now);
+          return true;
+        }
         await store.unmarkLinks(customerId, [...visitors.map((a) => `anon:${a}`), ...marked]);
         marked.clear();
         return false;

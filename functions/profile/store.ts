@@ -994,6 +994,45 @@ export class ProfileStore {
   }
 
   /**
+   * Carry the consent and suppression holds of visitor `visitorId` (`anon:<visitor>`) to customer `customerId`, as their
+   * own: a visitor's denial ingest answered before the visitor was linked is held under the visitor, and a send reads
+   * the holds of the visitors the profile lists; one evicted from that list (past PROFILE_LIMITS.anonymousIds) would
+   * no longer be read. Called before the write that drops it (the consumer's eviction). Each carried as its kind is
+   * written (the greater key, the earlier suppression win; write, then check: erasure judges it by its receipt).
+   */
+  async carryHolds(visitorId: string, customerId: string, now: Date): Promise<number> {
+    const nowSeconds = now.getTime() / 1000;
+    let carried = 0;
+    for (const prefix of ['K#', 'S#']) {
+      const holds = await queryAll(this.doc, {
+        TableName: this.tableName,
+        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :p)',
+        ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey },
+        ExpressionAttributeValues: { ':pk': `C#${visitorId}`, ':p': prefix },
+        ConsistentRead: true,
+      });
+      for (const item of holds) {
+        if (typeof item[L.ttlAttribute] === 'number' && (item[L.ttlAttribute] as number) <= nowSeconds) continue;
+        const [, channel, topic] = String(item[L.sortKey]).split('#') as [string, Channel, string | undefined];
+        if (item.itemType === 'consent-hold') {
+          await this.putConsentHold(customerId, channel, { status: item.status as ConsentRecord['status'], source: item.source as string, at: item.at as string, key: item.key as string }, topic);
+          carried++;
+        } else if (item.itemType === 'suppression-hold') {
+          const at = item.at as string;
+          const ttl = typeof item[L.ttlAttribute] === 'number' ? (item[L.ttlAttribute] as number) : Math.floor(now.getTime() / 1000) + CONSENT_HOLD_DAYS * 86_400;
+          const hold: HoldWrite = {
+            item: { itemType: 'suppression-hold', reason: item.reason, at, [L.ttlAttribute]: ttl },
+            condition: { expression: 'attribute_not_exists(#pk) OR #at > :at', names: { '#pk': L.partitionKey, '#at': 'at' }, values: { ':at': at } },
+          };
+          await this.#putCustomerHold(customerId, suppressionHoldKey(customerId, channel), hold, { timestamp: at, receivedAt: new Date((ttl - CONSENT_HOLD_DAYS * 86_400) * 1000).toISOString() }, { name: 'at', value: at });
+          carried++;
+        }
+      }
+    }
+    return carried;
+  }
+
+  /**
    * Put a hold in the customer's partition (`putConsentHold`, `putSuppressionHold`) and check it (`#undoHoldIfErased`),
    * the write open meanwhile (`#openHoldWrite`): one whose check never ran is checked again (`#checkCustomerHold`).
    */
