@@ -12,7 +12,6 @@
  * The same with an alias join evicting it (the united list keeps 100, the first listed leave). Measured: the visitor
  * not listed (100 listed), the denial held, and send-getting-started and send-first-order-offer sent after it.
  * The same run with the visitor still listed (the second test of consent-hold-visitor.test.ts) skips it.
- * Found by the thirty-eighth hostile audit.
  * Found by the thirty-eighth hostile audit. Now: a visitor evicted from the list (by links or a join) has its holds
  * carried to the customer first (`ProfileStore.carryHolds`, from the consumer's `markEvicted`), read as the customer's own.
  */

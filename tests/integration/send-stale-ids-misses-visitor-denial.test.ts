@@ -15,7 +15,6 @@
  * claimed (the stale profile has no `mergedIds`). Measured in both: the race as described (the visitor listed / B
  * joined at the claim), send-getting-started sent; the next step (send-first-order-offer) reads the fresh profile and
  * is skipped, which shows the engine itself counts the denial as the customer's.
- * Found by the thirty-eighth hostile audit.
  * Found by the thirty-eighth hostile audit. Now: the last word (`stillConsented`) reads the customer again (ids linked
  * or joined since, what the consumer applied) and reads the holds of every id of both profiles; either denial stops it.
  */
