@@ -76,20 +76,19 @@ export async function recordHolds(holds: ConsentHolds | undefined, events: reado
     addresses.set(event, of);
   }
   const addressFor = (event: NormalisedEvent, channel: Channel, status: string) => addresses.get(event)?.[CHANNEL_ADDRESS_TRAIT[channel]]?.[status === 'denied' ? 'denied' : 'granted'];
+  /** The holds `event` puts under customer `id`. */
+  const holdWrites = (event: NormalisedEvent, id: string): Array<{ id: string; write: () => Promise<void> }> =>
+    [
+      ...consentDenials(event).map((change) => () => holds.putConsentHold(id, change.channel, consentRecord(change))),
+      // A topic's denial (`Unsubscribed {channel, topic}`) holds from the answer too, as a channel's.
+      ...topicConsentChanges(event)
+        .filter((change) => change.status === 'denied')
+        .map((change) => () => holds.putConsentHold(id, change.channel, consentRecord(change), change.topic)),
+      // The address the bounce or complaint names (the tool's report of where the message went), not the one the record has now.
+      ...suppressionsOf(event).map(({ channel, suppression }) => () => holds.putSuppressionHold(id, channel, suppression, event.receivedAt, addressFor(event, channel, 'denied'), undefined, event)),
+    ].map((write) => ({ id, write }));
   const writes: Array<{ id: string; write: () => Promise<void> }> = events.flatMap((event) =>
-    [customerOf(event), linked.get(customerOf(event))].flatMap((id) =>
-      id === undefined
-        ? []
-        : [
-            ...consentDenials(event).map((change) => () => holds.putConsentHold(id, change.channel, consentRecord(change))),
-            // A topic's denial (`Unsubscribed {channel, topic}`) holds from the answer too, as a channel's.
-            ...topicConsentChanges(event)
-              .filter((change) => change.status === 'denied')
-              .map((change) => () => holds.putConsentHold(id, change.channel, consentRecord(change), change.topic)),
-            // The address the bounce or complaint names (the tool's report of where the message went), not the one the record has now.
-            ...suppressionsOf(event).map(({ channel, suppression }) => () => holds.putSuppressionHold(id, channel, suppression, event.receivedAt, addressFor(event, channel, 'denied'), undefined, event)),
-          ].map((write) => ({ id, write })),
-    ),
+    [customerOf(event), linked.get(customerOf(event))].flatMap((id) => (id === undefined ? [] : holdWrites(event, id))),
   );
   // The address's own consent: every change of a channel, in consent order (a grant lifts an earlier denial of the
   // address), once per event, under the customer (a visitor's: the one it is linked to); and a subscription topic's
@@ -116,4 +115,17 @@ export async function recordHolds(holds: ConsentHolds | undefined, events: reado
   await mapLimit([...byCustomer.values()], 16, async (ofOne) => {
     for (const write of ofOne) await write();
   });
+  // Write, then check: a visitor found unlinked above may have been linked since, and even have left its customer's
+  // list of visitor ids, its holds carried to the customer before these were written (ProfileStore.carryHolds). Read
+  // again now that they are written: one linked by now gets them under its customer too. (A link after this read
+  // comes after the writes, so the carry at its eviction finds them.)
+  const unlinked = visitors.filter((v) => linked.get(v) === undefined);
+  if (holds.linkedTo === undefined || unlinked.length === 0) return;
+  const linkedSince = new Map((await mapLimit(unlinked, 16, async (v) => [v, await holds.linkedTo!(v)] as const)).filter((entry): entry is readonly [string, string] => entry[1] !== undefined));
+  if (linkedSince.size === 0) return;
+  const late = events.flatMap((event) => {
+    const customer = linkedSince.get(customerOf(event));
+    return customer === undefined ? [] : holdWrites(event, customer);
+  });
+  for (const { write } of late) await write();
 }
