@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CHANNEL_ADDRESS_TRAIT, foldConsent, subscribedByDefault, type AttributionRule, type Channel, type Clock, type MessageKind, type MessageTopic, type Profile, type Recommendations, type TopicDefault } from '../../shared';
-import { idsOfProfile, type ProfileStore } from '../profile';
+import { idsOfProfile, type ChannelHolds, type ProfileStore } from '../profile';
 import { ChannelUnavailableError, type Channels } from './channels/types';
 import { outcomeUnknown, SendOutcomeUnknownError, StepConfigError } from './errors';
 import { decideSend, type SendDecision, type SendPolicy } from './policy';
@@ -219,8 +219,10 @@ export function createSendGateway(deps: GatewayDeps) {
     // denial stops the send.
     const fresh = (await profiles.resolve(profile.id)).stored?.profile;
     const all = [...new Set([...ids, ...idsOfProfile(profile), ...(fresh === undefined ? [] : idsOfProfile(fresh))])];
+    // One read of the holds for both profiles, unless the address moved (each address's own holds are read then).
+    const holds = await profiles.holdsOf(all, channel, now, topic?.id, addressOf(profile, channel));
     for (const base of fresh === undefined ? [profile] : [profile, fresh]) {
-      const consented = await withHolds(all, base, channel, now, topic?.id);
+      const consented = base === profile || addressOf(base, channel) === addressOf(profile, channel) ? foldHolds(base, holds, channel, topic?.id) : await withHolds(all, base, channel, now, topic?.id);
       const again = decideSend(consented, channel, kind, { sentInWindow: [] }, now, { ...deps.policy, quietHours: undefined }, topic, reachesOn(channel));
       if (again.action === 'skip') return again.reason;
     }
@@ -249,7 +251,11 @@ export function createSendGateway(deps: GatewayDeps) {
    * it in consent order. One read for every id and the address.
    */
   async function withHolds(customerIds: readonly string[], profile: Profile, channel: Channel, now: Date, topic?: string): Promise<Profile> {
-    const holds = await profiles.holdsOf(customerIds, channel, now, topic, addressOf(profile, channel));
+    return foldHolds(profile, await profiles.holdsOf(customerIds, channel, now, topic, addressOf(profile, channel)), channel, topic);
+  }
+
+  /** `profile` with the holds read (`withHolds`) folded in. */
+  function foldHolds(profile: Profile, holds: ChannelHolds, channel: Channel, topic?: string): Profile {
     let consent = profile.consent[channel];
     for (const hold of holds.consent) consent = foldConsent(consent, hold);
     // The message's topic likewise: a topic denial answered for (the preference page, an Unsubscribed with a topic) holds at once.

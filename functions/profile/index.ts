@@ -1,6 +1,6 @@
 export { applyEvent, emptyProfile, joinProfiles, mergeProfiles, RECENT_EVENTS_DAYS, RECENT_EVENTS_MAX } from './apply';
 export { BroadcastCursors, type PageCursor } from './broadcast-cursor';
-export { ProfileStore, VersionConflictError, appliedMark, belongsAfter, dedupeKey, eventMark, APPLIED_MAX, ALIAS_CHAIN_MAX, idsOfProfile, queryAll, queryShardsBefore, receivedAfterErasure, startsNewLife, type ResolvedProfile, type StoredProfile, type OutboxEntry, type Tombstone } from './store';
+export { ProfileStore, VersionConflictError, appliedMark, belongsAfter, dedupeKey, eventMark, APPLIED_MAX, ALIAS_CHAIN_MAX, idsOfProfile, queryAll, queryShardsBefore, receivedAfterErasure, startsNewLife, type ResolvedProfile, type StoredProfile, type OutboxEntry, type Tombstone, type ChannelHolds } from './store';
 export { resumeErasures, resumeInterruptedErasures, ERASURE_RESUME_GRACE_MS, type ErasureResumeHooks } from './erasure-resume';
 export { createProfileConsumer, type ConsumeResult, type Segmenter, type Segmentation, type ProfileConsumerDeps } from './consumer';
 export { createCustomerApi, profileView, VIOLATIONS_PATH, type TrackingPlanViolations } from './api';
