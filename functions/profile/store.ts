@@ -866,7 +866,7 @@ export class ProfileStore {
     const Key = suppressionHoldKey(id, channel);
     const earliest = { expression: 'attribute_not_exists(#pk) OR #at > :at', names: { '#pk': L.partitionKey, '#at': 'at' }, values: { ':at': suppression.at } };
     const hold: HoldWrite = {
-      item: { itemType: 'suppression-hold', reason: suppression.reason, at: suppression.at, [L.ttlAttribute]: Math.floor(Date.parse(receivedAt) / 1000) + CONSENT_HOLD_DAYS * 86_400 },
+      item: { itemType: 'suppression-hold', reason: suppression.reason, at: suppression.at, receivedAt, [L.ttlAttribute]: Math.floor(Date.parse(receivedAt) / 1000) + CONSENT_HOLD_DAYS * 86_400 },
       condition: earliest,
     };
     await this.#putCustomerHold(id, Key, hold, { timestamp: suppression.at, receivedAt }, { name: 'at', value: suppression.at }, now, writer);
@@ -1003,12 +1003,14 @@ export class ProfileStore {
   async carryHolds(visitorId: string, customerId: string, now: Date): Promise<number> {
     const nowSeconds = now.getTime() / 1000;
     let carried = 0;
-    for (const prefix of ['K#', 'S#']) {
+    // Its own holds, and those parked under a hash of it (received after its erasure, before a new life linked it).
+    const where = [...['K#', 'S#'].map((prefix) => ({ pk: `C#${visitorId}`, prefix })), ...['K#', 'S#'].map((prefix) => ({ pk: `${PARKED_HOLD_PREFIX}${hashId(visitorId)}`, prefix }))];
+    for (const { pk, prefix } of where) {
       const holds = await queryAll(this.doc, {
         TableName: this.tableName,
         KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :p)',
         ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey },
-        ExpressionAttributeValues: { ':pk': `C#${visitorId}`, ':p': prefix },
+        ExpressionAttributeValues: { ':pk': pk, ':p': prefix },
         ConsistentRead: true,
       });
       for (const item of holds) {
@@ -1020,17 +1022,20 @@ export class ProfileStore {
         } else if (item.itemType === 'suppression-hold') {
           const at = item.at as string;
           const ttl = typeof item[L.ttlAttribute] === 'number' ? (item[L.ttlAttribute] as number) : Math.floor(now.getTime() / 1000) + CONSENT_HOLD_DAYS * 86_400;
+          // Its receipt as written (one written before it was kept: from its expiry, to the second).
+          const receivedAt = typeof item.receivedAt === 'string' ? item.receivedAt : new Date((ttl - CONSENT_HOLD_DAYS * 86_400) * 1000).toISOString();
           const hold: HoldWrite = {
-            item: { itemType: 'suppression-hold', reason: item.reason, at, [L.ttlAttribute]: ttl },
+            item: { itemType: 'suppression-hold', reason: item.reason, at, receivedAt, [L.ttlAttribute]: ttl },
             condition: { expression: 'attribute_not_exists(#pk) OR #at > :at', names: { '#pk': L.partitionKey, '#at': 'at' }, values: { ':at': at } },
           };
-          await this.#putCustomerHold(customerId, suppressionHoldKey(customerId, channel), hold, { timestamp: at, receivedAt: new Date((ttl - CONSENT_HOLD_DAYS * 86_400) * 1000).toISOString() }, { name: 'at', value: at });
+          await this.#putCustomerHold(customerId, suppressionHoldKey(customerId, channel), hold, { timestamp: at, receivedAt }, { name: 'at', value: at });
           carried++;
         }
       }
     }
     return carried;
   }
+
 
   /**
    * Put a hold in the customer's partition (`putConsentHold`, `putSuppressionHold`) and check it (`#undoHoldIfErased`),
