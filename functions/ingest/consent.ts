@@ -94,16 +94,15 @@ export async function recordHolds(holds: ConsentHolds | undefined, events: reado
   // address), once per event, under the customer (a visitor's: the one it is linked to); and a subscription topic's
   // (the preference page, `Unsubscribed {channel, topic}`): leaving a topic from one record leaves it for the address,
   // only the address's own record re-joining lifts that.
-  for (const event of events) {
-    if (!holds.putAddressConsent) break;
-    const id = linked.get(customerOf(event)) ?? customerOf(event);
-    for (const change of consentChanges(event)) {
-      writes.push({ id, write: () => holds.putAddressConsent!(id, change.channel, consentRecord(change), addressFor(event, change.channel, change.status), undefined, undefined, event) });
-    }
-    for (const change of topicConsentChanges(event)) {
-      writes.push({ id, write: () => holds.putAddressConsent!(id, change.channel, consentRecord(change), addressFor(event, change.channel, change.status), change.topic, undefined, event) });
-    }
-  }
+  /** The address holds `event` puts, under customer `id` (a visitor's: the one it is linked to). */
+  const addressWrites = (event: NormalisedEvent, id: string): Array<{ id: string; write: () => Promise<void> }> =>
+    holds.putAddressConsent === undefined
+      ? []
+      : [
+          ...consentChanges(event).map((change) => ({ id, write: () => holds.putAddressConsent!(id, change.channel, consentRecord(change), addressFor(event, change.channel, change.status), undefined, undefined, event) })),
+          ...topicConsentChanges(event).map((change) => ({ id, write: () => holds.putAddressConsent!(id, change.channel, consentRecord(change), addressFor(event, change.channel, change.status), change.topic, undefined, event) })),
+        ];
+  for (const event of events) writes.push(...addressWrites(event, linked.get(customerOf(event)) ?? customerOf(event)));
   // One customer's writes one after another (many of them are the same hold of their address: written concurrently
   // they would retry over each other, `ProfileStore#writeAddressHold`), customers side by side.
   const byCustomer = new Map<string, Array<() => Promise<void>>>();
@@ -123,9 +122,10 @@ export async function recordHolds(holds: ConsentHolds | undefined, events: reado
   if (holds.linkedTo === undefined || unlinked.length === 0) return;
   const linkedSince = new Map((await mapLimit(unlinked, 16, async (v) => [v, await holds.linkedTo!(v)] as const)).filter((entry): entry is readonly [string, string] => entry[1] !== undefined));
   if (linkedSince.size === 0) return;
+  // Its holds, and the address's (the customer's address or number: the visitor had none).
   const late = events.flatMap((event) => {
     const customer = linkedSince.get(customerOf(event));
-    return customer === undefined ? [] : holdWrites(event, customer);
+    return customer === undefined ? [] : [...holdWrites(event, customer), ...addressWrites(event, customer)];
   });
   for (const { write } of late) await write();
 }
