@@ -42,7 +42,7 @@ beforeAll(async () => {
 afterAll(() => engine.stop());
 
 describe('a visitor denial carried into the new life of a customer erased after the denial', () => {
-  // BREAK (audit 41)
+  // OPEN (audit 41): see the header; flip to `it` when fixed.
   it.fails('still stops the push broadcast after the visitor is evicted (as it does while the visitor is listed)', async () => {
     // Prepare: B (to evict from) and D (the control), each with a device, and their tag.
     await api.sendAndSettle([
