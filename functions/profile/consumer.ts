@@ -308,8 +308,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
         const erased = await store.tombstone(customerId, now);
         if (erased === undefined || erased.erasedAt === (current?.rebornAfter ?? tombstone?.erasedAt)) {
           // A send reads the holds of the visitors the profile lists: an evicted visitor's (a denial ingest answered
-          // before the link) become the customer's own.
-          for (const a of visitors) await store.carryHolds(`anon:${a}`, customerId, now);
+          // before the link) become the customer's own, this life's (`erased`: the erasure it came back after, if any).
+          for (const a of visitors) await store.carryHolds(`anon:${a}`, customerId, now, erased?.erasedAt);
           return true;
         }
         await store.unmarkLinks(customerId, [...visitors.map((a) => `anon:${a}`), ...marked]);

@@ -843,14 +843,14 @@ export class ProfileStore {
    * the new life with it). Otherwise the write came before the tombstone, so before the eraser's
    * query, which deletes it.
    */
-  async putConsentHold(id: string, channel: Channel, record: ConsentRecord, topic?: string): Promise<void> {
+  async putConsentHold(id: string, channel: Channel, record: ConsentRecord, topic?: string, writer?: HoldWriter): Promise<void> {
     const key = record.key ?? record.at;
     const hold: HoldWrite = {
       item: { itemType: 'consent-hold', status: record.status, source: record.source, at: record.at, key, [L.ttlAttribute]: Math.floor(Date.parse(key) / 1000) + CONSENT_HOLD_DAYS * 86_400 },
       condition: { expression: 'attribute_not_exists(#pk) OR #key < :key', names: { '#pk': L.partitionKey, '#key': 'key' }, values: { ':key': key } },
     };
     // The key is the denial's receipt: ingest's now. A denial's `at` is min(event time, receipt): belongsAfter reads the same from them.
-    await this.#putCustomerHold(id, consentHoldKey(id, channel, topic), hold, { timestamp: record.at, receivedAt: key }, { name: 'key', value: key });
+    await this.#putCustomerHold(id, consentHoldKey(id, channel, topic), hold, { timestamp: record.at, receivedAt: key }, { name: 'key', value: key }, writer?.now, writer);
   }
 
   /**
@@ -1000,7 +1000,10 @@ export class ProfileStore {
    * no longer be read. Called before the write that drops it (the consumer's eviction). Each carried as its kind is
    * written (the greater key, the earlier suppression win; write, then check: erasure judges it by its receipt).
    */
-  async carryHolds(visitorId: string, customerId: string, now: Date): Promise<number> {
+  async carryHolds(visitorId: string, customerId: string, now: Date, life?: string): Promise<number> {
+    // Written as the life the consumer writes (`life`: the erasure the customer came back after, if any): a visitor's
+    // hold received before that erasure is the new life's, which has the visitor now (the erasure never reached it).
+    const writer: HoldWriter = { now, life };
     const nowSeconds = now.getTime() / 1000;
     let carried = 0;
     // Its own holds, and those parked under a hash of it (received after its erasure, before a new life linked it).
@@ -1017,7 +1020,7 @@ export class ProfileStore {
         if (typeof item[L.ttlAttribute] === 'number' && (item[L.ttlAttribute] as number) <= nowSeconds) continue;
         const [, channel, topic] = String(item[L.sortKey]).split('#') as [string, Channel, string | undefined];
         if (item.itemType === 'consent-hold') {
-          await this.putConsentHold(customerId, channel, { status: item.status as ConsentRecord['status'], source: item.source as string, at: item.at as string, key: item.key as string }, topic);
+          await this.putConsentHold(customerId, channel, { status: item.status as ConsentRecord['status'], source: item.source as string, at: item.at as string, key: item.key as string }, topic, writer);
           carried++;
         } else if (item.itemType === 'suppression-hold') {
           const at = item.at as string;
@@ -1028,7 +1031,7 @@ export class ProfileStore {
             item: { itemType: 'suppression-hold', reason: item.reason, at, receivedAt, [L.ttlAttribute]: ttl },
             condition: { expression: 'attribute_not_exists(#pk) OR #at > :at', names: { '#pk': L.partitionKey, '#at': 'at' }, values: { ':at': at } },
           };
-          await this.#putCustomerHold(customerId, suppressionHoldKey(customerId, channel), hold, { timestamp: at, receivedAt }, { name: 'at', value: at });
+          await this.#putCustomerHold(customerId, suppressionHoldKey(customerId, channel), hold, { timestamp: at, receivedAt }, { name: 'at', value: at }, now, writer);
           carried++;
         }
       }

@@ -12,6 +12,8 @@
  * evict V, the carried hold is gone and the broadcast pushes B's device after the denial's answer. The control, D,
  * same steps but its visitor W not evicted: skipped. Measured: the carry reports 1 hold carried, none is left under B;
  * a second broadcast after the consumer applied the denial pushes B again (B's consent.push stays unknown).
+ * Found by the forty-first hostile audit. Now: the carry writes the hold as the life the consumer writes (the
+ * erasure the customer came back after): a visitor's hold is the new life's once the new life has the visitor.
  */
 import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,8 +44,7 @@ beforeAll(async () => {
 afterAll(() => engine.stop());
 
 describe('a visitor denial carried into the new life of a customer erased after the denial', () => {
-  // OPEN (audit 41): see the header; flip to `it` when fixed.
-  it.fails('still stops the push broadcast after the visitor is evicted (as it does while the visitor is listed)', async () => {
+  it('still stops the push broadcast after the visitor is evicted (as it does while the visitor is listed)', async () => {
     // Prepare: B (to evict from) and D (the control), each with a device, and their tag.
     await api.sendAndSettle([
       { type: 'identify', userId: 'cn-b', traits: { pushToken: endpoint(1), tags: ['beta-tester'] } },
@@ -70,8 +71,8 @@ describe('a visitor denial carried into the new life of a customer erased after 
     // Measure the carry at the eviction (the consumer's ProfileStore, if it is the engine's).
     const carries: string[] = [];
     const carryHolds = engine.profiles.carryHolds.bind(engine.profiles);
-    engine.profiles.carryHolds = async (visitorId, customerId, now) => {
-      const carried = await carryHolds(visitorId, customerId, now);
+    engine.profiles.carryHolds = async (visitorId, customerId, now, life) => {
+      const carried = await carryHolds(visitorId, customerId, now, life);
       carries.push(`${visitorId}->${customerId}:${carried}`);
       return carried;
     };
