@@ -48,13 +48,16 @@ export const isExecutionMissing = (error: unknown) => error instanceof Execution
  */
 export function executionName(journeyId: string, customerId: string, triggerKey: string, hash: (s: string) => string): string {
   const journey = journeyId.length <= 38 ? journeyId : `${journeyId.slice(0, 29)}_${hash(journeyId).slice(0, 8)}`;
-  return `${journey}-${hash(`${customerId}\n${triggerKey}`).slice(0, 40)}`;
+  return `${journey}-${runOf(customerId, triggerKey, hash)}`;
 }
 
 /** The name a run of a journey whose id is over 38 characters was started under before 2026-12-08 (`executionName`); undefined for others. */
 export function previousExecutionName(journeyId: string, customerId: string, triggerKey: string, hash: (s: string) => string): string | undefined {
-  return journeyId.length <= 38 ? undefined : `${journeyId.slice(0, 38)}-${hash(`${customerId}\n${triggerKey}`).slice(0, 40)}`;
+  return journeyId.length <= 38 ? undefined : `${journeyId.slice(0, 38)}-${runOf(customerId, triggerKey, hash)}`;
 }
+
+/** An execution name's part after the journey's: the customer and the trigger, hashed. */
+const runOf = (customerId: string, triggerKey: string, hash: (s: string) => string): string => hash(`${customerId}\n${triggerKey}`).slice(0, 40);
 
 /**
  * Executions on the journeys' state machines: by journey id from a map, or from a function (the reconciling

@@ -222,7 +222,7 @@ export function createSendGateway(deps: GatewayDeps) {
     // One read of the holds for both profiles, unless the address moved (each address's own holds are read then).
     const holds = await profiles.holdsOf(all, channel, now, topic?.id, addressOf(profile, channel));
     for (const base of fresh === undefined ? [profile] : [profile, fresh]) {
-      const consented = base === profile || addressOf(base, channel) === addressOf(profile, channel) ? foldHolds(base, holds, channel, topic?.id) : await withHolds(all, base, channel, now, topic?.id);
+      const consented = addressOf(base, channel) === addressOf(profile, channel) ? foldHolds(base, holds, channel, topic?.id) : await withHolds(all, base, channel, now, topic?.id);
       const again = decideSend(consented, channel, kind, { sentInWindow: [] }, now, { ...deps.policy, quietHours: undefined }, topic, reachesOn(channel));
       if (again.action === 'skip') return again.reason;
     }

@@ -227,11 +227,12 @@ export function createJourneyRuntime(deps: JourneyRuntimeDeps) {
     // A run of a journey with a long id started under the name its first 38 characters made is this journey's (runs
     // are listed by journey): found under it.
     const previousName = previousExecutionName(journey.id, customerId, eventKey(detail), sha);
+    const currentName = executionName(journey.id, customerId, eventKey(detail), sha);
     const existing =
-      runs.find((r) => r.executionName === executionName(journey.id, customerId, eventKey(detail), sha)) ??
+      runs.find((r) => r.executionName === currentName) ??
       (previousName === undefined ? undefined : runs.find((r) => r.executionName === previousName)) ??
       runs.find((r) => r.executionName === legacyName && r.triggerSourceId === undefined && r.startedAt >= legacySince);
-    const name = existing?.executionName ?? executionName(journey.id, customerId, eventKey(detail), sha);
+    const name = existing?.executionName ?? currentName;
     if (existing && existing.status !== 'running') {
       // A redelivered trigger whose run has ended. If an event ended it (a goal before the start, see below),
       // the attempt that marked it may have failed to stop the execution: stop it again (a no-op once stopped).

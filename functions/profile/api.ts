@@ -55,8 +55,10 @@ export const EXPORT_PAGE_BYTES = 5 * 1024 * 1024;
 /** The bytes `value`'s JSON takes inside a Lambda answer's `body` string (escaped once more). */
 export const answerBytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(JSON.stringify(value))) - 2;
 
+/** An item's key: partition, sort key. */
+const keyOf = (item: Record<string, unknown>): [string, string] => [String(item[PROFILE_TABLE_LAYOUT.partitionKey]), String(item[PROFILE_TABLE_LAYOUT.sortKey])];
 /** The key an export page ended at, as `next` carries it (opaque: base64url of `[pk, sk]`). */
-const exportCursor = (item: Record<string, unknown>): string => Buffer.from(JSON.stringify([String(item[PROFILE_TABLE_LAYOUT.partitionKey]), String(item[PROFILE_TABLE_LAYOUT.sortKey])])).toString('base64url');
+const exportCursor = (item: Record<string, unknown>): string => Buffer.from(JSON.stringify(keyOf(item))).toString('base64url');
 /** The key of an `after`, or null when it is not one `exportCursor` made. */
 function exportCursorOf(after: string): [string, string] | null {
   try {
@@ -74,7 +76,6 @@ const keyOrder = (a: readonly [string, string], b: readonly [string, string]): n
  * Items written meanwhile after the cursor come in a later page, as a DynamoDB query's pages do.
  */
 export function exportPage(items: ReadonlyArray<Record<string, unknown>>, from: [string, string] | undefined, bytes: number): { items: Array<Record<string, unknown>>; next?: string } {
-  const keyOf = (item: Record<string, unknown>): [string, string] => [String(item[PROFILE_TABLE_LAYOUT.partitionKey]), String(item[PROFILE_TABLE_LAYOUT.sortKey])];
   const left = items.filter((item) => from === undefined || keyOrder(keyOf(item), from) > 0).sort((a, b) => keyOrder(keyOf(a), keyOf(b)));
   const page: Array<Record<string, unknown>> = [];
   let used = 0;

@@ -430,6 +430,19 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
           erasedNamed.push(...idsLinkedBy(event, link));
           log('event names an erased id to join: not linked', { customerId, messageId: event.messageId });
         }
+        /**
+         * The list of visitor ids past `room`: the first listed leave it, never this event's own link (its mark is this
+         * write's link mark, taken once the profile names it). Each stays linked (its alias and forwarding record route
+         * its events here) and is marked in the customer's partition before the write that drops it, so erasure of the
+         * customer still reaches it (`markEvicted`, which also carries its holds to the customer).
+         */
+        const evictPast = async (room: number, why: string): Promise<void> => {
+          const evicted = profile.anonymousIds.filter((a) => a !== link).slice(0, Math.max(0, profile.anonymousIds.length - room));
+          if (evicted.length > 0 && (await markEvicted(evicted))) {
+            profile.anonymousIds = profile.anonymousIds.filter((a) => !evicted.includes(a));
+            log(why, { customerId, evicted: evicted.length, limit: PROFILE_LIMITS.anonymousIds });
+          }
+        };
         if (link !== undefined && !joinsErased && link !== customerId && !before.anonymousIds.includes(link)) {
           // Erased since this attempt read them: nothing is linked (their write is undone after it, `undoneIfErased`).
           const claim = (await markLinks([`anon:${link}`])) ? await claimVisitor(link, customerId, now, deadline) : ({ owned: false } as const);
@@ -446,15 +459,8 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
           }
           if (claim.owned) foldLinked(`anon:${link}`, claim.parked);
           // The list keeps PROFILE_LIMITS.anonymousIds (or what an alias join united): the newest visitor is linked
-          // (its denials and holds are the customer's), the oldest leaves the list. It stays linked (its alias and
-          // forwarding record route its events here) and is marked in the customer's partition before the write
-          // that drops it, so erasure of the customer still reaches it (`markEvicted`).
-          const room = Math.max(PROFILE_LIMITS.anonymousIds, before.anonymousIds.length);
-          const evicted = profile.anonymousIds.filter((a) => a !== link).slice(0, Math.max(0, profile.anonymousIds.length - room));
-          if (evicted.length > 0 && (await markEvicted(evicted))) {
-            profile.anonymousIds = profile.anonymousIds.filter((a) => !evicted.includes(a));
-            log('oldest visitor id evicted from the profile for a new one: still linked, erased with the customer', { customerId, limit: PROFILE_LIMITS.anonymousIds });
-          }
+          // (its denials and holds are the customer's), the oldest leaves the list.
+          await evictPast(Math.max(PROFILE_LIMITS.anonymousIds, before.anonymousIds.length), 'oldest visitor id evicted from the profile for a new one: still linked, erased with the customer');
         }
         const joined: string[] = [];
         // An alias joins the known customer `previousId` (with everything joined into them) into this one.
@@ -466,18 +472,9 @@ export function createProfileConsumer(deps: ProfileConsumerDeps) {
             // The joined customer leaves every segment: this one now holds all of it.
             if (join.frozen) joined.push(join.id);
             profile = join.frozen ? joinProfiles(profile, join.frozen.profile, now, deps.recentEvents) : { ...profile, mergedIds: [...new Set([...(profile.mergedIds ?? []), join.id])] };
-            // The united list of visitor ids keeps PROFILE_LIMITS.anonymousIds, as a link does: the first listed leave
-            // it, marked first (`markEvicted`: still linked, erased with the customer), never this event's own link
-            // (its mark is this write's link mark, taken once the profile names it). Joins one after another would
-            // otherwise grow it past the item's 400 KB.
-            const over = profile.anonymousIds.length - PROFILE_LIMITS.anonymousIds;
-            if (join.frozen && over > 0) {
-              const evicted = profile.anonymousIds.filter((a) => a !== link).slice(0, over);
-              if (await markEvicted(evicted)) {
-                profile.anonymousIds = profile.anonymousIds.filter((a) => !evicted.includes(a));
-                log('visitor ids evicted from the profile by an alias join: still linked, erased with the customer', { customerId, evicted: evicted.length, limit: PROFILE_LIMITS.anonymousIds });
-              }
-            }
+            // The united list of visitor ids keeps PROFILE_LIMITS.anonymousIds, as a link does: joins one after another
+            // would otherwise grow it past the item's 400 KB.
+            if (join.frozen) await evictPast(PROFILE_LIMITS.anonymousIds, 'visitor ids evicted from the profile by an alias join: still linked, erased with the customer');
             if (join.frozen) applied = [...join.frozen.applied, ...applied];
             foldLinked(join.id, join.parked);
             merged = true;

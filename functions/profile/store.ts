@@ -372,6 +372,11 @@ interface HoldWrite {
   item: Record<string, unknown>;
   condition: { expression: string; names: Record<string, string>; values: Record<string, unknown> };
 }
+/** The hold of a suppression in the customer's partition: the earliest wins; its receipt kept (`carryHolds` judges by it). */
+const suppressionHoldWrite = (suppression: Suppression, receivedAt: string, ttl: number): HoldWrite => ({
+  item: { itemType: 'suppression-hold', reason: suppression.reason, at: suppression.at, receivedAt, [L.ttlAttribute]: ttl },
+  condition: { expression: 'attribute_not_exists(#pk) OR #at > :at', names: { '#pk': L.partitionKey, '#at': 'at' }, values: { ':at': suppression.at } },
+});
 /**
  * A write of an address's hold as its check needs it (`#putAddressHold`), kept while the write is open
  * (`#openHoldWrite`): the address (its hash) and the hold's sort key, the events it is written for, its receipt and
@@ -863,13 +868,8 @@ export class ProfileStore {
    */
   async putSuppressionHold(id: string, channel: Channel, suppression: Suppression, receivedAt: string, address?: string, writer?: HoldWriter, cause?: HoldCause): Promise<void> {
     const now = writer?.now ?? new Date(receivedAt);
-    const Key = suppressionHoldKey(id, channel);
-    const earliest = { expression: 'attribute_not_exists(#pk) OR #at > :at', names: { '#pk': L.partitionKey, '#at': 'at' }, values: { ':at': suppression.at } };
-    const hold: HoldWrite = {
-      item: { itemType: 'suppression-hold', reason: suppression.reason, at: suppression.at, receivedAt, [L.ttlAttribute]: Math.floor(Date.parse(receivedAt) / 1000) + CONSENT_HOLD_DAYS * 86_400 },
-      condition: earliest,
-    };
-    await this.#putCustomerHold(id, Key, hold, { timestamp: suppression.at, receivedAt }, { name: 'at', value: suppression.at }, now, writer);
+    const hold = suppressionHoldWrite(suppression, receivedAt, Math.floor(Date.parse(receivedAt) / 1000) + CONSENT_HOLD_DAYS * 86_400);
+    await this.#putCustomerHold(id, suppressionHoldKey(id, channel), hold, { timestamp: suppression.at, receivedAt }, { name: 'at', value: suppression.at }, now, writer);
     // The address is suppressed too, whichever customer record it is sent for (SES's account-level suppression list).
     // `address`: the one the message went to (SES's report), else the customer's now.
     const earlier = (old: Record<string, unknown> | undefined) => old === undefined || (old.at as string) > suppression.at;
@@ -1007,16 +1007,8 @@ export class ProfileStore {
     const nowSeconds = now.getTime() / 1000;
     let carried = 0;
     // Its own holds, and those parked under a hash of it (received after its erasure, before a new life linked it).
-    const where = [...['K#', 'S#'].map((prefix) => ({ pk: `C#${visitorId}`, prefix })), ...['K#', 'S#'].map((prefix) => ({ pk: `${PARKED_HOLD_PREFIX}${hashId(visitorId)}`, prefix }))];
-    for (const { pk, prefix } of where) {
-      const holds = await queryAll(this.doc, {
-        TableName: this.tableName,
-        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :p)',
-        ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey },
-        ExpressionAttributeValues: { ':pk': pk, ':p': prefix },
-        ConsistentRead: true,
-      });
-      for (const item of holds) {
+    for (const pk of [`C#${visitorId}`, `${PARKED_HOLD_PREFIX}${hashId(visitorId)}`]) {
+      for (const item of [...(await this.#queryPrefix(pk, 'K#')), ...(await this.#queryPrefix(pk, 'S#'))]) {
         if (typeof item[L.ttlAttribute] === 'number' && (item[L.ttlAttribute] as number) <= nowSeconds) continue;
         const [, channel, topic] = String(item[L.sortKey]).split('#') as [string, Channel, string | undefined];
         if (item.itemType === 'consent-hold') {
@@ -1027,10 +1019,7 @@ export class ProfileStore {
           const ttl = typeof item[L.ttlAttribute] === 'number' ? (item[L.ttlAttribute] as number) : Math.floor(now.getTime() / 1000) + CONSENT_HOLD_DAYS * 86_400;
           // Its receipt as written (one written before it was kept: from its expiry, to the second).
           const receivedAt = typeof item.receivedAt === 'string' ? item.receivedAt : new Date((ttl - CONSENT_HOLD_DAYS * 86_400) * 1000).toISOString();
-          const hold: HoldWrite = {
-            item: { itemType: 'suppression-hold', reason: item.reason, at, receivedAt, [L.ttlAttribute]: ttl },
-            condition: { expression: 'attribute_not_exists(#pk) OR #at > :at', names: { '#pk': L.partitionKey, '#at': 'at' }, values: { ':at': at } },
-          };
+          const hold = suppressionHoldWrite({ reason: item.reason as Suppression['reason'], at }, receivedAt, ttl);
           await this.#putCustomerHold(customerId, suppressionHoldKey(customerId, channel), hold, { timestamp: at, receivedAt }, { name: 'at', value: at }, now, writer);
           carried++;
         }
@@ -1038,7 +1027,6 @@ export class ProfileStore {
     }
     return carried;
   }
-
 
   /**
    * Put a hold in the customer's partition (`putConsentHold`, `putSuppressionHold`) and check it (`#undoHoldIfErased`),
@@ -1853,14 +1841,14 @@ export class ProfileStore {
     return [...new Set([...marks.map((item) => item.id).filter((x): x is string => typeof x === 'string'), ...legacy.map((item) => String(item[L.sortKey]).slice(2))])];
   }
 
-  /** A partition's items whose sort key begins with `prefix` (strongly consistent), projected. */
-  #queryPrefix(pk: string, prefix: string, projection: string): Promise<Array<Record<string, unknown>>> {
+  /** A partition's items whose sort key begins with `prefix` (strongly consistent), projected (by default whole). */
+  #queryPrefix(pk: string, prefix: string, projection?: string): Promise<Array<Record<string, unknown>>> {
     return queryAll(this.doc, {
       TableName: this.tableName,
       KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :p)',
-      ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey, ...(projection.includes('#id') && { '#id': 'id' }) },
+      ExpressionAttributeNames: { '#pk': L.partitionKey, '#sk': L.sortKey, ...(projection?.includes('#id') && { '#id': 'id' }) },
       ExpressionAttributeValues: { ':pk': pk, ':p': prefix },
-      ProjectionExpression: projection,
+      ...(projection !== undefined && { ProjectionExpression: projection }),
       ConsistentRead: true,
     });
   }
